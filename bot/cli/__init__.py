@@ -1,0 +1,37 @@
+"""`smolbot`: a thin command line over the jobs. Each feature adds its commands in its own module."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from bot.settings import SettingsError
+
+# Modules that define `commands: list[click.Command]`; each feature owns one.
+COMMAND_MODULES = [
+    "bot.cli.service",
+]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="smolbot")
+def cli() -> None:
+    """smolbot: a self-hosted GitHub App that does first-responder work with a small local model."""
+
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(name)
+        for command in module.commands:
+            cli.add_command(command)
+
+
+def main() -> None:
+    _register()
+    try:
+        cli(standalone_mode=True)
+    except SettingsError as err:
+        click.echo(f"smolbot: configuration error: {err}", err=True)
+        sys.exit(2)

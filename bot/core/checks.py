@@ -1,0 +1,46 @@
+"""Checks every model-written text passes before it is posted: nothing invented, nobody pinged."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+URL = re.compile(r"https?://[^\s)>\]]+")
+ISSUE_REF = re.compile(r"(?<![\w/&])#(\d+)\b")
+MENTION = re.compile(r"(?<![\w`])@([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    problems: tuple[str, ...] = ()
+
+
+def check_text(
+    text: str,
+    *,
+    allowed_urls: Iterable[str] = (),
+    allowed_numbers: Iterable[int] = (),
+    allowed_people: Iterable[str] = (),
+    max_chars: int = 4000,
+) -> CheckResult:
+    """Reject text with links, issue numbers or @-mentions that are not in the allowed sets."""
+    problems: list[str] = []
+    if not text.strip():
+        problems.append("empty text")
+    if len(text) > max_chars:
+        problems.append(f"too long: {len(text)} > {max_chars} characters")
+    urls = {u.rstrip(".,;:") for u in allowed_urls}
+    for url in URL.findall(text):
+        if url.rstrip(".,;:") not in urls:
+            problems.append(f"invented link: {url}")
+    numbers = set(allowed_numbers)
+    for n in ISSUE_REF.findall(text):
+        if int(n) not in numbers:
+            problems.append(f"invented issue number: #{n}")
+    people = {p.lower() for p in allowed_people}
+    for login in MENTION.findall(text):
+        if login.lower() not in people:
+            problems.append(f"mentions someone not in the thread: @{login}")
+    return CheckResult(ok=not problems, problems=tuple(problems))

@@ -1,0 +1,102 @@
+"""Per-repository config (.github/smolbot.yml): validated, with gentle defaults."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+CONFIG_PATH = ".github/smolbot.yml"
+
+
+class Kind(str, Enum):
+    BUG = "bug"
+    FEATURE = "feature"
+    QUESTION = "question"
+    DOCUMENTATION = "documentation"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TriageConfig(Strict):
+    enabled: bool = True
+    label_map: dict[Kind, str] = Field(default_factory=dict)  # kind -> repo label
+    threshold: float | None = Field(default=None, ge=0, le=1)  # None: the installation default
+    needs_triage_label: str = "needs-triage"
+    ask_for_missing_info: bool = True
+    needs_info_label: str = "needs-info"
+    duplicates: bool = True
+    duplicate_threshold: float = Field(default=0.55, ge=0, le=1)
+    first_response: bool = False  # off by default
+
+
+class LifecycleConfig(Strict):
+    enabled: bool = True
+    days_until_ping: int = Field(default=14, ge=1)
+    days_until_close: int = Field(default=14, ge=1)  # after the ping, without an answer
+    close: bool = True
+    exempt_labels: tuple[str, ...] = ("pinned", "security", "help wanted", "good first issue")
+    only_labels: tuple[str, ...] = ()
+    exempt_assigned: bool = True
+    exempt_milestones: bool = True
+    start_date: date | None = None
+    max_operations_per_run: int = Field(default=30, ge=0)
+
+
+class SummaryConfig(Strict):
+    enabled: bool = True
+    auto_after_comments: int = Field(default=20, ge=2)
+
+
+class DigestConfig(Strict):
+    enabled: bool = True
+    weekday: int = Field(default=0, ge=0, le=6)  # Monday
+    hour: int = Field(default=8, ge=0, le=23)
+    timezone: str = "UTC"
+    top: int = Field(default=10, ge=1, le=100)
+    label: str = "digest"
+    pinned_issue: int | None = None
+    weights: dict[str, float] = Field(default_factory=dict)
+
+
+class RepoConfig(Strict):
+    """The whole file. A repository with no file runs in dry-run for destructive features."""
+
+    dry_run: bool = False
+    exempt_labels: tuple[str, ...] = ()
+    triage: TriageConfig = TriageConfig()
+    lifecycle: LifecycleConfig = LifecycleConfig()
+    summaries: SummaryConfig = SummaryConfig()
+    digest: DigestConfig = DigestConfig()
+    from_file: bool = Field(default=False, exclude=True)
+
+
+class ConfigError(ValueError):
+    """The config file is invalid; str() explains where and how, for the issue the bot opens."""
+
+
+def default_config() -> RepoConfig:
+    """No file: everything that only advises is on; closing is dry-run until the repo opts in."""
+    return RepoConfig(dry_run=False, lifecycle=LifecycleConfig(close=False))
+
+
+def parse_config(text: str) -> RepoConfig:
+    try:
+        raw: Any = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{CONFIG_PATH} is not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{CONFIG_PATH} must be a mapping of settings, not {type(raw).__name__}")
+    try:
+        cfg = RepoConfig.model_validate(raw)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+        )
+        raise ConfigError(f"{CONFIG_PATH} has invalid settings: {problems}") from None
+    return cfg.model_copy(update={"from_file": True})

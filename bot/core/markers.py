@@ -1,0 +1,19 @@
+"""Hidden markers in the bot's own comments: state GitHub keeps for us (survives a lost DB)."""
+
+from __future__ import annotations
+
+import re
+
+_MARKER = re.compile(r"<!--\s*smolbot:([a-z0-9_.:-]+)\s*-->")
+
+
+def marker(name: str) -> str:
+    return f"<!-- smolbot:{name} -->"
+
+
+def with_marker(body: str, name: str) -> str:
+    return f"{body.rstrip()}\n\n{marker(name)}\n"
+
+
+def markers_in(body: str | None) -> set[str]:
+    return set(_MARKER.findall(body or ""))

@@ -1,0 +1,49 @@
+"""The model layer's contract: typed answers with a confidence and a record of how they were made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel
+
+T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass
+class ModelRecord:
+    """How one answer was made: goes to the audit log and the model_calls table."""
+
+    task: str
+    backend: str  # "gpt4all" | "llama" | "openai" | "anthropic" | "classifier" | "cache" | "none"
+    model: str
+    prompt_version: str
+    confidence: float
+    escalated: bool
+    latency_ms: float
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cache_hit: bool = False
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Answer(Generic[T]):
+    """A validated answer, or value=None when no model gave one that validated."""
+
+    value: T | None
+    confidence: float
+    record: ModelRecord
+    status: Literal["ok", "escalated", "not_escalated", "no_answer"] = "ok"
+    attempts: list[ModelRecord] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.value is not None and self.status in ("ok", "escalated")
+
+
+class ModelUnavailable(Exception):
+    """The local model file is missing or broken. The message says which command fixes it."""

@@ -1,0 +1,87 @@
+"""Ports: the interfaces jobs use to reach GitHub, models and the store. Adapters implement them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class IssueRef:
+    repo: str  # "owner/name"
+    number: int
+
+
+@dataclass
+class CommentData:
+    id: int
+    author: str
+    body: str
+    created_at: str
+    author_type: str = "User"  # "Bot" for apps
+    html_url: str = ""
+
+
+@dataclass
+class IssueData:
+    repo: str
+    number: int
+    title: str
+    body: str
+    state: str
+    author: str
+    labels: list[str]
+    created_at: str
+    updated_at: str
+    assignees: list[str] = field(default_factory=list)
+    milestone: str | None = None
+    locked: bool = False
+    html_url: str = ""
+    comments: int = 0
+    reactions: int = 0
+    is_pull_request: bool = False
+
+
+class GitHubError(Exception):
+    """A GitHub call failed in a way that is not the caller's fault."""
+
+
+class RateLimited(GitHubError):
+    """Primary or secondary rate limit. retry_after_s says when to try again."""
+
+    def __init__(self, retry_after_s: float, message: str = "") -> None:
+        super().__init__(message or f"GitHub rate limit; retry in {retry_after_s:.0f} s")
+        self.retry_after_s = retry_after_s
+
+
+class Unavailable(GitHubError):
+    """GitHub answered 5xx or could not be reached; retry with backoff."""
+
+
+class RepoHost(Protocol):
+    """What jobs may do on one repository, as one installation."""
+
+    def issue(self, number: int) -> IssueData: ...
+    def comments(self, number: int) -> list[CommentData]: ...
+    def labels(self) -> list[str]: ...
+    def add_labels(self, number: int, labels: list[str]) -> None: ...
+    def remove_label(self, number: int, label: str) -> None: ...
+    def create_comment(self, number: int, body: str) -> int: ...
+    def edit_comment(self, comment_id: int, body: str) -> None: ...
+    def close(self, number: int, state_reason: str) -> None: ...
+    def permission(self, login: str) -> str: ...  # admin | maintain | write | triage | read | none
+    def file(self, path: str) -> str | None: ...
+
+
+class GitHubHost(Protocol):
+    def repo(self, installation_id: int, full_name: str) -> RepoHost: ...
+
+
+class Enqueue(Protocol):
+    """Hands a recorded delivery to the queue. Raises QueueUnavailable when the broker is down."""
+
+    def __call__(self, delivery_id: str, event: str, payload: dict[str, Any]) -> None: ...
+
+
+class QueueUnavailable(Exception):
+    pass

@@ -1,0 +1,164 @@
+"""Settings: every knob smolbot reads, from SMOLBOT_* variables and an optional .env file."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "xxx", "placeholder"}
+
+
+def default_data_dir() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "smolbot"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the variable and what it expects."""
+
+
+class Settings(BaseSettings):
+    """All configuration. Built by get_settings(), never at import time."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SMOLBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(default_factory=default_data_dir)
+    log_level: str = "INFO"
+
+    # GitHub App
+    app_id: int | None = None
+    private_key: SecretStr | None = None  # PEM text, or a path to a PEM file
+    webhook_secret: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    bot_login: str = "smolbot[bot]"
+    token_refresh_margin_s: int = Field(default=300, ge=0, le=3000)
+    github_timeout_s: float = Field(default=15.0, gt=0)
+    write_interval_s: float = Field(default=1.0, ge=0)  # secondary limits: writes >= 1 s apart
+
+    # queue and store
+    broker_url: str | None = None  # default: SQLAlchemy transport on SQLite in data_dir
+    database_url: str | None = None  # default: SQLite file in data_dir
+    max_body_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    recovery_after_s: int = Field(default=600, gt=0)  # re-enqueue deliveries stuck this long
+    task_max_retries: int = Field(default=8, ge=0)
+
+    # web
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    dashboard_token: SecretStr | None = None
+
+    # local model
+    model_path: Path | None = None  # default: data_dir/models/DEFAULT_MODEL_FILE
+    model_backend: Literal["gpt4all", "llama"] = "gpt4all"
+    model_threads: int = Field(default=2, ge=1, le=256)
+    model_context: int = Field(default=4096, ge=512)
+
+    # large model (escalation)
+    large_provider: Literal["none", "openai", "anthropic"] = "none"
+    large_model: str = ""
+    large_base_url: str | None = None
+    large_api_key: SecretStr | None = None
+    large_timeout_s: float = Field(default=60.0, gt=0)
+    large_max_retries: int = Field(default=2, ge=0, le=10)
+    large_daily_budget: int = Field(default=200, ge=0)
+    large_for_commits: bool = False
+
+    # per-task confidence thresholds below which a task escalates
+    thresholds: dict[str, float] = Field(
+        default_factory=lambda: {"triage": 0.6, "summary": 0.5, "comment": 0.5, "commit": 0.5}
+    )
+
+    @field_validator("github_api_url", "large_base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("an http:// or https:// URL")
+        return v.rstrip("/")
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds(cls, v: dict[str, float]) -> dict[str, float]:
+        for task, t in v.items():
+            if not 0.0 <= t <= 1.0:
+                raise ValueError(f"a number between 0 and 1 for {task!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets(self) -> Settings:
+        if self.env == "production":
+            for name in ("webhook_secret", "private_key", "dashboard_token"):
+                value = getattr(self, name)
+                if value is not None and value.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+                    raise ValueError(f"SMOLBOT_{name.upper()} is a placeholder; set a real secret")
+        return self
+
+    # derived values -------------------------------------------------------------------
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "smolbot.db"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.db_path}"
+
+    @property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or f"sqla+sqlite:///{self.data_dir / 'broker.sqlite'}"
+
+    @property
+    def effective_model_path(self) -> Path:
+        return self.model_path or self.data_dir / "models" / DEFAULT_MODEL_FILE
+
+    def threshold(self, task: str) -> float:
+        return self.thresholds.get(task, 0.5)
+
+    def private_key_pem(self) -> str | None:
+        """The App's private key as PEM text, read from the file when the setting is a path."""
+        if self.private_key is None:
+            return None
+        raw = self.private_key.get_secret_value().strip()
+        if raw.startswith("-----BEGIN"):
+            return raw + "\n"
+        path = Path(raw).expanduser()
+        if not path.is_file():
+            raise SettingsError(
+                f"SMOLBOT_PRIVATE_KEY: expected PEM text or the path of a PEM file; {path} does not exist"
+            )
+        return path.read_text()
+
+
+def _explain(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        field = ".".join(str(p) for p in e["loc"]) or "settings"
+        name = f"SMOLBOT_{field.upper()}" if e["loc"] else "settings"
+        got = e.get("input")
+        shown = "" if isinstance(got, dict) or field in {"private_key", "webhook_secret"} else f" (got {got!r})"
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"{name}: expected {msg}{shown}" if "expected" not in msg else f"{name}: {msg}")
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment (and overrides); raise SettingsError in one line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        raise SettingsError(_explain(err)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

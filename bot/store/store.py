@@ -1,0 +1,266 @@
+"""Store: the one place that reads and writes smolbot's SQLite database."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.store.migrations import migrations
+
+FINAL_STATUSES = ("done", "ignored", "dead")
+
+
+class Store:
+    """Typed operations over one sqlite-utils Database. Open one per process (or thread)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def migrate(self) -> None:
+        migrations.apply(self.db)
+
+    def ping(self) -> bool:
+        return self.db.execute("select 1").fetchone()[0] == 1
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # --- deliveries ----------------------------------------------------------------------
+    def record_delivery(
+        self,
+        delivery_id: str,
+        event: str,
+        payload: str,
+        *,
+        action: str | None = None,
+        installation_id: int | None = None,
+        repo: str | None = None,
+        number: int | None = None,
+        status: str = "received",
+    ) -> bool:
+        """Record a delivery once. False when this delivery id was seen before (a redelivery)."""
+        now = time.time()
+        try:
+            with self.db.atomic():
+                self.db["deliveries"].insert(
+                    {
+                        "id": delivery_id,
+                        "event": event,
+                        "action": action,
+                        "installation_id": installation_id,
+                        "repo": repo,
+                        "number": number,
+                        "status": status,
+                        "attempts": 0,
+                        "received_at": now,
+                        "updated_at": now,
+                        "payload": payload,
+                    }
+                )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def delivery(self, delivery_id: str) -> dict[str, Any] | None:
+        rows = list(self.db["deliveries"].rows_where("id = ?", [delivery_id]))
+        return rows[0] if rows else None
+
+    def set_delivery_status(self, delivery_id: str, status: str, error: str | None = None) -> None:
+        self.db.execute(
+            "update deliveries set status = ?, error = ?, updated_at = ? where id = ?",
+            [status, error, time.time(), delivery_id],
+        )
+        self.db.conn.commit()
+
+    def claim_delivery(self, delivery_id: str) -> bool:
+        """Mark a delivery running unless it is already final. False: nothing to do."""
+        cur = self.db.execute(
+            "update deliveries set status = 'running', attempts = attempts + 1, updated_at = ?"
+            f" where id = ? and status not in {FINAL_STATUSES!r}",
+            [time.time(), delivery_id],
+        )
+        self.db.conn.commit()
+        return cur.rowcount == 1
+
+    def stuck_deliveries(self, older_than_s: float, now: float | None = None) -> list[str]:
+        """Deliveries received but not finished for longer than older_than_s (lost by a worker)."""
+        cutoff = (now or time.time()) - older_than_s
+        sql = (
+            "select id from deliveries where status in ('received', 'queued', 'running')"
+            " and updated_at < ? order by received_at"
+        )
+        return [r[0] for r in self.db.execute(sql, [cutoff]).fetchall()]
+
+    def delivery_counts(self) -> dict[str, int]:
+        sql = "select status, count(*) from deliveries group by status"
+        return {s: n for s, n in self.db.execute(sql).fetchall()}
+
+    # --- installations -------------------------------------------------------------------
+    def upsert_installation(self, inst_id: int, account: str, account_type: str = "") -> None:
+        self.db["installations"].upsert(
+            {
+                "id": inst_id,
+                "account": account,
+                "account_type": account_type,
+                "suspended": 0,
+                "updated_at": time.time(),
+            },
+            pk="id",
+        )
+
+    def set_installation_suspended(self, inst_id: int, suspended: bool) -> None:
+        self.db["installations"].update(inst_id, {"suspended": int(suspended)})
+
+    def remove_installation(self, inst_id: int) -> None:
+        with self.db.atomic():
+            self.db.execute("delete from repositories where installation_id = ?", [inst_id])
+            self.db.execute("delete from installations where id = ?", [inst_id])
+
+    def add_repositories(self, inst_id: int, repos: Iterable[dict[str, Any]]) -> None:
+        rows = [
+            {
+                "full_name": r["full_name"],
+                "id": r.get("id"),
+                "installation_id": inst_id,
+                "private": int(bool(r.get("private"))),
+                "added_at": time.time(),
+            }
+            for r in repos
+        ]
+        if rows:
+            self.db["repositories"].upsert_all(rows, pk="full_name")
+
+    def remove_repositories(self, names: Iterable[str]) -> None:
+        for name in names:
+            self.db.execute("delete from repositories where full_name = ?", [name])
+        self.db.conn.commit()
+
+    def installations(self) -> list[dict[str, Any]]:
+        return list(self.db["installations"].rows_where(order_by="id"))
+
+    def repositories(self, inst_id: int | None = None) -> list[dict[str, Any]]:
+        if inst_id is None:
+            return list(self.db["repositories"].rows_where(order_by="full_name"))
+        where = "installation_id = ?"
+        return list(self.db["repositories"].rows_where(where, [inst_id], order_by="full_name"))
+
+    def installation_for_repo(self, full_name: str) -> int | None:
+        rows = list(self.db["repositories"].rows_where("full_name = ?", [full_name]))
+        return rows[0]["installation_id"] if rows else None
+
+    # --- issues --------------------------------------------------------------------------
+    def upsert_issue(self, repo: str, issue: dict[str, Any]) -> None:
+        """Keep the latest copy of an issue, from a webhook payload or the REST API."""
+        labels = [lb["name"] if isinstance(lb, dict) else lb for lb in issue.get("labels", [])]
+        user = issue.get("user") or {}
+        self.db["issues"].upsert(
+            {
+                "repo": repo,
+                "number": issue["number"],
+                "title": issue.get("title", ""),
+                "body": issue.get("body") or "",
+                "state": issue.get("state", "open"),
+                "author": user.get("login", "") if isinstance(user, dict) else str(user),
+                "labels": json.dumps(labels),
+                "created_at": issue.get("created_at"),
+                "updated_at": issue.get("updated_at"),
+                "closed_at": issue.get("closed_at"),
+                "seen_at": time.time(),
+            },
+            pk=("repo", "number"),
+            alter=True,
+        )
+
+    def set_issue_kind(self, repo: str, number: int, kind: str) -> None:
+        self.db["issues"].update((repo, number), {"kind": kind})
+
+    def issue(self, repo: str, number: int) -> dict[str, Any] | None:
+        rows = list(self.db["issues"].rows_where("repo = ? and number = ?", [repo, number]))
+        return rows[0] if rows else None
+
+    def issues(self, repo: str, state: str | None = None) -> list[dict[str, Any]]:
+        if state is None:
+            return list(self.db["issues"].rows_where("repo = ?", [repo], order_by="number"))
+        where = "repo = ? and state = ?"
+        return list(self.db["issues"].rows_where(where, [repo, state], order_by="number"))
+
+    # --- audit log -----------------------------------------------------------------------
+    def audit(
+        self,
+        action: str,
+        outcome: str,
+        reason: str,
+        *,
+        task: str = "",
+        delivery_id: str | None = None,
+        repo: str | None = None,
+        number: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """One row per action the bot took, or decided not to take, and why."""
+        self.db["audit"].insert(
+            {
+                "at": time.time(),
+                "task": task,
+                "delivery_id": delivery_id,
+                "repo": repo,
+                "number": number,
+                "action": action,
+                "outcome": outcome,
+                "reason": reason,
+                "detail": json.dumps(detail or {}, default=str),
+            }
+        )
+
+    def audit_rows(
+        self, repo: str | None = None, number: int | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        clauses, args = [], []
+        if repo is not None:
+            clauses.append("repo = ?")
+            args.append(repo)
+        if number is not None:
+            clauses.append("number = ?")
+            args.append(number)
+        where = " and ".join(clauses) or None
+        rows = self.db["audit"].rows_where(where, args, order_by="id desc", limit=limit)
+        return list(reversed(list(rows)))
+
+    # --- dead letters --------------------------------------------------------------------
+    def dead_letter(self, task: str, args: dict[str, Any], error: str) -> None:
+        self.db["dead_letters"].insert(
+            {"at": time.time(), "task": task, "args": json.dumps(args), "error": error}
+        )
+
+    def dead_letters(self, include_replayed: bool = False) -> list[dict[str, Any]]:
+        where = None if include_replayed else "replayed_at is null"
+        return list(self.db["dead_letters"].rows_where(where, order_by="id"))
+
+    def mark_replayed(self, dead_id: int) -> None:
+        self.db["dead_letters"].update(dead_id, {"replayed_at": time.time()})
+
+    def rows(self, sql: str, args: Iterable[Any] = ()) -> Iterator[dict[str, Any]]:
+        return self.db.query(sql, list(args))
+
+
+def open_store(path: str | Path, *, migrate: bool = True) -> Store:
+    """Open (and migrate) the store at path; ':memory:' gives a private in-memory store."""
+    if str(path) == ":memory:":
+        db = Database(memory=True)
+    else:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+        db = Database(conn)
+        db.execute("pragma journal_mode = wal")
+        db.execute("pragma synchronous = normal")
+    store = Store(db)
+    if migrate:
+        store.migrate()
+    return store
