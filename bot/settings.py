@@ -145,9 +145,15 @@ def _explain(err: ValidationError) -> str:
         field = ".".join(str(p) for p in e["loc"]) or "settings"
         name = f"SMOLBOT_{field.upper()}" if e["loc"] else "settings"
         got = e.get("input")
-        shown = "" if isinstance(got, dict) or field in {"private_key", "webhook_secret"} else f" (got {got!r})"
+        shown = (
+            ""
+            if isinstance(got, dict) or field in {"private_key", "webhook_secret"}
+            else f" (got {got!r})"
+        )
         msg = e["msg"].removeprefix("Value error, ")
-        lines.append(f"{name}: expected {msg}{shown}" if "expected" not in msg else f"{name}: {msg}")
+        lines.append(
+            f"{name}: expected {msg}{shown}" if "expected" not in msg else f"{name}: {msg}"
+        )
     return "; ".join(lines)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import yaml
@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 CONFIG_PATH = ".github/smolbot.yml"
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     BUG = "bug"
     FEATURE = "feature"
     QUESTION = "question"

@@ -9,7 +9,7 @@ migrations = Migrations("smolbot")
 
 @migrations()
 def m001_core(db: Database) -> None:
-    db["deliveries"].create(
+    db.table("deliveries").create(
         {
             "id": str,
             "event": str,
@@ -28,17 +28,17 @@ def m001_core(db: Database) -> None:
         not_null={"event", "status", "received_at"},
         defaults={"status": "received", "attempts": 0},
     )
-    db["deliveries"].create_index(["status", "updated_at"])
-    db["installations"].create(
+    db.table("deliveries").create_index(["status", "updated_at"])
+    db.table("installations").create(
         {"id": int, "account": str, "account_type": str, "suspended": int, "updated_at": float},
         pk="id",
     )
-    db["repositories"].create(
+    db.table("repositories").create(
         {"full_name": str, "id": int, "installation_id": int, "private": int, "added_at": float},
         pk="full_name",
     )
-    db["repositories"].create_index(["installation_id"])
-    db["issues"].create(
+    db.table("repositories").create_index(["installation_id"])
+    db.table("issues").create(
         {
             "repo": str,
             "number": int,
@@ -55,7 +55,7 @@ def m001_core(db: Database) -> None:
         },
         pk=("repo", "number"),
     )
-    db["audit"].create(
+    db.table("audit").create(
         {
             "id": int,
             "at": float,
@@ -70,9 +70,9 @@ def m001_core(db: Database) -> None:
         },
         pk="id",
     )
-    db["audit"].create_index(["repo", "number"])
-    db["audit"].create_index(["at"])
-    db["dead_letters"].create(
+    db.table("audit").create_index(["repo", "number"])
+    db.table("audit").create_index(["at"])
+    db.table("dead_letters").create(
         {
             "id": int,
             "at": float,

@@ -27,7 +27,7 @@ class Store:
         migrations.apply(self.db)
 
     def ping(self) -> bool:
-        return self.db.execute("select 1").fetchone()[0] == 1
+        return bool(self.db.execute("select 1").fetchone()[0] == 1)
 
     def close(self) -> None:
         self.db.conn.close()
@@ -49,7 +49,7 @@ class Store:
         now = time.time()
         try:
             with self.db.atomic():
-                self.db["deliveries"].insert(
+                self.db.table("deliveries").insert(
                     {
                         "id": delivery_id,
                         "event": event,
@@ -69,7 +69,7 @@ class Store:
         return True
 
     def delivery(self, delivery_id: str) -> dict[str, Any] | None:
-        rows = list(self.db["deliveries"].rows_where("id = ?", [delivery_id]))
+        rows = list(self.db.table("deliveries").rows_where("id = ?", [delivery_id]))
         return rows[0] if rows else None
 
     def set_delivery_status(self, delivery_id: str, status: str, error: str | None = None) -> None:
@@ -104,7 +104,7 @@ class Store:
 
     # --- installations -------------------------------------------------------------------
     def upsert_installation(self, inst_id: int, account: str, account_type: str = "") -> None:
-        self.db["installations"].upsert(
+        self.db.table("installations").upsert(
             {
                 "id": inst_id,
                 "account": account,
@@ -116,7 +116,7 @@ class Store:
         )
 
     def set_installation_suspended(self, inst_id: int, suspended: bool) -> None:
-        self.db["installations"].update(inst_id, {"suspended": int(suspended)})
+        self.db.table("installations").update(inst_id, {"suspended": int(suspended)})
 
     def remove_installation(self, inst_id: int) -> None:
         with self.db.atomic():
@@ -135,7 +135,7 @@ class Store:
             for r in repos
         ]
         if rows:
-            self.db["repositories"].upsert_all(rows, pk="full_name")
+            self.db.table("repositories").upsert_all(rows, pk="full_name")
 
     def remove_repositories(self, names: Iterable[str]) -> None:
         for name in names:
@@ -143,16 +143,18 @@ class Store:
         self.db.conn.commit()
 
     def installations(self) -> list[dict[str, Any]]:
-        return list(self.db["installations"].rows_where(order_by="id"))
+        return list(self.db.table("installations").rows_where(order_by="id"))
 
     def repositories(self, inst_id: int | None = None) -> list[dict[str, Any]]:
         if inst_id is None:
-            return list(self.db["repositories"].rows_where(order_by="full_name"))
+            return list(self.db.table("repositories").rows_where(order_by="full_name"))
         where = "installation_id = ?"
-        return list(self.db["repositories"].rows_where(where, [inst_id], order_by="full_name"))
+        return list(
+            self.db.table("repositories").rows_where(where, [inst_id], order_by="full_name")
+        )
 
     def installation_for_repo(self, full_name: str) -> int | None:
-        rows = list(self.db["repositories"].rows_where("full_name = ?", [full_name]))
+        rows = list(self.db.table("repositories").rows_where("full_name = ?", [full_name]))
         return rows[0]["installation_id"] if rows else None
 
     # --- issues --------------------------------------------------------------------------
@@ -160,7 +162,7 @@ class Store:
         """Keep the latest copy of an issue, from a webhook payload or the REST API."""
         labels = [lb["name"] if isinstance(lb, dict) else lb for lb in issue.get("labels", [])]
         user = issue.get("user") or {}
-        self.db["issues"].upsert(
+        self.db.table("issues").upsert(
             {
                 "repo": repo,
                 "number": issue["number"],
@@ -179,17 +181,17 @@ class Store:
         )
 
     def set_issue_kind(self, repo: str, number: int, kind: str) -> None:
-        self.db["issues"].update((repo, number), {"kind": kind})
+        self.db.table("issues").update((repo, number), {"kind": kind})
 
     def issue(self, repo: str, number: int) -> dict[str, Any] | None:
-        rows = list(self.db["issues"].rows_where("repo = ? and number = ?", [repo, number]))
+        rows = list(self.db.table("issues").rows_where("repo = ? and number = ?", [repo, number]))
         return rows[0] if rows else None
 
     def issues(self, repo: str, state: str | None = None) -> list[dict[str, Any]]:
         if state is None:
-            return list(self.db["issues"].rows_where("repo = ?", [repo], order_by="number"))
+            return list(self.db.table("issues").rows_where("repo = ?", [repo], order_by="number"))
         where = "repo = ? and state = ?"
-        return list(self.db["issues"].rows_where(where, [repo, state], order_by="number"))
+        return list(self.db.table("issues").rows_where(where, [repo, state], order_by="number"))
 
     # --- audit log -----------------------------------------------------------------------
     def audit(
@@ -205,7 +207,7 @@ class Store:
         detail: dict[str, Any] | None = None,
     ) -> None:
         """One row per action the bot took, or decided not to take, and why."""
-        self.db["audit"].insert(
+        self.db.table("audit").insert(
             {
                 "at": time.time(),
                 "task": task,
@@ -222,7 +224,8 @@ class Store:
     def audit_rows(
         self, repo: str | None = None, number: int | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[Any] = []
         if repo is not None:
             clauses.append("repo = ?")
             args.append(repo)
@@ -230,21 +233,21 @@ class Store:
             clauses.append("number = ?")
             args.append(number)
         where = " and ".join(clauses) or None
-        rows = self.db["audit"].rows_where(where, args, order_by="id desc", limit=limit)
+        rows = self.db.table("audit").rows_where(where, args, order_by="id desc", limit=limit)
         return list(reversed(list(rows)))
 
     # --- dead letters --------------------------------------------------------------------
     def dead_letter(self, task: str, args: dict[str, Any], error: str) -> None:
-        self.db["dead_letters"].insert(
+        self.db.table("dead_letters").insert(
             {"at": time.time(), "task": task, "args": json.dumps(args), "error": error}
         )
 
     def dead_letters(self, include_replayed: bool = False) -> list[dict[str, Any]]:
         where = None if include_replayed else "replayed_at is null"
-        return list(self.db["dead_letters"].rows_where(where, order_by="id"))
+        return list(self.db.table("dead_letters").rows_where(where, order_by="id"))
 
     def mark_replayed(self, dead_id: int) -> None:
-        self.db["dead_letters"].update(dead_id, {"replayed_at": time.time()})
+        self.db.table("dead_letters").update(dead_id, {"replayed_at": time.time()})
 
     def rows(self, sql: str, args: Iterable[Any] = ()) -> Iterator[dict[str, Any]]:
         return self.db.query(sql, list(args))

@@ -1,0 +1,1 @@
+"""Use cases: fetch -> decide (core) -> act. Collaborators come in as ports."""

@@ -1,0 +1,133 @@
+"""Carry out core's Actions on one issue: idempotently, audited, and not at all in dry-run."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.actions import (
+    Action,
+    AddLabels,
+    Close,
+    Comment,
+    NoOp,
+    RemoveLabel,
+    UpsertComment,
+)
+from bot.core.markers import markers_in, with_marker
+from bot.ports import CommentData, RepoHost
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Target:
+    """Where actions go and who asked: one issue, one task run."""
+
+    repo: str
+    number: int
+    task: str
+    delivery_id: str | None = None
+    dry_run: bool = False
+    bot_login: str = "smolbot[bot]"
+
+
+def _bot_comment_with(comments: Iterable[CommentData], marker: str, bot: str) -> CommentData | None:
+    for c in comments:
+        if c.author == bot and marker in markers_in(c.body):
+            return c
+    return None
+
+
+class Performer:
+    """Applies actions to a RepoHost, skipping what is already true, recording every outcome."""
+
+    def __init__(self, host: RepoHost, store: Store, target: Target) -> None:
+        self.host, self.store, self.t = host, store, target
+        self._comments: list[CommentData] | None = None
+        self._labels: set[str] | None = None
+
+    def perform(self, actions: Iterable[Action], model: dict[str, Any] | None = None) -> list[str]:
+        """Return the outcomes ("done", "skipped", "dry-run") in order."""
+        return [self._one(a, model) for a in actions]
+
+    # -- internals -------------------------------------------------------------------------
+    def _audit(self, what: str, outcome: str, reason: str, **detail: Any) -> str:
+        self.store.audit(
+            what,
+            outcome,
+            reason,
+            task=self.t.task,
+            delivery_id=self.t.delivery_id,
+            repo=self.t.repo,
+            number=self.t.number,
+            detail={k: v for k, v in detail.items() if v is not None},
+        )
+        return outcome
+
+    def _existing_comments(self) -> list[CommentData]:
+        if self._comments is None:
+            self._comments = self.host.comments(self.t.number)
+        return self._comments
+
+    def _current_labels(self) -> set[str]:
+        if self._labels is None:
+            self._labels = set(self.host.issue(self.t.number).labels)
+        return self._labels
+
+    def _one(self, action: Action, model: dict[str, Any] | None) -> str:
+        if isinstance(action, NoOp):
+            return self._audit(action.what, "skipped", action.reason, model=model, **action.detail)
+        if self.t.dry_run:
+            return self._audit(action.kind, "dry-run", action.reason, action=_describe(action))
+        if isinstance(action, AddLabels):
+            return self._add_labels(action, model)
+        if isinstance(action, RemoveLabel):
+            return self._remove_label(action)
+        if isinstance(action, Comment | UpsertComment):
+            return self._comment(action, model)
+        if isinstance(action, Close):
+            self.host.close(self.t.number, action.state_reason)
+            return self._audit("close", "done", action.reason, state_reason=action.state_reason)
+        raise TypeError(f"unknown action {action!r}")
+
+    def _add_labels(self, action: AddLabels, model: dict[str, Any] | None) -> str:
+        missing = [lb for lb in action.labels if lb not in self._current_labels()]
+        if not missing:
+            return self._audit(
+                "add_labels", "skipped", "labels already present", labels=action.labels
+            )
+        self.host.add_labels(self.t.number, missing)
+        self._current_labels().update(missing)
+        return self._audit("add_labels", "done", action.reason, labels=missing, model=model)
+
+    def _remove_label(self, action: RemoveLabel) -> str:
+        if action.label not in self._current_labels():
+            return self._audit("remove_label", "skipped", "label not present", label=action.label)
+        self.host.remove_label(self.t.number, action.label)
+        self._current_labels().discard(action.label)
+        return self._audit("remove_label", "done", action.reason, label=action.label)
+
+    def _comment(self, action: Comment | UpsertComment, model: dict[str, Any] | None) -> str:
+        body = with_marker(action.body, action.marker)
+        found = _bot_comment_with(self._existing_comments(), action.marker, self.t.bot_login)
+        if found is None:
+            cid = self.host.create_comment(self.t.number, body)
+            return self._audit(action.kind, "done", action.reason, comment_id=cid, model=model)
+        if isinstance(action, Comment):
+            return self._audit("comment", "skipped", "already commented", comment_id=found.id)
+        if found.body.strip() == body.strip():
+            return self._audit(
+                "upsert_comment", "skipped", "comment unchanged", comment_id=found.id
+            )
+        self.host.edit_comment(found.id, body)
+        return self._audit(
+            "upsert_comment", "done", action.reason, comment_id=found.id, model=model
+        )
+
+
+def _describe(action: Action) -> dict[str, Any]:
+    return {k: v for k, v in action.__dict__.items() if k not in ("reason",)}
