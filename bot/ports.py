@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -42,6 +43,16 @@ class IssueData:
     is_pull_request: bool = False
 
 
+@dataclass(frozen=True)
+class FileContent:
+    """A file read conditionally: not_modified when the ETag still matched (costs no quota)."""
+
+    text: str | None  # None: the file does not exist (or not_modified)
+    etag: str | None = None
+    sha: str | None = None
+    not_modified: bool = False
+
+
 class GitHubError(Exception):
     """A GitHub call failed in a way that is not the caller's fault."""
 
@@ -71,6 +82,13 @@ class RepoHost(Protocol):
     def close(self, number: int, state_reason: str) -> None: ...
     def permission(self, login: str) -> str: ...  # admin | maintain | write | triage | read | none
     def file(self, path: str) -> str | None: ...
+    # added for triage (issue 4); the GitHub adapter implements them
+    def file_if_changed(self, path: str, etag: str | None) -> FileContent: ...
+    def list_dir(self, path: str) -> list[str]: ...  # file paths in a folder; [] if none
+    def list_issues(
+        self, state: str = "all", since: str | None = None
+    ) -> Iterator[IssueData]: ...  # every page, newest first; pull requests included (flagged)
+    def create_issue(self, title: str, body: str, labels: list[str] | None = None) -> int: ...
 
 
 class GitHubHost(Protocol):
