@@ -21,6 +21,7 @@ class CommentData:
     created_at: str
     author_type: str = "User"  # "Bot" for apps
     html_url: str = ""
+    author_association: str = ""  # OWNER | MEMBER | COLLABORATOR | CONTRIBUTOR | NONE ... (lifecycle)
 
 
 @dataclass
@@ -41,6 +42,22 @@ class IssueData:
     comments: int = 0
     reactions: int = 0
     is_pull_request: bool = False
+    # added for lifecycle (issue 5); adapters fill what they can
+    draft: bool = False  # a draft pull request
+    pinned: bool = False
+    author_association: str = ""
+
+
+@dataclass(frozen=True)
+class EventData:
+    """One entry of an issue's event list (lifecycle, issue 5): who changed what, and when."""
+
+    kind: str  # labeled | unlabeled | assigned | unassigned | closed | reopened | ...
+    actor: str
+    created_at: str
+    actor_type: str = "User"  # "Bot" for apps
+    label: str | None = None  # labeled / unlabeled
+    assignee: str | None = None  # assigned / unassigned
 
 
 @dataclass(frozen=True)
@@ -89,6 +106,8 @@ class RepoHost(Protocol):
         self, state: str = "all", since: str | None = None
     ) -> Iterator[IssueData]: ...  # every page, newest first; pull requests included (flagged)
     def create_issue(self, title: str, body: str, labels: list[str] | None = None) -> int: ...
+    # added for lifecycle (issue 5); the GitHub adapter implements it
+    def issue_events(self, number: int) -> list[EventData]: ...  # oldest first, every page
 
 
 class GitHubHost(Protocol):
