@@ -1,0 +1,82 @@
+"""`/smolbot` commands in comments: parsing and who may run them. Pure."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Verb = Literal["summarize", "retriage", "duplicate", "ignore"]
+VERBS: tuple[Verb, ...] = ("summarize", "retriage", "duplicate", "ignore")
+WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_LINE = re.compile(r"^\s*/smolbot\s+([a-z-]+)\b(.*)$", re.I)
+_ISSUE = re.compile(r"^\s*#?(\d{1,9})\b")
+
+
+@dataclass(frozen=True)
+class Command:
+    verb: Verb
+    target: int | None = None  # the #N of `duplicate #N`
+
+
+@dataclass(frozen=True)
+class Rejected:
+    text: str
+    why: str
+
+
+def _plain_lines(body: str) -> list[str]:
+    """Lines outside fenced code and block quotes: quoting a command does not run it."""
+    lines, fenced = [], False
+    for line in (body or "").splitlines():
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        if not fenced and not line.lstrip().startswith(">"):
+            lines.append(line)
+    return lines
+
+
+def parse_commands(body: str) -> tuple[list[Command], list[Rejected]]:
+    """Every `/smolbot <verb>` line, in order, deduplicated; malformed ones explained."""
+    found: list[Command] = []
+    rejected: list[Rejected] = []
+    for line in _plain_lines(body):
+        m = _LINE.match(line)
+        if not m:
+            continue
+        verb, rest = m.group(1).lower(), m.group(2)
+        if verb not in VERBS:
+            rejected.append(Rejected(line.strip(), f"unknown command {verb!r}"))
+            continue
+        cmd = _build(verb, rest)
+        if isinstance(cmd, Rejected):
+            rejected.append(cmd)
+        elif cmd not in found:
+            found.append(cmd)
+    return found, rejected
+
+
+def _build(verb: str, rest: str) -> Command | Rejected:
+    if verb != "duplicate":
+        return Command(verb)  # type: ignore[arg-type]
+    m = _ISSUE.match(rest)
+    if not m:
+        return Rejected(f"/smolbot duplicate{rest}".strip(), "duplicate needs an issue: #N")
+    return Command("duplicate", int(m.group(1)))
+
+
+def may_run(permission: str) -> bool:
+    return permission.lower() in WRITE_PERMISSIONS
+
+
+def denial_reason(author: str, permission: str, is_bot: bool, bot_login: str) -> str | None:
+    """Why a comment's commands must not run, or None when they may."""
+    if author.lower() == bot_login.lower():
+        return "comment written by the bot itself"
+    if is_bot:
+        return f"comment written by another bot ({author})"
+    if not may_run(permission):
+        return f"{author} has {permission or 'no'} permission; commands need write access"
+    return None

@@ -1,0 +1,65 @@
+"""Duplicate policy: which similar issues are worth pointing at, and the advisory comment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.core.actions import Action, AddLabels, Close, Comment, NoOp
+
+DUPLICATES_MARKER = "triage:duplicates"
+MAX_SHOWN = 3
+ADVICE_INTRO = "This may have been reported before. Possibly related:"
+ADVICE_OUTRO = (
+    "If one of these is the same problem, a maintainer can say `/smolbot duplicate #N`. "
+    "(I am a bot; I never close issues on my own.)"
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    number: int
+    title: str
+    state: str  # open | closed
+    score: float
+    url: str = ""
+
+
+def likely_duplicates(
+    candidates: Iterable[Candidate], threshold: float, *, exclude: int, limit: int = MAX_SHOWN
+) -> list[Candidate]:
+    """Candidates at or above threshold, best first, never the issue itself."""
+    keep = [c for c in candidates if c.number != exclude and c.score >= threshold]
+    return sorted(keep, key=lambda c: (-c.score, c.number))[:limit]
+
+
+def _line(c: Candidate) -> str:
+    return f"- #{c.number} ({c.state}, similarity {c.score:.2f})"
+
+
+def advice_actions(likely: list[Candidate], threshold: float, enabled: bool) -> list[Action]:
+    """One advisory comment with links and states; never a close."""
+    if not enabled:
+        return [NoOp("duplicate detection is switched off", "comment")]
+    if not likely:
+        return [NoOp(f"no similar issue at or above {threshold:.2f}", "comment")]
+    lines = "\n".join(_line(c) for c in likely)
+    numbers = ", ".join(f"#{c.number}" for c in likely)
+    body = f"{ADVICE_INTRO}\n\n{lines}\n\n{ADVICE_OUTRO}"
+    return [Comment(body, DUPLICATES_MARKER, f"similar to {numbers} (>= {threshold:.2f})")]
+
+
+def close_as_duplicate_actions(number: int, original: int, by: str) -> list[Action]:
+    """What a maintainer's `/smolbot duplicate #N` does: label, say so, close as duplicate."""
+    if original == number:
+        return [NoOp(f"@{by} asked to mark the issue a duplicate of itself", "close")]
+    reason = f"{by} marked it a duplicate of #{original}"
+    return [
+        AddLabels(("duplicate",), reason),
+        Comment(
+            f"Closing as a duplicate of #{original}, as requested by a maintainer.",
+            f"triage:duplicate-of:{original}",
+            reason,
+        ),
+        Close(reason, state_reason="duplicate"),
+    ]

@@ -1,0 +1,185 @@
+"""Issue templates (.github/ISSUE_TEMPLATE) and what a bug report must contain: parsed, pure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+TEMPLATE_DIR = ".github/ISSUE_TEMPLATE"
+NO_RESPONSE = "_no response_"
+_HEADING = re.compile(r"^\s{0,3}(?:#{1,6}\s+(.+?)\s*#*\s*$|\*\*(.+?):?\*\*:?\s*$)", re.M)
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+
+@dataclass(frozen=True)
+class Need:
+    """One thing a bug report should contain; patterns recognise it in free text."""
+
+    key: str
+    label: str  # as the repository words it, shown in the comment
+    patterns: tuple[str, ...] = ()
+
+
+DEFAULT_NEEDS: tuple[Need, ...] = (
+    Need("version", "the version you are using", (r"\bv?\d+\.\d+(?:\.\d+)?\b", r"\bversion\b")),
+    Need(
+        "steps",
+        "steps to reproduce the problem",
+        (r"\breproduc", r"\bsteps?\b", r"^\s*1[.)]\s+\S", r"\brepro\b"),
+    ),
+    Need(
+        "expected",
+        "what you expected to happen and what happened instead",
+        (r"\bexpect", r"\binstead\b", r"\bactual(?:ly)?\b", r"\bshould\b"),
+    ),
+    Need(
+        "logs",
+        "the error message or logs",
+        (r"```", r"traceback", r"\berror\b", r"\bexception\b", r"\blogs?\b", r"^\s{4}\S"),
+    ),
+)
+_KEYWORDS = {
+    "version": ("version", "release"),
+    "steps": ("reproduc", "steps"),
+    "expected": ("expected", "actual", "behavio"),
+    "logs": ("log", "traceback", "error", "stack", "output"),
+}
+
+
+@dataclass(frozen=True)
+class TemplateField:
+    label: str
+    required: bool
+    default: str = ""
+
+
+@dataclass(frozen=True)
+class IssueTemplate:
+    path: str
+    name: str
+    labels: tuple[str, ...]
+    fields: tuple[TemplateField, ...]
+
+    @property
+    def is_bug(self) -> bool:
+        words = " ".join((self.path, self.name, *self.labels)).lower()
+        return "bug" in words or "defect" in words or "crash" in words
+
+
+def parse_template(path: str, text: str) -> IssueTemplate | None:
+    """Parse a Markdown template (front matter + headings) or a YAML issue form; None if neither."""
+    try:
+        if path.endswith((".yml", ".yaml")):
+            return _parse_form(path, yaml.safe_load(text))
+        if path.endswith(".md"):
+            return _parse_markdown(path, text)
+    except yaml.YAMLError:
+        return None
+    return None
+
+
+def _labels(raw: Any) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        return tuple(s.strip() for s in raw.split(",") if s.strip())
+    if isinstance(raw, list):
+        return tuple(str(s) for s in raw)
+    return ()
+
+
+def _parse_form(path: str, data: Any) -> IssueTemplate | None:
+    if not isinstance(data, dict) or not isinstance(data.get("body"), list):
+        return None
+    fields = []
+    for item in data["body"]:
+        if not isinstance(item, dict) or item.get("type") in ("markdown", "checkboxes", None):
+            continue
+        attrs = item.get("attributes") or {}
+        label = str(attrs.get("label", "")).strip()
+        if label:
+            required = bool((item.get("validations") or {}).get("required", False))
+            fields.append(TemplateField(label, required, str(attrs.get("value", "") or "")))
+    name = str(data.get("name", path))
+    return IssueTemplate(path, name, _labels(data.get("labels")), tuple(fields))
+
+
+def _parse_markdown(path: str, text: str) -> IssueTemplate:
+    meta: dict[str, Any] = {}
+    if text.startswith("---"):
+        _, _, rest = text.partition("---")
+        front, _, text = rest.partition("\n---")
+        loaded = yaml.safe_load(front)
+        meta = loaded if isinstance(loaded, dict) else {}
+    sections = split_sections(text)
+    fields = tuple(TemplateField(h, True, body) for h, body in sections.items())
+    name = str(meta.get("name", path))
+    return IssueTemplate(path, name, _labels(meta.get("labels")), fields)
+
+
+def split_sections(body: str) -> dict[str, str]:
+    """Headings (#, ###, **Bold:**) and the text under each; HTML comments removed."""
+    text = _COMMENT.sub("", body or "")
+    matches = list(_HEADING.finditer(text))
+    out: dict[str, str] = {}
+    for i, m in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+        out[_norm(m.group(1) or m.group(2))] = text[m.end() : end].strip()
+    return out
+
+
+def _norm(heading: str) -> str:
+    return re.sub(r"[^a-z0-9 ]+", "", heading.lower()).strip()
+
+
+def pick_bug_template(templates: Iterable[IssueTemplate]) -> IssueTemplate | None:
+    return next((t for t in templates if t.is_bug and t.fields), None)
+
+
+def needs_from_template(template: IssueTemplate) -> tuple[Need, ...]:
+    """The template's required fields as Needs (patterns from the matching default need)."""
+    needs = []
+    for f in template.fields:
+        if not f.required:
+            continue
+        key = _default_key(f.label)
+        patterns = next((n.patterns for n in DEFAULT_NEEDS if n.key == key), ())
+        needs.append(Need(key or _norm(f.label), f.label, patterns))
+    return tuple(needs)
+
+
+def _default_key(label: str) -> str | None:
+    low = label.lower()
+    return next((k for k, words in _KEYWORDS.items() if any(w in low for w in words)), None)
+
+
+def missing_needs(
+    title: str, body: str, needs: Iterable[Need], template: IssueTemplate | None = None
+) -> tuple[Need, ...]:
+    """The needs a report does not meet: an empty template section, or no sign in free text."""
+    sections = split_sections(body)
+    defaults = {_norm(f.label): f.default.strip() for f in template.fields} if template else {}
+    free = _COMMENT.sub("", f"{title}\n{body or ''}")
+    missing = []
+    for need in needs:
+        section = sections.get(_norm(need.label))
+        if section is not None:
+            if _is_empty(section, defaults.get(_norm(need.label), "")):
+                missing.append(need)
+        elif not _mentions(free, need):
+            missing.append(need)
+    return tuple(missing)
+
+
+def _is_empty(section: str, default: str) -> bool:
+    text = section.strip()
+    return not text or text.lower() == NO_RESPONSE or (bool(default) and text == default)
+
+
+def _mentions(text: str, need: Need) -> bool:
+    if not need.patterns:  # a template field we know nothing about: its words must appear
+        words = [w for w in need.key.split() if len(w) > 3]
+        return bool(words) and all(w in text.lower() for w in words)
+    return any(re.search(p, text, re.I | re.M) for p in need.patterns)

@@ -1,0 +1,158 @@
+"""Triage policy: which labels a new issue gets and whether to ask for missing information."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from bot.core.actions import Action, AddLabels, Comment, NoOp, RemoveLabel
+from bot.core.config import Kind, RepoConfig
+from bot.core.templates import Need
+
+ASK_MARKER = "triage:needs-info"
+KIND_VALUES = tuple(k.value for k in Kind)
+COMMON_LABELS: Mapping[Kind, tuple[str, ...]] = {
+    Kind.BUG: ("bug", "type: bug", "kind/bug", "bug report", "defect"),
+    Kind.FEATURE: (
+        "enhancement",
+        "feature",
+        "feature request",
+        "type: feature",
+        "kind/feature",
+        "type: enhancement",
+        "kind/enhancement",
+    ),
+    Kind.QUESTION: ("question", "support", "type: question", "kind/question", "kind/support"),
+    Kind.DOCUMENTATION: (
+        "documentation",
+        "docs",
+        "type: docs",
+        "type: documentation",
+        "kind/documentation",
+        "kind/docs",
+    ),
+}
+ASK_INTRO = (
+    "Thanks for the report! To help the maintainers look into it, could you add the following "
+    "to the description?"
+)
+ASK_OUTRO = "You can edit the issue above. (I am a bot; a maintainer will follow up.)"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The classifier's answer reduced to what policy needs."""
+
+    label: str | None
+    confidence: float
+    status: str  # ok | escalated | not_escalated | no_answer
+
+
+@dataclass(frozen=True)
+class IssueSnapshot:
+    repo: str
+    number: int
+    title: str
+    body: str
+    author: str
+    labels: tuple[str, ...] = ()
+    state: str = "open"
+
+
+def canon(label: str) -> str:
+    """Compare labels loosely: case, separators and emoji-free spacing do not matter."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", label.lower()).split())
+
+
+def label_for_kind(kind: Kind, repo_labels: Iterable[str], cfg: RepoConfig) -> str | None:
+    """The repository's label for a kind: the config's label_map first, then common names."""
+    if kind in cfg.triage.label_map:
+        return cfg.triage.label_map[kind]
+    by_canon = {canon(lb): lb for lb in repo_labels}
+    for name in COMMON_LABELS[kind]:
+        if canon(name) in by_canon:
+            return by_canon[canon(name)]
+    return None
+
+
+def kind_labels(repo_labels: Iterable[str], cfg: RepoConfig) -> set[str]:
+    labels = list(repo_labels)
+    found = (label_for_kind(k, labels, cfg) for k in Kind)
+    return {lb for lb in found if lb}
+
+
+def is_untriaged(issue_labels: Iterable[str], repo_labels: Iterable[str], cfg: RepoConfig) -> bool:
+    """No kind label yet (needs-triage does not count as triaged)."""
+    kinds = {canon(lb) for lb in kind_labels(repo_labels, cfg)}
+    return not any(canon(lb) in kinds for lb in issue_labels)
+
+
+def threshold_for(cfg: RepoConfig, default: float) -> float:
+    return cfg.triage.threshold if cfg.triage.threshold is not None else default
+
+
+def decide_kind(verdict: Verdict, threshold: float) -> tuple[Kind | None, str]:
+    """A kind only from a validated, confident (or escalated) answer in the allowlist."""
+    if verdict.label not in KIND_VALUES:
+        return None, f"no usable answer (status {verdict.status})"
+    if verdict.status == "escalated":
+        return Kind(verdict.label), "large model answered"
+    if verdict.status != "ok":
+        return None, f"unsure ({verdict.confidence:.2f}) and no large model answered"
+    if verdict.confidence < threshold:
+        return None, f"confidence {verdict.confidence:.2f} below threshold {threshold:.2f}"
+    return Kind(verdict.label), f"confidence {verdict.confidence:.2f} >= {threshold:.2f}"
+
+
+def label_actions(
+    kind: Kind | None, why: str, issue: IssueSnapshot, repo_labels: list[str], cfg: RepoConfig
+) -> list[Action]:
+    """The kind's label, or needs-triage when unsure; needs-triage removed once a kind is set."""
+    unsure = cfg.triage.needs_triage_label
+    if kind is None:
+        return [AddLabels((unsure,), f"cautious path: {why}")]
+    label = label_for_kind(kind, repo_labels, cfg)
+    if label is None:
+        return [
+            NoOp(f"kind {kind.value} ({why}) but the repository has no label for it", "add_labels"),
+            AddLabels((unsure,), f"no repository label for kind {kind.value}"),
+        ]
+    actions: list[Action] = [AddLabels((label,), f"kind {kind.value}: {why}")]
+    if unsure in issue.labels:
+        actions.append(RemoveLabel(unsure, f"triaged as {kind.value}"))
+    return actions
+
+
+def exempt_reason(issue: IssueSnapshot, cfg: RepoConfig) -> str | None:
+    if not cfg.triage.enabled:
+        return "triage is switched off in .github/smolbot.yml"
+    if issue.state != "open":
+        return "issue is not open"
+    hit = {canon(lb) for lb in cfg.exempt_labels} & {canon(lb) for lb in issue.labels}
+    return f"issue has exempt label(s) {sorted(hit)}" if hit else None
+
+
+def ask_body(missing: Iterable[Need]) -> str:
+    items = "\n".join(f"- {n.label}" for n in missing)
+    return f"{ASK_INTRO}\n\n{items}\n\n{ASK_OUTRO}"
+
+
+def info_actions(
+    kind: Kind | None, missing: tuple[Need, ...], issue: IssueSnapshot, cfg: RepoConfig
+) -> list[Action]:
+    """Ask once for what a bug report lacks; drop needs-info once nothing is missing."""
+    label = cfg.triage.needs_info_label
+    if not cfg.triage.ask_for_missing_info:
+        return [NoOp("asking for missing information is switched off", "comment")]
+    if kind is not Kind.BUG:
+        return [NoOp("not asking for information: not a bug report", "comment")]
+    if not missing:
+        if label in issue.labels:
+            return [RemoveLabel(label, "the report now has what was asked for")]
+        return [NoOp("bug report has the information the repository asks for", "comment")]
+    keys = ", ".join(n.key for n in missing)
+    return [
+        Comment(ask_body(missing), ASK_MARKER, f"bug report lacks: {keys}"),
+        AddLabels((label,), f"waiting for: {keys}"),
+    ]
