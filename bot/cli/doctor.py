@@ -1,0 +1,97 @@
+"""`smolbot doctor`: checks settings, store, broker, model and GitHub App, and says what to fix."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import click
+
+from bot.settings import Settings, SettingsError, load_settings
+from bot.store import open_store
+
+Check = tuple[str, Callable[[Settings], tuple[bool, str]]]
+
+
+def _store(s: Settings) -> tuple[bool, str]:
+    store = open_store(s.db_path)
+    counts = store.delivery_counts()
+    dead = len(store.dead_letters())
+    msg = f"{s.db_path} ({sum(counts.values())} deliveries"
+    msg += f", {dead} dead letters: run `smolbot retry`)" if dead else ")"
+    return dead == 0, msg
+
+
+def _broker(s: Settings) -> tuple[bool, str]:
+    from bot.cli.service import broker_status
+
+    ok, detail = broker_status(s)
+    hint = "" if ok else " — start the broker or fix SMOLBOT_BROKER_URL"
+    return ok, f"{_safe(s.effective_broker_url)}: {detail}{hint}"
+
+
+def _safe(url: str) -> str:
+    from bot.cli.service import _redact
+
+    return _redact(url)
+
+
+def _model(s: Settings) -> tuple[bool, str]:
+    path = s.effective_model_path
+    if not path.is_file():
+        return False, f"{path} missing — run `smolbot models install` or set SMOLBOT_MODEL_PATH"
+    with path.open("rb") as f:
+        magic = f.read(4)
+    if magic != b"GGUF":
+        return False, f"{path} is not a GGUF file — run `smolbot models install`"
+    return True, f"{path} ({path.stat().st_size:,} bytes)"
+
+
+def _github(s: Settings) -> tuple[bool, str]:
+    missing = [
+        n
+        for n, v in (
+            ("SMOLBOT_APP_ID", s.app_id),
+            ("SMOLBOT_PRIVATE_KEY", s.private_key),
+            ("SMOLBOT_WEBHOOK_SECRET", s.webhook_secret),
+        )
+        if v is None
+    ]
+    if missing:
+        return False, "not configured: set " + ", ".join(missing) + " (see README: GitHub App)"
+    try:
+        s.private_key_pem()
+    except SettingsError as err:
+        return False, str(err)
+    return True, f"app {s.app_id} at {s.github_api_url}"
+
+
+CHECKS: list[Check] = [
+    ("store", _store),
+    ("broker", _broker),
+    ("model", _model),
+    ("github app", _github),
+]
+
+
+@click.command()
+def doctor() -> None:
+    """Check settings, store, broker, model files and the GitHub App; say what to fix."""
+    try:
+        settings = load_settings()
+    except SettingsError as err:
+        click.echo(f"✗ settings: {err}")
+        sys.exit(1)
+    click.echo(f"✓ settings: data dir {settings.data_dir}")
+    failed = 0
+    for name, check in CHECKS:
+        try:
+            ok, detail = check(settings)
+        except Exception as err:  # doctor reports every failure as a line, never a traceback
+            ok, detail = False, f"{type(err).__name__}: {err}"
+        failed += not ok
+        click.echo(f"{'✓' if ok else '✗'} {name}: {detail}")
+    sys.exit(1 if failed else 0)
+
+
+commands: list[click.Command] = [doctor]

@@ -1,0 +1,199 @@
+"""`smolbot serve|web|worker|beat|audit|doctor|retry`: running and inspecting the service."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import click
+
+from bot.settings import Settings, get_settings
+from bot.store import open_store
+
+
+def _web_app(settings: Settings) -> Any:
+    from bot.webhook.app import create_app
+    from workers.celery_app import configure
+    from workers.tasks import enqueue_delivery
+
+    configure(settings)
+    store = open_store(settings.db_path)
+    return create_app(settings, store, enqueue_delivery, broker_ok=lambda: broker_status(settings))
+
+
+def broker_status(settings: Settings) -> tuple[bool, str]:
+    from workers.celery_app import configure
+
+    app = configure(settings)
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True, "ok"
+    except Exception as err:  # any failure is the answer here
+        return False, f"{type(err).__name__}: {err}"
+
+
+def _require_secret(settings: Settings) -> None:
+    if settings.webhook_secret is None:
+        raise click.UsageError(
+            "SMOLBOT_WEBHOOK_SECRET is not set: the webhook needs the secret you gave GitHub"
+        )
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on (default: SMOLBOT_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default: SMOLBOT_PORT).")
+def web(host: str | None, port: int | None) -> None:
+    """Run the web process: webhook intake, health, metrics, dashboard."""
+    import uvicorn
+
+    settings = get_settings()
+    _require_secret(settings)
+    uvicorn.run(
+        _web_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@click.command()
+@click.option(
+    "-Q", "--queues", default="fast,model,sweep", show_default=True, help="Queues to consume."
+)
+@click.option(
+    "-c", "--concurrency", type=int, default=1, show_default=True, help="Worker processes."
+)
+@click.option(
+    "--pool",
+    type=click.Choice(["prefork", "solo", "threads"]),
+    default="prefork",
+    show_default=True,
+)
+@click.option(
+    "--beat/--no-beat", default=False, help="Also run the periodic scheduler in this worker."
+)
+@click.option("-n", "--name", default=None, help="Worker node name (default: smolbot-<pid>@host).")
+def worker(queues: str, concurrency: int, pool: str, beat: bool, name: str | None) -> None:
+    """Run a Celery worker on the configured broker."""
+    from workers.celery_app import configure
+
+    settings = get_settings()
+    app = configure(settings)
+    argv = [
+        "worker",
+        "--loglevel",
+        settings.log_level,
+        "-Q",
+        queues,
+        "-c",
+        str(concurrency),
+        "--pool",
+        pool,
+        "-n",
+        name or f"smolbot-{os.getpid()}@%h",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    if beat:
+        argv += ["-B", "-s", str(settings.data_dir / "beat-schedule")]
+    app.worker_main(argv)
+
+
+@click.command()
+def beat() -> None:
+    """Run the periodic scheduler (recovery sweep, lifecycle sweeps, weekly digests)."""
+    from workers.celery_app import configure
+
+    settings = get_settings()
+    app = configure(settings)
+    app.Beat(schedule=str(settings.data_dir / "beat-schedule"), loglevel=settings.log_level).run()
+
+
+@click.command()
+@click.option("--port", type=int, default=None)
+@click.option("-c", "--concurrency", type=int, default=1, show_default=True)
+def serve(port: int | None, concurrency: int) -> None:
+    """Web + embedded worker + beat in one command, for one machine."""
+    settings = get_settings()
+    _require_secret(settings)
+    cmd = [sys.executable, "-m", "bot.cli", "worker", "--beat", "-c", str(concurrency)]
+    child = subprocess.Popen(cmd)
+    click.echo(
+        f"smolbot: worker+beat pid {child.pid}, broker {_redact(settings.effective_broker_url)}"
+    )
+    try:
+        import uvicorn
+
+        uvicorn.run(
+            _web_app(settings),
+            host=settings.host,
+            port=port or settings.port,
+            log_level=settings.log_level.lower(),
+        )
+    finally:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+@click.command()
+@click.option("--repo", default=None, help="Only this repository (owner/name).")
+@click.option("--issue", "issue", default=None, help="One issue's story: owner/repo#N.")
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def audit(repo: str | None, issue: str | None, limit: int, as_json: bool) -> None:
+    """Print the audit log: what the bot did or decided not to do, and why."""
+    number = None
+    if issue:
+        if "#" not in issue:
+            raise click.BadParameter("expected owner/repo#N", param_hint="--issue")
+        repo, num = issue.rsplit("#", 1)
+        number = int(num)
+    store = open_store(get_settings().db_path)
+    rows = store.audit_rows(repo=repo, number=number, limit=limit)
+    if not rows:
+        click.echo("audit log is empty" + (f" for {issue or repo}" if (issue or repo) else ""))
+    for r in rows:
+        if as_json:
+            click.echo(json.dumps(r))
+            continue
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["at"]))
+        where = f"{r['repo']}#{r['number']}" if r["number"] else (r["repo"] or "-")
+        click.echo(f"{when}  {where:<28} {r['action']:<16} {r['outcome']:<8} {r['reason']}")
+
+
+@click.command()
+def retry() -> None:
+    """Replay deliveries parked in the dead-letter table."""
+    from workers.celery_app import configure
+    from workers.tasks import handle_delivery
+
+    settings = get_settings()
+    configure(settings)
+    store = open_store(settings.db_path)
+    dead = store.dead_letters()
+    for d in dead:
+        delivery_id = json.loads(d["args"]).get("delivery_id")
+        if delivery_id:
+            store.set_delivery_status(delivery_id, "queued", error="replayed by smolbot retry")
+            handle_delivery.apply_async(args=[delivery_id], queue="fast")
+        store.mark_replayed(d["id"])
+    click.echo(f"replayed {len(dead)} dead letter(s)")
+
+
+commands: list[click.Command] = [serve, web, worker, beat, audit, retry]

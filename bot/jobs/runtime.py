@@ -1,0 +1,61 @@
+"""Per-process runtime for workers: settings, store, GitHub and models, built once per process."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from bot.settings import Settings
+from bot.store import Store, open_store
+
+if TYPE_CHECKING:
+    from bot.ports import GitHubHost
+
+_lock = threading.Lock()
+_runtimes: dict[tuple[int, str], Runtime] = {}
+
+
+class Runtime:
+    """What a task needs. Heavy parts (GitHub client, model) are built at first use."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings, self.store = settings, store
+
+    @cached_property
+    def github(self) -> GitHubHost:
+        from bot.github import GitHubApp
+
+        return GitHubApp(self.settings)
+
+    @cached_property
+    def models(self) -> Any:
+        from bot.llm import get_model_layer
+
+        return get_model_layer(self.settings, self.store)
+
+    def dispatch(self, delivery_id: str) -> None:
+        from bot.jobs.dispatch import dispatch
+
+        row = self.store.delivery(delivery_id)
+        if row is None:
+            raise LookupError(f"delivery {delivery_id} is not in the store")
+        dispatch(self, row, json.loads(row["payload"] or "{}"))
+
+    def fail(self, delivery_id: str, error: str) -> None:
+        """Park a delivery in the dead-letter table; `smolbot retry` replays it."""
+        self.store.set_delivery_status(delivery_id, "dead", error=error)
+        self.store.dead_letter("smolbot.handle_delivery", {"delivery_id": delivery_id}, error)
+
+
+def runtime_for(settings: Settings) -> Runtime:
+    """One Runtime per process and data dir (a forked child gets its own store connection)."""
+    key = (os.getpid(), str(settings.data_dir))
+    with _lock:
+        rt = _runtimes.get(key)
+        if rt is None:
+            rt = Runtime(settings, open_store(settings.db_path))
+            _runtimes[key] = rt
+        return rt

@@ -1,0 +1,93 @@
+"""What the webhook does with one delivery, as plain functions the route calls."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+HANDLED_EVENTS = frozenset(
+    {"issues", "issue_comment", "installation", "installation_repositories", "label"}
+)
+MAX_DEPTH = 64
+
+
+class BadPayload(ValueError):
+    """The body is not a JSON object we can use; the message says why."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    repo: str | None
+    number: int | None
+    sender_login: str
+    sender_type: str
+
+
+def _depth_ok(raw: bytes) -> bool:
+    """Reject absurd nesting before json.loads recurses into it (cheap byte scan)."""
+    depth = 0
+    in_str = esc = False
+    for b in raw:
+        if in_str:
+            if esc:
+                esc = False
+            elif b == 0x5C:  # backslash
+                esc = True
+            elif b == 0x22:
+                in_str = False
+        elif b == 0x22:
+            in_str = True
+        elif b in (0x7B, 0x5B):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return False
+        elif b in (0x7D, 0x5D):
+            depth -= 1
+    return True
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    if not _depth_ok(raw):
+        raise BadPayload(f"JSON nested deeper than {MAX_DEPTH} levels")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise BadPayload(f"body is not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise BadPayload("body must be a JSON object")
+    return data
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def describe(delivery_id: str, event: str, payload: dict[str, Any]) -> Delivery:
+    """Pull the routing facts out of a payload, tolerating missing or oddly typed fields."""
+    inst = payload.get("installation")
+    repo = payload.get("repository")
+    issue = payload.get("issue")
+    sender = payload.get("sender")
+    action = payload.get("action")
+    return Delivery(
+        id=delivery_id,
+        event=event,
+        action=action if isinstance(action, str) else None,
+        installation_id=_int_or_none(inst.get("id")) if isinstance(inst, dict) else None,
+        repo=repo.get("full_name")
+        if isinstance(repo, dict) and isinstance(repo.get("full_name"), str)
+        else None,
+        number=_int_or_none(issue.get("number")) if isinstance(issue, dict) else None,
+        sender_login=str(sender.get("login", "")) if isinstance(sender, dict) else "",
+        sender_type=str(sender.get("type", "")) if isinstance(sender, dict) else "",
+    )
+
+
+def is_own_event(d: Delivery, bot_login: str) -> bool:
+    """Events the app caused itself never reach the queue (they must not reset its clocks)."""
+    return d.sender_type == "Bot" and d.sender_login.lower() == bot_login.lower()

@@ -1,0 +1,71 @@
+"""The Celery application: created bare at import, configured from Settings at start-up."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from celery import Celery
+from kombu import Queue  # type: ignore[attr-defined]
+
+from bot.settings import Settings
+
+app = Celery("smolbot", include=["workers.tasks"])
+
+QUEUES = ("fast", "model", "sweep")
+
+
+def configure(settings: Settings) -> Celery:
+    """Point the app at the broker in settings, with the delivery guarantees we rely on."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app.conf.update(
+        broker_url=settings.effective_broker_url,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=3,
+        broker_transport_options=_transport_options(settings.effective_broker_url),
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        task_default_queue="fast",
+        task_queues=[Queue(q) for q in QUEUES],
+        task_routes={
+            "smolbot.handle_delivery": {"queue": "fast"},
+            "smolbot.recover_deliveries": {"queue": "sweep"},
+        },
+        beat_schedule=beat_schedule(settings),
+        worker_hijack_root_logger=False,
+        smolbot_settings=settings,
+    )
+    return app
+
+
+def _transport_options(url: str) -> dict[str, Any]:
+    if url.startswith(("redis://", "rediss://")):
+        # Unacked tasks come back after this long; the store's recovery sweep is quicker still.
+        return {"visibility_timeout": 3600}
+    if url.startswith("sqla+"):
+        return {"polling_interval": 0.2}
+    return {}
+
+
+def beat_schedule(settings: Settings) -> dict[str, Any]:
+    every = max(30, settings.recovery_after_s // 2)
+    return {
+        "recover-deliveries": {
+            "task": "smolbot.recover_deliveries",
+            "schedule": timedelta(seconds=every),
+        },
+    }
+
+
+def settings_of(celery_app: Celery) -> Settings:
+    s = celery_app.conf.get("smolbot_settings")
+    if s is None:
+        from bot.settings import get_settings
+
+        s = get_settings()
+        configure(s)
+    return s  # type: ignore[no-any-return]
