@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,7 +21,9 @@ class CommentData:
     created_at: str
     author_type: str = "User"  # "Bot" for apps
     html_url: str = ""
-    author_association: str = ""  # OWNER | MEMBER | COLLABORATOR | CONTRIBUTOR | NONE ... (lifecycle)
+    author_association: str = (
+        ""  # OWNER | MEMBER | COLLABORATOR | CONTRIBUTOR | NONE ... (lifecycle)
+    )
 
 
 @dataclass
@@ -58,6 +60,9 @@ class EventData:
     actor_type: str = "User"  # "Bot" for apps
     label: str | None = None  # labeled / unlabeled
     assignee: str | None = None  # assigned / unassigned
+    # added by the GitHub adapter: cross-referenced events name the referencing issue or PR
+    source_number: int | None = None
+    source_is_pull_request: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,14 @@ class Unavailable(GitHubError):
     """GitHub answered 5xx or could not be reached; retry with backoff."""
 
 
+class NotFound(GitHubError):
+    """GitHub answered 404: the repository, issue, comment or file is not there (or not visible)."""
+
+
+class AppCredentialsError(Exception):
+    """The App's id or private key was refused (not retryable); the message names the setting to fix."""
+
+
 class RepoHost(Protocol):
     """What jobs may do on one repository, as one installation."""
 
@@ -108,10 +121,21 @@ class RepoHost(Protocol):
     def create_issue(self, title: str, body: str, labels: list[str] | None = None) -> int: ...
     # added for lifecycle (issue 5); the GitHub adapter implements it
     def issue_events(self, number: int) -> list[EventData]: ...  # oldest first, every page
+    # added by the GitHub adapter (backfill, digests, label setup)
+    def closed_issues(
+        self, labels: list[str] | None = None, progress: Callable[[int], None] | None = None
+    ) -> Iterator[IssueData]: ...  # closed issues (no PRs) having any of `labels`; progress(n seen)
+    def edit_issue(
+        self, number: int, title: str | None = None, body: str | None = None
+    ) -> None: ...
+    def create_label(self, name: str, color: str = "ededed", description: str = "") -> None: ...
 
 
 class GitHubHost(Protocol):
     def repo(self, installation_id: int, full_name: str) -> RepoHost: ...
+    # added by the GitHub adapter
+    def installation_repos(self, installation_id: int) -> list[str]: ...  # "owner/name", sorted
+    def is_self(self, login: str, user_type: str = "Bot") -> bool: ...  # the bot's own account
 
 
 class Enqueue(Protocol):
