@@ -52,7 +52,7 @@ def _transport_options(url: str) -> dict[str, Any]:
 
 
 def beat_schedule(settings: Settings) -> dict[str, Any]:
-    every = max(30, settings.recovery_after_s // 2)
+    every = max(5, settings.recovery_after_s // 2)
     return {
         "recover-deliveries": {
             "task": "smolbot.recover_deliveries",

@@ -7,7 +7,7 @@ import random
 from typing import Any
 
 from celery import Task
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 
 from bot.jobs.runtime import Runtime, runtime_for
 from bot.ports import RateLimited, Unavailable
@@ -26,6 +26,12 @@ def _init_process(**_: Any) -> None:
     _runtime()
 
 
+@worker_ready.connect
+def _recover_on_start(**_: Any) -> None:
+    """A worker that starts picks up what a dead one left behind, without waiting for beat."""
+    recover_deliveries.apply_async(queue="sweep")
+
+
 def backoff(attempt: int, base: float = 10.0, cap: float = 900.0) -> float:
     """Exponential backoff with jitter, for GitHub 5xx."""
     return float(min(cap, base * (2**attempt)) * (0.5 + random.random() / 2))
@@ -34,8 +40,8 @@ def backoff(attempt: int, base: float = 10.0, cap: float = 900.0) -> float:
 @app.task(name="smolbot.handle_delivery", bind=True, acks_late=True, max_retries=None)
 def handle_delivery(self: Task, delivery_id: str) -> str:
     rt = _runtime()
-    if not rt.store.claim_delivery(delivery_id):
-        return "already-final"
+    if not rt.store.claim_delivery(delivery_id, lease_s=rt.settings.recovery_after_s):
+        return "already-final-or-running"
     limit = rt.settings.task_max_retries
     try:
         rt.dispatch(delivery_id)

@@ -13,8 +13,6 @@ from sqlite_utils import Database
 
 from bot.store.migrations import migrations
 
-FINAL_STATUSES = ("done", "ignored", "dead")
-
 
 class Store:
     """Typed operations over one sqlite-utils Database. Open one per process (or thread)."""
@@ -79,12 +77,14 @@ class Store:
         )
         self.db.conn.commit()
 
-    def claim_delivery(self, delivery_id: str) -> bool:
-        """Mark a delivery running unless it is already final. False: nothing to do."""
+    def claim_delivery(self, delivery_id: str, lease_s: float = 600.0) -> bool:
+        """Mark a delivery running. False when it is final, or another worker holds a live lease."""
+        now = time.time()
         cur = self.db.execute(
             "update deliveries set status = 'running', attempts = attempts + 1, updated_at = ?"
-            f" where id = ? and status not in {FINAL_STATUSES!r}",
-            [time.time(), delivery_id],
+            " where id = ? and (status in ('received', 'queued')"
+            " or (status = 'running' and updated_at < ?))",
+            [now, delivery_id, now - lease_s],
         )
         self.db.conn.commit()
         return cur.rowcount == 1

@@ -66,6 +66,14 @@ class Edge:
         return 202, {"delivery": d.id, "queued": True}
 
 
+def get_edge(request: Request) -> Edge:
+    edge: Edge = request.app.state.edge
+    return edge
+
+
+EdgeDep = Annotated[Edge, Depends(get_edge)]
+
+
 def _error(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
 
@@ -91,11 +99,6 @@ def create_app(
     app = FastAPI(title="smolbot", version="0.1.0")
     edge = Edge(settings, store, enqueue)
     app.state.edge = edge
-
-    def get_edge() -> Edge:
-        return edge
-
-    EdgeDep = Annotated[Edge, Depends(get_edge)]
 
     @app.post("/webhook", status_code=202)
     async def webhook(

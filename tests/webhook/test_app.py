@@ -1,0 +1,154 @@
+"""The webhook route with a real store: status codes, dedupe, nothing queued on bad input."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.ports import QueueUnavailable
+from bot.settings import Settings
+from bot.store import Store
+from bot.webhook.app import create_app
+from bot.webhook.signature import sign
+from tests.conftest import SECRET
+
+
+class Recorder:
+    """An Enqueue port that keeps what it was given; `down` makes it behave like a dead broker."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.down = False
+
+    def __call__(self, delivery_id: str, event: str, payload: dict[str, Any]) -> None:
+        if self.down:
+            raise QueueUnavailable("connection refused")
+        self.sent.append(delivery_id)
+
+
+@pytest.fixture
+def queue() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def client(settings: Settings, store: Store, queue: Recorder) -> TestClient:
+    return TestClient(create_app(settings, store, queue))
+
+
+def post(
+    client: TestClient, event: str, body: bytes, delivery: str = "d-1", sig: str | None = "auto"
+) -> Any:
+    headers = {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery,
+        "Content-Type": "application/json",
+    }
+    if sig == "auto":
+        sig = sign(SECRET.encode(), body)
+    if sig is not None:
+        headers["X-Hub-Signature-256"] = sig
+    return client.post("/webhook", content=body, headers=headers)
+
+
+OPENED = json.dumps(
+    {
+        "action": "opened",
+        "installation": {"id": 7},
+        "repository": {"full_name": "o/r"},
+        "issue": {"number": 3, "title": "t"},
+        "sender": {"login": "alice", "type": "User"},
+    }
+).encode()
+
+
+def test_valid_delivery_is_recorded_and_queued(
+    client: TestClient, store: Store, queue: Recorder
+) -> None:
+    r = post(client, "issues", OPENED)
+    assert r.status_code == 202 and r.json()["queued"] is True
+    assert queue.sent == ["d-1"]
+    row = store.delivery("d-1")
+    assert row and row["status"] == "queued" and row["repo"] == "o/r" and row["number"] == 3
+
+
+def test_redelivery_acknowledged_not_queued_twice(client: TestClient, queue: Recorder) -> None:
+    assert post(client, "issues", OPENED).status_code == 202
+    r = post(client, "issues", OPENED)
+    assert r.status_code == 200 and r.json()["duplicate"] is True
+    assert queue.sent == ["d-1"]
+
+
+@pytest.mark.parametrize("sig", [None, "sha256=" + "0" * 64, "garbage", sign(b"other", OPENED)])
+def test_bad_signature_401_nothing_recorded(
+    client: TestClient, store: Store, queue: Recorder, sig: str | None
+) -> None:
+    assert post(client, "issues", OPENED, sig=sig).status_code == 401
+    assert queue.sent == [] and store.delivery("d-1") is None
+
+
+def test_ping_200(client: TestClient, queue: Recorder) -> None:
+    r = post(client, "ping", b'{"zen": "Keep it logically awesome."}')
+    assert r.status_code == 200 and r.json()["ok"] is True and queue.sent == []
+
+
+def test_unknown_event_202_ignored(client: TestClient, store: Store, queue: Recorder) -> None:
+    r = post(client, "star", b'{"action": "created"}')
+    assert r.status_code == 202 and r.json()["ignored"] is True and queue.sent == []
+    assert store.delivery("d-1")["status"] == "ignored"
+
+
+def test_own_events_ignored(client: TestClient, queue: Recorder) -> None:
+    body = json.dumps(
+        {"action": "created", "sender": {"login": "smolbot[bot]", "type": "Bot"}}
+    ).encode()
+    assert post(client, "issue_comment", body).json()["ignored"] is True and queue.sent == []
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1,2]", b"\xff\xfe", b"[" * 5000 + b"]" * 5000])
+def test_malformed_json_400(client: TestClient, queue: Recorder, body: bytes) -> None:
+    assert post(client, "issues", body).status_code == 400 and queue.sent == []
+
+
+def test_missing_headers_400(client: TestClient) -> None:
+    body = OPENED
+    r = client.post(
+        "/webhook", content=body, headers={"X-Hub-Signature-256": sign(SECRET.encode(), body)}
+    )
+    assert r.status_code == 400
+
+
+def test_huge_body_413_nothing_queued(settings: Settings, store: Store, queue: Recorder) -> None:
+    small = settings.model_copy(update={"max_body_bytes": 1024})
+    c = TestClient(create_app(small, store, queue))
+    body = json.dumps({"pad": "x" * 5000}).encode()
+    assert post(c, "issues", body).status_code == 413 and queue.sent == []
+
+
+def test_broker_down_delivery_kept_for_recovery(
+    client: TestClient, store: Store, queue: Recorder
+) -> None:
+    queue.down = True
+    r = post(client, "issues", OPENED)
+    assert r.status_code == 202 and r.json()["queued"] is False
+    assert "recovery sweep" in r.json()["detail"]
+    assert store.delivery("d-1")["status"] == "received"
+    assert store.stuck_deliveries(0, now=store.delivery("d-1")["updated_at"] + 1) == ["d-1"]
+
+
+def test_no_secret_configured_refuses(settings: Settings, store: Store, queue: Recorder) -> None:
+    c = TestClient(create_app(settings.model_copy(update={"webhook_secret": None}), store, queue))
+    assert post(c, "issues", OPENED).status_code == 503 and queue.sent == []
+
+
+def test_healthz_reports_store_and_broker(
+    settings: Settings, store: Store, queue: Recorder
+) -> None:
+    ok = TestClient(create_app(settings, store, queue, broker_ok=lambda: (True, "ok")))
+    assert ok.get("/healthz").json() == {"ok": True, "store": "ok", "broker": "ok"}
+    down = TestClient(create_app(settings, store, queue, broker_ok=lambda: (False, "refused")))
+    r = down.get("/healthz")
+    assert r.status_code == 503 and r.json()["broker"] == "error: refused"
