@@ -1,0 +1,136 @@
+"""GitHubApp: the App's identity (JWT), installation tokens, and RepoHosts bound to them."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from github import Auth, Github, GithubException, GithubIntegration
+from github.PaginatedList import PaginatedList
+from github.Repository import Repository
+from requests import RequestException
+
+from bot.github.convert import raw
+from bot.github.errors import credentials_error, translated
+from bot.github.pacing import WritePacer
+from bot.github.repo import FileCache, GitHubRepo
+from bot.github.tokens import TokenCache
+from bot.ports import AppCredentialsError
+from bot.settings import Settings
+
+NO_APP_ID = "SMOLBOT_APP_ID is not set: use the App ID shown on the GitHub App's settings page"
+NO_KEY = "SMOLBOT_PRIVATE_KEY is not set: give the App's private key (PEM text or the .pem path)"
+BAD_KEY = (
+    "SMOLBOT_PRIVATE_KEY is not a valid RSA private key in PEM form: "
+    "use the .pem file GitHub generated for the App (its text or its path)"
+)
+JWT_EXPIRY_S = 540  # GitHub refuses App JWTs that expire more than 10 minutes ahead
+
+
+def _checked_key(settings: Settings) -> str:
+    if settings.app_id is None:
+        raise AppCredentialsError(NO_APP_ID)
+    pem = settings.private_key_pem()
+    if pem is None:
+        raise AppCredentialsError(NO_KEY)
+    try:
+        key = load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        raise AppCredentialsError(BAD_KEY) from None
+    if not isinstance(key, RSAPrivateKey):
+        raise AppCredentialsError(BAD_KEY)
+    return pem
+
+
+class GitHubApp:
+    """GitHubHost over PyGithub. Builds nothing and calls nothing until first used."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.tokens = TokenCache(self._mint, settings.token_refresh_margin_s, clock)
+        self.pacer = WritePacer(settings.write_interval_s, sleep=sleep)
+        self.files = FileCache()
+        self._integration: GithubIntegration | None = None
+        self._clients: dict[int, tuple[str, Github]] = {}
+        self._lock = threading.Lock()
+
+    # -- PyGithub objects ----------------------------------------------------------------------
+    def _common(self) -> dict[str, object]:
+        # retry=None and no throttling: retries belong to the queue, pacing to WritePacer
+        return {
+            "base_url": self.settings.github_api_url,
+            "timeout": max(1, math.ceil(self.settings.github_timeout_s)),
+            "retry": None,
+            "seconds_between_requests": None,
+            "seconds_between_writes": None,
+        }
+
+    def integration(self) -> GithubIntegration:
+        with self._lock:
+            if self._integration is None:
+                auth = Auth.AppAuth(
+                    str(self.settings.app_id), _checked_key(self.settings), jwt_expiry=JWT_EXPIRY_S
+                )
+                self._integration = GithubIntegration(auth=auth, **self._common())  # type: ignore[arg-type]
+            return self._integration
+
+    def _mint(self, installation_id: int) -> tuple[str, datetime]:
+        integration = self.integration()
+        try:
+            got = integration.get_access_token(installation_id)
+        except (GithubException, RequestException) as exc:
+            raise credentials_error(exc) from exc
+        return got.token, got.expires_at
+
+    def client(self, installation_id: int) -> Github:
+        """A Github client on the installation's current token (re-made when the token changes)."""
+        token = self.tokens.get(installation_id).value
+        with self._lock:
+            held = self._clients.get(installation_id)
+            if held is None or held[0] != token:
+                gh = Github(auth=Auth.Token(token), per_page=100, lazy=True, **self._common())  # type: ignore[arg-type]
+                held = (token, gh)
+                self._clients[installation_id] = held
+            return held[1]
+
+    # -- GitHubHost ---------------------------------------------------------------------------
+    def repo(self, installation_id: int, full_name: str) -> GitHubRepo:
+        return GitHubRepo(
+            client=lambda: self.client(installation_id),
+            installation_id=installation_id,
+            full_name=full_name,
+            pacer=self.pacer,
+            files=self.files,
+            on_bad_token=lambda: self.tokens.forget(installation_id),
+        )
+
+    def installation_repos(self, installation_id: int) -> list[str]:
+        requester = self.client(installation_id).requester
+        with translated():
+            repos = PaginatedList(
+                Repository, requester, "/installation/repositories", None, list_item="repositories"
+            )
+            return sorted(raw(r)["full_name"] for r in repos)
+
+    def installations(self) -> list[int]:
+        """Ids of every installation of the App (authenticated as the App itself)."""
+        integration = self.integration()
+        try:
+            return sorted(raw(i)["id"] for i in integration.get_installations())
+        except (GithubException, RequestException) as exc:
+            raise credentials_error(exc) from exc
+
+    def is_self(self, login: str, user_type: str = "Bot") -> bool:
+        """True for the bot's own account, so its own actions never reset its clocks."""
+        return user_type == "Bot" and login.lower() == self.settings.bot_login.lower()

@@ -1,0 +1,77 @@
+"""GitHub's JSON (as PyGithub received it) to the plain records in bot.ports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.ports import CommentData, EventData, IssueData
+
+
+def raw(obj: Any) -> dict[str, Any]:
+    """The JSON PyGithub parsed the object from.
+
+    `raw_data` would first "complete" a list item with one GET per item; `_rawData` is the same
+    dict without that request.
+    """
+    data = getattr(obj, "_rawData", None)
+    return data if isinstance(data, dict) else {}
+
+
+def _login(user: dict[str, Any] | None) -> str:
+    return str((user or {}).get("login") or "ghost")
+
+
+def _type(user: dict[str, Any] | None) -> str:
+    return str((user or {}).get("type") or "User")
+
+
+def issue_data(repo: str, d: dict[str, Any]) -> IssueData:
+    pr = d.get("pull_request")
+    reactions = d.get("reactions") or {}
+    return IssueData(
+        repo=repo,
+        number=int(d["number"]),
+        title=d.get("title") or "",
+        body=d.get("body") or "",
+        state=d.get("state") or "open",
+        author=_login(d.get("user")),
+        labels=[lb["name"] for lb in d.get("labels") or [] if isinstance(lb, dict)],
+        created_at=d.get("created_at") or "",
+        updated_at=d.get("updated_at") or "",
+        assignees=[_login(a) for a in d.get("assignees") or []],
+        milestone=(d.get("milestone") or {}).get("title"),
+        locked=bool(d.get("locked")),
+        html_url=d.get("html_url") or "",
+        comments=int(d.get("comments") or 0),
+        reactions=int(reactions.get("total_count") or 0),
+        is_pull_request=pr is not None,
+        draft=bool(d.get("draft")),
+        author_association=d.get("author_association") or "",
+    )
+
+
+def comment_data(d: dict[str, Any]) -> CommentData:
+    return CommentData(
+        id=int(d["id"]),
+        author=_login(d.get("user")),
+        body=d.get("body") or "",
+        created_at=d.get("created_at") or "",
+        author_type=_type(d.get("user")),
+        html_url=d.get("html_url") or "",
+        author_association=d.get("author_association") or "",
+    )
+
+
+def event_data(d: dict[str, Any]) -> EventData:
+    actor = d.get("actor") or d.get("user")
+    source = ((d.get("source") or {}).get("issue")) or {}
+    return EventData(
+        kind=str(d.get("event") or ""),
+        actor=_login(actor),
+        created_at=d.get("created_at") or d.get("submitted_at") or "",
+        actor_type=_type(actor),
+        label=(d.get("label") or {}).get("name"),
+        assignee=_login(d["assignee"]) if d.get("assignee") else None,
+        source_number=int(source["number"]) if "number" in source else None,
+        source_is_pull_request="pull_request" in source,
+    )

@@ -1,0 +1,95 @@
+"""Turn PyGithub and network failures into bot.ports errors the queue knows how to retry."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from github import GithubException
+
+from bot.ports import AppCredentialsError, GitHubError, NotFound, RateLimited, Unavailable
+
+BACKOFF_BASE_S = 60.0
+BACKOFF_MAX_S = 3600.0
+KEY_HINT = (
+    "GitHub refused the App's credentials: check SMOLBOT_APP_ID and that SMOLBOT_PRIVATE_KEY "
+    "is that App's private key (PEM)"
+)
+
+
+def _int(headers: Mapping[str, Any], name: str) -> int | None:
+    try:
+        return int(headers[name])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def is_rate_limited(status: int, headers: Mapping[str, Any], message: str) -> bool:
+    if status == 429:
+        return True
+    if status != 403:
+        return False
+    text = message.lower()
+    return (
+        "retry-after" in headers
+        or _int(headers, "x-ratelimit-remaining") == 0
+        or "rate limit" in text
+    )
+
+
+def retry_after_s(
+    headers: Mapping[str, Any], attempt: int = 0, now: Callable[[], float] = time.time
+) -> float:
+    """GitHub's rule: `retry-after` if present; the reset time if remaining is 0; else back off."""
+    after = _int(headers, "retry-after")
+    if after is not None:
+        return float(max(after, 1))
+    reset = _int(headers, "x-ratelimit-reset")
+    if _int(headers, "x-ratelimit-remaining") == 0 and reset is not None:
+        return max(1.0, float(reset) - now())
+    return min(BACKOFF_BASE_S * 2.0**attempt, BACKOFF_MAX_S)
+
+
+def translate_exception(exc: BaseException, attempt: int = 0) -> Exception | None:
+    """The bot.ports error for a PyGithub/requests failure, or None when it is not ours to map."""
+    if isinstance(exc, GithubException):
+        headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+        data = exc.data if isinstance(exc.data, dict) else {}
+        message = str(data.get("message") or exc.message or "")
+        if is_rate_limited(exc.status, headers, message):
+            wait = retry_after_s(headers, attempt)
+            return RateLimited(
+                wait, f"GitHub rate limit ({message.strip()}); retry in {wait:.0f} s"
+            )
+        if exc.status == 404:
+            return NotFound(f"GitHub: not found ({message or 'Not Found'})")
+        if exc.status >= 500:
+            return Unavailable(f"GitHub answered {exc.status}; retry later")
+        return GitHubError(f"GitHub answered {exc.status}: {message}")
+    if isinstance(exc, requests.exceptions.RequestException):
+        return Unavailable(f"GitHub could not be reached: {type(exc).__name__}")
+    return None
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Run GitHub calls, re-raising their failures as bot.ports errors."""
+    try:
+        yield
+    except (GithubException, requests.exceptions.RequestException) as exc:
+        mapped = translate_exception(exc)
+        if mapped is None:  # pragma: no cover - translate_exception maps both families
+            raise
+        raise mapped from exc
+
+
+def credentials_error(exc: BaseException) -> Exception:
+    """Errors while acting as the App: 401 means the app id or key is wrong, not a retry."""
+    if isinstance(exc, GithubException) and exc.status == 401:
+        return AppCredentialsError(KEY_HINT)
+    if isinstance(exc, GithubException) and exc.status == 404:
+        return NotFound("GitHub: this installation does not exist or was removed (check the id)")
+    return translate_exception(exc) or GitHubError(str(exc))

@@ -1,0 +1,245 @@
+"""GitHubRepo: RepoHost for one repository as one installation, over PyGithub."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import urllib.parse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+import github.IssueComment
+from github import Github, GithubException
+from github.Issue import Issue
+from github.Repository import Repository
+from github.Requester import Requester
+
+from bot.github.convert import comment_data, event_data, issue_data, raw
+from bot.github.errors import translated
+from bot.github.pacing import WritePacer
+from bot.ports import CommentData, EventData, FileContent, IssueData, Unavailable
+
+T = TypeVar("T")
+ROLES = ("admin", "maintain", "write", "triage", "read")
+
+
+class FileCache:
+    """Last (etag, text) seen per (installation, repo, path), shared by every GitHubRepo."""
+
+    def __init__(self) -> None:
+        self._data: dict[tuple[int, str, str], tuple[str, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, str, str]) -> tuple[str, str] | None:
+        with self._lock:
+            return self._data.get(key)
+
+    def put(self, key: tuple[int, str, str], etag: str | None, text: str | None) -> None:
+        with self._lock:
+            if etag and text is not None:
+                self._data[key] = (etag, text)
+            else:
+                self._data.pop(key, None)
+
+
+class GitHubRepo:
+    """Every call is one or a few REST requests; failures come out as bot.ports errors."""
+
+    def __init__(
+        self,
+        client: Callable[[], Github],
+        installation_id: int,
+        full_name: str,
+        pacer: WritePacer,
+        files: FileCache,
+        on_bad_token: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._client, self.installation_id, self.full_name = client, installation_id, full_name
+        self._pacer, self._files, self._on_bad_token = pacer, files, on_bad_token
+
+    # -- plumbing -------------------------------------------------------------------------------
+    @contextmanager
+    def _calls(self) -> Iterator[None]:
+        try:
+            with translated():
+                yield
+        except Exception as exc:
+            cause = exc.__cause__
+            if isinstance(cause, GithubException) and cause.status == 401:
+                self._on_bad_token()  # revoked or expired early: mint afresh on the retry
+                raise Unavailable("GitHub refused the installation token; retry") from cause
+            raise
+
+    def _repo(self) -> Repository:
+        return self._client().get_repo(self.full_name)  # lazy: no request
+
+    def _issue(self, number: int) -> Issue:
+        return self._repo().get_issue(number)  # lazy: no request
+
+    def _requester(self) -> Requester:
+        return self._client().requester
+
+    def _url(self, path: str) -> str:
+        return f"/repos/{self.full_name}{path}"
+
+    def _get(self, path: str) -> Any:
+        _, data = self._requester().requestJsonAndCheck("GET", self._url(path))
+        return data
+
+    def _write(self, fn: Callable[[], T]) -> T:
+        with self._calls():
+            return self._pacer.run(self.installation_id, fn)
+
+    # -- reads ----------------------------------------------------------------------------------
+    def issue(self, number: int) -> IssueData:
+        with self._calls():
+            return issue_data(self.full_name, self._get(f"/issues/{number}"))
+
+    def comments(self, number: int) -> list[CommentData]:
+        with self._calls():
+            return [comment_data(raw(c)) for c in self._issue(number).get_comments()]
+
+    def labels(self) -> list[str]:
+        with self._calls():
+            return [raw(lb)["name"] for lb in self._repo().get_labels()]
+
+    def permission(self, login: str) -> str:
+        """admin | maintain | write | triage | read | none (a non-collaborator is none)."""
+        with self._calls():
+            try:
+                data = self._get(f"/collaborators/{urllib.parse.quote(login)}/permission")
+            except GithubException as exc:
+                if exc.status == 404:
+                    return "none"
+                raise
+        role = data.get("role_name") or data.get("permission") or "none"
+        return role if role in ROLES else "none"
+
+    def list_issues(
+        self, state: str = "all", since: str | None = None, labels: list[str] | None = None
+    ) -> Iterator[IssueData]:
+        """Issues and pull requests (flagged), newest first, every page; `labels` must all match."""
+        kwargs: dict[str, Any] = {"state": state, "sort": "created", "direction": "desc"}
+        if since:
+            kwargs["since"] = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        if labels:
+            kwargs["labels"] = labels
+        with self._calls():
+            for item in self._repo().get_issues(**kwargs):
+                yield issue_data(self.full_name, raw(item))
+
+    def closed_issues(
+        self, labels: list[str] | None = None, progress: Callable[[int], None] | None = None
+    ) -> Iterator[IssueData]:
+        """Closed issues (pull requests skipped) carrying any of `labels`, for backfills."""
+        seen: set[int] = set()
+        queries: list[list[str] | None] = [[lb] for lb in labels] if labels else [None]
+        for query in queries:  # GitHub ANDs labels, so ask once per label
+            for issue in self.list_issues("closed", labels=query):
+                if issue.number in seen or issue.is_pull_request:
+                    continue
+                seen.add(issue.number)
+                if progress is not None:
+                    progress(len(seen))
+                yield issue
+
+    def issue_events(self, number: int) -> list[EventData]:
+        """The issue's timeline, oldest first, every page (labels, closes, cross-references)."""
+        with self._calls():
+            return [event_data(raw(e)) for e in self._issue(number).get_timeline()]
+
+    def file(self, path: str) -> str | None:
+        """A file's text on the default branch, or None; unchanged files cost no quota."""
+        key = (self.installation_id, self.full_name, path)
+        cached = self._files.get(key)
+        got = self.file_if_changed(path, cached[0] if cached else None)
+        if got.not_modified and cached is not None:
+            return cached[1]
+        self._files.put(key, got.etag, got.text)
+        return got.text
+
+    def file_if_changed(self, path: str, etag: str | None) -> FileContent:
+        headers = {"If-None-Match": etag} if etag else {}
+        url = self._url(f"/contents/{urllib.parse.quote(path.lstrip('/'))}")
+        with self._calls():
+            status, resp_headers, body = self._requester().requestJson("GET", url, headers=headers)
+            if status == 304:
+                return FileContent(None, etag=etag, not_modified=True)
+            if status == 404:
+                return FileContent(None)
+            data = json.loads(body) if body else None
+            if status >= 400:
+                raise Requester.createException(status, resp_headers, data or {})
+        if not isinstance(data, dict) or data.get("type") != "file":
+            return FileContent(None)
+        text = base64.b64decode(data.get("content") or "").decode("utf-8", errors="replace")
+        return FileContent(text, etag=resp_headers.get("etag"), sha=data.get("sha"))
+
+    def list_dir(self, path: str) -> list[str]:
+        """Paths of the files directly in a folder; [] when there is no such folder."""
+        with self._calls():
+            try:
+                data = self._get(f"/contents/{urllib.parse.quote(path.strip('/'))}")
+            except GithubException as exc:
+                if exc.status == 404:
+                    return []
+                raise
+        if not isinstance(data, list):
+            return []
+        return sorted(e["path"] for e in data if e.get("type") == "file")
+
+    # -- writes (paced per installation) ------------------------------------------------------
+    def add_labels(self, number: int, labels: list[str]) -> None:
+        if labels:
+            self._write(lambda: self._issue(number).add_to_labels(*labels))
+
+    def remove_label(self, number: int, label: str) -> None:
+        """Idempotent: a label the issue no longer has is not an error."""
+
+        def remove() -> None:
+            try:
+                self._issue(number).remove_from_labels(label)
+            except GithubException as exc:
+                if not (exc.status == 404 and "label does not exist" in str(exc.data).lower()):
+                    raise
+
+        self._write(remove)
+
+    def create_comment(self, number: int, body: str) -> int:
+        return self._write(lambda: self._issue(number).create_comment(body).id)
+
+    def edit_comment(self, comment_id: int, body: str) -> None:
+        url = f"{self._repo().url}/issues/comments/{comment_id}"
+        comment = github.IssueComment.IssueComment(self._requester(), url=url)  # lazy: no GET
+        self._write(lambda: comment.edit(body))
+
+    def close(self, number: int, state_reason: str) -> None:
+        self._write(lambda: self._issue(number).edit(state="closed", state_reason=state_reason))
+
+    def edit_issue(self, number: int, title: str | None = None, body: str | None = None) -> None:
+        if title is None and body is None:
+            return
+        fields: dict[str, Any] = {
+            k: v for k, v in (("title", title), ("body", body)) if v is not None
+        }
+        self._write(lambda: self._issue(number).edit(**fields))
+
+    def create_issue(self, title: str, body: str, labels: list[str] | None = None) -> int:
+        return self._write(
+            lambda: self._repo().create_issue(title=title, body=body, labels=labels or []).number
+        )
+
+    def create_label(self, name: str, color: str = "ededed", description: str = "") -> None:
+        """Idempotent: an existing label of that name is left as it is."""
+
+        def create() -> None:
+            try:
+                self._repo().create_label(name, color.lstrip("#"), description)
+            except GithubException as exc:
+                if exc.status != 422:
+                    raise
+
+        self._write(create)
