@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.core.actions import Action, AddLabels, Comment, NoOp, RemoveLabel
+from bot.core.checks import check_text
 from bot.core.config import Kind, RepoConfig
 from bot.core.templates import Need
 
@@ -106,7 +107,13 @@ def decide_kind(verdict: Verdict, threshold: float) -> tuple[Kind | None, str]:
 
 
 def label_actions(
-    kind: Kind | None, why: str, issue: IssueSnapshot, repo_labels: list[str], cfg: RepoConfig
+    kind: Kind | None,
+    why: str,
+    issue: IssueSnapshot,
+    repo_labels: list[str],
+    cfg: RepoConfig,
+    *,
+    replace: bool = False,
 ) -> list[Action]:
     """The kind's label, or needs-triage when unsure; needs-triage removed once a kind is set."""
     unsure = cfg.triage.needs_triage_label
@@ -119,6 +126,11 @@ def label_actions(
             AddLabels((unsure,), f"no repository label for kind {kind.value}"),
         ]
     actions: list[Action] = [AddLabels((label,), f"kind {kind.value}: {why}")]
+    others = kind_labels(repo_labels, cfg) - {label}
+    if replace:  # a maintainer asked to retriage: the new kind replaces the old one
+        actions += [
+            RemoveLabel(lb, f"retriaged as {kind.value}") for lb in issue.labels if lb in others
+        ]
     if unsure in issue.labels:
         actions.append(RemoveLabel(unsure, f"triaged as {kind.value}"))
     return actions
@@ -156,3 +168,51 @@ def info_actions(
         Comment(ask_body(missing), ASK_MARKER, f"bug report lacks: {keys}"),
         AddLabels((label,), f"waiting for: {keys}"),
     ]
+
+
+FIRST_RESPONSE_MARKER = "triage:first-response"
+FIRST_RESPONSE_FOOTER = "(I am a bot; a maintainer will follow up.)"
+
+
+def first_response_actions(
+    text: str | None,
+    *,
+    issue: IssueSnapshot,
+    related: Iterable[int],
+    people: Iterable[str],
+    enabled: bool,
+    max_chars: int = 1200,
+) -> list[Action]:
+    """Post the model's acknowledgement only if it passes check_text; otherwise say why not."""
+    if not enabled:
+        return [NoOp("first-response comments are off for this repository", "comment")]
+    if not text:
+        return [NoOp("the model gave no first response", "comment")]
+    result = check_text(
+        text,
+        allowed_urls=(),
+        allowed_numbers=(issue.number, *related),
+        allowed_people=(issue.author, *people),
+        max_chars=max_chars,
+    )
+    if not result.ok:
+        return [
+            NoOp(
+                "first response failed the check: " + "; ".join(result.problems),
+                "comment",
+                detail={"text": text[:2000]},
+            )
+        ]
+    body = f"{text.strip()}\n\n{FIRST_RESPONSE_FOOTER}"
+    return [Comment(body, FIRST_RESPONSE_MARKER, "first response (model-written, checked)")]
+
+
+def kind_for_labels(labels: Iterable[str], cfg: RepoConfig) -> Kind | None:
+    """The one kind a set of labels stands for (None when none, or when they disagree)."""
+    kinds = set()
+    for label in labels:
+        for kind in Kind:
+            mapped = label_for_kind(kind, [label], cfg)
+            if mapped is not None and canon(mapped) == canon(label):
+                kinds.add(kind)
+    return kinds.pop() if len(kinds) == 1 else None

@@ -83,3 +83,68 @@ def m001_core(db: Database) -> None:
         },
         pk="id",
     )
+
+
+@migrations()
+def m020_triage(db: Database) -> None:
+    """Triage (issue 4): cached repo files by ETag, config state, ignored issues."""
+    db.table("repo_files").create(
+        {"repo": str, "path": str, "etag": str, "sha": str, "text": str, "fetched_at": float},
+        pk=("repo", "path"),
+    )
+    db.table("repo_configs").create(
+        {
+            "repo": str,
+            "good_text": str,  # the last valid .github/smolbot.yml (None: none seen)
+            "error": str,  # the current file's problem, None when valid
+            "error_issue": int,  # the issue the bot opened about it
+            "updated_at": float,
+        },
+        pk="repo",
+    )
+    db.table("triage_ignored").create(
+        {"repo": str, "number": int, "by": str, "at": float}, pk=("repo", "number")
+    )
+
+
+@migrations()
+def m030_lifecycle(db: Database) -> None:
+    """Lifecycle (issue 5): resumable sweeps, each issue's waiting-on state, summary cache."""
+    db.table("sweeps").create(
+        {
+            "installation_id": int,
+            "run_id": str,  # one per scheduled run (default: the UTC date)
+            "status": str,  # running | paused | done
+            "repo": str,  # the repository being swept (cursor)
+            "issue": int,  # the last issue finished in that repository (cursor)
+            "operations": int,  # actions performed this run, all repositories
+            "repo_operations": int,  # actions performed this run in the cursor's repository
+            "counts": str,  # JSON: issues seen, fetched, skipped, pinged, closed, ...
+            "started_at": float,
+            "updated_at": float,
+            "finished_at": float,
+            "error": str,
+        },
+        pk=("installation_id", "run_id"),
+        defaults={"operations": 0, "repo_operations": 0, "issue": 0},
+    )
+    db.table("lifecycle_state").create(
+        {
+            "repo": str,
+            "number": int,
+            "waiting_on": str,  # author | maintainer | assignee | nobody | exempt
+            "who": str,  # JSON list of logins
+            "since": str,
+            "reason": str,
+            "next_due": str,  # ISO time before which nothing changes unless the thread does
+            "seen_updated_at": str,  # the issue's updated_at when decided (None after acting)
+            "config_hash": str,
+            "decided_at": float,
+        },
+        pk=("repo", "number"),
+    )
+    db.table("lifecycle_state").create_index(["waiting_on"])
+    db.table("summaries").create(
+        {"repo": str, "number": int, "content_hash": str, "how": str, "updated_at": float},
+        pk=("repo", "number"),
+    )

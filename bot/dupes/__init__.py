@@ -1,0 +1,5 @@
+"""Duplicate search over the store's copy of a repository's issues (TF-IDF cosine)."""
+
+from bot.dupes.index import Doc, DuplicateIndex, docs_from_store
+
+__all__ = ["Doc", "DuplicateIndex", "docs_from_store"]

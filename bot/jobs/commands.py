@@ -1,0 +1,118 @@
+"""Commands job: `/smolbot ...` in a new comment, run only for people with write access."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from typing import Any
+
+from bot.core.actions import NoOp
+from bot.core.commands import Command, denial_reason, parse_commands
+from bot.core.duplicates import close_as_duplicate_actions
+from bot.jobs.context import JobContext
+from bot.jobs.perform import Performer, Target
+from bot.jobs.repo_config import load_repo_config
+from bot.jobs.triage import host_for, triage_issue
+from bot.ports import GitHubError, RepoHost
+
+log = logging.getLogger(__name__)
+TASK = "commands"
+
+
+def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any]) -> None:
+    """Entry point for `issue_comment` deliveries (created only)."""
+    comment = payload.get("comment") or {}
+    repo = payload["repository"]["full_name"]
+    number = int((payload.get("issue") or {}).get("number", 0))
+    audit: dict[str, Any] = {"task": TASK, "delivery_id": delivery_id, "repo": repo, "number": number}
+    if payload.get("action") != "created":
+        return
+    commands, rejected = parse_commands(str(comment.get("body") or ""))
+    for bad in rejected:
+        ctx.store.audit("command", "skipped", f"{bad.why}: {bad.text[:100]}", **audit)
+    if not commands:
+        return
+    user = comment.get("user") or {}
+    author, is_bot = str(user.get("login", "")), user.get("type") == "Bot"
+    if author.lower() == ctx.settings.bot_login.lower() or is_bot:
+        ctx.store.audit("command", "skipped", f"comment written by a bot ({author})", **audit)
+        return
+    host = host_for(ctx, payload)
+    permission = host.permission(author)
+    why = denial_reason(author, permission, is_bot, ctx.settings.bot_login)
+    for cmd in commands:
+        if why is not None:
+            ctx.store.audit(f"command.{cmd.verb}", "skipped", why, **audit)
+        else:
+            run_command(ctx, host, repo, number, cmd, author=author, delivery_id=delivery_id)
+
+
+def run_command(
+    ctx: JobContext,
+    host: RepoHost,
+    repo: str,
+    number: int,
+    cmd: Command,
+    *,
+    author: str,
+    delivery_id: str | None = None,
+) -> None:
+    audit: dict[str, Any] = {"task": TASK, "delivery_id": delivery_id, "repo": repo, "number": number}
+    if cmd.verb == "retriage":
+        ctx.store.db.table("triage_ignored").delete_where("repo = ? and number = ?", [repo, number])
+        ctx.store.audit("command.retriage", "done", f"{author} asked to retriage", **audit)
+        triage_issue(
+            ctx, host, repo, number, trigger="retriage", delivery_id=delivery_id, force=True
+        )
+    elif cmd.verb == "ignore":
+        row = {"repo": repo, "number": number, "by": author, "at": time.time()}
+        ctx.store.db.table("triage_ignored").upsert(row, pk=("repo", "number"))
+        ctx.store.audit(
+            "command.ignore", "done", f"{author}: the bot leaves this issue alone", **audit
+        )
+    elif cmd.verb == "duplicate":
+        mark_duplicate(ctx, host, repo, number, cmd.target or 0, author, delivery_id)
+    else:
+        summarize(ctx, host, repo, number, author, delivery_id)
+
+
+def mark_duplicate(
+    ctx: JobContext,
+    host: RepoHost,
+    repo: str,
+    number: int,
+    original: int,
+    author: str,
+    delivery_id: str | None,
+) -> None:
+    """Close as a duplicate of #original, which must exist; the maintainer decided, not a model."""
+    cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
+    target = Target(repo, number, TASK, delivery_id, cfg.dry_run, ctx.settings.bot_login)
+    perf = Performer(host, ctx.store, target)
+    try:
+        host.issue(original)
+    except GitHubError as err:
+        perf.perform([NoOp(f"/smolbot duplicate #{original}: no such issue ({err})", "close")])
+        return
+    except LookupError:
+        perf.perform([NoOp(f"/smolbot duplicate #{original}: no such issue", "close")])
+        return
+    perf.perform(close_as_duplicate_actions(number, original, author))
+
+
+def summarize(
+    ctx: JobContext, host: RepoHost, repo: str, number: int, author: str, delivery_id: str | None
+) -> None:
+    """Hand over to the summaries job when it is installed; otherwise say so in the audit log."""
+    audit: dict[str, Any] = {"task": TASK, "delivery_id": delivery_id, "repo": repo, "number": number}
+    try:
+        module = importlib.import_module("bot.jobs.summarize")
+    except ImportError:
+        module = None
+    fn = getattr(module, "summarize_issue", None)
+    if fn is None:
+        ctx.store.audit("command.summarize", "skipped", "summaries not available", **audit)
+        return
+    ctx.store.audit("command.summarize", "done", f"{author} asked for a summary", **audit)
+    fn(ctx, host, repo, number, delivery_id=delivery_id, requested_by=author)

@@ -1,0 +1,146 @@
+"""Per-repository files read through the API and cached by ETag: smolbot.yml and issue templates."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from bot.core.actions import UpsertComment
+from bot.core.config import CONFIG_PATH, ConfigError, RepoConfig, default_config, parse_config
+from bot.core.markers import marker, with_marker
+from bot.core.templates import TEMPLATE_DIR, IssueTemplate, parse_template
+from bot.jobs.perform import Performer, Target
+from bot.ports import RepoHost
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+CONFIG_ERROR_MARKER = "config-error"
+CONFIG_ERROR_TITLE = "smolbot: .github/smolbot.yml is invalid"
+CONFIG_ERROR_BODY = (
+    "smolbot could not use `.github/smolbot.yml`:\n\n```\n{error}\n```\n\n"
+    "Until the file is fixed, smolbot keeps using the last valid version "
+    "(or its defaults if there was none). Fix the file and this issue can be closed. "
+    "(I am a bot.)"
+)
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    text: str | None
+    changed: bool  # False: the ETag matched, the cached copy was used
+
+
+def read_file(store: Store, host: RepoHost, repo: str, path: str) -> CachedFile:
+    """Read a file conditionally; a 304 (ETag unchanged) answers from the store at no quota."""
+    rows = list(store.db.table("repo_files").rows_where("repo = ? and path = ?", [repo, path]))
+    cached = rows[0] if rows else None
+    got = host.file_if_changed(path, cached["etag"] if cached else None)
+    if got.not_modified and cached is not None:
+        return CachedFile(cached["text"], changed=False)
+    store.db.table("repo_files").upsert(
+        {
+            "repo": repo,
+            "path": path,
+            "etag": got.etag,
+            "sha": got.sha,
+            "text": got.text,
+            "fetched_at": time.time(),
+        },
+        pk=("repo", "path"),
+    )
+    return CachedFile(got.text, changed=True)
+
+
+def _state(store: Store, repo: str) -> dict[str, object]:
+    rows = list(store.db.table("repo_configs").rows_where("repo = ?", [repo]))
+    return rows[0] if rows else {"repo": repo, "good_text": None, "error": None}
+
+
+def _save_state(store: Store, state: dict[str, object]) -> None:
+    store.db.table("repo_configs").upsert({**state, "updated_at": time.time()}, pk="repo")
+
+
+def _last_good(state: dict[str, object]) -> RepoConfig:
+    text = state.get("good_text")
+    return parse_config(str(text)) if isinstance(text, str) else default_config()
+
+
+def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str) -> RepoConfig:
+    """The repository's config. An invalid file keeps the last good one and opens one issue."""
+    file = read_file(store, host, repo, CONFIG_PATH)
+    state = _state(store, repo)
+    if file.text is None:
+        _save_state(store, {**state, "good_text": None, "error": None})
+        return default_config()
+    if not file.changed and state.get("error") is None and state.get("good_text") == file.text:
+        return parse_config(file.text)
+    try:
+        cfg = parse_config(file.text)
+    except ConfigError as err:
+        fallback = _last_good(state)
+        if state.get("error") != str(err):
+            state = {**state, "error": str(err)}
+            state["error_issue"] = report_config_error(
+                store, host, repo, str(err), state.get("error_issue"), fallback, bot_login
+            )
+            _save_state(store, state)
+        return fallback
+    _save_state(store, {**state, "good_text": file.text, "error": None})
+    return cfg
+
+
+def _find_error_issue(host: RepoHost, known: object) -> int | None:
+    if isinstance(known, int):
+        issue = host.issue(known)
+        return known if issue.state == "open" else None
+    tag = marker(CONFIG_ERROR_MARKER)
+    for issue in host.list_issues(state="open"):
+        if not issue.is_pull_request and tag in (issue.body or ""):
+            return issue.number
+    return None
+
+
+def report_config_error(
+    store: Store,
+    host: RepoHost,
+    repo: str,
+    error: str,
+    known_issue: object,
+    cfg: RepoConfig,
+    bot_login: str,
+) -> int | None:
+    """Open one issue about the broken file, or comment the new error on the open one."""
+    body = CONFIG_ERROR_BODY.format(error=error.replace("```", "'''"))
+    number = _find_error_issue(host, known_issue)
+    if number is not None:
+        target = Target(repo, number, "repo_config", dry_run=cfg.dry_run, bot_login=bot_login)
+        action = UpsertComment(body, "config-error-latest", "config file changed, still invalid")
+        Performer(host, store, target).perform([action])
+        return number
+    if cfg.dry_run:
+        store.audit("create_issue", "dry-run", error, task="repo_config", repo=repo)
+        return None
+    number = host.create_issue(CONFIG_ERROR_TITLE, with_marker(body, CONFIG_ERROR_MARKER))
+    store.audit("create_issue", "done", error, task="repo_config", repo=repo, number=number)
+    return number
+
+
+def load_templates(store: Store, host: RepoHost, repo: str) -> list[IssueTemplate]:
+    """The repository's issue templates (Markdown and issue forms), config.yml excluded."""
+    out = []
+    for path in sorted(host.list_dir(TEMPLATE_DIR)):
+        if path.rsplit("/", 1)[-1] in ("config.yml", "config.yaml"):
+            continue
+        if not path.endswith((".md", ".yml", ".yaml")):
+            continue
+        text = read_file(store, host, repo, path).text
+        parsed = parse_template(path, text) if text else None
+        if parsed is not None:
+            out.append(parsed)
+    return out
+
+
+def cached_config(store: Store, repo: str) -> RepoConfig:
+    """The last good config the store holds, without calling GitHub (defaults if none)."""
+    return _last_good(_state(store, repo))

@@ -1,0 +1,281 @@
+"""Triage job: an issue event in, labels / a question / duplicate advice out, every step audited."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from bot.core.actions import Action, NoOp
+from bot.core.config import Kind, RepoConfig
+from bot.core.duplicates import Candidate, advice_actions, likely_duplicates
+from bot.core.templates import (
+    DEFAULT_NEEDS,
+    Need,
+    missing_needs,
+    needs_from_template,
+    pick_bug_template,
+)
+from bot.core.triage import (
+    KIND_VALUES,
+    IssueSnapshot,
+    Verdict,
+    decide_kind,
+    exempt_reason,
+    first_response_actions,
+    info_actions,
+    is_untriaged,
+    kind_for_labels,
+    label_actions,
+    threshold_for,
+)
+from bot.dupes import DuplicateIndex, docs_from_store
+from bot.jobs.context import JobContext
+from bot.jobs.perform import Performer, Target
+from bot.jobs.repo_config import cached_config, load_repo_config, load_templates
+from bot.llm.api import Answer, ModelUnavailable
+from bot.ports import IssueData, RepoHost
+
+log = logging.getLogger(__name__)
+TASK = "triage"
+TRIGGERS = ("opened", "reopened", "edited")
+
+
+class FirstResponse(BaseModel):
+    """What the first_response prompt must return."""
+
+    comment: str = Field(min_length=1, max_length=2000)
+
+
+@dataclass
+class Classified:
+    verdict: Verdict
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+def snapshot(issue: IssueData) -> IssueSnapshot:
+    return IssueSnapshot(
+        issue.repo,
+        issue.number,
+        issue.title,
+        issue.body or "",
+        issue.author,
+        tuple(issue.labels),
+        issue.state,
+    )
+
+
+def issue_text(issue: IssueSnapshot) -> str:
+    return f"{issue.title}\n\n{issue.body}"
+
+
+def classify(ctx: JobContext, issue: IssueSnapshot) -> Classified:
+    """Ask the model layer for a kind; no layer or a broken model gives a cautious no-answer."""
+    if ctx.models is None:
+        return Classified(Verdict(None, 0.0, "no_answer"), {"note": "no model layer configured"})
+    try:
+        answer: Answer[Any] = ctx.models.classify(
+            task=TASK, scope=issue.repo, text=issue_text(issue), labels=list(KIND_VALUES)
+        )
+    except ModelUnavailable as err:
+        return Classified(Verdict(None, 0.0, "no_answer"), {"note": str(err)})
+    label = getattr(answer.value, "label", None)
+    return Classified(Verdict(label, answer.confidence, answer.status), answer.record.as_dict())
+
+
+def needs_for(ctx: JobContext, host: RepoHost | None, repo: str) -> tuple[tuple[Need, ...], Any]:
+    """The repository's bug template fields when it has one, else the default needs."""
+    template = pick_bug_template(load_templates(ctx.store, host, repo)) if host else None
+    needs = needs_from_template(template) if template else ()
+    return (needs or DEFAULT_NEEDS), (template if needs else None)
+
+
+def find_duplicates(ctx: JobContext, issue: IssueSnapshot, k: int = 5) -> list[Candidate]:
+    index = DuplicateIndex(docs_from_store(ctx.store, issue.repo, ctx.now()))
+    return index.similar(issue.title, issue.body, k=k, exclude=issue.number)
+
+
+@dataclass
+class Plan:
+    """Everything triage decided for one issue, grouped by the model record behind it."""
+
+    kind: Kind | None
+    classified: Classified
+    labels: list[Action]
+    info: list[Action]
+    missing: tuple[Need, ...]
+    candidates: list[Candidate]
+    duplicates: list[Action]
+
+
+def plan_triage(
+    ctx: JobContext,
+    host: RepoHost | None,
+    issue: IssueSnapshot,
+    cfg: RepoConfig,
+    repo_labels: list[str],
+    *,
+    replace: bool = False,
+) -> Plan:
+    classified = classify(ctx, issue)
+    threshold = threshold_for(cfg, ctx.settings.threshold(TASK))
+    kind, why = decide_kind(classified.verdict, threshold)
+    missing: tuple[Need, ...] = ()
+    if kind is Kind.BUG:
+        needs, template = needs_for(ctx, host, issue.repo)
+        missing = missing_needs(issue.title, issue.body, needs, template)
+    candidates = find_duplicates(ctx, issue) if cfg.triage.duplicates else []
+    likely = likely_duplicates(candidates, cfg.triage.duplicate_threshold, exclude=issue.number)
+    return Plan(
+        kind,
+        classified,
+        label_actions(kind, why, issue, repo_labels, cfg, replace=replace),
+        info_actions(kind, missing, issue, cfg),
+        missing,
+        candidates,
+        advice_actions(likely, cfg.triage.duplicate_threshold, cfg.triage.duplicates),
+    )
+
+
+def first_response(
+    ctx: JobContext, issue: IssueSnapshot, plan: Plan, cfg: RepoConfig
+) -> tuple[list[Action], dict[str, Any] | None]:
+    """The model's short acknowledgement, only for opened issues, checked before posting."""
+    if not cfg.triage.first_response:
+        return first_response_actions(None, issue=issue, related=(), people=(), enabled=False), None
+    if ctx.models is None:
+        return [NoOp("no model layer for a first response", "comment")], None
+    related = [c.number for c in plan.candidates[:3]]
+    variables = {
+        "title": issue.title,
+        "body": issue.body[:3000],
+        "kind": plan.kind.value if plan.kind else "not yet known",
+        "next_steps": _next_steps(plan),
+        "related": ", ".join(f"#{n}" for n in related) or "none",
+    }
+    try:
+        answer: Answer[Any] = ctx.models.ask(
+            "first_response", "first_response", variables, FirstResponse
+        )
+    except ModelUnavailable as err:
+        return [NoOp(f"local model unavailable: {err}", "comment")], None
+    text = answer.value.comment if answer.ok and answer.value is not None else None
+    actions = first_response_actions(text, issue=issue, related=related, people=(), enabled=True)
+    return actions, answer.record.as_dict()
+
+
+def _next_steps(plan: Plan) -> str:
+    if plan.kind is None:
+        return "a maintainer will look at it and label it"
+    if plan.missing:
+        return "the bot asked for missing details; a maintainer will look once they are added"
+    return "a maintainer will look at it"
+
+
+def triage_issue(
+    ctx: JobContext,
+    host: RepoHost,
+    repo: str,
+    number: int,
+    *,
+    trigger: str,
+    delivery_id: str | None = None,
+    force: bool = False,
+) -> Plan | None:
+    """Fetch, decide, act. force (a maintainer's retriage) also redoes triaged issues."""
+    cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
+    issue = snapshot(host.issue(number))
+    target = Target(repo, number, TASK, delivery_id, cfg.dry_run, ctx.settings.bot_login)
+    perf = Performer(host, ctx.store, target)
+    skip = _skip_reason(ctx, host, issue, cfg, trigger, force)
+    if skip is not None:
+        perf.perform([NoOp(skip, "triage")])
+        return None
+    plan = plan_triage(ctx, host, issue, cfg, host.labels(), replace=force)
+    perf.perform(plan.labels, model=plan.classified.record)
+    if plan.kind is not None:
+        ctx.store.set_issue_kind(repo, number, plan.kind.value)
+    perf.perform(plan.info, model=plan.classified.record)
+    perf.perform(plan.duplicates, model={"backend": "tfidf", "task": "duplicates"})
+    if trigger == "opened":
+        actions, record = first_response(ctx, issue, plan, cfg)
+        perf.perform(actions, model=record)
+    return plan
+
+
+def _skip_reason(
+    ctx: JobContext,
+    host: RepoHost,
+    issue: IssueSnapshot,
+    cfg: RepoConfig,
+    trigger: str,
+    force: bool,
+) -> str | None:
+    if is_ignored(ctx, issue.repo, issue.number):
+        return "a maintainer said /smolbot ignore on this issue"
+    exempt = exempt_reason(issue, cfg)
+    if exempt is not None:
+        return exempt
+    if trigger == "edited" and not force and not is_untriaged(issue.labels, host.labels(), cfg):
+        return "edited, but already triaged"
+    return None
+
+
+def is_ignored(ctx: JobContext, repo: str, number: int) -> bool:
+    rows = ctx.store.db.table("triage_ignored").rows_where(
+        "repo = ? and number = ?", [repo, number]
+    )
+    return any(True for _ in rows)
+
+
+def sent_by_bot(ctx: JobContext, payload: dict[str, Any]) -> bool:
+    sender = payload.get("sender") or {}
+    login = str(sender.get("login", ""))
+    return login.lower() == ctx.settings.bot_login.lower() or sender.get("type") == "Bot"
+
+
+def host_for(ctx: JobContext, payload: dict[str, Any]) -> RepoHost:
+    if ctx.github is None:
+        raise RuntimeError("no GitHub connection: set SMOLBOT_APP_ID and SMOLBOT_PRIVATE_KEY")
+    inst = int((payload.get("installation") or {}).get("id", 0))
+    return ctx.github.repo(inst, payload["repository"]["full_name"])
+
+
+def handle_issue_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any]) -> None:
+    """Entry point for `issues` deliveries: opened / reopened / edited triage, labeled learns."""
+    repo, raw = payload["repository"]["full_name"], payload.get("issue") or {}
+    action, number = str(payload.get("action")), int(raw.get("number", 0))
+    ctx.store.upsert_issue(repo, raw)
+    audit = {"task": TASK, "delivery_id": delivery_id, "repo": repo, "number": number}
+    if raw.get("pull_request"):
+        ctx.store.audit("triage", "skipped", "pull request", **audit)
+    elif sent_by_bot(ctx, payload):
+        ctx.store.audit("triage", "skipped", "event caused by a bot", **audit)
+    elif action == "labeled":
+        learn_from_label(ctx, repo, raw, str((payload.get("label") or {}).get("name", "")), audit)
+    elif action not in TRIGGERS:
+        ctx.store.audit("triage", "skipped", f"issues.{action} needs no triage", **audit)
+    else:
+        triage_issue(
+            ctx, host_for(ctx, payload), repo, number, trigger=action, delivery_id=delivery_id
+        )
+
+
+def learn_from_label(
+    ctx: JobContext, repo: str, raw: dict[str, Any], label: str, audit: dict[str, Any]
+) -> None:
+    """A person put a kind label on an issue: a training example for this repository."""
+    kind = kind_of_label(label, ctx, repo)
+    if kind is None or ctx.models is None:
+        ctx.store.audit("learn", "skipped", f"label {label!r} is not a kind label", **audit)
+        return
+    text = f"{raw.get('title', '')}\n\n{raw.get('body') or ''}"
+    ctx.models.learn(repo, text, kind.value, "human")
+    ctx.store.audit("learn", "done", f"a person labeled it {label!r} ({kind.value})", **audit)
+
+
+def kind_of_label(label: str, ctx: JobContext, repo: str) -> Kind | None:
+    """Which kind a repository label stands for, using the last good config's label map."""
+    return kind_for_labels([label], cached_config(ctx.store, repo))
