@@ -47,3 +47,18 @@ class Answer(Generic[T]):
 
 class ModelUnavailable(Exception):
     """The local model file is missing or broken. The message says which command fixes it."""
+
+
+class Classification(BaseModel):
+    """A label chosen from a fixed list, with the probability of every label in that list."""
+
+    label: str
+    probabilities: dict[str, float] = {}
+
+
+class PromptError(ValueError):
+    """A prompt file is malformed, or a variable it needs was not given."""
+
+
+class UnknownBackend(ValueError):
+    """No model backend is registered under the requested name."""

@@ -1,0 +1,133 @@
+"""One source's attempt at a typed answer: cache lookup, generation, repair, bounded retry, confidence."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel
+
+from bot.llm import confidence
+from bot.llm.api import ModelRecord
+from bot.llm.backends import Generation
+from bot.llm.parse import Parsed, parse_answer
+from bot.llm.prompts import Rendered
+from bot.llm.records import Records, text_hash
+
+T = TypeVar("T", bound=BaseModel)
+GenerateFn = Callable[[str, str, int, float], Generation]  # system, user, max_tokens, temperature
+
+RETRY_NOTE = (
+    "\n\nYour previous answer could not be used ({error}). "
+    "Reply again with one JSON object only, no other text."
+)
+AGREEMENT_TEMPERATURE = 0.7
+
+
+class GenerationFailed(Exception):
+    """A source could not produce any text (transport error, timeout); message in one line."""
+
+
+@dataclass
+class Request:
+    task: str
+    rendered: Rendered
+    variables: Mapping[str, str]
+    max_tokens: int
+    temperature: float
+    samples: int = 1
+    retries: int = 1  # at most 2: repair first, then a bounded number of fresh tries
+
+
+@dataclass
+class Outcome(Generic[T]):
+    value: T | None
+    confidence: float
+    record: ModelRecord
+    error: str = ""
+
+
+def cache_key(req: Request, model: str, schema: type[BaseModel]) -> str:
+    schema_id = json.dumps(schema.model_json_schema(), sort_keys=True)
+    r = req.rendered
+    return text_hash(req.task, r.version, model, schema_id, r.system, r.user, str(req.max_tokens))
+
+
+def run(
+    records: Records,
+    source: str,  # "local" | "large": picks the confidence prior
+    backend: str,
+    model: str,
+    fn: GenerateFn,
+    req: Request,
+    schema: type[T],
+    escalated: bool = False,
+) -> Outcome[T]:
+    """Answer from cache, else generate (retrying while the output does not validate) and cache it."""
+    started = time.perf_counter()
+    rec = ModelRecord(req.task, backend, model, req.rendered.version, 0.0, escalated, 0.0)
+    key = cache_key(req, model, schema)
+    hit = records.cache_get(key)
+    if hit is not None:
+        rec.backend, rec.cache_hit, rec.confidence = "cache", True, hit[1]
+        rec.note = f"cached answer of {backend}"
+        rec.latency_ms = _ms(started)
+        return Outcome(schema.model_validate(hit[0]), hit[1], rec)
+    try:
+        parsed, retried = _generate_valid(fn, req, schema, rec)
+        agreement = _agreement(fn, req, schema, rec, parsed) if source == "local" else None
+    except GenerationFailed as err:
+        rec.note, rec.latency_ms = str(err), _ms(started)
+        return Outcome(None, 0.0, rec, error=str(err))
+    rec.latency_ms = _ms(started)
+    if parsed.value is None:
+        rec.note = f"no valid answer: {parsed.error}"
+        return Outcome(None, 0.0, rec, error=parsed.error)
+    conf = confidence.score(
+        source,
+        repaired=parsed.repaired,
+        retried=retried,
+        is_grounded=confidence.grounded(parsed.value, req.variables),
+        agreement=agreement,
+    )
+    rec.confidence = conf
+    records.cache_put(key, req.task, req.rendered.version, model, parsed.value.model_dump(), conf)
+    return Outcome(parsed.value, conf, rec)
+
+
+def _generate_valid(
+    fn: GenerateFn, req: Request, schema: type[T], rec: ModelRecord
+) -> tuple[Parsed[T], bool]:
+    user = req.rendered.user
+    parsed: Parsed[T] = Parsed(None, error="not tried")
+    for attempt in range(1 + min(req.retries, 2)):
+        temperature = req.temperature if attempt == 0 else max(req.temperature, 0.5)
+        gen = fn(req.rendered.system, user, req.max_tokens, temperature)
+        rec.tokens_in += gen.tokens_in
+        rec.tokens_out += gen.tokens_out
+        parsed = parse_answer(gen.text, schema)
+        if parsed.value is not None:
+            return parsed, attempt > 0
+        user = req.rendered.user + RETRY_NOTE.format(error=parsed.error[:200])
+    return parsed, True
+
+
+def _agreement(
+    fn: GenerateFn, req: Request, schema: type[T], rec: ModelRecord, first: Parsed[T]
+) -> float | None:
+    if req.samples < 2 or first.value is None:
+        return None
+    gen = fn(req.rendered.system, req.rendered.user, req.max_tokens, AGREEMENT_TEMPERATURE)
+    rec.tokens_in += gen.tokens_in
+    rec.tokens_out += gen.tokens_out
+    second = parse_answer(gen.text, schema)
+    if second.value is None:
+        return 0.0
+    return confidence.similarity(first.value, second.value)
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

@@ -1,0 +1,86 @@
+"""The default local backend: a GGUF model run by gpt4all on CPU, loaded lazily once per process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.llm.backends import CHATML_SYSTEM, CHATML_USER, Generation, register
+from bot.llm.modelfile import check_model_file
+
+log = logging.getLogger(__name__)
+
+
+class Gpt4allOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    n_threads: int = Field(default=2, ge=1)
+    n_ctx: int = Field(default=4096, ge=512)
+    n_batch: int = Field(default=64, ge=1)  # prompt tokens per step: 8 (its default) is slower
+    device: Literal["cpu"] = "cpu"
+
+
+class Gpt4allBackend:
+    name = "gpt4all"
+
+    def __init__(self, path: Path, options: BaseModel) -> None:
+        assert isinstance(options, Gpt4allOptions)
+        self.path = path
+        self.options = options
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def model_name(self) -> str:
+        return self.path.name
+
+    def _load(self) -> Any:
+        if self._model is None:
+            check_model_file(self.path)
+            from gpt4all import GPT4All
+
+            log.info("loading %s with gpt4all", self.path)
+            self._model = GPT4All(
+                self.path.name,
+                model_path=str(self.path.parent),
+                allow_download=False,
+                device=self.options.device,
+                n_threads=self.options.n_threads,
+                n_ctx=self.options.n_ctx,
+                verbose=False,
+            )
+        return self._model
+
+    def generate(self, system: str, user: str, *, max_tokens: int, temperature: float) -> Generation:
+        with self._lock:  # one generation at a time per loaded model
+            model = self._load()
+            count = 0
+
+            def on_token(_token_id: int, _text: str) -> bool:
+                nonlocal count
+                count += 1
+                return True
+
+            with model.chat_session(CHATML_SYSTEM.format(system), CHATML_USER):
+                text = model.generate(
+                    user,
+                    max_tokens=max_tokens,
+                    temp=temperature,
+                    top_k=1 if temperature <= 0 else 40,
+                    n_batch=self.options.n_batch,
+                    callback=on_token,
+                )
+            n_past = int(getattr(model.model.context, "n_past", 0) or 0)
+            return Generation(str(text), max(n_past - count, 0), count)
+
+
+def make(path: Path, options: BaseModel) -> Gpt4allBackend:
+    return Gpt4allBackend(path, options)
+
+
+def register_self() -> None:
+    register("gpt4all", make, Gpt4allOptions)

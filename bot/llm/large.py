@@ -1,0 +1,99 @@
+"""The large model for escalations, through langchain: ChatOpenAI (any base_url) or ChatAnthropic."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class LargeModelError(Exception):
+    """The large model could not answer (timeout, HTTP error, refused); the message says why."""
+
+
+@dataclass(frozen=True)
+class LargeReply:
+    text: str
+    tokens_in: int
+    tokens_out: int
+
+
+class LargeModel:
+    """One configured chat model. Answers are JSON (json_mode on OpenAI-compatible servers)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.provider = settings.large_provider
+        self.model = settings.large_model
+        self.settings = settings
+        self._chat: Any = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.provider}:{self.model}"
+
+    def _client(self) -> Any:
+        if self._chat is None:
+            self._chat = build_chat(self.settings)
+        return self._chat
+
+    def complete(self, system: str, user: str, schema: type[BaseModel], max_tokens: int) -> LargeReply:
+        """One chat call asking for a JSON object; raises LargeModelError on any failure."""
+        chat = self._client().model_copy(update={"max_tokens": max_tokens})
+        if self.provider == "openai":
+            # json_mode, not json_schema: llama.cpp's OpenAI-compatible server fails on the latter.
+            # The parsed value is ignored: the layer validates the raw text itself (with repair).
+            chat = chat.with_structured_output(schema, method="json_mode", include_raw=True)
+        messages = [("system", system), ("human", user)]
+        try:
+            out = chat.invoke(messages)
+        except Exception as err:  # every transport/provider error becomes one line
+            raise LargeModelError(f"{self.name}: {type(err).__name__}: {err}".splitlines()[0]) from err
+        raw = out["raw"] if isinstance(out, dict) else out
+        usage = getattr(raw, "usage_metadata", None) or {}
+        return LargeReply(
+            text=_text(raw.content),
+            tokens_in=int(usage.get("input_tokens", 0)),
+            tokens_out=int(usage.get("output_tokens", 0)),
+        )
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    parts = [c.get("text", "") if isinstance(c, dict) else str(c) for c in content]
+    return "".join(parts)
+
+
+def build_chat(settings: Settings) -> Any:
+    key = settings.large_api_key.get_secret_value() if settings.large_api_key else None
+    common: dict[str, Any] = {
+        "model": settings.large_model,
+        "timeout": settings.large_timeout_s,
+        "max_retries": settings.large_max_retries,
+        "temperature": 0,
+    }
+    if settings.large_provider == "openai":
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(
+            base_url=settings.large_base_url,
+            api_key=key or "not-needed",  # local OpenAI-compatible servers take any key
+            **common,
+        )
+    if settings.large_provider == "anthropic":
+        from langchain_anthropic import ChatAnthropic
+
+        extra = {"base_url": settings.large_base_url} if settings.large_base_url else {}
+        return ChatAnthropic(api_key=key, default_request_timeout=settings.large_timeout_s,
+                             **{k: v for k, v in common.items() if k != "timeout"}, **extra)
+    raise LargeModelError("no large model configured (SMOLBOT_LARGE_PROVIDER=none)")
+
+
+def configured(settings: Settings) -> bool:
+    return settings.large_provider != "none" and bool(settings.large_model)

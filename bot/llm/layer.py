@@ -1,0 +1,222 @@
+"""ModelLayer: the one object the rest of smolbot asks for typed answers, labels and model stats."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from bot.core.escalation import Route, Situation, route
+from bot.llm import generate, large
+from bot.llm.api import Answer, Classification, ModelRecord, ModelUnavailable
+from bot.llm.backends import Generation, LocalBackend, get_backend
+from bot.llm.classifier import Classifier
+from bot.llm.modelfile import check_model_file
+from bot.llm.prompts import PROMPTS_DIR, load_prompt
+from bot.llm.records import Records
+from bot.llm.stats import summarize
+from bot.llm.zeroshot import LabelAnswer, classify_with
+from bot.settings import Settings
+from bot.store import Store
+
+T = TypeVar("T", bound=BaseModel)
+RETRAIN_EVERY = 20  # new labeled examples before the classifier retrains (cheap: seconds)
+
+
+class ModelLayer:
+    """Local backend, large backend, classifier, cache and call records for one store."""
+
+    def __init__(self, settings: Settings, store: Store, *, prompts_dir: Path | None = None) -> None:
+        self.settings = settings
+        self.records = Records(store)
+        self.prompts_dir = prompts_dir or PROMPTS_DIR
+        self.large = large.LargeModel(settings) if large.configured(settings) else None
+        self.retrain_every = RETRAIN_EVERY
+        self._clf = Classifier()
+        self._clf_lock = threading.Lock()
+
+    # --- backends -------------------------------------------------------------------------
+    @property
+    def local(self) -> LocalBackend:
+        s = self.settings
+        opts = {"n_threads": s.model_threads, "n_ctx": s.model_context}
+        return get_backend(s.model_backend, s.effective_model_path, opts)
+
+    def local_available(self) -> bool:
+        try:
+            check_model_file(self.settings.effective_model_path)
+        except ModelUnavailable:
+            return False
+        return True
+
+    def budget_left(self) -> int:
+        if self.large is None:
+            return 0
+        used = self.records.budget_used(self.large.name)
+        return max(self.settings.large_daily_budget - used, 0)
+
+    def _large_fn(self, schema: type[BaseModel]) -> generate.GenerateFn:
+        assert self.large is not None
+        model = self.large
+
+        def fn(system: str, user: str, max_tokens: int, _temperature: float) -> Generation:
+            if self.budget_left() <= 0:
+                raise generate.GenerationFailed("large-model daily budget spent")
+            self.records.spend(model.name)
+            try:
+                reply = model.complete(system, user, schema, max_tokens)
+            except large.LargeModelError as err:
+                raise generate.GenerationFailed(str(err)) from None
+            return Generation(reply.text, reply.tokens_in, reply.tokens_out)
+
+        return fn
+
+    def _local_fn(self) -> generate.GenerateFn:
+        backend = self.local
+
+        def fn(system: str, user: str, max_tokens: int, temperature: float) -> Generation:
+            return backend.generate(system, user, max_tokens=max_tokens, temperature=temperature)
+
+        return fn
+
+    # --- ask ------------------------------------------------------------------------------
+    def ask(
+        self,
+        task: str,
+        prompt: str,
+        variables: dict[str, str],
+        schema: type[T],
+        *,
+        scope: str = "",
+        allow_escalation: bool = True,
+        max_tokens: int | None = None,
+    ) -> Answer[T]:
+        """A validated answer from the local model, escalated to the large one when unsure."""
+        p = load_prompt(prompt, self.prompts_dir)
+        req = generate.Request(
+            task, p.render(variables), variables, max_tokens or p.spec.max_tokens,
+            p.spec.temperature, p.spec.samples,
+        )
+        call_id = uuid.uuid4().hex
+        if not self.local_available() and not self._large_ready(allow_escalation):
+            check_model_file(self.settings.effective_model_path)  # raises the one-line error
+        first = self._try_local(req, schema) if self.local_available() else None
+        return self._finish(req, schema, first, call_id, scope, allow_escalation)
+
+    def _try_local(self, req: generate.Request, schema: type[T]) -> generate.Outcome[T]:
+        local = self.local
+        return generate.run(
+            self.records, "local", local.name, local.model_name, self._local_fn(), req, schema
+        )
+
+    def _try_large(self, req: generate.Request, schema: type[T]) -> generate.Outcome[T]:
+        assert self.large is not None
+        req = generate.Request(req.task, req.rendered, req.variables, req.max_tokens, 0.0)
+        return generate.run(
+            self.records, "large", self.large.provider, self.large.model, self._large_fn(schema),
+            req, schema, escalated=True,
+        )
+
+    def _large_ready(self, allow: bool) -> bool:
+        return allow and self.large is not None and self.budget_left() > 0
+
+    def _finish(
+        self,
+        req: generate.Request,
+        schema: type[T],
+        first: generate.Outcome[T] | None,
+        call_id: str,
+        scope: str,
+        allow: bool,
+    ) -> Answer[T]:
+        conf = first.confidence if first is not None and first.value is not None else 0.0
+        where = route(self._situation(conf, req.task, allow))
+        attempts = [first.record] if first is not None else []
+        if where is Route.ACCEPT and first is not None:
+            return self._done(Answer(first.value, conf, first.record, "ok", attempts), call_id, scope)
+        if where is Route.LARGE:
+            second = self._try_large(req, schema)
+            attempts.append(second.record)
+            if second.value is not None:
+                ans = Answer(second.value, second.confidence, second.record, "escalated", attempts)
+                return self._done(ans, call_id, scope)
+        value = first.value if first is not None else None
+        rec = first.record if first is not None else attempts[-1]
+        status = "not_escalated" if value is not None else "no_answer"
+        return self._done(Answer(value, conf, rec, status, attempts), call_id, scope)
+
+    def _situation(self, conf: float | None, task: str, allow: bool) -> Situation:
+        return Situation(
+            confidence=conf,
+            threshold=self.settings.threshold(task),
+            large_configured=self.large is not None,
+            budget_left=self.budget_left(),
+            allow_escalation=allow,
+            local_available=conf is None and self.local_available(),
+        )
+
+    def _done(self, ans: Answer[Any], call_id: str, scope: str) -> Answer[Any]:
+        for rec in ans.attempts:
+            final = rec is ans.record
+            self.records.log(rec, call_id=call_id, final=final, scope=scope, status=ans.status if final else "attempt")
+        if ans.record not in ans.attempts:
+            self.records.log(ans.record, call_id=call_id, final=True, scope=scope, status=ans.status)
+        return ans
+
+    # --- classify -------------------------------------------------------------------------
+    def classify(
+        self,
+        task: str,
+        scope: str,
+        text: str,
+        labels: Sequence[str],
+        *,
+        allow_escalation: bool = True,
+    ) -> Answer[Classification]:
+        """A label from `labels`: the learned classifier first, the large model when it is unsure."""
+        clf = self.classifier()
+        probs = clf.probabilities(scope, text, labels)
+        call_id = uuid.uuid4().hex
+        first = self._classifier_answer(task, clf, probs)
+        where = route(self._situation(first.confidence if probs else None, task, allow_escalation))
+        if where is Route.ACCEPT:
+            return self._done(first, call_id, scope)
+        return classify_with(self, where, first, task, scope, text, labels, call_id, allow_escalation)
+
+    def _classifier_answer(
+        self, task: str, clf: Classifier, probs: dict[str, float] | None
+    ) -> Answer[Classification]:
+        model = f"tfidf-lr@{clf.seq}"
+        if not probs:
+            rec = ModelRecord(task, "classifier", model, "", 0.0, False, 0.0, note="untrained")
+            return Answer(None, 0.0, rec, "no_answer", [rec])
+        label = max(probs, key=lambda k: probs[k])
+        rec = ModelRecord(task, "classifier", model, "", round(probs[label], 4), False, 0.0)
+        value = Classification(label=label, probabilities=probs)
+        return Answer(value, probs[label], rec, "ok", [rec])
+
+    # --- learning -------------------------------------------------------------------------
+    def learn(self, scope: str, text: str, label: str, source: str = "human") -> bool:
+        """Store one labeled example; the classifier retrains from them in batches."""
+        if source not in ("large", "backfill", "human"):
+            raise ValueError(f"source must be large, backfill or human, not {source!r}")
+        return self.records.learn(scope, text, label, source)
+
+    def classifier(self, force: bool = False) -> Classifier:
+        """The classifier, retrained when RETRAIN_EVERY examples arrived since (any process)."""
+        seq = self.records.example_seq()
+        with self._clf_lock:
+            stale = seq - self._clf.seq >= self.retrain_every or (seq and not self._clf.ready)
+            if force or (stale and seq != self._clf.seq):
+                self._clf = Classifier.train(self.records.examples(), seq)
+            return self._clf
+
+    def stats(self, since: float = 0.0) -> dict[str, Any]:
+        return summarize(self.records.calls(since))
+
+
+__all__ = ["LabelAnswer", "ModelLayer"]

