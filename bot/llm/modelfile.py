@@ -152,6 +152,7 @@ def install(
                 f"assembled file is wrong ({size:,} bytes, sha256 {h.hexdigest()[:12]}…); "
                 "nothing was installed"
             )
+        tmp_file.chmod(0o644)
         os.replace(tmp_file, target)
     finally:
         tmp_file.unlink(missing_ok=True)
