@@ -73,7 +73,7 @@ class SampleHost:
         fixed = datetime.fromisoformat(str(data["now"]).replace("Z", "+00:00"))
         self.now = now or (lambda: fixed)
         self.bot = str(data.get("bot_login", "smolbot[bot]"))
-        self._next_id = 1 + max(
+        self._next_id: int = 1 + max(
             [c["id"] for cs in data["comments"].values() for c in cs] + [8_000_000]
         )
 
@@ -183,7 +183,7 @@ class SampleHost:
         self._event(number, "closed", state_reason=state_reason)
 
     def create_issue(self, title: str, body: str, labels: list[str] | None = None) -> int:
-        number = 1 + max(r["number"] for r in self.data["issues"])
+        number = 1 + max(int(r["number"]) for r in self.data["issues"])
         web = self.data["repository"]["html_url"]
         self.data["issues"].append(
             {

@@ -1,0 +1,96 @@
+"""`smolbot digest`: print a repository's weekly digest (offline on the bundled sample data)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from bot.core.digest import render_html, render_json, render_markdown
+from bot.jobs.context import ModelLayer
+from bot.jobs.digest import build_digest, parse_ts, repo_config
+from bot.ports import RepoHost
+from bot.settings import Settings, get_settings
+from bot.store import Store, open_store
+
+RENDERERS = {"md": render_markdown, "html": render_html, "json": render_json}
+SINCE = re.compile(r"^(\d+(?:\.\d+)?)([dhw])$")
+
+
+def parse_since(text: str) -> float:
+    """ "7d", "36h", "2w" -> days."""
+    match = SINCE.match(text.strip())
+    if not match:
+        raise click.BadParameter(
+            "use a number and a unit, like 7d, 36h or 2w", param_hint="--since"
+        )
+    value, unit = float(match.group(1)), match.group(2)
+    return value * {"d": 1.0, "h": 1 / 24, "w": 7.0}[unit]
+
+
+def _sample_host(repo: str | None) -> tuple[RepoHost, str, datetime]:
+    from bot.samples import SAMPLE_REPO, load_sample
+    from bot.samples.host import SampleHost
+
+    if repo not in (None, SAMPLE_REPO):
+        raise click.UsageError(
+            f"--sample has only {SAMPLE_REPO}; leave out the repository or name it"
+        )
+    data = load_sample()
+    return SampleHost(data), SAMPLE_REPO, parse_ts(str(data["now"]))
+
+
+def _github_host(settings: Settings, store: Store, repo: str) -> RepoHost:
+    from bot.github import GitHubApp
+
+    installation = store.installation_for_repo(repo)
+    if installation is None:
+        raise click.ClickException(
+            f"{repo} is not in smolbot's store: install the App on it and run `smolbot serve`, or try --sample"
+        )
+    return GitHubApp(settings).repo(installation, repo)
+
+
+def _models(settings: Settings, store: Store, no_model: bool) -> ModelLayer | None:
+    if no_model:
+        return None
+    from bot.llm import get_model_layer
+
+    return get_model_layer(settings, store)
+
+
+@click.command("digest")
+@click.argument("repo", required=False)
+@click.option("--since", "since", default="7d", show_default=True, help="Window: 7d, 36h, 2w.")
+@click.option(
+    "--format", "fmt", type=click.Choice(sorted(RENDERERS)), default="md", show_default=True
+)
+@click.option("--sample", is_flag=True, help="Use the bundled sample repository (offline).")
+@click.option(
+    "--no-model", is_flag=True, help="Skip the model's one-line summaries (titles instead)."
+)
+def digest_command(repo: str | None, since: str, fmt: str, sample: bool, no_model: bool) -> None:
+    """Print the weekly digest of REPO (owner/name): top issues, waiting issues, what the bot did."""
+    days = parse_since(since)
+    settings = get_settings()
+    store = open_store(settings.db_path)
+    if sample:
+        host, repo, until = _sample_host(repo)
+    elif repo is None:
+        raise click.UsageError("name a repository (owner/name), or pass --sample")
+    else:
+        host, until = _github_host(settings, store, repo), datetime.now(UTC)
+    cfg = repo_config(host)
+    models = _models(settings, store, no_model)
+    digest = build_digest(
+        host, store, repo, cfg, until, days=days, models=models, bot_login=settings.bot_login
+    )
+    click.echo(RENDERERS[fmt](digest))
+    if models is not None and sys.stderr.isatty():
+        written = sum(1 for i in digest.top if i.line != i.title)
+        click.echo(f"({written} of {len(digest.top)} lines written by the model)", err=True)
+
+
+commands: list[click.Command] = [digest_command]

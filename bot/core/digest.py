@@ -1,0 +1,269 @@
+"""The weekly digest as a value: counts, top issues, waiting issues, bot activity; rendered and due."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from statistics import median
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.core.config import DigestConfig
+from bot.core.markers import marker
+from bot.core.ranking import Ranked, Thread, rank, waiting_state
+
+TITLE = "Weekly digest for {repo}, {week}"
+STALE_WORDS = ("stale", "no answer", "no response", "inactive")
+PING_WORDS = ("ping", "stale", "reminder")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit-log row, reduced: what the bot did (or decided not to) and why."""
+
+    at: datetime
+    action: str
+    outcome: str
+    reason: str = ""
+    task: str = ""
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    at: datetime
+    task: str
+    escalated: bool = False
+    cache_hit: bool = False
+    latency_ms: float = 0.0
+
+
+@dataclass
+class TopIssue:
+    number: int
+    title: str
+    url: str
+    score: float
+    why: list[str]
+    line: str  # one-line summary: the model's, checked, or the title
+    waiting_on: str | None = None
+    waiting_days: int = 0
+
+
+@dataclass
+class Digest:
+    repo: str
+    week: str  # "2026-w48": the hidden marker's key
+    since: str
+    until: str
+    counts: dict[str, float | int | None]
+    top: list[TopIssue]
+    waiting: list[TopIssue]
+    bot: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def marker_name(self) -> str:
+        return digest_marker(self.week)
+
+    @property
+    def title(self) -> str:
+        return TITLE.format(repo=self.repo, week=self.week.upper())
+
+
+def week_id(at: datetime, tz: str = "UTC") -> str:
+    """The ISO week of `at` in the repository's time zone, e.g. "2026-w48"."""
+    year, week, _ = at.astimezone(ZoneInfo(tz)).isocalendar()
+    return f"{year}-w{week:02d}"
+
+
+def digest_marker(week: str) -> str:
+    return f"digest:{week}"
+
+
+def due(now: datetime, cfg: DigestConfig, last_week: str | None = None) -> bool:
+    """True once this week's slot (weekday, hour, time zone) has passed and no digest was posted."""
+    if not cfg.enabled:
+        return False
+    local = now.astimezone(ZoneInfo(cfg.timezone))
+    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0)
+    slot = monday + timedelta(days=cfg.weekday, hours=cfg.hour)
+    return local >= slot.replace(microsecond=0) and last_week != week_id(now, cfg.timezone)
+
+
+def _in(at: datetime | None, since: datetime, until: datetime) -> bool:
+    return at is not None and since <= at < until
+
+
+def first_response_hours(t: Thread) -> float | None:
+    """Hours from opening to the first maintainer comment (None: none yet, or unknown)."""
+    for c in t.comments or ():
+        if c.maintainer and not c.bot and c.author != t.author:
+            return (c.at - t.created_at).total_seconds() / 3600
+    return None
+
+
+def _is_stale_close(e: AuditEntry) -> bool:
+    text = f"{e.task} {e.reason}".lower()
+    return e.action == "close" and e.outcome == "done" and any(w in text for w in STALE_WORDS)
+
+
+def _is_reping(e: AuditEntry) -> bool:
+    text = f"{e.task} {e.reason}".lower()
+    is_comment = e.action in ("comment", "upsert_comment") and e.outcome == "done"
+    return (is_comment and "lifecycle" in text) or (
+        is_comment and any(w in text for w in PING_WORDS)
+    )
+
+
+def counts(
+    threads: Iterable[Thread],
+    audit: Iterable[AuditEntry],
+    calls: Iterable[ModelCall],
+    since: datetime,
+    until: datetime,
+) -> dict[str, float | int | None]:
+    issues = [t for t in threads if not t.is_pr]
+    opened = [t for t in issues if _in(t.created_at, since, until)]
+    hours = [h for t in opened if (h := first_response_hours(t)) is not None]
+    rows = [e for e in audit if _in(e.at, since, until)]
+    week_calls = [c for c in calls if _in(c.at, since, until)]
+    return {
+        "opened": len(opened),
+        "closed": sum(_in(t.closed_at, since, until) for t in issues),
+        "stale_closed": sum(map(_is_stale_close, rows)),
+        "re_pinged": sum(map(_is_reping, rows)),
+        "escalations": sum(c.escalated for c in week_calls),
+        "model_calls": len(week_calls),
+        "first_response_median_h": round(median(hours), 1) if hours else None,
+        "first_responses": len(hours),
+        "open_total": sum(t.state == "open" for t in issues),
+    }
+
+
+def bot_activity(audit: Iterable[AuditEntry], since: datetime, until: datetime) -> dict[str, int]:
+    """ "action outcome" -> count, for rows in the window (e.g. "add_labels done": 4)."""
+    tally = Counter(f"{e.action} {e.outcome}" for e in audit if _in(e.at, since, until))
+    return dict(sorted(tally.items()))
+
+
+def _top(r: Ranked, lines: Mapping[int, str], until: datetime) -> TopIssue:
+    t = r.thread
+    w = r.waiting
+    return TopIssue(
+        number=t.number,
+        title=t.title,
+        url=t.url,
+        score=r.score,
+        why=list(r.why),
+        line=lines.get(t.number, t.title),
+        waiting_on=w.on if w else None,
+        waiting_days=w.days(until) if w else 0,
+    )
+
+
+def assemble(
+    repo: str,
+    threads: Iterable[Thread],
+    since: datetime,
+    until: datetime,
+    cfg: DigestConfig,
+    audit: Iterable[AuditEntry] = (),
+    calls: Iterable[ModelCall] = (),
+    lines: Mapping[int, str] | None = None,
+    needs_info_label: str = "needs-info",
+) -> Digest:
+    """The digest for [since, until). lines: checked one-line summaries by issue number."""
+    all_threads, rows = list(threads), list(audit)
+    ranked = rank(all_threads, since, until, cfg.weights, needs_info_label, (cfg.label,))
+    top = [_top(r, lines or {}, until) for r in ranked[: cfg.top]]
+    waiting = [_top(r, lines or {}, until) for r in ranked if _on_maintainer(r)]
+    waiting.sort(key=lambda i: (-i.waiting_days, i.number))
+    return Digest(
+        repo=repo,
+        week=week_id(until, cfg.timezone),
+        since=since.isoformat(),
+        until=until.isoformat(),
+        counts=counts(all_threads, rows, calls, since, until),
+        top=top,
+        waiting=waiting[: cfg.top],
+        bot=bot_activity(rows, since, until),
+    )
+
+
+def _on_maintainer(r: Ranked) -> bool:
+    return r.waiting is not None and r.waiting.on == "maintainer"
+
+
+def waiting_on(t: Thread, needs_info_label: str = "needs-info") -> str | None:
+    w = waiting_state(t, needs_info_label)
+    return w.on if w else None
+
+
+# --- rendering ---------------------------------------------------------------------------
+COUNT_NAMES = {
+    "opened": "opened",
+    "closed": "closed",
+    "stale_closed": "closed as stale by the bot",
+    "re_pinged": "re-pinged by the bot",
+    "escalations": "model escalations",
+    "first_response_median_h": "median first response (hours)",
+}
+
+
+def _waits(i: TopIssue) -> str:
+    return f"waiting on {'a maintainer' if i.waiting_on == 'maintainer' else 'the author'}"
+
+
+def render_markdown(d: Digest) -> str:
+    out = [f"# {d.title}", "", f"From {d.since[:10]} to {d.until[:10]}.", "", "## This week", ""]
+    out += [f"- {label}: {_num(d.counts.get(k))}" for k, label in COUNT_NAMES.items()]
+    out += ["", "## Top issues", ""]
+    out += [f"{n}. #{i.number} {i.line} — {', '.join(i.why) or 'quiet'}" for n, i in _enum(d.top)]
+    out += ["", "## Waiting on a maintainer", ""]
+    out += [f"- #{i.number} {i.title} — {i.waiting_days} days" for i in d.waiting] or ["- nobody"]
+    out += ["", "## What the bot did", ""]
+    out += [f"- {k}: {v}" for k, v in d.bot.items()] or ["- nothing this week"]
+    out += ["", "_Written by smolbot; summaries are checked, and fall back to the title._"]
+    return "\n".join(out) + "\n"
+
+
+def render_body(d: Digest) -> str:
+    """The GitHub issue body: Markdown plus the hidden week marker that makes reruns edit."""
+    return f"{render_markdown(d).rstrip()}\n\n{marker(d.marker_name)}\n"
+
+
+def render_html(d: Digest) -> str:
+    e = html.escape
+    rows = "".join(
+        f"<tr><td><a href='{e(i.url)}'>#{i.number}</a></td><td>{e(i.line)}</td>"
+        f"<td>{e(', '.join(i.why))}</td></tr>"
+        for i in d.top
+    )
+    stats = "".join(
+        f"<li>{e(label)}: {_num(d.counts.get(k))}</li>" for k, label in COUNT_NAMES.items()
+    )
+    waits = "".join(f"<li>#{i.number} {e(i.title)} — {i.waiting_days} days</li>" for i in d.waiting)
+    did = "".join(f"<li>{e(k)}: {v}</li>" for k, v in d.bot.items())
+    return (
+        f"<article class='digest'><h1>{e(d.title)}</h1><ul>{stats}</ul>"
+        f"<h2>Top issues</h2><table class='top'>{rows}</table>"
+        f"<h2>Waiting on a maintainer</h2><ul>{waits or '<li>nobody</li>'}</ul>"
+        f"<h2>What the bot did</h2><ul>{did or '<li>nothing this week</li>'}</ul></article>"
+    )
+
+
+def render_json(d: Digest) -> str:
+    data: dict[str, Any] = asdict(d) | {"title": d.title, "marker": d.marker_name}
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def _num(v: float | int | None) -> str:
+    return "—" if v is None else str(v)
+
+
+def _enum(items: list[TopIssue]) -> Iterable[tuple[int, TopIssue]]:
+    return enumerate(items, 1)

@@ -1,0 +1,207 @@
+"""Which issues are "top" this week, and why: pure scoring over issue threads."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+MAINTAINER_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+DUPLICATE_OF = re.compile(r"\bduplicate of\s+#(\d+)\b", re.IGNORECASE)
+MAX_WAIT_DAYS = 90  # beyond this, waiting longer adds nothing to the score
+
+# What each signal is worth; RepoConfig.digest.weights overrides any of these by name.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "security": 100.0,  # per issue labeled security: these come first
+    "regression": 50.0,  # per issue labeled regression: then these
+    "reactions": 1.0,  # per reaction on the issue
+    "duplicates": 4.0,  # per issue closed as its duplicate
+    "comments": 0.5,  # per comment in the window
+    "participants": 1.0,  # per distinct person in the thread (author, commenters, dupes' authors)
+    "new": 3.0,  # opened in the window
+    "waiting_days": 0.5,  # per day waiting on a maintainer (capped at MAX_WAIT_DAYS)
+}
+
+
+@dataclass(frozen=True)
+class Note:
+    """One comment, reduced to what ranking needs."""
+
+    author: str
+    at: datetime
+    maintainer: bool = False
+    bot: bool = False
+    body: str = ""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One event (labeled, closed, ...), reduced to what ranking needs."""
+
+    kind: str
+    actor: str
+    at: datetime
+    label: str | None = None
+    bot: bool = False
+
+
+@dataclass(frozen=True)
+class Thread:
+    """An issue with its comments and events. comments=None: not fetched (only the count known)."""
+
+    number: int
+    title: str
+    state: str
+    author: str
+    created_at: datetime
+    labels: tuple[str, ...] = ()
+    url: str = ""
+    closed_at: datetime | None = None
+    state_reason: str | None = None
+    reactions: int = 0
+    comment_count: int = 0
+    author_maintainer: bool = False
+    is_pr: bool = False
+    assignees: tuple[str, ...] = ()
+    comments: tuple[Note, ...] | None = ()
+    events: tuple[Change, ...] = ()
+
+    def has_label(self, word: str) -> bool:
+        return any(word in label.lower() for label in self.labels)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    on: Literal["maintainer", "author"]
+    since: datetime
+
+    def days(self, now: datetime) -> int:
+        return max(0, (now - self.since).days)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    thread: Thread
+    score: float
+    why: tuple[str, ...]
+    waiting: Waiting | None
+    duplicates: tuple[int, ...] = field(default=())
+
+
+def merged_weights(overrides: Mapping[str, float] | None) -> dict[str, float]:
+    """Defaults with the repository's overrides for known names (unknown names are ignored)."""
+    weights = dict(DEFAULT_WEIGHTS)
+    for name, value in (overrides or {}).items():
+        if name in weights:
+            weights[name] = float(value)
+    return weights
+
+
+def duplicate_links(threads: Iterable[Thread]) -> dict[int, tuple[int, ...]]:
+    """original number -> numbers of issues marked "Duplicate of #original" in their comments."""
+    links: dict[int, set[int]] = {}
+    for t in threads:
+        for note in t.comments or ():
+            for n in DUPLICATE_OF.findall(note.body):
+                if int(n) != t.number:
+                    links.setdefault(int(n), set()).add(t.number)
+    return {k: tuple(sorted(v)) for k, v in links.items()}
+
+
+def waiting_state(t: Thread, needs_info_label: str = "needs-info") -> Waiting | None:
+    """Who the open issue waits on, and since when; None when closed, a PR, or unknown."""
+    if t.state != "open" or t.is_pr:
+        return None
+    if needs_info_label in t.labels:
+        return Waiting("author", _needs_info_since(t, needs_info_label))
+    if t.comments is None:
+        return None if t.comment_count else _unanswered(t)
+    humans = [c for c in t.comments if not c.bot]
+    if not humans:
+        return _unanswered(t)
+    last = humans[-1]
+    if last.maintainer:
+        return None if t.author_maintainer else Waiting("author", last.at)
+    return Waiting("maintainer", last.at)
+
+
+def _unanswered(t: Thread) -> Waiting | None:
+    return None if t.author_maintainer else Waiting("maintainer", t.created_at)
+
+
+def _needs_info_since(t: Thread, label: str) -> datetime:
+    stamps = [e.at for e in t.events if e.kind == "labeled" and e.label == label]
+    return stamps[-1] if stamps else t.created_at
+
+
+def people(t: Thread, dupes: Iterable[Thread] = ()) -> set[str]:
+    """Distinct humans in the thread: author, commenters, and authors of its duplicates."""
+    found = {t.author} | {c.author for c in t.comments or () if not c.bot}
+    return found | {d.author for d in dupes}
+
+
+def rank(
+    threads: Iterable[Thread],
+    since: datetime,
+    until: datetime,
+    weights: Mapping[str, float] | None = None,
+    needs_info_label: str = "needs-info",
+    exclude_labels: Iterable[str] = ("digest",),
+) -> list[Ranked]:
+    """Open issues (no PRs) best first; ties by number. Each carries its explanation."""
+    w = merged_weights(weights)
+    all_threads = list(threads)
+    by_number = {t.number: t for t in all_threads}
+    links = duplicate_links(all_threads)
+    skip = set(exclude_labels)
+    ranked = [
+        _score(
+            t,
+            [by_number[n] for n in links.get(t.number, ()) if n in by_number],
+            since,
+            until,
+            w,
+            needs_info_label,
+        )
+        for t in all_threads
+        if t.state == "open" and not t.is_pr and not skip.intersection(t.labels)
+    ]
+    return sorted(ranked, key=lambda r: (-r.score, r.thread.number))
+
+
+def _score(
+    t: Thread,
+    dupes: list[Thread],
+    since: datetime,
+    until: datetime,
+    w: Mapping[str, float],
+    needs_info_label: str,
+) -> Ranked:
+    fresh = sum(1 for c in t.comments or () if since <= c.at < until and not c.bot)
+    crowd = len(people(t, dupes))
+    waiting = waiting_state(t, needs_info_label)
+    wait_days = waiting.days(until) if waiting and waiting.on == "maintainer" else 0
+    parts: list[tuple[float, str]] = [
+        (w["security"] * t.has_label("security"), "security"),
+        (w["regression"] * t.has_label("regression"), "regression"),
+        (w["reactions"] * t.reactions, _plural(t.reactions, "reaction")),
+        (w["duplicates"] * len(dupes), _plural(len(dupes), "duplicate")),
+        (w["comments"] * fresh, f"{_plural(fresh, 'new comment')} this week"),
+        (w["participants"] * crowd, f"{crowd} people" if crowd > 1 else ""),
+        (w["new"] * (since <= t.created_at < until), "new this week"),
+        (
+            w["waiting_days"] * min(wait_days, MAX_WAIT_DAYS),
+            f"waiting on a maintainer for {_plural(wait_days, 'day')}",
+        ),
+    ]
+    score = round(sum(value for value, _ in parts), 3)
+    why = tuple(text for value, text in parts if value > 0 and text)
+    if waiting and waiting.on == "author":
+        why += (f"waiting on the author for {_plural(waiting.days(until), 'day')}",)
+    return Ranked(t, score, why, waiting, tuple(d.number for d in dupes))
+
+
+def _plural(n: int, one: str) -> str:
+    return f"{n} {one if n == 1 else one + 's'}"

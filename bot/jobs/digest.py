@@ -1,0 +1,360 @@
+"""The weekly digest job: fetch threads, ask for checked one-line summaries, post or edit the issue."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from bot.core.checks import check_text
+from bot.core.config import CONFIG_PATH, ConfigError, RepoConfig, default_config, parse_config
+from bot.core.digest import (
+    AuditEntry,
+    Digest,
+    ModelCall,
+    assemble,
+    due,
+    render_body,
+    render_json,
+    render_markdown,
+)
+from bot.core.markers import markers_in
+from bot.core.ranking import MAINTAINER_ASSOCIATIONS, Change, Note, Thread, rank
+from bot.jobs.context import JobContext, ModelLayer
+from bot.ports import CommentData, EventData, IssueData, RepoHost
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+DETAIL_LIMIT = 300  # issues whose comments/events are fetched, most recently updated first
+HORIZON_DAYS = 30  # closed issues updated this far back still count (duplicates of open ones)
+LINE_BODY_CHARS = 1200
+LINE_RECENT = 4
+
+
+class DigestLine(BaseModel):
+    """The model's answer for one top issue."""
+
+    line: str = Field(min_length=3, max_length=240)
+
+
+@dataclass
+class DigestRun:
+    digest: Digest
+    number: int | None  # the digest issue on GitHub (None: dry-run or not posted)
+    created: bool
+    model_lines: int  # lines the model wrote that passed the checks
+
+
+def parse_ts(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
+
+
+# --- fetching ------------------------------------------------------------------------------
+def to_thread(
+    issue: IssueData,
+    comments: list[CommentData] | None,
+    events: Iterable[EventData],
+    bot_login: str,
+) -> Thread:
+    """The port's issue, comments and events as core's Thread."""
+    changes = tuple(
+        Change(
+            e.kind,
+            e.actor,
+            parse_ts(e.created_at),
+            e.label,
+            _is_bot(e.actor, e.actor_type, bot_login),
+        )
+        for e in events
+    )
+    closes = [c.at for c in changes if c.kind == "closed"]
+    closed_at = closes[-1] if closes else None
+    if issue.state == "closed" and closed_at is None:
+        closed_at = parse_ts(issue.updated_at)  # events not fetched: the last update is the close
+    notes = None if comments is None else tuple(_note(c, bot_login) for c in comments)
+    return Thread(
+        number=issue.number,
+        title=issue.title,
+        state=issue.state,
+        author=issue.author,
+        created_at=parse_ts(issue.created_at),
+        labels=tuple(issue.labels),
+        url=issue.html_url,
+        closed_at=closed_at,
+        reactions=issue.reactions,
+        comment_count=issue.comments,
+        author_maintainer=issue.author_association in MAINTAINER_ASSOCIATIONS,
+        is_pr=issue.is_pull_request,
+        assignees=tuple(issue.assignees),
+        comments=notes,
+        events=changes,
+    )
+
+
+def _is_bot(login: str, kind: str, bot_login: str) -> bool:
+    return kind == "Bot" or login == bot_login
+
+
+def _note(c: CommentData, bot_login: str) -> Note:
+    maintainer = c.author_association in MAINTAINER_ASSOCIATIONS
+    bot = _is_bot(c.author, c.author_type, bot_login)
+    return Note(c.author, parse_ts(c.created_at), maintainer, bot, c.body)
+
+
+def fetch_threads(
+    host: RepoHost, since: datetime, bot_login: str, detail_limit: int = DETAIL_LIMIT
+) -> tuple[list[Thread], dict[int, IssueData]]:
+    """Open issues plus everything updated in the horizon; details for the most recent ones."""
+    found: dict[int, IssueData] = {i.number: i for i in host.list_issues("open")}
+    horizon = since - timedelta(days=HORIZON_DAYS)
+    stamp = horizon.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    found.update({i.number: i for i in host.list_issues("all", since=stamp)})
+    recent = sorted(found.values(), key=lambda i: i.updated_at, reverse=True)[:detail_limit]
+    detailed = {i.number for i in recent if i.comments or parse_ts(i.updated_at) >= horizon}
+    threads = []
+    for issue in found.values():
+        if issue.number in detailed:
+            thread = to_thread(
+                issue, host.comments(issue.number), host.issue_events(issue.number), bot_login
+            )
+        else:
+            thread = to_thread(issue, [] if issue.comments == 0 else None, (), bot_login)
+        threads.append(thread)
+    return sorted(threads, key=lambda t: t.number), found
+
+
+def audit_entries(store: Store, repo: str, since: datetime, until: datetime) -> list[AuditEntry]:
+    sql = "select * from audit where repo = ? and at >= ? and at < ? order by id"
+    rows = store.rows(sql, [repo, since.timestamp(), until.timestamp()])
+    return [
+        AuditEntry(
+            datetime.fromtimestamp(r["at"], UTC),
+            r["action"] or "",
+            r["outcome"] or "",
+            r["reason"] or "",
+            r["task"] or "",
+            r["number"],
+        )
+        for r in rows
+    ]
+
+
+def model_calls(store: Store, since: datetime, until: datetime) -> list[ModelCall]:
+    """Final model calls in the window (all repositories: the table has no repo column)."""
+    if "model_calls" not in store.db.table_names():
+        return []
+    sql = (
+        "select at, task, escalated, cache_hit, latency_ms from model_calls"
+        " where at >= ? and at < ? and coalesce(final, 1) = 1"
+    )
+    rows = store.rows(sql, [since.timestamp(), until.timestamp()])
+    return [
+        ModelCall(
+            datetime.fromtimestamp(r["at"], UTC),
+            r["task"] or "",
+            bool(r["escalated"]),
+            bool(r["cache_hit"]),
+            float(r["latency_ms"] or 0),
+        )
+        for r in rows
+    ]
+
+
+# --- one-line summaries --------------------------------------------------------------------
+def summary_line(
+    models: ModelLayer, thread: Thread, issue: IssueData, why: Iterable[str]
+) -> str | None:
+    """The model's line for one issue if it validates and passes the checks; None otherwise."""
+    humans = [c for c in thread.comments or () if not c.bot][-LINE_RECENT:]
+    variables = {
+        "title": thread.title,
+        "body": issue.body[:LINE_BODY_CHARS],
+        "recent": "\n".join(f"- {c.body[:300]}" for c in humans) or "(no comments)",
+        "why": ", ".join(why) or "nothing special",
+    }
+    try:
+        answer = models.ask(
+            task="digest", prompt="digest_line", variables=variables, schema=DigestLine
+        )
+    except Exception as err:  # the model layer failing must never stop the digest
+        log.warning("digest line for #%s: model failed: %s", thread.number, err)
+        return None
+    if not answer.ok or answer.value is None:
+        return None
+    line = " ".join(str(answer.value.line).split())
+    people = {thread.author, *(c.author for c in thread.comments or ())}
+    check = check_text(
+        line,
+        allowed_numbers={thread.number},
+        allowed_urls={thread.url},
+        allowed_people=people,
+        max_chars=240,
+    )
+    if not check.ok:
+        log.info("digest line for #%s rejected: %s", thread.number, "; ".join(check.problems))
+        return None
+    return line
+
+
+def summary_lines(
+    models: ModelLayer | None,
+    threads: list[Thread],
+    issues: dict[int, IssueData],
+    cfg: RepoConfig,
+    since: datetime,
+    until: datetime,
+) -> dict[int, str]:
+    if models is None:
+        return {}
+    ranked = rank(
+        threads, since, until, cfg.digest.weights, cfg.triage.needs_info_label, (cfg.digest.label,)
+    )
+    lines = {}
+    for r in ranked[: cfg.digest.top]:
+        line = summary_line(models, r.thread, issues[r.thread.number], r.why)
+        if line:
+            lines[r.thread.number] = line
+    return lines
+
+
+# --- building and posting --------------------------------------------------------------------
+def build_digest(
+    host: RepoHost,
+    store: Store,
+    repo: str,
+    cfg: RepoConfig,
+    until: datetime,
+    *,
+    days: float = 7,
+    models: ModelLayer | None = None,
+    bot_login: str = "smolbot[bot]",
+) -> Digest:
+    """The digest for the `days` before `until` (no posting)."""
+    since = until - timedelta(days=days)
+    threads, issues = fetch_threads(host, since, bot_login)
+    lines = summary_lines(models, threads, issues, cfg, since, until)
+    return assemble(
+        repo,
+        threads,
+        since,
+        until,
+        cfg.digest,
+        audit_entries(store, repo, since, until),
+        model_calls(store, since, until),
+        lines,
+        cfg.triage.needs_info_label,
+    )
+
+
+def find_digest_issue(host: RepoHost, store: Store, d: Digest, cfg: RepoConfig) -> int | None:
+    """This week's digest issue: from the store, else by its hidden marker on GitHub, else pinned."""
+    row = next(
+        store.rows("select number from digests where repo = ? and week = ?", [d.repo, d.week]), None
+    )
+    if row and row["number"]:
+        return int(row["number"])
+    since = (parse_ts(d.until) - timedelta(days=8)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for issue in host.list_issues("all", since=since):
+        if cfg.digest.label in issue.labels and d.marker_name in markers_in(issue.body):
+            return issue.number
+    return cfg.digest.pinned_issue
+
+
+def post_weekly_digest(
+    host: RepoHost,
+    store: Store,
+    repo: str,
+    cfg: RepoConfig,
+    now: Callable[[], datetime],
+    *,
+    models: ModelLayer | None = None,
+    bot_login: str = "smolbot[bot]",
+) -> DigestRun:
+    """Post this week's digest issue, or edit it when it exists: a rerun never duplicates."""
+    digest = build_digest(host, store, repo, cfg, now(), models=models, bot_login=bot_login)
+    body = render_body(digest)
+    number = find_digest_issue(host, store, digest, cfg)
+    audit: dict[str, Any] = {"task": "digest", "repo": repo, "detail": {"week": digest.week}}
+    if cfg.dry_run:
+        store.audit(
+            "digest", "dry-run", "weekly digest (dry-run: not posted)", number=number, **audit
+        )
+        return DigestRun(digest, None, False, _model_lines(digest))
+    created = number is None
+    if number is None:
+        number = host.create_issue(digest.title, body, [cfg.digest.label])
+    else:
+        host.edit_issue(number, title=digest.title, body=body)
+    save_digest(store, digest, number, now())
+    reason = "weekly digest posted" if created else "weekly digest updated in place"
+    store.audit("digest", "done", reason, number=number, **audit)
+    return DigestRun(digest, number, created, _model_lines(digest))
+
+
+def _model_lines(d: Digest) -> int:
+    return sum(1 for i in d.top if i.line != i.title)
+
+
+def save_digest(store: Store, d: Digest, number: int | None, at: datetime) -> None:
+    store.db.table("digests").upsert(
+        {
+            "repo": d.repo,
+            "week": d.week,
+            "number": number,
+            "posted_at": at.timestamp(),
+            "title": d.title,
+            "markdown": render_markdown(d),
+            "json": render_json(d),
+        },
+        pk=("repo", "week"),
+    )
+
+
+def last_week_posted(store: Store, repo: str) -> str | None:
+    row = next(
+        store.rows(
+            "select week from digests where repo = ? order by posted_at desc limit 1", [repo]
+        ),
+        None,
+    )
+    return str(row["week"]) if row else None
+
+
+def repo_config(host: RepoHost) -> RepoConfig:
+    """The repository's .github/smolbot.yml, or the defaults when missing or invalid."""
+    text = host.file(CONFIG_PATH)
+    if text is None:
+        return default_config()
+    try:
+        return parse_config(text)
+    except ConfigError as err:
+        log.warning("digest: %s; using defaults", err)
+        return default_config()
+
+
+def run_due_digests(ctx: JobContext) -> list[DigestRun]:
+    """For Celery beat (hourly): post the digest of every repository whose weekly slot has passed."""
+    if ctx.github is None:
+        return []
+    runs = []
+    for row in ctx.store.repositories():
+        host = ctx.github.repo(row["installation_id"], row["full_name"])
+        cfg = repo_config(host)
+        if due(ctx.now(), cfg.digest, last_week_posted(ctx.store, row["full_name"])):
+            bot = ctx.settings.bot_login
+            runs.append(
+                post_weekly_digest(
+                    host,
+                    ctx.store,
+                    row["full_name"],
+                    cfg,
+                    ctx.now,
+                    models=ctx.models,
+                    bot_login=bot,
+                )
+            )
+    return runs
