@@ -11,6 +11,7 @@ from bot.settings import SettingsError
 
 # Modules that define `commands: list[click.Command]`; each feature owns one.
 COMMAND_MODULES = [
+    "bot.cli.digest",
     "bot.cli.models",
     "bot.cli.service",
 ]

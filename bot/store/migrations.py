@@ -207,3 +207,21 @@ def m010_llm(db: Database) -> None:
     db.table("llm_budget").create(
         {"day": str, "provider": str, "calls": int}, pk=("day", "provider")
     )
+
+
+@migrations()
+def m040_digest(db: Database) -> None:
+    """Weekly digests: one row per repository and ISO week, so a rerun edits the same issue."""
+    db.table("digests").create(
+        {
+            "repo": str,
+            "week": str,  # "2026-w48"
+            "number": int,  # the digest issue on GitHub
+            "posted_at": float,
+            "title": str,
+            "markdown": str,
+            "json": str,
+        },
+        pk=("repo", "week"),
+    )
+    db.table("digests").create_index(["posted_at"])
