@@ -1,0 +1,312 @@
+"""Lifecycle decisions: who an issue waits on, when to re-ping, when to close — pure functions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from bot.core.actions import Action, Close, Comment, NoOp, RemoveLabel
+from bot.core.config import CONFIG_PATH, RepoConfig
+from bot.core.markers import markers_in
+from bot.ports import CommentData, EventData, IssueData
+
+TEAM_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+CLOCK_EVENTS = frozenset({"labeled", "unlabeled", "assigned", "unassigned", "reopened"})
+PING_MARK, CLOSE_MARK = "lifecycle:ping:", "lifecycle:close:"
+FOREVER = datetime.max.replace(tzinfo=UTC)
+WaitsOn = Literal["author", "maintainer", "assignee", "nobody"]
+
+PING_AUTHOR = (
+    "Hi @{who}, this issue is waiting for your reply{what}.{close_note}\n\n"
+    "_I'm smolbot, a bot: I re-ping once when a thread has been quiet for {days} days._"
+)
+PING_TEAM = (
+    "Hi {whos}, {author} answered {when} and this issue is waiting for a maintainer's reply{what}."
+    "\n\n_I'm smolbot, a bot: I re-ping once when a thread has been quiet for {days} days._"
+)
+CLOSE_NOTE = (
+    " If there is no answer within {days} days, I will close it; it can be reopened any time."
+)
+CLOSE_BODY = (
+    "Closing as not planned: nobody answered the question for {days} days after the reminder. "
+    "@{who}, if this still matters, reopen the issue (or comment and ask a maintainer to) and add "
+    "the missing details.\n\n_I'm smolbot, a bot; a reopen resets my clock._"
+)
+
+
+@dataclass(frozen=True)
+class Thread:
+    """One issue as the decision sees it: the issue, its comments and its events."""
+
+    issue: IssueData
+    comments: tuple[CommentData, ...] = ()
+    events: tuple[EventData, ...] = ()
+
+
+@dataclass(frozen=True)
+class Waiting:
+    on: WaitsOn
+    who: tuple[str, ...]
+    since: datetime  # the last human activity that counts (the clock)
+    reason: str
+    question: CommentData | None = None  # the maintainer comment the author should answer
+    author_answered: bool = False  # needs-info is set and the author has answered since
+
+
+@dataclass(frozen=True)
+class Decision:
+    actions: list[Action]
+    waiting: Waiting | None
+    next_due: datetime = FOREVER  # before this, nothing changes unless the thread does
+    detail: dict[str, object] = field(default_factory=dict)
+
+
+def parse_time(text: str) -> datetime:
+    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def is_bot(login: str, kind: str, bot_login: str) -> bool:
+    return kind == "Bot" or login == bot_login or login.endswith("[bot]")
+
+
+def asks_something(body: str) -> bool:
+    """A question mark outside quotes and code: the comment asks the reader something."""
+    text = re.sub(r"```.*?```|`[^`]*`", "", body, flags=re.S)
+    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith(">")]
+    return "?" in "\n".join(lines)
+
+
+# -- policy ---------------------------------------------------------------------------------
+def exemption(issue: IssueData, cfg: RepoConfig) -> str | None:
+    """Why the lifecycle leaves this issue alone (from the issue alone), or None."""
+    lc = cfg.lifecycle
+    labels = {lb.lower() for lb in issue.labels}
+    exempt = [lb for lb in (*cfg.exempt_labels, *lc.exempt_labels) if lb.lower() in labels]
+    checks: list[tuple[bool, str]] = [
+        (not lc.enabled, f"lifecycle disabled in {CONFIG_PATH}"),
+        (issue.state != "open", f"not open ({issue.state})"),
+        (bool(exempt), f"exempt: label {exempt[0] if exempt else ''}"),
+        (
+            bool(lc.only_labels) and not {x.lower() for x in lc.only_labels} <= labels,
+            f"not labelled {', '.join(lc.only_labels)} (only_labels)",
+        ),
+        (lc.exempt_assigned and bool(issue.assignees), "exempt: assigned"),
+        (lc.exempt_milestones and issue.milestone is not None, "exempt: has a milestone"),
+        (issue.draft, "exempt: draft pull request"),
+        (issue.pinned, "exempt: pinned"),
+        (issue.locked, "exempt: locked"),
+        (
+            lc.start_date is not None and parse_time(issue.created_at).date() < lc.start_date,
+            f"exempt: opened before start_date {lc.start_date}",
+        ),
+    ]
+    return next((why for hit, why in checks if hit), None)
+
+
+# -- waiting-on -----------------------------------------------------------------------------
+def waiting_on(
+    thread: Thread,
+    bot_login: str,
+    needs_info: str = "needs-info",
+    team: frozenset[str] = frozenset(),
+) -> Waiting:
+    """Who the issue waits on, from its events alone. The bot's own events never count."""
+    issue, author = thread.issue, thread.issue.author
+    created = parse_time(issue.created_at)
+    if issue.state != "open":
+        return Waiting("nobody", (), created, f"the issue is {issue.state}")
+    people = [
+        c for c in _by_time(thread.comments) if not is_bot(c.author, c.author_type, bot_login)
+    ]
+    by_team = [
+        c for c in people if c.author != author and _team(c.author, c.author_association, team)
+    ]
+    by_author = [c for c in people if c.author == author]
+    clock = max(
+        [created, *_times(by_team), *_times(by_author), *_human_event_times(thread, bot_login)]
+    )
+    last_team = by_team[-1] if by_team else None
+    last_author = parse_time(by_author[-1].created_at) if by_author else None
+    if needs_info.lower() in {lb.lower() for lb in issue.labels}:
+        asked = _label_time(thread, needs_info) or (
+            parse_time(last_team.created_at) if last_team else created
+        )
+        if last_author is None or last_author <= asked:
+            return Waiting("author", (author,), clock, f"label {needs_info} is set", last_team)
+        return _on_team(issue, last_team, clock, "the author answered the needs-info request", True)
+    author_is_team = _team(author, issue.author_association, team)
+    if last_team is None and last_author is None:
+        if author_is_team:
+            return Waiting("nobody", (), clock, "opened by the team; nobody was asked anything")
+        return _on_team(issue, None, clock, "nobody from the team has replied yet")
+    if last_team is not None and (
+        last_author is None or parse_time(last_team.created_at) > last_author
+    ):
+        if asks_something(last_team.body) and not author_is_team:
+            return Waiting(
+                "author", (author,), clock, f"{last_team.author} asked something", last_team
+            )
+        return Waiting("nobody", (), clock, "a maintainer replied last and asked nothing")
+    if author_is_team:
+        return Waiting("nobody", (), clock, "the author is on the team")
+    return _on_team(issue, last_team, clock, "the author answered; nobody from the team replied")
+
+
+def _on_team(
+    issue: IssueData,
+    last_team: CommentData | None,
+    clock: datetime,
+    why: str,
+    answered: bool = False,
+) -> Waiting:
+    assignees = tuple(a for a in issue.assignees if a != issue.author)
+    if assignees:
+        return Waiting("assignee", assignees, clock, why, None, answered)
+    who = (last_team.author,) if last_team else ()
+    return Waiting("maintainer", who, clock, why, None, answered)
+
+
+def _team(login: str, association: str, team: frozenset[str]) -> bool:
+    return association.upper() in TEAM_ASSOCIATIONS or login.lower() in team
+
+
+def _by_time(comments: tuple[CommentData, ...]) -> list[CommentData]:
+    return sorted(comments, key=lambda c: (parse_time(c.created_at), c.id))
+
+
+def _times(comments: list[CommentData]) -> list[datetime]:
+    return [parse_time(c.created_at) for c in comments]
+
+
+def _human_event_times(thread: Thread, bot_login: str) -> list[datetime]:
+    return [
+        parse_time(e.created_at)
+        for e in thread.events
+        if e.kind in CLOCK_EVENTS and not is_bot(e.actor, e.actor_type, bot_login)
+    ]
+
+
+def _label_time(thread: Thread, label: str) -> datetime | None:
+    times = [
+        parse_time(e.created_at)
+        for e in thread.events
+        if e.kind == "labeled" and (e.label or "").lower() == label.lower()
+    ]
+    return max(times, default=None)
+
+
+def ping_times(thread: Thread, bot_login: str) -> list[datetime]:
+    """When the bot re-pinged, read from the hidden markers in its own comments."""
+    return sorted(
+        parse_time(c.created_at)
+        for c in thread.comments
+        if c.author == bot_login and any(m.startswith(PING_MARK) for m in markers_in(c.body))
+    )
+
+
+# -- decision -------------------------------------------------------------------------------
+def decide(
+    thread: Thread,
+    cfg: RepoConfig,
+    now: datetime,
+    bot_login: str,
+    *,
+    what_is_needed: str = "",
+    team: frozenset[str] = frozenset(),
+) -> Decision:
+    """The lifecycle's actions for one issue now: remove needs-info, re-ping, close — or why not."""
+    why = exemption(thread.issue, cfg)
+    if why:
+        return Decision([NoOp(why, what="lifecycle")], None)
+    w = waiting_on(thread, bot_login, cfg.triage.needs_info_label, team)
+    first: list[Action] = []
+    if w.author_answered:
+        first.append(RemoveLabel(cfg.triage.needs_info_label, "the author answered"))
+    if w.on == "nobody":
+        return Decision([*first, NoOp(f"not waiting: {w.reason}", what="lifecycle")], w)
+    rest, due = _ping_or_close(thread, cfg, now, bot_login, w, what_is_needed)
+    return Decision([*first, *rest], w, due, {"waiting_on": w.on, "who": list(w.who)})
+
+
+def _ping_or_close(
+    thread: Thread, cfg: RepoConfig, now: datetime, bot: str, w: Waiting, need: str
+) -> tuple[list[Action], datetime]:
+    lc = cfg.lifecycle
+    ping_after, close_after = (
+        timedelta(days=lc.days_until_ping),
+        timedelta(days=lc.days_until_close),
+    )
+    pings = ping_times(thread, bot)
+    pinged = [p for p in pings if p >= w.since]
+    state = f"waiting on {w.on} ({', '.join(w.who) or 'nobody named'}) since {w.since.date()}"
+    if not pinged:
+        due = max([w.since + ping_after, *(p + ping_after for p in pings[-1:])])
+        if now < due:
+            return [NoOp(f"{state}: {w.reason}; re-ping on {due.date()}", what="ping")], due
+        if not w.who:
+            return [NoOp(f"{state}: no one to ping; left for the digest", what="ping")], FOREVER
+        body = ping_text(thread, cfg, w, need)
+        mark = f"{PING_MARK}{now.date().isoformat()}"
+        reason = f"{state}: {w.reason}; quiet for {(now - w.since).days} days"
+        next_due = now + close_after if w.on == "author" else FOREVER
+        return [Comment(body, mark, reason)], next_due
+    if w.on != "author":
+        why = (
+            f"{state}: pinged on {pinged[-1].date()}; waiting on a maintainer, left for the digest"
+        )
+        return [NoOp(why, what="close")], FOREVER
+    close_at = pinged[-1] + close_after
+    if now < close_at:
+        return [
+            NoOp(
+                f"{state}: pinged on {pinged[-1].date()}; close due {close_at.date()}", what="close"
+            )
+        ], close_at
+    if not lc.close:
+        why = (
+            f"would close: no answer since the ping on {pinged[-1].date()} (lifecycle.close is off)"
+        )
+        return [NoOp(why, what="close")], FOREVER
+    text = CLOSE_BODY.format(days=lc.days_until_close, who=thread.issue.author)
+    reason = f"no answer from the author for {(now - pinged[-1]).days} days after the ping"
+    mark = f"{CLOSE_MARK}{now.date().isoformat()}"
+    return [Comment(text, mark, reason), Close(reason, "not_planned")], FOREVER
+
+
+def ping_text(thread: Thread, cfg: RepoConfig, w: Waiting, need: str = "") -> str:
+    """The friendly re-ping: names exactly who the issue waits on and what is needed."""
+    what = _what(w, need)
+    days = cfg.lifecycle.days_until_ping
+    if w.on == "author":
+        note = CLOSE_NOTE.format(days=cfg.lifecycle.days_until_close) if cfg.lifecycle.close else ""
+        return PING_AUTHOR.format(who=w.who[0], what=what, close_note=note, days=days)
+    whos = ", ".join(f"@{p}" for p in w.who)
+    when = f"on {w.since.date()}"
+    return PING_TEAM.format(
+        whos=whos, author=quiet(thread.issue.author), when=when, what=what, days=days
+    )
+
+
+def _what(w: Waiting, need: str) -> str:
+    if need.strip():
+        return f": {quiet(_first_line(need))}"
+    if w.question is not None:
+        link = f" ([comment]({w.question.html_url}))" if w.question.html_url else ""
+        return f" to this question from {quiet(w.question.author)}{link}:\n\n> {quiet(_first_line(w.question.body))}"
+    return ""
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    lines = [
+        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith(">")
+    ]
+    line = next((ln for ln in lines if "?" in ln), lines[0] if lines else "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def quiet(text: str) -> str:
+    """Neutralise @-mentions in quoted text, so quoting never pings anyone."""
+    return re.sub(r"@(?=[A-Za-z0-9])", "@\u200b", text)

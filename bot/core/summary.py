@@ -1,0 +1,204 @@
+"""Thread summaries: prompt input, chunking, citation checks, extractive fallback, rendering — pure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.core.checks import ISSUE_REF, MENTION, URL, CheckResult, check_text
+from bot.core.lifecycle import Thread, Waiting, is_bot, quiet
+from bot.core.markers import marker, markers_in
+
+SUMMARY_MARK = "summary"
+HASH_MARK = "summary-hash:"
+SUMMARY_VERSION = "1"
+SECTIONS = (
+    ("problem", "Problem"),
+    ("tried", "What was tried"),
+    ("state", "Current state"),
+    ("open_questions", "Open questions"),
+)
+CITE = re.compile(r"\s*\[(\d{1,4})\]")
+SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+class ThreadSummary(BaseModel):
+    """What the model returns: short sentences, each ending with [n] citing entry n of the thread."""
+
+    model_config = ConfigDict(extra="ignore")
+    problem: list[str] = Field(default_factory=list, max_length=4)
+    tried: list[str] = Field(default_factory=list, max_length=6)
+    state: list[str] = Field(default_factory=list, max_length=4)
+    open_questions: list[str] = Field(default_factory=list, max_length=4)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One numbered piece of the thread: 0 is the issue itself, then human comments in order."""
+
+    n: int
+    author: str
+    role: str  # author | maintainer | contributor
+    text: str
+    url: str
+
+
+def entries(thread: Thread, bot_login: str, per_entry_chars: int = 1500) -> list[Entry]:
+    issue = thread.issue
+    first = Entry(
+        0, issue.author, "author", f"{issue.title}\n\n{issue.body}".strip(), issue.html_url
+    )
+    out = [first]
+    for c in thread.comments:
+        if is_bot(c.author, c.author_type, bot_login):
+            continue
+        role = "author" if c.author == issue.author else _role(c.author_association)
+        out.append(Entry(len(out), c.author, role, c.body.strip()[:per_entry_chars], c.html_url))
+    return out
+
+
+def _role(association: str) -> str:
+    return (
+        "maintainer"
+        if association.upper() in ("OWNER", "MEMBER", "COLLABORATOR")
+        else "contributor"
+    )
+
+
+def content_hash(items: list[Entry]) -> str:
+    raw = json.dumps([SUMMARY_VERSION, *[(e.author, e.text) for e in items]], ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def summary_hash_in(body: str) -> str | None:
+    found = [m[len(HASH_MARK) :] for m in markers_in(body) if m.startswith(HASH_MARK)]
+    return found[0] if found else None
+
+
+def as_prompt_text(items: list[Entry]) -> str:
+    return "\n\n".join(f"[{e.n}] {e.author} ({e.role}):\n{e.text}" for e in items)
+
+
+def chunks(items: list[Entry], budget_chars: int) -> list[list[Entry]]:
+    """Split the thread into pieces that fit the model's context; never splits one entry."""
+    out: list[list[Entry]] = [[]]
+    size = 0
+    for e in items:
+        cost = len(e.text) + len(e.author) + 20
+        if out[-1] and size + cost > budget_chars:
+            out.append([])
+            size = 0
+        out[-1].append(e)
+        size += cost
+    return out
+
+
+def cited(summary: ThreadSummary, known: set[int]) -> tuple[ThreadSummary, int]:
+    """Keep only claims that cite a real entry; return the kept summary and how many were dropped."""
+    kept: dict[str, list[str]] = {}
+    dropped = 0
+    for key, _ in SECTIONS:
+        good = [c for c in getattr(summary, key) if _sources(c) and set(_sources(c)) <= known]
+        dropped += len(getattr(summary, key)) - len(good)
+        kept[key] = good
+    return ThreadSummary(**kept), dropped
+
+
+def merge_locally(parts: list[ThreadSummary]) -> ThreadSummary:
+    """A merge without the model: concatenate sections, drop repeats, keep the newest state."""
+    merged: dict[str, list[str]] = {}
+    for key, _ in SECTIONS:
+        claims = [c for p in parts for c in getattr(p, key)]
+        if key == "state":
+            claims = claims[-2:]
+        merged[key] = list(dict.fromkeys(claims))[:4]
+    return ThreadSummary(**merged)
+
+
+def is_empty(summary: ThreadSummary) -> bool:
+    return not any(getattr(summary, key) for key, _ in SECTIONS)
+
+
+def _sources(claim: str) -> list[int]:
+    return [int(n) for n in CITE.findall(claim)]
+
+
+# -- extractive fallback --------------------------------------------------------------------
+def extractive(items: list[Entry]) -> ThreadSummary:
+    """Sentences copied from the thread, each cited: a summary the bot can always stand behind."""
+    issue, replies = items[0], items[1:]
+    problem = [f"{_clip(_sentences(issue.text)[0])} [0]"] if issue.text else []
+    tried = [
+        f"{_clip(s)} [{e.n}]"
+        for e in replies
+        for s in _sentences(e.text)[:3]
+        if re.search(r"\b(tried|try|workaround|reinstall|downgrad|upgrad|still|same)\b", s, re.I)
+    ][:3]
+    state = [f"{_clip(_sentences(replies[-1].text)[0])} [{replies[-1].n}]"] if replies else []
+    questions = [
+        f"{_clip(s)} [{e.n}]" for e in replies for s in _sentences(e.text) if s.endswith("?")
+    ]
+    return ThreadSummary(problem=problem, tried=tried, state=state, open_questions=questions[-3:])
+
+
+def _sentences(text: str) -> list[str]:
+    plain = re.sub(r"```.*?```", " ", text, flags=re.S)
+    lines = [ln for ln in plain.splitlines() if not ln.lstrip().startswith(">")]
+    found = [s.strip() for s in SENTENCE.split(" ".join(lines)) if len(s.strip()) > 3]
+    return found or [text.strip()[:200]]
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- rendering and checking -----------------------------------------------------------------
+def render(
+    summary: ThreadSummary, items: list[Entry], waiting: Waiting | None, how: str, digest: str
+) -> str:
+    """Markdown with every claim linked to its source comment, and the hash marker for caching."""
+    urls = {e.n: e.url for e in items}
+    lines = ["### Thread summary", ""]
+    for key, title in SECTIONS:
+        claims = getattr(summary, key)
+        if claims:
+            lines += [f"**{title}**", *[f"- {_linked(c, urls)}" for c in claims], ""]
+    if waiting is not None:
+        lines += [f"**Waiting on:** {waiting_line(waiting)}", ""]
+    lines.append(f"<sub>Summary by smolbot (a bot) from {len(items) - 1} comments; {how}.</sub>")
+    return "\n".join(lines) + f"\n{marker(HASH_MARK + digest)}"
+
+
+def _linked(claim: str, urls: dict[int, str]) -> str:
+    text = quiet(CITE.sub("", claim).strip())
+    links = [
+        f"[{'issue' if n == 0 else f'comment {n}'}]({urls[n]})" if urls.get(n) else f"(entry {n})"
+        for n in dict.fromkeys(_sources(claim))
+    ]
+    return f"{text} ({', '.join(links)})"
+
+
+def waiting_line(w: Waiting) -> str:
+    who = ", ".join(f"`{p}`" for p in w.who) or "nobody named"
+    if w.on == "nobody":
+        return f"nobody — {w.reason}"
+    return f"the {w.on} ({who}) since {w.since.date()} — {w.reason}"
+
+
+def check_summary(summary: ThreadSummary, thread: Thread, items: list[Entry]) -> CheckResult:
+    """Reject model text whose links, issue numbers or @-names the thread itself does not contain."""
+    source = "\n".join([thread.issue.html_url, *(e.text for e in items), *(e.url for e in items)])
+    people = {e.author for e in items} | set(MENTION.findall(source))
+    numbers = {thread.issue.number, *(int(n) for n in ISSUE_REF.findall(source))}
+    claims = [CITE.sub("", c) for key, _ in SECTIONS for c in getattr(summary, key)]
+    return check_text(
+        "\n".join(claims) or "(empty)",
+        allowed_urls=URL.findall(source),
+        allowed_numbers=numbers,
+        allowed_people=people,
+        max_chars=6000,
+    )

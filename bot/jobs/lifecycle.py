@@ -1,0 +1,329 @@
+"""Lifecycle jobs: review one issue (waiting-on, re-ping, close) and sweep an installation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from bot.core.actions import Action, NoOp
+from bot.core.config import RepoConfig
+from bot.core.lifecycle import Decision, Thread, decide, exemption, parse_time
+from bot.jobs.context import JobContext
+from bot.jobs.perform import Performer, Target
+from bot.jobs.repo_config import load_repo_config
+from bot.ports import CommentData, IssueData, RateLimited, RepoHost
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+TASK = "lifecycle"
+
+
+class KnownThread:
+    """A RepoHost view answering issue/comments from the thread already fetched (saves calls)."""
+
+    def __init__(self, host: RepoHost, thread: Thread) -> None:
+        self._host, self._thread = host, thread
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._host, name)
+
+    def issue(self, number: int) -> IssueData:
+        return self._thread.issue
+
+    def comments(self, number: int) -> list[CommentData]:
+        return list(self._thread.comments)
+
+
+def load_thread(host: RepoHost, number: int, issue: IssueData | None = None) -> Thread:
+    """Two calls (comments, events) when the issue is known from a listing; three otherwise."""
+    got = issue or host.issue(number)
+    return Thread(got, tuple(host.comments(number)), tuple(host.issue_events(number)))
+
+
+def config_hash(cfg: RepoConfig) -> str:
+    raw = json.dumps(
+        [cfg.dry_run, cfg.exempt_labels, cfg.lifecycle.model_dump(mode="json")], default=str
+    )
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+# -- per-issue state (the store's copy; GitHub's markers stay the source of truth) ------------
+def saved_state(store: Store, repo: str, number: int) -> dict[str, Any] | None:
+    rows = list(
+        store.db.table("lifecycle_state").rows_where("repo = ? and number = ?", [repo, number])
+    )
+    return rows[0] if rows else None
+
+
+def save_state(
+    store: Store, issue: IssueData, cfg: RepoConfig, d: Decision | None, acted: bool
+) -> None:
+    w = d.waiting if d else None
+    row = {
+        "repo": issue.repo,
+        "number": issue.number,
+        "waiting_on": w.on if w else "exempt",
+        "who": json.dumps(list(w.who) if w else []),
+        "since": w.since.isoformat() if w else None,
+        "reason": w.reason if w else (d.actions[0].reason if d and d.actions else ""),
+        "next_due": (d.next_due if d else datetime.max).isoformat(),
+        "seen_updated_at": None if acted else issue.updated_at,
+        "config_hash": config_hash(cfg),
+        "decided_at": time.time(),
+    }
+    store.db.table("lifecycle_state").upsert(row, pk=("repo", "number"))
+
+
+def unchanged_until(store: Store, issue: IssueData, cfg: RepoConfig) -> datetime | None:
+    """When nothing on the issue changed since the last decision: the time that decision holds till."""
+    row = saved_state(store, issue.repo, issue.number)
+    if row is None or row["seen_updated_at"] != issue.updated_at:
+        return None
+    if row["config_hash"] != config_hash(cfg):
+        return None
+    return parse_time(row["next_due"])
+
+
+# -- budgets ---------------------------------------------------------------------------------
+@dataclass
+class Budget:
+    """Operations left this run: per repository (config) and per installation (caller)."""
+
+    installation_left: int
+    repo_left: int
+
+    def admit(self, actions: list[Action]) -> list[Action]:
+        """Keep the actions if both budgets allow them all; otherwise one NoOp saying which cap."""
+        ops = sum(1 for a in actions if not isinstance(a, NoOp))
+        if ops == 0:
+            return actions
+        if ops > self.repo_left:
+            return [NoOp("operation cap reached: lifecycle.max_operations_per_run", what="cap")]
+        if ops > self.installation_left:
+            return [NoOp("operation cap reached: max operations per installation run", what="cap")]
+        self.repo_left -= ops
+        self.installation_left -= ops
+        return actions
+
+
+# -- one issue -------------------------------------------------------------------------------
+@dataclass
+class Reviewed:
+    outcome: str  # exempt | unchanged | decided
+    decision: Decision | None = None
+    results: list[str] = field(default_factory=list)
+    calls: int = 0  # GitHub reads this review made
+    thread: Thread | None = None
+    actions: list[Action] = field(default_factory=list)  # what was handed to the Performer
+
+
+def review_issue(
+    ctx: JobContext,
+    host: RepoHost,
+    issue: IssueData,
+    cfg: RepoConfig,
+    budget: Budget,
+    *,
+    now: datetime | None = None,
+    task: str = TASK,
+    delivery_id: str | None = None,
+) -> Reviewed:
+    """Decide and act on one listed issue, with as few API reads as the decision needs."""
+    now = now or ctx.now()
+    bot = ctx.settings.bot_login
+    target = Target(issue.repo, issue.number, task, delivery_id, cfg.dry_run, bot)
+    why = exemption(issue, cfg)
+    if why is not None:
+        Performer(host, ctx.store, target).perform([NoOp(why, what="lifecycle")])
+        save_state(ctx.store, issue, cfg, None, acted=False)
+        return Reviewed("exempt")
+    holds = unchanged_until(ctx.store, issue, cfg)
+    if holds is not None and now < holds:
+        reason = f"unchanged since the last look; next decision due {holds.date()}"
+        Performer(host, ctx.store, target).perform([NoOp(reason, what="lifecycle")])
+        return Reviewed("unchanged")
+    thread = load_thread(host, issue.number, issue)
+    decision = decide(thread, cfg, now, bot)
+    actions = budget.admit(decision.actions)
+    view = cast(RepoHost, KnownThread(host, thread))
+    results = Performer(view, ctx.store, target).perform(actions)
+    acted = any(not isinstance(a, NoOp) for a in actions)
+    save_state(ctx.store, issue, cfg, decision, acted=acted)
+    return Reviewed("decided", decision, results, 2, thread, actions)
+
+
+def review_one(
+    ctx: JobContext, installation_id: int, repo: str, number: int, *, delivery_id: str | None = None
+) -> Reviewed:
+    """Review a single issue now (after a webhook, or from the CLI)."""
+    if ctx.github is None:
+        raise RuntimeError("review_one needs a GitHub host in the JobContext")
+    host = ctx.github.repo(installation_id, repo)
+    cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
+    budget = Budget(cfg.lifecycle.max_operations_per_run, cfg.lifecycle.max_operations_per_run)
+    return review_issue(ctx, host, host.issue(number), cfg, budget, delivery_id=delivery_id)
+
+
+def count(counts: Counter[str], r: Reviewed) -> None:
+    counts["issues"] += 1
+    counts[r.outcome] += 1
+    counts["reads"] += r.calls
+    if r.decision is None:
+        return
+    if r.decision.waiting is not None:
+        counts[f"waiting_on_{r.decision.waiting.on}"] += 1
+    for action, result in zip(r.actions, r.results, strict=False):
+        if result in ("done", "dry-run") and not isinstance(action, NoOp):
+            counts[f"{action.kind}:{result}"] += 1
+        elif isinstance(action, NoOp) and action.what in ("close", "cap"):
+            counts[f"noop_{action.what}"] += 1
+
+
+# -- the sweep -------------------------------------------------------------------------------
+Summarizer = Callable[[JobContext, RepoHost, IssueData, Thread | None, RepoConfig], bool]
+
+
+@dataclass
+class SweepResult:
+    installation_id: int
+    run_id: str
+    status: str  # done | paused
+    counts: dict[str, int]
+    operations: int
+
+
+def sweep_installation(
+    ctx: JobContext,
+    installation_id: int,
+    *,
+    run_id: str | None = None,
+    max_operations: int = 100,
+    summarize: Summarizer | None = None,
+    max_summaries: int = 3,
+    pace_s: float = 0.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SweepResult:
+    """Review every open issue of an installation's repositories; resumable by (installation, run).
+
+    On RateLimited the cursor is saved and the error re-raised (its retry_after_s tells the task
+    queue when to call again with the same run_id); a finished run returns at once.
+    """
+    if ctx.github is None:
+        raise RuntimeError("sweep_installation needs a GitHub host in the JobContext")
+    now = ctx.now()
+    run = _start(ctx.store, installation_id, run_id or now.date().isoformat())
+    counts: Counter[str] = Counter(json.loads(run["counts"] or "{}"))
+    if run["status"] == "done":
+        return _result(run, counts)
+    try:
+        for repo in ctx.github.installation_repos(installation_id):
+            if run["repo"] and repo < run["repo"]:
+                continue
+            if repo != run["repo"]:
+                run.update(repo=repo, issue=0, repo_operations=0)
+            _sweep_repo(
+                ctx,
+                installation_id,
+                repo,
+                run,
+                counts,
+                now,
+                max_operations,
+                summarize,
+                max_summaries,
+                lambda: sleep(pace_s) if pace_s else None,
+            )
+    except RateLimited as err:
+        _save_run(ctx.store, run, counts, "paused", str(err))
+        log.info(
+            "sweep %s/%s paused at %s#%s: %s",
+            installation_id,
+            run["run_id"],
+            run["repo"],
+            run["issue"],
+            err,
+        )
+        raise
+    _save_run(ctx.store, run, counts, "done", None)
+    return _result(run, counts)
+
+
+def _sweep_repo(
+    ctx: JobContext,
+    installation_id: int,
+    repo: str,
+    run: dict[str, Any],
+    counts: Counter[str],
+    now: datetime,
+    max_operations: int,
+    summarize: Summarizer | None,
+    max_summaries: int,
+    pause: Callable[[], None],
+) -> None:
+    assert ctx.github is not None
+    host = ctx.github.repo(installation_id, repo)
+    cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
+    budget = Budget(
+        max_operations - run["operations"],
+        cfg.lifecycle.max_operations_per_run - run["repo_operations"],
+    )
+    issues = sorted(host.list_issues(state="open"), key=lambda i: i.number)
+    counts["list_pages"] += max(1, -(-len(issues) // 100))
+    for issue in issues:
+        if issue.number <= run["issue"]:
+            continue
+        before = budget.installation_left
+        r = review_issue(ctx, host, issue, cfg, budget, now=now, task="lifecycle.sweep")
+        count(counts, r)
+        if summarize is not None and counts["summaries"] < max_summaries and not issue.locked:
+            counts["summaries"] += int(summarize(ctx, host, issue, r.thread, cfg))
+        run["issue"] = issue.number
+        run["operations"] += before - budget.installation_left
+        run["repo_operations"] += before - budget.installation_left
+        _save_run(ctx.store, run, counts, "running", None)
+        pause()
+
+
+def _start(store: Store, installation_id: int, run_id: str) -> dict[str, Any]:
+    table = store.db.table("sweeps")
+    rows = list(table.rows_where("installation_id = ? and run_id = ?", [installation_id, run_id]))
+    if rows:
+        return rows[0]
+    row: dict[str, Any] = {
+        "installation_id": installation_id,
+        "run_id": run_id,
+        "status": "running",
+        "repo": None,
+        "issue": 0,
+        "operations": 0,
+        "repo_operations": 0,
+        "counts": "{}",
+        "started_at": time.time(),
+        "updated_at": time.time(),
+        "finished_at": None,
+        "error": None,
+    }
+    table.insert(row)
+    return row
+
+
+def _save_run(
+    store: Store, run: dict[str, Any], counts: Counter[str], status: str, error: str | None
+) -> None:
+    run.update(status=status, error=error, counts=json.dumps(dict(counts)), updated_at=time.time())
+    if status == "done":
+        run["finished_at"] = time.time()
+    store.db.table("sweeps").upsert(run, pk=("installation_id", "run_id"))
+
+
+def _result(run: dict[str, Any], counts: Counter[str]) -> SweepResult:
+    return SweepResult(
+        run["installation_id"], run["run_id"], run["status"], dict(counts), run["operations"]
+    )

@@ -1,0 +1,193 @@
+"""Summaries job: one summary comment per long thread, cited, checked, updated in place."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core import summary as S
+from bot.core.actions import NoOp, UpsertComment
+from bot.core.config import RepoConfig
+from bot.core.lifecycle import Thread, waiting_on
+from bot.core.markers import markers_in
+from bot.jobs.context import JobContext, ModelLayer
+from bot.jobs.lifecycle import KnownThread
+from bot.jobs.perform import Performer, Target
+from bot.jobs.repo_config import load_repo_config
+from bot.llm.api import ModelUnavailable
+from bot.ports import IssueData, RepoHost
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+TASK = "summary"
+
+
+@dataclass
+class Written:
+    """A summary ready to post (body None: nothing we can stand behind) and how it was made."""
+
+    body: str | None
+    how: str
+    digest: str
+    model: dict[str, Any] | None = None
+    problems: tuple[str, ...] = ()
+
+
+def budget_chars(settings: Settings) -> int:
+    """Thread characters per model call: the context minus room for instructions and the answer."""
+    return max(1500, (settings.model_context - 1100) * 3)
+
+
+def write_summary(
+    models: ModelLayer | None, thread: Thread, settings: Settings, *, use_model: bool = True
+) -> Written:
+    """Summarize (in chunks when long), keep only cited claims, check, or fall back to extractive."""
+    items = S.entries(thread, settings.bot_login)
+    digest = S.content_hash(items)
+    waiting = waiting_on(thread, settings.bot_login)
+    made, how, record = None, "extractive (no model)", None
+    if models is not None and use_model:
+        try:
+            made, how, record = _with_model(models, thread, items, budget_chars(settings))
+        except ModelUnavailable as err:
+            how = f"extractive (model unavailable: {err})"
+    problems: tuple[str, ...] = ()
+    if made is not None:
+        check = S.check_summary(made, thread, items)
+        if check.ok:
+            return Written(S.render(made, items, waiting, how, digest), how, digest, record)
+        problems, how = (
+            check.problems,
+            f"extractive (model text failed the check: {check.problems[0]})",
+        )
+    fallback = S.extractive(items)
+    check = S.check_summary(fallback, thread, items)
+    if not check.ok:
+        return Written(
+            None,
+            "nothing posted: even the extractive text failed the check",
+            digest,
+            record,
+            problems + check.problems,
+        )
+    return Written(S.render(fallback, items, waiting, how, digest), how, digest, record, problems)
+
+
+def _with_model(
+    models: ModelLayer, thread: Thread, items: list[S.Entry], budget: int
+) -> tuple[S.ThreadSummary | None, str, dict[str, Any] | None]:
+    known = {e.n for e in items}
+    title = thread.issue.title
+    parts = S.chunks(items, budget)
+    if len(parts) == 1:
+        answer = models.ask(TASK, "summary_thread", _vars(title, items), S.ThreadSummary)
+        return _kept(answer.value if answer.ok else None, known, answer.record.as_dict(), "")
+    pieces: list[S.ThreadSummary] = []
+    for part in parts:
+        got = models.ask(TASK, "summary_chunk", _vars(title, part), S.ThreadSummary)
+        value = got.value if got.ok else None
+        kept = S.cited(value, {e.n for e in part})[0] if value is not None else None
+        pieces.append(kept if kept is not None and not S.is_empty(kept) else S.extractive(part))
+    parts_json = json.dumps([p.model_dump() for p in pieces], ensure_ascii=False)
+    merged = models.ask(
+        TASK, "summary_merge", {"title": title, "parts": parts_json}, S.ThreadSummary
+    )
+    value = merged.value if merged.ok else S.merge_locally(pieces)
+    note = f" in {len(parts)} chunks, merged"
+    return _kept(value, known, merged.record.as_dict(), note)
+
+
+def _vars(title: str, part: list[S.Entry]) -> dict[str, str]:
+    return {"title": title, "thread": S.as_prompt_text(part), "count": str(len(part))}
+
+
+def _kept(
+    value: S.ThreadSummary | None, known: set[int], record: dict[str, Any], note: str
+) -> tuple[S.ThreadSummary | None, str, dict[str, Any] | None]:
+    if value is None:
+        return None, f"extractive (the model gave no valid answer{note})", record
+    kept, dropped = S.cited(value, known)
+    if S.is_empty(kept):
+        return None, f"extractive (the model cited no comment{note})", record
+    extra = f"; {dropped} uncited claims dropped" if dropped else ""
+    return kept, f"written by {record.get('model') or 'the local model'}{note}{extra}", record
+
+
+# -- the job ---------------------------------------------------------------------------------
+def summarize_issue(
+    ctx: JobContext,
+    host: RepoHost,
+    repo: str,
+    number: int,
+    *,
+    delivery_id: str | None = None,
+    requested_by: str | None = None,
+    force: bool = False,
+    thread: Thread | None = None,
+    cfg: RepoConfig | None = None,
+) -> str:
+    """Post or update the issue's one summary comment. Returns the Performer's outcome."""
+    cfg = cfg or load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
+    target = Target(repo, number, TASK, delivery_id, cfg.dry_run, ctx.settings.bot_login)
+    if not cfg.summaries.enabled and requested_by is None:
+        return Performer(host, ctx.store, target).perform(
+            [NoOp("summaries disabled", what="summary")]
+        )[0]
+    if thread is None:
+        issue = host.issue(number)
+        thread = Thread(issue, tuple(host.comments(number)), tuple(host.issue_events(number)))
+    items = S.entries(thread, ctx.settings.bot_login)
+    current = _current_hash(thread, ctx.settings.bot_login)
+    if current == S.content_hash(items) and not force:
+        same = NoOp("summary up to date: the thread has not changed", what="summary")
+        _remember(ctx, thread.issue, current, "unchanged")
+        return Performer(host, ctx.store, target).perform([same])[0]
+    written = write_summary(ctx.models, thread, ctx.settings)
+    if written.body is None:
+        why = f"{written.how}: {'; '.join(written.problems)}"
+        return Performer(host, ctx.store, target).perform([NoOp(why, what="summary")])[0]
+    who = f" (asked by {requested_by})" if requested_by else ""
+    action = UpsertComment(written.body, S.SUMMARY_MARK, f"thread summary{who}: {written.how}")
+    view: Any = KnownThread(host, thread)
+    outcome = Performer(view, ctx.store, target).perform([action], model=written.model)[0]
+    _remember(ctx, thread.issue, written.digest, written.how)
+    return outcome
+
+
+def _current_hash(thread: Thread, bot: str) -> str | None:
+    for c in thread.comments:
+        if c.author == bot and S.SUMMARY_MARK in markers_in(c.body):
+            return S.summary_hash_in(c.body)
+    return None
+
+
+def _remember(ctx: JobContext, issue: IssueData, digest: str | None, how: str) -> None:
+    row = {
+        "repo": issue.repo,
+        "number": issue.number,
+        "content_hash": digest,
+        "how": how,
+        "seen_updated_at": issue.updated_at,
+        "updated_at": time.time(),
+    }
+    ctx.store.db.table("summaries").upsert(row, pk=("repo", "number"), alter=True)
+
+
+def auto_summarize(
+    ctx: JobContext, host: RepoHost, issue: IssueData, thread: Thread | None, cfg: RepoConfig
+) -> bool:
+    """The sweep's hook: summarize threads past summaries.auto_after_comments that changed."""
+    if not cfg.summaries.enabled or issue.comments < cfg.summaries.auto_after_comments:
+        return False
+    rows = list(
+        ctx.store.db.table("summaries").rows_where(
+            "repo = ? and number = ?", [issue.repo, issue.number]
+        )
+    )
+    if rows and rows[0].get("seen_updated_at") == issue.updated_at:
+        return False
+    outcome = summarize_issue(ctx, host, issue.repo, issue.number, thread=thread, cfg=cfg)
+    return outcome in ("done", "dry-run")
