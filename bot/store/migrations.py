@@ -225,3 +225,9 @@ def m040_digest(db: Database) -> None:
         pk=("repo", "week"),
     )
     db.table("digests").create_index(["posted_at"])
+
+
+@migrations()
+def m030_lifecycle_summary_seen(db: Database) -> None:
+    """Lifecycle (issue 5): remember the issue's updated_at a summary was checked against."""
+    db.table("summaries").add_column("seen_updated_at", str)
