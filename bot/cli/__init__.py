@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "bot.cli.digest",
     "bot.cli.models",
     "bot.cli.service",
+    "bot.cli.hook",
 ]
 
 

@@ -1,0 +1,123 @@
+"""`smolbot hook install|uninstall|status|run`, `smolbot draft` and the hidden `smolbot drafter`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from bot.commits import commit_time, hooks
+from bot.commits import drafter as drafter_mod
+from bot.commits.drafts import DraftBox
+from bot.commits.git import GitError, Repo, find_repo
+
+
+def _repo() -> Repo:
+    try:
+        return find_repo()
+    except GitError as err:
+        raise click.ClickException(str(err)) from None
+
+
+@click.group("hook")
+def hook() -> None:
+    """Commit messages drafted while you stage: git hooks and the background drafter."""
+
+
+@hook.command("install")
+@click.option("--no-start", is_flag=True, help="Do not start the drafter now.")
+def install(no_start: bool) -> None:
+    """Install the prepare-commit-msg and post-index-change hooks (existing hooks keep running)."""
+    repo = _repo()
+    try:
+        for line in hooks.install(repo):
+            click.echo(line)
+    except hooks.HookError as err:
+        raise click.ClickException(str(err)) from None
+    if not no_start:
+        commit_time.trigger(repo)
+        click.echo("drafter started; stage changes and run `git commit`")
+
+
+@hook.command("uninstall")
+def uninstall() -> None:
+    """Remove smolbot's hooks and restore the hooks they chained."""
+    repo = _repo()
+    box = DraftBox(repo.smolbot_dir())
+    pid = drafter_mod.alive(box)
+    if pid:
+        os.kill(pid, 15)
+    for line in hooks.uninstall(repo) or ["no smolbot hooks installed here"]:
+        click.echo(line)
+
+
+@hook.command("status")
+def status() -> None:
+    """Show which hooks are installed, whether the drafter runs, and the drafts on hand."""
+    repo = _repo()
+    for name in hooks.HOOKS:
+        st = hooks.state(repo, name)
+        what = "smolbot" if st.ours else ("another hook (not smolbot)" if st.foreign else "none")
+        chained = f", chains {st.chained.name}" if st.chained else ""
+        click.echo(f"{name}: {what}{chained} [{st.path}]")
+    box = DraftBox(repo.smolbot_dir())
+    pid = drafter_mod.alive(box)
+    click.echo(f"drafter: {'running, pid ' + str(pid) if pid else 'not running'}")
+    count = len(list(box.drafts.glob("*.txt"))) if box.drafts.is_dir() else 0
+    click.echo(f"drafts: {count} in {box.drafts}")
+    click.echo(f"hook interpreter: {hooks.python()}")
+
+
+@hook.command("run", hidden=True)
+@click.argument("stage", type=click.Choice(["prepare-commit-msg", "trigger"]))
+@click.argument("args", nargs=-1)
+def run(stage: str, args: tuple[str, ...]) -> None:
+    """Hook entry for the pre-commit framework; always exits 0."""
+    try:
+        repo = _repo()
+        if stage == "trigger":
+            commit_time.trigger(repo)
+            return
+        source = os.environ.get("PRE_COMMIT_COMMIT_MSG_SOURCE", args[1] if len(args) > 1 else "")
+        index = os.environ.get("GIT_INDEX_FILE")
+        commit_time.fill_message(repo, Path(args[0]), source, Path(index) if index else None)
+    except Exception as err:  # never break a commit
+        click.echo(f"smolbot: no draft ({err})", err=True)
+
+
+@click.command("draft")
+@click.option(
+    "--explain", is_flag=True, help="Also show which model made it, its confidence and cache use."
+)
+@click.option(
+    "--wait",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for a draft in progress.",
+)
+def draft(explain: bool, wait: float) -> None:
+    """Print the commit message drafted for the staged changes (also in .git/smolbot/COMMIT_DRAFT.txt)."""
+    repo = _repo()
+    result = commit_time.draft_now(repo, wait)
+    if result is None:
+        raise click.ClickException("nothing staged; `git add` some changes first")
+    click.echo(result.message.rstrip("\n"))
+    if explain:
+        click.echo("\n" + result.explain(), err=False)
+
+
+@click.command("drafter", hidden=True)
+@click.option("--repo", "root", type=click.Path(path_type=Path), default=".")
+@click.option("--idle", type=float, default=drafter_mod.IDLE_S)
+@click.option("--once", is_flag=True)
+def drafter(root: Path, idle: float, once: bool) -> None:
+    """Internal: the background drafter the hooks start."""
+    sys.exit(
+        drafter_mod.main(["--repo", str(root), "--idle", str(idle), *(["--once"] if once else [])])
+    )
+
+
+commands: list[click.Command] = [hook, draft, drafter]

@@ -1,0 +1,90 @@
+"""What happens at commit time, in Python (the pre-commit framework path and `smolbot draft`)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from bot.commits import drafter
+from bot.commits.drafts import DraftBox, DraftResult
+from bot.commits.git import Repo
+from bot.commits.pipeline import draft_tree
+
+DEFAULT_WAIT_S = 2.0
+
+
+def wait_budget(repo: Repo) -> float:
+    """Seconds a commit may wait for a draft in progress: SMOLBOT_COMMIT_WAIT_MS, then git config smolbot.commitWaitMs."""
+    raw = os.environ.get("SMOLBOT_COMMIT_WAIT_MS") or repo.config("smolbot.commitWaitMs")
+    try:
+        return max(0.0, int(raw) / 1000) if raw else DEFAULT_WAIT_S
+    except ValueError:
+        return DEFAULT_WAIT_S
+
+
+def has_message(text: str) -> bool:
+    return any(line.strip() and not line.startswith("#") for line in text.splitlines())
+
+
+def await_draft(repo: Repo, box: DraftBox, tree: str, budget_s: float) -> str | None:
+    """The draft for tree: at once when ready, else ask the drafter and wait up to budget_s."""
+    path = box.text_path(tree)
+    if path.is_file():
+        return path.read_text()
+    box.request(tree)
+    if drafter.alive(box) is None:
+        drafter.spawn(repo.root)
+    deadline = time.monotonic() + budget_s
+    started = time.monotonic()
+    while time.monotonic() < deadline:
+        if path.is_file():
+            return path.read_text()
+        if time.monotonic() - started > 0.5 and drafter.alive(box) is None:
+            return None
+        time.sleep(0.05)
+    return path.read_text() if path.is_file() else None
+
+
+def fill_message(repo: Repo, msg_file: Path, source: str, index_file: Path | None) -> bool:
+    """prepare-commit-msg: put the draft above git's comments. False when the message was left alone."""
+    if source or not msg_file.is_file():
+        return False  # -m, -F, template, merge, squash, amend/-c/-C: the user's message stands
+    current = msg_file.read_text(errors="replace")
+    if has_message(current):
+        return False
+    tree = repo.staged_tree(index_file)
+    draft = await_draft(repo, DraftBox(repo.smolbot_dir()), tree, wait_budget(repo))
+    if not draft:
+        return False
+    msg_file.write_text(draft.rstrip("\n") + "\n\n" + current)
+    return True
+
+
+def trigger(repo: Repo) -> None:
+    """Make sure a drafter is running for this worktree (it drafts the staged tree on start)."""
+    box = DraftBox(repo.smolbot_dir())
+    if drafter.alive(box) is None:
+        drafter.spawn(repo.root)
+
+
+def draft_now(repo: Repo, wait_s: float) -> DraftResult | None:
+    """The draft for the staged changes: the drafter's if ready (or ready within wait_s), else made here."""
+    box = DraftBox(repo.smolbot_dir())
+    tree = repo.staged_tree()
+    if tree == repo.head_tree():
+        return None
+    if not box.ready(tree) and box.pending_path(tree).exists() and drafter.alive(box):
+        deadline = time.monotonic() + wait_s
+        while not box.ready(tree) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    if box.ready(tree):
+        result = box.load(tree)
+        if result is not None:
+            box.save(result)
+            return result
+    writer, opts = drafter.writer_for_settings()
+    result = draft_tree(repo, tree, writer, opts)
+    if result is not None:
+        box.save(result)
+    return result

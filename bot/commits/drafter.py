@@ -1,0 +1,188 @@
+"""The background drafter: one per worktree (flock + pid file), watches the index, drafts new trees, exits when idle."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+from bot.commits.drafts import DraftBox
+from bot.commits.git import GitError, Repo, find_repo
+from bot.commits.model import LayerWriter, Writer
+from bot.commits.pipeline import DraftOptions, draft_tree
+
+log = logging.getLogger("smolbot.drafter")
+IDLE_S = float(os.environ.get("SMOLBOT_DRAFTER_IDLE_S", "180"))
+POLL_S = 0.1
+
+
+@contextlib.contextmanager
+def drafter_lock(box: DraftBox) -> Iterator[bool]:
+    """Hold the per-worktree lock; yields False when another drafter has it. The kernel frees it on kill -9."""
+    box.root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(box.root / "drafter.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        box.pid_path.write_text(str(os.getpid()))
+        try:
+            yield True
+        finally:
+            with contextlib.suppress(OSError):
+                if box.pid_path.read_text().strip() == str(os.getpid()):
+                    box.pid_path.unlink()
+    finally:
+        os.close(fd)
+
+
+def index_signature(index: Path) -> tuple[int, int, int] | None:
+    try:
+        st = index.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+class Drafter:
+    """The watch loop. Drafts the tree asked for in `want` first, then whatever the index holds."""
+
+    def __init__(
+        self, repo: Repo, box: DraftBox, writer: Writer | None, opts: DraftOptions
+    ) -> None:
+        self.repo, self.box, self.writer, self.opts = repo, box, writer, opts
+
+    def draft(self, tree: str) -> None:
+        if self.box.ready(tree):
+            return
+        self.box.mark_pending(tree)
+        try:
+            result = draft_tree(self.repo, tree, self.writer, self.opts)
+            if result is not None:
+                self.box.save(result)
+                log.info(
+                    "drafted %s in %.1fs: %s",
+                    tree[:12],
+                    result.seconds,
+                    result.message.splitlines()[0],
+                )
+        except Exception:  # a bad draft must not kill the watcher
+            log.exception("drafting %s failed", tree[:12])
+        finally:
+            self.box.clear_pending(tree)
+
+    def run(self, idle_s: float = IDLE_S, once: bool = False) -> None:
+        index = self.repo.index_path()
+        seen: tuple[int, int, int] | None = None
+        last = time.monotonic()
+        while self.box.root.is_dir():
+            want = self.box.take_request()
+            sig = index_signature(index)
+            if want or sig != seen:
+                seen = sig
+                if want:
+                    self.draft(want)
+                with contextlib.suppress(GitError, OSError):
+                    self.draft(self.repo.staged_tree())
+                last = time.monotonic()
+                if once:
+                    return
+            elif time.monotonic() - last > idle_s:
+                log.info("idle for %.0fs: exiting", idle_s)
+                return
+            time.sleep(POLL_S)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def writer_for_settings() -> tuple[Writer | None, DraftOptions]:
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    opts = DraftOptions(
+        allow_large=settings.large_for_commits,
+        budget_chars=min(6000, max(1500, (settings.model_context - 700) * 3)),
+    )
+    if not settings.effective_model_path.is_file():
+        log.warning(
+            "no model file at %s: drafts come from rules only", settings.effective_model_path
+        )
+        return None, opts
+    return LayerWriter(settings), opts
+
+
+def serve(root: Path, idle_s: float = IDLE_S, once: bool = False) -> int:
+    repo = find_repo(root)
+    box = DraftBox(repo.smolbot_dir())
+    with drafter_lock(box) as mine:
+        if not mine:
+            return 0
+        signal.signal(signal.SIGTERM, _terminate)
+        signal.signal(signal.SIGHUP, _terminate)
+        _log_to(box.log_path)
+        writer, opts = writer_for_settings()
+        Drafter(repo, box, writer, opts).run(idle_s, once)
+    return 0
+
+
+def spawn(root: Path) -> None:
+    """Start a drafter for `root`, detached (own session, no inherited pipes); returns at once."""
+    env = {k: v for k, v in os.environ.items() if k != "GIT_INDEX_FILE"}
+    subprocess.Popen(
+        [sys.executable, "-m", "bot.commits.drafter", "--repo", str(root)],
+        cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
+    )  # fmt: skip
+
+
+def alive(box: DraftBox) -> int | None:
+    """The running drafter's pid, or None."""
+    try:
+        pid = int(box.pid_path.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def _log_to(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        if path.stat().st_size > 1_000_000:
+            path.unlink()
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="smolbot drafter", description=__doc__)
+    parser.add_argument("--repo", type=Path, default=Path.cwd())
+    parser.add_argument(
+        "--idle", type=float, default=IDLE_S, help="seconds without changes before exiting"
+    )
+    parser.add_argument(
+        "--once", action="store_true", help="draft the current staged tree, then exit"
+    )
+    args = parser.parse_args(argv)
+    try:
+        return serve(args.repo, args.idle, args.once)
+    except Exception:  # started detached by a hook: nobody reads a traceback, and git must not care
+        logging.getLogger(__name__).exception("drafter failed")
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Git adapter: the only module here that runs `git`; every call is short, checked and offline."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+LOG_SEP = "\x1e"
+
+
+class GitError(Exception):
+    """A git command failed; the message carries git's own words."""
+
+
+@dataclass(frozen=True)
+class Repo:
+    """One working tree (a worktree has its own index and git dir; objects and hooks are shared)."""
+
+    root: Path
+
+    def git(self, *args: str, env: dict[str, str] | None = None, check: bool = True) -> str:
+        # An inherited GIT_INDEX_FILE (hooks run with one) must not leak into our reads.
+        full_env = {k: v for k, v in os.environ.items() if k != "GIT_INDEX_FILE"}
+        full_env.update(env or {})
+        proc = subprocess.run(
+            ["git", "-c", "core.quotepath=off", *args],
+            cwd=self.root,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            raise GitError(f"git {' '.join(args[:2])}: {proc.stderr.strip() or proc.returncode}")
+        return proc.stdout
+
+    def git_path(self, rel: str) -> Path:
+        """Path of `rel` inside this worktree's git dir (hooks, config: the common dir)."""
+        out = self.git("rev-parse", "--git-path", rel).strip()
+        path = Path(out)
+        return path if path.is_absolute() else (self.root / path).resolve()
+
+    def smolbot_dir(self) -> Path:
+        return self.git_path("smolbot")
+
+    def index_path(self) -> Path:
+        return self.git_path("index")
+
+    def head_tree(self) -> str:
+        out = self.git("rev-parse", "--verify", "-q", "HEAD^{tree}", check=False).strip()
+        return out or EMPTY_TREE
+
+    def staged_tree(self, index_file: Path | None = None) -> str:
+        """The tree the index would commit, computed on a private copy so the user's index is never locked."""
+        source = index_file or self.index_path()
+        if not source.exists():
+            return self.head_tree()
+        with tempfile.TemporaryDirectory(prefix="smolbot-idx-") as tmp:
+            copy = Path(tmp) / "index"
+            shutil.copyfile(source, copy)
+            return self.git("write-tree", env={"GIT_INDEX_FILE": str(copy)}).strip()
+
+    def diff(self, base: str, tree: str, *extra: str) -> str:
+        return self.git("diff-tree", "-r", "--no-color", "--no-ext-diff", *extra, base, tree)
+
+    def patch(self, base: str, tree: str) -> str:
+        return self.diff(base, tree, "-p", "--find-renames")
+
+    def history(self, limit: int = 300) -> list[tuple[str, list[str]]]:
+        """Recent (full message, changed files) pairs, newest first, merges skipped."""
+        fmt = f"{LOG_SEP}%B{LOG_SEP}"
+        out = self.git(
+            "log", "--no-merges", f"-n{limit}", f"--format={fmt}", "--name-only", check=False
+        )
+        chunks = out.split(LOG_SEP)
+        commits = []
+        # chunks: ['', msg1, files1, msg2, files2, ...]
+        for i in range(1, len(chunks) - 1, 2):
+            files = [f for f in chunks[i + 1].splitlines() if f.strip()]
+            commits.append((chunks[i].strip(), files))
+        return commits
+
+    def config(self, key: str) -> str | None:
+        out = self.git("config", "--get", key, check=False).strip()
+        return out or None
+
+
+def find_repo(start: Path | None = None) -> Repo:
+    """The working tree containing `start` (default: the current directory)."""
+    where = start or Path.cwd()
+    proc = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise GitError(f"{where} is not inside a git working tree; run this in a repository")
+    return Repo(Path(proc.stdout.strip()))

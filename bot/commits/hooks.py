@@ -1,0 +1,145 @@
+"""Git hook scripts (tiny, POSIX sh, fail-open) and their install / uninstall / status, chaining existing hooks."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.commits.git import Repo
+
+MARK = "# smolbot-hook"
+CHAINED = ".smolbot-chained"
+HOOKS = ("prepare-commit-msg", "post-index-change")
+
+_START = """start_drafter() {
+  if command -v setsid >/dev/null 2>&1; then
+    setsid "$PY" -m bot.commits.drafter </dev/null >/dev/null 2>&1 &
+  else
+    nohup "$PY" -m bot.commits.drafter </dev/null >/dev/null 2>&1 &
+  fi
+}
+alive() { p=$(cat "$dir/drafter.pid" 2>/dev/null) && kill -0 "$p" 2>/dev/null; }
+"""
+
+PREPARE = """#!/bin/sh
+{mark}: prepare-commit-msg ({version}). Installed by `smolbot hook install`; `smolbot hook uninstall` restores any earlier hook.
+# Fills the editor with the draft for the staged tree; never blocks or fails a commit.
+PY={python}
+if [ -x "$0{chained}" ]; then "$0{chained}" "$@" || exit $?; fi
+[ -z "$2" ] || exit 0
+[ -f "$1" ] || exit 0
+if grep -v '^#' "$1" 2>/dev/null | grep -q '[^[:space:]]'; then exit 0; fi
+tree=$(git write-tree 2>/dev/null) || exit 0
+dir=$(git rev-parse --git-path smolbot 2>/dev/null) || exit 0
+draft="$dir/drafts/$tree.txt"
+{start}if [ ! -f "$draft" ]; then
+  mkdir -p "$dir" 2>/dev/null && printf '%s' "$tree" >"$dir/want" 2>/dev/null
+  alive || start_drafter
+  ms=${{SMOLBOT_COMMIT_WAIT_MS:-$(git config --get smolbot.commitWaitMs 2>/dev/null || echo 2000)}}
+  case "$ms" in ''|*[!0-9]*) ms=2000 ;; esac
+  i=0
+  while [ ! -f "$draft" ] && [ "$i" -lt "$ms" ]; do
+    sleep 0.05; i=$((i + 50))
+    [ "$i" -ge 500 ] && ! alive && break
+  done
+fi
+[ -f "$draft" ] || exit 0
+{{ cat "$draft" && echo && cat "$1"; }} >"$1.smolbot" 2>/dev/null && mv -f "$1.smolbot" "$1"
+rm -f "$1.smolbot" 2>/dev/null
+exit 0
+"""
+
+INDEX_CHANGE = """#!/bin/sh
+{mark}: post-index-change ({version}). Installed by `smolbot hook install`; starts the drafter and returns at once.
+PY={python}
+if [ -x "$0{chained}" ]; then "$0{chained}" "$@"; fi
+case "$GIT_INDEX_FILE" in ''|index|*/index) ;; *) exit 0 ;; esac
+dir=$(git rev-parse --git-path smolbot 2>/dev/null) || exit 0
+{start}alive || start_drafter
+exit 0
+"""
+TEMPLATES = {"prepare-commit-msg": PREPARE, "post-index-change": INDEX_CHANGE}
+
+
+def python() -> str:
+    """The interpreter hooks start the drafter with: this one, so the right environment."""
+    return sys.executable
+
+
+def script(name: str, version: str = "1") -> str:
+    return TEMPLATES[name].format(
+        mark=MARK, version=version, python=shlex.quote(python()), chained=CHAINED, start=_START
+    )
+
+
+@dataclass
+class HookState:
+    name: str
+    path: Path
+    ours: bool
+    chained: Path | None
+    foreign: bool  # a hook that is not ours sits there
+
+
+class HookError(Exception):
+    """Installing or removing a hook would lose someone's hook; the message says what to do."""
+
+
+def hooks_dir(repo: Repo) -> Path:
+    """Where git looks for hooks (honours core.hooksPath; the common dir for worktrees)."""
+    return repo.git_path("hooks")
+
+
+def state(repo: Repo, name: str) -> HookState:
+    path = hooks_dir(repo) / name
+    chained = path.with_name(name + CHAINED)
+    ours = path.is_file() and MARK in _read(path)
+    return HookState(
+        name, path, ours, chained if chained.exists() else None, path.exists() and not ours
+    )
+
+
+def install(repo: Repo) -> list[str]:
+    """Install both hooks, keeping any existing hook as a chained one. Returns what was done."""
+    done = []
+    for name in HOOKS:
+        st = state(repo, name)
+        st.path.parent.mkdir(parents=True, exist_ok=True)
+        if st.foreign:
+            if st.chained is not None:
+                raise HookError(
+                    f"{st.path} exists and so does {st.chained}; move one away, then retry"
+                )
+            os.replace(st.path, st.path.with_name(name + CHAINED))
+            done.append(f"kept your {name} hook as {name}{CHAINED}; it still runs first")
+        st.path.write_text(script(name))
+        st.path.chmod(
+            st.path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH | stat.S_IRUSR
+        )
+        done.append(f"installed {st.path}")
+    return done
+
+
+def uninstall(repo: Repo) -> list[str]:
+    """Remove our hooks and put back the hooks they chained."""
+    done = []
+    for name in HOOKS:
+        st = state(repo, name)
+        if st.ours:
+            st.path.unlink()
+            done.append(f"removed {st.path}")
+        if st.chained is not None and not st.path.exists():
+            os.replace(st.chained, st.path)
+            done.append(f"restored your {name} hook")
+    return done
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")[:2000]
+    except OSError:
+        return ""

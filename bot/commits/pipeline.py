@@ -1,0 +1,140 @@
+"""Drafting one message: staged diff -> style, hints, examples -> model -> validated, repaired message."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from bot.commits import diffs
+from bot.commits.drafts import DraftResult
+from bot.commits.git import Repo
+from bot.commits.message import CommitDraft, compose
+from bot.commits.model import Writer
+from bot.commits.retrieval import similar
+from bot.commits.secrets import find_secrets
+from bot.commits.style import Style, infer_scope, infer_type, learn, path_type
+
+log = logging.getLogger(__name__)
+DECISIVE_TYPES = {"docs", "test", "ci"}  # when the paths say so, the model does not get a vote
+
+
+@dataclass(frozen=True)
+class DraftOptions:
+    budget_chars: int = 6000  # diff characters shown to the local model
+    history: int = 300  # commits read from `git log` to learn style, scopes and examples
+    allow_large: bool = False  # settings.large_for_commits
+    body_over_lines: int = 30  # changes larger than this get a body
+
+
+def draft_tree(
+    repo: Repo, tree: str, writer: Writer | None, opts: DraftOptions
+) -> DraftResult | None:
+    """Draft a message for `tree` against HEAD; None when nothing is staged."""
+    base = repo.head_tree()
+    if tree == base:
+        return None
+    changes = diffs.changes_from_patch(repo.patch(base, tree))
+    if not changes:
+        return None
+    return draft_changes(tree, changes, repo.history(opts.history), writer, opts)
+
+
+def draft_changes(
+    tree: str,
+    changes: list[diffs.FileChange],
+    history: list[tuple[str, list[str]]],
+    writer: Writer | None,
+    opts: DraftOptions,
+) -> DraftResult:
+    started = time.monotonic()
+    style = learn(history)
+    files = [c.path for c in changes]
+    statuses = {c.path: c.status for c in changes}
+    ctype, scope = infer_type(files, statuses, style), infer_scope(files, style)
+    diffs.fit(changes, opts.budget_chars)
+    result = DraftResult(tree, "")
+    result.notes += _summary_notes(changes)
+    secrets = find_secrets("".join(c.patch for c in changes))
+    allow_large = opts.allow_large and not secrets
+    if secrets and opts.allow_large:
+        result.notes.append(
+            f"possible secret in the diff ({', '.join(secrets)}): not sent to the large model"
+        )
+    large = diffs.size(changes) > opts.body_over_lines or len(changes) > 3
+    variables = _variables(changes, style, similar(files, history), ctype, scope, large)
+    draft = _ask(writer, variables, allow_large, result)
+    if draft is None:
+        draft = fallback(changes, ctype)
+    forced = path_type(files, statuses)
+    if style.conventional and forced in DECISIVE_TYPES and draft.type != forced:
+        result.repairs.append(f"type {draft.type!r} replaced by {forced!r} (paths)")
+        draft.type = forced
+    if large and not draft.body.strip():
+        draft.body = "\n".join(f"- {diffs.summary_line(c).split(' (')[0]}" for c in changes[:12])
+        result.repairs.append("body listed from the changed files")
+    result.message, repairs = compose(draft, style, ctype, scope)
+    result.repairs += repairs
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _ask(
+    writer: Writer | None, variables: dict[str, str], allow_large: bool, result: DraftResult
+) -> CommitDraft | None:
+    if writer is None:
+        result.notes.append("no model configured: deterministic draft")
+        return None
+    try:
+        answer = writer.write(variables, allow_large=allow_large)
+    except Exception as err:  # fail open: a draft from the rules beats no draft
+        log.warning("commit draft: model failed: %s", err)
+        result.notes.append(f"model failed ({type(err).__name__}: {err}); deterministic draft")
+        return None
+    rec = answer.record
+    result.model, result.backend, result.confidence = rec.model, rec.backend, answer.confidence
+    result.cache_hit, result.escalated, result.status = rec.cache_hit, rec.escalated, answer.status
+    if answer.value is None:
+        result.notes.append(f"model gave no valid answer ({answer.status}); deterministic draft")
+        return None
+    return answer.value.model_copy()
+
+
+def _summary_notes(changes: list[diffs.FileChange]) -> list[str]:
+    summarized = [c.path for c in changes if c.summarized]
+    if not summarized:
+        return []
+    shown = ", ".join(summarized[:5]) + (
+        f" and {len(summarized) - 5} more" if len(summarized) > 5 else ""
+    )
+    return [f"{len(summarized)} file(s) summarized instead of pasted: {shown}"]
+
+
+def _variables(
+    changes: list[diffs.FileChange],
+    style: Style,
+    examples: list[str],
+    ctype: str,
+    scope: str | None,
+    large: bool,
+) -> dict[str, str]:
+    return {
+        "style": style.describe(),
+        "examples": "\n".join(f"- {e}" for e in examples) or "(none)",
+        "files": diffs.stat_block(changes),
+        "diff": diffs.render(changes),
+        "type_hint": ctype,
+        "scope_hint": scope or "(none)",
+        "body_hint": "Also write a short body."
+        if large
+        else "A body is optional for a change this small.",
+    }
+
+
+def fallback(changes: list[diffs.FileChange], ctype: str) -> CommitDraft:
+    """A rule-made draft when no model answer validated: honest and plain."""
+    first = changes[0]
+    what = diffs.summary_line(first).split(" (")[0]
+    if len(changes) > 1:
+        what += f" and {len(changes) - 1} other file{'s' if len(changes) > 2 else ''}"
+    return CommitDraft(type=ctype, scope=None, subject=what)

@@ -1,0 +1,158 @@
+"""What a repository's history teaches: Conventional Commits or its own style, known scopes and types."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+CC_TYPES = (
+    "feat",
+    "fix",
+    "docs",
+    "style",
+    "refactor",
+    "perf",
+    "test",
+    "build",
+    "ci",
+    "chore",
+    "revert",
+)
+CC_SUBJECT = re.compile(
+    r"^(?P<type>[a-z]+)(?:\((?P<scope>[^()\n]+)\))?(?P<bang>!)?: (?P<desc>\S.*)$"
+)
+TRAILING_REF = re.compile(r"\s*\(#\d+\)$")
+
+
+@dataclass
+class Style:
+    """How this repository writes subjects, learned from `git log`."""
+
+    conventional: bool = True
+    types: Counter[str] = field(default_factory=Counter)
+    scopes: Counter[str] = field(default_factory=Counter)
+    scope_paths: dict[str, Counter[str]] = field(default_factory=dict)  # path part -> scopes
+    capitalized: bool = False
+    period: bool = False
+    median_len: int = 50
+    examples: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        if self.conventional:
+            known = ", ".join(s for s, _ in self.scopes.most_common(12)) or "none yet"
+            return (
+                "Conventional Commits: `type(scope): description`, lowercase description, "
+                f"imperative, no final period. Scopes used in this repository: {known}."
+            )
+        case = "Capitalized" if self.capitalized else "lowercase"
+        end = "ending with a period" if self.period else "no final period"
+        return f"Plain subjects (not Conventional Commits): {case}, imperative, {end}, about {self.median_len} characters."
+
+
+def learn(history: list[tuple[str, list[str]]]) -> Style:
+    """Learn the style from (message, files) pairs, newest first."""
+    subjects = [msg.splitlines()[0].strip() for msg, _ in history if msg.strip()]
+    style = Style()
+    if not subjects:
+        return style
+    cc = [(CC_SUBJECT.match(s), files) for s, (_, files) in zip(subjects, history, strict=False)]
+    hits = [(m, f) for m, f in cc if m and m.group("type") in CC_TYPES]
+    style.conventional = len(hits) >= max(1, len(subjects) // 2)
+    for m, files in hits:
+        style.types[m.group("type")] += 1
+        scope = m.group("scope")
+        if scope:
+            style.scopes[scope] += 1
+            for part in _parts(files):
+                style.scope_paths.setdefault(part, Counter())[scope] += 1
+    descs = [TRAILING_REF.sub("", s) for s in subjects]
+    style.capitalized = sum(d[:1].isupper() for d in descs) > len(descs) / 2
+    style.period = sum(d.endswith(".") for d in descs) > len(descs) / 2
+    style.median_len = sorted(len(d) for d in descs)[len(descs) // 2]
+    style.examples = subjects[:5]
+    return style
+
+
+def _parts(files: list[str]) -> set[str]:
+    """Path components and file stems, the words scopes are usually named after."""
+    parts: set[str] = set()
+    for f in files:
+        p = PurePosixPath(f)
+        parts.update(x.lower() for x in p.parts[:-1])
+        parts.add(p.stem.lower())
+    return parts
+
+
+def path_type(files: list[str], statuses: dict[str, str]) -> str | None:
+    """A type the paths alone make clear (tests only, docs only, CI only, build files only)."""
+    if not files:
+        return None
+    kinds = {_kind(f) for f in files}
+    if len(kinds) == 1:
+        only = kinds.pop()
+        if only != "code":
+            return only
+    if all(statuses.get(f) == "A" for f in files if _kind(f) == "code"):
+        return "feat"
+    return None
+
+
+def _kind(path: str) -> str:
+    p = PurePosixPath(path)
+    low = path.lower()
+    if low.startswith((".github/workflows/", ".gitlab-ci", ".circleci/")) or p.name in {
+        ".travis.yml", "azure-pipelines.yml", "Jenkinsfile", ".pre-commit-config.yaml"
+    }:  # fmt: skip
+        return "ci"
+    if (
+        p.parts[0] in {"tests", "test", "testing"}
+        or p.name.startswith("test_")
+        or p.stem.endswith(("_test", ".test", ".spec"))
+    ):
+        return "test"
+    if p.suffix in {".md", ".rst", ".txt", ".adoc"} or p.parts[0] in {"docs", "doc"}:
+        return "docs"
+    if (
+        p.name
+        in {
+            "pyproject.toml",
+            "setup.py",
+            "setup.cfg",
+            "requirements.txt",
+            "package.json",
+            "Makefile",
+            "Dockerfile",
+            "Cargo.toml",
+            "go.mod",
+        }
+        or p.name.endswith(".lock")
+        or p.name.startswith("requirements")
+    ):
+        return "build"
+    return "code"
+
+
+def infer_scope(files: list[str], style: Style) -> str | None:
+    """The scope this repository used most for these paths; else a shared directory name."""
+    votes: Counter[str] = Counter()
+    for part in _parts(files):
+        votes.update(style.scope_paths.get(part, Counter()))
+    if votes:
+        return votes.most_common(1)[0][0]
+    if style.scopes or not files:
+        return None
+    dirs = {PurePosixPath(f).parts[:-1] for f in files}
+    common = [d for d in dirs if d]
+    if len(dirs) == 1 and common:
+        parts = [x for x in common[0] if x not in {"src", "lib", "pkg", "app"}]
+        return parts[-1].lower() if parts else None
+    return None
+
+
+def infer_type(files: list[str], statuses: dict[str, str], style: Style) -> str:
+    """The deterministic fallback type: from paths, else the repository's most common type for code."""
+    return path_type(files, statuses) or (
+        "fix" if style.types["fix"] >= style.types["refactor"] else "refactor"
+    )
