@@ -113,21 +113,25 @@ def _parse_markdown(path: str, text: str) -> IssueTemplate:
         front, _, text = rest.partition("\n---")
         loaded = yaml.safe_load(front)
         meta = loaded if isinstance(loaded, dict) else {}
-    sections = split_sections(text)
-    fields = tuple(TemplateField(h, True, body) for h, body in sections.items())
+    fields = tuple(TemplateField(h, True, body) for h, body in sections(text))
     name = str(meta.get("name", path))
     return IssueTemplate(path, name, _labels(meta.get("labels")), fields)
 
 
-def split_sections(body: str) -> dict[str, str]:
-    """Headings (#, ###, **Bold:**) and the text under each; HTML comments removed."""
+def sections(body: str) -> list[tuple[str, str]]:
+    """Headings (#, ###, **Bold:**) and the text under each, in order; HTML comments removed."""
     text = _COMMENT.sub("", body or "")
     matches = list(_HEADING.finditer(text))
-    out: dict[str, str] = {}
+    out = []
     for i, m in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        out[_norm(m.group(1) or m.group(2))] = text[m.end() : end].strip()
+        out.append(((m.group(1) or m.group(2)).strip(), text[m.end() : end].strip()))
     return out
+
+
+def split_sections(body: str) -> dict[str, str]:
+    """Sections keyed by their normalised heading."""
+    return {_norm(h): text for h, text in sections(body)}
 
 
 def _norm(heading: str) -> str:
@@ -159,12 +163,12 @@ def missing_needs(
     title: str, body: str, needs: Iterable[Need], template: IssueTemplate | None = None
 ) -> tuple[Need, ...]:
     """The needs a report does not meet: an empty template section, or no sign in free text."""
-    sections = split_sections(body)
+    found = split_sections(body)
     defaults = {_norm(f.label): f.default.strip() for f in template.fields} if template else {}
     free = _COMMENT.sub("", f"{title}\n{body or ''}")
     missing = []
     for need in needs:
-        section = sections.get(_norm(need.label))
+        section = found.get(_norm(need.label))
         if section is not None:
             if _is_empty(section, defaults.get(_norm(need.label), "")):
                 missing.append(need)

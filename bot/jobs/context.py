@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -17,13 +17,13 @@ class ModelLayer(Protocol):
     """The part of the model layer (bot.llm.get_model_layer) that jobs call."""
 
     def classify(
-        self, *, task: str, scope: str, text: str, labels: list[str]
+        self, task: str, scope: str, text: str, labels: list[str]
     ) -> Answer[Any]: ...  # value: Classification(label, probabilities)
 
     def learn(self, scope: str, text: str, label: str, source: str) -> Any: ...
 
     def ask(
-        self, task: str, prompt: str, variables: Mapping[str, Any], schema: Any
+        self, task: str, prompt: str, variables: dict[str, str], schema: Any
     ) -> Answer[Any]: ...
 
 

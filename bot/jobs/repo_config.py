@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
-from bot.core.actions import UpsertComment
 from bot.core.config import CONFIG_PATH, ConfigError, RepoConfig, default_config, parse_config
 from bot.core.markers import marker, with_marker
 from bot.core.templates import TEMPLATE_DIR, IssueTemplate, parse_template
-from bot.jobs.perform import Performer, Target
 from bot.ports import RepoHost
 from bot.store import Store
 
@@ -82,7 +81,7 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
         if state.get("error") != str(err):
             state = {**state, "error": str(err)}
             state["error_issue"] = report_config_error(
-                store, host, repo, str(err), state.get("error_issue"), fallback, bot_login
+                store, host, repo, str(err), state.get("error_issue"), fallback
             )
             _save_state(store, state)
         return fallback
@@ -108,21 +107,21 @@ def report_config_error(
     error: str,
     known_issue: object,
     cfg: RepoConfig,
-    bot_login: str,
 ) -> int | None:
-    """Open one issue about the broken file, or comment the new error on the open one."""
-    body = CONFIG_ERROR_BODY.format(error=error.replace("```", "'''"))
+    """Open one issue about the broken file, or rewrite the open one with the new error."""
+    safe = error.replace("```", "'''")
+    body = with_marker(CONFIG_ERROR_BODY.format(error=safe), CONFIG_ERROR_MARKER)
     number = _find_error_issue(host, known_issue)
-    if number is not None:
-        target = Target(repo, number, "repo_config", dry_run=cfg.dry_run, bot_login=bot_login)
-        action = UpsertComment(body, "config-error-latest", "config file changed, still invalid")
-        Performer(host, store, target).perform([action])
-        return number
+    audit: dict[str, Any] = {"task": "repo_config", "repo": repo, "number": number}
     if cfg.dry_run:
-        store.audit("create_issue", "dry-run", error, task="repo_config", repo=repo)
-        return None
-    number = host.create_issue(CONFIG_ERROR_TITLE, with_marker(body, CONFIG_ERROR_MARKER))
-    store.audit("create_issue", "done", error, task="repo_config", repo=repo, number=number)
+        store.audit("config_error_issue", "dry-run", error, **audit)
+        return number
+    if number is not None:
+        host.edit_issue(number, body=body)
+        store.audit("edit_issue", "done", f"config still invalid: {error}", **audit)
+        return number
+    number = host.create_issue(CONFIG_ERROR_TITLE, body)
+    store.audit("create_issue", "done", error, **{**audit, "number": number})
     return number
 
 

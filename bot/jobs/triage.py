@@ -41,6 +41,7 @@ from bot.ports import IssueData, RepoHost
 log = logging.getLogger(__name__)
 TASK = "triage"
 TRIGGERS = ("opened", "reopened", "edited")
+PROMPT = "first_response_triage"
 
 
 class FirstResponse(BaseModel):
@@ -149,6 +150,7 @@ def first_response(
         return [NoOp("no model layer for a first response", "comment")], None
     related = [c.number for c in plan.candidates[:3]]
     variables = {
+        "repo": issue.repo,
         "title": issue.title,
         "body": issue.body[:3000],
         "kind": plan.kind.value if plan.kind else "not yet known",

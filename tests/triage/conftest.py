@@ -1,0 +1,75 @@
+"""Triage fixtures: a real store, the real model layer trained on hand-written examples, a fake host."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.jobs.context import JobContext
+from bot.llm import get_model_layer
+from bot.settings import Settings
+from bot.store import Store
+from tests.triage.examples import labeled
+from tests.triage.fakes import FakeRepoHost
+
+REPO = "octo/app"
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+class OneRepoGitHub:
+    """GitHubHost over a single fake repository."""
+
+    def __init__(self, host: FakeRepoHost) -> None:
+        self.host = host
+
+    def repo(self, installation_id: int, full_name: str) -> FakeRepoHost:
+        assert full_name == self.host.repo
+        return self.host
+
+
+@pytest.fixture
+def host() -> FakeRepoHost:
+    return FakeRepoHost(repo=REPO, permissions={"maint": "maintain", "admin1": "admin"})
+
+
+@pytest.fixture
+def trained(settings: Settings, store: Store):  # type: ignore[no-untyped-def]
+    layer = get_model_layer(settings, store)
+    for text, label in labeled():
+        layer.learn(REPO, text, label, "backfill")
+    layer.classifier(force=True)
+    return layer
+
+
+@pytest.fixture
+def ctx(settings: Settings, store: Store, trained, host: FakeRepoHost) -> JobContext:  # type: ignore[no-untyped-def]
+    return JobContext(settings, store, OneRepoGitHub(host), trained, lambda: NOW)  # type: ignore[arg-type]
+
+
+def issue_payload(host: FakeRepoHost, number: int, action: str = "opened", sender: str = "alice",
+                  sender_type: str = "User") -> dict:  # type: ignore[type-arg]
+    i = host.issues[number]
+    return {
+        "action": action,
+        "issue": {
+            "number": i.number, "title": i.title, "body": i.body, "state": i.state,
+            "user": {"login": i.author}, "labels": [{"name": lb} for lb in i.labels],
+            "created_at": i.created_at, "updated_at": i.updated_at,
+        },
+        "repository": {"full_name": host.repo},
+        "installation": {"id": 1},
+        "sender": {"login": sender, "type": sender_type},
+    }
+
+
+def comment_payload(host: FakeRepoHost, number: int, body: str, author: str,
+                    author_type: str = "User") -> dict:  # type: ignore[type-arg]
+    return {
+        "action": "created",
+        "issue": {"number": number},
+        "comment": {"id": 1, "body": body, "user": {"login": author, "type": author_type}},
+        "repository": {"full_name": host.repo},
+        "installation": {"id": 1},
+        "sender": {"login": author, "type": author_type},
+    }

@@ -1,0 +1,127 @@
+"""A hand-written in-memory RepoHost for triage job tests: records every write."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from bot.ports import CommentData, FileContent, IssueData, RateLimited
+
+
+@dataclass
+class FakeRepoHost:
+    repo: str = "octo/app"
+    repo_labels: list[str] = field(
+        default_factory=lambda: ["bug", "enhancement", "question", "documentation"]
+    )
+    issues: dict[int, IssueData] = field(default_factory=dict)
+    notes: dict[int, list[CommentData]] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    permissions: dict[str, str] = field(default_factory=dict)
+    writes: list[tuple[str, object]] = field(default_factory=list)
+    file_reads: list[tuple[str, bool]] = field(default_factory=list)  # (path, not_modified)
+    rate_limit_once_after: int | None = None  # list_issues raises RateLimited after N items
+    bot: str = "smolbot[bot]"
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(9000))
+
+    # seeding -------------------------------------------------------------------------------
+    def add(self, title: str, body: str = "", **kw: object) -> IssueData:
+        number = max([0, *self.issues]) + 1
+        kw.setdefault("author", "alice")
+        issue = IssueData(
+            repo=self.repo, number=number, title=title, body=body, state=str(kw.pop("state", "open")),
+            labels=list(kw.pop("labels", [])),  # type: ignore[call-overload]
+            created_at="2026-01-01T00:00:00Z", updated_at="2026-01-02T00:00:00Z", **kw,  # type: ignore[arg-type]
+        )
+        self.issues[number] = issue
+        return issue
+
+    # RepoHost ------------------------------------------------------------------------------
+    def issue(self, number: int) -> IssueData:
+        if number not in self.issues:
+            raise LookupError(f"no issue #{number}")
+        return self.issues[number]
+
+    def comments(self, number: int) -> list[CommentData]:
+        return list(self.notes.get(number, []))
+
+    def labels(self) -> list[str]:
+        return list(self.repo_labels)
+
+    def add_labels(self, number: int, labels: list[str]) -> None:
+        self.writes.append(("add_labels", (number, tuple(labels))))
+        self.issues[number].labels.extend(lb for lb in labels if lb not in self.issues[number].labels)
+
+    def remove_label(self, number: int, label: str) -> None:
+        self.writes.append(("remove_label", (number, label)))
+        self.issues[number].labels.remove(label)
+
+    def create_comment(self, number: int, body: str) -> int:
+        cid = next(self._ids)
+        self.writes.append(("comment", (number, body)))
+        self.notes.setdefault(number, []).append(
+            CommentData(cid, self.bot, body, "2026-01-03T00:00:00Z", "Bot")
+        )
+        return cid
+
+    def edit_comment(self, comment_id: int, body: str) -> None:
+        self.writes.append(("edit_comment", (comment_id, body)))
+        for notes in self.notes.values():
+            for c in notes:
+                if c.id == comment_id:
+                    c.body = body
+
+    def close(self, number: int, state_reason: str) -> None:
+        self.writes.append(("close", (number, state_reason)))
+        self.issues[number].state = "closed"
+
+    def permission(self, login: str) -> str:
+        return self.permissions.get(login, "read")
+
+    def file(self, path: str) -> str | None:
+        return self.files.get(path)
+
+    def file_if_changed(self, path: str, etag: str | None) -> FileContent:
+        text = self.files.get(path)
+        tag = hashlib.sha1((text or "").encode()).hexdigest() if text is not None else None
+        if etag is not None and etag == tag:
+            self.file_reads.append((path, True))
+            return FileContent(None, etag, None, not_modified=True)
+        self.file_reads.append((path, False))
+        return FileContent(text, tag, tag)
+
+    def list_dir(self, path: str) -> list[str]:
+        return sorted(p for p in self.files if p.startswith(path.rstrip("/") + "/"))
+
+    def list_issues(self, state: str = "all", since: str | None = None) -> Iterator[IssueData]:
+        for n, issue in enumerate(sorted(self.issues.values(), key=lambda i: -i.number)):
+            if self.rate_limit_once_after is not None and n == self.rate_limit_once_after:
+                self.rate_limit_once_after = None
+                raise RateLimited(2.0)
+            if state in ("all", issue.state):
+                yield issue
+
+    def create_issue(self, title: str, body: str, labels: list[str] | None = None) -> int:
+        issue = self.add(title, body, author=self.bot, labels=list(labels or []))
+        self.writes.append(("create_issue", (issue.number, title)))
+        return issue.number
+
+    def issue_events(self, number: int) -> list[object]:
+        return []
+
+    def closed_issues(self, labels: list[str] | None = None, progress: object = None) -> Iterator[IssueData]:
+        for issue in self.list_issues(state="closed"):
+            if not labels or set(labels) & set(issue.labels):
+                yield issue
+
+    def edit_issue(self, number: int, title: str | None = None, body: str | None = None) -> None:
+        self.writes.append(("edit_issue", (number, title, body)))
+        if title is not None:
+            self.issues[number].title = title
+        if body is not None:
+            self.issues[number].body = body
+
+    def create_label(self, name: str, color: str = "ededed", description: str = "") -> None:
+        self.repo_labels.append(name)

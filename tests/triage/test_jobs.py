@@ -1,0 +1,229 @@
+"""Triage jobs over a hand-written fake RepoHost, the real store and the real classifier layer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bot.jobs.backfill import backfill_from_file, backfill_repo
+from bot.jobs.commands import handle_comment_event
+from bot.jobs.context import JobContext
+from bot.jobs.repo_config import CONFIG_ERROR_TITLE, load_repo_config
+from bot.jobs.triage import handle_issue_event
+from tests.triage.conftest import REPO, comment_payload, issue_payload
+from tests.triage.fakes import FakeRepoHost
+
+BUG = ("App crashes with an exception when I click save", "It crashes every time I click the save button.")
+FULL_BUG_BODY = (
+    "Version 2.3.1.\n\nSteps to reproduce:\n1. open\n2. click save\n\n"
+    "Expected it to save, but instead it crashes:\n```\nTypeError: boom\n```"
+)
+
+
+def writes(host: FakeRepoHost, kind: str) -> list[object]:
+    return [w for k, w in host.writes if k == kind]
+
+
+def audits(ctx: JobContext, number: int | None = None) -> list[dict]:  # type: ignore[type-arg]
+    return ctx.store.audit_rows(REPO, number, limit=500)
+
+
+def test_bug_without_details_gets_label_one_question_and_needs_info(ctx, host):
+    n = host.add(*BUG).number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert "bug" in host.issues[n].labels and "needs-info" in host.issues[n].labels
+    asks = [b for (num, b) in writes(host, "comment") if "smolbot:triage:needs-info" in b]
+    assert len(asks) == 1 and "steps to reproduce" in asks[0] and "version" in asks[0]
+    handle_issue_event(ctx, "d2", issue_payload(host, n, "reopened"))  # nothing is asked twice
+    assert len([b for (_, b) in writes(host, "comment") if "needs-info" in b]) == 1
+    row = next(r for r in audits(ctx, n) if r["action"] == "add_labels" and r["outcome"] == "done")
+    model = json.loads(row["detail"])["model"]
+    assert model["backend"] == "classifier" and model["confidence"] >= 0.6
+
+
+def test_complete_bug_report_is_not_asked_anything(ctx, host):
+    n = host.add(BUG[0], FULL_BUG_BODY).number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert host.issues[n].labels == ["bug"] and not writes(host, "comment")
+
+
+def test_feature_is_labeled_enhancement_and_never_asked(ctx, host):
+    n = host.add("Add dark mode please", "It would be great to have a dark theme option.").number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert host.issues[n].labels == ["enhancement"] and not writes(host, "comment")
+
+
+def test_unsure_without_large_model_takes_cautious_path(ctx, host):
+    n = host.add("hmm", "see title").number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert host.issues[n].labels == ["needs-triage"] and not writes(host, "comment")
+    row = next(r for r in audits(ctx, n) if r["action"] == "add_labels")
+    assert "cautious path" in row["reason"]
+
+
+def test_no_model_layer_means_needs_triage(ctx, host):
+    ctx.models = None
+    n = host.add(*BUG).number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert host.issues[n].labels == ["needs-triage"]
+
+
+def test_label_map_and_repo_labels_from_config(ctx, host):
+    host.repo_labels = ["T: defect", "T: idea"]
+    host.files[".github/smolbot.yml"] = "triage:\n  label_map:\n    bug: 'T: defect'\n"
+    n = host.add(BUG[0], FULL_BUG_BODY).number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert host.issues[n].labels == ["T: defect"]
+
+
+def test_dry_run_config_writes_nothing_but_audits(ctx, host):
+    host.files[".github/smolbot.yml"] = "dry_run: true\n"
+    n = host.add(*BUG).number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert host.writes == []
+    assert {r["outcome"] for r in audits(ctx, n)} >= {"dry-run"}
+
+
+def test_edited_triaged_issue_is_left_alone_but_untriaged_is_retried(ctx, host):
+    n = host.add("hmm", "see title").number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    host.issues[n].body = FULL_BUG_BODY
+    host.issues[n].title = BUG[0]
+    handle_issue_event(ctx, "d2", issue_payload(host, n, "edited"))
+    assert host.issues[n].labels == ["bug"]  # needs-triage removed
+    handle_issue_event(ctx, "d3", issue_payload(host, n, "edited"))
+    assert any(r["reason"] == "edited, but already triaged" for r in audits(ctx, n))
+
+
+def test_bot_events_and_pull_requests_are_ignored(ctx, host):
+    n = host.add(*BUG).number
+    handle_issue_event(ctx, "d1", issue_payload(host, n, sender="smolbot[bot]", sender_type="Bot"))
+    pr = issue_payload(host, n)
+    pr["issue"]["pull_request"] = {"url": "x"}
+    handle_issue_event(ctx, "d2", pr)
+    assert host.writes == [] and [r["reason"] for r in audits(ctx, n)] == ["event caused by a bot", "pull request"]
+
+
+def test_issue_template_fields_are_what_is_asked_for(ctx, host):
+    host.files[".github/ISSUE_TEMPLATE/bug_report.yml"] = (
+        "name: Bug report\nlabels: [bug]\nbody:\n"
+        "  - type: input\n    attributes: {label: Operating system}\n    validations: {required: true}\n"
+        "  - type: textarea\n    attributes: {label: Steps to reproduce}\n    validations: {required: true}\n"
+    )
+    host.files[".github/ISSUE_TEMPLATE/config.yml"] = "blank_issues_enabled: false\n"
+    body = "### Operating system\n\n_No response_\n\n### Steps to reproduce\n\n1. click save, it crashes"
+    n = host.add(BUG[0], body).number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    (ask,) = [b for (_, b) in writes(host, "comment")]
+    assert "- Operating system" in ask and "Steps to reproduce" not in ask
+
+
+def test_duplicates_are_suggested_with_state_never_closed(ctx, host):
+    old = host.add("Crash when clicking the save button in the editor", "TypeError on save button click", state="closed")
+    ctx.store.upsert_issue(REPO, issue_payload(host, old.number)["issue"])
+    ctx.store.upsert_issue(REPO, {"number": 50, "title": "Add dark mode", "body": "theme", "state": "open"})
+    n = host.add("Editor crashes when clicking save button", "TypeError after clicking the save button. " + FULL_BUG_BODY).number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    (advice,) = [b for (_, b) in writes(host, "comment") if "duplicates" in b]
+    assert f"#{old.number} (closed" in advice and "#50" not in advice
+    assert not writes(host, "close")
+
+
+def test_first_response_failing_the_check_posts_nothing(ctx, host):
+    class Writer:
+        def __init__(self, inner, text):  # type: ignore[no-untyped-def]
+            self.inner, self.text = inner, text
+
+        def classify(self, *a, **k):  # type: ignore[no-untyped-def]
+            return self.inner.classify(*a, **k)
+
+        def learn(self, *a, **k):  # type: ignore[no-untyped-def]
+            return self.inner.learn(*a, **k)
+
+        def ask(self, task, prompt, variables, schema):  # type: ignore[no-untyped-def]
+            from bot.llm.api import Answer, ModelRecord
+
+            rec = ModelRecord(task, "scripted", "scripted", prompt, 0.9, False, 1.0)
+            return Answer(schema(comment=self.text), 0.9, rec, "ok", [rec])
+
+    host.files[".github/smolbot.yml"] = "triage:\n  first_response: true\n"
+    ctx.models = Writer(ctx.models, "Thanks! @everyone see https://evil.example")
+    n = host.add(BUG[0], FULL_BUG_BODY).number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert not writes(host, "comment")
+    row = next(r for r in audits(ctx, n) if "first response failed" in r["reason"])
+    assert json.loads(row["detail"])["model"]["backend"] == "scripted"
+    ctx.models = Writer(ctx.models.inner, "Thanks for the report! This looks like a bug.")
+    m = host.add(BUG[0], FULL_BUG_BODY).number
+    handle_issue_event(ctx, "d2", issue_payload(host, m))
+    assert [num for (num, b) in writes(host, "comment") if "first-response" in b] == [m]
+
+
+def test_invalid_config_keeps_last_good_and_opens_one_issue(ctx, host):
+    host.files[".github/smolbot.yml"] = "dry_run: false\ntriage:\n  needs_triage_label: triage-me\n"
+    cfg = load_repo_config(ctx.store, host, REPO, bot_login="smolbot[bot]")
+    assert cfg.triage.needs_triage_label == "triage-me"
+    assert load_repo_config(ctx.store, host, REPO, bot_login="x") == cfg
+    assert host.file_reads[-1] == (".github/smolbot.yml", True)  # served by ETag, no new body
+    host.files[".github/smolbot.yml"] = "triage:\n  threshold: 7\n"
+    for _ in range(3):
+        assert load_repo_config(ctx.store, host, REPO, bot_login="x") == cfg
+    created = writes(host, "create_issue")
+    assert len(created) == 1 and created[0][1] == CONFIG_ERROR_TITLE  # type: ignore[index]
+    host.files[".github/smolbot.yml"] = "triage: [oops"
+    load_repo_config(ctx.store, host, REPO, bot_login="x")
+    assert len(writes(host, "create_issue")) == 1 and len(writes(host, "edit_issue")) == 1
+
+
+def test_commands_need_write_access(ctx, host):
+    n = host.add(*BUG).number
+    handle_comment_event(ctx, "c1", comment_payload(host, n, "/smolbot duplicate #1", "mallory"))
+    handle_comment_event(ctx, "c2", comment_payload(host, n, "/smolbot ignore", "smolbot[bot]", "Bot"))
+    assert host.writes == []
+    reasons = [r["reason"] for r in audits(ctx, n)]
+    assert "mallory has read permission; commands need write access" in reasons
+    assert any("written by a bot" in r for r in reasons)
+
+
+def test_maintainer_duplicate_command_closes(ctx, host):
+    orig = host.add("first report").number
+    n = host.add(*BUG).number
+    handle_comment_event(ctx, "c1", comment_payload(host, n, "Same thing.\n/smolbot duplicate #1", "maint"))
+    assert writes(host, "close") == [(n, "duplicate")] and f"#{orig}" in writes(host, "comment")[0][1]  # type: ignore[index]
+    handle_comment_event(ctx, "c2", comment_payload(host, n, "/smolbot duplicate #77", "maint"))
+    assert any("no such issue" in r["reason"] for r in audits(ctx, n))
+
+
+def test_ignore_then_retriage_and_summarize(ctx, host):
+    n = host.add(*BUG).number
+    handle_comment_event(ctx, "c1", comment_payload(host, n, "/smolbot ignore", "admin1"))
+    handle_issue_event(ctx, "d1", issue_payload(host, n, "reopened"))
+    assert host.writes == []
+    handle_comment_event(ctx, "c2", comment_payload(host, n, "/smolbot retriage\n/smolbot summarize", "maint"))
+    assert "bug" in host.issues[n].labels
+    summary = [r for r in audits(ctx, n) if r["action"] == "command.summarize"]
+    assert summary and summary[0]["outcome"] in ("done", "skipped")
+
+
+def test_backfill_pages_through_rate_limit_and_learns_closed_labeled(ctx, host):
+    for i in range(6):
+        host.add(f"Crash number {i} when saving", "it crashes", state="closed", labels=["bug"])
+    host.add("Open one", "still open", labels=["bug"])
+    host.add("Closed unlabeled", "x", state="closed")
+    host.add("A pull request", "x", state="closed", labels=["bug"], is_pull_request=True)
+    host.rate_limit_once_after = 3
+    slept: list[float] = []
+    seen: list[int] = []
+    result = backfill_repo(ctx, host, REPO, progress=seen.append, sleep=slept.append)
+    assert slept == [2.0] and result.seen == 9 and sum(seen) == 9
+    assert (result.stored, result.learned, result.skipped) == (8, 6, 1)
+    assert len(ctx.store.issues(REPO)) == 8
+
+
+def test_backfill_from_csv_and_jsonl(ctx, tmp_path: Path):
+    csv_file = tmp_path / "l.csv"
+    csv_file.write_text('title,body,label\nCrash,"it crashes",bug\nIdea,"add x",enhancement\nHuh,"x",wontfix\n')
+    assert backfill_from_file(ctx, "other/repo", csv_file).learned == 2
+    jl = tmp_path / "l.jsonl"
+    jl.write_text(json.dumps({"title": "How?", "body": "how do I", "label": "question"}) + "\n")
+    assert backfill_from_file(ctx, "other/repo", jl).learned == 1

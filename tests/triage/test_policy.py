@@ -1,0 +1,274 @@
+"""Pure triage policy: labels, the cautious path, missing information, duplicates, commands."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.core.actions import AddLabels, Close, Comment, NoOp, RemoveLabel
+from bot.core.commands import Command, denial_reason, may_run, parse_commands
+from bot.core.config import Kind, default_config, parse_config
+from bot.core.duplicates import Candidate, advice_actions, close_as_duplicate_actions, likely_duplicates
+from bot.core.templates import (
+    DEFAULT_NEEDS,
+    missing_needs,
+    needs_from_template,
+    parse_template,
+    pick_bug_template,
+)
+from bot.core.triage import (
+    IssueSnapshot,
+    Verdict,
+    decide_kind,
+    first_response_actions,
+    info_actions,
+    is_untriaged,
+    kind_for_labels,
+    label_actions,
+    label_for_kind,
+)
+
+CFG = default_config()
+ISSUE = IssueSnapshot("o/r", 7, "t", "b", "alice")
+labels_st = st.lists(st.text(min_size=1, max_size=20), max_size=12)
+
+
+@pytest.mark.parametrize(
+    ("repo_labels", "kind", "expected"),
+    [
+        (["bug", "enhancement"], Kind.BUG, "bug"),
+        (["Type: Bug", "Type: Feature"], Kind.BUG, "Type: Bug"),
+        (["kind/bug"], Kind.BUG, "kind/bug"),
+        (["enhancement"], Kind.FEATURE, "enhancement"),
+        (["Feature Request"], Kind.FEATURE, "Feature Request"),
+        (["support"], Kind.QUESTION, "support"),
+        (["docs"], Kind.DOCUMENTATION, "docs"),
+        (["wontfix", "help wanted"], Kind.QUESTION, None),
+        ([], Kind.BUG, None),
+    ],
+)
+def test_label_for_kind_matches_common_names(repo_labels, kind, expected):
+    assert label_for_kind(kind, repo_labels, CFG) == expected
+
+
+def test_label_map_wins_over_common_names():
+    cfg = parse_config("triage:\n  label_map:\n    bug: 'T: defect'\n")
+    assert label_for_kind(Kind.BUG, ["bug", "T: defect"], cfg) == "T: defect"
+    assert label_for_kind(Kind.FEATURE, ["enhancement"], cfg) == "enhancement"
+
+
+@given(labels_st, st.sampled_from(list(Kind)))
+def test_label_for_kind_only_returns_existing_labels(repo_labels, kind):
+    got = label_for_kind(kind, repo_labels, CFG)
+    assert got is None or got in repo_labels
+
+
+@given(
+    st.one_of(st.none(), st.sampled_from(["bug", "feature", "question", "documentation", "security", "close"])),
+    st.floats(0, 1),
+    st.sampled_from(["ok", "escalated", "not_escalated", "no_answer"]),
+    st.floats(0, 1),
+)
+def test_decide_kind_is_cautious(label, confidence, status, threshold):
+    kind, why = decide_kind(Verdict(label, confidence, status), threshold)
+    assert why
+    if kind is not None:
+        assert kind.value == label
+        assert status == "escalated" or (status == "ok" and confidence >= threshold)
+    if status in ("not_escalated", "no_answer") or label not in {k.value for k in Kind}:
+        assert kind is None
+
+
+@given(labels_st)
+def test_unsure_means_needs_triage_and_nothing_else(repo_labels):
+    actions = label_actions(None, "unsure", ISSUE, repo_labels, CFG)
+    assert actions == [AddLabels(("needs-triage",), actions[0].reason)]
+
+
+def test_kind_label_replaces_needs_triage_and_old_kind_on_retriage():
+    issue = IssueSnapshot("o/r", 7, "t", "b", "alice", ("needs-triage", "question"))
+    acts = label_actions(Kind.BUG, "sure", issue, ["bug", "question"], CFG, replace=True)
+    assert AddLabels(("bug",), acts[0].reason) == acts[0]
+    assert {a.label for a in acts if isinstance(a, RemoveLabel)} == {"needs-triage", "question"}
+
+
+def test_repo_without_kind_label_gets_needs_triage():
+    acts = label_actions(Kind.DOCUMENTATION, "sure", ISSUE, ["bug"], CFG)
+    assert isinstance(acts[0], NoOp) and acts[1] == AddLabels(("needs-triage",), acts[1].reason)
+
+
+def test_untriaged_and_kind_for_labels():
+    assert is_untriaged(["needs-triage"], ["bug", "question"], CFG)
+    assert not is_untriaged(["Bug"], ["bug"], CFG)
+    assert kind_for_labels(["type: bug", "p1"], CFG) is Kind.BUG
+    assert kind_for_labels(["bug", "question"], CFG) is None
+
+
+BUG_FULL = """Version 2.3.1 on Linux.
+
+Steps to reproduce:
+1. open the app
+2. click save
+
+Expected the file to be saved, but instead it crashes:
+```
+Traceback (most recent call last):
+```"""
+
+
+@pytest.mark.parametrize(
+    ("body", "missing"),
+    [
+        (BUG_FULL, set()),
+        ("It crashes when I click save.", {"version", "steps", "expected", "logs"}),
+        ("Crashes on 1.4.0. Error: boom", {"steps", "expected"}),
+        ("<!-- version 1.2.3 steps expected error -->it is broken", {"version", "steps", "expected", "logs"}),
+    ],
+)
+def test_missing_needs_free_text(body, missing):
+    assert {n.key for n in missing_needs("Crash", body, DEFAULT_NEEDS)} == missing
+
+
+FORM = """name: Bug report
+labels: [bug]
+body:
+  - type: markdown
+    attributes: {value: "Thanks!"}
+  - type: input
+    attributes: {label: Version}
+    validations: {required: true}
+  - type: textarea
+    attributes: {label: "What happened?"}
+    validations: {required: true}
+  - type: textarea
+    attributes: {label: Relevant log output}
+  - type: textarea
+    attributes: {label: Operating system}
+    validations: {required: true}
+"""
+MD = """---
+name: Bug report
+about: Report a problem
+labels: bug
+---
+### Describe the bug
+A clear description.
+
+### To Reproduce
+Steps to reproduce the behaviour.
+
+### Expected behavior
+"""
+
+
+def test_issue_form_required_fields_and_no_response():
+    tpl = parse_template(".github/ISSUE_TEMPLATE/bug.yml", FORM)
+    assert tpl is not None and tpl.is_bug
+    needs = needs_from_template(tpl)
+    assert [n.label for n in needs] == ["Version", "What happened?", "Operating system"]
+    body = "### Version\n\n1.2\n\n### What happened?\n\nIt broke\n\n### Operating system\n\n_No response_"
+    assert [n.label for n in missing_needs("x", body, needs, tpl)] == ["Operating system"]
+
+
+def test_markdown_template_untouched_sections_count_as_missing():
+    tpl = parse_template(".github/ISSUE_TEMPLATE/bug_report.md", MD)
+    assert tpl is not None and pick_bug_template([tpl]) is tpl
+    needs = needs_from_template(tpl)
+    body = "### Describe the bug\nIt crashes.\n\n### To Reproduce\nSteps to reproduce the behaviour.\n\n### Expected behavior\n"
+    assert [n.label for n in missing_needs("x", body, needs, tpl)] == ["To Reproduce", "Expected behavior"]
+
+
+def test_feature_template_is_not_a_bug_template():
+    tpl = parse_template(".github/ISSUE_TEMPLATE/feature.md", "---\nname: Feature request\n---\n### Idea\n")
+    assert tpl is not None and not tpl.is_bug and pick_bug_template([tpl]) is None
+    assert parse_template("x.yml", "name: [unclosed") is None
+
+
+@given(st.sampled_from(list(Kind)), st.booleans())
+def test_only_bugs_are_asked_for_information(kind, has_missing):
+    missing = DEFAULT_NEEDS[:2] if has_missing else ()
+    acts = info_actions(kind, missing, ISSUE, CFG)
+    asks = [a for a in acts if isinstance(a, Comment)]
+    if kind is not Kind.BUG or not has_missing:
+        assert not asks
+    else:
+        assert len(asks) == 1 and asks[0].marker == "triage:needs-info"
+        assert "- the version you are using" in asks[0].body
+
+
+def test_needs_info_removed_once_complete():
+    issue = IssueSnapshot("o/r", 7, "t", "b", "alice", ("needs-info",))
+    assert info_actions(Kind.BUG, (), issue, CFG) == [RemoveLabel("needs-info", "the report now has what was asked for")]
+
+
+cands_st = st.lists(
+    st.builds(Candidate, st.integers(1, 50), st.just("t"), st.sampled_from(["open", "closed"]), st.floats(0, 1)),
+    max_size=20,
+)
+
+
+@given(cands_st, st.floats(0, 1), st.integers(1, 50))
+def test_likely_duplicates_threshold_limit_order(cands, threshold, me):
+    got = likely_duplicates(cands, threshold, exclude=me)
+    assert len(got) <= 3 and all(c.score >= threshold and c.number != me for c in got)
+    assert [c.score for c in got] == sorted((c.score for c in got), reverse=True)
+    acts = advice_actions(got, threshold, True)
+    assert not any(isinstance(a, Close) for a in acts)
+    if got:
+        assert all(f"#{c.number} ({c.state}" in acts[0].body for c in got)  # type: ignore[union-attr]
+
+
+def test_maintainer_duplicate_closes_with_reason():
+    acts = close_as_duplicate_actions(7, 3, "maint")
+    assert acts[-1] == Close(acts[-1].reason, state_reason="duplicate")
+    assert isinstance(close_as_duplicate_actions(7, 7, "maint")[0], NoOp)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("/smolbot summarize", [Command("summarize")]),
+        ("thanks!\n/smolbot duplicate #12\n/smolbot duplicate #12", [Command("duplicate", 12)]),
+        ("  /SMOLBOT retriage please", [Command("retriage")]),
+        ("/smolbot ignore\n/smolbot retriage", [Command("ignore"), Command("retriage")]),
+        ("```\n/smolbot ignore\n```", []),
+        ("> /smolbot duplicate #3", []),
+        ("please run /smolbot summarize", []),
+    ],
+)
+def test_parse_commands(body, expected):
+    assert parse_commands(body)[0] == expected
+
+
+def test_malformed_commands_are_explained():
+    cmds, rejected = parse_commands("/smolbot duplicate\n/smolbot close-all")
+    assert cmds == [] and [r.why for r in rejected] == ["duplicate needs an issue: #N", "unknown command 'close-all'"]
+
+
+@given(st.text(max_size=300))
+def test_text_without_the_prefix_has_no_commands(text):
+    if "/smolbot" not in text.lower():
+        assert parse_commands(text) == ([], [])
+
+
+@given(st.sampled_from(["admin", "maintain", "write", "triage", "read", "none", ""]), st.booleans())
+def test_only_write_access_runs_commands(permission, is_bot):
+    why = denial_reason("carol", permission, is_bot, "smolbot[bot]")
+    assert (why is None) == (may_run(permission) and not is_bot)
+    assert denial_reason("smolbot[bot]", "admin", False, "smolbot[bot]") == "comment written by the bot itself"
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("Thanks! This looks like a bug; a maintainer will look. See #3.", True),
+        ("Thanks! See https://evil.example for a fix.", False),
+        ("Thanks, @everyone please look.", False),
+        ("Thanks! Related to #99.", False),
+        ("", False),
+    ],
+)
+def test_first_response_is_checked(text, ok):
+    acts = first_response_actions(text, issue=ISSUE, related=[3], people=(), enabled=True)
+    assert isinstance(acts[0], Comment) is ok
