@@ -47,15 +47,25 @@ def ctx(settings: Settings, store: Store, trained, host: FakeRepoHost) -> JobCon
     return JobContext(settings, store, OneRepoGitHub(host), trained, lambda: NOW)  # type: ignore[arg-type]
 
 
-def issue_payload(host: FakeRepoHost, number: int, action: str = "opened", sender: str = "alice",
-                  sender_type: str = "User") -> dict:  # type: ignore[type-arg]
+def issue_payload(
+    host: FakeRepoHost,
+    number: int,
+    action: str = "opened",
+    sender: str = "alice",
+    sender_type: str = "User",
+) -> dict:  # type: ignore[type-arg]
     i = host.issues[number]
     return {
         "action": action,
         "issue": {
-            "number": i.number, "title": i.title, "body": i.body, "state": i.state,
-            "user": {"login": i.author}, "labels": [{"name": lb} for lb in i.labels],
-            "created_at": i.created_at, "updated_at": i.updated_at,
+            "number": i.number,
+            "title": i.title,
+            "body": i.body,
+            "state": i.state,
+            "user": {"login": i.author},
+            "labels": [{"name": lb} for lb in i.labels],
+            "created_at": i.created_at,
+            "updated_at": i.updated_at,
         },
         "repository": {"full_name": host.repo},
         "installation": {"id": 1},
@@ -63,8 +73,9 @@ def issue_payload(host: FakeRepoHost, number: int, action: str = "opened", sende
     }
 
 
-def comment_payload(host: FakeRepoHost, number: int, body: str, author: str,
-                    author_type: str = "User") -> dict:  # type: ignore[type-arg]
+def comment_payload(
+    host: FakeRepoHost, number: int, body: str, author: str, author_type: str = "User"
+) -> dict:  # type: ignore[type-arg]
     return {
         "action": "created",
         "issue": {"number": number},

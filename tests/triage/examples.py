@@ -54,6 +54,8 @@ QUESTIONS = [
 
 
 def labeled() -> list[tuple[str, str]]:
-    return [(t, "bug") for t in BUGS] + [(t, "feature") for t in FEATURES] + [
-        (t, "question") for t in QUESTIONS
-    ]
+    return (
+        [(t, "bug") for t in BUGS]
+        + [(t, "feature") for t in FEATURES]
+        + [(t, "question") for t in QUESTIONS]
+    )

@@ -31,9 +31,15 @@ class FakeRepoHost:
         number = max([0, *self.issues]) + 1
         kw.setdefault("author", "alice")
         issue = IssueData(
-            repo=self.repo, number=number, title=title, body=body, state=str(kw.pop("state", "open")),
+            repo=self.repo,
+            number=number,
+            title=title,
+            body=body,
+            state=str(kw.pop("state", "open")),
             labels=list(kw.pop("labels", [])),  # type: ignore[call-overload]
-            created_at="2026-01-01T00:00:00Z", updated_at="2026-01-02T00:00:00Z", **kw,  # type: ignore[arg-type]
+            created_at="2026-01-01T00:00:00Z",
+            updated_at="2026-01-02T00:00:00Z",
+            **kw,  # type: ignore[arg-type]
         )
         self.issues[number] = issue
         return issue
@@ -52,7 +58,9 @@ class FakeRepoHost:
 
     def add_labels(self, number: int, labels: list[str]) -> None:
         self.writes.append(("add_labels", (number, tuple(labels))))
-        self.issues[number].labels.extend(lb for lb in labels if lb not in self.issues[number].labels)
+        self.issues[number].labels.extend(
+            lb for lb in labels if lb not in self.issues[number].labels
+        )
 
     def remove_label(self, number: int, label: str) -> None:
         self.writes.append(("remove_label", (number, label)))
@@ -111,7 +119,9 @@ class FakeRepoHost:
     def issue_events(self, number: int) -> list[object]:
         return []
 
-    def closed_issues(self, labels: list[str] | None = None, progress: object = None) -> Iterator[IssueData]:
+    def closed_issues(
+        self, labels: list[str] | None = None, progress: object = None
+    ) -> Iterator[IssueData]:
         for issue in self.list_issues(state="closed"):
             if not labels or set(labels) & set(issue.labels):
                 yield issue

@@ -13,7 +13,10 @@ from bot.jobs.triage import handle_issue_event
 from tests.triage.conftest import REPO, comment_payload, issue_payload
 from tests.triage.fakes import FakeRepoHost
 
-BUG = ("App crashes with an exception when I click save", "It crashes every time I click the save button.")
+BUG = (
+    "App crashes with an exception when I click save",
+    "It crashes every time I click the save button.",
+)
 FULL_BUG_BODY = (
     "Version 2.3.1.\n\nSteps to reproduce:\n1. open\n2. click save\n\n"
     "Expected it to save, but instead it crashes:\n```\nTypeError: boom\n```"
@@ -101,7 +104,10 @@ def test_bot_events_and_pull_requests_are_ignored(ctx, host):
     pr = issue_payload(host, n)
     pr["issue"]["pull_request"] = {"url": "x"}
     handle_issue_event(ctx, "d2", pr)
-    assert host.writes == [] and [r["reason"] for r in audits(ctx, n)] == ["event caused by a bot", "pull request"]
+    assert host.writes == [] and [r["reason"] for r in audits(ctx, n)] == [
+        "event caused by a bot",
+        "pull request",
+    ]
 
 
 def test_issue_template_fields_are_what_is_asked_for(ctx, host):
@@ -119,10 +125,19 @@ def test_issue_template_fields_are_what_is_asked_for(ctx, host):
 
 
 def test_duplicates_are_suggested_with_state_never_closed(ctx, host):
-    old = host.add("Crash when clicking the save button in the editor", "TypeError on save button click", state="closed")
+    old = host.add(
+        "Crash when clicking the save button in the editor",
+        "TypeError on save button click",
+        state="closed",
+    )
     ctx.store.upsert_issue(REPO, issue_payload(host, old.number)["issue"])
-    ctx.store.upsert_issue(REPO, {"number": 50, "title": "Add dark mode", "body": "theme", "state": "open"})
-    n = host.add("Editor crashes when clicking save button", "TypeError after clicking the save button. " + FULL_BUG_BODY).number
+    ctx.store.upsert_issue(
+        REPO, {"number": 50, "title": "Add dark mode", "body": "theme", "state": "open"}
+    )
+    n = host.add(
+        "Editor crashes when clicking save button",
+        "TypeError after clicking the save button. " + FULL_BUG_BODY,
+    ).number
     handle_issue_event(ctx, "d1", issue_payload(host, n))
     (advice,) = [b for (_, b) in writes(host, "comment") if "duplicates" in b]
     assert f"#{old.number} (closed" in advice and "#50" not in advice
@@ -178,7 +193,9 @@ def test_invalid_config_keeps_last_good_and_opens_one_issue(ctx, host):
 def test_commands_need_write_access(ctx, host):
     n = host.add(*BUG).number
     handle_comment_event(ctx, "c1", comment_payload(host, n, "/smolbot duplicate #1", "mallory"))
-    handle_comment_event(ctx, "c2", comment_payload(host, n, "/smolbot ignore", "smolbot[bot]", "Bot"))
+    handle_comment_event(
+        ctx, "c2", comment_payload(host, n, "/smolbot ignore", "smolbot[bot]", "Bot")
+    )
     assert host.writes == []
     reasons = [r["reason"] for r in audits(ctx, n)]
     assert "mallory has read permission; commands need write access" in reasons
@@ -188,8 +205,12 @@ def test_commands_need_write_access(ctx, host):
 def test_maintainer_duplicate_command_closes(ctx, host):
     orig = host.add("first report").number
     n = host.add(*BUG).number
-    handle_comment_event(ctx, "c1", comment_payload(host, n, "Same thing.\n/smolbot duplicate #1", "maint"))
-    assert writes(host, "close") == [(n, "duplicate")] and f"#{orig}" in writes(host, "comment")[0][1]  # type: ignore[index]
+    handle_comment_event(
+        ctx, "c1", comment_payload(host, n, "Same thing.\n/smolbot duplicate #1", "maint")
+    )
+    assert (
+        writes(host, "close") == [(n, "duplicate")] and f"#{orig}" in writes(host, "comment")[0][1]
+    )  # type: ignore[index]
     handle_comment_event(ctx, "c2", comment_payload(host, n, "/smolbot duplicate #77", "maint"))
     assert any("no such issue" in r["reason"] for r in audits(ctx, n))
 
@@ -199,7 +220,9 @@ def test_ignore_then_retriage_and_summarize(ctx, host):
     handle_comment_event(ctx, "c1", comment_payload(host, n, "/smolbot ignore", "admin1"))
     handle_issue_event(ctx, "d1", issue_payload(host, n, "reopened"))
     assert host.writes == []
-    handle_comment_event(ctx, "c2", comment_payload(host, n, "/smolbot retriage\n/smolbot summarize", "maint"))
+    handle_comment_event(
+        ctx, "c2", comment_payload(host, n, "/smolbot retriage\n/smolbot summarize", "maint")
+    )
     assert "bug" in host.issues[n].labels
     summary = [r for r in audits(ctx, n) if r["action"] == "command.summarize"]
     assert summary and summary[0]["outcome"] in ("done", "skipped")
@@ -222,7 +245,9 @@ def test_backfill_pages_through_rate_limit_and_learns_closed_labeled(ctx, host):
 
 def test_backfill_from_csv_and_jsonl(ctx, tmp_path: Path):
     csv_file = tmp_path / "l.csv"
-    csv_file.write_text('title,body,label\nCrash,"it crashes",bug\nIdea,"add x",enhancement\nHuh,"x",wontfix\n')
+    csv_file.write_text(
+        'title,body,label\nCrash,"it crashes",bug\nIdea,"add x",enhancement\nHuh,"x",wontfix\n'
+    )
     assert backfill_from_file(ctx, "other/repo", csv_file).learned == 2
     jl = tmp_path / "l.jsonl"
     jl.write_text(json.dumps({"title": "How?", "body": "how do I", "label": "question"}) + "\n")

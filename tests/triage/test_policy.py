@@ -9,7 +9,12 @@ from hypothesis import strategies as st
 from bot.core.actions import AddLabels, Close, Comment, NoOp, RemoveLabel
 from bot.core.commands import Command, denial_reason, may_run, parse_commands
 from bot.core.config import Kind, default_config, parse_config
-from bot.core.duplicates import Candidate, advice_actions, close_as_duplicate_actions, likely_duplicates
+from bot.core.duplicates import (
+    Candidate,
+    advice_actions,
+    close_as_duplicate_actions,
+    likely_duplicates,
+)
 from bot.core.templates import (
     DEFAULT_NEEDS,
     missing_needs,
@@ -65,7 +70,10 @@ def test_label_for_kind_only_returns_existing_labels(repo_labels, kind):
 
 
 @given(
-    st.one_of(st.none(), st.sampled_from(["bug", "feature", "question", "documentation", "security", "close"])),
+    st.one_of(
+        st.none(),
+        st.sampled_from(["bug", "feature", "question", "documentation", "security", "close"]),
+    ),
     st.floats(0, 1),
     st.sampled_from(["ok", "escalated", "not_escalated", "no_answer"]),
     st.floats(0, 1),
@@ -123,7 +131,10 @@ Traceback (most recent call last):
         (BUG_FULL, set()),
         ("It crashes when I click save.", {"version", "steps", "expected", "logs"}),
         ("Crashes on 1.4.0. Error: boom", {"steps", "expected"}),
-        ("<!-- version 1.2.3 steps expected error -->it is broken", {"version", "steps", "expected", "logs"}),
+        (
+            "<!-- version 1.2.3 steps expected error -->it is broken",
+            {"version", "steps", "expected", "logs"},
+        ),
     ],
 )
 def test_missing_needs_free_text(body, missing):
@@ -176,11 +187,16 @@ def test_markdown_template_untouched_sections_count_as_missing():
     assert tpl is not None and pick_bug_template([tpl]) is tpl
     needs = needs_from_template(tpl)
     body = "### Describe the bug\nIt crashes.\n\n### To Reproduce\nSteps to reproduce the behaviour.\n\n### Expected behavior\n"
-    assert [n.label for n in missing_needs("x", body, needs, tpl)] == ["To Reproduce", "Expected behavior"]
+    assert [n.label for n in missing_needs("x", body, needs, tpl)] == [
+        "To Reproduce",
+        "Expected behavior",
+    ]
 
 
 def test_feature_template_is_not_a_bug_template():
-    tpl = parse_template(".github/ISSUE_TEMPLATE/feature.md", "---\nname: Feature request\n---\n### Idea\n")
+    tpl = parse_template(
+        ".github/ISSUE_TEMPLATE/feature.md", "---\nname: Feature request\n---\n### Idea\n"
+    )
     assert tpl is not None and not tpl.is_bug and pick_bug_template([tpl]) is None
     assert parse_template("x.yml", "name: [unclosed") is None
 
@@ -199,11 +215,19 @@ def test_only_bugs_are_asked_for_information(kind, has_missing):
 
 def test_needs_info_removed_once_complete():
     issue = IssueSnapshot("o/r", 7, "t", "b", "alice", ("needs-info",))
-    assert info_actions(Kind.BUG, (), issue, CFG) == [RemoveLabel("needs-info", "the report now has what was asked for")]
+    assert info_actions(Kind.BUG, (), issue, CFG) == [
+        RemoveLabel("needs-info", "the report now has what was asked for")
+    ]
 
 
 cands_st = st.lists(
-    st.builds(Candidate, st.integers(1, 50), st.just("t"), st.sampled_from(["open", "closed"]), st.floats(0, 1)),
+    st.builds(
+        Candidate,
+        st.integers(1, 50),
+        st.just("t"),
+        st.sampled_from(["open", "closed"]),
+        st.floats(0, 1),
+    ),
     max_size=20,
 )
 
@@ -243,7 +267,10 @@ def test_parse_commands(body, expected):
 
 def test_malformed_commands_are_explained():
     cmds, rejected = parse_commands("/smolbot duplicate\n/smolbot close-all")
-    assert cmds == [] and [r.why for r in rejected] == ["duplicate needs an issue: #N", "unknown command 'close-all'"]
+    assert cmds == [] and [r.why for r in rejected] == [
+        "duplicate needs an issue: #N",
+        "unknown command 'close-all'",
+    ]
 
 
 @given(st.text(max_size=300))
@@ -256,7 +283,10 @@ def test_text_without_the_prefix_has_no_commands(text):
 def test_only_write_access_runs_commands(permission, is_bot):
     why = denial_reason("carol", permission, is_bot, "smolbot[bot]")
     assert (why is None) == (may_run(permission) and not is_bot)
-    assert denial_reason("smolbot[bot]", "admin", False, "smolbot[bot]") == "comment written by the bot itself"
+    assert (
+        denial_reason("smolbot[bot]", "admin", False, "smolbot[bot]")
+        == "comment written by the bot itself"
+    )
 
 
 @pytest.mark.parametrize(
