@@ -20,7 +20,7 @@ from github.Requester import Requester
 from bot.github.convert import comment_data, event_data, issue_data, raw
 from bot.github.errors import translated
 from bot.github.pacing import WritePacer
-from bot.ports import CommentData, EventData, FileContent, IssueData, Unavailable
+from bot.ports import CommentData, EventData, FileContent, GitHubError, IssueData, Unavailable
 
 T = TypeVar("T")
 ROLES = ("admin", "maintain", "write", "triage", "read")
@@ -66,7 +66,7 @@ class GitHubRepo:
         try:
             with translated():
                 yield
-        except Exception as exc:
+        except GitHubError as exc:  # not AppCredentialsError: a refused App key is no token issue
             cause = exc.__cause__
             if isinstance(cause, GithubException) and cause.status == 401:
                 self._on_bad_token()  # revoked or expired early: mint afresh on the retry

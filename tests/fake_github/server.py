@@ -154,7 +154,9 @@ class FakeGitHubServer:
         self.private_key_pem = private_key_pem
         self._server = _Server(state)
         self.url = f"http://{self._server.host_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     @property
