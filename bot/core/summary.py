@@ -130,8 +130,9 @@ def _sources(claim: str) -> list[int]:
 # -- extractive fallback --------------------------------------------------------------------
 def extractive(items: list[Entry]) -> ThreadSummary:
     """Sentences copied from the thread, each cited: a summary the bot can always stand behind."""
-    issue, replies = items[0], items[1:]
-    problem = [f"{_clip(_sentences(issue.text)[0])} [0]"] if issue.text else []
+    head = items[0] if items and items[0].n == 0 else None  # a later chunk has no issue entry
+    replies = items[1:] if head is not None else items
+    problem = [f"{_clip(_sentences(head.text)[0])} [0]"] if head is not None and head.text else []
     tried = [
         f"{_clip(s)} [{e.n}]"
         for e in replies

@@ -59,10 +59,7 @@ def write_summary(
         check = S.check_summary(made, thread, items)
         if check.ok:
             return Written(S.render(made, items, waiting, how, digest), how, digest, record)
-        problems, how = (
-            check.problems,
-            f"extractive (model text failed the check: {check.problems[0]})",
-        )
+        problems, how = check.problems, "extractive (the model's text failed the check)"
     fallback = S.extractive(items)
     check = S.check_summary(fallback, thread, items)
     if not check.ok:
@@ -150,7 +147,9 @@ def summarize_issue(
         why = f"{written.how}: {'; '.join(written.problems)}"
         return Performer(host, ctx.store, target).perform([NoOp(why, what="summary")])[0]
     who = f" (asked by {requested_by})" if requested_by else ""
-    action = UpsertComment(written.body, S.SUMMARY_MARK, f"thread summary{who}: {written.how}")
+    rejected = f"; rejected: {'; '.join(written.problems)}" if written.problems else ""
+    reason = f"thread summary{who}: {written.how}{rejected}"
+    action = UpsertComment(written.body, S.SUMMARY_MARK, reason)
     view: Any = KnownThread(host, thread)
     outcome = Performer(view, ctx.store, target).perform([action], model=written.model)[0]
     _remember(ctx, thread.issue, written.digest, written.how)
