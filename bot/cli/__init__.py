@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "bot.cli.models",
     "bot.cli.service",
     "bot.cli.hook",
+    "bot.cli.lifecycle",
 ]
 
 

@@ -1,0 +1,136 @@
+"""`smolbot summarize` (offline, from a thread file) and `smolbot sweep` (one installation, now)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.core.lifecycle import Thread, waiting_on
+from bot.core.summary import waiting_line
+from bot.jobs.context import JobContext, ModelLayer
+from bot.jobs.summarize import write_summary
+from bot.ports import RateLimited
+from bot.samples.host import comment_data, event_data, issue_data
+from bot.settings import Settings, get_settings
+from bot.store import Store, open_store
+
+REPO_IN_URL = re.compile(r"(?:repos/|github\.com/)([^/]+/[^/]+)/issues/")
+
+
+def thread_from_json(data: Any) -> Thread:
+    """`{"issue": {...}, "comments": [...], "events": [...]}` or `[issue, *comments]`, REST shape."""
+    if isinstance(data, list) and data:
+        raw_issue, comments, events = data[0], data[1:], []
+    elif isinstance(data, dict) and isinstance(data.get("issue"), dict):
+        raw_issue, comments, events = (
+            data["issue"],
+            data.get("comments", []),
+            data.get("events", []),
+        )
+    else:
+        raise click.UsageError(
+            'the thread file must hold {"issue": {...}, "comments": [...]} or [issue, *comments]'
+        )
+    url = str(raw_issue.get("url") or raw_issue.get("html_url") or "")
+    found = REPO_IN_URL.search(url)
+    repo = found.group(1) if found else "local/thread"
+    try:
+        issue = issue_data(repo, raw_issue)
+        return Thread(
+            issue, tuple(comment_data(c) for c in comments), tuple(event_data(e) for e in events)
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise click.UsageError(
+            f"the thread file lacks a field GitHub always sends: {err}"
+        ) from None
+
+
+def _models(settings: Settings, store: Store, no_model: bool) -> ModelLayer | None:
+    if no_model:
+        return None
+    from bot.llm import get_model_layer
+
+    return get_model_layer(settings, store)
+
+
+@click.command("summarize")
+@click.option(
+    "--thread",
+    "thread_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="An issue and its comments as JSON (REST API shape).",
+)
+@click.option("--no-model", is_flag=True, help="Extractive summary only; no model is loaded.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of Markdown.")
+def summarize_cmd(thread_file: Path, no_model: bool, as_json: bool) -> None:
+    """Summarize a thread file and say who it waits on, without GitHub."""
+    try:
+        data = json.loads(thread_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise click.UsageError(f"{thread_file} is not valid JSON: {err}") from None
+    thread = thread_from_json(data)
+    settings = get_settings()
+    store = open_store(settings.db_path)
+    written = write_summary(_models(settings, store, no_model), thread, settings)
+    waiting = waiting_on(thread, settings.bot_login)
+    if as_json:
+        out = {
+            "summary": written.body,
+            "how": written.how,
+            "rejected": list(written.problems),
+            "waiting_on": waiting.on,
+            "who": list(waiting.who),
+            "since": waiting.since.isoformat(),
+            "reason": waiting.reason,
+        }
+        click.echo(json.dumps(out, indent=2))
+        return
+    click.echo(written.body or f"No summary: {written.how} ({'; '.join(written.problems)})")
+    click.echo(f"\nWaiting on: {waiting_line(waiting)}")
+
+
+@click.command("sweep")
+@click.option(
+    "--installation", "installation_id", type=int, required=True, help="The App installation id."
+)
+@click.option("--run-id", default=None, help="Resume this run (default: today's date, UTC).")
+@click.option(
+    "--max-operations", default=100, show_default=True, help="Cap on writes for this run."
+)
+@click.option("--summaries", default=0, show_default=True, help="Auto-summaries to write this run.")
+def sweep_cmd(
+    installation_id: int, run_id: str | None, max_operations: int, summaries: int
+) -> None:
+    """Run the lifecycle sweep for one installation now (the scheduler runs it daily)."""
+    from bot.github import GitHubApp
+    from bot.jobs.lifecycle import sweep_installation
+    from bot.jobs.summarize import auto_summarize
+
+    settings = get_settings()
+    store = open_store(settings.db_path)
+    models = _models(settings, store, summaries == 0)
+    ctx = JobContext(settings=settings, store=store, github=GitHubApp(settings), models=models)
+    try:
+        res = sweep_installation(
+            ctx,
+            installation_id,
+            run_id=run_id,
+            max_operations=max_operations,
+            summarize=auto_summarize if summaries else None,
+            max_summaries=summaries,
+        )
+    except RateLimited as err:
+        raise click.ClickException(
+            f"GitHub rate limit: run the same command again in {err.retry_after_s:.0f} s; it resumes where it stopped"
+        ) from None
+    click.echo(f"sweep {res.run_id}: {res.status}, {res.operations} operations")
+    for key, value in sorted(res.counts.items()):
+        click.echo(f"  {key:28} {value}")
+
+
+commands: list[click.Command] = [summarize_cmd, sweep_cmd]
