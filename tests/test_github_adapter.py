@@ -91,7 +91,7 @@ def test_token_cache_is_thread_safe(gh: FakeGitHubServer, app: GitHubApp) -> Non
 
 def test_revoked_token_is_dropped_and_reminted(gh: FakeGitHubServer, repo: RepoHost) -> None:
     repo.issue(1)
-    gh.state.tokens.clear()  # GitHub revoked it
+    gh.state.revoke_tokens(INST)
     with pytest.raises(Unavailable):
         repo.issue(1)
     assert repo.issue(1).number == 1

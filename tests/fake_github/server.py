@@ -90,6 +90,7 @@ def _charged(state: FakeGitHub, req: Req, handler: Any) -> Resp:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms delayed-ACK stalls
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet

@@ -202,6 +202,13 @@ class FakeGitHub:
             self.minted += 1
             return token, expires
 
+    def revoke_tokens(self, installation_id: int | None = None) -> None:
+        """Invalidate installation tokens (all, or one installation's), as a revocation would."""
+        with self.lock:
+            for token, (iid, _) in list(self.tokens.items()):
+                if installation_id is None or iid == installation_id:
+                    del self.tokens[token]
+
     def installation_for(self, token: str) -> int:
         with self.lock:
             found = self.tokens.get(token)
