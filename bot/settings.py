@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     recovery_after_s: int = Field(default=600, gt=0)  # re-enqueue deliveries stuck this long
     task_max_retries: int = Field(default=8, ge=0)
+    retry_base_s: float = Field(default=10.0, gt=0)  # first backoff after a GitHub 5xx
 
     # web
     host: str = "127.0.0.1"
@@ -123,6 +125,17 @@ class Settings(BaseSettings):
 
     def threshold(self, task: str) -> float:
         return self.thresholds.get(task, 0.5)
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as SMOLBOT_* variables, to hand to a child process."""
+        env: dict[str, str] = {}
+        for name, value in self.model_dump(exclude_none=True).items():
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"SMOLBOT_{name.upper()}"] = (
+                json.dumps(value) if isinstance(value, dict | list) else str(value)
+            )
+        return env
 
     def private_key_pem(self) -> str | None:
         """The App's private key as PEM text, read from the file when the setting is a path."""

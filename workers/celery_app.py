@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Celery
-from kombu import Queue  # type: ignore[attr-defined]
+from kombu import Exchange, Queue  # type: ignore[attr-defined]
 
 from bot.settings import Settings
 
@@ -18,6 +18,8 @@ QUEUES = ("fast", "model", "sweep")
 def configure(settings: Settings) -> Celery:
     """Point the app at the broker in settings, with the delivery guarantees we rely on."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if app.conf.get("broker_url") not in (None, settings.effective_broker_url):
+        _drop_connections()
     app.conf.update(
         broker_url=settings.effective_broker_url,
         broker_connection_retry_on_startup=True,
@@ -30,7 +32,7 @@ def configure(settings: Settings) -> Celery:
         task_serializer="json",
         accept_content=["json"],
         task_default_queue="fast",
-        task_queues=[Queue(q) for q in QUEUES],
+        task_queues=[Queue(q, Exchange(q, type="direct"), routing_key=q) for q in QUEUES],
         task_routes={
             "smolbot.handle_delivery": {"queue": "fast"},
             "smolbot.recover_deliveries": {"queue": "sweep"},
@@ -42,12 +44,18 @@ def configure(settings: Settings) -> Celery:
     return app
 
 
+def _drop_connections() -> None:
+    """Forget pooled connections to a previous broker (one process, reconfigured: tests, demo)."""
+    app.close()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 def _transport_options(url: str) -> dict[str, Any]:
     if url.startswith(("redis://", "rediss://")):
         # Unacked tasks come back after this long; the store's recovery sweep is quicker still.
         return {"visibility_timeout": 3600}
-    if url.startswith("sqla+"):
-        return {"polling_interval": 0.2}
+    # The SQLAlchemy transport hands every option to create_engine: pass none (it polls each 1 s).
     return {}
 
 

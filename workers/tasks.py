@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from typing import Any
 
 from celery import Task
@@ -32,7 +33,7 @@ def _recover_on_start(**_: Any) -> None:
     recover_deliveries.apply_async(queue="sweep")
 
 
-def backoff(attempt: int, base: float = 10.0, cap: float = 900.0) -> float:
+def backoff(attempt: int, base: float, cap: float = 900.0) -> float:
     """Exponential backoff with jitter, for GitHub 5xx."""
     return float(min(cap, base * (2**attempt)) * (0.5 + random.random() / 2))
 
@@ -48,7 +49,14 @@ def handle_delivery(self: Task, delivery_id: str) -> str:
     except RateLimited as err:
         return _retry_or_dead(self, rt, delivery_id, err, err.retry_after_s, limit)
     except Unavailable as err:
-        return _retry_or_dead(self, rt, delivery_id, err, backoff(self.request.retries), limit)
+        return _retry_or_dead(
+            self,
+            rt,
+            delivery_id,
+            err,
+            backoff(self.request.retries, rt.settings.retry_base_s),
+            limit,
+        )
     except Exception as err:
         log.exception("delivery %s failed", delivery_id)
         rt.fail(delivery_id, f"{type(err).__name__}: {err}")
@@ -63,7 +71,9 @@ def _retry_or_dead(
     if task.request.retries >= limit:
         rt.fail(delivery_id, f"gave up after {limit} retries: {err}")
         return "dead"
-    rt.store.set_delivery_status(delivery_id, "queued", error=str(err))
+    rt.store.set_delivery_status(
+        delivery_id, "queued", error=str(err), next_at=time.time() + countdown
+    )
     log.warning("delivery %s: %s; retrying in %.0f s", delivery_id, err, countdown)
     raise task.retry(countdown=countdown, exc=err)
 

@@ -70,10 +70,18 @@ class Store:
         rows = list(self.db.table("deliveries").rows_where("id = ?", [delivery_id]))
         return rows[0] if rows else None
 
-    def set_delivery_status(self, delivery_id: str, status: str, error: str | None = None) -> None:
+    def set_delivery_status(
+        self,
+        delivery_id: str,
+        status: str,
+        error: str | None = None,
+        *,
+        next_at: float | None = None,
+    ) -> None:
+        """Set status; next_at (a retry's due time) keeps the recovery sweep off it until then."""
         self.db.execute(
             "update deliveries set status = ?, error = ?, updated_at = ? where id = ?",
-            [status, error, time.time(), delivery_id],
+            [status, error, next_at or time.time(), delivery_id],
         )
         self.db.conn.commit()
 

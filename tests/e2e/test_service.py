@@ -1,0 +1,112 @@
+"""The backbone end to end: signed delivery -> web -> real broker -> real worker -> fake GitHub."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.store import open_store
+from tests.e2e.harness import Worker, broker_url, deliver, issue_payload, wait_for, web_client
+from tests.fake_github.plugin import WEBHOOK_SECRET, make_settings
+
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+REPO = "octo/widgets"
+
+
+def _labels(fake, number: int) -> list[str]:  # type: ignore[no-untyped-def]
+    return list(fake.state.issue(REPO, number).labels)
+
+
+@pytest.mark.parametrize("kind", ["sqla", "redis", "amqp"])
+def test_issue_opened_is_labelled_through_the_real_queue(
+    fake_github, tmp_path: Path, kind: str
+) -> None:  # type: ignore[no-untyped-def]
+    fake_github.state.add_installation(1, [REPO])
+    fake_github.state.add_issue(REPO, "Crash on start", "It crashes.")
+    settings = make_settings(fake_github, tmp_path, broker_url=broker_url(kind, tmp_path))
+    client = web_client(settings)
+    worker = Worker(settings, tmp_path / "worker.log")
+    try:
+        r = deliver(
+            client, WEBHOOK_SECRET, "issues", issue_payload(REPO, 1, "Crash on start"), "d-1"
+        )
+        assert r.status_code == 202, r.text
+        wait_for(lambda: "needs-triage" in _labels(fake_github, 1), what="label", log=worker.log)
+        store = open_store(settings.db_path)
+        wait_for(lambda: store.delivery("d-1")["status"] == "done", what="done", log=worker.log)
+        rows = store.audit_rows(repo=REPO, number=1)
+        assert [(r["action"], r["outcome"]) for r in rows] == [("add_labels", "done")]
+        # the same delivery again: acknowledged, and no second effect
+        again = deliver(
+            client, WEBHOOK_SECRET, "issues", issue_payload(REPO, 1, "Crash on start"), "d-1"
+        )
+        assert again.status_code == 200 and again.json()["duplicate"]
+        time.sleep(1)
+        assert len(fake_github.state.writes()) == 1
+    finally:
+        worker.stop()
+
+
+def test_worker_killed_with_task_in_flight_completes_after_restart(
+    fake_github, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """kill -9 while a delivery is in flight: the embedded broker never redelivers, the store does."""
+    fake_github.state.add_installation(1, [REPO])
+    fake_github.state.add_issue(REPO, "Slow one")
+    settings = make_settings(
+        fake_github, tmp_path, broker_url=broker_url("sqla", tmp_path), recovery_after_s=2
+    )
+    client = web_client(settings)
+    store = open_store(settings.db_path)
+    # GitHub answers "secondary rate limit" first: the task is claimed, then held for a retry
+    # due in 4 s; the worker dies holding it (the SQLite transport never redelivers).
+    fake_github.state.secondary_limit(n=1, retry_after=4)
+    worker = Worker(settings, tmp_path / "w1.log")
+    try:
+        deliver(client, WEBHOOK_SECRET, "issues", issue_payload(REPO, 1, "Slow one"), "d-kill")
+        wait_for(lambda: store.delivery("d-kill")["attempts"] >= 1, what="claim", log=worker.log)
+        wait_for(
+            lambda: store.delivery("d-kill")["status"] == "queued",
+            what="retry held",
+            log=worker.log,
+        )
+        worker.kill9()
+    finally:
+        worker.stop()
+    assert store.delivery("d-kill")["status"] != "done"
+    time.sleep(6.5)  # past the retry's due time plus recovery_after_s
+    worker2 = Worker(settings, tmp_path / "w2.log")
+    try:
+        wait_for(
+            lambda: store.delivery("d-kill")["status"] == "done", what="recovered", log=worker2.log
+        )
+        assert "needs-triage" in _labels(fake_github, 1)
+        assert len(fake_github.state.writes()) == 1
+    finally:
+        worker2.stop()
+
+
+def test_github_5xx_retried_then_done(fake_github, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    fake_github.state.add_installation(1, [REPO])
+    fake_github.state.add_issue(REPO, "Flaky")
+    settings = make_settings(
+        fake_github, tmp_path, broker_url=broker_url("redis", tmp_path), retry_base_s=0.5
+    )
+    client = web_client(settings)
+    store = open_store(settings.db_path)
+    fake_github.state.fail_next(n=2, status=502)
+    worker = Worker(settings, tmp_path / "w.log")
+    try:
+        deliver(client, WEBHOOK_SECRET, "issues", issue_payload(REPO, 1, "Flaky"), "d-5xx")
+        wait_for(
+            lambda: store.delivery("d-5xx")["status"] == "done",
+            timeout=60,
+            what="done",
+            log=worker.log,
+        )
+        assert store.delivery("d-5xx")["attempts"] >= 2
+        assert "needs-triage" in _labels(fake_github, 1)
+    finally:
+        worker.stop()
