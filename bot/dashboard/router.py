@@ -1,0 +1,174 @@
+"""The dashboard's routes: sign-in, overview, digests, audit log and model statistics (HTML + JSON)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from bot.dashboard import queries
+from bot.dashboard.auth import (
+    COOKIE,
+    SESSION_S,
+    TOKEN_USER,
+    User,
+    read_session,
+    sign_session,
+    token_ok,
+)
+from bot.dashboard.charts import line_chart
+from bot.settings import Settings
+from bot.store import Store
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.filters["utc"] = lambda ts: datetime.fromtimestamp(float(ts), UTC).strftime(
+    "%Y-%m-%d %H:%M"
+)
+NO_TOKEN = "Sign-in is off: set SMOLBOT_DASHBOARD_TOKEN and restart smolbot."
+BAD_TOKEN = "That token is not right; it is the value of SMOLBOT_DASHBOARD_TOKEN."
+
+
+class SignInRequired(Exception):
+    """Raised by the HTML dependency; the app's handler turns it into a redirect to /login."""
+
+
+def _token(settings: Settings) -> str | None:
+    return settings.dashboard_token.get_secret_value() if settings.dashboard_token else None
+
+
+def make_dashboard_router(settings: Settings, store: Store) -> APIRouter:
+    """All dashboard pages. Mount with app.include_router(router) and add_signin_redirect(app)."""
+    router = APIRouter()
+
+    def page_user(request: Request) -> User:
+        user = read_session(request.cookies.get(COOKIE), _token(settings))
+        if user is None:
+            raise SignInRequired()
+        return user
+
+    def api_user(request: Request) -> User:
+        user = read_session(request.cookies.get(COOKIE), _token(settings))
+        if user is None:
+            raise HTTPException(status_code=401, detail="sign in at /login first")
+        return user
+
+    PageUser = Annotated[User, Depends(page_user)]
+    ApiUser = Annotated[User, Depends(api_user)]
+
+    def render(request: Request, name: str, user: User | None, **ctx: Any) -> HTMLResponse:
+        return TEMPLATES.TemplateResponse(request, name, {"user": user, **ctx})
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request) -> HTMLResponse:
+        note = None if _token(settings) else NO_TOKEN
+        return render(request, "login.html", None, error=note)
+
+    @router.post("/login", response_model=None)
+    def login(request: Request, token: Annotated[str, Form()] = "") -> Response:
+        if not token_ok(token, _token(settings)):
+            note = BAD_TOKEN if _token(settings) else NO_TOKEN
+            return TEMPLATES.TemplateResponse(
+                request, "login.html", {"user": None, "error": note}, status_code=401
+            )
+        response = RedirectResponse("/", status_code=303)
+        secure = request.url.scheme == "https"
+        cookie = sign_session(TOKEN_USER, token)
+        response.set_cookie(
+            COOKIE, cookie, max_age=SESSION_S, httponly=True, samesite="lax", secure=secure
+        )
+        return response
+
+    @router.post("/logout")
+    def logout() -> RedirectResponse:
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE)
+        return response
+
+    @router.get("/", response_class=HTMLResponse)
+    def overview(request: Request, user: PageUser) -> HTMLResponse:
+        return render(request, "overview.html", user, **_overview(store, user))
+
+    @router.get("/api/overview")
+    def overview_json(user: ApiUser) -> dict[str, Any]:
+        return _overview(store, user)
+
+    @router.get("/digests/{owner}/{name}/{week}", response_class=HTMLResponse)
+    def digest_page(
+        request: Request, user: PageUser, owner: str, name: str, week: str
+    ) -> HTMLResponse:
+        repo = f"{owner}/{name}"
+        row = queries.digest(store, repo, week) if _can_see(store, user, repo) else None
+        if row is None:
+            raise HTTPException(status_code=404, detail=f"no digest for {repo} {week}")
+        return render(request, "digest.html", user, digest=row)
+
+    @router.get("/audit", response_class=HTMLResponse)
+    def audit_page(
+        request: Request, user: PageUser, repo: str = "", issue: str = "", outcome: str = ""
+    ) -> HTMLResponse:
+        rows = _audit(store, user, repo, issue, outcome)
+        repos = [r["full_name"] for r in queries.visible_repos(store, user)]
+        filters = {"repo": repo, "issue": issue, "outcome": outcome}
+        return render(request, "audit.html", user, rows=rows, repos=repos, filters=filters)
+
+    @router.get("/api/audit")
+    def audit_json(
+        user: ApiUser, repo: str = "", issue: str = "", outcome: str = ""
+    ) -> dict[str, Any]:
+        return {"rows": _audit(store, user, repo, issue, outcome)}
+
+    @router.get("/models", response_class=HTMLResponse)
+    def models_page(request: Request, user: PageUser) -> HTMLResponse:
+        days = queries.model_days(store)
+        return render(request, "models.html", user, days=days, charts=_charts(days))
+
+    @router.get("/api/models")
+    def models_json(user: ApiUser) -> dict[str, Any]:
+        return {"days": queries.model_days(store)}
+
+    return router
+
+
+def add_signin_redirect(app: Any) -> None:
+    """Let the app answer SignInRequired with a redirect to /login (HTML pages only)."""
+
+    async def _redirect(request: Request, exc: Exception) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    app.add_exception_handler(SignInRequired, _redirect)
+
+
+def _can_see(store: Store, user: User, repo: str) -> bool:
+    return repo in {r["full_name"] for r in queries.visible_repos(store, user)}
+
+
+def _overview(store: Store, user: User) -> dict[str, Any]:
+    repos = queries.visible_repos(store, user)
+    digests = queries.latest_digests(store, [r["full_name"] for r in repos])
+    return {
+        "installations": queries.installations(store, user),
+        "repositories": repos,
+        "top": queries.current_top(digests),
+        "digests": [{k: v for k, v in d.items() if k != "data"} for d in digests],
+    }
+
+
+def _audit(store: Store, user: User, repo: str, issue: str, outcome: str) -> list[dict[str, Any]]:
+    repos = [r["full_name"] for r in queries.visible_repos(store, user)]
+    number = int(issue) if issue.strip().isdigit() else None
+    return queries.audit(store, repos, repo or None, number, outcome or None)
+
+
+def _charts(days: list[dict[str, Any]]) -> list[str]:
+    def series(key: str, scale: float = 1.0) -> list[tuple[str, float]]:
+        return [(d["day"], round(float(d[key] or 0) * scale, 1)) for d in days]
+
+    return [
+        line_chart(series("latency_ms"), "Mean latency per day", " ms"),
+        line_chart(series("cache_rate", 100), "Cache hit rate per day", " %"),
+        line_chart(series("escalation_share", 100), "Escalation share per day", " %"),
+    ]
