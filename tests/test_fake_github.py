@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -222,3 +224,34 @@ def test_concurrent_requests(gh: FakeGitHubServer, client: httpx.Client) -> None
         codes = [code for codes in pool.map(burst, range(8)) for code in codes]
     assert codes == [200] * 80
     assert len(gh.state.requests("GET", f"/repos/{REPO}")) == 80
+
+
+def test_requests_from_several_processes(gh: FakeGitHubServer, client: httpx.Client) -> None:
+    token = client.headers["Authorization"]
+    code = (
+        "import httpx, sys\n"
+        "with httpx.Client(headers={'Authorization': sys.argv[2]}) as c:\n"
+        "    print(sum(c.get(sys.argv[1]).status_code == 200 for _ in range(25)))\n"
+    )
+    url = f"{gh.url}/repos/{REPO}/issues"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, url, token], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    outs = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert outs == ["25"] * 3
+    assert len(gh.state.requests("GET", f"/repos/{REPO}/issues")) == 75
+
+
+def test_author_association_and_drafts(gh: FakeGitHubServer, client: httpx.Client) -> None:
+    gh.state.set_permission(REPO, "maya", "maintain")
+    gh.state.add_issue(REPO, "by owner", user="octo")
+    gh.state.add_issue(REPO, "by maintainer", user="maya", is_pr=True, draft=True)
+    gh.state.add_issue(REPO, "by stranger", user="zed")
+    got = {i["title"]: i for i in client.get(f"/repos/{REPO}/issues").json()}
+    assert got["by owner"]["author_association"] == "OWNER"
+    assert got["by maintainer"]["author_association"] == "COLLABORATOR"
+    assert got["by maintainer"]["draft"] is True
+    assert got["by stranger"]["author_association"] == "NONE"

@@ -184,6 +184,22 @@ def test_pagination_over_many_issues(gh: FakeGitHubServer, repo: RepoHost) -> No
     assert len(gh.state.requests("GET", f"/repos/{REPO}/issues")) == 2  # per_page=100
 
 
+def test_issue_fields_for_lifecycle(gh: FakeGitHubServer, repo: RepoHost) -> None:
+    gh.state.set_permission(REPO, "maya", "write")
+    n = gh.state.add_issue(
+        REPO, "WIP", user="maya", is_pr=True, draft=True, assignees=["ann"]
+    ).number
+    gh.state.add_comment(REPO, n, "looks good", user="octo")
+    issue = repo.issue(n)
+    assert (issue.is_pull_request, issue.draft, issue.author_association) == (
+        True,
+        True,
+        "COLLABORATOR",
+    )
+    assert issue.assignees == ["ann"]
+    assert repo.comments(n)[0].author_association == "OWNER"
+
+
 def test_closed_issues_for_backfill(gh: FakeGitHubServer, repo: RepoHost) -> None:
     st = gh.state
     st.add_issue(REPO, "a", labels=["bug"], state="closed")

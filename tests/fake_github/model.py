@@ -54,7 +54,8 @@ class Comment:
     updated_at: float
     user_type: str = "User"
 
-    def json(self, base: str, repo: str) -> dict[str, Any]:
+    def json(self, base: str, r: Repo) -> dict[str, Any]:
+        repo = r.full_name
         return {
             "id": self.id,
             "node_id": f"IC_{self.id}",
@@ -65,7 +66,7 @@ class Comment:
             "body": self.body,
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
-            "author_association": "NONE",
+            "author_association": r.association(self.user),
         }
 
 
@@ -85,11 +86,13 @@ class Issue:
     milestone: str | None = None
     reactions: int = 0
     is_pr: bool = False
+    draft: bool = False  # a draft pull request
     locked: bool = False
     user_type: str = "User"
     comment_ids: list[int] = field(default_factory=list)
 
-    def json(self, base: str, repo: str, labels: dict[str, Label]) -> dict[str, Any]:
+    def json(self, base: str, r: Repo) -> dict[str, Any]:
+        repo, labels = r.full_name, r.labels
         url = f"{base}/repos/{repo}/issues/{self.number}"
         kind = "pull" if self.is_pr else "issues"
         data: dict[str, Any] = {
@@ -115,7 +118,7 @@ class Issue:
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
             "closed_at": iso(self.closed_at) if self.closed_at else None,
-            "author_association": "NONE",
+            "author_association": r.association(self.user),
             "body": self.body,
             "reactions": {"url": url + "/reactions", "total_count": self.reactions},
         }
@@ -124,6 +127,7 @@ class Issue:
                 "url": f"{base}/repos/{repo}/pulls/{self.number}",
                 "html_url": data["html_url"],
             }
+            data["draft"] = self.draft
         return data
 
 
@@ -150,6 +154,14 @@ class Repo:
     @property
     def full_name(self) -> str:
         return f"{self.owner}/{self.name}"
+
+    def association(self, login: str) -> str:
+        """GitHub's author_association, from ownership and the permissions set on the fake."""
+        if login == self.owner:
+            return "OWNER"
+        if self.permissions.get(login, "none") in ("admin", "maintain", "write", "triage"):
+            return "COLLABORATOR"
+        return "NONE"
 
     def json(self, base: str) -> dict[str, Any]:
         return {

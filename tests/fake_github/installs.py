@@ -1,0 +1,69 @@
+"""Fake endpoints for the App and its installations: tokens, installations, repositories, quota."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.fake_github.model import iso, user_json
+from tests.fake_github.web import Req, Resp, not_found, paginated
+
+
+def _installation_json(req: Req, iid: int) -> dict[str, Any]:
+    owner = (req.state.installations[iid] or ["octo/x"])[0].split("/")[0]
+    return {
+        "id": iid,
+        "app_id": req.state.app_id,
+        "app_slug": req.state.app_slug,
+        "account": user_json(req.base, owner, "Organization"),
+        "target_type": "Organization",
+        "repository_selection": "selected",
+        "access_tokens_url": f"{req.base}/app/installations/{iid}/access_tokens",
+        "repositories_url": f"{req.base}/installation/repositories",
+        "permissions": {"issues": "write", "contents": "read", "metadata": "read"},
+        "events": ["issues", "issue_comment"],
+        "created_at": iso(0),
+        "updated_at": iso(0),
+    }
+
+
+def access_token(req: Req) -> Resp:
+    iid = int(req.args[0])
+    if iid not in req.state.installations:
+        return not_found()
+    token, expires = req.state.mint_token(iid)
+    body = {
+        "token": token,
+        "expires_at": iso(expires),
+        "permissions": {"issues": "write", "contents": "read", "metadata": "read"},
+        "repository_selection": "selected",
+    }
+    return Resp(201, body)
+
+
+def list_installations(req: Req) -> Resp:
+    return paginated(req, [_installation_json(req, i) for i in sorted(req.state.installations)])
+
+
+def get_installation(req: Req) -> Resp:
+    iid = int(req.args[0])
+    return (
+        Resp(200, _installation_json(req, iid)) if iid in req.state.installations else not_found()
+    )
+
+
+def installation_repos(req: Req) -> Resp:
+    assert req.installation is not None
+    names = req.state.installations.get(req.installation, [])
+    items = [req.state.repos[n].json(req.base) for n in names]
+    return paginated(req, items, key="repositories")
+
+
+def rate_limit(req: Req) -> Resp:
+    assert req.installation is not None
+    q = req.state.quota(req.installation)
+    core = {"limit": q.limit, "remaining": q.remaining, "reset": int(q.reset_at), "used": q.used}
+    return Resp(200, {"resources": {"core": core}, "rate": core}, free=True)
+
+
+def get_repo(req: Req) -> Resp:
+    return Resp(200, req.r.json(req.base))
