@@ -149,6 +149,19 @@ def render(changes: list[FileChange]) -> str:
     return "\n\n".join(parts)
 
 
+NEW_SYMBOL = re.compile(
+    r"(?m)^\+\s*(?:async\s+)?(?:def|class|function|func|fn|pub\s+fn|export\s+(?:default\s+)?(?:function|class|const))\s+\w"
+)
+
+
+def adds_symbols(changes: list[FileChange]) -> bool:
+    """New functions or classes in code, with little removed: the shape of a feature."""
+    code = [c for c in changes if c.kind == "code" and not c.binary]
+    new = sum(len(NEW_SYMBOL.findall(c.patch)) for c in code)
+    removed = sum(c.deleted or 0 for c in code)
+    return new > 0 and removed <= sum(c.added or 0 for c in code) // 2
+
+
 def stat_block(changes: list[FileChange]) -> str:
     lines = []
     for c in changes:

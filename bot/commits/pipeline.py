@@ -51,7 +51,8 @@ def draft_changes(
     style = learn(history)
     files = [c.path for c in changes]
     statuses = {c.path: c.status for c in changes}
-    ctype, scope = infer_type(files, statuses, style), infer_scope(files, style)
+    ctype = infer_type(files, statuses, style, diffs.adds_symbols(changes))
+    scope = infer_scope(files, style)
     diffs.fit(changes, opts.budget_chars)
     result = DraftResult(tree, "")
     result.notes += _summary_notes(changes)

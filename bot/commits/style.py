@@ -151,8 +151,12 @@ def infer_scope(files: list[str], style: Style) -> str | None:
     return None
 
 
-def infer_type(files: list[str], statuses: dict[str, str], style: Style) -> str:
-    """The deterministic fallback type: from paths, else the repository's most common type for code."""
+def infer_type(
+    files: list[str], statuses: dict[str, str], style: Style, new_symbols: bool = False
+) -> str:
+    """The deterministic fallback type: from paths, new definitions mean feat, else fix or refactor."""
+    if new_symbols and path_type(files, statuses) in (None, "feat"):
+        return "feat"
     return path_type(files, statuses) or (
         "fix" if style.types["fix"] >= style.types["refactor"] else "refactor"
     )

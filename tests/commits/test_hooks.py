@@ -1,0 +1,184 @@
+"""The real hooks run by real `git commit`: speculative and cold paths, every don't-touch case, chaining, hooksPath, worktrees."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from bot.commits.style import CC_SUBJECT
+from tests.commits.conftest import Git, needs_model, wait_for
+
+NO_MODEL = {
+    "SMOLBOT_MODEL_PATH": "/nonexistent/model.gguf"
+}  # rule-made drafts: hook mechanics only
+DISCOUNT = "def total(items):\n    return sum(i.price * i.qty for i in items)\n\n\ndef discount(total, pct):\n    return total * (1 - pct / 100)\n"
+
+
+def install(g: Git, *extra: str) -> None:
+    out = g.smolbot("hook", "install", *extra)
+    assert out.returncode == 0, out.stderr
+
+
+def place_draft(g: Git, text: str = "feat: SMOLBOT DRAFT\n") -> Path:
+    path = g.draft_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.model
+@needs_model
+def test_speculative_draft_is_ready_before_commit_and_used(repo: Git) -> None:
+    install(repo)
+    repo.write("src/shop/cart.py", DISCOUNT)
+    repo("add", "src/shop/cart.py")  # post-index-change wakes the drafter
+    draft = repo.draft_file()
+    wait_for(draft.is_file)
+    meta = json.loads(draft.with_suffix(".json").read_text())
+    assert meta["backend"] == "gpt4all" and meta["model"].endswith(".gguf")
+    subject = draft.read_text().splitlines()[0]
+    assert CC_SUBJECT.match(subject) and len(subject) <= 72
+    repo("commit", env={"SMOLBOT_COMMIT_WAIT_MS": "0"})  # ready drafts need no wait
+    assert repo.last_message() == draft.read_text().strip()
+    explain = repo.smolbot("draft", "--explain")
+    assert explain.returncode != 0 and "nothing staged" in explain.stderr
+
+
+@pytest.mark.model
+@needs_model
+def test_cold_commit_starts_the_drafter_and_waits_within_budget(repo: Git) -> None:
+    repo.write("src/shop/pay.py", "def pay(amount, currency='EUR'):\n    return amount, currency\n")
+    repo("add", "src/shop/pay.py")  # staged before smolbot was installed: nothing drafted
+    install(repo, "--no-start")
+    assert repo.drafter_pid() is None and not repo.draft_file().exists()
+    repo("commit", env={"SMOLBOT_COMMIT_WAIT_MS": "240000"})
+    message = repo.last_message()
+    assert message != "manual message" and CC_SUBJECT.match(message.splitlines()[0])
+
+
+def test_no_draft_within_budget_leaves_the_message_to_the_user(repo: Git) -> None:
+    install(repo, "--no-start")
+    repo.write("notes.txt", "hello\n")
+    repo("-c", "core.hooksPath=/nonexistent", "add", "notes.txt")
+    done = repo("commit", env={"SMOLBOT_COMMIT_WAIT_MS": "0", **NO_MODEL})
+    assert done.returncode == 0 and repo.last_message() == "manual message"
+
+
+@pytest.mark.parametrize("case", ["-m", "-F", "template", "amend", "squash", "merge"])
+def test_a_given_message_is_never_replaced(repo: Git, tmp_path: Path, case: str) -> None:
+    install(repo, "--no-start")
+    env = {"SMOLBOT_COMMIT_WAIT_MS": "3000", **NO_MODEL}
+    if case in ("squash", "merge"):
+        repo("checkout", "-q", "-b", "side")
+        repo.write("side.txt", "side\n")
+        repo("add", "side.txt", env=env)
+        repo("commit", "-q", "-m", "feat: side work", env=env)
+        repo("checkout", "-q", "main")
+        repo.write("main.txt", "main\n")
+        repo("add", "main.txt", env=env)
+        repo("commit", "-q", "-m", "feat: main work", env=env)
+        flag = "--squash" if case == "squash" else "--no-commit"
+        repo("merge", flag, *([] if case == "squash" else ["--no-ff"]), "side", env=env)
+    else:
+        repo.write("src/shop/cart.py", DISCOUNT)
+        repo("add", "src/shop/cart.py", env=env)
+    place_draft(repo)
+    args = {
+        "-m": ["commit", "-m", "fix: my own words"],
+        "-F": ["commit", "-F", str(tmp_path / "msg.txt")],
+        "template": ["-c", f"commit.template={tmp_path / 'tpl.txt'}", "commit"],
+        "amend": ["commit", "--amend"],
+        "squash": ["commit"],
+        "merge": ["commit"],
+    }[case]
+    (tmp_path / "msg.txt").write_text("fix: words from a file\n")
+    (tmp_path / "tpl.txt").write_text("chore: from the template\n")
+    before = repo.last_message()
+    if case == "template":  # git refuses an unedited template
+        env["GIT_EDITOR"] = "sh -c 'echo edited >> \"$1\"' -"
+    repo(*args, env=env)
+    message = repo.last_message()
+    assert "SMOLBOT DRAFT" not in message
+    expected = {
+        "-m": "fix: my own words", "-F": "fix: words from a file", "template": "chore: from the template",
+        "amend": before, "squash": "Squashed commit", "merge": "Merge branch 'side'",
+    }[case]  # fmt: skip
+    assert message.startswith(expected)
+
+
+def test_existing_hooks_are_chained_and_restored(repo: Git) -> None:
+    hooks = repo.git_path("hooks")
+    mine = '#!/bin/sh\necho "$0 $*" >> "$(git rev-parse --git-dir)/user-hook.log"\n'
+    for name in ("prepare-commit-msg", "post-index-change"):
+        (hooks / name).write_text(mine)
+        (hooks / name).chmod(0o755)
+    install(repo, "--no-start")
+    install(repo, "--no-start")  # twice: still chains the user's hook, never itself
+    assert (hooks / "prepare-commit-msg.smolbot-chained").read_text() == mine
+    repo.write("docs/usage.md", "# Usage\n\nRun it.\n")
+    repo("add", "docs/usage.md", env=NO_MODEL)
+    wait_for(repo.draft_file().is_file, timeout=60)
+    repo("commit", env=NO_MODEL)
+    assert repo.last_message().startswith("docs")
+    log = repo.git_path("user-hook.log").read_text()
+    assert "post-index-change" in log and "prepare-commit-msg" in log
+    status = repo.smolbot("hook", "status").stdout
+    assert "chains prepare-commit-msg.smolbot-chained" in status
+    assert repo.smolbot("hook", "uninstall").returncode == 0
+    assert (hooks / "prepare-commit-msg").read_text() == mine
+    assert not (hooks / "prepare-commit-msg.smolbot-chained").exists()
+
+
+def test_refuses_to_lose_a_hook(repo: Git) -> None:
+    hooks = repo.git_path("hooks")
+    for suffix in ("", ".smolbot-chained"):
+        (hooks / f"prepare-commit-msg{suffix}").write_text("#!/bin/sh\nexit 0\n")
+    out = repo.smolbot("hook", "install", "--no-start")
+    assert out.returncode != 0 and "move one away" in out.stderr
+
+
+def test_core_hooks_path(repo: Git) -> None:
+    repo("config", "core.hooksPath", ".githooks")
+    install(repo, "--no-start")
+    assert (repo.root / ".githooks" / "prepare-commit-msg").is_file()
+    repo.write("tests/test_cart.py", "def test_total():\n    assert True\n")
+    repo("add", "tests/test_cart.py", env=NO_MODEL)
+    wait_for(repo.draft_file().is_file, timeout=60)
+    repo("commit", env=NO_MODEL)
+    assert repo.last_message().startswith("test")
+
+
+def test_worktree_drafts_in_its_own_git_dir(repo: Git, make_repo: object) -> None:
+    install(repo, "--no-start")
+    wt_root = repo.root.parent / "wt"
+    repo("worktree", "add", "-q", str(wt_root), "-b", "feature")
+    wt = Git(wt_root, repo.env)
+    wt.write("docs/faq.md", "# FAQ\n")
+    wt("add", "docs/faq.md", env=NO_MODEL)
+    draft = wt.draft_file()
+    assert "worktrees" in str(draft)
+    wait_for(draft.is_file, timeout=60)
+    wt("commit", env=NO_MODEL)
+    assert wt.last_message() == draft.read_text().strip()
+    pid = wt.drafter_pid()
+    if pid:
+        os.kill(pid, signal.SIGTERM)
+
+
+def test_drafter_exits_when_idle(repo: Git) -> None:
+    install(repo)
+    wait_for(repo.drafter_pid, timeout=30)
+    pid = repo.drafter_pid()
+    assert pid is not None
+    out = repo.smolbot("hook", "status")
+    assert f"running, pid {pid}" in out.stdout
+    repo.env["SMOLBOT_DRAFTER_IDLE_S"] = "1"
+    os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: repo.drafter_pid() is None, timeout=20)
+    install(repo)  # a fresh drafter with a 1 s idle limit goes away by itself
+    wait_for(lambda: repo.drafter_pid() is None, timeout=60)
+    assert not repo.git_path("smolbot/drafter.pid").exists()
