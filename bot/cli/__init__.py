@@ -14,6 +14,8 @@ COMMAND_MODULES = [
     "bot.cli.digest",
     "bot.cli.models",
     "bot.cli.service",
+    "bot.cli.doctor",
+    "bot.cli.demo",
     "bot.cli.hook",
     "bot.cli.lifecycle",
 ]
