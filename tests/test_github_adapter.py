@@ -70,6 +70,8 @@ def test_token_refreshed_near_expiry(gh: FakeGitHubServer, tmp_path: Path) -> No
     assert gh.state.minted == 2
     tokens = {e.installation for e in gh.state.requests("GET", "/issues/1")}
     assert tokens == {INST}
+    app.close()
+    assert repo.issue(1).number == 1 and gh.state.minted == 2  # a new pool, the same token
 
 
 def test_token_cache_is_thread_safe(gh: FakeGitHubServer, app: GitHubApp) -> None:

@@ -99,10 +99,19 @@ class GitHubApp:
         with self._lock:
             held = self._clients.get(installation_id)
             if held is None or held[0] != token:
+                if held is not None:
+                    held[1].close()  # the old token's connection pool
                 gh = Github(auth=Auth.Token(token), per_page=100, lazy=True, **self._common())  # type: ignore[arg-type]
                 held = (token, gh)
                 self._clients[installation_id] = held
             return held[1]
+
+    def close(self) -> None:
+        """Release connection pools (workers call this at shutdown; optional)."""
+        with self._lock:
+            for _, gh in self._clients.values():
+                gh.close()
+            self._clients.clear()
 
     # -- GitHubHost ---------------------------------------------------------------------------
     def repo(self, installation_id: int, full_name: str) -> GitHubRepo:
