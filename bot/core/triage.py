@@ -216,3 +216,45 @@ def kind_for_labels(labels: Iterable[str], cfg: RepoConfig) -> Kind | None:
             if mapped is not None and canon(mapped) == canon(label):
                 kinds.add(kind)
     return kinds.pop() if len(kinds) == 1 else None
+
+
+# Text addressed to the bot rather than describing the issue. Defence in depth only: what keeps
+# triage safe is structural (allowlisted labels, fixed comment texts, no model-driven close,
+# checked model text); this keeps injected sentences from nudging the classifier or the checks.
+_INJECTION = re.compile(
+    r"|".join(
+        (
+            r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instruction|prompt|rule|guideline|polic)",
+            r"\b(system|developer)\s+(prompt|message|instruction)",
+            r"\byou\s+are\s+(now|no\s+longer)\b|\bact\s+as\b|\bnew\s+instructions?\b",
+            r"\b(ai|bot|assistant|model|llm|smolbot|triage)\b.{0,30}\b(must|should|shall|will)\b.{0,15}\b(label|close|delete|mention|reveal|print|say|post)",
+            r"\b(close|delete|lock)\s+(all|every|the\s+other)\b.{0,20}\b(issue|pr|pull)",
+            r"\b(label|tag|classify)\s+(this|it|the\s+issue)\b",
+            r"\b(reveal|print|show|output|leak|send|post)\b.{0,40}\b(token|secret|api[\s_-]?key|password|credential|env)",
+            r"@(everyone|here|channel|all)\b",
+            r"\b(ignoriere|vergiss)\b.{0,40}\b(anweisung|regel)",
+            r"\b(ignor(e|ez|a|ar)|olvida|oublie)\b.{0,40}\b(instruc|consign|regla|règle)",
+            r"忽略|无视|指令|システム|指示を無視|игнорируй|инструкци",
+        )
+    ),
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"(?<=[.!?;:])\s+|(?<=[。！？])|\n+|\s+[-–—|]+\s+")
+_BRACKETED = re.compile(r"\[[^\]\n]*\]|\([^)\n]*\)|\{[^}\n]*\}")
+_FENCED = re.compile(r"(```|~~~).*?(\1|$)", re.S)
+_HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.S)
+
+
+def quarantine(text: str) -> str:
+    """Drop hidden HTML comments, and code blocks and sentences that give the bot orders."""
+    text = _HTML_COMMENT.sub(" ", text or "")
+    for pattern in (_FENCED, _BRACKETED):
+        text = pattern.sub(lambda m: "" if _INJECTION.search(m.group(0)) else m.group(0), text)
+    kept = []
+    for line in text.split("\n"):
+        if not _INJECTION.search(line):
+            kept.append(line)  # untouched: most lines never change
+            continue
+        parts = [p for p in _SENTENCE.split(line) if p and not _INJECTION.search(p)]
+        kept.append(" ".join(p.strip() for p in parts))
+    return "\n".join(kept).strip()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from typing import Any
@@ -13,6 +12,7 @@ from bot.core.duplicates import close_as_duplicate_actions
 from bot.jobs.context import JobContext
 from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import load_repo_config
+from bot.jobs.summarize import summarize_issue
 from bot.jobs.triage import host_for, triage_issue
 from bot.ports import GitHubError, RepoHost
 
@@ -25,7 +25,12 @@ def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, A
     comment = payload.get("comment") or {}
     repo = payload["repository"]["full_name"]
     number = int((payload.get("issue") or {}).get("number", 0))
-    audit: dict[str, Any] = {"task": TASK, "delivery_id": delivery_id, "repo": repo, "number": number}
+    audit: dict[str, Any] = {
+        "task": TASK,
+        "delivery_id": delivery_id,
+        "repo": repo,
+        "number": number,
+    }
     if payload.get("action") != "created":
         return
     commands, rejected = parse_commands(str(comment.get("body") or ""))
@@ -58,7 +63,12 @@ def run_command(
     author: str,
     delivery_id: str | None = None,
 ) -> None:
-    audit: dict[str, Any] = {"task": TASK, "delivery_id": delivery_id, "repo": repo, "number": number}
+    audit: dict[str, Any] = {
+        "task": TASK,
+        "delivery_id": delivery_id,
+        "repo": repo,
+        "number": number,
+    }
     if cmd.verb == "retriage":
         ctx.store.db.table("triage_ignored").delete_where("repo = ? and number = ?", [repo, number])
         ctx.store.audit("command.retriage", "done", f"{author} asked to retriage", **audit)
@@ -104,15 +114,12 @@ def mark_duplicate(
 def summarize(
     ctx: JobContext, host: RepoHost, repo: str, number: int, author: str, delivery_id: str | None
 ) -> None:
-    """Hand over to the summaries job when it is installed; otherwise say so in the audit log."""
-    audit: dict[str, Any] = {"task": TASK, "delivery_id": delivery_id, "repo": repo, "number": number}
-    try:
-        module = importlib.import_module("bot.jobs.summarize")
-    except ImportError:
-        module = None
-    fn = getattr(module, "summarize_issue", None)
-    if fn is None:
-        ctx.store.audit("command.summarize", "skipped", "summaries not available", **audit)
-        return
+    """Hand over to the summaries job; its Performer audits what it posted."""
+    audit: dict[str, Any] = {
+        "task": TASK,
+        "delivery_id": delivery_id,
+        "repo": repo,
+        "number": number,
+    }
     ctx.store.audit("command.summarize", "done", f"{author} asked for a summary", **audit)
-    fn(ctx, host, repo, number, delivery_id=delivery_id, requested_by=author)
+    summarize_issue(ctx, host, repo, number, delivery_id=delivery_id, requested_by=author)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -29,9 +29,11 @@ from bot.core.triage import (
     is_untriaged,
     kind_for_labels,
     label_actions,
+    quarantine,
     threshold_for,
 )
 from bot.dupes import DuplicateIndex, docs_from_store
+from bot.jobs.backfill import issue_row
 from bot.jobs.context import JobContext
 from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import cached_config, load_repo_config, load_templates
@@ -66,6 +68,23 @@ def snapshot(issue: IssueData) -> IssueSnapshot:
         tuple(issue.labels),
         issue.state,
     )
+
+
+def guarded(ctx: JobContext, issue: IssueSnapshot, delivery_id: str | None) -> IssueSnapshot:
+    """The issue with text that gives the bot orders set aside (audited when there was some)."""
+    title, body = quarantine(issue.title), quarantine(issue.body)
+    dropped = len(issue.title) + len(issue.body) - len(title) - len(body)
+    if dropped > 0:
+        ctx.store.audit(
+            "quarantine",
+            "done",
+            f"{dropped} characters of hidden or bot-directed text set aside",
+            task=TASK,
+            delivery_id=delivery_id,
+            repo=issue.repo,
+            number=issue.number,
+        )
+    return replace(issue, title=title, body=body)
 
 
 def issue_text(issue: IssueSnapshot) -> str:
@@ -188,7 +207,9 @@ def triage_issue(
 ) -> Plan | None:
     """Fetch, decide, act. force (a maintainer's retriage) also redoes triaged issues."""
     cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
-    issue = snapshot(host.issue(number))
+    fetched = host.issue(number)
+    ctx.store.upsert_issue(repo, issue_row(fetched))  # fresh copy for duplicate search
+    issue = guarded(ctx, snapshot(fetched), delivery_id)
     target = Target(repo, number, TASK, delivery_id, cfg.dry_run, ctx.settings.bot_login)
     perf = Performer(host, ctx.store, target)
     skip = _skip_reason(ctx, host, issue, cfg, trigger, force)
