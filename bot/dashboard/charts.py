@@ -7,7 +7,9 @@ from html import escape
 WIDTH, HEIGHT, PAD = 360, 140, 28
 
 
-def line_chart(points: list[tuple[str, float]], title: str, unit: str = "") -> str:
+def line_chart(
+    points: list[tuple[str, float]], title: str, unit: str = "", ceiling: float | None = None
+) -> str:
     """An SVG line chart of (label, value) points in order; an empty frame says "no data yet"."""
     head = (
         f'<svg class="chart" role="img" aria-label="{escape(title)}" width="{WIDTH}" '
@@ -21,7 +23,7 @@ def line_chart(points: list[tuple[str, float]], title: str, unit: str = "") -> s
             head
             + f'<text x="{WIDTH // 2 - 30}" y="{HEIGHT // 2}" font-size="12">no data yet</text></svg>'
         )
-    top = max(v for _, v in points) or 1.0
+    top = ceiling or max(v for _, v in points) or 1.0
     xs = _xs(len(points))
     ys = [HEIGHT - PAD - (v / top) * (HEIGHT - 2 * PAD) for _, v in points]
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))

@@ -1,7 +1,6 @@
 """The dashboard's routes: sign-in, overview, digests, audit log and model statistics (HTML + JSON)."""
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: FastAPI must see the local Annotated aliases below
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -98,7 +97,7 @@ def make_dashboard_router(settings: Settings, store: Store) -> APIRouter:
 
     @router.get("/digests/{owner}/{name}/{week}", response_class=HTMLResponse)
     def digest_page(
-        request: Request, user: PageUser, owner: str, name: str, week: str
+        request: Request, owner: str, name: str, week: str, user: PageUser
     ) -> HTMLResponse:
         repo = f"{owner}/{name}"
         row = queries.digest(store, repo, week) if _can_see(store, user, repo) else None
@@ -108,7 +107,11 @@ def make_dashboard_router(settings: Settings, store: Store) -> APIRouter:
 
     @router.get("/audit", response_class=HTMLResponse)
     def audit_page(
-        request: Request, user: PageUser, repo: str = "", issue: str = "", outcome: str = ""
+        request: Request,
+        user: PageUser,
+        repo: str = "",
+        issue: str = "",
+        outcome: str = "",
     ) -> HTMLResponse:
         rows = _audit(store, user, repo, issue, outcome)
         repos = [r["full_name"] for r in queries.visible_repos(store, user)]
@@ -169,6 +172,6 @@ def _charts(days: list[dict[str, Any]]) -> list[str]:
 
     return [
         line_chart(series("latency_ms"), "Mean latency per day", " ms"),
-        line_chart(series("cache_rate", 100), "Cache hit rate per day", " %"),
-        line_chart(series("escalation_share", 100), "Escalation share per day", " %"),
+        line_chart(series("cache_rate", 100), "Cache hit rate per day", " %", 100),
+        line_chart(series("escalation_share", 100), "Escalation share per day", " %", 100),
     ]
