@@ -231,3 +231,12 @@ def m040_digest(db: Database) -> None:
 def m030_lifecycle_summary_seen(db: Database) -> None:
     """Lifecycle (issue 5): remember the issue's updated_at a summary was checked against."""
     db.table("summaries").add_column("seen_updated_at", str)
+
+
+@migrations()
+def m030_lifecycle_roles(db: Database) -> None:
+    """Lifecycle (issue 5): who can write to a repository, cached so sweeps ask GitHub rarely."""
+    db.table("lifecycle_roles").create(
+        {"repo": str, "login": str, "can_write": int, "checked_at": float},
+        pk=("repo", "login"),
+    )
