@@ -66,8 +66,11 @@ def test_token_refreshed_near_expiry(gh: FakeGitHubServer, tmp_path: Path) -> No
     repo.issue(1)
     assert gh.state.minted == 1
     now[0] = expires - 299  # inside the margin: mint a fresh one
+    gh.state.advance(3600 - 299)  # the same hour passes on GitHub's side
     repo.issue(1)
     assert gh.state.minted == 2
+    repo.issue(1)
+    assert gh.state.minted == 2  # the fresh token is reused
     tokens = {e.installation for e in gh.state.requests("GET", "/issues/1")}
     assert tokens == {INST}
     app.close()
