@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 DETAIL_LIMIT = 300  # issues whose comments/events are fetched, most recently updated first
 HORIZON_DAYS = 30  # closed issues updated this far back still count (duplicates of open ones)
 LINE_BODY_CHARS = 1200
-LINE_RECENT = 4
 
 
 class DigestLine(BaseModel):
@@ -165,17 +165,13 @@ def model_calls(store: Store, since: datetime, until: datetime) -> list[ModelCal
 
 
 # --- one-line summaries --------------------------------------------------------------------
-def summary_line(
-    models: ModelLayer, thread: Thread, issue: IssueData, why: Iterable[str]
-) -> str | None:
+CLAIMS = re.compile(r"\b(fixed|resolved|merged|released|closed|shipped)\b", re.IGNORECASE)
+MAX_LINE = 160
+
+
+def summary_line(models: ModelLayer, thread: Thread, issue: IssueData) -> str | None:
     """The model's line for one issue if it validates and passes the checks; None otherwise."""
-    humans = [c for c in thread.comments or () if not c.bot][-LINE_RECENT:]
-    variables = {
-        "title": thread.title,
-        "body": issue.body[:LINE_BODY_CHARS],
-        "recent": "\n".join(f"- {c.body[:300]}" for c in humans) or "(no comments)",
-        "why": ", ".join(why) or "nothing special",
-    }
+    variables = {"title": thread.title, "body": issue.body[:LINE_BODY_CHARS] or "(empty)"}
     try:
         answer = models.ask(
             task="digest", prompt="digest_line", variables=variables, schema=DigestLine
@@ -186,18 +182,26 @@ def summary_line(
     if not answer.ok or answer.value is None:
         return None
     line = " ".join(str(answer.value.line).split())
-    people = {thread.author, *(c.author for c in thread.comments or ())}
-    check = check_text(
-        line,
-        allowed_numbers={thread.number},
-        allowed_urls={thread.url},
-        allowed_people=people,
-        max_chars=240,
-    )
-    if not check.ok:
-        log.info("digest line for #%s rejected: %s", thread.number, "; ".join(check.problems))
+    problems = list(line_problems(line, thread, issue.body))
+    if problems:
+        log.info("digest line for #%s rejected: %s", thread.number, "; ".join(problems))
         return None
     return line
+
+
+def line_problems(line: str, thread: Thread, body: str) -> Iterable[str]:
+    """Invented numbers, links or people; a claim of a fix nobody wrote; too long."""
+    people = {thread.author, *(c.author for c in thread.comments or ())}
+    check = check_text(
+        line, allowed_numbers={thread.number}, allowed_urls={thread.url}, allowed_people=people
+    )
+    yield from check.problems
+    said = " ".join([thread.title, body, *(c.body for c in thread.comments or ())])
+    for claim in {m.lower() for m in CLAIMS.findall(line)}:
+        if not re.search(rf"\b{claim}\b", said, re.IGNORECASE):
+            yield f"claims {claim!r}, which nobody in the thread said"
+    if len(line) > MAX_LINE:
+        yield f"too long: {len(line)} > {MAX_LINE} characters"
 
 
 def summary_lines(
@@ -215,7 +219,7 @@ def summary_lines(
     )
     lines = {}
     for r in ranked[: cfg.digest.top]:
-        line = summary_line(models, r.thread, issues[r.thread.number], r.why)
+        line = summary_line(models, r.thread, issues[r.thread.number])
         if line:
             lines[r.thread.number] = line
     return lines

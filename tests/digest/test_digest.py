@@ -25,7 +25,7 @@ from bot.core.digest import (
 )
 from bot.core.markers import markers_in
 from bot.core.ranking import Note, Thread
-from bot.jobs.digest import build_digest, parse_ts
+from bot.jobs.digest import build_digest, line_problems, parse_ts
 from bot.llm.api import Answer, ModelRecord
 from bot.samples import SAMPLE_REPO, load_sample
 from bot.samples.host import SampleHost
@@ -230,7 +230,20 @@ def test_issue_text_reaches_the_model_as_variables_not_instructions(store: Store
     models = ScriptedModels(["ok line one", "ok line two"])
     sample_digest(store, models, top=2)
     assert models.calls[0]["title"].startswith("Session cookie")
-    assert set(models.calls[0]) == {"title", "body", "recent", "why"}
+    assert set(models.calls[0]) == {"title", "body"}
+
+
+def test_a_line_may_not_claim_a_fix_nobody_mentioned() -> None:
+    t = Thread(7, "Crash on save", "open", "ann", NOW, url="https://github.com/o/r/issues/7")
+    assert list(line_problems("Saving crashes the app.", t, "It crashes when I save.")) == []
+    assert list(line_problems("Crash on save, now fixed.", t, "It crashes.")) == [
+        "claims 'fixed', which nobody in the thread said"
+    ]
+    assert (
+        list(line_problems("Crash on save; the reporter says it is fixed.", t, "fixed in 1.2?"))
+        == []
+    )
+    assert list(line_problems("x" * 200, t, ""))[-1].startswith("too long")
 
 
 @pytest.mark.model
