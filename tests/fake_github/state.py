@@ -119,7 +119,9 @@ class FakeGitHub:
             kw.setdefault("updated_at", kw["created_at"])
             c = Comment(id=next(self._ids), number=number, body=body, **kw)
             repo.comments[c.id] = c
-            repo.issues[number].comment_ids.append(c.id)
+            issue = repo.issues[number]
+            issue.comment_ids.append(c.id)
+            issue.updated_at = max(issue.updated_at, c.created_at)  # as GitHub bumps it
             self.add_event(full_name, number, "commented", c.user, id=c.id, body=c.body)
             return c
 
