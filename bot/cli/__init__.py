@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "bot.cli.demo",
     "bot.cli.hook",
     "bot.cli.lifecycle",
+    "bot.cli.triage",
 ]
 
 

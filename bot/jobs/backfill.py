@@ -116,6 +116,7 @@ def read_labeled_file(path: Path) -> Iterator[dict[str, str]]:
     text_is_csv = path.suffix.lower() == ".csv"
     with path.open(newline="", encoding="utf-8") as fh:
         if text_is_csv:
+            csv.field_size_limit(2**31 - 1)  # issue bodies can exceed the 128 KB default
             yield from csv.DictReader(fh)
             return
         for n, line in enumerate(fh, 1):

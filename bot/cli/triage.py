@@ -1,0 +1,159 @@
+"""`smolbot triage` (decisions as JSON, no GitHub writes) and `smolbot backfill` (teach the classifier)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from bot.core.actions import AddLabels, Comment
+from bot.core.config import ConfigError, RepoConfig, default_config, parse_config
+from bot.core.triage import IssueSnapshot, quarantine
+from bot.jobs.context import JobContext
+from bot.settings import Settings, get_settings
+from bot.store import open_store
+
+DEFAULT_LABELS = "bug,enhancement,question,documentation"
+
+
+def _context(settings: Settings, with_models: bool = True) -> JobContext:
+    from bot.llm import get_model_layer
+
+    store = open_store(settings.db_path)
+    return JobContext(
+        settings, store, None, get_model_layer(settings, store) if with_models else None
+    )
+
+
+def _issues(stdin: TextIO, title: str | None, body_file: Path | None) -> Iterator[dict[str, Any]]:
+    if title is not None or body_file is not None:
+        body = body_file.read_text(encoding="utf-8") if body_file else ""
+        yield {"title": title or "", "body": body}
+        return
+    for n, line in enumerate(stdin, 1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                raise click.UsageError(
+                    f"stdin line {n}: expected a JSON object with title and body"
+                ) from None
+            yield row if isinstance(row, dict) else {"title": str(row), "body": ""}
+
+
+def decision(
+    ctx: JobContext, repo: str, row: dict[str, Any], cfg: RepoConfig, labels: list[str]
+) -> dict[str, Any]:
+    """What triage would do with one issue, as a JSON-able dict."""
+    from bot.jobs.triage import plan_triage
+
+    number = int(row.get("number") or 0)
+    title, body = str(row.get("title") or ""), str(row.get("body") or "")
+    issue = IssueSnapshot(
+        repo, number, quarantine(title), quarantine(body), str(row.get("author") or "")
+    )
+    plan = plan_triage(ctx, None, issue, cfg, labels)
+    verdict, record = plan.classified.verdict, plan.classified.record
+    return {
+        "title": title,
+        "kind": plan.kind.value if plan.kind else None,
+        "labels": sorted(
+            {lb for a in plan.labels + plan.info if isinstance(a, AddLabels) for lb in a.labels}
+        ),
+        "confidence": round(verdict.confidence, 4),
+        "status": verdict.status,
+        "escalated": bool(record.get("escalated")),
+        "model": record.get("model"),
+        "ask_for": [n.label for n in plan.missing],
+        "duplicates": [
+            {"number": c.number, "title": c.title, "state": c.state, "score": round(c.score, 3)}
+            for c in plan.candidates[:5]
+        ],
+        "would_comment": [a.marker for a in plan.info + plan.duplicates if isinstance(a, Comment)],
+    }
+
+
+def _config(path: Path | None) -> RepoConfig:
+    if path is None:
+        return default_config()
+    try:
+        return parse_config(path.read_text(encoding="utf-8"))
+    except ConfigError as err:
+        raise click.UsageError(str(err)) from None
+
+
+@click.command()
+@click.option(
+    "--repo", required=True, help="owner/name: whose learned classifier and issues to use."
+)
+@click.option("--title", default=None, help="One issue's title (else JSON lines on stdin).")
+@click.option(
+    "--body-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A .github/smolbot.yml to apply (label map, thresholds).",
+)
+@click.option(
+    "--labels",
+    default=DEFAULT_LABELS,
+    show_default=True,
+    help="The repository's labels, comma-separated.",
+)
+def triage(
+    repo: str, title: str | None, body_file: Path | None, config_file: Path | None, labels: str
+) -> None:
+    """Triage issues without GitHub: one JSON decision per line, nothing written anywhere."""
+    ctx = _context(get_settings())
+    cfg, names = _config(config_file), [s.strip() for s in labels.split(",") if s.strip()]
+    for row in _issues(sys.stdin, title, body_file):
+        click.echo(json.dumps(decision(ctx, repo, row, cfg, names), ensure_ascii=False))
+
+
+def _installation(ctx: JobContext, repo: str) -> int:
+    inst = ctx.store.installation_for_repo(repo)
+    if inst is None:
+        raise click.UsageError(
+            f"{repo} is not a known installation repository; use --from FILE or install the App"
+        )
+    return inst
+
+
+@click.command()
+@click.argument("repo")
+@click.option(
+    "--from",
+    "from_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV or JSON lines with title, body, label (instead of the API).",
+)
+def backfill(repo: str, from_file: Path | None) -> None:
+    """Teach REPO's classifier from its closed, labeled issues (API) or from a file."""
+    from bot.jobs.backfill import backfill_from_file, backfill_repo
+
+    settings = get_settings()
+    ctx = _context(settings)
+    with click.progressbar(length=0, label=f"backfill {repo}", show_pos=True) as bar:
+        if from_file is not None:
+            result = backfill_from_file(ctx, repo, from_file, progress=bar.update)
+        else:
+            from bot.github import GitHubApp
+
+            host = GitHubApp(settings).repo(_installation(ctx, repo), repo)
+            result = backfill_repo(ctx, host, repo, progress=bar.update)
+    if ctx.models is not None:
+        ctx.models.classifier(force=True)  # type: ignore[attr-defined]
+    click.echo(
+        f"{repo}: {result.seen} read, {result.stored} stored, {result.learned} learned, {result.skipped} skipped"
+    )
+
+
+commands: list[click.Command] = [triage, backfill]
