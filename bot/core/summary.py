@@ -139,9 +139,14 @@ def extractive(items: list[Entry]) -> ThreadSummary:
         for s in _sentences(e.text)[:3]
         if re.search(r"\b(tried|try|workaround|reinstall|downgrad|upgrad|still|same)\b", s, re.I)
     ][:3]
-    state = [f"{_clip(_sentences(replies[-1].text)[0])} [{replies[-1].n}]"] if replies else []
+    last = replies[-1] if replies else None
+    state = [f"{_clip(' '.join(_sentences(last.text)[:2]))} [{last.n}]"] if last else []
     questions = [
-        f"{_clip(s)} [{e.n}]" for e in replies for s in _sentences(e.text) if s.endswith("?")
+        f"{_clip(s)} [{e.n}]"
+        for i, e in enumerate(replies)
+        if not any(later.author != e.author for later in replies[i + 1 :])  # nobody answered yet
+        for s in _sentences(e.text)
+        if s.endswith("?")
     ]
     return ThreadSummary(problem=problem, tried=tried, state=state, open_questions=questions[-3:])
 

@@ -14,7 +14,15 @@ from typing import Any, cast
 
 from bot.core.actions import Action, NoOp
 from bot.core.config import RepoConfig
-from bot.core.lifecycle import Decision, Thread, decide, exemption, parse_time
+from bot.core.lifecycle import (
+    TEAM_ASSOCIATIONS,
+    Decision,
+    Thread,
+    decide,
+    exemption,
+    is_bot,
+    parse_time,
+)
 from bot.jobs.context import JobContext
 from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import load_repo_config
@@ -23,6 +31,8 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 TASK = "lifecycle"
+WRITE_ROLES = frozenset({"admin", "maintain", "write", "triage"})
+ROLES_TTL_S = 7 * 86400.0
 
 
 class KnownThread:
@@ -91,6 +101,23 @@ def unchanged_until(store: Store, issue: IssueData, cfg: RepoConfig) -> datetime
     return parse_time(row["next_due"])
 
 
+def load_roles(store: Store, repo: str, max_age_s: float = ROLES_TTL_S) -> dict[str, bool]:
+    sql = "select login, can_write from lifecycle_roles where repo = ? and checked_at > ?"
+    rows = store.db.execute(sql, [repo, time.time() - max_age_s]).fetchall()
+    return {login: bool(can) for login, can in rows}
+
+
+def save_roles(store: Store, repo: str, roles: dict[str, bool]) -> None:
+    known = load_roles(store, repo)
+    new = [
+        {"repo": repo, "login": k, "can_write": int(v), "checked_at": time.time()}
+        for k, v in roles.items()
+        if known.get(k) is None
+    ]
+    if new:
+        store.db.table("lifecycle_roles").upsert_all(new, pk=("repo", "login"))
+
+
 # -- budgets ---------------------------------------------------------------------------------
 @dataclass
 class Budget:
@@ -134,6 +161,7 @@ def review_issue(
     now: datetime | None = None,
     task: str = TASK,
     delivery_id: str | None = None,
+    roles: dict[str, bool] | None = None,
 ) -> Reviewed:
     """Decide and act on one listed issue, with as few API reads as the decision needs."""
     now = now or ctx.now()
@@ -150,13 +178,34 @@ def review_issue(
         Performer(host, ctx.store, target).perform([NoOp(reason, what="lifecycle")])
         return Reviewed("unchanged")
     thread = load_thread(host, issue.number, issue)
-    decision = decide(thread, cfg, now, bot)
+    team, lookups = resolve_team(host, thread, bot, roles if roles is not None else {})
+    decision = decide(thread, cfg, now, bot, team=team)
     actions = budget.admit(decision.actions)
     view = cast(RepoHost, KnownThread(host, thread))
     results = Performer(view, ctx.store, target).perform(actions)
     acted = any(not isinstance(a, NoOp) for a in actions)
     save_state(ctx.store, issue, cfg, decision, acted=acted)
-    return Reviewed("decided", decision, results, 2, thread, actions)
+    return Reviewed("decided", decision, results, 2 + lookups, thread, actions)
+
+
+def resolve_team(
+    host: RepoHost, thread: Thread, bot: str, roles: dict[str, bool]
+) -> tuple[frozenset[str], int]:
+    """Who in the thread can write to the repo, asked once per person (roles caches per repo).
+
+    author_association alone misses maintainers whose org membership is private, so people
+    it does not already mark as team are looked up; returns (team logins, lookups made).
+    """
+    people = {thread.issue.author: thread.issue.author_association}
+    for c in thread.comments:
+        if not is_bot(c.author, c.author_type, bot):
+            people[c.author] = c.author_association
+    lookups = 0
+    for login, association in people.items():
+        if login not in roles and association.upper() not in TEAM_ASSOCIATIONS:
+            roles[login] = host.permission(login) in WRITE_ROLES
+            lookups += 1
+    return frozenset(p.lower() for p in people if roles.get(p)), lookups
 
 
 def review_one(
@@ -275,15 +324,20 @@ def _sweep_repo(
         cfg.lifecycle.max_operations_per_run - run["repo_operations"],
     )
     issues = sorted(host.list_issues(state="open"), key=lambda i: i.number)
+    roles = load_roles(ctx.store, repo)  # login -> can write; GitHub is asked once a week
     counts["list_pages"] += max(1, -(-len(issues) // 100))
     for issue in issues:
         if issue.number <= run["issue"]:
             continue
         before = budget.installation_left
-        r = review_issue(ctx, host, issue, cfg, budget, now=now, task="lifecycle.sweep")
+        r = review_issue(
+            ctx, host, issue, cfg, budget, now=now, task="lifecycle.sweep", roles=roles
+        )
         count(counts, r)
         if summarize is not None and counts["summaries"] < max_summaries and not issue.locked:
             counts["summaries"] += int(summarize(ctx, host, issue, r.thread, cfg))
+        if r.calls > 2:  # it looked someone's permission up
+            save_roles(ctx.store, repo, roles)
         run["issue"] = issue.number
         run["operations"] += before - budget.installation_left
         run["repo_operations"] += before - budget.installation_left

@@ -45,6 +45,7 @@ class FakeRepo:
         self.comment_list: dict[int, list[CommentData]] = {}
         self.events: dict[int, list[EventData]] = {}
         self.files: dict[str, str] = {}
+        self.perms: dict[str, str] = {}
         self.calls: Counter[str] = Counter()
         self.writes: list[tuple[Any, ...]] = []
         self._next = 1000
@@ -135,7 +136,8 @@ class FakeRepo:
         return []
 
     def permission(self, login: str) -> str:
-        return "read"
+        self._call("permission")
+        return self.perms.get(login, "read")
 
     # -- RepoHost writes (the bot's) -------------------------------------------------------------
     def create_comment(self, number: int, body: str) -> int:

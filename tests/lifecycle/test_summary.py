@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from pathlib import Path
 
 from bot.core import summary as S
@@ -17,8 +16,11 @@ from tests.lifecycle.fakes import BOT, FakeGitHub, FakeRepo, ScriptedModels, day
 LINK = re.compile(r"\]\((https://[^)]+)\)")
 
 
-def repo_with_thread(n_comments: int = 4, now: datetime = day(10)) -> FakeRepo:
-    gh = FakeGitHub(lambda: now)
+NOW = day(10)
+
+
+def repo_with_thread(n_comments: int = 4) -> FakeRepo:
+    gh = FakeGitHub(lambda: NOW)
     repo = gh.add_repo("o/r")
     repo.add_issue(7, "alice", day(0), body="The app crashes on start. It worked in 1.2.")
     replies = [

@@ -173,3 +173,20 @@ def test_interrupted_sweep_plus_rerun_equals_one_sweep(
         two_clock.t += timedelta(minutes=5)
         sweep_installation(ctx, 1)
     assert _final_state(broken) == _final_state(straight)
+
+
+def test_a_maintainer_with_hidden_membership_is_found_by_permission(tmp_path: Path) -> None:
+    clock = Clock(day(8.5))
+    gh = world(clock, repos=1)
+    r0 = gh.repos["o/r0"]
+    r0.perms["mia"] = "maintain"
+    r0.add_issue(6, "gus", day(0))
+    r0.say(6, "mia", "Does it happen on Linux too?", day(1))  # association NONE
+    ctx = ctx_for(gh, clock, tmp_path)
+    sweep_installation(ctx, 1)
+    (ping,) = bot_comments(r0, 6)
+    assert "@gus" in ping and "@mia" not in ping
+    asked = r0.calls["permission"]
+    clock.t = day(9.5)
+    sweep_installation(ctx, 1)
+    assert r0.calls["permission"] == asked  # roles are remembered between runs
