@@ -1,0 +1,53 @@
+"""Fixtures for the model layer: real model path, a small store, a loopback OpenAI-compatible server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings, load_settings
+from bot.store import Store, open_store
+from tests.llm.fake_openai import Behaviour, serve
+
+
+def real_model_path() -> Path:
+    """Where the default model lives for this user (SMOLBOT_MODEL_PATH or the default data dir)."""
+    return load_settings().effective_model_path
+
+
+@pytest.fixture
+def model_path() -> Path:
+    path = real_model_path()
+    if not path.is_file():
+        pytest.skip(f"the default model is not installed at {path}: run `smolbot models install`")
+    return path
+
+
+@pytest.fixture
+def llm_store(tmp_path: Path) -> Iterator[Store]:
+    s = open_store(tmp_path / "llm.db")
+    yield s
+    s.close()
+
+
+def make_settings(tmp_path: Path, **over: object) -> Settings:
+    base: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "env": "test",
+        "model_path": real_model_path(),
+    }
+    base.update(over)
+    return load_settings(**base)
+
+
+@pytest.fixture
+def behaviour() -> Behaviour:
+    return Behaviour()
+
+
+@pytest.fixture
+def large_url(behaviour: Behaviour) -> Iterator[str]:
+    with serve(behaviour) as url:
+        yield url

@@ -1,0 +1,130 @@
+"""The large model over real HTTP: ChatOpenAI(base_url=…) against a loopback server the test starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from bot.llm import ModelLayer
+from bot.store import Store
+from tests.llm.conftest import make_settings
+from tests.llm.examples import LABELS, seed
+from tests.llm.fake_openai import Behaviour
+
+ISSUE = "Tooltip flickers\n\nThe tooltip flickers when hovering over the chart legend"
+
+
+def layer_for(tmp_path: Path, store: Store, url: str | None, **over: object) -> ModelLayer:
+    large = {"large_provider": "openai", "large_model": "big-test", "large_base_url": url} if url else {}
+    settings = make_settings(
+        tmp_path,
+        thresholds={"triage": 0.99, "summary": 0.99},  # the classifier is never sure enough
+        large_timeout_s=over.pop("timeout", 5.0),
+        large_max_retries=over.pop("retries", 0),
+        **large,
+        **over,
+    )
+    layer = ModelLayer(settings, store)
+    seed(layer)
+    return layer
+
+
+def test_escalates_over_http_and_learns(tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str) -> None:
+    behaviour.replies = ['{"label": "bug"}']
+    layer = layer_for(tmp_path, llm_store, large_url)
+    ans = layer.classify("triage", "o/r", ISSUE, LABELS)
+    assert ans.status == "escalated" and ans.value is not None
+    assert ans.value.label == "bug"
+    assert ans.record.backend == "openai" and ans.record.escalated
+    assert [a.backend for a in ans.attempts] == ["classifier", "openai"]
+    req = behaviour.requests[0]["body"]
+    assert req["model"] == "big-test"
+    assert req["response_format"] == {"type": "json_object"}  # json_mode
+    assert '<data id="issue">' in req["messages"][-1]["content"]
+    rows = list(llm_store.rows("select source, label from llm_examples where text = ?", [ISSUE]))
+    assert rows == [{"source": "large", "label": "bug"}]
+
+
+def test_cache_hit_never_reaches_the_model_twice(
+    tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str
+) -> None:
+    layer = layer_for(tmp_path, llm_store, large_url)
+    first = layer.classify("triage", "o/r", ISSUE, LABELS)
+    second = layer.classify("triage", "o/r", ISSUE, LABELS)
+    assert first.status == second.status == "escalated"
+    assert len(behaviour.requests) == 1
+    assert second.record.cache_hit and second.record.backend == "cache"
+    stats = layer.stats()
+    assert stats["cache_hits"] == 1 and stats["cache_hit_rate"] > 0
+
+
+def test_garbage_answer_is_retried_then_not_used(
+    tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str
+) -> None:
+    behaviour.mode = "garbage"
+    layer = layer_for(tmp_path, llm_store, large_url)
+    ans = layer.classify("triage", "o/r", ISSUE, LABELS)
+    assert ans.status == "not_escalated"  # the classifier's guess, not acted on
+    assert not ans.ok
+    assert len(behaviour.requests) == 2  # one try + one bounded retry
+    assert "previous answer could not be used" in behaviour.requests[1]["body"]["messages"][-1]["content"]
+    assert "no valid answer" in ans.attempts[-1].note
+
+
+def test_label_outside_the_list_is_refused(
+    tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str
+) -> None:
+    behaviour.replies = ['{"label": "wontfix"}']
+    layer = layer_for(tmp_path, llm_store, large_url)
+    ans = layer.classify("triage", "o/r", ISSUE, LABELS)
+    assert ans.status == "not_escalated"
+    assert list(llm_store.rows("select * from llm_examples where source = 'large'")) == []
+
+
+def test_slow_large_model_times_out(tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str) -> None:
+    behaviour.mode, behaviour.delay_s = "slow", 3.0
+    layer = layer_for(tmp_path, llm_store, large_url, timeout=0.5)
+    ans = layer.classify("triage", "o/r", ISSUE, LABELS)
+    assert ans.status == "not_escalated"
+    assert "Timeout" in ans.attempts[-1].note
+    assert ans.attempts[-1].latency_ms < 2900
+
+
+def test_server_errors_are_retried_by_the_client(
+    tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str
+) -> None:
+    behaviour.mode = "fail"
+    layer = layer_for(tmp_path, llm_store, large_url, retries=2)
+    ans = layer.classify("triage", "o/r", ISSUE, LABELS)
+    assert ans.status == "not_escalated"
+    assert len(behaviour.requests) == 3  # 1 + large_max_retries
+    assert "500" in ans.attempts[-1].note
+
+
+def test_daily_budget(tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str) -> None:
+    layer = layer_for(tmp_path, llm_store, large_url, large_daily_budget=1)
+    assert layer.classify("triage", "o/r", ISSUE, LABELS).status == "escalated"
+    other = "Docs typo\n\nThere is a typo in the install page"
+    ans = layer.classify("triage", "o/r", other, LABELS)
+    assert ans.status == "not_escalated"
+    assert len(behaviour.requests) == 1
+    assert layer.budget_left() == 0
+
+
+def test_no_large_model_configured(tmp_path: Path, llm_store: Store) -> None:
+    layer = layer_for(tmp_path, llm_store, None)
+    ans = layer.classify("triage", "o/r", ISSUE, LABELS)
+    assert ans.status == "not_escalated" and not ans.ok
+    assert ans.value is not None  # the classifier's best guess, for the record only
+    assert ans.confidence < 0.99
+
+
+def test_api_key_is_sent_as_bearer(tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str) -> None:
+    layer = layer_for(tmp_path, llm_store, large_url, large_api_key="sk-test-123")
+    layer.classify("triage", "o/r", ISSUE, LABELS)
+    assert behaviour.requests[0]["auth"] == "Bearer sk-test-123"
+
+
+class Summary(BaseModel):
+    line: str

@@ -1,0 +1,105 @@
+"""The real default model through gpt4all: typed answers, cache, cold-start labels, garbage, escalation.
+Generations are few and short; skipped only when the model file is not installed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from bot.llm import ModelLayer, get_model_layer
+from bot.llm.zeroshot import LabelAnswer
+from bot.store import Store, open_store
+from tests.llm.conftest import make_settings
+from tests.llm.examples import LABELS
+from tests.llm.fake_openai import Behaviour, serve
+
+pytestmark = [pytest.mark.model, pytest.mark.slow]
+
+BUG = "App crashes when I click save\n\nTraceback (most recent call last): KeyError 'path'"
+
+
+class MissingInfo(BaseModel):
+    missing: list[str]
+    question: str = ""
+
+
+def test_ask_real_model_then_cache_hit(tmp_path: Path, llm_store: Store, model_path: Path) -> None:
+    layer = get_model_layer(make_settings(tmp_path), llm_store)
+    variables = {"title": "Crash on save", "body": "It crashes. Traceback: KeyError 'path'"}
+    first = layer.ask("missing", "missing_info", variables, MissingInfo, max_tokens=64)
+    assert first.value is not None, first.record.note
+    assert first.status in ("ok", "not_escalated")
+    rec = first.record
+    assert (rec.backend, rec.model) == ("gpt4all", model_path.name)
+    assert rec.prompt_version == "missing_info@1"
+    assert rec.tokens_in > 50 and 0 < rec.tokens_out <= 64
+    assert 0 < first.confidence <= 0.8
+    second = layer.ask("missing", "missing_info", variables, MissingInfo, max_tokens=64)
+    assert second.value == first.value
+    assert second.record.cache_hit and second.record.backend == "cache"
+    assert second.record.tokens_out == 0
+    rows = list(llm_store.rows("select backend, cache_hit from model_calls order by id"))
+    assert rows == [{"backend": "gpt4all", "cache_hit": 0}, {"backend": "cache", "cache_hit": 1}]
+
+
+def test_weights_load_once_per_process(tmp_path: Path, model_path: Path) -> None:
+    a = ModelLayer(make_settings(tmp_path), open_store(":memory:"))
+    b = ModelLayer(make_settings(tmp_path / "other"), open_store(":memory:"))
+    assert a.local is b.local
+
+
+def test_cold_start_label_from_local_model(tmp_path: Path, llm_store: Store, model_path: Path) -> None:
+    layer = get_model_layer(make_settings(tmp_path), llm_store)
+    ans = layer.classify("triage", "o/r", BUG, LABELS)
+    assert ans.record.backend == "gpt4all"
+    assert ans.value is not None and ans.value.label in LABELS
+    assert ans.confidence <= 0.47  # zero-shot is right about half the time: never trusted alone
+    assert ans.status == "not_escalated" and not ans.ok
+
+
+GARBAGE_PROMPT = """\
+name: haiku
+version: "1"
+system: You are a poet.
+template: "Write a haiku about $topic. Plain text only, no JSON."
+max_tokens: 24
+"""
+
+
+class Impossible(BaseModel):
+    zebra_count: int
+    moon_phase: str
+
+
+def test_model_answering_garbage_gives_no_answer(tmp_path: Path, llm_store: Store, model_path: Path) -> None:
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "haiku.yaml").write_text(GARBAGE_PROMPT)
+    layer = ModelLayer(make_settings(tmp_path), llm_store, prompts_dir=prompts)
+    ans = layer.ask("poem", "haiku", {"topic": "rain"}, Impossible)
+    assert ans.status == "no_answer" and ans.value is None and not ans.ok
+    assert "no valid answer" in ans.record.note
+    assert ans.record.tokens_out > 0
+
+
+def test_escalation_to_a_large_model_served_over_http(tmp_path: Path, llm_store: Store, model_path: Path) -> None:
+    b = Behaviour(mode="local", model_path=model_path)
+    with serve(b) as url:
+        settings = make_settings(
+            tmp_path,
+            thresholds={"kind": 0.99},
+            large_provider="openai",
+            large_model="qwen-on-loopback",
+            large_base_url=url,
+            large_timeout_s=60,
+        )
+        layer = ModelLayer(settings, llm_store)
+        variables = {"labels": "bug, feature, question", "issue": BUG}
+        ans = layer.ask("kind", "triage_kind", variables, LabelAnswer)
+    assert len(b.requests) == 1
+    assert [a.backend for a in ans.attempts] == ["gpt4all", "openai"]
+    assert ans.status == "escalated" and ans.value is not None, ans.record.note
+    assert ans.record.escalated and ans.record.model == "qwen-on-loopback"
+    assert layer.stats()["tasks"]["kind"]["escalation_share"] == 1.0

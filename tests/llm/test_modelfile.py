@@ -1,0 +1,126 @@
+"""Model files: missing, truncated or wrong files give one clear line; install assembles parts atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.llm import ModelUnavailable, get_model_layer
+from bot.llm.api import UnknownBackend
+from bot.llm.backends import get_backend
+from bot.llm.modelfile import DEFAULT_SOURCE, ModelSource, check_model_file, file_status, install
+from bot.settings import load_settings
+from bot.store import Store
+from pydantic import BaseModel, ValidationError
+
+
+class Line(BaseModel):
+    line: str
+
+
+def _expect_one_line(err: ModelUnavailable) -> None:
+    msg = str(err)
+    assert "\n" not in msg
+    assert "smolbot models install" in msg
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailable) as err:
+        check_model_file(tmp_path / DEFAULT_SOURCE.filename)
+    _expect_one_line(err.value)
+    assert file_status(tmp_path / "nothing.gguf") == "missing"
+
+
+def test_truncated_default_file(tmp_path: Path) -> None:
+    path = tmp_path / DEFAULT_SOURCE.filename
+    path.write_bytes(b"GGUF" + b"\0" * 1000)
+    with pytest.raises(ModelUnavailable, match="incomplete") as err:
+        check_model_file(path)
+    _expect_one_line(err.value)
+    assert "incomplete" in file_status(path)
+
+
+def test_not_a_gguf(tmp_path: Path) -> None:
+    path = tmp_path / "other.gguf"
+    path.write_bytes(b"<html>not found</html>")
+    with pytest.raises(ModelUnavailable, match="not a GGUF") as err:
+        check_model_file(path)
+    _expect_one_line(err.value)
+
+
+def test_ask_with_broken_model_raises_one_line(tmp_path: Path, llm_store: Store) -> None:
+    broken = tmp_path / DEFAULT_SOURCE.filename
+    broken.write_bytes(b"GGUF" + b"\0" * 64)
+    settings = load_settings(data_dir=tmp_path, model_path=broken, env="test")
+    layer = get_model_layer(settings, llm_store)
+    with pytest.raises(ModelUnavailable) as err:
+        layer.ask("digest", "digest_line", {"title": "t", "body": "b", "recent": "", "why": ""}, Line)
+    _expect_one_line(err.value)
+
+
+def test_unknown_backend_and_unknown_options(tmp_path: Path) -> None:
+    with pytest.raises(UnknownBackend, match="known: gpt4all, llama"):
+        get_backend("nope", tmp_path / "m.gguf", {})
+    with pytest.raises(ValidationError, match="n_gpu"):
+        get_backend("gpt4all", tmp_path / "m.gguf", {"n_gpu": 1})
+
+
+def test_llama_backend_without_llama_cpp_says_how_to_install(tmp_path: Path) -> None:
+    pytest.importorskip("pytest")
+    if "llama_cpp" in sys.modules or _has_llama():
+        pytest.skip("llama-cpp-python is installed here")
+    path = tmp_path / "m.gguf"
+    path.write_bytes(b"GGUF" + b"\0" * 64)
+    backend = get_backend("llama", path, {"n_threads": 1})
+    with pytest.raises(ModelUnavailable, match=r"smolbot\[llama\]"):
+        backend.generate("s", "u", max_tokens=1, temperature=0)
+
+
+def _has_llama() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+# --- install from part packages ---------------------------------------------------------
+
+
+@pytest.fixture
+def parts(tmp_path: Path) -> Iterator[tuple[ModelSource, bytes]]:
+    """Three importable part packages on sys.path, as `pip install …-partN` would leave them."""
+    payload = b"GGUF" + bytes(range(256)) * 40
+    chunks = [payload[:3000], payload[3000:7000], payload[7000:]]
+    site = tmp_path / "site"
+    for n, chunk in enumerate(chunks, 1):
+        data = site / f"smoltest_model_part{n}" / "data"
+        data.mkdir(parents=True)
+        (data.parent / "__init__.py").write_text("")
+        (data / f"part{n:02d}.bin").write_bytes(chunk)
+    source = ModelSource(
+        "smoltest.gguf", "smoltest-model", "0.0.1", 3, len(payload),
+        hashlib.sha256(payload).hexdigest(),
+    )
+    sys.path.insert(0, str(site))
+    yield source, payload
+    sys.path.remove(str(site))
+
+
+def test_install_assembles_parts(parts: tuple[ModelSource, bytes], tmp_path: Path) -> None:
+    source, payload = parts
+    seen: list[int] = []
+    path = install(source, tmp_path / "models", progress=seen.append)
+    assert path.read_bytes() == payload
+    assert sum(seen) == len(payload)
+    assert [p.name for p in path.parent.iterdir()] == ["smoltest.gguf"]  # no temp file left
+
+
+def test_install_refuses_wrong_checksum(parts: tuple[ModelSource, bytes], tmp_path: Path) -> None:
+    source, _ = parts
+    wrong = ModelSource(source.filename, source.package, source.version, 3, source.size, "0" * 64)
+    with pytest.raises(ModelUnavailable, match="nothing was installed"):
+        install(wrong, tmp_path / "models")
+    assert list((tmp_path / "models").iterdir()) == []

@@ -1,0 +1,44 @@
+"""Turning model text into validated values: clean, repaired, or refused."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel
+
+from bot.llm.parse import first_object, parse_answer
+
+
+class Line(BaseModel):
+    line: str
+    score: int = 0
+
+
+@pytest.mark.parametrize(
+    ("text", "repaired", "line"),
+    [
+        ('{"line": "ok"}', False, "ok"),
+        ('Sure! Here it is:\n```json\n{"line": "fenced"}\n```', True, "fenced"),
+        ('The answer is {"line": "inside {braces}", "score": 2,} thanks', True, "inside {braces}"),
+        ('{"line": "cut off', True, "cut off"),
+        ("{'line': 'single'}".replace("'", '"') + " trailing", True, "single"),
+    ],
+)
+def test_repairs(text: str, repaired: bool, line: str) -> None:
+    p = parse_answer(text, Line)
+    assert p.value is not None and p.value.line == line
+    assert p.repaired is repaired
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I think it is a bug!!", '{"score": 3}', '["line"]', '{"line": 5, "score": "x"}', ""],
+)
+def test_garbage_gives_no_value(text: str) -> None:
+    p = parse_answer(text, Line)
+    assert p.value is None
+    assert p.error
+
+
+def test_first_object_skips_braces_in_strings() -> None:
+    assert first_object('x {"a": "}"} y') == '{"a": "}"}'
+    assert first_object("no object") is None
