@@ -236,10 +236,11 @@ def build_digest(
     days: float = 7,
     models: ModelLayer | None = None,
     bot_login: str = "smolbot[bot]",
+    detail_limit: int = DETAIL_LIMIT,
 ) -> Digest:
     """The digest for the `days` before `until` (no posting)."""
     since = until - timedelta(days=days)
-    threads, issues = fetch_threads(host, since, bot_login)
+    threads, issues = fetch_threads(host, since, bot_login, detail_limit)
     lines = summary_lines(models, threads, issues, cfg, since, until)
     return assemble(
         repo,

@@ -73,16 +73,22 @@ class SampleHost:
         fixed = datetime.fromisoformat(str(data["now"]).replace("Z", "+00:00"))
         self.now = now or (lambda: fixed)
         self.bot = str(data.get("bot_login", "smolbot[bot]"))
+        self._index: dict[int, dict[str, Any]] = {}
         self._next_id: int = 1 + max(
             [c["id"] for cs in data["comments"].values() for c in cs] + [8_000_000]
         )
 
     # --- reads --------------------------------------------------------------------------
+    def _find(self, number: int) -> dict[str, Any]:
+        if len(self._index) != len(self.data["issues"]):
+            self._index = {int(r["number"]): r for r in self.data["issues"]}
+        raw = self._index.get(number)
+        if raw is None:
+            raise NotFound(f"{self.repo}#{number} is not in the sample data")
+        return raw
+
     def _raw(self, number: int) -> dict[str, Any]:
-        for raw in self.data["issues"]:
-            if raw["number"] == number:
-                return dict(raw)
-        raise NotFound(f"{self.repo}#{number} is not in the sample data")
+        return dict(self._find(number))
 
     def issue(self, number: int) -> IssueData:
         return issue_data(self.repo, self._raw(number))
@@ -134,11 +140,7 @@ class SampleHost:
         return self.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def _update(self, number: int, **changes: Any) -> None:
-        for raw in self.data["issues"]:
-            if raw["number"] == number:
-                raw.update(changes, updated_at=self._stamp())
-                return
-        raise NotFound(f"{self.repo}#{number} is not in the sample data")
+        self._find(number).update(changes, updated_at=self._stamp())
 
     def _event(self, number: int, kind: str, **extra: Any) -> None:
         event = {"id": self._new_id(), "event": kind, "created_at": self._stamp()}
