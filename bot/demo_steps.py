@@ -33,7 +33,7 @@ def install(
 def open_issues(
     stack: Stack, store: Store, fake: Any, sample: dict[str, Any], say: Say, timeout: float
 ) -> None:
-    from tests.fake_github.model import Issue
+    from bot.sandbox.fake_github.model import Issue
 
     repo = sample["repository"]["full_name"]
     numbers = new_issue_numbers(sample)

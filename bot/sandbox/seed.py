@@ -15,7 +15,7 @@ def seed_sample(state: Any, sample: dict[str, Any], *, skip: set[int] = frozense
 
     Issues in skip are left out, so the demo can open them through the webhook as new issues.
     """
-    from tests.fake_github.model import Comment, Issue
+    from bot.sandbox.fake_github.model import Comment, Issue
 
     repo_name = sample["repository"]["full_name"]
     inst = sample["installation"]["id"]

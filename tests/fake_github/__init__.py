@@ -1,8 +1,15 @@
-"""A fake GitHub REST API served over HTTP on loopback, for tests that exercise PyGithub for real."""
+"""The fake GitHub lives in bot.sandbox.fake_github (the demo uses it); tests import it from here."""
 
-from tests.fake_github.model import Comment, Issue, Label, Repo
-from tests.fake_github.server import FakeGitHubServer, start_fake_github
-from tests.fake_github.state import FakeGitHub, Logged
+from bot.sandbox.fake_github import (
+    Comment,
+    FakeGitHub,
+    FakeGitHubServer,
+    Issue,
+    Label,
+    Logged,
+    Repo,
+    start_fake_github,
+)
 
 __all__ = [
     "Comment",

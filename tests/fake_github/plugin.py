@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.settings import Settings, load_settings
-from tests.fake_github.server import FakeGitHubServer, start_fake_github
+from bot.sandbox.fake_github.server import FakeGitHubServer, start_fake_github
 
 APP_ID = 4242
 WEBHOOK_SECRET = "test-webhook-secret"

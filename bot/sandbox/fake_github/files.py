@@ -6,8 +6,8 @@ import base64
 import urllib.parse
 from typing import Any
 
-from tests.fake_github.model import ROLE_TO_LEGACY, Label, blob_sha, iso, user_json
-from tests.fake_github.web import Req, Resp, not_found, paginated
+from bot.sandbox.fake_github.model import ROLE_TO_LEGACY, Label, blob_sha, iso, user_json
+from bot.sandbox.fake_github.web import Req, Resp, not_found, paginated
 
 
 def permission(req: Req) -> Resp:

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fake_github.model import Repo
-from tests.fake_github.state import FakeGitHub
+from bot.sandbox.fake_github.model import Repo
+from bot.sandbox.fake_github.state import FakeGitHub
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.fake_github.files import contents, permission, timeline
-from tests.fake_github.installs import (
+from bot.sandbox.fake_github.files import contents, permission, timeline
+from bot.sandbox.fake_github.installs import (
     access_token,
     get_installation,
     get_repo,
@@ -13,7 +13,7 @@ from tests.fake_github.installs import (
     list_installations,
     rate_limit,
 )
-from tests.fake_github.issues import (
+from bot.sandbox.fake_github.issues import (
     add_issue_labels,
     comment,
     create_comment,
@@ -27,7 +27,7 @@ from tests.fake_github.issues import (
     remove_issue_label,
     repo_labels,
 )
-from tests.fake_github.web import Handler, Req, Resp, not_found
+from bot.sandbox.fake_github.web import Handler, Req, Resp, not_found
 
 __all__ = ["ROUTES", "Req", "Resp", "not_found"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fake_github.model import iso, user_json
-from tests.fake_github.web import Req, Resp, not_found, paginated
+from bot.sandbox.fake_github.model import iso, user_json
+from bot.sandbox.fake_github.web import Req, Resp, not_found, paginated
 
 
 def _installation_json(req: Req, iid: int) -> dict[str, Any]:

@@ -8,8 +8,8 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from tests.fake_github.model import Issue, Label
-from tests.fake_github.web import Req, Resp, invalid, not_found, paginated
+from bot.sandbox.fake_github.model import Issue, Label
+from bot.sandbox.fake_github.web import Req, Resp, invalid, not_found, paginated
 
 
 def _touch(req: Req, issue: Issue) -> None:

@@ -1,0 +1,185 @@
+"""Serves a FakeGitHub over HTTP on loopback: auth, quotas, faults, rate-limit headers, the log."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from bot.sandbox.fake_github.routes import ROUTES, Req, Resp, not_found
+from bot.sandbox.fake_github.state import SECONDARY_MESSAGE, AuthError, FakeGitHub, Logged, Quota
+
+
+def _rate_headers(q: Quota | None) -> dict[str, str]:
+    if q is None:
+        return {}
+    return {
+        "x-ratelimit-limit": str(q.limit),
+        "x-ratelimit-remaining": str(q.remaining),
+        "x-ratelimit-reset": str(int(q.reset_at)),
+        "x-ratelimit-used": str(q.used),
+        "x-ratelimit-resource": "core",
+    }
+
+
+def _error(status: int, message: str, **headers: str) -> Resp:
+    return Resp(
+        status, {"message": message, "documentation_url": "https://docs.github.com/rest"}, headers
+    )
+
+
+def _bearer(headers: dict[str, str]) -> str | None:
+    value = headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() in ("token", "bearer") and token.strip() else None
+
+
+def dispatch(state: FakeGitHub, req: Req) -> Resp:
+    """Answer one request as GitHub would, including faults and rate limits."""
+    fault = state.take_fault(req.path)
+    if fault is not None:
+        if fault.retry_after is not None:
+            return _error(403, SECONDARY_MESSAGE, **{"retry-after": str(fault.retry_after)})
+        return _error(fault.status, "Server Error" if fault.status >= 500 else "Fault")
+    for method, pattern, handler, auth in ROUTES:
+        m = pattern.match(req.path)
+        if m is None or method != req.method:
+            continue
+        try:
+            return _authorized(state, req, m, handler, auth)
+        except AuthError as e:
+            return _error(e.status, e.message)
+    return not_found()
+
+
+def _authorized(state: FakeGitHub, req: Req, m: Any, handler: Any, auth: str) -> Resp:
+    token = _bearer(req.headers)
+    if token is None:
+        return _error(401, "Requires authentication")
+    if auth == "jwt":
+        state.verify_jwt(token)
+        req.args = m.groups()
+        with state.lock:
+            return handler(req)  # type: ignore[no-any-return]
+    req.installation = state.installation_for(token)
+    req.args = m.groups()
+    if auth == "repo":
+        full = f"{m.group('owner')}/{m.group('name')}"
+        if not state.can_see(req.installation, full):
+            return not_found()
+        req.repo, req.args = state.repos[full], m.groups()[2:]
+    return _charged(state, req, handler)
+
+
+def _charged(state: FakeGitHub, req: Req, handler: Any) -> Resp:
+    assert req.installation is not None
+    q = state.quota(req.installation)
+    if q.remaining <= 0:
+        message = f"API rate limit exceeded for installation ID {req.installation}."
+        return Resp(403, {"message": message}, _rate_headers(q))
+    with state.lock:
+        resp: Resp = handler(req)
+    if not resp.free:
+        state.charge(req.installation)
+    resp.headers.update(_rate_headers(state.quota(req.installation)))
+    return resp
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms delayed-ACK stalls
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def _handle(self) -> None:
+        state = self.server.state
+        url = urllib.parse.urlsplit(self.path)
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            self._send(_error(400, "Problems parsing JSON"))
+            return
+        req = Req(
+            method=self.command,
+            path=url.path,
+            query=dict(urllib.parse.parse_qsl(url.query)),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            base=f"http://{self.headers.get('host', self.server.host_port)}",
+            state=state,
+        )
+        try:
+            resp = dispatch(state, req)
+        except Exception as e:  # a bug in the fake should read as a 500, not a hang
+            resp = _error(500, f"fake github error: {e!r}")
+        state.record(Logged(self.command, url.path, resp.status, state.now(), req.installation))
+        self._send(resp)
+
+    def _send(self, resp: Resp) -> None:
+        data = b"" if resp.body is None else json.dumps(resp.body).encode()
+        self.send_response(resp.status)
+        self.send_header("content-type", "application/json; charset=utf-8")
+        self.send_header("content-length", str(len(data)))
+        self.send_header("x-github-request-id", "FAKE")
+        for k, v in resp.headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if resp.status not in (204, 304):
+            self.wfile.write(data)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+
+    def __init__(self, state: FakeGitHub) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.state = state
+        self.host_port = f"127.0.0.1:{self.server_address[1]}"
+
+
+class FakeGitHubServer:
+    """A running fake: `.url`, `.state`, `.stop()`; also a context manager."""
+
+    def __init__(self, state: FakeGitHub, private_key_pem: str | None = None) -> None:
+        self.state = state
+        self.private_key_pem = private_key_pem
+        self._server = _Server(state)
+        self.url = f"http://{self._server.host_port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def app_id(self) -> int:
+        return self.state.app_id
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeGitHubServer:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def start_fake_github(
+    app_id: int, public_key_pem: str, private_key_pem: str | None = None, **state_kw: Any
+) -> FakeGitHubServer:
+    """Start a fake GitHub on a free loopback port with a fresh state."""
+    return FakeGitHubServer(FakeGitHub(app_id, public_key_pem, **state_kw), private_key_pem)
