@@ -51,8 +51,8 @@ def sandbox(base: Settings, workdir: Path) -> Iterator[tuple[Settings, Any, dict
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from bot.sandbox.seed import seed_sample
     from bot.sandbox.fake_github.server import start_fake_github
+    from bot.sandbox.seed import seed_sample
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private = key.private_bytes(

@@ -11,8 +11,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.settings import Settings, load_settings
 from bot.sandbox.fake_github.server import FakeGitHubServer, start_fake_github
+from bot.settings import Settings, load_settings
 
 APP_ID = 4242
 WEBHOOK_SECRET = "test-webhook-secret"
