@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     recovery_after_s: int = Field(default=600, gt=0)  # re-enqueue deliveries stuck this long
     task_max_retries: int = Field(default=8, ge=0)
     retry_base_s: float = Field(default=10.0, gt=0)  # first backoff after a GitHub 5xx
+    # worker processes per queue: `smolbot worker -Q model` runs worker_concurrency["model"]
+    worker_concurrency: dict[str, int] = Field(
+        default_factory=lambda: {"fast": 2, "model": 1, "sweep": 1}
+    )
 
     # web
     host: str = "127.0.0.1"
@@ -88,6 +92,16 @@ class Settings(BaseSettings):
         if not v.startswith(("http://", "https://")):
             raise ValueError("an http:// or https:// URL")
         return v.rstrip("/")
+
+    @field_validator("worker_concurrency")
+    @classmethod
+    def _concurrency(cls, v: dict[str, int]) -> dict[str, int]:
+        for queue, n in v.items():
+            if queue not in ("fast", "model", "sweep") or not 1 <= n <= 64:
+                raise ValueError(
+                    'a JSON object of queue (fast, model, sweep) to 1..64, e.g. {"fast": 4}'
+                )
+        return v
 
     @field_validator("thresholds")
     @classmethod

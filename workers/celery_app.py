@@ -35,6 +35,7 @@ def configure(settings: Settings) -> Celery:
         task_queues=[Queue(q, Exchange(q, type="direct"), routing_key=q) for q in QUEUES],
         task_routes={
             "smolbot.handle_delivery": {"queue": "fast"},
+            "smolbot.run_job": {"queue": "model"},
             "smolbot.recover_deliveries": {"queue": "sweep"},
         },
         beat_schedule=beat_schedule(settings),

@@ -1,94 +1,249 @@
-"""Celery tasks: ids in, jobs called, retries and dead letters here; no decisions."""
+"""Celery tasks: ids in, jobs called, locks, retries and dead letters here; no decisions."""
 
 from __future__ import annotations
 
 import logging
 import random
+import sqlite3
 import time
+from collections.abc import Callable
 from typing import Any
 
+import psycopg
 from celery import Task
 from celery.signals import worker_process_init, worker_ready
 
-from bot.jobs.runtime import Runtime, runtime_for
+from bot.coord import jobs as job_registry
+from bot.coord.locks import issue_key
+from bot.llm.api import ModelUnavailable
 from bot.ports import RateLimited, Unavailable
 from workers.celery_app import app, settings_of
+from workers.jobs import bind
+from workers.runtime import WorkerRuntime, worker_runtime
 
 log = logging.getLogger(__name__)
+# The database went away for a moment (restart, failover, a locked SQLite file): retry, never dead.
+DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.OperationalError)
+LOCK_WAIT_S = 10.0
 
 
-def _runtime() -> Runtime:
-    return runtime_for(settings_of(app))
+def _wr() -> WorkerRuntime:
+    return worker_runtime(settings_of(app))
 
 
 @worker_process_init.connect
 def _init_process(**_: Any) -> None:
     """Each worker child opens its own store (and, lazily, its own model copy)."""
-    _runtime()
+    bind()
+    _wr()
 
 
 @worker_ready.connect
 def _recover_on_start(**_: Any) -> None:
     """A worker that starts picks up what a dead one left behind, without waiting for beat."""
+    bind()
     recover_deliveries.apply_async(queue="sweep")
 
 
 def backoff(attempt: int, base: float, cap: float = 900.0) -> float:
-    """Exponential backoff with jitter, for GitHub 5xx."""
+    """Exponential backoff with jitter, for GitHub 5xx and a database that went away."""
     return float(min(cap, base * (2**attempt)) * (0.5 + random.random() / 2))
 
 
+# --- deliveries (fast queue) ----------------------------------------------------------------
 @app.task(name="smolbot.handle_delivery", bind=True, acks_late=True, max_retries=None)
 def handle_delivery(self: Task, delivery_id: str) -> str:
-    rt = _runtime()
-    if not rt.store.claim_delivery(delivery_id, lease_s=rt.settings.recovery_after_s):
-        return "already-final-or-running"
-    limit = rt.settings.task_max_retries
     try:
+        return _handle(self, _wr(), delivery_id)
+    except DB_ERRORS as err:
+        raise _db_retry(self, err) from err
+
+
+def _handle(task: Task, wr: WorkerRuntime, delivery_id: str) -> str:
+    row = wr.rt.store.delivery(delivery_id)
+    if row is None or row["status"] in ("done", "dead", "ignored"):
+        return "already-final-or-unknown"
+    inst = row.get("installation_id")
+    paused = wr.pacer.paused_for(inst) if inst else 0.0
+    if paused > 0:
+        return _defer(wr, delivery_id, paused, "installation paused by a GitHub secondary limit")
+    key = issue_key(row["repo"], row["number"]) if row.get("repo") and row.get("number") else None
+    with wr.locks.hold(key or f"delivery:{delivery_id}", wait_s=LOCK_WAIT_S) as got:
+        if not got:
+            return _defer(wr, delivery_id, 1 + 2 * random.random(), "issue busy in another task")
+        return _run_delivery(task, wr, delivery_id, inst)
+
+
+def _run_delivery(task: Task, wr: WorkerRuntime, delivery_id: str, inst: int | None) -> str:
+    rt = wr.rt
+    try:
+        if not rt.store.claim_delivery(delivery_id, lease_s=rt.settings.recovery_after_s):
+            return "already-final-or-running"
         rt.dispatch(delivery_id)
-    except RateLimited as err:
-        return _retry_or_dead(self, rt, delivery_id, err, err.retry_after_s, limit)
-    except Unavailable as err:
-        return _retry_or_dead(
-            self,
-            rt,
-            delivery_id,
-            err,
-            backoff(self.request.retries, rt.settings.retry_base_s),
-            limit,
-        )
+        rt.store.set_delivery_status(delivery_id, "done")
+        return "done"
+    except DB_ERRORS as err:
+        raise _db_retry(task, err) from err
+    except (RateLimited, Unavailable) as err:
+        countdown = _countdown(task, wr, err, inst)
+        return _retry_or_dead(task, delivery_id, err, countdown, _delivery_ops(wr, delivery_id))
     except Exception as err:
         log.exception("delivery %s failed", delivery_id)
         rt.fail(delivery_id, f"{type(err).__name__}: {err}")
         return "dead"
-    rt.store.set_delivery_status(delivery_id, "done")
-    return "done"
 
 
-def _retry_or_dead(
-    task: Task, rt: Runtime, delivery_id: str, err: Exception, countdown: float, limit: int
-) -> str:
-    if task.request.retries >= limit:
-        rt.fail(delivery_id, f"gave up after {limit} retries: {err}")
-        return "dead"
-    rt.store.set_delivery_status(
-        delivery_id, "queued", error=str(err), next_at=time.time() + countdown
+def _countdown(task: Task, wr: WorkerRuntime, err: Exception, inst: int | None) -> float:
+    if isinstance(err, RateLimited):
+        if inst:
+            wr.pacer.pause(inst, err.retry_after_s)  # every worker holds off, not just this one
+        return err.retry_after_s
+    return backoff(task.request.retries, wr.rt.settings.retry_base_s)
+
+
+def _defer(wr: WorkerRuntime, delivery_id: str, seconds: float, why: str) -> str:
+    """Re-publish for later without spending a retry; the store's due time keeps recovery off.
+
+    Only a waiting delivery is touched: one another worker runs or finished keeps its status.
+    """
+    store = wr.rt.store
+    store.db.execute(
+        "update deliveries set status = 'queued', error = ?, updated_at = ?"
+        " where id = ? and status in ('received', 'queued')",
+        [why, time.time() + seconds, delivery_id],
     )
-    log.warning("delivery %s: %s; retrying in %.0f s", delivery_id, err, countdown)
+    store.db.conn.commit()
+    handle_delivery.apply_async(args=[delivery_id], queue="fast", countdown=seconds)
+    return "deferred"
+
+
+class _Ops:
+    """How to park or fail one unit of work (a delivery or a job run)."""
+
+    def __init__(self, requeue: Callable[[str, float], None], fail: Callable[[str], None]) -> None:
+        self.requeue, self.fail = requeue, fail
+
+
+def _delivery_ops(wr: WorkerRuntime, delivery_id: str) -> _Ops:
+    store = wr.rt.store
+    return _Ops(
+        lambda error, at: store.set_delivery_status(delivery_id, "queued", error=error, next_at=at),
+        lambda error: wr.rt.fail(delivery_id, error),
+    )
+
+
+def _retry_or_dead(task: Task, what: str, err: Exception, countdown: float, ops: _Ops) -> str:
+    limit = settings_of(app).task_max_retries
+    if task.request.retries >= limit:
+        ops.fail(f"gave up after {limit} retries: {err}")
+        return "dead"
+    ops.requeue(str(err), time.time() + countdown)
+    log.warning("%s: %s; retrying in %.0f s", what, err, countdown)
     raise task.retry(countdown=countdown, exc=err)
 
 
+def _db_retry(task: Task, err: Exception) -> Exception:
+    countdown = backoff(min(task.request.retries, 6), 1.0, cap=60.0)
+    log.warning("database unavailable (%s); retrying in %.0f s", type(err).__name__, countdown)
+    return task.retry(countdown=countdown, exc=err, max_retries=None)  # type: ignore[no-any-return]
+
+
+# --- jobs (model queue) ---------------------------------------------------------------------
+@app.task(name="smolbot.run_job", bind=True, acks_late=True, max_retries=None)
+def run_job(self: Task, job_name: str, kwargs: dict[str, Any], job_id: str | None = None) -> str:
+    """Run a registered job with the same claim / lock / retry / dead-letter discipline."""
+    try:
+        wr = _wr()
+        job = job_registry.get_job(job_name)
+        jid = job_id or job_registry.record(wr.rt.store, job_name, kwargs) or ""
+        if not jid:
+            return "already-recorded"
+    except DB_ERRORS as err:
+        raise _db_retry(self, err) from err
+    key = job.lock(kwargs) or f"job:{jid}"
+    with wr.locks.hold(key, wait_s=LOCK_WAIT_S) as got:
+        if not got:
+            countdown = 1 + 2 * random.random()
+            job_registry.set_status(
+                wr.rt.store, jid, "queued", "lock busy", time.time() + countdown
+            )
+            run_job.apply_async(
+                args=[job_name, kwargs], kwargs={"job_id": jid}, queue="model", countdown=countdown
+            )
+            return "deferred"
+        return _run_job(self, wr, job, jid, kwargs)
+
+
+def _run_job(
+    task: Task, wr: WorkerRuntime, job: job_registry.Job, jid: str, kwargs: dict[str, Any]
+) -> str:
+    store = wr.rt.store
+    ops = _Ops(
+        lambda error, at: job_registry.set_status(store, jid, "queued", error, at),
+        lambda error: _fail_job(wr, job.name, jid, kwargs, error),
+    )
+    try:
+        if not job_registry.claim(store, jid, wr.rt.settings.recovery_after_s):
+            return "already-final-or-running"
+        job.fn(wr.rt, **kwargs)
+        job_registry.set_status(store, jid, "done")
+        return "done"
+    except DB_ERRORS as err:
+        raise _db_retry(task, err) from err
+    except (RateLimited, Unavailable, ModelUnavailable) as err:
+        # a worker without the model file gives the run back: another worker may have it
+        inst = kwargs.get("installation_id") if isinstance(err, RateLimited) else None
+        countdown = _countdown(task, wr, err, inst)
+        return _retry_or_dead(task, f"job {jid}", err, countdown, ops)
+    except Exception as err:
+        log.exception("job %s failed", jid)
+        ops.fail(f"{type(err).__name__}: {err}")
+        return "dead"
+
+
+def _fail_job(wr: WorkerRuntime, name: str, jid: str, kwargs: dict[str, Any], error: str) -> None:
+    job_registry.set_status(wr.rt.store, jid, "dead", error)
+    args = {"job_id": jid, "job_name": name, "kwargs": kwargs}
+    wr.rt.store.dead_letter("smolbot.run_job", args, error)
+
+
+# --- recovery (sweep queue) -----------------------------------------------------------------
 @app.task(name="smolbot.recover_deliveries")
 def recover_deliveries() -> int:
-    """Re-enqueue deliveries received but not finished (a worker died, the broker lost them)."""
-    rt = _runtime()
-    stuck = rt.store.stuck_deliveries(rt.settings.recovery_after_s)
+    """Re-enqueue work received but not finished (a worker died, the broker lost the message)."""
+    wr = _wr()
+    store, after = wr.rt.store, wr.rt.settings.recovery_after_s
+    stuck = store.stuck_deliveries(after)
     for delivery_id in stuck:
-        rt.store.set_delivery_status(delivery_id, "queued", error="re-queued by recovery sweep")
+        store.set_delivery_status(delivery_id, "queued", error="re-queued by recovery sweep")
         handle_delivery.apply_async(args=[delivery_id], queue="fast")
-    if stuck:
-        log.info("recovery sweep re-queued %d deliveries", len(stuck))
-    return len(stuck)
+    runs = job_registry.stuck(store, after)
+    for jid, name, kwargs in runs:
+        job_registry.set_status(store, jid, "queued", "re-queued by recovery sweep")
+        run_job.apply_async(args=[name, kwargs], kwargs={"job_id": jid}, queue="model")
+    if stuck or runs:
+        log.info("recovery sweep re-queued %d deliveries, %d jobs", len(stuck), len(runs))
+    return len(stuck) + len(runs)
+
+
+def replay_dead_letter(store: Any, row: dict[str, Any]) -> bool:
+    """Queue one dead letter again (`smolbot retry`); False when it names nothing we can replay."""
+    import json
+
+    args = json.loads(row["args"] or "{}")
+    if args.get("delivery_id"):
+        store.set_delivery_status(args["delivery_id"], "queued", error="replayed by smolbot retry")
+        handle_delivery.apply_async(args=[args["delivery_id"]], queue="fast")
+        return True
+    if args.get("job_id"):
+        job_registry.set_status(store, args["job_id"], "queued", "replayed by smolbot retry")
+        run_job.apply_async(
+            args=[args["job_name"], args["kwargs"]],
+            kwargs={"job_id": args["job_id"]},
+            queue="model",
+        )
+        return True
+    return False
 
 
 def enqueue_delivery(delivery_id: str, event: str, payload: dict[str, Any]) -> None:

@@ -14,12 +14,16 @@ Check = tuple[str, Callable[[Settings], tuple[bool, str]]]
 
 
 def _store(s: Settings) -> tuple[bool, str]:
-    store = open_store(s.db_path)
+    store = open_store(s.effective_database_url)
     counts = store.delivery_counts()
-    dead = len(store.dead_letters())
-    msg = f"{s.db_path} ({sum(counts.values())} deliveries"
-    msg += f", {dead} dead letters: run `smolbot retry`)" if dead else ")"
-    return dead == 0, msg
+    dead = store.dead_letters()
+    msg = f"{_safe(s.effective_database_url)} ({sum(counts.values())} deliveries"
+    if not dead:
+        return True, msg + ")"
+    msg += f", {len(dead)} dead letters: run `smolbot retry`)"
+    for d in dead[-5:]:
+        msg += f"\n    dead letter {d['id']}: {d['task']} {d['args'][:80]} — {d['error'][:120]}"
+    return False, msg
 
 
 def _broker(s: Settings) -> tuple[bool, str]:

@@ -22,7 +22,7 @@ def _web_app(settings: Settings) -> Any:
     from workers.tasks import enqueue_delivery
 
     configure(settings)
-    store = open_store(settings.db_path)
+    store = open_store(settings.effective_database_url)
     return create_app(settings, store, enqueue_delivery, broker_ok=lambda: broker_status(settings))
 
 
@@ -67,7 +67,11 @@ def web(host: str | None, port: int | None) -> None:
     "-Q", "--queues", default="fast,model,sweep", show_default=True, help="Queues to consume."
 )
 @click.option(
-    "-c", "--concurrency", type=int, default=1, show_default=True, help="Worker processes."
+    "-c",
+    "--concurrency",
+    type=int,
+    default=None,
+    help="Worker processes (default: SMOLBOT_WORKER_CONCURRENCY for the queues).",
 )
 @click.option(
     "--pool",
@@ -79,11 +83,19 @@ def web(host: str | None, port: int | None) -> None:
     "--beat/--no-beat", default=False, help="Also run the periodic scheduler in this worker."
 )
 @click.option("-n", "--name", default=None, help="Worker node name (default: smolbot-<pid>@host).")
-def worker(queues: str, concurrency: int, pool: str, beat: bool, name: str | None) -> None:
+@click.option(
+    "--split", is_flag=True, help="One worker per queue, so a slow model never delays a label."
+)
+def worker(
+    queues: str, concurrency: int | None, pool: str, beat: bool, name: str | None, split: bool
+) -> None:
     """Run a Celery worker on the configured broker."""
     from workers.celery_app import configure
+    from workers.nodes import concurrency_for, run_split
 
     settings = get_settings()
+    if split:
+        sys.exit(run_split(settings, queues.split(","), pool, beat))
     app = configure(settings)
     argv = [
         "worker",
@@ -92,7 +104,7 @@ def worker(queues: str, concurrency: int, pool: str, beat: bool, name: str | Non
         "-Q",
         queues,
         "-c",
-        str(concurrency),
+        str(concurrency or concurrency_for(settings, queues.split(","))),
         "--pool",
         pool,
         "-n",
@@ -164,7 +176,7 @@ def audit(repo: str | None, issue: str | None, limit: int, as_json: bool) -> Non
             raise click.BadParameter("expected owner/repo#N", param_hint="--issue")
         repo, num = issue.rsplit("#", 1)
         number = int(num)
-    store = open_store(get_settings().db_path)
+    store = open_store(get_settings().effective_database_url)
     rows = store.audit_rows(repo=repo, number=number, limit=limit)
     if not rows:
         click.echo("audit log is empty" + (f" for {issue or repo}" if (issue or repo) else ""))
@@ -179,19 +191,16 @@ def audit(repo: str | None, issue: str | None, limit: int, as_json: bool) -> Non
 
 @click.command()
 def retry() -> None:
-    """Replay deliveries parked in the dead-letter table."""
+    """Replay deliveries and jobs parked in the dead-letter table."""
     from workers.celery_app import configure
-    from workers.tasks import handle_delivery
+    from workers.tasks import replay_dead_letter
 
     settings = get_settings()
     configure(settings)
-    store = open_store(settings.db_path)
+    store = open_store(settings.effective_database_url)
     dead = store.dead_letters()
     for d in dead:
-        delivery_id = json.loads(d["args"]).get("delivery_id")
-        if delivery_id:
-            store.set_delivery_status(delivery_id, "queued", error="replayed by smolbot retry")
-            handle_delivery.apply_async(args=[delivery_id], queue="fast")
+        replay_dead_letter(store, d)
         store.mark_replayed(d["id"])
     click.echo(f"replayed {len(dead)} dead letter(s)")
 

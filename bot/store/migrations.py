@@ -240,3 +240,32 @@ def m030_lifecycle_roles(db: Database) -> None:
         {"repo": str, "login": str, "can_write": int, "checked_at": float},
         pk=("repo", "login"),
     )
+
+
+@migrations()
+def m050_coord(db: Database) -> None:
+    """Scale-out (issue 8): lock rows, shared write pacing per installation, model-queue job runs."""
+    db.table("coord_locks").create(
+        {"key": str, "owner": str, "expires_at": float}, pk="key", not_null={"expires_at"}
+    )
+    db.table("coord_pacing").create(
+        {"key": str, "next_at": float, "paused_until": float},
+        pk="key",
+        defaults={"next_at": 0.0, "paused_until": 0.0},
+    )
+    db.table("jobs").create(
+        {
+            "id": str,
+            "name": str,
+            "kwargs": str,  # JSON
+            "status": str,  # received -> queued -> running -> done | dead
+            "attempts": int,
+            "received_at": float,
+            "updated_at": float,
+            "error": str,
+        },
+        pk="id",
+        not_null={"name", "status", "received_at"},
+        defaults={"status": "received", "attempts": 0},
+    )
+    db.table("jobs").create_index(["status", "updated_at"])

@@ -7,7 +7,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlite_utils import Database
 
@@ -262,16 +262,35 @@ class Store:
 
 
 def open_store(path: str | Path, *, migrate: bool = True) -> Store:
-    """Open (and migrate) the store at path; ':memory:' gives a private in-memory store."""
-    if str(path) == ":memory:":
+    """Open (and migrate) the store: a SQLite path, ':memory:', `sqlite:///PATH` or `postgresql://…`.
+
+    A PostgreSQL URL gives a Store whose `.db` is bot.store.pg.PgDatabase, which implements the
+    part of sqlite-utils' Database API the code base uses (pass settings.effective_database_url).
+    """
+    target = str(path)
+    if target.startswith(("postgresql://", "postgres://")):
+        return _open_pg(target, migrate)
+    target = target.removeprefix("sqlite:///") if target.startswith("sqlite:///") else target
+    if target == ":memory:":
         db = Database(memory=True)
     else:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(target, timeout=30, check_same_thread=False)
         db = Database(conn)
         db.execute("pragma journal_mode = wal")
         db.execute("pragma synchronous = normal")
     store = Store(db)
     if migrate:
         store.migrate()
+    return store
+
+
+def _open_pg(url: str, migrate: bool) -> Store:
+    from bot.store.pg import PgDatabase
+
+    pg = PgDatabase(url)
+    store = Store(cast(Database, pg))
+    if migrate:
+        with pg.exclusive("smolbot-migrations"):  # several processes may start at once
+            store.migrate()
     return store

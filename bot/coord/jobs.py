@@ -1,0 +1,147 @@
+"""Model-queue jobs: a registry of named jobs and their run records (claim, lease, dead letters).
+
+Feature code registers a job once, at import, and submits runs by name with JSON kwargs:
+
+    @register("summarize")
+    def summarize_job(rt: Runtime, *, installation_id: int, repo: str, number: int) -> None: ...
+
+    submit(store, "summarize", {"installation_id": 1, "repo": "o/r", "number": 7}, key=delivery_id)
+
+`submit` records the run in the store (the source of truth, like deliveries) and hands its id to
+the enqueuer the worker/web process bound at start-up (`smolbot.run_job` on the `model` queue).
+Without an enqueuer the run stays `received` and the recovery sweep queues it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.store import Store
+
+JobFn = Callable[..., None]
+Enqueuer = Callable[[str, str, dict[str, Any]], None]  # (job_id, name, kwargs)
+
+# Modules that register jobs; imported by workers at start-up so the registry is full.
+JOB_MODULES: list[str] = []
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    fn: JobFn
+    lock: Callable[[dict[str, Any]], str | None]  # the lock key for a run's kwargs (None: none)
+
+
+REGISTRY: dict[str, Job] = {}
+_enqueuer: list[Enqueuer] = []
+
+
+class UnknownJob(LookupError):
+    """No job of that name is registered."""
+
+
+def _issue_lock(kwargs: dict[str, Any]) -> str | None:
+    from bot.coord.locks import issue_key
+
+    if "repo" in kwargs and "number" in kwargs:
+        return issue_key(str(kwargs["repo"]), int(kwargs["number"]))
+    return None
+
+
+def register(
+    name: str, lock: Callable[[dict[str, Any]], str | None] = _issue_lock
+) -> Callable[[JobFn], JobFn]:
+    """Register `fn(rt, **kwargs)` as job `name`; by default runs hold the issue's lock."""
+
+    def inner(fn: JobFn) -> JobFn:
+        REGISTRY[name] = Job(name, fn, lock)
+        return fn
+
+    return inner
+
+
+def get_job(name: str) -> Job:
+    if name not in REGISTRY:
+        for module in JOB_MODULES:
+            importlib.import_module(module)
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY)) or "none"
+        raise UnknownJob(f"no job named {name!r} (registered: {known})") from None
+
+
+def bind_enqueuer(fn: Enqueuer) -> None:
+    _enqueuer[:] = [fn]
+
+
+def job_id(name: str, kwargs: dict[str, Any], key: str | None = None) -> str:
+    basis = json.dumps([name, kwargs, key], sort_keys=True, default=str)
+    return f"{name}:{hashlib.sha256(basis.encode()).hexdigest()[:20]}"
+
+
+def record(store: Store, name: str, kwargs: dict[str, Any], key: str | None = None) -> str | None:
+    """Record a run once; None when the same (name, kwargs, key) was recorded before."""
+    jid, now = job_id(name, kwargs, key), time.time()
+    cur = store.db.execute(
+        "insert into jobs (id, name, kwargs, status, attempts, received_at, updated_at)"
+        " values (?, ?, ?, 'received', 0, ?, ?) on conflict(id) do nothing",
+        [jid, name, json.dumps(kwargs, sort_keys=True, default=str), now, now],
+    )
+    store.db.conn.commit()
+    return jid if cur.rowcount == 1 else None
+
+
+def submit(store: Store, name: str, kwargs: dict[str, Any], key: str | None = None) -> str:
+    """Record a run and queue it on the model queue. Idempotent per (name, kwargs, key)."""
+    get_job(name)
+    jid = record(store, name, kwargs, key)
+    if jid is None:
+        return job_id(name, kwargs, key)
+    if _enqueuer:
+        _enqueuer[0](jid, name, kwargs)
+        set_status(store, jid, "queued")
+    return jid
+
+
+def claim(store: Store, jid: str, lease_s: float) -> bool:
+    now = time.time()
+    cur = store.db.execute(
+        "update jobs set status = 'running', attempts = attempts + 1, updated_at = ?"
+        " where id = ? and (status in ('received', 'queued')"
+        " or (status = 'running' and updated_at < ?))",
+        [now, jid, now - lease_s],
+    )
+    store.db.conn.commit()
+    return cur.rowcount == 1
+
+
+def set_status(
+    store: Store, jid: str, status: str, error: str | None = None, next_at: float | None = None
+) -> None:
+    store.db.execute(
+        "update jobs set status = ?, error = ?, updated_at = ? where id = ?",
+        [status, error, next_at or time.time(), jid],
+    )
+    store.db.conn.commit()
+
+
+def run(store: Store, jid: str) -> dict[str, Any] | None:
+    rows = list(store.db.table("jobs").rows_where("id = ?", [jid]))
+    return rows[0] if rows else None
+
+
+def stuck(store: Store, older_than_s: float) -> list[tuple[str, str, dict[str, Any]]]:
+    cutoff = time.time() - older_than_s
+    rows = store.db.execute(
+        "select id, name, kwargs from jobs where status in ('received', 'queued', 'running')"
+        " and updated_at < ? order by received_at",
+        [cutoff],
+    ).fetchall()
+    return [(r[0], r[1], json.loads(r[2] or "{}")) for r in rows]

@@ -1,0 +1,177 @@
+"""PostgreSQL behind the subset of sqlite-utils' Database/Table API that smolbot's store code uses."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.rows import dict_row
+
+TYPES: dict[Any, str] = {
+    str: "text",
+    int: "bigint",
+    float: "double precision",
+    bool: "bigint",
+    bytes: "bytea",
+    dict: "text",
+    list: "text",
+}
+_UPSERT_SELF = re.compile(
+    r"insert\s+into\s+(\w+).*?do\s+update\s+set\s+(\w+)\s*=\s*(\w+)\b", re.I | re.S
+)
+
+
+class IntegrityError(sqlite3.IntegrityError):
+    """A PostgreSQL constraint violation, as the sqlite3 error the store code already catches."""
+
+
+def translate(sql: str) -> str:
+    """SQLite's `?` placeholders to psycopg's `%s` (outside quotes); literal `%` escaped."""
+    out: list[str] = []
+    quote: str | None = None
+    for ch in sql:
+        if quote:
+            out.append("%%" if ch == "%" else ch)
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+            out.append(ch)
+        elif ch == "?":
+            out.append("%s")
+        elif ch == "%":
+            out.append("%%")
+        else:
+            out.append(ch)
+    return _qualify_upsert("".join(out))
+
+
+def _qualify_upsert(sql: str) -> str:
+    """`do update set n = n + 1` is ambiguous in PostgreSQL: the right side means the old row."""
+    m = _UPSERT_SELF.search(sql)
+    if m and m.group(2) == m.group(3):
+        start = m.start(3)
+        return sql[:start] + f"{m.group(1)}.{m.group(3)}" + sql[m.end(3) :]
+    return sql
+
+
+def _value(v: Any) -> Any:
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, dict | list | tuple):
+        return json.dumps(v, default=str)
+    return v
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class PgDatabase:
+    """One psycopg connection in autocommit mode; `atomic()` opens a transaction (nests)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._guard = threading.RLock()
+        self.conn = self._connect()
+        self._meta: dict[str, tuple[list[str], list[str]]] = {}
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+
+    def _live(self) -> psycopg.Connection[Any]:
+        """Reconnect after the server went away (a restart, a network blip) between calls."""
+        if self.conn.closed or self.conn.broken:
+            self.conn = self._connect()
+        return self.conn
+
+    # --- sqlite-utils Database API ------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor[Any]:
+        with self._guard:
+            conn = self._live()
+            try:
+                return conn.execute(translate(sql), [_value(p) for p in params or []])
+            except pg_errors.IntegrityError as err:
+                raise IntegrityError(str(err)) from err
+            except psycopg.OperationalError:
+                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    raise
+                self.conn = self._connect()  # one retry on a fresh connection, outside transactions
+                return self.conn.execute(translate(sql), [_value(p) for p in params or []])
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> Iterator[dict[str, Any]]:
+        with self._guard:
+            cur = self._live().cursor(row_factory=dict_row)
+            cur.execute(translate(sql), [_value(p) for p in params or []])
+            rows = cur.fetchall()
+        yield from rows
+
+    def table_names(self) -> list[str]:
+        sql = "select tablename from pg_tables where schemaname = current_schema() order by 1"
+        return [r[0] for r in self.execute(sql).fetchall()]
+
+    def table(self, name: str) -> PgTable:
+        return PgTable(self, name)
+
+    def __getitem__(self, name: str) -> PgTable:
+        return PgTable(self, name)
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        with self._guard, self._live().transaction():
+            yield
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """A session advisory lock (e.g. around migrations when several processes start at once)."""
+        key = advisory_key(name)
+        with self._guard:
+            self.execute("select pg_advisory_lock(?)", [key])
+            try:
+                yield
+            finally:
+                self.execute("select pg_advisory_unlock(?)", [key])
+
+    def forget_schema(self, name: str | None = None) -> None:
+        if name is None:
+            self._meta.clear()
+        else:
+            self._meta.pop(name, None)
+
+    def meta(self, name: str) -> tuple[list[str], list[str]]:
+        """(columns, primary-key columns) of a table, cached until DDL changes it."""
+        if name not in self._meta:
+            cols = self.execute(
+                "select column_name from information_schema.columns"
+                " where table_schema = current_schema() and table_name = ? order by ordinal_position",
+                [name],
+            ).fetchall()
+            pks = self.execute(
+                "select a.attname from pg_index i join pg_attribute a"
+                " on a.attrelid = i.indrelid and a.attnum = any(i.indkey)"
+                " where i.indrelid = to_regclass(?) and i.indisprimary"
+                " order by array_position(i.indkey, a.attnum)",
+                [_q(name)],
+            ).fetchall()
+            self._meta[name] = ([c[0] for c in cols], [p[0] for p in pks])
+        return self._meta[name]
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit key for pg_advisory_lock from any string."""
+    return int.from_bytes(
+        hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
+    )
+
+
+from bot.store.pg_table import PgTable  # noqa: E402  (the table half lives next door)
+
+__all__ = ["IntegrityError", "PgDatabase", "PgTable", "advisory_key", "translate"]
