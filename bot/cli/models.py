@@ -20,7 +20,9 @@ def models() -> None:
 
 
 @models.command("install")
-@click.option("--verify", is_flag=True, help="Also check the sha256 of an installed file (reads it).")
+@click.option(
+    "--verify", is_flag=True, help="Also check the sha256 of an installed file (reads it)."
+)
 @click.option(
     "--large-standin",
     is_flag=True,
@@ -45,7 +47,9 @@ def install_cmd(verify: bool, large_standin: bool) -> None:
         except Exception as err:  # one line for the user, never a stack trace
             click.echo(f"\nsmolbot: model install failed: {err}", err=True)
             sys.exit(1)
-    click.echo(f"installed {path} ({source.size:,} bytes, sha256 ok) in {time.monotonic() - started:.0f} s")
+    click.echo(
+        f"installed {path} ({source.size:,} bytes, sha256 ok) in {time.monotonic() - started:.0f} s"
+    )
     if settings.model_path and settings.model_path != path:
         click.echo(f"note: SMOLBOT_MODEL_PATH points elsewhere ({settings.model_path})")
 
@@ -92,7 +96,9 @@ def stats(since_hours: float | None, as_json: bool) -> None:
         f"({data['cache_hit_rate']:.0%}), escalations {data['escalations']} "
         f"({data['escalation_share']:.0%} of answers)"
     )
-    click.echo(f"{'task':<12} {'answers':>8} {'escalated':>10} {'share':>6} {'cautious':>9} {'none':>5}")
+    click.echo(
+        f"{'task':<12} {'answers':>8} {'escalated':>10} {'share':>6} {'cautious':>9} {'none':>5}"
+    )
     for task, t in sorted(data["tasks"].items()):
         click.echo(
             f"{task:<12} {t['answers']:>8} {t['escalated']:>10} {t['escalation_share']:>6.0%}"

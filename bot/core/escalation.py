@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Route(str, Enum):
+class Route(StrEnum):
     ACCEPT = "accept"  # the first stage is sure enough: use its answer
     LOCAL = "local"  # no usable first stage (cold start): ask the local model
     LARGE = "large"  # unsure: ask the large model

@@ -48,7 +48,9 @@ class Model:
 
     def proba(self, texts: Sequence[str]) -> np.ndarray[Any, Any]:
         cols = _columns([split(t) for t in texts])
-        x = hstack([v.transform(col) for v, col in zip(self.vectorizers, cols, strict=True)]).tocsr()
+        x = hstack(
+            [v.transform(col) for v, col in zip(self.vectorizers, cols, strict=True)]
+        ).tocsr()
         out: np.ndarray[Any, Any] = self.lr.predict_proba(x)
         return out
 
@@ -57,8 +59,9 @@ def _vectorizers() -> list[TfidfVectorizer]:
     return [
         TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True),
         TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2, max_features=50000),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2,
-                        max_features=80000),
+        TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, max_features=80000
+        ),
     ]
 
 
@@ -95,7 +98,9 @@ class Classifier:
     def ready(self) -> bool:
         return self.general is not None
 
-    def probabilities(self, scope: str, text: str, labels: Sequence[str]) -> dict[str, float] | None:
+    def probabilities(
+        self, scope: str, text: str, labels: Sequence[str]
+    ) -> dict[str, float] | None:
         """P(label) over `labels` only (renormalised); None when there is nothing to go on."""
         if self.general is None:
             return None

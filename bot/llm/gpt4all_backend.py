@@ -55,7 +55,9 @@ class Gpt4allBackend:
             )
         return self._model
 
-    def generate(self, system: str, user: str, *, max_tokens: int, temperature: float) -> Generation:
+    def generate(
+        self, system: str, user: str, *, max_tokens: int, temperature: float
+    ) -> Generation:
         with self._lock:  # one generation at a time per loaded model
             model = self._load()
             count = 0

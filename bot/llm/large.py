@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from bot.settings import Settings
 
@@ -42,7 +42,9 @@ class LargeModel:
             self._chat = build_chat(self.settings)
         return self._chat
 
-    def complete(self, system: str, user: str, schema: type[BaseModel], max_tokens: int) -> LargeReply:
+    def complete(
+        self, system: str, user: str, schema: type[BaseModel], max_tokens: int
+    ) -> LargeReply:
         """One chat call asking for a JSON object; raises LargeModelError on any failure."""
         chat = self._client().model_copy(update={"max_tokens": max_tokens})
         if self.provider == "openai":
@@ -53,7 +55,9 @@ class LargeModel:
         try:
             out = chat.invoke(messages)
         except Exception as err:  # every transport/provider error becomes one line
-            raise LargeModelError(f"{self.name}: {type(err).__name__}: {err}".splitlines()[0]) from err
+            raise LargeModelError(
+                f"{self.name}: {type(err).__name__}: {err}".splitlines()[0]
+            ) from err
         raw = out["raw"] if isinstance(out, dict) else out
         usage = getattr(raw, "usage_metadata", None) or {}
         return LargeReply(
@@ -71,7 +75,7 @@ def _text(content: Any) -> str:
 
 
 def build_chat(settings: Settings) -> Any:
-    key = settings.large_api_key.get_secret_value() if settings.large_api_key else None
+    key = settings.large_api_key
     common: dict[str, Any] = {
         "model": settings.large_model,
         "timeout": settings.large_timeout_s,
@@ -81,17 +85,17 @@ def build_chat(settings: Settings) -> Any:
     if settings.large_provider == "openai":
         from langchain_openai import ChatOpenAI
 
-        return ChatOpenAI(
-            base_url=settings.large_base_url,
-            api_key=key or "not-needed",  # local OpenAI-compatible servers take any key
-            **common,
-        )
+        # local OpenAI-compatible servers accept any key
+        common["api_key"] = key or SecretStr("not-needed")
+        common["base_url"] = settings.large_base_url
+        return ChatOpenAI(**common)
     if settings.large_provider == "anthropic":
         from langchain_anthropic import ChatAnthropic
 
-        extra = {"base_url": settings.large_base_url} if settings.large_base_url else {}
-        return ChatAnthropic(api_key=key, default_request_timeout=settings.large_timeout_s,
-                             **{k: v for k, v in common.items() if k != "timeout"}, **extra)
+        common["api_key"] = key
+        if settings.large_base_url:
+            common["base_url"] = settings.large_base_url
+        return ChatAnthropic(**common)
     raise LargeModelError("no large model configured (SMOLBOT_LARGE_PROVIDER=none)")
 
 

@@ -6,7 +6,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -30,7 +30,9 @@ RETRAIN_EVERY = 20  # new labeled examples before the classifier retrains (cheap
 class ModelLayer:
     """Local backend, large backend, classifier, cache and call records for one store."""
 
-    def __init__(self, settings: Settings, store: Store, *, prompts_dir: Path | None = None) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, *, prompts_dir: Path | None = None
+    ) -> None:
         self.settings = settings
         self.records = Records(store)
         self.prompts_dir = prompts_dir or PROMPTS_DIR
@@ -43,7 +45,7 @@ class ModelLayer:
     @property
     def local(self) -> LocalBackend:
         s = self.settings
-        opts = {"n_threads": s.model_threads, "n_ctx": s.model_context}
+        opts: dict[str, object] = {"n_threads": s.model_threads, "n_ctx": s.model_context}
         return get_backend(s.model_backend, s.effective_model_path, opts)
 
     def local_available(self) -> bool:
@@ -98,8 +100,12 @@ class ModelLayer:
         """A validated answer from the local model, escalated to the large one when unsure."""
         p = load_prompt(prompt, self.prompts_dir)
         req = generate.Request(
-            task, p.render(variables), variables, max_tokens or p.spec.max_tokens,
-            p.spec.temperature, p.spec.samples,
+            task,
+            p.render(variables),
+            variables,
+            max_tokens or p.spec.max_tokens,
+            p.spec.temperature,
+            p.spec.samples,
         )
         call_id = uuid.uuid4().hex
         if not self.local_available() and not self._large_ready(allow_escalation):
@@ -117,8 +123,14 @@ class ModelLayer:
         assert self.large is not None
         req = generate.Request(req.task, req.rendered, req.variables, req.max_tokens, 0.0)
         return generate.run(
-            self.records, "large", self.large.provider, self.large.model, self._large_fn(schema),
-            req, schema, escalated=True,
+            self.records,
+            "large",
+            self.large.provider,
+            self.large.model,
+            self._large_fn(schema),
+            req,
+            schema,
+            escalated=True,
         )
 
     def _large_ready(self, allow: bool) -> bool:
@@ -137,7 +149,9 @@ class ModelLayer:
         where = route(self._situation(conf, req.task, allow))
         attempts = [first.record] if first is not None else []
         if where is Route.ACCEPT and first is not None:
-            return self._done(Answer(first.value, conf, first.record, "ok", attempts), call_id, scope)
+            return self._done(
+                Answer(first.value, conf, first.record, "ok", attempts), call_id, scope
+            )
         if where is Route.LARGE:
             second = self._try_large(req, schema)
             attempts.append(second.record)
@@ -146,7 +160,9 @@ class ModelLayer:
                 return self._done(ans, call_id, scope)
         value = first.value if first is not None else None
         rec = first.record if first is not None else attempts[-1]
-        status = "not_escalated" if value is not None else "no_answer"
+        status: Literal["not_escalated", "no_answer"] = (
+            "not_escalated" if value is not None else "no_answer"
+        )
         return self._done(Answer(value, conf, rec, status, attempts), call_id, scope)
 
     def _situation(self, conf: float | None, task: str, allow: bool) -> Situation:
@@ -162,9 +178,17 @@ class ModelLayer:
     def _done(self, ans: Answer[Any], call_id: str, scope: str) -> Answer[Any]:
         for rec in ans.attempts:
             final = rec is ans.record
-            self.records.log(rec, call_id=call_id, final=final, scope=scope, status=ans.status if final else "attempt")
+            self.records.log(
+                rec,
+                call_id=call_id,
+                final=final,
+                scope=scope,
+                status=ans.status if final else "attempt",
+            )
         if ans.record not in ans.attempts:
-            self.records.log(ans.record, call_id=call_id, final=True, scope=scope, status=ans.status)
+            self.records.log(
+                ans.record, call_id=call_id, final=True, scope=scope, status=ans.status
+            )
         return ans
 
     # --- classify -------------------------------------------------------------------------
@@ -185,7 +209,9 @@ class ModelLayer:
         where = route(self._situation(first.confidence if probs else None, task, allow_escalation))
         if where is Route.ACCEPT:
             return self._done(first, call_id, scope)
-        return classify_with(self, where, first, task, scope, text, labels, call_id, allow_escalation)
+        return classify_with(
+            self, where, first, task, scope, text, labels, call_id, allow_escalation
+        )
 
     def _classifier_answer(
         self, task: str, clf: Classifier, probs: dict[str, float] | None

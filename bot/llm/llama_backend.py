@@ -54,7 +54,9 @@ class LlamaBackend:
             )
         return self._model
 
-    def generate(self, system: str, user: str, *, max_tokens: int, temperature: float) -> Generation:
+    def generate(
+        self, system: str, user: str, *, max_tokens: int, temperature: float
+    ) -> Generation:
         with self._lock:
             model = self._load()
             out = model.create_chat_completion(

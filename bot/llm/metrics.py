@@ -14,23 +14,34 @@ def render_metrics(store: Store) -> bytes:
     """Prometheus text exposition of model calls, answers, escalations, cache hits and latency."""
     registry = CollectorRegistry()
     calls = Counter(
-        "smolbot_model_calls", "Model calls by task, backend and cache hit",
-        ["task", "backend", "cache_hit"], registry=registry,
+        "smolbot_model_calls",
+        "Model calls by task, backend and cache hit",
+        ["task", "backend", "cache_hit"],
+        registry=registry,
     )
     answers = Counter(
-        "smolbot_model_answers", "Answers returned to callers by task and status",
-        ["task", "status"], registry=registry,
+        "smolbot_model_answers",
+        "Answers returned to callers by task and status",
+        ["task", "status"],
+        registry=registry,
     )
     latency = Histogram(
-        "smolbot_model_latency_seconds", "Latency of one model call", ["task", "backend"],
-        buckets=LATENCY_BUCKETS, registry=registry,
+        "smolbot_model_latency_seconds",
+        "Latency of one model call",
+        ["task", "backend"],
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
     )
     tokens = Counter(
-        "smolbot_model_tokens", "Tokens in and out", ["task", "backend", "direction"],
+        "smolbot_model_tokens",
+        "Tokens in and out",
+        ["task", "backend", "direction"],
         registry=registry,
     )
     share = Gauge(
-        "smolbot_escalation_share", "Share of answers that escalated to the large model", ["task"],
+        "smolbot_escalation_share",
+        "Share of answers that escalated to the large model",
+        ["task"],
         registry=registry,
     )
     per_task: dict[str, list[int]] = {}

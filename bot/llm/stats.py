@@ -11,7 +11,7 @@ def percentile(values: Sequence[float], q: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    idx = min(int(round(q / 100 * (len(ordered) - 1))), len(ordered) - 1)
+    idx = min(round(q / 100 * (len(ordered) - 1)), len(ordered) - 1)
     return round(ordered[idx], 1)
 
 

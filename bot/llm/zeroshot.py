@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, field_validator
 
@@ -39,14 +39,18 @@ def _request(task: str, text: str, labels: Sequence[str], layer: ModelLayer) -> 
     )
 
 
-def _as_classification(value: LabelAnswer | None, labels: Sequence[str], conf: float) -> Classification | None:
+def _as_classification(
+    value: LabelAnswer | None, labels: Sequence[str], conf: float
+) -> Classification | None:
     if value is None:
         return None
     match = {lb.lower(): lb for lb in labels}.get(value.label)
     if match is None:
         return None
     rest = (1.0 - conf) / max(len(labels) - 1, 1)
-    return Classification(label=match, probabilities={lb: conf if lb == match else rest for lb in labels})
+    return Classification(
+        label=match, probabilities={lb: conf if lb == match else rest for lb in labels}
+    )
 
 
 def classify_with(
@@ -82,5 +86,9 @@ def classify_with(
             layer.learn(scope, text, value.label, source="large")
             ans = Answer(value, out.confidence, out.record, "escalated", attempts)
             return layer._done(ans, call_id, scope)
-    status = "not_escalated" if best.value is not None else "no_answer"
-    return layer._done(Answer(best.value, best.confidence, best.record, status, attempts), call_id, scope)
+    status: Literal["not_escalated", "no_answer"] = (
+        "not_escalated" if best.value is not None else "no_answer"
+    )
+    return layer._done(
+        Answer(best.value, best.confidence, best.record, status, attempts), call_id, scope
+    )

@@ -59,7 +59,9 @@ def _answer(b: Behaviour, body: dict[str, Any]) -> str:
         system = next((m["content"] for m in msgs if m["role"] == "system"), "")
         user = next(m["content"] for m in msgs if m["role"] == "user")
         backend = get_backend("gpt4all", b.model_path, {"n_threads": 2})
-        return backend.generate(system, user, max_tokens=body.get("max_tokens") or 64, temperature=0).text
+        return backend.generate(
+            system, user, max_tokens=body.get("max_tokens") or 64, temperature=0
+        ).text
     return b.next_reply()
 
 

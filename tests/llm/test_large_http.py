@@ -16,7 +16,11 @@ ISSUE = "Tooltip flickers\n\nThe tooltip flickers when hovering over the chart l
 
 
 def layer_for(tmp_path: Path, store: Store, url: str | None, **over: object) -> ModelLayer:
-    large = {"large_provider": "openai", "large_model": "big-test", "large_base_url": url} if url else {}
+    large = (
+        {"large_provider": "openai", "large_model": "big-test", "large_base_url": url}
+        if url
+        else {}
+    )
     settings = make_settings(
         tmp_path,
         thresholds={"triage": 0.99, "summary": 0.99},  # the classifier is never sure enough
@@ -30,7 +34,9 @@ def layer_for(tmp_path: Path, store: Store, url: str | None, **over: object) -> 
     return layer
 
 
-def test_escalates_over_http_and_learns(tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str) -> None:
+def test_escalates_over_http_and_learns(
+    tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str
+) -> None:
     behaviour.replies = ['{"label": "bug"}']
     layer = layer_for(tmp_path, llm_store, large_url)
     ans = layer.classify("triage", "o/r", ISSUE, LABELS)
@@ -68,7 +74,10 @@ def test_garbage_answer_is_retried_then_not_used(
     assert ans.status == "not_escalated"  # the classifier's guess, not acted on
     assert not ans.ok
     assert len(behaviour.requests) == 2  # one try + one bounded retry
-    assert "previous answer could not be used" in behaviour.requests[1]["body"]["messages"][-1]["content"]
+    assert (
+        "previous answer could not be used"
+        in behaviour.requests[1]["body"]["messages"][-1]["content"]
+    )
     assert "no valid answer" in ans.attempts[-1].note
 
 
@@ -82,7 +91,9 @@ def test_label_outside_the_list_is_refused(
     assert list(llm_store.rows("select * from llm_examples where source = 'large'")) == []
 
 
-def test_slow_large_model_times_out(tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str) -> None:
+def test_slow_large_model_times_out(
+    tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str
+) -> None:
     behaviour.mode, behaviour.delay_s = "slow", 3.0
     layer = layer_for(tmp_path, llm_store, large_url, timeout=0.5)
     ans = layer.classify("triage", "o/r", ISSUE, LABELS)
@@ -102,7 +113,9 @@ def test_server_errors_are_retried_by_the_client(
     assert "500" in ans.attempts[-1].note
 
 
-def test_daily_budget(tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str) -> None:
+def test_daily_budget(
+    tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str
+) -> None:
     layer = layer_for(tmp_path, llm_store, large_url, large_daily_budget=1)
     assert layer.classify("triage", "o/r", ISSUE, LABELS).status == "escalated"
     other = "Docs typo\n\nThere is a typo in the install page"
@@ -120,7 +133,9 @@ def test_no_large_model_configured(tmp_path: Path, llm_store: Store) -> None:
     assert ans.confidence < 0.99
 
 
-def test_api_key_is_sent_as_bearer(tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str) -> None:
+def test_api_key_is_sent_as_bearer(
+    tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str
+) -> None:
     layer = layer_for(tmp_path, llm_store, large_url, large_api_key="sk-test-123")
     layer.classify("triage", "o/r", ISSUE, LABELS)
     assert behaviour.requests[0]["auth"] == "Bearer sk-test-123"

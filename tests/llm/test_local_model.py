@@ -50,7 +50,9 @@ def test_weights_load_once_per_process(tmp_path: Path, model_path: Path) -> None
     assert a.local is b.local
 
 
-def test_cold_start_label_from_local_model(tmp_path: Path, llm_store: Store, model_path: Path) -> None:
+def test_cold_start_label_from_local_model(
+    tmp_path: Path, llm_store: Store, model_path: Path
+) -> None:
     layer = get_model_layer(make_settings(tmp_path), llm_store)
     ans = layer.classify("triage", "o/r", BUG, LABELS)
     assert ans.record.backend == "gpt4all"
@@ -73,7 +75,9 @@ class Impossible(BaseModel):
     moon_phase: str
 
 
-def test_model_answering_garbage_gives_no_answer(tmp_path: Path, llm_store: Store, model_path: Path) -> None:
+def test_model_answering_garbage_gives_no_answer(
+    tmp_path: Path, llm_store: Store, model_path: Path
+) -> None:
     prompts = tmp_path / "prompts"
     prompts.mkdir()
     (prompts / "haiku.yaml").write_text(GARBAGE_PROMPT)
@@ -84,7 +88,9 @@ def test_model_answering_garbage_gives_no_answer(tmp_path: Path, llm_store: Stor
     assert ans.record.tokens_out > 0
 
 
-def test_escalation_to_a_large_model_served_over_http(tmp_path: Path, llm_store: Store, model_path: Path) -> None:
+def test_escalation_to_a_large_model_served_over_http(
+    tmp_path: Path, llm_store: Store, model_path: Path
+) -> None:
     b = Behaviour(mode="local", model_path=model_path)
     with serve(b) as url:
         settings = make_settings(

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, ValidationError
 
 from bot.llm import ModelUnavailable, get_model_layer
 from bot.llm.api import UnknownBackend
@@ -15,7 +16,6 @@ from bot.llm.backends import get_backend
 from bot.llm.modelfile import DEFAULT_SOURCE, ModelSource, check_model_file, file_status, install
 from bot.settings import load_settings
 from bot.store import Store
-from pydantic import BaseModel, ValidationError
 
 
 class Line(BaseModel):
@@ -58,7 +58,9 @@ def test_ask_with_broken_model_raises_one_line(tmp_path: Path, llm_store: Store)
     settings = load_settings(data_dir=tmp_path, model_path=broken, env="test")
     layer = get_model_layer(settings, llm_store)
     with pytest.raises(ModelUnavailable) as err:
-        layer.ask("digest", "digest_line", {"title": "t", "body": "b", "recent": "", "why": ""}, Line)
+        layer.ask(
+            "digest", "digest_line", {"title": "t", "body": "b", "recent": "", "why": ""}, Line
+        )
     _expect_one_line(err.value)
 
 
@@ -101,7 +103,11 @@ def parts(tmp_path: Path) -> Iterator[tuple[ModelSource, bytes]]:
         (data.parent / "__init__.py").write_text("")
         (data / f"part{n:02d}.bin").write_bytes(chunk)
     source = ModelSource(
-        "smoltest.gguf", "smoltest-model", "0.0.1", 3, len(payload),
+        "smoltest.gguf",
+        "smoltest-model",
+        "0.0.1",
+        3,
+        len(payload),
         hashlib.sha256(payload).hexdigest(),
     )
     sys.path.insert(0, str(site))
