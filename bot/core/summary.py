@@ -6,8 +6,9 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from bot.core.checks import ISSUE_REF, MENTION, URL, CheckResult, check_text
 from bot.core.lifecycle import Thread, Waiting, is_bot, quiet
@@ -26,14 +27,37 @@ CITE = re.compile(r"\s*\[(\d{1,4})\]")
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
-class ThreadSummary(BaseModel):
-    """What the model returns: short sentences, each ending with [n] citing entry n of the thread."""
+class Claim(BaseModel):
+    """One sentence and the thread entry it comes from (small models keep this shape best)."""
 
     model_config = ConfigDict(extra="ignore")
-    problem: list[str] = Field(default_factory=list, max_length=4)
-    tried: list[str] = Field(default_factory=list, max_length=6)
-    state: list[str] = Field(default_factory=list, max_length=4)
-    open_questions: list[str] = Field(default_factory=list, max_length=4)
+    text: str = Field(max_length=400)
+    source: int | list[int] | None = None
+
+    def as_text(self) -> str:
+        sources = self.source if isinstance(self.source, list) else [self.source]
+        return " ".join([self.text.strip(), *(f"[{n}]" for n in sources if n is not None)])
+
+
+Claims = Annotated[list[str], BeforeValidator(lambda v: _flatten(v))]
+
+
+def _flatten(value: object) -> object:
+    """Accept "text [n]" strings, {"text", "source"} objects, or one bare string per section."""
+    items = [value] if isinstance(value, str | dict) else value
+    if not isinstance(items, list):
+        return value
+    return [Claim.model_validate(i).as_text() if isinstance(i, dict) else i for i in items]
+
+
+class ThreadSummary(BaseModel):
+    """What the model returns: short sentences, each citing the entry n of the thread it states."""
+
+    model_config = ConfigDict(extra="ignore")
+    problem: Claims = Field(default_factory=list, max_length=4)
+    tried: Claims = Field(default_factory=list, max_length=6)
+    state: Claims = Field(default_factory=list, max_length=4)
+    open_questions: Claims = Field(default_factory=list, max_length=4)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from bot.core.actions import Action, NoOp
+from bot.core.actions import Action, Close, Comment, NoOp
 from bot.core.config import RepoConfig
 from bot.core.lifecycle import (
     TEAM_ASSOCIATIONS,
@@ -178,8 +178,7 @@ def review_issue(
         Performer(host, ctx.store, target).perform([NoOp(reason, what="lifecycle")])
         return Reviewed("unchanged")
     thread = load_thread(host, issue.number, issue)
-    team, lookups = resolve_team(host, thread, bot, roles if roles is not None else {})
-    decision = decide(thread, cfg, now, bot, team=team)
+    decision, lookups = _decide_with_roles(host, thread, cfg, now, bot, roles)
     actions = budget.admit(decision.actions)
     view = cast(RepoHost, KnownThread(host, thread))
     results = Performer(view, ctx.store, target).perform(actions)
@@ -188,8 +187,30 @@ def review_issue(
     return Reviewed("decided", decision, results, 2 + lookups, thread, actions)
 
 
+def _decide_with_roles(
+    host: RepoHost,
+    thread: Thread,
+    cfg: RepoConfig,
+    now: datetime,
+    bot: str,
+    roles: dict[str, bool] | None,
+) -> tuple[Decision, int]:
+    """Decide knowing who can write; the author's role is looked up only when it would act."""
+    roles = roles if roles is not None else {}
+    author = thread.issue.author
+    team, lookups = resolve_team(host, thread, bot, roles, skip=author)
+    decision = decide(thread, cfg, now, bot, team=team)
+    acts = any(isinstance(a, Comment | Close) for a in decision.actions)
+    if not acts or author in roles or _is_team_association(thread.issue.author_association):
+        return decision, lookups
+    roles[author] = host.permission(author) in WRITE_ROLES
+    if roles[author]:
+        decision = decide(thread, cfg, now, bot, team=team | {author.lower()})
+    return decision, lookups + 1
+
+
 def resolve_team(
-    host: RepoHost, thread: Thread, bot: str, roles: dict[str, bool]
+    host: RepoHost, thread: Thread, bot: str, roles: dict[str, bool], skip: str = ""
 ) -> tuple[frozenset[str], int]:
     """Who in the thread can write to the repo, asked once per person (roles caches per repo).
 
@@ -202,10 +223,14 @@ def resolve_team(
             people[c.author] = c.author_association
     lookups = 0
     for login, association in people.items():
-        if login not in roles and association.upper() not in TEAM_ASSOCIATIONS:
+        if login != skip and login not in roles and not _is_team_association(association):
             roles[login] = host.permission(login) in WRITE_ROLES
             lookups += 1
     return frozenset(p.lower() for p in people if roles.get(p)), lookups
+
+
+def _is_team_association(association: str) -> bool:
+    return association.upper() in TEAM_ASSOCIATIONS
 
 
 def review_one(
