@@ -84,8 +84,17 @@ def digest_command(repo: str | None, since: str, fmt: str, sample: bool, no_mode
         host, until = _github_host(settings, store, repo), datetime.now(UTC)
     cfg = repo_config(host)
     models = _models(settings, store, no_model)
+    audit_until = datetime.now(UTC) if sample else None  # the bot's own rows are in real time
     digest = build_digest(
-        host, store, repo, cfg, until, days=days, models=models, bot_login=settings.bot_login
+        host,
+        store,
+        repo,
+        cfg,
+        until,
+        days=days,
+        models=models,
+        bot_login=settings.bot_login,
+        audit_until=audit_until,
     )
     click.echo(RENDERERS[fmt](digest))
     if models is not None and sys.stderr.isatty():

@@ -18,7 +18,6 @@ from bot.core.ranking import Ranked, Thread, rank, waiting_state
 
 TITLE = "Weekly digest for {repo}, {week}"
 STALE_WORDS = ("stale", "no answer", "no response", "inactive")
-PING_WORDS = ("ping", "stale", "reminder")
 
 
 @dataclass(frozen=True)
@@ -106,17 +105,21 @@ def first_response_hours(t: Thread) -> float | None:
     return None
 
 
-def _is_stale_close(e: AuditEntry) -> bool:
+def _lifecycle(e: AuditEntry) -> bool:
     text = f"{e.task} {e.reason}".lower()
-    return e.action == "close" and e.outcome == "done" and any(w in text for w in STALE_WORDS)
+    return e.outcome == "done" and ("lifecycle" in e.task or any(w in text for w in STALE_WORDS))
 
 
-def _is_reping(e: AuditEntry) -> bool:
-    text = f"{e.task} {e.reason}".lower()
-    is_comment = e.action in ("comment", "upsert_comment") and e.outcome == "done"
-    return (is_comment and "lifecycle" in text) or (
-        is_comment and any(w in text for w in PING_WORDS)
-    )
+def lifecycle_counts(rows: Iterable[AuditEntry]) -> tuple[int, int]:
+    """(stale closes, re-pings) done by the lifecycle job; a close's own comment is no re-ping."""
+    done = [e for e in rows if _lifecycle(e)]
+    closes = {(e.number, e.reason) for e in done if e.action == "close"}
+    pings = [
+        e
+        for e in done
+        if e.action in ("comment", "upsert_comment") and (e.number, e.reason) not in closes
+    ]
+    return len(closes), len(pings)
 
 
 def counts(
@@ -125,17 +128,21 @@ def counts(
     calls: Iterable[ModelCall],
     since: datetime,
     until: datetime,
+    log_window: tuple[datetime, datetime] | None = None,
 ) -> dict[str, float | int | None]:
+    """Issue counts in [since, until); audit and model counts in log_window (default the same)."""
+    log_since, log_until = log_window or (since, until)
     issues = [t for t in threads if not t.is_pr]
     opened = [t for t in issues if _in(t.created_at, since, until)]
     hours = [h for t in opened if (h := first_response_hours(t)) is not None]
-    rows = [e for e in audit if _in(e.at, since, until)]
-    week_calls = [c for c in calls if _in(c.at, since, until)]
+    rows = [e for e in audit if _in(e.at, log_since, log_until)]
+    week_calls = [c for c in calls if _in(c.at, log_since, log_until)]
+    stale_closed, re_pinged = lifecycle_counts(rows)
     return {
         "opened": len(opened),
         "closed": sum(_in(t.closed_at, since, until) for t in issues),
-        "stale_closed": sum(map(_is_stale_close, rows)),
-        "re_pinged": sum(map(_is_reping, rows)),
+        "stale_closed": stale_closed,
+        "re_pinged": re_pinged,
         "escalations": sum(c.escalated for c in week_calls),
         "model_calls": len(week_calls),
         "first_response_median_h": round(median(hours), 1) if hours else None,
@@ -175,9 +182,14 @@ def assemble(
     calls: Iterable[ModelCall] = (),
     lines: Mapping[int, str] | None = None,
     needs_info_label: str = "needs-info",
+    log_window: tuple[datetime, datetime] | None = None,
 ) -> Digest:
-    """The digest for [since, until). lines: checked one-line summaries by issue number."""
+    """The digest for [since, until). lines: checked one-line summaries by issue number.
+
+    log_window: the audit log's and model calls' window when their clock differs (sample data).
+    """
     all_threads, rows = list(threads), list(audit)
+    log_since, log_until = log_window or (since, until)
     ranked = rank(all_threads, since, until, cfg.weights, needs_info_label, (cfg.label,))
     top = [_top(r, lines or {}, until) for r in ranked[: cfg.top]]
     waiting = [_top(r, lines or {}, until) for r in ranked if _on_maintainer(r)]
@@ -187,10 +199,10 @@ def assemble(
         week=week_id(until, cfg.timezone),
         since=since.isoformat(),
         until=until.isoformat(),
-        counts=counts(all_threads, rows, calls, since, until),
+        counts=counts(all_threads, rows, calls, since, until, (log_since, log_until)),
         top=top,
         waiting=waiting[: cfg.top],
-        bot=bot_activity(rows, since, until),
+        bot=bot_activity(rows, log_since, log_until),
     )
 
 

@@ -237,8 +237,15 @@ def build_digest(
     models: ModelLayer | None = None,
     bot_login: str = "smolbot[bot]",
     detail_limit: int = DETAIL_LIMIT,
+    audit_until: datetime | None = None,
 ) -> Digest:
-    """The digest for the `days` before `until` (no posting)."""
+    """The digest for the `days` before `until` (no posting).
+
+    audit_until: end of the window for the audit log and model calls when it differs from the
+    issues' clock (the bundled sample's issues live on a fixed date; the bot's rows are real time).
+    """
+    log_until = audit_until or until
+    log_since = log_until - timedelta(days=days)
     since = until - timedelta(days=days)
     threads, issues = fetch_threads(host, since, bot_login, detail_limit)
     lines = summary_lines(models, threads, issues, cfg, since, until)
@@ -248,10 +255,11 @@ def build_digest(
         since,
         until,
         cfg.digest,
-        audit_entries(store, repo, since, until),
-        model_calls(store, since, until),
+        audit_entries(store, repo, log_since, log_until),
+        model_calls(store, log_since, log_until),
         lines,
         cfg.triage.needs_info_label,
+        (log_since, log_until),
     )
 
 

@@ -75,34 +75,31 @@ def test_waiting_on_maintainers_lists_the_longest_first(store: Store) -> None:
 
 
 def test_audit_rows_become_bot_activity_and_counts() -> None:
-    until = NOW
+    """Rows as the lifecycle job writes them: a re-ping comment; a close with its own comment."""
+    day = timedelta(days=1)
+    closing = "no answer from the author for 7 days after the ping"
     rows = [
         AuditEntry(
-            until - timedelta(days=1),
+            NOW - day,
             "comment",
             "done",
-            "stale: no answer for 14 days",
-            "lifecycle",
+            "waiting on author: quiet for 15 days",
+            "lifecycle.sweep",
             201,
         ),
-        AuditEntry(
-            until - timedelta(days=1),
-            "close",
-            "done",
-            "stale: no answer after the ping",
-            "lifecycle",
-            200,
-        ),
-        AuditEntry(until - timedelta(days=2), "add_labels", "dry-run", "triage", "triage", 224),
-        AuditEntry(until - timedelta(days=30), "close", "done", "stale", "lifecycle", 1),  # too old
+        AuditEntry(NOW - day, "comment", "done", closing, "lifecycle.sweep", 200),
+        AuditEntry(NOW - day, "close", "done", closing, "lifecycle.sweep", 200),
+        AuditEntry(NOW - day, "comment", "dry-run", "quiet for 20 days", "lifecycle.sweep", 202),
+        AuditEntry(NOW - 2 * day, "add_labels", "done", "triage", "triage", 224),
+        AuditEntry(NOW - 30 * day, "close", "done", closing, "lifecycle.sweep", 1),  # too old
     ]
     calls = [
-        ModelCall(until - timedelta(hours=5), "triage", escalated=True),
-        ModelCall(until - timedelta(hours=4), "digest"),
+        ModelCall(NOW - timedelta(hours=5), "triage", escalated=True),
+        ModelCall(NOW - timedelta(hours=4), "digest"),
     ]
-    d = assemble("o/r", [], until - timedelta(days=7), until, DigestConfig(), rows, calls)
+    d = assemble("o/r", [], NOW - 7 * day, NOW, DigestConfig(), rows, calls)
     assert (d.counts["stale_closed"], d.counts["re_pinged"], d.counts["escalations"]) == (1, 1, 1)
-    assert d.bot == {"add_labels dry-run": 1, "close done": 1, "comment done": 1}
+    assert d.bot == {"add_labels done": 1, "close done": 1, "comment done": 2, "comment dry-run": 1}
 
 
 def test_renderings_carry_the_week_marker_and_agree(store: Store) -> None:
