@@ -67,16 +67,20 @@ def _issue(st: Any, repo: str, i: int, t0: float, rng: random.Random) -> None:
     issue.updated_at = max(issue.updated_at, t)
 
 
-def sweep_once(ctx: JobContext, server: FakeGitHubServer, run_id: str) -> dict[str, Any]:
+def sweep_once(
+    ctx: JobContext, server: FakeGitHubServer, run_id: str, traced: bool = False
+) -> dict[str, Any]:
+    """One sweep; traced=True measures peak Python memory (tracemalloc slows it, so not timed)."""
     before = len(server.state.log)
-    tracemalloc.start()
+    if traced:
+        tracemalloc.start()
     t = time.perf_counter()
     res = sweep_installation(ctx, INST, run_id=run_id, max_operations=100)
     wall = time.perf_counter() - t
-    peak = tracemalloc.get_traced_memory()[1]
+    peak = tracemalloc.get_traced_memory()[1] if traced else None
     tracemalloc.stop()
     log = server.state.log[before:]
-    return {"wall": wall, "requests": len(log), "by": _by_endpoint(log), "peak": peak, "res": res}
+    return {**_tally(log), "wall": wall, "peak": peak, "res": res}
 
 
 def naive_sweep(app: GitHubApp, server: FakeGitHubServer) -> dict[str, Any]:
@@ -89,7 +93,17 @@ def naive_sweep(app: GitHubApp, server: FakeGitHubServer) -> dict[str, Any]:
             host.comments(issue.number)
             host.issue_events(issue.number)
     log = server.state.log[before:]
-    return {"wall": time.perf_counter() - t, "requests": len(log), "by": _by_endpoint(log)}
+    return {**_tally(log), "wall": time.perf_counter() - t}
+
+
+def _tally(log: list[Any]) -> dict[str, Any]:
+    reads = sum(1 for e in log if e.method == "GET")
+    return {
+        "requests": len(log),
+        "reads": reads,
+        "writes": len(log) - reads,
+        "by": _by_endpoint(log),
+    }
 
 
 def _by_endpoint(log: list[Any]) -> Counter[str]:
@@ -165,6 +179,8 @@ def main() -> None:
         server.state.advance(DAY)
         warm = sweep_once(ctx, server, "day-2")
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        fresh = JobContext(settings, open_store(Path(tmp) / "fresh.db"), github=app, now=ctx.now)
+        cold["peak"] = sweep_once(fresh, server, "day-2", traced=True)["peak"]  # a lost DB
         _print_sweeps(n, naive, cold, warm, rss)
     print("\nSummary of a 50-comment thread")
     print(f"{'how':34} {'seconds':>8}  note")
@@ -176,19 +192,25 @@ def _print_sweeps(
     n: int, naive: dict[str, Any], cold: dict[str, Any], warm: dict[str, Any], rss: float
 ) -> None:
     print(f"Lifecycle sweep over {n} open issues (fake GitHub over HTTP)")
-    print(
-        f"{'run':26} {'wall s':>8} {'requests':>9} {'req/issue':>10} {'vs naive':>9} {'peak MB':>8}"
+    cols = (
+        "run",
+        "wall s",
+        "requests",
+        "req/issue",
+        "vs naive",
+        "reads/issue",
+        "writes",
+        "peak MB",
     )
-    for name, r in (
-        ("naive (baseline)", naive),
-        ("sweep, first day", cold),
-        ("sweep, next day", warm),
-    ):
-        peak = f"{r['peak'] / 2**20:8.1f}" if "peak" in r else f"{'-':>8}"
+    print(f"{cols[0]:26}" + "".join(f"{c:>12}" for c in cols[1:]))
+    runs = (("naive (baseline)", naive), ("sweep, first day", cold), ("sweep, next day", warm))
+    for name, r in runs:
+        peak = f"{r['peak'] / 2**20:12.1f}" if r.get("peak") else f"{'-':>12}"
         print(
-            f"{name:26} {r['wall']:8.1f} {r['requests']:9d} {r['requests'] / n:10.3f}"
-            f" {r['requests'] / naive['requests']:9.2f} {peak}"
+            f"{name:26}{r['wall']:12.1f}{r['requests']:12d}{r['requests'] / n:12.3f}"
+            f"{r['requests'] / naive['requests']:12.2f}{r['reads'] / n:12.3f}{r['writes']:12d}{peak}"
         )
+    print("peak MB: Python heap (tracemalloc) of a first-day sweep, measured in a separate run")
     print(f"process peak RSS {rss:.0f} MB (includes the in-process fake GitHub)")
     for name, r in (("first day", cold), ("next day", warm)):
         print(
