@@ -119,7 +119,7 @@ def summary_latency(no_model: bool) -> list[tuple[str, float, str]]:
     from bot.core.lifecycle import Thread
     from bot.jobs.summarize import write_summary
     from bot.llm import get_model_layer
-    from bot.settings import load_settings
+    from bot.settings import DEFAULT_MODEL_FILE, default_data_dir, load_settings
     from tests.lifecycle.fakes import FakeGitHub, day
 
     repo = FakeGitHub(lambda: day(30)).add_repo("bench/thread")
@@ -137,7 +137,8 @@ def summary_latency(no_model: bool) -> list[tuple[str, float, str]]:
         repo.say(1, who, lines[i % len(lines)] + f" (note {i})", day(1 + i * 0.3), assoc)
     thread = Thread(repo.issues[1], tuple(repo.comment_list[1]))
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(data_dir=Path(tmp), env="test")
+        model = default_data_dir() / "models" / DEFAULT_MODEL_FILE
+        settings = load_settings(data_dir=Path(tmp), env="test", model_path=model)
         rows = []
         t = time.perf_counter()
         w = write_summary(None, thread, settings)
@@ -159,21 +160,31 @@ def main() -> None:
     ap.add_argument("--repos", type=int, default=50)
     ap.add_argument("--issues", type=int, default=200)
     ap.add_argument("--no-model", action="store_true")
+    ap.add_argument("--summary-only", action="store_true")
     args = ap.parse_args()
+    if not args.summary_only:
+        bench_sweeps(args.repos, args.issues)
+    print("\nSummary of a 50-comment thread")
+    print(f"{'how':34} {'seconds':>8}  note")
+    for name, secs, how in summary_latency(args.no_model):
+        print(f"{name:34} {secs:8.2f}  {how}")
+
+
+def bench_sweeps(repos: int, issues: int) -> None:
     keys = generate_keypair()
     with (
         start_fake_github(APP_ID, keys.public_pem, keys.private_pem) as server,
         tempfile.TemporaryDirectory() as tmp,
     ):
         server.state.quota_limit = 10**9
-        seed(server, args.repos, args.issues, random.Random(5))
+        seed(server, repos, issues, random.Random(5))
         settings = make_settings(server, Path(tmp))
         store = open_store(settings.db_path)
         app = GitHubApp(settings, clock=server.state.now)
         ctx = JobContext(
             settings, store, github=app, now=lambda: datetime.fromtimestamp(server.state.now(), UTC)
         )
-        n = args.repos * args.issues
+        n = repos * issues
         naive = naive_sweep(app, server)
         cold = sweep_once(ctx, server, "day-1")
         server.state.advance(DAY)
@@ -182,10 +193,6 @@ def main() -> None:
         fresh = JobContext(settings, open_store(Path(tmp) / "fresh.db"), github=app, now=ctx.now)
         cold["peak"] = sweep_once(fresh, server, "day-2", traced=True)["peak"]  # a lost DB
         _print_sweeps(n, naive, cold, warm, rss)
-    print("\nSummary of a 50-comment thread")
-    print(f"{'how':34} {'seconds':>8}  note")
-    for name, secs, how in summary_latency(args.no_model):
-        print(f"{name:34} {secs:8.2f}  {how}")
 
 
 def _print_sweeps(

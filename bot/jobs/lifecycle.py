@@ -273,6 +273,15 @@ class SweepResult:
     operations: int
 
 
+@dataclass
+class SweepLimits:
+    """How much one run may do: writes per installation, auto-summaries, a pause between issues."""
+
+    max_operations: int = 100
+    max_summaries: int = 3
+    pace_s: float = 0.0
+
+
 def sweep_installation(
     ctx: JobContext,
     installation_id: int,
@@ -291,83 +300,93 @@ def sweep_installation(
     """
     if ctx.github is None:
         raise RuntimeError("sweep_installation needs a GitHub host in the JobContext")
+    limits = SweepLimits(max_operations, max_summaries, pace_s)
     now = ctx.now()
-    run = _start(ctx.store, installation_id, run_id or now.date().isoformat())
-    counts: Counter[str] = Counter(json.loads(run["counts"] or "{}"))
-    if run["status"] == "done":
-        return _result(run, counts)
-    try:
-        for repo in ctx.github.installation_repos(installation_id):
-            if run["repo"] and repo < run["repo"]:
-                continue
-            if repo != run["repo"]:
-                run.update(repo=repo, issue=0, repo_operations=0)
-            _sweep_repo(
-                ctx,
-                installation_id,
-                repo,
-                run,
-                counts,
-                now,
-                max_operations,
-                summarize,
-                max_summaries,
-                lambda: sleep(pace_s) if pace_s else None,
-            )
-    except RateLimited as err:
-        _save_run(ctx.store, run, counts, "paused", str(err))
-        log.info(
-            "sweep %s/%s paused at %s#%s: %s",
-            installation_id,
-            run["run_id"],
-            run["repo"],
-            run["issue"],
-            err,
-        )
-        raise
-    _save_run(ctx.store, run, counts, "done", None)
-    return _result(run, counts)
-
-
-def _sweep_repo(
-    ctx: JobContext,
-    installation_id: int,
-    repo: str,
-    run: dict[str, Any],
-    counts: Counter[str],
-    now: datetime,
-    max_operations: int,
-    summarize: Summarizer | None,
-    max_summaries: int,
-    pause: Callable[[], None],
-) -> None:
-    assert ctx.github is not None
-    host = ctx.github.repo(installation_id, repo)
-    cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
-    budget = Budget(
-        max_operations - run["operations"],
-        cfg.lifecycle.max_operations_per_run - run["repo_operations"],
+    sweep = _Sweep(ctx, installation_id, run_id or now.date().isoformat(), now, limits)
+    if sweep.run["status"] != "done":
+        sweep.go(ctx.github.installation_repos, summarize, sleep)
+    return SweepResult(
+        installation_id,
+        sweep.run["run_id"],
+        sweep.run["status"],
+        dict(sweep.counts),
+        sweep.run["operations"],
     )
-    issues = sorted(host.list_issues(state="open"), key=lambda i: i.number)
-    roles = load_roles(ctx.store, repo)  # login -> can write; GitHub is asked once a week
-    counts["list_pages"] += max(1, -(-len(issues) // 100))
-    for issue in issues:
-        if issue.number <= run["issue"]:
-            continue
-        before = budget.installation_left
-        r = review_issue(
-            ctx, host, issue, cfg, budget, now=now, task="lifecycle.sweep", roles=roles
+
+
+class _Sweep:
+    """One run's cursor and tallies, saved after every issue so a later call resumes it."""
+
+    def __init__(
+        self, ctx: JobContext, inst: int, run_id: str, now: datetime, limits: SweepLimits
+    ) -> None:
+        self.ctx, self.inst, self.now, self.limits = ctx, inst, now, limits
+        self.run = _start(ctx.store, inst, run_id)
+        self.counts: Counter[str] = Counter(json.loads(self.run["counts"] or "{}"))
+
+    def go(
+        self,
+        repos: Callable[[int], list[str]],
+        summarize: Summarizer | None,
+        sleep: Callable[[float], None],
+    ) -> None:
+        try:
+            for repo in repos(self.inst):
+                if self.run["repo"] and repo < self.run["repo"]:
+                    continue
+                if repo != self.run["repo"]:
+                    self.run.update(repo=repo, issue=0, repo_operations=0)
+                self.repo(repo, summarize, sleep)
+        except RateLimited as err:
+            self.save("paused", str(err))
+            log.info(
+                "sweep %s paused at %s#%s: %s",
+                self.run["run_id"],
+                self.run["repo"],
+                self.run["issue"],
+                err,
+            )
+            raise
+        self.save("done", None)
+
+    def repo(self, repo: str, summarize: Summarizer | None, sleep: Callable[[float], None]) -> None:
+        ctx, run, counts = self.ctx, self.run, self.counts
+        assert ctx.github is not None
+        host = ctx.github.repo(self.inst, repo)
+        cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
+        left = self.limits.max_operations - run["operations"]
+        budget = Budget(left, cfg.lifecycle.max_operations_per_run - run["repo_operations"])
+        issues = sorted(host.list_issues(state="open"), key=lambda i: i.number)
+        counts["list_pages"] += max(1, -(-len(issues) // 100))
+        roles = load_roles(ctx.store, repo)  # login -> can write; GitHub is asked once a week
+        for issue in (i for i in issues if i.number > run["issue"]):
+            before = budget.installation_left
+            r = review_issue(
+                ctx, host, issue, cfg, budget, now=self.now, task="lifecycle.sweep", roles=roles
+            )
+            count(counts, r)
+            if summarize and counts["summaries"] < self.limits.max_summaries and not issue.locked:
+                counts["summaries"] += int(summarize(ctx, host, issue, r.thread, cfg))
+            if r.calls > 2:  # it looked someone's permission up
+                save_roles(ctx.store, repo, roles)
+            spent = before - budget.installation_left
+            run.update(
+                issue=issue.number,
+                operations=run["operations"] + spent,
+                repo_operations=run["repo_operations"] + spent,
+            )
+            self.save("running", None)
+            if self.limits.pace_s:
+                sleep(self.limits.pace_s)
+
+    def save(self, status: str, error: str | None) -> None:
+        now = time.time()
+        self.run.update(
+            status=status, error=error, counts=json.dumps(dict(self.counts)), updated_at=now
         )
-        count(counts, r)
-        if summarize is not None and counts["summaries"] < max_summaries and not issue.locked:
-            counts["summaries"] += int(summarize(ctx, host, issue, r.thread, cfg))
-        if r.calls > 2:  # it looked someone's permission up
-            save_roles(ctx.store, repo, roles)
-        run["issue"] = issue.number
-        run["operations"] += before - budget.installation_left
-        run["repo_operations"] += before - budget.installation_left
-        _save_run(ctx.store, run, counts, "running", None)
-        pause()
+        if status == "done":
+            self.run["finished_at"] = now
+        self.ctx.store.db.table("sweeps").upsert(self.run, pk=("installation_id", "run_id"))
 
 
 def _start(store: Store, installation_id: int, run_id: str) -> dict[str, Any]:
@@ -391,18 +410,3 @@ def _start(store: Store, installation_id: int, run_id: str) -> dict[str, Any]:
     }
     table.insert(row)
     return row
-
-
-def _save_run(
-    store: Store, run: dict[str, Any], counts: Counter[str], status: str, error: str | None
-) -> None:
-    run.update(status=status, error=error, counts=json.dumps(dict(counts)), updated_at=time.time())
-    if status == "done":
-        run["finished_at"] = time.time()
-    store.db.table("sweeps").upsert(run, pk=("installation_id", "run_id"))
-
-
-def _result(run: dict[str, Any], counts: Counter[str]) -> SweepResult:
-    return SweepResult(
-        run["installation_id"], run["run_id"], run["status"], dict(counts), run["operations"]
-    )
