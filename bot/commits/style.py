@@ -23,6 +23,7 @@ CC_TYPES = (
 CC_SUBJECT = re.compile(
     r"^(?P<type>[a-z]+)(?:\((?P<scope>[^()\n]+)\))?(?P<bang>!)?: (?P<desc>\S.*)$"
 )
+RECENT = 30  # the newest subjects decide whether the repository uses Conventional Commits now
 TRAILING_REF = re.compile(r"\s*\(#\d+\)$")
 
 
@@ -59,7 +60,10 @@ def learn(history: list[tuple[str, list[str]]]) -> Style:
         return style
     cc = [(CC_SUBJECT.match(s), files) for s, (_, files) in zip(subjects, history, strict=False)]
     hits = [(m, f) for m, f in cc if m and m.group("type") in CC_TYPES]
-    style.conventional = len(hits) >= max(1, len(subjects) // 2)
+    recent = [m for m, _ in cc[:RECENT] if m and m.group("type") in CC_TYPES]
+    style.conventional = len(recent) >= max(
+        1, min(len(subjects), RECENT) // 2
+    )  # today's habit counts
     for m, files in hits:
         style.types[m.group("type")] += 1
         scope = m.group("scope")
