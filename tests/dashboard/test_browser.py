@@ -16,6 +16,8 @@ from fastapi import FastAPI
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.dashboard.conftest import TOKEN
 
@@ -69,6 +71,10 @@ def browser() -> Iterator[webdriver.Chrome]:
     driver.quit()
 
 
+def wait(browser: webdriver.Chrome) -> WebDriverWait[webdriver.Chrome]:
+    return WebDriverWait(browser, 30)
+
+
 def png_size_and_colours(data: bytes) -> tuple[int, int, int]:
     """Width, height and a count of distinct scanline bytes from a PNG (no imaging library)."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -90,9 +96,11 @@ def test_sign_in_see_top_issues_and_a_chart(
     assert browser.current_url.endswith("/login")  # nothing shown before signing in
     browser.find_element(By.ID, "token").send_keys("wrong")
     browser.find_element(By.ID, "sign-in").click()
-    assert "not right" in browser.find_element(By.ID, "error").text
+    error = wait(browser).until(ec.presence_of_element_located((By.ID, "error")))
+    assert "not right" in error.text
     browser.find_element(By.ID, "token").send_keys(TOKEN)
     browser.find_element(By.ID, "sign-in").click()
+    wait(browser).until(ec.presence_of_element_located((By.ID, "top-issues")))
     assert browser.current_url == server + "/"
     rows = browser.find_elements(By.CSS_SELECTOR, "#top-issues tr")
     assert len(rows) == 1 + 8  # header + the sample config's top 8
