@@ -78,5 +78,5 @@ def denial_reason(author: str, permission: str, is_bot: bool, bot_login: str) ->
     if is_bot:
         return f"comment written by another bot ({author})"
     if not may_run(permission):
-        return f"{author} has {permission or 'no'} permission; commands need write access"
+        return f"{author} has {permission or 'no'} access; commands need write, maintain or admin"
     return None

@@ -198,7 +198,7 @@ def test_commands_need_write_access(ctx, host):
     )
     assert host.writes == []
     reasons = [r["reason"] for r in audits(ctx, n)]
-    assert "mallory has read permission; commands need write access" in reasons
+    assert "mallory has read access; commands need write, maintain or admin" in reasons
     assert any("written by a bot" in r for r in reasons)
 
 

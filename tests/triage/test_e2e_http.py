@@ -1,0 +1,172 @@
+"""Triage end to end: the real GitHub adapter over HTTP against the fake GitHub, real store and classifier."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.core.checks import check_text
+from bot.github import GitHubApp
+from bot.jobs.backfill import backfill_repo
+from bot.jobs.commands import handle_comment_event
+from bot.jobs.context import JobContext
+from bot.jobs.triage import handle_issue_event
+from bot.llm import get_model_layer
+from bot.store import open_store
+from tests.fake_github.plugin import make_settings
+from tests.triage.examples import labeled
+
+REPO = "octo/app"
+TEMPLATE = (
+    "name: Bug report\nlabels: [bug]\nbody:\n"
+    "  - type: input\n    attributes: {label: Version}\n    validations: {required: true}\n"
+    "  - type: textarea\n    attributes: {label: Steps to reproduce}\n    validations: {required: true}\n"
+)
+
+
+@pytest.fixture
+def world(fake_github, tmp_path: Path):  # type: ignore[no-untyped-def]
+    state = fake_github.state
+    state.add_installation(1, [REPO])
+    for name in ("bug", "enhancement", "question", "duplicate"):
+        state.add_label(REPO, name)
+    state.set_permission(REPO, "maint", "maintain")
+    state.put_file(REPO, ".github/ISSUE_TEMPLATE/bug.yml", TEMPLATE)
+    settings = make_settings(fake_github, tmp_path)
+    store = open_store(settings.db_path)
+    layer = get_model_layer(settings, store)
+    for text, label in labeled():
+        layer.learn(REPO, text, label, "backfill")
+    layer.classifier(force=True)
+    yield state, JobContext(settings, store, GitHubApp(settings), layer)
+    store.close()
+
+
+def payload(state, number: int, action: str = "opened") -> dict:  # type: ignore[no-untyped-def,type-arg]
+    i = state.issue(REPO, number)
+    return {
+        "action": action,
+        "issue": {
+            "number": number,
+            "title": i.title,
+            "body": i.body,
+            "state": i.state,
+            "user": {"login": i.user},
+        },
+        "repository": {"full_name": REPO},
+        "installation": {"id": 1},
+        "sender": {"login": i.user, "type": "User"},
+    }
+
+
+def comment(number: int, body: str, author: str) -> dict:  # type: ignore[type-arg]
+    return {
+        "action": "created",
+        "issue": {"number": number},
+        "comment": {"id": 5, "body": body, "user": {"login": author, "type": "User"}},
+        "repository": {"full_name": REPO},
+        "installation": {"id": 1},
+    }
+
+
+def test_new_bug_labeled_and_asked_per_template_over_http(world):
+    state, ctx = world
+    state.put_file(REPO, ".github/smolbot.yml", "triage:\n  duplicate_threshold: 0.3\n")
+    old = state.add_issue(
+        REPO, "Editor crashes when clicking the save button", "TypeError on save", state="closed"
+    )
+    ctx.store.upsert_issue(
+        REPO, {"number": old.number, "title": old.title, "body": old.body, "state": "closed"}
+    )
+    n = state.add_issue(
+        REPO,
+        "App crashes with an exception when I click save button",
+        "It crashes with an exception every time, this is broken.\n\n### Version\n\n_No response_\n\n### Steps to reproduce\n\n1. click save",
+    ).number
+    handle_issue_event(ctx, "d1", payload(state, n))
+    issue = state.issue(REPO, n)
+    assert set(issue.labels) == {"bug", "needs-info"}
+    bodies = [c.body for c in state.comments(REPO, n)]
+    ask = next(b for b in bodies if "triage:needs-info" in b)
+    assert "- Version" in ask and "Steps to reproduce" not in ask
+    assert any(f"#{old.number} (closed" in b for b in bodies)
+    assert issue.state == "open"
+    handle_issue_event(ctx, "d2", payload(state, n, "reopened"))  # nothing posted twice
+    assert len(state.comments(REPO, n)) == len(bodies)
+    # config and templates are read again by ETag: 304s cost no quota
+    assert any(e.status == 304 for e in state.requests("GET", "/contents/"))
+
+
+def test_commands_over_http_check_permission(world):
+    state, ctx = world
+    first = state.add_issue(REPO, "Crash on save").number
+    n = state.add_issue(REPO, "Crash on save again").number
+    handle_comment_event(ctx, "c1", comment(n, "/smolbot duplicate #1", "mallory"))
+    assert state.issue(REPO, n).state == "open"
+    handle_comment_event(ctx, "c2", comment(n, f"/smolbot duplicate #{first}", "maint"))
+    issue = state.issue(REPO, n)
+    assert (
+        issue.state == "closed"
+        and issue.state_reason == "duplicate"
+        and "duplicate" in issue.labels
+    )
+    reasons = [r["reason"] for r in ctx.store.audit_rows(REPO, n)]
+    assert any(r.startswith("mallory has") and "commands need write" in r for r in reasons)
+
+
+def test_invalid_config_opens_one_issue_over_http(world):
+    state, ctx = world
+    state.put_file(REPO, ".github/smolbot.yml", "triage:\n  threshold: 3\n")
+    for i in range(2):
+        n = state.add_issue(
+            REPO, f"Add dark mode {i}", "It would be great to have a dark theme."
+        ).number
+        handle_issue_event(ctx, f"d{i}", payload(state, n))
+        assert "enhancement" in state.issue(REPO, n).labels  # defaults still apply
+    errors = [i for i in state.repos[REPO].issues.values() if "smolbot.yml is invalid" in i.title]
+    assert len(errors) == 1 and "triage.threshold" in errors[0].body
+
+
+def test_backfill_paginates_and_learns(world):
+    state, ctx = world
+    for i in range(130):
+        label = ["bug", "enhancement", "question"][i % 3]
+        state.add_issue(REPO, f"Issue {i} about {label}", "text", state="closed", labels=[label])
+    state.add_issue(REPO, "an open one", "x")
+    seen: list[int] = []
+    result = backfill_repo(ctx, ctx.github.repo(1, REPO), REPO, progress=seen.append)
+    assert (result.stored, result.learned) == (131, 130) and sum(seen) == 131
+    pages = [e for e in state.requests("GET", f"/repos/{REPO}/issues") if "/issues/" not in e.path]
+    assert len(pages) >= 2
+
+
+@pytest.mark.model
+def test_first_response_from_the_real_local_model_is_checked(world):
+    state, ctx = world
+    if not ctx.settings.effective_model_path.exists():
+        src = Path.home() / ".local/share/smolbot/models" / ctx.settings.effective_model_path.name
+        if not src.exists():
+            pytest.skip("local model file not installed: run `smolbot models install`")
+        ctx.settings.effective_model_path.parent.mkdir(parents=True, exist_ok=True)
+        ctx.settings.effective_model_path.symlink_to(src)
+    state.put_file(
+        REPO, ".github/smolbot.yml", "triage:\n  first_response: true\n  duplicates: false\n"
+    )
+    n = state.add_issue(
+        REPO, "Add dark mode please", "It would be great to have a dark theme option."
+    ).number
+    handle_issue_event(ctx, "d1", payload(state, n))
+    posted = [c.body for c in state.comments(REPO, n) if "triage:first-response" in c.body]
+    rows = [r for r in ctx.store.audit_rows(REPO, n) if r["action"] == "comment"]
+    row = rows[-1]
+    model = json.loads(row["detail"]).get("model") or {}
+    assert (
+        model.get("backend") in ("gpt4all", "llama", "local", "cache")
+        or model.get("task") == "comment"
+    )
+    if posted:
+        assert check_text(posted[0], allowed_numbers=[n]).ok
+    else:
+        assert "first response" in row["reason"] or "model" in row["reason"]
