@@ -6,9 +6,9 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.core.actions import AddLabels, NoOp
-from bot.core.config import CONFIG_PATH, ConfigError, default_config, parse_config
-from bot.jobs.perform import Performer, Target
+from bot.jobs.backfill import handle_installation_event
+from bot.jobs.commands import handle_comment_event
+from bot.jobs.triage import handle_issue_event
 
 if TYPE_CHECKING:
     from bot.jobs.runtime import Runtime
@@ -38,6 +38,8 @@ def on_installation(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -
         delivery_id=row["id"],
         detail={"installation": inst.get("id")},
     )
+    if action == "created":
+        handle_installation_event(rt.context(), row["id"], payload)
 
 
 def on_installation_repositories(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> None:
@@ -53,47 +55,22 @@ def on_installation_repositories(rt: Runtime, row: dict[str, Any], payload: dict
         task="installation",
         delivery_id=row["id"],
     )
+    if payload.get("repositories_added"):
+        handle_installation_event(rt.context(), row["id"], payload)
 
 
 def on_issues(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> None:
-    repo, issue = row["repo"], payload.get("issue") or {}
-    rt.store.upsert_issue(repo, issue)
-    if row.get("installation_id"):
+    """Issues: triage on opened / reopened / edited, learning from maintainers' labels."""
+    if row.get("installation_id") and row.get("repo"):
         rt.store.add_repositories(
-            row["installation_id"], [payload.get("repository") or {"full_name": repo}]
+            row["installation_id"], [payload.get("repository") or {"full_name": row["repo"]}]
         )
-    if payload.get("action") != "opened":
-        rt.store.audit(
-            "issues." + str(payload.get("action")),
-            "skipped",
-            "recorded only",
-            task="issues",
-            delivery_id=row["id"],
-            repo=repo,
-            number=issue.get("number"),
-        )
-        return
-    first_label(rt, row, repo, issue)
+    handle_issue_event(rt.context(), row["id"], payload)
 
 
-def first_label(rt: Runtime, row: dict[str, Any], repo: str, issue: dict[str, Any]) -> None:
-    """The first real task: label a new issue for triage when the repository enables triage."""
-    host = rt.github.repo(row["installation_id"], repo)
-    text = host.file(CONFIG_PATH)
-    try:
-        cfg = parse_config(text) if text is not None else default_config()
-    except ConfigError as err:
-        cfg = default_config()
-        log.warning("%s: %s", repo, err)
-    target = Target(
-        repo, issue["number"], "issues.opened", row["id"], cfg.dry_run, rt.settings.bot_login
-    )
-    action = (
-        AddLabels((cfg.triage.needs_triage_label,), "new issue awaits triage")
-        if cfg.triage.enabled
-        else NoOp("triage disabled in " + CONFIG_PATH)
-    )
-    Performer(host, rt.store, target).perform([action])
+def on_issue_comment(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> None:
+    """Comments: `/smolbot …` commands from people with write access."""
+    handle_comment_event(rt.context(), row["id"], payload)
 
 
 def ignore(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> None:
@@ -112,6 +89,7 @@ HANDLERS: dict[str, Handler] = {
     "installation": on_installation,
     "installation_repositories": on_installation_repositories,
     "issues": on_issues,
+    "issue_comment": on_issue_comment,
 }
 
 

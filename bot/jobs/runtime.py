@@ -8,6 +8,7 @@ import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from bot.jobs.context import JobContext
 from bot.settings import Settings
 from bot.store import Store, open_store
 
@@ -35,6 +36,10 @@ class Runtime:
         from bot.llm import get_model_layer
 
         return get_model_layer(self.settings, self.store)
+
+    def context(self) -> JobContext:
+        """The collaborators jobs take: this process's store, GitHub client and model layer."""
+        return JobContext(self.settings, self.store, github=self.github, models=self.models)
 
     def dispatch(self, delivery_id: str) -> None:
         from bot.jobs.dispatch import dispatch
