@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,10 @@ def test_speculative_draft_is_ready_before_commit_and_used(repo: Git) -> None:
     assert meta["backend"] == "gpt4all" and meta["model"].endswith(".gguf")
     subject = draft.read_text().splitlines()[0]
     assert CC_SUBJECT.match(subject) and len(subject) <= 72
+    explain = repo.smolbot("draft", "--explain")  # scripts and editors get the same draft
+    assert explain.stdout.startswith(draft.read_text().strip())
+    assert "model:      qwen" in explain.stdout and "cache:" in explain.stdout
+    assert repo.git_path("smolbot/COMMIT_DRAFT.txt").read_text() == draft.read_text()
     repo("commit", env={"SMOLBOT_COMMIT_WAIT_MS": "0"})  # ready drafts need no wait
     assert repo.last_message() == draft.read_text().strip()
     explain = repo.smolbot("draft", "--explain")
@@ -182,3 +187,39 @@ def test_drafter_exits_when_idle(repo: Git) -> None:
     install(repo)  # a fresh drafter with a 1 s idle limit goes away by itself
     wait_for(lambda: repo.drafter_pid() is None, timeout=60)
     assert not repo.git_path("smolbot/drafter.pid").exists()
+
+
+def test_temporary_indexes_do_not_start_the_drafter(repo: Git, tmp_path: Path) -> None:
+    install(repo, "--no-start")
+    repo.write("notes.txt", "hello\n")
+    repo("add", "notes.txt", env={"GIT_INDEX_FILE": str(tmp_path / "tmp-index"), **NO_MODEL})
+    assert (tmp_path / "tmp-index").exists()
+    time.sleep(1.5)  # the hook would have started it by now
+    assert repo.drafter_pid() is None
+
+
+def test_submodule_commits_get_drafts(make_repo: object, repo: Git) -> None:
+    sub_src = Git(repo.root.parent / "lib", repo.env)
+    sub_src.root.mkdir()
+    sub_src("init", "-q", "-b", "main")
+    sub_src.write("lib.py", "X = 1\n")
+    sub_src("add", "lib.py")
+    sub_src("commit", "-q", "-m", "feat: lib")
+    repo(
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        str(sub_src.root),
+        "vendor/lib",
+    )
+    sub = Git(repo.root / "vendor" / "lib", repo.env)
+    install(sub, "--no-start")
+    assert "modules" in str(sub.git_path("hooks"))
+    sub.write("docs/readme.md", "# lib\n")
+    sub("add", "docs/readme.md", env=NO_MODEL)
+    draft = sub.draft_file()
+    wait_for(draft.is_file, timeout=60)
+    sub("commit", env=NO_MODEL)
+    assert sub.last_message() == draft.read_text().strip() and sub.last_message().startswith("docs")
