@@ -1,0 +1,116 @@
+"""The store's delivery, claim, audit and dead-letter paths and the migrations, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from bot.llm.records import Records
+from bot.store import Store, open_store
+from bot.store.pg import translate
+from bot.store.migrations import migrations
+
+
+def test_migrations_apply_once_and_match_sqlite(store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    first = open_store(store_url)
+    again = open_store(store_url)  # a second process starting: nothing pending, nothing raised
+    assert migrations.pending(again.db) == []
+    sqlite_tables = set(open_store(tmp_path / "ref.db").db.table_names())
+    assert sqlite_tables <= set(first.db.table_names())
+    applied = [m.name for m in migrations.applied(first.db)]
+    assert applied[0] == "m001_core" and "m050_coord" in applied
+
+
+def test_delivery_is_recorded_once_and_claimed_once(any_store: Store) -> None:
+    s = any_store
+    assert s.record_delivery("d1", "issues", "{}", repo="o/r", number=1, installation_id=7)
+    assert not s.record_delivery("d1", "issues", "{}")  # a redelivery
+    assert s.delivery("d1")["status"] == "received"
+    assert s.claim_delivery("d1", lease_s=60)
+    assert not s.claim_delivery("d1", lease_s=60)  # another worker: the lease is live
+    assert s.delivery("d1")["attempts"] == 1
+    s.set_delivery_status("d1", "done")
+    assert not s.claim_delivery("d1", lease_s=0)  # final
+    assert s.delivery_counts() == {"done": 1}
+
+
+def test_expired_lease_is_claimable_and_stuck(any_store: Store) -> None:
+    s = any_store
+    s.record_delivery("d2", "issues", "{}")
+    assert s.claim_delivery("d2")
+    s.db.execute("update deliveries set updated_at = ? where id = ?", [time.time() - 100, "d2"])
+    s.db.conn.commit()
+    assert s.stuck_deliveries(50) == ["d2"]
+    assert s.claim_delivery("d2", lease_s=50)  # the dead worker's lease ran out
+    assert s.delivery("d2")["attempts"] == 2
+    s.set_delivery_status("d2", "queued", next_at=time.time() + 30)
+    assert s.stuck_deliveries(0) == []  # a retry's due time keeps the sweep off
+
+
+def test_audit_and_dead_letters(any_store: Store) -> None:
+    s = any_store
+    s.audit("add_labels", "done", "why", task="t", delivery_id="d1", repo="o/r", number=3)
+    s.audit("close", "skipped", "nah", repo="o/r", number=4, detail={"x": 1})
+    assert [r["action"] for r in s.audit_rows(repo="o/r")] == ["add_labels", "close"]
+    assert json.loads(s.audit_rows(number=4)[0]["detail"]) == {"x": 1}
+    s.dead_letter("smolbot.handle_delivery", {"delivery_id": "d1"}, "boom 100% broken")
+    dead = s.dead_letters()
+    assert len(dead) == 1 and dead[0]["error"] == "boom 100% broken"
+    s.mark_replayed(dead[0]["id"])
+    assert s.dead_letters() == [] and len(s.dead_letters(include_replayed=True)) == 1
+
+
+def test_issue_upsert_alter_and_installations(any_store: Store) -> None:
+    s = any_store
+    s.upsert_issue("o/r", {"number": 5, "title": "a", "labels": [{"name": "bug"}]})
+    s.upsert_issue("o/r", {"number": 5, "title": "b", "labels": []})
+    s.set_issue_kind("o/r", 5, "bug")
+    row = s.issue("o/r", 5)
+    assert row["title"] == "b" and row["kind"] == "bug" and row["labels"] == "[]"
+    s.db.table("issues").upsert(
+        {"repo": "o/r", "number": 5, "extra": 1.5}, pk=("repo", "number"), alter=True
+    )
+    assert s.issue("o/r", 5)["extra"] == 1.5
+    s.upsert_installation(9, "acme")
+    s.add_repositories(9, [{"full_name": "acme/x", "id": 1, "private": True}])
+    s.set_installation_suspended(9, True)
+    assert s.installations()[0]["suspended"] == 1
+    assert s.installation_for_repo("acme/x") == 9
+    s.remove_installation(9)
+    assert s.installations() == [] and s.repositories() == []
+
+
+def test_model_budget_upsert_increments(any_store: Store) -> None:
+    """`on conflict … set calls = calls + 1` (SQLite spelling) works on PostgreSQL too."""
+    r = Records(any_store)
+    r.spend("openai")
+    r.spend("openai")
+    assert r.budget_used("openai") == 2
+
+
+def test_rows_where_delete_where_and_count(any_store: Store) -> None:
+    t = any_store.db.table("triage_ignored")
+    t.upsert({"repo": "o/r", "number": 1, "by": "me", "at": 1.0}, pk=("repo", "number"))
+    t.insert_all([{"repo": "o/r", "number": n, "by": "x", "at": float(n)} for n in (2, 3)])
+    assert [
+        r["number"] for r in t.rows_where("repo = ?", ["o/r"], order_by="number desc", limit=2)
+    ] == [3, 2]
+    t.delete_where("repo = ? and number = ?", ["o/r", 2])
+    assert t.count == 2 and t.exists() and t.pks == ["repo", "number"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "want"),
+    [
+        ("select * from t where a = ? and b = ?", "select * from t where a = %s and b = %s"),
+        (
+            "select '?' , x from t where y like 'a%' and z = ?",
+            "select '?' , x from t where y like 'a%%' and z = %s",
+        ),
+        ("select 5 % 2", "select 5 %% 2"),
+    ],
+)
+def test_placeholders_translate_outside_quotes(sql: str, want: str) -> None:
+    assert translate(sql) == want
