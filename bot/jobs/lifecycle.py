@@ -296,10 +296,15 @@ def sweep_installation(
     """Review every open issue of an installation's repositories; resumable by (installation, run).
 
     On RateLimited the cursor is saved and the error re-raised (its retry_after_s tells the task
-    queue when to call again with the same run_id); a finished run returns at once.
+    queue when to call again with the same run_id); a finished run returns at once. Long threads
+    are summarized too (at most max_summaries per run) when ctx.models is set.
     """
     if ctx.github is None:
         raise RuntimeError("sweep_installation needs a GitHub host in the JobContext")
+    if summarize is None and ctx.models is not None and max_summaries > 0:
+        from bot.jobs.summarize import auto_summarize  # summarize imports this module
+
+        summarize = auto_summarize
     limits = SweepLimits(max_operations, max_summaries, pace_s)
     now = ctx.now()
     sweep = _Sweep(ctx, installation_id, run_id or now.date().isoformat(), now, limits)

@@ -14,7 +14,7 @@ from bot.core.config import RepoConfig
 from bot.core.lifecycle import Thread, waiting_on
 from bot.core.markers import markers_in
 from bot.jobs.context import JobContext, ModelLayer
-from bot.jobs.lifecycle import KnownThread
+from bot.jobs.lifecycle import KnownThread, load_thread
 from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import load_repo_config
 from bot.llm.api import ModelUnavailable
@@ -133,9 +133,7 @@ def summarize_issue(
         return Performer(host, ctx.store, target).perform(
             [NoOp("summaries disabled", what="summary")]
         )[0]
-    if thread is None:
-        issue = host.issue(number)
-        thread = Thread(issue, tuple(host.comments(number)), tuple(host.issue_events(number)))
+    thread = thread or load_thread(host, number)
     items = S.entries(thread, ctx.settings.bot_login)
     current = _current_hash(thread, ctx.settings.bot_login)
     if current == S.content_hash(items) and not force:
@@ -187,6 +185,11 @@ def auto_summarize(
         )
     )
     if rows and rows[0].get("seen_updated_at") == issue.updated_at:
+        return False
+    thread = thread or load_thread(host, issue.number, issue)
+    people = len(S.entries(thread, ctx.settings.bot_login)) - 1  # the bot's comments don't count
+    if people < cfg.summaries.auto_after_comments:
+        _remember(ctx, issue, rows[0]["content_hash"] if rows else None, "too short")
         return False
     outcome = summarize_issue(ctx, host, issue.repo, issue.number, thread=thread, cfg=cfg)
     return outcome in ("done", "dry-run")

@@ -190,3 +190,23 @@ def test_a_maintainer_with_hidden_membership_is_found_by_permission(tmp_path: Pa
     clock.t = day(9.5)
     sweep_installation(ctx, 1)
     assert r0.calls["permission"] == asked  # roles are remembered between runs
+
+
+def test_long_threads_get_one_summary_during_the_sweep(tmp_path: Path) -> None:
+    from bot.core.markers import markers_in
+    from tests.lifecycle.fakes import ScriptedModels
+
+    clock = Clock(day(8.5))
+    gh = world(clock, repos=1)
+    r0 = gh.repos["o/r0"]
+    r0.files[".github/smolbot.yml"] = CLOSE_ON + "summaries:\n  auto_after_comments: 2\n"
+    ctx = ctx_for(gh, clock, tmp_path)
+    ctx.models = ScriptedModels()  # gives no valid answer: the extractive summary is posted
+    sweep_installation(ctx, 1)
+    summaries = [b for b in bot_comments(r0, 2) if "summary" in markers_in(b)]
+    assert len(summaries) == 1 and "extractive" in summaries[0]
+    assert bot_comments(r0, 1) and not any("summary" in markers_in(b) for b in bot_comments(r0, 1))
+    writes = len(r0.writes)
+    clock.t = day(9.5)
+    sweep_installation(ctx, 1)
+    assert len(r0.writes) == writes  # unchanged thread: no edit, no second summary
