@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import signal
 import subprocess
@@ -67,10 +68,8 @@ def worker(settings: Settings, log: Path, queues: str = "fast,model,sweep") -> P
 def restart_redis() -> float:
     """Shut Redis down without saving (it keeps nothing on disk: queued messages are lost)."""
     r = redis.Redis(port=6379)
-    try:
+    with contextlib.suppress(redis.ConnectionError, redis.ResponseError):
         r.shutdown(nosave=True)
-    except (redis.ConnectionError, redis.ResponseError):
-        pass
     down = time.monotonic()
     time.sleep(1.0)
     subprocess.run(REDIS_START, check=True, capture_output=True)

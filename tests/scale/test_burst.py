@@ -5,6 +5,7 @@ SMOLBOT_SCALE_DELIVERIES sets the burst size (CI default 300 over 30 issues; the
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -105,6 +106,6 @@ def _assert_exactly_once(fleet: Fleet, issues: int, n: int) -> None:
 def _assert_paced(fleet: Fleet) -> None:
     """Writes for the installation, by all workers together, kept the shared spacing."""
     times = sorted(w.time for w in fleet.fake.state.writes() if w.installation == 1)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     # slots are reserved INTERVAL apart; the fake logs a write when it answers, so allow jitter
     assert gaps and min(gaps) >= INTERVAL * 0.5, min(gaps)

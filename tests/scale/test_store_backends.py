@@ -9,8 +9,8 @@ import pytest
 
 from bot.llm.records import Records
 from bot.store import Store, open_store
-from bot.store.pg import translate
 from bot.store.migrations import migrations
+from bot.store.pg import translate
 
 
 def test_migrations_apply_once_and_match_sqlite(store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
