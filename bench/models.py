@@ -1,0 +1,381 @@
+"""Benchmark of the model layer; prints tables. Run: .venv/bin/python bench/models.py [--skip-local]
+
+1. the local model (gpt4all): load time, prompt and generation tokens/s, peak RSS;
+2. per-task latency through ModelLayer.ask (and the cache hit on a repeat);
+3. the classifier on a per-repository time split of the labeled dev set: macro-F1 per repository,
+   reliability of its confidence, accuracy at 100/80/60/40 % coverage;
+4. the learning loop: the labeled stream replayed in time order; what the classifier is unsure of
+   escalates to an ORACLE THAT STANDS IN FOR THE LARGE MODEL (it returns the true label), its
+   answers are learned, and the escalation share is shown falling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import resource
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, SecretStr
+from sklearn.metrics import f1_score
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.llm import ModelLayer
+from bot.llm.backends import get_backend
+from bot.llm.classifier import BLEND_K, Classifier
+from bot.llm.large import LargeReply
+from bot.llm.records import Example
+from bot.settings import load_settings
+from bot.store import open_store
+
+DATA = Path("/work/shared/data/issues-labeled-dev.csv")
+LABELS = ["bug", "feature", "question"]
+Row = dict[str, str]
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def table(title: str, header: list[str], rows: list[list[Any]]) -> None:
+    print(f"\n## {title}")
+    widths = [max(len(str(x)) for x in [h, *[r[i] for r in rows]]) for i, h in enumerate(header)]
+    print("  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True)))
+    for r in rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)))
+
+
+# --- 1 + 2: local model ---------------------------------------------------------------------
+LONG_PROMPT = " ".join(
+    f"Line {i}: the widget fails to render when the window is resized quickly." for i in range(40)
+)
+
+
+def bench_local(model_path: Path) -> None:
+    before = rss_mb()
+    backend = get_backend("gpt4all", model_path, {"n_threads": 2})
+    t = time.perf_counter()
+    backend._load()  # type: ignore[attr-defined]
+    load_s = time.perf_counter() - t
+    system = "You summarize bug reports in one sentence."
+    t = time.perf_counter()
+    g1 = backend.generate(system, LONG_PROMPT, max_tokens=1, temperature=0)
+    prompt_s = time.perf_counter() - t
+    t = time.perf_counter()
+    g64 = backend.generate(
+        system, LONG_PROMPT + " Describe each line.", max_tokens=64, temperature=0
+    )
+    total_s = time.perf_counter() - t
+    gen_tps = max(g64.tokens_out - 1, 1) / max(total_s - prompt_s, 1e-6)
+    table(
+        "Local model (gpt4all, 2 threads)",
+        [
+            "model",
+            "load s",
+            "prompt tokens",
+            "prompt tok/s",
+            "gen tokens",
+            "gen tok/s",
+            "peak RSS MB",
+            "RSS before MB",
+        ],
+        [
+            [
+                model_path.name,
+                f"{load_s:.2f}",
+                g1.tokens_in,
+                f"{g1.tokens_in / prompt_s:.0f}",
+                g64.tokens_out,
+                f"{gen_tps:.1f}",
+                f"{rss_mb():.0f}",
+                f"{before:.0f}",
+            ]
+        ],
+    )
+
+
+class Line(BaseModel):
+    line: str
+
+
+class Comment(BaseModel):
+    comment: str
+
+
+class Missing(BaseModel):
+    missing: list[str]
+    question: str = ""
+
+
+def bench_tasks(model_path: Path) -> None:
+    tmp = Path(tempfile.mkdtemp())
+    layer = ModelLayer(
+        load_settings(data_dir=tmp, model_path=model_path, env="test"), open_store(":memory:")
+    )
+    body = "After upgrading to 2.3 the app crashes on start. Traceback: KeyError 'theme'. Linux, Python 3.11."
+    cases: list[tuple[str, str, dict[str, str], type[BaseModel]]] = [
+        (
+            "comment",
+            "first_response",
+            {"repo": "o/r", "kind": "bug", "title": "Crash on start", "body": body},
+            Comment,
+        ),
+        ("missing", "missing_info", {"title": "Crash on start", "body": body}, Missing),
+        (
+            "summary",
+            "summarize_chunk",
+            {
+                "title": "Crash on start",
+                "part": "1",
+                "chunk": f"[c1] {body}\n[c2] Same here on macOS.\n[c3] Fixed by deleting the config file.",
+            },
+            BaseModel,
+        ),
+    ]
+    rows = []
+    for task, prompt, variables, schema in cases:
+        if schema is BaseModel:
+            schema = _Notes
+        ans = layer.ask(task, prompt, variables, schema)
+        again = layer.ask(task, prompt, variables, schema)
+        r = ans.record
+        rows.append(
+            [
+                task,
+                prompt,
+                ans.status,
+                f"{ans.confidence:.2f}",
+                r.tokens_in,
+                r.tokens_out,
+                f"{r.latency_ms / 1000:.1f}",
+                f"{again.record.latency_ms:.1f}",
+                again.record.cache_hit,
+            ]
+        )
+    table(
+        "Per-task latency through ModelLayer.ask (real model; second call identical)",
+        [
+            "task",
+            "prompt",
+            "status",
+            "conf",
+            "tok in",
+            "tok out",
+            "latency s",
+            "repeat ms",
+            "cache hit",
+        ],
+        rows,
+    )
+
+
+class _Notes(BaseModel):
+    notes: list[str]
+
+
+# --- 3: classifier ------------------------------------------------------------------------
+def load_rows() -> list[Row]:
+    csv.field_size_limit(sys.maxsize)
+    with DATA.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def time_split(rows: list[Row], test_share: float = 0.2) -> tuple[list[Row], list[Row]]:
+    """Per repository and label: the oldest 80 % train, the newest 20 % test (balanced test)."""
+    groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for r in rows:
+        groups[(r["repo"], r["label"])].append(r)
+    train, test = [], []
+    for g in groups.values():
+        g.sort(key=lambda r: r["created_at"])
+        k = round(len(g) * (1 - test_share))
+        train += g[:k]
+        test += g[k:]
+    return train, test
+
+
+def text(r: Row) -> str:
+    return f"{r['title']}\n\n{r['body']}"
+
+
+def evaluate(
+    clf: Classifier, test: list[Row]
+) -> tuple[float, list[float], list[tuple[float, bool]]]:
+    per_repo: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    scored = []
+    for r in test:
+        p = clf.probabilities(r["repo"], text(r), LABELS) or {}
+        label = max(p, key=lambda k: p[k])
+        per_repo[r["repo"]][0].append(r["label"])
+        per_repo[r["repo"]][1].append(label)
+        scored.append((p[label], label == r["label"]))
+    f1s = [float(f1_score(y, yhat, average="macro")) for y, yhat in per_repo.values()]
+    return float(np.mean(f1s)), f1s, scored
+
+
+def bench_classifier(rows: list[Row]) -> None:
+    import bot.llm.classifier as C
+
+    train, test = time_split(rows)
+    examples = [Example(r["repo"], text(r), r["label"], "backfill") for r in train]
+    results = []
+    for name, k in [("general only", 1e12), (f"general + per-repo (K={BLEND_K:.0f})", BLEND_K)]:
+        C.BLEND_K = k
+        t = time.perf_counter()
+        clf = Classifier.train(examples)
+        train_s = time.perf_counter() - t
+        mean, f1s, scored = evaluate(clf, test)
+        results.append((name, mean, f1s, train_s, scored))
+    C.BLEND_K = BLEND_K
+    repos = sorted({r["repo"] for r in test})
+    table(
+        f"Classifier macro-F1, per-repository time split (train {len(train)}, test {len(test)})",
+        ["model", "avg macro-F1", *[r.split("/")[1] for r in repos], "train s"],
+        [[n, f"{m:.3f}", *[f"{x:.2f}" for x in f], f"{s:.1f}"] for n, m, f, s, _ in results],
+    )
+    scored = results[-1][4]
+    bins = [(0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.01)]
+    rel = []
+    for lo, hi in bins:
+        inside = [(c, ok) for c, ok in scored if lo <= c < hi]
+        if inside:
+            rel.append(
+                [
+                    f"{lo:.1f}-{min(hi, 1.0):.1f}",
+                    len(inside),
+                    f"{np.mean([c for c, _ in inside]):.2f}",
+                    f"{np.mean([ok for _, ok in inside]):.2f}",
+                ]
+            )
+    table(
+        "Reliability of the blended classifier's confidence (held-out test)",
+        ["confidence", "n", "mean conf", "accuracy"],
+        rel,
+    )
+    ordered = sorted(scored, key=lambda x: -x[0])
+    cov = []
+    for share in (1.0, 0.8, 0.6, 0.4):
+        top = ordered[: max(1, round(len(ordered) * share))]
+        cov.append(
+            [f"{share:.0%}", len(top), f"{np.mean([ok for _, ok in top]):.3f}", f"{top[-1][0]:.2f}"]
+        )
+    table(
+        "Accuracy at coverage (answer only the surest share)",
+        ["coverage", "n", "accuracy", "min conf"],
+        cov,
+    )
+
+
+# --- 4: learning loop ---------------------------------------------------------------------
+class Oracle:
+    """STANDS IN FOR THE LARGE MODEL: answers the true label of the issue being classified."""
+
+    provider, model, name = "oracle", "true-label", "oracle:true-label"
+
+    def __init__(self) -> None:
+        self.label = ""
+        self.calls = 0
+
+    def complete(
+        self, system: str, user: str, schema: type[BaseModel], max_tokens: int
+    ) -> LargeReply:
+        self.calls += 1
+        return LargeReply(f'{{"label": "{self.label}"}}', 0, 0)
+
+
+def bench_learning(rows: list[Row], order: str, window: int = 150, retrain_every: int = 50) -> None:
+    if order == "time":
+        stream = sorted(rows, key=lambda r: r["created_at"])
+    else:
+        stream = random.Random(0).sample(rows, len(rows))
+    tmp = Path(tempfile.mkdtemp())
+    settings = load_settings(
+        data_dir=tmp,
+        env="test",
+        model_path=tmp / "absent.gguf",  # no local LLM: classifier + oracle
+        large_provider="openai",
+        large_model="oracle",
+        large_api_key=SecretStr("x"),
+        large_daily_budget=100_000,
+        thresholds={"triage": 0.6},
+    )
+    layer = ModelLayer(settings, open_store(":memory:"))
+    oracle = Oracle()
+    layer.large = oracle  # type: ignore[assignment]
+    layer.retrain_every = retrain_every
+    out, stats = [], {"esc": 0, "acc_ok": 0, "n_acc": 0, "right": 0}
+    seen: dict[str, int] = defaultdict(int)
+    by_age: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # bucket -> [issues, escalated]
+    t = time.perf_counter()
+    for i, r in enumerate(stream, 1):
+        oracle.label = r["label"]
+        ans = layer.classify("triage", r["repo"], text(r), LABELS)
+        escalated = ans.status == "escalated"
+        bucket = min(seen[r["repo"]] // 60, 4)
+        seen[r["repo"]] += 1
+        by_age[bucket][0] += 1
+        by_age[bucket][1] += escalated
+        stats["esc"] += escalated
+        right = ans.value is not None and ans.value.label == r["label"]
+        stats["right"] += right
+        if not escalated:
+            stats["n_acc"] += 1
+            stats["acc_ok"] += right
+        if i % window == 0 or i == len(stream):
+            n = window if i % window == 0 else i % window
+            out.append(
+                [
+                    f"{i - n + 1}-{i}",
+                    f"{stats['esc'] / n:.0%}",
+                    f"{stats['acc_ok'] / stats['n_acc']:.2f}" if stats["n_acc"] else "-",
+                    f"{stats['right'] / n:.2f}",
+                    layer.classifier().seq,
+                ]
+            )
+            stats = dict.fromkeys(stats, 0)
+    elapsed = time.perf_counter() - t
+    table(
+        f"Learning loop ({order} order); threshold 0.6; retrain every "
+        f"{retrain_every} examples. ESCALATIONS GO TO AN ORACLE STANDING IN FOR THE LARGE MODEL",
+        ["issues", "escalated", "acc. of local answers", "acc. of all answers", "trained on"],
+        out,
+    )
+    print(f"(oracle calls {oracle.calls}; {len(stream)} issues in {elapsed:.0f} s)")
+    names = ["0-59", "60-119", "120-179", "180-239", "240-299"]
+    table(
+        f"Same replay ({order} order), by how many issues of the same repository came before",
+        ["repo issues before", "issues", "escalated"],
+        [[names[b], n, f"{e / n:.0%}"] for b, (n, e) in sorted(by_age.items())],
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument(
+        "--skip-local", action="store_true", help="skip the sections that run the model"
+    )
+    args = ap.parse_args()
+    started = time.perf_counter()
+    model = load_settings().effective_model_path
+    if not args.skip_local and model.is_file():
+        bench_local(model)
+        bench_tasks(model)
+    elif not args.skip_local:
+        print(f"(local model sections skipped: no model at {model}; run `smolbot models install`)")
+    rows = load_rows()
+    bench_classifier(rows)
+    bench_learning(rows, "shuffled")  # a stationary stream: the learning effect alone
+    bench_learning(rows, "time")  # the real order: new repositories and label drift arrive
+    print(f"\n(total {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
