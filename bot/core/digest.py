@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -17,6 +18,7 @@ from bot.core.markers import marker
 from bot.core.ranking import Ranked, Thread, rank, waiting_state
 
 TITLE = "Weekly digest for {repo}, {week}"
+MENTION = re.compile(r"@(?=[A-Za-z0-9])")
 STALE_WORDS = ("stale", "no answer", "no response", "inactive")
 
 
@@ -234,9 +236,11 @@ def render_markdown(d: Digest) -> str:
     out = [f"# {d.title}", "", f"From {d.since[:10]} to {d.until[:10]}.", "", "## This week", ""]
     out += [f"- {label}: {_num(d.counts.get(k))}" for k, label in COUNT_NAMES.items()]
     out += ["", "## Top issues", ""]
-    out += [f"{n}. #{i.number} {i.line} — {', '.join(i.why) or 'quiet'}" for n, i in _enum(d.top)]
+    out += [f"{n}. {_top_line(i)}" for n, i in _enum(d.top)]
     out += ["", "## Waiting on a maintainer", ""]
-    out += [f"- #{i.number} {i.title} — {i.waiting_days} days" for i in d.waiting] or ["- nobody"]
+    out += [f"- #{i.number} {quiet(i.title)} — {i.waiting_days} days" for i in d.waiting] or [
+        "- nobody"
+    ]
     out += ["", "## What the bot did", ""]
     out += [f"- {k}: {v}" for k, v in d.bot.items()] or ["- nothing this week"]
     out += ["", "_Written by smolbot; summaries are checked, and fall back to the title._"]
@@ -251,7 +255,8 @@ def render_body(d: Digest) -> str:
 def render_html(d: Digest) -> str:
     e = html.escape
     rows = "".join(
-        f"<tr><td><a href='{e(i.url)}'>#{i.number}</a></td><td>{e(i.line)}</td>"
+        f"<tr><td><a href='{e(i.url)}'>#{i.number}</a></td><td>{e(i.title)}</td>"
+        f"<td>{e(i.line) if i.line != i.title else ''}</td>"
         f"<td>{e(', '.join(i.why))}</td></tr>"
         for i in d.top
     )
@@ -275,6 +280,17 @@ def render_json(d: Digest) -> str:
 
 def _num(v: float | int | None) -> str:
     return "—" if v is None else str(v)
+
+
+def quiet(text: str) -> str:
+    """Neutralise @-mentions in issue titles and lines, so the digest never pings anyone."""
+    return MENTION.sub("@\u200b", text)
+
+
+def _top_line(i: TopIssue) -> str:
+    """#206 Title: the model's line (why); without a line of its own, just the title."""
+    said = f": {quiet(i.line)}" if i.line != i.title else ""
+    return f"#{i.number} {quiet(i.title)}{said} ({', '.join(i.why) or 'quiet'})"
 
 
 def _enum(items: list[TopIssue]) -> Iterable[tuple[int, TopIssue]]:

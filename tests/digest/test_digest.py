@@ -112,6 +112,12 @@ def test_renderings_carry_the_week_marker_and_agree(store: Store) -> None:
     assert "<script" not in page and "#206" in page
 
 
+def test_titles_never_ping_anyone_from_the_digest() -> None:
+    t = Thread(1, "@octo-org/everyone please look", "open", "ann", NOW - timedelta(days=1))
+    body = render_body(assemble("o/r", [t], NOW - timedelta(days=7), NOW, DigestConfig()))
+    assert "@octo-org" not in body and "@\u200bocto-org/everyone" in body
+
+
 def test_html_escapes_issue_text() -> None:
     t = Thread(1, "<script>alert(1)</script>", "open", "ann", NOW - timedelta(days=1))
     d = assemble("o/r", [t], NOW - timedelta(days=7), NOW, DigestConfig())
