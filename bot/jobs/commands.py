@@ -9,11 +9,11 @@ from typing import Any
 from bot.core.actions import NoOp
 from bot.core.commands import Command, denial_reason, parse_commands
 from bot.core.duplicates import close_as_duplicate_actions
-from bot.jobs.context import JobContext
+from bot.jobs.context import JobContext, host_for
 from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import load_repo_config
 from bot.jobs.summarize import summarize_issue
-from bot.jobs.triage import host_for, triage_issue
+from bot.jobs.triage import triage_issue
 from bot.ports import GitHubError, RepoHost
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bot.llm.api import Answer
-from bot.ports import GitHubHost
+from bot.ports import GitHubHost, RepoHost
 from bot.settings import Settings
 from bot.store import Store
 
@@ -40,3 +40,18 @@ class JobContext:
     github: GitHubHost | None = None
     models: ModelLayer | None = None
     now: Callable[[], datetime] = field(default=utcnow)
+
+
+def sent_by_bot(ctx: JobContext, payload: dict[str, Any]) -> bool:
+    """The event was caused by this app (or another bot): never react to it."""
+    sender = payload.get("sender") or {}
+    login = str(sender.get("login", ""))
+    return login.lower() == ctx.settings.bot_login.lower() or sender.get("type") == "Bot"
+
+
+def host_for(ctx: JobContext, payload: dict[str, Any]) -> RepoHost:
+    """The repository of a webhook payload, as the installation that sent it."""
+    if ctx.github is None:
+        raise RuntimeError("no GitHub connection: set SMOLBOT_APP_ID and SMOLBOT_PRIVATE_KEY")
+    inst = int((payload.get("installation") or {}).get("id", 0))
+    return ctx.github.repo(inst, payload["repository"]["full_name"])

@@ -34,7 +34,7 @@ from bot.core.triage import (
 )
 from bot.dupes import DuplicateIndex, docs_from_store
 from bot.jobs.backfill import issue_row
-from bot.jobs.context import JobContext
+from bot.jobs.context import JobContext, host_for, sent_by_bot
 from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import cached_config, load_repo_config, load_templates
 from bot.llm.api import Answer, ModelUnavailable
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 TASK = "triage"
 TRIGGERS = ("opened", "reopened", "edited")
 PROMPT = "first_response_triage"
+EDITED_TRIAGED = "edited, but already triaged"
 
 
 class FirstResponse(BaseModel):
@@ -215,6 +216,8 @@ def triage_issue(
     skip = _skip_reason(ctx, host, issue, cfg, trigger, force)
     if skip is not None:
         perf.perform([NoOp(skip, "triage")])
+        if skip == EDITED_TRIAGED and cfg.triage.needs_info_label in issue.labels:
+            recheck_info(ctx, host, issue, cfg, perf)
         return None
     plan = plan_triage(ctx, host, issue, cfg, host.labels(), replace=force)
     perf.perform(plan.labels, model=plan.classified.record)
@@ -226,6 +229,19 @@ def triage_issue(
         actions, record = first_response(ctx, issue, plan, cfg)
         perf.perform(actions, model=record)
     return plan
+
+
+def recheck_info(
+    ctx: JobContext, host: RepoHost, issue: IssueSnapshot, cfg: RepoConfig, perf: Performer
+) -> None:
+    """An edit to a bug that was asked for details: drop needs-info once they are there."""
+    if kind_for_labels(issue.labels, cfg) is not Kind.BUG:
+        return
+    needs, template = needs_for(ctx, host, issue.repo)
+    missing = missing_needs(issue.title, issue.body, needs, template)
+    perf.perform(
+        [a for a in info_actions(Kind.BUG, missing, issue, cfg) if not isinstance(a, NoOp)]
+    )
 
 
 def _skip_reason(
@@ -242,7 +258,7 @@ def _skip_reason(
     if exempt is not None:
         return exempt
     if trigger == "edited" and not force and not is_untriaged(issue.labels, host.labels(), cfg):
-        return "edited, but already triaged"
+        return EDITED_TRIAGED
     return None
 
 
@@ -251,19 +267,6 @@ def is_ignored(ctx: JobContext, repo: str, number: int) -> bool:
         "repo = ? and number = ?", [repo, number]
     )
     return any(True for _ in rows)
-
-
-def sent_by_bot(ctx: JobContext, payload: dict[str, Any]) -> bool:
-    sender = payload.get("sender") or {}
-    login = str(sender.get("login", ""))
-    return login.lower() == ctx.settings.bot_login.lower() or sender.get("type") == "Bot"
-
-
-def host_for(ctx: JobContext, payload: dict[str, Any]) -> RepoHost:
-    if ctx.github is None:
-        raise RuntimeError("no GitHub connection: set SMOLBOT_APP_ID and SMOLBOT_PRIVATE_KEY")
-    inst = int((payload.get("installation") or {}).get("id", 0))
-    return ctx.github.repo(inst, payload["repository"]["full_name"])
 
 
 def handle_issue_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from bot.jobs.triage import handle_issue_event
 from bot.llm import get_model_layer
 from bot.store import open_store
 from tests.fake_github.plugin import make_settings
+from tests.triage.conftest import THRESHOLDS
 from tests.triage.examples import labeled
 
 REPO = "octo/app"
@@ -34,7 +35,7 @@ def world(fake_github, tmp_path: Path):  # type: ignore[no-untyped-def]
         state.add_label(REPO, name)
     state.set_permission(REPO, "maint", "maintain")
     state.put_file(REPO, ".github/ISSUE_TEMPLATE/bug.yml", TEMPLATE)
-    settings = make_settings(fake_github, tmp_path)
+    settings = make_settings(fake_github, tmp_path, thresholds=THRESHOLDS)
     store = open_store(settings.db_path)
     layer = get_model_layer(settings, store)
     for text, label in labeled():
