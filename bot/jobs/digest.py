@@ -26,6 +26,7 @@ from bot.core.digest import (
 from bot.core.markers import markers_in
 from bot.core.ranking import MAINTAINER_ASSOCIATIONS, Change, Note, Thread, rank
 from bot.jobs.context import JobContext, ModelLayer
+from bot.jobs.repo_config import load_repo_config
 from bot.ports import CommentData, EventData, IssueData, RepoHost
 from bot.store import Store
 
@@ -338,7 +339,7 @@ def last_week_posted(store: Store, repo: str) -> str | None:
 
 
 def repo_config(host: RepoHost) -> RepoConfig:
-    """The repository's .github/smolbot.yml, or the defaults when missing or invalid."""
+    """The repository's .github/smolbot.yml, or the defaults when missing or invalid (no side effects)."""
     text = host.file(CONFIG_PATH)
     if text is None:
         return default_config()
@@ -356,7 +357,7 @@ def run_due_digests(ctx: JobContext) -> list[DigestRun]:
     runs = []
     for row in ctx.store.repositories():
         host = ctx.github.repo(row["installation_id"], row["full_name"])
-        cfg = repo_config(host)
+        cfg = load_repo_config(ctx.store, host, row["full_name"], bot_login=ctx.settings.bot_login)
         if due(ctx.now(), cfg.digest, last_week_posted(ctx.store, row["full_name"])):
             bot = ctx.settings.bot_login
             runs.append(
