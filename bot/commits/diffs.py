@@ -133,6 +133,14 @@ def fit(changes: list[FileChange], budget_chars: int) -> list[FileChange]:
     return changes
 
 
+def clip(patch: str, limit: int) -> str:
+    """The head of a patch, with a visible mark when something was cut."""
+    if len(patch) <= limit:
+        return patch
+    cut = _head(patch, limit)
+    return f"{cut}\n[... {patch.count(chr(10)) - cut.count(chr(10))} more lines not shown]\n"
+
+
 def _head(text: str, limit: int) -> str:
     cut = text[: max(limit, 0)]
     return cut[: cut.rfind("\n")] if "\n" in cut else cut

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from bot.commits.message import CommitDraft
+from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
     from bot.llm.api import Answer
     from bot.settings import Settings
 
-PROMPT = "commit_message"
+MESSAGE_PROMPT = "commit_message"
+FILE_PROMPT = "commit_message_file"
 TASK = "commit"
+T = TypeVar("T", bound=BaseModel)
+
+
+class FileSummary(BaseModel):
+    """One line about one file of a diff too large to paste."""
+
+    summary: str = Field(min_length=3, max_length=200)
 
 
 class Writer(Protocol):
-    """Anything that turns prompt variables into a validated CommitDraft answer."""
+    """Anything that answers a prompt with a validated value (the model layer, or a scripted one in tests)."""
 
-    def write(self, variables: dict[str, str], *, allow_large: bool) -> Answer[CommitDraft]: ...
+    def ask(
+        self, prompt: str, variables: dict[str, str], schema: type[T], *, allow_large: bool
+    ) -> Answer[T]: ...
 
 
 class LayerWriter:
@@ -27,17 +37,19 @@ class LayerWriter:
         self.settings = settings
         self._layer: Any = None
 
-    def write(self, variables: dict[str, str], *, allow_large: bool) -> Answer[CommitDraft]:
+    def ask(
+        self, prompt: str, variables: dict[str, str], schema: type[T], *, allow_large: bool
+    ) -> Answer[T]:
         if self._layer is None:
             from bot.llm import get_model_layer
             from bot.store import open_store
 
             self._layer = get_model_layer(self.settings, open_store(self.settings.db_path))
-        answer: Answer[CommitDraft] = self._layer.ask(
+        answer: Answer[T] = self._layer.ask(
             task=TASK,
-            prompt=PROMPT,
+            prompt=prompt,
             variables=variables,
-            schema=CommitDraft,
+            schema=schema,
             scope="commits",
             allow_escalation=allow_large,  # only with settings.large_for_commits and no secret seen
         )

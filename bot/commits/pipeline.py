@@ -10,8 +10,8 @@ from bot.commits import diffs
 from bot.commits.drafts import DraftResult
 from bot.commits.git import Repo
 from bot.commits.message import CommitDraft, compose
-from bot.commits.model import Writer
-from bot.commits.retrieval import similar
+from bot.commits.model import FILE_PROMPT, MESSAGE_PROMPT, FileSummary, Writer
+from bot.commits.retrieval import similar, type_vote
 from bot.commits.secrets import find_secrets
 from bot.commits.style import Style, infer_scope, infer_type, learn, path_type
 
@@ -25,6 +25,7 @@ class DraftOptions:
     history: int = 300  # commits read from `git log` to learn style, scopes and examples
     allow_large: bool = False  # settings.large_for_commits
     body_over_lines: int = 30  # changes larger than this get a body
+    file_summaries: int = 3  # files too large to paste that the model summarizes first (map step)
 
 
 def draft_tree(
@@ -51,13 +52,16 @@ def draft_changes(
     style = learn(history)
     files = [c.path for c in changes]
     statuses = {c.path: c.status for c in changes}
-    ctype = infer_type(files, statuses, style, diffs.adds_symbols(changes))
+    ctype = infer_type(
+        files, statuses, style, diffs.adds_symbols(changes), type_vote(files, history)
+    )
     scope = infer_scope(files, style)
     diffs.fit(changes, opts.budget_chars)
     result = DraftResult(tree, "")
-    result.notes += _summary_notes(changes)
     secrets = find_secrets("".join(c.patch for c in changes))
     allow_large = opts.allow_large and not secrets
+    _summarize_files(changes, writer, opts, allow_large, result)
+    result.notes += _summary_notes(changes)
     if secrets and opts.allow_large:
         result.notes.append(
             f"possible secret in the diff ({', '.join(secrets)}): not sent to the large model"
@@ -87,7 +91,7 @@ def _ask(
         result.notes.append("no model configured: deterministic draft")
         return None
     try:
-        answer = writer.write(variables, allow_large=allow_large)
+        answer = writer.ask(MESSAGE_PROMPT, variables, CommitDraft, allow_large=allow_large)
     except Exception as err:  # fail open: a draft from the rules beats no draft
         log.warning("commit draft: model failed: %s", err)
         result.notes.append(f"model failed ({type(err).__name__}: {err}); deterministic draft")
@@ -99,6 +103,34 @@ def _ask(
         result.notes.append(f"model gave no valid answer ({answer.status}); deterministic draft")
         return None
     return answer.value.model_copy()
+
+
+def _summarize_files(
+    changes: list[diffs.FileChange],
+    writer: Writer | None,
+    opts: DraftOptions,
+    allow_large: bool,
+    result: DraftResult,
+) -> None:
+    """Map step for large diffs: the model sums up the biggest cut files, one line each."""
+    cut = [c for c in changes if c.summarized and c.kind == "code" and c.patch]
+    if writer is None or not cut:
+        return
+    for c in sorted(cut, key=lambda c: -len(c.patch))[: opts.file_summaries]:
+        head = diffs.clip(c.patch, max(opts.budget_chars // 2, 800))
+        counts = f"+{c.added} -{c.deleted} lines"
+        try:
+            answer = writer.ask(
+                FILE_PROMPT,
+                {"path": c.path, "counts": counts, "diff": head},
+                FileSummary,
+                allow_large=allow_large,
+            )
+        except Exception as err:  # the rule-made summary line stays
+            result.notes.append(f"file summary failed for {c.path}: {type(err).__name__}")
+            continue
+        if answer.value is not None:
+            c.shown = f"{diffs.verb(c)} {c.path} ({counts}; summarized by the model): {answer.value.summary.strip()}"
 
 
 def _summary_notes(changes: list[diffs.FileChange]) -> list[str]:

@@ -156,11 +156,20 @@ def infer_scope(files: list[str], style: Style) -> str | None:
 
 
 def infer_type(
-    files: list[str], statuses: dict[str, str], style: Style, new_symbols: bool = False
+    files: list[str],
+    statuses: dict[str, str],
+    style: Style,
+    new_symbols: bool = False,
+    history_vote: str | None = None,
 ) -> str:
-    """The deterministic fallback type: from paths, new definitions mean feat, else fix or refactor."""
-    if new_symbols and path_type(files, statuses) in (None, "feat"):
+    """The deterministic type: paths first, new definitions mean feat, then what similar past commits used."""
+    by_path = path_type(files, statuses)
+    if by_path in ("test", "docs", "ci"):
+        return by_path
+    if new_symbols and by_path in (None, "feat"):
         return "feat"
-    return path_type(files, statuses) or (
-        "fix" if style.types["fix"] >= style.types["refactor"] else "refactor"
+    return (
+        by_path
+        or history_vote
+        or ("fix" if style.types["fix"] >= style.types["refactor"] else "refactor")
     )

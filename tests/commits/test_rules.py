@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from bot.commits import diffs
 from bot.commits.drafts import DraftResult
 from bot.commits.message import MAX_SUBJECT, CommitDraft, compose, problems
+from bot.commits.model import FileSummary
 from bot.commits.pipeline import DraftOptions, draft_changes
 from bot.commits.retrieval import similar
 from bot.commits.secrets import find_secrets
@@ -152,12 +155,22 @@ class RecordingWriter:
     def __init__(self, draft: CommitDraft | None) -> None:
         self.draft = draft
         self.allowed: list[bool] = []
+        self.prompts: list[str] = []
 
-    def write(self, variables: dict[str, str], *, allow_large: bool) -> Answer[CommitDraft]:
+    def ask(
+        self, prompt: str, variables: dict[str, str], schema: type[Any], *, allow_large: bool
+    ) -> Answer[Any]:
         self.allowed.append(allow_large)
+        self.prompts.append(prompt)
+        self.seen = variables
         assert '<data id="diff">' not in variables["diff"]  # the layer fences; we pass raw data
-        rec = ModelRecord("commit", "scripted", "scripted", "commit_message@1", 0.3, False, 1.0)
-        return Answer(self.draft, 0.3, rec, "not_escalated" if self.draft else "no_answer")
+        rec = ModelRecord("commit", "scripted", "scripted", f"{prompt}@1", 0.3, False, 1.0)
+        value = (
+            self.draft
+            if schema is CommitDraft
+            else FileSummary(summary=f"rework {variables['path']}")
+        )
+        return Answer(value, 0.3, rec, "not_escalated" if value else "no_answer")
 
 
 def test_a_secret_in_the_diff_blocks_escalation_and_says_so() -> None:
@@ -173,3 +186,21 @@ def test_no_valid_answer_falls_back_to_a_rule_made_draft() -> None:
     result = draft_changes("t", changes, [], RecordingWriter(None), DraftOptions())
     assert isinstance(result, DraftResult) and CC_SUBJECT.match(result.message.splitlines()[0])
     assert result.message.startswith("docs") and "deterministic" in " ".join(result.notes)
+
+
+def test_large_diffs_are_summarized_per_file_by_the_model_then_merged() -> None:
+    big = "".join(patch(f"src/m{i}.py", [f"v{j} = {j}" for j in range(400)]) for i in range(3))
+    writer = RecordingWriter(CommitDraft(type="refactor", subject="rework modules"))
+    result = draft_changes(
+        "t",
+        diffs.changes_from_patch(big),
+        [],
+        writer,
+        DraftOptions(budget_chars=2000, file_summaries=2),
+    )
+    assert (
+        writer.prompts.count("commit_message_file") == 2 and writer.prompts[-1] == "commit_message"
+    )
+    assert "summarized by the model): rework src/m0.py" in writer.seen["diff"]  # merged into the final prompt
+    assert result.message.startswith("refactor: rework modules\n\n")  # large change: a body
+    assert any("summarized instead of pasted" in n for n in result.notes)
