@@ -1,0 +1,83 @@
+"""`smolbot backfill --from` and `smolbot triage` without GitHub: real store, real classifier."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import _register, cli
+from bot.settings import get_settings
+from tests.triage.examples import labeled
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SMOLBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SMOLBOT_ENV", "test")
+    monkeypatch.setenv("SMOLBOT_THRESHOLDS", '{"triage": 0.5}')
+    get_settings.cache_clear()
+    _register()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+def test_backfill_from_csv_then_triage_stdin_and_single(runner, tmp_path: Path):
+    src = tmp_path / "labeled.csv"
+    with src.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["title", "body", "label"])
+        for text, label in labeled():
+            title, _, body = text.partition("\n")
+            w.writerow([title, body, label])
+    out = runner.invoke(cli, ["backfill", "octo/app", "--from", str(src)])
+    assert out.exit_code == 0, out.output
+    assert "45 learned" in out.output
+    lines = "\n".join(
+        json.dumps(x)
+        for x in [
+            {
+                "title": "App crashes with an exception when I click save",
+                "body": "It crashes every time.",
+            },
+            {
+                "title": "Add dark mode please",
+                "body": "It would be great to have a dark theme option.",
+            },
+        ]
+    )
+    out = runner.invoke(cli, ["triage", "--repo", "octo/app"], input=lines + "\n")
+    assert out.exit_code == 0, out.output
+    first, second = (json.loads(line) for line in out.output.strip().splitlines())
+    assert first["kind"] == "bug" and "needs-info" in first["labels"] and first["ask_for"]
+    assert (
+        second["kind"] == "feature"
+        and second["labels"] == ["enhancement"]
+        and not second["ask_for"]
+    )
+    assert first["escalated"] is False and 0.5 <= first["confidence"] <= 1
+    body = tmp_path / "body.md"
+    body.write_text("How can I set a proxy? I could not find it in the docs.")
+    out = runner.invoke(
+        cli,
+        [
+            "triage",
+            "--repo",
+            "octo/app",
+            "--title",
+            "How do I configure the proxy?",
+            "--body-file",
+            str(body),
+        ],
+    )
+    assert json.loads(out.output)["kind"] == "question"
+
+
+def test_triage_rejects_bad_input_in_one_line(runner):
+    out = runner.invoke(cli, ["triage", "--repo", "octo/app"], input="not json\n")
+    assert out.exit_code == 2 and "expected a JSON object" in out.output
+    out = runner.invoke(cli, ["backfill", "octo/app"])
+    assert out.exit_code == 2 and "--from FILE" in out.output
