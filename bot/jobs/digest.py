@@ -191,7 +191,7 @@ def summary_line(models: ModelLayer, thread: Thread, issue: IssueData) -> str | 
 
 
 def line_problems(line: str, thread: Thread, body: str) -> Iterable[str]:
-    """Invented numbers, links or people; a claim of a fix nobody wrote; too long."""
+    """Invented numbers, links or people; a claim of a fix nobody wrote; too long or cut off."""
     people = {thread.author, *(c.author for c in thread.comments or ())}
     check = check_text(
         line, allowed_numbers={thread.number}, allowed_urls={thread.url}, allowed_people=people
@@ -203,6 +203,8 @@ def line_problems(line: str, thread: Thread, body: str) -> Iterable[str]:
             yield f"claims {claim!r}, which nobody in the thread said"
     if len(line) > MAX_LINE:
         yield f"too long: {len(line)} > {MAX_LINE} characters"
+    if line.count("(") != line.count(")") or line.count("`") % 2:
+        yield "cut off: unbalanced brackets or backticks"
 
 
 def summary_lines(
