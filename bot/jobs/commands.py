@@ -14,7 +14,7 @@ from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import load_repo_config
 from bot.jobs.summarize import summarize_issue
 from bot.jobs.triage import triage_issue
-from bot.ports import GitHubError, RepoHost
+from bot.ports import NotFound, RepoHost
 
 log = logging.getLogger(__name__)
 TASK = "commands"
@@ -34,20 +34,23 @@ def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, A
     if payload.get("action") != "created":
         return
     commands, rejected = parse_commands(str(comment.get("body") or ""))
+    user = comment.get("user") or {}
+    author, is_bot = str(user.get("login", "")), user.get("type") == "Bot"
+    if (commands or rejected) and (author.lower() == ctx.settings.bot_login.lower() or is_bot):
+        ctx.store.audit("command", "skipped", f"comment written by a bot ({author})", **audit)
+        return
     for bad in rejected:
         ctx.store.audit("command", "skipped", f"{bad.why}: {bad.text[:100]}", **audit)
     if not commands:
         return
-    user = comment.get("user") or {}
-    author, is_bot = str(user.get("login", "")), user.get("type") == "Bot"
-    if author.lower() == ctx.settings.bot_login.lower() or is_bot:
-        ctx.store.audit("command", "skipped", f"comment written by a bot ({author})", **audit)
-        return
     host = host_for(ctx, payload)
     permission = host.permission(author)
     why = denial_reason(author, permission, is_bot, ctx.settings.bot_login)
+    on_pr = bool((payload.get("issue") or {}).get("pull_request"))
     for cmd in commands:
-        if why is not None:
+        if why is None and on_pr and cmd.verb in ("retriage", "duplicate"):
+            ctx.store.audit(f"command.{cmd.verb}", "skipped", "not for pull requests", **audit)
+        elif why is not None:
             ctx.store.audit(f"command.{cmd.verb}", "skipped", why, **audit)
         else:
             run_command(ctx, host, repo, number, cmd, author=author, delivery_id=delivery_id)
@@ -102,10 +105,7 @@ def mark_duplicate(
     perf = Performer(host, ctx.store, target)
     try:
         host.issue(original)
-    except GitHubError as err:
-        perf.perform([NoOp(f"/smolbot duplicate #{original}: no such issue ({err})", "close")])
-        return
-    except LookupError:
+    except (NotFound, LookupError):  # rate limits and outages propagate: the task retries
         perf.perform([NoOp(f"/smolbot duplicate #{original}: no such issue", "close")])
         return
     perf.perform(close_as_duplicate_actions(number, original, author))

@@ -262,3 +262,14 @@ def test_edit_that_adds_the_details_drops_needs_info(ctx, host):
     handle_issue_event(ctx, "d2", issue_payload(host, n, "edited"))
     assert host.issues[n].labels == ["bug"]
     assert len([w for w in writes(host, "comment")]) == 1  # no second question
+
+
+def test_commands_on_pull_requests_and_unknown_verbs(ctx, host):
+    n = host.add(*BUG).number
+    pr = comment_payload(host, n, "/smolbot retriage\n/smolbot close-everything", "maint")
+    pr["issue"]["pull_request"] = {"url": "x"}
+    handle_comment_event(ctx, "c1", pr)
+    assert host.writes == []
+    reasons = [r["reason"] for r in audits(ctx, n)]
+    assert "not for pull requests" in reasons
+    assert any(r.startswith("unknown command 'close-everything'") for r in reasons)
