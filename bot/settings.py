@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     worker_concurrency: dict[str, int] = Field(
         default_factory=lambda: {"fast": 2, "model": 1, "sweep": 1}
     )
+    job_modules: list[str] = Field(default_factory=list)  # extra modules registering model jobs
 
     # web
     host: str = "127.0.0.1"

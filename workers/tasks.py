@@ -34,15 +34,30 @@ def _wr() -> WorkerRuntime:
 @worker_process_init.connect
 def _init_process(**_: Any) -> None:
     """Each worker child opens its own store (and, lazily, its own model copy)."""
-    bind()
+    bind(settings_of(app).job_modules)
     _wr()
 
 
 @worker_ready.connect
-def _recover_on_start(**_: Any) -> None:
+def _recover_on_start(sender: Any = None, **_: Any) -> None:
     """A worker that starts picks up what a dead one left behind, without waiting for beat."""
-    bind()
+    settings = settings_of(app)
+    bind(settings.job_modules)
+    if sender is not None:
+        _skip_model_queue_without_model(sender, settings.effective_model_path)
     recover_deliveries.apply_async(queue="sweep")
+
+
+def _skip_model_queue_without_model(consumer: Any, path: Any) -> None:
+    """A worker without the model file leaves model jobs to the workers that have it."""
+    consuming = {q.name for q in getattr(consumer.task_consumer, "queues", [])}
+    if "model" in consuming and not path.is_file():
+        log.error(
+            "%s missing: this worker does not take model-queue jobs; run `smolbot models install`"
+            " (or set SMOLBOT_MODEL_PATH) and restart it",
+            path,
+        )
+        consumer.cancel_task_queue("model")
 
 
 def backoff(attempt: int, base: float, cap: float = 900.0) -> float:

@@ -1,0 +1,105 @@
+"""Issue locks, shared write pacing and job run records across separate connections, both backends."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.coord import jobs
+from bot.coord.locks import Locks, issue_key
+from bot.coord.pacing import SharedPacer
+from bot.ports import RateLimited
+from bot.store import open_store
+
+
+class Clock:
+    def __init__(self, t: float = 1000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, s: float) -> None:
+        self.t += s
+
+
+def test_lock_excludes_a_second_process_until_released(store_url: str) -> None:
+    a, b = Locks(open_store(store_url)), Locks(open_store(store_url))
+    key = issue_key("Octo/Widgets", 7)
+    assert a.try_acquire(key)
+    assert not b.try_acquire(key)
+    with b.hold("issue:other#1", wait_s=0.1) as got:
+        assert got  # other keys are free
+    a._release(key)
+    with b.hold(key, wait_s=0.5) as got:
+        assert got
+        assert not a.try_acquire(key)
+    assert a.try_acquire(key)
+
+
+def test_postgres_lock_dies_with_its_holders_connection(pg_url: str) -> None:
+    """A worker killed mid-task frees its issue at once: the server drops the session lock."""
+    holder, other = open_store(pg_url), Locks(open_store(pg_url))
+    assert Locks(holder).try_acquire("issue:o/r#1")
+    assert not other.try_acquire("issue:o/r#1")
+    holder.close()
+    with other.hold("issue:o/r#1", wait_s=2) as got:
+        assert got
+
+
+def test_sqlite_lock_lease_runs_out(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    path = tmp_path / "s.db"
+    a = Locks(open_store(path), lease_s=30, clock=clock, sleep=clock.sleep)
+    b = Locks(open_store(path), lease_s=30, clock=clock, sleep=clock.sleep)
+    assert a.try_acquire("k")  # and a dies without releasing
+    assert not b.try_acquire("k")
+    clock.t += 31
+    assert b.try_acquire("k")
+
+
+def test_pacers_in_two_processes_share_one_schedule(store_url: str) -> None:
+    clock = Clock()
+    p1 = SharedPacer(open_store(store_url), 1.0, clock=clock, sleep=clock.sleep)
+    p2 = SharedPacer(open_store(store_url), 1.0, clock=clock, sleep=clock.sleep)
+    slots = [p.reserve(42) for p in (p1, p2, p1, p2)]
+    assert slots == [1000.0, 1001.0, 1002.0, 1003.0]
+    assert p1.reserve(43) == 1000.0  # another installation has its own schedule
+    done: list[float] = []
+    p2.run(42, lambda: done.append(clock()))
+    assert done == [1004.0]  # it waited for its slot
+
+
+def test_secondary_limit_pause_holds_every_pacer(store_url: str) -> None:
+    clock = Clock()
+    p1 = SharedPacer(open_store(store_url), 1.0, clock=clock, sleep=clock.sleep, max_wait_s=30)
+    p2 = SharedPacer(open_store(store_url), 1.0, clock=clock, sleep=clock.sleep, max_wait_s=30)
+    p1.pause(7, 60)
+    assert p2.paused_for(7) == 60
+    with pytest.raises(RateLimited) as err:
+        p2.run(7, lambda: None)  # too long to sleep in a task: handed back to the queue
+    assert err.value.retry_after_s >= 59
+    clock.t += 61
+    assert p2.paused_for(7) == 0
+    assert p2.reserve(7) >= 1060
+
+
+def test_job_runs_are_recorded_once_and_claimed_once(store_url: str) -> None:
+    s1, s2 = open_store(store_url), open_store(store_url)
+    kwargs = {"repo": "o/r", "number": 3}
+    jid = jobs.record(s1, "summarize", kwargs, key="d-1")
+    assert jid is not None and jobs.record(s2, "summarize", kwargs, key="d-1") is None
+    assert jobs.record(s1, "summarize", kwargs, key="d-2") not in (None, jid)
+    assert jobs.claim(s1, jid, lease_s=60) and not jobs.claim(s2, jid, lease_s=60)
+    assert jid in [j[0] for j in jobs.stuck(s2, older_than_s=-1)]
+    jobs.set_status(s2, jid, "done")
+    assert not jobs.claim(s1, jid, lease_s=0)
+    assert jobs.run(s1, jid)["attempts"] == 1  # type: ignore[index]
+
+
+def test_unknown_job_names_the_registered_ones() -> None:
+    @jobs.register("known_one")
+    def _known(rt: object) -> None:
+        return None
+
+    with pytest.raises(jobs.UnknownJob, match="known_one"):
+        jobs.get_job("no_such_job")
