@@ -103,3 +103,37 @@ def test_token_and_session_primitives() -> None:
     assert read_session(cookie, "k", now=1001.0) is not None
     assert read_session(cookie, "k", now=1000.0 + 13 * 3600) is None  # expired
     assert read_session(cookie, "other", now=1001.0) is None
+
+
+def test_every_get_route_is_protected(client: TestClient, dash_settings, dash_store) -> None:  # type: ignore[no-untyped-def]
+    """Enumerates the router, so a page added later cannot skip the sign-in."""
+    from fastapi.routing import APIRoute
+
+    from bot.dashboard import make_dashboard_router
+
+    routes = make_dashboard_router(dash_settings, dash_store).routes
+    fill = {"owner": "octo-org", "name": "sample-app", "week": "2026-w48"}
+    paths = [
+        r.path.format(**fill) for r in routes if isinstance(r, APIRoute) and "GET" in r.methods
+    ]
+    assert len(paths) >= 8
+    for path in paths:
+        if path == "/login":
+            continue
+        response = client.get(path)
+        expected = 401 if path.startswith("/api/") else 303
+        assert response.status_code == expected, path
+
+
+def test_a_user_sees_only_their_installations(dash_store) -> None:  # type: ignore[no-untyped-def]
+    from bot.dashboard import queries
+    from bot.dashboard.auth import User
+
+    user = User("octocat", installations=frozenset({4242}))
+    assert [r["full_name"] for r in queries.visible_repos(dash_store, user)] == [
+        "octo-org/sample-app"
+    ]
+    repos = [r["full_name"] for r in queries.visible_repos(dash_store, user)]
+    assert queries.audit(dash_store, repos, repo="someone-else/private-thing") == []
+    assert {r["repo"] for r in queries.audit(dash_store, repos)} == {"octo-org/sample-app"}
+    assert [i["id"] for i in queries.installations(dash_store, user)] == [4242]
