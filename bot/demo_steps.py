@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from bot.demo import Say, Stack, new_issue_numbers, wait_done
@@ -59,4 +60,95 @@ def open_issues(
             say(f"      {row['action']:<14} {row['outcome']:<8} {row['reason']}")
 
 
-STEPS: list[Step] = [install, open_issues]
+def _context(stack: Stack, store: Store, sample: dict[str, Any]) -> Any:
+    """A JobContext as a worker builds it, with the clock pinned to the sample's 'now'."""
+    from bot.github import GitHubApp
+    from bot.jobs.context import JobContext
+    from bot.llm import get_model_layer
+
+    now = datetime.fromisoformat(sample["now"].replace("Z", "+00:00"))
+    models = get_model_layer(stack.settings, store)
+    return JobContext(
+        stack.settings, store, github=GitHubApp(stack.settings), models=models, now=lambda: now
+    )
+
+
+def longest_thread(sample: dict[str, Any]) -> int:
+    counts = {int(n): len(c) for n, c in sample["comments"].items()}
+    return max(counts, key=lambda n: counts[n])
+
+
+def summarize(
+    stack: Stack, store: Store, fake: Any, sample: dict[str, Any], say: Say, timeout: float
+) -> None:
+    repo, number = sample["repository"]["full_name"], longest_thread(sample)
+    maintainer = next(
+        c["login"] for c in sample["collaborators"] if c["permission"] in ("admin", "maintain")
+    )
+    issue = next(i for i in sample["issues"] if i["number"] == number)
+    say(f"\n== 3. @{maintainer} asks for a summary of #{number} ({issue['comments']} comments)")
+    comment = fake.state.add_comment(repo, number, "/smolbot summarize", user=maintainer)
+    payload = {
+        "action": "created",
+        "installation": {"id": sample["installation"]["id"]},
+        "repository": sample["repository"],
+        "issue": issue,
+        "comment": {
+            "id": comment.id,
+            "body": comment.body,
+            "user": {"login": maintainer, "type": "User"},
+            "author_association": "OWNER",
+        },
+        "sender": {"login": maintainer, "type": "User"},
+    }
+    delivery, _ = stack.deliver("issue_comment", payload)
+    wait_done(store, [delivery], timeout, say)
+    bot = [c for c in fake.state.comments(repo, number) if c.user == sample["bot_login"]]
+    for c in bot[-1:]:
+        say(_indent(c.body))
+    if not bot:
+        for row in store.audit_rows(repo=repo, number=number)[-4:]:
+            say(f"      {row['action']:<14} {row['outcome']:<8} {row['reason']}")
+
+
+def sweep(
+    stack: Stack, store: Store, fake: Any, sample: dict[str, Any], say: Say, timeout: float
+) -> None:
+    from bot.jobs.lifecycle import sweep_installation
+
+    say(f"\n== 4. The daily sweep at {sample['now']}: who is each issue waiting on?")
+    result = sweep_installation(_context(stack, store, sample), sample["installation"]["id"])
+    say(f"  sweep {result.status}: {dict(sorted(result.counts.items()))}")
+    repo = sample["repository"]["full_name"]
+    for row in store.audit_rows(repo=repo, limit=400):
+        if row["task"].startswith("lifecycle") and row["outcome"] in ("done", "dry-run"):
+            say(f"  #{row['number']:<4} {row['action']:<14} {row['outcome']:<8} {row['reason']}")
+
+
+def digest(
+    stack: Stack, store: Store, fake: Any, sample: dict[str, Any], say: Say, timeout: float
+) -> None:
+    from bot.core.digest import render_markdown
+    from bot.jobs.digest import post_weekly_digest, repo_config
+
+    ctx = _context(stack, store, sample)
+    repo = sample["repository"]["full_name"]
+    say("\n== 5. The weekly digest, posted as an issue")
+    host = ctx.github.repo(sample["installation"]["id"], repo)
+    run = post_weekly_digest(
+        host,
+        store,
+        repo,
+        repo_config(host),
+        ctx.now,
+        models=ctx.models,
+        bot_login=stack.settings.bot_login,
+    )
+    say(_indent(render_markdown(run.digest)))
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  | " + line for line in text.strip().splitlines())
+
+
+STEPS: list[Step] = [install, open_issues, summarize, sweep, digest]

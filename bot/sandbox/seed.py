@@ -70,7 +70,12 @@ def issue_from(raw: dict[str, Any], issue_cls: Any) -> Any:
 
 
 def _event(e: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in e.items() if k not in ("actor", "created_at")}
+    """A REST timeline event in the fake's internal form (logins and label names, epoch times)."""
+    out = {k: v for k, v in e.items() if k not in ("actor", "created_at", "label", "assignee")}
     out["actor"] = (e.get("actor") or {}).get("login", "")
     out["created_at"] = ts(e.get("created_at"))
+    if isinstance(e.get("label"), dict):
+        out["label"] = e["label"]["name"]
+    if isinstance(e.get("assignee"), dict):
+        out["assignee"] = e["assignee"]["login"]
     return out
