@@ -7,9 +7,9 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -24,6 +24,7 @@ TYPES: dict[Any, str] = {
     dict: "text",
     list: "text",
 }
+T = TypeVar("T")
 _UPSERT_SELF = re.compile(
     r"insert\s+into\s+(\w+).*?do\s+update\s+set\s+(\w+)\s*=\s*(\w+)\b", re.I | re.S
 )
@@ -83,6 +84,7 @@ class PgDatabase:
         self._guard = threading.RLock()
         self.conn = self._connect()
         self._meta: dict[str, tuple[list[str], list[str]]] = {}
+        self._depth = 0  # atomic() nesting
 
     def _connect(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.url, autocommit=True, connect_timeout=5)
@@ -93,26 +95,36 @@ class PgDatabase:
             self.conn = self._connect()
         return self.conn
 
-    # --- sqlite-utils Database API ------------------------------------------------------------
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor[Any]:
+    def _once_more(self, fn: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """Run fn on the connection; if the connection died, retry once on a fresh one.
+
+        Never inside atomic(): a transaction cut in half must fail, not half-replay.
+        """
         with self._guard:
-            conn = self._live()
             try:
-                return conn.execute(translate(sql), [_value(p) for p in params or []])
+                return fn(self._live())
             except pg_errors.IntegrityError as err:
                 raise IntegrityError(str(err)) from err
             except psycopg.OperationalError:
-                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                if self._depth or not (self.conn.closed or self.conn.broken):
                     raise
-                self.conn = self._connect()  # one retry on a fresh connection, outside transactions
-                return self.conn.execute(translate(sql), [_value(p) for p in params or []])
+                self.conn = self._connect()
+                return fn(self.conn)
+
+    # --- sqlite-utils Database API ------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor[Any]:
+        args = [_value(p) for p in params or []]
+        return self._once_more(lambda conn: conn.execute(translate(sql), args))
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> Iterator[dict[str, Any]]:
-        with self._guard:
-            cur = self._live().cursor(row_factory=dict_row)
-            cur.execute(translate(sql), [_value(p) for p in params or []])
-            rows = cur.fetchall()
-        yield from rows
+        args = [_value(p) for p in params or []]
+
+        def fetch(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+            cur = conn.cursor(row_factory=dict_row)
+            cur.execute(translate(sql), args)
+            return cur.fetchall()
+
+        yield from self._once_more(fetch)
 
     def table_names(self) -> list[str]:
         sql = "select tablename from pg_tables where schemaname = current_schema() order by 1"
@@ -126,8 +138,15 @@ class PgDatabase:
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
-        with self._guard, self._live().transaction():
-            yield
+        with self._guard:
+            if self._depth == 0:
+                self._once_more(lambda conn: conn.execute("select 1"))  # a dead link reconnects
+            self._depth += 1
+            try:
+                with self.conn.transaction():
+                    yield
+            finally:
+                self._depth -= 1
 
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:

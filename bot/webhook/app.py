@@ -126,7 +126,11 @@ def create_app(
         if x_github_event == "ping":
             return JSONResponse({"ok": True, "zen": payload.get("zen")}, status_code=200)
         d = intake.describe(x_github_delivery, x_github_event, payload)
-        status, body = await run_in_threadpool(edge.accept, d, payload, raw)
+        try:
+            status, body = await run_in_threadpool(edge.accept, d, payload, raw)
+        except Exception:  # the store is unreachable: say so; GitHub can redeliver the same id
+            log.exception("delivery %s not recorded", d.id)
+            return _error(503, "store unavailable; redeliver this delivery when it is back")
         return JSONResponse(body, status_code=status)
 
     @app.get("/healthz")

@@ -178,3 +178,20 @@ def effect_times(fake: FakeGitHubServer) -> dict[int, float]:
         if len(parts) >= 7 and parts[6] == "labels" and parts[5].isdigit():
             first.setdefault(int(parts[5]), w.time - fake.state.offset)
     return first
+
+
+def db_outage(url: str, seconds: float) -> None:
+    """Make one PostgreSQL database unreachable: refuse new connections, cut the open ones."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"alter database {name} allow_connections false")
+        conn.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity"
+            " where datname = %s and pid <> pg_backend_pid()",
+            [name],
+        )
+        time.sleep(seconds)
+        conn.execute(f"alter database {name} allow_connections true")

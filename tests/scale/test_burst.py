@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ import pytest
 from bot.store import open_store
 from tests.e2e.harness import broker_url
 from tests.fake_github.plugin import make_settings
-from tests.scale.cluster import REPO, Fleet, restart_redis, writes_by_issue
+from tests.scale.cluster import REPO, Fleet, db_outage, restart_redis, writes_by_issue
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 N = int(os.environ.get("SMOLBOT_SCALE_DELIVERIES", "300"))
@@ -71,24 +73,33 @@ def test_burst_with_faults_has_one_effect_per_issue_and_loses_nothing(
             action = "opened" if k < issues or k % 3 else "edited"
             status = fleet.send(f"burst-{k}", k % issues + 1, action)
             assert status in (200, 202), status
-        fleet.wait_final(N, timeout=240)
+        # the database goes away while the workers work through the backlog
+        outage = threading.Thread(target=db_outage, args=(pg_url, 3.0))
+        outage.start()
+        time.sleep(0.5)
+        assert fleet.send("burst-during-outage", 1, "edited") == 503  # said, not lost
+        outage.join()
+        faults.append("database unreachable for 3 s")
+        assert fleet.send("burst-during-outage", 1, "edited") == 202  # the redelivery
+        fleet.wait_final(N + 1, timeout=240)
         _assert_exactly_once(fleet, issues, N)
     finally:
         fleet.stop()
-    assert len(faults) >= 3
+    assert len(faults) >= 4
 
 
 def _assert_exactly_once(fleet: Fleet, issues: int, n: int) -> None:
     store = open_store(fleet.settings.effective_database_url)
     counts = store.delivery_counts()
-    assert counts == {"done": n}, counts  # nothing dead, nothing left in flight
+    assert counts == {"done": n + 1}, counts  # nothing dead, nothing left in flight
     audited = {
         r["delivery_id"]
         for r in store.rows(
             "select distinct delivery_id from audit where delivery_id like 'burst-%'"
         )
     }
-    assert audited == {f"burst-{k}" for k in range(n)}  # the audit log accounts for every one
+    sent = {f"burst-{k}" for k in range(n)} | {"burst-during-outage"}
+    assert audited == sent  # the audit log accounts for every one
     writes = writes_by_issue(fleet.fake)
     for number in range(1, issues + 1):
         assert fleet.fake.state.issue(REPO, number).labels, f"#{number} never got its label"
