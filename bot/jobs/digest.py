@@ -27,7 +27,7 @@ from bot.core.markers import markers_in
 from bot.core.ranking import MAINTAINER_ASSOCIATIONS, Change, Note, Thread, rank
 from bot.jobs.context import JobContext, ModelLayer
 from bot.jobs.repo_config import load_repo_config
-from bot.ports import CommentData, EventData, IssueData, RepoHost
+from bot.ports import CommentData, EventData, IssueData, NotFound, RepoHost
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -300,15 +300,24 @@ def post_weekly_digest(
             "digest", "dry-run", "weekly digest (dry-run: not posted)", number=number, **audit
         )
         return DigestRun(digest, None, False, _model_lines(digest))
-    created = number is None
-    if number is None:
-        number = host.create_issue(digest.title, body, [cfg.digest.label])
-    else:
-        host.edit_issue(number, title=digest.title, body=body)
+    number, created = _publish(host, digest, body, number, cfg.digest.label)
     save_digest(store, digest, number, now())
     reason = "weekly digest posted" if created else "weekly digest updated in place"
     store.audit("digest", "done", reason, number=number, **audit)
     return DigestRun(digest, number, created, _model_lines(digest))
+
+
+def _publish(
+    host: RepoHost, d: Digest, body: str, number: int | None, label: str
+) -> tuple[int, bool]:
+    """Edit the known issue; create one when there is none (or it was deleted or transferred)."""
+    if number is not None:
+        try:
+            host.edit_issue(number, title=d.title, body=body)
+            return number, False
+        except NotFound:
+            log.warning("digest issue #%s of %s is gone; posting a new one", number, d.repo)
+    return host.create_issue(d.title, body, [label]), True
 
 
 def _model_lines(d: Digest) -> int:

@@ -74,6 +74,7 @@ class SampleHost:
         self.now = now or (lambda: fixed)
         self.bot = str(data.get("bot_login", "smolbot[bot]"))
         self._index: dict[int, dict[str, Any]] = {}
+        self._last_number = 0
         self._next_id: int = 1 + max(
             [c["id"] for cs in data["comments"].values() for c in cs] + [8_000_000]
         )
@@ -185,7 +186,12 @@ class SampleHost:
         self._event(number, "closed", state_reason=state_reason)
 
     def create_issue(self, title: str, body: str, labels: list[str] | None = None) -> int:
-        number = 1 + max(int(r["number"]) for r in self.data["issues"])
+        # GitHub never reuses a number, even after a deletion or transfer
+        self._last_number = max(
+            [self._last_number, *(int(r["number"]) for r in self.data["issues"])]
+        )
+        self._last_number += 1
+        number = self._last_number
         web = self.data["repository"]["html_url"]
         self.data["issues"].append(
             {

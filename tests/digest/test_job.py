@@ -95,3 +95,13 @@ def test_own_digest_issue_is_not_ranked_next_week(store: Store) -> None:
     clock.advance(days=7)
     second = post_weekly_digest(host, store, SAMPLE_REPO, cfg, clock)
     assert first.number not in [i.number for i in second.digest.top + second.digest.waiting]
+
+
+def test_a_deleted_digest_issue_is_posted_again(store: Store) -> None:
+    host, clock = setup()
+    cfg = parse_config(host.data["config"])
+    first = post_weekly_digest(host, store, SAMPLE_REPO, cfg, clock)
+    host.data["issues"] = [i for i in host.data["issues"] if i["number"] != first.number]
+    again = post_weekly_digest(host, store, SAMPLE_REPO, cfg, clock)
+    assert again.created and again.number != first.number
+    assert store.db.execute("select number from digests").fetchall() == [(again.number,)]
