@@ -169,10 +169,11 @@ def create_app(
 
 def _mount_dashboard(app: FastAPI, settings: Settings, store: Store) -> None:
     try:
-        from bot.dashboard.router import make_dashboard_router
+        from bot.dashboard.router import add_signin_redirect, make_dashboard_router
     except ImportError:
         return
     app.include_router(make_dashboard_router(settings, store))
+    add_signin_redirect(app)  # an unsigned-in page visit is a redirect to /login, not a 500
 
 
 def dumps(obj: Any) -> bytes:
