@@ -121,15 +121,45 @@ def chunks(items: list[Entry], budget_chars: int) -> list[list[Entry]]:
     return out
 
 
-def cited(summary: ThreadSummary, known: set[int]) -> tuple[ThreadSummary, int]:
-    """Keep only claims that cite a real entry; return the kept summary and how many were dropped."""
+def cited(
+    summary: ThreadSummary, items: list[Entry], min_overlap: float = 0.3
+) -> tuple[ThreadSummary, int]:
+    """Keep claims grounded in the entry they cite, or, uncited, in the entry they overlap most.
+
+    A claim's words must overlap its source's words (min_overlap of the claim's words); claims
+    with no such source are dropped. Returns the kept summary and how many were dropped.
+    """
+    words = {e.n: _words(e.text) for e in items}
     kept: dict[str, list[str]] = {}
     dropped = 0
     for key, _ in SECTIONS:
-        good = [c for c in getattr(summary, key) if _sources(c) and set(_sources(c)) <= known]
+        good = [g for g in (_ground(c, words, min_overlap) for c in getattr(summary, key)) if g]
         dropped += len(getattr(summary, key)) - len(good)
         kept[key] = good
     return ThreadSummary(**kept), dropped
+
+
+def _ground(claim: str, words: dict[int, set[str]], min_overlap: float) -> str | None:
+    said = _words(CITE.sub("", claim))
+    if not said:
+        return None
+    score = {n: len(said & w) / len(said) for n, w in words.items()}
+    named = [n for n in _sources(claim) if score.get(n, 0.0) >= min_overlap]
+    best = max(score, key=lambda n: (score[n], -n), default=-1)
+    if not named and score.get(best, 0.0) < min_overlap:
+        return None
+    sources = named or [best]
+    return f"{CITE.sub('', claim).strip()} " + " ".join(f"[{n}]" for n in sources)
+
+
+STOP_TEXT = """the and for with that this from have has was were are but not you your they them
+their its about into when what which there been also can could would should does did"""
+STOP = frozenset(STOP_TEXT.split())
+
+
+def _words(text: str) -> set[str]:
+    found = re.findall(r"[a-z0-9][a-z0-9._-]{2,}", text.lower())
+    return {w.rstrip("._-") for w in found if w not in STOP}
 
 
 def merge_locally(parts: list[ThreadSummary]) -> ThreadSummary:

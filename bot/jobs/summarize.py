@@ -48,18 +48,15 @@ def write_summary(
     items = S.entries(thread, settings.bot_login)
     digest = S.content_hash(items)
     waiting = waiting_on(thread, settings.bot_login)
-    made, how, record = None, "extractive (no model)", None
+    made: Made = (None, "extractive (no model)", None, ())
     if models is not None and use_model:
         try:
-            made, how, record = _with_model(models, thread, items, budget_chars(settings))
+            made = _with_model(models, thread, items, budget_chars(settings))
         except ModelUnavailable as err:
-            how = f"extractive (model unavailable: {err})"
-    problems: tuple[str, ...] = ()
-    if made is not None:
-        check = S.check_summary(made, thread, items)
-        if check.ok:
-            return Written(S.render(made, items, waiting, how, digest), how, digest, record)
-        problems, how = check.problems, "extractive (the model's text failed the check)"
+            made = (None, f"extractive (model unavailable: {err})", None, ())
+    summary, how, record, problems = made
+    if summary is not None:
+        return Written(S.render(summary, items, waiting, how, digest), how, digest, record)
     fallback = S.extractive(items)
     check = S.check_summary(fallback, thread, items)
     if not check.ok:
@@ -73,20 +70,21 @@ def write_summary(
     return Written(S.render(fallback, items, waiting, how, digest), how, digest, record, problems)
 
 
-def _with_model(
-    models: ModelLayer, thread: Thread, items: list[S.Entry], budget: int
-) -> tuple[S.ThreadSummary | None, str, dict[str, Any] | None]:
-    known = {e.n for e in items}
+Made = tuple[S.ThreadSummary | None, str, dict[str, Any] | None, tuple[str, ...]]
+
+
+def _with_model(models: ModelLayer, thread: Thread, items: list[S.Entry], budget: int) -> Made:
     title = thread.issue.title
     parts = S.chunks(items, budget)
     if len(parts) == 1:
         answer = models.ask(TASK, "summary_thread", _vars(title, items), S.ThreadSummary)
-        return _kept(answer.value if answer.ok else None, known, answer.record.as_dict(), "")
+        value = answer.value if answer.ok else None
+        return _kept(value, thread, items, answer.record.as_dict(), "")
     pieces: list[S.ThreadSummary] = []
     for part in parts:
         got = models.ask(TASK, "summary_chunk", _vars(title, part), S.ThreadSummary)
         value = got.value if got.ok else None
-        kept = S.cited(value, {e.n for e in part})[0] if value is not None else None
+        kept = S.cited(value, part)[0] if value is not None else None
         pieces.append(kept if kept is not None and not S.is_empty(kept) else S.extractive(part))
     parts_json = json.dumps([p.model_dump() for p in pieces], ensure_ascii=False)
     merged = models.ask(
@@ -94,7 +92,7 @@ def _with_model(
     )
     value = merged.value if merged.ok else S.merge_locally(pieces)
     note = f" in {len(parts)} chunks, merged"
-    return _kept(value, known, merged.record.as_dict(), note)
+    return _kept(value, thread, items, merged.record.as_dict(), note)
 
 
 def _vars(title: str, part: list[S.Entry]) -> dict[str, str]:
@@ -102,15 +100,28 @@ def _vars(title: str, part: list[S.Entry]) -> dict[str, str]:
 
 
 def _kept(
-    value: S.ThreadSummary | None, known: set[int], record: dict[str, Any], note: str
-) -> tuple[S.ThreadSummary | None, str, dict[str, Any] | None]:
+    value: S.ThreadSummary | None,
+    thread: Thread,
+    items: list[S.Entry],
+    record: dict[str, Any],
+    note: str,
+) -> Made:
+    """Check the model's raw answer, then keep only the claims grounded in the thread."""
     if value is None:
-        return None, f"extractive (the model gave no valid answer{note})", record
-    kept, dropped = S.cited(value, known)
+        return None, f"extractive (the model gave no valid answer{note})", record, ()
+    check = S.check_summary(value, thread, items)
+    if not check.ok:
+        return None, "extractive (the model's text failed the check)", record, check.problems
+    kept, dropped = S.cited(value, items)
     if S.is_empty(kept):
-        return None, f"extractive (the model cited no comment{note})", record
-    extra = f"; {dropped} uncited claims dropped" if dropped else ""
-    return kept, f"written by {record.get('model') or 'the local model'}{note}{extra}", record
+        return (
+            None,
+            f"extractive (no claim of the model's was found in the thread{note})",
+            record,
+            (),
+        )
+    extra = f"; {dropped} ungrounded claims dropped" if dropped else ""
+    return kept, f"written by {record.get('model') or 'the local model'}{note}{extra}", record, ()
 
 
 # -- the job ---------------------------------------------------------------------------------

@@ -67,9 +67,24 @@ def test_model_claims_are_cited_and_uncited_ones_dropped(tmp_path: Path) -> None
         "open_questions": ["Where is the traceback? [4] [9]"],
     }
     w = write_summary(ScriptedModels(answer), thread_of(repo), settings(tmp_path))
-    assert w.body is not None and "written by scripted-model" in w.how and "2 uncited" in w.how
-    assert "Something nobody said" not in w.body and "traceback?" not in w.body
+    assert w.body is not None and "written by scripted-model" in w.how and "1 ungrounded" in w.how
+    assert "Something nobody said" not in w.body  # in no comment: dropped
     assert repo.comment_list[7][1].html_url in w.body  # [2] is the second comment
+    question = next(ln for ln in w.body.splitlines() if "Where is the traceback?" in ln)
+    assert repo.comment_list[7][3].html_url in question and "entry 9" not in question
+
+
+def test_uncited_claims_are_attributed_by_their_words_or_dropped(tmp_path: Path) -> None:
+    repo = repo_with_thread()
+    answer = {
+        "problem": ["The app crashes on start"],
+        "tried": ["Downgrading to 1.2 is a workaround"],
+        "state": ["Alice and Carol are working on fixing it"],
+        "open_questions": [],
+    }
+    w = write_summary(ScriptedModels(answer), thread_of(repo), settings(tmp_path))
+    assert w.body is not None and "Alice and Carol" not in w.body
+    assert f"workaround ([comment 3]({repo.comment_list[7][2].html_url}))" in w.body
 
 
 def test_invented_links_numbers_or_people_fall_back_to_extractive(tmp_path: Path) -> None:
