@@ -22,7 +22,7 @@ from bot.llm.records import Example
 
 MIN_SCOPE_EXAMPLES = 30  # below this a scope has no model of its own
 MIN_GENERAL_EXAMPLES = 6
-BLEND_K = 160.0  # the scope model's weight is n / (n + BLEND_K): 0.6 at 240 examples
+BLEND_K = 500.0  # the scope model's weight is n / (n + BLEND_K): 0.32 at 240 examples
 # Few examples make confident-looking but unreliable probabilities: shrink them towards uniform
 # by n / (n + SHRINK_K), n = examples the general model saw (0.5 at 60, 0.95 at 1,140).
 SHRINK_K = 60.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -203,9 +204,11 @@ class ModelLayer:
     ) -> Answer[Classification]:
         """A label from `labels`: the learned classifier first, the large model when it is unsure."""
         clf = self.classifier()
+        started = time.perf_counter()
         probs = clf.probabilities(scope, text, labels)
         call_id = uuid.uuid4().hex
         first = self._classifier_answer(task, clf, probs)
+        first.record.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         where = route(self._situation(first.confidence if probs else None, task, allow_escalation))
         if where is Route.ACCEPT:
             return self._done(first, call_id, scope)

@@ -67,6 +67,8 @@ class LlamaBackend:
                 max_tokens=max_tokens,
                 temperature=temperature,
                 top_k=1 if temperature <= 0 else 40,
+                # every prompt of the layer answers one JSON object: let the grammar enforce it
+                response_format={"type": "json_object"},
             )
         usage = out.get("usage") or {}
         text = out["choices"][0]["message"].get("content") or ""
