@@ -182,7 +182,7 @@ def review_issue(
     actions = budget.admit(decision.actions)
     view = cast(RepoHost, KnownThread(host, thread))
     results = Performer(view, ctx.store, target).perform(actions)
-    acted = any(not isinstance(a, NoOp) for a in actions)
+    acted = any(not isinstance(a, NoOp) for a in decision.actions)  # capped: look again
     save_state(ctx.store, issue, cfg, decision, acted=acted)
     return Reviewed("decided", decision, results, 2 + lookups, thread, actions)
 
