@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 import random
-import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
 
-import psycopg
 from celery import Task
 from celery.signals import worker_process_init, worker_ready
 
@@ -17,13 +15,13 @@ from bot.coord import jobs as job_registry
 from bot.coord.locks import issue_key
 from bot.llm.api import ModelUnavailable
 from bot.ports import RateLimited, Unavailable
+from bot.store.pg import UNAVAILABLE
 from workers.celery_app import app, settings_of
 from workers.jobs import bind
 from workers.runtime import WorkerRuntime, worker_runtime
 
 log = logging.getLogger(__name__)
-# The database went away for a moment (restart, failover, a locked SQLite file): retry, never dead.
-DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.OperationalError)
+DB_ERRORS = UNAVAILABLE  # the database went away for a moment: retry, never dead-letter
 LOCK_WAIT_S = 10.0
 
 

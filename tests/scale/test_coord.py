@@ -103,3 +103,13 @@ def test_unknown_job_names_the_registered_ones() -> None:
 
     with pytest.raises(jobs.UnknownJob, match="known_one"):
         jobs.get_job("no_such_job")
+
+
+def test_worker_concurrency_per_queue_from_settings() -> None:
+    from bot.settings import load_settings
+    from workers.nodes import concurrency_for
+
+    s = load_settings(worker_concurrency={"fast": 4, "model": 1, "sweep": 1})
+    assert concurrency_for(s, ["model"]) == 1
+    assert concurrency_for(s, ["fast"]) == 4
+    assert concurrency_for(s, ["fast", "sweep"]) == 5
