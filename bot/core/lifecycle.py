@@ -207,6 +207,11 @@ def ping_times(thread: Thread, bot_login: str) -> list[datetime]:
     )
 
 
+def closing_enabled(cfg: RepoConfig) -> bool:
+    """Closing is opt-in: only a config file that says `lifecycle: close: true` turns it on."""
+    return cfg.lifecycle.close and "close" in cfg.lifecycle.model_fields_set
+
+
 # -- decision -------------------------------------------------------------------------------
 def decide(
     thread: Thread,
@@ -265,9 +270,10 @@ def _ping_or_close(
                 f"{state}: pinged on {pinged[-1].date()}; close due {close_at.date()}", what="close"
             )
         ], close_at
-    if not lc.close:
+    if not closing_enabled(cfg):
         why = (
-            f"would close: no answer since the ping on {pinged[-1].date()} (lifecycle.close is off)"
+            f"would close: no answer since the ping on {pinged[-1].date()}"
+            " (closing is off: set lifecycle.close: true to opt in)"
         )
         return [NoOp(why, what="close")], FOREVER
     text = CLOSE_BODY.format(days=lc.days_until_close, who=thread.issue.author)
@@ -281,7 +287,9 @@ def ping_text(thread: Thread, cfg: RepoConfig, w: Waiting, need: str = "") -> st
     what = _what(w, need)
     days = cfg.lifecycle.days_until_ping
     if w.on == "author":
-        note = CLOSE_NOTE.format(days=cfg.lifecycle.days_until_close) if cfg.lifecycle.close else ""
+        note = (
+            CLOSE_NOTE.format(days=cfg.lifecycle.days_until_close) if closing_enabled(cfg) else ""
+        )
         return PING_AUTHOR.format(who=w.who[0], what=what, close_note=note, days=days)
     whos = ", ".join(f"@{p}" for p in w.who)
     when = f"on {w.since.date()}"

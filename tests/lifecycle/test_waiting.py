@@ -240,3 +240,12 @@ def test_properties_over_daily_sweeps(start: IssueData, steps, days: int, close_
             now += timedelta(days=1)
     gaps = [b - a for a, b in itertools.pairwise(pings)]
     assert all(g >= timedelta(days=days) for g in gaps)
+
+
+def test_closing_is_opt_in_even_when_a_config_file_exists() -> None:
+    from bot.core.config import parse_config
+    from bot.core.lifecycle import closing_enabled
+
+    assert not closing_enabled(parse_config("lifecycle:\n  days_until_ping: 7\n"))
+    assert not closing_enabled(RepoConfig())
+    assert closing_enabled(parse_config("lifecycle:\n  close: true\n"))
