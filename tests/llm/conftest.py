@@ -37,6 +37,9 @@ def make_settings(tmp_path: Path, **over: object) -> Settings:
         "data_dir": tmp_path / "data",
         "env": "test",
         "model_path": real_model_path(),
+        # one thread: on a shared, oversubscribed CPU two llama.cpp threads spin on each other
+        # (measured here: 4x the CPU time per token); bench/models.py --threads 1,2 compares
+        "model_threads": 1,
     }
     base.update(over)
     return load_settings(**base)

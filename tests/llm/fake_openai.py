@@ -58,7 +58,7 @@ def _answer(b: Behaviour, body: dict[str, Any]) -> str:
         msgs = body["messages"]
         system = next((m["content"] for m in msgs if m["role"] == "system"), "")
         user = next(m["content"] for m in msgs if m["role"] == "user")
-        backend = get_backend("gpt4all", b.model_path, {"n_threads": 2})
+        backend = get_backend("gpt4all", b.model_path, {"n_threads": 1})
         return backend.generate(
             system, user, max_tokens=body.get("max_tokens") or 64, temperature=0
         ).text

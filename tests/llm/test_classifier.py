@@ -70,3 +70,17 @@ def test_classifier_retrains_in_batches(tmp_path: Path, llm_store: Store) -> Non
     for i in range(layer.retrain_every):
         layer.learn("o/r", f"Question {i}\n\nhow do I", "question")
     assert layer.classifier().seq > trained_on
+
+
+def test_get_model_layer_is_one_per_data_dir_model_and_store(
+    tmp_path: Path, llm_store: Store
+) -> None:
+    from bot.llm import get_model_layer
+    from bot.store import open_store
+
+    settings = make_settings(tmp_path)
+    layer = get_model_layer(settings, llm_store)
+    assert get_model_layer(settings, llm_store) is layer
+    other = get_model_layer(settings, open_store(":memory:"))
+    assert other is not layer
+    assert other.local is layer.local  # weights are shared by the whole process
