@@ -223,20 +223,48 @@ def _fail_job(wr: WorkerRuntime, name: str, jid: str, kwargs: dict[str, Any], er
 # --- recovery (sweep queue) -----------------------------------------------------------------
 @app.task(name="smolbot.recover_deliveries")
 def recover_deliveries() -> int:
-    """Re-enqueue work received but not finished (a worker died, the broker lost the message)."""
+    """Re-enqueue work received but not finished (a worker died, the broker lost the message).
+
+    A `queued` row may simply be waiting behind a backlog: while the broker still holds messages
+    for the queue, those rows are left alone (re-publishing them would only multiply the backlog).
+    A broker that lost its messages has an empty queue, so they come back then. `received` rows
+    (never published) and `running` rows whose lease ran out come back at once.
+    """
     wr = _wr()
     store, after = wr.rt.store, wr.rt.settings.recovery_after_s
-    stuck = store.stuck_deliveries(after)
+    skip_queued = {"fast": _backlog("fast") > 0, "model": _backlog("model") > 0}
+    stuck = [d for d, status in _stuck_rows(store, "deliveries", after)
+             if not (status == "queued" and skip_queued["fast"])]  # fmt: skip
     for delivery_id in stuck:
         store.set_delivery_status(delivery_id, "queued", error="re-queued by recovery sweep")
         handle_delivery.apply_async(args=[delivery_id], queue="fast")
-    runs = job_registry.stuck(store, after)
+    queued_ok = {j for j, status in _stuck_rows(store, "jobs", after)
+                 if not (status == "queued" and skip_queued["model"])}  # fmt: skip
+    runs = [r for r in job_registry.stuck(store, after) if r[0] in queued_ok]
     for jid, name, kwargs in runs:
         job_registry.set_status(store, jid, "queued", "re-queued by recovery sweep")
         run_job.apply_async(args=[name, kwargs], kwargs={"job_id": jid}, queue="model")
     if stuck or runs:
         log.info("recovery sweep re-queued %d deliveries, %d jobs", len(stuck), len(runs))
     return len(stuck) + len(runs)
+
+
+def _stuck_rows(store: Any, table: str, older_than_s: float) -> list[tuple[str, str]]:
+    sql = (
+        f"select id, status from {table} where status in ('received', 'queued', 'running')"
+        " and updated_at < ? order by received_at"
+    )
+    return [(r[0], r[1]) for r in store.db.execute(sql, [time.time() - older_than_s]).fetchall()]
+
+
+def _backlog(queue: str) -> int:
+    """Messages waiting in the broker for `queue` (0 when the broker cannot say)."""
+    try:
+        with app.connection_for_write() as conn:
+            ok = conn.default_channel.queue_declare(queue=queue, passive=True)
+            return int(ok.message_count)
+    except Exception:  # an unknown depth must not stop the sweep
+        return 0
 
 
 def replay_dead_letter(store: Any, row: dict[str, Any]) -> bool:
