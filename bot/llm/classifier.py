@@ -24,7 +24,7 @@ MIN_SCOPE_EXAMPLES = 30  # below this a scope has no model of its own
 MIN_GENERAL_EXAMPLES = 6
 BLEND_K = 500.0  # the scope model's weight is n / (n + BLEND_K): 0.32 at 240 examples
 # Few examples make confident-looking but unreliable probabilities: shrink them towards uniform
-# by n / (n + SHRINK_K), n = examples the general model saw (0.5 at 60, 0.95 at 1,140).
+# over the asked labels by n / (n + SHRINK_K), n = examples seen (0.5 at 60, 0.95 at 1,140).
 SHRINK_K = 60.0
 BODY_CHARS = 3000
 CODE = re.compile(r"```.*?```", re.DOTALL)
@@ -55,7 +55,8 @@ class Model:
         except ValueError:  # tiny corpora: no term in two documents
             vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
             x = vec.fit_transform(docs)
-        lr = LogisticRegression(C=c, max_iter=3000, solver="saga")  # lbfgs: 60x slower here
+        # saga: lbfgs took 60x longer here; random_state: the same examples give the same model
+        lr = LogisticRegression(C=c, max_iter=3000, solver="saga", random_state=0)
         lr.fit(x, list(labels))
         return cls([str(k) for k in lr.classes_], vec, lr)
 
@@ -109,10 +110,9 @@ class Classifier:
             return None
         n = sum(self.counts.values())
         w = n / (n + SHRINK_K)
-        known = [k for k in labels if k in self.general.classes]  # never invent mass for others
-        return {
-            k: w * v / total + ((1 - w) / len(known) if k in known else 0.0) for k, v in p.items()
-        }
+        # the prior covers every asked label, seen or not: a classifier that never saw `bug` must
+        # not be sure that an issue is a `feature` (it would never escalate, so never learn `bug`)
+        return {k: w * v / total + (1 - w) / len(labels) for k, v in p.items()}
 
 
 def _restrict(model: Model, text: str, labels: Sequence[str]) -> dict[str, float]:

@@ -9,8 +9,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.llm.api import ModelUnavailable
 from bot.llm.backends import CHATML_SYSTEM, CHATML_USER, Generation, register
-from bot.llm.modelfile import check_model_file
+from bot.llm.modelfile import FIX, check_model_file
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +45,21 @@ class Gpt4allBackend:
             from gpt4all import GPT4All
 
             log.info("loading %s with gpt4all", self.path)
-            self._model = GPT4All(
-                self.path.name,
-                model_path=str(self.path.parent),
-                allow_download=False,
-                device=self.options.device,
-                n_threads=self.options.n_threads,
-                n_ctx=self.options.n_ctx,
-                verbose=False,
-            )
+            try:
+                self._model = GPT4All(
+                    self.path.name,
+                    model_path=str(self.path.parent),
+                    allow_download=False,  # True fetches a model list from the internet
+                    device=self.options.device,
+                    n_threads=self.options.n_threads,
+                    n_ctx=self.options.n_ctx,
+                    verbose=False,
+                )
+            except Exception as err:  # a GGUF it cannot load: one line, not a stack trace
+                first = str(err).splitlines()[0] if str(err) else type(err).__name__
+                raise ModelUnavailable(
+                    f"gpt4all could not load {self.path} ({first}); {FIX}"
+                ) from None
         return self._model
 
     def generate(

@@ -130,3 +130,12 @@ def test_install_refuses_wrong_checksum(parts: tuple[ModelSource, bytes], tmp_pa
     with pytest.raises(ModelUnavailable, match="nothing was installed"):
         install(wrong, tmp_path / "models")
     assert list((tmp_path / "models").iterdir()) == []
+
+
+def test_corrupt_gguf_that_passes_the_magic_check(tmp_path: Path) -> None:
+    path = tmp_path / "custom.gguf"  # an unknown name: no size to compare, gpt4all itself refuses
+    path.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\xff" * 5000)
+    backend = get_backend("gpt4all", path, {"n_threads": 1})
+    with pytest.raises(ModelUnavailable, match="could not load") as err:
+        backend.generate("s", "u", max_tokens=1, temperature=0)
+    _expect_one_line(err.value)
