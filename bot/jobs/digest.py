@@ -205,6 +205,12 @@ def line_problems(line: str, thread: Thread, body: str) -> Iterable[str]:
         yield f"too long: {len(line)} > {MAX_LINE} characters"
     if line.count("(") != line.count(")") or line.count("`") % 2:
         yield "cut off: unbalanced brackets or backticks"
+    if _words(line) == _words(thread.title):
+        yield "only repeats the title"
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
 
 
 def summary_lines(
