@@ -22,7 +22,7 @@ from workers.runtime import WorkerRuntime, worker_runtime
 
 log = logging.getLogger(__name__)
 DB_ERRORS = UNAVAILABLE  # the database went away for a moment: retry, never dead-letter
-LOCK_WAIT_S = 10.0
+LOCK_WAIT_S = 2.0  # then defer: a fast worker never sits long behind a slow job on one issue
 
 
 def _wr() -> WorkerRuntime:

@@ -58,6 +58,7 @@ def test_burst_with_faults_has_one_effect_per_issue_and_loses_nothing(
     fleet = Fleet(settings, fake_github, tmp_path / "logs").start()
     faults: list[str] = []
     try:
+        t0 = time.monotonic()
         for k in range(N):
             if k == N // 5:
                 fake_github.state.fail_for(3, 502)
@@ -75,6 +76,7 @@ def test_burst_with_faults_has_one_effect_per_issue_and_loses_nothing(
             action = "opened" if k < issues or k % 3 else "edited"
             status = fleet.send(f"burst-{k}", k % issues + 1, action)
             assert status in (200, 202), status
+        sent_s = time.monotonic() - t0
         # the database goes away while the workers work through the backlog
         outage = threading.Thread(target=db_outage, args=(pg_url, 3.0))
         outage.start()
@@ -84,6 +86,10 @@ def test_burst_with_faults_has_one_effect_per_issue_and_loses_nothing(
         faults.append("database unreachable for 3 s")
         assert fleet.send("burst-during-outage", 1, "edited") == 202  # the redelivery
         fleet.wait_final(N + 1, timeout=max(240, N * 0.5))
+        total_s = time.monotonic() - t0
+        print(f"\n{N} deliveries over {issues} issues, {len(fleet.workers)} workers incl. replacement: "
+              f"sent in {sent_s:.1f} s, all final after {total_s:.1f} s "
+              f"({N / total_s:.1f} deliveries/s with faults: {'; '.join(faults)})")  # fmt: skip
         _assert_exactly_once(fleet, issues, N)
     finally:
         fleet.stop()
