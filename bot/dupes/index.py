@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -48,21 +49,37 @@ class DuplicateIndex:
             except ValueError:  # only stop words: nothing to compare
                 self._matrix = None
 
-    def similar(self, title: str, body: str, *, k: int = 5, exclude: int = -1) -> list[Candidate]:
+    def similar(
+        self,
+        title: str,
+        body: str,
+        *,
+        k: int = 5,
+        exclude: int = -1,
+        extra: Iterable[Doc] = (),
+    ) -> list[Candidate]:
+        """The k most similar docs; `extra` docs (newer copies) are scored with the same vocabulary
+        and replace any indexed doc with the same number."""
         if self._matrix is None:
             return []
         query = self._vec.transform([issue_text(title, body)])
-        scores = np.asarray((self._matrix @ query.T).todense()).ravel()
-        order = np.argsort(-scores, kind="stable")
-        out: list[Candidate] = []
-        for i in order:
-            doc = self.docs[int(i)]
-            if doc.number == exclude or scores[i] <= 0:
-                continue
-            out.append(Candidate(doc.number, doc.title, doc.state, float(scores[i]), doc.url))
-            if len(out) == k:
-                break
-        return out
+        newer = list(extra)
+        replaced = {d.number for d in newer}
+        found = [c for c in self._score(self.docs, self._matrix, query) if c.number not in replaced]
+        if newer:
+            matrix = self._vec.transform([issue_text(d.title, d.body) for d in newer])
+            found += self._score(newer, matrix, query)
+        keep = [c for c in found if c.number != exclude and c.score > 0]
+        return sorted(keep, key=lambda c: (-c.score, c.number))[:k]
+
+    @staticmethod
+    def _score(docs: list[Doc], matrix: Any, query: Any) -> list[Candidate]:
+        scores = np.asarray((matrix @ query.T).todense()).ravel()
+        return [
+            Candidate(d.number, d.title, d.state, float(scores[i]), d.url)
+            for i, d in enumerate(docs)
+            if scores[i] > 0
+        ]
 
 
 def _recent(closed_at: str | None, cutoff: datetime) -> bool:
@@ -74,11 +91,19 @@ def _recent(closed_at: str | None, cutoff: datetime) -> bool:
         return True
 
 
-def docs_from_store(store: Store, repo: str, now: datetime, recent_days: int = 365) -> list[Doc]:
-    """Open issues and those closed within recent_days, as the store last saw them."""
+def docs_from_store(
+    store: Store, repo: str, now: datetime, recent_days: int = 365, seen_after: float | None = None
+) -> list[Doc]:
+    """Open issues and those closed within recent_days, as the store last saw them
+    (only rows stored after seen_after, when given)."""
     cutoff = now - timedelta(days=recent_days)
+    sql = "select number, title, body, state, closed_at from issues where repo = ?"
+    args: list[Any] = [repo]
+    if seen_after is not None:
+        sql += " and seen_at > ?"
+        args.append(seen_after)
     return [
         Doc(r["number"], r["title"] or "", r["body"] or "", r["state"] or "open")
-        for r in store.issues(repo)
+        for r in store.rows(sql + " order by number", args)
         if r["state"] == "open" or _recent(r.get("closed_at"), cutoff)
     ]

@@ -19,7 +19,6 @@ from bot.core.templates import (
     pick_bug_template,
 )
 from bot.core.triage import (
-    KIND_VALUES,
     IssueSnapshot,
     Verdict,
     decide_kind,
@@ -29,10 +28,11 @@ from bot.core.triage import (
     is_untriaged,
     kind_for_labels,
     label_actions,
+    label_for_kind,
     quarantine,
     threshold_for,
 )
-from bot.dupes import DuplicateIndex, docs_from_store
+from bot.dupes import INDEXES
 from bot.jobs.backfill import issue_row
 from bot.jobs.context import JobContext, host_for, sent_by_bot
 from bot.jobs.perform import Performer, Target
@@ -92,13 +92,13 @@ def issue_text(issue: IssueSnapshot) -> str:
     return f"{issue.title}\n\n{issue.body}"
 
 
-def classify(ctx: JobContext, issue: IssueSnapshot) -> Classified:
-    """Ask the model layer for a kind; no layer or a broken model gives a cautious no-answer."""
-    if ctx.models is None:
+def classify(ctx: JobContext, issue: IssueSnapshot, kinds: list[str]) -> Classified:
+    """Ask the model layer for one of `kinds`; no layer or a broken model: a cautious no-answer."""
+    if ctx.models is None or not kinds:
         return Classified(Verdict(None, 0.0, "no_answer"), {"note": "no model layer configured"})
     try:
         answer: Answer[Any] = ctx.models.classify(
-            task=TASK, scope=issue.repo, text=issue_text(issue), labels=list(KIND_VALUES)
+            task=TASK, scope=issue.repo, text=issue_text(issue), labels=kinds
         )
     except ModelUnavailable as err:
         return Classified(Verdict(None, 0.0, "no_answer"), {"note": str(err)})
@@ -114,8 +114,9 @@ def needs_for(ctx: JobContext, host: RepoHost | None, repo: str) -> tuple[tuple[
 
 
 def find_duplicates(ctx: JobContext, issue: IssueSnapshot, k: int = 5) -> list[Candidate]:
-    index = DuplicateIndex(docs_from_store(ctx.store, issue.repo, ctx.now()))
-    return index.similar(issue.title, issue.body, k=k, exclude=issue.number)
+    return INDEXES.similar(
+        ctx.store, issue.repo, ctx.now(), issue.title, issue.body, k=k, exclude=issue.number
+    )
 
 
 @dataclass
@@ -140,7 +141,9 @@ def plan_triage(
     *,
     replace: bool = False,
 ) -> Plan:
-    classified = classify(ctx, issue)
+    # Only kinds the repository can label: a kind it has no label for could not be applied.
+    kinds = [k.value for k in Kind if label_for_kind(k, repo_labels, cfg) is not None]
+    classified = classify(ctx, issue, kinds)
     threshold = threshold_for(cfg, ctx.settings.threshold(TASK))
     kind, why = decide_kind(classified.verdict, threshold)
     missing: tuple[Need, ...] = ()

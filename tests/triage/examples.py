@@ -52,6 +52,19 @@ QUESTIONS = [
     "Is Windows supported?\nDoes this work on Windows, or only on Linux and macOS? Thanks.",
 ]
 
+DOCS = [
+    "Typo in the README\nThe installation section of the README says 'isntall'.",
+    "Docs: the configuration page is outdated\nThe documentation still describes the old config format.",
+    "Missing documentation for the export option\nThe docs do not explain the --export flag at all.",
+    "Broken link in the contributing guide\nThe link to the style guide in CONTRIBUTING.md is dead.",
+    "Document the environment variables\nThe docs page should list every supported environment variable.",
+    "API reference lacks examples\nThe API documentation has no code examples for the client.",
+    "Clarify the upgrade guide\nThe upgrade guide in the docs is confusing about breaking changes.",
+    "Wrong default in the docs\nThe documentation says the default port is 80 but it is 8080.",
+    "Tutorial step 3 is unclear\nThe getting started tutorial skips how to create the database.",
+    "Spelling mistakes on the website docs\nSeveral pages of the documentation site have spelling errors.",
+]
+
 
 def labeled() -> list[tuple[str, str]]:
     return (
