@@ -39,6 +39,13 @@ def _pg_database() -> str:
     return f"postgresql://postgres@127.0.0.1:5432/{name}"
 
 
+def _drop(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"drop database if exists {url.rsplit('/', 1)[1]} with (force)")
+
+
 def _settings(fake: FakeGitHubServer, tmp: Path, kind: str, pg: bool) -> Settings:
     return load_settings(
         env="test",
@@ -87,6 +94,8 @@ def run(kind: str, workers: int, n: int, pg: bool) -> dict[str, float]:
             done = effect_times(fake)
         finally:
             fleet.stop()
+            if settings.database_url:
+                _drop(settings.database_url)
     lat = sorted(done[i] - fleet.sent_at[f"b-{i}"] for i in range(1, n + 1) if i in done)
     span = max(done.values()) - t0
     return {

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
+from psycopg.types.numeric import FloatLoader
 
 TYPES: dict[Any, str] = {
     str: "text",
@@ -38,8 +39,16 @@ class IntegrityError(sqlite3.IntegrityError):
     """A PostgreSQL constraint violation, as the sqlite3 error the store code already catches."""
 
 
+_SQLITE_DATE = re.compile(r"\bdate\(\s*([\w.]+)\s*,\s*'unixepoch'\s*\)", re.I)
+
+
 def translate(sql: str) -> str:
-    """SQLite's `?` placeholders to psycopg's `%s` (outside quotes); literal `%` escaped."""
+    """SQLite's `?` placeholders to psycopg's `%s` (outside quotes); literal `%` escaped.
+
+    Also the few SQLite idioms the code base uses: `date(ts, 'unixepoch')` and a self-referencing
+    `on conflict … do update set n = n + 1`.
+    """
+    sql = _SQLITE_DATE.sub(r"to_char(to_timestamp(\1) at time zone 'UTC', 'YYYY-MM-DD')", sql)
     out: list[str] = []
     quote: str | None = None
     for ch in sql:
@@ -91,7 +100,9 @@ class PgDatabase:
         self._depth = 0  # atomic() nesting
 
     def _connect(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+        conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+        conn.adapters.register_loader("numeric", FloatLoader)  # avg() etc.: floats, as in SQLite
+        return conn
 
     def _live(self) -> psycopg.Connection[Any]:
         """Reconnect after the server went away (a restart, a network blip) between calls."""

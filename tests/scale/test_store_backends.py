@@ -110,7 +110,26 @@ def test_rows_where_delete_where_and_count(any_store: Store) -> None:
             "select '?' , x from t where y like 'a%%' and z = %s",
         ),
         ("select 5 % 2", "select 5 %% 2"),
+        (
+            "select date(at, 'unixepoch') as day from t",
+            "select to_char(to_timestamp(at) at time zone 'UTC', 'YYYY-MM-DD') as day from t",
+        ),
     ],
 )
 def test_placeholders_translate_outside_quotes(sql: str, want: str) -> None:
     assert translate(sql) == want
+
+
+def test_dashboard_style_aggregates_read_the_same(any_store: Store) -> None:
+    """`date(at, 'unixepoch')`, avg() of integers: same values on both backends (floats)."""
+    day = 1_795_000_000.0  # 2026-11-18 UTC
+    for hit in (0, 1, 1, 1):
+        any_store.db.table("model_calls").insert({"at": day, "cache_hit": hit, "final": 1})
+    rows = list(
+        any_store.rows(
+            "select date(at, 'unixepoch') as day, avg(cache_hit) as rate from model_calls"
+            " group by day"
+        )
+    )
+    assert rows == [{"day": "2026-11-18", "rate": 0.75}]
+    assert isinstance(rows[0]["rate"], float)
