@@ -31,7 +31,9 @@ class TriageConfig(Strict):
     ask_for_missing_info: bool = True
     needs_info_label: str = "needs-info"
     duplicates: bool = True
-    duplicate_threshold: float = Field(default=0.55, ge=0, le=1)
+    # Measured on the Hadoop duplicate set: 0.45 shows 25 % of true duplicates in the top 3 with
+    # 13 % false alarms (0.55: 16 % / 8 %). Advice only: closing needs a maintainer.
+    duplicate_threshold: float = Field(default=0.45, ge=0, le=1)
     first_response: bool = False  # off by default
 
 
