@@ -10,8 +10,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
@@ -104,10 +105,6 @@ class Drafter:
             time.sleep(POLL_S)
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(0)
-
-
 def writer_for_settings() -> tuple[Writer | None, DraftOptions]:
     from bot.settings import load_settings
 
@@ -130,12 +127,34 @@ def serve(root: Path, idle_s: float = IDLE_S, once: bool = False) -> int:
     with drafter_lock(box) as mine:
         if not mine:
             return 0
-        signal.signal(signal.SIGTERM, _terminate)
-        signal.signal(signal.SIGHUP, _terminate)
         _log_to(box.log_path)
         writer, opts = writer_for_settings()
-        Drafter(repo, box, writer, opts).run(idle_s, once)
+        drafter = Drafter(repo, box, writer, opts)
+        # Drafting runs in a worker thread so the main thread can answer SIGTERM at once, even
+        # while the model is inside a long C call that would defer a Python signal handler.
+        worker = threading.Thread(target=drafter.run, args=(idle_s, once), daemon=True)
+        stop = _on_signal(box)
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGHUP, stop)
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.2)
     return 0
+
+
+def _on_signal(box: DraftBox) -> Callable[[int, FrameType | None], None]:
+    def stop(signum: int, frame: FrameType | None) -> None:
+        """Leave no stale files behind, then exit without waiting for the model."""
+        with contextlib.suppress(OSError):
+            for pending in box.drafts.glob("*.pending"):
+                if pending.read_text().strip() == str(os.getpid()):
+                    pending.unlink()
+            if box.pid_path.read_text().strip() == str(os.getpid()):
+                box.pid_path.unlink()
+        logging.shutdown()
+        os._exit(0)
+
+    return stop
 
 
 def spawn(root: Path) -> None:

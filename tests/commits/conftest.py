@@ -70,7 +70,8 @@ class Git:
         return (self.root / out).resolve()
 
     def tree(self) -> str:
-        return self("write-tree").stdout.strip()
+        # write-tree may rewrite the index (cache tree): keep the hooks out of the test's own reads
+        return self("-c", "core.hooksPath=/dev/null", "write-tree").stdout.strip()
 
     def draft_file(self, tree: str | None = None) -> Path:
         return self.git_path(f"smolbot/drafts/{tree or self.tree()}.txt")

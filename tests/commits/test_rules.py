@@ -201,6 +201,8 @@ def test_large_diffs_are_summarized_per_file_by_the_model_then_merged() -> None:
     assert (
         writer.prompts.count("commit_message_file") == 2 and writer.prompts[-1] == "commit_message"
     )
-    assert "summarized by the model): rework src/m0.py" in writer.seen["diff"]  # merged into the final prompt
+    assert (
+        "summarized by the model): rework src/m0.py" in writer.seen["diff"]
+    )  # merged into the final prompt
     assert result.message.startswith("refactor: rework modules\n\n")  # large change: a body
     assert any("summarized instead of pasted" in n for n in result.notes)
