@@ -126,6 +126,14 @@ class Budget:
     installation_left: int
     repo_left: int
 
+    def spent(self) -> str | None:
+        """Which cap is used up (then no decision could act, so nothing is worth reading)."""
+        if self.repo_left <= 0:
+            return "operation cap reached: lifecycle.max_operations_per_run; looked at next run"
+        if self.installation_left <= 0:
+            return "operation cap reached: max operations per installation run; looked at next run"
+        return None
+
     def admit(self, actions: list[Action]) -> list[Action]:
         """Keep the actions if both budgets allow them all; otherwise one NoOp saying which cap."""
         ops = sum(1 for a in actions if not isinstance(a, NoOp))
@@ -143,7 +151,7 @@ class Budget:
 # -- one issue -------------------------------------------------------------------------------
 @dataclass
 class Reviewed:
-    outcome: str  # exempt | unchanged | decided
+    outcome: str  # exempt | unchanged | capped | decided
     decision: Decision | None = None
     results: list[str] = field(default_factory=list)
     calls: int = 0  # GitHub reads this review made
@@ -177,6 +185,10 @@ def review_issue(
         reason = f"unchanged since the last look; next decision due {holds.date()}"
         Performer(host, ctx.store, target).perform([NoOp(reason, what="lifecycle")])
         return Reviewed("unchanged")
+    capped = budget.spent()
+    if capped is not None:
+        Performer(host, ctx.store, target).perform([NoOp(capped, what="cap")])
+        return Reviewed("capped")
     thread = load_thread(host, issue.number, issue)
     decision, lookups = _decide_with_roles(host, thread, cfg, now, bot, roles)
     actions = budget.admit(decision.actions)
