@@ -15,13 +15,13 @@ from bot.coord import jobs as job_registry
 from bot.coord.locks import issue_key
 from bot.llm.api import ModelUnavailable
 from bot.ports import RateLimited, Unavailable
-from bot.store.pg import UNAVAILABLE
+from bot.store.outage import unavailable_errors
 from workers.celery_app import app, settings_of
 from workers.jobs import bind
 from workers.runtime import WorkerRuntime, worker_runtime
 
 log = logging.getLogger(__name__)
-DB_ERRORS = UNAVAILABLE  # the database went away for a moment: retry, never dead-letter
+DB_ERRORS = unavailable_errors()  # the database went away for a moment: retry, never dead-letter
 LOCK_WAIT_S = 2.0  # then defer: a fast worker never sits long behind a slow job on one issue
 
 

@@ -31,10 +31,6 @@ _UPSERT_SELF = re.compile(
 )
 
 
-# The database went away (restart, failover, a locked SQLite file): callers retry, never give up.
-UNAVAILABLE: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.OperationalError)
-
-
 class IntegrityError(sqlite3.IntegrityError):
     """A PostgreSQL constraint violation, as the sqlite3 error the store code already catches."""
 
@@ -208,4 +204,4 @@ def advisory_key(name: str) -> int:
 
 from bot.store.pg_table import PgTable  # noqa: E402  (the table half lives next door)
 
-__all__ = ["UNAVAILABLE", "IntegrityError", "PgDatabase", "PgTable", "advisory_key", "translate"]
+__all__ = ["IntegrityError", "PgDatabase", "PgTable", "advisory_key", "translate"]
