@@ -163,6 +163,8 @@ def print_latency(times: dict[str, list[float]]) -> None:
     print("| path | runs | p50 | p95 | p50 / no hook | added p95 |")
     print("|---|---|---|---|---|---|")
     for name, vals in times.items():
+        if not vals:
+            continue
         p50, p95 = pct(vals, 0.5) * 1000, pct(vals, 0.95) * 1000
         print(
             f"| {name} | {len(vals)} | {p50:.0f} | {p95:.0f} | {p50 / (base50 * 1000):.1f}x | {p95 - base95 * 1000:+.0f} |"

@@ -88,7 +88,8 @@ class DraftBox:
         """Write meta first, then the text (the text's appearance is what hooks wait for)."""
         self.drafts.mkdir(parents=True, exist_ok=True)
         _atomic(self.meta_path(result.tree), json.dumps(asdict(result), indent=1))
-        _atomic(self.text_path(result.tree), result.message)
+        # a blank line after the message: the hook pastes git's own comment lines right below
+        _atomic(self.text_path(result.tree), result.message.rstrip("\n") + "\n\n")
         _atomic(self.latest_path, result.message)
         self.prune()
 

@@ -27,15 +27,14 @@ alive() { p=$(cat "$dir/drafter.pid" 2>/dev/null) && kill -0 "$p" 2>/dev/null; }
 
 PREPARE = """#!/bin/sh
 {mark}: prepare-commit-msg ({version}). Installed by `smolbot hook install`; `smolbot hook uninstall` restores any earlier hook.
-# Fills the editor with the draft for the staged tree; never blocks or fails a commit.
+# Fills the editor with the draft for the staged tree; never blocks or fails a commit. Few processes: it runs on every commit.
 PY={python}
 if [ -x "$0{chained}" ]; then "$0{chained}" "$@" || exit $?; fi
 [ -z "$2" ] || exit 0
 [ -f "$1" ] || exit 0
-if grep -v '^#' "$1" 2>/dev/null | grep -q '[^[:space:]]'; then exit 0; fi
+grep -qv -e '^#' -e '^[[:space:]]*$' "$1" 2>/dev/null && exit 0
 tree=$(git write-tree 2>/dev/null) || exit 0
-dir=$(git rev-parse --git-path smolbot 2>/dev/null) || exit 0
-draft="$dir/drafts/$tree.txt"
+{gitdir}draft="$dir/drafts/$tree.txt"
 {start}if [ ! -f "$draft" ]; then
   mkdir -p "$dir" 2>/dev/null && printf '%s' "$tree" >"$dir/want" 2>/dev/null
   alive || start_drafter
@@ -48,8 +47,7 @@ draft="$dir/drafts/$tree.txt"
   done
 fi
 [ -f "$draft" ] || exit 0
-{{ cat "$draft" && echo && cat "$1"; }} >"$1.smolbot" 2>/dev/null && mv -f "$1.smolbot" "$1"
-rm -f "$1.smolbot" 2>/dev/null
+cat "$draft" - <"$1" >"$1.smolbot" 2>/dev/null && mv -f "$1.smolbot" "$1" || rm -f "$1.smolbot"
 exit 0
 """
 
@@ -58,9 +56,14 @@ INDEX_CHANGE = """#!/bin/sh
 PY={python}
 if [ -x "$0{chained}" ]; then "$0{chained}" "$@"; fi
 case "$GIT_INDEX_FILE" in ''|index|*/index) ;; *) exit 0 ;; esac
-dir=$(git rev-parse --git-path smolbot 2>/dev/null) || exit 0
-{start}alive || start_drafter
+{gitdir}{start}alive || start_drafter
 exit 0
+"""
+# The worktree's git dir without a git process in the common case (same answer as `--git-path smolbot`).
+_GITDIR = """if [ -n "$GIT_DIR" ]; then dir="$GIT_DIR/smolbot"
+elif [ -d .git ]; then dir=.git/smolbot
+else dir=$(git rev-parse --git-path smolbot 2>/dev/null) || exit 0
+fi
 """
 TEMPLATES = {"prepare-commit-msg": PREPARE, "post-index-change": INDEX_CHANGE}
 
@@ -72,7 +75,12 @@ def python() -> str:
 
 def script(name: str, version: str = "1") -> str:
     return TEMPLATES[name].format(
-        mark=MARK, version=version, python=shlex.quote(python()), chained=CHAINED, start=_START
+        mark=MARK,
+        version=version,
+        python=shlex.quote(python()),
+        chained=CHAINED,
+        start=_START,
+        gitdir=_GITDIR,
     )
 
 
