@@ -28,19 +28,25 @@ from tests.fake_github import FakeGitHubServer, start_fake_github
 from tests.fake_github.plugin import APP_ID, generate_keypair, make_settings
 
 INST, DAY = 1, 86400.0
-CONFIG = "lifecycle:\n  days_until_ping: 14\n  days_until_close: 14\n  close: true\n"
+MAX_OPS = [100]  # writes per installation run (--max-operations)
+CONFIG = (
+    "lifecycle:\n  days_until_ping: 14\n  days_until_close: 14\n  close: true\n"
+    "  max_operations_per_run: {per_repo}\n"
+)
 KINDS = ["asked", "answered", "replied", "fresh", "needs-info", "pinned", "assigned", "milestone"]
 WEIGHTS = [30, 20, 15, 10, 10, 5, 5, 5]
 
 
-def seed(server: FakeGitHubServer, repos: int, issues: int, rng: random.Random) -> None:
+def seed(
+    server: FakeGitHubServer, repos: int, issues: int, rng: random.Random, per_repo: int = 30
+) -> None:
     st = server.state
     now = st.now()
     for r in range(repos):
         name = f"bench/repo{r:02d}"
         st.add_repo(name, INST)
         st.set_permission(name, "mia", "maintain")
-        st.put_file(name, ".github/smolbot.yml", CONFIG)
+        st.put_file(name, ".github/smolbot.yml", CONFIG.format(per_repo=per_repo))
         for i in range(issues):
             _issue(st, name, i, now - rng.uniform(0, 60) * DAY, rng)
 
@@ -75,7 +81,7 @@ def sweep_once(
     if traced:
         tracemalloc.start()
     t = time.perf_counter()
-    res = sweep_installation(ctx, INST, run_id=run_id, max_operations=100)
+    res = sweep_installation(ctx, INST, run_id=run_id, max_operations=MAX_OPS[0])
     wall = time.perf_counter() - t
     peak = tracemalloc.get_traced_memory()[1] if traced else None
     tracemalloc.stop()
@@ -161,7 +167,9 @@ def main() -> None:
     ap.add_argument("--issues", type=int, default=200)
     ap.add_argument("--no-model", action="store_true")
     ap.add_argument("--summary-only", action="store_true")
+    ap.add_argument("--max-operations", type=int, default=100, help="per installation run")
     args = ap.parse_args()
+    MAX_OPS[0] = args.max_operations
     if not args.summary_only:
         bench_sweeps(args.repos, args.issues)
     print("\nSummary of a 50-comment thread")
@@ -177,7 +185,13 @@ def bench_sweeps(repos: int, issues: int) -> None:
         tempfile.TemporaryDirectory() as tmp,
     ):
         server.state.quota_limit = 10**9
-        seed(server, repos, issues, random.Random(5))
+        seed(
+            server,
+            repos,
+            issues,
+            random.Random(5),
+            per_repo=min(MAX_OPS[0], 30) if MAX_OPS[0] <= 100 else MAX_OPS[0],
+        )
         settings = make_settings(server, Path(tmp))
         store = open_store(settings.db_path)
         app = GitHubApp(settings, clock=server.state.now)
@@ -198,7 +212,9 @@ def bench_sweeps(repos: int, issues: int) -> None:
 def _print_sweeps(
     n: int, naive: dict[str, Any], cold: dict[str, Any], warm: dict[str, Any], rss: float
 ) -> None:
-    print(f"Lifecycle sweep over {n} open issues (fake GitHub over HTTP)")
+    print(
+        f"Lifecycle sweep over {n} open issues (fake GitHub over HTTP), {MAX_OPS[0]} writes/run cap"
+    )
     cols = (
         "run",
         "wall s",
