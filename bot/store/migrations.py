@@ -86,6 +86,65 @@ def m001_core(db: Database) -> None:
 
 
 @migrations()
+def m010_llm(db: Database) -> None:
+    """The model layer: every model call, the answer cache, labeled examples, large-model budget."""
+    db.table("model_calls").create(
+        {
+            "id": int,
+            "at": float,
+            "call_id": str,  # one ask()/classify(); several rows when it escalated
+            "final": int,  # 1: the row whose answer the caller got
+            "task": str,
+            "scope": str,
+            "backend": str,
+            "model": str,
+            "prompt_version": str,
+            "status": str,
+            "confidence": float,
+            "escalated": int,
+            "latency_ms": float,
+            "tokens_in": int,
+            "tokens_out": int,
+            "cache_hit": int,
+            "note": str,
+        },
+        pk="id",
+    )
+    db.table("model_calls").create_index(["task", "at"])
+    db.table("model_calls").create_index(["at"])
+    db.table("llm_cache").create(
+        {
+            "key": str,
+            "task": str,
+            "prompt_version": str,
+            "model": str,
+            "value": str,  # JSON of the validated answer
+            "confidence": float,
+            "created_at": float,
+            "hits": int,
+        },
+        pk="key",
+        defaults={"hits": 0},
+    )
+    db.table("llm_examples").create(
+        {
+            "scope": str,
+            "text_hash": str,
+            "text": str,
+            "label": str,
+            "source": str,  # human | large | backfill
+            "at": float,
+            "seq": int,  # rises with every write: the classifier retrains when it moves
+        },
+        pk=("scope", "text_hash"),
+    )
+    db.table("llm_examples").create_index(["seq"])
+    db.table("llm_budget").create(
+        {"day": str, "provider": str, "calls": int}, pk=("day", "provider")
+    )
+
+
+@migrations()
 def m020_triage(db: Database) -> None:
     """Triage (issue 4): cached repo files by ETag, config state, ignored issues."""
     db.table("repo_files").create(
@@ -147,65 +206,6 @@ def m030_lifecycle(db: Database) -> None:
     db.table("summaries").create(
         {"repo": str, "number": int, "content_hash": str, "how": str, "updated_at": float},
         pk=("repo", "number"),
-    )
-
-
-@migrations()
-def m010_llm(db: Database) -> None:
-    """The model layer: every model call, the answer cache, labeled examples, large-model budget."""
-    db.table("model_calls").create(
-        {
-            "id": int,
-            "at": float,
-            "call_id": str,  # one ask()/classify(); several rows when it escalated
-            "final": int,  # 1: the row whose answer the caller got
-            "task": str,
-            "scope": str,
-            "backend": str,
-            "model": str,
-            "prompt_version": str,
-            "status": str,
-            "confidence": float,
-            "escalated": int,
-            "latency_ms": float,
-            "tokens_in": int,
-            "tokens_out": int,
-            "cache_hit": int,
-            "note": str,
-        },
-        pk="id",
-    )
-    db.table("model_calls").create_index(["task", "at"])
-    db.table("model_calls").create_index(["at"])
-    db.table("llm_cache").create(
-        {
-            "key": str,
-            "task": str,
-            "prompt_version": str,
-            "model": str,
-            "value": str,  # JSON of the validated answer
-            "confidence": float,
-            "created_at": float,
-            "hits": int,
-        },
-        pk="key",
-        defaults={"hits": 0},
-    )
-    db.table("llm_examples").create(
-        {
-            "scope": str,
-            "text_hash": str,
-            "text": str,
-            "label": str,
-            "source": str,  # human | large | backfill
-            "at": float,
-            "seq": int,  # rises with every write: the classifier retrains when it moves
-        },
-        pk=("scope", "text_hash"),
-    )
-    db.table("llm_examples").create_index(["seq"])
-    db.table("llm_budget").create(
-        {"day": str, "provider": str, "calls": int}, pk=("day", "provider")
     )
 
 
