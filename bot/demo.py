@@ -154,7 +154,7 @@ def run_demo(base: Settings, say: Say, keep: Path | None = None, timeout: float 
             f"fake GitHub at {fake.url}; data dir {workdir}; broker {settings.effective_broker_url}"
         )
         stack = Stack(settings, workdir / "worker.log")
-        store = open_store(settings.db_path)
+        store = open_store(settings.effective_database_url)
         try:
             for step in STEPS:
                 step(stack, store, fake, sample, say, timeout)

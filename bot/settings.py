@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     recovery_after_s: int = Field(default=600, gt=0)  # re-enqueue deliveries stuck this long
     task_max_retries: int = Field(default=8, ge=0)
+    sweep_hour_utc: int = Field(default=6, ge=0, le=23)  # the daily lifecycle sweep
     retry_base_s: float = Field(default=10.0, gt=0)  # first backoff after a GitHub 5xx
     # worker processes per queue: `smolbot worker -Q model` runs worker_concurrency["model"]
     worker_concurrency: dict[str, int] = Field(

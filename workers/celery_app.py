@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Celery
+from celery.schedules import crontab
 from kombu import Exchange, Queue  # type: ignore[attr-defined]
 
 from bot.settings import Settings
@@ -37,6 +38,8 @@ def configure(settings: Settings) -> Celery:
             "smolbot.handle_delivery": {"queue": "fast"},
             "smolbot.run_job": {"queue": "model"},
             "smolbot.recover_deliveries": {"queue": "sweep"},
+            "smolbot.schedule_sweeps": {"queue": "sweep"},
+            "smolbot.schedule_digests": {"queue": "sweep"},
         },
         beat_schedule=beat_schedule(settings),
         worker_hijack_root_logger=False,
@@ -67,6 +70,12 @@ def beat_schedule(settings: Settings) -> dict[str, Any]:
             "task": "smolbot.recover_deliveries",
             "schedule": timedelta(seconds=every),
         },
+        "lifecycle-sweeps": {
+            "task": "smolbot.schedule_sweeps",
+            "schedule": crontab(minute=0, hour=settings.sweep_hour_utc),
+        },
+        # each repository's digest slot (weekday, hour, time zone) is checked hourly
+        "weekly-digests": {"task": "smolbot.schedule_digests", "schedule": crontab(minute=5)},
     }
 
 

@@ -221,6 +221,27 @@ def _fail_job(wr: WorkerRuntime, name: str, jid: str, kwargs: dict[str, Any], er
 
 
 # --- recovery (sweep queue) -----------------------------------------------------------------
+@app.task(name="smolbot.schedule_sweeps")
+def schedule_sweeps() -> int:
+    """Daily: one resumable lifecycle sweep per installation, on the model queue."""
+    store = _wr().rt.store
+    run_id = time.strftime("%Y-%m-%d", time.gmtime())
+    installations = [i for i in store.installations() if not i.get("suspended")]
+    for inst in installations:
+        job_registry.submit(
+            store, "lifecycle_sweep", {"installation_id": inst["id"], "run_id": run_id}, run_id
+        )
+    return len(installations)
+
+
+@app.task(name="smolbot.schedule_digests")
+def schedule_digests() -> str:
+    """Hourly: post the digests whose weekly slot has passed (a rerun edits, never duplicates)."""
+    slot = time.strftime("%Y-%m-%dT%H", time.gmtime())
+    job_registry.submit(_wr().rt.store, "weekly_digests", {"slot": slot}, slot)
+    return slot
+
+
 @app.task(name="smolbot.recover_deliveries")
 def recover_deliveries() -> int:
     """Re-enqueue work received but not finished (a worker died, the broker lost the message).

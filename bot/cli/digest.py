@@ -75,7 +75,7 @@ def digest_command(repo: str | None, since: str, fmt: str, sample: bool, no_mode
     """Print the weekly digest of REPO (owner/name): top issues, waiting issues, what the bot did."""
     days = parse_since(since)
     settings = get_settings()
-    store = open_store(settings.db_path)
+    store = open_store(settings.effective_database_url)
     if sample:
         host, repo, until = _sample_host(repo)
     elif repo is None:

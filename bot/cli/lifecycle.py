@@ -75,7 +75,7 @@ def summarize_cmd(thread_file: Path, no_model: bool, as_json: bool) -> None:
         raise click.UsageError(f"{thread_file} is not valid JSON: {err}") from None
     thread = thread_from_json(data)
     settings = get_settings()
-    store = open_store(settings.db_path)
+    store = open_store(settings.effective_database_url)
     written = write_summary(_models(settings, store, no_model), thread, settings)
     waiting = waiting_on(thread, settings.bot_login)
     if as_json:
@@ -112,7 +112,7 @@ def sweep_cmd(
     from bot.jobs.summarize import auto_summarize
 
     settings = get_settings()
-    store = open_store(settings.db_path)
+    store = open_store(settings.effective_database_url)
     models = _models(settings, store, summaries == 0)
     ctx = JobContext(settings=settings, store=store, github=GitHubApp(settings), models=models)
     try:

@@ -87,7 +87,7 @@ def stats(since_hours: float | None, as_json: bool) -> None:
 
     settings = get_settings()
     since = time.time() - since_hours * 3600 if since_hours else 0.0
-    data = summarize(Records(open_store(settings.db_path)).calls(since))
+    data = summarize(Records(open_store(settings.effective_database_url)).calls(since))
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return

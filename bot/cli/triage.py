@@ -23,7 +23,7 @@ DEFAULT_LABELS = "bug,enhancement,question,documentation"
 def _context(settings: Settings, with_models: bool = True) -> JobContext:
     from bot.llm import get_model_layer
 
-    store = open_store(settings.db_path)
+    store = open_store(settings.effective_database_url)
     return JobContext(
         settings, store, None, get_model_layer(settings, store) if with_models else None
     )

@@ -28,7 +28,7 @@ JobFn = Callable[..., None]
 Enqueuer = Callable[[str, str, dict[str, Any]], None]  # (job_id, name, kwargs)
 
 # Modules that register jobs; imported by workers at start-up so the registry is full.
-JOB_MODULES: list[str] = []
+JOB_MODULES: list[str] = ["bot.jobs.scheduled"]
 
 
 @dataclass(frozen=True)

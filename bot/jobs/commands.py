@@ -53,7 +53,16 @@ def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, A
         elif why is not None:
             ctx.store.audit(f"command.{cmd.verb}", "skipped", why, **audit)
         else:
-            run_command(ctx, host, repo, number, cmd, author=author, delivery_id=delivery_id)
+            run_command(
+                ctx,
+                host,
+                repo,
+                number,
+                cmd,
+                author=author,
+                delivery_id=delivery_id,
+                installation_id=(payload.get("installation") or {}).get("id"),
+            )
 
 
 def run_command(
@@ -65,6 +74,7 @@ def run_command(
     *,
     author: str,
     delivery_id: str | None = None,
+    installation_id: int | None = None,
 ) -> None:
     audit: dict[str, Any] = {
         "task": TASK,
@@ -87,7 +97,7 @@ def run_command(
     elif cmd.verb == "duplicate":
         mark_duplicate(ctx, host, repo, number, cmd.target or 0, author, delivery_id)
     else:
-        summarize(ctx, host, repo, number, author, delivery_id)
+        summarize(ctx, host, repo, number, author, delivery_id, installation_id)
 
 
 def mark_duplicate(
@@ -112,9 +122,15 @@ def mark_duplicate(
 
 
 def summarize(
-    ctx: JobContext, host: RepoHost, repo: str, number: int, author: str, delivery_id: str | None
+    ctx: JobContext,
+    host: RepoHost,
+    repo: str,
+    number: int,
+    author: str,
+    delivery_id: str | None,
+    installation_id: int | None = None,
 ) -> None:
-    """Hand over to the summaries job; its Performer audits what it posted."""
+    """Hand over to the summaries job (on the model queue when there is one); it audits its posts."""
     audit: dict[str, Any] = {
         "task": TASK,
         "delivery_id": delivery_id,
@@ -122,4 +138,14 @@ def summarize(
         "number": number,
     }
     ctx.store.audit("command.summarize", "done", f"{author} asked for a summary", **audit)
+    if ctx.defer is not None and installation_id is not None:
+        kwargs = {
+            "installation_id": installation_id,
+            "repo": repo,
+            "number": number,
+            "requested_by": author,
+            "delivery_id": delivery_id,
+        }
+        ctx.defer("summarize", kwargs, delivery_id)
+        return
     summarize_issue(ctx, host, repo, number, delivery_id=delivery_id, requested_by=author)

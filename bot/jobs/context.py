@@ -40,6 +40,8 @@ class JobContext:
     github: GitHubHost | None = None
     models: ModelLayer | None = None
     now: Callable[[], datetime] = field(default=utcnow)
+    # Hands a model-heavy job (name, kwargs, idempotency key) to the model queue; None: run inline.
+    defer: Callable[[str, dict[str, Any], str | None], None] | None = None
 
 
 def sent_by_bot(ctx: JobContext, payload: dict[str, Any]) -> bool:

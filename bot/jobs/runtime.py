@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from bot.jobs.context import JobContext
 from bot.settings import Settings
-from bot.store import Store, open_store
+from bot.store import Store
 
 if TYPE_CHECKING:
     from bot.ports import GitHubHost
@@ -39,7 +38,14 @@ class Runtime:
 
     def context(self) -> JobContext:
         """The collaborators jobs take: this process's store, GitHub client and model layer."""
-        return JobContext(self.settings, self.store, github=self.github, models=self.models)
+        from bot.coord.jobs import submit
+
+        def defer(name: str, kwargs: dict[str, Any], key: str | None) -> None:
+            submit(self.store, name, kwargs, key)
+
+        return JobContext(
+            self.settings, self.store, github=self.github, models=self.models, defer=defer
+        )
 
     def dispatch(self, delivery_id: str) -> None:
         from bot.jobs.dispatch import dispatch
@@ -53,14 +59,3 @@ class Runtime:
         """Park a delivery in the dead-letter table; `smolbot retry` replays it."""
         self.store.set_delivery_status(delivery_id, "dead", error=error)
         self.store.dead_letter("smolbot.handle_delivery", {"delivery_id": delivery_id}, error)
-
-
-def runtime_for(settings: Settings) -> Runtime:
-    """One Runtime per process and data dir (a forked child gets its own store connection)."""
-    key = (os.getpid(), str(settings.data_dir))
-    with _lock:
-        rt = _runtimes.get(key)
-        if rt is None:
-            rt = Runtime(settings, open_store(settings.db_path))
-            _runtimes[key] = rt
-        return rt

@@ -1,0 +1,44 @@
+"""Jobs that run on the model queue: summaries, the daily lifecycle sweep, the weekly digests."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.coord.jobs import register
+
+if TYPE_CHECKING:
+    from bot.jobs.runtime import Runtime
+
+
+@register("summarize")
+def summarize_job(
+    rt: Runtime,
+    *,
+    installation_id: int,
+    repo: str,
+    number: int,
+    requested_by: str | None = None,
+    delivery_id: str | None = None,
+) -> None:
+    from bot.jobs.summarize import summarize_issue
+
+    host = rt.github.repo(installation_id, repo)
+    summarize_issue(
+        rt.context(), host, repo, number, delivery_id=delivery_id, requested_by=requested_by
+    )
+
+
+@register("lifecycle_sweep", lock=lambda kw: f"sweep:{kw['installation_id']}")
+def lifecycle_sweep_job(rt: Runtime, *, installation_id: int, run_id: str) -> None:
+    """One installation's daily sweep; resumable by run_id (a retry continues where it stopped)."""
+    from bot.jobs.lifecycle import sweep_installation
+
+    sweep_installation(rt.context(), installation_id, run_id=run_id)
+
+
+@register("weekly_digests", lock=lambda kw: "digests")
+def weekly_digests_job(rt: Runtime, *, slot: str) -> None:
+    """Post the digest of every repository whose weekly slot has passed (idempotent per week)."""
+    from bot.jobs.digest import run_due_digests
+
+    run_due_digests(rt.context())

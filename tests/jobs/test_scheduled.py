@@ -1,0 +1,94 @@
+"""Model-queue jobs: summaries deferred from commands, the daily sweep and the weekly digests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.coord import jobs as registry
+from bot.jobs.commands import handle_comment_event
+from bot.jobs.context import JobContext
+from bot.jobs.runtime import Runtime
+from bot.samples import load_sample
+from bot.sandbox.seed import seed_sample
+from bot.store import open_store
+from tests.fake_github.plugin import make_settings
+
+
+class PinnedRuntime(Runtime):
+    """The worker's Runtime with the clock at the sample's 'now' (a Monday, after the digest slot)."""
+
+    def context(self) -> JobContext:
+        ctx = super().context()
+        now = datetime.fromisoformat(load_sample()["now"].replace("Z", "+00:00"))
+        ctx.now = lambda: now
+        return ctx
+
+
+def runtime(fake_github: Any, tmp_path: Path) -> tuple[Runtime, dict[str, Any]]:
+    sample = load_sample()
+    seed_sample(fake_github.state, sample)
+    settings = make_settings(fake_github, tmp_path, bot_login=sample["bot_login"])
+    rt = PinnedRuntime(settings, open_store(settings.effective_database_url))
+    rt.__dict__["models"] = None  # no local model: jobs take their model-free paths
+    rt.store.upsert_installation(sample["installation"]["id"], "octo-org")
+    rt.store.add_repositories(sample["installation"]["id"], [sample["repository"]])
+    return rt, sample
+
+
+def test_summarize_command_is_deferred_to_the_model_queue(fake_github: Any, tmp_path: Path) -> None:
+    rt, sample = runtime(fake_github, tmp_path)
+    deferred: list[tuple[str, dict[str, Any], str | None]] = []
+    ctx = rt.context()
+    ctx.defer = lambda name, kw, key: deferred.append((name, kw, key))
+    issue = next(i for i in sample["issues"] if i["number"] == 210)
+    payload = {
+        "action": "created",
+        "installation": sample["installation"],
+        "repository": sample["repository"],
+        "issue": issue,
+        "comment": {"body": "/smolbot summarize", "user": {"login": "mona-lisa", "type": "User"}},
+    }
+    handle_comment_event(ctx, "d-sum", payload)
+    assert deferred == [
+        (
+            "summarize",
+            {
+                "installation_id": sample["installation"]["id"],
+                "repo": "octo-org/sample-app",
+                "number": 210,
+                "requested_by": "mona-lisa",
+                "delivery_id": "d-sum",
+            },
+            "d-sum",
+        )
+    ]
+    assert fake_github.state.writes() == []  # nothing posted by the fast path
+
+
+def test_registered_jobs_exist() -> None:
+    for name in ("summarize", "lifecycle_sweep", "weekly_digests"):
+        assert registry.get_job(name).name == name
+
+
+def test_sweep_job_runs_once_per_run_id(fake_github: Any, tmp_path: Path) -> None:
+    rt, sample = runtime(fake_github, tmp_path)
+    job = registry.get_job("lifecycle_sweep")
+    job.fn(rt, installation_id=sample["installation"]["id"], run_id="2026-11-23")
+    rows = [r for r in rt.store.audit_rows(limit=1000) if r["task"].startswith("lifecycle")]
+    assert rows, "the sweep audited nothing"
+    writes = len(fake_github.state.writes())
+    job.fn(rt, installation_id=sample["installation"]["id"], run_id="2026-11-23")  # a finished run
+    assert len(fake_github.state.writes()) == writes
+
+
+def test_digest_job_posts_one_issue_per_week(fake_github: Any, tmp_path: Path) -> None:
+    rt, _ = runtime(fake_github, tmp_path)
+    repo = fake_github.state.repos["octo-org/sample-app"]
+    before = set(repo.issues)
+    job = registry.get_job("weekly_digests")
+    job.fn(rt, slot="a")
+    job.fn(rt, slot="b")  # the same week again: edits, never a second issue
+    new = [repo.issues[n] for n in set(repo.issues) - before]
+    assert len(new) == 1 and "digest" in new[0].labels
