@@ -46,7 +46,9 @@ def test_speculative_draft_is_ready_before_commit_and_used(repo: Git) -> None:
     explain = repo.smolbot("draft", "--explain")  # scripts and editors get the same draft
     assert explain.stdout.startswith(draft.read_text().strip())
     assert "model:      qwen" in explain.stdout and "cache:" in explain.stdout
-    assert repo.git_path("smolbot/COMMIT_DRAFT.txt").read_text().strip() == draft.read_text().strip()
+    assert (
+        repo.git_path("smolbot/COMMIT_DRAFT.txt").read_text().strip() == draft.read_text().strip()
+    )
     repo("commit", env={"SMOLBOT_COMMIT_WAIT_MS": "0"})  # ready drafts need no wait
     assert repo.last_message() == draft.read_text().strip()
     explain = repo.smolbot("draft", "--explain")
