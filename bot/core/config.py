@@ -41,7 +41,7 @@ class LifecycleConfig(Strict):
     enabled: bool = True
     days_until_ping: int = Field(default=14, ge=1)
     days_until_close: int = Field(default=14, ge=1)  # after the ping, without an answer
-    close: bool = True
+    close: bool = False  # closing is opt-in: only an explicit `lifecycle: close: true` closes
     exempt_labels: tuple[str, ...] = ("pinned", "security", "help wanted", "good first issue")
     only_labels: tuple[str, ...] = ()
     exempt_assigned: bool = True
@@ -84,7 +84,7 @@ class ConfigError(ValueError):
 
 def default_config() -> RepoConfig:
     """No file: everything that only advises is on; closing is dry-run until the repo opts in."""
-    return RepoConfig(dry_run=False, lifecycle=LifecycleConfig(close=False))
+    return RepoConfig()
 
 
 def parse_config(text: str) -> RepoConfig:
