@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -103,12 +104,28 @@ def summarize(
     }
     delivery, _ = stack.deliver("issue_comment", payload)
     wait_done(store, [delivery], timeout, say)
+    say("  the summary is a model-queue job; waiting for it")
+    job = wait_job(store, "summarize", timeout)
     bot = [c for c in fake.state.comments(repo, number) if c.user == sample["bot_login"]]
     for c in bot[-1:]:
         say(_indent(c.body))
     if not bot:
+        say(f"  no summary posted (job {job})")
         for row in store.audit_rows(repo=repo, number=number)[-4:]:
             say(f"      {row['action']:<14} {row['outcome']:<8} {row['reason']}")
+
+
+def wait_job(store: Store, name: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    status = "not recorded"
+    while time.monotonic() < deadline:
+        rows = list(store.rows("select status, error from jobs where name = ?", [name]))
+        if rows:
+            status = rows[-1]["status"] + (f": {rows[-1]['error']}" if rows[-1]["error"] else "")
+            if rows[-1]["status"] in ("done", "dead"):
+                break
+        time.sleep(0.5)
+    return status
 
 
 def sweep(
