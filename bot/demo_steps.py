@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.demo import Say, Stack, new_issue_numbers, wait_done
@@ -160,6 +160,7 @@ def digest(
         ctx.now,
         models=ctx.models,
         bot_login=stack.settings.bot_login,
+        audit_until=datetime.now(UTC),  # the bot's own audit rows carry real time
     )
     say(_indent(render_markdown(run.digest)))
 

@@ -295,9 +295,12 @@ def post_weekly_digest(
     *,
     models: ModelLayer | None = None,
     bot_login: str = "smolbot[bot]",
+    audit_until: datetime | None = None,
 ) -> DigestRun:
     """Post this week's digest issue, or edit it when it exists: a rerun never duplicates."""
-    digest = build_digest(host, store, repo, cfg, now(), models=models, bot_login=bot_login)
+    digest = build_digest(
+        host, store, repo, cfg, now(), models=models, bot_login=bot_login, audit_until=audit_until
+    )
     body = render_body(digest)
     number = find_digest_issue(host, store, digest, cfg)
     audit: dict[str, Any] = {"task": "digest", "repo": repo, "detail": {"week": digest.week}}
