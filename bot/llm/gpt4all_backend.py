@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 from typing import Any, Literal
 
@@ -11,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.llm.api import ModelUnavailable
 from bot.llm.backends import CHATML_SYSTEM, CHATML_USER, Generation, register
-from bot.llm.modelfile import FIX, check_model_file
+from bot.llm.modelfile import FIX, LocalFileBackend, check_model_file
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +24,9 @@ class Gpt4allOptions(BaseModel):
     device: Literal["cpu"] = "cpu"
 
 
-class Gpt4allBackend:
+class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
     name = "gpt4all"
-
-    def __init__(self, path: Path, options: BaseModel) -> None:
-        assert isinstance(options, Gpt4allOptions)
-        self.path = path
-        self.options = options
-        self._model: Any = None
-        self._lock = threading.Lock()
-
-    @property
-    def model_name(self) -> str:
-        return self.path.name
+    options_type = Gpt4allOptions
 
     def _load(self) -> Any:
         if self._model is None:

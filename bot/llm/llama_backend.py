@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.llm.api import ModelUnavailable
 from bot.llm.backends import Generation, register
-from bot.llm.modelfile import check_model_file
+from bot.llm.modelfile import LocalFileBackend, check_model_file
 
 INSTALL_HINT = "the llama backend needs llama-cpp-python: pip install 'smolbot[llama]'"
 
@@ -23,19 +22,9 @@ class LlamaOptions(BaseModel):
     n_batch: int = Field(default=256, ge=1)
 
 
-class LlamaBackend:
+class LlamaBackend(LocalFileBackend[LlamaOptions]):
     name = "llama"
-
-    def __init__(self, path: Path, options: BaseModel) -> None:
-        assert isinstance(options, LlamaOptions)
-        self.path = path
-        self.options = options
-        self._model: Any = None
-        self._lock = threading.Lock()
-
-    @property
-    def model_name(self) -> str:
-        return self.path.name
+    options_type = LlamaOptions
 
     def _load(self) -> Any:
         if self._model is None:

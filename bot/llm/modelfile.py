@@ -8,11 +8,14 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Generic, TypeVar
+
+from pydantic import BaseModel
 
 from bot.llm.api import ModelUnavailable
 
@@ -59,6 +62,27 @@ LARGE_STANDIN_SOURCE = ModelSource(
     sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
 )
 SOURCES = {s.filename: s for s in (DEFAULT_SOURCE, LARGE_STANDIN_SOURCE)}
+
+
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
+
+
+class LocalFileBackend(Generic[OptionsT]):
+    """What every local backend shares: one GGUF file, its options, one lazily loaded model."""
+
+    options_type: type[BaseModel] = BaseModel
+
+    def __init__(self, path: Path, options: BaseModel) -> None:
+        if not isinstance(options, self.options_type):
+            raise TypeError(f"{type(self).__name__} takes {self.options_type.__name__}")
+        self.path = path
+        self.options: OptionsT = options  # type: ignore[assignment]
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def model_name(self) -> str:
+        return self.path.name
 
 
 def check_model_file(path: Path) -> None:
