@@ -108,6 +108,17 @@ class PgTable:
         self.db.forget_schema(self.name)
 
     # --- writes ---------------------------------------------------------------------------
+    def _prepare(
+        self, records: Iterable[dict[str, Any]], pk: Pk, alter: bool
+    ) -> list[dict[str, Any]]:
+        """The rows, with the table created from the first one or altered to fit, as sqlite-utils does."""
+        rows = list(records)
+        if rows and not self.exists():
+            self.create({k: type(v) if v is not None else str for k, v in rows[0].items()}, pk=pk)
+        elif rows and alter:
+            self._alter_for(rows)
+        return rows
+
     def insert(
         self, record: dict[str, Any], pk: Pk = None, alter: bool = False, **_: Any
     ) -> PgTable:
@@ -116,13 +127,9 @@ class PgTable:
     def insert_all(
         self, records: Iterable[dict[str, Any]], pk: Pk = None, alter: bool = False, **_: Any
     ) -> PgTable:
-        rows = list(records)
+        rows = self._prepare(records, pk, alter)
         if not rows:
             return self
-        if not self.exists():
-            self.create({k: type(v) if v is not None else str for k, v in rows[0].items()}, pk=pk)
-        elif alter:
-            self._alter_for(rows)
         with self.db.atomic():
             for row in rows:
                 cols = ", ".join(_q(c) for c in row)
@@ -140,13 +147,9 @@ class PgTable:
     def upsert_all(
         self, records: Iterable[dict[str, Any]], pk: Pk = None, alter: bool = False, **_: Any
     ) -> PgTable:
-        rows = list(records)
+        rows = self._prepare(records, pk, alter)
         if not rows:
             return self
-        if not self.exists():
-            self.create({k: type(v) if v is not None else str for k, v in rows[0].items()}, pk=pk)
-        elif alter:
-            self._alter_for(rows)
         pks = _pk_list(pk) or self.pks
         with self.db.atomic():
             for row in rows:

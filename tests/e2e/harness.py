@@ -36,26 +36,14 @@ def broker_url(kind: str, tmp: Path) -> str:
     return AMQP_URL
 
 
-class Worker:
-    """`smolbot worker` as a child process in its own process group (so kill -9 takes it whole)."""
+class Proc:
+    """`python -m bot.cli <args>` in its own process group (so kill -9 takes it whole), logged."""
 
-    def __init__(self, settings: Settings, log: Path, queues: str = "fast,model,sweep") -> None:
+    def __init__(self, settings: Settings, args: list[str], log: Path) -> None:
         env = {**os.environ, **settings.to_env(), "PYTHONPATH": str(ROOT)}
-        cmd = [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "worker",
-            "--pool",
-            "solo",
-            "-Q",
-            queues,
-            "-n",
-            f"e2e-{uuid.uuid4().hex[:6]}@%h",
-        ]
         self.log = log
         self.proc = subprocess.Popen(
-            cmd,
+            [sys.executable, "-m", "bot.cli", *args],
             env=env,
             cwd=ROOT,
             stdout=log.open("ab"),
@@ -64,7 +52,8 @@ class Worker:
         )
 
     def kill9(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=10)
 
     def stop(self) -> None:
@@ -74,6 +63,14 @@ class Worker:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill9()
+
+
+class Worker(Proc):
+    """`smolbot worker` (solo pool) on the given queues."""
+
+    def __init__(self, settings: Settings, log: Path, queues: str = "fast,model,sweep") -> None:
+        name = f"e2e-{uuid.uuid4().hex[:6]}@%h"
+        super().__init__(settings, ["worker", "--pool", "solo", "-Q", queues, "-n", name], log)
 
 
 def web_client(settings: Settings) -> TestClient:

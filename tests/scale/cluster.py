@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import os
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -20,7 +17,7 @@ import redis
 from bot.sandbox.fake_github.server import FakeGitHubServer
 from bot.settings import Settings
 from bot.store import Store, open_store
-from tests.e2e.harness import ROOT, deliver, issue_payload
+from tests.e2e.harness import Proc, deliver, issue_payload
 
 REDIS_START = [
     "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379",
@@ -29,35 +26,6 @@ REDIS_START = [
 ]  # fmt: skip
 REPO = "scale/widgets"
 FINAL = ("done", "dead", "ignored")
-
-
-class Proc:
-    """`python -m bot.cli <args>` in its own process group, output to a log file."""
-
-    def __init__(self, settings: Settings, args: list[str], log: Path) -> None:
-        env = {**os.environ, **settings.to_env(), "PYTHONPATH": str(ROOT)}
-        self.log = log
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", *args],
-            env=env,
-            cwd=ROOT,
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def kill9(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill9()
 
 
 def worker(settings: Settings, log: Path, queues: str = "fast,model,sweep") -> Proc:
