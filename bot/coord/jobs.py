@@ -111,15 +111,7 @@ def submit(store: Store, name: str, kwargs: dict[str, Any], key: str | None = No
 
 
 def claim(store: Store, jid: str, lease_s: float) -> bool:
-    now = time.time()
-    cur = store.db.execute(
-        "update jobs set status = 'running', attempts = attempts + 1, updated_at = ?"
-        " where id = ? and (status in ('received', 'queued')"
-        " or (status = 'running' and updated_at < ?))",
-        [now, jid, now - lease_s],
-    )
-    store.db.conn.commit()
-    return cur.rowcount == 1
+    return store.claim("jobs", jid, lease_s)
 
 
 def set_status(

@@ -87,12 +87,16 @@ class Store:
 
     def claim_delivery(self, delivery_id: str, lease_s: float = 600.0) -> bool:
         """Mark a delivery running. False when it is final, or another worker holds a live lease."""
+        return self.claim("deliveries", delivery_id, lease_s)
+
+    def claim(self, table: str, row_id: str, lease_s: float) -> bool:
+        """Lease a row of a work table (deliveries, jobs): received/queued, or a lapsed lease."""
         now = time.time()
         cur = self.db.execute(
-            "update deliveries set status = 'running', attempts = attempts + 1, updated_at = ?"
+            f"update {table} set status = 'running', attempts = attempts + 1, updated_at = ?"
             " where id = ? and (status in ('received', 'queued')"
             " or (status = 'running' and updated_at < ?))",
-            [now, delivery_id, now - lease_s],
+            [now, row_id, now - lease_s],
         )
         self.db.conn.commit()
         return cur.rowcount == 1

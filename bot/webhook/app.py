@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from bot.dashboard.router import add_signin_redirect, make_dashboard_router
+from bot.llm.metrics import render_metrics
 from bot.ports import Enqueue, QueueUnavailable
 from bot.settings import Settings
 from bot.store import Store
@@ -155,26 +156,10 @@ def create_app(
         lines = ["# TYPE smolbot_deliveries gauge"]
         lines += [f'smolbot_deliveries{{status="{s}"}} {n}' for s, n in sorted(counts.items())]
         text = "\n".join(lines) + "\n"
-        try:
-            from bot.llm.metrics import render_metrics
-        except ImportError:
-            return PlainTextResponse(text)
         with edge.lock:
             extra = render_metrics(edge.store)
         return Response(text.encode() + extra, media_type="text/plain; version=0.0.4")
 
-    _mount_dashboard(app, settings, store)
-    return app
-
-
-def _mount_dashboard(app: FastAPI, settings: Settings, store: Store) -> None:
-    try:
-        from bot.dashboard.router import add_signin_redirect, make_dashboard_router
-    except ImportError:
-        return
     app.include_router(make_dashboard_router(settings, store))
     add_signin_redirect(app)  # an unsigned-in page visit is a redirect to /login, not a 500
-
-
-def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+    return app
