@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,8 @@ class LargeReply:
 
 
 class LargeModel:
-    """One configured chat model. Answers are JSON (json_mode on OpenAI-compatible servers)."""
+    """One configured chat model. Answers are JSON: json_mode on OpenAI-compatible servers, a forced
+    tool call (function_calling) on Anthropic."""
 
     def __init__(self, settings: Settings) -> None:
         self.provider = settings.large_provider
@@ -51,6 +53,8 @@ class LargeModel:
             # json_mode, not json_schema: llama.cpp's OpenAI-compatible server fails on the latter.
             # The parsed value is ignored: the layer validates the raw text itself (with repair).
             chat = chat.with_structured_output(schema, method="json_mode", include_raw=True)
+        elif self.provider == "anthropic":
+            chat = chat.with_structured_output(schema, method="function_calling", include_raw=True)
         messages = [("system", system), ("human", user)]
         try:
             out = chat.invoke(messages)
@@ -60,8 +64,9 @@ class LargeModel:
             ) from err
         raw = out["raw"] if isinstance(out, dict) else out
         usage = getattr(raw, "usage_metadata", None) or {}
+        calls = getattr(raw, "tool_calls", None) or []
         return LargeReply(
-            text=_text(raw.content),
+            text=json.dumps(calls[0]["args"]) if calls else _text(raw.content),
             tokens_in=int(usage.get("input_tokens", 0)),
             tokens_out=int(usage.get("output_tokens", 0)),
         )

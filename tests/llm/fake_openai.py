@@ -87,8 +87,15 @@ def free_port() -> int:
 @contextmanager
 def serve(b: Behaviour) -> Iterator[str]:
     """Run the server in a thread; yields its base URL ending in /v1."""
+    with serve_app(make_app(b)) as root:
+        yield f"{root}/v1"
+
+
+@contextmanager
+def serve_app(app: FastAPI) -> Iterator[str]:
+    """Run any ASGI app on a free loopback port in a thread; yields http://127.0.0.1:PORT."""
     port = free_port()
-    config = uvicorn.Config(make_app(b), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -96,7 +103,7 @@ def serve(b: Behaviour) -> Iterator[str]:
     while not server.started and time.time() < deadline:
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}/v1"
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=5)
