@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
+from bot.commits.retrieval import SUPPORT_VARIABLE, type_check
+
 if TYPE_CHECKING:
     from bot.llm.api import Answer
     from bot.settings import Settings
@@ -45,6 +47,7 @@ class LayerWriter:
             from bot.store import open_store
 
             self._layer = get_model_layer(self.settings, open_store(self.settings.db_path))
+        support = variables.get(SUPPORT_VARIABLE)
         answer: Answer[T] = self._layer.ask(
             task=TASK,
             prompt=prompt,
@@ -52,5 +55,6 @@ class LayerWriter:
             schema=schema,
             scope="commits",
             allow_escalation=allow_large,  # only with settings.large_for_commits and no secret seen
+            check=type_check(support) if support else None,  # agreement with similar past commits
         )
         return answer

@@ -11,7 +11,7 @@ from bot.commits.drafts import DraftResult
 from bot.commits.git import Repo
 from bot.commits.message import CommitDraft, compose
 from bot.commits.model import FILE_PROMPT, MESSAGE_PROMPT, FileSummary, Writer
-from bot.commits.retrieval import similar, type_vote
+from bot.commits.retrieval import SUPPORT_VARIABLE, similar, support_json, type_shares, type_vote
 from bot.commits.secrets import find_secrets
 from bot.commits.style import Style, infer_scope, infer_type, learn, path_type
 
@@ -68,10 +68,13 @@ def draft_changes(
         )
     large = diffs.size(changes) > opts.body_over_lines or len(changes) > 3
     variables = _variables(changes, style, similar(files, history), ctype, scope, large)
+    forced = path_type(files, statuses)
+    if style.conventional:  # evidence for the draft's confidence (the type is part of the message)
+        decisive = forced if forced in DECISIVE_TYPES else None
+        variables[SUPPORT_VARIABLE] = support_json(type_shares(files, history), decisive, ctype)
     draft = _ask(writer, variables, allow_large, result)
     if draft is None:
         draft = fallback(changes, ctype)
-    forced = path_type(files, statuses)
     if style.conventional and forced in DECISIVE_TYPES and draft.type != forced:
         result.repairs.append(f"type {draft.type!r} replaced by {forced!r} (paths)")
         draft.type = forced

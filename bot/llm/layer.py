@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -25,6 +25,7 @@ from bot.settings import Settings
 from bot.store import Store
 
 T = TypeVar("T", bound=BaseModel)
+Check = Callable[[Any], float]  # evidence in [0, 1] that a validated answer is right
 RETRAIN_EVERY = 20  # new labeled examples before the classifier retrains (cheap: seconds)
 
 
@@ -97,8 +98,13 @@ class ModelLayer:
         scope: str = "",
         allow_escalation: bool = True,
         max_tokens: int | None = None,
+        check: Check | None = None,
     ) -> Answer[T]:
-        """A validated answer from the local model, escalated to the large one when unsure."""
+        """A validated answer from the local model, escalated to the large one when unsure.
+
+        `check` is the caller's own evidence about an answer (e.g. agreement with what retrieval
+        found in the repository's history), 0..1; it multiplies the answer's confidence before the
+        escalation decision. Cached answers are checked again (the cache keeps the model's part)."""
         p = load_prompt(prompt, self.prompts_dir)
         req = generate.Request(
             task,
@@ -111,19 +117,24 @@ class ModelLayer:
         call_id = uuid.uuid4().hex
         if not self.local_available() and not self._large_ready(allow_escalation):
             check_model_file(self.settings.effective_model_path)  # raises the one-line error
-        first = self._try_local(req, schema) if self.local_available() else None
-        return self._finish(req, schema, first, call_id, scope, allow_escalation)
+        first = self._try_local(req, schema, check) if self.local_available() else None
+        return self._finish(req, schema, first, call_id, scope, allow_escalation, check)
 
-    def _try_local(self, req: generate.Request, schema: type[T]) -> generate.Outcome[T]:
+    def _try_local(
+        self, req: generate.Request, schema: type[T], check: Check | None = None
+    ) -> generate.Outcome[T]:
         local = self.local
-        return generate.run(
+        out = generate.run(
             self.records, "local", local.name, local.model_name, self._local_fn(), req, schema
         )
+        return _checked(out, check)
 
-    def _try_large(self, req: generate.Request, schema: type[T]) -> generate.Outcome[T]:
+    def _try_large(
+        self, req: generate.Request, schema: type[T], check: Check | None = None
+    ) -> generate.Outcome[T]:
         assert self.large is not None
         req = generate.Request(req.task, req.rendered, req.variables, req.max_tokens, 0.0)
-        return generate.run(
+        out = generate.run(
             self.records,
             "large",
             self.large.provider,
@@ -133,6 +144,7 @@ class ModelLayer:
             schema,
             escalated=True,
         )
+        return _checked(out, check)
 
     def _large_ready(self, allow: bool) -> bool:
         return allow and self.large is not None and self.budget_left() > 0
@@ -145,6 +157,7 @@ class ModelLayer:
         call_id: str,
         scope: str,
         allow: bool,
+        check: Check | None = None,
     ) -> Answer[T]:
         conf = first.confidence if first is not None and first.value is not None else 0.0
         where = route(self._situation(conf, req.task, allow))
@@ -154,7 +167,7 @@ class ModelLayer:
                 Answer(first.value, conf, first.record, "ok", attempts), call_id, scope
             )
         if where is Route.LARGE:
-            second = self._try_large(req, schema)
+            second = self._try_large(req, schema, check)
             attempts.append(second.record)
             if second.value is not None:
                 ans = Answer(second.value, second.confidence, second.record, "escalated", attempts)
@@ -248,4 +261,15 @@ class ModelLayer:
         return summarize(self.records.calls(since))
 
 
-__all__ = ["LabelAnswer", "ModelLayer"]
+def _checked(out: generate.Outcome[T], check: Check | None) -> generate.Outcome[T]:
+    """Multiply a validated answer's confidence by the caller's evidence (noted in the record)."""
+    if check is None or out.value is None:
+        return out
+    evidence = min(max(float(check(out.value)), 0.0), 1.0)
+    out.confidence = round(out.confidence * evidence, 4)
+    out.record.confidence = out.confidence
+    out.record.note = f"{out.record.note}; evidence {evidence:.2f}".lstrip("; ")
+    return out
+
+
+__all__ = ["Check", "LabelAnswer", "ModelLayer"]

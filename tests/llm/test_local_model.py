@@ -109,3 +109,35 @@ def test_escalation_to_a_large_model_served_over_http(
     assert ans.status == "escalated" and ans.value is not None, ans.record.note
     assert ans.record.escalated and ans.record.model == "qwen-on-loopback"
     assert layer.stats()["tasks"]["kind"]["escalation_share"] == 1.0
+
+
+def test_caller_evidence_scales_confidence_and_decides_escalation(
+    tmp_path: Path, llm_store: Store, model_path: Path, behaviour: Behaviour, large_url: str
+) -> None:
+    variables = {"title": "Crash on save", "body": "It crashes. Traceback: KeyError 'path'"}
+    plain = ModelLayer(make_settings(tmp_path), llm_store)
+    base = plain.ask("missing", "missing_info", variables, MissingInfo, max_tokens=64)
+    assert base.value is not None and base.confidence > 0, base.record.note
+    behaviour.replies = ['{"missing": ["version"], "question": "Which version do you use?"}']
+    settings = make_settings(
+        tmp_path,
+        thresholds={"missing": base.confidence * 0.75},  # between half and all of it
+        large_provider="openai",
+        large_model="big-test",
+        large_base_url=large_url,
+    )
+    layer = ModelLayer(settings, llm_store)  # same store: the local answer comes from the cache
+    backed = layer.ask(
+        "missing", "missing_info", variables, MissingInfo, max_tokens=64, check=lambda a: 1.0
+    )
+    assert backed.status == "ok" and backed.confidence == base.confidence
+    doubted = layer.ask(
+        "missing", "missing_info", variables, MissingInfo, max_tokens=64, check=lambda a: 0.5
+    )
+    assert doubted.attempts[0].cache_hit
+    assert doubted.attempts[0].confidence == pytest.approx(base.confidence * 0.5, abs=1e-4)
+    assert "evidence 0.50" in doubted.attempts[0].note
+    assert doubted.status == "escalated" and doubted.value is not None
+    assert doubted.value.missing == ["version"]
+    assert doubted.confidence == pytest.approx(0.95 * 0.5)  # the large answer is checked too
+    assert len(behaviour.requests) == 1
