@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -139,9 +139,12 @@ class GitHubHost(Protocol):
 
 
 class Enqueue(Protocol):
-    """Hands a recorded delivery to the queue. Raises QueueUnavailable when the broker is down."""
+    """Hands recorded deliveries to the queue (one message for the lot).
 
-    def __call__(self, delivery_id: str, event: str, payload: dict[str, Any]) -> None: ...
+    Raises QueueUnavailable when the broker is down.
+    """
+
+    def __call__(self, delivery_ids: Sequence[str]) -> None: ...
 
 
 class QueueUnavailable(Exception):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from celery import Task
+from celery.exceptions import Retry
 from celery.signals import worker_process_init, worker_ready
 
 from bot.coord import jobs as job_registry
@@ -70,6 +72,40 @@ def handle_delivery(self: Task, delivery_id: str) -> str:
         return _handle(self, _wr(), delivery_id)
     except DB_ERRORS as err:
         raise _db_retry(self, err) from err
+
+
+@app.task(name="smolbot.handle_deliveries", bind=True, acks_late=True)
+def handle_deliveries(self: Task, delivery_ids: list[str]) -> list[str]:
+    """A batch the web process published together: each delivery runs as if it came alone.
+
+    A delivery that must wait (retry, database outage) leaves the batch as its own
+    `handle_delivery` message, so the others are not held up or run again.
+    """
+    outcomes = []
+    for delivery_id in delivery_ids:
+        solo = _Solo(delivery_id)
+        try:
+            outcomes.append(_handle(solo, _wr(), delivery_id))
+        except DB_ERRORS as err:
+            solo.retry(countdown=backoff(0, 1.0, cap=60.0), exc=err)
+            outcomes.append("retrying")
+        except Retry:
+            outcomes.append("retrying")
+    return outcomes
+
+
+class _Solo:
+    """Stands in for the task inside a batch: `retry` re-publishes this one delivery alone."""
+
+    def __init__(self, delivery_id: str) -> None:
+        self.delivery_id = delivery_id
+        self.request = SimpleNamespace(retries=0)
+
+    def retry(self, countdown: float, exc: Exception, **_: Any) -> Retry:
+        handle_delivery.apply_async(
+            args=[self.delivery_id], queue="fast", countdown=countdown, retries=1
+        )
+        return Retry(exc=exc, when=countdown)
 
 
 def _handle(task: Task, wr: WorkerRuntime, delivery_id: str) -> str:
@@ -308,11 +344,15 @@ def replay_dead_letter(store: Any, row: dict[str, Any]) -> bool:
     return False
 
 
-def enqueue_delivery(delivery_id: str, event: str, payload: dict[str, Any]) -> None:
-    """The web process's Enqueue port: publish the id only; the worker re-reads the store."""
+def enqueue_deliveries(delivery_ids: Sequence[str]) -> None:
+    """The web process's Enqueue port: publish ids only (one message); the worker re-reads the store."""
     from bot.ports import QueueUnavailable
 
+    ids = list(delivery_ids)
     try:
-        handle_delivery.apply_async(args=[delivery_id], queue="fast", retry=False)
+        if len(ids) == 1:
+            handle_delivery.apply_async(args=[ids[0]], queue="fast", retry=False)
+        elif ids:
+            handle_deliveries.apply_async(args=[ids], queue="fast", retry=False)
     except Exception as err:  # kombu raises many types for a down broker
         raise QueueUnavailable(f"{type(err).__name__}: {err}") from err

@@ -19,11 +19,11 @@ from bot.store import open_store
 def _web_app(settings: Settings) -> Any:
     from bot.webhook.app import create_app
     from workers.celery_app import configure
-    from workers.tasks import enqueue_delivery
+    from workers.tasks import enqueue_deliveries
 
     configure(settings)
     store = open_store(settings.effective_database_url)
-    return create_app(settings, store, enqueue_delivery, broker_ok=lambda: broker_status(settings))
+    return create_app(settings, store, enqueue_deliveries, broker_ok=lambda: broker_status(settings))
 
 
 def broker_status(settings: Settings) -> tuple[bool, str]:

@@ -5,13 +5,24 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
 from sqlite_utils import Database
 
 from bot.store.migrations import migrations
+
+DELIVERY_COLUMNS = (
+    "id",
+    "event",
+    "action",
+    "installation_id",
+    "repo",
+    "number",
+    "status",
+    "payload",
+)
 
 
 class Store:
@@ -44,27 +55,50 @@ class Store:
         status: str = "received",
     ) -> bool:
         """Record a delivery once. False when this delivery id was seen before (a redelivery)."""
+        row = {
+            "id": delivery_id,
+            "event": event,
+            "action": action,
+            "installation_id": installation_id,
+            "repo": repo,
+            "number": number,
+            "status": status,
+            "payload": payload,
+        }
+        return self.record_deliveries([row])[0]
+
+    def record_deliveries(self, rows: Sequence[Mapping[str, Any]]) -> list[bool]:
+        """Record deliveries in one transaction (the web process's group commit).
+
+        Each row has the keys of record_delivery's arguments; the answer says, row by row, whether
+        its id was new (False: a redelivery, or the same id twice in this batch).
+        """
         now = time.time()
-        try:
-            with self.db.atomic():
-                self.db.table("deliveries").insert(
-                    {
-                        "id": delivery_id,
-                        "event": event,
-                        "action": action,
-                        "installation_id": installation_id,
-                        "repo": repo,
-                        "number": number,
-                        "status": status,
-                        "attempts": 0,
-                        "received_at": now,
-                        "updated_at": now,
-                        "payload": payload,
-                    }
-                )
-        except sqlite3.IntegrityError:
-            return False
-        return True
+        sql = (
+            f"insert into deliveries ({', '.join(DELIVERY_COLUMNS)}, attempts, received_at,"
+            f" updated_at) values ({', '.join('?' for _ in DELIVERY_COLUMNS)}, 0, ?, ?)"
+            " on conflict (id) do nothing"
+        )
+        new = []
+        with self.db.atomic():
+            for row in rows:
+                values = [
+                    row.get(k, "received" if k == "status" else None) for k in DELIVERY_COLUMNS
+                ]
+                new.append(self.db.execute(sql, [*values, now, now]).rowcount == 1)
+        return new
+
+    def mark_queued(self, delivery_ids: Sequence[str]) -> None:
+        """received -> queued once published; a row a fast worker already took is left alone."""
+        if not delivery_ids:
+            return
+        marks = ", ".join("?" for _ in delivery_ids)
+        self.db.execute(
+            f"update deliveries set status = 'queued', updated_at = ?"
+            f" where status = 'received' and id in ({marks})",
+            [time.time(), *delivery_ids],
+        )
+        self.db.conn.commit()
 
     def delivery(self, delivery_id: str) -> dict[str, Any] | None:
         rows = list(self.db.table("deliveries").rows_where("id = ?", [delivery_id]))

@@ -2,69 +2,43 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from bot.dashboard.router import add_signin_redirect, make_dashboard_router
 from bot.llm.metrics import render_metrics
-from bot.ports import Enqueue, QueueUnavailable
+from bot.ports import Enqueue
 from bot.settings import Settings
 from bot.store import Store
 from bot.webhook import intake, signature
+from bot.webhook.batcher import IntakeBatcher
 
 log = logging.getLogger(__name__)
 
 
 class Edge:
-    """The web process's collaborators: one store connection (guarded) and the enqueuer."""
+    """The web process's collaborators: one store connection (guarded) and the intake batcher."""
 
     def __init__(self, settings: Settings, store: Store, enqueue: Enqueue) -> None:
-        self.settings, self.store, self.enqueue = settings, store, enqueue
+        self.settings, self.store = settings, store
         self.lock = threading.Lock()
+        self.batcher = IntakeBatcher(store, enqueue, self.lock)
         secret = settings.webhook_secret
         self.secret = secret.get_secret_value().encode() if secret else None
 
-    def accept(
-        self, d: intake.Delivery, payload: dict[str, Any], raw: bytes
-    ) -> tuple[int, dict[str, Any]]:
-        """Record, then enqueue. Runs in a worker thread: the store and broker calls block."""
+    async def accept(self, d: intake.Delivery, raw: bytes) -> tuple[int, dict[str, Any]]:
+        """Record, then enqueue, together with whatever else arrived meanwhile (batcher.py)."""
         ignored = d.event not in intake.HANDLED_EVENTS or intake.is_own_event(
             d, self.settings.bot_login
         )
-        with self.lock:
-            new = self.store.record_delivery(
-                d.id,
-                d.event,
-                raw.decode("utf-8", "replace"),
-                action=d.action,
-                installation_id=d.installation_id,
-                repo=d.repo,
-                number=d.number,
-                status="ignored" if ignored else "received",
-            )
-        if not new:
-            return 200, {"delivery": d.id, "duplicate": True}
-        if ignored:
-            return 202, {"delivery": d.id, "ignored": True}
-        try:
-            self.enqueue(d.id, d.event, payload)
-        except QueueUnavailable as err:
-            log.error(
-                "broker unavailable, delivery %s stored for the recovery sweep: %s", d.id, err
-            )
-            return 202, {
-                "delivery": d.id,
-                "queued": False,
-                "detail": "broker unavailable; stored, the recovery sweep will queue it",
-            }
-        with self.lock:
-            self.store.set_delivery_status(d.id, "queued")
-        return 202, {"delivery": d.id, "queued": True}
+        return await asyncio.wrap_future(self.batcher.submit(d, raw, ignored=ignored))
 
 
 def get_edge(request: Request) -> Edge:
@@ -97,8 +71,14 @@ def create_app(
     settings: Settings, store: Store, enqueue: Enqueue, *, broker_ok: Any = None
 ) -> FastAPI:
     """Build the app. Nothing is read from the environment here: settings come in."""
-    app = FastAPI(title="smolbot", version="0.1.0")
     edge = Edge(settings, store, enqueue)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        edge.batcher.close()  # answers what is in flight, then stops the intake thread
+
+    app = FastAPI(title="smolbot", version="0.1.0", lifespan=lifespan)
     app.state.edge = edge
 
     @app.post("/webhook", status_code=202)
@@ -128,7 +108,7 @@ def create_app(
             return JSONResponse({"ok": True, "zen": payload.get("zen")}, status_code=200)
         d = intake.describe(x_github_delivery, x_github_event, payload)
         try:
-            status, body = await run_in_threadpool(edge.accept, d, payload, raw)
+            status, body = await edge.accept(d, raw)
         except Exception:  # the store is unreachable: say so; GitHub can redeliver the same id
             log.exception("delivery %s not recorded", d.id)
             return _error(503, "store unavailable; redeliver this delivery when it is back")

@@ -76,10 +76,10 @@ class Worker(Proc):
 def web_client(settings: Settings) -> TestClient:
     from bot.webhook.app import create_app
     from workers.celery_app import configure
-    from workers.tasks import enqueue_delivery
+    from workers.tasks import enqueue_deliveries
 
     configure(settings)
-    return TestClient(create_app(settings, open_store(settings.db_path), enqueue_delivery))
+    return TestClient(create_app(settings, open_store(settings.db_path), enqueue_deliveries))
 
 
 def deliver(

@@ -110,3 +110,50 @@ def test_github_5xx_retried_then_done(fake_github, tmp_path: Path) -> None:  # t
         assert "needs-triage" in _labels(fake_github, 1)
     finally:
         worker.stop()
+
+
+@pytest.mark.parametrize("kind", ["sqla", "redis"])
+def test_a_batch_published_together_is_handled_one_by_one(
+    fake_github, tmp_path: Path, kind: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The web process's group commit: three deliveries, one message; the one GitHub fails for
+    leaves the batch as its own retry, and the other two are neither held up nor run twice."""
+    import json
+    import threading
+    from concurrent.futures import Future
+
+    from bot.webhook import intake
+    from bot.webhook.batcher import IntakeBatcher, Pending
+    from workers.tasks import enqueue_deliveries
+
+    fake_github.state.add_installation(1, [REPO])
+    for title in ("One", "Two", "Three"):
+        fake_github.state.add_issue(REPO, title)
+    settings = make_settings(
+        fake_github, tmp_path, broker_url=broker_url(kind, tmp_path), retry_base_s=0.5
+    )
+    web_client(settings)  # configures the Celery app for this broker, as the web process does
+    store = open_store(settings.db_path)
+    batch = []
+    for n in (1, 2, 3):
+        payload = issue_payload(REPO, n, f"#{n}")
+        d = intake.describe(f"b-{n}", "issues", payload)
+        batch.append(Pending(d, json.dumps(payload).encode(), False, Future()))
+    fake_github.state.fail_next(n=2, status=502, match=f"/repos/{REPO}/issues/2")
+    answers = IntakeBatcher(store, enqueue_deliveries, threading.Lock()).process(batch)
+    assert [a[1]["queued"] for a in answers] == [True, True, True]
+    worker = Worker(settings, tmp_path / "w.log")
+    try:
+        for n in (1, 2, 3):
+            wait_for(
+                lambda n=n: store.delivery(f"b-{n}")["status"] == "done",  # type: ignore[misc]
+                timeout=90,
+                what=f"b-{n} done",
+                log=worker.log,
+            )
+        attempts = {n: store.delivery(f"b-{n}")["attempts"] for n in (1, 2, 3)}
+        assert attempts[1] == attempts[3] == 1 and attempts[2] >= 2, attempts
+        assert all("needs-triage" in _labels(fake_github, n) for n in (1, 2, 3))
+        assert len(fake_github.state.writes()) == 3
+    finally:
+        worker.stop()

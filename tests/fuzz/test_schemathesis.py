@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,11 @@ SETTINGS = load_settings(
     data_dir=_DIR, webhook_secret="fuzz-secret-value", dashboard_token="fuzz-dash-token", env="test"
 )
 STORE = open_store(SETTINGS.db_path)
-QUEUED: list[tuple[str, str]] = []
+QUEUED: list[str] = []
 
 
-def _enqueue(delivery_id: str, event: str, payload: dict[str, Any]) -> None:
-    QUEUED.append((delivery_id, event))
+def _enqueue(delivery_ids: Sequence[str]) -> None:
+    QUEUED.extend(delivery_ids)
 
 
 APP = create_app(SETTINGS, STORE, _enqueue, broker_ok=lambda: (True, "ok"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -43,8 +44,8 @@ class Recorder:
     def __init__(self) -> None:
         self.ids: list[str] = []
 
-    def __call__(self, delivery_id: str, event: str, payload: dict[str, Any]) -> None:
-        self.ids.append(delivery_id)
+    def __call__(self, delivery_ids: Sequence[str]) -> None:
+        self.ids.extend(delivery_ids)
 
 
 @pytest.fixture(scope="module")

@@ -114,11 +114,11 @@ def web_client_for(settings: Settings) -> Any:
 
     from bot.webhook.app import create_app
     from workers.celery_app import configure
-    from workers.tasks import enqueue_delivery
+    from workers.tasks import enqueue_deliveries
 
     configure(settings)
     store = open_store(settings.effective_database_url)
-    return TestClient(create_app(settings, store, enqueue_delivery))
+    return TestClient(create_app(settings, store, enqueue_deliveries))
 
 
 def _secret(settings: Settings) -> str:

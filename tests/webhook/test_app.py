@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -23,10 +24,10 @@ class Recorder:
         self.sent: list[str] = []
         self.down = False
 
-    def __call__(self, delivery_id: str, event: str, payload: dict[str, Any]) -> None:
+    def __call__(self, delivery_ids: Sequence[str]) -> None:
         if self.down:
             raise QueueUnavailable("connection refused")
-        self.sent.append(delivery_id)
+        self.sent.extend(delivery_ids)
 
 
 @pytest.fixture
