@@ -41,7 +41,8 @@ class Edge:
         return await asyncio.wrap_future(self.batcher.submit(d, raw, ignored=ignored))
 
 
-def get_edge(request: Request) -> Edge:
+async def get_edge(request: Request) -> Edge:
+    """Async on purpose: FastAPI runs a plain `def` dependency in a thread, a hop per request."""
     edge: Edge = request.app.state.edge
     return edge
 
