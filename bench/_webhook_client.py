@@ -1,4 +1,14 @@
-"""Load client for bench/webhook.py, run as its own process: N signed deliveries, C at a time."""
+"""Load client for bench/webhook.py, run as its own process.
+
+HTTP/1.1 over raw asyncio streams with keep-alive and pre-signed requests: a general HTTP client
+spent more CPU per request than the server under test, so it measured itself. Two modes:
+
+- closed: C connections, each sends its next request when the last answer arrives (max rate);
+- open: C connections share a fixed offered rate; each request has a due time and its latency
+  counts from then, so a slow server cannot hide queueing (no coordinated omission).
+
+    python bench/_webhook_client.py URL N C SECRET [closed | open RATE]
+"""
 
 from __future__ import annotations
 
@@ -7,13 +17,12 @@ import json
 import sys
 import time
 import uuid
-
-import httpx
+from urllib.parse import urlsplit
 
 from bot.webhook.signature import sign
 
 
-def payloads(n: int, secret: bytes) -> list[tuple[bytes, dict[str, str]]]:
+def requests(n: int, host: str, path: str, secret: bytes) -> list[bytes]:
     out = []
     for i in range(n):
         body = json.dumps(
@@ -25,38 +34,50 @@ def payloads(n: int, secret: bytes) -> list[tuple[bytes, dict[str, str]]]:
                 "sender": {"login": "alice", "type": "User"},
             }
         ).encode()
-        headers = {
-            "X-GitHub-Event": "issues",
-            "X-GitHub-Delivery": str(uuid.uuid4()),
-            "X-Hub-Signature-256": sign(secret, body),
-            "Content-Type": "application/json",
-        }
-        out.append((body, headers))
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"X-GitHub-Event: issues\r\nX-GitHub-Delivery: {uuid.uuid4()}\r\n"
+            f"X-Hub-Signature-256: {sign(secret, body)}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        out.append(head.encode() + body)
     return out
 
 
-async def run(url: str, n: int, conc: int, secret: bytes) -> dict[str, float]:
-    work = payloads(n, secret)
+async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, req: bytes) -> int:
+    writer.write(req)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    await reader.readexactly(length)
+    return status
+
+
+async def run(url: str, n: int, conc: int, secret: bytes, rate: float | None) -> dict[str, float]:
+    u = urlsplit(url)
+    host, port = u.hostname or "127.0.0.1", u.port or 80
+    work = requests(n, f"{host}:{port}", u.path, secret)
     lat: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        queue: asyncio.Queue[tuple[bytes, dict[str, str]]] = asyncio.Queue()
-        for w in work:
-            queue.put_nowait(w)
+    start = time.perf_counter() + 0.2  # every connection is open before the first due time
 
-        async def one() -> None:
-            nonlocal errors
-            while not queue.empty():
-                body, headers = queue.get_nowait()
-                t = time.perf_counter()
-                r = await client.post(url, content=body, headers=headers)
-                lat.append(time.perf_counter() - t)
-                errors += r.status_code >= 300
+    async def one(k: int) -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection(host, port)
+        await asyncio.sleep(max(0.0, start - time.perf_counter()))
+        for i in range(k, n, conc):
+            due = start + i / rate if rate else time.perf_counter()
+            if rate:
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            status = await exchange(reader, writer, work[i])
+            lat.append(time.perf_counter() - due)
+            errors += status >= 300
+        writer.close()
 
-        start = time.perf_counter()
-        await asyncio.gather(*(one() for _ in range(conc)))
-        wall = time.perf_counter() - start
+    await asyncio.gather(*(one(k) for k in range(conc)))
+    wall = time.perf_counter() - start
     lat.sort()
     return {
         "n": n,
@@ -69,4 +90,6 @@ async def run(url: str, n: int, conc: int, secret: bytes) -> dict[str, float]:
 
 if __name__ == "__main__":
     url, n, conc, secret = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4].encode()
-    print(json.dumps(asyncio.run(run(url, n, conc, secret))))
+    mode = sys.argv[5] if len(sys.argv) > 5 else "closed"
+    rate = float(sys.argv[6]) if mode == "open" else None
+    print(json.dumps(asyncio.run(run(url, n, conc, secret, rate))))
