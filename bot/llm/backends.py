@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -31,8 +31,24 @@ class LocalBackend(Protocol):
     def model_name(self) -> str: ...
 
     def generate(
-        self, system: str, user: str, *, max_tokens: int, temperature: float
+        self,
+        system: str,
+        user: str,
+        *,
+        max_tokens: int,
+        temperature: float,
+        schema: Mapping[str, Any] | None = None,  # the answer's JSON schema, for runtimes that
+        # can constrain output to it (llama); others rely on the layer's validation alone
     ) -> Generation: ...
+
+
+@runtime_checkable
+class LabelScorer(Protocol):
+    """A backend that can read label probabilities from its logits (llama, not gpt4all)."""
+
+    def label_probabilities(
+        self, system: str, user: str, prefix: str, labels: Sequence[str]
+    ) -> tuple[dict[str, float], int]: ...
 
 
 BackendFactory = Callable[[Path, BaseModel], LocalBackend]

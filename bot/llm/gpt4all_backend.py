@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,7 +53,13 @@ class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
         return self._model
 
     def generate(
-        self, system: str, user: str, *, max_tokens: int, temperature: float
+        self,
+        system: str,
+        user: str,
+        *,
+        max_tokens: int,
+        temperature: float,
+        schema: Mapping[str, Any] | None = None,  # gpt4all cannot constrain output: ignored
     ) -> Generation:
         with self._lock:  # one generation at a time per loaded model
             model = self._load()

@@ -79,11 +79,14 @@ class ModelLayer:
 
         return fn
 
-    def _local_fn(self) -> generate.GenerateFn:
+    def _local_fn(self, schema: type[BaseModel]) -> generate.GenerateFn:
         backend = self.local
+        json_schema = schema.model_json_schema()
 
         def fn(system: str, user: str, max_tokens: int, temperature: float) -> Generation:
-            return backend.generate(system, user, max_tokens=max_tokens, temperature=temperature)
+            return backend.generate(
+                system, user, max_tokens=max_tokens, temperature=temperature, schema=json_schema
+            )
 
         return fn
 
@@ -125,7 +128,7 @@ class ModelLayer:
     ) -> generate.Outcome[T]:
         local = self.local
         out = generate.run(
-            self.records, "local", local.name, local.model_name, self._local_fn(), req, schema
+            self.records, "local", local.name, local.model_name, self._local_fn(schema), req, schema
         )
         return _checked(out, check)
 

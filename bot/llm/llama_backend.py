@@ -1,15 +1,21 @@
-"""Optional local backend on llama-cpp-python (`pip install smolbot[llama]`); import guarded."""
+"""Optional local backend on llama-cpp-python (`pip install smolbot[llama]`); import guarded.
+
+Beyond the default backend it gives two things: output constrained by the answer's JSON schema (a
+grammar, so the model cannot leave the schema's shape), and label probabilities read from the logits
+at the last position of the prompt (no `logits_all`, so no extra memory)."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.llm.api import ModelUnavailable
-from bot.llm.backends import Generation, register
-from bot.llm.modelfile import LocalFileBackend, check_model_file
+from bot.llm.backends import CHATML_SYSTEM, CHATML_USER, Generation, register
+from bot.llm.modelfile import FIX, LocalFileBackend, check_model_file
 
 INSTALL_HINT = "the llama backend needs llama-cpp-python: pip install 'smolbot[llama]'"
 
@@ -17,7 +23,7 @@ INSTALL_HINT = "the llama backend needs llama-cpp-python: pip install 'smolbot[l
 class LlamaOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    n_threads: int = Field(default=2, ge=1)
+    n_threads: int = Field(default=2, ge=1)  # generation and prompt processing alike
     n_ctx: int = Field(default=4096, ge=512)
     n_batch: int = Field(default=256, ge=1)
 
@@ -33,19 +39,37 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
                 from llama_cpp import Llama
             except ImportError:
                 raise ModelUnavailable(INSTALL_HINT) from None
-            self._model = Llama(
-                model_path=str(self.path),
-                n_ctx=self.options.n_ctx,
-                n_threads=self.options.n_threads,
-                n_batch=self.options.n_batch,
-                chat_format="chatml",
-                verbose=False,
-            )
+            try:
+                self._model = Llama(
+                    model_path=str(self.path),
+                    n_ctx=self.options.n_ctx,
+                    n_threads=self.options.n_threads,
+                    # llama-cpp-python's default is every core for prompt processing
+                    n_threads_batch=self.options.n_threads,
+                    n_batch=self.options.n_batch,
+                    chat_format="chatml",
+                    verbose=False,
+                )
+            except Exception as err:  # a GGUF it cannot load: one line, not a stack trace
+                first = str(err).splitlines()[0] if str(err) else type(err).__name__
+                raise ModelUnavailable(
+                    f"llama-cpp-python could not load {self.path} ({first}); {FIX}"
+                ) from None
         return self._model
 
     def generate(
-        self, system: str, user: str, *, max_tokens: int, temperature: float
+        self,
+        system: str,
+        user: str,
+        *,
+        max_tokens: int,
+        temperature: float,
+        schema: Mapping[str, Any] | None = None,
     ) -> Generation:
+        """One chat completion; the grammar holds it to `schema` (any JSON object without one)."""
+        fmt: dict[str, Any] = {"type": "json_object"}
+        if schema is not None:
+            fmt["schema"] = dict(schema)  # llama-cpp-python falls back to plain JSON if unsupported
         with self._lock:
             model = self._load()
             out = model.create_chat_completion(
@@ -56,14 +80,56 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
                 max_tokens=max_tokens,
                 temperature=temperature,
                 top_k=1 if temperature <= 0 else 40,
-                # every prompt of the layer answers one JSON object: let the grammar enforce it
-                response_format={"type": "json_object"},
+                response_format=fmt,
             )
         usage = out.get("usage") or {}
         text = out["choices"][0]["message"].get("content") or ""
         return Generation(
             text, int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
         )
+
+    def label_probabilities(
+        self, system: str, user: str, prefix: str, labels: Sequence[str]
+    ) -> tuple[dict[str, float], int]:
+        """P(label | prompt + answer prefix) from each label's first token, normalised over the labels.
+
+        The prompt is evaluated once (its shared beginning is reused from the last call) and only the
+        last position's logits are read. Returns the probabilities and the prompt's token count."""
+        text = CHATML_SYSTEM.format(system) + CHATML_USER.format(user) + prefix
+        with self._lock:
+            model = self._load()
+            tokens = model.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+            logits = _last_logits(model, tokens)
+            firsts = {lb: _first_token(model, lb) for lb in labels}
+        chosen = {lb: float(logits[t]) for lb, t in firsts.items()}
+        top = max(chosen.values())
+        weights = {lb: math.exp(v - top) for lb, v in chosen.items()}
+        total = sum(weights.values())
+        return {lb: w / total for lb, w in weights.items()}, len(tokens)
+
+
+def _first_token(model: Any, label: str) -> int:
+    ids = model.tokenize(label.encode("utf-8"), add_bos=False, special=False)
+    if not ids:
+        raise ValueError(f"label {label!r} has no tokens")
+    return int(ids[0])
+
+
+def _last_logits(model: Any, tokens: list[int]) -> Any:
+    """Evaluate tokens (reusing the cached common prefix) and return the last position's logits."""
+    import numpy as np
+    from llama_cpp import llama_get_logits
+
+    cached = list(model.input_ids[: model.n_tokens])
+    keep = 0
+    for a, b in zip(cached, tokens, strict=False):
+        if a != b:
+            break
+        keep += 1
+    keep = min(keep, len(tokens) - 1)  # evaluate at least the last token: its logits are the answer
+    model.n_tokens = keep
+    model.eval(tokens[keep:])
+    return np.ctypeslib.as_array(llama_get_logits(model.ctx), shape=(model.n_vocab(),)).copy()
 
 
 def make(path: Path, options: BaseModel) -> LlamaBackend:

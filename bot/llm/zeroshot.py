@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -9,8 +10,10 @@ from pydantic import BaseModel, field_validator
 
 from bot.core.escalation import Route
 from bot.llm import generate
-from bot.llm.api import Answer, Classification
+from bot.llm.api import Answer, Classification, ModelRecord
+from bot.llm.backends import LabelScorer
 from bot.llm.prompts import load_prompt
+from bot.llm.records import text_hash
 
 if TYPE_CHECKING:
     from bot.llm.layer import ModelLayer
@@ -20,6 +23,9 @@ PROMPT = "triage_kind"
 # trusted more than that, so on its own it never clears a triage threshold.
 LOCAL_ZERO_SHOT_CAP = 0.47
 TEXT_CHARS = 4000
+# Where the runtime gives logits (llama), the label is read from them instead: the probability of each
+# label's first token after the prompt plus the start of the answer, normalised over the labels.
+ANSWER_PREFIX = '{"label": "'
 
 
 class LabelAnswer(BaseModel):
@@ -53,6 +59,36 @@ def _as_classification(
     )
 
 
+def scored_label(
+    layer: ModelLayer, req: generate.Request, labels: Sequence[str]
+) -> tuple[Classification | None, float, ModelRecord]:
+    """The label with the highest probability from the logits (cached like any answer)."""
+    backend = layer.local
+    assert isinstance(backend, LabelScorer)
+    started = time.perf_counter()
+    r = req.rendered
+    rec = ModelRecord(req.task, backend.name, backend.model_name, r.version, 0.0, False, 0.0)
+    rec.note = "label probabilities from logits"
+    key = text_hash(
+        req.task, r.version, backend.model_name, ANSWER_PREFIX, r.system, r.user, *labels
+    )
+    hit = layer.records.cache_get(key)
+    if hit is not None:
+        value = Classification.model_validate(hit[0])
+        rec.backend, rec.cache_hit, rec.note = "cache", True, f"cached answer of {backend.name}"
+    else:
+        probs, rec.tokens_in = backend.label_probabilities(r.system, r.user, ANSWER_PREFIX, labels)
+        best = max(probs, key=lambda k: probs[k])
+        value = Classification(label=best, probabilities={k: round(v, 4) for k, v in probs.items()})
+        layer.records.cache_put(
+            key, req.task, r.version, backend.model_name, value.model_dump(), 0.0
+        )
+    conf = value.probabilities[value.label]
+    rec.confidence = conf
+    rec.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    return value, conf, rec
+
+
 def classify_with(
     layer: ModelLayer,
     where: Route,
@@ -68,13 +104,18 @@ def classify_with(
     attempts = list(first.attempts)
     best = first
     if where is Route.LOCAL:
-        out = layer._try_local(_request(task, text, labels, layer), LabelAnswer)
-        conf = min(out.confidence, LOCAL_ZERO_SHOT_CAP)
-        out.record.confidence = conf
-        attempts.append(out.record)
-        value = _as_classification(out.value, labels, conf)
+        req = _request(task, text, labels, layer)
+        if isinstance(layer.local, LabelScorer):
+            value, conf, rec = scored_label(layer, req, labels)
+        else:
+            out = layer._try_local(req, LabelAnswer)
+            conf = min(out.confidence, LOCAL_ZERO_SHOT_CAP)
+            rec = out.record
+            rec.confidence = conf
+            value = _as_classification(out.value, labels, conf)
+        attempts.append(rec)
         if value is not None:
-            best = Answer(value, conf, out.record, "ok", attempts)
+            best = Answer(value, conf, rec, "ok", attempts)
         where = Route.LARGE if layer._large_ready(allow_escalation) else Route.CAUTIOUS
         if best.confidence >= layer.settings.threshold(task):
             return layer._done(best, call_id, scope)
