@@ -3,12 +3,14 @@
     .venv/bin/python bench/commits.py                 # both parts
     .venv/bin/python bench/commits.py --part latency --runs 20 --sync-runs 5
     .venv/bin/python bench/commits.py --part quality -n 40
+    .venv/bin/python bench/commits.py --part confidence -n 40
 
 Latency: `git commit` wall time with no hook, with smolbot's hook when the draft was speculated
 (the drafter already wrote it), and with the draft made synchronously in the hook (a fresh
 drafter process, model load and generation: what a commit-time tool costs). Quality: on
 /work/shared/data/commit-pairs-dev.jsonl, format validity, type agreement and B-Norm BLEU against
 the human message, for the local model, the rules alone and a nearest-neighbour retrieval baseline.
+Confidence: the local model's drafts bucketed by their confidence (type agreement, B-Norm per bucket).
 """
 
 from __future__ import annotations
@@ -269,11 +271,66 @@ def _draft(
     ).message
 
 
+# --- confidence -------------------------------------------------------------------------------
+def confidence(n: int, seed: int, budget: int, threads: int) -> None:
+    """Does a higher draft confidence go with better drafts? Drafts by the real local model, bucketed.
+    Answers are cached in the data dir like any draft's (SMOLBOT_DATA_DIR for a fresh cache)."""
+    sample, rows = load(n, seed)
+    settings = load_settings(model_threads=threads)
+    writer = LayerWriter(settings)
+    scored: list[tuple[float, bool, float]] = []  # confidence, type = human's, B-Norm
+    start = time.perf_counter()
+    for row in sample:
+        human = CC_SUBJECT.match(str(row["subject"]))
+        changes = diffs.changes_from_patch(str(row["diff"]))
+        if not (human and human.group("type") in CC_TYPES and changes):
+            continue
+        history = history_before(rows, row)
+        result = draft_changes(
+            str(row["sha"]), changes, history, writer, DraftOptions(budget_chars=budget)
+        )
+        subject = result.message.splitlines()[0] if result.message.strip() else ""
+        mine = CC_SUBJECT.match(subject)
+        same = bool(mine and mine.group("type") == human.group("type"))
+        ref = TRAILING_REF.sub("", str(row["subject"]))
+        scored.append((result.confidence, same, bnorm(ref, subject)))
+        print(f"    ... {len(scored)} drafts, confidence {result.confidence:.2f}", flush=True)
+    minutes = (time.perf_counter() - start) / 60
+    print(
+        f"\n## draft confidence against draft quality ({len(scored)} conventional pairs of {n} "
+        f"sampled, seed {seed}; {settings.effective_model_path.name}, {threads} thread(s); "
+        f"{minutes:.1f} min; "
+        f"load average {os.getloadavg()[0]:.1f})"
+    )
+    print("| confidence | drafts | type = human's | B-Norm |")
+    print("|---|---|---|---|")
+    for lo, hi in ((0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 1.01)):
+        inside = [s for s in scored if lo <= s[0] < hi]
+        if inside:
+            print(
+                f"| {lo:.1f}-{min(hi, 1.0):.1f} | {len(inside)} | "
+                f"{statistics.mean(s[1] for s in inside):.0%} | "
+                f"{statistics.mean(s[2] for s in inside):.1f} |"
+            )
+    print("\n| coverage (surest first) | drafts | type = human's | B-Norm | min confidence |")
+    print("|---|---|---|---|---|")
+    ordered = sorted(scored, key=lambda s: -s[0])
+    for share in (1.0, 0.75, 0.5):
+        top = ordered[: max(1, round(len(ordered) * share))]
+        print(
+            f"| {share:.0%} | {len(top)} | {statistics.mean(s[1] for s in top):.0%} | "
+            f"{statistics.mean(s[2] for s in top):.1f} | {top[-1][0]:.2f} |"
+        )
+    print(f"(distinct confidence values: {len({s[0] for s in scored})})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--part", choices=["all", "latency", "quality"], default="all")
+    parser.add_argument(
+        "--part", choices=["all", "latency", "quality", "confidence"], default="all"
+    )
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--sync-runs", type=int, default=5)
     parser.add_argument(
@@ -286,11 +343,16 @@ def main() -> None:
     parser.add_argument(
         "--budget", type=int, default=3000, help="diff characters shown to the model"
     )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="model threads for --part confidence"
+    )
     args = parser.parse_args()
     if args.part in ("all", "latency"):
         print_latency(latency(args.runs, args.sync_runs, args.latency_model))
     if args.part in ("all", "quality"):
         quality(args.n, args.seed, args.budget)
+    if args.part in ("all", "confidence"):
+        confidence(args.n, args.seed, args.budget, args.threads)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@
 2. per-task latency through ModelLayer.ask (and the cache hit on a repeat);
 3. the classifier on a per-repository time split of the labeled dev set: macro-F1 per repository,
    reliability of its confidence, accuracy at 100/80/60/40 % coverage;
+3b. with --zeroshot N (needs the [llama] extra): the zero-shot label probability read from the
+   logits, its reliability and accuracy at coverage on N held-out issues, next to the classifier;
 4. the learning loop: the labeled stream replayed in time order; what the classifier is unsure of
    escalates to an ORACLE THAT STANDS IN FOR THE LARGE MODEL (it returns the true label), its
    answers are learned, and the escalation share is shown falling.
@@ -293,6 +295,77 @@ def bench_classifier(rows: list[Row]) -> None:
     )
 
 
+# --- 3b: zero-shot label probabilities from the logits (llama backend) ------------------------
+def coverage_rows(scored: list[tuple[float, bool]]) -> list[list[Any]]:
+    ordered = sorted(scored, key=lambda x: -x[0])
+    out = []
+    for share in (1.0, 0.8, 0.6, 0.4, 0.2):
+        top = ordered[: max(1, round(len(ordered) * share))]
+        out.append(
+            [f"{share:.0%}", len(top), f"{np.mean([ok for _, ok in top]):.3f}", f"{top[-1][0]:.2f}"]
+        )
+    return out
+
+
+def bench_zeroshot(rows: list[Row], model_path: Path, n: int, threads: int) -> None:
+    """Calibration of the logit label probability on n held-out issues, next to the classifier's."""
+    from bot.llm.llama_backend import LlamaBackend
+    from bot.llm.prompts import load_prompt
+    from bot.llm.zeroshot import ANSWER_PREFIX, PROMPT, TEXT_CHARS, logit_confidence
+
+    train, test = time_split(rows)
+    held = random.Random(0).sample(test, n)
+    backend = get_backend("llama", model_path, {"n_threads": threads})
+    assert isinstance(backend, LlamaBackend)
+    prompt = load_prompt(PROMPT)
+    clf = Classifier.train([Example(r["repo"], text(r), r["label"], "backfill") for r in train])
+    llm: list[tuple[float, bool]] = []
+    base: list[tuple[float, bool]] = []
+    started, cpu, tokens = time.perf_counter(), time.process_time(), 0
+    for r in held:
+        rendered = prompt.render({"labels": ", ".join(LABELS), "issue": text(r)[:TEXT_CHARS]})
+        probs, n_tok = backend.label_probabilities(
+            rendered.system, rendered.user, ANSWER_PREFIX, LABELS
+        )
+        tokens += n_tok
+        label = max(probs, key=lambda k: probs[k])
+        llm.append((probs[label], label == r["label"]))
+        p = clf.probabilities(r["repo"], text(r), LABELS) or {}
+        best = max(p, key=lambda k: p[k])
+        base.append((p[best], best == r["label"]))
+    wall = time.perf_counter() - started
+    bins = [(0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.01)]
+    rel = []
+    for lo, hi in bins:
+        inside = [(c, ok) for c, ok in llm if lo <= c < hi]
+        if inside:
+            rel.append(
+                [
+                    f"{lo:.1f}-{min(hi, 1.0):.1f}",
+                    len(inside),
+                    f"{np.mean([c for c, _ in inside]):.2f}",
+                    f"{np.mean([logit_confidence(c, len(LABELS)) for c, _ in inside]):.2f}",
+                    f"{np.mean([ok for _, ok in inside]):.2f}",
+                ]
+            )
+    table(
+        f"Zero-shot label from the logits (llama, {model_path.name}, {threads} thread(s)): "
+        f"reliability on {n} held-out issues",
+        ["probability", "n", "mean prob", "mean confidence (shrunk)", "accuracy"],
+        rel,
+    )
+    llm_cov, clf_cov = coverage_rows(llm), coverage_rows(base)
+    table(
+        "Accuracy at coverage on the same issues: logit probability vs the trained classifier",
+        ["coverage", "n", "zero-shot acc", "min prob", "classifier acc", "min conf"],
+        [[a[0], a[1], a[2], a[3], b[2], b[3]] for a, b in zip(llm_cov, clf_cov, strict=True)],
+    )
+    print(
+        f"({wall / n:.1f} s and {(time.process_time() - cpu) / n:.1f} CPU s per issue, "
+        f"{tokens / n:.0f} prompt tokens per issue; load average {os.getloadavg()[0]:.1f})"
+    )
+
+
 # --- 4: learning loop ---------------------------------------------------------------------
 class Oracle:
     """STANDS IN FOR THE LARGE MODEL: answers the true label of the issue being classified."""
@@ -382,6 +455,14 @@ def main() -> None:
         "--skip-local", action="store_true", help="skip the sections that run the model"
     )
     ap.add_argument(
+        "--zeroshot",
+        type=int,
+        default=0,
+        metavar="N",
+        help="calibrate the llama backend's logit label probability on N held-out issues (slow)",
+    )
+    ap.add_argument("--only-zeroshot", action="store_true", help="run only the --zeroshot section")
+    ap.add_argument(
         "--threads",
         default="",
         help="comma-separated thread counts for the local model (default: SMOLBOT_MODEL_THREADS)",
@@ -390,6 +471,11 @@ def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     started = time.perf_counter()
     model = load_settings().effective_model_path
+    if args.zeroshot and model.is_file():
+        n_threads = int(args.threads.split(",")[0]) if args.threads else 1
+        bench_zeroshot(load_rows(), model, args.zeroshot, n_threads)
+        if args.only_zeroshot:
+            return
     if not args.skip_local and model.is_file():
         threads = [int(t) for t in args.threads.split(",") if t] or [load_settings().model_threads]
         for n in threads:
