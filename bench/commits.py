@@ -272,13 +272,26 @@ def _draft(
 
 
 # --- confidence -------------------------------------------------------------------------------
-def confidence(n: int, seed: int, budget: int, threads: int) -> None:
+def _last_logprob(writer: LayerWriter) -> float | None:
+    """The mean token log-probability the llama backend recorded for the last message draft."""
+    layer = writer._layer
+    if layer is None:
+        return None
+    rows = [
+        r for r in layer.records.calls() if str(r["prompt_version"]).startswith("commit_message@")
+    ]
+    note = str(rows[-1]["note"]) if rows else ""
+    return float(note.rsplit(" ", 1)[1]) if note.startswith("mean token logprob") else None
+
+
+def confidence(n: int, seed: int, budget: int, threads: int, backend: str) -> None:
     """Does a higher draft confidence go with better drafts? Drafts by the real local model, bucketed.
     Answers are cached in the data dir like any draft's (SMOLBOT_DATA_DIR for a fresh cache)."""
     sample, rows = load(n, seed)
-    settings = load_settings(model_threads=threads)
+    settings = load_settings(model_threads=threads, model_backend=backend)
     writer = LayerWriter(settings)
     scored: list[tuple[float, bool, float]] = []  # confidence, type = human's, B-Norm
+    fluency: list[tuple[float, bool, float]] = []  # mean token logprob (llama), same
     start = time.perf_counter()
     for row in sample:
         human = CC_SUBJECT.match(str(row["subject"]))
@@ -294,11 +307,14 @@ def confidence(n: int, seed: int, budget: int, threads: int) -> None:
         same = bool(mine and mine.group("type") == human.group("type"))
         ref = TRAILING_REF.sub("", str(row["subject"]))
         scored.append((result.confidence, same, bnorm(ref, subject)))
+        logprob = _last_logprob(writer) if result.backend == "llama" else None
+        if logprob is not None:
+            fluency.append((logprob, same, scored[-1][2]))
         print(f"    ... {len(scored)} drafts, confidence {result.confidence:.2f}", flush=True)
     minutes = (time.perf_counter() - start) / 60
     print(
         f"\n## draft confidence against draft quality ({len(scored)} conventional pairs of {n} "
-        f"sampled, seed {seed}; {settings.effective_model_path.name}, {threads} thread(s); "
+        f"sampled, seed {seed}; {settings.effective_model_path.name} on {backend}, {threads} thread(s); "
         f"{minutes:.1f} min; "
         f"load average {os.getloadavg()[0]:.1f})"
     )
@@ -322,6 +338,18 @@ def confidence(n: int, seed: int, budget: int, threads: int) -> None:
             f"{statistics.mean(s[2] for s in top):.1f} | {top[-1][0]:.2f} |"
         )
     print(f"(distinct confidence values: {len({s[0] for s in scored})})")
+    if len(fluency) >= 3:  # llama only: does the model's own token probability say anything?
+        ordered = sorted(fluency, key=lambda s: s[0])
+        third = len(ordered) // 3
+        parts = [ordered[:third], ordered[third : 2 * third], ordered[2 * third :]]
+        print("\n| mean token logprob (tercile) | drafts | range | type = human's | B-Norm |")
+        print("|---|---|---|---|---|")
+        for name, part in zip(("lowest", "middle", "highest"), parts, strict=True):
+            print(
+                f"| {name} | {len(part)} | {part[0][0]:.2f}..{part[-1][0]:.2f} | "
+                f"{statistics.mean(s[1] for s in part):.0%} | "
+                f"{statistics.mean(s[2] for s in part):.1f} |"
+            )
 
 
 def main() -> None:
@@ -346,13 +374,19 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="model threads for --part confidence"
     )
+    parser.add_argument(
+        "--backend",
+        choices=["gpt4all", "llama"],
+        default="gpt4all",
+        help="local backend for --part confidence (llama also reports mean token logprob)",
+    )
     args = parser.parse_args()
     if args.part in ("all", "latency"):
         print_latency(latency(args.runs, args.sync_runs, args.latency_model))
     if args.part in ("all", "quality"):
         quality(args.n, args.seed, args.budget)
     if args.part in ("all", "confidence"):
-        confidence(args.n, args.seed, args.budget, args.threads)
+        confidence(args.n, args.seed, args.budget, args.threads, args.backend)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ class Generation:
     text: str
     tokens_in: int
     tokens_out: int
+    mean_logprob: float | None = None  # of the generated tokens, where the runtime gives logits
 
 
 class LocalBackend(Protocol):

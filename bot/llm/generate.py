@@ -110,6 +110,8 @@ def _generate_valid(
         rec.tokens_out += gen.tokens_out
         parsed = parse_answer(gen.text, schema)
         if parsed.value is not None:
+            if gen.mean_logprob is not None:  # recorded to be measured; not (yet) in the confidence
+                rec.note = f"mean token logprob {gen.mean_logprob:.3f}"
             return parsed, attempt > 0
         user = req.rendered.user + RETRY_NOTE.format(error=parsed.error[:200])
     return parsed, True

@@ -72,6 +72,7 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
             fmt["schema"] = dict(schema)  # llama-cpp-python falls back to plain JSON if unsupported
         with self._lock:
             model = self._load()
+            seen = TokenLogprobs()
             out = model.create_chat_completion(
                 messages=[
                     {"role": "system", "content": system},
@@ -81,11 +82,15 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
                 temperature=temperature,
                 top_k=1 if temperature <= 0 else 40,
                 response_format=fmt,
+                logits_processor=[seen],
             )
         usage = out.get("usage") or {}
         text = out["choices"][0]["message"].get("content") or ""
         return Generation(
-            text, int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
+            text,
+            int(usage.get("prompt_tokens", 0)),
+            int(usage.get("completion_tokens", 0)),
+            seen.mean(),
         )
 
     def label_probabilities(
@@ -106,6 +111,30 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
         weights = {lb: math.exp(v - top) for lb, v in chosen.items()}
         total = sum(weights.values())
         return {lb: w / total for lb, w in weights.items()}, len(tokens)
+
+
+class TokenLogprobs:
+    """A logits processor that only watches: the log-probability the model gave each token it chose.
+
+    It sees the raw logits of every step (before the grammar) and learns the chosen token from the
+    next step's input, so the final (end-of-answer) token is not counted."""
+
+    def __init__(self) -> None:
+        self.logprobs: list[float] = []
+        self._pending: Any = None
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import numpy as np
+
+        if self._pending is not None and len(input_ids):
+            self.logprobs.append(float(self._pending[int(input_ids[-1])]))
+        s = np.asarray(scores, dtype=np.float64)
+        top = s.max()
+        self._pending = s - (top + math.log(float(np.exp(s - top).sum())))
+        return scores
+
+    def mean(self) -> float | None:
+        return sum(self.logprobs) / len(self.logprobs) if self.logprobs else None
 
 
 def _first_token(model: Any, label: str) -> int:

@@ -57,6 +57,8 @@ def test_grammar_holds_the_answer_to_the_schema(
     assert (rec.backend, rec.model) == ("llama", model_path.name)
     assert rec.tokens_in > 10 and 0 < rec.tokens_out <= 24
     assert ans.confidence == 0.8  # clean JSON at the first try, grounded
+    assert rec.note.startswith("mean token logprob ")
+    assert -20 < float(rec.note.rsplit(" ", 1)[1]) <= 0
 
 
 def test_thread_count_reaches_the_runtime(model_path: Path) -> None:
