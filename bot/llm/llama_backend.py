@@ -69,7 +69,7 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
         """One chat completion; the grammar holds it to `schema` (any JSON object without one)."""
         fmt: dict[str, Any] = {"type": "json_object"}
         if schema is not None:
-            fmt["schema"] = dict(schema)  # llama-cpp-python falls back to plain JSON if unsupported
+            fmt["schema"] = grammar_schema(schema)
         with self._lock:
             model = self._load()
             seen = TokenLogprobs()
@@ -111,6 +111,25 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
         weights = {lb: math.exp(v - top) for lb, v in chosen.items()}
         total = sum(weights.values())
         return {lb: w / total for lb, w in weights.items()}, len(tokens)
+
+
+# Bounds a grammar would spell out as nested repetitions: llama.cpp refuses (and aborts the process
+# on) a grammar with too many, e.g. a 4,000-character body. The layer validates them after parsing.
+UNBOUNDED = frozenset({"maxLength", "minLength", "maxItems", "minItems", "pattern", "format"})
+
+
+def grammar_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The answer's JSON schema for the grammar: its shape (keys, types, enums) without the bounds."""
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, Mapping):
+            return {k: strip(v) for k, v in node.items() if k not in UNBOUNDED}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    result: dict[str, Any] = strip(schema)
+    return result
 
 
 class TokenLogprobs:

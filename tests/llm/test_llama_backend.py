@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from bot.llm import ModelLayer, ModelUnavailable
 from bot.llm.backends import get_backend
-from bot.llm.llama_backend import LlamaBackend
+from bot.llm.llama_backend import LlamaBackend, grammar_schema
 from bot.llm.zeroshot import ANSWER_PREFIX, logit_confidence
 from bot.store import Store
 from tests.llm.conftest import make_settings
@@ -59,6 +59,27 @@ def test_grammar_holds_the_answer_to_the_schema(
     assert ans.confidence == 0.8  # clean JSON at the first try, grounded
     assert rec.note.startswith("mean token logprob ")
     assert -20 < float(rec.note.rsplit(" ", 1)[1]) <= 0
+
+
+class Long(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+def test_length_bounds_stay_out_of_the_grammar(model_path: Path) -> None:
+    # a 4,000-character bound spelled out in GBNF makes llama.cpp abort the whole process
+    assert grammar_schema(Long.model_json_schema())["properties"]["text"] == {
+        "title": "Text",
+        "type": "string",
+    }
+    backend = get_backend("llama", model_path, {"n_threads": 1})
+    gen = backend.generate(
+        "You answer with JSON.",
+        'Reply exactly {"text": "ok"}.',
+        max_tokens=12,
+        temperature=0,
+        schema=Long.model_json_schema(),
+    )
+    assert Long.model_validate_json(gen.text).text
 
 
 def test_thread_count_reaches_the_runtime(model_path: Path) -> None:
