@@ -9,6 +9,13 @@ confidence = prior(source) x validity x grounding x agreement, each in [0, 1]:
 - agreement (prompts with samples > 1): a second sample at temperature 0.7 is compared with the first;
   0.5 + 0.5 x similarity, so two answers that share nothing halve the confidence.
 An answer below 0.5 therefore failed at least one check or was unstable; at 0.8 it passed them all.
+
+Two more signals come from outside this module:
+- evidence (ModelLayer.ask(check=...)): what the caller knows about an answer multiplies it; commit
+  drafts use 0.5 + 0.5 x the share of similar past commits that used the drafted type
+  (bot.commits.retrieval.type_check; bench/commits.py --part confidence);
+- zero-shot labels on the llama backend come from the label tokens' probabilities in the logits,
+  shrunk toward chance (bot.llm.zeroshot.logit_confidence; bench/models.py --zeroshot N).
 """
 
 from __future__ import annotations
