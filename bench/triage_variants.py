@@ -67,7 +67,7 @@ def load_encoder(max_len: int, threads: int) -> Any:
 
 
 def prep(text: str, mode: str) -> str:
-    from bot.llm.classifier import CODE, NOISE
+    from bot.llm.embed import CODE, NOISE
 
     title, _, body = text.partition("\n")
     if mode == "title":

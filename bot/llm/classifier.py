@@ -11,7 +11,6 @@ LR 0.651, the 0.7 / 0.3 mix 0.712; a contrastive fine-tune of MiniLM did not bea
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from bot.llm.embed import get_encoder
+from bot.llm.embed import CODE, NOISE, get_encoder
 from bot.llm.embed_stage import EmbedStage
 from bot.llm.records import Example
 
@@ -34,8 +33,6 @@ BLEND_K = 500.0  # the scope model's weight is n / (n + BLEND_K): 0.32 at 240 ex
 SHRINK_K = 60.0
 TFIDF_SHARE = 0.7  # of the mix with the embedding stage (measured: 0.6 and 0.7 best, 0.5 lower)
 BODY_CHARS = 3000
-CODE = re.compile(r"```.*?```", re.DOTALL)
-NOISE = re.compile(r"<!--.*?-->|https?://\S+", re.DOTALL)
 
 
 def features(text: str) -> str:

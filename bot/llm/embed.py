@@ -42,6 +42,9 @@ def prepare(text: str) -> str:
     return f"{title}\n{body}" if body else title
 
 
+_ENCODING = threading.Lock()
+
+
 class Encoder:
     """Normalised embeddings of prepared texts, cached in memory and (optionally) on disk."""
 
@@ -51,23 +54,27 @@ class Encoder:
         self.model = model
         self.cache_dir = cache_dir
         self._memory: OrderedDict[str, Vectors] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = _ENCODING  # one model per process: one encode at a time
 
     def encode(self, texts: Sequence[str]) -> Vectors:
+        """One row per text, L2-normalised; one caller at a time (torch threads must not pile up)."""
+        with self._lock:
+            return self._encode(texts)
+
+    def _encode(self, texts: Sequence[str]) -> Vectors:
         prepared = [prepare(t) for t in texts]
         keys = [hashlib.sha256(f"{MAX_TOKENS}\0{p}".encode()).hexdigest() for p in prepared]
         found = {k: v for k in set(keys) if (v := self._cached(k)) is not None}
         todo = list(dict.fromkeys(k for k in keys if k not in found))
         if todo:
-            where = {k: prepared[keys.index(k)] for k in todo}
-            with self._lock:  # one encode at a time: torch threads must not pile up
-                new = self.model.encode(
-                    [where[k] for k in todo],
-                    batch_size=32,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
+            where = dict(zip(keys, prepared, strict=True))
+            new = self.model.encode(
+                [where[k] for k in todo],
+                batch_size=32,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
             for k, v in zip(todo, new, strict=True):
                 found[k] = np.asarray(v, dtype=np.float32)
                 self._remember(k, found[k], write=True)
@@ -128,7 +135,7 @@ def available() -> bool:
     except ImportError as err:
         if not _WARNED:
             _WARNED.append(str(err))
-            log.info(
+            log.warning(
                 "triage first stage: TF-IDF only (%s; for MiniLM embeddings: %s)", err, INSTALL_HINT
             )
         return False

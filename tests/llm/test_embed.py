@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bot.llm import embed
+from bot.llm import embed, embed_stage
 from bot.llm.classifier import MIN_SCOPE_EXAMPLES, Classifier
 from bot.llm.embed import Encoder, get_encoder
+from bot.llm.embed_stage import EmbedStage
 from bot.llm.records import Example
 from tests.llm.examples import BUGS, FEATURES, LABELS, QUESTIONS
 
@@ -105,3 +106,27 @@ def test_prepare_keeps_the_title_and_drops_code_and_links() -> None:
     text = "Crash on save\n\nSee https://x.y/z <!-- template --> ```trace\nboom\n``` after saving"
     assert embed.prepare(text) == "Crash on save\nSee [code] after saving"
     assert embed.prepare("Only a title") == "Only a title"
+
+
+@needs_extra
+def test_a_new_process_trains_from_the_disk_cache_alone(tmp_path: Path) -> None:
+    rows = examples()
+    first = Classifier.train(rows, cache_dir=tmp_path)
+    assert first.embedded is not None
+    # what a new process does: a fresh encoder whose model must not be asked for anything seen
+    stage = EmbedStage.train(Encoder(Refuses(), tmp_path), rows, True, set())
+    assert stage.general is not None and first.embedded.general is not None
+    x = first.embedded.encoder.encode([QUESTIONS[1]])
+    assert stage.general.proba(x) == pytest.approx(first.embedded.general.proba(x))
+
+
+@needs_extra
+def test_training_encodes_only_the_newest_examples(monkeypatch: pytest.MonkeyPatch) -> None:
+    enc = get_encoder()
+    assert enc is not None
+    rows = examples()  # bugs, then features, then questions (newest)
+    monkeypatch.setattr(embed_stage, "MAX_EXAMPLES", len(QUESTIONS) + 1)
+    stage = EmbedStage.train(enc, rows, True, {"o/r"})
+    assert stage.general is not None and stage.general.classes == ["feature", "question"]
+    monkeypatch.setattr(embed_stage, "MAX_EXAMPLES", len(QUESTIONS))
+    assert EmbedStage.train(enc, rows, True, {"o/r"}).general is None  # one label: no model
