@@ -6,6 +6,7 @@ at the last position of the prompt (no `logits_all`, so no extra memory)."""
 
 from __future__ import annotations
 
+import atexit
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -55,6 +56,8 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
                 raise ModelUnavailable(
                     f"llama-cpp-python could not load {self.path} ({first}); {FIX}"
                 ) from None
+            # free it before interpreter shutdown: Llama.__del__ fails once llama_cpp is torn down
+            atexit.register(self._model.close)
         return self._model
 
     def generate(
