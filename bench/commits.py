@@ -280,8 +280,8 @@ def _last_logprob(writer: LayerWriter) -> float | None:
     rows = [
         r for r in layer.records.calls() if str(r["prompt_version"]).startswith("commit_message@")
     ]
-    note = str(rows[-1]["note"]) if rows else ""
-    return float(note.rsplit(" ", 1)[1]) if note.startswith("mean token logprob") else None
+    found = re.search(r"mean token logprob (-?\d+\.\d+)", str(rows[-1]["note"])) if rows else None
+    return float(found.group(1)) if found else None
 
 
 def confidence(n: int, seed: int, budget: int, threads: int, backend: str) -> None:
