@@ -50,10 +50,14 @@ class Outcome(Generic[T]):
     error: str = ""
 
 
-def cache_key(req: Request, model: str, schema: type[BaseModel]) -> str:
+def cache_key(req: Request, backend: str, model: str, schema: type[BaseModel]) -> str:
+    """Task, prompt version, runtime and model, schema and input: the same file under another
+    runtime (gpt4all, llama with a grammar) answers differently, so it is another entry."""
     schema_id = json.dumps(schema.model_json_schema(), sort_keys=True)
     r = req.rendered
-    return text_hash(req.task, r.version, model, schema_id, r.system, r.user, str(req.max_tokens))
+    return text_hash(
+        req.task, r.version, backend, model, schema_id, r.system, r.user, str(req.max_tokens)
+    )
 
 
 def run(
@@ -69,7 +73,7 @@ def run(
     """Answer from cache, else generate (retrying while the output does not validate) and cache it."""
     started = time.perf_counter()
     rec = ModelRecord(req.task, backend, model, req.rendered.version, 0.0, escalated, 0.0)
-    key = cache_key(req, model, schema)
+    key = cache_key(req, backend, model, schema)
     hit = records.cache_get(key)
     if hit is not None:
         rec.backend, rec.cache_hit, rec.confidence = "cache", True, hit[1]

@@ -71,21 +71,16 @@ def test_unknown_backend_and_unknown_options(tmp_path: Path) -> None:
         get_backend("gpt4all", tmp_path / "m.gguf", {"n_gpu": 1})
 
 
-def test_llama_backend_without_llama_cpp_says_how_to_install(tmp_path: Path) -> None:
-    pytest.importorskip("pytest")
-    if "llama_cpp" in sys.modules or _has_llama():
-        pytest.skip("llama-cpp-python is installed here")
+def test_llama_backend_without_llama_cpp_says_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the environment without the extra: `import llama_cpp` fails as it does when not installed
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)
     path = tmp_path / "m.gguf"
     path.write_bytes(b"GGUF" + b"\0" * 64)
     backend = get_backend("llama", path, {"n_threads": 1})
     with pytest.raises(ModelUnavailable, match=r"smolbot\[llama\]"):
         backend.generate("s", "u", max_tokens=1, temperature=0)
-
-
-def _has_llama() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("llama_cpp") is not None
 
 
 # --- install from part packages ---------------------------------------------------------
