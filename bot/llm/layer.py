@@ -235,7 +235,7 @@ class ModelLayer:
     def _classifier_answer(
         self, task: str, clf: Classifier, probs: dict[str, float] | None
     ) -> Answer[Classification]:
-        model = f"tfidf-lr@{clf.seq}"
+        model = f"{clf.name}@{clf.seq}"
         if not probs:
             rec = ModelRecord(task, "classifier", model, "", 0.0, False, 0.0, note="untrained")
             return Answer(None, 0.0, rec, "no_answer", [rec])
@@ -257,7 +257,9 @@ class ModelLayer:
         with self._clf_lock:
             stale = seq - self._clf.seq >= self.retrain_every or (seq and not self._clf.ready)
             if force or (stale and seq != self._clf.seq):
-                self._clf = Classifier.train(self.records.examples(), seq)
+                self._clf = Classifier.train(
+                    self.records.examples(), seq, cache_dir=self.settings.data_dir / "embeddings"
+                )
             return self._clf
 
     def stats(self, since: float = 0.0) -> dict[str, Any]:
