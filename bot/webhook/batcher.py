@@ -12,11 +12,13 @@ before publishing leaves `received` rows, which the recovery sweep queues.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,7 @@ from bot.webhook import intake
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 64  # bounds one transaction and one message; GitHub never waits on a full batch
+LINGER_S = 0.002  # how long a batch under load waits for company (a lone request waits 0)
 Answer = tuple[int, dict[str, Any]]
 
 
@@ -34,7 +37,7 @@ class Pending:
     delivery: intake.Delivery
     raw: bytes
     ignored: bool
-    answer: Future[Answer]
+    answer: asyncio.Future[Answer] | None = None  # None: the caller reads process()'s result
 
 
 class IntakeBatcher:
@@ -46,11 +49,12 @@ class IntakeBatcher:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def submit(self, d: intake.Delivery, raw: bytes, *, ignored: bool) -> Future[Answer]:
+    async def submit(self, d: intake.Delivery, raw: bytes, *, ignored: bool) -> Answer:
+        """Hand one delivery over and wait for its answer (call on the event loop)."""
         self._ensure_started()
-        answer: Future[Answer] = Future()
+        answer: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._inbox.put(Pending(d, raw, ignored, answer))
-        return answer
+        return await answer
 
     def close(self) -> None:
         if self._thread is not None:
@@ -68,28 +72,31 @@ class IntakeBatcher:
                     self._thread.start()
 
     def _run(self) -> None:
+        busy = False  # the last batch had company: requests are arriving together
         while True:
             first = self._inbox.get()
             if first is None:
                 return
             batch = [first]
+            # Under load, linger a moment for more (PostgreSQL's commit_delay, used only when
+            # others are committing too); a lone request never waits for company.
+            deadline = time.monotonic() + (LINGER_S if busy else 0.0)
             while len(batch) < MAX_BATCH:
                 try:
-                    item = self._inbox.get_nowait()
+                    item = self._inbox.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
                 if item is None:
                     self._inbox.put(None)  # finish this batch, then stop
                     break
                 batch.append(item)
+            busy = len(batch) > 1
+            outcome: list[Answer] | Exception
             try:
-                answers = self.process(batch)
+                outcome = self.process(batch)
             except Exception as err:  # the store failed: every waiting request hears it
-                for p in batch:
-                    p.answer.set_exception(err)
-                continue
-            for p, a in zip(batch, answers, strict=True):
-                p.answer.set_result(a)
+                outcome = err
+            _wake(batch, outcome)
 
     def process(self, batch: Sequence[Pending]) -> list[Answer]:
         """Record the batch, publish its new deliveries as one message, mark them queued."""
@@ -136,6 +143,27 @@ class IntakeBatcher:
         except Exception:  # published all the same: a worker claims `received` rows too
             log.exception("deliveries published but not marked queued: %s", ids)
         return True
+
+
+def _wake(batch: Sequence[Pending], outcome: list[Answer] | Exception) -> None:
+    """Settle the batch's futures with one wake-up of each event loop, not one per request."""
+    loops: dict[asyncio.AbstractEventLoop, list[int]] = {}
+    for i, p in enumerate(batch):
+        if p.answer is not None:
+            loops.setdefault(p.answer.get_loop(), []).append(i)
+    for loop, idx in loops.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            loop.call_soon_threadsafe(_settle, [batch[i] for i in idx], outcome, idx)
+
+
+def _settle(batch: list[Pending], outcome: list[Answer] | Exception, idx: list[int]) -> None:
+    for p, i in zip(batch, idx, strict=True):
+        if p.answer is None or p.answer.done():  # a request that was cancelled meanwhile
+            continue
+        if isinstance(outcome, Exception):
+            p.answer.set_exception(outcome)
+        else:
+            p.answer.set_result(outcome[i])
 
 
 def _row(p: Pending) -> dict[str, Any]:

@@ -120,7 +120,6 @@ def test_a_batch_published_together_is_handled_one_by_one(
     leaves the batch as its own retry, and the other two are neither held up nor run twice."""
     import json
     import threading
-    from concurrent.futures import Future
 
     from bot.webhook import intake
     from bot.webhook.batcher import IntakeBatcher, Pending
@@ -138,7 +137,7 @@ def test_a_batch_published_together_is_handled_one_by_one(
     for n in (1, 2, 3):
         payload = issue_payload(REPO, n, f"#{n}")
         d = intake.describe(f"b-{n}", "issues", payload)
-        batch.append(Pending(d, json.dumps(payload).encode(), False, Future()))
+        batch.append(Pending(d, json.dumps(payload).encode(), False))
     fake_github.state.fail_next(n=2, status=502, match=f"/repos/{REPO}/issues/2")
     answers = IntakeBatcher(store, enqueue_deliveries, threading.Lock()).process(batch)
     assert [a[1]["queued"] for a in answers] == [True, True, True]
