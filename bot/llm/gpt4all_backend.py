@@ -9,9 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.llm.api import ModelUnavailable
 from bot.llm.backends import CHATML_SYSTEM, CHATML_USER, Generation, register
-from bot.llm.modelfile import FIX, LocalFileBackend, check_model_file
+from bot.llm.modelfile import LocalFileBackend, check_model_file, load_failed
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +45,7 @@ class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
                     verbose=False,
                 )
             except Exception as err:  # a GGUF it cannot load: one line, not a stack trace
-                first = str(err).splitlines()[0] if str(err) else type(err).__name__
-                raise ModelUnavailable(
-                    f"gpt4all could not load {self.path} ({first}); {FIX}"
-                ) from None
+                raise load_failed("gpt4all", self.path, err) from None
         return self._model
 
     def generate(

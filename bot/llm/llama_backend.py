@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.llm.api import ModelUnavailable
 from bot.llm.backends import CHATML_SYSTEM, CHATML_USER, Generation, register
-from bot.llm.modelfile import FIX, LocalFileBackend, check_model_file
+from bot.llm.modelfile import LocalFileBackend, check_model_file, load_failed
 
 INSTALL_HINT = "the llama backend needs llama-cpp-python: pip install 'smolbot[llama]'"
 
@@ -52,10 +52,7 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
                     verbose=False,
                 )
             except Exception as err:  # a GGUF it cannot load: one line, not a stack trace
-                first = str(err).splitlines()[0] if str(err) else type(err).__name__
-                raise ModelUnavailable(
-                    f"llama-cpp-python could not load {self.path} ({first}); {FIX}"
-                ) from None
+                raise load_failed("llama-cpp-python", self.path, err) from None
             # free it before interpreter shutdown: Llama.__del__ fails once llama_cpp is torn down
             atexit.register(self._model.close)
         return self._model

@@ -24,6 +24,12 @@ CHUNK = 1 << 20
 FIX = "run `smolbot models install`, or point SMOLBOT_MODEL_PATH at a GGUF file"
 
 
+def load_failed(runtime: str, path: Path, err: Exception) -> ModelUnavailable:
+    """A GGUF file the runtime would not load: one line naming it and the fix, not a trace."""
+    first = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return ModelUnavailable(f"{runtime} could not load {path} ({first}); {FIX}")
+
+
 @dataclass(frozen=True)
 class ModelSource:
     """A GGUF split into wheel-packaged parts: `<package>-partN`, file `<module>_partN/data/partNN.bin`."""
