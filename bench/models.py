@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -264,42 +265,50 @@ def bench_classifier(rows: list[Row]) -> None:
     )
     scored = results[-1][4]
     bins = [(0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.01)]
-    rel = []
-    for lo, hi in bins:
-        inside = [(c, ok) for c, ok in scored if lo <= c < hi]
-        if inside:
-            rel.append(
-                [
-                    f"{lo:.1f}-{min(hi, 1.0):.1f}",
-                    len(inside),
-                    f"{np.mean([c for c, _ in inside]):.2f}",
-                    f"{np.mean([ok for _, ok in inside]):.2f}",
-                ]
-            )
+    rel = reliability_rows(scored, bins)
     table(
         "Reliability of the blended classifier's confidence (held-out test)",
         ["confidence", "n", "mean conf", "accuracy"],
         rel,
     )
-    ordered = sorted(scored, key=lambda x: -x[0])
-    cov = []
-    for share in (1.0, 0.8, 0.6, 0.4):
-        top = ordered[: max(1, round(len(ordered) * share))]
-        cov.append(
-            [f"{share:.0%}", len(top), f"{np.mean([ok for _, ok in top]):.3f}", f"{top[-1][0]:.2f}"]
-        )
     table(
         "Accuracy at coverage (answer only the surest share)",
         ["coverage", "n", "accuracy", "min conf"],
-        cov,
+        coverage_rows(scored, (1.0, 0.8, 0.6, 0.4)),
     )
 
 
 # --- 3b: zero-shot label probabilities from the logits (llama backend) ------------------------
-def coverage_rows(scored: list[tuple[float, bool]]) -> list[list[Any]]:
+def reliability_rows(
+    scored: list[tuple[float, bool]],
+    bins: list[tuple[float, float]],
+    shrink: Callable[[float], float] | None = None,
+) -> list[list[Any]]:
+    """Per confidence bin: its size, mean confidence (and the shrunk one), accuracy."""
+    rows = []
+    for lo, hi in bins:
+        inside = [(c, ok) for c, ok in scored if lo <= c < hi]
+        if inside:
+            shrunk = [f"{np.mean([shrink(c) for c, _ in inside]):.2f}"] if shrink else []
+            rows.append(
+                [
+                    f"{lo:.1f}-{min(hi, 1.0):.1f}",
+                    len(inside),
+                    f"{np.mean([c for c, _ in inside]):.2f}",
+                    *shrunk,
+                    f"{np.mean([ok for _, ok in inside]):.2f}",
+                ]
+            )
+    return rows
+
+
+def coverage_rows(
+    scored: list[tuple[float, bool]], shares: tuple[float, ...] = (1.0, 0.8, 0.6, 0.4, 0.2)
+) -> list[list[Any]]:
+    """Per share: answer only the surest part; its size, accuracy and lowest confidence."""
     ordered = sorted(scored, key=lambda x: -x[0])
     out = []
-    for share in (1.0, 0.8, 0.6, 0.4, 0.2):
+    for share in shares:
         top = ordered[: max(1, round(len(ordered) * share))]
         out.append(
             [f"{share:.0%}", len(top), f"{np.mean([ok for _, ok in top]):.3f}", f"{top[-1][0]:.2f}"]
@@ -335,19 +344,7 @@ def bench_zeroshot(rows: list[Row], model_path: Path, n: int, threads: int) -> N
         base.append((p[best], best == r["label"]))
     wall = time.perf_counter() - started
     bins = [(0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.01)]
-    rel = []
-    for lo, hi in bins:
-        inside = [(c, ok) for c, ok in llm if lo <= c < hi]
-        if inside:
-            rel.append(
-                [
-                    f"{lo:.1f}-{min(hi, 1.0):.1f}",
-                    len(inside),
-                    f"{np.mean([c for c, _ in inside]):.2f}",
-                    f"{np.mean([logit_confidence(c, len(LABELS)) for c, _ in inside]):.2f}",
-                    f"{np.mean([ok for _, ok in inside]):.2f}",
-                ]
-            )
+    rel = reliability_rows(llm, bins, shrink=lambda c: logit_confidence(c, len(LABELS)))
     table(
         f"Zero-shot label from the logits (llama, {model_path.name}, {threads} thread(s)): "
         f"reliability on {n} held-out issues",
