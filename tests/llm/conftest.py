@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.llm import ModelLayer
 from bot.settings import Settings, load_settings
 from bot.store import Store, open_store
+from tests.llm.examples import seed
 from tests.llm.fake_openai import Behaviour, serve
 
 
@@ -43,6 +45,30 @@ def make_settings(tmp_path: Path, **over: object) -> Settings:
     }
     base.update(over)
     return load_settings(**base)
+
+
+def escalating_layer(
+    tmp_path: Path,
+    store: Store,
+    large: dict[str, object],
+    *,
+    timeout: float = 5.0,
+    retries: int = 0,
+    **over: object,
+) -> ModelLayer:
+    """A layer whose classifier (seeded) is never sure enough, so every answer goes to `large`
+    (settings such as large_provider, large_model, large_base_url; {} for none)."""
+    settings = make_settings(
+        tmp_path,
+        thresholds={"triage": 0.99, "summary": 0.99},
+        large_timeout_s=timeout,
+        large_max_retries=retries,
+        **large,
+        **over,
+    )
+    layer = ModelLayer(settings, store)
+    seed(layer)
+    return layer
 
 
 @pytest.fixture

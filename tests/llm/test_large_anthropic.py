@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from bot.llm import ModelLayer
 from bot.store import Store
-from tests.llm.conftest import make_settings
-from tests.llm.examples import LABELS, seed
+from tests.llm.conftest import escalating_layer
+from tests.llm.examples import LABELS
 from tests.llm.fake_anthropic import AnthropicBehaviour, serve
 
 ISSUE = "Tooltip flickers\n\nThe tooltip flickers when hovering over the chart legend"
@@ -29,21 +30,14 @@ def anthropic_url(anthropic: AnthropicBehaviour) -> Iterator[str]:
         yield url
 
 
-def layer_for(tmp_path: Path, store: Store, url: str, **over: object) -> ModelLayer:
-    settings = make_settings(
-        tmp_path,
-        thresholds={"triage": 0.99},  # the classifier is never sure enough: every issue escalates
-        large_provider="anthropic",
-        large_model="claude-test",
-        large_base_url=url,
-        large_api_key=SecretStr("sk-ant-test"),
-        large_timeout_s=over.pop("timeout", 5.0),
-        large_max_retries=over.pop("retries", 0),
-        **over,
-    )
-    layer = ModelLayer(settings, store)
-    seed(layer)
-    return layer
+def layer_for(tmp_path: Path, store: Store, url: str, **over: Any) -> ModelLayer:
+    large = {
+        "large_provider": "anthropic",
+        "large_model": "claude-test",
+        "large_base_url": url,
+        "large_api_key": SecretStr("sk-ant-test"),
+    }
+    return escalating_layer(tmp_path, store, large, **over)
 
 
 def test_escalates_with_a_forced_tool_call(

@@ -3,35 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
 from bot.llm import ModelLayer
 from bot.store import Store
-from tests.llm.conftest import make_settings
-from tests.llm.examples import LABELS, seed
+from tests.llm.conftest import escalating_layer
+from tests.llm.examples import LABELS
 from tests.llm.fake_openai import Behaviour
 
 ISSUE = "Tooltip flickers\n\nThe tooltip flickers when hovering over the chart legend"
 
 
-def layer_for(tmp_path: Path, store: Store, url: str | None, **over: object) -> ModelLayer:
+def layer_for(tmp_path: Path, store: Store, url: str | None, **over: Any) -> ModelLayer:
     large = (
         {"large_provider": "openai", "large_model": "big-test", "large_base_url": url}
         if url
         else {}
     )
-    settings = make_settings(
-        tmp_path,
-        thresholds={"triage": 0.99, "summary": 0.99},  # the classifier is never sure enough
-        large_timeout_s=over.pop("timeout", 5.0),
-        large_max_retries=over.pop("retries", 0),
-        **large,
-        **over,
-    )
-    layer = ModelLayer(settings, store)
-    seed(layer)
-    return layer
+    return escalating_layer(tmp_path, store, large, **over)
 
 
 def test_escalates_over_http_and_learns(

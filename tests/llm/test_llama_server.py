@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.llm import ModelLayer
 from bot.store import Store
-from tests.llm.conftest import make_settings, real_model_path
-from tests.llm.examples import LABELS, seed
+from tests.llm.conftest import escalating_layer, real_model_path
+from tests.llm.examples import LABELS
 from tests.llm.fake_openai import free_port
 
 pytest.importorskip(
@@ -66,17 +65,12 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_escalates_a_real_classification_to_the_server(
     tmp_path: Path, llm_store: Store, llama_server: str
 ) -> None:
-    settings = make_settings(
-        tmp_path,
-        thresholds={"triage": 0.99},  # the classifier is never sure enough: the issue escalates
-        large_provider="openai",
-        large_model="qwen-on-llama-server",
-        large_base_url=llama_server,
-        large_timeout_s=120,
-        large_max_retries=0,
-    )
-    layer = ModelLayer(settings, llm_store)
-    seed(layer)
+    large = {
+        "large_provider": "openai",
+        "large_model": "qwen-on-llama-server",
+        "large_base_url": llama_server,
+    }
+    layer = escalating_layer(tmp_path, llm_store, large, timeout=120)
     ans = layer.classify("triage", "o/r", ISSUE, LABELS)
     assert [a.backend for a in ans.attempts] == ["classifier", "openai"]
     assert ans.status == "escalated" and ans.value is not None, ans.attempts[-1].note
