@@ -1,4 +1,5 @@
-"""Servers for bench/webhook.py: `bare` (a FastAPI endpoint that only reads the body) or `smolbot`."""
+"""Servers for bench/webhook.py: `bare` (a FastAPI endpoint that only reads the body) or `smolbot`
+(what `smolbot web` runs: bot.cli.service.run_web)."""
 
 from __future__ import annotations
 
@@ -19,14 +20,13 @@ def bare() -> FastAPI:
     return app
 
 
-def smolbot() -> FastAPI:
-    from bot.cli.service import _web_app
-    from bot.settings import get_settings
-
-    return _web_app(get_settings())  # type: ignore[no-any-return]
-
-
 if __name__ == "__main__":
     kind, port = sys.argv[1], int(sys.argv[2])
-    app = bare() if kind == "bare" else smolbot()
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    options = {"log_level": "warning", "access_log": False}
+    if kind == "bare":
+        uvicorn.run(bare(), host="127.0.0.1", port=port, **options)
+    else:
+        from bot.cli.service import run_web
+        from bot.settings import get_settings
+
+        run_web(get_settings(), "127.0.0.1", port, **options)

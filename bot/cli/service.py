@@ -26,6 +26,25 @@ def _web_app(settings: Settings) -> Any:
     return create_app(settings, store, enqueue_deliveries, broker_ok=lambda: broker_status(settings))
 
 
+def run_web(settings: Settings, host: str, port: int, **uvicorn_options: Any) -> None:
+    """Serve the web app until stopped: what `smolbot web` and `smolbot serve` run.
+
+    The heap is frozen once the app is built. Importing FastAPI, Celery, SQLAlchemy and pydantic
+    leaves about 90,000 objects the cyclic garbage collector tracks; every full collection walked
+    them all, 54-62 ms in which no request was answered, and under load these pauses were the p99
+    (73 ms closed-loop at 50 clients; 20 ms once frozen, bench/webhook.py). Frozen objects are
+    never collected: they live as long as the process anyway.
+    """
+    import gc
+
+    import uvicorn
+
+    app = _web_app(settings)
+    gc.collect()
+    gc.freeze()
+    uvicorn.run(app, host=host, port=port, **uvicorn_options)
+
+
 def broker_status(settings: Settings) -> tuple[bool, str]:
     from workers.celery_app import configure
 
@@ -50,15 +69,10 @@ def _require_secret(settings: Settings) -> None:
 @click.option("--port", type=int, default=None, help="Port (default: SMOLBOT_PORT).")
 def web(host: str | None, port: int | None) -> None:
     """Run the web process: webhook intake, health, metrics, dashboard."""
-    import uvicorn
-
     settings = get_settings()
     _require_secret(settings)
-    uvicorn.run(
-        _web_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level.lower(),
+    run_web(
+        settings, host or settings.host, port or settings.port, log_level=settings.log_level.lower()
     )
 
 
@@ -140,14 +154,7 @@ def serve(port: int | None, concurrency: int) -> None:
         f"smolbot: worker+beat pid {child.pid}, broker {_redact(settings.effective_broker_url)}"
     )
     try:
-        import uvicorn
-
-        uvicorn.run(
-            _web_app(settings),
-            host=settings.host,
-            port=port or settings.port,
-            log_level=settings.log_level.lower(),
-        )
+        run_web(settings, settings.host, port or settings.port, log_level=settings.log_level.lower())
     finally:
         child.send_signal(signal.SIGTERM)
         try:

@@ -156,3 +156,55 @@ def test_a_batch_published_together_is_handled_one_by_one(
         assert len(fake_github.state.writes()) == 3
     finally:
         worker.stop()
+
+
+def test_smolbot_web_process_answers_over_http_and_the_worker_labels(
+    fake_github, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """`smolbot web` as its own process (what production runs: run_web, heap frozen), real HTTP."""
+    import json
+    import socket
+
+    import httpx
+
+    from bot.webhook.signature import sign
+    from tests.e2e.harness import Proc
+
+    fake_github.state.add_installation(1, [REPO])
+    fake_github.state.add_issue(REPO, "Crash on start", "It crashes.")
+    settings = make_settings(fake_github, tmp_path, broker_url=broker_url("sqla", tmp_path))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    web = Proc(settings, ["web", "--host", "127.0.0.1", "--port", str(port)], tmp_path / "web.log")
+    worker = Worker(settings, tmp_path / "worker.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _up(base), timeout=60, what="smolbot web", log=tmp_path / "web.log")
+        body = json.dumps(issue_payload(REPO, 1, "Crash on start")).encode()
+        headers = {
+            "X-GitHub-Event": "issues",
+            "X-GitHub-Delivery": "w-1",
+            "X-Hub-Signature-256": sign(WEBHOOK_SECRET.encode(), body),
+            "Content-Type": "application/json",
+        }
+        r = httpx.post(f"{base}/webhook", content=body, headers=headers)
+        assert r.status_code == 202 and r.json()["queued"], r.text
+        bad = httpx.post(
+            f"{base}/webhook", content=body, headers={**headers, "X-Hub-Signature-256": "sha256=0"}
+        )
+        assert bad.status_code == 401
+        wait_for(lambda: "needs-triage" in _labels(fake_github, 1), what="label", log=worker.log)
+        assert httpx.get(f"{base}/healthz").json()["store"] == "ok"
+    finally:
+        web.stop()
+        worker.stop()
+
+
+def _up(base: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{base}/healthz", timeout=2).status_code in (200, 503)
+    except httpx.HTTPError:
+        return False
