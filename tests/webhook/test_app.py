@@ -153,3 +153,64 @@ def test_healthz_reports_store_and_broker(
     down = TestClient(create_app(settings, store, queue, broker_ok=lambda: (False, "refused")))
     r = down.get("/healthz")
     assert r.status_code == 503 and r.json()["broker"] == "error: refused"
+
+
+def _asgi_post(app: Any, chunks: list[bytes], disconnect: bool = False) -> list[dict[str, Any]]:
+    """Drive the ASGI app directly: the body in chunks, without a content-length, as a client
+    streaming it would; optionally the client goes away after the chunks."""
+    import asyncio
+
+    body = b"".join(chunks)
+    headers = [
+        (b"x-github-event", b"issues"),
+        (b"x-github-delivery", b"d-stream"),
+        (b"x-hub-signature-256", sign(SECRET.encode(), body).encode()),
+    ]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/webhook", "raw_path": b"/webhook", "root_path": "",
+             "query_string": b"", "headers": headers, "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 80), "state": {}}  # fmt: skip
+    messages = [
+        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1 or disconnect}
+        for i, c in enumerate(chunks)
+    ]
+    if disconnect:
+        messages.append({"type": "http.disconnect"})
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        async with app.router.lifespan_context(app):
+            await app(scope, receive, send)
+
+    asyncio.run(run())
+    return sent
+
+
+def test_streamed_body_over_the_limit_413_without_content_length(
+    settings: Settings, store: Store, queue: Recorder
+) -> None:
+    app = create_app(settings.model_copy(update={"max_body_bytes": 1000}), store, queue)
+    sent = _asgi_post(app, [b'{"a": "' + b"x" * 600, b"x" * 600 + b'"}'])
+    assert sent[0]["status"] == 413 and queue.sent == [] and store.delivery_counts() == {}
+
+
+def test_streamed_body_in_chunks_is_recorded(
+    settings: Settings, store: Store, queue: Recorder
+) -> None:
+    half = len(OPENED) // 2
+    sent = _asgi_post(create_app(settings, store, queue), [OPENED[:half], OPENED[half:]])
+    assert sent[0]["status"] == 202 and queue.sent == ["d-stream"]
+    assert json.loads(sent[1]["body"])["queued"] is True
+
+
+def test_client_gone_before_its_body_arrived_nothing_recorded_nothing_sent(
+    settings: Settings, store: Store, queue: Recorder
+) -> None:
+    sent = _asgi_post(create_app(settings, store, queue), [OPENED[:50]], disconnect=True)
+    assert sent == [] and queue.sent == [] and store.delivery_counts() == {}
