@@ -1,10 +1,12 @@
 """Group commit for the web process: deliveries that arrive together are recorded in one
 transaction and published as one queue message.
 
-One thread owns the store writes and the broker connection. A request hands its verified delivery
-over and waits for the answer; while the thread records and publishes one batch, the next batch
-gathers. Under one request at a time a batch is one delivery (nothing waits for company); under
-load the per-delivery cost of the transaction and of the publish is shared by the whole batch.
+A batch is what the event loop gathered in one turn: the first request of a turn schedules a
+flush with `call_soon`, which runs after every request already ready in that turn has handed its
+delivery over. No timer is involved: a lone request waits one turn of the loop (microseconds),
+and under load a batch is everything that arrived together. One thread owns the store writes and
+the broker connection; while it records and publishes one batch, the loop gathers the next, and
+batches that queued up meanwhile go together (up to MAX_BATCH).
 
 Nothing is answered before the store has the delivery: a process that dies after recording and
 before publishing leaves `received` rows, which the recovery sweep queues.
@@ -17,7 +19,6 @@ import contextlib
 import logging
 import queue
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,6 @@ from bot.webhook import intake
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 64  # bounds one transaction and one message; GitHub never waits on a full batch
-LINGER_S = 0.002  # how long a batch under load waits for company (a lone request waits 0)
 Answer = tuple[int, dict[str, Any]]
 
 
@@ -45,16 +45,29 @@ class IntakeBatcher:
 
     def __init__(self, store: Store, enqueue: Enqueue, lock: threading.Lock) -> None:
         self.store, self.enqueue, self.lock = store, enqueue, lock
-        self._inbox: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[list[Pending] | None] = queue.SimpleQueue()
+        self._gathering: list[Pending] = []  # this turn of the event loop's deliveries
+        self._gather_lock = threading.Lock()  # more than one loop may submit (test clients)
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
     async def submit(self, d: intake.Delivery, raw: bytes, *, ignored: bool) -> Answer:
         """Hand one delivery over and wait for its answer (call on the event loop)."""
         self._ensure_started()
-        answer: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        self._inbox.put(Pending(d, raw, ignored, answer))
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Answer] = loop.create_future()
+        with self._gather_lock:
+            self._gathering.append(Pending(d, raw, ignored, answer))
+            first = len(self._gathering) == 1
+        if first:  # runs once the requests already ready in this turn have submitted too
+            loop.call_soon(self._flush)
         return await answer
+
+    def _flush(self) -> None:
+        with self._gather_lock:
+            batch, self._gathering = self._gathering, []
+        if batch:
+            self._inbox.put(batch)
 
     def close(self) -> None:
         if self._thread is not None:
@@ -72,31 +85,29 @@ class IntakeBatcher:
                     self._thread.start()
 
     def _run(self) -> None:
-        busy = False  # the last batch had company: requests are arriving together
-        while True:
+        stop = False
+        while not stop:
             first = self._inbox.get()
             if first is None:
                 return
-            batch = [first]
-            # Under load, linger a moment for more (PostgreSQL's commit_delay, used only when
-            # others are committing too); a lone request never waits for company.
-            deadline = time.monotonic() + (LINGER_S if busy else 0.0)
-            while len(batch) < MAX_BATCH:
+            waiting = list(first)
+            while len(waiting) < MAX_BATCH:  # what queued up while the last batch was written
                 try:
-                    item = self._inbox.get(timeout=max(0.0, deadline - time.monotonic()))
+                    more = self._inbox.get_nowait()
                 except queue.Empty:
                     break
-                if item is None:
-                    self._inbox.put(None)  # finish this batch, then stop
+                if more is None:
+                    stop = True  # finish what is here, then stop
                     break
-                batch.append(item)
-            busy = len(batch) > 1
-            outcome: list[Answer] | Exception
-            try:
-                outcome = self.process(batch)
-            except Exception as err:  # the store failed: every waiting request hears it
-                outcome = err
-            _wake(batch, outcome)
+                waiting.extend(more)
+            for i in range(0, len(waiting), MAX_BATCH):
+                batch = waiting[i : i + MAX_BATCH]
+                outcome: list[Answer] | Exception
+                try:
+                    outcome = self.process(batch)
+                except Exception as err:  # the store failed: every waiting request hears it
+                    outcome = err
+                _wake(batch, outcome)
 
     def process(self, batch: Sequence[Pending]) -> list[Answer]:
         """Record the batch, publish its new deliveries as one message, mark them queued."""
