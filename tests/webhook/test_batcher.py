@@ -19,7 +19,7 @@ from bot.settings import Settings
 from bot.store import Store
 from bot.webhook import intake
 from bot.webhook.app import create_app
-from bot.webhook.batcher import IntakeBatcher, Pending
+from bot.webhook.batcher import MAX_BATCH, IntakeBatcher, Pending
 from bot.webhook.signature import sign
 from tests.conftest import SECRET
 
@@ -97,6 +97,26 @@ def test_a_store_failure_reaches_every_waiting_request(store: Store) -> None:
     outcomes = asyncio.run(both())
     assert len(outcomes) == 2 and all("closed" in str(o) for o in outcomes), outcomes
     batcher.close()
+
+
+def test_one_turn_of_the_event_loop_is_one_batch_and_a_lone_delivery_goes_alone(
+    store: Store,
+) -> None:
+    broker = Broker()
+    batcher = IntakeBatcher(store, broker, threading.Lock())
+
+    async def run() -> None:
+        await batcher.submit(pending("solo").delivery, b"{}", ignored=False)
+        ids = [f"t{i}" for i in range(150)]  # all ready in the same turn: more than MAX_BATCH
+        await asyncio.gather(
+            *(batcher.submit(pending(i).delivery, b"{}", ignored=False) for i in ids)
+        )
+
+    asyncio.run(run())
+    batcher.close()
+    assert broker.messages[0] == ["solo"]
+    assert [len(m) for m in broker.messages[1:]] == [MAX_BATCH, MAX_BATCH, 150 - 2 * MAX_BATCH]
+    assert store.delivery_counts() == {"queued": 151}
 
 
 def _free_port() -> int:
