@@ -43,6 +43,7 @@ test: install-all model services browser  ## everything, with real parts
 
 bench: install-all model services
 	$(BIN)/python bench/webhook.py
+	$(BIN)/python bench/broker.py
 	$(BIN)/python bench/models.py
 	$(BIN)/python bench/triage.py
 	$(BIN)/python bench/commits.py

@@ -10,6 +10,7 @@ from celery.schedules import crontab
 from kombu import Exchange, Queue  # type: ignore[attr-defined]
 
 from bot.settings import Settings
+from workers.embedded_broker import use_for_sqla_urls
 
 app = Celery("smolbot", include=["workers.tasks"])
 
@@ -19,8 +20,8 @@ QUEUES = ("fast", "model", "sweep")
 def configure(settings: Settings) -> Celery:
     """Point the app at the broker in settings, with the delivery guarantees we rely on."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if settings.effective_broker_url.startswith("sqla+sqlite"):
-        _sqlite_broker_in_wal_mode()
+    if settings.effective_broker_url.startswith("sqla+"):
+        use_for_sqla_urls()  # the embedded broker's transport (workers/embedded_broker.py)
     if app.conf.get("broker_url") not in (None, settings.effective_broker_url):
         _drop_connections()
     app.conf.update(
@@ -55,35 +56,6 @@ def _drop_connections() -> None:
     app.close()
     app._pool = None
     app.amqp._producer_pool = None
-
-
-_WAL_HOOKED = False
-
-
-def _sqlite_broker_in_wal_mode() -> None:
-    """The embedded broker's SQLite file in WAL mode, synced at checkpoints (as the store is).
-
-    The SQLAlchemy transport commits once per message; in SQLite's default rollback-journal mode
-    each commit syncs the file several times, which made publishing the slowest step of the
-    webhook. WAL also lets the web process publish while workers poll. A process crash loses
-    nothing committed in this mode; only a power cut could lose the last transactions, and the
-    store's recovery sweep re-queues what the broker lost.
-    """
-    global _WAL_HOOKED
-    if _WAL_HOOKED:
-        return
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    @event.listens_for(Engine, "connect")
-    def _wal(dbapi_conn: Any, _record: Any) -> None:
-        if type(dbapi_conn).__module__.startswith("sqlite3"):
-            cur = dbapi_conn.cursor()
-            cur.execute("pragma journal_mode = wal")
-            cur.execute("pragma synchronous = normal")
-            cur.close()
-
-    _WAL_HOOKED = True
 
 
 def _transport_options(url: str) -> dict[str, Any]:

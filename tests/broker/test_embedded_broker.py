@@ -1,0 +1,84 @@
+"""The embedded broker's transport on a real SQLite file, against kombu's stock transport."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from kombu import Connection
+
+from bot.settings import load_settings
+from workers.embedded_broker import ALIAS, Transport
+
+STOCK = "kombu.transport.sqlalchemy:Transport"
+
+
+def _conn(path: Path, transport: str = ALIAS) -> Connection:
+    return Connection(f"sqlite:///{path}", transport=transport)
+
+
+def _rows(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute("select count(*) from kombu_message").fetchone()[0])
+
+
+def test_first_in_first_out_and_a_taken_message_leaves_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broker.sqlite"
+    with _conn(path) as conn:
+        q = conn.SimpleQueue("fast")
+        for i in range(5):
+            q.put({"n": i})
+        assert _rows(path) == 5
+        got = []
+        for _ in range(5):
+            m = q.get(block=False)
+            got.append(m.payload["n"])
+            m.ack()
+        assert got == [0, 1, 2, 3, 4]
+        assert _rows(path) == 0  # the stock transport keeps every delivered row for ever
+        q.close()
+
+
+def test_stock_transport_reads_what_this_one_writes_and_back(tmp_path: Path) -> None:
+    path = tmp_path / "broker.sqlite"
+    with _conn(path) as ours, _conn(path, STOCK) as stock:
+        ours.SimpleQueue("fast").put({"from": "ours"})
+        stock.SimpleQueue("fast").put({"from": "stock"})
+        taken_by_stock = stock.SimpleQueue("fast").get(block=False)
+        taken_by_ours = ours.SimpleQueue("fast").get(block=False)
+        assert taken_by_stock.payload == {"from": "ours"}
+        assert taken_by_ours.payload == {"from": "stock"}
+
+
+def test_a_message_taken_but_not_acked_comes_back_when_the_connection_closes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "broker.sqlite"
+    with _conn(path) as conn:
+        conn.SimpleQueue("fast").put({"n": 1})
+    with _conn(path) as conn:
+        q = conn.SimpleQueue("fast")
+        assert q.get(block=False).payload == {"n": 1}  # taken, never acked
+        q.close()
+    with _conn(path) as conn:
+        m = conn.SimpleQueue("fast").get(block=False)
+        assert m.payload == {"n": 1}
+        m.ack()
+
+
+def test_the_file_is_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "broker.sqlite"
+    with _conn(path) as conn:
+        conn.SimpleQueue("fast").put({"n": 1})
+    with sqlite3.connect(path) as db:
+        assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
+
+
+def test_celery_on_a_sqla_url_uses_this_transport(tmp_path: Path) -> None:
+    from workers.celery_app import configure
+
+    settings = load_settings(data_dir=tmp_path, env="test")
+    assert settings.effective_broker_url.startswith("sqla+sqlite")
+    app = configure(settings)
+    with app.connection_for_write() as conn:
+        assert isinstance(conn.transport, Transport)
