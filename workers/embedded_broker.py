@@ -9,7 +9,8 @@ file in the data directory. Three things about the stock transport matter on tha
   ms of CPU per message through kombu's SimpleQueue).
 - A delivered message was marked invisible and kept for ever; nothing reads such a row again (a
   message that is not acked goes back as a new row), so the file grew by one row per delivery.
-  This channel deletes it in the transaction that takes it.
+  This channel deletes it in the transaction that takes it, and on first opening a file removes
+  the rows the stock transport left there.
 - SQLite's default rollback journal synced the file several times per commit. The engine here
   runs in WAL mode, synced at checkpoints: a crash of the process loses nothing committed; only
   a power cut can lose the last transactions, and the store's recovery sweep re-queues what the
@@ -28,7 +29,7 @@ from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import sqlalchemy as sqla
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import dumps, loads
-from sqlalchemy import event, insert, text
+from sqlalchemy import delete, event, insert, text
 
 ALIAS = "workers.embedded_broker:Transport"
 
@@ -45,6 +46,14 @@ class Channel(sqla.Channel):
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _wal)
         return engine
+
+    def _open(self) -> Any:
+        engine, session_cls = super()._open()
+        if engine.url not in _PRUNED:  # once per process and file: rows the stock transport left
+            _PRUNED.add(engine.url)
+            with engine.begin() as conn:
+                conn.execute(delete(self.message_cls.__table__).where(_taken(self.message_cls)))
+        return engine, session_cls
 
     def _queue_id(self, queue: str) -> int:
         qid = self._queue_ids.get(queue)
@@ -70,7 +79,7 @@ class Channel(sqla.Channel):
                 session.query(m)
                 .with_for_update()
                 .filter(m.queue_id == qid)
-                .filter(m.visible != False)  # noqa: E712  (a SQL expression, not a comparison)
+                .filter(~_taken(m))
                 .order_by(m.sent_at)
                 .order_by(m.id)
                 .limit(1)
@@ -87,6 +96,14 @@ class Channel(sqla.Channel):
 
 class Transport(sqla.Transport):
     Channel = Channel
+
+
+_PRUNED: set[Any] = set()
+
+
+def _taken(m: Any) -> Any:
+    """Delivered by the stock transport: kept with visible = false, never read again."""
+    return m.visible == False  # noqa: E712  (a SQL expression, not a comparison)
 
 
 def _wal(dbapi_conn: Any, _record: Any) -> None:

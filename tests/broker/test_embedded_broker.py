@@ -82,3 +82,18 @@ def test_celery_on_a_sqla_url_uses_this_transport(tmp_path: Path) -> None:
     app = configure(settings)
     with app.connection_for_write() as conn:
         assert isinstance(conn.transport, Transport)
+
+
+def test_rows_the_stock_transport_left_behind_are_removed_on_first_open(tmp_path: Path) -> None:
+    path = tmp_path / "broker.sqlite"
+    with _conn(path, STOCK) as stock:
+        q = stock.SimpleQueue("fast")
+        for i in range(3):
+            q.put({"n": i})
+        q.get(block=False).ack()  # the stock transport keeps this row, invisible
+        q.close()
+    assert _rows(path) == 3
+    with _conn(path) as ours:
+        q = ours.SimpleQueue("fast")
+        assert _rows(path) == 2  # the taken one is gone, the two waiting ones are kept
+        assert [q.get(block=False).payload["n"] for _ in range(2)] == [1, 2]
