@@ -46,8 +46,10 @@ class IntakeBatcher:
     def __init__(self, store: Store, enqueue: Enqueue, lock: threading.Lock) -> None:
         self.store, self.enqueue, self.lock = store, enqueue, lock
         self._inbox: queue.SimpleQueue[list[Pending] | None] = queue.SimpleQueue()
-        self._gathering: list[Pending] = []  # this turn of the event loop's deliveries
-        self._gather_lock = threading.Lock()  # more than one loop may submit (test clients)
+        # each event loop's deliveries of its current turn (one loop in a server; test clients
+        # may run several, and one loop never flushes another's)
+        self._gathering: dict[asyncio.AbstractEventLoop, list[Pending]] = {}
+        self._gather_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
@@ -57,15 +59,16 @@ class IntakeBatcher:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[Answer] = loop.create_future()
         with self._gather_lock:
-            self._gathering.append(Pending(d, raw, ignored, answer))
-            first = len(self._gathering) == 1
+            turn = self._gathering.setdefault(loop, [])
+            turn.append(Pending(d, raw, ignored, answer))
+            first = len(turn) == 1
         if first:  # runs once the requests already ready in this turn have submitted too
-            loop.call_soon(self._flush)
+            loop.call_soon(self._flush, loop)
         return await answer
 
-    def _flush(self) -> None:
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._gather_lock:
-            batch, self._gathering = self._gathering, []
+            batch = self._gathering.pop(loop, [])
         if batch:
             self._inbox.put(batch)
 
