@@ -63,8 +63,15 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     return data
 
 
+_INT64 = 2**63  # the store's integer columns (SQLite and PostgreSQL bigint) hold no more
+
+
 def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """An id or number as the store can hold it; anything else (a bool, a float, a number past
+    64 bits, which would fail the whole batch's transaction) is treated as missing."""
+    if isinstance(value, int) and not isinstance(value, bool) and -_INT64 <= value < _INT64:
+        return value
+    return None
 
 
 def describe(delivery_id: str, event: str, payload: dict[str, Any]) -> Delivery:
