@@ -31,6 +31,8 @@ from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import dumps, loads
 from sqlalchemy import delete, event, insert, text
 
+from bot.store.store import SQLITE_FILE_PRAGMAS
+
 ALIAS = "workers.embedded_broker:Transport"
 
 
@@ -108,8 +110,8 @@ def _taken(m: Any) -> Any:
 
 def _wal(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("pragma journal_mode = wal")
-    cur.execute("pragma synchronous = normal")
+    for pragma in SQLITE_FILE_PRAGMAS:
+        cur.execute(pragma)
     cur.close()
 
 

@@ -299,6 +299,11 @@ class Store:
         return self.db.query(sql, list(args))
 
 
+# Every SQLite file smolbot writes (the store, the embedded broker): WAL, synced at checkpoints.
+# A process crash loses nothing committed; a power cut can lose the last transactions.
+SQLITE_FILE_PRAGMAS = ("pragma journal_mode = wal", "pragma synchronous = normal")
+
+
 def open_store(path: str | Path, *, migrate: bool = True) -> Store:
     """Open (and migrate) the store: a SQLite path, ':memory:', `sqlite:///PATH` or `postgresql://…`.
 
@@ -315,8 +320,8 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
         Path(target).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(target, timeout=30, check_same_thread=False)
         db = Database(conn)
-        db.execute("pragma journal_mode = wal")
-        db.execute("pragma synchronous = normal")
+        for pragma in SQLITE_FILE_PRAGMAS:
+            db.execute(pragma)
     store = Store(db)
     if migrate:
         store.migrate()
