@@ -259,7 +259,7 @@ def _fail_job(wr: WorkerRuntime, name: str, jid: str, kwargs: dict[str, Any], er
 # --- recovery (sweep queue) -----------------------------------------------------------------
 @app.task(name="smolbot.schedule_sweeps")
 def schedule_sweeps() -> int:
-    """Daily: one resumable lifecycle sweep per installation, on the model queue."""
+    """Daily: one resumable lifecycle sweep per installation, and an encoder-tune check."""
     store = _wr().rt.store
     run_id = time.strftime("%Y-%m-%d", time.gmtime())
     installations = [i for i in store.installations() if not i.get("suspended")]
@@ -267,6 +267,8 @@ def schedule_sweeps() -> int:
         job_registry.submit(
             store, "lifecycle_sweep", {"installation_id": inst["id"], "run_id": run_id}, run_id
         )
+    # labels that arrived during the day (humans, the large model): tune the encoder if now due
+    job_registry.submit(store, "tune_encoder", {"reason": "daily check"}, run_id)
     return len(installations)
 
 

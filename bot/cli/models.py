@@ -75,6 +75,70 @@ def list_cmd(verify: bool) -> None:
         mark = "*" if p == active else " "
         click.echo(f"{mark} {p.name:<44} {size}  {status:<12} {p.parent}")
     click.echo(f"(* = in use: {active}, backend {settings.model_backend})")
+    from bot.llm import tune
+
+    tuned = tune.current(settings.data_dir)
+    if tuned is None:
+        click.echo("triage encoder: stock all-MiniLM-L6-v2 (`smolbot models tune` fits it)")
+    else:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(tuned.created_at))
+        click.echo(
+            f"triage encoder: {tuned.name}, tuned on {tuned.examples} examples at {when}"
+            f" in {tuned.seconds:.0f} s ({tuned.weights(settings.data_dir)})"
+        )
+
+
+@models.command("tune")
+@click.option("--force", is_flag=True, help="Tune even when not due (needs two labels).")
+@click.option("--epochs", type=int, default=None, help="Passes over the examples (default 4).")
+@click.option("--threads", type=int, default=1, show_default=True, help="Torch threads.")
+@click.option(
+    "--background", is_flag=True, help="Start it as a low-priority child process and return."
+)
+def tune_cmd(force: bool, epochs: int | None, threads: int, background: bool) -> None:
+    """Fine-tune the triage encoder on the labeled examples (about 0.5 s per example per core).
+
+    Triage keeps working meanwhile; the classifier switches to the tuned encoder when it is done.
+    """
+    from bot.llm import tune
+    from bot.llm.records import Records
+
+    settings = get_settings()
+    store = open_store(settings.effective_database_url)
+    examples = Records(store).examples()
+    ok, why = tune.decide(examples, settings.data_dir, force)
+    if not ok:
+        store.audit("tune_encoder", "skipped", why, task="triage", detail={"asked_by": "cli"})
+        click.echo(f"not tuning: {why}" + ("" if force else " (--force skips the count rules)"))
+        sys.exit(1 if force else 0)
+    n = epochs or tune.EPOCHS
+    if background:
+        proc = tune.start_background(examples, settings.data_dir, epochs=n, threads=threads)
+        store.audit("tune_encoder", "started", why, task="triage", detail={"asked_by": "cli"})
+        click.echo(f"tuning in process {proc.pid}; log: {tune.encoders_dir(settings.data_dir)}")
+        return
+    with click.progressbar(
+        length=1, label=f"tuning on {min(len(examples), tune.MAX_EXAMPLES)} examples"
+    ) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        try:
+            tuned = tune.tune(
+                examples, settings.data_dir, epochs=n, threads=threads, progress=progress
+            )
+        except (RuntimeError, ValueError) as err:
+            click.echo(f"\nsmolbot: tune not done: {err}", err=True)
+            sys.exit(1)
+    detail = {"asked_by": "cli", "fingerprint": tuned.fingerprint, "seconds": tuned.seconds}
+    store.audit("tune_encoder", "done", why, task="triage", detail=detail)
+    click.echo(
+        f"{tuned.name}: {tuned.examples} examples, {tuned.epochs} epochs in {tuned.seconds:.0f} s"
+        f" (loss {tuned.loss_first_epoch:.3f} -> {tuned.loss_last_epoch:.3f});"
+        " running processes switch to it at their next triage"
+    )
 
 
 @click.command("stats")

@@ -154,6 +154,18 @@ def backfill(repo: str, from_file: Path | None) -> None:
     click.echo(
         f"{repo}: {result.seen} read, {result.stored} stored, {result.learned} learned, {result.skipped} skipped"
     )
+    if ctx.models is not None:
+        _suggest_tune(settings, ctx.models.records.examples())  # type: ignore[attr-defined]
+
+
+def _suggest_tune(settings: Settings, examples: list[Any]) -> None:
+    """A worker tunes on its own (the daily check); a CLI user is told the command."""
+    from bot.llm import tune
+
+    labels = len({e.label for e in examples})
+    ok, why = tune.due(len(examples), labels, tune.current(settings.data_dir))
+    if ok:
+        click.echo(f"the triage encoder can now be tuned ({why}): `smolbot models tune`")
 
 
 commands: list[click.Command] = [triage, backfill]

@@ -164,3 +164,5 @@ def handle_installation_event(ctx: JobContext, delivery_id: str, payload: dict[s
     for item in repos:
         name = str(item["full_name"])
         backfill_repo(ctx, ctx.github.repo(inst, name), name, delivery_id=delivery_id)
+    if repos and ctx.defer is not None:  # new labeled examples: tune the encoder if now due
+        ctx.defer("tune_encoder", {"reason": f"backfill of {len(repos)} repositories"}, delivery_id)

@@ -1,4 +1,5 @@
-"""Jobs that run on the model queue: summaries, the daily lifecycle sweep, the weekly digests."""
+"""Jobs that run on the model queue: summaries, the daily lifecycle sweep, the weekly digests,
+and starting an encoder tune when enough new labeled examples arrived."""
 
 from __future__ import annotations
 
@@ -42,3 +43,16 @@ def weekly_digests_job(rt: Runtime, *, slot: str) -> None:
     from bot.jobs.digest import run_due_digests
 
     run_due_digests(rt.context())
+
+
+@register("tune_encoder", lock=lambda kw: "tune-encoder")
+def tune_encoder_job(rt: Runtime, *, reason: str, force: bool = False) -> None:
+    """Start tuning the triage encoder in the background if due (bot/llm/tune.py); audited."""
+    started, why = rt.models.start_tune(force=force)
+    rt.store.audit(
+        "tune_encoder",
+        "started" if started else "skipped",
+        why,
+        task="triage",
+        detail={"asked_by": reason, "force": force},
+    )

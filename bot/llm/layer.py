@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 
 from bot.core.escalation import Route, Situation, route
-from bot.llm import generate, large
+from bot.llm import embed, generate, large, tune
 from bot.llm.api import Answer, Classification, ModelRecord, ModelUnavailable
 from bot.llm.backends import Generation, LocalBackend, get_backend
 from bot.llm.classifier import Classifier
@@ -252,15 +252,37 @@ class ModelLayer:
         return self.records.learn(scope, text, label, source)
 
     def classifier(self, force: bool = False) -> Classifier:
-        """The classifier, retrained when RETRAIN_EVERY examples arrived since (any process)."""
+        """The classifier, retrained when RETRAIN_EVERY examples arrived since (any process), or
+        when a newly tuned encoder was published (bot/llm/tune.py; its embeddings are cached)."""
         seq = self.records.example_seq()
+        data_dir = self.settings.data_dir
+        tuned = tune.current(data_dir)
+        weights = tuned.weights(data_dir) if tuned is not None else None
         with self._clf_lock:
             stale = seq - self._clf.seq >= self.retrain_every or (seq and not self._clf.ready)
-            if force or (stale and seq != self._clf.seq):
+            retune = bool(seq) and weights != self._clf.weights
+            if force or retune or (stale and seq != self._clf.seq):
                 self._clf = Classifier.train(
-                    self.records.examples(), seq, cache_dir=self.settings.data_dir / "embeddings"
+                    self.records.examples(),
+                    seq,
+                    cache_dir=data_dir / "embeddings",
+                    weights=weights,
+                    encoder_name=tuned.name if tuned is not None else embed.MODEL_NAME,
                 )
             return self._clf
+
+    def start_tune(self, force: bool = False) -> tuple[bool, str]:
+        """Start tuning the encoder in a child process when due: (started, why or why not).
+
+        The child publishes the weights when done and `classifier()` picks them up; nothing waits.
+        """
+        data_dir = self.settings.data_dir
+        examples = self.records.examples()
+        ok, why = tune.decide(examples, data_dir, force)
+        if not ok:
+            return False, why
+        proc = tune.start_background(examples, data_dir, epochs=tune.EPOCHS)
+        return True, f"{why}; tuning in process {proc.pid} (log: encoders/tune.log)"
 
     def stats(self, since: float = 0.0) -> dict[str, Any]:
         return summarize(self.records.calls(since))

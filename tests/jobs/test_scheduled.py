@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.coord import jobs as registry
+from bot.jobs.backfill import handle_installation_event
 from bot.jobs.commands import handle_comment_event
 from bot.jobs.context import JobContext
 from bot.jobs.runtime import Runtime
@@ -68,8 +69,20 @@ def test_summarize_command_is_deferred_to_the_model_queue(fake_github: Any, tmp_
 
 
 def test_registered_jobs_exist() -> None:
-    for name in ("summarize", "lifecycle_sweep", "weekly_digests"):
+    for name in ("summarize", "lifecycle_sweep", "weekly_digests", "tune_encoder"):
         assert registry.get_job(name).name == name
+
+
+def test_installation_backfill_asks_for_an_encoder_tune(fake_github: Any, tmp_path: Path) -> None:
+    rt, sample = runtime(fake_github, tmp_path)
+    ctx = rt.context()
+    deferred: list[tuple[str, dict[str, Any], str | None]] = []
+    ctx.defer = lambda name, kw, key: deferred.append((name, kw, key))
+    repos = [{"full_name": sample["repository"]["full_name"]}]
+    payload = {"action": "created", "installation": sample["installation"], "repositories": repos}
+    handle_installation_event(ctx, "inst-1", payload)
+    assert rt.store.issues(sample["repository"]["full_name"])  # backfilled over HTTP
+    assert deferred == [("tune_encoder", {"reason": "backfill of 1 repositories"}, "inst-1")]
 
 
 def test_sweep_job_runs_once_per_run_id(fake_github: Any, tmp_path: Path) -> None:
