@@ -23,7 +23,9 @@ def _web_app(settings: Settings) -> Any:
 
     configure(settings)
     store = open_store(settings.effective_database_url)
-    return create_app(settings, store, enqueue_deliveries, broker_ok=lambda: broker_status(settings))
+    return create_app(
+        settings, store, enqueue_deliveries, broker_ok=lambda: broker_status(settings)
+    )
 
 
 def run_web(settings: Settings, host: str, port: int, **uvicorn_options: Any) -> None:
@@ -154,7 +156,9 @@ def serve(port: int | None, concurrency: int) -> None:
         f"smolbot: worker+beat pid {child.pid}, broker {_redact(settings.effective_broker_url)}"
     )
     try:
-        run_web(settings, settings.host, port or settings.port, log_level=settings.log_level.lower())
+        run_web(
+            settings, settings.host, port or settings.port, log_level=settings.log_level.lower()
+        )
     finally:
         child.send_signal(signal.SIGTERM)
         try:
