@@ -11,6 +11,7 @@ from kombu import Exchange, Queue  # type: ignore[attr-defined]
 
 from bot.settings import Settings
 from workers.embedded_broker import use_for_sqla_urls
+from workers.redis_transport import use_for_redis_urls
 
 app = Celery("smolbot", include=["workers.tasks"])
 
@@ -22,6 +23,8 @@ def configure(settings: Settings) -> Celery:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if settings.effective_broker_url.startswith("sqla+"):
         use_for_sqla_urls()  # the embedded broker's transport (workers/embedded_broker.py)
+    elif settings.effective_broker_url.startswith(("redis://", "rediss://")):
+        use_for_redis_urls()  # survives Redis going away mid-close (workers/redis_transport.py)
     if app.conf.get("broker_url") not in (None, settings.effective_broker_url):
         _drop_connections()
     app.conf.update(
