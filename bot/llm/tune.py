@@ -38,7 +38,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -283,7 +283,7 @@ def tune(
         enc = Encoder(model, data_dir / "embeddings", name=tuned.name)
         enc.encode([e.text for e in list(examples)[-STAGE_EXAMPLES:]])
         seconds = round(time.perf_counter() - started, 1)
-        tuned = Tuned(**{**asdict(tuned), "seconds": seconds, "created_at": time.time()})
+        tuned = replace(tuned, seconds=seconds, created_at=time.time())
         _write_json(root / "current.json", asdict(tuned))
         _prune(root, keep={tuned.fingerprint[:16]})
         log.info("encoder tuned on %d examples in %.0f s: %s", len(rows), seconds, tuned.name)
