@@ -162,8 +162,7 @@ def _suggest_tune(settings: Settings, examples: list[Any]) -> None:
     """A worker tunes on its own (the daily check); a CLI user is told the command."""
     from bot.llm import tune
 
-    labels = len({e.label for e in examples})
-    ok, why = tune.due(len(examples), labels, tune.current(settings.data_dir))
+    ok, why = tune.decide(examples, settings.data_dir)
     if ok:
         click.echo(f"the triage encoder can now be tuned ({why}): `smolbot models tune`")
 
