@@ -9,7 +9,7 @@ import pytest
 from bot.settings import Settings, load_settings
 from bot.store import Store, open_store
 
-pytest_plugins = ["tests.fake_github.plugin"]
+pytest_plugins = ["tests.fake_github.plugin", "tests.pg_fixtures"]
 
 SECRET = "It's a Secret to Everybody"
 

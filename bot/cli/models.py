@@ -75,7 +75,7 @@ def list_cmd(verify: bool) -> None:
         mark = "*" if p == active else " "
         click.echo(f"{mark} {p.name:<44} {size}  {status:<12} {p.parent}")
     click.echo(f"(* = in use: {active}, backend {settings.model_backend})")
-    from bot.llm import tune
+    from bot.llm import encoder_share, tune
 
     tuned = tune.current(settings.data_dir)
     if tuned is None:
@@ -86,6 +86,12 @@ def list_cmd(verify: bool) -> None:
             f"triage encoder: {tuned.name}, tuned on {tuned.examples} examples at {when}"
             f" in {tuned.seconds:.0f} s ({tuned.weights(settings.data_dir)})"
         )
+    if encoder_share.shared(settings.effective_database_url):
+        published = encoder_share.newest(open_store(settings.effective_database_url))
+        click.echo(f"shared in the store: {published.name if published else 'no tune yet'}")
+        bad = encoder_share.failed(settings.data_dir)
+        if bad is not None:
+            click.echo(f"last fetch failed: {bad.get('error')}")
 
 
 @models.command("tune")
@@ -100,20 +106,29 @@ def tune_cmd(force: bool, epochs: int | None, threads: int, background: bool) ->
 
     Triage keeps working meanwhile; the classifier switches to the tuned encoder when it is done.
     """
-    from bot.llm import tune
+    from bot.llm import encoder_share, tune
     from bot.llm.records import Records
 
     settings = get_settings()
-    store = open_store(settings.effective_database_url)
+    url = settings.effective_database_url
+    store = open_store(url)
     examples = Records(store).examples()
-    ok, why = tune.decide(examples, settings.data_dir, force)
+    shared = encoder_share.shared(url)
+    published = encoder_share.newest(store) if shared else None
+    ok, why = tune.decide(examples, settings.data_dir, force, published=published)
     if not ok:
         store.audit("tune_encoder", "skipped", why, task="triage", detail={"asked_by": "cli"})
         click.echo(f"not tuning: {why}" + ("" if force else " (--force skips the count rules)"))
         sys.exit(1 if force else 0)
     n = epochs or tune.EPOCHS
     if background:
-        proc = tune.start_background(examples, settings.data_dir, epochs=n, threads=threads)
+        proc = tune.start_background(
+            examples,
+            settings.data_dir,
+            epochs=n,
+            threads=threads,
+            publish_to=url if shared else None,
+        )
         store.audit("tune_encoder", "started", why, task="triage", detail={"asked_by": "cli"})
         click.echo(f"tuning in process {proc.pid}; log: {tune.encoders_dir(settings.data_dir)}")
         return
@@ -139,6 +154,17 @@ def tune_cmd(force: bool, epochs: int | None, threads: int, background: bool) ->
         f" (loss {tuned.loss_first_epoch:.3f} -> {tuned.loss_last_epoch:.3f});"
         " running processes switch to it at their next triage"
     )
+    if shared:
+        try:
+            pub = encoder_share.publish(store, tuned, tuned.weights(settings.data_dir))
+        except Exception as err:  # the store went away: the tune stays in use on this machine
+            click.echo(
+                f"smolbot: {tuned.name} is in use here but was not published to the store ({err});"
+                " run `smolbot models tune --force` again once the store is reachable",
+                err=True,
+            )
+            sys.exit(1)
+        click.echo(f"published to the store ({pub.megabytes:.0f} MB): the other machines fetch it")
 
 
 @click.command("stats")

@@ -160,7 +160,7 @@ def get_encoder(
         enc = _ENCODERS.get(key)
         if enc is None:
             try:
-                model = _load_model(weights)
+                model = load_model(weights)
             except Exception as err:  # a torn or foreign directory: the stock weights still work
                 if weights is None:
                     raise
@@ -173,11 +173,11 @@ def get_encoder(
 def _stock(cache_dir: Path | None) -> Encoder:
     enc = _ENCODERS.get((cache_dir, None))
     if enc is None:
-        enc = _ENCODERS[(cache_dir, None)] = Encoder(_load_model(None), cache_dir)
+        enc = _ENCODERS[(cache_dir, None)] = Encoder(load_model(None), cache_dir)
     return enc
 
 
-def _load_model(weights: Path | None) -> Any:
+def load_model(weights: Path | None) -> Any:
     model = _MODELS.get(weights)
     if model is not None:
         return model

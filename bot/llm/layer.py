@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -12,7 +13,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 
 from bot.core.escalation import Route, Situation, route
-from bot.llm import embed, generate, large, tune
+from bot.llm import embed, encoder_share, generate, large, tune
 from bot.llm.api import Answer, Classification, ModelRecord, ModelUnavailable
 from bot.llm.backends import Generation, LocalBackend, get_backend
 from bot.llm.classifier import Classifier
@@ -26,6 +27,7 @@ from bot.store import Store
 
 T = TypeVar("T", bound=BaseModel)
 Check = Callable[[Any], float]  # evidence in [0, 1] that a validated answer is right
+log = logging.getLogger(__name__)
 RETRAIN_EVERY = 20  # new labeled examples before the classifier retrains (cheap: seconds)
 
 
@@ -42,6 +44,7 @@ class ModelLayer:
         self.retrain_every = RETRAIN_EVERY
         self._clf = Classifier()
         self._clf_lock = threading.Lock()
+        self._next_sync = 0.0  # monotonic time of the next look at the store's shared tunes
 
     # --- backends -------------------------------------------------------------------------
     @property
@@ -254,6 +257,7 @@ class ModelLayer:
     def classifier(self, force: bool = False) -> Classifier:
         """The classifier, retrained when RETRAIN_EVERY examples arrived since (any process), or
         when a newly tuned encoder was published (bot/llm/tune.py; its embeddings are cached)."""
+        self.sync_encoder()
         seq = self.records.example_seq()
         data_dir = self.settings.data_dir
         tuned = tune.current(data_dir)
@@ -276,13 +280,49 @@ class ModelLayer:
 
         The child publishes the weights when done and `classifier()` picks them up; nothing waits.
         """
-        data_dir = self.settings.data_dir
+        data_dir, url = self.settings.data_dir, self._shared_url()
         examples = self.records.examples()
-        ok, why = tune.decide(examples, data_dir, force)
+        published = encoder_share.newest(self.records.store) if url else None
+        ok, why = tune.decide(examples, data_dir, force, published=published)
         if not ok:
             return False, why
-        proc = tune.start_background(examples, data_dir, epochs=tune.EPOCHS)
-        return True, f"{why}; tuning in process {proc.pid} (log: encoders/tune.log)"
+        proc = tune.start_background(examples, data_dir, epochs=tune.EPOCHS, publish_to=url)
+        shared = ", then publish to the store" if url else ""
+        return True, f"{why}; tuning in process {proc.pid}{shared} (log: encoders/tune.log)"
+
+    def sync_encoder(self, *, now: float | None = None) -> tuple[bool, str]:
+        """Start fetching the fleet's newest tune when this machine does not use it yet.
+
+        Only with a shared (PostgreSQL) store, and at most every CHECK_EVERY seconds: one small
+        query. Returns (started, why or why not); bot/llm/encoder_share.py does the work.
+        """
+        url = self._shared_url()
+        if url is None:
+            return False, "the store is not shared: tunes stay on the machine that ran them"
+        t = time.monotonic() if now is None else now
+        if t < self._next_sync:
+            return False, "the store was checked less than a minute ago"
+        self._next_sync = t + encoder_share.CHECK_EVERY
+        data_dir = self.settings.data_dir
+        if not embed.available():
+            return False, f"the embed extra is not installed ({embed.INSTALL_HINT})"
+        try:
+            pub = encoder_share.latest(self.records.store)
+        except Exception as err:  # the store is down or its row is unreadable: classify goes on
+            log.warning("shared encoder tunes not checked: %s", err)
+            return False, f"shared tunes not checked: {err}"
+        ok, why = encoder_share.wanted(pub, tune.current(data_dir), data_dir)
+        if not ok:
+            return False, why
+        if tune.running(data_dir):
+            return False, f"{why}; a tune or fetch is running here"
+        proc = tune.start_fetch(data_dir, url)
+        log.info("%s: fetching it in process %d (log: encoders/tune.log)", why, proc.pid)
+        return True, f"{why}; fetching in process {proc.pid} (log: encoders/tune.log)"
+
+    def _shared_url(self) -> str | None:
+        url = self.settings.effective_database_url
+        return url if encoder_share.shared(url) else None
 
     def stats(self, since: float = 0.0) -> dict[str, Any]:
         return summarize(self.records.calls(since))

@@ -6,7 +6,9 @@ dropped and the tuned encoder takes the stock one's place in the classifier's em
 
 Measured (bench/triage_variants.py --ce, time split per repository and label, 1,050 examples):
 4 epochs lift the mix from 0.712 to 0.727 / 0.744 / 0.732 macro-F1 over three seeds, and from
-0.772 to 0.80-0.81 on the surest 80 %; 3 epochs gained almost nothing, so 4 it is. Training took
+0.772 to 0.80-0.81 on the surest 80 %; 3 epochs gained almost nothing, so 4 it is. The same
+fine-tune of all-mpnet-base-v2 (`--ce-encoder mpnet`, 256 tokens, 2 epochs) took 60 minutes and
+mixed to 0.731 / 0.804: no better, at 2-3x the cost per issue, so MiniLM it is. Training took
 6.5-9 minutes on one core, far too long for the model layer's lock. So:
 
 - `start_background()` starts `python -m bot.llm.tune` as a child process at low priority and
@@ -16,9 +18,13 @@ Measured (bench/triage_variants.py --ce, time split per repository and label, 1,
 - the model layer sees the new fingerprint on its next classify and refits its logistic
   regressions from the cached embeddings (seconds, not minutes).
 
-One tune at a time per data dir: the child holds an exclusive lock on `encoders/tune.lock` for its
-whole run (the kernel drops it if the child dies). Every tune starts from the stock weights, so a
-tune depends only on the examples and the seed, never on earlier tunes.
+With a shared (PostgreSQL) store the child also publishes the weights there and the other
+machines fetch them (bot/llm/encoder_share.py), so a fleet classifies with one encoder.
+
+One tune or fetch at a time per data dir: the child holds an exclusive lock on
+`encoders/tune.lock` for its whole run (the kernel drops it if the child dies). Every tune starts
+from the stock weights, so a tune depends only on the examples and the seed, never on earlier
+tunes.
 """
 
 from __future__ import annotations
@@ -132,8 +138,18 @@ def due(examples: int, labels: int, last: Tuned | None, *, busy: bool = False) -
     return False, f"{used} labeled examples; the next tune at {grow} ({last.examples} last time)"
 
 
-def decide(examples: Sequence[Example], data_dir: Path, force: bool = False) -> tuple[bool, str]:
-    """`due` for these examples and this data dir; `force` skips the count rules, not the rest."""
+def decide(
+    examples: Sequence[Example],
+    data_dir: Path,
+    force: bool = False,
+    *,
+    published: Tuned | None = None,
+) -> tuple[bool, str]:
+    """`due` for these examples and this data dir; `force` skips the count rules, not the rest.
+
+    `published` is the newest tune in a shared store (bot/llm/encoder_share.py): when another
+    machine tuned more recently, its tune is the last one counted.
+    """
     from bot.llm import embed
 
     if not embed.available():
@@ -141,12 +157,15 @@ def decide(examples: Sequence[Example], data_dir: Path, force: bool = False) -> 
     busy, labels = running(data_dir), len({e.label for e in examples})
     if force and not busy and labels >= 2:
         return True, f"asked for, with {len(examples)} labeled examples"
-    return due(len(examples), labels, current(data_dir), busy=busy)
+    last = current(data_dir)
+    if published is not None and (last is None or published.created_at > last.created_at):
+        last = published
+    return due(len(examples), labels, last, busy=busy)
 
 
 # --- the lock ---------------------------------------------------------------------------------
 @contextlib.contextmanager
-def _exclusive(data_dir: Path) -> Iterator[bool]:
+def exclusive(data_dir: Path) -> Iterator[bool]:
     """Hold encoders/tune.lock without waiting; yields False when another process holds it."""
     d = encoders_dir(data_dir)
     d.mkdir(parents=True, exist_ok=True)
@@ -163,8 +182,8 @@ def _exclusive(data_dir: Path) -> Iterator[bool]:
 
 
 def running(data_dir: Path) -> bool:
-    """True while a tune holds the lock for `data_dir` (in any process of this machine)."""
-    with _exclusive(data_dir) as got:
+    """True while a tune or fetch holds the lock for `data_dir` (any process of this machine)."""
+    with exclusive(data_dir) as got:
         return not got
 
 
@@ -254,11 +273,11 @@ def tune(
     labels = sorted({e.label for e in rows})
     if len(labels) < 2:
         raise ValueError(f"{len(rows)} examples with {len(labels)} label(s): need two labels")
-    with _exclusive(data_dir) as got:
+    with exclusive(data_dir) as got:
         if not got:
             raise RuntimeError(f"a tune is already running for {data_dir}")
         root = encoders_dir(data_dir)
-        _clear_leftovers(root)
+        clear_leftovers(root)
         tmp = Path(tempfile.mkdtemp(prefix=".tuning-", dir=root))
         started = time.perf_counter()
         try:
@@ -277,17 +296,27 @@ def tune(
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        # the classifier's embedding stage encodes its newest examples: have them cached first
-        from bot.llm.embed_stage import MAX_EXAMPLES as STAGE_EXAMPLES
-
-        enc = Encoder(model, data_dir / "embeddings", name=tuned.name)
-        enc.encode([e.text for e in list(examples)[-STAGE_EXAMPLES:]])
+        encode_examples(model, tuned, examples, data_dir)
         seconds = round(time.perf_counter() - started, 1)
         tuned = replace(tuned, seconds=seconds, created_at=time.time())
-        _write_json(root / "current.json", asdict(tuned))
-        _prune(root, keep={tuned.fingerprint[:16]})
+        switch_to(tuned, data_dir)
         log.info("encoder tuned on %d examples in %.0f s: %s", len(rows), seconds, tuned.name)
         return tuned
+
+
+def encode_examples(model: Any, tuned: Tuned, examples: Sequence[Example], data_dir: Path) -> None:
+    """Cache the embedding stage's examples as `model` encodes them, before any layer asks."""
+    from bot.llm.embed_stage import MAX_EXAMPLES as STAGE_EXAMPLES
+
+    enc = Encoder(model, data_dir / "embeddings", name=tuned.name)
+    enc.encode([e.text for e in list(examples)[-STAGE_EXAMPLES:]])
+
+
+def switch_to(tuned: Tuned, data_dir: Path) -> None:
+    """Point `current.json` at `tuned` (its weights are in place); drop tunes older than KEEP."""
+    root = encoders_dir(data_dir)
+    _write_json(root / "current.json", asdict(tuned))
+    _prune(root, keep={tuned.fingerprint[:16]})
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -313,28 +342,49 @@ def _prune(root: Path, keep: set[str]) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
-def _clear_leftovers(root: Path) -> None:
-    """A tune killed half way leaves its scratch files; only the lock holder calls this."""
-    for p in root.glob(".tuning-*"):
-        shutil.rmtree(p, ignore_errors=True)
+def clear_leftovers(root: Path) -> None:
+    """A tune or fetch killed half way leaves its scratch files; only the lock holder calls this."""
+    for pattern in (".tuning-*", ".fetching-*"):
+        for p in root.glob(pattern):
+            shutil.rmtree(p, ignore_errors=True)
 
 
 # --- in the background ------------------------------------------------------------------------
 def start_background(
-    examples: Sequence[Example], data_dir: Path, *, epochs: int = EPOCHS, threads: int = 1
+    examples: Sequence[Example],
+    data_dir: Path,
+    *,
+    epochs: int = EPOCHS,
+    threads: int = 1,
+    publish_to: str | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start a tune in a child process at low priority; returns at once.
 
-    The examples go to the child in a file (the child needs no store and no settings); its log
-    goes to `encoders/tune.log`.
+    The examples go to the child in a file (the child needs no settings). `publish_to`, a shared
+    store's URL, has the child copy the weights there for the other machines
+    (bot/llm/encoder_share.py).
     """
     root = encoders_dir(data_dir)
     root.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=".examples-", suffix=".jsonl", dir=root)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         _dump(examples, fh)
-    cmd = [sys.executable, "-m", "bot.llm.tune", "--examples", name, "--data-dir", str(data_dir)]
-    cmd += ["--epochs", str(epochs), "--threads", str(threads), "--remove-examples"]
+    args = ["--examples", name, "--epochs", str(epochs), "--threads", str(threads)]
+    args += ["--remove-examples", *(["--store", publish_to] if publish_to else [])]
+    return _spawn(args, data_dir)
+
+
+def start_fetch(data_dir: Path, store_url: str) -> subprocess.Popen[bytes]:
+    """Start fetching the store's newest tune in a child process at low priority (see
+    bot/llm/encoder_share.py); returns at once."""
+    return _spawn(["--fetch", "--store", store_url], data_dir)
+
+
+def _spawn(args: list[str], data_dir: Path) -> subprocess.Popen[bytes]:
+    """`python -m bot.llm.tune ARGS` at nice NICE; its output goes to `encoders/tune.log`."""
+    root = encoders_dir(data_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "bot.llm.tune", "--data-dir", str(data_dir), *args]
     with (root / "tune.log").open("ab") as logf:
         proc = subprocess.Popen(
             cmd, stdout=logf, stderr=subprocess.STDOUT, preexec_fn=_lower_priority
@@ -359,13 +409,21 @@ def _load(path: Path) -> list[Example]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bot.llm.tune", description=__doc__.split("\n")[0])
-    ap.add_argument("--examples", type=Path, required=True, help="JSON lines: scope, text, label")
     ap.add_argument("--data-dir", type=Path, required=True)
+    ap.add_argument("--examples", type=Path, help="JSON lines: scope, text, label")
     ap.add_argument("--epochs", type=int, default=EPOCHS)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--remove-examples", action="store_true", help="delete the file when read")
+    ap.add_argument("--store", help="a shared store's URL: publish the tune there (or --fetch)")
+    ap.add_argument("--fetch", action="store_true", help="fetch the store's newest tune instead")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.fetch:
+        if not args.store:
+            ap.error("--fetch needs --store")
+        return _fetch_main(args.store, args.data_dir)
+    if args.examples is None:
+        ap.error("--examples is required to tune")
     try:
         examples = _load(args.examples)
     finally:
@@ -376,7 +434,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RuntimeError, ValueError) as err:
         log.error("tune not done: %s", err)
         return 2
+    if args.store:
+        _publish_main(args.store, tuned, args.data_dir)
     sys.stdout.write(json.dumps(asdict(tuned)) + "\n")
+    return 0
+
+
+def _publish_main(url: str, tuned: Tuned, data_dir: Path) -> None:
+    """Share the tune; a failure leaves it in use here and is logged, with what to do."""
+    from bot.llm import encoder_share
+    from bot.store import open_store
+
+    try:
+        store = open_store(url)
+        try:
+            pub = encoder_share.publish(store, tuned, tuned.weights(data_dir))
+        finally:
+            store.close()
+    except Exception as err:  # the store is down or full: this machine keeps its tune
+        log.error(
+            "%s is in use here but was not published to the store (%s); the other machines keep"
+            " their encoder until `smolbot models tune --force` runs with the store reachable",
+            tuned.name,
+            err,
+        )
+        return
+    log.info(
+        "published %s to the store: %d files, %.1f MB", tuned.name, len(pub.files), pub.megabytes
+    )
+
+
+def _fetch_main(url: str, data_dir: Path) -> int:
+    from bot.llm import encoder_share
+    from bot.store import open_store
+
+    try:
+        store = open_store(url)
+        try:
+            encoder_share.install(store, data_dir)
+        finally:
+            store.close()
+    except Exception as err:  # the store is down, the files are damaged (FetchError), …
+        log.error("fetch not done: %s", err)
+        return 2
     return 0
 
 

@@ -269,3 +269,17 @@ def m050_coord(db: Database) -> None:
         defaults={"status": "received", "attempts": 0},
     )
     db.table("jobs").create_index(["status", "updated_at"])
+
+
+@migrations()
+def m060_encoders(db: Database) -> None:
+    """Triage (issue 4): tuned encoder weights shared through the store (bot/llm/encoder_share.py)."""
+    db.table("encoder_tunes").create(
+        {"fingerprint": str, "manifest": str, "files": str, "published_at": float},  # JSON
+        pk="fingerprint",
+        not_null={"manifest", "files", "published_at"},
+    )
+    db.table("encoder_files").create(
+        {"fingerprint": str, "path": str, "seq": int, "data": bytes},
+        pk=("fingerprint", "path", "seq"),
+    )

@@ -148,7 +148,7 @@ def test_broken_tuned_weights_fall_back_to_stock_without_a_loop(
 
 @needs_extra
 def test_one_tune_at_a_time(tmp_path: Path) -> None:
-    with tune._exclusive(tmp_path) as got:
+    with tune.exclusive(tmp_path) as got:
         assert got and tune.running(tmp_path)
         with pytest.raises(RuntimeError, match="already running"):
             tune.tune(rows(), tmp_path, epochs=1)

@@ -1,4 +1,4 @@
-"""Fixtures for scale tests: a scratch PostgreSQL database per test, and both store backends."""
+"""A scratch PostgreSQL database per test, and both store backends (a plugin of tests/conftest.py)."""
 
 from __future__ import annotations
 
