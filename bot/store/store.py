@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import sqlite3
 import time
@@ -315,17 +317,37 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
         return _open_pg(target, migrate)
     target = target.removeprefix("sqlite:///") if target.startswith("sqlite:///") else target
     if target == ":memory:":
-        db = Database(memory=True)
-    else:
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        store = Store(Database(memory=True))
+        if migrate:
+            store.migrate()
+        return store
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    with sqlite_setup_lock(Path(target)):
         conn = sqlite3.connect(target, timeout=30, check_same_thread=False)
         db = Database(conn)
         for pragma in SQLITE_FILE_PRAGMAS:
             db.execute(pragma)
-    store = Store(db)
-    if migrate:
-        store.migrate()
+        store = Store(db)
+        if migrate:
+            store.migrate()
     return store
+
+
+@contextlib.contextmanager
+def sqlite_setup_lock(db_file: Path) -> Iterator[None]:
+    """One process at a time switches a SQLite file to WAL and creates its tables (a web and a
+    worker often start together on a fresh data dir; the store and the embedded broker use it).
+
+    Without it, a process whose read snapshot predates the other's commit fails at once with
+    "database is locked" (WAL cannot upgrade a stale snapshot to a write), whatever the timeout;
+    and a process opening the file while another converts it to WAL can fail the same way.
+    """
+    with db_file.with_name(db_file.name + ".setup-lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)  # the kernel drops it if the process dies
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _open_pg(url: str, migrate: bool) -> Store:

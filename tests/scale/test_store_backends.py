@@ -133,3 +133,27 @@ def test_dashboard_style_aggregates_read_the_same(any_store: Store) -> None:
     )
     assert rows == [{"day": "2026-11-18", "rate": 0.75}]
     assert isinstance(rows[0]["rate"], float)
+
+
+def _open_at(path: str, start: float) -> str:
+    time.sleep(max(0.0, start - time.time()))
+    try:
+        open_store(path).close()
+    except Exception as err:  # reported, not raised: the parent counts them
+        return f"{type(err).__name__}: {err}"
+    return "ok"
+
+
+def test_processes_starting_together_migrate_a_new_sqlite_file_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A web and workers starting at the same moment on a fresh data dir: none may crash."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    results = []
+    with ctx.Pool(4) as pool:
+        for round_ in range(5):
+            path = str(tmp_path / f"fresh-{round_}.db")
+            start = time.time() + 1.5  # after every worker process has imported bot.store
+            results += pool.starmap(_open_at, [(path, start)] * 4)
+    assert results == ["ok"] * 20, [r for r in results if r != "ok"]
+    assert migrations.pending(open_store(tmp_path / "fresh-0.db").db) == []
