@@ -22,6 +22,7 @@ one writes. `use_for_sqla_urls` makes `sqla+…` URLs resolve here (configure() 
 
 from __future__ import annotations
 
+from pathlib import Path
 from queue import Empty
 from typing import Any
 
@@ -30,8 +31,10 @@ from kombu.transport import sqlalchemy as sqla
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import dumps, loads
 from sqlalchemy import delete, event, insert, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from bot.store.store import SQLITE_FILE_PRAGMAS
+from bot.store.store import SQLITE_FILE_PRAGMAS, sqlite_setup_lock
 
 ALIAS = "workers.embedded_broker:Transport"
 
@@ -50,7 +53,14 @@ class Channel(sqla.Channel):
         return engine
 
     def _open(self) -> Any:
-        engine, session_cls = super()._open()
+        hostname = self.connection.client.hostname
+        db_file = _sqlite_file(hostname) if hostname not in self._engines else None
+        if db_file is None:
+            engine, session_cls = super()._open()
+        else:  # first open in this process: WAL switch and CREATE TABLE, one process at a time
+            db_file.parent.mkdir(parents=True, exist_ok=True)
+            with sqlite_setup_lock(db_file):
+                engine, session_cls = super()._open()
         if engine.url not in _PRUNED:  # once per process and file: rows the stock transport left
             _PRUNED.add(engine.url)
             with engine.begin() as conn:
@@ -63,6 +73,26 @@ class Channel(sqla.Channel):
             qid = self._queue_ids[queue] = int(self._get_or_create(queue).id)
             self.session.commit()  # end the read transaction the lookup opened
         return qid
+
+    def _get_or_create(self, queue: str) -> Any:
+        """The queue's row, created if missing. Another process may create it at the same moment
+        (the stock version then fails on the unique name, or returns a row with no id)."""
+        session, q = self.session, self.queue_cls
+        for _ in range(2):
+            obj = session.query(q).filter(q.name == queue).first()
+            if obj is not None:
+                return obj
+            session.add(q(queue))
+            try:
+                session.commit()
+            except (IntegrityError, OperationalError):
+                session.rollback()  # lost the race: the next lookup finds the winner's row
+        obj = session.query(q).filter(q.name == queue).first()
+        if obj is None:
+            raise RuntimeError(
+                f"could not create broker queue {queue!r}: is the broker file writable?"
+            )
+        return obj
 
     def _put(self, queue: str, message: Any, **kwargs: Any) -> None:  # type: ignore[override]
         engine, _ = self._open()
@@ -106,6 +136,14 @@ _PRUNED: set[Any] = set()
 def _taken(m: Any) -> Any:
     """Delivered by the stock transport: kept with visible = false, never read again."""
     return m.visible == False  # noqa: E712  (a SQL expression, not a comparison)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file behind a sqlite:///PATH engine URL (None for other databases and memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 def _wal(dbapi_conn: Any, _record: Any) -> None:

@@ -97,3 +97,39 @@ def test_rows_the_stock_transport_left_behind_are_removed_on_first_open(tmp_path
         q = ours.SimpleQueue("fast")
         assert _rows(path) == 2  # the taken one is gone, the two waiting ones are kept
         assert [q.get(block=False).payload["n"] for _ in range(2)] == [1, 2]
+
+
+def _put_at(path: str, start: float) -> str:
+    import time
+
+    time.sleep(max(0.0, start - time.time()))
+    try:
+        with _conn(Path(path)) as conn:
+            q = conn.SimpleQueue("celery")
+            q.put({"from": "a process starting with the others"})
+            q.close()
+    except Exception as err:  # reported, not raised: the parent counts them
+        return f"{type(err).__name__}: {str(err)[:160]}"
+    return "ok"
+
+
+def test_processes_starting_together_on_a_new_broker_file_all_publish(tmp_path: Path) -> None:
+    """`smolbot serve`'s web and workers open the broker file at the same moment on a fresh data
+    dir. The stock transport's CREATE TABLE and queue-row creation race there (about half of the
+    processes failed with "table kombu_queue already exists" before the set-up lock)."""
+    import multiprocessing
+    import time
+
+    ctx = multiprocessing.get_context("spawn")
+    results: list[str] = []
+    with ctx.Pool(4) as pool:
+        for round_ in range(4):
+            path = str(tmp_path / f"fresh-{round_}.sqlite")
+            start = time.time() + 1.5  # after every worker process has imported kombu
+            results += pool.starmap(_put_at, [(path, start)] * 4)
+    assert results == ["ok"] * 16, [r for r in results if r != "ok"]
+    for round_ in range(4):
+        path = tmp_path / f"fresh-{round_}.sqlite"
+        with sqlite3.connect(path) as db:
+            assert db.execute("select count(*) from kombu_queue").fetchone()[0] == 1
+        assert _rows(path) == 4
