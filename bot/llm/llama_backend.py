@@ -7,8 +7,10 @@ at the last position of the prompt (no `logits_all`, so no extra memory)."""
 from __future__ import annotations
 
 import atexit
+import contextlib
 import math
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,10 @@ class LlamaOptions(BaseModel):
     n_threads: int = Field(default=2, ge=1)  # generation and prompt processing alike
     n_ctx: int = Field(default=4096, ge=512)
     n_batch: int = Field(default=256, ge=1)
+    # llama.cpp's extra weight layouts (AMX tiles, CPU repacks). None: on, except on CPUs with AMX
+    # (Sapphire Rapids Xeons and later), where llama.cpp's AMX matmul segfaults on this model (Q4_K_M
+    # weights; llama.cpp issue 20824): every generation crashed the process on such a machine here.
+    extra_buffers: bool | None = None
 
 
 class LlamaBackend(LocalFileBackend[LlamaOptions]):
@@ -40,17 +46,19 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
                 from llama_cpp import Llama
             except ImportError:
                 raise ModelUnavailable(INSTALL_HINT) from None
+            extra = self.options.extra_buffers
             try:
-                self._model = Llama(
-                    model_path=str(self.path),
-                    n_ctx=self.options.n_ctx,
-                    n_threads=self.options.n_threads,
-                    # llama-cpp-python's default is every core for prompt processing
-                    n_threads_batch=self.options.n_threads,
-                    n_batch=self.options.n_batch,
-                    chat_format="chatml",
-                    verbose=False,
-                )
+                with _model_params(use_extra_bufts=not cpu_has_amx() if extra is None else extra):
+                    self._model = Llama(
+                        model_path=str(self.path),
+                        n_ctx=self.options.n_ctx,
+                        n_threads=self.options.n_threads,
+                        # llama-cpp-python's default is every core for prompt processing
+                        n_threads_batch=self.options.n_threads,
+                        n_batch=self.options.n_batch,
+                        chat_format="chatml",
+                        verbose=False,
+                    )
             except Exception as err:  # a GGUF it cannot load: one line, not a stack trace
                 raise load_failed("llama-cpp-python", self.path, err) from None
             # free it before interpreter shutdown: Llama.__del__ fails once llama_cpp is torn down
@@ -111,6 +119,51 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
         weights = {lb: math.exp(v - top) for lb, v in chosen.items()}
         total = sum(weights.values())
         return {lb: w / total for lb, w in weights.items()}, len(tokens)
+
+
+def cpu_has_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether the CPU has AMX int8 tiles, which llama.cpp uses for weights when built natively."""
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return False
+    return any(
+        "amx_int8" in line.split(":", 1)[1].split()
+        for line in text.splitlines()
+        if line.startswith("flags") and ":" in line
+    )
+
+
+_PARAMS_LOCK = threading.Lock()
+
+
+def without_extra_buffers(default: Callable[[], Any]) -> Callable[[], Any]:
+    """llama_model_default_params, returning its parameters with use_extra_bufts off."""
+
+    def params() -> Any:
+        p = default()
+        p.use_extra_bufts = False
+        return p
+
+    return params
+
+
+@contextlib.contextmanager
+def _model_params(*, use_extra_bufts: bool) -> Iterator[None]:
+    """Llama() takes no argument for llama_model_params.use_extra_bufts, and builds its model
+    parameters from llama_model_default_params(): that function sets the flag meanwhile."""
+    if use_extra_bufts:
+        yield
+        return
+    import llama_cpp.llama_cpp as lib  # the module Llama() calls llama_model_default_params on
+
+    with _PARAMS_LOCK:
+        default = lib.llama_model_default_params
+        lib.llama_model_default_params = without_extra_buffers(default)
+        try:
+            yield
+        finally:
+            lib.llama_model_default_params = default
 
 
 # Bounds a grammar would spell out as nested repetitions: llama.cpp refuses (and aborts the process

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from bot.llm import ModelLayer, ModelUnavailable
 from bot.llm.backends import get_backend
-from bot.llm.llama_backend import LlamaBackend, grammar_schema
+from bot.llm.llama_backend import LlamaBackend, cpu_has_amx, grammar_schema
 from bot.llm.zeroshot import ANSWER_PREFIX, logit_confidence
 from bot.store import Store
 from tests.llm.conftest import make_settings
@@ -88,6 +88,32 @@ def test_thread_count_reaches_the_runtime(model_path: Path) -> None:
     model = backend._load()
     assert llama_cpp.llama_n_threads(model.ctx) == 3
     assert llama_cpp.llama_n_threads_batch(model.ctx) == 3  # prompt processing too
+
+
+def test_amx_is_read_from_the_cpu_flags(tmp_path: Path) -> None:
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f amx_bf16 amx_tile amx_int8\n")
+    assert cpu_has_amx(info)
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f amx_bf16\nbugs\t: amx_int8\n")
+    assert not cpu_has_amx(info)  # only the flags line counts, and the whole flag
+    assert not cpu_has_amx(tmp_path / "missing")
+
+
+def test_without_extra_buffers_the_model_loads_plainly_and_answers(model_path: Path) -> None:
+    """The path every AMX machine takes (llama.cpp's AMX matmul crashed the process there)."""
+    default_params = llama_cpp.llama_cpp.llama_model_default_params
+    backend = get_backend("llama", model_path, {"n_threads": 1, "extra_buffers": False})
+    gen = backend.generate(
+        "You answer with JSON.",
+        'Reply exactly {"count": 3, "mood": "calm"}.',
+        max_tokens=16,
+        temperature=0,
+        schema=Shape.model_json_schema(),
+    )
+    assert Shape.model_validate_json(gen.text).mood in ("calm", "wild")
+    # the library's defaults are put back once the model is built
+    assert llama_cpp.llama_cpp.llama_model_default_params is default_params
+    assert default_params().use_extra_bufts
 
 
 def test_corrupt_file_gives_one_clear_line(tmp_path: Path) -> None:
