@@ -208,3 +208,48 @@ def _up(base: str) -> bool:
         return httpx.get(f"{base}/healthz", timeout=2).status_code in (200, 503)
     except httpx.HTTPError:
         return False
+
+
+def test_smolbot_serve_starts_on_a_fresh_data_dir_and_labels(fake_github, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The README's one-machine command on an empty data dir: web, worker and beat from one
+    command, the store and the embedded broker created on first start, nothing logged as failed.
+    (The start-up races themselves are provoked by tests/scale and tests/broker: here the worker's
+    imports take seconds, so the web has migrated before the worker opens anything.)"""
+    import json
+    import socket
+
+    import httpx
+
+    from bot.webhook.signature import sign
+    from tests.e2e.harness import Proc
+
+    fake_github.state.add_installation(1, [REPO])
+    fake_github.state.add_issue(REPO, "Crash on start", "It crashes.")
+    data = tmp_path / "fresh"
+    settings = make_settings(fake_github, tmp_path, data_dir=data)  # the default, embedded broker
+    assert settings.broker_url is None and not data.exists()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "serve.log"
+    serve = Proc(settings, ["serve", "--port", str(port)], log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _up(base), timeout=90, what="smolbot serve", log=log)
+        body = json.dumps(issue_payload(REPO, 1, "Crash on start")).encode()
+        headers = {
+            "X-GitHub-Event": "issues",
+            "X-GitHub-Delivery": "s-1",
+            "X-Hub-Signature-256": sign(WEBHOOK_SECRET.encode(), body),
+            "Content-Type": "application/json",
+        }
+        r = httpx.post(f"{base}/webhook", content=body, headers=headers)
+        assert r.status_code == 202 and r.json()["queued"], r.text
+        wait_for(
+            lambda: "needs-triage" in _labels(fake_github, 1), timeout=120, what="label", log=log
+        )
+        assert serve.proc.poll() is None, log.read_text()
+    finally:
+        serve.stop()
+    text = log.read_text()
+    assert "Traceback" not in text and "database is locked" not in text, text[-3000:]
