@@ -10,6 +10,7 @@ import pytest
 from bot.store import open_store
 from tests.e2e.harness import Worker, broker_url, deliver, issue_payload, wait_for, web_client
 from tests.fake_github.plugin import WEBHOOK_SECRET, make_settings
+from tests.llm.fake_openai import free_port
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 REPO = "octo/widgets"
@@ -162,32 +163,20 @@ def test_smolbot_web_process_answers_over_http_and_the_worker_labels(
     fake_github, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     """`smolbot web` as its own process (what production runs: run_web, heap frozen), real HTTP."""
-    import json
-    import socket
-
     import httpx
 
-    from bot.webhook.signature import sign
     from tests.e2e.harness import Proc
 
     fake_github.state.add_installation(1, [REPO])
     fake_github.state.add_issue(REPO, "Crash on start", "It crashes.")
     settings = make_settings(fake_github, tmp_path, broker_url=broker_url("sqla", tmp_path))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     web = Proc(settings, ["web", "--host", "127.0.0.1", "--port", str(port)], tmp_path / "web.log")
     worker = Worker(settings, tmp_path / "worker.log")
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _up(base), timeout=60, what="smolbot web", log=tmp_path / "web.log")
-        body = json.dumps(issue_payload(REPO, 1, "Crash on start")).encode()
-        headers = {
-            "X-GitHub-Event": "issues",
-            "X-GitHub-Delivery": "w-1",
-            "X-Hub-Signature-256": sign(WEBHOOK_SECRET.encode(), body),
-            "Content-Type": "application/json",
-        }
+        body, headers = _signed_issue_opened("w-1")
         r = httpx.post(f"{base}/webhook", content=body, headers=headers)
         assert r.status_code == 202 and r.json()["queued"], r.text
         bad = httpx.post(
@@ -199,6 +188,22 @@ def test_smolbot_web_process_answers_over_http_and_the_worker_labels(
     finally:
         web.stop()
         worker.stop()
+
+
+def _signed_issue_opened(delivery: str) -> tuple[bytes, dict[str, str]]:
+    """Issue #1's `issues.opened` delivery as GitHub sends it over HTTP: body and headers."""
+    import json
+
+    from bot.webhook.signature import sign
+
+    body = json.dumps(issue_payload(REPO, 1, "Crash on start")).encode()
+    headers = {
+        "X-GitHub-Event": "issues",
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": sign(WEBHOOK_SECRET.encode(), body),
+        "Content-Type": "application/json",
+    }
+    return body, headers
 
 
 def _up(base: str) -> bool:
@@ -215,12 +220,8 @@ def test_smolbot_serve_starts_on_a_fresh_data_dir_and_labels(fake_github, tmp_pa
     command, the store and the embedded broker created on first start, nothing logged as failed.
     (The start-up races themselves are provoked by tests/scale and tests/broker: here the worker's
     imports take seconds, so the web has migrated before the worker opens anything.)"""
-    import json
-    import socket
-
     import httpx
 
-    from bot.webhook.signature import sign
     from tests.e2e.harness import Proc
 
     fake_github.state.add_installation(1, [REPO])
@@ -228,21 +229,13 @@ def test_smolbot_serve_starts_on_a_fresh_data_dir_and_labels(fake_github, tmp_pa
     data = tmp_path / "fresh"
     settings = make_settings(fake_github, tmp_path, data_dir=data)  # the default, embedded broker
     assert settings.broker_url is None and not data.exists()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     log = tmp_path / "serve.log"
     serve = Proc(settings, ["serve", "--port", str(port)], log)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _up(base), timeout=90, what="smolbot serve", log=log)
-        body = json.dumps(issue_payload(REPO, 1, "Crash on start")).encode()
-        headers = {
-            "X-GitHub-Event": "issues",
-            "X-GitHub-Delivery": "s-1",
-            "X-Hub-Signature-256": sign(WEBHOOK_SECRET.encode(), body),
-            "Content-Type": "application/json",
-        }
+        body, headers = _signed_issue_opened("s-1")
         r = httpx.post(f"{base}/webhook", content=body, headers=headers)
         assert r.status_code == 202 and r.json()["queued"], r.text
         wait_for(
