@@ -78,20 +78,18 @@ class Channel(sqla.Channel):
         """The queue's row, created if missing. Another process may create it at the same moment
         (the stock version then fails on the unique name, or returns a row with no id)."""
         session, q = self.session, self.queue_cls
-        for _ in range(2):
-            obj = session.query(q).filter(q.name == queue).first()
-            if obj is not None:
-                return obj
+        obj = session.query(q).filter(q.name == queue).first()
+        if obj is None:
             session.add(q(queue))
             try:
                 session.commit()
             except (IntegrityError, OperationalError):
-                session.rollback()  # lost the race: the next lookup finds the winner's row
-        obj = session.query(q).filter(q.name == queue).first()
-        if obj is None:
-            raise RuntimeError(
-                f"could not create broker queue {queue!r}: is the broker file writable?"
-            )
+                session.rollback()  # lost the race: the winner's row is there now
+            obj = session.query(q).filter(q.name == queue).first()
+            if obj is None:
+                raise RuntimeError(
+                    f"could not create broker queue {queue!r}: is the broker file writable?"
+                )
         return obj
 
     def _put(self, queue: str, message: Any, **kwargs: Any) -> None:  # type: ignore[override]
