@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     model_backend: Literal["gpt4all", "llama"] = "gpt4all"
     model_threads: int = Field(default=2, ge=1, le=256)
     model_context: int = Field(default=4096, ge=512)
+    # triage's second local stage (bot/llm/reader.py): the local model reads the issues the first
+    # stage is unsure of (~1 s each) before anything escalates; needs the llama extra
+    triage_reader: bool = False
 
     # large model (escalation)
     large_provider: Literal["none", "openai", "anthropic"] = "none"

@@ -167,6 +167,53 @@ def tune_cmd(force: bool, epochs: int | None, threads: int, background: bool) ->
         click.echo(f"published to the store ({pub.megabytes:.0f} MB): the other machines fetch it")
 
 
+@models.command("reader")
+@click.option(
+    "--force", is_flag=True, help="Read even when not due (already read ones are cached)."
+)
+@click.option(
+    "--background", is_flag=True, help="Start it as a low-priority child process and return."
+)
+def reader_cmd(force: bool, background: bool) -> None:
+    """Read the labeled examples with the local model for triage's second stage (~1 s each).
+
+    Needs SMOLBOT_TRIAGE_READER=true and the llama extra. Examples read before come from the cache;
+    running processes refit the reader's head at their next triage.
+    """
+    from bot.llm import get_model_layer, reader
+
+    settings = get_settings()
+    store = open_store(settings.effective_database_url)
+    layer = get_model_layer(settings, store)
+    ok, why = layer.reader_due(force)
+    if not ok:
+        store.audit("triage_reader", "skipped", why, task="triage", detail={"asked_by": "cli"})
+        click.echo(f"not reading: {why}")
+        sys.exit(1 if force else 0)
+    store.audit("triage_reader", "started", why, task="triage", detail={"asked_by": "cli"})
+    if background:
+        started, why = layer.start_reader(force)
+        click.echo(why if started else f"not reading: {why}")
+        return
+    examples = layer.records.examples()
+    with reader.exclusive(settings.data_dir) as got:
+        if not got:
+            click.echo("not reading: another process is reading the examples")
+            sys.exit(1)
+        with click.progressbar(length=1, label="reading the examples") as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos)
+
+            done = reader.read_examples(
+                layer.reader_encoder(), examples, settings.data_dir, progress=progress
+            )
+    detail = {"asked_by": "cli", "examples": done.examples, "seconds": done.seconds}
+    store.audit("triage_reader", "done", why, task="triage", detail=detail)
+    click.echo(f"{done.name}: {done.examples} examples read in {done.seconds:.0f} s")
+
+
 @click.command("stats")
 @click.option("--since-hours", type=float, default=None, help="Only calls in the last N hours.")
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")

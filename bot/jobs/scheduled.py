@@ -47,7 +47,8 @@ def weekly_digests_job(rt: Runtime, *, slot: str) -> None:
 
 @register("tune_encoder", lock=lambda kw: "tune-encoder")
 def tune_encoder_job(rt: Runtime, *, reason: str, force: bool = False) -> None:
-    """Start tuning the triage encoder in the background if due (bot/llm/tune.py); audited."""
+    """Start tuning the triage encoder in the background if due (bot/llm/tune.py), and reading
+    the examples for the triage reader when it is on (bot/llm/reader.py); audited."""
     started, why = rt.models.start_tune(force=force)
     rt.store.audit(
         "tune_encoder",
@@ -56,3 +57,12 @@ def tune_encoder_job(rt: Runtime, *, reason: str, force: bool = False) -> None:
         task="triage",
         detail={"asked_by": reason, "force": force},
     )
+    if rt.settings.triage_reader:  # the reader reads the same examples (bot/llm/reader.py)
+        started, why = rt.models.start_reader(force=force)
+        rt.store.audit(
+            "triage_reader",
+            "started" if started else "skipped",
+            why,
+            task="triage",
+            detail={"asked_by": reason, "force": force},
+        )

@@ -66,7 +66,7 @@ class Encoder:
 
     def _encode(self, texts: Sequence[str]) -> Vectors:
         prepared = [prepare(t) for t in texts]
-        keys = [hashlib.sha256(f"{MAX_TOKENS}\0{p}".encode()).hexdigest() for p in prepared]
+        keys = [_key(p) for p in prepared]
         found = {k: v for k in set(keys) if (v := self._cached(k)) is not None}
         todo = list(dict.fromkeys(k for k in keys if k not in found))
         if todo:
@@ -85,6 +85,11 @@ class Encoder:
             np.stack([found[k] for k in keys]) if keys else np.zeros((0, 384), np.float32)
         )
         return out
+
+    def lookup(self, texts: Sequence[str]) -> list[Vectors | None]:
+        """Each text's cached row, None where it was never encoded; nothing is encoded here."""
+        with self._lock:
+            return [self._cached(_key(prepare(t))) for t in texts]
 
     def clear_memory(self) -> None:
         """Forget the in-memory embeddings (benchmarks time encoding; the disk cache stays)."""
@@ -122,6 +127,10 @@ class Encoder:
         if self.cache_dir is None:
             return None
         return self.cache_dir / self.name / key[:2] / f"{key}.npy"
+
+
+def _key(prepared: str) -> str:
+    return hashlib.sha256(f"{MAX_TOKENS}\0{prepared}".encode()).hexdigest()
 
 
 _ENCODERS: dict[tuple[Path | None, Path | None], Encoder] = {}

@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 
 from bot.core.escalation import Route, Situation, route
-from bot.llm import embed, encoder_share, generate, large, tune
+from bot.llm import embed, encoder_share, generate, large, reader, tune
 from bot.llm.api import Answer, Classification, ModelRecord, ModelUnavailable
 from bot.llm.backends import Generation, LocalBackend, get_backend
 from bot.llm.classifier import Classifier
@@ -45,6 +45,8 @@ class ModelLayer:
         self._clf = Classifier()
         self._clf_lock = threading.Lock()
         self._next_sync = 0.0  # monotonic time of the next look at the store's shared tunes
+        self._reader: tuple[tuple[int, int] | None, reader.Head | None] = (None, None)
+        self._reader_lock = threading.Lock()
 
     # --- backends -------------------------------------------------------------------------
     @property
@@ -231,6 +233,11 @@ class ModelLayer:
         where = route(self._situation(first.confidence if probs else None, task, allow_escalation))
         if where is Route.ACCEPT:
             return self._done(first, call_id, scope)
+        second = self._reader_answer(task, scope, text, labels, first) if probs else None
+        if second is not None:
+            first = second
+            if second.confidence >= self.settings.threshold(task):
+                return self._done(second, call_id, scope)
         return classify_with(
             self, where, first, task, scope, text, labels, call_id, allow_escalation
         )
@@ -246,6 +253,95 @@ class ModelLayer:
         rec = ModelRecord(task, "classifier", model, "", round(probs[label], 4), False, 0.0)
         value = Classification(label=label, probabilities=probs)
         return Answer(value, probs[label], rec, "ok", [rec])
+
+    def _reader_answer(
+        self,
+        task: str,
+        scope: str,
+        text: str,
+        labels: Sequence[str],
+        first: Answer[Classification],
+    ) -> Answer[Classification] | None:
+        """The reader's label for an issue the first stage is unsure of; None when it has no head
+        (off, not installed, examples not read yet) or the model cannot read (logged)."""
+        head = self.reader_head()
+        if head is None:
+            return None
+        started = time.perf_counter()
+        enc = self.reader_encoder()
+        try:
+            x = enc.encode([text])[0]
+        except Exception as err:  # a model file gone since: the first stage's answer stands
+            log.warning("triage reader skipped: %s", err)
+            return None
+        probs = head.probabilities(scope, x, labels)
+        label = max(probs, key=lambda k: probs[k])
+        conf = round(probs[label], 4)
+        model = f"{enc.name}@{head.examples}"
+        version = reader.prompt_version(self.prompts_dir)
+        rec = ModelRecord(task, "reader", model, version, conf, False, 0.0)
+        rec.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        rec.note = f"first stage {first.confidence:.2f}; hidden state + LR"
+        value = Classification(
+            label=label, probabilities={k: round(v, 4) for k, v in probs.items()}
+        )
+        return Answer(value, conf, rec, "ok", [*first.attempts, rec])
+
+    def reader_encoder(self) -> embed.Encoder:
+        """The reader for this model file, data dir and prompts (the model loads on first use)."""
+        s = self.settings
+        return reader.get_reader(
+            s.effective_model_path, s.data_dir, s.model_threads, self.prompts_dir
+        )
+
+    def reader_head(self) -> reader.Head | None:
+        """The reader's head, refit from the cached states when a read finished; None when the
+        reader is off, not installed, the model file is missing or no read finished yet."""
+        s = self.settings
+        if not s.triage_reader or not reader.available() or not self.local_available():
+            return None
+        st = reader.stamp(s.data_dir)
+        if st is None:
+            return None
+        with self._reader_lock:
+            if self._reader[0] != st:
+                examples = self.records.examples()[-reader.MAX_EXAMPLES :]
+                x, rows = reader.read_rows(self.reader_encoder(), examples)
+                self._reader = (st, reader.Head.fit(x, rows))
+                log.info("triage reader: head fit on %d read examples", len(rows))
+            return self._reader[1]
+
+    def reader_due(self, force: bool = False) -> tuple[bool, str]:
+        """Whether the examples should be read now (reader on, installed, model file there, due)."""
+        s = self.settings
+        if not s.triage_reader:
+            return False, "the reader is off (SMOLBOT_TRIAGE_READER=true turns it on)"
+        if not reader.available():
+            return False, reader.INSTALL_HINT
+        try:
+            check_model_file(s.effective_model_path)
+        except ModelUnavailable as err:
+            return False, str(err)
+        examples = self.records.examples()
+        busy = reader.running(s.data_dir)
+        last = None if force else reader.current(s.data_dir)
+        name = self.reader_encoder().name
+        return reader.due(len(examples), len({e.label for e in examples}), name, last, busy=busy)
+
+    def start_reader(self, force: bool = False) -> tuple[bool, str]:
+        """Start reading the examples in a child process when due: (started, why or why not)."""
+        ok, why = self.reader_due(force)
+        if not ok:
+            return False, why
+        s = self.settings
+        proc = reader.start_background(
+            self.records.examples(),
+            s.data_dir,
+            s.effective_model_path,
+            threads=s.model_threads,
+            prompts_dir=self.prompts_dir,
+        )
+        return True, f"{why}; reading in process {proc.pid} (log: reader/reader.log)"
 
     # --- learning -------------------------------------------------------------------------
     def learn(self, scope: str, text: str, label: str, source: str = "human") -> bool:
