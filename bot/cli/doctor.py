@@ -70,10 +70,24 @@ def _github(s: Settings) -> tuple[bool, str]:
     return True, f"app {s.app_id} at {s.github_api_url}"
 
 
+def _reader(s: Settings) -> tuple[bool, str]:
+    from bot.llm import reader
+
+    if not s.triage_reader:
+        return (
+            True,
+            "off (SMOLBOT_TRIAGE_READER=true: the local model reads what triage is unsure of)",
+        )
+    if not reader.available():
+        return False, reader.INSTALL_HINT
+    return True, reader.status(s.data_dir)
+
+
 CHECKS: list[Check] = [
     ("store", _store),
     ("broker", _broker),
     ("model", _model),
+    ("triage reader", _reader),
     ("github app", _github),
 ]
 

@@ -86,6 +86,10 @@ def list_cmd(verify: bool) -> None:
             f"triage encoder: {tuned.name}, tuned on {tuned.examples} examples at {when}"
             f" in {tuned.seconds:.0f} s ({tuned.weights(settings.data_dir)})"
         )
+    if settings.triage_reader:
+        from bot.llm import reader
+
+        click.echo(f"triage reader: {reader.status(settings.data_dir)}")
     if encoder_share.shared(settings.effective_database_url):
         published = encoder_share.newest(open_store(settings.effective_database_url))
         click.echo(f"shared in the store: {published.name if published else 'no tune yet'}")

@@ -285,6 +285,16 @@ def current(data_dir: Path) -> Manifest | None:
         return None
 
 
+def status(data_dir: Path) -> str:
+    """One line for `smolbot doctor` and `smolbot models list`: what was read, or what to run."""
+    done = current(data_dir)
+    busy = " (reading now)" if running(data_dir) else ""
+    if done is None:
+        return f"no examples read yet{busy}: `smolbot models reader` (the tune job does it too)"
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(done.created_at))
+    return f"{done.examples} examples read at {when} with {done.name}{busy}"
+
+
 def stamp(data_dir: Path) -> tuple[int, int] | None:
     """Changes whenever a read finishes: the layer refits its head then."""
     try:

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.cli.doctor import _reader as doctor_reader
 from bot.cli.models import models
 from bot.jobs.runtime import Runtime
 from bot.jobs.scheduled import tune_encoder_job
@@ -195,6 +196,7 @@ def test_cli_reads_the_examples_then_the_reader_answers_the_unsure(
     assert f"{len(EXAMPLES)} examples read" in res.output
     done = reader.current(s.data_dir)
     assert done is not None and done.examples == len(EXAMPLES)
+    assert reader.status(s.data_dir).startswith(f"{len(EXAMPLES)} examples read at ")
 
     right = 0
     for label, text in UNSURE:
@@ -247,6 +249,8 @@ def test_reader_off_or_model_missing_says_why(tmp_path: Path, llm_store: Store) 
         "the reader is off (SMOLBOT_TRIAGE_READER=true turns it on)",
     )
     assert off.reader_head() is None
+    assert doctor_reader(off.settings)[1].startswith("off (SMOLBOT_TRIAGE_READER=true")
+    assert reader.status(tmp_path).startswith("no examples read yet: `smolbot models reader`")
     missing = ModelLayer(
         make_settings(tmp_path, triage_reader=True, model_path=tmp_path / "gone.gguf"), llm_store
     )
