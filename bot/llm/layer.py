@@ -274,14 +274,18 @@ class ModelLayer:
         except Exception as err:  # a model file gone since: the first stage's answer stands
             log.warning("triage reader skipped: %s", err)
             return None
-        probs = head.probabilities(scope, x, labels)
+        read = head.probabilities(scope, x, labels)
+        probs = reader.combine(first.value.probabilities if first.value else {}, read)
         label = max(probs, key=lambda k: probs[k])
         conf = round(probs[label], 4)
         model = f"{enc.name}@{head.examples}"
         version = reader.prompt_version(self.prompts_dir)
         rec = ModelRecord(task, "reader", model, version, conf, False, 0.0)
         rec.latency_ms = round((time.perf_counter() - started) * 1000, 2)
-        rec.note = f"first stage {first.confidence:.2f}; hidden state + LR"
+        rec.note = (
+            f"mean of the first stage ({first.confidence:.2f}) and the reader"
+            f" ({read[max(read, key=lambda k: read[k])]:.2f})"
+        )
         value = Classification(
             label=label, probabilities={k: round(v, 4) for k, v in probs.items()}
         )

@@ -134,6 +134,15 @@ def test_head_separates_the_labels_and_answers_only_asked_ones() -> None:
     assert set(only) == {"feature", "question"} and abs(sum(only.values()) - 1) < 1e-9
 
 
+def test_below_the_threshold_the_answer_is_the_mean_of_both_stages() -> None:
+    first = {"bug": 0.5, "feature": 0.3, "question": 0.2}
+    read = {"bug": 0.1, "feature": 0.8, "question": 0.1}
+    assert reader.combine(first, read) == pytest.approx(
+        {"bug": 0.3, "feature": 0.55, "question": 0.15}
+    )
+    assert reader.combine({}, read) == pytest.approx({k: v / 2 for k, v in read.items()})
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.floats(-100, 100), min_size=16, max_size=16))
 def test_head_probabilities_are_a_distribution_for_any_state(values: list[float]) -> None:
