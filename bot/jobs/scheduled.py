@@ -49,20 +49,11 @@ def weekly_digests_job(rt: Runtime, *, slot: str) -> None:
 def tune_encoder_job(rt: Runtime, *, reason: str, force: bool = False) -> None:
     """Start tuning the triage encoder in the background if due (bot/llm/tune.py), and reading
     the examples for the triage reader when it is on (bot/llm/reader.py); audited."""
-    started, why = rt.models.start_tune(force=force)
-    rt.store.audit(
-        "tune_encoder",
-        "started" if started else "skipped",
-        why,
-        task="triage",
-        detail={"asked_by": reason, "force": force},
-    )
+    starts = [("tune_encoder", rt.models.start_tune)]
     if rt.settings.triage_reader:  # the reader reads the same examples (bot/llm/reader.py)
-        started, why = rt.models.start_reader(force=force)
-        rt.store.audit(
-            "triage_reader",
-            "started" if started else "skipped",
-            why,
-            task="triage",
-            detail={"asked_by": reason, "force": force},
-        )
+        starts.append(("triage_reader", rt.models.start_reader))
+    for action, start in starts:
+        started, why = start(force=force)
+        outcome = "started" if started else "skipped"
+        detail = {"asked_by": reason, "force": force}
+        rt.store.audit(action, outcome, why, task="triage", detail=detail)

@@ -41,28 +41,16 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
 
     def _load(self) -> Any:
         if self._model is None:
-            check_model_file(self.path)
-            try:
-                from llama_cpp import Llama
-            except ImportError:
-                raise ModelUnavailable(INSTALL_HINT) from None
-            extra = self.options.extra_buffers
-            try:
-                with _model_params(use_extra_bufts=not cpu_has_amx() if extra is None else extra):
-                    self._model = Llama(
-                        model_path=str(self.path),
-                        n_ctx=self.options.n_ctx,
-                        n_threads=self.options.n_threads,
-                        # llama-cpp-python's default is every core for prompt processing
-                        n_threads_batch=self.options.n_threads,
-                        n_batch=self.options.n_batch,
-                        chat_format="chatml",
-                        verbose=False,
-                    )
-            except Exception as err:  # a GGUF it cannot load: one line, not a stack trace
-                raise load_failed("llama-cpp-python", self.path, err) from None
-            # free it before interpreter shutdown: Llama.__del__ fails once llama_cpp is torn down
-            atexit.register(self._model.close)
+            self._model = load_llama(
+                self.path,
+                self.options.extra_buffers,
+                n_ctx=self.options.n_ctx,
+                n_threads=self.options.n_threads,
+                # llama-cpp-python's default is every core for prompt processing
+                n_threads_batch=self.options.n_threads,
+                n_batch=self.options.n_batch,
+                chat_format="chatml",
+            )
         return self._model
 
     def generate(
@@ -119,6 +107,25 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
         weights = {lb: math.exp(v - top) for lb, v in chosen.items()}
         total = sum(weights.values())
         return {lb: w / total for lb, w in weights.items()}, len(tokens)
+
+
+def load_llama(path: Path, extra_buffers: bool | None = None, **params: Any) -> Any:
+    """A llama_cpp.Llama over `path` with `params`; a missing file, runtime or unloadable GGUF is
+    one ModelUnavailable line. `extra_buffers` None: on, except on CPUs with AMX (see above)."""
+    check_model_file(path)
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        raise ModelUnavailable(INSTALL_HINT) from None
+    extra = not cpu_has_amx() if extra_buffers is None else extra_buffers
+    try:
+        with _model_params(use_extra_bufts=extra):
+            model = Llama(model_path=str(path), verbose=False, **params)
+    except Exception as err:  # a GGUF it cannot load: one line, not a stack trace
+        raise load_failed("llama-cpp-python", path, err) from None
+    # free it before interpreter shutdown: Llama.__del__ fails once llama_cpp is torn down
+    atexit.register(model.close)
+    return model
 
 
 def cpu_has_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:

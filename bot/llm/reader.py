@@ -28,25 +28,23 @@ states). Every example has to be read once (~1 s each), so:
 from __future__ import annotations
 
 import argparse
-import atexit
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
+from bot.llm import child
 from bot.llm.backends import CHATML_SYSTEM, CHATML_USER
 from bot.llm.embed import Encoder, Vectors
 from bot.llm.embed_stage import EmbedModel
@@ -70,6 +68,7 @@ GROWTH = 20  # read again once this many examples arrived since the last read
 # probabilities instead scored 0.749 and accepted 86 % at 0.790 (overconfident on later issues).
 FIRST_SHARE = 0.5
 NICE = 10
+POOLING_NONE = 0  # llama_cpp.LLAMA_POOLING_TYPE_NONE: a state per token, not one per text
 INSTALL_HINT = "the reader needs llama-cpp-python: pip install 'smolbot[llama]'"
 
 
@@ -129,33 +128,18 @@ class ChatStates:
 
     def _load(self) -> Any:
         if self._model is None:
-            from bot.llm.llama_backend import _model_params, cpu_has_amx
-            from bot.llm.modelfile import check_model_file, load_failed
+            from bot.llm.llama_backend import load_llama
 
-            check_model_file(self.path)
-            try:
-                import llama_cpp
-            except ImportError:
-                from bot.llm.api import ModelUnavailable
-
-                raise ModelUnavailable(INSTALL_HINT) from None
-            try:
-                with _model_params(use_extra_bufts=not cpu_has_amx()):
-                    self._model = llama_cpp.Llama(
-                        model_path=str(self.path),
-                        embedding=True,
-                        pooling_type=llama_cpp.LLAMA_POOLING_TYPE_NONE,
-                        n_ctx=CONTEXT,
-                        n_batch=CONTEXT,
-                        n_ubatch=CONTEXT,
-                        n_threads=self.threads,
-                        n_threads_batch=self.threads,
-                        verbose=False,
-                    )
-            except Exception as err:  # a GGUF it cannot load: one line, not a stack trace
-                raise load_failed("llama-cpp-python", self.path, err) from None
-            # free it before interpreter shutdown: Llama.__del__ fails once llama_cpp is torn down
-            atexit.register(self.close)
+            self._model = load_llama(
+                self.path,
+                embedding=True,
+                pooling_type=POOLING_NONE,
+                n_ctx=CONTEXT,
+                n_batch=CONTEXT,
+                n_ubatch=CONTEXT,
+                n_threads=self.threads,
+                n_threads_batch=self.threads,
+            )
         return self._model
 
     def encode(self, texts: Sequence[str], **_: Any) -> Vectors:
@@ -366,26 +350,13 @@ def read_examples(
 
 
 # --- in the background ------------------------------------------------------------------------
-@contextlib.contextmanager
-def exclusive(data_dir: Path) -> Iterator[bool]:
+def exclusive(data_dir: Path) -> contextlib.AbstractContextManager[bool]:
     """Hold reader/reader.lock without waiting; yields False when another process holds it."""
-    d = reader_dir(data_dir)
-    d.mkdir(parents=True, exist_ok=True)
-    with (d / "reader.lock").open("a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return child.exclusive(reader_dir(data_dir) / "reader.lock")
 
 
 def running(data_dir: Path) -> bool:
-    with exclusive(data_dir) as got:
-        return not got
+    return child.held(reader_dir(data_dir) / "reader.lock")
 
 
 def start_background(
@@ -398,34 +369,10 @@ def start_background(
 ) -> subprocess.Popen[bytes]:
     """Start reading the examples in a child process at low priority; returns at once."""
     root = reader_dir(data_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=".examples-", suffix=".jsonl", dir=root)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        _dump(examples, fh)
-    cmd = [sys.executable, "-m", "bot.llm.reader", "--data-dir", str(data_dir)]
-    cmd += ["--model", str(model_path), "--examples", name, "--threads", str(threads)]
-    if prompts_dir is not None:
-        cmd += ["--prompts", str(prompts_dir)]
-    with (root / "reader.log").open("ab") as logf:
-        proc = subprocess.Popen(
-            cmd, stdout=logf, stderr=subprocess.STDOUT, preexec_fn=_lower_priority
-        )
-    threading.Thread(target=proc.wait, name="reader-reaper", daemon=True).start()  # no zombie
-    return proc
-
-
-def _lower_priority() -> None:
-    os.nice(NICE)
-
-
-def _dump(examples: Sequence[Example], fh: IO[str]) -> None:
-    for e in examples:
-        fh.write(json.dumps({"scope": e.scope, "text": e.text, "label": e.label}) + "\n")
-
-
-def _load(path: Path) -> list[Example]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return [Example(r["scope"], r["text"], r["label"], "reader") for r in rows]
+    name = str(child.write_examples(examples, root))
+    args = ["--data-dir", str(data_dir), "--model", str(model_path), "--examples", name]
+    args += ["--threads", str(threads), *(["--prompts", str(prompts_dir)] if prompts_dir else [])]
+    return child.spawn("bot.llm.reader", args, root / "reader.log", NICE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -440,7 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        examples = _load(args.examples)
+        examples = child.read_examples(args.examples, "reader")
     finally:
         args.examples.unlink(missing_ok=True)
     with exclusive(args.data_dir) as got:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -41,13 +40,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from bot.llm import child
 from bot.llm.embed import MODEL_NAME, Encoder, prepare
 from bot.llm.records import Example
 
@@ -164,27 +163,14 @@ def decide(
 
 
 # --- the lock ---------------------------------------------------------------------------------
-@contextlib.contextmanager
-def exclusive(data_dir: Path) -> Iterator[bool]:
+def exclusive(data_dir: Path) -> contextlib.AbstractContextManager[bool]:
     """Hold encoders/tune.lock without waiting; yields False when another process holds it."""
-    d = encoders_dir(data_dir)
-    d.mkdir(parents=True, exist_ok=True)
-    with (d / "tune.lock").open("a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return child.exclusive(encoders_dir(data_dir) / "tune.lock")
 
 
 def running(data_dir: Path) -> bool:
     """True while a tune or fetch holds the lock for `data_dir` (any process of this machine)."""
-    with exclusive(data_dir) as got:
-        return not got
+    return child.held(encoders_dir(data_dir) / "tune.lock")
 
 
 # --- training ---------------------------------------------------------------------------------
@@ -364,11 +350,7 @@ def start_background(
     store's URL, has the child copy the weights there for the other machines
     (bot/llm/encoder_share.py).
     """
-    root = encoders_dir(data_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=".examples-", suffix=".jsonl", dir=root)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        _dump(examples, fh)
+    name = str(child.write_examples(examples, encoders_dir(data_dir)))
     args = ["--examples", name, "--epochs", str(epochs), "--threads", str(threads)]
     args += ["--remove-examples", *(["--store", publish_to] if publish_to else [])]
     return _spawn(args, data_dir)
@@ -382,29 +364,8 @@ def start_fetch(data_dir: Path, store_url: str) -> subprocess.Popen[bytes]:
 
 def _spawn(args: list[str], data_dir: Path) -> subprocess.Popen[bytes]:
     """`python -m bot.llm.tune ARGS` at nice NICE; its output goes to `encoders/tune.log`."""
-    root = encoders_dir(data_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "bot.llm.tune", "--data-dir", str(data_dir), *args]
-    with (root / "tune.log").open("ab") as logf:
-        proc = subprocess.Popen(
-            cmd, stdout=logf, stderr=subprocess.STDOUT, preexec_fn=_lower_priority
-        )
-    threading.Thread(target=proc.wait, name="tune-reaper", daemon=True).start()  # no zombie
-    return proc
-
-
-def _lower_priority() -> None:
-    os.nice(NICE)
-
-
-def _dump(examples: Sequence[Example], fh: IO[str]) -> None:
-    for e in examples:
-        fh.write(json.dumps({"scope": e.scope, "text": e.text, "label": e.label}) + "\n")
-
-
-def _load(path: Path) -> list[Example]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return [Example(r["scope"], r["text"], r["label"], "tune") for r in rows]
+    log = encoders_dir(data_dir) / "tune.log"
+    return child.spawn("bot.llm.tune", ["--data-dir", str(data_dir), *args], log, NICE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -425,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.examples is None:
         ap.error("--examples is required to tune")
     try:
-        examples = _load(args.examples)
+        examples = child.read_examples(args.examples, "tune")
     finally:
         if args.remove_examples:
             args.examples.unlink(missing_ok=True)
