@@ -189,15 +189,14 @@ def reader_cmd(force: bool, background: bool) -> None:
     settings = get_settings()
     store = open_store(settings.effective_database_url)
     layer = get_model_layer(settings, store)
-    ok, why = layer.reader_due(force)
+    ok, why = layer.start_reader(force) if background else layer.reader_due(force)
+    outcome = "started" if ok else "skipped"
+    store.audit("triage_reader", outcome, why, task="triage", detail={"asked_by": "cli"})
     if not ok:
-        store.audit("triage_reader", "skipped", why, task="triage", detail={"asked_by": "cli"})
         click.echo(f"not reading: {why}")
         sys.exit(1 if force else 0)
-    store.audit("triage_reader", "started", why, task="triage", detail={"asked_by": "cli"})
     if background:
-        started, why = layer.start_reader(force)
-        click.echo(why if started else f"not reading: {why}")
+        click.echo(why)
         return
     examples = layer.records.examples()
     with reader.exclusive(settings.data_dir) as got:

@@ -19,7 +19,7 @@ from bot.llm.backends import Generation, LocalBackend, get_backend
 from bot.llm.classifier import Classifier
 from bot.llm.modelfile import check_model_file
 from bot.llm.prompts import PROMPTS_DIR, load_prompt
-from bot.llm.records import Records
+from bot.llm.records import Example, Records
 from bot.llm.stats import summarize
 from bot.llm.zeroshot import LabelAnswer, classify_with
 from bot.settings import Settings
@@ -284,7 +284,7 @@ class ModelLayer:
         rec.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         rec.note = (
             f"mean of the first stage ({first.confidence:.2f}) and the reader"
-            f" ({read[max(read, key=lambda k: read[k])]:.2f})"
+            f" ({max(read.values()):.2f})"
         )
         value = Classification(
             label=label, probabilities={k: round(v, 4) for k, v in probs.items()}
@@ -317,35 +317,40 @@ class ModelLayer:
 
     def reader_due(self, force: bool = False) -> tuple[bool, str]:
         """Whether the examples should be read now (reader on, installed, model file there, due)."""
-        s = self.settings
-        if not s.triage_reader:
-            return False, "the reader is off (SMOLBOT_TRIAGE_READER=true turns it on)"
-        if not reader.available():
-            return False, reader.INSTALL_HINT
-        try:
-            check_model_file(s.effective_model_path)
-        except ModelUnavailable as err:
-            return False, str(err)
-        examples = self.records.examples()
-        busy = reader.running(s.data_dir)
-        last = None if force else reader.current(s.data_dir)
-        name = self.reader_encoder().name
-        return reader.due(len(examples), len({e.label for e in examples}), name, last, busy=busy)
+        ok, why, _ = self._reader_plan(force)
+        return ok, why
 
     def start_reader(self, force: bool = False) -> tuple[bool, str]:
         """Start reading the examples in a child process when due: (started, why or why not)."""
-        ok, why = self.reader_due(force)
+        ok, why, examples = self._reader_plan(force)
         if not ok:
             return False, why
         s = self.settings
         proc = reader.start_background(
-            self.records.examples(),
+            examples,
             s.data_dir,
             s.effective_model_path,
             threads=s.model_threads,
             prompts_dir=self.prompts_dir,
         )
         return True, f"{why}; reading in process {proc.pid} (log: reader/reader.log)"
+
+    def _reader_plan(self, force: bool) -> tuple[bool, str, list[Example]]:
+        s = self.settings
+        if not s.triage_reader:
+            return False, "the reader is off (SMOLBOT_TRIAGE_READER=true turns it on)", []
+        if not reader.available():
+            return False, reader.INSTALL_HINT, []
+        try:
+            check_model_file(s.effective_model_path)
+        except ModelUnavailable as err:
+            return False, str(err), []
+        examples = self.records.examples()
+        busy = reader.running(s.data_dir)
+        last = None if force else reader.current(s.data_dir)
+        name = self.reader_encoder().name
+        labels = len({e.label for e in examples})
+        return (*reader.due(len(examples), labels, name, last, busy=busy), examples)
 
     # --- learning -------------------------------------------------------------------------
     def learn(self, scope: str, text: str, label: str, source: str = "human") -> bool:

@@ -46,6 +46,7 @@ import numpy as np
 
 from bot.llm import child
 from bot.llm.backends import CHATML_SYSTEM, CHATML_USER
+from bot.llm.classifier import BLEND_K, MIN_SCOPE_EXAMPLES  # a scope's head as the first stage's
 from bot.llm.embed import Encoder, Vectors
 from bot.llm.embed_stage import EmbedModel
 from bot.llm.prompts import PROMPTS_DIR, load_prompt
@@ -58,8 +59,6 @@ ANSWER_START = "This issue is a"  # where the model would name the kind: its sta
 MAX_CHARS = 700  # of the prepared issue (bench: 700 scored as well as longer at less time)
 CONTEXT = 1024  # tokens: the prompt plus 700 characters fit with room to spare
 MIN_EXAMPLES = 30  # read examples before the head answers (two labels at least)
-MIN_SCOPE_EXAMPLES = 30
-BLEND_K = 500.0  # as the first stage: a scope's own head weighs n / (n + BLEND_K)
 MAX_EXAMPLES = 3000  # the newest: bounds a first read at ~50 min on 2 cores
 GROWTH = 20  # read again once this many examples arrived since the last read
 # The answer below the threshold is the mean of the first stage's and the reader's probabilities.
