@@ -68,6 +68,14 @@ def parse_time(text: str) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
+def epoch_or_none(text: object) -> float | None:
+    """A timestamp's epoch seconds (ISO 8601, GitHub's or a CSV's), None if it is not one."""
+    try:
+        return parse_time(str(text)).timestamp() if text else None
+    except ValueError:
+        return None
+
+
 def is_bot(login: str, kind: str, bot_login: str) -> bool:
     return kind == "Bot" or login == bot_login or login.endswith("[bot]")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.config import RepoConfig, default_config
+from bot.core.lifecycle import epoch_or_none
 from bot.core.triage import kind_for_labels
 from bot.jobs.context import JobContext
 from bot.jobs.repo_config import load_repo_config
@@ -86,7 +87,7 @@ def backfill_repo(
         ctx.store.upsert_issue(repo, issue_row(issue))
         result.stored += 1
         if issue.state == "closed" and _learn(
-            ctx, repo, issue.title, issue.body, issue.labels, cfg
+            ctx, repo, issue.title, issue.body, issue.labels, cfg, issue.created_at
         ):
             result.learned += 1
     ctx.store.audit(
@@ -102,12 +103,19 @@ def backfill_repo(
 
 
 def _learn(
-    ctx: JobContext, repo: str, title: str, body: str, labels: list[str], cfg: RepoConfig
+    ctx: JobContext,
+    repo: str,
+    title: str,
+    body: str,
+    labels: list[str],
+    cfg: RepoConfig,
+    created: object = None,
 ) -> bool:
     kind = kind_for_labels(labels, cfg)
     if kind is None or ctx.models is None:
         return False
-    ctx.models.learn(repo, f"{title}\n\n{body or ''}", kind.value, "backfill")
+    text = f"{title}\n\n{body or ''}"
+    ctx.models.learn(repo, text, kind.value, "backfill", epoch_or_none(created))
     return True
 
 
@@ -140,7 +148,7 @@ def backfill_from_file(
             progress(1)
         labels = [s.strip() for s in str(row.get("label") or "").split(",") if s.strip()]
         title, body = str(row.get("title") or ""), str(row.get("body") or "")
-        if (title or body) and _learn(ctx, repo, title, body, labels, cfg):
+        if (title or body) and _learn(ctx, repo, title, body, labels, cfg, row.get("created_at")):
             result.learned += 1
         else:
             result.skipped += 1

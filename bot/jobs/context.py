@@ -20,7 +20,9 @@ class ModelLayer(Protocol):
         self, task: str, scope: str, text: str, labels: list[str]
     ) -> Answer[Any]: ...  # value: Classification(label, probabilities)
 
-    def learn(self, scope: str, text: str, label: str, source: str) -> Any: ...
+    def learn(
+        self, scope: str, text: str, label: str, source: str, created: float | None = None
+    ) -> Any: ...
 
     def ask(
         self, task: str, prompt: str, variables: dict[str, str], schema: Any

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from bot.core.actions import Action, NoOp
 from bot.core.config import Kind, RepoConfig
 from bot.core.duplicates import Candidate, advice_actions, likely_duplicates
+from bot.core.lifecycle import epoch_or_none
 from bot.core.templates import (
     DEFAULT_NEEDS,
     Need,
@@ -301,7 +302,7 @@ def learn_from_label(
         ctx.store.audit("learn", "skipped", f"label {label!r} is not a kind label", **audit)
         return
     text = f"{raw.get('title', '')}\n\n{raw.get('body') or ''}"
-    ctx.models.learn(repo, text, kind.value, "human")
+    ctx.models.learn(repo, text, kind.value, "human", epoch_or_none(raw.get("created_at")))
     ctx.store.audit("learn", "done", f"a person labeled it {label!r} ({kind.value})", **audit)
 
 

@@ -353,11 +353,19 @@ class ModelLayer:
         return (*reader.due(len(examples), labels, name, last, busy=busy), examples)
 
     # --- learning -------------------------------------------------------------------------
-    def learn(self, scope: str, text: str, label: str, source: str = "human") -> bool:
-        """Store one labeled example; the classifier retrains from them in batches."""
+    def learn(
+        self,
+        scope: str,
+        text: str,
+        label: str,
+        source: str = "human",
+        created: float | None = None,
+    ) -> bool:
+        """Store one labeled example (`created`: when the issue was opened, if known); the
+        classifier retrains from them in batches."""
         if source not in ("large", "backfill", "human"):
             raise ValueError(f"source must be large, backfill or human, not {source!r}")
-        return self.records.learn(scope, text, label, source)
+        return self.records.learn(scope, text, label, source, created)
 
     def classifier(self, force: bool = False) -> Classifier:
         """The classifier, retrained when RETRAIN_EVERY examples arrived since (any process), or

@@ -33,6 +33,7 @@ class Example:
     text: str
     label: str
     source: str
+    created: float | None = None  # when the issue was opened (epoch seconds), if known
 
 
 class Records:
@@ -84,8 +85,12 @@ class Records:
         self.db.table("llm_cache").upsert(row, pk="key")
 
     # --- labeled examples -----------------------------------------------------------------
-    def learn(self, scope: str, text: str, label: str, source: str) -> bool:
-        """Store one labeled example; False when a higher-priority label is already there."""
+    def learn(
+        self, scope: str, text: str, label: str, source: str, created: float | None = None
+    ) -> bool:
+        """Store one labeled example; False when a higher-priority label is already there.
+
+        `created`, the issue's creation time, orders examples in time for `smolbot models eval`."""
         h = text_hash(text)
         rows = list(
             self.db.table("llm_examples").rows_where("scope = ? and text_hash = ?", [scope, h])
@@ -93,9 +98,23 @@ class Records:
         if rows and PRIORITY.get(rows[0]["source"], 0) > PRIORITY.get(source, 0):
             return False
         if rows and rows[0]["label"] == label and rows[0]["source"] == source:
+            if created is not None and rows[0].get("created") != created:  # a date, learned late
+                self.db.execute(
+                    "update llm_examples set created = ? where scope = ? and text_hash = ?",
+                    [created, scope, h],
+                )
+                self.db.conn.commit()
             return True
         seq = self.example_seq() + 1
-        row = {"scope": scope, "text_hash": h, "text": text, "label": label, "source": source}
+        row: dict[str, Any] = {
+            "scope": scope,
+            "text_hash": h,
+            "text": text,
+            "label": label,
+            "source": source,
+        }
+        if created is not None:  # a relabel that does not know the date keeps the one stored
+            row["created"] = created
         self.db.table("llm_examples").upsert(
             {**row, "at": time.time(), "seq": seq}, pk=("scope", "text_hash")
         )
@@ -106,7 +125,9 @@ class Records:
         return int(row[0])
 
     def examples(self) -> list[Example]:
-        rows = self.db.execute("select scope, text, label, source from llm_examples order by seq")
+        rows = self.db.execute(
+            "select scope, text, label, source, created from llm_examples order by seq"
+        )
         return [Example(*r) for r in rows.fetchall()]
 
     # --- large-model budget ---------------------------------------------------------------

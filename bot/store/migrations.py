@@ -283,3 +283,9 @@ def m060_encoders(db: Database) -> None:
         {"fingerprint": str, "path": str, "seq": int, "data": bytes},
         pk=("fingerprint", "path", "seq"),
     )
+
+
+@migrations()
+def m070_example_dates(db: Database) -> None:
+    """Triage (issue 4): when a labeled example's issue was opened, for `smolbot models eval`."""
+    db.table("llm_examples").add_column("created", float)

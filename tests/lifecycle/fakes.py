@@ -214,5 +214,7 @@ class ScriptedModels:
     def classify(self, task: str, scope: str, text: str, labels: list[str]) -> Answer[Any]:
         raise NotImplementedError
 
-    def learn(self, scope: str, text: str, label: str, source: str) -> Any:
+    def learn(
+        self, scope: str, text: str, label: str, source: str, created: float | None = None
+    ) -> Any:
         raise NotImplementedError
