@@ -30,7 +30,6 @@ from pathlib import Path
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -41,6 +40,7 @@ from bot.jobs.context import JobContext
 from bot.jobs.triage import plan_triage
 from bot.llm import get_model_layer, reader, tune
 from bot.llm.classifier import Classifier
+from bot.llm.evaluate import macro_f1, time_split
 from bot.settings import Settings, load_settings
 from bot.store import open_store
 
@@ -57,17 +57,14 @@ def load_issues(
     The data set's labels are not spread evenly in time (react: 87 of its latest 90 issues are
     bugs), so the plain split measures a shift in the label mix as much as the classifier.
     """
-    by_repo: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
     with path.open(newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            by_repo[(row["repo"], row["label"] if per_label else "")].append(row)
-    train, test = [], []
-    for rows in by_repo.values():
-        rows.sort(key=lambda r: r["created_at"])
-        cut = int(len(rows) * train_share)
-        train += rows[:cut]
-        test += rows[cut:]
-    return train, test
+        rows = list(csv.DictReader(fh))
+    return time_split(
+        rows,
+        lambda r: (r["repo"], r["label"] if per_label else ""),
+        lambda r: r["created_at"],
+        holdout=1 - train_share,
+    )
 
 
 def text_of(row: dict[str, str]) -> str:
@@ -79,10 +76,6 @@ def table(title: str, header: list[str], rows: list[list[object]]) -> None:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
     for line in [header, ["-" * w for w in widths], *rows]:
         print("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)))
-
-
-def macro_f1(gold: list[str], pred: list[str]) -> float:
-    return float(f1_score(gold, pred, average="macro", labels=sorted(set(gold))))
 
 
 Stage = tuple[str, Classifier]

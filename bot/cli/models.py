@@ -217,6 +217,103 @@ def reader_cmd(force: bool, background: bool) -> None:
     click.echo(f"{done.name}: {done.examples} examples read in {done.seconds:.0f} s")
 
 
+@models.command("eval")
+@click.option("--repo", "repos", multiple=True, help="Score only this repository (repeatable).")
+@click.option(
+    "--holdout",
+    type=click.FloatRange(0.05, 0.95),
+    default=0.3,
+    show_default=True,
+    help="Share of each repository's and label's newest labeled issues held out to score.",
+)
+@click.option(
+    "--target",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.9,
+    show_default=True,
+    help="Accuracy wanted on the issues a threshold keeps; the lowest such threshold is named.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
+def eval_cmd(repos: tuple[str, ...], holdout: float, target: float, as_json: bool) -> None:
+    """How well triage labels your repositories' own issues, and which threshold to set.
+
+    Trains the first stage on the older labeled examples in the store (from backfill or from
+    labels people set) and scores the newest ones, per repository and label.
+    """
+    from dataclasses import asdict
+
+    from bot.llm.evaluate import evaluate
+    from bot.llm.records import Records
+
+    settings = get_settings()
+    examples = Records(open_store(settings.effective_database_url)).examples()
+    try:
+        report = evaluate(
+            examples,
+            holdout=holdout,
+            cache_dir=settings.data_dir / "embeddings",
+            scopes=repos or None,
+        )
+    except ValueError as err:
+        click.echo(f"smolbot: {err}", err=True)
+        sys.exit(1)
+    if repos and not report.scopes:
+        click.echo(f"smolbot: too few labeled issues held out for {', '.join(repos)}", err=True)
+        sys.exit(1)
+    configured = settings.threshold("triage")
+    best = report.suggest(target)
+    if as_json:
+        out = {k: v for k, v in asdict(report).items() if k != "scored"}
+        out |= {"macro_f1": report.macro_f1, "configured_threshold": configured}
+        out["suggested_threshold"] = best.threshold if best else None
+        click.echo(json.dumps(out, indent=2))
+        return
+    held = sum(s.held for s in report.scopes)
+    undated = report.examples - report.dated
+    click.echo(
+        f"Trained {report.classifier} on the older labeled issues, scored the newest"
+        f" {holdout:.0%} of each repository and label ({held} issues)."
+        + (
+            f" {undated} examples have no date: they are split in the order learned."
+            if undated
+            else ""
+        )
+    )
+    if "MiniLM" in report.classifier:
+        click.echo("(The stock MiniLM encoder: a tuned one has seen the held-out issues.)")
+    click.echo(
+        f"\n{'repository':<32} {'train':>6} {'held':>5} {'macro-F1':>9} {'accuracy':>9}"
+        f" {'surest 80 %':>12}"
+    )
+    for s in report.scopes:
+        click.echo(
+            f"{s.scope:<32} {s.train:>6} {s.held:>5} {s.macro_f1:>9.3f} {s.accuracy:>9.3f}"
+            f" {s.surest_80:>12.3f}"
+        )
+    if len(report.scopes) > 1:
+        click.echo(f"{'average':<32} {'':>6} {held:>5} {report.macro_f1:>9.3f}")
+    click.echo(f"\n{'threshold':>9} {'kept':>6} {'accuracy':>9} {'macro-F1':>9}")
+    for lv in report.levels:
+        mark = (
+            "  <- now (SMOLBOT_THRESHOLDS triage)" if abs(lv.threshold - configured) < 1e-9 else ""
+        )
+        acc = f"{lv.accuracy:>9.3f} {lv.macro_f1:>9.3f}" if lv.kept else f"{'-':>9} {'-':>9}"
+        click.echo(f"{lv.threshold:>9.2f} {lv.kept:>6.0%} {acc}{mark}")
+    if best is None:
+        click.echo(
+            f"\nNo threshold here keeps issues at {target:.0%} accuracy: more labeled issues help"
+            " (smolbot backfill), and a large model takes what stays unsure."
+        )
+    else:
+        click.echo(
+            f"\nThreshold {best.threshold:.2f} keeps {best.kept:.0%} of new issues at"
+            f" {best.accuracy:.0%} accuracy; the other {1 - best.kept:.0%} go to the large model"
+            " (needs-triage without one). Set it for every repository with SMOLBOT_THRESHOLDS"
+            f"='{{\"triage\": {best.threshold:.2f}}}', or per repository in .github/smolbot.yml"
+            f" (triage: threshold: {best.threshold:.2f})."
+        )
+
+
 @click.command("stats")
 @click.option("--since-hours", type=float, default=None, help="Only calls in the last N hours.")
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
