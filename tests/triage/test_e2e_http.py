@@ -134,11 +134,21 @@ def test_backfill_paginates_and_learns(world):
     state, ctx = world
     for i in range(130):
         label = ["bug", "enhancement", "question"][i % 3]
-        state.add_issue(REPO, f"Issue {i} about {label}", "text", state="closed", labels=[label])
+        state.add_issue(
+            REPO,
+            f"Issue {i} about {label}",
+            "text",
+            state="closed",
+            labels=[label],
+            created_at=1_700_000_000 + 3600 * i,
+        )
     state.add_issue(REPO, "an open one", "x")
     seen: list[int] = []
     result = backfill_repo(ctx, ctx.github.repo(1, REPO), REPO, progress=seen.append)
     assert (result.stored, result.learned) == (131, 130) and sum(seen) == 131
+    # each example keeps the date its issue was opened, as the API gave it (for `models eval`)
+    opened = {e.text.split("\n")[0]: e.created for e in ctx.models.records.examples()}
+    assert opened["Issue 7 about enhancement"] == 1_700_000_000 + 3600 * 7
     pages = [e for e in state.requests("GET", f"/repos/{REPO}/issues") if "/issues/" not in e.path]
     assert len(pages) >= 2
 
