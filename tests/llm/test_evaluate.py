@@ -167,6 +167,12 @@ def test_backfill_from_file_then_eval(data_dir: Path, tmp_path: Path) -> None:
     assert "o/r" in text.output and "<- now" in text.output
     assert "Threshold 0.40 keeps" in text.output  # the lowest listed clears a 50 % target
 
+    tuned = runner.invoke(cli, ["models", "eval", "--tune", "--epochs", "1", "--json"])
+    assert tuned.exit_code == 0, tuned.output
+    data = json.loads(tuned.output[tuned.output.index("{") :])
+    assert "-tuned-" in data["classifier"] and data["scopes"][0]["held"] == 27
+    assert not (data_dir / "encoders" / "current.json").exists()  # the one in service: untouched
+
 
 def test_eval_of_an_empty_store_fails_with_advice(data_dir: Path) -> None:
     out = CliRunner().invoke(cli, ["models", "eval"])
