@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.demo import Say, Stack, new_issue_numbers, wait_done
+from bot.llm.classifier import MIN_GENERAL_EXAMPLES
+from bot.llm.records import Records
 from bot.sandbox.seed import issue_from
 from bot.store import Store
 
@@ -30,6 +32,9 @@ def install(
     for inst in store.installations():
         names = ", ".join(r["full_name"] for r in store.repositories(inst["id"]))
         say(f"  installation {inst['id']} ({inst['account']}): {names}")
+    for row in store.audit_rows(repo=sample["repository"]["full_name"]):
+        if row["action"] == "backfill":
+            say(f"  backfill: {row['reason']} (closed issues with one kind label teach triage)")
 
 
 def open_issues(
@@ -59,6 +64,16 @@ def open_issues(
         say(f"  #{n} {issue.title[:60]!r}: labels {issue.labels} [{statuses[d]}]")
         for row in store.audit_rows(repo=repo, number=n):
             say(f"      {row['action']:<14} {row['outcome']:<8} {row['reason']}")
+    unsure = sum("needs-triage" in fake.state.issue(repo, n).labels for n in numbers)
+    if unsure:
+        say(
+            f"  {unsure} of {len(numbers)} labeled needs-triage: the classifier learns from the"
+            f" repository's labeled history, and this sample has {len(Records(store).examples())}"
+            f" labeled issues (it starts at {MIN_GENERAL_EXAMPLES} and is sure after a few"
+            " hundred); the local model alone is right about half the time, so smolbot does not"
+            " guess. With a history (`smolbot backfill`, or `--from FILE`) or a large model"
+            " (SMOLBOT_LARGE_*) it labels them; `smolbot models eval` shows how well."
+        )
 
 
 def _context(stack: Stack, store: Store, sample: dict[str, Any]) -> Any:
