@@ -17,7 +17,7 @@ adds about 0.02 macro-F1). The triage reader is not included.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +60,9 @@ def time_split(
     test: list[T] = []
     for rows in by_group.values():
         rows.sort(key=when)  # type: ignore[arg-type]
-        cut = len(rows) - math.ceil(len(rows) * holdout - 1e-9)  # 1e-9: 0.3 * 300 is 90.00000001
+        cut = len(rows) - math.ceil(
+            len(rows) * holdout - 1e-9
+        )  # 1e-9: 1 - 0.7 is 0.30000000000000004
         train += rows[:cut]
         test += rows[cut:]
     return train, test
@@ -176,7 +178,7 @@ def evaluate(
         probs = clf.probabilities(e.scope, e.text, labels) or {k: 1 / len(labels) for k in labels}
         pred = max(probs, key=lambda k: probs[k])
         report.scored.append(Scored(e.scope, e.label, pred, probs[pred]))
-    trained = defaultdict(int, {s: n for s, n in _count(train).items()})
+    trained = Counter(e.scope for e in train)
     by_scope: dict[str, list[Scored]] = defaultdict(list)
     for s in report.scored:
         by_scope[s.scope].append(s)
@@ -199,13 +201,6 @@ def tune_on_older(
     data dir of its own: the tune in service is not touched)."""
     train, _ = split_examples(examples, holdout)
     return tune.tune(train, folder, epochs=epochs, progress=progress)
-
-
-def _count(rows: Sequence[Example]) -> dict[str, int]:
-    out: dict[str, int] = defaultdict(int)
-    for e in rows:
-        out[e.scope] += 1
-    return out
 
 
 def _score(scope: str, trained: int, rows: Sequence[Scored]) -> ScopeScore:
