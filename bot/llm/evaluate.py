@@ -163,7 +163,8 @@ def evaluate(
         raise ValueError(f"holdout must be between 0 and 1, not {holdout}")
     train, test = split_examples(examples, holdout)
     if scopes:
-        test = [e for e in test if e.scope in set(scopes)]
+        asked = set(scopes)
+        test = [e for e in test if e.scope in asked]
     labels = sorted({e.label for e in examples})
     if len(labels) < 2 or not test:
         raise ValueError(
