@@ -17,7 +17,7 @@ class ModelLayer(Protocol):
     """The part of the model layer (bot.llm.get_model_layer) that jobs call."""
 
     def classify(
-        self, task: str, scope: str, text: str, labels: list[str]
+        self, task: str, scope: str, text: str, labels: list[str], *, threshold: float
     ) -> Answer[Any]: ...  # value: Classification(label, probabilities)
 
     def learn(

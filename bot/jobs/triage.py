@@ -93,13 +93,16 @@ def issue_text(issue: IssueSnapshot) -> str:
     return f"{issue.title}\n\n{issue.body}"
 
 
-def classify(ctx: JobContext, issue: IssueSnapshot, kinds: list[str]) -> Classified:
-    """Ask the model layer for one of `kinds`; no layer or a broken model: a cautious no-answer."""
+def classify(
+    ctx: JobContext, issue: IssueSnapshot, kinds: list[str], threshold: float
+) -> Classified:
+    """Ask the model layer for one of `kinds`, escalating below `threshold`; no layer or a broken
+    model: a cautious no-answer."""
     if ctx.models is None or not kinds:
         return Classified(Verdict(None, 0.0, "no_answer"), {"note": "no model layer configured"})
     try:
         answer: Answer[Any] = ctx.models.classify(
-            task=TASK, scope=issue.repo, text=issue_text(issue), labels=kinds
+            task=TASK, scope=issue.repo, text=issue_text(issue), labels=kinds, threshold=threshold
         )
     except ModelUnavailable as err:
         return Classified(Verdict(None, 0.0, "no_answer"), {"note": str(err)})
@@ -144,8 +147,8 @@ def plan_triage(
 ) -> Plan:
     # Only kinds the repository can label: a kind it has no label for could not be applied.
     kinds = [k.value for k in Kind if label_for_kind(k, repo_labels, cfg) is not None]
-    classified = classify(ctx, issue, kinds)
     threshold = threshold_for(cfg, ctx.settings.threshold(TASK))
+    classified = classify(ctx, issue, kinds, threshold)
     kind, why = decide_kind(classified.verdict, threshold)
     missing: tuple[Need, ...] = ()
     if kind is Kind.BUG:

@@ -168,7 +168,7 @@ class ModelLayer:
         check: Check | None = None,
     ) -> Answer[T]:
         conf = first.confidence if first is not None and first.value is not None else 0.0
-        where = route(self._situation(conf, req.task, allow))
+        where = route(self._situation(conf, self.settings.threshold(req.task), allow))
         attempts = [first.record] if first is not None else []
         if where is Route.ACCEPT and first is not None:
             return self._done(
@@ -187,10 +187,10 @@ class ModelLayer:
         )
         return self._done(Answer(value, conf, rec, status, attempts), call_id, scope)
 
-    def _situation(self, conf: float | None, task: str, allow: bool) -> Situation:
+    def _situation(self, conf: float | None, threshold: float, allow: bool) -> Situation:
         return Situation(
             confidence=conf,
-            threshold=self.settings.threshold(task),
+            threshold=threshold,
             large_configured=self.large is not None,
             budget_left=self.budget_left(),
             allow_escalation=allow,
@@ -222,24 +222,30 @@ class ModelLayer:
         labels: Sequence[str],
         *,
         allow_escalation: bool = True,
+        threshold: float | None = None,
     ) -> Answer[Classification]:
-        """A label from `labels`: the learned classifier first, the large model when it is unsure."""
+        """A label from `labels`: the learned classifier first, the large model when it is unsure.
+
+        `threshold` is the repository's own bar when it sets one (`triage: threshold:`); it
+        decides escalation as well as acceptance, so a stricter repository escalates instead
+        of getting a `needs-triage` it did not ask for."""
+        bar = self.settings.threshold(task) if threshold is None else threshold
         clf = self.classifier()
         started = time.perf_counter()
         probs = clf.probabilities(scope, text, labels)
         call_id = uuid.uuid4().hex
         first = self._classifier_answer(task, clf, probs)
         first.record.latency_ms = round((time.perf_counter() - started) * 1000, 2)
-        where = route(self._situation(first.confidence if probs else None, task, allow_escalation))
+        where = route(self._situation(first.confidence if probs else None, bar, allow_escalation))
         if where is Route.ACCEPT:
             return self._done(first, call_id, scope)
         second = self._reader_answer(task, scope, text, labels, first) if probs else None
         if second is not None:
             first = second
-            if second.confidence >= self.settings.threshold(task):
+            if second.confidence >= bar:
                 return self._done(second, call_id, scope)
         return classify_with(
-            self, where, first, task, scope, text, labels, call_id, allow_escalation
+            self, where, first, task, scope, text, labels, call_id, allow_escalation, bar
         )
 
     def _classifier_answer(

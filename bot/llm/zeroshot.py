@@ -108,6 +108,7 @@ def classify_with(
     labels: Sequence[str],
     call_id: str,
     allow_escalation: bool,
+    threshold: float,
 ) -> Answer[Classification]:
     """Follow the escalation route for a label: local zero-shot at cold start, then the large model."""
     attempts = list(first.attempts)
@@ -126,7 +127,7 @@ def classify_with(
         if value is not None:
             best = Answer(value, conf, rec, "ok", attempts)
         where = Route.LARGE if layer._large_ready(allow_escalation) else Route.CAUTIOUS
-        if best.confidence >= layer.settings.threshold(task):
+        if best.confidence >= threshold:
             return layer._done(best, call_id, scope)
     if where is Route.LARGE:
         out = layer._try_large(_request(task, text, labels, layer), LabelAnswer)

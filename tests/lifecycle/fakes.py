@@ -211,7 +211,9 @@ class ScriptedModels:
         parsed = schema.model_validate(value) if value is not None else None
         return Answer(parsed, 0.9, rec, "ok" if parsed is not None else "no_answer")
 
-    def classify(self, task: str, scope: str, text: str, labels: list[str]) -> Answer[Any]:
+    def classify(
+        self, task: str, scope: str, text: str, labels: list[str], *, threshold: float
+    ) -> Answer[Any]:
         raise NotImplementedError
 
     def learn(

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from bot.llm import ModelLayer
 from bot.store import Store
-from tests.llm.conftest import escalating_layer
+from tests.llm.conftest import escalating_layer, make_settings
 from tests.llm.examples import LABELS
 from tests.llm.fake_openai import Behaviour
 
@@ -114,6 +114,29 @@ def test_daily_budget(
     assert ans.status == "not_escalated"
     assert len(behaviour.requests) == 1
     assert layer.budget_left() == 0
+
+
+def test_the_repository_threshold_decides_escalation(
+    tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str
+) -> None:
+    """A repository's own bar (triage: threshold:) moves escalation with acceptance, both ways."""
+    layer = layer_for(tmp_path, llm_store, large_url)  # the installation's bar: 0.99
+    lenient = layer.classify("triage", "o/r", ISSUE, LABELS, threshold=0.0)
+    assert lenient.status == "ok" and lenient.record.backend == "classifier"
+    assert behaviour.requests == []
+    strict = make_settings(
+        tmp_path,
+        thresholds={"triage": 0.0},
+        large_provider="openai",
+        large_model="big-test",
+        large_base_url=large_url,
+    )
+    layer = ModelLayer(strict, llm_store)
+    behaviour.replies = ['{"label": "bug"}']
+    assert layer.classify("triage", "o/r", ISSUE, LABELS).status == "ok"
+    ans = layer.classify("triage", "o/r", ISSUE, LABELS, threshold=0.99)
+    assert ans.status == "escalated" and ans.value is not None and ans.value.label == "bug"
+    assert len(behaviour.requests) == 1
 
 
 def test_no_large_model_configured(tmp_path: Path, llm_store: Store) -> None:

@@ -174,6 +174,30 @@ def test_first_response_failing_the_check_posts_nothing(ctx, host):
     assert [num for (num, b) in writes(host, "comment") if "first-response" in b] == [m]
 
 
+def test_the_repository_threshold_is_the_layer_s_bar(ctx, host):
+    """triage: threshold: reaches the model layer, which escalates (or is cautious) below it."""
+    asked = []
+
+    class Recording:
+        def __init__(self, inner):  # type: ignore[no-untyped-def]
+            self.inner = inner
+
+        def classify(self, *a, **k):  # type: ignore[no-untyped-def]
+            asked.append(k["threshold"])
+            return self.inner.classify(*a, **k)
+
+        def learn(self, *a, **k):  # type: ignore[no-untyped-def]
+            return self.inner.learn(*a, **k)
+
+    ctx.models = Recording(ctx.models)
+    host.files[".github/smolbot.yml"] = "triage:\n  threshold: 0.99\n"
+    n = host.add(*BUG).number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert asked == [0.99]
+    assert host.issues[n].labels == ["needs-triage"]  # the same bug passes the default bar
+    assert any("no large model answered" in r["reason"] for r in audits(ctx, n))
+
+
 def test_invalid_config_keeps_last_good_and_opens_one_issue(ctx, host):
     host.files[".github/smolbot.yml"] = "dry_run: false\ntriage:\n  needs_triage_label: triage-me\n"
     cfg = load_repo_config(ctx.store, host, REPO, bot_login="smolbot[bot]")
