@@ -100,9 +100,15 @@ def decide_kind(verdict: Verdict, threshold: float) -> tuple[Kind | None, str]:
     if verdict.status == "escalated":
         return Kind(verdict.label), "large model answered"
     if verdict.status != "ok":
-        return None, f"unsure ({verdict.confidence:.2f}) and no large model answered"
+        return None, (
+            f"unsure (best guess {verdict.label} at {verdict.confidence:.2f}, not acted on)"
+            " and no large model answered"
+        )
     if verdict.confidence < threshold:
-        return None, f"confidence {verdict.confidence:.2f} below threshold {threshold:.2f}"
+        return None, (
+            f"best guess {verdict.label} at {verdict.confidence:.2f},"
+            f" below threshold {threshold:.2f}"
+        )
     return Kind(verdict.label), f"confidence {verdict.confidence:.2f} >= {threshold:.2f}"
 
 

