@@ -63,7 +63,7 @@ def sandbox(base: Settings, workdir: Path) -> Iterator[tuple[Settings, Any, dict
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
-    sample = load_sample()
+    sample = load_sample(history=True)
     with start_fake_github(4242, public, private) as fake:
         seed_sample(fake.state, sample, skip=set(new_issue_numbers(sample)))
         settings = load_settings(

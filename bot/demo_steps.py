@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.demo import Say, Stack, new_issue_numbers, wait_done
-from bot.llm.classifier import MIN_GENERAL_EXAMPLES
 from bot.llm.records import Records
 from bot.sandbox.seed import issue_from
 from bot.store import Store
@@ -67,13 +69,21 @@ def open_issues(
     unsure = sum("needs-triage" in fake.state.issue(repo, n).labels for n in numbers)
     if unsure:
         say(
-            f"  {unsure} of {len(numbers)} labeled needs-triage: the classifier learns from the"
-            f" repository's labeled history, and this sample has {len(Records(store).examples())}"
-            f" labeled issues (it starts at {MIN_GENERAL_EXAMPLES} and is sure after a few"
-            " hundred); the local model alone is right about half the time, so smolbot does not"
-            " guess. With a history (`smolbot backfill`, or `--from FILE`) or a large model"
-            " (SMOLBOT_LARGE_*) it labels them; `smolbot models eval` shows how well."
+            f"  {unsure} of {len(numbers)} labeled needs-triage: the classifier learned from the"
+            f" sample's {len(Records(store).examples())} labeled closed issues and was not sure"
+            " of these; no large model is configured (SMOLBOT_LARGE_*), so smolbot acts on no"
+            " guess. How sure can it be on this repository? `smolbot models eval` scores the"
+            " newest 30 % of the history, trained on the rest:"
         )
+        say(_indent(models_eval(stack.settings)))
+
+
+def models_eval(settings: Any) -> str:
+    """`smolbot models eval` as a maintainer runs it, on the demo's data dir."""
+    env = {**os.environ, **settings.to_env()}
+    cmd = [sys.executable, "-m", "bot.cli", "models", "eval"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    return done.stdout + done.stderr
 
 
 def _context(stack: Stack, store: Store, sample: dict[str, Any]) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from tests.llm.conftest import real_model_path
 
 @pytest.mark.model
 @pytest.mark.slow
-def test_demo_runs_every_step_and_says_why_triage_did_not_guess(
+def test_demo_runs_every_step_and_triage_acts_on_no_guess(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model = real_model_path()
@@ -32,10 +33,24 @@ def test_demo_runs_every_step_and_says_why_triage_did_not_guess(
     for step in range(1, 6):
         assert f"== {step}. " in text
     assert "1/1 deliveries processed" in text and "9/9 deliveries processed" in text
-    assert "backfill: 24 issues stored, 3 learned" in text
-    # no history and no large model: nothing is guessed, and the demo says why
-    assert "9 of 9 labeled needs-triage" in text and "has 3 labeled issues" in text
-    assert "cautious path" in text
+    # the sample's history (199 closed issues, 2 pages) is backfilled and learned
+    assert "backfill: 223 issues stored, 202 learned" in text
+    # each new issue gets a kind label or needs-triage, never a guess acted on
+    triaged = re.findall(r"^  #(\d+) '.*': labels \[(.*)\] \[done\]$", text, re.M)
+    assert len(triaged) == 9
+    unsure = [n for n, labels in triaged if "'needs-triage'" in labels]
+    for n, labels in triaged:
+        kinds = {"'bug'", "'enhancement'", "'question'", "'documentation'"} & set(
+            labels.split(", ")
+        )
+        assert (n in unsure) != bool(kinds), (n, labels)
+    assert "224" in unsure  # "it doesnt work": nothing to go on
+    # the demo says why, and shows `smolbot models eval` on the history
+    assert f"{len(unsure)} of 9 labeled needs-triage" in text
+    assert "not acted on" in text and "sample's 202 labeled closed issues" in text
+    assert re.search(r"octo-org/sample-app\s+140\s+62\s+0\.\d{3}", text)
+    assert "<- now (SMOLBOT_THRESHOLDS triage)" in text
+    assert "Loading weights" not in text
     assert "no summary posted" not in text  # the local model wrote the summary of #210
     assert "waiting on author" in text  # the sweep re-pings under needs-info
     assert "## What the bot did" in text  # the digest
