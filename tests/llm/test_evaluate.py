@@ -174,6 +174,15 @@ def test_backfill_from_file_then_eval(data_dir: Path, tmp_path: Path) -> None:
     assert not (data_dir / "encoders" / "current.json").exists()  # the one in service: untouched
 
 
+def test_the_cli_defaults_are_the_module_s() -> None:
+    """The CLI spells --holdout and --target out (it imports evaluate, and sklearn, lazily)."""
+    from bot.cli.models import eval_cmd
+    from bot.llm import evaluate as ev
+
+    defaults = {p.name: p.default for p in eval_cmd.params}
+    assert (defaults["holdout"], defaults["target"]) == (ev.HOLDOUT, ev.TARGET)
+
+
 def test_eval_of_an_empty_store_fails_with_advice(data_dir: Path) -> None:
     out = CliRunner().invoke(cli, ["models", "eval"])
     assert out.exit_code == 1
