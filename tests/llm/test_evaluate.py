@@ -171,6 +171,7 @@ def test_backfill_from_file_then_eval(data_dir: Path, tmp_path: Path) -> None:
     assert tuned.exit_code == 0, tuned.output
     data = json.loads(tuned.output[tuned.output.index("{") :])
     assert "-tuned-" in data["classifier"] and data["scopes"][0]["held"] == 27
+    assert "Loading weights" not in tuned.output and "model shards" not in tuned.output
     assert not (data_dir / "encoders" / "current.json").exists()  # the one in service: untouched
 
 
