@@ -135,15 +135,30 @@ def _installation(ctx: JobContext, repo: str) -> int:
     default=None,
     help="CSV or JSON lines with title, body, label (instead of the API).",
 )
-def backfill(repo: str, from_file: Path | None) -> None:
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With --from: a .github/smolbot.yml whose label map reads the labels"
+    " (default: the repository's last good one, if the store has it).",
+)
+def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> None:
     """Teach REPO's classifier from its closed, labeled issues (API) or from a file."""
     from bot.jobs.backfill import backfill_from_file, backfill_repo
 
+    if config_file is not None and from_file is None:
+        raise click.UsageError("--config goes with --from (the API path reads the repository's)")
     settings = get_settings()
     ctx = _context(settings)
+    cfg = _config(config_file) if config_file is not None else None
     with click.progressbar(length=0, label=f"backfill {repo}", show_pos=True) as bar:
         if from_file is not None:
-            result = backfill_from_file(ctx, repo, from_file, progress=bar.update)
+            try:
+                result = backfill_from_file(ctx, repo, from_file, progress=bar.update, cfg=cfg)
+            # columns or a line it cannot read; rows learned before it are not learned twice
+            except ValueError as err:
+                raise click.ClickException(str(err)) from None
         else:
             from bot.github import GitHubApp
 
@@ -154,6 +169,8 @@ def backfill(repo: str, from_file: Path | None) -> None:
     click.echo(
         f"{repo}: {result.seen} read, {result.stored} stored, {result.learned} learned, {result.skipped} skipped"
     )
+    for line in result.explain():
+        click.echo(line)
     if ctx.models is not None:
         _suggest_tune(settings, ctx.models.records.examples())  # type: ignore[attr-defined]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.core.actions import Action, AddLabels, Comment, NoOp, RemoveLabel
@@ -14,7 +14,10 @@ from bot.core.templates import Need
 ASK_MARKER = "triage:needs-info"
 KIND_VALUES = tuple(k.value for k in Kind)
 COMMON_LABELS: Mapping[Kind, tuple[str, ...]] = {
-    Kind.BUG: ("bug", "type: bug", "kind/bug", "bug report", "defect"),
+    # In order of preference when applying; the later names are synonyms seen on other trackers
+    # (Jira's "Improvement", Rust's "C-bug"): they teach the classifier and are applied only where
+    # a repository has no earlier one. Separators and case do not matter (canon).
+    Kind.BUG: ("bug", "type: bug", "kind/bug", "bug report", "defect", "t: bug", "c-bug"),
     Kind.FEATURE: (
         "enhancement",
         "feature",
@@ -23,8 +26,25 @@ COMMON_LABELS: Mapping[Kind, tuple[str, ...]] = {
         "kind/feature",
         "type: enhancement",
         "kind/enhancement",
+        "new feature",
+        "improvement",
+        "type: feature request",
+        "type: improvement",
+        "t: feature",
+        "t: enhancement",
+        "c-feature-request",
+        "c-enhancement",
     ),
-    Kind.QUESTION: ("question", "support", "type: question", "kind/question", "kind/support"),
+    Kind.QUESTION: (
+        "question",
+        "support",
+        "type: question",
+        "kind/question",
+        "kind/support",
+        "type: support",
+        "usage question",
+        "t: question",
+    ),
     Kind.DOCUMENTATION: (
         "documentation",
         "docs",
@@ -32,8 +52,13 @@ COMMON_LABELS: Mapping[Kind, tuple[str, ...]] = {
         "type: documentation",
         "kind/documentation",
         "kind/docs",
+        "doc",
+        "t: docs",
+        "t: documentation",
     ),
 }
+NO_LABEL = "no label"
+NO_KIND_LABEL = "no label names a kind"
 ASK_INTRO = (
     "Thanks for the report! To help the maintainers look into it, could you add the following "
     "to the description?"
@@ -215,13 +240,32 @@ def first_response_actions(
 
 def kind_for_labels(labels: Iterable[str], cfg: RepoConfig) -> Kind | None:
     """The one kind a set of labels stands for (None when none, or when they disagree)."""
-    kinds = set()
-    for label in labels:
-        for kind in Kind:
-            mapped = label_for_kind(kind, [label], cfg)
-            if mapped is not None and canon(mapped) == canon(label):
-                kinds.add(kind)
-    return kinds.pop() if len(kinds) == 1 else None
+    kinds = kinds_named(labels, cfg)
+    return kinds[0] if len(kinds) == 1 else None
+
+
+def kinds_named(labels: Iterable[str], cfg: RepoConfig) -> list[Kind]:
+    """Every kind some label in `labels` stands for, in Kind order."""
+    names = {canon(lb) for lb in labels}
+    found = []
+    for kind in Kind:
+        mapped = cfg.triage.label_map.get(kind)
+        known = (mapped,) if mapped is not None else COMMON_LABELS[kind]
+        if any(canon(k) in names for k in known):
+            found.append(kind)
+    return found
+
+
+def not_learned_reason(labels: Sequence[str], cfg: RepoConfig) -> str | None:
+    """Why a labeled example teaches nothing (None: it names exactly one kind)."""
+    if not labels:
+        return NO_LABEL
+    kinds = kinds_named(labels, cfg)
+    if not kinds:
+        return NO_KIND_LABEL
+    if len(kinds) > 1:
+        return "its labels name several kinds (" + ", ".join(k.value for k in kinds) + ")"
+    return None
 
 
 # Text addressed to the bot rather than describing the issue. Defence in depth only: what keeps

@@ -6,16 +6,17 @@ import csv
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.core.config import RepoConfig, default_config
+from bot.core.config import RepoConfig
 from bot.core.lifecycle import epoch_or_none
-from bot.core.triage import kind_for_labels
+from bot.core.triage import NO_KIND_LABEL, kind_for_labels, not_learned_reason
 from bot.jobs.context import JobContext
-from bot.jobs.repo_config import load_repo_config
+from bot.jobs.repo_config import cached_config, load_repo_config
 from bot.ports import IssueData, RateLimited, RepoHost
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,32 @@ class BackfillResult:
     stored: int = 0
     learned: int = 0
     skipped: int = 0
+    # labeled issues that taught nothing, by reason, and the labels they carried (for the hint)
+    not_learned: Counter[str] = field(default_factory=Counter)
+    their_labels: Counter[str] = field(default_factory=Counter)
+
+    def summary(self) -> dict[str, Any]:
+        """The counts, JSON-able, for the audit log."""
+        out = {k: v for k, v in self.__dict__.items() if not isinstance(v, Counter)}
+        out["not_learned"] = dict(self.not_learned)
+        out["their_labels"] = dict(self.their_labels.most_common(10))
+        return out
+
+    def explain(self, shown: int = 5) -> list[str]:
+        """Why issues taught nothing, and what to do when a label of theirs names a kind."""
+        if not self.not_learned:
+            return []
+        reasons = "; ".join(f"{n} {why}" for why, n in self.not_learned.most_common())
+        lines = [f"not learned: {sum(self.not_learned.values())} ({reasons})"]
+        if self.their_labels:
+            top = self.their_labels.most_common(shown)
+            lines.append("  their labels: " + ", ".join(f"{lb!r} ({n})" for lb, n in top))
+            lines.append(
+                "  if one of these means bug, feature, question or documentation, map it in"
+                f" .github/smolbot.yml (triage: label_map: {{bug: {top[0][0]!r}}}) and backfill"
+                " again"
+            )
+        return lines
 
 
 def issue_row(issue: IssueData) -> dict[str, Any]:
@@ -86,81 +113,123 @@ def backfill_repo(
             continue
         ctx.store.upsert_issue(repo, issue_row(issue))
         result.stored += 1
-        if issue.state == "closed" and _learn(
-            ctx, repo, issue.title, issue.body, issue.labels, cfg, issue.created_at
-        ):
-            result.learned += 1
+        if issue.state == "closed":
+            _learn(ctx, result, issue.title, issue.body, issue.labels, cfg, issue.created_at)
     ctx.store.audit(
         "backfill",
         "done",
-        f"{result.stored} issues stored, {result.learned} learned",
+        "; ".join(
+            [f"{result.stored} issues stored, {result.learned} learned", *result.explain()[:1]]
+        ),
         task=TASK,
         delivery_id=delivery_id,
         repo=repo,
-        detail=result.__dict__,
+        detail=result.summary(),
     )
     return result
 
 
 def _learn(
     ctx: JobContext,
-    repo: str,
+    result: BackfillResult,
     title: str,
     body: str,
-    labels: list[str],
+    labels: Sequence[str],
     cfg: RepoConfig,
     created: object = None,
 ) -> bool:
+    """Teach one labeled issue, or count why it teaches nothing (and which labels it had)."""
     kind = kind_for_labels(labels, cfg)
     if kind is None or ctx.models is None:
+        why = not_learned_reason(labels, cfg) or "no model layer"
+        result.not_learned[why] += 1
+        if why == NO_KIND_LABEL:
+            result.their_labels.update(labels)
         return False
     text = f"{title}\n\n{body or ''}"
-    ctx.models.learn(repo, text, kind.value, "backfill", epoch_or_none(created))
+    ctx.models.learn(result.repo, text, kind.value, "backfill", epoch_or_none(created))
+    result.learned += 1
     return True
 
 
-def read_labeled_file(path: Path) -> Iterator[dict[str, str]]:
-    """Rows with title, body, label from a CSV file or JSON lines (by extension, then content)."""
-    text_is_csv = path.suffix.lower() == ".csv"
+def read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
+    """Rows with title, body, label from a CSV file or JSON lines (by extension, then content).
+
+    Raises ValueError, naming what was found, for a CSV file without those columns or a line
+    that is not a JSON object: an export from another tracker often names them otherwise."""
     with path.open(newline="", encoding="utf-8") as fh:
-        if text_is_csv:
+        if path.suffix.lower() == ".csv":
             csv.field_size_limit(2**31 - 1)  # issue bodies can exceed the 128 KB default
-            yield from csv.DictReader(fh)
+            reader = csv.DictReader(fh)
+            _check_columns(path, list(reader.fieldnames or []))
+            yield from (_keys_lowered(row) for row in reader)
             return
         for n, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError:
-                    raise ValueError(
-                        f"{path}:{n}: not a JSON object; use CSV or JSON lines"
-                    ) from None
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                row = None
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}:{n}: not a JSON object; use CSV or JSON lines")
+            yield _keys_lowered(row)
+
+
+def _keys_lowered(row: dict[Any, Any]) -> dict[str, Any]:
+    """Title, Body, LABEL: column names in any case (a CSV row's surplus cells have no name)."""
+    return {k.strip().lower(): v for k, v in row.items() if isinstance(k, str)}
+
+
+def _check_columns(path: Path, columns: list[str]) -> None:
+    has = {c.strip().lower() for c in columns}
+    if has & {"title", "body"} and has & {"label", "labels"}:
+        return
+    raise ValueError(
+        f"{path}: the columns are {', '.join(columns) or 'none'}; backfill reads title, body and"
+        " label (rename the columns of another tracker's export to these)"
+    )
 
 
 def backfill_from_file(
-    ctx: JobContext, repo: str, path: Path, *, progress: Callable[[int], None] | None = None
+    ctx: JobContext,
+    repo: str,
+    path: Path,
+    *,
+    progress: Callable[[int], None] | None = None,
+    cfg: RepoConfig | None = None,
 ) -> BackfillResult:
-    """Teach the per-repo classifier from a file instead of the API (no GitHub needed)."""
-    cfg, result = default_config(), BackfillResult(repo)
+    """Teach the per-repo classifier from a file instead of the API (no GitHub needed).
+
+    Labels are read with `cfg`'s label map: by default the repository's last good
+    .github/smolbot.yml the store holds (defaults for a repository it has never seen)."""
+    cfg, result = cfg or cached_config(ctx.store, repo), BackfillResult(repo)
     for row in read_labeled_file(path):
         result.seen += 1
         if progress is not None:
             progress(1)
-        labels = [s.strip() for s in str(row.get("label") or "").split(",") if s.strip()]
         title, body = str(row.get("title") or ""), str(row.get("body") or "")
-        if (title or body) and _learn(ctx, repo, title, body, labels, cfg, row.get("created_at")):
-            result.learned += 1
-        else:
-            result.skipped += 1
+        if not (title or body):
+            result.not_learned["no title or body"] += 1
+        elif _learn(ctx, result, title, body, _labels(row), cfg, row.get("created_at")):
+            continue
+        result.skipped += 1
     ctx.store.audit(
         "backfill",
         "done",
         f"{result.learned} labeled issues learned from {path.name}",
         task=TASK,
         repo=repo,
-        detail=result.__dict__,
+        detail=result.summary(),
     )
     return result
+
+
+def _labels(row: dict[str, Any]) -> list[str]:
+    """A row's labels: `label` (or `labels`), comma-separated in CSV, or a JSON list."""
+    raw = row.get("label") or row.get("labels")
+    items = raw if isinstance(raw, list) else str(raw or "").split(",")
+    return [str(x).strip() for x in items if str(x).strip()]
 
 
 def handle_installation_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any]) -> None:

@@ -76,6 +76,36 @@ def test_backfill_from_csv_then_triage_stdin_and_single(runner, tmp_path: Path):
     assert json.loads(out.output)["kind"] == "question"
 
 
+def test_backfill_says_what_it_did_not_learn_and_reads_a_given_label_map(runner, tmp_path):
+    src = tmp_path / "export.csv"
+    rows = "".join(
+        f'Crash {i},"it crashes",Problem\nIdea {i},"add it",Improvement\n' for i in range(3)
+    )
+    src.write_text("title,body,label\n" + rows)
+    out = runner.invoke(cli, ["backfill", "octo/app", "--from", str(src)])
+    assert out.exit_code == 0, out.output
+    assert "3 learned, 3 skipped" in out.output
+    assert "not learned: 3 (3 no label names a kind)" in out.output
+    assert "'Problem' (3)" in out.output and "label_map: {bug: 'Problem'}" in out.output
+    cfg = tmp_path / "smolbot.yml"
+    cfg.write_text("triage:\n  label_map:\n    bug: Problem\n")
+    out = runner.invoke(cli, ["backfill", "octo/app", "--from", str(src), "--config", str(cfg)])
+    assert out.exit_code == 0 and "6 learned, 0 skipped" in out.output
+    assert "not learned" not in out.output
+
+
+def test_backfill_refuses_what_it_cannot_read_with_a_clear_line(runner, tmp_path):
+    src = tmp_path / "jira.csv"
+    src.write_text("Summary,Description,Issue Type\nx,y,Bug\n")
+    out = runner.invoke(cli, ["backfill", "octo/app", "--from", str(src)])
+    assert out.exit_code == 1 and "Traceback" not in out.output
+    assert "the columns are Summary, Description, Issue Type" in out.output
+    cfg = tmp_path / "smolbot.yml"
+    cfg.write_text("triage:\n  enabled: true\n")
+    out = runner.invoke(cli, ["backfill", "octo/app", "--config", str(cfg)])
+    assert out.exit_code == 2 and "--config goes with --from" in out.output
+
+
 def test_triage_rejects_bad_input_in_one_line(runner):
     out = runner.invoke(cli, ["triage", "--repo", "octo/app"], input="not json\n")
     assert out.exit_code == 2 and "expected a JSON object" in out.output

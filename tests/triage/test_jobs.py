@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bot.jobs.backfill import backfill_from_file, backfill_repo
 from bot.jobs.commands import handle_comment_event
 from bot.jobs.context import JobContext
@@ -265,6 +267,7 @@ def test_backfill_pages_through_rate_limit_and_learns_closed_labeled(ctx, host):
     assert slept == [2.0] and result.seen == 9 and sum(seen) == 9
     assert (result.stored, result.learned, result.skipped) == (8, 6, 1)
     assert len(ctx.store.issues(REPO)) == 8
+    assert result.not_learned == {"no label": 1}  # the open one is stored, not counted
 
 
 def test_backfill_from_csv_and_jsonl(ctx, tmp_path: Path):
@@ -276,6 +279,61 @@ def test_backfill_from_csv_and_jsonl(ctx, tmp_path: Path):
     jl = tmp_path / "l.jsonl"
     jl.write_text(json.dumps({"title": "How?", "body": "how do I", "label": "question"}) + "\n")
     assert backfill_from_file(ctx, "other/repo", jl).learned == 1
+
+
+def test_backfill_from_a_file_counts_what_it_could_not_learn_and_why(ctx, tmp_path: Path):
+    src = tmp_path / "jira.csv"  # another tracker's names, in its own case
+    src.write_text(
+        "Title,Body,Label\n"
+        'Crash on save,"it crashes",Bug\n'
+        'Faster sync,"make it faster",Improvement\n'
+        'Ship it,"a task",Task\n'
+        'Another,"a task",Task\n'
+        'Odd one,"x","Bug, Improvement"\n'
+        'No label,"x",\n'
+        ",,Bug\n"
+    )
+    result = backfill_from_file(ctx, "other/repo", src)
+    assert (result.seen, result.learned, result.skipped) == (7, 2, 5)
+    assert result.not_learned == {
+        "no label names a kind": 2,
+        "its labels name several kinds (bug, feature)": 1,
+        "no label": 1,
+        "no title or body": 1,
+    }
+    assert result.their_labels == {"Task": 2}
+    lines = result.explain()
+    assert lines[0].startswith("not learned: 5 (2 no label names a kind;")
+    assert "'Task' (2)" in lines[1] and "label_map: {bug: 'Task'}" in lines[2]
+    row = ctx.store.audit_rows("other/repo", limit=5)[0]
+    assert json.loads(row["detail"])["not_learned"]["no label"] == 1
+
+
+def test_backfill_from_a_file_reads_labels_with_the_repositorys_label_map(ctx, host, tmp_path):
+    host.files[".github/smolbot.yml"] = "triage:\n  label_map:\n    bug: 'T: defect'\n"
+    load_repo_config(ctx.store, host, REPO, bot_login="smolbot[bot]")  # the store keeps it
+    src = tmp_path / "l.jsonl"
+    rows = [
+        {"title": "Crash", "body": "it crashes", "labels": ["T: Defect", "p1"]},
+        {"title": "Crash 2", "body": "it crashes", "label": "bug"},  # not the mapped label
+    ]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert backfill_from_file(ctx, REPO, src).learned == 1
+    assert backfill_from_file(ctx, "never/seen", src).learned == 1  # defaults: only "bug"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "error"),
+    [
+        ("jira.csv", "Summary,Description,Type\nx,y,Bug\n", "the columns are Summary, Desc"),
+        ("l.jsonl", '{"title": "a", "label": "bug"}\n[1, 2]\n', "l.jsonl:2: not a JSON object"),
+    ],
+)
+def test_backfill_from_a_file_it_cannot_read_says_what_it_found(ctx, tmp_path, name, text, error):
+    src = tmp_path / name
+    src.write_text(text)
+    with pytest.raises(ValueError, match=error):
+        backfill_from_file(ctx, "other/repo", src)
 
 
 def test_edit_that_adds_the_details_drops_needs_info(ctx, host):

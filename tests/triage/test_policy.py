@@ -30,8 +30,10 @@ from bot.core.triage import (
     info_actions,
     is_untriaged,
     kind_for_labels,
+    kinds_named,
     label_actions,
     label_for_kind,
+    not_learned_reason,
 )
 
 CFG = default_config()
@@ -111,6 +113,46 @@ def test_untriaged_and_kind_for_labels():
     assert not is_untriaged(["Bug"], ["bug"], CFG)
     assert kind_for_labels(["type: bug", "p1"], CFG) is Kind.BUG
     assert kind_for_labels(["bug", "question"], CFG) is None
+
+
+@pytest.mark.parametrize(
+    ("labels", "kind", "reason"),
+    [
+        (["C-bug"], Kind.BUG, None),  # Rust's
+        (["Improvement"], Kind.FEATURE, None),  # Jira's issue types
+        (["New Feature", "P2"], Kind.FEATURE, None),
+        (["type/docs"], Kind.DOCUMENTATION, None),
+        (["Type: Support"], Kind.QUESTION, None),
+        (["🐛 bug"], Kind.BUG, None),
+        (["wontfix", "help wanted"], None, "no label names a kind"),
+        ([], None, "no label"),
+        (["bug", "Improvement"], None, "its labels name several kinds (bug, feature)"),
+    ],
+)
+def test_which_labels_teach_a_kind_and_why_not(labels, kind, reason):
+    assert kind_for_labels(labels, CFG) is kind
+    assert not_learned_reason(labels, CFG) == reason
+
+
+def test_a_mapped_kind_is_read_from_its_mapped_label_only():
+    cfg = parse_config("triage:\n  label_map:\n    bug: 'T: defect'\n")
+    assert kind_for_labels(["T: Defect"], cfg) is Kind.BUG
+    assert not_learned_reason(["bug"], cfg) == "no label names a kind"
+    assert kind_for_labels(["improvement"], cfg) is Kind.FEATURE  # unmapped kinds keep the names
+
+
+@given(labels_st)
+def test_a_label_set_teaches_one_kind_or_says_why_not(labels):
+    kind, reason = kind_for_labels(labels, CFG), not_learned_reason(labels, CFG)
+    assert (kind is None) == (reason is not None)
+    assert kind is None or kinds_named(labels, CFG) == [kind]
+
+
+def test_new_synonyms_never_change_which_label_a_repository_gets():
+    # a repository with both the classic name and a synonym keeps getting the classic one
+    assert label_for_kind(Kind.FEATURE, ["Improvement", "enhancement"], CFG) == "enhancement"
+    assert label_for_kind(Kind.BUG, ["C-bug", "bug"], CFG) == "bug"
+    assert label_for_kind(Kind.FEATURE, ["Improvement"], CFG) == "Improvement"
 
 
 BUG_FULL = """Version 2.3.1 on Linux.
