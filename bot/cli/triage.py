@@ -18,6 +18,7 @@ from bot.settings import Settings, get_settings
 from bot.store import open_store
 
 DEFAULT_LABELS = "bug,enhancement,question,documentation"
+Row = tuple[int, dict[str, Any] | str]
 
 
 def _context(settings: Settings, with_models: bool = True) -> JobContext:
@@ -29,20 +30,32 @@ def _context(settings: Settings, with_models: bool = True) -> JobContext:
     )
 
 
-def _issues(stdin: TextIO, title: str | None, body_file: Path | None) -> Iterator[dict[str, Any]]:
+def _issues(stdin: TextIO, title: str | None, body_file: Path | None) -> Iterator[Row]:
+    """(line number, the issue or why it cannot be read), one per non-blank input line."""
     if title is not None or body_file is not None:
         body = body_file.read_text(encoding="utf-8") if body_file else ""
-        yield {"title": title or "", "body": body}
+        yield 1, {"title": title or "", "body": body}
         return
     for n, line in enumerate(stdin, 1):
         if line.strip():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                raise click.UsageError(
-                    f"stdin line {n}: expected a JSON object with title and body"
-                ) from None
-            yield row if isinstance(row, dict) else {"title": str(row), "body": ""}
+            yield n, _issue(line)
+
+
+def _issue(line: str) -> dict[str, Any] | str:
+    """One JSON line as an issue, or what is wrong with it."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        return "expected a JSON object with title and body"
+    if not isinstance(row, dict):
+        return "expected a JSON object with title and body, not " + type(row).__name__
+    for key in ("title", "body", "author"):
+        if row.get(key) is not None and not isinstance(row[key], str):
+            return f"{key} must be a string"
+    number = row.get("number")
+    if number is not None and (isinstance(number, bool) or not isinstance(number, int)):
+        return "number must be an integer"
+    return row
 
 
 def decision(
@@ -110,11 +123,23 @@ def _config(path: Path | None) -> RepoConfig:
 def triage(
     repo: str, title: str | None, body_file: Path | None, config_file: Path | None, labels: str
 ) -> None:
-    """Triage issues without GitHub: one JSON decision per line, nothing written anywhere."""
+    """Triage issues without GitHub: one JSON decision per line, nothing written anywhere.
+
+    A line that is not an issue gets {"line": N, "error": ...} in its place; the others are
+    still triaged, and the exit status is 1."""
     ctx = _context(get_settings())
     cfg, names = _config(config_file), [s.strip() for s in labels.split(",") if s.strip()]
-    for row in _issues(sys.stdin, title, body_file):
+    unread = 0
+    for n, row in _issues(sys.stdin, title, body_file):
+        if isinstance(row, str):  # one line per input line, so outputs stay in step with inputs
+            unread += 1
+            click.echo(json.dumps({"line": n, "error": row}))
+            continue
         click.echo(json.dumps(decision(ctx, repo, row, cfg, names), ensure_ascii=False))
+    if unread:
+        raise click.ClickException(
+            f"{unread} input line(s) could not be read; their output lines say why"
+        )
 
 
 def _installation(ctx: JobContext, repo: str) -> int:

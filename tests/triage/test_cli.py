@@ -106,8 +106,29 @@ def test_backfill_refuses_what_it_cannot_read_with_a_clear_line(runner, tmp_path
     assert out.exit_code == 2 and "--config goes with --from" in out.output
 
 
-def test_triage_rejects_bad_input_in_one_line(runner):
-    out = runner.invoke(cli, ["triage", "--repo", "octo/app"], input="not json\n")
-    assert out.exit_code == 2 and "expected a JSON object" in out.output
+def test_triage_answers_bad_lines_in_their_place_and_triages_the_rest(runner):
+    good = json.dumps({"title": "Add dark mode please", "body": "A dark theme option."})
+    lines = [
+        "not json",
+        good,
+        "[1, 2]",
+        json.dumps({"title": "x", "number": "abc"}),
+        json.dumps({"title": None, "body": 3}),
+        "",
+        good,
+    ]
+    out = runner.invoke(cli, ["triage", "--repo", "octo/app"], input="\n".join(lines) + "\n")
+    assert out.exit_code == 1 and "4 input line(s) could not be read" in out.output
+    answers = [json.loads(x) for x in out.output.splitlines() if x.startswith("{")]
+    assert [a.get("line") for a in answers] == [1, None, 3, 4, 5, None]
+    assert answers[0]["error"] == "expected a JSON object with title and body"
+    assert answers[2]["error"].endswith("not list") and "integer" in answers[3]["error"]
+    assert answers[4]["error"] == "body must be a string"
+    assert answers[1]["title"] == answers[5]["title"] == "Add dark mode please"
+
+
+def test_backfill_of_a_repository_it_does_not_know_says_to_use_a_file(runner):
+    out = runner.invoke(cli, ["backfill", "octo/app"])
+    assert out.exit_code == 2 and "--from FILE" in out.output
     out = runner.invoke(cli, ["backfill", "octo/app"])
     assert out.exit_code == 2 and "--from FILE" in out.output
