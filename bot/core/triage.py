@@ -3,62 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.core.actions import Action, AddLabels, Comment, NoOp, RemoveLabel
 from bot.core.checks import check_text
 from bot.core.config import Kind, RepoConfig
+from bot.core.labels import canon, kind_labels, label_for_kind
 from bot.core.templates import Need
 
 ASK_MARKER = "triage:needs-info"
 KIND_VALUES = tuple(k.value for k in Kind)
-COMMON_LABELS: Mapping[Kind, tuple[str, ...]] = {
-    # In order of preference when applying; the later names are synonyms seen on other trackers
-    # (Jira's "Improvement", Rust's "C-bug"): they teach the classifier and are applied only where
-    # a repository has no earlier one. Separators and case do not matter (canon).
-    Kind.BUG: ("bug", "type: bug", "kind/bug", "bug report", "defect", "t: bug", "c-bug"),
-    Kind.FEATURE: (
-        "enhancement",
-        "feature",
-        "feature request",
-        "type: feature",
-        "kind/feature",
-        "type: enhancement",
-        "kind/enhancement",
-        "new feature",
-        "improvement",
-        "type: feature request",
-        "type: improvement",
-        "t: feature",
-        "t: enhancement",
-        "c-feature-request",
-        "c-enhancement",
-    ),
-    Kind.QUESTION: (
-        "question",
-        "support",
-        "type: question",
-        "kind/question",
-        "kind/support",
-        "type: support",
-        "usage question",
-        "t: question",
-    ),
-    Kind.DOCUMENTATION: (
-        "documentation",
-        "docs",
-        "type: docs",
-        "type: documentation",
-        "kind/documentation",
-        "kind/docs",
-        "doc",
-        "t: docs",
-        "t: documentation",
-    ),
-}
-NO_LABEL = "no label"
-NO_KIND_LABEL = "no label names a kind"
 ASK_INTRO = (
     "Thanks for the report! To help the maintainers look into it, could you add the following "
     "to the description?"
@@ -84,34 +39,6 @@ class IssueSnapshot:
     author: str
     labels: tuple[str, ...] = ()
     state: str = "open"
-
-
-def canon(label: str) -> str:
-    """Compare labels loosely: case, separators and emoji-free spacing do not matter."""
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", label.lower()).split())
-
-
-def label_for_kind(kind: Kind, repo_labels: Iterable[str], cfg: RepoConfig) -> str | None:
-    """The repository's label for a kind: the config's label_map first, then common names."""
-    if kind in cfg.triage.label_map:
-        return cfg.triage.label_map[kind]
-    by_canon = {canon(lb): lb for lb in repo_labels}
-    for name in COMMON_LABELS[kind]:
-        if canon(name) in by_canon:
-            return by_canon[canon(name)]
-    return None
-
-
-def kind_labels(repo_labels: Iterable[str], cfg: RepoConfig) -> set[str]:
-    labels = list(repo_labels)
-    found = (label_for_kind(k, labels, cfg) for k in Kind)
-    return {lb for lb in found if lb}
-
-
-def is_untriaged(issue_labels: Iterable[str], repo_labels: Iterable[str], cfg: RepoConfig) -> bool:
-    """No kind label yet (needs-triage does not count as triaged)."""
-    kinds = {canon(lb) for lb in kind_labels(repo_labels, cfg)}
-    return not any(canon(lb) in kinds for lb in issue_labels)
 
 
 def threshold_for(cfg: RepoConfig, default: float) -> float:
@@ -236,36 +163,6 @@ def first_response_actions(
         ]
     body = f"{text.strip()}\n\n{FIRST_RESPONSE_FOOTER}"
     return [Comment(body, FIRST_RESPONSE_MARKER, "first response (model-written, checked)")]
-
-
-def kind_for_labels(labels: Iterable[str], cfg: RepoConfig) -> Kind | None:
-    """The one kind a set of labels stands for (None when none, or when they disagree)."""
-    kinds = kinds_named(labels, cfg)
-    return kinds[0] if len(kinds) == 1 else None
-
-
-def kinds_named(labels: Iterable[str], cfg: RepoConfig) -> list[Kind]:
-    """Every kind some label in `labels` stands for, in Kind order."""
-    names = {canon(lb) for lb in labels}
-    found = []
-    for kind in Kind:
-        mapped = cfg.triage.label_map.get(kind)
-        known = (mapped,) if mapped is not None else COMMON_LABELS[kind]
-        if any(canon(k) in names for k in known):
-            found.append(kind)
-    return found
-
-
-def not_learned_reason(labels: Sequence[str], cfg: RepoConfig) -> str | None:
-    """Why a labeled example teaches nothing (None: it names exactly one kind)."""
-    if not labels:
-        return NO_LABEL
-    kinds = kinds_named(labels, cfg)
-    if not kinds:
-        return NO_KIND_LABEL
-    if len(kinds) > 1:
-        return "its labels name several kinds (" + ", ".join(k.value for k in kinds) + ")"
-    return None
 
 
 # Text addressed to the bot rather than describing the issue. Defence in depth only: what keeps

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.config import RepoConfig
+from bot.core.labels import NO_KIND_LABEL, kind_for_labels, not_learned_reason
 from bot.core.lifecycle import epoch_or_none
-from bot.core.triage import NO_KIND_LABEL, kind_for_labels, not_learned_reason
 from bot.jobs.context import JobContext
 from bot.jobs.repo_config import cached_config, load_repo_config
 from bot.ports import IssueData, RateLimited, RepoHost

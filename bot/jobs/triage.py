@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from bot.core.actions import Action, NoOp
 from bot.core.config import Kind, RepoConfig
 from bot.core.duplicates import Candidate, advice_actions, likely_duplicates
+from bot.core.labels import is_untriaged, kind_for_labels, label_for_kind
 from bot.core.lifecycle import epoch_or_none
 from bot.core.templates import (
     DEFAULT_NEEDS,
@@ -26,10 +27,7 @@ from bot.core.triage import (
     exempt_reason,
     first_response_actions,
     info_actions,
-    is_untriaged,
-    kind_for_labels,
     label_actions,
-    label_for_kind,
     quarantine,
     threshold_for,
 )

@@ -15,6 +15,13 @@ from bot.core.duplicates import (
     close_as_duplicate_actions,
     likely_duplicates,
 )
+from bot.core.labels import (
+    is_untriaged,
+    kind_for_labels,
+    kinds_named,
+    label_for_kind,
+    not_learned_reason,
+)
 from bot.core.templates import (
     DEFAULT_NEEDS,
     missing_needs,
@@ -28,12 +35,7 @@ from bot.core.triage import (
     decide_kind,
     first_response_actions,
     info_actions,
-    is_untriaged,
-    kind_for_labels,
-    kinds_named,
     label_actions,
-    label_for_kind,
-    not_learned_reason,
 )
 
 CFG = default_config()

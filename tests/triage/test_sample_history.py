@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime
 
 from bot.core.config import Kind, RepoConfig
-from bot.core.triage import kind_for_labels
+from bot.core.labels import kind_for_labels
 from bot.llm.tune import MIN_EXAMPLES
 from bot.samples import load_sample
 
