@@ -36,7 +36,7 @@ def install(
         say(f"  installation {inst['id']} ({inst['account']}): {names}")
     for row in store.audit_rows(repo=sample["repository"]["full_name"]):
         if row["action"] == "backfill":
-            say(f"  backfill: {row['reason']} (closed issues with one kind label teach triage)")
+            say(f"  backfill (closed issues with one kind label teach triage): {row['reason']}")
 
 
 def open_issues(
