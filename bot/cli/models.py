@@ -7,13 +7,16 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot.llm.modelfile import DEFAULT_SOURCE, LARGE_STANDIN_SOURCE, SOURCES, file_status, install
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings
 from bot.store import open_store
+
+if TYPE_CHECKING:  # bot.llm.evaluate brings sklearn: imported when `eval` runs, not at start-up
+    from bot.llm.evaluate import Report
 
 
 def _progress(bar: Any) -> Callable[[int, int], None]:
@@ -257,95 +260,64 @@ def eval_cmd(
     Trains the first stage on the older labeled examples in the store (from backfill or from
     labels people set) and scores the newest ones, per repository and label.
     """
+    from bot.cli import eval_report
+
+    settings = get_settings()
+    try:
+        report = _evaluate(settings, repos, holdout, tune_first, epochs)
+    except ValueError as err:
+        click.echo(f"smolbot: {err}", err=True)
+        sys.exit(1)
+    if repos and not report.scopes:
+        click.echo(f"smolbot: too few labeled issues held out for {', '.join(repos)}", err=True)
+        sys.exit(1)
+    configured, best = settings.threshold("triage"), report.suggest(target)
+    if as_json:
+        click.echo(json.dumps(eval_report.as_json(report, configured, best), indent=2))
+        return
+    text = eval_report.as_text(
+        report, configured=configured, target=target, best=best, tuned=tune_first
+    )
+    click.echo("\n".join(text))
+
+
+def _evaluate(
+    settings: Settings,
+    repos: tuple[str, ...],
+    holdout: float,
+    tune_first: bool,
+    epochs: int | None,
+) -> Report:
+    """The report on the store's examples; with tune_first, a MiniLM tuned on the older ones in a
+    data dir of its own (the tune in service stays as it is)."""
     import tempfile
-    from dataclasses import asdict
 
     from bot.llm.embed import MODEL_NAME
     from bot.llm.evaluate import evaluate, tune_on_older
     from bot.llm.records import Records
     from bot.llm.tune import EPOCHS
 
-    settings = get_settings()
     examples = Records(open_store(settings.effective_database_url)).examples()
     with tempfile.TemporaryDirectory(prefix="smolbot-eval-") as tmp:
         cache_dir, weights, encoder_name = settings.data_dir / "embeddings", None, MODEL_NAME
-        try:
-            if tune_first:  # in a data dir of its own: the tune in service stays as it is
-                with click.progressbar(length=1, label="tuning on the older issues") as bar:
-                    n = epochs or EPOCHS
-                    tuned = tune_on_older(
-                        examples, Path(tmp), holdout=holdout, epochs=n, progress=_progress(bar)
-                    )
-                cache_dir, encoder_name = Path(tmp) / "embeddings", tuned.name
-                weights = tuned.weights(Path(tmp))
-            report = evaluate(
-                examples,
-                holdout=holdout,
-                cache_dir=cache_dir,
-                weights=weights,
-                encoder_name=encoder_name,
-                scopes=repos or None,
-            )
-        except ValueError as err:
-            click.echo(f"smolbot: {err}", err=True)
-            sys.exit(1)
-    if repos and not report.scopes:
-        click.echo(f"smolbot: too few labeled issues held out for {', '.join(repos)}", err=True)
-        sys.exit(1)
-    configured = settings.threshold("triage")
-    best = report.suggest(target)
-    if as_json:
-        out = {k: v for k, v in asdict(report).items() if k != "scored"}
-        out |= {"macro_f1": report.macro_f1, "configured_threshold": configured}
-        out["suggested_threshold"] = best.threshold if best else None
-        click.echo(json.dumps(out, indent=2))
-        return
-    held = sum(s.held for s in report.scopes)
-    undated = report.examples - report.dated
-    click.echo(
-        f"Trained {report.classifier} on the older labeled issues, scored the newest"
-        f" {holdout:.0%} of each repository and label ({held} issues)."
-        + (
-            f" {undated} examples have no date: they are split in the order learned."
-            if undated
-            else ""
-        )
-    )
-    if "MiniLM" in report.classifier and not tune_first:
-        click.echo(
-            "(The stock MiniLM encoder: the tuned one has seen the held-out issues; --tune tunes"
-            " a copy on the older ones.)"
-        )
-    click.echo(
-        f"\n{'repository':<32} {'train':>6} {'held':>5} {'macro-F1':>9} {'accuracy':>9}"
-        f" {'surest 80 %':>12}"
-    )
-    for s in report.scopes:
-        click.echo(
-            f"{s.scope:<32} {s.train:>6} {s.held:>5} {s.macro_f1:>9.3f} {s.accuracy:>9.3f}"
-            f" {s.surest_80:>12.3f}"
-        )
-    if len(report.scopes) > 1:
-        click.echo(f"{'average':<32} {'':>6} {held:>5} {report.macro_f1:>9.3f}")
-    click.echo(f"\n{'threshold':>9} {'kept':>6} {'accuracy':>9} {'macro-F1':>9}")
-    for lv in report.levels:
-        mark = (
-            "  <- now (SMOLBOT_THRESHOLDS triage)" if abs(lv.threshold - configured) < 1e-9 else ""
-        )
-        acc = f"{lv.accuracy:>9.3f} {lv.macro_f1:>9.3f}" if lv.kept else f"{'-':>9} {'-':>9}"
-        click.echo(f"{lv.threshold:>9.2f} {lv.kept:>6.0%} {acc}{mark}")
-    if best is None:
-        click.echo(
-            f"\nNo threshold here keeps issues at {target:.0%} accuracy: more labeled issues help"
-            " (smolbot backfill), and a large model takes what stays unsure."
-        )
-    else:
-        click.echo(
-            f"\nThreshold {best.threshold:.2f} keeps {best.kept:.0%} of new issues at"
-            f" {best.accuracy:.0%} accuracy; the other {1 - best.kept:.0%} go to the large model"
-            " (needs-triage without one). Set it for every repository with SMOLBOT_THRESHOLDS"
-            f"='{{\"triage\": {best.threshold:.2f}}}', or per repository in .github/smolbot.yml"
-            f" (triage: threshold: {best.threshold:.2f})."
+        if tune_first:
+            with click.progressbar(length=1, label="tuning on the older issues") as bar:
+                tuned = tune_on_older(
+                    examples,
+                    Path(tmp),
+                    holdout=holdout,
+                    epochs=epochs or EPOCHS,
+                    progress=_progress(bar),
+                )
+            cache_dir, encoder_name = Path(tmp) / "embeddings", tuned.name
+            weights = tuned.weights(Path(tmp))
+        return evaluate(
+            examples,
+            holdout=holdout,
+            cache_dir=cache_dir,
+            weights=weights,
+            encoder_name=encoder_name,
+            scopes=repos or None,
         )
 
 
