@@ -53,8 +53,8 @@ class BackfillResult:
             lines.append("  their labels: " + ", ".join(f"{lb!r} ({n})" for lb, n in top))
             lines.append(
                 "  if one of these means bug, feature, question or documentation, map it in"
-                f" .github/smolbot.yml (triage: label_map: {{bug: {top[0][0]!r}}}) and backfill"
-                " again"
+                " .github/smolbot.yml (e.g. triage: label_map: {bug: 'Type: Defect'}) and"
+                " backfill again"
             )
         return lines
 

@@ -304,7 +304,7 @@ def test_backfill_from_a_file_counts_what_it_could_not_learn_and_why(ctx, tmp_pa
     assert result.their_labels == {"Task": 2}
     lines = result.explain()
     assert lines[0].startswith("not learned: 5 (2 no label names a kind;")
-    assert "'Task' (2)" in lines[1] and "label_map: {bug: 'Task'}" in lines[2]
+    assert lines[1] == "  their labels: 'Task' (2)" and "label_map: {bug: " in lines[2]
     row = ctx.store.audit_rows("other/repo", limit=5)[0]
     assert json.loads(row["detail"])["not_learned"]["no label"] == 1
 
