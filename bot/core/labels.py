@@ -60,15 +60,20 @@ def canon(label: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", label.lower()).split())
 
 
+def names_for(kind: Kind, cfg: RepoConfig) -> tuple[str, ...]:
+    """The label names that stand for a kind: the config's label_map entry alone, else the
+    common names in order of preference."""
+    mapped = cfg.triage.label_map.get(kind)
+    return (mapped,) if mapped is not None else COMMON_LABELS[kind]
+
+
 def label_for_kind(kind: Kind, repo_labels: Iterable[str], cfg: RepoConfig) -> str | None:
     """The repository's label for a kind: the config's label_map first, then common names."""
+    names = names_for(kind, cfg)
     if kind in cfg.triage.label_map:
-        return cfg.triage.label_map[kind]
+        return names[0]  # applied as configured, even before the repository has it
     by_canon = {canon(lb): lb for lb in repo_labels}
-    for name in COMMON_LABELS[kind]:
-        if canon(name) in by_canon:
-            return by_canon[canon(name)]
-    return None
+    return next((by_canon[canon(n)] for n in names if canon(n) in by_canon), None)
 
 
 def kind_labels(repo_labels: Iterable[str], cfg: RepoConfig) -> set[str]:
@@ -92,13 +97,7 @@ def kind_for_labels(labels: Iterable[str], cfg: RepoConfig) -> Kind | None:
 def kinds_named(labels: Iterable[str], cfg: RepoConfig) -> list[Kind]:
     """Every kind some label in `labels` stands for, in Kind order."""
     names = {canon(lb) for lb in labels}
-    found = []
-    for kind in Kind:
-        mapped = cfg.triage.label_map.get(kind)
-        known = (mapped,) if mapped is not None else COMMON_LABELS[kind]
-        if any(canon(k) in names for k in known):
-            found.append(kind)
-    return found
+    return [k for k in Kind if any(canon(n) in names for n in names_for(k, cfg))]
 
 
 def not_learned_reason(labels: Sequence[str], cfg: RepoConfig) -> str | None:
