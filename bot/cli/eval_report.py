@@ -32,11 +32,10 @@ def as_text(
 
 
 def _header(report: Report, tuned: bool) -> list[str]:
-    held = sum(s.held for s in report.scopes)
     undated = report.examples - report.dated
     line = (
         f"Trained {report.classifier} on the older labeled issues, scored the newest"
-        f" {report.holdout:.0%} of each repository and label ({held} issues)."
+        f" {report.holdout:.0%} of each repository and label ({report.held} issues)."
     )
     if undated:
         line += f" {undated} examples have no date: they are split in the order learned."
@@ -61,8 +60,7 @@ def _scopes(report: Report) -> list[str]:
             f" {s.surest_80:>12.3f}"
         )
     if len(report.scopes) > 1:
-        held = sum(s.held for s in report.scopes)
-        lines.append(f"{'average':<32} {'':>6} {held:>5} {report.macro_f1:>9.3f}")
+        lines.append(f"{'average':<32} {'':>6} {report.held:>5} {report.macro_f1:>9.3f}")
     return lines
 
 

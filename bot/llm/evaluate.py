@@ -109,6 +109,11 @@ class Report:
     scored: list[Scored] = field(default_factory=list)
 
     @property
+    def held(self) -> int:
+        """Held-out issues in the repositories shown."""
+        return sum(s.held for s in self.scopes)
+
+    @property
     def macro_f1(self) -> float:
         """Averaged over the repositories, as the benchmark does."""
         shown = [s.macro_f1 for s in self.scopes]
