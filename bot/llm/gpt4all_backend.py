@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.llm.backends import CHATML_SYSTEM, CHATML_USER, Generation, register
 from bot.llm.modelfile import LocalFileBackend, check_model_file, load_failed
+from bot.llm.native import quiet_native_stderr
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +36,16 @@ class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
 
             log.info("loading %s with gpt4all", self.path)
             try:
-                self._model = GPT4All(
-                    self.path.name,
-                    model_path=str(self.path.parent),
-                    allow_download=False,  # True fetches a model list from the internet
-                    device=self.options.device,
-                    n_threads=self.options.n_threads,
-                    n_ctx=self.options.n_ctx,
-                    verbose=False,
-                )
+                with quiet_native_stderr():  # its GPU builds' dlopen failures (bot/llm/native.py)
+                    self._model = GPT4All(
+                        self.path.name,
+                        model_path=str(self.path.parent),
+                        allow_download=False,  # True fetches a model list from the internet
+                        device=self.options.device,
+                        n_threads=self.options.n_threads,
+                        n_ctx=self.options.n_ctx,
+                        verbose=False,
+                    )
             except Exception as err:  # a GGUF it cannot load: one line, not a stack trace
                 raise load_failed("gpt4all", self.path, err) from None
         return self._model

@@ -1,0 +1,66 @@
+"""Native loaders' stderr: gpt4all's GPU-build dlopen failures are not shown; everything else is."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.llm.native import quiet_native_stderr
+
+CUDA = (
+    "Failed to load libllamamodel-mainline-cuda-avxonly.so: dlopen: libcudart.so.11.0: "
+    "cannot open shared object file: No such file or directory\n"
+)
+
+
+def test_noise_dropped_and_the_rest_written_back(capfd: pytest.CaptureFixture[str]) -> None:
+    kept: list[str] = []
+    with quiet_native_stderr(kept):
+        os.write(2, CUDA.encode())
+        os.write(2, b"gguf_init_from_file: failed to read header\n")
+        os.write(2, CUDA.replace("cuda-avxonly", "kompute").encode())
+    err = capfd.readouterr().err
+    assert "Failed to load" not in err
+    assert err == "gguf_init_from_file: failed to read header\n"
+    assert kept == ["gguf_init_from_file: failed to read header"]
+    os.write(2, b"after\n")  # the descriptor is back where it was
+    assert capfd.readouterr().err == "after\n"
+
+
+def test_a_raising_block_still_restores_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(RuntimeError, match="load failed"), quiet_native_stderr():
+        os.write(2, b"why it failed\n" + CUDA.encode())
+        raise RuntimeError("load failed")
+    assert capfd.readouterr().err == "why it failed\n"
+
+
+def test_a_cpu_load_line_that_merely_mentions_cuda_is_kept(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    with quiet_native_stderr():
+        os.write(2, b"Failed to load libllamamodel-mainline-cpu.so: dlopen: missing symbol\n")
+    assert "mainline-cpu.so" in capfd.readouterr().err  # the CPU build failing is news
+
+
+def test_loading_the_real_model_prints_nothing(model_path: Path) -> None:
+    """A fresh process (fd 2 is its own) loads the default model with gpt4all and generates."""
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from bot.llm.backends import get_backend\n"
+        "b = get_backend('gpt4all', Path(sys.argv[1]), {'n_threads': 1})\n"
+        "print(b.generate('Be terse.', 'Say hi', max_tokens=3, temperature=0).tokens_out)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(model_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "3"
+    assert run.stderr == ""
