@@ -78,9 +78,13 @@ def decision(
             {lb for a in plan.labels + plan.info if isinstance(a, AddLabels) for lb in a.labels}
         ),
         "confidence": round(verdict.confidence, 4),
+        # the label the model leaned to, also when it was not acted on, and why (or why not)
+        "guess": verdict.label,
+        "why": "; ".join(a.reason for a in plan.labels),
         "status": verdict.status,
         "escalated": bool(record.get("escalated")),
         "model": record.get("model"),
+        "note": record.get("note") or None,  # e.g. the classifier is untrained, the model missing
         "ask_for": [n.label for n in plan.missing],
         "duplicates": [
             {"number": c.number, "title": c.title, "state": c.state, "score": round(c.score, 3)}
@@ -88,6 +92,27 @@ def decision(
         ],
         "would_comment": [a.marker for a in plan.info + plan.duplicates if isinstance(a, Comment)],
     }
+
+
+def cold_start_hint(ctx: JobContext, repo: str) -> str | None:
+    """Why the decisions are about to be (mostly) needs-triage, when nothing has been learned."""
+    from bot.llm import ModelLayer
+
+    layer = ctx.models
+    if not isinstance(layer, ModelLayer) or layer.classifier().ready:
+        return None
+    teach = f"`smolbot backfill {repo} --from FILE` teaches the classifier from labeled issues"
+    if layer.local_available():
+        return (
+            "no labeled issues learned yet: kinds come from the local model's zero-shot guess,"
+            " which is trusted little (without a large model most issues get needs-triage);"
+            f" {teach}"
+        )
+    return (
+        f"no labeled issues learned yet and no local model at {layer.settings.effective_model_path}"
+        " (`smolbot models install`): without a large model every issue gets needs-triage;"
+        f" {teach}"
+    )
 
 
 def _config(path: Path | None) -> RepoConfig:
@@ -129,6 +154,9 @@ def triage(
     still triaged, and the exit status is 1."""
     ctx = _context(get_settings())
     cfg, names = _config(config_file), [s.strip() for s in labels.split(",") if s.strip()]
+    hint = cold_start_hint(ctx, repo)
+    if hint:
+        click.echo(f"smolbot triage: {hint}", err=True)
     unread = 0
     for n, row in _issues(sys.stdin, title, body_file):
         if isinstance(row, str):  # one line per input line, so outputs stay in step with inputs

@@ -11,7 +11,11 @@ from click.testing import CliRunner
 
 from bot.cli import _register, cli
 from bot.settings import get_settings
+from tests.llm.conftest import real_model_path
 from tests.triage.examples import labeled
+
+MODEL = real_model_path()  # read before a test points SMOLBOT_DATA_DIR elsewhere
+CRASH = ["--title", "App crashes with an exception when I click save"]
 
 
 @pytest.fixture
@@ -25,7 +29,7 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-
     get_settings.cache_clear()
 
 
-def test_backfill_from_csv_then_triage_stdin_and_single(runner, tmp_path: Path):
+def _backfill(runner: CliRunner, tmp_path: Path) -> None:
     src = tmp_path / "labeled.csv"
     with src.open("w", newline="") as fh:
         w = csv.writer(fh)
@@ -36,6 +40,10 @@ def test_backfill_from_csv_then_triage_stdin_and_single(runner, tmp_path: Path):
     out = runner.invoke(cli, ["backfill", "octo/app", "--from", str(src)])
     assert out.exit_code == 0, out.output
     assert "45 learned" in out.output
+
+
+def test_backfill_from_csv_then_triage_stdin_and_single(runner, tmp_path: Path):
+    _backfill(runner, tmp_path)
     lines = "\n".join(
         json.dumps(x)
         for x in [
@@ -132,3 +140,54 @@ def test_backfill_of_a_repository_it_does_not_know_says_to_use_a_file(runner):
     assert out.exit_code == 2 and "--from FILE" in out.output
     out = runner.invoke(cli, ["backfill", "octo/app"])
     assert out.exit_code == 2 and "--from FILE" in out.output
+
+
+def test_a_decision_not_acted_on_still_says_the_guess_and_why(runner, tmp_path):
+    _backfill(runner, tmp_path)
+    out = runner.invoke(cli, ["triage", "--repo", "octo/app", *CRASH])
+    sure = json.loads(out.stdout)
+    assert (sure["kind"], sure["guess"]) == ("bug", "bug") and sure["note"] is None
+    assert (
+        sure["why"] == f"kind bug: confidence {sure['confidence']:.2f} >= 0.40" and out.stderr == ""
+    )
+    strict = tmp_path / "smolbot.yml"
+    strict.write_text("triage:\n  threshold: 0.99\n")
+    out = runner.invoke(cli, ["triage", "--repo", "octo/app", *CRASH, "--config", str(strict)])
+    unsure = json.loads(out.stdout)
+    assert (unsure["kind"], unsure["labels"], unsure["guess"]) == (None, ["needs-triage"], "bug")
+    assert unsure["confidence"] == sure["confidence"]
+    assert unsure["why"] == (
+        f"cautious path: unsure (best guess bug at {sure['confidence']:.2f}, not acted on)"
+        " and no large model answered"
+    )
+
+
+def test_before_anything_is_learned_it_says_so_and_what_to_run(runner, monkeypatch, tmp_path):
+    monkeypatch.setenv("SMOLBOT_MODEL_PATH", str(tmp_path / "absent.gguf"))
+    get_settings.cache_clear()
+    out = runner.invoke(cli, ["triage", "--repo", "octo/app", *CRASH])
+    assert out.exit_code == 0, out.output
+    assert out.stderr == (
+        f"smolbot triage: no labeled issues learned yet and no local model at"
+        f" {tmp_path / 'absent.gguf'} (`smolbot models install`): without a large model every"
+        " issue gets needs-triage; `smolbot backfill octo/app --from FILE` teaches the"
+        " classifier from labeled issues\n"
+    )
+    decision = json.loads(out.stdout)
+    assert (decision["kind"], decision["guess"], decision["note"]) == (None, None, "untrained")
+    assert decision["why"] == "cautious path: no usable answer (status no_answer)"
+
+
+def test_at_cold_start_the_local_model_guesses_and_is_not_trusted(runner, monkeypatch):
+    if not MODEL.is_file():
+        pytest.skip(f"the default model is not installed at {MODEL}: `smolbot models install`")
+    monkeypatch.setenv("SMOLBOT_MODEL_PATH", str(MODEL))
+    monkeypatch.setenv("SMOLBOT_THRESHOLDS", '{"triage": 0.6}')
+    get_settings.cache_clear()
+    out = runner.invoke(cli, ["triage", "--repo", "octo/app", *CRASH])
+    assert out.exit_code == 0, out.output
+    assert "kinds come from the local model's zero-shot guess" in out.stderr
+    decision = json.loads(out.stdout)
+    assert decision["model"] == MODEL.name and decision["labels"] == ["needs-triage"]
+    assert decision["kind"] is None and decision["confidence"] < 0.6
+    assert decision["why"].startswith("cautious path: ")
