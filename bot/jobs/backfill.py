@@ -155,9 +155,21 @@ def _learn(
 def read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
     """Rows with title, body, label from a CSV file or JSON lines (by extension, then content).
 
-    Raises ValueError, naming what was found, for a CSV file without those columns or a line
-    that is not a JSON object: an export from another tracker often names them otherwise."""
-    with path.open(newline="", encoding="utf-8") as fh:
+    Raises ValueError, naming what was found, for a CSV file without those columns, a line that
+    is not a JSON object (an export from another tracker often names them otherwise) or text that
+    is not UTF-8. A byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name.
+    """
+    try:
+        yield from _read_labeled_file(path)
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start});"
+            " save it as UTF-8, e.g. `iconv -f latin1 -t utf-8`, and run it again"
+        ) from None
+
+
+def _read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
         if path.suffix.lower() == ".csv":
             csv.field_size_limit(2**31 - 1)  # issue bodies can exceed the 128 KB default
             reader = csv.DictReader(fh)
@@ -204,16 +216,28 @@ def backfill_from_file(
     Labels are read with `cfg`'s label map: by default the repository's last good
     .github/smolbot.yml the store holds (defaults for a repository it has never seen)."""
     cfg, result = cfg or cached_config(ctx.store, repo), BackfillResult(repo)
-    for row in read_labeled_file(path):
-        result.seen += 1
-        if progress is not None:
-            progress(1)
-        title, body = str(row.get("title") or ""), str(row.get("body") or "")
-        if not (title or body):
-            result.not_learned["no title or body"] += 1
-        elif _learn(ctx, result, title, body, _labels(row), cfg, row.get("created_at")):
-            continue
-        result.skipped += 1
+    try:
+        for row in read_labeled_file(path):
+            result.seen += 1
+            if progress is not None:
+                progress(1)
+            title, body = str(row.get("title") or ""), str(row.get("body") or "")
+            if not (title or body):
+                result.not_learned["no title or body"] += 1
+            elif _learn(ctx, result, title, body, _labels(row), cfg, row.get("created_at")):
+                continue
+            result.skipped += 1
+    except ValueError as err:  # what was learned stays learned; a second run adds nothing twice
+        if result.seen:
+            n = result.learned
+            err = ValueError(
+                f"{err} ({n} issue{'s' if n != 1 else ''} before it learned; fixed, the file can"
+                " be run again: what was learned is not learned twice)"
+            )
+        ctx.store.audit(
+            "backfill", "failed", str(err), task=TASK, repo=repo, detail=result.summary()
+        )
+        raise err from None
     ctx.store.audit(
         "backfill",
         "done",

@@ -336,6 +336,41 @@ def test_backfill_from_a_file_it_cannot_read_says_what_it_found(ctx, tmp_path, n
         backfill_from_file(ctx, "other/repo", src)
 
 
+def test_backfill_from_a_file_keeps_what_it_learned_before_a_bad_line(ctx, tmp_path):
+    src = tmp_path / "l.jsonl"
+    good = json.dumps({"title": "Crash", "body": "it crashes", "label": "bug"}) + "\n"
+    src.write_text(good + '{"title": "cut off\n')
+    with pytest.raises(ValueError) as err:
+        backfill_from_file(ctx, "other/repo", src)
+    assert str(err.value) == (
+        f"{src}:2: not a JSON object; use CSV or JSON lines (1 issue before it learned; fixed,"
+        " the file can be run again: what was learned is not learned twice)"
+    )
+    failed = ctx.store.audit_rows("other/repo", limit=1)[0]
+    assert (failed["action"], failed["outcome"]) == ("backfill", "failed")
+    assert json.loads(failed["detail"])["learned"] == 1
+    src.write_text(good + json.dumps({"title": "Idea", "body": "add x", "label": "feature"}))
+    assert backfill_from_file(ctx, "other/repo", src).learned == 2
+    mine = [e.label for e in ctx.models.records.examples() if e.scope == "other/repo"]
+    assert mine == ["bug", "feature"]  # once each
+
+
+def test_backfill_from_a_file_reads_excel_utf8_and_refuses_other_encodings(ctx, tmp_path):
+    excel = tmp_path / "excel.csv"  # Excel's "CSV UTF-8" starts with a byte-order mark
+    excel.write_bytes(b"\xef\xbb\xbftitle,body,label\nCaf\xc3\xa9 crashes,on start,bug\n")
+    assert backfill_from_file(ctx, "other/repo", excel).learned == 1
+    (mine,) = [e.text for e in ctx.models.records.examples() if e.scope == "other/repo"]
+    assert mine == "Caf\u00e9 crashes\n\non start"  # the title is read: no "\ufefftitle" column
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes(b"title,body,label\nCaf\xe9 crashes,on start,bug\n")
+    with pytest.raises(ValueError) as err:
+        backfill_from_file(ctx, "other/repo", latin1)
+    assert str(err.value) == (
+        f"{latin1}: not UTF-8 text (byte 0xe9 at offset 20); save it as UTF-8, e.g."
+        " `iconv -f latin1 -t utf-8`, and run it again"
+    )
+
+
 def test_edit_that_adds_the_details_drops_needs_info(ctx, host):
     n = host.add(*BUG).number
     handle_issue_event(ctx, "d1", issue_payload(host, n))
