@@ -8,8 +8,9 @@ cannot open to file descriptor 2, from C++, at every model load:
 On a machine without CUDA that is expected, and the CPU build loads next; but it is the first thing
 a maintainer sees from `smolbot demo` or `smolbot draft`, and it reads like an error. Python's
 `sys.stderr` never sees these writes, so the descriptor itself is redirected for the duration of the
-load. Lines that match NOISE go to the debug log; every other line is written back to stderr
-afterwards, so nothing else the runtime (or another thread) wrote in that window is lost.
+load, through a pipe that a thread reads: lines that match NOISE go to the debug log, every other
+line goes on to stderr as it arrives, so nothing else the runtime (or another thread) wrote in
+that window is lost, nor held back should the load crash the process.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import logging
 import os
 import re
 import sys
-import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -30,32 +31,37 @@ NOISE = re.compile(r"^Failed to load libllamamodel-mainline-(cuda|kompute|vulkan
 
 @contextmanager
 def quiet_native_stderr(captured: list[str] | None = None) -> Iterator[None]:
-    """Run the block with fd 2 sent to a temporary file; afterwards (also when the block raises)
-    drop the NOISE lines, write the others back to fd 2, and append them to `captured`."""
+    """Run the block with fd 2 going through a pipe: a thread passes every line but the NOISE on
+    to the real stderr as it comes (so a native crash in the block loses at most a line) and
+    appends it to `captured`; the block's end, or its exception, restores fd 2."""
     try:
         sys.stderr.flush()
         saved = os.dup(2)
     except (OSError, ValueError):  # no descriptor 2 (a daemon that closed it): nothing to quiet
         yield
         return
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            text = sink.read().decode("utf-8", errors="replace")
-            kept = [line for line in text.splitlines() if not _noise(line)]
-            if kept:
-                os.write(2, ("\n".join(kept) + "\n").encode())
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)  # fd 2 is now the pipe's only writer: restoring it ends the thread
+    relay = threading.Thread(
+        target=_relay, args=(read_end, saved, captured), name="native-stderr", daemon=True
+    )
+    relay.start()
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        relay.join()
+        os.close(saved)
+
+
+def _relay(read_end: int, out: int, captured: list[str] | None) -> None:
+    with os.fdopen(read_end, "rb") as pipe:
+        for raw in pipe:
+            line = raw.decode("utf-8", errors="replace").rstrip("\n")
+            if NOISE.match(line):
+                log.debug("native loader: %s", line)
+                continue
+            os.write(out, raw)
             if captured is not None:
-                captured.extend(kept)
-
-
-def _noise(line: str) -> bool:
-    if NOISE.match(line):
-        log.debug("native loader: %s", line)
-        return True
-    return False
+                captured.append(line)

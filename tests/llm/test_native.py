@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,18 @@ def test_a_raising_block_still_restores_stderr(capfd: pytest.CaptureFixture[str]
         os.write(2, b"why it failed\n" + CUDA.encode())
         raise RuntimeError("load failed")
     assert capfd.readouterr().err == "why it failed\n"
+
+
+def test_lines_go_on_while_the_block_still_runs(capfd: pytest.CaptureFixture[str]) -> None:
+    """Passed on as written, not held to the end: a native crash mid-load keeps its last words."""
+    seen: list[str] = []
+    with quiet_native_stderr(seen):
+        os.write(2, CUDA.encode() + b"loading layer 1 of 24\n")
+        deadline = time.monotonic() + 30
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert seen == ["loading layer 1 of 24"]  # while the block has not ended
+    assert capfd.readouterr().err == "loading layer 1 of 24\n"
 
 
 def test_a_cpu_load_line_that_merely_mentions_cuda_is_kept(
