@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 # a GPU build of gpt4all's backend whose runtime library is absent: the loader goes on to the next
 NOISE = re.compile(r"^Failed to load libllamamodel-mainline-(cuda|kompute|vulkan)[\w.-]*: dlopen: ")
+RELAY_WAIT_S = 1.0  # for the relay to pass the last lines on once the block has ended
 
 
 @contextmanager
@@ -50,18 +51,22 @@ def quiet_native_stderr(captured: list[str] | None = None) -> Iterator[None]:
     try:
         yield
     finally:
-        os.dup2(saved, 2)
-        relay.join()
-        os.close(saved)
+        os.dup2(saved, 2)  # `saved` stays open: the relay writes to it, and closes it at the end
+        # A child process started by another thread in the window holds the pipe as its stderr
+        # until it exits: the relay then goes on passing its lines, and the load does not wait.
+        relay.join(RELAY_WAIT_S)
 
 
 def _relay(read_end: int, out: int, captured: list[str] | None) -> None:
-    with os.fdopen(read_end, "rb") as pipe:
-        for raw in pipe:
-            line = raw.decode("utf-8", errors="replace").rstrip("\n")
-            if NOISE.match(line):
-                log.debug("native loader: %s", line)
-                continue
-            os.write(out, raw)
-            if captured is not None:
-                captured.append(line)
+    try:
+        with os.fdopen(read_end, "rb") as pipe:
+            for raw in pipe:
+                line = raw.decode("utf-8", errors="replace").rstrip("\n")
+                if NOISE.match(line):
+                    log.debug("native loader: %s", line)
+                    continue
+                os.write(out, raw)
+                if captured is not None:
+                    captured.append(line)
+    finally:
+        os.close(out)

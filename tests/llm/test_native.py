@@ -51,6 +51,29 @@ def test_lines_go_on_while_the_block_still_runs(capfd: pytest.CaptureFixture[str
     assert capfd.readouterr().err == "loading layer 1 of 24\n"
 
 
+def test_a_child_started_in_the_window_does_not_hold_the_load(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A process another thread starts during the load inherits the pipe as its stderr; the block
+    ends without waiting for it, and its lines still arrive, filtered, when it writes them."""
+    waits = (
+        "import select, sys; select.select([sys.stdin], [], [], 20)\n"
+        f"sys.stderr.write({CUDA!r} + 'child done\\n')\n"
+    )
+    with quiet_native_stderr():
+        child = subprocess.Popen([sys.executable, "-c", waits], stdin=subprocess.PIPE)
+    assert child.poll() is None  # the block ended while the child still held the pipe
+    assert child.stdin is not None
+    child.stdin.close()
+    assert child.wait(timeout=60) == 0
+    deadline = time.monotonic() + 30
+    err = ""
+    while "child done" not in err and time.monotonic() < deadline:
+        time.sleep(0.01)
+        err += capfd.readouterr().err
+    assert err == "child done\n"
+
+
 def test_a_cpu_load_line_that_merely_mentions_cuda_is_kept(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
