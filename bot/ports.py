@@ -118,6 +118,9 @@ class RepoHost(Protocol):
     def list_issues(
         self, state: str = "all", since: str | None = None
     ) -> Iterator[IssueData]: ...  # every page, newest first; pull requests included (flagged)
+    def issue_pages(
+        self, state: str = "all", first: int = 1
+    ) -> Iterator[list[IssueData]]: ...  # list_issues page by page from page `first` (1-based)
     def create_issue(self, title: str, body: str, labels: list[str] | None = None) -> int: ...
     # added for lifecycle (issue 5); the GitHub adapter implements it
     def issue_events(self, number: int) -> list[EventData]: ...  # oldest first, every page

@@ -131,6 +131,19 @@ class GitHubRepo:
             for item in self._repo().get_issues(**kwargs):
                 yield issue_data(self.full_name, raw(item))
 
+    def issue_pages(self, state: str = "all", first: int = 1) -> Iterator[list[IssueData]]:
+        """list_issues one page at a time from page `first` (1-based), to resume a long listing
+        where it stopped; ends after the first page shorter than the client's page size."""
+        with self._calls():
+            listing = self._repo().get_issues(state=state, sort="created", direction="desc")
+            size, page = self._requester().per_page, max(1, first)
+            while True:
+                items = listing.get_page(page - 1)
+                yield [issue_data(self.full_name, raw(item)) for item in items]
+                if len(items) < size:
+                    return
+                page += 1
+
     def closed_issues(
         self, labels: list[str] | None = None, progress: Callable[[int], None] | None = None
     ) -> Iterator[IssueData]:

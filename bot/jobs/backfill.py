@@ -17,11 +17,12 @@ from bot.core.labels import NO_KIND_LABEL, kind_for_labels, not_learned_reason
 from bot.core.lifecycle import epoch_or_none
 from bot.jobs.context import JobContext
 from bot.jobs.repo_config import cached_config, load_repo_config
-from bot.ports import IssueData, RateLimited, RepoHost
+from bot.ports import IssueData, RateLimited, RepoHost, Unavailable
 
 log = logging.getLogger(__name__)
 TASK = "backfill"
 MAX_RATE_WAIT_S = 15 * 60  # longer than this: give up and let the task queue retry later
+UNAVAILABLE_WAITS_S = (5.0, 30.0, 120.0)  # after a 5xx mid-listing; then the task queue retries
 
 
 @dataclass
@@ -77,18 +78,33 @@ def issue_row(issue: IssueData) -> dict[str, Any]:
 def _pages(
     host: RepoHost, sleep: Callable[[float], None], done: set[int], retries: int = 3
 ) -> Iterator[IssueData]:
-    """Every issue once; a rate limit waits as told and resumes past what was already seen."""
+    """Every issue once, page by page. A rate limit waits as told, a 5xx or a dropped connection
+    backs off (UNAVAILABLE_WAITS_S); either way the listing resumes at the last page it fetched,
+    not the first: a long backfill pays one page again, not all of them. The last page fetched,
+    not the next one: issues deleted or transferred meanwhile pull the newest-first listing up,
+    and a page of overlap keeps that from skipping any; issues opened meanwhile push it down,
+    and `done` drops the repeats."""
+    last = 1  # the last page fetched: where a retry starts
     for attempt in range(retries + 1):
+        first = last
         try:
-            for issue in host.list_issues(state="all"):
-                if issue.number not in done:
-                    yield issue
+            for fetched, issues in enumerate(host.issue_pages("all", first=first), start=first):
+                last = fetched
+                for issue in issues:
+                    if issue.number not in done:
+                        yield issue
             return
         except RateLimited as err:
             if attempt == retries or err.retry_after_s > MAX_RATE_WAIT_S:
                 raise
-            log.info("rate limited; waiting %.0f s", err.retry_after_s)
-            sleep(err.retry_after_s)
+            wait = err.retry_after_s
+        except Unavailable as err:
+            if attempt == retries:
+                raise
+            wait = UNAVAILABLE_WAITS_S[min(attempt, len(UNAVAILABLE_WAITS_S) - 1)]
+            log.info("%s", err)
+        log.info("waiting %.0f s, then listing again from page %d", wait, last)
+        sleep(wait)
 
 
 def backfill_repo(
@@ -229,10 +245,11 @@ def backfill_from_file(
             result.skipped += 1
     except ValueError as err:  # what was learned stays learned; a second run adds nothing twice
         if result.seen:
-            n = result.learned
+            n, seen = result.learned, result.seen
+            which = f"{n} of the {seen} issues" if n != seen else f"{n} issue{'s' * (n != 1)}"
             err = ValueError(
-                f"{err} ({n} issue{'s' if n != 1 else ''} before it learned; fixed, the file can"
-                " be run again: what was learned is not learned twice)"
+                f"{err}. {which} before that line {'was' if n == 1 else 'were'} learned; fix it"
+                " and run the file again: nothing is learned twice"
             )
         ctx.store.audit(
             "backfill", "failed", str(err), task=TASK, repo=repo, detail=result.summary()

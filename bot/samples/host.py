@@ -9,6 +9,7 @@ from typing import Any
 from bot.ports import CommentData, EventData, FileContent, IssueData, NotFound
 
 CONFIG_PATH = ".github/smolbot.yml"
+PAGE = 100  # issues per page, as the GitHub client asks
 
 
 def _login(obj: dict[str, Any] | None) -> tuple[str, str]:
@@ -110,6 +111,12 @@ class SampleHost:
             if since is not None and _ts(raw["updated_at"]) < _ts(since):
                 continue
             yield issue_data(self.repo, raw)
+
+    def issue_pages(self, state: str = "all", first: int = 1) -> Iterator[list[IssueData]]:
+        rows = list(self.list_issues(state))
+        start = (max(1, first) - 1) * PAGE
+        for at in range(start, max(len(rows), start + 1), PAGE):
+            yield rows[at : at + PAGE]
 
     def closed_issues(
         self, labels: list[str] | None = None, progress: Callable[[int], None] | None = None

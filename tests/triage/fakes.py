@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from bot.ports import CommentData, FileContent, IssueData, RateLimited
+from bot.ports import CommentData, FileContent, IssueData, RateLimited, Unavailable
 
 
 @dataclass
@@ -22,7 +22,10 @@ class FakeRepoHost:
     permissions: dict[str, str] = field(default_factory=dict)
     writes: list[tuple[str, object]] = field(default_factory=list)
     file_reads: list[tuple[str, bool]] = field(default_factory=list)  # (path, not_modified)
-    rate_limit_once_after: int | None = None  # list_issues raises RateLimited after N items
+    rate_limit_once_after: int | None = None  # listings raise RateLimited once after N items
+    unavailable_at_page: int | None = None  # issue_pages raises Unavailable once at this page
+    page_size: int = 100
+    pages_fetched: list[int] = field(default_factory=list)
     bot: str = "smolbot[bot]"
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(9000))
 
@@ -110,6 +113,20 @@ class FakeRepoHost:
                 raise RateLimited(2.0)
             if state in ("all", issue.state):
                 yield issue
+
+    def issue_pages(self, state: str = "all", first: int = 1) -> Iterator[list[IssueData]]:
+        rows = sorted(self.issues.values(), key=lambda i: -i.number)
+        rows = [i for i in rows if state in ("all", i.state)]
+        start = (first - 1) * self.page_size
+        for at in range(start, max(len(rows), start + 1), self.page_size):
+            if self.rate_limit_once_after is not None and at >= self.rate_limit_once_after:
+                self.rate_limit_once_after = None
+                raise RateLimited(2.0)
+            if self.unavailable_at_page == at // self.page_size + 1:
+                self.unavailable_at_page = None
+                raise Unavailable("GitHub answered 502; retry later")
+            self.pages_fetched.append(at // self.page_size + 1)
+            yield rows[at : at + self.page_size]
 
     def create_issue(self, title: str, body: str, labels: list[str] | None = None) -> int:
         issue = self.add(title, body, author=self.bot, labels=list(labels or []))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -151,6 +152,31 @@ def test_backfill_paginates_and_learns(world):
     assert opened["Issue 7 about enhancement"] == 1_700_000_000 + 3600 * 7
     pages = [e for e in state.requests("GET", f"/repos/{REPO}/issues") if "/issues/" not in e.path]
     assert len(pages) >= 2
+
+
+def test_backfill_resumes_at_the_page_it_stopped_after_a_5xx_and_a_rate_limit(world):
+    state, ctx = world
+    for i in range(250):  # three pages of 100
+        label = ["bug", "enhancement", "question"][i % 3]
+        state.add_issue(REPO, f"Issue {i} about {label}", "text", state="closed", labels=[label])
+    state.fail_next(1, 502, match="&page=2&")
+    state.secondary_limit(1, retry_after=1, match="&page=3&")
+    slept: list[float] = []
+    result = backfill_repo(ctx, ctx.github.repo(1, REPO), REPO, sleep=slept.append)
+    assert slept == [5.0, 1.0] and (result.stored, result.learned) == (250, 250)
+    listing = [
+        e for e in state.requests("GET", f"/repos/{REPO}/issues") if "/issues/" not in e.path
+    ]
+    page = [int(dict(urllib.parse.parse_qsl(e.query)).get("page", 1)) for e in listing]
+    assert [(p, e.status) for p, e in zip(page, listing, strict=True)] == [
+        (1, 200),
+        (2, 502),
+        (1, 200),
+        (2, 200),
+        (3, 403),
+        (2, 200),
+        (3, 200),
+    ]  # each retry starts at the last page fetched (one page of overlap), never back at page 1
 
 
 @pytest.mark.model

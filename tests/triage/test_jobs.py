@@ -12,6 +12,7 @@ from bot.jobs.commands import handle_comment_event
 from bot.jobs.context import JobContext
 from bot.jobs.repo_config import CONFIG_ERROR_TITLE, load_repo_config
 from bot.jobs.triage import handle_issue_event
+from bot.ports import Unavailable
 from tests.triage.conftest import REPO, comment_payload, issue_payload
 from tests.triage.fakes import FakeRepoHost
 
@@ -260,14 +261,41 @@ def test_backfill_pages_through_rate_limit_and_learns_closed_labeled(ctx, host):
     host.add("Open one", "still open", labels=["bug"])
     host.add("Closed unlabeled", "x", state="closed")
     host.add("A pull request", "x", state="closed", labels=["bug"], is_pull_request=True)
-    host.rate_limit_once_after = 3
+    host.page_size, host.rate_limit_once_after = 2, 3  # page 3 (issues 5 and 6) is refused once
     slept: list[float] = []
     seen: list[int] = []
     result = backfill_repo(ctx, host, REPO, progress=seen.append, sleep=slept.append)
     assert slept == [2.0] and result.seen == 9 and sum(seen) == 9
+    assert host.pages_fetched == [1, 2, 2, 3, 4, 5]  # resumed at the last page fetched, not at 1
     assert (result.stored, result.learned, result.skipped) == (8, 6, 1)
     assert len(ctx.store.issues(REPO)) == 8
     assert result.not_learned == {"no label": 1}  # the open one is stored, not counted
+
+
+def test_backfill_rides_out_a_5xx_mid_listing_and_resumes_there(ctx, host):
+    for i in range(7):
+        host.add(f"Crash number {i} when saving", "it crashes", state="closed", labels=["bug"])
+    host.page_size, host.unavailable_at_page = 2, 3
+    slept: list[float] = []
+    result = backfill_repo(ctx, host, REPO, sleep=slept.append)
+    assert slept == [5.0] and (result.seen, result.stored, result.learned) == (7, 7, 7)
+    assert host.pages_fetched == [1, 2, 2, 3, 4]
+
+
+def test_backfill_gives_up_on_a_lasting_5xx_for_the_queue_to_retry(ctx, host):
+    host.add("Crash", "it crashes", state="closed", labels=["bug"])
+    host.unavailable_at_page = 1
+    real = host.issue_pages
+
+    def down(state: str = "all", first: int = 1):  # GitHub stays down: every attempt fails
+        host.unavailable_at_page = 1
+        return real(state, first)
+
+    host.issue_pages = down  # type: ignore[method-assign]
+    slept: list[float] = []
+    with pytest.raises(Unavailable, match="502"):
+        backfill_repo(ctx, host, REPO, sleep=slept.append)
+    assert slept == [5.0, 30.0, 120.0]
 
 
 def test_backfill_from_csv_and_jsonl(ctx, tmp_path: Path):
@@ -343,12 +371,16 @@ def test_backfill_from_a_file_keeps_what_it_learned_before_a_bad_line(ctx, tmp_p
     with pytest.raises(ValueError) as err:
         backfill_from_file(ctx, "other/repo", src)
     assert str(err.value) == (
-        f"{src}:2: not a JSON object; use CSV or JSON lines (1 issue before it learned; fixed,"
-        " the file can be run again: what was learned is not learned twice)"
+        f"{src}:2: not a JSON object; use CSV or JSON lines. 1 issue before that line was"
+        " learned; fix it and run the file again: nothing is learned twice"
     )
     failed = ctx.store.audit_rows("other/repo", limit=1)[0]
     assert (failed["action"], failed["outcome"]) == ("backfill", "failed")
     assert json.loads(failed["detail"])["learned"] == 1
+    mixed = tmp_path / "m.jsonl"  # a line before it that teaches nothing is counted apart
+    mixed.write_text(good + json.dumps({"title": "Ship", "label": "task"}) + "\n" + "[1]\n")
+    with pytest.raises(ValueError, match=r":3: .* 1 of the 2 issues before that line was learned"):
+        backfill_from_file(ctx, "other/repo", mixed)
     src.write_text(good + json.dumps({"title": "Idea", "body": "add x", "label": "feature"}))
     assert backfill_from_file(ctx, "other/repo", src).learned == 2
     mine = [e.label for e in ctx.models.records.examples() if e.scope == "other/repo"]

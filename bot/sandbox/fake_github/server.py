@@ -39,7 +39,8 @@ def _bearer(headers: dict[str, str]) -> str | None:
 
 def dispatch(state: FakeGitHub, req: Req) -> Resp:
     """Answer one request as GitHub would, including faults and rate limits."""
-    fault = state.take_fault(req.path)
+    query = urllib.parse.urlencode(req.query)
+    fault = state.take_fault(f"{req.path}?{query}" if query else req.path)
     if fault is not None:
         if fault.retry_after is not None:
             return _error(403, SECONDARY_MESSAGE, **{"retry-after": str(fault.retry_after)})
@@ -119,7 +120,9 @@ class _Handler(BaseHTTPRequestHandler):
             resp = dispatch(state, req)
         except Exception as e:  # a bug in the fake should read as a 500, not a hang
             resp = _error(500, f"fake github error: {e!r}")
-        state.record(Logged(self.command, url.path, resp.status, state.now(), req.installation))
+        state.record(
+            Logged(self.command, url.path, resp.status, state.now(), req.installation, url.query)
+        )
         self._send(resp)
 
     def _send(self, resp: Resp) -> None:

@@ -26,6 +26,7 @@ class Logged:
     status: int
     time: float
     installation: int | None = None
+    query: str = ""
 
 
 @dataclass
@@ -42,7 +43,7 @@ class Fault:
     remaining: int | None = None  # requests left to fail (fail_next / secondary_limit)
     until: float | None = None  # fake-clock time the fault lasts to (fail_for)
     retry_after: int | None = None
-    match: str | None = None  # only paths containing this
+    match: str | None = None  # only requests whose path (and ?query) contains this
 
 
 class AuthError(Exception):
