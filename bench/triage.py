@@ -180,6 +180,8 @@ def classification(
         ("full triage plan (classify + needs + duplicates)", full_ms[1]),
     ]
     for name, ms in timed:
+        if not ms:  # --full-path 0: not timed
+            continue
         med, mean = statistics.median(ms), statistics.fmean(ms)
         rows.append(
             [name, f"{med:.2f}", f"{med / ref:.2f}", f"{mean:.2f}", f"{mean / mean_ref:.2f}"]

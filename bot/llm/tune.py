@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.llm import child
-from bot.llm.embed import MODEL_NAME, Encoder, prepare
+from bot.llm.embed import MODEL_NAME, PREPARE_VERSION, Encoder, prepare
 from bot.llm.records import Example
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ class Tuned:
     loss_first_epoch: float
     loss_last_epoch: float
     created_at: float
+    prepared: int = 1  # embed.PREPARE_VERSION of the texts it was tuned on (1: before the field)
 
     @property
     def name(self) -> str:
@@ -131,6 +132,8 @@ def due(examples: int, labels: int, last: Tuned | None, *, busy: bool = False) -
     used = min(examples, MAX_EXAMPLES)
     if last is None:
         return True, f"{used} labeled examples and no tuned encoder yet"
+    if last.prepared != PREPARE_VERSION:
+        return True, "the tuned encoder learned from text prepared the old way; tuning again"
     if used >= last.examples * (1 + GROWTH):
         return True, f"{used} labeled examples, {last.examples} at the last tune"
     grow = int(last.examples * (1 + GROWTH))
@@ -270,7 +273,16 @@ def tune(
             )
             fp = fingerprint(tmp)
             tuned = Tuned(
-                fp, len(rows), labels, epochs, seed, 0.0, round(first, 4), round(last, 4), 0.0
+                fp,
+                len(rows),
+                labels,
+                epochs,
+                seed,
+                0.0,
+                round(first, 4),
+                round(last, 4),
+                0.0,
+                PREPARE_VERSION,
             )
             final = tuned.weights(data_dir)
             if final.exists():  # the same examples and seed again: the same weights

@@ -108,6 +108,22 @@ def test_prepare_keeps_the_title_and_drops_code_and_links() -> None:
     assert embed.prepare("Only a title") == "Only a title"
 
 
+def test_prepare_drops_an_issue_templates_scaffolding_and_keeps_what_was_written() -> None:
+    body = (
+        "<details><summary>Click to expand!</summary>\n\n### Issue Type\n\nSupport\n\n"
+        "### Python version\n\n_No response_\n\n**Version:**\n2.13\n"
+        "- [x] I searched existing issues\n"
+        "### Current Behaviour?\n\n```shell\n# not a heading\nboom\n```\nIt fails on load.\n"
+        "#42 is related; **bold** inside a sentence stays\n</details>"
+    )
+    assert embed.prepare(f"Crash\n{body}") == (
+        "Crash\nSupport 2.13 [code] It fails on load. #42 is related; **bold** inside a sentence"
+        " stays"
+    )
+    # nothing but the form: the title alone, as for an empty body
+    assert embed.prepare("Crash\n### Steps\n_No response_\n- [ ] done") == "Crash"
+
+
 @needs_extra
 def test_a_new_process_trains_from_the_disk_cache_alone(tmp_path: Path) -> None:
     rows = examples()

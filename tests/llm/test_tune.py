@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from bot.cli.models import commands
 from bot.coord import jobs as registry
 from bot.jobs.runtime import Runtime
 from bot.llm import ModelLayer, embed, tune
+from bot.llm.embed import PREPARE_VERSION
 from bot.llm.records import Example
 from bot.settings import get_settings
 from bot.store import Store
@@ -44,8 +46,19 @@ def cached_vectors(data_dir: Path, name: str) -> int:
 
 
 # --- the policy (pure) --------------------------------------------------------------------------
-def made(examples: int) -> tune.Tuned:
-    return tune.Tuned("ab" * 32, examples, LABELS, 4, 0, 1.0, 1.0, 0.5, 0.0)
+def made(examples: int, prepared: int = PREPARE_VERSION) -> tune.Tuned:
+    return tune.Tuned("ab" * 32, examples, LABELS, 4, 0, 1.0, 1.0, 0.5, 0.0, prepared)
+
+
+def test_an_encoder_tuned_on_text_prepared_the_old_way_tunes_again() -> None:
+    assert tune.due(400, 3, made(400))[0] is False
+    assert tune.due(400, 3, made(400, prepared=PREPARE_VERSION - 1)) == (
+        True,
+        "the tuned encoder learned from text prepared the old way; tuning again",
+    )
+    # a manifest written before the field existed reads as version 1
+    old = {k: v for k, v in asdict(made(400)).items() if k != "prepared"}
+    assert tune.Tuned(**old).prepared == 1
 
 
 def test_due_says_why_both_ways() -> None:
