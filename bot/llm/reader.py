@@ -47,7 +47,7 @@ import numpy as np
 from bot.llm import child
 from bot.llm.backends import CHATML_SYSTEM, CHATML_USER
 from bot.llm.classifier import BLEND_K, MIN_SCOPE_EXAMPLES  # a scope's head as the first stage's
-from bot.llm.embed import Encoder, Vectors
+from bot.llm.embed import PREPARE_VERSION, Encoder, Vectors
 from bot.llm.embed_stage import EmbedModel
 from bot.llm.prompts import PROMPTS_DIR, load_prompt
 from bot.llm.records import Example
@@ -122,8 +122,10 @@ class ChatStates:
 
     @property
     def name(self) -> str:
+        # and the way issues are prepared: another way is another text to read (and to cache)
         tag = prompt_version(self.prompts_dir).replace("@", "-")
-        return f"reader-{self.path.stem}-{model_fingerprint(self.path)}-{tag}-{MAX_CHARS}"
+        fp, prep = model_fingerprint(self.path), PREPARE_VERSION
+        return f"reader-{self.path.stem}-{fp}-{tag}-{MAX_CHARS}-p{prep}"
 
     def _load(self) -> Any:
         if self._model is None:

@@ -17,7 +17,7 @@ from bot.cli.doctor import _reader as doctor_reader
 from bot.cli.models import models
 from bot.jobs.runtime import Runtime
 from bot.jobs.scheduled import tune_encoder_job
-from bot.llm import ModelLayer, reader
+from bot.llm import ModelLayer, embed, reader
 from bot.llm.embed import Encoder
 from bot.llm.prompts import neutralise
 from bot.llm.records import Example
@@ -182,6 +182,10 @@ def test_reads_the_last_state_once_and_keeps_it(tmp_path: Path, model_path: Path
     assert found[2] is None
     assert np.array_equal(found[0], x[0]) and np.array_equal(found[1], x[1])
     assert enc.name.startswith(f"reader-{model_path.stem}-") and "triage_reader-1" in enc.name
+    # text prepared another way is another read: the name (the manifest's and the cache's) says so
+    assert enc.name.endswith(f"-p{embed.PREPARE_VERSION}")
+    last = reader.Manifest(enc.name.removesuffix(f"-p{embed.PREPARE_VERSION}") + "-p1", 400, 1, 0)
+    assert reader.due(400, 3, enc.name, last)[0] is True
 
 
 @llama
