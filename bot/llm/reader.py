@@ -8,12 +8,13 @@ and one per scope, blended like the first stage's. The model's words are never r
 can only pick one of the asked labels, with its own probability as the confidence.
 
 Measured (bench/triage.py --reader, time split per repository and label, 450 test issues, Qwen
-0.5B, behind the tuned first stage): the local path went from 0.736 to 0.764 macro-F1, from 0.803
-to 0.824 on the surest 80 %, and at the 0.6 threshold from 36.7 % to 22.9 % of issues left
-unsure, with macro-F1 0.845 -> 0.829 on the ones kept. The reader alone scored 0.726 (its
-bench/triage_variants.py predecessor, the raw ChatML text without a system prompt, 0.768). Reading
-costs ~1 s an issue on 2 cores, 20x the first stage, hence a second stage: it reads only what the
-first stage is unsure of (classify() mean 383 ms an issue, median 50 ms).
+0.5B, behind the tuned first stage), with issue templates' scaffolding out of the text it reads
+(embed.prepare): the local path went from 0.736 to 0.775 macro-F1, from 0.811 to 0.836 on the
+surest 80 %, and at the 0.6 threshold from 36.0 % to 24.0 % of issues left unsure, with macro-F1
+0.857 -> 0.845 on the ones kept; the reader alone scored 0.771. (With the scaffolding in its 700
+characters: 0.764 behind the first stage, 0.726 alone.) Reading costs ~1 s an issue on 2 cores,
+25x the first stage, hence a second stage: it reads only what the first stage is unsure of
+(classify() mean 264 ms an issue, median 41 ms).
 
 Opt-in (`SMOLBOT_TRIAGE_READER=true`), and only with the llama extra (gpt4all exposes no hidden
 states). Every example has to be read once (~1 s each), so:
