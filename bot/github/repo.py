@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import github.IssueComment
 from github import Github, GithubException
 from github.Issue import Issue
+from github.PaginatedList import PaginatedList
 from github.Repository import Repository
 from github.Requester import Requester
 
@@ -122,20 +123,15 @@ class GitHubRepo:
         self, state: str = "all", since: str | None = None, labels: list[str] | None = None
     ) -> Iterator[IssueData]:
         """Issues and pull requests (flagged), newest first, every page; `labels` must all match."""
-        kwargs: dict[str, Any] = {"state": state, "sort": "created", "direction": "desc"}
-        if since:
-            kwargs["since"] = datetime.fromisoformat(since.replace("Z", "+00:00"))
-        if labels:
-            kwargs["labels"] = labels
         with self._calls():
-            for item in self._repo().get_issues(**kwargs):
+            for item in self._issue_listing(state, since, labels):
                 yield issue_data(self.full_name, raw(item))
 
     def issue_pages(self, state: str = "all", first: int = 1) -> Iterator[list[IssueData]]:
         """list_issues one page at a time from page `first` (1-based), to resume a long listing
         where it stopped; ends after the first page shorter than the client's page size."""
         with self._calls():
-            listing = self._repo().get_issues(state=state, sort="created", direction="desc")
+            listing = self._issue_listing(state)
             size, page = self._requester().per_page, max(1, first)
             while True:
                 items = listing.get_page(page - 1)
@@ -143,6 +139,17 @@ class GitHubRepo:
                 if len(items) < size:
                     return
                 page += 1
+
+    def _issue_listing(
+        self, state: str, since: str | None = None, labels: list[str] | None = None
+    ) -> PaginatedList[Issue]:
+        """The newest-first listing, lazy: no request until it is iterated or paged."""
+        kwargs: dict[str, Any] = {"state": state, "sort": "created", "direction": "desc"}
+        if since:
+            kwargs["since"] = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        if labels:
+            kwargs["labels"] = labels
+        return self._repo().get_issues(**kwargs)
 
     def closed_issues(
         self, labels: list[str] | None = None, progress: Callable[[int], None] | None = None

@@ -86,9 +86,8 @@ def _pages(
     and `done` drops the repeats."""
     last = 1  # the last page fetched: where a retry starts
     for attempt in range(retries + 1):
-        first = last
         try:
-            for fetched, issues in enumerate(host.issue_pages("all", first=first), start=first):
+            for fetched, issues in enumerate(host.issue_pages("all", first=last), start=last):
                 last = fetched
                 for issue in issues:
                     if issue.number not in done:

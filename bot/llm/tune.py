@@ -282,7 +282,7 @@ def tune(
                 round(first, 4),
                 round(last, 4),
                 0.0,
-                PREPARE_VERSION,
+                prepared=PREPARE_VERSION,
             )
             final = tuned.weights(data_dir)
             if final.exists():  # the same examples and seed again: the same weights

@@ -108,7 +108,7 @@ def test_tune_is_reproducible_learns_and_publishes_last(tmp_path: Path) -> None:
     assert a.fingerprint == b.fingerprint  # the same examples and seed: the same weights
     assert a.loss_last_epoch < a.loss_first_epoch
     assert steps[-1] == (4 * 2, 4 * 2) and len(steps) == 8  # 18 examples: 2 batches an epoch
-    assert tune.current(tmp_path / "a") == a
+    assert tune.current(tmp_path / "a") == a and a.prepared == PREPARE_VERSION
     assert (a.weights(tmp_path / "a") / "model.safetensors").is_file()
     # every example was encoded with the new weights before the manifest named them
     assert cached_vectors(tmp_path / "a", a.name) == len(rows())
