@@ -198,7 +198,8 @@ def _installation(ctx: JobContext, repo: str) -> int:
 )
 def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> None:
     """Teach REPO's classifier from its closed, labeled issues (API) or from a file."""
-    from bot.jobs.backfill import backfill_from_file, backfill_repo
+    from bot.jobs.backfill import backfill_from_file, backfill_repo, cursor
+    from bot.ports import RateLimited, Unavailable
 
     if config_file is not None and from_file is None:
         raise click.UsageError("--config goes with --from (the API path reads the repository's)")
@@ -216,11 +217,22 @@ def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> Non
             from bot.github import GitHubApp
 
             host = GitHubApp(settings).repo(_installation(ctx, repo), repo)
-            result = backfill_repo(ctx, host, repo, progress=bar.update)
+            try:
+                result = backfill_repo(ctx, host, repo, progress=bar.update)
+            except (RateLimited, Unavailable) as err:  # what was stored stays
+                stopped = cursor(ctx.store, repo) or {"page": 1}
+                when = f"in {err.retry_after_s:.0f} s" if isinstance(err, RateLimited) else "later"
+                raise click.ClickException(
+                    f"{err}. Run the same command again {when}: it resumes at page"
+                    f" {stopped['page']} of the issue listing"
+                ) from None
     if ctx.models is not None:
         ctx.models.classifier(force=True)  # type: ignore[attr-defined]
+    known = f" ({result.known} known already)" if result.known else ""
     click.echo(
-        f"{repo}: {result.seen} read, {result.stored} stored, {result.learned} learned, {result.skipped} skipped"
+        f"{repo}: {result.seen} read, {result.stored} stored, {result.learned} learned{known},"
+        f" {result.skipped} skipped"
+        + (f" (resumed at page {result.first_page})" if result.first_page > 1 else "")
     )
     for line in result.explain():
         click.echo(line)

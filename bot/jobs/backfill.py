@@ -18,11 +18,16 @@ from bot.core.lifecycle import epoch_or_none
 from bot.jobs.context import JobContext
 from bot.jobs.repo_config import cached_config, load_repo_config
 from bot.ports import IssueData, RateLimited, RepoHost, Unavailable
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 TASK = "backfill"
 MAX_RATE_WAIT_S = 15 * 60  # longer than this: give up and let the task queue retry later
 UNAVAILABLE_WAITS_S = (5.0, 30.0, 120.0)  # after a 5xx mid-listing; then the task queue retries
+# A backfill that stopped less than this ago resumes at its page; an older one lists from page 1
+# (issues deleted meanwhile pull the listing up, and one page of overlap covers only so many).
+RESUME_WITHIN_S = 24 * 3600
+CURSORS = "backfill_cursors"
 
 
 @dataclass
@@ -31,7 +36,9 @@ class BackfillResult:
     seen: int = 0
     stored: int = 0
     learned: int = 0
+    known: int = 0  # labeled issues learned before (a backfill run again): nothing new
     skipped: int = 0
+    first_page: int = 1  # > 1: resumed where an earlier backfill stopped
     # labeled issues that taught nothing, by reason, and the labels they carried (for the hint)
     not_learned: Counter[str] = field(default_factory=Counter)
     their_labels: Counter[str] = field(default_factory=Counter)
@@ -76,19 +83,26 @@ def issue_row(issue: IssueData) -> dict[str, Any]:
 
 
 def _pages(
-    host: RepoHost, sleep: Callable[[float], None], done: set[int], retries: int = 3
+    host: RepoHost,
+    sleep: Callable[[float], None],
+    done: set[int],
+    retries: int = 3,
+    *,
+    first: int = 1,
+    fetched: Callable[[int], None] = lambda page: None,
 ) -> Iterator[IssueData]:
-    """Every issue once, page by page. A rate limit waits as told, a 5xx or a dropped connection
-    backs off (UNAVAILABLE_WAITS_S); either way the listing resumes at the last page it fetched,
-    not the first: a long backfill pays one page again, not all of them. The last page fetched,
-    not the next one: issues deleted or transferred meanwhile pull the newest-first listing up,
-    and a page of overlap keeps that from skipping any; issues opened meanwhile push it down,
-    and `done` drops the repeats."""
-    last = 1  # the last page fetched: where a retry starts
+    """Every issue once, page by page from `first`. A rate limit waits as told, a 5xx or a dropped
+    connection backs off (UNAVAILABLE_WAITS_S); either way the listing resumes at the last page it
+    fetched, not the first: a long backfill pays one page again, not all of them. The last page
+    fetched, not the next one: issues deleted or transferred meanwhile pull the newest-first
+    listing up, and a page of overlap keeps that from skipping any; issues opened meanwhile push it
+    down, and `done` drops the repeats. `fetched(page)` is told each page as it arrives."""
+    last = first  # the last page fetched: where a retry starts
     for attempt in range(retries + 1):
         try:
-            for fetched, issues in enumerate(host.issue_pages("all", first=last), start=last):
-                last = fetched
+            for page, issues in enumerate(host.issue_pages("all", first=last), start=last):
+                last = page
+                fetched(page)
                 for issue in issues:
                     if issue.number not in done:
                         yield issue
@@ -106,6 +120,45 @@ def _pages(
         sleep(wait)
 
 
+class _Cursor:
+    """A repository's backfill in the store (CURSORS): the last page fetched, saved as each page
+    arrives, so a backfill that stopped (the task queue's retry after a long outage, a killed
+    worker, the CLI run again) starts there instead of at page 1."""
+
+    def __init__(self, ctx: JobContext, repo: str, delivery_id: str | None) -> None:
+        self.table, self.repo, self.now = ctx.store.db.table(CURSORS), repo, time.time()
+        row = cursor(ctx.store, repo)
+        resume = (
+            row is not None
+            and row["status"] != "done"
+            and self.now - float(row["updated_at"]) < RESUME_WITHIN_S
+        )
+        self.page = int(row["page"]) if row is not None and resume else 1
+        started = float(row["started_at"]) if row is not None and resume else self.now
+        self._save(delivery_id=delivery_id, status="running", started_at=started, error=None)
+
+    def fetched(self, page: int) -> None:
+        if page != self.page:
+            self.page = page
+            self._save()
+
+    def stopped(self, err: BaseException) -> None:
+        self._save(status="stopped", error=f"{type(err).__name__}: {err}")
+
+    def done(self) -> None:
+        self._save(status="done", error=None)
+
+    def _save(self, **fields: Any) -> None:
+        row = {"repo": self.repo, "page": self.page, "updated_at": time.time(), **fields}
+        self.table.upsert(row, pk="repo")
+
+
+def cursor(store: Store, repo: str) -> dict[str, Any] | None:
+    """Where `repo`'s last API backfill got to: status running, stopped or done, its page."""
+    rows = list(store.db.table(CURSORS).rows_where("repo = ?", [repo]))
+    return rows[0] if rows else None
+
+
 def backfill_repo(
     ctx: JobContext,
     host: RepoHost,
@@ -117,24 +170,47 @@ def backfill_repo(
 ) -> BackfillResult:
     """Store every issue; learn() each closed issue that carries exactly one kind label."""
     cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
-    result, done = BackfillResult(repo), set[int]()
-    for issue in _pages(host, sleep, done):
-        done.add(issue.number)
-        result.seen += 1
-        if progress is not None:
-            progress(1)
-        if issue.is_pull_request:
-            result.skipped += 1
-            continue
-        ctx.store.upsert_issue(repo, issue_row(issue))
-        result.stored += 1
-        if issue.state == "closed":
-            _learn(ctx, result, issue.title, issue.body, issue.labels, cfg, issue.created_at)
+    at = _Cursor(ctx, repo, delivery_id)
+    result, done = BackfillResult(repo, first_page=at.page), set[int]()
+    if at.page > 1:
+        log.info("%s: resuming the backfill at page %d, where it stopped", repo, at.page)
+    try:
+        for issue in _pages(host, sleep, done, first=at.page, fetched=at.fetched):
+            done.add(issue.number)
+            result.seen += 1
+            if progress is not None:
+                progress(1)
+            if issue.is_pull_request:
+                result.skipped += 1
+                continue
+            ctx.store.upsert_issue(repo, issue_row(issue))
+            result.stored += 1
+            if issue.state == "closed":
+                _learn(ctx, result, issue.title, issue.body, issue.labels, cfg, issue.created_at)
+    except Exception as err:  # what was stored stays; the next backfill starts at at.page
+        at.stopped(err)
+        ctx.store.audit(
+            "backfill",
+            "stopped",
+            f"{err}; {result.stored} issues stored so far, the next backfill resumes at page"
+            f" {at.page}",
+            task=TASK,
+            delivery_id=delivery_id,
+            repo=repo,
+            detail={**result.summary(), "page": at.page},
+        )
+        raise
+    at.done()
+    known = f" ({result.known} known already)" if result.known else ""
+    resumed = f", resumed at page {result.first_page}" if result.first_page > 1 else ""
     ctx.store.audit(
         "backfill",
         "done",
         "; ".join(
-            [f"{result.stored} issues stored, {result.learned} learned", *result.explain()[:1]]
+            [
+                f"{result.stored} issues stored, {result.learned} learned{known}{resumed}",
+                *result.explain()[:1],
+            ]
         ),
         task=TASK,
         delivery_id=delivery_id,
@@ -162,8 +238,14 @@ def _learn(
             result.their_labels.update(labels)
         return False
     text = f"{title}\n\n{body or ''}"
-    ctx.models.learn(result.repo, text, kind.value, "backfill", epoch_or_none(created))
-    result.learned += 1
+    how = ctx.models.learn(result.repo, text, kind.value, "backfill", epoch_or_none(created))
+    if how == "known":  # Learned.KNOWN
+        result.known += 1
+    elif how == "outranked":  # a person labeled it otherwise: that label stays
+        result.not_learned["labeled otherwise before (by a person or the large model)"] += 1
+        return False
+    else:
+        result.learned += 1
     return True
 
 
@@ -244,7 +326,7 @@ def backfill_from_file(
             result.skipped += 1
     except ValueError as err:  # what was learned stays learned; a second run adds nothing twice
         if result.seen:
-            n, seen = result.learned, result.seen
+            n, seen = result.learned + result.known, result.seen  # known: learned before
             which = f"{n} of the {seen} issues" if n != seen else f"{n} issue{'s' * (n != 1)}"
             err = ValueError(
                 f"{err}. {which} before that line {'was' if n == 1 else 'were'} learned; fix it"
@@ -257,7 +339,8 @@ def backfill_from_file(
     ctx.store.audit(
         "backfill",
         "done",
-        f"{result.learned} labeled issues learned from {path.name}",
+        f"{result.learned} labeled issues learned from {path.name}"
+        + (f" ({result.known} known already)" if result.known else ""),
         task=TASK,
         repo=repo,
         detail=result.summary(),
@@ -280,6 +363,9 @@ def handle_installation_event(ctx: JobContext, delivery_id: str, payload: dict[s
     repos = payload.get("repositories") or payload.get("repositories_added") or []
     for item in repos:
         name = str(item["full_name"])
+        row = cursor(ctx.store, name)
+        if row is not None and row["status"] == "done" and row["delivery_id"] == delivery_id:
+            continue  # the task queue's retry of this event: that repository was finished
         backfill_repo(ctx, ctx.github.repo(inst, name), name, delivery_id=delivery_id)
     if repos and ctx.defer is not None:  # new labeled examples: tune the encoder if now due
         ctx.defer("tune_encoder", {"reason": f"backfill of {len(repos)} repositories"}, delivery_id)

@@ -22,7 +22,7 @@ class ModelLayer(Protocol):
 
     def learn(
         self, scope: str, text: str, label: str, source: str, created: float | None = None
-    ) -> Any: ...
+    ) -> str: ...  # new, known or outranked (bot.llm.records.Learned)
 
     def ask(
         self, task: str, prompt: str, variables: dict[str, str], schema: Any

@@ -19,7 +19,7 @@ from bot.llm.backends import Generation, LocalBackend, get_backend
 from bot.llm.classifier import Classifier
 from bot.llm.modelfile import check_model_file
 from bot.llm.prompts import PROMPTS_DIR, load_prompt
-from bot.llm.records import Example, Records
+from bot.llm.records import Example, Learned, Records
 from bot.llm.stats import summarize
 from bot.llm.zeroshot import LabelAnswer, classify_with
 from bot.settings import Settings
@@ -366,9 +366,9 @@ class ModelLayer:
         label: str,
         source: str = "human",
         created: float | None = None,
-    ) -> bool:
+    ) -> Learned:
         """Store one labeled example (`created`: when the issue was opened, if known); the
-        classifier retrains from them in batches."""
+        classifier retrains from them in batches. Says whether it was new, known or outranked."""
         if source not in ("large", "backfill", "human"):
             raise ValueError(f"source must be large, backfill or human, not {source!r}")
         return self.records.learn(scope, text, label, source, created)

@@ -7,12 +7,21 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from bot.llm.api import ModelRecord
 from bot.store import Store
 
 PRIORITY = {"backfill": 0, "large": 1, "human": 2}  # a human label is never overwritten by a model
+
+
+class Learned(StrEnum):
+    """What learn() did with an example."""
+
+    NEW = "new"  # stored: a text not seen before in that scope, or another label for it
+    KNOWN = "known"  # that text had that label already (from this source or a surer one)
+    OUTRANKED = "outranked"  # a surer source (PRIORITY) labeled that text otherwise: that stays
 
 
 def text_hash(*parts: str) -> str:
@@ -87,24 +96,28 @@ class Records:
     # --- labeled examples -----------------------------------------------------------------
     def learn(
         self, scope: str, text: str, label: str, source: str, created: float | None = None
-    ) -> bool:
-        """Store one labeled example; False when a higher-priority label is already there.
+    ) -> Learned:
+        """Store one labeled example, unless a higher-priority label is already there.
 
         `created`, the issue's creation time, orders examples in time for `smolbot models eval`."""
         h = text_hash(text)
         rows = list(
             self.db.table("llm_examples").rows_where("scope = ? and text_hash = ?", [scope, h])
         )
-        if rows and PRIORITY.get(rows[0]["source"], 0) > PRIORITY.get(source, 0):
-            return False
-        if rows and rows[0]["label"] == label and rows[0]["source"] == source:
-            if created is not None and rows[0].get("created") != created:  # a date, learned late
+        have = rows[0] if rows else None
+        if have is not None and (
+            PRIORITY.get(have["source"], 0) > PRIORITY.get(source, 0)
+            or (have["label"] == label and have["source"] == source)
+        ):
+            if have["label"] != label:
+                return Learned.OUTRANKED
+            if created is not None and have.get("created") != created:  # a date, learned late
                 self.db.execute(
                     "update llm_examples set created = ? where scope = ? and text_hash = ?",
                     [created, scope, h],
                 )
                 self.db.conn.commit()
-            return True
+            return Learned.KNOWN
         seq = self.example_seq() + 1
         row: dict[str, Any] = {
             "scope": scope,
@@ -118,7 +131,7 @@ class Records:
         self.db.table("llm_examples").upsert(
             {**row, "at": time.time(), "seq": seq}, pk=("scope", "text_hash")
         )
-        return True
+        return Learned.NEW
 
     def example_seq(self) -> int:
         row = self.db.execute("select coalesce(max(seq), 0) from llm_examples").fetchone()

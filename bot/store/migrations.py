@@ -289,3 +289,20 @@ def m060_encoders(db: Database) -> None:
 def m070_example_dates(db: Database) -> None:
     """Triage (issue 4): when a labeled example's issue was opened, for `smolbot models eval`."""
     db.table("llm_examples").add_column("created", float)
+
+
+@migrations()
+def m080_backfill_cursors(db: Database) -> None:
+    """Triage (issue 4): where each repository's API backfill stopped, so a retry resumes there."""
+    db.table("backfill_cursors").create(
+        {
+            "repo": str,
+            "delivery_id": str,  # the installation event that started it (None: the CLI)
+            "status": str,  # running | stopped | done
+            "page": int,  # the last page of the issue listing fetched
+            "started_at": float,
+            "updated_at": float,
+            "error": str,  # why it stopped
+        },
+        pk="repo",  # no NOT NULLs: sqlite-utils' upsert inserts the key alone, then updates
+    )

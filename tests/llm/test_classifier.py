@@ -8,7 +8,7 @@ import pytest
 
 from bot.llm import ModelLayer
 from bot.llm.classifier import MIN_SCOPE_EXAMPLES, Classifier
-from bot.llm.records import Example
+from bot.llm.records import Example, Learned
 from bot.store import Store
 from tests.llm.conftest import make_settings
 from tests.llm.examples import BUGS, FEATURES, LABELS, QUESTIONS, seed
@@ -50,10 +50,11 @@ def test_scope_model_needs_enough_examples() -> None:
 
 def test_human_label_is_not_overwritten_by_a_model(tmp_path: Path, llm_store: Store) -> None:
     layer = ModelLayer(make_settings(tmp_path), llm_store)
-    assert layer.learn("o/r", "Text", "bug", source="human")
-    assert not layer.learn("o/r", "Text", "feature", source="large")
-    assert layer.learn("o/r", "Other", "feature", source="large")
-    assert layer.learn("o/r", "Other", "question", source="human")
+    assert layer.learn("o/r", "Text", "bug", source="human") == Learned.NEW
+    assert layer.learn("o/r", "Text", "feature", source="large") == Learned.OUTRANKED
+    assert layer.learn("o/r", "Text", "bug", source="human") == Learned.KNOWN
+    assert layer.learn("o/r", "Other", "feature", source="large") == Learned.NEW
+    assert layer.learn("o/r", "Other", "question", source="human") == Learned.NEW  # relabeled
     labels = {e.text: (e.label, e.source) for e in layer.records.examples()}
     assert labels == {"Text": ("bug", "human"), "Other": ("question", "human")}
     with pytest.raises(ValueError, match="source"):

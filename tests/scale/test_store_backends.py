@@ -157,3 +157,32 @@ def test_processes_starting_together_migrate_a_new_sqlite_file_once(tmp_path) ->
             results += pool.starmap(_open_at, [(path, start)] * 4)
     assert results == ["ok"] * 20, [r for r in results if r != "ok"]
     assert migrations.pending(open_store(tmp_path / "fresh-0.db").db) == []
+
+
+def test_a_backfill_cursor_round_trips(any_store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A stopped backfill's page, saved and read back on both stores; the retry resumes there."""
+    from bot.jobs.backfill import backfill_repo, cursor
+    from bot.jobs.context import JobContext
+    from bot.ports import Unavailable
+    from bot.settings import load_settings
+    from tests.triage.fakes import FakeRepoHost
+
+    host = FakeRepoHost(page_size=2)
+    for i in range(5):
+        host.add(f"Crash {i}", "it crashes", state="closed", labels=["bug"])
+    ctx = JobContext(load_settings(data_dir=tmp_path, env="test"), any_store, None, None)
+    real = host.issue_pages
+
+    def down_at_3(state: str = "all", first: int = 1):  # type: ignore[no-untyped-def]
+        host.unavailable_at_page = 3
+        return real(state, first)
+
+    host.issue_pages = down_at_3  # type: ignore[method-assign]
+    with pytest.raises(Unavailable):
+        backfill_repo(ctx, host, host.repo, sleep=lambda s: None)
+    row = cursor(any_store, host.repo)
+    assert row is not None and (row["status"], row["page"]) == ("stopped", 2)
+    host.issue_pages, host.pages_fetched = real, []  # type: ignore[method-assign]
+    assert backfill_repo(ctx, host, host.repo, sleep=lambda s: None).first_page == 2
+    assert host.pages_fetched == [2, 3] and cursor(any_store, host.repo)["status"] == "done"  # type: ignore[index]
+    assert len(any_store.issues(host.repo)) == 5

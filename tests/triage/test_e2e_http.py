@@ -7,14 +7,18 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from bot.cli import _register, cli
 from bot.core.checks import check_text
 from bot.github import GitHubApp
-from bot.jobs.backfill import backfill_repo
+from bot.jobs.backfill import backfill_repo, handle_installation_event
 from bot.jobs.commands import handle_comment_event
 from bot.jobs.context import JobContext
 from bot.jobs.triage import handle_issue_event
 from bot.llm import get_model_layer
+from bot.ports import RateLimited
+from bot.settings import get_settings
 from bot.store import open_store
 from tests.fake_github.plugin import make_settings
 from tests.triage.conftest import THRESHOLDS
@@ -177,6 +181,68 @@ def test_backfill_resumes_at_the_page_it_stopped_after_a_5xx_and_a_rate_limit(wo
         (2, 200),
         (3, 200),
     ]  # each retry starts at the last page fetched (one page of overlap), never back at page 1
+
+
+def listed_pages(state) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
+    """(page, status) of each request for the repository's issue listing, in order."""
+    listing = [
+        e for e in state.requests("GET", f"/repos/{REPO}/issues") if "/issues/" not in e.path
+    ]
+    return [(int(dict(urllib.parse.parse_qsl(e.query)).get("page", 1)), e.status) for e in listing]
+
+
+def test_the_queue_s_retry_of_an_installation_event_resumes_its_backfill(world):
+    """A rate limit longer than backfill waits (an hour) stops it; the task queue's retry of the
+    same event resumes at the last page fetched, and a retry after it finished lists nothing."""
+    state, ctx = world
+    for i in range(250):
+        label = ["bug", "enhancement", "question"][i % 3]
+        state.add_issue(REPO, f"Issue {i} about {label}", "text", state="closed", labels=[label])
+    state.secondary_limit(1, retry_after=3600, match="&page=3&")
+    event = {"action": "created", "installation": {"id": 1}, "repositories": [{"full_name": REPO}]}
+    with pytest.raises(RateLimited):
+        handle_installation_event(ctx, "inst-1", event)
+    assert len(ctx.store.issues(REPO)) == 200 and listed_pages(state) == [
+        (1, 200),
+        (2, 200),
+        (3, 403),
+    ]
+    handle_installation_event(ctx, "inst-1", event)  # the retry
+    assert listed_pages(state)[3:] == [(2, 200), (3, 200)] and len(ctx.store.issues(REPO)) == 250
+    done = [r for r in ctx.store.audit_rows(REPO, limit=50) if r["outcome"] == "done"]
+    assert done[0]["reason"] == (
+        "150 issues stored, 50 learned (100 known already), resumed at page 2"
+    )
+    handle_installation_event(ctx, "inst-1", event)  # delivered once more: that repo is done
+    assert len(listed_pages(state)) == 5
+
+
+def test_the_cli_backfill_says_when_to_run_again_and_resumes(world, monkeypatch, fake_github):
+    state, ctx = world
+    ctx.store.upsert_installation(1, "octo")
+    ctx.store.add_repositories(1, [{"full_name": REPO, "id": 7}])
+    for i in range(250):
+        label = ["bug", "enhancement", "question"][i % 3]
+        state.add_issue(REPO, f"Issue {i} about {label}", "text", state="closed", labels=[label])
+    state.secondary_limit(1, retry_after=3600, match="&page=3&")
+    for name, value in {
+        "SMOLBOT_DATA_DIR": str(ctx.settings.data_dir),
+        "SMOLBOT_GITHUB_API_URL": fake_github.url,
+        "SMOLBOT_APP_ID": str(fake_github.app_id),
+        "SMOLBOT_PRIVATE_KEY": fake_github.private_key_pem,
+        "SMOLBOT_ENV": "test",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    _register()
+    out = CliRunner().invoke(cli, ["backfill", REPO])
+    assert out.exit_code == 1 and "Traceback" not in out.output
+    assert "Run the same command again in 3600 s: it resumes at page 2" in out.output
+    out = CliRunner().invoke(cli, ["backfill", REPO])
+    assert out.exit_code == 0, out.output
+    assert "150 read, 150 stored, 50 learned (100 known already)" in out.output
+    assert "(resumed at page 2)" in out.output
+    get_settings.cache_clear()
 
 
 @pytest.mark.model

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
-from bot.jobs.backfill import backfill_from_file, backfill_repo
+from bot.jobs.backfill import (
+    CURSORS,
+    RESUME_WITHIN_S,
+    backfill_from_file,
+    backfill_repo,
+    cursor,
+)
 from bot.jobs.commands import handle_comment_event
 from bot.jobs.context import JobContext
 from bot.jobs.repo_config import CONFIG_ERROR_TITLE, load_repo_config
@@ -298,6 +305,64 @@ def test_backfill_gives_up_on_a_lasting_5xx_for_the_queue_to_retry(ctx, host):
     assert slept == [5.0, 30.0, 120.0]
 
 
+def test_a_stopped_backfill_resumes_at_its_page_in_a_later_call(ctx, host):
+    """The task queue's retry after a long outage (or the CLI run again) starts where the last
+    call stopped: the cursor lives in the store, not in the call."""
+    for i in range(7):
+        host.add(f"Crash number {i} when saving", "it crashes", state="closed", labels=["bug"])
+    host.page_size = 2
+    real = host.issue_pages
+
+    def down_at_3(state: str = "all", first: int = 1):  # page 3 fails on every attempt
+        host.unavailable_at_page = 3
+        return real(state, first)
+
+    host.issue_pages = down_at_3  # type: ignore[method-assign]
+    with pytest.raises(Unavailable):
+        backfill_repo(ctx, host, REPO, sleep=lambda s: None)
+    row = cursor(ctx.store, REPO)
+    assert row is not None and (row["status"], row["page"]) == ("stopped", 2)
+    assert "Unavailable" in row["error"] and len(ctx.store.issues(REPO)) == 4
+    stopped = [r for r in ctx.store.audit_rows(REPO, limit=50) if r["outcome"] == "stopped"]
+    assert "resumes at page 2" in stopped[0]["reason"]
+
+    host.issue_pages, host.pages_fetched = real, []  # type: ignore[method-assign]
+    result = backfill_repo(ctx, host, REPO, sleep=lambda s: None)
+    assert host.pages_fetched == [2, 3, 4] and result.first_page == 2
+    assert (result.seen, result.learned, result.known) == (5, 3, 2)  # page 2 again: known
+    assert len(ctx.store.issues(REPO)) == 7
+    assert cursor(ctx.store, REPO)["status"] == "done"  # type: ignore[index]
+
+    host.pages_fetched = []  # a finished backfill run again starts at page 1 and learns nothing
+    again = backfill_repo(ctx, host, REPO, sleep=lambda s: None)
+    assert host.pages_fetched == [1, 2, 3, 4] and (again.learned, again.known) == (0, 7)
+
+
+def test_a_backfill_stopped_long_ago_lists_from_page_1(ctx, host):
+    for i in range(5):
+        host.add(f"Crash number {i} when saving", "it crashes", state="closed", labels=["bug"])
+    host.page_size = 2
+    backfill_repo(ctx, host, REPO, sleep=lambda s: None)
+    stale = time.time() - RESUME_WITHIN_S - 60
+    ctx.store.db.table(CURSORS).update(REPO, {"status": "stopped", "updated_at": stale, "page": 3})
+    host.pages_fetched = []
+    assert backfill_repo(ctx, host, REPO, sleep=lambda s: None).first_page == 1
+    assert host.pages_fetched == [1, 2, 3]
+    ctx.store.db.table(CURSORS).update(REPO, {"status": "stopped", "updated_at": time.time()})
+    host.pages_fetched = []
+    assert backfill_repo(ctx, host, REPO, sleep=lambda s: None).first_page == 3
+    assert host.pages_fetched == [3]
+
+
+def test_a_maintainer_s_label_outranks_the_backfill(ctx, host):
+    """A person relabeled the issue's text (source human): backfill's older label is not learned."""
+    n = host.add("Crash number 1 when saving", "it crashes", state="closed", labels=["bug"])
+    ctx.models.learn(REPO, f"{n.title}\n\n{n.body}", "question", "human")
+    result = backfill_repo(ctx, host, REPO, sleep=lambda s: None)
+    assert (result.learned, result.known) == (0, 0)
+    assert result.not_learned == {"labeled otherwise before (by a person or the large model)": 1}
+
+
 def test_backfill_from_csv_and_jsonl(ctx, tmp_path: Path):
     csv_file = tmp_path / "l.csv"
     csv_file.write_text(
@@ -382,7 +447,8 @@ def test_backfill_from_a_file_keeps_what_it_learned_before_a_bad_line(ctx, tmp_p
     with pytest.raises(ValueError, match=r":3: .* 1 of the 2 issues before that line was learned"):
         backfill_from_file(ctx, "other/repo", mixed)
     src.write_text(good + json.dumps({"title": "Idea", "body": "add x", "label": "feature"}))
-    assert backfill_from_file(ctx, "other/repo", src).learned == 2
+    fixed = backfill_from_file(ctx, "other/repo", src)
+    assert (fixed.learned, fixed.known) == (1, 1)  # the line before the bad one: known already
     mine = [e.label for e in ctx.models.records.examples() if e.scope == "other/repo"]
     assert mine == ["bug", "feature"]  # once each
 
