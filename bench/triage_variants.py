@@ -913,7 +913,9 @@ def run_suite(args: argparse.Namespace) -> None:
     for spec in [s for s in args.encoders.split(",") if s]:
         if spec == "qwen":
             tag, enc = qwen_encoder(args.max_chars, args.qwen_model)
-            both = cached(enc, [prep(text_of(r), "clean") for r in rows], args.cache, tag)
+            if args.prep != "clean":
+                tag += f"|{args.prep}"
+            both = cached(enc, [prep(text_of(r), args.prep) for r in rows], args.cache, tag)
             half = both.shape[1] // 2
             ref = both[: len(train)]
             emb["qwen-mean"] = centred(both[:, :half], ref[:, :half])
