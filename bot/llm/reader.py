@@ -163,12 +163,26 @@ class ChatStates:
 
 
 def _last_state(model: Any, tokens: list[int]) -> Vectors:
-    """Evaluate `tokens` from an empty context; the last token's hidden state."""
+    """Evaluate `tokens` from an empty context; the last token's hidden state.
+
+    One llama.cpp batch with every token marked as an output: with embeddings on, llama.cpp
+    computes every token's state anyway, and Llama.eval's batch (the last token marked only) made
+    it log "embeddings required but some input tokens were not marked as outputs -> overriding"
+    at error level once per read. The states are the same bit for bit."""
     import llama_cpp
 
     model.reset()
     llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(model.ctx), True)
-    model.eval(tokens)
+    batch = llama_cpp.llama_batch_init(len(tokens), 0, 1)
+    try:
+        for i, token in enumerate(tokens):
+            batch.token[i], batch.pos[i], batch.n_seq_id[i] = token, i, 1
+            batch.seq_id[i][0], batch.logits[i] = 0, True
+        batch.n_tokens = len(tokens)
+        if (rc := llama_cpp.llama_decode(model.ctx, batch)) != 0:
+            raise RuntimeError(f"llama_decode failed ({rc}) on {len(tokens)} tokens")
+    finally:
+        llama_cpp.llama_batch_free(batch)
     n_embd = model.n_embd()
     ptr = llama_cpp.llama_get_embeddings_ith(model.ctx, -1)
     return np.ctypeslib.as_array(ptr, shape=(n_embd,)).astype(np.float32).copy()

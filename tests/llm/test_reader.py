@@ -190,6 +190,30 @@ def test_reads_the_last_state_once_and_keeps_it(tmp_path: Path, model_path: Path
 
 @llama
 @pytest.mark.model
+def test_a_read_is_llama_cpp_s_own_state_without_the_override_line(
+    model_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The reader's one-batch decode gives the state Llama.eval gives, minus the error-level
+    "embeddings required ... -> overriding" line that Llama.eval's batch made llama.cpp print."""
+    import llama_cpp
+
+    states = reader.ChatStates(model_path, threads=1)
+    x = states.encode([BUGS[0]])[0]
+    assert "embeddings required" not in capfd.readouterr().err
+    model = states._load()
+    prompt = reader.render(BUGS[0], None)[0].encode("utf-8")
+    tokens = model.tokenize(prompt, add_bos=True, special=True)[-reader.CONTEXT :]
+    model.reset()
+    llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(model.ctx), True)
+    model.eval(tokens)  # llama-cpp-python's own path
+    ptr = llama_cpp.llama_get_embeddings_ith(model.ctx, -1)
+    assert "embeddings required" in capfd.readouterr().err  # what that path prints
+    assert np.array_equal(x, np.ctypeslib.as_array(ptr, shape=(model.n_embd(),)))
+    states.close()
+
+
+@llama
+@pytest.mark.model
 @pytest.mark.slow
 def test_cli_reads_the_examples_then_the_reader_answers_the_unsure(
     tmp_path: Path, model_path: Path, monkeypatch: pytest.MonkeyPatch
