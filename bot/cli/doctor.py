@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
+from typing import Any
 
 import click
 
 from bot.settings import Settings, SettingsError, load_settings
-from bot.store import open_store
+from bot.store import Store, open_store
 
 Check = tuple[str, Callable[[Settings], tuple[bool, str]]]
 
@@ -18,12 +20,24 @@ def _store(s: Settings) -> tuple[bool, str]:
     counts = store.delivery_counts()
     dead = store.dead_letters()
     msg = f"{_safe(s.effective_database_url)} ({sum(counts.values())} deliveries"
-    if not dead:
-        return True, msg + ")"
-    msg += f", {len(dead)} dead letters: run `smolbot retry`)"
+    msg += f", {len(dead)} dead letters: run `smolbot retry`)" if dead else ")"
     for d in dead[-5:]:
         msg += f"\n    dead letter {d['id']}: {d['task']} {d['args'][:80]} — {d['error'][:120]}"
-    return False, msg
+    for b in _unfinished_backfills(store):
+        msg += (
+            f"\n    backfill of {b['repo']} {b['status']} at page {b['page']}"
+            f" ({b['error'] or 'no error recorded'}) — `smolbot backfill {b['repo']}` resumes it"
+        )
+    return not dead, msg
+
+
+def _unfinished_backfills(store: Store) -> list[dict[str, Any]]:
+    """API backfills that stopped (or whose worker died) and resume within RESUME_WITHIN_S."""
+    from bot.jobs.backfill import CURSORS, RESUME_WITHIN_S
+
+    since = time.time() - RESUME_WITHIN_S
+    where = "status != 'done' and updated_at > ?"
+    return list(store.db.table(CURSORS).rows_where(where, [since], order_by="repo"))
 
 
 def _broker(s: Settings) -> tuple[bool, str]:

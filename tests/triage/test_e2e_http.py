@@ -238,10 +238,13 @@ def test_the_cli_backfill_says_when_to_run_again_and_resumes(world, monkeypatch,
     out = CliRunner().invoke(cli, ["backfill", REPO])
     assert out.exit_code == 1 and "Traceback" not in out.output
     assert "Run the same command again in 3600 s: it resumes at page 2" in out.output
+    doctor = CliRunner().invoke(cli, ["doctor"])
+    assert f"backfill of {REPO} stopped at page 2 (RateLimited: " in doctor.output
     out = CliRunner().invoke(cli, ["backfill", REPO])
     assert out.exit_code == 0, out.output
     assert "150 read, 150 stored, 50 learned (100 known already)" in out.output
     assert "(resumed at page 2)" in out.output
+    assert "backfill of" not in CliRunner().invoke(cli, ["doctor"]).output
     get_settings.cache_clear()
 
 
