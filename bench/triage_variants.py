@@ -169,6 +169,14 @@ of the pattern (mix 0.717 test / 0.772 inner), both (0.719 / 0.772), stack-trace
 one token (0.723 / 0.778, as the pattern alone), and the same dropping for TF-IDF (0.678 test,
 0.716 inner against 0.735: for TF-IDF the form names the kind).
 
+Recency-weighted training (a scratch run through Classifier.train, not kept): each example
+weighted exp(-age / tau), age its place in its repository from newest (0) to oldest (1), both
+stages' regressions. TF-IDF alone, test / inner: no weights 0.674 / 0.735; tau 3: 0.704 / 0.719;
+tau 2: 0.701 / 0.713; tau 1: 0.691 / 0.713. The stock MiniLM mix: no weights 0.723 / 0.777; tau 3:
+0.714 / 0.772; tau 2: 0.716 / 0.762; tau 1: 0.711 / 0.756 (kept-80 0.794 -> 0.794-0.778). The inner
+split says no for both, and the mix loses on the test split too: the later issues are not more
+like the latest training issues than like the older ones.
+
 Also tried before issue 4
 and not better: character n-grams, SetFit-style contrastive tuning (pairs, triplets), LR C 1..16,
 per-repository only models.
