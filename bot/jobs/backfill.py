@@ -17,6 +17,7 @@ from bot.core.labels import NO_KIND_LABEL, kind_for_labels, not_learned_reason
 from bot.core.lifecycle import epoch_or_none
 from bot.jobs.context import JobContext
 from bot.jobs.repo_config import cached_config, load_repo_config
+from bot.llm.records import Learned
 from bot.ports import IssueData, RateLimited, RepoHost, Unavailable
 from bot.store import Store
 
@@ -126,15 +127,15 @@ class _Cursor:
     worker, the CLI run again) starts there instead of at page 1."""
 
     def __init__(self, ctx: JobContext, repo: str, delivery_id: str | None) -> None:
-        self.table, self.repo, self.now = ctx.store.db.table(CURSORS), repo, time.time()
+        self.table, self.repo, now = ctx.store.db.table(CURSORS), repo, time.time()
         row = cursor(ctx.store, repo)
         resume = (
             row is not None
             and row["status"] != "done"
-            and self.now - float(row["updated_at"]) < RESUME_WITHIN_S
+            and now - float(row["updated_at"]) < RESUME_WITHIN_S
         )
         self.page = int(row["page"]) if row is not None and resume else 1
-        started = float(row["started_at"]) if row is not None and resume else self.now
+        started = float(row["started_at"]) if row is not None and resume else now
         self._save(delivery_id=delivery_id, status="running", started_at=started, error=None)
 
     def fetched(self, page: int) -> None:
@@ -192,8 +193,8 @@ def backfill_repo(
         ctx.store.audit(
             "backfill",
             "stopped",
-            f"{err}; {result.stored} issues stored so far, the next backfill resumes at page"
-            f" {at.page}",
+            f"{err}; {result.stored} issues stored so far, a backfill within a day resumes at"
+            f" page {at.page}",
             task=TASK,
             delivery_id=delivery_id,
             repo=repo,
@@ -239,9 +240,9 @@ def _learn(
         return False
     text = f"{title}\n\n{body or ''}"
     how = ctx.models.learn(result.repo, text, kind.value, "backfill", epoch_or_none(created))
-    if how == "known":  # Learned.KNOWN
+    if how == Learned.KNOWN:
         result.known += 1
-    elif how == "outranked":  # a person labeled it otherwise: that label stays
+    elif how == Learned.OUTRANKED:  # a surer source labeled that text otherwise: that label stays
         result.not_learned["labeled otherwise before (by a person or the large model)"] += 1
         return False
     else:

@@ -324,7 +324,7 @@ def test_a_stopped_backfill_resumes_at_its_page_in_a_later_call(ctx, host):
     assert row is not None and (row["status"], row["page"]) == ("stopped", 2)
     assert "Unavailable" in row["error"] and len(ctx.store.issues(REPO)) == 4
     stopped = [r for r in ctx.store.audit_rows(REPO, limit=50) if r["outcome"] == "stopped"]
-    assert "resumes at page 2" in stopped[0]["reason"]
+    assert "a backfill within a day resumes at page 2" in stopped[0]["reason"]
 
     host.issue_pages, host.pages_fetched = real, []  # type: ignore[method-assign]
     result = backfill_repo(ctx, host, REPO, sleep=lambda s: None)
