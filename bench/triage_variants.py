@@ -116,6 +116,13 @@ Qwen2.5-Coder 1.5B Q4_K_M (the large-model stand-in; --qwen-model), same prompt 
   concat [TF-IDF | qwen-last] + LR                  0.779    0.822    0.847    1,600-1,730
   cascade: TF-IDF, qwen-last LR on its unsure 50 %  0.769    0.817    0.823    ~870
 (ms: one issue at a time, 2 threads, quiet machine; 0.5B re-timed under load: 5,956.)
+1.5B on the text as shipped (--prep form: the templates' scaffolding dropped), same prompt:
+  qwen-mean LR                                      0.735    0.733    0.806    2,351
+  qwen-last LR                                      0.789    0.799    0.860    2,351
+  mix TF-IDF*0.6 + qwen-last                        0.770    0.814    0.843    2,352
+  concat [TF-IDF | 2*qwen-last] + LR                0.790    0.806    0.854    2,352
+  cascade: TF-IDF, qwen-last LR on its unsure 50 %  0.774    0.814    0.829    ~1,180
+(reading the 1,500 issues took ~75 min at nice 19, half of it beside the test suite.)
 The last-token state is the best feature set measured on the time split (0.5B: +0.03 F1, +0.04
 kept-80 over the shipped tuned mix; 1.5B: +0.01 more), and the mean of the states is no better than
 MiniLM: the prompt's answer position is what carries the kind. Still below 0.83 / 0.90, and at
