@@ -221,9 +221,8 @@ def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> Non
                 result = backfill_repo(ctx, host, repo, progress=bar.update)
             except (RateLimited, Unavailable) as err:  # what was stored stays
                 stopped = cursor(ctx.store, repo) or {"page": 1}
-                when = f"in {err.retry_after_s:.0f} s" if isinstance(err, RateLimited) else "later"
-                raise click.ClickException(
-                    f"{err}. Run the same command again {when}: it resumes at page"
+                raise click.ClickException(  # err says when to retry
+                    f"{err}. Running the same command again resumes at page"
                     f" {stopped['page']} of the issue listing"
                 ) from None
     if ctx.models is not None:

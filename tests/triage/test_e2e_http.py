@@ -237,7 +237,7 @@ def test_the_cli_backfill_says_when_to_run_again_and_resumes(world, monkeypatch,
     _register()
     out = CliRunner().invoke(cli, ["backfill", REPO])
     assert out.exit_code == 1 and "Traceback" not in out.output
-    assert "Run the same command again in 3600 s: it resumes at page 2" in out.output
+    assert "retry in 3600 s. Running the same command again resumes at page 2" in out.output
     doctor = CliRunner().invoke(cli, ["doctor"])
     assert f"backfill of {REPO} stopped at page 2 (RateLimited: " in doctor.output
     out = CliRunner().invoke(cli, ["backfill", REPO])
