@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
-from typing import Any
 
 import click
 
 from bot.settings import Settings, SettingsError, load_settings
-from bot.store import Store, open_store
+from bot.store import open_store
 
 Check = tuple[str, Callable[[Settings], tuple[bool, str]]]
 
 
 def _store(s: Settings) -> tuple[bool, str]:
+    from bot.jobs.backfill import unfinished
+
     store = open_store(s.effective_database_url)
     counts = store.delivery_counts()
     dead = store.dead_letters()
@@ -23,21 +23,12 @@ def _store(s: Settings) -> tuple[bool, str]:
     msg += f", {len(dead)} dead letters: run `smolbot retry`)" if dead else ")"
     for d in dead[-5:]:
         msg += f"\n    dead letter {d['id']}: {d['task']} {d['args'][:80]} — {d['error'][:120]}"
-    for b in _unfinished_backfills(store):
+    for b in unfinished(store):
         msg += (
             f"\n    backfill of {b['repo']} {b['status']} at page {b['page']}"
             f" ({b['error'] or 'no error recorded'}) — `smolbot backfill {b['repo']}` resumes it"
         )
     return not dead, msg
-
-
-def _unfinished_backfills(store: Store) -> list[dict[str, Any]]:
-    """API backfills that stopped (or whose worker died) and resume within RESUME_WITHIN_S."""
-    from bot.jobs.backfill import CURSORS, RESUME_WITHIN_S
-
-    since = time.time() - RESUME_WITHIN_S
-    where = "status != 'done' and updated_at > ?"
-    return list(store.db.table(CURSORS).rows_where(where, [since], order_by="repo"))
 
 
 def _broker(s: Settings) -> tuple[bool, str]:

@@ -227,9 +227,9 @@ def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> Non
                 ) from None
     if ctx.models is not None:
         ctx.models.classifier(force=True)  # type: ignore[attr-defined]
-    known = f" ({result.known} known already)" if result.known else ""
     click.echo(
-        f"{repo}: {result.seen} read, {result.stored} stored, {result.learned} learned{known},"
+        f"{repo}: {result.seen} read, {result.stored} stored,"
+        f" {result.learned} learned{result.known_note},"
         f" {result.skipped} skipped"
         + (f" (resumed at page {result.first_page})" if result.first_page > 1 else "")
     )

@@ -51,6 +51,11 @@ class BackfillResult:
         out["their_labels"] = dict(self.their_labels.most_common(10))
         return out
 
+    @property
+    def known_note(self) -> str:
+        """What follows a learned count: ' (N known already)' when issues were learned before."""
+        return f" ({self.known} known already)" if self.known else ""
+
     def explain(self, shown: int = 5) -> list[str]:
         """Why issues taught nothing, and what to do when a label of theirs names a kind."""
         if not self.not_learned:
@@ -127,15 +132,10 @@ class _Cursor:
     worker, the CLI run again) starts there instead of at page 1."""
 
     def __init__(self, ctx: JobContext, repo: str, delivery_id: str | None) -> None:
-        self.table, self.repo, now = ctx.store.db.table(CURSORS), repo, time.time()
-        row = cursor(ctx.store, repo)
-        resume = (
-            row is not None
-            and row["status"] != "done"
-            and now - float(row["updated_at"]) < RESUME_WITHIN_S
-        )
-        self.page = int(row["page"]) if row is not None and resume else 1
-        started = float(row["started_at"]) if row is not None and resume else now
+        self.table, self.repo = ctx.store.db.table(CURSORS), repo
+        row = next(iter(unfinished(ctx.store, repo)), None)
+        self.page = int(row["page"]) if row is not None else 1
+        started = float(row["started_at"]) if row is not None else time.time()
         self._save(delivery_id=delivery_id, status="running", started_at=started, error=None)
 
     def fetched(self, page: int) -> None:
@@ -158,6 +158,16 @@ def cursor(store: Store, repo: str) -> dict[str, Any] | None:
     """Where `repo`'s last API backfill got to: status running, stopped or done, its page."""
     rows = list(store.db.table(CURSORS).rows_where("repo = ?", [repo]))
     return rows[0] if rows else None
+
+
+def unfinished(store: Store, repo: str | None = None) -> list[dict[str, Any]]:
+    """Backfills (of `repo`, or all) that stopped or whose worker died, recently enough
+    (RESUME_WITHIN_S) that the next backfill of that repository resumes at their page."""
+    where = "status != 'done' and updated_at > ?"
+    args: list[Any] = [time.time() - RESUME_WITHIN_S]
+    if repo is not None:
+        where, args = where + " and repo = ?", [*args, repo]
+    return list(store.db.table(CURSORS).rows_where(where, args, order_by="repo"))
 
 
 def backfill_repo(
@@ -202,14 +212,13 @@ def backfill_repo(
         )
         raise
     at.done()
-    known = f" ({result.known} known already)" if result.known else ""
     resumed = f", resumed at page {result.first_page}" if result.first_page > 1 else ""
     ctx.store.audit(
         "backfill",
         "done",
         "; ".join(
             [
-                f"{result.stored} issues stored, {result.learned} learned{known}{resumed}",
+                f"{result.stored} issues stored, {result.learned} learned{result.known_note}{resumed}",
                 *result.explain()[:1],
             ]
         ),
@@ -340,8 +349,7 @@ def backfill_from_file(
     ctx.store.audit(
         "backfill",
         "done",
-        f"{result.learned} labeled issues learned from {path.name}"
-        + (f" ({result.known} known already)" if result.known else ""),
+        f"{result.learned} labeled issues learned from {path.name}{result.known_note}",
         task=TASK,
         repo=repo,
         detail=result.summary(),
