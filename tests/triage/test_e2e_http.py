@@ -158,29 +158,11 @@ def test_backfill_paginates_and_learns(world):
     assert len(pages) >= 2
 
 
-def test_backfill_resumes_at_the_page_it_stopped_after_a_5xx_and_a_rate_limit(world):
-    state, ctx = world
-    for i in range(250):  # three pages of 100
+def closed_labeled(state, n: int) -> None:  # type: ignore[no-untyped-def]
+    """n closed issues labeled bug, enhancement, question in turn."""
+    for i in range(n):
         label = ["bug", "enhancement", "question"][i % 3]
         state.add_issue(REPO, f"Issue {i} about {label}", "text", state="closed", labels=[label])
-    state.fail_next(1, 502, match="&page=2&")
-    state.secondary_limit(1, retry_after=1, match="&page=3&")
-    slept: list[float] = []
-    result = backfill_repo(ctx, ctx.github.repo(1, REPO), REPO, sleep=slept.append)
-    assert slept == [5.0, 1.0] and (result.stored, result.learned) == (250, 250)
-    listing = [
-        e for e in state.requests("GET", f"/repos/{REPO}/issues") if "/issues/" not in e.path
-    ]
-    page = [int(dict(urllib.parse.parse_qsl(e.query)).get("page", 1)) for e in listing]
-    assert [(p, e.status) for p, e in zip(page, listing, strict=True)] == [
-        (1, 200),
-        (2, 502),
-        (1, 200),
-        (2, 200),
-        (3, 403),
-        (2, 200),
-        (3, 200),
-    ]  # each retry starts at the last page fetched (one page of overlap), never back at page 1
 
 
 def listed_pages(state) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
@@ -191,13 +173,30 @@ def listed_pages(state) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def
     return [(int(dict(urllib.parse.parse_qsl(e.query)).get("page", 1)), e.status) for e in listing]
 
 
+def test_backfill_resumes_at_the_page_it_stopped_after_a_5xx_and_a_rate_limit(world):
+    state, ctx = world
+    closed_labeled(state, 250)  # three pages of 100
+    state.fail_next(1, 502, match="&page=2&")
+    state.secondary_limit(1, retry_after=1, match="&page=3&")
+    slept: list[float] = []
+    result = backfill_repo(ctx, ctx.github.repo(1, REPO), REPO, sleep=slept.append)
+    assert slept == [5.0, 1.0] and (result.stored, result.learned) == (250, 250)
+    assert listed_pages(state) == [
+        (1, 200),
+        (2, 502),
+        (1, 200),
+        (2, 200),
+        (3, 403),
+        (2, 200),
+        (3, 200),
+    ]  # each retry starts at the last page fetched (one page of overlap), never back at page 1
+
+
 def test_the_queue_s_retry_of_an_installation_event_resumes_its_backfill(world):
     """A rate limit longer than backfill waits (an hour) stops it; the task queue's retry of the
     same event resumes at the last page fetched, and a retry after it finished lists nothing."""
     state, ctx = world
-    for i in range(250):
-        label = ["bug", "enhancement", "question"][i % 3]
-        state.add_issue(REPO, f"Issue {i} about {label}", "text", state="closed", labels=[label])
+    closed_labeled(state, 250)
     state.secondary_limit(1, retry_after=3600, match="&page=3&")
     event = {"action": "created", "installation": {"id": 1}, "repositories": [{"full_name": REPO}]}
     with pytest.raises(RateLimited):
@@ -221,9 +220,7 @@ def test_the_cli_backfill_says_when_to_run_again_and_resumes(world, monkeypatch,
     state, ctx = world
     ctx.store.upsert_installation(1, "octo")
     ctx.store.add_repositories(1, [{"full_name": REPO, "id": 7}])
-    for i in range(250):
-        label = ["bug", "enhancement", "question"][i % 3]
-        state.add_issue(REPO, f"Issue {i} about {label}", "text", state="closed", labels=[label])
+    closed_labeled(state, 250)
     state.secondary_limit(1, retry_after=3600, match="&page=3&")
     for name, value in {
         "SMOLBOT_DATA_DIR": str(ctx.settings.data_dir),
