@@ -171,18 +171,12 @@ def test_a_backfill_cursor_round_trips(any_store: Store, tmp_path) -> None:  # t
     for i in range(5):
         host.add(f"Crash {i}", "it crashes", state="closed", labels=["bug"])
     ctx = JobContext(load_settings(data_dir=tmp_path, env="test"), any_store, None, None)
-    real = host.issue_pages
-
-    def down_at_3(state: str = "all", first: int = 1):  # type: ignore[no-untyped-def]
-        host.unavailable_at_page = 3
-        return real(state, first)
-
-    host.issue_pages = down_at_3  # type: ignore[method-assign]
+    host.down_at_page = 3  # page 3 fails on every attempt
     with pytest.raises(Unavailable):
         backfill_repo(ctx, host, host.repo, sleep=lambda s: None)
     row = cursor(any_store, host.repo)
     assert row is not None and (row["status"], row["page"]) == ("stopped", 2)
-    host.issue_pages, host.pages_fetched = real, []  # type: ignore[method-assign]
+    host.down_at_page, host.pages_fetched = None, []
     assert backfill_repo(ctx, host, host.repo, sleep=lambda s: None).first_page == 2
     assert host.pages_fetched == [2, 3] and cursor(any_store, host.repo)["status"] == "done"  # type: ignore[index]
     assert len(any_store.issues(host.repo)) == 5

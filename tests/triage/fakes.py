@@ -24,6 +24,7 @@ class FakeRepoHost:
     file_reads: list[tuple[str, bool]] = field(default_factory=list)  # (path, not_modified)
     rate_limit_once_after: int | None = None  # listings raise RateLimited once after N items
     unavailable_at_page: int | None = None  # issue_pages raises Unavailable once at this page
+    down_at_page: int | None = None  # ... and this one every time: GitHub stays down
     page_size: int = 100
     pages_fetched: list[int] = field(default_factory=list)
     bot: str = "smolbot[bot]"
@@ -122,10 +123,12 @@ class FakeRepoHost:
             if self.rate_limit_once_after is not None and at >= self.rate_limit_once_after:
                 self.rate_limit_once_after = None
                 raise RateLimited(2.0)
-            if self.unavailable_at_page == at // self.page_size + 1:
-                self.unavailable_at_page = None
+            page = at // self.page_size + 1
+            if page in (self.unavailable_at_page, self.down_at_page):
+                if page == self.unavailable_at_page:
+                    self.unavailable_at_page = None
                 raise Unavailable("GitHub answered 502; retry later")
-            self.pages_fetched.append(at // self.page_size + 1)
+            self.pages_fetched.append(page)
             yield rows[at : at + self.page_size]
 
     def create_issue(self, title: str, body: str, labels: list[str] | None = None) -> int:

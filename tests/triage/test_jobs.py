@@ -291,14 +291,7 @@ def test_backfill_rides_out_a_5xx_mid_listing_and_resumes_there(ctx, host):
 
 def test_backfill_gives_up_on_a_lasting_5xx_for_the_queue_to_retry(ctx, host):
     host.add("Crash", "it crashes", state="closed", labels=["bug"])
-    host.unavailable_at_page = 1
-    real = host.issue_pages
-
-    def down(state: str = "all", first: int = 1):  # GitHub stays down: every attempt fails
-        host.unavailable_at_page = 1
-        return real(state, first)
-
-    host.issue_pages = down  # type: ignore[method-assign]
+    host.down_at_page = 1  # GitHub stays down: every attempt fails
     slept: list[float] = []
     with pytest.raises(Unavailable, match="502"):
         backfill_repo(ctx, host, REPO, sleep=slept.append)
@@ -310,14 +303,7 @@ def test_a_stopped_backfill_resumes_at_its_page_in_a_later_call(ctx, host):
     call stopped: the cursor lives in the store, not in the call."""
     for i in range(7):
         host.add(f"Crash number {i} when saving", "it crashes", state="closed", labels=["bug"])
-    host.page_size = 2
-    real = host.issue_pages
-
-    def down_at_3(state: str = "all", first: int = 1):  # page 3 fails on every attempt
-        host.unavailable_at_page = 3
-        return real(state, first)
-
-    host.issue_pages = down_at_3  # type: ignore[method-assign]
+    host.page_size, host.down_at_page = 2, 3  # page 3 fails on every attempt
     with pytest.raises(Unavailable):
         backfill_repo(ctx, host, REPO, sleep=lambda s: None)
     row = cursor(ctx.store, REPO)
@@ -326,7 +312,7 @@ def test_a_stopped_backfill_resumes_at_its_page_in_a_later_call(ctx, host):
     stopped = [r for r in ctx.store.audit_rows(REPO, limit=50) if r["outcome"] == "stopped"]
     assert "a backfill within a day resumes at page 2" in stopped[0]["reason"]
 
-    host.issue_pages, host.pages_fetched = real, []  # type: ignore[method-assign]
+    host.down_at_page, host.pages_fetched = None, []
     result = backfill_repo(ctx, host, REPO, sleep=lambda s: None)
     assert host.pages_fetched == [2, 3, 4] and result.first_page == 2
     assert (result.seen, result.learned, result.known) == (5, 3, 2)  # page 2 again: known
