@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 
 import click
@@ -24,10 +25,13 @@ def _store(s: Settings) -> tuple[bool, str]:
     for d in dead[-5:]:
         msg += f"\n    dead letter {d['id']}: {d['task']} {d['args'][:80]} — {d['error'][:120]}"
     for b in unfinished(store):
-        msg += (
-            f"\n    backfill of {b['repo']} {b['status']} at page {b['page']}"
-            f" ({b['error'] or 'no error recorded'}) — `smolbot backfill {b['repo']}` resumes it"
-        )
+        msg += f"\n    backfill of {b['repo']} {b['status']} at page {b['page']}"
+        if b["status"] == "running":
+            ago = round(time.time() - float(b["updated_at"]))
+            msg += f", last progress {ago} s ago — if its process died,"
+        else:
+            msg += f" ({b['error'] or 'no error recorded'}) —"
+        msg += f" `smolbot backfill {b['repo']}` resumes it"
     return not dead, msg
 
 

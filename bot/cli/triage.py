@@ -198,7 +198,7 @@ def _installation(ctx: JobContext, repo: str) -> int:
 )
 def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> None:
     """Teach REPO's classifier from its closed, labeled issues (API) or from a file."""
-    from bot.jobs.backfill import backfill_from_file, backfill_repo, cursor
+    from bot.jobs.backfill import BackfillBusy, backfill_from_file, backfill_repo, cursor
     from bot.ports import RateLimited, Unavailable
 
     if config_file is not None and from_file is None:
@@ -219,6 +219,8 @@ def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> Non
             host = GitHubApp(settings).repo(_installation(ctx, repo), repo)
             try:
                 result = backfill_repo(ctx, host, repo, progress=bar.update)
+            except BackfillBusy as err:
+                raise click.ClickException(str(err)) from None
             except (RateLimited, Unavailable) as err:  # what was stored stays
                 stopped = cursor(ctx.store, repo) or {"page": 1}
                 raise click.ClickException(  # err says when to retry

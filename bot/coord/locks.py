@@ -90,6 +90,18 @@ class Locks:
         self.store.db.conn.commit()
         return cur.rowcount == 1
 
+    def renew(self, key: str) -> bool:
+        """Extend a held lock's lease (SQLite) for a holder that keeps working past lease_s; False:
+        the lease ran out and another holder took the key. PostgreSQL's lock has no lease."""
+        if is_postgres(self.store):
+            return True
+        cur = self.store.db.execute(
+            "update coord_locks set expires_at = ? where key = ? and owner = ?",
+            [self._clock() + self.lease_s, key, self.owner],
+        )
+        self.store.db.conn.commit()
+        return cur.rowcount == 1
+
     def _release(self, key: str) -> None:
         if is_postgres(self.store):
             from bot.store.pg import advisory_key

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.coord.locks import Locks
 from bot.core.config import RepoConfig
 from bot.core.labels import NO_KIND_LABEL, kind_for_labels, not_learned_reason
 from bot.core.lifecycle import epoch_or_none
@@ -29,6 +30,17 @@ UNAVAILABLE_WAITS_S = (5.0, 30.0, 120.0)  # after a 5xx mid-listing; then the ta
 # (issues deleted meanwhile pull the listing up, and one page of overlap covers only so many).
 RESUME_WITHIN_S = 24 * 3600
 CURSORS = "backfill_cursors"
+# One backfill per repository at a time (the CLI beside a worker would share one cursor row): a lock
+# whose lease is renewed at each page; the longest pause between pages is one rate-limit wait.
+LOCK_LEASE_S = 2 * MAX_RATE_WAIT_S
+
+
+class BackfillBusy(RuntimeError):
+    """Another backfill of the repository is running (a worker, or `smolbot backfill`)."""
+
+
+def lock_key(repo: str) -> str:
+    return f"backfill:{repo.lower()}"
 
 
 @dataclass
@@ -179,14 +191,52 @@ def backfill_repo(
     sleep: Callable[[float], None] = time.sleep,
     delivery_id: str | None = None,
 ) -> BackfillResult:
-    """Store every issue; learn() each closed issue that carries exactly one kind label."""
-    cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
-    at = _Cursor(ctx, repo, delivery_id)
+    """Store every issue; learn() each closed issue that carries exactly one kind label.
+    Raises BackfillBusy when another backfill of `repo` is running (in any process)."""
+    locks, key = Locks(ctx.store, lease_s=LOCK_LEASE_S), lock_key(repo)
+    with locks.hold(key, wait_s=0) as got:
+        if not got:
+            raise BackfillBusy(_busy(ctx.store, repo))
+
+        def fetched(page: int) -> None:
+            if not locks.renew(key):  # paused past its lease, and another backfill took over
+                raise BackfillBusy(_busy(ctx.store, repo))
+            at.fetched(page)
+
+        cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
+        at = _Cursor(ctx, repo, delivery_id)
+        return _backfill(ctx, host, repo, at, cfg, fetched, progress, sleep, delivery_id)
+
+
+def _busy(store: Store, repo: str) -> str:
+    row = cursor(store, repo)
+    where = ""
+    if row is not None and row["status"] == "running":
+        ago = max(0, round(time.time() - float(row["updated_at"] or 0)))
+        where = f" (at page {row['page']}, last progress {ago} s ago)"
+    return (
+        f"a backfill of {repo} is already running{where}; it carries on by itself. `smolbot"
+        " doctor` shows it if it stops; run this again once it has finished or stopped (the lock of"
+        f" one whose process died frees itself at most {LOCK_LEASE_S // 60} min after its last progress)"
+    )
+
+
+def _backfill(
+    ctx: JobContext,
+    host: RepoHost,
+    repo: str,
+    at: _Cursor,
+    cfg: RepoConfig,
+    fetched: Callable[[int], None],
+    progress: Callable[[int], None] | None,
+    sleep: Callable[[float], None],
+    delivery_id: str | None,
+) -> BackfillResult:
     result, done = BackfillResult(repo, first_page=at.page), set[int]()
     if at.page > 1:
         log.info("%s: resuming the backfill at page %d, where it stopped", repo, at.page)
     try:
-        for issue in _pages(host, sleep, done, first=at.page, fetched=at.fetched):
+        for issue in _pages(host, sleep, done, first=at.page, fetched=fetched):
             done.add(issue.number)
             result.seen += 1
             if progress is not None:
@@ -198,6 +248,8 @@ def backfill_repo(
             result.stored += 1
             if issue.state == "closed":
                 _learn(ctx, result, issue.title, issue.body, issue.labels, cfg, issue.created_at)
+    except BackfillBusy:  # the cursor row is the other backfill's now
+        raise
     except Exception as err:  # what was stored stays; the next backfill starts at at.page
         at.stopped(err)
         ctx.store.audit(
@@ -375,6 +427,11 @@ def handle_installation_event(ctx: JobContext, delivery_id: str, payload: dict[s
         row = cursor(ctx.store, name)
         if row is not None and row["status"] == "done" and row["delivery_id"] == delivery_id:
             continue  # the task queue's retry of this event: that repository was finished
-        backfill_repo(ctx, ctx.github.repo(inst, name), name, delivery_id=delivery_id)
+        try:
+            backfill_repo(ctx, ctx.github.repo(inst, name), name, delivery_id=delivery_id)
+        except BackfillBusy as err:  # that one stores the same issues; a second would add nothing
+            ctx.store.audit(
+                "backfill", "skipped", str(err), task=TASK, delivery_id=delivery_id, repo=name
+            )
     if repos and ctx.defer is not None:  # new labeled examples: tune the encoder if now due
         ctx.defer("tune_encoder", {"reason": f"backfill of {len(repos)} repositories"}, delivery_id)

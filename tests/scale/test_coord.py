@@ -57,6 +57,20 @@ def test_sqlite_lock_lease_runs_out(tmp_path) -> None:  # type: ignore[no-untype
     assert b.try_acquire("k")
 
 
+def test_sqlite_lock_renewed_by_its_holder_outlasts_its_lease(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    path = tmp_path / "s.db"
+    a = Locks(open_store(path), lease_s=30, clock=clock, sleep=clock.sleep)
+    b = Locks(open_store(path), lease_s=30, clock=clock, sleep=clock.sleep)
+    assert a.try_acquire("k") and not b.renew("k")  # only the holder renews
+    clock.t += 25
+    assert a.renew("k")
+    clock.t += 25  # 50 s after taking it, 25 s after renewing: still held
+    assert not b.try_acquire("k")
+    clock.t += 10
+    assert b.try_acquire("k") and not a.renew("k")  # a's lease ran out and b holds the key
+
+
 def test_pacers_in_two_processes_share_one_schedule(store_url: str) -> None:
     clock = Clock()
     p1 = SharedPacer(open_store(store_url), 1.0, clock=clock, sleep=clock.sleep)

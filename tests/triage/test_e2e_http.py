@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -10,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import _register, cli
+from bot.coord.locks import Locks
 from bot.core.checks import check_text
 from bot.github import GitHubApp
-from bot.jobs.backfill import backfill_repo, handle_installation_event
+from bot.jobs.backfill import CURSORS, backfill_repo, handle_installation_event, lock_key
 from bot.jobs.commands import handle_comment_event
 from bot.jobs.context import JobContext
 from bot.jobs.triage import handle_issue_event
@@ -216,6 +219,26 @@ def test_the_queue_s_retry_of_an_installation_event_resumes_its_backfill(world):
     assert len(listed_pages(state)) == 5
 
 
+def test_an_installation_event_skips_a_repository_another_backfill_is_at(world):
+    """`smolbot backfill` is running when the installation event arrives: the event's backfill
+    audits why it did nothing; once the other finished, a redelivery finds that repository done."""
+    state, ctx = world
+    closed_labeled(state, 150)
+    event = {"action": "created", "installation": {"id": 1}, "repositories": [{"full_name": REPO}]}
+    cli = Locks(open_store(ctx.settings.db_path))  # another process
+    assert cli.try_acquire(lock_key(REPO))
+    handle_installation_event(ctx, "inst-2", event)
+    assert listed_pages(state) == []
+    skipped = [r for r in ctx.store.audit_rows(REPO, limit=50) if r["outcome"] == "skipped"]
+    assert skipped[0]["delivery_id"] == "inst-2"
+    assert skipped[0]["reason"].startswith(f"a backfill of {REPO} is already running")
+    cli._release(lock_key(REPO))
+    result = backfill_repo(ctx, ctx.github.repo(1, REPO), REPO, delivery_id="inst-2")
+    assert (result.stored, result.learned) == (150, 150)
+    handle_installation_event(ctx, "inst-2", event)
+    assert len(listed_pages(state)) == 2
+
+
 def test_the_cli_backfill_says_when_to_run_again_and_resumes(world, monkeypatch, fake_github):
     state, ctx = world
     ctx.store.upsert_installation(1, "octo")
@@ -242,6 +265,18 @@ def test_the_cli_backfill_says_when_to_run_again_and_resumes(world, monkeypatch,
     assert "150 read, 150 stored, 50 learned (100 known already)" in out.output
     assert "(resumed at page 2)" in out.output
     assert "backfill of" not in CliRunner().invoke(cli, ["doctor"]).output
+    worker = Locks(open_store(ctx.settings.db_path))  # a worker's backfill of the same repository
+    assert worker.try_acquire(lock_key(REPO))
+    out = CliRunner().invoke(cli, ["backfill", REPO])
+    assert out.exit_code == 1 and "Traceback" not in out.output
+    assert f"Error: a backfill of {REPO} is already running; it carries on by itself" in out.output
+    ctx.store.db.table(CURSORS).update(REPO, {"status": "running", "updated_at": time.time() - 90})
+    doctor = CliRunner().invoke(cli, ["doctor"]).output
+    assert re.search(
+        rf"backfill of {REPO} running at page 3, last progress 9\d s ago — if its process died,"
+        rf" `smolbot backfill {REPO}` resumes it",
+        doctor,
+    ), doctor
     get_settings.cache_clear()
 
 

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from bot.coord.locks import Locks
 from bot.jobs.backfill import (
     CURSORS,
     RESUME_WITHIN_S,
+    BackfillBusy,
     backfill_from_file,
     backfill_repo,
     cursor,
+    lock_key,
 )
 from bot.jobs.commands import handle_comment_event
 from bot.jobs.context import JobContext
@@ -338,6 +341,47 @@ def test_a_backfill_stopped_long_ago_lists_from_page_1(ctx, host):
     host.pages_fetched = []
     assert backfill_repo(ctx, host, REPO, sleep=lambda s: None).first_page == 3
     assert host.pages_fetched == [3]
+
+
+def test_a_second_backfill_of_a_repository_refuses_while_one_runs(ctx, host):
+    """The CLI beside a worker: the second says who is at it and touches nothing (one cursor row)."""
+    for i in range(5):
+        host.add(f"Crash number {i} when saving", "it crashes", state="closed", labels=["bug"])
+    host.page_size = 2
+    other = Locks(ctx.store)  # another process's backfill, running at page 3
+    assert other.try_acquire(lock_key(REPO))
+    ctx.store.db.table(CURSORS).upsert(
+        {
+            "repo": REPO,
+            "status": "running",
+            "page": 3,
+            "started_at": time.time(),
+            "updated_at": time.time(),
+        },
+        pk="repo",
+    )
+    with pytest.raises(BackfillBusy, match=r"already running \(at page 3, last progress 0 s ago\)"):
+        backfill_repo(ctx, host, REPO, sleep=lambda s: None)
+    assert host.pages_fetched == [] and cursor(ctx.store, REPO)["page"] == 3  # type: ignore[index]
+    other._release(lock_key(REPO))  # it finished, or died and its lease ran out
+    assert backfill_repo(ctx, host, REPO, sleep=lambda s: None).first_page == 3
+
+
+def test_a_backfill_that_lost_its_lock_stops_and_leaves_the_cursor_to_the_new_holder(ctx, host):
+    for i in range(5):
+        host.add(f"Crash number {i} when saving", "it crashes", state="closed", labels=["bug"])
+    host.page_size = 2
+
+    def taken_over(n: int) -> None:  # paused past its lease mid-listing; another took the key
+        ctx.store.db.execute("update coord_locks set owner = 'other'")
+        ctx.store.db.table(CURSORS).update(REPO, {"page": 1, "delivery_id": "theirs"})
+
+    with pytest.raises(BackfillBusy, match="already running"):
+        backfill_repo(ctx, host, REPO, progress=taken_over, sleep=lambda s: None)
+    assert host.pages_fetched == [1, 2]
+    row = cursor(ctx.store, REPO)
+    assert row is not None and (row["status"], row["delivery_id"]) == ("running", "theirs")
+    assert [r["owner"] for r in ctx.store.db.table("coord_locks").rows] == ["other"]
 
 
 def test_a_maintainer_s_label_outranks_the_backfill(ctx, host):
