@@ -189,6 +189,12 @@ the mix's top probability (shipped) 0.829 / 0.794; the margin over the second 0.
 two stages agreeing first 0.837 / 0.774; the lower stage probability of the chosen label 0.833 /
 0.758; their product 0.817 / 0.791; entropy 0.816 / 0.777. The top probability stays.
 
+NB-SVM and naive Bayes (a scratch run, label split, the classifier's features(); test / inner
+macro-F1): the shipped TF-IDF + LR 0.680 / 0.731; NB-SVM (binary bigram counts scaled by the
+log-count ratio, one-vs-rest LR) C 1: 0.683 / 0.738, C 4: 0.678 / 0.729; NB-SVM on TF-IDF C 4:
+0.670 / 0.715, C 16: 0.671 / 0.731; Complement NB alpha 0.1 / 0.3 / 1: 0.607-0.597 / 0.643-0.635;
+multinomial NB 0.604 / 0.660. Within noise of the LR, or worse.
+
 Also tried before issue 4
 and not better: character n-grams, SetFit-style contrastive tuning (pairs, triplets), LR C 1..16,
 per-repository only models.
