@@ -198,13 +198,14 @@ def backfill_repo(
         if not got:
             raise BackfillBusy(_busy(ctx.store, repo))
 
+        cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
+        at = _Cursor(ctx, repo, delivery_id)
+
         def fetched(page: int) -> None:
             if not locks.renew(key):  # paused past its lease, and another backfill took over
                 raise BackfillBusy(_busy(ctx.store, repo))
             at.fetched(page)
 
-        cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
-        at = _Cursor(ctx, repo, delivery_id)
         return _backfill(ctx, host, repo, at, cfg, fetched, progress, sleep, delivery_id)
 
 
