@@ -165,27 +165,46 @@ class ChatStates:
 def _last_state(model: Any, tokens: list[int]) -> Vectors:
     """Evaluate `tokens` from an empty context; the last token's hidden state.
 
-    One llama.cpp batch with every token marked as an output: with embeddings on, llama.cpp
-    computes every token's state anyway, and Llama.eval's batch (the last token marked only) made
-    it log "embeddings required but some input tokens were not marked as outputs -> overriding"
-    at error level once per read. The states are the same bit for bit."""
+    Two batches: every token but the last with embeddings off and no outputs (they only fill the
+    KV cache), then the last one alone with embeddings on. With embeddings on, llama.cpp makes
+    every token of a batch an output and runs the last layer and the output head over all of them;
+    only the last one's state is read. Measured on 15 dev issues (101-364 tokens, Qwen 0.5B, 2
+    threads, two runs): median 1,255 -> 956 and 1,417 -> 1,026 ms a read (1.31x, 1.38x), the
+    state at cosine >= 0.99986 of the all-outputs one (>= 0.996 once centred, where two issues sit
+    at -0.3..0.3): the last token's matrix products run as a batch of one, and those kernels round
+    differently. States cached by the all-outputs read stay valid: the change is far below the
+    difference between two issues."""
     import llama_cpp
 
     model.reset()
     llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(model.ctx), True)
+    try:
+        llama_cpp.llama_set_embeddings(model.ctx, False)
+        _decode(model, tokens[:-1], 0, outputs=False)
+    finally:
+        llama_cpp.llama_set_embeddings(model.ctx, True)
+    _decode(model, tokens[-1:], len(tokens) - 1, outputs=True)
+    n_embd = model.n_embd()
+    ptr = llama_cpp.llama_get_embeddings_ith(model.ctx, -1)
+    return np.ctypeslib.as_array(ptr, shape=(n_embd,)).astype(np.float32).copy()
+
+
+def _decode(model: Any, tokens: list[int], start: int, *, outputs: bool) -> None:
+    """One llama.cpp batch of `tokens` at positions start.. in sequence 0."""
+    import llama_cpp
+
+    if not tokens:
+        return
     batch = llama_cpp.llama_batch_init(len(tokens), 0, 1)
     try:
         for i, token in enumerate(tokens):
-            batch.token[i], batch.pos[i], batch.n_seq_id[i] = token, i, 1
-            batch.seq_id[i][0], batch.logits[i] = 0, True
+            batch.token[i], batch.pos[i], batch.n_seq_id[i] = token, start + i, 1
+            batch.seq_id[i][0], batch.logits[i] = 0, outputs
         batch.n_tokens = len(tokens)
         if (rc := llama_cpp.llama_decode(model.ctx, batch)) != 0:
             raise RuntimeError(f"llama_decode failed ({rc}) on {len(tokens)} tokens")
     finally:
         llama_cpp.llama_batch_free(batch)
-    n_embd = model.n_embd()
-    ptr = llama_cpp.llama_get_embeddings_ith(model.ctx, -1)
-    return np.ctypeslib.as_array(ptr, shape=(n_embd,)).astype(np.float32).copy()
 
 
 _STATES: dict[tuple[Path, Path, Path | None], Encoder] = {}

@@ -193,22 +193,30 @@ def test_reads_the_last_state_once_and_keeps_it(tmp_path: Path, model_path: Path
 def test_a_read_is_llama_cpp_s_own_state_without_the_override_line(
     model_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """The reader's one-batch decode gives the state Llama.eval gives, minus the error-level
-    "embeddings required ... -> overriding" line that Llama.eval's batch made llama.cpp print."""
+    """The reader's read (the prompt's tokens without outputs, then the last one alone) gives the
+    state llama-cpp-python's own Llama.eval gives, up to rounding, without the error-level
+    "embeddings required ... -> overriding" line that Llama.eval's batch makes llama.cpp print."""
     import llama_cpp
 
     states = reader.ChatStates(model_path, threads=1)
-    x = states.encode([BUGS[0]])[0]
+    x, other = states.encode([BUGS[0], FEATURES[0]])
     assert "embeddings required" not in capfd.readouterr().err
     model = states._load()
     prompt = reader.render(BUGS[0], None)[0].encode("utf-8")
     tokens = model.tokenize(prompt, add_bos=True, special=True)[-reader.CONTEXT :]
     model.reset()
     llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(model.ctx), True)
-    model.eval(tokens)  # llama-cpp-python's own path
+    model.eval(tokens)  # llama-cpp-python's own path: every token an output
     ptr = llama_cpp.llama_get_embeddings_ith(model.ctx, -1)
     assert "embeddings required" in capfd.readouterr().err  # what that path prints
-    assert np.array_equal(x, np.ctypeslib.as_array(ptr, shape=(model.n_embd(),)))
+    own = np.ctypeslib.as_array(ptr, shape=(model.n_embd(),)).copy()
+
+    def cos(a: np.ndarray, b: np.ndarray) -> float:  # type: ignore[type-arg]
+        return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+    # the same issue's state, 100x closer than another issue's (states share a large direction)
+    assert 1 - cos(x, own) < 0.01 * (1 - cos(other, own)), (cos(x, own), cos(other, own))
+    assert np.array_equal(x, states.encode([BUGS[0]])[0])  # and the same read gives the same state
     states.close()
 
 
