@@ -189,6 +189,13 @@ the mix's top probability (shipped) 0.829 / 0.794; the margin over the second 0.
 two stages agreeing first 0.837 / 0.774; the lower stage probability of the chosen label 0.833 /
 0.758; their product 0.817 / 0.791; entropy 0.816 / 0.777. The top probability stays.
 
+The 0.5B model cut after its first 12 of 24 blocks (a scratch GGUF keeping blk.0-11, block_count
+12; llama.cpp refuses a block_count override on the full file), --suite --encoders qwen --qwen-model,
+same prompt and heads, --prep clean: qwen-last LR 0.730 / inner 0.755 / kept-80 0.796 (the whole
+model: 0.768 / 0.757 / 0.844), qwen-mean LR 0.711 / 0.742 / 0.764 (0.706 / 0.739 / 0.775), stack
+TF-IDF + qwen-last 0.745 / 0.780 / 0.799; 730 ms an issue. The answer position's state needs the
+later blocks; a 16-block run was stopped.
+
 NB-SVM and naive Bayes (a scratch run, label split, the classifier's features(); test / inner
 macro-F1): the shipped TF-IDF + LR 0.680 / 0.731; NB-SVM (binary bigram counts scaled by the
 log-count ratio, one-vs-rest LR) C 1: 0.683 / 0.738, C 4: 0.678 / 0.729; NB-SVM on TF-IDF C 4:
