@@ -12,6 +12,7 @@ second run reads nothing (the first read all 1,500 issues in 49 minutes, partly 
 
 Run: .venv/bin/python bench/triage.py [--data /work/shared/data] [--train-share 0.7] [--full-path 60]
      [--no-tune] [--reader [--reader-cache DIR]]
+     .venv/bin/python bench/triage.py --read-speed 15   # the reader's read against Llama.eval
 """
 
 from __future__ import annotations
@@ -428,6 +429,57 @@ def cached_query_speed(docs: list[Doc], build_s: float) -> None:
     )
 
 
+def read_speed(rows: list[dict[str, str]], n: int) -> None:
+    """The reader's read (bot.llm.reader._last_state: the prompt without outputs, then its last
+    token alone) against llama-cpp-python's own Llama.eval (every token an output), interleaved
+    on the same n issues, one model, 2 threads: ms per read and how close the states are."""
+    import llama_cpp
+
+    from bot.llm.embed import prepare
+
+    states = reader.ChatStates(load_settings().effective_model_path, threads=2)
+    model = states._load()
+
+    def own(tokens: list[int]) -> np.ndarray:
+        model.reset()
+        llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(model.ctx), True)
+        model.eval(tokens)
+        ptr = llama_cpp.llama_get_embeddings_ith(model.ctx, -1)
+        return np.ctypeslib.as_array(ptr, shape=(model.n_embd(),)).copy()
+
+    picked = rows[:: max(1, len(rows) // n)][:n]
+    prompts = [reader.render(prepare(text_of(r)))[0].encode("utf-8") for r in picked]
+    toks = [model.tokenize(p, add_bos=True, special=True)[-reader.CONTEXT :] for p in prompts]
+    own(toks[0]), reader._last_state(model, toks[0])  # warm up
+    t_own, t_read, a, b = [], [], [], []
+    for tokens in toks:
+        t = time.perf_counter()
+        a.append(own(tokens))
+        t_own.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        b.append(reader._last_state(model, tokens))
+        t_read.append(time.perf_counter() - t)
+    x, y = np.stack(a), np.stack(b)
+    cos = (x * y).sum(1) / np.linalg.norm(x, axis=1) / np.linalg.norm(y, axis=1)
+    cx, cy = x - x.mean(0), y - x.mean(0)
+    ccos = (cx * cy).sum(1) / np.linalg.norm(cx, axis=1) / np.linalg.norm(cy, axis=1)
+    base = statistics.median(t_own)
+    table(
+        f"Reader read, {len(toks)} issues ({min(map(len, toks))}-{max(map(len, toks))} tokens),"
+        f" interleaved; states: cosine min {cos.min():.5f}, centred on the mean {ccos.min():.4f}",
+        ["read", "median ms", "x baseline"],
+        [
+            ["baseline: Llama.eval (every token an output)", f"{base * 1000:.0f}", "1.00"],
+            [
+                "reader: prompt without outputs, then the last token",
+                f"{statistics.median(t_read) * 1000:.0f}",
+                f"{statistics.median(t_read) / base:.2f}",
+            ],
+        ],
+    )
+    states.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data"))
@@ -445,8 +497,14 @@ def main() -> None:
     ap.add_argument(
         "--reader-cache", type=Path, default=Path("/tmp/smolbot-reader-bench/reader/states")
     )
+    ap.add_argument(
+        "--read-speed", type=int, metavar="N", help="only time the reader's read on N issues"
+    )
     args = ap.parse_args()
     path = args.data / "issues-labeled-dev.csv"
+    if args.read_speed:
+        read_speed(load_issues(path, args.train_share, per_label=True)[1], args.read_speed)
+        return
     print(
         "# Headline split: by time per repository and label (the data set sampled each label "
         "from a different time range; same label mix in train and test)"

@@ -12,9 +12,11 @@ Measured (bench/triage.py --reader, time split per repository and label, 450 tes
 (embed.prepare): the local path went from 0.736 to 0.775 macro-F1, from 0.811 to 0.836 on the
 surest 80 %, and at the 0.6 threshold from 36.0 % to 24.0 % of issues left unsure, with macro-F1
 0.857 -> 0.845 on the ones kept; the reader alone scored 0.771. (With the scaffolding in its 700
-characters: 0.764 behind the first stage, 0.726 alone.) Reading costs ~1 s an issue on 2 cores,
-25x the first stage, hence a second stage: it reads only what the first stage is unsure of
-(classify() mean 264 ms an issue, median 41 ms).
+characters: 0.764 behind the first stage, 0.726 alone.) Re-run with the read as it is now
+(_last_state: no outputs but the last token): 0.773, 0.839 on the surest 80 %, 24.0 % unsure with
+0.845 on the ones kept, the reader alone 0.761. Reading costs ~1 s an issue on 2 cores (the 450
+test issues: 478 s), 20x the first stage, hence a second stage: it reads only what the first stage
+is unsure of (classify() mean 264 and 307 ms an issue in two runs, median 41 and 49 ms).
 
 Opt-in (`SMOLBOT_TRIAGE_READER=true`), and only with the llama extra (gpt4all exposes no hidden
 states). Every example has to be read once (~1 s each), so:
@@ -168,11 +170,11 @@ def _last_state(model: Any, tokens: list[int]) -> Vectors:
     Two batches: every token but the last with embeddings off and no outputs (they only fill the
     KV cache), then the last one alone with embeddings on. With embeddings on, llama.cpp makes
     every token of a batch an output and runs the last layer and the output head over all of them;
-    only the last one's state is read. Measured on 15 dev issues (101-364 tokens, Qwen 0.5B, 2
-    threads, two runs): median 1,255 -> 956 and 1,417 -> 1,026 ms a read (1.31x, 1.38x), the
-    state at cosine >= 0.99986 of the all-outputs one (>= 0.996 once centred, where two issues sit
-    at -0.3..0.3): the last token's matrix products run as a batch of one, and those kernels round
-    differently. States cached by the all-outputs read stay valid: the change is far below the
+    only the last one's state is read. `bench/triage.py --read-speed N` (Qwen 0.5B, 2 threads,
+    interleaved with Llama.eval): 0.83x its time on 15 dev issues, 0.71x on 30 (median 1,314 ->
+    928 ms); the state at cosine >= 0.99985 of Llama.eval's (>= 0.9956 once centred, where two
+    issues sit at -0.3..0.3): the last token's matrix products run as a batch of one, and those
+    kernels round differently. States cached by the all-outputs read stay valid: the change is far below the
     difference between two issues."""
     import llama_cpp
 
