@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 
 import click
@@ -15,7 +14,7 @@ Check = tuple[str, Callable[[Settings], tuple[bool, str]]]
 
 
 def _store(s: Settings) -> tuple[bool, str]:
-    from bot.jobs.backfill import unfinished
+    from bot.jobs.backfill import progress_age_s, unfinished
 
     store = open_store(s.effective_database_url)
     counts = store.delivery_counts()
@@ -27,8 +26,7 @@ def _store(s: Settings) -> tuple[bool, str]:
     for b in unfinished(store):
         msg += f"\n    backfill of {b['repo']} {b['status']} at page {b['page']}"
         if b["status"] == "running":
-            ago = round(time.time() - float(b["updated_at"]))
-            msg += f", last progress {ago} s ago — if its process died,"
+            msg += f", last progress {progress_age_s(b)} s ago — if its process died,"
         else:
             msg += f" ({b['error'] or 'no error recorded'}) —"
         msg += f" `smolbot backfill {b['repo']}` resumes it"

@@ -209,16 +209,21 @@ def backfill_repo(
         return _backfill(ctx, host, repo, at, cfg, fetched, progress, sleep, delivery_id)
 
 
+def progress_age_s(row: dict[str, Any]) -> int:
+    """Seconds since a cursor row last moved (a page fetched, or a status change)."""
+    return max(0, round(time.time() - float(row["updated_at"] or 0)))
+
+
 def _busy(store: Store, repo: str) -> str:
     row = cursor(store, repo)
     where = ""
     if row is not None and row["status"] == "running":
-        ago = max(0, round(time.time() - float(row["updated_at"] or 0)))
-        where = f" (at page {row['page']}, last progress {ago} s ago)"
+        where = f" (at page {row['page']}, last progress {progress_age_s(row)} s ago)"
     return (
         f"a backfill of {repo} is already running{where}; it carries on by itself. `smolbot"
         " doctor` shows it if it stops; run this again once it has finished or stopped (the lock of"
-        f" one whose process died frees itself at most {LOCK_LEASE_S // 60} min after its last progress)"
+        f" one whose process died frees itself at most {LOCK_LEASE_S // 60} min after its last"
+        " progress)"
     )
 
 

@@ -174,8 +174,8 @@ def _last_state(model: Any, tokens: list[int]) -> Vectors:
     interleaved with Llama.eval): 0.83x its time on 15 dev issues, 0.71x on 30 (median 1,314 ->
     928 ms); the state at cosine >= 0.99985 of Llama.eval's (>= 0.9956 once centred, where two
     issues sit at -0.3..0.3): the last token's matrix products run as a batch of one, and those
-    kernels round differently. States cached by the all-outputs read stay valid: the change is far below the
-    difference between two issues."""
+    kernels round differently. States cached by the all-outputs read stay valid: the change is far
+    below the difference between two issues."""
     import llama_cpp
 
     model.reset()
