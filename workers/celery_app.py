@@ -46,6 +46,7 @@ def configure(settings: Settings) -> Celery:
             "smolbot.recover_deliveries": {"queue": "sweep"},
             "smolbot.schedule_sweeps": {"queue": "sweep"},
             "smolbot.schedule_digests": {"queue": "sweep"},
+            "smolbot.schedule_backfill_resumes": {"queue": "sweep"},
         },
         beat_schedule=beat_schedule(settings),
         worker_hijack_root_logger=False,
@@ -79,6 +80,11 @@ def beat_schedule(settings: Settings) -> dict[str, Any]:
         "lifecycle-sweeps": {
             "task": "smolbot.schedule_sweeps",
             "schedule": crontab(minute=0, hour=settings.sweep_hour_utc),
+        },
+        # backfills that stopped (a long rate limit, GitHub down, a worker killed) go on by themselves
+        "resume-backfills": {
+            "task": "smolbot.schedule_backfill_resumes",
+            "schedule": crontab(minute=35),
         },
         # each repository's digest slot (weekday, hour, time zone) is checked hourly
         "weekly-digests": {"task": "smolbot.schedule_digests", "schedule": crontab(minute=5)},

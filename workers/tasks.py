@@ -280,6 +280,14 @@ def schedule_digests() -> str:
     return slot
 
 
+@app.task(name="smolbot.schedule_backfill_resumes")
+def schedule_backfill_resumes() -> str:
+    """Hourly: resume the backfills that stopped (bot/jobs/backfill.py resume_unfinished)."""
+    slot = time.strftime("%Y-%m-%dT%H", time.gmtime())
+    job_registry.submit(_wr().rt.store, "resume_backfills", {"slot": slot}, slot)
+    return slot
+
+
 @app.task(name="smolbot.recover_deliveries")
 def recover_deliveries() -> int:
     """Re-enqueue work received but not finished (a worker died, the broker lost the message).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -28,9 +29,18 @@ def _store(s: Settings) -> tuple[bool, str]:
         if b["status"] == "running":
             msg += f", last progress {progress_age_s(b)} s ago — if its process died,"
         else:
-            msg += f" ({b['error'] or 'no error recorded'}) —"
+            msg += f" ({b['error'] or 'no error recorded'}; {_resumes(b)}) —"
         msg += f" `smolbot backfill {b['repo']}` resumes it"
     return not dead, msg
+
+
+def _resumes(row: dict[str, Any]) -> str:
+    from bot.jobs.backfill import MAX_AUTO_RESUMES
+
+    n = int(row["resumes"] or 0)
+    if n >= MAX_AUTO_RESUMES:
+        return f"the workers gave up after {n} automatic resumes"
+    return f"the workers resume it hourly, {n} of {MAX_AUTO_RESUMES} tries used"
 
 
 def _broker(s: Settings) -> tuple[bool, str]:

@@ -19,7 +19,14 @@ from bot.core.lifecycle import epoch_or_none
 from bot.jobs.context import JobContext
 from bot.jobs.repo_config import cached_config, load_repo_config
 from bot.llm.records import Learned
-from bot.ports import IssueData, RateLimited, RepoHost, Unavailable
+from bot.ports import (
+    AppCredentialsError,
+    GitHubError,
+    IssueData,
+    RateLimited,
+    RepoHost,
+    Unavailable,
+)
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -33,6 +40,9 @@ CURSORS = "backfill_cursors"
 # One backfill per repository at a time (the CLI beside a worker would share one cursor row): a lock
 # whose lease is renewed at each page; the longest pause between pages is one rate-limit wait.
 LOCK_LEASE_S = 2 * MAX_RATE_WAIT_S
+# The workers resume a stopped backfill by themselves, hourly (resume_unfinished), this many times in
+# a row; then `smolbot doctor` lists it and a person decides (`smolbot backfill owner/name`).
+MAX_AUTO_RESUMES = 5
 
 
 class BackfillBusy(RuntimeError):
@@ -143,12 +153,20 @@ class _Cursor:
     arrives, so a backfill that stopped (the task queue's retry after a long outage, a killed
     worker, the CLI run again) starts there instead of at page 1."""
 
-    def __init__(self, ctx: JobContext, repo: str, delivery_id: str | None) -> None:
+    def __init__(self, ctx: JobContext, repo: str, delivery_id: str | None, resumes: int) -> None:
         self.table, self.repo = ctx.store.db.table(CURSORS), repo
         row = next(iter(unfinished(ctx.store, repo)), None)
         self.page = int(row["page"]) if row is not None else 1
+        self.previous_error: str | None = row["error"] if row is not None else None
         started = float(row["started_at"]) if row is not None else time.time()
-        self._save(delivery_id=delivery_id, status="running", started_at=started, error=None)
+        self._save(
+            delivery_id=delivery_id,
+            status="running",
+            started_at=started,
+            error=None,
+            resumes=resumes,
+            retry_at=None,
+        )
 
     def fetched(self, page: int) -> None:
         if page != self.page:
@@ -156,7 +174,8 @@ class _Cursor:
             self._save()
 
     def stopped(self, err: BaseException) -> None:
-        self._save(status="stopped", error=f"{type(err).__name__}: {err}")
+        retry_at = time.time() + err.retry_after_s if isinstance(err, RateLimited) else None
+        self._save(status="stopped", error=f"{type(err).__name__}: {err}", retry_at=retry_at)
 
     def done(self) -> None:
         self._save(status="done", error=None)
@@ -190,23 +209,33 @@ def backfill_repo(
     progress: Callable[[int], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     delivery_id: str | None = None,
+    resumes: int = 0,
 ) -> BackfillResult:
     """Store every issue; learn() each closed issue that carries exactly one kind label.
-    Raises BackfillBusy when another backfill of `repo` is running (in any process)."""
+    Raises BackfillBusy when another backfill of `repo` is running (in any process). `resumes`:
+    how many automatic resumes in a row this run is (0: a person's or an installation event's)."""
     locks, key = Locks(ctx.store, lease_s=LOCK_LEASE_S), lock_key(repo)
     with locks.hold(key, wait_s=0) as got:
         if not got:
             raise BackfillBusy(_busy(ctx.store, repo))
-
-        cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
-        at = _Cursor(ctx, repo, delivery_id)
+        at = _Cursor(ctx, repo, delivery_id, resumes)
+        if resumes:
+            ctx.store.audit(
+                "backfill",
+                "resumed",
+                f"automatic resume {resumes} of {MAX_AUTO_RESUMES} at page {at.page}, after"
+                f" {at.previous_error or 'its process stopped'}",
+                task=TASK,
+                delivery_id=delivery_id,
+                repo=repo,
+            )
 
         def fetched(page: int) -> None:
             if not locks.renew(key):  # paused past its lease, and another backfill took over
                 raise BackfillBusy(_busy(ctx.store, repo))
             at.fetched(page)
 
-        return _backfill(ctx, host, repo, at, cfg, fetched, progress, sleep, delivery_id)
+        return _backfill(ctx, host, repo, at, fetched, progress, sleep, delivery_id)
 
 
 def progress_age_s(row: dict[str, Any]) -> int:
@@ -232,7 +261,6 @@ def _backfill(
     host: RepoHost,
     repo: str,
     at: _Cursor,
-    cfg: RepoConfig,
     fetched: Callable[[int], None],
     progress: Callable[[int], None] | None,
     sleep: Callable[[float], None],
@@ -242,6 +270,7 @@ def _backfill(
     if at.page > 1:
         log.info("%s: resuming the backfill at page %d, where it stopped", repo, at.page)
     try:
+        cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
         for issue in _pages(host, sleep, done, first=at.page, fetched=fetched):
             done.add(issue.number)
             result.seen += 1
@@ -441,3 +470,73 @@ def handle_installation_event(ctx: JobContext, delivery_id: str, payload: dict[s
             )
     if repos and ctx.defer is not None:  # new labeled examples: tune the encoder if now due
         ctx.defer("tune_encoder", {"reason": f"backfill of {len(repos)} repositories"}, delivery_id)
+
+
+@dataclass
+class Resumed:
+    """What one resume_unfinished() pass did, per repository."""
+
+    finished: list[str] = field(default_factory=list)
+    stopped: dict[str, str] = field(default_factory=dict)  # repo -> why it stopped again
+    left: dict[str, str] = field(default_factory=dict)  # repo -> why it was not tried now
+
+
+def resume_unfinished(
+    ctx: JobContext, now: float | None = None, sleep: Callable[[float], None] = time.sleep
+) -> Resumed:
+    """Resume the backfills that stopped within a day (RESUME_WITHIN_S), each at its page: a rate
+    limit longer than a backfill waits, GitHub down past its retries, a CLI run given up, a worker
+    killed mid-listing (a running cursor whose lock's lease ran out), an installation event that
+    found its repository busy with a backfill that then stopped. The workers' beat runs it hourly.
+
+    A resume keeps the cursor's delivery id: the task queue's own retry of that installation event
+    then finds its repository done and lists nothing again. Not tried: before a rate limit's reset,
+    while another backfill holds the repository, when the App is no longer installed on it or the
+    installation is suspended, and after MAX_AUTO_RESUMES resumes in a row (doctor lists it)."""
+    out, now = Resumed(), time.time() if now is None else now
+    if ctx.github is None:
+        return out
+    limited: set[int] = set()  # rate limited in this pass: its other repositories wait too
+    for row in unfinished(ctx.store):
+        repo = row["repo"]
+        inst = ctx.store.installation_for_repo(repo)
+        why = _not_resumed_because(ctx.store, row, inst, limited, now)
+        if why:
+            out.left[repo] = why
+            continue
+        assert inst is not None
+        try:
+            host = ctx.github.repo(inst, repo)
+            n = int(row["resumes"] or 0) + 1
+            backfill_repo(ctx, host, repo, sleep=sleep, delivery_id=row["delivery_id"], resumes=n)
+            out.finished.append(repo)
+        except BackfillBusy:  # another process took it between the check and the lock
+            out.left[repo] = "another backfill holds it"
+        except (GitHubError, AppCredentialsError) as err:  # audited as stopped by the backfill
+            out.stopped[repo] = f"{type(err).__name__}: {err}"
+            if isinstance(err, RateLimited):
+                limited.add(inst)
+    if out.finished and ctx.defer is not None:  # new labeled examples: tune the encoder if due
+        reason = f"resumed backfill of {len(out.finished)} repositories"
+        ctx.defer("tune_encoder", {"reason": reason}, f"resume:{now:.0f}")
+    return out
+
+
+def _not_resumed_because(
+    store: Store, row: dict[str, Any], inst: int | None, limited: set[int], now: float
+) -> str:
+    """Why `row`'s backfill is not to be resumed now ('' when it is)."""
+    repo, resumes = row["repo"], int(row["resumes"] or 0)
+    if row["status"] == "running" and now - float(row["updated_at"] or 0) < LOCK_LEASE_S:
+        return f"running (last progress {progress_age_s(row)} s ago)"
+    if resumes >= MAX_AUTO_RESUMES:
+        return f"gave up after {resumes} automatic resumes; `smolbot backfill {repo}` resumes it"
+    if row["retry_at"] and float(row["retry_at"]) > now:
+        return f"rate limited for {float(row['retry_at']) - now:.0f} s more"
+    if inst is None:
+        return "the App is not installed on it (any more)"
+    if any(i["id"] == inst and i.get("suspended") for i in store.installations()):
+        return "its installation is suspended"
+    if inst in limited:
+        return "its installation was rate limited in this pass"
+    return ""

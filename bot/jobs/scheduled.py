@@ -45,6 +45,24 @@ def weekly_digests_job(rt: Runtime, *, slot: str) -> None:
     run_due_digests(rt.context())
 
 
+@register("resume_backfills", lock=lambda kw: "resume-backfills")
+def resume_backfills_job(rt: Runtime, *, slot: str) -> None:
+    """Hourly: resume the API backfills that stopped within a day, each at its page (audited)."""
+    import logging
+
+    from bot.jobs.backfill import resume_unfinished
+
+    done = resume_unfinished(rt.context())
+    if done.finished or done.stopped or done.left:
+        logging.getLogger(__name__).info(
+            "backfill resumes (%s): finished %s, stopped again %s, left %s",
+            slot,
+            done.finished,
+            done.stopped,
+            done.left,
+        )
+
+
 @register("tune_encoder", lock=lambda kw: "tune-encoder")
 def tune_encoder_job(rt: Runtime, *, reason: str, force: bool = False) -> None:
     """Start tuning the triage encoder in the background if due (bot/llm/tune.py), and reading

@@ -306,3 +306,12 @@ def m080_backfill_cursors(db: Database) -> None:
         },
         pk="repo",  # no NOT NULLs: sqlite-utils' upsert inserts the key alone, then updates
     )
+
+
+@migrations()
+def m090_backfill_resumes(db: Database) -> None:
+    """Triage (issue 4): stopped backfills resume by themselves, hourly, a bounded number of times."""
+    db.table("backfill_cursors").add_column(
+        "resumes", int
+    )  # automatic resumes since a person's run
+    db.table("backfill_cursors").add_column("retry_at", float)  # a rate limit's reset: not before

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bot.coord import jobs as registry
-from bot.jobs.backfill import handle_installation_event
+from bot.jobs.backfill import CURSORS, cursor, handle_installation_event
 from bot.jobs.commands import handle_comment_event
 from bot.jobs.context import JobContext
 from bot.jobs.runtime import Runtime
 from bot.samples import load_sample
 from bot.sandbox.seed import seed_sample
+from bot.settings import load_settings
 from bot.store import open_store
 from tests.fake_github.plugin import make_settings
 
@@ -69,7 +71,13 @@ def test_summarize_command_is_deferred_to_the_model_queue(fake_github: Any, tmp_
 
 
 def test_registered_jobs_exist() -> None:
-    for name in ("summarize", "lifecycle_sweep", "weekly_digests", "tune_encoder"):
+    for name in (
+        "summarize",
+        "lifecycle_sweep",
+        "weekly_digests",
+        "tune_encoder",
+        "resume_backfills",
+    ):
         assert registry.get_job(name).name == name
 
 
@@ -105,3 +113,28 @@ def test_digest_job_posts_one_issue_per_week(fake_github: Any, tmp_path: Path) -
     job.fn(rt, slot="b")  # the same week again: edits, never a second issue
     new = [repo.issues[n] for n in set(repo.issues) - before]
     assert len(new) == 1 and "digest" in new[0].labels
+
+
+def test_the_hourly_resume_job_finishes_a_stopped_backfill(
+    fake_github: Any, tmp_path: Path
+) -> None:
+    rt, sample = runtime(fake_github, tmp_path)
+    name = sample["repository"]["full_name"]
+    row = {"repo": name, "status": "stopped", "page": 1, "delivery_id": "inst-9"}
+    at = {"started_at": time.time() - 600, "updated_at": time.time() - 300}
+    rt.store.db.table(CURSORS).upsert({**row, **at, "error": "Unavailable: 502"}, pk="repo")
+    registry.get_job("resume_backfills").fn(rt, slot="2026-12-05T01")
+    assert cursor(rt.store, name)["status"] == "done"  # type: ignore[index]
+    issues = [i for i in sample["issues"] if "pull_request" not in i]
+    assert len(rt.store.issues(name)) == len(issues)
+    resumed = [r for r in rt.store.audit_rows(name, limit=500) if r["outcome"] == "resumed"]
+    assert [r["delivery_id"] for r in resumed] == ["inst-9"]
+
+
+def test_every_beat_entry_names_a_registered_task(tmp_path: Path) -> None:
+    import workers.tasks  # noqa: F401  (registers the tasks on the app)
+    from workers.celery_app import app, beat_schedule
+
+    entries = beat_schedule(load_settings(env="test", data_dir=tmp_path))
+    assert "resume-backfills" in entries
+    assert {e["task"] for e in entries.values()} <= set(app.tasks)

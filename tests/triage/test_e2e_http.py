@@ -15,12 +15,21 @@ from bot.cli import _register, cli
 from bot.coord.locks import Locks
 from bot.core.checks import check_text
 from bot.github import GitHubApp
-from bot.jobs.backfill import CURSORS, backfill_repo, handle_installation_event, lock_key
+from bot.jobs.backfill import (
+    CURSORS,
+    LOCK_LEASE_S,
+    MAX_AUTO_RESUMES,
+    backfill_repo,
+    cursor,
+    handle_installation_event,
+    lock_key,
+    resume_unfinished,
+)
 from bot.jobs.commands import handle_comment_event
 from bot.jobs.context import JobContext
 from bot.jobs.triage import handle_issue_event
 from bot.llm import get_model_layer
-from bot.ports import RateLimited
+from bot.ports import RateLimited, Unavailable
 from bot.settings import get_settings
 from bot.store import open_store
 from tests.fake_github.plugin import make_settings
@@ -239,6 +248,110 @@ def test_an_installation_event_skips_a_repository_another_backfill_is_at(world):
     assert done[0]["reason"].startswith("150 issues stored, 150 learned")
 
 
+def test_the_workers_resume_a_stopped_backfill_after_the_rate_limit_resets(world):
+    """An hour-long rate limit stops the installation event's backfill; the hourly resume leaves
+    it until the reset, then finishes it at its page under the event's delivery id, so the task
+    queue's own retry of the event finds it done and lists nothing."""
+    state, ctx = world
+    ctx.store.add_repositories(1, [{"full_name": REPO}])
+    deferred: list[tuple[str, dict[str, str], str | None]] = []
+    ctx.defer = lambda name, kw, key: deferred.append((name, kw, key))
+    closed_labeled(state, 250)
+    state.secondary_limit(1, retry_after=3600, match="&page=3&")
+    event = {"action": "created", "installation": {"id": 1}, "repositories": [{"full_name": REPO}]}
+    with pytest.raises(RateLimited):
+        handle_installation_event(ctx, "inst-1", event)
+    row = cursor(ctx.store, REPO)
+    assert row is not None and 3590 < row["retry_at"] - time.time() <= 3600
+
+    early = resume_unfinished(ctx)
+    assert early.left[REPO].startswith("rate limited for 3") and len(listed_pages(state)) == 3
+    later = resume_unfinished(ctx, now=time.time() + 3601)
+    assert later.finished == [REPO] and later.stopped == {}
+    assert listed_pages(state)[3:] == [(2, 200), (3, 200)] and len(ctx.store.issues(REPO)) == 250
+    rows = {r["outcome"]: r for r in ctx.store.audit_rows(REPO, limit=50)}
+    assert rows["resumed"]["reason"].startswith(
+        f"automatic resume 1 of {MAX_AUTO_RESUMES} at page 2, after RateLimited: "
+    )
+    assert rows["done"]["delivery_id"] == rows["resumed"]["delivery_id"] == "inst-1"
+    assert rows["done"]["reason"].endswith("resumed at page 2")
+    assert [name for name, _, _ in deferred] == ["tune_encoder"]
+
+    handle_installation_event(ctx, "inst-1", event)  # the queue's retry of the event
+    assert len(listed_pages(state)) == 5
+    assert resume_unfinished(ctx, now=time.time() + 7200).left == {}  # nothing unfinished
+
+
+def test_automatic_resumes_give_up_after_a_few_and_a_person_s_run_starts_over(world):
+    state, ctx = world
+    ctx.store.add_repositories(1, [{"full_name": REPO}])
+    closed_labeled(state, 150)
+    attempts = 4  # a backfill tries a listing 4 times (3 waits) before it stops
+    state.fail_next(attempts * (1 + MAX_AUTO_RESUMES), 502, match="&page=2&")
+    host = ctx.github.repo(1, REPO)  # type: ignore[union-attr]
+    with pytest.raises(Unavailable):
+        backfill_repo(ctx, host, REPO, sleep=lambda s: None)
+    for n in range(1, MAX_AUTO_RESUMES + 1):
+        out = resume_unfinished(ctx, sleep=lambda s: None)
+        assert out.stopped[REPO].startswith("Unavailable")
+        assert cursor(ctx.store, REPO)["resumes"] == n  # type: ignore[index]
+    out = resume_unfinished(ctx, sleep=lambda s: None)
+    assert out.left[REPO] == (
+        f"gave up after {MAX_AUTO_RESUMES} automatic resumes; `smolbot backfill {REPO}` resumes it"
+    )
+    # each attempt lists page 1 again (the last page fetched) and fails at page 2
+    assert listed_pages(state) == [(1, 200), (2, 502)] * attempts * (1 + MAX_AUTO_RESUMES)
+    assert backfill_repo(ctx, host, REPO, sleep=lambda s: None).first_page == 1  # GitHub is back
+    row = cursor(ctx.store, REPO)
+    assert row is not None and (row["status"], row["resumes"]) == ("done", 0)
+
+
+def test_which_stopped_backfills_an_hourly_pass_leaves_alone(world):
+    """Running with a live lock, running with fresh progress, not installed, suspended, and a
+    repository whose installation another resume of this pass found rate limited."""
+    state, ctx = world
+    first, third = [REPO, "octo/c-fresh", "octo/f-next"], ["octo/b-live", "octo/e-dead"]
+    state.add_installation(1, first)
+    state.add_installation(2, ["octo/g-paused"])
+    state.add_installation(3, third)
+    for inst, names in ((1, first), (2, ["octo/g-paused"]), (3, third)):
+        ctx.store.upsert_installation(inst, f"org-{inst}")
+        ctx.store.add_repositories(inst, [{"full_name": n} for n in names])
+    ctx.store.set_installation_suspended(2, True)
+    for i in range(3):
+        state.add_issue("octo/e-dead", f"Crash {i}", "it crashes", state="closed", labels=["bug"])
+    now, stale = time.time(), time.time() - LOCK_LEASE_S - 60
+    rows = {
+        REPO: ("stopped", now),  # resumed first, and rate limited
+        "octo/b-live": ("running", stale),  # lease ran out on the row, but its holder renewed
+        "octo/c-fresh": ("running", now - 60),
+        "octo/d-gone": ("stopped", now),
+        "octo/e-dead": ("running", stale),  # a killed worker: resumed
+        "octo/f-next": ("stopped", now),
+        "octo/g-paused": ("stopped", now),
+    }
+    table = ctx.store.db.table(CURSORS)
+    for name, (status, at) in rows.items():
+        table.upsert(
+            {"repo": name, "status": status, "page": 1, "started_at": at, "updated_at": at},
+            pk="repo",
+        )
+    live = Locks(open_store(ctx.settings.db_path))
+    assert live.try_acquire(lock_key("octo/b-live"))
+    state.secondary_limit(1, retry_after=3600, match=f"/repos/{REPO}/issues")
+    out = resume_unfinished(ctx, sleep=lambda s: None)
+    assert out.finished == ["octo/e-dead"] and list(out.stopped) == [REPO]
+    assert out.left["octo/b-live"] == "another backfill holds it"
+    assert out.left["octo/c-fresh"] == "running (last progress 60 s ago)"
+    assert out.left["octo/d-gone"] == "the App is not installed on it (any more)"
+    assert out.left["octo/f-next"] == "its installation was rate limited in this pass"
+    assert out.left["octo/g-paused"] == "its installation is suspended"
+    assert len(ctx.store.issues("octo/e-dead")) == 3
+    assert cursor(ctx.store, "octo/b-live")["resumes"] is None  # refused: no resume used
+    resumed = [r["repo"] for r in ctx.store.audit_rows(limit=100) if r["outcome"] == "resumed"]
+    assert sorted(resumed) == [REPO, "octo/e-dead"]
+
+
 def test_the_cli_backfill_says_when_to_run_again_and_resumes(world, monkeypatch, fake_github):
     state, ctx = world
     ctx.store.upsert_installation(1, "octo")
@@ -260,6 +373,7 @@ def test_the_cli_backfill_says_when_to_run_again_and_resumes(world, monkeypatch,
     assert "retry in 3600 s. Running the same command again resumes at page 2" in out.output
     doctor = CliRunner().invoke(cli, ["doctor"])
     assert f"backfill of {REPO} stopped at page 2 (RateLimited: " in doctor.output
+    assert f"; the workers resume it hourly, 0 of {MAX_AUTO_RESUMES} tries used) —" in doctor.output
     out = CliRunner().invoke(cli, ["backfill", REPO])
     assert out.exit_code == 0, out.output
     assert "150 read, 150 stored, 50 learned (100 known already)" in out.output
