@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.llm.api import ModelUnavailable
 from bot.llm.backends import CHATML_SYSTEM, CHATML_USER, Generation, register
 from bot.llm.modelfile import LocalFileBackend, check_model_file, load_failed
+from bot.llm.native import quiet_native_stderr
 
 INSTALL_HINT = "the llama backend needs llama-cpp-python: pip install 'smolbot[llama]'"
 
@@ -119,7 +120,7 @@ def load_llama(path: Path, extra_buffers: bool | None = None, **params: Any) -> 
         raise ModelUnavailable(INSTALL_HINT) from None
     extra = not cpu_has_amx() if extra_buffers is None else extra_buffers
     try:
-        with _model_params(use_extra_bufts=extra):
+        with _model_params(use_extra_bufts=extra), quiet_native_stderr():
             model = Llama(model_path=str(path), verbose=False, **params)
     except Exception as err:  # a GGUF it cannot load: one line, not a stack trace
         raise load_failed("llama-cpp-python", path, err) from None

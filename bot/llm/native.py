@@ -6,7 +6,8 @@ cannot open to file descriptor 2, from C++, at every model load:
     Failed to load libllamamodel-mainline-cuda.so: dlopen: libcudart.so.11.0: cannot open ...
 
 On a machine without CUDA that is expected, and the CPU build loads next; but it is the first thing
-a maintainer sees from `smolbot demo` or `smolbot draft`, and it reads like an error. Python's
+a maintainer sees from `smolbot demo` or `smolbot draft`, and it reads like an error. llama.cpp
+likewise says, at each load, that the triage reader set the pooling it asked for. Python's
 `sys.stderr` never sees these writes, so the descriptor itself is redirected for the duration of the
 load, through a pipe that a thread reads: lines that match NOISE go to the debug log, every other
 line goes on to stderr as it arrives, so nothing else the runtime (or another thread) wrote in
@@ -22,11 +23,17 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 log = logging.getLogger(__name__)
 
-# a GPU build of gpt4all's backend whose runtime library is absent: the loader goes on to the next
-NOISE = re.compile(r"^Failed to load libllamamodel-mainline-(cuda|kompute|vulkan)[\w.-]*: dlopen: ")
+NOISE = re.compile(
+    # a GPU build of gpt4all's backend whose runtime library is absent: the loader goes on to the next
+    r"^Failed to load libllamamodel-mainline-(cuda|kompute|vulkan)[\w.-]*: dlopen: "
+    # llama.cpp, at each load of a model whose pooling the triage reader sets on purpose (none: a
+    # state per token); printed whatever llama-cpp-python's verbose says
+    r"|^llama_init_from_model: model default pooling_type is \[-?\d+\], but \[-?\d+\] was specified$"
+)
 RELAY_WAIT_S = 1.0  # for the relay to pass the last lines on once the block has ended
 
 
@@ -48,13 +55,58 @@ def quiet_native_stderr(captured: list[str] | None = None) -> Iterator[None]:
         target=_relay, args=(read_end, saved, captured), name="native-stderr", daemon=True
     )
     relay.start()
+    # llama-cpp-python hands llama.cpp's log lines to Python's sys.stderr (which a test runner or
+    # a worker's log redirection may have replaced): those are filtered the same way
+    python_stderr = sys.stderr
+    sys.stderr = _Filtered(python_stderr, captured)
     try:
         yield
     finally:
+        if isinstance(sys.stderr, _Filtered):
+            sys.stderr.end()
+        sys.stderr = python_stderr
         os.dup2(saved, 2)  # `saved` stays open: the relay writes to it, and closes it at the end
         # A child process started by another thread in the window holds the pipe as its stderr
         # until it exits: the relay then goes on passing its lines, and the load does not wait.
         relay.join(RELAY_WAIT_S)
+
+
+def _noise(line: str) -> bool:
+    if NOISE.match(line):
+        log.debug("native loader: %s", line)
+        return True
+    return False
+
+
+class _Filtered:
+    """Python's sys.stderr for the block: whole lines but the NOISE go on to `out`."""
+
+    def __init__(self, out: Any, captured: list[str] | None) -> None:
+        self._out, self._captured, self._pending = out, captured, ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            *lines, self._pending = (self._pending + text).split("\n")
+            for line in lines:
+                self._emit(line, "\n")
+        return len(text)
+
+    def end(self) -> None:
+        with self._lock:
+            if self._pending:
+                self._emit(self._pending, "")
+            self._pending = ""
+        self._out.flush()
+
+    def _emit(self, line: str, newline: str) -> None:
+        if not _noise(line):
+            self._out.write(line + newline)
+            if self._captured is not None:
+                self._captured.append(line)
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, encoding, isatty: the stream's
+        return getattr(self._out, name)
 
 
 def _relay(read_end: int, out: int, captured: list[str] | None) -> None:
@@ -62,8 +114,7 @@ def _relay(read_end: int, out: int, captured: list[str] | None) -> None:
         with os.fdopen(read_end, "rb") as pipe:
             for raw in pipe:
                 line = raw.decode("utf-8", errors="replace").rstrip("\n")
-                if NOISE.match(line):
-                    log.debug("native loader: %s", line)
+                if _noise(line):
                     continue
                 os.write(out, raw)
                 if captured is not None:

@@ -1,4 +1,5 @@
-"""Native loaders' stderr: gpt4all's GPU-build dlopen failures are not shown; everything else is."""
+"""Native loaders' stderr: gpt4all's GPU-build dlopen failures and llama.cpp's pooling line are
+not shown; everything else is."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ CUDA = (
     "cannot open shared object file: No such file or directory\n"
 )
 
+POOLING = "llama_init_from_model: model default pooling_type is [-1], but [0] was specified\n"
+
 
 def test_noise_dropped_and_the_rest_written_back(capfd: pytest.CaptureFixture[str]) -> None:
     kept: list[str] = []
@@ -24,12 +27,29 @@ def test_noise_dropped_and_the_rest_written_back(capfd: pytest.CaptureFixture[st
         os.write(2, CUDA.encode())
         os.write(2, b"gguf_init_from_file: failed to read header\n")
         os.write(2, CUDA.replace("cuda-avxonly", "kompute").encode())
+        os.write(2, POOLING.encode())
+        os.write(2, POOLING.replace("[0] was specified", "[0] was specified twice").encode())
     err = capfd.readouterr().err
     assert "Failed to load" not in err
-    assert err == "gguf_init_from_file: failed to read header\n"
-    assert kept == ["gguf_init_from_file: failed to read header"]
+    twice = POOLING.replace("[0] was specified", "[0] was specified twice")
+    assert err == "gguf_init_from_file: failed to read header\n" + twice
+    assert kept == ["gguf_init_from_file: failed to read header", twice.rstrip()]
     os.write(2, b"after\n")  # the descriptor is back where it was
     assert capfd.readouterr().err == "after\n"
+
+
+def test_python_level_lines_are_filtered_too(capsys: pytest.CaptureFixture[str]) -> None:
+    """llama-cpp-python prints llama.cpp's log to sys.stderr, in pieces, flushing each."""
+    kept: list[str] = []
+    before = sys.stderr
+    with quiet_native_stderr(kept):
+        for piece in (POOLING[:20], POOLING[20:], "llama_model_load: error ", "loading model\n"):
+            print(piece, end="", flush=True, file=sys.stderr)
+        print("no newline at the end", end="", file=sys.stderr)
+    assert sys.stderr is before
+    err = capsys.readouterr().err
+    assert err == "llama_model_load: error loading model\nno newline at the end"
+    assert kept == ["llama_model_load: error loading model", "no newline at the end"]
 
 
 def test_a_raising_block_still_restores_stderr(capfd: pytest.CaptureFixture[str]) -> None:
