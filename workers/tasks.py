@@ -282,9 +282,14 @@ def schedule_digests() -> str:
 
 @app.task(name="smolbot.schedule_backfill_resumes")
 def schedule_backfill_resumes() -> str:
-    """Hourly: resume the backfills that stopped (bot/jobs/backfill.py resume_unfinished)."""
-    slot = time.strftime("%Y-%m-%dT%H", time.gmtime())
-    job_registry.submit(_wr().rt.store, "resume_backfills", {"slot": slot}, slot)
+    """Hourly: resume the backfills that stopped (bot/jobs/backfill.py resume_unfinished); no job
+    recorded in the hours when none did."""
+    from bot.jobs.backfill import unfinished
+
+    store, slot = _wr().rt.store, time.strftime("%Y-%m-%dT%H", time.gmtime())
+    if not unfinished(store):
+        return ""
+    job_registry.submit(store, "resume_backfills", {"slot": slot}, slot)
     return slot
 
 

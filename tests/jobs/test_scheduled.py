@@ -138,3 +138,21 @@ def test_every_beat_entry_names_a_registered_task(tmp_path: Path) -> None:
     entries = beat_schedule(load_settings(env="test", data_dir=tmp_path))
     assert "resume-backfills" in entries
     assert {e["task"] for e in entries.values()} <= set(app.tasks)
+
+
+def test_the_hourly_beat_task_records_a_resume_job_only_when_one_stopped(tmp_path: Path) -> None:
+    from workers.celery_app import configure
+    from workers.tasks import _wr, schedule_backfill_resumes
+
+    configure(load_settings(env="test", data_dir=tmp_path))
+    store = _wr().rt.store
+
+    def resume_jobs() -> list[str]:
+        return [r[0] for r in store.db.execute("select name from jobs").fetchall()]
+
+    assert schedule_backfill_resumes.run() == "" and resume_jobs() == []
+    at = {"started_at": time.time(), "updated_at": time.time()}
+    store.db.table(CURSORS).upsert({"repo": "o/r", "status": "stopped", "page": 2, **at}, pk="repo")
+    slot = schedule_backfill_resumes.run()
+    assert slot and resume_jobs() == ["resume_backfills"]
+    assert schedule_backfill_resumes.run() == slot and resume_jobs() == ["resume_backfills"]
