@@ -34,9 +34,13 @@ def install(
     for inst in store.installations():
         names = ", ".join(r["full_name"] for r in store.repositories(inst["id"]))
         say(f"  installation {inst['id']} ({inst['account']}): {names}")
+    say("  the repository's backfill is a model-queue job; waiting for it")
+    job = wait_job(store, "backfill", timeout)
     for row in store.audit_rows(repo=sample["repository"]["full_name"]):
-        if row["action"] == "backfill":
+        if row["action"] == "backfill" and row["outcome"] != "queued":
             say(f"  backfill (closed issues with one kind label teach triage): {row['reason']}")
+    if job != "done":
+        say(f"  backfill job: {job}")
 
 
 def open_issues(

@@ -452,24 +452,47 @@ def _labels(row: dict[str, Any]) -> list[str]:
 
 
 def handle_installation_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any]) -> None:
-    """installation.created / installation_repositories.added: backfill each new repository."""
+    """installation.created / installation_repositories.added: backfill each new repository.
+
+    With a task queue (ctx.defer) each repository is a `backfill` job on the model queue: a backfill
+    lasts minutes, and up to 15 min more per rate limit, which the fast queue's new-issue events
+    must not wait behind. Without one (the CLI, a test's context) they run here, in turn."""
     if ctx.github is None:
         raise RuntimeError("no GitHub connection: set SMOLBOT_APP_ID and SMOLBOT_PRIVATE_KEY")
     inst = int((payload.get("installation") or {}).get("id", 0))
     repos = payload.get("repositories") or payload.get("repositories_added") or []
     for item in repos:
         name = str(item["full_name"])
-        row = cursor(ctx.store, name)
-        if row is not None and row["status"] == "done" and row["delivery_id"] == delivery_id:
-            continue  # the task queue's retry of this event: that repository was finished
-        try:
-            backfill_repo(ctx, ctx.github.repo(inst, name), name, delivery_id=delivery_id)
-        except BackfillBusy as err:  # that one stores the same issues; a second would add nothing
-            ctx.store.audit(
-                "backfill", "skipped", str(err), task=TASK, delivery_id=delivery_id, repo=name
-            )
-    if repos and ctx.defer is not None:  # new labeled examples: tune the encoder if now due
-        ctx.defer("tune_encoder", {"reason": f"backfill of {len(repos)} repositories"}, delivery_id)
+        if ctx.defer is None:
+            backfill_installed(ctx, inst, name, delivery_id)
+            continue
+        kwargs = {"installation_id": inst, "repo": name, "delivery_id": delivery_id}
+        ctx.defer("backfill", kwargs, f"{delivery_id}:{name}")
+        ctx.store.audit(
+            "backfill",
+            "queued",
+            "a job on the model queue (the worker's log and `smolbot doctor` show its progress)",
+            task=TASK,
+            delivery_id=delivery_id,
+            repo=name,
+        )
+
+
+def backfill_installed(ctx: JobContext, inst: int, name: str, delivery_id: str | None) -> bool:
+    """One repository of an installation event (the `backfill` job). True when it ran to the end;
+    False when the event's earlier run had finished it, or another backfill holds it (audited)."""
+    assert ctx.github is not None
+    row = cursor(ctx.store, name)
+    if row is not None and row["status"] == "done" and row["delivery_id"] == delivery_id:
+        return False  # the task queue's retry of this event: that repository was finished
+    try:
+        backfill_repo(ctx, ctx.github.repo(inst, name), name, delivery_id=delivery_id)
+    except BackfillBusy as err:  # that one stores the same issues; a second would add nothing
+        ctx.store.audit(
+            "backfill", "skipped", str(err), task=TASK, delivery_id=delivery_id, repo=name
+        )
+        return False
+    return True
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Jobs that run on the model queue: summaries, the daily lifecycle sweep, the weekly digests,
-and starting an encoder tune when enough new labeled examples arrived."""
+repository backfills and their hourly resume, and starting an encoder tune when enough new labeled
+examples arrived."""
 
 from __future__ import annotations
 
@@ -43,6 +44,20 @@ def weekly_digests_job(rt: Runtime, *, slot: str) -> None:
     from bot.jobs.digest import run_due_digests
 
     run_due_digests(rt.context())
+
+
+@register("backfill")
+def backfill_job(
+    rt: Runtime, *, installation_id: int, repo: str, delivery_id: str | None = None
+) -> None:
+    """One repository of an installation event: its issues into the store, its labeled ones
+    learned; a rate limit or a 5xx retries the job, which resumes at the page it got to."""
+    from bot.jobs.backfill import backfill_installed
+
+    ctx = rt.context()
+    if backfill_installed(ctx, installation_id, repo, delivery_id) and ctx.defer is not None:
+        # new labeled examples: tune the encoder if now due
+        ctx.defer("tune_encoder", {"reason": f"backfill of {repo}"}, delivery_id)
 
 
 @register("resume_backfills", lock=lambda kw: "resume-backfills")

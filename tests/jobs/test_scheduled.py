@@ -77,20 +77,41 @@ def test_registered_jobs_exist() -> None:
         "weekly_digests",
         "tune_encoder",
         "resume_backfills",
+        "backfill",
     ):
         assert registry.get_job(name).name == name
 
 
-def test_installation_backfill_asks_for_an_encoder_tune(fake_github: Any, tmp_path: Path) -> None:
+def test_an_installation_queues_one_backfill_job_per_repository_which_asks_for_a_tune(
+    fake_github: Any, tmp_path: Path
+) -> None:
+    """The fast queue's delivery only queues the backfills; each runs as a model-queue job."""
     rt, sample = runtime(fake_github, tmp_path)
+    name = sample["repository"]["full_name"]
     ctx = rt.context()
     deferred: list[tuple[str, dict[str, Any], str | None]] = []
-    ctx.defer = lambda name, kw, key: deferred.append((name, kw, key))
-    repos = [{"full_name": sample["repository"]["full_name"]}]
-    payload = {"action": "created", "installation": sample["installation"], "repositories": repos}
+    ctx.defer = lambda job, kw, key: deferred.append((job, kw, key))
+    rt.context = lambda: ctx  # type: ignore[method-assign]
+    payload = {
+        "action": "created",
+        "installation": sample["installation"],
+        "repositories": [{"full_name": name}],
+    }
     handle_installation_event(ctx, "inst-1", payload)
-    assert rt.store.issues(sample["repository"]["full_name"])  # backfilled over HTTP
-    assert deferred == [("tune_encoder", {"reason": "backfill of 1 repositories"}, "inst-1")]
+    inst = sample["installation"]["id"]
+    kwargs = {"installation_id": inst, "repo": name, "delivery_id": "inst-1"}
+    assert deferred == [("backfill", kwargs, f"inst-1:{name}")]
+    assert rt.store.issues(name) == []  # nothing listed on the fast path
+    assert [r["outcome"] for r in rt.store.audit_rows(name, limit=50)] == ["queued"]
+
+    registry.get_job("backfill").fn(rt, **kwargs)
+    issues = [i for i in sample["issues"] if "pull_request" not in i]
+    assert len(rt.store.issues(name)) == len(issues)  # backfilled over HTTP
+    assert deferred[1:] == [("tune_encoder", {"reason": f"backfill of {name}"}, "inst-1")]
+    pages = len(fake_github.state.requests("GET", f"/repos/{name}/issues"))
+    registry.get_job("backfill").fn(rt, **kwargs)  # the job run again (a retry after it finished)
+    assert len(fake_github.state.requests("GET", f"/repos/{name}/issues")) == pages
+    assert len(deferred) == 2
 
 
 def test_sweep_job_runs_once_per_run_id(fake_github: Any, tmp_path: Path) -> None:

@@ -254,13 +254,13 @@ def test_the_workers_resume_a_stopped_backfill_after_the_rate_limit_resets(world
     queue's own retry of the event finds it done and lists nothing."""
     state, ctx = world
     ctx.store.add_repositories(1, [{"full_name": REPO}])
-    deferred: list[tuple[str, dict[str, str], str | None]] = []
-    ctx.defer = lambda name, kw, key: deferred.append((name, kw, key))
     closed_labeled(state, 250)
     state.secondary_limit(1, retry_after=3600, match="&page=3&")
     event = {"action": "created", "installation": {"id": 1}, "repositories": [{"full_name": REPO}]}
     with pytest.raises(RateLimited):
         handle_installation_event(ctx, "inst-1", event)
+    deferred: list[tuple[str, dict[str, str], str | None]] = []
+    ctx.defer = lambda name, kw, key: deferred.append((name, kw, key))  # the resume's tune check
     row = cursor(ctx.store, REPO)
     assert row is not None and 3590 < row["retry_at"] - time.time() <= 3600
 
@@ -277,6 +277,7 @@ def test_the_workers_resume_a_stopped_backfill_after_the_rate_limit_resets(world
     assert rows["done"]["reason"].endswith("resumed at page 2")
     assert [name for name, _, _ in deferred] == ["tune_encoder"]
 
+    ctx.defer = None
     handle_installation_event(ctx, "inst-1", event)  # the queue's retry of the event
     assert len(listed_pages(state)) == 5
     assert resume_unfinished(ctx, now=time.time() + 7200).left == {}  # nothing unfinished
