@@ -478,10 +478,17 @@ def handle_installation_event(ctx: JobContext, delivery_id: str, payload: dict[s
         )
 
 
-def backfill_installed(ctx: JobContext, inst: int, name: str, delivery_id: str | None) -> bool:
-    """One repository of an installation event (the `backfill` job). True when it ran to the end;
-    False when the event's earlier run had finished it, or another backfill holds it (audited)."""
+def backfill_installed(
+    ctx: JobContext, inst: int, name: str, delivery_id: str | None, queued: bool = False
+) -> bool:
+    """One repository of an installation event (`queued`: the `backfill` job). True when it ran to
+    the end; False when the event's earlier run had finished it, another backfill holds it, or
+    the repository left the installation before its job ran (the last two audited)."""
     assert ctx.github is not None
+    if queued and ctx.store.installation_for_repo(name) is None:
+        why = "the App is no longer installed on it"
+        ctx.store.audit("backfill", "skipped", why, task=TASK, delivery_id=delivery_id, repo=name)
+        return False
     row = cursor(ctx.store, name)
     if row is not None and row["status"] == "done" and row["delivery_id"] == delivery_id:
         return False  # the task queue's retry of this event: that repository was finished

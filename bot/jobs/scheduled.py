@@ -55,7 +55,8 @@ def backfill_job(
     from bot.jobs.backfill import backfill_installed
 
     ctx = rt.context()
-    if backfill_installed(ctx, installation_id, repo, delivery_id) and ctx.defer is not None:
+    ran = backfill_installed(ctx, installation_id, repo, delivery_id, queued=True)
+    if ran and ctx.defer is not None:
         # new labeled examples: tune the encoder if now due
         ctx.defer("tune_encoder", {"reason": f"backfill of {repo}"}, delivery_id)
 

@@ -114,6 +114,21 @@ def test_an_installation_queues_one_backfill_job_per_repository_which_asks_for_a
     assert len(deferred) == 2
 
 
+def test_a_queued_backfill_of_a_repository_removed_meanwhile_lists_nothing(
+    fake_github: Any, tmp_path: Path
+) -> None:
+    rt, sample = runtime(fake_github, tmp_path)
+    name = sample["repository"]["full_name"]
+    rt.store.remove_repositories([name])  # installation_repositories.removed, before the job ran
+    kwargs = {"installation_id": sample["installation"]["id"], "repo": name, "delivery_id": "i-2"}
+    registry.get_job("backfill").fn(rt, **kwargs)
+    assert fake_github.state.requests("GET", f"/repos/{name}/issues") == []
+    rows = rt.store.audit_rows(name, limit=50)
+    assert [(r["outcome"], r["reason"]) for r in rows] == [
+        ("skipped", "the App is no longer installed on it")
+    ]
+
+
 def test_sweep_job_runs_once_per_run_id(fake_github: Any, tmp_path: Path) -> None:
     rt, sample = runtime(fake_github, tmp_path)
     job = registry.get_job("lifecycle_sweep")
