@@ -40,6 +40,7 @@ CURSORS = "backfill_cursors"
 # One backfill per repository at a time (the CLI beside a worker would share one cursor row): a lock
 # whose lease is renewed at each page; the longest pause between pages is one rate-limit wait.
 LOCK_LEASE_S = 2 * MAX_RATE_WAIT_S
+NO_GITHUB = "no GitHub connection: set SMOLBOT_APP_ID and SMOLBOT_PRIVATE_KEY"
 # The workers resume a stopped backfill by themselves, hourly (resume_unfinished), this many times in
 # a row; then `smolbot doctor` lists it and a person decides (`smolbot backfill owner/name`).
 MAX_AUTO_RESUMES = 5
@@ -458,7 +459,7 @@ def handle_installation_event(ctx: JobContext, delivery_id: str, payload: dict[s
     lasts minutes, and up to 15 min more per rate limit, which the fast queue's new-issue events
     must not wait behind. Without one (the CLI, a test's context) they run here, in turn."""
     if ctx.github is None:
-        raise RuntimeError("no GitHub connection: set SMOLBOT_APP_ID and SMOLBOT_PRIVATE_KEY")
+        raise RuntimeError(NO_GITHUB)
     inst = int((payload.get("installation") or {}).get("id", 0))
     repos = payload.get("repositories") or payload.get("repositories_added") or []
     for item in repos:
@@ -484,7 +485,8 @@ def backfill_installed(
     """One repository of an installation event (`queued`: the `backfill` job). True when it ran to
     the end; False when the event's earlier run had finished it, another backfill holds it, or
     the repository left the installation before its job ran (the last two audited)."""
-    assert ctx.github is not None
+    if ctx.github is None:
+        raise RuntimeError(NO_GITHUB)
     if queued and ctx.store.installation_for_repo(name) is None:
         why = "the App is no longer installed on it"
         ctx.store.audit("backfill", "skipped", why, task=TASK, delivery_id=delivery_id, repo=name)
