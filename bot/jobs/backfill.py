@@ -239,9 +239,10 @@ def backfill_repo(
         return _backfill(ctx, host, repo, at, fetched, progress, sleep, delivery_id)
 
 
-def progress_age_s(row: dict[str, Any]) -> int:
+def progress_age_s(row: dict[str, Any], now: float | None = None) -> int:
     """Seconds since a cursor row last moved (a page fetched, or a status change)."""
-    return max(0, round(time.time() - float(row["updated_at"] or 0)))
+    now = time.time() if now is None else now
+    return max(0, round(now - float(row["updated_at"] or 0)))
 
 
 def _busy(store: Store, repo: str) -> str:
@@ -528,11 +529,12 @@ def resume_unfinished(
     out, now = Resumed(), time.time() if now is None else now
     if ctx.github is None:
         return out
+    suspended = {int(i["id"]) for i in ctx.store.installations() if i.get("suspended")}
     limited: set[int] = set()  # rate limited in this pass: its other repositories wait too
     for row in unfinished(ctx.store):
         repo = row["repo"]
         inst = ctx.store.installation_for_repo(repo)
-        why = _not_resumed_because(ctx.store, row, inst, limited, now)
+        why = _not_resumed_because(row, inst, suspended, limited, now)
         if why:
             out.left[repo] = why
             continue
@@ -555,19 +557,19 @@ def resume_unfinished(
 
 
 def _not_resumed_because(
-    store: Store, row: dict[str, Any], inst: int | None, limited: set[int], now: float
+    row: dict[str, Any], inst: int | None, suspended: set[int], limited: set[int], now: float
 ) -> str:
     """Why `row`'s backfill is not to be resumed now ('' when it is)."""
     repo, resumes = row["repo"], int(row["resumes"] or 0)
     if row["status"] == "running" and now - float(row["updated_at"] or 0) < LOCK_LEASE_S:
-        return f"running (last progress {progress_age_s(row)} s ago)"
+        return f"running (last progress {progress_age_s(row, now)} s ago)"
     if resumes >= MAX_AUTO_RESUMES:
         return f"gave up after {resumes} automatic resumes; `smolbot backfill {repo}` resumes it"
     if row["retry_at"] and float(row["retry_at"]) > now:
         return f"rate limited for {float(row['retry_at']) - now:.0f} s more"
     if inst is None:
         return "the App is not installed on it (any more)"
-    if any(i["id"] == inst and i.get("suspended") for i in store.installations()):
+    if inst in suspended:
         return "its installation is suspended"
     if inst in limited:
         return "its installation was rate limited in this pass"

@@ -311,7 +311,7 @@ def m080_backfill_cursors(db: Database) -> None:
 @migrations()
 def m090_backfill_resumes(db: Database) -> None:
     """Triage (issue 4): stopped backfills resume by themselves, hourly, a bounded number of times."""
-    db.table("backfill_cursors").add_column(
-        "resumes", int
-    )  # automatic resumes since a person's run
-    db.table("backfill_cursors").add_column("retry_at", float)  # a rate limit's reset: not before
+    # automatic resumes in a row since a person's or an installation event's run
+    db.table("backfill_cursors").add_column("resumes", int)
+    # a rate limit's reset: not resumed before
+    db.table("backfill_cursors").add_column("retry_at", float)
