@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ Check = tuple[str, Callable[[Settings], tuple[bool, str]]]
 
 
 def _store(s: Settings) -> tuple[bool, str]:
+    from bot.coord.jobs import waiting
     from bot.jobs.backfill import progress_age_s, unfinished
 
     store = open_store(s.effective_database_url)
@@ -31,6 +33,10 @@ def _store(s: Settings) -> tuple[bool, str]:
         else:
             msg += f" ({b['error'] or 'no error recorded'}; {_resumes(b)}) —"
         msg += f" `smolbot backfill {b['repo']}` resumes it"
+    for j in waiting(store, "backfill"):
+        since = max(0, round(time.time() - float(j["received_at"])))
+        msg += f"\n    backfill of {j['kwargs'].get('repo')} queued {since} s ago, not started:"
+        msg += " a model-queue worker runs it (`smolbot worker -Q model`, or `smolbot serve`)"
     return not dead, msg
 
 

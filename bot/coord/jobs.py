@@ -100,14 +100,33 @@ def record(store: Store, name: str, kwargs: dict[str, Any], key: str | None = No
 
 def submit(store: Store, name: str, kwargs: dict[str, Any], key: str | None = None) -> str:
     """Record a run and queue it on the model queue. Idempotent per (name, kwargs, key)."""
+    return submitted(store, name, kwargs, key)[0]
+
+
+def submitted(
+    store: Store, name: str, kwargs: dict[str, Any], key: str | None = None
+) -> tuple[str, bool]:
+    """submit(), and whether this call recorded the run (False: the same run was recorded before,
+    by a redelivery or a retry of what submitted it)."""
     get_job(name)
     jid = record(store, name, kwargs, key)
     if jid is None:
-        return job_id(name, kwargs, key)
+        return job_id(name, kwargs, key), False
     if _enqueuer:
         _enqueuer[0](jid, name, kwargs)
         set_status(store, jid, "queued")
-    return jid
+    return jid, True
+
+
+def waiting(store: Store, name: str | None = None) -> list[dict[str, Any]]:
+    """Runs not yet started (received or queued), oldest first; kwargs decoded."""
+    where, args = "status in ('received', 'queued')", []
+    if name is not None:
+        where, args = where + " and name = ?", [name]
+    out = list(store.db.table("jobs").rows_where(where, args, order_by="received_at"))
+    for row in out:
+        row["kwargs"] = json.loads(row["kwargs"] or "{}")
+    return out
 
 
 def claim(store: Store, jid: str, lease_s: float) -> bool:

@@ -469,7 +469,8 @@ def handle_installation_event(ctx: JobContext, delivery_id: str, payload: dict[s
             backfill_installed(ctx, inst, name, delivery_id)
             continue
         kwargs = {"installation_id": inst, "repo": name, "delivery_id": delivery_id}
-        ctx.defer("backfill", kwargs, f"{delivery_id}:{name}")
+        if not ctx.defer("backfill", kwargs, f"{delivery_id}:{name}"):
+            continue  # the task queue's retry of this event: that job was queued (and audited)
         ctx.store.audit(
             "backfill",
             "queued",

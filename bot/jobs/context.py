@@ -43,7 +43,8 @@ class JobContext:
     models: ModelLayer | None = None
     now: Callable[[], datetime] = field(default=utcnow)
     # Hands a model-heavy job (name, kwargs, idempotency key) to the model queue; None: run inline.
-    defer: Callable[[str, dict[str, Any], str | None], None] | None = None
+    # True when this call recorded the run; False when the same run was recorded before.
+    defer: Callable[[str, dict[str, Any], str | None], bool] | None = None
 
 
 def sent_by_bot(ctx: JobContext, payload: dict[str, Any]) -> bool:

@@ -38,10 +38,10 @@ class Runtime:
 
     def context(self) -> JobContext:
         """The collaborators jobs take: this process's store, GitHub client and model layer."""
-        from bot.coord.jobs import submit
+        from bot.coord.jobs import submitted
 
-        def defer(name: str, kwargs: dict[str, Any], key: str | None) -> None:
-            submit(self.store, name, kwargs, key)
+        def defer(name: str, kwargs: dict[str, Any], key: str | None) -> bool:
+            return submitted(self.store, name, kwargs, key)[1]
 
         return JobContext(
             self.settings, self.store, github=self.github, models=self.models, defer=defer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime
 from pathlib import Path
@@ -83,14 +84,13 @@ def test_registered_jobs_exist() -> None:
 
 
 def test_an_installation_queues_one_backfill_job_per_repository_which_asks_for_a_tune(
-    fake_github: Any, tmp_path: Path
+    fake_github: Any, tmp_path: Path, monkeypatch: Any
 ) -> None:
     """The fast queue's delivery only queues the backfills; each runs as a model-queue job."""
+    monkeypatch.setattr(registry, "_enqueuer", [])  # no broker: runs stay recorded, not started
     rt, sample = runtime(fake_github, tmp_path)
     name = sample["repository"]["full_name"]
-    ctx = rt.context()
-    deferred: list[tuple[str, dict[str, Any], str | None]] = []
-    ctx.defer = lambda job, kw, key: deferred.append((job, kw, key))
+    ctx = rt.context()  # its defer records the run in the store's job table
     rt.context = lambda: ctx  # type: ignore[method-assign]
     payload = {
         "action": "created",
@@ -98,20 +98,32 @@ def test_an_installation_queues_one_backfill_job_per_repository_which_asks_for_a
         "repositories": [{"full_name": name}],
     }
     handle_installation_event(ctx, "inst-1", payload)
+    handle_installation_event(ctx, "inst-1", payload)  # the task queue's retry of that delivery
     inst = sample["installation"]["id"]
     kwargs = {"installation_id": inst, "repo": name, "delivery_id": "inst-1"}
-    assert deferred == [("backfill", kwargs, f"inst-1:{name}")]
+    assert [(j["name"], j["kwargs"]) for j in registry.waiting(rt.store)] == [("backfill", kwargs)]
     assert rt.store.issues(name) == []  # nothing listed on the fast path
-    assert [r["outcome"] for r in rt.store.audit_rows(name, limit=50)] == ["queued"]
+    assert [r["outcome"] for r in rt.store.audit_rows(name, limit=50)] == ["queued"]  # once
+    doctor = _store_check(rt)
+    assert re.search(
+        f"backfill of {name} queued \\d+ s ago, not started: a model-queue worker", doctor
+    )
 
     registry.get_job("backfill").fn(rt, **kwargs)
     issues = [i for i in sample["issues"] if "pull_request" not in i]
     assert len(rt.store.issues(name)) == len(issues)  # backfilled over HTTP
-    assert deferred[1:] == [("tune_encoder", {"reason": f"backfill of {name}"}, "inst-1")]
+    tunes = [j["kwargs"] for j in registry.waiting(rt.store, "tune_encoder")]
+    assert tunes == [{"reason": f"backfill of {name}"}]
     pages = len(fake_github.state.requests("GET", f"/repos/{name}/issues"))
     registry.get_job("backfill").fn(rt, **kwargs)  # the job run again (a retry after it finished)
     assert len(fake_github.state.requests("GET", f"/repos/{name}/issues")) == pages
-    assert len(deferred) == 2
+    assert len(registry.waiting(rt.store)) == 2
+
+
+def _store_check(rt: Runtime) -> str:
+    from bot.cli.doctor import _store
+
+    return _store(rt.settings)[1]
 
 
 def test_a_queued_backfill_of_a_repository_removed_meanwhile_lists_nothing(
