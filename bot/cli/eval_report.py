@@ -52,12 +52,12 @@ def _scopes(report: Report) -> list[str]:
     lines = [
         "",
         f"{'repository':<32} {'train':>6} {'held':>5} {'macro-F1':>9} {'accuracy':>9}"
-        f" {'surest 80 %':>12}",
+        f" {'acc. surest 80 %':>16}",
     ]
     for s in report.scopes:
         lines.append(
             f"{s.scope:<32} {s.train:>6} {s.held:>5} {s.macro_f1:>9.3f} {s.accuracy:>9.3f}"
-            f" {s.surest_80:>12.3f}"
+            f" {s.surest_80:>16.3f}"
         )
     if len(report.scopes) > 1:
         lines.append(f"{'average':<32} {'':>6} {report.held:>5} {report.macro_f1:>9.3f}")

@@ -110,6 +110,27 @@ def test_threshold_levels_are_counted_from_the_answers() -> None:
             assert lv.accuracy == pytest.approx(sum(s.gold == s.pred for s in mine) / len(mine))
 
 
+def test_surest_80_is_the_accuracy_on_the_answers_it_is_surest_of() -> None:
+    """The column beside accuracy is accuracy too, as the benchmark's coverage table counts it."""
+    rng = random.Random(2)
+    noisy = [  # 40 % of the labels drawn at random: some answers are wrong
+        Example(
+            e.scope,
+            e.text,
+            rng.choice(list(WORDS)) if rng.random() < 0.4 else e.label,
+            "human",
+            e.created,
+        )
+        for e in dataset(["o/r"], 40, seed=5)
+    ]
+    report = evaluate(noisy, embed=False)
+    (scope,) = report.scopes
+    rows = sorted(report.scored, key=lambda s: -s.confidence)[: round(0.8 * len(report.scored))]
+    right = sum(s.gold == s.pred for s in rows)
+    assert 0 < right < len(rows)
+    assert scope.surest_80 == pytest.approx(right / len(rows))
+
+
 def test_suggest_names_the_lowest_threshold_that_reaches_the_target() -> None:
     report = Report(0.3, 0, 0, "tfidf-lr")
     report.levels = [
