@@ -60,6 +60,10 @@ def status() -> None:
     for name in hooks.HOOKS:
         st = hooks.state(repo, name)
         what = "smolbot" if st.ours else ("another hook (not smolbot)" if st.foreign else "none")
+        if st.ours and not st.current:
+            what += (
+                " (an older script, or another interpreter's: `smolbot hook install` updates it)"
+            )
         chained = f", chains {st.chained.name}" if st.chained else ""
         click.echo(f"{name}: {what}{chained} [{st.path}]")
     box = DraftBox(repo.smolbot_dir())

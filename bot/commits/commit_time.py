@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.commits import drafter
 from bot.commits.drafts import DraftBox, DraftResult
 from bot.commits.git import Repo
+from bot.commits.hooks import START_GRACE_MS
 from bot.commits.pipeline import draft_tree
 
 DEFAULT_WAIT_S = 2.0
@@ -40,7 +41,7 @@ def await_draft(repo: Repo, box: DraftBox, tree: str, budget_s: float) -> str | 
     while time.monotonic() < deadline:
         if path.is_file():
             return path.read_text()
-        if time.monotonic() - started > 0.5 and drafter.alive(box) is None:
+        if time.monotonic() - started > START_GRACE_MS / 1000 and drafter.alive(box) is None:
             return None
         time.sleep(0.05)
     return path.read_text() if path.is_file() else None

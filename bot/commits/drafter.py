@@ -15,11 +15,15 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from bot.commits.drafts import DraftBox
 from bot.commits.git import GitError, Repo, find_repo
-from bot.commits.model import LayerWriter, Writer
-from bot.commits.pipeline import DraftOptions, draft_tree
+
+if TYPE_CHECKING:  # the model and pipeline (settings, pydantic: 0.4 s) load after the pid file is
+    # written: a hook waiting for a drafter it just started would otherwise see none for that long
+    from bot.commits.model import Writer
+    from bot.commits.pipeline import DraftOptions
 
 log = logging.getLogger("smolbot.drafter")
 IDLE_S = float(os.environ.get("SMOLBOT_DRAFTER_IDLE_S", "180"))
@@ -67,6 +71,8 @@ class Drafter:
     def draft(self, tree: str) -> None:
         if self.box.ready(tree):
             return
+        from bot.commits.pipeline import draft_tree
+
         self.box.mark_pending(tree)
         try:
             result = draft_tree(self.repo, tree, self.writer, self.opts)
@@ -106,6 +112,8 @@ class Drafter:
 
 
 def writer_for_settings() -> tuple[Writer | None, DraftOptions]:
+    from bot.commits.model import LayerWriter
+    from bot.commits.pipeline import DraftOptions
     from bot.settings import load_settings
 
     settings = load_settings()

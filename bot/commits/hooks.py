@@ -14,6 +14,10 @@ from bot.commits.git import Repo
 MARK = "# smolbot-hook"
 CHAINED = ".smolbot-chained"
 HOOKS = ("prepare-commit-msg", "post-index-change")
+# How long a commit waits for a drafter that is not running (yet) before it gives up on a draft.
+# A drafter writes its pid about 0.1 s after it starts on an idle machine; on a loaded 2-core one
+# (a test suite, a build) 0.5 s was seen to be too short, and a commit went without its draft.
+START_GRACE_MS = 2000
 
 _START = """start_drafter() {
   if command -v setsid >/dev/null 2>&1; then
@@ -43,7 +47,7 @@ tree=$(git write-tree 2>/dev/null) || exit 0
   i=0
   while [ ! -f "$draft" ] && [ "$i" -lt "$ms" ]; do
     sleep 0.05; i=$((i + 50))
-    [ "$i" -ge 500 ] && ! alive && break
+    [ "$i" -ge {grace_ms} ] && ! alive && break
   done
 fi
 [ -f "$draft" ] || exit 0
@@ -81,6 +85,7 @@ def script(name: str, version: str = "1") -> str:
         chained=CHAINED,
         start=_START,
         gitdir=_GITDIR,
+        grace_ms=START_GRACE_MS,
     )
 
 
@@ -91,6 +96,7 @@ class HookState:
     ours: bool
     chained: Path | None
     foreign: bool  # a hook that is not ours sits there
+    current: bool = False  # ours, and what this version (and interpreter) would install
 
 
 class HookError(Exception):
@@ -105,9 +111,15 @@ def hooks_dir(repo: Repo) -> Path:
 def state(repo: Repo, name: str) -> HookState:
     path = hooks_dir(repo) / name
     chained = path.with_name(name + CHAINED)
-    ours = path.is_file() and MARK in _read(path)
+    text = _read(path, limit=None) if path.is_file() else ""
+    ours = MARK in text[:2000]
     return HookState(
-        name, path, ours, chained if chained.exists() else None, path.exists() and not ours
+        name,
+        path,
+        ours,
+        chained if chained.exists() else None,
+        path.exists() and not ours,
+        ours and text == script(name),
     )
 
 
@@ -146,8 +158,8 @@ def uninstall(repo: Repo) -> list[str]:
     return done
 
 
-def _read(path: Path) -> str:
+def _read(path: Path, limit: int | None = 2000) -> str:
     try:
-        return path.read_text(errors="replace")[:2000]
+        return path.read_text(errors="replace")[:limit]
     except OSError:
         return ""

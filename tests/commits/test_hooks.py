@@ -67,6 +67,25 @@ def test_cold_commit_starts_the_drafter_and_waits_within_budget(repo: Git) -> No
     assert message != "manual message" and CC_SUBJECT.match(message.splitlines()[0])
 
 
+def test_a_commit_waits_for_a_drafter_slow_to_start(
+    repo: Git, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a loaded machine a drafter's interpreter can take over a second to write its pid; the
+    commit right after `git add` must wait for it, not take it for dead (it did, at 0.5 s)."""
+    from bot.commits import hooks
+    from bot.commits.git import find_repo
+
+    slow = tmp_path / "slow-python"  # the hooks' interpreter, one second late, as under load
+    slow.write_text(f'#!/bin/sh\nsleep 1\nexec {hooks.python()} "$@"\n')
+    slow.chmod(0o755)
+    monkeypatch.setattr(hooks, "python", lambda: str(slow))
+    hooks.install(find_repo(repo.root))
+    repo.write("docs/usage.md", "# Usage\n\nInstall with pip, then run `shop serve`.\n")
+    repo("add", "docs/usage.md", env=NO_MODEL)  # starts a drafter, which is not up yet
+    repo("commit", env={"SMOLBOT_COMMIT_WAIT_MS": "240000", **NO_MODEL})
+    assert repo.last_message().startswith("docs")
+
+
 def test_no_draft_within_budget_leaves_the_message_to_the_user(repo: Git) -> None:
     install(repo, "--no-start")
     repo.write("notes.txt", "hello\n")
@@ -138,6 +157,18 @@ def test_existing_hooks_are_chained_and_restored(repo: Git) -> None:
     assert repo.smolbot("hook", "uninstall").returncode == 0
     assert (hooks / "prepare-commit-msg").read_text() == mine
     assert not (hooks / "prepare-commit-msg.smolbot-chained").exists()
+
+
+def test_status_names_a_hook_an_older_version_installed(repo: Git) -> None:
+    install(repo, "--no-start")
+    assert "prepare-commit-msg: smolbot [" in repo.smolbot("hook", "status").stdout
+    hook = repo.git_path("hooks") / "prepare-commit-msg"
+    hook.write_text(hook.read_text().replace("-ge 2000 ]", "-ge 500 ]"))  # an earlier release's
+    status = repo.smolbot("hook", "status").stdout
+    assert "prepare-commit-msg: smolbot (an older script, or another interpreter's:" in status
+    assert "post-index-change: smolbot [" in status
+    install(repo, "--no-start")
+    assert "older script" not in repo.smolbot("hook", "status").stdout
 
 
 def test_refuses_to_lose_a_hook(repo: Git) -> None:
