@@ -111,8 +111,8 @@ def hooks_dir(repo: Repo) -> Path:
 def state(repo: Repo, name: str) -> HookState:
     path = hooks_dir(repo) / name
     chained = path.with_name(name + CHAINED)
-    text = _read(path, limit=None) if path.is_file() else ""
-    ours = MARK in text[:2000]
+    text = _read(path) if path.is_file() else ""
+    ours = MARK in text[:2000]  # our mark sits in the first lines
     return HookState(
         name,
         path,
@@ -158,8 +158,8 @@ def uninstall(repo: Repo) -> list[str]:
     return done
 
 
-def _read(path: Path, limit: int | None = 2000) -> str:
+def _read(path: Path) -> str:
     try:
-        return path.read_text(errors="replace")[:limit]
+        return path.read_text(errors="replace")
     except OSError:
         return ""
