@@ -121,6 +121,8 @@ class RepoHost(Protocol):
     def issue_pages(
         self, state: str = "all", first: int = 1
     ) -> Iterator[list[IssueData]]: ...  # list_issues page by page from page `first` (1-based)
+    @property
+    def page_size(self) -> int: ...  # issue_pages' full page: a shorter one is the last
     def create_issue(self, title: str, body: str, labels: list[str] | None = None) -> int: ...
     # added for lifecycle (issue 5); the GitHub adapter implements it
     def issue_events(self, number: int) -> list[EventData]: ...  # oldest first, every page

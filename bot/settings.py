@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     task_max_retries: int = Field(default=8, ge=0)
     sweep_hour_utc: int = Field(default=6, ge=0, le=23)  # the daily lifecycle sweep
     retry_base_s: float = Field(default=10.0, gt=0)  # first backoff after a GitHub 5xx
+    # a queued backfill lists this many pages of 100 issues a job, then queues the rest
+    backfill_pages_per_part: int = Field(default=10, ge=1)
     # worker processes per queue: `smolbot worker -Q model` runs worker_concurrency["model"]
     worker_concurrency: dict[str, int] = Field(
         default_factory=lambda: {"fast": 2, "model": 1, "sweep": 1}

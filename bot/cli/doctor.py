@@ -17,7 +17,7 @@ Check = tuple[str, Callable[[Settings], tuple[bool, str]]]
 
 def _store(s: Settings) -> tuple[bool, str]:
     from bot.coord.jobs import waiting
-    from bot.jobs.backfill import progress_age_s, unfinished
+    from bot.jobs.backfill import CONTINUING, progress_age_s, unfinished
 
     store = open_store(s.effective_database_url)
     counts = store.delivery_counts()
@@ -28,6 +28,9 @@ def _store(s: Settings) -> tuple[bool, str]:
         msg += f"\n    dead letter {d['id']}: {d['task']} {d['args'][:80]} — {d['error'][:120]}"
     for b in unfinished(store):
         msg += f"\n    backfill of {b['repo']} {b['status']} at page {b['page']}"
+        if b["status"] == CONTINUING:
+            msg += f" (last part {progress_age_s(b)} s ago): its next part is a queued job"
+            continue
         if b["status"] == "running":
             msg += f", last progress {progress_age_s(b)} s ago — if its process died,"
         else:
@@ -35,7 +38,10 @@ def _store(s: Settings) -> tuple[bool, str]:
         msg += f" `smolbot backfill {b['repo']}` resumes it"
     for j in waiting(store, "backfill"):
         since = max(0, round(time.time() - float(j["received_at"])))
-        msg += f"\n    backfill of {j['kwargs'].get('repo')} queued {since} s ago, not started:"
+        part = f" (part {j['kwargs']['part']})" if j["kwargs"].get("part") else ""
+        msg += (
+            f"\n    backfill of {j['kwargs'].get('repo')}{part} queued {since} s ago, not started:"
+        )
         msg += " a model-queue worker runs it (`smolbot worker -Q model`, or `smolbot serve`)"
     return not dead, msg
 

@@ -18,7 +18,7 @@ from requests import RequestException
 from bot.github.convert import raw
 from bot.github.errors import credentials_error, translated
 from bot.github.pacing import WritePacer
-from bot.github.repo import FileCache, GitHubRepo
+from bot.github.repo import PER_PAGE, FileCache, GitHubRepo
 from bot.github.tokens import TokenCache
 from bot.ports import AppCredentialsError
 from bot.settings import Settings
@@ -101,7 +101,7 @@ class GitHubApp:
             if held is None or held[0] != token:
                 if held is not None:
                     held[1].close()  # the old token's connection pool
-                gh = Github(auth=Auth.Token(token), per_page=100, lazy=True, **self._common())  # type: ignore[arg-type]
+                gh = Github(auth=Auth.Token(token), per_page=PER_PAGE, lazy=True, **self._common())  # type: ignore[arg-type]
                 held = (token, gh)
                 self._clients[installation_id] = held
             return held[1]

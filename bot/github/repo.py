@@ -25,6 +25,7 @@ from bot.ports import CommentData, EventData, FileContent, GitHubError, IssueDat
 
 T = TypeVar("T")
 ROLES = ("admin", "maintain", "write", "triage", "read")
+PER_PAGE = 100  # the client's page size (GitHub's largest): the fewest requests for a listing
 
 
 class FileCache:
@@ -126,6 +127,10 @@ class GitHubRepo:
         with self._calls():
             for item in self._issue_listing(state, since, labels):
                 yield issue_data(self.full_name, raw(item))
+
+    @property
+    def page_size(self) -> int:
+        return PER_PAGE
 
     def issue_pages(self, state: str = "all", first: int = 1) -> Iterator[list[IssueData]]:
         """list_issues one page at a time from page `first` (1-based), to resume a long listing

@@ -37,6 +37,7 @@ UNAVAILABLE_WAITS_S = (5.0, 30.0, 120.0)  # after a 5xx mid-listing; then the ta
 # (issues deleted meanwhile pull the listing up, and one page of overlap covers only so many).
 RESUME_WITHIN_S = 24 * 3600
 CURSORS = "backfill_cursors"
+CONTINUING = "continuing"  # a cursor's status between two parts of a queued backfill
 # One backfill per repository at a time (the CLI beside a worker would share one cursor row): a lock
 # whose lease is renewed at each page; the longest pause between pages is one rate-limit wait.
 LOCK_LEASE_S = 2 * MAX_RATE_WAIT_S
@@ -44,10 +45,24 @@ NO_GITHUB = "no GitHub connection: set SMOLBOT_APP_ID and SMOLBOT_PRIVATE_KEY"
 # The workers resume a stopped backfill by themselves, hourly (resume_unfinished), this many times in
 # a row; then `smolbot doctor` lists it and a person decides (`smolbot backfill owner/name`).
 MAX_AUTO_RESUMES = 5
+# A queued backfill lists Settings.backfill_pages_per_part pages (100 issues each), then queues the
+# rest as its next part: the model-queue jobs queued meanwhile (and, under `smolbot serve`'s one
+# worker process, new issues' events) run in between instead of waiting out a large repository.
+# A queued backfill waits out a rate limit this short; a longer one stops it, and the task queue
+# retries it at the reset (pausing the installation's other work too) instead of a worker sleeping.
+QUEUED_MAX_RATE_WAIT_S = 60
 
 
 class BackfillBusy(RuntimeError):
     """Another backfill of the repository is running (a worker, or `smolbot backfill`)."""
+
+
+class _PartDone(Exception):
+    """This run listed its pages (`until`); the listing goes on at `page`."""
+
+    def __init__(self, page: int) -> None:
+        super().__init__(page)
+        self.page = page
 
 
 def lock_key(repo: str) -> str:
@@ -63,6 +78,7 @@ class BackfillResult:
     known: int = 0  # labeled issues learned before (a backfill run again): nothing new
     skipped: int = 0
     first_page: int = 1  # > 1: resumed where an earlier backfill stopped
+    next_page: int | None = None  # this run listed its share of pages; the next part starts here
     # labeled issues that taught nothing, by reason, and the labels they carried (for the hint)
     not_learned: Counter[str] = field(default_factory=Counter)
     their_labels: Counter[str] = field(default_factory=Counter)
@@ -70,6 +86,8 @@ class BackfillResult:
     def summary(self) -> dict[str, Any]:
         """The counts, JSON-able, for the audit log."""
         out = {k: v for k, v in self.__dict__.items() if not isinstance(v, Counter)}
+        if self.next_page is None:
+            del out["next_page"]
         out["not_learned"] = dict(self.not_learned)
         out["their_labels"] = dict(self.their_labels.most_common(10))
         return out
@@ -96,6 +114,23 @@ class BackfillResult:
         return lines
 
 
+@dataclass(frozen=True)
+class Part:
+    """Which part of a queued backfill a run is, and what the parts before it stored and learned
+    (a part's job carries these, so the last part's audit row can give the whole)."""
+
+    number: int = 1
+    stored: int = 0
+    learned: int = 0
+
+    def after(self, result: BackfillResult) -> Part:
+        return Part(self.number + 1, self.stored + result.stored, self.learned + result.learned)
+
+    def kwargs(self) -> dict[str, int]:
+        """For the next part's job (the first part's job has none of these)."""
+        return {"part": self.number, "stored": self.stored, "learned": self.learned}
+
+
 def issue_row(issue: IssueData) -> dict[str, Any]:
     """An IssueData in the shape Store.upsert_issue takes (closed_at approximated by updated_at)."""
     return {
@@ -119,25 +154,38 @@ def _pages(
     *,
     first: int = 1,
     fetched: Callable[[int], None] = lambda page: None,
+    until: int | None = None,
+    max_wait_s: float = MAX_RATE_WAIT_S,
 ) -> Iterator[IssueData]:
-    """Every issue once, page by page from `first`. A rate limit waits as told, a 5xx or a dropped
-    connection backs off (UNAVAILABLE_WAITS_S); either way the listing resumes at the last page it
-    fetched, not the first: a long backfill pays one page again, not all of them. The last page
-    fetched, not the next one: issues deleted or transferred meanwhile pull the newest-first
-    listing up, and a page of overlap keeps that from skipping any; issues opened meanwhile push it
-    down, and `done` drops the repeats. `fetched(page)` is told each page as it arrives."""
+    """Every issue once, page by page from `first`. A rate limit up to `max_wait_s` is waited
+    out, a 5xx or a dropped connection backs off (UNAVAILABLE_WAITS_S); either way the listing
+    resumes at the last page it fetched, not the first: a long backfill pays one page again, not all
+    of them. The last page fetched, not the next one: issues deleted or transferred meanwhile pull
+    the newest-first listing up, and a page of overlap keeps that from skipping any; issues opened
+    meanwhile push it down, and `done` drops the repeats. `fetched(page)` is told each page as it
+    arrives. With `until`, raises _PartDone instead of fetching a page after it, unless the
+    listing ended there (a page shorter than host.page_size is the last)."""
     last = first  # the last page fetched: where a retry starts
     for attempt in range(retries + 1):
         try:
-            for page, issues in enumerate(host.issue_pages("all", first=last), start=last):
+            listing = iter(host.issue_pages("all", first=last))
+            page = last
+            while True:
+                if until is not None and page > until:
+                    raise _PartDone(page)
+                issues = next(listing, None)
+                if issues is None:
+                    return
                 last = page
                 fetched(page)
                 for issue in issues:
                     if issue.number not in done:
                         yield issue
-            return
+                if len(issues) < host.page_size:
+                    return  # the listing's last page: no part after it
+                page += 1
         except RateLimited as err:
-            if attempt == retries or err.retry_after_s > MAX_RATE_WAIT_S:
+            if attempt == retries or err.retry_after_s > max_wait_s:
                 raise
             wait = err.retry_after_s
         except Unavailable as err:
@@ -181,6 +229,11 @@ class _Cursor:
     def done(self) -> None:
         self._save(status="done", error=None)
 
+    def continuing(self, page: int) -> None:
+        """This run's part is listed; the next part (a queued job) starts at `page`."""
+        self.page = page
+        self._save(status=CONTINUING, error=None)
+
     def _save(self, **fields: Any) -> None:
         row = {"repo": self.repo, "page": self.page, "updated_at": time.time(), **fields}
         self.table.upsert(row, pk="repo")
@@ -211,10 +264,16 @@ def backfill_repo(
     sleep: Callable[[float], None] = time.sleep,
     delivery_id: str | None = None,
     resumes: int = 0,
+    max_pages: int | None = None,
+    max_wait_s: float = MAX_RATE_WAIT_S,
+    part: Part = Part(),
 ) -> BackfillResult:
     """Store every issue; learn() each closed issue that carries exactly one kind label.
     Raises BackfillBusy when another backfill of `repo` is running (in any process). `resumes`:
-    how many automatic resumes in a row this run is (0: a person's or an installation event's)."""
+    how many automatic resumes in a row this run is (0: a person's or an installation event's).
+    `max_pages`: list at most that many pages, then stop with `next_page` set (the cursor says
+    CONTINUING) for a next part to go on from (`part`: which part this run is); `max_wait_s`: the
+    longest rate limit waited out."""
     locks, key = Locks(ctx.store, lease_s=LOCK_LEASE_S), lock_key(repo)
     with locks.hold(key, wait_s=0) as got:
         if not got:
@@ -236,7 +295,20 @@ def backfill_repo(
                 raise BackfillBusy(_busy(ctx.store, repo))
             at.fetched(page)
 
-        return _backfill(ctx, host, repo, at, fetched, progress, sleep, delivery_id)
+        until = at.page + max_pages - 1 if max_pages else None
+
+        def listing(done: set[int]) -> Iterator[IssueData]:
+            return _pages(
+                host,
+                sleep,
+                done,
+                first=at.page,
+                fetched=fetched,
+                until=until,
+                max_wait_s=max_wait_s,
+            )
+
+        return _backfill(ctx, host, listing, repo, at, progress, delivery_id, part)
 
 
 def progress_age_s(row: dict[str, Any], now: float | None = None) -> int:
@@ -261,19 +333,19 @@ def _busy(store: Store, repo: str) -> str:
 def _backfill(
     ctx: JobContext,
     host: RepoHost,
+    listing: Callable[[set[int]], Iterator[IssueData]],
     repo: str,
     at: _Cursor,
-    fetched: Callable[[int], None],
     progress: Callable[[int], None] | None,
-    sleep: Callable[[float], None],
     delivery_id: str | None,
+    part: Part,
 ) -> BackfillResult:
     result, done = BackfillResult(repo, first_page=at.page), set[int]()
     if at.page > 1:
-        log.info("%s: resuming the backfill at page %d, where it stopped", repo, at.page)
+        log.info("%s: backfill from page %d, where it stopped", repo, at.page)
     try:
         cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
-        for issue in _pages(host, sleep, done, first=at.page, fetched=fetched):
+        for issue in listing(done):
             done.add(issue.number)
             result.seen += 1
             if progress is not None:
@@ -287,6 +359,21 @@ def _backfill(
                 _learn(ctx, result, issue.title, issue.body, issue.labels, cfg, issue.created_at)
     except BackfillBusy:  # the cursor row is the other backfill's now
         raise
+    except _PartDone as end:  # this part's pages are in; the caller queues the next part
+        at.continuing(end.page)
+        result.next_page = end.page
+        ctx.store.audit(
+            "backfill",
+            "continues",
+            f"part {part.number}, pages {result.first_page}-{end.page - 1}: {result.stored} issues"
+            f" stored, {result.learned} learned{result.known_note}; part {part.number + 1} lists"
+            f" from page {end.page} as a queued job, after the model-queue work queued meanwhile",
+            task=TASK,
+            delivery_id=delivery_id,
+            repo=repo,
+            detail={**result.summary(), "part": part.number},
+        )
+        return result
     except Exception as err:  # what was stored stays; the next backfill starts at at.page
         at.stopped(err)
         ctx.store.audit(
@@ -301,16 +388,19 @@ def _backfill(
         )
         raise
     at.done()
-    resumed = f", resumed at page {result.first_page}" if result.first_page > 1 else ""
+    counts = f"{result.stored} issues stored, {result.learned} learned{result.known_note}"
+    if part.number > 1:
+        whole = part.after(result)
+        counts += (
+            f" in part {part.number}, from page {result.first_page}; {whole.stored} stored and"
+            f" {whole.learned} learned in all {part.number} parts"
+        )
+    elif result.first_page > 1:
+        counts += f", resumed at page {result.first_page}"
     ctx.store.audit(
         "backfill",
         "done",
-        "; ".join(
-            [
-                f"{result.stored} issues stored, {result.learned} learned{result.known_note}{resumed}",
-                *result.explain()[:1],
-            ]
-        ),
+        "; ".join([counts, *result.explain()[:1]]),
         task=TASK,
         delivery_id=delivery_id,
         repo=repo,
@@ -457,8 +547,9 @@ def handle_installation_event(ctx: JobContext, delivery_id: str, payload: dict[s
     """installation.created / installation_repositories.added: backfill each new repository.
 
     With a task queue (ctx.defer) each repository is a `backfill` job on the model queue: a backfill
-    lasts minutes, and up to 15 min more per rate limit, which the fast queue's new-issue events
-    must not wait behind. Without one (the CLI, a test's context) they run here, in turn."""
+    lasts minutes, which the fast queue's new-issue events must not wait behind; it lists
+    settings.backfill_pages_per_part pages a job, so the model queue's other jobs do not wait long
+    either. Without one (the CLI, a test's context) they run here, in turn, to the end."""
     if ctx.github is None:
         raise RuntimeError(NO_GITHUB)
     inst = int((payload.get("installation") or {}).get("id", 0))
@@ -482,28 +573,58 @@ def handle_installation_event(ctx: JobContext, delivery_id: str, payload: dict[s
 
 
 def backfill_installed(
-    ctx: JobContext, inst: int, name: str, delivery_id: str | None, queued: bool = False
-) -> bool:
-    """One repository of an installation event (`queued`: the `backfill` job). True when it ran to
-    the end; False when the event's earlier run had finished it, another backfill holds it, or
-    the repository left the installation before its job ran (the last two audited)."""
+    ctx: JobContext,
+    inst: int,
+    name: str,
+    delivery_id: str | None,
+    queued: bool = False,
+    part: Part = Part(),
+) -> BackfillResult | None:
+    """One repository of an installation event (`queued`: the `backfill` job, which lists
+    settings.backfill_pages_per_part pages as `part`, and leaves rate limits over a minute to the
+    task queue). The run's result, its `next_page` set when a next part is due; None when the
+    event's earlier run had finished it, another backfill holds it, the repository left the
+    installation before its job ran (the last two audited), or a part's repository was finished
+    meanwhile (by an hourly resume or `smolbot backfill`)."""
     if ctx.github is None:
         raise RuntimeError(NO_GITHUB)
     if queued and ctx.store.installation_for_repo(name) is None:
         why = "the App is no longer installed on it"
         ctx.store.audit("backfill", "skipped", why, task=TASK, delivery_id=delivery_id, repo=name)
-        return False
+        return None
     row = cursor(ctx.store, name)
-    if row is not None and row["status"] == "done" and row["delivery_id"] == delivery_id:
-        return False  # the task queue's retry of this event: that repository was finished
+    # the task queue's retry of this event, or a part whose backfill was finished by another run
+    done = row is not None and row["status"] == "done"
+    if done and row is not None and (row["delivery_id"] == delivery_id or part.number > 1):
+        return None
     try:
-        backfill_repo(ctx, ctx.github.repo(inst, name), name, delivery_id=delivery_id)
+        return backfill_repo(
+            ctx,
+            ctx.github.repo(inst, name),
+            name,
+            delivery_id=delivery_id,
+            max_pages=ctx.settings.backfill_pages_per_part if queued else None,
+            max_wait_s=QUEUED_MAX_RATE_WAIT_S if queued else MAX_RATE_WAIT_S,
+            part=part,
+        )
     except BackfillBusy as err:  # that one stores the same issues; a second would add nothing
         ctx.store.audit(
             "backfill", "skipped", str(err), task=TASK, delivery_id=delivery_id, repo=name
         )
+        return None
+
+
+def queue_next_part(
+    ctx: JobContext, inst: int, result: BackfillResult, delivery_id: str | None, part: Part
+) -> bool:
+    """Queue the `backfill` job of the part after `part` (keyed by the event and the part, so a
+    retry of this part queues it once). False without a task queue, or when it was queued before."""
+    if ctx.defer is None or result.next_page is None:
         return False
-    return True
+    after = part.after(result)
+    kwargs = {"installation_id": inst, "repo": result.repo, "delivery_id": delivery_id}
+    key = f"{delivery_id or 'resume'}:{result.repo}:part{after.number}"
+    return ctx.defer("backfill", {**kwargs, **after.kwargs()}, key)
 
 
 @dataclass
@@ -513,6 +634,7 @@ class Resumed:
     finished: list[str] = field(default_factory=list)
     stopped: dict[str, str] = field(default_factory=dict)  # repo -> why it stopped again
     left: dict[str, str] = field(default_factory=dict)  # repo -> why it was not tried now
+    continuing: dict[str, int] = field(default_factory=dict)  # repo -> next part's first page
 
 
 def resume_unfinished(
@@ -532,6 +654,8 @@ def resume_unfinished(
         return out
     suspended = {int(i["id"]) for i in ctx.store.installations() if i.get("suspended")}
     limited: set[int] = set()  # rate limited in this pass: its other repositories wait too
+    # with a task queue, each resume lists one part and queues the rest as `backfill` jobs
+    max_pages = ctx.settings.backfill_pages_per_part if ctx.defer is not None else None
     for row in unfinished(ctx.store):
         repo = row["repo"]
         inst = ctx.store.installation_for_repo(repo)
@@ -543,8 +667,20 @@ def resume_unfinished(
         try:
             host = ctx.github.repo(inst, repo)
             n = int(row["resumes"] or 0) + 1
-            backfill_repo(ctx, host, repo, sleep=sleep, delivery_id=row["delivery_id"], resumes=n)
-            out.finished.append(repo)
+            done = backfill_repo(
+                ctx,
+                host,
+                repo,
+                sleep=sleep,
+                delivery_id=row["delivery_id"],
+                resumes=n,
+                max_pages=max_pages,
+            )
+            if done.next_page is None:
+                out.finished.append(repo)
+            else:
+                queue_next_part(ctx, inst, done, row["delivery_id"], Part())
+                out.continuing[repo] = done.next_page
         except BackfillBusy:  # another process took it between the check and the lock
             out.left[repo] = "another backfill holds it"
         except (GitHubError, AppCredentialsError) as err:  # audited as stopped by the backfill
@@ -562,8 +698,11 @@ def _not_resumed_because(
 ) -> str:
     """Why `row`'s backfill is not to be resumed now ('' when it is)."""
     repo, resumes = row["repo"], int(row["resumes"] or 0)
-    if row["status"] == "running" and now - float(row["updated_at"] or 0) < LOCK_LEASE_S:
+    recent = now - float(row["updated_at"] or 0) < LOCK_LEASE_S
+    if row["status"] == "running" and recent:
         return f"running (last progress {progress_age_s(row, now)} s ago)"
+    if row["status"] == CONTINUING and recent:
+        return f"its next part, from page {row['page']}, is a queued job"
     if resumes >= MAX_AUTO_RESUMES:
         return f"gave up after {resumes} automatic resumes; `smolbot backfill {repo}` resumes it"
     if row["retry_at"] and float(row["retry_at"]) > now:

@@ -48,16 +48,28 @@ def weekly_digests_job(rt: Runtime, *, slot: str) -> None:
 
 @register("backfill")
 def backfill_job(
-    rt: Runtime, *, installation_id: int, repo: str, delivery_id: str | None = None
+    rt: Runtime,
+    *,
+    installation_id: int,
+    repo: str,
+    delivery_id: str | None = None,
+    part: int = 1,
+    stored: int = 0,
+    learned: int = 0,
 ) -> None:
     """One repository of an installation event: its issues into the store, its labeled ones
-    learned; a rate limit or a 5xx retries the job, which resumes at the page it got to."""
-    from bot.jobs.backfill import backfill_installed
+    learned, SMOLBOT_BACKFILL_PAGES_PER_PART pages a job: each part queues the next, so the
+    queue's other jobs run in between. A rate limit or a 5xx retries the job, which resumes at its
+    page."""
+    from bot.jobs.backfill import Part, backfill_installed, queue_next_part
 
-    ctx = rt.context()
-    ran = backfill_installed(ctx, installation_id, repo, delivery_id, queued=True)
-    if ran and ctx.defer is not None:
-        # new labeled examples: tune the encoder if now due
+    ctx, at = rt.context(), Part(part, stored, learned)
+    result = backfill_installed(ctx, installation_id, repo, delivery_id, queued=True, part=at)
+    if result is None or ctx.defer is None:
+        return
+    if result.next_page is not None:
+        queue_next_part(ctx, installation_id, result, delivery_id, at)
+    else:  # new labeled examples: tune the encoder if now due
         ctx.defer("tune_encoder", {"reason": f"backfill of {repo}"}, delivery_id)
 
 
@@ -69,11 +81,12 @@ def resume_backfills_job(rt: Runtime, *, slot: str) -> None:
     from bot.jobs.backfill import resume_unfinished
 
     done = resume_unfinished(rt.context())
-    if done.finished or done.stopped or done.left:
+    if done.finished or done.stopped or done.left or done.continuing:
         logging.getLogger(__name__).info(
-            "backfill resumes (%s): finished %s, stopped again %s, left %s",
+            "backfill resumes (%s): finished %s, continuing %s, stopped again %s, left %s",
             slot,
             done.finished,
+            done.continuing,
             done.stopped,
             done.left,
         )

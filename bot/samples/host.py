@@ -112,6 +112,10 @@ class SampleHost:
                 continue
             yield issue_data(self.repo, raw)
 
+    @property
+    def page_size(self) -> int:
+        return PAGE
+
     def issue_pages(self, state: str = "all", first: int = 1) -> Iterator[list[IssueData]]:
         rows = list(self.list_issues(state))
         start = (max(1, first) - 1) * PAGE

@@ -113,6 +113,60 @@ def test_github_5xx_retried_then_done(fake_github, tmp_path: Path) -> None:  # t
         worker.stop()
 
 
+def test_an_issue_opened_during_a_long_backfill_is_triaged_between_its_parts(
+    fake_github, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """One worker on every queue, as `smolbot serve` runs it. The installation's backfill lists a
+    page a job, so an issue opened while it lists (each page answers 0.4 s late) is labeled
+    before the backfill ends, not after its eight pages."""
+    state = fake_github.state
+    state.add_installation(1, [REPO])
+    for i in range(750):
+        state.add_issue(REPO, f"Issue {i}", "it crashes", state="closed", labels=["bug"])
+    state.slow(0.4, match=f"/repos/{REPO}/issues?")  # the listing's pages, nothing else
+    model = tmp_path / "model.gguf"  # the worker takes model-queue jobs when the file is there;
+    model.write_bytes(b"GGUF" + b"\0" * 64)  # these jobs never load it
+    settings = make_settings(
+        fake_github,
+        tmp_path,
+        broker_url=broker_url("sqla", tmp_path),
+        backfill_pages_per_part=1,
+        model_path=str(model),
+    )
+    client = web_client(settings)
+    store = open_store(settings.db_path)
+    worker = Worker(settings, tmp_path / "worker.log")
+    installed = {
+        "action": "created",
+        "installation": {"id": 1, "account": {"login": "octo", "type": "Organization"}},
+        "repositories": [{"full_name": REPO, "id": 1}],
+    }
+    try:
+        assert deliver(client, WEBHOOK_SECRET, "installation", installed, "i-1").status_code == 202
+        wait_for(
+            lambda: state.requests("GET", f"/repos/{REPO}/issues"),
+            what="the backfill's first page",
+            log=worker.log,
+        )
+        n = state.add_issue(REPO, "Crash on start", "It crashes.").number
+        opened = issue_payload(REPO, n, "Crash on start")
+        assert deliver(client, WEBHOOK_SECRET, "issues", opened, "d-1").status_code == 202
+
+        def backfill(outcome: str) -> list[dict]:  # type: ignore[type-arg]
+            rows = store.audit_rows(REPO, limit=1000)
+            return [r for r in rows if r["task"] == "backfill" and r["outcome"] == outcome]
+
+        wait_for(lambda: backfill("done"), timeout=180, what="the backfill", log=worker.log)
+        labeled = [r for r in store.audit_rows(REPO, n) if r["action"] == "add_labels"]
+        assert labeled and _labels(fake_github, n), worker.log.read_text()[-3000:]
+        parts = backfill("continues")
+        assert len(parts) == 7 and backfill("done")[0]["reason"].endswith("in all 8 parts")
+        assert labeled[0]["id"] < parts[-1]["id"]  # between the parts, not after the last
+        assert len(store.issues(REPO)) == 751
+    finally:
+        worker.stop()
+
+
 @pytest.mark.parametrize("kind", ["sqla", "redis"])
 def test_a_batch_published_together_is_handled_one_by_one(
     fake_github, tmp_path: Path, kind: str

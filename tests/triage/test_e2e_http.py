@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import _register, cli
+from bot.coord import jobs as registry
 from bot.coord.locks import Locks
 from bot.core.checks import check_text
 from bot.github import GitHubApp
@@ -27,6 +28,7 @@ from bot.jobs.backfill import (
 )
 from bot.jobs.commands import handle_comment_event
 from bot.jobs.context import JobContext
+from bot.jobs.runtime import Runtime
 from bot.jobs.triage import handle_issue_event
 from bot.llm import get_model_layer
 from bot.ports import RateLimited, Unavailable
@@ -393,6 +395,134 @@ def test_the_cli_backfill_says_when_to_run_again_and_resumes(world, monkeypatch,
         doctor,
     ), doctor
     get_settings.cache_clear()
+
+
+class _Runtime(Runtime):
+    """The worker's Runtime around the test's context (its store, GitHub client and defer)."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        super().__init__(ctx.settings, ctx.store)
+        self.ctx = ctx
+
+    def context(self) -> JobContext:
+        return self.ctx
+
+
+def queued(ctx: JobContext, monkeypatch, pages_per_part: int) -> _Runtime:  # type: ignore[no-untyped-def]
+    """The context as a worker's: defer records jobs in the store (no broker: none starts)."""
+    monkeypatch.setattr(registry, "_enqueuer", [])
+    ctx.settings = ctx.settings.model_copy(update={"backfill_pages_per_part": pages_per_part})
+    ctx.store.upsert_installation(1, "octo")
+    ctx.store.add_repositories(1, [{"full_name": REPO}])
+    ctx.defer = lambda name, kw, key: registry.submitted(ctx.store, name, kw, key)[1]
+    return _Runtime(ctx)
+
+
+def run_waiting(rt: _Runtime, name: str = "backfill") -> list[dict]:  # type: ignore[type-arg]
+    """Run the recorded `name` jobs, oldest first, as a worker would, until none waits."""
+    ran = []
+    while jobs := registry.waiting(rt.store, name):
+        registry.get_job(name).fn(rt, **jobs[0]["kwargs"])
+        registry.set_status(rt.store, jobs[0]["id"], "done")
+        ran.append(jobs[0]["kwargs"])
+    return ran
+
+
+@pytest.mark.parametrize(
+    ("issues", "parts", "pages"),
+    [(450, 3, 5), (400, 3, 5), (350, 2, 4)],  # 5 pages, the last short; 4 full; 3 full and 1 short
+)
+def test_a_queued_backfill_lists_a_part_a_job_and_queues_the_next(
+    world, monkeypatch, issues, parts, pages
+):
+    """Two pages a job: each part lists its pages once and queues the next part, which a worker
+    takes after what was queued meanwhile; the last part audits the whole and asks for a tune."""
+    state, ctx = world
+    rt = queued(ctx, monkeypatch, pages_per_part=2)
+    closed_labeled(state, issues)
+    event = {"action": "created", "installation": {"id": 1}, "repositories": [{"full_name": REPO}]}
+    handle_installation_event(ctx, "inst-p", event)
+    (first,) = registry.waiting(ctx.store, "backfill")
+    registry.get_job("backfill").fn(rt, **first["kwargs"])
+    registry.set_status(ctx.store, first["id"], "done")
+    assert listed_pages(state) == [(1, 200), (2, 200)] and len(ctx.store.issues(REPO)) == 200
+    (second,) = registry.waiting(ctx.store, "backfill")
+    assert second["kwargs"] == {**first["kwargs"], "part": 2, "stored": 200, "learned": 200}
+    row = cursor(ctx.store, REPO)
+    assert row is not None and (row["status"], row["page"]) == ("continuing", 3)
+    assert registry.waiting(ctx.store, "tune_encoder") == []
+    doctor = _doctor_store_line(ctx)
+    assert f"backfill of {REPO} continuing at page 3 (last part 0 s ago): its next part" in doctor
+    assert f"backfill of {REPO} (part 2) queued " in doctor
+    assert resume_unfinished(ctx).left == {REPO: "its next part, from page 3, is a queued job"}
+
+    assert [kw.get("part") for kw in run_waiting(rt)] == list(range(2, parts + 1))
+    assert listed_pages(state) == [(n, 200) for n in range(1, pages + 1)]  # each page once
+    assert len(ctx.store.issues(REPO)) == issues
+    rows = [r for r in ctx.store.audit_rows(REPO, limit=50) if r["task"] == "backfill"]
+    assert [r["outcome"] for r in rows] == ["queued", *["continues"] * (parts - 1), "done"]
+    assert rows[1]["reason"] == (
+        "part 1, pages 1-2: 200 issues stored, 200 learned; part 2 lists from page 3 as a queued"
+        " job, after the model-queue work queued meanwhile"
+    )
+    last = issues - 200 * (parts - 1)
+    assert rows[-1]["reason"] == (
+        f"{last} issues stored, {last} learned in part {parts}, from page {2 * parts - 1};"
+        f" {issues} stored and {issues} learned in all {parts} parts"
+    )
+    assert [kw["reason"] for kw in run_waiting(rt, "tune_encoder")] == [f"backfill of {REPO}"]
+    assert cursor(ctx.store, REPO)["status"] == "done"  # type: ignore[index]
+
+
+def _doctor_store_line(ctx: JobContext) -> str:
+    from bot.cli.doctor import _store
+
+    return _store(ctx.settings)[1]
+
+
+def test_a_queued_backfill_leaves_a_long_rate_limit_to_the_task_queue(world, monkeypatch):
+    """`smolbot backfill` waits out a 2 min rate limit; a worker's job stops and lets the task
+    queue retry it at the reset (the next run resumes at its page) instead of sleeping."""
+    state, ctx = world
+    rt = queued(ctx, monkeypatch, pages_per_part=10)
+    closed_labeled(state, 250)
+    state.secondary_limit(1, retry_after=120, match="&page=2&")
+    kwargs = {"installation_id": 1, "repo": REPO, "delivery_id": "inst-r"}
+    with pytest.raises(RateLimited):
+        registry.get_job("backfill").fn(rt, **kwargs)
+    assert listed_pages(state) == [(1, 200), (2, 403)]
+    row = cursor(ctx.store, REPO)
+    assert row is not None and (row["status"], row["page"]) == ("stopped", 1)
+    assert 110 < row["retry_at"] - time.time() <= 120
+    registry.get_job("backfill").fn(rt, **kwargs)  # the task queue's retry, at the reset
+    assert listed_pages(state)[2:] == [(1, 200), (2, 200), (3, 200)]
+    assert len(ctx.store.issues(REPO)) == 250 and cursor(ctx.store, REPO)["status"] == "done"  # type: ignore[index]
+
+
+def test_a_part_of_a_backfill_someone_finished_meanwhile_lists_nothing(world, monkeypatch):
+    """The first part queued the second; `smolbot backfill` (no delivery id) finished the
+    repository before a worker took it: the second part finds it done and lists nothing. An
+    hourly resume of a stopped backfill lists one part too, and queues the rest."""
+    state, ctx = world
+    rt = queued(ctx, monkeypatch, pages_per_part=1)
+    closed_labeled(state, 250)
+    kwargs = {"installation_id": 1, "repo": REPO, "delivery_id": "inst-f"}
+    registry.get_job("backfill").fn(rt, **kwargs)
+    assert [j["kwargs"]["part"] for j in registry.waiting(ctx.store, "backfill")] == [2]
+    done = backfill_repo(ctx, ctx.github.repo(1, REPO), REPO)  # type: ignore[union-attr]
+    assert (done.first_page, done.next_page) == (2, None)
+    assert run_waiting(rt) == [{**kwargs, "part": 2, "stored": 100, "learned": 100}]
+    assert listed_pages(state) == [(1, 200), (2, 200), (3, 200)]  # the second part listed nothing
+
+    ctx.store.db.table(CURSORS).update(REPO, {"status": "stopped", "page": 2, "resumes": 0})
+    out = resume_unfinished(ctx, sleep=lambda s: None)
+    assert out.continuing == {REPO: 3} and out.finished == []
+    (nxt,) = registry.waiting(ctx.store, "backfill")
+    # under the CLI's (absent) delivery id, which that run left on the cursor; page 2 was known
+    assert nxt["kwargs"] == {**kwargs, "delivery_id": None, "part": 2, "stored": 100, "learned": 0}
+    run_waiting(rt)
+    assert listed_pages(state)[3:] == [(2, 200), (3, 200)]
+    assert cursor(ctx.store, REPO)["status"] == "done"  # type: ignore[index]
 
 
 @pytest.mark.model

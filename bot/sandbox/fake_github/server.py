@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -40,7 +41,9 @@ def _bearer(headers: dict[str, str]) -> str | None:
 def dispatch(state: FakeGitHub, req: Req) -> Resp:
     """Answer one request as GitHub would, including faults and rate limits."""
     query = urllib.parse.urlencode(req.query)
-    fault = state.take_fault(f"{req.path}?{query}" if query else req.path)
+    where = f"{req.path}?{query}" if query else req.path
+    time.sleep(state.delay_for(where))  # a slow endpoint (state.slow); the server is threaded
+    fault = state.take_fault(where)
     if fault is not None:
         if fault.retry_after is not None:
             return _error(403, SECONDARY_MESSAGE, **{"retry-after": str(fault.retry_after)})

@@ -67,6 +67,7 @@ class FakeGitHub:
     tokens: dict[str, tuple[int, float]] = field(default_factory=dict)
     quotas: dict[int, Quota] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
+    delays: list[tuple[str, float]] = field(default_factory=list)  # (path match, seconds)
     log: list[Logged] = field(default_factory=list)
     minted: int = 0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))
@@ -261,6 +262,15 @@ class FakeGitHub:
     def secondary_limit(self, n: int = 1, retry_after: int = 60, match: str | None = None) -> None:
         with self.lock:
             self.faults.append(Fault(403, remaining=n, retry_after=retry_after, match=match))
+
+    def slow(self, seconds: float, match: str) -> None:
+        """Answer requests whose path (and ?query) contains `match` `seconds` late, for good."""
+        with self.lock:
+            self.delays.append((match, seconds))
+
+    def delay_for(self, path: str) -> float:
+        with self.lock:
+            return sum(s for m, s in self.delays if m in path)
 
     def take_fault(self, path: str) -> Fault | None:
         with self.lock:
