@@ -45,10 +45,10 @@ NO_GITHUB = "no GitHub connection: set SMOLBOT_APP_ID and SMOLBOT_PRIVATE_KEY"
 # The workers resume a stopped backfill by themselves, hourly (resume_unfinished), this many times in
 # a row; then `smolbot doctor` lists it and a person decides (`smolbot backfill owner/name`).
 MAX_AUTO_RESUMES = 5
-# A queued backfill lists Settings.backfill_pages_per_part pages (100 issues each), then queues the
-# rest as its next part: the model-queue jobs queued meanwhile (and, under `smolbot serve`'s one
-# worker process, new issues' events) run in between instead of waiting out a large repository.
-# A queued backfill waits out a rate limit this short; a longer one stops it, and the task queue
+# A queued backfill (a `backfill` job) lists Settings.backfill_pages_per_part pages of 100 issues,
+# then queues the rest as its next part: the model-queue jobs queued meanwhile (and, under `smolbot
+# serve`'s one worker process, new issues' events) run in between instead of waiting out a large
+# repository. It waits out a rate limit this short; a longer one stops it, and the task queue
 # retries it at the reset (pausing the installation's other work too) instead of a worker sleeping.
 QUEUED_MAX_RATE_WAIT_S = 60
 
