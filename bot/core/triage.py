@@ -115,8 +115,11 @@ def info_actions(
     label = cfg.triage.needs_info_label
     if not cfg.triage.ask_for_missing_info:
         return [NoOp("asking for missing information is switched off", "comment")]
+    if kind is None:  # an unsure guess must not ask a reporter for a bug report's details
+        why = "not asking for information: the kind is unsure (only bug reports are asked)"
+        return [NoOp(why, "comment")]
     if kind is not Kind.BUG:
-        return [NoOp("not asking for information: not a bug report", "comment")]
+        return [NoOp(f"not asking for information: a {kind.value}, not a bug report", "comment")]
     if not missing:
         if label in issue.labels:
             return [RemoveLabel(label, "the report now has what was asked for")]

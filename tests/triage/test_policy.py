@@ -245,12 +245,16 @@ def test_feature_template_is_not_a_bug_template():
     assert parse_template("x.yml", "name: [unclosed") is None
 
 
-@given(st.sampled_from(list(Kind)), st.booleans())
+@given(st.sampled_from([*Kind, None]), st.booleans())
 def test_only_bugs_are_asked_for_information(kind, has_missing):
+    """None: the classifier was unsure. The audit row says which of the two kept it from asking."""
     missing = DEFAULT_NEEDS[:2] if has_missing else ()
     acts = info_actions(kind, missing, ISSUE, CFG)
     asks = [a for a in acts if isinstance(a, Comment)]
-    if kind is not Kind.BUG or not has_missing:
+    if kind is not Kind.BUG:
+        assert not asks and len(acts) == 1
+        assert ("kind is unsure" if kind is None else f"a {kind.value}, not") in acts[0].reason
+    elif not has_missing:
         assert not asks
     else:
         assert len(asks) == 1 and asks[0].marker == "triage:needs-info"
