@@ -617,13 +617,14 @@ def backfill_installed(
 def queue_next_part(
     ctx: JobContext, inst: int, result: BackfillResult, delivery_id: str | None, part: Part
 ) -> bool:
-    """Queue the `backfill` job of the part after `part` (keyed by the event and the part, so a
-    retry of this part queues it once). False without a task queue, or when it was queued before."""
+    """Queue the `backfill` job of the part after `part`, keyed by the event, the part and its
+    first page: a retry of this part queues it once, and an hourly resume of a chain whose part
+    died (a new first page) queues its own. False without a task queue, or when queued before."""
     if ctx.defer is None or result.next_page is None:
         return False
     after = part.after(result)
     kwargs = {"installation_id": inst, "repo": result.repo, "delivery_id": delivery_id}
-    key = f"{delivery_id or 'resume'}:{result.repo}:part{after.number}"
+    key = f"{delivery_id or 'cli'}:{result.repo}:part{after.number}:page{result.next_page}"
     return ctx.defer("backfill", {**kwargs, **after.kwargs()}, key)
 
 
