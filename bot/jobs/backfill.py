@@ -341,6 +341,18 @@ def _backfill(
     part: Part,
 ) -> BackfillResult:
     result, done = BackfillResult(repo, first_page=at.page), set[int]()
+
+    def audit(outcome: str, reason: str, **detail: Any) -> None:
+        ctx.store.audit(
+            "backfill",
+            outcome,
+            reason,
+            task=TASK,
+            delivery_id=delivery_id,
+            repo=repo,
+            detail={**result.summary(), **detail},
+        )
+
     if at.page > 1:
         log.info("%s: backfill from page %d, where it stopped", repo, at.page)
     try:
@@ -362,29 +374,21 @@ def _backfill(
     except _PartDone as end:  # this part's pages are in; the caller queues the next part
         at.continuing(end.page)
         result.next_page = end.page
-        ctx.store.audit(
-            "backfill",
+        audit(
             "continues",
             f"part {part.number}, pages {result.first_page}-{end.page - 1}: {result.stored} issues"
             f" stored, {result.learned} learned{result.known_note}; part {part.number + 1} lists"
             f" from page {end.page} as a queued job, after the model-queue work queued meanwhile",
-            task=TASK,
-            delivery_id=delivery_id,
-            repo=repo,
-            detail={**result.summary(), "part": part.number},
+            part=part.number,
         )
         return result
     except Exception as err:  # what was stored stays; the next backfill starts at at.page
         at.stopped(err)
-        ctx.store.audit(
-            "backfill",
+        audit(
             "stopped",
             f"{err}; {result.stored} issues stored so far, a backfill within a day resumes at"
             f" page {at.page}",
-            task=TASK,
-            delivery_id=delivery_id,
-            repo=repo,
-            detail={**result.summary(), "page": at.page},
+            page=at.page,
         )
         raise
     at.done()
@@ -397,15 +401,7 @@ def _backfill(
         )
     elif result.first_page > 1:
         counts += f", resumed at page {result.first_page}"
-    ctx.store.audit(
-        "backfill",
-        "done",
-        "; ".join([counts, *result.explain()[:1]]),
-        task=TASK,
-        delivery_id=delivery_id,
-        repo=repo,
-        detail=result.summary(),
-    )
+    audit("done", "; ".join([counts, *result.explain()[:1]]))
     return result
 
 
