@@ -49,6 +49,7 @@ bench: install-all model services
 	$(BIN)/python bench/commits.py
 	$(BIN)/python bench/lifecycle.py
 	$(BIN)/python bench/digest.py
+	$(BIN)/python bench/backfill.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -228,7 +228,7 @@ def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> Non
                     f" {stopped['page']} of the issue listing"
                 ) from None
     if ctx.models is not None:
-        ctx.models.classifier(force=True)  # type: ignore[attr-defined]
+        ctx.models.classifier(force=True)
     click.echo(
         f"{repo}: {result.seen} read, {result.stored} stored,"
         f" {result.learned} learned{result.known_note},"

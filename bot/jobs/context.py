@@ -28,6 +28,8 @@ class ModelLayer(Protocol):
         self, task: str, prompt: str, variables: dict[str, str], schema: Any
     ) -> Answer[Any]: ...
 
+    def classifier(self, force: bool = False) -> Any: ...  # retrained first when examples arrived
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

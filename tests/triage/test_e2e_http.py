@@ -31,6 +31,7 @@ from bot.jobs.context import JobContext
 from bot.jobs.runtime import Runtime
 from bot.jobs.triage import handle_issue_event
 from bot.llm import get_model_layer
+from bot.llm.embed import get_encoder
 from bot.ports import RateLimited, Unavailable
 from bot.settings import get_settings
 from bot.store import open_store
@@ -446,13 +447,22 @@ def test_a_queued_backfill_lists_a_part_a_job_and_queues_the_next(
     registry.get_job("backfill").fn(rt, **first["kwargs"])
     registry.set_status(ctx.store, first["id"], "done")
     assert listed_pages(state) == [(1, 200), (2, 200)] and len(ctx.store.issues(REPO)) == 200
+    # the part retrained the classifier: the fast queue's next triage finds the new issues'
+    # embeddings on disk instead of encoding them all inline
+    encoder = get_encoder(ctx.settings.data_dir / "embeddings")
+    assert encoder is not None
+    encoder.clear_memory()
+    texts = [f"{i['title']}\n\n{i['body']}" for i in ctx.store.issues(REPO)]
+    assert len(texts) == 200 and all(v is not None for v in encoder.lookup(texts))
     (second,) = registry.waiting(ctx.store, "backfill")
     assert second["kwargs"] == {**first["kwargs"], "part": 2, "stored": 200, "learned": 200}
     row = cursor(ctx.store, REPO)
     assert row is not None and (row["status"], row["page"]) == ("continuing", 3)
     assert registry.waiting(ctx.store, "tune_encoder") == []
     doctor = _doctor_store_line(ctx)
-    assert f"backfill of {REPO} continuing at page 3 (last part 0 s ago): its next part" in doctor
+    assert re.search(
+        rf"backfill of {REPO} continuing at page 3 \(last part \d+ s ago\): its next", doctor
+    )
     assert f"backfill of {REPO} (part 2) queued " in doctor
     assert resume_unfinished(ctx).left == {REPO: "its next part, from page 3, is a queued job"}
 
