@@ -134,14 +134,14 @@ class GitHubRepo:
 
     def issue_pages(self, state: str = "all", first: int = 1) -> Iterator[list[IssueData]]:
         """list_issues one page at a time from page `first` (1-based), to resume a long listing
-        where it stopped; ends after the first page shorter than the client's page size."""
+        where it stopped; ends after the first page shorter than page_size (the client's)."""
         with self._calls():
             listing = self._issue_listing(state)
-            size, page = self._requester().per_page, max(1, first)
+            page = max(1, first)
             while True:
                 items = listing.get_page(page - 1)
                 yield [issue_data(self.full_name, raw(item)) for item in items]
-                if len(items) < size:
+                if len(items) < self.page_size:
                     return
                 page += 1
 

@@ -590,8 +590,11 @@ def backfill_installed(
         return None
     row = cursor(ctx.store, name)
     # the task queue's retry of this event, or a part whose backfill was finished by another run
-    done = row is not None and row["status"] == "done"
-    if done and row is not None and (row["delivery_id"] == delivery_id or part.number > 1):
+    if (
+        row is not None
+        and row["status"] == "done"
+        and (row["delivery_id"] == delivery_id or part.number > 1)
+    ):
         return None
     try:
         return backfill_repo(

@@ -68,18 +68,18 @@ def backfill_job(
     result = backfill_installed(ctx, installation_id, repo, delivery_id, queued=True, part=at)
     if result is None:
         return
-    if ctx.defer is not None and result.next_page is not None:
+    if result.next_page is not None:
         queue_next_part(ctx, installation_id, result, delivery_id, at)
     elif ctx.defer is not None:  # new labeled examples: tune the encoder if now due
         ctx.defer("tune_encoder", {"reason": f"backfill of {repo}"}, delivery_id)
-    warm_classifier(ctx, result.learned)
+    warm_classifier(ctx, taught=result.learned > 0)
 
 
-def warm_classifier(ctx: JobContext, learned: int) -> None:
+def warm_classifier(ctx: JobContext, *, taught: bool) -> None:
     """Retrain here, on the model queue, once a backfill taught something: the first triage after
     it would otherwise retrain inline, on the fast queue, and encode every new example (after 300
     issues, 16.9 s against 1.2 s with their embeddings cached on disk, where this leaves them)."""
-    if learned and ctx.models is not None:
+    if taught and ctx.models is not None:
         ctx.models.classifier()
 
 
@@ -92,7 +92,7 @@ def resume_backfills_job(rt: Runtime, *, slot: str) -> None:
 
     ctx = rt.context()
     done = resume_unfinished(ctx)
-    warm_classifier(ctx, len(done.finished) + len(done.continuing))
+    warm_classifier(ctx, taught=bool(done.finished or done.continuing))
     if done.finished or done.stopped or done.left or done.continuing:
         logging.getLogger(__name__).info(
             "backfill resumes (%s): finished %s, continuing %s, stopped again %s, left %s",
