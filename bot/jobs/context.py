@@ -28,7 +28,8 @@ class ModelLayer(Protocol):
         self, task: str, prompt: str, variables: dict[str, str], schema: Any
     ) -> Answer[Any]: ...
 
-    def classifier(self, force: bool = False) -> Any: ...  # retrained first when examples arrived
+    # retrained first when examples arrived (`here`: in this call, not beside it)
+    def classifier(self, force: bool = False, *, here: bool = False) -> Any: ...
 
 
 def utcnow() -> datetime:

@@ -78,9 +78,10 @@ def backfill_job(
 def warm_classifier(ctx: JobContext, *, taught: bool) -> None:
     """Retrain here, on the model queue, once a backfill taught something: the first triage after
     it would otherwise retrain inline, on the fast queue, and encode every new example (after 300
-    issues, 16.9 s against 1.2 s with their embeddings cached on disk, where this leaves them)."""
+    issues, 16.9 s against 1.2 s with their embeddings cached on disk, where this leaves them).
+    Here, not in a thread beside the job: the job's end says the classifier is ready."""
     if taught and ctx.models is not None:
-        ctx.models.classifier()
+        ctx.models.classifier(here=True)
 
 
 @register("resume_backfills", lock=lambda kw: "resume-backfills")

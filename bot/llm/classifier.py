@@ -14,6 +14,7 @@ encoder's input (embed.prepare): stock mix 0.723, tuned 0.736 (bench/triage.py).
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,10 @@ BLEND_K = 500.0  # the scope model's weight is n / (n + BLEND_K): 0.32 at 240 ex
 SHRINK_K = 60.0
 TFIDF_SHARE = 0.7  # of the mix with the embedding stage (measured: 0.6 and 0.7 best, 0.5 lower)
 BODY_CHARS = 3000
+# Each TF-IDF model learns from at most this many examples, the newest (of its scope, or of all for
+# the general model): a fit takes ~0.5 ms an example on one core (bench/retrain.py), so this bounds
+# a retrain of a large repository's history at seconds, and its vocabulary's memory with it.
+MAX_EXAMPLES = 20_000
 
 
 def features(text: str) -> str:
@@ -85,6 +90,9 @@ class Classifier:
     seq: int = -1
     embedded: EmbedStage | None = None
     weights: Path | None = None  # the tuned encoder asked for (bot/llm/tune.py); None: stock
+    # what each TF-IDF model learned from ("" the general one): a retrain keeps the models whose
+    # examples did not change, and a scope that is all the examples shares the general model
+    fitted_on: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def train(
@@ -96,23 +104,41 @@ class Classifier:
         cache_dir: Path | None = None,
         weights: Path | None = None,
         encoder_name: str = MODEL_NAME,
+        previous: Classifier | None = None,
     ) -> Classifier:
-        """Fit on `examples`; `embed` adds the MiniLM stage when the extra is installed.
+        """Fit on `examples` (oldest first); `embed` adds the MiniLM stage when the extra is
+        installed. `previous`: the classifier this one replaces, whose TF-IDF models are kept where
+        their examples are the same (a label learned in one repository refits that repository's
+        model and the general one, not every repository's).
 
         `cache_dir` keeps embeddings on disk, so a new process does not encode every example
         again (a cold start encodes ~1,000 issues a minute on one core). `weights` names a tuned
         encoder (bot/llm/tune.py); if it cannot be loaded the stock one answers.
         """
         out = cls(seq=seq, weights=weights)
-        if _trainable(examples, MIN_GENERAL_EXAMPLES):
-            out.general = Model.fit([e.text for e in examples], [e.label for e in examples])
+        fits: dict[str, Model] = {}  # by what it learned from: one fit per distinct example set
+        if previous is not None:  # its models, by what they learned from
+            for key, digest in previous.fitted_on.items():
+                model = previous.general if key == "" else previous.scoped.get(key)
+                if model is not None:
+                    fits.setdefault(digest, model)
+
+        def fit(key: str, rows: Sequence[Example]) -> Model:
+            digest = out.fitted_on[key] = _digest(rows)
+            if digest not in fits:
+                fits[digest] = Model.fit([e.text for e in rows], [e.label for e in rows])
+            return fits[digest]
+
+        newest = examples[-MAX_EXAMPLES:]
+        if _trainable(newest, MIN_GENERAL_EXAMPLES):
+            out.general = fit("", newest)
         by_scope: dict[str, list[Example]] = {}
         for e in examples:
             by_scope.setdefault(e.scope, []).append(e)
         for scope, rows in by_scope.items():
-            out.counts[scope] = len(rows)
+            out.counts[scope], rows = len(rows), rows[-MAX_EXAMPLES:]
             if _trainable(rows, MIN_SCOPE_EXAMPLES):
-                out.scoped[scope] = Model.fit([e.text for e in rows], [e.label for e in rows])
+                out.scoped[scope] = fit(scope, rows)
         encoder = (
             get_encoder(cache_dir, weights, encoder_name)
             if embed and out.general is not None
@@ -138,7 +164,8 @@ class Classifier:
         if self.general is None:
             return None
         local = self.scoped.get(scope)
-        q = _restrict(local, text, labels) if local is not None else None
+        # a scope that is all the examples shares the general model: the blend would be the same
+        q = _restrict(local, text, labels) if local and local is not self.general else None
         p = self._blend(scope, _restrict(self.general, text, labels), q)
         if self.embedded is not None:
             g, q = self.embedded.probabilities(scope, text)
@@ -148,11 +175,15 @@ class Classifier:
         total = sum(p.values())
         if total <= 0:
             return None
-        n = sum(self.counts.values())
-        w = n / (n + SHRINK_K)
+        w = self.size / (self.size + SHRINK_K)
         # the prior covers every asked label, seen or not: a classifier that never saw `bug` must
         # not be sure that an issue is a `feature` (it would never escalate, so never learn `bug`)
         return {k: w * v / total + (1 - w) / len(labels) for k, v in p.items()}
+
+    @property
+    def size(self) -> int:
+        """How many examples it was trained on."""
+        return sum(self.counts.values())
 
     def _blend(
         self, scope: str, general: dict[str, float], local: dict[str, float] | None
@@ -162,6 +193,15 @@ class Classifier:
             return general
         w = self.counts[scope] / (self.counts[scope] + BLEND_K)
         return {k: (1 - w) * general[k] + w * local[k] for k in general}
+
+
+def _digest(rows: Sequence[Example]) -> str:
+    """Which examples, with which labels, in which order (a fit depends on all three)."""
+    h = hashlib.blake2b(digest_size=16)
+    for e in rows:
+        h.update(f"{len(e.text)}:{e.label}:".encode())
+        h.update(e.text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
 
 
 def _restrict(model: Model, text: str, labels: Sequence[str]) -> dict[str, float]:

@@ -59,7 +59,9 @@ class EmbedStage:
             out.general = EmbedModel.fit(x, labels)
         for scope in scopes:
             idx = [i for i, e in enumerate(rows) if e.scope == scope]
-            if len({labels[i] for i in idx}) >= 2:
+            if len(idx) == len(rows) and out.general is not None:  # the same fit: share it
+                out.scoped[scope] = out.general
+            elif len({labels[i] for i in idx}) >= 2:
                 out.scoped[scope] = EmbedModel.fit(x[idx], [labels[i] for i in idx])
         return out
 
@@ -71,7 +73,7 @@ class EmbedStage:
             return None, None
         x = self.encoder.encode([text])
         local = self.scoped.get(scope)
-        return (
-            self.general.proba(x) if self.general is not None else None,
-            local.proba(x) if local is not None else None,
-        )
+        general = self.general.proba(x) if self.general is not None else None
+        if local is not None and local is self.general:  # a scope that is all the examples
+            return general, general
+        return general, local.proba(x) if local is not None else None

@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 
 from bot.core.escalation import Route, Situation, route
+from bot.llm import classifier as first_stage
 from bot.llm import embed, encoder_share, generate, large, reader, tune
 from bot.llm.api import Answer, Classification, ModelRecord, ModelUnavailable
 from bot.llm.backends import Generation, LocalBackend, get_backend
@@ -29,6 +30,10 @@ T = TypeVar("T", bound=BaseModel)
 Check = Callable[[Any], float]  # evidence in [0, 1] that a validated answer is right
 log = logging.getLogger(__name__)
 RETRAIN_EVERY = 20  # new labeled examples before the classifier retrains (cheap: seconds)
+# A classifier of more examples than this retrains in a thread beside the triage, which answers with
+# the one it has until the new one is ready; smaller ones retrain in place (at most ~2 s here).
+INLINE_RETRAIN_MAX = 3000
+RETRAIN_PAUSE_S = 300.0  # after a background retrain failed (logged), before the next one starts
 
 
 class ModelLayer:
@@ -42,8 +47,12 @@ class ModelLayer:
         self.prompts_dir = prompts_dir or PROMPTS_DIR
         self.large = large.LargeModel(settings) if large.configured(settings) else None
         self.retrain_every = RETRAIN_EVERY
+        self.inline_retrain_max = INLINE_RETRAIN_MAX
         self._clf = Classifier()
         self._clf_lock = threading.Lock()
+        self._clf_gen = 0  # trainings started; a retrain swaps in only if none started after it
+        self._retrain: threading.Thread | None = None  # the background retrain, while it runs
+        self._retrain_after = 0.0  # monotonic time before which no background retrain starts
         self._next_sync = 0.0  # monotonic time of the next look at the store's shared tunes
         self._reader: tuple[tuple[int, int] | None, reader.Head | None] = (None, None)
         self._reader_lock = threading.Lock()
@@ -315,7 +324,8 @@ class ModelLayer:
             return None
         with self._reader_lock:
             if self._reader[0] != st:
-                examples = self.records.examples()[-reader.MAX_EXAMPLES :]
+                n = reader.MAX_EXAMPLES
+                examples = self.records.examples(newest_per_scope=n)[-n:]
                 x, rows = reader.read_rows(self.reader_encoder(), examples)
                 self._reader = (st, reader.Head.fit(x, rows))
                 log.info("triage reader: head fit on %d read examples", len(rows))
@@ -373,26 +383,87 @@ class ModelLayer:
             raise ValueError(f"source must be large, backfill or human, not {source!r}")
         return self.records.learn(scope, text, label, source, created)
 
-    def classifier(self, force: bool = False) -> Classifier:
+    def classifier(self, force: bool = False, *, here: bool = False) -> Classifier:
         """The classifier, retrained when RETRAIN_EVERY examples arrived since (any process), or
-        when a newly tuned encoder was published (bot/llm/tune.py; its embeddings are cached)."""
+        when a newly tuned encoder was published (bot/llm/tune.py; its embeddings are cached), or
+        when `force`d.
+
+        A large one (over inline_retrain_max examples) retrains in a background thread and this
+        returns the current one meanwhile: a triage never waits out a retrain of a long history.
+        A first training, a forced one and one asked for `here` (the model-queue jobs that warm
+        the classifier up) happen in this call."""
         self.sync_encoder()
         seq = self.records.example_seq()
-        data_dir = self.settings.data_dir
-        tuned = tune.current(data_dir)
-        weights = tuned.weights(data_dir) if tuned is not None else None
+        tuned = tune.current(self.settings.data_dir)
         with self._clf_lock:
-            stale = seq - self._clf.seq >= self.retrain_every or (seq and not self._clf.ready)
-            retune = bool(seq) and weights != self._clf.weights
-            if force or retune or (stale and seq != self._clf.seq):
-                self._clf = Classifier.train(
-                    self.records.examples(),
-                    seq,
-                    cache_dir=data_dir / "embeddings",
-                    weights=weights,
-                    encoder_name=tuned.name if tuned is not None else embed.MODEL_NAME,
+            clf = self._clf
+            stale = seq - clf.seq >= self.retrain_every or (seq and not clf.ready)
+            retune = bool(seq) and self._weights(tuned) != clf.weights
+            if not (force or retune or (stale and seq != clf.seq)):
+                return clf
+            if force or here or not clf.ready or clf.size <= self.inline_retrain_max:
+                self._clf_gen += 1
+                self._clf = self._train(seq, tuned, clf)
+                return self._clf
+            if self._retrain is None and time.monotonic() >= self._retrain_after:
+                self._clf_gen += 1
+                self._retrain = threading.Thread(
+                    target=self._train_beside,
+                    args=(self._clf_gen, seq, tuned, clf),
+                    name="classifier-retrain",
+                    daemon=True,
                 )
-            return self._clf
+                self._retrain.start()
+            return clf
+
+    def wait_retrain(self, timeout_s: float | None = None) -> bool:
+        """Wait for a background retrain, if one runs; False if it is still running after
+        `timeout_s`."""
+        thread = self._retrain
+        if thread is not None:
+            thread.join(timeout_s)
+            return not thread.is_alive()
+        return True
+
+    def _weights(self, tuned: tune.Tuned | None) -> Path | None:
+        return tuned.weights(self.settings.data_dir) if tuned is not None else None
+
+    def _train(self, seq: int, tuned: tune.Tuned | None, previous: Classifier) -> Classifier:
+        return Classifier.train(
+            self.records.examples(newest_per_scope=first_stage.MAX_EXAMPLES),  # all it reads
+            seq,
+            cache_dir=self.settings.data_dir / "embeddings",
+            weights=self._weights(tuned),
+            encoder_name=tuned.name if tuned is not None else embed.MODEL_NAME,
+            previous=previous,
+        )
+
+    def _train_beside(
+        self, gen: int, seq: int, tuned: tune.Tuned | None, previous: Classifier
+    ) -> None:
+        """The background retrain: swap the new classifier in unless a training that started
+        after this one (a forced one) already did; classify() notices newer examples after it."""
+        started = time.perf_counter()
+        try:
+            new = self._train(seq, tuned, previous)
+        except Exception:  # the current classifier keeps answering; retried after a pause
+            log.exception(
+                "background retrain of the triage classifier failed; the one trained on %d"
+                " examples answers, and the retrain is tried again in %.0f s",
+                previous.size,
+                RETRAIN_PAUSE_S,
+            )
+            self._retrain_after = time.monotonic() + RETRAIN_PAUSE_S
+            new = None
+        with self._clf_lock:
+            self._retrain = None
+            if new is not None and gen == self._clf_gen:
+                self._clf = new
+                log.info(
+                    "triage classifier retrained on %d examples in %.1f s, beside the triage",
+                    new.size,
+                    time.perf_counter() - started,
+                )
 
     def start_tune(self, force: bool = False) -> tuple[bool, str]:
         """Start tuning the encoder in a child process when due: (started, why or why not).

@@ -137,10 +137,21 @@ class Records:
         row = self.db.execute("select coalesce(max(seq), 0) from llm_examples").fetchone()
         return int(row[0])
 
-    def examples(self) -> list[Example]:
-        rows = self.db.execute(
-            "select scope, text, label, source, created from llm_examples order by seq"
-        )
+    def examples(self, newest_per_scope: int | None = None) -> list[Example]:
+        """The labeled examples, oldest first; with `newest_per_scope`, only each scope's newest
+        that many (these include the newest that many of all scopes)."""
+        cols = "scope, text, label, source, created"
+        if newest_per_scope is None:
+            rows = self.db.execute(f"select {cols} from llm_examples order by seq")
+        else:
+            ranked = (
+                f"select {cols}, seq, row_number() over (partition by scope order by seq desc)"
+                " as newest from llm_examples"
+            )
+            rows = self.db.execute(
+                f"select {cols} from ({ranked}) as r where newest <= ? order by seq",
+                [newest_per_scope],
+            )
         return [Example(*r) for r in rows.fetchall()]
 
     # --- large-model budget ---------------------------------------------------------------

@@ -49,6 +49,20 @@ def test_classifier_mixes_in_the_embedding_stage() -> None:
 
 
 @needs_extra
+def test_a_scope_that_is_all_the_examples_shares_the_general_embedding_model() -> None:
+    rows = examples("a/b", times=3)
+    stage = EmbedStage.train(get_encoder(), rows, True, {"a/b"})
+    assert stage.general is not None and stage.scoped["a/b"] is stage.general
+    g, local = stage.probabilities("a/b", BUGS[0])
+    x = get_encoder().encode([e.text for e in rows])
+    apart = embed_stage.EmbedModel.fit(x, [e.label for e in rows])  # what a second fit gives
+    assert local == pytest.approx(apart.proba(get_encoder().encode([BUGS[0]])), abs=1e-9)
+    assert g == local
+    two = EmbedStage.train(get_encoder(), [*rows, *examples("c/d")], True, {"a/b", "c/d"})
+    assert two.scoped["a/b"] is not two.general  # a part of the examples: its own model
+
+
+@needs_extra
 def test_embed_false_keeps_tfidf_only() -> None:
     clf = Classifier.train(examples(), embed=False)
     assert clf.embedded is None and clf.name == "tfidf-lr"
