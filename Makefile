@@ -50,6 +50,7 @@ bench: install-all model services
 	$(BIN)/python bench/lifecycle.py
 	$(BIN)/python bench/digest.py
 	$(BIN)/python bench/backfill.py
+	$(BIN)/python bench/retrain.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
