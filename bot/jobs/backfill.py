@@ -58,11 +58,12 @@ class BackfillBusy(RuntimeError):
 
 
 class _PartDone(Exception):
-    """This run listed its pages (`until`); the listing goes on at `page`."""
+    """This run listed its pages (`until`); the listing goes on at `page`. `listed`: the issues
+    (and pull requests) of the page before it, the run's last, all of them handled."""
 
-    def __init__(self, page: int) -> None:
+    def __init__(self, page: int, listed: list[int]) -> None:
         super().__init__(page)
-        self.page = page
+        self.page, self.listed = page, listed
 
 
 def lock_key(repo: str) -> str:
@@ -169,14 +170,14 @@ def _pages(
     for attempt in range(retries + 1):
         try:
             listing = iter(host.issue_pages("all", first=last))
-            page = last
+            page, listed = last, list[int]()
             while True:
                 if until is not None and page > until:
-                    raise _PartDone(page)
+                    raise _PartDone(page, listed)
                 issues = next(listing, None)
                 if issues is None:
                     return
-                last = page
+                last, listed = page, [issue.number for issue in issues]
                 fetched(page)
                 for issue in issues:
                     if issue.number not in done:
@@ -207,6 +208,8 @@ class _Cursor:
         row = next(iter(unfinished(ctx.store, repo)), None)
         self.page = int(row["page"]) if row is not None else 1
         self.previous_error: str | None = row["error"] if row is not None else None
+        # a part's next part: the issues of its start page that the part before it handled
+        self.listed: set[int] = set(json.loads(row["listed"] or "[]")) if row is not None else set()
         started = float(row["started_at"]) if row is not None else time.time()
         self._save(
             delivery_id=delivery_id,
@@ -215,6 +218,7 @@ class _Cursor:
             error=None,
             resumes=resumes,
             retry_at=None,
+            listed=None,
         )
 
     def fetched(self, page: int) -> None:
@@ -229,10 +233,13 @@ class _Cursor:
     def done(self) -> None:
         self._save(status="done", error=None)
 
-    def continuing(self, page: int) -> None:
-        """This run's part is listed; the next part (a queued job) starts at `page`."""
+    def continuing(self, page: int, listed: list[int]) -> None:
+        """This run's part is listed; the next part (a queued job) starts at `page`, the last one
+        listed, again, and skips its issues `listed` then: issues deleted or transferred between
+        the parts move the newest-first listing up, so an issue that was on the page after it
+        is on this one now."""
         self.page = page
-        self._save(status=CONTINUING, error=None)
+        self._save(status=CONTINUING, error=None, listed=json.dumps(listed))
 
     def _save(self, **fields: Any) -> None:
         row = {"repo": self.repo, "page": self.page, "updated_at": time.time(), **fields}
@@ -295,7 +302,8 @@ def backfill_repo(
                 raise BackfillBusy(_busy(ctx.store, repo))
             at.fetched(page)
 
-        until = at.page + max_pages - 1 if max_pages else None
+        # a next part's first page is the one its part before it ended on: it lists one more
+        until = at.page + max_pages - (0 if at.listed else 1) if max_pages else None
 
         def listing(done: set[int]) -> Iterator[IssueData]:
             return _pages(
@@ -340,7 +348,7 @@ def _backfill(
     delivery_id: str | None,
     part: Part,
 ) -> BackfillResult:
-    result, done = BackfillResult(repo, first_page=at.page), set[int]()
+    result, done = BackfillResult(repo, first_page=at.page), set(at.listed)
 
     def audit(outcome: str, reason: str, **detail: Any) -> None:
         ctx.store.audit(
@@ -372,13 +380,15 @@ def _backfill(
     except BackfillBusy:  # the cursor row is the other backfill's now
         raise
     except _PartDone as end:  # this part's pages are in; the caller queues the next part
-        at.continuing(end.page)
-        result.next_page = end.page
+        last = end.page - 1
+        at.continuing(last, end.listed)
+        result.next_page = last
         audit(
             "continues",
-            f"part {part.number}, pages {result.first_page}-{end.page - 1}: {result.stored} issues"
+            f"part {part.number}, pages {result.first_page}-{last}: {result.stored} issues"
             f" stored, {result.learned} learned{result.known_note}; part {part.number + 1} lists"
-            f" from page {end.page} as a queued job, after the model-queue work queued meanwhile",
+            f" from page {last} again (an issue deleted meanwhile moves the next one onto it) as"
+            " a queued job, after the model-queue work queued meanwhile",
             part=part.number,
         )
         return result

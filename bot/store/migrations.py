@@ -315,3 +315,11 @@ def m090_backfill_resumes(db: Database) -> None:
     db.table("backfill_cursors").add_column("resumes", int)
     # a rate limit's reset: not resumed before
     db.table("backfill_cursors").add_column("retry_at", float)
+
+
+@migrations()
+def m100_backfill_overlap(db: Database) -> None:
+    """Triage (issue 4): the issues of the page a queued backfill's part ended on, as a JSON list:
+    the next part lists that page again and skips them (issues deleted between the parts move the
+    others up, past where it would start)."""
+    db.table("backfill_cursors").add_column("listed", str)

@@ -431,13 +431,18 @@ def run_waiting(rt: _Runtime, name: str = "backfill") -> list[dict]:  # type: ig
 
 @pytest.mark.parametrize(
     ("issues", "parts", "pages"),
-    [(450, 3, 5), (400, 3, 5), (350, 2, 4)],  # 5 pages, the last short; 4 full; 3 full and 1 short
+    [  # 5 pages, the last short; 4 full; 3 full and 1 short
+        (450, 3, [1, 2, 2, 3, 4, 4, 5]),
+        (400, 3, [1, 2, 2, 3, 4, 4, 5]),
+        (350, 2, [1, 2, 2, 3, 4]),
+    ],
 )
 def test_a_queued_backfill_lists_a_part_a_job_and_queues_the_next(
     world, monkeypatch, issues, parts, pages
 ):
-    """Two pages a job: each part lists its pages once and queues the next part, which a worker
-    takes after what was queued meanwhile; the last part audits the whole and asks for a tune."""
+    """Two pages a job: each part lists its pages, the first again the page the part before it
+    ended on, and queues the next part, which a worker takes after what was queued meanwhile; the
+    last part audits the whole and asks for a tune."""
     state, ctx = world
     rt = queued(ctx, monkeypatch, pages_per_part=2)
     closed_labeled(state, issues)
@@ -457,31 +462,52 @@ def test_a_queued_backfill_lists_a_part_a_job_and_queues_the_next(
     (second,) = registry.waiting(ctx.store, "backfill")
     assert second["kwargs"] == {**first["kwargs"], "part": 2, "stored": 200, "learned": 200}
     row = cursor(ctx.store, REPO)
-    assert row is not None and (row["status"], row["page"]) == ("continuing", 3)
+    assert row is not None and (row["status"], row["page"]) == ("continuing", 2)
     assert registry.waiting(ctx.store, "tune_encoder") == []
     doctor = _doctor_store_line(ctx)
     assert re.search(
-        rf"backfill of {REPO} continuing at page 3 \(last part \d+ s ago\): its next", doctor
+        rf"backfill of {REPO} continuing at page 2 \(last part \d+ s ago\): its next", doctor
     )
     assert f"backfill of {REPO} (part 2) queued " in doctor
-    assert resume_unfinished(ctx).left == {REPO: "its next part, from page 3, is a queued job"}
+    assert resume_unfinished(ctx).left == {REPO: "its next part, from page 2, is a queued job"}
 
     assert [kw.get("part") for kw in run_waiting(rt)] == list(range(2, parts + 1))
-    assert listed_pages(state) == [(n, 200) for n in range(1, pages + 1)]  # each page once
+    assert listed_pages(state) == [(n, 200) for n in pages]  # a part's last page twice
     assert len(ctx.store.issues(REPO)) == issues
     rows = [r for r in ctx.store.audit_rows(REPO, limit=50) if r["task"] == "backfill"]
     assert [r["outcome"] for r in rows] == ["queued", *["continues"] * (parts - 1), "done"]
     assert rows[1]["reason"] == (
-        "part 1, pages 1-2: 200 issues stored, 200 learned; part 2 lists from page 3 as a queued"
-        " job, after the model-queue work queued meanwhile"
+        "part 1, pages 1-2: 200 issues stored, 200 learned; part 2 lists from page 2 again (an"
+        " issue deleted meanwhile moves the next one onto it) as a queued job, after the"
+        " model-queue work queued meanwhile"
     )
-    last = issues - 200 * (parts - 1)
+    last = issues - 200 * (parts - 1)  # each issue stored once: a page listed again adds none
     assert rows[-1]["reason"] == (
-        f"{last} issues stored, {last} learned in part {parts}, from page {2 * parts - 1};"
+        f"{last} issues stored, {last} learned in part {parts}, from page {2 * parts - 2};"
         f" {issues} stored and {issues} learned in all {parts} parts"
     )
     assert [kw["reason"] for kw in run_waiting(rt, "tune_encoder")] == [f"backfill of {REPO}"]
     assert cursor(ctx.store, REPO)["status"] == "done"  # type: ignore[index]
+
+
+def test_an_issue_deleted_between_two_parts_does_not_move_one_past_the_next(world, monkeypatch):
+    """Newest first, 100 a page: part 1 lists issues 300-201. One of them is deleted before part
+    2 runs, so issue 200 is on page 1 now; part 2 lists page 1 again and stores it (listing from
+    page 2 would never see it), and skips what part 1 stored."""
+    state, ctx = world
+    rt = queued(ctx, monkeypatch, pages_per_part=1)
+    closed_labeled(state, 300)
+    kwargs = {"installation_id": 1, "repo": REPO, "delivery_id": "inst-d"}
+    registry.get_job("backfill").fn(rt, **kwargs)
+    assert {i["number"] for i in ctx.store.issues(REPO)} == set(range(201, 301))
+    with state.lock:
+        del state.repos[REPO].issues[250]
+    assert [kw.get("part") for kw in run_waiting(rt)] == [2, 3]
+    assert {i["number"] for i in ctx.store.issues(REPO)} == set(range(1, 301))  # 200 included
+    assert listed_pages(state) == [(1, 200), (1, 200), (2, 200), (2, 200), (3, 200)]
+    rows = [r for r in ctx.store.audit_rows(REPO, limit=50) if r["task"] == "backfill"]
+    assert [json.loads(r["detail"])["stored"] for r in rows] == [100, 101, 99]
+    assert rows[-1]["reason"].endswith("300 stored and 300 learned in all 3 parts")
 
 
 def _doctor_store_line(ctx: JobContext) -> str:
@@ -520,18 +546,18 @@ def test_a_part_of_a_backfill_someone_finished_meanwhile_lists_nothing(world, mo
     registry.get_job("backfill").fn(rt, **kwargs)
     assert [j["kwargs"]["part"] for j in registry.waiting(ctx.store, "backfill")] == [2]
     done = backfill_repo(ctx, ctx.github.repo(1, REPO), REPO)  # type: ignore[union-attr]
-    assert (done.first_page, done.next_page) == (2, None)
+    assert (done.first_page, done.next_page, done.stored) == (1, None, 150)  # page 1's were known
     assert run_waiting(rt) == [{**kwargs, "part": 2, "stored": 100, "learned": 100}]
-    assert listed_pages(state) == [(1, 200), (2, 200), (3, 200)]  # the second part listed nothing
+    assert listed_pages(state) == [(1, 200), (1, 200), (2, 200), (3, 200)]  # part 2: nothing
 
     ctx.store.db.table(CURSORS).update(REPO, {"status": "stopped", "page": 2, "resumes": 0})
     out = resume_unfinished(ctx, sleep=lambda s: None)
-    assert out.continuing == {REPO: 3} and out.finished == []
+    assert out.continuing == {REPO: 2} and out.finished == []
     (nxt,) = registry.waiting(ctx.store, "backfill")
     # under the CLI's (absent) delivery id, which that run left on the cursor; page 2 was known
     assert nxt["kwargs"] == {**kwargs, "delivery_id": None, "part": 2, "stored": 100, "learned": 0}
     run_waiting(rt)
-    assert listed_pages(state)[3:] == [(2, 200), (3, 200)]
+    assert listed_pages(state)[4:] == [(2, 200), (2, 200), (3, 200)]
     assert cursor(ctx.store, REPO)["status"] == "done"  # type: ignore[index]
 
 
