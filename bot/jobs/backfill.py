@@ -154,6 +154,7 @@ def _pages(
     retries: int = 3,
     *,
     first: int = 1,
+    before: Sequence[int] = (),
     fetched: Callable[[int], None] = lambda page: None,
     until: int | None = None,
     max_wait_s: float = MAX_RATE_WAIT_S,
@@ -165,7 +166,8 @@ def _pages(
     the newest-first listing up, and a page of overlap keeps that from skipping any; issues opened
     meanwhile push it down, and `done` drops the repeats. `fetched(page)` is told each page as it
     arrives. With `until`, raises _PartDone instead of fetching a page after it, unless the
-    listing ended there (a page shorter than host.page_size is the last)."""
+    listing ended there (a page shorter than host.page_size is the last). `before`: the issues of
+    the page before `first`, as an earlier run (a part) listed and handled them (_moved_up)."""
     last = first  # the last page fetched: where a retry starts
     for attempt in range(retries + 1):
         try:
@@ -179,6 +181,11 @@ def _pages(
                     return
                 last, listed = page, [issue.number for issue in issues]
                 fetched(page)
+                if before and page == first:
+                    for issue in _moved_up(host, first - 1, before, issues):
+                        if issue.number not in done:
+                            yield issue
+                    before = ()
                 for issue in issues:
                     if issue.number not in done:
                         yield issue
@@ -198,6 +205,23 @@ def _pages(
         sleep(wait)
 
 
+def _moved_up(
+    host: RepoHost, page: int, before: Sequence[int], after: list[IssueData]
+) -> list[IssueData]:
+    """Issues that moved up onto `page` after an earlier run listed it as `before` (numbers, in
+    listing order), judged by `after`, the page after it as listed now. An issue deleted or
+    transferred on or above `page` moves the newest-first listing up, and the first issue that
+    was on the next page onto this one, where a run starting at the next page would miss it.
+    Numbers count down the listing (issues and pull requests share them), so when `after` starts
+    right after `before`'s last issue, or with issues `before` had (opened ones pushed it down),
+    nothing moved up: lists `page` again only otherwise (and when `after` is empty)."""
+    if after and after[0].number >= before[-1] - 1:
+        return []
+    again = next(iter(host.issue_pages("all", first=page)), [])
+    listed = set(before)
+    return [issue for issue in again if issue.number not in listed]
+
+
 class _Cursor:
     """A repository's backfill in the store (CURSORS): the last page fetched, saved as each page
     arrives, so a backfill that stopped (the task queue's retry after a long outage, a killed
@@ -208,8 +232,9 @@ class _Cursor:
         row = next(iter(unfinished(ctx.store, repo)), None)
         self.page = int(row["page"]) if row is not None else 1
         self.previous_error: str | None = row["error"] if row is not None else None
-        # a part's next part: the issues of its start page that the part before it handled
-        self.listed: set[int] = set(json.loads(row["listed"] or "[]")) if row is not None else set()
+        # a part's next part: the issues of the page before its first, which the part before it
+        # listed and handled, in listing order
+        self.listed: list[int] = json.loads(row["listed"] or "[]") if row is not None else []
         started = float(row["started_at"]) if row is not None else time.time()
         self._save(
             delivery_id=delivery_id,
@@ -234,10 +259,9 @@ class _Cursor:
         self._save(status="done", error=None)
 
     def continuing(self, page: int, listed: list[int]) -> None:
-        """This run's part is listed; the next part (a queued job) starts at `page`, the last one
-        listed, again, and skips its issues `listed` then: issues deleted or transferred between
-        the parts move the newest-first listing up, so an issue that was on the page after it
-        is on this one now."""
+        """This run's part is listed; the next part (a queued job) starts at `page`. `listed`:
+        the issues of the page before it, all handled (the next part checks that none moved up
+        onto it meanwhile, and skips those that opened issues pushed down onto its own)."""
         self.page = page
         self._save(status=CONTINUING, error=None, listed=json.dumps(listed))
 
@@ -302,8 +326,7 @@ def backfill_repo(
                 raise BackfillBusy(_busy(ctx.store, repo))
             at.fetched(page)
 
-        # a next part's first page is the one its part before it ended on: it lists one more
-        until = at.page + max_pages - (0 if at.listed else 1) if max_pages else None
+        until = at.page + max_pages - 1 if max_pages else None
 
         def listing(done: set[int]) -> Iterator[IssueData]:
             return _pages(
@@ -311,6 +334,7 @@ def backfill_repo(
                 sleep,
                 done,
                 first=at.page,
+                before=at.listed,
                 fetched=fetched,
                 until=until,
                 max_wait_s=max_wait_s,
@@ -380,15 +404,13 @@ def _backfill(
     except BackfillBusy:  # the cursor row is the other backfill's now
         raise
     except _PartDone as end:  # this part's pages are in; the caller queues the next part
-        last = end.page - 1
-        at.continuing(last, end.listed)
-        result.next_page = last
+        at.continuing(end.page, end.listed)
+        result.next_page = end.page
         audit(
             "continues",
-            f"part {part.number}, pages {result.first_page}-{last}: {result.stored} issues"
+            f"part {part.number}, pages {result.first_page}-{end.page - 1}: {result.stored} issues"
             f" stored, {result.learned} learned{result.known_note}; part {part.number + 1} lists"
-            f" from page {last} again (an issue deleted meanwhile moves the next one onto it) as"
-            " a queued job, after the model-queue work queued meanwhile",
+            f" from page {end.page} as a queued job, after the model-queue work queued meanwhile",
             part=part.number,
         )
         return result

@@ -319,7 +319,7 @@ def m090_backfill_resumes(db: Database) -> None:
 
 @migrations()
 def m100_backfill_overlap(db: Database) -> None:
-    """Triage (issue 4): the issues of the page a queued backfill's part ended on, as a JSON list:
-    the next part lists that page again and skips them (issues deleted between the parts move the
-    others up, past where it would start)."""
+    """Triage (issue 4): the issues of the page a queued backfill's part ended on, as a JSON list,
+    for the next part: it skips those that opened issues push down onto its first page, and lists
+    that page again when a deletion in between may have pulled an issue up onto it."""
     db.table("backfill_cursors").add_column("listed", str)

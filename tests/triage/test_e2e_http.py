@@ -432,17 +432,18 @@ def run_waiting(rt: _Runtime, name: str = "backfill") -> list[dict]:  # type: ig
 @pytest.mark.parametrize(
     ("issues", "parts", "pages"),
     [  # 5 pages, the last short; 4 full; 3 full and 1 short
-        (450, 3, [1, 2, 2, 3, 4, 4, 5]),
-        (400, 3, [1, 2, 2, 3, 4, 4, 5]),
-        (350, 2, [1, 2, 2, 3, 4]),
+        (450, 3, [1, 2, 3, 4, 5]),
+        # the last part finds page 5 empty, so it cannot tell whether issues moved up onto page 4
+        # (deleted ones would have pulled page 5's onto it): it lists page 4 again
+        (400, 3, [1, 2, 3, 4, 5, 4]),
+        (350, 2, [1, 2, 3, 4]),
     ],
 )
 def test_a_queued_backfill_lists_a_part_a_job_and_queues_the_next(
     world, monkeypatch, issues, parts, pages
 ):
-    """Two pages a job: each part lists its pages, the first again the page the part before it
-    ended on, and queues the next part, which a worker takes after what was queued meanwhile; the
-    last part audits the whole and asks for a tune."""
+    """Two pages a job: each part lists its pages once and queues the next part, which a worker
+    takes after what was queued meanwhile; the last part audits the whole and asks for a tune."""
     state, ctx = world
     rt = queued(ctx, monkeypatch, pages_per_part=2)
     closed_labeled(state, issues)
@@ -462,28 +463,27 @@ def test_a_queued_backfill_lists_a_part_a_job_and_queues_the_next(
     (second,) = registry.waiting(ctx.store, "backfill")
     assert second["kwargs"] == {**first["kwargs"], "part": 2, "stored": 200, "learned": 200}
     row = cursor(ctx.store, REPO)
-    assert row is not None and (row["status"], row["page"]) == ("continuing", 2)
+    assert row is not None and (row["status"], row["page"]) == ("continuing", 3)
     assert registry.waiting(ctx.store, "tune_encoder") == []
     doctor = _doctor_store_line(ctx)
     assert re.search(
-        rf"backfill of {REPO} continuing at page 2 \(last part \d+ s ago\): its next", doctor
+        rf"backfill of {REPO} continuing at page 3 \(last part \d+ s ago\): its next", doctor
     )
     assert f"backfill of {REPO} (part 2) queued " in doctor
-    assert resume_unfinished(ctx).left == {REPO: "its next part, from page 2, is a queued job"}
+    assert resume_unfinished(ctx).left == {REPO: "its next part, from page 3, is a queued job"}
 
     assert [kw.get("part") for kw in run_waiting(rt)] == list(range(2, parts + 1))
-    assert listed_pages(state) == [(n, 200) for n in pages]  # a part's last page twice
+    assert listed_pages(state) == [(n, 200) for n in pages]  # nothing moved: each page once
     assert len(ctx.store.issues(REPO)) == issues
     rows = [r for r in ctx.store.audit_rows(REPO, limit=50) if r["task"] == "backfill"]
     assert [r["outcome"] for r in rows] == ["queued", *["continues"] * (parts - 1), "done"]
     assert rows[1]["reason"] == (
-        "part 1, pages 1-2: 200 issues stored, 200 learned; part 2 lists from page 2 again (an"
-        " issue deleted meanwhile moves the next one onto it) as a queued job, after the"
-        " model-queue work queued meanwhile"
+        "part 1, pages 1-2: 200 issues stored, 200 learned; part 2 lists from page 3 as a queued"
+        " job, after the model-queue work queued meanwhile"
     )
-    last = issues - 200 * (parts - 1)  # each issue stored once: a page listed again adds none
+    last = issues - 200 * (parts - 1)
     assert rows[-1]["reason"] == (
-        f"{last} issues stored, {last} learned in part {parts}, from page {2 * parts - 2};"
+        f"{last} issues stored, {last} learned in part {parts}, from page {2 * parts - 1};"
         f" {issues} stored and {issues} learned in all {parts} parts"
     )
     assert [kw["reason"] for kw in run_waiting(rt, "tune_encoder")] == [f"backfill of {REPO}"]
@@ -492,8 +492,9 @@ def test_a_queued_backfill_lists_a_part_a_job_and_queues_the_next(
 
 def test_an_issue_deleted_between_two_parts_does_not_move_one_past_the_next(world, monkeypatch):
     """Newest first, 100 a page: part 1 lists issues 300-201. One of them is deleted before part
-    2 runs, so issue 200 is on page 1 now; part 2 lists page 1 again and stores it (listing from
-    page 2 would never see it), and skips what part 1 stored."""
+    2 runs, so issue 200 moves up onto page 1; page 2 no longer starts with 200, so part 2 lists
+    page 1 again and stores it, and nothing twice. Part 3 finds page 3 starting where page 2
+    ended: nothing moved, nothing listed again."""
     state, ctx = world
     rt = queued(ctx, monkeypatch, pages_per_part=1)
     closed_labeled(state, 300)
@@ -504,10 +505,27 @@ def test_an_issue_deleted_between_two_parts_does_not_move_one_past_the_next(worl
         del state.repos[REPO].issues[250]
     assert [kw.get("part") for kw in run_waiting(rt)] == [2, 3]
     assert {i["number"] for i in ctx.store.issues(REPO)} == set(range(1, 301))  # 200 included
-    assert listed_pages(state) == [(1, 200), (1, 200), (2, 200), (2, 200), (3, 200)]
+    assert listed_pages(state) == [(1, 200), (2, 200), (1, 200), (3, 200)]
     rows = [r for r in ctx.store.audit_rows(REPO, limit=50) if r["task"] == "backfill"]
     assert [json.loads(r["detail"])["stored"] for r in rows] == [100, 101, 99]
     assert rows[-1]["reason"].endswith("300 stored and 300 learned in all 3 parts")
+
+
+def test_issues_opened_between_two_parts_store_nothing_twice(world, monkeypatch):
+    """Three issues opened after part 1 push issues 203-201 down onto page 2: part 2 skips them
+    (part 1 stored them) without listing page 1 again, and the counts add up to the history."""
+    state, ctx = world
+    rt = queued(ctx, monkeypatch, pages_per_part=1)
+    closed_labeled(state, 300)
+    kwargs = {"installation_id": 1, "repo": REPO, "delivery_id": "inst-o"}
+    registry.get_job("backfill").fn(rt, **kwargs)
+    for i in range(3):
+        state.add_issue(REPO, f"New issue {i}", "opened during the backfill")
+    assert [kw.get("part") for kw in run_waiting(rt)] == [2, 3, 4]
+    assert listed_pages(state) == [(1, 200), (2, 200), (3, 200), (4, 200)]
+    rows = [r for r in ctx.store.audit_rows(REPO, limit=50) if r["task"] == "backfill"]
+    assert [json.loads(r["detail"])["stored"] for r in rows] == [100, 97, 100, 3]
+    assert {i["number"] for i in ctx.store.issues(REPO)} == set(range(1, 301))  # new: webhooks
 
 
 def _doctor_store_line(ctx: JobContext) -> str:
@@ -546,18 +564,18 @@ def test_a_part_of_a_backfill_someone_finished_meanwhile_lists_nothing(world, mo
     registry.get_job("backfill").fn(rt, **kwargs)
     assert [j["kwargs"]["part"] for j in registry.waiting(ctx.store, "backfill")] == [2]
     done = backfill_repo(ctx, ctx.github.repo(1, REPO), REPO)  # type: ignore[union-attr]
-    assert (done.first_page, done.next_page, done.stored) == (1, None, 150)  # page 1's were known
+    assert (done.first_page, done.next_page) == (2, None)
     assert run_waiting(rt) == [{**kwargs, "part": 2, "stored": 100, "learned": 100}]
-    assert listed_pages(state) == [(1, 200), (1, 200), (2, 200), (3, 200)]  # part 2: nothing
+    assert listed_pages(state) == [(1, 200), (2, 200), (3, 200)]  # the second part listed nothing
 
     ctx.store.db.table(CURSORS).update(REPO, {"status": "stopped", "page": 2, "resumes": 0})
     out = resume_unfinished(ctx, sleep=lambda s: None)
-    assert out.continuing == {REPO: 2} and out.finished == []
+    assert out.continuing == {REPO: 3} and out.finished == []
     (nxt,) = registry.waiting(ctx.store, "backfill")
     # under the CLI's (absent) delivery id, which that run left on the cursor; page 2 was known
     assert nxt["kwargs"] == {**kwargs, "delivery_id": None, "part": 2, "stored": 100, "learned": 0}
     run_waiting(rt)
-    assert listed_pages(state)[4:] == [(2, 200), (2, 200), (3, 200)]
+    assert listed_pages(state)[3:] == [(2, 200), (3, 200)]
     assert cursor(ctx.store, REPO)["status"] == "done"  # type: ignore[index]
 
 
