@@ -99,6 +99,43 @@ def _github(s: Settings) -> tuple[bool, str]:
     return True, f"app {s.app_id} at {s.github_api_url}"
 
 
+def _classifier(s: Settings) -> tuple[bool, str]:
+    """What triage's first stage has learned, per repository: it answers only from that."""
+    from bot.llm.classifier import MAX_EXAMPLES, MIN_SCOPE_EXAMPLES
+    from bot.llm.layer import INLINE_RETRAIN_MAX
+    from bot.llm.records import Records
+
+    counts = Records(open_store(s.effective_database_url)).example_counts()
+    if not counts:
+        return True, (
+            "nothing learned yet: installing the App backfills each repository's closed, labeled"
+            " issues (or `smolbot backfill owner/name [--from FILE]`); until then triage has"
+            " only the local model's zero-shot guess, trusted little: most issues get"
+            " needs-triage, or go to the large model when one is configured"
+        )
+    total = sum(sum(by.values()) for by in counts.values())
+    sources: dict[str, int] = {}
+    for by in counts.values():
+        for source, n in by.items():
+            sources[source] = sources.get(source, 0) + n
+    how = ", ".join(
+        f"{n:,} {src}" for src, n in sorted(sources.items(), key=lambda x: (-x[1], x[0]))
+    )
+    msg = f"{total:,} labeled examples in {len(counts)} repositories ({how})"
+    if total > INLINE_RETRAIN_MAX:
+        msg += f"; over {INLINE_RETRAIN_MAX:,}, it retrains beside the triage"
+    for repo, by in sorted(counts.items(), key=lambda x: (-sum(x[1].values()), x[0]))[:10]:
+        n = sum(by.values())
+        msg += f"\n    {repo}: {n:,}"
+        if n < MIN_SCOPE_EXAMPLES:
+            msg += f" (under {MIN_SCOPE_EXAMPLES}: the model of all repositories answers for it)"
+        elif n > MAX_EXAMPLES:
+            msg += f" (its model learns from the newest {MAX_EXAMPLES:,})"
+    if len(counts) > 10:
+        msg += f"\n    … and {len(counts) - 10} more"
+    return True, msg
+
+
 def _reader(s: Settings) -> tuple[bool, str]:
     from bot.llm import reader
 
@@ -116,6 +153,7 @@ CHECKS: list[Check] = [
     ("store", _store),
     ("broker", _broker),
     ("model", _model),
+    ("triage classifier", _classifier),
     ("triage reader", _reader),
     ("github app", _github),
 ]

@@ -137,6 +137,16 @@ class Records:
         row = self.db.execute("select coalesce(max(seq), 0) from llm_examples").fetchone()
         return int(row[0])
 
+    def example_counts(self) -> dict[str, dict[str, int]]:
+        """How many labeled examples each scope has, by source (backfill, human, large)."""
+        rows = self.db.execute(
+            "select scope, source, count(*) from llm_examples group by scope, source"
+        )
+        out: dict[str, dict[str, int]] = {}
+        for scope, source, n in rows.fetchall():
+            out.setdefault(scope, {})[source] = int(n)
+        return out
+
     def examples(self, newest_per_scope: int | None = None) -> list[Example]:
         """The labeled examples, oldest first; with `newest_per_scope`, only each scope's newest
         that many (these include the newest that many of all scopes)."""

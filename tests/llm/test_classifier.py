@@ -252,3 +252,31 @@ def test_a_failed_background_retrain_keeps_the_classifier_and_pauses(
     layer._retrain_after = 0.0  # the pause is over
     assert layer.classifier() is first and layer.wait_retrain(60)
     assert layer.classifier().seq == layer.records.example_seq()
+
+
+def test_doctor_says_what_the_classifier_learned_per_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.cli.doctor import _classifier
+    from bot.llm import layer as layer_module
+    from bot.store import open_store
+
+    settings = make_settings(tmp_path)
+    ok, msg = _classifier(settings)
+    assert ok and msg.startswith("nothing learned yet: installing the App backfills")
+    store = open_store(settings.effective_database_url)
+    layer = ModelLayer(settings, store)
+    for e in many("big/repo", 40):
+        layer.learn(e.scope, e.text, e.label, source="backfill")
+    layer.learn("small/repo", BUGS[0], "bug", source="human")
+    layer.learn("small/repo", FEATURES[0], "feature", source="large")
+    monkeypatch.setattr(classifier, "MAX_EXAMPLES", 35)
+    monkeypatch.setattr(layer_module, "INLINE_RETRAIN_MAX", 10)
+    ok, msg = _classifier(settings)
+    assert ok and msg.splitlines() == [
+        "42 labeled examples in 2 repositories (40 backfill, 1 human, 1 large); over 10, it"
+        " retrains beside the triage",
+        "    big/repo: 40 (its model learns from the newest 35)",
+        "    small/repo: 2 (under 30: the model of all repositories answers for it)",
+    ]
+    store.close()
