@@ -7,12 +7,17 @@ that long). The App is installed on a repository of --issues closed, labeled iss
 first page has been asked for, an issue is opened. The baseline, measured in the same run, is the
 whole backfill in one job (what the job did before it listed in parts).
 
-Run: .venv/bin/python bench/backfill.py [--issues 4000] [--page-delay 0.4] [--parts 10,1]
+`--real`: the issues are the labeled dev set's (title, body and label; at most 1,500) instead of
+one-line ones, so each part's warm-up retrain encodes real issue text with MiniLM, as a real
+installation's does.
+
+Run: .venv/bin/python bench/backfill.py [--issues 4000] [--page-delay 0.4] [--parts 5,10,1] [--real]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 import tempfile
 import time
@@ -27,9 +32,24 @@ from tests.fake_github.plugin import APP_ID, WEBHOOK_SECRET, generate_keypair, m
 
 REPO = "bench/big"
 WHOLE = 10**6  # pages a part: more than any repository has, so the backfill is one job
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "issues-labeled-dev.csv"
+AS_LABEL = {"bug": "bug", "feature": "enhancement", "question": "question"}
+Seed = list[tuple[str, str, str]]  # (title, body, label) of each closed issue, oldest first
 
 
-def run(issues: int, delay: float, per_part: int) -> tuple[float, float, int]:
+def one_line(issues: int) -> Seed:
+    labels = ("bug", "enhancement", "question")
+    return [(f"Issue {i} about {labels[i % 3]}", "text", labels[i % 3]) for i in range(issues)]
+
+
+def real(issues: int) -> Seed:
+    csv.field_size_limit(2**31 - 1)
+    with DATA.open(newline="", encoding="utf-8") as fh:
+        rows = sorted(csv.DictReader(fh), key=lambda r: r["created_at"])[:issues]
+    return [(r["title"], r["body"], AS_LABEL[r["label"]]) for r in rows]
+
+
+def run(seed: Seed, delay: float, per_part: int) -> tuple[float, float, int]:
     """(s the new issue waited for its label, s until the backfill's jobs had all finished, jobs),
     both from when the issue was opened."""
     keys = generate_keypair()
@@ -40,11 +60,8 @@ def run(issues: int, delay: float, per_part: int) -> tuple[float, float, int]:
         state = server.state
         state.quota_limit = 10**9
         state.add_installation(1, [REPO])
-        for i in range(issues):
-            label = ("bug", "enhancement", "question")[i % 3]
-            state.add_issue(
-                REPO, f"Issue {i} about {label}", "text", state="closed", labels=[label]
-            )
+        for title, body, label in seed:
+            state.add_issue(REPO, title, body, state="closed", labels=[label])
         state.slow(delay, match=f"/repos/{REPO}/issues?")
         model = Path(tmp) / "model.gguf"  # the worker takes model-queue jobs when the file is
         model.write_bytes(b"GGUF" + b"\0" * 64)  # there; none of these jobs loads it
@@ -96,15 +113,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--issues", type=int, default=4000)
     ap.add_argument("--page-delay", type=float, default=0.4)
-    ap.add_argument("--parts", default="10,1", help="pages a part to measure, beside one job")
+    ap.add_argument("--parts", default="5,10,1", help="pages a part to measure, beside one job")
+    ap.add_argument("--real", action="store_true", help="the labeled dev set's issues")
     args = ap.parse_args()
-    pages = -(-args.issues // 100)
-    print(f"{args.issues} issues ({pages} pages), each page {args.page_delay} s late")
-    run(300, 0.0, WHOLE)  # warm-up, not shown: the first worker start reads everything from disk
+    seed = real(args.issues) if args.real else one_line(args.issues)
+    pages = -(-len(seed) // 100)
+    kind = "real (the labeled dev set's)" if args.real else "one-line"
+    print(f"{len(seed)} {kind} issues ({pages} pages), each page {args.page_delay} s late")
+    run(one_line(300), 0.0, WHOLE)  # warm-up, not shown: the first worker start reads from disk
     rows: list[list[str]] = []
     base: tuple[float, float, int] | None = None
     for per_part in [WHOLE, *(int(p) for p in args.parts.split(","))]:
-        waited, took, parts = run(args.issues, args.page_delay, per_part)
+        waited, took, parts = run(seed, args.page_delay, per_part)
         base = base or (waited, took, parts)
         name = "one job (baseline)" if per_part == WHOLE else f"{per_part} page(s) a part"
         rows.append(

@@ -54,8 +54,10 @@ class Settings(BaseSettings):
     task_max_retries: int = Field(default=8, ge=0)
     sweep_hour_utc: int = Field(default=6, ge=0, le=23)  # the daily lifecycle sweep
     retry_base_s: float = Field(default=10.0, gt=0)  # first backoff after a GitHub 5xx
-    # a queued backfill lists this many pages of 100 issues a job, then queues the rest
-    backfill_pages_per_part: int = Field(default=10, ge=1)
+    # a queued backfill lists this many pages of 100 issues a job, then queues the rest; measured
+    # with 1,500 real issues (bench/backfill.py --real), an issue opened meanwhile under `serve`
+    # waited 16 s at 5 pages (28 s at 10, 10 s at 3) for 1.04x the backfill's time (1.02x, 1.05x)
+    backfill_pages_per_part: int = Field(default=5, ge=1)
     # worker processes per queue: `smolbot worker -Q model` runs worker_concurrency["model"]
     worker_concurrency: dict[str, int] = Field(
         default_factory=lambda: {"fast": 2, "model": 1, "sweep": 1}
