@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -113,11 +114,10 @@ def _classifier(s: Settings) -> tuple[bool, str]:
             " only the local model's zero-shot guess, trusted little: most issues get"
             " needs-triage, or go to the large model when one is configured"
         )
-    total = sum(sum(by.values()) for by in counts.values())
-    sources: dict[str, int] = {}
+    sources: Counter[str] = Counter()
     for by in counts.values():
-        for source, n in by.items():
-            sources[source] = sources.get(source, 0) + n
+        sources.update(by)
+    total = sum(sources.values())
     how = ", ".join(
         f"{n:,} {src}" for src, n in sorted(sources.items(), key=lambda x: (-x[1], x[0]))
     )
