@@ -40,7 +40,7 @@ SHRINK_K = 60.0
 TFIDF_SHARE = 0.7  # of the mix with the embedding stage (measured: 0.6 and 0.7 best, 0.5 lower)
 BODY_CHARS = 3000
 # Each TF-IDF model learns from at most this many examples, the newest (of its scope, or of all for
-# the general model): a fit takes ~0.5 ms an example on one core (bench/retrain.py), so this bounds
+# the general model): a fit takes ~0.26 ms an example on one core (bench/retrain.py), so this bounds
 # a retrain of a large repository's history at seconds, and its vocabulary's memory with it.
 MAX_EXAMPLES = 20_000
 
