@@ -14,7 +14,6 @@ encoder's input (embed.prepare): stock mix 0.723, tuned 0.736 (bench/triage.py).
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from sklearn.linear_model import LogisticRegression
 
 from bot.llm.embed import CODE, MODEL_NAME, NOISE, get_encoder
 from bot.llm.embed_stage import EmbedStage
-from bot.llm.records import Example
+from bot.llm.records import Example, digest
 
 MIN_SCOPE_EXAMPLES = 30  # below this a scope has no model of its own
 MIN_GENERAL_EXAMPLES = 6
@@ -118,16 +117,16 @@ class Classifier:
         out = cls(seq=seq, weights=weights)
         fits: dict[str, Model] = {}  # by what it learned from: one fit per distinct example set
         if previous is not None:  # its models, by what they learned from
-            for key, digest in previous.fitted_on.items():
+            for key, key_of in previous.fitted_on.items():
                 model = previous.general if key == "" else previous.scoped.get(key)
                 if model is not None:
-                    fits.setdefault(digest, model)
+                    fits.setdefault(key_of, model)
 
         def fit(key: str, rows: Sequence[Example]) -> Model:
-            digest = out.fitted_on[key] = _digest(rows)
-            if digest not in fits:
-                fits[digest] = Model.fit([e.text for e in rows], [e.label for e in rows])
-            return fits[digest]
+            key_of = out.fitted_on[key] = digest(rows)
+            if key_of not in fits:
+                fits[key_of] = Model.fit([e.text for e in rows], [e.label for e in rows])
+            return fits[key_of]
 
         newest = examples[-MAX_EXAMPLES:]
         if _trainable(newest, MIN_GENERAL_EXAMPLES):
@@ -145,7 +144,13 @@ class Classifier:
             else None
         )
         if encoder is not None:
-            out.embedded = EmbedStage.train(encoder, examples, True, set(out.scoped))
+            out.embedded = EmbedStage.train(
+                encoder,
+                examples,
+                set(out.scoped),
+                minimum=MIN_SCOPE_EXAMPLES,
+                previous=previous.embedded if previous is not None else None,
+            )
         return out
 
     @property
@@ -166,11 +171,14 @@ class Classifier:
         local = self.scoped.get(scope)
         # a scope that is all the examples shares the general model: the blend would be the same
         q = _restrict(local, text, labels) if local and local is not self.general else None
-        p = self._blend(scope, _restrict(self.general, text, labels), q)
+        p = _blend(
+            min(self.counts.get(scope, 0), MAX_EXAMPLES), _restrict(self.general, text, labels), q
+        )
         if self.embedded is not None:
             g, q = self.embedded.probabilities(scope, text)
-            if g is not None:
-                e = self._blend(scope, _only(g, labels), q and _only(q, labels))
+            if g is not None:  # its scope model learned from fewer examples, maybe: its own count
+                n = self.embedded.counts.get(scope, 0)
+                e = _blend(n, _only(g, labels), q and _only(q, labels))
                 p = {k: TFIDF_SHARE * p[k] + (1 - TFIDF_SHARE) * e[k] for k in labels}
         total = sum(p.values())
         if total <= 0:
@@ -185,23 +193,13 @@ class Classifier:
         """How many examples it was trained on."""
         return sum(self.counts.values())
 
-    def _blend(
-        self, scope: str, general: dict[str, float], local: dict[str, float] | None
-    ) -> dict[str, float]:
-        """The scope's model weighs n / (n + BLEND_K), n = the scope's examples."""
-        if not local:
-            return general
-        w = self.counts[scope] / (self.counts[scope] + BLEND_K)
-        return {k: (1 - w) * general[k] + w * local[k] for k in general}
 
-
-def _digest(rows: Sequence[Example]) -> str:
-    """Which examples, with which labels, in which order (a fit depends on all three)."""
-    h = hashlib.blake2b(digest_size=16)
-    for e in rows:
-        h.update(f"{len(e.text)}:{e.label}:".encode())
-        h.update(e.text.encode("utf-8", "surrogatepass"))
-    return h.hexdigest()
+def _blend(n: int, general: dict[str, float], local: dict[str, float] | None) -> dict[str, float]:
+    """The scope's model weighs n / (n + BLEND_K), n = the examples it learned from."""
+    if not local:
+        return general
+    w = n / (n + BLEND_K)
+    return {k: (1 - w) * general[k] + w * local[k] for k in general}
 
 
 def _restrict(model: Model, text: str, labels: Sequence[str]) -> dict[str, float]:

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from bot.llm.embed import Encoder, Vectors
-from bot.llm.records import Example
+from bot.llm.records import Example, digest
 
 C = 4.0  # measured: C = 1, 4, 16 within 0.02 macro-F1; 4 mixed best with TF-IDF
 MAX_EXAMPLES = 5000  # the newest ones: bounds a cold start's encoding (~1 min per 1,000 texts)
@@ -43,26 +43,50 @@ class EmbedStage:
     encoder: Encoder
     general: EmbedModel | None = None
     scoped: dict[str, EmbedModel] = field(default_factory=dict)
+    # the examples each scope's model learned from, in the newest MAX_EXAMPLES of all: fewer than
+    # its TF-IDF model's when the scope's labels are mostly older than another scope's, so the
+    # classifier blends this stage by these counts
+    counts: dict[str, int] = field(default_factory=dict)
+    fitted_on: dict[str, str] = field(default_factory=dict)  # as Classifier.fitted_on
 
     @classmethod
     def train(
-        cls, encoder: Encoder, examples: Sequence[Example], general: bool, scopes: set[str]
+        cls,
+        encoder: Encoder,
+        examples: Sequence[Example],
+        scopes: set[str],
+        *,
+        minimum: int = 1,
+        previous: EmbedStage | None = None,
     ) -> EmbedStage:
-        """Fit the general model if `general`, and one model for each of `scopes`."""
+        """Fit the general model on the newest MAX_EXAMPLES examples, and a model for each of
+        `scopes` with `minimum` examples among them. A model of `previous` whose examples are the
+        same is kept if `previous` used this encoder (a tuned one gives other embeddings)."""
         rows = list(examples)[-MAX_EXAMPLES:]
         out = cls(encoder)
         if not rows:
             return out
+        fits: dict[str, EmbedModel] = {}
+        if previous is not None and previous.encoder is encoder:  # the same weights
+            for key, key_of in previous.fitted_on.items():
+                model = previous.general if key == "" else previous.scoped.get(key)
+                if model is not None:
+                    fits.setdefault(key_of, model)
         x = encoder.encode([e.text for e in rows])
-        labels = [e.label for e in rows]
-        if general and len(set(labels)) >= 2:
-            out.general = EmbedModel.fit(x, labels)
+
+        def fit(key: str, idx: list[int]) -> EmbedModel:
+            key_of = out.fitted_on[key] = digest([rows[i] for i in idx])
+            if key_of not in fits:
+                fits[key_of] = EmbedModel.fit(x[idx], [rows[i].label for i in idx])
+            return fits[key_of]
+
+        if len({e.label for e in rows}) >= 2:
+            out.general = fit("", list(range(len(rows))))
         for scope in scopes:
             idx = [i for i, e in enumerate(rows) if e.scope == scope]
-            if len(idx) == len(rows) and out.general is not None:  # the same fit: share it
-                out.scoped[scope] = out.general
-            elif len({labels[i] for i in idx}) >= 2:
-                out.scoped[scope] = EmbedModel.fit(x[idx], [labels[i] for i in idx])
+            if len(idx) >= minimum and len({rows[i].label for i in idx}) >= 2:
+                out.scoped[scope] = fit(scope, idx)  # if it is all the examples: the general model
+                out.counts[scope] = len(idx)
         return out
 
     def probabilities(

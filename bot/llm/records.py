@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -43,6 +44,16 @@ class Example:
     label: str
     source: str
     created: float | None = None  # when the issue was opened (epoch seconds), if known
+
+
+def digest(rows: Sequence[Example]) -> str:
+    """Which examples, with which labels, in which order (a fit depends on all three): a retrain
+    keeps a model whose examples have the same digest."""
+    h = hashlib.blake2b(digest_size=16)
+    for e in rows:
+        h.update(f"{len(e.text)}:{e.label}:".encode())
+        h.update(e.text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
 
 
 class Records:

@@ -51,14 +51,14 @@ def test_classifier_mixes_in_the_embedding_stage() -> None:
 @needs_extra
 def test_a_scope_that_is_all_the_examples_shares_the_general_embedding_model() -> None:
     rows = examples("a/b", times=3)
-    stage = EmbedStage.train(get_encoder(), rows, True, {"a/b"})
+    stage = EmbedStage.train(get_encoder(), rows, {"a/b"})
     assert stage.general is not None and stage.scoped["a/b"] is stage.general
     g, local = stage.probabilities("a/b", BUGS[0])
     x = get_encoder().encode([e.text for e in rows])
     apart = embed_stage.EmbedModel.fit(x, [e.label for e in rows])  # what a second fit gives
     assert local == pytest.approx(apart.proba(get_encoder().encode([BUGS[0]])), abs=1e-9)
     assert g == local
-    two = EmbedStage.train(get_encoder(), [*rows, *examples("c/d")], True, {"a/b", "c/d"})
+    two = EmbedStage.train(get_encoder(), [*rows, *examples("c/d")], {"a/b", "c/d"})
     assert two.scoped["a/b"] is not two.general  # a part of the examples: its own model
 
 
@@ -144,7 +144,7 @@ def test_a_new_process_trains_from_the_disk_cache_alone(tmp_path: Path) -> None:
     first = Classifier.train(rows, cache_dir=tmp_path)
     assert first.embedded is not None
     # what a new process does: a fresh encoder whose model must not be asked for anything seen
-    stage = EmbedStage.train(Encoder(Refuses(), tmp_path), rows, True, set())
+    stage = EmbedStage.train(Encoder(Refuses(), tmp_path), rows, set())
     assert stage.general is not None and first.embedded.general is not None
     x = first.embedded.encoder.encode([QUESTIONS[1]])
     assert stage.general.proba(x) == pytest.approx(first.embedded.general.proba(x))
@@ -156,7 +156,57 @@ def test_training_encodes_only_the_newest_examples(monkeypatch: pytest.MonkeyPat
     assert enc is not None
     rows = examples()  # bugs, then features, then questions (newest)
     monkeypatch.setattr(embed_stage, "MAX_EXAMPLES", len(QUESTIONS) + 1)
-    stage = EmbedStage.train(enc, rows, True, {"o/r"})
+    stage = EmbedStage.train(enc, rows, {"o/r"})
     assert stage.general is not None and stage.general.classes == ["feature", "question"]
     monkeypatch.setattr(embed_stage, "MAX_EXAMPLES", len(QUESTIONS))
-    assert EmbedStage.train(enc, rows, True, {"o/r"}).general is None  # one label: no model
+    assert EmbedStage.train(enc, rows, {"o/r"}).general is None  # one label: no model
+
+
+def own(scope: str, times: int) -> list[Example]:
+    """examples() with texts of the scope's own (identical texts would share a model), the labels
+    taking turns (so that the newest few hold all three)."""
+    rows = [Example(scope, f"{e.text} {scope}", e.label, "human") for e in examples(times=times)]
+    by_label = [[e for e in rows if e.label == label] for label in LABELS]
+    return [e for turn in zip(*by_label, strict=True) for e in turn]
+
+
+@needs_extra
+def test_a_retrain_keeps_the_embedding_models_whose_examples_did_not_change() -> None:
+    enc = get_encoder()
+    assert enc is not None
+    rows = [*own("a/b", 2), *own("c/d", 2)]
+    old = EmbedStage.train(enc, rows, {"a/b", "c/d"})
+    added = [*rows, Example("c/d", "Crash on exit\n\nsegfault in the renderer", "bug", "human")]
+    new = EmbedStage.train(enc, added, {"a/b", "c/d"}, previous=old)
+    assert new.scoped["a/b"] is old.scoped["a/b"]  # the same examples: kept
+    assert new.scoped["c/d"] is not old.scoped["c/d"] and new.general is not old.general
+    fresh = EmbedStage.train(enc, added, {"a/b", "c/d"})
+    for text in (BUGS[0], FEATURES[1], QUESTIONS[2]):
+        assert new.probabilities("a/b", text) == fresh.probabilities("a/b", text)
+    # another encoder's models answered on other embeddings: none is kept
+    other = Encoder(enc.model, name="a-tune-of-it")
+    again = EmbedStage.train(other, added, {"a/b", "c/d"}, previous=new)
+    assert again.scoped["a/b"] is not new.scoped["a/b"] and again.general is not new.general
+
+
+@needs_extra
+def test_a_scope_mostly_older_than_the_window_is_blended_by_what_its_model_learned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The embedding stage learns from the newest MAX_EXAMPLES of all the examples: a repository
+    whose labels are mostly older than another's has few examples there. Its model needs as many
+    as a TF-IDF scope model does, and is weighed by those it learned from."""
+    older, newer = own("a/b", 4), own("c/d", 4)  # 72 each; all of a/b's are older
+    monkeypatch.setattr(embed_stage, "MAX_EXAMPLES", len(newer) + 12)
+    clf = Classifier.train([*older, *newer])
+    assert clf.embedded is not None
+    assert clf.scoped.keys() == {"a/b", "c/d"}  # TF-IDF: all 72 of a/b
+    assert "a/b" not in clf.embedded.scoped  # 12 in the window: under MIN_SCOPE_EXAMPLES
+    assert clf.embedded.counts == {"c/d": 72}
+    monkeypatch.setattr(embed_stage, "MAX_EXAMPLES", len(newer) + 36)
+    clf = Classifier.train([*older, *newer])
+    assert clf.embedded is not None and clf.embedded.counts == {"a/b": 36, "c/d": 72}
+    text = "Would love a way to theme the UI\n\nSuggestion: let me pick my own palette"
+    p = clf.probabilities("a/b", text, LABELS)
+    clf.embedded.counts["a/b"] = clf.counts["a/b"]  # as if weighed by a/b's 72 in all
+    assert clf.probabilities("a/b", text, LABELS) != pytest.approx(p, abs=1e-6)
