@@ -41,7 +41,11 @@ def drafter_lock(box: DraftBox) -> Iterator[bool]:
         except BlockingIOError:
             yield False
             return
-        box.pid_path.write_text(str(os.getpid()))
+        # whole or absent, never empty: a reader (`smolbot hook status`, the hook) must not take
+        # a file being written for no drafter
+        part = box.pid_path.with_name(f"{box.pid_path.name}.{os.getpid()}")
+        part.write_text(str(os.getpid()))
+        os.replace(part, box.pid_path)
         try:
             yield True
         finally:

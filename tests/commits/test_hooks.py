@@ -218,6 +218,7 @@ def test_drafter_exits_when_idle(repo: Git) -> None:
     os.kill(pid, signal.SIGTERM)
     wait_for(lambda: repo.drafter_pid() is None, timeout=20)
     install(repo)  # a fresh drafter with a 1 s idle limit goes away by itself
+    wait_for(repo.drafter_pid, timeout=30)  # started (before, no pid file looked like gone)
     wait_for(lambda: repo.drafter_pid() is None, timeout=60)
     assert not repo.git_path("smolbot/drafter.pid").exists()
 
