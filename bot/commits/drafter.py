@@ -17,7 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from bot.commits.drafts import DraftBox
+from bot.commits.drafts import DraftBox, write_atomic
 from bot.commits.git import GitError, Repo, find_repo
 
 if TYPE_CHECKING:  # the model and pipeline (settings, pydantic: 0.4 s) load after the pid file is
@@ -41,11 +41,8 @@ def drafter_lock(box: DraftBox) -> Iterator[bool]:
         except BlockingIOError:
             yield False
             return
-        # whole or absent, never empty: a reader (`smolbot hook status`, the hook) must not take
-        # a file being written for no drafter
-        part = box.pid_path.with_name(f"{box.pid_path.name}.{os.getpid()}")
-        part.write_text(str(os.getpid()))
-        os.replace(part, box.pid_path)
+        # never seen empty: a reader (`smolbot hook status`, the hook) would take it for no drafter
+        write_atomic(box.pid_path, str(os.getpid()))
         try:
             yield True
         finally:

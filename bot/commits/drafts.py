@@ -87,10 +87,10 @@ class DraftBox:
     def save(self, result: DraftResult) -> None:
         """Write meta first, then the text (the text's appearance is what hooks wait for)."""
         self.drafts.mkdir(parents=True, exist_ok=True)
-        _atomic(self.meta_path(result.tree), json.dumps(asdict(result), indent=1))
+        write_atomic(self.meta_path(result.tree), json.dumps(asdict(result), indent=1))
         # a blank line after the message: the hook pastes git's own comment lines right below
-        _atomic(self.text_path(result.tree), result.message.rstrip("\n") + "\n\n")
-        _atomic(self.latest_path, result.message)
+        write_atomic(self.text_path(result.tree), result.message.rstrip("\n") + "\n\n")
+        write_atomic(self.latest_path, result.message)
         self.prune()
 
     def mark_pending(self, tree: str) -> None:
@@ -102,7 +102,7 @@ class DraftBox:
 
     def request(self, tree: str) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        _atomic(self.want_path, tree)
+        write_atomic(self.want_path, tree)
 
     def take_request(self) -> str | None:
         try:
@@ -122,7 +122,8 @@ class DraftBox:
                 f.with_suffix(".json").unlink(missing_ok=True)
 
 
-def _atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Readers see the old text or the new one, never a part of it (nor an empty file)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
