@@ -26,7 +26,7 @@ from sklearn.linear_model import LogisticRegression
 
 from bot.llm.embed import CODE, MODEL_NAME, NOISE, get_encoder
 from bot.llm.embed_stage import EmbedStage
-from bot.llm.records import Example, digest
+from bot.llm.records import Example, digest, fits_of
 
 MIN_SCOPE_EXAMPLES = 30  # below this a scope has no model of its own
 MIN_GENERAL_EXAMPLES = 6
@@ -115,12 +115,10 @@ class Classifier:
         encoder (bot/llm/tune.py); if it cannot be loaded the stock one answers.
         """
         out = cls(seq=seq, weights=weights)
-        fits: dict[str, Model] = {}  # by what it learned from: one fit per distinct example set
-        if previous is not None:  # its models, by what they learned from
-            for key, key_of in previous.fitted_on.items():
-                model = previous.general if key == "" else previous.scoped.get(key)
-                if model is not None:
-                    fits.setdefault(key_of, model)
+        # by what it learned from: one fit per distinct example set, previous ones included
+        fits: dict[str, Model] = (
+            fits_of(previous.general, previous.scoped, previous.fitted_on) if previous else {}
+        )
 
         def fit(key: str, rows: Sequence[Example]) -> Model:
             key_of = out.fitted_on[key] = digest(rows)

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from bot.llm.embed import Encoder, Vectors
-from bot.llm.records import Example, digest
+from bot.llm.records import Example, digest, fits_of
 
 C = 4.0  # measured: C = 1, 4, 16 within 0.02 macro-F1; 4 mixed best with TF-IDF
 MAX_EXAMPLES = 5000  # the newest ones: bounds a cold start's encoding (~1 min per 1,000 texts)
@@ -66,12 +66,11 @@ class EmbedStage:
         out = cls(encoder)
         if not rows:
             return out
-        fits: dict[str, EmbedModel] = {}
-        if previous is not None and previous.encoder is encoder:  # the same weights
-            for key, key_of in previous.fitted_on.items():
-                model = previous.general if key == "" else previous.scoped.get(key)
-                if model is not None:
-                    fits.setdefault(key_of, model)
+        fits: dict[str, EmbedModel] = (
+            fits_of(previous.general, previous.scoped, previous.fitted_on)
+            if previous is not None and previous.encoder is encoder  # the same weights
+            else {}
+        )
         x = encoder.encode([e.text for e in rows])
 
         def fit(key: str, idx: list[int]) -> EmbedModel:

@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.llm.api import ModelRecord
 from bot.store import Store
 
 PRIORITY = {"backfill": 0, "large": 1, "human": 2}  # a human label is never overwritten by a model
+M = TypeVar("M")  # a stage's model type (fits_of)
 
 
 class Learned(StrEnum):
@@ -54,6 +55,17 @@ def digest(rows: Sequence[Example]) -> str:
         h.update(f"{len(e.text)}:{e.label}:".encode())
         h.update(e.text.encode("utf-8", "surrogatepass"))
     return h.hexdigest()
+
+
+def fits_of(general: M | None, scoped: dict[str, M], fitted_on: dict[str, str]) -> dict[str, M]:
+    """A trained stage's models by the digest of what each learned from ("" in `fitted_on` is the
+    general model): a retrain takes a model from here instead of fitting the same examples."""
+    out: dict[str, M] = {}
+    for key, key_of in fitted_on.items():
+        model = general if key == "" else scoped.get(key)
+        if model is not None:
+            out.setdefault(key_of, model)
+    return out
 
 
 class Records:
