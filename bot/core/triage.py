@@ -180,7 +180,8 @@ _INJECTION = re.compile(
             r"\b(ai|bot|assistant|model|llm|smolbot|triage)\b.{0,30}\b(must|should|shall|will)\b.{0,15}\b(label|close|delete|mention|reveal|print|say|post)",
             r"\b(close|delete|lock)\s+(all|every|the\s+other)\b.{0,20}\b(issue|pr|pull)",
             r"\b(label|tag|classify)\s+(this|it|the\s+issue)\b",
-            r"\b(reveal|print|show|output|leak|send|post)\b.{0,40}\b(token|secret|api[\s_-]?key|password|credential|env)",
+            # not a path's or an attribute's part: `POST /api/token`, `os.environ` are logs and code
+            r"\b(reveal|print|show|output|leak|send|post)\b.{0,40}(?<![/.])\b(token|secret|api[\s_-]?key|password|credential|env\b)",
             r"@(everyone|here|channel|all)\b",
             r"\b(ignoriere|vergiss)\b.{0,40}\b(anweisung|regel)",
             r"\b(ignor(e|ez|a|ar)|olvida|oublie)\b.{0,40}\b(instruc|consign|regla|règle)",
@@ -195,11 +196,23 @@ _FENCED = re.compile(r"(```|~~~).*?(\1|$)", re.S)
 _HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.S)
 
 
+def _block_without_orders(m: re.Match[str]) -> str:
+    """A code block less its lines that give orders; gone when nothing but orders was in it (a
+    block holding only an injection must not count as the logs a report was asked for)."""
+    block = m.group(0)
+    if not _INJECTION.search(block):
+        return block
+    lines = block.split("\n")
+    kept = [ln for ln in lines if not _INJECTION.search(ln)]
+    body = [ln for ln in kept[1:] if ln.strip() and not ln.strip().startswith(m.group(1))]
+    return "\n".join(kept) if body and lines[0] in kept else ""
+
+
 def quarantine(text: str) -> str:
     """Drop hidden HTML comments, and code blocks and sentences that give the bot orders."""
     text = _HTML_COMMENT.sub(" ", text or "")
-    for pattern in (_FENCED, _BRACKETED):
-        text = pattern.sub(lambda m: "" if _INJECTION.search(m.group(0)) else m.group(0), text)
+    text = _FENCED.sub(_block_without_orders, text)
+    text = _BRACKETED.sub(lambda m: "" if _INJECTION.search(m.group(0)) else m.group(0), text)
     kept = []
     for line in text.split("\n"):
         if not _INJECTION.search(line):
