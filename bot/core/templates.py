@@ -113,7 +113,13 @@ def _parse_markdown(path: str, text: str) -> IssueTemplate:
         front, _, text = rest.partition("\n---")
         loaded = yaml.safe_load(front)
         meta = loaded if isinstance(loaded, dict) else {}
-    fields = tuple(TemplateField(h, True, body) for h, body in sections(text))
+    # A Markdown template cannot mark a section required: those naming what a bug report needs
+    # (version, steps, expected, logs) are, unless they say optional; "Screenshots" or
+    # "Additional context" are not asked for.
+    fields = tuple(
+        TemplateField(h, _default_key(h) is not None and "optional" not in h.lower(), body)
+        for h, body in sections(text)
+    )
     name = str(meta.get("name", path))
     return IssueTemplate(path, name, _labels(meta.get("labels")), fields)
 

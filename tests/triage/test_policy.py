@@ -237,6 +237,49 @@ def test_markdown_template_untouched_sections_count_as_missing():
     ]
 
 
+# GitHub's stock bug report template (Markdown cannot mark sections required)
+STOCK_MD = """---
+name: Bug report
+about: Create a report to help us improve
+title: ''
+labels: ''
+assignees: ''
+
+---
+
+**Describe the bug**
+A clear and concise description of what the bug is.
+
+**To Reproduce**
+Steps to reproduce the behavior:
+1. Go to '...'
+
+**Expected behavior**
+A clear and concise description of what you expected to happen.
+
+**Screenshots**
+If applicable, add screenshots to help explain your problem.
+
+**Logs (optional)**
+
+**Additional context**
+Add any other context about the problem here.
+"""
+
+
+def test_markdown_template_asks_only_for_the_sections_a_bug_report_needs():
+    tpl = pick_bug_template([parse_template(".github/ISSUE_TEMPLATE/bug_report.md", STOCK_MD)])
+    assert tpl is not None
+    needs = needs_from_template(tpl)
+    assert [n.label for n in needs] == ["To Reproduce", "Expected behavior"]
+    filled = STOCK_MD.split("---\n", 2)[2].replace(
+        "Steps to reproduce the behavior:\n1. Go to '...'", "1. Open a file\n2. Save"
+    ).replace("A clear and concise description of what you expected", "It saves; instead it")
+    assert missing_needs("crash", filled, needs, tpl) == ()  # placeholders left elsewhere
+    free = "Crashes in 1.2 when I save. Steps: open, save. Expected it to save."
+    assert missing_needs("crash on save", free, needs, tpl) == ()  # no headings at all
+
+
 def test_feature_template_is_not_a_bug_template():
     tpl = parse_template(
         ".github/ISSUE_TEMPLATE/feature.md", "---\nname: Feature request\n---\n### Idea\n"
