@@ -9,8 +9,10 @@ from typing import Literal
 Verb = Literal["summarize", "retriage", "duplicate", "ignore"]
 VERBS: tuple[Verb, ...] = ("summarize", "retriage", "duplicate", "ignore")
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_LINE = re.compile(r"^\s*/smolbot\s+([a-z-]+)\b(.*)$", re.I)
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+# as Markdown shows it: four spaces or a tab make a line code, so it is an example, not a command
+_LINE = re.compile(r"^ {0,3}/smolbot\s+([a-z-]+)\b(.*)$", re.I)
 _ISSUE = re.compile(r"^\s*#?(\d{1,9})\b")
 
 
@@ -27,13 +29,21 @@ class Rejected:
 
 
 def _plain_lines(body: str) -> list[str]:
-    """Lines outside fenced code and block quotes: quoting a command does not run it."""
-    lines, fenced = [], False
-    for line in (body or "").splitlines():
-        if _FENCE.match(line):
-            fenced = not fenced
-            continue
-        if not fenced and not line.lstrip().startswith(">"):
+    """Lines outside code blocks, block quotes and HTML comments: quoting a command, showing it
+    as an example or hiding it does not run it. A fence closes only with its own kind of fence,
+    at least as long (Markdown's rule: a ``` line inside a ~~~~ block is text)."""
+    lines: list[str] = []
+    fence: str | None = None
+    for line in _HTML_COMMENT.sub("", body or "").splitlines():
+        m = _FENCE.match(line)
+        if fence is None and m:
+            fence = m.group(1)
+        elif fence is not None:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and (
+                not line.strip().strip(fence[0])
+            ):
+                fence = None
+        elif not line.lstrip().startswith(">"):
             lines.append(line)
     return lines
 

@@ -350,6 +350,13 @@ def test_maintainer_duplicate_closes_with_reason():
         ("```\n/smolbot ignore\n```", []),
         ("> /smolbot duplicate #3", []),
         ("please run /smolbot summarize", []),
+        ("You can use:\n\n    /smolbot duplicate #3\n", []),  # indented: shown as code
+        ("\t/smolbot ignore", []),
+        ("<!--\n/smolbot ignore\n-->\n/smolbot summarize", [Command("summarize")]),
+        ("<!-- /smolbot ignore", []),  # an unclosed comment hides the rest
+        ("~~~\n```\n/smolbot ignore\n~~~", []),  # ``` does not close a ~~~ block
+        ("````\n```\n/smolbot ignore\n```\n````\n/smolbot retriage", [Command("retriage")]),
+        ("```\n/smolbot ignore\n``` not a fence end\n```\n/smolbot summarize", [Command("summarize")]),
     ],
 )
 def test_parse_commands(body, expected):
