@@ -7,8 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 URL = re.compile(r"https?://[^\s)>\]]+")
-ISSUE_REF = re.compile(r"(?<![\w/&])#(\d+)\b")
-MENTION = re.compile(r"(?<![\w`])@([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))")
+# What GitHub links in a comment: #N and GH-N in this repository, owner/repo#N in another (and
+# a reference there notifies that issue), @login also inside emphasis (_@login_).
+ISSUE_REF = re.compile(r"(?:(?<![\w/&])#|\b(?i:gh)-)(\d+)\b")
+CROSS_REF = re.compile(r"(?<![\w/.-])([A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*#\d+)\b")
+MENTION = re.compile(r"(?<![A-Za-z0-9`])@([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))")
 
 
 @dataclass(frozen=True)
@@ -23,9 +26,11 @@ def check_text(
     allowed_urls: Iterable[str] = (),
     allowed_numbers: Iterable[int] = (),
     allowed_people: Iterable[str] = (),
+    allowed_refs: Iterable[str] = (),
     max_chars: int = 4000,
 ) -> CheckResult:
-    """Reject text with links, issue numbers or @-mentions that are not in the allowed sets."""
+    """Reject text with links, issue numbers, other repositories' issues (`owner/repo#N`) or
+    @-mentions that are not in the allowed sets."""
     problems: list[str] = []
     if not text.strip():
         problems.append("empty text")
@@ -39,6 +44,10 @@ def check_text(
     for n in ISSUE_REF.findall(text):
         if int(n) not in numbers:
             problems.append(f"invented issue number: #{n}")
+    refs = {r.lower() for r in allowed_refs}
+    for ref in CROSS_REF.findall(text):
+        if ref.lower() not in refs:
+            problems.append(f"invented reference to another repository's issue: {ref}")
     people = {p.lower() for p in allowed_people}
     for login in MENTION.findall(text):
         if login.lower() not in people:

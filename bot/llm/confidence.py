@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.core.checks import ISSUE_REF, MENTION, URL, check_text
+from bot.core.checks import CROSS_REF, ISSUE_REF, MENTION, URL, check_text
 
 PRIOR = {"local": 0.8, "large": 0.95}
 VALIDITY_CLEAN, VALIDITY_REPAIRED, VALIDITY_RETRIED = 1.0, 0.85, 0.7
@@ -57,6 +57,7 @@ def grounded(answer: BaseModel, variables: Mapping[str, str]) -> bool:
         allowed_urls=URL.findall(source),
         allowed_numbers=[int(n) for n in ISSUE_REF.findall(source)],
         allowed_people=MENTION.findall(source),
+        allowed_refs=CROSS_REF.findall(source),
         max_chars=max(len(text), 1),
     )
     return result.ok

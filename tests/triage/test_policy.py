@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core.actions import AddLabels, Close, Comment, NoOp, RemoveLabel
+from bot.core.checks import check_text
 from bot.core.commands import Command, denial_reason, may_run, parse_commands
 from bot.core.config import Kind, default_config, parse_config
 from bot.core.duplicates import (
@@ -435,3 +436,20 @@ def test_quarantine_drops_orders_to_the_bot(text, expected):
     from bot.core.triage import quarantine
 
     assert quarantine(text) == (text.strip() if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("Thanks, _@alice_ will look.", "mentions someone not in the thread: @alice"),
+        ("Like other/repo#99.", "invented reference to another repository's issue: other/repo#99"),
+        ("Same as GH-77.", "invented issue number: #77"),
+        ("See #5 and #6.", "invented issue number: #6"),
+    ],
+)
+def test_model_text_links_nothing_it_was_not_given(text, problem):
+    """What GitHub would link or notify, in any of its forms, is checked against what is allowed."""
+    got = check_text(text, allowed_numbers=(5,), allowed_people=("bob",))
+    assert got.problems == (problem,)
+    fine = "Thanks @bob, see #5, GH-5, octo/app#5 and mail bob@example.com."
+    assert check_text(fine, allowed_numbers=(5,), allowed_people=("bob",), allowed_refs=("octo/app#5",)).ok
