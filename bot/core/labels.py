@@ -55,6 +55,13 @@ NO_LABEL = "no label"
 NO_KIND_LABEL = "no label names a kind"
 
 
+def find_label(labels: Iterable[str], name: str) -> str | None:
+    """The label among `labels` that is `name` as GitHub matches label names (case aside), in
+    its own spelling; None when none is."""
+    low = name.casefold()
+    return next((lb for lb in labels if lb.casefold() == low), None)
+
+
 def canon(label: str) -> str:
     """Compare labels loosely: case, separators and emoji-free spacing do not matter."""
     return " ".join(re.sub(r"[^a-z0-9]+", " ", label.lower()).split())

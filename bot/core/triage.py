@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bot.core.actions import Action, AddLabels, Comment, NoOp, RemoveLabel
 from bot.core.checks import check_text
 from bot.core.config import Kind, RepoConfig
-from bot.core.labels import canon, kind_labels, label_for_kind
+from bot.core.labels import canon, find_label, kind_labels, label_for_kind
 from bot.core.templates import Need
 
 ASK_MARKER = "triage:needs-info"
@@ -89,8 +89,8 @@ def label_actions(
         actions += [
             RemoveLabel(lb, f"retriaged as {kind.value}") for lb in issue.labels if lb in others
         ]
-    if unsure in issue.labels:
-        actions.append(RemoveLabel(unsure, f"triaged as {kind.value}"))
+    if (present := find_label(issue.labels, unsure)) is not None:
+        actions.append(RemoveLabel(present, f"triaged as {kind.value}"))
     return actions
 
 
@@ -121,8 +121,8 @@ def info_actions(
     if kind is not Kind.BUG:
         return [NoOp(f"not asking for information: a {kind.value}, not a bug report", "comment")]
     if not missing:
-        if label in issue.labels:
-            return [RemoveLabel(label, "the report now has what was asked for")]
+        if (present := find_label(issue.labels, label)) is not None:
+            return [RemoveLabel(present, "the report now has what was asked for")]
         return [NoOp("bug report has the information the repository asks for", "comment")]
     keys = ", ".join(n.key for n in missing)
     return [

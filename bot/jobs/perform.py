@@ -16,6 +16,7 @@ from bot.core.actions import (
     RemoveLabel,
     UpsertComment,
 )
+from bot.core.labels import find_label
 from bot.core.markers import markers_in, with_marker
 from bot.ports import CommentData, RepoHost
 from bot.store import Store
@@ -95,7 +96,7 @@ class Performer:
         raise TypeError(f"unknown action {action!r}")
 
     def _add_labels(self, action: AddLabels, model: dict[str, Any] | None) -> str:
-        missing = [lb for lb in action.labels if lb not in self._current_labels()]
+        missing = [lb for lb in action.labels if find_label(self._current_labels(), lb) is None]
         if not missing:
             return self._audit(
                 "add_labels", "skipped", "labels already present", labels=action.labels
@@ -105,11 +106,12 @@ class Performer:
         return self._audit("add_labels", "done", action.reason, labels=missing, model=model)
 
     def _remove_label(self, action: RemoveLabel) -> str:
-        if action.label not in self._current_labels():
+        present = find_label(self._current_labels(), action.label)  # GitHub ignores case
+        if present is None:
             return self._audit("remove_label", "skipped", "label not present", label=action.label)
-        self.host.remove_label(self.t.number, action.label)
-        self._current_labels().discard(action.label)
-        return self._audit("remove_label", "done", action.reason, label=action.label)
+        self.host.remove_label(self.t.number, present)
+        self._current_labels().discard(present)
+        return self._audit("remove_label", "done", action.reason, label=present)
 
     def _comment(self, action: Comment | UpsertComment, model: dict[str, Any] | None) -> str:
         body = with_marker(action.body, action.marker)

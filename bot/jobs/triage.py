@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from bot.core.actions import Action, NoOp
 from bot.core.config import Kind, RepoConfig
 from bot.core.duplicates import Candidate, advice_actions, likely_duplicates
-from bot.core.labels import is_untriaged, kind_for_labels, label_for_kind
+from bot.core.labels import find_label, is_untriaged, kind_for_labels, label_for_kind
 from bot.core.lifecycle import epoch_or_none
 from bot.core.templates import (
     DEFAULT_NEEDS,
@@ -221,7 +221,7 @@ def triage_issue(
     skip = _skip_reason(ctx, host, issue, cfg, trigger, force)
     if skip is not None:
         perf.perform([NoOp(skip, "triage")])
-        if skip == EDITED_TRIAGED and cfg.triage.needs_info_label in issue.labels:
+        if skip == EDITED_TRIAGED and find_label(issue.labels, cfg.triage.needs_info_label):
             recheck_info(ctx, host, issue, cfg, perf)
         return None
     plan = plan_triage(ctx, host, issue, cfg, host.labels(), replace=force)

@@ -62,9 +62,11 @@ class FakeRepoHost:
 
     def add_labels(self, number: int, labels: list[str]) -> None:
         self.writes.append(("add_labels", (number, tuple(labels))))
-        self.issues[number].labels.extend(
-            lb for lb in labels if lb not in self.issues[number].labels
-        )
+        have = self.issues[number].labels
+        for lb in labels:  # as GitHub does: an existing label's own spelling, case aside
+            lb = next((r for r in self.repo_labels if r.lower() == lb.lower()), lb)
+            if lb.lower() not in {h.lower() for h in have}:
+                have.append(lb)
 
     def remove_label(self, number: int, label: str) -> None:
         self.writes.append(("remove_label", (number, label)))

@@ -509,6 +509,20 @@ def test_edit_that_adds_the_details_drops_needs_info(ctx, host):
     assert len([w for w in writes(host, "comment")]) == 1  # no second question
 
 
+def test_the_bot_s_labels_are_found_whatever_their_case(ctx, host):
+    """GitHub matches label names case aside: a repository's `Needs-Info` / `Needs-Triage` are
+    the bot's labels, and the bot removes them when their reason is gone."""
+    host.repo_labels += ["Needs-Info", "Needs-Triage"]
+    n = host.add(BUG[0], FULL_BUG_BODY, labels=["bug", "Needs-Info"]).number
+    handle_issue_event(ctx, "d1", issue_payload(host, n, "edited"))
+    assert host.issues[n].labels == ["bug"]
+    assert ("remove_label", (n, "Needs-Info")) in host.writes
+    m = host.add(*BUG, labels=["Needs-Triage"]).number  # untriaged: triage runs again
+    handle_issue_event(ctx, "d2", issue_payload(host, m, "edited"))
+    assert "bug" in host.issues[m].labels and "Needs-Triage" not in host.issues[m].labels
+    assert "needs-info" not in host.issues[m].labels and "Needs-Info" in host.issues[m].labels
+
+
 def test_commands_on_pull_requests_and_unknown_verbs(ctx, host):
     n = host.add(*BUG).number
     pr = comment_payload(host, n, "/smolbot retriage\n/smolbot close-everything", "maint")
