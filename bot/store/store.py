@@ -317,7 +317,8 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
         return _open_pg(target, migrate)
     target = target.removeprefix("sqlite:///") if target.startswith("sqlite:///") else target
     if target == ":memory:":
-        store = Store(Database(memory=True))
+        # one connection for all threads, as a file store has (a retrain beside reads from its own)
+        store = Store(Database(sqlite3.connect(":memory:", check_same_thread=False)))
         if migrate:
             store.migrate()
         return store

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -180,3 +181,20 @@ def test_a_backfill_cursor_round_trips(any_store: Store, tmp_path) -> None:  # t
     assert backfill_repo(ctx, host, host.repo, sleep=lambda s: None).first_page == 2
     assert host.pages_fetched == [2, 3] and cursor(any_store, host.repo)["status"] == "done"  # type: ignore[index]
     assert len(any_store.issues(host.repo)) == 5
+
+
+def test_an_in_memory_store_serves_other_threads() -> None:
+    """A background retrain reads the store from its own thread; ':memory:' must allow that too."""
+    store = open_store(":memory:")
+    errors: list[BaseException] = []
+
+    def record() -> None:
+        try:
+            store.record_delivery("d1", "issues", "{}", repo="o/r", number=1)
+        except BaseException as err:  # noqa: BLE001 - reported to the test's own thread
+            errors.append(err)
+
+    worker = threading.Thread(target=record)
+    worker.start()
+    worker.join()
+    assert errors == [] and store.delivery("d1")["status"] == "received"
