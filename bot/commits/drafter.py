@@ -18,6 +18,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from bot.commits.drafts import DraftBox, write_atomic
+from bot.commits import hooks
 from bot.commits.git import GitError, Repo, find_repo
 
 if TYPE_CHECKING:  # the model and pipeline (settings, pydantic: 0.4 s) load after the pid file is
@@ -137,6 +138,9 @@ def serve(root: Path, idle_s: float = IDLE_S, once: bool = False) -> int:
         if not mine:
             return 0
         _log_to(box.log_path)
+        with contextlib.suppress(OSError):  # an older release's hooks get this one's fixes
+            for line in hooks.refresh(repo):
+                log.info("%s", line)
         writer, opts = writer_for_settings()
         drafter = Drafter(repo, box, writer, opts)
         # Drafting runs in a worker thread so the main thread can answer SIGTERM at once, even

@@ -122,8 +122,14 @@ class DraftBox:
                 f.with_suffix(".json").unlink(missing_ok=True)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Readers see the old text or the new one, never a part of it (nor an empty file)."""
+def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
+    """Readers see the old text or the new one, never a part of it (nor an empty file); a
+    process running the file (a hook git starts meanwhile) runs the old one or the new one."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        if mode is not None:
+            tmp.chmod(mode)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.commits.drafts import write_atomic
 from bot.commits.git import Repo
 
 MARK = "# smolbot-hook"
@@ -136,12 +137,31 @@ def install(repo: Repo) -> list[str]:
                 )
             os.replace(st.path, st.path.with_name(name + CHAINED))
             done.append(f"kept your {name} hook as {name}{CHAINED}; it still runs first")
-        st.path.write_text(script(name))
-        st.path.chmod(
-            st.path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH | stat.S_IRUSR
-        )
+        _write(st.path, script(name))
         done.append(f"installed {st.path}")
     return done
+
+
+def refresh(repo: Repo) -> list[str]:
+    """Rewrite our hooks that an earlier release wrote for this interpreter, so a fix in the
+    scripts reaches a repository without a new `smolbot hook install` (the drafter calls it as
+    it starts, from the interpreter the hook named). Only a file with our mark and this
+    interpreter is touched: a chained or foreign hook never is, and a hook naming another
+    interpreter stays with it. Returns what was done."""
+    done = []
+    mine = f"\nPY={shlex.quote(python())}\n"
+    for name in HOOKS:
+        st = state(repo, name)
+        if st.ours and not st.current and mine in _read(st.path)[:2000]:
+            _write(st.path, script(name))
+            done.append(f"updated {st.path} to this version's script")
+    return done
+
+
+def _write(path: Path, text: str) -> None:
+    """Replace a hook in one rename, executable for all who can read it."""
+    old = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
+    write_atomic(path, text, old | stat.S_IRUSR | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
 def uninstall(repo: Repo) -> list[str]:

@@ -171,6 +171,48 @@ def test_status_names_a_hook_an_older_version_installed(repo: Git) -> None:
     assert "older script" not in repo.smolbot("hook", "status").stdout
 
 
+def test_a_drafter_updates_the_hooks_an_older_release_wrote(repo: Git) -> None:
+    """Hook fixes (the 2 s start grace was 0.5 s) reach a repository without a reinstall: the
+    drafter the post-index-change hook starts rewrites our older scripts, and only ours."""
+    chained = repo.git_path("hooks") / "prepare-commit-msg.smolbot-chained"
+    repo.git_path("hooks").mkdir(parents=True, exist_ok=True)
+    (repo.git_path("hooks") / "prepare-commit-msg").write_text("#!/bin/sh\nexit 0\n")
+    install(repo, "--no-start")  # keeps that hook as the chained one
+    mine = chained.read_text()
+    hook = repo.git_path("hooks") / "prepare-commit-msg"
+    hook.write_text(hook.read_text().replace("-ge 2000 ]", "-ge 500 ]"))  # an earlier release's
+    hook.chmod(0o700)
+    assert "older script" in repo.smolbot("hook", "status").stdout
+    repo.write("notes.txt", "hello\n")
+    repo("add", "notes.txt", env=NO_MODEL)  # starts a drafter
+    wait_for(lambda: "older script" not in repo.smolbot("hook", "status").stdout, timeout=60)
+    assert "-ge 2000 ]" in hook.read_text() and hook.stat().st_mode & 0o777 == 0o711
+    assert chained.read_text() == mine
+    assert "to this version's script" in repo.git_path("smolbot/drafter.log").read_text()
+    repo("commit", env={"SMOLBOT_COMMIT_WAIT_MS": "240000", **NO_MODEL})  # the new script
+    assert repo.last_message() != "manual message"  # ran after the kept one and put the draft
+
+
+def test_refresh_leaves_other_interpreters_and_other_hooks(repo: Git) -> None:
+    from bot.commits import hooks
+    from bot.commits.git import find_repo
+
+    git = find_repo(repo.root)
+    hooks.install(git)
+    prepare = repo.git_path("hooks") / "prepare-commit-msg"
+    index = repo.git_path("hooks") / "post-index-change"
+    old = prepare.read_text().replace("-ge 2000 ]", "-ge 500 ]")
+    prepare.write_text(old.replace(f"PY={hooks.python()}", "PY=/opt/other/bin/python"))
+    assert f"PY={hooks.python()}\n" in index.read_text()  # the test edits what it means to
+    index.write_text(index.read_text().replace("(1)", "(0)"))  # ours, this interpreter, older
+    assert hooks.refresh(git) == [f"updated {index} to this version's script"]
+    assert prepare.read_text() == old.replace(f"PY={hooks.python()}", "PY=/opt/other/bin/python")
+    assert hooks.state(git, "post-index-change").current
+    assert hooks.refresh(git) == []
+    index.write_text("#!/bin/sh\n# someone's own hook, not ours\nexit 0\n")
+    assert hooks.refresh(git) == [] and "not ours" in index.read_text()
+
+
 def test_refuses_to_lose_a_hook(repo: Git) -> None:
     hooks = repo.git_path("hooks")
     for suffix in ("", ".smolbot-chained"):
