@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from bot.core.actions import Action, NoOp
 from bot.core.config import Kind, RepoConfig
 from bot.core.duplicates import Candidate, advice_actions, likely_duplicates
-from bot.core.labels import find_label, is_untriaged, kind_for_labels, label_for_kind
+from bot.core.labels import find_label, is_untriaged, kind_for_labels
 from bot.core.lifecycle import epoch_or_none
 from bot.core.templates import (
     DEFAULT_NEEDS,
@@ -143,8 +143,10 @@ def plan_triage(
     *,
     replace: bool = False,
 ) -> Plan:
-    # Only kinds the repository can label: a kind it has no label for could not be applied.
-    kinds = [k.value for k in Kind if label_for_kind(k, repo_labels, cfg) is not None]
+    # Every kind, also those the repository has no label for: asked to choose among only the
+    # labelled ones, the classifier would be sure of a question being a bug in a repository
+    # labelling only bugs. A kind without a label gets needs-triage (label_actions).
+    kinds = [k.value for k in Kind]
     threshold = threshold_for(cfg, ctx.settings.threshold(TASK))
     classified = classify(ctx, issue, kinds, threshold)
     kind, why = decide_kind(classified.verdict, threshold)

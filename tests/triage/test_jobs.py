@@ -523,6 +523,22 @@ def test_the_bot_s_labels_are_found_whatever_their_case(ctx, host):
     assert "needs-info" not in host.issues[m].labels and "Needs-Info" in host.issues[m].labels
 
 
+def test_a_kind_the_repository_has_no_label_for_is_not_forced_onto_another(ctx, host):
+    """A repository labelling only bugs: a question is not a sure bug (it was: with one label to
+    choose from, the confidence was 1.0), it is left for a maintainer."""
+    host.repo_labels = ["bug", "wontfix"]
+    n = host.add(
+        "How do I configure the proxy?",
+        "I could not find in the docs how to set a proxy. How can I do it?",
+    ).number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert host.issues[n].labels == ["needs-triage"]
+    assert writes(host, "comment") == []  # nobody is asked for a bug report's details
+    m = host.add(*BUG).number  # bugs still get their label
+    handle_issue_event(ctx, "d2", issue_payload(host, m))
+    assert "bug" in host.issues[m].labels
+
+
 def test_commands_on_pull_requests_and_unknown_verbs(ctx, host):
     n = host.add(*BUG).number
     pr = comment_payload(host, n, "/smolbot retriage\n/smolbot close-everything", "maint")
