@@ -92,7 +92,8 @@ class Unavailable(GitHubError):
 
 
 class NotFound(GitHubError):
-    """GitHub answered 404: the repository, issue, comment or file is not there (or not visible)."""
+    """GitHub answered 404 or 410: the repository, issue, comment or file is not there (or not
+    visible), or the issue was deleted."""
 
 
 class AppCredentialsError(Exception):

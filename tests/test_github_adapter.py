@@ -289,6 +289,10 @@ def test_not_found(gh: FakeGitHubServer, app: GitHubApp, repo: RepoHost) -> None
         app.repo(INST, "octo/other").issue(1)  # installed elsewhere
     with pytest.raises(NotFound):
         app.repo(99, REPO).issue(1)  # no such installation
+    n = gh.state.add_issue(REPO, "to be deleted").number
+    gh.state.delete_issue(REPO, n)
+    with pytest.raises(NotFound, match="deleted"):  # GitHub answers 410 Gone
+        repo.issue(n)
 
 
 def test_bad_private_key_names_the_setting(gh: FakeGitHubServer, tmp_path: Path) -> None:

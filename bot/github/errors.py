@@ -64,7 +64,7 @@ def translate_exception(exc: BaseException, attempt: int = 0) -> Exception | Non
             return RateLimited(
                 wait, f"GitHub rate limit ({message.strip()}); retry in {wait:.0f} s"
             )
-        if exc.status == 404:
+        if exc.status in (404, 410):  # 410: an issue an admin deleted
             return NotFound(f"GitHub: not found ({message or 'Not Found'})")
         if exc.status >= 500:
             return Unavailable(f"GitHub answered {exc.status}; retry later")

@@ -10,7 +10,7 @@ from typing import Any
 from bot.core.config import CONFIG_PATH, ConfigError, RepoConfig, default_config, parse_config
 from bot.core.markers import marker, with_marker
 from bot.core.templates import TEMPLATE_DIR, IssueTemplate, parse_template
-from bot.ports import RepoHost
+from bot.ports import NotFound, RepoHost
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,10 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
 
 def _find_error_issue(host: RepoHost, known: object) -> int | None:
     if isinstance(known, int):
-        issue = host.issue(known)
+        try:
+            issue = host.issue(known)
+        except NotFound:  # deleted (or transferred away) by a maintainer: open a new one
+            return None
         return known if issue.state == "open" else None
     tag = marker(CONFIG_ERROR_MARKER)
     for issue in host.list_issues(state="open"):

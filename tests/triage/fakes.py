@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from bot.ports import CommentData, FileContent, IssueData, RateLimited, Unavailable
+from bot.ports import CommentData, FileContent, IssueData, NotFound, RateLimited, Unavailable
 
 
 @dataclass
@@ -51,7 +51,7 @@ class FakeRepoHost:
     # RepoHost ------------------------------------------------------------------------------
     def issue(self, number: int) -> IssueData:
         if number not in self.issues:
-            raise LookupError(f"no issue #{number}")
+            raise NotFound(f"no issue #{number}")  # as the adapter raises for 404 and 410
         return self.issues[number]
 
     def comments(self, number: int) -> list[CommentData]:

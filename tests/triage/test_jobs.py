@@ -227,6 +227,19 @@ def test_invalid_config_keeps_last_good_and_opens_one_issue(ctx, host):
     assert len(writes(host, "create_issue")) == 1 and len(writes(host, "edit_issue")) == 1
 
 
+def test_a_deleted_config_error_issue_is_opened_again_not_a_failure(ctx, host):
+    """A maintainer deleting the bot's config-error issue must not fail every later delivery
+    (reading it raised): the next invalid config opens a new one."""
+    host.files[".github/smolbot.yml"] = "triage:\n  threshold: 7\n"
+    load_repo_config(ctx.store, host, REPO, bot_login="x")
+    (first,) = [n for n, i in host.issues.items() if i.title == CONFIG_ERROR_TITLE]
+    del host.issues[first]  # deleted; reading it answers as GitHub's 410 does
+    host.files[".github/smolbot.yml"] = "triage: [oops"
+    load_repo_config(ctx.store, host, REPO, bot_login="x")
+    assert len(writes(host, "create_issue")) == 2
+    assert [i.title for i in host.issues.values()].count(CONFIG_ERROR_TITLE) == 1
+
+
 def test_commands_need_write_access(ctx, host):
     n = host.add(*BUG).number
     handle_comment_event(ctx, "c1", comment_payload(host, n, "/smolbot duplicate #1", "mallory"))

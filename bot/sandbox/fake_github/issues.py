@@ -52,6 +52,8 @@ def _issue_resp(req: Req, issue: Issue, status: int = 200) -> Resp:
 
 def get_issue(req: Req) -> Resp:
     issue = _issue(req)
+    if issue is None and int(req.args[0]) in req.r.deleted:
+        return Resp(410, {"message": "This issue was deleted"})
     return _issue_resp(req, issue) if issue else not_found()
 
 

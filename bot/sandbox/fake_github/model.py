@@ -150,6 +150,7 @@ class Repo:
     permissions: dict[str, str] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
     timeline: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    deleted: set[int] = field(default_factory=set)  # issues an admin deleted: 410 Gone
 
     @property
     def full_name(self) -> str:

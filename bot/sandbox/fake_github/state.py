@@ -162,6 +162,13 @@ class FakeGitHub:
                 }
             )
 
+    def delete_issue(self, full_name: str, number: int) -> None:
+        """As an admin deleting an issue: it leaves every listing, and reading it answers 410."""
+        with self.lock:
+            repo = self.repos[full_name]
+            del repo.issues[number]
+            repo.deleted.add(number)
+
     def issue(self, full_name: str, number: int) -> Issue:
         return self.repos[full_name].issues[number]
 
