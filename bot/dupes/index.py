@@ -14,6 +14,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from bot.core.duplicates import Candidate
 from bot.store import Store
 
+# States the store gives an issue that left the repository (its webhook's action): never a
+# duplicate to point at; kept as rows so an index fitted before they left drops them too.
+GONE = ("deleted", "transferred")
+
 BODY_CHARS = 1500  # longer bodies add noise (measured: 5,000 chars drops recall@5 0.77 -> 0.73)
 # Dotted words stay whole (org.apache.hadoop.fs.FileSystem, 3.3.1): recall@5 0.76 -> 0.79.
 TOKENS = r"(?u)\b\w[\w.]+\b"
@@ -69,7 +73,7 @@ class DuplicateIndex:
         if newer:
             matrix = self._vec.transform([issue_text(d.title, d.body) for d in newer])
             found += self._score(newer, matrix, query)
-        keep = [c for c in found if c.number != exclude and c.score > 0]
+        keep = [c for c in found if c.number != exclude and c.score > 0 and c.state not in GONE]
         return sorted(keep, key=lambda c: (-c.score, c.number))[:k]
 
     @staticmethod
@@ -94,8 +98,9 @@ def _recent(closed_at: str | None, cutoff: datetime) -> bool:
 def docs_from_store(
     store: Store, repo: str, now: datetime, recent_days: int = 365, seen_after: float | None = None
 ) -> list[Doc]:
-    """Open issues and those closed within recent_days, as the store last saw them
-    (only rows stored after seen_after, when given)."""
+    """Open issues and those closed within recent_days, as the store last saw them (only rows
+    stored after seen_after, when given: then also those that left, to replace their older
+    copies in a fitted index)."""
     cutoff = now - timedelta(days=recent_days)
     sql = "select number, title, body, state, closed_at from issues where repo = ?"
     args: list[Any] = [repo]
@@ -105,5 +110,7 @@ def docs_from_store(
     return [
         Doc(r["number"], r["title"] or "", r["body"] or "", r["state"] or "open")
         for r in store.rows(sql + " order by number", args)
-        if r["state"] == "open" or _recent(r.get("closed_at"), cutoff)
+        if r["state"] == "open"
+        or (r["state"] in GONE and seen_after is not None)
+        or (r["state"] not in GONE and _recent(r.get("closed_at"), cutoff))
     ]

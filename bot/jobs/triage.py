@@ -32,6 +32,7 @@ from bot.core.triage import (
     threshold_for,
 )
 from bot.dupes import INDEXES
+from bot.dupes.index import GONE
 from bot.jobs.backfill import issue_row
 from bot.jobs.context import JobContext, host_for, sent_by_bot
 from bot.jobs.perform import Performer, Target
@@ -280,7 +281,9 @@ def handle_issue_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any
     """Entry point for `issues` deliveries: opened / reopened / edited triage, labeled learns."""
     repo, raw = payload["repository"]["full_name"], payload.get("issue") or {}
     action, number = str(payload.get("action")), int(raw.get("number", 0))
-    ctx.store.upsert_issue(repo, raw)
+    # an issue deleted or moved to another repository is kept as a row that says so: duplicate
+    # search stops pointing at it (its link would be a 404 or lead elsewhere)
+    ctx.store.upsert_issue(repo, {**raw, "state": action} if action in GONE else raw)
     audit = {"task": TASK, "delivery_id": delivery_id, "repo": repo, "number": number}
     if raw.get("pull_request"):
         ctx.store.audit("triage", "skipped", "pull request", **audit)
@@ -288,6 +291,9 @@ def handle_issue_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any
         ctx.store.audit("triage", "skipped", "event caused by a bot", **audit)
     elif action == "labeled":
         learn_from_label(ctx, repo, raw, str((payload.get("label") or {}).get("name", "")), audit)
+    elif action in GONE:
+        why = f"issues.{action}: no triage, and no longer offered as a likely duplicate"
+        ctx.store.audit("triage", "skipped", why, **audit)
     elif action not in TRIGGERS:
         ctx.store.audit("triage", "skipped", f"issues.{action} needs no triage", **audit)
     else:

@@ -72,3 +72,19 @@ def test_small_repositories_refit_so_new_words_count(store):
     assert [
         c.number for c in cache.similar(store, "o/r", NOW, "zstd codec", "", k=3, exclude=-1)
     ] == [2]
+
+
+def test_an_issue_that_left_is_dropped_from_a_fitted_index_and_its_refits(store):
+    clock = [0.0]
+    cache = IndexCache(clock=lambda: clock[0], refit_below=0)  # no refit for a few changes
+    for n in range(1, 31):
+        put(store, n, f"Unrelated topic number {n} about widgets and the parquet reader", "nothing")
+    put(store, 31, "Crash in the parquet reader on empty files", "parquet reader crash")
+    ask = ("Crash in the parquet reader", "")
+    assert cache.similar(store, "o/r", NOW, *ask, k=3, exclude=-1)[0].number == 31
+    for gone in ("deleted", "transferred"):
+        put(store, 31, "Crash in the parquet reader on empty files", "parquet crash", gone)
+        got = cache.similar(store, "o/r", NOW, *ask, k=40, exclude=-1)
+        assert got and 31 not in [c.number for c in got]  # the fitted copy is replaced, unshown
+    clock[0] = 4000.0  # refitted from the store: still gone
+    assert 31 not in [c.number for c in cache.similar(store, "o/r", NOW, *ask, k=40, exclude=-1)]

@@ -157,6 +157,25 @@ def test_duplicates_are_suggested_with_state_never_closed(ctx, host):
     assert not writes(host, "close")
 
 
+@pytest.mark.parametrize("gone", ["deleted", "transferred"])
+def test_an_issue_that_left_the_repository_is_no_longer_a_likely_duplicate(ctx, host, gone):
+    first = host.add("Editor crashes when clicking save button", "TypeError on save click")
+    handle_issue_event(ctx, "d1", issue_payload(host, first.number))  # stored; the index fitted
+    second = host.add("Editor crashes when clicking the save button", "TypeError after save")
+    handle_issue_event(ctx, "d2", issue_payload(host, second.number))
+    (advice,) = [b for (_, b) in writes(host, "comment") if "duplicates" in b]
+    assert f"#{first.number} (open" in advice
+    payload = issue_payload(host, first.number, gone)
+    del host.issues[first.number]
+    handle_issue_event(ctx, "d3", payload)
+    third = host.add("Editor crashes when I click the save button", "TypeError on save click")
+    handle_issue_event(ctx, "d4", issue_payload(host, third.number))
+    advice = [b for (_, b) in writes(host, "comment") if "duplicates" in b][1:]
+    assert all(f"#{first.number} " not in b for b in advice)
+    assert advice and f"#{second.number} (open" in advice[0]
+    assert any(f"issues.{gone}" in r["reason"] for r in audits(ctx, first.number))
+
+
 def test_first_response_failing_the_check_posts_nothing(ctx, host):
     class Writer:
         def __init__(self, inner, text):  # type: ignore[no-untyped-def]
