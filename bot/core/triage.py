@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bot.core.actions import Action, AddLabels, Comment, NoOp, RemoveLabel
 from bot.core.checks import check_text
 from bot.core.config import Kind, RepoConfig
-from bot.core.labels import canon, find_label, kind_labels, label_for_kind
+from bot.core.labels import canon, find_label, kind_for_labels, kind_labels, label_for_kind
 from bot.core.templates import Need
 
 ASK_MARKER = "triage:needs-info"
@@ -109,10 +109,24 @@ def ask_body(missing: Iterable[Need]) -> str:
 
 
 def info_actions(
-    kind: Kind | None, missing: tuple[Need, ...], issue: IssueSnapshot, cfg: RepoConfig
+    kind: Kind | None,
+    missing: tuple[Need, ...],
+    issue: IssueSnapshot,
+    cfg: RepoConfig,
+    *,
+    replace: bool = False,
 ) -> list[Action]:
-    """Ask once for what a bug report lacks; drop needs-info once nothing is missing."""
+    """Ask once for what a bug report lacks; drop needs-info once nothing is missing, or once
+    a maintainer's retriage (`replace`) makes a bug something else."""
     label = cfg.triage.needs_info_label
+    present = find_label(issue.labels, label)
+    was_bug = kind_for_labels(issue.labels, cfg) is Kind.BUG
+    if replace and kind is not None and kind is not Kind.BUG and was_bug and present:
+        return [
+            RemoveLabel(
+                present, f"retriaged as {kind.value}: a bug report's details are not asked for"
+            )
+        ]
     if not cfg.triage.ask_for_missing_info:
         return [NoOp("asking for missing information is switched off", "comment")]
     if kind is None:  # an unsure guess must not ask a reporter for a bug report's details
@@ -121,7 +135,7 @@ def info_actions(
     if kind is not Kind.BUG:
         return [NoOp(f"not asking for information: a {kind.value}, not a bug report", "comment")]
     if not missing:
-        if (present := find_label(issue.labels, label)) is not None:
+        if present is not None:
             return [RemoveLabel(present, "the report now has what was asked for")]
         return [NoOp("bug report has the information the repository asks for", "comment")]
     keys = ", ".join(n.key for n in missing)

@@ -161,7 +161,7 @@ def plan_triage(
         kind,
         classified,
         label_actions(kind, why, issue, repo_labels, cfg, replace=replace),
-        info_actions(kind, missing, issue, cfg),
+        info_actions(kind, missing, issue, cfg, replace=replace),
         missing,
         candidates,
         advice_actions(likely, cfg.triage.duplicate_threshold, cfg.triage.duplicates),

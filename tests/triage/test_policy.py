@@ -312,6 +312,17 @@ def test_needs_info_removed_once_complete():
     ]
 
 
+def test_a_retriage_away_from_bug_drops_needs_info():
+    issue = IssueSnapshot("o/r", 7, "t", "b", "alice", ("bug", "Needs-Info"))
+    assert info_actions(Kind.FEATURE, (), issue, CFG, replace=True) == [
+        RemoveLabel("Needs-Info", "retriaged as feature: a bug report's details are not asked for")
+    ]
+    assert not any(isinstance(a, RemoveLabel) for a in info_actions(Kind.FEATURE, (), issue, CFG))
+    asked = IssueSnapshot("o/r", 7, "t", "b", "alice", ("enhancement", "needs-info"))
+    acts = info_actions(Kind.QUESTION, (), asked, CFG, replace=True)  # not the bot's bug ask
+    assert not any(isinstance(a, RemoveLabel) for a in acts)
+
+
 cands_st = st.lists(
     st.builds(
         Candidate,
