@@ -16,6 +16,7 @@ from workers.redis_transport import use_for_redis_urls
 app = Celery("smolbot", include=["workers.tasks"])
 
 QUEUES = ("fast", "model", "sweep")
+REDIS_SOCKET_TIMEOUT_S = 5.0  # a Redis command that takes longer: the broker is taken for down
 
 
 def configure(settings: Settings) -> Celery:
@@ -64,8 +65,17 @@ def _drop_connections() -> None:
 
 def _transport_options(url: str) -> dict[str, Any]:
     if url.startswith(("redis://", "rediss://")):
-        # Unacked tasks come back after this long; the store's recovery sweep is quicker still.
-        return {"visibility_timeout": 3600}
+        return {
+            # Unacked tasks come back after this long; the store's recovery sweep is quicker still.
+            "visibility_timeout": 3600,
+            # A Redis that stalls without closing the connection (paused, failing over, a lost
+            # NAT entry) must fail a publish, not hold it: the webhook then answers `queued:
+            # false` and the recovery sweep queues the stored delivery. kombu's default is to
+            # wait forever. Above the workers' 1 s BRPOP; keepalive finds dead peers when idle.
+            "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
+            "socket_connect_timeout": 3,
+            "socket_keepalive": True,
+        }
     # The SQLAlchemy transport hands every option to create_engine: pass none (it polls each 1 s).
     return {}
 

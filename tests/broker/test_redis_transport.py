@@ -49,3 +49,48 @@ def test_celery_on_a_redis_url_uses_it() -> None:
     assert TRANSPORT_ALIASES["redis"] == ALIAS
     with app.connection_for_write() as conn:
         assert type(conn.transport).__module__ == "workers.redis_transport"
+
+
+def test_a_stalled_redis_fails_a_publish_instead_of_holding_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Redis paused or behind a dead NAT entry accepts and never answers: the webhook's publish
+    must give up (the delivery is stored; the recovery sweep queues it), not wait forever and
+    hold every later delivery behind it. It waited forever with kombu's defaults."""
+    import socket
+    import threading
+
+    from bot.ports import QueueUnavailable
+    from workers.celery_app import configure
+    from workers.tasks import enqueue_deliveries
+
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    threading.Thread(
+        target=lambda: [held.append(server.accept()[0]) for _ in range(50)], daemon=True
+    ).start()
+    configure(
+        load_settings(
+            env="test",
+            data_dir=tmp_path,
+            broker_url=f"redis://127.0.0.1:{server.getsockname()[1]}/0",
+        )
+    )
+    outcome: list[BaseException | None] = []
+
+    def publish() -> None:
+        try:
+            enqueue_deliveries(["d1"])
+            outcome.append(None)
+        except BaseException as err:  # noqa: BLE001 - handed to the test's thread
+            outcome.append(err)
+
+    worker = threading.Thread(target=publish, daemon=True)
+    worker.start()
+    worker.join(120)  # liveness, not speed: the timeout is 5 s; forever was the fault
+    try:
+        assert outcome, "the publish to a stalled Redis is still waiting"
+        assert isinstance(outcome[0], QueueUnavailable) and "Timeout" in str(outcome[0])
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+        configure(load_settings(env="test", data_dir=tmp_path))
