@@ -17,8 +17,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from bot.commits.drafts import DraftBox, write_atomic
 from bot.commits import hooks
+from bot.commits.drafts import DraftBox, write_atomic
 from bot.commits.git import GitError, Repo, find_repo
 
 if TYPE_CHECKING:  # the model and pipeline (settings, pydantic: 0.4 s) load after the pid file is

@@ -39,8 +39,11 @@ def _plain_lines(body: str) -> list[str]:
         if fence is None and m:
             fence = m.group(1)
         elif fence is not None:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and (
-                not line.strip().strip(fence[0])
+            if (
+                m
+                and m.group(1)[0] == fence[0]
+                and len(m.group(1)) >= len(fence)
+                and (not line.strip().strip(fence[0]))
             ):
                 fence = None
         elif not line.lstrip().startswith(">"):

@@ -14,5 +14,13 @@ class Said(BaseModel):
 def test_an_answer_may_name_only_what_its_input_named() -> None:
     source = {"thread": "@ana reported it; same as octo/lib#12 and #7, see https://x.org/a"}
     assert grounded(Said(text="As @ana said, octo/lib#12 and #7 (https://x.org/a)."), source)
-    for invented in ("octo/lib#13", "other/lib#12", "#8", "GH-9", "@bo", "_@bo_", "https://x.org/b"):
+    for invented in (
+        "octo/lib#13",
+        "other/lib#12",
+        "#8",
+        "GH-9",
+        "@bo",
+        "_@bo_",
+        "https://x.org/b",
+    ):
         assert not grounded(Said(text=f"Also {invented}."), source), invented

@@ -273,9 +273,11 @@ def test_markdown_template_asks_only_for_the_sections_a_bug_report_needs():
     assert tpl is not None
     needs = needs_from_template(tpl)
     assert [n.label for n in needs] == ["To Reproduce", "Expected behavior"]
-    filled = STOCK_MD.split("---\n", 2)[2].replace(
-        "Steps to reproduce the behavior:\n1. Go to '...'", "1. Open a file\n2. Save"
-    ).replace("A clear and concise description of what you expected", "It saves; instead it")
+    filled = (
+        STOCK_MD.split("---\n", 2)[2]
+        .replace("Steps to reproduce the behavior:\n1. Go to '...'", "1. Open a file\n2. Save")
+        .replace("A clear and concise description of what you expected", "It saves; instead it")
+    )
     assert missing_needs("crash", filled, needs, tpl) == ()  # placeholders left elsewhere
     free = "Crashes in 1.2 when I save. Steps: open, save. Expected it to save."
     assert missing_needs("crash on save", free, needs, tpl) == ()  # no headings at all
@@ -368,7 +370,10 @@ def test_maintainer_duplicate_closes_with_reason():
         ("<!-- /smolbot ignore", []),  # an unclosed comment hides the rest
         ("~~~\n```\n/smolbot ignore\n~~~", []),  # ``` does not close a ~~~ block
         ("````\n```\n/smolbot ignore\n```\n````\n/smolbot retriage", [Command("retriage")]),
-        ("```\n/smolbot ignore\n``` not a fence end\n```\n/smolbot summarize", [Command("summarize")]),
+        (
+            "```\n/smolbot ignore\n``` not a fence end\n```\n/smolbot summarize",
+            [Command("summarize")],
+        ),
     ],
 )
 def test_parse_commands(body, expected):
@@ -463,4 +468,6 @@ def test_model_text_links_nothing_it_was_not_given(text, problem):
     got = check_text(text, allowed_numbers=(5,), allowed_people=("bob",))
     assert got.problems == (problem,)
     fine = "Thanks @bob, see #5, GH-5, octo/app#5 and mail bob@example.com."
-    assert check_text(fine, allowed_numbers=(5,), allowed_people=("bob",), allowed_refs=("octo/app#5",)).ok
+    assert check_text(
+        fine, allowed_numbers=(5,), allowed_people=("bob",), allowed_refs=("octo/app#5",)
+    ).ok
