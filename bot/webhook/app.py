@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -128,9 +129,12 @@ class WebhookEndpoint:
         if raw is None:
             return _error(413, f"body larger than {limit} bytes")
         if not signature.verify(edge.secret, raw, sig):
-            return _error(401, "missing or invalid X-Hub-Signature-256")
-        if not event or not delivery_id or len(delivery_id) > 200:
+            _log_refused_signature(sig)
+            return _error(401, BAD_SIGNATURE)
+        if not event or not delivery_id:
             return _error(400, "missing X-GitHub-Event or X-GitHub-Delivery header")
+        if len(delivery_id) > 200:
+            return _error(400, "X-GitHub-Delivery is longer than 200 characters")
         try:
             payload = intake.parse_body(raw)
         except intake.BadPayload as err:
@@ -147,6 +151,29 @@ class WebhookEndpoint:
 
 class _Disconnected(Exception):
     pass
+
+
+BAD_SIGNATURE = (
+    "missing or invalid X-Hub-Signature-256: the body was not signed with this server's"
+    " SMOLBOT_WEBHOOK_SECRET; set it to the webhook secret in the GitHub App's settings"
+)
+_REFUSED_LOG_EVERY_S = 60.0
+_refused = {"at": float("-inf"), "count": 0}
+
+
+def _log_refused_signature(sig: str | None) -> None:
+    """A warning at most once a minute (a flood of bad requests must not flood the log), with
+    how many were refused since: a wrong secret refuses every delivery and nothing else says so."""
+    _refused["count"] += 1
+    now = time.monotonic()
+    if now - _refused["at"] >= _REFUSED_LOG_EVERY_S:
+        log.warning(
+            "refused %d delivery(ies) with %s signature; if GitHub sent them, the App's webhook"
+            " secret and SMOLBOT_WEBHOOK_SECRET differ",
+            _refused["count"],
+            "no" if not sig else "a wrong",
+        )
+        _refused["at"], _refused["count"] = now, 0
 
 
 async def _read_limited(receive: Receive, length: bytes | None, limit: int) -> bytes | None:

@@ -121,7 +121,7 @@ class IntakeBatcher:
         to_queue = []
         for p, is_new in zip(batch, new, strict=True):
             if not is_new:
-                answers.append((200, {"delivery": p.delivery.id, "duplicate": True}))
+                answers.append((200, self._duplicate(p.delivery.id)))
             elif p.ignored:
                 answers.append((202, {"delivery": p.delivery.id, "ignored": True}))
             else:
@@ -140,6 +140,18 @@ class IntakeBatcher:
             a if a is not None else (202, {"delivery": p.delivery.id, **body})
             for p, a in zip(batch, answers, strict=True)
         ]
+
+    def _duplicate(self, delivery_id: str) -> dict[str, Any]:
+        """A redelivery is not run again; one that failed before says how to run it again."""
+        with self.lock:
+            row = self.store.delivery(delivery_id) or {}
+        answer = {"delivery": delivery_id, "duplicate": True, "status": row.get("status")}
+        if row.get("status") == "dead":
+            answer["detail"] = (
+                "this delivery failed before and is parked; a redelivery does not run it again:"
+                " fix the cause (`smolbot audit`, the worker's log), then run `smolbot retry`"
+            )
+        return answer
 
     def _publish(self, ids: list[str]) -> bool:
         if not ids:

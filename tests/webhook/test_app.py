@@ -76,11 +76,40 @@ def test_valid_delivery_is_recorded_and_queued(
     assert row and row["status"] == "queued" and row["repo"] == "o/r" and row["number"] == 3
 
 
-def test_redelivery_acknowledged_not_queued_twice(client: TestClient, queue: Recorder) -> None:
+def test_redelivery_acknowledged_not_queued_twice(
+    client: TestClient, store: Store, queue: Recorder
+) -> None:
     assert post(client, "issues", OPENED).status_code == 202
     r = post(client, "issues", OPENED)
     assert r.status_code == 200 and r.json()["duplicate"] is True
+    assert r.json()["status"] == "queued" and "detail" not in r.json()
     assert queue.sent == ["d-1"]
+    store.set_delivery_status("d-1", "dead", error="boom")  # it failed in the worker
+    r = post(client, "issues", OPENED)  # the maintainer's "Redeliver" in GitHub's settings
+    assert r.json()["status"] == "dead" and "`smolbot retry`" in r.json()["detail"]
+    assert queue.sent == ["d-1"]
+
+
+def test_a_refused_signature_names_the_setting_and_is_logged_once_a_minute(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.webhook import app as webhook_app
+
+    webhook_app._refused.update(at=float("-inf"), count=0)
+    with caplog.at_level("WARNING", logger="bot.webhook.app"):
+        for i in range(3):
+            r = post(client, "issues", OPENED, delivery=f"d-{i}", sig="sha256=" + "0" * 64)
+            assert r.status_code == 401 and "SMOLBOT_WEBHOOK_SECRET" in r.json()["detail"]
+    warned = [r.getMessage() for r in caplog.records if "webhook secret" in r.getMessage()]
+    assert warned == [
+        "refused 1 delivery(ies) with a wrong signature; if GitHub sent them, the App's webhook"
+        " secret and SMOLBOT_WEBHOOK_SECRET differ"
+    ]
+
+
+def test_an_overlong_delivery_id_is_named(client: TestClient) -> None:
+    r = post(client, "issues", OPENED, delivery="x" * 201)
+    assert r.status_code == 400 and "longer than 200" in r.json()["detail"]
 
 
 @pytest.mark.parametrize("sig", [None, "sha256=" + "0" * 64, "garbage", sign(b"other", OPENED)])

@@ -56,7 +56,7 @@ def test_one_batch_is_one_message_and_each_request_gets_its_own_answer(store: St
     assert answers == [
         (202, {"delivery": "a", "queued": True}),
         (202, {"delivery": "b", "queued": True}),
-        (200, {"delivery": "old", "duplicate": True}),
+        (200, {"delivery": "old", "duplicate": True, "status": "received"}),
         (202, {"delivery": "c", "ignored": True}),
     ]
     assert [store.delivery(i)["status"] for i in "abc"] == ["queued", "queued", "ignored"]
