@@ -340,21 +340,34 @@ def _backlog(queue: str) -> int:
 
 
 def replay_dead_letter(store: Any, row: dict[str, Any]) -> bool:
-    """Queue one dead letter again (`smolbot retry`); False when it names nothing we can replay."""
+    """Queue one dead letter again (`smolbot retry`); False when it names nothing we can replay.
+    A broker that does not take it: QueueUnavailable, and the delivery or job is parked again."""
     import json
+
+    from bot.ports import QueueUnavailable
 
     args = json.loads(row["args"] or "{}")
     if args.get("delivery_id"):
-        store.set_delivery_status(args["delivery_id"], "queued", error="replayed by smolbot retry")
-        handle_delivery.apply_async(args=[args["delivery_id"]], queue="fast")
+        did = args["delivery_id"]
+        store.set_delivery_status(did, "queued", error="replayed by smolbot retry")
+        try:
+            handle_delivery.apply_async(args=[did], queue="fast", retry=False)
+        except Exception as err:  # kombu raises many types for a down broker
+            store.set_delivery_status(did, "dead", error=str(row.get("error") or "")[:2000])
+            raise QueueUnavailable(f"{type(err).__name__}: {err}") from err
         return True
     if args.get("job_id"):
         job_registry.set_status(store, args["job_id"], "queued", "replayed by smolbot retry")
-        run_job.apply_async(
-            args=[args["job_name"], args["kwargs"]],
-            kwargs={"job_id": args["job_id"]},
-            queue="model",
-        )
+        try:
+            run_job.apply_async(
+                args=[args["job_name"], args["kwargs"]],
+                kwargs={"job_id": args["job_id"]},
+                queue="model",
+                retry=False,
+            )
+        except Exception as err:
+            job_registry.set_status(store, args["job_id"], "dead", str(row.get("error") or ""))
+            raise QueueUnavailable(f"{type(err).__name__}: {err}") from err
         return True
     return False
 

@@ -203,6 +203,7 @@ def audit(repo: str | None, issue: str | None, limit: int, as_json: bool) -> Non
 @click.command()
 def retry() -> None:
     """Replay deliveries and jobs parked in the dead-letter table."""
+    from bot.ports import QueueUnavailable
     from workers.celery_app import configure
     from workers.tasks import replay_dead_letter
 
@@ -210,10 +211,25 @@ def retry() -> None:
     configure(settings)
     store = open_store(settings.effective_database_url)
     dead = store.dead_letters()
+    replayed, unknown = 0, 0
     for d in dead:
-        replay_dead_letter(store, d)
-        store.mark_replayed(d["id"])
-    click.echo(f"replayed {len(dead)} dead letter(s)")
+        try:
+            ok = replay_dead_letter(store, d)
+        except QueueUnavailable as err:
+            raise click.ClickException(
+                f"the broker did not take the replay ({err}); replayed {replayed} dead letter(s),"
+                f" {len(dead) - replayed - unknown} still parked: start the broker"
+                " (`smolbot doctor` checks it), then run `smolbot retry` again"
+            ) from err
+        if ok:
+            store.mark_replayed(d["id"])
+            replayed += 1
+        else:
+            unknown += 1
+            click.echo(
+                f"dead letter {d['id']} ({d['task']}) names nothing to replay; kept", err=True
+            )
+    click.echo(f"replayed {replayed} dead letter(s)")
 
 
 commands: list[click.Command] = [serve, web, worker, beat, audit, retry]
