@@ -304,29 +304,56 @@ def recover_deliveries() -> int:
     """
     wr = _wr()
     store, after = wr.rt.store, wr.rt.settings.recovery_after_s
+    # every claim counts an attempt; retries end by task_max_retries, so a run claimed more often
+    # than that and again not finished is one that kills or hangs its worker: park it
+    limit = wr.rt.settings.task_max_retries + MAX_LAPSES
     skip_queued = {"fast": _backlog("fast") > 0, "model": _backlog("model") > 0}
-    stuck = [d for d, status in _stuck_rows(store, "deliveries", after)
-             if not (status == "queued" and skip_queued["fast"])]  # fmt: skip
+    stuck, parked = [], 0
+    for delivery_id, status, attempts in _stuck_rows(store, "deliveries", after):
+        if status == "running" and attempts >= limit:
+            wr.rt.fail(delivery_id, LAPSED.format(n=attempts))
+            parked += 1
+        elif not (status == "queued" and skip_queued["fast"]):
+            stuck.append(delivery_id)
     for delivery_id in stuck:
         store.set_delivery_status(delivery_id, "queued", error="re-queued by recovery sweep")
         handle_delivery.apply_async(args=[delivery_id], queue="fast")
-    queued_ok = {j for j, status in _stuck_rows(store, "jobs", after)
-                 if not (status == "queued" and skip_queued["model"])}  # fmt: skip
-    runs = [r for r in job_registry.stuck(store, after) if r[0] in queued_ok]
+    rows = {j: (status, attempts) for j, status, attempts in _stuck_rows(store, "jobs", after)}
+    runs = []
+    for jid, name, kwargs in job_registry.stuck(store, after):
+        status, attempts = rows.get(jid, ("", 0))
+        if status == "running" and attempts >= limit:
+            _fail_job(wr, name, jid, kwargs, LAPSED.format(n=attempts))
+            parked += 1
+        elif jid in rows and not (status == "queued" and skip_queued["model"]):
+            runs.append((jid, name, kwargs))
     for jid, name, kwargs in runs:
         job_registry.set_status(store, jid, "queued", "re-queued by recovery sweep")
         run_job.apply_async(args=[name, kwargs], kwargs={"job_id": jid}, queue="model")
-    if stuck or runs:
-        log.info("recovery sweep re-queued %d deliveries, %d jobs", len(stuck), len(runs))
+    if stuck or runs or parked:
+        log.info(
+            "recovery sweep re-queued %d deliveries, %d jobs; parked %d that never finish",
+            len(stuck), len(runs), parked,
+        )  # fmt: skip
     return len(stuck) + len(runs)
 
 
-def _stuck_rows(store: Any, table: str, older_than_s: float) -> list[tuple[str, str]]:
+# A run whose worker died or hung on it this many times beyond its retries is parked, not re-queued
+# again every sweep for ever (an issue body that runs a worker out of memory, say).
+MAX_LAPSES = 3
+LAPSED = (
+    "claimed {n} times and never finished: a worker died or hung on it (see the workers' logs);"
+    " fix the cause, then run `smolbot retry`"
+)
+
+
+def _stuck_rows(store: Any, table: str, older_than_s: float) -> list[tuple[str, str, int]]:
     sql = (
-        f"select id, status from {table} where status in ('received', 'queued', 'running')"
-        " and updated_at < ? order by received_at"
+        f"select id, status, attempts from {table} where status in ('received', 'queued',"
+        " 'running') and updated_at < ? order by received_at"
     )
-    return [(r[0], r[1]) for r in store.db.execute(sql, [time.time() - older_than_s]).fetchall()]
+    rows = store.db.execute(sql, [time.time() - older_than_s]).fetchall()
+    return [(r[0], r[1], int(r[2] or 0)) for r in rows]
 
 
 def _backlog(queue: str) -> int:

@@ -1,0 +1,43 @@
+"""The recovery sweep (real store, real embedded broker): lost work comes back; work that kills or
+hangs its worker every time is parked as a dead letter instead of coming back for ever."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from bot.coord import jobs
+from bot.settings import load_settings
+
+
+def test_the_sweep_requeues_lost_work_and_parks_work_that_never_finishes(tmp_path: Path) -> None:
+    from workers.celery_app import configure
+    from workers.tasks import _wr, recover_deliveries
+
+    settings = load_settings(env="test", data_dir=tmp_path, task_max_retries=2)
+    configure(settings)
+    store = _wr().rt.store
+    limit = settings.task_max_retries + 3  # its retries, then a worker lost on it three times
+    long_ago = time.time() - settings.recovery_after_s - 60
+    for did, attempts in (("lost", 1), ("poison", limit)):
+        store.record_delivery(did, "issues", "{}", repo="o/r", number=1)
+        store.db.execute(
+            "update deliveries set status = 'running', attempts = ?, updated_at = ? where id = ?",
+            [attempts, long_ago, did],
+        )
+    jid = jobs.record(store, "summarize", {"repo": "o/r", "number": 1})
+    assert jid
+    store.db.execute(
+        "update jobs set status = 'running', attempts = ?, updated_at = ? where id = ?",
+        [limit, long_ago, jid],
+    )
+    store.db.conn.commit()
+    assert recover_deliveries.run() == 1
+    assert store.delivery("lost")["status"] == "queued"
+    assert store.delivery("poison")["status"] == "dead"
+    assert "never finished" in store.delivery("poison")["error"]
+    assert jobs.run(store, jid)["status"] == "dead"  # type: ignore[index]
+    parked = {d["task"]: d for d in store.dead_letters()}
+    assert set(parked) == {"smolbot.handle_delivery", "smolbot.run_job"}
+    assert "`smolbot retry`" in parked["smolbot.run_job"]["error"]
+    assert recover_deliveries.run() == 0  # parked stays parked; `lost` is not lost again yet
