@@ -20,6 +20,7 @@ from bot.ports import RateLimited, Unavailable
 from bot.store.outage import unavailable_errors
 from workers.celery_app import app, settings_of
 from workers.jobs import bind
+from workers.leases import Heartbeat
 from workers.runtime import WorkerRuntime, worker_runtime
 
 log = logging.getLogger(__name__)
@@ -120,15 +121,18 @@ def _handle(task: Task, wr: WorkerRuntime, delivery_id: str) -> str:
     with wr.locks.hold(key or f"delivery:{delivery_id}", wait_s=LOCK_WAIT_S) as got:
         if not got:
             return _defer(wr, delivery_id, 1 + 2 * random.random(), "issue busy in another task")
-        return _run_delivery(task, wr, delivery_id, inst)
+        return _run_delivery(task, wr, delivery_id, inst, key or f"delivery:{delivery_id}")
 
 
-def _run_delivery(task: Task, wr: WorkerRuntime, delivery_id: str, inst: int | None) -> str:
+def _run_delivery(
+    task: Task, wr: WorkerRuntime, delivery_id: str, inst: int | None, key: str
+) -> str:
     rt = wr.rt
     try:
         if not rt.store.claim_delivery(delivery_id, lease_s=rt.settings.recovery_after_s):
             return "already-final-or-running"
-        rt.dispatch(delivery_id)
+        with _heartbeat(wr, "deliveries", delivery_id, key):
+            rt.dispatch(delivery_id)
         rt.store.set_delivery_status(delivery_id, "done")
         return "done"
     except DB_ERRORS as err:
@@ -220,11 +224,16 @@ def run_job(self: Task, job_name: str, kwargs: dict[str, Any], job_id: str | Non
                 args=[job_name, kwargs], kwargs={"job_id": jid}, queue="model", countdown=countdown
             )
             return "deferred"
-        return _run_job(self, wr, job, jid, kwargs)
+        return _run_job(self, wr, job, jid, kwargs, key)
 
 
 def _run_job(
-    task: Task, wr: WorkerRuntime, job: job_registry.Job, jid: str, kwargs: dict[str, Any]
+    task: Task,
+    wr: WorkerRuntime,
+    job: job_registry.Job,
+    jid: str,
+    kwargs: dict[str, Any],
+    key: str,
 ) -> str:
     store = wr.rt.store
     ops = _Ops(
@@ -234,7 +243,8 @@ def _run_job(
     try:
         if not job_registry.claim(store, jid, wr.rt.settings.recovery_after_s):
             return "already-final-or-running"
-        job.fn(wr.rt, **kwargs)
+        with _heartbeat(wr, "jobs", jid, key):
+            job.fn(wr.rt, **kwargs)
         job_registry.set_status(store, jid, "done")
         return "done"
     except DB_ERRORS as err:
@@ -248,6 +258,14 @@ def _run_job(
         log.exception("job %s failed", jid)
         ops.fail(f"{type(err).__name__}: {err}")
         return "dead"
+
+
+def _heartbeat(wr: WorkerRuntime, table: str, row_id: str, key: str) -> Heartbeat:
+    """The run's row lease and lock lease, renewed while it works (workers/leases.py)."""
+    s = wr.rt.settings
+    return Heartbeat(
+        s.effective_database_url, table, row_id, s.recovery_after_s, lock=(key, wr.locks.owner)
+    )
 
 
 def _fail_job(wr: WorkerRuntime, name: str, jid: str, kwargs: dict[str, Any], error: str) -> None:

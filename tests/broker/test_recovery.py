@@ -41,3 +41,36 @@ def test_the_sweep_requeues_lost_work_and_parks_work_that_never_finishes(tmp_pat
     assert set(parked) == {"smolbot.handle_delivery", "smolbot.run_job"}
     assert "`smolbot retry`" in parked["smolbot.run_job"]["error"]
     assert recover_deliveries.run() == 0  # parked stays parked; `lost` is not lost again yet
+
+
+SEEN: dict[str, bool] = {}
+
+
+@jobs.register("test_outlives_its_lease")
+def outlives_its_lease(rt, *, repo: str, number: int, wait_s: float) -> None:  # type: ignore[no-untyped-def]
+    """Works past its leases, then looks at them as another worker would."""
+    from bot.coord.locks import Locks, issue_key
+    from bot.store import open_store
+
+    time.sleep(wait_s)
+    other = open_store(rt.settings.effective_database_url)  # another worker's connection
+    (jid,) = [r[0] for r in other.db.execute("select id from jobs where status = 'running'")]
+    SEEN["row taken"] = other.claim("jobs", jid, rt.settings.recovery_after_s)
+    SEEN["lock taken"] = Locks(other, rt.settings.recovery_after_s).try_acquire(
+        issue_key(repo, number)
+    )
+
+
+def test_a_run_longer_than_its_lease_keeps_it(tmp_path: Path) -> None:
+    """A lifecycle sweep of a large installation can work past recovery_after_s: nobody may take
+    its row or its issue lock for a dead worker's meanwhile (they were taken, and it ran twice)."""
+    from workers.celery_app import configure
+    from workers.tasks import _wr, run_job
+
+    settings = load_settings(env="test", data_dir=tmp_path, recovery_after_s=6)
+    configure(settings)
+    store = _wr().rt.store
+    kwargs = {"repo": "o/r", "number": 1, "wait_s": 9.0}  # 1.5 leases; renewed every 2 s
+    jid = jobs.record(store, "test_outlives_its_lease", kwargs)
+    assert run_job.run("test_outlives_its_lease", kwargs, job_id=jid) == "done"
+    assert SEEN == {"row taken": False, "lock taken": False}
