@@ -128,14 +128,18 @@ def _run_delivery(
     task: Task, wr: WorkerRuntime, delivery_id: str, inst: int | None, key: str
 ) -> str:
     rt = wr.rt
+    claimed = False
     try:
         if not rt.store.claim_delivery(delivery_id, lease_s=rt.settings.recovery_after_s):
             return "already-final-or-running"
+        claimed = True
         with _heartbeat(wr, "deliveries", delivery_id, key):
             rt.dispatch(delivery_id)
         rt.store.set_delivery_status(delivery_id, "done")
         return "done"
     except DB_ERRORS as err:
+        if claimed:
+            _give_back(rt.store, "deliveries", delivery_id)
         raise _db_retry(task, err) from err
     except (RateLimited, Unavailable) as err:
         countdown = _countdown(task, wr, err, inst)
@@ -195,6 +199,16 @@ def _retry_or_dead(task: Task, what: str, err: Exception, countdown: float, ops:
     raise task.retry(countdown=countdown, exc=err)
 
 
+def _give_back(store: Any, table: str, row_id: str) -> None:
+    """A database error after the claim: give the run back, so the retry can claim it at once
+    (it found its own live lease and was dropped, and the run waited for the recovery sweep).
+    Best effort: with the database still away, the sweep brings it back after the lease."""
+    try:
+        store.release(table, row_id)
+    except Exception as err:
+        log.warning("could not give back %s %s (%s); the recovery sweep will", table, row_id, err)
+
+
 def _db_retry(task: Task, err: Exception) -> Exception:
     countdown = backoff(min(task.request.retries, 6), 1.0, cap=60.0)
     log.warning("database unavailable (%s); retrying in %.0f s", type(err).__name__, countdown)
@@ -240,14 +254,18 @@ def _run_job(
         lambda error, at: job_registry.set_status(store, jid, "queued", error, at),
         lambda error: _fail_job(wr, job.name, jid, kwargs, error),
     )
+    claimed = False
     try:
         if not job_registry.claim(store, jid, wr.rt.settings.recovery_after_s):
             return "already-final-or-running"
+        claimed = True
         with _heartbeat(wr, "jobs", jid, key):
             job.fn(wr.rt, **kwargs)
         job_registry.set_status(store, jid, "done")
         return "done"
     except DB_ERRORS as err:
+        if claimed:
+            _give_back(store, "jobs", jid)
         raise _db_retry(task, err) from err
     except (RateLimited, Unavailable, ModelUnavailable) as err:
         # a worker without the model file gives the run back: another worker may have it

@@ -137,6 +137,15 @@ class Store:
         self.db.conn.commit()
         return cur.rowcount == 1
 
+    def release(self, table: str, row_id: str) -> None:
+        """Give a claimed row back (running -> queued) for its retry to claim at once."""
+        self.db.execute(
+            f"update {table} set status = 'queued', updated_at = ? where id = ?"
+            " and status = 'running'",
+            [time.time(), row_id],
+        )
+        self.db.conn.commit()
+
     def stuck_deliveries(self, older_than_s: float, now: float | None = None) -> list[str]:
         """Deliveries received but not finished for longer than older_than_s (lost by a worker)."""
         cutoff = (now or time.time()) - older_than_s

@@ -74,3 +74,36 @@ def test_a_run_longer_than_its_lease_keeps_it(tmp_path: Path) -> None:
     jid = jobs.record(store, "test_outlives_its_lease", kwargs)
     assert run_job.run("test_outlives_its_lease", kwargs, job_id=jid) == "done"
     assert SEEN == {"row taken": False, "lock taken": False}
+
+
+HICCUPS: list[str] = []
+
+
+@jobs.register("test_db_hiccup")
+def db_hiccup(rt, *, repo: str, number: int) -> None:  # type: ignore[no-untyped-def]
+    """The database goes away for a moment, once, in the middle of the run."""
+    import sqlite3
+
+    if not HICCUPS:
+        HICCUPS.append("once")
+        raise sqlite3.OperationalError("database is locked")
+
+
+def test_a_database_hiccup_gives_the_run_back_for_its_retry(tmp_path: Path) -> None:
+    """The retry of a run the database failed must find it claimable, not its own live lease
+    (it was dropped then, and the run waited for the recovery sweep: 10 minutes)."""
+    import sqlite3
+
+    import pytest
+
+    from workers.celery_app import configure
+    from workers.tasks import _wr, run_job
+
+    configure(load_settings(env="test", data_dir=tmp_path))
+    store = _wr().rt.store
+    kwargs = {"repo": "o/r", "number": 2}
+    jid = jobs.record(store, "test_db_hiccup", kwargs)
+    with pytest.raises(sqlite3.OperationalError):  # called directly, a retry raises its error
+        run_job.run("test_db_hiccup", kwargs, job_id=jid)
+    assert jobs.run(store, jid)["status"] == "queued"  # type: ignore[index]
+    assert run_job.run("test_db_hiccup", kwargs, job_id=jid) == "done"
