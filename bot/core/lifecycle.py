@@ -9,7 +9,7 @@ from typing import Literal
 
 from bot.core.actions import Action, Close, Comment, NoOp, RemoveLabel
 from bot.core.config import CONFIG_PATH, RepoConfig
-from bot.core.markers import markers_in
+from bot.core.markers import inert, markers_in
 from bot.ports import CommentData, EventData, IssueData
 
 TEAM_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
@@ -324,5 +324,6 @@ def _first_line(text: str, limit: int = 200) -> str:
 
 
 def quiet(text: str) -> str:
-    """Neutralise @-mentions in quoted text, so quoting never pings anyone."""
-    return re.sub(r"@(?=[A-Za-z0-9])", "@\u200b", text)
+    """Neutralise @-mentions and hidden markers in quoted text, so quoting never pings anyone
+    and never speaks for the bot."""
+    return re.sub(r"@(?=[A-Za-z0-9])", "@\u200b", inert(text))

@@ -15,5 +15,12 @@ def with_marker(body: str, name: str) -> str:
     return f"{body.rstrip()}\n\n{marker(name)}\n"
 
 
+def inert(text: str) -> str:
+    """Someone's text quoted in a bot comment, its HTML comments shown as text: GitHub renders
+    `&lt;!--` as `<!--`, and no marker (a ping's, a digest's) can be smuggled into the bot's own
+    comment, where markers are trusted."""
+    return text.replace("<!--", "&lt;!--")
+
+
 def markers_in(body: str | None) -> set[str]:
     return set(_MARKER.findall(body or ""))

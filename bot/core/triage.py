@@ -10,6 +10,7 @@ from bot.core.actions import Action, AddLabels, Comment, NoOp, RemoveLabel
 from bot.core.checks import check_text
 from bot.core.config import Kind, RepoConfig
 from bot.core.labels import canon, find_label, kind_for_labels, kind_labels, label_for_kind
+from bot.core.markers import inert
 from bot.core.templates import Need
 
 ASK_MARKER = "triage:needs-info"
@@ -178,7 +179,7 @@ def first_response_actions(
                 detail={"text": text[:2000]},
             )
         ]
-    body = f"{text.strip()}\n\n{FIRST_RESPONSE_FOOTER}"
+    body = f"{inert(text.strip())}\n\n{FIRST_RESPONSE_FOOTER}"  # no marker from the issue
     return [Comment(body, FIRST_RESPONSE_MARKER, "first response (model-written, checked)")]
 
 

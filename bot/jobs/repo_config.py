@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.config import CONFIG_PATH, ConfigError, RepoConfig, default_config, parse_config
-from bot.core.markers import marker, with_marker
+from bot.core.markers import inert, marker, with_marker
 from bot.core.templates import TEMPLATE_DIR, IssueTemplate, parse_template
 from bot.ports import NotFound, RepoHost
 from bot.store import Store
@@ -112,7 +112,7 @@ def report_config_error(
     cfg: RepoConfig,
 ) -> int | None:
     """Open one issue about the broken file, or rewrite the open one with the new error."""
-    safe = error.replace("```", "'''")
+    safe = inert(error.replace("```", "'''"))  # the file's text, quoted: no marker from it
     body = with_marker(CONFIG_ERROR_BODY.format(error=safe), CONFIG_ERROR_MARKER)
     number = _find_error_issue(host, known_issue)
     audit: dict[str, Any] = {"task": "repo_config", "repo": repo, "number": number}

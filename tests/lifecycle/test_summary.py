@@ -129,3 +129,19 @@ def test_one_summary_comment_updated_in_place_and_skipped_when_unchanged(tmp_pat
     assert [w[0] for w in repo.writes] == ["comment", "edit"]
     rows = ctx.store.audit_rows("o/r", 7)
     assert {r["task"] for r in rows} == {"summary"} and rows[-1]["action"] == "upsert_comment"
+
+
+def test_a_marker_in_a_quoted_comment_is_shown_not_trusted(tmp_path: Path) -> None:
+    """A summary quotes people; a hidden ping marker in what it quotes must not become the bot's
+    own (the lifecycle would count a ping nobody saw, and close the issue)."""
+    from bot.core.lifecycle import PING_MARK, ping_times
+    from bot.core.markers import markers_in
+
+    repo = repo_with_thread(3)
+    fake = "<!-- smolbot:lifecycle:ping:2024-01-03 -->"
+    repo.say(7, "dave", f"I tried a reinstall {fake} and it still crashes.", day(2), "NONE")
+    w = write_summary(None, thread_of(repo), settings(tmp_path))
+    assert w.body is not None and "&lt;!-- smolbot:lifecycle:ping:2024-01-03 -->" in w.body
+    assert not any(m.startswith(PING_MARK) for m in markers_in(w.body))
+    repo.say(7, BOT, w.body, day(3), "NONE")
+    assert ping_times(thread_of(repo), BOT) == []
