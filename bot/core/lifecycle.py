@@ -9,6 +9,7 @@ from typing import Literal
 
 from bot.core.actions import Action, Close, Comment, NoOp, RemoveLabel
 from bot.core.config import CONFIG_PATH, RepoConfig
+from bot.core.labels import canon
 from bot.core.markers import inert, markers_in
 from bot.ports import CommentData, EventData, IssueData
 
@@ -81,8 +82,9 @@ def is_bot(login: str, kind: str, bot_login: str) -> bool:
 
 
 def asks_something(body: str) -> bool:
-    """A question mark outside quotes and code: the comment asks the reader something."""
-    text = re.sub(r"```.*?```|`[^`]*`", "", body, flags=re.S)
+    """A question mark outside quotes, code, links and HTML comments: the comment asks the
+    reader something (`search.html?q=fork` does not)."""
+    text = re.sub(r"```.*?```|`[^`]*`|<!--.*?(?:-->|$)|https?://\S+", "", body, flags=re.S)
     lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith(">")]
     return "?" in "\n".join(lines)
 
@@ -91,8 +93,8 @@ def asks_something(body: str) -> bool:
 def exemption(issue: IssueData, cfg: RepoConfig) -> str | None:
     """Why the lifecycle leaves this issue alone (from the issue alone), or None."""
     lc = cfg.lifecycle
-    labels = {lb.lower() for lb in issue.labels}
-    exempt = [lb for lb in (*cfg.exempt_labels, *lc.exempt_labels) if lb.lower() in labels]
+    labels = {canon(lb) for lb in issue.labels}  # `help-wanted` is `help wanted`
+    exempt = [lb for lb in (*cfg.exempt_labels, *lc.exempt_labels) if canon(lb) in labels]
     checks: list[tuple[bool, str]] = [
         (not lc.enabled, f"lifecycle disabled in {CONFIG_PATH}"),
         (issue.state != "open", f"not open ({issue.state})"),

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bot.core.actions import Close, Comment, NoOp, RemoveLabel
 from bot.core.config import LifecycleConfig, RepoConfig
-from bot.core.lifecycle import PING_MARK, Thread, decide, exemption, waiting_on
+from bot.core.lifecycle import PING_MARK, Thread, asks_something, decide, exemption, waiting_on
 from bot.core.markers import with_marker
 from bot.ports import CommentData, EventData, IssueData
 from tests.lifecycle.fakes import BOT, day, iso
@@ -150,6 +150,8 @@ def test_waiting_on_maintainer_pings_the_maintainer_and_never_closes() -> None:
     ("kw", "why"),
     [
         ({"labels": ["pinned"]}, "exempt: label pinned"),
+        ({"labels": ["Help-Wanted"]}, "exempt: label help wanted"),  # case and separators aside
+        ({"labels": ["good_first_issue"]}, "exempt: label good first issue"),
         ({"assignees": ["x"]}, "exempt: assigned"),
         ({"milestone": "v2"}, "exempt: has a milestone"),
         ({"locked": True}, "exempt: locked"),
@@ -249,3 +251,18 @@ def test_closing_is_opt_in_even_when_a_config_file_exists() -> None:
     assert not closing_enabled(parse_config("lifecycle:\n  days_until_ping: 7\n"))
     assert not closing_enabled(RepoConfig())
     assert closing_enabled(parse_config("lifecycle:\n  close: true\n"))
+
+
+@pytest.mark.parametrize(
+    ("body", "asks"),
+    [
+        ("Could you attach the traceback?", True),
+        ("Root cause: https://docs.python.org/3/search.html?q=fork", False),  # a link's query
+        ("Fixed in `x?y`; see\n```\nwhat?\n```", False),
+        ("> did it work?\nIt did.", False),
+        ("Noted. <!-- why? -->", False),
+        ("See https://x.org/a?b=1 - does that help?", True),
+    ],
+)
+def test_what_counts_as_asking(body: str, asks: bool) -> None:
+    assert asks_something(body) is asks
