@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 CONFIG_PATH = ".github/smolbot.yml"
 
@@ -64,6 +65,19 @@ class DigestConfig(Strict):
     label: str = "digest"
     pinned_issue: int | None = None
     weights: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """An unknown zone is a config error (said in the config-error issue), not a digest
+        that fails every hour."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: use an IANA name such as UTC or Europe/Berlin"
+            ) from None
+        return value
 
 
 class RepoConfig(Strict):

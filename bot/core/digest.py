@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.core.config import DigestConfig
-from bot.core.markers import marker
+from bot.core.markers import inert, marker
 from bot.core.ranking import Ranked, Thread, rank, waiting_state
 
 TITLE = "Weekly digest for {repo}, {week}"
@@ -283,8 +283,9 @@ def _num(v: float | int | None) -> str:
 
 
 def quiet(text: str) -> str:
-    """Neutralise @-mentions in issue titles and lines, so the digest never pings anyone."""
-    return MENTION.sub("@\u200b", text)
+    """Neutralise @-mentions and hidden markers in issue titles and lines, so the digest never
+    pings anyone and a title cannot make a digest look like another week's."""
+    return MENTION.sub("@\u200b", inert(text))
 
 
 def _top_line(i: TopIssue) -> str:

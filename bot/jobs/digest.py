@@ -27,7 +27,15 @@ from bot.core.markers import markers_in
 from bot.core.ranking import MAINTAINER_ASSOCIATIONS, Change, Note, Thread, rank
 from bot.jobs.context import JobContext, ModelLayer
 from bot.jobs.repo_config import load_repo_config
-from bot.ports import CommentData, EventData, IssueData, NotFound, RepoHost
+from bot.ports import (
+    CommentData,
+    EventData,
+    IssueData,
+    NotFound,
+    RateLimited,
+    RepoHost,
+    Unavailable,
+)
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -109,7 +117,9 @@ def _note(c: CommentData, bot_login: str) -> Note:
 def fetch_threads(
     host: RepoHost, since: datetime, bot_login: str, detail_limit: int = DETAIL_LIMIT
 ) -> tuple[list[Thread], dict[int, IssueData]]:
-    """Open issues plus everything updated in the horizon; details for the most recent ones."""
+    """Open issues plus everything updated in the horizon; details for the most recent ones.
+    Issues bots opened (this bot's digests, a dependency bot's dashboard) are not the week's
+    issues: no thread for them (they stay in the second answer, to find the digest issue by)."""
     found: dict[int, IssueData] = {i.number: i for i in host.list_issues("open")}
     horizon = since - timedelta(days=HORIZON_DAYS)
     stamp = horizon.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -118,6 +128,8 @@ def fetch_threads(
     detailed = {i.number for i in recent if i.comments or parse_ts(i.updated_at) >= horizon}
     threads = []
     for issue in found.values():
+        if issue.author == bot_login or issue.author.endswith("[bot]"):
+            continue  # the bot's digests and config-error issues, other bots' dashboards
         if issue.number in detailed:
             thread = to_thread(
                 issue, host.comments(issue.number), host.issue_events(issue.number), bot_login
@@ -272,8 +284,11 @@ def build_digest(
     )
 
 
-def find_digest_issue(host: RepoHost, store: Store, d: Digest, cfg: RepoConfig) -> int | None:
-    """This week's digest issue: from the store, else by its hidden marker on GitHub, else pinned."""
+def find_digest_issue(
+    host: RepoHost, store: Store, d: Digest, cfg: RepoConfig, bot_login: str = "smolbot[bot]"
+) -> int | None:
+    """This week's digest issue: from the store, else by its hidden marker in an issue the bot
+    opened, else pinned."""
     row = next(
         store.rows("select number from digests where repo = ? and week = ?", [d.repo, d.week]), None
     )
@@ -281,7 +296,8 @@ def find_digest_issue(host: RepoHost, store: Store, d: Digest, cfg: RepoConfig) 
         return int(row["number"])
     since = (parse_ts(d.until) - timedelta(days=8)).strftime("%Y-%m-%dT%H:%M:%SZ")
     for issue in host.list_issues("all", since=since):
-        if cfg.digest.label in issue.labels and d.marker_name in markers_in(issue.body):
+        ours = issue.author == bot_login and cfg.digest.label in issue.labels
+        if ours and d.marker_name in markers_in(issue.body):
             return issue.number
     return cfg.digest.pinned_issue
 
@@ -302,7 +318,7 @@ def post_weekly_digest(
         host, store, repo, cfg, now(), models=models, bot_login=bot_login, audit_until=audit_until
     )
     body = render_body(digest)
-    number = find_digest_issue(host, store, digest, cfg)
+    number = find_digest_issue(host, store, digest, cfg, bot_login)
     audit: dict[str, Any] = {"task": "digest", "repo": repo, "detail": {"week": digest.week}}
     if cfg.dry_run:
         store.audit(
@@ -376,19 +392,26 @@ def run_due_digests(ctx: JobContext) -> list[DigestRun]:
         return []
     runs = []
     for row in ctx.store.repositories():
-        host = ctx.github.repo(row["installation_id"], row["full_name"])
-        cfg = load_repo_config(ctx.store, host, row["full_name"], bot_login=ctx.settings.bot_login)
-        if due(ctx.now(), cfg.digest, last_week_posted(ctx.store, row["full_name"])):
-            bot = ctx.settings.bot_login
-            runs.append(
-                post_weekly_digest(
-                    host,
-                    ctx.store,
-                    row["full_name"],
-                    cfg,
-                    ctx.now,
-                    models=ctx.models,
-                    bot_login=bot,
+        repo = row["full_name"]
+        try:
+            host = ctx.github.repo(row["installation_id"], repo)
+            cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
+            if due(ctx.now(), cfg.digest, last_week_posted(ctx.store, repo)):
+                bot = ctx.settings.bot_login
+                runs.append(
+                    post_weekly_digest(
+                        host,
+                        repo=repo,
+                        store=ctx.store,
+                        cfg=cfg,
+                        now=ctx.now,
+                        models=ctx.models,
+                        bot_login=bot,
+                    )
                 )
-            )
+        except (RateLimited, Unavailable):
+            raise  # the task retries the whole run; what was posted is found by its marker
+        except Exception as err:  # one repository's failure must not cost the others their digest
+            log.exception("digest of %s failed", repo)
+            ctx.store.audit("digest", "failed", f"{type(err).__name__}: {err}", repo=repo)
     return runs

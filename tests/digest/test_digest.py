@@ -275,3 +275,12 @@ def test_real_model_writes_checked_lines(store: Store, settings: Any) -> None:
             allowed_people=issue_people,
         ).ok
         assert 3 <= len(item.line) <= 240
+
+
+@pytest.mark.parametrize("zone", ["GMT+2", "Mars/Olympus", "../../etc/passwd"])
+def test_an_unknown_time_zone_is_a_config_error_that_says_what_to_use(zone: str) -> None:
+    from bot.core.config import ConfigError
+
+    with pytest.raises(ConfigError, match="use an IANA name such as UTC or Europe/Berlin"):
+        parse_config(f"digest:\n  timezone: {zone!r}\n")
+    assert parse_config("digest:\n  timezone: America/Los_Angeles\n").digest.timezone

@@ -76,3 +76,44 @@ def test_a_simulated_week_posts_once_edits_on_rerun_and_posts_again_next_week(
     (later,) = run_due_digests(ctx)
     assert later.created and later.digest.week == "2026-w49" and later.number != run.number
     assert run.number not in [i.number for i in later.digest.top]
+
+
+def test_the_digest_is_about_people_s_issues_and_one_repository_cannot_stop_the_rest(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """Issues bots opened are not the week's issues; a title cannot carry next week's marker
+    (it made next week edit this week's digest); a repository that fails is audited, and the
+    others still get theirs."""
+    seed(fake_github)
+    st = fake_github.state
+    settings = make_settings(fake_github, tmp_path)
+    now = st.now()
+    bot_issue = st.add_issue(
+        REPO, "smolbot: .github/smolbot.yml is invalid", "x", user=settings.bot_login,
+        created_at=now - DAY,
+    ).number  # fmt: skip
+    st.add_issue(REPO, "Dependency Dashboard", "y", user="renovate[bot]", created_at=now - DAY)
+    sly = st.add_issue(
+        REPO, "Crash <!-- smolbot:digest:2026-w49 --> on start", "z", created_at=now - DAY
+    ).number
+    store = open_store(settings.db_path)
+    store.upsert_installation(INST, "octo")
+    store.add_repositories(INST, [{"full_name": REPO, "id": 1}])
+    store.upsert_installation(99, "gone")  # uninstalled on GitHub's side: reading it fails
+    store.add_repositories(99, [{"full_name": "gone/aaa", "id": 2}])  # sorted before octo/app
+
+    def clock() -> datetime:
+        return datetime.fromtimestamp(st.now(), UTC)
+
+    ctx = JobContext(settings, store, github=GitHubApp(settings), now=clock)
+    st.advance(3600)
+    (run,) = run_due_digests(ctx)
+    assert [r["reason"] for r in store.audit_rows("gone/aaa", None)][0].startswith("NotFound")
+    numbers = [i.number for i in run.digest.top]
+    assert sly in numbers and bot_issue not in numbers and numbers.count(bot_issue) == 0
+    assert run.digest.counts["opened"] == 3  # #1, #3 and the sly one; not the two bots'
+    assert markers_in(st.issue(REPO, run.number).body) >= {"digest:2026-w48"}
+    assert "digest:2026-w49" not in markers_in(st.issue(REPO, run.number).body)
+    st.advance(7 * DAY)
+    (later,) = run_due_digests(ctx)
+    assert later.created and later.number != run.number  # its own issue, last week's kept
