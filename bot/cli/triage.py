@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 import click
 
@@ -19,6 +20,25 @@ from bot.store import open_store
 
 DEFAULT_LABELS = "bug,enhancement,question,documentation"
 Row = tuple[int, dict[str, Any] | str]
+REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$")
+
+
+def repo_name(ctx: click.Context | None, param: click.Parameter | None, value: str) -> str:
+    """owner/name, as GitHub spells repositories; a learned scope is found by that name."""
+    if not REPO_NAME.match(value):
+        raise click.BadParameter(f"{value!r} is not owner/name (for example octo-org/sample-app)")
+    return value
+
+
+def _text(data: bytes, what: str) -> str:
+    """UTF-8 (a byte-order mark allowed), or a ValueError that says what to do."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{what} is not UTF-8 (byte 0x{data[err.start]:02x} at position {err.start});"
+            " convert it first, e.g. `iconv -f latin1 -t utf-8`"
+        ) from None
 
 
 def _context(settings: Settings, with_models: bool = True) -> JobContext:
@@ -30,28 +50,41 @@ def _context(settings: Settings, with_models: bool = True) -> JobContext:
     )
 
 
-def _issues(stdin: TextIO, title: str | None, body_file: Path | None) -> Iterator[Row]:
-    """(line number, the issue or why it cannot be read), one per non-blank input line."""
+def _issues(stdin: BinaryIO, title: str | None, body_file: Path | None) -> Iterator[Row]:
+    """(line number, the issue or why it cannot be read), one per non-blank input line; each
+    line is decoded on its own, so one that is not UTF-8 costs only itself."""
     if title is not None or body_file is not None:
-        body = body_file.read_text(encoding="utf-8") if body_file else ""
+        try:
+            body = _text(body_file.read_bytes(), str(body_file)) if body_file else ""
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--body-file") from None
         yield 1, {"title": title or "", "body": body}
         return
-    for n, line in enumerate(stdin, 1):
+    for n, raw in enumerate(stdin, 1):
+        try:
+            line = _text(raw, "the line")
+        except ValueError as err:
+            yield n, str(err)
+            continue
         if line.strip():
             yield n, _issue(line)
 
 
 def _issue(line: str) -> dict[str, Any] | str:
-    """One JSON line as an issue, or what is wrong with it."""
+    """One JSON line as an issue (keys in any case, as backfill reads them), or what is wrong."""
     try:
         row = json.loads(line)
     except json.JSONDecodeError:
         return "expected a JSON object with title and body"
     if not isinstance(row, dict):
         return "expected a JSON object with title and body, not " + type(row).__name__
+    row = {str(k).strip().lower(): v for k, v in row.items()}
     for key in ("title", "body", "author"):
         if row.get(key) is not None and not isinstance(row[key], str):
             return f"{key} must be a string"
+    if not (row.get("title") or "").strip() and not (row.get("body") or "").strip():
+        keys = ", ".join(sorted(row)) or "none"
+        return f"an issue needs a title or a body (keys found: {keys})"
     number = row.get("number")
     if number is not None and (isinstance(number, bool) or not isinstance(number, int)):
         return "number must be an integer"
@@ -95,23 +128,37 @@ def decision(
 
 
 def cold_start_hint(ctx: JobContext, repo: str) -> str | None:
-    """Why the decisions are about to be (mostly) needs-triage, when nothing has been learned."""
+    """Why the decisions are about to be (mostly) needs-triage, when the classifier is not
+    trained: nothing learned yet, or too little."""
     from bot.llm import ModelLayer
 
     layer = ctx.models
     if not isinstance(layer, ModelLayer) or layer.classifier().ready:
         return None
     teach = f"`smolbot backfill {repo} --from FILE` teaches the classifier from labeled issues"
+    state = untrainable_note(layer.records.examples()) or "no labeled issues learned yet"
     if layer.local_available():
         return (
-            "no labeled issues learned yet: kinds come from the local model's zero-shot guess,"
-            " which is trusted little (without a large model most issues get needs-triage);"
-            f" {teach}"
+            f"{state}: kinds come from the local model's zero-shot guess, which is trusted"
+            f" little (without a large model most issues get needs-triage); {teach}"
         )
     return (
-        f"no labeled issues learned yet and no local model at {layer.settings.effective_model_path}"
+        f"{state}, and no local model at {layer.settings.effective_model_path}"
         " (`smolbot models install`): without a large model every issue gets needs-triage;"
         f" {teach}"
+    )
+
+
+def untrainable_note(examples: list[Any]) -> str | None:
+    """Why the examples learned so far train no classifier yet, or None (none, or enough)."""
+    from bot.llm.classifier import MIN_GENERAL_EXAMPLES
+
+    kinds = sorted({e.label for e in examples})
+    if not examples or (len(examples) >= MIN_GENERAL_EXAMPLES and len(kinds) >= 2):
+        return None
+    return (
+        f"{len(examples)} labeled issue(s) learned, of {len(kinds)} kind(s) ({', '.join(kinds)}):"
+        f" the classifier trains once it has {MIN_GENERAL_EXAMPLES} of at least two kinds"
     )
 
 
@@ -126,7 +173,10 @@ def _config(path: Path | None) -> RepoConfig:
 
 @click.command()
 @click.option(
-    "--repo", required=True, help="owner/name: whose learned classifier and issues to use."
+    "--repo",
+    required=True,
+    callback=repo_name,
+    help="owner/name: whose learned classifier and issues to use.",
 )
 @click.option("--title", default=None, help="One issue's title (else JSON lines on stdin).")
 @click.option(
@@ -157,13 +207,20 @@ def triage(
     hint = cold_start_hint(ctx, repo)
     if hint:
         click.echo(f"smolbot triage: {hint}", err=True)
-    unread = 0
-    for n, row in _issues(sys.stdin, title, body_file):
+    unread = read = 0
+    for n, row in _issues(sys.stdin.buffer, title, body_file):
+        read += 1
         if isinstance(row, str):  # one line per input line, so outputs stay in step with inputs
             unread += 1
             click.echo(json.dumps({"line": n, "error": row}))
             continue
         click.echo(json.dumps(decision(ctx, repo, row, cfg, names), ensure_ascii=False))
+    if not read:
+        click.echo(
+            'smolbot triage: no issues on stdin; pipe JSON lines ({"title": ..., "body": ...})'
+            " or give --title and --body-file",
+            err=True,
+        )
     if unread:
         raise click.ClickException(
             f"{unread} input line(s) could not be read; their output lines say why"
@@ -180,7 +237,7 @@ def _installation(ctx: JobContext, repo: str) -> int:
 
 
 @click.command()
-@click.argument("repo")
+@click.argument("repo", callback=repo_name)
 @click.option(
     "--from",
     "from_file",
@@ -238,7 +295,11 @@ def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> Non
     for line in result.explain():
         click.echo(line)
     if ctx.models is not None:
-        _suggest_tune(settings, ctx.models.records.examples())  # type: ignore[attr-defined]
+        examples = ctx.models.records.examples()  # type: ignore[attr-defined]
+        note = untrainable_note(examples)
+        if note:
+            click.echo(note)
+        _suggest_tune(settings, examples)
 
 
 def _suggest_tune(settings: Settings, examples: list[Any]) -> None:

@@ -135,6 +135,50 @@ def test_triage_answers_bad_lines_in_their_place_and_triages_the_rest(runner):
     assert answers[1]["title"] == answers[5]["title"] == "Add dark mode please"
 
 
+def test_input_that_is_not_an_issue_is_named_and_costs_only_itself(runner, tmp_path):
+    lines = [
+        b'{"title": "Add dark mode please", "body": "A dark theme."}',
+        b'{"title": "caf\xe9 crashes"}',  # Latin-1, not UTF-8
+        b"{}",
+        b'{"Title": "Export is slow", "BODY": "It takes minutes."}',  # keys in any case
+    ]
+    out = runner.invoke(cli, ["triage", "--repo", "octo/app"], input=b"\n".join(lines) + b"\n")
+    assert out.exit_code == 1 and "2 input line(s) could not be read" in out.output
+    answers = [json.loads(x) for x in out.stdout.splitlines()]
+    assert [a.get("line") for a in answers] == [None, 2, 3, None]
+    assert "is not UTF-8 (byte 0xe9 at position 14)" in answers[1]["error"]
+    assert "iconv" in answers[1]["error"]
+    assert answers[2]["error"] == "an issue needs a title or a body (keys found: none)"
+    assert answers[3]["title"] == "Export is slow"
+    latin = tmp_path / "body.txt"
+    latin.write_bytes(b"caf\xe9")
+    out = runner.invoke(cli, ["triage", "--repo", "octo/app", *CRASH, "--body-file", str(latin)])
+    assert out.exit_code == 2 and "is not UTF-8" in out.output and "Traceback" not in out.output
+    out = runner.invoke(cli, ["triage", "--repo", "octo/app"], input="")
+    assert out.exit_code == 0 and "no issues on stdin" in out.stderr
+    for bad in ("noslash", "a/b/c", "/x"):
+        out = runner.invoke(cli, ["triage", "--repo", bad, *CRASH])
+        assert out.exit_code == 2 and "is not owner/name" in out.output
+        assert runner.invoke(cli, ["backfill", bad]).exit_code == 2
+
+
+def test_too_few_examples_are_said_as_such_not_as_nothing_learned(runner, monkeypatch, tmp_path):
+    monkeypatch.setenv("SMOLBOT_MODEL_PATH", str(tmp_path / "absent.gguf"))
+    get_settings.cache_clear()
+    src = tmp_path / "few.jsonl"
+    src.write_text(
+        "\n".join(
+            json.dumps({"title": f"Crash {i}", "body": "boom", "label": "bug"}) for i in range(4)
+        )
+    )
+    out = runner.invoke(cli, ["backfill", "octo/app", "--from", str(src)])
+    assert out.exit_code == 0 and "4 learned" in out.output
+    why = "4 labeled issue(s) learned, of 1 kind(s) (bug): the classifier trains once it has 6"
+    assert why in out.output
+    out = runner.invoke(cli, ["triage", "--repo", "octo/app", *CRASH])
+    assert out.stderr.startswith(f"smolbot triage: {why} of at least two kinds, and no local")
+
+
 def test_backfill_of_a_repository_it_does_not_know_says_to_use_a_file(runner):
     out = runner.invoke(cli, ["backfill", "octo/app"])
     assert out.exit_code == 2 and "--from FILE" in out.output
@@ -168,7 +212,7 @@ def test_before_anything_is_learned_it_says_so_and_what_to_run(runner, monkeypat
     out = runner.invoke(cli, ["triage", "--repo", "octo/app", *CRASH])
     assert out.exit_code == 0, out.output
     assert out.stderr == (
-        f"smolbot triage: no labeled issues learned yet and no local model at"
+        f"smolbot triage: no labeled issues learned yet, and no local model at"
         f" {tmp_path / 'absent.gguf'} (`smolbot models install`): without a large model every"
         " issue gets needs-triage; `smolbot backfill octo/app --from FILE` teaches the"
         " classifier from labeled issues\n"
