@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from bot.core.lifecycle import Thread, waiting_on
+from bot.core.lifecycle import Thread, parse_time, waiting_on
 from bot.core.summary import waiting_line
 from bot.jobs.context import JobContext, ModelLayer
 from bot.jobs.summarize import write_summary
@@ -35,18 +35,32 @@ def thread_from_json(data: Any) -> Thread:
         raise click.UsageError(
             'the thread file must hold {"issue": {...}, "comments": [...]} or [issue, *comments]'
         )
+    if not all(isinstance(x, dict) for x in (raw_issue, *comments, *events)):
+        raise click.UsageError(
+            "the thread file's issue, comments and events must be JSON objects (REST API shape)"
+        )
     url = str(raw_issue.get("url") or raw_issue.get("html_url") or "")
     found = REPO_IN_URL.search(url)
     repo = found.group(1) if found else "local/thread"
     try:
         issue = issue_data(repo, raw_issue)
-        return Thread(
+        thread = Thread(
             issue, tuple(comment_data(c) for c in comments), tuple(event_data(e) for e in events)
         )
     except (KeyError, TypeError, ValueError) as err:
         raise click.UsageError(
             f"the thread file lacks a field GitHub always sends: {err}"
         ) from None
+    for what, at in [("the issue", issue.created_at), *(
+        (f"comment {i}", c.created_at) for i, c in enumerate(thread.comments, 1)
+    )]:  # fmt: skip
+        try:
+            parse_time(at)
+        except (AttributeError, TypeError, ValueError):
+            raise click.UsageError(
+                f"{what}'s created_at is {at!r}, not an ISO 8601 time (2026-01-31T12:00:00Z)"
+            ) from None
+    return thread
 
 
 def _models(settings: Settings, store: Store, no_model: bool) -> ModelLayer | None:
@@ -70,7 +84,11 @@ def _models(settings: Settings, store: Store, no_model: bool) -> ModelLayer | No
 def summarize_cmd(thread_file: Path, no_model: bool, as_json: bool) -> None:
     """Summarize a thread file and say who it waits on, without GitHub."""
     try:
-        data = json.loads(thread_file.read_text(encoding="utf-8"))
+        data = json.loads(thread_file.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise click.UsageError(
+            f"{thread_file} is not UTF-8; convert it first, e.g. `iconv -f latin1 -t utf-8`"
+        ) from None
     except json.JSONDecodeError as err:
         raise click.UsageError(f"{thread_file} is not valid JSON: {err}") from None
     thread = thread_from_json(data)

@@ -186,6 +186,10 @@ def audit(repo: str | None, issue: str | None, limit: int, as_json: bool) -> Non
         if "#" not in issue:
             raise click.BadParameter("expected owner/repo#N", param_hint="--issue")
         repo, num = issue.rsplit("#", 1)
+        if not num.isdigit():
+            raise click.BadParameter(
+                f"expected owner/repo#N, N a number: {issue!r}", param_hint="--issue"
+            )
         number = int(num)
     store = open_store(get_settings().effective_database_url)
     rows = store.audit_rows(repo=repo, number=number, limit=limit)

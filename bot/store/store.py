@@ -331,7 +331,15 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
         if migrate:
             store.migrate()
         return store
-    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a file in the way, a read-only or virtual file system
+        from bot.settings import SettingsError
+
+        raise SettingsError(
+            f"cannot create {Path(target).parent} for the store ({err.strerror or err}): set"
+            " SMOLBOT_DATA_DIR (or SMOLBOT_DATABASE_URL) to a directory this user can write"
+        ) from None
     with sqlite_setup_lock(Path(target)):
         conn = sqlite3.connect(target, timeout=30, check_same_thread=False)
         db = Database(conn)
