@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from bot.coord.locks import Locks
 from bot.core.config import RepoConfig
@@ -83,6 +83,7 @@ class BackfillResult:
     # labeled issues that taught nothing, by reason, and the labels they carried (for the hint)
     not_learned: Counter[str] = field(default_factory=Counter)
     their_labels: Counter[str] = field(default_factory=Counter)
+    from_file: bool = False  # `--from FILE`: a label map comes with --config, not the repository
 
     def summary(self) -> dict[str, Any]:
         """The counts, JSON-able, for the audit log."""
@@ -107,10 +108,16 @@ class BackfillResult:
         if self.their_labels:
             top = self.their_labels.most_common(shown)
             lines.append("  their labels: " + ", ".join(f"{lb!r} ({n})" for lb, n in top))
+            where = (
+                "a smolbot.yml (e.g. triage: label_map: {bug: 'Type: Defect'}) and run the"
+                " backfill again with --config smolbot.yml"
+                if self.from_file
+                else ".github/smolbot.yml (e.g. triage: label_map: {bug: 'Type: Defect'}) and"
+                " backfill again"
+            )
             lines.append(
                 "  if one of these means bug, feature, question or documentation, map it in"
-                " .github/smolbot.yml (e.g. triage: label_map: {bug: 'Type: Defect'}) and"
-                " backfill again"
+                f" {where}"
             )
         return lines
 
@@ -484,9 +491,9 @@ def read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
 
 def _read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
     with path.open(newline="", encoding="utf-8-sig") as fh:
-        if path.suffix.lower() == ".csv":
+        if _is_csv(path, fh):
             csv.field_size_limit(2**31 - 1)  # issue bodies can exceed the 128 KB default
-            reader = csv.DictReader(fh)
+            reader = csv.DictReader(fh, delimiter=_delimiter(fh))
             _check_columns(path, list(reader.fieldnames or []))
             yield from (_keys_lowered(row) for row in reader)
             return
@@ -500,6 +507,30 @@ def _read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
             if not isinstance(row, dict):
                 raise ValueError(f"{path}:{n}: not a JSON object; use CSV or JSON lines")
             yield _keys_lowered(row)
+
+
+def _is_csv(path: Path, fh: TextIO) -> bool:
+    """.csv is CSV and .json/.jsonl/.ndjson JSON lines; another name by its first character."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".json", ".jsonl", ".ndjson"):
+        return suffix == ".csv"
+    start = fh.tell()
+    head = fh.read(4096).lstrip()
+    fh.seek(start)
+    return not head.startswith("{")
+
+
+def _delimiter(fh: TextIO) -> str:
+    """The header's separator: a comma, else the semicolon of a spreadsheet in a comma-decimal
+    locale, a tab or a bar, whichever splits the header into the columns backfill reads."""
+    start = fh.tell()
+    header = fh.readline()
+    fh.seek(start)
+    for sep in (",", ";", "\t", "|"):
+        names = {c.strip().strip('"').lower() for c in header.split(sep)}
+        if names & {"title", "body"} and names & {"label", "labels"}:
+            return sep
+    return ","
 
 
 def _keys_lowered(row: dict[Any, Any]) -> dict[str, Any]:
@@ -529,7 +560,7 @@ def backfill_from_file(
 
     Labels are read with `cfg`'s label map: by default the repository's last good
     .github/smolbot.yml the store holds (defaults for a repository it has never seen)."""
-    cfg, result = cfg or cached_config(ctx.store, repo), BackfillResult(repo)
+    cfg, result = cfg or cached_config(ctx.store, repo), BackfillResult(repo, from_file=True)
     try:
         for row in read_labeled_file(path):
             result.seen += 1

@@ -169,6 +169,12 @@ def evaluate(
     train, test = split_examples(examples, holdout)
     if scopes:
         asked = set(scopes)
+        known = sorted({e.scope for e in examples})
+        if not asked & set(known):
+            raise ValueError(
+                f"no labeled examples of {', '.join(sorted(asked))} in the store; it has"
+                f" {', '.join(known) or 'none'} (names are matched as GitHub spells them)"
+            )
         test = [e for e in test if e.scope in asked]
     labels = sorted({e.label for e in examples})
     if len(labels) < 2 or not test:

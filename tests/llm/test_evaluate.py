@@ -147,6 +147,9 @@ def test_suggest_names_the_lowest_threshold_that_reaches_the_target() -> None:
 def test_nothing_to_evaluate_says_what_to_do() -> None:
     with pytest.raises(ValueError, match="smolbot backfill"):
         evaluate([Example("o/r", "a\n\nb", "bug", "human")], embed=False)
+    examples = dataset(["acme/app", "acme/lib"], per_label=8)
+    with pytest.raises(ValueError, match="no labeled examples of Acme/App in the store; it has"):
+        evaluate(examples, embed=False, scopes=["Acme/App"])  # another spelling than GitHub's
 
 
 @pytest.fixture

@@ -436,6 +436,23 @@ def test_backfill_from_csv_and_jsonl(ctx, tmp_path: Path):
     assert backfill_from_file(ctx, "other/repo", jl).learned == 1
 
 
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("semi.csv", 'title;body;label\nCrash;"it crashes";bug\nIdea;"add x, y";enhancement\n'),
+        ("tabs.csv", "Title\tBody\tLabel\nCrash\tit crashes\tbug\nIdea\tadd x\tenhancement\n"),
+        ("export.txt", 'title,body,label\nCrash,"it crashes",bug\nIdea,"add x",enhancement\n'),
+        ("export", '{"title": "Crash", "label": "bug"}\n{"title": "Idea", "label": "feature"}\n'),
+    ],
+)
+def test_backfill_from_a_file_reads_other_separators_and_names(ctx, tmp_path, name, text):
+    """A spreadsheet in a comma-decimal locale saves with semicolons; an export may have no
+    .csv or .jsonl name: both were refused with advice to rename columns or use CSV."""
+    src = tmp_path / name
+    src.write_text(text)
+    assert backfill_from_file(ctx, "other/repo", src).learned == 2
+
+
 def test_backfill_from_a_file_counts_what_it_could_not_learn_and_why(ctx, tmp_path: Path):
     src = tmp_path / "jira.csv"  # another tracker's names, in its own case
     src.write_text(
@@ -460,6 +477,7 @@ def test_backfill_from_a_file_counts_what_it_could_not_learn_and_why(ctx, tmp_pa
     lines = result.explain()
     assert lines[0].startswith("not learned: 5 (2 no label names a kind;")
     assert lines[1] == "  their labels: 'Task' (2)" and "label_map: {bug: " in lines[2]
+    assert "again with --config smolbot.yml" in lines[2]  # a file's labels: the option to use
     row = ctx.store.audit_rows("other/repo", limit=5)[0]
     assert json.loads(row["detail"])["not_learned"]["no label"] == 1
 
