@@ -207,6 +207,13 @@ def triage(
     hint = cold_start_hint(ctx, repo)
     if hint:
         click.echo(f"smolbot triage: {hint}", err=True)
+    if cfg.triage.duplicates and not ctx.store.issues(repo):
+        click.echo(
+            f"smolbot triage: no issues of {repo} are stored, so no duplicates can be found;"
+            " they come from the App's webhooks and `smolbot backfill` through the API"
+            " (a --from file teaches kinds only: its numbers need not be GitHub's)",
+            err=True,
+        )
     unread = read = 0
     for n, row in _issues(sys.stdin.buffer, title, body_file):
         read += 1
