@@ -100,7 +100,7 @@ def exemption(issue: IssueData, cfg: RepoConfig) -> str | None:
         (issue.state != "open", f"not open ({issue.state})"),
         (bool(exempt), f"exempt: label {exempt[0] if exempt else ''}"),
         (
-            bool(lc.only_labels) and not {x.lower() for x in lc.only_labels} <= labels,
+            bool(lc.only_labels) and not {canon(x) for x in lc.only_labels} <= labels,
             f"not labelled {', '.join(lc.only_labels)} (only_labels)",
         ),
         (lc.exempt_assigned and bool(issue.assignees), "exempt: assigned"),

@@ -168,6 +168,9 @@ def test_start_date_and_only_labels() -> None:
     only = RepoConfig(lifecycle=LifecycleConfig(only_labels=("question",)))
     assert exemption(issue(), only) is not None
     assert exemption(issue(labels=["question"]), only) is None
+    info = RepoConfig(lifecycle=LifecycleConfig(only_labels=("needs-info",)))
+    assert exemption(issue(labels=["Needs-Info"]), info) is None  # the same label, as exempt's
+    assert exemption(issue(labels=["needs"]), info) is not None
 
 
 # -- properties over random histories -----------------------------------------------------
