@@ -117,3 +117,31 @@ def test_the_digest_is_about_people_s_issues_and_one_repository_cannot_stop_the_
     st.advance(7 * DAY)
     (later,) = run_due_digests(ctx)
     assert later.created and later.number != run.number  # its own issue, last week's kept
+
+
+def test_a_dry_run_digest_is_built_once_a_week_and_posts_nothing(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    seed(fake_github)
+    st = fake_github.state
+    st.put_file(REPO, ".github/smolbot.yml", CONFIG + "dry_run: true\n")
+    settings = make_settings(fake_github, tmp_path)
+    store = open_store(settings.db_path)
+    store.upsert_installation(INST, "octo")
+    store.add_repositories(INST, [{"full_name": REPO, "id": 1}])
+    ctx = JobContext(
+        settings,
+        store,
+        github=GitHubApp(settings),
+        now=lambda: datetime.fromtimestamp(st.now(), UTC),
+    )
+    st.advance(3600)
+    (run,) = run_due_digests(ctx)
+    assert run.number is None and not st.requests("POST", f"/repos/{REPO}/issues")
+    for _ in range(3):  # the hours after: nothing to build again this week
+        st.advance(3600)
+        assert run_due_digests(ctx) == []
+    rows = [r for r in store.audit_rows(REPO, None) if r["action"] == "digest"]
+    assert [r["outcome"] for r in rows] == ["dry-run"]
+    st.advance(7 * DAY)
+    assert len(run_due_digests(ctx)) == 1  # next week's
