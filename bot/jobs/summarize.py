@@ -42,12 +42,18 @@ def budget_chars(settings: Settings) -> int:
 
 
 def write_summary(
-    models: ModelLayer | None, thread: Thread, settings: Settings, *, use_model: bool = True
+    models: ModelLayer | None,
+    thread: Thread,
+    settings: Settings,
+    *,
+    use_model: bool = True,
+    needs_info: str = "needs-info",
 ) -> Written:
-    """Summarize (in chunks when long), keep only cited claims, check, or fall back to extractive."""
+    """Summarize (in chunks when long), keep only cited claims, check, or fall back to extractive.
+    `needs_info`: the repository's label for waiting on the author, as the lifecycle reads it."""
     items = S.entries(thread, settings.bot_login)
     digest = S.content_hash(items)
-    waiting = waiting_on(thread, settings.bot_login)
+    waiting = waiting_on(thread, settings.bot_login, needs_info)
     made: Made = (None, "extractive (no model)", None, ())
     if models is not None and use_model:
         try:
@@ -151,7 +157,9 @@ def summarize_issue(
         same = NoOp("summary up to date: the thread has not changed", what="summary")
         _remember(ctx, thread.issue, current, "unchanged")
         return Performer(host, ctx.store, target).perform([same])[0]
-    written = write_summary(ctx.models, thread, ctx.settings)
+    written = write_summary(
+        ctx.models, thread, ctx.settings, needs_info=cfg.triage.needs_info_label
+    )
     if written.body is None:
         why = f"{written.how}: {'; '.join(written.problems)}"
         return Performer(host, ctx.store, target).perform([NoOp(why, what="summary")])[0]

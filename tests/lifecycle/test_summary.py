@@ -145,3 +145,20 @@ def test_a_marker_in_a_quoted_comment_is_shown_not_trusted(tmp_path: Path) -> No
     assert not any(m.startswith(PING_MARK) for m in markers_in(w.body))
     repo.say(7, BOT, w.body, day(3), "NONE")
     assert ping_times(thread_of(repo), BOT) == []
+
+
+def test_the_waiting_line_reads_the_repository_s_needs_info_label(tmp_path: Path) -> None:
+    """As the lifecycle does: a repository's own label for waiting on the author counts."""
+    from dataclasses import replace
+
+    from bot.ports import EventData
+    from tests.lifecycle.fakes import iso
+
+    repo = repo_with_thread(3)  # the author answered last: it waits on the team
+    repo.events[7].append(EventData("labeled", "bob", iso(day(2)), label="awaiting-reply"))
+    repo.issues[7] = replace(repo.issues[7], labels=["awaiting-reply"])
+    thread = thread_of(repo)
+    default = write_summary(None, thread, settings(tmp_path))
+    assert "**Waiting on:** the author" not in (default.body or "")
+    own = write_summary(None, thread, settings(tmp_path), needs_info="awaiting-reply")
+    assert "**Waiting on:** the author (`alice`)" in (own.body or "")
