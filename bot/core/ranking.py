@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from bot.core.labels import find_label
+
 MAINTAINER_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 DUPLICATE_OF = re.compile(r"\bduplicate of\s+#(\d+)\b", re.IGNORECASE)
 MAX_WAIT_DAYS = 90  # beyond this, waiting longer adds nothing to the score
@@ -114,7 +116,7 @@ def waiting_state(t: Thread, needs_info_label: str = "needs-info") -> Waiting | 
     """Who the open issue waits on, and since when; None when closed, a PR, or unknown."""
     if t.state != "open" or t.is_pr:
         return None
-    if needs_info_label in t.labels:
+    if find_label(t.labels, needs_info_label) is not None:  # GitHub's match: case aside
         return Waiting("author", _needs_info_since(t, needs_info_label))
     if t.comments is None:
         return None if t.comment_count else _unanswered(t)
@@ -132,7 +134,11 @@ def _unanswered(t: Thread) -> Waiting | None:
 
 
 def _needs_info_since(t: Thread, label: str) -> datetime:
-    stamps = [e.at for e in t.events if e.kind == "labeled" and e.label == label]
+    stamps = [
+        e.at
+        for e in t.events
+        if e.kind == "labeled" and (e.label or "").casefold() == label.casefold()
+    ]
     return stamps[-1] if stamps else t.created_at
 
 
@@ -155,7 +161,7 @@ def rank(
     all_threads = list(threads)
     by_number = {t.number: t for t in all_threads}
     links = duplicate_links(all_threads)
-    skip = set(exclude_labels)
+    skip = {lb.casefold() for lb in exclude_labels}
     ranked = [
         _score(
             t,
@@ -166,7 +172,9 @@ def rank(
             needs_info_label,
         )
         for t in all_threads
-        if t.state == "open" and not t.is_pr and not skip.intersection(t.labels)
+        if t.state == "open"
+        and not t.is_pr
+        and not skip.intersection(lb.casefold() for lb in t.labels)
     ]
     return sorted(ranked, key=lambda r: (-r.score, r.thread.number))
 

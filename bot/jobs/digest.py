@@ -23,6 +23,7 @@ from bot.core.digest import (
     render_json,
     render_markdown,
 )
+from bot.core.labels import find_label
 from bot.core.markers import markers_in
 from bot.core.ranking import MAINTAINER_ASSOCIATIONS, Change, Note, Thread, rank
 from bot.jobs.context import JobContext, ModelLayer
@@ -296,7 +297,7 @@ def find_digest_issue(
         return int(row["number"])
     since = (parse_ts(d.until) - timedelta(days=8)).strftime("%Y-%m-%dT%H:%M:%SZ")
     for issue in host.list_issues("all", since=since):
-        ours = issue.author == bot_login and cfg.digest.label in issue.labels
+        ours = issue.author == bot_login and find_label(issue.labels, cfg.digest.label) is not None
         if ours and d.marker_name in markers_in(issue.body):
             return issue.number
     return cfg.digest.pinned_issue

@@ -79,6 +79,7 @@ def test_closed_issues_prs_and_digest_issues_are_not_ranked() -> None:
         thread(2, is_pr=True),
         thread(3, labels=("digest",)),
         thread(4),
+        thread(5, labels=("Digest",)),  # GitHub's labels match case aside
     ]
     assert [r.thread.number for r in rank(threads, SINCE, UNTIL)] == [4]
 
@@ -97,6 +98,11 @@ def test_waiting_states() -> None:
         events=(Change("labeled", "mia", ago(21), "needs-info"),),
     )
     w = waiting_state(info)
+    assert w is not None and (w.on, w.days(UNTIL)) == ("author", 21)
+    upper = replace(
+        info, labels=("Needs-Info",), events=(Change("labeled", "mia", ago(21), "Needs-Info"),)
+    )
+    w = waiting_state(upper)
     assert w is not None and (w.on, w.days(UNTIL)) == ("author", 21)
     bot_only = thread(4, comments=(Note("smolbot[bot]", ago(1), bot=True),), comment_count=1)
     assert waiting_state(bot_only).on == "maintainer"  # type: ignore[union-attr]
