@@ -343,6 +343,7 @@ def recover_deliveries() -> int:
     # every claim counts an attempt; retries end by task_max_retries, so a run claimed more often
     # than that and again not finished is one that kills or hangs its worker: park it
     limit = wr.rt.settings.task_max_retries + MAX_LAPSES
+    cutoff, why = time.time() - after, "re-queued by recovery sweep"
     skip_queued = {"fast": _backlog("fast") > 0, "model": _backlog("model") > 0}
     stuck, parked = [], 0
     for delivery_id, status, attempts in _stuck_rows(store, "deliveries", after):
@@ -351,8 +352,9 @@ def recover_deliveries() -> int:
             parked += 1
         elif not (status == "queued" and skip_queued["fast"]):
             stuck.append(delivery_id)
+    # each only if still stuck: one that finished (or was claimed) since the listing stays so
+    stuck = [d for d in stuck if store.requeue_stuck("deliveries", d, cutoff, why)]
     for delivery_id in stuck:
-        store.set_delivery_status(delivery_id, "queued", error="re-queued by recovery sweep")
         handle_delivery.apply_async(args=[delivery_id], queue="fast")
     rows = {j: (status, attempts) for j, status, attempts in _stuck_rows(store, "jobs", after)}
     runs = []
@@ -363,8 +365,8 @@ def recover_deliveries() -> int:
             parked += 1
         elif jid in rows and not (status == "queued" and skip_queued["model"]):
             runs.append((jid, name, kwargs))
+    runs = [r for r in runs if store.requeue_stuck("jobs", r[0], cutoff, why)]
     for jid, name, kwargs in runs:
-        job_registry.set_status(store, jid, "queued", "re-queued by recovery sweep")
         run_job.apply_async(args=[name, kwargs], kwargs={"job_id": jid}, queue="model")
     if stuck or runs or parked:
         log.info(

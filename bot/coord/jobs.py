@@ -114,7 +114,7 @@ def submitted(
         return job_id(name, kwargs, key), False
     if _enqueuer:
         _enqueuer[0](jid, name, kwargs)
-        set_status(store, jid, "queued")
+        store.mark_queued_rows("jobs", [jid])  # a worker may have claimed it already
     return jid, True
 
 

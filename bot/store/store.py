@@ -92,13 +92,17 @@ class Store:
 
     def mark_queued(self, delivery_ids: Sequence[str]) -> None:
         """received -> queued once published; a row a fast worker already took is left alone."""
-        if not delivery_ids:
+        self.mark_queued_rows("deliveries", delivery_ids)
+
+    def mark_queued_rows(self, table: str, ids: Sequence[str]) -> None:
+        """received -> queued in a work table (deliveries, jobs); a row a worker took is left."""
+        if not ids:
             return
-        marks = ", ".join("?" for _ in delivery_ids)
+        marks = ", ".join("?" for _ in ids)
         self.db.execute(
-            f"update deliveries set status = 'queued', updated_at = ?"
+            f"update {table} set status = 'queued', updated_at = ?"
             f" where status = 'received' and id in ({marks})",
-            [time.time(), *delivery_ids],
+            [time.time(), *ids],
         )
         self.db.conn.commit()
 
@@ -136,6 +140,17 @@ class Store:
         )
         self.db.conn.commit()
         return cur.rowcount == 1
+
+    def requeue_stuck(self, table: str, row_id: str, cutoff: float, why: str) -> bool:
+        """Mark a row the recovery sweep found stuck `queued` again, only if it still is (not
+        finished or freshly claimed since the sweep listed it); True when it was."""
+        cur = self.db.execute(
+            f"update {table} set status = 'queued', error = ?, updated_at = ? where id = ?"
+            " and status in ('received', 'queued', 'running') and updated_at < ?",
+            [why, time.time(), row_id, cutoff],
+        )
+        self.db.conn.commit()
+        return bool(cur.rowcount == 1)
 
     def release(self, table: str, row_id: str) -> None:
         """Give a claimed row back (running -> queued) for its retry to claim at once."""

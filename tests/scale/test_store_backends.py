@@ -50,6 +50,36 @@ def test_expired_lease_is_claimable_and_stuck(any_store: Store) -> None:
     assert s.stuck_deliveries(0) == []  # a retry's due time keeps the sweep off
 
 
+def test_the_sweep_requeues_only_what_is_still_stuck(any_store: Store) -> None:
+    """Between the sweep's listing and its update a worker may finish or claim the row: the
+    update must not turn a `done` row back to `queued` (it ran again) or steal a fresh claim."""
+    from bot.coord import jobs
+
+    s, old = any_store, time.time() - 100
+    for did in ("lost", "finished", "fresh"):
+        s.record_delivery(did, "issues", "{}")
+        assert s.claim_delivery(did)
+    s.db.execute("update deliveries set updated_at = ? where id != 'fresh'", [old])
+    s.db.conn.commit()
+    s.set_delivery_status("finished", "done")  # its worker finished after the listing
+    cutoff = time.time() - 50
+    assert s.requeue_stuck("deliveries", "lost", cutoff, "swept")
+    assert not s.requeue_stuck("deliveries", "finished", cutoff, "swept")
+    assert not s.requeue_stuck("deliveries", "fresh", cutoff, "swept")
+    assert [s.delivery(d)["status"] for d in ("lost", "finished", "fresh")] == [
+        "queued", "done", "running",
+    ]  # fmt: skip
+    # a job a fast worker claims while it is being submitted stays claimed
+    claimed: list[str] = []
+    before = list(jobs._enqueuer)
+    jobs.bind_enqueuer(lambda jid, name, kwargs: claimed.append(jid) or jobs.claim(s, jid, 60))
+    try:
+        jid, new = jobs.submitted(s, "summarize", {"repo": "o/r", "number": 9})
+    finally:
+        jobs._enqueuer[:] = before
+    assert new and claimed == [jid] and jobs.run(s, jid)["status"] == "running"  # type: ignore[index]
+
+
 def test_audit_and_dead_letters(any_store: Store) -> None:
     s = any_store
     s.audit("add_labels", "done", "why", task="t", delivery_id="d1", repo="o/r", number=3)
