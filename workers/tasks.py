@@ -26,6 +26,7 @@ from workers.runtime import WorkerRuntime, worker_runtime
 log = logging.getLogger(__name__)
 DB_ERRORS = unavailable_errors()  # the database went away for a moment: retry, never dead-letter
 LOCK_WAIT_S = 2.0  # then defer: a fast worker never sits long behind a slow job on one issue
+BUSY_MAX_S = 60.0  # the longest a delivery for a busy issue is deferred at a time
 
 
 def _wr() -> WorkerRuntime:
@@ -68,9 +69,10 @@ def backoff(attempt: int, base: float, cap: float = 900.0) -> float:
 
 # --- deliveries (fast queue) ----------------------------------------------------------------
 @app.task(name="smolbot.handle_delivery", bind=True, acks_late=True, max_retries=None)
-def handle_delivery(self: Task, delivery_id: str) -> str:
+def handle_delivery(self: Task, delivery_id: str, waited: int = 0) -> str:
+    """`waited`: how many times it found its issue busy and was deferred (the wait grows)."""
     try:
-        return _handle(self, _wr(), delivery_id)
+        return _handle(self, _wr(), delivery_id, waited)
     except DB_ERRORS as err:
         raise _db_retry(self, err) from err
 
@@ -109,7 +111,7 @@ class _Solo:
         return Retry(exc=exc, when=countdown)
 
 
-def _handle(task: Task, wr: WorkerRuntime, delivery_id: str) -> str:
+def _handle(task: Task, wr: WorkerRuntime, delivery_id: str, waited: int = 0) -> str:
     row = wr.rt.store.delivery(delivery_id)
     if row is None or row["status"] in ("done", "dead", "ignored"):
         return "already-final-or-unknown"
@@ -119,8 +121,11 @@ def _handle(task: Task, wr: WorkerRuntime, delivery_id: str) -> str:
         return _defer(wr, delivery_id, paused, "installation paused by a GitHub secondary limit")
     key = issue_key(row["repo"], row["number"]) if row.get("repo") and row.get("number") else None
     with wr.locks.hold(key or f"delivery:{delivery_id}", wait_s=LOCK_WAIT_S) as got:
-        if not got:
-            return _defer(wr, delivery_id, 1 + 2 * random.random(), "issue busy in another task")
+        if not got:  # a long job holds it (a summary): wait longer each time, up to a minute,
+            # rather than hold a fast worker LOCK_WAIT_S in every few seconds
+            later = min(BUSY_MAX_S, (1 + 2 * random.random()) * 2 ** min(waited, 6))
+            why = "issue busy in another task"
+            return _defer(wr, delivery_id, later, why, waited + 1)
         return _run_delivery(task, wr, delivery_id, inst, key or f"delivery:{delivery_id}")
 
 
@@ -158,7 +163,7 @@ def _countdown(task: Task, wr: WorkerRuntime, err: Exception, inst: int | None) 
     return backoff(task.request.retries, wr.rt.settings.retry_base_s)
 
 
-def _defer(wr: WorkerRuntime, delivery_id: str, seconds: float, why: str) -> str:
+def _defer(wr: WorkerRuntime, delivery_id: str, seconds: float, why: str, waited: int = 0) -> str:
     """Re-publish for later without spending a retry; the store's due time keeps recovery off.
 
     Only a waiting delivery is touched: one another worker runs or finished keeps its status.
@@ -170,7 +175,9 @@ def _defer(wr: WorkerRuntime, delivery_id: str, seconds: float, why: str) -> str
         [why, time.time() + seconds, delivery_id],
     )
     store.db.conn.commit()
-    handle_delivery.apply_async(args=[delivery_id], queue="fast", countdown=seconds)
+    handle_delivery.apply_async(
+        args=[delivery_id], kwargs={"waited": waited}, queue="fast", countdown=seconds
+    )
     return "deferred"
 
 

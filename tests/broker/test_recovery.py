@@ -107,3 +107,31 @@ def test_a_database_hiccup_gives_the_run_back_for_its_retry(tmp_path: Path) -> N
         run_job.run("test_db_hiccup", kwargs, job_id=jid)
     assert jobs.run(store, jid)["status"] == "queued"  # type: ignore[index]
     assert run_job.run("test_db_hiccup", kwargs, job_id=jid) == "done"
+
+
+def test_a_delivery_for_a_busy_issue_waits_longer_each_time(tmp_path: Path) -> None:
+    """A summary can hold an issue's lock for a minute: each delivery for that issue used to wait
+    2 s on a fast worker every 1-3 s. The deferral now doubles, up to a minute."""
+    from bot.coord.locks import Locks, issue_key
+    from workers.celery_app import configure
+    from workers.tasks import BUSY_MAX_S, _wr, handle_delivery
+
+    configure(load_settings(env="test", data_dir=tmp_path))
+    store = _wr().rt.store
+    store.record_delivery("busy", "issues", "{}", repo="o/r", number=3)
+    holder = Locks(open_store_like(store), lease_s=600)
+    with holder.hold(issue_key("o/r", 3), wait_s=1) as got:
+        assert got
+        waits = []
+        for waited in (0, 3, 9):
+            assert handle_delivery.run("busy", waited=waited) == "deferred"
+            waits.append(store.delivery("busy")["updated_at"] - time.time())  # its due time
+    assert 0 < waits[0] <= 3.5 and 6 < waits[1] <= 24.5 and 50 < waits[2] <= BUSY_MAX_S
+    assert store.delivery("busy")["status"] == "queued"
+
+
+def open_store_like(store):  # type: ignore[no-untyped-def]
+    """Another process's connection to the same store (a lock held elsewhere)."""
+    from bot.store import open_store
+
+    return open_store(store.db.conn.execute("pragma database_list").fetchone()[2])
