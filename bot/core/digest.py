@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -14,11 +13,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.core.config import DigestConfig
-from bot.core.markers import inert, marker
+from bot.core.markers import marker, quiet
 from bot.core.ranking import Ranked, Thread, rank, waiting_state
 
 TITLE = "Weekly digest for {repo}, {week}"
-MENTION = re.compile(r"@(?=[A-Za-z0-9])")
 STALE_WORDS = ("stale", "no answer", "no response", "inactive")
 
 
@@ -280,12 +278,6 @@ def render_json(d: Digest) -> str:
 
 def _num(v: float | int | None) -> str:
     return "—" if v is None else str(v)
-
-
-def quiet(text: str) -> str:
-    """Neutralise @-mentions and hidden markers in issue titles and lines, so the digest never
-    pings anyone and a title cannot make a digest look like another week's."""
-    return MENTION.sub("@\u200b", inert(text))
 
 
 def _top_line(i: TopIssue) -> str:

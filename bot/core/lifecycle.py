@@ -10,7 +10,7 @@ from typing import Literal
 from bot.core.actions import Action, Close, Comment, NoOp, RemoveLabel
 from bot.core.config import CONFIG_PATH, RepoConfig
 from bot.core.labels import canon
-from bot.core.markers import inert, markers_in
+from bot.core.markers import markers_in, quiet
 from bot.ports import CommentData, EventData, IssueData
 
 TEAM_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
@@ -323,9 +323,3 @@ def _first_line(text: str, limit: int = 200) -> str:
     ]
     line = next((ln for ln in lines if "?" in ln), lines[0] if lines else "")
     return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def quiet(text: str) -> str:
-    """Neutralise @-mentions and hidden markers in quoted text, so quoting never pings anyone
-    and never speaks for the bot."""
-    return re.sub(r"@(?=[A-Za-z0-9])", "@\u200b", inert(text))

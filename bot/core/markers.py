@@ -22,5 +22,14 @@ def inert(text: str) -> str:
     return text.replace("<!--", "&lt;!--")
 
 
+_MENTION = re.compile(r"@(?=[A-Za-z0-9])")
+
+
+def quiet(text: str) -> str:
+    """Someone's text quoted in a bot comment (a summary, a ping, a digest line): its
+    @-mentions never ping anyone and its HTML comments never speak for the bot (inert)."""
+    return _MENTION.sub("@\u200b", inert(text))
+
+
 def markers_in(body: str | None) -> set[str]:
     return set(_MARKER.findall(body or ""))

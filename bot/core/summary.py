@@ -11,8 +11,8 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from bot.core.checks import ISSUE_REF, MENTION, URL, CheckResult, check_text
-from bot.core.lifecycle import Thread, Waiting, is_bot, quiet
-from bot.core.markers import marker, markers_in
+from bot.core.lifecycle import Thread, Waiting, is_bot
+from bot.core.markers import marker, markers_in, quiet
 
 SUMMARY_MARK = "summary"
 HASH_MARK = "summary-hash:"

@@ -24,6 +24,7 @@ from bot.core.digest import (
     render_markdown,
 )
 from bot.core.labels import find_label
+from bot.core.lifecycle import is_bot
 from bot.core.markers import markers_in
 from bot.core.ranking import MAINTAINER_ASSOCIATIONS, Change, Note, Thread, rank
 from bot.jobs.context import JobContext, ModelLayer
@@ -129,7 +130,7 @@ def fetch_threads(
     detailed = {i.number for i in recent if i.comments or parse_ts(i.updated_at) >= horizon}
     threads = []
     for issue in found.values():
-        if issue.author == bot_login or issue.author.endswith("[bot]"):
+        if is_bot(issue.author, "", bot_login):
             continue  # the bot's digests and config-error issues, other bots' dashboards
         if issue.number in detailed:
             thread = to_thread(
