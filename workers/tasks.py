@@ -363,14 +363,12 @@ def recover_deliveries() -> int:
     stuck = [d for d in stuck if store.requeue_stuck("deliveries", d, cutoff, why)]
     for delivery_id in stuck:
         handle_delivery.apply_async(args=[delivery_id], queue="fast")
-    rows = {j: (status, attempts) for j, status, attempts in _stuck_rows(store, "jobs", after)}
     runs = []
-    for jid, name, kwargs in job_registry.stuck(store, after):
-        status, attempts = rows.get(jid, ("", 0))
+    for jid, name, kwargs, status, attempts in job_registry.stuck(store, after):
         if status == "running" and attempts >= limit:
             _fail_job(wr, name, jid, kwargs, LAPSED.format(n=attempts))
             parked += 1
-        elif jid in rows and not (status == "queued" and skip_queued["model"]):
+        elif not (status == "queued" and skip_queued["model"]):
             runs.append((jid, name, kwargs))
     runs = [r for r in runs if store.requeue_stuck("jobs", r[0], cutoff, why)]
     for jid, name, kwargs in runs:

@@ -20,7 +20,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.store import Store
 
@@ -148,11 +148,22 @@ def run(store: Store, jid: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def stuck(store: Store, older_than_s: float) -> list[tuple[str, str, dict[str, Any]]]:
+class Stuck(NamedTuple):
+    """A run not finished for longer than the sweep's limit, as the recovery sweep reads it."""
+
+    id: str
+    name: str
+    kwargs: dict[str, Any]
+    status: str
+    attempts: int
+
+
+def stuck(store: Store, older_than_s: float) -> list[Stuck]:
     cutoff = time.time() - older_than_s
     rows = store.db.execute(
-        "select id, name, kwargs from jobs where status in ('received', 'queued', 'running')"
-        " and updated_at < ? order by received_at",
+        "select id, name, kwargs, status, attempts from jobs"
+        " where status in ('received', 'queued', 'running') and updated_at < ?"
+        " order by received_at",
         [cutoff],
     ).fetchall()
-    return [(r[0], r[1], json.loads(r[2] or "{}")) for r in rows]
+    return [Stuck(r[0], r[1], json.loads(r[2] or "{}"), r[3], int(r[4] or 0)) for r in rows]
