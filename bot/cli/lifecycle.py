@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from bot.cli.triage import utf8_text
 from bot.core.lifecycle import Thread, parse_time, waiting_on
 from bot.core.summary import waiting_line
 from bot.jobs.context import JobContext, ModelLayer
@@ -84,13 +85,11 @@ def _models(settings: Settings, store: Store, no_model: bool) -> ModelLayer | No
 def summarize_cmd(thread_file: Path, no_model: bool, as_json: bool) -> None:
     """Summarize a thread file and say who it waits on, without GitHub."""
     try:
-        data = json.loads(thread_file.read_bytes().decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise click.UsageError(
-            f"{thread_file} is not UTF-8; convert it first, e.g. `iconv -f latin1 -t utf-8`"
-        ) from None
-    except json.JSONDecodeError as err:
+        data = json.loads(utf8_text(thread_file.read_bytes(), str(thread_file)))
+    except json.JSONDecodeError as err:  # a ValueError too: it goes first
         raise click.UsageError(f"{thread_file} is not valid JSON: {err}") from None
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
     thread = thread_from_json(data)
     settings = get_settings()
     store = open_store(settings.effective_database_url)

@@ -30,8 +30,9 @@ def repo_name(ctx: click.Context | None, param: click.Parameter | None, value: s
     return value
 
 
-def _text(data: bytes, what: str) -> str:
-    """UTF-8 (a byte-order mark allowed), or a ValueError that says what to do."""
+def utf8_text(data: bytes, what: str) -> str:
+    """A file's or a line's bytes as UTF-8 text (a byte-order mark allowed), or a ValueError
+    that says where it is not and what to do (triage's input and summarize's thread file)."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -55,14 +56,14 @@ def _issues(stdin: BinaryIO, title: str | None, body_file: Path | None) -> Itera
     line is decoded on its own, so one that is not UTF-8 costs only itself."""
     if title is not None or body_file is not None:
         try:
-            body = _text(body_file.read_bytes(), str(body_file)) if body_file else ""
+            body = utf8_text(body_file.read_bytes(), str(body_file)) if body_file else ""
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--body-file") from None
         yield 1, {"title": title or "", "body": body}
         return
     for n, raw in enumerate(stdin, 1):
         try:
-            line = _text(raw, "the line")
+            line = utf8_text(raw, "the line")
         except ValueError as err:
             yield n, str(err)
             continue
