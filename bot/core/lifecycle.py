@@ -9,7 +9,7 @@ from typing import Literal
 
 from bot.core.actions import Action, Close, Comment, NoOp, RemoveLabel
 from bot.core.config import CONFIG_PATH, RepoConfig
-from bot.core.labels import canon
+from bot.core.labels import canon, find_label
 from bot.core.markers import markers_in, quiet
 from bot.ports import CommentData, EventData, IssueData
 
@@ -140,7 +140,7 @@ def waiting_on(
     )
     last_team = by_team[-1] if by_team else None
     last_author = parse_time(by_author[-1].created_at) if by_author else None
-    if needs_info.lower() in {lb.lower() for lb in issue.labels}:
+    if find_label(issue.labels, needs_info) is not None:
         asked = _label_time(thread, needs_info) or (
             parse_time(last_team.created_at) if last_team else created
         )
@@ -203,7 +203,7 @@ def _label_time(thread: Thread, label: str) -> datetime | None:
     times = [
         parse_time(e.created_at)
         for e in thread.events
-        if e.kind == "labeled" and (e.label or "").lower() == label.lower()
+        if e.kind == "labeled" and find_label((e.label or "",), label) is not None
     ]
     return max(times, default=None)
 

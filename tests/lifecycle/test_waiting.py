@@ -60,6 +60,14 @@ MAINT = "MEMBER"
             ("bob",),
         ),
         (["needs-info"], [], [], "author", ("alice",)),
+        (["Needs-Info"], [], [], "author", ("alice",)),  # GitHub matches labels case aside
+        (
+            ["Needs-Info"],
+            [c(1, "alice", "Here are logs", 3)],
+            [EventData("labeled", BOT, iso(day(1)), "Bot", label="NEEDS-INFO")],
+            "maintainer",
+            (),
+        ),
         (
             ["needs-info"],
             [c(1, "alice", "Here are logs", 3)],
