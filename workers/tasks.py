@@ -419,7 +419,7 @@ def replay_dead_letter(store: Any, row: dict[str, Any]) -> bool:
     args = json.loads(row["args"] or "{}")
     if args.get("delivery_id"):
         did = args["delivery_id"]
-        store.set_delivery_status(did, "queued", error="replayed by smolbot retry")
+        store.requeue_dead("deliveries", did, "replayed by smolbot retry")
         try:
             handle_delivery.apply_async(args=[did], queue="fast", retry=False)
         except Exception as err:  # kombu raises many types for a down broker
@@ -427,7 +427,7 @@ def replay_dead_letter(store: Any, row: dict[str, Any]) -> bool:
             raise QueueUnavailable(f"{type(err).__name__}: {err}") from err
         return True
     if args.get("job_id"):
-        job_registry.set_status(store, args["job_id"], "queued", "replayed by smolbot retry")
+        store.requeue_dead("jobs", args["job_id"], "replayed by smolbot retry")
         try:
             run_job.apply_async(
                 args=[args["job_name"], args["kwargs"]],

@@ -43,6 +43,45 @@ def test_the_sweep_requeues_lost_work_and_parks_work_that_never_finishes(tmp_pat
     assert recover_deliveries.run() == 0  # parked stays parked; `lost` is not lost again yet
 
 
+def test_a_replayed_run_starts_its_attempts_again(tmp_path: Path) -> None:
+    """`smolbot retry` gives a parked run a fresh count: one worker lost on it after the replay
+    re-queues it, instead of parking it again at once for the claims before it was parked."""
+    from workers.celery_app import configure
+    from workers.tasks import _wr, recover_deliveries, replay_dead_letter
+
+    settings = load_settings(env="test", data_dir=tmp_path, task_max_retries=2)
+    configure(settings)
+    store = _wr().rt.store
+    limit = settings.task_max_retries + 3
+    long_ago = time.time() - settings.recovery_after_s - 60
+    store.record_delivery("poison", "issues", "{}", repo="o/r", number=1)
+    jid = jobs.record(store, "summarize", {"repo": "o/r", "number": 1})
+    assert jid
+    for table, rid in (("deliveries", "poison"), ("jobs", jid)):
+        store.db.execute(
+            f"update {table} set status = 'running', attempts = ?, updated_at = ? where id = ?",
+            [limit, long_ago, rid],
+        )
+    store.db.conn.commit()
+    recover_deliveries.run()
+    dead = store.dead_letters()
+    assert len(dead) == 2
+    for d in dead:
+        assert replay_dead_letter(store, d)
+    rows = [store.delivery("poison"), jobs.run(store, jid)]
+    assert [(r["status"], r["attempts"]) for r in rows] == [("queued", 0)] * 2  # type: ignore[index]
+    for table, rid in (("deliveries", "poison"), ("jobs", jid)):  # claimed once, worker lost
+        store.db.execute(
+            f"update {table} set status = 'running', attempts = attempts + 1, updated_at = ?"
+            " where id = ?",
+            [long_ago, rid],
+        )
+    store.db.conn.commit()
+    assert recover_deliveries.run() == 2
+    assert store.delivery("poison")["status"] == "queued"
+    assert jobs.run(store, jid)["status"] == "queued"  # type: ignore[index]
+
+
 SEEN: dict[str, bool] = {}
 
 
