@@ -382,10 +382,10 @@ class _Sweep:
                 ctx, host, issue, cfg, budget, now=self.now, task="lifecycle.sweep", roles=roles
             )
             count(counts, r)
+            if r.calls > 2:  # it looked someone's permission up (saved first: summaries read them)
+                save_roles(ctx.store, repo, roles)
             if summarize and counts["summaries"] < self.limits.max_summaries and not issue.locked:
                 counts["summaries"] += int(summarize(ctx, host, issue, r.thread, cfg))
-            if r.calls > 2:  # it looked someone's permission up
-                save_roles(ctx.store, repo, roles)
             spent = before - budget.installation_left
             run.update(
                 issue=issue.number,

@@ -14,7 +14,7 @@ from bot.core.config import RepoConfig
 from bot.core.lifecycle import Thread, waiting_on
 from bot.core.markers import markers_in
 from bot.jobs.context import JobContext, ModelLayer
-from bot.jobs.lifecycle import KnownThread, load_thread
+from bot.jobs.lifecycle import KnownThread, load_roles, load_thread, resolve_team, save_roles
 from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import load_repo_config
 from bot.llm.api import ModelUnavailable
@@ -48,12 +48,14 @@ def write_summary(
     *,
     use_model: bool = True,
     needs_info: str = "needs-info",
+    team: frozenset[str] = frozenset(),
 ) -> Written:
     """Summarize (in chunks when long), keep only cited claims, check, or fall back to extractive.
-    `needs_info`: the repository's label for waiting on the author, as the lifecycle reads it."""
+    `needs_info` and `team` (logins that can write, lower case) as the lifecycle reads them for
+    the waiting-on line; without `team`, only the comments' author_association marks the team."""
     items = S.entries(thread, settings.bot_login)
     digest = S.content_hash(items)
-    waiting = waiting_on(thread, settings.bot_login, needs_info)
+    waiting = waiting_on(thread, settings.bot_login, needs_info, team)
     made: Made = (None, "extractive (no model)", None, ())
     if models is not None and use_model:
         try:
@@ -157,8 +159,12 @@ def summarize_issue(
         same = NoOp("summary up to date: the thread has not changed", what="summary")
         _remember(ctx, thread.issue, current, "unchanged")
         return Performer(host, ctx.store, target).perform([same])[0]
+    roles = load_roles(ctx.store, repo)  # as the lifecycle: private org members are team too
+    team, lookups = resolve_team(host, thread, ctx.settings.bot_login, roles)
+    if lookups:
+        save_roles(ctx.store, repo, roles)
     written = write_summary(
-        ctx.models, thread, ctx.settings, needs_info=cfg.triage.needs_info_label
+        ctx.models, thread, ctx.settings, needs_info=cfg.triage.needs_info_label, team=team
     )
     if written.body is None:
         why = f"{written.how}: {'; '.join(written.problems)}"

@@ -162,3 +162,21 @@ def test_the_waiting_line_reads_the_repository_s_needs_info_label(tmp_path: Path
     assert "**Waiting on:** the author" not in (default.body or "")
     own = write_summary(None, thread, settings(tmp_path), needs_info="awaiting-reply")
     assert "**Waiting on:** the author (`alice`)" in (own.body or "")
+
+
+def test_the_waiting_line_knows_maintainers_whose_membership_is_private(tmp_path: Path) -> None:
+    """As the lifecycle does: someone who can write is on the team even when GitHub marks them
+    CONTRIBUTOR (a private org membership); their question waits on the author."""
+    gh = FakeGitHub(lambda: NOW)
+    repo = gh.add_repo("o/r")
+    repo.add_issue(7, "alice", day(0), body="The app crashes on start. It worked in 1.2.")
+    repo.say(7, "dora", "Which version of Python do you use?", day(1), "CONTRIBUTOR")
+    repo.perms["dora"] = "maintain"
+    ctx = JobContext(settings(tmp_path), open_store(tmp_path / "s.db"), gh, None, lambda: NOW)
+    assert summarize_issue(ctx, repo, "o/r", 7, requested_by="dora") == "done"
+    (body,) = [c.body for c in repo.comment_list[7] if c.author == BOT]
+    assert "**Waiting on:** the author (`alice`)" in body
+    assert repo.calls["permission"] == 2  # dora and alice, each once; kept for the next run
+    repo.say(7, "carol", "Same here.", day(2), "NONE")
+    assert summarize_issue(ctx, repo, "o/r", 7) == "done"
+    assert repo.calls["permission"] == 3  # only carol is new
