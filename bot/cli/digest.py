@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
+from bot.cli.triage import known_as
 from bot.core.digest import render_html, render_json, render_markdown
 from bot.jobs.context import ModelLayer
 from bot.jobs.digest import build_digest, parse_ts, repo_config
@@ -81,6 +82,7 @@ def digest_command(repo: str | None, since: str, fmt: str, sample: bool, no_mode
     elif repo is None:
         raise click.UsageError("name a repository (owner/name), or pass --sample")
     else:
+        repo = known_as(store, repo)
         host, until = _github_host(settings, store, repo), datetime.now(UTC)
     cfg = repo_config(host)
     models = _models(settings, store, no_model)

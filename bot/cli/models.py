@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bot.cli.triage import known_as
 from bot.llm.modelfile import DEFAULT_SOURCE, LARGE_STANDIN_SOURCE, SOURCES, file_status, install
 from bot.settings import Settings, get_settings
 from bot.store import open_store
@@ -297,7 +298,9 @@ def _evaluate(
     from bot.llm.records import Records
     from bot.llm.tune import EPOCHS
 
-    examples = Records(open_store(settings.effective_database_url)).examples()
+    store = open_store(settings.effective_database_url)
+    repos = tuple(known_as(store, r) for r in repos)
+    examples = Records(store).examples()
     with tempfile.TemporaryDirectory(prefix="smolbot-eval-") as tmp:
         cache_dir, weights, encoder_name = settings.data_dir / "embeddings", None, MODEL_NAME
         if tune_first:

@@ -191,7 +191,11 @@ def audit(repo: str | None, issue: str | None, limit: int, as_json: bool) -> Non
                 f"expected owner/repo#N, N a number: {issue!r}", param_hint="--issue"
             )
         number = int(num)
+    from bot.cli.triage import known_as
+
     store = open_store(get_settings().effective_database_url)
+    if repo is not None:
+        repo = known_as(store, repo)
     rows = store.audit_rows(repo=repo, number=number, limit=limit)
     if not rows:
         click.echo("audit log is empty" + (f" for {issue or repo}" if (issue or repo) else ""))

@@ -16,7 +16,7 @@ from bot.core.config import ConfigError, RepoConfig, default_config, parse_confi
 from bot.core.triage import IssueSnapshot, quarantine
 from bot.jobs.context import JobContext
 from bot.settings import Settings, get_settings
-from bot.store import open_store
+from bot.store import Store, open_store
 
 DEFAULT_LABELS = "bug,enhancement,question,documentation"
 Row = tuple[int, dict[str, Any] | str]
@@ -28,6 +28,15 @@ def repo_name(ctx: click.Context | None, param: click.Parameter | None, value: s
     if not REPO_NAME.match(value):
         raise click.BadParameter(f"{value!r} is not owner/name (for example octo-org/sample-app)")
     return value
+
+
+def known_as(store: Store, repo: str) -> str:
+    """`repo` as the store spells it when it knows it in another case (GitHub matches names case
+    aside; the store does not), with a note on stderr; else `repo`."""
+    known = store.repo_spelling(repo)
+    if known != repo:
+        click.echo(f"smolbot: the store knows {repo} as {known}; using that", err=True)
+    return known
 
 
 def utf8_text(data: bytes, what: str) -> str:
@@ -204,6 +213,7 @@ def triage(
     A line that is not an issue gets {"line": N, "error": ...} in its place; the others are
     still triaged, and the exit status is 1."""
     ctx = _context(get_settings())
+    repo = known_as(ctx.store, repo)
     cfg, names = _config(config_file), [s.strip() for s in labels.split(",") if s.strip()]
     hint = cold_start_hint(ctx, repo)
     if hint:
@@ -270,6 +280,7 @@ def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> Non
         raise click.UsageError("--config goes with --from (the API path reads the repository's)")
     settings = get_settings()
     ctx = _context(settings)
+    repo = known_as(ctx.store, repo)
     cfg = _config(config_file) if config_file is not None else None
     with click.progressbar(length=0, label=f"backfill {repo}", show_pos=True) as bar:
         if from_file is not None:

@@ -235,6 +235,17 @@ class Store:
             self.db.table("repositories").rows_where(where, [inst_id], order_by="full_name")
         )
 
+    def repo_spelling(self, name: str) -> str:
+        """The one spelling the store knows `name` by (GitHub matches repository names case
+        aside: `Octo/App` is `octo/app`), else `name` as given."""
+        sql = (
+            "select full_name from repositories where lower(full_name) = lower(?)"
+            " union select repo from issues where lower(repo) = lower(?)"
+            " union select scope from llm_examples where lower(scope) = lower(?)"
+        )
+        known = {r[0] for r in self.db.execute(sql, [name, name, name]).fetchall()}
+        return known.pop() if len(known) == 1 else name
+
     def installation_for_repo(self, full_name: str) -> int | None:
         rows = list(self.db.table("repositories").rows_where("full_name = ?", [full_name]))
         return rows[0]["installation_id"] if rows else None

@@ -109,6 +109,8 @@ def test_issue_upsert_alter_and_installations(any_store: Store) -> None:
     s.set_installation_suspended(9, True)
     assert s.installations()[0]["suspended"] == 1
     assert s.installation_for_repo("acme/x") == 9
+    assert s.repo_spelling("ACME/X") == "acme/x" and s.repo_spelling("O/R") == "o/r"
+    assert s.repo_spelling("acme/y") == "acme/y"  # unknown: as given
     s.remove_installation(9)
     assert s.installations() == [] and s.repositories() == []
 

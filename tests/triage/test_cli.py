@@ -238,3 +238,21 @@ def test_at_cold_start_the_local_model_guesses_and_is_not_trusted(runner, monkey
     assert decision["model"] == MODEL.name and decision["labels"] == ["needs-triage"]
     assert decision["kind"] is None and decision["confidence"] < 0.6
     assert decision["why"].startswith("cautious path: ")
+
+
+def test_a_repository_named_in_another_case_is_the_one_the_store_knows(runner, tmp_path):
+    """GitHub matches repository names case aside; a name typed as `Octo/App` uses what was
+    learned for `octo/app` (it started cold and learned apart), and says so."""
+    _backfill(runner, tmp_path)
+    out = runner.invoke(cli, ["triage", "--repo", "Octo/App", *CRASH])
+    assert out.exit_code == 0, out.output
+    assert out.stderr.splitlines()[0] == "smolbot: the store knows Octo/App as octo/app; using that"
+    assert "no labeled issues learned yet" not in out.stderr
+    assert json.loads(out.stdout)["kind"] == "bug"
+    src = tmp_path / "labeled.csv"  # the same file again: known already, not a second scope
+    out = runner.invoke(cli, ["backfill", "OCTO/app", "--from", str(src)])
+    assert out.exit_code == 0, out.output
+    assert "the store knows OCTO/app as octo/app" in out.stderr
+    assert "0 learned (45 known already)" in out.stdout
+    out = runner.invoke(cli, ["audit", "--repo", "OCTO/APP"])
+    assert "backfill" in out.stdout
