@@ -26,7 +26,7 @@ from bot.core.lifecycle import (
 from bot.jobs.context import JobContext
 from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import load_repo_config
-from bot.ports import CommentData, IssueData, RateLimited, RepoHost
+from bot.ports import CommentData, IssueData, NotFound, RateLimited, RepoHost
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -378,9 +378,13 @@ class _Sweep:
         roles = load_roles(ctx.store, repo)  # login -> can write; GitHub is asked once a week
         for issue in (i for i in issues if i.number > run["issue"]):
             before = budget.installation_left
-            r = review_issue(
-                ctx, host, issue, cfg, budget, now=self.now, task="lifecycle.sweep", roles=roles
-            )
+            try:
+                r = review_issue(
+                    ctx, host, issue, cfg, budget, now=self.now, task="lifecycle.sweep", roles=roles
+                )
+            except NotFound as err:  # deleted or transferred since the listing: the rest go on
+                self.gone(repo, issue.number, err)
+                continue
             count(counts, r)
             if r.calls > 2:  # it looked someone's permission up (saved first: summaries read them)
                 save_roles(ctx.store, repo, roles)
@@ -395,6 +399,15 @@ class _Sweep:
             self.save("running", None)
             if self.limits.pace_s:
                 sleep(self.limits.pace_s)
+
+    def gone(self, repo: str, number: int, err: NotFound) -> None:
+        self.counts["gone"] += 1
+        why = f"issue gone since the sweep listed it (deleted or transferred): {err}"
+        self.ctx.store.audit(
+            "noop", "skipped", why, task="lifecycle.sweep", repo=repo, number=number
+        )
+        self.run["issue"] = number
+        self.save("running", None)
 
     def save(self, status: str, error: str | None) -> None:
         now = time.time()

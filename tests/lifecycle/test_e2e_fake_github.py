@@ -94,3 +94,38 @@ def test_sweeps_over_http_ping_close_and_survive_a_rate_limit(
         assert len(bot_bodies(fake_github, repo, 1)) == 2  # the ping and the closing note
     rows = store.audit_rows("octo/api", 3)
     assert rows and {r["reason"] for r in rows} == {"exempt: label pinned"}
+
+
+def test_an_issue_deleted_during_the_sweep_is_skipped_and_the_rest_are_swept(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """A maintainer deletes octo/api#1 after the sweep listed it: its thread answers 404. That
+    issue is skipped and audited; the others, and the next repository, are still swept."""
+    st = fake_github.state
+    seed(fake_github)
+    settings = make_settings(fake_github, tmp_path)
+    store = open_store(settings.db_path)
+    app = GitHubApp(settings, clock=st.now)
+    listed = app.repo
+
+    def repo(inst: int, name: str):  # type: ignore[no-untyped-def]
+        host = listed(inst, name)
+        real = host.list_issues
+
+        def listing(*a, **kw):  # type: ignore[no-untyped-def]
+            out = list(real(*a, **kw))
+            if name == "octo/api":
+                st.delete_issue(name, 1)
+            return iter(out)
+
+        host.list_issues = listing  # type: ignore[method-assign]
+        return host
+
+    app.repo = repo  # type: ignore[method-assign]
+    ctx = JobContext(settings, store, github=app, now=lambda: datetime.fromtimestamp(st.now(), UTC))
+    res = sweep_installation(ctx, INST)
+    assert res.status == "done" and res.counts["gone"] == 1
+    (row,) = store.audit_rows("octo/api", 1)
+    assert row["outcome"] == "skipped" and "deleted or transferred" in row["reason"]
+    assert "@mia" in bot_bodies(fake_github, "octo/api", 2)[0]  # after it, in the same repo
+    assert "@alice" in bot_bodies(fake_github, "octo/web", 1)[0]  # and the next repository
