@@ -396,8 +396,11 @@ def run_due_digests(ctx: JobContext) -> list[DigestRun]:
     if ctx.github is None:
         return []
     runs = []
+    suspended = {i["id"] for i in ctx.store.installations() if i.get("suspended")}
     for row in ctx.store.repositories():
         repo = row["full_name"]
+        if row["installation_id"] in suspended:  # GitHub refuses its tokens until unsuspended
+            continue
         try:
             host = ctx.github.repo(row["installation_id"], repo)
             cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)

@@ -101,6 +101,9 @@ def test_the_digest_is_about_people_s_issues_and_one_repository_cannot_stop_the_
     store.add_repositories(INST, [{"full_name": REPO, "id": 1}])
     store.upsert_installation(99, "gone")  # uninstalled on GitHub's side: reading it fails
     store.add_repositories(99, [{"full_name": "gone/aaa", "id": 2}])  # sorted before octo/app
+    store.upsert_installation(98, "paused")  # suspended: no token is even asked for
+    store.add_repositories(98, [{"full_name": "paused/aaa", "id": 3}])
+    store.set_installation_suspended(98, True)
 
     def clock() -> datetime:
         return datetime.fromtimestamp(st.now(), UTC)
@@ -109,6 +112,8 @@ def test_the_digest_is_about_people_s_issues_and_one_repository_cannot_stop_the_
     st.advance(3600)
     (run,) = run_due_digests(ctx)
     assert next(r["reason"] for r in store.audit_rows("gone/aaa", None)).startswith("NotFound")
+    assert store.audit_rows("paused/aaa") == []
+    assert not st.requests("POST", "/app/installations/98/access_tokens")
     numbers = [i.number for i in run.digest.top]
     assert sly in numbers and bot_issue not in numbers
     assert run.digest.counts["opened"] == 3  # #1, #3 and the sly one; not the two bots'
