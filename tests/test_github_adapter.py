@@ -103,6 +103,19 @@ def test_revoked_token_is_dropped_and_reminted(gh: FakeGitHubServer, repo: RepoH
     assert gh.state.minted == 2
 
 
+def test_revoked_token_is_dropped_when_listing_the_installation_s_repositories(
+    gh: FakeGitHubServer, app: GitHubApp
+) -> None:
+    """The sweep lists an installation's repositories first: a refused token there is a retry
+    with a fresh one, not a GitHubError that parks the day's sweep."""
+    assert REPO in app.installation_repos(INST)
+    gh.state.revoke_tokens(INST)
+    with pytest.raises(Unavailable):
+        app.installation_repos(INST)
+    assert REPO in app.installation_repos(INST)
+    assert gh.state.minted == 2
+
+
 def test_write_round_trips(gh: FakeGitHubServer, repo: RepoHost) -> None:
     st = gh.state
     repo.add_labels(1, ["needs-info", "ui"])

@@ -16,7 +16,7 @@ from github.Repository import Repository
 from requests import RequestException
 
 from bot.github.convert import raw
-from bot.github.errors import credentials_error, translated
+from bot.github.errors import as_installation, credentials_error
 from bot.github.pacing import WritePacer
 from bot.github.repo import PER_PAGE, FileCache, GitHubRepo
 from bot.github.tokens import TokenCache
@@ -126,7 +126,7 @@ class GitHubApp:
 
     def installation_repos(self, installation_id: int) -> list[str]:
         requester = self.client(installation_id).requester
-        with translated():
+        with as_installation(lambda: self.tokens.forget(installation_id)):
             repos = PaginatedList(
                 Repository, requester, "/installation/repositories", None, list_item="repositories"
             )

@@ -86,6 +86,21 @@ def translated() -> Iterator[None]:
         raise mapped from exc
 
 
+@contextmanager
+def as_installation(forget_token: Callable[[], None]) -> Iterator[None]:
+    """translated(), for calls made with an installation token: a 401 means the token was
+    revoked or expired early (not the App's key), so it is forgotten and the call retried."""
+    try:
+        with translated():
+            yield
+    except GitHubError as exc:  # not AppCredentialsError: a refused App key is no token issue
+        cause = exc.__cause__
+        if isinstance(cause, GithubException) and cause.status == 401:
+            forget_token()  # minted afresh on the retry
+            raise Unavailable("GitHub refused the installation token; retry") from cause
+        raise
+
+
 def credentials_error(exc: BaseException) -> Exception:
     """Errors while acting as the App: 401 means the app id or key is wrong, not a retry."""
     if isinstance(exc, GithubException) and exc.status == 401:

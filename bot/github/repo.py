@@ -7,7 +7,7 @@ import json
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -19,9 +19,9 @@ from github.Repository import Repository
 from github.Requester import Requester
 
 from bot.github.convert import comment_data, event_data, issue_data, raw
-from bot.github.errors import translated
+from bot.github.errors import as_installation
 from bot.github.pacing import WritePacer
-from bot.ports import CommentData, EventData, FileContent, GitHubError, IssueData, Unavailable
+from bot.ports import CommentData, EventData, FileContent, IssueData
 
 T = TypeVar("T")
 ROLES = ("admin", "maintain", "write", "triage", "read")
@@ -63,17 +63,8 @@ class GitHubRepo:
         self._pacer, self._files, self._on_bad_token = pacer, files, on_bad_token
 
     # -- plumbing -------------------------------------------------------------------------------
-    @contextmanager
-    def _calls(self) -> Iterator[None]:
-        try:
-            with translated():
-                yield
-        except GitHubError as exc:  # not AppCredentialsError: a refused App key is no token issue
-            cause = exc.__cause__
-            if isinstance(cause, GithubException) and cause.status == 401:
-                self._on_bad_token()  # revoked or expired early: mint afresh on the retry
-                raise Unavailable("GitHub refused the installation token; retry") from cause
-            raise
+    def _calls(self) -> AbstractContextManager[None]:
+        return as_installation(self._on_bad_token)
 
     def _repo(self) -> Repository:
         return self._client().get_repo(self.full_name)  # lazy: no request
