@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "xxx", "placeholder"}
+DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")  # what open_store opens
 
 
 def default_data_dir() -> Path:
@@ -102,6 +103,18 @@ class Settings(BaseSettings):
             raise ValueError("an http:// or https:// URL")
         return v.rstrip("/")
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: str | None) -> str | None:
+        # anything else with a scheme was taken for a relative SQLite path (a directory named
+        # after the URL, password included, and a store nobody else reads)
+        if v is None or "://" not in v or v.startswith(DATABASE_SCHEMES):
+            return v
+        scheme = v.split("://", 1)[0]
+        raise ValueError(
+            f"a file path, sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DB, not a {scheme}:// URL"
+        )
+
     @field_validator("worker_concurrency")
     @classmethod
     def _concurrency(cls, v: dict[str, int]) -> dict[str, int]:
@@ -183,7 +196,7 @@ def _explain(err: ValidationError) -> str:
         got = e.get("input")
         shown = (
             ""
-            if isinstance(got, dict) or field in {"private_key", "webhook_secret"}
+            if isinstance(got, dict) or field in {"private_key", "webhook_secret", "database_url"}
             else f" (got {got!r})"
         )
         msg = e["msg"].removeprefix("Value error, ")
