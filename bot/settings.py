@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 DEFAULT_MODEL_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "xxx", "placeholder"}
+# what a JSON-valued setting looks like, for the message when its text is not JSON
+JSON_EXAMPLES = {
+    "worker_concurrency": '{"fast": 4, "model": 1, "sweep": 1}',
+    "job_modules": '["mypackage.jobs"]',
+    "thresholds": '{"triage": 0.6, "summary": 0.5}',
+}
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")  # what open_store opens
 
 
@@ -200,10 +208,25 @@ def _explain(err: ValidationError) -> str:
             else f" (got {got!r})"
         )
         msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] in ("dict_type", "list_type") and field in JSON_EXAMPLES:
+            msg = f"JSON, e.g. {JSON_EXAMPLES[field]}"  # valid JSON, but a number or a string
         lines.append(
             f"{name}: expected {msg}{shown}" if "expected" not in msg else f"{name}: {msg}"
         )
     return "; ".join(lines)
+
+
+def _explain_source(err: SourceError) -> str:
+    """pydantic-settings' own error: a dict or list setting whose text is not JSON."""
+    found = re.search(r'field "(\w+)"', str(err))
+    if found is None:
+        return str(err)
+    field = found.group(1)
+    where = " (in .env)" if "DotEnv" in str(err) else ""
+    example = JSON_EXAMPLES.get(field)
+    return f"SMOLBOT_{field.upper()}{where}: expected JSON" + (
+        f", e.g. {example}" if example else ""
+    )
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -212,6 +235,8 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as err:
         raise SettingsError(_explain(err)) from None
+    except SourceError as err:
+        raise SettingsError(_explain_source(err)) from None
 
 
 @lru_cache(maxsize=1)

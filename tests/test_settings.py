@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import get_origin
 
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from bot.settings import JSON_EXAMPLES, Settings, SettingsError, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -49,3 +50,36 @@ def test_other_database_urls_are_refused_without_showing_the_password(url: str) 
     assert msg.startswith("SMOLBOT_DATABASE_URL: expected")
     assert "sqlite:///PATH" in msg and "postgresql://" in msg
     assert "S3CRET" not in msg
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "example"),
+    [
+        ("SMOLBOT_THRESHOLDS", "notjson", '{"triage": 0.6'),
+        ("SMOLBOT_JOB_MODULES", "foo", '["'),
+        ("SMOLBOT_WORKER_CONCURRENCY", "{fast: 4}", '{"fast": 4'),
+        ("SMOLBOT_WORKER_CONCURRENCY", "4", '{"fast": 4'),  # JSON, but not an object
+    ],
+)
+def test_a_json_setting_that_is_not_json_is_one_line_with_an_example(
+    monkeypatch: pytest.MonkeyPatch, name: str, text: str, example: str
+) -> None:
+    monkeypatch.setenv(name, text)
+    with pytest.raises(SettingsError) as err:
+        load_settings(env="test")
+    assert str(err.value).startswith(f"{name}: expected JSON, e.g. {example}")
+
+
+def test_a_json_setting_in_the_env_file_says_so(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("SMOLBOT_THRESHOLDS={triage: 0.6}\n")
+    with pytest.raises(SettingsError, match=r"^SMOLBOT_THRESHOLDS \(in \.env\): expected JSON"):
+        load_settings(env="test")
+
+
+def test_every_json_setting_has_an_example() -> None:
+    complex_fields = {
+        name
+        for name, field in Settings.model_fields.items()
+        if get_origin(field.annotation) in (dict, list)
+    }
+    assert complex_fields == set(JSON_EXAMPLES)
