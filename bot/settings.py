@@ -21,6 +21,7 @@ JSON_EXAMPLES = {
     "job_modules": '["mypackage.jobs"]',
     "thresholds": '{"triage": 0.6, "summary": 0.5}',
 }
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")  # what open_store opens
 
 
@@ -43,7 +44,7 @@ class Settings(BaseSettings):
 
     env: Literal["development", "test", "production"] = "development"
     data_dir: Path = Field(default_factory=default_data_dir)
-    log_level: str = "INFO"
+    log_level: str = "INFO"  # upper case once validated: what logging, Celery and uvicorn share
 
     # GitHub App
     app_id: int | None = None
@@ -110,6 +111,13 @@ class Settings(BaseSettings):
         if not v.startswith(("http://", "https://")):
             raise ValueError("an http:// or https:// URL")
         return v.rstrip("/")
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, v: str) -> str:
+        if v.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"one of {', '.join(LOG_LEVELS)} (any case)")
+        return v.strip().upper()
 
     @field_validator("database_url")
     @classmethod

@@ -83,3 +83,17 @@ def test_every_json_setting_has_an_example() -> None:
         if get_origin(field.annotation) in (dict, list)
     }
     assert complex_fields == set(JSON_EXAMPLES)
+
+
+@pytest.mark.parametrize(("text", "level"), [("debug", "DEBUG"), ("Warning", "WARNING")])
+def test_log_levels_are_read_in_any_case(text: str, level: str) -> None:
+    assert load_settings(env="test", log_level=text).log_level == level
+
+
+def test_an_unknown_log_level_is_refused_before_uvicorn_meets_it() -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(env="test", log_level="verbose")
+    assert str(err.value) == (
+        "SMOLBOT_LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case)"
+        " (got 'verbose')"
+    )
