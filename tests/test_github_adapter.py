@@ -116,6 +116,31 @@ def test_revoked_token_is_dropped_when_listing_the_installation_s_repositories(
     assert gh.state.minted == 2
 
 
+def test_a_renamed_repository_s_old_name_still_reads_and_writes(
+    gh: FakeGitHubServer, repo: RepoHost
+) -> None:
+    """GitHub redirects a renamed (or transferred) repository's old name: 301 to a GET, 307 to
+    a write. Every write lands on the repository; PyGithub took a 307 for success (lost)."""
+    st = gh.state
+    st.rename_repo(REPO, "octo/renamed")  # `repo` still says octo/demo, as a queued delivery does
+    assert repo.issue(1).title == "Crash on start"
+    repo.add_labels(1, ["kind/bug", "ui"])
+    repo.remove_label(1, "bug")
+    repo.remove_label(1, "kind/bug")  # a "/" in the name, sent as is, as GitHub takes it
+    cid = repo.create_comment(1, "Thanks! Which version?")
+    repo.edit_comment(cid, "Thanks! Which version and OS?")
+    repo.create_label("needs-info")
+    number = repo.create_issue("Weekly digest", "Top issues", ["digest"])
+    repo.close(1, "not_planned")
+    issue = st.issue("octo/renamed", 1)
+    assert (issue.labels, issue.state) == (["ui"], "closed")
+    assert [c.body for c in st.comments("octo/renamed", 1)][-1] == "Thanks! Which version and OS?"
+    assert st.issue("octo/renamed", number).labels == ["digest"]
+    assert "needs-info" in st.repos["octo/renamed"].labels
+    moved = [e.status for e in st.requests() if e.method != "GET" and e.status == 307]
+    assert len(moved) == 8  # each write was redirected once, then followed
+
+
 def test_write_round_trips(gh: FakeGitHubServer, repo: RepoHost) -> None:
     st = gh.state
     repo.add_labels(1, ["needs-info", "ui"])

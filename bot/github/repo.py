@@ -11,7 +11,6 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, TypeVar
 
-import github.IssueComment
 from github import Github, GithubException
 from github.Issue import Issue
 from github.PaginatedList import PaginatedList
@@ -21,10 +20,11 @@ from github.Requester import Requester
 from bot.github.convert import comment_data, event_data, issue_data, raw
 from bot.github.errors import as_installation
 from bot.github.pacing import WritePacer
-from bot.ports import CommentData, EventData, FileContent, IssueData
+from bot.ports import CommentData, EventData, FileContent, GitHubError, IssueData
 
 T = TypeVar("T")
 ROLES = ("admin", "maintain", "write", "triage", "read")
+MAX_REDIRECTS = 3  # a write to a moved repository: followed this many times at most
 PER_PAGE = 100  # the client's page size (GitHub's largest): the fewest requests for a listing
 
 
@@ -208,16 +208,37 @@ class GitHubRepo:
         return sorted(e["path"] for e in data if e.get("type") == "file")
 
     # -- writes (paced per installation) ------------------------------------------------------
+    def _send(self, verb: str, path: str, body: Any = None) -> Any:
+        """One write, its JSON answer. A 307 or 308 (GitHub's answer to a write to a renamed or
+        transferred repository's old name) is followed with the same method, as HTTP asks:
+        PyGithub follows only a GET's 301, and took the 307 for success, so the write was lost."""
+        requester, url = self._requester(), self._url(path)
+        base = urllib.parse.urlsplit(requester.base_url).netloc
+        for _ in range(MAX_REDIRECTS + 1):
+            status, headers, text = requester.requestJson(verb, url, input=body)
+            location = headers.get("location", "")
+            if status in (307, 308) and urllib.parse.urlsplit(location).netloc in ("", base):
+                url = location
+                continue
+            data = json.loads(text) if text else None
+            if status >= 400:
+                raise Requester.createException(status, headers, data or {})
+            if status >= 300:
+                raise GitHubError(f"GitHub answered {status} to {verb} {url} (to {location!r})")
+            return data
+        raise GitHubError(f"GitHub redirected {verb} {self._url(path)} over {MAX_REDIRECTS} times")
+
     def add_labels(self, number: int, labels: list[str]) -> None:
         if labels:
-            self._write(lambda: self._issue(number).add_to_labels(*labels))
+            self._write(lambda: self._send("POST", f"/issues/{number}/labels", list(labels)))
 
     def remove_label(self, number: int, label: str) -> None:
         """Idempotent: a label the issue no longer has is not an error."""
+        path = f"/issues/{number}/labels/{urllib.parse.quote(label)}"  # "/" as is, as GitHub takes
 
         def remove() -> None:
             try:
-                self._issue(number).remove_from_labels(label)
+                self._send("DELETE", path)
             except GithubException as exc:
                 if not (exc.status == 404 and "label does not exist" in str(exc.data).lower()):
                     raise
@@ -225,15 +246,18 @@ class GitHubRepo:
         self._write(remove)
 
     def create_comment(self, number: int, body: str) -> int:
-        return self._write(lambda: self._issue(number).create_comment(body).id)
+        return int(
+            self._write(lambda: self._send("POST", f"/issues/{number}/comments", {"body": body}))[
+                "id"
+            ]
+        )
 
     def edit_comment(self, comment_id: int, body: str) -> None:
-        url = f"{self._repo().url}/issues/comments/{comment_id}"
-        comment = github.IssueComment.IssueComment(self._requester(), url=url)  # lazy: no GET
-        self._write(lambda: comment.edit(body))
+        self._write(lambda: self._send("PATCH", f"/issues/comments/{comment_id}", {"body": body}))
 
     def close(self, number: int, state_reason: str) -> None:
-        self._write(lambda: self._issue(number).edit(state="closed", state_reason=state_reason))
+        fields = {"state": "closed", "state_reason": state_reason}
+        self._write(lambda: self._send("PATCH", f"/issues/{number}", fields))
 
     def edit_issue(self, number: int, title: str | None = None, body: str | None = None) -> None:
         if title is None and body is None:
@@ -241,19 +265,19 @@ class GitHubRepo:
         fields: dict[str, Any] = {
             k: v for k, v in (("title", title), ("body", body)) if v is not None
         }
-        self._write(lambda: self._issue(number).edit(**fields))
+        self._write(lambda: self._send("PATCH", f"/issues/{number}", fields))
 
     def create_issue(self, title: str, body: str, labels: list[str] | None = None) -> int:
-        return self._write(
-            lambda: self._repo().create_issue(title=title, body=body, labels=labels or []).number
-        )
+        fields = {"title": title, "body": body, "labels": labels or []}
+        return int(self._write(lambda: self._send("POST", "/issues", fields))["number"])
 
     def create_label(self, name: str, color: str = "ededed", description: str = "") -> None:
         """Idempotent: an existing label of that name is left as it is."""
+        fields = {"name": name, "color": color.lstrip("#"), "description": description}
 
         def create() -> None:
             try:
-                self._repo().create_label(name, color.lstrip("#"), description)
+                self._send("POST", "/labels", fields)
             except GithubException as exc:
                 if exc.status != 422:
                     raise

@@ -47,7 +47,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler, str]] = [
         ("PATCH", R + r"/issues/(\d+)", edit_issue, "repo"),
         ("GET", R + r"/issues/(\d+)/labels", issue_labels, "repo"),
         ("POST", R + r"/issues/(\d+)/labels", add_issue_labels, "repo"),
-        ("DELETE", R + r"/issues/(\d+)/labels/([^/]+)", remove_issue_label, "repo"),
+        ("DELETE", R + r"/issues/(\d+)/labels/(.+)", remove_issue_label, "repo"),  # "/" as is
         ("GET", R + r"/issues/(\d+)/comments", issue_comments, "repo"),
         ("POST", R + r"/issues/(\d+)/comments", create_comment, "repo"),
         ("GET", R + r"/issues/comments/(\d+)", comment, "repo"),

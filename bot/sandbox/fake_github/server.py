@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -26,10 +27,11 @@ def _rate_headers(q: Quota | None) -> dict[str, str]:
     }
 
 
+DOCS = "https://docs.github.com/rest"
+
+
 def _error(status: int, message: str, **headers: str) -> Resp:
-    return Resp(
-        status, {"message": message, "documentation_url": "https://docs.github.com/rest"}, headers
-    )
+    return Resp(status, {"message": message, "documentation_url": DOCS}, headers)
 
 
 def _bearer(headers: dict[str, str]) -> str | None:
@@ -48,6 +50,9 @@ def dispatch(state: FakeGitHub, req: Req) -> Resp:
         if fault.retry_after is not None:
             return _error(403, SECONDARY_MESSAGE, **{"retry-after": str(fault.retry_after)})
         return _error(fault.status, "Server Error" if fault.status >= 500 else "Fault")
+    moved = _moved(state, req)
+    if moved is not None:
+        return moved
     for method, pattern, handler, auth in ROUTES:
         m = pattern.match(req.path)
         if m is None or method != req.method:
@@ -57,6 +62,30 @@ def dispatch(state: FakeGitHub, req: Req) -> Resp:
         except AuthError as e:
             return _error(e.status, e.message)
     return not_found()
+
+
+def _moved(state: FakeGitHub, req: Req) -> Resp | None:
+    """A renamed or transferred repository: its old name redirects (301 for GET and HEAD, 307
+    for writes, as GitHub does) to /repositories/<id>/..., and that path serves it (rewritten
+    in place to today's name)."""
+    by_id = re.match(r"/repositories/(\d+)(/.*)?\Z", req.path)
+    if by_id is not None:
+        repo = state.repo_by_id(int(by_id.group(1)))
+        if repo is None:
+            return not_found()
+        req.path = f"/repos/{repo.full_name}{by_id.group(2) or ''}"
+        return None
+    old = re.match(r"/repos/([^/]+/[^/]+)(/.*)?\Z", req.path)
+    if old is None or old.group(1) not in state.moved:
+        return None
+    repo = state.repos[state.moved[old.group(1)]]
+    query = urllib.parse.urlencode(req.query)
+    where = f"{req.base}/repositories/{repo.id}{old.group(2) or ''}" + (
+        f"?{query}" if query else ""
+    )
+    status = 301 if req.method in ("GET", "HEAD") else 307
+    body = {"message": "Moved Permanently", "url": where, "documentation_url": DOCS}
+    return Resp(status, body, {"location": where})
 
 
 def _authorized(state: FakeGitHub, req: Req, m: Any, handler: Any, auth: str) -> Resp:

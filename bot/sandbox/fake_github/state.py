@@ -64,6 +64,7 @@ class FakeGitHub:
     offset: float = 0.0
     installations: dict[int, list[str]] = field(default_factory=dict)
     repos: dict[str, Repo] = field(default_factory=dict)
+    moved: dict[str, str] = field(default_factory=dict)  # an old full name -> today's
     tokens: dict[str, tuple[int, float]] = field(default_factory=dict)
     quotas: dict[int, Quota] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
@@ -161,6 +162,21 @@ class FakeGitHub:
                     **extra,
                 }
             )
+
+    def rename_repo(self, old: str, new: str) -> None:
+        """As an owner renaming or transferring a repository: GitHub redirects its old name
+        (301 to a GET, 307 to a write) to /repositories/<id>/..., which serves it."""
+        with self.lock:
+            repo = self.repos.pop(old)
+            repo.owner, repo.name = new.split("/")
+            self.repos[new] = repo
+            self.moved[old] = new
+            for names in self.installations.values():
+                names[:] = [new if n == old else n for n in names]
+
+    def repo_by_id(self, repo_id: int) -> Repo | None:
+        with self.lock:
+            return next((r for r in self.repos.values() if r.id == repo_id), None)
 
     def delete_issue(self, full_name: str, number: int) -> None:
         """As an admin deleting an issue: it leaves every listing, and reading it answers 410."""
