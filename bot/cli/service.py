@@ -7,13 +7,17 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import click
 
 from bot.settings import Settings, get_settings
 from bot.store import open_store
+
+BROKER_PROBE_TIMEOUT_S = 3.0
 
 
 def _web_app(settings: Settings) -> Any:
@@ -48,15 +52,57 @@ def run_web(settings: Settings, host: str, port: int, **uvicorn_options: Any) ->
 
 
 def broker_status(settings: Settings) -> tuple[bool, str]:
+    """Whether the broker answers: what `smolbot doctor` and /healthz report."""
     from workers.celery_app import configure
 
     app = configure(settings)
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
+        if settings.effective_broker_url.startswith("sqla+"):
+            _within(BROKER_PROBE_TIMEOUT_S, lambda: _select_one(app))
         return True, "ok"
     except Exception as err:  # any failure is the answer here
-        return False, f"{type(err).__name__}: {err}"
+        return False, _one_line(err)
+
+
+def _one_line(err: BaseException) -> str:
+    """The error's first line: SQLAlchemy's go on with hints and a link."""
+    first = next(iter(str(err).strip().splitlines()), "")
+    return f"{type(err).__name__}: {first}" if first else type(err).__name__
+
+
+def _select_one(app: Any) -> None:
+    """On the SQLAlchemy transport ensure_connection touches no database: open the transport's
+    engine (its tables created on first use, as a worker's first poll does) and ask `select 1`."""
+    from sqlalchemy import text
+
+    with app.connection_for_write() as conn:
+        engine, _ = conn.default_channel._open()
+        with engine.connect() as db:
+            db.execute(text("select 1"))
+
+
+def _within(seconds: float, probe: Callable[[], None]) -> None:
+    """Run probe, raising what it raised, or TimeoutError after `seconds`. A database that never
+    answers (a host dropping packets) would hold a driver's connect for minutes: the probe's
+    thread is left to finish on its own, a daemon that never holds up exit."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            probe()
+            outcome.append(None)
+        except BaseException as err:  # handed to the caller
+            outcome.append(err)
+
+    thread = threading.Thread(target=run, name="broker-probe", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if not outcome:
+        raise TimeoutError(f"the broker's database did not answer in {seconds:g} s")
+    if outcome[0] is not None:
+        raise outcome[0]
 
 
 def _require_secret(settings: Settings) -> None:
