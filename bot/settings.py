@@ -112,6 +112,13 @@ class Settings(BaseSettings):
             raise ValueError("an http:// or https:// URL")
         return v.rstrip("/")
 
+    @field_validator("webhook_secret", "private_key", "dashboard_token")
+    @classmethod
+    def _blank_is_unset(cls, v: SecretStr | None) -> SecretStr | None:
+        # `SMOLBOT_WEBHOOK_SECRET=` in an env file: not set (an empty secret passed every check
+        # that asked `is None`, and the webhook then took unsigned deliveries)
+        return v if v is None or v.get_secret_value().strip() else None
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, v: str) -> str:

@@ -93,9 +93,12 @@ def _github(s: Settings) -> tuple[bool, str]:
     ]
     if missing:
         return False, "not configured: set " + ", ".join(missing) + " (see README: GitHub App)"
+    from bot.github.app import _checked_key
+    from bot.ports import AppCredentialsError
+
     try:
-        s.private_key_pem()
-    except SettingsError as err:
+        _checked_key(s)  # the check the App makes before it signs its first JWT
+    except (AppCredentialsError, SettingsError) as err:
         return False, str(err)
     return True, f"app {s.app_id} at {s.github_api_url}"
 

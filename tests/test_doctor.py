@@ -1,0 +1,71 @@
+"""`smolbot doctor`'s checks: a ✓ means the thing works, not merely that a setting is present."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+
+from bot.cli.doctor import _github
+from bot.cli.service import _require_secret
+from bot.github.app import BAD_KEY
+from bot.settings import Settings, load_settings
+from tests.fake_github.plugin import KeyPair
+
+
+def _app(tmp_path: Path, key: str, **over: object) -> Settings:
+    values: dict[str, object] = {
+        "env": "test",
+        "data_dir": tmp_path,
+        "app_id": 4242,
+        "private_key": key,
+        "webhook_secret": "whsec",
+    }
+    return load_settings(**{**values, **over})
+
+
+def test_a_real_key_passes(tmp_path: Path, app_keypair: KeyPair) -> None:
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(app_keypair.private_pem)
+    for key in (app_keypair.private_pem, str(key_file)):
+        assert _github(_app(tmp_path, key)) == (True, "app 4242 at https://api.github.com")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not a key\n",
+        "-----BEGIN RSA PRIVATE KEY-----\ngarbage\n-----END RSA PRIVATE KEY-----\n",
+    ],
+)
+def test_a_key_file_that_is_no_key_fails(tmp_path: Path, text: str) -> None:
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(text)
+    assert _github(_app(tmp_path, str(key_file))) == (False, BAD_KEY)
+
+
+def test_pem_text_that_is_no_key_fails(tmp_path: Path) -> None:
+    pem = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"
+    assert _github(_app(tmp_path, pem)) == (False, BAD_KEY)
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_webhook_secret_is_not_set(
+    tmp_path: Path, app_keypair: KeyPair, blank: str
+) -> None:
+    settings = _app(tmp_path, app_keypair.private_pem, webhook_secret=blank)
+    assert settings.webhook_secret is None
+    ok, detail = _github(settings)
+    assert not ok and detail.startswith("not configured: set SMOLBOT_WEBHOOK_SECRET")
+    with pytest.raises(click.UsageError, match="SMOLBOT_WEBHOOK_SECRET is not set"):
+        _require_secret(settings)  # `smolbot web` and `serve` refuse to start
+
+
+def test_blank_secrets_from_the_environment_are_not_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("SMOLBOT_WEBHOOK_SECRET", "SMOLBOT_PRIVATE_KEY", "SMOLBOT_DASHBOARD_TOKEN"):
+        monkeypatch.setenv(name, " ")
+    s = load_settings(env="test", data_dir=tmp_path)
+    assert (s.webhook_secret, s.private_key, s.dashboard_token) == (None, None, None)
