@@ -1,6 +1,9 @@
 """The dashboard's routes: sign-in, overview, digests, audit log and model statistics (HTML + JSON)."""
 
 # no `from __future__ import annotations`: FastAPI must see the local Annotated aliases below
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,9 +42,21 @@ def _token(settings: Settings) -> str | None:
     return settings.dashboard_token.get_secret_value() if settings.dashboard_token else None
 
 
-def make_dashboard_router(settings: Settings, store: Store) -> APIRouter:
-    """All dashboard pages. Mount with app.include_router(router) and add_signin_redirect(app)."""
+def make_dashboard_router(
+    settings: Settings, store: Store, lock: AbstractContextManager[Any] | None = None
+) -> APIRouter:
+    """All dashboard pages. Mount with app.include_router(router) and add_signin_redirect(app).
+
+    `store` should be a connection of the dashboard's own (the web app opens one: see
+    bot.webhook.app), `lock` whatever else uses it; each request reads under the lock.
+    """
     router = APIRouter()
+    guard = lock or threading.Lock()
+
+    @contextmanager
+    def reading() -> Iterator[Store]:
+        with guard:  # sqlite-utils' query() opens a savepoint: one thread at a time
+            yield store
 
     def page_user(request: Request) -> User:
         user = read_session(request.cookies.get(COOKIE), _token(settings))
@@ -89,18 +104,22 @@ def make_dashboard_router(settings: Settings, store: Store) -> APIRouter:
 
     @router.get("/", response_class=HTMLResponse)
     def overview(request: Request, user: PageUser) -> HTMLResponse:
-        return render(request, "overview.html", user, **_overview(store, user))
+        with reading() as db:
+            data = _overview(db, user)
+        return render(request, "overview.html", user, **data)
 
     @router.get("/api/overview")
     def overview_json(user: ApiUser) -> dict[str, Any]:
-        return _overview(store, user)
+        with reading() as db:
+            return _overview(db, user)
 
     @router.get("/digests/{owner}/{name}/{week}", response_class=HTMLResponse)
     def digest_page(
         request: Request, owner: str, name: str, week: str, user: PageUser
     ) -> HTMLResponse:
         repo = f"{owner}/{name}"
-        row = queries.digest(store, repo, week) if _can_see(store, user, repo) else None
+        with reading() as db:
+            row = queries.digest(db, repo, week) if _can_see(db, user, repo) else None
         if row is None:
             raise HTTPException(status_code=404, detail=f"no digest for {repo} {week}")
         return render(request, "digest.html", user, digest=row)
@@ -113,8 +132,9 @@ def make_dashboard_router(settings: Settings, store: Store) -> APIRouter:
         issue: str = "",
         outcome: str = "",
     ) -> HTMLResponse:
-        rows = _audit(store, user, repo, issue, outcome)
-        repos = [r["full_name"] for r in queries.visible_repos(store, user)]
+        with reading() as db:
+            rows = _audit(db, user, repo, issue, outcome)
+            repos = [r["full_name"] for r in queries.visible_repos(db, user)]
         filters = {"repo": repo, "issue": issue, "outcome": outcome}
         return render(request, "audit.html", user, rows=rows, repos=repos, filters=filters)
 
@@ -122,16 +142,19 @@ def make_dashboard_router(settings: Settings, store: Store) -> APIRouter:
     def audit_json(
         user: ApiUser, repo: str = "", issue: str = "", outcome: str = ""
     ) -> dict[str, Any]:
-        return {"rows": _audit(store, user, repo, issue, outcome)}
+        with reading() as db:
+            return {"rows": _audit(db, user, repo, issue, outcome)}
 
     @router.get("/models", response_class=HTMLResponse)
     def models_page(request: Request, user: PageUser) -> HTMLResponse:
-        days = queries.model_days(store)
+        with reading() as db:
+            days = queries.model_days(db)
         return render(request, "models.html", user, days=days, charts=_charts(days))
 
     @router.get("/api/models")
     def models_json(user: ApiUser) -> dict[str, Any]:
-        return {"days": queries.model_days(store)}
+        with reading() as db:
+            return {"days": queries.model_days(db)}
 
     return router
 

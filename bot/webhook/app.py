@@ -20,7 +20,7 @@ from bot.dashboard.router import add_signin_redirect, make_dashboard_router
 from bot.llm.metrics import render_metrics
 from bot.ports import Enqueue
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, open_store
 from bot.webhook import intake, signature
 from bot.webhook.batcher import Answer, IntakeBatcher
 
@@ -28,14 +28,21 @@ log = logging.getLogger(__name__)
 
 
 class Edge:
-    """The web process's collaborators: one store connection (guarded) and the intake batcher."""
+    """The web process's collaborators: the intake's store connection (guarded by `lock`) and
+    batcher, and a second connection for the dashboard and /metrics (guarded by `reads_lock`)."""
 
     def __init__(self, settings: Settings, store: Store, enqueue: Enqueue) -> None:
         self.settings, self.store = settings, store
         self.lock = threading.Lock()
         self.batcher = IntakeBatcher(store, enqueue, self.lock)
+        self.reads, self.reads_lock = _read_connection(store, self.lock)
         secret = settings.webhook_secret
         self.secret = secret.get_secret_value().encode() if secret else None
+
+    def close(self) -> None:
+        self.batcher.close()  # answers what is in flight, then stops the intake thread
+        if self.reads is not self.store:
+            self.reads.close()
 
     async def accept(self, d: intake.Delivery, raw: bytes) -> Answer:
         """Record, then enqueue, together with whatever else arrived meanwhile (batcher.py)."""
@@ -43,6 +50,25 @@ class Edge:
             d, self.settings.bot_login
         )
         return await self.batcher.submit(d, raw, ignored=ignored)
+
+
+def _read_connection(store: Store, intake_lock: threading.Lock) -> tuple[Store, threading.Lock]:
+    """The dashboard's and /metrics' own connection to the store's database, and its lock.
+
+    On the intake's connection, sqlite-utils' query() opened savepoints in the middle of the
+    batcher's transactions: dashboard pages failed, and a delivery that was stored was answered
+    503. On a connection of their own, reads neither break intake nor wait for it. The lock is
+    still needed: two threads' query() savepoints on one connection interleave the same way.
+    An in-memory SQLite store has no file a second connection could open: its reads share the
+    intake's connection and lock.
+    """
+    url = getattr(store.db, "url", None)  # a PostgreSQL store (bot.store.pg.PgDatabase)
+    if url is None:
+        rows = store.db.execute("pragma database_list").fetchall()
+        url = next((str(r[2]) for r in rows if r[1] == "main"), "")
+    if not url:
+        return store, intake_lock
+    return open_store(url, migrate=False), threading.Lock()
 
 
 async def get_edge(request: Request) -> Edge:
@@ -203,7 +229,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        edge.batcher.close()  # answers what is in flight, then stops the intake thread
+        edge.close()
 
     app = FastAPI(title="smolbot", version="0.1.0", lifespan=lifespan)
     app.state.edge = edge
@@ -246,6 +272,6 @@ def create_app(
             extra = render_metrics(edge.store)
         return Response(text.encode() + extra, media_type="text/plain; version=0.0.4")
 
-    app.include_router(make_dashboard_router(settings, store))
+    app.include_router(make_dashboard_router(settings, edge.reads, edge.reads_lock))
     add_signin_redirect(app)  # an unsigned-in page visit is a redirect to /login, not a 500
     return app
