@@ -82,9 +82,17 @@ class GitHubError(Exception):
 class RateLimited(GitHubError):
     """Primary or secondary rate limit. retry_after_s says when to try again."""
 
-    def __init__(self, retry_after_s: float, message: str = "") -> None:
+    def __init__(self, retry_after_s: float, message: str = "", backoff: bool = False) -> None:
         super().__init__(message or f"GitHub rate limit; retry in {retry_after_s:.0f} s")
         self.retry_after_s = retry_after_s
+        # GitHub said no time (no retry-after, quota not spent): back off, twice as long each retry
+        self.backoff = backoff
+
+    def wait_s(self, retries: int) -> float:
+        """How long to wait before retry number `retries` + 1 (0: the first retry)."""
+        if not self.backoff:
+            return self.retry_after_s
+        return min(self.retry_after_s * 2.0**retries, max(self.retry_after_s, 3600.0))
 
 
 class Unavailable(GitHubError):

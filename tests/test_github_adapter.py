@@ -141,6 +141,21 @@ def test_a_renamed_repository_s_old_name_still_reads_and_writes(
     assert len(moved) == 8  # each write was redirected once, then followed
 
 
+def test_a_secondary_limit_without_a_time_asks_for_back_off(
+    gh: FakeGitHubServer, repo: RepoHost
+) -> None:
+    gh.state.secondary_limit(1, retry_after=None, match="/comments")
+    with pytest.raises(RateLimited) as err:
+        repo.create_comment(1, "hi")
+    assert err.value.backoff and [err.value.wait_s(n) for n in range(8)] == [
+        60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 3600.0, 3600.0
+    ]  # fmt: skip
+    gh.state.secondary_limit(1, retry_after=30, match="/comments")
+    with pytest.raises(RateLimited) as err:
+        repo.create_comment(1, "hi")
+    assert not err.value.backoff and err.value.wait_s(5) == 30.0  # GitHub's own time, as said
+
+
 def test_write_round_trips(gh: FakeGitHubServer, repo: RepoHost) -> None:
     st = gh.state
     repo.add_labels(1, ["needs-info", "ui"])

@@ -157,9 +157,10 @@ def _run_delivery(
 
 def _countdown(task: Task, wr: WorkerRuntime, err: Exception, inst: int | None) -> float:
     if isinstance(err, RateLimited):
+        wait = err.wait_s(task.request.retries)  # GitHub named no time: doubling each retry
         if inst:
-            wr.pacer.pause(inst, err.retry_after_s)  # every worker holds off, not just this one
-        return err.retry_after_s
+            wr.pacer.pause(inst, wait)  # every worker holds off, not just this one
+        return wait
     return backoff(task.request.retries, wr.rt.settings.retry_base_s)
 
 

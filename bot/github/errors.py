@@ -61,8 +61,11 @@ def translate_exception(exc: BaseException, attempt: int = 0) -> Exception | Non
         message = str(data.get("message") or exc.message or "")
         if is_rate_limited(exc.status, headers, message):
             wait = retry_after_s(headers, attempt)
+            told = "retry-after" in headers or _int(headers, "x-ratelimit-remaining") == 0
             return RateLimited(
-                wait, f"GitHub rate limit ({message.strip()}); retry in {wait:.0f} s"
+                wait,
+                f"GitHub rate limit ({message.strip()}); retry in {wait:.0f} s",
+                backoff=not told,
             )
         if exc.status in (404, 410):  # 410: an issue an admin deleted
             return NotFound(f"GitHub: not found ({message or 'Not Found'})")

@@ -200,9 +200,9 @@ def _pages(
                     return  # the listing's last page: no part after it
                 page += 1
         except RateLimited as err:
-            if attempt == retries or err.retry_after_s > max_wait_s:
+            wait = err.wait_s(attempt)
+            if attempt == retries or wait > max_wait_s:
                 raise
-            wait = err.retry_after_s
         except Unavailable as err:
             if attempt == retries:
                 raise

@@ -207,6 +207,17 @@ def test_backfill_resumes_at_the_page_it_stopped_after_a_5xx_and_a_rate_limit(wo
     ]  # each retry starts at the last page fetched (one page of overlap), never back at page 1
 
 
+def test_a_rate_limit_that_names_no_time_is_backed_off_twice_as_long_each_time(world):
+    """GitHub's secondary limit without retry-after (and quota left) asks for exponential
+    back-off: 60 s, then 120 s; not 60 s for ever."""
+    state, ctx = world
+    closed_labeled(state, 150)
+    state.secondary_limit(2, retry_after=None, match="&page=2&")
+    slept: list[float] = []
+    result = backfill_repo(ctx, ctx.github.repo(1, REPO), REPO, sleep=slept.append)
+    assert slept == [60.0, 120.0] and result.stored == 150
+
+
 def test_the_queue_s_retry_of_an_installation_event_resumes_its_backfill(world):
     """A rate limit longer than backfill waits (an hour) stops it; the task queue's retry of the
     same event resumes at the last page fetched, and a retry after it finished lists nothing."""

@@ -47,8 +47,9 @@ def dispatch(state: FakeGitHub, req: Req) -> Resp:
     time.sleep(state.delay_for(where))  # a slow endpoint (state.slow); the server is threaded
     fault = state.take_fault(where)
     if fault is not None:
-        if fault.retry_after is not None:
-            return _error(403, SECONDARY_MESSAGE, **{"retry-after": str(fault.retry_after)})
+        if fault.secondary:
+            after = {} if fault.retry_after is None else {"retry-after": str(fault.retry_after)}
+            return _error(403, SECONDARY_MESSAGE, **after)
         return _error(fault.status, "Server Error" if fault.status >= 500 else "Fault")
     moved = _moved(state, req)
     if moved is not None:

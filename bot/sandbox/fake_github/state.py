@@ -44,6 +44,7 @@ class Fault:
     until: float | None = None  # fake-clock time the fault lasts to (fail_for)
     retry_after: int | None = None
     match: str | None = None  # only requests whose path (and ?query) contains this
+    secondary: bool = False  # answered as GitHub's secondary rate limit (403)
 
 
 class AuthError(Exception):
@@ -282,9 +283,14 @@ class FakeGitHub:
         with self.lock:
             self.faults.append(Fault(status, until=self.now() + seconds, match=match))
 
-    def secondary_limit(self, n: int = 1, retry_after: int = 60, match: str | None = None) -> None:
+    def secondary_limit(
+        self, n: int = 1, retry_after: int | None = 60, match: str | None = None
+    ) -> None:
+        """GitHub's secondary limit for the next n requests; retry_after None: no such header
+        (GitHub then asks for exponential back-off)."""
         with self.lock:
-            self.faults.append(Fault(403, remaining=n, retry_after=retry_after, match=match))
+            fault = Fault(403, remaining=n, retry_after=retry_after, match=match, secondary=True)
+            self.faults.append(fault)
 
     def slow(self, seconds: float, match: str) -> None:
         """Answer requests whose path (and ?query) contains `match` `seconds` late, for good."""
