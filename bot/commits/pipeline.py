@@ -58,14 +58,12 @@ def draft_changes(
     scope = infer_scope(files, style)
     diffs.fit(changes, opts.budget_chars)
     result = DraftResult(tree, "")
-    secrets = find_secrets("".join(c.patch for c in changes))
+    secrets = _secret_note(changes) if opts.allow_large else None
     allow_large = opts.allow_large and not secrets
     _summarize_files(changes, writer, opts, allow_large, result)
     result.notes += _summary_notes(changes)
-    if secrets and opts.allow_large:
-        result.notes.append(
-            f"possible secret in the diff ({', '.join(secrets)}): not sent to the large model"
-        )
+    if secrets:
+        result.notes.append(secrets)
     large = diffs.size(changes) > opts.body_over_lines or len(changes) > 3
     variables = _variables(changes, style, similar(files, history), ctype, scope, large)
     forced = path_type(files, statuses)
@@ -134,6 +132,16 @@ def _summarize_files(
             continue
         if answer.value is not None:
             c.shown = f"{diffs.verb(c)} {c.path} ({counts}; summarized by the model): {answer.value.summary.strip()}"
+
+
+def _secret_note(changes: list[diffs.FileChange]) -> str | None:
+    """Why the diff stays local, or None: every line sent counts (context and removed lines too)."""
+    patch = "".join(c.patch for c in changes)
+    kinds = find_secrets(patch)
+    if not kinds:
+        return None
+    where = "" if find_secrets(patch, added_only=True) else "; on lines this change does not add"
+    return f"possible secret in the diff ({', '.join(kinds)}{where}): not sent to the large model"
 
 
 def _summary_notes(changes: list[diffs.FileChange]) -> list[str]:

@@ -19,9 +19,11 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "Stripe key": re.compile(r"\b[sr]k_live_[0-9A-Za-z]{20,}\b"),
     "OpenAI-style key": re.compile(r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{32,}\b"),
 }
+# A keyword anywhere in a name, then at most 40 more name characters: the unbounded runs of name
+# characters before and after it made a long `a.a.a.` line quadratic (40 KB took 36 s).
 GENERIC = re.compile(
-    r"(?i)\b[a-z0-9_.-]*(api[_-]?key|secret|token|passw(or)?d|access[_-]?key)[a-z0-9_.-]*\b"
-    r"\s*[:=]\s*['\"]?([A-Za-z0-9_\-+/=.]{16,})['\"]?"
+    r"(?i)(api[_-]?key|secret|token|passw(or)?d|access[_-]?key)"
+    r"[a-z0-9_.-]{0,40}\b\s*[:=]\s*['\"]?([A-Za-z0-9_\-+/=.]{16,})['\"]?"
 )
 
 
@@ -32,15 +34,21 @@ def entropy(text: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in counts.values()) if n else 0.0
 
 
-def find_secrets(diff: str) -> list[str]:
-    """Kinds of secrets on added lines of a diff (never the secret itself)."""
-    added = "\n".join(
-        line[1:]
-        for line in diff.splitlines()
-        if line.startswith("+") and not line.startswith("+++")
-    )
-    found = [name for name, pat in PATTERNS.items() if pat.search(added)]
-    for m in GENERIC.finditer(added):
+def find_secrets(diff: str, *, added_only: bool = False) -> list[str]:
+    """Kinds of secrets in a diff (never the secret itself).
+
+    Every line counts by default, removed and context lines too: they are sent to the model as
+    much as added ones. `added_only` asks about what the change itself brings in.
+    """
+    text = diff
+    if added_only:
+        text = "\n".join(
+            line[1:]
+            for line in diff.splitlines()
+            if line.startswith("+") and not line.startswith("+++")
+        )
+    found = [name for name, pat in PATTERNS.items() if pat.search(text)]
+    for m in GENERIC.finditer(text):
         value = m.group(3)
         if entropy(value) >= 3.5 and not value.isalpha():
             found.append(f"high-entropy {m.group(1).lower()} assignment")

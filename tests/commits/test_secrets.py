@@ -1,0 +1,62 @@
+"""Secrets anywhere in the diff sent keep it from the large model; the scan stays linear."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from bot.commits.git import Repo
+from bot.commits.message import CommitDraft
+from bot.commits.pipeline import DraftOptions, draft_tree
+from bot.llm.api import Answer, ModelRecord
+from tests.commits.conftest import Git
+
+CONFIG = 'AWS = "AKIAIOSFODNN7EXAMPLE"\nSTRIPE = "sk_live_{}"\nDEBUG = False\n'
+
+
+class SpyWriter:
+    """Records what each prompt would send and whether the large model was allowed."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[bool, str]] = []
+
+    def ask(
+        self, prompt: str, variables: dict[str, str], schema: type[Any], *, allow_large: bool
+    ) -> Answer[Any]:
+        self.calls.append((allow_large, variables.get("diff", "")))
+        rec = ModelRecord("commit", "scripted", "scripted", f"{prompt}@1", 0.3, False, 1.0)
+        return Answer(CommitDraft(type="fix", subject="turn on debug"), 0.3, rec, "ok")
+
+
+def test_secrets_on_context_lines_never_go_to_the_large_model(
+    make_repo: Callable[..., Git],
+) -> None:
+    g = make_repo(history=False)
+    g.write("conf.py", CONFIG.format("abcdefghijklmnopqrstuvwx"))
+    g("add", "conf.py")
+    g("commit", "-q", "--no-verify", "-m", "chore: add config")
+    g.write("conf.py", CONFIG.format("abcdefghijklmnopqrstuvwx").replace("False", "True"))
+    g("add", "conf.py")
+    repo = Repo(g.root)
+    writer = SpyWriter()
+    result = draft_tree(repo, repo.staged_tree(), writer, DraftOptions(allow_large=True))
+    assert result is not None
+    assert writer.calls and "AKIAIOSFODNN7EXAMPLE" in writer.calls[-1][1]  # context is sent...
+    assert [allowed for allowed, _ in writer.calls] == [False]  # ...so it stays local
+    note = " ".join(result.notes)
+    assert "AWS access key id, Stripe key; on lines this change does not add" in note
+
+
+def test_a_long_run_of_name_characters_is_scanned_in_linear_time() -> None:
+    code = (
+        "from bot.commits.secrets import find_secrets\n"
+        "line = '+' + 'a.' * 20000 + 'secret' * 5000 + '\\n'\n"
+        "key = '+x_' + 'a' * 60 + '_api_key = \"q8Zr2Lx9Vb4Nm7Kp3Wd6\"\\n'\n"
+        "print(find_secrets(line), find_secrets(line + key))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )  # quadratic, this took minutes
+    assert done.stdout.strip() == "[] ['high-entropy api_key assignment']"
