@@ -165,6 +165,17 @@ class Settings(BaseSettings):
                     raise ValueError(f"SMOLBOT_{name.upper()} is a placeholder; set a real secret")
         return self
 
+    @model_validator(mode="after")
+    def _large_model_named(self) -> Settings:
+        # a provider without a model was ignored: escalation off, and nothing said so
+        if self.large_provider != "none" and not self.large_model.strip():
+            raise ValueError(
+                f"SMOLBOT_LARGE_MODEL is not set: SMOLBOT_LARGE_PROVIDER={self.large_provider}"
+                " needs the name of the model to call, as the provider or server knows it"
+                " (or set SMOLBOT_LARGE_PROVIDER=none)"
+            )
+        return self
+
     # derived values -------------------------------------------------------------------
     @property
     def db_path(self) -> Path:
@@ -223,6 +234,9 @@ def _explain(err: ValidationError) -> str:
             else f" (got {got!r})"
         )
         msg = e["msg"].removeprefix("Value error, ")
+        if not e["loc"]:  # a rule across settings: its message names the variables
+            lines.append(msg)
+            continue
         if e["type"] in ("dict_type", "list_type") and field in JSON_EXAMPLES:
             msg = f"JSON, e.g. {JSON_EXAMPLES[field]}"  # valid JSON, but a number or a string
         lines.append(

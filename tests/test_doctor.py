@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 import pytest
 
-from bot.cli.doctor import _github
+from bot.cli.doctor import _github, _large
 from bot.cli.service import _require_secret
 from bot.github.app import BAD_KEY
-from bot.settings import Settings, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from tests.fake_github.plugin import KeyPair
 
 
@@ -69,3 +69,40 @@ def test_blank_secrets_from_the_environment_are_not_set(
         monkeypatch.setenv(name, " ")
     s = load_settings(env="test", data_dir=tmp_path)
     assert (s.webhook_secret, s.private_key, s.dashboard_token) == (None, None, None)
+
+
+def test_the_large_model_line_names_provider_and_model_never_the_key(tmp_path: Path) -> None:
+    off = load_settings(env="test", data_dir=tmp_path)
+    assert _large(off)[1].startswith("off: nothing escalates")
+    on = load_settings(
+        env="test",
+        data_dir=tmp_path,
+        large_provider="anthropic",
+        large_model="claude-test",
+        large_api_key="sk-ant-S3CRET",
+    )
+    assert _large(on) == (True, "anthropic:claude-test, API key set, at most 200 calls a day")
+    local = load_settings(
+        env="test",
+        data_dir=tmp_path,
+        large_provider="openai",
+        large_model="local",
+        large_base_url="http://127.0.0.1:8001/v1",
+    )
+    assert _large(local)[1].startswith("openai:local at http://127.0.0.1:8001/v1, no API key")
+
+
+@pytest.mark.parametrize("model", ["", "  "])
+def test_a_large_provider_without_a_model_is_a_settings_error(tmp_path: Path, model: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(
+            env="test",
+            data_dir=tmp_path,
+            large_provider="anthropic",
+            large_model=model,
+            large_api_key="sk-ant-S3CRET",
+        )
+    assert str(err.value).startswith(
+        "SMOLBOT_LARGE_MODEL is not set: SMOLBOT_LARGE_PROVIDER=anthropic needs the name"
+    )
+    assert "S3CRET" not in str(err.value)

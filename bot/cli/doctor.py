@@ -152,12 +152,30 @@ def _reader(s: Settings) -> tuple[bool, str]:
     return True, reader.status(s.data_dir)
 
 
+def _large(s: Settings) -> tuple[bool, str]:
+    """Which large model escalations go to, if any; never its key."""
+    from bot.llm import large
+
+    if not large.configured(s):
+        return True, (
+            "off: nothing escalates (SMOLBOT_LARGE_PROVIDER and SMOLBOT_LARGE_MODEL send what"
+            " the local models are unsure of to a larger one)"
+        )
+    where = f" at {_safe(s.large_base_url)}" if s.large_base_url else ""
+    key = "API key set" if s.large_api_key else "no API key"
+    return True, (
+        f"{s.large_provider}:{s.large_model}{where}, {key},"
+        f" at most {s.large_daily_budget:,} calls a day"
+    )
+
+
 CHECKS: list[Check] = [
     ("store", _store),
     ("broker", _broker),
     ("model", _model),
     ("triage classifier", _classifier),
     ("triage reader", _reader),
+    ("large model", _large),
     ("github app", _github),
 ]
 
