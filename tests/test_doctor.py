@@ -8,7 +8,7 @@ import click
 import pytest
 
 from bot.cli.doctor import _github, _large
-from bot.cli.service import _require_secret
+from bot.cli.service import _redact, _require_secret
 from bot.github.app import BAD_KEY
 from bot.settings import Settings, SettingsError, load_settings
 from tests.fake_github.plugin import KeyPair
@@ -106,3 +106,28 @@ def test_a_large_provider_without_a_model_is_a_settings_error(tmp_path: Path, mo
         "SMOLBOT_LARGE_MODEL is not set: SMOLBOT_LARGE_PROVIDER=anthropic needs the name"
     )
     assert "S3CRET" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql://db:5432/smolbot?user=smolbot&password=S3CRET",
+            "postgresql://db:5432/smolbot?user=smolbot&password=***",
+        ),
+        ("redis://:S3C@RETPW@host:6379/0", "redis://***@host:6379/0"),
+        ("amqp://smolbot:S3/C#RET@rabbit:5672/vh", "amqp://***@rabbit:5672/vh"),
+        (
+            "postgresql://u:S3CRET@db/x?sslmode=require&sslpassword=S3CRET&PWD=S3CRET&x",
+            "postgresql://***@db/x?sslmode=require&sslpassword=***&PWD=***&x",
+        ),
+        ("redis://redis:6379/0", "redis://redis:6379/0"),
+        (
+            "sqla+sqlite:////var/lib/smolbot/broker.sqlite",
+            "sqla+sqlite:////var/lib/smolbot/broker.sqlite",
+        ),
+        ("/var/lib/smolbot/smolbot.db", "/var/lib/smolbot/smolbot.db"),
+    ],
+)
+def test_printed_urls_show_no_password(url: str, shown: str) -> None:
+    assert _redact(url) == shown

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote_plus
 
 import click
 
@@ -18,6 +19,7 @@ from bot.settings import Settings, get_settings
 from bot.store import open_store
 
 BROKER_PROBE_TIMEOUT_S = 3.0
+SECRET_PARAM_WORDS = ("pass", "pwd", "secret", "token")  # password, passwd, sslpassword, …
 
 
 def _web_app(settings: Settings) -> Any:
@@ -214,10 +216,25 @@ def serve(port: int | None, concurrency: int) -> None:
 
 
 def _redact(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
+    """A URL fit to print: user info replaced by ***, password-like query values masked.
+
+    Passwords are often pasted unescaped, so the user info ends at the last '@' before the query
+    (urlsplit would end it at a '/' or '#' inside the password); libpq and others also take a
+    password as a query parameter (?password=…).
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    rest, qsep, query = rest.partition("?")
+    if "@" in rest and not rest.startswith("/"):  # sqlite:///PATH has no authority
+        rest = "***@" + rest.rpartition("@")[2]
+    return f"{scheme}://{rest}{qsep}{'&'.join(map(_masked, query.split('&'))) if query else ''}"
+
+
+def _masked(param: str) -> str:
+    name, eq, _value = param.partition("=")
+    secret = any(word in unquote_plus(name).lower() for word in SECRET_PARAM_WORDS)
+    return f"{name}=***" if eq and secret else param
 
 
 @click.command()
