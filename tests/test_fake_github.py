@@ -213,6 +213,20 @@ def test_writes_change_state_and_timeline(gh: FakeGitHubServer, client: httpx.Cl
     assert len(gh.state.writes()) == 5
 
 
+def test_bodies_over_github_s_limit_are_refused(gh: FakeGitHubServer, client: httpx.Client) -> None:
+    n = gh.state.add_issue(REPO, "t").number
+    fits, over = "x" * 65_536, "x" * 65_537
+    c = client.post(f"/repos/{REPO}/issues/{n}/comments", json={"body": fits})
+    assert c.status_code == 201
+    for r in (
+        client.post(f"/repos/{REPO}/issues/{n}/comments", json={"body": over}),
+        client.patch(f"/repos/{REPO}/issues/comments/{c.json()['id']}", json={"body": over}),
+        client.post(f"/repos/{REPO}/issues", json={"title": "t", "body": over}),
+        client.patch(f"/repos/{REPO}/issues/{n}", json={"body": over}),
+    ):
+        assert r.status_code == 422 and "too long" in r.json()["errors"][0]["message"]
+
+
 def test_concurrent_requests(gh: FakeGitHubServer, client: httpx.Client) -> None:
     token = client.headers["Authorization"]
 

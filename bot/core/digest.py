@@ -6,7 +6,7 @@ import html
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
@@ -51,6 +51,9 @@ class TopIssue:
     line: str  # one-line summary: the model's, checked, or the title
     waiting_on: str | None = None
     waiting_days: int = 0
+
+
+GITHUB_BODY_MAX = 65_536  # characters GitHub takes in an issue's or a comment's body (else 422)
 
 
 @dataclass
@@ -245,9 +248,21 @@ def render_markdown(d: Digest) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_body(d: Digest) -> str:
-    """The GitHub issue body: Markdown plus the hidden week marker that makes reruns edit."""
-    return f"{render_markdown(d).rstrip()}\n\n{marker(d.marker_name)}\n"
+def render_body(d: Digest, limit: int = GITHUB_BODY_MAX) -> str:
+    """The GitHub issue body: Markdown plus the hidden week marker that makes reruns edit. Past
+    GitHub's limit (long titles, a large `top`) the last rows go, and the body says how many."""
+    body = f"{render_markdown(d).rstrip()}\n\n{marker(d.marker_name)}\n"
+    top, waiting = list(d.top), list(d.waiting)
+    while len(body) > limit and (top or waiting):
+        (waiting if len(waiting) >= len(top) else top).pop()
+        left_out = len(d.top) + len(d.waiting) - len(top) - len(waiting)
+        note = (
+            f"_{left_out} more issues left out: GitHub takes {limit:,} characters in an issue;"
+            f" `smolbot digest {d.repo}` prints them all._"
+        )
+        text = render_markdown(replace(d, top=top, waiting=waiting)).rstrip()
+        body = f"{text}\n\n{note}\n\n{marker(d.marker_name)}\n"
+    return body
 
 
 def render_html(d: Digest) -> str:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from bot.core.checks import check_text
 from bot.core.config import DigestConfig, parse_config
 from bot.core.digest import (
+    GITHUB_BODY_MAX,
     AuditEntry,
     ModelCall,
     assemble,
@@ -116,6 +117,25 @@ def test_titles_never_ping_anyone_from_the_digest() -> None:
     t = Thread(1, "@octo-org/everyone please look", "open", "ann", NOW - timedelta(days=1))
     body = render_body(assemble("o/r", [t], NOW - timedelta(days=7), NOW, DigestConfig()))
     assert "@octo-org" not in body and "@\u200bocto-org/everyone" in body
+
+
+def test_a_body_past_github_s_limit_leaves_out_its_last_rows_and_says_so() -> None:
+    """GitHub refuses a body over 65,536 characters (422): a digest of long titles failed every
+    hour. Past the limit the last rows go, the marker stays, and the body says how many went."""
+    threads = [
+        Thread(n, f"{n} " + "x" * 250, "open", "ann", NOW - timedelta(days=1), comment_count=n)
+        for n in range(1, 121)
+    ]
+    d = assemble("o/r", threads, NOW - timedelta(days=7), NOW, DigestConfig(top=100))
+    rows = len(d.top) + len(d.waiting)
+    whole = render_body(d)
+    assert len(whole) > 20_000 and whole.count("x" * 250) == rows  # within 65,536: all of it
+    body = render_body(d, limit=20_000)
+    assert len(body) <= 20_000 and "digest:2026-w48" in markers_in(body)
+    shown = body.count("x" * 250)
+    assert 0 < shown < rows and f"_{rows - shown} more issues left out" in body
+    assert len(render_body(d, limit=len(whole))) == len(whole)  # at the limit: nothing goes
+    assert GITHUB_BODY_MAX == 65_536
 
 
 def test_html_escapes_issue_text() -> None:

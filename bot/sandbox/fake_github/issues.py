@@ -11,6 +11,8 @@ from typing import Any
 from bot.sandbox.fake_github.model import Issue, Label
 from bot.sandbox.fake_github.web import Req, Resp, invalid, not_found, paginated
 
+BODY_MAX = 65_536  # characters GitHub takes in an issue or comment body
+
 
 def _touch(req: Req, issue: Issue) -> None:
     issue.updated_at = req.state.now()
@@ -57,10 +59,19 @@ def get_issue(req: Req) -> Resp:
     return _issue_resp(req, issue) if issue else not_found()
 
 
+def too_long(body: object) -> Resp | None:
+    """GitHub's answer to an issue or comment body over 65,536 characters."""
+    if isinstance(body, str) and len(body) > BODY_MAX:
+        return invalid(f"body is too long (maximum is {BODY_MAX} characters)")
+    return None
+
+
 def create_issue(req: Req) -> Resp:
     b = req.body or {}
     if not b.get("title"):
         return invalid("title is required")
+    if (long := too_long(b.get("body"))) is not None:
+        return long
     issue = req.state.add_issue(
         req.r.full_name,
         b["title"],
@@ -77,6 +88,8 @@ def edit_issue(req: Req) -> Resp:
     issue, b = _issue(req), req.body or {}
     if issue is None:
         return not_found()
+    if (long := too_long(b.get("body"))) is not None:
+        return long
     full = req.r.full_name
     if "title" in b and b["title"] != issue.title:
         req.state.add_event(
@@ -173,6 +186,8 @@ def create_comment(req: Req) -> Resp:
         return not_found()
     if not body:
         return invalid("body is required")
+    if (long := too_long(body)) is not None:
+        return long
     c = req.state.add_comment(req.r.full_name, issue.number, body, user=req.bot, user_type="Bot")
     _touch(req, issue)
     return Resp(201, c.json(req.base, req.r))
@@ -183,6 +198,8 @@ def comment(req: Req) -> Resp:
     if c is None:
         return not_found()
     if req.method == "PATCH":
+        if (long := too_long((req.body or {}).get("body"))) is not None:
+            return long
         c.body, c.updated_at = (req.body or {}).get("body", c.body), req.state.now()
     elif req.method == "DELETE":
         del req.r.comments[c.id]
