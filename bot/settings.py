@@ -21,6 +21,7 @@ JSON_EXAMPLES = {
     "job_modules": '["mypackage.jobs"]',
     "thresholds": '{"triage": 0.6, "summary": 0.5}',
 }
+MIN_DASHBOARD_TOKEN = 20  # characters, in production
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")  # what open_store opens
 
@@ -163,6 +164,13 @@ class Settings(BaseSettings):
                 value = getattr(self, name)
                 if value is not None and value.get_secret_value().lower() in PLACEHOLDER_SECRETS:
                     raise ValueError(f"SMOLBOT_{name.upper()} is a placeholder; set a real secret")
+            token = self.dashboard_token
+            if token is not None and len(token.get_secret_value()) < MIN_DASHBOARD_TOKEN:
+                raise ValueError(
+                    f"SMOLBOT_DASHBOARD_TOKEN is shorter than {MIN_DASHBOARD_TOKEN} characters,"
+                    " too easy to guess on a public dashboard; make one with"
+                    ' `python -c "import secrets; print(secrets.token_urlsafe(32))"`'
+                )
         return self
 
     @model_validator(mode="after")

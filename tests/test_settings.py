@@ -97,3 +97,21 @@ def test_an_unknown_log_level_is_refused_before_uvicorn_meets_it() -> None:
         "SMOLBOT_LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case)"
         " (got 'verbose')"
     )
+
+
+@pytest.mark.parametrize("token", ["a", "dash-Yh5JkP2sQd9Vw3"])  # 1 and 19 characters
+def test_production_refuses_a_short_dashboard_token(token: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(env="production", dashboard_token=token)
+    msg = str(err.value)
+    assert msg.startswith("SMOLBOT_DASHBOARD_TOKEN is shorter than 20 characters")
+    assert "secrets.token_urlsafe(32)" in msg and "Yh5JkP2sQd9Vw3" not in msg
+
+
+def test_a_long_dashboard_token_or_none_is_fine_in_production() -> None:
+    assert load_settings(env="production", dashboard_token="dash-Yh5JkP2sQd9Vw3Lm4").dashboard_token
+    assert load_settings(env="production").dashboard_token is None  # sign-in off
+
+
+def test_short_dashboard_tokens_stay_usable_outside_production() -> None:
+    assert load_settings(env="test", dashboard_token="a").dashboard_token is not None
