@@ -46,37 +46,112 @@ def classify(path: str, binary: bool) -> str:
     return "code"
 
 
-def split_patch(patch: str) -> dict[str, str]:
-    """Map each file's path (new name) to its own `diff --git` section."""
-    sections: dict[str, str] = {}
+def split_patch(patch: str) -> list[tuple[str, str]]:
+    """Each `diff --git` section with its file's path (the new name; the old one when deleted)."""
+    sections = []
     for chunk in re.split(r"(?m)^(?=diff --git )", patch):
-        if not chunk.startswith("diff --git "):
-            continue
-        m = re.search(r"(?m)^\+\+\+ b/(.*)$", chunk) or re.search(
-            r"^diff --git a/.* b/(.*)$", chunk.splitlines()[0]
-        )
-        path = m.group(1) if m else chunk.splitlines()[0]
-        if path == "/dev/null" or "+++ /dev/null" in chunk:
-            m2 = re.search(r"(?m)^--- a/(.*)$", chunk)
-            path = m2.group(1) if m2 else path
-        sections[path] = chunk
+        if chunk.startswith("diff --git "):
+            old, new = section_paths(chunk)
+            sections.append((new or old, chunk))
     return sections
+
+
+NAME_LINES = {
+    "rename from ": 0,
+    "copy from ": 0,
+    "--- ": 0,
+    "rename to ": 1,
+    "copy to ": 1,
+    "+++ ": 1,
+}
+
+
+def section_paths(chunk: str) -> tuple[str, str]:
+    """(old, new) path of one section, "" for /dev/null; the `diff --git` line only when no other says."""
+    lines = chunk.splitlines()
+    names = list(_header_paths(lines[0]))
+    for line in lines[1:]:
+        if line.startswith(("@@", "Binary files ", "GIT binary patch")):
+            break
+        marker = next((m for m in NAME_LINES if line.startswith(m)), None)
+        if marker:
+            name = unquote(line[len(marker) :])[0]
+            if marker in ("--- ", "+++ "):
+                name = "" if name == "/dev/null" else _unprefix(name)
+            names[NAME_LINES[marker]] = name
+    return names[0], names[1]
+
+
+_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13}
+
+
+def unquote(text: str) -> tuple[str, str]:
+    """The name git wrote at the start of `text`, and what follows it.
+
+    Git C-quotes a name with special characters (`"say \\"hi\\".py"`, octal bytes for non-ASCII
+    unless core.quotepath=off); a plain name ends at the TAB git adds after ---/+++ names with a space.
+    """
+    if not text.startswith('"'):
+        name, _, rest = text.partition("\t")
+        return name, rest
+    out, i = bytearray(), 1
+    while i < len(text) and text[i] != '"':
+        if text[i] == "\\" and re.match(r"[0-7]{3}", text[i + 1 : i + 4]):
+            out.append(int(text[i + 1 : i + 4], 8) & 0xFF)
+            i += 4
+        elif text[i] == "\\" and i + 1 < len(text):
+            out += (
+                bytes([_ESCAPES[text[i + 1]]]) if text[i + 1] in _ESCAPES else text[i + 1].encode()
+            )
+            i += 2
+        else:
+            out += text[i].encode()
+            i += 1
+    return out.decode("utf-8", errors="replace"), text[i + 1 :]
+
+
+def _header_paths(line: str) -> tuple[str, str]:
+    """Both names of `diff --git a/X b/Y`; unquoted names with spaces are split where a/P b/P meet."""
+    rest = line.removeprefix("diff --git ")
+    if rest.startswith('"'):
+        old, tail = unquote(rest)
+        new = unquote(tail.lstrip(" "))[0]
+    elif rest.endswith('"') and ' "' in rest:
+        cut = rest.rindex(' "')
+        old, new = rest[:cut], unquote(rest[cut + 1 :])[0]
+    else:
+        half = (len(rest) - 1) // 2
+        if rest[half] == " " and rest[2:half] == rest[half + 3 :]:
+            old, new = rest[:half], rest[half + 1 :]
+        else:
+            old, _, new = rest.partition(" b/")
+            new = "b/" + new
+    return _unprefix(old), _unprefix(new)
+
+
+def _unprefix(name: str) -> str:
+    return name[2:] if name.startswith(("a/", "b/")) else name
 
 
 def verb(change: FileChange) -> str:
     return {"A": "add", "D": "remove", "R": "rename"}.get(change.status, "update")
 
 
+def headline(change: FileChange) -> str:
+    """What happened to one file, in a few words ("add x.py")."""
+    return f"{verb(change)} {change.path}"
+
+
 def summary_line(change: FileChange) -> str:
     """A one-line, honest description of a file that is not pasted (or is cut)."""
     if change.binary:
-        return f"{verb(change)} {change.path} (binary file)"
+        return f"{headline(change)} (binary file)"
     counts = f"+{change.added} -{change.deleted}"
     if change.kind in ("lock", "generated"):
-        return f"{verb(change)} {change.path} ({change.kind} file, {counts} lines, not shown)"
+        return f"{headline(change)} ({change.kind} file, {counts} lines, not shown)"
     symbols = sorted({h for h in hunk_context(change.patch) if h})[:6]
     where = f"; touches: {', '.join(symbols)}" if symbols else ""
-    return f"{verb(change)} {change.path} ({counts} lines, too large to show{where})"
+    return f"{headline(change)} ({counts} lines, too large to show{where})"
 
 
 def hunk_context(patch: str) -> list[str]:
@@ -90,25 +165,26 @@ def hunk_context(patch: str) -> list[str]:
 
 def changes_from_patch(patch: str) -> list[FileChange]:
     """Parse a `git diff -p` into files with their status and line counts (binary files: None)."""
-    changes = []
-    for path, section in split_patch(patch).items():
-        head = section.split("\n@@", 1)[0]
-        status = "M"
-        if "\nnew file mode" in head:
-            status = "A"
-        elif "\ndeleted file mode" in head:
-            status = "D"
-        elif "\nrename from" in head:
-            status = "R"
-        binary = "\nBinary files " in head or "\nGIT binary patch" in head
-        added = deleted = None
-        if not binary:
-            body = section.split("\n@@", 1)[1] if "\n@@" in section else ""
-            lines = body.splitlines()
-            added = sum(1 for x in lines if x.startswith("+"))
-            deleted = sum(1 for x in lines if x.startswith("-"))
-        changes.append(FileChange(path, status, added, deleted, section, classify(path, binary)))
-    return changes
+    return [_change(path, section) for path, section in dict(split_patch(patch)).items()]
+
+
+def _change(path: str, section: str) -> FileChange:
+    head = section.split("\n@@", 1)[0]
+    status = "M"
+    if "\nnew file mode" in head:
+        status = "A"
+    elif "\ndeleted file mode" in head:
+        status = "D"
+    elif "\nrename from" in head:
+        status = "R"
+    binary = "\nBinary files " in head or "\nGIT binary patch" in head
+    added = deleted = None
+    if not binary:
+        body = section.split("\n@@", 1)[1] if "\n@@" in section else ""
+        lines = body.splitlines()
+        added = sum(1 for x in lines if x.startswith("+"))
+        deleted = sum(1 for x in lines if x.startswith("-"))
+    return FileChange(path, status, added, deleted, section, classify(path, binary))
 
 
 def fit(changes: list[FileChange], budget_chars: int) -> list[FileChange]:

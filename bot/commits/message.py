@@ -7,7 +7,7 @@ import textwrap
 
 from pydantic import BaseModel, Field
 
-from bot.commits.style import CC_SUBJECT, CC_TYPES, Style
+from bot.commits.style import CC_SUBJECT, CC_TYPES, Style, clean_scope
 
 MAX_SUBJECT = 72
 BODY_WIDTH = 72
@@ -52,13 +52,6 @@ def _clean_desc(text: str, style: Style) -> str:
     return desc + "." if style.period else desc
 
 
-def _clean_scope(scope: str | None) -> str | None:
-    if not scope:
-        return None
-    s = re.sub(r"[^a-z0-9_./-]+", "-", scope.strip().lower()).strip("-")
-    return s or None
-
-
 def _trim(subject: str, limit: int = MAX_SUBJECT) -> str:
     if len(subject) <= limit:
         return subject
@@ -97,7 +90,7 @@ def compose(
         if ctype not in CC_TYPES:
             repairs.append(f"type {ctype or '(none)'!r} replaced by {fallback_type!r}")
             ctype = fallback_type
-        scope = _clean_scope(draft.scope) or fallback_scope
+        scope = clean_scope(draft.scope) or clean_scope(fallback_scope)
         subject = f"{ctype}({scope}): {desc}" if scope else f"{ctype}: {desc}"
         if len(subject) > MAX_SUBJECT and scope:
             subject = f"{ctype}: {desc}"

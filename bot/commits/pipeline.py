@@ -77,7 +77,7 @@ def draft_changes(
         result.repairs.append(f"type {draft.type!r} replaced by {forced!r} (paths)")
         draft.type = forced
     if large and not draft.body.strip():
-        draft.body = "\n".join(f"- {diffs.summary_line(c).split(' (')[0]}" for c in changes[:12])
+        draft.body = "\n".join(f"- {diffs.headline(c)}" for c in changes[:12])
         result.repairs.append("body listed from the changed files")
     result.message, repairs = compose(draft, style, ctype, scope)
     result.repairs += repairs
@@ -131,7 +131,7 @@ def _summarize_files(
             result.notes.append(f"file summary failed for {c.path}: {type(err).__name__}")
             continue
         if answer.value is not None:
-            c.shown = f"{diffs.verb(c)} {c.path} ({counts}; summarized by the model): {answer.value.summary.strip()}"
+            c.shown = f"{diffs.headline(c)} ({counts}; summarized by the model): {answer.value.summary.strip()}"
 
 
 def _secret_note(changes: list[diffs.FileChange]) -> str | None:
@@ -178,7 +178,7 @@ def _variables(
 def fallback(changes: list[diffs.FileChange], ctype: str) -> CommitDraft:
     """A rule-made draft when no model answer validated: honest and plain."""
     first = changes[0]
-    what = diffs.summary_line(first).split(" (")[0]
+    what = diffs.headline(first)
     if len(changes) > 1:
         what += f" and {len(changes) - 1} other file{'s' if len(changes) > 2 else ''}"
     return CommitDraft(type=ctype, scope=None, subject=what)

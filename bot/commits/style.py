@@ -144,15 +144,23 @@ def infer_scope(files: list[str], style: Style) -> str | None:
     for part in _parts(files):
         votes.update(style.scope_paths.get(part, Counter()))
     if votes:
-        return votes.most_common(1)[0][0]
+        return clean_scope(votes.most_common(1)[0][0])
     if style.scopes or not files:
         return None
     dirs = {PurePosixPath(f).parts[:-1] for f in files}
     common = [d for d in dirs if d]
     if len(dirs) == 1 and common:
         parts = [x for x in common[0] if x not in {"src", "lib", "pkg", "app"}]
-        return parts[-1].lower() if parts else None
+        return clean_scope(parts[-1]) if parts else None
     return None
+
+
+def clean_scope(scope: str | None) -> str | None:
+    """A scope as a subject can carry it: lowercase, no spaces, quotes or parentheses."""
+    if not scope:
+        return None
+    s = re.sub(r"[^a-z0-9_./-]+", "-", scope.strip().lower()).strip("-")
+    return s or None
 
 
 def infer_type(
