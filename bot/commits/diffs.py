@@ -133,13 +133,20 @@ def _unprefix(name: str) -> str:
     return name[2:] if name.startswith(("a/", "b/")) else name
 
 
+MODE_KINDS = {"120000": "symlink", "160000": "submodule"}
+
+
 def verb(change: FileChange) -> str:
-    return {"A": "add", "D": "remove", "R": "rename"}.get(change.status, "update")
+    return {"A": "add", "D": "remove", "R": "rename", "T": "retype"}.get(change.status, "update")
 
 
 def headline(change: FileChange) -> str:
-    """What happened to one file, in a few words ("add x.py")."""
-    return f"{verb(change)} {change.path}"
+    """What happened to one file, in a few words ("add x.py", "turn x from a symlink into a file")."""
+    if change.status != "T":
+        return f"{verb(change)} {change.path}"
+    modes = [re.search(rf"(?m)^{w} file mode (\d+)$", change.patch) for w in ("deleted", "new")]
+    was, now = (MODE_KINDS.get(m.group(1), "file") if m else "file" for m in modes)
+    return f"turn {change.path} from a {was} into a {now}"
 
 
 def summary_line(change: FileChange) -> str:
@@ -165,7 +172,13 @@ def hunk_context(patch: str) -> list[str]:
 
 def changes_from_patch(patch: str) -> list[FileChange]:
     """Parse a `git diff -p` into files with their status and line counts (binary files: None)."""
-    return [_change(path, section) for path, section in dict(split_patch(patch)).items()]
+    changes: dict[str, FileChange] = {}
+    for path, section in split_patch(patch):
+        change = _change(path, section)
+        if path in changes:  # a typechange (symlink <-> file) comes as a deletion and an addition
+            change = _retyped(changes[path], change)
+        changes[path] = change
+    return list(changes.values())
 
 
 def _change(path: str, section: str) -> FileChange:
@@ -185,6 +198,15 @@ def _change(path: str, section: str) -> FileChange:
         added = sum(1 for x in lines if x.startswith("+"))
         deleted = sum(1 for x in lines if x.startswith("-"))
     return FileChange(path, status, added, deleted, section, classify(path, binary))
+
+
+def _retyped(before: FileChange, after: FileChange) -> FileChange:
+    """One change of status T from the two sections git writes for it (counts as `git diff --stat`)."""
+    binary = before.binary or after.binary
+    added = None if binary else (before.added or 0) + (after.added or 0)
+    deleted = None if binary else (before.deleted or 0) + (after.deleted or 0)
+    patch = before.patch + after.patch
+    return FileChange(after.path, "T", added, deleted, patch, classify(after.path, binary))
 
 
 def fit(changes: list[FileChange], budget_chars: int) -> list[FileChange]:

@@ -1,4 +1,4 @@
-"""File names as git writes them: spaces (a TAB after ---/+++), C quoting, octal bytes."""
+"""File names as git writes them: spaces (a TAB after ---/+++), C quoting, octal bytes, typechanges."""
 
 from __future__ import annotations
 
@@ -77,3 +77,20 @@ def test_scopes_from_paths_and_history_are_cleaned() -> None:
     assert infer_scope(["sub dir/x.py"], learn([])) == "sub-dir"
     style = learn([("feat(My UI): add it", ["ui/x.py"])])
     assert infer_scope(["ui/y.py"], style) == "my-ui"
+
+
+def test_a_symlink_turned_into_a_file_is_one_change(make_repo: Callable[..., Git]) -> None:
+    g = started(make_repo)
+    g.write("target.py", "x = 1\n")
+    (g.root / "link.py").symlink_to("target.py")
+    g("add", ".")
+    g("commit", "-q", "--no-verify", "-m", "feat: link")
+    (g.root / "link.py").unlink()
+    g.write("link.py", "y = 2\n")
+    g("add", ".")
+    assert " link.py | 2 +-" in g("diff", "--cached", "--stat").stdout
+    repo = Repo(g.root)
+    changes = diffs.changes_from_patch(repo.patch(repo.head_tree(), repo.staged_tree()))
+    assert [(c.path, c.status, c.added, c.deleted) for c in changes] == [("link.py", "T", 1, 1)]
+    assert "-target.py" in changes[0].patch and "+y = 2" in changes[0].patch
+    assert draft(g).splitlines()[0].endswith(": turn link.py from a symlink into a file")
