@@ -11,6 +11,9 @@ from pathlib import Path
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 LOG_SEP = "\x1e"
+# Internal commands that may write an index (write-tree refreshes its cache tree) run no hooks:
+# the user's post-index-change hook is not theirs to see, and ours would start a drafter.
+NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
 
 
 class GitError(Exception):
@@ -38,7 +41,8 @@ class Repo:
             check=False,
         )
         if check and proc.returncode != 0:
-            raise GitError(f"git {' '.join(args[:2])}: {proc.stderr.strip() or proc.returncode}")
+            words = args[len(NO_HOOKS) :] if args[: len(NO_HOOKS)] == NO_HOOKS else args
+            raise GitError(f"git {' '.join(words[:2])}: {proc.stderr.strip() or proc.returncode}")
         return proc.stdout
 
     def git_path(self, rel: str) -> Path:
@@ -63,9 +67,10 @@ class Repo:
         if not source.exists():
             return self.head_tree()
         with tempfile.TemporaryDirectory(prefix="smolbot-idx-") as tmp:
-            copy = Path(tmp) / "index"
+            # not named `index`: a hook that runs anyway must not take the copy for a real index
+            copy = Path(tmp) / "index.smolbot-copy"
             shutil.copyfile(source, copy)
-            return self.git("write-tree", env={"GIT_INDEX_FILE": str(copy)}).strip()
+            return self.git(*NO_HOOKS, "write-tree", env={"GIT_INDEX_FILE": str(copy)}).strip()
 
     def diff(self, base: str, tree: str, *extra: str) -> str:
         return self.git("diff-tree", "-r", "--no-color", "--no-ext-diff", *extra, base, tree)

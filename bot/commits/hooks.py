@@ -38,7 +38,7 @@ if [ -x "$0{chained}" ]; then "$0{chained}" "$@" || exit $?; fi
 [ -z "$2" ] || exit 0
 [ -f "$1" ] || exit 0
 grep -qv -e '^#' -e '^[[:space:]]*$' "$1" 2>/dev/null && exit 0
-tree=$(git write-tree 2>/dev/null) || exit 0
+tree=$(git -c core.hooksPath=/dev/null write-tree 2>/dev/null) || exit 0
 {gitdir}draft="$dir/drafts/$tree.txt"
 {start}if [ ! -f "$draft" ]; then
   mkdir -p "$dir" 2>/dev/null && printf '%s' "$tree" >"$dir/want" 2>/dev/null

@@ -1,0 +1,35 @@
+"""smolbot's own git commands and the drafter's pid, seen from the hooks: no hook runs for our
+temporary index, and a stale pid file is never taken for a drafter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.commits.conftest import Git
+
+NO_MODEL = {"SMOLBOT_MODEL_PATH": "/nonexistent/model.gguf"}
+
+
+def user_hook(g: Git, name: str, log: Path) -> None:
+    """A hook of the user's that logs each run and the index it was given."""
+    hook = g.git_path("hooks") / name
+    hook.parent.mkdir(parents=True, exist_ok=True)
+    hook.write_text(f'#!/bin/sh\necho "$0 index=$GIT_INDEX_FILE" >> {log}\n')
+    hook.chmod(0o755)
+
+
+def test_smolbot_draft_runs_no_hook_on_its_index_copy(repo: Git, tmp_path: Path) -> None:
+    """`smolbot draft` computes the staged tree on a copy of the index; git's write-tree on it
+    ran the user's chained post-index-change hook (GIT_INDEX_FILE=/tmp/smolbot-idx-…/index) and
+    ours, which took the copy for a real index and started a drafter."""
+    log = tmp_path / "user-hook.log"
+    user_hook(repo, "post-index-change", log)
+    assert repo.smolbot("hook", "install", "--no-start").returncode == 0
+    repo.write("docs/usage.md", "# Usage\n\nRun it.\n")
+    repo("-c", "core.hooksPath=/dev/null", "add", "docs/usage.md")  # cache tree now stale
+    out = repo.smolbot("draft", env=NO_MODEL)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("docs")
+    assert not log.exists(), log.read_text()  # the chained hook runs before ours, in write-tree
+    repo("add", "docs/usage.md")  # a real index write still reaches the user's hook
+    assert "index=\n" in log.read_text()
