@@ -31,6 +31,9 @@ class LocalBackend(Protocol):
     @property
     def model_name(self) -> str: ...
 
+    @property
+    def model_id(self) -> str: ...  # the weights that answer: name and file fingerprint
+
     def generate(
         self,
         system: str,

@@ -50,13 +50,25 @@ class Outcome(Generic[T]):
     error: str = ""
 
 
-def cache_key(req: Request, backend: str, model: str, schema: type[BaseModel]) -> str:
-    """Task, prompt version, runtime and model, schema and input: the same file under another
-    runtime (gpt4all, llama with a grammar) answers differently, so it is another entry."""
+def cache_key(req: Request, backend: str, identity: str, schema: type[BaseModel]) -> str:
+    """Task, prompt version, runtime and model, schema, input and sampling: the same file under
+    another runtime (gpt4all, llama with a grammar) answers differently, so it is another entry.
+
+    `identity` says which model exactly: the local file's name and fingerprint (another file under
+    the same name is another model), or the large model's name and endpoint."""
     schema_id = json.dumps(schema.model_json_schema(), sort_keys=True)
     r = req.rendered
     return text_hash(
-        req.task, r.version, backend, model, schema_id, r.system, r.user, str(req.max_tokens)
+        req.task,
+        r.version,
+        backend,
+        identity,
+        schema_id,
+        r.system,
+        r.user,
+        str(req.max_tokens),
+        repr(req.temperature),
+        str(req.samples),
     )
 
 
@@ -69,11 +81,14 @@ def run(
     req: Request,
     schema: type[T],
     escalated: bool = False,
+    identity: str = "",
 ) -> Outcome[T]:
-    """Answer from cache, else generate (retrying while the output does not validate) and cache it."""
+    """Answer from cache, else generate (retrying while the output does not validate) and cache it.
+
+    `model` is the name recorded; `identity` (default: `model`) the one the cache tells apart."""
     started = time.perf_counter()
     rec = ModelRecord(req.task, backend, model, req.rendered.version, 0.0, escalated, 0.0)
-    key = cache_key(req, backend, model, schema)
+    key = cache_key(req, backend, identity or model, schema)
     hit = records.cache_get(key)
     if hit is not None:
         rec.backend, rec.cache_hit, rec.confidence = "cache", True, hit[1]

@@ -32,6 +32,7 @@ class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
     def _load(self) -> Any:
         if self._model is None:
             check_model_file(self.path)
+            self._loading()
             from gpt4all import GPT4All
 
             log.info("loading %s with gpt4all", self.path)

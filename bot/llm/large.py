@@ -39,6 +39,11 @@ class LargeModel:
     def name(self) -> str:
         return f"{self.provider}:{self.model}"
 
+    @property
+    def identity(self) -> str:
+        """The name and the endpoint: the same model name on another server is another model."""
+        return f"{self.name}@{self.settings.large_base_url or 'default'}"
+
     def _client(self) -> Any:
         if self._chat is None:
             self._chat = build_chat(self.settings)

@@ -142,7 +142,14 @@ class ModelLayer:
     ) -> generate.Outcome[T]:
         local = self.local
         out = generate.run(
-            self.records, "local", local.name, local.model_name, self._local_fn(schema), req, schema
+            self.records,
+            "local",
+            local.name,
+            local.model_name,
+            self._local_fn(schema),
+            req,
+            schema,
+            identity=local.model_id,
         )
         return _checked(out, check)
 
@@ -160,6 +167,7 @@ class ModelLayer:
             req,
             schema,
             escalated=True,
+            identity=self.large.identity,
         )
         return _checked(out, check)
 

@@ -42,6 +42,8 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
 
     def _load(self) -> Any:
         if self._model is None:
+            check_model_file(self.path)
+            self._loading()
             self._model = load_llama(
                 self.path,
                 self.options.extra_buffers,

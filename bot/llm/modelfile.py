@@ -85,10 +85,27 @@ class LocalFileBackend(Generic[OptionsT]):
         self.options: OptionsT = options  # type: ignore[assignment]
         self._model: Any = None
         self._lock = threading.Lock()
+        self._fingerprint = ""  # of the file the model was loaded from, once it is
 
     @property
     def model_name(self) -> str:
         return self.path.name
+
+    @property
+    def model_id(self) -> str:
+        """The file's name and fingerprint, for cache keys: the weights that answer (the file as it
+        was when they loaded; before that, as it is now). Another file under the same name, or
+        the same file edited in place, is another model."""
+        if not self._fingerprint:
+            try:
+                return f"{self.path.name}#{fingerprint(self.path)}"
+            except OSError:  # gone since it was checked: the generation fails, nothing is cached
+                return f"{self.path.name}#unreadable"
+        return f"{self.path.name}#{self._fingerprint}"
+
+    def _loading(self) -> None:
+        """Note which file is about to load (a backend's _load calls it first)."""
+        self._fingerprint = fingerprint(self.path)
 
 
 def check_model_file(path: Path) -> None:
@@ -105,6 +122,36 @@ def check_model_file(path: Path) -> None:
         raise ModelUnavailable(
             f"{path} is incomplete or damaged ({size:,} of {known.size:,} bytes); {FIX}"
         )
+
+
+def stat_key(path: Path) -> tuple[str, int, int]:
+    """A file as it is now: path, size and mtime; a replaced or edited file has another."""
+    st = path.stat()
+    return str(path), st.st_size, st.st_mtime_ns
+
+
+def model_fingerprint(path: Path) -> str:
+    """Which model file: its size and first and last MiB (reading 500 MB for a sha256 takes seconds)."""
+    h = hashlib.sha256()
+    size = path.stat().st_size
+    h.update(str(size).encode())
+    with path.open("rb") as fh:
+        h.update(fh.read(1 << 20))
+        fh.seek(max(size - (1 << 20), 0))
+        h.update(fh.read(1 << 20))
+    return h.hexdigest()[:12]
+
+
+_FINGERPRINTS: dict[tuple[str, int, int], str] = {}
+
+
+def fingerprint(path: Path) -> str:
+    """model_fingerprint, read once per (path, size, mtime): every cache key asks for it."""
+    key = stat_key(path)
+    fp = _FINGERPRINTS.get(key)
+    if fp is None:
+        fp = _FINGERPRINTS[key] = model_fingerprint(path)
+    return fp
 
 
 def sha256_file(path: Path) -> str:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -52,6 +51,7 @@ from bot.llm.backends import CHATML_SYSTEM, CHATML_USER
 from bot.llm.classifier import BLEND_K, MIN_SCOPE_EXAMPLES  # a scope's head as the first stage's
 from bot.llm.embed import PREPARE_VERSION, Encoder, Vectors
 from bot.llm.embed_stage import EmbedModel
+from bot.llm.modelfile import fingerprint
 from bot.llm.prompts import PROMPTS_DIR, load_prompt
 from bot.llm.records import Example
 
@@ -97,18 +97,6 @@ def prompt_version(prompts_dir: Path | None = None) -> str:
     return load_prompt(PROMPT, prompts_dir or PROMPTS_DIR).version
 
 
-def model_fingerprint(path: Path) -> str:
-    """Which model file: its size and first and last MiB (reading 500 MB for a sha256 takes seconds)."""
-    h = hashlib.sha256()
-    size = path.stat().st_size
-    h.update(str(size).encode())
-    with path.open("rb") as fh:
-        h.update(fh.read(1 << 20))
-        fh.seek(max(size - (1 << 20), 0))
-        h.update(fh.read(1 << 20))
-    return h.hexdigest()[:12]
-
-
 class ChatStates:
     """llama.cpp with embeddings on over the chat model: the hidden state at the prompt's last token.
 
@@ -127,7 +115,7 @@ class ChatStates:
     def name(self) -> str:
         # and the way issues are prepared: another way is another text to read (and to cache)
         tag = prompt_version(self.prompts_dir).replace("@", "-")
-        fp, prep = model_fingerprint(self.path), PREPARE_VERSION
+        fp, prep = fingerprint(self.path), PREPARE_VERSION
         return f"reader-{self.path.stem}-{fp}-{tag}-{MAX_CHARS}-p{prep}"
 
     def _load(self) -> Any:

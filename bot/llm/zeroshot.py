@@ -79,7 +79,14 @@ def scored_label(
     rec = ModelRecord(req.task, backend.name, backend.model_name, r.version, 0.0, False, 0.0)
     rec.note = "label probabilities from logits"
     key = text_hash(
-        req.task, r.version, backend.model_name, ANSWER_PREFIX, r.system, r.user, *labels
+        req.task,
+        r.version,
+        backend.name,
+        backend.model_id,
+        ANSWER_PREFIX,
+        r.system,
+        r.user,
+        *labels,
     )
     hit = layer.records.cache_get(key)
     if hit is not None:
