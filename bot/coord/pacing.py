@@ -3,7 +3,10 @@
 Each write reserves the next free slot for its installation with one atomic upsert in the store
 (`coord_pacing`): slots are `interval_s` apart and never before a recorded pause ends. Workers on
 any machine that share the database therefore keep GitHub's "writes at least 1 s apart" between
-them, and a 403 secondary-limit answer seen by one worker holds every worker back.
+them, and a 403 secondary-limit answer seen by one worker holds every worker back. A write holds
+the installation's write lock while it runs (GitHub: one at a time, not concurrently), and the
+next slot is at least `interval_s` after it ended. Writes that create content (issues, comments)
+are counted in `coord_writes`: at most HOURLY_CREATES in any hour, as GitHub asks.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from bot.coord.locks import is_postgres
+from bot.coord.locks import Locks, is_postgres
 from bot.ports import RateLimited
 from bot.store import Store
 
@@ -25,6 +28,9 @@ _RESERVE = (
     " {fn}(coord_pacing.next_at, coord_pacing.paused_until, ?) + ?"
     " returning next_at"
 )
+_AFTER = "update coord_pacing set next_at = {fn}(next_at, ?) where key = ?"
+HOURLY_CREATES = 500  # GitHub: at most 500 content-creating requests an hour per installation
+WRITE_LEASE_S = 120.0  # a write lock whose holder died frees itself after this
 _PAUSE = (
     "insert into coord_pacing (key, next_at, paused_until) values (?, 0, ?)"
     " on conflict(key) do update set paused_until = {fn}(coord_pacing.paused_until, ?)"
@@ -50,6 +56,7 @@ class SharedPacer:
         self.max_wait_s = max_wait_s
         self._fn = "greatest" if is_postgres(store) else "max"
         self._guard = threading.Lock()  # one connection per process: one statement at a time
+        self._locks = Locks(store, WRITE_LEASE_S, clock=clock, sleep=sleep)
 
     def reserve(self, installation_id: int) -> float:
         """The wall-clock time this process may perform its next write for the installation."""
@@ -61,14 +68,57 @@ class SharedPacer:
             self.store.db.conn.commit()
         return float(row[0]) - self.interval_s
 
-    def run(self, installation_id: int, write: Callable[[], T]) -> T:
-        slot = self.reserve(installation_id)
-        wait = slot - self._clock()
-        if wait > self.max_wait_s:  # a long pause: give the worker back, the queue retries
-            raise RateLimited(wait, f"installation {installation_id} paused for {wait:.0f} s")
+    def run(self, installation_id: int, write: Callable[[], T], creates: bool = False) -> T:
+        """Perform `write` in the installation's next slot, alone; RateLimited when that is more
+        than max_wait_s away (a pause, or the hour's creations spent): the queue retries."""
+        key = installation_key(installation_id)
+        ahead = self.ahead_s(installation_id, creates)
+        if ahead > self.max_wait_s:  # refused before reserving: a refusal takes no slot
+            raise RateLimited(ahead, f"installation {installation_id} paused for {ahead:.0f} s")
+        wait = max(self.reserve(installation_id) - self._clock(), ahead)
         if wait > 0:
             self._sleep(wait)
-        return write()
+        with self._locks.hold(f"writing:{key}", wait_s=self.max_wait_s) as got:
+            if not got:
+                raise RateLimited(
+                    self.interval_s, f"installation {installation_id}: a write is stuck"
+                )
+            if creates:
+                self._created(key)
+            try:
+                return write()
+            finally:
+                with self._guard:
+                    self.store.db.execute(
+                        _AFTER.format(fn=self._fn), [self._clock() + self.interval_s, key]
+                    )
+                    self.store.db.conn.commit()
+
+    def ahead_s(self, installation_id: int, creates: bool = False) -> float:
+        """Seconds until the installation's next write could start (0: now)."""
+        key, now = installation_key(installation_id), self._clock()
+        with self._guard:
+            row = self.store.db.execute(
+                "select next_at, paused_until from coord_pacing where key = ?", [key]
+            ).fetchone()
+            last = self.store.db.execute(
+                "select at from coord_writes where key = ? and at > ? order by at desc"
+                " limit 1 offset ?",
+                [key, now - 3600, HOURLY_CREATES - 1],
+            ).fetchone()
+        ahead = max(0.0, *(float(v) - now for v in row)) if row else 0.0
+        if creates and last is not None:  # the hour's creations are spent until the oldest ages
+            ahead = max(ahead, float(last[0]) + 3600 - now)
+        return ahead
+
+    def _created(self, key: str) -> None:
+        now = self._clock()
+        with self._guard:
+            self.store.db.execute(
+                "delete from coord_writes where key = ? and at <= ?", [key, now - 3600]
+            )
+            self.store.db.execute("insert into coord_writes (key, at) values (?, ?)", [key, now])
+            self.store.db.conn.commit()
 
     def pause(self, installation_id: int, seconds: float) -> None:
         """Hold every worker's writes (and deliveries) for this installation for `seconds`."""

@@ -82,9 +82,10 @@ class GitHubRepo:
         _, data = self._requester().requestJsonAndCheck("GET", self._url(path))
         return data
 
-    def _write(self, fn: Callable[[], T]) -> T:
+    def _write(self, fn: Callable[[], T], creates: bool = False) -> T:
+        """One paced write; `creates`: it makes an issue or a comment (GitHub caps those)."""
         with self._calls():
-            return self._pacer.run(self.installation_id, fn)
+            return self._pacer.run(self.installation_id, fn, creates)
 
     # -- reads ----------------------------------------------------------------------------------
     def issue(self, number: int) -> IssueData:
@@ -246,10 +247,9 @@ class GitHubRepo:
         self._write(remove)
 
     def create_comment(self, number: int, body: str) -> int:
+        path = f"/issues/{number}/comments"
         return int(
-            self._write(lambda: self._send("POST", f"/issues/{number}/comments", {"body": body}))[
-                "id"
-            ]
+            self._write(lambda: self._send("POST", path, {"body": body}), creates=True)["id"]
         )
 
     def edit_comment(self, comment_id: int, body: str) -> None:
@@ -269,7 +269,9 @@ class GitHubRepo:
 
     def create_issue(self, title: str, body: str, labels: list[str] | None = None) -> int:
         fields = {"title": title, "body": body, "labels": labels or []}
-        return int(self._write(lambda: self._send("POST", "/issues", fields))["number"])
+        return int(
+            self._write(lambda: self._send("POST", "/issues", fields), creates=True)["number"]
+        )
 
     def create_label(self, name: str, color: str = "ededed", description: str = "") -> None:
         """Idempotent: an existing label of that name is left as it is."""

@@ -323,3 +323,11 @@ def m100_backfill_overlap(db: Database) -> None:
     for the next part: it skips those that opened issues push down onto its first page, and lists
     that page again when a deletion in between may have pulled an issue up onto it."""
     db.table("backfill_cursors").add_column("listed", str)
+
+
+@migrations()
+def m110_write_window(db: Database) -> None:
+    """Scale-out: the content-creating writes of the last hour per installation, for GitHub's
+    500-an-hour secondary limit (bot/coord/pacing.py)."""
+    db.table("coord_writes").create({"key": str, "at": float}, not_null={"key", "at"})
+    db.table("coord_writes").create_index(["key", "at"])

@@ -97,6 +97,59 @@ def test_secondary_limit_pause_holds_every_pacer(store_url: str) -> None:
     assert p2.reserve(7) >= 1060
 
 
+def test_a_refused_write_takes_no_slot(store_url: str) -> None:
+    """Refusals during a pause reserved slots (each one 1 s more): 50 of them pushed the first
+    write after the pause 49 s later still."""
+    clock = Clock()
+    p = SharedPacer(open_store(store_url), 1.0, clock=clock, sleep=clock.sleep, max_wait_s=30)
+    p.pause(7, 60)
+    for _ in range(50):
+        with pytest.raises(RateLimited):
+            p.run(7, lambda: None)
+    clock.t += 60
+    done: list[float] = []
+    p.run(7, lambda: done.append(clock()))
+    assert done == [1060.0]
+
+
+def test_writes_run_one_at_a_time_across_processes(store_url: str) -> None:
+    """GitHub asks for writes one at a time: while one process writes, another cannot start, and
+    the next write starts interval_s after the last one ended, not after it began."""
+    clock = Clock()
+    p1 = SharedPacer(open_store(store_url), 1.0, clock=clock, sleep=clock.sleep)
+    p2 = SharedPacer(open_store(store_url), 1.0, clock=clock, sleep=clock.sleep)
+    other = Locks(open_store(store_url), clock=clock)
+    seen: list[bool] = []
+
+    def slow_write() -> None:
+        seen.append(other.try_acquire("writing:installation:7"))  # as another process would
+        clock.t += 2.5  # a write that takes 2.5 s
+
+    p1.run(7, slow_write)
+    assert seen == [False]
+    done: list[float] = []
+    p2.run(7, lambda: done.append(clock()))
+    assert done == [1000.0 + 2.5 + 1.0]
+
+
+def test_at_most_500_issues_and_comments_an_hour(store_url: str) -> None:
+    clock = Clock()
+    p1 = SharedPacer(open_store(store_url), 1.0, clock=clock, sleep=clock.sleep, max_wait_s=30)
+    p2 = SharedPacer(open_store(store_url), 1.0, clock=clock, sleep=clock.sleep, max_wait_s=30)
+    for n in range(500):
+        (p1 if n % 2 else p2).run(7, lambda: None, creates=True)
+    assert clock() == 1499.0  # 1 s apart
+    with pytest.raises(RateLimited) as err:
+        p1.run(7, lambda: None, creates=True)
+    assert err.value.retry_after_s == pytest.approx(1000 + 3600 - 1499, abs=1)
+    p1.run(7, lambda: None)  # a label is no creation: it goes on
+    assert p1.run(8, lambda: "other", creates=True) == "other"  # another installation's own hour
+    clock.t = 1000.0 + 3600 - 20  # 20 s before the first creation ages out: waited for
+    done: list[float] = []
+    p2.run(7, lambda: done.append(clock()), creates=True)
+    assert done == [4600.0]
+
+
 def test_job_runs_are_recorded_once_and_claimed_once(store_url: str) -> None:
     s1, s2 = open_store(store_url), open_store(store_url)
     kwargs = {"repo": "o/r", "number": 3}
