@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -11,14 +13,31 @@ import click
 from bot.commits import commit_time, hooks
 from bot.commits import drafter as drafter_mod
 from bot.commits.drafts import DraftBox
-from bot.commits.git import GitError, Repo, find_repo
+from bot.commits.git import GitError, Repo, UnmergedError, find_repo
+
+UNMERGED = (
+    "the index has unmerged paths (a merge, rebase or cherry-pick stopped on a conflict): "
+    "resolve them and `git add` the files, then retry"
+)
+
+
+@contextlib.contextmanager
+def _one_line() -> Iterator[None]:
+    """What a user can act on (a conflict, no git, git's refusal) is one line and exit 1, not a traceback."""
+    try:
+        yield
+    except UnmergedError:
+        raise click.ClickException(UNMERGED) from None
+    except (GitError, hooks.HookError) as err:
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        raise click.ClickException("; ".join(lines)) from None
+    except OSError as err:
+        raise click.ClickException(str(err)) from None
 
 
 def _repo() -> Repo:
-    try:
+    with _one_line():
         return find_repo()
-    except GitError as err:
-        raise click.ClickException(str(err)) from None
 
 
 @click.group("hook")
@@ -31,32 +50,36 @@ def hook() -> None:
 def install(no_start: bool) -> None:
     """Install the prepare-commit-msg and post-index-change hooks (existing hooks keep running)."""
     repo = _repo()
-    try:
+    with _one_line():
         for line in hooks.install(repo):
             click.echo(line)
-    except hooks.HookError as err:
-        raise click.ClickException(str(err)) from None
-    if not no_start:
-        commit_time.trigger(repo)
-        click.echo("drafter started; stage changes and run `git commit`")
+        if not no_start:
+            commit_time.trigger(repo)
+            click.echo("drafter started; stage changes and run `git commit`")
 
 
 @hook.command("uninstall")
 def uninstall() -> None:
     """Remove smolbot's hooks and restore the hooks they chained."""
     repo = _repo()
-    box = DraftBox(repo.smolbot_dir())
-    pid = drafter_mod.alive(box)
-    if pid:
-        os.kill(pid, 15)
-    for line in hooks.uninstall(repo) or ["no smolbot hooks installed here"]:
-        click.echo(line)
+    with _one_line():
+        box = DraftBox(repo.smolbot_dir())
+        pid = drafter_mod.alive(box)
+        if pid:
+            os.kill(pid, 15)
+        for line in hooks.uninstall(repo) or ["no smolbot hooks installed here"]:
+            click.echo(line)
 
 
 @hook.command("status")
 def status() -> None:
     """Show which hooks are installed, whether the drafter runs, and the drafts on hand."""
     repo = _repo()
+    with _one_line():
+        _status(repo)
+
+
+def _status(repo: Repo) -> None:
     for name in hooks.HOOKS:
         st = hooks.state(repo, name)
         what = "smolbot" if st.ours else ("another hook (not smolbot)" if st.foreign else "none")
@@ -105,7 +128,8 @@ def run(stage: str, args: tuple[str, ...]) -> None:
 def draft(explain: bool, wait: float) -> None:
     """Print the commit message drafted for the staged changes (also in .git/smolbot/COMMIT_DRAFT.txt)."""
     repo = _repo()
-    result = commit_time.draft_now(repo, wait)
+    with _one_line():
+        result = commit_time.draft_now(repo, wait)
     if result is None:
         raise click.ClickException("nothing staged; `git add` some changes first")
     click.echo(result.message.rstrip("\n"))

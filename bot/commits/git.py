@@ -14,10 +14,15 @@ LOG_SEP = "\x1e"
 # Internal commands that may write an index (write-tree refreshes its cache tree) run no hooks:
 # the user's post-index-change hook is not theirs to see, and ours would start a drafter.
 NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
+NO_GIT = "git was not found on PATH; install git or add it to PATH, then retry"
 
 
 class GitError(Exception):
     """A git command failed; the message carries git's own words."""
+
+
+class UnmergedError(GitError):
+    """The index has unmerged paths (a merge, rebase or cherry-pick stopped on a conflict)."""
 
 
 @dataclass(frozen=True)
@@ -30,16 +35,19 @@ class Repo:
         # An inherited GIT_INDEX_FILE (hooks run with one) must not leak into our reads.
         full_env = {k: v for k, v in os.environ.items() if k != "GIT_INDEX_FILE"}
         full_env.update(env or {})
-        proc = subprocess.run(
-            ["git", "-c", "core.quotepath=off", *args],
-            cwd=self.root,
-            env=full_env,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            check=False,
-        )
+        try:
+            proc = subprocess.run(
+                ["git", "-c", "core.quotepath=off", *args],
+                cwd=self.root,
+                env=full_env,
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                check=False,
+            )
+        except FileNotFoundError as err:
+            raise _no_git(err) from None
         if check and proc.returncode != 0:
             words = args[len(NO_HOOKS) :] if args[: len(NO_HOOKS)] == NO_HOOKS else args
             raise GitError(f"git {' '.join(words[:2])}: {proc.stderr.strip() or proc.returncode}")
@@ -70,7 +78,12 @@ class Repo:
             # not named `index`: a hook that runs anyway must not take the copy for a real index
             copy = Path(tmp) / "index.smolbot-copy"
             shutil.copyfile(source, copy)
-            return self.git(*NO_HOOKS, "write-tree", env={"GIT_INDEX_FILE": str(copy)}).strip()
+            try:
+                return self.git(*NO_HOOKS, "write-tree", env={"GIT_INDEX_FILE": str(copy)}).strip()
+            except GitError as err:
+                if ": unmerged (" in str(err):
+                    raise UnmergedError(str(err)) from None
+                raise
 
     def diff(self, base: str, tree: str, *extra: str) -> str:
         return self.git("diff-tree", "-r", "--no-color", "--no-ext-diff", *extra, base, tree)
@@ -100,13 +113,21 @@ class Repo:
 def find_repo(start: Path | None = None) -> Repo:
     """The working tree containing `start` (default: the current directory)."""
     where = start or Path.cwd()
-    proc = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"],
-        cwd=where,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError as err:
+        raise _no_git(err) from None
     if proc.returncode != 0:
         raise GitError(f"{where} is not inside a git working tree; run this in a repository")
     return Repo(Path(proc.stdout.strip()))
+
+
+def _no_git(err: FileNotFoundError) -> Exception:
+    """No git on PATH is one clear line; a missing directory stays what it is."""
+    return GitError(NO_GIT) if err.filename == "git" else err
