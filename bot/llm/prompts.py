@@ -71,7 +71,9 @@ class Prompt:
         return f"{self.spec.name}@{self.spec.version}"
 
     def render(self, variables: dict[str, str]) -> Rendered:
-        """Fill the template; untrusted variables go inside fences. A missing variable raises."""
+        """Fill the template; untrusted variables go inside fences, and in every variable the chat
+        template's control tokens and fence tags are made inert (a file path or a label list can
+        carry them as well as an issue). A missing variable raises."""
         missing = sorted(self.variables - variables.keys())
         if missing:
             raise PromptError(f"prompt {self.spec.name!r} needs variable(s): {', '.join(missing)}")
@@ -80,7 +82,8 @@ class Prompt:
             value = variables[key]
             if not isinstance(value, str):
                 raise PromptError(f"prompt variable {key!r} must be a string")
-            values[key] = fence(key, value) if key in self.spec.data else value
+            # the others are not fenced, but no variable may add a control token or a fence tag
+            values[key] = fence(key, value) if key in self.spec.data else neutralise(value)
         user = string.Template(self.spec.template).substitute(values)
         system = self.spec.system.strip()
         if self.spec.data:
