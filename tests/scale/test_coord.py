@@ -180,3 +180,19 @@ def test_worker_concurrency_per_queue_from_settings() -> None:
     assert concurrency_for(s, ["model"]) == 1
     assert concurrency_for(s, ["fast"]) == 4
     assert concurrency_for(s, ["fast", "sweep"]) == 5
+
+
+def test_the_one_process_pacer_keeps_the_same_hourly_cap() -> None:
+    """`smolbot serve` without a shared store paces in memory (bot.github.pacing.WritePacer)."""
+    from bot.github.pacing import HOURLY_CREATES, WritePacer
+
+    clock = Clock()
+    p = WritePacer(1.0, clock=clock, sleep=clock.sleep)
+    for _ in range(HOURLY_CREATES):
+        p.run(7, lambda: None, creates=True)
+    with pytest.raises(RateLimited) as err:
+        p.run(7, lambda: None, creates=True)
+    assert err.value.retry_after_s == pytest.approx(3600 - 500, abs=1)
+    assert p.run(7, lambda: "label") == "label"
+    clock.t = 1000.0 + 3600.5
+    assert p.run(7, lambda: "again", creates=True) == "again"
