@@ -162,7 +162,8 @@ class Settings(BaseSettings):
         if self.env == "production":
             for name in ("webhook_secret", "private_key", "dashboard_token"):
                 value = getattr(self, name)
-                if value is not None and value.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+                said = value.get_secret_value().lower() if value is not None else ""
+                if said in PLACEHOLDER_SECRETS or said.startswith("replace-with"):  # deploy/'s
                     raise ValueError(f"SMOLBOT_{name.upper()} is a placeholder; set a real secret")
             token = self.dashboard_token
             if token is not None and len(token.get_secret_value()) < MIN_DASHBOARD_TOKEN:

@@ -115,3 +115,14 @@ def test_a_long_dashboard_token_or_none_is_fine_in_production() -> None:
 
 def test_short_dashboard_tokens_stay_usable_outside_production() -> None:
     assert load_settings(env="test", dashboard_token="a").dashboard_token is not None
+
+
+def test_the_deploy_example_s_values_are_placeholders_in_production() -> None:
+    """deploy/smolbot.env.example copied unchanged would give a publicly known dashboard token."""
+    example = (Path(__file__).parents[1] / "deploy" / "smolbot.env.example").read_text()
+    values = dict(
+        line.split("=", 1) for line in example.splitlines() if line.startswith("SMOLBOT_")
+    )
+    for name in ("SMOLBOT_DASHBOARD_TOKEN", "SMOLBOT_WEBHOOK_SECRET"):
+        with pytest.raises(SettingsError, match=f"{name} is a placeholder"):
+            load_settings(env="production", **{name.removeprefix("SMOLBOT_").lower(): values[name]})
