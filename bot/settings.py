@@ -165,6 +165,11 @@ class Settings(BaseSettings):
                 said = value.get_secret_value().lower() if value is not None else ""
                 if said in PLACEHOLDER_SECRETS or said.startswith("replace-with"):  # deploy/'s
                     raise ValueError(f"SMOLBOT_{name.upper()} is a placeholder; set a real secret")
+            if self.write_interval_s < 0.75:  # 60 / 80: GitHub takes 80 creations a minute
+                raise ValueError(
+                    "SMOLBOT_WRITE_INTERVAL_S under 0.75 s breaks GitHub's 80 content-creating"
+                    " requests a minute; keep the default 1"
+                )
             token = self.dashboard_token
             if token is not None and len(token.get_secret_value()) < MIN_DASHBOARD_TOKEN:
                 raise ValueError(

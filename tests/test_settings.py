@@ -126,3 +126,10 @@ def test_the_deploy_example_s_values_are_placeholders_in_production() -> None:
     for name in ("SMOLBOT_DASHBOARD_TOKEN", "SMOLBOT_WEBHOOK_SECRET"):
         with pytest.raises(SettingsError, match=f"{name} is a placeholder"):
             load_settings(env="production", **{name.removeprefix("SMOLBOT_").lower(): values[name]})
+
+
+def test_production_keeps_writes_within_github_s_80_a_minute() -> None:
+    with pytest.raises(SettingsError, match=r"SMOLBOT_WRITE_INTERVAL_S under 0\.75 s"):
+        load_settings(env="production", write_interval_s=0.5)
+    assert load_settings(env="production", write_interval_s=0.75).write_interval_s == 0.75
+    assert load_settings(env="test", write_interval_s=0).write_interval_s == 0  # tests: no wait
