@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -366,6 +367,30 @@ def test_key_of_another_app_or_wrong_id_refused(gh: FakeGitHubServer, tmp_path: 
         wrong_id.installations()
     with pytest.raises(AppCredentialsError, match="SMOLBOT_APP_ID is not set"):
         GitHubApp(make_settings(gh, tmp_path, app_id=None)).repo(INST, REPO).issue(1)
+
+
+@pytest.mark.parametrize(("skew", "side"), [(120, "ahead of"), (-900, "behind")])
+def test_a_clock_off_github_s_is_named_not_the_key(
+    gh: FakeGitHubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, skew: int, side: str
+) -> None:
+    """A JWT refused for its times said to check the app id and the key: now GitHub's words
+    and how far this machine's clock is from GitHub's (its Date header)."""
+    import types
+
+    import github.Auth
+
+    import bot.github.errors
+
+    real = time.time
+    skewed = types.SimpleNamespace(time=lambda: real() + skew)
+    monkeypatch.setattr(github.Auth, "time", skewed)  # the machine's clock, as PyGithub reads it
+    monkeypatch.setattr(bot.github.errors, "time", skewed)
+    with pytest.raises(AppCredentialsError) as err:
+        GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO).issue(1)
+    said = str(err.value)
+    assert "('exp')" in said and "SMOLBOT_PRIVATE_KEY" not in said
+    seconds = int(said.split("this machine's clock is ")[1].split(" s ")[0])
+    assert abs(seconds - abs(skew)) <= 2 and f" s {side} GitHub's: set it right (NTP)" in said
 
 
 def test_writes_are_paced_per_installation(gh: FakeGitHubServer, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -104,10 +105,30 @@ def as_installation(forget_token: Callable[[], None]) -> Iterator[None]:
         raise
 
 
-def credentials_error(exc: BaseException) -> Exception:
-    """Errors while acting as the App: 401 means the app id or key is wrong, not a retry."""
+def credentials_error(exc: BaseException, now: Callable[[], float] | None = None) -> Exception:
+    """Errors while acting as the App: 401 means the app id or key is wrong, not a retry; or,
+    when GitHub names the JWT's times, that this machine's clock is off GitHub's."""
     if isinstance(exc, GithubException) and exc.status == 401:
-        return AppCredentialsError(KEY_HINT)
+        data = exc.data if isinstance(exc.data, dict) else {}
+        said = str(data.get("message") or "")
+        if "('exp')" in said or "('iat')" in said:
+            return AppCredentialsError(f"GitHub refused the App's token: {said}; {_skew(exc, now)}")
+        return AppCredentialsError(f"{KEY_HINT} (GitHub said: {said})" if said else KEY_HINT)
     if isinstance(exc, GithubException) and exc.status == 404:
         return NotFound("GitHub: this installation does not exist or was removed (check the id)")
     return translate_exception(exc) or GitHubError(str(exc))
+
+
+def _skew(exc: GithubException, now: Callable[[], float] | None) -> str:
+    """What to do about a JWT refused for its times: the clock, by how much when GitHub's Date
+    header says."""
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    try:
+        theirs = parsedate_to_datetime(headers["date"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        return "this machine's clock is probably off: set it right (NTP), then retry"
+    off = (now or time.time)() - theirs  # the machine's clock, the one its JWT was made with
+    side = "ahead of" if off > 0 else "behind"
+    return (
+        f"this machine's clock is {abs(off):.0f} s {side} GitHub's: set it right (NTP), then retry"
+    )
