@@ -336,6 +336,21 @@ def test_backoff_rule_without_headers() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("status", "message", "limited"),
+    [
+        (403, "You have exceeded a secondary rate limit.", True),
+        (403, "You have triggered an abuse detection mechanism.", True),  # older GHES
+        (403, "Resource not accessible by integration", False),
+        (429, "", True),
+    ],
+)
+def test_which_refusals_are_rate_limits(status: int, message: str, limited: bool) -> None:
+    from bot.github.errors import is_rate_limited
+
+    assert is_rate_limited(status, {}, message) is limited
+
+
 def test_not_found(gh: FakeGitHubServer, app: GitHubApp, repo: RepoHost) -> None:
     with pytest.raises(NotFound):
         repo.issue(999)

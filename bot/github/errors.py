@@ -38,6 +38,7 @@ def is_rate_limited(status: int, headers: Mapping[str, Any], message: str) -> bo
         "retry-after" in headers
         or _int(headers, "x-ratelimit-remaining") == 0
         or "rate limit" in text
+        or "abuse" in text  # older GitHub Enterprise Server: "abuse detection mechanism"
     )
 
 
