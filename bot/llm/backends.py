@@ -27,6 +27,7 @@ class Generation:
 
 class LocalBackend(Protocol):
     name: str
+    runtime: str  # the runtime whose failed loads are remembered (modelfile.check_model_file)
 
     @property
     def model_name(self) -> str: ...

@@ -27,11 +27,12 @@ class Gpt4allOptions(BaseModel):
 
 class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
     name = "gpt4all"
+    runtime = "gpt4all"
     options_type = Gpt4allOptions
 
     def _load(self) -> Any:
         if self._model is None:
-            check_model_file(self.path)
+            check_model_file(self.path, self.runtime)  # a load that failed is not tried again
             self._loading()
             from gpt4all import GPT4All
 
@@ -48,7 +49,7 @@ class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
                         verbose=False,
                     )
             except Exception as err:  # a GGUF it cannot load: one line, not a stack trace
-                raise load_failed("gpt4all", self.path, err) from None
+                raise load_failed(self.runtime, self.path, err) from None
         return self._model
 
     def generate(

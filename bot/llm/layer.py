@@ -23,6 +23,7 @@ from bot.llm.prompts import PROMPTS_DIR, load_prompt
 from bot.llm.records import Example, Learned, Records
 from bot.llm.stats import summarize
 from bot.llm.zeroshot import LabelAnswer, classify_with
+from bot.llm.zeroshot import prompt_version as zeroshot_version
 from bot.settings import Settings
 from bot.store import Store
 
@@ -65,11 +66,26 @@ class ModelLayer:
         return get_backend(s.model_backend, s.effective_model_path, opts)
 
     def local_available(self) -> bool:
+        return self.local_problem() is None
+
+    def local_problem(self) -> str | None:
+        """Why the local model cannot answer (no file, a damaged one, one its runtime failed to
+        load), or None when it can be tried."""
         try:
-            check_model_file(self.settings.effective_model_path)
-        except ModelUnavailable:
-            return False
-        return True
+            check_model_file(self.settings.effective_model_path, self.local.runtime)
+        except ModelUnavailable as err:
+            return str(err)
+        return None
+
+    def _skipped_local(self, task: str, version: str, why: str) -> ModelRecord | None:
+        """The record of a local model left out because its file is there but unusable (a
+        missing file is a choice, say a large-model-only setup: not recorded on every call)."""
+        path = self.settings.effective_model_path
+        if not path.exists():
+            return None
+        rec = ModelRecord(task, self.local.name, path.name, version, 0.0, False, 0.0)
+        rec.note = f"local model unavailable: {why}"
+        return rec
 
     def budget_left(self) -> int:
         if self.large is None:
@@ -132,10 +148,20 @@ class ModelLayer:
             p.spec.samples,
         )
         call_id = uuid.uuid4().hex
-        if not self.local_available() and not self._large_ready(allow_escalation):
-            check_model_file(self.settings.effective_model_path)  # raises the one-line error
-        first = self._try_local(req, schema, check) if self.local_available() else None
-        return self._finish(req, schema, first, call_id, scope, allow_escalation, check)
+        why = self.local_problem()
+        first = None
+        if why is None:
+            try:
+                first = self._try_local(req, schema, check)
+            except ModelUnavailable as err:  # there, but it would not load (remembered: once)
+                log.warning("local model not used: %s", err)
+                why = str(err)
+        skipped = self._skipped_local(task, req.rendered.version, why) if why else None
+        if why is not None and not self._large_ready(allow_escalation):
+            if skipped is not None:  # what was not used and why, as for any call
+                self._done(Answer(None, 0.0, skipped, "no_answer", [skipped]), call_id, scope)
+            raise ModelUnavailable(why)  # as for a missing model: the caller's cautious path
+        return self._finish(req, schema, first, call_id, scope, allow_escalation, check, skipped)
 
     def _try_local(
         self, req: generate.Request, schema: type[T], check: Check | None = None
@@ -183,10 +209,13 @@ class ModelLayer:
         scope: str,
         allow: bool,
         check: Check | None = None,
+        skipped: ModelRecord | None = None,
     ) -> Answer[T]:
         conf = first.confidence if first is not None and first.value is not None else 0.0
         where = route(self._situation(conf, self.settings.threshold(req.task), allow))
         attempts = [first.record] if first is not None else []
+        if skipped is not None:  # the local model was left out: why comes first
+            attempts.insert(0, skipped)
         if where is Route.ACCEPT and first is not None:
             return self._done(
                 Answer(first.value, conf, first.record, "ok", attempts), call_id, scope
@@ -256,6 +285,12 @@ class ModelLayer:
         where = route(self._situation(first.confidence if probs else None, bar, allow_escalation))
         if where is Route.ACCEPT:
             return self._done(first, call_id, scope)
+        why = None if probs or where is Route.LOCAL else self.local_problem()
+        skipped = (
+            self._skipped_local(task, zeroshot_version(self.prompts_dir), why) if why else None
+        )
+        if skipped is not None:  # a cold start that cannot ask the local model: say why
+            first.attempts.append(skipped)
         second = self._reader_answer(task, scope, text, labels, first) if probs else None
         if second is not None:
             first = second

@@ -22,6 +22,7 @@ from bot.llm.modelfile import LocalFileBackend, check_model_file, load_failed
 from bot.llm.native import quiet_native_stderr
 
 INSTALL_HINT = "the llama backend needs llama-cpp-python: pip install 'smolbot[llama]'"
+RUNTIME = "llama-cpp-python"
 
 
 class LlamaOptions(BaseModel):
@@ -38,11 +39,12 @@ class LlamaOptions(BaseModel):
 
 class LlamaBackend(LocalFileBackend[LlamaOptions]):
     name = "llama"
+    runtime = RUNTIME
     options_type = LlamaOptions
 
     def _load(self) -> Any:
         if self._model is None:
-            check_model_file(self.path)
+            check_model_file(self.path, RUNTIME)
             self._loading()
             self._model = load_llama(
                 self.path,
@@ -114,8 +116,9 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
 
 def load_llama(path: Path, extra_buffers: bool | None = None, **params: Any) -> Any:
     """A llama_cpp.Llama over `path` with `params`; a missing file, runtime or unloadable GGUF is
-    one ModelUnavailable line. `extra_buffers` None: on, except on CPUs with AMX (see above)."""
-    check_model_file(path)
+    one ModelUnavailable line (a load that failed is not tried again while the file is the same).
+    `extra_buffers` None: on, except on CPUs with AMX (see above)."""
+    check_model_file(path, RUNTIME)
     try:
         from llama_cpp import Llama
     except ImportError:
@@ -125,7 +128,7 @@ def load_llama(path: Path, extra_buffers: bool | None = None, **params: Any) -> 
         with _model_params(use_extra_bufts=extra), quiet_native_stderr():
             model = Llama(model_path=str(path), verbose=False, **params)
     except Exception as err:  # a GGUF it cannot load: one line, not a stack trace
-        raise load_failed("llama-cpp-python", path, err) from None
+        raise load_failed(RUNTIME, path, err) from None
     # free it before interpreter shutdown: Llama.__del__ fails once llama_cpp is torn down
     atexit.register(model.close)
     return model

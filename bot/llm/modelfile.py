@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -24,10 +25,19 @@ CHUNK = 1 << 20
 FIX = "run `smolbot models install`, or point SMOLBOT_MODEL_PATH at a GGUF file"
 
 
+# Loads that failed, by (runtime, path, size, mtime): a file a runtime would not load is not loaded
+# again on every call (seconds each, and the same error), only once it changed or in a new process.
+_LOAD_FAILURES: dict[tuple[str, str, int, int], str] = {}
+
+
 def load_failed(runtime: str, path: Path, err: Exception) -> ModelUnavailable:
-    """A GGUF file the runtime would not load: one line naming it and the fix, not a trace."""
+    """A GGUF file the runtime would not load: one line naming it and the fix, not a trace; the
+    failure is remembered for this version of the file (check_model_file(path, runtime))."""
     first = str(err).splitlines()[0] if str(err) else type(err).__name__
-    return ModelUnavailable(f"{runtime} could not load {path} ({first}); {FIX}")
+    message = f"{runtime} could not load {path} ({first}); {FIX}"
+    with contextlib.suppress(OSError):  # gone meanwhile: the next check says so
+        _LOAD_FAILURES[(runtime, *stat_key(path))] = message
+    return ModelUnavailable(message)
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,7 @@ class LocalFileBackend(Generic[OptionsT]):
     """What every local backend shares: one GGUF file, its options, one lazily loaded model."""
 
     options_type: type[BaseModel] = BaseModel
+    runtime = "local"  # as load failures are remembered: check_model_file(path, runtime)
 
     def __init__(self, path: Path, options: BaseModel) -> None:
         if not isinstance(options, self.options_type):
@@ -108,8 +119,9 @@ class LocalFileBackend(Generic[OptionsT]):
         self._fingerprint = fingerprint(self.path)
 
 
-def check_model_file(path: Path) -> None:
-    """Raise ModelUnavailable (one line, says the fix) unless path looks like a complete GGUF."""
+def check_model_file(path: Path, runtime: str | None = None) -> None:
+    """Raise ModelUnavailable (one line, says the fix) unless path looks like a complete GGUF,
+    and, with `runtime`, unless that runtime already failed to load this version of it."""
     if not path.is_file():
         raise ModelUnavailable(f"no model file at {path}; {FIX}")
     with path.open("rb") as f:
@@ -122,6 +134,9 @@ def check_model_file(path: Path) -> None:
         raise ModelUnavailable(
             f"{path} is incomplete or damaged ({size:,} of {known.size:,} bytes); {FIX}"
         )
+    failed = _LOAD_FAILURES.get((runtime, *stat_key(path))) if runtime else None
+    if failed is not None:
+        raise ModelUnavailable(failed)
 
 
 def stat_key(path: Path) -> tuple[str, int, int]:

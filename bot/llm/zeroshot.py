@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, field_validator
 
 from bot.core.escalation import Route
 from bot.llm import generate
-from bot.llm.api import Answer, Classification, ModelRecord
+from bot.llm.api import Answer, Classification, ModelRecord, ModelUnavailable
 from bot.llm.backends import LabelScorer
 from bot.llm.prompts import load_prompt
 from bot.llm.records import text_hash
 
 if TYPE_CHECKING:
     from bot.llm.layer import ModelLayer
+
+log = logging.getLogger(__name__)
 
 PROMPT = "triage_kind"
 # The 0.5B model zero-shot was right on about 47 % of issues (DESIGN.md): its label is never
@@ -44,6 +48,10 @@ class LabelAnswer(BaseModel):
     @classmethod
     def _clean(cls, v: str) -> str:
         return v.strip().strip("`'\"").lower()
+
+
+def prompt_version(prompts_dir: Path | None = None) -> str:
+    return load_prompt(PROMPT, prompts_dir).version
 
 
 def _request(task: str, text: str, labels: Sequence[str], layer: ModelLayer) -> generate.Request:
@@ -105,6 +113,18 @@ def scored_label(
     return value, conf, rec
 
 
+def _local_label(
+    layer: ModelLayer, req: generate.Request, labels: Sequence[str]
+) -> tuple[Classification | None, float, ModelRecord]:
+    """The local model's label: from the logits where the runtime gives them, else generated."""
+    if isinstance(layer.local, LabelScorer):
+        return scored_label(layer, req, labels)
+    out = layer._try_local(req, LabelAnswer)
+    conf = min(out.confidence, LOCAL_ZERO_SHOT_CAP)
+    out.record.confidence = conf
+    return _as_classification(out.value, labels, conf), conf, out.record
+
+
 def classify_with(
     layer: ModelLayer,
     where: Route,
@@ -122,14 +142,21 @@ def classify_with(
     best = first
     if where is Route.LOCAL:
         req = _request(task, text, labels, layer)
-        if isinstance(layer.local, LabelScorer):
-            value, conf, rec = scored_label(layer, req, labels)
-        else:
-            out = layer._try_local(req, LabelAnswer)
-            conf = min(out.confidence, LOCAL_ZERO_SHOT_CAP)
-            rec = out.record
-            rec.confidence = conf
-            value = _as_classification(out.value, labels, conf)
+        try:
+            value, conf, rec = _local_label(layer, req, labels)
+        except ModelUnavailable as err:  # there, but it would not load (remembered: once)
+            log.warning("local model not used: %s", err)
+            value, conf = None, 0.0
+            rec = ModelRecord(
+                task,
+                layer.local.name,
+                layer.local.model_name,
+                req.rendered.version,
+                0.0,
+                False,
+                0.0,
+            )
+            rec.note = f"local model unavailable: {err}"
         attempts.append(rec)
         if value is not None:
             best = Answer(value, conf, rec, "ok", attempts)

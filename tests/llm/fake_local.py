@@ -48,11 +48,11 @@ class ScriptedBackend(LocalFileBackend[BaseModel]):
 
     def _load(self) -> Any:
         if self._model is None:
-            check_model_file(self.path)
+            check_model_file(self.path, self.runtime)
             self._loading()
             self.script.loads += 1
             if self.path.read_bytes().startswith(b"GGUFBAD"):
-                raise load_failed("scripted", self.path, ValueError("Unsupported file format"))
+                raise load_failed(self.runtime, self.path, ValueError("Unsupported file format"))
             self._model = self.path.read_bytes()  # the "weights": what this load saw
         return self._model
 
