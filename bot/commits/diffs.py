@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -210,13 +211,17 @@ def _retyped(before: FileChange, after: FileChange) -> FileChange:
 
 
 def fit(changes: list[FileChange], budget_chars: int) -> list[FileChange]:
-    """Decide what each file shows: whole diffs smallest first while they fit, summaries for the rest."""
+    """Decide what each file shows within the budget: whole diffs smallest first while they fit,
+    summary lines for the rest while those fit, and one "and N more files" line for what is left."""
     for c in changes:
         c.shown, c.summarized = summary_line(c), True
+    lines = sum(len(c.shown) + 1 for c in changes)
+    reserved = min(lines, budget_chars // 3)  # many files: their lines must not eat every diff
+    credit = reserved == lines  # pasting a diff frees its reserved summary line
     code = sorted((c for c in changes if c.kind == "code" and c.patch), key=lambda c: len(c.patch))
-    left = budget_chars - sum(len(c.shown) + 1 for c in changes)
+    left = budget_chars - reserved
     for c in code:
-        cost = len(c.patch) - len(c.shown)
+        cost = len(c.patch) - (len(c.shown) if credit else 0)
         if cost <= left:
             c.shown, c.summarized = c.patch, False
             left -= cost
@@ -226,9 +231,23 @@ def fit(changes: list[FileChange], budget_chars: int) -> list[FileChange]:
             c.shown = (
                 f"{cut}\n[... {omitted} more lines of {c.path} not shown; {summary_line(c)}]\n"
             )
-            c.summarized = True
             left -= len(c.shown)
+    _drop_lines(changes, budget_chars)
     return changes
+
+
+def _drop_lines(changes: list[FileChange], budget_chars: int) -> None:
+    """Summary lines past the budget are left out (shown ""): render counts them in one line."""
+    used = sum(len(c.shown) + 1 for c in changes if not _is_line(c))
+    for c in changes:
+        if _is_line(c):
+            if used + len(c.shown) + 1 > budget_chars - MORE_CHARS:
+                c.shown = ""
+            used += len(c.shown) + 1
+
+
+def _is_line(change: FileChange) -> bool:
+    return change.summarized and "\n" not in change.shown
 
 
 def clip(patch: str, limit: int) -> str:
@@ -246,13 +265,38 @@ def _head(text: str, limit: int) -> str:
 
 def render(changes: list[FileChange]) -> str:
     full = [c.shown for c in changes if not c.summarized]
-    partial = [c.shown for c in changes if c.summarized]
+    partial = [c.shown for c in changes if c.summarized and c.shown]
+    left_out = [c for c in changes if c.summarized and not c.shown]
+    if left_out:
+        partial.append(more_line(left_out))
     parts = []
     if partial:
         parts.append("Summarized files (not pasted in full):\n" + "\n".join(partial))
     if full:
         parts.append("".join(full))
     return "\n\n".join(parts)
+
+
+MORE_CHARS = 300  # room kept for the "and N more files" line
+MORE_DIRS = 5
+
+
+def more_line(changes: list[FileChange]) -> str:
+    """One line for files a list leaves out: how many, in which directories, how many lines."""
+    parents = [PurePosixPath(c.path).parts[:-1] for c in changes]
+    lo, hi = min(parents), max(parents)  # group one level below the directories all share
+    depth = next(
+        (i for i, (x, y) in enumerate(zip(lo, hi, strict=False)) if x != y), min(len(lo), len(hi))
+    )
+    dirs = Counter("/".join(p[: depth + 1]) + "/" if p else "./" for p in parents)
+    where = [f"{d} {n}" for d, n in dirs.most_common(MORE_DIRS)]
+    if len(dirs) > MORE_DIRS:
+        where.append(f"{len(dirs) - MORE_DIRS} more directories")
+    counts = f"+{sum(c.added or 0 for c in changes)} -{sum(c.deleted or 0 for c in changes)} lines"
+    binary = sum(c.binary for c in changes)
+    counts += f", {binary} binary" if binary else ""
+    many = "file" if len(changes) == 1 else "files"
+    return f"... and {len(changes)} more {many} ({', '.join(where)}; {counts})"
 
 
 NEW_SYMBOL = re.compile(
@@ -268,11 +312,18 @@ def adds_symbols(changes: list[FileChange]) -> bool:
     return new > 0 and removed <= sum(c.added or 0 for c in code) // 2
 
 
-def stat_block(changes: list[FileChange]) -> str:
-    lines = []
-    for c in changes:
+def stat_block(changes: list[FileChange], limit: int | None = None) -> str:
+    """One line per file (status, path, counts); past `limit` characters, one line for the rest."""
+    lines: list[str] = []
+    used = 0
+    for i, c in enumerate(changes):
         counts = "binary" if c.binary else f"+{c.added} -{c.deleted}"
-        lines.append(f"{c.status} {c.path} ({counts})")
+        line = f"{c.status} {c.path} ({counts})"
+        if limit is not None and used + len(line) + 1 > limit - MORE_CHARS and i < len(changes) - 1:
+            lines.append(more_line(changes[i:]))
+            break
+        lines.append(line)
+        used += len(line) + 1
     return "\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
@@ -16,6 +17,8 @@ MESSAGE_PROMPT = "commit_message"
 FILE_PROMPT = "commit_message_file"
 TASK = "commit"
 T = TypeVar("T", bound=BaseModel)
+CHARS_PER_TOKEN = 2.0  # Qwen: base64 and hashes 2.0 characters a token, file lists 2.4, code ~3.8
+CHAT_TOKENS = 16  # the chat template's role markers around system and user text
 
 
 class FileSummary(BaseModel):
@@ -30,6 +33,16 @@ class Writer(Protocol):
     def ask(
         self, prompt: str, variables: dict[str, str], schema: type[T], *, allow_large: bool
     ) -> Answer[T]: ...
+
+
+def prompt_tokens(prompt: str, variables: dict[str, str]) -> int:
+    """A cautious estimate of the context a prompt needs: its rendered text and its longest answer."""
+    from bot.llm.prompts import load_prompt
+
+    spec = load_prompt(prompt)
+    rendered = spec.render(variables)
+    text = len(rendered.system) + len(rendered.user)
+    return math.ceil(text / CHARS_PER_TOKEN) + CHAT_TOKENS + spec.spec.max_tokens
 
 
 class LayerWriter:

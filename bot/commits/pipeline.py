@@ -10,7 +10,7 @@ from bot.commits import diffs
 from bot.commits.drafts import DraftResult
 from bot.commits.git import Repo
 from bot.commits.message import CommitDraft, compose
-from bot.commits.model import FILE_PROMPT, MESSAGE_PROMPT, FileSummary, Writer
+from bot.commits.model import FILE_PROMPT, MESSAGE_PROMPT, FileSummary, Writer, prompt_tokens
 from bot.commits.retrieval import SUPPORT_VARIABLE, similar, support_json, type_shares, type_vote
 from bot.commits.secrets import find_secrets
 from bot.commits.style import Style, infer_scope, infer_type, learn, path_type
@@ -21,7 +21,8 @@ DECISIVE_TYPES = {"docs", "test", "ci"}  # when the paths say so, the model does
 
 @dataclass(frozen=True)
 class DraftOptions:
-    budget_chars: int = 6000  # diff characters shown to the local model
+    budget_chars: int = 6000  # characters of file list and diff shown to the local model
+    context_tokens: int = 4096  # settings.model_context: a prompt that cannot fit is not sent
     history: int = 300  # commits read from `git log` to learn style, scopes and examples
     allow_large: bool = False  # settings.large_for_commits
     body_over_lines: int = 30  # changes larger than this get a body
@@ -56,21 +57,16 @@ def draft_changes(
         files, statuses, style, diffs.adds_symbols(changes), type_vote(files, history)
     )
     scope = infer_scope(files, style)
-    diffs.fit(changes, opts.budget_chars)
+    listing = diffs.stat_block(changes, opts.budget_chars // 4)  # many files: one line for the rest
+    diffs.fit(changes, opts.budget_chars - len(listing))
     result = DraftResult(tree, "")
-    secrets = _secret_note(changes) if opts.allow_large else None
-    allow_large = opts.allow_large and not secrets
-    _summarize_files(changes, writer, opts, allow_large, result)
-    result.notes += _summary_notes(changes)
-    if secrets:
-        result.notes.append(secrets)
     large = diffs.size(changes) > opts.body_over_lines or len(changes) > 3
-    variables = _variables(changes, style, similar(files, history), ctype, scope, large)
+    variables = _variables(changes, listing, style, similar(files, history), ctype, scope, large)
     forced = path_type(files, statuses)
     if style.conventional:  # evidence for the draft's confidence (the type is part of the message)
         decisive = forced if forced in DECISIVE_TYPES else None
         variables[SUPPORT_VARIABLE] = support_json(type_shares(files, history), decisive, ctype)
-    draft = _ask(writer, variables, allow_large, result)
+    draft = _model_draft(changes, writer, variables, opts, result)
     if draft is None:
         draft = fallback(changes, ctype)
     if style.conventional and forced in DECISIVE_TYPES and draft.type != forced:
@@ -83,6 +79,48 @@ def draft_changes(
     result.repairs += repairs
     result.seconds = time.monotonic() - started
     return result
+
+
+def _model_draft(
+    changes: list[diffs.FileChange],
+    writer: Writer | None,
+    variables: dict[str, str],
+    opts: DraftOptions,
+    result: DraftResult,
+) -> CommitDraft | None:
+    """The model's draft, after its summaries of the largest cut files; None when it gave none."""
+    secrets = _secret_note(changes) if opts.allow_large else None
+    allow_large = opts.allow_large and not secrets
+    too_large = _too_large(writer, variables, opts)
+    if not too_large:
+        rule_made = variables["diff"]
+        _summarize_files(changes, writer, opts, allow_large, result)
+        variables["diff"] = diffs.render(changes)
+        if _too_large(writer, variables, opts):  # the model's lines ran longer than the rules'
+            variables["diff"] = rule_made
+    result.notes += _summary_notes(changes)
+    if secrets:
+        result.notes.append(secrets)
+    if too_large:
+        result.notes.append(too_large)
+        return None
+    return _ask(writer, variables, allow_large, result)
+
+
+def _too_large(writer: Writer | None, variables: dict[str, str], opts: DraftOptions) -> str | None:
+    """Why the prompt is not sent, when it cannot fit the model's context (the model would refuse it)."""
+    if writer is None:
+        return None
+    try:
+        tokens = prompt_tokens(MESSAGE_PROMPT, variables)
+    except Exception:  # a broken prompt file: the model call says so
+        return None
+    if tokens <= opts.context_tokens:
+        return None
+    return (
+        f"prompt too large for the model (about {tokens} tokens with the answer; the context "
+        f"holds {opts.context_tokens}): not sent; deterministic draft"
+    )
 
 
 def _ask(
@@ -156,6 +194,7 @@ def _summary_notes(changes: list[diffs.FileChange]) -> list[str]:
 
 def _variables(
     changes: list[diffs.FileChange],
+    listing: str,
     style: Style,
     examples: list[str],
     ctype: str,
@@ -165,7 +204,7 @@ def _variables(
     return {
         "style": style.describe(),
         "examples": "\n".join(f"- {e}" for e in examples) or "(none)",
-        "files": diffs.stat_block(changes),
+        "files": listing,
         "diff": diffs.render(changes),
         "type_hint": ctype,
         "scope_hint": scope or "(none)",
