@@ -35,11 +35,9 @@ POLL_S = 0.1
 def drafter_lock(box: DraftBox) -> Iterator[bool]:
     """Hold the per-worktree lock; yields False when another drafter has it. The kernel frees it on kill -9."""
     box.root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(box.root / "drafter.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(box.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _take(fd):
             yield False
             return
         # never seen empty: a reader (`smolbot hook status`, the hook) would take it for no drafter
@@ -52,6 +50,19 @@ def drafter_lock(box: DraftBox) -> Iterator[bool]:
                     box.pid_path.unlink()
     finally:
         os.close(fd)
+
+
+def _take(fd: int, tries: int = 5) -> bool:
+    """The exclusive lock, retried a moment: `alive()` probes it (held for microseconds) and a
+    drafter starting just then must not take the probe for another drafter and exit."""
+    for attempt in range(tries):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if attempt < tries - 1:
+                time.sleep(0.02)
+    return False
 
 
 def index_signature(index: Path) -> tuple[int, int, int] | None:
@@ -181,13 +192,29 @@ def spawn(root: Path) -> None:
 
 
 def alive(box: DraftBox) -> int | None:
-    """The running drafter's pid, or None."""
+    """The running drafter's pid, or None. The pid file is trusted only while the lock is held:
+    after a kill -9 it stays behind, and its pid may be reused by an unrelated process."""
     try:
         pid = int(box.pid_path.read_text().strip())
         os.kill(pid, 0)
     except (OSError, ValueError):
         return None
-    return pid
+    return pid if locked(box) else None
+
+
+def locked(box: DraftBox) -> bool:
+    """Whether a drafter holds the lock (a shared, non-blocking attempt on it fails)."""
+    try:
+        fd = os.open(box.lock_path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # also lets go of our shared lock at once
+    return False
 
 
 def _log_to(path: Path) -> None:

@@ -61,6 +61,11 @@ class DraftBox:
         return self.root / "drafter.pid"
 
     @property
+    def lock_path(self) -> Path:
+        """Held by the running drafter: the pid file alone outlives a kill -9."""
+        return self.root / "drafter.lock"
+
+    @property
     def want_path(self) -> Path:
         return self.root / "want"
 

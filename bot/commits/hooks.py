@@ -27,7 +27,13 @@ _START = """start_drafter() {
     nohup "$PY" -m bot.commits.drafter </dev/null >/dev/null 2>&1 &
   fi
 }
-alive() { p=$(cat "$dir/drafter.pid" 2>/dev/null) && kill -0 "$p" 2>/dev/null; }
+# A pid file outlives a killed drafter and its pid can be reused: it counts only while the lock is held.
+alive() {
+  p=; read -r p 2>/dev/null <"$dir/drafter.pid"
+  [ -n "$p" ] && kill -0 "$p" 2>/dev/null && [ -f "$dir/drafter.lock" ] || return 1
+  command -v flock >/dev/null 2>&1 || return 0
+  ! flock -n -s 9 2>/dev/null 9<"$dir/drafter.lock"
+}
 """
 
 PREPARE = """#!/bin/sh

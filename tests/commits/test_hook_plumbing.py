@@ -3,9 +3,14 @@ temporary index, and a stale pid file is never taken for a drafter."""
 
 from __future__ import annotations
 
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from tests.commits.conftest import Git
+import pytest
+
+from tests.commits.conftest import Git, wait_for
 
 NO_MODEL = {"SMOLBOT_MODEL_PATH": "/nonexistent/model.gguf"}
 
@@ -33,3 +38,43 @@ def test_smolbot_draft_runs_no_hook_on_its_index_copy(repo: Git, tmp_path: Path)
     assert not log.exists(), log.read_text()  # the chained hook runs before ours, in write-tree
     repo("add", "docs/usage.md")  # a real index write still reaches the user's hook
     assert "index=\n" in log.read_text()
+
+
+@pytest.fixture
+def stranger() -> Iterator[subprocess.Popen[bytes]]:
+    """An unrelated process, as one that got a dead drafter's pid."""
+    proc = subprocess.Popen(["sleep", "600"])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def stale_pid(g: Git, pid: int) -> None:
+    """What a drafter killed with -9 leaves: its pid file and a lock file nobody holds."""
+    g.git_path("smolbot").mkdir(parents=True, exist_ok=True)
+    g.git_path("smolbot/drafter.pid").write_text(str(pid))
+    g.git_path("smolbot/drafter.lock").touch()
+
+
+def test_uninstall_never_signals_a_process_that_reused_a_stale_pid(
+    repo: Git, stranger: subprocess.Popen[bytes]
+) -> None:
+    assert repo.smolbot("hook", "install", "--no-start").returncode == 0
+    stale_pid(repo, stranger.pid)
+    assert "drafter: not running" in repo.smolbot("hook", "status").stdout
+    assert repo.smolbot("hook", "uninstall").returncode == 0
+    time.sleep(0.2)  # a SIGTERM, had one been sent, is delivered by now
+    assert stranger.poll() is None
+
+
+def test_a_stale_pid_does_not_stop_the_hooks_starting_a_drafter(
+    repo: Git, stranger: subprocess.Popen[bytes]
+) -> None:
+    assert repo.smolbot("hook", "install", "--no-start").returncode == 0
+    stale_pid(repo, stranger.pid)
+    repo.write("docs/usage.md", "# Usage\n\nRun it.\n")
+    repo("add", "docs/usage.md", env=NO_MODEL)  # post-index-change: no drafter runs, so start one
+    wait_for(lambda: repo.drafter_pid() not in (None, stranger.pid), timeout=60)
+    draft = repo.git_path("smolbot/COMMIT_DRAFT.txt")
+    wait_for(draft.is_file, timeout=60)
+    assert draft.read_text().startswith("docs")
