@@ -17,6 +17,7 @@ from bot.commits.style import Style, infer_scope, infer_type, learn, path_type
 
 log = logging.getLogger(__name__)
 DECISIVE_TYPES = {"docs", "test", "ci"}  # when the paths say so, the model does not get a vote
+BODY_FILES = 12  # files a rule-made body names; a last line counts the rest
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def draft_changes(
         result.repairs.append(f"type {draft.type!r} replaced by {forced!r} (paths)")
         draft.type = forced
     if large and not draft.body.strip():
-        draft.body = "\n".join(f"- {diffs.headline(c)}" for c in changes[:12])
+        draft.body = _listed_body(changes)
         result.repairs.append("body listed from the changed files")
     result.message, repairs = compose(draft, style, ctype, scope)
     result.repairs += repairs
@@ -212,6 +213,15 @@ def _variables(
         if large
         else "A body is optional for a change this small.",
     }
+
+
+def _listed_body(changes: list[diffs.FileChange], most: int = BODY_FILES) -> str:
+    """A body naming the changed files, the ones past `most` counted in a last line."""
+    shown = changes if len(changes) <= most else changes[: most - 1]
+    lines = [f"- {diffs.headline(c)}" for c in shown]
+    if len(shown) < len(changes):
+        lines.append(f"- {diffs.more_line(changes[len(shown) :])}")
+    return "\n".join(lines)
 
 
 def fallback(changes: list[diffs.FileChange], ctype: str) -> CommitDraft:

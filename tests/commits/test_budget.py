@@ -92,3 +92,15 @@ def test_the_line_for_left_out_files_groups_them_by_directory() -> None:
     changes = diffs.changes_from_patch(patch)
     assert diffs.more_line(changes) == "... and 3 more files (src/b/ 2, src/a/ 1; +3 -3 lines)"
     assert diffs.stat_block(changes, 10_000).count("\n") == 2  # room: every file has its line
+
+
+def test_a_rule_made_body_counts_the_files_it_does_not_name(
+    make_repo: Callable[..., Git],
+) -> None:
+    repo = many_files(make_repo, 20)
+    result = draft_tree(repo, repo.staged_tree(), None, DraftOptions())
+    assert result is not None
+    body = result.message.split("\n\n", 1)[1].replace("\n  ", " ")
+    named = [line for line in body.splitlines() if line.startswith("- add ")]
+    more = re.search(r"^- \.\.\. and (\d+) more files \(", body, re.M)
+    assert more and len(named) + int(more.group(1)) == 20  # it named 12 and dropped 8 silently
