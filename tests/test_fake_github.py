@@ -227,6 +227,12 @@ def test_bodies_over_github_s_limit_are_refused(gh: FakeGitHubServer, client: ht
         assert r.status_code == 422 and "too long" in r.json()["errors"][0]["message"]
 
 
+def test_label_names_are_one_case_aside(gh: FakeGitHubServer, client: httpx.Client) -> None:
+    assert client.post(f"/repos/{REPO}/labels", json={"name": "Needs-Info"}).status_code == 201
+    again = client.post(f"/repos/{REPO}/labels", json={"name": "needs-info"})
+    assert again.status_code == 422 and "already_exists" in again.text
+
+
 def test_concurrent_requests(gh: FakeGitHubServer, client: httpx.Client) -> None:
     token = client.headers["Authorization"]
 

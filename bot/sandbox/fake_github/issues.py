@@ -163,7 +163,7 @@ def repo_labels(req: Req) -> Resp:
 def create_label(req: Req) -> Resp:
     b = req.body or {}
     name = b.get("name", "")
-    if not name or name in req.r.labels:
+    if not name or name.casefold() in {n.casefold() for n in req.r.labels}:  # case aside
         return invalid("already_exists" if name else "name is required")
     label = req.state.add_label(
         req.r.full_name, name, b.get("color", "ededed"), b.get("description") or ""
