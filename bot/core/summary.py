@@ -72,10 +72,11 @@ class Entry:
 
 
 def entries(thread: Thread, bot_login: str, per_entry_chars: int = 1500) -> list[Entry]:
+    """The issue (title and body) and the human comments, each cut at per_entry_chars: a chunk
+    never splits an entry, so one longer than the model's context could not be summarized."""
     issue = thread.issue
-    first = Entry(
-        0, issue.author, "author", f"{issue.title}\n\n{issue.body}".strip(), issue.html_url
-    )
+    opening = f"{issue.title}\n\n{issue.body}".strip()[:per_entry_chars]
+    first = Entry(0, issue.author, "author", opening, issue.html_url)
     out = [first]
     for c in thread.comments:
         if is_bot(c.author, c.author_type, bot_login):

@@ -45,6 +45,24 @@ class Answer(Generic[T]):
         return self.value is not None and self.status in ("ok", "escalated")
 
 
+class GenerationFailed(Exception):
+    """A source could not produce any text (transport error, timeout, a prompt longer than its
+    context); message in one line. The layer records it and does not retry that source."""
+
+
+class PromptTooLong(GenerationFailed):
+    """The prompt does not fit the model's context window (`tokens` None: the runtime did not say
+    how many it had, only that there were more than `context` - `reserve`)."""
+
+    def __init__(self, tokens: int | None, context: int, reserve: int = 0) -> None:
+        size = f"{tokens}" if tokens is not None else f"more than {context - reserve}"
+        super().__init__(
+            f"prompt is {size} tokens, the context is {context}; shorten the input or raise"
+            " SMOLBOT_MODEL_CONTEXT"
+        )
+        self.tokens, self.context = tokens, context
+
+
 class ModelUnavailable(Exception):
     """The local model file is missing or broken. The message says which command fixes it."""
 

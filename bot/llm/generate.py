@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel
 
 from bot.llm import confidence
-from bot.llm.api import ModelRecord
+from bot.llm.api import GenerationFailed, ModelRecord
 from bot.llm.backends import Generation
 from bot.llm.parse import Parsed, parse_answer
 from bot.llm.prompts import Rendered
@@ -25,10 +25,6 @@ RETRY_NOTE = (
     "Reply again with one JSON object only, no other text."
 )
 AGREEMENT_TEMPERATURE = 0.7
-
-
-class GenerationFailed(Exception):
-    """A source could not produce any text (transport error, timeout); message in one line."""
 
 
 @dataclass
@@ -152,3 +148,6 @@ def _agreement(
 
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
+
+
+__all__ = ["GenerateFn", "GenerationFailed", "Outcome", "Request", "cache_key", "run"]

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.llm.api import GenerationFailed, PromptTooLong
 from bot.llm.backends import CHATML_SYSTEM, CHATML_USER, Generation, register
 from bot.llm.modelfile import LocalFileBackend, check_model_file, load_failed
 from bot.llm.native import quiet_native_stderr
@@ -64,9 +65,13 @@ class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
         with self._lock:  # one generation at a time per loaded model
             model = self._load()
             count = 0
+            failed = ""
 
-            def on_token(_token_id: int, _text: str) -> bool:
-                nonlocal count
+            def on_token(token_id: int, text: str) -> bool:
+                nonlocal count, failed
+                if token_id < 0:  # gpt4all's way of saying the prompt was refused, in words
+                    failed = text
+                    return False
                 count += 1
                 return True
 
@@ -79,8 +84,18 @@ class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
                     n_batch=self.options.n_batch,
                     callback=on_token,
                 )
+            if failed:
+                raise _refused(failed, self.options.n_ctx)
             n_past = int(getattr(model.model.context, "n_past", 0) or 0)
             return Generation(str(text), max(n_past - count, 0), count)
+
+
+def _refused(message: str, n_ctx: int) -> GenerationFailed:
+    """gpt4all's refusal of a prompt: one longer than the context (it checks the prompt against
+    n_ctx - 4 and prints the count to stderr only), or another error in its words."""
+    if "context window" in message:
+        return PromptTooLong(None, n_ctx, reserve=4)
+    return GenerationFailed(f"gpt4all: {message}")
 
 
 def make(path: Path, options: BaseModel) -> Gpt4allBackend:

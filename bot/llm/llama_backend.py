@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import math
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.llm.api import ModelUnavailable
+from bot.llm.api import ModelUnavailable, PromptTooLong
 from bot.llm.backends import CHATML_SYSTEM, CHATML_USER, Generation, register
 from bot.llm.modelfile import LocalFileBackend, check_model_file, load_failed
 from bot.llm.native import quiet_native_stderr
@@ -74,17 +75,20 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
         with self._lock:
             model = self._load()
             seen = TokenLogprobs()
-            out = model.create_chat_completion(
-                messages=[
-                    {"role": "system", "content": system},
-                    {"role": "user", "content": user},
-                ],
-                max_tokens=max_tokens,
-                temperature=temperature,
-                top_k=1 if temperature <= 0 else 40,
-                response_format=fmt,
-                logits_processor=[seen],
-            )
+            try:
+                out = model.create_chat_completion(
+                    messages=[
+                        {"role": "system", "content": system},
+                        {"role": "user", "content": user},
+                    ],
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    top_k=1 if temperature <= 0 else 40,
+                    response_format=fmt,
+                    logits_processor=[seen],
+                )
+            except ValueError as err:  # llama-cpp-python's "Requested tokens (N) exceed ..."
+                raise _too_long(err) from None
         usage = out.get("usage") or {}
         text = out["choices"][0]["message"].get("content") or ""
         return Generation(
@@ -105,6 +109,8 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
         with self._lock:
             model = self._load()
             tokens = model.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+            if len(tokens) >= model.n_ctx():
+                raise PromptTooLong(len(tokens), model.n_ctx())
             logits = _last_logits(model, tokens)
             firsts = {lb: _first_token(model, lb) for lb in labels}
         chosen = {lb: float(logits[t]) for lb, t in firsts.items()}
@@ -112,6 +118,16 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
         weights = {lb: math.exp(v - top) for lb, v in chosen.items()}
         total = sum(weights.values())
         return {lb: w / total for lb, w in weights.items()}, len(tokens)
+
+
+TOO_LONG = re.compile(r"Requested tokens \((\d+)\) exceed context window of (\d+)")
+
+
+def _too_long(err: ValueError) -> Exception:
+    """llama-cpp-python's ValueError for a prompt longer than the context as PromptTooLong; any
+    other ValueError as it is."""
+    found = TOO_LONG.search(str(err))
+    return PromptTooLong(int(found[1]), int(found[2])) if found else err
 
 
 def load_llama(path: Path, extra_buffers: bool | None = None, **params: Any) -> Any:

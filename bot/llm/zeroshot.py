@@ -12,7 +12,7 @@ from pydantic import BaseModel, field_validator
 
 from bot.core.escalation import Route
 from bot.llm import generate
-from bot.llm.api import Answer, Classification, ModelRecord, ModelUnavailable
+from bot.llm.api import Answer, Classification, GenerationFailed, ModelRecord, ModelUnavailable
 from bot.llm.backends import LabelScorer
 from bot.llm.prompts import load_prompt
 from bot.llm.records import text_hash
@@ -125,6 +125,14 @@ def _local_label(
     return _as_classification(out.value, labels, conf), conf, out.record
 
 
+def _no_label(layer: ModelLayer, req: generate.Request, err: Exception) -> ModelRecord:
+    local = layer.local
+    rec = ModelRecord(req.task, local.name, local.model_name, req.rendered.version, 0.0, False, 0.0)
+    unusable = isinstance(err, ModelUnavailable)
+    rec.note = f"local model unavailable: {err}" if unusable else str(err)
+    return rec
+
+
 def classify_with(
     layer: ModelLayer,
     where: Route,
@@ -144,19 +152,9 @@ def classify_with(
         req = _request(task, text, labels, layer)
         try:
             value, conf, rec = _local_label(layer, req, labels)
-        except ModelUnavailable as err:  # there, but it would not load (remembered: once)
-            log.warning("local model not used: %s", err)
-            value, conf = None, 0.0
-            rec = ModelRecord(
-                task,
-                layer.local.name,
-                layer.local.model_name,
-                req.rendered.version,
-                0.0,
-                False,
-                0.0,
-            )
-            rec.note = f"local model unavailable: {err}"
+        except (ModelUnavailable, GenerationFailed) as err:  # would not load; too long a text
+            log.warning("local model gave no label: %s", err)
+            value, conf, rec = None, 0.0, _no_label(layer, req, err)
         attempts.append(rec)
         if value is not None:
             best = Answer(value, conf, rec, "ok", attempts)
