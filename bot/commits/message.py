@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import textwrap
 
 from pydantic import BaseModel, Field
 
@@ -59,20 +58,50 @@ def _trim(subject: str, limit: int = MAX_SUBJECT) -> str:
     return cut[: cut.rfind(" ")] if " " in cut[limit // 2 :] else cut
 
 
+BULLET = re.compile(r"^\s*([-*+]|\d{1,3}[.)])\s+(.*)$")
+
+
 def _wrap(body: str) -> str:
+    """Paragraphs filled to BODY_WIDTH; bullet items each filled on their own, prose around them too."""
     paras = [p.strip() for p in re.split(r"\n\s*\n", body.strip()) if p.strip()]
-    out = []
-    for p in paras:
-        if all(line.lstrip().startswith(("-", "*")) for line in p.splitlines()):
-            out.append(
-                "\n".join(
-                    textwrap.fill(x.strip(), BODY_WIDTH, subsequent_indent="  ")
-                    for x in p.splitlines()
-                )
-            )
+    return "\n\n".join("\n".join(_fill(*block) for block in _blocks(p)) for p in paras)
+
+
+def _blocks(para: str) -> list[tuple[str, str]]:
+    """(marker, text) for each bullet item ("" for prose): an indented line continues an item."""
+    blocks: list[tuple[str, str]] = []
+    for line in para.splitlines():
+        m = BULLET.match(line)
+        if m:
+            blocks.append((m.group(1), m.group(2)))
+        elif blocks and (blocks[-1][0] == "" or line[:1].isspace()):
+            blocks[-1] = (blocks[-1][0], f"{blocks[-1][1]} {line.strip()}")
         else:
-            out.append(textwrap.fill(" ".join(p.split()), BODY_WIDTH))
-    return "\n\n".join(out)
+            blocks.append(("", line.strip()))
+    return blocks
+
+
+def _fill(marker: str, text: str) -> str:
+    """Greedy wrap that never breaks a word, nor starts a line with `#`: git drops such lines as
+    comments (`as reported in` / `#123.` lost the issue), so the word before moves down with it."""
+    indent = " " * (len(marker) + 1) if marker else ""
+    first = f"{marker} " if marker else " " if text.startswith("#") else ""  # the model's own #
+    lines = [[first]]
+    for word in text.split():
+        line = lines[-1]
+        if len("".join(line)) + len(word) + (len(line) > 1) <= BODY_WIDTH or len(line) == 1:
+            line.append(word if len(line) == 1 else f" {word}")
+        elif word.startswith("#") and not indent:
+            plain = [i for i in range(2, len(line)) if not line[i].lstrip().startswith("#")]
+            if plain:  # move down from the last word that does not start with `#`
+                moved = line[plain[-1] :]
+                del line[plain[-1] :]
+                lines.append(["", moved[0].lstrip(), *moved[1:], f" {word}"])
+            else:  # nothing to move down with it: this line runs long instead
+                line.append(f" {word}")
+        else:
+            lines.append([indent, word])
+    return "\n".join("".join(line).rstrip() for line in lines)
 
 
 def compose(
