@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -134,6 +135,10 @@ def check_model_file(path: Path, runtime: str | None = None) -> None:
         raise ModelUnavailable(
             f"{path} is incomplete or damaged ({size:,} of {known.size:,} bytes); {FIX}"
         )
+    if known is not None and verified_sha256(path) != known.sha256:
+        raise ModelUnavailable(
+            f"{path} is damaged: the right size, but not the sha256 of {known.filename}; {FIX}"
+        )
     failed = _LOAD_FAILURES.get((runtime, *stat_key(path))) if runtime else None
     if failed is not None:
         raise ModelUnavailable(failed)
@@ -177,15 +182,65 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+# A known model file's sha256 is read once per version of the file (size, mtime), then kept in a
+# stamp next to it, so that a worker starts without reading 500 MB again (that takes seconds).
+STAMP_SUFFIX = ".verified"
+_VERIFIED: dict[tuple[str, int, int], str] = {}
+_VERIFY_LOCK = threading.Lock()
+
+
+def stamp_path(path: Path) -> Path:
+    return path.with_name(path.name + STAMP_SUFFIX)
+
+
+def verified_sha256(path: Path, *, reread: bool = False) -> str:
+    """The sha256 of the file behind `path`: from this process's memory or the file's stamp when
+    both were made for its current size and mtime, else read (and stamped)."""
+    real = path.resolve()
+    with _VERIFY_LOCK:  # one read at a time: another thread waits for it instead of reading too
+        key = stat_key(real)
+        sha = None if reread else _VERIFIED.get(key) or _read_stamp(real, key)
+        if sha is None:
+            sha = sha256_file(real)
+            _write_stamp(real, key, sha)
+        _VERIFIED[key] = sha
+        return sha
+
+
+def _read_stamp(path: Path, key: tuple[str, int, int]) -> str | None:
+    try:
+        stamp = json.loads(stamp_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stamp, dict) or (stamp.get("size"), stamp.get("mtime_ns")) != key[1:]:
+        return None
+    sha = stamp.get("sha256")
+    return sha if isinstance(sha, str) else None
+
+
+def _write_stamp(path: Path, key: tuple[str, int, int], sha: str) -> None:
+    """Best effort: a read-only models directory only means reading the file once per process."""
+    data = json.dumps({"size": key[1], "mtime_ns": key[2], "sha256": sha})
+    tmp = path.with_name(f".{path.name}.stamp-{os.getpid()}-{threading.get_ident()}")
+    try:
+        tmp.write_text(data, encoding="utf-8")
+        os.replace(tmp, stamp_path(path))
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
 def file_status(path: Path, verify: bool = False) -> str:
-    """'ok', 'missing', or why the file is bad; sha256 only with verify (it reads 500 MB)."""
+    """'ok', 'missing', or why the file is bad. A known file's sha256 is read once per version of
+    the file (then stamped); `verify` reads it again whatever the stamp says."""
+    known = SOURCES.get(path.name)
+    if verify and known is not None and path.is_file():
+        with contextlib.suppress(OSError):
+            verified_sha256(path, reread=True)
     try:
         check_model_file(path)
     except ModelUnavailable as err:
         return "missing" if not path.exists() else str(err).split(";")[0]
-    known = SOURCES.get(path.name)
-    if verify and known is not None and sha256_file(path) != known.sha256:
-        return "bad checksum"
     return "ok"
 
 
@@ -258,4 +313,7 @@ def install(
         os.replace(tmp_file, target)
     finally:
         tmp_file.unlink(missing_ok=True)
+    key = stat_key(target.resolve())
+    _write_stamp(target.resolve(), key, source.sha256)  # checked above: no second read at start
+    _VERIFIED[key] = source.sha256
     return target

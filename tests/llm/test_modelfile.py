@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from bot.llm import ModelUnavailable, get_model_layer
+from bot.llm import ModelUnavailable, get_model_layer, modelfile
 from bot.llm.api import UnknownBackend
 from bot.llm.backends import get_backend
 from bot.llm.modelfile import DEFAULT_SOURCE, ModelSource, check_model_file, file_status, install
@@ -116,7 +117,11 @@ def test_install_assembles_parts(parts: tuple[ModelSource, bytes], tmp_path: Pat
     path = install(source, tmp_path / "models", progress=seen.append)
     assert path.read_bytes() == payload
     assert sum(seen) == len(payload)
-    assert [p.name for p in path.parent.iterdir()] == ["smoltest.gguf"]  # no temp file left
+    # no temp file left; the stamp says its sha256 was checked, so no check reads it again
+    assert sorted(p.name for p in path.parent.iterdir()) == [
+        "smoltest.gguf",
+        "smoltest.gguf.verified",
+    ]
 
 
 def test_install_refuses_wrong_checksum(parts: tuple[ModelSource, bytes], tmp_path: Path) -> None:
@@ -134,3 +139,87 @@ def test_corrupt_gguf_that_passes_the_magic_check(tmp_path: Path) -> None:
     with pytest.raises(ModelUnavailable, match="could not load") as err:
         backend.generate("s", "u", max_tokens=1, temperature=0)
     _expect_one_line(err.value)
+
+
+# --- the known model's sha256, once per version of the file ----------------------------------
+
+
+@pytest.fixture
+def known(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, bytes, list[Path]]:
+    """A known model file (its name, size and sha256 in SOURCES) and a log of full reads."""
+    payload = b"GGUF" + bytes(range(256)) * 40
+    source = ModelSource(
+        "tiny-known.gguf", "tiny", "1", 1, len(payload), hashlib.sha256(payload).hexdigest()
+    )
+    monkeypatch.setitem(modelfile.SOURCES, source.filename, source)
+    monkeypatch.setattr(modelfile, "_VERIFIED", {})
+    reads: list[Path] = []
+    real = modelfile.sha256_file
+    monkeypatch.setattr(modelfile, "sha256_file", lambda p: reads.append(p) or real(p))
+    return tmp_path / "models" / source.filename, payload, reads
+
+
+def _new_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(modelfile, "_VERIFIED", {})
+
+
+def test_a_right_size_file_with_the_wrong_sha256_is_refused(
+    known: tuple[Path, bytes, list[Path]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, payload, reads = known
+    path.parent.mkdir()
+    path.write_bytes(payload[:-1] + b"X")  # one byte flipped: the size check passes
+    for _ in range(2):
+        with pytest.raises(ModelUnavailable, match="damaged") as err:
+            check_model_file(path)
+        _expect_one_line(err.value)
+    _new_process(monkeypatch)  # a restarted worker trusts the stamp: no second read
+    with pytest.raises(ModelUnavailable, match="damaged"):
+        check_model_file(path)
+    assert len(reads) == 1
+    assert file_status(path).endswith("not the sha256 of tiny-known.gguf")
+
+
+def test_the_sha256_is_read_once_then_trusted_until_the_file_changes(
+    known: tuple[Path, bytes, list[Path]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, payload, reads = known
+    path.parent.mkdir()
+    path.write_bytes(payload)
+    check_model_file(path)
+    check_model_file(path)
+    _new_process(monkeypatch)
+    check_model_file(path)
+    assert len(reads) == 1 and modelfile.stamp_path(path).is_file()
+    path.write_bytes(payload[:-1] + b"X")  # damaged in place afterwards: size and mtime change
+    os.utime(path, ns=(1, 1))
+    with pytest.raises(ModelUnavailable, match="damaged"):
+        check_model_file(path)
+    assert len(reads) == 2
+    assert file_status(path, verify=True) != "ok" and len(reads) == 3  # --verify reads again
+
+
+def test_an_unwritable_models_directory_still_checks_once_per_process(
+    known: tuple[Path, bytes, list[Path]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, payload, reads = known
+    path.parent.mkdir()
+    path.write_bytes(payload)
+    monkeypatch.setattr(modelfile, "stamp_path", lambda p: p.parent / "no-such-dir" / "stamp")
+    check_model_file(path)
+    check_model_file(path)
+    assert len(reads) == 1
+
+
+def test_ask_with_a_damaged_default_model_says_to_reinstall(
+    known: tuple[Path, bytes, list[Path]], llm_store: Store
+) -> None:
+    path, payload, _ = known
+    path.parent.mkdir()
+    path.write_bytes(payload[:-1] + b"X")
+    layer = get_model_layer(
+        load_settings(data_dir=path.parent, model_path=path, env="test"), llm_store
+    )
+    assert not layer.local_available()
+    with pytest.raises(ModelUnavailable, match="smolbot models install"):
+        layer.ask("digest", "digest_line", {"title": "t", "body": "b"}, Line)
