@@ -28,12 +28,12 @@ def has_message(text: str) -> bool:
     return any(line.strip() and not line.startswith("#") for line in text.splitlines())
 
 
-def await_draft(repo: Repo, box: DraftBox, tree: str, budget_s: float) -> str | None:
-    """The draft for tree: at once when ready, else ask the drafter and wait up to budget_s."""
-    path = box.text_path(tree)
+def await_draft(repo: Repo, box: DraftBox, head: str, tree: str, budget_s: float) -> str | None:
+    """The draft for tree on HEAD's tree head: at once when ready, else ask the drafter and wait up to budget_s."""
+    path = box.text_path(head, tree)
     if path.is_file():
         return path.read_text()
-    box.request(tree)
+    box.request(head, tree)
     if drafter.alive(box) is None:
         drafter.spawn(repo.root)
     deadline = time.monotonic() + budget_s
@@ -55,7 +55,8 @@ def fill_message(repo: Repo, msg_file: Path, source: str, index_file: Path | Non
     if has_message(current):
         return False
     tree = repo.staged_tree(index_file)
-    draft = await_draft(repo, DraftBox(repo.smolbot_dir()), tree, wait_budget(repo))
+    box = DraftBox(repo.smolbot_dir())
+    draft = await_draft(repo, box, repo.head_tree(), tree, wait_budget(repo))
     if not draft:
         return False
     msg_file.write_text(draft.rstrip("\n") + "\n\n" + current)
@@ -72,20 +73,21 @@ def trigger(repo: Repo) -> None:
 def draft_now(repo: Repo, wait_s: float) -> DraftResult | None:
     """The draft for the staged changes: the drafter's if ready (or ready within wait_s), else made here."""
     box = DraftBox(repo.smolbot_dir())
-    tree = repo.staged_tree()
-    if tree == repo.head_tree():
+    head, tree = repo.head_tree(), repo.staged_tree()
+    if tree == head:
         return None
-    if not box.ready(tree) and box.pending_path(tree).exists() and drafter.alive(box):
+    if not box.ready(head, tree) and box.pending_path(head, tree).exists() and drafter.alive(box):
         deadline = time.monotonic() + wait_s
-        while not box.ready(tree) and time.monotonic() < deadline:
+        while not box.ready(head, tree) and time.monotonic() < deadline:
             time.sleep(0.1)
-    if box.ready(tree):
-        result = box.load(tree)
+    if box.ready(head, tree):
+        result = box.load(head, tree)
         if result is not None:
             box.save(result)
             return result
     writer, opts = drafter.writer_for_settings()
     result = draft_tree(repo, tree, writer, opts)
     if result is not None:
+        result.head = head
         box.save(result)
     return result

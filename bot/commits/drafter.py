@@ -81,15 +81,17 @@ class Drafter:
     ) -> None:
         self.repo, self.box, self.writer, self.opts = repo, box, writer, opts
 
-    def draft(self, tree: str) -> None:
-        if self.box.ready(tree):
+    def draft(self, head: str, tree: str) -> None:
+        """Draft `tree` against HEAD, whose tree is `head` (a request for another HEAD is stale)."""
+        if self.box.ready(head, tree) or self.repo.head_tree() != head:
             return
         from bot.commits.pipeline import draft_tree
 
-        self.box.mark_pending(tree)
+        self.box.mark_pending(head, tree)
         try:
             result = draft_tree(self.repo, tree, self.writer, self.opts)
-            if result is not None:
+            if result is not None and self.repo.head_tree() == head:  # HEAD moved meanwhile
+                result.head = head
                 self.box.save(result)
                 log.info(
                     "drafted %s in %.1fs: %s",
@@ -100,7 +102,7 @@ class Drafter:
         except Exception:  # a bad draft must not kill the watcher
             log.exception("drafting %s failed", tree[:12])
         finally:
-            self.box.clear_pending(tree)
+            self.box.clear_pending(head, tree)
 
     def run(self, idle_s: float = IDLE_S, once: bool = False) -> None:
         index = self.repo.index_path()
@@ -112,9 +114,9 @@ class Drafter:
             if want or sig != seen:
                 seen = sig
                 if want:
-                    self.draft(want)
+                    self.draft(*want)
                 with contextlib.suppress(GitError, OSError):
-                    self.draft(self.repo.staged_tree())
+                    self.draft(self.repo.head_tree(), self.repo.staged_tree())
                 last = time.monotonic()
                 if once:
                     return

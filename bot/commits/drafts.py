@@ -1,4 +1,4 @@
-"""Draft files in the git dir, keyed by the staged tree: ready drafts, in-progress markers, requests."""
+"""Draft files in the git dir, keyed by (HEAD's tree, staged tree): ready drafts, in-progress markers, requests."""
 
 from __future__ import annotations
 
@@ -25,10 +25,12 @@ class DraftResult:
     seconds: float = 0.0
     repairs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    head: str = ""  # HEAD's tree the message was drafted against ("" in an older release's meta)
 
     def explain(self) -> str:
         lines = [
             f"tree:       {self.tree}",
+            f"HEAD tree:  {self.head}",
             f"model:      {self.model} ({self.backend})",
             f"confidence: {self.confidence:.2f}",
             f"cache:      {'hit' if self.cache_hit else 'miss'}",
@@ -40,21 +42,33 @@ class DraftResult:
         return "\n".join(lines)
 
 
+def key(head: str, tree: str) -> str:
+    """A draft's name: the same staged tree is another change on another HEAD (after a
+    `git reset --soft`, or a commit that left nothing staged). The hooks spell it the same."""
+    return f"{head}-{tree}"
+
+
+def parse_key(text: str) -> tuple[str, str] | None:
+    head, sep, tree = text.strip().partition("-")
+    return (head, tree) if sep and head and tree else None
+
+
 class DraftBox:
-    """The `smolbot/` directory inside one worktree's git dir."""
+    """The `smolbot/` directory inside one worktree's git dir. Files named by the staged tree
+    alone (an older release's) are never read, and pruned like any old draft."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.drafts = root / "drafts"
 
-    def text_path(self, tree: str) -> Path:
-        return self.drafts / f"{tree}.txt"
+    def text_path(self, head: str, tree: str) -> Path:
+        return self.drafts / f"{key(head, tree)}.txt"
 
-    def meta_path(self, tree: str) -> Path:
-        return self.drafts / f"{tree}.json"
+    def meta_path(self, head: str, tree: str) -> Path:
+        return self.drafts / f"{key(head, tree)}.json"
 
-    def pending_path(self, tree: str) -> Path:
-        return self.drafts / f"{tree}.pending"
+    def pending_path(self, head: str, tree: str) -> Path:
+        return self.drafts / f"{key(head, tree)}.pending"
 
     @property
     def pid_path(self) -> Path:
@@ -78,44 +92,46 @@ class DraftBox:
         """The newest draft, for editors that never run prepare-commit-msg."""
         return self.root / "COMMIT_DRAFT.txt"
 
-    def ready(self, tree: str) -> bool:
-        return self.text_path(tree).is_file()
+    def ready(self, head: str, tree: str) -> bool:
+        return self.text_path(head, tree).is_file()
 
-    def load(self, tree: str) -> DraftResult | None:
+    def load(self, head: str, tree: str) -> DraftResult | None:
         try:
-            meta: dict[str, Any] = json.loads(self.meta_path(tree).read_text())
-            return DraftResult(**meta)
+            meta: dict[str, Any] = json.loads(self.meta_path(head, tree).read_text())
+            return DraftResult(**{**meta, "head": head})
         except (OSError, ValueError, TypeError):
-            text = self.text_path(tree)
-            return DraftResult(tree, text.read_text()) if text.is_file() else None
+            text = self.text_path(head, tree)
+            return DraftResult(tree, text.read_text(), head=head) if text.is_file() else None
 
     def save(self, result: DraftResult) -> None:
         """Write meta first, then the text (the text's appearance is what hooks wait for)."""
         self.drafts.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.meta_path(result.tree), json.dumps(asdict(result), indent=1))
+        head, tree = result.head, result.tree
+        write_atomic(self.meta_path(head, tree), json.dumps(asdict(result), indent=1))
         # a blank line after the message: the hook pastes git's own comment lines right below
-        write_atomic(self.text_path(result.tree), result.message.rstrip("\n") + "\n\n")
+        write_atomic(self.text_path(head, tree), result.message.rstrip("\n") + "\n\n")
         write_atomic(self.latest_path, result.message)
         self.prune()
 
-    def mark_pending(self, tree: str) -> None:
+    def mark_pending(self, head: str, tree: str) -> None:
         self.drafts.mkdir(parents=True, exist_ok=True)
-        self.pending_path(tree).write_text(str(os.getpid()))
+        self.pending_path(head, tree).write_text(str(os.getpid()))
 
-    def clear_pending(self, tree: str) -> None:
-        self.pending_path(tree).unlink(missing_ok=True)
+    def clear_pending(self, head: str, tree: str) -> None:
+        self.pending_path(head, tree).unlink(missing_ok=True)
 
-    def request(self, tree: str) -> None:
+    def request(self, head: str, tree: str) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.want_path, tree)
+        write_atomic(self.want_path, key(head, tree))
 
-    def take_request(self) -> str | None:
+    def take_request(self) -> tuple[str, str] | None:
+        """The (HEAD tree, staged tree) a commit waits for; an older hook's bare tree is dropped."""
         try:
-            tree = self.want_path.read_text().strip()
+            text = self.want_path.read_text()
         except OSError:
             return None
         self.want_path.unlink(missing_ok=True)
-        return tree or None
+        return parse_key(text)
 
     def prune(self, keep: int = 50, max_age_s: float = 7 * 86400) -> None:
         """Drop old drafts so the directory never grows without bound."""

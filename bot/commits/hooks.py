@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.commits.drafts import write_atomic
-from bot.commits.git import Repo
+from bot.commits.git import EMPTY_TREE, Repo
 
 MARK = "# smolbot-hook"
 CHAINED = ".smolbot-chained"
@@ -38,16 +38,17 @@ alive() {
 
 PREPARE = """#!/bin/sh
 {mark}: prepare-commit-msg ({version}). Installed by `smolbot hook install`; `smolbot hook uninstall` restores any earlier hook.
-# Fills the editor with the draft for the staged tree; never blocks or fails a commit. Few processes: it runs on every commit.
+# Fills the editor with the draft for (HEAD's tree, staged tree); never blocks or fails a commit. Few processes: it runs on every commit.
 PY={python}
 if [ -x "$0{chained}" ]; then "$0{chained}" "$@" || exit $?; fi
 [ -z "$2" ] || exit 0
 [ -f "$1" ] || exit 0
 grep -qv -e '^#' -e '^[[:space:]]*$' "$1" 2>/dev/null && exit 0
 tree=$(git -c core.hooksPath=/dev/null write-tree 2>/dev/null) || exit 0
-{gitdir}draft="$dir/drafts/$tree.txt"
+head=$(git rev-parse -q --verify 'HEAD^{{tree}}' 2>/dev/null) || head={empty_tree}
+{gitdir}key="$head-$tree"; draft="$dir/drafts/$key.txt"
 {start}if [ ! -f "$draft" ]; then
-  mkdir -p "$dir" 2>/dev/null && printf '%s' "$tree" >"$dir/want" 2>/dev/null
+  mkdir -p "$dir" 2>/dev/null && printf '%s' "$key" >"$dir/want" 2>/dev/null
   alive || start_drafter
   ms=${{SMOLBOT_COMMIT_WAIT_MS:-$(git config --get smolbot.commitWaitMs 2>/dev/null || echo 2000)}}
   case "$ms" in ''|*[!0-9]*) ms=2000 ;; esac
@@ -93,6 +94,7 @@ def script(name: str, version: str = "1") -> str:
         start=_START,
         gitdir=_GITDIR,
         grace_ms=START_GRACE_MS,
+        empty_tree=EMPTY_TREE,
     )
 
 

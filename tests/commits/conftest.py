@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.commits.git import EMPTY_TREE
 from bot.settings import DEFAULT_MODEL_FILE, default_data_dir
 
 SMOLBOT = str(Path(sys.executable).parent / "smolbot")
@@ -73,8 +74,13 @@ class Git:
         # write-tree may rewrite the index (cache tree): keep the hooks out of the test's own reads
         return self("-c", "core.hooksPath=/dev/null", "write-tree").stdout.strip()
 
-    def draft_file(self, tree: str | None = None) -> Path:
-        return self.git_path(f"smolbot/drafts/{tree or self.tree()}.txt")
+    def head_tree(self) -> str:
+        out = self("rev-parse", "-q", "--verify", "HEAD^{tree}", check=False).stdout.strip()
+        return out or EMPTY_TREE
+
+    def draft_file(self, tree: str | None = None, head: str | None = None) -> Path:
+        """Where the draft for (HEAD's tree, staged tree) goes; both default to the current ones."""
+        return self.git_path(f"smolbot/drafts/{head or self.head_tree()}-{tree or self.tree()}.txt")
 
     def last_message(self) -> str:
         return self("log", "-1", "--format=%B").stdout.strip()

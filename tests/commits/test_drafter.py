@@ -27,8 +27,7 @@ def test_killed_drafter_leaves_no_stale_lock(repo: Git) -> None:
         "def total(items, tax=0):\n    return sum(i.price for i in items) * (1 + tax)\n",
     )
     repo("add", "src/shop/cart.py")
-    first_tree = repo.tree()
-    pending = repo.git_path(f"smolbot/drafts/{first_tree}.pending")
+    pending = repo.draft_file().with_suffix(".pending")
     wait_for(pending.is_file, timeout=60)  # the drafter is mid-draft
     pid = wait_for(repo.drafter_pid, timeout=10)
     assert isinstance(pid, int)
