@@ -35,13 +35,24 @@ NOISE = re.compile(
     r"|^llama_init_from_model: model default pooling_type is \[-?\d+\], but \[-?\d+\] was specified$"
 )
 RELAY_WAIT_S = 1.0  # for the relay to pass the last lines on once the block has ended
+# fd 2 and sys.stderr are the process's: two loads in threads at once (the chat model and the
+# reader's) would each save the other's pipe as "the real stderr" and restore them out of order
+# (a closed descriptor, sys.stderr left wrapped). One window at a time; reentrant for nesting.
+_WINDOW = threading.RLock()
 
 
 @contextmanager
 def quiet_native_stderr(captured: list[str] | None = None) -> Iterator[None]:
     """Run the block with fd 2 going through a pipe: a thread passes every line but the NOISE on
     to the real stderr as it comes (so a native crash in the block loses at most a line) and
-    appends it to `captured`; the block's end, or its exception, restores fd 2."""
+    appends it to `captured`; the block's end, or its exception, restores fd 2. A block that
+    starts while another thread's runs waits for it to end."""
+    with _WINDOW, _redirected(captured):
+        yield
+
+
+@contextmanager
+def _redirected(captured: list[str] | None) -> Iterator[None]:
     try:
         sys.stderr.flush()
         saved = os.dup(2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -92,6 +93,39 @@ def test_a_child_started_in_the_window_does_not_hold_the_load(
         time.sleep(0.01)
         err += capfd.readouterr().err
     assert err == "child done\n"
+
+
+def test_loads_in_two_threads_at_once_leave_stderr_as_it_was(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """The chat model and the reader's model loading in two job threads: each window is whole,
+    fd 2 and sys.stderr are the process's own again after both, and both windows' lines arrive."""
+    before, python_stderr = os.fstat(2), sys.stderr
+    errors: list[BaseException] = []
+
+    def load(delay: float, hold: float, line: bytes) -> None:
+        time.sleep(delay)
+        try:
+            with quiet_native_stderr():
+                os.write(2, CUDA.encode() + line)
+                time.sleep(hold)
+        except BaseException as err:  # collected for the assertion below
+            errors.append(err)
+
+    threads = [
+        threading.Thread(target=load, args=(0.0, 0.3, b"chat model loaded\n")),
+        threading.Thread(target=load, args=(0.1, 0.3, b"reader loaded\n")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    after = os.fstat(2)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
+    assert sys.stderr is python_stderr
+    err = capfd.readouterr().err
+    assert sorted(err.splitlines()) == ["chat model loaded", "reader loaded"]
 
 
 def test_a_cpu_load_line_that_merely_mentions_cuda_is_kept(
