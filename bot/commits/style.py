@@ -54,11 +54,13 @@ class Style:
 
 def learn(history: list[tuple[str, list[str]]]) -> Style:
     """Learn the style from (message, files) pairs, newest first."""
-    subjects = [msg.splitlines()[0].strip() for msg, _ in history if msg.strip()]
+    # one filtered list: a commit with an empty message must not shift subjects against files
+    pairs = [(msg.strip().splitlines()[0].strip(), files) for msg, files in history if msg.strip()]
+    subjects = [s for s, _ in pairs]
     style = Style()
     if not subjects:
         return style
-    cc = [(CC_SUBJECT.match(s), files) for s, (_, files) in zip(subjects, history, strict=False)]
+    cc = [(CC_SUBJECT.match(s), files) for s, files in pairs]
     hits = [(m, f) for m, f in cc if m and m.group("type") in CC_TYPES]
     recent = [m for m, _ in cc[:RECENT] if m and m.group("type") in CC_TYPES]
     style.conventional = len(recent) >= max(
