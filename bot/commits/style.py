@@ -145,8 +145,9 @@ def infer_scope(files: list[str], style: Style) -> str | None:
     votes: Counter[str] = Counter()
     for part in _parts(files):
         votes.update(style.scope_paths.get(part, Counter()))
-    if votes:
-        return clean_scope(votes.most_common(1)[0][0])
+    if votes:  # ties go to the scope used most recently (not to set order, which varies by run)
+        recency = {scope: i for i, scope in enumerate(style.scopes)}  # learned newest first
+        return clean_scope(min(votes, key=lambda s: (-votes[s], recency.get(s, len(recency)))))
     if style.scopes or not files:
         return None
     dirs = {PurePosixPath(f).parts[:-1] for f in files}
