@@ -113,6 +113,12 @@ def run(
     return Outcome(parsed.value, conf, rec)
 
 
+def unsure(rec: ModelRecord, first: float, large: float, bar: float) -> None:
+    """Note on the large model's record that its answer was under the bar too (not acted on)."""
+    why = f"unsure: the large model's {large:.2f} and the first answer's {first:.2f} are under {bar:.2f}"
+    rec.note = f"{rec.note}; {why}".lstrip("; ")
+
+
 def _generate_valid(
     fn: GenerateFn, req: Request, schema: type[T], rec: ModelRecord
 ) -> tuple[Parsed[T], bool]:
@@ -150,4 +156,4 @@ def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
-__all__ = ["GenerateFn", "GenerationFailed", "Outcome", "Request", "cache_key", "run"]
+__all__ = ["GenerateFn", "GenerationFailed", "Outcome", "Request", "cache_key", "run", "unsure"]

@@ -212,7 +212,8 @@ class ModelLayer:
         skipped: ModelRecord | None = None,
     ) -> Answer[T]:
         conf = first.confidence if first is not None and first.value is not None else 0.0
-        where = route(self._situation(conf, self.settings.threshold(req.task), allow))
+        bar = self.settings.threshold(req.task)
+        where = route(self._situation(conf, bar, allow))
         attempts = [first.record] if first is not None else []
         if skipped is not None:  # the local model was left out: why comes first
             attempts.insert(0, skipped)
@@ -223,8 +224,14 @@ class ModelLayer:
         if where is Route.LARGE:
             second = self._try_large(req, schema, check)
             attempts.append(second.record)
-            if second.value is not None:
+            if second.value is not None and second.confidence >= bar:
                 ans = Answer(second.value, second.confidence, second.record, "escalated", attempts)
+                return self._done(ans, call_id, scope)
+            if second.value is not None:  # the large model is unsure too: the cautious path
+                generate.unsure(second.record, conf, second.confidence, bar)
+                ans = Answer(
+                    second.value, second.confidence, second.record, "not_escalated", attempts
+                )
                 return self._done(ans, call_id, scope)
         value = first.value if first is not None else None
         rec = first.record if first is not None else attempts[-1]

@@ -165,9 +165,13 @@ def classify_with(
         out = layer._try_large(_request(task, text, labels, layer), LabelAnswer)
         attempts.append(out.record)
         value = _as_classification(out.value, labels, out.confidence)
-        if value is not None:
+        if value is not None and out.confidence >= threshold:
             layer.learn(scope, text, value.label, source="large")
             ans = Answer(value, out.confidence, out.record, "escalated", attempts)
+            return layer._done(ans, call_id, scope)
+        if value is not None:  # unsure too: not acted on, and not learned from
+            generate.unsure(out.record, best.confidence, out.confidence, threshold)
+            ans = Answer(value, out.confidence, out.record, "not_escalated", attempts)
             return layer._done(ans, call_id, scope)
     status: Literal["not_escalated", "no_answer"] = (
         "not_escalated" if best.value is not None else "no_answer"

@@ -120,7 +120,7 @@ def test_the_repository_threshold_decides_escalation(
     tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str
 ) -> None:
     """A repository's own bar (triage: threshold:) moves escalation with acceptance, both ways."""
-    layer = layer_for(tmp_path, llm_store, large_url)  # the installation's bar: 0.99
+    layer = layer_for(tmp_path, llm_store, large_url)  # the installation's bar: 0.9
     lenient = layer.classify("triage", "o/r", ISSUE, LABELS, threshold=0.0)
     assert lenient.status == "ok" and lenient.record.backend == "classifier"
     assert behaviour.requests == []
@@ -134,7 +134,7 @@ def test_the_repository_threshold_decides_escalation(
     layer = ModelLayer(strict, llm_store)
     behaviour.replies = ['{"label": "bug"}']
     assert layer.classify("triage", "o/r", ISSUE, LABELS).status == "ok"
-    ans = layer.classify("triage", "o/r", ISSUE, LABELS, threshold=0.99)
+    ans = layer.classify("triage", "o/r", ISSUE, LABELS, threshold=0.9)
     assert ans.status == "escalated" and ans.value is not None and ans.value.label == "bug"
     assert len(behaviour.requests) == 1
 
@@ -144,7 +144,7 @@ def test_no_large_model_configured(tmp_path: Path, llm_store: Store) -> None:
     ans = layer.classify("triage", "o/r", ISSUE, LABELS)
     assert ans.status == "not_escalated" and not ans.ok
     assert ans.value is not None  # the classifier's best guess, for the record only
-    assert ans.confidence < 0.99
+    assert ans.confidence < 0.9
 
 
 def test_api_key_is_sent_as_bearer(
@@ -157,3 +157,46 @@ def test_api_key_is_sent_as_bearer(
 
 class Summary(BaseModel):
     line: str
+
+
+class Comment(BaseModel):
+    comment: str
+
+
+def test_an_unsure_large_answer_is_not_used_either(
+    tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str
+) -> None:
+    """Under the bar, the large model's answer takes the cautious path too, with both confidences
+    recorded: an ungrounded one (invented links, numbers and people) is 0.95 x 0.3."""
+    behaviour.replies = [
+        '{"comment": "Thanks! This duplicates #4242, see https://evil.example/fix, @mallory."}'
+    ]
+    settings = make_settings(
+        tmp_path,
+        model_path=tmp_path / "missing.gguf",
+        large_provider="openai",
+        large_model="big-test",
+        large_base_url=large_url,
+    )
+    layer = ModelLayer(settings, llm_store)
+    variables = {"repo": "o/r", "kind": "bug", "title": "t", "body": "b"}
+    ans = layer.ask("comment", "first_response", variables, Comment)
+    assert settings.threshold("comment") == 0.5
+    assert ans.status == "not_escalated" and not ans.ok
+    assert ans.confidence == 0.285 and ans.record.escalated
+    assert "unsure: the large model's 0.28" in ans.record.note and "under 0.50" in ans.record.note
+    (row,) = [r for r in layer.records.calls() if r["final"]]
+    assert row["status"] == "not_escalated" and row["note"] == ans.record.note
+
+
+def test_an_unsure_large_label_is_not_acted_on_nor_learned(
+    tmp_path: Path, llm_store: Store, behaviour: Behaviour, large_url: str
+) -> None:
+    behaviour.replies = ["it is a bug, I think", '{"label": "bug"}']  # valid on the retry: 0.665
+    layer = layer_for(tmp_path, llm_store, large_url)
+    ans = layer.classify("triage", "o/r", ISSUE, LABELS)
+    assert ans.status == "not_escalated" and not ans.ok
+    assert ans.value is not None and ans.value.label == "bug" and ans.confidence < 0.9
+    assert "unsure: the large model's 0.67 and the first answer's 0." in ans.record.note
+    rows = list(llm_store.rows("select source from llm_examples where text = ?", [ISSUE]))
+    assert rows == []

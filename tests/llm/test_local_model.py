@@ -95,7 +95,9 @@ def test_escalation_to_a_large_model_served_over_http(
     with serve(b) as url:
         settings = make_settings(
             tmp_path,
-            thresholds={"kind": 0.99},
+            thresholds={
+                "kind": 0.9
+            },  # over the local answer (0.8 at best), under a clean large one
             large_provider="openai",
             large_model="qwen-on-loopback",
             large_base_url=url,
