@@ -75,19 +75,18 @@ def draft_now(repo: Repo, wait_s: float) -> DraftResult | None:
     box = DraftBox(repo.smolbot_dir())
     head, tree = repo.head_tree(), repo.staged_tree()
     if tree == head:
+        box.unpublish()
         return None
     if not box.ready(head, tree) and box.pending_path(head, tree).exists() and drafter.alive(box):
         deadline = time.monotonic() + wait_s
         while not box.ready(head, tree) and time.monotonic() < deadline:
             time.sleep(0.1)
-    if box.ready(head, tree):
-        result = box.load(head, tree)
+    result = box.load(head, tree) if box.ready(head, tree) else None
+    if result is None:
+        writer, opts = drafter.writer_for_settings()
+        result = draft_tree(repo, tree, writer, opts)
         if result is not None:
+            result.head = head
             box.save(result)
-            return result
-    writer, opts = drafter.writer_for_settings()
-    result = draft_tree(repo, tree, writer, opts)
-    if result is not None:
-        result.head = head
-        box.save(result)
+    box.publish(head, tree)
     return result

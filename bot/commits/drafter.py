@@ -65,16 +65,16 @@ def _take(fd: int, tries: int = 5) -> bool:
     return False
 
 
-def index_signature(index: Path) -> tuple[int, int, int] | None:
+def signature(path: Path) -> tuple[int, int, int] | None:
     try:
-        st = index.stat()
+        st = path.stat()
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 class Drafter:
-    """The watch loop. Drafts the tree asked for in `want` first, then whatever the index holds."""
+    """The watch loop. Drafts the pair asked for in `want` first, then whatever the index holds."""
 
     def __init__(
         self, repo: Repo, box: DraftBox, writer: Writer | None, opts: DraftOptions
@@ -104,19 +104,32 @@ class Drafter:
         finally:
             self.box.clear_pending(head, tree)
 
+    def current(self) -> None:
+        """Draft what is staged now, keeping COMMIT_DRAFT.txt on it: replaced when drafted,
+        removed meanwhile, and when nothing is staged or the index has unmerged paths."""
+        try:
+            head, tree = self.repo.head_tree(), self.repo.staged_tree()
+        except (GitError, OSError):
+            self.box.unpublish()
+            return
+        self.box.publish(head, tree)
+        self.draft(head, tree)
+        self.box.publish(head, tree)
+
     def run(self, idle_s: float = IDLE_S, once: bool = False) -> None:
-        index = self.repo.index_path()
-        seen: tuple[int, int, int] | None = None
+        # the index, and HEAD: a commit, reset --soft or checkout changes what is staged against
+        watched = [self.repo.index_path(), *map(self.repo.git_path, ("HEAD", "logs/HEAD"))]
+        seen: list[tuple[int, int, int] | None] = []
         last = time.monotonic()
         while self.box.root.is_dir():
             want = self.box.take_request()
-            sig = index_signature(index)
+            sig = [signature(path) for path in watched]
             if want or sig != seen:
                 seen = sig
                 if want:
                     self.draft(*want)
-                with contextlib.suppress(GitError, OSError):
-                    self.draft(self.repo.head_tree(), self.repo.staged_tree())
+                with contextlib.suppress(OSError):
+                    self.current()
                 last = time.monotonic()
                 if once:
                     return

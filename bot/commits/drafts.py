@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -89,8 +90,15 @@ class DraftBox:
 
     @property
     def latest_path(self) -> Path:
-        """The newest draft, for editors that never run prepare-commit-msg."""
+        """The draft for what is staged now, as a plain message, for editors that never run
+        prepare-commit-msg; absent while nothing is staged or the draft is not made yet."""
         return self.root / "COMMIT_DRAFT.txt"
+
+    @property
+    def latest_key_path(self) -> Path:
+        """Which (HEAD tree, staged tree) COMMIT_DRAFT.txt belongs to, as `<head>-<tree>`: a
+        HEAD that moved while no drafter ran (a `git reset --soft`) is seen by comparing."""
+        return self.root / "COMMIT_DRAFT.for"
 
     def ready(self, head: str, tree: str) -> bool:
         return self.text_path(head, tree).is_file()
@@ -110,8 +118,26 @@ class DraftBox:
         write_atomic(self.meta_path(head, tree), json.dumps(asdict(result), indent=1))
         # a blank line after the message: the hook pastes git's own comment lines right below
         write_atomic(self.text_path(head, tree), result.message.rstrip("\n") + "\n\n")
-        write_atomic(self.latest_path, result.message)
         self.prune()
+
+    def publish(self, head: str, tree: str) -> None:
+        """COMMIT_DRAFT.txt becomes the draft for (head, tree), or goes when it has none (yet)."""
+        result = self.load(head, tree) if self.ready(head, tree) else None
+        if result is None:
+            self.unpublish()
+            return
+        with contextlib.suppress(OSError):
+            published = self.latest_key_path.read_text().strip()
+            if published == key(head, tree) and self.latest_path.is_file():
+                return
+        self.latest_key_path.unlink(missing_ok=True)  # never a key naming another pair's text
+        write_atomic(self.latest_path, result.message)
+        write_atomic(self.latest_key_path, key(head, tree) + "\n")
+
+    def unpublish(self) -> None:
+        """Nothing staged, or not drafted yet: no COMMIT_DRAFT.txt rather than a stale one."""
+        self.latest_key_path.unlink(missing_ok=True)
+        self.latest_path.unlink(missing_ok=True)
 
     def mark_pending(self, head: str, tree: str) -> None:
         self.drafts.mkdir(parents=True, exist_ok=True)
