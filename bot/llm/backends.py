@@ -23,6 +23,7 @@ class Generation:
     tokens_in: int
     tokens_out: int
     mean_logprob: float | None = None  # of the generated tokens, where the runtime gives logits
+    truncated: bool = False  # stopped by a length limit (llama also cuts max_tokens to the context)
 
 
 class LocalBackend(Protocol):

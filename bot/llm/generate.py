@@ -129,13 +129,22 @@ def _generate_valid(
         gen = fn(req.rendered.system, user, req.max_tokens, temperature)
         rec.tokens_in += gen.tokens_in
         rec.tokens_out += gen.tokens_out
-        parsed = parse_answer(gen.text, schema)
+        parsed = _parse(gen, req, schema)
         if parsed.value is not None:
             if gen.mean_logprob is not None:  # recorded to be measured; not (yet) in the confidence
                 rec.note = f"mean token logprob {gen.mean_logprob:.3f}"
             return parsed, attempt > 0
         user = req.rendered.user + RETRY_NOTE.format(error=parsed.error[:200])
     return parsed, True
+
+
+def _parse(gen: Generation, req: Request, schema: type[T]) -> Parsed[T]:
+    """The answer, unless the generation was cut off at its token limit before it was whole."""
+    cut_off = gen.truncated or gen.tokens_out >= req.max_tokens
+    parsed = parse_answer(gen.text, schema, cut_off=cut_off)
+    if cut_off and parsed.value is None:
+        parsed.error = f"the answer was cut off at {gen.tokens_out} tokens; write a shorter one"
+    return parsed
 
 
 def _agreement(
@@ -146,7 +155,7 @@ def _agreement(
     gen = fn(req.rendered.system, req.rendered.user, req.max_tokens, AGREEMENT_TEMPERATURE)
     rec.tokens_in += gen.tokens_in
     rec.tokens_out += gen.tokens_out
-    second = parse_answer(gen.text, schema)
+    second = _parse(gen, req, schema)
     if second.value is None:
         return 0.0
     return confidence.similarity(first.value, second.value)

@@ -90,12 +90,13 @@ class LlamaBackend(LocalFileBackend[LlamaOptions]):
             except ValueError as err:  # llama-cpp-python's "Requested tokens (N) exceed ..."
                 raise _too_long(err) from None
         usage = out.get("usage") or {}
-        text = out["choices"][0]["message"].get("content") or ""
+        choice = out["choices"][0]
         return Generation(
-            text,
+            choice["message"].get("content") or "",
             int(usage.get("prompt_tokens", 0)),
             int(usage.get("completion_tokens", 0)),
             seen.mean(),
+            truncated=choice.get("finish_reason") == "length",
         )
 
     def label_probabilities(

@@ -70,10 +70,13 @@ def candidates(text: str) -> list[tuple[str, bool]]:
     return out
 
 
-def parse_answer(text: str, schema: type[T]) -> Parsed[T]:
-    """Validate text against schema, repairing when it is JSON inside prose or slightly broken."""
+def parse_answer(text: str, schema: type[T], *, cut_off: bool = False) -> Parsed[T]:
+    """Validate text against schema, repairing when it is JSON inside prose or slightly broken.
+
+    `cut_off`: the generation stopped at its token limit. Then only a whole, clean JSON object
+    counts: a repair would close what was cut and pass half an answer off as a whole one."""
     error = "no JSON object in the answer"
-    for candidate, repaired in candidates(text):
+    for candidate, repaired in candidates(text) if not cut_off else [(text.strip(), False)]:
         try:
             data = _loads(candidate)
         except (json.JSONDecodeError, ValueError) as err:

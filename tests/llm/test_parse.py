@@ -42,3 +42,22 @@ def test_garbage_gives_no_value(text: str) -> None:
 def test_first_object_skips_braces_in_strings() -> None:
     assert first_object('x {"a": "}"} y') == '{"a": "}"}'
     assert first_object("no object") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"line": "Thanks for the report! The settings page in dark mode shows dark grey',
+        'Sure! {"line": "cut", "score": 1',
+        '```json\n{"line": "fenced but cut"',
+    ],
+)
+def test_a_cut_off_generation_is_not_repaired_into_an_answer(text: str) -> None:
+    assert parse_answer(text, Line).value is not None  # what a repair would make of it
+    p = parse_answer(text, Line, cut_off=True)
+    assert p.value is None and p.error
+
+
+def test_a_whole_answer_that_used_every_token_is_kept() -> None:
+    p = parse_answer('{"line": "exactly at the limit"}', Line, cut_off=True)
+    assert p.value is not None and not p.repaired
