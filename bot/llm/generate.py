@@ -113,9 +113,10 @@ def run(
     return Outcome(parsed.value, conf, rec)
 
 
-def unsure(rec: ModelRecord, first: float, large: float, bar: float) -> None:
+def unsure(rec: ModelRecord, first: float | None, large: float, bar: float) -> None:
     """Note on the large model's record that its answer was under the bar too (not acted on)."""
-    why = f"unsure: the large model's {large:.2f} and the first answer's {first:.2f} are under {bar:.2f}"
+    before = f" and the first answer's {first:.2f} are" if first is not None else " is"
+    why = f"unsure: the large model's {large:.2f}{before} under {bar:.2f}"
     rec.note = f"{rec.note}; {why}".lstrip("; ")
 
 

@@ -68,6 +68,9 @@ class LargeModel:
                 f"{self.name}: {type(err).__name__}: {err}".splitlines()[0]
             ) from err
         raw = out["raw"] if isinstance(out, dict) else out
+        refusal = (getattr(raw, "additional_kwargs", None) or {}).get("refusal")
+        if refusal:  # OpenAI's refusal comes instead of content: its words, not 'not JSON'
+            raise LargeModelError(f"{self.name} refused: {refusal}".splitlines()[0])
         usage = getattr(raw, "usage_metadata", None) or {}
         calls = getattr(raw, "tool_calls", None) or []
         return LargeReply(

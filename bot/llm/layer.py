@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -211,13 +212,15 @@ class ModelLayer:
         check: Check | None = None,
         skipped: ModelRecord | None = None,
     ) -> Answer[T]:
-        conf = first.confidence if first is not None and first.value is not None else 0.0
+        # None: no answer at all, which no bar accepts (not even 0); the local model was tried
+        # already or cannot be, so only the large one is left to ask
+        conf = first.confidence if first is not None and first.value is not None else None
         bar = self.settings.threshold(req.task)
-        where = route(self._situation(conf, bar, allow))
+        where = route(replace(self._situation(conf, bar, allow), local_available=False))
         attempts = [first.record] if first is not None else []
         if skipped is not None:  # the local model was left out: why comes first
             attempts.insert(0, skipped)
-        if where is Route.ACCEPT and first is not None:
+        if where is Route.ACCEPT and first is not None and conf is not None:
             return self._done(
                 Answer(first.value, conf, first.record, "ok", attempts), call_id, scope
             )
@@ -234,11 +237,14 @@ class ModelLayer:
                 )
                 return self._done(ans, call_id, scope)
         value = first.value if first is not None else None
-        rec = first.record if first is not None else attempts[-1]
+        rec = first.record if first is not None else attempts[-1] if attempts else None
+        if rec is None:  # nothing was asked (the budget ran out since ask() looked): say so
+            rec = ModelRecord(req.task, "none", "", req.rendered.version, 0.0, False, 0.0)
+            rec.note = "no model could be asked"
         status: Literal["not_escalated", "no_answer"] = (
             "not_escalated" if value is not None else "no_answer"
         )
-        return self._done(Answer(value, conf, rec, status, attempts), call_id, scope)
+        return self._done(Answer(value, conf or 0.0, rec, status, attempts), call_id, scope)
 
     def _situation(self, conf: float | None, threshold: float, allow: bool) -> Situation:
         return Situation(

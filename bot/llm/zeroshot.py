@@ -170,7 +170,8 @@ def classify_with(
             ans = Answer(value, out.confidence, out.record, "escalated", attempts)
             return layer._done(ans, call_id, scope)
         if value is not None:  # unsure too: not acted on, and not learned from
-            generate.unsure(out.record, best.confidence, out.confidence, threshold)
+            before = best.confidence if best.value is not None else None
+            generate.unsure(out.record, before, out.confidence, threshold)
             ans = Answer(value, out.confidence, out.record, "not_escalated", attempts)
             return layer._done(ans, call_id, scope)
     status: Literal["not_escalated", "no_answer"] = (
