@@ -43,12 +43,13 @@ from bot.ports import IssueData, RepoHost
 log = logging.getLogger(__name__)
 TASK = "triage"
 TRIGGERS = ("opened", "reopened", "edited")
-PROMPT = "first_response_triage"
+PROMPT = "first_response_triage"  # the acknowledgement, with the kind, next steps, related issues
+COMMENT_TASK = "comment"  # its task: the `comment` threshold (SMOLBOT_THRESHOLDS) is its bar
 EDITED_TRIAGED = "edited, but already triaged"
 
 
 class FirstResponse(BaseModel):
-    """What the first_response prompt must return."""
+    """What the first-response prompt must return."""
 
     comment: str = Field(min_length=1, max_length=2000)
 
@@ -186,9 +187,7 @@ def first_response(
         "related": ", ".join(f"#{n}" for n in related) or "none",
     }
     try:
-        answer: Answer[Any] = ctx.models.ask(
-            "first_response", "first_response", variables, FirstResponse
-        )
+        answer: Answer[Any] = ctx.models.ask(COMMENT_TASK, PROMPT, variables, FirstResponse)
     except ModelUnavailable as err:
         return [NoOp(f"local model unavailable: {err}", "comment")], None
     text = answer.value.comment if answer.ok and answer.value is not None else None

@@ -22,8 +22,19 @@ from bot.jobs.commands import handle_comment_event
 from bot.jobs.context import JobContext
 from bot.jobs.repo_config import CONFIG_ERROR_TITLE, load_repo_config
 from bot.jobs.triage import handle_issue_event
+from bot.llm import ModelLayer
 from bot.ports import Unavailable
-from tests.triage.conftest import REPO, comment_payload, issue_payload
+from bot.settings import load_settings
+from tests.llm import fake_local
+from tests.triage.conftest import (
+    NOW,
+    REPO,
+    THRESHOLDS,
+    OneRepoGitHub,
+    comment_payload,
+    issue_payload,
+)
+from tests.triage.examples import labeled
 from tests.triage.fakes import FakeRepoHost
 
 BUG = (
@@ -204,6 +215,36 @@ def test_first_response_failing_the_check_posts_nothing(ctx, host):
     m = host.add(BUG[0], FULL_BUG_BODY).number
     handle_issue_event(ctx, "d2", issue_payload(host, m))
     assert [num for (num, b) in writes(host, "comment") if "first-response" in b] == [m]
+
+
+@pytest.mark.parametrize(("bar", "posted"), [(0.5, True), (0.9, False)])
+def test_the_first_response_asks_its_own_prompt_under_the_comment_threshold(
+    store, host, tmp_path, monkeypatch, bar, posted
+):
+    """The triage prompt (kind, next steps, related issues) under task `comment`, whose threshold
+    (SMOLBOT_THRESHOLDS) decides: the scripted local answer (0.8) passes 0.5, not 0.9."""
+    script = fake_local.install(monkeypatch)
+    script.replies = ['{"comment": "Thanks for the report! A maintainer will look at it."}']
+    model = fake_local.model_file(tmp_path / "m.gguf", b"qwen")
+    thresholds = {**THRESHOLDS, "comment": bar}
+    settings = load_settings(
+        data_dir=tmp_path / "data", env="test", model_path=model, thresholds=thresholds
+    )
+    layer = ModelLayer(settings, store)
+    for text, label in labeled():
+        layer.learn(REPO, text, label, "backfill")
+    layer.classifier(force=True)
+    ctx = JobContext(settings, store, OneRepoGitHub(host), layer, lambda: NOW)  # type: ignore[arg-type]
+    host.files[".github/smolbot.yml"] = "triage:\n  first_response: true\n"
+    n = host.add(BUG[0], FULL_BUG_BODY).number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    (asked,) = [c["user"] for c in script.calls if "Write the acknowledgement" in c["user"]]
+    assert "What happens next:" in asked and "Related issues:" in asked
+    (row,) = [r for r in layer.records.calls() if r["final"] and r["task"] == "comment"]
+    assert row["prompt_version"] == "first_response_triage@1"
+    assert row["status"] == ("ok" if posted else "not_escalated")
+    acks = [num for (num, b) in writes(host, "comment") if "first-response" in b]
+    assert acks == ([n] if posted else [])
 
 
 def test_the_repository_threshold_is_the_layer_s_bar(ctx, host):
