@@ -29,19 +29,24 @@ def has_message(text: str) -> bool:
 
 
 def await_draft(repo: Repo, box: DraftBox, head: str, tree: str, budget_s: float) -> str | None:
-    """The draft for tree on HEAD's tree head: at once when ready, else ask the drafter and wait up to budget_s."""
-    path = box.text_path(head, tree)
+    """The draft for tree on HEAD's tree head: at once when ready, else ask the drafter and wait
+    up to budget_s, and no longer than a draft can still come (as the prepare-commit-msg hook)."""
+    path, none = box.text_path(head, tree), box.none_path(head, tree)
+    if tree == head or none.exists():
+        return None
     if path.is_file():
         return path.read_text()
     box.request(head, tree)
-    if drafter.alive(box) is None:
-        drafter.spawn(repo.root)
-    deadline = time.monotonic() + budget_s
+    child = drafter.spawn(repo.root) if drafter.alive(box) is None else None
     started = time.monotonic()
-    while time.monotonic() < deadline:
+    while time.monotonic() < started + budget_s:
         if path.is_file():
             return path.read_text()
-        if time.monotonic() - started > START_GRACE_MS / 1000 and drafter.alive(box) is None:
+        if none.exists():
+            return None
+        starting = child is not None and child.poll() is None
+        late = time.monotonic() - started > START_GRACE_MS / 1000
+        if late and not starting and drafter.alive(box) is None:
             return None
         time.sleep(0.05)
     return path.read_text() if path.is_file() else None

@@ -90,17 +90,20 @@ class Drafter:
         self.box.mark_pending(head, tree)
         try:
             result = draft_tree(self.repo, tree, self.writer, self.opts)
-            if result is not None and self.repo.head_tree() == head:  # HEAD moved meanwhile
-                result.head = head
-                self.box.save(result)
-                log.info(
-                    "drafted %s in %.1fs: %s",
-                    tree[:12],
-                    result.seconds,
-                    result.message.splitlines()[0],
-                )
-        except Exception:  # a bad draft must not kill the watcher
+            if self.repo.head_tree() != head:  # HEAD moved meanwhile: drafted against another
+                return
+            if result is None:
+                self.box.mark_none(head, tree, "nothing to draft")
+                return
+            result.head = head
+            self.box.save(result)
+            log.info(
+                "drafted %s in %.1fs: %s", tree[:12], result.seconds, result.message.splitlines()[0]
+            )
+        except Exception:  # a bad draft must not kill the watcher, nor keep a commit waiting
             log.exception("drafting %s failed", tree[:12])
+            with contextlib.suppress(OSError):
+                self.box.mark_none(head, tree, "drafting failed: see drafter.log")
         finally:
             self.box.clear_pending(head, tree)
 
@@ -196,10 +199,10 @@ def _on_signal(box: DraftBox) -> Callable[[int, FrameType | None], None]:
     return stop
 
 
-def spawn(root: Path) -> None:
+def spawn(root: Path) -> subprocess.Popen[bytes]:
     """Start a drafter for `root`, detached (own session, no inherited pipes); returns at once."""
     env = {k: v for k, v in os.environ.items() if k != "GIT_INDEX_FILE"}
-    subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "bot.commits.drafter", "--repo", str(root)],
         cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,

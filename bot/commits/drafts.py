@@ -71,6 +71,10 @@ class DraftBox:
     def pending_path(self, head: str, tree: str) -> Path:
         return self.drafts / f"{key(head, tree)}.pending"
 
+    def none_path(self, head: str, tree: str) -> Path:
+        """No draft will come for this pair (nothing to draft, or drafting failed): hooks stop waiting."""
+        return self.drafts / f"{key(head, tree)}.none"
+
     @property
     def pid_path(self) -> Path:
         return self.root / "drafter.pid"
@@ -118,7 +122,12 @@ class DraftBox:
         write_atomic(self.meta_path(head, tree), json.dumps(asdict(result), indent=1))
         # a blank line after the message: the hook pastes git's own comment lines right below
         write_atomic(self.text_path(head, tree), result.message.rstrip("\n") + "\n\n")
+        self.none_path(head, tree).unlink(missing_ok=True)
         self.prune()
+
+    def mark_none(self, head: str, tree: str, why: str) -> None:
+        self.drafts.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.none_path(head, tree), why + "\n")
 
     def publish(self, head: str, tree: str) -> None:
         """COMMIT_DRAFT.txt becomes the draft for (head, tree), or goes when it has none (yet)."""
@@ -160,13 +169,21 @@ class DraftBox:
         return parse_key(text)
 
     def prune(self, keep: int = 50, max_age_s: float = 7 * 86400) -> None:
-        """Drop old drafts so the directory never grows without bound."""
-        files = sorted(self.drafts.glob("*.txt"), key=lambda p: p.stat().st_mtime, reverse=True)
+        """Drop old drafts and no-draft marks so the directory never grows without bound."""
+        files = [f for f in self.drafts.glob("*") if f.suffix in (".txt", ".none")]
+        files.sort(key=_mtime, reverse=True)
         now = time.time()
         for i, f in enumerate(files):
-            if i >= keep or now - f.stat().st_mtime > max_age_s:
-                f.unlink(missing_ok=True)
-                f.with_suffix(".json").unlink(missing_ok=True)
+            if i >= keep or now - _mtime(f) > max_age_s:
+                for suffix in (".txt", ".json", ".none"):
+                    f.with_suffix(suffix).unlink(missing_ok=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # gone meanwhile (another process pruned it)
+        return 0.0
 
 
 def write_atomic(path: Path, text: str, mode: int | None = None) -> None:

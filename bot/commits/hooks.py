@@ -15,10 +15,12 @@ from bot.commits.git import EMPTY_TREE, Repo
 MARK = "# smolbot-hook"
 CHAINED = ".smolbot-chained"
 HOOKS = ("prepare-commit-msg", "post-index-change")
-# How long a commit waits for a drafter that is not running (yet) before it gives up on a draft.
-# A drafter writes its pid about 0.1 s after it starts on an idle machine; on a loaded 2-core one
-# (a test suite, a build) 0.5 s was seen to be too short, and a commit went without its draft.
-START_GRACE_MS = 2000
+# A commit stops waiting for a draft when no drafter runs: none holds the lock (`alive`), and the
+# one the commit started is gone (one whose interpreter takes over a second to start on a loaded
+# 2-core machine is still there). The grace only covers a drafter between taking its lock and
+# writing its pid; it stays well under the default wait (2 s), or every commit that gets no
+# draft (a deleted venv, a drafter that died) would wait all of it.
+START_GRACE_MS = 500
 
 _START = """start_drafter() {
   if command -v setsid >/dev/null 2>&1; then
@@ -41,21 +43,24 @@ PREPARE = """#!/bin/sh
 # Fills the editor with the draft for (HEAD's tree, staged tree); never blocks or fails a commit. Few processes: it runs on every commit.
 PY={python}
 if [ -x "$0{chained}" ]; then "$0{chained}" "$@" || exit $?; fi
+[ -x "$PY" ] || exit 0
 [ -z "$2" ] || exit 0
 [ -f "$1" ] || exit 0
 grep -qv -e '^#' -e '^[[:space:]]*$' "$1" 2>/dev/null && exit 0
 tree=$(git -c core.hooksPath=/dev/null write-tree 2>/dev/null) || exit 0
 head=$(git rev-parse -q --verify 'HEAD^{{tree}}' 2>/dev/null) || head={empty_tree}
-{gitdir}key="$head-$tree"; draft="$dir/drafts/$key.txt"
-{start}if [ ! -f "$draft" ]; then
+[ "$tree" = "$head" ] && exit 0
+{gitdir}key="$head-$tree"; draft="$dir/drafts/$key.txt"; none="$dir/drafts/$key.none"
+{start}if [ ! -f "$draft" ] && [ ! -f "$none" ]; then
   mkdir -p "$dir" 2>/dev/null && printf '%s' "$key" >"$dir/want" 2>/dev/null
-  alive || start_drafter
+  child=
+  alive || {{ start_drafter; child=$!; }}
   ms=${{SMOLBOT_COMMIT_WAIT_MS:-$(git config --get smolbot.commitWaitMs 2>/dev/null || echo 2000)}}
   case "$ms" in ''|*[!0-9]*) ms=2000 ;; esac
   i=0
-  while [ ! -f "$draft" ] && [ "$i" -lt "$ms" ]; do
+  while [ ! -f "$draft" ] && [ ! -f "$none" ] && [ "$i" -lt "$ms" ]; do
     sleep 0.05; i=$((i + 50))
-    [ "$i" -ge {grace_ms} ] && ! alive && break
+    [ "$i" -ge {grace_ms} ] && ! alive && ! {{ [ -n "$child" ] && kill -0 "$child" 2>/dev/null; }} && break
   done
 fi
 [ -f "$draft" ] || exit 0
@@ -68,6 +73,7 @@ INDEX_CHANGE = """#!/bin/sh
 PY={python}
 if [ -x "$0{chained}" ]; then "$0{chained}" "$@"; fi
 case "$GIT_INDEX_FILE" in ''|index|*/index) ;; *) exit 0 ;; esac
+[ -x "$PY" ] || exit 0
 {gitdir}{start}alive || start_drafter
 exit 0
 """

@@ -43,11 +43,15 @@ class Git:
         self.root, self.env = root, env
 
     def __call__(
-        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+        self,
+        *args: str,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+        timeout: float = 300,
     ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             ["git", *args], cwd=self.root, env={**self.env, **(env or {})},
-            capture_output=True, text=True, timeout=300,
+            capture_output=True, text=True, timeout=timeout,
         )  # fmt: skip
         if check and proc.returncode != 0:
             raise AssertionError(f"git {args} failed: {proc.stderr}")

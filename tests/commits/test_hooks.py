@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.commits.hooks import START_GRACE_MS
 from bot.commits.style import CC_SUBJECT
 from tests.commits.conftest import Git, needs_model, wait_for
 
 NO_MODEL = {
     "SMOLBOT_MODEL_PATH": "/nonexistent/model.gguf"
 }  # rule-made drafts: hook mechanics only
+GRACE, EARLIER = f"-ge {START_GRACE_MS} ]", "-ge 2000 ]"  # an earlier release waited 2 s
 DISCOUNT = "def total(items):\n    return sum(i.price * i.qty for i in items)\n\n\ndef discount(total, pct):\n    return total * (1 - pct / 100)\n"
 
 
@@ -163,7 +165,7 @@ def test_status_names_a_hook_an_older_version_installed(repo: Git) -> None:
     install(repo, "--no-start")
     assert "prepare-commit-msg: smolbot [" in repo.smolbot("hook", "status").stdout
     hook = repo.git_path("hooks") / "prepare-commit-msg"
-    hook.write_text(hook.read_text().replace("-ge 2000 ]", "-ge 500 ]"))  # an earlier release's
+    hook.write_text(hook.read_text().replace(GRACE, EARLIER))  # an earlier release's
     status = repo.smolbot("hook", "status").stdout
     assert "prepare-commit-msg: smolbot (an older script, or another interpreter's:" in status
     assert "post-index-change: smolbot [" in status
@@ -172,7 +174,7 @@ def test_status_names_a_hook_an_older_version_installed(repo: Git) -> None:
 
 
 def test_a_drafter_updates_the_hooks_an_older_release_wrote(repo: Git) -> None:
-    """Hook fixes (the 2 s start grace was 0.5 s) reach a repository without a reinstall: the
+    """Hook fixes (the start grace was 2 s) reach a repository without a reinstall: the
     drafter the post-index-change hook starts rewrites our older scripts, and only ours."""
     chained = repo.git_path("hooks") / "prepare-commit-msg.smolbot-chained"
     repo.git_path("hooks").mkdir(parents=True, exist_ok=True)
@@ -180,13 +182,13 @@ def test_a_drafter_updates_the_hooks_an_older_release_wrote(repo: Git) -> None:
     install(repo, "--no-start")  # keeps that hook as the chained one
     mine = chained.read_text()
     hook = repo.git_path("hooks") / "prepare-commit-msg"
-    hook.write_text(hook.read_text().replace("-ge 2000 ]", "-ge 500 ]"))  # an earlier release's
+    hook.write_text(hook.read_text().replace(GRACE, EARLIER))  # an earlier release's
     hook.chmod(0o700)
     assert "older script" in repo.smolbot("hook", "status").stdout
     repo.write("notes.txt", "hello\n")
     repo("add", "notes.txt", env=NO_MODEL)  # starts a drafter
     wait_for(lambda: "older script" not in repo.smolbot("hook", "status").stdout, timeout=60)
-    assert "-ge 2000 ]" in hook.read_text() and hook.stat().st_mode & 0o777 == 0o711
+    assert GRACE in hook.read_text() and hook.stat().st_mode & 0o777 == 0o711
     assert chained.read_text() == mine
     assert "to this version's script" in repo.git_path("smolbot/drafter.log").read_text()
     repo("commit", env={"SMOLBOT_COMMIT_WAIT_MS": "240000", **NO_MODEL})  # the new script
@@ -201,7 +203,7 @@ def test_refresh_leaves_other_interpreters_and_other_hooks(repo: Git) -> None:
     hooks.install(git)
     prepare = repo.git_path("hooks") / "prepare-commit-msg"
     index = repo.git_path("hooks") / "post-index-change"
-    old = prepare.read_text().replace("-ge 2000 ]", "-ge 500 ]")
+    old = prepare.read_text().replace(GRACE, EARLIER)
     prepare.write_text(old.replace(f"PY={hooks.python()}", "PY=/opt/other/bin/python"))
     assert f"PY={hooks.python()}\n" in index.read_text()  # the test edits what it means to
     index.write_text(index.read_text().replace("(1)", "(0)"))  # ours, this interpreter, older
