@@ -51,7 +51,9 @@ def install_cmd(verify: bool, large_standin: bool) -> None:
     target = settings.data_dir / "models" / source.filename
     status = file_status(target, verify=verify)
     if status == "ok":
-        how = "size and sha256 checked" if verify else "size checked; --verify also checks sha256"
+        how = (
+            "size and sha256 checked" if verify else "size checked (sha256 once, when first loaded)"
+        )
         click.echo(f"{source.filename} is already installed at {target} ({how})")
         return
     if status != "missing":
