@@ -92,6 +92,25 @@ class Records:
     def calls(self, since: float = 0.0) -> list[dict[str, Any]]:
         return list(self.db.table("model_calls").rows_where("at >= ?", [since], order_by="id"))
 
+    def call_totals(self, bounds: Sequence[float]) -> list[dict[str, Any]]:
+        """The call log summed by the database, per task, backend, cache_hit, final and status
+        (raw values), in the order each group first appears: calls, tokens_in, tokens_out,
+        seconds (latency in total) and le0, le1, … (calls of at most bounds[i] seconds)."""
+        if "model_calls" not in self.db.table_names():
+            return []
+        seconds = "coalesce(latency_ms, 0) / 1000.0"
+        under = "".join(
+            f", sum(case when {seconds} <= ? then 1 else 0 end) as le{i}"
+            for i in range(len(bounds))
+        )
+        sql = (
+            "select task, backend, cache_hit, final, status, count(*) as calls,"
+            " sum(coalesce(tokens_in, 0)) as tokens_in, sum(coalesce(tokens_out, 0)) as tokens_out,"
+            f" sum({seconds}) as seconds{under} from model_calls"
+            " group by task, backend, cache_hit, final, status order by min(id)"
+        )
+        return list(self.db.query(sql, [float(b) for b in bounds]))
+
     # --- cache ----------------------------------------------------------------------------
     def cache_get(self, key: str) -> tuple[dict[str, Any], float] | None:
         rows = list(self.db.table("llm_cache").rows_where("key = ?", [key]))

@@ -263,13 +263,12 @@ def create_app(
 
     @app.get("/metrics")
     def metrics(edge: EdgeDep) -> Response:
-        with edge.lock:
-            counts = edge.store.delivery_counts()
+        with edge.reads_lock:  # the dashboard's connection: a scrape never holds up intake
+            counts = edge.reads.delivery_counts()
+            extra = render_metrics(edge.reads)
         lines = ["# TYPE smolbot_deliveries gauge"]
         lines += [f'smolbot_deliveries{{status="{s}"}} {n}' for s, n in sorted(counts.items())]
         text = "\n".join(lines) + "\n"
-        with edge.lock:
-            extra = render_metrics(edge.store)
         return Response(text.encode() + extra, media_type="text/plain; version=0.0.4")
 
     app.include_router(make_dashboard_router(settings, edge.reads, edge.reads_lock))

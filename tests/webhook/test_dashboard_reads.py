@@ -141,3 +141,47 @@ def test_an_in_memory_store_is_read_on_its_one_connection_under_the_intake_lock(
     memory = open_store(":memory:")
     edge = create_app(settings, memory, Broker()).state.edge
     assert edge.reads is memory and edge.reads_lock is edge.lock
+
+
+def test_a_webhook_is_accepted_while_a_metrics_scrape_reads(
+    served_app: tuple[FastAPI, str], store: Store
+) -> None:
+    """The scrape is held inside its model_calls query (whichever connection runs it) until the
+    delivery has been answered: before, it held the intake lock there, and the delivery waited."""
+    app, base = served_app
+    edge = app.state.edge
+    store.db.table("model_calls").insert({"task": "triage", "final": 1, "latency_ms": 3.0})
+    reading, release = threading.Event(), threading.Event()
+
+    def hold(sql: str) -> None:
+        if "model_calls" in sql and not reading.is_set():
+            reading.set()
+            release.wait(30)
+
+    for s in (edge.store, edge.reads):  # left on: it holds one statement once, then is a no-op
+        s.db.conn.set_trace_callback(hold)
+    scraped: list[httpx.Response] = []
+    scrape = threading.Thread(
+        target=lambda: scraped.append(httpx.get(f"{base}/metrics", timeout=30))
+    )
+    scrape.start()
+    try:
+        assert reading.wait(10), "the scrape never reached its model_calls query"
+        body = json.dumps({"action": "opened", "issue": {"number": 1}}).encode()
+        headers = {
+            "X-GitHub-Event": "issues",
+            "X-GitHub-Delivery": "during-scrape",
+            "X-Hub-Signature-256": sign(SECRET.encode(), body),
+        }
+        try:
+            delivered = httpx.post(f"{base}/webhook", content=body, headers=headers, timeout=5)
+        except httpx.TimeoutException:
+            pytest.fail("the delivery waited for the metrics scrape")
+    finally:
+        release.set()
+        scrape.join(timeout=30)
+    assert delivered.status_code == 202
+    assert scraped[0].status_code == 200
+    assert 'smolbot_model_calls_total{backend="",cache_hit="false",task="triage"} 1.0' in (
+        scraped[0].text
+    )
