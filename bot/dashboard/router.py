@@ -76,6 +76,11 @@ def make_dashboard_router(
     def render(request: Request, name: str, user: User | None, **ctx: Any) -> HTMLResponse:
         return TEMPLATES.TemplateResponse(request, name, {"user": user, **ctx})
 
+    def secure(request: Request) -> bool:
+        # behind a TLS-terminating proxy not on 127.0.0.1 the app sees http (uvicorn trusts
+        # only that address's X-Forwarded-Proto): in production the cookie is Secure regardless
+        return settings.env == "production" or request.url.scheme == "https"
+
     @router.get("/login", response_class=HTMLResponse)
     def login_form(request: Request) -> HTMLResponse:
         note = None if _token(settings) else NO_TOKEN
@@ -89,17 +94,16 @@ def make_dashboard_router(
                 request, "login.html", {"user": None, "error": note}, status_code=401
             )
         response = RedirectResponse("/", status_code=303)
-        secure = request.url.scheme == "https"
         cookie = sign_session(TOKEN_USER, token)
         response.set_cookie(
-            COOKIE, cookie, max_age=SESSION_S, httponly=True, samesite="lax", secure=secure
+            COOKIE, cookie, max_age=SESSION_S, httponly=True, samesite="lax", secure=secure(request)
         )
         return response
 
     @router.post("/logout")
-    def logout() -> RedirectResponse:
+    def logout(request: Request) -> RedirectResponse:
         response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(COOKIE)
+        response.delete_cookie(COOKIE, httponly=True, samesite="lax", secure=secure(request))
         return response
 
     @router.get("/", response_class=HTMLResponse)
