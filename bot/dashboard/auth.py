@@ -46,7 +46,9 @@ def read_session(cookie: str | None, token: str | None, now: float | None = None
         return None
     payload, sig = cookie.rsplit(".", 1)
     good = hmac.new(_key(token), payload.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(sig, good):
+    # as bytes: compare_digest raises TypeError for a str with non-ASCII characters, and a
+    # cookie can hold them (a 500 before sign-in)
+    if not hmac.compare_digest(sig.encode(), good.encode()):
         return None
     try:
         login, expires = base64.urlsafe_b64decode(payload.encode()).decode().rsplit("|", 1)
