@@ -24,8 +24,18 @@ def wait_budget(repo: Repo) -> float:
         return DEFAULT_WAIT_S
 
 
-def has_message(text: str) -> bool:
-    return any(line.strip() and not line.startswith("#") for line in text.splitlines())
+SCISSORS = "------------------------ >8 ------------------------"
+
+
+def has_message(text: str, comment: str = "#") -> bool:
+    """Whether someone wrote a message: a line neither blank nor a comment, above the scissors
+    line under which `git commit -v` shows the diff."""
+    for line in text.splitlines():
+        if line == f"{comment} {SCISSORS}":
+            return False
+        if line.strip() and not line.startswith(comment):
+            return True
+    return False
 
 
 def await_draft(repo: Repo, box: DraftBox, head: str, tree: str, budget_s: float) -> str | None:
@@ -54,11 +64,11 @@ def await_draft(repo: Repo, box: DraftBox, head: str, tree: str, budget_s: float
 
 def fill_message(repo: Repo, msg_file: Path, source: str, index_file: Path | None) -> bool:
     """prepare-commit-msg: put the draft above git's comments. False when the message was left alone."""
-    if source or not msg_file.is_file():
-        return False  # -m, -F, template, merge, squash, amend/-c/-C: the user's message stands
+    if source not in ("", "template") or not msg_file.is_file():
+        return False  # -m, -F, merge, squash, amend/-c/-C: the user's message stands
     current = msg_file.read_text(errors="replace")
-    if has_message(current):
-        return False
+    if has_message(current, repo.comment_string()):
+        return False  # a template with words in it too
     tree = repo.staged_tree(index_file)
     box = DraftBox(repo.smolbot_dir())
     draft = await_draft(repo, box, repo.head_tree(), tree, wait_budget(repo))

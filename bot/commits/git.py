@@ -109,6 +109,14 @@ class Repo:
         out = self.git("config", "--get", key, check=False).strip()
         return out or None
 
+    def comment_string(self) -> str:
+        """What starts a comment line in a commit message: core.commentString or core.commentChar,
+        whichever git reads last; `#` when unset or `auto` (git picks `#` for an empty message)."""
+        out = self.git("config", "--get-regexp", r"^core\.comment(char|string)$", check=False)
+        lines = out.splitlines()
+        value = lines[-1].partition(" ")[2] if lines else ""
+        return "#" if value in ("", "auto") else value
+
 
 def find_repo(start: Path | None = None) -> Repo:
     """The working tree containing `start` (default: the current directory)."""

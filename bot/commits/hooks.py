@@ -44,10 +44,9 @@ PREPARE = """#!/bin/sh
 PY={python}
 if [ -x "$0{chained}" ]; then "$0{chained}" "$@" || exit $?; fi
 [ -x "$PY" ] || exit 0
-[ -z "$2" ] || exit 0
+case "$2" in ''|template) ;; *) exit 0 ;; esac
 [ -f "$1" ] || exit 0
-grep -qv -e '^#' -e '^[[:space:]]*$' "$1" 2>/dev/null && exit 0
-tree=$(git -c core.hooksPath=/dev/null write-tree 2>/dev/null) || exit 0
+{has_message}tree=$(git -c core.hooksPath=/dev/null write-tree 2>/dev/null) || exit 0
 head=$(git rev-parse -q --verify 'HEAD^{{tree}}' 2>/dev/null) || head={empty_tree}
 [ "$tree" = "$head" ] && exit 0
 {gitdir}key="$head-$tree"; draft="$dir/drafts/$key.txt"; none="$dir/drafts/$key.none"
@@ -77,6 +76,21 @@ case "$GIT_INDEX_FILE" in ''|index|*/index) ;; *) exit 0 ;; esac
 {gitdir}{start}alive || start_drafter
 exit 0
 """
+# Leave a message the user (or a template) wrote: a line neither blank nor a comment, above the
+# scissors line `git commit -v` puts the diff under. Comments start with core.commentString or
+# core.commentChar, whichever git reads last (`auto` gives `#` on an empty message). Only awk's
+# "no message" (1) goes on: when in doubt, the message is left alone.
+_HAS_MESSAGE = """cc=$(git config --get-regexp '^core\\.comment(char|string)$' 2>/dev/null)
+cc=${cc##*"
+"}
+case "$cc" in *' '?*) cc=${cc#* } ;; *) cc= ;; esac
+case "$cc" in ''|auto) cc='#' ;; esac
+SMOLBOT_CC=$cc awk 'BEGIN { c = ENVIRON["SMOLBOT_CC"]; cut = c " ------------------------ >8 ------------------------" }
+  $0 == cut { exit }
+  NF && index($0, c) != 1 { found = 1; exit }
+  END { exit !found }' "$1" 2>/dev/null
+[ $? -eq 1 ] || exit 0
+"""
 # The worktree's git dir without a git process in the common case (same answer as `--git-path smolbot`).
 _GITDIR = """if [ -n "$GIT_DIR" ]; then dir="$GIT_DIR/smolbot"
 elif [ -d .git ]; then dir=.git/smolbot
@@ -101,6 +115,7 @@ def script(name: str, version: str = "1") -> str:
         gitdir=_GITDIR,
         grace_ms=START_GRACE_MS,
         empty_tree=EMPTY_TREE,
+        has_message=_HAS_MESSAGE,
     )
 
 
