@@ -5,12 +5,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import threading
 import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 COOKIE = "smolbot_session"
 SESSION_S = 12 * 3600
 TOKEN_USER = "token"
+FAILURES_ALLOWED = 5  # wrong tokens from one client address within FAILURE_WINDOW_S
+FAILURE_WINDOW_S = 60.0
+THROTTLE_CLIENTS = 10_000  # addresses remembered at most; the least recently failed go first
 
 
 @dataclass(frozen=True)
@@ -57,3 +63,62 @@ def read_session(cookie: str | None, token: str | None, now: float | None = None
     if int(expires) < (now or time.time()):
         return None
     return User(login, all_repos=login == TOKEN_USER)
+
+
+class LoginThrottle:
+    """Wrong sign-in tokens per client address, in memory: once `limit` of them fall within
+    `window_s`, that address waits until the oldest is `window_s` old (wait_s), whatever it sends;
+    a right token forgets the address. Fifty guesses were answered in 0.3 s before."""
+
+    def __init__(
+        self,
+        limit: int = FAILURES_ALLOWED,
+        window_s: float = FAILURE_WINDOW_S,
+        max_clients: int = THROTTLE_CLIENTS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit, self.window_s, self.max_clients, self.clock = (
+            limit,
+            window_s,
+            max_clients,
+            clock,
+        )
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()  # sign-ins are answered on several threads
+
+    def __len__(self) -> int:
+        return len(self._failures)
+
+    def wait_s(self, client: str) -> float:
+        """Seconds before `client` may try a token again (0.0: now)."""
+        with self._lock:
+            times = self._recent(client)
+            if times is None or len(times) < self.limit:
+                return 0.0
+            return max(times[0] + self.window_s - self.clock(), 0.0)
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            times = self._recent(client)
+            if times is None:
+                times = self._failures[client] = deque(maxlen=self.limit)
+            times.append(self.clock())
+            self._failures.move_to_end(client)
+            while len(self._failures) > self.max_clients:
+                self._failures.popitem(last=False)
+
+    def succeeded(self, client: str) -> None:
+        with self._lock:
+            self._failures.pop(client, None)
+
+    def _recent(self, client: str) -> deque[float] | None:
+        """The client's failures still inside the window (None, and forgotten, if none is)."""
+        times = self._failures.get(client)
+        if times is None:
+            return None
+        while times and times[0] <= self.clock() - self.window_s:
+            times.popleft()
+        if not times:
+            del self._failures[client]
+            return None
+        return times

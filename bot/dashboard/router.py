@@ -1,6 +1,7 @@
 """The dashboard's routes: sign-in, overview, digests, audit log and model statistics (HTML + JSON)."""
 
 # no `from __future__ import annotations`: FastAPI must see the local Annotated aliases below
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -17,6 +18,7 @@ from bot.dashboard.auth import (
     COOKIE,
     SESSION_S,
     TOKEN_USER,
+    LoginThrottle,
     User,
     read_session,
     sign_session,
@@ -32,6 +34,7 @@ TEMPLATES.env.filters["utc"] = lambda ts: datetime.fromtimestamp(float(ts), UTC)
 )
 NO_TOKEN = "Sign-in is off: set SMOLBOT_DASHBOARD_TOKEN and restart smolbot."
 BAD_TOKEN = "That token is not right; it is the value of SMOLBOT_DASHBOARD_TOKEN."
+TOO_MANY = "Too many wrong tokens from this address: try again in {seconds} s."
 
 
 class SignInRequired(Exception):
@@ -43,15 +46,21 @@ def _token(settings: Settings) -> str | None:
 
 
 def make_dashboard_router(
-    settings: Settings, store: Store, lock: AbstractContextManager[Any] | None = None
+    settings: Settings,
+    store: Store,
+    lock: AbstractContextManager[Any] | None = None,
+    *,
+    throttle: LoginThrottle | None = None,
 ) -> APIRouter:
     """All dashboard pages. Mount with app.include_router(router) and add_signin_redirect(app).
 
     `store` should be a connection of the dashboard's own (the web app opens one: see
     bot.webhook.app), `lock` whatever else uses it; each request reads under the lock.
+    `throttle` counts wrong sign-in tokens per client address (a fresh one by default).
     """
     router = APIRouter()
     guard = lock or threading.Lock()
+    failures = throttle if throttle is not None else LoginThrottle()  # it has a len()
 
     @contextmanager
     def reading() -> Iterator[Store]:
@@ -76,6 +85,14 @@ def make_dashboard_router(
     def render(request: Request, name: str, user: User | None, **ctx: Any) -> HTMLResponse:
         return TEMPLATES.TemplateResponse(request, name, {"user": user, **ctx})
 
+    def refused(
+        request: Request, note: str, status: int, headers: dict[str, str] | None = None
+    ) -> HTMLResponse:
+        context = {"user": None, "error": note}
+        return TEMPLATES.TemplateResponse(
+            request, "login.html", context, status_code=status, headers=headers
+        )
+
     def secure(request: Request) -> bool:
         # behind a TLS-terminating proxy not on 127.0.0.1 the app sees http (uvicorn trusts
         # only that address's X-Forwarded-Proto): in production the cookie is Secure regardless
@@ -88,11 +105,19 @@ def make_dashboard_router(
 
     @router.post("/login", response_model=None)
     def login(request: Request, token: Annotated[str, Form()] = "") -> Response:
+        if not _token(settings):
+            return refused(request, NO_TOKEN, 401)
+        # uvicorn gives the address a trusted proxy (127.0.0.1 by default) forwarded
+        client = request.client.host if request.client else ""
+        wait = failures.wait_s(client)
+        if wait > 0:  # even the right token waits: else its answer would tell a guess apart
+            seconds = max(math.ceil(wait), 1)
+            note = TOO_MANY.format(seconds=seconds)
+            return refused(request, note, 429, {"Retry-After": str(seconds)})
         if not token_ok(token, _token(settings)):
-            note = BAD_TOKEN if _token(settings) else NO_TOKEN
-            return TEMPLATES.TemplateResponse(
-                request, "login.html", {"user": None, "error": note}, status_code=401
-            )
+            failures.failed(client)
+            return refused(request, BAD_TOKEN, 401)
+        failures.succeeded(client)
         response = RedirectResponse("/", status_code=303)
         cookie = sign_session(TOKEN_USER, token)
         response.set_cookie(

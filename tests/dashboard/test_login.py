@@ -8,7 +8,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bot.dashboard.auth import COOKIE, read_session, sign_session
+from bot.dashboard import make_dashboard_router
+from bot.dashboard.auth import COOKIE, LoginThrottle, read_session, sign_session
 from bot.settings import Settings, load_settings
 from bot.store import Store
 from tests.dashboard.conftest import TOKEN, build_app
@@ -71,3 +72,73 @@ def test_read_session_takes_any_text_as_not_signed_in() -> None:
     assert read_session("abc.d\xe9f", TOKEN) is None
     assert read_session(sign_session("token", TOKEN)[:-1] + "\xe9", TOKEN) is None
     assert read_session(sign_session("token", TOKEN), TOKEN) is not None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _throttled(settings: Settings, store: Store, clock: Clock, **over: int) -> TestClient:
+    throttle = LoginThrottle(clock=clock, **over)  # type: ignore[arg-type]
+    app = FastAPI()
+    app.include_router(make_dashboard_router(settings, store, throttle=throttle))
+    return TestClient(app, follow_redirects=False, client=("203.0.113.9", 50000))
+
+
+def test_after_five_wrong_tokens_an_address_waits_out_the_minute(
+    dash_settings: Settings, dash_store: Store
+) -> None:
+    clock = Clock()
+    client = _throttled(dash_settings, dash_store, clock)
+    wrong = [client.post("/login", data={"token": f"guess-{i}"}).status_code for i in range(5)]
+    assert wrong == [401] * 5
+    refused = client.post("/login", data={"token": "guess-6"})
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "60"
+    assert "Too many wrong tokens" in refused.text
+    # the right token waits too: else a guess would be told apart by its answer
+    assert client.post("/login", data={"token": TOKEN}).status_code == 429
+    clock.now += 59.5
+    assert client.post("/login", data={"token": TOKEN}).headers["retry-after"] == "1"
+    other = TestClient(client.app, follow_redirects=False, client=("198.51.100.7", 1))
+    assert other.post("/login", data={"token": TOKEN}).status_code == 303  # per address
+    clock.now += 0.5
+    assert client.post("/login", data={"token": TOKEN}).status_code == 303
+
+
+def test_a_right_token_forgets_the_failures(dash_settings: Settings, dash_store: Store) -> None:
+    client = _throttled(dash_settings, dash_store, Clock())
+    for _ in range(4):
+        assert client.post("/login", data={"token": "guess"}).status_code == 401
+    assert client.post("/login", data={"token": TOKEN}).status_code == 303
+    codes = [client.post("/login", data={"token": "guess"}).status_code for _ in range(6)]
+    assert codes == [401] * 5 + [429]
+
+
+def test_failures_older_than_the_window_do_not_count(
+    dash_settings: Settings, dash_store: Store
+) -> None:
+    clock = Clock()
+    client = _throttled(dash_settings, dash_store, clock)
+    for _ in range(4):
+        assert client.post("/login", data={"token": "guess"}).status_code == 401
+        clock.now += 20  # one guess every 20 s: never 5 within a minute
+    assert client.post("/login", data={"token": "guess"}).status_code == 401
+    clock.now += 1
+    assert client.post("/login", data={"token": "guess"}).status_code == 401
+
+
+def test_the_throttle_remembers_a_bounded_number_of_addresses() -> None:
+    clock = Clock()
+    throttle = LoginThrottle(limit=2, max_clients=3, clock=clock)
+    for address in ("a", "b", "c", "d"):
+        throttle.failed(address)
+        throttle.failed(address)
+    assert len(throttle) == 3
+    assert throttle.wait_s("a") == 0.0  # the least recently failed was forgotten
+    assert throttle.wait_s("d") == 60.0
+    clock.now += 60
+    assert [throttle.wait_s(a) for a in "bcd"] == [0.0] * 3 and len(throttle) == 0
