@@ -35,6 +35,10 @@ TEMPLATES.env.filters["utc"] = lambda ts: datetime.fromtimestamp(float(ts), UTC)
 NO_TOKEN = "Sign-in is off: set SMOLBOT_DASHBOARD_TOKEN and restart smolbot."
 BAD_TOKEN = "That token is not right; it is the value of SMOLBOT_DASHBOARD_TOKEN."
 TOO_MANY = "Too many wrong tokens from this address: try again in {seconds} s."
+ISSUE_DIGITS = 18  # any such number fits the store's 64-bit integers (SQLite and PostgreSQL)
+BAD_ISSUE = (
+    f"The issue filter takes an issue number, such as 224: digits 0-9 only, at most {ISSUE_DIGITS}."
+)
 
 
 class SignInRequired(Exception):
@@ -161,18 +165,28 @@ def make_dashboard_router(
         issue: str = "",
         outcome: str = "",
     ) -> HTMLResponse:
+        try:
+            number, error = _issue_number(issue), None
+        except BadFilter as err:  # the page says so, with the filters to correct
+            number, error = None, str(err)
         with reading() as db:
-            rows = _audit(db, user, repo, issue, outcome)
+            rows = [] if error else _audit(db, user, repo, number, outcome)
             repos = [r["full_name"] for r in queries.visible_repos(db, user)]
         filters = {"repo": repo, "issue": issue, "outcome": outcome}
-        return render(request, "audit.html", user, rows=rows, repos=repos, filters=filters)
+        context = {"user": user, "rows": rows, "repos": repos, "filters": filters, "error": error}
+        status = 422 if error else 200
+        return TEMPLATES.TemplateResponse(request, "audit.html", context, status_code=status)
 
     @router.get("/api/audit")
     def audit_json(
         user: ApiUser, repo: str = "", issue: str = "", outcome: str = ""
     ) -> dict[str, Any]:
+        try:
+            number = _issue_number(issue)
+        except BadFilter as err:
+            raise HTTPException(status_code=422, detail=str(err)) from None
         with reading() as db:
-            return {"rows": _audit(db, user, repo, issue, outcome)}
+            return {"rows": _audit(db, user, repo, number, outcome)}
 
     @router.get("/models", response_class=HTMLResponse)
     def models_page(request: Request, user: PageUser) -> HTMLResponse:
@@ -212,9 +226,25 @@ def _overview(store: Store, user: User) -> dict[str, Any]:
     }
 
 
-def _audit(store: Store, user: User, repo: str, issue: str, outcome: str) -> list[dict[str, Any]]:
+class BadFilter(ValueError):
+    """An audit filter value that cannot match; the message says what the filter takes."""
+
+
+def _issue_number(issue: str) -> int | None:
+    """The issue filter's number (None: no filter), or BadFilter. isdigit() alone took "²"
+    (int() refused it) and numbers of any length (SQLite refused past 64 bits): a 500 each."""
+    text = issue.strip()
+    if not text:
+        return None
+    if len(text) > ISSUE_DIGITS or not (text.isascii() and text.isdigit()):
+        raise BadFilter(BAD_ISSUE)
+    return int(text)
+
+
+def _audit(
+    store: Store, user: User, repo: str, number: int | None, outcome: str
+) -> list[dict[str, Any]]:
     repos = [r["full_name"] for r in queries.visible_repos(store, user)]
-    number = int(issue) if issue.strip().isdigit() else None
     return queries.audit(store, repos, repo or None, number, outcome or None)
 
 
