@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from bot.dashboard.auth import User
@@ -57,24 +58,34 @@ def current_top(digests: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def audit(
     store: Store,
-    repos: list[str],
+    visible: AbstractSet[str] | None,
     repo: str | None = None,
     number: int | None = None,
     outcome: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Newest first, only rows of visible repositories, filtered by repo, issue and outcome."""
-    chosen = [repo] if repo else repos
-    chosen = [r for r in chosen if r in repos]
-    if not chosen:
-        return []
-    clauses = [f"repo in ({','.join('?' * len(chosen))})"]
-    args: list[Any] = list(chosen)
+    """Newest first, filtered by repo, issue and outcome. `visible`: the repositories the user
+    may see (None: every one, so no list of them goes into the query; a list was checked
+    against itself, 9.4 s at 40,000 repositories)."""
+    clauses: list[str] = []
+    args: list[Any] = []
+    if repo:
+        if visible is not None and repo not in visible:
+            return []
+        clauses.append("repo = ?")
+        args.append(repo)
+    elif visible is not None:
+        if not visible:
+            return []
+        clauses.append(f"repo in ({','.join('?' * len(visible))})")
+        args += visible
     for column, value in (("number", number), ("outcome", outcome)):
         if value not in (None, ""):
             clauses.append(f"{column} = ?")
             args.append(value)
-    sql = f"select * from audit where {' and '.join(clauses)} order by id desc limit {AUDIT_LIMIT}"
-    return list(store.rows(sql, args))
+    where = f" where {' and '.join(clauses)}" if clauses else ""
+    return list(
+        store.rows(f"select * from audit{where} order by id desc limit {AUDIT_LIMIT}", args)
+    )
 
 
 def model_days(store: Store, days: int = 30) -> list[dict[str, Any]]:

@@ -244,8 +244,10 @@ def _issue_number(issue: str) -> int | None:
 def _audit(
     store: Store, user: User, repo: str, number: int | None, outcome: str
 ) -> list[dict[str, Any]]:
-    repos = [r["full_name"] for r in queries.visible_repos(store, user)]
-    return queries.audit(store, repos, repo or None, number, outcome or None)
+    visible = (
+        None if user.all_repos else {r["full_name"] for r in queries.visible_repos(store, user)}
+    )
+    return queries.audit(store, visible, repo or None, number, outcome or None)
 
 
 def _charts(days: list[dict[str, Any]]) -> list[str]:

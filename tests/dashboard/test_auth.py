@@ -133,7 +133,7 @@ def test_a_user_sees_only_their_installations(dash_store) -> None:  # type: igno
     assert [r["full_name"] for r in queries.visible_repos(dash_store, user)] == [
         "octo-org/sample-app"
     ]
-    repos = [r["full_name"] for r in queries.visible_repos(dash_store, user)]
+    repos = {r["full_name"] for r in queries.visible_repos(dash_store, user)}
     assert queries.audit(dash_store, repos, repo="someone-else/private-thing") == []
     assert {r["repo"] for r in queries.audit(dash_store, repos)} == {"octo-org/sample-app"}
     assert [i["id"] for i in queries.installations(dash_store, user)] == [4242]
