@@ -87,7 +87,7 @@ def _status(repo: Repo) -> None:
             what += (
                 " (an older script, or another interpreter's: `smolbot hook install` updates it)"
             )
-        chained = f", chains {st.chained.name}" if st.chained else ""
+        chained = f", chains {st.chained.relative_to(st.path.parent)}" if st.chained else ""
         click.echo(f"{name}: {what}{chained} [{st.path}]")
     box = DraftBox(repo.smolbot_dir())
     pid = drafter_mod.alive(box)

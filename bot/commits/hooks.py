@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
+import shutil
 import stat
 import sys
 from dataclasses import dataclass
@@ -13,7 +15,10 @@ from bot.commits.drafts import write_atomic
 from bot.commits.git import EMPTY_TREE, Repo
 
 MARK = "# smolbot-hook"
-CHAINED = ".smolbot-chained"
+# A hook we replace is kept in this directory beside ours, under its own name: hook managers
+# dispatch on `basename "$0"` (husky's `_/h`, pre-commit's legacy hook), so a renamed one stopped.
+CHAINED_DIR = "smolbot-chained"
+LEGACY_SUFFIX = ".smolbot-chained"  # earlier releases kept it as `<name>.smolbot-chained`
 HOOKS = ("prepare-commit-msg", "post-index-change")
 # A commit stops waiting for a draft when no drafter runs: none holds the lock (`alive`), and the
 # one the commit started is gone (one whose interpreter takes over a second to start on a loaded
@@ -38,11 +43,25 @@ alive() {
 }
 """
 
+# The kept hook runs first. A sh script is sourced in a subshell so it sees the very $0 git ran
+# (husky's looks for its helper next to itself); any other is run from its directory.
+_CHAIN = """chained() {
+  case "$0" in */*) c=${0%/*} ;; *) c=. ;; esac
+  c="$c/CHAINED_DIR/$1"; shift
+  [ -x "$c" ] || return 0
+  l=; IFS= read -r l 2>/dev/null <"$c"
+  case "$l" in
+    '#!/bin/sh'|'#!/usr/bin/env sh') (. "$c") ;;
+    *) "$c" "$@" ;;
+  esac
+}
+""".replace("CHAINED_DIR", CHAINED_DIR)
+
 PREPARE = """#!/bin/sh
 {mark}: prepare-commit-msg ({version}). Installed by `smolbot hook install`; `smolbot hook uninstall` restores any earlier hook.
 # Fills the editor with the draft for (HEAD's tree, staged tree); never blocks or fails a commit. Few processes: it runs on every commit.
 PY={python}
-if [ -x "$0{chained}" ]; then "$0{chained}" "$@" || exit $?; fi
+{chain}chained prepare-commit-msg "$@" || exit $?
 [ -x "$PY" ] || exit 0
 case "$2" in ''|template) ;; *) exit 0 ;; esac
 [ -f "$1" ] || exit 0
@@ -70,7 +89,7 @@ exit 0
 INDEX_CHANGE = """#!/bin/sh
 {mark}: post-index-change ({version}). Installed by `smolbot hook install`; starts the drafter and returns at once.
 PY={python}
-if [ -x "$0{chained}" ]; then "$0{chained}" "$@"; fi
+{chain}chained post-index-change "$@"
 case "$GIT_INDEX_FILE" in ''|index|*/index) ;; *) exit 0 ;; esac
 [ -x "$PY" ] || exit 0
 {gitdir}{start}alive || start_drafter
@@ -110,7 +129,7 @@ def script(name: str, version: str = "1") -> str:
         mark=MARK,
         version=version,
         python=shlex.quote(python()),
-        chained=CHAINED,
+        chain=_CHAIN,
         start=_START,
         gitdir=_GITDIR,
         grace_ms=START_GRACE_MS,
@@ -138,16 +157,21 @@ def hooks_dir(repo: Repo) -> Path:
     return repo.git_path("hooks")
 
 
+def kept_path(path: Path) -> Path:
+    """Where the hook ours replaced at `path` is kept."""
+    return path.parent / CHAINED_DIR / path.name
+
+
 def state(repo: Repo, name: str) -> HookState:
     path = hooks_dir(repo) / name
-    chained = path.with_name(name + CHAINED)
+    kept = [p for p in (kept_path(path), path.with_name(name + LEGACY_SUFFIX)) if p.exists()]
     text = _read(path) if path.is_file() else ""
     ours = MARK in text[:2000]  # our mark sits in the first lines
     return HookState(
         name,
         path,
         ours,
-        chained if chained.exists() else None,
+        kept[0] if kept else None,
         path.exists() and not ours,
         ours and text == script(name),
     )
@@ -164,9 +188,12 @@ def install(repo: Repo) -> list[str]:
                 raise HookError(
                     f"{st.path} exists and so does {st.chained}; move one away, then retry"
                 )
-            os.replace(st.path, st.path.with_name(name + CHAINED))
-            done.append(f"kept your {name} hook as {name}{CHAINED}; it still runs first")
-        _write(st.path, script(name))
+            kept_path(st.path).parent.mkdir(exist_ok=True)
+            os.replace(st.path, kept_path(st.path))
+            done.append(
+                f"kept your {name} hook as {CHAINED_DIR}/{name}; it still runs first, as {name}"
+            )
+        _write_ours(st)
         done.append(f"installed {st.path}")
     return done
 
@@ -182,9 +209,25 @@ def refresh(repo: Repo) -> list[str]:
     for name in HOOKS:
         st = state(repo, name)
         if st.ours and not st.current and mine in _read(st.path)[:2000]:
-            _write(st.path, script(name))
+            _write_ours(st)
             done.append(f"updated {st.path} to this version's script")
     return done
+
+
+def _write_ours(st: HookState) -> None:
+    """Write our script; a hook an earlier release kept as `<name>.smolbot-chained` moves to
+    smolbot-chained/<name>, linked there before the script changes so it never misses a run."""
+    legacy, kept = st.path.with_name(st.name + LEGACY_SUFFIX), kept_path(st.path)
+    move = st.chained == legacy
+    if move:
+        kept.parent.mkdir(exist_ok=True)
+        try:
+            os.link(legacy, kept)
+        except OSError:
+            shutil.copy2(legacy, kept)
+    _write(st.path, script(st.name))
+    if move:
+        legacy.unlink()
 
 
 def _write(path: Path, text: str) -> None:
@@ -204,6 +247,8 @@ def uninstall(repo: Repo) -> list[str]:
         if st.chained is not None and not st.path.exists():
             os.replace(st.chained, st.path)
             done.append(f"restored your {name} hook")
+        with contextlib.suppress(OSError):  # only when empty
+            kept_path(st.path).parent.rmdir()
     return done
 
 

@@ -146,7 +146,7 @@ def test_existing_hooks_are_chained_and_restored(repo: Git) -> None:
         (hooks / name).chmod(0o755)
     install(repo, "--no-start")
     install(repo, "--no-start")  # twice: still chains the user's hook, never itself
-    assert (hooks / "prepare-commit-msg.smolbot-chained").read_text() == mine
+    assert (hooks / "smolbot-chained" / "prepare-commit-msg").read_text() == mine
     repo.write("docs/usage.md", "# Usage\n\nRun it.\n")
     repo("add", "docs/usage.md", env=NO_MODEL)
     wait_for(repo.draft_file().is_file, timeout=60)
@@ -155,10 +155,10 @@ def test_existing_hooks_are_chained_and_restored(repo: Git) -> None:
     log = repo.git_path("user-hook.log").read_text()
     assert "post-index-change" in log and "prepare-commit-msg" in log
     status = repo.smolbot("hook", "status").stdout
-    assert "chains prepare-commit-msg.smolbot-chained" in status
+    assert "chains smolbot-chained/prepare-commit-msg" in status
     assert repo.smolbot("hook", "uninstall").returncode == 0
     assert (hooks / "prepare-commit-msg").read_text() == mine
-    assert not (hooks / "prepare-commit-msg.smolbot-chained").exists()
+    assert not (hooks / "smolbot-chained").exists()
 
 
 def test_status_names_a_hook_an_older_version_installed(repo: Git) -> None:
@@ -176,7 +176,7 @@ def test_status_names_a_hook_an_older_version_installed(repo: Git) -> None:
 def test_a_drafter_updates_the_hooks_an_older_release_wrote(repo: Git) -> None:
     """Hook fixes (the start grace was 2 s) reach a repository without a reinstall: the
     drafter the post-index-change hook starts rewrites our older scripts, and only ours."""
-    chained = repo.git_path("hooks") / "prepare-commit-msg.smolbot-chained"
+    chained = repo.git_path("hooks") / "smolbot-chained" / "prepare-commit-msg"
     repo.git_path("hooks").mkdir(parents=True, exist_ok=True)
     (repo.git_path("hooks") / "prepare-commit-msg").write_text("#!/bin/sh\nexit 0\n")
     install(repo, "--no-start")  # keeps that hook as the chained one
@@ -215,10 +215,14 @@ def test_refresh_leaves_other_interpreters_and_other_hooks(repo: Git) -> None:
     assert hooks.refresh(git) == [] and "not ours" in index.read_text()
 
 
-def test_refuses_to_lose_a_hook(repo: Git) -> None:
+@pytest.mark.parametrize(
+    "kept", ["smolbot-chained/prepare-commit-msg", "prepare-commit-msg.smolbot-chained"]
+)
+def test_refuses_to_lose_a_hook(repo: Git, kept: str) -> None:
     hooks = repo.git_path("hooks")
-    for suffix in ("", ".smolbot-chained"):
-        (hooks / f"prepare-commit-msg{suffix}").write_text("#!/bin/sh\nexit 0\n")
+    for rel in ("prepare-commit-msg", kept):
+        (hooks / rel).parent.mkdir(exist_ok=True)
+        (hooks / rel).write_text("#!/bin/sh\nexit 0\n")
     out = repo.smolbot("hook", "install", "--no-start")
     assert out.returncode != 0 and "move one away" in out.stderr
 

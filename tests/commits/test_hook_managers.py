@@ -1,0 +1,102 @@
+"""Hooks that dispatch on their own name or directory keep working once smolbot chains them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.commits.hooks import START_GRACE_MS
+from tests.commits.conftest import Git, wait_for
+
+NO_MODEL = {"SMOLBOT_MODEL_PATH": "/nonexistent/model.gguf"}
+WAIT = {"SMOLBOT_COMMIT_WAIT_MS": "240000", **NO_MODEL}
+GRACE, EARLIER = f"-ge {START_GRACE_MS} ]", "-ge 2000 ]"  # an earlier release waited 2 s
+# husky v9 as `husky` (9.1) writes it: core.hooksPath=.husky/_, each hook sources _/h, which runs
+# .husky/<basename "$0">; .husky/_ is git-ignored
+HUSKY_H = """#!/usr/bin/env sh
+[ "$HUSKY" = "2" ] && set -x
+n=$(basename "$0")
+s=$(dirname "$(dirname "$0")")/$n
+
+[ ! -f "$s" ] && exit 0
+
+[ "${HUSKY-}" = "0" ] && exit 0
+
+export PATH="node_modules/.bin:$PATH"
+sh -e "$s" "$@"
+c=$?
+
+[ $c != 0 ] && echo "husky - $n script failed (code $c)"
+[ $c = 127 ] && echo "husky - command not found in PATH=$PATH"
+exit $c
+"""
+HUSKY_HOOK = '#!/usr/bin/env sh\n. "${0%/*}/h"'
+
+
+def husky(g: Git, log: Path) -> None:
+    hooks = g.root / ".husky" / "_"
+    hooks.mkdir(parents=True)
+    (hooks / ".gitignore").write_text("*")
+    (hooks / "h").write_text(HUSKY_H)
+    for name in ("pre-commit", "prepare-commit-msg", "commit-msg"):
+        (hooks / name).write_text(HUSKY_HOOK)
+        (hooks / name).chmod(0o755)
+    (g.root / ".husky" / "prepare-commit-msg").write_text(f'echo "husky: $1 ${{2:-}}" >> {log}\n')
+    g("config", "core.hooksPath", ".husky/_")
+
+
+def stage_and_commit(g: Git) -> None:
+    g.write("docs/usage.md", "# Usage\n\nRun `shop serve`.\n")
+    g("add", "docs/usage.md", env=NO_MODEL)
+    wait_for(g.draft_file().is_file, timeout=60)
+    g("commit", env=WAIT)
+
+
+def test_a_husky_hook_still_runs(repo: Git, tmp_path: Path) -> None:
+    """husky's `_/h` looks up the user's hook by `basename "$0"`: renamed to
+    prepare-commit-msg.smolbot-chained it looked for .husky/prepare-commit-msg.smolbot-chained,
+    found none and exited 0, while install said the hook still ran first."""
+    log = tmp_path / "husky.log"
+    husky(repo, log)
+    out = repo.smolbot("hook", "install", "--no-start")
+    assert out.returncode == 0, out.stderr
+    assert "it still runs first" in out.stdout
+    stage_and_commit(repo)
+    assert log.read_text().startswith("husky: .git/COMMIT_EDITMSG")  # husky ran the user's hook
+    assert repo.last_message().startswith("docs")  # and ours put the draft
+    assert repo.smolbot("hook", "uninstall").returncode == 0
+    assert (repo.root / ".husky" / "_" / "prepare-commit-msg").read_text() == HUSKY_HOOK
+
+
+def test_a_hook_that_dispatches_on_its_name_keeps_it(repo: Git, tmp_path: Path) -> None:
+    """Not a sh script (so run, not sourced): it still sees its own name in $0."""
+    log = tmp_path / "dispatch.log"
+    hook = repo.git_path("hooks") / "prepare-commit-msg"
+    hook.write_text(f'#!/bin/bash\necho "hook $(basename "$0") $1" >> {log}\n')
+    hook.chmod(0o755)
+    assert repo.smolbot("hook", "install", "--no-start").returncode == 0
+    stage_and_commit(repo)
+    assert log.read_text().startswith("hook prepare-commit-msg .git/COMMIT_EDITMSG")
+    assert repo.last_message().startswith("docs")
+
+
+def test_an_earlier_releases_chained_hook_moves_and_keeps_running(
+    repo: Git, tmp_path: Path
+) -> None:
+    """Kept as `<name>.smolbot-chained` by an earlier release: the script update that the drafter
+    makes moves it to smolbot-chained/<name>, where the new script looks for it."""
+    from bot.commits import hooks
+    from bot.commits.git import find_repo
+
+    log = tmp_path / "user.log"
+    git = find_repo(repo.root)
+    hooks.install(git)
+    prepare = repo.git_path("hooks") / "prepare-commit-msg"
+    prepare.write_text(prepare.read_text().replace(GRACE, EARLIER))  # the earlier release's
+    legacy = prepare.with_name("prepare-commit-msg.smolbot-chained")
+    legacy.write_text(f'#!/bin/sh\necho "user hook $1" >> {log}\n')
+    legacy.chmod(0o755)
+    assert hooks.refresh(git) == [f"updated {prepare} to this version's script"]
+    assert not legacy.exists()
+    assert (prepare.parent / "smolbot-chained" / "prepare-commit-msg").is_file()
+    stage_and_commit(repo)
+    assert log.read_text().startswith("user hook .git/COMMIT_EDITMSG")
