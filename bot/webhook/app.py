@@ -39,11 +39,6 @@ class Edge:
         secret = settings.webhook_secret
         self.secret = secret.get_secret_value().encode() if secret else None
 
-    def close(self) -> None:
-        self.batcher.close()  # answers what is in flight, then stops the intake thread
-        if self.reads is not self.store:
-            self.reads.close()
-
     async def accept(self, d: intake.Delivery, raw: bytes) -> Answer:
         """Record, then enqueue, together with whatever else arrived meanwhile (batcher.py)."""
         ignored = d.event not in intake.HANDLED_EVENTS or intake.is_own_event(
@@ -229,7 +224,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        edge.close()
+        # the read connection stays open: a test client starts the same app's lifespan again
+        edge.batcher.close()  # answers what is in flight, then stops the intake thread
 
     app = FastAPI(title="smolbot", version="0.1.0", lifespan=lifespan)
     app.state.edge = edge

@@ -13,6 +13,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from bot.settings import Settings
@@ -132,7 +133,15 @@ def test_reads_have_their_own_connection_on_either_backend(
     assert [r["reason"] for r in edge.reads.rows("select reason from audit")] == [
         "seen by the reader"
     ]
-    edge.close()
+    edge.reads.close()
+
+
+def test_the_read_connection_outlives_a_lifespan(settings: Settings, store: Store) -> None:
+    """A test client (schemathesis's, for one) starts and stops the same app's lifespan again."""
+    app = create_app(settings, store, Broker())
+    for _ in range(2):
+        with TestClient(app) as client:
+            assert client.get("/metrics").status_code == 200
 
 
 def test_an_in_memory_store_is_read_on_its_one_connection_under_the_intake_lock(
