@@ -47,11 +47,14 @@ def hook() -> None:
 
 @hook.command("install")
 @click.option("--no-start", is_flag=True, help="Do not start the drafter now.")
-def install(no_start: bool) -> None:
+@click.option(
+    "--force", is_flag=True, help="Install into a hooks directory the repository tracks, too."
+)
+def install(no_start: bool, force: bool) -> None:
     """Install the prepare-commit-msg and post-index-change hooks (existing hooks keep running)."""
     repo = _repo()
     with _one_line():
-        for line in hooks.install(repo):
+        for line in hooks.install(repo, force=force):
             click.echo(line)
         if not no_start:
             commit_time.trigger(repo)

@@ -157,6 +157,25 @@ def hooks_dir(repo: Repo) -> Path:
     return repo.git_path("hooks")
 
 
+TRACKED = (
+    "{dir} (core.hooksPath) holds files this repository tracks ({files}): they are the team's "
+    "hooks, and installing would change them for everyone with scripts naming this machine's "
+    "interpreter. To install for yourself only, copy them to a directory git does not track, "
+    "point your own config at it (git config core.hooksPath <dir>) and run `smolbot hook "
+    "install` again: they keep running first. Or change the shared ones: `smolbot hook install "
+    "--force`"
+)
+
+
+def tracked_hooks(repo: Repo) -> list[str]:
+    """The tracked files in the hooks directory, when it lies inside the worktree."""
+    try:
+        rel = hooks_dir(repo).resolve().relative_to(repo.root.resolve())
+    except ValueError:
+        return []
+    return repo.git("ls-files", "--", str(rel), check=False).splitlines()
+
+
 def kept_path(path: Path) -> Path:
     """Where the hook ours replaced at `path` is kept."""
     return path.parent / CHAINED_DIR / path.name
@@ -177,8 +196,13 @@ def state(repo: Repo, name: str) -> HookState:
     )
 
 
-def install(repo: Repo) -> list[str]:
-    """Install both hooks, keeping any existing hook as a chained one. Returns what was done."""
+def install(repo: Repo, force: bool = False) -> list[str]:
+    """Install both hooks, keeping any existing hook as a chained one. Returns what was done.
+    A hooks directory the repository tracks (core.hooksPath=.githooks) is the team's: refused
+    unless forced, as our scripts name this machine's interpreter."""
+    tracked = tracked_hooks(repo)
+    if tracked and not force:
+        raise HookError(TRACKED.format(dir=hooks_dir(repo), files=", ".join(tracked[:3])))
     done = []
     for name in HOOKS:
         st = state(repo, name)
@@ -204,7 +228,9 @@ def refresh(repo: Repo) -> list[str]:
     it starts, from the interpreter the hook named). Only a file with our mark and this
     interpreter is touched: a chained or foreign hook never is, and a hook naming another
     interpreter stays with it. Returns what was done."""
-    done = []
+    done: list[str] = []
+    if tracked_hooks(repo):  # the team's files: only `smolbot hook install --force` changes them
+        return done
     mine = f"\nPY={shlex.quote(python())}\n"
     for name in HOOKS:
         st = state(repo, name)

@@ -100,3 +100,27 @@ def test_an_earlier_releases_chained_hook_moves_and_keeps_running(
     assert (prepare.parent / "smolbot-chained" / "prepare-commit-msg").is_file()
     stage_and_commit(repo)
     assert log.read_text().startswith("user hook .git/COMMIT_EDITMSG")
+
+
+def test_a_tracked_hooks_path_is_left_to_the_team(repo: Git) -> None:
+    """core.hooksPath=.githooks, committed: install replaced the team's hook with a script
+    naming this machine's interpreter, without a word."""
+    team = repo.root / ".githooks" / "prepare-commit-msg"
+    team.parent.mkdir()
+    team.write_text("#!/bin/sh\necho team hook\n")
+    team.chmod(0o755)
+    repo("add", ".githooks")
+    repo("commit", "-q", "--no-verify", "-m", "chore: team hooks")
+    repo("config", "core.hooksPath", ".githooks")
+    out = repo.smolbot("hook", "install", "--no-start")
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert "tracks (.githooks/prepare-commit-msg)" in out.stderr and "--force" in out.stderr
+    assert repo("status", "--porcelain").stdout == ""  # nothing touched
+    forced = repo.smolbot("hook", "install", "--no-start", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "smolbot-hook" in team.read_text()
+    from bot.commits import hooks
+    from bot.commits.git import find_repo
+
+    team.write_text(team.read_text().replace(GRACE, EARLIER))  # as an earlier release wrote it
+    assert hooks.refresh(find_repo(repo.root)) == []  # a drafter never changes the team's files
