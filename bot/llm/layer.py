@@ -99,9 +99,8 @@ class ModelLayer:
         model = self.large
 
         def fn(system: str, user: str, max_tokens: int, _temperature: float) -> Generation:
-            if self.budget_left() <= 0:
+            if not self.records.spend(model.name, self.settings.large_daily_budget):
                 raise generate.GenerationFailed("large-model daily budget spent")
-            self.records.spend(model.name)
             try:
                 reply = model.complete(system, user, schema, max_tokens)
             except large.LargeModelError as err:

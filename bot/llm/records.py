@@ -212,10 +212,16 @@ class Records:
         row = self.db.execute(sql, [day or today(), provider]).fetchone()
         return int(row[0]) if row else 0
 
-    def spend(self, provider: str, day: str | None = None) -> None:
-        self.db.execute(
+    def spend(self, provider: str, limit: int, day: str | None = None) -> bool:
+        """Take one call of the day's `limit` in one statement; False when none is left. Workers
+        that checked what was left, then each spent, went past the limit together."""
+        if limit <= 0:
+            return False
+        cur = self.db.execute(
             "insert into llm_budget (day, provider, calls) values (?, ?, 1)"
-            " on conflict(day, provider) do update set calls = calls + 1",
-            [day or today(), provider],
+            " on conflict(day, provider) do update set calls = llm_budget.calls + 1"
+            " where llm_budget.calls < ?",
+            [day or today(), provider, limit],
         )
         self.db.conn.commit()
+        return bool(cur.rowcount == 1)

@@ -118,9 +118,30 @@ def test_issue_upsert_alter_and_installations(any_store: Store) -> None:
 def test_model_budget_upsert_increments(any_store: Store) -> None:
     """`on conflict … set calls = calls + 1` (SQLite spelling) works on PostgreSQL too."""
     r = Records(any_store)
-    r.spend("openai")
-    r.spend("openai")
+    assert r.spend("openai", 5) and r.spend("openai", 5)
     assert r.budget_used("openai") == 2
+
+
+def test_workers_together_never_spend_past_the_daily_budget(store_url: str) -> None:
+    """Eight workers (connections) spending at once take exactly the budget, no more."""
+    limit, took = 5, []
+    guard = threading.Lock()
+
+    def worker() -> None:
+        r = Records(open_store(store_url))
+        for _ in range(3):
+            ok = r.spend("openai:big", limit)
+            with guard:
+                took.append(ok)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert took.count(True) == limit and len(took) == 24
+    assert Records(open_store(store_url)).budget_used("openai:big") == limit
+    assert not Records(open_store(store_url)).spend("openai:big", 0)
 
 
 def test_rows_where_delete_where_and_count(any_store: Store) -> None:
