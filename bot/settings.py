@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     recovery_after_s: int = Field(default=600, gt=0)  # re-enqueue deliveries stuck this long
     task_max_retries: int = Field(default=8, ge=0)
     sweep_hour_utc: int = Field(default=6, ge=0, le=23)  # the daily lifecycle sweep
+    # finished deliveries' payloads and cached model answers older than this are dropped daily
+    retention_days: int = Field(default=30, ge=1)
     retry_base_s: float = Field(default=10.0, gt=0)  # first backoff after a GitHub 5xx
     # a queued backfill lists this many pages of 100 issues a job, then queues the rest; measured
     # with 1,500 real issues (bench/backfill.py --real), an issue opened meanwhile under `serve`

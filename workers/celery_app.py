@@ -98,6 +98,8 @@ def beat_schedule(settings: Settings) -> dict[str, Any]:
         },
         # each repository's digest slot (weekday, hour, time zone) is checked hourly
         "weekly-digests": {"task": "smolbot.schedule_digests", "schedule": crontab(minute=5)},
+        # what only grows: finished deliveries' payloads, cached model answers (retention_days)
+        "housekeeping": {"task": "smolbot.housekeeping", "schedule": crontab(minute=50, hour=3)},
     }
 
 

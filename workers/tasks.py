@@ -337,6 +337,16 @@ def schedule_backfill_resumes() -> str:
     return slot
 
 
+@app.task(name="smolbot.housekeeping")
+def housekeeping() -> dict[str, int]:
+    """Daily: drop finished deliveries' payloads and cached answers past retention_days."""
+    rt = _wr().rt
+    dropped = rt.store.prune(time.time() - rt.settings.retention_days * 86400)
+    if any(dropped.values()):
+        log.info("housekeeping: %s", dropped)
+    return dropped
+
+
 @app.task(name="smolbot.recover_deliveries")
 def recover_deliveries() -> int:
     """Re-enqueue work received but not finished (a worker died, the broker lost the message).

@@ -171,6 +171,19 @@ class Store:
         )
         self.db.conn.commit()
 
+    def prune(self, before: float) -> dict[str, int]:
+        """Drop what only grows: the payloads of deliveries finished before `before` (the row
+        stays: a redelivery of it is still known, and the counts and the audit keep it) and
+        cached model answers made before it. Dead deliveries keep theirs for `smolbot retry`."""
+        payloads = self.db.execute(
+            "update deliveries set payload = '' where status in ('done', 'ignored')"
+            " and updated_at < ? and payload != ''",
+            [before],
+        ).rowcount
+        answers = self.db.execute("delete from llm_cache where created_at < ?", [before]).rowcount
+        self.db.conn.commit()
+        return {"payloads": payloads, "cached_answers": answers}
+
     def stuck_deliveries(self, older_than_s: float, now: float | None = None) -> list[str]:
         """Deliveries received but not finished for longer than older_than_s (lost by a worker)."""
         cutoff = (now or time.time()) - older_than_s

@@ -204,3 +204,44 @@ def test_the_hourly_beat_task_records_a_resume_job_only_when_one_stopped(tmp_pat
     slot = schedule_backfill_resumes.run()
     assert slot and resume_jobs() == ["resume_backfills"]
     assert schedule_backfill_resumes.run() == slot and resume_jobs() == ["resume_backfills"]
+
+
+def test_housekeeping_drops_old_payloads_and_cached_answers_only(tmp_path: Path) -> None:
+    """Daily: finished deliveries older than retention_days lose their payload (the row stays:
+    a redelivery of it is still known); dead ones keep theirs for `smolbot retry`; cached model
+    answers past retention go. Nothing newer is touched."""
+    import time
+
+    from workers.celery_app import beat_schedule, configure
+    from workers.tasks import _wr, housekeeping
+
+    settings = load_settings(env="test", data_dir=tmp_path, retention_days=30)
+    assert beat_schedule(settings)["housekeeping"]["task"] == "smolbot.housekeeping"
+    configure(settings)
+    store = _wr().rt.store
+    old, new = time.time() - 31 * 86400, time.time() - 29 * 86400
+    for did, status, at in (
+        ("old-done", "done", old),
+        ("old-dead", "dead", old),
+        ("new", "done", new),
+    ):
+        store.record_delivery(did, "issues", '{"big": "payload"}', repo="o/r", number=1)
+        store.db.execute(
+            "update deliveries set status = ?, updated_at = ? where id = ?", [status, at, did]
+        )
+    for key, at in (("stale", old), ("fresh", new)):
+        store.db.table("llm_cache").insert(
+            {"key": key, "task": "t", "prompt_version": "1", "model": "m", "value": "{}",
+             "confidence": 0.9, "created_at": at, "hits": 0}
+        )  # fmt: skip
+    store.db.conn.commit()
+    assert housekeeping.run() == {"payloads": 1, "cached_answers": 1}
+    payloads = {r[0]: r[1] for r in store.db.execute("select id, payload from deliveries")}
+    assert payloads == {
+        "old-done": "",
+        "old-dead": '{"big": "payload"}',
+        "new": '{"big": "payload"}',
+    }
+    assert [r[0] for r in store.db.execute("select key from llm_cache")] == ["fresh"]
+    assert not store.record_delivery("old-done", "issues", "{}")  # still known: not run twice
+    assert housekeeping.run() == {"payloads": 0, "cached_answers": 0}
