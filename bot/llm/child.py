@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,15 +42,21 @@ def held(lock: Path) -> bool:
 
 
 def spawn(module: str, args: list[str], log: Path, nice: int) -> subprocess.Popen[bytes]:
-    """`python -m MODULE ARGS` at `nice`, its output appended to `log`; returns at once."""
+    """`python -m MODULE ARGS` at `nice`, its output appended to `log`; returns at once. The
+    `nice` command lowers it, not a preexec_fn: a worker has threads, and Python's documentation
+    warns that preexec_fn can deadlock the child of a threaded parent."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    niced = shutil.which("nice")
+    command = [sys.executable, "-m", module, *args]
     with log.open("ab") as logf:
         proc = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
+            [niced, "-n", str(nice), *command] if niced else command,
             stdout=logf,
             stderr=subprocess.STDOUT,
-            preexec_fn=lambda: os.nice(nice),
         )
+    if not niced:  # no `nice` on PATH: lowered just after it started
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, proc.pid, os.getpriority(os.PRIO_PROCESS, 0) + nice)
     threading.Thread(target=proc.wait, name=f"{module}-reaper", daemon=True).start()  # no zombie
     return proc
 
