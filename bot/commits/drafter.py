@@ -148,9 +148,10 @@ def writer_for_settings() -> tuple[Writer | None, DraftOptions]:
     from bot.settings import load_settings
 
     settings = load_settings()
-    opts = DraftOptions(
+    opts = DraftOptions(  # prompt_tokens() counts about 2 characters a token: the budget too
         allow_large=settings.large_for_commits,
-        budget_chars=min(6000, max(1500, (settings.model_context - 700) * 3)),
+        budget_chars=min(6000, max(1500, (settings.model_context - 700) * 2)),
+        context_tokens=settings.model_context,
     )
     if not settings.effective_model_path.is_file():
         log.warning(

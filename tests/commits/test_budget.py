@@ -104,3 +104,18 @@ def test_a_rule_made_body_counts_the_files_it_does_not_name(
     named = [line for line in body.splitlines() if line.startswith("- add ")]
     more = re.search(r"^- \.\.\. and (\d+) more files \(", body, re.M)
     assert more and len(named) + int(more.group(1)) == 20  # it named 12 and dropped 8 silently
+
+
+def test_the_drafter_s_options_follow_the_model_s_context(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The fit check uses SMOLBOT_MODEL_CONTEXT (it assumed 4096), and a small context gets a
+    budget that fits it rather than one the check then always refuses."""
+    from bot.commits.drafter import writer_for_settings
+    from bot.settings import get_settings
+
+    monkeypatch.setenv("SMOLBOT_MODEL_PATH", "/nonexistent.gguf")
+    for context, budget in ((2048, 2696), (8192, 6000)):
+        monkeypatch.setenv("SMOLBOT_MODEL_CONTEXT", str(context))
+        get_settings.cache_clear()
+        _, opts = writer_for_settings()
+        assert (opts.context_tokens, opts.budget_chars) == (context, budget)
+    get_settings.cache_clear()
