@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +22,8 @@ def test_a_child_runs_at_the_asked_niceness_and_logs(tmp_path: Path) -> None:
         while time.monotonic() < deadline and seen is None:
             try:
                 stat = Path(f"/proc/{probe.pid}/stat").read_text()
-                if "python" in Path(f"/proc/{probe.pid}/cmdline").read_text():
+                argv0 = Path(f"/proc/{probe.pid}/cmdline").read_text().split("\0")[0]
+                if argv0 == sys.executable:  # `nice` has exec'd the interpreter
                     seen = int(stat.rsplit(")", 1)[1].split()[16])  # field 19: nice
             except (FileNotFoundError, ProcessLookupError):
                 break

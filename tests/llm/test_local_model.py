@@ -120,7 +120,8 @@ def test_caller_evidence_scales_confidence_and_decides_escalation(
     plain = ModelLayer(make_settings(tmp_path), llm_store)
     base = plain.ask("missing", "missing_info", variables, MissingInfo, max_tokens=64)
     assert base.value is not None and base.confidence > 0, base.record.note
-    behaviour.replies = ['{"missing": ["version"], "question": "Which version do you use?"}']
+    asked = "Which version of the app were you running when it crashed?"  # the large model's
+    behaviour.replies = [f'{{"missing": ["version"], "question": "{asked}"}}']
     settings = make_settings(
         tmp_path,
         thresholds={"missing": base.confidence * 0.75},  # between half and all of it
@@ -133,13 +134,24 @@ def test_caller_evidence_scales_confidence_and_decides_escalation(
         "missing", "missing_info", variables, MissingInfo, max_tokens=64, check=lambda a: 1.0
     )
     assert backed.status == "ok" and backed.confidence == base.confidence
+    assert base.value.question != asked
+
+    def backs_the_large(a: MissingInfo) -> float:  # evidence for the large answer, not the local
+        return 1.0 if a.question == asked else 0.5
+
     doubted = layer.ask(
-        "missing", "missing_info", variables, MissingInfo, max_tokens=64, check=lambda a: 0.5
+        "missing", "missing_info", variables, MissingInfo, max_tokens=64, check=backs_the_large
     )
     assert doubted.attempts[0].cache_hit
     assert doubted.attempts[0].confidence == pytest.approx(base.confidence * 0.5, abs=1e-4)
     assert "evidence 0.50" in doubted.attempts[0].note
     assert doubted.status == "escalated" and doubted.value is not None
     assert doubted.value.missing == ["version"]
-    assert doubted.confidence == pytest.approx(0.95 * 0.5)  # the large answer is checked too
+    assert doubted.confidence == pytest.approx(0.95)  # the large answer is checked too
     assert len(behaviour.requests) == 1
+    # the large answer doubted as much: under the threshold too, so the cautious path
+    both_doubted = layer.ask(
+        "missing", "missing_info", variables, MissingInfo, max_tokens=64, check=lambda a: 0.25
+    )
+    assert both_doubted.status == "not_escalated" and both_doubted.attempts[-1].cache_hit
+    assert len(behaviour.requests) == 1  # the large answer came from the cache
