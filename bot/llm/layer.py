@@ -462,9 +462,9 @@ class ModelLayer:
                 return self._clf
             if self._retrain is None and time.monotonic() >= self._retrain_after:
                 self._clf_gen += 1
-                self._retrain = threading.Thread(
-                    target=self._train_beside,
-                    args=(self._clf_gen, seq, tuned, clf),
+                self._retrain = threading.Thread(  # examples read here: the thread shares
+                    target=self._train_beside,  # no connection with the job's thread
+                    args=(self._clf_gen, seq, tuned, clf, self._examples()),
                     name="classifier-retrain",
                     daemon=True,
                 )
@@ -483,9 +483,18 @@ class ModelLayer:
     def _weights(self, tuned: tune.Tuned | None) -> Path | None:
         return tuned.weights(self.settings.data_dir) if tuned is not None else None
 
-    def _train(self, seq: int, tuned: tune.Tuned | None, previous: Classifier) -> Classifier:
+    def _examples(self) -> list[Example]:
+        return self.records.examples(newest_per_scope=first_stage.MAX_EXAMPLES)  # all it reads
+
+    def _train(
+        self,
+        seq: int,
+        tuned: tune.Tuned | None,
+        previous: Classifier,
+        examples: list[Example] | None = None,
+    ) -> Classifier:
         return Classifier.train(
-            self.records.examples(newest_per_scope=first_stage.MAX_EXAMPLES),  # all it reads
+            self._examples() if examples is None else examples,
             seq,
             cache_dir=self.settings.data_dir / "embeddings",
             weights=self._weights(tuned),
@@ -494,13 +503,18 @@ class ModelLayer:
         )
 
     def _train_beside(
-        self, gen: int, seq: int, tuned: tune.Tuned | None, previous: Classifier
+        self,
+        gen: int,
+        seq: int,
+        tuned: tune.Tuned | None,
+        previous: Classifier,
+        examples: list[Example],
     ) -> None:
         """The background retrain: swap the new classifier in unless a training that started
         after this one (a forced one) already did; classify() notices newer examples after it."""
         started = time.perf_counter()
         try:
-            new = self._train(seq, tuned, previous)
+            new = self._train(seq, tuned, previous, examples)
         except Exception:  # the current classifier keeps answering; retried after a pause
             log.exception(
                 "background retrain of the triage classifier failed; the one trained on %d"

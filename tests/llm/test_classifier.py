@@ -154,16 +154,24 @@ class HeldRetrain(ModelLayer):
     """A layer whose background retrains (real ones) start only when the test lets them."""
 
     go = threading.Event()
+    readers: list[str] | None = None  # the threads that read the examples from the store
 
-    def _train(self, seq: int, tuned: object, previous: Classifier) -> Classifier:
+    def _examples(self) -> list[Example]:
+        if self.readers is not None:
+            self.readers.append(threading.current_thread().name)
+        return super()._examples()
+
+    def _train(
+        self, seq: int, tuned: object, previous: Classifier, examples: object = None
+    ) -> Classifier:
         if threading.current_thread().name == "classifier-retrain":
             assert self.go.wait(60), "the test never let the retrain go"
-        return super()._train(seq, tuned, previous)  # type: ignore[arg-type]
+        return super()._train(seq, tuned, previous, examples)  # type: ignore[arg-type]
 
 
 def test_a_large_classifier_retrains_beside_the_triage(tmp_path: Path, llm_store: Store) -> None:
     layer = HeldRetrain(make_settings(tmp_path, thresholds={"triage": 0.0}), llm_store)
-    layer.go = threading.Event()
+    layer.go, layer.readers = threading.Event(), []
     layer.inline_retrain_max = 10  # the seed's 18 examples count as a large history here
     seed(layer)
     first = layer.classifier()  # nothing to answer with yet: trained here
@@ -177,7 +185,8 @@ def test_a_large_classifier_retrains_beside_the_triage(tmp_path: Path, llm_store
     finally:
         layer.go.set()
     assert layer.wait_retrain(60)
-    new = layer.classifier()
+    assert layer.readers and "classifier-retrain" not in layer.readers  # its connection is not
+    new = layer.classifier()  # the job thread's: the examples were read before the thread
     assert new is not first and new.size == 18 + layer.retrain_every
     assert new.seq == layer.records.example_seq()
     for i in range(layer.retrain_every):
@@ -228,11 +237,13 @@ class FailingRetrain(ModelLayer):
 
     failures = 0
 
-    def _train(self, seq: int, tuned: object, previous: Classifier) -> Classifier:
+    def _train(
+        self, seq: int, tuned: object, previous: Classifier, examples: object = None
+    ) -> Classifier:
         if threading.current_thread().name == "classifier-retrain" and self.failures:
             self.failures -= 1
             raise OSError("No space left on device")
-        return super()._train(seq, tuned, previous)  # type: ignore[arg-type]
+        return super()._train(seq, tuned, previous, examples)  # type: ignore[arg-type]
 
 
 def test_a_failed_background_retrain_keeps_the_classifier_and_pauses(
