@@ -79,6 +79,9 @@ class GitHubError(Exception):
     """A GitHub call failed in a way that is not the caller's fault."""
 
 
+HOURLY_CREATES = 500  # GitHub: at most 500 content-creating requests an hour per installation
+
+
 class RateLimited(GitHubError):
     """Primary or secondary rate limit. retry_after_s says when to try again."""
 

@@ -364,7 +364,7 @@ def recover_deliveries() -> int:
     cutoff, why = time.time() - after, "re-queued by recovery sweep"
     skip_queued = {"fast": _backlog("fast") > 0, "model": _backlog("model") > 0}
     stuck, parked = [], 0
-    for delivery_id, status, attempts in _stuck_rows(store, "deliveries", after):
+    for delivery_id, status, attempts in store.stuck_rows("deliveries", after):
         if status == "running" and attempts >= limit:
             wr.rt.fail(delivery_id, LAPSED.format(n=attempts))
             parked += 1
@@ -399,15 +399,6 @@ LAPSED = (
     "claimed {n} times and never finished: a worker died or hung on it (see the workers' logs);"
     " fix the cause, then run `smolbot retry`"
 )
-
-
-def _stuck_rows(store: Any, table: str, older_than_s: float) -> list[tuple[str, str, int]]:
-    sql = (
-        f"select id, status, attempts from {table} where status in ('received', 'queued',"
-        " 'running') and updated_at < ? order by received_at"
-    )
-    rows = store.db.execute(sql, [time.time() - older_than_s]).fetchall()
-    return [(r[0], r[1], int(r[2] or 0)) for r in rows]
 
 
 def _backlog(queue: str) -> int:

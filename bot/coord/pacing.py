@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from bot.coord.locks import Locks, is_postgres
-from bot.ports import RateLimited
+from bot.ports import HOURLY_CREATES, RateLimited
 from bot.store import Store
 
 T = TypeVar("T")
@@ -29,7 +29,6 @@ _RESERVE = (
     " returning next_at"
 )
 _AFTER = "update coord_pacing set next_at = {fn}(next_at, ?) where key = ?"
-HOURLY_CREATES = 500  # GitHub: at most 500 content-creating requests an hour per installation
 WRITE_LEASE_S = 120.0  # a write lock whose holder died frees itself after this
 _PAUSE = (
     "insert into coord_pacing (key, next_at, paused_until) values (?, 0, ?)"

@@ -8,9 +8,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TypeVar
 
-from bot.ports import RateLimited
-
-HOURLY_CREATES = 500  # GitHub: at most 500 content-creating requests an hour per installation
+from bot.ports import HOURLY_CREATES, RateLimited
 
 T = TypeVar("T")
 

@@ -715,7 +715,7 @@ def resume_unfinished(
     out, now = Resumed(), time.time() if now is None else now
     if ctx.github is None:
         return out
-    suspended = {int(i["id"]) for i in ctx.store.installations() if i.get("suspended")}
+    suspended = ctx.store.suspended_installations()
     limited: set[int] = set()  # rate limited in this pass: its other repositories wait too
     # with a task queue, each resume lists one part and queues the rest as `backfill` jobs
     max_pages = ctx.settings.backfill_pages_per_part if ctx.defer is not None else None

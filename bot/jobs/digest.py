@@ -396,7 +396,7 @@ def run_due_digests(ctx: JobContext) -> list[DigestRun]:
     if ctx.github is None:
         return []
     runs = []
-    suspended = {i["id"] for i in ctx.store.installations() if i.get("suspended")}
+    suspended = ctx.store.suspended_installations()
     for row in ctx.store.repositories():
         repo = row["full_name"]
         if row["installation_id"] in suspended:  # GitHub refuses its tokens until unsuspended

@@ -184,14 +184,22 @@ class Store:
         self.db.conn.commit()
         return {"payloads": payloads, "cached_answers": answers}
 
-    def stuck_deliveries(self, older_than_s: float, now: float | None = None) -> list[str]:
-        """Deliveries received but not finished for longer than older_than_s (lost by a worker)."""
+    def stuck_rows(
+        self, table: str, older_than_s: float, now: float | None = None
+    ) -> list[tuple[str, str, int]]:
+        """(id, status, attempts) of a work table's rows (deliveries, jobs) received but not
+        finished for longer than older_than_s (lost by a worker), oldest first."""
         cutoff = (now or time.time()) - older_than_s
         sql = (
-            "select id from deliveries where status in ('received', 'queued', 'running')"
-            " and updated_at < ? order by received_at"
+            f"select id, status, attempts from {table} where status in ('received', 'queued',"
+            " 'running') and updated_at < ? order by received_at"
         )
-        return [r[0] for r in self.db.execute(sql, [cutoff]).fetchall()]
+        rows = self.db.execute(sql, [cutoff]).fetchall()
+        return [(r[0], r[1], int(r[2] or 0)) for r in rows]
+
+    def stuck_deliveries(self, older_than_s: float, now: float | None = None) -> list[str]:
+        """Deliveries received but not finished for longer than older_than_s (lost by a worker)."""
+        return [r[0] for r in self.stuck_rows("deliveries", older_than_s, now)]
 
     def delivery_counts(self) -> dict[str, int]:
         sql = "select status, count(*) from deliveries group by status"
@@ -239,6 +247,10 @@ class Store:
 
     def installations(self) -> list[dict[str, Any]]:
         return list(self.db.table("installations").rows_where(order_by="id"))
+
+    def suspended_installations(self) -> set[int]:
+        """Ids of installations suspended on GitHub: it refuses their tokens until unsuspended."""
+        return {int(i["id"]) for i in self.installations() if i.get("suspended")}
 
     def repositories(self, inst_id: int | None = None) -> list[dict[str, Any]]:
         if inst_id is None:
