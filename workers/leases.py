@@ -60,11 +60,14 @@ class Heartbeat:
 
     def _run(self) -> None:
         store: Store | None = None
+        locks: Locks | None = None
         try:
             while not self._stop.wait(self.every_s):
                 try:
-                    store = store or open_store(self.url, migrate=False)
-                    self._beat(store)
+                    if store is None:
+                        store = open_store(self.url, migrate=False)
+                        locks = Locks(store, lease_s=self.lease_s)
+                    self._beat(store, locks)
                 except Exception:  # a store hiccup: the next beat tries again
                     log.warning(
                         "lease of %s %s not renewed", self.table, self.row_id, exc_info=True
@@ -73,15 +76,13 @@ class Heartbeat:
             if store is not None:
                 store.db.conn.close()
 
-    def _beat(self, store: Store) -> None:
+    def _beat(self, store: Store, locks: Locks | None) -> None:
         store.db.execute(
             f"update {self.table} set updated_at = ? where id = ? and status = 'running'",
             [time.time(), self.row_id],
         )
         store.db.conn.commit()
-        if self.lock is not None:
-            key, owner = self.lock
-            locks = Locks(store, lease_s=self.lease_s)
-            locks.owner = owner
+        if self.lock is not None and locks is not None:
+            key, locks.owner = self.lock  # renewed as the run's own lock holder
             locks.renew(key)
         self.beats += 1

@@ -55,11 +55,15 @@ NO_LABEL = "no label"
 NO_KIND_LABEL = "no label names a kind"
 
 
+def same_label(a: str | None, b: str) -> bool:
+    """Whether two label names are one label as GitHub matches them (case aside)."""
+    return (a or "").casefold() == b.casefold()
+
+
 def find_label(labels: Iterable[str], name: str) -> str | None:
     """The label among `labels` that is `name` as GitHub matches label names (case aside), in
     its own spelling; None when none is."""
-    low = name.casefold()
-    return next((lb for lb in labels if lb.casefold() == low), None)
+    return next((lb for lb in labels if same_label(lb, name)), None)
 
 
 def canon(label: str) -> str:

@@ -9,7 +9,7 @@ from typing import Literal
 
 from bot.core.actions import Action, Close, Comment, NoOp, RemoveLabel
 from bot.core.config import CONFIG_PATH, RepoConfig
-from bot.core.labels import canon, find_label
+from bot.core.labels import canon, find_label, same_label
 from bot.core.markers import markers_in, quiet
 from bot.ports import CommentData, EventData, IssueData
 
@@ -203,7 +203,7 @@ def _label_time(thread: Thread, label: str) -> datetime | None:
     times = [
         parse_time(e.created_at)
         for e in thread.events
-        if e.kind == "labeled" and find_label((e.label or "",), label) is not None
+        if e.kind == "labeled" and same_label(e.label, label)
     ]
     return max(times, default=None)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from bot.core.labels import find_label
+from bot.core.labels import find_label, same_label
 
 MAINTAINER_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 DUPLICATE_OF = re.compile(r"\bduplicate of\s+#(\d+)\b", re.IGNORECASE)
@@ -134,11 +134,7 @@ def _unanswered(t: Thread) -> Waiting | None:
 
 
 def _needs_info_since(t: Thread, label: str) -> datetime:
-    stamps = [
-        e.at
-        for e in t.events
-        if e.kind == "labeled" and (e.label or "").casefold() == label.casefold()
-    ]
+    stamps = [e.at for e in t.events if e.kind == "labeled" and same_label(e.label, label)]
     return stamps[-1] if stamps else t.created_at
 
 
