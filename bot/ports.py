@@ -107,6 +107,11 @@ class NotFound(GitHubError):
     visible), or the issue was deleted."""
 
 
+class ReadOnly(GitHubError):
+    """GitHub refused a write because the repository is archived (read-only until unarchived):
+    not retried, and the repository is left alone until then."""
+
+
 class AppCredentialsError(Exception):
     """The App's id or private key was refused (not retryable); the message names the setting to fix."""
 
@@ -151,7 +156,7 @@ class RepoHost(Protocol):
 class GitHubHost(Protocol):
     def repo(self, installation_id: int, full_name: str) -> RepoHost: ...
     # added by the GitHub adapter
-    def installation_repos(self, installation_id: int) -> list[str]: ...  # "owner/name", sorted
+    def installation_repos(self, installation_id: int) -> list[str]: ...  # sorted, not archived
     def is_self(self, login: str, user_type: str = "Bot") -> bool: ...  # the bot's own account
 
 

@@ -125,12 +125,14 @@ class GitHubApp:
         )
 
     def installation_repos(self, installation_id: int) -> list[str]:
+        """The installation's repositories, sorted; not the archived ones (read-only: nothing
+        to sweep or post)."""
         requester = self.client(installation_id).requester
         with as_installation(lambda: self.tokens.forget(installation_id)):
             repos = PaginatedList(
                 Repository, requester, "/installation/repositories", None, list_item="repositories"
             )
-            return sorted(raw(r)["full_name"] for r in repos)
+            return sorted(raw(r)["full_name"] for r in repos if not raw(r).get("archived"))
 
     def installations(self) -> list[int]:
         """Ids of every installation of the App (authenticated as the App itself)."""

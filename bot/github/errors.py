@@ -11,7 +11,14 @@ from typing import Any
 import requests
 from github import GithubException
 
-from bot.ports import AppCredentialsError, GitHubError, NotFound, RateLimited, Unavailable
+from bot.ports import (
+    AppCredentialsError,
+    GitHubError,
+    NotFound,
+    RateLimited,
+    ReadOnly,
+    Unavailable,
+)
 
 BACKOFF_BASE_S = 60.0
 BACKOFF_MAX_S = 3600.0
@@ -69,6 +76,9 @@ def translate_exception(exc: BaseException, attempt: int = 0) -> Exception | Non
                 f"GitHub rate limit ({message.strip()}); retry in {wait:.0f} s",
                 backoff=not told,
             )
+        if exc.status == 403 and "archived" in message.lower():
+            # "Repository was archived so is read-only."
+            return ReadOnly(f"GitHub: the repository is archived ({message.strip()})")
         if exc.status in (404, 410):  # 410: an issue an admin deleted
             return NotFound(f"GitHub: not found ({message or 'Not Found'})")
         if exc.status >= 500:

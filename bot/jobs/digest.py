@@ -35,6 +35,7 @@ from bot.ports import (
     IssueData,
     NotFound,
     RateLimited,
+    ReadOnly,
     RepoHost,
     Unavailable,
 )
@@ -401,6 +402,8 @@ def run_due_digests(ctx: JobContext) -> list[DigestRun]:
         repo = row["full_name"]
         if row["installation_id"] in suspended:  # GitHub refuses its tokens until unsuspended
             continue
+        if row.get("archived"):  # read-only on GitHub until unarchived
+            continue
         try:
             host = ctx.github.repo(row["installation_id"], repo)
             cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
@@ -419,6 +422,10 @@ def run_due_digests(ctx: JobContext) -> list[DigestRun]:
                 )
         except (RateLimited, Unavailable):
             raise  # the task retries the whole run; what was posted is found by its marker
+        except ReadOnly as err:  # archived, and no event told us: not tried again until unarchived
+            ctx.store.set_archived(repo, True)
+            why = f"{err}: no digest until it is unarchived"
+            ctx.store.audit("digest", "skipped", why, task="digest", repo=repo)
         except Exception as err:  # one repository's failure must not cost the others their digest
             log.exception("digest of %s failed", repo)
             ctx.store.audit("digest", "failed", f"{type(err).__name__}: {err}", repo=repo)

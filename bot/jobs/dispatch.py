@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from bot.jobs.backfill import handle_installation_event
 from bot.jobs.commands import handle_comment_event
 from bot.jobs.triage import handle_issue_event
+from bot.ports import ReadOnly
 
 if TYPE_CHECKING:
     from bot.jobs.runtime import Runtime
@@ -59,6 +60,60 @@ def on_installation_repositories(rt: Runtime, row: dict[str, Any], payload: dict
         handle_installation_event(rt.context(), row["id"], payload)
 
 
+def on_repository(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> None:
+    """A repository renamed, transferred, archived, unarchived or deleted on GitHub.
+
+    Renamed or transferred: what the store keeps under the old name (issues, the classifier's
+    examples, config, lifecycle state, digests) moves to the new one, so the repository keeps
+    its history and its trained scope. Archived: left alone (GitHub takes no writes) until
+    unarchived. Deleted: no longer one of the installation's repositories."""
+    repo = payload.get("repository") or {}
+    new, action = repo.get("full_name"), payload.get("action")
+    changes = payload.get("changes") or {}
+    old = _old_name(action, repo, changes)
+    if isinstance(new, str) and old is not None:
+        moved = rt.store.rename_repository(old, new, new_owner=action == "transferred")
+        if row.get("installation_id"):
+            rt.store.add_repositories(row["installation_id"], [repo])
+        why = f"{old} is now {new}: its stored state follows"
+        detail: dict[str, Any] = {"from": old, "to": new, "rows": moved}
+    elif isinstance(new, str) and action in ("archived", "unarchived"):
+        known = rt.store.set_archived(new, action == "archived")
+        why = "read-only: left alone until unarchived" if action == "archived" else "writable again"
+        detail = {"known": known}
+    elif isinstance(new, str) and action == "deleted":
+        rt.store.remove_repositories([new])
+        why, detail = "no longer swept or digested", {}
+    else:
+        ignore(rt, row, payload)
+        return
+    rt.store.audit(
+        f"repository.{action}",
+        "done",
+        why,
+        task="repository",
+        delivery_id=row["id"],
+        repo=new,
+        detail=detail,
+    )
+
+
+def _old_name(action: Any, repo: dict[str, Any], changes: dict[str, Any]) -> str | None:
+    """The repository's name before a rename or transfer, from the payload's `changes`."""
+    owner = (repo.get("owner") or {}).get("login")
+    name = repo.get("name")
+    if action == "renamed":
+        before = ((changes.get("repository") or {}).get("name") or {}).get("from")
+        if isinstance(owner, str) and isinstance(before, str):
+            return f"{owner}/{before}"
+    if action == "transferred":
+        was = (changes.get("owner") or {}).get("from") or {}
+        login = (was.get("organization") or was.get("user") or {}).get("login")
+        if isinstance(login, str) and isinstance(name, str):
+            return f"{login}/{name}"
+    return None
+
+
 def on_issues(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> None:
     """Issues: triage on opened / reopened / edited, learning from maintainers' labels."""
     if row.get("installation_id") and row.get("repo"):
@@ -90,8 +145,22 @@ HANDLERS: dict[str, Handler] = {
     "installation_repositories": on_installation_repositories,
     "issues": on_issues,
     "issue_comment": on_issue_comment,
+    "repository": on_repository,
 }
 
 
 def dispatch(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> None:
-    HANDLERS.get(row["event"], ignore)(rt, row, payload)
+    try:
+        HANDLERS.get(row["event"], ignore)(rt, row, payload)
+    except ReadOnly as err:  # archived since the event: nothing can be written there
+        if row.get("repo"):
+            rt.store.set_archived(row["repo"], True)
+        rt.store.audit(
+            row["event"],
+            "skipped",
+            f"{err}: nothing is written to it until it is unarchived",
+            task=row["event"],
+            delivery_id=row["id"],
+            repo=row.get("repo"),
+            number=row.get("number"),
+        )

@@ -26,7 +26,7 @@ from bot.core.lifecycle import (
 from bot.jobs.context import JobContext
 from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import load_repo_config
-from bot.ports import CommentData, IssueData, NotFound, RateLimited, RepoHost
+from bot.ports import CommentData, IssueData, NotFound, RateLimited, ReadOnly, RepoHost
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -348,12 +348,17 @@ class _Sweep:
         sleep: Callable[[float], None],
     ) -> None:
         try:
-            for repo in repos(self.inst):
+            listed = repos(self.inst)  # archived ones left out: GitHub takes no writes there
+            self.ctx.store.unarchive_listed(self.inst, listed)  # if no event told us
+            for repo in listed:
                 if self.run["repo"] and repo < self.run["repo"]:
                     continue
                 if repo != self.run["repo"]:
                     self.run.update(repo=repo, issue=0, repo_operations=0)
-                self.repo(repo, summarize, sleep)
+                try:
+                    self.repo(repo, summarize, sleep)
+                except ReadOnly as err:  # archived since the listing: the others go on
+                    self.archived(repo, err)
         except RateLimited as err:
             self.save("paused", str(err))
             log.info(
@@ -399,6 +404,13 @@ class _Sweep:
             self.save("running", None)
             if self.limits.pace_s:
                 sleep(self.limits.pace_s)
+
+    def archived(self, repo: str, err: ReadOnly) -> None:
+        self.counts["archived"] += 1
+        self.ctx.store.set_archived(repo, True)
+        why = f"{err}: left alone until it is unarchived"
+        self.ctx.store.audit("noop", "skipped", why, task="lifecycle.sweep", repo=repo)
+        self.save("running", None)
 
     def gone(self, repo: str, number: int, err: NotFound) -> None:
         self.counts["gone"] += 1

@@ -331,3 +331,10 @@ def m110_write_window(db: Database) -> None:
     500-an-hour secondary limit (bot/coord/pacing.py)."""
     db.table("coord_writes").create({"key": str, "at": float}, not_null={"key", "at"})
     db.table("coord_writes").create_index(["key", "at"])
+
+
+@migrations()
+def m120_archived_repositories(db: Database) -> None:
+    """Repository events: an archived repository is read-only on GitHub, so digests and sweeps
+    leave it alone until it is unarchived."""
+    db.table("repositories").add_column("archived", int)  # 1: archived; null or 0: not

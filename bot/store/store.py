@@ -15,6 +15,22 @@ from sqlite_utils import Database
 
 from bot.store.migrations import migrations
 
+# What a repository's rename carries to its new name: (table, its repository column, the rest of
+# its primary key; None when the repository is the whole key). Not the history tables.
+RENAMED_WITH = (
+    ("repositories", "full_name", None),
+    ("issues", "repo", "number"),
+    ("llm_examples", "scope", "text_hash"),
+    ("repo_files", "repo", "path"),
+    ("repo_configs", "repo", None),
+    ("triage_ignored", "repo", "number"),
+    ("lifecycle_state", "repo", "number"),
+    ("lifecycle_roles", "repo", "login"),
+    ("summaries", "repo", "number"),
+    ("digests", "repo", "week"),
+    ("backfill_cursors", "repo", None),
+)
+
 DELIVERY_COLUMNS = (
     "id",
     "event",
@@ -244,6 +260,67 @@ class Store:
         for name in names:
             self.db.execute("delete from repositories where full_name = ?", [name])
         self.db.conn.commit()
+
+    def rename_repository(self, old: str, new: str, *, new_owner: bool = False) -> dict[str, int]:
+        """A repository renamed or transferred on GitHub: what the store keeps under its old name
+        moves to the new one, in one transaction; the rows counted by table.
+
+        Its issues, labeled examples (the classifier's scope), cached config and templates,
+        lifecycle and summary state, digests, backfill cursor and sweep cursor follow. A row the
+        new name already has (an event under the new name was handled first) is the newer and
+        stays. The history (deliveries, audit, model calls) keeps the name it had then. With
+        `new_owner` (a transfer) who may write is forgotten: another owner, other people.
+        The renamed examples are sequenced after every other, so each process's classifier sees
+        new examples and retrains with the scope under its new name."""
+        if old == new:
+            return {}
+        moved: dict[str, int] = {}
+        with self.db.atomic():
+            if new_owner:
+                self.db.execute("delete from lifecycle_roles where repo = ?", [old])
+            for table, col, key in RENAMED_WITH:
+                same = (
+                    f"{key} in (select {key} from {table} where {col} = ?)"
+                    if key
+                    else f"exists (select 1 from {table} where {col} = ?)"
+                )
+                self.db.execute(f"delete from {table} where {col} = ? and {same}", [old, new])
+                cur = self.db.execute(f"update {table} set {col} = ? where {col} = ?", [new, old])
+                if cur.rowcount:
+                    moved[table] = cur.rowcount
+            # a sweep's cursor (the repository it is in), compared with GitHub's listing
+            self.db.execute("update sweeps set repo = ? where repo = ?", [new, old])
+            if moved.get("llm_examples"):
+                top = self.db.execute("select max(seq) from llm_examples").fetchone()[0] or 0
+                low = self.db.execute(
+                    "select min(seq) from llm_examples where scope = ?", [new]
+                ).fetchone()[0]
+                self.db.execute(
+                    "update llm_examples set seq = seq + ? where scope = ?", [top - low + 1, new]
+                )
+        return moved
+
+    def set_archived(self, full_name: str, archived: bool) -> bool:
+        """Mark a repository archived (read-only on GitHub: nothing is written to it) or not;
+        False when the store does not know it."""
+        cur = self.db.execute(
+            "update repositories set archived = ? where full_name = ?", [int(archived), full_name]
+        )
+        self.db.conn.commit()
+        return bool(cur.rowcount)
+
+    def unarchive_listed(self, installation_id: int, listed: Iterable[str]) -> list[str]:
+        """The installation's repositories GitHub just listed as not archived: any the store
+        still marks archived (unarchived while no event reached us) are unmarked; their names."""
+        names = set(listed)
+        back = [
+            r["full_name"]
+            for r in self.repositories(installation_id)
+            if r.get("archived") and r["full_name"] in names
+        ]
+        for name in back:
+            self.set_archived(name, False)
+        return back
 
     def installations(self) -> list[dict[str, Any]]:
         return list(self.db.table("installations").rows_where(order_by="id"))

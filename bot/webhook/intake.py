@@ -9,7 +9,7 @@ from itertools import accumulate
 from typing import Any
 
 HANDLED_EVENTS = frozenset(
-    {"issues", "issue_comment", "installation", "installation_repositories", "label"}
+    {"issues", "issue_comment", "installation", "installation_repositories", "label", "repository"}
 )
 MAX_DEPTH = 64
 

@@ -20,7 +20,7 @@ def _installation_json(req: Req, iid: int) -> dict[str, Any]:
         "access_tokens_url": f"{req.base}/app/installations/{iid}/access_tokens",
         "repositories_url": f"{req.base}/installation/repositories",
         "permissions": {"issues": "write", "contents": "read", "metadata": "read"},
-        "events": ["issues", "issue_comment"],
+        "events": ["issues", "issue_comment", "repository"],
         "created_at": iso(0),
         "updated_at": iso(0),
     }

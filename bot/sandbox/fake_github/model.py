@@ -151,6 +151,7 @@ class Repo:
     files: dict[str, bytes] = field(default_factory=dict)
     timeline: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     deleted: set[int] = field(default_factory=set)  # issues an admin deleted: 410 Gone
+    archived: bool = False  # read-only: every write answers 403
 
     @property
     def full_name(self) -> str:
@@ -176,6 +177,7 @@ class Repo:
             "url": f"{base}/repos/{self.full_name}",
             "default_branch": self.default_branch,
             "has_issues": True,
+            "archived": self.archived,
             "open_issues_count": sum(1 for i in self.issues.values() if i.state == "open"),
         }
 

@@ -28,6 +28,7 @@ def _rate_headers(q: Quota | None) -> dict[str, str]:
 
 
 DOCS = "https://docs.github.com/rest"
+ARCHIVED_MESSAGE = "Repository was archived so is read-only."
 
 
 def _error(status: int, message: str, **headers: str) -> Resp:
@@ -105,6 +106,8 @@ def _authorized(state: FakeGitHub, req: Req, m: Any, handler: Any, auth: str) ->
         if not state.can_see(req.installation, full):
             return not_found()
         req.repo, req.args = state.repos[full], m.groups()[2:]
+        if req.repo.archived and req.method not in ("GET", "HEAD"):
+            return _error(403, ARCHIVED_MESSAGE)
     return _charged(state, req, handler)
 
 

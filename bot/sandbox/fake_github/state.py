@@ -175,6 +175,11 @@ class FakeGitHub:
             for names in self.installations.values():
                 names[:] = [new if n == old else n for n in names]
 
+    def archive_repo(self, full_name: str, archived: bool = True) -> None:
+        """As an owner archiving a repository: it stays readable, and every write answers 403."""
+        with self.lock:
+            self.repos[full_name].archived = archived
+
     def repo_by_id(self, repo_id: int) -> Repo | None:
         with self.lock:
             return next((r for r in self.repos.values() if r.id == repo_id), None)
