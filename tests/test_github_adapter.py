@@ -327,6 +327,22 @@ def test_primary_exhaustion_until_reset(gh: FakeGitHubServer, repo: RepoHost) ->
     assert repo.issue(1).number == 1
 
 
+def test_reset_is_read_on_githubs_clock(gh: FakeGitHubServer, tmp_path: Path) -> None:
+    """The reset is GitHub's time: waited for by its Date header, not this machine's clock
+    (here GitHub's clock runs 5,000 s ahead, so reset minus the local time says 5,600 s)."""
+    gh.state.advance(5000)
+    repo = GitHubApp(make_settings(gh, tmp_path), clock=gh.state.now).repo(INST, REPO)
+    repo.issue(1)
+    gh.state.exhaust_primary(reset_in=600)
+    with pytest.raises(RateLimited) as err:
+        repo.issue(1)
+    assert err.value.retry_after_s == pytest.approx(600, abs=3)
+    headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1100"}
+    date = {"date": "Thu, 01 Jan 1970 00:16:40 GMT"}  # 1,000 s
+    assert retry_after_s({**headers, **date}, now=lambda: 1090) == 100
+    assert retry_after_s({**headers, "date": "not a date"}, now=lambda: 1090) == 10
+
+
 def test_backoff_rule_without_headers() -> None:
     assert retry_after_s({}) == 60
     assert retry_after_s({}, attempt=2) == 240

@@ -52,14 +52,26 @@ def is_rate_limited(status: int, headers: Mapping[str, Any], message: str) -> bo
 def retry_after_s(
     headers: Mapping[str, Any], attempt: int = 0, now: Callable[[], float] = time.time
 ) -> float:
-    """GitHub's rule: `retry-after` if present; the reset time if remaining is 0; else back off."""
+    """GitHub's rule: `retry-after` if present; the reset time if remaining is 0; else back off.
+
+    The reset is a time on GitHub's clock: it is read against the answer's Date header (GitHub's
+    now), not this machine's clock, which may be minutes off (a retry too early is refused again)."""
     after = _int(headers, "retry-after")
     if after is not None:
         return float(max(after, 1))
     reset = _int(headers, "x-ratelimit-reset")
     if _int(headers, "x-ratelimit-remaining") == 0 and reset is not None:
-        return max(1.0, float(reset) - now())
+        theirs = _their_now(headers)
+        return max(1.0, float(reset) - (now() if theirs is None else theirs))
     return min(BACKOFF_BASE_S * 2.0**attempt, BACKOFF_MAX_S)
+
+
+def _their_now(headers: Mapping[str, Any]) -> float | None:
+    """GitHub's clock when it answered: the Date header, if there is one that parses."""
+    try:
+        return parsedate_to_datetime(headers["date"]).timestamp()
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
 
 
 def translate_exception(exc: BaseException, attempt: int = 0) -> Exception | None:
@@ -133,10 +145,8 @@ def credentials_error(exc: BaseException, now: Callable[[], float] | None = None
 def _skew(exc: GithubException, now: Callable[[], float] | None) -> str:
     """What to do about a JWT refused for its times: the clock, by how much when GitHub's Date
     header says."""
-    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-    try:
-        theirs = parsedate_to_datetime(headers["date"]).timestamp()
-    except (KeyError, TypeError, ValueError):
+    theirs = _their_now({k.lower(): v for k, v in (exc.headers or {}).items()})
+    if theirs is None:
         return "this machine's clock is probably off: set it right (NTP), then retry"
     off = (now or time.time)() - theirs  # the machine's clock, the one its JWT was made with
     side = "ahead of" if off > 0 else "behind"

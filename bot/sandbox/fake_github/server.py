@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import re
 import threading
@@ -132,6 +133,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header, on the fake's clock (the one its rate-limit resets are on)."""
+        return email.utils.formatdate(
+            self.server.state.now() if timestamp is None else timestamp, usegmt=True
+        )
 
     def _handle(self) -> None:
         state = self.server.state
