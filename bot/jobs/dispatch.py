@@ -149,7 +149,26 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+def _today_s_name(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    """A delivery sent before its repository was renamed, handled after the rename was: the
+    repository's name as the store knows it now (by GitHub's repository id, so a new repository
+    given the old name is not taken for it), so its state is not split over two names."""
+    repo = payload.get("repository")
+    if row["event"] == "repository" or not isinstance(repo, dict):
+        return row
+    rid, name = repo.get("id"), repo.get("full_name")
+    if not isinstance(rid, int) or isinstance(rid, bool) or not isinstance(name, str):
+        return row
+    now = rt.store.repo_name_by_id(rid)
+    if now is None or now == name:
+        return row
+    payload["repository"] = {**repo, "full_name": now}
+    log.info("delivery %s names %s, renamed since to %s", row["id"], name, now)
+    return {**row, "repo": now}
+
+
 def dispatch(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> None:
+    row = _today_s_name(rt, row, payload)
     try:
         HANDLERS.get(row["event"], ignore)(rt, row, payload)
     except ReadOnly as err:  # archived since the event: nothing can be written there

@@ -348,6 +348,14 @@ class Store:
         known = {r[0] for r in self.db.execute(sql, [name, name, name]).fetchall()}
         return known.pop() if len(known) == 1 else name
 
+    def repo_name_by_id(self, repo_id: int) -> str | None:
+        """The name the store knows GitHub's repository `repo_id` by (today's, after a rename)."""
+        row = self.db.execute(
+            "select full_name from repositories where id = ? order by added_at desc limit 1",
+            [repo_id],
+        ).fetchone()
+        return str(row[0]) if row else None
+
     def installation_for_repo(self, full_name: str) -> int | None:
         rows = list(self.db.table("repositories").rows_where("full_name = ?", [full_name]))
         return rows[0]["installation_id"] if rows else None

@@ -306,3 +306,26 @@ def test_digest_refused_as_archived_is_not_tried_again(world: Any) -> None:
     refused = len([e for e in state.requests() if e.status == 403])
     run_due_digests(ctx)
     assert len([e for e in state.requests() if e.status == 403]) == refused
+
+
+def test_a_delivery_sent_before_the_rename_and_handled_after_it_follows(world: Any) -> None:
+    state, rt = world
+    state.rename_repo(OLD, NEW)
+    dispatch(rt, row("repository", renamed()), renamed())
+    title, body = "App crashes with a TypeError when I click save", "It crashes, broken."
+    n = state.add_issue(NEW, title, body).number
+    late = opened(OLD, n, title, body)  # sent under the old name, handled after the rename
+    dispatch(rt, {**row("issues", late, "d-late"), "number": n}, late)
+    assert rt.store.issue(NEW, n) is not None and rt.store.issue(OLD, n) is None
+    assert [r["full_name"] for r in rt.store.repositories(1)] == [NEW, "octo/zzz"]
+    assert "bug" in state.issue(NEW, n).labels
+    labelled = [r["number"] for r in rt.store.audit_rows(repo=NEW) if r["action"] == "add_labels"]
+    assert n in labelled and rt.store.audit_rows(repo=OLD) == []
+
+    # a new repository given the old name is another repository (GitHub's id says so)
+    state.add_repo(OLD, 1)
+    state.add_issue(OLD, title, body)
+    other = opened(OLD, 1, title, body)
+    other["repository"]["id"] = 99
+    dispatch(rt, {**row("issues", other, "d-other"), "number": 1}, other)
+    assert rt.store.issue(OLD, 1) is not None
