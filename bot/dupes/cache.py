@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.duplicates import Candidate
-from bot.dupes.index import DuplicateIndex, docs_from_store
+from bot.dupes.index import Doc, DuplicateIndex, docs_from_store
 from bot.store import Store
 
 MAX_AGE_S = 3600.0  # refit at least hourly: idf drifts and old closed issues age out
@@ -18,6 +18,11 @@ REFIT_SHARE = 0.1  # refit when this share of the index changed since it was fit
 # Extras are scored with the fitted vocabulary, so words new since the fit do not count; below
 # this many issues a refit is cheap (< 0.2 s), so small repositories always refit when changed.
 ALWAYS_REFIT_BELOW = 500
+# A row's seen_at is its writer's clock when it wrote, not when it committed: a write that
+# waited for the database lock (or came from a machine whose clock is behind) commits with a
+# stamp before a fit that did not see it. Rows stamped this long before a fit are read again
+# and kept when they differ from what the fit saw.
+SEEN_MARGIN_S = 120.0
 
 
 @dataclass
@@ -25,6 +30,7 @@ class _Entry:
     index: DuplicateIndex
     fitted_at: float  # store seen_at watermark: rows stored later are scored as extras
     built: float  # monotonic time of the fit
+    seen: frozenset[Doc]  # the docs the fit saw, as they were: a re-read copy alike is no change
 
 
 class IndexCache:
@@ -47,11 +53,18 @@ class IndexCache:
         with self._lock:
             per_store = self._entries.setdefault(store, {})
             entry = per_store.get(repo)
-            extra = docs_from_store(store, repo, now, seen_after=entry.fitted_at) if entry else []
+            extra = self._extra(store, repo, now, entry) if entry else []
             if entry is None or self._stale(entry, len(extra)):
                 entry, extra = self._fit(store, repo, now), []
                 per_store[repo] = entry
         return entry.index.similar(title, body, k=k, exclude=exclude, extra=extra)
+
+    @staticmethod
+    def _extra(store: Store, repo: str, now: datetime, entry: _Entry) -> list[Doc]:
+        since = entry.fitted_at - SEEN_MARGIN_S
+        return [
+            d for d in docs_from_store(store, repo, now, seen_after=since) if d not in entry.seen
+        ]
 
     def _stale(self, entry: _Entry, changed: int) -> bool:
         size = len(entry.index.docs)
@@ -63,8 +76,11 @@ class IndexCache:
     def _fit(self, store: Store, repo: str, now: datetime) -> _Entry:
         row = next(iter(store.rows("select max(seen_at) as m from issues where repo = ?", [repo])))
         watermark = float(row["m"] or 0.0)
+        # the recent rows as extras would read them (those that left too), read before the fit:
+        # one committed in between is fitted and also read as an extra, which replaces it alike
+        recent = docs_from_store(store, repo, now, seen_after=watermark - SEEN_MARGIN_S)
         docs = docs_from_store(store, repo, now, seen_after=None)
-        return _Entry(DuplicateIndex(docs), watermark, self._clock())
+        return _Entry(DuplicateIndex(docs), watermark, self._clock(), frozenset(docs + recent))
 
 
 INDEXES = IndexCache()

@@ -88,3 +88,34 @@ def test_an_issue_that_left_is_dropped_from_a_fitted_index_and_its_refits(store)
         assert got and 31 not in [c.number for c in got]  # the fitted copy is replaced, unshown
     clock[0] = 4000.0  # refitted from the store: still gone
     assert 31 not in [c.number for c in cache.similar(store, "o/r", NOW, *ask, k=40, exclude=-1)]
+
+
+def test_a_row_committed_after_a_fit_with_an_earlier_stamp_is_not_missed(store, monkeypatch):
+    """seen_at is the writer's clock when it wrote: a write that waited for the lock lands
+    after a fit with a stamp before the fit's watermark. It is read again, not lost for an hour."""
+    import bot.store.store as stored
+
+    cache = IndexCache(refit_below=0)  # a large repository's cache: tops up, does not refit
+    for n in range(1, 31):
+        put(store, n, f"Unrelated topic number {n} about widgets and the parquet reader", "nothing")
+    stamp = stored.time.time() - 5  # the late writer's clock when it began
+    ask = ("Crash in the parquet reader", "")
+    assert 900 not in [c.number for c in cache.similar(store, "o/r", NOW, *ask, k=3, exclude=-1)]
+    monkeypatch.setattr(stored.time, "time", lambda: stamp)
+    put(store, 900, "Crash in the parquet reader on empty files", "parquet reader crash")
+    monkeypatch.undo()
+    got = cache.similar(store, "o/r", NOW, *ask, k=3, exclude=-1)
+    assert got and got[0].number == 900
+
+
+def test_a_deleted_issue_near_the_watermark_does_not_refit_every_time(store):
+    fits = []
+    cache = IndexCache()  # a small repository: any change refits
+    real = cache._fit
+    cache._fit = lambda *a: fits.append(1) or real(*a)  # type: ignore[method-assign]
+    for n in range(1, 6):
+        put(store, n, f"Topic {n} about widgets", "nothing")
+    put(store, 3, "Topic 3 about widgets", "nothing", "deleted")
+    for _ in range(3):
+        cache.similar(store, "o/r", NOW, "widgets", "", k=3, exclude=-1)
+    assert len(fits) == 1
