@@ -25,7 +25,8 @@ def on_installation(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -
     if action == "deleted":
         rt.store.remove_installation(inst["id"])
     elif action in ("suspend", "unsuspend"):
-        rt.store.set_installation_suspended(inst["id"], action == "suspend")
+        kind = (inst.get("account") or {}).get("type", "")
+        rt.store.set_installation_suspended(inst["id"], action == "suspend", account, kind)
     else:
         rt.store.upsert_installation(
             inst["id"], account, (inst.get("account") or {}).get("type", "")

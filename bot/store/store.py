@@ -223,19 +223,28 @@ class Store:
 
     # --- installations -------------------------------------------------------------------
     def upsert_installation(self, inst_id: int, account: str, account_type: str = "") -> None:
-        self.db.table("installations").upsert(
-            {
-                "id": inst_id,
-                "account": account,
-                "account_type": account_type,
-                "suspended": 0,
-                "updated_at": time.time(),
-            },
-            pk="id",
+        """Record an installation, or refresh its account; a blank account or type keeps the one
+        stored, and whether it is suspended is left as it is (only the suspend and unsuspend
+        events change that: a later event of another kind must not unsuspend it)."""
+        self.db.execute(
+            "insert into installations (id, account, account_type, suspended, updated_at)"
+            " values (?, ?, ?, 0, ?) on conflict (id) do update set"
+            " account = coalesce(nullif(excluded.account, ''), installations.account),"
+            " account_type = coalesce(nullif(excluded.account_type, ''),"
+            " installations.account_type), updated_at = excluded.updated_at",
+            [inst_id, account, account_type, time.time()],
         )
+        self.db.conn.commit()
 
-    def set_installation_suspended(self, inst_id: int, suspended: bool) -> None:
-        self.db.table("installations").update(inst_id, {"suspended": int(suspended)})
+    def set_installation_suspended(
+        self, inst_id: int, suspended: bool, account: str = "", account_type: str = ""
+    ) -> None:
+        """Suspended or not, recorded even for an installation the store has not seen yet."""
+        self.upsert_installation(inst_id, account, account_type)
+        self.db.execute(
+            "update installations set suspended = ? where id = ?", [int(suspended), inst_id]
+        )
+        self.db.conn.commit()
 
     def remove_installation(self, inst_id: int) -> None:
         with self.db.atomic():

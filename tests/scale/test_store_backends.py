@@ -115,6 +115,27 @@ def test_issue_upsert_alter_and_installations(any_store: Store) -> None:
     assert s.installations() == [] and s.repositories() == []
 
 
+def test_suspension_survives_other_installation_events(any_store: Store) -> None:
+    """A suspended installation stayed suspended only until the next installation or
+    installation_repositories delivery (a retried one, say) upserted it; and a suspend event for
+    an installation the store had not seen raised on SQLite and was lost on PostgreSQL."""
+    s = any_store
+    s.upsert_installation(1, "octo", "Organization")
+    s.set_installation_suspended(1, True)
+    s.upsert_installation(1, "octo")  # installation_repositories: no account type in its payload
+    assert s.suspended_installations() == {1}
+    assert s.installations()[0]["account_type"] == "Organization"
+    s.upsert_installation(1, "", "")
+    assert (s.installations()[0]["account"], s.installations()[0]["account_type"]) == (
+        "octo",
+        "Organization",
+    )
+    s.set_installation_suspended(2, True, "acme", "User")  # never seen before
+    assert s.suspended_installations() == {1, 2}
+    s.set_installation_suspended(1, False)
+    assert s.suspended_installations() == {2}
+
+
 def test_model_budget_upsert_increments(any_store: Store) -> None:
     """`on conflict … set calls = calls + 1` (SQLite spelling) works on PostgreSQL too."""
     r = Records(any_store)
