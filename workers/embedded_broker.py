@@ -15,6 +15,10 @@ file in the data directory. Three things about the stock transport matter on tha
   runs in WAL mode, synced at checkpoints: a crash of the process loses nothing committed; only
   a power cut can lose the last transactions, and the store's recovery sweep re-queues what the
   broker lost.
+- kombu caches one engine per URL for the process (a class attribute), so a process forked
+  after a publish (Celery's prefork pool replacing a child) would inherit the engine with its
+  pooled sqlite3 connection and use the parent's connection from two processes, which SQLite
+  does not survive. A forked child starts each cached engine on a new, empty pool instead.
 
 Tables, columns and ordering are kombu's own, so a worker on the stock transport reads what this
 one writes. `use_for_sqla_urls` makes `sqla+…` URLs resolve here (configure() calls it).
@@ -22,6 +26,7 @@ one writes. `use_for_sqla_urls` makes `sqla+…` URLs resolve here (configure() 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -149,6 +154,22 @@ def _wal(dbapi_conn: Any, _record: Any) -> None:
     for pragma in SQLITE_FILE_PRAGMAS:
         cur.execute(pragma)
     cur.close()
+
+
+# The pools a forked child inherited: kept referenced, never used or closed, so that the child's
+# garbage collector does not close the parent's sqlite3 connections from this process either.
+_INHERITED: list[Any] = []
+
+
+def _new_pools_after_fork() -> None:
+    """In a forked child: every cached engine gets a new, empty pool (its next publish or take
+    opens a connection of its own); the parent's connections are left alone."""
+    for engine, _session_cls in list(sqla.Channel._engines.values()):
+        _INHERITED.append(engine.pool)
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_new_pools_after_fork)
 
 
 def use_for_sqla_urls() -> None:
