@@ -82,7 +82,14 @@ class SharedPacer:
                 raise RateLimited(
                     self.interval_s, f"installation {installation_id}: a write is stuck"
                 )
-            if creates:
+            if creates:  # checked again holding the lock: workers that all passed the check
+                spent = self._creations_wait(key)  # above must not go past the cap together
+                if spent > 0:
+                    raise RateLimited(
+                        spent,
+                        f"installation {installation_id}: the hour's"
+                        f" {HOURLY_CREATES} creations are spent",
+                    )
                 self._created(key)
             try:
                 return write()
@@ -100,15 +107,20 @@ class SharedPacer:
             row = self.store.db.execute(
                 "select next_at, paused_until from coord_pacing where key = ?", [key]
             ).fetchone()
+        ahead = max(0.0, *(float(v) - now for v in row)) if row else 0.0
+        return max(ahead, self._creations_wait(key)) if creates else ahead
+
+    def _creations_wait(self, key: str) -> float:
+        """Seconds until the installation may create again: 0 while the last hour holds fewer
+        than HOURLY_CREATES creations, else until the oldest of those is an hour old."""
+        now = self._clock()
+        with self._guard:
             last = self.store.db.execute(
                 "select at from coord_writes where key = ? and at > ? order by at desc"
                 " limit 1 offset ?",
                 [key, now - 3600, HOURLY_CREATES - 1],
             ).fetchone()
-        ahead = max(0.0, *(float(v) - now for v in row)) if row else 0.0
-        if creates and last is not None:  # the hour's creations are spent until the oldest ages
-            ahead = max(ahead, float(last[0]) + 3600 - now)
-        return ahead
+        return max(0.0, float(last[0]) + 3600 - now) if last is not None else 0.0
 
     def _created(self, key: str) -> None:
         now = self._clock()

@@ -7,7 +7,7 @@ import pytest
 from bot.coord import jobs
 from bot.coord.locks import Locks, issue_key
 from bot.coord.pacing import SharedPacer
-from bot.ports import RateLimited
+from bot.ports import HOURLY_CREATES, RateLimited
 from bot.store import open_store
 
 
@@ -148,6 +148,27 @@ def test_at_most_500_issues_and_comments_an_hour(store_url: str) -> None:
     done: list[float] = []
     p2.run(7, lambda: done.append(clock()), creates=True)
     assert done == [4600.0]
+
+
+def test_the_hourly_cap_holds_when_workers_check_it_together(store_url: str) -> None:
+    """Both workers saw 499 creations before either took the write lock: the second one in is
+    refused (the count is checked again under the lock), not the hour's 501st creation."""
+    clock, raced = Clock(), []
+    p2 = SharedPacer(open_store(store_url), 1.0, clock=clock, sleep=clock.sleep, max_wait_s=30)
+
+    def wait_and_let_p2_in(s: float) -> None:
+        clock.sleep(s)
+        if not raced:  # p1 has checked and waits for its slot: p2 creates meanwhile
+            raced.append(p2.run(7, lambda: "p2", creates=True))
+
+    p1 = SharedPacer(open_store(store_url), 1.0, clock=clock, sleep=wait_and_let_p2_in)
+    for _ in range(HOURLY_CREATES - 1):
+        p2.run(7, lambda: None, creates=True)
+    with pytest.raises(RateLimited) as err:
+        p1.run(7, lambda: None, creates=True)
+    assert raced == ["p2"] and "creations are spent" in str(err.value)
+    count = "select count(*) from coord_writes where key = 'installation:7'"
+    assert p2.store.db.execute(count).fetchone()[0] == HOURLY_CREATES
 
 
 def test_job_runs_are_recorded_once_and_claimed_once(store_url: str) -> None:
