@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -11,31 +12,78 @@ from collections.abc import Iterable
 
 from bot.settings import Settings
 
+log = logging.getLogger(__name__)
+# Seconds the children have to end after SIGTERM before they are killed: room for a running model
+# task to finish, and short of the 2 minutes deploy/ gives a worker to stop (TimeoutStopSec=120,
+# stop_grace_period: 2m), so under a service manager this process ends them, says so, and exits.
+GRACE_S = 100.0
+
 
 def concurrency_for(settings: Settings, queues: Iterable[str]) -> int:
     """Processes for a worker consuming `queues`: the sum of their SMOLBOT_WORKER_CONCURRENCY."""
     return max(1, sum(settings.worker_concurrency.get(q.strip(), 1) for q in queues))
 
 
-def run_split(settings: Settings, queues: list[str], pool: str, beat: bool) -> int:
-    """Start one `smolbot worker -Q q` per queue and supervise them; the first to exit ends all."""
-    children = []
-    for q in queues:
-        cmd = [sys.executable, "-m", "bot.cli", "worker", "-Q", q, "--pool", pool]
-        cmd += ["-c", str(concurrency_for(settings, [q])), "-n", f"smolbot-{q}-{os.getpid()}@%h"]
-        if beat and q == "sweep":
-            cmd.append("--beat")
-        children.append(subprocess.Popen(cmd))
+def run_split(
+    settings: Settings, queues: list[str], pool: str, beat: bool, *, grace_s: float = GRACE_S
+) -> int:
+    """Start one `smolbot worker -Q q` per queue and supervise them; the first to exit ends all.
+
+    The others get SIGTERM (Celery's warm shutdown: running tasks finish) and `grace_s` seconds to
+    end; one still running then is killed. Returns the highest exit status of the children, a
+    child ended by a signal counting as 128 + its number (as a shell reports it), so a crash by a
+    signal, or a kill at the end of the grace period, is not reported as success.
+    """
     stop = {"now": False}
 
     def _stop(*_: object) -> None:
         stop["now"] = True
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    while not stop["now"] and all(c.poll() is None for c in children):
-        time.sleep(0.5)
-    for c in children:
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        for q in queues:
+            cmd = [sys.executable, "-m", "bot.cli", "worker", "-Q", q, "--pool", pool]
+            cmd += [
+                "-c",
+                str(concurrency_for(settings, [q])),
+                "-n",
+                f"smolbot-{q}-{os.getpid()}@%h",
+            ]
+            if beat and q == "sweep":
+                cmd.append("--beat")
+            children.append((q, subprocess.Popen(cmd)))
+        while not stop["now"] and all(c.poll() is None for _, c in children):
+            time.sleep(0.5)
+        _stop_all(children, grace_s)
+        return max(_status(c.returncode) for _, c in children)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop_all(children: list[tuple[str, subprocess.Popen[bytes]]], grace_s: float) -> None:
+    """SIGTERM to the children still running, then up to `grace_s` seconds in all for them to
+    end; those still running after that are killed (SIGKILL) and waited for."""
+    for _, c in children:
         if c.poll() is None:
             c.terminate()
-    return max((c.wait(timeout=30) or 0) for c in children)
+    deadline = time.monotonic() + grace_s
+    for q, c in children:
+        try:
+            c.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning(
+                "the %s worker (pid %d) was still running %.0f s after SIGTERM: killing it;"
+                " its unfinished tasks run again (acks late, recovery sweep)",
+                q,
+                c.pid,
+                grace_s,
+            )
+            c.kill()
+            c.wait()
+
+
+def _status(returncode: int) -> int:
+    """A child's exit status; one ended by signal N counts as 128 + N."""
+    return 128 - returncode if returncode < 0 else returncode
