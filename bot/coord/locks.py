@@ -1,8 +1,12 @@
 """Per-issue locks across worker processes and machines, kept in the store every worker shares.
 
 PostgreSQL: a session advisory lock. The server drops it when the holder's connection dies (a
-worker killed with SIGKILL), so there is no expiry to guess. SQLite (one machine): a row in
-`coord_locks` with a lease, taken with one atomic upsert; a dead holder's lease runs out.
+worker killed with SIGKILL), so there is no expiry to guess. It drops it too when the connection
+of a live holder is cut (a server restart or failover, an idle connection killed) and the store
+quietly reconnects: `renew` notices (the store's session generation changed) and takes the key
+again on the new session if nobody else has, else answers False and the holder must stop.
+SQLite (one machine): a row in `coord_locks` with a lease, taken with one atomic upsert; a dead
+holder's lease runs out.
 A thread lock per key also guards threads of one process, which share one connection.
 """
 
@@ -14,8 +18,19 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, cast
 
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.store.pg import PgDatabase
+
+_LOST = -1  # a PostgreSQL key this Locks took and lost: its session ended, another took it
+# This session holds the advisory lock of a bigint key (split over classid and objid, objsubid 1).
+_HELD = (
+    "select exists (select 1 from pg_locks where locktype = 'advisory' and granted"
+    " and pid = pg_backend_pid() and classid::bigint = ? and objid::bigint = ? and objsubid = 1)"
+)
 
 _local_guard = threading.Lock()
 _local: dict[str, threading.Lock] = {}
@@ -27,6 +42,13 @@ def is_postgres(store: Store) -> bool:
 
 def issue_key(repo: str, number: int) -> str:
     return f"issue:{repo.lower()}#{number}"
+
+
+def _ask(pg: PgDatabase, sql: str, params: list[int]) -> tuple[bool, int]:
+    """A yes-or-no statement's answer, and the store's session generation that gave it."""
+    cur, gen = pg.execute_session(sql, params)
+    row = cur.fetchone()
+    return bool(row and row[0]), gen
 
 
 def _thread_lock(key: str) -> threading.Lock:
@@ -46,6 +68,11 @@ class Locks:
     ) -> None:
         self.store, self.lease_s, self._clock, self._sleep = store, lease_s, clock, sleep
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        # PostgreSQL: per key taken here, the store's session generation it is held on (or _LOST)
+        self._sessions: dict[str, int] = {}
+
+    def _pg(self) -> PgDatabase | None:
+        return cast("PgDatabase", self.store.db) if is_postgres(self.store) else None
 
     @contextmanager
     def hold(self, key: str, wait_s: float = 10.0) -> Iterator[bool]:
@@ -75,11 +102,15 @@ class Locks:
             delay = min(delay * 2, 0.5)
 
     def try_acquire(self, key: str) -> bool:
-        if is_postgres(self.store):
+        pg = self._pg()
+        if pg is not None:
             from bot.store.pg import advisory_key
 
-            row = self.store.db.execute("select pg_try_advisory_lock(?)", [advisory_key(key)])
-            return bool(row.fetchone()[0])
+            got, gen = _ask(pg, "select pg_try_advisory_lock(?)", [advisory_key(key)])
+            if not got:
+                return False
+            self._sessions[key] = gen
+            return True
         now = self._clock()
         cur = self.store.db.execute(
             "insert into coord_locks (key, owner, expires_at) values (?, ?, ?)"
@@ -92,9 +123,12 @@ class Locks:
 
     def renew(self, key: str) -> bool:
         """Extend a held lock's lease (SQLite) for a holder that keeps working past lease_s; False:
-        the lease ran out and another holder took the key. PostgreSQL's lock has no lease."""
-        if is_postgres(self.store):
-            return True
+        the lease ran out and another holder took the key. PostgreSQL's lock has no lease: True
+        while this store's session still holds it; after a reconnect the old session's lock is
+        gone, so the key is taken again on the new one, and False if another holder has it."""
+        pg = self._pg()
+        if pg is not None:
+            return self._still_held(pg, key)
         cur = self.store.db.execute(
             "update coord_locks set expires_at = ? where key = ? and owner = ?",
             [self._clock() + self.lease_s, key, self.owner],
@@ -102,11 +136,32 @@ class Locks:
         self.store.db.conn.commit()
         return cur.rowcount == 1
 
+    def _still_held(self, pg: PgDatabase, key: str) -> bool:
+        from bot.store.pg import advisory_key
+
+        k = advisory_key(key)
+        taken = self._sessions.get(key)
+        if taken == _LOST:
+            return False
+        # also finds out whether the connection died, and reconnects (a new generation)
+        held, gen = _ask(pg, _HELD, [(k >> 32) & 0xFFFFFFFF, k & 0xFFFFFFFF])
+        if taken is None:  # not taken through this Locks: only say whether this session holds it
+            return held
+        if gen != taken:  # a new session: the old one's lock went with it; ours if still free
+            held, gen = _ask(pg, "select pg_try_advisory_lock(?)", [k])
+        self._sessions[key] = gen if held else _LOST
+        return held
+
     def _release(self, key: str) -> None:
-        if is_postgres(self.store):
+        pg = self._pg()
+        if pg is not None:
             from bot.store.pg import advisory_key
 
-            self.store.db.execute("select pg_advisory_unlock(?)", [advisory_key(key)])
+            taken = self._sessions.pop(key, None)
+            if taken is None:  # not taken through this Locks (another one on this store did)
+                pg.execute("select pg_advisory_unlock(?)", [advisory_key(key)])
+            elif taken != _LOST:  # on the session that took it; if that one ended, so did its lock
+                pg.execute_on(taken, "select pg_advisory_unlock(?)", [advisory_key(key)])
             return
         self.store.db.execute(
             "delete from coord_locks where key = ? and owner = ?", [key, self.owner]

@@ -86,12 +86,18 @@ def _q(name: str) -> str:
 
 
 class PgDatabase:
-    """One psycopg connection in autocommit mode; `atomic()` opens a transaction (nests)."""
+    """One psycopg connection in autocommit mode; `atomic()` opens a transaction (nests).
+
+    A dead connection is replaced at the next statement. `generation` counts those replacements:
+    each is a new server session, which holds none of the old one's session advisory locks (the
+    server released them when the old session ended), so a lock holder compares generations.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self._guard = threading.RLock()
         self.conn = self._connect()
+        self.generation = 0  # bumped at each reconnect
         self._meta: dict[str, tuple[list[str], list[str]]] = {}
         self._depth = 0  # atomic() nesting
 
@@ -100,10 +106,15 @@ class PgDatabase:
         conn.adapters.register_loader("numeric", FloatLoader)  # avg() etc.: floats, as in SQLite
         return conn
 
+    def _reconnect(self) -> psycopg.Connection[Any]:
+        self.conn = self._connect()
+        self.generation += 1
+        return self.conn
+
     def _live(self) -> psycopg.Connection[Any]:
         """Reconnect after the server went away (a restart, a network blip) between calls."""
         if self.conn.closed or self.conn.broken:
-            self.conn = self._connect()
+            self._reconnect()
         return self.conn
 
     def _once_more(self, fn: Callable[[psycopg.Connection[Any]], T]) -> T:
@@ -119,13 +130,36 @@ class PgDatabase:
             except psycopg.OperationalError:
                 if self._depth or not (self.conn.closed or self.conn.broken):
                     raise
-                self.conn = self._connect()
-                return fn(self.conn)
+                return fn(self._reconnect())
 
     # --- sqlite-utils Database API ------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor[Any]:
         args = [_value(p) for p in params or []]
         return self._once_more(lambda conn: conn.execute(translate(sql), args))
+
+    def execute_session(
+        self, sql: str, params: Sequence[Any] | None = None
+    ) -> tuple[psycopg.Cursor[Any], int]:
+        """execute(), and the generation of the session that ran it (after a reconnect, if any)."""
+        with self._guard:
+            cur = self.execute(sql, params)
+            return cur, self.generation
+
+    def execute_on(
+        self, generation: int, sql: str, params: Sequence[Any] | None = None
+    ) -> psycopg.Cursor[Any] | None:
+        """execute() on session `generation` only; None when that session has ended. Never
+        reconnects: a statement about the old session's locks means nothing on a new one."""
+        args = [_value(p) for p in params or []]
+        with self._guard:
+            if generation != self.generation or self.conn.closed or self.conn.broken:
+                return None
+            try:
+                return self.conn.execute(translate(sql), args)
+            except psycopg.OperationalError:
+                if self.conn.closed or self.conn.broken:
+                    return None  # the next statement reconnects
+                raise
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> Iterator[dict[str, Any]]:
         args = [_value(p) for p in params or []]
