@@ -2,9 +2,10 @@
 
 PostgreSQL: a session advisory lock. The server drops it when the holder's connection dies (a
 worker killed with SIGKILL), so there is no expiry to guess. It drops it too when the connection
-of a live holder is cut (a server restart or failover, an idle connection killed) and the store
-quietly reconnects: `renew` notices (the store's session generation changed) and takes the key
-again on the new session if nobody else has, else answers False and the holder must stop.
+of a live holder is cut (a server restart or failover, an idle connection killed): the holder's
+next statement fails (bot.store.pg.SessionLocksLost, a database error, so the queue retries the
+work) instead of going on quietly on a new session; after that, `renew` takes the key again on
+the new session if nobody else has, else answers False and the holder must stop.
 SQLite (one machine): a row in `coord_locks` with a lease, taken with one atomic upsert; a dead
 holder's lease runs out.
 A thread lock per key also guards threads of one process, which share one connection.
@@ -16,6 +17,7 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, cast
@@ -33,7 +35,9 @@ _HELD = (
 )
 
 _local_guard = threading.Lock()
-_local: dict[str, threading.Lock] = {}
+# a key's thread lock lives while a holder or a waiter has it: one per issue ever touched, kept
+# for the life of a worker, added up to megabytes
+_local: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
 
 
 def is_postgres(store: Store) -> bool:
@@ -53,7 +57,10 @@ def _ask(pg: PgDatabase, sql: str, params: list[int]) -> tuple[bool, int]:
 
 def _thread_lock(key: str) -> threading.Lock:
     with _local_guard:
-        return _local.setdefault(key, threading.Lock())
+        lock = _local.get(key)
+        if lock is None:
+            lock = _local[key] = threading.Lock()
+        return lock
 
 
 class Locks:
@@ -110,6 +117,7 @@ class Locks:
             if not got:
                 return False
             self._sessions[key] = gen
+            pg.lock_taken(gen)
             return True
         now = self._clock()
         cur = self.store.db.execute(
@@ -149,6 +157,8 @@ class Locks:
             return held
         if gen != taken:  # a new session: the old one's lock went with it; ours if still free
             held, gen = _ask(pg, "select pg_try_advisory_lock(?)", [k])
+            if held:
+                pg.lock_taken(gen)
         self._sessions[key] = gen if held else _LOST
         return held
 
@@ -162,6 +172,7 @@ class Locks:
                 pg.execute("select pg_advisory_unlock(?)", [advisory_key(key)])
             elif taken != _LOST:  # on the session that took it; if that one ended, so did its lock
                 pg.execute_on(taken, "select pg_advisory_unlock(?)", [advisory_key(key)])
+                pg.lock_released(taken)
             return
         self.store.db.execute(
             "delete from coord_locks where key = ? and owner = ?", [key, self.owner]

@@ -85,6 +85,12 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+class SessionLocksLost(psycopg.OperationalError):
+    """The connection died while this process held session advisory locks on it: the server
+    released them, so the work they guarded must stop (the queue retries it), not go on quietly
+    on a new connection while another worker may hold the same lock."""
+
+
 class PgDatabase:
     """One psycopg connection in autocommit mode; `atomic()` opens a transaction (nests).
 
@@ -98,6 +104,7 @@ class PgDatabase:
         self._guard = threading.RLock()
         self.conn = self._connect()
         self.generation = 0  # bumped at each reconnect
+        self.session_locks = 0  # advisory locks bot.coord.locks holds on this session
         self._meta: dict[str, tuple[list[str], list[str]]] = {}
         self._depth = 0  # atomic() nesting
 
@@ -107,9 +114,30 @@ class PgDatabase:
         return conn
 
     def _reconnect(self) -> psycopg.Connection[Any]:
+        """A new session. If the old one held locks, the statement that found it dead fails with
+        SessionLocksLost (the next one runs on the new session)."""
+        lost, self.session_locks = self.session_locks, 0
         self.conn = self._connect()
         self.generation += 1
+        if lost:
+            raise SessionLocksLost(
+                f"the PostgreSQL connection was lost while holding {lost} lock(s) (a server"
+                " restart, a failover or a killed idle connection): the work they guarded stops"
+                " here and is retried"
+            )
         return self.conn
+
+    def lock_taken(self, generation: int) -> None:
+        """bot.coord.locks took a session lock on session `generation`."""
+        with self._guard:
+            if generation == self.generation:
+                self.session_locks += 1
+
+    def lock_released(self, generation: int) -> None:
+        """bot.coord.locks let go of a session lock it took on session `generation`."""
+        with self._guard:
+            if generation == self.generation and self.session_locks:
+                self.session_locks -= 1
 
     def _live(self) -> psycopg.Connection[Any]:
         """Reconnect after the server went away (a restart, a network blip) between calls."""

@@ -1,6 +1,7 @@
 """A PostgreSQL lock holder whose connection is cut (a server restart or failover, an idle
-connection killed) lost its session lock with it, though the store reconnects quietly: `renew`
-says so when another worker took the key meanwhile, and takes the key again when nobody did."""
+connection killed) lost its session lock with it: its next statement fails (SessionLocksLost)
+rather than going on quietly on a new session; then `renew` says so when another worker took the
+key meanwhile, and takes the key again when nobody did."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bot.jobs.backfill import BackfillBusy, backfill_repo, lock_key
 from bot.jobs.context import JobContext
 from bot.settings import Settings
 from bot.store import Store, open_store
+from bot.store.pg import SessionLocksLost
 from tests.triage.fakes import FakeRepoHost
 
 KEY = issue_key("o/r", 7)
@@ -40,7 +42,10 @@ def test_a_holder_cut_off_while_another_took_the_key_is_told_it_lost_it(pg_url: 
         assert not lb.try_acquire(KEY)
         cut(a, pg_url)
         assert lb.try_acquire(KEY)  # the server released a's lock with its session
-        assert a.ping()  # a's store reconnected at its next statement
+        with pytest.raises(SessionLocksLost, match="lost while holding 1 lock"):
+            a.audit("label", "done", "would have gone on")  # a's work stops here
+        assert a.audit_rows() == []  # that statement did not run
+        assert a.ping()  # the next one runs on a new session
         assert not la.renew(KEY)  # the key is b's: a must stop
         lb._release(KEY)
         assert not la.renew(KEY)  # and it stays lost to a: b may have acted meanwhile
@@ -57,6 +62,8 @@ def test_a_holder_cut_off_takes_the_free_key_again_and_releases_it_once(pg_url: 
     with la.hold(KEY, wait_s=0) as got:
         assert got
         cut(a, pg_url)
+        with pytest.raises(SessionLocksLost):
+            la.renew(KEY)
         assert la.renew(KEY)  # nobody took it meanwhile: a's again, on its new session
         assert not lb.try_acquire(KEY)
         assert la.renew(KEY)  # held already: not taken a second time
@@ -77,6 +84,8 @@ def test_renewing_from_another_connection_never_takes_the_key(pg_url: str) -> No
         cut(a, pg_url)
         assert not other.renew(KEY)
         assert advisory_locks(beat) == 0
+        with pytest.raises(SessionLocksLost):
+            a.ping()
         assert la.renew(KEY)
 
 
@@ -96,7 +105,19 @@ def test_a_backfill_whose_connection_was_cut_stops_when_another_took_over(
             done.append(theirs.try_acquire(lock_key("octo/app")))  # another backfill takes over
 
     ctx = JobContext(settings, store)
-    with pytest.raises(BackfillBusy, match="already running"):
+    with pytest.raises(SessionLocksLost):  # a database error: the queue retries the job
         backfill_repo(ctx, host, "octo/app", progress=cut_off, sleep=lambda s: None)
-    assert done == [True] and host.pages_fetched == [1, 2]  # it stopped at the next page
+    assert done == [True] and host.pages_fetched == [1]  # it stopped at its next statement
+    with pytest.raises(BackfillBusy, match="already running"):  # the retry finds it taken
+        backfill_repo(ctx, host, "octo/app", sleep=lambda s: None)
     assert not Locks(open_store(pg_url)).try_acquire(lock_key("octo/app"))  # still theirs
+
+
+def test_a_cut_after_every_lock_was_released_fails_nothing(pg_url: str) -> None:
+    a = open_store(pg_url)
+    la = Locks(a)
+    for _ in range(3):
+        with la.hold(KEY, wait_s=0) as got:
+            assert got
+    cut(a, pg_url)
+    assert a.ping()  # no lock was held: the store reconnects quietly, as before
