@@ -217,3 +217,18 @@ def test_the_one_process_pacer_keeps_the_same_hourly_cap() -> None:
     assert p.run(7, lambda: "label") == "label"
     clock.t = 1000.0 + 3600.5
     assert p.run(7, lambda: "again", creates=True) == "again"
+
+
+def test_thread_locks_are_not_kept_after_use(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """One in-process lock per issue ever touched was kept for the worker's life."""
+    from bot.coord import locks as module
+
+    locks = Locks(open_store(tmp_path / "s.db"))
+    for n in range(200):
+        with locks.hold(issue_key("kept/nowhere", n), wait_s=1) as got:
+            assert got
+    with locks.hold(issue_key("kept/nowhere", 999), wait_s=1):
+        assert [k for k in list(module._local) if "kept/nowhere" in k] == [
+            issue_key("kept/nowhere", 999)
+        ]
+    assert [k for k in list(module._local) if "kept/nowhere" in k] == []
