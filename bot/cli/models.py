@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -271,16 +272,31 @@ def eval_cmd(
     except ValueError as err:
         click.echo(f"smolbot: {err}", err=True)
         sys.exit(1)
-    if repos and not report.scopes:
-        click.echo(f"smolbot: too few labeled issues held out for {', '.join(repos)}", err=True)
+    from bot.llm.evaluate import MIN_HELD, MIN_SUGGEST
+
+    if not report.scopes:
+        which = f" of {', '.join(repos)}" if repos else ""
+        click.echo(
+            f"smolbot: too few labeled issues{which} held out to score: {len(report.scored)} in"
+            f" all, and a repository needs {MIN_HELD} (with --holdout {holdout:.2f}, about"
+            f" {math.ceil(MIN_HELD / holdout)} labeled issues of it, spread over its labels)."
+            " Teach it more: smolbot backfill OWNER/REPO, or --from FILE",
+            err=True,
+        )
         sys.exit(1)
-    configured, best = settings.threshold("triage"), report.suggest(target)
+    configured = settings.threshold("triage")
+    best = report.suggest(target) if report.held >= MIN_SUGGEST else None
     if as_json:
         click.echo(json.dumps(eval_report.as_json(report, configured, best), indent=2))
         return
     text = eval_report.as_text(
         report, configured=configured, target=target, best=best, tuned=tune_first
     )
+    if report.held < MIN_SUGGEST:  # the advice would name no threshold for another reason
+        text[-1] = (
+            f"{report.held} held-out issues are too few to name a threshold from (at least"
+            f" {MIN_SUGGEST}): more labeled issues help (smolbot backfill)."
+        )
     click.echo("\n".join(text))
 
 

@@ -35,6 +35,7 @@ HOLDOUT = 0.3  # as the benchmark: the earliest 70 % of each repository and labe
 THRESHOLDS = tuple(round(0.4 + 0.05 * i, 2) for i in range(12))  # 0.40 ... 0.95
 TARGET = 0.9  # accuracy wanted on the issues kept (issue 4: >= 0.90 when escalating <= 20 %)
 MIN_HELD = 10  # fewer held-out issues than this in a repository: its scores are not shown
+MIN_SUGGEST = 20  # fewer held-out issues than this in all: no threshold is named from them
 
 T = TypeVar("T")
 
@@ -197,7 +198,10 @@ def evaluate(
     for scope, rows in sorted(by_scope.items()):
         if len(rows) >= MIN_HELD:
             report.scopes.append(_score(scope, trained[scope], rows))
-    report.levels = [_level(report.scored, t) for t in thresholds]
+    # the threshold table counts what the repository table shows: a scope with too few held-out
+    # issues to score is left out of both (the header's count and the table agreed on none)
+    shown = {s.scope for s in report.scopes}
+    report.levels = [_level([s for s in report.scored if s.scope in shown], t) for t in thresholds]
     return report
 
 

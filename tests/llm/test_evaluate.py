@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.cli import _register, cli
-from bot.llm.evaluate import Level, Report, evaluate, split_examples, time_split
+from bot.llm.evaluate import THRESHOLDS, Level, Report, evaluate, split_examples, time_split
 from bot.llm.records import Example, Records
 from bot.settings import get_settings
 from bot.store import Store, open_store
@@ -231,3 +231,54 @@ def test_the_store_has_the_date_column(tmp_path: Path) -> None:
     store = open_store(tmp_path / "s.db")
     assert "created" in store.db.table("llm_examples").columns_dict
     store.close()
+
+
+def _backfill(tmp_path: Path, per_label: int) -> None:
+    path = tmp_path / "few.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, ["label", "title", "body"])  # no dates: the order learned
+        w.writeheader()
+        for e in dataset(["me/proj"], per_label, seed=3):
+            title, _, body = e.text.partition("\n\n")
+            w.writerow({"label": e.label, "title": title, "body": body})
+    out = CliRunner().invoke(cli, ["backfill", "me/proj", "--from", str(path)])
+    assert out.exit_code == 0, out.output
+
+
+def test_too_few_held_out_issues_name_no_threshold(data_dir: Path, tmp_path: Path) -> None:
+    """30 labeled issues held out 9: the header said 0 issues, the table was empty, and the
+    advice named a threshold from the 9 anyway ("keeps 78 % at 100 % accuracy")."""
+    _backfill(tmp_path, 10)
+    for args in (["models", "eval"], ["models", "eval", "--repo", "me/proj"]):
+        out = CliRunner().invoke(cli, args)
+        assert out.exit_code == 1, out.output
+        assert "too few labeled issues" in out.output and "a repository needs 10" in out.output
+        assert "Threshold" not in out.output and "about 34 labeled issues" in out.output
+
+
+def test_a_small_history_is_scored_but_names_no_threshold(data_dir: Path, tmp_path: Path) -> None:
+    _backfill(tmp_path, 16)
+    out = CliRunner().invoke(cli, ["models", "eval", "--target", "0.3"])
+    assert out.exit_code == 0, out.output
+    assert "me/proj" in out.output and "Threshold" not in out.output
+    assert "held-out issues are too few to name a threshold from (at least 20)" in out.output
+    raw = CliRunner().invoke(cli, ["models", "eval", "--json", "--target", "0.3"]).output
+    parsed = json.loads(raw[raw.index("{") :])
+    assert parsed["suggested_threshold"] is None
+    assert all(lv["kept"] == 0 or lv["accuracy"] >= 0 for lv in parsed["levels"])
+
+
+def test_the_threshold_table_counts_only_the_repositories_shown() -> None:
+    from bot.llm.evaluate import _level
+
+    examples = dataset(["a/big"], 20, seed=1) + dataset(["b/small"], 3, seed=2)
+    report = evaluate(examples, embed=False)
+    assert [s.scope for s in report.scopes] == ["a/big"]
+    shown = [s for s in report.scored if s.scope == "a/big"]
+    assert len(shown) < len(report.scored)
+
+    def table(levels: list[Level]) -> list[tuple[float, float, float | None]]:
+        return [(lv.threshold, lv.kept, lv.accuracy if lv.kept else None) for lv in levels]
+
+    assert table(report.levels) == table([_level(shown, t) for t in THRESHOLDS])
+    assert table(report.levels) != table([_level(report.scored, t) for t in THRESHOLDS])
