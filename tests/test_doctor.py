@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -11,7 +13,7 @@ from bot.cli.doctor import _github, _large
 from bot.cli.service import _redact, _require_secret
 from bot.github.app import BAD_KEY
 from bot.settings import Settings, SettingsError, load_settings
-from tests.fake_github.plugin import KeyPair
+from tests.fake_github.plugin import KeyPair, generate_keypair, make_settings
 
 
 def _app(tmp_path: Path, key: str, **over: object) -> Settings:
@@ -25,11 +27,34 @@ def _app(tmp_path: Path, key: str, **over: object) -> Settings:
     return load_settings(**{**values, **over})
 
 
-def test_a_real_key_passes(tmp_path: Path, app_keypair: KeyPair) -> None:
+def test_the_apps_key_passes_when_github_accepts_it(tmp_path: Path, fake_github: Any) -> None:
+    """A ✓ means GitHub took the key: it was given for any key that parsed, GitHub unasked."""
     key_file = tmp_path / "app.pem"
-    key_file.write_text(app_keypair.private_pem)
-    for key in (app_keypair.private_pem, str(key_file)):
-        assert _github(_app(tmp_path, key)) == (True, "app 4242 at https://api.github.com")
+    key_file.write_text(fake_github.private_key_pem)
+    fake_github.state.add_installation(1, ["octo/app"])
+    for key in (fake_github.private_key_pem, str(key_file)):
+        settings = make_settings(fake_github, tmp_path, private_key=key)
+        ok, detail = _github(settings)
+        assert ok, detail
+        assert (
+            detail == f"app {fake_github.app_id} at {fake_github.url}: GitHub accepted its key;"
+            " installed 1 time"
+        )
+
+
+def test_another_apps_key_or_an_unreachable_github_is_no_tick(
+    tmp_path: Path, fake_github: Any
+) -> None:
+    other = generate_keypair().private_pem
+    wrong = make_settings(fake_github, tmp_path, private_key=other)
+    ok, detail = _github(wrong)  # well formed, but not the key GitHub knows for this App
+    assert not ok and "SMOLBOT_PRIVATE_KEY" in detail, detail
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    away = make_settings(fake_github, tmp_path, github_api_url=f"http://127.0.0.1:{port}")
+    ok, detail = _github(away)
+    assert not ok and "could not be reached" in detail and "SMOLBOT_GITHUB_API_URL" in detail
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from bot.store import open_store
 
 Check = tuple[str, Callable[[Settings], tuple[bool, str]]]
+DOCTOR_TIMEOUT_S = 10.0  # one request to GitHub: an unreachable host is said in seconds
 
 
 def _store(s: Settings) -> tuple[bool, str]:
@@ -100,7 +101,30 @@ def _github(s: Settings) -> tuple[bool, str]:
         _checked_key(s)  # the check the App makes before it signs its first JWT
     except (AppCredentialsError, SettingsError) as err:
         return False, str(err)
-    return True, f"app {s.app_id} at {s.github_api_url}"
+    return _github_answers(s)
+
+
+def _github_answers(s: Settings) -> tuple[bool, str]:
+    """One request as the App (its installations): a key that parses may still be another
+    App's, or GitHub may be out of reach; either way the bot cannot work, so no ✓."""
+    from bot.github import GitHubApp
+    from bot.ports import AppCredentialsError, GitHubError
+
+    where = f"app {s.app_id} at {s.github_api_url}"
+    quick = s.model_copy(update={"github_timeout_s": min(s.github_timeout_s, DOCTOR_TIMEOUT_S)})
+    try:
+        ids = GitHubApp(quick).installations()
+    except AppCredentialsError as err:
+        return False, f"{where}: {err}"
+    except GitHubError as err:
+        return False, (
+            f"{where}: {err} — the key is well formed but GitHub did not answer for it: check"
+            " SMOLBOT_GITHUB_API_URL and that this machine reaches it"
+        )
+    where += ": GitHub accepted its key"
+    if not ids:
+        return True, f"{where}; not installed anywhere yet (install it on a repository)"
+    return True, f"{where}; installed {len(ids)} time{'s' if len(ids) > 1 else ''}"
 
 
 def _classifier(s: Settings) -> tuple[bool, str]:
