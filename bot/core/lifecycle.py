@@ -81,6 +81,30 @@ def is_bot(login: str, kind: str, bot_login: str) -> bool:
     return kind == "Bot" or login == bot_login or login.endswith("[bot]")
 
 
+# a line that talks to the bot (`/smolbot summarize`), as Markdown shows it: not indented as code
+COMMAND_LINE = re.compile(r"^ {0,3}/smolbot\b", re.I)
+
+
+def without_commands(body: str) -> str:
+    """The comment's text without its `/smolbot …` command lines (stripped)."""
+    lines = body.splitlines()
+    if not any(COMMAND_LINE.match(ln) for ln in lines):
+        return body.strip()
+    return "\n".join(ln for ln in lines if not COMMAND_LINE.match(ln)).strip()
+
+
+def only_commands(body: str) -> bool:
+    """The comment is `/smolbot …` lines and nothing else: it talks to the bot, not the thread
+    (an empty body is not a command)."""
+    return bool(body.strip()) and not without_commands(body)
+
+
+def is_reply(author: str, kind: str, body: str, bot_login: str) -> bool:
+    """A comment that counts as someone's reply for waiting-on: written by a person, and more
+    than `/smolbot` command lines (asking the bot for a summary answers nobody)."""
+    return not is_bot(author, kind, bot_login) and not only_commands(body)
+
+
 def asks_something(body: str) -> bool:
     """A question mark outside quotes, code, links and HTML comments: the comment asks the
     reader something (`search.html?q=fork` does not)."""
@@ -123,13 +147,14 @@ def waiting_on(
     needs_info: str = "needs-info",
     team: frozenset[str] = frozenset(),
 ) -> Waiting:
-    """Who the issue waits on, from its events alone. The bot's own events never count."""
+    """Who the issue waits on, from its events alone. The bot's own events never count, nor do
+    comments that are only `/smolbot` commands."""
     issue, author = thread.issue, thread.issue.author
     created = parse_time(issue.created_at)
     if issue.state != "open":
         return Waiting("nobody", (), created, f"the issue is {issue.state}")
     people = [
-        c for c in _by_time(thread.comments) if not is_bot(c.author, c.author_type, bot_login)
+        c for c in _by_time(thread.comments) if is_reply(c.author, c.author_type, c.body, bot_login)
     ]
     by_team = [
         c for c in people if c.author != author and _team(c.author, c.author_association, team)
@@ -150,19 +175,48 @@ def waiting_on(
     author_is_team = _team(author, issue.author_association, team)
     if last_team is None and last_author is None:
         if author_is_team:
-            return Waiting("nobody", (), clock, "opened by the team; nobody was asked anything")
+            return _unless_asked(
+                issue, people, by_team, clock, "opened by the team; nobody was asked anything"
+            )
         return _on_team(issue, None, clock, "nobody from the team has replied yet")
     if last_team is not None and (
         last_author is None or parse_time(last_team.created_at) > last_author
     ):
-        if asks_something(last_team.body) and not author_is_team:
+        if asks_something(without_commands(last_team.body)) and not author_is_team:
             return Waiting(
                 "author", (author,), clock, f"{last_team.author} asked something", last_team
             )
-        return Waiting("nobody", (), clock, "a maintainer replied last and asked nothing")
+        why = "a maintainer replied last and asked nothing"
+        return _unless_asked(issue, people, by_team, clock, why)
     if author_is_team:
-        return Waiting("nobody", (), clock, "the author is on the team")
+        return _unless_asked(issue, people, by_team, clock, "the author is on the team")
     return _on_team(issue, last_team, clock, "the author answered; nobody from the team replied")
+
+
+def _unless_asked(
+    issue: IssueData,
+    people: list[CommentData],
+    by_team: list[CommentData],
+    clock: datetime,
+    why: str,
+) -> Waiting:
+    """Nobody is asked anything (why), unless someone outside the team asked a question after
+    the team's last word (the author's, when the author is on the team): then the team is."""
+    team_said = by_team + [c for c in people if c.author == issue.author]
+    after = max(_times(team_said), default=parse_time(issue.created_at))
+    asked = [
+        c
+        for c in people
+        if c not in team_said
+        and parse_time(c.created_at) > after
+        and asks_something(without_commands(c.body))
+    ]
+    if not asked:
+        return Waiting("nobody", (), clock, why)
+    last = asked[-1]
+    since = max(clock, parse_time(last.created_at))
+    who = by_team[-1] if by_team else None
+    return _on_team(issue, who, since, f"{last.author} asked something after the team's last reply")
 
 
 def _on_team(

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from bot.core.labels import find_label, same_label
+from bot.core import lifecycle
+from bot.core.labels import find_label
+from bot.ports import CommentData, EventData, IssueData
 
 MAINTAINER_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 DUPLICATE_OF = re.compile(r"\bduplicate of\s+#(\d+)\b", re.IGNORECASE)
@@ -113,29 +115,54 @@ def duplicate_links(threads: Iterable[Thread]) -> dict[int, tuple[int, ...]]:
 
 
 def waiting_state(t: Thread, needs_info_label: str = "needs-info") -> Waiting | None:
-    """Who the open issue waits on, and since when; None when closed, a PR, or unknown."""
+    """Who the open issue waits on, and since when; None when closed, a PR, unknown, or waiting on
+    nobody. The lifecycle's rule (`bot.core.lifecycle.waiting_on`), so the digest says what the
+    sweep and the summaries say: bots' comments and `/smolbot` command comments answer nobody."""
     if t.state != "open" or t.is_pr:
         return None
-    if find_label(t.labels, needs_info_label) is not None:  # GitHub's match: case aside
-        return Waiting("author", _needs_info_since(t, needs_info_label))
-    if t.comments is None:
+    if t.comments is None and find_label(t.labels, needs_info_label) is None:
         return None if t.comment_count else _unanswered(t)
-    humans = [c for c in t.comments if not c.bot]
-    if not humans:
-        return _unanswered(t)
-    last = humans[-1]
-    if last.maintainer:
-        return None if t.author_maintainer else Waiting("author", last.at)
-    return Waiting("maintainer", last.at)
+    w = lifecycle.waiting_on(_as_lifecycle(t), "", needs_info_label)
+    if w.on == "nobody":
+        return None
+    return Waiting("author" if w.on == "author" else "maintainer", w.since)
+
+
+def _as_lifecycle(t: Thread) -> lifecycle.Thread:
+    """The thread as the lifecycle reads it (a maintainer's association: MEMBER)."""
+    issue = IssueData(
+        repo="",
+        number=t.number,
+        title=t.title,
+        body="",
+        state=t.state,
+        author=t.author,
+        labels=list(t.labels),
+        created_at=t.created_at.isoformat(),
+        updated_at=t.created_at.isoformat(),
+        assignees=list(t.assignees),
+        author_association="MEMBER" if t.author_maintainer else "NONE",
+    )
+    comments = tuple(
+        CommentData(
+            n,
+            c.author,
+            c.body,
+            c.at.isoformat(),
+            "Bot" if c.bot else "User",
+            author_association="MEMBER" if c.maintainer else "NONE",
+        )
+        for n, c in enumerate(t.comments or ())
+    )
+    events = tuple(
+        EventData(e.kind, e.actor, e.at.isoformat(), "Bot" if e.bot else "User", label=e.label)
+        for e in t.events
+    )
+    return lifecycle.Thread(issue, comments, events)
 
 
 def _unanswered(t: Thread) -> Waiting | None:
     return None if t.author_maintainer else Waiting("maintainer", t.created_at)
-
-
-def _needs_info_since(t: Thread, label: str) -> datetime:
-    stamps = [e.at for e in t.events if e.kind == "labeled" and same_label(e.label, label)]
-    return stamps[-1] if stamps else t.created_at
 
 
 def people(t: Thread, dupes: Iterable[Thread] = ()) -> set[str]:

@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from bot.core.checks import ISSUE_REF, MENTION, URL, CheckResult, check_text
-from bot.core.lifecycle import Thread, Waiting, is_bot
+from bot.core.lifecycle import Thread, Waiting, is_reply, without_commands
 from bot.core.markers import marker, markers_in, quiet
 
 SUMMARY_MARK = "summary"
@@ -73,16 +73,19 @@ class Entry:
 
 def entries(thread: Thread, bot_login: str, per_entry_chars: int = 1500) -> list[Entry]:
     """The issue (title and body) and the human comments, each cut at per_entry_chars: a chunk
-    never splits an entry, so one longer than the model's context could not be summarized."""
+    never splits an entry, so one longer than the model's context could not be summarized.
+    Comments that only talk to the bot (`/smolbot summarize`) are no entries, as the lifecycle
+    counts no reply in them; a comment's own command lines are left out of its text."""
     issue = thread.issue
     opening = f"{issue.title}\n\n{issue.body}".strip()[:per_entry_chars]
     first = Entry(0, issue.author, "author", opening, issue.html_url)
     out = [first]
     for c in thread.comments:
-        if is_bot(c.author, c.author_type, bot_login):
+        if not is_reply(c.author, c.author_type, c.body, bot_login):
             continue
         role = "author" if c.author == issue.author else _role(c.author_association)
-        out.append(Entry(len(out), c.author, role, c.body.strip()[:per_entry_chars], c.html_url))
+        text = without_commands(c.body)[:per_entry_chars]
+        out.append(Entry(len(out), c.author, role, text, c.html_url))
     return out
 
 

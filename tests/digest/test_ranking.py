@@ -44,7 +44,8 @@ def test_security_then_regression_then_the_rest() -> None:
 
 
 def test_explanation_names_reactions_duplicates_and_waiting() -> None:
-    original = thread(10, reactions=12, comments=(Note("bob", ago(9)),), comment_count=1)
+    talk = (Note("bob", ago(10)), Note("ann", ago(9)))  # the author answered 9 days ago
+    original = thread(10, reactions=12, comments=talk, comment_count=2)
     dupes = [
         thread(
             11 + i,
@@ -87,7 +88,8 @@ def test_closed_issues_prs_and_digest_issues_are_not_ranked() -> None:
 def test_waiting_states() -> None:
     assert waiting_state(thread(1)) is not None
     assert waiting_state(thread(1)).on == "maintainer"  # type: ignore[union-attr]
-    answered = thread(2, comments=(Note("mia", ago(3), maintainer=True),), comment_count=1)
+    asked = Note("mia", ago(3), maintainer=True, body="Which version?")
+    answered = thread(2, comments=(asked,), comment_count=1)
     assert waiting_state(answered).on == "author"  # type: ignore[union-attr]
     replied = replace(answered, comments=(*(answered.comments or ()), Note("ann", ago(2))))
     w = waiting_state(replied)
@@ -95,15 +97,15 @@ def test_waiting_states() -> None:
     info = thread(
         3,
         labels=("needs-info",),
-        events=(Change("labeled", "mia", ago(21), "needs-info"),),
+        events=(Change("labeled", "mia", ago(19), "needs-info"),),
     )
     w = waiting_state(info)
-    assert w is not None and (w.on, w.days(UNTIL)) == ("author", 21)
+    assert w is not None and (w.on, w.days(UNTIL)) == ("author", 19)
     upper = replace(
-        info, labels=("Needs-Info",), events=(Change("labeled", "mia", ago(21), "Needs-Info"),)
+        info, labels=("Needs-Info",), events=(Change("labeled", "mia", ago(19), "Needs-Info"),)
     )
     w = waiting_state(upper)
-    assert w is not None and (w.on, w.days(UNTIL)) == ("author", 21)
+    assert w is not None and (w.on, w.days(UNTIL)) == ("author", 19)
     bot_only = thread(4, comments=(Note("smolbot[bot]", ago(1), bot=True),), comment_count=1)
     assert waiting_state(bot_only).on == "maintainer"  # type: ignore[union-attr]
     assert waiting_state(thread(5, comments=None, comment_count=3)) is None  # not fetched
