@@ -50,7 +50,7 @@ def open_issues(
 
     repo = sample["repository"]["full_name"]
     numbers = new_issue_numbers(sample)
-    say(f"\n== 2. {len(numbers)} new issues are opened: triage by the local model")
+    say(f"\n== 2. {len(numbers)} new issues are opened: triage by what the history taught")
     by_number = {i["number"]: i for i in sample["issues"]}
     ids = []
     for n in numbers:

@@ -75,6 +75,7 @@ class BackfillResult:
     repo: str
     seen: int = 0
     stored: int = 0
+    still_open: int = 0  # of those stored: kept for duplicate search; only closed ones teach
     learned: int = 0
     known: int = 0  # labeled issues learned before (a backfill run again): nothing new
     skipped: int = 0
@@ -408,6 +409,8 @@ def _backfill(
             result.stored += 1
             if issue.state == "closed":
                 _learn(ctx, result, issue.title, issue.body, issue.labels, cfg, issue.created_at)
+            else:
+                result.still_open += 1
     except BackfillBusy:  # the cursor row is the other backfill's now
         raise
     except _PartDone as end:  # this part's pages are in; the caller queues the next part
@@ -431,7 +434,8 @@ def _backfill(
         )
         raise
     at.done()
-    counts = f"{result.stored} issues stored, {result.learned} learned{result.known_note}"
+    counts = f"{result.stored} issues stored{_open_note(result)}, {result.learned} learned"
+    counts += result.known_note
     if part.number > 1:
         whole = part.after(result)
         counts += (
@@ -442,6 +446,13 @@ def _backfill(
         counts += f", resumed at page {result.first_page}"
     audit("done", "; ".join([counts, *result.explain()[:1]]))
     return result
+
+
+def _open_note(result: BackfillResult) -> str:
+    """Why fewer are learned than stored: the open ones are there for duplicate search."""
+    if not result.still_open:
+        return ""
+    return f" ({result.still_open} open: for duplicate search, only closed issues teach)"
 
 
 def _learn(

@@ -34,7 +34,10 @@ def test_demo_runs_every_step_and_triage_acts_on_no_guess(
         assert f"== {step}. " in text
     assert "1/1 deliveries processed" in text and "9/9 deliveries processed" in text
     # the sample's history (199 closed issues, 2 pages) is backfilled and learned
-    assert "triage): 223 issues stored, 202 learned; not learned: 2 (2 no label names" in text
+    assert (
+        "triage): 223 issues stored (19 open: for duplicate search, only closed issues teach),"
+        " 202 learned; not learned: 2 (2 no label names"
+    ) in text
     # each new issue gets a kind label or needs-triage, never a guess acted on
     triaged = re.findall(r"^  #(\d+) '.*': labels \[(.*)\] \[done\]$", text, re.M)
     assert len(triaged) == 9
