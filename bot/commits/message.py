@@ -104,6 +104,17 @@ def _fill(marker: str, text: str) -> str:
     return "\n".join("".join(line).rstrip() for line in lines)
 
 
+def _scope_for(
+    ctype: str, drafted: str | None, fallback: str | None, repairs: list[str]
+) -> str | None:
+    """The subject's scope: the draft's, else the rules'; one that only repeats the type
+    (`docs(docs)`, from a docs/ directory or the model) says nothing and is dropped."""
+    candidates = [s for s in (clean_scope(drafted), clean_scope(fallback)) if s]
+    if ctype in candidates:
+        repairs.append(f"scope {ctype!r} dropped (it repeats the type)")
+    return next((s for s in candidates if s != ctype), None)
+
+
 def compose(
     draft: CommitDraft, style: Style, fallback_type: str, fallback_scope: str | None
 ) -> tuple[str, list[str]]:
@@ -119,7 +130,7 @@ def compose(
         if ctype not in CC_TYPES:
             repairs.append(f"type {ctype or '(none)'!r} replaced by {fallback_type!r}")
             ctype = fallback_type
-        scope = clean_scope(draft.scope) or clean_scope(fallback_scope)
+        scope = _scope_for(ctype, draft.scope, fallback_scope, repairs)
         subject = f"{ctype}({scope}): {desc}" if scope else f"{ctype}: {desc}"
         if len(subject) > MAX_SUBJECT and scope:
             subject = f"{ctype}: {desc}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.commits import diffs
@@ -13,11 +14,18 @@ from bot.commits.message import CommitDraft, compose
 from bot.commits.model import FILE_PROMPT, MESSAGE_PROMPT, FileSummary, Writer, prompt_tokens
 from bot.commits.retrieval import SUPPORT_VARIABLE, similar, support_json, type_shares, type_vote
 from bot.commits.secrets import find_secrets
-from bot.commits.style import Style, infer_scope, infer_type, learn, path_type
+from bot.commits.style import TRAILING_REF, Style, infer_scope, infer_type, learn, path_type
 
 log = logging.getLogger(__name__)
 DECISIVE_TYPES = {"docs", "test", "ci"}  # when the paths say so, the model does not get a vote
 BODY_FILES = 12  # files a rule-made body names; a last line counts the rest
+# A draft asked for again because the first repeated an earlier commit's subject counts as a retry
+# (bot.llm.confidence: VALIDITY_RETRIED); what the model is told then:
+COPY_RETRIED = 0.7
+RETRY_HINT = (
+    " Your first answer repeated the subject of an earlier commit word for word. Write a new"
+    " subject that says what this staged diff changes."
+)
 
 
 @dataclass(frozen=True)
@@ -62,24 +70,96 @@ def draft_changes(
     diffs.fit(changes, opts.budget_chars - len(listing))
     result = DraftResult(tree, "")
     large = diffs.size(changes) > opts.body_over_lines or len(changes) > 3
-    variables = _variables(changes, listing, style, similar(files, history), ctype, scope, large)
+    examples = similar(files, history)
+    variables = _variables(changes, listing, style, examples, ctype, scope, large)
     forced = path_type(files, statuses)
     if style.conventional:  # evidence for the draft's confidence (the type is part of the message)
         decisive = forced if forced in DECISIVE_TYPES else None
         variables[SUPPORT_VARIABLE] = support_json(type_shares(files, history), decisive, ctype)
     draft = _model_draft(changes, writer, variables, opts, result)
-    if draft is None:
-        draft = fallback(changes, ctype)
-    if style.conventional and forced in DECISIVE_TYPES and draft.type != forced:
-        result.repairs.append(f"type {draft.type!r} replaced by {forced!r} (paths)")
-        draft.type = forced
-    if large and not draft.body.strip():
-        draft.body = _listed_body(changes)
-        result.repairs.append("body listed from the changed files")
-    result.message, repairs = compose(draft, style, ctype, scope)
+
+    def finish(d: CommitDraft) -> tuple[str, list[str]]:
+        return _finish(d, changes, style, ctype, scope, forced, large)
+
+    message, repairs = finish(draft or fallback(changes, ctype))
+    used = past_subjects(history)
+    if draft is not None and subject_key(message) in used:
+        message, repairs = _instead_of_copy(
+            message, used, examples, changes, writer, variables, opts, result, finish, ctype
+        )
+    result.message = message
     result.repairs += repairs
     result.seconds = time.monotonic() - started
     return result
+
+
+def _finish(
+    draft: CommitDraft,
+    changes: list[diffs.FileChange],
+    style: Style,
+    ctype: str,
+    scope: str | None,
+    forced: str | None,
+    large: bool,
+) -> tuple[str, list[str]]:
+    """The message for a draft (the paths' type, a listed body, the format rules); its repairs."""
+    draft, repairs = draft.model_copy(), []
+    if style.conventional and forced in DECISIVE_TYPES and draft.type != forced:
+        repairs.append(f"type {draft.type!r} replaced by {forced!r} (paths)")
+        draft.type = forced
+    if large and not draft.body.strip():
+        draft.body = _listed_body(changes)
+        repairs.append("body listed from the changed files")
+    message, more = compose(draft, style, ctype, scope)
+    return message, repairs + more
+
+
+def subject_key(message: str) -> str:
+    """A message's subject as repeats are found: case, spacing and a trailing `(#123)` aside."""
+    lines = message.strip().splitlines()
+    subject = TRAILING_REF.sub("", lines[0].strip()) if lines else ""
+    return " ".join(subject.split()).casefold()
+
+
+def past_subjects(history: list[tuple[str, list[str]]]) -> set[str]:
+    """The subjects of the recent commits the drafter read, as subject_key spells them."""
+    return {subject_key(msg) for msg, _ in history if msg.strip()}
+
+
+def _instead_of_copy(
+    message: str,
+    used: set[str],
+    examples: list[str],
+    changes: list[diffs.FileChange],
+    writer: Writer | None,
+    variables: dict[str, str],
+    opts: DraftOptions,
+    result: DraftResult,
+    finish: Callable[[CommitDraft], tuple[str, list[str]]],
+    ctype: str,
+) -> tuple[str, list[str]]:
+    """The model's subject repeats an earlier commit's word for word (a small model copies the
+    examples it is shown): asked once more without that example and told not to repeat one; a
+    second repeat gets the rule-made draft. The confidence says so either way."""
+    copied = message.splitlines()[0]
+    first = result.confidence
+    result.notes.append(f"the model repeated an earlier commit's subject ({copied!r}); asked again")
+    others = [e for e in examples if subject_key(e) != subject_key(copied)]
+    again_vars = {**variables, "examples": _examples(others), "retry_hint": RETRY_HINT}
+    allow_large = opts.allow_large and not _secret_note(changes)
+    too_large = _too_large(writer, again_vars, opts)
+    if too_large:
+        result.notes.append(too_large)
+    again = None if too_large else _ask(writer, again_vars, allow_large, result)
+    if again is not None:
+        message, repairs = finish(again)
+        if subject_key(message) not in used:
+            result.confidence = round(min(first, result.confidence) * COPY_RETRIED, 4)
+            return message, repairs
+        result.notes.append(f"asked again, it repeated one again ({message.splitlines()[0]!r})")
+    result.notes.append("deterministic draft instead of a repeated subject")
+    result.confidence = 0.0  # as for any rule-made draft: the model's answer is not used
+    return finish(fallback(changes, ctype))
 
 
 def _model_draft(
@@ -204,7 +284,7 @@ def _variables(
 ) -> dict[str, str]:
     return {
         "style": style.describe(),
-        "examples": "\n".join(f"- {e}" for e in examples) or "(none)",
+        "examples": _examples(examples),
         "files": listing,
         "diff": diffs.render(changes),
         "type_hint": ctype,
@@ -212,7 +292,12 @@ def _variables(
         "body_hint": "Also write a short body."
         if large
         else "A body is optional for a change this small.",
+        "retry_hint": "",  # asked again: RETRY_HINT
     }
+
+
+def _examples(subjects: list[str]) -> str:
+    return "\n".join(f"- {e}" for e in subjects) or "(none)"
 
 
 def _listed_body(changes: list[diffs.FileChange], most: int = BODY_FILES) -> str:
