@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.commits import diffs  # noqa: E402
+from bot.commits.drafts import DraftBox  # noqa: E402
 from bot.commits.message import problems  # noqa: E402
 from bot.commits.model import LayerWriter  # noqa: E402
 from bot.commits.pipeline import DraftOptions, draft_changes  # noqa: E402
@@ -96,10 +97,10 @@ def stage(repo: Path, i: int, env: dict[str, str], no_hooks: bool = False) -> No
     subprocess.run(["git", *pre, "add", f"mod_{i}.py"], cwd=repo, env=env, check=True)
 
 
-def tree_of(repo: Path, env: dict[str, str]) -> str:
-    return subprocess.run(
-        ["git", "write-tree"], cwd=repo, env=env, capture_output=True, text=True
-    ).stdout.strip()
+def tree_of(repo: Path, env: dict[str, str], rev: str | None = None) -> str:
+    """The staged tree, or `rev`'s (HEAD^{tree})."""
+    cmd = ["git", "rev-parse", rev] if rev else ["git", "write-tree"]
+    return subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True).stdout.strip()
 
 
 def wait_file(path: Path, timeout: float = 300) -> None:
@@ -132,8 +133,10 @@ def latency(runs: int, sync_runs: int, model_for_speculation: bool) -> dict[str,
             stage(plain, i, env)
             times["no hook"].append(run(["git", "commit", "-q"], plain, env))
             stage(spec, i, spec_env)
-            draft = spec / ".git" / "smolbot" / "drafts" / f"{tree_of(spec, env)}.txt"
-            wait_file(draft)
+            box = DraftBox(
+                spec / ".git" / "smolbot"
+            )  # drafts are named by HEAD's and the staged tree
+            wait_file(box.text_path(tree_of(spec, env, "HEAD^{tree}"), tree_of(spec, env)))
             times["speculated"].append(
                 run(["git", "commit", "-q"], spec, {**spec_env, "SMOLBOT_COMMIT_WAIT_MS": "0"})
             )
