@@ -107,7 +107,10 @@ def summarize_cmd(thread_file: Path, no_model: bool, as_json: bool) -> None:
         }
         click.echo(json.dumps(out, indent=2))
         return
-    click.echo(written.body or f"No summary: {written.how} ({'; '.join(written.problems)})")
+    if written.body is not None:  # the summary ends with its own "Waiting on:" line
+        click.echo(written.body)
+        return
+    click.echo(f"No summary: {written.how} ({'; '.join(written.problems)})")
     click.echo(f"\nWaiting on: {waiting_line(waiting)}")
 
 

@@ -181,6 +181,33 @@ def is_empty(summary: ThreadSummary) -> bool:
     return not any(getattr(summary, key) for key, _ in SECTIONS)
 
 
+def claim_count(summary: ThreadSummary) -> int:
+    return sum(len(getattr(summary, key)) for key, _ in SECTIONS)
+
+
+def cited_entries(summary: ThreadSummary) -> set[int]:
+    """The thread entries the summary's claims cite."""
+    return {n for key, _ in SECTIONS for c in getattr(summary, key) for n in _sources(c)}
+
+
+def extractive_instead(kept: ThreadSummary, dropped: int, fallback: ThreadSummary) -> str | None:
+    """Why the extractive summary is better than what is left of the model's after the grounding
+    check (`cited`), or None to post the model's: the check dropped most of the model's claims
+    (what is left is the little the model got right by chance), or the rest says much less than
+    the extractive one (at most half its claims, from fewer entries of the thread). A shorter
+    summary of the same entries is the model's job, not a reason to drop it."""
+    left, entries_left = claim_count(kept), len(cited_entries(kept))
+    if dropped > left:
+        return f"the grounding check dropped {dropped} of the model's {dropped + left} claims"
+    total, entries_total = claim_count(fallback), len(cited_entries(fallback))
+    if 2 * left <= total and entries_left < entries_total:
+        return (
+            f"the model's summary says less: {left} claims from {entries_left} entries,"
+            f" the extractive one {total} from {entries_total}"
+        )
+    return None
+
+
 def _sources(claim: str) -> list[int]:
     return [int(n) for n in CITE.findall(claim)]
 

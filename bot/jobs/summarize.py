@@ -128,6 +128,9 @@ def _kept(
             record,
             (),
         )
+    why = S.extractive_instead(kept, dropped, S.extractive(items))
+    if why is not None:
+        return None, f"extractive ({why}{note})", {**record, "fallback": why}, ()
     extra = f"; {dropped} ungrounded claims dropped" if dropped else ""
     return kept, f"written by {record.get('model') or 'the local model'}{note}{extra}", record, ()
 

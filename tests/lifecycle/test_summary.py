@@ -80,9 +80,10 @@ def test_uncited_claims_are_attributed_by_their_words_or_dropped(tmp_path: Path)
         "problem": ["The app crashes on start"],
         "tried": ["Downgrading to 1.2 is a workaround"],
         "state": ["Alice and Carol are working on fixing it"],
-        "open_questions": [],
+        "open_questions": ["Could you attach the full traceback?"],  # not much less: posted
     }
     w = write_summary(ScriptedModels(answer), thread_of(repo), settings(tmp_path))
+    assert "written by scripted-model" in w.how
     assert w.body is not None and "Alice and Carol" not in w.body
     assert f"workaround ([comment 3]({repo.comment_list[7][2].html_url}))" in w.body
 
