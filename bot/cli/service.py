@@ -35,22 +35,27 @@ def _web_app(settings: Settings) -> Any:
 
 
 def run_web(settings: Settings, host: str, port: int, **uvicorn_options: Any) -> None:
-    """Serve the web app until stopped: what `smolbot web` and `smolbot serve` run.
+    """Serve the web app until stopped: what `smolbot web` runs."""
+    import uvicorn
 
-    The heap is frozen once the app is built. Importing FastAPI, Celery, SQLAlchemy and pydantic
-    leaves about 90,000 objects the cyclic garbage collector tracks; every full collection walked
-    them all, 54-62 ms in which no request was answered, and under load these pauses were the p99
-    (73 ms closed-loop at 50 clients; 20 ms once frozen, bench/webhook.py). Frozen objects are
-    never collected: they live as long as the process anyway.
+    uvicorn.run(_frozen_app(settings), host=host, port=port, **uvicorn_options)
+
+
+def _frozen_app(settings: Settings) -> Any:
+    """The web app, the heap frozen once it is built.
+
+    Importing FastAPI, Celery, SQLAlchemy and pydantic leaves about 90,000 objects the cyclic
+    garbage collector tracks; every full collection walked them all, 54-62 ms in which no request
+    was answered, and under load these pauses were the p99 (73 ms closed-loop at 50 clients; 20 ms
+    once frozen, bench/webhook.py). Frozen objects are never collected: they live as long as the
+    process anyway.
     """
     import gc
-
-    import uvicorn
 
     app = _web_app(settings)
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=host, port=port, **uvicorn_options)
+    return app
 
 
 def broker_status(settings: Settings) -> tuple[bool, str]:
@@ -198,21 +203,148 @@ def serve(port: int | None, concurrency: int) -> None:
     """Web + embedded worker + beat in one command, for one machine."""
     settings = get_settings()
     _require_secret(settings)
-    cmd = [sys.executable, "-m", "bot.cli", "worker", "--beat", "-c", str(concurrency)]
-    child = subprocess.Popen(cmd)
-    click.echo(
-        f"smolbot: worker+beat pid {child.pid}, broker {_redact(settings.effective_broker_url)}"
-    )
-    try:
-        run_web(
-            settings, settings.host, port or settings.port, log_level=settings.log_level.lower()
+    sys.exit(run_serve(settings, port or settings.port, concurrency))
+
+
+# What stops `smolbot serve`: a service manager's SIGTERM, Ctrl-C, a closed terminal's SIGHUP.
+SERVE_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+STARTUP_FAILURE = 3  # uvicorn's status when the web never started (the port taken, say)
+
+
+def run_serve(
+    settings: Settings, port: int, concurrency: int, *, grace_s: float | None = None
+) -> int:
+    """Run the web in this process and `smolbot worker --beat` as a child; the exit status.
+
+    SIGTERM, SIGINT or SIGHUP to this process alone (a service manager, `kill PID`) stops both:
+    the worker gets SIGTERM at once (Celery's warm shutdown: a running task finishes; SIGHUP
+    would make Celery restart itself, and a second SIGINT is Celery's cold shutdown), the web
+    stops taking requests, and the worker has `grace_s` seconds (default: `smolbot worker
+    --split`'s) to end before it is killed. uvicorn's own handlers are not used: after its
+    shutdown it re-raises SIGTERM with the default action, which ended this process before it
+    stopped the worker, left running (orphaned, still consuming the broker, a second beat
+    after a restart).
+
+    A worker that dies on its own stops the web too, said in one line: a web taking deliveries
+    that no worker handles would look healthy while nothing happens. Status 0 after a stop by
+    signal with the worker ended in time; non-zero when the worker died, had to be killed, or
+    the web never started.
+    """
+    import uvicorn
+
+    from workers.nodes import GRACE_S
+
+    grace = GRACE_S if grace_s is None else grace_s
+    stopped_by: list[int] = []
+    stopping = threading.Event()  # serve itself ends the worker: its exit is no death
+    died: list[int] = []  # the worker's status, when it ended on its own
+    server: uvicorn.Server | None = None
+    child: subprocess.Popen[bytes] | None = None
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        again = bool(stopped_by)
+        stopped_by.append(signum)
+        stopping.set()
+        if child is not None and child.poll() is None and not again:
+            child.terminate()
+        if server is not None:
+            server.should_exit = True
+            if again and signum == signal.SIGINT:  # Ctrl-C twice: don't wait for open requests
+                server.force_exit = True
+
+    def _watch(proc: subprocess.Popen[bytes]) -> None:
+        status = proc.wait()
+        if stopping.is_set():
+            return
+        died.append(status)
+        click.echo(
+            f"smolbot: the worker+beat process (pid {proc.pid}) died ({_how(status)}):"
+            " stopping the web too, which would take deliveries nothing handles;"
+            " see the worker's log above, then start `smolbot serve` again",
+            err=True,
         )
+        if server is not None:
+            server.should_exit = True
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in SERVE_STOP_SIGNALS}
+    try:
+        cmd = [sys.executable, "-m", "bot.cli", "worker", "--beat", "-c", str(concurrency)]
+        child = subprocess.Popen(cmd)
+        if stopped_by:  # a signal came before there was a child to pass it to
+            child.terminate()
+        threading.Thread(target=_watch, args=(child,), name="serve-worker", daemon=True).start()
+        click.echo(
+            f"smolbot: worker+beat pid {child.pid}, broker {_redact(settings.effective_broker_url)}"
+        )
+        config = uvicorn.Config(
+            _frozen_app(settings),
+            host=settings.host,
+            port=port,
+            log_level=settings.log_level.lower(),
+        )
+        server = _serve_server(config)
+        if not (stopped_by or died):
+            server.run()
     finally:
-        child.send_signal(signal.SIGTERM)
+        stopping.set()
         try:
-            child.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            child.kill()
+            status = _stop_worker(child, grace) if child is not None else 0
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    if died:
+        return max(1, _exit_status(died[0]))
+    if not (stopped_by or (server is not None and server.started)):
+        return STARTUP_FAILURE
+    return status
+
+
+def _serve_server(config: Any) -> Any:
+    """A uvicorn server that leaves signals to `run_serve`'s handlers."""
+    import contextlib
+    from collections.abc import Iterator
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return Server(config)
+
+
+def _stop_worker(child: subprocess.Popen[bytes], grace_s: float) -> int:
+    """SIGTERM (if not sent yet), up to `grace_s` seconds to end, then SIGKILL; 0 if it ended in
+    time (whatever status Celery gave a shutdown), else 128 + 9."""
+    if child.poll() is None:
+        child.terminate()
+    try:
+        child.wait(timeout=grace_s)
+        return 0
+    except subprocess.TimeoutExpired:
+        click.echo(
+            f"smolbot: the worker (pid {child.pid}) was still running {grace_s:.0f} s after"
+            " SIGTERM: killing it; its unfinished tasks run again (acks late, recovery sweep)",
+            err=True,
+        )
+        child.kill()
+        child.wait()
+        return 128 + signal.SIGKILL
+
+
+def _exit_status(returncode: int) -> int:
+    """A child's exit status; one ended by signal N counts as 128 + N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _how(returncode: int) -> str:
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    try:
+        return f"killed by {signal.Signals(-returncode).name}"
+    except ValueError:
+        return f"killed by signal {-returncode}"
 
 
 def _redact(url: str) -> str:
