@@ -24,6 +24,31 @@ def day(n: float) -> datetime:
     return T0 + timedelta(days=n)
 
 
+def issue(**kw: object) -> IssueData:
+    """An open issue of o/r opened on day 0 by alice; `kw` overrides any field."""
+    base: dict[str, object] = dict(
+        repo="o/r",
+        number=1,
+        title="Crash",
+        body="It crashes.",
+        state="open",
+        author="alice",
+        labels=[],
+        created_at=iso(day(0)),
+        updated_at=iso(day(0)),
+    )
+    return IssueData(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def comment(
+    n: int, who: str, body: str, at: float, assoc: str = "NONE", kind: str = "User"
+) -> CommentData:
+    """Comment `n` of issue o/r#1, by `who` on day `at`."""
+    return CommentData(
+        n, who, body, iso(day(at)), kind, f"https://github.com/o/r/issues/1#c{n}", assoc
+    )
+
+
 class Limiter:
     """Shared across repos: raises RateLimited once, on the call numbered `fail_at` (1-based)."""
 

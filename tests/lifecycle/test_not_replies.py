@@ -21,30 +21,19 @@ from bot.core.lifecycle import (
 from bot.core.ranking import Change, Note, waiting_state
 from bot.core.ranking import Thread as RankedThread
 from bot.ports import CommentData, EventData, IssueData
-from tests.lifecycle.fakes import BOT, day, iso
+from tests.lifecycle.fakes import BOT, comment, day, iso
+from tests.lifecycle.fakes import issue as fake_issue
 
 MAINT = "MEMBER"
 
 
 def issue(**kw: object) -> IssueData:
-    base: dict[str, object] = dict(
-        repo="o/r",
-        number=1,
-        title="Dates are one day off",
-        body="Every due date shows one day early.",
-        state="open",
-        author="alice",
-        labels=[],
-        created_at=iso(day(0)),
-        updated_at=iso(day(0)),
+    return fake_issue(
+        **{"title": "Dates are one day off", "body": "Every due date shows one day early.", **kw}
     )
-    return IssueData(**{**base, **kw})  # type: ignore[arg-type]
 
 
-def c(
-    n: int, who: str, body: str, at: float, assoc: str = "NONE", kind: str = "User"
-) -> CommentData:
-    return CommentData(n, who, body, iso(day(at)), kind, f"https://x/{n}", assoc)
+c = comment
 
 
 def test_command_lines_are_recognized() -> None:

@@ -15,32 +15,12 @@ from bot.core.config import LifecycleConfig, RepoConfig
 from bot.core.lifecycle import PING_MARK, Thread, asks_something, decide, exemption, waiting_on
 from bot.core.markers import with_marker
 from bot.ports import CommentData, EventData, IssueData
-from tests.lifecycle.fakes import BOT, day, iso
+from tests.lifecycle.fakes import BOT, comment, day, iso, issue
 
 CFG = RepoConfig(lifecycle=LifecycleConfig(days_until_ping=7, days_until_close=7, close=True))
 
 
-def issue(**kw: object) -> IssueData:
-    base: dict[str, object] = dict(
-        repo="o/r",
-        number=1,
-        title="Crash",
-        body="It crashes.",
-        state="open",
-        author="alice",
-        labels=[],
-        created_at=iso(day(0)),
-        updated_at=iso(day(0)),
-    )
-    return IssueData(**{**base, **kw})  # type: ignore[arg-type]
-
-
-def c(
-    n: int, who: str, body: str, at: float, assoc: str = "NONE", kind: str = "User"
-) -> CommentData:
-    return CommentData(
-        n, who, body, iso(day(at)), kind, f"https://github.com/o/r/issues/1#c{n}", assoc
-    )
+c = comment
 
 
 MAINT = "MEMBER"
