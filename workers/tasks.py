@@ -16,7 +16,8 @@ from celery.signals import worker_process_init, worker_ready
 from bot.coord import jobs as job_registry
 from bot.coord.locks import issue_key
 from bot.llm.api import ModelUnavailable
-from bot.ports import RateLimited, Unavailable
+from bot.ports import AppCredentialsError, RateLimited, Unavailable
+from bot.settings import SettingsError
 from bot.store.outage import unavailable_errors
 from workers.celery_app import app, settings_of
 from workers.jobs import bind
@@ -149,10 +150,28 @@ def _run_delivery(
     except (RateLimited, Unavailable) as err:
         countdown = _countdown(task, wr, err, inst)
         return _retry_or_dead(task, delivery_id, err, countdown, _delivery_ops(wr, delivery_id))
+    except CONFIG_ERRORS as err:
+        rt.fail(delivery_id, _misconfigured(f"delivery {delivery_id}", err))
+        return "dead"
     except Exception as err:
         log.exception("delivery %s failed", delivery_id)
         rt.fail(delivery_id, f"{type(err).__name__}: {err}")
         return "dead"
+
+
+# The App's id or key missing, malformed or refused by GitHub (or another setting): no retry
+# helps and no traceback says more than the message, which names the setting.
+CONFIG_ERRORS = (AppCredentialsError, SettingsError)
+
+
+def _misconfigured(what: str, err: Exception) -> str:
+    """Log one line for a run parked by a configuration error; the dead letter's error."""
+    error = (
+        f"{err}; fix the setting, restart the workers, then run `smolbot retry` to replay what"
+        " was parked"
+    )
+    log.error("%s parked: %s", what, error)
+    return error
 
 
 def _countdown(task: Task, wr: WorkerRuntime, err: Exception, inst: int | None) -> float:
@@ -280,6 +299,9 @@ def _run_job(
         inst = kwargs.get("installation_id") if isinstance(err, RateLimited) else None
         countdown = _countdown(task, wr, err, inst)
         return _retry_or_dead(task, f"job {jid}", err, countdown, ops)
+    except CONFIG_ERRORS as err:
+        ops.fail(_misconfigured(f"job {jid} ({job.name})", err))
+        return "dead"
     except Exception as err:
         log.exception("job %s failed", jid)
         ops.fail(f"{type(err).__name__}: {err}")

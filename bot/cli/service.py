@@ -15,7 +15,7 @@ from urllib.parse import unquote_plus
 
 import click
 
-from bot.settings import Settings, get_settings
+from bot.settings import Settings, SettingsError, get_settings
 from bot.store import open_store
 
 BROKER_PROBE_TIMEOUT_S = 3.0
@@ -119,6 +119,38 @@ def _require_secret(settings: Settings) -> None:
         )
 
 
+def require_app(settings: Settings) -> None:
+    """The GitHub App's id and private key, checked before a worker starts: it acts as the App,
+    and without them it took every delivery only to park it with a traceback. SettingsError, so
+    `smolbot` says it in one line (status 2), as it does any other missing or malformed setting.
+
+    `smolbot web` does not ask for them: it checks signatures and records deliveries, and never
+    calls GitHub, so it can run where the key is not kept; deliveries wait for a worker.
+    """
+    missing = [
+        name
+        for name, value in (
+            ("SMOLBOT_APP_ID", settings.app_id),
+            ("SMOLBOT_PRIVATE_KEY", settings.private_key),
+        )
+        if value is None
+    ]
+    if missing:
+        raise SettingsError(
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: the worker"
+            " acts as the GitHub App; set the App ID shown on the App's settings page and its"
+            " private key (PEM text or the .pem path), then start it again (`smolbot doctor`"
+            " checks them)"
+        )
+    from bot.github.app import _checked_key
+    from bot.ports import AppCredentialsError
+
+    try:
+        _checked_key(settings)  # a key that is no RSA PEM fails here, not at the first delivery
+    except AppCredentialsError as err:
+        raise SettingsError(str(err)) from None
+
+
 @click.command()
 @click.option("--host", default=None, help="Address to listen on (default: SMOLBOT_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default: SMOLBOT_PORT).")
@@ -163,6 +195,7 @@ def worker(
     from workers.nodes import concurrency_for, run_split
 
     settings = get_settings()
+    require_app(settings)
     if split:
         sys.exit(run_split(settings, queues.split(","), pool, beat))
     app = configure(settings)
@@ -203,6 +236,7 @@ def serve(port: int | None, concurrency: int) -> None:
     """Web + embedded worker + beat in one command, for one machine."""
     settings = get_settings()
     _require_secret(settings)
+    require_app(settings)
     sys.exit(run_serve(settings, port or settings.port, concurrency))
 
 
