@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from bot.ports import AppCredentialsError
 from bot.settings import SettingsError
 
 # Modules that define `commands: list[click.Command]`; each feature owns one.
@@ -22,7 +23,18 @@ COMMAND_MODULES = [
 ]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Commands that act as the GitHub App (backfill, sweep, digest) say a missing, malformed or
+    refused App id or key as a click error, one line and status 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except AppCredentialsError as err:
+            raise click.ClickException(str(err)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="smolbot")
 def cli() -> None:
     """smolbot: a self-hosted GitHub App that does first-responder work with a small local model."""
