@@ -56,7 +56,7 @@ def run_split(
         while not stop["now"] and all(c.poll() is None for _, c in children):
             time.sleep(0.5)
         _stop_all(children, grace_s)
-        return max(_status(c.returncode) for _, c in children)
+        return max(exit_status(c.returncode) for _, c in children)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -84,6 +84,6 @@ def _stop_all(children: list[tuple[str, subprocess.Popen[bytes]]], grace_s: floa
             c.wait()
 
 
-def _status(returncode: int) -> int:
+def exit_status(returncode: int) -> int:
     """A child's exit status; one ended by signal N counts as 128 + N."""
     return 128 - returncode if returncode < 0 else returncode

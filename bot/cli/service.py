@@ -266,7 +266,7 @@ def run_serve(
     """
     import uvicorn
 
-    from workers.nodes import GRACE_S
+    from workers.nodes import GRACE_S, exit_status
 
     grace = GRACE_S if grace_s is None else grace_s
     stopped_by: list[int] = []
@@ -327,7 +327,7 @@ def run_serve(
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     if died:
-        return max(1, _exit_status(died[0]))
+        return max(1, exit_status(died[0]))
     if not (stopped_by or (server is not None and server.started)):
         return STARTUP_FAILURE
     return status
@@ -365,11 +365,6 @@ def _stop_worker(child: subprocess.Popen[bytes], grace_s: float) -> int:
         child.kill()
         child.wait()
         return 128 + signal.SIGKILL
-
-
-def _exit_status(returncode: int) -> int:
-    """A child's exit status; one ended by signal N counts as 128 + N."""
-    return 128 - returncode if returncode < 0 else returncode
 
 
 def _how(returncode: int) -> str:
