@@ -320,6 +320,16 @@ def _fail_job(wr: WorkerRuntime, name: str, jid: str, kwargs: dict[str, Any], er
     job_registry.set_status(wr.rt.store, jid, "dead", error)
     args = {"job_id": jid, "job_name": name, "kwargs": kwargs}
     wr.rt.store.dead_letter("smolbot.run_job", args, error)
+    repo, number = kwargs.get("repo"), kwargs.get("number")
+    wr.rt.store.audit(
+        name,
+        "parked",
+        f"{error} (replay: smolbot retry)",
+        task="smolbot.run_job",
+        repo=repo if isinstance(repo, str) else None,
+        number=number if isinstance(number, int) else None,
+        detail={"job_id": jid},
+    )
 
 
 # --- recovery (sweep queue) -----------------------------------------------------------------

@@ -56,6 +56,19 @@ class Runtime:
         dispatch(self, row, json.loads(row["payload"] or "{}"))
 
     def fail(self, delivery_id: str, error: str) -> None:
-        """Park a delivery in the dead-letter table; `smolbot retry` replays it."""
+        """Park a delivery in the dead-letter table; `smolbot retry` replays it. The audit log
+        says so too: a parked delivery is a decision not to act, on the repository and issue."""
         self.store.set_delivery_status(delivery_id, "dead", error=error)
         self.store.dead_letter("smolbot.handle_delivery", {"delivery_id": delivery_id}, error)
+        row = self.store.delivery(delivery_id) or {}
+        event = ".".join(filter(None, (row.get("event"), row.get("action"))))
+        self.store.audit(
+            "deliver",
+            "parked",
+            f"{error} (replay: smolbot retry)",
+            task="smolbot.handle_delivery",
+            delivery_id=delivery_id,
+            repo=row.get("repo"),
+            number=row.get("number"),
+            detail={"event": event},
+        )

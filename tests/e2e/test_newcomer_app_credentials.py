@@ -70,28 +70,52 @@ def test_a_key_that_is_not_an_rsa_pem_stops_the_worker_in_one_line(tmp_path: Pat
     assert out.stderr.count("\n") == 1 and "SMOLBOT_PRIVATE_KEY" in out.stderr, out.stderr
 
 
-def test_a_delivery_github_refuses_the_app_key_for_is_parked_in_one_line(
+def test_a_delivery_and_a_job_github_refuses_the_app_key_for_are_parked_in_one_line(
     fake_github, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    """The key is an RSA key (start-up takes it) but not the App's: GitHub answers 401."""
+    """The key is an RSA key (start-up takes it) but not the App's: GitHub answers 401. The
+    delivery (fast queue) and a job run (model queue) are each parked with one log line, and the
+    audit log says so on the issue."""
+    from bot.coord import jobs
+    from workers.jobs import bind
+
     fake_github.state.add_installation(1, [REPO])
     fake_github.state.add_issue(REPO, "Crash on start", "It crashes.")
+    model = tmp_path / "model.gguf"  # the worker takes model-queue jobs when the file is there;
+    model.write_bytes(b"GGUF" + b"\0" * 64)  # the probe job never loads it
     settings = make_settings(
-        fake_github, tmp_path, broker_url=broker_url("sqla", tmp_path), private_key=_other_key()
-    )
+        fake_github, tmp_path, broker_url=broker_url("sqla", tmp_path), private_key=_other_key(),
+        job_modules=["tests.scale.probe_jobs"], model_path=str(model),
+    )  # fmt: skip
     client = web_client(settings)
+    bind(["tests.scale.probe_jobs"])
     store = open_store(settings.db_path)
     worker = Worker(settings, tmp_path / "worker.log")
     try:
         r = deliver(client, WEBHOOK_SECRET, "issues", issue_payload(REPO, 1, "Crash"), "c-1")
         assert r.status_code == 202, r.text
         wait_for(lambda: store.delivery("c-1")["status"] == "dead", what="dead", log=worker.log)
+        kwargs = {"installation_id": 1, "repo": REPO, "number": 1, "key": "k1"}
+        jid = jobs.submit(store, "probe_comment", kwargs)
+        wait_for(
+            lambda: jobs.run(store, jid)["status"] == "dead",  # type: ignore[index]
+            what="job parked", log=worker.log,
+        )  # fmt: skip
     finally:
         worker.stop()
-    (letter,) = store.dead_letters()
-    assert "SMOLBOT_PRIVATE_KEY" in letter["error"] and "smolbot retry" in letter["error"]
+    letters = store.dead_letters()
+    assert [letter["task"] for letter in letters] == ["smolbot.handle_delivery", "smolbot.run_job"]
+    for letter in letters:
+        assert "SMOLBOT_PRIVATE_KEY" in letter["error"] and "smolbot retry" in letter["error"]
     log = worker.log.read_text()
     assert "Traceback" not in log, log[-3000:]
-    said = [line for line in log.splitlines() if "c-1" in line and "SMOLBOT_PRIVATE_KEY" in line]
-    assert len(said) == 1 and "smolbot retry" in said[0], log[-3000:]
+    for what in ("c-1", f"job {jid}"):
+        said = [ln for ln in log.splitlines() if what in ln and "SMOLBOT_PRIVATE_KEY" in ln]
+        assert len(said) == 1 and "smolbot retry" in said[0], (what, log[-3000:])
+    parked = [r for r in store.audit_rows(REPO, 1) if r["outcome"] == "parked"]
+    assert sorted((r["action"], r["task"]) for r in parked) == [
+        ("deliver", "smolbot.handle_delivery"),
+        ("probe_comment", "smolbot.run_job"),
+    ], parked
+    assert all("SMOLBOT_PRIVATE_KEY" in r["reason"] for r in parked)
     assert not fake_github.state.writes()
