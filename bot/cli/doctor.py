@@ -83,22 +83,14 @@ def _model(s: Settings) -> tuple[bool, str]:
 
 
 def _github(s: Settings) -> tuple[bool, str]:
-    missing = [
-        n
-        for n, v in (
-            ("SMOLBOT_APP_ID", s.app_id),
-            ("SMOLBOT_PRIVATE_KEY", s.private_key),
-            ("SMOLBOT_WEBHOOK_SECRET", s.webhook_secret),
-        )
-        if v is None
-    ]
-    if missing:
-        return False, "not configured: set " + ", ".join(missing) + " (see README: GitHub App)"
-    from bot.github.app import _checked_key
+    from bot.github.app import checked_key, missing_app_settings
     from bot.ports import AppCredentialsError
 
+    missing = missing_app_settings(s, webhook=True)
+    if missing:
+        return False, "not configured: set " + ", ".join(missing) + " (see README: GitHub App)"
     try:
-        _checked_key(s)  # the check the App makes before it signs its first JWT
+        checked_key(s)
     except (AppCredentialsError, SettingsError) as err:
         return False, str(err)
     return _github_answers(s)

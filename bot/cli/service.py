@@ -127,14 +127,10 @@ def require_app(settings: Settings) -> None:
     `smolbot web` does not ask for them: it checks signatures and records deliveries, and never
     calls GitHub, so it can run where the key is not kept; deliveries wait for a worker.
     """
-    missing = [
-        name
-        for name, value in (
-            ("SMOLBOT_APP_ID", settings.app_id),
-            ("SMOLBOT_PRIVATE_KEY", settings.private_key),
-        )
-        if value is None
-    ]
+    from bot.github.app import checked_key, missing_app_settings
+    from bot.ports import AppCredentialsError
+
+    missing = missing_app_settings(settings)
     if missing:
         raise SettingsError(
             f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: the worker"
@@ -142,11 +138,8 @@ def require_app(settings: Settings) -> None:
             " private key (PEM text or the .pem path), then start it again (`smolbot doctor`"
             " checks them)"
         )
-    from bot.github.app import _checked_key
-    from bot.ports import AppCredentialsError
-
     try:
-        _checked_key(settings)  # a key that is no RSA PEM fails here, not at the first delivery
+        checked_key(settings)  # a key that is no RSA PEM fails here, not at the first delivery
     except AppCredentialsError as err:
         raise SettingsError(str(err)) from None
 

@@ -32,7 +32,18 @@ BAD_KEY = (
 JWT_EXPIRY_S = 540  # GitHub refuses App JWTs that expire more than 10 minutes ahead
 
 
-def _checked_key(settings: Settings) -> str:
+def missing_app_settings(settings: Settings, *, webhook: bool = False) -> list[str]:
+    """The App's settings that are not set, by variable name: its id and key (and with
+    `webhook`, the webhook secret). Worker start-up and `smolbot doctor` both ask this."""
+    named = [("SMOLBOT_APP_ID", settings.app_id), ("SMOLBOT_PRIVATE_KEY", settings.private_key)]
+    if webhook:
+        named.append(("SMOLBOT_WEBHOOK_SECRET", settings.webhook_secret))
+    return [name for name, value in named if value is None]
+
+
+def checked_key(settings: Settings) -> str:
+    """The App's private key as PEM; AppCredentialsError when it is missing or no RSA key. The
+    check the App makes before it signs its first JWT (and what start-up and doctor run)."""
     if settings.app_id is None:
         raise AppCredentialsError(NO_APP_ID)
     pem = settings.private_key_pem()
@@ -80,7 +91,7 @@ class GitHubApp:
         with self._lock:
             if self._integration is None:
                 auth = Auth.AppAuth(
-                    str(self.settings.app_id), _checked_key(self.settings), jwt_expiry=JWT_EXPIRY_S
+                    str(self.settings.app_id), checked_key(self.settings), jwt_expiry=JWT_EXPIRY_S
                 )
                 self._integration = GithubIntegration(auth=auth, **self._common())  # type: ignore[arg-type]
             return self._integration
