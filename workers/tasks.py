@@ -252,6 +252,7 @@ def run_job(self: Task, job_name: str, kwargs: dict[str, Any], job_id: str | Non
         jid = job_id or job_registry.record(wr.rt.store, job_name, kwargs) or ""
         if not jid:
             return "already-recorded"
+        kwargs = _today_s_repo(wr.rt.store, jid, kwargs)
     except DB_ERRORS as err:
         raise _db_retry(self, err) from err
     key = job.lock(kwargs) or f"job:{jid}"
@@ -266,6 +267,19 @@ def run_job(self: Task, job_name: str, kwargs: dict[str, Any], job_id: str | Non
             )
             return "deferred"
         return _run_job(self, wr, job, jid, kwargs, key)
+
+
+def _today_s_repo(store: Any, jid: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A job queued for a repository renamed or transferred since runs under today's name: the
+    store moved its rows there, and the old name would start them again apart."""
+    repo = kwargs.get("repo")
+    if not isinstance(repo, str):
+        return kwargs
+    now = store.current_repo_name(repo)
+    if now == repo:
+        return kwargs
+    log.info("job %s names %s, renamed since to %s", jid, repo, now)
+    return {**kwargs, "repo": now}
 
 
 def _run_job(

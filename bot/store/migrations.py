@@ -338,3 +338,13 @@ def m120_archived_repositories(db: Database) -> None:
     """Repository events: an archived repository is read-only on GitHub, so digests and sweeps
     leave it alone until it is unarchived."""
     db.table("repositories").add_column("archived", int)  # 1: archived; null or 0: not
+
+
+@migrations()
+def m130_repo_renames(db: Database) -> None:
+    """Repository events: each rename or transfer, old name -> new, so a job queued under the old
+    name (a summary, a backfill part) runs under today's name when it comes up."""
+    db.table("repo_renames").create(
+        {"old": str, "new": str, "repo_id": int, "at": float},  # repo_id: GitHub's, when known
+        pk="old",
+    )

@@ -299,6 +299,15 @@ class Store:
                     moved[table] = cur.rowcount
             # a sweep's cursor (the repository it is in), compared with GitHub's listing
             self.db.execute("update sweeps set repo = ? where repo = ?", [new, old])
+            # where the old name leads, for jobs queued under it; renamed back: no loop
+            rid = self.db.execute(
+                "select id from repositories where full_name = ?", [new]
+            ).fetchone()
+            self.db.execute("delete from repo_renames where old in (?, ?)", [old, new])
+            self.db.execute(
+                "insert into repo_renames (old, new, repo_id, at) values (?, ?, ?, ?)",
+                [old, new, rid[0] if rid else None, time.time()],
+            )
             if moved.get("llm_examples"):
                 top = self.db.execute("select max(seq) from llm_examples").fetchone()[0] or 0
                 low = self.db.execute(
@@ -364,6 +373,25 @@ class Store:
             [repo_id],
         ).fetchone()
         return str(row[0]) if row else None
+
+    def current_repo_name(self, name: str) -> str:
+        """Today's name of the repository a job was queued for as `name`: the name itself while
+        the store knows a repository by it (a new repository may take an old name), else the
+        name of the repository renamed from it (by GitHub's id), else where its renames lead."""
+        seen = {name}
+        while not self.db.execute(
+            "select 1 from repositories where full_name = ?", [name]
+        ).fetchone():
+            row = self.db.execute(
+                "select new, repo_id from repo_renames where old = ?", [name]
+            ).fetchone()
+            if row is None or row[0] in seen:
+                break
+            if row[1] is not None and (now := self.repo_name_by_id(row[1])) is not None:
+                return now
+            name = str(row[0])
+            seen.add(name)
+        return name
 
     def installation_for_repo(self, full_name: str) -> int | None:
         rows = list(self.db.table("repositories").rows_where("full_name = ?", [full_name]))
