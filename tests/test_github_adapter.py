@@ -208,6 +208,10 @@ def test_permission_roles(gh: FakeGitHubServer, repo: RepoHost) -> None:
         "triage",
         "none",
     ]
+    # an organisation's custom roles: GitHub names the custom role, and its base in `permission`
+    gh.state.set_permission(REPO, "rel", "maintain", custom="release-manager")
+    gh.state.set_permission(REPO, "lab", "triage", custom="labeller")
+    assert [repo.permission(u) for u in ("rel", "lab")] == ["write", "read"]
 
 
 def test_file_reads_use_etags(gh: FakeGitHubServer, repo: RepoHost) -> None:

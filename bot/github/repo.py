@@ -109,7 +109,11 @@ class GitHubRepo:
                 if exc.status == 404:
                     return "none"
                 raise
-        role = data.get("role_name") or data.get("permission") or "none"
+        # role_name is the role; an organisation's custom role has its own name there, and the
+        # legacy `permission` (admin, write, read) is the role it is based on
+        role = data.get("role_name")
+        if role not in ROLES:
+            role = data.get("permission") or "none"
         return role if role in ROLES else "none"
 
     def list_issues(

@@ -15,7 +15,7 @@ def permission(req: Req) -> Resp:
     role = req.r.permissions.get(login, "none")
     body = {
         "permission": ROLE_TO_LEGACY[role],
-        "role_name": role,
+        "role_name": req.r.custom_roles.get(login, role),
         "user": user_json(req.base, login),
     }
     return Resp(200, body)

@@ -148,6 +148,7 @@ class Repo:
     comments: dict[int, Comment] = field(default_factory=dict)
     labels: dict[str, Label] = field(default_factory=dict)
     permissions: dict[str, str] = field(default_factory=dict)
+    custom_roles: dict[str, str] = field(default_factory=dict)  # login -> an org's custom role
     files: dict[str, bytes] = field(default_factory=dict)
     timeline: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     deleted: set[int] = field(default_factory=set)  # issues an admin deleted: 410 Gone

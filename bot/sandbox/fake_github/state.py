@@ -142,9 +142,17 @@ class FakeGitHub:
         if name not in repo.labels:
             repo.labels[name] = Label(name, id=next(self._ids))
 
-    def set_permission(self, full_name: str, login: str, role: str) -> None:
+    def set_permission(
+        self, full_name: str, login: str, role: str, *, custom: str | None = None
+    ) -> None:
+        """`role`: admin, maintain, write, triage or read; `custom`: the name of an organisation's
+        custom repository role based on `role` (GitHub's role_name then says the custom name)."""
         with self.lock:
             self.repos[full_name].permissions[login] = role
+            if custom:
+                self.repos[full_name].custom_roles[login] = custom
+            else:
+                self.repos[full_name].custom_roles.pop(login, None)
 
     def put_file(self, full_name: str, path: str, text: str | bytes) -> None:
         with self.lock:
