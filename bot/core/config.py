@@ -56,6 +56,19 @@ class SummaryConfig(Strict):
     auto_after_comments: int = Field(default=20, ge=2)
 
 
+# The digest's ranking weights (bot/core/ranking.py); `digest.weights` overrides them by name.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "security": 100.0,  # per issue labeled security: these come first
+    "regression": 50.0,  # per issue labeled regression: then these
+    "reactions": 1.0,  # per reaction on the issue
+    "duplicates": 4.0,  # per issue closed as its duplicate
+    "comments": 0.5,  # per comment in the window
+    "participants": 1.0,  # per distinct person in the thread (author, commenters, dupes' authors)
+    "new": 3.0,  # opened in the window
+    "waiting_days": 0.5,  # per day waiting on a maintainer (capped at MAX_WAIT_DAYS)
+}
+
+
 class DigestConfig(Strict):
     enabled: bool = True
     weekday: int = Field(default=0, ge=0, le=6)  # Monday
@@ -65,6 +78,19 @@ class DigestConfig(Strict):
     label: str = "digest"
     pinned_issue: int | None = None
     weights: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("weights")
+    @classmethod
+    def _known_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        """A misspelt weight is a config error, as any unknown key is: ignored, it would leave
+        the ranking as it was with nothing said."""
+        unknown = sorted(set(value) - set(DEFAULT_WEIGHTS))
+        if unknown:
+            raise ValueError(
+                f"unknown weight {', '.join(map(repr, unknown))}: the weights are"
+                f" {', '.join(DEFAULT_WEIGHTS)}"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod

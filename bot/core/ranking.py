@@ -9,24 +9,13 @@ from datetime import datetime
 from typing import Literal
 
 from bot.core import lifecycle
+from bot.core.config import DEFAULT_WEIGHTS
 from bot.core.labels import find_label
 from bot.ports import CommentData, EventData, IssueData
 
 MAINTAINER_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 DUPLICATE_OF = re.compile(r"\bduplicate of\s+#(\d+)\b", re.IGNORECASE)
 MAX_WAIT_DAYS = 90  # beyond this, waiting longer adds nothing to the score
-
-# What each signal is worth; RepoConfig.digest.weights overrides any of these by name.
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "security": 100.0,  # per issue labeled security: these come first
-    "regression": 50.0,  # per issue labeled regression: then these
-    "reactions": 1.0,  # per reaction on the issue
-    "duplicates": 4.0,  # per issue closed as its duplicate
-    "comments": 0.5,  # per comment in the window
-    "participants": 1.0,  # per distinct person in the thread (author, commenters, dupes' authors)
-    "new": 3.0,  # opened in the window
-    "waiting_days": 0.5,  # per day waiting on a maintainer (capped at MAX_WAIT_DAYS)
-}
 
 
 @dataclass(frozen=True)

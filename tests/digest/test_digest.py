@@ -25,7 +25,7 @@ from bot.core.digest import (
     week_id,
 )
 from bot.core.markers import markers_in
-from bot.core.ranking import Note, Thread
+from bot.core.ranking import Note, Thread, merged_weights
 from bot.jobs.digest import build_digest, line_problems, parse_ts
 from bot.llm.api import Answer, ModelRecord
 from bot.samples import SAMPLE_REPO, load_sample
@@ -304,3 +304,12 @@ def test_an_unknown_time_zone_is_a_config_error_that_says_what_to_use(zone: str)
     with pytest.raises(ConfigError, match="use an IANA name such as UTC or Europe/Berlin"):
         parse_config(f"digest:\n  timezone: {zone!r}\n")
     assert parse_config("digest:\n  timezone: America/Los_Angeles\n").digest.timezone
+
+
+def test_a_misspelt_ranking_weight_is_a_config_error_naming_the_weights() -> None:
+    from bot.core.config import DEFAULT_WEIGHTS, ConfigError
+
+    with pytest.raises(ConfigError, match=r"unknown weight 'reactons'.*reactions"):
+        parse_config("digest:\n  weights:\n    reactons: 5\n")
+    weights = parse_config("digest:\n  weights:\n    reactions: 5\n").digest.weights
+    assert merged_weights(weights) == {**DEFAULT_WEIGHTS, "reactions": 5.0}
