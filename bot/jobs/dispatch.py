@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from bot.jobs.backfill import handle_installation_event
 from bot.jobs.commands import handle_comment_event
 from bot.jobs.triage import handle_issue_event
-from bot.ports import ReadOnly
+from bot.ports import NotFound, ReadOnly, Unavailable
 
 if TYPE_CHECKING:
     from bot.jobs.runtime import Runtime
@@ -168,10 +168,30 @@ def _today_s_name(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> 
     return {**row, "repo": now}
 
 
+# A 404 on a delivery's first run may be GitHub not showing a new issue yet; the run after it
+# (the retry's backoff later) takes it as gone: deleted, or the repository out of the App's reach.
+NOT_FOUND_RUNS = 2
+
+
 def dispatch(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> None:
     row = _today_s_name(rt, row, payload)
     try:
         HANDLERS.get(row["event"], ignore)(rt, row, payload)
+    except NotFound as err:
+        if (row.get("attempts") or 0) < NOT_FOUND_RUNS:
+            raise Unavailable(
+                f"{err}; trying once more in case GitHub did not show it yet"
+            ) from err
+        rt.store.audit(
+            row["event"],
+            "skipped",
+            f"{err}: the issue was deleted, or the repository is no longer visible to the App;"
+            " nothing to do",
+            task=row["event"],
+            delivery_id=row["id"],
+            repo=row.get("repo"),
+            number=row.get("number"),
+        )
     except ReadOnly as err:  # archived since the event: nothing can be written there
         if row.get("repo"):
             rt.store.set_archived(row["repo"], True)
