@@ -6,7 +6,20 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-URL = re.compile(r"https?://[^\s)>\]]+")
+# Every link GitHub renders from a comment: bare http(s):// and www. (both autolinked, any case),
+# markdown link and image targets `](…)` and reference definitions `[x]: …` (protocol-relative
+# `//host` and relative paths included), autolinks `<scheme:…>` and HTML href=/src= values.
+URL = re.compile(r"(?i)(?:https?://|www\.)[^\s<>\"'`)\]]+")
+_LINK_TARGETS = (
+    re.compile(r"\]\(\s*<?([^\s<>)]+)"),
+    re.compile(r"(?m)^[ \t]{0,3}\[[^\]\n]+\]:[ \t]*<?([^\s<>]+)"),
+    re.compile(r"<((?i:[a-z][a-z0-9+.-]{1,31}:|//)[^\s<>]*)>"),
+    re.compile(
+        r"(?i)(?<=[\s\"'/])(?:href|src|srcset|action|formaction|poster|background)\s*=\s*"
+        r"[\"']?([^\"'\s>]+)"
+    ),
+)
+_TRAILING = ".,;:!?*_~'\""
 # What GitHub links in a comment: #N and GH-N in this repository, owner/repo#N in another (and
 # a reference there notifies that issue), @login also inside emphasis (_@login_).
 ISSUE_REF = re.compile(r"(?:(?<![\w/&])#|\b(?i:gh)-)(\d+)\b")
@@ -20,6 +33,26 @@ class CheckResult:
     problems: tuple[str, ...] = ()
 
 
+def links(text: str) -> list[str]:
+    """Every link target in text that GitHub would render as a link, once each, in order."""
+    found = URL.findall(text)
+    for pattern in _LINK_TARGETS:
+        found += pattern.findall(text)
+    out: dict[str, None] = {}
+    for link in found:
+        link = link.strip().rstrip(_TRAILING)
+        if link:
+            out.setdefault(link, None)
+    return list(out)
+
+
+def _same_link(link: str) -> str:
+    """What a link points at, for comparing: without http(s):// or //, its host in lower case."""
+    link = re.sub(r"(?i)^(?:https?:)?//", "", link.strip().rstrip(_TRAILING))
+    host, sep, rest = link.partition("/")
+    return host.lower() + sep + rest
+
+
 def check_text(
     text: str,
     *,
@@ -29,16 +62,16 @@ def check_text(
     allowed_refs: Iterable[str] = (),
     max_chars: int = 4000,
 ) -> CheckResult:
-    """Reject text with links, issue numbers, other repositories' issues (`owner/repo#N`) or
-    @-mentions that are not in the allowed sets."""
+    """Reject text with links (any GitHub renders: see `links`), issue numbers, other
+    repositories' issues (`owner/repo#N`) or @-mentions that are not in the allowed sets."""
     problems: list[str] = []
     if not text.strip():
         problems.append("empty text")
     if len(text) > max_chars:
         problems.append(f"too long: {len(text)} > {max_chars} characters")
-    urls = {u.rstrip(".,;:") for u in allowed_urls}
-    for url in URL.findall(text):
-        if url.rstrip(".,;:") not in urls:
+    urls = {_same_link(u) for u in allowed_urls}
+    for url in links(text):
+        if _same_link(url) not in urls:
             problems.append(f"invented link: {url}")
     numbers = set(allowed_numbers)
     for n in ISSUE_REF.findall(text):

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from bot.core.checks import ISSUE_REF, MENTION, URL, CheckResult, check_text
+from bot.core.checks import ISSUE_REF, MENTION, CheckResult, check_text, links
 from bot.core.lifecycle import Thread, Waiting, is_reply, without_commands
 from bot.core.markers import marker, markers_in, quiet
 
@@ -288,7 +288,7 @@ def check_summary(summary: ThreadSummary, thread: Thread, items: list[Entry]) ->
     claims = [CITE.sub("", c) for key, _ in SECTIONS for c in getattr(summary, key)]
     return check_text(
         "\n".join(claims) or "(empty)",
-        allowed_urls=URL.findall(source),
+        allowed_urls=links(source),
         allowed_numbers=numbers,
         allowed_people=people,
         max_chars=6000,

@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.core.checks import CROSS_REF, ISSUE_REF, MENTION, URL, check_text
+from bot.core.checks import CROSS_REF, ISSUE_REF, MENTION, check_text, links
 
 PRIOR = {"local": 0.8, "large": 0.95}
 VALIDITY_CLEAN, VALIDITY_REPAIRED, VALIDITY_RETRIED = 1.0, 0.85, 0.7
@@ -54,7 +54,7 @@ def grounded(answer: BaseModel, variables: Mapping[str, str]) -> bool:
         return True
     result = check_text(
         text,
-        allowed_urls=URL.findall(source),
+        allowed_urls=links(source),
         allowed_numbers=[int(n) for n in ISSUE_REF.findall(source)],
         allowed_people=MENTION.findall(source),
         allowed_refs=CROSS_REF.findall(source),
