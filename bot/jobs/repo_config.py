@@ -78,15 +78,44 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
         cfg = parse_config(file.text)
     except ConfigError as err:
         fallback = _last_good(state)
-        if state.get("error") != str(err):
-            state = {**state, "error": str(err)}
-            state["error_issue"] = report_config_error(
-                store, host, repo, str(err), state.get("error_issue"), fallback
-            )
-            _save_state(store, state)
+        if state.get("error") != str(err) and _claim_report(store, repo, str(err)):
+            try:
+                number = report_config_error(
+                    store, host, repo, str(err), state.get("error_issue"), fallback
+                )
+            except Exception:
+                _unclaim_report(store, repo, str(err), state.get("error"))
+                raise
+            _save_state(store, {**state, "error": str(err), "error_issue": number})
         return fallback
     _save_state(store, {**state, "good_text": file.text, "error": None})
     return cfg
+
+
+def _claim_report(store: Store, repo: str, error: str) -> bool:
+    """Whether this process reports `error`: it records the error before it opens the issue, so
+    of the workers that found the same broken file at once (each holds only its issue's lock),
+    one opens it and the others keep the fallback config."""
+    now = time.time()
+    store.db.execute(
+        "insert into repo_configs (repo, updated_at) values (?, ?) on conflict (repo) do nothing",
+        [repo, now],
+    )
+    cur = store.db.execute(
+        "update repo_configs set error = ?, updated_at = ?"
+        " where repo = ? and (error is null or error <> ?)",
+        [error, now, repo, error],
+    )
+    store.db.conn.commit()
+    return bool(cur.rowcount)
+
+
+def _unclaim_report(store: Store, repo: str, error: str, before: object) -> None:
+    """The report failed (GitHub away, say): the next delivery that reads the file reports it."""
+    store.db.execute(
+        "update repo_configs set error = ? where repo = ? and error = ?", [before, repo, error]
+    )
+    store.db.conn.commit()
 
 
 def _find_error_issue(host: RepoHost, known: object) -> int | None:
