@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from bot.core.actions import Action, AddLabels, Comment, NoOp, RemoveLabel
 from bot.core.checks import check_text
 from bot.core.config import Kind, RepoConfig
-from bot.core.labels import canon, find_label, kind_for_labels, kind_labels, label_for_kind
+from bot.core.labels import (
+    canon,
+    find_label,
+    kind_for_labels,
+    kind_labels,
+    kinds_named,
+    label_for_kind,
+)
 from bot.core.markers import inert
 from bot.core.templates import Need
 
@@ -28,7 +35,7 @@ class Verdict:
 
     label: str | None
     confidence: float
-    status: str  # ok | escalated | not_escalated | no_answer
+    status: str  # ok | escalated | not_escalated | no_answer | labeled (a kind label was there)
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,33 @@ def label_actions(
         ]
     if (present := find_label(issue.labels, unsure)) is not None:
         actions.append(RemoveLabel(present, f"triaged as {kind.value}"))
+    return actions
+
+
+def labeled_kinds(issue: IssueSnapshot, cfg: RepoConfig) -> tuple[list[str], list[Kind]]:
+    """The issue's labels that name a kind, and the kinds they name: a person's, or an issue
+    form's (`labels: [bug]`), put there before triage ran."""
+    labels = [lb for lb in issue.labels if kinds_named([lb], cfg)]
+    return labels, kinds_named(labels, cfg)
+
+
+def kept_kind_actions(
+    labels: list[str], kinds: list[Kind], issue: IssueSnapshot, cfg: RepoConfig
+) -> list[Action]:
+    """A kind label already on the issue is kept: no second kind is added (only a maintainer's
+    `/smolbot retriage` replaces it); needs-triage goes once the labels name one kind."""
+    names = ", ".join(repr(lb) for lb in labels)
+    if len(kinds) != 1:
+        why = ", ".join(k.value for k in kinds)
+        return [
+            NoOp(f"labels {names} name several kinds ({why}): left to a maintainer", "add_labels")
+        ]
+    kind = kinds[0]
+    actions: list[Action] = [
+        NoOp(f"already labeled {names} (kind {kind.value}): no other kind added", "add_labels")
+    ]
+    if (present := find_label(issue.labels, cfg.triage.needs_triage_label)) is not None:
+        actions.append(RemoveLabel(present, f"labeled {names}: kind {kind.value}"))
     return actions
 
 

@@ -27,7 +27,9 @@ from bot.core.triage import (
     exempt_reason,
     first_response_actions,
     info_actions,
+    kept_kind_actions,
     label_actions,
+    labeled_kinds,
     quarantine,
     threshold_for,
 )
@@ -145,13 +147,26 @@ def plan_triage(
     *,
     replace: bool = False,
 ) -> Plan:
-    # Every kind, also those the repository has no label for: asked to choose among only the
-    # labelled ones, the classifier would be sure of a question being a bug in a repository
-    # labelling only bugs. A kind without a label gets needs-triage (label_actions).
-    kinds = [k.value for k in Kind]
-    threshold = threshold_for(cfg, ctx.settings.threshold(TASK))
-    classified = classify(ctx, issue, kinds, threshold)
-    kind, why = decide_kind(classified.verdict, threshold)
+    # A kind label already there (a person's, or the issue form's `labels: [bug]`) is kept: the
+    # classifier is not asked, and the first-responder work below goes by that kind. Only a
+    # maintainer's retriage (`replace`) classifies again and replaces it.
+    present, named = labeled_kinds(issue, cfg)
+    if present and not replace:
+        kind: Kind | None = named[0] if len(named) == 1 else None
+        note = f"kind from the issue's label(s) {present}; the classifier was not asked"
+        classified = Classified(
+            Verdict(kind.value if kind else None, 1.0, "labeled"), {"note": note}
+        )
+        labels = kept_kind_actions(present, named, issue, cfg)
+    else:
+        # Every kind, also those the repository has no label for: asked to choose among only the
+        # labelled ones, the classifier would be sure of a question being a bug in a repository
+        # labelling only bugs. A kind without a label gets needs-triage (label_actions).
+        kinds = [k.value for k in Kind]
+        threshold = threshold_for(cfg, ctx.settings.threshold(TASK))
+        classified = classify(ctx, issue, kinds, threshold)
+        kind, why = decide_kind(classified.verdict, threshold)
+        labels = label_actions(kind, why, issue, repo_labels, cfg, replace=replace)
     missing: tuple[Need, ...] = ()
     if kind is Kind.BUG:
         needs, template = needs_for(ctx, host, issue.repo)
@@ -161,7 +176,7 @@ def plan_triage(
     return Plan(
         kind,
         classified,
-        label_actions(kind, why, issue, repo_labels, cfg, replace=replace),
+        labels,
         info_actions(kind, missing, issue, cfg, replace=replace),
         missing,
         candidates,
