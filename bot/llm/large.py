@@ -23,6 +23,8 @@ class LargeReply:
     text: str
     tokens_in: int
     tokens_out: int
+    # stopped at max_tokens (Anthropic stop_reason "max_tokens", OpenAI finish_reason "length")
+    truncated: bool = False
 
 
 class LargeModel:
@@ -73,11 +75,24 @@ class LargeModel:
             raise LargeModelError(f"{self.name} refused: {refusal}".splitlines()[0])
         usage = getattr(raw, "usage_metadata", None) or {}
         calls = getattr(raw, "tool_calls", None) or []
+        truncated = _truncated(getattr(raw, "response_metadata", None) or {})
+        text = _text(raw.content)
+        if calls:
+            # A tool call's input arrives parsed, so json.dumps would make a call cut off at
+            # max_tokens look whole (even `{}`): then there is no whole text to give, and the
+            # layer's cut-off parse refuses the empty one like any answer cut short.
+            text = "" if truncated else json.dumps(calls[0]["args"])
         return LargeReply(
-            text=json.dumps(calls[0]["args"]) if calls else _text(raw.content),
+            text=text,
             tokens_in=int(usage.get("input_tokens", 0)),
             tokens_out=int(usage.get("output_tokens", 0)),
+            truncated=truncated,
         )
+
+
+def _truncated(meta: dict[str, Any]) -> bool:
+    """Whether the provider says the answer stopped at the token limit."""
+    return meta.get("stop_reason") == "max_tokens" or meta.get("finish_reason") == "length"
 
 
 def _text(content: Any) -> str:

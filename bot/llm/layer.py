@@ -105,7 +105,9 @@ class ModelLayer:
                 reply = model.complete(system, user, schema, max_tokens)
             except large.LargeModelError as err:
                 raise generate.GenerationFailed(str(err)) from None
-            return Generation(reply.text, reply.tokens_in, reply.tokens_out)
+            return Generation(
+                reply.text, reply.tokens_in, reply.tokens_out, truncated=reply.truncated
+            )
 
         return fn
 

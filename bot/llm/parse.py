@@ -74,7 +74,8 @@ def parse_answer(text: str, schema: type[T], *, cut_off: bool = False) -> Parsed
     """Validate text against schema, repairing when it is JSON inside prose or slightly broken.
 
     `cut_off`: the generation stopped at its token limit. Then only a whole, clean JSON object
-    counts: a repair would close what was cut and pass half an answer off as a whole one."""
+    counts: a repair would close what was cut and pass half an answer off as a whole one.
+    An answer with nothing in it (`{}` for a schema whose fields all have defaults) is refused."""
     error = "no JSON object in the answer"
     for candidate, repaired in candidates(text) if not cut_off else [(text.strip(), False)]:
         try:
@@ -86,8 +87,29 @@ def parse_answer(text: str, schema: type[T], *, cut_off: bool = False) -> Parsed
             error = "the answer is not a JSON object"
             continue
         try:
-            return Parsed(schema.model_validate(data), repaired=repaired)
+            value = schema.model_validate(data)
         except ValidationError as err:
             e = err.errors()[0]
             error = f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            continue
+        if not has_content(value.model_dump()):
+            error = "the answer is empty: every field is blank"
+            continue
+        return Parsed(value, repaired=repaired)
     return Parsed(None, error=error)
+
+
+def has_content(data: Any) -> bool:
+    """Whether a value says anything: a non-blank string, a number or a boolean somewhere in it.
+
+    A schema whose fields all have defaults (a summary's lists) validates `{}`, but an answer that
+    says nothing is no answer: it would be trusted at its source's full confidence and cached."""
+    if isinstance(data, str):
+        return bool(data.strip())
+    if isinstance(data, bool | int | float):
+        return True
+    if isinstance(data, dict):
+        return any(has_content(v) for v in data.values())
+    if isinstance(data, list | tuple):
+        return any(has_content(v) for v in data)
+    return False
