@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from bot.core.checks import ISSUE_REF, MENTION, CheckResult, check_text, links
+from bot.core.checks import CROSS_REF, ISSUE_REF, MENTION, CheckResult, check_text, links
 from bot.core.lifecycle import Thread, Waiting, is_reply, without_commands
 from bot.core.markers import marker, markers_in, quiet
 
@@ -281,7 +281,8 @@ def waiting_line(w: Waiting) -> str:
 
 
 def check_summary(summary: ThreadSummary, thread: Thread, items: list[Entry]) -> CheckResult:
-    """Reject model text whose links, issue numbers or @-names the thread itself does not contain."""
+    """Reject model text whose links, issue numbers, other repositories' issues (`owner/repo#N`)
+    or @-names the thread itself does not contain."""
     source = "\n".join([thread.issue.html_url, *(e.text for e in items), *(e.url for e in items)])
     people = {e.author for e in items} | set(MENTION.findall(source))
     numbers = {thread.issue.number, *(int(n) for n in ISSUE_REF.findall(source))}
@@ -291,5 +292,6 @@ def check_summary(summary: ThreadSummary, thread: Thread, items: list[Entry]) ->
         allowed_urls=links(source),
         allowed_numbers=numbers,
         allowed_people=people,
+        allowed_refs=CROSS_REF.findall(source),  # `owner/repo#N` the thread itself names
         max_chars=6000,
     )
