@@ -57,6 +57,16 @@ def test_another_apps_key_or_an_unreachable_github_is_no_tick(
     assert not ok and "could not be reached" in detail and "SMOLBOT_GITHUB_API_URL" in detail
 
 
+def test_a_bot_login_that_is_not_the_apps_is_no_tick(tmp_path: Path, fake_github: Any) -> None:
+    """The App is called acme-triage, so its comments are by acme-triage[bot]; the setting left
+    at smolbot[bot] would make the bot take its own comments for a person's."""
+    fake_github.state.app_slug = "acme-triage"
+    ok, detail = _github(make_settings(fake_github, tmp_path))
+    assert not ok and "SMOLBOT_BOT_LOGIN=acme-triage[bot]" in detail, detail
+    ok, detail = _github(make_settings(fake_github, tmp_path, bot_login="acme-triage[bot]"))
+    assert ok, detail
+
+
 @pytest.mark.parametrize(
     "text",
     [

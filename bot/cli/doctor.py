@@ -100,12 +100,14 @@ def _github_answers(s: Settings) -> tuple[bool, str]:
     """One request as the App (its installations): a key that parses may still be another
     App's, or GitHub may be out of reach; either way the bot cannot work, so no ✓."""
     from bot.github import GitHubApp
+    from bot.github.app import bot_login_problem
     from bot.ports import AppCredentialsError, GitHubError
 
     where = f"app {s.app_id} at {s.github_api_url}"
     quick = s.model_copy(update={"github_timeout_s": min(s.github_timeout_s, DOCTOR_TIMEOUT_S)})
+    app = GitHubApp(quick)
     try:
-        ids = GitHubApp(quick).installations()
+        ids = app.installations()
     except AppCredentialsError as err:
         return False, f"{where}: {err}"
     except GitHubError as err:
@@ -114,6 +116,12 @@ def _github_answers(s: Settings) -> tuple[bool, str]:
             " SMOLBOT_GITHUB_API_URL and that this machine reaches it"
         )
     where += ": GitHub accepted its key"
+    try:
+        problem = bot_login_problem(s, app.app_login())
+    except (AppCredentialsError, GitHubError) as err:
+        problem = f"could not read the App's login to check SMOLBOT_BOT_LOGIN ({err})"
+    if problem:
+        return False, f"{where}; {problem}"
     if not ids:
         return True, f"{where}; not installed anywhere yet (install it on a repository)"
     return True, f"{where}; installed {len(ids)} time{'s' if len(ids) > 1 else ''}"

@@ -142,6 +142,30 @@ def require_app(settings: Settings) -> None:
         checked_key(settings)  # a key that is no RSA PEM fails here, not at the first delivery
     except AppCredentialsError as err:
         raise SettingsError(str(err)) from None
+    _check_bot_login(settings)
+
+
+def _check_bot_login(settings: Settings) -> None:
+    """SMOLBOT_BOT_LOGIN against the login GitHub shows for the App: a wrong one is refused (the
+    bot would answer its own comments and post again on every retry). GitHub out of reach, or
+    refusing the key, is said in one line and the worker starts: deliveries wait or are parked,
+    each saying why."""
+    from bot.github import GitHubApp
+    from bot.github.app import bot_login_problem
+    from bot.ports import AppCredentialsError, GitHubError
+
+    quick = settings.model_copy(update={"github_timeout_s": min(settings.github_timeout_s, 10)})
+    try:
+        found = GitHubApp(quick).app_login()
+    except (AppCredentialsError, GitHubError) as err:
+        click.echo(
+            f"warning: SMOLBOT_BOT_LOGIN not checked: GitHub did not say the App's login ({err})",
+            err=True,
+        )
+        return
+    problem = bot_login_problem(settings, found)
+    if problem:
+        raise SettingsError(problem)
 
 
 @click.command()

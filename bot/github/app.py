@@ -41,6 +41,19 @@ def missing_app_settings(settings: Settings, *, webhook: bool = False) -> list[s
     return [name for name, value in named if value is None]
 
 
+def bot_login_problem(settings: Settings, found: str) -> str | None:
+    """What is wrong when SMOLBOT_BOT_LOGIN is not the login GitHub shows for the App, else None.
+    With the wrong one the bot takes its own comments for a person's: it answers its own events
+    and posts its comments again on every retry."""
+    if found.lower() == settings.bot_login.lower():
+        return None
+    return (
+        f"SMOLBOT_BOT_LOGIN is {settings.bot_login!r} but GitHub shows the App's comments as"
+        f" {found!r}: set SMOLBOT_BOT_LOGIN={found} (with the wrong login the bot takes its own"
+        " comments for a person's and posts again on every retry)"
+    )
+
+
 def checked_key(settings: Settings) -> str:
     """The App's private key as PEM; AppCredentialsError when it is missing or no RSA key. The
     check the App makes before it signs its first JWT (and what start-up and doctor run)."""
@@ -150,6 +163,15 @@ class GitHubApp:
         integration = self.integration()
         try:
             return sorted(raw(i)["id"] for i in integration.get_installations())
+        except (GithubException, RequestException) as exc:
+            raise credentials_error(exc) from exc
+
+    def app_login(self) -> str:
+        """The login the App's comments and events carry on GitHub (`{slug}[bot]`), asked as the
+        App: what SMOLBOT_BOT_LOGIN must say."""
+        integration = self.integration()
+        try:
+            return f"{integration.get_app().slug}[bot]"
         except (GithubException, RequestException) as exc:
             raise credentials_error(exc) from exc
 

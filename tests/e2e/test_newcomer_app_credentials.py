@@ -64,6 +64,23 @@ def test_serve_and_worker_refuse_to_start_without_the_app_id_and_key(
     assert "Traceback" not in out.stderr and "worker+beat pid" not in out.stdout
 
 
+def test_a_bot_login_that_is_not_the_apps_stops_the_worker_in_one_line(
+    fake_github, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """GitHub shows the App's comments as acme-triage[bot]; SMOLBOT_BOT_LOGIN was left at its
+    default, so the bot would answer its own comments and post again on every retry."""
+    fake_github.state.app_slug = "acme-triage"
+    app = {
+        "SMOLBOT_APP_ID": str(fake_github.app_id),
+        "SMOLBOT_PRIVATE_KEY": fake_github.private_key_pem,
+        "SMOLBOT_GITHUB_API_URL": fake_github.url,
+    }
+    out = _run(tmp_path, ["worker"], **app)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert out.stderr.count("\n") == 1, out.stderr
+    assert "SMOLBOT_BOT_LOGIN=acme-triage[bot]" in out.stderr, out.stderr
+
+
 def test_a_key_that_is_not_an_rsa_pem_stops_the_worker_in_one_line(tmp_path: Path) -> None:
     out = _run(tmp_path, ["worker"], SMOLBOT_APP_ID="4242", SMOLBOT_PRIVATE_KEY="not a key")
     assert out.returncode == 2, out.stdout + out.stderr

@@ -26,6 +26,23 @@ def _installation_json(req: Req, iid: int) -> dict[str, Any]:
     }
 
 
+def get_app(req: Req) -> Resp:
+    """GET /app as the App: its id and slug (its bot comments as `{slug}[bot]`)."""
+    slug = req.state.app_slug
+    body = {
+        "id": req.state.app_id,
+        "slug": slug,
+        "name": slug,
+        "owner": user_json(req.base, "octo", "Organization"),
+        "html_url": f"https://github.com/apps/{slug}",
+        "created_at": iso(0),
+        "updated_at": iso(0),
+        "permissions": {"issues": "write", "contents": "read", "metadata": "read"},
+        "events": ["issues", "issue_comment", "repository"],
+    }
+    return Resp(200, body)
+
+
 def access_token(req: Req) -> Resp:
     iid = int(req.args[0])
     if iid not in req.state.installations:

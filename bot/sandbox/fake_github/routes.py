@@ -7,6 +7,7 @@ import re
 from bot.sandbox.fake_github.files import contents, permission, timeline
 from bot.sandbox.fake_github.installs import (
     access_token,
+    get_app,
     get_installation,
     get_repo,
     installation_repos,
@@ -35,6 +36,7 @@ R = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
 ROUTES: list[tuple[str, re.Pattern[str], Handler, str]] = [
     (m, re.compile(p + r"\Z"), h, auth)
     for m, p, h, auth in [
+        ("GET", r"/app", get_app, "jwt"),
         ("POST", r"/app/installations/(\d+)/access_tokens", access_token, "jwt"),
         ("GET", r"/app/installations", list_installations, "jwt"),
         ("GET", r"/app/installations/(\d+)", get_installation, "jwt"),
