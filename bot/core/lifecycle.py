@@ -114,14 +114,33 @@ def asks_something(body: str) -> bool:
 
 
 # -- policy ---------------------------------------------------------------------------------
-def exemption(issue: IssueData, cfg: RepoConfig) -> str | None:
-    """Why the lifecycle leaves this issue alone (from the issue alone), or None."""
+def ignore_reason(by: str) -> str:
+    return f"exempt: {by} said /smolbot ignore on this issue"
+
+
+def left_alone(issue: IssueData, cfg: RepoConfig, ignored_by: str | None = None) -> str | None:
+    """Why no feature writes to this issue unasked (pings, closes, automatic summaries), or None:
+    a maintainer said `/smolbot ignore` (ignored_by: who, from the store), or it has one of the
+    top-level exempt_labels ("never touched by any feature"). A maintainer's explicit command
+    still runs."""
+    if ignored_by is not None:
+        return ignore_reason(ignored_by)
+    labels = {canon(lb) for lb in issue.labels}  # `help-wanted` is `help wanted`
+    exempt = [lb for lb in cfg.exempt_labels if canon(lb) in labels]
+    return f"exempt: label {exempt[0]}" if exempt else None
+
+
+def exemption(issue: IssueData, cfg: RepoConfig, ignored_by: str | None = None) -> str | None:
+    """Why the lifecycle leaves this issue alone (from the issue, and who said `/smolbot ignore`
+    on it if anyone did), or None."""
     lc = cfg.lifecycle
     labels = {canon(lb) for lb in issue.labels}  # `help-wanted` is `help wanted`
-    exempt = [lb for lb in (*cfg.exempt_labels, *lc.exempt_labels) if canon(lb) in labels]
+    exempt = [lb for lb in lc.exempt_labels if canon(lb) in labels]
+    alone = left_alone(issue, cfg, ignored_by)
     checks: list[tuple[bool, str]] = [
         (not lc.enabled, f"lifecycle disabled in {CONFIG_PATH}"),
         (issue.state != "open", f"not open ({issue.state})"),
+        (alone is not None, alone or ""),
         (bool(exempt), f"exempt: label {exempt[0] if exempt else ''}"),
         (
             bool(lc.only_labels) and not {canon(x) for x in lc.only_labels} <= labels,
@@ -285,9 +304,11 @@ def decide(
     *,
     what_is_needed: str = "",
     team: frozenset[str] = frozenset(),
+    ignored_by: str | None = None,
 ) -> Decision:
-    """The lifecycle's actions for one issue now: remove needs-info, re-ping, close — or why not."""
-    why = exemption(thread.issue, cfg)
+    """The lifecycle's actions for one issue now: remove needs-info, re-ping, close — or why not
+    (ignored_by: who said `/smolbot ignore` on the issue, if anyone did)."""
+    why = exemption(thread.issue, cfg, ignored_by)
     if why:
         return Decision([NoOp(why, what="lifecycle")], None)
     w = waiting_on(thread, bot_login, cfg.triage.needs_info_label, team)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from bot.core.actions import NoOp
@@ -83,14 +82,13 @@ def run_command(
         "number": number,
     }
     if cmd.verb == "retriage":
-        ctx.store.db.table("triage_ignored").delete_where("repo = ? and number = ?", [repo, number])
+        ctx.store.unignore_issue(repo, number)
         ctx.store.audit("command.retriage", "done", f"{author} asked to retriage", **audit)
         triage_issue(
             ctx, host, repo, number, trigger="retriage", delivery_id=delivery_id, force=True
         )
     elif cmd.verb == "ignore":
-        row = {"repo": repo, "number": number, "by": author, "at": time.time()}
-        ctx.store.db.table("triage_ignored").upsert(row, pk=("repo", "number"))
+        ctx.store.ignore_issue(repo, number, author)
         ctx.store.audit(
             "command.ignore", "done", f"{author}: the bot leaves this issue alone", **audit
         )
@@ -137,7 +135,10 @@ def summarize(
         "repo": repo,
         "number": number,
     }
-    ctx.store.audit("command.summarize", "done", f"{author} asked for a summary", **audit)
+    why = f"{author} asked for a summary"
+    if ctx.store.ignored_by(repo, number) is not None:  # ignore stops the automatic ones only
+        why += " (the issue is ignored; a maintainer's explicit request still runs)"
+    ctx.store.audit("command.summarize", "done", why, **audit)
     if ctx.defer is not None and installation_id is not None:
         kwargs = {
             "installation_id": installation_id,

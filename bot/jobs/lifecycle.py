@@ -21,6 +21,7 @@ from bot.core.lifecycle import (
     decide,
     exemption,
     is_bot,
+    left_alone,
     parse_time,
 )
 from bot.jobs.context import JobContext
@@ -157,6 +158,7 @@ class Reviewed:
     calls: int = 0  # GitHub reads this review made
     thread: Thread | None = None
     actions: list[Action] = field(default_factory=list)  # what was handed to the Performer
+    left_alone: str | None = None  # why no feature may write here unasked (ignored, exempt_labels)
 
 
 def review_issue(
@@ -175,11 +177,13 @@ def review_issue(
     now = now or ctx.now()
     bot = ctx.settings.bot_login
     target = Target(issue.repo, issue.number, task, delivery_id, cfg.dry_run, bot)
-    why = exemption(issue, cfg)
+    ignored_by = ctx.store.ignored_by(issue.repo, issue.number)
+    why = exemption(issue, cfg, ignored_by)
     if why is not None:
         Performer(host, ctx.store, target).perform([NoOp(why, what="lifecycle")])
-        save_state(ctx.store, issue, cfg, None, acted=False)
-        return Reviewed("exempt")
+        # a `/smolbot retriage` ends an ignore without touching the issue: look again next run
+        save_state(ctx.store, issue, cfg, None, acted=ignored_by is not None)
+        return Reviewed("exempt", left_alone=left_alone(issue, cfg, ignored_by))
     holds = unchanged_until(ctx.store, issue, cfg)
     if holds is not None and now < holds:
         reason = f"unchanged since the last look; next decision due {holds.date()}"
@@ -393,8 +397,8 @@ class _Sweep:
             count(counts, r)
             if r.calls > 2:  # it looked someone's permission up (saved first: summaries read them)
                 save_roles(ctx.store, repo, roles)
-            if summarize and counts["summaries"] < self.limits.max_summaries and not issue.locked:
-                counts["summaries"] += int(summarize(ctx, host, issue, r.thread, cfg))
+            if summarize and not issue.locked:
+                self.summary(host, issue, cfg, r, summarize)
             spent = before - budget.installation_left
             run.update(
                 issue=issue.number,
@@ -404,6 +408,23 @@ class _Sweep:
             self.save("running", None)
             if self.limits.pace_s:
                 sleep(self.limits.pace_s)
+
+    def summary(
+        self, host: RepoHost, issue: IssueData, cfg: RepoConfig, r: Reviewed, summarize: Summarizer
+    ) -> None:
+        """Summarize a long thread (at most max_summaries a run), unless no feature may write to
+        the issue unasked (`/smolbot ignore`, exempt_labels): then the audit says so instead."""
+        if r.left_alone is None:
+            if self.counts["summaries"] < self.limits.max_summaries:
+                self.counts["summaries"] += int(summarize(self.ctx, host, issue, r.thread, cfg))
+            return
+        if not cfg.summaries.enabled or issue.comments < cfg.summaries.auto_after_comments:
+            return  # no summary was due anyway
+        bot = self.ctx.settings.bot_login
+        target = Target(issue.repo, issue.number, "lifecycle.sweep", None, cfg.dry_run, bot)
+        noop = NoOp(f"no automatic summary: {r.left_alone}", what="summary")
+        Performer(host, self.ctx.store, target).perform([noop])
+        self.counts["summaries_left_alone"] += 1
 
     def archived(self, repo: str, err: ReadOnly) -> None:
         self.counts["archived"] += 1

@@ -433,6 +433,20 @@ class Store:
         where = "repo = ? and state = ?"
         return list(self.db.table("issues").rows_where(where, [repo, state], order_by="number"))
 
+    # --- ignored issues (`/smolbot ignore`: no feature acts on them unasked) ---------------
+    def ignore_issue(self, repo: str, number: int, by: str) -> None:
+        row = {"repo": repo, "number": number, "by": by, "at": time.time()}
+        self.db.table("triage_ignored").upsert(row, pk=("repo", "number"))
+
+    def unignore_issue(self, repo: str, number: int) -> None:
+        self.db.table("triage_ignored").delete_where("repo = ? and number = ?", [repo, number])
+
+    def ignored_by(self, repo: str, number: int) -> str | None:
+        """Who said `/smolbot ignore` on the issue; None when nobody did (or it was retriaged)."""
+        where = "repo = ? and number = ?"
+        rows = list(self.db.table("triage_ignored").rows_where(where, [repo, number]))
+        return str(rows[0]["by"] or "a maintainer") if rows else None
+
     # --- audit log -----------------------------------------------------------------------
     def audit(
         self,
