@@ -37,6 +37,7 @@ from bot.dupes import INDEXES
 from bot.dupes.index import GONE
 from bot.jobs.backfill import issue_row
 from bot.jobs.context import JobContext, host_for, sent_by_bot
+from bot.jobs.lifecycle import WRITE_ROLES, load_roles, save_roles
 from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import cached_config, load_repo_config, load_templates
 from bot.llm.api import Answer, ModelUnavailable
@@ -304,7 +305,7 @@ def handle_issue_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any
     elif sent_by_bot(ctx, payload):
         ctx.store.audit("triage", "skipped", "event caused by a bot", **audit)
     elif action == "labeled":
-        learn_from_label(ctx, repo, raw, str((payload.get("label") or {}).get("name", "")), audit)
+        learn_from_label(ctx, payload, str((payload.get("label") or {}).get("name", "")), audit)
     elif action in GONE:
         why = f"issues.{action}: no triage, and no longer offered as a likely duplicate"
         ctx.store.audit("triage", "skipped", why, **audit)
@@ -317,16 +318,39 @@ def handle_issue_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any
 
 
 def learn_from_label(
-    ctx: JobContext, repo: str, raw: dict[str, Any], label: str, audit: dict[str, Any]
+    ctx: JobContext, payload: dict[str, Any], label: str, audit: dict[str, Any]
 ) -> None:
-    """A person put a kind label on an issue: a training example for this repository."""
+    """A maintainer put a kind label on an issue: a training example for this repository.
+
+    Only a person who can triage the repository teaches: an issue form's `labels: [bug]` is
+    applied as its reporter, and a reporter's label is their guess, not a maintainer's. Bots
+    never reach here (handle_issue_event skips their events). One permission lookup at most,
+    cached per repository with the lifecycle's roles."""
+    repo, raw = payload["repository"]["full_name"], payload.get("issue") or {}
     kind = kind_of_label(label, ctx, repo)
     if kind is None or ctx.models is None:
         ctx.store.audit("learn", "skipped", f"label {label!r} is not a kind label", **audit)
         return
+    sender = str((payload.get("sender") or {}).get("login", ""))
+    if not sender or not can_triage(ctx, payload, sender):
+        why = f"not learned: {sender or 'an unknown sender'} cannot triage {repo}"
+        ctx.store.audit("learn", "skipped", f"{why} (label {label!r})", **audit)
+        return
     text = f"{raw.get('title', '')}\n\n{raw.get('body') or ''}"
     ctx.models.learn(repo, text, kind.value, "human", epoch_or_none(raw.get("created_at")))
-    ctx.store.audit("learn", "done", f"a person labeled it {label!r} ({kind.value})", **audit)
+    ctx.store.audit("learn", "done", f"{sender} labeled it {label!r} ({kind.value})", **audit)
+
+
+def can_triage(ctx: JobContext, payload: dict[str, Any], login: str) -> bool:
+    """Whether login has triage access or more to the payload's repository: the roles cache
+    (lifecycle_roles, a week), else one permission lookup, cached."""
+    repo = payload["repository"]["full_name"]
+    known = load_roles(ctx.store, repo).get(login)
+    if known is not None:
+        return known
+    ok = host_for(ctx, payload).permission(login) in WRITE_ROLES
+    save_roles(ctx.store, repo, {login: ok})
+    return ok
 
 
 def kind_of_label(label: str, ctx: JobContext, repo: str) -> Kind | None:
