@@ -19,6 +19,27 @@ log = logging.getLogger(__name__)
 GRACE_S = 100.0
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def child_of_this(cmd: list[str]) -> subprocess.Popen[bytes]:
+    """Start a worker process that is sent SIGTERM (its warm shutdown) if this one dies without
+    stopping it: killed by SIGKILL or the OOM killer, it would run on, re-parented, still
+    consuming the broker (and a second beat after a restart). Linux's parent-death signal."""
+    if not sys.platform.startswith("linux"):
+        return subprocess.Popen(cmd)
+    parent = os.getpid()
+
+    def _die_with_parent() -> None:  # in the child, between fork and exec
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the signal was asked for
+            os._exit(1)
+
+    return subprocess.Popen(cmd, preexec_fn=_die_with_parent)
+
+
 def concurrency_for(settings: Settings, queues: Iterable[str]) -> int:
     """Processes for a worker consuming `queues`: the sum of their SMOLBOT_WORKER_CONCURRENCY."""
     return max(1, sum(settings.worker_concurrency.get(q.strip(), 1) for q in queues))
@@ -52,7 +73,7 @@ def run_split(
             ]
             if beat and q == "sweep":
                 cmd.append("--beat")
-            children.append((q, subprocess.Popen(cmd)))
+            children.append((q, child_of_this(cmd)))
         while not stop["now"] and all(c.poll() is None for _, c in children):
             time.sleep(0.5)
         _stop_all(children, grace_s)

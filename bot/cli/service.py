@@ -283,7 +283,7 @@ def run_serve(
     """
     import uvicorn
 
-    from workers.nodes import GRACE_S, exit_status
+    from workers.nodes import GRACE_S, child_of_this, exit_status
 
     grace = GRACE_S if grace_s is None else grace_s
     stopped_by: list[int] = []
@@ -320,7 +320,7 @@ def run_serve(
     previous = {sig: signal.signal(sig, _on_signal) for sig in SERVE_STOP_SIGNALS}
     try:
         cmd = [sys.executable, "-m", "bot.cli", "worker", "--beat", "-c", str(concurrency)]
-        child = subprocess.Popen(cmd)
+        child = child_of_this(cmd)
         if stopped_by:  # a signal came before there was a child to pass it to
             child.terminate()
         threading.Thread(target=_watch, args=(child,), name="serve-worker", daemon=True).start()

@@ -121,3 +121,21 @@ def test_serve_whose_worker_dies_says_so_and_stops(fake_github, tmp_path: Path) 
         assert not _up(base)
     finally:
         _kill_group(serve, tree)
+
+
+def test_serve_killed_outright_takes_its_worker_and_beat_along(fake_github, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """SIGKILL (or the OOM killer) gives serve no chance to stop its child: the child asked for
+    SIGTERM when its parent dies, so it does not run on, re-parented, consuming the broker."""
+    serve, _base, log = _serve_labelling(fake_github, tmp_path)
+    tree = _tree(serve.proc.pid)
+    try:
+        assert tree, "serve has no worker child"
+        os.kill(serve.proc.pid, signal.SIGKILL)  # the process alone, not its group
+        serve.proc.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and any(map(_alive, tree)):
+            time.sleep(0.2)
+        left = sorted(p for p in tree if _alive(p))
+        assert not left, f"still running after serve was killed: {left}\n{log.read_text()[-3000:]}"
+    finally:
+        _kill_group(serve, tree)
