@@ -220,6 +220,10 @@ def first_response_actions(
 # Text addressed to the bot rather than describing the issue. Defence in depth only: what keeps
 # triage safe is structural (allowlisted labels, fixed comment texts, no model-driven close,
 # checked model text); this keeps injected sentences from nudging the classifier or the checks.
+_SECRET_VERB = r"(reveal|print|show|output|leak|send|post)"
+_NOT_AFTER = r"(?<!\bto\s)(?<!\bnot\s)(?<!cannot\s)(?<!n't\s)(?<!\bnever\s)\b"
+_DETERMINER = r"\b(your|the|all|any|its|this|these|those|every|our|my)\b"
+_SECRET = r"(?<![/.])(\b|(?<=_))(token|secret|api[\s_-]?key|password|credential|env\b)"
 _INJECTION = re.compile(
     r"|".join(
         (
@@ -229,8 +233,12 @@ _INJECTION = re.compile(
             r"\b(ai|bot|assistant|model|llm|smolbot|triage)\b.{0,30}\b(must|should|shall|will)\b.{0,15}\b(label|close|delete|mention|reveal|print|say|post)",
             r"\b(close|delete|lock)\s+(all|every|the\s+other)\b.{0,20}\b(issue|pr|pull)",
             r"\b(label|tag|classify)\s+(this|it|the\s+issue)\b",
-            # not a path's or an attribute's part: `POST /api/token`, `os.environ` are logs and code
-            r"\b(reveal|print|show|output|leak|send|post)\b.{0,40}(?<![/.])\b(token|secret|api[\s_-]?key|password|credential|env\b)",
+            # an order to hand a secret over: to the bot (`you … print …`), or an imperative with
+            # its object named (`reveal your token`, `print the … secret`); not an error message's
+            # `unable to send token to …`, `cannot print the token` (after to, not, cannot, n't,
+            # never), nor a path's or an attribute's part (`POST /api/token`, `os.environ`)
+            _NOT_AFTER + _SECRET_VERB + r"\b.{0,40}" + _DETERMINER + r".{0,60}" + _SECRET,
+            r"\byou\b.{0,20}\b" + _SECRET_VERB + r"\b.{0,40}" + _SECRET,
             r"@(everyone|here|channel|all)\b",
             r"\b(ignoriere|vergiss)\b.{0,40}\b(anweisung|regel)",
             r"\b(ignor(e|ez|a|ar)|olvida|oublie)\b.{0,40}\b(instruc|consign|regla|règle)",
@@ -255,6 +263,13 @@ def _block_without_orders(m: re.Match[str]) -> str:
     kept = [ln for ln in lines if not _INJECTION.search(ln)]
     body = [ln for ln in kept[1:] if ln.strip() and not ln.strip().startswith(m.group(1))]
     return "\n".join(kept) if body and lines[0] in kept else ""
+
+
+def visible(text: str) -> str:
+    """The text as GitHub shows it to people, less hidden HTML comments: what policy (what a bug
+    report lacks) reads. Orders to the bot are the model's concern (quarantine), not policy's:
+    removing them here would take a report's own error messages with them."""
+    return _HTML_COMMENT.sub(" ", text or "")
 
 
 def quarantine(text: str) -> str:

@@ -32,6 +32,7 @@ from bot.core.triage import (
     labeled_kinds,
     quarantine,
     threshold_for,
+    visible,
 )
 from bot.dupes import INDEXES
 from bot.dupes.index import GONE
@@ -147,7 +148,12 @@ def plan_triage(
     repo_labels: list[str],
     *,
     replace: bool = False,
+    report: IssueSnapshot | None = None,
 ) -> Plan:
+    """The model and the duplicate search read `issue` (quarantined: no orders to the bot);
+    what a bug report lacks is read from `report`, the issue as people see it (hidden HTML
+    comments aside; default `issue`), so quarantine never hides a report's own logs."""
+    report = report or issue
     # A kind label already there (a person's, or the issue form's `labels: [bug]`) is kept: the
     # classifier is not asked, and the first-responder work below goes by that kind. Only a
     # maintainer's retriage (`replace`) classifies again and replaces it.
@@ -171,7 +177,7 @@ def plan_triage(
     missing: tuple[Need, ...] = ()
     if kind is Kind.BUG:
         needs, template = needs_for(ctx, host, issue.repo)
-        missing = missing_needs(issue.title, issue.body, needs, template)
+        missing = missing_needs(report.title, report.body, needs, template)
     candidates = find_duplicates(ctx, issue) if cfg.triage.duplicates else []
     likely = likely_duplicates(candidates, cfg.triage.duplicate_threshold, exclude=issue.number)
     return Plan(
@@ -233,16 +239,18 @@ def triage_issue(
     cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
     fetched = host.issue(number)
     ctx.store.upsert_issue(repo, issue_row(fetched))  # fresh copy for duplicate search
-    issue = guarded(ctx, snapshot(fetched), delivery_id)
+    raw = snapshot(fetched)
+    issue = guarded(ctx, raw, delivery_id)  # what the model reads
+    shown = replace(raw, title=visible(raw.title), body=visible(raw.body))  # what policy reads
     target = Target(repo, number, TASK, delivery_id, cfg.dry_run, ctx.settings.bot_login)
     perf = Performer(host, ctx.store, target)
     skip = _skip_reason(ctx, host, issue, cfg, trigger, force)
     if skip is not None:
         perf.perform([NoOp(skip, "triage")])
         if skip == EDITED_TRIAGED and find_label(issue.labels, cfg.triage.needs_info_label):
-            recheck_info(ctx, host, issue, cfg, perf)
+            recheck_info(ctx, host, shown, cfg, perf)
         return None
-    plan = plan_triage(ctx, host, issue, cfg, host.labels(), replace=force)
+    plan = plan_triage(ctx, host, issue, cfg, host.labels(), replace=force, report=shown)
     perf.perform(plan.labels, model=plan.classified.record)
     if plan.kind is not None:
         ctx.store.set_issue_kind(repo, number, plan.kind.value)
@@ -257,7 +265,8 @@ def triage_issue(
 def recheck_info(
     ctx: JobContext, host: RepoHost, issue: IssueSnapshot, cfg: RepoConfig, perf: Performer
 ) -> None:
-    """An edit to a bug that was asked for details: drop needs-info once they are there."""
+    """An edit to a bug that was asked for details: drop needs-info once they are there (issue:
+    as people see it, not quarantined: orders to the bot are no concern of this check)."""
     if kind_for_labels(issue.labels, cfg) is not Kind.BUG:
         return
     needs, template = needs_for(ctx, host, issue.repo)
