@@ -13,7 +13,7 @@ import click
 
 from bot.core.actions import AddLabels, Comment
 from bot.core.config import ConfigError, RepoConfig, default_config, parse_config
-from bot.core.triage import IssueSnapshot, quarantine
+from bot.core.triage import IssueSnapshot, quarantine, visible
 from bot.jobs.context import JobContext
 from bot.settings import Settings, get_settings
 from bot.store import Store, open_store
@@ -109,10 +109,10 @@ def decision(
 
     number = int(row.get("number") or 0)
     title, body = str(row.get("title") or ""), str(row.get("body") or "")
-    issue = IssueSnapshot(
-        repo, number, quarantine(title), quarantine(body), str(row.get("author") or "")
-    )
-    plan = plan_triage(ctx, None, issue, cfg, labels)
+    author = str(row.get("author") or "")
+    issue = IssueSnapshot(repo, number, quarantine(title), quarantine(body), author)
+    shown = IssueSnapshot(repo, number, visible(title), visible(body), author)
+    plan = plan_triage(ctx, None, issue, cfg, labels, report=shown)  # as the webhook's triage
     verdict, record = plan.classified.verdict, plan.classified.record
     return {
         "title": title,
