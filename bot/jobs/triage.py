@@ -284,7 +284,7 @@ def _skip_reason(
     trigger: str,
     force: bool,
 ) -> str | None:
-    if is_ignored(ctx, issue.repo, issue.number):
+    if ctx.store.ignored_by(issue.repo, issue.number) is not None:
         return "a maintainer said /smolbot ignore on this issue"
     exempt = exempt_reason(issue, cfg)
     if exempt is not None:
@@ -292,13 +292,6 @@ def _skip_reason(
     if trigger == "edited" and not force and not is_untriaged(issue.labels, host.labels(), cfg):
         return EDITED_TRIAGED
     return None
-
-
-def is_ignored(ctx: JobContext, repo: str, number: int) -> bool:
-    rows = ctx.store.db.table("triage_ignored").rows_where(
-        "repo = ? and number = ?", [repo, number]
-    )
-    return any(True for _ in rows)
 
 
 def handle_issue_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any]) -> None:
