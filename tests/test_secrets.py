@@ -64,8 +64,8 @@ def test_no_secret_reaches_logs_store_output_or_responses(
     responses: list[str] = []
     worker = Worker(settings, tmp_path / "worker.log")
     try:
-        fake_github.state.fail_next(n=2, status=502)
-        fake_github.state.secondary_limit(n=1, retry_after=1)
+        fake_github.state.fail_next(n=2, status=502, match="/repos/")  # the deliveries' requests
+        fake_github.state.secondary_limit(n=1, retry_after=1, match="/repos/")
         for d, (repo, n) in {"s-1": (REPO, 1), "s-2": (REPO, 2), "s-x": ("octo/hidden", 1)}.items():
             r = deliver(client, WEBHOOK_SECRET, "issues", issue_payload(repo, n, "Crash"), d)
             responses.append(r.text + str(r.headers))

@@ -63,7 +63,9 @@ def test_worker_killed_with_task_in_flight_completes_after_restart(
     store = open_store(settings.db_path)
     # GitHub answers "secondary rate limit" first: the task is claimed, then held for a retry
     # due in 4 s; the worker dies holding it (the SQLite transport never redelivers).
-    fake_github.state.secondary_limit(n=1, retry_after=4)
+    fake_github.state.secondary_limit(
+        n=1, retry_after=4, match="/repos/"
+    )  # not start-up's GET /app
     worker = Worker(settings, tmp_path / "w1.log")
     try:
         deliver(client, WEBHOOK_SECRET, "issues", issue_payload(REPO, 1, "Slow one"), "d-kill")
@@ -97,7 +99,7 @@ def test_github_5xx_retried_then_done(fake_github, tmp_path: Path) -> None:  # t
     )
     client = web_client(settings)
     store = open_store(settings.db_path)
-    fake_github.state.fail_next(n=2, status=502)
+    fake_github.state.fail_next(n=2, status=502, match="/repos/")  # the delivery's requests
     worker = Worker(settings, tmp_path / "w.log")
     try:
         deliver(client, WEBHOOK_SECRET, "issues", issue_payload(REPO, 1, "Flaky"), "d-5xx")
