@@ -54,9 +54,12 @@ def _depth_ok(raw: bytes) -> bool:
 def parse_body(raw: bytes) -> dict[str, Any]:
     if not _depth_ok(raw):
         raise BadPayload(f"JSON nested deeper than {MAX_DEPTH} levels")
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+    try:  # UTF-8, as GitHub sends it and as the store keeps it: json.loads would also take
+        # UTF-16 or a byte order mark here, and the worker reading the stored text would not
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise BadPayload(f"body is not UTF-8 (GitHub sends UTF-8 JSON): {err}") from None
+    except (json.JSONDecodeError, RecursionError) as err:
         raise BadPayload(f"body is not valid JSON: {err}") from None
     if not isinstance(data, dict):
         raise BadPayload("body must be a JSON object")

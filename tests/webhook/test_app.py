@@ -143,6 +143,22 @@ def test_malformed_json_400(client: TestClient, queue: Recorder, body: bytes) ->
     assert post(client, "issues", body).status_code == 400 and queue.sent == []
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b"\xef\xbb\xbf" + OPENED, OPENED.decode().encode("utf-16")],
+    ids=["utf-8 byte order mark", "utf-16"],
+)
+def test_json_that_is_not_plain_utf8_is_400_not_a_delivery_the_worker_cannot_read(
+    client: TestClient, store: Store, queue: Recorder, body: bytes
+) -> None:
+    """json.loads takes these, but the store keeps the body as UTF-8 text and the worker reads
+    that: they were recorded and queued (202), then failed in the worker."""
+    r = post(client, "issues", body)
+    assert r.status_code == 400 and queue.sent == [], r.text
+    assert "UTF-8" in r.json()["detail"] or "BOM" in r.json()["detail"]
+    assert store.delivery_counts() == {}
+
+
 def test_missing_headers_400(client: TestClient) -> None:
     body = OPENED
     r = client.post(
