@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from bot.ports import AppCredentialsError
+from bot.ports import AppCredentialsError, GitHubError
 from bot.settings import SettingsError
 
 # Modules that define `commands: list[click.Command]`; each feature owns one.
@@ -25,12 +25,13 @@ COMMAND_MODULES = [
 
 class _Group(click.Group):
     """Commands that act as the GitHub App (backfill, sweep, digest) say a missing, malformed or
-    refused App id or key as a click error, one line and status 1, not a traceback."""
+    refused App id or key, or what GitHub answered (an installation or repository it does not
+    know, a rate limit, a 5xx), as a click error: one line and status 1, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except AppCredentialsError as err:
+        except (AppCredentialsError, GitHubError) as err:
             raise click.ClickException(str(err)) from None
 
 

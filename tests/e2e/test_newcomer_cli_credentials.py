@@ -61,3 +61,19 @@ def test_with_a_key_that_is_no_pem_a_github_command_says_so_in_one_line(
     out = runner.invoke(cli, args)
     assert out.exit_code == 1, out.output
     assert "Error: SMOLBOT_PRIVATE_KEY is not a valid RSA private key" in out.stderr, out.stderr
+
+
+def test_what_github_answers_a_command_is_one_line_too(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, fake_github
+) -> None:  # type: ignore[no-untyped-def]
+    """An installation GitHub does not know (a mistyped id): its 404 in one line, no traceback."""
+    fake_github.state.add_installation(1, ["me/proj"])
+    monkeypatch.setenv("SMOLBOT_APP_ID", str(fake_github.app_id))
+    monkeypatch.setenv("SMOLBOT_PRIVATE_KEY", fake_github.private_key_pem)
+    monkeypatch.setenv("SMOLBOT_GITHUB_API_URL", fake_github.url)
+    get_settings.cache_clear()
+    out = runner.invoke(cli, ["sweep", "--installation", "999"])
+    assert out.exit_code == 1, out.output
+    assert isinstance(out.exception, SystemExit), out.exception
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "installation" in lines[0], out.stderr
