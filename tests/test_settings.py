@@ -133,3 +133,24 @@ def test_production_keeps_writes_within_github_s_80_a_minute() -> None:
         load_settings(env="production", write_interval_s=0.5)
     assert load_settings(env="production", write_interval_s=0.75).write_interval_s == 0.75
     assert load_settings(env="test", write_interval_s=0).write_interval_s == 0  # tests: no wait
+
+
+def test_thresholds_name_what_they_change_and_the_others_keep_their_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`{"summary": 0.7}` took triage from 0.6 to 0.5 (the whole object replaced the defaults,
+    and an unnamed task fell back to 0.5)."""
+    from bot.settings import DEFAULT_THRESHOLDS
+
+    monkeypatch.setenv("SMOLBOT_THRESHOLDS", '{"summary": 0.7}')
+    s = load_settings(env="test")
+    assert s.threshold("summary") == 0.7 and s.threshold("triage") == DEFAULT_THRESHOLDS["triage"]
+    assert s.thresholds == {**DEFAULT_THRESHOLDS, "summary": 0.7}
+    monkeypatch.delenv("SMOLBOT_THRESHOLDS")
+    assert load_settings(env="test", thresholds={}).thresholds == DEFAULT_THRESHOLDS
+
+
+def test_a_threshold_for_a_task_nothing_asks_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMOLBOT_THRESHOLDS", '{"triag": 0.9}')  # a typo: was ignored
+    with pytest.raises(SettingsError, match=r"^SMOLBOT_THRESHOLDS: .*not 'triag'"):
+        load_settings(env="test")

@@ -96,7 +96,7 @@ def test_escalation_to_a_large_model_served_over_http(
         settings = make_settings(
             tmp_path,
             thresholds={
-                "kind": 0.9
+                "triage": 0.9
             },  # over the local answer (0.8 at best), under a clean large one
             large_provider="openai",
             large_model="qwen-on-loopback",
@@ -105,12 +105,12 @@ def test_escalation_to_a_large_model_served_over_http(
         )
         layer = ModelLayer(settings, llm_store)
         variables = {"labels": "bug, feature, question", "issue": BUG}
-        ans = layer.ask("kind", "triage_kind", variables, LabelAnswer)
+        ans = layer.ask("triage", "triage_kind", variables, LabelAnswer)
     assert len(b.requests) == 1
     assert [a.backend for a in ans.attempts] == ["gpt4all", "openai"]
     assert ans.status == "escalated" and ans.value is not None, ans.record.note
     assert ans.record.escalated and ans.record.model == "qwen-on-loopback"
-    assert layer.stats()["tasks"]["kind"]["escalation_share"] == 1.0
+    assert layer.stats()["tasks"]["triage"]["escalation_share"] == 1.0
 
 
 def test_caller_evidence_scales_confidence_and_decides_escalation(
@@ -118,20 +118,20 @@ def test_caller_evidence_scales_confidence_and_decides_escalation(
 ) -> None:
     variables = {"title": "Crash on save", "body": "It crashes. Traceback: KeyError 'path'"}
     plain = ModelLayer(make_settings(tmp_path), llm_store)
-    base = plain.ask("missing", "missing_info", variables, MissingInfo, max_tokens=64)
+    base = plain.ask("comment", "missing_info", variables, MissingInfo, max_tokens=64)
     assert base.value is not None and base.confidence > 0, base.record.note
     asked = "Which version of the app were you running when it crashed?"  # the large model's
     behaviour.replies = [f'{{"missing": ["version"], "question": "{asked}"}}']
     settings = make_settings(
         tmp_path,
-        thresholds={"missing": base.confidence * 0.75},  # between half and all of it
+        thresholds={"comment": base.confidence * 0.75},  # between half and all of it
         large_provider="openai",
         large_model="big-test",
         large_base_url=large_url,
     )
     layer = ModelLayer(settings, llm_store)  # same store: the local answer comes from the cache
     backed = layer.ask(
-        "missing", "missing_info", variables, MissingInfo, max_tokens=64, check=lambda a: 1.0
+        "comment", "missing_info", variables, MissingInfo, max_tokens=64, check=lambda a: 1.0
     )
     assert backed.status == "ok" and backed.confidence == base.confidence
     assert base.value.question != asked
@@ -140,7 +140,7 @@ def test_caller_evidence_scales_confidence_and_decides_escalation(
         return 1.0 if a.question == asked else 0.5
 
     doubted = layer.ask(
-        "missing", "missing_info", variables, MissingInfo, max_tokens=64, check=backs_the_large
+        "comment", "missing_info", variables, MissingInfo, max_tokens=64, check=backs_the_large
     )
     assert doubted.attempts[0].cache_hit
     assert doubted.attempts[0].confidence == pytest.approx(base.confidence * 0.5, abs=1e-4)
@@ -151,7 +151,7 @@ def test_caller_evidence_scales_confidence_and_decides_escalation(
     assert len(behaviour.requests) == 1
     # the large answer doubted as much: under the threshold too, so the cautious path
     both_doubted = layer.ask(
-        "missing", "missing_info", variables, MissingInfo, max_tokens=64, check=lambda a: 0.25
+        "comment", "missing_info", variables, MissingInfo, max_tokens=64, check=lambda a: 0.25
     )
     assert both_doubted.status == "not_escalated" and both_doubted.attempts[-1].cache_hit
     assert len(behaviour.requests) == 1  # the large answer came from the cache
