@@ -11,7 +11,8 @@ import click
 from bot.cli.triage import known_as
 from bot.core.digest import render_html, render_json, render_markdown
 from bot.jobs.context import ModelLayer
-from bot.jobs.digest import build_digest, parse_ts, repo_config
+from bot.jobs.digest import build_digest, parse_ts
+from bot.jobs.repo_config import preview_repo_config
 from bot.ports import RepoHost
 from bot.settings import Settings, get_settings
 from bot.store import Store, open_store
@@ -84,7 +85,11 @@ def digest_command(repo: str | None, since: str, fmt: str, sample: bool, no_mode
     else:
         repo = known_as(store, repo)
         host, until = _github_host(settings, store, repo), datetime.now(UTC)
-    cfg = repo_config(host)
+    # the config the weekly job would use: an invalid file keeps the last valid one (read only:
+    # the issue about the invalid file is the bot's to open)
+    cfg, note = preview_repo_config(store, host, repo)
+    if note:
+        click.echo(f"smolbot: {note}", err=True)
     models = _models(settings, store, no_model)
     audit_until = datetime.now(UTC) if sample else None  # the bot's own rows are in real time
     digest = build_digest(

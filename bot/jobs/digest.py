@@ -28,7 +28,7 @@ from bot.core.lifecycle import is_bot
 from bot.core.markers import markers_in
 from bot.core.ranking import MAINTAINER_ASSOCIATIONS, Change, Note, Thread, rank
 from bot.jobs.context import JobContext, ModelLayer
-from bot.jobs.repo_config import load_repo_config
+from bot.jobs.repo_config import load_repo_config, preview_repo_config
 from bot.ports import (
     CommentData,
     EventData,
@@ -380,8 +380,15 @@ def last_week_posted(store: Store, repo: str) -> str | None:
     return str(row["week"]) if row else None
 
 
-def repo_config(host: RepoHost) -> RepoConfig:
-    """The repository's .github/smolbot.yml, or the defaults when missing or invalid (no side effects)."""
+def repo_config(host: RepoHost, store: Store | None = None, repo: str | None = None) -> RepoConfig:
+    """The repository's .github/smolbot.yml, or the defaults when missing (no side effects).
+    With the store and the repository, an invalid file gives the last valid one the store kept,
+    as the weekly job's load_repo_config does; without them, the defaults."""
+    if store is not None and repo is not None:
+        cfg, note = preview_repo_config(store, host, repo)
+        if note:
+            log.warning("digest: %s", note)
+        return cfg
     text = host.file(CONFIG_PATH)
     if text is None:
         return default_config()

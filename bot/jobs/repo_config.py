@@ -92,6 +92,24 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
     return cfg
 
 
+def preview_repo_config(store: Store, host: RepoHost, repo: str) -> tuple[RepoConfig, str | None]:
+    """The config load_repo_config would use, read without its side effects: no issue about an
+    invalid file, nothing written to the store or to GitHub. The note (None when the file, or
+    the defaults for no file, is used) says which config stands in for an invalid file and why."""
+    text = host.file(CONFIG_PATH)
+    if text is None:
+        return default_config(), None
+    try:
+        return parse_config(text), None
+    except ConfigError as err:
+        state = _state(store, repo)
+        if isinstance(state.get("good_text"), str):
+            kept = "using the last valid version smolbot read, as the bot does until it is fixed"
+        else:
+            kept = "using the defaults, as the bot does: it never read a valid version"
+        return _last_good(state), f"{CONFIG_PATH} is invalid ({err}); {kept}"
+
+
 def _claim_report(store: Store, repo: str, error: str) -> bool:
     """Whether this process reports `error`: it records the error before it opens the issue, so
     of the workers that found the same broken file at once (each holds only its issue's lock),
