@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Set as AbstractSet
+from datetime import UTC, datetime
 from typing import Any
 
+from bot.core.config import ConfigError
 from bot.dashboard.auth import User
+from bot.jobs.digest import week_slot
+from bot.jobs.repo_config import cached_config
 from bot.store import Store
 
 AUDIT_LIMIT = 200
+FIRST_DIGESTS_LIMIT = 20  # repositories without a digest listed with their first one's slot
 
 
 def visible_repos(store: Store, user: User) -> list[dict[str, Any]]:
@@ -34,6 +39,50 @@ def latest_digests(store: Store, repos: list[str], limit: int = 20) -> list[dict
     for row in rows:
         row["data"] = json.loads(row.pop("json") or "{}")
     return rows
+
+
+def first_digests(
+    store: Store,
+    repos: list[dict[str, Any]],
+    suspended: AbstractSet[int],
+    now: datetime,
+    limit: int = FIRST_DIGESTS_LIMIT,
+) -> tuple[list[dict[str, Any]], int]:
+    """The repositories with no digest stored yet (at most `limit`, and how many more), each
+    with when the weekly job posts its first one: from the digest config the store last read
+    (its weekday, hour and time zone), the defaults before any. No GitHub call."""
+    have = {str(r["repo"]) for r in store.rows("select distinct repo from digests")}
+    waiting = [r for r in repos if r["full_name"] not in have]
+    out = []
+    for row in waiting[:limit]:
+        repo = str(row["full_name"])
+        due_at, note = None, ""
+        try:
+            cfg = cached_config(store, repo).digest
+        except ConfigError:  # a stored file this version no longer reads: the job says more
+            cfg = None
+        if row["installation_id"] in suspended:
+            note = "no digest while its installation is suspended"
+        elif row.get("archived"):
+            note = "no digest while it is archived"
+        elif cfg is None:
+            note = "its stored .github/smolbot.yml is no longer valid: see the audit log"
+        elif not cfg.enabled:
+            note = "no digest: digest.enabled is false in .github/smolbot.yml"
+        else:
+            slot = week_slot(now, cfg)
+            at = f"{slot:%a %Y-%m-%d %H:%M} {cfg.timezone}"
+            if cfg.timezone != "UTC":
+                at += f" ({slot.astimezone(UTC):%H:%M} UTC)"
+            if now >= slot:
+                note = (
+                    f"first digest due now (this week's slot was {at}): the hourly check posts it"
+                )
+            else:
+                note = f"first digest due {at}"
+            due_at = slot.astimezone(UTC).isoformat()
+        out.append({"repo": repo, "due_at": due_at, "note": note})
+    return out, len(waiting) - len(out)
 
 
 def digest(store: Store, repo: str, week: str) -> dict[str, Any] | None:

@@ -3,7 +3,7 @@
 # no `from __future__ import annotations`: FastAPI must see the local Annotated aliases below
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,16 +55,19 @@ def make_dashboard_router(
     lock: AbstractContextManager[Any] | None = None,
     *,
     throttle: LoginThrottle | None = None,
+    now: Callable[[], datetime] | None = None,
 ) -> APIRouter:
     """All dashboard pages. Mount with app.include_router(router) and add_signin_redirect(app).
 
     `store` should be a connection of the dashboard's own (the web app opens one: see
     bot.webhook.app), `lock` whatever else uses it; each request reads under the lock.
-    `throttle` counts wrong sign-in tokens per client address (a fresh one by default).
+    `throttle` counts wrong sign-in tokens per client address (a fresh one by default);
+    `now` is the clock the first digests' slots are read against (tests set it).
     """
     router = APIRouter()
     guard = lock or threading.Lock()
     failures = throttle if throttle is not None else LoginThrottle()  # it has a len()
+    clock = now or (lambda: datetime.now(UTC))
 
     @contextmanager
     def reading() -> Iterator[Store]:
@@ -138,13 +141,13 @@ def make_dashboard_router(
     @router.get("/", response_class=HTMLResponse)
     def overview(request: Request, user: PageUser) -> HTMLResponse:
         with reading() as db:
-            data = _overview(db, user)
+            data = _overview(db, user, clock())
         return render(request, "overview.html", user, **data)
 
     @router.get("/api/overview")
     def overview_json(user: ApiUser) -> dict[str, Any]:
         with reading() as db:
-            return _overview(db, user)
+            return _overview(db, user, clock())
 
     @router.get("/digests/{owner}/{name}/{week}", response_class=HTMLResponse)
     def digest_page(
@@ -215,14 +218,19 @@ def _can_see(store: Store, user: User, repo: str) -> bool:
     return repo in {r["full_name"] for r in queries.visible_repos(store, user)}
 
 
-def _overview(store: Store, user: User) -> dict[str, Any]:
+def _overview(store: Store, user: User, now: datetime) -> dict[str, Any]:
     repos = queries.visible_repos(store, user)
     digests = queries.latest_digests(store, [r["full_name"] for r in repos])
+    installations = queries.installations(store, user)
+    suspended = {int(i["id"]) for i in installations if i.get("suspended")}
+    first, more = queries.first_digests(store, repos, suspended, now)
     return {
-        "installations": queries.installations(store, user),
+        "installations": installations,
         "repositories": repos,
         "top": queries.current_top(digests),
         "digests": [{k: v for k, v in d.items() if k != "data"} for d in digests],
+        "first_digests": first,  # repositories with no digest yet: when the first one is due
+        "first_digests_more": more,
     }
 
 

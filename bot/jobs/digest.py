@@ -8,11 +8,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
 from bot.core.checks import check_text
-from bot.core.config import CONFIG_PATH, ConfigError, RepoConfig, default_config, parse_config
+from bot.core.config import (
+    CONFIG_PATH,
+    ConfigError,
+    DigestConfig,
+    RepoConfig,
+    default_config,
+    parse_config,
+)
 from bot.core.digest import (
     AuditEntry,
     Digest,
@@ -378,6 +386,14 @@ def last_week_posted(store: Store, repo: str) -> str | None:
         None,
     )
     return str(row["week"]) if row else None
+
+
+def week_slot(now: datetime, cfg: DigestConfig) -> datetime:
+    """This week's digest slot (weekday, hour) in the repository's time zone, as core's due()
+    reads it: from then on, until a digest of this week is stored, the hourly job posts one."""
+    local = now.astimezone(ZoneInfo(cfg.timezone))
+    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0)
+    return (monday + timedelta(days=cfg.weekday, hours=cfg.hour)).replace(microsecond=0)
 
 
 def repo_config(host: RepoHost, store: Store | None = None, repo: str | None = None) -> RepoConfig:
