@@ -163,6 +163,13 @@ class WebhookEndpoint:
         if event == "ping":
             return 200, {"ok": True, "zen": payload.get("zen")}
         d = intake.describe(delivery_id, event, payload)
+        lacking = intake.missing_fields(d, payload)
+        if lacking and not intake.is_own_event(d, edge.settings.bot_login):
+            return _error(
+                400,
+                f"a {event} event without {', '.join(lacking)}: not what a GitHub App's webhook"
+                " sends (a repository or organisation webhook has no installation); not recorded",
+            )
         try:
             return await edge.accept(d, raw)
         except Exception:  # the store is unreachable: say so; GitHub can redeliver the same id

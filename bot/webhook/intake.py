@@ -98,6 +98,29 @@ def describe(delivery_id: str, event: str, payload: dict[str, Any]) -> Delivery:
     )
 
 
+# What the worker reads of each event it handles; GitHub's App webhook always sends these. A
+# payload without them (a repository or organisation webhook has no installation; a hand-made
+# one) is refused: recorded, it would fail in the worker on every retry.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "issues": ("installation.id", "repository.full_name", "issue.number"),
+    "issue_comment": ("installation.id", "repository.full_name", "issue.number", "comment"),
+    "repository": ("installation.id", "repository.full_name"),
+    "installation": ("installation.id",),
+    "installation_repositories": ("installation.id",),
+}
+
+
+def missing_fields(d: Delivery, payload: dict[str, Any]) -> list[str]:
+    """The fields of REQUIRED that this delivery's payload lacks (or holds as another type)."""
+    have = {
+        "installation.id": d.installation_id is not None,
+        "repository.full_name": d.repo is not None,
+        "issue.number": d.number is not None,
+        "comment": isinstance(payload.get("comment"), dict),
+    }
+    return [name for name in REQUIRED.get(d.event, ()) if not have[name]]
+
+
 def is_own_event(d: Delivery, bot_login: str) -> bool:
     """Events the app caused itself never reach the queue (they must not reset its clocks)."""
     return d.sender_type == "Bot" and d.sender_login.lower() == bot_login.lower()

@@ -259,3 +259,23 @@ def test_client_gone_before_its_body_arrived_nothing_recorded_nothing_sent(
 ) -> None:
     sent = _asgi_post(create_app(settings, store, queue), [OPENED[:50]], disconnect=True)
     assert sent == [] and queue.sent == [] and store.delivery_counts() == {}
+
+
+@pytest.mark.parametrize(
+    ("payload", "lacking"),
+    [
+        ({"action": "opened"}, "installation.id, repository.full_name, issue.number"),
+        (  # a repository webhook's payload: no installation
+            {"action": "opened", "repository": {"full_name": "o/r"}, "issue": {"number": 3}},
+            "installation.id",
+        ),
+    ],
+)
+def test_an_event_without_what_the_worker_reads_is_400_not_a_delivery_that_fails_forever(
+    client: TestClient, store: Store, queue: Recorder, payload: dict[str, object], lacking: str
+) -> None:
+    """Recorded (202), it failed in the worker with a KeyError on every `smolbot retry`."""
+    r = post(client, "issues", json.dumps(payload).encode())
+    assert r.status_code == 400 and queue.sent == [], r.text
+    assert f"without {lacking}" in r.json()["detail"]
+    assert store.delivery_counts() == {}

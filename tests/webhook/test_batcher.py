@@ -24,6 +24,16 @@ from bot.webhook.signature import sign
 from tests.conftest import SECRET
 
 
+def _opened(number: int) -> dict[str, object]:
+    """An issues.opened payload with what GitHub's App webhook always sends."""
+    return {
+        "action": "opened",
+        "installation": {"id": 1},
+        "repository": {"full_name": "o/r"},
+        "issue": {"number": number},
+    }
+
+
 class Broker:
     """An Enqueue port that records each message (a list of ids); `down` refuses like a dead one."""
 
@@ -152,7 +162,7 @@ def test_concurrent_deliveries_over_http_share_messages(
         async with httpx.AsyncClient(timeout=30) as client:
 
             async def one(i: int) -> int:
-                body = json.dumps({"action": "opened", "issue": {"number": i}}).encode()
+                body = json.dumps(_opened(i)).encode()
                 headers = {
                     "X-GitHub-Event": "issues",
                     "X-GitHub-Delivery": f"c-{i}",
