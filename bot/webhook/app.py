@@ -234,7 +234,11 @@ def create_app(
         # the read connection stays open: a test client starts the same app's lifespan again
         edge.batcher.close()  # answers what is in flight, then stops the intake thread
 
-    app = FastAPI(title="smolbot", version="0.1.0", lifespan=lifespan)
+    # no /docs or /redoc: FastAPI's pages load their scripts from a CDN, a third party the
+    # dashboard's users' browsers would call; /openapi.json (routes, no data) stays
+    app = FastAPI(
+        title="smolbot", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.edge = edge
 
     webhook = Route("/webhook", WebhookEndpoint(edge), methods=["POST"], include_in_schema=False)
