@@ -185,7 +185,7 @@ def digest(
         host,
         store,
         repo,
-        repo_config(host),
+        repo_config(host, store, repo),  # what the weekly job reads: the last good config
         ctx.now,
         models=ctx.models,
         bot_login=stack.settings.bot_login,
