@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from bot.commits import drafter
+from bot.commits import drafter, hooks
 from bot.commits.drafts import DraftBox, DraftResult
 from bot.commits.git import Repo
 from bot.commits.hooks import START_GRACE_MS
@@ -46,20 +46,31 @@ def await_draft(repo: Repo, box: DraftBox, head: str, tree: str, budget_s: float
         return None
     if path.is_file():
         return path.read_text()
+    return path.read_text() if ask_and_wait(repo, box, head, tree, budget_s) == READY else None
+
+
+READY, NO_DRAFT, GONE, BUSY = "ready", "none", "gone", "busy"
+
+
+def ask_and_wait(repo: Repo, box: DraftBox, head: str, tree: str, budget_s: float) -> str:
+    """Ask the drafter for (head, tree), starting one when none runs (the lock keeps it to one),
+    and wait up to budget_s: READY, NO_DRAFT (it marked the pair), GONE (no drafter runs, nor is
+    starting) or BUSY (the budget is spent and a drafter is still at work)."""
+    path, none = box.text_path(head, tree), box.none_path(head, tree)
     box.request(head, tree)
     child = drafter.spawn(repo.root) if drafter.alive(box) is None else None
     started = time.monotonic()
     while time.monotonic() < started + budget_s:
         if path.is_file():
-            return path.read_text()
+            return READY
         if none.exists():
-            return None
+            return NO_DRAFT
         starting = child is not None and child.poll() is None
         late = time.monotonic() - started > START_GRACE_MS / 1000
         if late and not starting and drafter.alive(box) is None:
-            return None
+            return GONE
         time.sleep(0.05)
-    return path.read_text() if path.is_file() else None
+    return READY if path.is_file() else BUSY
 
 
 def fill_message(repo: Repo, msg_file: Path, source: str, index_file: Path | None) -> bool:
@@ -85,17 +96,38 @@ def trigger(repo: Repo) -> None:
         drafter.spawn(repo.root)
 
 
+class DraftInProgress(TimeoutError):
+    """`smolbot draft` waited its budget and the background drafter is still at work: drafting
+    the same change beside it would only slow both (two model loads on the same cores)."""
+
+
+def drafter_coming(repo: Repo, box: DraftBox) -> bool:
+    """Whether a background drafter will draft what is staged: one runs, or our post-index-change
+    hook is installed, so `git add` has just started one (whose interpreter may take a second to
+    take the lock and write its pid: no `.pending` file yet, and none alive). Without either,
+    nothing drafts in the background and `smolbot draft` must not wait for it."""
+    return drafter.alive(box) is not None or hooks.state(repo, "post-index-change").ours
+
+
 def draft_now(repo: Repo, wait_s: float) -> DraftResult | None:
-    """The draft for the staged changes: the drafter's if ready (or ready within wait_s), else made here."""
+    """The draft for the staged changes: the drafter's when one is coming (it is asked for the
+    pair, and waited for up to wait_s), else made here at once. Never both: past wait_s with the
+    drafter still at work this raises DraftInProgress (an OSError: the CLI's one-line error)."""
     box = DraftBox(repo.smolbot_dir())
     head, tree = repo.head_tree(), repo.staged_tree()
     if tree == head:
         box.unpublish()
         return None
-    if not box.ready(head, tree) and box.pending_path(head, tree).exists() and drafter.alive(box):
-        deadline = time.monotonic() + wait_s
-        while not box.ready(head, tree) and time.monotonic() < deadline:
-            time.sleep(0.1)
+    waits = wait_s > 0 and not box.none_path(head, tree).exists()
+    if not box.ready(head, tree) and waits and drafter_coming(repo, box):
+        outcome = ask_and_wait(repo, box, head, tree, wait_s)
+        pid = drafter.alive(box)
+        if outcome == BUSY and pid is not None:
+            raise DraftInProgress(
+                f"the background drafter (pid {pid}) is still drafting after {wait_s:g} s; "
+                "run `smolbot draft` again to wait more (--wait sets how long), or read "
+                f"{box.latest_path} once it is there"
+            )
     result = box.load(head, tree) if box.ready(head, tree) else None
     if result is None:
         writer, opts = drafter.writer_for_settings()
