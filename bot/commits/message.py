@@ -10,6 +10,7 @@ from bot.commits.style import CC_SUBJECT, CC_TYPES, Style, clean_scope
 
 MAX_SUBJECT = 72
 BODY_WIDTH = 72
+TRIMMED = f"subject trimmed to {MAX_SUBJECT} characters"  # the repair: cut where a word ends
 
 
 class CommitDraft(BaseModel):
@@ -137,6 +138,6 @@ def compose(
             repairs.append("scope dropped to fit the subject")
     if len(subject) > MAX_SUBJECT:
         subject = _trim(subject)
-        repairs.append(f"subject trimmed to {MAX_SUBJECT} characters")
+        repairs.append(TRIMMED)
     body = _wrap(draft.body) if draft.body.strip() else ""
     return (f"{subject}\n\n{body}\n" if body else f"{subject}\n"), repairs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from bot.commits import diffs
 from bot.commits.drafts import DraftResult
 from bot.commits.git import Repo
-from bot.commits.message import CommitDraft, compose
+from bot.commits.message import TRIMMED, CommitDraft, compose
 from bot.commits.model import FILE_PROMPT, MESSAGE_PROMPT, FileSummary, Writer, prompt_tokens
 from bot.commits.retrieval import SUPPORT_VARIABLE, similar, support_json, type_shares, type_vote
 from bot.commits.secrets import find_secrets
@@ -25,6 +26,20 @@ COPY_RETRIED = 0.7
 RETRY_HINT = (
     " Your first answer repeated the subject of an earlier commit word for word. Write a new"
     " subject that says what this staged diff changes."
+)
+
+# A model's draft repaired here, its subject cut at MAX_SUBJECT or a body line dropped, counts as
+# repaired (bot.llm.confidence: VALIDITY_REPAIRED).
+REPAIRED = 0.85
+# The prompt's own notes about what it could not paste (diffs.summary_line, the model's one-line
+# file summaries, diffs.more_line, the file list, its headings). A small model copies them:
+# `feat: add big.py (+90000 -0 lines; summarized by the model): One file's`. Such a subject is not
+# used, nor a body line with one.
+SCAFFOLDING = re.compile(
+    r"\(\s*\+\d+ -\d+\b|\+\d+ -\d+ lines|summari[sz]ed by the model|too large to (show|paste)"
+    r"|not pasted in full|\((binary|lock|generated) file\b|\(binary\)"
+    r"|\[\.\.\. ?\d+ more lines|\.\.\. and \d+ more files?\b|suggested (type|scope):|staged diff:",
+    re.IGNORECASE,
 )
 
 
@@ -87,6 +102,11 @@ def draft_changes(
         message, repairs = _instead_of_copy(
             message, used, examples, changes, writer, variables, opts, result, finish, ctype
         )
+    if TRIMMED in repairs and result.confidence:  # the model's subject, its end cut off
+        result.notes.append(
+            f"the model's subject ran past the limit and was cut: {message.splitlines()[0]!r}"
+        )
+        result.confidence = round(result.confidence * REPAIRED, 4)
     result.message = message
     result.repairs += repairs
     result.seconds = time.monotonic() - started
@@ -222,7 +242,27 @@ def _ask(
     if answer.value is None:
         result.notes.append(f"model gave no valid answer ({answer.status}); deterministic draft")
         return None
-    return answer.value.model_copy()
+    return _without_notes(answer.value.model_copy(), result)
+
+
+def _without_notes(draft: CommitDraft, result: DraftResult) -> CommitDraft | None:
+    """The draft, unless its subject copies the prompt's notes (None: the rule-made draft, whose
+    confidence is 0, as for any); body lines that copy one are dropped, the confidence cut."""
+    if SCAFFOLDING.search(draft.subject):
+        result.notes.append(
+            f"the model's subject copied the prompt's notes ({draft.subject[:100]!r}); deterministic draft"
+        )
+        result.confidence = 0.0
+        return None
+    lines = draft.body.splitlines()
+    kept = [line for line in lines if not SCAFFOLDING.search(line)]
+    if len(kept) < len(lines):
+        result.repairs.append(
+            f"{len(lines) - len(kept)} body line(s) copying the prompt's notes dropped"
+        )
+        result.confidence = round(result.confidence * REPAIRED, 4)
+        draft.body = "\n".join(kept)
+    return draft
 
 
 def _summarize_files(
