@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from datetime import timedelta
+from types import FrameType
 from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_process_init
 from kombu import Exchange, Queue  # type: ignore[attr-defined]
 
 from bot.settings import Settings
@@ -111,3 +116,58 @@ def settings_of(celery_app: Celery) -> Settings:
         s = get_settings()
         configure(s)
     return s  # type: ignore[no-any-return]
+
+
+# The signal the relay thread wakes a pool child's main thread with (a real-time signal: no library
+# here or in Celery/billiard uses it; SIGUSR1 is billiard's soft time limit).
+RELAY_SIGNAL = signal.SIGRTMIN + 3 if hasattr(signal, "SIGRTMIN") else None
+
+
+@worker_process_init.connect
+def _pool_child_signals(**_: Any) -> None:
+    sigterm_from_parent_only()
+
+
+def sigterm_from_parent_only() -> None:
+    """In a prefork pool child: act on a SIGTERM only when the pool's parent sent it.
+
+    A SIGTERM to the whole process group (Ctrl-C's cousin: `timeout`, `kill -- -PGID`, systemd's
+    KillMode=control-group) reaches the children as well as the parent. billiard's handler makes a
+    child exit at once, and when it lands just after the child took the pool's inqueue lock
+    (billiard's SemLock.__enter__, a Python frame) the child dies holding it: the parent's exit
+    cleanup (Pool._help_stuff_finish) then waits on that lock forever. The parent's warm shutdown
+    ends the children itself (sentinels, after their running task), so the group's SIGTERM is not
+    theirs to act on; Celery already ignores SIGINT in children for the same reason (Ctrl-C).
+
+    The parent's own SIGTERMs (cold shutdown, revoke with terminate, billiard's terminate) must still
+    work, so SIGTERM is blocked here, not ignored, and a thread takes each one with its sender's pid
+    (sigwaitinfo): from the parent, the main thread is woken (RELAY_SIGNAL) to run the SIGTERM
+    handler billiard installs after this (its clean exit), as the signal itself would have.
+    """
+    if RELAY_SIGNAL is None or not hasattr(signal, "sigwaitinfo"):  # not Linux: as billiard does
+        return
+    parent = os.getppid()
+    main = threading.get_ident()
+    signal.signal(RELAY_SIGNAL, _run_sigterm_handler)
+    # Blocked in this thread, and so in every thread started from here on (they inherit the mask),
+    # so no thread but the relay's ever takes a SIGTERM.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+
+    def relay() -> None:
+        while True:
+            info = signal.sigwaitinfo({signal.SIGTERM})
+            if info.si_pid == parent:
+                signal.pthread_kill(main, RELAY_SIGNAL)
+
+    threading.Thread(target=relay, name="sigterm-from-parent", daemon=True).start()
+
+
+def _run_sigterm_handler(_signum: int, frame: FrameType | None) -> None:
+    """The parent's SIGTERM, in the main thread: what SIGTERM's disposition would have done."""
+    handler = signal.getsignal(signal.SIGTERM)
+    if callable(handler):
+        handler(signal.SIGTERM, frame)
+    elif handler != signal.SIG_IGN:  # the default: end the process by the signal
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        signal.raise_signal(signal.SIGTERM)
