@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,15 @@ def held(lock: Path) -> bool:
     """True while any process of this machine holds `lock`."""
     with exclusive(lock) as got:
         return not got
+
+
+def as_child() -> None:
+    """First thing in a spawned job (tune, reader): take SIGTERM again. A prefork pool child
+    blocks it in every thread (workers/celery_app.py: only its parent's SIGTERM ends it), and a
+    blocked signal stays blocked across fork and exec, so the job outlived a stop that ends the
+    worker. One already sent while it was blocked is taken now."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
 def spawn(module: str, args: list[str], log: Path, nice: int) -> subprocess.Popen[bytes]:

@@ -401,6 +401,7 @@ def start_background(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    child.as_child()
     ap = argparse.ArgumentParser(
         prog="python -m bot.llm.reader", description=__doc__.split("\n")[0]
     )

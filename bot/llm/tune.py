@@ -379,6 +379,7 @@ def _spawn(args: list[str], data_dir: Path) -> subprocess.Popen[bytes]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    child.as_child()
     ap = argparse.ArgumentParser(prog="python -m bot.llm.tune", description=__doc__.split("\n")[0])
     ap.add_argument("--data-dir", type=Path, required=True)
     ap.add_argument("--examples", type=Path, help="JSON lines: scope, text, label")

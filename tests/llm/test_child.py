@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 from bot.llm import child
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_child_runs_at_the_asked_niceness_and_logs(tmp_path: Path) -> None:
@@ -32,3 +36,31 @@ def test_a_child_runs_at_the_asked_niceness_and_logs(tmp_path: Path) -> None:
     finally:
         probe.kill()
         probe.wait(timeout=10)
+
+
+def _spawned_with_sigterm_blocked(code: str) -> subprocess.Popen[bytes]:
+    """A process started as a prefork pool child starts it: with SIGTERM blocked in its thread."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def test_a_spawned_job_takes_sigterm_though_its_worker_blocks_it() -> None:
+    """A blocked SIGTERM is inherited across fork and exec: the tune or reader job outlived the
+    stop that ended its worker. as_child(), first in their main(), takes it again."""
+    sleep = "import time; print('up', flush=True); time.sleep(60)"
+    kept = _spawned_with_sigterm_blocked(sleep)
+    ends = _spawned_with_sigterm_blocked(f"from bot.llm.child import as_child; as_child(); {sleep}")
+    try:
+        time.sleep(2)  # both started (the import included)
+        for proc in (kept, ends):
+            proc.send_signal(signal.SIGTERM)
+        assert ends.wait(timeout=20) == -signal.SIGTERM
+        time.sleep(1)
+        assert kept.poll() is None  # the premise: without it, SIGTERM does nothing
+    finally:
+        for proc in (kept, ends):
+            proc.kill()
+            proc.wait()
