@@ -124,9 +124,10 @@ def run(stage: str, args: tuple[str, ...]) -> None:
 @click.option(
     "--wait",
     type=float,
-    default=30.0,
+    default=300.0,
     show_default=True,
-    help="Seconds to wait for a draft in progress.",
+    help="Seconds to wait for the background drafter's draft (a draft takes 1-3 minutes on 2"
+    " cores; past this, stop and say so rather than draft a second copy beside it).",
 )
 def draft(explain: bool, wait: float) -> None:
     """Print the commit message drafted for the staged changes (also in .git/smolbot/COMMIT_DRAFT.txt)."""
