@@ -83,6 +83,9 @@ class Settings(BaseSettings):
 
     # web
     host: str = "127.0.0.1"
+    # addresses (or networks) of the proxies in front of web whose X-Forwarded-For names the
+    # client: the dashboard's sign-in throttle is per client, not per proxy
+    trusted_proxies: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     dashboard_token: SecretStr | None = None
 
@@ -124,6 +127,25 @@ class Settings(BaseSettings):
         # `SMOLBOT_WEBHOOK_SECRET=` in an env file: not set (an empty secret passed every check
         # that asked `is None`, and the webhook then took unsigned deliveries)
         return v if v is None or v.get_secret_value().strip() else None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, v: str) -> str:
+        """Each entry an address or a network (uvicorn takes any text and trusts nothing for a
+        typo, said nowhere), or `*` for any."""
+        import ipaddress
+
+        for entry in (e.strip() for e in v.split(",")):
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"addresses or networks, comma-separated (e.g. 10.0.0.0/8,127.0.0.1), or *;"
+                    f" not {entry!r}"
+                ) from None
+        return v
 
     @field_validator("log_level")
     @classmethod

@@ -38,7 +38,13 @@ def run_web(settings: Settings, host: str, port: int, **uvicorn_options: Any) ->
     """Serve the web app until stopped: what `smolbot web` runs."""
     import uvicorn
 
-    uvicorn.run(_frozen_app(settings), host=host, port=port, **uvicorn_options)
+    uvicorn.run(
+        _frozen_app(settings),
+        host=host,
+        port=port,
+        forwarded_allow_ips=settings.trusted_proxies,
+        **uvicorn_options,
+    )
 
 
 def _frozen_app(settings: Settings) -> Any:
@@ -332,6 +338,7 @@ def run_serve(
             host=settings.host,
             port=port,
             log_level=settings.log_level.lower(),
+            forwarded_allow_ips=settings.trusted_proxies,
         )
         server = _serve_server(config)
         if not (stopped_by or died):
