@@ -90,6 +90,7 @@ def to_thread(
             _is_bot(e.actor, e.actor_type, bot_login),
         )
         for e in events
+        if e.created_at  # a pull request's `committed` or `line-commented` item has no time
     )
     closes = [c.at for c in changes if c.kind == "closed"]
     closed_at = closes[-1] if closes else None
@@ -130,12 +131,14 @@ def fetch_threads(
 ) -> tuple[list[Thread], dict[int, IssueData]]:
     """Open issues plus everything updated in the horizon; details for the most recent ones.
     Issues bots opened (this bot's digests, a dependency bot's dashboard) are not the week's
-    issues: no thread for them (they stay in the second answer, to find the digest issue by)."""
+    issues: no thread for them (they stay in the second answer, to find the digest issue by).
+    Pull requests get no details: the ranking leaves them out, and they would use up the budget."""
     found: dict[int, IssueData] = {i.number: i for i in host.list_issues("open")}
     horizon = since - timedelta(days=HORIZON_DAYS)
     stamp = horizon.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     found.update({i.number: i for i in host.list_issues("all", since=stamp)})
-    recent = sorted(found.values(), key=lambda i: i.updated_at, reverse=True)[:detail_limit]
+    issues = [i for i in found.values() if not i.is_pull_request]
+    recent = sorted(issues, key=lambda i: i.updated_at, reverse=True)[:detail_limit]
     detailed = {i.number for i in recent if i.comments or parse_ts(i.updated_at) >= horizon}
     threads = []
     for issue in found.values():

@@ -75,6 +75,8 @@ def timeline(req: Req) -> Resp:
 
 
 def _event_json(req: Req, e: dict[str, Any]) -> dict[str, Any]:
+    if "raw" in e:  # added with add_raw_event: served as given
+        return dict(e["raw"])
     actor = e["actor"]
     out: dict[str, Any] = {
         "id": e["id"],

@@ -172,6 +172,13 @@ class FakeGitHub:
                 }
             )
 
+    def add_raw_event(self, full_name: str, number: int, data: dict[str, Any]) -> None:
+        """A timeline item served exactly as given: GitHub's timeline also holds items with no
+        created_at or actor (a pull request's `committed`, `line-commented`, `reviewed`)."""
+        with self.lock:
+            events = self.repos[full_name].timeline.setdefault(number, [])
+            events.append({"raw": dict(data), "id": next(self._ids)})
+
     def rename_repo(self, old: str, new: str) -> None:
         """As an owner renaming or transferring a repository: GitHub redirects its old name
         (301 to a GET, 307 to a write) to /repositories/<id>/..., which serves it."""
