@@ -41,6 +41,23 @@ def latest_digests(store: Store, repos: list[str], limit: int = 20) -> list[dict
     return rows
 
 
+def newest_digests(store: Store, repos: list[str]) -> list[dict[str, Any]]:
+    """Each repository's newest digest, newest first: the overview's top issues come from these
+    (the 20 latest digests of all left out the repositories whose digest was older)."""
+    if not repos:
+        return []
+    marks = ",".join("?" * len(repos))
+    sql = (
+        "select repo, week, number, posted_at, title, json from ("
+        "select *, row_number() over (partition by repo order by posted_at desc) as nth"
+        f" from digests where repo in ({marks})) as ranked where nth = 1 order by posted_at desc"
+    )
+    rows = list(store.rows(sql, repos))
+    for row in rows:
+        row["data"] = json.loads(row.pop("json") or "{}")
+    return rows
+
+
 def first_digests(
     store: Store,
     repos: list[dict[str, Any]],
@@ -94,7 +111,8 @@ def digest(store: Store, repo: str, week: str) -> dict[str, Any] | None:
 
 
 def current_top(digests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Top issues of each repository's newest digest, with their summary and waiting state."""
+    """Top issues of each repository's newest digest (newest_digests), with their summary and
+    waiting state."""
     seen: set[str] = set()
     out: list[dict[str, Any]] = []
     for d in digests:
