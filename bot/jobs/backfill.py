@@ -70,6 +70,9 @@ def lock_key(repo: str) -> str:
     return f"backfill:{repo.lower()}"
 
 
+_COUNTS = ("seen", "stored", "still_open", "learned", "known", "skipped")
+
+
 @dataclass
 class BackfillResult:
     repo: str
@@ -94,6 +97,19 @@ class BackfillResult:
         out["not_learned"] = dict(self.not_learned)
         out["their_labels"] = dict(self.their_labels.most_common(10))
         return out
+
+    def counts(self) -> dict[str, Any]:
+        """The counts, JSON-able and whole, for a cursor row (a retried part goes on from them)."""
+        out: dict[str, Any] = {k: getattr(self, k) for k in _COUNTS}
+        out["not_learned"], out["their_labels"] = dict(self.not_learned), dict(self.their_labels)
+        return out
+
+    def add(self, counts: dict[str, Any]) -> None:
+        """Count in what counts() gave (a stopped attempt of this part)."""
+        for k in _COUNTS:
+            setattr(self, k, getattr(self, k) + int(counts.get(k) or 0))
+        self.not_learned.update(counts.get("not_learned") or {})
+        self.their_labels.update(counts.get("their_labels") or {})
 
     @property
     def known_note(self) -> str:
@@ -138,6 +154,10 @@ class Part:
     def kwargs(self) -> dict[str, int]:
         """For the next part's job (the first part's job has none of these)."""
         return {"part": self.number, "stored": self.stored, "learned": self.learned}
+
+    def saved(self) -> list[int]:
+        """As a cursor row keeps it (its `totals`)."""
+        return [self.number, self.stored, self.learned]
 
 
 def issue_row(issue: IssueData) -> dict[str, Any]:
@@ -233,16 +253,34 @@ def _moved_up(
 class _Cursor:
     """A repository's backfill in the store (CURSORS): the last page fetched, saved as each page
     arrives, so a backfill that stopped (the task queue's retry after a long outage, a killed
-    worker, the CLI run again) starts there instead of at page 1."""
+    worker, the CLI run again) starts there instead of at page 1.
 
-    def __init__(self, ctx: JobContext, repo: str, delivery_id: str | None, resumes: int) -> None:
-        self.table, self.repo = ctx.store.db.table(CURSORS), repo
+    A part of a queued backfill (`part` given) also keeps its counts there (`totals`): as of each
+    page fetched, and of the last issue handled when it stops, with the issues handled since the
+    page was fetched. The task queue's retry of the part (the same Part: the totals at the part's
+    start) and an hourly resume of it go on from those counts, and skip those issues when the
+    listing gives the page again, instead of counting the pages the stopped attempt stored as
+    nothing (its counts) or as known (its last page, learned by then). A run without a part (the
+    CLI) counts its own issues from the page it resumes at, as it says."""
+
+    def __init__(
+        self, ctx: JobContext, repo: str, delivery_id: str | None, resumes: int, part: Part | None
+    ) -> None:
+        self.table, self.repo, self.part = ctx.store.db.table(CURSORS), repo, part
         row = next(iter(unfinished(ctx.store, repo)), None)
         self.page = int(row["page"]) if row is not None else 1
         self.previous_error: str | None = row["error"] if row is not None else None
-        # a part's next part: the issues of the page before its first, which the part before it
-        # listed and handled, in listing order
+        # the issues of the page before `page`, all handled (a part's next part gets them from the
+        # part before it), in listing order; kept until a page after `page` is fetched
         self.listed: list[int] = json.loads(row["listed"] or "[]") if row is not None else []
+        self.result = BackfillResult(repo, first_page=self.page)
+        self.handled: list[int] = []  # issues handled since `page` was fetched, `result` counts
+        saved = _totals(row)
+        if part is not None and saved is not None and saved.get("part") == part.saved():
+            self.result.first_page = int(saved.get("first_page") or self.page)
+            self.result.add(saved.get("counts") or {})
+            self.handled = [int(n) for n in saved.get("handled") or []]
+        self._kept = self.result.counts()  # as of the last issue handled
         started = float(row["started_at"]) if row is not None else time.time()
         self._save(
             delivery_id=delivery_id,
@@ -251,31 +289,74 @@ class _Cursor:
             error=None,
             resumes=resumes,
             retry_at=None,
-            listed=None,
+            listed=json.dumps(self.listed) if self.listed else None,
+            totals=self._totals(),
         )
 
     def fetched(self, page: int) -> None:
-        if page != self.page:
-            self.page = page
-            self._save()
+        if page != self.page:  # the page before it is handled
+            self.page, self.listed, self.handled = page, [], []
+            self._save(listed=None, totals=self._totals())
+
+    def handled_one(self, number: int) -> None:
+        """Issue `number` (or a pull request) is handled and counted in `result`."""
+        self.handled.append(number)
+        self._kept = self.result.counts()
 
     def stopped(self, err: BaseException) -> None:
         retry_at = time.time() + err.retry_after_s if isinstance(err, RateLimited) else None
-        self._save(status="stopped", error=f"{type(err).__name__}: {err}", retry_at=retry_at)
+        self._save(
+            status="stopped",
+            error=f"{type(err).__name__}: {err}",
+            retry_at=retry_at,
+            totals=self._totals(),
+        )
 
     def done(self) -> None:
-        self._save(status="done", error=None)
+        self._save(status="done", error=None, listed=None, totals=None)
 
-    def continuing(self, page: int, listed: list[int]) -> None:
-        """This run's part is listed; the next part (a queued job) starts at `page`. `listed`:
-        the issues of the page before it, all handled (the next part checks that none moved up
-        onto it meanwhile, and skips those that opened issues pushed down onto its own)."""
-        self.page = page
-        self._save(status=CONTINUING, error=None, listed=json.dumps(listed))
+    def continuing(self, page: int, listed: list[int], after: Part) -> None:
+        """This run's part is listed; the next part (a queued job, `after`) starts at `page`.
+        `listed`: the issues of the page before it, all handled (the next part checks that none
+        moved up onto it meanwhile, and skips those that opened issues pushed down onto its own)."""
+        self.page, self.listed, self.handled = page, listed, []
+        self.part, self.result = after, BackfillResult(self.repo, first_page=page)
+        self._kept = self.result.counts()
+        self._save(status=CONTINUING, error=None, listed=json.dumps(listed), totals=self._totals())
+
+    def _totals(self) -> str | None:
+        if self.part is None:
+            return None
+        return json.dumps(
+            {
+                "part": self.part.saved(),
+                "first_page": self.result.first_page,
+                "counts": self._kept,
+                "handled": self.handled,
+            }
+        )
 
     def _save(self, **fields: Any) -> None:
         row = {"repo": self.repo, "page": self.page, "updated_at": time.time(), **fields}
         self.table.upsert(row, pk="repo")
+
+
+def _totals(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A cursor row's part and its counts (_Cursor), None without them."""
+    raw = row.get("totals") if row is not None else None
+    try:
+        saved = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return saved if isinstance(saved, dict) else None
+
+
+def saved_part(row: dict[str, Any]) -> Part | None:
+    """The part of a queued backfill a cursor row is at (its earlier parts' counts), if any."""
+    saved = (_totals(row) or {}).get("part")
+    if not (isinstance(saved, list) and len(saved) == 3):
+        return None
+    return Part(*(int(n) for n in saved))
 
 
 def cursor(store: Store, repo: str) -> dict[str, Any] | None:
@@ -305,19 +386,23 @@ def backfill_repo(
     resumes: int = 0,
     max_pages: int | None = None,
     max_wait_s: float = MAX_RATE_WAIT_S,
-    part: Part = Part(),
+    part: Part | None = None,
 ) -> BackfillResult:
     """Store every issue; learn() each closed issue that carries exactly one kind label.
     Raises BackfillBusy when another backfill of `repo` is running (in any process). `resumes`:
     how many automatic resumes in a row this run is (0: a person's or an installation event's).
     `max_pages`: list at most that many pages, then stop with `next_page` set (the cursor says
-    CONTINUING) for a next part to go on from (`part`: which part this run is); `max_wait_s`: the
-    longest rate limit waited out."""
+    CONTINUING) for a next part to go on from; `part`: which part of a queued backfill this run
+    is (Part() with `max_pages`, when not given): a run of a part that stopped goes on from its
+    counts (_Cursor); without one, the run counts only what it lists. `max_wait_s`: the longest
+    rate limit waited out."""
+    if part is None and max_pages:
+        part = Part()
     locks, key = Locks(ctx.store, lease_s=LOCK_LEASE_S), lock_key(repo)
     with locks.hold(key, wait_s=0) as got:
         if not got:
             raise BackfillBusy(_busy(ctx.store, repo))
-        at = _Cursor(ctx, repo, delivery_id, resumes)
+        at = _Cursor(ctx, repo, delivery_id, resumes, part)
         if resumes:
             ctx.store.audit(
                 "backfill",
@@ -334,7 +419,8 @@ def backfill_repo(
                 raise BackfillBusy(_busy(ctx.store, repo))
             at.fetched(page)
 
-        until = at.page + max_pages - 1 if max_pages else None
+        # a part's pages: a retried one goes on to its own last page, not max_pages past its stop
+        until = max(at.page, at.result.first_page + max_pages - 1) if max_pages else None
 
         def listing(done: set[int]) -> Iterator[IssueData]:
             return _pages(
@@ -378,9 +464,10 @@ def _backfill(
     at: _Cursor,
     progress: Callable[[int], None] | None,
     delivery_id: str | None,
-    part: Part,
+    part: Part | None,
 ) -> BackfillResult:
-    result, done = BackfillResult(repo, first_page=at.page), set(at.listed)
+    # a part's retry: its counts so far, and the issues of its page it handled before it stopped
+    result, done = at.result, {*at.listed, *at.handled}
 
     def audit(outcome: str, reason: str, **detail: Any) -> None:
         ctx.store.audit(
@@ -404,17 +491,21 @@ def _backfill(
                 progress(1)
             if issue.is_pull_request:
                 result.skipped += 1
-                continue
-            ctx.store.upsert_issue(repo, issue_row(issue))
-            result.stored += 1
-            if issue.state == "closed":
-                _learn(ctx, result, issue.title, issue.body, issue.labels, cfg, issue.created_at)
             else:
-                result.still_open += 1
+                ctx.store.upsert_issue(repo, issue_row(issue))
+                result.stored += 1
+                if issue.state == "closed":
+                    _learn(
+                        ctx, result, issue.title, issue.body, issue.labels, cfg, issue.created_at
+                    )
+                else:
+                    result.still_open += 1
+            at.handled_one(issue.number)
     except BackfillBusy:  # the cursor row is the other backfill's now
         raise
     except _PartDone as end:  # this part's pages are in; the caller queues the next part
-        at.continuing(end.page, end.listed)
+        part = part or Part()
+        at.continuing(end.page, end.listed, part.after(result))
         result.next_page = end.page
         audit(
             "continues",
@@ -436,7 +527,7 @@ def _backfill(
     at.done()
     counts = f"{result.stored} issues stored{_open_note(result)}, {result.learned} learned"
     counts += result.known_note
-    if part.number > 1:
+    if part is not None and part.number > 1:
         whole = part.after(result)
         counts += (
             f" in part {part.number}, from page {result.first_page}; {whole.stored} stored and"
@@ -678,7 +769,7 @@ def backfill_installed(
             delivery_id=delivery_id,
             max_pages=ctx.settings.backfill_pages_per_part if queued else None,
             max_wait_s=QUEUED_MAX_RATE_WAIT_S if queued else MAX_RATE_WAIT_S,
-            part=part,
+            part=part if queued else None,
         )
     except BackfillBusy as err:  # that one stores the same issues; a second would add nothing
         ctx.store.audit(
@@ -741,6 +832,8 @@ def resume_unfinished(
         try:
             host = ctx.github.repo(inst, repo)
             n = int(row["resumes"] or 0) + 1
+            # a queued backfill's part goes on as that part, from its counts; another run as one
+            part = saved_part(row) or (Part() if max_pages else None)
             done = backfill_repo(
                 ctx,
                 host,
@@ -749,11 +842,12 @@ def resume_unfinished(
                 delivery_id=row["delivery_id"],
                 resumes=n,
                 max_pages=max_pages,
+                part=part,
             )
             if done.next_page is None:
                 out.finished.append(repo)
             else:
-                queue_next_part(ctx, inst, done, row["delivery_id"], Part())
+                queue_next_part(ctx, inst, done, row["delivery_id"], part or Part())
                 out.continuing[repo] = done.next_page
         except BackfillBusy:  # another process took it between the check and the lock
             out.left[repo] = "another backfill holds it"

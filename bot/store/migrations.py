@@ -348,3 +348,11 @@ def m130_repo_renames(db: Database) -> None:
         {"old": str, "new": str, "repo_id": int, "at": float},  # repo_id: GitHub's, when known
         pk="old",
     )
+
+
+@migrations()
+def m140_backfill_part_totals(db: Database) -> None:
+    """Triage (issue 4): a queued backfill's part and its counts so far, as JSON (its number and
+    the earlier parts' totals, its first page, its counts, the issues of its last page handled),
+    so the task queue's retry of a part that stopped, or an hourly resume, goes on from them."""
+    db.table("backfill_cursors").add_column("totals", str)
