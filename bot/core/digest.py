@@ -86,14 +86,36 @@ def digest_marker(week: str) -> str:
     return f"digest:{week}"
 
 
-def due(now: datetime, cfg: DigestConfig, last_week: str | None = None) -> bool:
-    """True once this week's slot (weekday, hour, time zone) has passed and no digest was posted."""
-    if not cfg.enabled:
-        return False
+def week_slot(now: datetime, cfg: DigestConfig) -> datetime:
+    """The slot (weekday, hour) of the local week of `now`, in the repository's time zone."""
     local = now.astimezone(ZoneInfo(cfg.timezone))
-    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0)
-    slot = monday + timedelta(days=cfg.weekday, hours=cfg.hour)
-    return local >= slot.replace(microsecond=0) and last_week != week_id(now, cfg.timezone)
+    day = local - timedelta(days=local.weekday())
+    monday = day.replace(hour=0, minute=0, second=0, microsecond=0)
+    return monday + timedelta(days=cfg.weekday, hours=cfg.hour)
+
+
+def due_slot(now: datetime, cfg: DigestConfig, last_week: str | None = None) -> datetime | None:
+    """The slot whose digest is due at `now`, or None.
+
+    That is the latest slot at or before `now` (this week's once passed, else last week's: an
+    hourly run that comes late, past the end of the slot's week, still posts that week's), unless
+    a digest of its week or a later one was posted (`last_week`, the newest week stored). With no
+    digest stored yet, the first one waits for this week's slot, as the dashboard says."""
+    if not cfg.enabled:
+        return None
+    slot = week_slot(now, cfg)
+    if now.astimezone(ZoneInfo(cfg.timezone)) < slot:  # same zone: compared on the wall clock
+        if last_week is None:
+            return None
+        slot -= timedelta(days=7)
+    if last_week is not None and last_week >= week_id(slot, cfg.timezone):  # "2026-w48" sorts
+        return None
+    return slot
+
+
+def due(now: datetime, cfg: DigestConfig, last_week: str | None = None) -> bool:
+    """True once a slot (weekday, hour, time zone) has passed whose week has no digest yet."""
+    return due_slot(now, cfg, last_week) is not None
 
 
 def _in(at: datetime | None, since: datetime, until: datetime) -> bool:
@@ -186,10 +208,13 @@ def assemble(
     lines: Mapping[int, str] | None = None,
     needs_info_label: str = "needs-info",
     log_window: tuple[datetime, datetime] | None = None,
+    *,
+    week: str | None = None,
 ) -> Digest:
     """The digest for [since, until). lines: checked one-line summaries by issue number.
 
     log_window: the audit log's and model calls' window when their clock differs (sample data).
+    week: the week it is for (the slot's, when the weekly run came late); default until's week.
     """
     all_threads, rows = list(threads), list(audit)
     log_since, log_until = log_window or (since, until)
@@ -199,7 +224,7 @@ def assemble(
     waiting.sort(key=lambda i: (-i.waiting_days, i.number))
     return Digest(
         repo=repo,
-        week=week_id(until, cfg.timezone),
+        week=week or week_id(until, cfg.timezone),
         since=since.isoformat(),
         until=until.isoformat(),
         counts=counts(all_threads, rows, calls, since, until, (log_since, log_until)),

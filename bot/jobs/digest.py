@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
@@ -26,11 +25,13 @@ from bot.core.digest import (
     Digest,
     ModelCall,
     assemble,
-    due,
+    due_slot,
     render_body,
     render_json,
     render_markdown,
+    week_id,
 )
+from bot.core.digest import week_slot as _week_slot
 from bot.core.labels import find_label
 from bot.core.lifecycle import is_bot
 from bot.core.markers import markers_in
@@ -273,8 +274,10 @@ def build_digest(
     bot_login: str = "smolbot[bot]",
     detail_limit: int = DETAIL_LIMIT,
     audit_until: datetime | None = None,
+    week: str | None = None,
 ) -> Digest:
-    """The digest for the `days` before `until` (no posting).
+    """The digest for the `days` before `until` (no posting); of `week` when given, else of the
+    week of `until`.
 
     audit_until: end of the window for the audit log and model calls when it differs from the
     issues' clock (the bundled sample's issues live on a fixed date; the bot's rows are real time).
@@ -295,6 +298,7 @@ def build_digest(
         lines,
         cfg.triage.needs_info_label,
         (log_since, log_until),
+        week=week,
     )
 
 
@@ -326,10 +330,25 @@ def post_weekly_digest(
     models: ModelLayer | None = None,
     bot_login: str = "smolbot[bot]",
     audit_until: datetime | None = None,
+    slot: datetime | None = None,
 ) -> DigestRun:
-    """Post this week's digest issue, or edit it when it exists: a rerun never duplicates."""
+    """Post this week's digest issue, or edit it when it exists: a rerun never duplicates.
+
+    slot: the weekly slot the job found due (core's due_slot): the digest is stored and marked
+    as that slot's week's, even when the run comes late, in the next week (or now() turned to the
+    next week since the job looked). Without it, the week of now(). Either way it covers the
+    seven days before now(), as `smolbot digest` previews it."""
+    week = week_id(slot, cfg.digest.timezone) if slot is not None else None
     digest = build_digest(
-        host, store, repo, cfg, now(), models=models, bot_login=bot_login, audit_until=audit_until
+        host,
+        store,
+        repo,
+        cfg,
+        now(),
+        models=models,
+        bot_login=bot_login,
+        audit_until=audit_until,
+        week=week,
     )
     body = render_body(digest)
     number = find_digest_issue(host, store, digest, cfg, bot_login)
@@ -382,21 +401,16 @@ def save_digest(store: Store, d: Digest, number: int | None, at: datetime) -> No
 
 
 def last_week_posted(store: Store, repo: str) -> str | None:
-    row = next(
-        store.rows(
-            "select week from digests where repo = ? order by posted_at desc limit 1", [repo]
-        ),
-        None,
-    )
-    return str(row["week"]) if row else None
+    """The newest week with a digest stored ("2026-w48" sorts by year, then week)."""
+    row = next(store.rows("select max(week) as week from digests where repo = ?", [repo]), None)
+    return str(row["week"]) if row and row["week"] else None
 
 
 def week_slot(now: datetime, cfg: DigestConfig) -> datetime:
-    """This week's digest slot (weekday, hour) in the repository's time zone, as core's due()
-    reads it: from then on, until a digest of this week is stored, the hourly job posts one."""
-    local = now.astimezone(ZoneInfo(cfg.timezone))
-    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0)
-    return (monday + timedelta(days=cfg.weekday, hours=cfg.hour)).replace(microsecond=0)
+    """This week's digest slot (weekday, hour) in the repository's time zone, as core's due_slot()
+    reads it: from then on, until a digest of this week is stored, the hourly job posts one (the
+    first digest of a repository waits for this slot; later ones are also posted late)."""
+    return _week_slot(now, cfg)
 
 
 def repo_config(host: RepoHost, store: Store | None = None, repo: str | None = None) -> RepoConfig:
@@ -433,7 +447,8 @@ def run_due_digests(ctx: JobContext) -> list[DigestRun]:
         try:
             host = ctx.github.repo(row["installation_id"], repo)
             cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
-            if due(ctx.now(), cfg.digest, last_week_posted(ctx.store, repo)):
+            slot = due_slot(ctx.now(), cfg.digest, last_week_posted(ctx.store, repo))
+            if slot is not None:  # the digest is the slot's week's, even past that week's end
                 bot = ctx.settings.bot_login
                 runs.append(
                     post_weekly_digest(
@@ -444,6 +459,7 @@ def run_due_digests(ctx: JobContext) -> list[DigestRun]:
                         now=ctx.now,
                         models=ctx.models,
                         bot_login=bot,
+                        slot=slot,
                     )
                 )
         except (RateLimited, Unavailable):
