@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -254,6 +255,17 @@ COUNT_NAMES = {
 }
 
 
+_MARKDOWN = re.compile(r"([\\`*_\[\]~$>|])")
+
+
+def plain(title: str) -> str:
+    """Someone's issue title as plain text in the bot's Markdown: no link, image, emphasis, code,
+    HTML or math of theirs in a digest the bot wrote (GitHub shows `[a](b)` as "[a](b)"); its
+    @-mentions never ping. `&` and `<` as entities, so no HTML (nor a marker) is left at all."""
+    text = title.replace("&", "&amp;").replace("<", "&lt;")
+    return quiet(_MARKDOWN.sub(r"\\\1", text))
+
+
 def _waits(i: TopIssue) -> str:
     return f"waiting on {'a maintainer' if i.waiting_on == 'maintainer' else 'the author'}"
 
@@ -264,7 +276,7 @@ def render_markdown(d: Digest) -> str:
     out += ["", "## Top issues", ""]
     out += [f"{n}. {_top_line(i)}" for n, i in _enum(d.top)]
     out += ["", "## Waiting on a maintainer", ""]
-    out += [f"- #{i.number} {quiet(i.title)} — {i.waiting_days} days" for i in d.waiting] or [
+    out += [f"- #{i.number} {plain(i.title)} — {i.waiting_days} days" for i in d.waiting] or [
         "- nobody"
     ]
     out += ["", "## What the bot did", ""]
@@ -323,7 +335,7 @@ def _num(v: float | int | None) -> str:
 def _top_line(i: TopIssue) -> str:
     """#206 Title: the model's line (why); without a line of its own, just the title."""
     said = f": {quiet(i.line)}" if i.line != i.title else ""
-    return f"#{i.number} {quiet(i.title)}{said} ({', '.join(i.why) or 'quiet'})"
+    return f"#{i.number} {plain(i.title)}{said} ({', '.join(i.why) or 'quiet'})"
 
 
 def _enum(items: list[TopIssue]) -> Iterable[tuple[int, TopIssue]]:
