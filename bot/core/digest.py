@@ -65,8 +65,14 @@ class Digest:
     until: str
     counts: dict[str, float | int | None]
     top: list[TopIssue]
-    waiting: list[TopIssue]
+    waiting: list[TopIssue]  # the longest waits, at most `top` of them
     bot: dict[str, int] = field(default_factory=dict)
+    waiting_total: int = 0  # issues waiting on a maintainer, listed or not
+
+    @property
+    def waiting_more(self) -> int:
+        """Waiting on a maintainer but not listed."""
+        return max(0, self.waiting_total - len(self.waiting))
 
     @property
     def marker_name(self) -> str:
@@ -232,6 +238,7 @@ def assemble(
         top=top,
         waiting=waiting[: cfg.top],
         bot=bot_activity(rows, log_since, log_until),
+        waiting_total=len(waiting),
     )
 
 
@@ -276,9 +283,10 @@ def render_markdown(d: Digest) -> str:
     out += ["", "## Top issues", ""]
     out += [f"{n}. {_top_line(i)}" for n, i in _enum(d.top)]
     out += ["", "## Waiting on a maintainer", ""]
-    out += [f"- #{i.number} {plain(i.title)} — {i.waiting_days} days" for i in d.waiting] or [
-        "- nobody"
-    ]
+    waits = [f"- #{i.number} {plain(i.title)} — {i.waiting_days} days" for i in d.waiting]
+    if d.waiting_more:  # listed: the longest waits, `top` of them
+        waits += [f"- and {d.waiting_more} more" if waits else f"- {d.waiting_more} issues"]
+    out += waits or ["- nobody"]
     out += ["", "## What the bot did", ""]
     out += [f"- {k}: {v}" for k, v in d.bot.items()] or ["- nothing this week"]
     out += ["", "_Written by smolbot; summaries are checked, and fall back to the title._"]
@@ -314,6 +322,9 @@ def render_html(d: Digest) -> str:
         f"<li>{e(label)}: {_num(d.counts.get(k))}</li>" for k, label in COUNT_NAMES.items()
     )
     waits = "".join(f"<li>#{i.number} {e(i.title)} — {i.waiting_days} days</li>" for i in d.waiting)
+    if d.waiting_more:
+        more = f"and {d.waiting_more} more" if waits else f"{d.waiting_more} issues"
+        waits += f"<li>{more}</li>"
     did = "".join(f"<li>{e(k)}: {v}</li>" for k, v in d.bot.items())
     return (
         f"<article class='digest'><h1>{e(d.title)}</h1><ul>{stats}</ul>"
