@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -171,25 +172,41 @@ def audit_entries(store: Store, repo: str, since: datetime, until: datetime) -> 
     ]
 
 
-def model_calls(store: Store, since: datetime, until: datetime) -> list[ModelCall]:
-    """Final model calls in the window (all repositories: the table has no repo column)."""
-    if "model_calls" not in store.db.table_names():
-        return []
-    sql = (
-        "select at, task, escalated, cache_hit, latency_ms from model_calls"
-        " where at >= ? and at < ? and coalesce(final, 1) = 1"
-    )
-    rows = store.rows(sql, [since.timestamp(), until.timestamp()])
-    return [
-        ModelCall(
-            datetime.fromtimestamp(r["at"], UTC),
-            r["task"] or "",
-            bool(r["escalated"]),
-            bool(r["cache_hit"]),
-            float(r["latency_ms"] or 0),
+def model_calls(store: Store, repo: str, since: datetime, until: datetime) -> list[ModelCall]:
+    """This repository's model answers in the window, from its own audit rows: an action's row
+    carries the model record behind it (one answer behind several actions counts once). Not the
+    model_calls table: it has no repository column, and would show every installation's calls,
+    private repositories' too, in this repository's public digest."""
+    sql = "select at, number, detail from audit where repo = ? and at >= ? and at < ? order by id"
+    seen: set[tuple[int | None, str]] = set()
+    calls = []
+    for r in store.rows(sql, [repo, since.timestamp(), until.timestamp()]):
+        model = _detail(r["detail"]).get("model")
+        if not isinstance(model, dict):
+            continue
+        key = (r["number"], json.dumps(model, sort_keys=True, default=str))
+        if key in seen:
+            continue
+        seen.add(key)
+        calls.append(
+            ModelCall(
+                datetime.fromtimestamp(r["at"], UTC),
+                str(model.get("task") or ""),
+                bool(model.get("escalated")),
+                bool(model.get("cache_hit")),
+                float(model.get("latency_ms") or 0),
+            )
         )
-        for r in rows
-    ]
+    return calls
+
+
+def _detail(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value or "{}")
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
 
 
 # --- one-line summaries --------------------------------------------------------------------
@@ -294,7 +311,7 @@ def build_digest(
         until,
         cfg.digest,
         audit_entries(store, repo, log_since, log_until),
-        model_calls(store, log_since, log_until),
+        model_calls(store, repo, log_since, log_until),
         lines,
         cfg.triage.needs_info_label,
         (log_since, log_until),
