@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import _register, cli
+from bot.cli import cli
 from bot.core.config import CONFIG_PATH
 from bot.github import GitHubApp
 from bot.jobs.context import JobContext
@@ -21,7 +21,7 @@ from bot.jobs.repo_config import load_repo_config
 from bot.settings import Settings, get_settings
 from bot.store import Store, open_store
 from tests.fake_github import FakeGitHubServer
-from tests.fake_github.plugin import make_settings
+from tests.fake_github.plugin import make_settings, point_cli_at
 
 INST, REPO = 7, "octo/app"
 DAY = 86400.0
@@ -45,16 +45,7 @@ def world(
     for name in ("SMOLBOT_DATABASE_URL", "SMOLBOT_DASHBOARD_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no .env of the checkout's
-    for name, value in {
-        "SMOLBOT_DATA_DIR": str(tmp_path),
-        "SMOLBOT_GITHUB_API_URL": fake_github.url,
-        "SMOLBOT_APP_ID": str(fake_github.app_id),
-        "SMOLBOT_PRIVATE_KEY": fake_github.private_key_pem,
-        "SMOLBOT_ENV": "test",
-    }.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    _register()
+    point_cli_at(fake_github, tmp_path, monkeypatch)
     yield settings, store
     get_settings.cache_clear()
 

@@ -66,3 +66,22 @@ def make_settings(fake_github: FakeGitHubServer, tmp_path: Path, **overrides: An
     }
     values.update(overrides)
     return load_settings(**values)
+
+
+def point_cli_at(
+    fake_github: FakeGitHubServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The `smolbot` CLI, run in this process, against the fake: as the App, data in data_dir."""
+    from bot.cli import _register
+    from bot.settings import get_settings
+
+    for name, value in {
+        "SMOLBOT_DATA_DIR": str(data_dir),
+        "SMOLBOT_GITHUB_API_URL": fake_github.url,
+        "SMOLBOT_APP_ID": str(fake_github.app_id),
+        "SMOLBOT_PRIVATE_KEY": fake_github.private_key_pem,
+        "SMOLBOT_ENV": "test",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    _register()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import _register, cli
+from bot.cli import cli
 from bot.coord import jobs as registry
 from bot.coord.locks import Locks
 from bot.core.checks import check_text
@@ -35,7 +35,7 @@ from bot.llm.embed import get_encoder
 from bot.ports import RateLimited, Unavailable
 from bot.settings import get_settings
 from bot.store import open_store
-from tests.fake_github.plugin import make_settings
+from tests.fake_github.plugin import make_settings, point_cli_at
 from tests.triage.conftest import THRESHOLDS
 from tests.triage.examples import labeled
 
@@ -373,16 +373,7 @@ def test_the_cli_backfill_says_when_to_run_again_and_resumes(world, monkeypatch,
     ctx.store.add_repositories(1, [{"full_name": REPO, "id": 7}])
     closed_labeled(state, 250)
     state.secondary_limit(1, retry_after=3600, match="&page=3&")
-    for name, value in {
-        "SMOLBOT_DATA_DIR": str(ctx.settings.data_dir),
-        "SMOLBOT_GITHUB_API_URL": fake_github.url,
-        "SMOLBOT_APP_ID": str(fake_github.app_id),
-        "SMOLBOT_PRIVATE_KEY": fake_github.private_key_pem,
-        "SMOLBOT_ENV": "test",
-    }.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    _register()
+    point_cli_at(fake_github, ctx.settings.data_dir, monkeypatch)
     out = CliRunner().invoke(cli, ["backfill", REPO])
     assert out.exit_code == 1 and "Traceback" not in out.output
     assert "retry in 3600 s. Running the same command again resumes at page 2" in out.output

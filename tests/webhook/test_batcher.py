@@ -22,16 +22,7 @@ from bot.webhook.app import create_app
 from bot.webhook.batcher import MAX_BATCH, IntakeBatcher, Pending
 from bot.webhook.signature import sign
 from tests.conftest import SECRET
-
-
-def _opened(number: int) -> dict[str, object]:
-    """An issues.opened payload with what GitHub's App webhook always sends."""
-    return {
-        "action": "opened",
-        "installation": {"id": 1},
-        "repository": {"full_name": "o/r"},
-        "issue": {"number": number},
-    }
+from tests.webhook import opened
 
 
 class Broker:
@@ -162,7 +153,7 @@ def test_concurrent_deliveries_over_http_share_messages(
         async with httpx.AsyncClient(timeout=30) as client:
 
             async def one(i: int) -> int:
-                body = json.dumps(_opened(i)).encode()
+                body = json.dumps(opened(i)).encode()
                 headers = {
                     "X-GitHub-Event": "issues",
                     "X-GitHub-Delivery": f"c-{i}",

@@ -21,17 +21,7 @@ from bot.store import Store, open_store
 from bot.webhook.app import create_app
 from bot.webhook.signature import sign
 from tests.conftest import SECRET
-
-
-def _opened(number: int) -> dict[str, object]:
-    """An issues.opened payload with what GitHub's App webhook always sends."""
-    return {
-        "action": "opened",
-        "installation": {"id": 1},
-        "repository": {"full_name": "o/r"},
-        "issue": {"number": number},
-    }
-
+from tests.webhook import opened
 
 TOKEN = "a-long-dashboard-token-for-tests"
 
@@ -94,7 +84,7 @@ def test_dashboard_reads_during_webhook_intake_break_neither(served: str, store:
     def post(worker: int) -> None:
         with httpx.Client(base_url=served, timeout=30) as client:
             for i in range(80):
-                body = json.dumps(_opened(i)).encode()
+                body = json.dumps(opened(i)).encode()
                 headers = {
                     "X-GitHub-Event": "issues",
                     "X-GitHub-Delivery": f"w{worker}-{i}",
@@ -187,7 +177,7 @@ def test_a_webhook_is_accepted_while_a_metrics_scrape_reads(
     scrape.start()
     try:
         assert reading.wait(10), "the scrape never reached its model_calls query"
-        body = json.dumps(_opened(1)).encode()
+        body = json.dumps(opened(1)).encode()
         headers = {
             "X-GitHub-Event": "issues",
             "X-GitHub-Delivery": "during-scrape",
