@@ -146,6 +146,13 @@ def sigterm_from_parent_only() -> None:
     """
     if RELAY_SIGNAL is None or not hasattr(signal, "sigwaitinfo"):  # not Linux: as billiard does
         return
+    from billiard.process import current_process
+
+    if current_process().name == "MainProcess":
+        # the solo pool sends worker_process_init in the worker itself: there SIGTERM is for
+        # anyone to send (a service manager, `kill`), and a child it forks (the embedded beat)
+        # must not inherit it blocked
+        return
     parent = os.getppid()
     main = threading.get_ident()
     signal.signal(RELAY_SIGNAL, _run_sigterm_handler)

@@ -115,3 +115,45 @@ def test_a_pool_child_still_ends_on_its_parents_terminate_not_on_anyone_elses(st
     assert w.exits_within(EXIT_BOUND_S), w.tail()
     for pid in children:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def test_a_solo_worker_with_beat_ends_on_anyone_s_sigterm_and_takes_its_beat_along(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """The solo pool runs worker_process_init in the worker itself: there SIGTERM stays for
+    anyone to send (`kill PID`, a service manager), and the embedded beat it forks gets it too
+    (it inherited SIGTERM blocked, with no relay: the demo left it running)."""
+    settings = make_settings(fake_github, tmp_path)
+    log = tmp_path / "solo.log"
+    env = {**os.environ, **settings.to_env(), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "worker", "--pool", "solo", "--beat", "-Q", "fast"],
+        env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while " ready." not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+        time.sleep(2)  # the embedded beat is up
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        beat = [int(c) for c in children]
+        assert beat, "no embedded beat process"
+        subprocess.run(["kill", "-TERM", str(proc.pid)], check=True)  # not the parent's signal
+        proc.wait(timeout=EXIT_BOUND_S)
+        deadline = time.monotonic() + EXIT_BOUND_S
+        while time.monotonic() < deadline and any(map(_running, beat)):
+            time.sleep(0.2)
+        assert not [p for p in beat if _running(p)], log.read_text()[-3000:]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
