@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox.fake_github.server import FakeGitHubServer
+from tests.e2e.test_newcomer_serve_stops import _alive
 from tests.fake_github.plugin import make_settings
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -117,14 +118,6 @@ def test_a_pool_child_still_ends_on_its_parents_terminate_not_on_anyone_elses(st
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
 
 
-def _running(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
-
-
 def test_a_solo_worker_with_beat_ends_on_anyone_s_sigterm_and_takes_its_beat_along(
     fake_github: FakeGitHubServer, tmp_path: Path
 ) -> None:
@@ -151,9 +144,9 @@ def test_a_solo_worker_with_beat_ends_on_anyone_s_sigterm_and_takes_its_beat_alo
         subprocess.run(["kill", "-TERM", str(proc.pid)], check=True)  # not the parent's signal
         proc.wait(timeout=EXIT_BOUND_S)
         deadline = time.monotonic() + EXIT_BOUND_S
-        while time.monotonic() < deadline and any(map(_running, beat)):
+        while time.monotonic() < deadline and any(map(_alive, beat)):
             time.sleep(0.2)
-        assert not [p for p in beat if _running(p)], log.read_text()[-3000:]
+        assert not [p for p in beat if _alive(p)], log.read_text()[-3000:]
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
