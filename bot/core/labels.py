@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
 from bot.core.config import Kind, RepoConfig
@@ -67,8 +68,12 @@ def find_label(labels: Iterable[str], name: str) -> str | None:
 
 
 def canon(label: str) -> str:
-    """Compare labels loosely: case, separators and emoji-free spacing do not matter."""
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", label.lower()).split())
+    """Compare labels loosely: case, separators and emoji-free spacing do not matter. Letters
+    and digits of any script count (`バグ` is not `質問`; full-width `ＢＵＧ` is `bug`); a
+    label with none (emoji only: `🐛`) compares by its casefolded self."""
+    folded = unicodedata.normalize("NFKC", label).casefold()
+    words = " ".join(re.sub(r"[\W_]+", " ", folded).split())
+    return words or " ".join(folded.split())
 
 
 def names_for(kind: Kind, cfg: RepoConfig) -> tuple[str, ...]:
