@@ -201,10 +201,11 @@ def _on_signal(box: DraftBox) -> Callable[[int, FrameType | None], None]:
 
 
 def spawn(root: Path) -> subprocess.Popen[bytes]:
-    """Start a drafter for `root`, detached (own session, no inherited pipes); returns at once."""
+    """Start a drafter for `root`, detached (own session, no inherited pipes); returns at once.
+    `-P`: the checkout is its working directory, and its own modules must not shadow ours."""
     env = {k: v for k, v in os.environ.items() if k != "GIT_INDEX_FILE"}
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.commits.drafter", "--repo", str(root)],
+        [sys.executable, "-P", "-m", "bot.commits.drafter", "--repo", str(root)],
         cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
     )  # fmt: skip

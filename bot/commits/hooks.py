@@ -27,11 +27,13 @@ HOOKS = ("prepare-commit-msg", "post-index-change")
 # draft (a deleted venv, a drafter that died) would wait all of it.
 START_GRACE_MS = 500
 
+# -P: `-m` would put the working directory first on sys.path, and the checkout's own argparse.py
+# or bot/ would run in the drafter (on git clone/checkout/add, before anyone looked at the code).
 _START = """start_drafter() {
   if command -v setsid >/dev/null 2>&1; then
-    setsid "$PY" -m bot.commits.drafter </dev/null >/dev/null 2>&1 &
+    setsid "$PY" -P -m bot.commits.drafter </dev/null >/dev/null 2>&1 &
   else
-    nohup "$PY" -m bot.commits.drafter </dev/null >/dev/null 2>&1 &
+    nohup "$PY" -P -m bot.commits.drafter </dev/null >/dev/null 2>&1 &
   fi
 }
 # A pid file outlives a killed drafter and its pid can be reused: it counts only while the lock is held.
