@@ -24,7 +24,7 @@ PING_AUTHOR = (
     "_I'm smolbot, a bot: I re-ping once when a thread has been quiet for {days} days._"
 )
 PING_TEAM = (
-    "Hi {whos}, {author} answered {when} and this issue is waiting for a maintainer's reply{what}."
+    "Hi {whos}, {author} {did} {when} and this issue is waiting for a maintainer's reply{what}."
     "\n\n_I'm smolbot, a bot: I re-ping once when a thread has been quiet for {days} days._"
 )
 CLOSE_NOTE = (
@@ -54,6 +54,7 @@ class Waiting:
     reason: str
     question: CommentData | None = None  # the maintainer comment the author should answer
     author_answered: bool = False  # needs-info is set and the author has answered since
+    asked_by: str | None = None  # on the team: someone else's question (not the author's) waits
 
 
 @dataclass(frozen=True)
@@ -105,12 +106,26 @@ def is_reply(author: str, kind: str, body: str, bot_login: str) -> bool:
     return not is_bot(author, kind, bot_login) and not only_commands(body)
 
 
+def _said(body: str) -> str:
+    """What the comment itself says: without quotes, code, links and HTML comments."""
+    text = re.sub(r"```.*?```|`[^`]*`|<!--.*?(?:-->|$)|https?://\S+", "", body, flags=re.S)
+    return "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith(">"))
+
+
 def asks_something(body: str) -> bool:
     """A question mark outside quotes, code, links and HTML comments: the comment asks the
     reader something (`search.html?q=fork` does not)."""
-    text = re.sub(r"```.*?```|`[^`]*`|<!--.*?(?:-->|$)|https?://\S+", "", body, flags=re.S)
-    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith(">")]
-    return "?" in "\n".join(lines)
+    return "?" in _said(body)
+
+
+# @login or @org/team, not an e-mail address (a@b.org) nor inside a word
+MENTION = re.compile(r"(?<![\w@`])@([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:/[\w.-]+)?)")
+
+
+def mentions(body: str) -> list[str]:
+    """Who the comment @-mentions outside quotes, code, links and HTML comments (logins and
+    org/team names, as written, in order, once each)."""
+    return list(dict.fromkeys(MENTION.findall(_said(body))))
 
 
 # -- policy ---------------------------------------------------------------------------------
@@ -201,10 +216,16 @@ def waiting_on(
     if last_team is not None and (
         last_author is None or parse_time(last_team.created_at) > last_author
     ):
-        if asks_something(without_commands(last_team.body)) and not author_is_team:
-            return Waiting(
-                "author", (author,), clock, f"{last_team.author} asked something", last_team
-            )
+        said = without_commands(last_team.body)
+        if asks_something(said) and not author_is_team:
+            named = mentions(said)
+            if not named or author.lower() in {m.lower() for m in named}:
+                return Waiting(
+                    "author", (author,), clock, f"{last_team.author} asked something", last_team
+                )
+            to = ", ".join(f"@{m}" for m in named)
+            why = f"{last_team.author} asked {to} something, not the author"
+            return _unless_asked(issue, people, by_team, clock, why)
         why = "a maintainer replied last and asked nothing"
         return _unless_asked(issue, people, by_team, clock, why)
     if author_is_team:
@@ -235,7 +256,9 @@ def _unless_asked(
     last = asked[-1]
     since = max(clock, parse_time(last.created_at))
     who = by_team[-1] if by_team else None
-    return _on_team(issue, who, since, f"{last.author} asked something after the team's last reply")
+    why = f"{last.author} asked something after the team's last reply"
+    asker = None if last.author == issue.author else last.author
+    return _on_team(issue, who, since, why, asked_by=asker)
 
 
 def _on_team(
@@ -244,12 +267,13 @@ def _on_team(
     clock: datetime,
     why: str,
     answered: bool = False,
+    asked_by: str | None = None,
 ) -> Waiting:
     assignees = tuple(a for a in issue.assignees if a != issue.author)
     if assignees:
-        return Waiting("assignee", assignees, clock, why, None, answered)
+        return Waiting("assignee", assignees, clock, why, None, answered, asked_by)
     who = (last_team.author,) if last_team else ()
-    return Waiting("maintainer", who, clock, why, None, answered)
+    return Waiting("maintainer", who, clock, why, None, answered, asked_by)
 
 
 def _team(login: str, association: str, team: frozenset[str]) -> bool:
@@ -378,9 +402,8 @@ def ping_text(thread: Thread, cfg: RepoConfig, w: Waiting, need: str = "") -> st
         return PING_AUTHOR.format(who=w.who[0], what=what, close_note=note, days=days)
     whos = ", ".join(f"@{p}" for p in w.who)
     when = f"on {w.since.date()}"
-    return PING_TEAM.format(
-        whos=whos, author=quiet(thread.issue.author), when=when, what=what, days=days
-    )
+    said, did = (w.asked_by, "asked something") if w.asked_by else (thread.issue.author, "answered")
+    return PING_TEAM.format(whos=whos, author=quiet(said), did=did, when=when, what=what, days=days)
 
 
 def _what(w: Waiting, need: str) -> str:
