@@ -17,6 +17,7 @@ TEAM_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 CLOCK_EVENTS = frozenset({"labeled", "unlabeled", "assigned", "unassigned", "reopened"})
 PING_MARK, CLOSE_MARK = "lifecycle:ping:", "lifecycle:close:"
 FOREVER = datetime.max.replace(tzinfo=UTC)
+PULL_REQUEST = "not swept: a pull request (the lifecycle pings and closes issues only)"
 WaitsOn = Literal["author", "maintainer", "assignee", "nobody"]
 
 PING_AUTHOR = (
@@ -155,6 +156,7 @@ def exemption(issue: IssueData, cfg: RepoConfig, ignored_by: str | None = None) 
     checks: list[tuple[bool, str]] = [
         (not lc.enabled, f"lifecycle disabled in {CONFIG_PATH}"),
         (issue.state != "open", f"not open ({issue.state})"),
+        (issue.is_pull_request, PULL_REQUEST),
         (alone is not None, alone or ""),
         (bool(exempt), f"exempt: label {exempt[0] if exempt else ''}"),
         (
@@ -163,7 +165,6 @@ def exemption(issue: IssueData, cfg: RepoConfig, ignored_by: str | None = None) 
         ),
         (lc.exempt_assigned and bool(issue.assignees), "exempt: assigned"),
         (lc.exempt_milestones and issue.milestone is not None, "exempt: has a milestone"),
-        (issue.draft, "exempt: draft pull request"),
         (issue.pinned, "exempt: pinned"),
         (issue.locked, "exempt: locked"),
         (

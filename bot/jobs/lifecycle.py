@@ -15,6 +15,7 @@ from typing import Any, cast
 from bot.core.actions import Action, Close, Comment, NoOp
 from bot.core.config import RepoConfig
 from bot.core.lifecycle import (
+    PULL_REQUEST,
     TEAM_ASSOCIATIONS,
     Decision,
     Thread,
@@ -386,6 +387,9 @@ class _Sweep:
         counts["list_pages"] += max(1, -(-len(issues) // 100))
         roles = load_roles(ctx.store, repo)  # login -> can write; GitHub is asked once a week
         for issue in (i for i in issues if i.number > run["issue"]):
+            if issue.is_pull_request:  # the listing has them too; pushes and reviews are no replies
+                self.pull_request(host, issue, cfg)
+                continue
             before = budget.installation_left
             try:
                 r = review_issue(
@@ -408,6 +412,20 @@ class _Sweep:
             self.save("running", None)
             if self.limits.pace_s:
                 sleep(self.limits.pace_s)
+
+    def pull_request(self, host: RepoHost, pr: IssueData, cfg: RepoConfig) -> None:
+        """Not swept (no ping, close nor automatic summary): audited when first seen and again
+        only once it changed, not on every run."""
+        self.counts["pull_requests"] += 1
+        row = saved_state(self.ctx.store, pr.repo, pr.number)
+        if row is None or row["waiting_on"] != "exempt" or row["seen_updated_at"] != pr.updated_at:
+            bot = self.ctx.settings.bot_login
+            target = Target(pr.repo, pr.number, "lifecycle.sweep", None, cfg.dry_run, bot)
+            noop = NoOp(PULL_REQUEST, what="lifecycle")
+            Performer(host, self.ctx.store, target).perform([noop])
+            save_state(self.ctx.store, pr, cfg, Decision([noop], None), acted=False)
+        self.run["issue"] = pr.number
+        self.save("running", None)
 
     def summary(
         self, host: RepoHost, issue: IssueData, cfg: RepoConfig, r: Reviewed, summarize: Summarizer

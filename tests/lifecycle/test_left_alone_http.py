@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.core.labels import canon
+from bot.core.lifecycle import PULL_REQUEST
+from bot.sandbox.fake_github.model import iso
 from bot.sandbox.fake_github.server import FakeGitHubServer
 from tests.lifecycle.http_world import CLOSE_ON, DAY, REPO, asked, bot_bodies, reasons, sweep, world
 
@@ -56,3 +58,41 @@ def test_an_emoji_exempt_label_exempts_only_itself(
     sweep(ctx)
     assert bot_bodies(st, locked) == [] and "exempt: label 🔒" in reasons(ctx, locked)
     assert len(bot_bodies(st, sparkle)) == 1
+
+
+def test_pull_requests_are_not_swept_and_audited_once_per_change(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """A maintainer asks for a test on a pull request and the contributor pushes it (no comment):
+    pushes are no replies, so sweeping it pinged the author and closed the PR as not planned.
+    Pull requests are not swept at all; each is audited once, and again only once it changed."""
+    st, ctx = world(fake_github, tmp_path)
+    t0 = st.now() - 8 * DAY
+    pr = st.add_issue(REPO, "Fix crash", "Fixes #0.", user="carl", created_at=t0, is_pr=True)
+    st.add_comment(REPO, pr.number, "Could you add a test?", user="mia", created_at=t0 + 0.1 * DAY)
+    pushed = iso(t0 + DAY)
+    st.add_raw_event(
+        REPO,
+        pr.number,
+        {
+            "event": "committed",
+            "sha": "a" * 40,
+            "message": "Add a test",
+            "author": {"name": "carl", "email": "c@x", "date": pushed},
+            "committer": {"name": "carl", "email": "c@x", "date": pushed},
+        },
+    )
+    pr.updated_at = t0 + DAY
+    issue = asked(st, t0)  # an issue beside it is still swept
+    res = sweep(ctx)
+    st.advance(8 * DAY)
+    sweep(ctx)
+    assert st.issue(REPO, pr.number).state == "open" and bot_bodies(st, pr.number) == []
+    assert st.issue(REPO, issue).state == "closed"
+    assert res.counts["pull_requests"] == 1
+    assert reasons(ctx, pr.number) == [PULL_REQUEST]  # two sweeps, one audit row
+    st.add_comment(REPO, pr.number, "Done, see the new commit.", user="carl")
+    sweep(ctx)
+    assert reasons(ctx, pr.number) == [PULL_REQUEST] * 2
+    thread_reads = [e for e in st.requests() if f"/issues/{pr.number}/" in e.path]
+    assert thread_reads == []  # nothing of the pull request is read beyond the listing

@@ -12,7 +12,15 @@ from hypothesis import strategies as st
 
 from bot.core.actions import Close, Comment, NoOp, RemoveLabel
 from bot.core.config import LifecycleConfig, RepoConfig
-from bot.core.lifecycle import PING_MARK, Thread, asks_something, decide, exemption, waiting_on
+from bot.core.lifecycle import (
+    PING_MARK,
+    PULL_REQUEST,
+    Thread,
+    asks_something,
+    decide,
+    exemption,
+    waiting_on,
+)
 from bot.core.markers import with_marker
 from bot.ports import CommentData, EventData, IssueData
 from tests.lifecycle.fakes import BOT, comment, day, iso, issue
@@ -143,7 +151,8 @@ def test_waiting_on_maintainer_pings_the_maintainer_and_never_closes() -> None:
         ({"assignees": ["x"]}, "exempt: assigned"),
         ({"milestone": "v2"}, "exempt: has a milestone"),
         ({"locked": True}, "exempt: locked"),
-        ({"draft": True, "is_pull_request": True}, "exempt: draft pull request"),
+        ({"draft": True, "is_pull_request": True}, PULL_REQUEST),
+        ({"is_pull_request": True}, PULL_REQUEST),
     ],
 )
 def test_exemptions(kw: dict[str, object], why: str) -> None:
