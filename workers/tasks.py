@@ -139,6 +139,9 @@ def _run_delivery(
         if not rt.store.claim_delivery(delivery_id, lease_s=rt.settings.recovery_after_s):
             return "already-final-or-running"
         claimed = True
+        if lapsed := _lapsed(wr, "deliveries", delivery_id):
+            rt.fail(delivery_id, lapsed)
+            return "dead"
         with _heartbeat(wr, "deliveries", delivery_id, key):
             rt.dispatch(delivery_id)
         rt.store.set_delivery_status(delivery_id, "done")
@@ -259,9 +262,9 @@ def run_job(self: Task, job_name: str, kwargs: dict[str, Any], job_id: str | Non
     with wr.locks.hold(key, wait_s=LOCK_WAIT_S) as got:
         if not got:
             countdown = 1 + 2 * random.random()
-            job_registry.set_status(
-                wr.rt.store, jid, "queued", "lock busy", time.time() + countdown
-            )
+            now = job_registry.defer(wr.rt.store, jid, "lock busy", time.time() + countdown)
+            if now in ("done", "dead", None):  # a duplicate message of a finished run
+                return "already-final"
             run_job.apply_async(
                 args=[job_name, kwargs], kwargs={"job_id": jid}, queue="model", countdown=countdown
             )
@@ -300,6 +303,9 @@ def _run_job(
         if not job_registry.claim(store, jid, wr.rt.settings.recovery_after_s):
             return "already-final-or-running"
         claimed = True
+        if lapsed := _lapsed(wr, "jobs", jid):
+            ops.fail(lapsed)
+            return "dead"
         with _heartbeat(wr, "jobs", jid, key):
             job.fn(wr.rt, **kwargs)
         job_registry.set_status(store, jid, "done")
@@ -320,6 +326,15 @@ def _run_job(
         log.exception("job %s failed", jid)
         ops.fail(f"{type(err).__name__}: {err}")
         return "dead"
+
+
+def _lapsed(wr: WorkerRuntime, table: str, row_id: str) -> str | None:
+    """Why a run just claimed must be parked, not run: claimed more often than its retries and
+    lapses allow, so its worker died or hung on it each time (the recovery sweep parks such a run
+    it finds; a copy of its message may claim it first, once the dead worker's lease lapsed)."""
+    limit = wr.rt.settings.task_max_retries + MAX_LAPSES
+    row = wr.rt.store.db.execute(f"select attempts from {table} where id = ?", [row_id]).fetchone()
+    return LAPSED.format(n=row[0] - 1) if row and row[0] > limit else None
 
 
 def _heartbeat(wr: WorkerRuntime, table: str, row_id: str, key: str) -> Heartbeat:

@@ -143,6 +143,19 @@ def set_status(
     store.db.conn.commit()
 
 
+def defer(store: Store, jid: str, why: str, next_at: float) -> str | None:
+    """Put off a waiting run (received or queued) until `next_at`; a run another worker holds,
+    or one finished or parked, keeps its status. The run's status after, None if it is gone."""
+    store.db.execute(
+        "update jobs set status = 'queued', error = ?, updated_at = ?"
+        " where id = ? and status in ('received', 'queued')",
+        [why, next_at, jid],
+    )
+    store.db.conn.commit()
+    row = run(store, jid)
+    return str(row["status"]) if row else None
+
+
 def run(store: Store, jid: str) -> dict[str, Any] | None:
     rows = list(store.db.table("jobs").rows_where("id = ?", [jid]))
     return rows[0] if rows else None

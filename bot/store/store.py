@@ -179,9 +179,11 @@ class Store:
         self.db.conn.commit()
 
     def release(self, table: str, row_id: str) -> None:
-        """Give a claimed row back (running -> queued) for its retry to claim at once."""
+        """Give a claimed row back (running -> queued) for its retry to claim at once; the
+        claim is not counted as an attempt (the lapse limit counts runs that died)."""
         self.db.execute(
-            f"update {table} set status = 'queued', updated_at = ? where id = ?"
+            f"update {table} set status = 'queued', updated_at = ?,"
+            " attempts = case when attempts > 0 then attempts - 1 else 0 end where id = ?"
             " and status = 'running'",
             [time.time(), row_id],
         )
