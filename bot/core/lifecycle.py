@@ -18,6 +18,7 @@ CLOCK_EVENTS = frozenset({"labeled", "unlabeled", "assigned", "unassigned", "reo
 PING_MARK, CLOSE_MARK = "lifecycle:ping:", "lifecycle:close:"
 FOREVER = datetime.max.replace(tzinfo=UTC)
 PULL_REQUEST = "not swept: a pull request (the lifecycle pings and closes issues only)"
+PINNED = "exempt: pinned"
 WaitsOn = Literal["author", "maintainer", "assignee", "nobody"]
 
 PING_AUTHOR = (
@@ -165,7 +166,7 @@ def exemption(issue: IssueData, cfg: RepoConfig, ignored_by: str | None = None) 
         ),
         (lc.exempt_assigned and bool(issue.assignees), "exempt: assigned"),
         (lc.exempt_milestones and issue.milestone is not None, "exempt: has a milestone"),
-        (issue.pinned, "exempt: pinned"),
+        (issue.pinned, PINNED),
         (issue.locked, "exempt: locked"),
         (
             lc.start_date is not None and parse_time(issue.created_at).date() < lc.start_date,
@@ -173,6 +174,15 @@ def exemption(issue: IssueData, cfg: RepoConfig, ignored_by: str | None = None) 
         ),
     ]
     return next((why for hit, why in checks if hit), None)
+
+
+def pinned_by(events: tuple[EventData, ...] | list[EventData], default: bool = False) -> bool:
+    """Whether the issue is pinned on GitHub, from its last pinned/unpinned timeline event (the
+    REST issue does not say); `default` when it has none."""
+    marks = sorted(
+        (e for e in events if e.kind in ("pinned", "unpinned")), key=lambda e: e.created_at
+    )
+    return marks[-1].kind == "pinned" if marks else default
 
 
 # -- waiting-on -----------------------------------------------------------------------------
@@ -335,7 +345,9 @@ def decide(
     (ignored_by: who said `/smolbot ignore` on the issue, if anyone did)."""
     why = exemption(thread.issue, cfg, ignored_by)
     if why:
-        return Decision([NoOp(why, what="lifecycle")], None)
+        # unpinning may leave the issue's updated_at as it was: a pinned issue is looked at again
+        # on the next sweep (GitHub pins at most 3 a repository)
+        return Decision([NoOp(why, what="lifecycle")], None, now if why == PINNED else FOREVER)
     w = waiting_on(thread, bot_login, cfg.triage.needs_info_label, team)
     first: list[Action] = []
     if w.author_answered:

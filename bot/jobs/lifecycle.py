@@ -8,7 +8,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -24,6 +24,7 @@ from bot.core.lifecycle import (
     is_bot,
     left_alone,
     parse_time,
+    pinned_by,
 )
 from bot.jobs.context import JobContext
 from bot.jobs.perform import Performer, Target
@@ -54,9 +55,11 @@ class KnownThread:
 
 
 def load_thread(host: RepoHost, number: int, issue: IssueData | None = None) -> Thread:
-    """Two calls (comments, events) when the issue is known from a listing; three otherwise."""
+    """Two calls (comments, events) when the issue is known from a listing; three otherwise.
+    The issue is marked pinned from its timeline (GitHub's issue JSON does not say)."""
     got = issue or host.issue(number)
-    return Thread(got, tuple(host.comments(number)), tuple(host.issue_events(number)))
+    comments, events = tuple(host.comments(number)), tuple(host.issue_events(number))
+    return Thread(replace(got, pinned=pinned_by(events, got.pinned)), comments, events)
 
 
 def config_hash(cfg: RepoConfig) -> str:

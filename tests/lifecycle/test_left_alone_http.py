@@ -96,3 +96,26 @@ def test_pull_requests_are_not_swept_and_audited_once_per_change(
     assert reasons(ctx, pr.number) == [PULL_REQUEST] * 2
     thread_reads = [e for e in st.requests() if f"/issues/{pr.number}/" in e.path]
     assert thread_reads == []  # nothing of the pull request is read beyond the listing
+
+
+def test_a_pinned_issue_is_left_alone_until_unpinned(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """Pinned on GitHub (the repository's pinned issues; no `pinned` label): the REST issue does
+    not say so, so it was pinged and closed. Its last pinned/unpinned timeline event decides."""
+    st, ctx = world(fake_github, tmp_path)
+    t0 = st.now() - 20 * DAY
+    number = asked(st, t0)
+    st.add_event(REPO, number, "pinned", "mia")
+    st.add_event(REPO, number, "unpinned", "mia")
+    st.add_event(REPO, number, "pinned", "mia")  # the last one counts
+    st.issue(REPO, number).updated_at = st.now()
+    sweep(ctx)
+    st.advance(8 * DAY)
+    sweep(ctx)
+    assert bot_bodies(st, number) == [] and st.issue(REPO, number).state == "open"
+    assert set(reasons(ctx, number)) == {"exempt: pinned"}
+    st.add_event(REPO, number, "unpinned", "mia")  # updated_at left as it was
+    st.advance(DAY)
+    sweep(ctx)
+    assert len(bot_bodies(st, number)) == 1
