@@ -546,8 +546,25 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
             db.execute(pragma)
         store = Store(db)
         if migrate:
-            store.migrate()
+            _migrate_beside_writers(store)
     return store
+
+
+def _migrate_beside_writers(store: Store, within_s: float = 30.0) -> None:
+    """Migrate a file other processes may be writing (an upgrade restarting one service of
+    several). A migration reads the schema, then writes: when another process committed in
+    between, WAL cannot upgrade the stale read and SQLite answers "database is locked" at once,
+    busy timeout or not. Each migration is atomic, so try again with the next snapshot."""
+    deadline, pause = time.monotonic() + within_s, 0.05
+    while True:
+        try:
+            store.migrate()
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
 
 
 @contextlib.contextmanager
