@@ -185,7 +185,10 @@ def kept_path(path: Path) -> Path:
 
 def state(repo: Repo, name: str) -> HookState:
     path = hooks_dir(repo) / name
-    kept = [p for p in (kept_path(path), path.with_name(name + LEGACY_SUFFIX)) if p.exists()]
+    # lexists: a kept symlink whose target is gone is still someone's hook, not a free name
+    kept = [
+        p for p in (kept_path(path), path.with_name(name + LEGACY_SUFFIX)) if os.path.lexists(p)
+    ]
     text = _read(path) if path.is_file() else ""
     ours = MARK in text[:2000]  # our mark sits in the first lines
     return HookState(
@@ -193,7 +196,7 @@ def state(repo: Repo, name: str) -> HookState:
         path,
         ours,
         kept[0] if kept else None,
-        path.exists() and not ours,
+        os.path.lexists(path) and not ours,
         ours and text == script(name),
     )
 
@@ -215,7 +218,10 @@ def install(repo: Repo, force: bool = False) -> list[str]:
                     f"{st.path} exists and so does {st.chained}; move one away, then retry"
                 )
             kept_path(st.path).parent.mkdir(exist_ok=True)
-            os.replace(st.path, kept_path(st.path))
+            if _same_link(st.path, kept_path(st.path)):
+                st.path.unlink()
+            else:
+                os.replace(st.path, kept_path(st.path))
             done.append(
                 f"kept your {name} hook as {CHAINED_DIR}/{name}; it still runs first, as {name}"
             )
@@ -249,13 +255,32 @@ def _write_ours(st: HookState) -> None:
     move = st.chained == legacy
     if move:
         kept.parent.mkdir(exist_ok=True)
-        try:
-            os.link(legacy, kept)
-        except OSError:
-            shutil.copy2(legacy, kept)
+        if not _same_link(legacy, kept):
+            try:
+                os.link(legacy, kept)
+            except OSError:
+                shutil.copy2(legacy, kept)
     _write(st.path, script(st.name))
     if move:
         legacy.unlink()
+
+
+def _same_link(src: Path, dst: Path) -> bool:
+    """When `src` is a symlink, make `dst` one to the same file and say so. A relative target
+    (`../../githooks/prepare-commit-msg`, to the team's tracked script) is read from the link's
+    own directory: one more `../` into smolbot-chained/, one less back out, so the kept hook
+    still runs and uninstall puts back the very link that was there."""
+    if not src.is_symlink():
+        return False
+    target = os.readlink(src)
+    if not os.path.isabs(target):
+        if dst.parent == src.parent / CHAINED_DIR:
+            target = os.path.join(os.pardir, target)
+        elif src.parent == dst.parent / CHAINED_DIR:
+            up = os.pardir + os.sep
+            target = target[len(up) :] if target.startswith(up) else f"{CHAINED_DIR}/{target}"
+    os.symlink(target, dst)
+    return True
 
 
 def _write(path: Path, text: str) -> None:
@@ -272,8 +297,11 @@ def uninstall(repo: Repo) -> list[str]:
         if st.ours:
             st.path.unlink()
             done.append(f"removed {st.path}")
-        if st.chained is not None and not st.path.exists():
-            os.replace(st.chained, st.path)
+        if st.chained is not None and not os.path.lexists(st.path):
+            if _same_link(st.chained, st.path):
+                st.chained.unlink()
+            else:
+                os.replace(st.chained, st.path)
             done.append(f"restored your {name} hook")
         with contextlib.suppress(OSError):  # only when empty
             kept_path(st.path).parent.rmdir()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 from bot.commits.hooks import START_GRACE_MS
 from tests.commits.conftest import Git, wait_for
@@ -124,3 +127,59 @@ def test_a_tracked_hooks_path_is_left_to_the_team(repo: Git) -> None:
 
     team.write_text(team.read_text().replace(GRACE, EARLIER))  # as an earlier release wrote it
     assert hooks.refresh(find_repo(repo.root)) == []  # a drafter never changes the team's files
+
+
+@pytest.mark.parametrize("there", [True, False], ids=["target-there", "target-not-yet"])
+def test_a_symlinked_hook_keeps_running_and_comes_back_as_it_was(
+    repo: Git, tmp_path: Path, there: bool
+) -> None:
+    """.git/hooks/prepare-commit-msg -> ../../githooks/prepare-commit-msg (the team's tracked
+    script): moved into smolbot-chained/ as it was, the relative target dangled and the team's
+    hook silently stopped; uninstall took the dangling link for no hook and did not put it back.
+    A link whose target is not there yet (a branch without githooks/) was written over."""
+    team, log = repo.root / "githooks" / "prepare-commit-msg", tmp_path / "team.log"
+    link = repo.git_path("hooks") / "prepare-commit-msg"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to("../../githooks/prepare-commit-msg")
+
+    def add_team_hook() -> None:
+        repo.write("githooks/prepare-commit-msg", f'#!/bin/sh\necho "team hook $1" >> {log}\n')
+        team.chmod(0o755)
+        repo("add", "githooks", env=NO_MODEL)
+        repo("commit", "-q", "--no-verify", "-m", "chore: team hooks", env=NO_MODEL)
+
+    if there:
+        add_team_hook()
+    out = repo.smolbot("hook", "install", "--no-start")
+    assert out.returncode == 0, out.stderr
+    assert "kept your prepare-commit-msg hook" in out.stdout
+    if not there:
+        add_team_hook()
+    log.unlink(missing_ok=True)  # it ran for the team's own commit (--no-verify runs it, too)
+    stage_and_commit(repo)
+    assert log.read_text() == "team hook .git/COMMIT_EDITMSG\n"
+    assert repo.last_message().startswith("docs")
+    assert "chains smolbot-chained/prepare-commit-msg" in repo.smolbot("hook", "status").stdout
+    assert repo.smolbot("hook", "uninstall").returncode == 0
+    assert link.is_symlink() and os.readlink(link) == "../../githooks/prepare-commit-msg"
+    assert not (link.parent / "smolbot-chained").exists()
+
+
+def test_an_earlier_releases_chained_symlink_moves_as_the_same_link(repo: Git) -> None:
+    """`<name>.smolbot-chained` sat beside our hook: a relative link moved one directory down
+    points one `../` further (hard-linked, it became a copy of the team's script)."""
+    from bot.commits import hooks
+    from bot.commits.git import find_repo
+
+    git = find_repo(repo.root)
+    hooks.install(git)
+    prepare = repo.git_path("hooks") / "prepare-commit-msg"
+    prepare.write_text(prepare.read_text().replace(GRACE, EARLIER))  # the earlier release's
+    legacy = prepare.with_name("prepare-commit-msg.smolbot-chained")
+    legacy.symlink_to("../../githooks/prepare-commit-msg")
+    assert hooks.refresh(git) == [f"updated {prepare} to this version's script"]
+    kept = prepare.parent / "smolbot-chained" / "prepare-commit-msg"
+    assert os.readlink(kept) == "../../../githooks/prepare-commit-msg"
+    assert not os.path.lexists(legacy)
+    hooks.uninstall(git)
+    assert os.readlink(prepare) == "../../githooks/prepare-commit-msg"
