@@ -316,13 +316,54 @@ def _label_time(thread: Thread, label: str) -> datetime | None:
     return max(times, default=None)
 
 
+Party = Literal["author", "maintainer"]
+# lifecycle:ping:<date>:<party> (party: who was pinged); before it, lifecycle:ping:<date>
+PING_MARKER = re.compile(r"lifecycle:ping:(\d{4}-\d{2}-\d{2})(?::(author|maintainer))?")
+
+
+@dataclass(frozen=True)
+class Ping:
+    """One re-ping of the bot's, read from the hidden marker in its comment."""
+
+    at: datetime
+    party: Party | None  # who it asked: the author or a maintainer (None: an old ping, unsaid)
+    marker: str = ""
+
+
+def party_of(w: Waiting) -> Party:
+    """Who a ping for this wait goes to: the author, or the team (a maintainer or assignee)."""
+    return "author" if w.on == "author" else "maintainer"
+
+
+def ping_marker(day: datetime, party: Party) -> str:
+    return f"{PING_MARK}{day.date().isoformat()}:{party}"
+
+
+def pings_in(thread: Thread, bot_login: str) -> list[Ping]:
+    """The bot's re-pings, oldest first, from the hidden markers in its own comments. A marker of
+    before they named the party (lifecycle:ping:<date>) is read from the ping's words."""
+    found: list[Ping] = []
+    for c in thread.comments:
+        if c.author != bot_login:
+            continue
+        marks = sorted(m for m in markers_in(c.body) if m.startswith(PING_MARK))
+        if not marks:
+            continue
+        got = PING_MARKER.fullmatch(marks[0])
+        party: Party | None = None
+        if got is not None and got.group(2):
+            party = "author" if got.group(2) == "author" else "maintainer"
+        elif "is waiting for your reply" in c.body:
+            party = "author"
+        elif "is waiting for a maintainer's reply" in c.body:
+            party = "maintainer"
+        found.append(Ping(parse_time(c.created_at), party, marks[0]))
+    return sorted(found, key=lambda p: p.at)
+
+
 def ping_times(thread: Thread, bot_login: str) -> list[datetime]:
     """When the bot re-pinged, read from the hidden markers in its own comments."""
-    return sorted(
-        parse_time(c.created_at)
-        for c in thread.comments
-        if c.author == bot_login and any(m.startswith(PING_MARK) for m in markers_in(c.body))
-    )
+    return [p.at for p in pings_in(thread, bot_login)]
 
 
 def closing_enabled(cfg: RepoConfig) -> bool:
@@ -366,17 +407,20 @@ def _ping_or_close(
         timedelta(days=lc.days_until_ping),
         timedelta(days=lc.days_until_close),
     )
-    pings = ping_times(thread, bot)
-    pinged = [p for p in pings if p >= w.since]
+    party = party_of(w)
+    pings = pings_in(thread, bot)
+    # this wait's pings: since it began, and to whom it waits on (a ping to the author that
+    # crossed the author's answer does not count for the wait on a maintainer that follows)
+    pinged = [p.at for p in pings if p.at >= w.since and p.party in (None, party)]
     state = f"waiting on {w.on} ({', '.join(w.who) or 'nobody named'}) since {w.since.date()}"
     if not pinged:
-        due = max([w.since + ping_after, *(p + ping_after for p in pings[-1:])])
+        due = max([w.since + ping_after, *(p.at + ping_after for p in pings[-1:])])
         if now < due:
             return [NoOp(f"{state}: {w.reason}; re-ping on {due.date()}", what="ping")], due
         if not w.who:
             return [NoOp(f"{state}: no one to ping; left for the digest", what="ping")], FOREVER
         body = ping_text(thread, cfg, w, need)
-        mark = f"{PING_MARK}{now.date().isoformat()}"
+        mark = ping_marker(now, party)
         reason = f"{state}: {w.reason}; quiet for {(now - w.since).days} days"
         next_due = now + close_after if w.on == "author" else FOREVER
         return [Comment(body, mark, reason)], next_due
