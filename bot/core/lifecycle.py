@@ -317,8 +317,13 @@ def _label_time(thread: Thread, label: str) -> datetime | None:
 
 
 Party = Literal["author", "maintainer"]
-# lifecycle:ping:<date>:<party> (party: who was pinged); before it, lifecycle:ping:<date>
-PING_MARKER = re.compile(r"lifecycle:ping:(\d{4}-\d{2}-\d{2})(?::(author|maintainer))?")
+# lifecycle:ping:<date>:<party>[:close<days>] (who was pinged; the close it announced, if any);
+# before them, lifecycle:ping:<date>
+PING_MARKER = re.compile(
+    r"lifecycle:ping:(\d{4}-\d{2}-\d{2})(?::(author|maintainer))?(?::close(\d{1,4}))?"
+)
+# the close as an older ping's words announced it (CLOSE_NOTE)
+ANNOUNCED = re.compile(r"If there is no answer within (\d{1,4}) days, I will close it")
 
 
 @dataclass(frozen=True)
@@ -328,6 +333,7 @@ class Ping:
     at: datetime
     party: Party | None  # who it asked: the author or a maintainer (None: an old ping, unsaid)
     marker: str = ""
+    close_days: int | None = None  # it said the issue closes this many days on; None: it did not
 
 
 def party_of(w: Waiting) -> Party:
@@ -335,8 +341,9 @@ def party_of(w: Waiting) -> Party:
     return "author" if w.on == "author" else "maintainer"
 
 
-def ping_marker(day: datetime, party: Party) -> str:
-    return f"{PING_MARK}{day.date().isoformat()}:{party}"
+def ping_marker(day: datetime, party: Party, close_days: int | None = None) -> str:
+    close = f":close{close_days}" if close_days is not None else ""
+    return f"{PING_MARK}{day.date().isoformat()}:{party}{close}"
 
 
 def pings_in(thread: Thread, bot_login: str) -> list[Ping]:
@@ -351,13 +358,18 @@ def pings_in(thread: Thread, bot_login: str) -> list[Ping]:
             continue
         got = PING_MARKER.fullmatch(marks[0])
         party: Party | None = None
+        close: int | None = None
         if got is not None and got.group(2):
             party = "author" if got.group(2) == "author" else "maintainer"
-        elif "is waiting for your reply" in c.body:
-            party = "author"
-        elif "is waiting for a maintainer's reply" in c.body:
-            party = "maintainer"
-        found.append(Ping(parse_time(c.created_at), party, marks[0]))
+            close = int(got.group(3)) if got.group(3) else None
+        else:  # an older ping: its words say whom it pinged and whether it announced a close
+            if "is waiting for your reply" in c.body:
+                party = "author"
+            elif "is waiting for a maintainer's reply" in c.body:
+                party = "maintainer"
+            said = ANNOUNCED.search(c.body)
+            close = int(said.group(1)) if said else None
+        found.append(Ping(parse_time(c.created_at), party, marks[0], close))
     return sorted(found, key=lambda p: p.at)
 
 
@@ -411,7 +423,7 @@ def _ping_or_close(
     pings = pings_in(thread, bot)
     # this wait's pings: since it began, and to whom it waits on (a ping to the author that
     # crossed the author's answer does not count for the wait on a maintainer that follows)
-    pinged = [p.at for p in pings if p.at >= w.since and p.party in (None, party)]
+    pinged = [p for p in pings if p.at >= w.since and p.party in (None, party)]
     state = f"waiting on {w.on} ({', '.join(w.who) or 'nobody named'}) since {w.since.date()}"
     if not pinged:
         due = max([w.since + ping_after, *(p.at + ping_after for p in pings[-1:])])
@@ -419,33 +431,55 @@ def _ping_or_close(
             return [NoOp(f"{state}: {w.reason}; re-ping on {due.date()}", what="ping")], due
         if not w.who:
             return [NoOp(f"{state}: no one to ping; left for the digest", what="ping")], FOREVER
-        body = ping_text(thread, cfg, w, need)
-        mark = ping_marker(now, party)
         reason = f"{state}: {w.reason}; quiet for {(now - w.since).days} days"
-        next_due = now + close_after if w.on == "author" else FOREVER
-        return [Comment(body, mark, reason)], next_due
+        return _ping(thread, cfg, now, w, need, reason)
+    last = pinged[-1]
+    on = last.at.date()
     if w.on != "author":
-        why = (
-            f"{state}: pinged on {pinged[-1].date()}; waiting on a maintainer, left for the digest"
-        )
+        why = f"{state}: pinged on {on}; waiting on a maintainer, left for the digest"
         return [NoOp(why, what="close")], FOREVER
-    close_at = pinged[-1] + close_after
-    if now < close_at:
-        return [
-            NoOp(
-                f"{state}: pinged on {pinged[-1].date()}; close due {close_at.date()}", what="close"
-            )
-        ], close_at
     if not closing_enabled(cfg):
+        close_at = last.at + close_after
+        if now < close_at:
+            return [NoOp(f"{state}: pinged on {on}; close due {close_at.date()}", what="close")], (
+                close_at
+            )
         why = (
-            f"would close: no answer since the ping on {pinged[-1].date()}"
+            f"would close: no answer since the ping on {on}"
             " (closing is off: set lifecycle.close: true to opt in)"
         )
         return [NoOp(why, what="close")], FOREVER
-    text = CLOSE_BODY.format(days=lc.days_until_close, who=thread.issue.author)
-    reason = f"no answer from the author for {(now - pinged[-1]).days} days after the ping"
+    if last.close_days is None:  # the author was never told: first a ping that says so
+        due = last.at + ping_after
+        said = f"{state}: the ping on {on} did not say the issue would close"
+        if now < due:
+            return [NoOp(f"{said}; a ping that does is due {due.date()}", what="ping")], due
+        return _ping(thread, cfg, now, w, need, f"{said}; pinging again with the close announced")
+    days = max(last.close_days, lc.days_until_close)  # never sooner than the ping announced
+    close_at = last.at + timedelta(days=days)
+    if now < close_at:
+        return [NoOp(f"{state}: pinged on {on}; close due {close_at.date()}", what="close")], (
+            close_at
+        )
+    text = CLOSE_BODY.format(days=days, who=thread.issue.author)
+    reason = f"no answer from the author for {(now - last.at).days} days after the ping on {on}"
     mark = f"{CLOSE_MARK}{now.date().isoformat()}"
     return [Comment(text, mark, reason), Close(reason, "not_planned")], FOREVER
+
+
+def _ping(
+    thread: Thread, cfg: RepoConfig, now: datetime, w: Waiting, need: str, reason: str
+) -> tuple[list[Action], datetime]:
+    """The re-ping; to the author with closing on, it announces the close (text and marker)."""
+    close = cfg.lifecycle.days_until_close if announces_close(cfg, w) else None
+    mark = ping_marker(now, party_of(w), close)
+    next_due = now + timedelta(days=cfg.lifecycle.days_until_close) if w.on == "author" else FOREVER
+    return [Comment(ping_text(thread, cfg, w, need), mark, reason)], next_due
+
+
+def announces_close(cfg: RepoConfig, w: Waiting) -> bool:
+    """A ping to the author says the issue will close when closing is on (and only then)."""
+    return w.on == "author" and closing_enabled(cfg)
 
 
 def ping_text(thread: Thread, cfg: RepoConfig, w: Waiting, need: str = "") -> str:
@@ -453,9 +487,8 @@ def ping_text(thread: Thread, cfg: RepoConfig, w: Waiting, need: str = "") -> st
     what = _what(w, need)
     days = cfg.lifecycle.days_until_ping
     if w.on == "author":
-        note = (
-            CLOSE_NOTE.format(days=cfg.lifecycle.days_until_close) if closing_enabled(cfg) else ""
-        )
+        close = announces_close(cfg, w)
+        note = CLOSE_NOTE.format(days=cfg.lifecycle.days_until_close) if close else ""
         return PING_AUTHOR.format(who=w.who[0], what=what, close_note=note, days=days)
     whos = ", ".join(f"@{p}" for p in w.who)
     when = f"on {w.since.date()}"

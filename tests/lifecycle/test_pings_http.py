@@ -10,6 +10,8 @@ from bot.core.markers import markers_in, with_marker
 from bot.sandbox.fake_github.model import iso
 from bot.sandbox.fake_github.server import FakeGitHubServer
 from tests.lifecycle.http_world import (
+    CLOSE_OFF,
+    CLOSE_ON,
     DAY,
     REPO,
     asked,
@@ -21,6 +23,11 @@ from tests.lifecycle.http_world import (
 )
 
 BOT = "smolbot[bot]"
+
+
+def ping_mark(body: str) -> str:
+    (mark,) = [m for m in markers_in(body) if m.startswith("lifecycle:ping:")]
+    return mark
 
 
 def old_ping(st: Any, number: int, body: str, at: float) -> None:
@@ -50,14 +57,14 @@ def test_an_author_answer_racing_the_ping_still_gets_the_maintainer_pinged(
     patch_host(ctx, race)
     sweep(ctx)
     (ping,) = bot_bodies(st, number)
-    assert "@alice" in ping and any(m.endswith(":author") for m in markers_in(ping))
+    assert "@alice" in ping and ":author" in ping_mark(ping)
     st.advance(8 * DAY)  # it has waited on mia for 8 days
     sweep(ctx)
     bodies = bot_bodies(st, number)
     assert len(bodies) == 2 and bodies[1].startswith("Hi @mia, alice answered on "), reasons(
         ctx, number
     )
-    assert any(m.endswith(":maintainer") for m in markers_in(bodies[1]))
+    assert ping_mark(bodies[1]).endswith(":maintainer")
 
 
 def test_old_ping_markers_count_for_whom_their_words_pinged(
@@ -79,3 +86,64 @@ def test_old_ping_markers_count_for_whom_their_words_pinged(
     assert len(bot_bodies(st, to_author)) == 2  # mia pinged now
     assert bot_bodies(st, to_author)[1].startswith("Hi @mia")
     assert len(bot_bodies(st, to_team)) == 1  # mia was pinged already
+
+
+def test_turning_closing_on_pings_with_the_close_announced_before_closing(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """Closing off, the bot pings (no word of closing); a month later the maintainer opts in:
+    the next sweep closed at once. Now it pings again, saying so, and closes a week later."""
+    st, ctx = world(fake_github, tmp_path, CLOSE_OFF)
+    number = asked(st, st.now() - 8 * DAY)
+    sweep(ctx)
+    (ping,) = bot_bodies(st, number)
+    assert "close" not in ping.lower() and ":close" not in ping_mark(ping)
+    st.advance(30 * DAY)
+    st.put_file(REPO, ".github/smolbot.yml", CLOSE_ON)
+    sweep(ctx)
+    assert st.issue(REPO, number).state == "open"
+    warned = bot_bodies(st, number)[1]
+    assert "I will close it" in warned and ping_mark(warned).endswith(":author:close7")
+    st.advance(6 * DAY)
+    sweep(ctx)
+    assert st.issue(REPO, number).state == "open"
+    st.advance(1.5 * DAY)
+    sweep(ctx)
+    assert st.issue(REPO, number).state == "closed"
+
+
+def test_a_shorter_days_until_close_after_the_ping_does_not_close_sooner(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    st, ctx = world(fake_github, tmp_path, CLOSE_ON.replace("close: 7", "close: 14"))
+    number = asked(st, st.now() - 8 * DAY)
+    sweep(ctx)
+    (ping,) = bot_bodies(st, number)
+    assert "within 14 days" in ping and ping_mark(ping).endswith(":close14")
+    st.put_file(REPO, ".github/smolbot.yml", CLOSE_ON)  # 7 days now
+    st.advance(8 * DAY)
+    sweep(ctx)
+    assert st.issue(REPO, number).state == "open" and len(bot_bodies(st, number)) == 1
+    assert any("close due" in r for r in reasons(ctx, number))
+    st.advance(6.5 * DAY)
+    sweep(ctx)
+    assert st.issue(REPO, number).state == "closed"
+    assert "for 14 days after the reminder" in bot_bodies(st, number)[1]
+
+
+def test_old_pings_announced_a_close_only_if_their_words_did(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """An older ping (lifecycle:ping:<date>) said "I will close it" when closing was on: it closes
+    on time; one that did not say so gets a ping that does first."""
+    st, ctx = world(fake_github, tmp_path)
+    t0 = st.now() - 20 * DAY
+    warned, unwarned = asked(st, t0), asked(st, t0)
+    words = "Hi @alice, this issue is waiting for your reply."
+    close = " If there is no answer within 7 days, I will close it; it can be reopened any time."
+    old_ping(st, warned, words + close, t0 + 10 * DAY)
+    old_ping(st, unwarned, words, t0 + 10 * DAY)
+    sweep(ctx)
+    assert st.issue(REPO, warned).state == "closed"
+    assert st.issue(REPO, unwarned).state == "open"
+    assert "I will close it" in bot_bodies(st, unwarned)[1]
