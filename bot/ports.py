@@ -85,11 +85,16 @@ HOURLY_CREATES = 500  # GitHub: at most 500 content-creating requests an hour pe
 class RateLimited(GitHubError):
     """Primary or secondary rate limit. retry_after_s says when to try again."""
 
-    def __init__(self, retry_after_s: float, message: str = "", backoff: bool = False) -> None:
+    def __init__(
+        self, retry_after_s: float, message: str = "", backoff: bool = False, paced: bool = False
+    ) -> None:
         super().__init__(message or f"GitHub rate limit; retry in {retry_after_s:.0f} s")
         self.retry_after_s = retry_after_s
         # GitHub said no time (no retry-after, quota not spent): back off, twice as long each retry
         self.backoff = backoff
+        # the shared pacer's own refusal (a pause every worker already sees, the hour's
+        # creations spent), not GitHub's answer: nothing new to tell the other workers
+        self.paced = paced
 
     def wait_s(self, retries: int) -> float:
         """How long to wait before retry number `retries` + 1 (0: the first retry)."""

@@ -180,7 +180,7 @@ def _misconfigured(what: str, err: Exception) -> str:
 def _countdown(task: Task, wr: WorkerRuntime, err: Exception, inst: int | None) -> float:
     if isinstance(err, RateLimited):
         wait = err.wait_s(task.request.retries)  # GitHub named no time: doubling each retry
-        if inst:
+        if inst and not err.paced:
             wr.pacer.pause(inst, wait)  # every worker holds off, not just this one
         return wait
     return backoff(task.request.retries, wr.rt.settings.retry_base_s)

@@ -232,3 +232,40 @@ def test_thread_locks_are_not_kept_after_use(tmp_path) -> None:  # type: ignore[
             issue_key("kept/nowhere", 999)
         ]
     assert [k for k in list(module._local) if "kept/nowhere" in k] == []
+
+
+def test_pacers_on_machines_whose_clocks_differ_keep_one_schedule(pg_url: str) -> None:
+    """Workers on several machines share PostgreSQL: one machine's clock 45 s fast made every
+    other worker find the installation paused (and refused each write) after its writes."""
+    import time
+
+    fast = SharedPacer(open_store(pg_url), 0.2, clock=lambda: time.time() + 45, shared_clock=True)
+    slow = SharedPacer(open_store(pg_url), 0.2, clock=time.time, shared_clock=True)
+    assert fast.run(42, lambda: "fast wrote") == "fast wrote"
+    assert slow.ahead_s(42) <= 0.2  # was 45
+    assert slow.run(42, lambda: "slow wrote") == "slow wrote"
+    fast.pause(42, 60)  # a secondary limit seen on the fast machine holds the slow one 60 s
+    assert 59 < slow.paused_for(42) <= 60
+
+
+def test_a_write_refused_by_the_pacer_itself_pauses_no_one_longer(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The shared pacer's refusal (a pause already recorded) is no news from GitHub: the queue's
+    retry must not record it as a pause again, each time a little longer."""
+    from bot.ports import RateLimited as Limited
+
+    clock = Clock()
+    p = SharedPacer(open_store(tmp_path / "s.db"), 1.0, clock=clock, sleep=clock.sleep)
+    p.pause(7, 60)
+    with pytest.raises(Limited) as err:
+        p.run(7, lambda: None)
+    assert err.value.paced
+    from types import SimpleNamespace
+
+    from workers.tasks import _countdown
+
+    task, wr = SimpleNamespace(request=SimpleNamespace(retries=0)), SimpleNamespace(pacer=p)
+    clock.t += 30
+    assert _countdown(task, wr, err.value, 7) == 60  # type: ignore[arg-type]
+    assert p.paused_for(7) == 30  # the pause as recorded, not 60 s more from now
+    assert _countdown(task, wr, Limited(90, "GitHub: secondary rate limit"), 7) == 90  # type: ignore[arg-type]
+    assert p.paused_for(7) == 90
