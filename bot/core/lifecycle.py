@@ -461,10 +461,25 @@ def _ping_or_close(
         return [NoOp(f"{state}: pinged on {on}; close due {close_at.date()}", what="close")], (
             close_at
         )
-    text = CLOSE_BODY.format(days=days, who=thread.issue.author)
     reason = f"no answer from the author for {(now - last.at).days} days after the ping on {on}"
+    noted = close_notes_since(thread, bot, last.at)
+    if noted:  # a close that failed after its note (a retry, the next day's sweep): no second note
+        why = f"{reason}; the closing note was posted on {noted[-1].date()}"
+        return [Close(why, "not_planned")], FOREVER
+    text = CLOSE_BODY.format(days=days, who=thread.issue.author)
     mark = f"{CLOSE_MARK}{now.date().isoformat()}"
     return [Comment(text, mark, reason), Close(reason, "not_planned")], FOREVER
+
+
+def close_notes_since(thread: Thread, bot_login: str, since: datetime) -> list[datetime]:
+    """When the bot posted a closing note (any lifecycle:close marker) at or after `since`."""
+    return sorted(
+        parse_time(c.created_at)
+        for c in thread.comments
+        if c.author == bot_login
+        and parse_time(c.created_at) >= since
+        and any(m.startswith(CLOSE_MARK) for m in markers_in(c.body))
+    )
 
 
 def _ping(

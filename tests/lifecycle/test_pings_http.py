@@ -3,10 +3,12 @@ for which wait, what a ping announced, a close retried."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
 from bot.core.markers import markers_in, with_marker
+from bot.ports import Unavailable
 from bot.sandbox.fake_github.model import iso
 from bot.sandbox.fake_github.server import FakeGitHubServer
 from tests.lifecycle.http_world import (
@@ -147,3 +149,59 @@ def test_old_pings_announced_a_close_only_if_their_words_did(
     assert st.issue(REPO, warned).state == "closed"
     assert st.issue(REPO, unwarned).state == "open"
     assert "I will close it" in bot_bodies(st, unwarned)[1]
+
+
+def test_a_close_that_failed_after_its_note_is_retried_without_a_second_note(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """The closing note is posted, then GitHub refuses the close (a 502 past the job's retries):
+    the next day's sweep closes it without posting a second note (its marker carried the date,
+    so the new day's marker did not match the note already there)."""
+    st, ctx = world(fake_github, tmp_path)
+    number = asked(st, st.now() - 8 * DAY)
+    sweep(ctx)  # the ping
+    st.advance(8 * DAY)
+    down = {"on": True}
+
+    def flaky(name: str, host: Any) -> None:
+        close = host.close
+
+        def flaky_close(n: int, reason: str) -> None:
+            if down["on"]:
+                raise Unavailable("GitHub answered 502; retry later")
+            close(n, reason)
+
+        host.close = flaky_close
+
+    patch_host(ctx, flaky)
+    with contextlib.suppress(Unavailable):
+        sweep(ctx)
+    assert st.issue(REPO, number).state == "open" and len(bot_bodies(st, number)) == 2
+    down["on"] = False
+    st.advance(DAY)
+    sweep(ctx)
+    notes = [b for b in bot_bodies(st, number) if "Closing as not planned" in b]
+    assert st.issue(REPO, number).state == "closed" and len(notes) == 1
+    assert any("the closing note was posted on" in r for r in reasons(ctx, number))
+
+
+def test_a_reopened_issue_closed_again_gets_a_new_note(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    st, ctx = world(fake_github, tmp_path)
+    number = asked(st, st.now() - 8 * DAY)
+    sweep(ctx)
+    st.advance(8 * DAY)
+    sweep(ctx)
+    assert st.issue(REPO, number).state == "closed"
+    st.issue(REPO, number).state = "open"
+    st.add_event(REPO, number, "reopened", "alice")
+    st.add_comment(REPO, number, "Still broken on 2.4, what now?", user="alice")
+    st.advance(60)
+    st.add_comment(REPO, number, "Can you attach the log?", user="mia")
+    st.advance(8 * DAY)
+    sweep(ctx)  # a new ping
+    st.advance(8 * DAY)
+    sweep(ctx)
+    notes = [b for b in bot_bodies(st, number) if "Closing as not planned" in b]
+    assert st.issue(REPO, number).state == "closed" and len(notes) == 2
