@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.commits import drafter, hooks
 from bot.commits.drafts import DraftBox, DraftResult
 from bot.commits.git import Repo
-from bot.commits.hooks import START_GRACE_MS
+from bot.commits.hooks import PREFIX_MAX, START_GRACE_MS
 from bot.commits.pipeline import draft_tree
 
 DEFAULT_WAIT_S = 2.0
@@ -36,6 +36,27 @@ def has_message(text: str, comment: str = "#") -> bool:
         if line.strip() and not line.startswith(comment):
             return True
     return False
+
+
+def is_prefix(line: str, comment: str = "#") -> bool:
+    """Whether a hook's first line is a prefix for the subject (`ABC-123: `, `[ABC-123]`,
+    `ABC-123 `): short, and ending in a separator, or in a space after one word. As the hook's awk."""
+    text = line.rstrip(" \t")
+    if not text or text.startswith(comment) or len(text) > PREFIX_MAX:
+        return False
+    return text[-1] in ":])|>/-" or (text != line and not any(c in " \t" for c in text))
+
+
+def with_draft(draft: str, text: str, comment: str = "#") -> str:
+    """The message file with the draft in: above what is there, a blank line between, or after a
+    prefix a hook put on the first line (`ABC-123: ` + the draft's subject). As the hook's awk."""
+    first, _, rest = text.partition("\n")
+    draft = draft.rstrip("\n")
+    if draft and is_prefix(first, comment):
+        prefix = first.rstrip(" \t")
+        subject = draft if draft.startswith(prefix) else f"{prefix} {draft}"
+        return f"{subject}\n{rest}"
+    return f"{draft}\n\n{text}"
 
 
 def await_draft(repo: Repo, box: DraftBox, head: str, tree: str, budget_s: float) -> str | None:
@@ -74,18 +95,22 @@ def ask_and_wait(repo: Repo, box: DraftBox, head: str, tree: str, budget_s: floa
 
 
 def fill_message(repo: Repo, msg_file: Path, source: str, index_file: Path | None) -> bool:
-    """prepare-commit-msg: put the draft above git's comments. False when the message was left alone."""
+    """prepare-commit-msg: put the draft above git's comments. False when the message was left
+    alone. With no source git wrote no message: words there come from a hook that ran first (the
+    pre-commit framework runs them in its config's order), a ticket prefix or a trailer, and the
+    draft goes in with them (with_draft)."""
     if source not in ("", "template") or not msg_file.is_file():
         return False  # -m, -F, merge, squash, amend/-c/-C: the user's message stands
     current = msg_file.read_text(errors="replace")
-    if has_message(current, repo.comment_string()):
-        return False  # a template with words in it too
+    comment = repo.comment_string()
+    if source == "template" and has_message(current, comment):
+        return False  # a template with words in it
     tree = repo.staged_tree(index_file)
     box = DraftBox(repo.smolbot_dir())
     draft = await_draft(repo, box, repo.head_tree(), tree, wait_budget(repo))
     if not draft:
         return False
-    msg_file.write_text(draft.rstrip("\n") + "\n\n" + current)
+    msg_file.write_text(with_draft(draft, current, comment))
     return True
 
 

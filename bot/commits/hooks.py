@@ -26,6 +26,7 @@ HOOKS = ("prepare-commit-msg", "post-index-change")
 # writing its pid; it stays well under the default wait (2 s), or every commit that gets no
 # draft (a deleted venv, a drafter that died) would wait all of it.
 START_GRACE_MS = 500
+PREFIX_MAX = 40  # a kept hook's first line this long at most can be a prefix for the subject
 
 # -P: `-m` would put the working directory first on sys.path, and the checkout's own argparse.py
 # or bot/ would run in the drafter (on git clone/checkout/add, before anyone looked at the code).
@@ -63,11 +64,9 @@ PREPARE = """#!/bin/sh
 {mark}: prepare-commit-msg ({version}). Installed by `smolbot hook install`; `smolbot hook uninstall` restores any earlier hook.
 # Fills the editor with the draft for (HEAD's tree, staged tree); never blocks or fails a commit. Few processes: it runs on every commit.
 PY={python}
-{chain}chained prepare-commit-msg "$@" || exit $?
-[ -x "$PY" ] || exit 0
-case "$2" in ''|template) ;; *) exit 0 ;; esac
-[ -f "$1" ] || exit 0
-{has_message}tree=$(git -c core.hooksPath=/dev/null write-tree 2>/dev/null) || exit 0
+{chain}{no_message}chained prepare-commit-msg "$@" || exit $?
+[ -n "$sb_draft" ] && [ -x "$PY" ] && [ -f "$1" ] || exit 0
+tree=$(git -c core.hooksPath=/dev/null write-tree 2>/dev/null) || exit 0
 head=$(git rev-parse -q --verify 'HEAD^{{tree}}' 2>/dev/null) || head={empty_tree}
 [ "$tree" = "$head" ] && exit 0
 {gitdir}key="$head-$tree"; draft="$dir/drafts/$key.txt"; none="$dir/drafts/$key.none"
@@ -84,8 +83,7 @@ head=$(git rev-parse -q --verify 'HEAD^{{tree}}' 2>/dev/null) || head={empty_tre
   done
 fi
 [ -f "$draft" ] || exit 0
-cat "$draft" - <"$1" >"$1.smolbot" 2>/dev/null && mv -f "$1.smolbot" "$1" || rm -f "$1.smolbot"
-exit 0
+{with_draft}exit 0
 """
 
 INDEX_CHANGE = """#!/bin/sh
@@ -100,17 +98,43 @@ exit 0
 # Leave a message the user (or a template) wrote: a line neither blank nor a comment, above the
 # scissors line `git commit -v` puts the diff under. Comments start with core.commentString or
 # core.commentChar, whichever git reads last (`auto` gives `#` on an empty message). Only awk's
-# "no message" (1) goes on: when in doubt, the message is left alone.
-_HAS_MESSAGE = """cc=$(git config --get-regexp '^core\\.comment(char|string)$' 2>/dev/null)
-cc=${cc##*"
+# "no message" (1) drafts: when in doubt, the message is left alone. It is read as git wrote it,
+# before the kept hook runs: one that writes a ticket prefix (`ABC-123: `) or a trailer has not
+# written the user's message (its text was taken for one, and no draft ever came).
+_NO_MESSAGE = """sb_draft=
+case "$2" in ''|template) if [ -f "$1" ]; then
+  sb_cc=$(git config --get-regexp '^core\\.comment(char|string)$' 2>/dev/null)
+  sb_cc=${sb_cc##*"
 "}
-case "$cc" in *' '?*) cc=${cc#* } ;; *) cc= ;; esac
-case "$cc" in ''|auto) cc='#' ;; esac
-SMOLBOT_CC=$cc awk 'BEGIN { c = ENVIRON["SMOLBOT_CC"]; cut = c " ------------------------ >8 ------------------------" }
-  $0 == cut { exit }
-  NF && index($0, c) != 1 { found = 1; exit }
-  END { exit !found }' "$1" 2>/dev/null
-[ $? -eq 1 ] || exit 0
+  case "$sb_cc" in *' '?*) sb_cc=${sb_cc#* } ;; *) sb_cc= ;; esac
+  case "$sb_cc" in ''|auto) sb_cc='#' ;; esac
+  SMOLBOT_CC=$sb_cc awk 'BEGIN { c = ENVIRON["SMOLBOT_CC"]; cut = c " ------------------------ >8 ------------------------" }
+    $0 == cut { exit }
+    NF && index($0, c) != 1 { found = 1; exit }
+    END { exit !found }' "$1" 2>/dev/null
+  [ $? -eq 1 ] && sb_draft=1
+fi ;; esac
+"""
+# The draft goes above what the kept hook wrote, and a first line it wrote as a prefix for the
+# subject (PREFIX: `ABC-123: `, `[ABC-123]`, `ABC-123 `) gets the draft's subject after it.
+# commit_time.with_draft does the same in Python.
+_WITH_DRAFT = """SMOLBOT_CC=$sb_cc SMOLBOT_DRAFT=$draft awk '
+  function prefix(l,  t) {
+    t = l; sub(/[ \\t]+$/, "", t)
+    return t != "" && index(t, c) != 1 && length(t) <= PREFIX_MAX && (t ~ /[]:)|>\\/-]$/ || (t != l && t !~ /[ \\t]/))
+  }
+  BEGIN { c = ENVIRON["SMOLBOT_CC"]; while ((getline l < ENVIRON["SMOLBOT_DRAFT"]) > 0) d[++nd] = l }
+  { m[++nm] = $0 }
+  END {
+    s = 1
+    if (nd && prefix(m[1])) {
+      t = m[1]; sub(/[ \\t]+$/, "", t); s = 2
+      if (index(d[1], t) != 1) d[1] = t " " d[1]  # a draft that learnt the prefix from history has it
+    }
+    for (i = 1; i <= nd; i++) print d[i]
+    if (s == 1 && m[1] ~ /[^ \\t]/) print ""
+    for (i = s; i <= nm; i++) print m[i]
+  }' "$1" >"$1.smolbot" 2>/dev/null && mv -f "$1.smolbot" "$1" || rm -f "$1.smolbot"
 """
 # The worktree's git dir without a git process in the common case (same answer as `--git-path smolbot`).
 _GITDIR = """if [ -n "$GIT_DIR" ]; then dir="$GIT_DIR/smolbot"
@@ -136,7 +160,8 @@ def script(name: str, version: str = "1") -> str:
         gitdir=_GITDIR,
         grace_ms=START_GRACE_MS,
         empty_tree=EMPTY_TREE,
-        has_message=_HAS_MESSAGE,
+        no_message=_NO_MESSAGE,
+        with_draft=_WITH_DRAFT.replace("PREFIX_MAX", str(PREFIX_MAX)),
     )
 
 

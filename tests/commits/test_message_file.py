@@ -82,3 +82,72 @@ def test_a_template_with_words_is_kept_under_v(repo: Git, tmp_path: Path) -> Non
     assert (
         message.startswith("fix: the template's words") and draft.read_text().strip() not in message
     )
+
+
+TICKET_HOOK = """#!/bin/sh
+# the ticket from the branch name (feature/ABC-123-cart) in front of the message
+case "$2" in ''|template) ;; *) exit 0 ;; esac
+t=$(git symbolic-ref --short HEAD | grep -o '[A-Z]\\+-[0-9]\\+')
+[ -n "$t" ] && {{ printf '{prefix}\\n' "$t"; cat "$1"; }} > "$1.tmp" && mv "$1.tmp" "$1"
+exit 0
+"""
+TRAILER_HOOK = '#!/bin/sh\necho "Signed-off-by: Team <team@example.com>" >> "$1"\n'
+
+
+@pytest.mark.parametrize(
+    ("hook", "expected"),
+    [
+        (TICKET_HOOK.format(prefix="%s: "), "ABC-123: {subject}{rest}"),
+        (TICKET_HOOK.format(prefix="[%s]"), "[ABC-123] {subject}{rest}"),
+        (TRAILER_HOOK, "{draft}\n\nSigned-off-by: Team <team@example.com>"),
+    ],
+    ids=["ticket prefix", "bracketed ticket", "trailer"],
+)
+def test_a_kept_hooks_words_are_not_taken_for_the_users(
+    repo: Git, tmp_path: Path, hook: str, expected: str
+) -> None:
+    """The kept hook runs first: a ticket prefix (`ABC-123: `) or a trailer it wrote was taken for
+    a message the user wrote, and the draft never came. The draft goes in with them."""
+    kept = repo.git_path("hooks") / "prepare-commit-msg"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_text(hook)
+    kept.chmod(0o755)
+    repo("checkout", "-q", "-b", "feature/ABC-123-cart")
+    assert repo.smolbot("hook", "install", "--no-start").returncode == 0
+    draft = staged_with_draft(repo).read_text().strip()
+    subject, _, rest = draft.partition("\n")
+    repo("commit", env=WAIT)
+    assert repo.last_message() == expected.format(draft=draft, subject=subject, rest=rest)
+    repo.write("docs/usage.md", "# Usage\n\nRun `shop serve --port 8000`.\n")
+    repo("add", "docs/usage.md", env=NO_MODEL)
+    repo("commit", "-m", "docs: name the port", env=WAIT)  # a message given stays as it is
+    assert repo.last_message().splitlines()[0] == "docs: name the port"
+
+
+@pytest.mark.parametrize(
+    ("source", "text", "expected"),
+    [
+        ("", "ABC-123: \n\n# Enter the message.\n", "ABC-123: {subject}{rest}\n\n# Enter the message.\n"),
+        ("", "[ABC-123]\n# Enter the message.\n", "[ABC-123] {subject}{rest}\n# Enter the message.\n"),
+        ("", "\n# Enter the message.\nSigned-off-by: T\n", "{draft}\n\n\n# Enter the message.\nSigned-off-by: T\n"),
+        ("", "WIP\n# Enter the message.\n", "{draft}\n\nWIP\n# Enter the message.\n"),
+        ("template", "ABC-123: \n# the template's words stay\n", None),
+    ],
+    ids=["ticket prefix", "bracketed ticket", "trailer", "a line of its own", "template"],
+)  # fmt: skip
+def test_the_pre_commit_framework_entry_keeps_an_earlier_hooks_words(
+    repo: Git, tmp_path: Path, source: str, text: str, expected: str | None
+) -> None:
+    """Under the pre-commit framework a hook listed before ours writes into the file first: with
+    no source git wrote no message, so its words are its own, not the user's."""
+    repo.write("docs/usage.md", "# Usage\n\nRun `shop serve`.\n")
+    repo("add", "docs/usage.md")
+    assert repo.smolbot("draft", env=NO_MODEL).returncode == 0  # no hooks here: drafted now
+    draft = repo.draft_file().read_text().strip()
+    subject, _, rest = draft.partition("\n")
+    msg = tmp_path / "COMMIT_EDITMSG"
+    msg.write_text(text)
+    out = repo.smolbot("hook", "run", "prepare-commit-msg", str(msg), source, env=WAIT)
+    assert out.returncode == 0, out.stderr
+    want = text if expected is None else expected.format(draft=draft, subject=subject, rest=rest)
+    assert msg.read_text() == want
