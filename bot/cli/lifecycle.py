@@ -14,7 +14,7 @@ from bot.core.lifecycle import Thread, parse_time, waiting_on
 from bot.core.summary import waiting_line
 from bot.jobs.context import JobContext, ModelLayer
 from bot.jobs.summarize import write_summary
-from bot.ports import RateLimited
+from bot.ports import RateLimited, Unavailable
 from bot.samples.host import comment_data, event_data, issue_data
 from bot.settings import Settings, get_settings
 from bot.store import Store, open_store
@@ -128,7 +128,7 @@ def sweep_cmd(
 ) -> None:
     """Run the lifecycle sweep for one installation now (the scheduler runs it daily)."""
     from bot.github import GitHubApp
-    from bot.jobs.lifecycle import sweep_installation
+    from bot.jobs.lifecycle import UNAVAILABLE_TRIES, sweep_installation
     from bot.jobs.summarize import auto_summarize
 
     settings = get_settings()
@@ -147,6 +147,11 @@ def sweep_cmd(
     except RateLimited as err:
         raise click.ClickException(
             f"GitHub rate limit: run the same command again in {err.retry_after_s:.0f} s; it resumes where it stopped"
+        ) from None
+    except Unavailable as err:
+        raise click.ClickException(
+            f"{err}: run the same command again; it resumes where it stopped (an issue that fails"
+            f" {UNAVAILABLE_TRIES} times in a row is skipped and audited)"
         ) from None
     click.echo(f"sweep {res.run_id}: {res.status}, {res.operations} operations")
     for key, value in sorted(res.counts.items()):

@@ -29,13 +29,23 @@ from bot.core.lifecycle import (
 from bot.jobs.context import JobContext
 from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import load_repo_config
-from bot.ports import CommentData, IssueData, NotFound, RateLimited, ReadOnly, RepoHost
+from bot.ports import (
+    CommentData,
+    GitHubError,
+    IssueData,
+    NotFound,
+    RateLimited,
+    ReadOnly,
+    RepoHost,
+    Unavailable,
+)
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 TASK = "lifecycle"
 WRITE_ROLES = frozenset({"admin", "maintain", "write", "triage"})
 ROLES_TTL_S = 7 * 86400.0
+UNAVAILABLE_TRIES = 3  # a 5xx on the same issue this many times in a run: it fails, the run goes on
 
 
 class KnownThread:
@@ -398,19 +408,26 @@ class _Sweep:
                 r = review_issue(
                     ctx, host, issue, cfg, budget, now=self.now, task="lifecycle.sweep", roles=roles
                 )
+                count(counts, r)
+                if r.calls > 2:  # it looked permissions up (saved first: summaries read them)
+                    save_roles(ctx.store, repo, roles)
+                if summarize and not issue.locked:
+                    self.summary(host, issue, cfg, r, summarize)
             except NotFound as err:  # deleted or transferred since the listing: the rest go on
                 self.gone(repo, issue.number, err)
                 continue
-            count(counts, r)
-            if r.calls > 2:  # it looked someone's permission up (saved first: summaries read them)
-                save_roles(ctx.store, repo, roles)
-            if summarize and not issue.locked:
-                self.summary(host, issue, cfg, r, summarize)
+            except (RateLimited, ReadOnly):  # the run pauses; the repository is left alone
+                raise
+            except GitHubError as err:  # refused for good (403, 422), or a 5xx that persists
+                if isinstance(err, Unavailable) and self.retry_later(repo, issue.number, err):
+                    raise
+                self.failed(repo, issue.number, err)
             spent = before - budget.installation_left
             run.update(
                 issue=issue.number,
                 operations=run["operations"] + spent,
                 repo_operations=run["repo_operations"] + spent,
+                failing=None,
             )
             self.save("running", None)
             if self.limits.pace_s:
@@ -454,6 +471,29 @@ class _Sweep:
         self.ctx.store.audit("noop", "skipped", why, task="lifecycle.sweep", repo=repo)
         self.save("running", None)
 
+    def retry_later(self, repo: str, number: int, err: Unavailable) -> bool:
+        """Whether a 5xx on this issue pauses the run for a retry (the cursor stays before it):
+        yes, unless it is this run's UNAVAILABLE_TRIES-th in a row on the same issue."""
+        was = json.loads(self.run.get("failing") or "{}")
+        same = was.get("repo") == repo and was.get("issue") == number
+        tries = int(was.get("tries", 0)) + 1 if same else 1
+        if tries >= UNAVAILABLE_TRIES:
+            return False
+        self.run["failing"] = json.dumps({"repo": repo, "issue": number, "tries": tries})
+        self.save("paused", str(err))
+        return True
+
+    def failed(self, repo: str, number: int, err: GitHubError) -> None:
+        """GitHub refused this issue for good: audited, and the sweep goes on with the next one
+        (the issue is decided afresh on the next run)."""
+        self.counts["failed"] += 1
+        after = f" {UNAVAILABLE_TRIES} times this run" if isinstance(err, Unavailable) else ""
+        why = f"GitHub failed this issue{after}; the sweep went on with the next: {err}"
+        self.ctx.store.audit(
+            "lifecycle", "failed", why, task="lifecycle.sweep", repo=repo, number=number
+        )
+        log.warning("sweep %s: %s#%s failed: %s", self.run["run_id"], repo, number, err)
+
     def gone(self, repo: str, number: int, err: NotFound) -> None:
         self.counts["gone"] += 1
         why = f"issue gone since the sweep listed it (deleted or transferred): {err}"
@@ -491,6 +531,7 @@ def _start(store: Store, installation_id: int, run_id: str) -> dict[str, Any]:
         "updated_at": time.time(),
         "finished_at": None,
         "error": None,
+        "failing": None,
     }
     table.insert(row)
     return row

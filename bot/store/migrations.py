@@ -356,3 +356,10 @@ def m140_backfill_part_totals(db: Database) -> None:
     the earlier parts' totals, its first page, its counts, the issues of its last page handled),
     so the task queue's retry of a part that stopped, or an hourly resume, goes on from them."""
     db.table("backfill_cursors").add_column("totals", str)
+
+
+@migrations()
+def m150_sweep_failing(db: Database) -> None:
+    """Lifecycle: the issue a sweep run met a GitHub 5xx on, and how many times in a row, as JSON;
+    after a few the issue is audited as failed and the run goes on past it."""
+    db.table("sweeps").add_column("failing", str)
