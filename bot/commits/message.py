@@ -40,11 +40,21 @@ def problems(message: str, style: Style) -> list[str]:
     return found
 
 
-def _clean_desc(text: str, style: Style) -> str:
-    desc = " ".join(text.strip().strip("\"'`").split())
+def uncommented(text: str, comment: str = "#") -> str:
+    """`text` without the comment characters it starts with (`# Installation section`, `#123 fix
+    login`: a markdown heading, an issue first): git drops a message line that starts with
+    core.commentChar (or core.commentString), and a subject was lost with it."""
+    text = text.strip().strip("\"'`").strip()
+    while comment and text.startswith(comment):
+        text = text[len(comment) :].strip().strip("\"'`").strip()
+    return text
+
+
+def _clean_desc(text: str, style: Style, comment: str = "#") -> str:
+    desc = " ".join(uncommented(text, comment).split())
     m = CC_SUBJECT.match(desc)
     if m:  # the model put a prefix into the description
-        desc = m.group("desc")
+        desc = uncommented(m.group("desc"), comment)
     desc = desc.rstrip(".").strip()
     if style.conventional:
         return desc[:1].lower() + desc[1:] if desc[1:2].islower() or len(desc) == 1 else desc
@@ -62,10 +72,10 @@ def _trim(subject: str, limit: int = MAX_SUBJECT) -> str:
 BULLET = re.compile(r"^\s*([-*+]|\d{1,3}[.)])\s+(.*)$")
 
 
-def _wrap(body: str) -> str:
+def _wrap(body: str, comment: str = "#") -> str:
     """Paragraphs filled to BODY_WIDTH; bullet items each filled on their own, prose around them too."""
     paras = [p.strip() for p in re.split(r"\n\s*\n", body.strip()) if p.strip()]
-    return "\n\n".join("\n".join(_fill(*block) for block in _blocks(p)) for p in paras)
+    return "\n\n".join("\n".join(_fill(*block, comment) for block in _blocks(p)) for p in paras)
 
 
 def _blocks(para: str) -> list[tuple[str, str]]:
@@ -82,19 +92,20 @@ def _blocks(para: str) -> list[tuple[str, str]]:
     return blocks
 
 
-def _fill(marker: str, text: str) -> str:
-    """Greedy wrap that never breaks a word, nor starts a line with `#`: git drops such lines as
-    comments (`as reported in` / `#123.` lost the issue), so the word before moves down with it."""
+def _fill(marker: str, text: str, comment: str = "#") -> str:
+    """Greedy wrap that never breaks a word, nor starts a line with the comment character (`#`,
+    or core.commentChar): git drops such lines as comments (`as reported in` / `#123.` lost the
+    issue), so the word before moves down with it."""
     indent = " " * (len(marker) + 1) if marker else ""
-    first = f"{marker} " if marker else " " if text.startswith("#") else ""  # the model's own #
+    first = f"{marker} " if marker else " " if text.startswith(comment) else ""  # the model's own
     lines = [[first]]
     for word in text.split():
         line = lines[-1]
         if len("".join(line)) + len(word) + (len(line) > 1) <= BODY_WIDTH or len(line) == 1:
             line.append(word if len(line) == 1 else f" {word}")
-        elif word.startswith("#") and not indent:
-            plain = [i for i in range(2, len(line)) if not line[i].lstrip().startswith("#")]
-            if plain:  # move down from the last word that does not start with `#`
+        elif word.startswith(comment) and not indent:
+            plain = [i for i in range(2, len(line)) if not line[i].lstrip().startswith(comment)]
+            if plain:  # move down from the last word that does not start with the comment
                 moved = line[plain[-1] :]
                 del line[plain[-1] :]
                 lines.append(["", moved[0].lstrip(), *moved[1:], f" {word}"])
@@ -117,11 +128,18 @@ def _scope_for(
 
 
 def compose(
-    draft: CommitDraft, style: Style, fallback_type: str, fallback_scope: str | None
+    draft: CommitDraft,
+    style: Style,
+    fallback_type: str,
+    fallback_scope: str | None,
+    comment: str = "#",
 ) -> tuple[str, list[str]]:
-    """Build the final message from a draft, repairing what breaks the rules; returns (message, repairs)."""
+    """Build the final message from a draft, repairing what breaks the rules; returns (message,
+    repairs). `comment` starts a comment line for git (core.commentChar): no line may start with it."""
     repairs = []
-    desc = _clean_desc(draft.subject, style)
+    desc = _clean_desc(draft.subject, style, comment)
+    if comment and draft.subject.strip().strip("\"'`").startswith(comment):
+        repairs.append(f"{comment!r} taken off the subject's start (git drops it as a comment)")
     if not desc:
         desc = "update " + (fallback_scope or "files")
         repairs.append("empty subject")
@@ -139,5 +157,5 @@ def compose(
     if len(subject) > MAX_SUBJECT:
         subject = _trim(subject)
         repairs.append(TRIMMED)
-    body = _wrap(draft.body) if draft.body.strip() else ""
+    body = _wrap(draft.body, comment) if draft.body.strip() else ""
     return (f"{subject}\n\n{body}\n" if body else f"{subject}\n"), repairs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from bot.commits import diffs
 from bot.commits.drafts import DraftResult
 from bot.commits.git import Repo
-from bot.commits.message import TRIMMED, CommitDraft, compose
+from bot.commits.message import TRIMMED, CommitDraft, compose, uncommented
 from bot.commits.model import FILE_PROMPT, MESSAGE_PROMPT, FileSummary, Writer, prompt_tokens
 from bot.commits.retrieval import SUPPORT_VARIABLE, similar, support_json, type_shares, type_vote
 from bot.commits.secrets import find_secrets
@@ -51,6 +52,7 @@ class DraftOptions:
     allow_large: bool = False  # settings.large_for_commits
     body_over_lines: int = 30  # changes larger than this get a body
     file_summaries: int = 3  # files too large to paste that the model summarizes first (map step)
+    comment: str = "#"  # core.commentChar / commentString: git drops a line that starts with it
 
 
 def draft_tree(
@@ -63,6 +65,7 @@ def draft_tree(
     changes = diffs.changes_from_patch(repo.patch(base, tree))
     if not changes:
         return None
+    opts = dataclasses.replace(opts, comment=repo.comment_string())
     return draft_changes(tree, changes, repo.history(opts.history), writer, opts)
 
 
@@ -94,7 +97,7 @@ def draft_changes(
     draft = _model_draft(changes, writer, variables, opts, result)
 
     def finish(d: CommitDraft) -> tuple[str, list[str]]:
-        return _finish(d, changes, style, ctype, scope, forced, large)
+        return _finish(d, changes, style, ctype, scope, forced, large, opts.comment)
 
     message, repairs = finish(draft or fallback(changes, ctype))
     used = past_subjects(history)
@@ -121,6 +124,7 @@ def _finish(
     scope: str | None,
     forced: str | None,
     large: bool,
+    comment: str = "#",
 ) -> tuple[str, list[str]]:
     """The message for a draft (the paths' type, a listed body, the format rules); its repairs."""
     draft, repairs = draft.model_copy(), []
@@ -130,7 +134,7 @@ def _finish(
     if large and not draft.body.strip():
         draft.body = _listed_body(changes)
         repairs.append("body listed from the changed files")
-    message, more = compose(draft, style, ctype, scope)
+    message, more = compose(draft, style, ctype, scope, comment)
     return message, repairs + more
 
 
@@ -170,7 +174,7 @@ def _instead_of_copy(
     too_large = _too_large(writer, again_vars, opts)
     if too_large:
         result.notes.append(too_large)
-    again = None if too_large else _ask(writer, again_vars, allow_large, result)
+    again = None if too_large else _ask(writer, again_vars, allow_large, result, opts.comment)
     if again is not None:
         message, repairs = finish(again)
         if subject_key(message) not in used:
@@ -205,7 +209,7 @@ def _model_draft(
     if too_large:
         result.notes.append(too_large)
         return None
-    return _ask(writer, variables, allow_large, result)
+    return _ask(writer, variables, allow_large, result, opts.comment)
 
 
 def _too_large(writer: Writer | None, variables: dict[str, str], opts: DraftOptions) -> str | None:
@@ -225,7 +229,11 @@ def _too_large(writer: Writer | None, variables: dict[str, str], opts: DraftOpti
 
 
 def _ask(
-    writer: Writer | None, variables: dict[str, str], allow_large: bool, result: DraftResult
+    writer: Writer | None,
+    variables: dict[str, str],
+    allow_large: bool,
+    result: DraftResult,
+    comment: str = "#",
 ) -> CommitDraft | None:
     if writer is None:
         result.notes.append("no model configured: deterministic draft")
@@ -242,12 +250,21 @@ def _ask(
     if answer.value is None:
         result.notes.append(f"model gave no valid answer ({answer.status}); deterministic draft")
         return None
-    return _without_notes(answer.value.model_copy(), result)
+    return _without_notes(answer.value.model_copy(), result, comment)
 
 
-def _without_notes(draft: CommitDraft, result: DraftResult) -> CommitDraft | None:
-    """The draft, unless its subject copies the prompt's notes (None: the rule-made draft, whose
-    confidence is 0, as for any); body lines that copy one are dropped, the confidence cut."""
+def _without_notes(
+    draft: CommitDraft, result: DraftResult, comment: str = "#"
+) -> CommitDraft | None:
+    """The draft, unless its subject copies the prompt's notes or is all comment (`#`: git drops
+    it) (None: the rule-made draft, whose confidence is 0, as for any); body lines that copy one
+    are dropped, the confidence cut."""
+    if not uncommented(draft.subject, comment):
+        result.notes.append(
+            f"the model's subject is only a comment to git ({draft.subject[:100]!r}); deterministic draft"
+        )
+        result.confidence = 0.0
+        return None
     if SCAFFOLDING.search(draft.subject):
         result.notes.append(
             f"the model's subject copied the prompt's notes ({draft.subject[:100]!r}); deterministic draft"
