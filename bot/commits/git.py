@@ -15,6 +15,9 @@ LOG_SEP = "\x1e"
 # the user's post-index-change hook is not theirs to see, and ours would start a drafter.
 NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
 NO_GIT = "git was not found on PATH; install git or add it to PATH, then retry"
+# Paths git takes from the environment, relative to where they were given (GIT_DIR=r/.git
+# GIT_WORK_TREE=r smolbot draft): Repo runs git from the worktree's top, where they name another place.
+PATH_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")
 
 
 class GitError(Exception):
@@ -119,7 +122,13 @@ class Repo:
 
 
 def find_repo(start: Path | None = None) -> Repo:
-    """The working tree containing `start` (default: the current directory)."""
+    """The working tree containing `start` (default: the current directory). Relative paths in
+    git's variables (PATH_VARS) are made absolute first, from this process's directory, for every
+    git it and the drafters it starts run."""
+    for key in PATH_VARS:
+        value = os.environ.get(key)
+        if value and not os.path.isabs(value):  # joined, not normalized: `link/..` as git reads it
+            os.environ[key] = os.path.join(os.getcwd(), value)
     where = start or Path.cwd()
     try:
         proc = subprocess.run(
