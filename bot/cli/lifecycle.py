@@ -128,7 +128,7 @@ def sweep_cmd(
 ) -> None:
     """Run the lifecycle sweep for one installation now (the scheduler runs it daily)."""
     from bot.github import GitHubApp
-    from bot.jobs.lifecycle import UNAVAILABLE_TRIES, sweep_installation
+    from bot.jobs.lifecycle import UNAVAILABLE_TRIES, SweepBusy, sweep_installation
     from bot.jobs.summarize import auto_summarize
 
     settings = get_settings()
@@ -148,6 +148,8 @@ def sweep_cmd(
         raise click.ClickException(
             f"GitHub rate limit: run the same command again in {err.retry_after_s:.0f} s; it resumes where it stopped"
         ) from None
+    except SweepBusy as err:
+        raise click.ClickException(str(err)) from None
     except Unavailable as err:
         raise click.ClickException(
             f"{err}: run the same command again; it resumes where it stopped (an issue that fails"

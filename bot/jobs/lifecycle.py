@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
+from bot.coord.locks import Locks
 from bot.core.actions import Action, Close, Comment, NoOp
 from bot.core.config import RepoConfig
 from bot.core.lifecycle import (
@@ -45,14 +46,26 @@ log = logging.getLogger(__name__)
 TASK = "lifecycle"
 WRITE_ROLES = frozenset({"admin", "maintain", "write", "triage"})
 ROLES_TTL_S = 7 * 86400.0
+SWEEP_LEASE_S = 600.0  # the sweep lock's lease (SQLite), renewed after every issue
 UNAVAILABLE_TRIES = 3  # a 5xx on the same issue this many times in a run: it fails, the run goes on
 
 
-class KnownThread:
-    """A RepoHost view answering issue/comments from the thread already fetched (saves calls)."""
+def sweep_lock_key(installation_id: int) -> str:
+    """The lock one installation's sweep holds, the scheduled job's and `smolbot sweep`'s."""
+    return f"sweep:{installation_id}"
 
-    def __init__(self, host: RepoHost, thread: Thread) -> None:
-        self._host, self._thread = host, thread
+
+class SweepBusy(Exception):
+    """Another sweep of the installation holds its lock."""
+
+
+class KnownThread:
+    """A RepoHost view answering issue/comments from the thread already fetched (saves calls).
+    `fresh_comments`: comments are read from GitHub again (the Performer's check that its
+    marker is not there yet sees what another sweep posted since the thread was read)."""
+
+    def __init__(self, host: RepoHost, thread: Thread, fresh_comments: bool = False) -> None:
+        self._host, self._thread, self._fresh = host, thread, fresh_comments
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._host, name)
@@ -61,7 +74,7 @@ class KnownThread:
         return self._thread.issue
 
     def comments(self, number: int) -> list[CommentData]:
-        return list(self._thread.comments)
+        return self._host.comments(number) if self._fresh else list(self._thread.comments)
 
 
 def load_thread(host: RepoHost, number: int, issue: IssueData | None = None) -> Thread:
@@ -210,7 +223,7 @@ def review_issue(
     thread = load_thread(host, issue.number, issue)
     decision, lookups = _decide_with_roles(host, thread, cfg, now, bot, roles)
     actions = budget.admit(decision.actions)
-    view = cast(RepoHost, KnownThread(host, thread))
+    view = cast(RepoHost, KnownThread(host, thread, fresh_comments=True))  # before posting
     results = Performer(view, ctx.store, target).perform(actions)
     acted = any(not isinstance(a, NoOp) for a in decision.actions)  # capped: look again
     save_state(ctx.store, issue, cfg, decision, acted=acted)
@@ -322,12 +335,15 @@ def sweep_installation(
     max_summaries: int = 3,
     pace_s: float = 0.0,
     sleep: Callable[[float], None] = time.sleep,
+    hold_lock: bool = True,
 ) -> SweepResult:
     """Review every open issue of an installation's repositories; resumable by (installation, run).
 
     On RateLimited the cursor is saved and the error re-raised (its retry_after_s tells the task
     queue when to call again with the same run_id); a finished run returns at once. Long threads
     are summarized too (at most max_summaries per run) when ctx.models is set.
+    The run holds the installation's sweep lock (sweep_lock_key), SweepBusy when another sweep
+    has it; `hold_lock=False`: the caller holds it already (the scheduled job's runner does).
     """
     if ctx.github is None:
         raise RuntimeError("sweep_installation needs a GitHub host in the JobContext")
@@ -336,8 +352,32 @@ def sweep_installation(
 
         summarize = auto_summarize
     limits = SweepLimits(max_operations, max_summaries, pace_s)
+    if not hold_lock:
+        return _run_sweep(ctx, installation_id, run_id, limits, summarize, sleep, None)
+    locks, key = Locks(ctx.store, lease_s=SWEEP_LEASE_S), sweep_lock_key(installation_id)
+    with locks.hold(key, wait_s=0) as got:
+        if not got:
+            raise SweepBusy(
+                f"a lifecycle sweep of installation {installation_id} is running (the daily job"
+                " or another smolbot sweep); run this again once it has finished"
+            )
+        return _run_sweep(
+            ctx, installation_id, run_id, limits, summarize, sleep, lambda: locks.renew(key)
+        )
+
+
+def _run_sweep(
+    ctx: JobContext,
+    installation_id: int,
+    run_id: str | None,
+    limits: SweepLimits,
+    summarize: Summarizer | None,
+    sleep: Callable[[float], None],
+    renew: Callable[[], bool] | None,
+) -> SweepResult:
+    assert ctx.github is not None
     now = ctx.now()
-    sweep = _Sweep(ctx, installation_id, run_id or now.date().isoformat(), now, limits)
+    sweep = _Sweep(ctx, installation_id, run_id or now.date().isoformat(), now, limits, renew)
     if sweep.run["status"] != "done":
         sweep.go(ctx.github.installation_repos, summarize, sleep)
     return SweepResult(
@@ -353,9 +393,16 @@ class _Sweep:
     """One run's cursor and tallies, saved after every issue so a later call resumes it."""
 
     def __init__(
-        self, ctx: JobContext, inst: int, run_id: str, now: datetime, limits: SweepLimits
+        self,
+        ctx: JobContext,
+        inst: int,
+        run_id: str,
+        now: datetime,
+        limits: SweepLimits,
+        renew: Callable[[], bool] | None = None,
     ) -> None:
         self.ctx, self.inst, self.now, self.limits = ctx, inst, now, limits
+        self.renew = renew  # extends the sweep lock's lease; False: another sweep took it
         self.run = _start(ctx.store, inst, run_id)
         self.counts: Counter[str] = Counter(json.loads(self.run["counts"] or "{}"))
 
@@ -511,6 +558,11 @@ class _Sweep:
         if status == "done":
             self.run["finished_at"] = now
         self.ctx.store.db.table("sweeps").upsert(self.run, pk=("installation_id", "run_id"))
+        if status == "running" and self.renew is not None and not self.renew():
+            raise SweepBusy(
+                f"sweep {self.run['run_id']} stopped at {self.run['repo']}#{self.run['issue']}:"
+                " its lock's lease ran out and another sweep took it"
+            )
 
 
 def _start(store: Store, installation_id: int, run_id: str) -> dict[str, Any]:

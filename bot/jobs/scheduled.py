@@ -4,7 +4,7 @@ examples arrived."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.coord.jobs import register
 
@@ -31,12 +31,19 @@ def summarize_job(
     )
 
 
-@register("lifecycle_sweep", lock=lambda kw: f"sweep:{kw['installation_id']}")
+def _sweep_lock(kw: dict[str, Any]) -> str:
+    from bot.jobs.lifecycle import sweep_lock_key  # `smolbot sweep` takes the same one
+
+    return sweep_lock_key(int(kw["installation_id"]))
+
+
+@register("lifecycle_sweep", lock=_sweep_lock)
 def lifecycle_sweep_job(rt: Runtime, *, installation_id: int, run_id: str) -> None:
-    """One installation's daily sweep; resumable by run_id (a retry continues where it stopped)."""
+    """One installation's daily sweep; resumable by run_id (a retry continues where it stopped).
+    The job's runner holds the installation's sweep lock (_sweep_lock) while it runs."""
     from bot.jobs.lifecycle import sweep_installation
 
-    sweep_installation(rt.context(), installation_id, run_id=run_id)
+    sweep_installation(rt.context(), installation_id, run_id=run_id, hold_lock=False)
 
 
 @register("weekly_digests", lock=lambda kw: "digests")
