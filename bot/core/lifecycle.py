@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -334,6 +334,7 @@ class Ping:
     party: Party | None  # who it asked: the author or a maintainer (None: an old ping, unsaid)
     marker: str = ""
     close_days: int | None = None  # it said the issue closes this many days on; None: it did not
+    shown: bool = True  # False: the store recorded it, but its comment is gone (deleted)
 
 
 def party_of(w: Waiting) -> Party:
@@ -356,13 +357,8 @@ def pings_in(thread: Thread, bot_login: str) -> list[Ping]:
         marks = sorted(m for m in markers_in(c.body) if m.startswith(PING_MARK))
         if not marks:
             continue
-        got = PING_MARKER.fullmatch(marks[0])
-        party: Party | None = None
-        close: int | None = None
-        if got is not None and got.group(2):
-            party = "author" if got.group(2) == "author" else "maintainer"
-            close = int(got.group(3)) if got.group(3) else None
-        else:  # an older ping: its words say whom it pinged and whether it announced a close
+        party, close = read_ping_marker(marks[0])
+        if party is None:  # an older ping: its words say whom it pinged and if it announced a close
             if "is waiting for your reply" in c.body:
                 party = "author"
             elif "is waiting for a maintainer's reply" in c.body:
@@ -371,6 +367,23 @@ def pings_in(thread: Thread, bot_login: str) -> list[Ping]:
             close = int(said.group(1)) if said else None
         found.append(Ping(parse_time(c.created_at), party, marks[0], close))
     return sorted(found, key=lambda p: p.at)
+
+
+def read_ping_marker(marker: str) -> tuple[Party | None, int | None]:
+    """Whom a ping marker says it pinged, and the close it announced (None, None: it says not)."""
+    got = PING_MARKER.fullmatch(marker)
+    if got is None or not got.group(2):
+        return None, None
+    party: Party = "author" if got.group(2) == "author" else "maintainer"
+    return party, int(got.group(3)) if got.group(3) else None
+
+
+def with_recorded(shown: list[Ping], recorded: tuple[Ping, ...] | list[Ping]) -> list[Ping]:
+    """The thread's pings and those the store recorded whose comment is gone from the thread
+    (a maintainer deleted it): those were sent all the same."""
+    markers = {p.marker for p in shown}
+    gone = [replace(p, shown=False) for p in recorded if p.marker not in markers]
+    return sorted([*shown, *gone], key=lambda p: p.at)
 
 
 def ping_times(thread: Thread, bot_login: str) -> list[datetime]:
@@ -393,9 +406,11 @@ def decide(
     what_is_needed: str = "",
     team: frozenset[str] = frozenset(),
     ignored_by: str | None = None,
+    recorded: tuple[Ping, ...] | list[Ping] = (),
 ) -> Decision:
     """The lifecycle's actions for one issue now: remove needs-info, re-ping, close — or why not
-    (ignored_by: who said `/smolbot ignore` on the issue, if anyone did)."""
+    (ignored_by: who said `/smolbot ignore` on the issue, if anyone did; recorded: the pings the
+    store recorded for it, its comment deleted or not)."""
     why = exemption(thread.issue, cfg, ignored_by)
     if why:
         # unpinning may leave the issue's updated_at as it was: a pinned issue is looked at again
@@ -407,12 +422,18 @@ def decide(
         first.append(RemoveLabel(cfg.triage.needs_info_label, "the author answered"))
     if w.on == "nobody":
         return Decision([*first, NoOp(f"not waiting: {w.reason}", what="lifecycle")], w)
-    rest, due = _ping_or_close(thread, cfg, now, bot_login, w, what_is_needed)
+    rest, due = _ping_or_close(thread, cfg, now, bot_login, w, what_is_needed, recorded)
     return Decision([*first, *rest], w, due, {"waiting_on": w.on, "who": list(w.who)})
 
 
 def _ping_or_close(
-    thread: Thread, cfg: RepoConfig, now: datetime, bot: str, w: Waiting, need: str
+    thread: Thread,
+    cfg: RepoConfig,
+    now: datetime,
+    bot: str,
+    w: Waiting,
+    need: str,
+    recorded: tuple[Ping, ...] | list[Ping] = (),
 ) -> tuple[list[Action], datetime]:
     lc = cfg.lifecycle
     ping_after, close_after = (
@@ -420,7 +441,7 @@ def _ping_or_close(
         timedelta(days=lc.days_until_close),
     )
     party = party_of(w)
-    pings = pings_in(thread, bot)
+    pings = with_recorded(pings_in(thread, bot), recorded)
     # this wait's pings: since it began, and to whom it waits on (a ping to the author that
     # crossed the author's answer does not count for the wait on a maintainer that follows)
     pinged = [p for p in pings if p.at >= w.since and p.party in (None, party)]
@@ -435,6 +456,12 @@ def _ping_or_close(
         return _ping(thread, cfg, now, w, need, reason)
     last = pinged[-1]
     on = last.at.date()
+    if not last.shown:  # a maintainer deleted it: no second ping, nor a close it cannot show
+        why = (
+            f"{state}: the ping of {on} was deleted from the thread; not pinged again nor closed"
+            " until the thread moves on"
+        )
+        return [NoOp(why, what="ping")], FOREVER
     if w.on != "author":
         why = f"{state}: pinged on {on}; waiting on a maintainer, left for the digest"
         return [NoOp(why, what="close")], FOREVER

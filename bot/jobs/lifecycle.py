@@ -16,9 +16,11 @@ from bot.coord.locks import Locks
 from bot.core.actions import Action, Close, Comment, NoOp
 from bot.core.config import RepoConfig
 from bot.core.lifecycle import (
+    PING_MARK,
     PULL_REQUEST,
     TEAM_ASSOCIATIONS,
     Decision,
+    Ping,
     Thread,
     decide,
     exemption,
@@ -26,6 +28,7 @@ from bot.core.lifecycle import (
     left_alone,
     parse_time,
     pinned_by,
+    read_ping_marker,
 )
 from bot.jobs.context import JobContext
 from bot.jobs.perform import Performer, Target
@@ -129,6 +132,42 @@ def unchanged_until(store: Store, issue: IssueData, cfg: RepoConfig) -> datetime
     return parse_time(row["next_due"])
 
 
+def recorded_pings(store: Store, repo: str, number: int) -> list[Ping]:
+    """The re-pings the bot posted on the issue, as the store recorded them (a ping deleted from
+    the thread since still counts)."""
+    sql = "select marker, at from lifecycle_pings where repo = ? and number = ?"
+    out = []
+    for marker, at in store.db.execute(sql, [repo, number]).fetchall():
+        party, close = read_ping_marker(marker)
+        out.append(Ping(parse_time(at), party, marker, close))
+    return out
+
+
+def record_pings(
+    store: Store,
+    issue: IssueData,
+    d: Decision,
+    actions: list[Action],
+    results: list[str],
+    now: datetime,
+) -> None:
+    """Record the re-pings just posted (not in dry-run, nor those found already there)."""
+    since = d.waiting.since.isoformat() if d.waiting else None
+    rows = [
+        {
+            "repo": issue.repo,
+            "number": issue.number,
+            "marker": a.marker,
+            "at": now.isoformat(),
+            "since": since,
+        }
+        for a, result in zip(actions, results, strict=False)
+        if isinstance(a, Comment) and a.marker.startswith(PING_MARK) and result == "done"
+    ]
+    if rows:
+        store.db.table("lifecycle_pings").upsert_all(rows, pk=("repo", "number", "marker"))
+
+
 def load_roles(store: Store, repo: str, max_age_s: float = ROLES_TTL_S) -> dict[str, bool]:
     sql = "select login, can_write from lifecycle_roles where repo = ? and checked_at > ?"
     rows = store.db.execute(sql, [repo, time.time() - max_age_s]).fetchall()
@@ -221,10 +260,12 @@ def review_issue(
         Performer(host, ctx.store, target).perform([NoOp(capped, what="cap")])
         return Reviewed("capped")
     thread = load_thread(host, issue.number, issue)
-    decision, lookups = _decide_with_roles(host, thread, cfg, now, bot, roles)
+    pinged = recorded_pings(ctx.store, issue.repo, issue.number)
+    decision, lookups = _decide_with_roles(host, thread, cfg, now, bot, roles, pinged)
     actions = budget.admit(decision.actions)
     view = cast(RepoHost, KnownThread(host, thread, fresh_comments=True))  # before posting
     results = Performer(view, ctx.store, target).perform(actions)
+    record_pings(ctx.store, issue, decision, actions, results, now)  # a ping is the last action
     acted = any(not isinstance(a, NoOp) for a in decision.actions)  # capped: look again
     save_state(ctx.store, issue, cfg, decision, acted=acted)
     return Reviewed("decided", decision, results, 2 + lookups, thread, actions)
@@ -237,18 +278,20 @@ def _decide_with_roles(
     now: datetime,
     bot: str,
     roles: dict[str, bool] | None,
+    recorded: list[Ping] | None = None,
 ) -> tuple[Decision, int]:
     """Decide knowing who can write; the author's role is looked up only when it would act."""
     roles = roles if roles is not None else {}
     author = thread.issue.author
     team, lookups = resolve_team(host, thread, bot, roles, skip=author)
-    decision = decide(thread, cfg, now, bot, team=team)
+    pinged = recorded or []
+    decision = decide(thread, cfg, now, bot, team=team, recorded=pinged)
     acts = any(isinstance(a, Comment | Close) for a in decision.actions)
     if not acts or author in roles or _is_team_association(thread.issue.author_association):
         return decision, lookups
     roles[author] = host.permission(author) in WRITE_ROLES
     if roles[author]:
-        decision = decide(thread, cfg, now, bot, team=team | {author.lower()})
+        decision = decide(thread, cfg, now, bot, team=team | {author.lower()}, recorded=pinged)
     return decision, lookups + 1
 
 

@@ -363,3 +363,13 @@ def m150_sweep_failing(db: Database) -> None:
     """Lifecycle: the issue a sweep run met a GitHub 5xx on, and how many times in a row, as JSON;
     after a few the issue is audited as failed and the run goes on past it."""
     db.table("sweeps").add_column("failing", str)
+
+
+@migrations()
+def m160_lifecycle_pings(db: Database) -> None:
+    """Lifecycle: every re-ping the bot posted (its marker, when, since when the issue waited),
+    so a ping a maintainer deleted still counts and is not sent again in that waiting period."""
+    db.table("lifecycle_pings").create(
+        {"repo": str, "number": int, "marker": str, "at": str, "since": str},
+        pk=("repo", "number", "marker"),
+    )

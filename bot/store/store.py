@@ -25,6 +25,7 @@ RENAMED_WITH = (
     ("repo_configs", "repo", None),
     ("triage_ignored", "repo", "number"),
     ("lifecycle_state", "repo", "number"),
+    ("lifecycle_pings", "repo", "number"),
     ("lifecycle_roles", "repo", "login"),
     ("summaries", "repo", "number"),
     ("digests", "repo", "week"),

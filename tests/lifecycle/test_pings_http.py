@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.markers import markers_in, with_marker
+from bot.jobs.lifecycle import recorded_pings
 from bot.ports import Unavailable
 from bot.sandbox.fake_github.model import iso
 from bot.sandbox.fake_github.server import FakeGitHubServer
+from bot.store import Store
 from tests.lifecycle.http_world import (
     CLOSE_OFF,
     CLOSE_ON,
@@ -205,3 +207,54 @@ def test_a_reopened_issue_closed_again_gets_a_new_note(
     sweep(ctx)
     notes = [b for b in bot_bodies(st, number) if "Closing as not planned" in b]
     assert st.issue(REPO, number).state == "closed" and len(notes) == 2
+
+
+def delete_comment(st: Any, cid: int) -> None:
+    """As a maintainer deleting a comment on GitHub."""
+    r = st.repos[REPO]
+    c = r.comments.pop(cid)
+    r.issues[c.number].comment_ids.remove(cid)
+
+
+def test_a_ping_the_maintainer_deleted_is_not_sent_again_in_that_wait(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """The pings were read only from the thread's markers: a ping a maintainer deleted was sent
+    again the next day. The store records each ping; a deleted one still counts (no second ping,
+    no close), and a new wait gets its own ping."""
+    st, ctx = world(fake_github, tmp_path)
+    number = asked(st, st.now() - 8 * DAY)
+    sweep(ctx)
+    (ping,) = [c for c in st.comments(REPO, number) if c.user_type == "Bot"]
+    delete_comment(st, ping.id)
+    for _ in range(3):  # the next day, and past the close it had announced
+        st.advance(5 * DAY)
+        sweep(ctx)
+    assert bot_bodies(st, number) == [] and st.issue(REPO, number).state == "open"
+    assert any("was deleted from the thread" in r for r in reasons(ctx, number))
+    st.add_comment(REPO, number, "v2.3", user="alice")
+    st.advance(60)
+    st.add_comment(REPO, number, "And the OS?", user="mia")
+    st.advance(8 * DAY)
+    sweep(ctx)
+    assert len(bot_bodies(st, number)) == 1  # a new wait: pinged
+
+
+def test_a_dry_run_records_no_ping(fake_github: FakeGitHubServer, tmp_path: Path) -> None:
+    st, ctx = world(fake_github, tmp_path, "dry_run: true\n" + CLOSE_ON)
+    number = asked(st, st.now() - 8 * DAY)
+    sweep(ctx)
+    st.put_file(REPO, ".github/smolbot.yml", CLOSE_ON)
+    st.advance(DAY)
+    sweep(ctx)
+    assert len(bot_bodies(st, number)) == 1
+
+
+def test_recorded_pings_follow_a_rename(any_store: Store) -> None:
+    """On SQLite and PostgreSQL: the table, and a rename or transfer carries its rows."""
+    row = {"repo": "octo/old", "number": 3, "marker": "lifecycle:ping:2026-01-02:author:close7"}
+    any_store.db.table("lifecycle_pings").insert({**row, "at": "2026-01-02T08:00:00+00:00"})
+    any_store.rename_repository("octo/old", "octo/new")
+    (ping,) = recorded_pings(any_store, "octo/new", 3)
+    assert (ping.party, ping.close_days, ping.at.day) == ("author", 7, 2)
+    assert recorded_pings(any_store, "octo/old", 3) == []
