@@ -45,16 +45,23 @@ def hook() -> None:
     """Commit messages drafted while you stage: git hooks and the background drafter."""
 
 
+EVERYWHERE = (
+    "{verb} the hooks directory a core.hooksPath in your global or system git config names,"
+    " which every repository that does not set its own uses (refused without this flag)."
+)
+
+
 @hook.command("install")
 @click.option("--no-start", is_flag=True, help="Do not start the drafter now.")
 @click.option(
     "--force", is_flag=True, help="Install into a hooks directory the repository tracks, too."
 )
-def install(no_start: bool, force: bool) -> None:
+@click.option("--global", "everywhere", is_flag=True, help=EVERYWHERE.format(verb="Install into"))
+def install(no_start: bool, force: bool, everywhere: bool) -> None:
     """Install the prepare-commit-msg and post-index-change hooks (existing hooks keep running)."""
     repo = _repo()
     with _one_line():
-        for line in hooks.install(repo, force=force):
+        for line in hooks.install(repo, force=force, everywhere=everywhere):
             click.echo(line)
         if not no_start:
             commit_time.trigger(repo)
@@ -62,15 +69,17 @@ def install(no_start: bool, force: bool) -> None:
 
 
 @hook.command("uninstall")
-def uninstall() -> None:
+@click.option("--global", "everywhere", is_flag=True, help=EVERYWHERE.format(verb="Remove from"))
+def uninstall(everywhere: bool) -> None:
     """Remove smolbot's hooks and restore the hooks they chained."""
     repo = _repo()
     with _one_line():
+        hooks.shared_hooks(repo, everywhere, "uninstall")  # refused before the drafter is stopped
         box = DraftBox(repo.smolbot_dir())
         pid = drafter_mod.alive(box)
         if pid:
             os.kill(pid, 15)
-        for line in hooks.uninstall(repo) or ["no smolbot hooks installed here"]:
+        for line in hooks.uninstall(repo, everywhere) or ["no smolbot hooks installed here"]:
             click.echo(line)
 
 
@@ -83,6 +92,12 @@ def status() -> None:
 
 
 def _status(repo: Repo) -> None:
+    scope = hooks.hooks_scope(repo)
+    if scope in hooks.SHARED_SCOPES:
+        click.echo(
+            f"hooks directory: {hooks.hooks_dir(repo)} (core.hooksPath in your {scope} git config:"
+            " every repository that does not set its own uses these hooks)"
+        )
     for name in hooks.HOOKS:
         st = hooks.state(repo, name)
         what = "smolbot" if st.ours else ("another hook (not smolbot)" if st.foreign else "none")

@@ -184,6 +184,48 @@ def hooks_dir(repo: Repo) -> Path:
     return repo.git_path("hooks")
 
 
+SHARED_SCOPES = ("global", "system")
+SHARED = "core.hooksPath is set in your {scope} git config ({dir}): {what}; to {verb}, run `smolbot hook {cmd} --global`"
+SHARED_WHAT = {
+    "install": (
+        "hooks installed there run in every repository that does not set its own, not only in "
+        "this one",
+        "install them for all",
+    ),
+    "uninstall": (
+        "removing the hooks there removes them from every repository that does not set its "
+        "own, not only from this one",
+        "remove them from all",
+    ),
+}
+
+
+def hooks_scope(repo: Repo) -> str | None:
+    """Where core.hooksPath comes from (`global`, `system`, `local`, `worktree`, `command`), or
+    None when it is not set (the repository's own hooks directory)."""
+    out = repo.git("config", "--show-scope", "--get", "core.hooksPath", check=False)
+    scope = out.partition("\t")[0].strip()
+    return scope or None
+
+
+def shared_hooks(repo: Repo, everywhere: bool, cmd: str) -> list[str]:
+    """With a core.hooksPath from the global or system config, `install` or `uninstall` changes
+    every repository's hooks: refused unless `everywhere` (--global); when allowed, the line
+    saying so. Empty for a repository's own hooks."""
+    scope = hooks_scope(repo)
+    if scope not in SHARED_SCOPES:
+        return []
+    if not everywhere:
+        what, verb = SHARED_WHAT[cmd]
+        raise HookError(
+            SHARED.format(scope=scope, dir=hooks_dir(repo), what=what, verb=verb, cmd=cmd)
+        )
+    return [
+        f"core.hooksPath is in your {scope} git config: this changed the hooks of every "
+        f"repository that does not set its own ({hooks_dir(repo)})"
+    ]
+
+
 TRACKED = (
     "{dir} (core.hooksPath) holds files this repository tracks ({files}): they are the team's "
     "hooks, and installing would change them for everyone with scripts naming this machine's "
@@ -226,10 +268,12 @@ def state(repo: Repo, name: str) -> HookState:
     )
 
 
-def install(repo: Repo, force: bool = False) -> list[str]:
+def install(repo: Repo, force: bool = False, everywhere: bool = False) -> list[str]:
     """Install both hooks, keeping any existing hook as a chained one. Returns what was done.
     A hooks directory the repository tracks (core.hooksPath=.githooks) is the team's: refused
-    unless forced, as our scripts name this machine's interpreter."""
+    unless forced, as our scripts name this machine's interpreter. One that every repository
+    uses (core.hooksPath in the global or system config) only with `everywhere` (--global)."""
+    shared = shared_hooks(repo, everywhere, "install")
     tracked = tracked_hooks(repo)
     if tracked and not force:
         raise HookError(TRACKED.format(dir=hooks_dir(repo), files=", ".join(tracked[:3])))
@@ -252,7 +296,7 @@ def install(repo: Repo, force: bool = False) -> list[str]:
             )
         _write_ours(st)
         done.append(f"installed {st.path}")
-    return done
+    return done + shared
 
 
 def refresh(repo: Repo) -> list[str]:
@@ -314,8 +358,10 @@ def _write(path: Path, text: str) -> None:
     write_atomic(path, text, old | stat.S_IRUSR | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
-def uninstall(repo: Repo) -> list[str]:
-    """Remove our hooks and put back the hooks they chained."""
+def uninstall(repo: Repo, everywhere: bool = False) -> list[str]:
+    """Remove our hooks and put back the hooks they chained (from every repository's hooks
+    directory only with `everywhere`, as install)."""
+    shared = shared_hooks(repo, everywhere, "uninstall")
     done = []
     for name in HOOKS:
         st = state(repo, name)
@@ -330,7 +376,7 @@ def uninstall(repo: Repo) -> list[str]:
             done.append(f"restored your {name} hook")
         with contextlib.suppress(OSError):  # only when empty
             kept_path(st.path).parent.rmdir()
-    return done
+    return done + shared if done else done
 
 
 def _read(path: Path) -> str:
