@@ -19,6 +19,7 @@ PING_MARK, CLOSE_MARK = "lifecycle:ping:", "lifecycle:close:"
 FOREVER = datetime.max.replace(tzinfo=UTC)
 PULL_REQUEST = "not swept: a pull request (the lifecycle pings and closes issues only)"
 PINNED = "exempt: pinned"
+GHOST = "ghost"  # GitHub's login for a deleted account: never pinged
 WaitsOn = Literal["author", "maintainer", "assignee", "nobody"]
 
 PING_AUTHOR = (
@@ -450,8 +451,12 @@ def _ping_or_close(
         due = max([w.since + ping_after, *(p.at + ping_after for p in pings[-1:])])
         if now < due:
             return [NoOp(f"{state}: {w.reason}; re-ping on {due.date()}", what="ping")], due
-        if not w.who:
-            return [NoOp(f"{state}: no one to ping; left for the digest", what="ping")], FOREVER
+        living = tuple(p for p in w.who if p.lower() != GHOST)
+        if not living:
+            gone = f" (@{GHOST} is a deleted account)" if w.who else ""
+            why = f"{state}: no one to ping{gone}; left for the digest"
+            return [NoOp(why, what="ping")], FOREVER
+        w = replace(w, who=living)
         reason = f"{state}: {w.reason}; quiet for {(now - w.since).days} days"
         return _ping(thread, cfg, now, w, need, reason)
     last = pinged[-1]

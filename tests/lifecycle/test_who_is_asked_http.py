@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.sandbox.fake_github.server import FakeGitHubServer
-from tests.lifecycle.http_world import DAY, REPO, bot_bodies, reasons, sweep, world
+from tests.lifecycle.http_world import DAY, REPO, asked, bot_bodies, reasons, sweep, world
 
 
 def test_a_question_to_a_teammate_does_not_wait_on_the_author(
@@ -58,3 +58,15 @@ def test_a_maintainer_ping_names_whose_question_waits(
     (ping,) = bot_bodies(st, 1)
     assert ping.startswith("Hi @mia, dave asked something on ")
     assert "alice answered" not in ping
+
+
+def test_a_deleted_author_is_not_pinged(fake_github: FakeGitHubServer, tmp_path: Path) -> None:
+    """An issue whose author deleted their account (GitHub shows `ghost`): no "Hi @ghost", no
+    close after a ping nobody could read."""
+    st, ctx = world(fake_github, tmp_path)
+    number = asked(st, st.now() - 8 * DAY, user="ghost")
+    sweep(ctx)
+    st.advance(8 * DAY)
+    sweep(ctx)
+    assert bot_bodies(st, number) == [] and st.issue(REPO, number).state == "open"
+    assert any("@ghost is a deleted account" in r for r in reasons(ctx, number))
