@@ -254,9 +254,16 @@ def beat() -> None:
 
 @click.command()
 @click.option("--port", type=int, default=None)
-@click.option("-c", "--concurrency", type=int, default=1, show_default=True)
-def serve(port: int | None, concurrency: int) -> None:
-    """Web + embedded worker + beat in one command, for one machine."""
+@click.option(
+    "-c",
+    "--concurrency",
+    type=int,
+    default=None,
+    help="One worker for every queue, with this many processes (default: one worker per queue,"
+    " each with its SMOLBOT_WORKER_CONCURRENCY, so a slow model job never delays a label).",
+)
+def serve(port: int | None, concurrency: int | None) -> None:
+    """Web + workers + beat in one command, for one machine."""
     settings = get_settings()
     _require_secret(settings)
     require_app(settings)
@@ -269,7 +276,7 @@ STARTUP_FAILURE = 3  # uvicorn's status when the web never started (the port tak
 
 
 def run_serve(
-    settings: Settings, port: int, concurrency: int, *, grace_s: float | None = None
+    settings: Settings, port: int, concurrency: int | None, *, grace_s: float | None = None
 ) -> int:
     """Run the web in this process and `smolbot worker --beat` as a child; the exit status.
 
@@ -289,7 +296,8 @@ def run_serve(
     """
     import uvicorn
 
-    from workers.nodes import GRACE_S, child_of_this, exit_status
+    from workers.celery_app import QUEUES
+    from workers.nodes import GRACE_S, child_of_this, concurrency_for, exit_status
 
     grace = GRACE_S if grace_s is None else grace_s
     stopped_by: list[int] = []
@@ -325,13 +333,22 @@ def run_serve(
 
     previous = {sig: signal.signal(sig, _on_signal) for sig in SERVE_STOP_SIGNALS}
     try:
-        cmd = [sys.executable, "-m", "bot.cli", "worker", "--beat", "-c", str(concurrency)]
+        cmd = [sys.executable, "-m", "bot.cli", "worker", "--beat"]
+        # one worker per queue (`worker --split`): a summary or a backfill on the model queue
+        # held every delivery behind it when one process took all queues
+        cmd += ["--split"] if concurrency is None else ["-c", str(concurrency)]
         child = child_of_this(cmd)
         if stopped_by:  # a signal came before there was a child to pass it to
             child.terminate()
         threading.Thread(target=_watch, args=(child,), name="serve-worker", daemon=True).start()
+        workers = (
+            ", ".join(f"{q} {concurrency_for(settings, [q])}" for q in QUEUES)
+            if concurrency is None
+            else f"all queues {concurrency}"
+        )
         click.echo(
-            f"smolbot: worker+beat pid {child.pid}, broker {_redact(settings.effective_broker_url)}"
+            f"smolbot: worker+beat pid {child.pid} (processes: {workers}),"
+            f" broker {_redact(settings.effective_broker_url)}"
         )
         config = uvicorn.Config(
             _frozen_app(settings),
