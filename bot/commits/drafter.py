@@ -65,7 +65,11 @@ def _take(fd: int, tries: int = 5) -> bool:
     return False
 
 
-def signature(path: Path) -> tuple[int, int, int] | None:
+Signature = tuple[int, int, int] | None  # a file's (mtime, size, inode); None when it is not there
+Staged = tuple[Signature] | None  # a draft of the index: its signature when the tree was read
+
+
+def signature(path: Path) -> Signature:
     try:
         st = path.stat()
     except OSError:
@@ -81,15 +85,19 @@ class Drafter:
     ) -> None:
         self.repo, self.box, self.writer, self.opts = repo, box, writer, opts
 
-    def draft(self, head: str, tree: str) -> None:
-        """Draft `tree` against HEAD, whose tree is `head` (a request for another HEAD is stale)."""
+    def draft(self, head: str, tree: str, staged: Staged = None) -> None:
+        """Draft `tree` against HEAD, whose tree is `head` (a request for another HEAD is stale).
+        A draft of what is staged (`staged`: the index's signature when `tree` was read from it)
+        is given up before its next model call once the index holds another tree or a commit
+        asks for another pair; any draft once HEAD moves (wanted())."""
         if self.box.ready(head, tree) or self.repo.head_tree() != head:
             return
-        from bot.commits.pipeline import draft_tree
+        from bot.commits.pipeline import Outdated, draft_tree
 
         self.box.mark_pending(head, tree)
         try:
-            result = draft_tree(self.repo, tree, self.writer, self.opts)
+            wanted = self.wanted(head, tree, staged)
+            result = draft_tree(self.repo, tree, self.writer, self.opts, wanted)
             if self.repo.head_tree() != head:  # HEAD moved meanwhile: drafted against another
                 return
             if result is None:
@@ -100,6 +108,8 @@ class Drafter:
             log.info(
                 "drafted %s in %.1fs: %s", tree[:12], result.seconds, result.message.splitlines()[0]
             )
+        except Outdated as err:  # no draft, and no `.none`: the pair may be staged again
+            log.info("gave up drafting %s: %s", tree[:12], err)
         except Exception:  # a bad draft must not kill the watcher, nor keep a commit waiting
             log.exception("drafting %s failed", tree[:12])
             with contextlib.suppress(OSError):
@@ -107,22 +117,46 @@ class Drafter:
         finally:
             self.box.clear_pending(head, tree)
 
+    def wanted(self, head: str, tree: str, staged: Staged = None) -> Callable[[], bool]:
+        """Whether the draft of `tree` on `head` is still wanted, asked between the pipeline's
+        steps (a model call takes 20-30 s on 2 cores). A draft of the index (`staged` holds its
+        signature then) is not once the index holds another tree (not merely rewritten: `git
+        status` refreshes it) or a commit asks for another pair; none is once HEAD moved."""
+        path = self.repo.index_path()
+
+        def moved_on(index: Signature) -> bool:
+            asked = self.box.requested()
+            if asked is not None:  # a commit waits: for this pair, or for another
+                return asked != (head, tree)
+            return signature(path) != index and self.repo.staged_tree() != tree
+
+        def wanted() -> bool:
+            try:
+                if staged is not None and moved_on(staged[0]):
+                    return False
+                return self.repo.head_tree() == head
+            except (GitError, OSError):  # in doubt (an unmerged index): the draft goes on
+                return True
+
+        return wanted
+
     def current(self) -> None:
         """Draft what is staged now, keeping COMMIT_DRAFT.txt on it: replaced when drafted,
         removed meanwhile, and when nothing is staged or the index has unmerged paths."""
         try:
+            index = signature(self.repo.index_path())  # before the tree is read from it
             head, tree = self.repo.head_tree(), self.repo.staged_tree()
         except (GitError, OSError):
             self.box.unpublish()
             return
         self.box.publish(head, tree)
-        self.draft(head, tree)
+        self.draft(head, tree, (index,))
         self.box.publish(head, tree)
 
     def run(self, idle_s: float = IDLE_S, once: bool = False) -> None:
         # the index, and HEAD: a commit, reset --soft or checkout changes what is staged against
         watched = [self.repo.index_path(), *map(self.repo.git_path, ("HEAD", "logs/HEAD"))]
-        seen: list[tuple[int, int, int] | None] = []
+        seen: list[Signature] = []
         last = time.monotonic()
         while self.box.root.is_dir():
             want = self.box.take_request()

@@ -159,6 +159,13 @@ class DraftBox:
         self.root.mkdir(parents=True, exist_ok=True)
         write_atomic(self.want_path, key(head, tree))
 
+    def requested(self) -> tuple[str, str] | None:
+        """The pair a commit waits for, left for take_request()."""
+        try:
+            return parse_key(self.want_path.read_text())
+        except OSError:
+            return None
+
     def take_request(self) -> tuple[str, str] | None:
         """The (HEAD tree, staged tree) a commit waits for; an older hook's bare tree is dropped."""
         try:

@@ -8,15 +8,26 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.commits import diffs
 from bot.commits.drafts import DraftResult
 from bot.commits.git import Repo
 from bot.commits.message import TRIMMED, CommitDraft, compose, uncommented
-from bot.commits.model import FILE_PROMPT, MESSAGE_PROMPT, FileSummary, Writer, prompt_tokens
+from bot.commits.model import (
+    FILE_PROMPT,
+    MESSAGE_PROMPT,
+    FileSummary,
+    T,
+    Writer,
+    prompt_tokens,
+)
 from bot.commits.retrieval import SUPPORT_VARIABLE, similar, support_json, type_shares, type_vote
 from bot.commits.secrets import find_secrets
 from bot.commits.style import TRAILING_REF, Style, infer_scope, infer_type, learn, path_type
+
+if TYPE_CHECKING:
+    from bot.llm.api import Answer
 
 log = logging.getLogger(__name__)
 DECISIVE_TYPES = {"docs", "test", "ci"}  # when the paths say so, the model does not get a vote
@@ -44,6 +55,26 @@ SCAFFOLDING = re.compile(
 )
 
 
+class Outdated(Exception):
+    """The draft is no longer wanted (what is staged moved on): raised before a model call, and
+    let through, so no model time goes to it and no draft is saved."""
+
+
+class _Watched:
+    """The writer, asked only while `wanted()` says the draft still is (checked before each
+    model call: the file summaries, the message, a retry)."""
+
+    def __init__(self, writer: Writer, wanted: Callable[[], bool]) -> None:
+        self.writer, self.wanted = writer, wanted
+
+    def ask(
+        self, prompt: str, variables: dict[str, str], schema: type[T], *, allow_large: bool
+    ) -> Answer[T]:
+        if not self.wanted():
+            raise Outdated(f"not asking the model for {prompt}: the staged changes moved on")
+        return self.writer.ask(prompt, variables, schema, allow_large=allow_large)
+
+
 @dataclass(frozen=True)
 class DraftOptions:
     budget_chars: int = 6000  # characters of file list and diff shown to the local model
@@ -56,9 +87,16 @@ class DraftOptions:
 
 
 def draft_tree(
-    repo: Repo, tree: str, writer: Writer | None, opts: DraftOptions
+    repo: Repo,
+    tree: str,
+    writer: Writer | None,
+    opts: DraftOptions,
+    wanted: Callable[[], bool] | None = None,
 ) -> DraftResult | None:
-    """Draft a message for `tree` against HEAD; None when nothing is staged."""
+    """Draft a message for `tree` against HEAD; None when nothing is staged. With `wanted`, a
+    draft it says is no longer wanted raises Outdated before its next model call."""
+    if writer is not None and wanted is not None:
+        writer = _Watched(writer, wanted)
     base = repo.head_tree()
     if tree == base:
         return None
@@ -240,6 +278,8 @@ def _ask(
         return None
     try:
         answer = writer.ask(MESSAGE_PROMPT, variables, CommitDraft, allow_large=allow_large)
+    except Outdated:
+        raise
     except Exception as err:  # fail open: a draft from the rules beats no draft
         log.warning("commit draft: model failed: %s", err)
         result.notes.append(f"model failed ({type(err).__name__}: {err}); deterministic draft")
@@ -303,6 +343,8 @@ def _summarize_files(
                 FileSummary,
                 allow_large=allow_large,
             )
+        except Outdated:
+            raise
         except Exception as err:  # the rule-made summary line stays
             result.notes.append(f"file summary failed for {c.path}: {type(err).__name__}")
             continue

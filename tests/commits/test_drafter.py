@@ -1,4 +1,5 @@
-"""The drafter under stress: killed mid-draft, two commits in quick succession, the pre-commit framework."""
+"""The drafter under stress: killed mid-draft, two commits in quick succession, staging moving on
+mid-draft, the pre-commit framework."""
 
 from __future__ import annotations
 
@@ -6,12 +7,21 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from bot.commits.drafter import Drafter
+from bot.commits.drafts import DraftBox
+from bot.commits.git import find_repo
+from bot.commits.message import CommitDraft
+from bot.commits.model import MESSAGE_PROMPT, FileSummary
+from bot.commits.pipeline import DraftOptions
 from bot.commits.style import CC_SUBJECT
+from bot.llm.api import Answer, ModelRecord
 from tests.commits.conftest import SMOLBOT, Git, needs_model, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,3 +115,70 @@ def test_pre_commit_framework_runs_our_hooks(repo: Git) -> None:
     assert repo.last_message().startswith("docs")
     repo("commit", "--allow-empty", "-m", "chore: mine", env=NO_MODEL)  # -m still wins
     assert repo.last_message() == "chore: mine"
+
+
+BIG = "".join(
+    f"def helper_{i}(x):\n    return x + {i}\n\n\n" for i in range(120)
+)  # cut: summarized
+
+
+class SlowModel:
+    """Stands in for the model, whose every call takes 20-30 s on 2 cores: before answering it
+    runs `meanwhile` (what the user does during that call) and notes what it was asked."""
+
+    def __init__(self, meanwhile: Callable[[int], None]) -> None:
+        self.meanwhile = meanwhile
+        self.asked: list[tuple[str, str]] = []  # (prompt, the file list or the summarized path)
+
+    def ask(
+        self, prompt: str, variables: dict[str, str], schema: type[Any], *, allow_large: bool
+    ) -> Answer[Any]:
+        self.asked.append((prompt, variables.get("files") or variables["path"]))
+        self.meanwhile(len(self.asked))
+        rec = ModelRecord("commit", "scripted", "scripted", f"{prompt}@1", 0.8, False, 1.0)
+        if schema is FileSummary:
+            return Answer(FileSummary(summary="adds numbered helpers"), 0.8, rec, "ok")
+        return Answer(CommitDraft(type="feat", subject="add helpers"), 0.8, rec, "ok")
+
+
+@pytest.mark.parametrize("change", ["git add", "a commit asks for another tree"])
+def test_a_draft_of_what_is_no_longer_staged_is_given_up_between_model_calls(
+    repo: Git, tmp_path: Path, change: str
+) -> None:
+    """Staged in two steps, the drafter drafted the first tree to the end (its file summaries,
+    then the message: a minute of model time) before it looked at the index again, and the
+    commit found no draft for what it commits."""
+    repo.write("src/shop/helpers.py", BIG)
+    repo.write("src/shop/more.py", BIG.replace("helper_", "more_"))
+    repo("add", "src/shop")
+    head, first = repo.head_tree(), repo.tree()
+    repo.write("docs/usage.md", "# Usage\n\nRun `shop serve`.\n")
+    git = find_repo(repo.root)
+    box = DraftBox(git.smolbot_dir())
+    box.root.mkdir()  # as the drafter's lock makes it
+    second: list[str] = []
+
+    def meanwhile(calls: int) -> None:
+        if calls != 1:  # during the first file summary of the first tree
+            return
+        if change == "git add":
+            repo("add", "docs/usage.md")
+            second.append(repo.tree())
+        else:  # `git commit -a` drafts the tree of its own index
+            index = {"GIT_INDEX_FILE": str(tmp_path / "commit-index")}
+            repo("read-tree", "HEAD", env=index)
+            repo("add", "src/shop", "docs/usage.md", env=index)
+            second.append(repo("write-tree", env=index).stdout.strip())
+            box.request(head, second[0])
+
+    model = SlowModel(meanwhile)
+    Drafter(git, box, model, DraftOptions(budget_chars=1500)).run(idle_s=0.3)
+    messages = [files for prompt, files in model.asked if prompt == MESSAGE_PROMPT]
+    assert "docs/usage.md" in messages[0], model.asked  # the second tree's message came first
+    assert box.ready(head, second[0])
+    if change == "git add":  # the first tree is staged no more: never drafted
+        assert len(messages) == 1 and not box.ready(head, first)
+        assert not box.none_path(head, first).exists()
+        assert len(model.asked) == 1 + 3  # its one summary, then the second tree's three calls
+    else:  # still staged: drafted after the commit's
+        assert len(messages) == 2 and box.ready(head, first)
