@@ -510,10 +510,20 @@ def enqueue_deliveries(delivery_ids: Sequence[str]) -> None:
     from bot.ports import QueueUnavailable
 
     ids = list(delivery_ids)
+    if not ids:
+        return
     try:
-        if len(ids) == 1:
-            handle_delivery.apply_async(args=[ids[0]], queue="fast", retry=False)
-        elif ids:
-            handle_deliveries.apply_async(args=[ids], queue="fast", retry=False)
+        with app.pool.acquire(block=True) as conn:
+            # one try to connect: kombu's default retries a refusing broker for about 6 s, while
+            # the webhook (and every delivery behind it) waits; the store keeps the delivery
+            conn.ensure_connection(max_retries=0)
+            if len(ids) == 1:
+                handle_delivery.apply_async(
+                    args=[ids[0]], queue="fast", retry=False, connection=conn
+                )
+            else:
+                handle_deliveries.apply_async(
+                    args=[ids], queue="fast", retry=False, connection=conn
+                )
     except Exception as err:  # kombu raises many types for a down broker
         raise QueueUnavailable(f"{type(err).__name__}: {err}") from err

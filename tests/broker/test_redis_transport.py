@@ -100,3 +100,39 @@ def test_a_stalled_redis_fails_a_publish_instead_of_holding_it(tmp_path) -> None
         for conn in held:
             conn.close()
         configure(load_settings(env="test", data_dir=tmp_path))
+
+
+@pytest.mark.parametrize("scheme", ["redis", "amqp"])
+def test_a_refusing_broker_is_tried_once_per_publish(tmp_path, scheme: str) -> None:  # type: ignore[no-untyped-def]
+    """A broker that is down: kombu tried to connect three times over 6 s while the webhook, and
+    every delivery behind it, waited (GitHub gives up at 10 s). One try, then `queued: false`."""
+    import socket
+    import threading
+
+    from bot.ports import QueueUnavailable
+    from workers.celery_app import configure
+    from workers.tasks import enqueue_deliveries
+
+    server = socket.create_server(("127.0.0.1", 0))
+    tries: list[int] = []
+
+    def accept_and_close() -> None:
+        while True:
+            try:
+                conn = server.accept()[0]
+            except OSError:  # the test closed the server: done
+                return
+            tries.append(1)
+            conn.close()
+
+    threading.Thread(target=accept_and_close, daemon=True).start()
+    port = server.getsockname()[1]
+    url = f"redis://127.0.0.1:{port}/0" if scheme == "redis" else f"amqp://g:g@127.0.0.1:{port}//"
+    configure(load_settings(env="test", data_dir=tmp_path, broker_url=url))
+    try:
+        with pytest.raises(QueueUnavailable):
+            enqueue_deliveries(["d1"])
+        assert len(tries) == 1
+    finally:
+        server.close()
+        configure(load_settings(env="test", data_dir=tmp_path))
