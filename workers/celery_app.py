@@ -21,6 +21,7 @@ from workers.redis_transport import use_for_redis_urls
 app = Celery("smolbot", include=["workers.tasks"])
 
 QUEUES = ("fast", "model", "sweep")
+SWEEP_MAX_EVERY_S = 60
 REDIS_SOCKET_TIMEOUT_S = 5.0  # a Redis command that takes longer: the broker is taken for down
 
 
@@ -86,7 +87,9 @@ def _transport_options(url: str) -> dict[str, Any]:
 
 
 def beat_schedule(settings: Settings) -> dict[str, Any]:
-    every = max(5, settings.recovery_after_s // 2)
+    # at least once a minute: what came while the broker was down is published within about a
+    # minute of its return (runs lost by a worker wait for their lease, recovery_after_s)
+    every = max(5, min(SWEEP_MAX_EVERY_S, settings.recovery_after_s // 2))
     return {
         "recover-deliveries": {
             "task": "smolbot.recover_deliveries",

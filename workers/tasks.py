@@ -414,8 +414,9 @@ def recover_deliveries() -> int:
 
     A `queued` row may simply be waiting behind a backlog: while the broker still holds messages
     for the queue, those rows are left alone (re-publishing them would only multiply the backlog).
-    A broker that lost its messages has an empty queue, so they come back then. `received` rows
-    (never published) and `running` rows whose lease ran out come back at once.
+    A broker that lost its messages has an empty queue, so they come back then. `running` rows
+    whose lease ran out come back at once; `received` rows (never published: the broker was down
+    when they came) once they are UNPUBLISHED_S old (the web publishes in milliseconds).
     """
     wr = _wr()
     store, after = wr.rt.store, wr.rt.settings.recovery_after_s
@@ -425,24 +426,27 @@ def recover_deliveries() -> int:
     cutoff, why = time.time() - after, "re-queued by recovery sweep"
     skip_queued = {"fast": _backlog("fast") > 0, "model": _backlog("model") > 0}
     stuck, parked = [], 0
-    for delivery_id, status, attempts in store.stuck_rows("deliveries", after):
+    received_cutoff = time.time() - UNPUBLISHED_S
+    for delivery_id, status, attempts in store.stuck_rows(
+        "deliveries", after, received_after_s=UNPUBLISHED_S
+    ):
         if status == "running" and attempts >= limit:
             wr.rt.fail(delivery_id, LAPSED.format(n=attempts))
             parked += 1
         elif not (status == "queued" and skip_queued["fast"]):
             stuck.append(delivery_id)
     # each only if still stuck: one that finished (or was claimed) since the listing stays so
-    stuck = [d for d in stuck if store.requeue_stuck("deliveries", d, cutoff, why)]
+    stuck = [d for d in stuck if store.requeue_stuck("deliveries", d, cutoff, why, received_cutoff)]
     for delivery_id in stuck:
         handle_delivery.apply_async(args=[delivery_id], queue="fast")
     runs = []
-    for jid, name, kwargs, status, attempts in job_registry.stuck(store, after):
+    for jid, name, kwargs, status, attempts in job_registry.stuck(store, after, UNPUBLISHED_S):
         if status == "running" and attempts >= limit:
             _fail_job(wr, name, jid, kwargs, LAPSED.format(n=attempts))
             parked += 1
         elif not (status == "queued" and skip_queued["model"]):
             runs.append((jid, name, kwargs))
-    runs = [r for r in runs if store.requeue_stuck("jobs", r[0], cutoff, why)]
+    runs = [r for r in runs if store.requeue_stuck("jobs", r[0], cutoff, why, received_cutoff)]
     for jid, name, kwargs in runs:
         run_job.apply_async(args=[name, kwargs], kwargs={"job_id": jid}, queue="model")
     if stuck or runs or parked:
@@ -453,6 +457,9 @@ def recover_deliveries() -> int:
     return len(stuck) + len(runs)
 
 
+# A delivery or job recorded but never published (the broker was down) is published by the sweep
+# after this long; the sweep runs at least every SWEEP_MAX_EVERY_S (workers/celery_app.py).
+UNPUBLISHED_S = 30.0
 # A run whose worker died or hung on it this many times beyond its retries is parked, not re-queued
 # again every sweep for ever (an issue body that runs a worker out of memory, say).
 MAX_LAPSES = 3

@@ -158,13 +158,22 @@ class Store:
         self.db.conn.commit()
         return cur.rowcount == 1
 
-    def requeue_stuck(self, table: str, row_id: str, cutoff: float, why: str) -> bool:
+    def requeue_stuck(
+        self,
+        table: str,
+        row_id: str,
+        cutoff: float,
+        why: str,
+        received_cutoff: float | None = None,
+    ) -> bool:
         """Mark a row the recovery sweep found stuck `queued` again, only if it still is (not
-        finished or freshly claimed since the sweep listed it); True when it was."""
+        finished or freshly claimed since the sweep listed it); True when it was. A `received`
+        row (never published) counts as stuck from `received_cutoff` (default: `cutoff`)."""
         cur = self.db.execute(
             f"update {table} set status = 'queued', error = ?, updated_at = ? where id = ?"
-            " and status in ('received', 'queued', 'running') and updated_at < ?",
-            [why, time.time(), row_id, cutoff],
+            " and (status = 'received' and updated_at < ?"
+            " or status in ('queued', 'running') and updated_at < ?)",
+            [why, time.time(), row_id, _or(received_cutoff, cutoff), cutoff],
         )
         self.db.conn.commit()
         return bool(cur.rowcount == 1)
@@ -204,16 +213,22 @@ class Store:
         return {"payloads": payloads, "cached_answers": answers}
 
     def stuck_rows(
-        self, table: str, older_than_s: float, now: float | None = None
+        self,
+        table: str,
+        older_than_s: float,
+        now: float | None = None,
+        received_after_s: float | None = None,
     ) -> list[tuple[str, str, int]]:
         """(id, status, attempts) of a work table's rows (deliveries, jobs) received but not
-        finished for longer than older_than_s (lost by a worker), oldest first."""
-        cutoff = (now or time.time()) - older_than_s
+        finished for longer than older_than_s (lost by a worker), oldest first; rows never
+        published (`received`: the broker was down) after `received_after_s` already."""
+        now = now or time.time()
+        cutoff = now - older_than_s
         sql = (
-            f"select id, status, attempts from {table} where status in ('received', 'queued',"
-            " 'running') and updated_at < ? order by received_at"
+            f"select id, status, attempts from {table} where (status = 'received' and updated_at"
+            " < ? or status in ('queued', 'running') and updated_at < ?) order by received_at"
         )
-        rows = self.db.execute(sql, [cutoff]).fetchall()
+        rows = self.db.execute(sql, [now - _or(received_after_s, older_than_s), cutoff]).fetchall()
         return [(r[0], r[1], int(r[2] or 0)) for r in rows]
 
     def stuck_deliveries(self, older_than_s: float, now: float | None = None) -> list[str]:
@@ -549,6 +564,10 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
         if migrate:
             _migrate_beside_writers(store)
     return store
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 def _migrate_beside_writers(store: Store, within_s: float = 30.0) -> None:

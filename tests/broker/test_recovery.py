@@ -174,3 +174,36 @@ def open_store_like(store):  # type: ignore[no-untyped-def]
     from bot.store import open_store
 
     return open_store(store.db.conn.execute("pragma database_list").fetchone()[2])
+
+
+def test_work_that_came_while_the_broker_was_down_is_published_within_a_minute(
+    tmp_path: Path,
+) -> None:
+    """The webhook stored deliveries it could not publish (`received`); the sweep left them until
+    they were recovery_after_s (10 minutes) old, and ran only every 5 minutes: they waited up to
+    15 minutes after the broker came back. A job queued while the broker was down likewise."""
+    from workers.celery_app import beat_schedule, configure
+    from workers.tasks import UNPUBLISHED_S, _wr, recover_deliveries
+
+    settings = load_settings(env="test", data_dir=tmp_path)
+    assert settings.recovery_after_s == 600
+    configure(settings)
+    store = _wr().rt.store
+    then = time.time() - UNPUBLISHED_S - 1
+    store.record_delivery("unpublished", "issues", "{}", repo="o/r", number=1)
+    store.record_delivery("just-now", "issues", "{}", repo="o/r", number=2)
+    store.record_delivery("waiting", "issues", "{}", repo="o/r", number=3)
+    jid = jobs.record(store, "summarize", {"repo": "o/r", "number": 1})
+    store.db.execute("update deliveries set updated_at = ? where id = 'unpublished'", [then])
+    store.db.execute(  # published, waiting its turn: not stuck before recovery_after_s
+        "update deliveries set status = 'queued', updated_at = ? where id = 'waiting'", [then]
+    )
+    store.db.execute("update jobs set updated_at = ? where id = ?", [then, jid])
+    store.db.conn.commit()
+    assert recover_deliveries.run() == 2
+    assert store.delivery("unpublished")["status"] == "queued"
+    assert store.delivery("just-now")["status"] == "received"  # the web may be publishing it
+    assert store.delivery("waiting")["updated_at"] == then
+    assert jobs.run(store, jid)["status"] == "queued"  # type: ignore[index]
+    every = beat_schedule(settings)["recover-deliveries"]["schedule"].total_seconds()
+    assert every <= 60
