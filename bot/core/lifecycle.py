@@ -451,12 +451,8 @@ def _ping_or_close(
         due = max([w.since + ping_after, *(p.at + ping_after for p in pings[-1:])])
         if now < due:
             return [NoOp(f"{state}: {w.reason}; re-ping on {due.date()}", what="ping")], due
-        living = tuple(p for p in w.who if p.lower() != GHOST)
-        if not living:
-            gone = f" (@{GHOST} is a deleted account)" if w.who else ""
-            why = f"{state}: no one to ping{gone}; left for the digest"
-            return [NoOp(why, what="ping")], FOREVER
-        w = replace(w, who=living)
+        if not w.who:
+            return [NoOp(f"{state}: no one to ping; left for the digest", what="ping")], FOREVER
         reason = f"{state}: {w.reason}; quiet for {(now - w.since).days} days"
         return _ping(thread, cfg, now, w, need, reason)
     last = pinged[-1]
@@ -517,7 +513,13 @@ def close_notes_since(thread: Thread, bot_login: str, since: datetime) -> list[d
 def _ping(
     thread: Thread, cfg: RepoConfig, now: datetime, w: Waiting, need: str, reason: str
 ) -> tuple[list[Action], datetime]:
-    """The re-ping; to the author with closing on, it announces the close (text and marker)."""
+    """The re-ping; to the author with closing on, it announces the close (text and marker).
+    Never to GitHub's `ghost` (a deleted account)."""
+    living = tuple(p for p in w.who if p.lower() != GHOST)
+    if not living:
+        why = f"{reason}; no one to ping (@{GHOST} is a deleted account); left for the digest"
+        return [NoOp(why, what="ping")], FOREVER
+    w = replace(w, who=living)
     close = cfg.lifecycle.days_until_close if announces_close(cfg, w) else None
     mark = ping_marker(now, party_of(w), close)
     next_due = now + timedelta(days=cfg.lifecycle.days_until_close) if w.on == "author" else FOREVER
