@@ -62,7 +62,8 @@ class Outdated(Exception):
 
 class _Watched:
     """The writer, asked only while `wanted()` says the draft still is (checked before each
-    model call: the file summaries, the message, a retry)."""
+    model call: the file summaries, the message, a retry; and about once a second while the
+    local model generates)."""
 
     def __init__(self, writer: Writer, wanted: Callable[[], bool]) -> None:
         self.writer, self.wanted = writer, wanted
@@ -70,9 +71,15 @@ class _Watched:
     def ask(
         self, prompt: str, variables: dict[str, str], schema: type[T], *, allow_large: bool
     ) -> Answer[T]:
+        from bot.llm.api import Stopped, stop_when
+
         if not self.wanted():
             raise Outdated(f"not asking the model for {prompt}: the staged changes moved on")
-        return self.writer.ask(prompt, variables, schema, allow_large=allow_large)
+        try:  # and asked again while the model writes: a message call takes 20-30 s on 2 cores
+            with stop_when(lambda: not self.wanted()):
+                return self.writer.ask(prompt, variables, schema, allow_large=allow_large)
+        except Stopped as err:
+            raise Outdated(f"gave up {prompt}: the staged changes moved on ({err})") from None
 
 
 @dataclass(frozen=True)

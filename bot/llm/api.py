@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -80,3 +83,26 @@ class PromptError(ValueError):
 
 class UnknownBackend(ValueError):
     """No model backend is registered under the requested name."""
+
+
+class Stopped(Exception):
+    """The caller gave up a generation it no longer wants (`stop_when`): no answer, and nothing
+    recorded, cached or escalated for it (not a failure of the model)."""
+
+
+_STOP: ContextVar[Callable[[], bool] | None] = ContextVar("smolbot_stop", default=None)
+
+
+@contextlib.contextmanager
+def stop_when(check: Callable[[], bool]) -> Iterator[None]:
+    """Local generations started inside ask `check()` about once a second while they run, and
+    end with Stopped when it says so (a commit draft of what is no longer staged)."""
+    token = _STOP.set(check)
+    try:
+        yield
+    finally:
+        _STOP.reset(token)
+
+
+def stop_check() -> Callable[[], bool] | None:
+    return _STOP.get()

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.llm.api import GenerationFailed, PromptTooLong
+from bot.llm.api import GenerationFailed, PromptTooLong, Stopped, stop_check
 from bot.llm.backends import CHATML_SYSTEM, CHATML_USER, Generation, register
 from bot.llm.modelfile import LocalFileBackend, check_model_file, load_failed
 from bot.llm.native import quiet_native_stderr
+
+STOP_EVERY_S = 1.0  # how often a generation asks its caller whether it is still wanted
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +69,19 @@ class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
             model = self._load()
             count = 0
             failed = ""
+            stop, stopped = stop_check(), False
+            ask_at = time.monotonic() + STOP_EVERY_S
 
             def on_token(token_id: int, text: str) -> bool:
-                nonlocal count, failed
+                nonlocal count, failed, stopped, ask_at
                 if token_id < 0:  # gpt4all's way of saying the prompt was refused, in words
                     failed = text
                     return False
                 count += 1
-                return True
+                if stop is not None and time.monotonic() >= ask_at:
+                    ask_at = time.monotonic() + STOP_EVERY_S
+                    stopped = stop()
+                return not stopped
 
             with model.chat_session(CHATML_SYSTEM.format(system), CHATML_USER):
                 text = model.generate(
@@ -86,6 +94,8 @@ class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
                 )
             if failed:
                 raise _refused(failed, self.options.n_ctx)
+            if stopped:
+                raise Stopped(f"stopped by the caller after {count} tokens")
             n_past = int(getattr(model.model.context, "n_past", 0) or 0)
             return Generation(str(text), max(n_past - count, 0), count)
 

@@ -182,3 +182,26 @@ def test_a_draft_of_what_is_no_longer_staged_is_given_up_between_model_calls(
         assert len(model.asked) == 1 + 3  # its one summary, then the second tree's three calls
     else:  # still staged: drafted after the commit's
         assert len(messages) == 2 and box.ready(head, first)
+
+
+def test_a_model_call_running_when_the_staged_changes_move_on_is_given_up() -> None:
+    """The check between calls left a message call already running to its end (20-30 s on 2
+    cores). The watched writer hands its check to the generation (bot.llm.api.stop_when, asked
+    by the gpt4all backend about once a second; tests/llm/test_local_model.py runs the real one)
+    and a stopped one is the draft given up."""
+    from bot.commits.pipeline import Outdated, _Watched
+    from bot.llm.api import Stopped, stop_check
+
+    staged = {"moved on": False}
+
+    class Generating:  # what the layer's local generation does with the check
+        def ask(self, prompt: str, variables: dict[str, str], schema: Any, *, allow_large: bool):  # type: ignore[no-untyped-def]
+            check = stop_check()
+            staged["moved on"] = True  # `git add` while the model writes
+            if check is not None and check():
+                raise Stopped("stopped by the caller after 12 tokens")
+            return Answer(CommitDraft(type="feat", subject="add helpers"), 0.8, None, "ok")  # type: ignore[arg-type]
+
+    watched = _Watched(Generating(), lambda: not staged["moved on"])  # type: ignore[arg-type]
+    with pytest.raises(Outdated, match="moved on"):
+        watched.ask(MESSAGE_PROMPT, {}, CommitDraft, allow_large=False)

@@ -155,3 +155,28 @@ def test_caller_evidence_scales_confidence_and_decides_escalation(
     )
     assert both_doubted.status == "not_escalated" and both_doubted.attempts[-1].cache_hit
     assert len(behaviour.requests) == 1  # the large answer came from the cache
+
+
+def test_a_generation_its_caller_no_longer_wants_stops_early(
+    tmp_path: Path, llm_store: Store
+) -> None:
+    """A commit draft of what is no longer staged: the caller says so while the model writes, and
+    the generation ends with Stopped within about a second; nothing recorded or cached."""
+    import time
+
+    from bot.llm.api import Stopped, stop_when
+
+    layer = get_model_layer(make_settings(tmp_path), llm_store)
+    variables = {"title": "Crash on save", "body": "It crashes on every save. " * 20}
+    asked: list[float] = []
+
+    def unwanted() -> bool:
+        asked.append(time.monotonic())
+        return True
+
+    with pytest.raises(Stopped), stop_when(unwanted):
+        layer.ask("missing", "missing_info", variables, MissingInfo, max_tokens=400)
+    assert len(asked) == 1  # asked once, after a second of tokens, and stopped then
+    assert list(llm_store.rows("select id from model_calls")) == []
+    wanted = layer.ask("missing", "missing_info", variables, MissingInfo, max_tokens=64)
+    assert wanted.record.backend == "gpt4all" and not wanted.record.cache_hit
