@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 COOKIE = "smolbot_session"
 SESSION_S = 12 * 3600
+# Set Secure by the login page in production: a browser sends it back only over HTTPS, so a
+# sign-in that carries it came over HTTPS even when TLS ended at a proxy smolbot does not trust.
+HTTPS_PROBE = "smolbot_https"
 TOKEN_USER = "token"
 FAILURES_ALLOWED = 5  # wrong tokens from one client address within FAILURE_WINDOW_S
 FAILURE_WINDOW_S = 60.0

@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from bot.dashboard import queries
 from bot.dashboard.auth import (
     COOKIE,
+    HTTPS_PROBE,
     SESSION_S,
     TOKEN_USER,
     LoginThrottle,
@@ -35,6 +36,11 @@ TEMPLATES.env.filters["utc"] = lambda ts: datetime.fromtimestamp(float(ts), UTC)
 NO_TOKEN = "Sign-in is off: set SMOLBOT_DASHBOARD_TOKEN and restart smolbot."
 BAD_TOKEN = "That token is not right; it is the value of SMOLBOT_DASHBOARD_TOKEN."
 TOO_MANY = "Too many wrong tokens from this address: try again in {seconds} s."
+NEEDS_HTTPS = (
+    "The dashboard needs HTTPS in production (SMOLBOT_ENV=production): this browser is on plain"
+    " http, where it drops the Secure session cookie, so no sign-in would last. Put the dashboard"
+    " behind a TLS proxy and set SMOLBOT_TRUSTED_PROXIES to the proxy's address."
+)
 ISSUE_DIGITS = 18  # any such number fits the store's 64-bit integers (SQLite and PostgreSQL)
 BAD_ISSUE = (
     f"The issue filter takes an issue number, such as 224: digits 0-9 only, at most {ISSUE_DIGITS}."
@@ -92,28 +98,51 @@ def make_dashboard_router(
     def render(request: Request, name: str, user: User | None, **ctx: Any) -> HTMLResponse:
         return TEMPLATES.TemplateResponse(request, name, {"user": user, **ctx})
 
+    def probed(response: HTMLResponse) -> HTMLResponse:
+        """The login page, with the HTTPS probe cookie in production (see plain_http)."""
+        if settings.env == "production":
+            response.set_cookie(
+                HTTPS_PROBE, "1", max_age=SESSION_S, path="/login", httponly=True,
+                samesite="lax", secure=True,
+            )  # fmt: skip
+        return response
+
     def refused(
         request: Request, note: str, status: int, headers: dict[str, str] | None = None
     ) -> HTMLResponse:
         context = {"user": None, "error": note}
-        return TEMPLATES.TemplateResponse(
-            request, "login.html", context, status_code=status, headers=headers
+        return probed(
+            TEMPLATES.TemplateResponse(
+                request, "login.html", context, status_code=status, headers=headers
+            )
         )
 
     def secure(request: Request) -> bool:
-        # behind a TLS-terminating proxy not on 127.0.0.1 the app sees http (uvicorn trusts
-        # only that address's X-Forwarded-Proto): in production the cookie is Secure regardless
+        # behind a TLS-terminating proxy not in SMOLBOT_TRUSTED_PROXIES the app sees http
+        # (uvicorn trusts only those addresses' X-Forwarded-Proto): in production the cookie is
+        # Secure regardless
         return settings.env == "production" or request.url.scheme == "https"
+
+    def plain_http(request: Request) -> bool:
+        """A production sign-in from a browser on plain http: it would drop the Secure session
+        cookie and land back on /login without a word. Not so when the app sees https (a
+        trusted proxy's X-Forwarded-Proto counts), or when the browser sent back the Secure
+        probe the login page set (it does so only over HTTPS: TLS ended at a proxy not trusted)."""
+        if settings.env != "production" or request.url.scheme == "https":
+            return False
+        return HTTPS_PROBE not in request.cookies
 
     @router.get("/login", response_class=HTMLResponse)
     def login_form(request: Request) -> HTMLResponse:
         note = None if _token(settings) else NO_TOKEN
-        return render(request, "login.html", None, error=note)
+        return probed(render(request, "login.html", None, error=note))
 
     @router.post("/login", response_model=None)
     def login(request: Request, token: Annotated[str, Form()] = "") -> Response:
         if not _token(settings):
             return refused(request, NO_TOKEN, 401)
+        if plain_http(request):
+            return refused(request, NEEDS_HTTPS, 403)
         # uvicorn gives the address a trusted proxy (127.0.0.1 by default) forwarded
         client = request.client.host if request.client else ""
         wait = failures.wait_s(client)
