@@ -123,7 +123,6 @@ def test_a_postgresql_store_without_psycopg_says_what_to_install(
            "SMOLBOT_WEBHOOK_SECRET": "a-webhook-secret-for-tests"}  # fmt: skip
     out = smolbot(tmp_path, tmp_path, *args, env=env, pre=NO_PSYCOPG)
     assert out.returncode == 2
-    assert out.stderr.strip().splitlines() == [
-        "smolbot: SMOLBOT_DATABASE_URL is a PostgreSQL URL but psycopg is not installed here:"
-        " pip install 'smolbot[postgres]' (in a checkout: pip install '.[postgres]')"
-    ]
+    (line,) = out.stderr.strip().splitlines()  # one line, no traceback
+    assert line.startswith("smolbot: ") and "SMOLBOT_DATABASE_URL" in line
+    assert "pip install 'smolbot[postgres]'" in line
