@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import importlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot.ports import AppCredentialsError, GitHubError
 from bot.settings import SettingsError
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 # Modules that define `commands: list[click.Command]`; each feature owns one.
 COMMAND_MODULES = [
@@ -25,17 +27,6 @@ COMMAND_MODULES = [
     "bot.cli.triage",
 ]
 
-# Commands that read what the service stored, or replay it: name -> the flag with which one needs
-# no store (digest --sample). Run away from the service's settings (from another directory: they
-# are the environment and ./.env), they created an empty store under the default data dir and
-# said "audit log is empty" or "replayed 0 dead letter(s)". (Not `models eval`: on no store it
-# advises a backfill, what a new user needs.)
-READ_STORED: dict[str, str | None] = {
-    "audit": None,
-    "retry": None,
-    "stats": None,
-    "digest": "sample",
-}
 NO_POSTGRES_DRIVER = (
     "SMOLBOT_DATABASE_URL is a PostgreSQL URL but psycopg is not installed here: pip install"
     " 'smolbot[postgres]' (in a checkout: pip install '.[postgres]')"
@@ -69,6 +60,19 @@ def sqlite_file(url: str) -> Path | None:
     return None if path == ":memory:" else Path(path).absolute()
 
 
+def open_stored(url: str) -> Store:
+    """The store the service wrote, for commands that read or replay it (audit, retry, stats,
+    digest): a SQLite file that does not exist is not created empty, but refused in one line
+    (status 1). Settings are the environment and ./.env, so from another directory these commands
+    said "audit log is empty" or "replayed 0 dead letter(s)" from a new store."""
+    from bot.store import open_store
+
+    file = sqlite_file(url)
+    if file is not None and not file.exists():
+        raise no_store(file)
+    return open_store(url)
+
+
 def no_store(path: Path) -> click.ClickException:
     return click.ClickException(
         f"no store at {path}: settings come from the environment and ./.env, so run this where"
@@ -77,47 +81,11 @@ def no_store(path: Path) -> click.ClickException:
     )
 
 
-def _reads_stored(command: click.Command, unless: str | None) -> None:
-    """While `command` runs, its module's open_store refuses a SQLite file that does not exist
-    (one line, status 1) instead of creating it empty; `unless`: a flag with which it needs no
-    store. At the open, not before the command: its own checks of its arguments speak first."""
-    callback = command.callback
-    if callback is None or getattr(callback, "_reads_stored", False):
-        return
-    module: Any = sys.modules[callback.__module__]
-    if not hasattr(module, "open_store"):
-        return
-
-    @functools.wraps(callback)
-    def checked(*args: Any, **kwargs: Any) -> Any:
-        if unless and kwargs.get(unless):
-            return callback(*args, **kwargs)
-        opener = module.open_store
-
-        def existing_only(path: str | Path, **options: Any) -> Any:
-            file = sqlite_file(str(path))
-            if file is not None and not file.exists():
-                raise no_store(file)
-            return opener(path, **options)
-
-        module.open_store = existing_only
-        try:
-            return callback(*args, **kwargs)
-        finally:
-            module.open_store = opener
-
-    checked._reads_stored = True  # type: ignore[attr-defined]
-    command.callback = checked
-
-
 def _register() -> None:
     for name in COMMAND_MODULES:
         module = importlib.import_module(name)
         for command in module.commands:
             cli.add_command(command)
-    for name, unless in READ_STORED.items():
-        if name in cli.commands:
-            _reads_stored(cli.commands[name], unless)
 
 
 def _no_postgres_driver(err: ImportError) -> bool:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
+from bot.cli import open_stored
 from bot.cli.triage import known_as
 from bot.core.digest import render_html, render_json, render_markdown
 from bot.jobs.context import ModelLayer
@@ -77,7 +78,8 @@ def digest_command(repo: str | None, since: str, fmt: str, sample: bool, no_mode
     """Print the weekly digest of REPO (owner/name): top issues, waiting issues, what the bot did."""
     days = parse_since(since)
     settings = get_settings()
-    store = open_store(settings.effective_database_url)
+    url = settings.effective_database_url
+    store = open_store(url) if sample else open_stored(url)  # the sample needs no service
     if sample:
         host, repo, until = _sample_host(repo)
     elif repo is None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bot.cli import open_stored
 from bot.cli.triage import known_as
 from bot.llm.modelfile import DEFAULT_SOURCE, LARGE_STANDIN_SOURCE, SOURCES, file_status, install
 from bot.settings import Settings, get_settings
@@ -352,7 +353,7 @@ def stats(since_hours: float | None, as_json: bool) -> None:
 
     settings = get_settings()
     since = time.time() - since_hours * 3600 if since_hours else 0.0
-    data = summarize(Records(open_store(settings.effective_database_url)).calls(since))
+    data = summarize(Records(open_stored(settings.effective_database_url)).calls(since))
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return

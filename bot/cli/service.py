@@ -15,6 +15,7 @@ from urllib.parse import unquote_plus
 
 import click
 
+from bot.cli import open_stored
 from bot.settings import Settings, SettingsError, get_settings
 from bot.store import open_store
 
@@ -458,7 +459,7 @@ def audit(repo: str | None, issue: str | None, limit: int, as_json: bool) -> Non
         number = int(num)
     from bot.cli.triage import known_as
 
-    store = open_store(get_settings().effective_database_url)
+    store = open_stored(get_settings().effective_database_url)
     if repo is not None:
         repo = known_as(store, repo)
     rows = store.audit_rows(repo=repo, number=number, limit=limit)
@@ -482,7 +483,7 @@ def retry() -> None:
 
     settings = get_settings()
     configure(settings)
-    store = open_store(settings.effective_database_url)
+    store = open_stored(settings.effective_database_url)
     dead = store.dead_letters()
     replayed, unknown = 0, 0
     for d in dead:
