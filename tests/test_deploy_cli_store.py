@@ -126,3 +126,11 @@ def test_a_postgresql_store_without_psycopg_says_what_to_install(
     (line,) = out.stderr.strip().splitlines()  # one line, no traceback
     assert line.startswith("smolbot: ") and "SMOLBOT_DATABASE_URL" in line
     assert "pip install 'smolbot[postgres]'" in line
+
+
+def test_doctor_says_what_to_install_for_a_postgresql_store(tmp_path: Path) -> None:
+    env = {"SMOLBOT_DATABASE_URL": PG, "SMOLBOT_DATA_DIR": str(tmp_path / "d")}
+    out = smolbot(tmp_path, tmp_path, "doctor", env=env, pre=NO_PSYCOPG)
+    store = [ln for ln in out.stdout.splitlines() if "store:" in ln]
+    assert out.returncode != 0 and store, out.stdout + out.stderr
+    assert "pip install 'smolbot[postgres]'" in store[0] and "ModuleNotFound" not in store[0]

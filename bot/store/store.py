@@ -605,7 +605,15 @@ def sqlite_setup_lock(db_file: Path) -> Iterator[None]:
 
 
 def _open_pg(url: str, migrate: bool) -> Store:
-    from bot.store.pg import PgDatabase
+    try:
+        from bot.store.pg import PgDatabase
+    except ImportError as err:  # psycopg: the [postgres] extra (or a psycopg without libpq)
+        from bot.settings import SettingsError
+
+        raise SettingsError(
+            "SMOLBOT_DATABASE_URL is a PostgreSQL URL but psycopg cannot be imported"
+            f" ({str(err).splitlines()[0]}): pip install 'smolbot[postgres]'"
+        ) from None
 
     pg = PgDatabase(url)
     store = Store(cast(Database, pg))
