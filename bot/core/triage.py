@@ -248,7 +248,8 @@ _INJECTION = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"(?<=[.!?;:])\s+|(?<=[。！？])|\n+|\s+[-–—|]+\s+")
-_BRACKETED = re.compile(r"\[[^\]\n]*\]|\([^)\n]*\)|\{[^}\n]*\}")
+# at most a line's worth inside: each unclosed `(` scanned to the end of its line (4.5 s for 64 KB)
+_BRACKETED = re.compile(r"\[[^\]\n]{0,400}\]|\([^)\n]{0,400}\)|\{[^}\n]{0,400}\}")
 _FENCED = re.compile(r"(```|~~~).*?(\1|$)", re.S)
 _HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.S)
 

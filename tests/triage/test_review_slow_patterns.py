@@ -1,0 +1,76 @@
+"""A report's text must not stall the worker that triages it: the heading pattern took cubic time
+on a heading followed by a run of spaces (23 s for 3,000; hours for GitHub's 65,536-character
+limit), and an unclosed `<!--` repeated took quadratic time (2.9 s). Liveness, not speed: the
+heading cases ran for hours before and are bounded generously here."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from bot.core.templates import sections
+
+LIMIT = 65_536  # GitHub's issue body limit
+
+
+def _finishes(code: str, within_s: float = 60.0) -> bool:
+    """Whether `code` ends in a fresh interpreter within the time (a regular expression holds
+    the GIL, so a thread could not be waited for)."""
+    try:
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=within_s)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "### Steps" + " " * (LIMIT - 20) + "x",  # 3,000 spaces took 23.5 s
+        "**Steps" + " " * (LIMIT - 20) + "x",
+        "<!--" * (LIMIT // 4),  # 2.9 s
+        "### A\n" * (LIMIT // 6),
+    ],
+    ids=["heading-spaces", "bold-spaces", "unclosed-comments", "many-headings"],
+)
+def test_a_report_at_githubs_size_limit_is_read_promptly(body: str) -> None:
+    code = (
+        "from bot.core.templates import DEFAULT_NEEDS, missing_needs\n"
+        f"missing_needs('Crash', {body!r}, DEFAULT_NEEDS)"
+    )
+    assert _finishes(code)
+
+
+OLD = re.compile(r"^\s{0,3}(?:#{1,6}\s+(.+?)\s*#*\s*$|\*\*(.+?):?\*\*:?\s*$)", re.M)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "### Steps to reproduce",
+        "## Expected behaviour ##",
+        "# Version",
+        "   ### Indented three",
+        "**Version:**",
+        "**Logs**:",
+        "**Describe the bug**",
+        "#### Steps\t",
+        "###### Six",
+    ],
+)
+def test_headings_read_as_before(line: str) -> None:
+    m = OLD.search(line)
+    assert m is not None
+    assert sections(f"{line}\ntext under it") == [
+        ((m.group(1) or m.group(2)).strip(), "text under it")
+    ]
+
+
+@pytest.mark.parametrize(
+    "line", ["####### Seven", "#hashtag", "    ### four spaces", "** **", "plain text", "###"]
+)
+def test_not_headings(line: str) -> None:
+    assert sections(f"{line}\ntext") == []
