@@ -208,8 +208,14 @@ def missing_needs(
 
 
 def _is_empty(section: str, default: str) -> bool:
-    text = section.strip()
+    """No text, GitHub's "_No response_", or the template's own text left untouched: compared
+    with line endings and runs of whitespace alike (the web form sends `\r\n`)."""
+    text, default = _squash(section), _squash(default)
     return not text or text.lower() == NO_RESPONSE or (bool(default) and text == default)
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _mentions(text: str, need: Need) -> bool:

@@ -1,0 +1,165 @@
+"""The issue first responder over HTTP against the fake GitHub: the real adapter and store, a
+scripted model layer (so each test says what the model answered)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.github import GitHubApp
+from bot.jobs.context import JobContext
+from bot.jobs.triage import handle_issue_event
+from bot.llm.api import Answer, ModelRecord
+from bot.store import open_store
+from tests.fake_github.plugin import make_settings
+
+REPO = "octo/app"
+
+# GitHub's stock bug_report.md
+MD_TEMPLATE = """---
+name: Bug report
+about: Create a report to help us improve
+title: ''
+labels: ''
+assignees: ''
+
+---
+
+**Describe the bug**
+A clear and concise description of what the bug is.
+
+**To Reproduce**
+Steps to reproduce the behavior:
+1. Go to '...'
+2. Click on '....'
+3. Scroll down to '....'
+4. See error
+
+**Expected behavior**
+A clear and concise description of what you expected to happen.
+
+**Additional context**
+Add any other context about the problem here.
+"""
+FORM_DEFAULT = (
+    "name: Bug report\nlabels: [bug]\nbody:\n"
+    "  - type: textarea\n    attributes:\n      label: Steps to reproduce\n"
+    "      value: |\n        1.\n        2.\n        3.\n    validations: {required: true}\n"
+)
+
+
+class _Value:
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+
+class Scripted:
+    """classify answers `kind` at `confidence`; ask answers `comment` and keeps the variables."""
+
+    def __init__(self) -> None:
+        self.kind, self.confidence, self.comment = "bug", 0.95, "Thanks for the report!"
+        self.asked: list[dict[str, Any]] = []
+
+    def classify(self, *, task, scope, text, labels, threshold):  # type: ignore[no-untyped-def]
+        rec = ModelRecord(task, "scripted", "scripted", "x", self.confidence, False, 1.0)
+        return Answer(_Value(self.kind), self.confidence, rec, "ok", [rec])
+
+    def learn(self, *a: Any, **k: Any) -> None:
+        return None
+
+    def ask(self, task, prompt, variables, schema):  # type: ignore[no-untyped-def]
+        self.asked.append(dict(variables))
+        rec = ModelRecord(task, "scripted", "scripted", prompt, 0.9, False, 1.0)
+        return Answer(schema(comment=self.comment), 0.9, rec, "ok", [rec])
+
+
+@pytest.fixture
+def world(fake_github, tmp_path: Path):  # type: ignore[no-untyped-def]
+    state = fake_github.state
+    state.add_installation(1, [REPO])
+    state.set_permission(REPO, "maint", "maintain")
+    settings = make_settings(fake_github, tmp_path, thresholds={"triage": 0.5, "comment": 0.5})
+    store = open_store(settings.db_path)
+    models = Scripted()
+    yield state, JobContext(settings, store, GitHubApp(settings), models), models  # type: ignore[arg-type]
+    store.close()
+
+
+def payload(state, number: int, action: str = "opened") -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    i = state.issue(REPO, number)
+    return {
+        "action": action,
+        "issue": {
+            "number": number,
+            "title": i.title,
+            "body": i.body,
+            "state": i.state,
+            "user": {"login": i.user},
+            "labels": [{"name": n} for n in i.labels],
+        },
+        "repository": {"full_name": REPO},
+        "installation": {"id": 1},
+        "sender": {"login": i.user, "type": "User"},
+    }
+
+
+def comment(number: int, body: str, author: str = "maint", cid: int = 5) -> dict[str, Any]:
+    return {
+        "action": "created",
+        "issue": {"number": number},
+        "comment": {"id": cid, "body": body, "user": {"login": author, "type": "User"}},
+        "repository": {"full_name": REPO},
+        "installation": {"id": 1},
+    }
+
+
+def labels(state, *names: str) -> None:  # type: ignore[no-untyped-def]
+    for name in names:
+        state.add_label(REPO, name)
+
+
+def asks(state, n: int) -> list[str]:  # type: ignore[no-untyped-def]
+    return [c.body for c in state.comments(REPO, n) if "triage:needs-info" in c.body]
+
+
+def _filled_stock_template() -> str:
+    return (
+        MD_TEMPLATE.split("---\n", 2)[2]
+        .replace(
+            "A clear and concise description of what the bug is.",
+            "Saving crashes the editor with TypeError.",
+        )
+        .replace(
+            "A clear and concise description of what you expected to happen.",
+            "The file is saved instead of a crash.",
+        )
+    )
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_placeholder_left_in_a_markdown_template_is_asked_for_with_any_line_endings(
+    world, newline: str
+):  # type: ignore[no-untyped-def]
+    """GitHub's web form sends `\\r\\n`: the untouched "To Reproduce" text still counts as missing."""
+    state, ctx, _ = world
+    labels(state, "bug", "enhancement")
+    state.put_file(REPO, ".github/ISSUE_TEMPLATE/bug_report.md", MD_TEMPLATE)
+    body = _filled_stock_template().replace("\n", newline)
+    n = state.add_issue(REPO, "Save crashes", body).number
+    handle_issue_event(ctx, "d1", payload(state, n))
+    asked = asks(state, n)
+    assert asked and "To Reproduce" in asked[0], (state.issue(REPO, n).labels, asked)
+    assert "Expected behavior" not in asked[0]
+
+
+def test_a_form_s_default_value_left_untouched_with_crlf_counts_as_missing(world):  # type: ignore[no-untyped-def]
+    state, ctx, _ = world
+    labels(state, "bug", "enhancement")
+    state.put_file(REPO, ".github/ISSUE_TEMPLATE/bug.yml", FORM_DEFAULT)
+    body = "### Steps to reproduce\r\n\r\n1.\r\n2.\r\n3.\r\n"
+    n = state.add_issue(REPO, "Crash", body, labels=["bug"]).number
+    handle_issue_event(ctx, "d1", payload(state, n))
+    asked = asks(state, n)
+    assert asked and "Steps to reproduce" in asked[0], (asked, state.issue(REPO, n).labels)
