@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 
 TEMPLATE_DIR = ".github/ISSUE_TEMPLATE"
+# The single template GitHub still offers a repository without the folder, in the order it looks
+LEGACY_TEMPLATES = (".github/ISSUE_TEMPLATE.md", "ISSUE_TEMPLATE.md", "docs/ISSUE_TEMPLATE.md")
 NO_RESPONSE = "_no response_"
 # an unclosed comment hides the rest, as GitHub shows it (and a scan per `<!--` to the end of a
 # 64 KB body for a `-->` that is not there took seconds)
@@ -67,6 +69,8 @@ class IssueTemplate:
 
     @property
     def is_bug(self) -> bool:
+        if self.path in LEGACY_TEMPLATES:  # the one template every reporter fills in
+            return True
         words = " ".join((self.path, self.name, *self.labels)).lower()
         return "bug" in words or "defect" in words or "crash" in words
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.core.config import CONFIG_PATH, ConfigError, RepoConfig, default_config, parse_config
 from bot.core.markers import inert, marker, with_marker
-from bot.core.templates import TEMPLATE_DIR, IssueTemplate, parse_template
+from bot.core.templates import LEGACY_TEMPLATES, TEMPLATE_DIR, IssueTemplate, parse_template
 from bot.ports import NotFound, RepoHost
 from bot.store import Store
 
@@ -176,7 +176,20 @@ def report_config_error(
 
 
 def load_templates(store: Store, host: RepoHost, repo: str) -> list[IssueTemplate]:
-    """The repository's issue templates (Markdown and issue forms), config.yml excluded."""
+    """The repository's issue templates (Markdown and issue forms), config.yml excluded; with
+    none in .github/ISSUE_TEMPLATE, the legacy single ISSUE_TEMPLATE.md GitHub shows instead."""
+    out = _template_dir(store, host, repo)
+    if out:
+        return out
+    for path in LEGACY_TEMPLATES:
+        text = read_file(store, host, repo, path).text
+        parsed = parse_template(path, text) if text else None
+        if parsed is not None:
+            return [parsed]
+    return []
+
+
+def _template_dir(store: Store, host: RepoHost, repo: str) -> list[IssueTemplate]:
     out = []
     for path in sorted(host.list_dir(TEMPLATE_DIR)):
         if path.rsplit("/", 1)[-1] in ("config.yml", "config.yaml"):

@@ -115,10 +115,12 @@ def classify(
 
 
 def needs_for(ctx: JobContext, host: RepoHost | None, repo: str) -> tuple[tuple[Need, ...], Any]:
-    """The repository's bug template fields when it has one, else the default needs."""
+    """The repository's bug template's required fields when it has one (none required: nothing
+    is asked for), else the default needs."""
     template = pick_bug_template(load_templates(ctx.store, host, repo)) if host else None
-    needs = needs_from_template(template) if template else ()
-    return (needs or DEFAULT_NEEDS), (template if needs else None)
+    if template is None:
+        return DEFAULT_NEEDS, None
+    return needs_from_template(template), template
 
 
 def find_duplicates(ctx: JobContext, issue: IssueSnapshot, k: int = 5) -> list[Candidate]:

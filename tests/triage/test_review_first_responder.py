@@ -163,3 +163,43 @@ def test_a_form_s_default_value_left_untouched_with_crlf_counts_as_missing(world
     handle_issue_event(ctx, "d1", payload(state, n))
     asked = asks(state, n)
     assert asked and "Steps to reproduce" in asked[0], (asked, state.issue(REPO, n).labels)
+
+
+OPTIONAL_FORM = (
+    "name: Bug report\nlabels: [bug]\nbody:\n"
+    "  - type: textarea\n    attributes: {label: What happened}\n"
+    "  - type: input\n    attributes: {label: Version}\n"
+)
+
+
+def test_a_bug_form_with_no_required_field_asks_for_nothing(world):  # type: ignore[no-untyped-def]
+    """The repository's bug form requires nothing: not the default four either."""
+    state, ctx, _ = world
+    labels(state, "bug", "enhancement")
+    state.put_file(REPO, ".github/ISSUE_TEMPLATE/bug.yml", OPTIONAL_FORM)
+    body = (
+        "### What happened\n\nThe editor crashes when I press save.\n\n### Version\n\n_No response_"
+    )
+    n = state.add_issue(REPO, "Editor crashes on save", body, labels=["bug"]).number
+    handle_issue_event(ctx, "d1", payload(state, n))
+    assert not asks(state, n), "\n".join(asks(state, n))
+    assert "needs-info" not in state.issue(REPO, n).labels
+
+
+@pytest.mark.parametrize(
+    "path", [".github/ISSUE_TEMPLATE.md", "ISSUE_TEMPLATE.md", "docs/ISSUE_TEMPLATE.md"]
+)
+def test_the_legacy_single_issue_template_is_honoured(world, path: str):  # type: ignore[no-untyped-def]
+    """GitHub still shows a single ISSUE_TEMPLATE.md (no front matter needed) to reporters:
+    its sections are what a report needs, not the default four."""
+    state, ctx, _ = world
+    labels(state, "bug", "enhancement")
+    template = "### Steps to reproduce (optional)\n\n### Version\n\n### Logs (optional)\n"
+    state.put_file(REPO, path, template)
+    n = state.add_issue(REPO, "Crash on save", "### Version\n\n2.3.1\n", labels=["bug"]).number
+    handle_issue_event(ctx, "d1", payload(state, n))
+    assert not asks(state, n), "\n".join(asks(state, n))
+    m = state.add_issue(REPO, "Crash on load", "### Version\n\n\n", labels=["bug"]).number
+    handle_issue_event(ctx, "d2", payload(state, m))
+    (asked,) = asks(state, m)
+    assert "Version" in asked and "steps to reproduce" not in asked.lower(), asked
