@@ -172,8 +172,26 @@ def _norm(heading: str) -> str:
     return re.sub(r"[^a-z0-9 ]+", "", heading.lower()).strip()
 
 
-def pick_bug_template(templates: Iterable[IssueTemplate]) -> IssueTemplate | None:
-    return next((t for t in templates if t.is_bug and t.fields), None)
+def bug_templates(templates: Iterable[IssueTemplate]) -> list[IssueTemplate]:
+    return [t for t in templates if t.is_bug and t.fields]
+
+
+def pick_bug_template(templates: Iterable[IssueTemplate], body: str = "") -> IssueTemplate | None:
+    """The bug template a report was written from: the only one, else the one whose field labels
+    match most of the body's headings (an issue form renders each field as `### <label>`).
+    Several and none (or more than one) matches best: None, so no template's fields are asked
+    for from a report written from another."""
+    bugs = bug_templates(templates)
+    if len(bugs) <= 1:
+        return bugs[0] if bugs else None
+    headings = set(split_sections(body))
+    scored = sorted(
+        ((sum(_norm(f.label) in headings for f in t.fields), t) for t in bugs),
+        key=lambda st: st[0],
+        reverse=True,
+    )
+    best, runner_up = scored[0][0], scored[1][0]
+    return scored[0][1] if best > 0 and best > runner_up else None
 
 
 def needs_from_template(template: IssueTemplate) -> tuple[Need, ...]:

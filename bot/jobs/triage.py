@@ -16,6 +16,7 @@ from bot.core.lifecycle import epoch_or_none
 from bot.core.templates import (
     DEFAULT_NEEDS,
     Need,
+    bug_templates,
     missing_needs,
     needs_from_template,
     pick_bug_template,
@@ -114,12 +115,18 @@ def classify(
     return Classified(Verdict(label, answer.confidence, answer.status), answer.record.as_dict())
 
 
-def needs_for(ctx: JobContext, host: RepoHost | None, repo: str) -> tuple[tuple[Need, ...], Any]:
-    """The repository's bug template's required fields when it has one (none required: nothing
-    is asked for), else the default needs."""
-    template = pick_bug_template(load_templates(ctx.store, host, repo)) if host else None
-    if template is None:
+def needs_for(
+    ctx: JobContext, host: RepoHost | None, repo: str, body: str
+) -> tuple[tuple[Need, ...], Any]:
+    """The required fields of the bug template `body` was written from (none required: nothing
+    is asked for); several bug templates and the body matches none: nothing; no bug template:
+    the default needs."""
+    templates = bug_templates(load_templates(ctx.store, host, repo)) if host else []
+    if not templates:
         return DEFAULT_NEEDS, None
+    template = pick_bug_template(templates, body)
+    if template is None:
+        return (), None
     return needs_from_template(template), template
 
 
@@ -178,7 +185,7 @@ def plan_triage(
         labels = label_actions(kind, why, issue, repo_labels, cfg, replace=replace)
     missing: tuple[Need, ...] = ()
     if kind is Kind.BUG:
-        needs, template = needs_for(ctx, host, issue.repo)
+        needs, template = needs_for(ctx, host, issue.repo, report.body)
         missing = missing_needs(report.title, report.body, needs, template)
     candidates = find_duplicates(ctx, issue) if cfg.triage.duplicates else []
     likely = likely_duplicates(candidates, cfg.triage.duplicate_threshold, exclude=issue.number)
@@ -271,7 +278,7 @@ def recheck_info(
     as people see it, not quarantined: orders to the bot are no concern of this check)."""
     if kind_for_labels(issue.labels, cfg) is not Kind.BUG:
         return
-    needs, template = needs_for(ctx, host, issue.repo)
+    needs, template = needs_for(ctx, host, issue.repo, issue.body)
     missing = missing_needs(issue.title, issue.body, needs, template)
     perf.perform(
         [a for a in info_actions(Kind.BUG, missing, issue, cfg) if not isinstance(a, NoOp)]
