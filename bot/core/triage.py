@@ -150,9 +150,11 @@ def info_actions(
     cfg: RepoConfig,
     *,
     replace: bool = False,
+    asked: bool = False,
 ) -> list[Action]:
     """Ask once for what a bug report lacks; drop needs-info once nothing is missing, or once
-    a maintainer's retriage (`replace`) makes a bug something else."""
+    a maintainer's retriage (`replace`) makes a bug something else. `asked`: the bot's ask
+    comment is already there, so needs-info missing means a maintainer removed it: not put back."""
     label = cfg.triage.needs_info_label
     present = find_label(issue.labels, label)
     was_bug = kind_for_labels(issue.labels, cfg) is Kind.BUG
@@ -174,6 +176,9 @@ def info_actions(
             return [RemoveLabel(present, "the report now has what was asked for")]
         return [NoOp("bug report has the information the repository asks for", "comment")]
     keys = ", ".join(n.key for n in missing)
+    if asked and present is None:
+        why = f"already asked for {keys}; needs-info was removed since: not put back"
+        return [NoOp(why, "add_labels")]
     return [
         Comment(ask_body(missing), ASK_MARKER, f"bug report lacks: {keys}"),
         AddLabels((label,), f"waiting for: {keys}"),

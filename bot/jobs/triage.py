@@ -13,6 +13,7 @@ from bot.core.config import Kind, RepoConfig
 from bot.core.duplicates import Candidate, advice_actions, likely_duplicates
 from bot.core.labels import find_label, is_untriaged, kind_for_labels
 from bot.core.lifecycle import epoch_or_none
+from bot.core.markers import markers_in
 from bot.core.templates import (
     DEFAULT_NEEDS,
     Need,
@@ -22,6 +23,7 @@ from bot.core.templates import (
     pick_bug_template,
 )
 from bot.core.triage import (
+    ASK_MARKER,
     IssueSnapshot,
     Verdict,
     decide_kind,
@@ -187,16 +189,28 @@ def plan_triage(
     if kind is Kind.BUG:
         needs, template = needs_for(ctx, host, issue.repo, report.body)
         missing = missing_needs(report.title, report.body, needs, template)
+    asked = bool(missing) and host is not None and _asked_before(ctx, host, issue, cfg)
     candidates = find_duplicates(ctx, issue) if cfg.triage.duplicates else []
     likely = likely_duplicates(candidates, cfg.triage.duplicate_threshold, exclude=issue.number)
     return Plan(
         kind,
         classified,
         labels,
-        info_actions(kind, missing, issue, cfg, replace=replace),
+        info_actions(kind, missing, issue, cfg, replace=replace, asked=asked),
         missing,
         candidates,
         advice_actions(likely, cfg.triage.duplicate_threshold, cfg.triage.duplicates),
+    )
+
+
+def _asked_before(ctx: JobContext, host: RepoHost, issue: IssueSnapshot, cfg: RepoConfig) -> bool:
+    """Whether the bot's ask for details is on an issue that no longer has needs-info (read only
+    then: one comments call)."""
+    if find_label(issue.labels, cfg.triage.needs_info_label) is not None:
+        return False
+    return any(
+        c.author == ctx.settings.bot_login and ASK_MARKER in markers_in(c.body)
+        for c in host.comments(issue.number)
     )
 
 

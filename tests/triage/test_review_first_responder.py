@@ -242,3 +242,16 @@ def test_a_report_from_none_of_several_bug_forms_is_asked_nothing_template_speci
     n = state.add_issue(REPO, "It crashes", "It crashes.", labels=["bug"]).number
     handle_issue_event(ctx, "d1", payload(state, n))
     assert not asks(state, n), asks(state, n)
+
+
+def test_a_reopen_does_not_put_back_needs_info_a_maintainer_removed(world):  # type: ignore[no-untyped-def]
+    state, ctx, _ = world
+    labels(state, "bug", "enhancement")
+    n = state.add_issue(REPO, "Crash on save", "It crashes when I click save.").number
+    handle_issue_event(ctx, "d1", payload(state, n))
+    assert "needs-info" in state.issue(REPO, n).labels and len(asks(state, n)) == 1
+    # the maintainer finds the report good enough; the issue is closed and reopened later
+    state.issue(REPO, n).labels.remove("needs-info")
+    handle_issue_event(ctx, "d2", payload(state, n, "reopened"))
+    assert "needs-info" not in state.issue(REPO, n).labels
+    assert len(asks(state, n)) == 1
