@@ -13,7 +13,6 @@ from bot.core.labels import (
     canon,
     find_label,
     kind_for_labels,
-    kind_labels,
     kinds_named,
     label_for_kind,
 )
@@ -92,10 +91,12 @@ def label_actions(
             AddLabels((unsure,), f"no repository label for kind {kind.value}"),
         ]
     actions: list[Action] = [AddLabels((label,), f"kind {kind.value}: {why}")]
-    others = kind_labels(repo_labels, cfg) - {label}
-    if replace:  # a maintainer asked to retriage: the new kind replaces the old one
+    if replace:  # a maintainer asked to retriage: the new kind replaces the old one, every label
+        # naming another kind goes (a repository may have both `bug` and `type: bug`)
         actions += [
-            RemoveLabel(lb, f"retriaged as {kind.value}") for lb in issue.labels if lb in others
+            RemoveLabel(lb, f"retriaged as {kind.value}")
+            for lb in issue.labels
+            if any(k is not kind for k in kinds_named([lb], cfg))
         ]
     if (present := find_label(issue.labels, unsure)) is not None:
         actions.append(RemoveLabel(present, f"triaged as {kind.value}"))

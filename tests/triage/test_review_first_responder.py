@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.github import GitHubApp
+from bot.jobs.commands import handle_comment_event
 from bot.jobs.context import JobContext
 from bot.jobs.triage import handle_issue_event
 from bot.llm.api import Answer, ModelRecord
@@ -255,3 +256,13 @@ def test_a_reopen_does_not_put_back_needs_info_a_maintainer_removed(world):  # t
     handle_issue_event(ctx, "d2", payload(state, n, "reopened"))
     assert "needs-info" not in state.issue(REPO, n).labels
     assert len(asks(state, n)) == 1
+
+
+def test_retriage_removes_every_label_naming_the_old_kind(world):  # type: ignore[no-untyped-def]
+    """A repository with both `bug` and `type: bug`: the one on the issue goes too."""
+    state, ctx, models = world
+    labels(state, "bug", "type: bug", "enhancement", "duplicate")
+    issue = state.add_issue(REPO, "Add dark mode", "A dark theme.", labels=["type: bug", "bug"])
+    models.kind = "feature"
+    handle_comment_event(ctx, "c1", comment(issue.number, "/smolbot retriage"))
+    assert sorted(state.issue(REPO, issue.number).labels) == ["enhancement"]
