@@ -49,13 +49,16 @@ def advice_actions(likely: list[Candidate], threshold: float, enabled: bool) -> 
     return [Comment(body, DUPLICATES_MARKER, f"similar to {numbers} (>= {threshold:.2f})")]
 
 
-def close_as_duplicate_actions(number: int, original: int, by: str) -> list[Action]:
-    """What a maintainer's `/smolbot duplicate #N` does: label, say so, close as duplicate."""
+def close_as_duplicate_actions(
+    number: int, original: int, by: str, label: str = "duplicate"
+) -> list[Action]:
+    """What a maintainer's `/smolbot duplicate #N` does: label (`label`: the repository's own
+    spelling of duplicate), say so, close as duplicate."""
     if original == number:
         return [NoOp(f"@{by} asked to mark the issue a duplicate of itself", "close")]
     reason = f"{by} marked it a duplicate of #{original}"
     return [
-        AddLabels(("duplicate",), reason),
+        AddLabels((label,), reason),
         Comment(
             f"Closing as a duplicate of #{original}, as requested by a maintainer.",
             f"triage:duplicate-of:{original}",

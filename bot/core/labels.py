@@ -52,6 +52,7 @@ COMMON_LABELS: Mapping[Kind, tuple[str, ...]] = {
         "t: documentation",
     ),
 }
+STATUS_PREFIXES = ("status", "state", "s", "resolution")
 NO_LABEL = "no label"
 NO_KIND_LABEL = "no label names a kind"
 
@@ -74,6 +75,21 @@ def canon(label: str) -> str:
     folded = unicodedata.normalize("NFKC", label).casefold()
     words = " ".join(re.sub(r"[\W_]+", " ", folded).split())
     return words or " ".join(folded.split())
+
+
+def spelled(name: str, repo_labels: Iterable[str]) -> str:
+    """A status label (needs-triage, needs-info, duplicate) as the repository spells it: its
+    label that is `name` (case aside), else one that compares the same loosely (canon:
+    `needs triage`, `Needs Info`), else one with a status prefix (`status: duplicate`,
+    `state/needs-info`), else `name` itself."""
+    labels = list(repo_labels)
+    exact = find_label(labels, name)
+    if exact is not None:
+        return exact
+    want = canon(name)
+    loose = next((lb for lb in labels if canon(lb) == want), None)
+    prefixed = (f"{p} {want}" for p in STATUS_PREFIXES)
+    return loose or next((lb for p in prefixed for lb in labels if canon(lb) == p), name)
 
 
 def names_for(kind: Kind, cfg: RepoConfig) -> tuple[str, ...]:

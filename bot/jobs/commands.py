@@ -8,6 +8,7 @@ from typing import Any
 from bot.core.actions import NoOp
 from bot.core.commands import Command, denial_reason, parse_commands
 from bot.core.duplicates import close_as_duplicate_actions
+from bot.core.labels import spelled
 from bot.jobs.context import JobContext, host_for
 from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import load_repo_config
@@ -116,7 +117,8 @@ def mark_duplicate(
     except (NotFound, LookupError):  # rate limits and outages propagate: the task retries
         perf.perform([NoOp(f"/smolbot duplicate #{original}: no such issue", "close")])
         return
-    perf.perform(close_as_duplicate_actions(number, original, author))
+    label = spelled("duplicate", host.labels())
+    perf.perform(close_as_duplicate_actions(number, original, author, label))
 
 
 def summarize(

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from bot.core.actions import Action, NoOp
 from bot.core.config import Kind, RepoConfig
 from bot.core.duplicates import Candidate, advice_actions, likely_duplicates
-from bot.core.labels import find_label, is_untriaged, kind_for_labels
+from bot.core.labels import find_label, is_untriaged, kind_for_labels, spelled
 from bot.core.lifecycle import epoch_or_none
 from bot.core.markers import markers_in
 from bot.core.templates import (
@@ -260,6 +260,8 @@ def triage_issue(
 ) -> Plan | None:
     """Fetch, decide, act. force (a maintainer's retriage) also redoes triaged issues."""
     cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
+    repo_labels = host.labels()
+    cfg = with_repo_spelling(cfg, repo_labels)
     fetched = host.issue(number)
     ctx.store.upsert_issue(repo, issue_row(fetched))  # fresh copy for duplicate search
     raw = snapshot(fetched)
@@ -273,7 +275,7 @@ def triage_issue(
         if skip == EDITED_TRIAGED and find_label(issue.labels, cfg.triage.needs_info_label):
             recheck_info(ctx, host, shown, cfg, perf)
         return None
-    plan = plan_triage(ctx, host, issue, cfg, host.labels(), replace=force, report=shown)
+    plan = plan_triage(ctx, host, issue, cfg, repo_labels, replace=force, report=shown)
     perf.perform(plan.labels, model=plan.classified.record)
     if plan.kind is not None:
         ctx.store.set_issue_kind(repo, number, plan.kind.value)
@@ -283,6 +285,18 @@ def triage_issue(
         actions, record = first_response(ctx, issue, plan, cfg)
         perf.perform(actions, model=record)
     return plan
+
+
+def with_repo_spelling(cfg: RepoConfig, repo_labels: list[str]) -> RepoConfig:
+    """The config with needs-triage and needs-info as the repository spells them (`needs
+    triage`): no near-identical twin label is created beside the repository's own."""
+    triage = cfg.triage.model_copy(
+        update={
+            "needs_triage_label": spelled(cfg.triage.needs_triage_label, repo_labels),
+            "needs_info_label": spelled(cfg.triage.needs_info_label, repo_labels),
+        }
+    )
+    return cfg.model_copy(update={"triage": triage})
 
 
 def recheck_info(

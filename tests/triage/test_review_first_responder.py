@@ -266,3 +266,35 @@ def test_retriage_removes_every_label_naming_the_old_kind(world):  # type: ignor
     models.kind = "feature"
     handle_comment_event(ctx, "c1", comment(issue.number, "/smolbot retriage"))
     assert sorted(state.issue(REPO, issue.number).labels) == ["enhancement"]
+
+
+def test_needs_triage_and_needs_info_use_the_repository_s_own_spelling(world):  # type: ignore[no-untyped-def]
+    state, ctx, models = world
+    labels(state, "bug", "enhancement", "needs triage", "Needs Info")
+    models.confidence = 0.1  # unsure: needs-triage
+    odd = state.add_issue(REPO, "Something odd", "Hmm.").number
+    handle_issue_event(ctx, "d1", payload(state, odd))
+    models.confidence = 0.95
+    bug = state.add_issue(REPO, "Crash on save", "It crashes when I click save.").number
+    handle_issue_event(ctx, "d2", payload(state, bug))
+    repo_labels = sorted(state.repos[REPO].labels)
+    assert repo_labels == ["Needs Info", "bug", "enhancement", "needs triage"], repo_labels
+    assert state.issue(REPO, odd).labels == ["needs triage"]
+    assert sorted(state.issue(REPO, bug).labels) == ["Needs Info", "bug"]
+    # the reporter adds what was asked for: the repository's needs-info label goes
+    state.issue(
+        REPO, bug
+    ).body = "Version 1.2. Steps: 1. click save. Expected a saved file, got TypeError in the log."
+    handle_issue_event(ctx, "d3", payload(state, bug, "edited"))
+    assert state.issue(REPO, bug).labels == ["bug"]
+
+
+def test_duplicate_command_uses_the_repository_s_duplicate_label(world):  # type: ignore[no-untyped-def]
+    state, ctx, _ = world
+    labels(state, "bug", "status: duplicate")
+    original = state.add_issue(REPO, "Crash on save", "It crashes.").number
+    n = state.add_issue(REPO, "Crashes when saving", "Also crashes.").number
+    handle_comment_event(ctx, "c1", comment(n, f"/smolbot duplicate #{original}"))
+    assert state.issue(REPO, n).state == "closed"
+    assert state.issue(REPO, n).labels == ["status: duplicate"]
+    assert sorted(state.repos[REPO].labels) == ["bug", "status: duplicate"]
