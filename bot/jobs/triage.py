@@ -149,6 +149,7 @@ class Plan:
     missing: tuple[Need, ...]
     candidates: list[Candidate]
     duplicates: list[Action]
+    likely: list[Candidate] = field(default_factory=list)  # candidates at or over the threshold
 
 
 def plan_triage(
@@ -200,6 +201,7 @@ def plan_triage(
         missing,
         candidates,
         advice_actions(likely, cfg.triage.duplicate_threshold, cfg.triage.duplicates),
+        likely,
     )
 
 
@@ -222,7 +224,7 @@ def first_response(
         return first_response_actions(None, issue=issue, related=(), people=(), enabled=False), None
     if ctx.models is None:
         return [NoOp("no model layer for a first response", "comment")], None
-    related = [c.number for c in plan.candidates[:3]]
+    related = [c.number for c in plan.likely[:3]]  # only what the duplicate advice offers
     variables = {
         "repo": issue.repo,
         "title": issue.title,

@@ -298,3 +298,30 @@ def test_duplicate_command_uses_the_repository_s_duplicate_label(world):  # type
     assert state.issue(REPO, n).state == "closed"
     assert state.issue(REPO, n).labels == ["status: duplicate"]
     assert sorted(state.repos[REPO].labels) == ["bug", "status: duplicate"]
+
+
+def test_the_first_response_is_told_only_likely_duplicates_are_related(world):  # type: ignore[no-untyped-def]
+    """Issues under the duplicate threshold are not offered as duplicates, nor as related."""
+    state, ctx, models = world
+    labels(state, "bug", "enhancement")
+    state.put_file(REPO, ".github/smolbot.yml", "triage:\n  first_response: true\n")
+
+    def indexed(title: str, body: str) -> int:
+        old = state.add_issue(REPO, title, body)
+        ctx.store.upsert_issue(REPO, {"number": old.number, "title": title, "body": body})
+        return int(old.number)
+
+    typo = indexed("Docs typo in install page", "The word 'instal' on the install page")
+    text = "Version 1.2. Steps: 1. click save. Expected save, got TypeError."
+    unlike = state.add_issue(REPO, "Crash on save in the install wizard", text).number
+    handle_issue_event(ctx, "d1", payload(state, unlike))
+    assert not [c for c in state.comments(REPO, unlike) if "triage:duplicates" in c.body]
+    assert models.asked[-1]["related"] == "none", (typo, models.asked[-1]["related"])
+    crash = indexed("Crash on save in the editor", "Saving a file crashes the editor: TypeError.")
+    like = state.add_issue(
+        REPO, "Crash on save in the editor", "Saving a file crashes the editor with TypeError!"
+    ).number
+    handle_issue_event(ctx, "d2", payload(state, like))
+    advice = [c.body for c in state.comments(REPO, like) if "triage:duplicates" in c.body]
+    assert advice and f"#{crash}" in advice[0]
+    assert models.asked[-1]["related"] == f"#{crash}", models.asked[-1]["related"]
