@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.core.actions import NoOp
+from bot.core.actions import Comment, NoOp
 from bot.core.commands import Command, denial_reason, parse_commands
 from bot.core.duplicates import close_as_duplicate_actions
 from bot.core.labels import spelled
@@ -18,6 +18,7 @@ from bot.ports import NotFound, RepoHost
 
 log = logging.getLogger(__name__)
 TASK = "commands"
+REFUSED_MARKER = "commands:duplicate-refused"  # and the command comment's id: one reply each
 
 
 def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any]) -> None:
@@ -62,6 +63,7 @@ def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, A
                 author=author,
                 delivery_id=delivery_id,
                 installation_id=(payload.get("installation") or {}).get("id"),
+                comment_id=comment.get("id"),
             )
 
 
@@ -75,6 +77,7 @@ def run_command(
     author: str,
     delivery_id: str | None = None,
     installation_id: int | None = None,
+    comment_id: int | None = None,
 ) -> None:
     audit: dict[str, Any] = {
         "task": TASK,
@@ -94,7 +97,7 @@ def run_command(
             "command.ignore", "done", f"{author}: the bot leaves this issue alone", **audit
         )
     elif cmd.verb == "duplicate":
-        mark_duplicate(ctx, host, repo, number, cmd.target or 0, author, delivery_id)
+        mark_duplicate(ctx, host, repo, number, cmd.target or 0, author, delivery_id, comment_id)
     else:
         summarize(ctx, host, repo, number, author, delivery_id, installation_id)
 
@@ -107,15 +110,32 @@ def mark_duplicate(
     original: int,
     author: str,
     delivery_id: str | None,
+    comment_id: int | None = None,
 ) -> None:
-    """Close as a duplicate of #original, which must exist; the maintainer decided, not a model."""
+    """Close as a duplicate of #original, another issue (not a pull request) that exists; the
+    maintainer decided, not a model. A refused target gets one short reply per command comment
+    (fixed text, no model), so the maintainer knows nothing was closed."""
     cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
     target = Target(repo, number, TASK, delivery_id, cfg.dry_run, ctx.settings.bot_login)
     perf = Performer(host, ctx.store, target)
-    try:
-        host.issue(original)
-    except (NotFound, LookupError):  # rate limits and outages propagate: the task retries
-        perf.perform([NoOp(f"/smolbot duplicate #{original}: no such issue", "close")])
+    why = None
+    if original == number:
+        why = "is this issue itself"
+    else:
+        try:
+            if host.issue(original).is_pull_request:
+                why = "is a pull request, not an issue"
+        except (NotFound, LookupError):  # rate limits and outages propagate: the task retries
+            why = "was not found (no such issue in this repository)"
+    if why is not None:
+        text = f"#{original} {why}, so this issue was not closed as its duplicate."
+        marker = f"{REFUSED_MARKER}:{comment_id if comment_id is not None else original}"
+        perf.perform(
+            [
+                NoOp(f"/smolbot duplicate #{original}: {why}", "close"),
+                Comment(f"{text} (I am a bot.)", marker, f"{author}: #{original} {why}"),
+            ]
+        )
         return
     label = spelled("duplicate", host.labels())
     perf.perform(close_as_duplicate_actions(number, original, author, label))

@@ -325,3 +325,35 @@ def test_the_first_response_is_told_only_likely_duplicates_are_related(world):  
     advice = [c.body for c in state.comments(REPO, like) if "triage:duplicates" in c.body]
     assert advice and f"#{crash}" in advice[0]
     assert models.asked[-1]["related"] == f"#{crash}", models.asked[-1]["related"]
+
+
+def _replies(state, n: int) -> list[str]:  # type: ignore[no-untyped-def]
+    return [c.body for c in state.comments(REPO, n) if "commands:duplicate-refused" in c.body]
+
+
+def test_duplicate_command_refuses_a_pull_request_and_says_so_once(world):  # type: ignore[no-untyped-def]
+    state, ctx, _ = world
+    labels(state, "bug", "duplicate")
+    pr = state.add_issue(REPO, "Fix crash", "Fixes the crash", is_pr=True).number
+    n = state.add_issue(REPO, "Crash on save").number
+    command = comment(n, f"/smolbot duplicate #{pr}", cid=7)
+    handle_comment_event(ctx, "c1", command)
+    handle_comment_event(ctx, "c1-redelivered", command)
+    issue = state.issue(REPO, n)
+    assert issue.state == "open" and "duplicate" not in issue.labels
+    (reply,) = _replies(state, n)
+    assert f"#{pr} is a pull request" in reply
+    handle_comment_event(ctx, "c2", comment(n, f"/smolbot duplicate #{pr}", cid=8))
+    assert len(_replies(state, n)) == 2  # a second command comment gets its own reply
+
+
+@pytest.mark.parametrize("which", ["missing", "itself"])
+def test_duplicate_command_says_why_it_refused_a_target(world, which: str):  # type: ignore[no-untyped-def]
+    state, ctx, _ = world
+    labels(state, "bug", "duplicate")
+    n = state.add_issue(REPO, "Crash on save").number
+    original = 999 if which == "missing" else n
+    handle_comment_event(ctx, "c1", comment(n, f"/smolbot duplicate #{original}"))
+    assert state.issue(REPO, n).state == "open"
+    (reply,) = _replies(state, n)
+    assert reply.startswith(f"#{original} ") and "not closed" in reply, reply
