@@ -9,7 +9,7 @@ from typing import Literal
 
 from bot.core.actions import Action, Close, Comment, NoOp, RemoveLabel
 from bot.core.config import CONFIG_PATH, RepoConfig
-from bot.core.labels import canon, find_label, same_label
+from bot.core.labels import canon, find_label, same_label, spelled
 from bot.core.markers import markers_in, quiet
 from bot.ports import CommentData, EventData, IssueData
 
@@ -187,6 +187,13 @@ def pinned_by(events: tuple[EventData, ...] | list[EventData], default: bool = F
 
 
 # -- waiting-on -----------------------------------------------------------------------------
+def issue_spelling(thread: Thread, name: str) -> str:
+    """A status label as this issue carries it, or carried it (`needs info`, `status: needs-info`
+    for needs-info: triage adds the repository's own spelling), else `name`."""
+    seen = [*thread.issue.labels, *(e.label for e in thread.events if e.label)]
+    return spelled(name, seen)
+
+
 def waiting_on(
     thread: Thread,
     bot_login: str,
@@ -196,6 +203,7 @@ def waiting_on(
     """Who the issue waits on, from its events alone. The bot's own events never count, nor do
     comments that are only `/smolbot` commands."""
     issue, author = thread.issue, thread.issue.author
+    needs_info = issue_spelling(thread, needs_info)
     created = parse_time(issue.created_at)
     if issue.state != "open":
         return Waiting("nobody", (), created, f"the issue is {issue.state}")
@@ -420,7 +428,8 @@ def decide(
     w = waiting_on(thread, bot_login, cfg.triage.needs_info_label, team)
     first: list[Action] = []
     if w.author_answered:
-        first.append(RemoveLabel(cfg.triage.needs_info_label, "the author answered"))
+        label = issue_spelling(thread, cfg.triage.needs_info_label)
+        first.append(RemoveLabel(label, "the author answered"))
     if w.on == "nobody":
         return Decision([*first, NoOp(f"not waiting: {w.reason}", what="lifecycle")], w)
     rest, due = _ping_or_close(thread, cfg, now, bot_login, w, what_is_needed, recorded)

@@ -10,7 +10,7 @@ from typing import Literal
 
 from bot.core import lifecycle
 from bot.core.config import DEFAULT_WEIGHTS
-from bot.core.labels import find_label
+from bot.core.labels import find_label, spelled
 from bot.ports import CommentData, EventData, IssueData
 
 MAINTAINER_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
@@ -109,7 +109,7 @@ def waiting_state(t: Thread, needs_info_label: str = "needs-info") -> Waiting | 
     sweep and the summaries say: bots' comments and `/smolbot` command comments answer nobody."""
     if t.state != "open" or t.is_pr:
         return None
-    if t.comments is None and find_label(t.labels, needs_info_label) is None:
+    if t.comments is None and find_label(t.labels, spelled(needs_info_label, t.labels)) is None:
         return None if t.comment_count else _unanswered(t)
     w = lifecycle.waiting_on(_as_lifecycle(t), "", needs_info_label)
     if w.on == "nobody":

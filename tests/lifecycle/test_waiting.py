@@ -105,6 +105,20 @@ def test_needs_info_comes_off_when_the_author_answers() -> None:
     assert RemoveLabel("needs-info", "the author answered") in d.actions
 
 
+@pytest.mark.parametrize("spelling", ["needs info", "Needs Info", "status: needs-info"])
+def test_needs_info_as_the_repository_spells_it(spelling: str) -> None:
+    """Triage adds the repository's own spelling of needs-info (no twin label): the sweep, the
+    digest and summaries read it, and the sweep removes that label when the author answers."""
+    asked = Thread(issue(labels=[spelling]), ())
+    assert waiting_on(asked, BOT).on == "author"
+    t = Thread(
+        issue(labels=[spelling]),
+        (c(1, "bob", "Logs please?", 1, MAINT), c(2, "alice", "here", 2)),
+        (EventData("labeled", "bob", iso(day(1)), label=spelling),),
+    )
+    assert RemoveLabel(spelling, "the author answered") in decide(t, CFG, day(2.5), BOT).actions
+
+
 def test_clock_is_reset_by_human_label_change_not_by_the_bot() -> None:
     asked = (c(1, "bob", "Version?", 1, MAINT),)
     by_bot = Thread(issue(), asked, (EventData("labeled", BOT, iso(day(5)), "Bot", label="x"),))
