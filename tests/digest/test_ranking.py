@@ -192,3 +192,13 @@ def test_security_issues_always_outrank_unlabeled_ones_without_huge_crowds(
             for other in ranked:
                 if not other.thread.labels and other.score < 100:
                     assert positions[r.thread.number] < positions[other.thread.number]
+
+
+def test_an_unfetched_thread_with_needs_info_as_the_repository_spells_it_waits_on_its_author() -> (
+    None
+):
+    """Triage adds the repository's own spelling of needs-info; the digest reads threads it did
+    not fetch (comments=None) by their labels alone, and took `needs info` for no needs-info."""
+    for spelling in ("needs info", "Status: Needs-Info"):
+        w = waiting_state(thread(5, labels=(spelling,), comments=None, comment_count=4))
+        assert w is not None and w.on == "author", spelling
