@@ -15,6 +15,7 @@ from bot.jobs.triage import handle_issue_event
 from bot.llm.api import Answer, ModelRecord
 from bot.store import open_store
 from tests.fake_github.plugin import make_settings
+from tests.triage.test_e2e_http import payload as e2e_payload
 
 REPO = "octo/app"
 
@@ -89,21 +90,10 @@ def world(fake_github, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def payload(state, number: int, action: str = "opened") -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    i = state.issue(REPO, number)
-    return {
-        "action": action,
-        "issue": {
-            "number": number,
-            "title": i.title,
-            "body": i.body,
-            "state": i.state,
-            "user": {"login": i.user},
-            "labels": [{"name": n} for n in i.labels],
-        },
-        "repository": {"full_name": REPO},
-        "installation": {"id": 1},
-        "sender": {"login": i.user, "type": "User"},
-    }
+    """The end-to-end tests' delivery, with the issue's labels as GitHub sends them."""
+    out = e2e_payload(state, number, action)
+    out["issue"]["labels"] = [{"name": n} for n in state.issue(REPO, number).labels]
+    return out
 
 
 def comment(number: int, body: str, author: str = "maint", cid: int = 5) -> dict[str, Any]:
