@@ -174,13 +174,6 @@ class Stuck(NamedTuple):
 def stuck(store: Store, older_than_s: float, received_after_s: float | None = None) -> list[Stuck]:
     """Runs not finished for longer than older_than_s; runs never published (`received`: the
     broker was down) after received_after_s already."""
-    now = time.time()
-    received = older_than_s if received_after_s is None else received_after_s
-    rows = store.db.execute(
-        "select id, name, kwargs, status, attempts from jobs"
-        " where (status = 'received' and updated_at < ?"
-        " or status in ('queued', 'running') and updated_at < ?)"
-        " order by received_at",
-        [now - received, now - older_than_s],
-    ).fetchall()
+    columns = "id, name, kwargs, status, attempts"
+    rows = store.stuck(columns, "jobs", older_than_s, received_after_s=received_after_s)
     return [Stuck(r[0], r[1], json.loads(r[2] or "{}"), r[3], int(r[4] or 0)) for r in rows]

@@ -222,14 +222,26 @@ class Store:
         """(id, status, attempts) of a work table's rows (deliveries, jobs) received but not
         finished for longer than older_than_s (lost by a worker), oldest first; rows never
         published (`received`: the broker was down) after `received_after_s` already."""
-        now = now or time.time()
-        cutoff = now - older_than_s
-        sql = (
-            f"select id, status, attempts from {table} where (status = 'received' and updated_at"
-            " < ? or status in ('queued', 'running') and updated_at < ?) order by received_at"
-        )
-        rows = self.db.execute(sql, [now - _or(received_after_s, older_than_s), cutoff]).fetchall()
+        rows = self.stuck("id, status, attempts", table, older_than_s, now, received_after_s)
         return [(r[0], r[1], int(r[2] or 0)) for r in rows]
+
+    def stuck(
+        self,
+        columns: str,
+        table: str,
+        older_than_s: float,
+        now: float | None = None,
+        received_after_s: float | None = None,
+    ) -> list[Any]:
+        """`columns` of the rows stuck_rows names, oldest first (the recovery sweep's one rule for
+        what is stuck, for every work table)."""
+        now = now or time.time()
+        sql = (
+            f"select {columns} from {table} where (status = 'received' and updated_at < ?"
+            " or status in ('queued', 'running') and updated_at < ?) order by received_at"
+        )
+        cutoffs = [now - _or(received_after_s, older_than_s), now - older_than_s]
+        return list(self.db.execute(sql, cutoffs).fetchall())
 
     def stuck_deliveries(self, older_than_s: float, now: float | None = None) -> list[str]:
         """Deliveries received but not finished for longer than older_than_s (lost by a worker)."""
