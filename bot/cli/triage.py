@@ -129,6 +129,8 @@ def decision(
         "model": record.get("model"),
         "note": record.get("note") or None,  # e.g. the classifier is untrained, the model missing
         "ask_for": [n.label for n in plan.missing],
+        # not written in English: these could not be judged, so they are not asked for
+        "not_judged": [n.label for n in plan.unread],
         "duplicates": [
             {"number": c.number, "title": c.title, "state": c.state, "score": round(c.score, 3)}
             for c in plan.candidates[:5]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -169,7 +170,10 @@ def split_sections(body: str) -> dict[str, str]:
 
 
 def _norm(heading: str) -> str:
-    return re.sub(r"[^a-z0-9 ]+", "", heading.lower()).strip()
+    """A heading compared loosely: case, punctuation and spacing aside; letters and digits of
+    any script count (`再現手順` and `バージョン` are two headings, not both "")."""
+    folded = unicodedata.normalize("NFKC", heading).casefold()
+    return " ".join(re.sub(r"[^\w ]+|_", "", folded).split())
 
 
 def bug_templates(templates: Iterable[IssueTemplate]) -> list[IssueTemplate]:
@@ -215,18 +219,100 @@ def missing_needs(
     title: str, body: str, needs: Iterable[Need], template: IssueTemplate | None = None
 ) -> tuple[Need, ...]:
     """The needs a report does not meet: an empty template section, or no sign in free text."""
+    return report_gaps(title, body, needs, template)[0]
+
+
+def report_gaps(
+    title: str, body: str, needs: Iterable[Need], template: IssueTemplate | None = None
+) -> tuple[tuple[Need, ...], tuple[Need, ...]]:
+    """(missing, unread): the needs a report does not meet (an empty template section, or no
+    sign in free text), and those it cannot be judged on: free text in another language than
+    English shows no English sign of them (`steps`, `expected`), which is no sign they lack."""
     found = split_sections(body)
     defaults = {_norm(f.label): f.default.strip() for f in template.fields} if template else {}
     free = _COMMENT.sub("", f"{title}\n{body or ''}")
-    missing = []
+    english: bool | None = None  # read once, and only if a need is looked for in free text
+    missing: list[Need] = []
+    unread: list[Need] = []
     for need in needs:
         section = found.get(_norm(need.label))
         if section is not None:
             if _is_empty(section, defaults.get(_norm(need.label), "")):
                 missing.append(need)
         elif not _mentions(free, need):
-            missing.append(need)
-    return tuple(missing)
+            english = reads_as_english(free) if english is None else english
+            (missing if english else unread).append(need)
+    return tuple(missing), tuple(unread)
+
+
+# Short words nearly every sentence has, in English and in the languages other than English that
+# issues are most often written in (German, Spanish, French, Portuguese, Italian, Dutch). Words
+# that are also English or common in code are left out (`die`, `no`, `per`, `du`, `des`, `as`).
+_ENGLISH_WORDS = frozenset(
+    [
+        "the",
+        "and",
+        "of",
+        "to",
+        "it",
+        "this",
+        "that",
+        "with",
+        "for",
+        "not",
+        "when",
+        "you",
+        "we",
+        "my",
+        "but",
+        "have",
+        "has",
+        "does",
+        "can",
+        "are",
+        "be",
+        "should",
+        "would",
+        "could",
+        "what",
+        "which",
+        "there",
+        "been",
+        "from",
+        "they",
+        "their",
+        "will",
+        "after",
+        "before",
+    ]
+)
+_OTHER_LANGUAGES = {
+    "de": "und ich nicht der das ist ein eine einen mit wenn auf wird sich auch bei dem den oder "
+    "aber wie noch nach habe kann",
+    "es": "el la los las que una por para con cuando pero del como esta está también",
+    "fr": "le les est une pour avec dans pas je sur mais qui cette quand être",
+    "pt": "não uma com quando mas está são também",
+    "it": "il che non della sono gli questo quando",
+    "nl": "het een niet van ik dat met voor maar zijn wordt wanneer",
+}
+_OTHER_WORDS = frozenset(w for words in _OTHER_LANGUAGES.values() for w in words.split())
+_CODE = re.compile(
+    r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]*`|https?://\S+|^(?: {4}|\t)[^\n]*", re.S | re.M
+)
+
+
+def reads_as_english(text: str) -> bool:
+    """Whether a report's prose (code, logs and links aside) may be English, as far as the
+    words triage looks for go. Not: letters mostly of another script, or at least three of
+    another language's common short words and more than twice the English ones. Terse reports
+    (form fields, one-liners) with neither read as English, as before."""
+    prose = _CODE.sub(" ", text or "")
+    letters = [ch for ch in prose if ch.isalpha()]
+    if sum(not ch.isascii() for ch in letters) > len(letters) * 0.3:
+        return False  # Chinese, Japanese, Cyrillic, ... (a word there can be a whole sentence)
+    words = [w.lower() for w in re.findall(r"[^\W\d_]+", prose)]
+    other = sum(w in _OTHER_WORDS for w in words)
+    return other < 3 or other <= 2 * sum(w in _ENGLISH_WORDS for w in words)
 
 
 def _is_empty(section: str, default: str) -> bool:

@@ -152,10 +152,13 @@ def info_actions(
     *,
     replace: bool = False,
     asked: bool = False,
+    unread: tuple[Need, ...] = (),
 ) -> list[Action]:
     """Ask once for what a bug report lacks; drop needs-info once nothing is missing, or once
     a maintainer's retriage (`replace`) makes a bug something else. `asked`: the bot's ask
-    comment is already there, so needs-info missing means a maintainer removed it: not put back."""
+    comment is already there, so needs-info missing means a maintainer removed it: not put back.
+    `unread`: needs the report could not be judged on (not written in English): never asked
+    for, and needs-info is not taken off on their account."""
     label = cfg.triage.needs_info_label
     present = find_label(issue.labels, label)
     was_bug = kind_for_labels(issue.labels, cfg) is Kind.BUG
@@ -172,6 +175,13 @@ def info_actions(
         return [NoOp(why, "comment")]
     if kind is not Kind.BUG:
         return [NoOp(f"not asking for information: a {kind.value}, not a bug report", "comment")]
+    if not missing and unread:
+        keys = ", ".join(n.key for n in unread)
+        why = (
+            f"could not tell whether the report has {keys}: it is not written in English, and "
+            "these are recognised by English words; not asking"
+        )
+        return [NoOp(why + (f", {present} left as it is" if present else ""), "comment")]
     if not missing:
         if present is not None:
             return [RemoveLabel(present, "the report now has what was asked for")]

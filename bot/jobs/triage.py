@@ -18,9 +18,9 @@ from bot.core.templates import (
     DEFAULT_NEEDS,
     Need,
     bug_templates,
-    missing_needs,
     needs_from_template,
     pick_bug_template,
+    report_gaps,
 )
 from bot.core.triage import (
     ASK_MARKER,
@@ -150,6 +150,7 @@ class Plan:
     candidates: list[Candidate]
     duplicates: list[Action]
     likely: list[Candidate] = field(default_factory=list)  # candidates at or over the threshold
+    unread: tuple[Need, ...] = ()  # needs a report not in English could not be judged on
 
 
 def plan_triage(
@@ -187,9 +188,10 @@ def plan_triage(
         kind, why = decide_kind(classified.verdict, threshold)
         labels = label_actions(kind, why, issue, repo_labels, cfg, replace=replace)
     missing: tuple[Need, ...] = ()
+    unread: tuple[Need, ...] = ()
     if kind is Kind.BUG:
         needs, template = needs_for(ctx, host, issue.repo, report.body)
-        missing = missing_needs(report.title, report.body, needs, template)
+        missing, unread = report_gaps(report.title, report.body, needs, template)
     asked = bool(missing) and host is not None and _asked_before(ctx, host, issue, cfg)
     candidates = find_duplicates(ctx, issue) if cfg.triage.duplicates else []
     likely = likely_duplicates(candidates, cfg.triage.duplicate_threshold, exclude=issue.number)
@@ -197,11 +199,12 @@ def plan_triage(
         kind,
         classified,
         labels,
-        info_actions(kind, missing, issue, cfg, replace=replace, asked=asked),
+        info_actions(kind, missing, issue, cfg, replace=replace, asked=asked, unread=unread),
         missing,
         candidates,
         advice_actions(likely, cfg.triage.duplicate_threshold, cfg.triage.duplicates),
         likely,
+        unread,
     )
 
 
@@ -309,10 +312,9 @@ def recheck_info(
     if kind_for_labels(issue.labels, cfg) is not Kind.BUG:
         return
     needs, template = needs_for(ctx, host, issue.repo, issue.body)
-    missing = missing_needs(issue.title, issue.body, needs, template)
-    perf.perform(
-        [a for a in info_actions(Kind.BUG, missing, issue, cfg) if not isinstance(a, NoOp)]
-    )
+    missing, unread = report_gaps(issue.title, issue.body, needs, template)
+    actions = info_actions(Kind.BUG, missing, issue, cfg, unread=unread)
+    perf.perform([a for a in actions if not isinstance(a, NoOp)])
 
 
 def _skip_reason(

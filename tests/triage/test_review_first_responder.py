@@ -16,6 +16,7 @@ from bot.llm.api import Answer, ModelRecord
 from bot.store import open_store
 from tests.fake_github.plugin import make_settings
 from tests.triage.test_e2e_http import payload as e2e_payload
+from tests.triage.test_report_languages import OTHERS
 
 REPO = "octo/app"
 
@@ -347,3 +348,19 @@ def test_duplicate_command_says_why_it_refused_a_target(world, which: str):  # t
     assert state.issue(REPO, n).state == "open"
     (reply,) = _replies(state, n)
     assert reply.startswith(f"#{original} ") and "not closed" in reply, reply
+
+
+# A report in another language than English (tests/triage/test_report_languages.py): the
+# default needs are recognised by English words, so what it has is not asked for.
+RUSSIAN_REPORT = OTHERS["ru"]
+
+
+def test_a_bug_report_in_russian_gets_no_request_for_details_it_has(world):  # type: ignore[no-untyped-def]
+    state, ctx, _ = world
+    labels(state, "bug", "enhancement")
+    n = state.add_issue(REPO, "Приложение падает", RUSSIAN_REPORT).number
+    handle_issue_event(ctx, "d1", payload(state, n))
+    assert sorted(state.issue(REPO, n).labels) == ["bug"]
+    assert asks(state, n) == []
+    reasons = [r["reason"] for r in ctx.store.audit_rows(REPO, n)]
+    assert any("not written in English" in r for r in reasons), reasons
