@@ -6,6 +6,7 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr
 
@@ -55,7 +56,13 @@ class LargeModel:
         self, system: str, user: str, schema: type[BaseModel], max_tokens: int
     ) -> LargeReply:
         """One chat call asking for a JSON object; raises LargeModelError on any failure."""
-        chat = self._client().model_copy(update={"max_tokens": max_tokens})
+        client = self._client()
+        update: dict[str, Any] = {"max_tokens": max_tokens}
+        if self.provider == "openai" and compatible_server(self.settings.large_base_url):
+            # langchain sends max_tokens as max_completion_tokens, which llama-cpp-python's server
+            # and Ollama do not read (they answer at any length): send their field too
+            update["extra_body"] = {**(client.extra_body or {}), "max_tokens": max_tokens}
+        chat = client.model_copy(update=update)
         if self.provider == "openai":
             # json_mode, not json_schema: llama.cpp's OpenAI-compatible server fails on the latter.
             # The parsed value is ignored: the layer validates the raw text itself (with repair).
@@ -100,6 +107,11 @@ def _text(content: Any) -> str:
         return content
     parts = [c.get("text", "") if isinstance(c, dict) else str(c) for c in content]
     return "".join(parts)
+
+
+def compatible_server(base_url: str | None) -> bool:
+    """An OpenAI-compatible server, not OpenAI itself (whose reasoning models refuse max_tokens)."""
+    return bool(base_url) and urlsplit(base_url or "").hostname != "api.openai.com"
 
 
 def build_chat(settings: Settings) -> Any:
