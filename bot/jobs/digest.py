@@ -450,14 +450,22 @@ def repo_config(host: RepoHost, store: Store | None = None, repo: str | None = N
 
 
 def run_due_digests(ctx: JobContext) -> list[DigestRun]:
-    """For Celery beat (hourly): post the digest of every repository whose weekly slot has passed."""
+    """For Celery beat (hourly): post the digest of every repository whose weekly slot has passed.
+
+    One repository GitHub cannot answer for costs the others nothing: its 5xx is audited and the
+    run goes on; a rate limit stops only its installation's repositories. Either is raised at the
+    end, so the task's retry does what is missing (a digest posted is no longer due)."""
     if ctx.github is None:
         return []
     runs = []
+    retry: RateLimited | Unavailable | None = None
+    limited: set[int] = set()  # installations out of quota: their other repositories wait
     suspended = ctx.store.suspended_installations()
     for row in ctx.store.repositories():
         repo = row["full_name"]
         if row["installation_id"] in suspended:  # GitHub refuses its tokens until unsuspended
+            continue
+        if row["installation_id"] in limited:
             continue
         if row.get("archived"):  # read-only on GitHub until unarchived
             continue
@@ -479,8 +487,13 @@ def run_due_digests(ctx: JobContext) -> list[DigestRun]:
                         slot=slot,
                     )
                 )
-        except (RateLimited, Unavailable):
-            raise  # the task retries the whole run; what was posted is found by its marker
+        except (RateLimited, Unavailable) as err:
+            if isinstance(err, RateLimited):
+                limited.add(row["installation_id"])
+            if not isinstance(retry, RateLimited):  # the run's retry waits for the quota
+                retry = err
+            why = f"{err}: tried again when the run is retried"
+            ctx.store.audit("digest", "failed", why, task="digest", repo=repo)
         except ReadOnly as err:  # archived, and no event told us: not tried again until unarchived
             ctx.store.set_archived(repo, True)
             why = f"{err}: no digest until it is unarchived"
@@ -488,4 +501,6 @@ def run_due_digests(ctx: JobContext) -> list[DigestRun]:
         except Exception as err:  # one repository's failure must not cost the others their digest
             log.exception("digest of %s failed", repo)
             ctx.store.audit("digest", "failed", f"{type(err).__name__}: {err}", repo=repo)
+    if retry is not None:
+        raise retry
     return runs

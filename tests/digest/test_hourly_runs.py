@@ -1,0 +1,97 @@
+"""The hourly digest job over many repositories, over HTTP: one repository GitHub cannot answer
+for holds back no other's digest, and a retry of the run posts none twice."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.github import GitHubApp
+from bot.jobs.context import JobContext
+from bot.jobs.digest import DigestRun, run_due_digests
+from bot.ports import RateLimited, Unavailable
+from bot.sandbox.fake_github.state import FakeGitHub
+from bot.store import Store, open_store
+from tests.fake_github import FakeGitHubServer
+from tests.fake_github.plugin import make_settings
+
+INST = 7
+START = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)  # Monday, after the default 08:00 UTC slot
+
+
+def world(
+    fake_github: FakeGitHubServer, tmp_path: Path, repos: Sequence[str], other: Sequence[str] = ()
+) -> tuple[FakeGitHub, Store, JobContext]:
+    """`repos` in installation INST, `other` in installation INST + 1, each with an issue; the
+    clock just past the week's slot."""
+    gh = fake_github.state
+    gh.advance(START.timestamp() - gh.now())
+    settings = make_settings(fake_github, tmp_path)
+    store = open_store(settings.db_path)
+    for inst, names in ((INST, repos), (INST + 1, other)):
+        store.upsert_installation(inst, "octo")
+        for name in names:
+            gh.add_repo(name, inst)
+            gh.add_issue(name, "Export is slow", "Takes minutes.", created_at=gh.now() - 86400)
+        store.add_repositories(inst, [{"full_name": r, "id": hash(r) % 10**6} for r in names])
+    now = lambda: datetime.fromtimestamp(gh.now(), UTC)  # noqa: E731
+    return gh, store, JobContext(settings, store, github=GitHubApp(settings), now=now)
+
+
+def run_with_retries(ctx: JobContext, tries: int = 3) -> list[DigestRun]:
+    """As the task queue does: the run again after a RateLimited or an Unavailable."""
+    for n in range(tries):
+        try:
+            return run_due_digests(ctx)
+        except (RateLimited, Unavailable):
+            if n == tries - 1:
+                raise
+    return []
+
+
+def posted(store: Store) -> set[str]:
+    return {r["repo"] for r in store.rows("select repo from digests")}
+
+
+def test_a_repository_answering_5xx_holds_back_no_other_and_a_retry_posts_none_twice(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """octo/aaa's issue listing answers 502 for two days (a timeline GitHub times out on): the
+    repositories after it still get their digest, each once over the run and its retries."""
+    gh, store, ctx = world(fake_github, tmp_path, ["octo/aaa", "octo/bbb", "octo/ccc"])
+    gh.fail_for(2 * 86400, status=502, match="/repos/octo/aaa/issues")
+    with pytest.raises(Unavailable):  # raised at the end: the task retries the run
+        run_due_digests(ctx)
+    assert posted(store) == {"octo/bbb", "octo/ccc"}
+    for _ in range(3):  # the run's retries and the next hourly runs
+        with contextlib.suppress(Unavailable):
+            run_with_retries(ctx)
+        gh.advance(3600)
+    assert posted(store) == {"octo/bbb", "octo/ccc"}
+    for repo in ("octo/bbb", "octo/ccc"):
+        assert len(gh.requests("POST", f"/repos/{repo}/issues")) == 1
+    failed = [r for r in store.audit_rows("octo/aaa") if r["outcome"] == "failed"]
+    assert failed and "502" in failed[0]["reason"], failed
+    gh.advance(2 * 86400)  # GitHub answers again
+    (late,) = run_due_digests(ctx)
+    assert late.digest.repo == "octo/aaa" and posted(store) == {"octo/aaa", "octo/bbb", "octo/ccc"}
+
+
+def test_a_rate_limit_stops_only_its_installation_s_repositories(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """Installation 7's quota is spent at octo/aaa: octo/bbb, also 7's, waits for the retry;
+    installation 8's octo/ccc does not."""
+    gh, store, ctx = world(fake_github, tmp_path, ["octo/aaa", "octo/bbb"], ["octo/ccc"])
+    gh.secondary_limit(1, retry_after=60, match="/repos/octo/aaa/issues")
+    with pytest.raises(RateLimited):
+        run_due_digests(ctx)
+    assert posted(store) == {"octo/ccc"}
+    assert gh.requests("GET", "/repos/octo/bbb/issues") == []  # not even tried
+    assert {r.digest.repo for r in run_due_digests(ctx)} == {"octo/aaa", "octo/bbb"}
+    for repo in ("octo/aaa", "octo/bbb", "octo/ccc"):
+        assert len(gh.requests("POST", f"/repos/{repo}/issues")) == 1
