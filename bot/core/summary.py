@@ -25,6 +25,7 @@ SECTIONS = (
 )
 CITE = re.compile(r"\s*\[(\d{1,4})\]")
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
+HEADER_LIKE = re.compile(r"(?m)^(\s*)[\[［]\s*(\d+)\s*[\]］]")  # `[n]` opening a line
 
 
 class Claim(BaseModel):
@@ -108,7 +109,13 @@ def summary_hash_in(body: str) -> str | None:
 
 
 def as_prompt_text(items: list[Entry]) -> str:
-    return "\n\n".join(f"[{e.n}] {e.author} ({e.role}):\n{e.text}" for e in items)
+    """The entries under `[n] login (role):` headers. A line of an entry's text that starts like a
+    header has its `[n]` written `(n)`: a comment cannot forge another entry, a maintainer's."""
+    return "\n\n".join(f"[{e.n}] {e.author} ({e.role}):\n{_inert(e.text)}" for e in items)
+
+
+def _inert(text: str) -> str:
+    return HEADER_LIKE.sub(r"\1(\2)", text)
 
 
 def chunks(items: list[Entry], budget_chars: int) -> list[list[Entry]]:
