@@ -353,15 +353,17 @@ def post_weekly_digest(
 
     slot: the weekly slot the job found due (core's due_slot): the digest is stored and marked
     as that slot's week's, even when the run comes late, in the next week (or now() turned to the
-    next week since the job looked). Without it, the week of now(). Either way it covers the
-    seven days before now(), as `smolbot digest` previews it."""
+    next week since the job looked), and covers the seven days before the slot, [slot - 7 d,
+    slot): however late it comes, each week is in one digest, and the next slot's starts where it
+    ends. Without it, the week of now(), and the seven days before now(), as `smolbot digest`
+    previews it."""
     week = week_id(slot, cfg.digest.timezone) if slot is not None else None
     digest = build_digest(
         host,
         store,
         repo,
         cfg,
-        now(),
+        now() if slot is None else slot.astimezone(UTC),
         models=models,
         bot_login=bot_login,
         audit_until=audit_until,

@@ -1,11 +1,11 @@
-"""The hourly digest job over many repositories, over HTTP: one repository GitHub cannot answer
-for holds back no other's digest, and a retry of the run posts none twice."""
+"""The hourly digest job over HTTP: one repository GitHub cannot answer for holds back no other's
+digest, and a retry of the run posts none twice; a digest posted late covers its slot's week."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -95,3 +95,24 @@ def test_a_rate_limit_stops_only_its_installation_s_repositories(
     assert {r.digest.repo for r in run_due_digests(ctx)} == {"octo/aaa", "octo/bbb"}
     for repo in ("octo/aaa", "octo/bbb", "octo/ccc"):
         assert len(gh.requests("POST", f"/repos/{repo}/issues")) == 1
+
+
+def test_a_digest_posted_late_covers_the_week_before_its_slot(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """Down over week 49's slot (Monday 08:00 UTC) and back on Monday 07:30 of week 50: the late
+    W49 digest covers the seven days before W49's slot, not before 07:30, and W50's, an hour
+    later, starts where it ends: no week left out, none in two digests."""
+    gh, _, ctx = world(fake_github, tmp_path, ["octo/app"])
+    (w48,) = run_with_retries(ctx)
+    gh.advance(2 * 7 * 86400 - 3600)  # Monday 07:30 of week 50: week 50's slot not yet passed
+    (late,) = run_with_retries(ctx)
+    gh.advance(3600)
+    (w50,) = run_with_retries(ctx)
+    weeks = [(r.digest.week, r.digest.since, r.digest.until) for r in (w48, late, w50)]
+    slot = START.replace(minute=0)
+    assert weeks == [
+        (f"2026-w{48 + n}", (slot + timedelta(days=7 * n - 7)).isoformat(),
+         (slot + timedelta(days=7 * n)).isoformat())
+        for n in range(3)
+    ]  # fmt: skip
