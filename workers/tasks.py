@@ -16,7 +16,7 @@ from celery.signals import worker_process_init, worker_ready
 from bot.coord import jobs as job_registry
 from bot.coord.locks import issue_key
 from bot.llm.api import ModelUnavailable
-from bot.ports import AppCredentialsError, RateLimited, Unavailable
+from bot.ports import AppCredentialsError, NotFound, RateLimited, ReadOnly, Unavailable
 from bot.settings import SettingsError
 from bot.store.outage import unavailable_errors
 from workers.celery_app import app, settings_of
@@ -307,7 +307,10 @@ def _run_job(
             ops.fail(lapsed)
             return "dead"
         with _heartbeat(wr, "jobs", jid, key):
-            job.fn(wr.rt, **kwargs)
+            try:
+                job.fn(wr.rt, **kwargs)
+            except (NotFound, ReadOnly) as err:  # the repository, App or issue gone meanwhile
+                _out_of_reach(wr, job.name, jid, kwargs, err)
         job_registry.set_status(store, jid, "done")
         return "done"
     except DB_ERRORS as err:
@@ -326,6 +329,29 @@ def _run_job(
         log.exception("job %s failed", jid)
         ops.fail(f"{type(err).__name__}: {err}")
         return "dead"
+
+
+def _out_of_reach(
+    wr: WorkerRuntime, name: str, jid: str, kwargs: dict[str, Any], err: NotFound | ReadOnly
+) -> None:
+    """A job run ends as a delivery does when GitHub answers its issue or repository is out of
+    reach (bot/jobs/dispatch.py out_of_reach): a 404 is tried once more, then audited as skipped."""
+    from bot.jobs.dispatch import out_of_reach
+
+    store = wr.rt.store
+    row = store.db.execute("select attempts from jobs where id = ?", [jid]).fetchone()
+    repo, number, delivery_id = kwargs.get("repo"), kwargs.get("number"), kwargs.get("delivery_id")
+    out_of_reach(
+        store,
+        err,
+        int(row[0] or 0) if row else 0,
+        name,
+        task="smolbot.run_job",
+        delivery_id=delivery_id if isinstance(delivery_id, str) else None,
+        repo=repo if isinstance(repo, str) else None,
+        number=number if isinstance(number, int) else None,
+        detail={"job_id": jid},
+    )
 
 
 def _lapsed(wr: WorkerRuntime, table: str, row_id: str) -> str | None:

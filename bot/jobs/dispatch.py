@@ -13,6 +13,7 @@ from bot.ports import NotFound, ReadOnly, Unavailable
 
 if TYPE_CHECKING:
     from bot.jobs.runtime import Runtime
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 Handler = Callable[["Runtime", dict[str, Any], dict[str, Any]], None]
@@ -168,37 +169,62 @@ def _today_s_name(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> 
     return {**row, "repo": now}
 
 
-# A 404 on a delivery's first run may be GitHub not showing a new issue yet; the run after it
-# (the retry's backoff later) takes it as gone: deleted, or the repository out of the App's reach.
+# A 404 on a run's first try may be GitHub not showing a new issue yet; the run after it (the
+# retry's backoff later) takes it as gone: deleted, or the repository out of the App's reach.
 NOT_FOUND_RUNS = 2
+
+
+def out_of_reach(
+    store: Store,
+    err: NotFound | ReadOnly,
+    attempts: int,
+    action: str,
+    *,
+    task: str,
+    delivery_id: str | None = None,
+    repo: str | None = None,
+    number: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """What a delivery or a job run does when GitHub answers that its issue or repository is out
+    of reach. A 404 on the first try is tried once more (Unavailable); then, as at once for an
+    archived repository's refusal, the run is audited as skipped and ends: no dead letter, as no
+    retry (nor `smolbot retry`) would change it."""
+    if isinstance(err, NotFound):
+        if attempts < NOT_FOUND_RUNS:
+            raise Unavailable(
+                f"{err}; trying once more in case GitHub did not show it yet"
+            ) from err
+        why = (
+            f"{err}: the issue was deleted, or the repository is no longer visible to the App;"
+            " nothing to do"
+        )
+    else:  # archived since the event: nothing can be written there
+        if repo:
+            store.set_archived(repo, True)
+        why = f"{err}: nothing is written to it until it is unarchived"
+    store.audit(
+        action,
+        "skipped",
+        why,
+        task=task,
+        delivery_id=delivery_id,
+        repo=repo,
+        number=number,
+        detail=detail,
+    )
 
 
 def dispatch(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> None:
     row = _today_s_name(rt, row, payload)
     try:
         HANDLERS.get(row["event"], ignore)(rt, row, payload)
-    except NotFound as err:
-        if (row.get("attempts") or 0) < NOT_FOUND_RUNS:
-            raise Unavailable(
-                f"{err}; trying once more in case GitHub did not show it yet"
-            ) from err
-        rt.store.audit(
+    except (NotFound, ReadOnly) as err:
+        out_of_reach(
+            rt.store,
+            err,
+            row.get("attempts") or 0,
             row["event"],
-            "skipped",
-            f"{err}: the issue was deleted, or the repository is no longer visible to the App;"
-            " nothing to do",
-            task=row["event"],
-            delivery_id=row["id"],
-            repo=row.get("repo"),
-            number=row.get("number"),
-        )
-    except ReadOnly as err:  # archived since the event: nothing can be written there
-        if row.get("repo"):
-            rt.store.set_archived(row["repo"], True)
-        rt.store.audit(
-            row["event"],
-            "skipped",
-            f"{err}: nothing is written to it until it is unarchived",
             task=row["event"],
             delivery_id=row["id"],
             repo=row.get("repo"),

@@ -456,7 +456,11 @@ class _Sweep:
         sleep: Callable[[float], None],
     ) -> None:
         try:
-            listed = repos(self.inst)  # archived ones left out: GitHub takes no writes there
+            try:
+                listed = repos(self.inst)  # archived ones left out: GitHub takes no writes there
+            except NotFound as err:  # uninstalled since the run was queued
+                self.uninstalled(err)
+                return
             self.ctx.store.unarchive_listed(self.inst, listed)  # if no event told us
             for repo in listed:
                 if self.run["repo"] and repo < self.run["repo"]:
@@ -553,6 +557,16 @@ class _Sweep:
         noop = NoOp(f"no automatic summary: {r.left_alone}", what="summary")
         Performer(host, self.ctx.store, target).perform([noop])
         self.counts["summaries_left_alone"] += 1
+
+    def uninstalled(self, err: NotFound) -> None:
+        """GitHub says the installation is gone: nothing to sweep. The run ends done, so this is
+        audited once, not on every retry."""
+        self.counts["uninstalled"] += 1
+        why = f"installation {self.inst} is gone (the App was uninstalled): nothing to sweep; {err}"
+        self.ctx.store.audit(
+            "lifecycle", "skipped", why, task="lifecycle.sweep", detail={"installation": self.inst}
+        )
+        self.save("done", None)
 
     def archived(self, repo: str, err: ReadOnly) -> None:
         self.counts["archived"] += 1
