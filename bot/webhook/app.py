@@ -87,7 +87,12 @@ WEBHOOK_OPENAPI: dict[str, Any] = {
     "parameters": WEBHOOK_HEADERS,
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": {"type": "object"}}},
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "properties": {"payload": {"type": "string"}}}
+            },
+        },
     },
     "responses": {
         "200": {"description": "ping answered, or a redelivery of a recorded delivery"},
@@ -95,6 +100,7 @@ WEBHOOK_OPENAPI: dict[str, Any] = {
         "400": {"description": "missing headers, or not a JSON object"},
         "401": {"description": "missing or invalid signature; nothing recorded"},
         "413": {"description": "body over SMOLBOT_MAX_BODY_BYTES"},
+        "415": {"description": "a content type other than JSON or form (payload=<JSON>)"},
         "503": {"description": "no webhook secret set, or the store is unavailable"},
     },
 }
@@ -131,12 +137,14 @@ class WebhookEndpoint:
     async def answer(self, scope: Scope, receive: Receive) -> Answer | None:
         edge = self.edge
         found: list[str | None] = [None, None, None]
-        length = None
+        length = content_type = None
         for name, value in scope["headers"]:
             if name in _HEADERS:
                 found[_HEADERS[name]] = value.decode("latin-1")
             elif name == b"content-length":
                 length = value
+            elif name == b"content-type":
+                content_type = value
         event, delivery_id, sig = found
         if edge.secret is None:
             return _error(
@@ -156,8 +164,11 @@ class WebhookEndpoint:
             return _error(400, "missing X-GitHub-Event or X-GitHub-Delivery header")
         if len(delivery_id) > 200:
             return _error(400, "X-GitHub-Delivery is longer than 200 characters")
-        try:
+        try:  # a form-encoded delivery is stored as the JSON it carries, like a JSON one
+            raw = intake.json_body(raw, content_type)
             payload = intake.parse_body(raw)
+        except intake.UnsupportedType as err:
+            return _error(415, str(err))
         except intake.BadPayload as err:
             return _error(400, str(err))
         if event == "ping":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
@@ -16,6 +17,10 @@ MAX_DEPTH = 64
 
 class BadPayload(ValueError):
     """The body is not a JSON object we can use; the message says why."""
+
+
+class UnsupportedType(BadPayload):
+    """The body comes in a content type a GitHub webhook is not set to (answered 415)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,33 @@ def _depth_ok(raw: bytes) -> bool:
         return True
     brackets = b"".join(_BRACKETS.findall(_STRING.sub(b"", raw)))
     return max(accumulate(map(_DELTA.__getitem__, brackets)), default=0) <= MAX_DEPTH
+
+
+_FORM = b"application/x-www-form-urlencoded"
+
+
+def json_body(raw: bytes, content_type: bytes | None) -> bytes:
+    """The delivery's JSON: the body, or the `payload` field of a form-encoded one.
+
+    A webhook's content type is `json` or `form` (a GitHub App's can be set to either through its
+    hook config); GitHub signs the body as sent, so the signature is checked before this.
+    """
+    media = (content_type or b"").partition(b";")[0].strip().lower()
+    if media in (b"", b"application/json"):
+        return raw
+    if media != _FORM:
+        raise UnsupportedType(
+            f"content type {media.decode('latin-1')} is not JSON: set the webhook's content"
+            " type to application/json"
+        )
+    for field in raw.split(b"&"):
+        name, _, value = field.partition(b"=")
+        if name == b"payload":
+            return urllib.parse.unquote_to_bytes(value.replace(b"+", b" "))
+    raise BadPayload(
+        "a form-encoded body without a payload field (GitHub sends payload=<JSON>); send JSON"
+        " with content type application/json"
+    )
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
