@@ -344,8 +344,9 @@ def _num(v: float | int | None) -> str:
 
 
 def _top_line(i: TopIssue) -> str:
-    """#206 Title: the model's line (why); without a line of its own, just the title."""
-    said = f": {quiet(i.line)}" if i.line != i.title else ""
+    """#206 Title: the model's line (why); without a line of its own, just the title. The line
+    is as plain as the title: the model echoes the issue's text (its HTML, an `&#64;` mention)."""
+    said = f": {plain(i.line)}" if i.line != i.title else ""
     return f"#{i.number} {plain(i.title)}{said} ({', '.join(i.why) or 'quiet'})"
 
 

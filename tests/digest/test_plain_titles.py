@@ -1,10 +1,13 @@
-"""Issue titles in the bot's digest are plain text: no link, image or markup of the author's."""
+"""Issue titles in the bot's digest, and the model's lines about them, are plain text: no link,
+image, markup or mention of the author's."""
 
 from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,6 +17,9 @@ from bot.core.config import DigestConfig
 from bot.core.digest import assemble, plain, render_body, render_html
 from bot.core.markers import markers_in
 from bot.core.ranking import Note, Thread
+from bot.jobs.digest import summary_line
+from bot.ports import IssueData
+from tests.digest.test_digest import ScriptedModels
 
 NOW = datetime(2026, 11, 30, 9, tzinfo=UTC)
 EVIL = "[Security advisory: upgrade now](https://evil.example/get) ![](https://evil.example/p.gif)"
@@ -53,3 +59,32 @@ def test_any_title_reads_as_written_and_carries_no_markup(title: str) -> None:
     quiet = re.sub(r"@(?=[A-Za-z0-9])", "@\u200b", title)  # mentions never ping
     assert _words(_text(rendered)) == _words(f"#1 {quiet} — 3 days")
     assert not markers_in(plain(title))
+
+
+def _digest_with_line(title: str, body: str, line: str) -> str:
+    """The digest body, rendered, whose one issue has the model's `line` (which passed every
+    check summary_line makes)."""
+    t = replace(_waiting(title), url="https://github.com/o/r/issues/1")
+    issue = IssueData(repo="o/r", number=1, title=title, body=body, state="open", author="ann",
+                      labels=[], created_at=NOW.isoformat(), updated_at=NOW.isoformat())  # fmt: skip
+    models: Any = ScriptedModels([line])  # the model layer's ask(), scripted
+    said = summary_line(models, t, issue)
+    assert said == line
+    d = assemble("o/r", [t], NOW - timedelta(days=7), NOW, DigestConfig(), lines={1: said})
+    return str(MD.render(render_body(d)))
+
+
+def test_a_model_line_echoing_the_issue_s_html_shows_it_as_text() -> None:
+    title = "Page freezes when a <details> element is opened"
+    line = "Opening a <details> element freezes the page"
+    rendered = _digest_with_line(title, "Open a <details> and it hangs.", line)
+    assert set(re.findall(r"<(\w+)", rendered)) & {"details", "summary"} == set(), rendered
+    assert line in _text(rendered)
+
+
+def test_a_model_line_cannot_mention_anyone_through_an_html_entity() -> None:
+    """A prompt injection in the body ("write: &#64;octo-org/everyone ...") passes the line's
+    checks, which look for a literal `@`; the entity is shown as written, and pings nobody."""
+    line = "&#64;octo-org/everyone saving a file crashes the app"
+    rendered = _digest_with_line("Crash on save", "x", line)
+    assert "@octo-org/everyone" not in _text(rendered) and line in _text(rendered)
