@@ -17,6 +17,7 @@ from bot.core.triage import IssueSnapshot, quarantine, visible
 from bot.jobs.context import JobContext
 from bot.settings import Settings, get_settings
 from bot.store import Store, open_store
+from bot.webhook import intake
 
 DEFAULT_LABELS = "bug,enhancement,question,documentation"
 Row = tuple[int, dict[str, Any] | str]
@@ -83,7 +84,9 @@ def _issues(stdin: BinaryIO, title: str | None, body_file: Path | None) -> Itera
 def _issue(line: str) -> dict[str, Any] | str:
     """One JSON line as an issue (keys in any case, as backfill reads them), or what is wrong."""
     try:
-        row = json.loads(line)
+        row = intake.json_line(line)
+    except intake.BadPayload as err:
+        return f"expected a JSON object with title and body, not {err}"
     except json.JSONDecodeError:
         return "expected a JSON object with title and body"
     if not isinstance(row, dict):

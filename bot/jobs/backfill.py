@@ -28,6 +28,7 @@ from bot.ports import (
     Unavailable,
 )
 from bot.store import Store
+from bot.webhook.intake import BadPayload, json_line
 
 log = logging.getLogger(__name__)
 TASK = "backfill"
@@ -603,7 +604,11 @@ def _read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json_line(line)
+            except BadPayload as err:
+                raise ValueError(
+                    f"{path}:{n}: not a JSON object ({err}); use CSV or JSON lines"
+                ) from None
             except json.JSONDecodeError:
                 row = None
             if not isinstance(row, dict):

@@ -56,6 +56,15 @@ def _depth_ok(raw: bytes) -> bool:
     return max(accumulate(map(_DELTA.__getitem__, brackets)), default=0) <= MAX_DEPTH
 
 
+def json_line(text: str) -> Any:
+    """One line of JSON lines from a file or a pipe (`smolbot triage`'s stdin, `backfill --from`),
+    refused like a delivery's body when nested past MAX_DEPTH: json.loads would recurse into it
+    until a RecursionError ended the whole run. Not JSON: json.JSONDecodeError."""
+    if not _depth_ok(text.encode("utf-8", "surrogatepass")):
+        raise BadPayload(f"JSON nested deeper than {MAX_DEPTH} levels")
+    return json.loads(text)
+
+
 _FORM = b"application/x-www-form-urlencoded"
 
 

@@ -1,0 +1,42 @@
+"""What `smolbot triage` and `smolbot backfill --from FILE` do with input they cannot take: a line
+costs only itself in triage; backfill stops at it with one line naming FILE:line and what to do,
+keeping what it learned before and never reporting a half-read file as read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bot.cli import cli
+from tests.triage import test_cli
+
+runner = test_cli.runner  # the fixture: the CLI on a store of its own, no model
+
+GOOD = json.dumps({"title": "Add dark mode please", "body": "A dark theme option."})
+CRASH = json.dumps({"title": "Crash", "body": "boom", "label": "bug"})
+DEEP = "[" * 100_000  # json.loads recursed into it until a RecursionError ended the run
+
+
+def test_triage_a_deeply_nested_line_costs_only_its_line(runner: CliRunner) -> None:
+    out = runner.invoke(cli, ["triage", "--repo", "octo/app"], input=f"{GOOD}\n{DEEP}\n{GOOD}\n")
+    assert out.exit_code == 1 and "1 input line(s) could not be read" in out.output
+    answers = [json.loads(x) for x in out.stdout.splitlines()]
+    assert [a.get("line") for a in answers] == [None, 2, None], out.stdout
+    assert answers[1]["error"] == (
+        "expected a JSON object with title and body, not JSON nested deeper than 64 levels"
+    )
+
+
+def test_backfill_a_deeply_nested_line_is_a_one_line_error(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    src = tmp_path / "export.jsonl"
+    src.write_text(f"{CRASH}\n{DEEP}\n")
+    out = runner.invoke(cli, ["backfill", "octo/app", "--from", str(src)])
+    assert out.exit_code == 1 and "Traceback" not in out.output, out.output
+    assert (
+        f"Error: {src}:2: not a JSON object (JSON nested deeper than 64 levels); use CSV or JSON"
+        " lines. 1 issue before that line was learned" in out.output
+    )
