@@ -26,6 +26,9 @@ SECTIONS = (
 CITE = re.compile(r"\s*\[(\d{1,4})\]")
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
 HEADER_LIKE = re.compile(r"(?m)^(\s*)[\[［]\s*(\d+)\s*[\]］]")  # `[n]` opening a line
+BLOCK_START = re.compile(r"^(?:#{1,6}\s+|>\s*|[-*+]\s+|\d{1,3}[.)]\s+)+")
+BOLD_LINE = re.compile(r"^(\*\*|__)(.*?)\1\s*:?$")  # a line like the summary's `**Current state**`
+RULE_LINE = re.compile(r"^[-=*_\s]{3,}$")  # a thematic break or a setext heading's underline
 
 
 class Claim(BaseModel):
@@ -48,7 +51,18 @@ def _flatten(value: object) -> object:
     items = [value] if isinstance(value, str | dict) else value
     if not isinstance(items, list):
         return value
-    return [Claim.model_validate(i).as_text() if isinstance(i, dict) else i for i in items]
+    return [_plain(Claim.model_validate(i).as_text() if isinstance(i, dict) else i) for i in items]
+
+
+def _plain(claim: object) -> object:
+    """One line of plain text: a claim is one linked bullet of the comment, so the line breaks
+    and block Markdown it copied from a comment (a heading, a list item, a bold line like the
+    summary's own section titles) cannot add unlinked lines or forge a section."""
+    if not isinstance(claim, str):
+        return claim
+    lines = [BLOCK_START.sub("", ln.strip()) for ln in claim.splitlines()]
+    text = " ".join(BOLD_LINE.sub(r"\2", ln) for ln in lines if not RULE_LINE.match(ln))
+    return " ".join(text.split())
 
 
 class ThreadSummary(BaseModel):
