@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -117,12 +118,52 @@ def _old_name(action: Any, repo: dict[str, Any], changes: dict[str, Any]) -> str
 
 
 def on_issues(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> None:
-    """Issues: triage on opened / reopened / edited, learning from maintainers' labels."""
-    if row.get("installation_id") and row.get("repo"):
+    """Issues: triage on opened / reopened / edited, learning from maintainers' labels.
+
+    The repository is one of the installation's (an installation event the store missed is
+    made up for) once the handler got through, unless the App lost it after this delivery came:
+    a delivery queued or retried across the removal must not put it back on the dashboard and
+    in the digests."""
+    handle_issue_event(rt.context(), row["id"], payload)
+    if row.get("installation_id") and row.get("repo") and not _lost_since(rt.store, row):
         rt.store.add_repositories(
             row["installation_id"], [payload.get("repository") or {"full_name": row["repo"]}]
         )
-    handle_issue_event(rt.context(), row["id"], payload)
+
+
+def _lost_since(store: Store, row: dict[str, Any]) -> bool:
+    """Whether the store recorded, at or after this delivery came, a delivery that took its
+    repository from the App: the App uninstalled, the repository removed from the installation
+    or deleted."""
+    came = row.get("received_at")
+    if came is None:
+        known = store.delivery(row["id"])
+        came = known["received_at"] if known else None
+    if came is None:  # not a recorded delivery: nothing to compare with
+        return False
+    sql = (
+        "select event, action, repo, payload from deliveries"
+        " where installation_id = ? and received_at >= ? and id <> ?"
+        " and event in ('installation', 'installation_repositories', 'repository')"
+        " and action in ('deleted', 'removed')"
+    )
+    later = store.db.execute(sql, [row["installation_id"], came, row["id"]]).fetchall()
+    lost = any(_took(event, repo, raw, row["repo"]) for event, _, repo, raw in later)
+    if lost:
+        log.info("delivery %s: %s left the App since; not registered again", row["id"], row["repo"])
+    return lost
+
+
+def _took(event: str, repo: str | None, raw: str | None, name: str) -> bool:
+    """Whether a removal or deletion the store recorded took repository `name` from the App."""
+    if event == "installation":
+        return True
+    if event == "repository":
+        return repo == name
+    if not raw:  # the payload pruned (after retention_days): taken to have named it
+        return True
+    removed = json.loads(raw).get("repositories_removed") or []
+    return any(r.get("full_name") == name for r in removed)
 
 
 def on_issue_comment(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> None:
