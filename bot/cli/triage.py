@@ -91,6 +91,9 @@ def _issue(line: str) -> dict[str, Any] | str:
         return "expected a JSON object with title and body"
     if not isinstance(row, dict):
         return "expected a JSON object with title and body, not " + type(row).__name__
+    broken = intake.not_text(row)
+    if broken:
+        return broken
     row = {str(k).strip().lower(): v for k, v in row.items()}
     for key in ("title", "body", "author"):
         if row.get(key) is not None and not isinstance(row[key], str):

@@ -28,7 +28,7 @@ from bot.ports import (
     Unavailable,
 )
 from bot.store import Store
-from bot.webhook.intake import BadPayload, json_line
+from bot.webhook.intake import BadPayload, json_line, not_text
 
 log = logging.getLogger(__name__)
 TASK = "backfill"
@@ -613,6 +613,9 @@ def _read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
                 row = None
             if not isinstance(row, dict):
                 raise ValueError(f"{path}:{n}: not a JSON object; use CSV or JSON lines")
+            broken = not_text(row)
+            if broken:
+                raise ValueError(f"{path}:{n}: {broken}")
             yield _keys_lowered(row)
 
 

@@ -65,6 +65,24 @@ def json_line(text: str) -> Any:
     return json.loads(text)
 
 
+def not_text(value: Any) -> str | None:
+    """Why a JSON line's value is not text the store or stdout can take, or None.
+
+    "\\ud83d" alone (a title a JavaScript exporter cut inside an emoji) is valid JSON, read as
+    half a character (a lone surrogate) that no UTF-8 encoder writes.
+    """
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        before = text[max(0, err.start - 30) : err.start].encode("utf-8", "backslashreplace")
+        return (
+            f"\\u{ord(text[err.start]):04x} after {before.decode()!r} is half of an emoji or other"
+            " character (the text was cut inside it); remove it or export the text whole"
+        )
+    return None
+
+
 _FORM = b"application/x-www-form-urlencoded"
 
 

@@ -40,3 +40,36 @@ def test_backfill_a_deeply_nested_line_is_a_one_line_error(
         f"Error: {src}:2: not a JSON object (JSON nested deeper than 64 levels); use CSV or JSON"
         " lines. 1 issue before that line was learned" in out.output
     )
+
+
+CUT = (
+    '{"title": "Crash when I type \\ud83d", "body": "it crashes", "label": "bug"}'  # JSON.stringify
+)
+HALF = (
+    '\\ud83d after \'{"title": "Crash when I type \' is half of an emoji or other character (the'
+    " text was cut inside it); remove it or export the text whole"
+)
+
+
+def test_triage_a_title_cut_inside_an_emoji_costs_only_its_line(runner: CliRunner) -> None:
+    """Its decision, printed as UTF-8, raised UnicodeEncodeError: the lines after it were lost."""
+    out = runner.invoke(cli, ["triage", "--repo", "octo/app"], input=f"{GOOD}\n{CUT}\n{GOOD}\n")
+    assert out.exit_code == 1 and "1 input line(s) could not be read" in out.output, out.output
+    answers = [json.loads(x) for x in out.stdout.splitlines()]
+    assert [a.get("line") for a in answers] == [None, 2, None], out.stdout
+    assert answers[1]["error"] == HALF
+
+
+def test_backfill_a_title_cut_inside_an_emoji_is_named_and_counted_right(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """The store refused it with a codec message naming neither file nor line, and the count
+    took it for one of the issues before it ("1 of the 2 issues")."""
+    src = tmp_path / "export.jsonl"
+    src.write_text(f"{CRASH}\n{CUT}\n{GOOD}\n")
+    out = runner.invoke(cli, ["backfill", "octo/app", "--from", str(src)])
+    assert out.exit_code == 1 and "Traceback" not in out.output, out.output
+    assert out.output.endswith(
+        f"Error: {src}:2: {HALF}. 1 issue before that line was learned; fix it and run the file"
+        " again: nothing is learned twice\n"
+    )
