@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -594,13 +595,15 @@ def read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
 
 def _read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
     with path.open(newline="", encoding="utf-8-sig") as fh:
-        if _is_csv(path, fh):
+        head = _head(fh)
+        first, lines = head[-1] if head else "", chain(head, fh)
+        if _is_csv(path, first):
             csv.field_size_limit(2**31 - 1)  # issue bodies can exceed the 128 KB default
-            reader = csv.DictReader(fh, delimiter=_delimiter(fh))
+            reader = csv.DictReader(lines, delimiter=_delimiter(first))
             _check_columns(path, list(reader.fieldnames or []))
             yield from (_keys_lowered(row) for row in reader)
             return
-        for n, line in enumerate(fh, 1):
+        for n, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
@@ -619,23 +622,28 @@ def _read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
             yield _keys_lowered(row)
 
 
-def _is_csv(path: Path, fh: TextIO) -> bool:
-    """.csv is CSV and .json/.jsonl/.ndjson JSON lines; another name by its first character."""
+def _head(fh: TextIO) -> list[str]:
+    """The lines up to the first that is not blank, read rather than peeked at and sought back
+    to: a pipe (`--from <(zcat export.csv.gz)`, /dev/stdin) cannot seek."""
+    head = []
+    for line in fh:
+        head.append(line)
+        if line.strip():
+            break
+    return head
+
+
+def _is_csv(path: Path, first: str) -> bool:
+    """.csv is CSV and .json/.jsonl/.ndjson JSON lines; another name by its first line."""
     suffix = path.suffix.lower()
     if suffix in (".csv", ".json", ".jsonl", ".ndjson"):
         return suffix == ".csv"
-    start = fh.tell()
-    head = fh.read(4096).lstrip()
-    fh.seek(start)
-    return not head.startswith("{")
+    return not first.lstrip().startswith("{")
 
 
-def _delimiter(fh: TextIO) -> str:
+def _delimiter(header: str) -> str:
     """The header's separator: a comma, else the semicolon of a spreadsheet in a comma-decimal
     locale, a tab or a bar, whichever splits the header into the columns backfill reads."""
-    start = fh.tell()
-    header = fh.readline()
-    fh.seek(start)
     for sep in (",", ";", "\t", "|"):
         names = {c.strip().strip('"').lower() for c in header.split(sep)}
         if names & {"title", "body"} and names & {"label", "labels"}:

@@ -5,8 +5,10 @@ keeping what it learned before and never reporting a half-read file as read."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
@@ -73,3 +75,23 @@ def test_backfill_a_title_cut_inside_an_emoji_is_named_and_counted_right(
         f"Error: {src}:2: {HALF}. 1 issue before that line was learned; fix it and run the file"
         " again: nothing is learned twice\n"
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "title;body;label\nCrash;boom;bug\nIdea;add it;enhancement\n",
+        f"\n{CRASH}\n" + json.dumps({"title": "Idea", "body": "add", "label": "enhancement"}),
+    ],
+)
+def test_backfill_from_a_pipe_streams_it(runner: CliRunner, text: str) -> None:
+    """`--from <(zcat export.csv.gz)`: telling CSV from JSON lines, and the separator, sought
+    back to the start, and a pipe cannot seek ("underlying stream is not seekable")."""
+    r, w = os.pipe()
+    os.write(w, text.encode())
+    os.close(w)
+    try:
+        out = runner.invoke(cli, ["backfill", "octo/app", "--from", f"/dev/fd/{r}"])
+    finally:
+        os.close(r)
+    assert out.exit_code == 0 and "2 read, 0 stored, 2 learned" in out.output, out.output
