@@ -89,18 +89,53 @@ def _with_model(models: ModelLayer, thread: Thread, items: list[S.Entry], budget
         value = answer.value if answer.ok else None
         return _kept(value, thread, items, answer.record.as_dict(), "")
     pieces: list[S.ThreadSummary] = []
+    calls: list[dict[str, Any]] = []  # every call's record: the audit's, whether used or not
+    writers: list[str] = []  # the model of each piece of text a model really wrote
     for part in parts:
         got = models.ask(TASK, "summary_chunk", _vars(title, part), S.ThreadSummary)
-        value = got.value if got.ok else None
-        kept = S.cited(value, part)[0] if value is not None else None
-        pieces.append(kept if kept is not None and not S.is_empty(kept) else S.extractive(part))
+        calls.append(got.record.as_dict())
+        kept = S.cited(got.value, part)[0] if got.ok and got.value is not None else None
+        if kept is not None and not S.is_empty(kept):
+            pieces.append(kept)
+            writers.append(got.record.model)
+        else:
+            pieces.append(S.extractive(part))
+    chunks_written = len(writers)
     parts_json = json.dumps([p.model_dump() for p in pieces], ensure_ascii=False)
     merged = models.ask(
         TASK, "summary_merge", {"title": title, "parts": parts_json}, S.ThreadSummary
     )
-    value = merged.value if merged.ok else S.merge_locally(pieces)
-    note = f" in {len(parts)} chunks, merged"
-    return _kept(value, thread, items, merged.record.as_dict(), note)
+    calls.append(merged.record.as_dict())
+    if merged.ok and merged.value is not None:
+        value, how = merged.value, " merged"
+        writers.append(merged.record.model)
+    else:
+        value, how = S.merge_locally(pieces), " merged without the model"
+    record = _combined(calls, writers)
+    if not writers:  # every piece is the thread's own text: the summary is the extractive one
+        return _kept(None, thread, items, record, f" in {len(parts)} chunks")
+    note = f" in {len(parts)} chunks,{how}"
+    if chunks_written < len(parts):
+        note += f" ({len(parts) - chunks_written} of the chunks extractive)"
+    return _kept(value, thread, items, record, note)
+
+
+def _combined(calls: list[dict[str, Any]], writers: list[str]) -> dict[str, Any]:
+    """One record of a long thread's calls for the summary's audit row: the models whose text
+    it holds, and escalated when any call was (the digest counts escalations from the audit)."""
+    return {
+        "task": TASK,
+        "backend": ", ".join(dict.fromkeys(c["backend"] for c in calls)),
+        "model": ", ".join(dict.fromkeys(writers)),
+        "prompt_version": ", ".join(dict.fromkeys(c["prompt_version"] for c in calls)),
+        "confidence": min(c["confidence"] for c in calls),
+        "escalated": any(c["escalated"] for c in calls),
+        "latency_ms": sum(c["latency_ms"] for c in calls),
+        "tokens_in": sum(c["tokens_in"] for c in calls),
+        "tokens_out": sum(c["tokens_out"] for c in calls),
+        "cache_hit": all(c["cache_hit"] for c in calls),
+        "note": f"{len(calls)} calls",
+    }
 
 
 def _vars(title: str, part: list[S.Entry]) -> dict[str, str]:
