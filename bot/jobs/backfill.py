@@ -578,7 +578,7 @@ def _learn(
 
 
 def read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
-    """Rows with title, body, label from a CSV file or JSON lines (by extension, then content).
+    """Rows with title, body, label from a CSV file or JSON lines (by extension and content).
 
     Raises ValueError, naming what was found, for a CSV file without those columns, a line that
     is not a JSON object (an export from another tracker often names them otherwise) or text that
@@ -634,10 +634,10 @@ def _head(fh: TextIO) -> list[str]:
 
 
 def _is_csv(path: Path, first: str) -> bool:
-    """.csv is CSV and .json/.jsonl/.ndjson JSON lines; another name by its first line."""
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".json", ".jsonl", ".ndjson"):
-        return suffix == ".csv"
+    """.json/.jsonl/.ndjson are JSON lines; another name, .csv too, by its first line: `{` starts
+    JSON lines (saved as .csv, they were read as CSV and told to rename their columns)."""
+    if path.suffix.lower() in (".json", ".jsonl", ".ndjson"):
+        return False
     return not first.lstrip().startswith("{")
 
 

@@ -95,3 +95,14 @@ def test_backfill_from_a_pipe_streams_it(runner: CliRunner, text: str) -> None:
     finally:
         os.close(r)
     assert out.exit_code == 0 and "2 read, 0 stored, 2 learned" in out.output, out.output
+
+
+def test_backfill_reads_json_lines_named_csv_as_json_lines(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """They were read as CSV, and told to rename columns named like `{"title": "Crash"`."""
+    src = tmp_path / "issues.csv"
+    idea = json.dumps({"title": "Idea", "body": "add it", "label": "enhancement"})
+    src.write_text(f"{CRASH}\n{idea}\n")
+    out = runner.invoke(cli, ["backfill", "octo/app", "--from", str(src)])
+    assert out.exit_code == 0 and "2 read, 0 stored, 2 learned" in out.output, out.output
