@@ -7,6 +7,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
 from bot.core.config import CONFIG_PATH, ConfigError, RepoConfig, default_config, parse_config
 from bot.core.markers import inert, marker, with_marker
 from bot.core.templates import LEGACY_TEMPLATES, TEMPLATE_DIR, IssueTemplate, parse_template
@@ -65,6 +68,25 @@ def _last_good(state: dict[str, object]) -> RepoConfig:
     return parse_config(str(text)) if isinstance(text, str) else default_config()
 
 
+DRY_RUN_KEPT = "it says dry_run: true, so nothing is written until it is fixed"
+
+
+def _in_dry_run_if_asked(cfg: RepoConfig, invalid: str) -> RepoConfig:
+    """What stands in for an invalid file (the last good config, or the defaults), in dry-run
+    when the file asks for it at its top level: its other settings cannot be trusted, that one
+    errs on the safe side (the maintainer asked in it that nothing be written)."""
+    return cfg.model_copy(update={"dry_run": True}) if _asks_dry_run(invalid) else cfg
+
+
+def _asks_dry_run(text: str) -> bool:
+    """Whether a file holds a mapping whose `dry_run` reads as true (as the config would)."""
+    try:
+        raw = yaml.safe_load(text)
+        return isinstance(raw, dict) and TypeAdapter(bool).validate_python(raw.get("dry_run"))
+    except (yaml.YAMLError, ValidationError):
+        return False
+
+
 def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str) -> RepoConfig:
     """The repository's config. An invalid file keeps the last good one and opens one issue."""
     file = read_file(store, host, repo, CONFIG_PATH)
@@ -77,16 +99,22 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
     try:
         cfg = parse_config(file.text)
     except ConfigError as err:
-        fallback = _last_good(state)
-        if state.get("error") != str(err) and _claim_report(store, repo, str(err)):
+        last = _last_good(state)
+        fallback = _in_dry_run_if_asked(last, file.text)
+        # reported in dry-run (no issue opened): reported again once the file no longer asks it
+        error = f"{err} (dry-run)" if fallback.dry_run else str(err)
+        if state.get("error") != error and _claim_report(store, repo, error):
+            if fallback.dry_run and not last.dry_run:
+                why = f"{err}; {DRY_RUN_KEPT}"
+                store.audit("config", "dry-run", why, task="repo_config", repo=repo)
             try:
                 number = report_config_error(
                     store, host, repo, str(err), state.get("error_issue"), fallback
                 )
             except Exception:
-                _unclaim_report(store, repo, str(err), state.get("error"))
+                _unclaim_report(store, repo, error, state.get("error"))
                 raise
-            _save_state(store, {**state, "error": str(err), "error_issue": number})
+            _save_state(store, {**state, "error": error, "error_issue": number})
         return fallback
     _save_state(store, {**state, "good_text": file.text, "error": None})
     return cfg
@@ -107,7 +135,11 @@ def preview_repo_config(store: Store, host: RepoHost, repo: str) -> tuple[RepoCo
             kept = "using the last valid version smolbot read, as the bot does until it is fixed"
         else:
             kept = "using the defaults, as the bot does: it never read a valid version"
-        return _last_good(state), f"{CONFIG_PATH} is invalid ({err}); {kept}"
+        last = _last_good(state)
+        cfg = _in_dry_run_if_asked(last, text)
+        if cfg.dry_run and not last.dry_run:
+            kept = f"{kept}; {DRY_RUN_KEPT}"
+        return cfg, f"{CONFIG_PATH} is invalid ({err}); {kept}"
 
 
 def _claim_report(store: Store, repo: str, error: str) -> bool:
