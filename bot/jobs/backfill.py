@@ -580,9 +580,10 @@ def _learn(
 def read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
     """Rows with title, body, label from a CSV file or JSON lines (by extension and content).
 
-    Raises ValueError, naming what was found, for a CSV file without those columns, a line that
-    is not a JSON object (an export from another tracker often names them otherwise) or text that
-    is not UTF-8. A byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name.
+    Raises ValueError, naming what was found, for a CSV header or a first JSON object without
+    those columns (an export from another tracker often names them otherwise), a line that is not
+    a JSON object or text that is not UTF-8. A byte-order mark (Excel's "CSV UTF-8") is not part
+    of the first column's name.
     """
     try:
         yield from _read_labeled_file(path)
@@ -603,6 +604,7 @@ def _read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
             _check_columns(path, list(reader.fieldnames or []))
             yield from (_keys_lowered(row) for row in reader)
             return
+        first_row = True
         for n, line in enumerate(lines, 1):
             if not line.strip():
                 continue
@@ -619,6 +621,9 @@ def _read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
             broken = not_text(row)
             if broken:
                 raise ValueError(f"{path}:{n}: {broken}")
+            if first_row:  # as a CSV header: another tracker's export is refused, not read through
+                _check_columns(path, list(row), "keys")
+                first_row = False
             yield _keys_lowered(row)
 
 
@@ -656,13 +661,13 @@ def _keys_lowered(row: dict[Any, Any]) -> dict[str, Any]:
     return {k.strip().lower(): v for k, v in row.items() if isinstance(k, str)}
 
 
-def _check_columns(path: Path, columns: list[str]) -> None:
+def _check_columns(path: Path, columns: list[str], what: str = "columns") -> None:
     has = {c.strip().lower() for c in columns}
     if has & {"title", "body"} and has & {"label", "labels"}:
         return
     raise ValueError(
-        f"{path}: the columns are {', '.join(columns) or 'none'}; backfill reads title, body and"
-        " label (rename the columns of another tracker's export to these)"
+        f"{path}: the {what} are {', '.join(columns) or 'none'}; backfill reads title, body and"
+        f" label (rename the {what} of another tracker's export to these)"
     )
 
 

@@ -106,3 +106,17 @@ def test_backfill_reads_json_lines_named_csv_as_json_lines(
     src.write_text(f"{CRASH}\n{idea}\n")
     out = runner.invoke(cli, ["backfill", "octo/app", "--from", str(src)])
     assert out.exit_code == 0 and "2 read, 0 stored, 2 learned" in out.output, out.output
+
+
+def test_backfill_refuses_json_lines_without_the_columns_naming_their_keys(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """As a CSV file without them: a Jira export was read to the end, learned nothing, exit 0."""
+    src = tmp_path / "jira.jsonl"
+    row = {"Summary": "Crash", "Description": "boom", "Issue Type": "Bug"}
+    src.write_text(json.dumps(row) + "\n" + json.dumps(row) + "\n")
+    out = runner.invoke(cli, ["backfill", "octo/app", "--from", str(src)])
+    assert out.exit_code == 1 and out.output.endswith(
+        f"Error: {src}: the keys are Summary, Description, Issue Type; backfill reads title, body"
+        " and label (rename the keys of another tracker's export to these)\n"
+    ), out.output
