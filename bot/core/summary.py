@@ -188,14 +188,30 @@ def _words(text: str) -> set[str]:
 
 
 def merge_locally(parts: list[ThreadSummary]) -> ThreadSummary:
-    """A merge without the model: concatenate sections, drop repeats, keep the newest state."""
+    """A merge without the model: concatenate sections and drop repeats; the problem as first
+    stated, the newest of the rest."""
     merged: dict[str, list[str]] = {}
     for key, _ in SECTIONS:
-        claims = [c for p in parts for c in getattr(p, key)]
-        if key == "state":
-            claims = claims[-2:]
-        merged[key] = list(dict.fromkeys(claims))[:4]
+        claims = list(dict.fromkeys(c for p in parts for c in getattr(p, key)))
+        merged[key] = (
+            claims[:4] if key == "problem" else claims[-2:] if key == "state" else claims[-4:]
+        )
     return ThreadSummary(**merged)
+
+
+def still_open(summary: ThreadSummary, items: list[Entry]) -> ThreadSummary:
+    """Only the open questions nobody else has written after, anywhere in the thread: a chunk's
+    summary judges its own chunk, and the answer may open the next one."""
+    answered: set[int] = set()
+    later: set[str] = set()  # who wrote after the entry
+    for e in reversed(items):
+        if later - {e.author}:
+            answered.add(e.n)
+        later.add(e.author)
+    questions = [
+        q for q in summary.open_questions if not _sources(q) or max(_sources(q)) not in answered
+    ]
+    return summary.model_copy(update={"open_questions": questions})
 
 
 def is_empty(summary: ThreadSummary) -> bool:

@@ -101,23 +101,69 @@ def _with_model(models: ModelLayer, thread: Thread, items: list[S.Entry], budget
         else:
             pieces.append(S.extractive(part))
     chunks_written = len(writers)
-    parts_json = json.dumps([p.model_dump() for p in pieces], ensure_ascii=False)
-    merged = models.ask(
-        TASK, "summary_merge", {"title": title, "parts": parts_json}, S.ThreadSummary
-    )
-    calls.append(merged.record.as_dict())
-    if merged.ok and merged.value is not None:
-        value, how = merged.value, " merged"
-        writers.append(merged.record.model)
-    else:
-        value, how = S.merge_locally(pieces), " merged without the model"
+    pieces = [S.still_open(p, items) for p in pieces]  # a piece judged only its own chunk
+    merges: list[bool] = []  # one per merge: whether the model wrote it
+    while len(pieces) > 1:  # in rounds: each merge prompt within one call's budget
+        groups = _groups(pieces, budget)
+        if len(groups) == len(pieces):  # no two pieces fit one prompt
+            pieces, merges = [S.merge_locally(pieces)], [*merges, False]
+            break
+        pieces = [
+            g[0] if len(g) == 1 else _merge(models, title, g, items, calls, writers, merges)
+            for g in groups
+        ]
     record = _combined(calls, writers)
     if not writers:  # every piece is the thread's own text: the summary is the extractive one
         return _kept(None, thread, items, record, f" in {len(parts)} chunks")
-    note = f" in {len(parts)} chunks,{how}"
+    note = f" in {len(parts)} chunks, merged" + ("" if any(merges) else " without the model")
+    besides = []
     if chunks_written < len(parts):
-        note += f" ({len(parts) - chunks_written} of the chunks extractive)"
-    return _kept(value, thread, items, record, note)
+        besides.append(f"{len(parts) - chunks_written} of the chunks extractive")
+    if any(merges) and not all(merges):
+        besides.append(f"{merges.count(False)} of {len(merges)} merges without the model")
+    if besides:
+        note += f" ({'; '.join(besides)})"
+    return _kept(pieces[0], thread, items, record, note)
+
+
+def _merge(
+    models: ModelLayer,
+    title: str,
+    group: list[S.ThreadSummary],
+    items: list[S.Entry],
+    calls: list[dict[str, Any]],
+    writers: list[str],
+    merges: list[bool],
+) -> S.ThreadSummary:
+    """One summary of consecutive pieces: the model's (grounded in the thread when the summary is
+    whole), else merge_locally's."""
+    got = models.ask(
+        TASK, "summary_merge", {"title": title, "parts": _json(group)}, S.ThreadSummary
+    )
+    calls.append(got.record.as_dict())
+    merges.append(got.ok and got.value is not None and not S.is_empty(got.value))
+    if got.value is None or not merges[-1]:
+        return S.merge_locally(group)
+    writers.append(got.record.model)
+    return S.still_open(got.value, items)
+
+
+def _groups(pieces: list[S.ThreadSummary], budget: int) -> list[list[S.ThreadSummary]]:
+    """Consecutive pieces whose JSON, as the merge prompt shows it, fits budget characters."""
+    out: list[list[S.ThreadSummary]] = [[]]
+    size = 0
+    for p in pieces:
+        cost = len(_json([p]))  # the list's brackets: as long as the separators between pieces
+        if out[-1] and size + cost > budget:
+            out.append([])
+            size = 0
+        out[-1].append(p)
+        size += cost
+    return out
+
+
+def _json(pieces: list[S.ThreadSummary]) -> str:
+    return json.dumps([p.model_dump() for p in pieces], ensure_ascii=False)
 
 
 def _combined(calls: list[dict[str, Any]], writers: list[str]) -> dict[str, Any]:
