@@ -599,10 +599,7 @@ def _read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
         head = _head(fh)
         first, lines = head[-1] if head else "", chain(head, fh)
         if _is_csv(path, first):
-            csv.field_size_limit(2**31 - 1)  # issue bodies can exceed the 128 KB default
-            reader = csv.DictReader(lines, delimiter=_delimiter(first))
-            _check_columns(path, list(reader.fieldnames or []))
-            yield from (_keys_lowered(row) for row in reader)
+            yield from _csv_rows(path, lines, _delimiter(first))
             return
         first_row = True
         for n, line in enumerate(lines, 1):
@@ -625,6 +622,25 @@ def _read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
                 _check_columns(path, list(row), "keys")
                 first_row = False
             yield _keys_lowered(row)
+
+
+def _csv_rows(path: Path, lines: Iterator[str], delimiter: str) -> Iterator[dict[str, Any]]:
+    """The rows, read strictly: a quote that never closes took the rest of the file as one cell
+    (a 2 GB field limit), and the file was reported read."""
+    csv.field_size_limit(2**31 - 1)  # issue bodies can exceed the 128 KB default
+    reader = csv.DictReader(lines, delimiter=delimiter, strict=True)
+    start = 1  # the line the row being read starts on
+    try:
+        _check_columns(path, list(reader.fieldnames or []))
+        start = reader.line_num + 1
+        for row in reader:
+            yield _keys_lowered(row)
+            start = reader.line_num + 1
+    except csv.Error as err:
+        raise ValueError(
+            f"{path}:{start}: not CSV from this line on ({err}); a quoted field must end with a"
+            ' quote, and a quote inside it is written twice ("")'
+        ) from None
 
 
 def _head(fh: TextIO) -> list[str]:

@@ -120,3 +120,38 @@ def test_backfill_refuses_json_lines_without_the_columns_naming_their_keys(
         f"Error: {src}: the keys are Summary, Description, Issue Type; backfill reads title, body"
         " and label (rename the keys of another tracker's export to these)\n"
     ), out.output
+
+
+SLOW = "Slow export,takes minutes,bug\n"
+KEPT = (
+    ". 1 issue before that line was learned; fix it and run the file again: nothing is learned"
+    " twice"
+)
+
+
+@pytest.mark.parametrize(
+    ("rows", "error"),
+    [  # never closed; closed inside the cell
+        (
+            '"Crash on save,it crashes,bug\nIdea,add it,enhancement\n',
+            "2: not CSV from this line on (unexpected end of data)",
+        ),
+        (
+            'Idea,add it,enhancement\nCrash,"it crashes" on save,bug\n',
+            "3: not CSV from this line on (',' expected after '\"')",
+        ),
+    ],
+)
+def test_backfill_refuses_a_quote_that_does_not_end_its_field_naming_the_line(
+    runner: CliRunner, tmp_path: Path, rows: str, error: str
+) -> None:
+    """A quote never closed took the rest of the file as one cell: "1 read", exit 0."""
+    src = tmp_path / "export.csv"
+    src.write_text(f"title,body,label\n{rows}{SLOW}")
+    out = runner.invoke(cli, ["backfill", "octo/app", "--from", str(src)])
+    assert out.exit_code == 1 and "read," not in out.output, out.output
+    kept = KEPT if rows.startswith("Idea") else ""
+    assert out.output.endswith(
+        f"Error: {src}:{error}; a quoted field must end with a quote, and a quote inside it is"
+        f' written twice (""){kept}\n'
+    ), out.output
