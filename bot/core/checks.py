@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 # Every link GitHub renders from a comment: bare http(s):// and www. (both autolinked, any case),
-# markdown link and image targets `](…)` and reference definitions `[x]: …` (protocol-relative
-# `//host` and relative paths included), autolinks `<scheme:…>` and HTML href=/src= values.
+# markdown link and image targets `](…)` and reference definitions `[x]: …` (also in a block
+# quote or a list item, the target maybe on the next line; protocol-relative `//host` and relative
+# paths included), autolinks `<scheme:…>`, HTML href=/src= values, and e-mail addresses (GitHub
+# makes them mailto: links; `mailto:` and `xmpp:` ones too).
 URL = re.compile(r"(?i)(?:https?://|www\.)[^\s<>\"'`)\]]+")
+EMAIL = re.compile(r"(?i)(?:(?:mailto|xmpp):)?[a-z0-9._+-]+@[a-z0-9_-]+(?:\.[a-z0-9_-]+)+")
 _LINK_TARGETS = (
     re.compile(r"\]\(\s*<?([^\s<>)]+)"),
-    re.compile(r"(?m)^[ \t]{0,3}\[[^\]\n]+\]:[ \t]*<?([^\s<>]+)"),
+    re.compile(
+        r"(?m)^[ \t]*(?:(?:>|[-+*]|\d{1,9}[.)])[ \t]*)*\[[^\]\n]+\]:[ \t]*\n?[ \t>]*<?([^\s<>]+)"
+    ),
     re.compile(r"<((?i:[a-z][a-z0-9+.-]{1,31}:|//)[^\s<>]*)>"),
     re.compile(
         r"(?i)(?<=[\s\"'/])(?:href|src|srcset|action|formaction|poster|background)\s*=\s*"
@@ -24,7 +31,17 @@ _TRAILING = ".,;:!?*_~'\""
 # a reference there notifies that issue), @login also inside emphasis (_@login_).
 ISSUE_REF = re.compile(r"(?:(?<![\w/&])#|\b(?i:gh)-)(\d+)\b")
 CROSS_REF = re.compile(r"(?<![\w/.-])([A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*#\d+)\b")
-MENTION = re.compile(r"(?<![A-Za-z0-9`])@([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))")
+MENTION = re.compile(r"(?<![A-Za-z0-9])@([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))")
+# A code span (not one opened by an escaped backtick): no @login inside it pings anyone.
+CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`).+?(?<!`)\1(?!`)", re.S)
+
+
+def as_read(text: str) -> str:
+    """What a reader takes text for: character references decoded as GitHub does (`&#35;99` is
+    a link), look-alikes folded (NFKC: a full-width `＜` is `<`), invisible format characters
+    (zero-width spaces and joiners, soft hyphens) dropped."""
+    text = unicodedata.normalize("NFKC", html.unescape(text))
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
 
 
 @dataclass(frozen=True)
@@ -34,10 +51,12 @@ class CheckResult:
 
 
 def links(text: str) -> list[str]:
-    """Every link target in text that GitHub would render as a link, once each, in order."""
+    """Every link target in text that GitHub would render as a link, once each, in order (an
+    e-mail address as `mailto:` it)."""
     found = URL.findall(text)
     for pattern in _LINK_TARGETS:
         found += pattern.findall(text)
+    found += [m if ":" in m else f"mailto:{m}" for m in EMAIL.findall(text)]
     out: dict[str, None] = {}
     for link in found:
         link = link.strip().rstrip(_TRAILING)
@@ -47,8 +66,9 @@ def links(text: str) -> list[str]:
 
 
 def _same_link(link: str) -> str:
-    """What a link points at, for comparing: without http(s):// or //, its host in lower case."""
-    link = re.sub(r"(?i)^(?:https?:)?//", "", link.strip().rstrip(_TRAILING))
+    """What a link points at, for comparing: without http(s)://, // or mailto:, its host in lower
+    case."""
+    link = re.sub(r"(?i)^(?:(?:https?:)?//|mailto:)", "", link.strip().rstrip(_TRAILING))
     host, sep, rest = link.partition("/")
     return host.lower() + sep + rest
 
@@ -63,12 +83,17 @@ def check_text(
     max_chars: int = 4000,
 ) -> CheckResult:
     """Reject text with links (any GitHub renders: see `links`), issue numbers, other
-    repositories' issues (`owner/repo#N`) or @-mentions that are not in the allowed sets."""
+    repositories' issues (`owner/repo#N`) or @-mentions that are not in the allowed sets, in
+    whatever spelling GitHub renders them (`as_read`)."""
     problems: list[str] = []
     if not text.strip():
         problems.append("empty text")
     if len(text) > max_chars:
         problems.append(f"too long: {len(text)} > {max_chars} characters")
+    # mentions as GitHub finds them: code spans out first (an entity in one is not decoded),
+    # then `&#64;` is an @; a zero-width character is kept, as it ends a login or separates
+    spoken = html.unescape(CODE_SPAN.sub(" ", text))
+    text = as_read(text)
     urls = {_same_link(u) for u in allowed_urls}
     for url in links(text):
         if _same_link(url) not in urls:
@@ -82,7 +107,7 @@ def check_text(
         if ref.lower() not in refs:
             problems.append(f"invented reference to another repository's issue: {ref}")
     people = {p.lower() for p in allowed_people}
-    for login in MENTION.findall(text):
+    for login in MENTION.findall(spoken):
         if login.lower() not in people:
             problems.append(f"mentions someone not in the thread: @{login}")
     return CheckResult(ok=not problems, problems=tuple(problems))

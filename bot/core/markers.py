@@ -22,12 +22,15 @@ def inert(text: str) -> str:
     return text.replace("<!--", "&lt;!--")
 
 
-_MENTION = re.compile(r"@(?=[A-Za-z0-9])")
+# an @ as GitHub reads it: also its character references (`&#64;`, `&#x40;`, `&commat;`), and
+# before a login or a reference that may spell one (`@&#98;ob`)
+_MENTION = re.compile(r"(?:@|&(?:#0*64|#[xX]0*40|commat);)(?=[A-Za-z0-9&])")
 
 
 def quiet(text: str) -> str:
     """Someone's text quoted in a bot comment (a summary, a ping, a digest line): its
-    @-mentions never ping anyone and its HTML comments never speak for the bot (inert)."""
+    @-mentions, in any spelling, never ping anyone and its HTML comments never speak for the
+    bot (inert)."""
     return _MENTION.sub("@\u200b", inert(text))
 
 

@@ -468,6 +468,14 @@ def test_model_text_links_nothing_it_was_not_given(text, problem):
     got = check_text(text, allowed_numbers=(5,), allowed_people=("bob",))
     assert got.problems == (problem,)
     fine = "Thanks @bob, see #5, GH-5, octo/app#5 and mail bob@example.com."
-    assert check_text(
+    got = check_text(
         fine, allowed_numbers=(5,), allowed_people=("bob",), allowed_refs=("octo/app#5",)
+    )
+    assert got.problems == ("invented link: mailto:bob@example.com",)  # GitHub links an address
+    assert check_text(
+        fine,
+        allowed_urls=("mailto:bob@example.com",),
+        allowed_numbers=(5,),
+        allowed_people=("bob",),
+        allowed_refs=("octo/app#5",),
     ).ok
