@@ -8,6 +8,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.core.secrets import credentials
+
 # Every link GitHub renders from a comment: bare http(s):// and www. (both autolinked, any case),
 # markdown link and image targets `](…)` and reference definitions `[x]: …` (also in a block
 # quote or a list item, the target maybe on the next line; protocol-relative `//host` and relative
@@ -84,7 +86,7 @@ def check_text(
 ) -> CheckResult:
     """Reject text with links (any GitHub renders: see `links`), issue numbers, other
     repositories' issues (`owner/repo#N`) or @-mentions that are not in the allowed sets, in
-    whatever spelling GitHub renders them (`as_read`)."""
+    whatever spelling GitHub renders them (`as_read`); and text holding a credential."""
     problems: list[str] = []
     if not text.strip():
         problems.append("empty text")
@@ -110,4 +112,6 @@ def check_text(
     for login in MENTION.findall(spoken):
         if login.lower() not in people:
             problems.append(f"mentions someone not in the thread: @{login}")
+    # a token pasted in an issue and repeated: the bot's copy would outlive the reporter's edit
+    problems += [f"looks like a credential: {kind}" for kind in credentials(text)]
     return CheckResult(ok=not problems, problems=tuple(problems))
