@@ -16,6 +16,7 @@ from bot.core.markers import marker, markers_in, quiet
 
 SUMMARY_MARK = "summary"
 HASH_MARK = "summary-hash:"
+KIND_MARK = "summary-kind:"  # the model's summary, or the extractive one it fell back to
 SUMMARY_VERSION = "1"
 SECTIONS = (
     ("problem", "Problem"),
@@ -118,7 +119,16 @@ def content_hash(items: list[Entry]) -> str:
 
 
 def summary_hash_in(body: str) -> str | None:
-    found = [m[len(HASH_MARK) :] for m in markers_in(body) if m.startswith(HASH_MARK)]
+    return _marked(body, HASH_MARK)
+
+
+def summary_kind_in(body: str) -> str | None:
+    """ "model" or "extractive"; None in a summary from before the kind was marked."""
+    return _marked(body, KIND_MARK)
+
+
+def _marked(body: str, prefix: str) -> str | None:
+    found = [m[len(prefix) :] for m in markers_in(body) if m.startswith(prefix)]
     return found[0] if found else None
 
 
@@ -286,9 +296,15 @@ def _clip(text: str, limit: int = 200) -> str:
 
 # -- rendering and checking -----------------------------------------------------------------
 def render(
-    summary: ThreadSummary, items: list[Entry], waiting: Waiting | None, how: str, digest: str
+    summary: ThreadSummary,
+    items: list[Entry],
+    waiting: Waiting | None,
+    how: str,
+    digest: str,
+    kind: str,
 ) -> str:
-    """Markdown with every claim linked to its source comment, and the hash marker for caching."""
+    """Markdown with every claim linked to its source comment, and the markers of the thread's
+    hash (for caching) and of the kind of summary (an extractive one is redone when asked)."""
     urls = {e.n: e.url for e in items}
     lines = ["### Thread summary", ""]
     for key, title in SECTIONS:
@@ -298,7 +314,7 @@ def render(
     if waiting is not None:
         lines += [f"**Waiting on:** {waiting_line(waiting)}", ""]
     lines.append(f"<sub>Summary by smolbot (a bot) from {len(items) - 1} comments; {how}.</sub>")
-    return "\n".join(lines) + f"\n{marker(HASH_MARK + digest)}"
+    return "\n".join(lines) + f"\n{marker(HASH_MARK + digest)}\n{marker(KIND_MARK + kind)}"
 
 
 def _linked(claim: str, urls: dict[int, str]) -> str:

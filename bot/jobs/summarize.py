@@ -34,6 +34,7 @@ class Written:
     digest: str
     model: dict[str, Any] | None = None
     problems: tuple[str, ...] = ()
+    kind: str = "extractive"  # or "model"
 
 
 def budget_chars(settings: Settings) -> int:
@@ -64,7 +65,8 @@ def write_summary(
             made = (None, f"extractive (model unavailable: {err})", None, ())
     summary, how, record, problems = made
     if summary is not None:
-        return Written(S.render(summary, items, waiting, how, digest), how, digest, record)
+        body = S.render(summary, items, waiting, how, digest, "model")
+        return Written(body, how, digest, record, kind="model")
     fallback = S.extractive(items)
     check = S.check_summary(fallback, thread, items)
     if not check.ok:
@@ -75,7 +77,8 @@ def write_summary(
             record,
             problems + check.problems,
         )
-    return Written(S.render(fallback, items, waiting, how, digest), how, digest, record, problems)
+    body = S.render(fallback, items, waiting, how, digest, "extractive")
+    return Written(body, how, digest, record, problems)
 
 
 Made = tuple[S.ThreadSummary | None, str, dict[str, Any] | None, tuple[str, ...]]
@@ -238,11 +241,12 @@ def summarize_issue(
         )[0]
     thread = thread or load_thread(host, number)
     items = S.entries(thread, ctx.settings.bot_login)
-    current = _current_hash(thread, ctx.settings.bot_login)
-    if current == S.content_hash(items) and not force:
-        same = NoOp("summary up to date: the thread has not changed", what="summary")
-        _remember(ctx, thread.issue, current, "unchanged")
-        return Performer(host, ctx.store, target).perform([same])[0]
+    current, kind = _current(thread, ctx.settings.bot_login)
+    unchanged = current == S.content_hash(items) and not force
+    # asked for, an extractive summary is redone: the model it fell back from may be back
+    redo = requested_by is not None and kind != "model" and ctx.models is not None
+    if unchanged and not redo:
+        return _up_to_date(ctx, host, target, thread, current, "the thread has not changed")
     roles = load_roles(ctx.store, repo)  # as the lifecycle: private org members are team too
     team, lookups = resolve_team(host, thread, ctx.settings.bot_login, roles)
     if lookups:
@@ -250,6 +254,9 @@ def summarize_issue(
     written = write_summary(
         ctx.models, thread, ctx.settings, needs_info=cfg.triage.needs_info_label, team=team
     )
+    if unchanged and written.kind == kind:
+        why = "the thread has not changed, and the model still gave no summary"
+        return _up_to_date(ctx, host, target, thread, current, why)
     if written.body is None:
         why = f"{written.how}: {'; '.join(written.problems)}"
         return Performer(host, ctx.store, target).perform([NoOp(why, what="summary")])[0]
@@ -263,11 +270,20 @@ def summarize_issue(
     return outcome
 
 
-def _current_hash(thread: Thread, bot: str) -> str | None:
+def _up_to_date(
+    ctx: JobContext, host: RepoHost, target: Target, thread: Thread, digest: str | None, why: str
+) -> str:
+    _remember(ctx, thread.issue, digest, "unchanged")
+    same = NoOp(f"summary up to date: {why}", what="summary")
+    return Performer(host, ctx.store, target).perform([same])[0]
+
+
+def _current(thread: Thread, bot: str) -> tuple[str | None, str | None]:
+    """The thread's hash and the kind of summary its summary comment marks."""
     for c in thread.comments:
         if c.author == bot and S.SUMMARY_MARK in markers_in(c.body):
-            return S.summary_hash_in(c.body)
-    return None
+            return S.summary_hash_in(c.body), S.summary_kind_in(c.body)
+    return None, None
 
 
 def _remember(ctx: JobContext, issue: IssueData, digest: str | None, how: str) -> None:
