@@ -23,6 +23,7 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 TASK = "summary"
+DRY_RUN = "dry-run: "  # how a summary made but not posted is remembered
 
 
 @dataclass
@@ -266,7 +267,8 @@ def summarize_issue(
     action = UpsertComment(written.body, S.SUMMARY_MARK, reason)
     view: Any = KnownThread(host, thread)
     outcome = Performer(view, ctx.store, target).perform([action], model=written.model)[0]
-    _remember(ctx, thread.issue, written.digest, written.how)
+    how = DRY_RUN + written.how if outcome == "dry-run" else written.how
+    _remember(ctx, thread.issue, written.digest, how)
     return outcome
 
 
@@ -309,7 +311,7 @@ def auto_summarize(
             "repo = ? and number = ?", [issue.repo, issue.number]
         )
     )
-    if rows and rows[0].get("seen_updated_at") == issue.updated_at:
+    if rows and rows[0].get("seen_updated_at") == issue.updated_at and not _unposted(rows[0], cfg):
         return False
     thread = thread or load_thread(host, issue.number, issue)
     people = len(S.entries(thread, ctx.settings.bot_login)) - 1  # the bot's comments don't count
@@ -318,3 +320,8 @@ def auto_summarize(
         return False
     outcome = summarize_issue(ctx, host, issue.repo, issue.number, thread=thread, cfg=cfg)
     return outcome in ("done", "dry-run")
+
+
+def _unposted(row: dict[str, Any], cfg: RepoConfig) -> bool:
+    """A summary made in dry-run, never posted, now that the repository is out of dry-run."""
+    return str(row.get("how") or "").startswith(DRY_RUN) and not cfg.dry_run
