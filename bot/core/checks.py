@@ -34,6 +34,14 @@ _TRAILING = ".,;:!?*_~'\""
 ISSUE_REF = re.compile(r"(?:(?<![\w/&])#|\b(?i:gh)-)(\d+)\b")
 CROSS_REF = re.compile(r"(?<![\w/.-])([A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*#\d+)\b")
 MENTION = re.compile(r"(?<![A-Za-z0-9])@([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))")
+# What a bot's text may only repeat from the thread, never claim itself: that the work is done
+# or shipped, that an issue was or will be closed or locked or is a duplicate, and when (dates).
+CLAIMS = re.compile(
+    r"\b(fixed|resolved|merged|released|shipped|clos(?:e|es|ed|ing)|lock(?:s|ed|ing)?"
+    r"|duplicates?|duplicated|today|tonight|tomorrow|next\s+(?:week|month|release|version)"
+    r"|(?:mon|tues|wednes|thurs|fri|satur|sun)day|\d{4}-\d{2}-\d{2})\b",
+    re.IGNORECASE,
+)
 # A code span (not one opened by an escaped backtick): no @login inside it pings anyone.
 CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`).+?(?<!`)\1(?!`)", re.S)
 
@@ -64,6 +72,18 @@ def links(text: str) -> list[str]:
         link = link.strip().rstrip(_TRAILING)
         if link:
             out.setdefault(link, None)
+    return list(out)
+
+
+def unsupported_claims(text: str, said: str = "") -> list[str]:
+    """The claims in text (CLAIMS, read as shown) that `said` (the thread) does not make too,
+    each once, in lower case; with nothing said, every claim text makes."""
+    said = as_read(said)
+    out: dict[str, None] = {}
+    for m in CLAIMS.finditer(as_read(text)):
+        claim = " ".join(m.group(0).lower().split())
+        if not re.search(r"\b" + r"\s+".join(map(re.escape, claim.split())) + r"\b", said, re.I):
+            out.setdefault(claim, None)
     return list(out)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.core.actions import Action, AddLabels, Comment, NoOp, RemoveLabel
-from bot.core.checks import check_text
+from bot.core.checks import as_read, check_text, unsupported_claims
 from bot.core.config import Kind, RepoConfig
 from bot.core.labels import (
     canon,
@@ -198,6 +198,35 @@ def info_actions(
 
 FIRST_RESPONSE_MARKER = "triage:first-response"
 FIRST_RESPONSE_FOOTER = "(I am a bot; a maintainer will follow up.)"
+# The first-response prompts' own words (prompts/first_response*.yaml: the output description
+# "the acknowledgement", the template's field names, the fences): a small model misled by the
+# issue answers with them ("The acknowledgement"), which acknowledges nothing.
+FIRST_RESPONSE_SCAFFOLDING = re.compile(
+    r"^\W*acknowledge?ment\b|\b(?:write\s+)?the\s+acknowledge?ment\b"
+    r"|^\W*(?:repository|kind|what\s+happens\s+next|related\s+issues|issue\s+(?:title|body))\s*:"
+    r"|<\s*/?\s*data\b|\bone\s+JSON\s+object\b|[\"']comment[\"']\s*:",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _first_response_problems(
+    text: str, issue: IssueSnapshot, related: Iterable[int], people: Iterable[str], max_chars: int
+) -> list[str]:
+    """check_text's, and what the acknowledgement must never say: a claim (fixed, closed, locked,
+    a duplicate, a date: policy made none, whatever the issue tells the model to say) or the
+    prompt's own words."""
+    result = check_text(
+        text,
+        allowed_urls=(),
+        allowed_numbers=(issue.number, *related),
+        allowed_people=(issue.author, *people),
+        max_chars=max_chars,
+    )
+    problems = list(result.problems)
+    problems += [f"claims {c!r}, which policy did not decide" for c in unsupported_claims(text)]
+    if FIRST_RESPONSE_SCAFFOLDING.search(as_read(text)):
+        problems.append("copies the prompt's own words")
+    return problems
 
 
 def first_response_actions(
@@ -209,22 +238,16 @@ def first_response_actions(
     enabled: bool,
     max_chars: int = 1200,
 ) -> list[Action]:
-    """Post the model's acknowledgement only if it passes check_text; otherwise say why not."""
+    """Post the model's acknowledgement only if it passes the checks; otherwise say why not."""
     if not enabled:
         return [NoOp("first-response comments are off for this repository", "comment")]
     if not text:
         return [NoOp("the model gave no first response", "comment")]
-    result = check_text(
-        text,
-        allowed_urls=(),
-        allowed_numbers=(issue.number, *related),
-        allowed_people=(issue.author, *people),
-        max_chars=max_chars,
-    )
-    if not result.ok:
+    problems = _first_response_problems(text, issue, related, people, max_chars)
+    if problems:
         return [
             NoOp(
-                "first response failed the check: " + "; ".join(result.problems),
+                "first response failed the check: " + "; ".join(problems),
                 "comment",
                 detail={"text": text[:2000]},
             )
