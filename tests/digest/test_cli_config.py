@@ -27,6 +27,7 @@ INST, REPO = 7, "octo/app"
 DAY = 86400.0
 GOOD = "digest:\n  weekday: 0\n  hour: 0\n  top: 3\n"  # due all week
 BAD = "digest:\n  weekday: 0\n  hour: 0\n  top: three\n"
+MONDAY = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)  # 30 minutes past the slot
 
 
 @pytest.fixture
@@ -34,6 +35,7 @@ def world(
     fake_github: FakeGitHubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Settings, Store]]:
     st = fake_github.state
+    st.advance(MONDAY.timestamp() - st.now())  # the job's week ends at its slot, just past
     st.add_repo(REPO, INST)
     st.put_file(REPO, CONFIG_PATH, GOOD)
     for n in range(6):
