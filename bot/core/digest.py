@@ -262,14 +262,20 @@ COUNT_NAMES = {
 }
 
 
-_MARKDOWN = re.compile(r"([\\`*_\[\]~$>|])")
+_MARKDOWN = re.compile(r"([\\`*_\[\]~$>|(=])")  # `(` and `=`: no `](x` nor `src=x` left
+# GitHub's autolinks (bare http(s)://, www.) and other repositories' references (owner/repo#5,
+# which put a backlink on that issue each week), broken by a zero-width space
+_AUTOLINKS = re.compile(r"(?i)(:)(//)|(www)(\.)|(/[A-Za-z0-9][\w.-]*#)(\d)")
 
 
 def plain(title: str) -> str:
     """Someone's issue title as plain text in the bot's Markdown: no link, image, emphasis, code,
-    HTML or math of theirs in a digest the bot wrote (GitHub shows `[a](b)` as "[a](b)"); its
-    @-mentions never ping. `&` and `<` as entities, so no HTML (nor a marker) is left at all."""
-    text = title.replace("&", "&amp;").replace("<", "&lt;")
+    HTML or math of theirs in a digest the bot wrote (GitHub shows `[a](b)` as "[a](b)"), none of
+    their URLs autolinked (`bot.core.checks.links` finds none), no other repository's issue
+    referenced; its @-mentions never ping. `&` and `<` as entities, so no HTML (nor a marker) is
+    left at all."""
+    text = _AUTOLINKS.sub(lambda m: "\u200b".join(g for g in m.groups() if g), title)
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
     return quiet(_MARKDOWN.sub(r"\\\1", text))
 
 

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+from bot.core.checks import CROSS_REF, links
 from bot.core.config import DigestConfig
 from bot.core.digest import assemble, plain, render_body, render_html
 from bot.core.markers import markers_in
@@ -30,6 +31,11 @@ def _text(rendered: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", rendered))
 
 
+def _shown(rendered: str) -> str:
+    """What a reader sees: the text without the zero-width spaces that break links and pings."""
+    return _text(rendered).replace("\u200b", "")
+
+
 def _words(text: str) -> list[str]:
     return text.split()
 
@@ -45,7 +51,7 @@ def test_a_title_s_link_and_image_are_shown_as_text() -> None:
     assert [i.number for i in d.top] == [1] and [i.number for i in d.waiting] == [1]
     rendered = MD.render(render_body(d))
     assert "<a " not in rendered and "<img" not in rendered
-    assert _text(rendered).count(EVIL) == 2  # top issues and waiting: read as written
+    assert _shown(rendered).count(EVIL) == 2  # top issues and waiting: read as written
     page = render_html(d)  # the dashboard's: escaped, as before
     assert "<a href='https://evil" not in page and page.count(html.escape(EVIL)) == 2
 
@@ -56,9 +62,38 @@ def test_any_title_reads_as_written_and_carries_no_markup(title: str) -> None:
     rendered = MD.render(f"- #1 {plain(title)} — 3 days\n")
     tags = set(re.findall(r"<(\w+)", rendered))
     assert tags <= {"ul", "li"}, (title, rendered)
-    quiet = re.sub(r"@(?=[A-Za-z0-9])", "@\u200b", title)  # mentions never ping
-    assert _words(_text(rendered)) == _words(f"#1 {quiet} — 3 days")
+    assert _words(_shown(rendered)) == _words(f"#1 {title} — 3 days".replace("\u200b", ""))
     assert not markers_in(plain(title))
+
+
+def test_a_title_s_bare_urls_and_other_repositories_references_are_not_links() -> None:
+    """GitHub autolinks a bare http(s):// or www. (any case), and links owner/repo#5 (putting a
+    backlink on that issue, each week the digest is edited); in a title they are only shown."""
+    for title in (
+        "Upgrade now: https://evil.example/get",
+        "Fixed build at WWW.evil.example",
+        "Same as other/repo#5 and my_org/r.y#12",
+    ):
+        out = plain(title)
+        assert links(out) == [] and CROSS_REF.findall(out) == [], out
+        assert _shown(MD.render(out)).strip() == title
+    assert "#1" in plain("Crash, see #1")  # this repository's issues: linked, as the digest's own
+
+
+PIECES = ["http", "HTTPS", "://", "www.", "WwW.", "](", "[x]: ", "<", "href=", " src=", "/", "#"]
+PIECES += ["5", "o/r", "_", "\\", "(", " ", "\n", "evil.example", "@", "a", "\u200b"]
+
+
+@given(
+    st.one_of(
+        st.text(max_size=60),
+        st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=3)), max_size=20).map("".join),
+    )
+)
+@settings(max_examples=500, deadline=None)
+def test_no_title_leaves_a_link_or_another_repository_s_reference(title: str) -> None:
+    out = plain(title)
+    assert links(out) == [] and CROSS_REF.findall(out) == [], (title, out)
 
 
 def _digest_with_line(title: str, body: str, line: str) -> str:
