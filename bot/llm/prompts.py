@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import string
 import sys
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -96,8 +97,20 @@ class Prompt:
 
 
 def neutralise(text: str) -> str:
-    """Make fence tags and control tokens inside untrusted text inert (`<` becomes `&lt;`)."""
-    return FENCE_TAG.sub(lambda m: "&lt;" + m.group(0)[1:], text)
+    """Make fence tags and control tokens inside untrusted text inert (`<` becomes `&lt;`), in
+    every spelling a model reads as the same: found in the text as read (each character NFKC,
+    so `＜/ｄａｔａ＞` is `</data>`; format characters such as a zero-width space or a soft
+    hyphen dropped), the tag's first character is replaced in the text itself, left as written."""
+    if text.isascii():  # read as written: no look-alikes (a large diff costs no more)
+        return FENCE_TAG.sub(lambda m: "&lt;" + m.group(0)[1:], text)
+    read: list[str] = []
+    origin: list[int] = []  # for each character read, the index of the one it was read from
+    for i, c in enumerate(text):
+        seen = "" if unicodedata.category(c) == "Cf" else unicodedata.normalize("NFKC", c)
+        read.append(seen)
+        origin += [i] * len(seen)
+    starts = {origin[m.start()] for m in FENCE_TAG.finditer("".join(read))}
+    return "".join("&lt;" if i in starts else c for i, c in enumerate(text))
 
 
 def fence(name: str, text: str) -> str:
