@@ -14,7 +14,8 @@ from bot.core.labels import find_label, spelled
 from bot.ports import CommentData, EventData, IssueData
 
 MAINTAINER_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
-DUPLICATE_OF = re.compile(r"\bduplicate of\s+#(\d+)\b", re.IGNORECASE)
+# GitHub's "Duplicate of #N" at the start of a line, or the bot's `/smolbot duplicate` comment
+DUPLICATE_OF = re.compile(r"^[ \t]*(?:closing as a )?duplicate of\s+#(\d+)\b", re.I | re.M)
 MAX_WAIT_DAYS = 90  # beyond this, waiting longer adds nothing to the score
 
 
@@ -93,10 +94,17 @@ def merged_weights(overrides: Mapping[str, float] | None) -> dict[str, float]:
 
 
 def duplicate_links(threads: Iterable[Thread]) -> dict[int, tuple[int, ...]]:
-    """original number -> numbers of issues marked "Duplicate of #original" in their comments."""
+    """original number -> numbers of the closed issues a maintainer or the bot marked its
+    duplicate: a line starting "Duplicate of #original" (GitHub's convention), or the bot's
+    "Closing as a duplicate of #original". Not any mention ("Not a duplicate of #1"), nor an
+    open issue's."""
     links: dict[int, set[int]] = {}
     for t in threads:
+        if t.state != "closed":
+            continue
         for note in t.comments or ():
+            if not (note.maintainer or note.bot):
+                continue
             for n in DUPLICATE_OF.findall(note.body):
                 if int(n) != t.number:
                     links.setdefault(int(n), set()).add(t.number)

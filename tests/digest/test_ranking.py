@@ -6,9 +6,12 @@ import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.core.actions import Comment
+from bot.core.duplicates import close_as_duplicate_actions
 from bot.core.ranking import (
     Change,
     Note,
@@ -114,8 +117,46 @@ def test_waiting_states() -> None:
 
 
 def test_duplicate_links_ignore_self_references() -> None:
-    t = thread(5, comments=(Note("m", ago(1), body="duplicate of #5, and Duplicate of #2"),))
+    said = "Duplicate of #5\nDuplicate of #2"
+    t = thread(5, state="closed", comments=(Note("m", ago(1), True, body=said),))
     assert duplicate_links([t]) == {2: (5,)}
+
+
+def _bot_closing(number: int, original: int) -> str:
+    """The comment the bot posts for a maintainer's `/smolbot duplicate #original`."""
+    (comment,) = [
+        a for a in close_as_duplicate_actions(number, original, "mia") if a.kind == "comment"
+    ]
+    assert isinstance(comment, Comment)
+    return comment.body
+
+
+@pytest.mark.parametrize(
+    ("state", "maintainer", "bot", "body", "counted"),
+    [
+        ("closed", True, False, "Duplicate of #1", True),
+        ("closed", True, False, "Same root cause as the due date bug.\n\nDuplicate of #1", True),
+        ("closed", False, True, _bot_closing(2, 1), True),
+        ("open", True, False, "Not a duplicate of #1: a different stack trace.", False),
+        ("closed", True, False, "Not a duplicate of #1: a different stack trace.", False),
+        ("closed", True, False, "Looked like a duplicate of #1, but it is not.", False),
+        ("open", True, False, "Duplicate of #1", False),  # reopened: no longer its duplicate
+        ("closed", False, False, "Duplicate of #1", False),  # anyone may write it
+    ],
+)
+def test_only_a_closed_issue_a_maintainer_or_the_bot_marked_counts_as_a_duplicate(
+    state: str, maintainer: bool, bot: bool, body: str, counted: bool
+) -> None:
+    """The "duplicates" weight is per issue closed as the issue's duplicate: GitHub's
+    "Duplicate of #N" line, or the bot's comment, by a maintainer or the bot."""
+    original = thread(1)
+    other = thread(
+        2, state=state, author="bob", comments=(Note("mia", ago(1), maintainer, bot, body),)
+    )
+    (first,) = [r for r in rank([original, other], SINCE, UNTIL) if r.thread.number == 1]
+    assert (first.duplicates, "1 duplicate" in first.why) == (
+        ((2,), True) if counted else ((), False)
+    )
 
 
 # --- properties ------------------------------------------------------------------------------
