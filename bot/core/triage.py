@@ -293,14 +293,20 @@ _FENCED = re.compile(r"(```|~~~).*?(\1|$)", re.S)
 _HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.S)
 
 
+def _orders(text: str) -> bool:
+    """Whether text gives the bot orders, read as shown (`as_read`): a zero-width character, a
+    soft hyphen, full-width letters or a character reference (`&#73;gnore`) hide none."""
+    return bool(_INJECTION.search(text if text.isascii() and "&" not in text else as_read(text)))
+
+
 def _block_without_orders(m: re.Match[str]) -> str:
     """A code block less its lines that give orders; gone when nothing but orders was in it (a
     block holding only an injection must not count as the logs a report was asked for)."""
     block = m.group(0)
-    if not _INJECTION.search(block):
+    if not _orders(block):
         return block
     lines = block.split("\n")
-    kept = [ln for ln in lines if not _INJECTION.search(ln)]
+    kept = [ln for ln in lines if not _orders(ln)]
     body = [ln for ln in kept[1:] if ln.strip() and not ln.strip().startswith(m.group(1))]
     return "\n".join(kept) if body and lines[0] in kept else ""
 
@@ -316,12 +322,12 @@ def quarantine(text: str) -> str:
     """Drop hidden HTML comments, and code blocks and sentences that give the bot orders."""
     text = _HTML_COMMENT.sub(" ", text or "")
     text = _FENCED.sub(_block_without_orders, text)
-    text = _BRACKETED.sub(lambda m: "" if _INJECTION.search(m.group(0)) else m.group(0), text)
+    text = _BRACKETED.sub(lambda m: "" if _orders(m.group(0)) else m.group(0), text)
     kept = []
     for line in text.split("\n"):
-        if not _INJECTION.search(line):
+        if not _orders(line):
             kept.append(line)  # untouched: most lines never change
             continue
-        parts = [p for p in _SENTENCE.split(line) if p and not _INJECTION.search(p)]
+        parts = [p for p in _SENTENCE.split(line) if p and not _orders(p)]
         kept.append(" ".join(p.strip() for p in parts))
     return "\n".join(kept).strip()
