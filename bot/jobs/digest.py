@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 DETAIL_LIMIT = 300  # issues whose comments/events are fetched, most recently updated first
 HORIZON_DAYS = 30  # closed issues updated this far back still count (duplicates of open ones)
 LINE_BODY_CHARS = 1200
+REFUSED_RETRY_S = 86400.0  # a repository GitHub refuses the issues of: asked again daily
 
 
 class DigestLine(BaseModel):
@@ -147,9 +148,11 @@ def fetch_threads(
         if is_bot(issue.author, "", bot_login):
             continue  # the bot's digests and config-error issues, other bots' dashboards
         if issue.number in detailed:
-            thread = to_thread(
-                issue, host.comments(issue.number), host.issue_events(issue.number), bot_login
-            )
+            try:
+                comments, events = host.comments(issue.number), host.issue_events(issue.number)
+            except NotFound:  # deleted or transferred since the listing: not one of the week's
+                continue
+            thread = to_thread(issue, comments, events, bot_login)
         else:
             thread = to_thread(issue, [] if issue.comments == 0 else None, (), bot_login)
         threads.append(thread)
@@ -456,7 +459,10 @@ def run_due_digests(ctx: JobContext) -> list[DigestRun]:
 
     One repository GitHub cannot answer for costs the others nothing: its 5xx is audited and the
     run goes on; a rate limit stops only its installation's repositories. Either is raised at the
-    end, so the task's retry does what is missing (a digest posted is no longer due)."""
+    end, so the task's retry does what is missing (a digest posted is no longer due). One GitHub
+    refuses for good (Issues switched off, the repository or its installation gone) is audited
+    once and asked again daily, or at once when the store adds it again (an installation event,
+    or an issue event from it: the mark is cleared then)."""
     if ctx.github is None:
         return []
     runs = []
@@ -468,6 +474,9 @@ def run_due_digests(ctx: JobContext) -> list[DigestRun]:
         if row["installation_id"] in suspended:  # GitHub refuses its tokens until unsuspended
             continue
         if row["installation_id"] in limited:
+            continue
+        refused = row.get("digest_refused")
+        if refused is not None and ctx.now().timestamp() - refused < REFUSED_RETRY_S:
             continue
         if row.get("archived"):  # read-only on GitHub until unarchived
             continue
@@ -489,6 +498,8 @@ def run_due_digests(ctx: JobContext) -> list[DigestRun]:
                         slot=slot,
                     )
                 )
+                if refused is not None:  # GitHub answers again
+                    ctx.store.set_digest_refused(repo, None)
         except (RateLimited, Unavailable) as err:
             if isinstance(err, RateLimited):
                 limited.add(row["installation_id"])
@@ -496,6 +507,14 @@ def run_due_digests(ctx: JobContext) -> list[DigestRun]:
                 retry = err
             why = f"{err}: tried again when the run is retried"
             ctx.store.audit("digest", "failed", why, task="digest", repo=repo)
+        except NotFound as err:  # 410 Issues disabled, 404 gone or no longer the App's
+            if refused is None:
+                why = (
+                    f"{err}: no digest until GitHub answers for its issues (asked again daily,"
+                    " and at once when the repository is added to the installation again)"
+                )
+                ctx.store.audit("digest", "skipped", why, task="digest", repo=repo)
+            ctx.store.set_digest_refused(repo, ctx.now().timestamp())
         except ReadOnly as err:  # archived, and no event told us: not tried again until unarchived
             ctx.store.set_archived(repo, True)
             why = f"{err}: no digest until it is unarchived"

@@ -373,3 +373,11 @@ def m160_lifecycle_pings(db: Database) -> None:
         {"repo": str, "number": int, "marker": str, "at": str, "since": str},
         pk=("repo", "number", "marker"),
     )
+
+
+@migrations()
+def m170_digest_refused(db: Database) -> None:
+    """Digest: when GitHub last refused a repository's issues for good (404, or 410 with Issues
+    switched off; its installation gone), so the hourly job audits that once and asks again
+    daily, not every hour; cleared when it answers or the repository is added again."""
+    db.table("repositories").add_column("digest_refused", float)  # null: not refused

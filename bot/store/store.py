@@ -289,6 +289,7 @@ class Store:
                 "installation_id": inst_id,
                 "private": int(bool(r.get("private"))),
                 "added_at": time.time(),
+                "digest_refused": None,  # added again: the digest asks for its issues again
             }
             for r in repos
         ]
@@ -356,6 +357,14 @@ class Store:
         )
         self.db.conn.commit()
         return bool(cur.rowcount)
+
+    def set_digest_refused(self, full_name: str, at: float | None) -> None:
+        """When GitHub last refused the repository's issues for good (the digest job's clock);
+        None: it answers."""
+        self.db.execute(
+            "update repositories set digest_refused = ? where full_name = ?", [at, full_name]
+        )
+        self.db.conn.commit()
 
     def unarchive_listed(self, installation_id: int, listed: Iterable[str]) -> list[str]:
         """The installation's repositories GitHub just listed as not archived: any the store

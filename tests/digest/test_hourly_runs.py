@@ -1,5 +1,6 @@
 """The hourly digest job over HTTP: one repository GitHub cannot answer for holds back no other's
-digest, and a retry of the run posts none twice; a digest posted late covers its slot's week."""
+digest, and a retry of the run posts none twice; one GitHub refuses for good is audited once, not
+every hour; a digest posted late covers its slot's week."""
 
 from __future__ import annotations
 
@@ -116,3 +117,67 @@ def test_a_digest_posted_late_covers_the_week_before_its_slot(
          (slot + timedelta(days=7 * n)).isoformat())
         for n in range(3)
     ]  # fmt: skip
+
+
+def hourly(ctx: JobContext, gh: FakeGitHub, hours: int) -> None:
+    for _ in range(hours):
+        run_with_retries(ctx)
+        gh.advance(3600)
+
+
+def digest_rows(store: Store, repo: str) -> list[tuple[str, str]]:
+    return [(r["outcome"], r["reason"]) for r in store.audit_rows(repo) if r["action"] == "digest"]
+
+
+def test_a_repository_with_issues_disabled_is_audited_once_and_asked_again_daily(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """GitHub answers 410 "Issues are disabled for this repo" to the issue listing of a repository
+    with Issues switched off (common in an organisation-wide installation): one audit row, not a
+    failure every hour; the listing is asked again daily (and at once when the repository is
+    added to the installation again); once it answers, the week's digest is posted."""
+    gh, store, ctx = world(fake_github, tmp_path, ["octo/docs", "octo/web"])
+    gh.fail_for(36 * 3600, status=410, match="/repos/octo/docs/issues")
+    hourly(ctx, gh, 24)
+    assert posted(store) == {"octo/web"}
+    (row,) = digest_rows(store, "octo/docs")
+    assert row[0] == "skipped" and "asked again daily" in row[1], row
+    assert len(gh.requests("GET", "/repos/octo/docs/issues")) == 1
+    hourly(ctx, gh, 1)  # a day later: asked again, still refused, said once
+    assert len(gh.requests("GET", "/repos/octo/docs/issues")) == 2
+    assert len(digest_rows(store, "octo/docs")) == 1
+    hourly(ctx, gh, 24)  # Issues switched on again after 36 hours: asked, posted at 48
+    assert len(gh.requests("GET", "/repos/octo/docs/issues")) > 2
+    assert posted(store) == {"octo/docs", "octo/web"}
+    assert store.repositories(INST)[0]["digest_refused"] is None
+    assert [o for o, _ in digest_rows(store, "octo/docs")] == ["skipped", "done"]
+    store.set_digest_refused("octo/docs", gh.now())
+    store.add_repositories(INST, [{"full_name": "octo/docs", "id": 1}])  # installed anew
+    assert store.repositories(INST)[0]["digest_refused"] is None  # asked at once
+
+
+def test_a_repository_of_a_deleted_installation_is_audited_once(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """The App uninstalled, and the store still lists its repository (a late delivery put it
+    back): GitHub refuses the installation for good; audited once, the other installation's
+    repository posted."""
+    gh, store, ctx = world(fake_github, tmp_path, ["octo/app"], ["octo/zzz"])
+    del gh.installations[INST]
+    hourly(ctx, gh, 3)
+    assert posted(store) == {"octo/zzz"}
+    ((outcome, why),) = digest_rows(store, "octo/app")
+    assert outcome == "skipped" and "no digest until GitHub answers" in why, why
+
+
+def test_an_issue_deleted_while_the_digest_is_made_is_left_out(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """An issue GitHub answers 410 for after listing it (an admin deleted it meanwhile) is not
+    the week's: the digest is posted without it, and the repository is not taken for refused."""
+    gh, store, ctx = world(fake_github, tmp_path, ["octo/app"])
+    gh.add_issue("octo/app", "Import fails", "Always.", created_at=gh.now() - 3600)
+    gh.fail_for(3600, status=410, match="/repos/octo/app/issues/1/comments")
+    (run,) = run_due_digests(ctx)
+    assert [i.number for i in run.digest.top] == [2]
+    assert store.repositories(INST)[0]["digest_refused"] is None
