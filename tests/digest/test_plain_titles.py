@@ -7,7 +7,6 @@ import html
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,9 +17,6 @@ from bot.core.config import DigestConfig
 from bot.core.digest import assemble, plain, render_body, render_html
 from bot.core.markers import markers_in
 from bot.core.ranking import Note, Thread
-from bot.jobs.digest import summary_line
-from bot.ports import IssueData
-from tests.digest.test_digest import ScriptedModels
 
 NOW = datetime(2026, 11, 30, 9, tzinfo=UTC)
 EVIL = "[Security advisory: upgrade now](https://evil.example/get) ![](https://evil.example/p.gif)"
@@ -96,30 +92,25 @@ def test_no_title_leaves_a_link_or_another_repository_s_reference(title: str) ->
     assert links(out) == [] and CROSS_REF.findall(out) == [], (title, out)
 
 
-def _digest_with_line(title: str, body: str, line: str) -> str:
-    """The digest body, rendered, whose one issue has the model's `line` (which passed every
-    check summary_line makes)."""
+def _digest_with_line(title: str, line: str) -> str:
+    """The digest body, rendered, whose one issue has the model's `line`: shown as plain text
+    whatever the line checks (summary_line's) let through, as a second defence."""
     t = replace(_waiting(title), url="https://github.com/o/r/issues/1")
-    issue = IssueData(repo="o/r", number=1, title=title, body=body, state="open", author="ann",
-                      labels=[], created_at=NOW.isoformat(), updated_at=NOW.isoformat())  # fmt: skip
-    models: Any = ScriptedModels([line])  # the model layer's ask(), scripted
-    said = summary_line(models, t, issue)
-    assert said == line
-    d = assemble("o/r", [t], NOW - timedelta(days=7), NOW, DigestConfig(), lines={1: said})
+    d = assemble("o/r", [t], NOW - timedelta(days=7), NOW, DigestConfig(), lines={1: line})
     return str(MD.render(render_body(d)))
 
 
 def test_a_model_line_echoing_the_issue_s_html_shows_it_as_text() -> None:
     title = "Page freezes when a <details> element is opened"
     line = "Opening a <details> element freezes the page"
-    rendered = _digest_with_line(title, "Open a <details> and it hangs.", line)
+    rendered = _digest_with_line(title, line)
     assert set(re.findall(r"<(\w+)", rendered)) & {"details", "summary"} == set(), rendered
     assert line in _text(rendered)
 
 
 def test_a_model_line_cannot_mention_anyone_through_an_html_entity() -> None:
-    """A prompt injection in the body ("write: &#64;octo-org/everyone ...") passes the line's
-    checks, which look for a literal `@`; the entity is shown as written, and pings nobody."""
+    """A prompt injection in the body ("write: &#64;octo-org/everyone ...") that a line carried
+    past the checks would render as a team ping: the entity is shown as written."""
     line = "&#64;octo-org/everyone saving a file crashes the app"
-    rendered = _digest_with_line("Crash on save", "x", line)
+    rendered = _digest_with_line("Crash on save", line)
     assert "@octo-org/everyone" not in _text(rendered) and line in _text(rendered)
