@@ -111,7 +111,8 @@ def test_the_digest_is_about_people_s_issues_and_one_repository_cannot_stop_the_
     ctx = JobContext(settings, store, github=GitHubApp(settings), now=clock)
     st.advance(3600)
     (run,) = run_due_digests(ctx)
-    assert next(r["reason"] for r in store.audit_rows("gone/aaa", None)).startswith("NotFound")
+    (gone,) = store.audit_rows("gone/aaa", None)  # skipped, and said once
+    assert gone["outcome"] == "skipped" and "installation does not exist" in gone["reason"]
     assert store.audit_rows("paused/aaa") == []
     assert not st.requests("POST", "/app/installations/98/access_tokens")
     numbers = [i.number for i in run.digest.top]
