@@ -155,6 +155,11 @@ def sweep_cmd(
             f"{err}: run the same command again; it resumes where it stopped (an issue that fails"
             f" {UNAVAILABLE_TRIES} times in a row is skipped and audited)"
         ) from None
+    if res.counts.get("uninstalled"):  # the sweep audits it once and ends; here it is an error
+        raise click.ClickException(
+            f"GitHub: installation {installation_id} does not exist or was removed (check the"
+            " id); nothing was swept"
+        )
     click.echo(f"sweep {res.run_id}: {res.status}, {res.operations} operations")
     for key, value in sorted(res.counts.items()):
         click.echo(f"  {key:28} {value}")
