@@ -38,6 +38,7 @@ from bot.core.triage import (
     info_actions,
     label_actions,
 )
+from tests.triage.test_injection import FULL_WIDTH
 
 CFG = default_config()
 ISSUE = IssueSnapshot("o/r", 7, "t", "b", "alice")
@@ -429,9 +430,6 @@ def test_quarantine_leaves_ordinary_text_alone(text):
 
     if not _orders(text):
         assert quarantine(text) == text.strip()
-
-
-FULL_WIDTH = {c: c + 0xFEE0 for c in range(0x21, 0x7F)}  # `A` is `Ａ`
 
 
 @pytest.mark.parametrize(
