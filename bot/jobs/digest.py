@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from bot.core.checks import check_text
+from bot.core.checks import check_text, unsupported_claims
 from bot.core.config import (
     CONFIG_PATH,
     ConfigError,
@@ -213,7 +213,6 @@ def _detail(value: Any) -> dict[str, Any]:
 
 
 # --- one-line summaries --------------------------------------------------------------------
-CLAIMS = re.compile(r"\b(fixed|resolved|merged|released|closed|shipped)\b", re.IGNORECASE)
 MAX_LINE = 160
 
 
@@ -245,9 +244,8 @@ def line_problems(line: str, thread: Thread, body: str) -> Iterable[str]:
     )
     yield from check.problems
     said = " ".join([thread.title, body, *(c.body for c in thread.comments or ())])
-    for claim in {m.lower() for m in CLAIMS.findall(line)}:
-        if not re.search(rf"\b{claim}\b", said, re.IGNORECASE):
-            yield f"claims {claim!r}, which nobody in the thread said"
+    for claim in unsupported_claims(line, said):
+        yield f"claims {claim!r}, which nobody in the thread said"
     if len(line) > MAX_LINE:
         yield f"too long: {len(line)} > {MAX_LINE} characters"
     if line.count("(") != line.count(")") or line.count("`") % 2:

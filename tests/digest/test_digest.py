@@ -266,6 +266,13 @@ def test_a_line_may_not_claim_a_fix_nobody_mentioned() -> None:
         list(line_problems("Crash on save; the reporter says it is fixed.", t, "fixed in 1.2?"))
         == []
     )
+    # the first response's claims too (one list, bot.core.checks.CLAIMS): a close, a duplicate,
+    # a date nobody in the thread spoke of
+    assert list(line_problems("Crash on save; a duplicate, closing today.", t, "It crashes.")) == [
+        "claims 'duplicate', which nobody in the thread said",
+        "claims 'closing', which nobody in the thread said",
+        "claims 'today', which nobody in the thread said",
+    ]
     assert list(line_problems("x" * 200, t, ""))[-1].startswith("too long")
     assert list(line_problems("crash on `save`.", t, "")) == ["only repeats the title"]
     cut = "In 2.4.0 it fails with `Error: Got unexpected extra arguments (13 1"
