@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from bot.core.checks import CROSS_REF, ISSUE_REF, MENTION, CheckResult, check_text, links
 from bot.core.lifecycle import Thread, Waiting, is_reply, without_commands
 from bot.core.markers import marker, markers_in, quiet
+
+T = TypeVar("T")
 
 SUMMARY_MARK = "summary"
 HASH_MARK = "summary-hash:"
@@ -144,15 +147,19 @@ def _inert(text: str) -> str:
 
 def chunks(items: list[Entry], budget_chars: int) -> list[list[Entry]]:
     """Split the thread into pieces that fit the model's context; never splits one entry."""
-    out: list[list[Entry]] = [[]]
+    return packed(items, lambda e: len(e.text) + len(e.author) + 20, budget_chars)
+
+
+def packed(items: Iterable[T], cost: Callable[[T], int], budget: int) -> list[list[T]]:
+    """Consecutive runs of items whose costs add up to at most budget (one item over it: alone)."""
+    out: list[list[T]] = [[]]
     size = 0
-    for e in items:
-        cost = len(e.text) + len(e.author) + 20
-        if out[-1] and size + cost > budget_chars:
+    for item in items:
+        if out[-1] and size + cost(item) > budget:
             out.append([])
             size = 0
-        out[-1].append(e)
-        size += cost
+        out[-1].append(item)
+        size += cost(item)
     return out
 
 

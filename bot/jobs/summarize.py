@@ -153,17 +153,9 @@ def _merge(
 
 
 def _groups(pieces: list[S.ThreadSummary], budget: int) -> list[list[S.ThreadSummary]]:
-    """Consecutive pieces whose JSON, as the merge prompt shows it, fits budget characters."""
-    out: list[list[S.ThreadSummary]] = [[]]
-    size = 0
-    for p in pieces:
-        cost = len(_json([p]))  # the list's brackets: as long as the separators between pieces
-        if out[-1] and size + cost > budget:
-            out.append([])
-            size = 0
-        out[-1].append(p)
-        size += cost
-    return out
+    """Consecutive pieces whose JSON, as the merge prompt shows it, fits budget characters (a
+    piece's list brackets are as long as the separators between pieces)."""
+    return S.packed(pieces, lambda p: len(_json([p])), budget)
 
 
 def _json(pieces: list[S.ThreadSummary]) -> str:
