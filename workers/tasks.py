@@ -338,13 +338,12 @@ def _out_of_reach(
     reach (bot/jobs/dispatch.py out_of_reach): a 404 is tried once more, then audited as skipped."""
     from bot.jobs.dispatch import out_of_reach
 
-    store = wr.rt.store
-    row = store.db.execute("select attempts from jobs where id = ?", [jid]).fetchone()
+    row = job_registry.run(wr.rt.store, jid)
     repo, number, delivery_id = kwargs.get("repo"), kwargs.get("number"), kwargs.get("delivery_id")
     out_of_reach(
-        store,
+        wr.rt.store,
         err,
-        int(row[0] or 0) if row else 0,
+        int(row["attempts"] or 0) if row else 0,
         name,
         task="smolbot.run_job",
         delivery_id=delivery_id if isinstance(delivery_id, str) else None,
