@@ -12,9 +12,9 @@ import redis
 
 from bot.settings import load_settings
 from bot.store import open_store
+from tests.redis_db import redis_test_url
 
 ROOT = Path(__file__).resolve().parents[2]
-UP = "redis://127.0.0.1:6379/12"
 DOWN = "redis://127.0.0.1:1/0"  # nothing listens there: connection refused
 
 
@@ -39,11 +39,10 @@ def test_retry_replays_only_what_the_broker_took(tmp_path: Path) -> None:
     assert "2 still parked" in down.stderr and "Traceback" not in down.stderr
     assert store.delivery("d1")["status"] == "dead" and len(store.dead_letters()) == 2
 
-    redis.Redis.from_url(UP).flushdb()
-    up = retry(tmp_path, UP)
+    url = redis_test_url()
+    up = retry(tmp_path, url)
     assert up.returncode == 0 and "replayed 1 dead letter(s)" in up.stdout, up.stderr
     assert "names nothing to replay; kept" in up.stderr
     assert store.delivery("d1")["status"] == "queued"
     assert [d["task"] for d in store.dead_letters()] == ["smolbot.something_old"]
-    assert redis.Redis.from_url(UP).llen("fast") == 1  # the replay is on the queue
-    redis.Redis.from_url(UP).flushdb()
+    assert redis.Redis.from_url(url).llen("fast") == 1  # the replay is on the queue

@@ -13,26 +13,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import redis
 from fastapi.testclient import TestClient
 
 from bot.settings import Settings
 from bot.store import open_store
 from bot.webhook.signature import sign
+from tests.redis_db import redis_test_url
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = "redis://127.0.0.1:6379/{db}"
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
 
 def broker_url(kind: str, tmp: Path) -> str:
-    """A fresh, private broker for one test: its own SQLite file, Redis db, or AMQP vhost queue."""
+    """A fresh broker for one test: its own SQLite file, this process's own Redis db, or AMQP."""
     if kind == "sqla":
         return f"sqla+sqlite:///{tmp / 'broker.sqlite'}"
     if kind == "redis":
-        db = 1 + (uuid.uuid4().int % 14)
-        redis.Redis.from_url(REDIS_URL.format(db=db)).flushdb()
-        return REDIS_URL.format(db=db)
+        return redis_test_url()
     return AMQP_URL
 
 
