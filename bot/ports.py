@@ -48,6 +48,7 @@ class IssueData:
     draft: bool = False  # a draft pull request
     pinned: bool = False
     author_association: str = ""
+    author_type: str = "User"  # "Bot" for apps: such an issue never waits on its author
 
 
 @dataclass(frozen=True)

@@ -217,6 +217,8 @@ def waiting_on(
     clock = max(
         [created, *_times(by_team), *_times(by_author), *_human_event_times(thread, bot_login)]
     )
+    if is_bot(author, issue.author_type, bot_login):  # a bot never answers: never waited on
+        return _unless_asked(issue, people, by_team, clock, f"opened by a bot ({author})")
     last_team = by_team[-1] if by_team else None
     last_author = parse_time(by_author[-1].created_at) if by_author else None
     if find_label(issue.labels, needs_info) is not None:

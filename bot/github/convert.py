@@ -47,6 +47,7 @@ def issue_data(repo: str, d: dict[str, Any]) -> IssueData:
         is_pull_request=pr is not None,
         draft=bool(d.get("draft")),
         author_association=d.get("author_association") or "",
+        author_type=_type(d.get("user")),
     )
 
 

@@ -287,7 +287,12 @@ def _decide_with_roles(
     pinged = recorded or []
     decision = decide(thread, cfg, now, bot, team=team, recorded=pinged)
     acts = any(isinstance(a, Comment | Close) for a in decision.actions)
-    if not acts or author in roles or _is_team_association(thread.issue.author_association):
+    if (
+        not acts
+        or author in roles
+        or _is_team_association(thread.issue.author_association)
+        or is_bot(author, thread.issue.author_type, bot)  # never waited on: its role is moot
+    ):
         return decision, lookups
     roles[author] = host.permission(author) in WRITE_ROLES
     if roles[author]:

@@ -19,7 +19,7 @@ def _login(obj: dict[str, Any] | None) -> tuple[str, str]:
 
 def issue_data(repo: str, raw: dict[str, Any]) -> IssueData:
     """A REST issue object as the port's IssueData."""
-    author, _ = _login(raw.get("user"))
+    author, kind = _login(raw.get("user"))
     reactions = raw.get("reactions") or {}
     return IssueData(
         repo=repo,
@@ -37,6 +37,7 @@ def issue_data(repo: str, raw: dict[str, Any]) -> IssueData:
         reactions=int(reactions.get("total_count", 0)),
         is_pull_request="pull_request" in raw,
         author_association=str(raw.get("author_association", "")),
+        author_type=kind,
     )
 
 
