@@ -127,11 +127,46 @@ def default_config() -> RepoConfig:
     return RepoConfig()
 
 
-def parse_config(text: str) -> RepoConfig:
+class _Loader(yaml.SafeLoader):
+    """YAML as the config reads it: a value PyYAML cannot build (a date no calendar has, a
+    number too long to convert) is an error that shows its line, not a bare ValueError."""
+
+
+def _shows_line(tag: str, what: str) -> None:
+    build = _Loader.yaml_constructors[tag]
+
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        try:
+            return build(loader, node)
+        except ValueError as err:
+            problem = f"{str(node.value)[:40]!r} is not {what} ({str(err).split(';')[0]})"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
+
+    _Loader.add_constructor(tag, construct)
+
+
+_shows_line("tag:yaml.org,2002:timestamp", "a date")
+_shows_line("tag:yaml.org,2002:int", "a number smolbot can read")
+
+
+def read_yaml(text: str) -> Any:
+    """The file's YAML, or ConfigError saying why it cannot be read: any value PyYAML cannot
+    build (a date typo, a number too long to convert, nesting past Python's stack) too."""
     try:
-        raw: Any = yaml.safe_load(text) or {}
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as err:
         raise ConfigError(f"{CONFIG_PATH} is not valid YAML: {err}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{CONFIG_PATH} is nested too deeply to read: use at most a few levels of lists"
+            " and mappings"
+        ) from None
+    except ValueError as err:
+        raise ConfigError(f"{CONFIG_PATH} could not be read: {err}") from None
+
+
+def parse_config(text: str) -> RepoConfig:
+    raw: Any = read_yaml(text) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{CONFIG_PATH} must be a mapping of settings, not {type(raw).__name__}")
     try:

@@ -7,10 +7,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from bot.core.config import CONFIG_PATH, ConfigError, RepoConfig, default_config, parse_config
+from bot.core.config import (
+    CONFIG_PATH,
+    ConfigError,
+    RepoConfig,
+    default_config,
+    parse_config,
+    read_yaml,
+)
 from bot.core.markers import inert, marker, with_marker
 from bot.core.templates import LEGACY_TEMPLATES, TEMPLATE_DIR, IssueTemplate, parse_template
 from bot.ports import NotFound, RepoHost
@@ -81,9 +87,9 @@ def _in_dry_run_if_asked(cfg: RepoConfig, invalid: str) -> RepoConfig:
 def _asks_dry_run(text: str) -> bool:
     """Whether a file holds a mapping whose `dry_run` reads as true (as the config would)."""
     try:
-        raw = yaml.safe_load(text)
+        raw = read_yaml(text)
         return isinstance(raw, dict) and TypeAdapter(bool).validate_python(raw.get("dry_run"))
-    except (yaml.YAMLError, ValidationError):
+    except (ConfigError, ValidationError):
         return False
 
 

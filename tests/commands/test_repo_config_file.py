@@ -1,0 +1,79 @@
+""".github/smolbot.yml as the jobs read it, through the real store and the GitHub adapter over
+HTTP against the fake GitHub: any file that cannot be used (a date no calendar has, a key given
+twice, a number past any use, a YAML slip) keeps the last good config and is explained in one
+issue of the bot's own, which is closed once the file is fixed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.core.config import ConfigError, parse_config
+from bot.jobs.repo_config import load_repo_config
+from bot.jobs.triage import handle_issue_event
+from bot.sandbox.fake_github.server import FakeGitHubServer
+from tests.commands.conftest import CONFIG, REPO, error_issues, issue_payload
+
+GOOD = "triage:\n  enabled: false\n"
+
+
+def _opened(state: Any, ctx: Any, delivery_id: str, title: str = "Crash on save") -> int:
+    n: int = state.add_issue(REPO, title, "It crashes").number
+    handle_issue_event(ctx, delivery_id, issue_payload(state, n))
+    return n
+
+
+def _load(state: Any, ctx: Any) -> Any:
+    host = ctx.github.repo(1, REPO)
+    return load_repo_config(ctx.store, host, REPO, bot_login=ctx.settings.bot_login)
+
+
+# -- values PyYAML cannot build are an invalid file, not a crash ---------------------------------
+@pytest.mark.parametrize(
+    "text,said",
+    [
+        ("lifecycle:\n  start_date: 2026-02-30\n", "start_date: 2026-02-30"),
+        ("exempt_labels: " + "[" * 2000 + "]" * 2000, "nested too deeply"),
+        ("lifecycle:\n  days_until_ping: 1" + "0" * 5000 + "\n", "not a number smolbot can"),
+    ],
+    ids=["date-typo", "deep-nesting", "5000-digits"],
+)
+def test_a_value_yaml_cannot_build_is_a_config_error(text: str, said: str) -> None:
+    with pytest.raises(ConfigError, match=said):
+        parse_config(text)
+
+
+def test_an_impossible_date_keeps_the_last_good_config_and_opens_one_issue(world: Any) -> None:
+    state, ctx = world
+    state.put_file(REPO, CONFIG, GOOD)
+    _opened(state, ctx, "d1")  # the good file is read and kept
+    # a maintainer adds a start date, with a typo: February has no 30th
+    state.put_file(REPO, CONFIG, GOOD + "lifecycle:\n  start_date: 2026-02-30\n")
+    for i in range(2):
+        m = _opened(state, ctx, f"d{i + 2}", f"Add dark mode {i}")
+        assert state.issue(REPO, m).labels == []  # the last good config (triage off) is kept
+    (report,) = error_issues(state)
+    assert "start_date: 2026-02-30" in report.body and "line 4" in report.body
+
+
+def test_one_repository_s_date_typo_does_not_stop_the_sweep_of_the_others(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    from tests.lifecycle.http_world import DAY, INST, asked, bot_bodies, sweep, world
+
+    st, ctx = world(fake_github, tmp_path)  # octo/api: ping after 7 days
+    st.add_repo("octo/aaa", INST)  # swept first (sorted), with a typo in its file
+    st.put_file("octo/aaa", CONFIG, "lifecycle:\n  start_date: 2026-02-30\n")
+    number = asked(st, st.now() - 8 * DAY)
+    assert sweep(ctx).status == "done"
+    assert bot_bodies(st, number), "octo/api's due ping was never sent"
+
+
+def test_deeply_nested_yaml_is_an_invalid_file_not_a_crash(world: Any) -> None:
+    state, ctx = world
+    state.put_file(REPO, CONFIG, "exempt_labels: " + "[" * 2000 + "]" * 2000)
+    _opened(state, ctx, "d1")
+    (report,) = error_issues(state)
+    assert "nested too deeply" in report.body
