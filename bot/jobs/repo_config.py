@@ -19,7 +19,7 @@ from bot.core.config import (
 )
 from bot.core.markers import inert, marker, with_marker
 from bot.core.templates import LEGACY_TEMPLATES, TEMPLATE_DIR, IssueTemplate, parse_template
-from bot.ports import NotFound, RepoHost
+from bot.ports import IssueData, NotFound, RepoHost
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -114,8 +114,9 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
                 why = f"{err}; {DRY_RUN_KEPT}"
                 store.audit("config", "dry-run", why, task="repo_config", repo=repo)
             try:
+                known = state.get("error_issue")
                 number = report_config_error(
-                    store, host, repo, str(err), state.get("error_issue"), fallback
+                    store, host, repo, str(err), known, fallback, bot_login
                 )
             except Exception:
                 _unclaim_report(store, repo, error, state.get("error"))
@@ -174,18 +175,24 @@ def _unclaim_report(store: Store, repo: str, error: str, before: object) -> None
     store.db.conn.commit()
 
 
-def _find_error_issue(host: RepoHost, known: object) -> int | None:
+def _find_error_issue(host: RepoHost, known: object, bot_login: str) -> int | None:
+    """The bot's own open issue about the file: the one it recorded, else one it wrote that holds
+    the marker (markers are trusted only in the bot's own writing: anyone can paste one)."""
     if isinstance(known, int):
         try:
             issue = host.issue(known)
         except NotFound:  # deleted (or transferred away) by a maintainer: open a new one
             return None
-        return known if issue.state == "open" else None
+        return known if issue.state == "open" and _is_own(issue, bot_login) else None
     tag = marker(CONFIG_ERROR_MARKER)
     for issue in host.list_issues(state="open"):
-        if not issue.is_pull_request and tag in (issue.body or ""):
+        if not issue.is_pull_request and _is_own(issue, bot_login) and tag in (issue.body or ""):
             return issue.number
     return None
+
+
+def _is_own(issue: IssueData, bot_login: str) -> bool:
+    return issue.author.lower() == bot_login.lower()
 
 
 def report_config_error(
@@ -195,11 +202,12 @@ def report_config_error(
     error: str,
     known_issue: object,
     cfg: RepoConfig,
+    bot_login: str,
 ) -> int | None:
     """Open one issue about the broken file, or rewrite the open one with the new error."""
     safe = inert(error.replace("```", "'''"))  # the file's text, quoted: no marker from it
     body = with_marker(CONFIG_ERROR_BODY.format(error=safe), CONFIG_ERROR_MARKER)
-    number = _find_error_issue(host, known_issue)
+    number = _find_error_issue(host, known_issue, bot_login)
     audit: dict[str, Any] = {"task": "repo_config", "repo": repo, "number": number}
     if cfg.dry_run:
         store.audit("config_error_issue", "dry-run", error, **audit)

@@ -77,3 +77,35 @@ def test_deeply_nested_yaml_is_an_invalid_file_not_a_crash(world: Any) -> None:
     _opened(state, ctx, "d1")
     (report,) = error_issues(state)
     assert "nested too deeply" in report.body
+
+
+# -- the config-error issue is the bot's own -----------------------------------------------------
+@pytest.mark.parametrize("recorded", [False, True])
+def test_a_strangers_issue_with_the_marker_is_not_taken_for_the_config_error_issue(
+    world: Any, recorded: bool
+) -> None:
+    state, ctx = world
+    body = "Steps: click save, it crashes.\n<!-- smolbot:config-error -->"
+    planted = state.add_issue(REPO, "Win a free prize at example.com", body, user="mallory")
+    if recorded:  # as an earlier version, which took it for its own, recorded it
+        row = {"repo": REPO, "error": "old", "error_issue": planted.number, "updated_at": 0}
+        ctx.store.db.table("repo_configs").upsert(row, pk="repo")
+    state.put_file(REPO, CONFIG, "triage:\n  enabled: nope\n")  # invalid
+    _opened(state, ctx, "d1")
+    assert state.issue(REPO, planted.number).body == body  # the stranger's text is untouched
+    (report,) = error_issues(state)  # the bot opened its own issue about the file
+    assert report.user == ctx.settings.bot_login and "enabled" in report.body
+
+
+def test_the_bots_own_open_config_error_issue_is_rewritten_not_a_second_one_opened(
+    world: Any,
+) -> None:
+    state, ctx = world
+    state.put_file(REPO, CONFIG, "triage:\n  enabled: nope\n")
+    _opened(state, ctx, "d1")
+    ctx.store.db.execute("delete from repo_configs")  # a lost database: found by its marker
+    ctx.store.db.conn.commit()
+    state.put_file(REPO, CONFIG, "triage:\n  treshold: 0.7\n")
+    _opened(state, ctx, "d2")
+    (report,) = error_issues(state)
+    assert "treshold" in report.body
