@@ -11,6 +11,7 @@ from bot.core.config import ConfigError
 from bot.dashboard.auth import User
 from bot.jobs.digest import week_slot
 from bot.jobs.repo_config import cached_config
+from bot.llm.stats import ESCALATED_SQL
 from bot.store import Store
 
 AUDIT_LIMIT = 200
@@ -156,13 +157,14 @@ def audit(
 
 
 def model_days(store: Store, days: int = 30) -> list[dict[str, Any]]:
-    """Per day: calls, mean latency, cache hit rate and escalation share (empty without the table)."""
+    """Per day: calls, mean latency, cache hit rate and escalation share (empty without the table).
+    The share is of answers escalated as `smolbot stats` and /metrics count them (bot.llm.stats)."""
     if "model_calls" not in store.db.table_names():
         return []
     sql = (
         "select date(at, 'unixepoch') as day, count(*) as calls,"
         " avg(latency_ms) as latency_ms, avg(cache_hit) as cache_rate,"
-        " avg(escalated) as escalation_share from model_calls"
+        f" avg({ESCALATED_SQL}) as escalation_share from model_calls"
         " where coalesce(final, 1) = 1 group by day order by day desc limit ?"
     )
     return list(reversed(list(store.rows(sql, [days]))))

@@ -6,6 +6,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+# One definition of "escalated", for `smolbot stats`, /metrics and the dashboard: the answer the
+# caller got was the large model's. A large answer itself under the bar ends "not_escalated"
+# (not acted on): its call record says escalated=1 (the large model was asked), it is not counted.
+ESCALATED = "escalated"
+ESCALATED_SQL = f"case when status = '{ESCALATED}' then 1 else 0 end"  # per final row, in SQL
+
+
+def escalated(status: str | None) -> bool:
+    """Whether an answer (a final call record) with this status counts as escalated."""
+    return status == ESCALATED
+
 
 def percentile(values: Sequence[float], q: float) -> float:
     if not values:
@@ -28,7 +39,7 @@ def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         if r["final"]:
             t = tasks[r["task"]]
             t["answers"] += 1
-            t["escalated"] += int(r["status"] == "escalated")
+            t["escalated"] += int(escalated(r["status"]))
             t["no_answer"] += int(r["status"] == "no_answer")
             t["not_escalated"] += int(r["status"] == "not_escalated")
     for t in tasks.values():
