@@ -217,6 +217,9 @@ def waiting_on(
     clock = max(
         [created, *_times(by_team), *_times(by_author), *_human_event_times(thread, bot_login)]
     )
+    # a wait on the author restarts at anyone's comment (a co-reporter's answer, "same here"):
+    # an active thread is never closed, and a close always follows a ping nobody answered
+    heard = max([clock, *(parse_time(c.created_at) for c in people if c.author != author)])
     if is_bot(author, issue.author_type, bot_login):  # a bot never answers: never waited on
         return _unless_asked(issue, people, by_team, clock, f"opened by a bot ({author})")
     last_team = by_team[-1] if by_team else None
@@ -226,7 +229,7 @@ def waiting_on(
             parse_time(last_team.created_at) if last_team else created
         )
         if last_author is None or last_author <= asked:
-            return Waiting("author", (author,), clock, f"label {needs_info} is set", last_team)
+            return Waiting("author", (author,), heard, f"label {needs_info} is set", last_team)
         return _on_team(issue, last_team, clock, "the author answered the needs-info request", True)
     author_is_team = _team(author, issue.author_association, team)
     if last_team is None and last_author is None:
@@ -243,7 +246,7 @@ def waiting_on(
             named = mentions(said)
             if not named or author.lower() in {m.lower() for m in named}:
                 return Waiting(
-                    "author", (author,), clock, f"{last_team.author} asked something", last_team
+                    "author", (author,), heard, f"{last_team.author} asked something", last_team
                 )
             to = ", ".join(f"@{m}" for m in named)
             why = f"{last_team.author} asked {to} something, not the author"
