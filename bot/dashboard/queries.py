@@ -156,6 +156,13 @@ def audit(
     )
 
 
+def outcomes(store: Store, current: str = "") -> list[str]:
+    """The audit filter's outcomes: every one the bot wrote (parked, started, queued, ... not only
+    done and skipped), and the filter's current value even with no row of it yet."""
+    have = {r["outcome"] for r in store.rows("select distinct outcome from audit")}
+    return sorted(str(o) for o in have | {current} if o)
+
+
 def model_days(store: Store, days: int = 30) -> list[dict[str, Any]]:
     """Per day: calls, mean latency, cache hit rate and escalation share (empty without the table).
     The share is of answers escalated as `smolbot stats` and /metrics count them (bot.llm.stats)."""

@@ -204,8 +204,16 @@ def make_dashboard_router(
         with reading() as db:
             rows = [] if error else _audit(db, user, repo, number, outcome)
             repos = [r["full_name"] for r in queries.visible_repos(db, user)]
+            outcomes = queries.outcomes(db, outcome)
         filters = {"repo": repo, "issue": issue, "outcome": outcome}
-        context = {"user": user, "rows": rows, "repos": repos, "filters": filters, "error": error}
+        context = {
+            "user": user,
+            "rows": rows,
+            "repos": repos,
+            "outcomes": outcomes,
+            "filters": filters,
+            "error": error,
+        }
         status = 422 if error else 200
         return TEMPLATES.TemplateResponse(request, "audit.html", context, status_code=status)
 
