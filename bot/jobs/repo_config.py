@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -84,12 +85,34 @@ def _in_dry_run_if_asked(cfg: RepoConfig, invalid: str) -> RepoConfig:
     return cfg.model_copy(update={"dry_run": True}) if _asks_dry_run(invalid) else cfg
 
 
+# a top-level `dry_run:` line (its key quoted or not), found also where the file does not parse
+_DRY_RUN_LINE = re.compile(r"""^(["']?)dry_run\1[ \t]*:(.*)$""", re.M)
+
+
 def _asks_dry_run(text: str) -> bool:
-    """Whether a file holds a mapping whose `dry_run` reads as true (as the config would)."""
+    """Whether a file holds a mapping whose `dry_run` reads as true (as the config would), or,
+    erring on the safe side, any top-level `dry_run:` line that does: a YAML slip further
+    down, or the key given twice, does not undo what the maintainer asked for."""
     try:
         raw = read_yaml(text)
-        return isinstance(raw, dict) and TypeAdapter(bool).validate_python(raw.get("dry_run"))
-    except (ConfigError, ValidationError):
+    except ConfigError:
+        raw = None
+    if isinstance(raw, dict) and _reads_true(raw.get("dry_run")):
+        return True
+    return any(_reads_true(_scalar(m.group(2))) for m in _DRY_RUN_LINE.finditer(text))
+
+
+def _scalar(text: str) -> object:
+    try:
+        return read_yaml(text)
+    except ConfigError:
+        return None
+
+
+def _reads_true(value: object) -> bool:
+    try:
+        return TypeAdapter(bool).validate_python(value)
+    except ValidationError:
         return False
 
 

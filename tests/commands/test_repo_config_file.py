@@ -14,7 +14,7 @@ from bot.core.config import ConfigError, parse_config
 from bot.jobs.repo_config import load_repo_config
 from bot.jobs.triage import handle_issue_event
 from bot.sandbox.fake_github.server import FakeGitHubServer
-from tests.commands.conftest import CONFIG, REPO, error_issues, issue_payload
+from tests.commands.conftest import CONFIG, REPO, error_issues, issue_payload, repo_writes
 
 GOOD = "triage:\n  enabled: false\n"
 
@@ -109,3 +109,37 @@ def test_the_bots_own_open_config_error_issue_is_rewritten_not_a_second_one_open
     _opened(state, ctx, "d2")
     (report,) = error_issues(state)
     assert "treshold" in report.body
+
+
+# -- dry_run: true in a file that does not parse -------------------------------------------------
+def test_a_yaml_slip_below_dry_run_true_writes_nothing(world: Any) -> None:
+    state, ctx = world
+    text = "dry_run: true\ntriage:\n  label_map: {bug: type: bug}   # unquoted colon: not YAML\n"
+    state.put_file(REPO, CONFIG, text)
+    _opened(state, ctx, "d1")
+    assert repo_writes(state) == []
+    rows = [(r["action"], r["outcome"]) for r in ctx.store.audit_rows(limit=100)]
+    assert ("config", "dry-run") in rows and ("config_error_issue", "dry-run") in rows
+
+
+@pytest.mark.parametrize(
+    "text,dry_run",
+    [
+        ("dry_run: true\ntriage: [\n", True),
+        ("dry_run: yes   # trying it out\nfoo: bar: baz\n", True),
+        ("'dry_run': On\nfoo: bar: baz\n", True),
+        ('"dry_run" : 1\nfoo: bar: baz\n', True),
+        ("foo: bar: baz\ndry_run: TRUE\n", True),
+        ("dry_run: false\ntriage: [\n", False),
+        ("dry_run: [true\n", False),
+        ("# dry_run: true\ntriage: [\n", False),
+        ("triage:\n  dry_run: true\n  label_map: {bug: type: bug}\n", False),
+        ("triage: [\ndry_run_later: true\n", False),
+    ],
+)
+def test_a_top_level_dry_run_line_of_a_file_that_does_not_parse_keeps_dry_run(
+    world: Any, text: str, dry_run: bool
+) -> None:
+    state, ctx = world
+    state.put_file(REPO, CONFIG, text)
+    assert _load(state, ctx).dry_run is dry_run
