@@ -262,13 +262,41 @@ def review_issue(
     thread = load_thread(host, issue.number, issue)
     pinged = recorded_pings(ctx.store, issue.repo, issue.number)
     decision, lookups = _decide_with_roles(host, thread, cfg, now, bot, roles, pinged)
+    calls = 2 + lookups
+    if closes(decision):
+        decision, thread, again = _before_closing(host, issue.number, cfg, now, bot, roles, pinged)
+        calls += again
     actions = budget.admit(decision.actions)
     view = cast(RepoHost, KnownThread(host, thread, fresh_comments=True))  # before posting
     results = Performer(view, ctx.store, target).perform(actions)
     record_pings(ctx.store, issue, decision, actions, results, now)  # a ping is the last action
     acted = any(not isinstance(a, NoOp) for a in decision.actions)  # capped: look again
-    save_state(ctx.store, issue, cfg, decision, acted=acted)
-    return Reviewed("decided", decision, results, 2 + lookups, thread, actions)
+    save_state(ctx.store, thread.issue, cfg, decision, acted=acted)
+    return Reviewed("decided", decision, results, calls, thread, actions)
+
+
+def closes(decision: Decision) -> bool:
+    return any(isinstance(a, Close) for a in decision.actions)
+
+
+def _before_closing(
+    host: RepoHost,
+    number: int,
+    cfg: RepoConfig,
+    now: datetime,
+    bot: str,
+    roles: dict[str, bool] | None,
+    pinged: list[Ping],
+) -> tuple[Decision, Thread, int]:
+    """Right before a close: the issue, its comments and timeline read again and decided again
+    (a maintainer may have closed it as completed, or the author answered, since they were read).
+    A decision that no longer closes is what is done instead, the called-off close audited."""
+    thread = load_thread(host, number)
+    fresh, lookups = _decide_with_roles(host, thread, cfg, now, bot, roles, pinged)
+    if not closes(fresh):
+        why = "close called off: the issue changed since it was read; decided again"
+        fresh = replace(fresh, actions=[NoOp(why, what="close"), *fresh.actions])
+    return fresh, thread, 3 + lookups
 
 
 def _decide_with_roles(
