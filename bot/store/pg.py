@@ -74,8 +74,13 @@ def _qualify_upsert(sql: str) -> str:
 
 
 def _value(v: Any) -> Any:
+    """A parameter as PostgreSQL takes it. Its text refuses U+0000, which SQLite stores (a log
+    pasted in an issue, a UTF-16 file read as UTF-8): it becomes U+FFFD, as undecodable bytes do.
+    JSON needs nothing: json.dumps writes the character as the escape \\u0000."""
     if isinstance(v, bool):
         return int(v)
+    if isinstance(v, str):
+        return v.replace("\x00", "\ufffd")
     if isinstance(v, dict | list | tuple):
         return json.dumps(v, default=str)
     return v
