@@ -26,6 +26,7 @@ from bot.dashboard.auth import (
     token_ok,
 )
 from bot.dashboard.charts import line_chart
+from bot.dashboard.filters import BadFilter, audit_rows, audit_url, before_id, issue_number
 from bot.settings import Settings
 from bot.store import Store
 
@@ -40,10 +41,6 @@ NEEDS_HTTPS = (
     "The dashboard needs HTTPS in production (SMOLBOT_ENV=production): this browser is on plain"
     " http, where it drops the Secure session cookie, so no sign-in would last. Put the dashboard"
     " behind a TLS proxy and set SMOLBOT_TRUSTED_PROXIES to the proxy's address."
-)
-ISSUE_DIGITS = 18  # any such number fits the store's 64-bit integers (SQLite and PostgreSQL)
-BAD_ISSUE = (
-    f"The issue filter takes an issue number, such as 224: digits 0-9 only, at most {ISSUE_DIGITS}."
 )
 
 
@@ -196,13 +193,16 @@ def make_dashboard_router(
         repo: str = "",
         issue: str = "",
         outcome: str = "",
+        before: str = "",
     ) -> HTMLResponse:
         try:
-            number, error = _issue_number(issue), None
+            number, below, error = issue_number(issue), before_id(before), None
         except BadFilter as err:  # the page says so, with the filters to correct
-            number, error = None, str(err)
+            number, below, error = None, None, str(err)
         with reading() as db:
-            rows = [] if error else _audit(db, user, repo, number, outcome)
+            rows, next_before = (
+                ([], None) if error else audit_rows(db, user, repo, number, outcome, below)
+            )
             repos = [r["full_name"] for r in queries.visible_repos(db, user)]
             outcomes = queries.outcomes(db, outcome)
         filters = {"repo": repo, "issue": issue, "outcome": outcome}
@@ -213,20 +213,26 @@ def make_dashboard_router(
             "outcomes": outcomes,
             "filters": filters,
             "error": error,
+            "newest_url": audit_url(filters) if before else None,
+            "older_url": audit_url(filters, next_before) if next_before else None,
+            "page_rows": queries.AUDIT_LIMIT,
         }
         status = 422 if error else 200
         return TEMPLATES.TemplateResponse(request, "audit.html", context, status_code=status)
 
     @router.get("/api/audit")
     def audit_json(
-        user: ApiUser, repo: str = "", issue: str = "", outcome: str = ""
+        user: ApiUser, repo: str = "", issue: str = "", outcome: str = "", before: str = ""
     ) -> dict[str, Any]:
+        """A page of rows, newest first; `next_before`: the `before` of the next (older) page,
+        None on the last."""
         try:
-            number = _issue_number(issue)
+            number, below = issue_number(issue), before_id(before)
         except BadFilter as err:
             raise HTTPException(status_code=422, detail=str(err)) from None
         with reading() as db:
-            return {"rows": _audit(db, user, repo, number, outcome)}
+            rows, next_before = audit_rows(db, user, repo, number, outcome, below)
+        return {"rows": rows, "next_before": next_before}
 
     @router.get("/models", response_class=HTMLResponse)
     def models_page(request: Request, user: PageUser) -> HTMLResponse:
@@ -270,30 +276,6 @@ def _overview(store: Store, user: User, now: datetime) -> dict[str, Any]:
         "first_digests": first,  # repositories with no digest yet: when the first one is due
         "first_digests_more": more,
     }
-
-
-class BadFilter(ValueError):
-    """An audit filter value that cannot match; the message says what the filter takes."""
-
-
-def _issue_number(issue: str) -> int | None:
-    """The issue filter's number (None: no filter), or BadFilter. isdigit() alone took "²"
-    (int() refused it) and numbers of any length (SQLite refused past 64 bits): a 500 each."""
-    text = issue.strip()
-    if not text:
-        return None
-    if len(text) > ISSUE_DIGITS or not (text.isascii() and text.isdigit()):
-        raise BadFilter(BAD_ISSUE)
-    return int(text)
-
-
-def _audit(
-    store: Store, user: User, repo: str, number: int | None, outcome: str
-) -> list[dict[str, Any]]:
-    visible = (
-        None if user.all_repos else {r["full_name"] for r in queries.visible_repos(store, user)}
-    )
-    return queries.audit(store, visible, repo or None, number, outcome or None)
 
 
 def _charts(days: list[dict[str, Any]]) -> list[str]:
