@@ -19,6 +19,7 @@ PING_MARK, CLOSE_MARK = "lifecycle:ping:", "lifecycle:close:"
 FOREVER = datetime.max.replace(tzinfo=UTC)
 PULL_REQUEST = "not swept: a pull request (the lifecycle pings and closes issues only)"
 PINNED = "exempt: pinned"
+EDIT_SLACK_S = 60.0  # an issue updated this long after its last comment or event was edited
 GHOST = "ghost"  # GitHub's login for a deleted account: never pinged
 WaitsOn = Literal["author", "maintainer", "assignee", "nobody"]
 
@@ -480,6 +481,14 @@ def _ping_or_close(
     if w.on != "author":
         why = f"{state}: pinged on {on}; waiting on a maintainer, left for the digest"
         return [NoOp(why, what="close")], FOREVER
+    edited = unexplained_update(thread, last.at)
+    if edited is not None:  # the ping says "you can edit the issue": never closed on a guess
+        why = (
+            f"{state}: not closed: the issue was updated on {edited.date()}, after the ping on"
+            f" {on}, and no comment or event says why (the description may have been edited"
+            " with the answer); left for a maintainer"
+        )
+        return [NoOp(why, what="close")], FOREVER
     if not closing_enabled(cfg):
         close_at = last.at + close_after
         if now < close_at:
@@ -511,6 +520,25 @@ def _ping_or_close(
     text = CLOSE_BODY.format(days=days, who=thread.issue.author)
     mark = f"{CLOSE_MARK}{now.date().isoformat()}"
     return [Comment(text, mark, reason), Close(reason, "not_planned")], FOREVER
+
+
+def unexplained_update(thread: Thread, since: datetime) -> datetime | None:
+    """When the issue was updated after `since` with no comment or timeline event of then to
+    say why (the description or title edited), or None. A minute's slack: GitHub's updated_at
+    may trail the comment or event it records."""
+    updated = epoch_or_none(thread.issue.updated_at)
+    seen = [
+        epoch_or_none(t)
+        for t in [
+            thread.issue.created_at,
+            *(c.created_at for c in thread.comments),
+            *(e.created_at for e in thread.events),
+        ]
+    ]
+    last = max((t for t in seen if t is not None), default=0.0)
+    if updated is None or updated <= max(last, since.timestamp()) + EDIT_SLACK_S:
+        return None
+    return datetime.fromtimestamp(updated, UTC)
 
 
 def close_notes_since(thread: Thread, bot_login: str, since: datetime) -> list[datetime]:
