@@ -8,6 +8,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -31,6 +32,9 @@ RENAMED_WITH = (
     ("digests", "repo", "week"),
     ("backfill_cursors", "repo", None),
 )
+
+# An issue row in one of these states is an issue GitHub no longer has under that number.
+GONE_STATES = ("deleted", "transferred")
 
 DELIVERY_COLUMNS = (
     "id",
@@ -437,8 +441,15 @@ class Store:
         return rows[0]["installation_id"] if rows else None
 
     # --- issues --------------------------------------------------------------------------
-    def upsert_issue(self, repo: str, issue: dict[str, Any]) -> None:
-        """Keep the latest copy of an issue, from a webhook payload or the REST API."""
+    def upsert_issue(self, repo: str, issue: dict[str, Any]) -> bool:
+        """Keep the newest copy of an issue, from a webhook payload or the REST API; False when
+        `issue` is not newer and was dropped. A copy older than the stored one (updated_at) is
+        stale: a backfill page listed before an edit, a late or retried delivery. Once the issue
+        is stored as deleted or transferred only a strictly newer copy replaces it: a deleted
+        issue's last copy (a retried `opened` delivery) would bring it back into duplicate search."""
+        stored = self.issue(repo, issue["number"])
+        if stored is not None and not _replaces(issue, stored):
+            return False
         labels = [lb["name"] if isinstance(lb, dict) else lb for lb in issue.get("labels", [])]
         user = issue.get("user") or {}
         self.db.table("issues").upsert(
@@ -458,6 +469,7 @@ class Store:
             pk=("repo", "number"),
             alter=True,
         )
+        return True
 
     def set_issue_kind(self, repo: str, number: int, kind: str) -> None:
         self.db.table("issues").update((repo, number), {"kind": kind})
@@ -585,6 +597,32 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
         if migrate:
             _migrate_beside_writers(store)
     return store
+
+
+def _replaces(issue: dict[str, Any], stored: dict[str, Any]) -> bool:
+    """Whether `issue` (an incoming copy) is to replace the `stored` row (Store.upsert_issue). A
+    deletion or transfer always is: the issue never comes back under that number. A copy of
+    unknown age replaces a row that is not gone, as every copy did before copies were compared."""
+    if issue.get("state") in GONE_STATES:
+        return True
+    gone = stored.get("state") in GONE_STATES
+    new, old = _when(issue.get("updated_at")), _when(stored.get("updated_at"))
+    if new is None or old is None:
+        return not gone
+    return new > old if gone else new >= old
+
+
+def _when(stamp: object) -> float | None:
+    """An issue's timestamp (GitHub's ISO 8601, or epoch seconds) as epoch seconds."""
+    if isinstance(stamp, int | float):
+        return float(stamp)
+    if not stamp:
+        return None
+    try:
+        when = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 def _or(value: float | None, default: float) -> float:
