@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -128,8 +129,25 @@ def default_config() -> RepoConfig:
 
 
 class _Loader(yaml.SafeLoader):
-    """YAML as the config reads it: a value PyYAML cannot build (a date no calendar has, a
-    number too long to convert) is an error that shows its line, not a bare ValueError."""
+    """YAML as the config reads it: a key given twice (PyYAML keeps the last value, so a
+    `dry_run: false` further down would silently undo a `dry_run: true`) or a value PyYAML
+    cannot build (a date no calendar has, a number too long to convert) is an error that shows
+    its line."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *x`: its keys may be overridden
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, Hashable) and key in first:
+                problem = f"found the key {key!r} twice (first on line {first[key]})"
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark, problem, key_node.start_mark
+                )
+            if isinstance(key, Hashable):
+                first[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
 
 
 def _shows_line(tag: str, what: str) -> None:

@@ -143,3 +143,41 @@ def test_a_top_level_dry_run_line_of_a_file_that_does_not_parse_keeps_dry_run(
     state, ctx = world
     state.put_file(REPO, CONFIG, text)
     assert _load(state, ctx).dry_run is dry_run
+
+
+# -- a key given twice ---------------------------------------------------------------------------
+TWICE = """\
+dry_run: true   # added while testing the new label map
+triage:
+  label_map: {bug: bug}
+exempt_labels: [pinned]
+dry_run: false
+"""
+
+
+@pytest.mark.parametrize(
+    "text,said",
+    [
+        (TWICE, r"found the key 'dry_run' twice \(first on line 1\)\n  in .*, line 5"),
+        ("triage:\n  label_map: {bug: a, bug: b}\n", r"key 'bug' twice"),
+        ("lifecycle:\n  close: true\n  True: 1\n  true: 2\n", r"key True twice"),
+    ],
+    ids=["top-level", "nested", "spelled-twice"],
+)
+def test_a_key_given_twice_is_a_config_error_naming_it_and_its_line(text: str, said: str) -> None:
+    with pytest.raises(ConfigError, match=said):
+        parse_config(text)
+
+
+def test_a_merge_key_may_override_what_it_merges() -> None:
+    cfg = parse_config("triage: &on {enabled: true}\nlifecycle: {<<: *on, enabled: false}\n")
+    assert cfg.triage.enabled and not cfg.lifecycle.enabled
+
+
+def test_a_key_given_twice_keeps_dry_run_and_is_not_read_as_its_last_value(world: Any) -> None:
+    state, ctx = world
+    state.put_file(REPO, CONFIG, TWICE)
+    n = _opened(state, ctx, "d1")
+    assert repo_writes(state) == [] and state.issue(REPO, n).labels == []
+    reasons = [r["reason"] for r in ctx.store.audit_rows(limit=100) if r["action"] == "config"]
+    assert any("'dry_run' twice" in r for r in reasons), reasons
