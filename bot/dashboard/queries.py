@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Set as AbstractSet
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.core.config import ConfigError
@@ -15,6 +15,7 @@ from bot.llm.stats import ESCALATED_SQL
 from bot.store import Store
 
 AUDIT_LIMIT = 200
+MODEL_DAYS = 30  # the models page: the last 30 days (UTC), today's included
 FIRST_DIGESTS_LIMIT = 20  # repositories without a digest listed with their first one's slot
 
 
@@ -165,15 +166,22 @@ def outcomes(store: Store, current: str = "") -> list[str]:
     return sorted(str(o) for o in have | {current} if o)
 
 
-def model_days(store: Store, days: int = 30) -> list[dict[str, Any]]:
-    """Per day: calls, mean latency, cache hit rate and escalation share (empty without the table).
-    The share is of answers escalated as `smolbot stats` and /metrics count them (bot.llm.stats)."""
+def model_days(store: Store, now: datetime, days: int = MODEL_DAYS) -> list[dict[str, Any]]:
+    """Per UTC day of the last `days` (today's included), the days with model calls: calls, mean
+    latency, cache hit rate and escalation share (empty without the table). The share is of
+    answers escalated as `smolbot stats` and /metrics count them (bot.llm.stats)."""
     if "model_calls" not in store.db.table_names():
         return []
     sql = (
         "select date(at, 'unixepoch') as day, count(*) as calls,"
         " avg(latency_ms) as latency_ms, avg(cache_hit) as cache_rate,"
         f" avg({ESCALATED_SQL}) as escalation_share from model_calls"
-        " where coalesce(final, 1) = 1 group by day order by day desc limit ?"
+        " where at >= ? and coalesce(final, 1) = 1 group by day order by day"
     )
-    return list(reversed(list(store.rows(sql, [days]))))
+    return list(store.rows(sql, [window(now, days)[0].timestamp()]))
+
+
+def window(now: datetime, days: int = MODEL_DAYS) -> list[datetime]:
+    """The starts (midnight UTC) of the last `days` days, oldest first, today's last."""
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return [today - timedelta(days=n) for n in reversed(range(days))]

@@ -236,14 +236,18 @@ def make_dashboard_router(
 
     @router.get("/models", response_class=HTMLResponse)
     def models_page(request: Request, user: PageUser) -> HTMLResponse:
+        now = clock()
         with reading() as db:
-            days = queries.model_days(db)
-        return render(request, "models.html", user, days=days, charts=_charts(days))
+            days = queries.model_days(db, now)
+        window = [f"{d:%Y-%m-%d}" for d in queries.window(now)]
+        charts = _charts(days, window)
+        return render(request, "models.html", user, days=days, charts=charts, window=window)
 
     @router.get("/api/models")
     def models_json(user: ApiUser) -> dict[str, Any]:
+        """The days of the last 30 (UTC) with model calls, oldest first."""
         with reading() as db:
-            return {"days": queries.model_days(db)}
+            return {"days": queries.model_days(db, clock())}
 
     return router
 
@@ -278,9 +282,13 @@ def _overview(store: Store, user: User, now: datetime) -> dict[str, Any]:
     }
 
 
-def _charts(days: list[dict[str, Any]]) -> list[str]:
-    def series(key: str, scale: float = 1.0) -> list[tuple[str, float]]:
-        return [(d["day"], round(float(d[key] or 0) * scale, 1)) for d in days]
+def _charts(days: list[dict[str, Any]], window: list[str]) -> list[str]:
+    """The three charts over every day of the window: a day without calls is a gap."""
+    by_day = {d["day"]: d for d in days}
+
+    def series(key: str, scale: float = 1.0) -> list[tuple[str, float | None]]:
+        values = {day: round(float(d[key] or 0) * scale, 1) for day, d in by_day.items()}
+        return [(day, values.get(day)) for day in window]
 
     return [
         line_chart(series("latency_ms"), "Mean latency per day", " ms"),
