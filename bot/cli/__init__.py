@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ COMMAND_MODULES = [
     "bot.cli.triage",
 ]
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 NO_POSTGRES_DRIVER = (
     "SMOLBOT_DATABASE_URL is a PostgreSQL URL but psycopg is not installed here: pip install"
     " 'smolbot[postgres]' (in a checkout: pip install '.[postgres]')"
@@ -54,7 +56,7 @@ def cli() -> None:
 def sqlite_file(url: str) -> Path | None:
     """The file a store URL or path names (None: PostgreSQL, or in memory), as open_store reads
     it: a relative path is from the current directory."""
-    if url.startswith(("postgresql://", "postgres://")):
+    if url.startswith(POSTGRES_SCHEMES):
         return None
     path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
     return None if path == ":memory:" else Path(path).absolute()
@@ -65,12 +67,48 @@ def open_stored(url: str) -> Store:
     digest): a SQLite file that does not exist is not created empty, but refused in one line
     (status 1). Settings are the environment and ./.env, so from another directory these commands
     said "audit log is empty" or "replayed 0 dead letter(s)" from a new store."""
-    from bot.store import open_store
-
     file = sqlite_file(url)
     if file is not None and not file.exists():
         raise no_store(file)
-    return open_store(url)
+    return open_service_store(url)
+
+
+def open_service_store(url: str) -> Store:
+    """open_store, with a store it cannot open said as a SettingsError (one line, status 2): a
+    PostgreSQL server down or without that database, a data dir this user cannot write (the
+    service's, read by an operator), a read-only file system, a file that is no database."""
+    import sqlite3
+
+    from bot.store import open_store
+
+    errors: tuple[type[Exception], ...] = (OSError, sqlite3.DatabaseError)
+    if url.startswith(POSTGRES_SCHEMES):
+        with contextlib.suppress(ImportError):  # open_store says what to install
+            import psycopg
+
+            errors += (psycopg.Error,)
+    try:
+        return open_store(url)
+    except errors as err:
+        raise SettingsError(cannot_open(url, err)) from None
+
+
+def cannot_open(url: str, err: Exception) -> str:
+    """What stops the store at `url` from opening, and what to do, on one line."""
+    from bot.cli.service import _redact
+
+    why = " ".join(str(err).split()) or type(err).__name__
+    if url.startswith(POSTGRES_SCHEMES):
+        return (
+            f"cannot open the store at SMOLBOT_DATABASE_URL={_redact(url)} ({why}): check the"
+            " URL, that the PostgreSQL server is running and reachable from here, and that the"
+            " database exists (createdb NAME)"
+        )
+    return (
+        f"cannot open the store {sqlite_file(url)} ({why}): set SMOLBOT_DATA_DIR (or"
+        " SMOLBOT_DATABASE_URL) to a directory this user can write, or run this as the user the"
+        " service runs as"
+    )
 
 
 def no_store(path: Path) -> click.ClickException:

@@ -15,9 +15,8 @@ from urllib.parse import unquote_plus
 
 import click
 
-from bot.cli import open_stored
+from bot.cli import open_service_store, open_stored
 from bot.settings import Settings, SettingsError, get_settings
-from bot.store import open_store
 
 BROKER_PROBE_TIMEOUT_S = 3.0
 SECRET_PARAM_WORDS = ("pass", "pwd", "secret", "token")  # password, passwd, sslpassword, …
@@ -29,7 +28,7 @@ def _web_app(settings: Settings) -> Any:
     from workers.tasks import enqueue_deliveries
 
     configure(settings)
-    store = open_store(settings.effective_database_url)
+    store = open_service_store(settings.effective_database_url)
     return create_app(
         settings, store, enqueue_deliveries, broker_ok=lambda: broker_status(settings)
     )
@@ -220,6 +219,7 @@ def worker(
 
     settings = get_settings()
     require_app(settings)
+    open_service_store(settings.effective_database_url).close()  # one line if it cannot open
     if split:
         sys.exit(run_split(settings, queues.split(","), pool, beat))
     app = configure(settings)
@@ -268,6 +268,7 @@ def serve(port: int | None, concurrency: int | None) -> None:
     settings = get_settings()
     _require_secret(settings)
     require_app(settings)
+    open_service_store(settings.effective_database_url).close()  # before the worker starts
     sys.exit(run_serve(settings, port or settings.port, concurrency))
 
 
