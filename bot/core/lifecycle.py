@@ -350,6 +350,7 @@ class Ping:
     marker: str = ""
     close_days: int | None = None  # it said the issue closes this many days on; None: it did not
     shown: bool = True  # False: the store recorded it, but its comment is gone (deleted)
+    simulated: bool = False  # a dry-run's ping, never posted: it counts in dry-run decisions only
 
 
 def party_of(w: Waiting) -> Party:
@@ -395,9 +396,12 @@ def read_ping_marker(marker: str) -> tuple[Party | None, int | None]:
 
 def with_recorded(shown: list[Ping], recorded: tuple[Ping, ...] | list[Ping]) -> list[Ping]:
     """The thread's pings and those the store recorded whose comment is gone from the thread
-    (a maintainer deleted it): those were sent all the same."""
+    (a maintainer deleted it): those were sent all the same. A dry-run's simulated ping was
+    never in the thread: it counts as shown."""
     markers = {p.marker for p in shown}
-    gone = [replace(p, shown=False) for p in recorded if p.marker not in markers]
+    gone = [
+        p if p.simulated else replace(p, shown=False) for p in recorded if p.marker not in markers
+    ]
     return sorted([*shown, *gone], key=lambda p: p.at)
 
 

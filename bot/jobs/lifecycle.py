@@ -50,6 +50,8 @@ TASK = "lifecycle"
 WRITE_ROLES = frozenset({"admin", "maintain", "write", "triage"})
 ROLES_TTL_S = 7 * 86400.0
 SWEEP_LEASE_S = 600.0  # the sweep lock's lease (SQLite), renewed after every issue
+SIMULATED = "dry-run:"  # the stored marker of a ping a dry-run would have posted
+RECORDED = frozenset({"done", "dry-run"})  # the Performer's outcomes of a ping worth recording
 UNAVAILABLE_TRIES = 3  # a 5xx on the same issue this many times in a run: it fails, the run goes on
 
 
@@ -132,14 +134,18 @@ def unchanged_until(store: Store, issue: IssueData, cfg: RepoConfig) -> datetime
     return parse_time(row["next_due"])
 
 
-def recorded_pings(store: Store, repo: str, number: int) -> list[Ping]:
+def recorded_pings(store: Store, repo: str, number: int, dry_run: bool = False) -> list[Ping]:
     """The re-pings the bot posted on the issue, as the store recorded them (a ping deleted from
-    the thread since still counts)."""
+    the thread since still counts); in dry-run, the pings a dry-run would have posted too."""
     sql = "select marker, at from lifecycle_pings where repo = ? and number = ?"
     out = []
     for marker, at in store.db.execute(sql, [repo, number]).fetchall():
+        simulated = marker.startswith(SIMULATED)
+        if simulated and not dry_run:  # a preview's ping: a real one precedes any real close
+            continue
+        marker = marker.removeprefix(SIMULATED)
         party, close = read_ping_marker(marker)
-        out.append(Ping(parse_time(at), party, marker, close))
+        out.append(Ping(parse_time(at), party, marker, close, simulated=simulated))
     return out
 
 
@@ -151,18 +157,19 @@ def record_pings(
     results: list[str],
     now: datetime,
 ) -> None:
-    """Record the re-pings just posted (not in dry-run, nor those found already there)."""
+    """Record the re-pings just posted (not those found already there); in dry-run, those it
+    would have posted, as simulated (their marker prefixed), so the preview goes on to the close."""
     since = d.waiting.since.isoformat() if d.waiting else None
     rows = [
         {
             "repo": issue.repo,
             "number": issue.number,
-            "marker": a.marker,
+            "marker": a.marker if result == "done" else SIMULATED + a.marker,
             "at": now.isoformat(),
             "since": since,
         }
         for a, result in zip(actions, results, strict=False)
-        if isinstance(a, Comment) and a.marker.startswith(PING_MARK) and result == "done"
+        if isinstance(a, Comment) and a.marker.startswith(PING_MARK) and result in RECORDED
     ]
     if rows:
         store.db.table("lifecycle_pings").upsert_all(rows, pk=("repo", "number", "marker"))
@@ -260,7 +267,7 @@ def review_issue(
         Performer(host, ctx.store, target).perform([NoOp(capped, what="cap")])
         return Reviewed("capped")
     thread = load_thread(host, issue.number, issue)
-    pinged = recorded_pings(ctx.store, issue.repo, issue.number)
+    pinged = recorded_pings(ctx.store, issue.repo, issue.number, cfg.dry_run)
     decision, lookups = _decide_with_roles(host, thread, cfg, now, bot, roles, pinged)
     calls = 2 + lookups
     if closes(decision):
