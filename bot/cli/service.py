@@ -422,16 +422,18 @@ def _how(returncode: int) -> str:
 def _redact(url: str) -> str:
     """A URL fit to print: user info replaced by ***, password-like query values masked.
 
-    Passwords are often pasted unescaped, so the user info ends at the last '@' before the query
-    (urlsplit would end it at a '/' or '#' inside the password); libpq and others also take a
-    password as a query parameter (?password=…).
+    Passwords are often pasted unescaped, so the user info ends at the URL's last '@' (urlsplit
+    would end it at a '/', '?' or '#' inside the password, and so did splitting off the query
+    first: libpq connects with 'Pa55?word', and it was printed); an '@' in the query hides more
+    than it must, never less. libpq and others also take a password as a query parameter
+    (?password=…).
     """
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
-    rest, qsep, query = rest.partition("?")
     if "@" in rest and not rest.startswith("/"):  # sqlite:///PATH has no authority
         rest = "***@" + rest.rpartition("@")[2]
+    rest, qsep, query = rest.partition("?")
     return f"{scheme}://{rest}{qsep}{'&'.join(map(_masked, query.split('&'))) if query else ''}"
 
 

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -86,6 +87,20 @@ def _value(v: Any) -> Any:
     return v
 
 
+def hide_password(text: str, url: str) -> str:
+    """`text` with the password `url` carries (its user info, up to the last '@', or a
+    ?password= parameter) replaced by ***, as written and %-decoded: errors and logs get pasted."""
+    rest = url.partition("://")[2]
+    userinfo, at, host = rest.rpartition("@")
+    secrets = [userinfo.partition(":")[2]] if at else []
+    for param in (host if at else rest).partition("?")[2].split("&"):
+        name, _, value = param.partition("=")
+        secrets += [value] if "pass" in unquote(name).lower() else []
+    for secret in sorted({s for v in secrets for s in (v, unquote(v)) if s}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -114,7 +129,10 @@ class PgDatabase:
         self._depth = 0  # atomic() nesting
 
     def _connect(self) -> psycopg.Connection[Any]:
-        conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+        except psycopg.Error as err:  # it quotes a password it cannot parse (a bad %-escape)
+            raise type(err)(hide_password(str(err), self.url)) from None
         conn.adapters.register_loader("numeric", FloatLoader)  # avg() etc.: floats, as in SQLite
         return conn
 
