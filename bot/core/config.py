@@ -39,22 +39,29 @@ class TriageConfig(Strict):
     first_response: bool = False  # off by default
 
 
+# Upper bounds: a number past any use ("never, really") is refused with the field named, not
+# kept until a date sum overflows (Python's dates end in 9999) or a store's integer does.
+MAX_DAYS = 3650  # ten years
+MAX_COUNT = 10_000
+MAX_ISSUE = 999_999_999  # as `/smolbot duplicate #N` reads it
+
+
 class LifecycleConfig(Strict):
     enabled: bool = True
-    days_until_ping: int = Field(default=14, ge=1)
-    days_until_close: int = Field(default=14, ge=1)  # after the ping, without an answer
+    days_until_ping: int = Field(default=14, ge=1, le=MAX_DAYS)
+    days_until_close: int = Field(default=14, ge=1, le=MAX_DAYS)  # after the ping, unanswered
     close: bool = False  # closing is opt-in: only an explicit `lifecycle: close: true` closes
     exempt_labels: tuple[str, ...] = ("pinned", "security", "help wanted", "good first issue")
     only_labels: tuple[str, ...] = ()
     exempt_assigned: bool = True
     exempt_milestones: bool = True
     start_date: date | None = None
-    max_operations_per_run: int = Field(default=30, ge=0)
+    max_operations_per_run: int = Field(default=30, ge=0, le=MAX_COUNT)
 
 
 class SummaryConfig(Strict):
     enabled: bool = True
-    auto_after_comments: int = Field(default=20, ge=2)
+    auto_after_comments: int = Field(default=20, ge=2, le=MAX_COUNT)
 
 
 # The digest's ranking weights (bot/core/ranking.py); `digest.weights` overrides them by name.
@@ -77,7 +84,7 @@ class DigestConfig(Strict):
     timezone: str = "UTC"
     top: int = Field(default=10, ge=1, le=100)
     label: str = "digest"
-    pinned_issue: int | None = None
+    pinned_issue: int | None = Field(default=None, ge=1, le=MAX_ISSUE)
     weights: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("weights")

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from bot.core.config import ConfigError, parse_config
-from bot.jobs.repo_config import load_repo_config
+from bot.jobs.repo_config import CONFIG_ERROR_TITLE, load_repo_config
 from bot.jobs.triage import handle_issue_event
 from bot.sandbox.fake_github.server import FakeGitHubServer
 from tests.commands.conftest import CONFIG, REPO, error_issues, issue_payload, repo_writes
+from tests.lifecycle import http_world as lc
 
 GOOD = "triage:\n  enabled: false\n"
 
@@ -61,14 +62,12 @@ def test_an_impossible_date_keeps_the_last_good_config_and_opens_one_issue(world
 def test_one_repository_s_date_typo_does_not_stop_the_sweep_of_the_others(
     fake_github: FakeGitHubServer, tmp_path: Path
 ) -> None:
-    from tests.lifecycle.http_world import DAY, INST, asked, bot_bodies, sweep, world
-
-    st, ctx = world(fake_github, tmp_path)  # octo/api: ping after 7 days
-    st.add_repo("octo/aaa", INST)  # swept first (sorted), with a typo in its file
+    st, ctx = lc.world(fake_github, tmp_path)  # octo/api: ping after 7 days
+    st.add_repo("octo/aaa", lc.INST)  # swept first (sorted), with a typo in its file
     st.put_file("octo/aaa", CONFIG, "lifecycle:\n  start_date: 2026-02-30\n")
-    number = asked(st, st.now() - 8 * DAY)
-    assert sweep(ctx).status == "done"
-    assert bot_bodies(st, number), "octo/api's due ping was never sent"
+    number = lc.asked(st, st.now() - 8 * lc.DAY)
+    assert lc.sweep(ctx).status == "done"
+    assert lc.bot_bodies(st, number), "octo/api's due ping was never sent"
 
 
 def test_deeply_nested_yaml_is_an_invalid_file_not_a_crash(world: Any) -> None:
@@ -181,3 +180,41 @@ def test_a_key_given_twice_keeps_dry_run_and_is_not_read_as_its_last_value(world
     assert repo_writes(state) == [] and state.issue(REPO, n).labels == []
     reasons = [r["reason"] for r in ctx.store.audit_rows(limit=100) if r["action"] == "config"]
     assert any("'dry_run' twice" in r for r in reasons), reasons
+
+
+# -- numbers past any use ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text,said",
+    [
+        ("lifecycle:\n  days_until_ping: 9999999\n", "days_until_ping: Input should be less"),
+        ("lifecycle:\n  days_until_close: 3651\n", "days_until_close: Input should be less"),
+        ("lifecycle:\n  max_operations_per_run: 100000000000000000000\n", "max_operations"),
+        ("summaries:\n  auto_after_comments: 100000000000000000000\n", "auto_after_comments"),
+        ("digest:\n  pinned_issue: 0\n", "pinned_issue: Input should be greater"),
+        ("digest:\n  pinned_issue: 100000000000000000000\n", "pinned_issue: Input should be less"),
+    ],
+    ids=["ping", "close", "operations", "comments", "pinned-0", "pinned-huge"],
+)
+def test_a_number_past_any_use_is_a_config_error(text: str, said: str) -> None:
+    with pytest.raises(ConfigError, match=said):
+        parse_config(text)
+
+
+def test_ten_years_is_the_longest_wait() -> None:
+    cfg = parse_config("lifecycle:\n  days_until_ping: 3650\n  days_until_close: 3650\n")
+    assert (cfg.lifecycle.days_until_ping, cfg.lifecycle.days_until_close) == (3650, 3650)
+
+
+@pytest.mark.parametrize("days", [3650, 9999999])
+def test_a_huge_days_until_ping_does_not_break_the_sweep(
+    fake_github: FakeGitHubServer, tmp_path: Path, days: int
+) -> None:
+    st, ctx = lc.world(fake_github, tmp_path, config=f"lifecycle:\n  days_until_ping: {days}\n")
+    number = lc.asked(st, st.now() - 20 * lc.DAY)
+    assert lc.sweep(ctx).status == "done"
+    reports = [i for i in st.repos[lc.REPO].issues.values() if i.title == CONFIG_ERROR_TITLE]
+    if days == 3650:  # valid: the issue waits its ten years
+        assert reports == [] and lc.bot_bodies(st, number) == []
+    else:  # invalid: said in one issue, the defaults (14 days) used meanwhile
+        assert ["days_until_ping" in i.body for i in reports] == [True]
+        assert lc.bot_bodies(st, number)
