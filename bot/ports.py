@@ -49,6 +49,7 @@ class IssueData:
     pinned: bool = False
     author_association: str = ""
     author_type: str = "User"  # "Bot" for apps: such an issue never waits on its author
+    closed_at: str | None = None  # when it was last closed (None: open, or the host does not say)
 
 
 @dataclass(frozen=True)

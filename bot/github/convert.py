@@ -48,6 +48,7 @@ def issue_data(repo: str, d: dict[str, Any]) -> IssueData:
         draft=bool(d.get("draft")),
         author_association=d.get("author_association") or "",
         author_type=_type(d.get("user")),
+        closed_at=d.get("closed_at") or None,
     )
 
 

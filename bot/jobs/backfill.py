@@ -163,7 +163,8 @@ class Part:
 
 
 def issue_row(issue: IssueData) -> dict[str, Any]:
-    """An IssueData in the shape Store.upsert_issue takes (closed_at approximated by updated_at)."""
+    """An IssueData in the shape Store.upsert_issue takes. A closed issue whose host gave no
+    closed_at counts as closed when it was last updated."""
     return {
         "number": issue.number,
         "title": issue.title,
@@ -173,7 +174,7 @@ def issue_row(issue: IssueData) -> dict[str, Any]:
         "labels": list(issue.labels),
         "created_at": issue.created_at,
         "updated_at": issue.updated_at,
-        "closed_at": issue.updated_at if issue.state == "closed" else None,
+        "closed_at": (issue.closed_at or issue.updated_at) if issue.state == "closed" else None,
     }
 
 

@@ -38,6 +38,7 @@ def issue_data(repo: str, raw: dict[str, Any]) -> IssueData:
         is_pull_request="pull_request" in raw,
         author_association=str(raw.get("author_association", "")),
         author_type=kind,
+        closed_at=str(raw["closed_at"]) if raw.get("closed_at") else None,
     )
 
 
