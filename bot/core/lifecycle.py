@@ -243,6 +243,10 @@ def waiting_on(
         last_author is None or parse_time(last_team.created_at) > last_author
     ):
         said = without_commands(last_team.body)
+        took_off = _unlabeled_by_hand(thread, needs_info, bot_login)
+        if took_off is not None and took_off > parse_time(last_team.created_at):
+            why = f"{needs_info} was taken off after {last_team.author}'s last comment"
+            return _unless_asked(issue, people, by_team, clock, why)
         if asks_something(said) and not author_is_team:
             named = mentions(said)
             if not named or author.lower() in {m.lower() for m in named}:
@@ -327,6 +331,19 @@ def _label_time(thread: Thread, label: str) -> datetime | None:
         parse_time(e.created_at)
         for e in thread.events
         if e.kind == "labeled" and same_label(e.label, label)
+    ]
+    return max(times, default=None)
+
+
+def _unlabeled_by_hand(thread: Thread, label: str, bot_login: str) -> datetime | None:
+    """When a person last took the label off (the bot takes needs-info off when the author
+    answers: that is no one's decision that the question is moot)."""
+    times = [
+        parse_time(e.created_at)
+        for e in thread.events
+        if e.kind == "unlabeled"
+        and same_label(e.label, label)
+        and not is_bot(e.actor, e.actor_type, bot_login)
     ]
     return max(times, default=None)
 
