@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,11 @@ def summarize_cmd(thread_file: Path, no_model: bool, as_json: bool) -> None:
 @click.option(
     "--installation", "installation_id", type=int, required=True, help="The App installation id."
 )
-@click.option("--run-id", default=None, help="Resume this run (default: today's date, UTC).")
+@click.option(
+    "--run-id",
+    default=None,
+    help="Resume this run (a paused one goes on where it stopped); default: a new run now.",
+)
 @click.option(
     "--max-operations", default=100, show_default=True, help="Cap on writes for this run."
 )
@@ -135,6 +140,8 @@ def sweep_cmd(
     store = open_store(settings.effective_database_url)
     models = _models(settings, store, summaries == 0)
     ctx = JobContext(settings=settings, store=store, github=GitHubApp(settings), models=models)
+    run_id = run_id or datetime.now(UTC).strftime("cli-%Y-%m-%dT%H:%M:%S.%fZ")  # not the day's
+    again = f"smolbot sweep --installation {installation_id} --run-id {run_id}"
     try:
         res = sweep_installation(
             ctx,
@@ -146,13 +153,14 @@ def sweep_cmd(
         )
     except RateLimited as err:
         raise click.ClickException(
-            f"GitHub rate limit: run the same command again in {err.retry_after_s:.0f} s; it resumes where it stopped"
+            f"GitHub rate limit: run {again} in {err.retry_after_s:.0f} s; it resumes where it"
+            " stopped"
         ) from None
     except SweepBusy as err:
         raise click.ClickException(str(err)) from None
     except Unavailable as err:
         raise click.ClickException(
-            f"{err}: run the same command again; it resumes where it stopped (an issue that fails"
+            f"{err}: run {again}; it resumes where it stopped (an issue that fails"
             f" {UNAVAILABLE_TRIES} times in a row is skipped and audited)"
         ) from None
     if res.counts.get("uninstalled"):  # the sweep audits it once and ends; here it is an error
@@ -160,7 +168,13 @@ def sweep_cmd(
             f"GitHub: installation {installation_id} does not exist or was removed (check the"
             " id); nothing was swept"
         )
-    click.echo(f"sweep {res.run_id}: {res.status}, {res.operations} operations")
+    if res.finished_before:
+        click.echo(
+            f"sweep {res.run_id}: finished earlier; nothing was swept now (leave out --run-id"
+            " to sweep again). What that run did:"
+        )
+    else:
+        click.echo(f"sweep {res.run_id}: {res.status}, {res.operations} operations")
     for key, value in sorted(res.counts.items()):
         click.echo(f"  {key:28} {value}")
 

@@ -397,6 +397,7 @@ class SweepResult:
     status: str  # done | paused
     counts: dict[str, int]
     operations: int
+    finished_before: bool = False  # the run had ended already: nothing was swept by this call
 
 
 @dataclass
@@ -461,7 +462,8 @@ def _run_sweep(
     assert ctx.github is not None
     now = ctx.now()
     sweep = _Sweep(ctx, installation_id, run_id or now.date().isoformat(), now, limits, renew)
-    if sweep.run["status"] != "done":
+    finished = sweep.run["status"] == "done"
+    if not finished:
         sweep.go(ctx.github.installation_repos, summarize, sleep)
     return SweepResult(
         installation_id,
@@ -469,6 +471,7 @@ def _run_sweep(
         sweep.run["status"],
         dict(sweep.counts),
         sweep.run["operations"],
+        finished,
     )
 
 
