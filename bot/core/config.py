@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Hashable
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 CONFIG_PATH = ".github/smolbot.yml"
 
@@ -22,16 +29,28 @@ class Kind(StrEnum):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _label_name(value: str) -> str:
+    """An empty label name would be sent to GitHub (a 422 on every triage) or match nothing."""
+    if not value.strip():
+        raise ValueError("a label name cannot be empty: write the label's name, or leave it out")
+    return value
+
+
+Label = Annotated[str, AfterValidator(_label_name)]
+MAX_WEIGHT = 1_000_000.0  # far past any ranking; a larger one would only overflow its sums
+Weight = Annotated[float, Field(ge=-MAX_WEIGHT, le=MAX_WEIGHT)]
 
 
 class TriageConfig(Strict):
     enabled: bool = True
-    label_map: dict[Kind, str] = Field(default_factory=dict)  # kind -> repo label
+    label_map: dict[Kind, Label] = Field(default_factory=dict)  # kind -> repo label
     threshold: float | None = Field(default=None, ge=0, le=1)  # None: the installation default
-    needs_triage_label: str = "needs-triage"
+    needs_triage_label: Label = "needs-triage"
     ask_for_missing_info: bool = True
-    needs_info_label: str = "needs-info"
+    needs_info_label: Label = "needs-info"
     duplicates: bool = True
     # Measured on the Hadoop duplicate set: 0.45 shows 25 % of true duplicates in the top 3 with
     # 13 % false alarms (0.55: 16 % / 8 %). Advice only: closing needs a maintainer.
@@ -51,8 +70,8 @@ class LifecycleConfig(Strict):
     days_until_ping: int = Field(default=14, ge=1, le=MAX_DAYS)
     days_until_close: int = Field(default=14, ge=1, le=MAX_DAYS)  # after the ping, unanswered
     close: bool = False  # closing is opt-in: only an explicit `lifecycle: close: true` closes
-    exempt_labels: tuple[str, ...] = ("pinned", "security", "help wanted", "good first issue")
-    only_labels: tuple[str, ...] = ()
+    exempt_labels: tuple[Label, ...] = ("pinned", "security", "help wanted", "good first issue")
+    only_labels: tuple[Label, ...] = ()
     exempt_assigned: bool = True
     exempt_milestones: bool = True
     start_date: date | None = None
@@ -83,9 +102,9 @@ class DigestConfig(Strict):
     hour: int = Field(default=8, ge=0, le=23)
     timezone: str = "UTC"
     top: int = Field(default=10, ge=1, le=100)
-    label: str = "digest"
+    label: Label = "digest"
     pinned_issue: int | None = Field(default=None, ge=1, le=MAX_ISSUE)
-    weights: dict[str, float] = Field(default_factory=dict)
+    weights: dict[str, Weight] = Field(default_factory=dict)
 
     @field_validator("weights")
     @classmethod
@@ -118,7 +137,7 @@ class RepoConfig(Strict):
     """The whole file. A repository with no file runs in dry-run for destructive features."""
 
     dry_run: bool = False
-    exempt_labels: tuple[str, ...] = ()
+    exempt_labels: tuple[Label, ...] = ()
     triage: TriageConfig = TriageConfig()
     lifecycle: LifecycleConfig = LifecycleConfig()
     summaries: SummaryConfig = SummaryConfig()

@@ -218,3 +218,42 @@ def test_a_huge_days_until_ping_does_not_break_the_sweep(
     else:  # invalid: said in one issue, the defaults (14 days) used meanwhile
         assert ["days_until_ping" in i.body for i in reports] == [True]
         assert lc.bot_bodies(st, number)
+
+
+# -- empty label names, weights that are not numbers ---------------------------------------------
+@pytest.mark.parametrize(
+    "text,said",
+    [
+        ("triage:\n  needs_triage_label: ''\n", "needs_triage_label: Value error, a label name"),
+        ("triage:\n  needs_info_label: '  '\n", "needs_info_label: Value error, a label name"),
+        ("triage:\n  label_map: {bug: ''}\n", "label_map.bug: Value error, a label name"),
+        ("digest:\n  label: ''\n", "digest.label: Value error, a label name"),
+        ("lifecycle:\n  exempt_labels: [pinned, '']\n", "exempt_labels.1: Value error"),
+        ("exempt_labels: ['']\n", "exempt_labels.0: Value error, a label name"),
+        ("digest:\n  weights: {reactions: .nan}\n", "weights.reactions: Input should be a finite"),
+        ("digest:\n  weights: {security: .inf}\n", "weights.security: Input should be a finite"),
+        ("digest:\n  weights: {new: 1e308}\n", "weights.new: Input should be less than"),
+    ],
+    ids=[
+        "needs-triage",
+        "needs-info",
+        "label-map",
+        "digest",
+        "lifecycle-exempt",
+        "exempt",
+        "nan",
+        "inf",
+        "1e308",
+    ],
+)
+def test_an_empty_label_name_or_a_weight_that_is_no_number_is_a_config_error(
+    text: str, said: str
+) -> None:
+    with pytest.raises(ConfigError, match=said):
+        parse_config(text)
+
+
+def test_labels_and_weights_as_given_are_kept() -> None:
+    text = "triage:\n  label_map: {bug: 'T: defect'}\ndigest:\n  weights: {reactions: -2.5}\n"
+    cfg = parse_config(text)
+    assert cfg.triage.label_map["bug"] == "T: defect" and cfg.digest.weights == {"reactions": -2.5}
