@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from bot.store import Store
 
 AUDIT_LIMIT = 200
 MODEL_DAYS = 30  # the models page: the last 30 days (UTC), today's included
+TOP_ROWS = 100  # the overview's top issues: each repository's best, at least one
 FIRST_DIGESTS_LIMIT = 20  # repositories without a digest listed with their first one's slot
 
 
@@ -29,35 +31,55 @@ def installations(store: Store, user: User) -> list[dict[str, Any]]:
     return [r for r in rows if user.all_repos or r["id"] in user.installations]
 
 
-def latest_digests(store: Store, repos: list[str], limit: int = 20) -> list[dict[str, Any]]:
-    if not repos:
+def latest_digests(store: Store, user: User, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest `limit` digests of the repositories the user may see, newest first."""
+    mine, args = _mine(user, "digests")
+    if mine is None:
         return []
-    marks = ",".join("?" * len(repos))
     sql = (
         "select repo, week, number, posted_at, title, json from digests"
-        f" where repo in ({marks}) order by posted_at desc limit ?"
+        f" where {mine} order by posted_at desc limit ?"
     )
-    rows = list(store.rows(sql, [*repos, limit]))
-    for row in rows:
-        row["data"] = json.loads(row.pop("json") or "{}")
-    return rows
+    return _parsed(store.rows(sql, [*args, limit]))
 
 
-def newest_digests(store: Store, repos: list[str]) -> list[dict[str, Any]]:
-    """Each repository's newest digest, newest first: the overview's top issues come from these
-    (the 20 latest digests of all left out the repositories whose digest was older)."""
-    if not repos:
+def newest_digests(store: Store, user: User) -> list[dict[str, Any]]:
+    """Each repository's newest digest (of those the user may see), newest first: the overview's
+    top issues come from these (the 20 latest digests of all left out the repositories whose
+    digest was older). The newest is of the latest week, as the weekly job finds it
+    (bot.jobs.digest.last_week_posted): the primary key's index has it, and only those rows are
+    read in full (a window over every digest's row, markdown and JSON, took seconds at
+    100,000; the latest posted_at, which needs every row, 0.2 s)."""
+    mine, args = _mine(user, "d")
+    if mine is None:
         return []
-    marks = ",".join("?" * len(repos))
     sql = (
-        "select repo, week, number, posted_at, title, json from ("
-        "select *, row_number() over (partition by repo order by posted_at desc) as nth"
-        f" from digests where repo in ({marks})) as ranked where nth = 1 order by posted_at desc"
+        "select d.repo, d.week, d.number, d.posted_at, d.title, d.json from digests as d join"
+        " (select repo, max(week) as week from digests group by repo) as newest"
+        f" on d.repo = newest.repo and d.week = newest.week where {mine}"
+        " order by d.posted_at desc"
     )
-    rows = list(store.rows(sql, repos))
-    for row in rows:
+    return _parsed(store.rows(sql, args))
+
+
+def _mine(user: User, digests: str) -> tuple[str | None, list[Any]]:
+    """A condition on the `digests` row's repository: one the user may see (None: they see
+    none). It names no repository: PostgreSQL takes at most 65,535 parameters, and the token
+    user sees every one (a digest of a repository no longer installed is left out)."""
+    if not user.all_repos and not user.installations:
+        return None, []
+    theirs = f"select 1 from repositories as r where r.full_name = {digests}.repo"
+    if user.all_repos:
+        return f"exists ({theirs})", []
+    marks = ",".join("?" * len(user.installations))
+    return f"exists ({theirs} and r.installation_id in ({marks}))", sorted(user.installations)
+
+
+def _parsed(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = list(rows)
+    for row in out:
         row["data"] = json.loads(row.pop("json") or "{}")
-    return rows
+    return out
 
 
 def first_digests(
@@ -112,16 +134,21 @@ def digest(store: Store, repo: str, week: str) -> dict[str, Any] | None:
     return row
 
 
-def current_top(digests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def current_top(digests: list[dict[str, Any]], rows: int = TOP_ROWS) -> list[dict[str, Any]]:
     """Top issues of each repository's newest digest (newest_digests), with their summary and
-    waiting state."""
-    seen: set[str] = set()
-    out: list[dict[str, Any]] = []
+    waiting state: each repository's best by score, as many as fit `rows` in all, at least one.
+    The last one shown of a repository says how many more its digest lists (`more`)."""
+    newest: dict[str, dict[str, Any]] = {}
     for d in digests:
-        if d["repo"] in seen:
-            continue
-        seen.add(d["repo"])
-        out += [dict(item, repo=d["repo"]) for item in d["data"].get("top", [])]
+        newest.setdefault(d["repo"], d)  # two of the same posted_at: the first
+    each = max(1, rows // len(newest)) if newest else 0
+    out: list[dict[str, Any]] = []
+    for repo, d in newest.items():
+        top = d["data"].get("top", [])
+        best = sorted(top, key=lambda i: -float(i.get("score") or 0))[:each]
+        out += [dict(item, repo=repo, week=d["week"]) for item in best]
+        if len(top) > len(best):
+            out[-1]["more"] = len(top) - len(best)
     return out
 
 

@@ -267,15 +267,14 @@ def _can_see(store: Store, user: User, repo: str) -> bool:
 
 def _overview(store: Store, user: User, now: datetime) -> dict[str, Any]:
     repos = queries.visible_repos(store, user)
-    names = [r["full_name"] for r in repos]
-    digests = queries.latest_digests(store, names)
+    digests = queries.latest_digests(store, user)
     installations = queries.installations(store, user)
     suspended = {int(i["id"]) for i in installations if i.get("suspended")}
     first, more = queries.first_digests(store, repos, suspended, now)
     return {
         "installations": installations,
         "repositories": repos,
-        "top": queries.current_top(queries.newest_digests(store, names)),
+        "top": queries.current_top(queries.newest_digests(store, user)),
         "digests": [{k: v for k, v in d.items() if k != "data"} for d in digests],
         "first_digests": first,  # repositories with no digest yet: when the first one is due
         "first_digests_more": more,
