@@ -18,14 +18,16 @@ from bot.coord.locks import issue_key
 from bot.llm.api import ModelUnavailable
 from bot.ports import AppCredentialsError, NotFound, RateLimited, ReadOnly, Unavailable
 from bot.settings import SettingsError
-from bot.store.outage import unavailable_errors
+from bot.store.outage import is_outage, unavailable_errors
 from workers.celery_app import app, settings_of
 from workers.jobs import bind
 from workers.leases import Heartbeat
 from workers.runtime import WorkerRuntime, worker_runtime
 
 log = logging.getLogger(__name__)
-DB_ERRORS = unavailable_errors()  # the database went away for a moment: retry, never dead-letter
+# the database went away for a moment: retry, never dead-letter (when is_outage says so; a
+# statement that fails the same way each time, "no such column", is a bug: it is parked)
+DB_ERRORS = unavailable_errors()
 LOCK_WAIT_S = 2.0  # then defer: a fast worker never sits long behind a slow job on one issue
 BUSY_MAX_S = 60.0  # the longest a delivery for a busy issue is deferred at a time
 
@@ -75,6 +77,8 @@ def handle_delivery(self: Task, delivery_id: str, waited: int = 0) -> str:
     try:
         return _handle(self, _wr(), delivery_id, waited)
     except DB_ERRORS as err:
+        if not is_outage(err):
+            raise
         raise _db_retry(self, err) from err
 
 
@@ -91,6 +95,10 @@ def handle_deliveries(self: Task, delivery_ids: list[str]) -> list[str]:
         try:
             outcomes.append(_handle(solo, _wr(), delivery_id))
         except DB_ERRORS as err:
+            if not is_outage(err):  # the others still run; the recovery sweep re-sends this one
+                log.exception("delivery %s failed", delivery_id)
+                outcomes.append("failed")
+                continue
             solo.retry(countdown=backoff(0, 1.0, cap=60.0), exc=err)
             outcomes.append("retrying")
         except Retry:
@@ -147,6 +155,8 @@ def _run_delivery(
         rt.store.set_delivery_status(delivery_id, "done")
         return "done"
     except DB_ERRORS as err:
+        if not is_outage(err):
+            return _failed(f"delivery {delivery_id}", err, lambda e: rt.fail(delivery_id, e))
         if claimed:
             _give_back(rt.store, "deliveries", delivery_id)
         raise _db_retry(task, err) from err
@@ -157,9 +167,14 @@ def _run_delivery(
         rt.fail(delivery_id, _misconfigured(f"delivery {delivery_id}", err))
         return "dead"
     except Exception as err:
-        log.exception("delivery %s failed", delivery_id)
-        rt.fail(delivery_id, f"{type(err).__name__}: {err}")
-        return "dead"
+        return _failed(f"delivery {delivery_id}", err, lambda e: rt.fail(delivery_id, e))
+
+
+def _failed(what: str, err: Exception, fail: Callable[[str], None]) -> str:
+    """Park a run that raised what no retry mends: logged with its traceback, a dead letter."""
+    log.exception("%s failed", what)
+    fail(f"{type(err).__name__}: {err}")
+    return "dead"
 
 
 # The App's id or key missing, malformed or refused by GitHub (or another setting): no retry
@@ -257,6 +272,8 @@ def run_job(self: Task, job_name: str, kwargs: dict[str, Any], job_id: str | Non
             return "already-recorded"
         kwargs = _today_s_repo(wr.rt.store, jid, kwargs)
     except DB_ERRORS as err:
+        if not is_outage(err):
+            raise
         raise _db_retry(self, err) from err
     key = job.lock(kwargs) or f"job:{jid}"
     with wr.locks.hold(key, wait_s=LOCK_WAIT_S) as got:
@@ -314,6 +331,8 @@ def _run_job(
         job_registry.set_status(store, jid, "done")
         return "done"
     except DB_ERRORS as err:
+        if not is_outage(err):
+            return _failed(f"job {jid}", err, ops.fail)
         if claimed:
             _give_back(store, "jobs", jid)
         raise _db_retry(task, err) from err
@@ -326,9 +345,7 @@ def _run_job(
         ops.fail(_misconfigured(f"job {jid} ({job.name})", err))
         return "dead"
     except Exception as err:
-        log.exception("job %s failed", jid)
-        ops.fail(f"{type(err).__name__}: {err}")
-        return "dead"
+        return _failed(f"job {jid}", err, ops.fail)
 
 
 def _out_of_reach(

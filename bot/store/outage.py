@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import sqlite3
 
+# SQLite's primary result codes for a file that is away for now: SQLITE_BUSY, SQLITE_LOCKED
+# (another writer), SQLITE_READONLY (a remount), SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN (a
+# mount gone), SQLITE_PROTOCOL (a WAL lock race). The rest of sqlite3.OperationalError is the
+# statement's own fault: no such column or table, a syntax error, too many SQL variables.
+SQLITE_OUTAGE_CODES = frozenset({5, 6, 8, 10, 13, 14, 15})
+SQLITE_OUTAGE_WORDS = ("locked", "busy", "unable to open", "disk is full", "disk i/o", "readonly")
+
 
 def unavailable_errors() -> tuple[type[Exception], ...]:
-    """SQLite's locked/unopenable file, and PostgreSQL's lost connection when psycopg is installed."""
+    """SQLite's locked/unopenable file, and PostgreSQL's lost connection when psycopg is installed.
+
+    Not every error of these classes is an outage: ask is_outage() before retrying."""
     errors: list[type[Exception]] = [sqlite3.OperationalError]
     try:
         import psycopg
@@ -14,3 +23,16 @@ def unavailable_errors() -> tuple[type[Exception], ...]:
         return tuple(errors)
     errors.append(psycopg.OperationalError)
     return tuple(errors)
+
+
+def is_outage(err: BaseException) -> bool:
+    """Whether an error of unavailable_errors() means the database is away for now, rather than
+    a statement that will fail the same way every time (a bug, a schema the code does not match):
+    that one is parked as a dead letter, with its traceback in the log, not retried for ever."""
+    if isinstance(err, sqlite3.OperationalError):
+        code = getattr(err, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in SQLITE_OUTAGE_CODES
+        return any(word in str(err).lower() for word in SQLITE_OUTAGE_WORDS)
+    # PostgreSQL: class 54, program limit exceeded (too many columns, a statement too complex)
+    return not str(getattr(err, "sqlstate", None) or "").startswith("54")
