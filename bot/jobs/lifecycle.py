@@ -52,6 +52,9 @@ ROLES_TTL_S = 7 * 86400.0
 SWEEP_LEASE_S = 600.0  # the sweep lock's lease (SQLite), renewed after every issue
 SIMULATED = "dry-run:"  # the stored marker of a ping a dry-run would have posted
 RECORDED = frozenset({"done", "dry-run"})  # the Performer's outcomes of a ping worth recording
+# what one repository's data can make the sweep raise (a value no check refused, a bug met on
+# it): not GitHub's errors (handled per issue, or a pause) nor the store's (every repo would fail)
+DATA_ERRORS = (ArithmeticError, LookupError, TypeError, ValueError)
 UNAVAILABLE_TRIES = 3  # a 5xx on the same issue this many times in a run: it fails, the run goes on
 
 
@@ -514,6 +517,8 @@ class _Sweep:
                     self.repo(repo, summarize, sleep)
                 except ReadOnly as err:  # archived since the listing: the others go on
                     self.archived(repo, err)
+                except DATA_ERRORS as err:  # this repository's data: the others go on
+                    self.repo_failed(repo, err)
         except RateLimited as err:
             self.save("paused", str(err))
             log.info(
@@ -640,6 +645,22 @@ class _Sweep:
             "lifecycle", "failed", why, task="lifecycle.sweep", repo=repo, number=number
         )
         log.warning("sweep %s: %s#%s failed: %s", self.run["run_id"], repo, number, err)
+
+    def repo_failed(self, repo: str, err: Exception) -> None:
+        """A fault met on this repository's data (a bug the decision hit on it, a value no
+        check refused): audited in one line, logged with its traceback, and the sweep goes on
+        with the next repository; the next run sweeps this one afresh."""
+        self.counts["repos_failed"] += 1
+        said = (str(err).splitlines() or [""])[0][:200]
+        done = self.run["issue"]
+        where = f"after issue #{done}" if done else "before any of its issues was done"
+        why = (
+            f"sweep of this repository stopped {where} ({type(err).__name__}: {said}); the sweep"
+            " went on with the next repository"
+        )
+        self.ctx.store.audit("lifecycle", "failed", why, task="lifecycle.sweep", repo=repo)
+        log.exception("sweep %s: %s failed", self.run["run_id"], repo)
+        self.save("running", None)
 
     def gone(self, repo: str, number: int, err: NotFound) -> None:
         self.counts["gone"] += 1
