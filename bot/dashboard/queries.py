@@ -137,7 +137,8 @@ def digest(store: Store, repo: str, week: str) -> dict[str, Any] | None:
 def current_top(digests: list[dict[str, Any]], rows: int = TOP_ROWS) -> list[dict[str, Any]]:
     """Top issues of each repository's newest digest (newest_digests), with their summary and
     waiting state: each repository's best by score, as many as fit `rows` in all, at least one.
-    The last one shown of a repository says how many more its digest lists (`more`)."""
+    The last one shown of a repository says how many more its digest lists (`more`). `as_of`:
+    the day the waiting days were counted to, the end of the digest's week."""
     newest: dict[str, dict[str, Any]] = {}
     for d in digests:
         newest.setdefault(d["repo"], d)  # two of the same posted_at: the first
@@ -146,10 +147,15 @@ def current_top(digests: list[dict[str, Any]], rows: int = TOP_ROWS) -> list[dic
     for repo, d in newest.items():
         top = d["data"].get("top", [])
         best = sorted(top, key=lambda i: -float(i.get("score") or 0))[:each]
-        out += [dict(item, repo=repo, week=d["week"]) for item in best]
+        as_of = str(d["data"].get("until") or "")[:10] or f"{_utc(d['posted_at']):%Y-%m-%d}"
+        out += [dict(item, repo=repo, week=d["week"], as_of=as_of) for item in best]
         if len(top) > len(best):
             out[-1]["more"] = len(top) - len(best)
     return out
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(float(ts), UTC)
 
 
 def audit(
