@@ -352,10 +352,10 @@ Party = Literal["author", "maintainer"]
 # lifecycle:ping:<date>:<party>[:close<days>] (who was pinged; the close it announced, if any);
 # before them, lifecycle:ping:<date>
 PING_MARKER = re.compile(
-    r"lifecycle:ping:(\d{4}-\d{2}-\d{2})(?::(author|maintainer))?(?::close(\d{1,4}))?"
+    r"lifecycle:ping:(\d{4}-\d{2}-\d{2})(?::(author|maintainer))?(?::close(\d+))?"
 )
 # the close as an older ping's words announced it (CLOSE_NOTE)
-ANNOUNCED = re.compile(r"If there is no answer within (\d{1,4}) days, I will close it")
+ANNOUNCED = re.compile(r"If there is no answer within (\d+) days, I will close it")
 
 
 @dataclass(frozen=True)
