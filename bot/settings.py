@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     broker_url: str | None = None  # default: SQLAlchemy transport on SQLite in data_dir
     database_url: str | None = None  # default: SQLite file in data_dir
     max_body_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    # the webhook's local spool (data_dir/spool): deliveries that came while the store could not
+    # take them, recorded once it can; past this size such deliveries are answered 503
+    spool_max_bytes: int = Field(default=512 * 1024 * 1024, ge=0)
     recovery_after_s: int = Field(default=600, gt=0)  # re-enqueue deliveries stuck this long
     task_max_retries: int = Field(default=8, ge=0)
     sweep_hour_utc: int = Field(default=6, ge=0, le=23)  # the daily lifecycle sweep

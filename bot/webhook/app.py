@@ -22,19 +22,21 @@ from bot.ports import Enqueue
 from bot.settings import Settings
 from bot.store import Store, open_store
 from bot.webhook import intake, signature
-from bot.webhook.batcher import Answer, IntakeBatcher
+from bot.webhook.batcher import Answer, IntakeBatcher, NotKept
+from bot.webhook.spool import Spool
 
 log = logging.getLogger(__name__)
 
 
 class Edge:
-    """The web process's collaborators: the intake's store connection (guarded by `lock`) and
-    batcher, and a second connection for the dashboard and /metrics (guarded by `reads_lock`)."""
+    """The web process's collaborators: the intake's store connection (guarded by `lock`),
+    batcher and spool, and a second connection for the dashboard and /metrics (`reads_lock`)."""
 
     def __init__(self, settings: Settings, store: Store, enqueue: Enqueue) -> None:
         self.settings, self.store = settings, store
         self.lock = threading.Lock()
-        self.batcher = IntakeBatcher(store, enqueue, self.lock)
+        self.spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
+        self.batcher = IntakeBatcher(store, enqueue, self.lock, self.spool)
         self.reads, self.reads_lock = _read_connection(store, self.lock)
         secret = settings.webhook_secret
         self.secret = secret.get_secret_value().encode() if secret else None
@@ -96,12 +98,15 @@ WEBHOOK_OPENAPI: dict[str, Any] = {
     },
     "responses": {
         "200": {"description": "ping answered, or a redelivery of a recorded delivery"},
-        "202": {"description": "recorded, and queued (or ignored: an event smolbot does not use)"},
+        "202": {
+            "description": "recorded, and queued (or ignored: an event smolbot does not use);"
+            " or, the store being unavailable, kept in the local spool until it is back"
+        },
         "400": {"description": "missing headers, or not a JSON object"},
         "401": {"description": "missing or invalid signature; nothing recorded"},
         "413": {"description": "body over SMOLBOT_MAX_BODY_BYTES"},
         "415": {"description": "a content type other than JSON or form (payload=<JSON>)"},
-        "503": {"description": "no webhook secret set, or the store is unavailable"},
+        "503": {"description": "no webhook secret set, or neither the store nor the spool took it"},
     },
 }
 _HEADERS = {b"x-github-event": 0, b"x-github-delivery": 1, b"x-hub-signature-256": 2}
@@ -183,15 +188,22 @@ class WebhookEndpoint:
             )
         try:
             return await edge.accept(d, raw)
-        except Exception:  # the store is unreachable: say so; GitHub can redeliver the same id
+        except NotKept as err:  # neither the store nor the spool has it: GitHub must resend it
+            log.error("delivery %s answered 503, neither recorded nor kept: %s", d.id, err)
+            return _error(503, f"{err}; {REDELIVER}")
+        except Exception:  # a store without a spool (or a bug): say so, GitHub can redeliver
             log.exception("delivery %s not recorded", d.id)
-            return _error(503, "store unavailable; redeliver this delivery when it is back")
+            return _error(503, f"store unavailable; {REDELIVER}")
 
 
 class _Disconnected(Exception):
     pass
 
 
+REDELIVER = (
+    "redeliver this delivery when the store is back (GitHub does not by itself: the App's"
+    " settings, Advanced, Recent Deliveries)"
+)
 BAD_SIGNATURE = (
     "missing or invalid X-Hub-Signature-256: the body was not signed with this server's"
     " SMOLBOT_WEBHOOK_SECRET; set it to the webhook secret in the GitHub App's settings"
@@ -213,6 +225,24 @@ def _log_refused_signature(sig: str | None) -> None:
             "no" if not sig else "a wrong",
         )
         _refused["at"], _refused["count"] = now, 0
+
+
+HEALTH_WAIT_S = 2.0
+
+
+def _store_health(edge: Edge) -> str:
+    """The store's health: "ok" or what is wrong, without waiting behind an intake that hangs
+    on the store (it holds the lock meanwhile)."""
+    if not edge.lock.acquire(timeout=HEALTH_WAIT_S):
+        stuck = edge.batcher.stuck_s()
+        return f"error: no answer; the intake has waited on the store for {stuck:.0f} s"
+    try:
+        edge.store.ping()
+        return "ok"
+    except Exception as err:  # a health check reports, it does not raise
+        return f"error: {err}"
+    finally:
+        edge.lock.release()
 
 
 async def _read_limited(receive: Receive, length: bytes | None, limit: int) -> bytes | None:
@@ -241,6 +271,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        edge.batcher.start()  # replays a spool left by an outage, even if nothing arrives
         yield
         # the read connection stays open: a test client starts the same app's lifespan again
         edge.batcher.close()  # answers what is in flight, then stops the intake thread
@@ -266,18 +297,15 @@ def create_app(
 
     @app.get("/healthz")
     def healthz(edge: EdgeDep) -> Response:
-        checks: dict[str, str] = {}
-        try:
-            with edge.lock:
-                edge.store.ping()
-            checks["store"] = "ok"
-        except Exception as err:  # a health check reports, it does not raise
-            checks["store"] = f"error: {err}"
+        checks: dict[str, str] = {"store": _store_health(edge)}
         if broker_ok is not None:
             ok, detail = broker_ok()
             checks["broker"] = "ok" if ok else f"error: {detail}"
         healthy = all(v == "ok" for v in checks.values())
-        return JSONResponse({"ok": healthy, **checks}, status_code=200 if healthy else 503)
+        spool = edge.spool.status()  # said, but not a failure: kept deliveries are not lost
+        extra = {"spool": spool.describe()} if spool.entries else {}
+        body = {"ok": healthy, **checks, **extra}
+        return JSONResponse(body, status_code=200 if healthy else 503)
 
     @app.get("/metrics")
     def metrics(edge: EdgeDep) -> Response:

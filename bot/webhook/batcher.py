@@ -8,8 +8,11 @@ and under load a batch is everything that arrived together. One thread owns the 
 the broker connection; while it records and publishes one batch, the loop gathers the next, and
 batches that queued up meanwhile go together (up to MAX_BATCH).
 
-Nothing is answered before the store has the delivery: a process that dies after recording and
-before publishing leaves `received` rows, which the recovery sweep queues.
+Nothing is answered 202 before the store has the delivery, or the local spool does (spool.py):
+a batch the store fails, or a delivery whose wait for it passes WAIT_S (GitHub gives up at 10 s),
+is kept there, and the intake thread replays the spool once the store answers. A process that
+dies after recording and before publishing leaves `received` rows, which the recovery sweep
+queues.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,25 +30,60 @@ from typing import Any
 from bot.ports import Enqueue, QueueUnavailable
 from bot.store import Store
 from bot.webhook import intake
+from bot.webhook.spool import Spool
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 64  # bounds one transaction and one message; GitHub never waits on a full batch
+WAIT_S = 8.0  # a request's wait for the store; GitHub counts a delivery failed after 10 s
+REPLAY_EVERY_S = 5.0  # how often the intake thread looks for spooled deliveries to record
 Answer = tuple[int, dict[str, Any]]
+SPOOLED = "store unavailable; kept in the local spool, recorded and queued once the store answers"
 
 
-@dataclass(frozen=True)
+class NotKept(Exception):
+    """Neither the store nor the spool took the delivery; the message says why."""
+
+
+class _WaitedTooLong(Exception):
+    pass
+
+
+def _give_up(answer: asyncio.Future[Answer]) -> None:
+    if not answer.done():  # the intake thread's answer, if it comes, is dropped (_settle)
+        answer.set_exception(_WaitedTooLong())
+
+
+def _spooled(p: Pending) -> Answer:
+    return 202, {"delivery": p.delivery.id, "spooled": True, "detail": SPOOLED}
+
+
+@dataclass
 class Pending:
     delivery: intake.Delivery
     raw: bytes
     ignored: bool
     answer: asyncio.Future[Answer] | None = None  # None: the caller reads process()'s result
+    spooled: bool = False  # its request kept it in the spool itself: the store's turn is over
 
 
 class IntakeBatcher:
-    """Records and enqueues deliveries in batches on its own thread; `submit` returns a future."""
+    """Records and enqueues deliveries in batches on its own thread; `submit` returns a future.
 
-    def __init__(self, store: Store, enqueue: Enqueue, lock: threading.Lock) -> None:
+    With a spool, what the store cannot take in time is kept there and replayed by the same
+    thread; without one (tests of the batch itself), a store error reaches the caller.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        enqueue: Enqueue,
+        lock: threading.Lock,
+        spool: Spool | None = None,
+        *,
+        wait_s: float = WAIT_S,
+    ) -> None:
         self.store, self.enqueue, self.lock = store, enqueue, lock
+        self.spool, self.wait_s = spool, wait_s
         self._inbox: queue.SimpleQueue[list[Pending] | None] = queue.SimpleQueue()
         # each event loop's deliveries of its current turn (one loop in a server; test clients
         # may run several, and one loop never flushes another's)
@@ -52,19 +91,49 @@ class IntakeBatcher:
         self._gather_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._busy_since: float | None = None  # when the thread's current store call began
+        self._replay_at = 0.0  # monotonic time of the next look at the spool
+        self._replay_failed = False
 
     async def submit(self, d: intake.Delivery, raw: bytes, *, ignored: bool) -> Answer:
         """Hand one delivery over and wait for its answer (call on the event loop)."""
-        self._ensure_started()
+        self.start()
+        p = Pending(d, raw, ignored)
+        stuck = self.stuck_s()
+        if self.spool is not None and stuck > self.wait_s:  # known to hang: don't queue behind it
+            return await self._spool_one(p, f"the store has not answered for {stuck:.0f} s")
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[Answer] = loop.create_future()
+        p.answer = answer
         with self._gather_lock:
             turn = self._gathering.setdefault(loop, [])
-            turn.append(Pending(d, raw, ignored, answer))
+            turn.append(p)
             first = len(turn) == 1
         if first:  # runs once the requests already ready in this turn have submitted too
             loop.call_soon(self._flush, loop)
-        return await answer
+        if self.spool is None:
+            return await answer
+        timer = loop.call_later(self.wait_s, _give_up, answer)  # cheaper than asyncio.wait_for
+        try:
+            return await answer
+        except _WaitedTooLong:
+            return await self._spool_one(p, f"the store did not answer in {self.wait_s:g} s")
+        finally:
+            timer.cancel()
+
+    def stuck_s(self) -> float:
+        """How long the intake thread has been waiting on the store (0 when it is not)."""
+        since = self._busy_since
+        return 0.0 if since is None else time.monotonic() - since
+
+    async def _spool_one(self, p: Pending, why: str) -> Answer:
+        assert self.spool is not None
+        try:  # a thread: fsync must not stall the event loop
+            await asyncio.to_thread(self.spool.put, [_row(p)], why)
+        except Exception as err:
+            raise NotKept(f"{why}, and the spool refused it: {err}") from err
+        p.spooled = True
+        return _spooled(p)
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._gather_lock:
@@ -78,7 +147,8 @@ class IntakeBatcher:
             self._thread.join(timeout=10)
             self._thread = None
 
-    def _ensure_started(self) -> None:
+    def start(self) -> None:
+        """Start the intake thread (at the app's start, so a spool left behind is replayed)."""
         if self._thread is None:
             with self._start_lock:
                 if self._thread is None:
@@ -90,7 +160,11 @@ class IntakeBatcher:
     def _run(self) -> None:
         stop = False
         while not stop:
-            first = self._inbox.get()
+            try:
+                first = self._inbox.get(timeout=self._until_replay())
+            except queue.Empty:
+                self._replay_due()
+                continue
             if first is None:
                 return
             waiting = list(first)
@@ -103,14 +177,78 @@ class IntakeBatcher:
                     stop = True  # finish what is here, then stop
                     break
                 waiting.extend(more)
+            waiting = [p for p in waiting if not p.spooled]  # gave up waiting: in the spool
             for i in range(0, len(waiting), MAX_BATCH):
                 batch = waiting[i : i + MAX_BATCH]
-                outcome: list[Answer] | Exception
-                try:
-                    outcome = self.process(batch)
-                except Exception as err:  # the store failed: every waiting request hears it
-                    outcome = err
-                _wake(batch, outcome)
+                _wake(batch, self._record(batch))
+            self._replay_due()
+
+    def _record(self, batch: Sequence[Pending]) -> list[Answer] | Exception:
+        self._busy_since = time.monotonic()
+        try:
+            answers = self.process(batch)
+        except Exception as err:  # the store failed: keep the batch, or every request hears it
+            return self._keep(batch, err)
+        finally:
+            self._busy_since = None
+        if self._replay_failed:  # the store answers again: replay what waits at once
+            self._replay_failed, self._replay_at = False, 0.0
+        return answers
+
+    def _keep(self, batch: Sequence[Pending], err: Exception) -> list[Answer] | Exception:
+        if self.spool is None:
+            return err
+        rows = [_row(p) for p in batch if not p.spooled]
+        try:
+            if rows:
+                self.spool.put(rows, f"{type(err).__name__}: {err}")
+        except Exception as spool_err:  # the request says it, with its delivery id (app.py)
+            return NotKept(f"store unavailable ({err}), and the spool refused it: {spool_err}")
+        # no use replaying before the store takes something again, or REPLAY_EVERY_S passed
+        self._replay_failed = True
+        self._replay_at = max(self._replay_at, time.monotonic() + REPLAY_EVERY_S)
+        return [_spooled(p) for p in batch]
+
+    def _until_replay(self) -> float | None:
+        if self.spool is None:
+            return None
+        return max(0.0, self._replay_at - time.monotonic())
+
+    def _replay_due(self) -> None:
+        if self.spool is None or time.monotonic() < self._replay_at:
+            return
+        self._busy_since = time.monotonic()
+        try:
+            done = self.replay()
+        except Exception as err:  # still unavailable: the entry stays for the next try
+            if not self._replay_failed:
+                log.warning("spooled deliveries not recorded yet, the store refused: %s", err)
+            self._replay_failed, done = True, 0
+        finally:
+            self._busy_since = None
+        if done:
+            self._replay_failed = False
+        # more may wait: go on at once, between live batches, until a pass finds nothing
+        self._replay_at = time.monotonic() + (0.0 if done else REPLAY_EVERY_S)
+
+    def replay(self, limit: int = MAX_BATCH) -> int:
+        """Record spooled entries (about `limit` deliveries), publish the new ones; each entry is
+        deleted once the store committed it. The deliveries recorded (0: nothing to do)."""
+        assert self.spool is not None
+        done = 0
+        for entry in self.spool.entries():
+            with self.spool.take(entry) as rows:
+                if rows is None:  # another web process has it
+                    continue
+                with self.lock:
+                    new = self.store.record_deliveries(rows)
+                fresh = [r for r, is_new in zip(rows, new, strict=True) if is_new]
+                self._publish([r["id"] for r in fresh if r["status"] == "received"])
+            log.info("recorded %d spooled deliveries (%d new)", len(rows), len(fresh))
+            done += len(rows)
+            if done >= limit:
+                break
+        return done
 
     def process(self, batch: Sequence[Pending]) -> list[Answer]:
         """Record the batch, publish its new deliveries as one message, mark them queued."""

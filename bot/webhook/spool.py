@@ -1,0 +1,180 @@
+"""The webhook's local spool: signed deliveries the store could not take, kept on disk until it can.
+
+An entry is one file of JSON lines, the store rows of one batch (or of one delivery whose wait
+for the store ran out). It is written under a temporary name, fsynced, and renamed into place
+(the directory fsynced too) before the delivery is answered, so what was answered 202 survives a
+crash or a power cut and a reader never sees half a file. Whoever replays an entry holds an
+flock on it, so two web processes sharing a data dir never replay one entry together; it is
+deleted only after the store committed its rows. A crash between that commit and the delete
+replays it again, which the store ignores: it keeps one row per delivery id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import itertools
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+SUFFIX = ".jsonl"
+_ENTRY = re.compile(r"(\d+)-\d+-\d+-(\d+)\.jsonl")  # written at (ns), pid, seq, deliveries
+PARTIAL = ".tmp"  # being written, or left by a crash before it was answered (never 202)
+PARTIAL_STALE_S = 3600.0
+_LOG_EVERY_S = 60.0
+_seq = itertools.count()
+
+
+class SpoolFull(Exception):
+    """The spool is at SMOLBOT_SPOOL_MAX_BYTES; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class SpoolStatus:
+    entries: int
+    deliveries: int
+    size: int
+    oldest_s: float | None  # how long the oldest entry has waited
+
+    def describe(self) -> str:
+        if not self.entries:
+            return "empty"
+        return (
+            f"{self.deliveries} deliveries kept while the store was unavailable, oldest"
+            f" {self.oldest_s or 0:.0f} s ago ({self.size:,} bytes); the web process records"
+            " them once the store answers"
+        )
+
+
+class Spool:
+    """Entries under `directory`, at most `max_bytes` in all."""
+
+    def __init__(self, directory: Path, max_bytes: int) -> None:
+        self.dir, self.max_bytes = directory, max_bytes
+        self._kept, self._logged_at = 0, float("-inf")
+
+    def put(self, rows: Sequence[Mapping[str, Any]], why: str) -> Path:
+        """Keep rows durably; SpoolFull past the cap, OSError when the disk refuses."""
+        data = b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in rows)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        used = self.used_bytes()
+        if used + len(data) > self.max_bytes:
+            raise SpoolFull(
+                f"the webhook spool {self.dir} is full ({used:,} of SMOLBOT_SPOOL_MAX_BYTES="
+                f"{self.max_bytes:,} bytes); bring the store back, or raise the setting"
+            )
+        name = f"{time.time_ns()}-{os.getpid()}-{next(_seq)}-{len(rows)}"
+        partial = self.dir / (name + PARTIAL)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # payloads: private
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except OSError:
+            partial.unlink(missing_ok=True)
+            raise
+        finally:
+            os.close(fd)
+        entry = partial.rename(self.dir / (name + SUFFIX))
+        self._sync_dir()
+        self._log_kept(len(rows), why)
+        return entry
+
+    def _log_kept(self, n: int, why: str) -> None:
+        """A warning at most once a minute, with how many were kept since: not one per batch."""
+        self._kept += n
+        now = time.monotonic()
+        if now - self._logged_at >= _LOG_EVERY_S:
+            log.warning(
+                "kept %d delivery(ies) in the webhook spool %s (%s); they are recorded and"
+                " queued once the store answers",
+                self._kept,
+                self.dir,
+                why,
+            )
+            self._kept, self._logged_at = 0, now
+
+    def _sync_dir(self) -> None:
+        fd = os.open(self.dir, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _files(self) -> list[os.DirEntry[str]]:
+        try:
+            with os.scandir(self.dir) as it:
+                return [e for e in it if e.is_file()]
+        except FileNotFoundError:
+            return []
+
+    def used_bytes(self) -> int:
+        total = 0
+        for e in self._files():
+            with contextlib.suppress(FileNotFoundError):  # replayed meanwhile
+                total += e.stat().st_size
+        return total
+
+    def entries(self) -> list[Path]:
+        """Whole entries, oldest first; partial files a crash left long ago are removed."""
+        found = []
+        for e in self._files():
+            if _ENTRY.fullmatch(e.name):
+                found.append(Path(e.path))
+            elif e.name.endswith(PARTIAL):
+                with contextlib.suppress(FileNotFoundError):
+                    if time.time() - e.stat().st_mtime > PARTIAL_STALE_S:
+                        os.unlink(e.path)
+        return sorted(found, key=lambda p: _parts(p)[0])
+
+    def status(self) -> SpoolStatus:
+        entries = self.entries()
+        oldest = _parts(entries[0])[0] / 1e9 if entries else None
+        return SpoolStatus(
+            entries=len(entries),
+            deliveries=sum(_parts(p)[1] for p in entries),
+            size=self.used_bytes(),
+            oldest_s=max(0.0, time.time() - oldest) if oldest is not None else None,
+        )
+
+    @contextlib.contextmanager
+    def take(self, entry: Path) -> Iterator[list[dict[str, Any]] | None]:
+        """The entry's rows, or None when another process is replaying it or has done so.
+
+        Deleted when the block ends without an exception (the store committed the rows); kept
+        for the next try otherwise.
+        """
+        try:
+            f = entry.open("rb")
+        except FileNotFoundError:
+            yield None
+            return
+        with f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                # replayed and deleted between our open and our lock: it is another file now
+                gone = os.stat(entry).st_ino != os.fstat(f.fileno()).st_ino
+            except (BlockingIOError, FileNotFoundError):
+                gone = True
+            if gone:
+                yield None
+                return
+            yield [json.loads(line) for line in f if line.strip()]
+            entry.unlink()
+            self._sync_dir()
+
+
+def _parts(entry: Path) -> tuple[int, int]:
+    """When an entry was written (ns since the epoch) and how many deliveries it holds."""
+    found = _ENTRY.fullmatch(entry.name)
+    assert found is not None  # entries() lists only these
+    return int(found[1]), int(found[2])
