@@ -209,6 +209,9 @@ def read_yaml(text: str) -> Any:
         raise ConfigError(f"{CONFIG_PATH} could not be read: {err}") from None
 
 
+MAX_LISTED = 20  # invalid settings named in the error; the count of the others follows
+
+
 def parse_config(text: str) -> RepoConfig:
     raw: Any = read_yaml(text) or {}
     if not isinstance(raw, dict):
@@ -216,8 +219,11 @@ def parse_config(text: str) -> RepoConfig:
     try:
         cfg = RepoConfig.model_validate(raw)
     except ValidationError as err:
+        errors = err.errors()
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:MAX_LISTED]
         )
+        if len(errors) > MAX_LISTED:  # another tool's file: thousands of unknown keys
+            problems += f"; and {len(errors) - MAX_LISTED} more"
         raise ConfigError(f"{CONFIG_PATH} has invalid settings: {problems}") from None
     return cfg.model_copy(update={"from_file": True})

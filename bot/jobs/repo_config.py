@@ -20,12 +20,21 @@ from bot.core.config import (
 )
 from bot.core.markers import inert, marker, with_marker
 from bot.core.templates import LEGACY_TEMPLATES, TEMPLATE_DIR, IssueTemplate, parse_template
-from bot.ports import IssueData, NotFound, RepoHost
+from bot.ports import (
+    GitHubError,
+    IssueData,
+    NotFound,
+    RateLimited,
+    ReadOnly,
+    RepoHost,
+    Unavailable,
+)
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 CONFIG_ERROR_MARKER = "config-error"
 CONFIG_ERROR_TITLE = "smolbot: .github/smolbot.yml is invalid"
+MAX_ERROR_CHARS = 20_000  # of the error, in the issue (inert() may make it longer)
 CONFIG_ERROR_BODY = (
     "smolbot could not use `.github/smolbot.yml`:\n\n```\n{error}\n```\n\n"
     "Until the file is fixed, smolbot keeps using the last valid version "
@@ -136,11 +145,18 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
             if fallback.dry_run and not last.dry_run:
                 why = f"{err}; {DRY_RUN_KEPT}"
                 store.audit("config", "dry-run", why, task="repo_config", repo=repo)
+            known = state.get("error_issue")
             try:
-                known = state.get("error_issue")
                 number = report_config_error(
                     store, host, repo, str(err), known, fallback, bot_login
                 )
+            except (Unavailable, RateLimited, ReadOnly):  # for now: the next delivery reports it
+                _unclaim_report(store, repo, error, state.get("error"))
+                raise
+            except GitHubError as exc:  # refused for good (a 422, a 403): the fallback serves
+                why = f"GitHub refused the issue about the invalid file ({exc}): {err}"
+                store.audit("config_error_issue", "failed", why, task="repo_config", repo=repo)
+                number = known if isinstance(known, int) else None
             except Exception:
                 _unclaim_report(store, repo, error, state.get("error"))
                 raise
@@ -228,6 +244,8 @@ def report_config_error(
     bot_login: str,
 ) -> int | None:
     """Open one issue about the broken file, or rewrite the open one with the new error."""
+    if len(error) > MAX_ERROR_CHARS:  # GitHub refuses a body past 65,536 characters
+        error = f"{error[:MAX_ERROR_CHARS]} ... (cut)"
     safe = inert(error.replace("```", "'''"))  # the file's text, quoted: no marker from it
     body = with_marker(CONFIG_ERROR_BODY.format(error=safe), CONFIG_ERROR_MARKER)
     number = _find_error_issue(host, known_issue, bot_login)

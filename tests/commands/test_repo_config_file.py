@@ -257,3 +257,80 @@ def test_labels_and_weights_as_given_are_kept() -> None:
     text = "triage:\n  label_map: {bug: 'T: defect'}\ndigest:\n  weights: {reactions: -2.5}\n"
     cfg = parse_config(text)
     assert cfg.triage.label_map["bug"] == "T: defect" and cfg.digest.weights == {"reactions": -2.5}
+
+
+# -- an error issue GitHub refuses ---------------------------------------------------------------
+def test_a_file_with_very_many_errors_still_leaves_the_bot_working(world: Any) -> None:
+    state, ctx = world
+    many = "\n".join(f"setting_{i}: true" for i in range(2000))  # e.g. another tool's file
+    state.put_file(REPO, CONFIG, GOOD)
+    _opened(state, ctx, "d1")
+    state.put_file(REPO, CONFIG, GOOD + many)
+    m = _opened(state, ctx, "d2", "Crash on load")  # GitHub refused the issue's body (422)
+    assert state.issue(REPO, m).labels == []  # last good config: triage off
+    (report,) = error_issues(state)
+    assert "setting_19: Extra inputs" in report.body and "setting_20:" not in report.body
+    assert "and 1980 more" in report.body and len(report.body) < 5000
+
+
+def test_an_error_as_long_as_a_whole_issue_is_cut_to_fit_one(world: Any) -> None:
+    state, ctx = world
+    weights = ", ".join(f"weight_number_{i}: 1" for i in range(5000))  # named in one message
+    state.put_file(REPO, CONFIG, f"digest:\n  weights: {{{weights}}}\n")
+    _opened(state, ctx, "d1")
+    (report,) = error_issues(state)
+    assert "unknown weight 'weight_number_0'" in report.body and "... (cut)" in report.body
+    assert len(report.body) < 25_000
+
+
+def _refuse_the_issue(state: Any, ctx: Any, refusal: str) -> None:
+    """GitHub refuses the bot's issue about the file (armed just before its POST: the listing of
+    open issues that comes first goes through)."""
+
+    def arm(name: str, host: Any) -> None:
+        create = host.create_issue
+
+        def create_issue(*args: Any, **kw: Any) -> int:
+            if refusal == "422":
+                state.fail_next(1, status=422, match="/app/issues")
+            else:
+                state.secondary_limit(1, retry_after=60, match="/app/issues")
+            return int(create(*args, **kw))
+
+        host.create_issue = create_issue
+
+    lc.patch_host(ctx, arm)
+
+
+def test_an_error_issue_github_refuses_for_good_is_audited_and_the_last_good_config_used(
+    world: Any,
+) -> None:
+    state, ctx = world
+    state.put_file(REPO, CONFIG, GOOD)
+    _opened(state, ctx, "d1")
+    _refuse_the_issue(state, ctx, "422")
+    state.put_file(REPO, CONFIG, GOOD + "treshold: 0.7\n")
+    for i in range(2):  # not tried again for the same error: GitHub said no for good
+        m = _opened(state, ctx, f"d{i + 2}", f"Crash {i}")
+        assert state.issue(REPO, m).labels == []  # last good config: triage off
+    assert error_issues(state) == []
+    rows = [(r["action"], r["outcome"], r["reason"]) for r in ctx.store.audit_rows(limit=100)]
+    (failed,) = [reason for action, outcome, reason in rows if outcome == "failed"]
+    assert "422" in failed and "treshold" in failed
+
+
+def test_an_error_issue_github_refuses_for_now_fails_the_job_and_is_made_by_the_next(
+    world: Any,
+) -> None:
+    from bot.ports import RateLimited
+
+    state, ctx = world
+    state.put_file(REPO, CONFIG, "treshold: 0.7\n")
+    n = state.add_issue(REPO, "Crash", "It crashes").number
+    real_repo = ctx.github.repo
+    _refuse_the_issue(state, ctx, "secondary")
+    with pytest.raises(RateLimited):
+        handle_issue_event(ctx, "d1", issue_payload(state, n))
+    ctx.github.repo = real_repo
+    handle_issue_event(ctx, "d2", issue_payload(state, n))
+    assert len(error_issues(state)) == 1
