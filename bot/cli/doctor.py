@@ -48,6 +48,20 @@ def _store(s: Settings) -> tuple[bool, str]:
     return not dead, msg
 
 
+def _spool(s: Settings) -> tuple[bool, str]:
+    """Deliveries the webhook kept on disk while the store could not take them (a directory
+    listing, no reads): not lost, but not triaged until a web process records them."""
+    from bot.webhook.spool import Spool
+
+    status = Spool(s.data_dir / "spool", s.spool_max_bytes).status()
+    if not status.entries:
+        return True, "empty"
+    return False, (
+        f"{status.describe()} (SMOLBOT_SPOOL_MAX_BYTES={s.spool_max_bytes:,}) — if none is"
+        " running, start one (`smolbot web` or `smolbot serve`) on this data dir"
+    )
+
+
 def _resumes(row: dict[str, Any]) -> str:
     from bot.jobs.backfill import MAX_AUTO_RESUMES
 
@@ -195,6 +209,7 @@ def _large(s: Settings) -> tuple[bool, str]:
 
 CHECKS: list[Check] = [
     ("store", _store),
+    ("webhook spool", _spool),
     ("broker", _broker),
     ("model", _model),
     ("triage classifier", _classifier),

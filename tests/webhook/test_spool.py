@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from bot.cli.doctor import _spool
 from bot.settings import Settings
 from bot.store import Store, open_store
 from bot.webhook.app import create_app
@@ -255,3 +256,14 @@ def test_a_failed_replay_keeps_the_entry(settings: Settings, store: Store) -> No
     with pytest.raises(Exception):  # noqa: B017 - whatever a closed store raises
         broken.replay()
     assert len(spool.entries()) == 1
+
+
+def test_doctor_says_what_waits_in_the_spool(settings: Settings, store: Store) -> None:
+    assert _spool(settings) == (True, "empty")
+    client = _broken_store_app(settings, store, Recorder())
+    for i in range(3):
+        assert post(client, "issues", OPENED, delivery=f"d-{i}").status_code == 202
+    ok, detail = _spool(settings)
+    assert not ok
+    assert detail.startswith("3 deliveries kept while the store was unavailable, oldest 0 s ago")
+    assert "`smolbot web`" in detail and "SMOLBOT_SPOOL_MAX_BYTES" in detail
