@@ -168,7 +168,8 @@ def make_dashboard_router(
     def overview(request: Request, user: PageUser) -> HTMLResponse:
         with reading() as db:
             data = _overview(db, user, clock())
-        return render(request, "overview.html", user, **data)
+        accounts = {i["id"]: i for i in data["installations"]}  # one look-up per repository
+        return render(request, "overview.html", user, **data, accounts=accounts)
 
     @router.get("/api/overview")
     def overview_json(user: ApiUser) -> dict[str, Any]:
