@@ -198,10 +198,15 @@ def save_roles(store: Store, repo: str, roles: dict[str, bool]) -> None:
 # -- budgets ---------------------------------------------------------------------------------
 @dataclass
 class Budget:
-    """Operations left this run: per repository (config) and per installation (caller)."""
+    """Operations left this run: per repository (config) and per installation (caller). A cap
+    nothing was spent under yet this run takes one whole decision over it: a close is two writes
+    (its note and the close), which a cap of 1 would otherwise refuse every day. A cap of 0 takes
+    nothing."""
 
     installation_left: int
     repo_left: int
+    installation_untouched: bool = True
+    repo_untouched: bool = True
 
     def spent(self) -> str | None:
         """Which cap is used up (then no decision could act, so nothing is worth reading)."""
@@ -216,13 +221,18 @@ class Budget:
         ops = sum(1 for a in actions if not isinstance(a, NoOp))
         if ops == 0:
             return actions
-        if ops > self.repo_left:
+        if not _fits(ops, self.repo_left, self.repo_untouched):
             return [NoOp("operation cap reached: lifecycle.max_operations_per_run", what="cap")]
-        if ops > self.installation_left:
+        if not _fits(ops, self.installation_left, self.installation_untouched):
             return [NoOp("operation cap reached: max operations per installation run", what="cap")]
         self.repo_left -= ops
         self.installation_left -= ops
+        self.repo_untouched = self.installation_untouched = False
         return actions
+
+
+def _fits(ops: int, left: int, untouched: bool) -> bool:
+    return ops <= left or (untouched and left > 0)
 
 
 # -- one issue -------------------------------------------------------------------------------
@@ -537,7 +547,12 @@ class _Sweep:
         host = ctx.github.repo(self.inst, repo)
         cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
         left = self.limits.max_operations - run["operations"]
-        budget = Budget(left, cfg.lifecycle.max_operations_per_run - run["repo_operations"])
+        budget = Budget(
+            left,
+            cfg.lifecycle.max_operations_per_run - run["repo_operations"],
+            installation_untouched=run["operations"] == 0,
+            repo_untouched=run["repo_operations"] == 0,
+        )
         issues = sorted(host.list_issues(state="open"), key=lambda i: i.number)
         counts["list_pages"] += max(1, -(-len(issues) // 100))
         roles = load_roles(ctx.store, repo)  # login -> can write; GitHub is asked once a week
