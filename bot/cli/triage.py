@@ -318,6 +318,7 @@ def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> Non
         f" {result.learned} learned{result.known_note},"
         f" {result.skipped} skipped"
         + (f" (resumed at page {result.first_page})" if result.first_page > 1 else "")
+        + (f"; {result.gone} no longer on GitHub (deleted or transferred)" if result.gone else "")
     )
     for line in result.explain():
         click.echo(line)

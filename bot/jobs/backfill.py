@@ -24,11 +24,13 @@ from bot.ports import (
     AppCredentialsError,
     GitHubError,
     IssueData,
+    NotFound,
     RateLimited,
     RepoHost,
     Unavailable,
 )
 from bot.store import Store
+from bot.store.store import GONE_STATES
 from bot.webhook.intake import BadPayload, json_line, not_text
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,9 @@ MAX_AUTO_RESUMES = 5
 # repository. It waits out a rate limit this short; a longer one stops it, and the task queue
 # retries it at the reset (pausing the installation's other work too) instead of a worker sleeping.
 QUEUED_MAX_RATE_WAIT_S = 60
+# A backfill that listed a repository to its end asks GitHub about at most this many stored issues
+# it did not list (one request each); the next complete backfill asks about the rest.
+MAX_GONE_CHECKS = 100
 
 
 class BackfillBusy(RuntimeError):
@@ -84,6 +89,8 @@ class BackfillResult:
     learned: int = 0
     known: int = 0  # labeled issues learned before (a backfill run again): nothing new
     skipped: int = 0
+    gone: int = 0  # stored issues GitHub no longer has (deleted, transferred): marked so
+    unchecked: int = 0  # stored issues not listed, not asked about in this run (MAX_GONE_CHECKS)
     first_page: int = 1  # > 1: resumed where an earlier backfill stopped
     next_page: int | None = None  # this run listed its share of pages; the next part starts here
     # labeled issues that taught nothing, by reason, and the labels they carried (for the hint)
@@ -285,6 +292,7 @@ class _Cursor:
             self.handled = [int(n) for n in saved.get("handled") or []]
         self._kept = self.result.counts()  # as of the last issue handled
         started = float(row["started_at"]) if row is not None else time.time()
+        self.started_at = started  # the listing's start, at page 1 (parts and resumes keep it)
         self._save(
             delivery_id=delivery_id,
             status="running",
@@ -504,6 +512,7 @@ def _backfill(
                 else:
                     result.still_open += 1
             at.handled_one(issue.number)
+        _unlisted(ctx, host, repo, at.started_at, result)  # listed to its end, from page 1
     except BackfillBusy:  # the cursor row is the other backfill's now
         raise
     except _PartDone as end:  # this part's pages are in; the caller queues the next part
@@ -529,7 +538,7 @@ def _backfill(
         raise
     at.done()
     counts = f"{result.stored} issues stored{_open_note(result)}, {result.learned} learned"
-    counts += result.known_note
+    counts += result.known_note + _gone_note(result)
     if part is not None and part.number > 1:
         whole = part.after(result)
         counts += (
@@ -540,6 +549,55 @@ def _backfill(
         counts += f", resumed at page {result.first_page}"
     audit("done", "; ".join([counts, *result.explain()[:1]]))
     return result
+
+
+def _unlisted(
+    ctx: JobContext, host: RepoHost, repo: str, since: float, result: BackfillResult
+) -> None:
+    """After a listing from page 1 to its end: ask GitHub about the stored issues it did not list
+    (last stored before it started, and not known gone), at most MAX_GONE_CHECKS. A 404 or 410
+    marks one deleted, an answer for another issue (GitHub's redirect) transferred: duplicate
+    search stops offering them. One GitHub still has is stored afresh. A GitHub error stops the
+    asking: the next complete backfill asks again."""
+    rows = ctx.store.rows(
+        "select number, state from issues where repo = ? and seen_at < ? order by number",
+        [repo, since],
+    )
+    numbers = [int(r["number"]) for r in rows if r["state"] not in GONE_STATES]
+    result.unchecked = max(0, len(numbers) - MAX_GONE_CHECKS)
+    for at, number in enumerate(numbers[:MAX_GONE_CHECKS]):
+        try:
+            now: IssueData | None = host.issue(number)
+        except NotFound:
+            now = None
+        except GitHubError as err:
+            log.info("%s: stopped asking about unlisted issues: %s", repo, err)
+            result.unchecked += min(len(numbers), MAX_GONE_CHECKS) - at
+            return
+        if now is not None and now.number == number:
+            ctx.store.upsert_issue(repo, issue_row(now))
+            continue
+        row = ctx.store.issue(repo, number) or {"number": number}
+        state = "deleted" if now is None else "transferred"
+        ctx.store.upsert_issue(repo, {**_as_issue(row), "state": state})
+        result.gone += 1
+
+
+def _as_issue(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored issue row in the shape Store.upsert_issue takes."""
+    labels = json.loads(row.get("labels") or "[]")
+    return {**row, "labels": labels, "user": {"login": row.get("author") or ""}}
+
+
+def _gone_note(result: BackfillResult) -> str:
+    """The stored issues GitHub no longer has, and those left for the next backfill to ask about."""
+    note = f"; {result.gone} no longer on GitHub (deleted or transferred)" if result.gone else ""
+    if result.unchecked:
+        note += (
+            f"; {result.unchecked} more stored issues it did not list are left for the next"
+            f" complete backfill to ask GitHub about (at most {MAX_GONE_CHECKS} a run)"
+        )
+    return note
 
 
 def _open_note(result: BackfillResult) -> str:

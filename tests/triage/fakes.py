@@ -27,6 +27,9 @@ class FakeRepoHost:
     down_at_page: int | None = None  # ... and this one every time: GitHub stays down
     page_size: int = 100
     pages_fetched: list[int] = field(default_factory=list)
+    # issues transferred to another repository: GitHub redirects their old number to the new issue
+    moved: dict[int, IssueData] = field(default_factory=dict)
+    issue_reads: list[int] = field(default_factory=list)  # numbers asked for with issue()
     bot: str = "smolbot[bot]"
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(9000))
 
@@ -50,6 +53,9 @@ class FakeRepoHost:
 
     # RepoHost ------------------------------------------------------------------------------
     def issue(self, number: int) -> IssueData:
+        self.issue_reads.append(number)
+        if number in self.moved:
+            return self.moved[number]
         if number not in self.issues:
             raise NotFound(f"no issue #{number}")  # as the adapter raises for 404 and 410
         return self.issues[number]
