@@ -8,8 +8,9 @@ import hmac
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 COOKIE = "smolbot_session"
 SESSION_S = 12 * 3600
@@ -20,6 +21,10 @@ TOKEN_USER = "token"
 FAILURES_ALLOWED = 5  # wrong tokens from one client address within FAILURE_WINDOW_S
 FAILURE_WINDOW_S = 60.0
 THROTTLE_CLIENTS = 10_000  # addresses remembered at most; the least recently failed go first
+CROSS_SITE = (
+    "Sign-out refused: the request came from another site's page. Use Sign out at the top of a"
+    " dashboard page."
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,18 @@ def read_session(cookie: str | None, token: str | None, now: float | None = None
     if int(expires) < (now or time.time()):
         return None
     return User(login, all_repos=login == TOKEN_USER)
+
+
+def from_this_site(headers: Mapping[str, str], host: str) -> bool:
+    """Whether a POST that changes the session came from the dashboard's own pages, not another
+    site's form. The browser says so in Sec-Fetch-Site; one too old to send it sends Origin,
+    checked against the Host it was sent to. With neither it is no browser's (curl, a script):
+    nobody to trick."""
+    site = headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")  # none: the user's own action (typed, bookmarked)
+    origin = headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == host
 
 
 class LoginThrottle:

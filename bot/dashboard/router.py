@@ -16,11 +16,13 @@ from fastapi.templating import Jinja2Templates
 from bot.dashboard import queries
 from bot.dashboard.auth import (
     COOKIE,
+    CROSS_SITE,
     HTTPS_PROBE,
     SESSION_S,
     TOKEN_USER,
     LoginThrottle,
     User,
+    from_this_site,
     read_session,
     sign_session,
     token_ok,
@@ -160,6 +162,8 @@ def make_dashboard_router(
 
     @router.post("/logout")
     def logout(request: Request) -> RedirectResponse:
+        if not from_this_site(request.headers, request.headers.get("host", "")):
+            raise HTTPException(status_code=403, detail=CROSS_SITE)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, httponly=True, samesite="lax", secure=secure(request))
         return response

@@ -121,3 +121,17 @@ def test_sign_in_see_top_issues_and_a_chart(
     browser.get(server + "/audit?outcome=dry-run")
     audit = browser.find_element(By.ID, "audit").text
     assert "stale: no answer" in audit and "looks like a bug" not in audit
+
+
+@pytest.mark.slow
+def test_the_sign_out_button_signs_out(server: str, browser: webdriver.Chrome) -> None:
+    """The browser marks the button's POST same-origin (Sec-Fetch-Site): it is let through."""
+    browser.get(server + "/login")
+    browser.find_element(By.ID, "token").send_keys(TOKEN)
+    browser.find_element(By.ID, "sign-in").click()
+    wait(browser).until(ec.presence_of_element_located((By.ID, "top-issues")))
+    browser.find_element(By.CSS_SELECTOR, "header form button").click()
+    wait(browser).until(ec.url_to_be(server + "/login"))
+    assert browser.get_cookie("smolbot_session") is None
+    browser.get(server + "/")
+    assert browser.current_url == server + "/login"
