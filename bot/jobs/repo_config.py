@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from bot.core.actions import Action, Close, Comment
 from bot.core.config import (
     CONFIG_PATH,
     ConfigError,
@@ -20,6 +21,7 @@ from bot.core.config import (
 )
 from bot.core.markers import inert, marker, with_marker
 from bot.core.templates import LEGACY_TEMPLATES, TEMPLATE_DIR, IssueTemplate, parse_template
+from bot.jobs.perform import Performer, Target
 from bot.ports import (
     GitHubError,
     IssueData,
@@ -34,6 +36,15 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 CONFIG_ERROR_MARKER = "config-error"
 CONFIG_ERROR_TITLE = "smolbot: .github/smolbot.yml is invalid"
+CONFIG_FIXED_MARKER = "config-error:fixed"
+CONFIG_FIXED_NOTE = (
+    "`.github/smolbot.yml` is valid again: smolbot uses it from now on, so this issue is closed."
+    " (I am a bot.)"
+)
+CONFIG_REMOVED_NOTE = (
+    "`.github/smolbot.yml` was removed: smolbot uses its defaults from now on, so this issue is"
+    " closed. (I am a bot.)"
+)
 MAX_ERROR_CHARS = 20_000  # of the error, in the issue (inert() may make it longer)
 CONFIG_ERROR_BODY = (
     "smolbot could not use `.github/smolbot.yml`:\n\n```\n{error}\n```\n\n"
@@ -130,6 +141,7 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
     file = read_file(store, host, repo, CONFIG_PATH)
     state = _state(store, repo)
     if file.text is None:
+        _resolve_report(store, host, repo, state, default_config(), CONFIG_REMOVED_NOTE, bot_login)
         _save_state(store, {**state, "good_text": None, "error": None})
         return default_config()
     if not file.changed and state.get("error") is None and state.get("good_text") == file.text:
@@ -162,6 +174,7 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
                 raise
             _save_state(store, {**state, "error": error, "error_issue": number})
         return fallback
+    _resolve_report(store, host, repo, state, cfg, CONFIG_FIXED_NOTE, bot_login)
     _save_state(store, {**state, "good_text": file.text, "error": None})
     return cfg
 
@@ -210,6 +223,53 @@ def _unclaim_report(store: Store, repo: str, error: str, before: object) -> None
     """The report failed (GitHub away, say): the next delivery that reads the file reports it."""
     store.db.execute(
         "update repo_configs set error = ? where repo = ? and error = ?", [before, repo, error]
+    )
+    store.db.conn.commit()
+
+
+def _resolve_report(
+    store: Store,
+    host: RepoHost,
+    repo: str,
+    state: dict[str, object],
+    cfg: RepoConfig,
+    note: str,
+    bot_login: str,
+) -> None:
+    """The file fixed (or removed) while the bot's issue about it is open: the issue is closed
+    with a note, once (of the workers that read the fixed file at once, the one that clears the
+    recorded error); in dry-run only audited. GitHub away: the next delivery closes it."""
+    error = state.get("error")
+    if not isinstance(error, str) or not _claim_resolved(store, repo, error):
+        return
+    try:
+        number = _find_error_issue(host, state.get("error_issue"), bot_login)
+        if number is None:  # none was opened (dry-run), or a maintainer closed or deleted it
+            return
+        target = Target(repo, number, "repo_config", None, cfg.dry_run, bot_login)
+        why = f"{CONFIG_PATH} no longer invalid"
+        actions: list[Action] = [Comment(note, CONFIG_FIXED_MARKER, why), Close(why, "completed")]
+        Performer(host, store, target).perform(actions)
+    except (Unavailable, RateLimited, ReadOnly):
+        _unclaim_resolved(store, repo, error)
+        raise
+    except GitHubError as exc:  # refused for good: the issue stays open for a maintainer
+        why = f"GitHub refused to close the issue about the file, now valid ({exc})"
+        store.audit("close", "failed", why, task="repo_config", repo=repo, number=number)
+
+
+def _claim_resolved(store: Store, repo: str, error: str) -> bool:
+    cur = store.db.execute(
+        "update repo_configs set error = null, updated_at = ? where repo = ? and error = ?",
+        [time.time(), repo, error],
+    )
+    store.db.conn.commit()
+    return bool(cur.rowcount)
+
+
+def _unclaim_resolved(store: Store, repo: str, error: str) -> None:
+    store.db.execute(
+        "update repo_configs set error = ? where repo = ? and error is null", [error, repo]
     )
     store.db.conn.commit()
 

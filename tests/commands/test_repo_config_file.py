@@ -13,6 +13,7 @@ import pytest
 from bot.core.config import ConfigError, parse_config
 from bot.jobs.repo_config import CONFIG_ERROR_TITLE, load_repo_config
 from bot.jobs.triage import handle_issue_event
+from bot.ports import RateLimited, Unavailable
 from bot.sandbox.fake_github.server import FakeGitHubServer
 from tests.commands.conftest import CONFIG, REPO, error_issues, issue_payload, repo_writes
 from tests.lifecycle import http_world as lc
@@ -322,8 +323,6 @@ def test_an_error_issue_github_refuses_for_good_is_audited_and_the_last_good_con
 def test_an_error_issue_github_refuses_for_now_fails_the_job_and_is_made_by_the_next(
     world: Any,
 ) -> None:
-    from bot.ports import RateLimited
-
     state, ctx = world
     state.put_file(REPO, CONFIG, "treshold: 0.7\n")
     n = state.add_issue(REPO, "Crash", "It crashes").number
@@ -334,3 +333,90 @@ def test_an_error_issue_github_refuses_for_now_fails_the_job_and_is_made_by_the_
     ctx.github.repo = real_repo
     handle_issue_event(ctx, "d2", issue_payload(state, n))
     assert len(error_issues(state)) == 1
+
+
+# -- the file fixed ------------------------------------------------------------------------------
+def test_fixing_the_file_closes_the_config_error_issue_with_a_note(world: Any) -> None:
+    state, ctx = world
+    state.put_file(REPO, CONFIG, "triage:\n  enabled: nope\n")
+    _opened(state, ctx, "d1")
+    (report,) = error_issues(state)
+    assert report.state == "open"
+    state.put_file(REPO, CONFIG, GOOD)  # fixed
+    for i in range(2):  # closed once
+        m = _opened(state, ctx, f"d{i + 2}", f"Crash on load {i}")
+        assert state.issue(REPO, m).labels == []  # the fixed file is used: triage off
+    (report,) = error_issues(state)
+    assert (report.state, report.state_reason) == ("closed", "completed")
+    (note,) = [c.body for c in state.comments(REPO, report.number)]
+    assert "valid again" in note
+    outcomes = [(r["action"], r["outcome"]) for r in ctx.store.audit_rows(REPO, report.number)]
+    assert ("close", "done") in outcomes
+
+
+def test_removing_the_file_closes_the_config_error_issue_too(world: Any) -> None:
+    state, ctx = world
+    state.put_file(REPO, CONFIG, "triage:\n  enabled: nope\n")
+    _opened(state, ctx, "d1")
+    del state.repos[REPO].files[CONFIG]
+    _opened(state, ctx, "d2")
+    (report,) = error_issues(state)
+    assert report.state == "closed"
+    (note,) = [c.body for c in state.comments(REPO, report.number)]
+    assert "removed" in note and "defaults" in note
+
+
+def test_a_fixed_file_in_dry_run_leaves_the_config_error_issue_open_and_says_so(
+    world: Any,
+) -> None:
+    state, ctx = world
+    state.put_file(REPO, CONFIG, "triage:\n  enabled: nope\n")
+    _opened(state, ctx, "d1")
+    state.put_file(REPO, CONFIG, "dry_run: true\n")
+    _opened(state, ctx, "d2")
+    (report,) = error_issues(state)
+    assert report.state == "open" and state.comments(REPO, report.number) == []
+    outcomes = [(r["action"], r["outcome"]) for r in ctx.store.audit_rows(REPO, report.number)]
+    assert ("close", "dry-run") in outcomes
+
+
+def test_an_error_issue_a_maintainer_closed_gets_no_note_when_the_file_is_fixed(
+    world: Any,
+) -> None:
+    state, ctx = world
+    state.put_file(REPO, CONFIG, "triage:\n  enabled: nope\n")
+    _opened(state, ctx, "d1")
+    (report,) = error_issues(state)
+    report.state = "closed"
+    state.put_file(REPO, CONFIG, GOOD)
+    _opened(state, ctx, "d2")
+    assert state.comments(REPO, report.number) == []
+
+
+def test_an_error_issue_github_will_not_close_now_is_closed_by_the_next_delivery(
+    world: Any,
+) -> None:
+    state, ctx = world
+    state.put_file(REPO, CONFIG, "triage:\n  enabled: nope\n")
+    _opened(state, ctx, "d1")
+    (report,) = error_issues(state)
+    state.put_file(REPO, CONFIG, GOOD)
+    real_repo = ctx.github.repo
+
+    def arm(name: str, host: Any) -> None:  # the note is posted, then GitHub fails the close
+        close = host.close
+
+        def failing_close(number: int, state_reason: str) -> None:
+            state.fail_next(1, status=502, match=f"/issues/{number}")
+            close(number, state_reason)
+
+        host.close = failing_close
+
+    lc.patch_host(ctx, arm)
+    with pytest.raises(Unavailable):
+        _opened(state, ctx, "d2")
+    assert state.issue(REPO, report.number).state == "open"
+    ctx.github.repo = real_repo
+    _opened(state, ctx, "d3")
+    assert state.issue(REPO, report.number).state == "closed"
+    assert len(state.comments(REPO, report.number)) == 1  # the note, once
