@@ -86,9 +86,11 @@ def warm_classifier(ctx: JobContext, *, taught: bool) -> None:
     """Retrain here, on the model queue, once a backfill taught something: the first triage after
     it would otherwise retrain inline, on the fast queue, and encode every new example (after 300
     issues, 16.9 s against 1.2 s with their embeddings cached on disk, where this leaves them).
-    Here, not in a thread beside the job: the job's end says the classifier is ready."""
+    Here, not in a thread beside the job: the job's end says the classifier is ready. Forced: a
+    small repository's dozen examples would otherwise wait for RETRAIN_EVERY more from elsewhere
+    (the models whose examples did not change are kept, so the retrain fits only what did)."""
     if taught and ctx.models is not None:
-        ctx.models.classifier(here=True)
+        ctx.models.classifier(force=True)
 
 
 @register("resume_backfills", lock=lambda kw: "resume-backfills")
