@@ -59,6 +59,7 @@ class Waiting:
     question: CommentData | None = None  # the maintainer comment the author should answer
     author_answered: bool = False  # needs-info is set and the author has answered since
     asked_by: str | None = None  # on the team: someone else's question (not the author's) waits
+    said_at: datetime | None = None  # on the team: when the answer or question it waits on came
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,8 @@ def waiting_on(
         )
         if last_author is None or last_author <= asked:
             return Waiting("author", (author,), heard, f"label {needs_info} is set", last_team)
-        return _on_team(issue, last_team, clock, "the author answered the needs-info request", True)
+        why = "the author answered the needs-info request"
+        return _on_team(issue, last_team, clock, why, True, said_at=last_author)
     author_is_team = _team(author, issue.author_association, team)
     if last_team is None and last_author is None:
         if author_is_team:
@@ -260,7 +262,8 @@ def waiting_on(
         return _unless_asked(issue, people, by_team, clock, why)
     if author_is_team:
         return _unless_asked(issue, people, by_team, clock, "the author is on the team")
-    return _on_team(issue, last_team, clock, "the author answered; nobody from the team replied")
+    why = "the author answered; nobody from the team replied"
+    return _on_team(issue, last_team, clock, why, said_at=last_author)
 
 
 def _unless_asked(
@@ -288,7 +291,7 @@ def _unless_asked(
     who = by_team[-1] if by_team else None
     why = f"{last.author} asked something after the team's last reply"
     asker = None if last.author == issue.author else last.author
-    return _on_team(issue, who, since, why, asked_by=asker)
+    return _on_team(issue, who, since, why, asked_by=asker, said_at=parse_time(last.created_at))
 
 
 def _on_team(
@@ -298,12 +301,13 @@ def _on_team(
     why: str,
     answered: bool = False,
     asked_by: str | None = None,
+    said_at: datetime | None = None,
 ) -> Waiting:
     assignees = tuple(a for a in issue.assignees if a != issue.author)
     if assignees:
-        return Waiting("assignee", assignees, clock, why, None, answered, asked_by)
+        return Waiting("assignee", assignees, clock, why, None, answered, asked_by, said_at)
     who = (last_team.author,) if last_team else ()
-    return Waiting("maintainer", who, clock, why, None, answered, asked_by)
+    return Waiting("maintainer", who, clock, why, None, answered, asked_by, said_at)
 
 
 def _team(login: str, association: str, team: frozenset[str]) -> bool:
@@ -603,7 +607,7 @@ def ping_text(thread: Thread, cfg: RepoConfig, w: Waiting, need: str = "") -> st
         note = CLOSE_NOTE.format(days=cfg.lifecycle.days_until_close) if close else ""
         return PING_AUTHOR.format(who=w.who[0], what=what, close_note=note, days=days)
     whos = ", ".join(f"@{p}" for p in w.who)
-    when = f"on {w.since.date()}"
+    when = f"on {(w.said_at or w.since).date()}"  # the answer's day, not the clock's
     said, did = (w.asked_by, "asked something") if w.asked_by else (thread.issue.author, "answered")
     return PING_TEAM.format(whos=whos, author=quiet(said), did=did, when=when, what=what, days=days)
 
