@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ SUFFIX = ".jsonl"
 _ENTRY = re.compile(r"(\d+)-\d+-\d+-(\d+)\.jsonl")  # written at (ns), pid, seq, deliveries
 PARTIAL = ".tmp"  # being written, or left by a crash before it was answered (never 202)
 PARTIAL_STALE_S = 3600.0
+RECOUNT_S = 1.0  # how stale this process's count of the spool's bytes may be (others write too)
 _LOG_EVERY_S = 60.0
 _seq = itertools.count()
 
@@ -60,17 +62,14 @@ class Spool:
     def __init__(self, directory: Path, max_bytes: int) -> None:
         self.dir, self.max_bytes = directory, max_bytes
         self._kept, self._logged_at = 0, float("-inf")
+        self._count_lock = threading.Lock()
+        self._used, self._counted_at = 0, float("-inf")
 
     def put(self, rows: Sequence[Mapping[str, Any]], why: str) -> Path:
         """Keep rows durably; SpoolFull past the cap, OSError when the disk refuses."""
         data = b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in rows)
         self.dir.mkdir(parents=True, exist_ok=True)
-        used = self.used_bytes()
-        if used + len(data) > self.max_bytes:
-            raise SpoolFull(
-                f"the webhook spool {self.dir} is full ({used:,} of SMOLBOT_SPOOL_MAX_BYTES="
-                f"{self.max_bytes:,} bytes); bring the store back, or raise the setting"
-            )
+        self._reserve(len(data))
         name = f"{time.time_ns()}-{os.getpid()}-{next(_seq)}-{len(rows)}"
         partial = self.dir / (name + PARTIAL)
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # payloads: private
@@ -88,6 +87,24 @@ class Spool:
         self._sync_dir()
         self._log_kept(len(rows), why)
         return entry
+
+    def _reserve(self, size: int) -> None:
+        """Count `size` bytes in, or raise SpoolFull. The directory is listed at most once a
+        RECOUNT_S (listing it at each put cost 15 ms at 2,000 entries), and again before
+        refusing, so room that a replay made is seen at once."""
+        with self._count_lock:
+            now = time.monotonic()
+            if now - self._counted_at > RECOUNT_S:
+                self._used, self._counted_at = self.status().size, now
+            if self._used + size > self.max_bytes and self._counted_at < now:
+                self._used, self._counted_at = self.status().size, now
+            if self._used + size > self.max_bytes:
+                raise SpoolFull(
+                    f"the webhook spool {self.dir} is full ({self._used:,} of"
+                    f" SMOLBOT_SPOOL_MAX_BYTES={self.max_bytes:,} bytes); bring the store back,"
+                    " or raise the setting"
+                )
+            self._used += size
 
     def _log_kept(self, n: int, why: str) -> None:
         """A warning at most once a minute, with how many were kept since: not one per batch."""
@@ -117,13 +134,6 @@ class Spool:
         except FileNotFoundError:
             return []
 
-    def used_bytes(self) -> int:
-        total = 0
-        for e in self._files():
-            with contextlib.suppress(FileNotFoundError):  # replayed meanwhile
-                total += e.stat().st_size
-        return total
-
     def entries(self) -> list[Path]:
         """Whole entries, oldest first; partial files a crash left long ago are removed."""
         found = []
@@ -134,17 +144,21 @@ class Spool:
                 with contextlib.suppress(FileNotFoundError):
                     if time.time() - e.stat().st_mtime > PARTIAL_STALE_S:
                         os.unlink(e.path)
-        return sorted(found, key=lambda p: _parts(p)[0])
+        return sorted(found, key=lambda p: _parts(p.name)[0])
 
     def status(self) -> SpoolStatus:
-        entries = self.entries()
-        oldest = _parts(entries[0])[0] / 1e9 if entries else None
-        return SpoolStatus(
-            entries=len(entries),
-            deliveries=sum(_parts(p)[1] for p in entries),
-            size=self.used_bytes(),
-            oldest_s=max(0.0, time.time() - oldest) if oldest is not None else None,
-        )
+        """What waits, from one listing: the entries' names carry their time and count."""
+        entries = deliveries = size = 0
+        oldest: int | None = None
+        for e in self._files():
+            with contextlib.suppress(FileNotFoundError):  # replayed meanwhile
+                size += e.stat().st_size
+            if _ENTRY.fullmatch(e.name):
+                written, n = _parts(e.name)
+                entries, deliveries = entries + 1, deliveries + n
+                oldest = written if oldest is None else min(oldest, written)
+        waited = None if oldest is None else max(0.0, time.time() - oldest / 1e9)
+        return SpoolStatus(entries=entries, deliveries=deliveries, size=size, oldest_s=waited)
 
     @contextlib.contextmanager
     def take(self, entry: Path) -> Iterator[list[dict[str, Any]] | None]:
@@ -173,8 +187,8 @@ class Spool:
             self._sync_dir()
 
 
-def _parts(entry: Path) -> tuple[int, int]:
+def _parts(name: str) -> tuple[int, int]:
     """When an entry was written (ns since the epoch) and how many deliveries it holds."""
-    found = _ENTRY.fullmatch(entry.name)
+    found = _ENTRY.fullmatch(name)
     assert found is not None  # entries() lists only these
     return int(found[1]), int(found[2])
