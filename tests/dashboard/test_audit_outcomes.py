@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from bot.dashboard import queries
 from bot.jobs.runtime import Runtime
 from bot.settings import Settings
 from bot.store import Store
@@ -65,3 +66,12 @@ def test_a_row_of_no_repository_does_not_say_none(client: TestClient, dash_store
     row = page[page.index("<tr><td>", page.index('<table id="audit">')) :].split("</tr>")[0]
     assert "triage_reader" in row
     assert "None" not in row, row
+
+
+def test_the_filter_reads_the_outcomes_of_the_newest_rows_only(dash_store: Store) -> None:
+    dash_store.audit("deliver", "parked", "long ago", repo="octo-org/hello")
+    for i in range(3):
+        dash_store.audit("add_labels", "done", f"since {i}", repo="octo-org/hello")
+    assert queries.outcomes(dash_store, rows=3) == ["done"]
+    assert queries.outcomes(dash_store, "parked", rows=3) == ["done", "parked"]
+    assert "parked" in queries.outcomes(dash_store)
