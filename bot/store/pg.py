@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import re
+import socket
 import sqlite3
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -14,6 +19,7 @@ from urllib.parse import unquote
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg.types.numeric import FloatLoader
 
@@ -27,6 +33,25 @@ TYPES: dict[Any, str] = {
     list: "text",
 }
 T = TypeVar("T")
+# Every session's bounds: a write queued behind a held lock (an operator's LOCK TABLE, a VACUUM
+# FULL, a migration's ALTER behind a long transaction) fails after LOCK_TIMEOUT_S, and any
+# statement after STATEMENT_TIMEOUT_S; both are outages (retried). Migrations and the daily
+# prune run without them (`unbounded()`).
+LOCK_TIMEOUT_S = 5
+STATEMENT_TIMEOUT_S = 60
+# A server, link or proxy that stops answering cancels nothing: TCP notices a dead peer or
+# dropped packets in about 25-30 s (libpq's settings below, unless the URL sets its own); past
+# ANSWER_WITHIN_S, the watch thread cuts the connection (a proxy still answers TCP for the
+# server behind it).
+ANSWER_WITHIN_S = STATEMENT_TIMEOUT_S + 15.0
+TCP_PARAMS: dict[str, Any] = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,  # ms; libpq 12+
+}
 _UPSERT_SELF = re.compile(
     r"insert\s+into\s+(\w+).*?do\s+update\s+set\s+(\w+)\s*=\s*(\w+)\b", re.I | re.S
 )
@@ -122,7 +147,12 @@ class PgDatabase:
     def __init__(self, url: str) -> None:
         self.url = url
         self._guard = threading.RLock()
+        self._unbounded = 0  # unbounded() nesting
+        self.answer_within_s = ANSWER_WITHIN_S
+        self.waiting_since: float | None = None  # when the statement waiting now was sent
+        self._cut = False  # the watch thread cut the connection
         self.conn = self._connect()
+        _WATCHED.add(self)
         self.generation = 0  # bumped at each reconnect
         self.session_locks = 0  # advisory locks bot.coord.locks holds on this session
         self._meta: dict[str, tuple[list[str], list[str]]] = {}
@@ -130,11 +160,70 @@ class PgDatabase:
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
-            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+            given = conninfo_to_dict(self.url)
+            tcp = {k: v for k, v in TCP_PARAMS.items() if k not in given}
+            if psycopg.pq.version() < 120000:
+                tcp.pop("tcp_user_timeout", None)
+            conn = psycopg.connect(self.url, autocommit=True, **tcp)
         except psycopg.Error as err:  # it quotes a password it cannot parse (a bad %-escape)
             raise type(err)(hide_password(str(err), self.url)) from None
         conn.adapters.register_loader("numeric", FloatLoader)  # avg() etc.: floats, as in SQLite
+        self._set_bounds(conn)
+        self._cut = False
         return conn
+
+    def _set_bounds(self, conn: psycopg.Connection[Any]) -> None:
+        lock, statement = (0, 0) if self._unbounded else (LOCK_TIMEOUT_S, STATEMENT_TIMEOUT_S)
+        conn.execute(
+            "select set_config('lock_timeout', %s, false),"
+            " set_config('statement_timeout', %s, false)",
+            [f"{lock}s", f"{statement}s"],
+        )
+
+    @contextmanager
+    def unbounded(self) -> Iterator[None]:
+        """No lock, statement or answer timeout inside: a migration or the daily prune over a
+        long history is work that may take minutes, not a server that stopped answering."""
+        with self._guard:
+            self._unbounded += 1
+            try:
+                self._once_more(self._set_bounds)
+                yield
+            finally:
+                self._unbounded -= 1
+                if not (self.conn.closed or self.conn.broken):
+                    self._set_bounds(self.conn)
+
+    @contextmanager
+    def _waiting(self) -> Iterator[None]:
+        """A statement sent: the watch thread cuts the connection if no answer comes in time."""
+        _watch()
+        self.waiting_since = time.monotonic()
+        try:
+            yield
+        except psycopg.OperationalError as err:
+            if self._cut:
+                raise psycopg.OperationalError(
+                    f"PostgreSQL did not answer within {self.answer_within_s:.0f} s (a server,"
+                    " link or proxy that stopped answering): the connection was closed, the next"
+                    " statement opens a new one"
+                ) from err
+            raise
+        finally:
+            self.waiting_since = None
+
+    def cut_if_silent(self, now: float) -> None:
+        """Called by the watch thread: shut the socket of a statement waiting past its bound, so
+        it fails now (an outage, retried) instead of waiting on for ever."""
+        since = self.waiting_since
+        if since is None or self._unbounded or now - since <= self.answer_within_s:
+            return
+        self._cut = True
+        with (
+            contextlib.suppress(OSError, psycopg.Error),
+            socket.socket(fileno=os.dup(self.conn.fileno())) as sock,
+        ):
+            sock.shutdown(socket.SHUT_RDWR)
 
     def _reconnect(self) -> psycopg.Connection[Any]:
         """A new session. If the old one held locks, the statement that found it dead fails with
@@ -175,13 +264,15 @@ class PgDatabase:
         """
         with self._guard:
             try:
-                return fn(self._live())
+                with self._waiting():
+                    return fn(self._live())
             except pg_errors.IntegrityError as err:
                 raise IntegrityError(str(err)) from err
             except psycopg.OperationalError:
-                if self._depth or not (self.conn.closed or self.conn.broken):
+                if self._depth or self._cut or not (self.conn.closed or self.conn.broken):
                     raise
-                return fn(self._reconnect())
+                with self._waiting():
+                    return fn(self._reconnect())
 
     # --- sqlite-utils Database API ------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor[Any]:
@@ -206,7 +297,8 @@ class PgDatabase:
             if generation != self.generation or self.conn.closed or self.conn.broken:
                 return None
             try:
-                return self.conn.execute(translate(sql), args)
+                with self._waiting():
+                    return self.conn.execute(translate(sql), args)
             except psycopg.OperationalError:
                 if self.conn.closed or self.conn.broken:
                     return None  # the next statement reconnects
@@ -240,15 +332,21 @@ class PgDatabase:
             self._depth += 1
             try:
                 with self.conn.transaction():
-                    yield
+                    try:
+                        yield
+                    finally:
+                        _watch()
+                        self.waiting_since = time.monotonic()  # the commit (or rollback) next
             finally:
+                self.waiting_since = None
                 self._depth -= 1
 
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:
-        """A session advisory lock (e.g. around migrations when several processes start at once)."""
+        """A session advisory lock (e.g. around migrations when several processes start at once),
+        waited for and held without time bounds (another process may be migrating)."""
         key = advisory_key(name)
-        with self._guard:
+        with self._guard, self.unbounded():
             self.execute("select pg_advisory_lock(?)", [key])
             try:
                 yield
@@ -278,6 +376,29 @@ class PgDatabase:
             ).fetchall()
             self._meta[name] = ([c[0] for c in cols], [p[0] for p in pks])
         return self._meta[name]
+
+
+_WATCHED: weakref.WeakSet[PgDatabase] = weakref.WeakSet()
+_watcher: list[threading.Thread] = []  # this process's watch thread (none after a fork)
+_watcher_lock = threading.Lock()
+
+
+def _watch() -> None:
+    """Start this process's watch thread if it is not running (first statement, or a fork)."""
+    if _watcher and _watcher[0].is_alive():
+        return
+    with _watcher_lock:
+        if not (_watcher and _watcher[0].is_alive()):
+            _watcher[:] = [threading.Thread(target=_watch_all, name="pg-watch", daemon=True)]
+            _watcher[0].start()
+
+
+def _watch_all() -> None:
+    while True:
+        time.sleep(1.0)
+        now = time.monotonic()
+        for db in list(_WATCHED):
+            db.cut_if_silent(now)
 
 
 def advisory_key(name: str) -> int:

@@ -207,12 +207,15 @@ class Store:
         """Drop what only grows: the payloads of deliveries finished before `before` (the row
         stays: a redelivery of it is still known, and the counts and the audit keep it) and
         cached model answers made before it. Dead deliveries keep theirs for `smolbot retry`."""
-        payloads = self.db.execute(
-            "update deliveries set payload = '' where status in ('done', 'ignored')"
-            " and updated_at < ? and payload != ''",
-            [before],
-        ).rowcount
-        answers = self.db.execute("delete from llm_cache where created_at < ?", [before]).rowcount
+        with _unbounded(self.db):  # the first prune of a long history may take minutes
+            payloads = self.db.execute(
+                "update deliveries set payload = '' where status in ('done', 'ignored')"
+                " and updated_at < ? and payload != ''",
+                [before],
+            ).rowcount
+            answers = self.db.execute(
+                "delete from llm_cache where created_at < ?", [before]
+            ).rowcount
         self.db.conn.commit()
         return {"payloads": payloads, "cached_answers": answers}
 
@@ -623,6 +626,12 @@ def _when(stamp: object) -> float | None:
     except ValueError:
         return None
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def _unbounded(db: Any) -> contextlib.AbstractContextManager[None]:
+    """PostgreSQL's time bounds on each statement lifted (bot.store.pg); SQLite has none."""
+    relaxed = getattr(db, "unbounded", None)
+    return relaxed() if relaxed else contextlib.nullcontext()
 
 
 def _or(value: float | None, default: float) -> float:
