@@ -275,15 +275,15 @@ def test_invalid_config_keeps_last_good_and_opens_one_issue(ctx, host):
     host.files[".github/smolbot.yml"] = "dry_run: false\ntriage:\n  needs_triage_label: triage-me\n"
     cfg = load_repo_config(ctx.store, host, REPO, bot_login="smolbot[bot]")
     assert cfg.triage.needs_triage_label == "triage-me"
-    assert load_repo_config(ctx.store, host, REPO, bot_login="x") == cfg
+    assert load_repo_config(ctx.store, host, REPO, bot_login=host.bot) == cfg
     assert host.file_reads[-1] == (".github/smolbot.yml", True)  # served by ETag, no new body
     host.files[".github/smolbot.yml"] = "triage:\n  threshold: 7\n"
     for _ in range(3):
-        assert load_repo_config(ctx.store, host, REPO, bot_login="x") == cfg
+        assert load_repo_config(ctx.store, host, REPO, bot_login=host.bot) == cfg
     created = writes(host, "create_issue")
     assert len(created) == 1 and created[0][1] == CONFIG_ERROR_TITLE  # type: ignore[index]
     host.files[".github/smolbot.yml"] = "triage: [oops"
-    load_repo_config(ctx.store, host, REPO, bot_login="x")
+    load_repo_config(ctx.store, host, REPO, bot_login=host.bot)
     assert len(writes(host, "create_issue")) == 1 and len(writes(host, "edit_issue")) == 1
 
 
@@ -291,11 +291,11 @@ def test_a_deleted_config_error_issue_is_opened_again_not_a_failure(ctx, host):
     """A maintainer deleting the bot's config-error issue must not fail every later delivery
     (reading it raised): the next invalid config opens a new one."""
     host.files[".github/smolbot.yml"] = "triage:\n  threshold: 7\n"
-    load_repo_config(ctx.store, host, REPO, bot_login="x")
+    load_repo_config(ctx.store, host, REPO, bot_login=host.bot)
     (first,) = [n for n, i in host.issues.items() if i.title == CONFIG_ERROR_TITLE]
     del host.issues[first]  # deleted; reading it answers as GitHub's 410 does
     host.files[".github/smolbot.yml"] = "triage: [oops"
-    load_repo_config(ctx.store, host, REPO, bot_login="x")
+    load_repo_config(ctx.store, host, REPO, bot_login=host.bot)
     assert len(writes(host, "create_issue")) == 2
     assert [i.title for i in host.issues.values()].count(CONFIG_ERROR_TITLE) == 1
 
