@@ -18,11 +18,12 @@ from bot.ports import NotFound, RepoHost
 
 log = logging.getLogger(__name__)
 TASK = "commands"
+NOT_NEW = "not run: commands run only from new comments"
 REFUSED_MARKER = "commands:duplicate-refused"  # and the command comment's id: one reply each
 
 
 def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any]) -> None:
-    """Entry point for `issue_comment` deliveries (created only)."""
+    """Entry point for `issue_comment` deliveries: created runs; edited is audited as not run."""
     comment = payload.get("comment") or {}
     repo = payload["repository"]["full_name"]
     number = int((payload.get("issue") or {}).get("number", 0))
@@ -32,13 +33,18 @@ def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, A
         "repo": repo,
         "number": number,
     }
-    if payload.get("action") != "created":
+    if payload.get("action") not in ("created", "edited"):
         return
     commands, rejected = parse_commands(str(comment.get("body") or ""))
     user = comment.get("user") or {}
     author, is_bot = str(user.get("login", "")), user.get("type") == "Bot"
     if (commands or rejected) and (author.lower() == ctx.settings.bot_login.lower() or is_bot):
-        ctx.store.audit("command", "skipped", f"comment written by a bot ({author})", **audit)
+        if payload.get("action") == "created":
+            ctx.store.audit("command", "skipped", f"comment written by a bot ({author})", **audit)
+        return
+    if payload.get("action") == "edited":  # an old comment: editing it in does not run it
+        for cmd in commands:
+            ctx.store.audit(f"command.{cmd.verb}", "skipped", NOT_NEW, **audit)
         return
     for bad in rejected:
         ctx.store.audit("command", "skipped", f"{bad.why}: {bad.text[:100]}", **audit)
