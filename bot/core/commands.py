@@ -80,6 +80,16 @@ def _build(verb: str, rest: str) -> Command | Rejected:
     return Command("duplicate", int(m.group(1)))
 
 
+def conflicting_duplicates(commands: list[Command]) -> tuple[list[Command], tuple[int, ...]]:
+    """The commands to run, and the issues named when one comment asks to close this issue as
+    a duplicate of two or more (a slip, or a correction below the first): closing is not
+    guessed, none of them runs. The same issue named twice is one command (parse_commands)."""
+    targets = tuple(c.target for c in commands if c.verb == "duplicate" and c.target is not None)
+    if len(targets) < 2:
+        return commands, ()
+    return [c for c in commands if c.verb != "duplicate"], targets
+
+
 def may_run(permission: str) -> bool:
     return permission.lower() in WRITE_PERMISSIONS
 

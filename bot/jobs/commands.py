@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from bot.core.actions import Comment, NoOp
-from bot.core.commands import Command, denial_reason, parse_commands
+from bot.core.commands import Command, conflicting_duplicates, denial_reason, parse_commands
 from bot.core.duplicates import close_as_duplicate_actions
 from bot.core.labels import spelled
 from bot.jobs.context import JobContext, host_for
@@ -54,6 +54,11 @@ def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, A
     permission = host.permission(author)
     why = denial_reason(author, permission, is_bot, ctx.settings.bot_login)
     on_pr = bool((payload.get("issue") or {}).get("pull_request"))
+    commands, targets = conflicting_duplicates(commands)
+    if targets and (why is not None or on_pr):
+        ctx.store.audit("command.duplicate", "skipped", why or "not for pull requests", **audit)
+    elif targets:
+        refuse_duplicates(ctx, host, repo, number, targets, author, delivery_id, comment.get("id"))
     for cmd in commands:
         if why is None and on_pr and cmd.verb in ("retriage", "duplicate"):
             ctx.store.audit(f"command.{cmd.verb}", "skipped", "not for pull requests", **audit)
@@ -121,9 +126,7 @@ def mark_duplicate(
     """Close as a duplicate of #original, another issue (not a pull request) that exists; the
     maintainer decided, not a model. A refused target gets one short reply per command comment
     (fixed text, no model), so the maintainer knows nothing was closed."""
-    cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
-    target = Target(repo, number, TASK, delivery_id, cfg.dry_run, ctx.settings.bot_login)
-    perf = Performer(host, ctx.store, target)
+    perf = _performer(ctx, host, repo, number, delivery_id)
     why = None
     if original == number:
         why = "is this issue itself"
@@ -134,17 +137,55 @@ def mark_duplicate(
         except (NotFound, LookupError):  # rate limits and outages propagate: the task retries
             why = "was not found (no such issue in this repository)"
     if why is not None:
-        text = f"#{original} {why}, so this issue was not closed as its duplicate."
-        marker = f"{REFUSED_MARKER}:{comment_id if comment_id is not None else original}"
-        perf.perform(
-            [
-                NoOp(f"/smolbot duplicate #{original}: {why}", "close"),
-                Comment(f"{text} (I am a bot.)", marker, f"{author}: #{original} {why}"),
-            ]
+        _refuse(
+            perf,
+            f"/smolbot duplicate #{original}: {why}",
+            f"#{original} {why}, so this issue was not closed as its duplicate.",
+            f"{author}: #{original} {why}",
+            comment_id if comment_id is not None else original,
         )
         return
     label = spelled("duplicate", host.labels())
     perf.perform(close_as_duplicate_actions(number, original, author, label))
+
+
+def refuse_duplicates(
+    ctx: JobContext,
+    host: RepoHost,
+    repo: str,
+    number: int,
+    targets: tuple[int, ...],
+    author: str,
+    delivery_id: str | None,
+    comment_id: int | None = None,
+) -> None:
+    """One comment naming two or more issues to close this one as a duplicate of: nothing is
+    closed (which one was meant is not guessed) and one short reply per comment says so."""
+    named = ", ".join(f"#{t}" for t in targets)
+    why = f"names more than one issue to close this one as a duplicate of ({named})"
+    _refuse(
+        _performer(ctx, host, repo, number, delivery_id),
+        f"/smolbot duplicate: the comment {why}",
+        f"That comment {why}, so this issue was not closed. To close it, comment one"
+        " `/smolbot duplicate #N`.",
+        f"{author}: the comment {why}",
+        comment_id if comment_id is not None else "-".join(map(str, targets)),
+    )
+
+
+def _performer(
+    ctx: JobContext, host: RepoHost, repo: str, number: int, delivery_id: str | None
+) -> Performer:
+    cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
+    target = Target(repo, number, TASK, delivery_id, cfg.dry_run, ctx.settings.bot_login)
+    return Performer(host, ctx.store, target)
+
+
+def _refuse(perf: Performer, noop: str, text: str, reason: str, once_per: object) -> None:
+    """A refused `/smolbot duplicate`: audited, and one short reply (fixed text, no model) per
+    command comment, so the maintainer knows nothing was closed."""
+    marker = f"{REFUSED_MARKER}:{once_per}"
+    perf.perform([NoOp(noop, "close"), Comment(f"{text} (I am a bot.)", marker, reason)])
 
 
 def summarize(

@@ -129,6 +129,43 @@ def test_an_ignored_issue_is_left_alone_and_a_duplicate_command_closes_it_once(
     assert len(state.comments(REPO, n)) == 1
 
 
+def test_two_duplicate_targets_in_one_comment_close_nothing_and_get_one_reply(
+    world: Any,
+) -> None:
+    state, ctx = world
+    a = state.add_issue(REPO, "Crash").number
+    b = state.add_issue(REPO, "Crash too").number
+    n = state.add_issue(REPO, "Crash again").number
+    body = f"/smolbot duplicate #{a}\noops, I meant:\n/smolbot duplicate #{b}"
+    for d in ("c1", "c2"):  # the same comment handled twice (a retried job)
+        handle_comment_event(ctx, d, comment_payload(n, body, "maint"))
+    assert state.issue(REPO, n).state == "open" and state.issue(REPO, n).labels == []
+    (reply,) = [c.body for c in state.comments(REPO, n)]
+    assert f"#{a}" in reply and f"#{b}" in reply and "not closed" in reply
+    reasons = [r["reason"] for r in ctx.store.audit_rows(REPO, n)]
+    assert any("more than one issue" in r for r in reasons), reasons
+
+
+def test_the_same_duplicate_target_twice_in_one_comment_closes_once(world: Any) -> None:
+    state, ctx = world
+    a = state.add_issue(REPO, "Crash").number
+    n = state.add_issue(REPO, "Crash again").number
+    body = f"/smolbot duplicate #{a}\nyes, really:\n/smolbot duplicate {a}"
+    handle_comment_event(ctx, "c1", comment_payload(n, body, "maint"))
+    assert state.issue(REPO, n).state_reason == "duplicate"
+    assert len(state.comments(REPO, n)) == 1
+
+
+def test_conflicting_duplicate_targets_of_a_non_writer_get_no_reply(world: Any) -> None:
+    state, ctx = world
+    a = state.add_issue(REPO, "Crash").number
+    b = state.add_issue(REPO, "Crash too").number
+    n = state.add_issue(REPO, "Crash again").number
+    body = f"/smolbot duplicate #{a}\n/smolbot duplicate #{b}"
+    handle_comment_event(ctx, "c1", comment_payload(n, body, "bob"))
+    assert repo_writes(state) == []
+
+
 def test_an_edited_comment_with_a_command_is_audited_as_not_run(world: Any) -> None:
     state, ctx = world
     n = state.add_issue(REPO, "Crash on save", "It crashes").number
