@@ -219,9 +219,16 @@ def waiting_on(
     clock = max(
         [created, *_times(by_team), *_times(by_author), *_human_event_times(thread, bot_login)]
     )
-    # a wait on the author restarts at anyone's comment (a co-reporter's answer, "same here"):
-    # an active thread is never closed, and a close always follows a ping nobody answered
-    heard = max([clock, *(parse_time(c.created_at) for c in people if c.author != author)])
+    # a wait on the author restarts at anyone's comment (a co-reporter's answer, "same here")
+    # and when the bot took needs-info off (the author had answered, though the answer may be
+    # deleted since): an active thread is never closed; a close follows a ping nobody answered
+    heard = max(
+        [
+            clock,
+            *(parse_time(c.created_at) for c in people if c.author != author),
+            *_unlabeled(thread, needs_info, bot_login, by_bot=True),
+        ]
+    )
     if is_bot(author, issue.author_type, bot_login):  # a bot never answers: never waited on
         return _unless_asked(issue, people, by_team, clock, f"opened by a bot ({author})")
     last_team = by_team[-1] if by_team else None
@@ -245,7 +252,7 @@ def waiting_on(
         last_author is None or parse_time(last_team.created_at) > last_author
     ):
         said = without_commands(last_team.body)
-        took_off = _unlabeled_by_hand(thread, needs_info, bot_login)
+        took_off = max(_unlabeled(thread, needs_info, bot_login, by_bot=False), default=None)
         if took_off is not None and took_off > parse_time(last_team.created_at):
             why = f"{needs_info} was taken off after {last_team.author}'s last comment"
             return _unless_asked(issue, people, by_team, clock, why)
@@ -339,17 +346,16 @@ def _label_time(thread: Thread, label: str) -> datetime | None:
     return max(times, default=None)
 
 
-def _unlabeled_by_hand(thread: Thread, label: str, bot_login: str) -> datetime | None:
-    """When a person last took the label off (the bot takes needs-info off when the author
-    answers: that is no one's decision that the question is moot)."""
-    times = [
+def _unlabeled(thread: Thread, label: str, bot_login: str, by_bot: bool) -> list[datetime]:
+    """When the label was taken off by a person (by_bot False) or by a bot (True: smolbot does
+    when the author answers, which is no one's decision that the question is moot)."""
+    return [
         parse_time(e.created_at)
         for e in thread.events
         if e.kind == "unlabeled"
         and same_label(e.label, label)
-        and not is_bot(e.actor, e.actor_type, bot_login)
+        and is_bot(e.actor, e.actor_type, bot_login) == by_bot
     ]
-    return max(times, default=None)
 
 
 Party = Literal["author", "maintainer"]
