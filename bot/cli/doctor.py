@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
+from bot.cli import open_stored, sqlite_file
 from bot.settings import Settings, SettingsError, load_settings
-from bot.store import open_store
 
 Check = tuple[str, Callable[[Settings], tuple[bool, str]]]
 DOCTOR_TIMEOUT_S = 10.0  # one request to GitHub: an unreachable host is said in seconds
@@ -21,7 +21,9 @@ def _store(s: Settings) -> tuple[bool, str]:
     from bot.coord.jobs import waiting
     from bot.jobs.backfill import CONTINUING, progress_age_s, unfinished
 
-    store = open_store(s.effective_database_url)
+    if missing := _no_store_yet(s):
+        return False, missing
+    store = open_stored(s.effective_database_url)
     counts = store.delivery_counts()
     dead = store.dead_letters()
     msg = f"{_safe(s.effective_database_url)} ({sum(counts.values())} deliveries"
@@ -59,6 +61,20 @@ def _spool(s: Settings) -> tuple[bool, str]:
     return False, (
         f"{status.describe()} (SMOLBOT_SPOOL_MAX_BYTES={s.spool_max_bytes:,}) — if none is"
         " running, start one (`smolbot web` or `smolbot serve`) on this data dir"
+    )
+
+
+def _no_store_yet(s: Settings) -> str | None:
+    """What to say when the SQLite store these settings name does not exist: doctor checks the
+    store, it never creates one (a mistyped SMOLBOT_DATA_DIR got an empty store and a ✓)."""
+    file = sqlite_file(s.effective_database_url)
+    if file is None or file.exists():
+        return None
+    return (
+        f"no store at {file} yet (`smolbot serve`, `web` or `worker` starts it there); if the"
+        " service runs already, these are not its settings: they come from the environment and"
+        " ./.env, so run this where its .env is, or set SMOLBOT_DATA_DIR (or"
+        " SMOLBOT_DATABASE_URL) to the service's"
     )
 
 
@@ -147,7 +163,8 @@ def _classifier(s: Settings) -> tuple[bool, str]:
     from bot.llm.layer import INLINE_RETRAIN_MAX
     from bot.llm.records import Records
 
-    counts = Records(open_store(s.effective_database_url)).example_counts()
+    stored = not _no_store_yet(s)  # none yet: nothing learned, and none created here
+    counts = Records(open_stored(s.effective_database_url)).example_counts() if stored else {}
     if not counts:
         return True, (
             "nothing learned yet: installing the App backfills each repository's closed, labeled"
