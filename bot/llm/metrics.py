@@ -18,6 +18,7 @@ from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
 from bot.llm.records import Records
+from bot.llm.stats import escalated
 from bot.store import Store
 
 LATENCY_BUCKETS = (0.005, 0.05, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -66,7 +67,7 @@ class Totals:
             self.answers[(task, status)] = self.answers.get((task, status), 0) + n
             esc = self.escalated.setdefault(task, [0, 0])
             esc[0] += n
-            esc[1] += n if status == "escalated" else 0
+            esc[1] += n if escalated(status) else 0
 
     def families(self, created: float) -> list[Metric]:
         calls = CounterMetricFamily(
