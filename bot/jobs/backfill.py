@@ -77,7 +77,7 @@ def lock_key(repo: str) -> str:
     return f"backfill:{repo.lower()}"
 
 
-_COUNTS = ("seen", "stored", "still_open", "learned", "known", "skipped")
+_COUNTS = ("seen", "stored", "still_open", "learned", "known", "skipped", "forgotten")
 
 
 @dataclass
@@ -89,6 +89,7 @@ class BackfillResult:
     learned: int = 0
     known: int = 0  # labeled issues learned before (a backfill run again): nothing new
     skipped: int = 0
+    forgotten: int = 0  # examples an earlier backfill taught from issues that now teach nothing
     gone: int = 0  # stored issues GitHub no longer has (deleted, transferred): marked so
     unchecked: int = 0  # stored issues not listed, not asked about in this run (MAX_GONE_CHECKS)
     first_page: int = 1  # > 1: resumed where an earlier backfill stopped
@@ -122,8 +123,16 @@ class BackfillResult:
 
     @property
     def known_note(self) -> str:
-        """What follows a learned count: ' (N known already)' when issues were learned before."""
-        return f" ({self.known} known already)" if self.known else ""
+        """What follows a learned count: ' (N known already)' when issues were learned before,
+        and the examples an earlier backfill taught from issues that teach nothing now."""
+        note = f" ({self.known} known already)" if self.known else ""
+        if self.forgotten:
+            s = "s" * (self.forgotten != 1)
+            note += (
+                f"; {self.forgotten} example{s} taught by an earlier backfill forgotten (their"
+                " issues teach nothing now)"
+            )
+        return note
 
     def explain(self, shown: int = 5) -> list[str]:
         """Why issues taught nothing, and what to do when a label of theirs names a kind."""
@@ -617,14 +626,18 @@ def _learn(
     created: object = None,
 ) -> bool:
     """Teach one labeled issue, or count why it teaches nothing (and which labels it had)."""
-    kind = kind_for_labels(labels, cfg)
+    kind, text = kind_for_labels(labels, cfg), f"{title}\n\n{body or ''}"
     if kind is None or ctx.models is None:
         why = not_learned_reason(labels, cfg) or "no model layer"
         result.not_learned[why] += 1
         if why == NO_KIND_LABEL:
             result.their_labels.update(labels)
+        # what an earlier backfill taught from it (under another label map) goes; the real
+        # layer's method, not (yet) in the jobs' ModelLayer port (bot/jobs/context.py)
+        forget = getattr(ctx.models, "forget_backfilled", None)
+        if forget is not None and forget(result.repo, text):
+            result.forgotten += 1
         return False
-    text = f"{title}\n\n{body or ''}"
     how = ctx.models.learn(result.repo, text, kind.value, "backfill", epoch_or_none(created))
     if how == Learned.KNOWN:
         result.known += 1

@@ -79,7 +79,7 @@ def backfill_job(
         queue_next_part(ctx, installation_id, result, delivery_id, at)
     elif ctx.defer is not None:  # new labeled examples: tune the encoder if now due
         ctx.defer("tune_encoder", {"reason": f"backfill of {repo}"}, delivery_id)
-    warm_classifier(ctx, taught=result.learned > 0)
+    warm_classifier(ctx, taught=result.learned > 0 or result.forgotten > 0)
 
 
 def warm_classifier(ctx: JobContext, *, taught: bool) -> None:
