@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -53,13 +54,32 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.file: tuple[Path, int, int] | None = None  # a SQLite file's path, device, inode
 
     # --- lifecycle -----------------------------------------------------------------------
     def migrate(self) -> None:
         migrations.apply(self.db)
 
     def ping(self) -> bool:
+        self.check_file()
         return bool(self.db.execute("select 1").fetchone()[0] == 1)
+
+    def check_file(self) -> None:
+        """Fail when the SQLite file this process opened is no longer the one at its path (deleted,
+        or replaced: `rm`, a backup moved over it). The open connection would go on writing to
+        the old file, which no process started since opens: they make a new, empty one."""
+        if self.file is None:
+            return
+        path, device, inode = self.file
+        with contextlib.suppress(FileNotFoundError):
+            now = path.stat()
+            if (now.st_dev, now.st_ino) == (device, inode):
+                return
+        raise sqlite3.OperationalError(
+            f"the store file {path} was deleted or replaced since this process opened it: what"
+            " it writes goes to the old file, which no other process sees; restart it (its open"
+            f" file stays readable at /proc/{os.getpid()}/fd until then, to copy anything back)"
+        )
 
     def close(self) -> None:
         self.db.conn.close()
@@ -96,6 +116,7 @@ class Store:
         Each row has the keys of record_delivery's arguments; the answer says, row by row, whether
         its id was new (False: a redelivery, or the same id twice in this batch).
         """
+        self.check_file()  # the web's intake: never answer 202 for a file no worker opens
         now = time.time()
         sql = (
             f"insert into deliveries ({', '.join(DELIVERY_COLUMNS)}, attempts, received_at,"
@@ -597,6 +618,8 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
         for pragma in SQLITE_FILE_PRAGMAS:
             db.execute(pragma)
         store = Store(db)
+        opened = Path(target).stat()
+        store.file = (Path(target).absolute(), opened.st_dev, opened.st_ino)
         if migrate:
             _migrate_beside_writers(store)
     return store
