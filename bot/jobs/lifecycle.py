@@ -216,15 +216,25 @@ class Budget:
             return "operation cap reached: max operations per installation run; looked at next run"
         return None
 
+    def refuses(self, actions: list[Action]) -> NoOp | None:
+        """The NoOp saying which cap the actions would not fit under, or None (nothing spent)."""
+        ops = sum(1 for a in actions if not isinstance(a, NoOp))
+        if ops == 0:
+            return None
+        if not _fits(ops, self.repo_left, self.repo_untouched):
+            return NoOp("operation cap reached: lifecycle.max_operations_per_run", what="cap")
+        if not _fits(ops, self.installation_left, self.installation_untouched):
+            return NoOp("operation cap reached: max operations per installation run", what="cap")
+        return None
+
     def admit(self, actions: list[Action]) -> list[Action]:
         """Keep the actions if both budgets allow them all; otherwise one NoOp saying which cap."""
+        refused = self.refuses(actions)
+        if refused is not None:
+            return [refused]
         ops = sum(1 for a in actions if not isinstance(a, NoOp))
         if ops == 0:
             return actions
-        if not _fits(ops, self.repo_left, self.repo_untouched):
-            return [NoOp("operation cap reached: lifecycle.max_operations_per_run", what="cap")]
-        if not _fits(ops, self.installation_left, self.installation_untouched):
-            return [NoOp("operation cap reached: max operations per installation run", what="cap")]
         self.repo_left -= ops
         self.installation_left -= ops
         self.repo_untouched = self.installation_untouched = False
@@ -283,7 +293,8 @@ def review_issue(
     pinged = recorded_pings(ctx.store, issue.repo, issue.number, cfg.dry_run)
     decision, lookups = _decide_with_roles(host, thread, cfg, now, bot, roles, pinged)
     calls = 2 + lookups
-    if closes(decision):
+    # a close the budget would refuse is not read again (3 reads) only to be refused
+    if closes(decision) and budget.refuses(decision.actions) is None:
         decision, thread, again = _before_closing(host, issue.number, cfg, now, bot, roles, pinged)
         calls += again
     actions = budget.admit(decision.actions)
