@@ -23,7 +23,7 @@ from bot.commits.model import (
     prompt_tokens,
 )
 from bot.commits.retrieval import SUPPORT_VARIABLE, similar, support_json, type_shares, type_vote
-from bot.commits.secrets import find_secrets
+from bot.commits.secrets import find_secrets, secret_values, secrets_in
 from bot.commits.style import TRAILING_REF, Style, infer_scope, infer_type, learn, path_type
 
 if TYPE_CHECKING:
@@ -297,7 +297,35 @@ def _ask(
     if answer.value is None:
         result.notes.append(f"model gave no valid answer ({answer.status}); deterministic draft")
         return None
-    return _without_notes(answer.value.model_copy(), result, comment)
+    # secrets first: the other checks' notes quote the subject
+    draft = _without_secrets(answer.value.model_copy(), variables, result)
+    return None if draft is None else _without_notes(draft, result, comment)
+
+
+def _without_secrets(
+    draft: CommitDraft, variables: dict[str, str], result: DraftResult
+) -> CommitDraft | None:
+    """The draft, unless its subject line holds a likely secret (None: the rule-made draft,
+    confidence 0); body lines with one are dropped. The notes name the kind, never the secret:
+    a small model repeats a key it is shown, and the message would commit it."""
+    shown = secret_values("\n".join(variables.values()))
+    kinds = secrets_in(f"{draft.type} {draft.scope or ''} {draft.subject}", shown)
+    if kinds:
+        result.notes.append(
+            f"the model's subject holds a possible secret ({', '.join(kinds)}); deterministic draft"
+        )
+        result.confidence = 0.0
+        return None
+    lines = draft.body.splitlines()
+    found = [secrets_in(line, shown) for line in lines]
+    if any(found):
+        kinds = sorted({k for ks in found for k in ks})
+        result.notes.append(
+            f"{sum(map(bool, found))} body line(s) with a possible secret dropped ({', '.join(kinds)})"
+        )
+        result.confidence = round(result.confidence * REPAIRED, 4)
+        draft.body = "\n".join(line for line, ks in zip(lines, found, strict=True) if not ks)
+    return draft
 
 
 def _without_notes(
