@@ -68,6 +68,38 @@ def fits_of(general: M | None, scoped: dict[str, M], fitted_on: dict[str, str]) 
     return out
 
 
+_KEYS = ("task", "backend", "cache_hit", "final", "status")  # a group of the call log
+
+
+def _stored(group: dict[str, Any], bounds: Sequence[float]) -> dict[str, Any]:
+    """A group of the call log as a model_call_totals row."""
+    under = {repr(float(b)): int(group[f"le{i}"] or 0) for i, b in enumerate(bounds)}
+    counts = {k: int(group[k] or 0) for k in ("first_id", "calls", "tokens_in", "tokens_out")}
+    return {
+        **{k: group[k] for k in _KEYS},
+        **counts,
+        "seconds": float(group["seconds"] or 0),
+        "under": json.dumps(under),
+    }
+
+
+def _merged(*parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Groups of the call log summed by their keys (first_id: the smallest)."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for group in (g for part in parts for g in part):
+        key = tuple(group[k] for k in _KEYS)
+        have = out.get(key)
+        if have is None:
+            out[key] = dict(group)
+            continue
+        for name, value in group.items():
+            if name == "first_id":
+                have[name] = min(have[name], value)
+            elif name not in _KEYS:
+                have[name] = (have[name] or 0) + (value or 0)
+    return list(out.values())
+
+
 class Records:
     """Typed access to the m010_llm tables of one Store."""
 
@@ -93,11 +125,34 @@ class Records:
         return list(self.db.table("model_calls").rows_where("at >= ?", [since], order_by="id"))
 
     def call_totals(self, bounds: Sequence[float]) -> list[dict[str, Any]]:
-        """The call log summed by the database, per task, backend, cache_hit, final and status
-        (raw values), in the order each group first appears: calls, tokens_in, tokens_out,
-        seconds (latency in total) and le0, le1, … (calls of at most bounds[i] seconds)."""
+        """The call log summed per task, backend, cache_hit, final and status (raw values), in
+        the order each group first appears: calls, tokens_in, tokens_out, seconds (latency in
+        total) and le0, le1, … (calls of at most bounds[i] seconds). The calls the daily prune
+        folded (model_call_totals) count too: these totals never go back."""
         if "model_calls" not in self.db.table_names():
             return []
+        groups = self._grouped("", [], bounds)
+        if "model_call_totals" in self.db.table_names():
+            groups = _merged(self._folded(bounds), groups)
+        groups.sort(key=lambda g: g["first_id"])
+        return [{k: v for k, v in g.items() if k != "first_id"} for g in groups]
+
+    def fold_calls(self, before: float, bounds: Sequence[float]) -> int:
+        """Sum the call records made before `before` into model_call_totals and delete them, in
+        one transaction (the log stays bounded; call_totals is unchanged). How many were folded."""
+        with self.db.atomic():
+            old = self._grouped("where at < ?", [before], bounds)
+            if not old:
+                return 0
+            rows = _merged(self._folded(bounds), old)
+            self.db.execute("delete from model_call_totals")
+            self.db.table("model_call_totals").insert_all(_stored(g, bounds) for g in rows)
+            folded = self.db.execute("delete from model_calls where at < ?", [before]).rowcount
+        return int(folded)
+
+    def _grouped(
+        self, where: str, args: list[Any], bounds: Sequence[float]
+    ) -> list[dict[str, Any]]:
         seconds = "coalesce(latency_ms, 0) / 1000.0"
         under = "".join(
             f", sum(case when {seconds} <= ? then 1 else 0 end) as le{i}"
@@ -106,10 +161,23 @@ class Records:
         sql = (
             "select task, backend, cache_hit, final, status, count(*) as calls,"
             " sum(coalesce(tokens_in, 0)) as tokens_in, sum(coalesce(tokens_out, 0)) as tokens_out,"
-            f" sum({seconds}) as seconds{under} from model_calls"
+            f" sum({seconds}) as seconds{under}, min(id) as first_id from model_calls {where}"
             " group by task, backend, cache_hit, final, status order by min(id)"
         )
-        return list(self.db.query(sql, [float(b) for b in bounds]))
+        return list(self.db.query(sql, [*[float(b) for b in bounds], *args]))
+
+    def _folded(self, bounds: Sequence[float]) -> list[dict[str, Any]]:
+        """model_call_totals' groups as _grouped gives them (a bound it has no count for takes
+        the count of the largest one under it it has)."""
+        out = []
+        for row in self.db.table("model_call_totals").rows_where(order_by="first_id"):
+            under = {float(b): n for b, n in json.loads(row.pop("under") or "{}").items()}
+            for i, b in enumerate(bounds):
+                below = [k for k in under if k <= float(b)]
+                row[f"le{i}"] = under[max(below)] if below else 0
+            row.pop("id", None)
+            out.append(row)
+        return out
 
     # --- cache ----------------------------------------------------------------------------
     def cache_get(self, key: str) -> tuple[dict[str, Any], float] | None:

@@ -381,3 +381,28 @@ def m170_digest_refused(db: Database) -> None:
     switched off; its installation gone), so the hourly job audits that once and asks again
     daily, not every hour; cleared when it answers or the repository is added again."""
     db.table("repositories").add_column("digest_refused", float)  # null: not refused
+
+
+@migrations()
+def m180_model_call_totals(db: Database) -> None:
+    """The model layer: the call log past SMOLBOT_RETENTION_DAYS, summed per group (task, backend,
+    cache hit, final, status) by the daily prune before it deletes those rows, so /metrics'
+    counters never go back while it reads a bounded log. `under` is JSON: {seconds bound: calls
+    of at most that latency}; `first_id`, the group's first call, keeps the series' order."""
+    db.table("model_call_totals").create(
+        {
+            "id": int,
+            "task": str,
+            "backend": str,
+            "cache_hit": int,
+            "final": int,
+            "status": str,
+            "first_id": int,
+            "calls": int,
+            "tokens_in": int,
+            "tokens_out": int,
+            "seconds": float,
+            "under": str,
+        },
+        pk="id",
+    )

@@ -226,9 +226,15 @@ class Store:
 
     def prune(self, before: float) -> dict[str, int]:
         """Drop what only grows: the payloads of deliveries finished before `before` (the row
-        stays: a redelivery of it is still known, and the counts and the audit keep it) and
-        cached model answers made before it. Dead deliveries keep theirs for `smolbot retry`."""
+        stays: a redelivery of it is still known, and the counts and the audit keep it), cached
+        model answers made before it, and the model call records: summed into totals first, so
+        /metrics' counters never go back. Dead deliveries keep theirs for `smolbot retry`; the
+        audit log is kept whole."""
+        from bot.llm.metrics import LATENCY_BUCKETS  # the model layer owns its call log
+        from bot.llm.records import Records
+
         with _unbounded(self.db):  # the first prune of a long history may take minutes
+            calls = Records(self).fold_calls(before, LATENCY_BUCKETS)
             payloads = self.db.execute(
                 "update deliveries set payload = '' where status in ('done', 'ignored')"
                 " and updated_at < ? and payload != ''",
@@ -238,7 +244,7 @@ class Store:
                 "delete from llm_cache where created_at < ?", [before]
             ).rowcount
         self.db.conn.commit()
-        return {"payloads": payloads, "cached_answers": answers}
+        return {"payloads": payloads, "cached_answers": answers, "model_calls": calls}
 
     def stuck_rows(
         self,

@@ -235,7 +235,7 @@ def test_housekeeping_drops_old_payloads_and_cached_answers_only(tmp_path: Path)
              "confidence": 0.9, "created_at": at, "hits": 0}
         )  # fmt: skip
     store.db.conn.commit()
-    assert housekeeping.run() == {"payloads": 1, "cached_answers": 1}
+    assert housekeeping.run() == {"payloads": 1, "cached_answers": 1, "model_calls": 0}
     payloads = {r[0]: r[1] for r in store.db.execute("select id, payload from deliveries")}
     assert payloads == {
         "old-done": "",
@@ -244,4 +244,4 @@ def test_housekeeping_drops_old_payloads_and_cached_answers_only(tmp_path: Path)
     }
     assert [r[0] for r in store.db.execute("select key from llm_cache")] == ["fresh"]
     assert not store.record_delivery("old-done", "issues", "{}")  # still known: not run twice
-    assert housekeeping.run() == {"payloads": 0, "cached_answers": 0}
+    assert housekeeping.run() == {"payloads": 0, "cached_answers": 0, "model_calls": 0}
