@@ -293,16 +293,19 @@ def review_issue(
     pinged = recorded_pings(ctx.store, issue.repo, issue.number, cfg.dry_run)
     decision, lookups = _decide_with_roles(host, thread, cfg, now, bot, roles, pinged)
     calls = 2 + lookups
-    # a close the budget would refuse is not read again (3 reads) only to be refused
-    if closes(decision) and budget.refuses(decision.actions) is None:
+    # a close the budget would refuse is not read again (3 reads) only to be refused, nor one
+    # a dry-run only previews (nothing is written)
+    if closes(decision) and not cfg.dry_run and budget.refuses(decision.actions) is None:
         decision, thread, again = _before_closing(host, issue.number, cfg, now, bot, roles, pinged)
         calls += again
     actions = budget.admit(decision.actions)
     view = cast(RepoHost, KnownThread(host, thread, fresh_comments=True))  # before posting
     results = Performer(view, ctx.store, target).perform(actions)
     record_pings(ctx.store, issue, decision, actions, results, now)  # a ping is the last action
-    acted = any(not isinstance(a, NoOp) for a in decision.actions)  # capped: look again
-    save_state(ctx.store, thread.issue, cfg, decision, acted=acted)
+    refused = any(isinstance(a, NoOp) and a.what == "cap" for a in actions)  # look again
+    # a dry-run wrote nothing: its would-be outcome holds until the issue changes
+    wrote = not cfg.dry_run and any(not isinstance(a, NoOp) for a in decision.actions)
+    save_state(ctx.store, thread.issue, cfg, decision, acted=refused or wrote)
     return Reviewed("decided", decision, results, calls, thread, actions)
 
 
