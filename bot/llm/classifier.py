@@ -35,6 +35,10 @@ BLEND_K = 500.0  # the scope model's weight is n / (n + BLEND_K): 0.32 at 240 ex
 # over the asked labels by n / (n + SHRINK_K), n = examples seen (0.5 at 60, 0.95 at 1,140).
 # It keeps the ranking and moves a fixed threshold toward precision on small histories
 # (bench/triage_variants.py --calibration: at 210 examples 0.60 keeps 32 % at 0.88 accuracy).
+# n counts no more than (labels asked) x (the second most common kind's examples): a history that is
+# nearly all one kind (210 bugs, 2 features) teaches what a bug looks like, not what tells the kinds
+# apart, and must not be sure of anything (a question was a bug at 0.80). A history whose kinds
+# come in comparable numbers (the benchmark's, most repositories') is shrunk as before.
 SHRINK_K = 60.0
 TFIDF_SHARE = 0.7  # of the mix with the embedding stage (measured: 0.6 and 0.7 best, 0.5 lower)
 BODY_CHARS = 3000
@@ -86,6 +90,7 @@ class Classifier:
     general: Model | None = None
     scoped: dict[str, Model] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    kinds: dict[str, int] = field(default_factory=dict)  # examples by label, all scopes
     seq: int = -1
     embedded: EmbedStage | None = None
     weights: Path | None = None  # the tuned encoder asked for (bot/llm/tune.py); None: stock
@@ -129,6 +134,7 @@ class Classifier:
         newest = examples[-MAX_EXAMPLES:]
         if _trainable(newest, MIN_GENERAL_EXAMPLES):
             out.general = fit("", newest)
+        out.kinds = dict(Counter(e.label for e in examples))
         by_scope: dict[str, list[Example]] = {}
         for e in examples:
             by_scope.setdefault(e.scope, []).append(e)
@@ -181,7 +187,8 @@ class Classifier:
         total = sum(p.values())
         if total <= 0:
             return None
-        w = self.size / (self.size + SHRINK_K)
+        n = self.evidence(len(labels))
+        w = n / (n + SHRINK_K)
         # the prior covers every asked label, seen or not: a classifier that never saw `bug` must
         # not be sure that an issue is a `feature` (it would never escalate, so never learn `bug`)
         return {k: w * v / total + (1 - w) / len(labels) for k, v in p.items()}
@@ -190,6 +197,12 @@ class Classifier:
     def size(self) -> int:
         """How many examples it was trained on."""
         return sum(self.counts.values())
+
+    def evidence(self, asked: int) -> int:
+        """How many examples the shrink towards uniform counts (SHRINK_K): all of them, but no
+        more than `asked` times as many as the second most common kind has."""
+        second = sorted(self.kinds.values(), reverse=True)[1:2]
+        return min(self.size, asked * (second[0] if second else 0))
 
 
 def _blend(n: int, general: dict[str, float], local: dict[str, float] | None) -> dict[str, float]:
