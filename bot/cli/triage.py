@@ -7,7 +7,7 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 
@@ -18,6 +18,9 @@ from bot.jobs.context import JobContext
 from bot.settings import Settings, get_settings
 from bot.store import Store, open_store
 from bot.webhook import intake
+
+if TYPE_CHECKING:
+    from bot.github import GitHubApp
 
 DEFAULT_LABELS = "bug,enhancement,question,documentation"
 Row = tuple[int, dict[str, Any] | str]
@@ -253,13 +256,31 @@ def triage(
         )
 
 
-def _installation(ctx: JobContext, repo: str) -> int:
+def _installation(ctx: JobContext, app: GitHubApp, repo: str) -> tuple[int, str]:
+    """The installation to backfill `repo` as, and the repository's name as GitHub spells it.
+    A repository the store does not know is asked about as the App: its installation webhook may
+    never have reached the bot (GitHub does not redeliver one by itself); found, it is recorded."""
+    from bot.ports import AppCredentialsError, GitHubError
+
     inst = ctx.store.installation_for_repo(repo)
-    if inst is None:
-        raise click.UsageError(
-            f"{repo} is not a known installation repository; use --from FILE or install the App"
-        )
-    return inst
+    if inst is not None:
+        return inst, repo
+    unknown = f"{repo} is not a known installation repository; use --from FILE or install the App"
+    try:
+        found = app.repo_installation(repo)
+    except (AppCredentialsError, GitHubError) as err:
+        raise click.UsageError(f"{unknown} (GitHub could not be asked: {err})") from None
+    if found is None:
+        raise click.UsageError(unknown)
+    inst, listed = int(found["id"]), found["repository"]
+    ctx.store.upsert_installation(inst, found["account"], found["account_type"])
+    ctx.store.add_repositories(inst, [listed])
+    click.echo(
+        f"smolbot: the App is installed on {listed['full_name']} (installation {inst}), which the"
+        " store did not know (its installation webhook never arrived); recorded it",
+        err=True,
+    )
+    return inst, str(listed["full_name"])
 
 
 @click.command()
@@ -300,7 +321,9 @@ def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> Non
         else:
             from bot.github import GitHubApp
 
-            host = GitHubApp(settings).repo(_installation(ctx, repo), repo)
+            app = GitHubApp(settings)
+            inst, repo = _installation(ctx, app, repo)
+            host = app.repo(inst, repo)
             try:
                 result = backfill_repo(ctx, host, repo, progress=bar.update)
             except BackfillBusy as err:

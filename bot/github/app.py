@@ -7,6 +7,8 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
+from urllib.parse import quote
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -165,6 +167,34 @@ class GitHubApp:
             return sorted(raw(i)["id"] for i in integration.get_installations())
         except (GithubException, RequestException) as exc:
             raise credentials_error(exc) from exc
+
+    def repo_installation(self, full_name: str) -> dict[str, Any] | None:
+        """The App's installation on a repository, asked as the App (GET
+        /repos/{owner}/{name}/installation, then the repository as that installation): {"id",
+        "account", "account_type", "repository": the repository's JSON}. None when the App is not
+        installed there (404): what `smolbot backfill` asks when no installation webhook told the
+        store (one sent before the server was up is not redelivered by GitHub on its own)."""
+        owner, _, name = full_name.partition("/")
+        integration = self.integration()
+        try:
+            found = raw(integration.get_repo_installation(owner, name))
+        except GithubException as exc:
+            if exc.status == 404:
+                return None
+            raise credentials_error(exc) from exc
+        except RequestException as exc:
+            raise credentials_error(exc) from exc
+        inst, account = int(found["id"]), found.get("account") or {}
+        with as_installation(lambda: self.tokens.forget(inst)):
+            _, repo = self.client(inst).requester.requestJsonAndCheck(
+                "GET", f"/repos/{quote(owner)}/{quote(name)}"
+            )
+        return {
+            "id": inst,
+            "account": str(account.get("login") or ""),
+            "account_type": str(account.get("type") or ""),
+            "repository": repo,
+        }
 
     def app_login(self) -> str:
         """The login the App's comments and events carry on GitHub (`{slug}[bot]`), asked as the

@@ -68,6 +68,16 @@ def get_installation(req: Req) -> Resp:
     )
 
 
+def repo_installation(req: Req) -> Resp:
+    """GET /repos/{owner}/{name}/installation as the App: the installation that has the
+    repository (names matched case aside, as GitHub does), else 404."""
+    full = "/".join(req.args).lower()
+    for iid, names in sorted(req.state.installations.items()):
+        if full in (n.lower() for n in names):
+            return Resp(200, _installation_json(req, iid))
+    return not_found()
+
+
 def installation_repos(req: Req) -> Resp:
     assert req.installation is not None
     names = req.state.installations.get(req.installation, [])

@@ -13,6 +13,7 @@ from bot.sandbox.fake_github.installs import (
     installation_repos,
     list_installations,
     rate_limit,
+    repo_installation,
 )
 from bot.sandbox.fake_github.issues import (
     add_issue_labels,
@@ -42,6 +43,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler, str]] = [
         ("GET", r"/app/installations/(\d+)", get_installation, "jwt"),
         ("GET", r"/installation/repositories", installation_repos, "token"),
         ("GET", r"/rate_limit", rate_limit, "token"),
+        ("GET", R + r"/installation", repo_installation, "jwt"),
         ("GET", R, get_repo, "repo"),
         ("GET", R + r"/issues", list_issues, "repo"),
         ("POST", R + r"/issues", create_issue, "repo"),
