@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.commits import drafter, hooks
 from bot.commits.drafts import DraftBox, DraftResult
 from bot.commits.git import Repo
-from bot.commits.hooks import PREFIX_MAX, START_GRACE_MS
+from bot.commits.hooks import NO_EDITOR, PREFIX_MAX, START_GRACE_MS
 from bot.commits.pipeline import draft_tree
 
 DEFAULT_WAIT_S = 2.0
@@ -98,9 +98,12 @@ def fill_message(repo: Repo, msg_file: Path, source: str, index_file: Path | Non
     """prepare-commit-msg: put the draft above git's comments. False when the message was left
     alone. With no source git wrote no message: words there come from a hook that ran first (the
     pre-commit framework runs them in its config's order), a ticket prefix or a trailer, and the
-    draft goes in with them (with_draft)."""
+    draft goes in with them (with_draft). No draft when no editor will show it (`--no-edit`,
+    GIT_EDITOR=true): git aborts an empty message, and would commit ours unseen."""
     if source not in ("", "template") or not msg_file.is_file():
         return False  # -m, -F, merge, squash, amend/-c/-C: the user's message stands
+    if os.environ.get("GIT_EDITOR") in NO_EDITOR:
+        return False
     current = msg_file.read_text(errors="replace")
     comment = repo.comment_string()
     if source == "template" and has_message(current, comment):

@@ -27,6 +27,9 @@ HOOKS = ("prepare-commit-msg", "post-index-change")
 # draft (a deleted venv, a drafter that died) would wait all of it.
 START_GRACE_MS = 500
 PREFIX_MAX = 40  # a kept hook's first line this long at most can be a prefix for the subject
+# $GIT_EDITOR when no editor will show the message: git sets `:` for --no-edit (and -m, -F),
+# scripts set `true` or `:`. The hook script spells the same test.
+NO_EDITOR = (":", "true")
 
 # -P: `-m` would put the working directory first on sys.path, and the checkout's own argparse.py
 # or bot/ would run in the drafter (on git clone/checkout/add, before anyone looked at the code).
@@ -100,7 +103,8 @@ exit 0
 # core.commentChar, whichever git reads last (`auto` gives `#` on an empty message). Only awk's
 # "no message" (1) drafts: when in doubt, the message is left alone. It is read as git wrote it,
 # before the kept hook runs: one that writes a ticket prefix (`ABC-123: `) or a trailer has not
-# written the user's message (its text was taken for one, and no draft ever came).
+# written the user's message (its text was taken for one, and no draft ever came). No draft
+# when no editor will show it (NO_EDITOR): git aborts an empty message, and would commit ours unseen.
 _NO_MESSAGE = """sb_draft=
 case "$2" in ''|template) if [ -f "$1" ]; then
   sb_cc=$(git config --get-regexp '^core\\.comment(char|string)$' 2>/dev/null)
@@ -114,6 +118,7 @@ case "$2" in ''|template) if [ -f "$1" ]; then
     END { exit !found }' "$1" 2>/dev/null
   [ $? -eq 1 ] && sb_draft=1
 fi ;; esac
+case "$GIT_EDITOR" in :|true) sb_draft= ;; esac
 """
 # The draft goes above what the kept hook wrote, and a first line it wrote as a prefix for the
 # subject (PREFIX: `ABC-123: `, `[ABC-123]`, `ABC-123 `) gets the draft's subject after it.
