@@ -196,8 +196,22 @@ class GitHubRepo:
                 raise Requester.createException(status, resp_headers, data or {})
         if not isinstance(data, dict) or data.get("type") != "file":
             return FileContent(None)
-        text = base64.b64decode(data.get("content") or "").decode("utf-8", errors="replace")
+        if data.get("encoding") == "none":  # over 1 MB: the JSON answer holds no content
+            text = self._raw(url)
+        else:
+            text = base64.b64decode(data.get("content") or "").decode("utf-8", errors="replace")
         return FileContent(text, etag=resp_headers.get("etag"), sha=data.get("sha"))
+
+    def _raw(self, url: str) -> str:
+        """A file's text through the raw media type (GitHub serves files of 1-100 MB only so):
+        read as the empty file the JSON answer shows, it replaced the last good config."""
+        with self._calls():
+            status, headers, body = self._requester().requestJson(
+                "GET", url, headers={"Accept": "application/vnd.github.raw+json"}
+            )
+            if status >= 400:
+                raise Requester.createException(status, headers, {})
+        return body if isinstance(body, str) else bytes(body).decode("utf-8", errors="replace")
 
     def list_dir(self, path: str) -> list[str]:
         """Paths of the files directly in a folder; [] when there is no such folder."""

@@ -9,6 +9,9 @@ from typing import Any
 from bot.sandbox.fake_github.model import ROLE_TO_LEGACY, Label, blob_sha, iso, user_json
 from bot.sandbox.fake_github.web import Req, Resp, not_found, paginated
 
+JSON_CONTENT_MAX = 1024 * 1024  # a larger file comes with empty content, encoding "none" (GitHub)
+RAW = "application/vnd.github.raw"
+
 
 def permission(req: Req) -> Resp:
     login = req.args[0]
@@ -30,14 +33,17 @@ def contents(req: Req) -> Resp:
     etag = f'"{sha}"'
     if req.headers.get("if-none-match") in (etag, f"W/{etag}"):
         return Resp(304, None, {"etag": etag}, free=True)
+    if req.headers.get("accept", "").startswith(RAW):  # the file's bytes, up to 100 MB
+        return Resp(200, data, {"etag": etag, "content-type": "application/vnd.github.raw"})
+    large = len(data) > JSON_CONTENT_MAX
     body = {
         "type": "file",
-        "encoding": "base64",
+        "encoding": "none" if large else "base64",
         "size": len(data),
         "name": path.rsplit("/", 1)[-1],
         "path": path,
         "sha": sha,
-        "content": base64.encodebytes(data).decode(),
+        "content": "" if large else base64.encodebytes(data).decode(),
         "url": f"{req.base}/repos/{req.r.full_name}/contents/{path}",
         "html_url": f"https://github.com/{req.r.full_name}/blob/main/{path}",
         "download_url": None,

@@ -169,12 +169,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(resp)
 
     def _send(self, resp: Resp) -> None:
-        data = b"" if resp.body is None else json.dumps(resp.body).encode()
+        raw = isinstance(resp.body, bytes)  # a raw media type's answer, sent as it is
+        data = resp.body if raw else b"" if resp.body is None else json.dumps(resp.body).encode()
+        headers = {"content-type": "application/json; charset=utf-8", **resp.headers}
         self.send_response(resp.status)
-        self.send_header("content-type", "application/json; charset=utf-8")
+        self.send_header("content-type", headers.pop("content-type"))
         self.send_header("content-length", str(len(data)))
         self.send_header("x-github-request-id", "FAKE")
-        for k, v in resp.headers.items():
+        for k, v in headers.items():
             self.send_header(k, v)
         self.end_headers()
         if resp.status not in (204, 304):
