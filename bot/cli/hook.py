@@ -101,6 +101,11 @@ def _status(repo: Repo) -> None:
     for name in hooks.HOOKS:
         st = hooks.state(repo, name)
         what = "smolbot" if st.ours else ("another hook (not smolbot)" if st.foreign else "none")
+        if st.taken_back:
+            what = (
+                "the kept hook again, not smolbot: a hook manager (husky?) took it back; "
+                "`smolbot hook install` puts ours back"
+            )
         if st.ours and not st.current:
             what += (
                 " (an older script, or another interpreter's: `smolbot hook install` updates it)"

@@ -178,6 +178,9 @@ class HookState:
     chained: Path | None
     foreign: bool  # a hook that is not ours sits there
     current: bool = False  # ours, and what this version (and interpreter) would install
+    # a foreign hook the same as the one we keep: a hook manager wrote its own again over ours
+    # (husky v9 rewrites .husky/_ on every `npm install`)
+    taken_back: bool = False
 
 
 class HookError(Exception):
@@ -270,7 +273,18 @@ def state(repo: Repo, name: str) -> HookState:
         kept[0] if kept else None,
         os.path.lexists(path) and not ours,
         ours and text == script(name),
+        bool(kept) and not ours and _same_hook(path, kept[0]),
     )
+
+
+def _same_hook(path: Path, kept: Path) -> bool:
+    """Whether two hooks are one: links to the same file, or the same bytes."""
+    if path.is_symlink() or kept.is_symlink():
+        return path.resolve() == kept.resolve()
+    try:
+        return path.read_bytes() == kept.read_bytes()
+    except OSError:
+        return False
 
 
 def install(repo: Repo, force: bool = False, everywhere: bool = False) -> list[str]:
@@ -286,7 +300,13 @@ def install(repo: Repo, force: bool = False, everywhere: bool = False) -> list[s
     for name in HOOKS:
         st = state(repo, name)
         st.path.parent.mkdir(parents=True, exist_ok=True)
-        if st.foreign:
+        if st.taken_back:
+            st.path.unlink()
+            done.append(
+                f"{name} was the same as the kept {CHAINED_DIR}/{name} again (a hook manager "
+                "wrote its hook back): replaced with ours; the kept one still runs first"
+            )
+        elif st.foreign:
             if st.chained is not None:
                 raise HookError(
                     f"{st.path} exists and so does {st.chained}; move one away, then retry"
