@@ -100,7 +100,8 @@ exit 0
 """
 # Leave a message the user (or a template) wrote: a line neither blank nor a comment, above the
 # scissors line `git commit -v` puts the diff under. Comments start with core.commentString or
-# core.commentChar, whichever git reads last (`auto` gives `#` on an empty message). Only awk's
+# core.commentChar, whichever git reads last (`auto` gives `#` on an empty message); a line's
+# `\r` (a template saved with CRLF) is not a word, as has_message reads it. Only awk's
 # "no message" (1) drafts: when in doubt, the message is left alone. It is read as git wrote it,
 # before the kept hook runs: one that writes a ticket prefix (`ABC-123: `) or a trailer has not
 # written the user's message (its text was taken for one, and no draft ever came). No draft
@@ -113,6 +114,7 @@ case "$2" in ''|template) if [ -f "$1" ]; then
   case "$sb_cc" in *' '?*) sb_cc=${sb_cc#* } ;; *) sb_cc= ;; esac
   case "$sb_cc" in ''|auto) sb_cc='#' ;; esac
   SMOLBOT_CC=$sb_cc awk 'BEGIN { c = ENVIRON["SMOLBOT_CC"]; cut = c " ------------------------ >8 ------------------------" }
+    { sub(/\\r$/, "") }
     $0 == cut { exit }
     NF && index($0, c) != 1 { found = 1; exit }
     END { exit !found }' "$1" 2>/dev/null
