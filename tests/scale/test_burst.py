@@ -82,10 +82,11 @@ def test_burst_with_faults_has_one_effect_per_issue_and_loses_nothing(
         outage = threading.Thread(target=db_outage, args=(pg_url, 3.0))
         outage.start()
         time.sleep(0.5)
-        assert fleet.send("burst-during-outage", 1, "edited") == 503  # said, not lost
+        assert fleet.send("burst-during-outage", 1, "edited") == 202  # kept in the spool
         outage.join()
         faults.append("database unreachable for 3 s")
-        assert fleet.send("burst-during-outage", 1, "edited") == 202  # the redelivery
+        # the redelivery: recorded already (200) if the spool's replay came first
+        assert fleet.send("burst-during-outage", 1, "edited") in (200, 202)
         fleet.wait_final(N + 1, timeout=max(240, N * 0.5))
         total_s = time.monotonic() - t0
         print(f"\n{N} deliveries over {issues} issues, {len(fleet.workers)} workers incl. replacement: "
