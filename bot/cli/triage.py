@@ -6,6 +6,7 @@ import json
 import re
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -325,7 +326,7 @@ def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> Non
             inst, repo = _installation(ctx, app, repo)
             host = app.repo(inst, repo)
             try:
-                result = backfill_repo(ctx, host, repo, progress=bar.update)
+                result = backfill_repo(ctx, host, repo, progress=bar.update, waiting=_waiting)
             except BackfillBusy as err:
                 raise click.ClickException(str(err)) from None
             except (RateLimited, Unavailable) as err:  # what was stored stays
@@ -351,6 +352,14 @@ def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> Non
         if note:
             click.echo(note)
         _suggest_tune(settings, examples)
+
+
+def _waiting(seconds: float, why: str) -> None:
+    """A wait the backfill is about to sit out (a rate limit, GitHub down), said on stderr: the
+    progress stands still meanwhile, up to 15 minutes (on a terminal, below its line)."""
+    until = datetime.now(UTC) + timedelta(seconds=seconds)
+    below = "\n" if sys.stderr.isatty() else ""
+    click.echo(f"{below}{why}: waiting {seconds:.0f} s (until {until:%H:%M} UTC)", err=True)
 
 
 def _suggest_tune(settings: Settings, examples: list[Any]) -> None:

@@ -205,6 +205,7 @@ def _pages(
     fetched: Callable[[int], None] = lambda page: None,
     until: int | None = None,
     max_wait_s: float = MAX_RATE_WAIT_S,
+    waiting: Callable[[float, str], None] = lambda seconds, why: None,
 ) -> Iterator[IssueData]:
     """Every issue once, page by page from `first`. A rate limit up to `max_wait_s` is waited
     out, a 5xx or a dropped connection backs off (UNAVAILABLE_WAITS_S); either way the listing
@@ -214,7 +215,8 @@ def _pages(
     meanwhile push it down, and `done` drops the repeats. `fetched(page)` is told each page as it
     arrives. With `until`, raises _PartDone instead of fetching a page after it, unless the
     listing ended there (a page shorter than host.page_size is the last). `before`: the issues of
-    the page before `first`, as an earlier run (a part) listed and handled them (_moved_up)."""
+    the page before `first`, as an earlier run (a part) listed and handled them (_moved_up).
+    `waiting(seconds, why)` is told each wait before it starts (the CLI says it)."""
     last = first  # the last page fetched: where a retry starts
     for attempt in range(retries + 1):
         try:
@@ -240,15 +242,17 @@ def _pages(
                     return  # the listing's last page: no part after it
                 page += 1
         except RateLimited as err:
-            wait = err.wait_s(attempt)
+            wait, why = err.wait_s(attempt), "GitHub rate limit"
             if attempt == retries or wait > max_wait_s:
                 raise
         except Unavailable as err:
             if attempt == retries:
                 raise
             wait = UNAVAILABLE_WAITS_S[min(attempt, len(UNAVAILABLE_WAITS_S) - 1)]
+            why = f"GitHub unavailable ({err})"
             log.info("%s", err)
         log.info("waiting %.0f s, then listing again from page %d", wait, last)
+        waiting(wait, why)
         sleep(wait)
 
 
@@ -407,6 +411,7 @@ def backfill_repo(
     max_pages: int | None = None,
     max_wait_s: float = MAX_RATE_WAIT_S,
     part: Part | None = None,
+    waiting: Callable[[float, str], None] = lambda seconds, why: None,
 ) -> BackfillResult:
     """Store every issue; learn() each closed issue that carries exactly one kind label.
     Raises BackfillBusy when another backfill of `repo` is running (in any process). `resumes`:
@@ -415,7 +420,7 @@ def backfill_repo(
     CONTINUING) for a next part to go on from; `part`: which part of a queued backfill this run
     is (Part() with `max_pages`, when not given): a run of a part that stopped goes on from its
     counts (_Cursor); without one, the run counts only what it lists. `max_wait_s`: the longest
-    rate limit waited out."""
+    rate limit waited out; `waiting(seconds, why)` is told each wait as it starts."""
     if part is None and max_pages:
         part = Part()
     locks, key = Locks(ctx.store, lease_s=LOCK_LEASE_S), lock_key(repo)
@@ -452,6 +457,7 @@ def backfill_repo(
                 fetched=fetched,
                 until=until,
                 max_wait_s=max_wait_s,
+                waiting=waiting,
             )
 
         return _backfill(ctx, host, listing, repo, at, progress, delivery_id, part)
