@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,6 @@ PING_MARK, CLOSE_MARK = "lifecycle:ping:", "lifecycle:close:"
 FOREVER = datetime.max.replace(tzinfo=UTC)
 PULL_REQUEST = "not swept: a pull request (the lifecycle pings and closes issues only)"
 PINNED = "exempt: pinned"
-EDIT_SLACK_S = 60.0  # an issue updated this long after its last comment or event was edited
 GHOST = "ghost"  # GitHub's login for a deleted account: never pinged
 WaitsOn = Literal["author", "maintainer", "assignee", "nobody"]
 
@@ -60,6 +60,7 @@ class Waiting:
     author_answered: bool = False  # needs-info is set and the author has answered since
     asked_by: str | None = None  # on the team: someone else's question (not the author's) waits
     said_at: datetime | None = None  # on the team: when the answer or question it waits on came
+    edited_after: datetime | None = None  # on the team: the issue was edited after this ping
 
 
 @dataclass(frozen=True)
@@ -359,10 +360,12 @@ def _unlabeled(thread: Thread, label: str, bot_login: str, by_bot: bool) -> list
 
 
 Party = Literal["author", "maintainer"]
-# lifecycle:ping:<date>:<party>[:close<days>] (who was pinged; the close it announced, if any);
-# before them, lifecycle:ping:<date>
+# lifecycle:ping:<date>:<party>[:close<days>][:text<hash>] (who was pinged; the close it
+# announced, if any; the issue's title and description as they were, hashed); before them,
+# lifecycle:ping:<date>
 PING_MARKER = re.compile(
     r"lifecycle:ping:(\d{4}-\d{2}-\d{2})(?::(author|maintainer))?(?::close(\d+))?"
+    r"(?::text([0-9a-f]{8}))?"
 )
 # the close as an older ping's words announced it (CLOSE_NOTE)
 ANNOUNCED = re.compile(r"If there is no answer within (\d+) days, I will close it")
@@ -378,6 +381,7 @@ class Ping:
     close_days: int | None = None  # it said the issue closes this many days on; None: it did not
     shown: bool = True  # False: the store recorded it, but its comment is gone (deleted)
     simulated: bool = False  # a dry-run's ping, never posted: it counts in dry-run decisions only
+    described: str | None = None  # the issue's title and description then (described_as)
 
 
 def party_of(w: Waiting) -> Party:
@@ -385,9 +389,25 @@ def party_of(w: Waiting) -> Party:
     return "author" if w.on == "author" else "maintainer"
 
 
-def ping_marker(day: datetime, party: Party, close_days: int | None = None) -> str:
+def ping_marker(
+    day: datetime, party: Party, close_days: int | None = None, described: str | None = None
+) -> str:
     close = f":close{close_days}" if close_days is not None else ""
-    return f"{PING_MARK}{day.date().isoformat()}:{party}{close}"
+    text = f":text{described}" if described is not None else ""
+    return f"{PING_MARK}{day.date().isoformat()}:{party}{close}{text}"
+
+
+def described_as(title: str, body: str) -> str:
+    """A short hash of an issue's title and description: a ping keeps it in its marker, so an
+    edit after the ping is seen (GitHub makes no event for a description edit)."""
+    text = f"{title.strip()}\n{body.replace(chr(13), '').strip()}"
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def described_in(marker: str) -> str | None:
+    """The title-and-description hash a ping marker holds (None: a ping of before they did)."""
+    got = PING_MARKER.fullmatch(marker)
+    return got.group(4) if got else None
 
 
 def pings_in(thread: Thread, bot_login: str) -> list[Ping]:
@@ -408,7 +428,9 @@ def pings_in(thread: Thread, bot_login: str) -> list[Ping]:
                 party = "maintainer"
             said = ANNOUNCED.search(c.body)
             close = int(said.group(1)) if said else None
-        found.append(Ping(parse_time(c.created_at), party, marks[0], close))
+        found.append(
+            Ping(parse_time(c.created_at), party, marks[0], close, described=described_in(marks[0]))
+        )
     return sorted(found, key=lambda p: p.at)
 
 
@@ -469,8 +491,33 @@ def decide(
         first.append(RemoveLabel(label, "the author answered"))
     if w.on == "nobody":
         return Decision([*first, NoOp(f"not waiting: {w.reason}", what="lifecycle")], w)
+    w = edited_since_ping(thread, bot_login, w, recorded)
     rest, due = _ping_or_close(thread, cfg, now, bot_login, w, what_is_needed, recorded)
     return Decision([*first, *rest], w, due, {"waiting_on": w.on, "who": list(w.who)})
+
+
+def edited_since_ping(
+    thread: Thread, bot_login: str, w: Waiting, recorded: tuple[Ping, ...] | list[Ping] = ()
+) -> Waiting:
+    """A wait on the author moves to the team when the issue's title or description is not what
+    the wait's last ping saw (its marker's hash): the author may have edited the answer in, as
+    the ping invites, so it is never closed on that; a maintainer is asked to look. A ping
+    without the hash (older ones) says nothing here."""
+    if w.on != "author":
+        return w
+    pings = with_recorded(pings_in(thread, bot_login), recorded)
+    mine = [p for p in pings if p.at >= w.since and p.party in (None, "author")]
+    if not mine or mine[-1].described in (
+        None,
+        described_as(thread.issue.title, thread.issue.body),
+    ):
+        return w
+    at = mine[-1].at
+    why = (
+        f"the issue's title or description was edited after the ping on {at.date()} (the answer"
+        " may have been edited in); not closed, left for a maintainer"
+    )
+    return replace(_on_team(thread.issue, w.question, at, why), edited_after=at)
 
 
 def _ping_or_close(
@@ -498,7 +545,9 @@ def _ping_or_close(
         if now < due:
             return [NoOp(f"{state}: {w.reason}; re-ping on {due.date()}", what="ping")], due
         if not w.who:
-            return [NoOp(f"{state}: no one to ping; left for the digest", what="ping")], FOREVER
+            return [
+                NoOp(f"{state}: {w.reason}; no one to ping; left for the digest", what="ping")
+            ], FOREVER
         reason = f"{state}: {w.reason}; quiet for {(now - w.since).days} days"
         return _ping(thread, cfg, now, w, need, reason)
     last = pinged[-1]
@@ -511,14 +560,6 @@ def _ping_or_close(
         return [NoOp(why, what="ping")], FOREVER
     if w.on != "author":
         why = f"{state}: pinged on {on}; waiting on a maintainer, left for the digest"
-        return [NoOp(why, what="close")], FOREVER
-    edited = unexplained_update(thread, last.at)
-    if edited is not None:  # the ping says "you can edit the issue": never closed on a guess
-        why = (
-            f"{state}: not closed: the issue was updated on {edited.date()}, after the ping on"
-            f" {on}, and no comment or event says why (the description may have been edited"
-            " with the answer); left for a maintainer"
-        )
         return [NoOp(why, what="close")], FOREVER
     if not closing_enabled(cfg):
         close_at = last.at + close_after
@@ -553,25 +594,6 @@ def _ping_or_close(
     return [Comment(text, mark, reason), Close(reason, "not_planned")], FOREVER
 
 
-def unexplained_update(thread: Thread, since: datetime) -> datetime | None:
-    """When the issue was updated after `since` with no comment or timeline event of then to
-    say why (the description or title edited), or None. A minute's slack: GitHub's updated_at
-    may trail the comment or event it records."""
-    updated = epoch_or_none(thread.issue.updated_at)
-    seen = [
-        epoch_or_none(t)
-        for t in [
-            thread.issue.created_at,
-            *(c.created_at for c in thread.comments),
-            *(e.created_at for e in thread.events),
-        ]
-    ]
-    last = max((t for t in seen if t is not None), default=0.0)
-    if updated is None or updated <= max(last, since.timestamp()) + EDIT_SLACK_S:
-        return None
-    return datetime.fromtimestamp(updated, UTC)
-
-
 def close_notes_since(thread: Thread, bot_login: str, since: datetime) -> list[datetime]:
     """When the bot posted a closing note (any lifecycle:close marker) at or after `since`."""
     return sorted(
@@ -594,7 +616,8 @@ def _ping(
         return [NoOp(why, what="ping")], FOREVER
     w = replace(w, who=living)
     close = cfg.lifecycle.days_until_close if announces_close(cfg, w) else None
-    mark = ping_marker(now, party_of(w), close)
+    described = described_as(thread.issue.title, thread.issue.body) if w.on == "author" else None
+    mark = ping_marker(now, party_of(w), close, described)
     next_due = now + timedelta(days=cfg.lifecycle.days_until_close) if w.on == "author" else FOREVER
     return [Comment(ping_text(thread, cfg, w, need), mark, reason)], next_due
 
@@ -615,6 +638,8 @@ def ping_text(thread: Thread, cfg: RepoConfig, w: Waiting, need: str = "") -> st
     whos = ", ".join(f"@{p}" for p in w.who)
     when = f"on {(w.said_at or w.since).date()}"  # the answer's day, not the clock's
     said, did = (w.asked_by, "asked something") if w.asked_by else (thread.issue.author, "answered")
+    if w.edited_after is not None:
+        did, when = "edited the issue", f"after the reminder of {w.edited_after.date()}"
     return PING_TEAM.format(whos=whos, author=quiet(said), did=did, when=when, what=what, days=days)
 
 

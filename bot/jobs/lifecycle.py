@@ -23,6 +23,7 @@ from bot.core.lifecycle import (
     Ping,
     Thread,
     decide,
+    described_in,
     exemption,
     is_bot,
     left_alone,
@@ -148,7 +149,10 @@ def recorded_pings(store: Store, repo: str, number: int, dry_run: bool = False) 
             continue
         marker = marker.removeprefix(SIMULATED)
         party, close = read_ping_marker(marker)
-        out.append(Ping(parse_time(at), party, marker, close, simulated=simulated))
+        described = described_in(marker)
+        out.append(
+            Ping(parse_time(at), party, marker, close, simulated=simulated, described=described)
+        )
     return out
 
 

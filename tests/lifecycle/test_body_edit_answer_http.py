@@ -1,6 +1,7 @@
 """The author answers the needs-info request by editing the issue body (the ping says "you can
-edit the issue"): GitHub bumps the issue's updated_at and no comment or event says why. The
-lifecycle never closes then: the close is withheld and audited, left for a maintainer."""
+edit the issue"): no comment or event says so, but the ping's marker holds a hash of the title
+and description as they were. The lifecycle never closes then: the wait moves to the team (a
+maintainer is pinged if one asked, else the digest shows it), audited."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def test_an_answer_edited_into_the_body_keeps_the_issue_open(
     assert st.issue(REPO, issue.number).state == "open", reasons(ctx, issue.number)
     assert len(bot_bodies(st, issue.number)) == 1
     said = reasons(ctx, issue.number)
-    assert any("the description may have been edited" in r for r in said), said
+    assert any("description was edited after the ping" in r for r in said), said
 
 
 def test_an_update_the_bot_s_own_comment_explains_does_not_hold_the_close(

@@ -201,6 +201,7 @@ def comment(req: Req) -> Resp:
         if (long := too_long((req.body or {}).get("body"))) is not None:
             return long
         c.body, c.updated_at = (req.body or {}).get("body", c.body), req.state.now()
+        _touch(req, req.r.issues[c.number])  # as GitHub bumps it (no event says why)
     elif req.method == "DELETE":
         del req.r.comments[c.id]
         req.r.issues[c.number].comment_ids.remove(c.id)
