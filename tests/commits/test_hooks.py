@@ -220,9 +220,9 @@ def test_refresh_leaves_other_interpreters_and_other_hooks(repo: Git) -> None:
 )
 def test_refuses_to_lose_a_hook(repo: Git, kept: str) -> None:
     hooks = repo.git_path("hooks")
-    for rel in ("prepare-commit-msg", kept):
+    for rel in ("prepare-commit-msg", kept):  # two different hooks (the same one: ours goes back)
         (hooks / rel).parent.mkdir(exist_ok=True)
-        (hooks / rel).write_text("#!/bin/sh\nexit 0\n")
+        (hooks / rel).write_text(f"#!/bin/sh\n# {rel}\nexit 0\n")
     out = repo.smolbot("hook", "install", "--no-start")
     assert out.returncode != 0 and "move one away" in out.stderr
 
