@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from bot.core.secrets import credentials
 from bot.llm.api import ModelRecord
 from bot.store import Store
 
@@ -191,12 +192,18 @@ class Records:
     def cache_put(
         self, key: str, task: str, version: str, model: str, value: dict[str, Any], conf: float
     ) -> None:
+        """Keep an answer as the model gave it, unless it holds something like a credential (a
+        key copied from a staged diff or an issue): that one would lie in the store in plain
+        text, so it is asked for again instead."""
+        text = json.dumps(value, sort_keys=True)
+        if credentials(text):
+            return
         row = {
             "key": key,
             "task": task,
             "prompt_version": version,
             "model": model,
-            "value": json.dumps(value, sort_keys=True),
+            "value": text,
             "confidence": conf,
             "created_at": time.time(),
             "hits": 0,
