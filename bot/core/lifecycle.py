@@ -61,6 +61,7 @@ class Waiting:
     asked_by: str | None = None  # on the team: someone else's question (not the author's) waits
     said_at: datetime | None = None  # on the team: when the answer or question it waits on came
     edited_after: datetime | None = None  # on the team: the issue was edited after this ping
+    replied_by: str | None = None  # on the team: someone outside it replied to the question
 
 
 @dataclass(frozen=True)
@@ -220,16 +221,10 @@ def waiting_on(
     clock = max(
         [created, *_times(by_team), *_times(by_author), *_human_event_times(thread, bot_login)]
     )
-    # a wait on the author restarts at anyone's comment (a co-reporter's answer, "same here")
-    # and when the bot took needs-info off (the author had answered, though the answer may be
-    # deleted since): an active thread is never closed; a close follows a ping nobody answered
-    heard = max(
-        [
-            clock,
-            *(parse_time(c.created_at) for c in people if c.author != author),
-            *_unlabeled(thread, needs_info, bot_login, by_bot=True),
-        ]
-    )
+    # a wait on the author restarts when the bot took needs-info off (the author had answered,
+    # though the answer may be deleted since): a close follows a ping nobody answered; someone
+    # else's reply after the question moves the wait to the team (_replied_after)
+    heard = max([clock, *_unlabeled(thread, needs_info, bot_login, by_bot=True)])
     if is_bot(author, issue.author_type, bot_login):  # a bot never answers: never waited on
         return _unless_asked(issue, people, by_team, clock, f"opened by a bot ({author})")
     last_team = by_team[-1] if by_team else None
@@ -239,6 +234,8 @@ def waiting_on(
             parse_time(last_team.created_at) if last_team else created
         )
         if last_author is None or last_author <= asked:
+            if (other := _replied_after(people, by_team, author, asked)) is not None:
+                return _outsider_replied(issue, last_team, other, clock)
             return Waiting("author", (author,), heard, f"label {needs_info} is set", last_team)
         why = "the author answered the needs-info request"
         return _on_team(issue, last_team, clock, why, True, said_at=last_author)
@@ -260,6 +257,9 @@ def waiting_on(
         if asks_something(said) and not author_is_team:
             named = mentions(said)
             if not named or author.lower() in {m.lower() for m in named}:
+                asked = parse_time(last_team.created_at)
+                if (other := _replied_after(people, by_team, author, asked)) is not None:
+                    return _outsider_replied(issue, last_team, other, clock)
                 return Waiting(
                     "author", (author,), heard, f"{last_team.author} asked something", last_team
                 )
@@ -272,6 +272,37 @@ def waiting_on(
         return _unless_asked(issue, people, by_team, clock, "the author is on the team")
     why = "the author answered; nobody from the team replied"
     return _on_team(issue, last_team, clock, why, said_at=last_author)
+
+
+PLUS_ONE = re.compile(r"\s*(?:\+1|:\+1:|\N{THUMBS UP SIGN})[\s!.]*")
+
+
+def _replied_after(
+    people: list[CommentData], by_team: list[CommentData], author: str, asked: datetime
+) -> CommentData | None:
+    """The last reply after the question from someone neither the author nor on the team (a
+    co-reporter, a co-worker of the author), or None. A bare +1 answers nothing."""
+    others = [
+        c
+        for c in people
+        if c.author != author
+        and c not in by_team
+        and parse_time(c.created_at) > asked
+        and not PLUS_ONE.fullmatch(_said(without_commands(c.body)))
+    ]
+    return others[-1] if others else None
+
+
+def _outsider_replied(
+    issue: IssueData, last_team: CommentData | None, other: CommentData, clock: datetime
+) -> Waiting:
+    """Someone else replied to the question asked of the author: the details may be there, so a
+    maintainer looks (the author is not pinged, nor the issue closed "nobody answered")."""
+    at = parse_time(other.created_at)
+    why = f"{other.author} replied after the question to the author"
+    return replace(
+        _on_team(issue, last_team, max(clock, at), why, said_at=at), replied_by=other.author
+    )
 
 
 def _unless_asked(
@@ -638,6 +669,8 @@ def ping_text(thread: Thread, cfg: RepoConfig, w: Waiting, need: str = "") -> st
     whos = ", ".join(f"@{p}" for p in w.who)
     when = f"on {(w.said_at or w.since).date()}"  # the answer's day, not the clock's
     said, did = (w.asked_by, "asked something") if w.asked_by else (thread.issue.author, "answered")
+    if w.replied_by is not None:
+        said, did = w.replied_by, "replied"
     if w.edited_after is not None:
         did, when = "edited the issue", f"after the reminder of {w.edited_after.date()}"
     return PING_TEAM.format(whos=whos, author=quiet(said), did=did, when=when, what=what, days=days)

@@ -74,9 +74,11 @@ def test_a_question_from_outside_the_team_after_its_last_word_waits_on_the_team(
     team_issue = issue(author_association="OWNER")
     w = waiting_on(Thread(team_issue, (c(1, "carol", "Is this planned?", 1),)), BOT)
     assert (w.on, w.since) == ("maintainer", day(1))
-    # when the team asked the author something, a third party's question does not move it
+    # when the team asked the author something, a third party's reply (a question too) moves
+    # it to the team: the details may be there; a bare +1 does not
     q = c(1, "bob", "Which version?", 1, MAINT)
-    assert waiting_on(Thread(issue(), (q, asked)), BOT).on == "author"
+    assert waiting_on(Thread(issue(), (q, asked)), BOT).on == "maintainer"
+    assert waiting_on(Thread(issue(), (q, c(2, "carol", "+1", 2))), BOT).on == "author"
 
 
 def test_summary_entries_leave_out_comments_that_only_talk_to_the_bot() -> None:
