@@ -312,7 +312,13 @@ def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> Non
     ctx = _context(settings)
     repo = known_as(ctx.store, repo)
     cfg = _config(config_file) if config_file is not None else None
-    with click.progressbar(length=0, label=f"backfill {repo}", show_pos=True) as bar:
+    # on stderr, as it goes: issues read, no total (the listing does not say how many there are:
+    # an iterable of unknown length makes click count without one); stdout keeps the results only
+    unknown_length = (n for n in range(0))
+    counter = click.progressbar(
+        unknown_length, label=f"backfill {repo}", show_pos=True, file=sys.stderr
+    )
+    with counter as bar:
         if from_file is not None:
             try:
                 result = backfill_from_file(ctx, repo, from_file, progress=bar.update, cfg=cfg)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import click._termui_impl
 from click.testing import CliRunner
 
 from bot.cli import cli
@@ -40,3 +41,20 @@ def test_a_rate_limit_the_cli_waits_out_is_said(world, monkeypatch, fake_github)
     assert "250 read" in out.stdout
     said = re.search(r"GitHub rate limit: waiting 600 s \(until \d\d:\d\d UTC\)", out.stderr)
     assert said, out.stderr
+
+
+def test_the_progress_on_a_terminal_counts_without_a_made_up_total(world, monkeypatch, fake_github):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(click._termui_impl, "isatty", lambda f: True)  # as on a terminal
+    out = _backfill(world, monkeypatch, fake_github, 250)
+    assert out.exit_code == 0, out.output
+    frames = [f.strip() for f in re.split(r"\r|\x1b\[\?25[lh]", out.stderr) if "[" in f]
+    assert frames and frames[-1].endswith("250"), frames[-3:]
+    assert not any(re.search(r"\b\d+/\d+\b", f) for f in frames), frames[:3]  # 1/0 ... 250/0
+    assert out.stdout.startswith(f"{REPO}: 250 read"), out.stdout
+
+
+def test_stdout_that_is_no_terminal_gets_the_results_only(world, monkeypatch, fake_github):  # type: ignore[no-untyped-def]
+    out = _backfill(world, monkeypatch, fake_github, 30)
+    assert out.exit_code == 0, out.output
+    assert out.stdout.startswith(f"{REPO}: 30 read, 30 stored"), out.stdout
+    assert f"backfill {REPO}" not in out.stdout
