@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from bot.cli import open_service_store, open_stored
 from bot.cli.triage import utf8_text
 from bot.core.lifecycle import Thread, parse_time, waiting_on
 from bot.core.summary import waiting_line
@@ -18,7 +19,7 @@ from bot.jobs.summarize import write_summary
 from bot.ports import RateLimited, Unavailable
 from bot.samples.host import comment_data, event_data, issue_data
 from bot.settings import Settings, get_settings
-from bot.store import Store, open_store
+from bot.store import Store
 
 REPO_IN_URL = re.compile(r"(?:repos/|github\.com/)([^/]+/[^/]+)/issues/")
 
@@ -93,7 +94,7 @@ def summarize_cmd(thread_file: Path, no_model: bool, as_json: bool) -> None:
         raise click.UsageError(str(err)) from None
     thread = thread_from_json(data)
     settings = get_settings()
-    store = open_store(settings.effective_database_url)
+    store = open_service_store(settings.effective_database_url)
     written = write_summary(_models(settings, store, no_model), thread, settings)
     waiting = waiting_on(thread, settings.bot_login)
     if as_json:
@@ -137,7 +138,7 @@ def sweep_cmd(
     from bot.jobs.summarize import auto_summarize
 
     settings = get_settings()
-    store = open_store(settings.effective_database_url)
+    store = open_stored(settings.effective_database_url)
     models = _models(settings, store, summaries == 0)
     ctx = JobContext(settings=settings, store=store, github=GitHubApp(settings), models=models)
     run_id = run_id or datetime.now(UTC).strftime("cli-%Y-%m-%dT%H:%M:%S.%fZ")  # not the day's

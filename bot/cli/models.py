@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.cli import open_stored
+from bot.cli import open_service_store, open_stored
 from bot.cli.triage import known_as
 from bot.llm.modelfile import DEFAULT_SOURCE, LARGE_STANDIN_SOURCE, SOURCES, file_status, install
 from bot.settings import Settings, get_settings
-from bot.store import open_store
 
 if TYPE_CHECKING:  # bot.llm.evaluate brings sklearn: imported when `eval` runs, not at start-up
     from bot.llm.evaluate import Report
@@ -111,7 +110,7 @@ def list_cmd(verify: bool) -> None:
 
         click.echo(f"triage reader: {reader.status(settings.data_dir)}")
     if encoder_share.shared(settings.effective_database_url):
-        published = encoder_share.newest(open_store(settings.effective_database_url))
+        published = encoder_share.newest(open_service_store(settings.effective_database_url))
         click.echo(f"shared in the store: {published.name if published else 'no tune yet'}")
         bad = encoder_share.failed(settings.data_dir)
         if bad is not None:
@@ -135,7 +134,7 @@ def tune_cmd(force: bool, epochs: int | None, threads: int, background: bool) ->
 
     settings = get_settings()
     url = settings.effective_database_url
-    store = open_store(url)
+    store = open_service_store(url)
     examples = Records(store).examples()
     shared = encoder_share.shared(url)
     published = encoder_share.newest(store) if shared else None
@@ -202,7 +201,7 @@ def reader_cmd(force: bool, background: bool) -> None:
     from bot.llm import get_model_layer, reader
 
     settings = get_settings()
-    store = open_store(settings.effective_database_url)
+    store = open_service_store(settings.effective_database_url)
     layer = get_model_layer(settings, store)
     ok, why = layer.start_reader(force) if background else layer.reader_due(force)
     outcome = "started" if ok else "skipped"
@@ -317,7 +316,7 @@ def _evaluate(
     from bot.llm.records import Records
     from bot.llm.tune import EPOCHS
 
-    store = open_store(settings.effective_database_url)
+    store = open_service_store(settings.effective_database_url)
     repos = tuple(known_as(store, r) for r in repos)
     examples = Records(store).examples()
     with tempfile.TemporaryDirectory(prefix="smolbot-eval-") as tmp:

@@ -81,8 +81,18 @@ def _app_env() -> dict[str, str]:
 )
 @pytest.mark.parametrize(
     "command",
-    [["audit"], ["stats"], ["retry"], ["web", "--port", "1"], ["worker"], ["serve", "--port", "1"]],
-    ids=lambda c: c[0],
+    [
+        ["audit"],
+        ["stats"],
+        ["retry"],
+        ["web", "--port", "1"],
+        ["worker"],
+        ["serve", "--port", "1"],
+        ["sweep", "--installation", "1"],
+        ["models", "tune"],
+        ["models", "reader"],
+    ],
+    ids=lambda c: "-".join(c[:2]) if c[0] == "models" else c[0],
 )
 def test_an_unreachable_postgres_store_is_one_line(
     tmp_path: Path, url: str, command: list[str]
