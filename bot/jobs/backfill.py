@@ -638,10 +638,8 @@ def _learn(
         result.not_learned[why] += 1
         if why == NO_KIND_LABEL:
             result.their_labels.update(labels)
-        # what an earlier backfill taught from it (under another label map) goes; the real
-        # layer's method, not (yet) in the jobs' ModelLayer port (bot/jobs/context.py)
-        forget = getattr(ctx.models, "forget_backfilled", None)
-        if forget is not None and forget(result.repo, text):
+        # what an earlier backfill taught from it (under another label map) goes
+        if ctx.models is not None and ctx.models.forget_backfilled(result.repo, text):
             result.forgotten += 1
         return False
     how = ctx.models.learn(result.repo, text, kind.value, "backfill", epoch_or_none(created))

@@ -24,6 +24,8 @@ class ModelLayer(Protocol):
         self, scope: str, text: str, label: str, source: str, created: float | None = None
     ) -> str: ...  # new, known or outranked (bot.llm.records.Learned)
 
+    def forget_backfilled(self, scope: str, text: str) -> bool: ...  # a backfill's example of it
+
     def ask(
         self, task: str, prompt: str, variables: dict[str, str], schema: Any
     ) -> Answer[Any]: ...
