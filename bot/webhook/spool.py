@@ -7,6 +7,10 @@ crash or a power cut and a reader never sees half a file. Whoever replays an ent
 flock on it, so two web processes sharing a data dir never replay one entry together; it is
 deleted only after the store committed its rows. A crash between that commit and the delete
 replays it again, which the store ignores: it keeps one row per delivery id.
+
+An entry that cannot be replayed (not JSON lines: a damaged file; or rows the store refuses
+for a reason other than an outage) is moved into rejected/ with an error in the log, so the
+entries behind it are replayed all the same; /healthz and the spool's status say so.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ SUFFIX = ".jsonl"
 _ENTRY = re.compile(r"(\d+)-\d+-\d+-(\d+)\.jsonl")  # written at (ns), pid, seq, deliveries
 PARTIAL = ".tmp"  # being written, or left by a crash before it was answered (never 202)
 PARTIAL_STALE_S = 3600.0
+REJECTED = "rejected"  # entries that cannot be replayed: kept for a person, never retried
 RECOUNT_S = 1.0  # how stale this process's count of the spool's bytes may be (others write too)
 _LOG_EVERY_S = 60.0
 _seq = itertools.count()
@@ -45,14 +50,25 @@ class SpoolStatus:
     deliveries: int
     size: int
     oldest_s: float | None  # how long the oldest entry has waited
+    rejected: int = 0  # entries moved into rejected/: never replayed by themselves
 
     def describe(self) -> str:
-        if not self.entries:
-            return "empty"
+        parts = []
+        if self.entries:
+            parts.append(
+                f"{self.deliveries} deliveries kept while the store was unavailable, oldest"
+                f" {self.oldest_s or 0:.0f} s ago ({self.size:,} bytes); the web process records"
+                " them once the store answers"
+            )
+        if self.rejected:
+            parts.append(self.describe_rejected())
+        return "; ".join(parts) or "empty"
+
+    def describe_rejected(self) -> str:
         return (
-            f"{self.deliveries} deliveries kept while the store was unavailable, oldest"
-            f" {self.oldest_s or 0:.0f} s ago ({self.size:,} bytes); the web process records"
-            " them once the store answers"
+            f"{self.rejected} spool entry(ies) could not be replayed (damaged, or refused by the"
+            f" store: the web log says why) and wait in {REJECTED}/; fix the cause, then move"
+            " them back into the spool directory to replay them, or delete them"
         )
 
 
@@ -158,14 +174,38 @@ class Spool:
                 entries, deliveries = entries + 1, deliveries + n
                 oldest = written if oldest is None else min(oldest, written)
         waited = None if oldest is None else max(0.0, time.time() - oldest / 1e9)
-        return SpoolStatus(entries=entries, deliveries=deliveries, size=size, oldest_s=waited)
+        try:
+            with os.scandir(self.dir / REJECTED) as it:
+                rejected = sum(1 for e in it if e.is_file())
+        except FileNotFoundError:
+            rejected = 0
+        return SpoolStatus(
+            entries=entries, deliveries=deliveries, size=size, oldest_s=waited, rejected=rejected
+        )
+
+    def reject(self, entry: Path, why: str) -> Path:
+        """Move an entry that cannot be replayed into rejected/, saying so in the log: the
+        entries behind it are replayed all the same. A person decides what becomes of it."""
+        where = self.dir / REJECTED
+        where.mkdir(mode=0o700, exist_ok=True)
+        moved = entry.rename(where / entry.name)
+        log.error(
+            "spool entry %s cannot be replayed (%s): moved to %s; fix the cause, then move it"
+            " back into %s to replay it",
+            entry.name,
+            why,
+            moved,
+            self.dir,
+        )
+        return moved
 
     @contextlib.contextmanager
     def take(self, entry: Path) -> Iterator[list[dict[str, Any]] | None]:
         """The entry's rows, or None when another process is replaying it or has done so.
 
         Deleted when the block ends without an exception (the store committed the rows); kept
-        for the next try otherwise.
+        for the next try otherwise. An entry that is not JSON lines is moved into rejected/
+        (None): it would stop every replay behind it.
         """
         try:
             f = entry.open("rb")
@@ -182,8 +222,16 @@ class Spool:
             if gone:
                 yield None
                 return
-            yield [json.loads(line) for line in f if line.strip()]
-            entry.unlink()  # not fsynced: a delete a crash undoes is a replay the store ignores
+            try:
+                rows = [json.loads(line) for line in f if line.strip()]
+            except ValueError as err:  # JSONDecodeError, UnicodeDecodeError: damaged
+                self.reject(entry, f"not JSON lines: {err}")
+                yield None
+                return
+            yield rows
+            # not fsynced: a delete a crash undoes is a replay the store ignores; gone already
+            # when the replay rejected it
+            entry.unlink(missing_ok=True)
 
 
 def _parts(name: str) -> tuple[int, int]:
