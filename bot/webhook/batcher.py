@@ -9,8 +9,11 @@ the broker connection; while it records and publishes one batch, the loop gather
 batches that queued up meanwhile go together (up to MAX_BATCH).
 
 Nothing is answered 202 before the store has the delivery, or the local spool does (spool.py):
-a batch the store fails, or a delivery whose wait for it passes WAIT_S (GitHub gives up at 10 s),
-is kept there, and the intake thread replays the spool once the store answers. A process that
+a batch the store fails for an outage (bot.store.outage), or a delivery whose wait for it passes
+WAIT_S (GitHub gives up at 10 s), is kept there, and the intake thread replays the spool once the
+store answers. Any other store error is no outage (a bug, a schema this version does not match):
+a live batch is answered 503 (GitHub shows it), with the traceback in the log, and a spooled
+entry the store refuses alone is moved into spool/rejected/, so it blocks no other. A process that
 dies after recording and before publishing leaves `received` rows, which the recovery sweep
 queues.
 """
@@ -25,10 +28,12 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.ports import Enqueue, QueueUnavailable
 from bot.store import Store
+from bot.store.outage import is_outage, unavailable_errors
 from bot.webhook import intake
 from bot.webhook.spool import Spool
 
@@ -46,6 +51,10 @@ class NotKept(Exception):
 
 class _WaitedTooLong(Exception):
     pass
+
+
+def _outage(err: Exception) -> bool:
+    return isinstance(err, unavailable_errors()) and is_outage(err)
 
 
 def _give_up(answer: asyncio.Future[Answer]) -> None:
@@ -94,6 +103,8 @@ class IntakeBatcher:
         self._busy_since: float | None = None  # when the thread's current store call began
         self._replay_at = 0.0  # monotonic time of the next look at the spool
         self._replay_failed = False
+        # since when (time.time()) replays fail, and why: /healthz says a spool that cannot drain
+        self.replay_failing: tuple[float, str] | None = None
 
     async def submit(self, d: intake.Delivery, raw: bytes, *, ignored: bool) -> Answer:
         """Hand one delivery over and wait for its answer (call on the event loop)."""
@@ -188,6 +199,13 @@ class IntakeBatcher:
         try:
             answers = self.process(batch)
         except Exception as err:  # the store failed: keep the batch, or every request hears it
+            if self.spool is not None and not _outage(err):  # the spool would replay it in vain
+                ids = ", ".join(p.delivery.id for p in batch)
+                log.exception("the store refused deliveries %s (no outage): answered 503", ids)
+                return NotKept(
+                    f"the store refused it ({type(err).__name__}: {err}), not for an outage: a"
+                    " bug or a schema this version does not match (the web log has the traceback)"
+                )
             return self._keep(batch, err)
         finally:
             self._busy_since = None
@@ -221,36 +239,75 @@ class IntakeBatcher:
         try:
             done = self.replay()
         except Exception as err:  # still unavailable: the entry stays for the next try
-            if not self._replay_failed:
+            if not _outage(err):  # not the store's absence: a disk error, a bug
+                log.exception("spooled deliveries not replayed")
+            elif not self._replay_failed:
                 log.warning("spooled deliveries not recorded yet, the store refused: %s", err)
             self._replay_failed, done = True, 0
+            since = self.replay_failing[0] if self.replay_failing else time.time()
+            self.replay_failing = (since, f"{type(err).__name__}: {err}")
         finally:
             self._busy_since = None
         if done:
             self._replay_failed = False
+        if not self._replay_failed:
+            self.replay_failing = None
         # more may wait: go on at once, between live batches, until a pass finds nothing
         self._replay_at = time.monotonic() + (0.0 if done else REPLAY_EVERY_S)
 
     def replay(self, limit: int = MAX_BATCH) -> int:
         """Record spooled entries (about `limit` deliveries) in one transaction and publish the
         new ones; the entries are deleted once the store committed them. The deliveries
-        recorded (0: nothing to do). One transaction per entry took 12 ms each on PostgreSQL."""
+        recorded (0: nothing to do). One transaction per entry took 12 ms each on PostgreSQL.
+
+        When the store refuses them for another reason than an outage, each entry is tried
+        alone, and one it refuses alone is moved into spool/rejected/ (it would stop the rest for
+        ever); an outage raises, and the entries stay for the next try."""
         assert self.spool is not None
         with contextlib.ExitStack() as taken:
-            rows: list[dict[str, Any]] = []
+            held: list[tuple[Path, list[dict[str, Any]]]] = []
             for entry in self.spool.entries():
                 got = taken.enter_context(self.spool.take(entry))
-                rows += got or []  # None: another process's, or done
-                if len(rows) >= limit:
+                if got:  # None: another process's, done, or damaged (moved aside)
+                    held.append((entry, got))
+                if sum(len(g) for _, g in held) >= limit:
                     break
+            rows = [r for _, got in held for r in got]
             if not rows:
                 return 0
-            with self.lock:
-                new = self.store.record_deliveries(rows)
-            fresh = [r for r, is_new in zip(rows, new, strict=True) if is_new]
+            try:
+                fresh = self._record_rows(rows)
+            except Exception as err:
+                if _outage(err):
+                    raise
+                fresh = self._record_each(held)
+                rows = [r for entry, got in held if entry.exists() for r in got]
             self._publish([r["id"] for r in fresh if r["status"] == "received"])
         log.info("recorded %d spooled deliveries (%d new)", len(rows), len(fresh))
-        return len(rows)
+        return len(rows) or len(held)  # all moved aside: something was done, go on at once
+
+    def _record_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Record rows in one transaction; the new ones."""
+        with self.lock:
+            new = self.store.record_deliveries(rows)
+        return [r for r, is_new in zip(rows, new, strict=True) if is_new]
+
+    def _record_each(self, held: list[tuple[Path, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+        """Entries one at a time, after the store refused them together (no outage): one it
+        refuses alone is moved aside. An outage meanwhile publishes what was recorded, then
+        raises (what was recorded is replayed again, which the store ignores)."""
+        assert self.spool is not None
+        fresh: list[dict[str, Any]] = []
+        for entry, got in held:
+            try:
+                fresh += self._record_rows(got)
+            except Exception as err:
+                if _outage(err):
+                    self._publish([r["id"] for r in fresh if r["status"] == "received"])
+                    raise
+                log.error("the store refused a spooled entry (no outage)", exc_info=err)
+                self.spool.reject(entry, f"the store refused it: {type(err).__name__}: {err}")
+        return fresh
 
     def process(self, batch: Sequence[Pending]) -> list[Answer]:
         """Record the batch, publish its new deliveries as one message, mark them queued."""

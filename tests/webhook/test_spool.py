@@ -7,7 +7,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -252,8 +252,12 @@ def test_a_failed_replay_keeps_the_entry(settings: Settings, store: Store) -> No
     spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
     spool.put([{"id": "d-1", "event": "issues", "status": "received", "payload": "{}"}], "t")
     broken = IntakeBatcher(store, Recorder(), threading.Lock(), spool)
-    store.close()
-    with pytest.raises(Exception):  # noqa: B017 - whatever a closed store raises
+
+    def unavailable(rows: Sequence[Mapping[str, Any]]) -> list[bool]:
+        raise sqlite3.OperationalError("disk I/O error")  # an outage (another error: rejected/)
+
+    store.record_deliveries = unavailable  # type: ignore[method-assign]
+    with pytest.raises(sqlite3.OperationalError):
         broken.replay()
     assert len(spool.entries()) == 1
 

@@ -4,13 +4,16 @@ behind it are recorded all the same, and /healthz says what waits there."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
 
 from bot.settings import Settings
 from bot.store import Store
+from bot.store.outage import is_outage
 from bot.webhook.batcher import IntakeBatcher
 from bot.webhook.spool import REJECTED, Spool
 from tests.webhook.test_app import Recorder
@@ -41,3 +44,74 @@ def test_a_damaged_entry_is_moved_aside_and_the_rest_is_replayed(
     assert "rejected" in spool.status().describe()
     logged = " ".join(r.getMessage() for r in caplog.records)
     assert damaged.name in logged and "not JSON lines" in logged
+
+
+def _refusing(store: Store, poison: str) -> None:
+    """The store refuses any batch with `poison` in it, as it refuses a row it cannot take (a
+    statement's own error, no outage), and records the rest."""
+    real = store.record_deliveries
+    bug = sqlite3.OperationalError("table deliveries has no column named payload")
+    assert not is_outage(bug)
+
+    def record(rows: Sequence[Mapping[str, Any]]) -> list[bool]:
+        if any(r["id"] == poison for r in rows):
+            raise bug
+        return real(rows)
+
+    store.record_deliveries = record  # type: ignore[method-assign]
+
+
+def test_an_entry_the_store_refuses_is_moved_aside_and_the_rest_is_replayed(
+    settings: Settings, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A spooled entry the store refused for another reason than an outage failed the whole
+    replay transaction, which was taken for an outage: nothing behind it was ever recorded."""
+    spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
+    poison = spool.put([_row("poison")], "test")
+    spool.put([_row("good"), _row("also")], "test")
+    _refusing(store, "poison")
+    queue = Recorder()
+    batcher = IntakeBatcher(store, queue, threading.Lock(), spool)
+    with caplog.at_level("ERROR", logger="bot.webhook"):
+        assert batcher.replay() == 2
+    assert store.delivery("good") is not None and store.delivery("also") is not None
+    assert store.delivery("poison") is None and queue.sent == ["good", "also"]
+    assert spool.entries() == [] and (spool.dir / REJECTED / poison.name).exists()
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert poison.name in logged and "no column named payload" in logged
+
+
+def test_an_outage_keeps_every_entry_for_the_next_try(settings: Settings, store: Store) -> None:
+    spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
+    spool.put([_row("a")], "test")
+    spool.put([_row("b")], "test")
+
+    def locked(rows: Sequence[Mapping[str, Any]]) -> list[bool]:
+        raise sqlite3.OperationalError("database is locked")
+
+    store.record_deliveries = locked  # type: ignore[method-assign]
+    with pytest.raises(sqlite3.OperationalError):
+        IntakeBatcher(store, Recorder(), threading.Lock(), spool).replay()
+    assert len(spool.entries()) == 2 and spool.status().rejected == 0
+
+
+def test_a_delivery_the_store_refuses_is_answered_503_not_spooled(
+    settings: Settings, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Kept in the spool, it was answered 202 and could never be recorded; a 503 shows in
+    GitHub's Recent Deliveries, and the traceback is in the log."""
+    from fastapi.testclient import TestClient
+
+    from bot.webhook.app import create_app
+    from tests.webhook.test_app import OPENED, post
+
+    _refusing(store, "poison")
+    with TestClient(create_app(settings, store, Recorder())) as client:
+        with caplog.at_level("ERROR", logger="bot.webhook"):
+            r = post(client, "issues", OPENED, delivery="poison")
+        assert r.status_code == 503, r.json()
+        assert "no column named payload" in r.json()["detail"]
+        assert "Recent Deliveries" in r.json()["detail"]
+        assert post(client, "issues", OPENED, delivery="good").status_code == 202
+    assert Spool(settings.data_dir / "spool", 10**7).status().entries == 0
+    assert any(r.exc_info and "poison" in r.getMessage() for r in caplog.records)
