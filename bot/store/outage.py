@@ -13,7 +13,8 @@ SQLITE_OUTAGE_WORDS = ("locked", "busy", "unable to open", "disk is full", "disk
 
 
 def unavailable_errors() -> tuple[type[Exception], ...]:
-    """SQLite's locked/unopenable file, and PostgreSQL's lost connection when psycopg is installed.
+    """SQLite's locked/unopenable file, and PostgreSQL's lost connection or read-only server when
+    psycopg is installed.
 
     Not every error of these classes is an outage: ask is_outage() before retrying."""
     errors: list[type[Exception]] = [sqlite3.OperationalError]
@@ -22,6 +23,13 @@ def unavailable_errors() -> tuple[type[Exception], ...]:
     except ImportError:  # the embedded default needs no PostgreSQL driver
         return tuple(errors)
     errors.append(psycopg.OperationalError)
+    # InternalErrors that mean "away for now" too: a read-only server (a failover left the URL
+    # on a standby; default_transaction_read_only for maintenance), and a session the server
+    # ended for idling in a transaction (the next statement reconnects)
+    errors += [
+        psycopg.errors.ReadOnlySqlTransaction,
+        psycopg.errors.IdleInTransactionSessionTimeout,
+    ]
     return tuple(errors)
 
 
