@@ -84,6 +84,17 @@ def _stored(group: dict[str, Any], bounds: Sequence[float]) -> dict[str, Any]:
     }
 
 
+def _unfolded(row: dict[str, Any], bounds: Sequence[float]) -> dict[str, Any]:
+    """A model_call_totals row as _grouped gives a group (a bound it has no count for takes the
+    count of the largest one under it it has)."""
+    under = {float(b): n for b, n in json.loads(row.pop("under") or "{}").items()}
+    for i, b in enumerate(bounds):
+        below = [k for k in under if k <= float(b)]
+        row[f"le{i}"] = under[max(below)] if below else 0
+    row.pop("id", None)
+    return row
+
+
 def _merged(*parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Groups of the call log summed by their keys (first_id: the smallest)."""
     out: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -129,19 +140,44 @@ class Records:
         """The call log summed per task, backend, cache_hit, final and status (raw values), in
         the order each group first appears: calls, tokens_in, tokens_out, seconds (latency in
         total) and le0, le1, … (calls of at most bounds[i] seconds). The calls the daily prune
-        folded (model_call_totals) count too: these totals never go back."""
-        if "model_calls" not in self.db.table_names():
+        folded (model_call_totals) count too: these totals never go back. Both tables are read in
+        one statement, so in one snapshot: read in two, a prune committing in between counted
+        the calls it folded twice, and the next scrape went back."""
+        tables = self.db.table_names()
+        if "model_calls" not in tables:
             return []
-        groups = self._grouped("", [], bounds)
-        if "model_call_totals" in self.db.table_names():
-            groups = _merged(self._folded(bounds), groups)
+        if "model_call_totals" not in tables:
+            groups = self._grouped("", [], bounds)
+        else:
+            log_sql, args = self._grouped_sql("", [], bounds)
+            empty = "".join(f", null as le{i}" for i in range(len(bounds)))
+            sql = (
+                f"select 0 as folded, null as under, g.* from ({log_sql}) as g union all"
+                " select 1, under, task, backend, cache_hit, final, status, calls, tokens_in,"
+                f" tokens_out, seconds{empty}, first_id from model_call_totals"
+            )
+            log: list[dict[str, Any]] = []
+            folded: list[dict[str, Any]] = []
+            for row in self.db.query(sql, args):
+                if row.pop("folded"):
+                    folded.append(_unfolded(row, bounds))
+                else:
+                    row.pop("under")
+                    log.append(row)
+            groups = _merged(folded, log)
         groups.sort(key=lambda g: g["first_id"])
         return [{k: v for k, v in g.items() if k != "first_id"} for g in groups]
 
     def fold_calls(self, before: float, bounds: Sequence[float]) -> int:
         """Sum the call records made before `before` into model_call_totals and delete them, in
-        one transaction (the log stays bounded; call_totals is unchanged). How many were folded."""
+        one transaction (the log stays bounded; call_totals is unchanged). How many were folded.
+
+        On PostgreSQL the fold locks model_call_totals first (plain reads go on): two prunes at
+        once each rewrote the totals from what it had read before the other committed, counting
+        the calls twice. On SQLite the second writer fails as an outage (database is locked)."""
         with self.db.atomic():
+            if type(self.db).__name__ == "PgDatabase":
+                self.db.execute("lock table model_call_totals in exclusive mode")
             old = self._grouped("where at < ?", [before], bounds)
             if not old:
                 return 0
@@ -154,6 +190,11 @@ class Records:
     def _grouped(
         self, where: str, args: list[Any], bounds: Sequence[float]
     ) -> list[dict[str, Any]]:
+        return list(self.db.query(*self._grouped_sql(where, args, bounds)))
+
+    def _grouped_sql(
+        self, where: str, args: list[Any], bounds: Sequence[float]
+    ) -> tuple[str, list[Any]]:
         seconds = "coalesce(latency_ms, 0) / 1000.0"
         under = "".join(
             f", sum(case when {seconds} <= ? then 1 else 0 end) as le{i}"
@@ -165,20 +206,13 @@ class Records:
             f" sum({seconds}) as seconds{under}, min(id) as first_id from model_calls {where}"
             " group by task, backend, cache_hit, final, status order by min(id)"
         )
-        return list(self.db.query(sql, [*[float(b) for b in bounds], *args]))
+        return sql, [*[float(b) for b in bounds], *args]
 
     def _folded(self, bounds: Sequence[float]) -> list[dict[str, Any]]:
         """model_call_totals' groups as _grouped gives them (a bound it has no count for takes
         the count of the largest one under it it has)."""
-        out = []
-        for row in self.db.table("model_call_totals").rows_where(order_by="first_id"):
-            under = {float(b): n for b, n in json.loads(row.pop("under") or "{}").items()}
-            for i, b in enumerate(bounds):
-                below = [k for k in under if k <= float(b)]
-                row[f"le{i}"] = under[max(below)] if below else 0
-            row.pop("id", None)
-            out.append(row)
-        return out
+        rows = self.db.table("model_call_totals").rows_where(order_by="first_id")
+        return [_unfolded(row, bounds) for row in rows]
 
     # --- cache ----------------------------------------------------------------------------
     def cache_get(self, key: str) -> tuple[dict[str, Any], float] | None:
