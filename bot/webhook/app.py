@@ -23,7 +23,7 @@ from bot.settings import Settings
 from bot.store import Store, open_store
 from bot.webhook import intake, signature
 from bot.webhook.batcher import Answer, IntakeBatcher, NotKept
-from bot.webhook.spool import Spool
+from bot.webhook.spool import Spool, SpoolStatus
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +228,22 @@ def _log_refused_signature(sig: str | None) -> None:
 
 
 HEALTH_WAIT_S = 2.0
+SPOOL_STUCK_S = 300.0  # replays failing this long while the store answers: the spool cannot drain
+
+
+def _spool_health(edge: Edge, spool: SpoolStatus) -> str | None:
+    """What stops the spool from draining while the store answers, or None: entries moved aside
+    (rejected/), or replays failing for over SPOOL_STUCK_S."""
+    if spool.rejected:
+        return spool.describe_rejected()
+    failing = edge.batcher.replay_failing
+    if spool.entries and failing and time.time() - failing[0] > SPOOL_STUCK_S:
+        return (
+            f"{spool.deliveries} spooled deliveries not recorded: replays have failed for"
+            f" {time.time() - failing[0]:.0f} s while the store answers its ping ({failing[1]});"
+            " the web log has the traceback"
+        )
+    return None
 
 
 def _store_health(edge: Edge) -> str:
@@ -301,9 +317,12 @@ def create_app(
         if broker_ok is not None:
             ok, detail = broker_ok()
             checks["broker"] = "ok" if ok else f"error: {detail}"
-        healthy = all(v == "ok" for v in checks.values())
         spool = edge.spool.status()  # said, but not a failure: kept deliveries are not lost
-        extra = {"spool": spool.describe()} if spool.entries else {}
+        stuck = _spool_health(edge, spool) if checks["store"] == "ok" else None
+        if stuck is not None:  # unless they will not be recorded by themselves
+            checks["spool"] = f"error: {stuck}"
+        healthy = all(v == "ok" for v in checks.values())
+        extra = {"spool": spool.describe()} if spool.entries and stuck is None else {}
         body = {"ok": healthy, **checks, **extra}
         return JSONResponse(body, status_code=200 if healthy else 503)
 

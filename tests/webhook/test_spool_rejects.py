@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -115,3 +116,51 @@ def test_a_delivery_the_store_refuses_is_answered_503_not_spooled(
         assert post(client, "issues", OPENED, delivery="good").status_code == 202
     assert Spool(settings.data_dir / "spool", 10**7).status().entries == 0
     assert any(r.exc_info and "poison" in r.getMessage() for r in caplog.records)
+
+
+def test_healthz_says_when_the_spool_cannot_drain(settings: Settings, store: Store) -> None:
+    """The store answers its ping, but an entry it refuses waits in rejected/: /healthz answered
+    200 ok and said the deliveries are recorded "once the store answers"."""
+    from fastapi.testclient import TestClient
+
+    from bot.webhook.app import create_app
+
+    spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
+    spool.put([_row("poison")], "test")
+    _refusing(store, "poison")
+    with TestClient(create_app(settings, store, Recorder())) as client:
+        deadline = time.monotonic() + 10
+        while spool.entries() and time.monotonic() < deadline:  # the intake's first replay
+            time.sleep(0.05)
+        health = client.get("/healthz")
+    assert health.status_code == 503, health.json()
+    assert health.json()["store"] == "ok"
+    assert "rejected/" in health.json()["spool"] and "move them back" in health.json()["spool"]
+
+
+def test_healthz_says_when_replays_keep_failing_while_the_store_answers(
+    settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from bot.webhook import app as web
+    from bot.webhook.app import create_app
+
+    spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
+    spool.put([_row("a")], "test")
+
+    def locked(rows: Sequence[Mapping[str, Any]]) -> list[bool]:
+        raise sqlite3.OperationalError("database is locked")  # its ping answers all the same
+
+    store.record_deliveries = locked  # type: ignore[method-assign]
+    application = create_app(settings, store, Recorder())
+    batcher = application.state.edge.batcher
+    with TestClient(application) as client:
+        deadline = time.monotonic() + 10
+        while batcher.replay_failing is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.get("/healthz").status_code == 200  # failing for a moment: an outage
+        monkeypatch.setattr(web, "SPOOL_STUCK_S", 0.0)
+        health = client.get("/healthz")
+    assert health.status_code == 503, health.json()
+    assert "database is locked" in health.json()["spool"]
