@@ -56,8 +56,10 @@ def _spool(s: Settings) -> tuple[bool, str]:
     from bot.webhook.spool import Spool
 
     status = Spool(s.data_dir / "spool", s.spool_max_bytes).status()
-    if not status.entries:
+    if not status.entries and not status.rejected:
         return True, "empty"
+    if not status.entries:  # only what was moved aside: a person's to look at
+        return False, status.describe()
     return False, (
         f"{status.describe()} (SMOLBOT_SPOOL_MAX_BYTES={s.spool_max_bytes:,}) — if none is"
         " running, start one (`smolbot web` or `smolbot serve`) on this data dir"

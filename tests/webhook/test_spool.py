@@ -271,3 +271,12 @@ def test_doctor_says_what_waits_in_the_spool(settings: Settings, store: Store) -
     assert not ok
     assert detail.startswith("3 deliveries kept while the store was unavailable, oldest 0 s ago")
     assert "`smolbot web`" in detail and "SMOLBOT_SPOOL_MAX_BYTES" in detail
+
+
+def test_doctor_says_what_was_moved_aside(settings: Settings) -> None:
+    rejected = settings.data_dir / "spool" / "rejected"
+    rejected.mkdir(parents=True)
+    (rejected / "entry.jsonl").write_text("{not json\n")
+    ok, detail = _spool(settings)
+    assert not ok
+    assert "1 spool entry(ies) could not be replayed" in detail and "rejected/" in detail
