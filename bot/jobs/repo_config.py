@@ -91,8 +91,27 @@ def _save_state(store: Store, state: dict[str, object]) -> None:
 
 
 def _last_good(state: dict[str, object]) -> RepoConfig:
+    """The last good config, or the defaults: also when the text stored as good no longer reads
+    (an earlier release, with looser rules, accepted it), in dry-run if that text asked for it."""
     text = state.get("good_text")
-    return parse_config(str(text)) if isinstance(text, str) else default_config()
+    if not isinstance(text, str):
+        return default_config()
+    try:
+        return parse_config(text)
+    except ConfigError:
+        return _in_dry_run_if_asked(default_config(), text)
+
+
+def _good_text_unread(state: dict[str, object]) -> str | None:
+    """Why the stored last good text no longer reads, or None (it reads, or there is none)."""
+    text = state.get("good_text")
+    if not isinstance(text, str):
+        return None
+    try:
+        parse_config(text)
+    except ConfigError as err:
+        return str(err)
+    return None
 
 
 DRY_RUN_KEPT = "it says dry_run: true, so nothing is written until it is fixed"
@@ -144,8 +163,9 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
         _resolve_report(store, host, repo, state, default_config(), CONFIG_REMOVED_NOTE, bot_login)
         _save_state(store, {**state, "good_text": None, "error": None})
         return default_config()
-    if not file.changed and state.get("error") is None and state.get("good_text") == file.text:
-        return parse_config(file.text)
+    unchanged = (
+        not file.changed and state.get("error") is None and state.get("good_text") == file.text
+    )
     try:
         cfg = parse_config(file.text)
     except ConfigError as err:
@@ -154,6 +174,10 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
         # reported in dry-run (no issue opened): reported again once the file no longer asks it
         error = f"{err} (dry-run)" if fallback.dry_run else str(err)
         if state.get("error") != error and _claim_report(store, repo, error):
+            unread = _good_text_unread(state)
+            if unread is not None:  # stored by an earlier release, whose rules were looser
+                why = f"the last valid version no longer reads ({unread}); using the defaults"
+                store.audit("config", "fallback", why, task="repo_config", repo=repo)
             if fallback.dry_run and not last.dry_run:
                 why = f"{err}; {DRY_RUN_KEPT}"
                 store.audit("config", "dry-run", why, task="repo_config", repo=repo)
@@ -174,6 +198,8 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
                 raise
             _save_state(store, {**state, "error": error, "error_issue": number})
         return fallback
+    if unchanged:
+        return cfg
     _resolve_report(store, host, repo, state, cfg, CONFIG_FIXED_NOTE, bot_login)
     _save_state(store, {**state, "good_text": file.text, "error": None})
     return cfg
