@@ -58,10 +58,11 @@ class TriageConfig(Strict):
     first_response: bool = False  # off by default
 
 
-# Upper bounds: a number past any use ("never, really") is refused with the field named, not
-# kept until a date sum overflows (Python's dates end in 9999) or a store's integer does.
-MAX_DAYS = 3650  # ten years
-MAX_COUNT = 10_000
+# Upper bounds: a number past any use is refused with the field named, not kept until a date
+# sum overflows (Python's dates end in 9999, about 2.9 million days from now) or a store's
+# integer does. Generous: 9999 or 36500 days, written to mean "never", are kept.
+MAX_DAYS = 1_000_000  # ping and close together stay well inside the calendar
+MAX_COUNT = 1_000_000
 MAX_ISSUE = 999_999_999  # as `/smolbot duplicate #N` reads it
 
 

@@ -188,7 +188,7 @@ def test_a_key_given_twice_keeps_dry_run_and_is_not_read_as_its_last_value(world
     "text,said",
     [
         ("lifecycle:\n  days_until_ping: 9999999\n", "days_until_ping: Input should be less"),
-        ("lifecycle:\n  days_until_close: 3651\n", "days_until_close: Input should be less"),
+        ("lifecycle:\n  days_until_close: 1000001\n", "days_until_close: Input should be less"),
         ("lifecycle:\n  max_operations_per_run: 100000000000000000000\n", "max_operations"),
         ("summaries:\n  auto_after_comments: 100000000000000000000\n", "auto_after_comments"),
         ("digest:\n  pinned_issue: 0\n", "pinned_issue: Input should be greater"),
@@ -201,12 +201,37 @@ def test_a_number_past_any_use_is_a_config_error(text: str, said: str) -> None:
         parse_config(text)
 
 
-def test_ten_years_is_the_longest_wait() -> None:
-    cfg = parse_config("lifecycle:\n  days_until_ping: 3650\n  days_until_close: 3650\n")
-    assert (cfg.lifecycle.days_until_ping, cfg.lifecycle.days_until_close) == (3650, 3650)
+@pytest.mark.parametrize("days", [3650, 9999, 36500, 1_000_000])
+def test_days_written_to_mean_never_are_kept(days: int) -> None:
+    cfg = parse_config(f"lifecycle:\n  days_until_ping: {days}\n  days_until_close: {days}\n")
+    assert (cfg.lifecycle.days_until_ping, cfg.lifecycle.days_until_close) == (days, days)
 
 
-@pytest.mark.parametrize("days", [3650, 9999999])
+def test_a_million_operations_or_comments_are_kept() -> None:
+    text = "lifecycle:\n  max_operations_per_run: 1000000\nsummaries:\n  auto_after_comments: 1000000\n"
+    cfg = parse_config(text)
+    assert (cfg.lifecycle.max_operations_per_run, cfg.summaries.auto_after_comments) == (
+        1_000_000,
+        1_000_000,
+    )
+
+
+@pytest.mark.parametrize("days", [9999, 1_000_000])
+def test_the_longest_ping_and_close_do_not_break_the_sweep(
+    fake_github: FakeGitHubServer, tmp_path: Path, days: int
+) -> None:
+    text = f"lifecycle:\n  days_until_ping: 7\n  days_until_close: {days}\n  close: true\n"
+    st, ctx = lc.world(fake_github, tmp_path, config=text)
+    number = lc.asked(st, st.now() - 20 * lc.DAY)
+    assert lc.sweep(ctx).status == "done"  # pinged: "closes in {days} days"
+    st.advance(8 * lc.DAY)
+    assert lc.sweep(ctx).status == "done"
+    reports = [i for i in st.repos[lc.REPO].issues.values() if i.title == CONFIG_ERROR_TITLE]
+    assert reports == [] and len(lc.bot_bodies(st, number)) == 1
+    assert st.issue(lc.REPO, number).state == "open"
+
+
+@pytest.mark.parametrize("days", [1_000_000, 9999999])
 def test_a_huge_days_until_ping_does_not_break_the_sweep(
     fake_github: FakeGitHubServer, tmp_path: Path, days: int
 ) -> None:
@@ -214,7 +239,7 @@ def test_a_huge_days_until_ping_does_not_break_the_sweep(
     number = lc.asked(st, st.now() - 20 * lc.DAY)
     assert lc.sweep(ctx).status == "done"
     reports = [i for i in st.repos[lc.REPO].issues.values() if i.title == CONFIG_ERROR_TITLE]
-    if days == 3650:  # valid: the issue waits its ten years
+    if days == 1_000_000:  # valid: the issue waits its million days
         assert reports == [] and lc.bot_bodies(st, number) == []
     else:  # invalid: said in one issue, the defaults (14 days) used meanwhile
         assert ["days_until_ping" in i.body for i in reports] == [True]
