@@ -194,9 +194,19 @@ _shows_line("tag:yaml.org,2002:timestamp", "a date")
 _shows_line("tag:yaml.org,2002:int", "a number smolbot can read")
 
 
+MAX_FILE_BYTES = 256 * 1024  # PyYAML takes seconds a file past this; smolbot's settings fit in 2 KB
+
+
 def read_yaml(text: str) -> Any:
     """The file's YAML, or ConfigError saying why it cannot be read: any value PyYAML cannot
-    build (a date typo, a number too long to convert, nesting past Python's stack) too."""
+    build (a date typo, a number too long to convert, nesting past Python's stack) too, and a
+    file too large to read at every job (another tool's data, a generated file)."""
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > MAX_FILE_BYTES:
+        raise ConfigError(
+            f"{CONFIG_PATH} is {size:,} bytes; smolbot reads at most {MAX_FILE_BYTES // 1024} KB:"
+            " keep only smolbot's settings in it"
+        )
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as err:
@@ -214,7 +224,12 @@ MAX_LISTED = 20  # invalid settings named in the error; the count of the others 
 
 
 def parse_config(text: str) -> RepoConfig:
-    raw: Any = read_yaml(text) or {}
+    return config_from(read_yaml(text))
+
+
+def config_from(raw: Any) -> RepoConfig:
+    """The config from the file's YAML (read_yaml), or ConfigError naming the invalid settings."""
+    raw = raw or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{CONFIG_PATH} must be a mapping of settings, not {type(raw).__name__}")
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -13,10 +14,11 @@ from pydantic import TypeAdapter, ValidationError
 from bot.core.actions import Action, Close, Comment
 from bot.core.config import (
     CONFIG_PATH,
+    MAX_FILE_BYTES,
     ConfigError,
     RepoConfig,
+    config_from,
     default_config,
-    parse_config,
     read_yaml,
 )
 from bot.core.markers import inert, marker, with_marker
@@ -96,23 +98,49 @@ def _last_good(state: dict[str, object]) -> RepoConfig:
     text = state.get("good_text")
     if not isinstance(text, str):
         return default_config()
-    try:
-        return parse_config(text)
-    except ConfigError:
-        return _in_dry_run_if_asked(default_config(), text)
+    read = _read_config(text)
+    if read.cfg is not None:
+        return read.cfg
+    return _in_dry_run_if_asked(default_config(), text)
 
 
 def _good_text_unread(state: dict[str, object]) -> str | None:
     """Why the stored last good text no longer reads, or None (it reads, or there is none)."""
     text = state.get("good_text")
-    if not isinstance(text, str):
-        return None
-    try:
-        parse_config(text)
-    except ConfigError as err:
-        return str(err)
-    return None
+    error = _read_config(text).error if isinstance(text, str) else None
+    return None if error is None else str(error)
 
+
+@dataclass(frozen=True)
+class _Read:
+    """The file read once: its config, or why it cannot be used and whether it asks for
+    dry-run."""
+
+    cfg: RepoConfig | None
+    error: ConfigError | None = None
+    asks_dry_run: bool = False
+
+
+def _read_config(text: str) -> _Read:
+    """The file read (a file too large to read is refused unread); the same text is not read
+    again by this process: an invalid file stays on every job until it is fixed."""
+    if len(text) > MAX_FILE_BYTES:
+        return _read_uncached(text)
+    return _read_cached(text)
+
+
+def _read_uncached(text: str) -> _Read:
+    try:
+        raw = read_yaml(text)
+    except ConfigError as err:  # not YAML, or too large: its top-level `dry_run:` lines tell
+        return _Read(None, err, _has_dry_run_line(text))
+    try:
+        return _Read(config_from(raw))
+    except ConfigError as err:
+        return _Read(None, err, isinstance(raw, dict) and _reads_true(raw.get("dry_run")))
+
+
+_read_cached = functools.lru_cache(maxsize=16)(_read_uncached)
 
 DRY_RUN_KEPT = "it says dry_run: true, so nothing is written until it is fixed"
 
@@ -129,16 +157,16 @@ _DRY_RUN_LINE = re.compile(r"""^(["']?)dry_run\1[ \t]*:(.*)$""", re.M)
 
 
 def _asks_dry_run(text: str) -> bool:
-    """Whether a file holds a mapping whose `dry_run` reads as true (as the config would), or,
-    erring on the safe side, any top-level `dry_run:` line that does: a YAML slip further
-    down, or the key given twice, does not undo what the maintainer asked for."""
-    try:
-        raw = read_yaml(text)
-    except ConfigError:
-        raw = None
-    if isinstance(raw, dict) and _reads_true(raw.get("dry_run")):
-        return True
-    return any(_reads_true(_scalar(m.group(2))) for m in _DRY_RUN_LINE.finditer(text))
+    """Whether a file's `dry_run` reads as true (as the config would), or, where the file does
+    not parse, erring on the safe side, any top-level `dry_run:` line that does: a YAML slip
+    further down, or the key given twice, does not undo what the maintainer asked for."""
+    read = _read_config(text)
+    return read.cfg.dry_run if read.cfg is not None else read.asks_dry_run
+
+
+def _has_dry_run_line(text: str) -> bool:
+    lines = _DRY_RUN_LINE.finditer(text.removeprefix("\ufeff"))  # a BOM an editor saved
+    return any(_reads_true(_scalar(m.group(2))) for m in lines)
 
 
 def _scalar(text: str) -> object:
@@ -166,9 +194,9 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
     unchanged = (
         not file.changed and state.get("error") is None and state.get("good_text") == file.text
     )
-    try:
-        cfg = parse_config(file.text)
-    except ConfigError as err:
+    read = _read_config(file.text)
+    if read.cfg is None:
+        err = str(read.error)
         last = _last_good(state)
         fallback = _in_dry_run_if_asked(last, file.text)
         # reported in dry-run (no issue opened): reported again once the file no longer asks it
@@ -199,10 +227,10 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
             _save_state(store, {**state, "error": error, "error_issue": number})
         return fallback
     if unchanged:
-        return cfg
-    _resolve_report(store, host, repo, state, cfg, CONFIG_FIXED_NOTE, bot_login)
+        return read.cfg
+    _resolve_report(store, host, repo, state, read.cfg, CONFIG_FIXED_NOTE, bot_login)
     _save_state(store, {**state, "good_text": file.text, "error": None})
-    return cfg
+    return read.cfg
 
 
 def preview_repo_config(store: Store, host: RepoHost, repo: str) -> tuple[RepoConfig, str | None]:
@@ -212,19 +240,21 @@ def preview_repo_config(store: Store, host: RepoHost, repo: str) -> tuple[RepoCo
     text = host.file(CONFIG_PATH)
     if text is None:
         return default_config(), None
-    try:
-        return parse_config(text), None
-    except ConfigError as err:
-        state = _state(store, repo)
-        if isinstance(state.get("good_text"), str):
-            kept = "using the last valid version smolbot read, as the bot does until it is fixed"
-        else:
-            kept = "using the defaults, as the bot does: it never read a valid version"
-        last = _last_good(state)
-        cfg = _in_dry_run_if_asked(last, text)
-        if cfg.dry_run and not last.dry_run:
-            kept = f"{kept}; {DRY_RUN_KEPT}"
-        return cfg, f"{CONFIG_PATH} is invalid ({err}); {kept}"
+    read = _read_config(text)
+    if read.cfg is not None:
+        return read.cfg, None
+    state = _state(store, repo)
+    if _good_text_unread(state) is not None:
+        kept = "using the defaults, as the bot does: the last valid version no longer reads"
+    elif isinstance(state.get("good_text"), str):
+        kept = "using the last valid version smolbot read, as the bot does until it is fixed"
+    else:
+        kept = "using the defaults, as the bot does: it never read a valid version"
+    last = _last_good(state)
+    cfg = _in_dry_run_if_asked(last, text)
+    if cfg.dry_run and not last.dry_run:
+        kept = f"{kept}; {DRY_RUN_KEPT}"
+    return cfg, f"{CONFIG_PATH} is invalid ({read.error}); {kept}"
 
 
 def _claim_report(store: Store, repo: str, error: str) -> bool:
