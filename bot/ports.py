@@ -114,6 +114,11 @@ class NotFound(GitHubError):
     visible), or the issue was deleted."""
 
 
+class Gone(NotFound):
+    """GitHub answered 410: the issue was deleted, for good. A 404 can pass (an author hidden as
+    spam, a permission briefly lost); a 410 does not."""
+
+
 class ReadOnly(GitHubError):
     """GitHub refused a write because the repository is archived (read-only until unarchived):
     not retried, and the repository is left alone until then."""

@@ -14,6 +14,7 @@ from github import GithubException
 from bot.ports import (
     AppCredentialsError,
     GitHubError,
+    Gone,
     NotFound,
     RateLimited,
     ReadOnly,
@@ -91,7 +92,9 @@ def translate_exception(exc: BaseException, attempt: int = 0) -> Exception | Non
         if exc.status == 403 and "archived" in message.lower():
             # "Repository was archived so is read-only."
             return ReadOnly(f"GitHub: the repository is archived ({message.strip()})")
-        if exc.status in (404, 410):  # 410: an issue an admin deleted
+        if exc.status == 410:  # an issue an admin deleted
+            return Gone(f"GitHub: gone ({message or 'This issue was deleted'})")
+        if exc.status == 404:
             return NotFound(f"GitHub: not found ({message or 'Not Found'})")
         if exc.status >= 500:
             return Unavailable(f"GitHub answered {exc.status}; retry later")

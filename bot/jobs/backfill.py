@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,6 +24,7 @@ from bot.llm.records import Learned
 from bot.ports import (
     AppCredentialsError,
     GitHubError,
+    Gone,
     IssueData,
     NotFound,
     RateLimited,
@@ -91,7 +93,9 @@ class BackfillResult:
     skipped: int = 0
     forgotten: int = 0  # examples an earlier backfill taught from issues that now teach nothing
     gone: int = 0  # stored issues GitHub no longer has (deleted, transferred): marked so
-    unchecked: int = 0  # stored issues not listed, not asked about in this run (MAX_GONE_CHECKS)
+    # stored issues not listed and not settled in this run: not asked about (MAX_GONE_CHECKS), or
+    # GitHub's answer can pass (a 404) or was ambiguous; the next complete backfill asks again
+    unchecked: int = 0
     first_page: int = 1  # > 1: resumed where an earlier backfill stopped
     next_page: int | None = None  # this run listed its share of pages; the next part starts here
     # labeled issues that taught nothing, by reason, and the labels they carried (for the hint)
@@ -510,16 +514,18 @@ def _backfill(
         log.info("%s: backfill from page %d, where it stopped", repo, at.page)
     try:
         cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
+        named: str | None = None  # the repository's name as the listing's issues give it
         for issue in listing(done):
             done.add(issue.number)
+            named = _repo_of(issue.html_url) or named
             result.seen += 1
             if progress is not None:
                 progress(1)
             if issue.is_pull_request:
                 result.skipped += 1
             else:
-                ctx.store.upsert_issue(repo, issue_row(issue))
-                result.stored += 1
+                if ctx.store.upsert_issue(repo, issue_row(issue)):  # else older than the row
+                    result.stored += 1
                 if issue.state == "closed":
                     _learn(
                         ctx, result, issue.title, issue.body, issue.labels, cfg, issue.created_at
@@ -527,7 +533,7 @@ def _backfill(
                 else:
                     result.still_open += 1
             at.handled_one(issue.number)
-        _unlisted(ctx, host, repo, at.started_at, result)  # listed to its end, from page 1
+        _unlisted(ctx, host, repo, at.started_at, result, named)  # listed to its end, from page 1
     except BackfillBusy:  # the cursor row is the other backfill's now
         raise
     except _PartDone as end:  # this part's pages are in; the caller queues the next part
@@ -567,13 +573,22 @@ def _backfill(
 
 
 def _unlisted(
-    ctx: JobContext, host: RepoHost, repo: str, since: float, result: BackfillResult
+    ctx: JobContext,
+    host: RepoHost,
+    repo: str,
+    since: float,
+    result: BackfillResult,
+    named: str | None = None,
 ) -> None:
     """After a listing from page 1 to its end: ask GitHub about the stored issues it did not list
-    (last stored before it started, and not known gone), at most MAX_GONE_CHECKS. A 404 or 410
-    marks one deleted, an answer for another issue (GitHub's redirect) transferred: duplicate
-    search stops offering them. One GitHub still has is stored afresh. A GitHub error stops the
-    asking: the next complete backfill asks again."""
+    (last stored before it started, and not known gone), at most MAX_GONE_CHECKS. A 410 marks one
+    deleted; an answer for another issue (GitHub's redirect: another number, or another
+    repository's) transferred: duplicate search stops offering them. The mark carries the time of
+    the check, so only a copy changed after it replaces it. One GitHub still has is stored afresh.
+    A 404 (it can pass: an author hidden as spam, a permission briefly lost) leaves the row as it
+    is, unchecked, as does an answer from a repository path that is neither `repo` nor `named` (the
+    name the listing's issues gave) when the listing gave none. A GitHub error stops the asking:
+    the next complete backfill asks again."""
     rows = ctx.store.rows(
         "select number, state from issues where repo = ? and seen_at < ? order by number",
         [repo, since],
@@ -583,19 +598,34 @@ def _unlisted(
     for at, number in enumerate(numbers[:MAX_GONE_CHECKS]):
         try:
             now: IssueData | None = host.issue(number)
-        except NotFound:
+        except Gone:
             now = None
+        except NotFound:
+            result.unchecked += 1
+            continue
         except GitHubError as err:
             log.info("%s: stopped asking about unlisted issues: %s", repo, err)
             result.unchecked += min(len(numbers), MAX_GONE_CHECKS) - at
             return
-        if now is not None and now.number == number:
+        where = _repo_of(now.html_url) if now is not None else None
+        here = where is None or where in {repo.lower(), named}  # named: the repository renamed
+        if now is not None and now.number == number and here:
             ctx.store.upsert_issue(repo, issue_row(now))
+            continue
+        if now is not None and now.number == number and named is None:
+            result.unchecked += 1  # another path, and no name from the listing to tell a rename
             continue
         row = ctx.store.issue(repo, number) or {"number": number}
         state = "deleted" if now is None else "transferred"
-        ctx.store.upsert_issue(repo, {**_as_issue(row), "state": state})
+        checked = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        ctx.store.upsert_issue(repo, {**_as_issue(row), "state": state, "updated_at": checked})
         result.gone += 1
+
+
+def _repo_of(html_url: str) -> str | None:
+    """The owner/name an issue's html_url gives (lowercased), None without one."""
+    parts = html_url.split("://", 1)[-1].split("/")
+    return f"{parts[1]}/{parts[2]}".lower() if len(parts) > 4 and parts[3] == "issues" else None
 
 
 def _as_issue(row: dict[str, Any]) -> dict[str, Any]:

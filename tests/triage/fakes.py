@@ -7,7 +7,15 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from bot.ports import CommentData, FileContent, IssueData, NotFound, RateLimited, Unavailable
+from bot.ports import (
+    CommentData,
+    FileContent,
+    Gone,
+    IssueData,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
 
 
 @dataclass
@@ -29,6 +37,7 @@ class FakeRepoHost:
     pages_fetched: list[int] = field(default_factory=list)
     # issues transferred to another repository: GitHub redirects their old number to the new issue
     moved: dict[int, IssueData] = field(default_factory=dict)
+    deleted: set[int] = field(default_factory=set)  # issues deleted: GitHub answers 410 Gone
     issue_reads: list[int] = field(default_factory=list)  # numbers asked for with issue()
     bot: str = "smolbot[bot]"
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(9000))
@@ -37,6 +46,7 @@ class FakeRepoHost:
     def add(self, title: str, body: str = "", **kw: object) -> IssueData:
         number = max([0, *self.issues]) + 1
         kw.setdefault("author", "alice")
+        kw.setdefault("html_url", f"https://github.com/{self.repo}/issues/{number}")
         issue = IssueData(
             repo=self.repo,
             number=number,
@@ -51,13 +61,20 @@ class FakeRepoHost:
         self.issues[number] = issue
         return issue
 
+    def delete(self, number: int) -> IssueData:
+        """An admin deletes the issue: it leaves the listing, and GitHub answers 410 for it."""
+        self.deleted.add(number)
+        return self.issues.pop(number)
+
     # RepoHost ------------------------------------------------------------------------------
     def issue(self, number: int) -> IssueData:
         self.issue_reads.append(number)
         if number in self.moved:
             return self.moved[number]
+        if number in self.deleted:
+            raise Gone(f"issue #{number} was deleted")  # as the adapter raises for a 410
         if number not in self.issues:
-            raise NotFound(f"no issue #{number}")  # as the adapter raises for 404 and 410
+            raise NotFound(f"no issue #{number}")  # a 404: not there, or not visible (now)
         return self.issues[number]
 
     def comments(self, number: int) -> list[CommentData]:
