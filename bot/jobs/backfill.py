@@ -20,7 +20,7 @@ from bot.core.labels import NO_KIND_LABEL, kind_for_labels, not_learned_reason
 from bot.core.lifecycle import epoch_or_none
 from bot.jobs.context import JobContext
 from bot.jobs.repo_config import cached_config, load_repo_config
-from bot.llm.records import Learned
+from bot.llm.records import Learned, text_hash
 from bot.ports import (
     AppCredentialsError,
     GitHubError,
@@ -102,10 +102,12 @@ class BackfillResult:
     not_learned: Counter[str] = field(default_factory=Counter)
     their_labels: Counter[str] = field(default_factory=Counter)
     from_file: bool = False  # `--from FILE`: a label map comes with --config, not the repository
+    # texts (hashes) this run taught: an unlabeled twin of a labeled issue does not forget them
+    taught: set[str] = field(default_factory=set)
 
     def summary(self) -> dict[str, Any]:
         """The counts, JSON-able, for the audit log."""
-        out = {k: v for k, v in self.__dict__.items() if not isinstance(v, Counter)}
+        out = {k: v for k, v in self.__dict__.items() if not isinstance(v, Counter | set)}
         if self.next_page is None:
             del out["next_page"]
         out["not_learned"] = dict(self.not_learned)
@@ -668,8 +670,13 @@ def _learn(
         result.not_learned[why] += 1
         if why == NO_KIND_LABEL:
             result.their_labels.update(labels)
-        # what an earlier backfill taught from it (under another label map) goes
-        if ctx.models is not None and ctx.models.forget_backfilled(result.repo, text):
+        # what an earlier backfill taught from it (under another label map) goes, not what a
+        # labeled twin (the same title and body) taught in this run
+        if (
+            ctx.models is not None
+            and text_hash(text) not in result.taught
+            and ctx.models.forget_backfilled(result.repo, text)
+        ):
             result.forgotten += 1
         return False
     how = ctx.models.learn(result.repo, text, kind.value, "backfill", epoch_or_none(created))
@@ -680,6 +687,7 @@ def _learn(
         return False
     else:
         result.learned += 1
+    result.taught.add(text_hash(text))
     return True
 
 

@@ -5,6 +5,7 @@ label and the large model's stay)."""
 from __future__ import annotations
 
 from bot.jobs.backfill import backfill_repo
+from bot.llm.records import text_hash
 
 
 def test_backfill_again_after_a_label_map_change_forgets_what_the_old_map_taught(ctx, host):  # type: ignore[no-untyped-def]
@@ -37,3 +38,19 @@ def test_a_person_s_label_on_such_an_issue_stays(ctx, host):  # type: ignore[no-
     assert taught == [("feature", "human")]
     (row,) = [r for r in ctx.store.audit_rows(host.repo, limit=1) if r["action"] == "backfill"]
     assert "1 example taught by an earlier backfill forgotten" in row["reason"], row["reason"]
+
+
+def test_an_unlabeled_twin_does_not_make_the_backfill_forget_a_labeled_issue(ctx, host):  # type: ignore[no-untyped-def]
+    """Two closed issues with the same text (a duplicate filed twice, closed as such): the one
+    labeled bug teaches; the unlabeled one teaches nothing, and forgets nothing this run taught."""
+    title, body = "Save button does nothing on Firefox", "Clicking save has no effect"
+    host.add(title, body, state="closed")  # #1: the duplicate, no label (listed last)
+    host.add(title, body, state="closed", labels=["bug"])  # #2: labeled (listed first)
+    result = backfill_repo(ctx, host, host.repo)
+    assert result.learned == 1
+    rows = list(
+        ctx.models.records.db.table("llm_examples").rows_where(
+            "scope = ? and text_hash = ?", [host.repo, text_hash(f"{title}\n\n{body}")]
+        )
+    )
+    assert result.forgotten == 0 and len(rows) == 1, (result.forgotten, rows)
