@@ -13,7 +13,15 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 # as Markdown shows it: four spaces or a tab make a line code, so it is an example, not a command
 _LINE = re.compile(r"^ {0,3}/smolbot\s+([a-z-]+)\b(.*)$", re.I)
-_ISSUE = re.compile(r"^\s*#?(\d{1,9})\b")
+# the issue `/smolbot duplicate` names: #N (or N first on the line), owner/repo#N, or its URL
+_LEADING_NUMBER = re.compile(r"^\s*(\d{1,9})\b")
+_TARGET = re.compile(
+    r"https?://github\.com/([\w.-]+/[\w.-]+)/(?:issues|pull)/(\d{1,9})\b"
+    r"|\b([\w.-]+/[\w.-]+)#(\d{1,9})\b"
+    r"|(?<![\w/])#(\d{1,9})\b",
+    re.I,
+)
+UNREAD = "a /smolbot duplicate line it could not read"
 
 
 @dataclass(frozen=True)
@@ -51,8 +59,9 @@ def _plain_lines(body: str) -> list[str]:
     return lines
 
 
-def parse_commands(body: str) -> tuple[list[Command], list[Rejected]]:
-    """Every `/smolbot <verb>` line, in order, deduplicated; malformed ones explained."""
+def parse_commands(body: str, repo: str = "") -> tuple[list[Command], list[Rejected]]:
+    """Every `/smolbot <verb>` line, in order, deduplicated; malformed ones explained. `repo`
+    (owner/name) is this repository: a duplicate target may name it, in full or by its URL."""
     found: list[Command] = []
     rejected: list[Rejected] = []
     for line in _plain_lines(body):
@@ -63,31 +72,47 @@ def parse_commands(body: str) -> tuple[list[Command], list[Rejected]]:
         if verb not in VERBS:
             rejected.append(Rejected(line.strip(), f"unknown command {verb!r}"))
             continue
-        cmd = _build(verb, rest)
-        if isinstance(cmd, Rejected):
-            rejected.append(cmd)
-        elif cmd not in found:
-            found.append(cmd)
+        built = _build(verb, rest, repo)
+        if isinstance(built, Rejected):
+            rejected.append(built)
+            continue
+        found.extend(cmd for cmd in built if cmd not in found)
     return found, rejected
 
 
-def _build(verb: str, rest: str) -> Command | Rejected:
+def _build(verb: str, rest: str, repo: str) -> list[Command] | Rejected:
+    """The line's command; for `duplicate`, one per issue the line names (two are a conflict)."""
     if verb != "duplicate":
-        return Command(verb)  # type: ignore[arg-type]
-    m = _ISSUE.match(rest)
-    if not m:
-        return Rejected(f"/smolbot duplicate{rest}".strip(), "duplicate needs an issue: #N")
-    return Command("duplicate", int(m.group(1)))
+        return [Command(verb)]  # type: ignore[arg-type]
+    line = f"/smolbot duplicate{rest}".strip()
+    targets: list[int] = []
+    lead = _LEADING_NUMBER.match(rest)
+    if lead:
+        targets.append(int(lead.group(1)))
+    for m in _TARGET.finditer(rest):
+        named = m.group(1) or m.group(3)
+        if named and named.lower() != repo.lower():
+            why = f"{named} is another repository: duplicate needs an issue of this one, #N"
+            return Rejected(line, why)
+        targets.append(int(m.group(2) or m.group(4) or m.group(5)))
+    if not targets:
+        return Rejected(line, "duplicate needs an issue: #N")
+    return [Command("duplicate", t) for t in dict.fromkeys(targets)]
 
 
-def conflicting_duplicates(commands: list[Command]) -> tuple[list[Command], tuple[int, ...]]:
-    """The commands to run, and the issues named when one comment asks to close this issue as
-    a duplicate of two or more (a slip, or a correction below the first): closing is not
-    guessed, none of them runs. The same issue named twice is one command (parse_commands)."""
-    targets = tuple(c.target for c in commands if c.verb == "duplicate" and c.target is not None)
-    if len(targets) < 2:
+def conflicting_duplicates(
+    commands: list[Command], rejected: list[Rejected] | None = None
+) -> tuple[list[Command], tuple[str, ...]]:
+    """The commands to run, and what was named when one comment asks to close this issue as a
+    duplicate of two or more issues (a slip, a correction below the first, `#5 or #7?` on one
+    line), or of one beside a `/smolbot duplicate` line that could not be read (another
+    repository's issue): closing is not guessed, none of them runs. The same issue named twice
+    is one command (parse_commands)."""
+    targets = [f"#{c.target}" for c in commands if c.verb == "duplicate" and c.target is not None]
+    unread = [UNREAD for r in rejected or () if r.text.lower().startswith("/smolbot duplicate")]
+    if not targets or len(targets) + len(unread) < 2:
         return commands, ()
-    return [c for c in commands if c.verb != "duplicate"], targets
+    return [c for c in commands if c.verb != "duplicate"], (*targets, *unread)
 
 
 def may_run(permission: str) -> bool:

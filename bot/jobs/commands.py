@@ -35,7 +35,7 @@ def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, A
     }
     if payload.get("action") not in ("created", "edited"):
         return
-    commands, rejected = parse_commands(str(comment.get("body") or ""))
+    commands, rejected = parse_commands(str(comment.get("body") or ""), repo)
     user = comment.get("user") or {}
     author, is_bot = str(user.get("login", "")), user.get("type") == "Bot"
     if (commands or rejected) and (author.lower() == ctx.settings.bot_login.lower() or is_bot):
@@ -54,7 +54,7 @@ def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, A
     permission = host.permission(author)
     why = denial_reason(author, permission, is_bot, ctx.settings.bot_login)
     on_pr = bool((payload.get("issue") or {}).get("pull_request"))
-    commands, targets = conflicting_duplicates(commands)
+    commands, targets = conflicting_duplicates(commands, rejected)
     if targets and (why is not None or on_pr):
         ctx.store.audit("command.duplicate", "skipped", why or "not for pull requests", **audit)
     elif targets:
@@ -154,14 +154,14 @@ def refuse_duplicates(
     host: RepoHost,
     repo: str,
     number: int,
-    targets: tuple[int, ...],
+    targets: tuple[str, ...],
     author: str,
     delivery_id: str | None,
     comment_id: int | None = None,
 ) -> None:
     """One comment naming two or more issues to close this one as a duplicate of: nothing is
     closed (which one was meant is not guessed) and one short reply per comment says so."""
-    named = ", ".join(f"#{t}" for t in targets)
+    named = ", ".join(targets)
     why = f"names more than one issue to close this one as a duplicate of ({named})"
     _refuse(
         _performer(ctx, host, repo, number, delivery_id),
@@ -169,7 +169,7 @@ def refuse_duplicates(
         f"That comment {why}, so this issue was not closed. To close it, comment one"
         " `/smolbot duplicate #N`.",
         f"{author}: the comment {why}",
-        comment_id if comment_id is not None else "-".join(map(str, targets)),
+        comment_id if comment_id is not None else "-".join(t[1:] for t in targets if t[0] == "#"),
     )
 
 
