@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections import Counter
@@ -92,6 +93,15 @@ def _resumes(row: dict[str, Any]) -> str:
 def _broker(s: Settings) -> tuple[bool, str]:
     from bot.cli.service import broker_status
 
+    url = s.effective_broker_url
+    if url.startswith("sqla+sqlite:///"):  # the embedded broker: checked, never created here
+        file = sqlite_file(url.removeprefix("sqla+"))
+        if file is not None and not os.path.lexists(file.parent):  # no directory made for it
+            return False, (
+                f"no broker file at {file} yet (`smolbot serve`, `web` or `worker` starts it"
+                " there); if the service runs already, these are not its settings: set"
+                " SMOLBOT_DATA_DIR (or SMOLBOT_BROKER_URL) to the service's"
+            )
     ok, detail = broker_status(s)
     hint = "" if ok else " — start the broker or fix SMOLBOT_BROKER_URL"
     return ok, f"{_safe(s.effective_broker_url)}: {detail}{hint}"

@@ -41,3 +41,16 @@ def test_the_doctor_command_says_it_in_its_store_line(tmp_path: Path, monkeypatc
     out = CliRunner().invoke(doctor).output
     assert f"✗ store: no store at {data / 'smolbot.db'} yet" in out, out
     assert not (data / "smolbot.db").exists()
+
+
+def test_doctor_does_not_create_a_missing_embedded_broker(tmp_path: Path) -> None:
+    """The embedded broker's SQLite file, like the store: a mistyped SMOLBOT_DATA_DIR got the
+    directories and an empty broker.sqlite, and a ✓."""
+    from bot.cli.doctor import _broker
+
+    data = tmp_path / "mistyped" / "smolbot"
+    settings = load_settings(env="test", data_dir=data)
+    assert settings.effective_broker_url.startswith("sqla+sqlite:///")
+    ok, detail = _broker(settings)
+    assert not ok and "no broker file at" in detail and "yet" in detail, detail
+    assert not data.exists(), sorted(p.name for p in data.rglob("*"))
