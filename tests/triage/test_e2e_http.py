@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -411,6 +413,26 @@ class _Runtime(Runtime):
         return self.ctx
 
 
+@pytest.fixture
+def tune_children(monkeypatch) -> Iterator[list[subprocess.Popen[bytes]]]:  # type: ignore[no-untyped-def]
+    """The tune children a test starts (real ones), stopped when it ends: a tune of a few hundred
+    examples runs on for minutes at low priority, after pytest has exited."""
+    from bot.llm import tune
+
+    started: list[subprocess.Popen[bytes]] = []
+    spawn = tune._spawn
+
+    def keep(args: list[str], data_dir: Path) -> subprocess.Popen[bytes]:
+        started.append(spawn(args, data_dir))
+        return started[-1]
+
+    monkeypatch.setattr(tune, "_spawn", keep)
+    yield started
+    for proc in started:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
 def queued(ctx: JobContext, monkeypatch, pages_per_part: int) -> _Runtime:  # type: ignore[no-untyped-def]
     """The context as a worker's: defer records jobs in the store (no broker: none starts)."""
     monkeypatch.setattr(registry, "_enqueuer", [])
@@ -442,7 +464,7 @@ def run_waiting(rt: _Runtime, name: str = "backfill") -> list[dict]:  # type: ig
     ],
 )
 def test_a_queued_backfill_lists_a_part_a_job_and_queues_the_next(
-    world, monkeypatch, issues, parts, pages
+    world, monkeypatch, tune_children, issues, parts, pages
 ):
     """Two pages a job: each part lists its pages once and queues the next part, which a worker
     takes after what was queued meanwhile; the last part audits the whole and asks for a tune."""
@@ -489,6 +511,7 @@ def test_a_queued_backfill_lists_a_part_a_job_and_queues_the_next(
         f" {issues} stored and {issues} learned in all {parts} parts"
     )
     assert [kw["reason"] for kw in run_waiting(rt, "tune_encoder")] == [f"backfill of {REPO}"]
+    assert len(tune_children) == 1  # the tune started, in its child process
     assert cursor(ctx.store, REPO)["status"] == "done"  # type: ignore[index]
 
 
