@@ -201,7 +201,8 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
         fallback = _in_dry_run_if_asked(last, file.text)
         # reported in dry-run (no issue opened): reported again once the file no longer asks it
         error = f"{err} (dry-run)" if fallback.dry_run else str(err)
-        if state.get("error") != error and _claim_report(store, repo, error):
+        before = state.get("error")
+        if before != error and _claim_report(store, repo, error):
             unread = _good_text_unread(state)
             if unread is not None:  # stored by an earlier release, whose rules were looser
                 why = f"the last valid version no longer reads ({unread}); using the defaults"
@@ -215,14 +216,14 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
                     store, host, repo, str(err), known, fallback, bot_login
                 )
             except (Unavailable, RateLimited, ReadOnly):  # for now: the next delivery reports it
-                _unclaim_report(store, repo, error, state.get("error"))
+                _swap_error(store, repo, error, before if isinstance(before, str) else None)
                 raise
             except GitHubError as exc:  # refused for good (a 422, a 403): the fallback serves
                 why = f"GitHub refused the issue about the invalid file ({exc}): {err}"
                 store.audit("config_error_issue", "failed", why, task="repo_config", repo=repo)
                 number = known if isinstance(known, int) else None
             except Exception:
-                _unclaim_report(store, repo, error, state.get("error"))
+                _swap_error(store, repo, error, before if isinstance(before, str) else None)
                 raise
             _save_state(store, {**state, "error": error, "error_issue": number})
         return fallback
@@ -275,12 +276,17 @@ def _claim_report(store: Store, repo: str, error: str) -> bool:
     return bool(cur.rowcount)
 
 
-def _unclaim_report(store: Store, repo: str, error: str, before: object) -> None:
-    """The report failed (GitHub away, say): the next delivery that reads the file reports it."""
-    store.db.execute(
-        "update repo_configs set error = ? where repo = ? and error = ?", [before, repo, error]
+def _swap_error(store: Store, repo: str, old: str | None, new: str | None) -> bool:
+    """Compare-and-set of the recorded error: `new` only where it is still `old` (None: no error
+    recorded). Takes a claim back when the report or the close it stood for failed, and claims a
+    resolved file's close, so of the workers that read the fixed file at once, one closes."""
+    where = "error is null" if old is None else "error = ?"
+    cur = store.db.execute(
+        f"update repo_configs set error = ?, updated_at = ? where repo = ? and {where}",
+        [new, time.time(), repo, *([] if old is None else [old])],
     )
     store.db.conn.commit()
+    return bool(cur.rowcount)
 
 
 def _resolve_report(
@@ -296,7 +302,7 @@ def _resolve_report(
     with a note, once (of the workers that read the fixed file at once, the one that clears the
     recorded error); in dry-run only audited. GitHub away: the next delivery closes it."""
     error = state.get("error")
-    if not isinstance(error, str) or not _claim_resolved(store, repo, error):
+    if not isinstance(error, str) or not _swap_error(store, repo, error, None):
         return
     try:
         number = _find_error_issue(host, state.get("error_issue"), bot_login)
@@ -307,27 +313,11 @@ def _resolve_report(
         actions: list[Action] = [Comment(note, CONFIG_FIXED_MARKER, why), Close(why, "completed")]
         Performer(host, store, target).perform(actions)
     except (Unavailable, RateLimited, ReadOnly):
-        _unclaim_resolved(store, repo, error)
+        _swap_error(store, repo, None, error)
         raise
     except GitHubError as exc:  # refused for good: the issue stays open for a maintainer
         why = f"GitHub refused to close the issue about the file, now valid ({exc})"
         store.audit("close", "failed", why, task="repo_config", repo=repo, number=number)
-
-
-def _claim_resolved(store: Store, repo: str, error: str) -> bool:
-    cur = store.db.execute(
-        "update repo_configs set error = null, updated_at = ? where repo = ? and error = ?",
-        [time.time(), repo, error],
-    )
-    store.db.conn.commit()
-    return bool(cur.rowcount)
-
-
-def _unclaim_resolved(store: Store, repo: str, error: str) -> None:
-    store.db.execute(
-        "update repo_configs set error = ? where repo = ? and error is null", [error, repo]
-    )
-    store.db.conn.commit()
 
 
 def _find_error_issue(host: RepoHost, known: object, bot_login: str) -> int | None:
