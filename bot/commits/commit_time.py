@@ -99,10 +99,10 @@ def fill_message(repo: Repo, msg_file: Path, source: str, index_file: Path | Non
     alone. With no source git wrote no message: words there come from a hook that ran first (the
     pre-commit framework runs them in its config's order), a ticket prefix or a trailer, and the
     draft goes in with them (with_draft). No draft when no editor will show it (`--no-edit`,
-    GIT_EDITOR=true): git aborts an empty message, and would commit ours unseen."""
+    an editor of `true`): git aborts an empty message, and would commit ours unseen."""
     if source not in ("", "template") or not msg_file.is_file():
         return False  # -m, -F, merge, squash, amend/-c/-C: the user's message stands
-    if os.environ.get("GIT_EDITOR") in NO_EDITOR:
+    if repo.editor() in NO_EDITOR:
         return False
     current = msg_file.read_text(errors="replace")
     comment = repo.comment_string()

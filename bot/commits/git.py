@@ -112,6 +112,11 @@ class Repo:
         out = self.git("config", "--get", key, check=False).strip()
         return out or None
 
+    def editor(self) -> str:
+        """The editor git would start for a message, as configured (GIT_EDITOR, core.editor,
+        VISUAL, EDITOR, in git's order); "" when git finds none."""
+        return self.git("var", "GIT_EDITOR", check=False).strip()
+
     def comment_string(self) -> str:
         """What starts a comment line in a commit message: core.commentString or core.commentChar,
         whichever git reads last; `#` when unset or `auto` (git picks `#` for an empty message)."""

@@ -27,8 +27,9 @@ HOOKS = ("prepare-commit-msg", "post-index-change")
 # draft (a deleted venv, a drafter that died) would wait all of it.
 START_GRACE_MS = 500
 PREFIX_MAX = 40  # a kept hook's first line this long at most can be a prefix for the subject
-# $GIT_EDITOR when no editor will show the message: git sets `:` for --no-edit (and -m, -F),
-# scripts set `true` or `:`. The hook script spells the same test.
+# The editor git starts (`git var GIT_EDITOR`: GIT_EDITOR, core.editor, VISUAL, EDITOR) when none
+# will show the message: git sets GIT_EDITOR=: for --no-edit (and -m, -F), scripts set `true` or
+# `:` in any of those. The hook script spells the same test.
 NO_EDITOR = (":", "true")
 
 # -P: `-m` would put the working directory first on sys.path, and the checkout's own argparse.py
@@ -120,7 +121,9 @@ case "$2" in ''|template) if [ -f "$1" ]; then
     END { exit !found }' "$1" 2>/dev/null
   [ $? -eq 1 ] && sb_draft=1
 fi ;; esac
-case "$GIT_EDITOR" in :|true) sb_draft= ;; esac
+if [ -n "$sb_draft" ]; then
+  case "$(git var GIT_EDITOR 2>/dev/null)" in :|true) sb_draft= ;; esac
+fi
 """
 # The draft goes above what the kept hook wrote, and a first line it wrote as a prefix for the
 # subject (PREFIX: `ABC-123: `, `[ABC-123]`, `ABC-123 `) gets the draft's subject after it.

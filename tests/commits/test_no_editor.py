@@ -1,7 +1,8 @@
-"""No draft when no editor will show it: `git commit --no-edit`, or GIT_EDITOR=true (or `:`) in a
-script, with no message. git aborts an empty message; with a draft in, it committed one nobody saw.
-git sets GIT_EDITOR=: for the hooks when it will not start an editor (git 2.39: --no-edit, -m, -F);
-a GIT_EDITOR the user set reaches them as it is."""
+"""No draft when no editor will show it: `git commit --no-edit`, or an editor of `true` (or `:`)
+in a script, with no message: as GIT_EDITOR, core.editor (in the config or `git -c`), VISUAL or
+EDITOR, whichever git would start. git aborts an empty message; with a draft in, it committed one
+nobody saw. git sets GIT_EDITOR=: for the hooks when it will not start an editor (git 2.39:
+--no-edit, -m, -F); a GIT_EDITOR the user set reaches them as it is."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ from tests.commits.conftest import SMOLBOT, Git
 
 WAIT = {"SMOLBOT_COMMIT_WAIT_MS": "240000", "SMOLBOT_MODEL_PATH": "/nonexistent/model.gguf"}
 PRE_COMMIT_ENTRY = f'#!/bin/sh\nexec {SMOLBOT} hook run prepare-commit-msg "$@"\n'
-NO_EDITOR = {
-    "--no-edit": (["--no-edit"], {}),
-    "GIT_EDITOR=true": ([], {"GIT_EDITOR": "true"}),
-    "GIT_EDITOR=:": ([], {"GIT_EDITOR": ":"}),
+NO_EDITOR = {  # git's arguments, environment, and config; GIT_EDITOR unset unless given
+    "--no-edit": (["--no-edit"], {}, {}),
+    "GIT_EDITOR=true": ([], {"GIT_EDITOR": "true"}, {}),
+    "GIT_EDITOR=:": ([], {"GIT_EDITOR": ":"}, {}),
+    "core.editor=true": ([], {}, {"core.editor": "true"}),
+    "git -c core.editor=:": (["-c", "core.editor=:"], {}, {}),
+    "EDITOR=true": ([], {"EDITOR": "true"}, {}),
+    "VISUAL=true": ([], {"VISUAL": "true", "EDITOR": "vi"}, {}),
 }
 
 
@@ -41,8 +46,13 @@ def test_no_editor_and_no_message_commits_nothing(repo: Git, how: str, case: str
     installed(repo, how)
     staged_with_draft(repo)
     before = repo("rev-parse", "HEAD").stdout
-    args, env = NO_EDITOR[case]
-    done = repo("commit", *args, check=False, env={**WAIT, **env})
+    args, env, config = NO_EDITOR[case]
+    if "--no-edit" not in args:  # the editor comes from where the case puts it, or nowhere
+        repo.env = {k: v for k, v in repo.env.items() if k not in ("GIT_EDITOR", "VISUAL")}
+    for key, value in config.items():
+        repo("config", key, value)
+    commit = ["-c", args[1], "commit"] if args[:1] == ["-c"] else ["commit", *args]
+    done = repo(*commit, check=False, env={**WAIT, **env})
     assert done.returncode != 0 and "empty commit message" in done.stderr, done.stderr
     assert repo("rev-parse", "HEAD").stdout == before, repo.last_message()
 
