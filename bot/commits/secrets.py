@@ -3,9 +3,18 @@ a drafted message never repeats one."""
 
 from __future__ import annotations
 
+import re
+
 from bot.core.secrets import GENERIC, PATTERNS, credentials, entropy
 
 VALUE_GROUP = {"AWS secret key": 2}  # the pattern's text around the secret is not the secret
+# A private key's body: base64 lines after its BEGIN line, to its END line (or the text's end),
+# each maybe behind a diff's +, - or space. Only the BEGIN line looks like a key by itself.
+KEY_BLOCK = re.compile(
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(.*?)(?:-----END |\Z)", re.DOTALL
+)
+KEY_LINE = re.compile(r"^[+\- ]?\s*([A-Za-z0-9+/=]{16,})\s*$", re.MULTILINE)
+KEY_PIECE = 20  # a copied run of 2 * KEY_PIECE characters holds at least one whole piece
 
 
 def find_secrets(diff: str, *, added_only: bool = False) -> list[str]:
@@ -36,6 +45,11 @@ def secret_values(text: str) -> dict[str, str]:
         value = m.group(3)
         if entropy(value) >= 3.5 and not value.isalpha():
             found[value] = f"high-entropy {m.group(1).lower()} assignment"
+    for block in KEY_BLOCK.finditer(text):
+        for line in KEY_LINE.finditer(block.group(1)):
+            body = line.group(1)
+            for at in range(0, len(body) - KEY_PIECE + 1, KEY_PIECE):
+                found[body[at : at + KEY_PIECE]] = "private key block"
     return found
 
 

@@ -60,3 +60,24 @@ def test_a_long_run_of_name_characters_is_scanned_in_linear_time() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )  # quadratic, this took minutes
     assert done.stdout.strip() == "[] ['high-entropy api_key assignment']"
+
+
+KEY_DIFF = """diff --git a/deploy/key.pem b/deploy/key.pem
++-----BEGIN OPENSSH PRIVATE KEY-----
++b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
++QyNTUxOQAAACDq9XqUu1m0Hh8Yf2YpC3v6aL1t0r8cJ7m2J2bq7lq+FwAAAJgbWY3kG1mN
++-----END OPENSSH PRIVATE KEY-----
+ unrelated = 1
+"""
+
+
+def test_a_drafted_line_that_repeats_a_private_key_s_body_is_caught() -> None:
+    from bot.commits.secrets import secret_values, secrets_in
+
+    shown = secret_values(KEY_DIFF)
+    line = "add QyNTUxOQAAACDq9XqUu1m0Hh8Yf2YpC3v6aL1t0r8cJ7m2J2bq7lq+FwAAAJgbWY3kG1mN for deploys"
+    assert secrets_in(line, shown) == ["private key block"]
+    fragment = "a2V5LXYxAAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAAB"  # a run of the first line's middle
+    assert secrets_in(f"use {fragment} here", shown) == ["private key block"]
+    assert secrets_in("add the deploy key", shown) == []
+    assert secrets_in("unrelated = 1", shown) == []  # a line after the block is not the key
