@@ -99,18 +99,48 @@ class Prompt:
 def neutralise(text: str) -> str:
     """Make fence tags and control tokens inside untrusted text inert (`<` becomes `&lt;`), in
     every spelling a model reads as the same: found in the text as read (each character NFKC,
-    so `＜/ｄａｔａ＞` is `</data>`; format characters such as a zero-width space or a soft
-    hyphen dropped), the tag's first character is replaced in the text itself, left as written."""
+    so `＜/ｄａｔａ＞` is `</data>`; invisible characters dropped: format ones such as a
+    zero-width space or a soft hyphen, and the other default-ignorable ones such as a variation
+    selector or a Hangul filler), the tag's first character is replaced in the text itself, left
+    as written."""
     if text.isascii():  # read as written: no look-alikes (a large diff costs no more)
         return FENCE_TAG.sub(lambda m: "&lt;" + m.group(0)[1:], text)
     read: list[str] = []
     origin: list[int] = []  # for each character read, the index of the one it was read from
     for i, c in enumerate(text):
-        seen = "" if unicodedata.category(c) == "Cf" else unicodedata.normalize("NFKC", c)
+        seen = "" if _ignorable(c) else unicodedata.normalize("NFKC", c)
+        seen = "".join(x for x in seen if not _ignorable(x))
         read.append(seen)
         origin += [i] * len(seen)
     starts = {origin[m.start()] for m in FENCE_TAG.finditer("".join(read))}
     return "".join("&lt;" if i in starts else c for i, c in enumerate(text))
+
+
+# Default_Ignorable_Code_Point (Unicode DerivedCoreProperties) that are not format (Cf)
+# characters: invisible, and skipped by a reader as a zero-width space is: the combining grapheme
+# joiner, Hangul fillers, Khmer inherent vowels, variation selectors, and the unassigned rest.
+_IGNORABLE_NOT_CF = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2065, 0x2065),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+
+
+def _ignorable(c: str) -> bool:
+    """Whether a reader skips `c` as invisible: a format or other default-ignorable character."""
+    if unicodedata.category(c) == "Cf":
+        return True
+    n = ord(c)
+    return n >= 0x034F and any(lo <= n <= hi for lo, hi in _IGNORABLE_NOT_CF)
 
 
 def fence(name: str, text: str) -> str:
