@@ -257,7 +257,7 @@ def summarize_issue(
     rejected = f"; rejected: {'; '.join(written.problems)}" if written.problems else ""
     reason = f"thread summary{who}: {written.how}{rejected}"
     action = UpsertComment(written.body, S.SUMMARY_MARK, reason)
-    view: Any = KnownThread(host, thread)
+    view: Any = KnownThread(host, thread, fresh_comments=True)  # another run may have posted
     outcome = Performer(view, ctx.store, target).perform([action], model=written.model)[0]
     how = DRY_RUN + written.how if outcome == "dry-run" else written.how
     _remember(ctx, thread.issue, written.digest, how)
