@@ -9,7 +9,8 @@ Feature code registers a job once, at import, and submits runs by name with JSON
 
 `submit` records the run in the store (the source of truth, like deliveries) and hands its id to
 the enqueuer the worker/web process bound at start-up (`smolbot.run_job` on the `model` queue).
-Without an enqueuer the run stays `received` and the recovery sweep queues it.
+Without an enqueuer, or with a broker that does not take the message, the run stays `received`
+and the recovery sweep queues it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +40,7 @@ class Job:
     lock: Callable[[dict[str, Any]], str | None]  # the lock key for a run's kwargs (None: none)
 
 
+log = logging.getLogger(__name__)
 REGISTRY: dict[str, Job] = {}
 _enqueuer: list[Enqueuer] = []
 
@@ -113,7 +116,16 @@ def submitted(
     if jid is None:
         return job_id(name, kwargs, key), False
     if _enqueuer:
-        _enqueuer[0](jid, name, kwargs)
+        try:
+            _enqueuer[0](jid, name, kwargs)
+        except Exception as err:  # kombu raises many types for a broker away for a moment
+            # the run is recorded (`received`): the recovery sweep publishes it within a minute,
+            # and what submitted it (a delivery) goes on rather than being parked for it
+            log.warning(
+                "job %s (%s) recorded but not queued (%s: %s); the recovery sweep will queue it",
+                jid, name, type(err).__name__, err,
+            )  # fmt: skip
+            return jid, True
         store.mark_queued_rows("jobs", [jid])  # a worker may have claimed it already
     return jid, True
 
