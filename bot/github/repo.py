@@ -20,12 +20,26 @@ from github.Requester import Requester
 from bot.github.convert import comment_data, event_data, issue_data, raw
 from bot.github.errors import as_installation
 from bot.github.pacing import WritePacer
-from bot.ports import CommentData, EventData, FileContent, GitHubError, IssueData
+from bot.ports import CommentData, EventData, FileContent, GitHubError, IssueData, Unavailable
 
 T = TypeVar("T")
 ROLES = ("admin", "maintain", "write", "triage", "read")
 MAX_REDIRECTS = 3  # a write to a moved repository: followed this many times at most
 PER_PAGE = 100  # the client's page size (GitHub's largest): the fewest requests for a listing
+
+
+def _json(status: int, text: str | None) -> Any:
+    """An answer's body as JSON. GitHub's edge answers some 5xx with an HTML page: a refusal's
+    text is kept as its message (mapped as any refusal of that status); a success that is no
+    JSON is a broken answer, never read as an empty one (no such file, no id)."""
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        if status >= 400:
+            return {"message": str(text)[:200]}
+        raise Unavailable(f"GitHub sent a non-JSON answer ({status}); retry later") from None
 
 
 class FileCache:
@@ -191,7 +205,7 @@ class GitHubRepo:
                 return FileContent(None, etag=etag, not_modified=True)
             if status == 404:
                 return FileContent(None)
-            data = json.loads(body) if body else None
+            data = _json(status, body)
             if status >= 400:
                 raise Requester.createException(status, resp_headers, data or {})
         if not isinstance(data, dict) or data.get("type") != "file":
@@ -239,7 +253,7 @@ class GitHubRepo:
             if status in (307, 308) and urllib.parse.urlsplit(location).netloc in ("", base):
                 url = location
                 continue
-            data = json.loads(text) if text else None
+            data = _json(status, text)
             if status >= 400:
                 raise Requester.createException(status, headers, data or {})
             if status >= 300:

@@ -1,0 +1,74 @@
+"""The GitHub adapter's edges against the fake GitHub: answers that are not JSON, a 301 to a
+write, long listings and tokens, clocks off GitHub's, and what a 422 says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import bot.sandbox.fake_github.server as fake_server
+from bot.github import GitHubApp
+from bot.ports import Unavailable
+from bot.sandbox.fake_github.web import Resp
+from tests.fake_github import FakeGitHubServer
+from tests.fake_github.plugin import make_settings
+
+INST = 7
+REPO = "octo/demo"
+UNICORN = b"<!DOCTYPE html><html><body>Unicorn! This page is taking too long to load.</body></html>"
+
+
+@pytest.fixture
+def gh(fake_github: FakeGitHubServer) -> FakeGitHubServer:
+    st = fake_github.state
+    st.add_repo(REPO, INST)
+    st.add_issue(REPO, "Crash on start", "It crashes.", labels=["bug"])
+    return fake_github
+
+
+def _html(monkeypatch: pytest.MonkeyPatch, method: str, match: str, status: int) -> None:
+    """Answer matching requests with an HTML page (GitHub's edge does so for some 5xx)."""
+    real = fake_server.dispatch
+
+    def dispatch(state: Any, req: Any) -> Resp:
+        if req.method == method and match in req.path:
+            return Resp(status, UNICORN, {"content-type": "text/html; charset=utf-8"})
+        return real(state, req)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(fake_server, "dispatch", dispatch)
+
+
+# -- answers that are not JSON ------------------------------------------------------------------
+def test_an_html_502_on_a_write_is_unavailable(
+    gh: FakeGitHubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
+    _html(monkeypatch, "POST", "/comments", 502)
+    with pytest.raises(Unavailable):
+        repo.create_comment(1, "hi")
+
+
+def test_an_html_503_on_a_config_read_is_unavailable(
+    gh: FakeGitHubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gh.state.put_file(REPO, ".github/smolbot.yml", "triage: {}\n")
+    repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
+    _html(monkeypatch, "GET", "/contents/", 503)
+    with pytest.raises(Unavailable):
+        repo.file(".github/smolbot.yml")
+
+
+def test_a_non_json_200_is_unavailable_not_a_missing_file(
+    gh: FakeGitHubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gh.state.put_file(REPO, ".github/smolbot.yml", "triage: {}\n")
+    repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
+    _html(monkeypatch, "GET", "/contents/", 200)
+    with pytest.raises(Unavailable, match="non-JSON"):
+        repo.file(".github/smolbot.yml")
+    _html(monkeypatch, "POST", "/comments", 201)
+    with pytest.raises(Unavailable, match="non-JSON"):
+        repo.create_comment(1, "hi")
+
