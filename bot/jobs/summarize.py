@@ -62,8 +62,13 @@ def write_summary(
     if models is not None and use_model:
         try:
             made = _with_model(models, thread, items, budget_chars(settings))
-        except ModelUnavailable as err:
-            made = (None, f"extractive (model unavailable: {err})", None, ())
+        except ModelUnavailable as err:  # its text (file paths, the operator's fix): not public
+            made = (
+                None,
+                "extractive (local model unavailable)",
+                None,
+                (f"model unavailable: {err}",),
+            )
     summary, how, record, problems = made
     if summary is not None:
         body = S.render(summary, items, waiting, how, digest, "model")
