@@ -83,7 +83,9 @@ class Performer:
         if isinstance(action, NoOp):
             return self._audit(action.what, "skipped", action.reason, model=model, **action.detail)
         if self.t.dry_run:
-            return self._audit(action.kind, "dry-run", action.reason, action=_describe(action))
+            return self._audit(
+                action.kind, "dry-run", action.reason, action=_describe(action), model=model
+            )
         if isinstance(action, AddLabels):
             return self._add_labels(action, model)
         if isinstance(action, RemoveLabel):
