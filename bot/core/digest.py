@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.config import DigestConfig
 from bot.core.markers import marker, quiet
-from bot.core.ranking import Ranked, Thread, rank, waiting_state
+from bot.core.ranking import Ranked, Thread, Waiting, rank, waiting_state
 
 TITLE = "Weekly digest for {repo}, {week}"
 STALE_WORDS = ("stale", "no answer", "no response", "inactive")
@@ -217,15 +217,17 @@ def assemble(
     log_window: tuple[datetime, datetime] | None = None,
     *,
     week: str | None = None,
+    waits: Mapping[int, Waiting | None] | None = None,
 ) -> Digest:
     """The digest for [since, until). lines: checked one-line summaries by issue number.
 
     log_window: the audit log's and model calls' window when their clock differs (sample data).
     week: the week it is for (the slot's, when the weekly run came late); default until's week.
+    waits: who each issue waits on as the lifecycle decides it (see `rank`).
     """
     all_threads, rows = list(threads), list(audit)
     log_since, log_until = log_window or (since, until)
-    ranked = rank(all_threads, since, until, cfg.weights, needs_info_label, (cfg.label,))
+    ranked = rank(all_threads, since, until, cfg.weights, needs_info_label, (cfg.label,), waits)
     top = [_top(r, lines or {}, until) for r in ranked[: cfg.top]]
     waiting = [_top(r, lines or {}, until) for r in ranked if _on_maintainer(r)]
     waiting.sort(key=lambda i: (-i.waiting_days, i.number))

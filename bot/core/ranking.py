@@ -175,8 +175,12 @@ def rank(
     weights: Mapping[str, float] | None = None,
     needs_info_label: str = "needs-info",
     exclude_labels: Iterable[str] = ("digest",),
+    waits: Mapping[int, Waiting | None] | None = None,
 ) -> list[Ranked]:
-    """Open issues (no PRs) best first; ties by number. Each carries its explanation."""
+    """Open issues (no PRs) best first; ties by number. Each carries its explanation.
+
+    waits: who an issue waits on, by number, as the lifecycle decided it from the whole thread
+    (None: nobody); an issue not in it gets `waiting_state`."""
     w = merged_weights(weights)
     all_threads = list(threads)
     by_number = {t.number: t for t in all_threads}
@@ -190,6 +194,7 @@ def rank(
             until,
             w,
             needs_info_label,
+            waits or {},
         )
         for t in all_threads
         if t.state == "open"
@@ -206,10 +211,11 @@ def _score(
     until: datetime,
     w: Mapping[str, float],
     needs_info_label: str,
+    waits: Mapping[int, Waiting | None],
 ) -> Ranked:
     fresh = sum(1 for c in t.comments or () if since <= c.at < until and not c.bot)
     crowd = len(people(t, dupes))
-    waiting = waiting_state(t, needs_info_label)
+    waiting = waits[t.number] if t.number in waits else waiting_state(t, needs_info_label)
     wait_days = waiting.days(until) if waiting and waiting.on == "maintainer" else 0
     parts: list[tuple[float, str]] = [
         (w["security"] * t.has_label("security"), "security"),

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from bot.core import lifecycle as lc
 from bot.core.checks import check_text, unsupported_claims
 from bot.core.config import (
     CONFIG_PATH,
@@ -36,8 +37,9 @@ from bot.core.digest import week_slot as _week_slot
 from bot.core.labels import find_label
 from bot.core.lifecycle import is_bot
 from bot.core.markers import markers_in
-from bot.core.ranking import MAINTAINER_ASSOCIATIONS, Change, Note, Thread, rank
+from bot.core.ranking import MAINTAINER_ASSOCIATIONS, Change, Note, Thread, Waiting, rank
 from bot.jobs.context import JobContext, ModelLayer
+from bot.jobs.lifecycle import recorded_pings
 from bot.jobs.repo_config import load_repo_config, preview_repo_config
 from bot.ports import (
     CommentData,
@@ -130,12 +132,17 @@ def _note(c: CommentData, bot_login: str) -> Note:
 
 
 def fetch_threads(
-    host: RepoHost, since: datetime, bot_login: str, detail_limit: int = DETAIL_LIMIT
+    host: RepoHost,
+    since: datetime,
+    bot_login: str,
+    detail_limit: int = DETAIL_LIMIT,
+    details: dict[int, lc.Thread] | None = None,
 ) -> tuple[list[Thread], dict[int, IssueData]]:
     """Open issues plus everything updated in the horizon; details for the most recent ones.
     Issues bots opened (this bot's digests, a dependency bot's dashboard) are not the week's
     issues: no thread for them (they stay in the second answer, to find the digest issue by).
-    Pull requests get no details: the ranking leaves them out, and they would use up the budget."""
+    Pull requests get no details: the ranking leaves them out, and they would use up the budget.
+    details: filled with the issues read in full, as the lifecycle reads them (`digest_waits`)."""
     found: dict[int, IssueData] = {i.number: i for i in host.list_issues("open")}
     horizon = since - timedelta(days=HORIZON_DAYS)
     stamp = horizon.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -153,10 +160,74 @@ def fetch_threads(
             except NotFound:  # deleted or transferred since the listing: not one of the week's
                 continue
             thread = to_thread(issue, comments, events, bot_login)
+            if details is not None:
+                details[issue.number] = lc.Thread(issue, tuple(comments), tuple(events))
         else:
             thread = to_thread(issue, [] if issue.comments == 0 else None, (), bot_login)
         threads.append(thread)
     return sorted(threads, key=lambda t: t.number), found
+
+
+def digest_waits(
+    store: Store,
+    repo: str,
+    cfg: RepoConfig,
+    issues: dict[int, IssueData],
+    details: dict[int, lc.Thread],
+    bot_login: str,
+) -> dict[int, Waiting | None]:
+    """Who each open issue waits on, as the lifecycle decides it (None: nobody), so the digest
+    says what the sweep does. The lifecycle's stored decision when it is newer than the issue's
+    last update; else the lifecycle's rule over the whole thread read (the real description and
+    the bot's pings: a wait on the author moves to the team when the description was edited
+    after the ping, `edited_since_ping`). Issues neither read nor decided are left to the
+    ranking's own reading."""
+    stored = {
+        int(r["number"]): r
+        for r in store.rows(
+            "select number, waiting_on, who, since, decided_at from lifecycle_state where repo = ?",
+            [repo],
+        )
+    }
+    waits: dict[int, Waiting | None] = {}
+    for number, issue in issues.items():
+        if issue.state != "open" or issue.is_pull_request:
+            continue
+        row = stored.get(number)
+        if row is not None and _decided_since_update(row, issue):
+            waits[number] = _stored_wait(row)
+            continue
+        thread = details.get(number)
+        if thread is None:
+            continue
+        w = lc.waiting_on(thread, bot_login, cfg.triage.needs_info_label)
+        if w.on != "nobody":
+            pinged = recorded_pings(store, repo, number, cfg.dry_run)
+            w = lc.edited_since_ping(thread, bot_login, w, pinged)
+        waits[number] = _as_wait(w.on, w.since)
+    return waits
+
+
+def _decided_since_update(row: dict[str, Any], issue: IssueData) -> bool:
+    """The lifecycle decided who the issue waits on after its last update (not exempt)."""
+    if row["waiting_on"] not in ("author", "maintainer", "assignee", "nobody"):
+        return False
+    decided = row["decided_at"]
+    return decided is not None and float(decided) >= parse_ts(issue.updated_at).timestamp()
+
+
+def _stored_wait(row: dict[str, Any]) -> Waiting | None:
+    if row["waiting_on"] == "nobody" or not row["since"]:
+        return None
+    return _as_wait(row["waiting_on"], parse_ts(str(row["since"])))
+
+
+def _as_wait(on: str, since: datetime) -> Waiting | None:
+    """The lifecycle's wait as the digest lists it: on the team (a maintainer or an assignee),
+    on the author, or None (nobody)."""
+    if on == "nobody":
+        return None
+    return Waiting("author" if on == "author" else "maintainer", since)
 
 
 def audit_entries(store: Store, repo: str, since: datetime, until: datetime) -> list[AuditEntry]:
@@ -265,11 +336,18 @@ def summary_lines(
     cfg: RepoConfig,
     since: datetime,
     until: datetime,
+    waits: dict[int, Waiting | None] | None = None,
 ) -> dict[int, str]:
     if models is None:
         return {}
     ranked = rank(
-        threads, since, until, cfg.digest.weights, cfg.triage.needs_info_label, (cfg.digest.label,)
+        threads,
+        since,
+        until,
+        cfg.digest.weights,
+        cfg.triage.needs_info_label,
+        (cfg.digest.label,),
+        waits,
     )
     lines = {}
     for r in ranked[: cfg.digest.top]:
@@ -303,8 +381,10 @@ def build_digest(
     log_until = audit_until or until
     log_since = log_until - timedelta(days=days)
     since = until - timedelta(days=days)
-    threads, issues = fetch_threads(host, since, bot_login, detail_limit)
-    lines = summary_lines(models, threads, issues, cfg, since, until)
+    details: dict[int, lc.Thread] = {}
+    threads, issues = fetch_threads(host, since, bot_login, detail_limit, details)
+    waits = digest_waits(store, repo, cfg, issues, details, bot_login)
+    lines = summary_lines(models, threads, issues, cfg, since, until, waits)
     return assemble(
         repo,
         threads,
@@ -317,6 +397,7 @@ def build_digest(
         cfg.triage.needs_info_label,
         (log_since, log_until),
         week=week,
+        waits=waits,
     )
 
 

@@ -1,0 +1,73 @@
+"""The digest's waits are the lifecycle's: who an issue waits on, edits after a ping, the team
+from the store's roles, what the lifecycle left for the digest, and the longest waits in a busy
+repository."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.core.config import parse_config
+from bot.core.digest import render_markdown
+from bot.core.lifecycle import decide, described_as, ping_marker
+from bot.core.markers import marker
+from bot.jobs.digest import build_digest
+from bot.jobs.lifecycle import load_thread, save_state
+from bot.samples.host import SampleHost
+from bot.store import Store
+from tests.digest.sample_data import BOT, NOW, REPO, comment, data, issue, z
+
+
+def _edited_after_ping(number: int, with_question: bool) -> dict:
+    """needs-info, a ping to the author (close announced) that saw another description; the
+    author edited the answer in since."""
+    asked, pinged = NOW - timedelta(days=40), NOW - timedelta(days=20)
+    old = described_as("Crash on start", "It crashes.")
+    ping = f"@ann is waiting for your reply\n\n{marker(ping_marker(pinged, 'author', 7, old))}"
+    said = [comment(3, "mona", "Can you share the log?", asked, "OWNER")] if with_question else []
+    return data(
+        [issue(number, "Crash on start", "ann", NOW - timedelta(days=50), comments=len(said) + 1,
+               labels=["needs-info"], body="It crashes. Log: attached, v1.2", updated=pinged)],
+        {str(number): [*said, comment(4, BOT, ping, pinged, "NONE", "Bot")]},
+        {str(number): [{"id": 1, "event": "labeled", "actor": {"login": "mona", "type": "User"},
+                        "created_at": z(asked), "label": {"name": "needs-info"}}]},
+        config="lifecycle:\n  close: true\n",
+    )  # fmt: skip
+
+
+def test_a_close_held_because_the_description_was_edited_is_listed_for_a_maintainer(
+    store: Store,
+) -> None:
+    d = _edited_after_ping(3, with_question=True)
+    host, cfg = SampleHost(d), parse_config(d["config"])
+    lc = decide(load_thread(host, 3), cfg, NOW, BOT)
+    assert lc.waiting is not None and lc.waiting.on == "maintainer", lc
+    dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT)
+    assert [i.number for i in dg.waiting] == [3], [(i.number, i.waiting_on) for i in dg.top]
+    assert not any("waiting on the author" in w for w in dg.top[0].why)
+
+
+def test_a_needs_info_issue_without_a_question_whose_close_is_held_is_in_the_digest(
+    store: Store,
+) -> None:
+    """No question comment: the lifecycle finds no one to ping and says 'left for the digest'."""
+    d = _edited_after_ping(4, with_question=False)
+    host, cfg = SampleHost(d), parse_config(d["config"])
+    lc = decide(load_thread(host, 4), cfg, NOW, BOT)
+    assert "left for the digest" in lc.actions[-1].reason, lc
+    md = render_markdown(build_digest(host, store, REPO, cfg, NOW, bot_login=BOT))
+    waiting = md.split("## Waiting on a maintainer", 1)[1].split("##", 1)[0]
+    assert "#4 " in waiting, md
+    assert "waiting on the author" not in md
+
+
+def test_the_lifecycle_s_stored_decision_is_the_wait_of_an_issue_not_read_again(
+    store: Store,
+) -> None:
+    """Details not read (limit 0): the lifecycle's stored decision, newer than the issue's last
+    update, says who it waits on."""
+    d = _edited_after_ping(3, with_question=True)
+    host, cfg = SampleHost(d), parse_config(d["config"])
+    thread = load_thread(host, 3)
+    save_state(store, thread.issue, cfg, decide(thread, cfg, NOW, BOT), acted=False)
+    dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT, detail_limit=0)
+    assert [(i.number, i.waiting_days) for i in dg.waiting] == [(3, 20)]
