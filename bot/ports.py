@@ -119,6 +119,11 @@ class Gone(NotFound):
     spam, a permission briefly lost); a 410 does not."""
 
 
+class Moved(NotFound):
+    """GitHub answered 301 to a write: the issue was transferred to another repository. Not
+    written, nor followed there: to this repository it is gone, as a deleted one is."""
+
+
 class ReadOnly(GitHubError):
     """GitHub refused a write because the repository is archived (read-only until unarchived):
     not retried, and the repository is left alone until then."""

@@ -72,3 +72,18 @@ def test_a_non_json_200_is_unavailable_not_a_missing_file(
     with pytest.raises(Unavailable, match="non-JSON"):
         repo.create_comment(1, "hi")
 
+
+# -- a transferred issue -------------------------------------------------------------------------
+def test_a_write_to_a_transferred_issue_is_not_found(gh: FakeGitHubServer, tmp_path: Path) -> None:
+    """GitHub answers 301 to PATCH /issues/N of an issue transferred to another repository."""
+    from bot.ports import Moved, NotFound
+
+    gh.state.add_repo("octo/elsewhere", 8)  # another installation's: not this one's to follow
+    gh.state.transfer_issue(REPO, 1, "octo/elsewhere")
+    repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
+    with pytest.raises(Moved, match="moved") as err:
+        repo.edit_issue(1, body="new")
+    assert isinstance(err.value, NotFound)
+    with pytest.raises(NotFound):
+        repo.close(1, "completed")
+    assert gh.state.issue("octo/elsewhere", 1).body == "It crashes."  # nothing was written

@@ -15,17 +15,63 @@ from github import Github, GithubException
 from github.Issue import Issue
 from github.PaginatedList import PaginatedList
 from github.Repository import Repository
-from github.Requester import Requester
+from github.Requester import (
+    HTTPRequestsConnectionClass,
+    HTTPSRequestsConnectionClass,
+    Requester,
+    RequestsResponse,
+)
 
 from bot.github.convert import comment_data, event_data, issue_data, raw
 from bot.github.errors import as_installation
 from bot.github.pacing import WritePacer
-from bot.ports import CommentData, EventData, FileContent, GitHubError, IssueData, Unavailable
+from bot.ports import (
+    CommentData,
+    EventData,
+    FileContent,
+    GitHubError,
+    IssueData,
+    Moved,
+    Unavailable,
+)
 
 T = TypeVar("T")
 ROLES = ("admin", "maintain", "write", "triage", "read")
 MAX_REDIRECTS = 3  # a write to a moved repository: followed this many times at most
 PER_PAGE = 100  # the client's page size (GitHub's largest): the fewest requests for a listing
+MOVED_TO = "x-smolbot-moved-to"  # a write's 301 location, under a name PyGithub does not follow
+
+
+def _kept(resp: RequestsResponse) -> RequestsResponse:
+    """A 301 with its location renamed: PyGithub follows a 301 with the same method, so a write
+    to a transferred issue went on to the issue in its new repository."""
+    if resp.status == 301 and "location" in resp.headers:
+        resp.headers[MOVED_TO] = resp.headers.pop("location")
+    return resp
+
+
+class _HttpWrites(HTTPRequestsConnectionClass):
+    def getresponse(self) -> RequestsResponse:
+        return _kept(super().getresponse())
+
+
+class _HttpsWrites(HTTPSRequestsConnectionClass):
+    def getresponse(self) -> RequestsResponse:
+        return _kept(super().getresponse())
+
+
+def _write_connection(requester: Requester) -> _HttpWrites | _HttpsWrites:
+    """A connection for one write that hands a 301 back as it is (not followed)."""
+    kw = requester.kwargs
+    base = urllib.parse.urlsplit(requester.base_url)
+    cls = _HttpsWrites if base.scheme == "https" else _HttpWrites
+    return cls(
+        base.hostname or "",
+        base.port,
+        timeout=kw["timeout"],
+        retry=kw["retry"],
+        verify=kw["verify"],
+    )
 
 
 def _json(status: int, text: str | None) -> Any:
@@ -244,21 +290,32 @@ class GitHubRepo:
     def _send(self, verb: str, path: str, body: Any = None) -> Any:
         """One write, its JSON answer. A 307 or 308 (GitHub's answer to a write to a renamed or
         transferred repository's old name) is followed with the same method, as HTTP asks:
-        PyGithub follows only a GET's 301, and took the 307 for success, so the write was lost."""
+        PyGithub took the 307 for success, so the write was lost. A 301 (GitHub's answer to a
+        write to a transferred issue) is Moved: PyGithub followed it to the issue's new
+        repository and wrote there."""
         requester, url = self._requester(), self._url(path)
         base = urllib.parse.urlsplit(requester.base_url).netloc
-        for _ in range(MAX_REDIRECTS + 1):
-            status, headers, text = requester.requestJson(verb, url, input=body)
-            location = headers.get("location", "")
-            if status in (307, 308) and urllib.parse.urlsplit(location).netloc in ("", base):
-                url = location
-                continue
-            data = _json(status, text)
-            if status >= 400:
-                raise Requester.createException(status, headers, data or {})
-            if status >= 300:
-                raise GitHubError(f"GitHub answered {status} to {verb} {url} (to {location!r})")
-            return data
+        cnx = _write_connection(requester)
+        try:
+            for _ in range(MAX_REDIRECTS + 1):
+                status, headers, text = requester.requestJson(verb, url, input=body, cnx=cnx)
+                location = headers.get("location", "")
+                if status in (307, 308) and urllib.parse.urlsplit(location).netloc in ("", base):
+                    url = location
+                    continue
+                if status == 301:  # "Update an issue": 301 when it was transferred
+                    raise Moved(
+                        f"GitHub: {verb} {url} answered 301: the issue moved (transferred to"
+                        f" {headers.get(MOVED_TO, 'another repository')!r}); not written there"
+                    )
+                data = _json(status, text)
+                if status >= 400:
+                    raise Requester.createException(status, headers, data or {})
+                if status >= 300:
+                    raise GitHubError(f"GitHub answered {status} to {verb} {url} (to {location!r})")
+                return data
+        finally:
+            cnx.close()
         raise GitHubError(f"GitHub redirected {verb} {self._url(path)} over {MAX_REDIRECTS} times")
 
     def add_labels(self, number: int, labels: list[str]) -> None:

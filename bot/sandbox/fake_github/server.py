@@ -68,7 +68,8 @@ def dispatch(state: FakeGitHub, req: Req) -> Resp:
 
 
 def _moved(state: FakeGitHub, req: Req) -> Resp | None:
-    """A renamed or transferred repository: its old name redirects (301 for GET and HEAD, 307
+    """A transferred issue: its old address answers 301 to its new one, whatever the method.
+    A renamed or transferred repository: its old name redirects (301 for GET and HEAD, 307
     for writes, as GitHub does) to /repositories/<id>/..., and that path serves it (rewritten
     in place to today's name)."""
     by_id = re.match(r"/repositories/(\d+)(/.*)?\Z", req.path)
@@ -79,7 +80,15 @@ def _moved(state: FakeGitHub, req: Req) -> Resp | None:
         req.path = f"/repos/{repo.full_name}{by_id.group(2) or ''}"
         return None
     old = re.match(r"/repos/([^/]+/[^/]+)(/.*)?\Z", req.path)
-    if old is None or old.group(1) not in state.moved:
+    if old is None:
+        return None
+    issue = re.match(r"/issues/(\d+)(/.*)?\Z", old.group(2) or "")
+    gone = state.transferred.get((old.group(1), int(issue.group(1)))) if issue else None
+    if issue is not None and gone is not None:  # a transferred issue: 301 to every method
+        where = f"{req.base}/repositories/{gone[0]}/issues/{gone[1]}{issue.group(2) or ''}"
+        body = {"message": "Moved Permanently", "url": where, "documentation_url": DOCS}
+        return Resp(301, body, {"location": where})
+    if old.group(1) not in state.moved:
         return None
     repo = state.repos[state.moved[old.group(1)]]
     query = urllib.parse.urlencode(req.query)

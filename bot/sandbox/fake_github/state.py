@@ -66,6 +66,8 @@ class FakeGitHub:
     installations: dict[int, list[str]] = field(default_factory=dict)
     repos: dict[str, Repo] = field(default_factory=dict)
     moved: dict[str, str] = field(default_factory=dict)  # an old full name -> today's
+    # an issue transferred away: (old full name, old number) -> (its repository's id, number)
+    transferred: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
     tokens: dict[str, tuple[int, float]] = field(default_factory=dict)
     quotas: dict[int, Quota] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
@@ -189,6 +191,25 @@ class FakeGitHub:
             self.moved[old] = new
             for names in self.installations.values():
                 names[:] = [new if n == old else n for n in names]
+
+    def transfer_issue(self, full_name: str, number: int, to: str) -> Issue:
+        """As a maintainer transferring an issue to another repository: it takes the next number
+        there, its comments and timeline go with it, and its old address answers 301 (to every
+        method, as GitHub's "Update an issue" documents) to /repositories/<id>/issues/<n>."""
+        with self.lock:
+            src, dst = self.repos[full_name], self.repos[to]
+            issue = src.issues.pop(number)
+            issue.number = max([0, *dst.issues]) + 1
+            dst.issues[issue.number] = issue
+            for cid in issue.comment_ids:
+                c = src.comments.pop(cid)
+                c.number = issue.number
+                dst.comments[cid] = c
+            dst.timeline[issue.number] = src.timeline.pop(number, [])
+            for name in issue.labels:
+                self._ensure_label(dst, name)
+            self.transferred[(full_name, number)] = (dst.id, issue.number)
+            return issue
 
     def archive_repo(self, full_name: str, archived: bool = True) -> None:
         """As an owner archiving a repository: it stays readable, and every write answers 403."""
