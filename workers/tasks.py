@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 # statement that fails the same way each time, "no such column", is a bug: it is parked)
 DB_ERRORS = unavailable_errors()
 LOCK_WAIT_S = 2.0  # then defer: a fast worker never sits long behind a slow job on one issue
-BUSY_MAX_S = 60.0  # the longest a delivery for a busy issue is deferred at a time
+BUSY_MAX_S = 60.0  # the longest a delivery or job for a busy issue is deferred at a time
 
 
 def _wr() -> WorkerRuntime:
@@ -262,8 +262,12 @@ def _db_retry(task: Task, err: Exception) -> Exception:
 
 # --- jobs (model queue) ---------------------------------------------------------------------
 @app.task(name="smolbot.run_job", bind=True, acks_late=True, max_retries=None)
-def run_job(self: Task, job_name: str, kwargs: dict[str, Any], job_id: str | None = None) -> str:
-    """Run a registered job with the same claim / lock / retry / dead-letter discipline."""
+def run_job(
+    self: Task, job_name: str, kwargs: dict[str, Any], job_id: str | None = None, waited: int = 0
+) -> str:
+    """Run a registered job with the same claim / lock / retry / dead-letter discipline.
+
+    `waited`: how many times it found its lock busy and was deferred (the wait grows)."""
     try:
         wr = _wr()
         job = job_registry.get_job(job_name)
@@ -277,13 +281,17 @@ def run_job(self: Task, job_name: str, kwargs: dict[str, Any], job_id: str | Non
         raise _db_retry(self, err) from err
     key = job.lock(kwargs) or f"job:{jid}"
     with wr.locks.hold(key, wait_s=LOCK_WAIT_S) as got:
-        if not got:
-            countdown = 1 + 2 * random.random()
+        if not got:  # a long job holds it (a summary): wait longer each time, up to a minute,
+            # rather than hold a model worker LOCK_WAIT_S in every few seconds
+            countdown = min(BUSY_MAX_S, (1 + 2 * random.random()) * 2 ** min(waited, 6))
             now = job_registry.defer(wr.rt.store, jid, "lock busy", time.time() + countdown)
             if now in ("done", "dead", None):  # a duplicate message of a finished run
                 return "already-final"
             run_job.apply_async(
-                args=[job_name, kwargs], kwargs={"job_id": jid}, queue="model", countdown=countdown
+                args=[job_name, kwargs],
+                kwargs={"job_id": jid, "waited": waited + 1},
+                queue="model",
+                countdown=countdown,
             )
             return "deferred"
         return _run_job(self, wr, job, jid, kwargs, key)
