@@ -113,8 +113,10 @@ class Store:
     def record_deliveries(self, rows: Sequence[Mapping[str, Any]]) -> list[bool]:
         """Record deliveries in one transaction (the web process's group commit).
 
-        Each row has the keys of record_delivery's arguments; the answer says, row by row, whether
-        its id was new (False: a redelivery, or the same id twice in this batch).
+        Each row has the keys of record_delivery's arguments, and may have "received_at": when
+        the delivery arrived (a spooled one is recorded later; the recovery sweep's order and
+        dispatch's "was the repository removed since" go by it), else now. The answer says, row
+        by row, whether its id was new (False: a redelivery, or the same id twice in this batch).
         """
         self.check_file()  # the web's intake: never answer 202 for a file no worker opens
         now = time.time()
@@ -129,7 +131,8 @@ class Store:
                 values = [
                     row.get(k, "received" if k == "status" else None) for k in DELIVERY_COLUMNS
                 ]
-                new.append(self.db.execute(sql, [*values, now, now]).rowcount == 1)
+                came = _arrived(row.get("received_at"), now)
+                new.append(self.db.execute(sql, [*values, came, now]).rowcount == 1)
         return new
 
     def mark_queued(self, delivery_ids: Sequence[str]) -> None:
@@ -665,6 +668,14 @@ def _unbounded(db: Any) -> contextlib.AbstractContextManager[None]:
 
 def _or(value: float | None, default: float) -> float:
     return default if value is None else value
+
+
+def _arrived(value: Any, now: float) -> float:
+    """A row's arrival time: a number no later than now, else now (a spool entry of an older
+    version has none; a clock set back must not record it in the future)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= now:
+        return float(value)
+    return now
 
 
 def _migrate_beside_writers(store: Store, within_s: float = 30.0) -> None:

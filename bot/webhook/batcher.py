@@ -27,7 +27,7 @@ import queue
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,8 @@ class Pending:
     ignored: bool
     answer: asyncio.Future[Answer] | None = None  # None: the caller reads process()'s result
     spooled: bool = False  # its request kept it in the spool itself: the store's turn is over
+    # when it came (time.time()): recorded as its received_at, also when replayed from the spool
+    arrived: float = field(default_factory=time.time)
 
 
 class IntakeBatcher:
@@ -103,6 +105,9 @@ class IntakeBatcher:
         self._busy_since: float | None = None  # when the thread's current store call began
         self._replay_at = 0.0  # monotonic time of the next look at the spool
         self._replay_failed = False
+        # the spool may hold entries (a run before this one's, or this process put some since
+        # the last replay found it empty): a live batch waits for them to be replayed first
+        self._spool_waits = True
         # since when (time.time()) replays fail, and why: /healthz says a spool that cannot drain
         self.replay_failing: tuple[float, str] | None = None
 
@@ -143,6 +148,7 @@ class IntakeBatcher:
             await asyncio.to_thread(self.spool.put, [_row(p)], why)
         except Exception as err:
             raise NotKept(f"{why}, and the spool refused it: {err}") from err
+        self._spool_waits = True
         p.spooled = True
         return _spooled(p)
 
@@ -188,11 +194,28 @@ class IntakeBatcher:
                     stop = True  # finish what is here, then stop
                     break
                 waiting.extend(more)
+            # what came before these and waits in the spool goes first: the recovery sweep and
+            # dispatch (was the repository removed since?) go by the order deliveries came
+            outage = self._replay_first()
             waiting = [p for p in waiting if not p.spooled]  # gave up waiting: in the spool
             for i in range(0, len(waiting), MAX_BATCH):
                 batch = waiting[i : i + MAX_BATCH]
-                _wake(batch, self._record(batch))
+                # the store just failed for an outage: spool them behind the others at once
+                _wake(batch, self._record(batch) if outage is None else self._keep(batch, outage))
             self._replay_due()
+
+    def _replay_first(self) -> Exception | None:
+        """Replay what the spool holds before a live batch: the outage that stopped it, if any
+        (the live batch then goes into the spool behind it). Bounded by a quarter of WAIT_S: what
+        is left then is replayed after the batch, still with the time it came (received_at)."""
+        if self.spool is None:
+            return None
+        deadline = time.monotonic() + self.wait_s / 4
+        while self._spool_waits and time.monotonic() < deadline:
+            err = self._replay_pass()
+            if err is not None:
+                return err if _outage(err) else None  # any other: logged, the live batch goes on
+        return None
 
     def _record(self, batch: Sequence[Pending]) -> list[Answer] | Exception:
         self._busy_since = time.monotonic()
@@ -220,6 +243,7 @@ class IntakeBatcher:
         try:
             if rows:
                 self.spool.put(rows, f"{type(err).__name__}: {err}")
+                self._spool_waits = True
         except Exception as spool_err:  # the request says it, with its delivery id (app.py)
             return NotKept(f"store unavailable ({err}), and the spool refused it: {spool_err}")
         # no use replaying before the store takes something again, or REPLAY_EVERY_S passed
@@ -235,10 +259,17 @@ class IntakeBatcher:
     def _replay_due(self) -> None:
         if self.spool is None or time.monotonic() < self._replay_at:
             return
+        self._replay_pass()
+
+    def _replay_pass(self) -> Exception | None:
+        """One replay() and its bookkeeping; the error that stopped it (logged), if any."""
+        self._spool_waits = False  # an entry put from now on sets it again
+        failed: Exception | None = None
         self._busy_since = time.monotonic()
         try:
             done = self.replay()
         except Exception as err:  # still unavailable: the entry stays for the next try
+            failed = err
             if not _outage(err):  # not the store's absence: a disk error, a bug
                 log.exception("spooled deliveries not replayed")
             elif not self._replay_failed:
@@ -252,8 +283,11 @@ class IntakeBatcher:
             self._replay_failed = False
         if not self._replay_failed:
             self.replay_failing = None
+        if done or failed is not None:
+            self._spool_waits = True
         # more may wait: go on at once, between live batches, until a pass finds nothing
         self._replay_at = time.monotonic() + (0.0 if done else REPLAY_EVERY_S)
+        return failed
 
     def replay(self, limit: int = MAX_BATCH) -> int:
         """Record spooled entries (about `limit` deliveries) in one transaction and publish the
@@ -392,6 +426,7 @@ def _settle(batch: list[Pending], outcome: list[Answer] | Exception, idx: list[i
 def _row(p: Pending) -> dict[str, Any]:
     d = p.delivery
     return {
+        "received_at": p.arrived,
         "id": d.id,
         "event": d.event,
         "action": d.action,
