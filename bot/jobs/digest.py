@@ -180,8 +180,9 @@ def digest_waits(
     says what the sweep does. The lifecycle's stored decision when it is newer than the issue's
     last update; else the lifecycle's rule over the whole thread read (the real description and
     the bot's pings: a wait on the author moves to the team when the description was edited
-    after the ping, `edited_since_ping`). Issues neither read nor decided are left to the
-    ranking's own reading."""
+    after the ping, `edited_since_ping`). A wait on an author nobody can ping (a deleted
+    account, `ghost`) is the team's: the lifecycle leaves it for the digest. Issues neither read
+    nor decided are left to the ranking's own reading."""
     stored = {
         int(r["number"]): r
         for r in store.rows(
@@ -204,7 +205,7 @@ def digest_waits(
         if w.on != "nobody":
             pinged = recorded_pings(store, repo, number, cfg.dry_run)
             w = lc.edited_since_ping(thread, bot_login, w, pinged)
-        waits[number] = _as_wait(w.on, w.since)
+        waits[number] = _as_wait(w.on, w.since, w.who)
     return waits
 
 
@@ -219,15 +220,18 @@ def _decided_since_update(row: dict[str, Any], issue: IssueData) -> bool:
 def _stored_wait(row: dict[str, Any]) -> Waiting | None:
     if row["waiting_on"] == "nobody" or not row["since"]:
         return None
-    return _as_wait(row["waiting_on"], parse_ts(str(row["since"])))
+    who = json.loads(row["who"] or "[]")
+    return _as_wait(row["waiting_on"], parse_ts(str(row["since"])), who)
 
 
-def _as_wait(on: str, since: datetime) -> Waiting | None:
+def _as_wait(on: str, since: datetime, who: Iterable[str]) -> Waiting | None:
     """The lifecycle's wait as the digest lists it: on the team (a maintainer or an assignee),
-    on the author, or None (nobody)."""
+    on the author, or None (nobody). A wait on the author with no one the lifecycle can ping
+    (`ghost`, a deleted account) is "left for the digest": a maintainer's."""
     if on == "nobody":
         return None
-    return Waiting("author" if on == "author" else "maintainer", since)
+    living = [p for p in who if p.lower() != lc.GHOST]
+    return Waiting("author" if on == "author" and living else "maintainer", since)
 
 
 def audit_entries(store: Store, repo: str, since: datetime, until: datetime) -> list[AuditEntry]:

@@ -71,3 +71,40 @@ def test_the_lifecycle_s_stored_decision_is_the_wait_of_an_issue_not_read_again(
     save_state(store, thread.issue, cfg, decide(thread, cfg, NOW, BOT), acted=False)
     dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT, detail_limit=0)
     assert [(i.number, i.waiting_days) for i in dg.waiting] == [(3, 20)]
+
+
+def _ghost_asked() -> dict:
+    """#2's author deleted their account (ghost); a maintainer asked and set needs-info."""
+    asked = NOW - timedelta(days=40)
+    return data(
+        [
+            issue(1, "Token leak", "bob", NOW - timedelta(days=3), labels=["security"]),
+            issue(2, "Crash on start", "ghost", NOW - timedelta(days=50), comments=1,
+                  labels=["needs-info"], updated=asked),
+        ],
+        {"2": [comment(2, "mona", "Can you share the log?", asked, "OWNER")]},
+        {"2": [{"id": 1, "event": "labeled", "actor": {"login": "mona", "type": "User"},
+                "created_at": z(asked), "label": {"name": "needs-info"}}]},
+        config="digest:\n  top: 1\n",
+    )  # fmt: skip
+
+
+def test_an_issue_the_lifecycle_leaves_for_the_digest_is_in_the_digest(store: Store) -> None:
+    """The lifecycle pings no one (@ghost) and says 'left for the digest': it is listed under
+    Waiting on a maintainer."""
+    d = _ghost_asked()
+    host, cfg = SampleHost(d), parse_config(d["config"])
+    lc = decide(load_thread(host, 2), cfg, NOW, BOT)
+    assert "left for the digest" in lc.actions[-1].reason
+    dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT)
+    assert [(i.number, i.waiting_days) for i in dg.waiting] == [(2, 40)]
+    assert "#2 " in render_markdown(dg)
+
+
+def test_a_stored_wait_on_a_deleted_account_is_in_the_digest(store: Store) -> None:
+    d = _ghost_asked()
+    host, cfg = SampleHost(d), parse_config(d["config"])
+    thread = load_thread(host, 2)
+    save_state(store, thread.issue, cfg, decide(thread, cfg, NOW, BOT), acted=False)
+    dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT, detail_limit=0)
+    assert [i.number for i in dg.waiting] == [2]
