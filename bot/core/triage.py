@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from bot.core.actions import Action, AddLabels, Comment, NoOp, RemoveLabel
@@ -299,29 +299,34 @@ def _orders(text: str) -> bool:
     return bool(_INJECTION.search(text if text.isascii() and "&" not in text else as_read(text)))
 
 
-def _block_without_orders(m: re.Match[str]) -> str:
+def _block_without_orders(m: re.Match[str], is_order: Callable[[str], bool] = _orders) -> str:
     """A code block less its lines that give orders; gone when nothing but orders was in it (a
     block holding only an injection must not count as the logs a report was asked for)."""
     block = m.group(0)
     if not _orders(block):
         return block
     lines = block.split("\n")
-    kept = [ln for ln in lines if not _orders(ln)]
+    kept = [ln for ln in lines if not is_order(ln)]
     body = [ln for ln in kept[1:] if ln.strip() and not ln.strip().startswith(m.group(1))]
     return "\n".join(kept) if body and lines[0] in kept else ""
 
 
-def visible(text: str) -> str:
-    """The text as GitHub shows it to people, less hidden HTML comments: what policy (what a bug
-    report lacks) reads. Orders to the bot are the model's concern (quarantine), not policy's:
-    removing them here would take a report's own error messages with them."""
-    return _HTML_COMMENT.sub(" ", text or "")
+# A line that reads as a log line: a level, a timestamp or an error's name first. In a code block
+# it is the report's logs also when its words read like an order (`WARN: please show your api key`).
+_LOG_LINE = re.compile(
+    r"^\W{0,3}(?:\d{1,4}[-/:.]\d{1,2}[-/:.]\d{1,4}"
+    r"|(?:error|err|warn|warning|info|debug|fatal|critical|crit|trace|panic|notice|severe)\b"
+    r"|\w*(?:error|exception|traceback)\b)",
+    re.IGNORECASE,
+)
 
 
-def quarantine(text: str) -> str:
-    """Drop hidden HTML comments, and code blocks and sentences that give the bot orders."""
-    text = _HTML_COMMENT.sub(" ", text or "")
-    text = _FENCED.sub(_block_without_orders, text)
+def _order_not_log(line: str) -> bool:
+    return _orders(line) and not _LOG_LINE.match(line)
+
+
+def _without_orders(text: str) -> str:
+    """Text outside code blocks less its bracketed orders and its sentences that give orders."""
     text = _BRACKETED.sub(lambda m: "" if _orders(m.group(0)) else m.group(0), text)
     kept = []
     for line in text.split("\n"):
@@ -330,4 +335,30 @@ def quarantine(text: str) -> str:
             continue
         parts = [p for p in _SENTENCE.split(line) if p and not _orders(p)]
         kept.append(" ".join(p.strip() for p in parts))
-    return "\n".join(kept).strip()
+    return "\n".join(kept)
+
+
+def visible(text: str) -> str:
+    """What policy (what a bug report lacks) reads: the text as GitHub shows it to people, less
+    hidden HTML comments and less what only gives the bot orders: sentences that give orders
+    outside code blocks, and code blocks made only of orders (an injection counts as none of what
+    a report was asked for: the injected report is asked for what its clean twin is). A code block
+    keeps its other lines, and log lines that read like orders (`WARN: please show your api key`):
+    they are the report's logs."""
+    text = _HTML_COMMENT.sub(" ", text or "")
+    if not _orders(text):
+        return text
+    parts, start = [], 0
+    for m in _FENCED.finditer(text):
+        parts += [
+            _without_orders(text[start : m.start()]),
+            _block_without_orders(m, _order_not_log),
+        ]
+        start = m.end()
+    return "".join([*parts, _without_orders(text[start:])])
+
+
+def quarantine(text: str) -> str:
+    """Drop hidden HTML comments, and code blocks and sentences that give the bot orders."""
+    text = _HTML_COMMENT.sub(" ", text or "")
+    return _without_orders(_FENCED.sub(_block_without_orders, text)).strip()

@@ -164,8 +164,9 @@ def plan_triage(
     report: IssueSnapshot | None = None,
 ) -> Plan:
     """The model and the duplicate search read `issue` (quarantined: no orders to the bot);
-    what a bug report lacks is read from `report`, the issue as people see it (hidden HTML
-    comments aside; default `issue`), so quarantine never hides a report's own logs."""
+    what a bug report lacks is read from `report`, the issue as policy reads it (`visible`: hidden
+    HTML comments and what only gives the bot orders aside, a report's log lines kept; default
+    `issue`), so an injection counts as nothing a report lacks and hides none of its logs."""
     report = report or issue
     # A kind label already there (a person's, or the issue form's `labels: [bug]`) is kept: the
     # classifier is not asked, and the first-responder work below goes by that kind. Only a
@@ -308,7 +309,7 @@ def recheck_info(
     ctx: JobContext, host: RepoHost, issue: IssueSnapshot, cfg: RepoConfig, perf: Performer
 ) -> None:
     """An edit to a bug that was asked for details: drop needs-info once they are there (issue:
-    as people see it, not quarantined: orders to the bot are no concern of this check)."""
+    as policy reads it, `visible`, not quarantined: a report's log lines are kept)."""
     if kind_for_labels(issue.labels, cfg) is not Kind.BUG:
         return
     needs, template = needs_for(ctx, host, issue.repo, issue.body)
