@@ -87,3 +87,25 @@ def test_a_write_to_a_transferred_issue_is_not_found(gh: FakeGitHubServer, tmp_p
     with pytest.raises(NotFound):
         repo.close(1, "completed")
     assert gh.state.issue("octo/elsewhere", 1).body == "It crashes."  # nothing was written
+
+
+# -- the bot's login, spelled as GitHub spells it ------------------------------------------------
+def test_a_bot_login_differing_only_in_case_is_refused() -> None:
+    """Every job compares a comment's author with SMOLBOT_BOT_LOGIN exactly: Smolbot[bot] would
+    never find the bot's own comments (smolbot[bot]) and would ask again."""
+    from bot.github.app import bot_login_problem
+    from bot.settings import load_settings
+
+    problem = bot_login_problem(load_settings(env="test", bot_login="Smolbot[bot]"), "smolbot[bot]")
+    assert problem is not None
+    assert "SMOLBOT_BOT_LOGIN=smolbot[bot]" in problem and "case" in problem, problem
+    assert bot_login_problem(load_settings(env="test"), "smolbot[bot]") is None
+
+
+def test_doctor_says_the_bot_login_s_case_is_wrong(gh: FakeGitHubServer, tmp_path: Path) -> None:
+    from bot.cli.doctor import _github
+
+    ok, detail = _github(make_settings(gh, tmp_path, bot_login="Smolbot[bot]"))
+    assert not ok and "SMOLBOT_BOT_LOGIN=smolbot[bot]" in detail, detail
+    ok, detail = _github(make_settings(gh, tmp_path, bot_login="smolbot[bot]"))
+    assert ok, detail

@@ -46,9 +46,17 @@ def missing_app_settings(settings: Settings, *, webhook: bool = False) -> list[s
 def bot_login_problem(settings: Settings, found: str) -> str | None:
     """What is wrong when SMOLBOT_BOT_LOGIN is not the login GitHub shows for the App, else None.
     With the wrong one the bot takes its own comments for a person's: it answers its own events
-    and posts its comments again on every retry."""
-    if found.lower() == settings.bot_login.lower():
+    and posts its comments again on every retry. Spelled exactly so: every job compares a
+    comment's author with it as it is, so one differing only in case is as wrong."""
+    if found == settings.bot_login:
         return None
+    if found.lower() == settings.bot_login.lower():
+        return (
+            f"SMOLBOT_BOT_LOGIN is {settings.bot_login!r} but GitHub spells the App's login"
+            f" {found!r} (it differs only in case, and the bot compares logins exactly): set"
+            f" SMOLBOT_BOT_LOGIN={found} (else the bot takes its own comments for a person's and"
+            " asks again)"
+        )
     return (
         f"SMOLBOT_BOT_LOGIN is {settings.bot_login!r} but GitHub shows the App's comments as"
         f" {found!r}: set SMOLBOT_BOT_LOGIN={found} (with the wrong login the bot takes its own"
