@@ -39,7 +39,7 @@ from bot.core.lifecycle import is_bot
 from bot.core.markers import markers_in
 from bot.core.ranking import MAINTAINER_ASSOCIATIONS, Change, Note, Thread, Waiting, rank
 from bot.jobs.context import JobContext, ModelLayer
-from bot.jobs.lifecycle import recorded_pings
+from bot.jobs.lifecycle import load_roles, recorded_pings
 from bot.jobs.repo_config import load_repo_config, preview_repo_config
 from bot.ports import (
     CommentData,
@@ -182,7 +182,10 @@ def digest_waits(
     the bot's pings: a wait on the author moves to the team when the description was edited
     after the ping, `edited_since_ping`). A wait on an author nobody can ping (a deleted
     account, `ghost`) is the team's: the lifecycle leaves it for the digest. Issues neither read
-    nor decided are left to the ranking's own reading."""
+    nor decided are left to the ranking's own reading. The team: maintainers by association, and
+    those the store's roles say can write (a private org member's association says only
+    CONTRIBUTOR), as the sweep found them."""
+    team = frozenset(login.lower() for login, can in load_roles(store, repo).items() if can)
     stored = {
         int(r["number"]): r
         for r in store.rows(
@@ -201,7 +204,7 @@ def digest_waits(
         thread = details.get(number)
         if thread is None:
             continue
-        w = lc.waiting_on(thread, bot_login, cfg.triage.needs_info_label)
+        w = lc.waiting_on(thread, bot_login, cfg.triage.needs_info_label, team)
         if w.on != "nobody":
             pinged = recorded_pings(store, repo, number, cfg.dry_run)
             w = lc.edited_since_ping(thread, bot_login, w, pinged)

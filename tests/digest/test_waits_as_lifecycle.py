@@ -11,7 +11,7 @@ from bot.core.digest import render_markdown
 from bot.core.lifecycle import decide, described_as, ping_marker
 from bot.core.markers import marker
 from bot.jobs.digest import build_digest
-from bot.jobs.lifecycle import load_thread, save_state
+from bot.jobs.lifecycle import load_thread, save_roles, save_state
 from bot.samples.host import SampleHost
 from bot.store import Store
 from tests.digest.sample_data import BOT, NOW, REPO, comment, data, issue, z
@@ -108,3 +108,23 @@ def test_a_stored_wait_on_a_deleted_account_is_in_the_digest(store: Store) -> No
     save_state(store, thread.issue, cfg, decide(thread, cfg, NOW, BOT), acted=False)
     dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT, detail_limit=0)
     assert [i.number for i in dg.waiting] == [2]
+
+
+def test_a_private_org_maintainer_s_question_is_a_wait_on_the_author_in_the_digest_too(
+    store: Store,
+) -> None:
+    """priv can write (a private org member: association CONTRIBUTOR); the lifecycle knows it
+    from the store's roles, and so does the digest."""
+    asked = NOW - timedelta(days=12)
+    d = data(
+        [issue(1, "Upload fails", "ann", NOW - timedelta(days=20), comments=1, updated=asked)],
+        {"1": [comment(1, "priv", "Which version do you run?", asked, "CONTRIBUTOR")]},
+        collaborators=[{"login": "priv", "permission": "write"}],
+    )
+    host, cfg = SampleHost(d), parse_config("")
+    save_roles(store, REPO, {"priv": True, "ann": False})  # what the lifecycle sweep stored
+    lc = decide(load_thread(host, 1), cfg, NOW, BOT, team=frozenset({"priv"}))
+    assert lc.waiting is not None and lc.waiting.on == "author"
+    dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT)
+    assert [i.number for i in dg.waiting] == []
+    assert [(i.number, i.waiting_on, i.waiting_days) for i in dg.top] == [(1, "author", 12)]
