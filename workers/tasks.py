@@ -127,14 +127,15 @@ def _handle(task: Task, wr: WorkerRuntime, delivery_id: str, waited: int = 0) ->
     inst = row.get("installation_id")
     paused = wr.pacer.paused_for(inst) if inst else 0.0
     if paused > 0:
-        return _defer(wr, delivery_id, paused, "installation paused by a GitHub secondary limit")
+        why = "installation paused by a GitHub secondary limit"
+        return _defer(task, wr, delivery_id, paused, why)
     key = issue_key(row["repo"], row["number"]) if row.get("repo") and row.get("number") else None
     with wr.locks.hold(key or f"delivery:{delivery_id}", wait_s=LOCK_WAIT_S) as got:
         if not got:  # a long job holds it (a summary): wait longer each time, up to a minute,
             # rather than hold a fast worker LOCK_WAIT_S in every few seconds
             later = min(BUSY_MAX_S, (1 + 2 * random.random()) * 2 ** min(waited, 6))
             why = "issue busy in another task"
-            return _defer(wr, delivery_id, later, why, waited + 1)
+            return _defer(task, wr, delivery_id, later, why, waited + 1)
         return _run_delivery(task, wr, delivery_id, inst, key or f"delivery:{delivery_id}")
 
 
@@ -201,8 +202,12 @@ def _countdown(task: Task, wr: WorkerRuntime, err: Exception, inst: int | None) 
     return backoff(task.request.retries, wr.rt.settings.retry_base_s)
 
 
-def _defer(wr: WorkerRuntime, delivery_id: str, seconds: float, why: str, waited: int = 0) -> str:
-    """Re-publish for later without spending a retry; the store's due time keeps recovery off.
+def _defer(
+    task: Task, wr: WorkerRuntime, delivery_id: str, seconds: float, why: str, waited: int = 0
+) -> str:
+    """Re-publish for later without spending a retry, nor refilling the retries spent (the retry
+    budget, not the lapse count, still ends a run deferred often); the store's due time keeps
+    recovery off.
 
     Only a waiting delivery is touched: one another worker runs or finished keeps its status.
     """
@@ -214,7 +219,11 @@ def _defer(wr: WorkerRuntime, delivery_id: str, seconds: float, why: str, waited
     )
     store.db.conn.commit()
     handle_delivery.apply_async(
-        args=[delivery_id], kwargs={"waited": waited}, queue="fast", countdown=seconds
+        args=[delivery_id],
+        kwargs={"waited": waited},
+        queue="fast",
+        countdown=seconds,
+        retries=task.request.retries,
     )
     return "deferred"
 
@@ -292,6 +301,7 @@ def run_job(
                 kwargs={"job_id": jid, "waited": waited + 1},
                 queue="model",
                 countdown=countdown,
+                retries=self.request.retries,  # a deferral neither spends nor refills retries
             )
             return "deferred"
         return _run_job(self, wr, job, jid, kwargs, key)

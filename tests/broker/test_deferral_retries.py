@@ -1,0 +1,89 @@
+"""A deferral (an installation paused, an issue busy) re-publishes the message with the retries
+it had spent, so the retry budget still ends a run ("gave up after N retries"), not the lapse
+counter ("a worker died or hung on it", which none did)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from unittest import mock
+
+from bot.coord import jobs
+from bot.settings import load_settings
+
+
+@jobs.register("retries_noop")
+def retries_noop(rt, *, repo: str, number: int) -> None:  # type: ignore[no-untyped-def]
+    return None
+
+
+def _other(store):  # type: ignore[no-untyped-def]
+    """Another process's connection to the same store (a lock held elsewhere)."""
+    from bot.store import open_store
+
+    return open_store(store.db.conn.execute("pragma database_list").fetchone()[2])
+
+
+def _msg(retries: int) -> SimpleNamespace:
+    """A task as one message runs it: its retry count, and what retry() would raise."""
+    from celery.exceptions import Retry
+
+    def retry(countdown: float, exc: Exception, **_: object) -> Exception:
+        return Retry(exc=exc, when=countdown)
+
+    return SimpleNamespace(request=SimpleNamespace(retries=retries), retry=retry)
+
+
+def test_a_deferred_delivery_keeps_the_retries_spent(tmp_path: Path) -> None:
+    """A delivery on its last retry that finds its installation paused is deferred; the message
+    it re-publishes used to start at retries 0, so every deferral refilled the budget."""
+    from celery.exceptions import Retry
+
+    from bot.ports import RateLimited
+    from workers.celery_app import configure
+    from workers.tasks import _handle, _wr, handle_delivery
+
+    configure(load_settings(env="test", data_dir=tmp_path, task_max_retries=2))
+    wr = _wr()
+    store = wr.rt.store
+    store.record_delivery("d", "issues", "{}", repo="o/r", number=1, installation_id=7)
+    store.db.execute("update deliveries set attempts = 2, status = 'queued' where id = 'd'")
+    store.db.conn.commit()
+    wr.pacer.pause(7, 30)  # another delivery met GitHub's secondary limit meanwhile
+    with mock.patch.object(handle_delivery, "apply_async") as pub:
+        assert _handle(_msg(retries=2), wr, "d") == "deferred"
+    sent = pub.call_args.kwargs
+    assert sent.get("retries") == 2
+    store.db.execute("delete from coord_pacing")  # the pause ended
+    store.db.conn.commit()
+    with mock.patch.object(wr.rt, "dispatch", side_effect=RateLimited(60.0, "rate limited")):
+        try:
+            outcome = _handle(_msg(retries=sent["retries"]), wr, "d", **sent["kwargs"])
+        except Retry:
+            outcome = "retrying"
+    assert outcome == "dead"
+    assert store.delivery("d")["error"].startswith("gave up after 2 retries")
+
+
+def test_a_deferred_job_keeps_the_retries_spent(tmp_path: Path) -> None:
+    from bot.coord.locks import Locks, issue_key
+    from workers.celery_app import configure
+    from workers.tasks import _wr, run_job
+
+    configure(load_settings(env="test", data_dir=tmp_path))
+    store = _wr().rt.store
+    kwargs = {"repo": "o/r", "number": 6}
+    jid = jobs.record(store, "retries_noop", kwargs)
+    holder = Locks(_other(store), lease_s=600)
+    with (
+        holder.hold(issue_key("o/r", 6), wait_s=1) as got,
+        mock.patch("workers.tasks.LOCK_WAIT_S", 0.05),
+        mock.patch.object(run_job, "apply_async") as pub,
+    ):
+        assert got
+        run_job.push_request(retries=3)
+        try:
+            assert run_job.run("retries_noop", kwargs, job_id=jid) == "deferred"
+        finally:
+            run_job.pop_request()
+    assert pub.call_args.kwargs.get("retries") == 3
