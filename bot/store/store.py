@@ -206,15 +206,18 @@ class Store:
         self.db.conn.commit()
         return bool(cur.rowcount == 1)
 
-    def requeue_dead(self, table: str, row_id: str, why: str) -> None:
+    def requeue_dead(self, table: str, row_id: str, why: str) -> bool:
         """Queue a parked row again for a fresh run (`smolbot retry`): its attempts start from
-        0, or one more lapse after the replay would park it again at once."""
-        self.db.execute(
+        0, or one more lapse after the replay would park it again at once. Only a row still
+        parked: False for one replayed already (queued, running or finished since), which must
+        not be queued or run again."""
+        cur = self.db.execute(
             f"update {table} set status = 'queued', attempts = 0, error = ?, updated_at = ?"
-            " where id = ?",
+            " where id = ? and status = 'dead'",
             [why, time.time(), row_id],
         )
         self.db.conn.commit()
+        return cur.rowcount == 1
 
     def release(self, table: str, row_id: str) -> None:
         """Give a claimed row back (running -> queued) for its retry to claim at once; the
