@@ -3,6 +3,7 @@ write, long listings and tokens, clocks off GitHub's, and what a 422 says."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +110,40 @@ def test_doctor_says_the_bot_login_s_case_is_wrong(gh: FakeGitHubServer, tmp_pat
     assert not ok and "SMOLBOT_BOT_LOGIN=smolbot[bot]" in detail, detail
     ok, detail = _github(make_settings(gh, tmp_path, bot_login="smolbot[bot]"))
     assert ok, detail
+
+
+# -- long listings outlive their token ------------------------------------------------------------
+def _a_long_repo(gh: FakeGitHubServer, tmp_path: Path) -> tuple[Any, list[float]]:
+    for i in range(150):
+        gh.state.add_issue(REPO, f"issue {i}")
+    now = [time.time()]
+    app = GitHubApp(make_settings(gh, tmp_path, token_refresh_margin_s=300), clock=lambda: now[0])
+    return app.repo(INST, REPO), now
+
+
+def _an_hour_later(gh: FakeGitHubServer, now: list[float]) -> None:
+    gh.state.advance(3601)  # the first page's issues took an hour (both clocks agree)
+    now[0] += 3601
+
+
+def test_issue_pages_asks_each_page_on_the_token_current_then(
+    gh: FakeGitHubServer, tmp_path: Path
+) -> None:
+    repo, now = _a_long_repo(gh, tmp_path)
+    pages = repo.issue_pages("all")
+    assert len(next(pages)) == 100
+    _an_hour_later(gh, now)
+    assert len(next(pages)) == 51  # not Unavailable: the first token had expired
+    assert gh.state.minted == 2
+
+
+def test_list_issues_asks_each_page_on_the_token_current_then(
+    gh: FakeGitHubServer, tmp_path: Path
+) -> None:
+    repo, now = _a_long_repo(gh, tmp_path)
+    listing = repo.list_issues("all")
+    first = [next(listing) for _ in range(100)]
+    _an_hour_later(gh, now)
+    rest = list(listing)
+    assert len({i.number for i in first + rest}) == 151 and gh.state.minted == 2
+    assert len(gh.state.requests("GET", f"/repos/{REPO}/issues")) == 2  # the Link's next page

@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 
 from github import Github, GithubException
 from github.Issue import Issue
-from github.PaginatedList import PaginatedList
 from github.Repository import Repository
 from github.Requester import (
     HTTPRequestsConnectionClass,
@@ -86,6 +85,15 @@ def _json(status: int, text: str | None) -> Any:
         if status >= 400:
             return {"message": str(text)[:200]}
         raise Unavailable(f"GitHub sent a non-JSON answer ({status}); retry later") from None
+
+
+def _next_link(link: str | None) -> str | None:
+    """The rel="next" address of GitHub's Link header, if there is one."""
+    for part in (link or "").split(","):
+        address, _, rel = part.partition(";")
+        if rel.strip().replace(" ", "") == 'rel="next"':
+            return address.strip().strip("<>")
+    return None
 
 
 class FileCache:
@@ -179,10 +187,16 @@ class GitHubRepo:
     def list_issues(
         self, state: str = "all", since: str | None = None, labels: list[str] | None = None
     ) -> Iterator[IssueData]:
-        """Issues and pull requests (flagged), newest first, every page; `labels` must all match."""
-        with self._calls():
-            for item in self._issue_listing(state, since, labels):
-                yield issue_data(self.full_name, raw(item))
+        """Issues and pull requests (flagged), newest first, every page; `labels` must all match.
+        Each page is asked on the token current then (a slow reader outlives the first one)."""
+        query: dict[str, Any] | None = self._issue_query(state, since, labels)
+        url: str | None = self._url("/issues")
+        while url:
+            with self._calls():
+                headers, data = self._requester().requestJsonAndCheck("GET", url, parameters=query)
+            for item in data:
+                yield issue_data(self.full_name, item)
+            url, query = _next_link(headers.get("link")), None  # the next link has the query
 
     @property
     def page_size(self) -> int:
@@ -191,26 +205,35 @@ class GitHubRepo:
     def issue_pages(self, state: str = "all", first: int = 1) -> Iterator[list[IssueData]]:
         """list_issues one page at a time from page `first` (1-based), to resume a long listing
         where it stopped; ends after the first page shorter than page_size (the client's)."""
-        with self._calls():
-            listing = self._issue_listing(state)
-            page = max(1, first)
-            while True:
-                items = listing.get_page(page - 1)
-                yield [issue_data(self.full_name, raw(item)) for item in items]
-                if len(items) < self.page_size:
-                    return
-                page += 1
+        page = max(1, first)
+        while True:  # each page on the token current then: the caller reads a page for long
+            with self._calls():
+                _, items = self._requester().requestJsonAndCheck(
+                    "GET",
+                    self._url("/issues"),
+                    parameters={**self._issue_query(state), "page": page},
+                )
+            yield [issue_data(self.full_name, item) for item in items]
+            if len(items) < self.page_size:
+                return
+            page += 1
 
-    def _issue_listing(
+    def _issue_query(
         self, state: str, since: str | None = None, labels: list[str] | None = None
-    ) -> PaginatedList[Issue]:
-        """The newest-first listing, lazy: no request until it is iterated or paged."""
-        kwargs: dict[str, Any] = {"state": state, "sort": "created", "direction": "desc"}
+    ) -> dict[str, Any]:
+        """The newest-first listing's query, as PyGithub's get_issues sends it."""
+        query: dict[str, Any] = {
+            "state": state,
+            "sort": "created",
+            "direction": "desc",
+            "per_page": self.page_size,
+        }
         if since:
-            kwargs["since"] = datetime.fromisoformat(since.replace("Z", "+00:00"))
+            at = datetime.fromisoformat(since.replace("Z", "+00:00"))
+            query["since"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
         if labels:
-            kwargs["labels"] = labels
-        return self._repo().get_issues(**kwargs)
+            query["labels"] = ",".join(labels)
+        return query
 
     def closed_issues(
         self, labels: list[str] | None = None, progress: Callable[[int], None] | None = None
