@@ -31,8 +31,12 @@ class Gpt4allOptions(BaseModel):
 
 class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
     name = "gpt4all"
-    runtime = "gpt4all"
+    runtime_name = "gpt4all"
     options_type = Gpt4allOptions
+
+    def load_options(self) -> dict[str, Any]:
+        o = self.options
+        return {"device": o.device, "n_threads": o.n_threads, "n_ctx": o.n_ctx}
 
     def _load(self) -> Any:
         if self._model is None:
@@ -47,10 +51,8 @@ class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
                         self.path.name,
                         model_path=str(self.path.parent),
                         allow_download=False,  # True fetches a model list from the internet
-                        device=self.options.device,
-                        n_threads=self.options.n_threads,
-                        n_ctx=self.options.n_ctx,
                         verbose=False,
+                        **self.load_options(),
                     )
             except Exception as err:  # a GGUF it cannot load: one line, not a stack trace
                 raise load_failed(self.runtime, self.path, err) from None

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.llm.api import ModelUnavailable, PromptTooLong
 from bot.llm.backends import CHATML_SYSTEM, CHATML_USER, Generation, register
-from bot.llm.modelfile import LocalFileBackend, check_model_file, load_failed
+from bot.llm.modelfile import LocalFileBackend, check_model_file, load_failed, load_key
 from bot.llm.native import quiet_native_stderr
 
 INSTALL_HINT = "the llama backend needs llama-cpp-python: pip install 'smolbot[llama]'"
@@ -40,23 +40,26 @@ class LlamaOptions(BaseModel):
 
 class LlamaBackend(LocalFileBackend[LlamaOptions]):
     name = "llama"
-    runtime = RUNTIME
+    runtime_name = RUNTIME
     options_type = LlamaOptions
+
+    def load_options(self) -> dict[str, Any]:
+        """load_llama's arguments (its load_key is this backend's runtime)."""
+        return {
+            "extra_buffers": self.options.extra_buffers,
+            "n_ctx": self.options.n_ctx,
+            "n_threads": self.options.n_threads,
+            # llama-cpp-python's default is every core for prompt processing
+            "n_threads_batch": self.options.n_threads,
+            "n_batch": self.options.n_batch,
+            "chat_format": "chatml",
+        }
 
     def _load(self) -> Any:
         if self._model is None:
-            check_model_file(self.path, RUNTIME)
+            check_model_file(self.path, self.runtime)
             self._loading()
-            self._model = load_llama(
-                self.path,
-                self.options.extra_buffers,
-                n_ctx=self.options.n_ctx,
-                n_threads=self.options.n_threads,
-                # llama-cpp-python's default is every core for prompt processing
-                n_threads_batch=self.options.n_threads,
-                n_batch=self.options.n_batch,
-                chat_format="chatml",
-            )
+            self._model = load_llama(self.path, **self.load_options())
         return self._model
 
     def generate(
@@ -133,9 +136,11 @@ def _too_long(err: ValueError) -> Exception:
 
 def load_llama(path: Path, extra_buffers: bool | None = None, **params: Any) -> Any:
     """A llama_cpp.Llama over `path` with `params`; a missing file, runtime or unloadable GGUF is
-    one ModelUnavailable line (a load that failed is not tried again while the file is the same).
-    `extra_buffers` None: on, except on CPUs with AMX (see above)."""
-    check_model_file(path, RUNTIME)
+    one ModelUnavailable line (a load that failed is not tried again with the same options while
+    the file is the same; other options, say a smaller context, are). `extra_buffers` None: on,
+    except on CPUs with AMX (see above)."""
+    key = load_key(RUNTIME, {"extra_buffers": extra_buffers, **params})
+    check_model_file(path, key)
     try:
         from llama_cpp import Llama
     except ImportError:
@@ -145,7 +150,7 @@ def load_llama(path: Path, extra_buffers: bool | None = None, **params: Any) -> 
         with _model_params(use_extra_bufts=extra), quiet_native_stderr():
             model = Llama(model_path=str(path), verbose=False, **params)
     except Exception as err:  # a GGUF it cannot load: one line, not a stack trace
-        raise load_failed(RUNTIME, path, err) from None
+        raise load_failed(key, path, err) from None
     # free it before interpreter shutdown: Llama.__del__ fails once llama_cpp is torn down
     atexit.register(model.close)
     return model

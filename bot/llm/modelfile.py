@@ -12,7 +12,7 @@ import sys
 import tempfile
 import threading
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Generic, TypeVar
@@ -26,19 +26,51 @@ CHUNK = 1 << 20
 FIX = "run `smolbot models install`, or point SMOLBOT_MODEL_PATH at a GGUF file"
 
 
-# Loads that failed, by (runtime, path, size, mtime): a file a runtime would not load is not loaded
-# again on every call (seconds each, and the same error), only once it changed or in a new process.
+# The fix for a file that fails to load although its size and sha256 are those of the known model:
+# the file is fine (installing it again changes nothing); the runtime lacked memory, or is too old.
+RUNTIME_FIX = (
+    "the file is intact (its size and sha256 checked): the runtime failed, not the file "
+    "(out of memory? a smaller SMOLBOT_MODEL_CONTEXT or more free memory, then restart the worker)"
+)
+
+# Loads that failed, by (load key, path, size, mtime): a file a runtime would not load with these
+# options is not loaded again on every call (seconds each, and the same error), only once it
+# changed or in a new process. Other options (a smaller context, the reader's) are tried.
 _LOAD_FAILURES: dict[tuple[str, str, int, int], str] = {}
 
 
+def load_key(runtime: str, options: Mapping[str, Any] | None = None) -> str:
+    """A runtime and the options it loads a file with, as its failed loads are remembered and
+    named: a context too large for the memory fails where a smaller one, or the reader's, loads."""
+    if not options:
+        return runtime
+    return f"{runtime} with " + ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
+
+
 def load_failed(runtime: str, path: Path, err: Exception) -> ModelUnavailable:
-    """A GGUF file the runtime would not load: one line naming it and the fix, not a trace; the
-    failure is remembered for this version of the file (check_model_file(path, runtime))."""
+    """A GGUF file the runtime (a load_key) would not load: one line naming it and the fix, not a
+    trace; the failure is remembered for this version of the file and this load_key
+    (check_model_file(path, runtime))."""
     first = str(err).splitlines()[0] if str(err) else type(err).__name__
-    message = f"{runtime} could not load {path} ({first}); {FIX}"
+    message = f"{runtime} could not load {path} ({first}); {_load_fix(path)}"
     with contextlib.suppress(OSError):  # gone meanwhile: the next check says so
         _LOAD_FAILURES[(runtime, *stat_key(path))] = message
     return ModelUnavailable(message)
+
+
+def _load_fix(path: Path) -> str:
+    """RUNTIME_FIX for a known model file whose sha256 matched (checked before the load, so read
+    from memory or its stamp), else FIX: another file may well load."""
+    known = SOURCES.get(path.name)
+    try:
+        intact = (
+            known is not None
+            and path.stat().st_size == known.size
+            and verified_sha256(path) == known.sha256
+        )
+    except OSError:
+        intact = False
+    return RUNTIME_FIX if intact else FIX
 
 
 @dataclass(frozen=True)
@@ -88,13 +120,15 @@ class LocalFileBackend(Generic[OptionsT]):
     """What every local backend shares: one GGUF file, its options, one lazily loaded model."""
 
     options_type: type[BaseModel] = BaseModel
-    runtime = "local"  # as load failures are remembered: check_model_file(path, runtime)
+    runtime_name = "local"  # the runtime that loads the file, e.g. gpt4all
+    runtime: str  # and how its failed loads are remembered: check_model_file(path, runtime)
 
     def __init__(self, path: Path, options: BaseModel) -> None:
         if not isinstance(options, self.options_type):
             raise TypeError(f"{type(self).__name__} takes {self.options_type.__name__}")
         self.path = path
         self.options: OptionsT = options  # type: ignore[assignment]
+        self.runtime = load_key(self.runtime_name, self.load_options())
         self._model: Any = None
         self._lock = threading.Lock()
         self._fingerprint = ""  # of the file the model was loaded from, once it is
@@ -115,6 +149,11 @@ class LocalFileBackend(Generic[OptionsT]):
                 return f"{self.path.name}#unreadable"
         return f"{self.path.name}#{self._fingerprint}"
 
+    def load_options(self) -> dict[str, Any]:
+        """The options the runtime loads the file with (a backend whose options are not all for
+        the load says which)."""
+        return self.options.model_dump()
+
     def _loading(self) -> None:
         """Note which file is about to load (a backend's _load calls it first)."""
         self._fingerprint = fingerprint(self.path)
@@ -122,7 +161,8 @@ class LocalFileBackend(Generic[OptionsT]):
 
 def check_model_file(path: Path, runtime: str | None = None) -> None:
     """Raise ModelUnavailable (one line, says the fix) unless path looks like a complete GGUF,
-    and, with `runtime`, unless that runtime already failed to load this version of it."""
+    and, with `runtime` (a load_key), unless that runtime already failed to load this version of
+    it with those options."""
     if not path.is_file():
         raise ModelUnavailable(f"no model file at {path}; {FIX}")
     with path.open("rb") as f:
