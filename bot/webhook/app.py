@@ -239,11 +239,25 @@ def _spool_health(edge: Edge, spool: SpoolStatus) -> str | None:
     failing = edge.batcher.replay_failing
     if spool.entries and failing and time.time() - failing[0] > SPOOL_STUCK_S:
         return (
-            f"{spool.deliveries} spooled deliveries not recorded: replays have failed for"
-            f" {time.time() - failing[0]:.0f} s while the store answers its ping ({failing[1]});"
-            " the web log has the traceback"
+            f"{spool.deliveries} spooled deliveries not recorded: the store has refused them for"
+            f" {time.time() - failing[0]:.0f} s while it answers its ping ({failing[1]});"
+            " the web log says more"
         )
     return None
+
+
+def _intake_health(edge: Edge) -> str:
+    """Ok, or the intake thread hangs on one batch (a store or broker call that does not
+    return): every delivery goes into the spool meanwhile, and nothing replays it. The store's
+    lock may be free all the while (a publish hangs outside it)."""
+    stuck = edge.batcher.stuck_s()
+    if stuck <= edge.batcher.wait_s:
+        return "ok"
+    return (
+        f"error: the intake thread has been on one batch for {stuck:.0f} s (a store or broker"
+        " call that does not return); deliveries are kept in the spool and not recorded until"
+        " it does: restart the web if it lasts"
+    )
 
 
 def _store_health(edge: Edge) -> str:
@@ -314,6 +328,9 @@ def create_app(
     @app.get("/healthz")
     def healthz(edge: EdgeDep) -> Response:
         checks: dict[str, str] = {"store": _store_health(edge)}
+        intake_health = _intake_health(edge)
+        if intake_health != "ok":  # said only when wrong: the body stays as it was otherwise
+            checks["intake"] = intake_health
         if broker_ok is not None:
             ok, detail = broker_ok()
             checks["broker"] = "ok" if ok else f"error: {detail}"

@@ -43,6 +43,10 @@ WAIT_S = 8.0  # a request's wait for the store; GitHub counts a delivery failed 
 REPLAY_EVERY_S = 5.0  # how often the intake thread looks for spooled deliveries to record
 Answer = tuple[int, dict[str, Any]]
 SPOOLED = "store unavailable; kept in the local spool, recorded and queued once the store answers"
+# the intake thread hangs on a store or broker call (the store may well have taken the delivery)
+SPOOLED_WAITED = (
+    "the intake did not answer in time; kept in the local spool, recorded and queued once it does"
+)
 
 
 class NotKept(Exception):
@@ -62,8 +66,8 @@ def _give_up(answer: asyncio.Future[Answer]) -> None:
         answer.set_exception(_WaitedTooLong())
 
 
-def _spooled(p: Pending) -> Answer:
-    return 202, {"delivery": p.delivery.id, "spooled": True, "detail": SPOOLED}
+def _spooled(p: Pending, detail: str = SPOOLED) -> Answer:
+    return 202, {"delivery": p.delivery.id, "spooled": True, "detail": detail}
 
 
 @dataclass
@@ -117,7 +121,8 @@ class IntakeBatcher:
         p = Pending(d, raw, ignored)
         stuck = self.stuck_s()
         if self.spool is not None and stuck > self.wait_s:  # known to hang: don't queue behind it
-            return await self._spool_one(p, f"the store has not answered for {stuck:.0f} s")
+            why = f"the intake has not answered for {stuck:.0f} s (a store or broker call hangs)"
+            return await self._spool_one(p, why)
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[Answer] = loop.create_future()
         p.answer = answer
@@ -133,12 +138,13 @@ class IntakeBatcher:
         try:
             return await answer
         except _WaitedTooLong:
-            return await self._spool_one(p, f"the store did not answer in {self.wait_s:g} s")
+            return await self._spool_one(p, f"the intake did not answer in {self.wait_s:g} s")
         finally:
             timer.cancel()
 
     def stuck_s(self) -> float:
-        """How long the intake thread has been waiting on the store (0 when it is not)."""
+        """How long the intake thread has been on its current batch or replay, recording or
+        publishing it (0 when it waits for work)."""
         since = self._busy_since
         return 0.0 if since is None else time.monotonic() - since
 
@@ -150,7 +156,7 @@ class IntakeBatcher:
             raise NotKept(f"{why}, and the spool refused it: {err}") from err
         self._spool_waits = True
         p.spooled = True
-        return _spooled(p)
+        return _spooled(p, SPOOLED_WAITED)
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._gather_lock:
@@ -239,6 +245,10 @@ class IntakeBatcher:
     def _keep(self, batch: Sequence[Pending], err: Exception) -> list[Answer] | Exception:
         if self.spool is None:
             return err
+        # /healthz: a store that answers its ping but refuses every write fills the spool (with
+        # a delivery every REPLAY_EVERY_S no replay is tried, so none fails)
+        since = self.replay_failing[0] if self.replay_failing else time.time()
+        self.replay_failing = (since, f"{type(err).__name__}: {err}")
         rows = [_row(p) for p in batch if not p.spooled]
         try:
             if rows:
