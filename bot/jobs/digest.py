@@ -137,11 +137,15 @@ def fetch_threads(
     bot_login: str,
     detail_limit: int = DETAIL_LIMIT,
     details: dict[int, lc.Thread] | None = None,
+    known: Callable[[IssueData], bool] | None = None,
 ) -> tuple[list[Thread], dict[int, IssueData]]:
-    """Open issues plus everything updated in the horizon; details for the most recent ones.
-    Issues bots opened (this bot's digests, a dependency bot's dashboard) are not the week's
-    issues: no thread for them (they stay in the second answer, to find the digest issue by).
-    Pull requests get no details: the ranking leaves them out, and they would use up the budget.
+    """Open issues plus everything updated in the horizon; details for the most recent ones,
+    and for as many open issues with comments not updated for longest (the longest waits, which
+    a busy repository's recent ones would crowd out) unless `known` (the lifecycle's decision on
+    them is newer than their last update). Issues bots opened (this bot's digests, a dependency
+    bot's dashboard) are not the week's issues: no thread for them (they stay in the second
+    answer, to find the digest issue by). Pull requests get no details: the ranking leaves them
+    out, and they would use up the budget.
     details: filled with the issues read in full, as the lifecycle reads them (`digest_waits`)."""
     found: dict[int, IssueData] = {i.number: i for i in host.list_issues("open")}
     horizon = since - timedelta(days=HORIZON_DAYS)
@@ -150,6 +154,16 @@ def fetch_threads(
     issues = [i for i in found.values() if not i.is_pull_request]
     recent = sorted(issues, key=lambda i: i.updated_at, reverse=True)[:detail_limit]
     detailed = {i.number for i in recent if i.comments or parse_ts(i.updated_at) >= horizon}
+    waiting = [
+        i
+        for i in issues
+        if i.state == "open"
+        and i.comments
+        and i.number not in detailed
+        and not (known and known(i))
+        and not is_bot(i.author, "", bot_login)
+    ]
+    detailed |= {i.number for i in sorted(waiting, key=lambda i: i.updated_at)[:detail_limit]}
     threads = []
     for issue in found.values():
         if is_bot(issue.author, "", bot_login):
@@ -175,24 +189,20 @@ def digest_waits(
     issues: dict[int, IssueData],
     details: dict[int, lc.Thread],
     bot_login: str,
+    stored: dict[int, dict[str, Any]] | None = None,
 ) -> dict[int, Waiting | None]:
     """Who each open issue waits on, as the lifecycle decides it (None: nobody), so the digest
     says what the sweep does. The lifecycle's stored decision when it is newer than the issue's
     last update; else the lifecycle's rule over the whole thread read (the real description and
     the bot's pings: a wait on the author moves to the team when the description was edited
     after the ping, `edited_since_ping`). A wait on an author nobody can ping (a deleted
-    account, `ghost`) is the team's: the lifecycle leaves it for the digest. Issues neither read
-    nor decided are left to the ranking's own reading. The team: maintainers by association, and
+    account, `ghost`) is the team's: the lifecycle leaves it for the digest. Issues neither read nor
+    decided are left to the ranking's own reading; one not read, decided before its last
+    update, keeps that decision (stored: `lifecycle_decisions`, read here when not given). The team: maintainers by association, and
     those the store's roles say can write (a private org member's association says only
     CONTRIBUTOR), as the sweep found them."""
     team = frozenset(login.lower() for login, can in load_roles(store, repo).items() if can)
-    stored = {
-        int(r["number"]): r
-        for r in store.rows(
-            "select number, waiting_on, who, since, decided_at from lifecycle_state where repo = ?",
-            [repo],
-        )
-    }
+    stored = lifecycle_decisions(store, repo) if stored is None else stored
     waits: dict[int, Waiting | None] = {}
     for number, issue in issues.items():
         if issue.state != "open" or issue.is_pull_request:
@@ -202,7 +212,9 @@ def digest_waits(
             waits[number] = _stored_wait(row)
             continue
         thread = details.get(number)
-        if thread is None:
+        if thread is None:  # not read: the lifecycle's last word, if it said one
+            if row is not None and row["waiting_on"] in WAITS:
+                waits[number] = _stored_wait(row)
             continue
         w = lc.waiting_on(thread, bot_login, cfg.triage.needs_info_label, team)
         if w.on != "nobody":
@@ -212,9 +224,23 @@ def digest_waits(
     return waits
 
 
+WAITS = frozenset({"author", "maintainer", "assignee", "nobody"})  # lifecycle_state.waiting_on
+
+
+def lifecycle_decisions(store: Store, repo: str) -> dict[int, dict[str, Any]]:
+    """The lifecycle's stored decision on each issue of the repository, by number."""
+    sql = "select number, waiting_on, who, since, decided_at from lifecycle_state where repo = ?"
+    return {int(r["number"]): r for r in store.rows(sql, [repo])}
+
+
+def decided_since_update(stored: dict[int, dict[str, Any]]) -> Callable[[IssueData], bool]:
+    """Whether the lifecycle decided on an issue after its last update (its wait is known)."""
+    return lambda i: i.number in stored and _decided_since_update(stored[i.number], i)
+
+
 def _decided_since_update(row: dict[str, Any], issue: IssueData) -> bool:
     """The lifecycle decided who the issue waits on after its last update (not exempt)."""
-    if row["waiting_on"] not in ("author", "maintainer", "assignee", "nobody"):
+    if row["waiting_on"] not in WAITS:
         return False
     decided = row["decided_at"]
     return decided is not None and float(decided) >= parse_ts(issue.updated_at).timestamp()
@@ -389,8 +415,10 @@ def build_digest(
     log_since = log_until - timedelta(days=days)
     since = until - timedelta(days=days)
     details: dict[int, lc.Thread] = {}
-    threads, issues = fetch_threads(host, since, bot_login, detail_limit, details)
-    waits = digest_waits(store, repo, cfg, issues, details, bot_login)
+    stored = lifecycle_decisions(store, repo)
+    known = decided_since_update(stored)
+    threads, issues = fetch_threads(host, since, bot_login, detail_limit, details, known)
+    waits = digest_waits(store, repo, cfg, issues, details, bot_login, stored)
     lines = summary_lines(models, threads, issues, cfg, since, until, waits)
     return assemble(
         repo,

@@ -128,3 +128,40 @@ def test_a_private_org_maintainer_s_question_is_a_wait_on_the_author_in_the_dige
     dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT)
     assert [i.number for i in dg.waiting] == []
     assert [(i.number, i.waiting_on, i.waiting_days) for i in dg.top] == [(1, "author", 12)]
+
+
+def _busy() -> dict:
+    """#1 has waited 60 days on a maintainer; two issues were updated since (detail limit 2)."""
+    answered = NOW - timedelta(days=60)
+    return data(
+        [
+            issue(1, "Old wait", "ann", NOW - timedelta(days=70), comments=2, updated=answered),
+            issue(2, "New a", "bob", NOW - timedelta(days=1), comments=1),
+            issue(3, "New b", "cid", NOW - timedelta(days=1), comments=1),
+        ],
+        {"1": [comment(1, "mona", "Which version?", NOW - timedelta(days=65), "OWNER"),
+               comment(2, "ann", "2.3.1", answered, "NONE")],
+         "2": [comment(3, "bob", "Still there", NOW - timedelta(hours=5))],
+         "3": [comment(4, "cid", "Still there", NOW - timedelta(hours=5))]},
+    )  # fmt: skip
+
+
+def test_the_longest_wait_on_a_maintainer_is_listed_in_a_busy_repository(store: Store) -> None:
+    """More recently updated issues than the detail limit: the open issues not updated for
+    longest are read too, so the longest waits stay listed and counted."""
+    dg = build_digest(SampleHost(_busy()), store, REPO, parse_config(""), NOW, bot_login=BOT,
+                      detail_limit=2)  # fmt: skip
+    assert [(i.number, i.waiting_days) for i in dg.waiting][0] == (1, 60)
+    assert dg.waiting_total == 3
+
+
+def test_an_issue_left_unread_keeps_the_lifecycle_s_wait(store: Store) -> None:
+    """No detail budget at all: the lifecycle's stored wait is the issue's, even from before its
+    last update."""
+    host, cfg = SampleHost(_busy()), parse_config("")
+    thread = load_thread(host, 1)
+    save_state(store, thread.issue, cfg, decide(thread, cfg, NOW, BOT), acted=True)
+    before = (NOW - timedelta(days=61)).timestamp()  # decided before the issue's last update
+    store.db.execute("update lifecycle_state set decided_at = ?", [before])
+    dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT, detail_limit=0)
+    assert [(i.number, i.waiting_days) for i in dg.waiting] == [(1, 60)]
