@@ -541,7 +541,10 @@ def _backlog(queue: str) -> int:
 
 def replay_dead_letter(store: Any, row: dict[str, Any]) -> bool:
     """Queue one dead letter again (`smolbot retry`); False when it names nothing we can replay.
-    A broker that does not take it: QueueUnavailable, and the delivery or job is parked again."""
+    A broker that does not take it: QueueUnavailable, and the delivery or job is parked again.
+    A run no longer parked (this letter replayed already by a retry stopped before it marked the
+    letter, or by one at the same time; another letter for the same run) is not queued again:
+    True, the letter is done with."""
     import json
 
     from bot.ports import QueueUnavailable
@@ -549,7 +552,9 @@ def replay_dead_letter(store: Any, row: dict[str, Any]) -> bool:
     args = json.loads(row["args"] or "{}")
     if args.get("delivery_id"):
         did = args["delivery_id"]
-        store.requeue_dead("deliveries", did, "replayed by smolbot retry")
+        if not store.requeue_dead("deliveries", did, "replayed by smolbot retry"):
+            log.info("delivery %s is no longer parked: not replayed again", did)
+            return True
         try:
             handle_delivery.apply_async(args=[did], queue="fast", retry=False)
         except Exception as err:  # kombu raises many types for a down broker
@@ -557,7 +562,9 @@ def replay_dead_letter(store: Any, row: dict[str, Any]) -> bool:
             raise QueueUnavailable(f"{type(err).__name__}: {err}") from err
         return True
     if args.get("job_id"):
-        store.requeue_dead("jobs", args["job_id"], "replayed by smolbot retry")
+        if not store.requeue_dead("jobs", args["job_id"], "replayed by smolbot retry"):
+            log.info("job %s is no longer parked: not replayed again", args["job_id"])
+            return True
         try:
             run_job.apply_async(
                 args=[args["job_name"], args["kwargs"]],
