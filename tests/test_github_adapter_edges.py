@@ -147,3 +147,20 @@ def test_list_issues_asks_each_page_on_the_token_current_then(
     rest = list(listing)
     assert len({i.number for i in first + rest}) == 151 and gh.state.minted == 2
     assert len(gh.state.requests("GET", f"/repos/{REPO}/issues")) == 2  # the Link's next page
+
+
+# -- clocks off GitHub's ------------------------------------------------------------------------
+def test_a_token_is_refreshed_in_time_with_the_local_clock_behind(
+    gh: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """This machine's clock 400 s behind GitHub's: the token's expires_at (GitHub's clock) is
+    read as a lifetime from the answer's Date, so the 300 s margin holds on this clock too."""
+    gh.state.advance(400)
+    now = [time.time()]
+    app = GitHubApp(make_settings(gh, tmp_path, token_refresh_margin_s=300), clock=lambda: now[0])
+    repo = app.repo(INST, REPO)
+    repo.issue(1)
+    gh.state.advance(3600)  # the token's hour is over on GitHub...
+    now[0] += 3600  # ...and by the local clock, read as GitHub's, 400 s were left
+    assert repo.issue(1).number == 1
+    assert gh.state.minted == 2

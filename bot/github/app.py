@@ -6,7 +6,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -18,7 +18,7 @@ from github.Repository import Repository
 from requests import RequestException
 
 from bot.github.convert import raw
-from bot.github.errors import as_installation, credentials_error
+from bot.github.errors import as_installation, credentials_error, their_now
 from bot.github.pacing import WritePacer
 from bot.github.repo import PER_PAGE, FileCache, GitHubRepo
 from bot.github.tokens import TokenCache
@@ -91,7 +91,7 @@ class GitHubApp:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.settings = settings
+        self.settings, self._clock = settings, clock
         self.tokens = TokenCache(self._mint, settings.token_refresh_margin_s, clock)
         self.pacer = WritePacer(settings.write_interval_s, sleep=sleep)
         self.files = FileCache()
@@ -125,7 +125,16 @@ class GitHubApp:
             got = integration.get_access_token(installation_id)
         except (GithubException, RequestException) as exc:
             raise credentials_error(exc) from exc
-        return got.token, got.expires_at
+        # expires_at is on GitHub's clock: kept as the lifetime it leaves from the answer's Date,
+        # on this machine's clock (the one the cache compares with), however far off it is
+        theirs = their_now({k.lower(): v for k, v in (got.raw_headers or {}).items()})
+        if theirs is None:
+            return got.token, got.expires_at
+        expires = got.expires_at
+        if expires.tzinfo is None:  # GitHub's times are UTC
+            expires = expires.replace(tzinfo=UTC)
+        lifetime = expires.timestamp() - theirs
+        return got.token, datetime.fromtimestamp(self._clock() + lifetime, UTC)
 
     def client(self, installation_id: int) -> Github:
         """A Github client on the installation's current token (re-made when the token changes)."""

@@ -62,12 +62,12 @@ def retry_after_s(
         return float(max(after, 1))
     reset = _int(headers, "x-ratelimit-reset")
     if _int(headers, "x-ratelimit-remaining") == 0 and reset is not None:
-        theirs = _their_now(headers)
+        theirs = their_now(headers)
         return max(1.0, float(reset) - (now() if theirs is None else theirs))
     return min(BACKOFF_BASE_S * 2.0**attempt, BACKOFF_MAX_S)
 
 
-def _their_now(headers: Mapping[str, Any]) -> float | None:
+def their_now(headers: Mapping[str, Any]) -> float | None:
     """GitHub's clock when it answered: the Date header, if there is one that parses."""
     try:
         return parsedate_to_datetime(headers["date"]).timestamp()
@@ -148,7 +148,7 @@ def credentials_error(exc: BaseException, now: Callable[[], float] | None = None
 def _skew(exc: GithubException, now: Callable[[], float] | None) -> str:
     """What to do about a JWT refused for its times: the clock, by how much when GitHub's Date
     header says."""
-    theirs = _their_now({k.lower(): v for k, v in (exc.headers or {}).items()})
+    theirs = their_now({k.lower(): v for k, v in (exc.headers or {}).items()})
     if theirs is None:
         return "this machine's clock is probably off: set it right (NTP), then retry"
     off = (now or time.time)() - theirs  # the machine's clock, the one its JWT was made with
