@@ -8,9 +8,10 @@ flock on it, so two web processes sharing a data dir never replay one entry toge
 deleted only after the store committed its rows. A crash between that commit and the delete
 replays it again, which the store ignores: it keeps one row per delivery id.
 
-An entry that cannot be replayed (not JSON lines: a damaged file; or rows the store refuses
-for a reason other than an outage) is moved into rejected/ with an error in the log, so the
-entries behind it are replayed all the same; /healthz and the spool's status say so.
+An entry that cannot be replayed (not JSON lines: a damaged file; a file the disk cannot read;
+or rows the store refuses for a reason other than an outage) is moved into rejected/ with an
+error in the log, so the entries behind it are replayed all the same; /healthz and the spool's
+status say so.
 """
 
 from __future__ import annotations
@@ -199,17 +200,38 @@ class Spool:
         )
         return moved
 
+    def _set_aside(self, entry: Path, why: str) -> None:
+        """reject(), or when the entry cannot be moved either (a read-only file system), an
+        error in the log: the entry is skipped this pass, the ones behind it go on."""
+        try:
+            self.reject(entry, why)
+        except FileNotFoundError:  # another process moved or replayed it meanwhile
+            pass
+        except OSError as err:
+            log.error(
+                "spool entry %s cannot be replayed (%s) nor moved aside (%s): skipped; the"
+                " entries behind it are replayed",
+                entry.name,
+                why,
+                err,
+            )
+
     @contextlib.contextmanager
     def take(self, entry: Path) -> Iterator[list[dict[str, Any]] | None]:
         """The entry's rows, or None when another process is replaying it or has done so.
 
         Deleted when the block ends without an exception (the store committed the rows); kept
-        for the next try otherwise. An entry that is not JSON lines is moved into rejected/
-        (None): it would stop every replay behind it.
+        for the next try otherwise. An entry that is not JSON lines, or that the disk cannot read
+        (EIO, EACCES), is moved into rejected/ (None): it would stop every replay behind it; one
+        that cannot be moved either is skipped this pass.
         """
         try:
             f = entry.open("rb")
         except FileNotFoundError:
+            yield None
+            return
+        except OSError as err:
+            self._set_aside(entry, f"unreadable: {err}")
             yield None
             return
         with f:
@@ -225,7 +247,11 @@ class Spool:
             try:
                 rows = [json.loads(line) for line in f if line.strip()]
             except ValueError as err:  # JSONDecodeError, UnicodeDecodeError: damaged
-                self.reject(entry, f"not JSON lines: {err}")
+                self._set_aside(entry, f"not JSON lines: {err}")
+                yield None
+                return
+            except OSError as err:  # a bad sector
+                self._set_aside(entry, f"unreadable: {err}")
                 yield None
                 return
             yield rows
