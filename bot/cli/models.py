@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +32,24 @@ def _progress(bar: Any) -> Callable[[int, int], None]:
         bar.update(done - bar.pos)
 
     return update
+
+
+@contextlib.contextmanager
+def _exit_on_sigterm() -> Iterator[None]:
+    """SIGTERM (a stopped container, systemd, `timeout`) as an exit, so that an install cleans up
+    its partial file (up to 500 MB) on the way out: Python's default ends without `finally`."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @click.group()
@@ -60,7 +81,10 @@ def install_cmd(verify: bool, large_standin: bool) -> None:
     if status != "missing":
         click.echo(f"{target}: {status}; reinstalling")
     started = time.monotonic()
-    with click.progressbar(length=source.size, label=f"installing {source.filename}") as bar:
+    with (
+        _exit_on_sigterm(),
+        click.progressbar(length=source.size, label=f"installing {source.filename}") as bar,
+    ):
         try:
             path = install(source, target.parent, progress=bar.update)
         except Exception as err:  # one line for the user, never a stack trace

