@@ -164,3 +164,18 @@ def test_a_token_is_refreshed_in_time_with_the_local_clock_behind(
     now[0] += 3600  # ...and by the local clock, read as GitHub's, 400 s were left
     assert repo.issue(1).number == 1
     assert gh.state.minted == 2
+
+
+@pytest.mark.parametrize("skew", [90, 250, -250])
+def test_a_clock_minutes_off_still_signs_accepted_jwts(
+    gh: FakeGitHubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, skew: int
+) -> None:
+    """GitHub refuses an App JWT whose exp is over 10 minutes ahead of its clock, or whose iat
+    is ahead of it: iat 60 s back and exp 540 s on refused every App call from a clock 61 s fast."""
+    import types
+
+    import github.Auth
+
+    real = time.time
+    monkeypatch.setattr(github.Auth, "time", types.SimpleNamespace(time=lambda: real() + skew))
+    assert GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO).issue(1).number == 1

@@ -31,7 +31,11 @@ BAD_KEY = (
     "SMOLBOT_PRIVATE_KEY is not a valid RSA private key in PEM form: "
     "use the .pem file GitHub generated for the App (its text or its path)"
 )
-JWT_EXPIRY_S = 540  # GitHub refuses App JWTs that expire more than 10 minutes ahead
+# An App JWT's times. GitHub refuses one whose exp is over 10 minutes ahead of its clock, or
+# whose iat is ahead of it: iat 300 s back and exp 300 s on (a 10-minute window) leave this
+# machine's clock 300 s either way off GitHub's (iat 60 s back, exp 540 s on: 60 s fast at most)
+JWT_EXPIRY_S = 300
+JWT_ISSUED_AT_S = -300
 
 
 def missing_app_settings(settings: Settings, *, webhook: bool = False) -> list[str]:
@@ -114,7 +118,10 @@ class GitHubApp:
         with self._lock:
             if self._integration is None:
                 auth = Auth.AppAuth(
-                    str(self.settings.app_id), checked_key(self.settings), jwt_expiry=JWT_EXPIRY_S
+                    str(self.settings.app_id),
+                    checked_key(self.settings),
+                    jwt_expiry=JWT_EXPIRY_S,
+                    jwt_issued_at=JWT_ISSUED_AT_S,
                 )
                 self._integration = GithubIntegration(auth=auth, **self._common())  # type: ignore[arg-type]
             return self._integration
