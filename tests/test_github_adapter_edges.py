@@ -179,3 +179,24 @@ def test_a_clock_minutes_off_still_signs_accepted_jwts(
     real = time.time
     monkeypatch.setattr(github.Auth, "time", types.SimpleNamespace(time=lambda: real() + skew))
     assert GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO).issue(1).number == 1
+
+
+# -- what a 422 says ------------------------------------------------------------------------------
+def test_a_422_says_which_field_was_refused(gh: FakeGitHubServer, tmp_path: Path) -> None:
+    """GitHub's 422 is {"message": "Validation Failed", "errors": [...]}: the reason is in
+    errors, as a message or as a field and a code."""
+    from bot.github.errors import translate_exception
+    from bot.ports import GitHubError
+
+    repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
+    with pytest.raises(GitHubError) as err:
+        repo.create_comment(1, "x" * 70_000)
+    assert "Validation Failed" in str(err.value) and "body is too long" in str(err.value)
+    from github import GithubException
+
+    data = {
+        "message": "Validation Failed",
+        "errors": [{"resource": "Label", "code": "already_exists", "field": "name"}, "odd"],
+    }
+    said = str(translate_exception(GithubException(422, data, {})))
+    assert said == "GitHub answered 422: Validation Failed (Label name: already_exists; odd)", said

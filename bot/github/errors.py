@@ -75,6 +75,20 @@ def their_now(headers: Mapping[str, Any]) -> float | None:
         return None
 
 
+def _reasons(errors: Any) -> str:
+    """GitHub's `errors` list of a 422 (its message says only "Validation Failed"): each item's
+    message, or its resource, field and code ("Label name: already_exists")."""
+    said = []
+    for item in errors if isinstance(errors, list) else []:
+        if isinstance(item, dict):
+            where = " ".join(str(item[k]) for k in ("resource", "field") if item.get(k))
+            what = str(item.get("message") or item.get("code") or "")
+            said.append(f"{where}: {what}" if where and what else where or what)
+        elif item:
+            said.append(str(item))
+    return "; ".join(x for x in said if x)
+
+
 def translate_exception(exc: BaseException, attempt: int = 0) -> Exception | None:
     """The bot.ports error for a PyGithub/requests failure, or None when it is not ours to map."""
     if isinstance(exc, GithubException):
@@ -98,7 +112,10 @@ def translate_exception(exc: BaseException, attempt: int = 0) -> Exception | Non
             return NotFound(f"GitHub: not found ({message or 'Not Found'})")
         if exc.status >= 500:
             return Unavailable(f"GitHub answered {exc.status}; retry later")
-        return GitHubError(f"GitHub answered {exc.status}: {message}")
+        reasons = _reasons(data.get("errors"))
+        return GitHubError(
+            f"GitHub answered {exc.status}: {message}" + (f" ({reasons})" if reasons else "")
+        )
     if isinstance(exc, requests.exceptions.RequestException):
         return Unavailable(f"GitHub could not be reached: {type(exc).__name__}")
     return None
