@@ -149,7 +149,8 @@ def _run_delivery(
             return "already-final-or-running"
         claimed = True
         if lapsed := _lapsed(wr, "deliveries", delivery_id):
-            rt.fail(delivery_id, lapsed)
+            if _park_once(rt.store, "deliveries", delivery_id, lapsed):
+                rt.fail(delivery_id, lapsed)
             return "dead"
         with _heartbeat(wr, "deliveries", delivery_id, key):
             rt.dispatch(delivery_id)
@@ -339,7 +340,8 @@ def _run_job(
             return "already-final-or-running"
         claimed = True
         if lapsed := _lapsed(wr, "jobs", jid):
-            ops.fail(lapsed)
+            if _park_once(store, "jobs", jid, lapsed):
+                ops.fail(lapsed)
             return "dead"
         with _heartbeat(wr, "jobs", jid, key):
             try:
@@ -395,6 +397,23 @@ def _lapsed(wr: WorkerRuntime, table: str, row_id: str) -> str | None:
     limit = wr.rt.settings.task_max_retries + MAX_LAPSES
     row = wr.rt.store.db.execute(f"select attempts from {table} where id = ?", [row_id]).fetchone()
     return LAPSED.format(n=row[0] - 1) if row and row[0] > limit else None
+
+
+def _park_once(
+    store: Any, table: str, row_id: str, error: str, cutoff: float | None = None
+) -> bool:
+    """Mark a lapsed run `dead` only if it is still `running` (and, for the sweep, its lease still
+    out before `cutoff`): True for the one caller that did, who then writes its dead letter and
+    audit line. Two sweeps at once, or a sweep and a copy of the message that claimed the run,
+    each found it; each used to park it: two dead letters, and `smolbot retry` queued it twice."""
+    where, args = "id = ? and status = 'running'", [error, time.time(), row_id]
+    if cutoff is not None:
+        where, args = where + " and updated_at < ?", [*args, cutoff]
+    cur = store.db.execute(
+        f"update {table} set status = 'dead', error = ?, updated_at = ? where {where}", args
+    )
+    store.db.conn.commit()
+    return bool(cur.rowcount == 1)
 
 
 def _heartbeat(wr: WorkerRuntime, table: str, row_id: str, key: str) -> Heartbeat:
@@ -491,8 +510,9 @@ def recover_deliveries() -> int:
         "deliveries", after, received_after_s=UNPUBLISHED_S
     ):
         if status == "running" and attempts >= limit:
-            wr.rt.fail(delivery_id, LAPSED.format(n=attempts))
-            parked += 1
+            if _park_once(store, "deliveries", delivery_id, LAPSED.format(n=attempts), cutoff):
+                wr.rt.fail(delivery_id, LAPSED.format(n=attempts))
+                parked += 1
         elif not (status == "queued" and skip_queued["fast"]):
             stuck.append(delivery_id)
     # each only if still stuck: one that finished (or was claimed) since the listing stays so
@@ -502,8 +522,9 @@ def recover_deliveries() -> int:
     runs = []
     for jid, name, kwargs, status, attempts in job_registry.stuck(store, after, UNPUBLISHED_S):
         if status == "running" and attempts >= limit:
-            _fail_job(wr, name, jid, kwargs, LAPSED.format(n=attempts))
-            parked += 1
+            if _park_once(store, "jobs", jid, LAPSED.format(n=attempts), cutoff):
+                _fail_job(wr, name, jid, kwargs, LAPSED.format(n=attempts))
+                parked += 1
         elif not (status == "queued" and skip_queued["model"]):
             runs.append((jid, name, kwargs))
     runs = [r for r in runs if store.requeue_stuck("jobs", r[0], cutoff, why, received_cutoff)]
