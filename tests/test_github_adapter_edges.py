@@ -200,3 +200,16 @@ def test_a_422_says_which_field_was_refused(gh: FakeGitHubServer, tmp_path: Path
     }
     said = str(translate_exception(GithubException(422, data, {})))
     assert said == "GitHub answered 422: Validation Failed (Label name: already_exists; odd)", said
+
+
+# -- list_issues(since=...) ---------------------------------------------------------------------
+def test_since_with_a_utc_offset_is_not_shifted(gh: FakeGitHubServer, tmp_path: Path) -> None:
+    """`since` is ISO text; one with +02:00 was sent as the same wall time in UTC (two hours late)."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
+    minute_ago = datetime.now(UTC) - timedelta(minutes=1)
+    for zone in (timezone(timedelta(hours=2)), timezone(timedelta(hours=-5))):
+        since = minute_ago.astimezone(zone).isoformat()
+        assert [i.number for i in repo.list_issues("all", since=since)] == [1], since
+    assert list(repo.list_issues("all", since=(minute_ago + timedelta(hours=1)).isoformat())) == []

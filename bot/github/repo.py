@@ -8,7 +8,7 @@ import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from github import Github, GithubException
@@ -230,7 +230,9 @@ class GitHubRepo:
         }
         if since:
             at = datetime.fromisoformat(since.replace("Z", "+00:00"))
-            query["since"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            if at.tzinfo is None:  # no offset: UTC, as GitHub's own times
+                at = at.replace(tzinfo=UTC)
+            query["since"] = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # offset kept
         if labels:
             query["labels"] = ",".join(labels)
         return query
