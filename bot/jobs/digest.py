@@ -318,6 +318,7 @@ def _detail(value: Any) -> dict[str, Any]:
 
 # --- one-line summaries --------------------------------------------------------------------
 MAX_LINE = 160
+NUMBER = re.compile(r"\d+(?:\.\d+)*")  # 400, 3.2, 1.2.3: a line says only those the thread does
 
 
 def summary_line(models: ModelLayer, thread: Thread, issue: IssueData) -> str | None:
@@ -341,7 +342,8 @@ def summary_line(models: ModelLayer, thread: Thread, issue: IssueData) -> str | 
 
 
 def line_problems(line: str, thread: Thread, body: str) -> Iterable[str]:
-    """Invented numbers, links or people; a claim of a fix nobody wrote; too long or cut off."""
+    """Invented numbers (issue references, versions, counts), links or people; a claim of a fix
+    nobody wrote; too long or cut off."""
     people = {thread.author, *(c.author for c in thread.comments or ())}
     check = check_text(
         line, allowed_numbers={thread.number}, allowed_urls={thread.url}, allowed_people=people
@@ -350,6 +352,10 @@ def line_problems(line: str, thread: Thread, body: str) -> Iterable[str]:
     said = " ".join([thread.title, body, *(c.body for c in thread.comments or ())])
     for claim in unsupported_claims(line, said):
         yield f"claims {claim!r}, which nobody in the thread said"
+    known = {*NUMBER.findall(said), *NUMBER.findall(thread.url), str(thread.number)}
+    for n in dict.fromkeys(NUMBER.findall(line)):
+        if n not in known:
+            yield f"invented number: {n} (a version, a count, a date nobody in the thread wrote)"
     if len(line) > MAX_LINE:
         yield f"too long: {len(line)} > {MAX_LINE} characters"
     if line.count("(") != line.count(")") or line.count("`") % 2:
