@@ -24,6 +24,8 @@ JSON_EXAMPLES = {
 MIN_DASHBOARD_TOKEN = 20  # characters, in production
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")  # what open_store opens
+# broker transports checked without importing kombu (the others: kombu.transport.resolve_transport)
+BROKER_TRANSPORTS = ("sqla", "redis", "rediss", "amqp", "amqps", "pyamqp", "memory", "filesystem")
 # The confidence each model task must reach before its answer is acted on without escalating
 # (the names the code asks the model layer by); SMOLBOT_THRESHOLDS overrides any of them.
 DEFAULT_THRESHOLDS = {"triage": 0.6, "summary": 0.5, "comment": 0.5, "commit": 0.5, "digest": 0.5}
@@ -169,6 +171,24 @@ class Settings(BaseSettings):
             f"a file path, sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DB, not a {scheme}:// URL"
         )
 
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_url(cls, v: str | None) -> str | None:
+        # a scheme kombu has no transport for (the store's sqlite:// or postgresql:// copied)
+        # ended `smolbot worker`, and the web's first publish, in KeyError 'No such transport'
+        if v is None:
+            return v
+        scheme = v.split("://", 1)[0] if "://" in v else ""
+        if scheme and _broker_transport_known(scheme.split("+", 1)[0]):
+            return v
+        store_form = scheme in ("sqlite", "postgresql", "postgres")  # SMOLBOT_DATABASE_URL's
+        raise ValueError(
+            "a broker URL: sqla+sqlite:///PATH, sqla+postgresql://USER:PASSWORD@HOST:PORT/DB,"
+            " redis://HOST:6379/0 or amqp://USER:PASSWORD@HOST:5672/VHOST, not "
+            + (f"a {scheme}:// URL" if scheme else "text without a scheme://")
+            + ("; the broker's form of a store URL has sqla+ in front" if store_form else "")
+        )
+
     @field_validator("worker_concurrency")
     @classmethod
     def _concurrency(cls, v: dict[str, int]) -> dict[str, int]:
@@ -274,6 +294,20 @@ class Settings(BaseSettings):
         return path.read_text()
 
 
+def _broker_transport_known(name: str) -> bool:
+    if name in BROKER_TRANSPORTS:
+        return True
+    from kombu.transport import resolve_transport
+
+    try:
+        resolve_transport(name)
+    except KeyError:  # "No such transport"
+        return False
+    except ImportError:  # a transport kombu has, its library not installed: said when used
+        return True
+    return True
+
+
 def _explain(err: ValidationError) -> str:
     lines = []
     for e in err.errors():
@@ -282,7 +316,8 @@ def _explain(err: ValidationError) -> str:
         got = e.get("input")
         shown = (
             ""
-            if isinstance(got, dict) or field in {"private_key", "webhook_secret", "database_url"}
+            if isinstance(got, dict)
+            or field in {"private_key", "webhook_secret", "database_url", "broker_url"}
             else f" (got {got!r})"
         )
         msg = e["msg"].removeprefix("Value error, ")

@@ -53,6 +53,43 @@ def test_other_database_urls_are_refused_without_showing_the_password(url: str) 
 
 
 @pytest.mark.parametrize(
+    "url",
+    [
+        "sqla+sqlite:////var/lib/smolbot/broker.sqlite",
+        "sqla+postgresql://smolbot:pw@db:5432/smolbot",
+        "redis://redis:6379/0",
+        "rediss://:pw@redis:6380/0",
+        "amqp://smolbot:pw@rabbit:5672/smolbot",
+        "memory://",
+    ],
+)
+def test_broker_urls_kombu_knows_are_accepted(url: str) -> None:
+    assert load_settings(env="test", broker_url=url).effective_broker_url == url
+
+
+@pytest.mark.parametrize(
+    ("url", "suggested"),
+    [
+        ("sqlite:////var/lib/smolbot/broker.sqlite", "sqla+sqlite:///"),  # the store's form
+        ("postgresql://u:S3CRET@db:5432/smolbot", "sqla+postgresql://"),  # the store's URL copied
+        ("reddis://:S3CRET@redis:6379/0", "redis://"),
+        ("redis:6379", "redis://"),
+    ],
+)
+def test_a_broker_url_kombu_has_no_transport_for_is_said_in_one_line(
+    url: str, suggested: str
+) -> None:
+    """It used to end `smolbot worker` (and the web's first publish) in an 89-line traceback,
+    KeyError 'No such transport'."""
+    with pytest.raises(SettingsError) as err:
+        load_settings(env="test", broker_url=url)
+    msg = str(err.value)
+    assert msg.startswith("SMOLBOT_BROKER_URL: expected") and "\n" not in msg
+    assert suggested in msg
+    assert "S3CRET" not in msg
+
+
+@pytest.mark.parametrize(
     ("name", "text", "example"),
     [
         ("SMOLBOT_THRESHOLDS", "notjson", '{"triage": 0.6'),
