@@ -326,7 +326,7 @@ class IntakeBatcher:
                     raise
                 fresh = self._record_each(held)
                 rows = [r for entry, got in held if entry.exists() for r in got]
-            self._publish([r["id"] for r in fresh if r["status"] == "received"])
+            self._publish(_to_queue(fresh))
         log.info("recorded %d spooled deliveries (%d new)", len(rows), len(fresh))
         return len(rows) or len(held)  # all moved aside: something was done, go on at once
 
@@ -347,7 +347,7 @@ class IntakeBatcher:
                 fresh += self._record_rows(got)
             except Exception as err:
                 if _outage(err):
-                    self._publish([r["id"] for r in fresh if r["status"] == "received"])
+                    self._publish(_to_queue(fresh))
                     raise
                 log.error("the store refused a spooled entry (no outage)", exc_info=err)
                 self.spool.reject(entry, f"the store refused it: {type(err).__name__}: {err}")
@@ -431,6 +431,11 @@ def _settle(batch: list[Pending], outcome: list[Answer] | Exception, idx: list[i
             p.answer.set_exception(outcome)
         else:
             p.answer.set_result(outcome[i])
+
+
+def _to_queue(rows: list[dict[str, Any]]) -> list[str]:
+    """The ids of new rows to publish: not ignored ones (the store takes no status as received)."""
+    return [r["id"] for r in rows if r.get("status", "received") == "received"]
 
 
 def _row(p: Pending) -> dict[str, Any]:

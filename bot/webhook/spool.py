@@ -254,10 +254,31 @@ class Spool:
                 self._set_aside(entry, f"unreadable: {err}")
                 yield None
                 return
+            wrong = _not_deliveries(rows, _parts(entry.name)[1])
+            if wrong is not None:  # the store would take a NULL id, again at every pass
+                self._set_aside(entry, wrong)
+                yield None
+                return
             yield rows
             # not fsynced: a delete a crash undoes is a replay the store ignores; gone already
             # when the replay rejected it
             entry.unlink(missing_ok=True)
+
+
+def _not_deliveries(rows: list[Any], count: int) -> str | None:
+    """What makes rows no entry put() wrote (hand-made, another version's format, a file cut
+    short), or None: each a delivery row with a string id and event, as many as its name says."""
+    if len(rows) != count:
+        return f"{len(rows)} rows where its name says {count}"
+    for i, row in enumerate(rows, 1):
+        if not isinstance(row, dict):
+            return f"row {i} is no JSON object"
+        for key in ("id", "event"):
+            if not isinstance(row.get(key), str) or not row[key]:
+                return f"row {i} has no {key!r} string"
+        if row.get("status", "received") not in ("received", "ignored"):
+            return f"row {i} has status {row['status']!r}, not received or ignored"
+    return None
 
 
 def _parts(name: str) -> tuple[int, int]:

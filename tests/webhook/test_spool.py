@@ -237,10 +237,10 @@ def test_two_web_processes_sharing_a_spool_replay_each_entry_once(
 
 def test_an_entry_another_process_is_replaying_is_left_to_it(settings: Settings) -> None:
     spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
-    entry = spool.put([{"id": "d-1"}], "test")
+    entry = spool.put([{"id": "d-1", "event": "issues"}], "test")
     other = Spool(spool.dir, spool.max_bytes)
     with spool.take(entry) as rows:
-        assert rows == [{"id": "d-1"}]
+        assert rows == [{"id": "d-1", "event": "issues"}]
         with other.take(entry) as theirs:
             assert theirs is None  # locked
     with other.take(entry) as theirs:
