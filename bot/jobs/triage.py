@@ -163,10 +163,11 @@ def plan_triage(
     replace: bool = False,
     report: IssueSnapshot | None = None,
 ) -> Plan:
-    """The model and the duplicate search read `issue` (quarantined: no orders to the bot);
-    what a bug report lacks is read from `report`, the issue as policy reads it (`visible`: hidden
-    HTML comments and what only gives the bot orders aside, a report's log lines kept; default
-    `issue`), so an injection counts as nothing a report lacks and hides none of its logs."""
+    """The model reads `issue` (quarantined: no orders to the bot); what a bug report lacks, and
+    the duplicate search (TF-IDF, no model), read `report`, the issue as policy reads it
+    (`visible`: hidden HTML comments and what only gives the bot orders aside, a report's log
+    lines kept; default `issue`), so an injection counts as nothing a report lacks and hides none
+    of its logs."""
     report = report or issue
     # A kind label already there (a person's, or the issue form's `labels: [bug]`) is kept: the
     # classifier is not asked, and the first-responder work below goes by that kind. Only a
@@ -194,7 +195,7 @@ def plan_triage(
         needs, template = needs_for(ctx, host, issue.repo, report.body)
         missing, unread = report_gaps(report.title, report.body, needs, template)
     asked = bool(missing) and host is not None and _asked_before(ctx, host, issue, cfg)
-    candidates = find_duplicates(ctx, issue) if cfg.triage.duplicates else []
+    candidates = find_duplicates(ctx, report) if cfg.triage.duplicates else []
     likely = likely_duplicates(candidates, cfg.triage.duplicate_threshold, exclude=issue.number)
     return Plan(
         kind,
