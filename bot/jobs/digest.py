@@ -98,9 +98,9 @@ def to_thread(
         if e.created_at  # a pull request's `committed` or `line-commented` item has no time
     )
     closes = [c.at for c in changes if c.kind == "closed"]
-    closed_at = closes[-1] if closes else None
+    closed_at = closes[-1] if closes else parse_ts(issue.closed_at) if issue.closed_at else None
     if issue.state == "closed" and closed_at is None:
-        closed_at = parse_ts(issue.updated_at)  # events not fetched: the last update is the close
+        closed_at = parse_ts(issue.updated_at)  # the host did not say: the last update is
     notes = None if comments is None else tuple(_note(c, bot_login) for c in comments)
     return Thread(
         number=issue.number,

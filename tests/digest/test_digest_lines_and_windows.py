@@ -3,9 +3,14 @@ titles."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from bot.core.config import parse_config
 from bot.core.ranking import Thread
-from bot.jobs.digest import line_problems
-from tests.digest.sample_data import NOW, REPO
+from bot.jobs.digest import build_digest, line_problems
+from bot.samples.host import SampleHost
+from bot.store import Store
+from tests.digest.sample_data import BOT, NOW, REPO, data, issue, z
 
 
 def _thread() -> Thread:
@@ -22,3 +27,22 @@ def test_a_model_line_may_repeat_the_thread_s_numbers() -> None:
     line = "Saving in 3.2 crashes (#7) for 400 users."
     said = "It crashes when I save, since 3.2. We are 400 here."
     assert list(line_problems(line, _thread(), said)) == []
+
+
+def test_a_closed_issue_s_close_time_is_github_s_closed_at_not_its_last_update(
+    store: Store,
+) -> None:
+    """#1 closed three weeks ago, relabeled yesterday, its events not read (detail limit 1)."""
+    closed = NOW - timedelta(days=21)
+    d = data(
+        [
+            issue(1, "Old bug", "ann", NOW - timedelta(days=30), state="closed",
+                  closed_at=z(closed), updated=NOW - timedelta(days=1)),
+            issue(2, "Newer", "bob", NOW - timedelta(days=2), updated=NOW - timedelta(hours=1)),
+            issue(3, "Closed now", "cid", NOW - timedelta(days=9), state="closed",
+                  closed_at=z(NOW - timedelta(days=2)), updated=NOW - timedelta(days=2)),
+        ]
+    )  # fmt: skip
+    dg = build_digest(SampleHost(d), store, REPO, parse_config(""), NOW, bot_login=BOT,
+                      detail_limit=1)  # fmt: skip
+    assert dg.counts["closed"] == 1
