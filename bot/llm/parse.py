@@ -14,6 +14,8 @@ T = TypeVar("T", bound=BaseModel)
 FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 TRAILING_COMMA = re.compile(r",\s*([}\]])")
 PY_LITERALS = {r"\bTrue\b": "true", r"\bFalse\b": "false", r"\bNone\b": "null"}
+# a JSON string (an unclosed one runs to the end): the repairs never reach inside one
+JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?$)', re.DOTALL)
 
 
 @dataclass
@@ -51,14 +53,34 @@ def first_object(text: str) -> str | None:
     return None
 
 
-def _loads(text: str) -> Any:
+def _fix_between_strings(text: str) -> str:
+    """A trailing comma dropped and Python's True, False and None spelled as JSON's, outside
+    string values only: a comment's "None of these" or "(a, )" keeps its words."""
+    out, at = [], 0
+    for m in JSON_STRING.finditer(text):
+        out += [_fix(text[at : m.start()]), m.group(0)]
+        at = m.end()
+    out.append(_fix(text[at:]))
+    return "".join(out)
+
+
+def _fix(between: str) -> str:
+    fixed = TRAILING_COMMA.sub(r"\1", between)
+    for pat, rep in PY_LITERALS.items():
+        fixed = re.sub(pat, rep, fixed)
+    return fixed
+
+
+def _loads(text: str) -> tuple[Any, bool]:
+    """The JSON value of text, and whether it had to be fixed first (a trailing comma, a
+    Python literal) to be read."""
     try:
-        return json.loads(text)
+        return json.loads(text), False
     except json.JSONDecodeError:
-        fixed = TRAILING_COMMA.sub(r"\1", text)
-        for pat, rep in PY_LITERALS.items():
-            fixed = re.sub(pat, rep, fixed)
-        return json.loads(fixed)
+        fixed = _fix_between_strings(text)
+        if fixed == text:
+            raise
+        return json.loads(fixed), True
 
 
 def candidates(text: str) -> list[tuple[str, bool]]:
@@ -77,9 +99,9 @@ def parse_answer(text: str, schema: type[T], *, cut_off: bool = False) -> Parsed
     counts: a repair would close what was cut and pass half an answer off as a whole one.
     An answer with nothing in it (`{}` for a schema whose fields all have defaults) is refused."""
     error = "no JSON object in the answer"
-    for candidate, repaired in candidates(text) if not cut_off else [(text.strip(), False)]:
+    for candidate, extracted in candidates(text) if not cut_off else [(text.strip(), False)]:
         try:
-            data = _loads(candidate)
+            data, fixed = _loads(candidate)
         except (json.JSONDecodeError, ValueError) as err:
             error = f"not JSON: {err}"
             continue
@@ -95,7 +117,7 @@ def parse_answer(text: str, schema: type[T], *, cut_off: bool = False) -> Parsed
         if not has_content(value.model_dump()):
             error = "the answer is empty: every field is blank"
             continue
-        return Parsed(value, repaired=repaired)
+        return Parsed(value, repaired=extracted or fixed)
     return Parsed(None, error=error)
 
 
