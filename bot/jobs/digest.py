@@ -424,6 +424,8 @@ def build_digest(
     stored = lifecycle_decisions(store, repo)
     known = decided_since_update(stored)
     threads, issues = fetch_threads(host, since, bot_login, detail_limit, details, known)
+    ours = digest_issues(store, repo, cfg)  # a maintainer's pinned digest issue is no week's issue
+    threads = [t for t in threads if t.number not in ours]
     waits = digest_waits(store, repo, cfg, issues, details, bot_login, stored)
     lines = summary_lines(models, threads, issues, cfg, since, until, waits)
     return assemble(
@@ -440,6 +442,14 @@ def build_digest(
         week=week,
         waits=waits,
     )
+
+
+def digest_issues(store: Store, repo: str, cfg: RepoConfig) -> set[int]:
+    """The issues the digest is written to: the configured pinned one, and those stored."""
+    sql = "select distinct number from digests where repo = ? and number is not null"
+    stored = {int(r["number"]) for r in store.rows(sql, [repo])}
+    pinned = cfg.digest.pinned_issue
+    return stored | ({pinned} if pinned is not None else set())
 
 
 def find_digest_issue(

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.core.config import parse_config
+from bot.core.digest import render_markdown
 from bot.core.ranking import Thread
-from bot.jobs.digest import build_digest, line_problems
+from bot.jobs.digest import build_digest, line_problems, post_weekly_digest, save_digest
 from bot.samples.host import SampleHost
 from bot.store import Store
 from tests.digest.sample_data import BOT, NOW, REPO, data, issue, z
@@ -46,3 +47,30 @@ def test_a_closed_issue_s_close_time_is_github_s_closed_at_not_its_last_update(
     dg = build_digest(SampleHost(d), store, REPO, parse_config(""), NOW, bot_login=BOT,
                       detail_limit=1)  # fmt: skip
     assert dg.counts["closed"] == 1
+
+
+def test_the_pinned_digest_issue_is_not_ranked_in_its_own_digest(store: Store) -> None:
+    """pinned_issue: #5, opened (and pinned) by a maintainer; the bot rewrites it each week."""
+    d = data(
+        [
+            issue(5, "Weekly digest", "mona", NOW - timedelta(days=3), assoc="OWNER"),
+            issue(6, "Bug", "ann", NOW - timedelta(days=30)),
+        ],
+        config="digest:\n  pinned_issue: 5\n",
+    )
+    host, cfg = SampleHost(d), parse_config(d["config"])
+    run = post_weekly_digest(host, store, REPO, cfg, lambda: NOW, bot_login=BOT)
+    assert run.number == 5
+    assert [i.number for i in run.digest.top] == [6], render_markdown(run.digest)
+    assert run.digest.counts["opened"] == 0 and run.digest.counts["open_total"] == 1
+
+
+def test_an_issue_a_digest_was_posted_to_is_not_ranked(store: Store) -> None:
+    """A digest issue of an earlier week (the pinned one, since unset in the config)."""
+    d = data([issue(5, "Weekly digest", "mona", NOW - timedelta(days=3), assoc="OWNER"),
+              issue(6, "Bug", "ann", NOW - timedelta(days=30))])  # fmt: skip
+    host, cfg = SampleHost(d), parse_config("")
+    earlier = build_digest(host, store, REPO, cfg, NOW - timedelta(days=7), bot_login=BOT)
+    save_digest(store, earlier, 5, NOW - timedelta(days=7))
+    dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT)
+    assert [i.number for i in dg.top] == [6]
