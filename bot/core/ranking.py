@@ -10,12 +10,13 @@ from typing import Literal
 
 from bot.core import lifecycle
 from bot.core.config import DEFAULT_WEIGHTS
-from bot.core.labels import find_label, spelled
+from bot.core.labels import canon, find_label, spelled
 from bot.ports import CommentData, EventData, IssueData
 
 MAINTAINER_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 # GitHub's "Duplicate of #N" at the start of a line, or the bot's `/smolbot duplicate` comment
 DUPLICATE_OF = re.compile(r"^[ \t]*(?:closing as a )?duplicate of\s+#(\d+)\b", re.I | re.M)
+LABEL_SCOPES = ("type", "kind", "t", "c", "area", "category", "topic", "bug", "status")
 MAX_WAIT_DAYS = 90  # beyond this, waiting longer adds nothing to the score
 
 
@@ -63,7 +64,10 @@ class Thread:
     events: tuple[Change, ...] = ()
 
     def has_label(self, word: str) -> bool:
-        return any(word in label.lower() for label in self.labels)
+        """A label that names `word` (`security`, `type: security`, `kind/security`,
+        `security bug`); not one that only contains it (`security-reviewed`, `not-a-regression`)."""
+        names = {word, f"{word} issue", f"{word} bug", *(f"{s} {word}" for s in LABEL_SCOPES)}
+        return any(canon(label) in names for label in self.labels)
 
 
 @dataclass(frozen=True)

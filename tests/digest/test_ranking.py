@@ -243,3 +243,18 @@ def test_an_unfetched_thread_with_needs_info_as_the_repository_spells_it_waits_o
     for spelling in ("needs info", "Status: Needs-Info"):
         w = waiting_state(thread(5, labels=(spelling,), comments=None, comment_count=4))
         assert w is not None and w.on == "author", spelling
+
+
+def test_a_label_that_only_contains_the_word_is_not_a_regression_or_security_issue() -> None:
+    from bot.core.ranking import rank
+
+    at = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    labels = ("not-a-regression", "security-reviewed", "non-security", "regression-tests")
+    t = Thread(1, "Docs typo", "open", "ann", at, labels=labels)
+    (r,) = rank([t], at - timedelta(days=7), at)
+    assert "regression" not in r.why and "security" not in r.why, r.why
+    spelled = [("Security", "security"), ("type: regression", "regression"),
+               ("kind/security", "security"), ("🔒 security", "security"),
+               ("regression bug", "regression")]  # fmt: skip
+    for label, word in spelled:
+        assert Thread(2, "x", "open", "ann", at, labels=(label,)).has_label(word), label
