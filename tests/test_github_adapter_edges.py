@@ -213,3 +213,19 @@ def test_since_with_a_utc_offset_is_not_shifted(gh: FakeGitHubServer, tmp_path: 
         since = minute_ago.astimezone(zone).isoformat()
         assert [i.number for i in repo.list_issues("all", since=since)] == [1], since
     assert list(repo.list_issues("all", since=(minute_ago + timedelta(hours=1)).isoformat())) == []
+
+
+# -- create_label ---------------------------------------------------------------------------------
+def test_create_label_passes_over_only_a_label_that_exists(
+    gh: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """Idempotent for a name taken (case aside, as GitHub), not for every 422: a refused colour
+    was taken for "already exists" and the label never made."""
+    from bot.ports import GitHubError
+
+    repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
+    repo.create_label("Bug", "#d73a4a")  # "bug" exists
+    assert "Bug" not in gh.state.repos[REPO].labels
+    with pytest.raises(GitHubError, match="color"):
+        repo.create_label("stale", "not-a-colour")
+    assert "stale" not in gh.state.repos[REPO].labels

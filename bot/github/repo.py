@@ -96,6 +96,12 @@ def _next_link(link: str | None) -> str | None:
     return None
 
 
+def _already_exists(data: Any) -> bool:
+    """A 422 saying the thing exists (GitHub: errors [{"code": "already_exists", ...}])."""
+    errors = data.get("errors") if isinstance(data, dict) else None
+    return any(isinstance(e, dict) and e.get("code") == "already_exists" for e in errors or [])
+
+
 class FileCache:
     """Last (etag, text) seen per (installation, repo, path), shared by every GitHubRepo."""
 
@@ -395,7 +401,7 @@ class GitHubRepo:
             try:
                 self._send("POST", "/labels", fields)
             except GithubException as exc:
-                if exc.status != 422:
-                    raise
+                if not (exc.status == 422 and _already_exists(exc.data)):
+                    raise  # another refusal (a colour, a name too long) is said, not passed over
 
         self._write(create)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import re
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -160,14 +161,22 @@ def repo_labels(req: Req) -> Resp:
     return paginated(req, _labels_json(req, sorted(req.r.labels, key=str.lower)))
 
 
+def _refused(code: str, field: str) -> Resp:
+    """GitHub's 422 naming the field and a code (no message), as for a label's name or colour."""
+    error = {"resource": "Label", "code": code, "field": field}
+    return Resp(422, {"message": "Validation Failed", "errors": [error]})
+
+
 def create_label(req: Req) -> Resp:
     b = req.body or {}
-    name = b.get("name", "")
-    if not name or name.casefold() in {n.casefold() for n in req.r.labels}:  # case aside
-        return invalid("already_exists" if name else "name is required")
-    label = req.state.add_label(
-        req.r.full_name, name, b.get("color", "ededed"), b.get("description") or ""
-    )
+    name, color = b.get("name", ""), b.get("color", "ededed")
+    if not name:
+        return invalid("name is required")
+    if name.casefold() in {n.casefold() for n in req.r.labels}:  # case aside
+        return _refused("already_exists", "name")
+    if not re.fullmatch(r"[0-9a-fA-F]{6}", str(color)):
+        return _refused("invalid", "color")
+    label = req.state.add_label(req.r.full_name, name, color, b.get("description") or "")
     return Resp(201, label.json(req.base, req.r.full_name))
 
 
