@@ -275,8 +275,9 @@ def plain(title: str) -> str:
     HTML or math of theirs in a digest the bot wrote (GitHub shows `[a](b)` as "[a](b)"), none of
     their URLs autolinked (`bot.core.checks.links` finds none), no other repository's issue
     referenced; its @-mentions never ping. `&` and `<` as entities, so no HTML (nor a marker) is
-    left at all."""
-    text = _AUTOLINKS.sub(lambda m: "\u200b".join(g for g in m.groups() if g), title)
+    left at all. One line: its line breaks are spaces (no heading, rule or list of theirs)."""
+    text = " ".join(title.split())
+    text = _AUTOLINKS.sub(lambda m: "\u200b".join(g for g in m.groups() if g), text)
     text = text.replace("&", "&amp;").replace("<", "&lt;")
     return quiet(_MARKDOWN.sub(r"\\\1", text))
 

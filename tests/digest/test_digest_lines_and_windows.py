@@ -74,3 +74,11 @@ def test_an_issue_a_digest_was_posted_to_is_not_ranked(store: Store) -> None:
     save_digest(store, earlier, 5, NOW - timedelta(days=7))
     dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT)
     assert [i.number for i in dg.top] == [6]
+
+
+def test_a_title_s_line_breaks_cannot_start_a_heading_in_the_digest() -> None:
+    from bot.core.digest import plain
+
+    assert plain("Crash\r\n\n# Everything is broken,\tsee below\n---") == (
+        "Crash # Everything is broken, see below ---"
+    )
