@@ -114,9 +114,11 @@ def _issue(line: str) -> dict[str, Any] | str:
 def decision(
     ctx: JobContext, repo: str, row: dict[str, Any], cfg: RepoConfig, labels: list[str]
 ) -> dict[str, Any]:
-    """What triage would do with one issue, as a JSON-able dict."""
-    from bot.jobs.triage import plan_triage
+    """What triage would do with one issue, as a JSON-able dict: with the labels the webhook
+    would apply (needs-info and needs-triage as `labels` spell them)."""
+    from bot.jobs.triage import plan_triage, with_repo_spelling
 
+    cfg = with_repo_spelling(cfg, labels)
     number = int(row.get("number") or 0)
     title, body = str(row.get("title") or ""), str(row.get("body") or "")
     author = str(row.get("author") or "")
