@@ -290,7 +290,7 @@ def render_markdown(d: Digest) -> str:
     out = [f"# {d.title}", "", f"From {d.since[:10]} to {d.until[:10]}.", "", "## This week", ""]
     out += [f"- {label}: {_num(d.counts.get(k))}" for k, label in COUNT_NAMES.items()]
     out += ["", "## Top issues", ""]
-    out += [f"{n}. {_top_line(i)}" for n, i in _enum(d.top)]
+    out += [f"{n}. {_top_line(i)}" for n, i in _enum(d.top)] or ["- no open issues"]
     out += ["", "## Waiting on a maintainer", ""]
     waits = [f"- #{i.number} {plain(i.title)} — {i.waiting_days} days" for i in d.waiting]
     if d.waiting_more:  # listed: the longest waits, `top` of them
@@ -319,6 +319,9 @@ def render_body(d: Digest, limit: int = GITHUB_BODY_MAX) -> str:
     return body
 
 
+NO_TOP = "<tr><td>no open issues</td></tr>"
+
+
 def render_html(d: Digest) -> str:
     e = html.escape
     rows = "".join(
@@ -337,7 +340,7 @@ def render_html(d: Digest) -> str:
     did = "".join(f"<li>{e(k)}: {v}</li>" for k, v in d.bot.items())
     return (
         f"<article class='digest'><h1>{e(d.title)}</h1><ul>{stats}</ul>"
-        f"<h2>Top issues</h2><table class='top'>{rows}</table>"
+        f"<h2>Top issues</h2><table class='top'>{rows or NO_TOP}</table>"
         f"<h2>Waiting on a maintainer</h2><ul>{waits or '<li>nobody</li>'}</ul>"
         f"<h2>What the bot did</h2><ul>{did or '<li>nothing this week</li>'}</ul></article>"
     )

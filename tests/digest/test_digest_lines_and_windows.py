@@ -82,3 +82,12 @@ def test_a_title_s_line_breaks_cannot_start_a_heading_in_the_digest() -> None:
     assert plain("Crash\r\n\n# Everything is broken,\tsee below\n---") == (
         "Crash # Everything is broken, see below ---"
     )
+
+
+def test_a_repository_with_no_open_issue_says_so_under_top_issues(store: Store) -> None:
+    from bot.core.digest import render_html
+
+    dg = build_digest(SampleHost(data([])), store, REPO, parse_config(""), NOW, bot_login=BOT)
+    md = render_markdown(dg)
+    assert md.split("## Top issues\n\n", 1)[1].split("\n", 1)[0] == "- no open issues", md
+    assert "<table class='top'><tr><td>no open issues</td></tr></table>" in render_html(dg)
