@@ -49,6 +49,12 @@ DELIVERY_COLUMNS = (
 )
 
 
+class StoreFileReplaced(sqlite3.OperationalError):
+    """The SQLite file this process opened is no longer the one at its path (check_file): no
+    statement on this connection will reach the file other processes use until it is restarted.
+    Intake counts it as an outage (the spool keeps deliveries for the restarted web)."""
+
+
 class Store:
     """Typed operations over one sqlite-utils Database. Open one per process (or thread)."""
 
@@ -75,7 +81,7 @@ class Store:
             now = path.stat()
             if (now.st_dev, now.st_ino) == (device, inode):
                 return
-        raise sqlite3.OperationalError(
+        raise StoreFileReplaced(
             f"the store file {path} was deleted or replaced since this process opened it: what"
             " it writes goes to the old file, which no other process sees; restart it (its open"
             f" file stays readable at /proc/{os.getpid()}/fd until then, to copy anything back)"

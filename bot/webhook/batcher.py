@@ -9,9 +9,10 @@ the broker connection; while it records and publishes one batch, the loop gather
 batches that queued up meanwhile go together (up to MAX_BATCH).
 
 Nothing is answered 202 before the store has the delivery, or the local spool does (spool.py):
-a batch the store fails for an outage (bot.store.outage), or a delivery whose wait for it passes
-WAIT_S (GitHub gives up at 10 s), is kept there, and the intake thread replays the spool once the
-store answers. Any other store error is no outage (a bug, a schema this version does not match):
+a batch the store fails for an outage (bot.store.outage) or because its file was replaced under
+the web (a restarted web replays it), or a delivery whose wait for it passes WAIT_S (GitHub gives
+up at 10 s), is kept there, and the intake thread replays the spool once the store answers.
+Any other store error is no outage (a bug, a schema this version does not match):
 a live batch is answered 503 (GitHub shows it), with the traceback in the log, and a spooled
 entry the store refuses alone is moved into spool/rejected/, so it blocks no other. A process that
 dies after recording and before publishing leaves `received` rows, which the recovery sweep
@@ -34,6 +35,7 @@ from typing import Any
 from bot.ports import Enqueue, QueueUnavailable
 from bot.store import Store
 from bot.store.outage import is_outage, unavailable_errors
+from bot.store.store import StoreFileReplaced
 from bot.webhook import intake
 from bot.webhook.spool import Spool
 
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 64  # bounds one transaction and one message; GitHub never waits on a full batch
 WAIT_S = 8.0  # a request's wait for the store; GitHub counts a delivery failed after 10 s
 REPLAY_EVERY_S = 5.0  # how often the intake thread looks for spooled deliveries to record
+REPLACED_LOG_EVERY_S = 60.0  # the store file replaced: said in the log at most this often
 Answer = tuple[int, dict[str, Any]]
 SPOOLED = "store unavailable; kept in the local spool, recorded and queued once the store answers"
 # the intake thread hangs on a store or broker call (the store may well have taken the delivery)
@@ -58,7 +61,18 @@ class _WaitedTooLong(Exception):
 
 
 def _outage(err: Exception) -> bool:
+    """Whether the spool should keep what the store failed: it is away for now; or its file was
+    replaced under this process, which a restarted web opens and replays the spool into."""
+    if isinstance(err, StoreFileReplaced):
+        return True
     return isinstance(err, unavailable_errors()) and is_outage(err)
+
+
+def _public(err: Exception) -> str:
+    """A store error as a client may read it: not the server's paths (the log has them)."""
+    if isinstance(err, StoreFileReplaced):
+        return "its file was replaced under the web process, which must be restarted"
+    return str(err)
 
 
 def _give_up(answer: asyncio.Future[Answer]) -> None:
@@ -112,6 +126,7 @@ class IntakeBatcher:
         # the spool may hold entries (a run before this one's, or this process put some since
         # the last replay found it empty): a live batch waits for them to be replayed first
         self._spool_waits = True
+        self._replaced_said_at = float("-inf")
         # since when (time.time()) replays fail, and why: /healthz says a spool that cannot drain
         self.replay_failing: tuple[float, str] | None = None
 
@@ -249,17 +264,32 @@ class IntakeBatcher:
         # a delivery every REPLAY_EVERY_S no replay is tried, so none fails)
         since = self.replay_failing[0] if self.replay_failing else time.time()
         self.replay_failing = (since, f"{type(err).__name__}: {err}")
+        if isinstance(err, StoreFileReplaced):
+            self._say_replaced(err)
         rows = [_row(p) for p in batch if not p.spooled]
         try:
             if rows:
                 self.spool.put(rows, f"{type(err).__name__}: {err}")
                 self._spool_waits = True
         except Exception as spool_err:  # the request says it, with its delivery id (app.py)
-            return NotKept(f"store unavailable ({err}), and the spool refused it: {spool_err}")
+            return NotKept(
+                f"store unavailable ({_public(err)}), and the spool refused it: {spool_err}"
+            )
         # no use replaying before the store takes something again, or REPLAY_EVERY_S passed
         self._replay_failed = True
         self._replay_at = max(self._replay_at, time.monotonic() + REPLAY_EVERY_S)
         return [_spooled(p) for p in batch]
+
+    def _say_replaced(self, err: StoreFileReplaced) -> None:
+        """An error in the log, at most once a REPLACED_LOG_EVERY_S: only a restart ends it."""
+        now = time.monotonic()
+        if now - self._replaced_said_at >= REPLACED_LOG_EVERY_S:
+            self._replaced_said_at = now
+            log.error(
+                "deliveries are kept in the webhook spool until the web is restarted, then"
+                " recorded: restart the web (%s)",
+                err,
+            )
 
     def _until_replay(self) -> float | None:
         if self.spool is None:
