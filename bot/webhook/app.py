@@ -247,9 +247,9 @@ def _spool_health(edge: Edge, spool: SpoolStatus) -> str | None:
 
 
 def _intake_health(edge: Edge) -> str:
-    """Ok, or the intake thread hangs on one batch (a store or broker call that does not
-    return): every delivery goes into the spool meanwhile, and nothing replays it. The store's
-    lock may be free all the while (a publish hangs outside it)."""
+    """The intake's health: ok, or its thread hangs on one batch (a store or broker call that
+    does not return): every delivery goes into the spool meanwhile, and nothing replays it. The
+    store's lock may be free all the while (a publish hangs outside it)."""
     stuck = edge.batcher.stuck_s()
     if stuck <= edge.batcher.wait_s:
         return "ok"
