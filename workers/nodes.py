@@ -17,6 +17,11 @@ log = logging.getLogger(__name__)
 # task to finish, and short of the 2 minutes deploy/ gives a worker to stop (TimeoutStopSec=120,
 # stop_grace_period: 2m), so under a service manager this process ends them, says so, and exits.
 GRACE_S = 100.0
+# What `smolbot serve` gives its worker process (`worker --split`'s supervisor) after SIGTERM: the
+# supervisor's GRACE_S, begun up to half a second later, and room for its own kill and exit. With
+# the same GRACE_S serve killed the supervisor first, and the worker under it (its parent-death
+# signal a SIGTERM: the warm shutdown it was already in) ran on, orphaned, its model in memory.
+SERVE_GRACE_S = GRACE_S + 10.0
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -38,6 +43,31 @@ def child_of_this(cmd: list[str]) -> subprocess.Popen[bytes]:
             os._exit(1)
 
     return subprocess.Popen(cmd, preexec_fn=_die_with_parent)
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes under `pid` (its children, theirs...), from /proc; [] where there is none.
+    Read before `pid` is killed: its orphans are re-parented, then no longer found."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])  # after "pid (comm) state"
+        except (OSError, IndexError, ValueError):
+            continue  # ended meanwhile
+        children.setdefault(ppid, []).append(int(name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def concurrency_for(settings: Settings, queues: Iterable[str]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -286,7 +287,8 @@ def run_serve(
     the worker gets SIGTERM at once (Celery's warm shutdown: a running task finishes; SIGHUP
     would make Celery restart itself, and a second SIGINT is Celery's cold shutdown), the web
     stops taking requests, and the worker has `grace_s` seconds (default: `smolbot worker
-    --split`'s) to end before it is killed. uvicorn's own handlers are not used: after its
+    --split`'s, and room for it to kill a worker still running then) to end before it is killed,
+    with the processes under it. uvicorn's own handlers are not used: after its
     shutdown it re-raises SIGTERM with the default action, which ended this process before it
     stopped the worker, left running (orphaned, still consuming the broker, a second beat
     after a restart).
@@ -299,9 +301,9 @@ def run_serve(
     import uvicorn
 
     from workers.celery_app import QUEUES
-    from workers.nodes import GRACE_S, child_of_this, concurrency_for, exit_status
+    from workers.nodes import SERVE_GRACE_S, child_of_this, concurrency_for, exit_status
 
-    grace = GRACE_S if grace_s is None else grace_s
+    grace = SERVE_GRACE_S if grace_s is None else grace_s
     stopped_by: list[int] = []
     stopping = threading.Event()  # serve itself ends the worker: its exit is no death
     died: list[int] = []  # the worker's status, when it ended on its own
@@ -392,8 +394,11 @@ def _serve_server(config: Any) -> Any:
 
 
 def _stop_worker(child: subprocess.Popen[bytes], grace_s: float) -> int:
-    """SIGTERM (if not sent yet), up to `grace_s` seconds to end, then SIGKILL; 0 if it ended in
-    time (whatever status Celery gave a shutdown), else 128 + 9."""
+    """SIGTERM (if not sent yet), up to `grace_s` seconds to end, then SIGKILL, with the processes
+    under it (a Celery worker under `--split`'s supervisor would run on, orphaned); 0 if it ended
+    in time (whatever status Celery gave a shutdown), else 128 + 9."""
+    from workers.nodes import descendants
+
     if child.poll() is None:
         child.terminate()
     try:
@@ -402,11 +407,16 @@ def _stop_worker(child: subprocess.Popen[bytes], grace_s: float) -> int:
     except subprocess.TimeoutExpired:
         click.echo(
             f"smolbot: the worker (pid {child.pid}) was still running {grace_s:.0f} s after"
-            " SIGTERM: killing it; its unfinished tasks run again (acks late, recovery sweep)",
+            " SIGTERM: killing it and the processes under it; its unfinished tasks run again"
+            " (acks late, recovery sweep)",
             err=True,
         )
+        under = descendants(child.pid)
         child.kill()
         child.wait()
+        for pid in under:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         return 128 + signal.SIGKILL
 
 
