@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
@@ -410,16 +411,17 @@ def build_digest(
     detail_limit: int = DETAIL_LIMIT,
     audit_until: datetime | None = None,
     week: str | None = None,
+    since: datetime | None = None,
 ) -> Digest:
-    """The digest for the `days` before `until` (no posting); of `week` when given, else of the
-    week of `until`.
+    """The digest for the `days` before `until` (no posting), or from `since` when given; of
+    `week` when given, else of the week of `until`.
 
     audit_until: end of the window for the audit log and model calls when it differs from the
     issues' clock (the bundled sample's issues live on a fixed date; the bot's rows are real time).
     """
+    since = until - timedelta(days=days) if since is None else since
     log_until = audit_until or until
-    log_since = log_until - timedelta(days=days)
-    since = until - timedelta(days=days)
+    log_since = log_until - (until - since)
     details: dict[int, lc.Thread] = {}
     stored = lifecycle_decisions(store, repo)
     known = decided_since_update(stored)
@@ -486,8 +488,9 @@ def post_weekly_digest(
 
     slot: the weekly slot the job found due (core's due_slot): the digest is stored and marked
     as that slot's week's, even when the run comes late, in the next week (or now() turned to the
-    next week since the job looked), and covers the seven days before the slot, [slot - 7 d,
-    slot): however late it comes, each week is in one digest, and the next slot's starts where it
+    next week since the job looked), and covers the week before the slot, [the slot seven local
+    days before, slot) (`previous_slot`: a week of 167 or 169 hours at a change of summer time):
+    however late it comes, each week is in one digest, and the next slot's starts where it
     ends. Without it, the week of now(), and the seven days before now(), as `smolbot digest`
     previews it."""
     week = week_id(slot, cfg.digest.timezone) if slot is not None else None
@@ -501,6 +504,7 @@ def post_weekly_digest(
         bot_login=bot_login,
         audit_until=audit_until,
         week=week,
+        since=None if slot is None else previous_slot(slot, cfg.digest),
     )
     body = render_body(digest)
     number = find_digest_issue(host, store, digest, cfg, bot_login)
@@ -518,6 +522,13 @@ def post_weekly_digest(
     reason = "weekly digest posted" if created else "weekly digest updated in place"
     store.audit("digest", "done", reason, number=number, **audit)
     return DigestRun(digest, number, created, _model_lines(digest))
+
+
+def previous_slot(slot: datetime, cfg: DigestConfig) -> datetime:
+    """The slot a week before, in UTC: seven days on the repository's wall clock (168 hours, or
+    167 or 169 across a change of summer time), so each week starts where the one before ends."""
+    local = slot.astimezone(ZoneInfo(cfg.timezone))
+    return (local - timedelta(days=7)).astimezone(UTC)  # aware arithmetic: on the wall clock
 
 
 def _publish(

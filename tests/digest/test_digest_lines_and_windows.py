@@ -3,10 +3,10 @@ titles."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.core.config import parse_config
-from bot.core.digest import render_markdown
+from bot.core.digest import render_markdown, week_slot
 from bot.core.ranking import Thread
 from bot.jobs.digest import build_digest, line_problems, post_weekly_digest, save_digest
 from bot.samples.host import SampleHost
@@ -91,3 +91,21 @@ def test_a_repository_with_no_open_issue_says_so_under_top_issues(store: Store) 
     md = render_markdown(dg)
     assert md.split("## Top issues\n\n", 1)[1].split("\n", 1)[0] == "- no open issues", md
     assert "<table class='top'><tr><td>no open issues</td></tr></table>" in render_html(dg)
+
+
+def test_weekly_windows_tile_across_a_dst_change(store: Store) -> None:
+    """Europe/Berlin leaves summer time on 2026-10-25. Slot Mon 08:00 local: 06:00 UTC on
+    Oct 19, 07:00 UTC on Oct 26: the second week is 169 hours long, and an issue opened at
+    06:30 UTC on Oct 19 is in it."""
+    cfg = parse_config("digest:\n  timezone: Europe/Berlin\n  hour: 8\n")
+    s1 = week_slot(datetime(2026, 10, 20, tzinfo=UTC), cfg.digest)
+    s2 = week_slot(datetime(2026, 10, 27, tzinfo=UTC), cfg.digest)
+    gap = datetime(2026, 10, 19, 6, 30, tzinfo=UTC)
+    host = SampleHost(data([issue(1, "Opened in the lost hour", "ann", gap)], now=s2))
+    clock = lambda: s2 + timedelta(minutes=5)  # noqa: E731
+    first = post_weekly_digest(host, store, REPO, cfg, clock, bot_login=BOT, slot=s1)
+    second = post_weekly_digest(host, store, REPO, cfg, clock, bot_login=BOT, slot=s2)
+    assert first.digest.until == "2026-10-19T06:00:00+00:00"
+    assert second.digest.since == first.digest.until
+    assert second.digest.until == "2026-10-26T07:00:00+00:00"
+    assert (first.digest.counts["opened"], second.digest.counts["opened"]) == (0, 1)
