@@ -91,9 +91,12 @@ def run_split(
         stop["now"] = True
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    # the beat runs in one child: the sweep queue's, or the first when sweep is not among the
+    # queues (it was given to none then: no recovery sweep, no daily sweep, and nothing said so)
+    beat_at = queues.index("sweep") if "sweep" in queues else 0
     try:
         children: list[tuple[str, subprocess.Popen[bytes]]] = []
-        for q in queues:
+        for i, q in enumerate(queues):
             cmd = [sys.executable, "-m", "bot.cli", "worker", "-Q", q, "--pool", pool]
             cmd += [
                 "-c",
@@ -101,7 +104,7 @@ def run_split(
                 "-n",
                 f"smolbot-{q}-{os.getpid()}@%h",
             ]
-            if beat and q == "sweep":
+            if beat and i == beat_at:
                 cmd.append("--beat")
             children.append((q, child_of_this(cmd)))
         while not stop["now"] and all(c.poll() is None for _, c in children):
