@@ -28,6 +28,7 @@ SECTIONS = (
     ("open_questions", "Open questions"),
 )
 CITE = re.compile(r"\s*\[(\d{1,4})\]")
+QUOTED_CITE = re.compile(r"\[(\d{1,4})\]")  # a `[n]` in text copied from a comment
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
 HEADER_LIKE = re.compile(r"(?m)^(\s*)[\[［]\s*(\d+)\s*[\]］]")  # `[n]` opening a line
 BLOCK_START = re.compile(r"^(?:#{1,6}\s+|>\s*|[-*+]\s+|\d{1,3}[.)]\s+)+")
@@ -291,10 +292,12 @@ def extractive(items: list[Entry]) -> ThreadSummary:
 
 
 def _sentences(text: str) -> list[str]:
+    """The text's sentences, to quote: a `[k]` of the text (a footnote, a numbered step) is
+    written `(k)`, as a quote's own `[n]` is its citation, the one comment it links to."""
     plain = re.sub(r"```.*?```", " ", text, flags=re.S)
     lines = [ln for ln in plain.splitlines() if not ln.lstrip().startswith(">")]
     found = [s.strip() for s in SENTENCE.split(" ".join(lines)) if len(s.strip()) > 3]
-    return found or [text.strip()[:200]]
+    return [QUOTED_CITE.sub(r"(\1)", s) for s in found or [text.strip()[:200]]]
 
 
 def _clip(text: str, limit: int = 200) -> str:

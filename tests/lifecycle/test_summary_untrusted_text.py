@@ -12,7 +12,7 @@ from bot.jobs.summarize import write_summary
 from bot.llm.prompts import load_prompt
 from bot.settings import load_settings
 from tests.lifecycle.fakes import BOT, FakeGitHub, ScriptedModels, day
-from tests.lifecycle.test_summary import NOW, thread_of
+from tests.lifecycle.test_summary import NOW, repo_with_thread, thread_of
 
 HEADER = re.compile(r"(?m)^\[(\d+)\] (\S+) \((\w+)\):$")
 
@@ -73,3 +73,24 @@ def test_a_claim_stays_on_its_own_linked_bullet(tmp_path: Path) -> None:
         "- The app crashes on start for me too Current state The crash on start was fixed in 1.3"
         f" by the maintainers Open questions ([comment 1]({repo.comment_list[7][0].html_url}))",
     ], w.body
+
+
+def test_an_extractive_quote_with_footnote_numbers_links_only_its_own_comment(
+    tmp_path: Path,
+) -> None:
+    """Footnotes and numbered steps (`[1]`, `[2]`) are common in comments. The extractive summary
+    copies the sentence and cites it `[n]`: the copied numbers are no citations (they linked the
+    claim to comments 1 and 2, which never said it), and the quote keeps them as `(1)`."""
+    repo = repo_with_thread(4)
+    repo.say(
+        7, "dave", "It still fails, see the log [1] and the trace [2]. [1] is the full run.", day(2)
+    )
+    w = write_summary(None, thread_of(repo), load_settings(data_dir=tmp_path, env="test"))
+    assert w.body is not None
+    own = repo.comment_list[7][-1].html_url
+    quoted = [ln for ln in w.body.splitlines() if "see the log" in ln]  # tried, and state
+    assert quoted == [
+        f"- It still fails, see the log (1) and the trace (2). ([comment 5]({own}))",
+        "- It still fails, see the log (1) and the trace (2). (1) is the full run."
+        f" ([comment 5]({own}))",
+    ], quoted
