@@ -513,9 +513,10 @@ def post_weekly_digest(
         store.audit(
             "digest", "dry-run", "weekly digest (dry-run: not posted)", number=number, **audit
         )
-        # kept (for the dashboard) as this week's, with no issue: not rebuilt, with its model
-        # calls, every hour for the rest of the week
-        save_digest(store, digest, number, now())
+        # kept (for the dashboard) as this week's preview, with no issue (not even the pinned
+        # one it would edit): not rebuilt, with its model calls, every hour for the rest of the
+        # week in dry-run, and posted once dry-run is off (last_week_posted)
+        save_digest(store, digest, None, now())
         return DigestRun(digest, None, False, _model_lines(digest))
     number, created = _publish(host, digest, body, number, cfg.digest.label)
     save_digest(store, digest, number, now())
@@ -563,9 +564,13 @@ def save_digest(store: Store, d: Digest, number: int | None, at: datetime) -> No
     )
 
 
-def last_week_posted(store: Store, repo: str) -> str | None:
-    """The newest week with a digest stored ("2026-w48" sorts by year, then week)."""
-    row = next(store.rows("select max(week) as week from digests where repo = ?", [repo]), None)
+def last_week_posted(store: Store, repo: str, *, previews: bool = False) -> str | None:
+    """The newest week with a digest posted ("2026-w48" sorts by year, then week). A dry-run's
+    preview (stored with no issue) counts only with `previews` (in dry-run: it is not built
+    again every hour); once dry-run is off, the previewed week's digest is posted."""
+    posted = "" if previews else " and number is not null"
+    sql = f"select max(week) as week from digests where repo = ?{posted}"
+    row = next(store.rows(sql, [repo]), None)
     return str(row["week"]) if row and row["week"] else None
 
 
@@ -624,7 +629,8 @@ def run_due_digests(ctx: JobContext) -> list[DigestRun]:
         try:
             host = ctx.github.repo(row["installation_id"], repo)
             cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
-            slot = due_slot(ctx.now(), cfg.digest, last_week_posted(ctx.store, repo))
+            last = last_week_posted(ctx.store, repo, previews=cfg.dry_run)
+            slot = due_slot(ctx.now(), cfg.digest, last)
             if slot is not None:  # the digest is the slot's week's, even past that week's end
                 bot = ctx.settings.bot_login
                 runs.append(

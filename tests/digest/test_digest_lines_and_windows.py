@@ -4,12 +4,23 @@ titles."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bot.core.config import parse_config
 from bot.core.digest import render_markdown, week_slot
 from bot.core.ranking import Thread
-from bot.jobs.digest import build_digest, line_problems, post_weekly_digest, save_digest
+from bot.jobs.context import JobContext
+from bot.jobs.digest import (
+    build_digest,
+    last_week_posted,
+    line_problems,
+    post_weekly_digest,
+    run_due_digests,
+    save_digest,
+)
+from bot.ports import FileContent
 from bot.samples.host import SampleHost
+from bot.settings import Settings
 from bot.store import Store
 from tests.digest.sample_data import BOT, NOW, REPO, data, issue, z
 
@@ -109,3 +120,73 @@ def test_weekly_windows_tile_across_a_dst_change(store: Store) -> None:
     assert second.digest.since == first.digest.until
     assert second.digest.until == "2026-10-26T07:00:00+00:00"
     assert (first.digest.counts["opened"], second.digest.counts["opened"]) == (0, 1)
+
+
+class _OneRepoGitHub:
+    """GitHubHost over one SampleHost: one installation, one repository."""
+
+    def __init__(self, host: SampleHost) -> None:
+        self.host = host
+
+    def repo(self, installation_id: int, full_name: str) -> SampleHost:
+        return self.host
+
+    def installation_repos(self, installation_id: int) -> list[str]:
+        return [REPO]
+
+
+class _EditableConfig(SampleHost):
+    def file_if_changed(self, path: str, etag: str | None) -> FileContent:
+        text = self.file(path)
+        return FileContent(text=text, etag=str(hash(text)))
+
+
+def test_a_week_previewed_in_dry_run_is_posted_once_dry_run_is_off(
+    settings: Settings, store: Store
+) -> None:
+    """Dry-run at the slot stores the week's preview (no issue); hourly runs do not build it
+    again; dry-run turned off an hour later: the week's digest is posted, once."""
+    slot = week_slot(NOW, parse_config("").digest)
+    host = _EditableConfig(data([issue(1, "Bug", "ann", NOW - timedelta(days=2))], now=NOW,
+                                config="dry_run: true\n"))  # fmt: skip
+    store.upsert_installation(1, "o")
+    store.add_repositories(1, [{"full_name": REPO, "id": 1}])
+    clock = [slot + timedelta(minutes=5)]
+    ctx = JobContext(settings, store, github=_OneRepoGitHub(host), now=lambda: clock[0])
+    (preview,) = run_due_digests(ctx)
+    assert preview.number is None and last_week_posted(store, REPO) is None
+    assert last_week_posted(store, REPO, previews=True) == preview.digest.week
+    clock[0] += timedelta(hours=1)
+    assert run_due_digests(ctx) == []  # the preview is not built again every hour
+    host.data["config"] = ""
+    clock[0] += timedelta(hours=1)
+    (run,) = run_due_digests(ctx)
+    assert run.created and run.digest.week == preview.digest.week
+    assert last_week_posted(store, REPO) == preview.digest.week
+    clock[0] += timedelta(hours=1)
+    assert run_due_digests(ctx) == []
+
+
+def test_the_dashboard_marks_a_dry_run_preview(tmp_path: Path) -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from bot.dashboard import add_signin_redirect, make_dashboard_router
+    from bot.settings import load_settings
+    from bot.store import open_store
+
+    token = "a-long-dashboard-token-for-tests"
+    settings = load_settings(data_dir=tmp_path / "dash", dashboard_token=token, env="test")
+    store = open_store(settings.db_path)
+    store.upsert_installation(1, "o")
+    store.add_repositories(1, [{"full_name": REPO, "id": 1}])
+    host = SampleHost(data([issue(1, "Bug", "ann", NOW - timedelta(days=2))], now=NOW))
+    run = post_weekly_digest(host, store, REPO, parse_config("dry_run: true\n"), lambda: NOW)
+    app = FastAPI()
+    app.include_router(make_dashboard_router(settings, store, now=lambda: NOW))
+    add_signin_redirect(app)
+    client = TestClient(app, follow_redirects=False)
+    assert client.post("/login", data={"token": token}).status_code == 303
+    assert "dry-run preview, not posted" in client.get("/").text
+    page = client.get(f"/digests/{REPO}/{run.digest.week}").text
+    assert "Dry-run preview: not posted to GitHub." in page
