@@ -80,9 +80,10 @@ def snapshot(issue: IssueData) -> IssueSnapshot:
 
 
 def guarded(ctx: JobContext, issue: IssueSnapshot, delivery_id: str | None) -> IssueSnapshot:
-    """The issue with text that gives the bot orders set aside (audited when there was some)."""
+    """The issue with text that gives the bot orders set aside (audited when there was some:
+    quarantine strips the text's ends, so what it set aside is counted from the stripped text)."""
     title, body = quarantine(issue.title), quarantine(issue.body)
-    dropped = len(issue.title) + len(issue.body) - len(title) - len(body)
+    dropped = len(issue.title.strip()) + len(issue.body.strip()) - len(title) - len(body)
     if dropped > 0:
         ctx.store.audit(
             "quarantine",
@@ -272,16 +273,16 @@ def triage_issue(
     fetched = host.issue(number)
     ctx.store.upsert_issue(repo, issue_row(fetched))  # fresh copy for duplicate search
     raw = snapshot(fetched)
-    issue = guarded(ctx, raw, delivery_id)  # what the model reads
     shown = replace(raw, title=visible(raw.title), body=visible(raw.body))  # what policy reads
     target = Target(repo, number, TASK, delivery_id, cfg.dry_run, ctx.settings.bot_login)
     perf = Performer(host, ctx.store, target)
-    skip = _skip_reason(ctx, host, issue, cfg, trigger, force)
+    skip = _skip_reason(ctx, host, raw, cfg, trigger, force)
     if skip is not None:
         perf.perform([NoOp(skip, "triage")])
-        if skip == EDITED_TRIAGED and find_label(issue.labels, cfg.triage.needs_info_label):
+        if skip == EDITED_TRIAGED and find_label(raw.labels, cfg.triage.needs_info_label):
             recheck_info(ctx, host, shown, cfg, perf)
         return None
+    issue = guarded(ctx, raw, delivery_id)  # what the model reads (audited only for triage)
     plan = plan_triage(ctx, host, issue, cfg, repo_labels, replace=force, report=shown)
     perf.perform(plan.labels, model=plan.classified.record)
     if plan.kind is not None:
