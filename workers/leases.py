@@ -37,6 +37,7 @@ class Heartbeat:
         self.url, self.table, self.row_id, self.lease_s = url, table, row_id, lease_s
         self.lock, self.every_s = lock, every_s or lease_s / 3
         self.beats = 0
+        self._said: set[str] = set()  # what was lost and logged already (said once, not per beat)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -77,12 +78,33 @@ class Heartbeat:
                 store.db.conn.close()
 
     def _beat(self, store: Store, locks: Locks | None) -> None:
-        store.db.execute(
+        cur = store.db.execute(
             f"update {self.table} set updated_at = ? where id = ? and status = 'running'",
             [time.time(), self.row_id],
         )
         store.db.conn.commit()
+        if cur.rowcount == 0:  # the recovery sweep re-queued or parked it: its lease had lapsed
+            self._lost(
+                "row",
+                "%s %s is no longer running (its lease lapsed: the recovery sweep re-queued or"
+                " parked it); this run goes on, and another may run it too",
+                self.table,
+                self.row_id,
+            )
         if self.lock is not None and locks is not None:
             key, locks.owner = self.lock  # renewed as the run's own lock holder
-            locks.renew(key)
+            if not locks.renew(key):
+                self._lost(
+                    "lock",
+                    "lock %s of %s %s lost (its lease lapsed and another worker took it): another"
+                    " run may work on the same issue beside this one",
+                    key,
+                    self.table,
+                    self.row_id,
+                )
         self.beats += 1
+
+    def _lost(self, what: str, msg: str, *args: object) -> None:
+        if what not in self._said:
+            self._said.add(what)
+            log.warning(msg, *args)
