@@ -16,6 +16,10 @@ from bot.llm.modelfile import LocalFileBackend, check_model_file, load_failed
 from bot.llm.native import quiet_native_stderr
 
 STOP_EVERY_S = 1.0  # how often a generation asks its caller whether it is still wanted
+PROMPT_RESERVE = 4  # context tokens a prompt leaves free at least (gpt4all's own check)
+# An answer stops this many tokens before the context is full: gpt4all erases the oldest tokens
+# (the system prompt first) to go on, and may evaluate a token or two before it reports them.
+ANSWER_MARGIN = 4
 
 log = logging.getLogger(__name__)
 
@@ -67,46 +71,91 @@ class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
         temperature: float,
         schema: Mapping[str, Any] | None = None,  # gpt4all cannot constrain output: ignored
     ) -> Generation:
+        """The system prompt, then the user's, as GPT4All.chat_session and generate send them to
+        its LLModel, with every prompt token counted: gpt4all checks each part alone against the
+        context, and when the whole does not fit it erases the oldest tokens (the system prompt,
+        the data rule, a fence's opening) and answers from the rest. Here a prompt that does not
+        fit is PromptTooLong, and an answer stops (truncated) before it would fill the context."""
+        n_ctx = self.options.n_ctx
         with self._lock:  # one generation at a time per loaded model
-            model = self._load()
+            llm = self._load().model  # gpt4all's LLModel
+            prompt_tokens = 0
+            pieces: list[str] = []  # the answer, as the runtime reports it
             count = 0
             failed = ""
+            cut = False
             stop, stopped = stop_check(), False
             ask_at = time.monotonic() + STOP_EVERY_S
 
+            def on_prompt(token_id: int) -> bool:  # each prompt token, once evaluated
+                nonlocal prompt_tokens
+                prompt_tokens += 1
+                return prompt_tokens <= n_ctx - PROMPT_RESERVE  # else: stop before an answer
+
+            def on_system(token_id: int, text: str) -> bool:
+                nonlocal failed
+                if token_id < 0:  # the system prompt alone is over the context
+                    failed = text
+                return False
+
             def on_token(token_id: int, text: str) -> bool:
-                nonlocal count, failed, stopped, ask_at
+                nonlocal count, failed, stopped, ask_at, cut
                 if token_id < 0:  # gpt4all's way of saying the prompt was refused, in words
                     failed = text
                     return False
                 count += 1
+                pieces.append(text)
+                if prompt_tokens + count >= n_ctx - ANSWER_MARGIN:  # the next would erase the start
+                    cut = True
+                    return False
                 if stop is not None and time.monotonic() >= ask_at:
                     ask_at = time.monotonic() + STOP_EVERY_S
                     stopped = stop()
                 return not stopped
 
-            with model.chat_session(CHATML_SYSTEM.format(system), CHATML_USER):
-                text = model.generate(
+            llm._prompt_callback = on_prompt  # prompt_model hands it to the runtime
+            try:
+                # "%1%2": the system prompt without gpt4all's implicit whitespace; special: its
+                # ChatML markers are the model's own tokens (the user's text is not read so)
+                llm.prompt_model(
+                    CHATML_SYSTEM.format(system),
+                    "%1%2",
+                    on_system,
+                    n_batch=self.options.n_batch,
+                    n_predict=0,
+                    reset_context=True,
+                    special=True,
+                )
+                if failed or prompt_tokens > n_ctx - PROMPT_RESERVE:
+                    raise _refused(failed, n_ctx)
+                llm.prompt_model(
                     user,
-                    max_tokens=max_tokens,
+                    CHATML_USER.format("%1"),
+                    on_token,
+                    n_predict=max_tokens,
                     temp=temperature,
                     top_k=1 if temperature <= 0 else 40,
+                    top_p=0.4,  # GPT4All.generate's defaults, as before
+                    min_p=0.0,
+                    repeat_penalty=1.18,
+                    repeat_last_n=64,
                     n_batch=self.options.n_batch,
-                    callback=on_token,
                 )
-            if failed:
-                raise _refused(failed, self.options.n_ctx)
+            finally:
+                del llm._prompt_callback
+            if failed or prompt_tokens > n_ctx - PROMPT_RESERVE:
+                raise _refused(failed, n_ctx)
             if stopped:
                 raise Stopped(f"stopped by the caller after {count} tokens")
-            n_past = int(getattr(model.model.context, "n_past", 0) or 0)
-            return Generation(str(text), max(n_past - count, 0), count)
+            return Generation("".join(pieces), prompt_tokens, count, truncated=cut)
 
 
 def _refused(message: str, n_ctx: int) -> GenerationFailed:
-    """gpt4all's refusal of a prompt: one longer than the context (it checks the prompt against
-    n_ctx - 4 and prints the count to stderr only), or another error in its words."""
-    if "context window" in message:
-        return PromptTooLong(None, n_ctx, reserve=4)
+    """gpt4all's refusal of a prompt: one longer than the context (it checks each part against
+    n_ctx - 4 and prints the count to stderr only; "" when the whole was over it, counted here),
+    or another error in its words."""
+    if not message or "context window" in message:
+        return PromptTooLong(None, n_ctx, reserve=PROMPT_RESERVE)
     return GenerationFailed(f"gpt4all: {message}")
 
 

@@ -4,10 +4,7 @@ the summary's first entry (the issue body) is cut like the comments, so it fits.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -41,17 +38,16 @@ class LlamaRefusing:
 
 
 class Gpt4allRefusing:
-    """gpt4all's answer to a prompt over the context: the callback gets token -1 and the error."""
+    """gpt4all's answer to a prompt part over the context: the callback gets token -1 and the
+    error (its LLModel, as GPT4All keeps it in .model)."""
 
-    model = SimpleNamespace(context=SimpleNamespace(n_past=0))
+    @property
+    def model(self) -> Gpt4allRefusing:
+        return self
 
-    @contextmanager
-    def chat_session(self, *_: Any) -> Iterator[None]:
-        yield
-
-    def generate(self, _prompt: str, *, callback: Any, **_: Any) -> str:
-        callback(-1, TOO_LONG)
-        return TOO_LONG
+    def prompt_model(self, prompt: str, _template: str, callback: Any, **_: Any) -> None:
+        if "<|im_start|>system" not in prompt:  # the user's part is the long one
+            callback(-1, TOO_LONG)
 
 
 def test_llama_s_value_error_is_prompt_too_long(tmp_path: Path) -> None:
