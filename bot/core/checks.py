@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.core.secrets import credentials
+from bot.core.text import invisible
 
 # Every link GitHub renders from a comment: bare http(s):// and www. (both autolinked, any case),
 # markdown link and image targets `](…)` and reference definitions `[x]: …` (also in a block
@@ -49,9 +50,10 @@ CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`).+?(?<!`)\1(?!`)", re.S)
 def as_read(text: str) -> str:
     """What a reader takes text for: character references decoded as GitHub does (`&#35;99` is
     a link), look-alikes folded (NFKC: a full-width `＜` is `<`), invisible format characters
-    (zero-width spaces and joiners, soft hyphens) dropped."""
+    (zero-width spaces and joiners, soft hyphens) and the other invisible ones (variation
+    selectors, the grapheme joiner) dropped."""
     text = unicodedata.normalize("NFKC", html.unescape(text))
-    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return "".join(c for c in text if not invisible(c))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
@@ -15,6 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from bot.core.checks import CROSS_REF, ISSUE_REF, MENTION, CheckResult, check_text, links
 from bot.core.lifecycle import Thread, Waiting, is_reply, without_commands
 from bot.core.markers import marker, markers_in, quiet
+from bot.core.text import invisible
 
 T = TypeVar("T")
 
@@ -150,36 +150,12 @@ def _inert(text: str) -> str:
     space, a variation selector) dropped; then a line's opening `[n]` written `(n)`."""
     read = LINE_BREAK.sub("\n", text)
     if not read.isascii():
-        read = "".join(c for c in read if not _invisible(c))
+        read = "".join(c for c in read if not invisible(c))
     return HEADER_LIKE.sub(r"\1(\2)", read)
 
 
 # every line break str.splitlines knows (a model's tokenizer reads each as one)
 LINE_BREAK = re.compile(r"\r\n|[\r\v\f\x1c-\x1e\x85\u2028\u2029]")
-# Default_Ignorable_Code_Point characters that are not format (Cf) ones, as prompts.neutralise
-# skips them (bot.core cannot import bot.llm): the combining grapheme joiner, Hangul fillers,
-# Khmer inherent vowels, variation selectors, and the unassigned rest.
-_IGNORABLE_NOT_CF = (
-    (0x034F, 0x034F),
-    (0x115F, 0x1160),
-    (0x17B4, 0x17B5),
-    (0x180B, 0x180F),
-    (0x2065, 0x2065),
-    (0x3164, 0x3164),
-    (0xFE00, 0xFE0F),
-    (0xFFA0, 0xFFA0),
-    (0xFFF0, 0xFFF8),
-    (0x1BCA0, 0x1BCA3),
-    (0x1D173, 0x1D17A),
-    (0xE0000, 0xE0FFF),
-)
-
-
-def _invisible(c: str) -> bool:
-    if unicodedata.category(c) == "Cf":
-        return True
-    n = ord(c)
-    return n >= 0x034F and any(lo <= n <= hi for lo, hi in _IGNORABLE_NOT_CF)
 
 
 def chunks(items: list[Entry], budget_chars: int) -> list[list[Entry]]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.core.text import invisible
 from bot.llm.api import PromptError
 
 
@@ -108,39 +109,12 @@ def neutralise(text: str) -> str:
     read: list[str] = []
     origin: list[int] = []  # for each character read, the index of the one it was read from
     for i, c in enumerate(text):
-        seen = "" if _ignorable(c) else unicodedata.normalize("NFKC", c)
-        seen = "".join(x for x in seen if not _ignorable(x))
+        seen = "" if invisible(c) else unicodedata.normalize("NFKC", c)
+        seen = "".join(x for x in seen if not invisible(x))
         read.append(seen)
         origin += [i] * len(seen)
     starts = {origin[m.start()] for m in FENCE_TAG.finditer("".join(read))}
     return "".join("&lt;" if i in starts else c for i, c in enumerate(text))
-
-
-# Default_Ignorable_Code_Point (Unicode DerivedCoreProperties) that are not format (Cf)
-# characters: invisible, and skipped by a reader as a zero-width space is: the combining grapheme
-# joiner, Hangul fillers, Khmer inherent vowels, variation selectors, and the unassigned rest.
-_IGNORABLE_NOT_CF = (
-    (0x034F, 0x034F),
-    (0x115F, 0x1160),
-    (0x17B4, 0x17B5),
-    (0x180B, 0x180F),
-    (0x2065, 0x2065),
-    (0x3164, 0x3164),
-    (0xFE00, 0xFE0F),
-    (0xFFA0, 0xFFA0),
-    (0xFFF0, 0xFFF8),
-    (0x1BCA0, 0x1BCA3),
-    (0x1D173, 0x1D17A),
-    (0xE0000, 0xE0FFF),
-)
-
-
-def _ignorable(c: str) -> bool:
-    """Whether a reader skips `c` as invisible: a format or other default-ignorable character."""
-    if unicodedata.category(c) == "Cf":
-        return True
-    n = ord(c)
-    return n >= 0x034F and any(lo <= n <= hi for lo, hi in _IGNORABLE_NOT_CF)
 
 
 def fence(name: str, text: str) -> str:

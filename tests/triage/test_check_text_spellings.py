@@ -26,6 +26,7 @@ PINGS_OR_LINKS = [
     "Thanks for the report! &commat;octocat will take a look soon.",
     "Thanks for the report! &#x40;octo\u200bcat will take a look soon.",
     "Thanks for the report! a\u200b@octocat will take a look soon.",
+    "Thanks for the report! This looks like #\ufe0f99, a maintainer will follow up.",  # invisible
     "Thanks for the report! This looks like &#35;99, a maintainer will follow up.",
     "Thanks for the report! This looks like &num;99, a maintainer will follow up.",
     "Thanks for the report! For a faster fix, write to security@evil-phish.example.",
