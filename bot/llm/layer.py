@@ -21,7 +21,7 @@ from bot.llm.backends import Generation, LocalBackend, get_backend
 from bot.llm.classifier import Classifier
 from bot.llm.modelfile import check_model_file
 from bot.llm.prompts import PROMPTS_DIR, load_prompt
-from bot.llm.records import Example, Learned, Records, text_hash
+from bot.llm.records import Example, Learned, Records
 from bot.llm.stats import summarize
 from bot.llm.zeroshot import LabelAnswer, classify_with
 from bot.llm.zeroshot import prompt_version as zeroshot_version
@@ -444,13 +444,7 @@ class ModelLayer:
         """Drop the example a backfill taught from `text`, if any: its issue teaches nothing now
         (the label map changed). A person's label and the large model's stay. The classifier
         learns of it at its next retrain (a backfill job forces one)."""
-        where = "scope = ? and text_hash = ? and source = 'backfill'"
-        args = [scope, text_hash(text)]
-        table = self.records.db.table("llm_examples")
-        if next(iter(table.rows_where(where, args)), None) is None:
-            return False
-        table.delete_where(where, args)
-        return True
+        return self.records.forget(scope, text, "backfill")  # found as learn() stored it
 
     def classifier(self, force: bool = False, *, here: bool = False) -> Classifier:
         """The classifier, retrained when RETRAIN_EVERY examples arrived since (any process), or

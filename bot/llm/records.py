@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from bot.core.secrets import credentials
+from bot.core.triage import quarantine
 from bot.llm.api import ModelRecord
 from bot.store import Store
 
@@ -33,6 +34,31 @@ def text_hash(*parts: str) -> str:
         h.update(p.encode("utf-8", "surrogatepass"))
         h.update(b"\x00")
     return h.hexdigest()
+
+
+def _read(text: str) -> str:
+    """quarantine() until it changes nothing (once, nearly always): the text the model read,
+    read again, is the same text."""
+    out = quarantine(text)
+    for _ in range(3):
+        again = quarantine(out)
+        if again == out:
+            break
+        out = again
+    return out
+
+
+def example_text(text: str) -> str:
+    """The form an example is stored and known by (its text_hash), whoever teaches it: title and
+    body (`title\n\nbody`, split at the first blank line, as every caller joins them) each as
+    the model reads them, hidden comments and orders to the bot set aside (quarantine). The
+    large model learns from the text it read, a maintainer's label and a backfill from the raw
+    issue: in one form, a person's label finds the large model's example of the issue and
+    replaces it (PRIORITY), and the classifier learns from what it will be asked about."""
+    title, blank, body = text.partition("\n\n")
+    if not blank:
+        return _read(text)
+    return f"{_read(title)}\n\n{_read(body)}"
 
 
 def today() -> str:
@@ -250,12 +276,13 @@ class Records:
     ) -> Learned:
         """Store one labeled example, unless a higher-priority label is already there.
 
+        The example is stored as example_text(text), whoever teaches it. One stored before under
+        the raw text's hash counts as the same example, and is replaced by a new label.
+
         `created`, the issue's creation time, orders examples in time for `smolbot models eval`."""
-        h = text_hash(text)
-        rows = list(
-            self.db.table("llm_examples").rows_where("scope = ? and text_hash = ?", [scope, h])
-        )
-        have = rows[0] if rows else None
+        h, older = self._hashes(text)
+        text = example_text(text)
+        have = self._example(scope, [h, *older], h)
         if have is not None and (
             PRIORITY.get(have["source"], 0) > PRIORITY.get(source, 0)
             or (have["label"] == label and have["source"] == source)
@@ -265,11 +292,10 @@ class Records:
             if created is not None and have.get("created") != created:  # a date, learned late
                 self.db.execute(
                     "update llm_examples set created = ? where scope = ? and text_hash = ?",
-                    [created, scope, h],
+                    [created, scope, have["text_hash"]],
                 )
                 self.db.conn.commit()
             return Learned.KNOWN
-        seq = self.example_seq() + 1
         row: dict[str, Any] = {
             "scope": scope,
             "text_hash": h,
@@ -277,12 +303,53 @@ class Records:
             "label": label,
             "source": source,
         }
-        if created is not None:  # a relabel that does not know the date keeps the one stored
+        if created is None and have is not None and have.get("created") is not None:
+            created = have["created"]  # a relabel that does not know the date keeps the one stored
+        if created is not None:
             row["created"] = created
-        self.db.table("llm_examples").upsert(
-            {**row, "at": time.time(), "seq": seq}, pk=("scope", "text_hash")
-        )
+        with self.db.atomic():
+            seq = self.example_seq() + 1
+            for old in older:
+                self.db.table("llm_examples").delete_where(
+                    "scope = ? and text_hash = ?", [scope, old]
+                )
+            self.db.table("llm_examples").upsert(
+                {**row, "at": time.time(), "seq": seq}, pk=("scope", "text_hash")
+            )
         return Learned.NEW
+
+    def forget(self, scope: str, text: str, source: str) -> bool:
+        """Drop the example `source` taught from `text` (as learn() stores it, or under the raw
+        text's hash as stored before), if any."""
+        h, older = self._hashes(text)
+        table = self.db.table("llm_examples")
+        gone = False
+        for key in (h, *older):
+            where, args = "scope = ? and text_hash = ? and source = ?", [scope, key, source]
+            if next(iter(table.rows_where(where, args)), None) is not None:
+                table.delete_where(where, args)
+                gone = True
+        return gone
+
+    @staticmethod
+    def _hashes(text: str) -> tuple[str, list[str]]:
+        """The text_hash an example of `text` is stored under, and the one it may have been
+        stored under before example_text (the raw text's) when that differs."""
+        h, raw = text_hash(example_text(text)), text_hash(text)
+        return h, [raw] if raw != h else []
+
+    def _example(self, scope: str, hashes: list[str], h: str) -> dict[str, Any] | None:
+        """The stored example of one text: of those found under `hashes`, the surest source's
+        (the one under `h` among equals)."""
+        marks = ", ".join("?" for _ in hashes)
+        rows = self.db.table("llm_examples").rows_where(
+            f"scope = ? and text_hash in ({marks})", [scope, *hashes]
+        )
+        return max(
+            rows,
+            key=lambda r: (PRIORITY.get(r["source"], 0), r["text_hash"] == h),
+            default=None,
+        )
 
     def example_seq(self) -> int:
         row = self.db.execute("select coalesce(max(seq), 0) from llm_examples").fetchone()
