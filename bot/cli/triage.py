@@ -117,6 +117,7 @@ def decision(
     """What triage would do with one issue, as a JSON-able dict: with the labels the webhook
     would apply (needs-info and needs-triage as `labels` spell them)."""
     from bot.jobs.triage import plan_triage, with_repo_spelling
+    from bot.llm.zeroshot import not_learning
 
     cfg = with_repo_spelling(cfg, labels)
     number = int(row.get("number") or 0)
@@ -124,7 +125,8 @@ def decision(
     author = str(row.get("author") or "")
     issue = IssueSnapshot(repo, number, quarantine(title), quarantine(body), author)
     shown = IssueSnapshot(repo, number, visible(title), visible(body), author)
-    plan = plan_triage(ctx, None, issue, cfg, labels, report=shown)  # as the webhook's triage
+    with not_learning():  # the input may be a held-out set: nothing is taught from it
+        plan = plan_triage(ctx, None, issue, cfg, labels, report=shown)  # as the webhook's
     verdict, record = plan.classified.verdict, plan.classified.record
     return {
         "title": title,
@@ -222,7 +224,10 @@ def _config(path: Path | None) -> RepoConfig:
 def triage(
     repo: str, title: str | None, body_file: Path | None, config_file: Path | None, labels: str
 ) -> None:
-    """Triage issues without GitHub: one JSON decision per line, nothing written anywhere.
+    """Triage issues without GitHub: one JSON decision per line. Nothing is written to GitHub
+    and nothing is learned (a label the large model gives is not taught to the classifier, so a
+    held-out set can be piped through); the store keeps what any model call leaves: its record,
+    its cached answer, the large model's daily budget spent.
 
     A line that is not an issue gets {"line": N, "error": ...} in its place; the others are
     still triaged, and the exit status is 1."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -33,6 +35,20 @@ ANSWER_PREFIX = '{"label": "'
 # That probability is overconfident (bench/models.py --zeroshot 60, Qwen 0.5B: labels given 0.5-0.7
 # were right 44 % of the time, 0.7-0.9 67 %, 48 % overall): the confidence shrinks it toward chance.
 LOGIT_SHRINK = 0.6
+# Whether a label the large model is sure of is learned (a training example of the scope): not
+# in an offline `smolbot triage`, whose input may be a held-out set (context-local: a worker's
+# other threads learn as ever).
+_LEARNING: ContextVar[bool] = ContextVar("zeroshot_learning", default=True)
+
+
+@contextmanager
+def not_learning() -> Iterator[None]:
+    """Inside: the large model's labels are used, not learned."""
+    token = _LEARNING.set(False)
+    try:
+        yield
+    finally:
+        _LEARNING.reset(token)
 
 
 def logit_confidence(probability: float, n_labels: int) -> float:
@@ -166,7 +182,10 @@ def classify_with(
         attempts.append(out.record)
         value = _as_classification(out.value, labels, out.confidence)
         if value is not None and out.confidence >= threshold:
-            layer.learn(scope, text, value.label, source="large")
+            if _LEARNING.get():
+                layer.learn(scope, text, value.label, source="large")
+            else:
+                out.record.note = f"{out.record.note}; not learned".lstrip("; ")
             ans = Answer(value, out.confidence, out.record, "escalated", attempts)
             return layer._done(ans, call_id, scope)
         if value is not None:  # unsure too: not acted on, and not learned from
