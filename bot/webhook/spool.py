@@ -11,12 +11,16 @@ replays it again, which the store ignores: it keeps one row per delivery id.
 An entry that cannot be replayed (not JSON lines: a damaged file; a file the disk cannot read;
 or rows the store refuses for a reason other than an outage) is moved into rejected/ with an
 error in the log, so the entries behind it are replayed all the same; /healthz and the spool's
-status say so.
+status say so. An error that says nothing about the entry itself is no reason to park it: the
+process short of file descriptors or memory ends the pass (tried again later); an I/O error
+(EIO, ESTALE: NFS, a disk that may come back) skips the entry, and moves it aside only once it
+has lasted UNREADABLE_FOR_S.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import itertools
 import json
@@ -39,6 +43,23 @@ REJECTED = "rejected"  # entries that cannot be replayed: kept for a person, nev
 RECOUNT_S = 1.0  # how stale this process's count of the spool's bytes may be (others write too)
 _LOG_EVERY_S = 60.0
 _seq = itertools.count()
+# open()/read() errors that say the entry itself cannot be read as it is: moved aside at once
+_ENTRY_BAD = frozenset(
+    {
+        errno.EACCES,
+        errno.EPERM,
+        errno.EISDIR,
+        errno.ELOOP,
+        errno.ENXIO,
+        errno.ENODEV,
+        errno.EOVERFLOW,
+    }
+)
+# the process is short of something for a moment: no entry is to blame, the pass ends
+_SHORT_OF = frozenset(
+    {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS, errno.EAGAIN, errno.EINTR}
+)
+UNREADABLE_FOR_S = 300.0  # any other error (EIO, ESTALE): the entry is skipped until it lasts this
 
 
 class SpoolFull(Exception):
@@ -81,6 +102,7 @@ class Spool:
         self._kept, self._logged_at = 0, float("-inf")
         self._count_lock = threading.Lock()
         self._used, self._counted_at = 0, float("-inf")
+        self._unreadable: dict[str, float] = {}  # entry name: since when (monotonic) it fails
 
     def put(self, rows: Sequence[Mapping[str, Any]], why: str) -> Path:
         """Keep rows durably; SpoolFull past the cap, OSError when the disk refuses."""
@@ -216,22 +238,48 @@ class Spool:
                 err,
             )
 
+    def _unreadable_now(self, entry: Path, err: OSError) -> None:
+        """An entry open() or read() failed on (called in an except block): the process short
+        of fds or memory raises it again (the pass ends; no entry is moved for it); an error
+        about the file itself (EACCES, EISDIR) moves it aside; any other (EIO, ESTALE) skips it
+        this pass, and moves it aside once it has failed for UNREADABLE_FOR_S."""
+        if err.errno in _SHORT_OF:
+            raise err
+        now = time.monotonic()
+        since = self._unreadable.setdefault(entry.name, now)
+        if err.errno in _ENTRY_BAD:
+            self._unreadable.pop(entry.name, None)
+            self._set_aside(entry, f"unreadable: {err}")
+        elif since == now:
+            log.warning(
+                "spool entry %s could not be read (%s): skipped, tried again at the next pass;"
+                " moved aside if it lasts %.0f s",
+                entry.name,
+                err,
+                UNREADABLE_FOR_S,
+            )
+        elif now - since >= UNREADABLE_FOR_S:
+            self._unreadable.pop(entry.name, None)
+            self._set_aside(entry, f"unreadable for {now - since:.0f} s: {err}")
+
     @contextlib.contextmanager
     def take(self, entry: Path) -> Iterator[list[dict[str, Any]] | None]:
         """The entry's rows, or None when another process is replaying it or has done so.
 
         Deleted when the block ends without an exception (the store committed the rows); kept
-        for the next try otherwise. An entry that is not JSON lines, or that the disk cannot read
-        (EIO, EACCES), is moved into rejected/ (None): it would stop every replay behind it; one
-        that cannot be moved either is skipped this pass.
+        for the next try otherwise. An entry that is not JSON lines, or that cannot be read
+        (EACCES; EIO for UNREADABLE_FOR_S), is moved into rejected/ (None): it would stop every
+        replay behind it; one that cannot be moved either, or whose read error may pass, is
+        skipped this pass (_unreadable_now).
         """
         try:
             f = entry.open("rb")
         except FileNotFoundError:
+            self._unreadable.pop(entry.name, None)
             yield None
             return
         except OSError as err:
-            self._set_aside(entry, f"unreadable: {err}")
+            self._unreadable_now(entry, err)
             yield None
             return
         with f:
@@ -250,10 +298,11 @@ class Spool:
                 self._set_aside(entry, f"not JSON lines: {err}")
                 yield None
                 return
-            except OSError as err:  # a bad sector
-                self._set_aside(entry, f"unreadable: {err}")
+            except OSError as err:  # a bad sector, or an NFS server away for a moment
+                self._unreadable_now(entry, err)
                 yield None
                 return
+            self._unreadable.pop(entry.name, None)
             wrong = _not_deliveries(rows, _parts(entry.name)[1])
             if wrong is not None:  # the store would take a NULL id, again at every pass
                 self._set_aside(entry, wrong)

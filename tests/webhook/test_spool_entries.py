@@ -13,6 +13,7 @@ import pytest
 
 from bot.settings import Settings
 from bot.store import Store
+from bot.webhook import spool as spool_mod
 from bot.webhook.batcher import IntakeBatcher
 from bot.webhook.spool import REJECTED, Spool
 from tests.webhook.test_app import Recorder
@@ -33,7 +34,9 @@ def test_an_unreadable_entry_does_not_stop_the_entries_behind_it(
     when: str,
 ) -> None:
     """EIO on a bad sector, EACCES on a file a root-run web left behind: OSError escaped take()
-    and every replay stopped at the oldest entry, for ever."""
+    and every replay stopped at the oldest entry, for ever. (EIO may pass, on NFS: the entry is
+    moved aside once it has lasted UNREADABLE_FOR_S, here 0 s, so at the second pass.)"""
+    monkeypatch.setattr(spool_mod, "UNREADABLE_FOR_S", 0.0)
     spool = _spool(settings)
     bad = spool.put([ROW], "test")
     spool.put([{**ROW, "id": "good"}], "test")
@@ -67,7 +70,10 @@ def test_an_unreadable_entry_does_not_stop_the_entries_behind_it(
     batcher = IntakeBatcher(store, queue, threading.Lock(), spool)
     with caplog.at_level("ERROR", logger="bot.webhook"):
         assert batcher.replay() == 1
-    assert store.delivery("good") is not None and queue.sent == ["good"]
+        assert store.delivery("good") is not None and queue.sent == ["good"]
+        if when == "read":
+            assert spool.entries() == [bad]  # EIO: skipped, maybe a moment's
+            batcher.replay()
     assert spool.entries() == [] and (spool.dir / REJECTED / bad.name).exists()
     assert "unreadable" in caplog.text and bad.name in caplog.text
 
