@@ -15,7 +15,7 @@ import threading
 import time
 from types import TracebackType
 
-from bot.coord.locks import Locks
+from bot.coord.locks import Locks, is_postgres
 from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,10 @@ class Heartbeat:
                 self.table,
                 self.row_id,
             )
-        if self.lock is not None and locks is not None:
+        # PostgreSQL's advisory lock has no lease to push, and it is held by the worker's session,
+        # not this thread's: asking here would always answer "not held". A holder whose session
+        # ends learns it there (SessionLocksLost on its next statement).
+        if self.lock is not None and locks is not None and not is_postgres(store):
             key, locks.owner = self.lock  # renewed as the run's own lock holder
             if not locks.renew(key):
                 self._lost(
