@@ -319,10 +319,8 @@ class IntakeBatcher:
             self.replay_failing = (since, f"{type(err).__name__}: {err}")
         finally:
             self._busy_since = None
-        if done:
-            self._replay_failed = False
-        if not self._replay_failed:
-            self.replay_failing = None
+        if failed is None:  # recorded what waited, or found nothing (another web took it)
+            self._replay_failed, self.replay_failing = False, None
         if done or failed is not None:
             self._spool_waits = True
         # more may wait: go on at once, between live batches, until a pass finds nothing
