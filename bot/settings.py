@@ -176,12 +176,15 @@ class Settings(BaseSettings):
     def _broker_url(cls, v: str | None) -> str | None:
         # a scheme kombu has no transport for (the store's sqlite:// or postgresql:// copied)
         # ended `smolbot worker`, and the web's first publish, in KeyError 'No such transport'
-        if v is None:
-            return v
+        if v is None or not v.strip():  # blank (an env file's NAME=, compose's ${VAR:-}): default
+            return None
+        v = v.strip()
         scheme = v.split("://", 1)[0] if "://" in v else ""
-        if scheme and _broker_transport_known(scheme.split("+", 1)[0]):
+        # kombu takes a transport+ prefix as it is spelled, and a plain scheme lower-cased
+        transport = scheme.split("+", 1)[0] if "+" in scheme else scheme.lower()
+        if transport and _broker_transport_known(transport):
             return v
-        store_form = scheme in ("sqlite", "postgresql", "postgres")  # SMOLBOT_DATABASE_URL's
+        store_form = scheme.lower() in ("sqlite", "postgresql", "postgres")  # the store's form
         raise ValueError(
             "a broker URL: sqla+sqlite:///PATH, sqla+postgresql://USER:PASSWORD@HOST:PORT/DB,"
             " redis://HOST:6379/0 or amqp://USER:PASSWORD@HOST:5672/VHOST, not "
@@ -303,8 +306,8 @@ def _broker_transport_known(name: str) -> bool:
         resolve_transport(name)
     except KeyError:  # "No such transport"
         return False
-    except ImportError:  # a transport kombu has, its library not installed: said when used
-        return True
+    except Exception:  # a transport kombu has that fails to load here (its library missing: an
+        return True  # ImportError, or confluentkafka's NameError): kombu says so when it is used
     return True
 
 

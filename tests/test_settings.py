@@ -67,6 +67,49 @@ def test_broker_urls_kombu_knows_are_accepted(url: str) -> None:
     assert load_settings(env="test", broker_url=url).effective_broker_url == url
 
 
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_broker_url_means_the_embedded_broker(
+    blank: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`SMOLBOT_BROKER_URL=` (an env file, compose's ${VAR:-}) was refused by every command."""
+    monkeypatch.setenv("SMOLBOT_BROKER_URL", blank)
+    s = load_settings(env="test", data_dir=tmp_path)
+    assert s.broker_url is None
+    assert s.effective_broker_url == f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("REDIS://redis:6379/0", "REDIS://redis:6379/0"),  # kombu lower-cases the scheme
+        ("Amqp://u:p@rabbit:5672/v", "Amqp://u:p@rabbit:5672/v"),
+        (" redis://redis:6379/0\n", "redis://redis:6379/0"),  # space around it, as pasted
+    ],
+)
+def test_broker_urls_that_connected_before_the_check_are_still_accepted(
+    url: str, kept: str
+) -> None:
+    assert load_settings(env="test", broker_url=url).effective_broker_url == kept
+
+
+def test_a_transport_that_fails_to_load_otherwise_is_left_to_say_so_when_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """kombu's confluentkafka transport raises NameError without its library: the check let it
+    out of load_settings, a traceback from every command (web, doctor)."""
+    url = "confluentkafka://kafka:9092"
+    assert load_settings(env="test", broker_url=url).effective_broker_url == url
+
+    import kombu.transport
+
+    def broken(name: str) -> None:
+        raise RuntimeError(f"{name} broke on import")
+
+    monkeypatch.setattr(kombu.transport, "resolve_transport", broken)
+    url = "sometransport://h:1"
+    assert load_settings(env="test", broker_url=url).effective_broker_url == url
+
+
 @pytest.mark.parametrize(
     ("url", "suggested"),
     [
@@ -74,6 +117,7 @@ def test_broker_urls_kombu_knows_are_accepted(url: str) -> None:
         ("postgresql://u:S3CRET@db:5432/smolbot", "sqla+postgresql://"),  # the store's URL copied
         ("reddis://:S3CRET@redis:6379/0", "redis://"),
         ("redis:6379", "redis://"),
+        ("SQLA+sqlite:////var/lib/smolbot/b.sqlite", "sqla+sqlite:///"),  # kombu: No such transport
     ],
 )
 def test_a_broker_url_kombu_has_no_transport_for_is_said_in_one_line(
