@@ -347,16 +347,16 @@ class IntakeBatcher:
             rows = [r for _, got in held for r in got]
             if not rows:
                 return 0
+            moved = 0
             try:
                 fresh = self._record_rows(rows)
             except Exception as err:
                 if _outage(err):
                     raise
-                fresh = self._record_each(held)
-                rows = [r for entry, got in held if entry.exists() for r in got]
+                fresh, rows, moved = self._record_each(held)
             self._publish(_to_queue(fresh))
         log.info("recorded %d spooled deliveries (%d new)", len(rows), len(fresh))
-        return len(rows) or len(held)  # all moved aside: something was done, go on at once
+        return len(rows) or moved  # all moved aside: something was done, go on at once
 
     def _record_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Record rows in one transaction; the new ones."""
@@ -364,22 +364,29 @@ class IntakeBatcher:
             new = self.store.record_deliveries(rows)
         return [r for r, is_new in zip(rows, new, strict=True) if is_new]
 
-    def _record_each(self, held: list[tuple[Path, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    def _record_each(
+        self, held: list[tuple[Path, list[dict[str, Any]]]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
         """Entries one at a time, after the store refused them together (no outage): one it
-        refuses alone is moved aside. An outage meanwhile publishes what was recorded, then
-        raises (what was recorded is replayed again, which the store ignores)."""
+        refuses alone is moved aside, or skipped this pass when it cannot be moved either. An
+        outage meanwhile publishes what was recorded, then raises (what was recorded is replayed
+        again, which the store ignores). The new rows, the rows recorded, the entries moved."""
         assert self.spool is not None
         fresh: list[dict[str, Any]] = []
+        recorded: list[dict[str, Any]] = []
+        moved = 0
         for entry, got in held:
             try:
                 fresh += self._record_rows(got)
+                recorded += got
             except Exception as err:
                 if _outage(err):
                     self._publish(_to_queue(fresh))
                     raise
                 log.error("the store refused a spooled entry (no outage)", exc_info=err)
-                self.spool.reject(entry, f"the store refused it: {type(err).__name__}: {err}")
-        return fresh
+                why = f"the store refused it: {type(err).__name__}: {err}"
+                moved += self.spool.set_aside(entry, why)
+        return fresh, recorded, moved
 
     def process(self, batch: Sequence[Pending]) -> list[Answer]:
         """Record the batch, publish its new deliveries as one message, mark them queued."""

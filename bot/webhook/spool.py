@@ -103,6 +103,7 @@ class Spool:
         self._count_lock = threading.Lock()
         self._used, self._counted_at = 0, float("-inf")
         self._unreadable: dict[str, float] = {}  # entry name: since when (monotonic) it fails
+        self._left: set[str] = set()  # entries set_aside() could not move: take() keeps them
 
     def put(self, rows: Sequence[Mapping[str, Any]], why: str) -> Path:
         """Keep rows durably; SpoolFull past the cap, OSError when the disk refuses."""
@@ -222,9 +223,10 @@ class Spool:
         )
         return moved
 
-    def _set_aside(self, entry: Path, why: str) -> None:
+    def set_aside(self, entry: Path, why: str) -> bool:
         """reject(), or when the entry cannot be moved either (a read-only file system), an
-        error in the log: the entry is skipped this pass, the ones behind it go on."""
+        error in the log: the entry is skipped this pass, the ones behind it go on (and a take()
+        block of it that ends leaves it where it is). Whether it left the spool."""
         try:
             self.reject(entry, why)
         except FileNotFoundError:  # another process moved or replayed it meanwhile
@@ -237,6 +239,9 @@ class Spool:
                 why,
                 err,
             )
+            self._left.add(entry.name)
+            return False
+        return True
 
     def _unreadable_now(self, entry: Path, err: OSError) -> None:
         """An entry open() or read() failed on (called in an except block): the process short
@@ -249,7 +254,7 @@ class Spool:
         since = self._unreadable.setdefault(entry.name, now)
         if err.errno in _ENTRY_BAD:
             self._unreadable.pop(entry.name, None)
-            self._set_aside(entry, f"unreadable: {err}")
+            self.set_aside(entry, f"unreadable: {err}")
         elif since == now:
             log.warning(
                 "spool entry %s could not be read (%s): skipped, tried again at the next pass;"
@@ -260,7 +265,7 @@ class Spool:
             )
         elif now - since >= UNREADABLE_FOR_S:
             self._unreadable.pop(entry.name, None)
-            self._set_aside(entry, f"unreadable for {now - since:.0f} s: {err}")
+            self.set_aside(entry, f"unreadable for {now - since:.0f} s: {err}")
 
     @contextlib.contextmanager
     def take(self, entry: Path) -> Iterator[list[dict[str, Any]] | None]:
@@ -272,6 +277,7 @@ class Spool:
         replay behind it; one that cannot be moved either, or whose read error may pass, is
         skipped this pass (_unreadable_now).
         """
+        self._left.discard(entry.name)
         try:
             f = entry.open("rb")
         except FileNotFoundError:
@@ -295,7 +301,7 @@ class Spool:
             try:
                 rows = [json.loads(line) for line in f if line.strip()]
             except ValueError as err:  # JSONDecodeError, UnicodeDecodeError: damaged
-                self._set_aside(entry, f"not JSON lines: {err}")
+                self.set_aside(entry, f"not JSON lines: {err}")
                 yield None
                 return
             except OSError as err:  # a bad sector, or an NFS server away for a moment
@@ -305,13 +311,16 @@ class Spool:
             self._unreadable.pop(entry.name, None)
             wrong = _not_deliveries(rows, _parts(entry.name)[1])
             if wrong is not None:  # the store would take a NULL id, again at every pass
-                self._set_aside(entry, wrong)
+                self.set_aside(entry, wrong)
                 yield None
                 return
             yield rows
             # not fsynced: a delete a crash undoes is a replay the store ignores; gone already
-            # when the replay rejected it
-            entry.unlink(missing_ok=True)
+            # when the replay rejected it, kept when it could not be moved aside either
+            if entry.name in self._left:
+                self._left.discard(entry.name)
+            else:
+                entry.unlink(missing_ok=True)
 
 
 def _not_deliveries(rows: list[Any], count: int) -> str | None:
