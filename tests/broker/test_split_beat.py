@@ -26,7 +26,9 @@ def _beats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, queues: list[str]) -
 
     monkeypatch.setattr(nodes.subprocess, "Popen", popen)
     settings = load_settings(data_dir=tmp_path, webhook_secret="x", env="test")
-    assert nodes.run_split(settings, queues, "solo", True, grace_s=1) == 0
+    # no check of the exit status: the fake children race (the first to end has the others sent
+    # SIGTERM, and one not yet ended counts 143), and what is tested is which child got --beat
+    nodes.run_split(settings, queues, "solo", True, grace_s=1)
     return [c[c.index("-Q") + 1] for c in cmds if "--beat" in c]
 
 
