@@ -21,8 +21,9 @@ from bot.llm.metrics import render_metrics
 from bot.ports import Enqueue
 from bot.settings import Settings
 from bot.store import Store, open_store
+from bot.store.store import StoreFileReplaced
 from bot.webhook import intake, signature
-from bot.webhook.batcher import Answer, IntakeBatcher, NotKept
+from bot.webhook.batcher import Answer, IntakeBatcher, NotKept, public_error
 from bot.webhook.spool import Spool, SpoolStatus
 
 log = logging.getLogger(__name__)
@@ -269,6 +270,9 @@ def _store_health(edge: Edge) -> str:
     try:
         edge.store.ping()
         return "ok"
+    except StoreFileReplaced as err:  # its message has the path and pid: for the log only
+        edge.batcher.say_replaced(err)
+        return f"error: {public_error(err)} (the web log says which file)"
     except Exception as err:  # a health check reports, it does not raise
         return f"error: {err}"
     finally:

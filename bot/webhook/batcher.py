@@ -68,10 +68,11 @@ def _outage(err: Exception) -> bool:
     return isinstance(err, unavailable_errors()) and is_outage(err)
 
 
-def _public(err: Exception) -> str:
-    """A store error as a client may read it: not the server's paths (the log has them)."""
+def public_error(err: Exception) -> str:
+    """A store error as a client (or /healthz, no sign-in) may read it: not the server's paths
+    or pid (the log has them: say_replaced)."""
     if isinstance(err, StoreFileReplaced):
-        return "its file was replaced under the web process, which must be restarted"
+        return "its file was deleted or replaced under the web process, which must be restarted"
     return str(err)
 
 
@@ -265,7 +266,7 @@ class IntakeBatcher:
         since = self.replay_failing[0] if self.replay_failing else time.time()
         self.replay_failing = (since, f"{type(err).__name__}: {err}")
         if isinstance(err, StoreFileReplaced):
-            self._say_replaced(err)
+            self.say_replaced(err)
         rows = [_row(p) for p in batch if not p.spooled]
         try:
             if rows:
@@ -273,14 +274,14 @@ class IntakeBatcher:
                 self._spool_waits = True
         except Exception as spool_err:  # the request says it, with its delivery id (app.py)
             return NotKept(
-                f"store unavailable ({_public(err)}), and the spool refused it: {spool_err}"
+                f"store unavailable ({public_error(err)}), and the spool refused it: {spool_err}"
             )
         # no use replaying before the store takes something again, or REPLAY_EVERY_S passed
         self._replay_failed = True
         self._replay_at = max(self._replay_at, time.monotonic() + REPLAY_EVERY_S)
         return [_spooled(p) for p in batch]
 
-    def _say_replaced(self, err: StoreFileReplaced) -> None:
+    def say_replaced(self, err: StoreFileReplaced) -> None:
         """An error in the log, at most once a REPLACED_LOG_EVERY_S: only a restart ends it."""
         now = time.monotonic()
         if now - self._replaced_said_at >= REPLACED_LOG_EVERY_S:
