@@ -277,7 +277,10 @@ def run_job(
 ) -> str:
     """Run a registered job with the same claim / lock / retry / dead-letter discipline.
 
-    `waited`: how many times it found its lock busy and was deferred (the wait grows)."""
+    How many times it found its lock busy and was deferred (the wait grows) rides in the message
+    header WAITED_HEADER, which a worker of older code ignores: a `waited` kwarg made such a worker
+    fail the message (TypeError). `waited` is still read, from messages published that way."""
+    waited = _waited(self.request, waited)
     try:
         wr = _wr()
         job = job_registry.get_job(job_name)
@@ -299,13 +302,29 @@ def run_job(
                 return "already-final"
             run_job.apply_async(
                 args=[job_name, kwargs],
-                kwargs={"job_id": jid, "waited": waited + 1},
+                kwargs={"job_id": jid},
+                headers={WAITED_HEADER: waited + 1},
                 queue="model",
                 countdown=countdown,
                 retries=self.request.retries,  # a deferral neither spends nor refills retries
             )
             return "deferred"
         return _run_job(self, wr, job, jid, kwargs, key)
+
+
+WAITED_HEADER = "smolbot_waited"
+
+
+def _waited(request: Any, kwarg: int) -> int:
+    """The deferral count of the message being run: its header (an attribute of a worker's
+    request; in `headers` when run eagerly), else the `waited` kwarg of older messages."""
+    n = getattr(request, WAITED_HEADER, None)
+    if n is None:
+        n = (getattr(request, "headers", None) or {}).get(WAITED_HEADER, kwarg)
+    try:
+        return max(0, int(n))
+    except (TypeError, ValueError):
+        return kwarg
 
 
 def _today_s_repo(store: Any, jid: str, kwargs: dict[str, Any]) -> dict[str, Any]:
