@@ -320,6 +320,17 @@ def _detail(value: Any) -> dict[str, Any]:
 # --- one-line summaries --------------------------------------------------------------------
 MAX_LINE = 160
 NUMBER = re.compile(r"\d+(?:\.\d+)*")  # 400, 3.2, 1.2.3: a line says only those the thread does
+GROUPED = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # 1,000 and 1000 are one number
+
+
+def numbers(text: str) -> list[str]:
+    """The numbers written in the text, a count's digit groups joined (1,000 is 1000)."""
+    return NUMBER.findall(GROUPED.sub("", text))
+
+
+def _written(n: str, known: set[str]) -> bool:
+    """The thread wrote n, or a longer version of it (3.2 of 3.2.0, macOS 14 of 14.1)."""
+    return n in known or any(k.startswith(n + ".") for k in known)
 
 
 def summary_line(models: ModelLayer, thread: Thread, issue: IssueData) -> str | None:
@@ -353,9 +364,9 @@ def line_problems(line: str, thread: Thread, body: str) -> Iterable[str]:
     said = " ".join([thread.title, body, *(c.body for c in thread.comments or ())])
     for claim in unsupported_claims(line, said):
         yield f"claims {claim!r}, which nobody in the thread said"
-    known = {*NUMBER.findall(said), *NUMBER.findall(thread.url), str(thread.number)}
-    for n in dict.fromkeys(NUMBER.findall(line)):
-        if n not in known:
+    known = {*numbers(said), *NUMBER.findall(thread.url), str(thread.number)}
+    for n in dict.fromkeys(numbers(line)):
+        if not _written(n, known):
             yield f"invented number: {n} (a version, a count, a date nobody in the thread wrote)"
     if len(line) > MAX_LINE:
         yield f"too long: {len(line)} > {MAX_LINE} characters"
