@@ -51,7 +51,9 @@ def on_installation_repositories(rt: Runtime, row: dict[str, Any], payload: dict
     account = (inst.get("account") or {}).get("login", "")
     rt.store.upsert_installation(inst["id"], account)
     rt.store.add_repositories(inst["id"], payload.get("repositories_added") or [])
-    rt.store.remove_repositories(r["full_name"] for r in payload.get("repositories_removed") or [])
+    removed = [r["full_name"] for r in payload.get("repositories_removed") or []]
+    back = _added_since(rt.store, {**row, "installation_id": inst["id"]}, removed)
+    rt.store.remove_repositories(n for n in removed if n not in back)
     rt.store.audit(
         "installation_repositories",
         "done",
@@ -135,10 +137,7 @@ def _lost_since(store: Store, row: dict[str, Any]) -> bool:
     """Whether the store recorded, at or after this delivery came, a delivery that took its
     repository from the App: the App uninstalled, the repository removed from the installation
     or deleted."""
-    came = row.get("received_at")
-    if came is None:
-        known = store.delivery(row["id"])
-        came = known["received_at"] if known else None
+    came = _came(store, row)
     if came is None:  # not a recorded delivery: nothing to compare with
         return False
     sql = (
@@ -152,6 +151,47 @@ def _lost_since(store: Store, row: dict[str, Any]) -> bool:
     if lost:
         log.info("delivery %s: %s left the App since; not registered again", row["id"], row["repo"])
     return lost
+
+
+def _came(store: Store, row: dict[str, Any]) -> float | None:
+    """When a delivery came (its received_at), or None when the store did not record it."""
+    came = row.get("received_at")
+    if came is None:
+        known = store.delivery(row["id"])
+        came = known["received_at"] if known else None
+    return came
+
+
+def _added_since(store: Store, row: dict[str, Any], names: list[str]) -> set[str]:
+    """Of the repositories a removal names, those that a delivery the store recorded at or after
+    the removal came gave back to the App (added to the installation, or the App installed
+    with it): handled after it, the older removal must not take them. Spooled and live
+    deliveries are published apart and workers take them in any order."""
+    came = _came(store, row) if names else None
+    if came is None:
+        return set()
+    sql = (
+        "select id, payload from deliveries"
+        " where installation_id = ? and received_at >= ? and id <> ?"
+        " and ((event = 'installation_repositories' and action = 'added')"
+        " or (event = 'installation' and action = 'created'))"
+    )
+    back: set[str] = set()
+    for did, raw in store.db.execute(sql, [row["installation_id"], came, row["id"]]).fetchall():
+        if not raw:  # the payload pruned (after retention_days): taken to have named them
+            given = set(names)
+        else:
+            body = json.loads(raw)
+            listed = [
+                r
+                for r in body.get("repositories_added") or body.get("repositories") or []
+                if isinstance(r, dict)
+            ]
+            given = {n for n in names if any(r.get("full_name") == n for r in listed)}
+        if given:
+            log.info("delivery %s: %s added again since (%s); not removed", row["id"], given, did)
+        back |= given
+    return back
 
 
 def _took(event: str, repo: str | None, raw: str | None, name: str) -> bool:
