@@ -36,14 +36,15 @@ from bot.ports import (
 
 T = TypeVar("T")
 ROLES = ("admin", "maintain", "write", "triage", "read")
-MAX_REDIRECTS = 3  # a write to a moved repository: followed this many times at most
+MAX_REDIRECTS = 3  # a request to a moved repository: followed this many times at most
 PER_PAGE = 100  # the client's page size (GitHub's largest): the fewest requests for a listing
-MOVED_TO = "x-smolbot-moved-to"  # a write's 301 location, under a name PyGithub does not follow
+MOVED_TO = "x-smolbot-moved-to"  # a 301's location, under a name PyGithub does not follow
 
 
 def _kept(resp: RequestsResponse) -> RequestsResponse:
-    """A 301 with its location renamed: PyGithub follows a 301 with the same method, so a write
-    to a transferred issue went on to the issue in its new repository."""
+    """A 301 with its location renamed: PyGithub follows a 301 with the same method to the
+    location's path alone (its query dropped), so a write to a transferred issue went on to the
+    issue in its new repository, and a listing of a renamed repository lost its filters."""
     if resp.status == 301 and "location" in resp.headers:
         resp.headers[MOVED_TO] = resp.headers.pop("location")
     return resp
@@ -59,8 +60,8 @@ class _HttpsWrites(HTTPSRequestsConnectionClass):
         return _kept(super().getresponse())
 
 
-def _write_connection(requester: Requester) -> _HttpWrites | _HttpsWrites:
-    """A connection for one write that hands a 301 back as it is (not followed)."""
+def _unfollowed(requester: Requester) -> _HttpWrites | _HttpsWrites:
+    """A connection for one request that hands a 301 back as it is (not followed)."""
     kw = requester.kwargs
     base = urllib.parse.urlsplit(requester.base_url)
     cls = _HttpsWrites if base.scheme == "https" else _HttpWrites
@@ -190,6 +191,37 @@ class GitHubRepo:
             role = data.get("permission") or "none"
         return role if role in ROLES else "none"
 
+    def _read(self, url: str, parameters: dict[str, Any] | None = None) -> tuple[Any, Any]:
+        """One GET, its headers and JSON. A 301 (GitHub's answer at a renamed repository's old
+        name, to /repositories/<id>/...) is followed to its whole address: PyGithub followed it
+        to the path alone, so a listing lost its query (closed issues came back open, `since`
+        and the labels were dropped, pages were 30 long and the paging stopped after one)."""
+        requester = self._requester()
+        base = urllib.parse.urlsplit(requester.base_url).netloc
+        cnx = _unfollowed(requester)
+        try:
+            for _ in range(MAX_REDIRECTS + 1):
+                status, headers, text = requester.requestJson(
+                    "GET", url, parameters=parameters, cnx=cnx
+                )
+                location = headers.get(MOVED_TO) or headers.get("location") or ""
+                if status in (301, 307, 308) and location:
+                    if urllib.parse.urlsplit(location).netloc not in ("", base):
+                        raise GitHubError(
+                            f"GitHub redirected GET {url} to another host: {location}"
+                        )
+                    url, parameters = location, None  # the location holds the query
+                    continue
+                data = _json(status, text)
+                if status >= 400:
+                    raise Requester.createException(status, headers, data or {})
+                if status >= 300:
+                    raise GitHubError(f"GitHub answered {status} to GET {url} (to {location!r})")
+                return headers, data
+        finally:
+            cnx.close()
+        raise GitHubError(f"GitHub redirected GET {url} over {MAX_REDIRECTS} times")
+
     def list_issues(
         self, state: str = "all", since: str | None = None, labels: list[str] | None = None
     ) -> Iterator[IssueData]:
@@ -199,7 +231,7 @@ class GitHubRepo:
         url: str | None = self._url("/issues")
         while url:
             with self._calls():
-                headers, data = self._requester().requestJsonAndCheck("GET", url, parameters=query)
+                headers, data = self._read(url, query)
             for item in data:
                 yield issue_data(self.full_name, item)
             url, query = _next_link(headers.get("link")), None  # the next link has the query
@@ -214,10 +246,8 @@ class GitHubRepo:
         page = max(1, first)
         while True:  # each page on the token current then: the caller reads a page for long
             with self._calls():
-                _, items = self._requester().requestJsonAndCheck(
-                    "GET",
-                    self._url("/issues"),
-                    parameters={**self._issue_query(state), "page": page},
+                _, items = self._read(
+                    self._url("/issues"), {**self._issue_query(state), "page": page}
                 )
             yield [issue_data(self.full_name, item) for item in items]
             if len(items) < self.page_size:
@@ -326,7 +356,7 @@ class GitHubRepo:
         repository and wrote there."""
         requester, url = self._requester(), self._url(path)
         base = urllib.parse.urlsplit(requester.base_url).netloc
-        cnx = _write_connection(requester)
+        cnx = _unfollowed(requester)
         try:
             for _ in range(MAX_REDIRECTS + 1):
                 status, headers, text = requester.requestJson(verb, url, input=body, cnx=cnx)

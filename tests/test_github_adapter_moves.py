@@ -1,0 +1,105 @@
+"""A renamed repository and a transferred issue, as the GitHub adapter meets them: GitHub answers
+the old address with a redirect to /repositories/<id>/... . The same repository (a rename) is
+followed with the whole address; another repository's (a transfer) is Moved, read or write."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import bot.sandbox.fake_github.server as fake_server
+from bot.github import GitHubApp
+from bot.ports import GitHubError
+from bot.sandbox.fake_github.web import Resp
+from tests.fake_github import FakeGitHubServer
+from tests.fake_github.plugin import make_settings
+
+INST = 7
+REPO = "octo/demo"
+
+
+@pytest.fixture
+def gh(fake_github: FakeGitHubServer) -> FakeGitHubServer:
+    st = fake_github.state
+    st.add_repo(REPO, INST)
+    st.add_issue(REPO, "Crash on start", "It crashes.", labels=["bug"])
+    return fake_github
+
+
+def _renames_answer_301_to_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GitHub has answered 301 (not 307) to writes at a renamed or transferred repository's old
+    name (mislav/hub#2449: POST /repos/o/r/hooks -> 301 /repositories/<id>/hooks)."""
+    real = fake_server._moved
+
+    def moved(state: Any, req: Any) -> Resp | None:
+        resp = real(state, req)
+        if resp is not None and resp.status == 307:
+            return Resp(301, resp.body, resp.headers)
+        return resp
+
+    monkeypatch.setattr(fake_server, "_moved", moved)
+
+
+def _transferred(gh: FakeGitHubServer, source: str = REPO) -> None:
+    """source#1 transferred to octo/other (the same installation sees both) as its #5."""
+    st = gh.state
+    st.add_repo("octo/other", INST)
+    for n in range(4):
+        st.add_issue("octo/other", f"Other {n}", "y")
+    st.add_comment(source, 1, "Same here.")
+    st.transfer_issue(source, 1, "octo/other")
+
+
+# -- reads of a renamed repository keep their query ---------------------------------------------
+def test_closed_issues_of_a_renamed_repo_are_closed_ones(
+    gh: FakeGitHubServer, tmp_path: Path
+) -> None:
+    gh.state.add_issue(REPO, "Old and done", "x", state="closed", labels=["bug"])
+    gh.state.rename_repo(REPO, "octo/renamed")
+    repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
+    assert [(i.number, i.state) for i in repo.closed_issues()] == [(2, "closed")]
+    assert [i.number for i in repo.closed_issues(labels=["bug"])] == [2]
+    assert list(repo.closed_issues(labels=["ui"])) == []  # the labels filter kept too
+
+
+def test_list_issues_since_of_a_renamed_repo_keeps_since(
+    gh: FakeGitHubServer, tmp_path: Path
+) -> None:
+    st = gh.state
+    old = st.now() - 10 * 86400
+    st.add_issue(REPO, "Stale", "x", created_at=old, updated_at=old)
+    st.rename_repo(REPO, "octo/renamed")
+    repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(st.now() - 86400))
+    assert [i.number for i in repo.list_issues("all", since=since)] == [1]
+
+
+def test_issue_pages_of_a_renamed_repo_read_every_page(
+    gh: FakeGitHubServer, tmp_path: Path
+) -> None:
+    for n in range(150):
+        gh.state.add_issue(REPO, f"Issue {n}", "x")
+    gh.state.rename_repo(REPO, "octo/renamed")
+    repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
+    assert [len(p) for p in repo.issue_pages("all")] == [100, 51]
+    assert [len(p) for p in repo.issue_pages("all", first=2)] == [51]
+
+
+def test_a_301_to_another_host_is_not_followed(
+    gh: FakeGitHubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token goes only to GitHub's own host: a redirect elsewhere is an error."""
+
+    def elsewhere(state: Any, req: Any) -> Resp | None:
+        if req.path.startswith("/repos/"):
+            where = "http://evil.example/repositories/1/issues"
+            return Resp(301, {"message": "Moved Permanently"}, {"location": where})
+        return None
+
+    monkeypatch.setattr(fake_server, "_moved", elsewhere)
+    repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
+    with pytest.raises(GitHubError, match=r"evil\.example"):
+        list(repo.list_issues())
