@@ -81,7 +81,7 @@ class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
             llm = self._load().model  # gpt4all's LLModel
             prompt_tokens = 0
             pieces: list[str] = []  # the answer, as the runtime reports it
-            count = 0
+            count = 0  # answer tokens evaluated (a character may be several: an emoji, 3)
             failed = ""
             cut = False
             stop, stopped = stop_check(), False
@@ -98,22 +98,39 @@ class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
                     failed = text
                 return False
 
-            def on_token(token_id: int, text: str) -> bool:
-                nonlocal count, failed, stopped, ask_at, cut
+            def on_token(token_id: int, text: str) -> bool:  # each whole character or more
+                nonlocal failed, stopped, ask_at
                 if token_id < 0:  # gpt4all's way of saying the prompt was refused, in words
                     failed = text
                     return False
-                count += 1
                 pieces.append(text)
-                if prompt_tokens + count >= n_ctx - ANSWER_MARGIN:  # the next would erase the start
-                    cut = True
-                    return False
                 if stop is not None and time.monotonic() >= ask_at:
                     ask_at = time.monotonic() + STOP_EVERY_S
                     stopped = stop()
                 return not stopped
 
+            decode = llm._callback_decoder
+
+            def counting_decoder(callback: Any) -> Any:
+                """gpt4all's decoder calls the callback only once a token completes a UTF-8
+                character (a hieroglyph is 3 tokens, 1 call): each raw token is counted here."""
+                raw = decode(callback)
+
+                def on_raw(token_id: int, data: bytes) -> bool:
+                    nonlocal count, cut
+                    if token_id < 0:
+                        return bool(raw(token_id, data))
+                    count += 1
+                    go_on = bool(raw(token_id, data))
+                    if prompt_tokens + count >= n_ctx - ANSWER_MARGIN:  # the next would erase
+                        cut = True  # the start
+                        return False
+                    return go_on
+
+                return on_raw
+
             llm._prompt_callback = on_prompt  # prompt_model hands it to the runtime
+            llm._callback_decoder = counting_decoder  # and this the answer's callback
             try:
                 # "%1%2": the system prompt without gpt4all's implicit whitespace; special: its
                 # ChatML markers are the model's own tokens (the user's text is not read so)
@@ -142,12 +159,14 @@ class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
                     n_batch=self.options.n_batch,
                 )
             finally:
-                del llm._prompt_callback
+                del llm._prompt_callback, llm._callback_decoder
             if failed or prompt_tokens > n_ctx - PROMPT_RESERVE:
                 raise _refused(failed, n_ctx)
             if stopped:
                 raise Stopped(f"stopped by the caller after {count} tokens")
-            return Generation("".join(pieces), prompt_tokens, count, truncated=cut)
+            # gpt4all's max_tokens (n_predict) counts every token, as count does
+            truncated = cut or count >= max_tokens
+            return Generation("".join(pieces), prompt_tokens, count, truncated=truncated)
 
 
 def _refused(message: str, n_ctx: int) -> GenerationFailed:

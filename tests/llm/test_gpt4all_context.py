@@ -7,6 +7,7 @@ records it and takes the cautious path) and the second an answer cut short (trun
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -26,9 +27,10 @@ class FakeLLModel:
     when the context is full the oldest tokens are erased (`erased` says so); the answer is
     `answer_words` words, each reported to the callback until it says stop."""
 
-    def __init__(self, n_ctx: int, answer_words: int = 3) -> None:
+    def __init__(self, n_ctx: int, answer_words: int = 3, glyphs: bool = False) -> None:
         self.n_ctx = n_ctx
         self.answer_words = answer_words
+        self.glyphs = glyphs  # each answer word a hieroglyph of 3 tokens (its 4 UTF-8 bytes)
         self.context = SimpleNamespace(n_past=0)
         self.erased = False
         self.calls: list[dict[str, Any]] = []
@@ -36,6 +38,24 @@ class FakeLLModel:
     @staticmethod
     def _prompt_callback(token_id: int) -> bool:
         return True
+
+    def _callback_decoder(self, callback: Any) -> Any:
+        """As gpt4all's: the callback hears of a token only once it completes a character."""
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+        def raw(token_id: int, data: bytes) -> bool:
+            text = decoder.decode(data)
+            if data and not text:
+                return True  # the rest of the character is still to come
+            return bool(callback(token_id, text))
+
+        return raw
+
+    def _answer(self) -> list[bytes]:
+        if not self.glyphs:
+            return [f" w{i}".encode() for i in range(self.answer_words)]
+        glyph = "\U00013000".encode()
+        return [glyph[:2], glyph[2:3], glyph[3:]] * self.answer_words
 
     def _shift(self) -> None:
         self.erased = True
@@ -47,9 +67,10 @@ class FakeLLModel:
         self.calls.append({"prompt": prompt, "template": template, "n_predict": n_predict, **kw})
         if kw.get("reset_context"):
             self.context.n_past = 0
+        raw = self._callback_decoder(callback)  # looked up per call, as gpt4all does
         tokens = template.replace("%1", prompt).replace("%2", "").split()
         if len(tokens) > self.n_ctx - 4:
-            callback(-1, REFUSAL)
+            raw(-1, REFUSAL.encode())
             return
         for _ in tokens:
             if self.context.n_past + 1 > self.n_ctx:
@@ -57,11 +78,11 @@ class FakeLLModel:
             self.context.n_past += 1
             if not self._prompt_callback(1):
                 return
-        for i in range(min(n_predict, self.answer_words)):
+        for token in self._answer()[:n_predict]:  # n_predict counts every token
             if self.context.n_past >= self.n_ctx:
                 self._shift()
             self.context.n_past += 1
-            if not callback(2, f" w{i}"):
+            if not raw(2, token):
                 return
 
 
@@ -98,6 +119,33 @@ def test_an_answer_that_would_overrun_the_context_is_cut_before_it_does(tmp_path
     assert gen.truncated and gen.tokens_out > 0
     assert gen.tokens_in + gen.tokens_out <= 512
     assert gen.text.startswith(" w0")
+
+
+def test_an_answer_of_multi_token_characters_is_cut_before_it_overruns(tmp_path: Path) -> None:
+    """gpt4all calls the answer's callback once per character: a hieroglyph's 3 tokens, once."""
+    llm = FakeLLModel(512, answer_words=400, glyphs=True)
+    gen = _backend(tmp_path, llm).generate(
+        "rule " * 200, "apple " * 200, max_tokens=300, temperature=0.0
+    )
+    assert not llm.erased
+    assert gen.truncated and gen.tokens_out > 0
+    assert gen.tokens_in + gen.tokens_out <= 512
+    assert gen.text.startswith("\U00013000")
+
+
+def test_an_answer_of_multi_token_characters_stopped_at_max_tokens_says_so(
+    tmp_path: Path,
+) -> None:
+    llm = FakeLLModel(512, answer_words=400, glyphs=True)
+    gen = _backend(tmp_path, llm).generate("be brief", "hello", max_tokens=30, temperature=0.0)
+    assert gen.truncated and gen.tokens_out == 30
+    assert gen.text == "\U00013000" * 10
+
+
+def test_a_short_answer_of_multi_token_characters_is_whole(tmp_path: Path) -> None:
+    llm = FakeLLModel(512, answer_words=3, glyphs=True)
+    gen = _backend(tmp_path, llm).generate("be brief", "hello", max_tokens=30, temperature=0.0)
+    assert gen.text == "\U00013000" * 3 and gen.tokens_out == 9 and not gen.truncated
 
 
 def test_a_prompt_that_fits_is_answered_as_before(tmp_path: Path) -> None:
@@ -141,3 +189,23 @@ def test_the_real_runtime_stops_an_answer_before_it_fills_the_context(
     assert gen.truncated and gen.tokens_out > 10
     assert gen.tokens_in + gen.tokens_out <= 512
     assert "swapping" not in capfd.readouterr().err  # gpt4all's word for erasing the start
+
+
+GLYPHS = "Write the hieroglyph 𓀀 followed by 𓀁, then repeat that pair 200 times, no spaces, no other text."
+
+
+@pytest.mark.model
+def test_the_real_runtime_stops_an_answer_of_multi_token_characters_in_time(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A hieroglyph is 3 tokens but one call of the answer's callback."""
+    path = real_model_path()
+    if not path.is_file():
+        pytest.skip("model not installed")
+    backend = Gpt4allBackend(path, Gpt4allOptions(n_ctx=512, n_threads=1))
+    gen = backend.generate("You copy text exactly.", GLYPHS, max_tokens=480, temperature=0.0)
+    assert "swapping" not in capfd.readouterr().err, (gen.tokens_in, gen.tokens_out)
+    assert gen.truncated and gen.tokens_in + gen.tokens_out <= 512
+    # and one stopped at max_tokens says so, with every token counted
+    gen = backend.generate("You copy text exactly.", GLYPHS, max_tokens=90, temperature=0.0)
+    assert gen.truncated and gen.tokens_out == 90, (gen.tokens_out, len(gen.text))
