@@ -147,7 +147,7 @@ def _merge(
     """One summary of consecutive pieces: the model's (grounded in the thread when the summary is
     whole), else merge_locally's."""
     got = models.ask(
-        TASK, "summary_merge", {"title": title, "parts": _json(group)}, S.ThreadSummary
+        TASK, "summary_merge", {"title": _one_line(title), "parts": _json(group)}, S.ThreadSummary
     )
     calls.append(got.record.as_dict())
     merges.append(got.ok and got.value is not None and not S.is_empty(got.value))
@@ -186,7 +186,14 @@ def _combined(calls: list[dict[str, Any]], writers: list[str]) -> dict[str, Any]
 
 
 def _vars(title: str, part: list[S.Entry]) -> dict[str, str]:
-    return {"title": title, "thread": S.as_prompt_text(part), "count": str(len(part))}
+    return {"title": _one_line(title), "thread": S.as_prompt_text(part), "count": str(len(part))}
+
+
+def _one_line(title: str) -> str:
+    """The title on its own line of the prompt: a line break in it (GitHub keeps them; a lone
+    carriage return, U+2028 are line breaks to a model) would let it write a line that reads as
+    a `[n] login (role):` entry header ahead of the thread. Every run of whitespace is one space."""
+    return " ".join(title.split())
 
 
 def _kept(
