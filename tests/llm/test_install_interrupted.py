@@ -4,13 +4,16 @@ directory: SIGTERM ends Python without running `finally`, and no later install r
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,10 +127,10 @@ def test_a_partial_file_of_a_live_install_is_left_alone(
     """Two installs into one directory: the second does not delete the first one's file."""
     models = tmp_path / "models"
     models.mkdir()
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    live = models / ".partial-1-abc"  # pid 1: an install in another container
+    live.write_bytes(b"GGUF")
+    child = _holding_lock(live)
     try:
-        live = models / f".partial-{child.pid}-abc"
-        live.write_bytes(b"GGUF")
         dead = models / f".partial-{2**22 + 7}-def"  # over pid_max's default: no such process
         dead.write_bytes(b"GGUF")
         old = models / ".partial-xyz"  # an earlier release's name, no pid: by its age
@@ -140,3 +143,122 @@ def test_a_partial_file_of_a_live_install_is_left_alone(
     finally:
         child.kill()
         child.wait()
+
+
+def _holding_lock(path: Path) -> subprocess.Popen[str]:
+    """A child process that holds an install's lock (flock) on `path` until killed."""
+    script = (
+        "import fcntl, sys, time\n"
+        "f = open(sys.argv[1], 'r+b')\n"
+        "fcntl.flock(f, fcntl.LOCK_EX)\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None and child.stdout.readline() == "locked\n"
+    return child
+
+
+def test_a_live_install_named_with_this_pid_keeps_its_partial_file(tmp_path: Path) -> None:
+    """Another container's install may have this process's pid (both are pid 1 there), an NFS
+    client's any pid at all: the file's lock, not the pid in its name, says it is live."""
+    models = tmp_path / "models"
+    models.mkdir()
+    live = models / f".partial-{os.getpid()}-abc"
+    live.write_bytes(b"GGUF")
+    child = _holding_lock(live)
+    try:
+        assert modelfile.remove_stale_partials(models) == []
+        assert live.exists()
+    finally:
+        child.kill()
+        child.wait()
+    assert modelfile.remove_stale_partials(models) == [live]  # once its install is gone
+
+
+def test_an_install_locks_its_partial_file_while_it_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From its creation until it is renamed into place (after the size and sha256 checks)."""
+    src, site = _parts(tmp_path, "smollock")
+    sys.path.insert(0, str(site))
+    models = tmp_path / "models"
+    seen: list[bool] = []
+
+    def progress(n: int) -> None:
+        (partial,) = models.glob(".partial-*")
+        with partial.open("r+b") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                seen.append(True)
+            else:
+                seen.append(False)
+        assert modelfile.remove_stale_partials(models) == []
+
+    real_replace = os.replace
+
+    def replace(src: Any, dst: Any) -> None:  # another install's cleanup, just before
+        assert modelfile.remove_stale_partials(models) == []
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    try:
+        install(src, models, progress=progress)
+    finally:
+        sys.path.remove(str(site))
+    assert seen and all(seen)
+    assert not list(models.glob(".partial-*")) and (models / "smollock.gguf").is_file()
+
+
+def _in_own_pid_namespace(script: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(["unshare", "--pid", "--fork", sys.executable, "-c", script], cwd=ROOT)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs unshare")
+def test_an_install_in_another_container_keeps_its_partial_file(tmp_path: Path) -> None:
+    """Two `smolbot models install` runs from two containers sharing the models volume: each is
+    pid 1 in its own PID namespace. The second no longer removes the first's live file."""
+    src, site = _parts(tmp_path, "smolns")
+    models = tmp_path / "models"
+    started, go_on = tmp_path / "started", tmp_path / "go_on"
+    first = f"""
+import os, sys, time
+sys.path.insert(0, {str(site)!r})
+from pathlib import Path
+from bot.llm.modelfile import ModelSource, install
+assert os.getpid() == 1
+def slow(n):  # a slow download: waits between parts
+    Path({str(started)!r}).touch()
+    while not Path({str(go_on)!r}).exists():
+        time.sleep(0.1)
+install(ModelSource(*{_source_args(src)}), Path({str(models)!r}), progress=slow)
+"""
+    second = f"""
+import sys
+sys.path.insert(0, {str(site)!r})
+from pathlib import Path
+from bot.llm.modelfile import ModelSource, install
+install(ModelSource(*{_source_args(src)}), Path({str(models)!r}))
+"""
+    a = _in_own_pid_namespace(first)
+    try:
+        for _ in range(300):
+            if started.exists():
+                break
+            time.sleep(0.1)
+        assert started.exists()
+        partial = [p for p in models.iterdir() if p.name.startswith(".partial-")]
+        assert len(partial) == 1
+        b = _in_own_pid_namespace(second)
+        assert b.wait(30) == 0
+        assert partial[0].exists(), "the other install's live partial file was removed"
+        go_on.touch()
+        assert a.wait(30) == 0, "the first install failed: its partial file was deleted under it"
+    finally:
+        go_on.touch()
+        if a.poll() is None:
+            a.kill()
+            a.wait()
