@@ -142,8 +142,8 @@ def fetch_threads(
 ) -> tuple[list[Thread], dict[int, IssueData]]:
     """Open issues plus everything updated in the horizon; details for the most recent ones,
     and for as many open issues with comments not updated for longest (the longest waits, which
-    a busy repository's recent ones would crowd out) unless `known` (the lifecycle's decision on
-    them is newer than their last update). Issues bots opened (this bot's digests, a dependency
+    a busy repository's recent ones would crowd out) unless `known` (the lifecycle decided on
+    them as they are now). Issues bots opened (this bot's digests, a dependency
     bot's dashboard) are not the week's issues: no thread for them (they stay in the second
     answer, to find the digest issue by). Pull requests get no details: the ranking leaves them
     out, and they would use up the budget.
@@ -193,13 +193,13 @@ def digest_waits(
     stored: dict[int, dict[str, Any]] | None = None,
 ) -> dict[int, Waiting | None]:
     """Who each open issue waits on, as the lifecycle decides it (None: nobody), so the digest
-    says what the sweep does. The lifecycle's stored decision when it is newer than the issue's
-    last update; else the lifecycle's rule over the whole thread read (the real description and
+    says what the sweep does. The lifecycle's stored decision when it was taken on the issue as
+    it is (the thread it read has the issue's updated_at); else the lifecycle's rule over the whole thread read (the real description and
     the bot's pings: a wait on the author moves to the team when the description was edited
     after the ping, `edited_since_ping`). A wait on an author nobody can ping (a deleted
     account, `ghost`) is the team's: the lifecycle leaves it for the digest. Issues neither read nor
-    decided are left to the ranking's own reading; one not read, decided before its last
-    update, keeps that decision (stored: `lifecycle_decisions`, read here when not given). The team: maintainers by association, and
+    decided are left to the ranking's own reading; one not read, decided on an earlier
+    state of it, keeps that decision (stored: `lifecycle_decisions`, read here when not given). The team: maintainers by association, and
     those the store's roles say can write (a private org member's association says only
     CONTRIBUTOR), as the sweep found them."""
     team = frozenset(login.lower() for login, can in load_roles(store, repo).items() if can)
@@ -230,21 +230,24 @@ WAITS = frozenset({"author", "maintainer", "assignee", "nobody"})  # lifecycle_s
 
 def lifecycle_decisions(store: Store, repo: str) -> dict[int, dict[str, Any]]:
     """The lifecycle's stored decision on each issue of the repository, by number."""
-    sql = "select number, waiting_on, who, since, decided_at from lifecycle_state where repo = ?"
+    sql = (
+        "select number, waiting_on, who, since, seen_updated_at from lifecycle_state where repo = ?"
+    )
     return {int(r["number"]): r for r in store.rows(sql, [repo])}
 
 
 def decided_since_update(stored: dict[int, dict[str, Any]]) -> Callable[[IssueData], bool]:
-    """Whether the lifecycle decided on an issue after its last update (its wait is known)."""
+    """Whether the lifecycle decided on the issue as it is now (its wait is known)."""
     return lambda i: i.number in stored and _decided_since_update(stored[i.number], i)
 
 
 def _decided_since_update(row: dict[str, Any], issue: IssueData) -> bool:
-    """The lifecycle decided who the issue waits on after its last update (not exempt)."""
-    if row["waiting_on"] not in WAITS:
-        return False
-    decided = row["decided_at"]
-    return decided is not None and float(decided) >= parse_ts(issue.updated_at).timestamp()
+    """The lifecycle decided who the issue waits on (not exempt) from the thread as it is now:
+    the issue's updated_at is the one of the thread it read (`seen_updated_at`, GitHub's own
+    stamp: no clock of ours compared with GitHub's, no reply posted between the read and the
+    save taken for read). A decision it acted on is not (its own write updated the issue; it
+    decides again on its next look)."""
+    return row["waiting_on"] in WAITS and row["seen_updated_at"] == issue.updated_at
 
 
 def _stored_wait(row: dict[str, Any]) -> Waiting | None:

@@ -3,9 +3,17 @@ windows after a change of the slot, old dry-run previews."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from bot.core.config import parse_config
+from bot.core.lifecycle import decide
 from bot.core.ranking import Thread
-from bot.jobs.digest import line_problems
-from tests.digest.sample_data import NOW, REPO
+from bot.jobs.digest import build_digest, line_problems
+from bot.jobs.lifecycle import load_thread, save_state, unchanged_until
+from bot.ports import CommentData
+from bot.samples.host import SampleHost
+from bot.store import Store
+from tests.digest.sample_data import BOT, NOW, REPO, comment, data, issue
 
 
 def _numbers_thread() -> tuple[Thread, str]:
@@ -36,3 +44,62 @@ def test_a_number_the_thread_does_not_write_is_still_refused() -> None:
     ):
         problems = list(line_problems(line, t, body))
         assert any(f"invented number: {n} " in p for p in problems), (line, problems)
+
+
+# --- a stored decision is the issue's wait only when taken on the thread as it is now ----------
+def _asked(answered: datetime | None) -> dict:
+    """mona asked on #1; ann answered at `answered` (None: not yet)."""
+    asked = NOW - timedelta(days=40)
+    said = [comment(1, "mona", "Which version do you run?", asked, "OWNER")]
+    if answered is not None:
+        said.append(comment(2, "ann", "2.3.1, on Linux", answered, "NONE"))
+    return data(
+        [issue(1, "Upload fails", "ann", NOW - timedelta(days=20), comments=len(said),
+               updated=answered or asked)],
+        {"1": said},
+    )  # fmt: skip
+
+
+def test_a_decision_saved_after_a_reply_it_never_read_is_not_the_digest_s_wait(
+    store: Store,
+) -> None:
+    """The sweep read #1 (a question, no answer); ann answered; the decision was saved 30 s
+    later (the sweep's writes, its pacing, a clock ahead of GitHub's). The lifecycle decides
+    again; the digest reads the answer too: #1 waits on a maintainer."""
+    answered = NOW - timedelta(hours=1)
+    cfg = parse_config("")
+    read = load_thread(SampleHost(_asked(None)), 1)
+    save_state(store, read.issue, cfg, decide(read, cfg, NOW, BOT), acted=False)
+    store.db.execute("update lifecycle_state set decided_at = ?", [answered.timestamp() + 30])
+    host = SampleHost(_asked(answered))
+    assert unchanged_until(store, host.issue(1), cfg) is None  # the lifecycle looks again
+    dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT)
+    assert [i.number for i in dg.waiting] == [1], [(i.number, i.waiting_on) for i in dg.top]
+
+
+class _Counting(SampleHost):
+    def __init__(self, d: dict) -> None:
+        super().__init__(d)
+        self.read: list[int] = []
+
+    def comments(self, number: int) -> list[CommentData]:
+        self.read.append(number)
+        return super().comments(number)
+
+
+def test_a_decision_on_the_thread_as_it_is_is_trusted_whatever_the_clocks_say(
+    store: Store,
+) -> None:
+    """The lifecycle read #1 as it is now (its updated_at unchanged) and saved its decision by a
+    clock behind GitHub's: the digest does not read #1 again, and lists its stored wait."""
+    answered = NOW - timedelta(days=30)
+    d = _asked(answered)
+    d["issues"].append(issue(2, "Recent", "bob", NOW - timedelta(days=1), comments=1))
+    d["comments"]["2"] = [comment(3, "bob", "Still there", NOW - timedelta(hours=5))]
+    host, cfg = _Counting(d), parse_config("")
+    read = load_thread(SampleHost(d), 1)
+    save_state(store, read.issue, cfg, decide(read, cfg, NOW, BOT), acted=False)
+    store.db.execute("update lifecycle_state set decided_at = ?", [answered.timestamp() - 60])
+    dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT, detail_limit=1)
+    assert host.read == [2]
+    assert [i.number for i in dg.waiting] == [1, 2]
