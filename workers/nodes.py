@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -45,29 +46,73 @@ def child_of_this(cmd: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, preexec_fn=_die_with_parent)
 
 
-def descendants(pid: int) -> list[int]:
-    """The processes under `pid` (its children, theirs...), from /proc; [] where there is none.
-    Read before `pid` is killed: its orphans are re-parented, then no longer found."""
-    children: dict[int, list[int]] = {}
+def _stat(pid: int) -> tuple[int, int] | None:
+    """A process's parent and start time (with its pid, what tells it from a later process given
+    the same pid), from /proc; None if it ended (or there is no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()  # after "pid (comm)": state ppid ...
+        return int(fields[1]), int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _tree(pid: int) -> list[tuple[int, int]]:
+    """(process, its start time) for each process under `pid`, parents before their children."""
+    children: dict[int, list[tuple[int, int]]] = {}
     try:
         entries = os.listdir("/proc")
     except OSError:
         return []
     for name in entries:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])  # after "pid (comm) state"
-        except (OSError, IndexError, ValueError):
-            continue  # ended meanwhile
-        children.setdefault(ppid, []).append(int(name))
+        if name.isdigit() and (stat := _stat(int(name))) is not None:
+            children.setdefault(stat[0], []).append((int(name), stat[1]))
     found, todo = [], [pid]
     while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
+        for child, started in children.get(todo.pop(0), []):
+            found.append((child, started))
             todo.append(child)
     return found
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes under `pid` (its children, theirs...), from /proc; [] where there is none.
+    Read before `pid` is killed: its orphans are re-parented, then no longer found."""
+    return [child for child, _ in _tree(pid)]
+
+
+def kill_tree(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL `proc`, reap it, and SIGKILL the processes that were under it.
+
+    Each process under it is pinned (a pidfd, Linux 5.3+) before anything is killed, and is
+    signalled through it: a Celery prefork child dies at once with its parent, and its pid, freed,
+    may be another process's by the time the list is gone through. Where pidfds are missing, the
+    bare pid is signalled, as before."""
+    pinned: list[tuple[int, int | None]] = []
+    for pid, started in _tree(proc.pid):
+        try:
+            fd: int | None = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue  # it ended meanwhile
+        except (AttributeError, OSError):  # no pidfd_open here (not Linux, or before 5.3)
+            fd = None
+        if fd is not None and (_stat(pid) or (0, 0))[1] != started:  # freed, taken since
+            os.close(fd)
+            continue
+        pinned.append((pid, fd))
+    try:
+        proc.kill()
+        proc.wait()
+        for pid, fd in pinned:
+            with contextlib.suppress(ProcessLookupError):
+                if fd is None:
+                    os.kill(pid, signal.SIGKILL)
+                else:
+                    signal.pidfd_send_signal(fd, signal.SIGKILL)
+    finally:
+        for _, fd in pinned:
+            if fd is not None:
+                os.close(fd)
 
 
 def concurrency_for(settings: Settings, queues: Iterable[str]) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -397,7 +396,7 @@ def _stop_worker(child: subprocess.Popen[bytes], grace_s: float) -> int:
     """SIGTERM (if not sent yet), up to `grace_s` seconds to end, then SIGKILL, with the processes
     under it (a Celery worker under `--split`'s supervisor would run on, orphaned); 0 if it ended
     in time (whatever status Celery gave a shutdown), else 128 + 9."""
-    from workers.nodes import descendants
+    from workers.nodes import kill_tree
 
     if child.poll() is None:
         child.terminate()
@@ -411,12 +410,7 @@ def _stop_worker(child: subprocess.Popen[bytes], grace_s: float) -> int:
             " (acks late, recovery sweep)",
             err=True,
         )
-        under = descendants(child.pid)
-        child.kill()
-        child.wait()
-        for pid in under:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        kill_tree(child)  # the processes under it pinned first: never another's, given a freed pid
         return 128 + signal.SIGKILL
 
 
