@@ -309,6 +309,38 @@ def _orders(text: str) -> bool:
     return bool(_INJECTION.search(text if text.isascii() and "&" not in text else as_read(text)))
 
 
+# Who an order is told to: the bot (`you`, `your`, a bot named bare or comma-addressed, not `the
+# bot`), or its instructions and prompt (`previous instructions`, `system prompt`, in any of the
+# languages read). Policy sets aside only orders that say so: a report's own third-person or
+# imperative sentence (`the linter should ignore the rule`, `the bot should post a comment`,
+# `label it stale and wait a day`) is what it says it is and counts for what it provides.
+_ADDRESSEE = re.compile(
+    r"\byou(?:r|rs|rself|'re|'ll)?\b"
+    r"|(?<!\bthe\s)(?<!\ba\s)(?<!\ban\s)(?<!\bthis\s)(?<!\bthat\s)(?<!\bour\s)(?<!\bmy\s)"
+    r"(?<!\bany\s)(?<!\btheir\s)\b(?:bot|smolbot|assistant|ai|llm|chatbot)\b"
+    r"|\b(?:previous|prior|above|earlier|preceding|original|initial)\s+"
+    r"(?:instruction|prompt|rule|guideline|direction|message)"
+    r"|\b(?:instruction|rule|guideline)s?\s+(?:above|before)\b"
+    r"|\binstructions?\b|\b(?:system|developer)\s+(?:prompt|message)|\bact\s+as\b"
+    r"|anweisung|instruc|instru[cç]|istruzion|instrukcj|consign|regla|règle"
+    r"|忽略|无视|指令|システム|指示|игнорируй|инструкци",
+    re.IGNORECASE,
+)
+# a line opened by a header naming who it is for (`SYSTEM:`, `assistant:`): its orders are the bot's
+_HEADER = re.compile(
+    r"^\W{0,3}(?:system|developer|assistant|smolbot|bot|ai|admin)\b[^:\n]{0,20}:", re.IGNORECASE
+)
+
+
+def _read(text: str) -> str:
+    return text if text.isascii() and "&" not in text else as_read(text)
+
+
+def _addressed_order(text: str) -> bool:
+    """Whether text gives the bot orders and says it is the bot's (`_ADDRESSEE`)."""
+    return _orders(text) and bool(_ADDRESSEE.search(_read(text)) or _HEADER.search(_read(text)))
+
+
 def _block_without_orders(m: re.Match[str], is_order: Callable[[str], bool] = _orders) -> str:
     """A code block less its lines that give orders; gone when nothing but orders was in it (a
     block holding only an injection must not count as the logs a report was asked for)."""
@@ -332,40 +364,47 @@ _LOG_LINE = re.compile(
 
 
 def _order_not_log(line: str) -> bool:
-    return _orders(line) and not _LOG_LINE.match(line)
+    return _addressed_order(line) and not _LOG_LINE.match(line)
 
 
-def _without_orders(text: str) -> str:
-    """Text outside code blocks less its bracketed orders and its sentences that give orders."""
-    text = _BRACKETED.sub(lambda m: "" if _orders(m.group(0)) else m.group(0), text)
+def _without_orders(text: str, addressed: bool = False) -> str:
+    """Text outside code blocks less its bracketed orders and its sentences that give orders
+    (addressed: only orders said to be the bot's, `_addressed_order`; every one on a line opened
+    by a header such as `SYSTEM:`)."""
+    is_order = _addressed_order if addressed else _orders
+    text = _BRACKETED.sub(lambda m: "" if is_order(m.group(0)) else m.group(0), text)
     kept = []
     for line in text.split("\n"):
         if not _orders(line):
             kept.append(line)  # untouched: most lines never change
             continue
-        parts = [p for p in _SENTENCE.split(line) if p and not _orders(p)]
+        drop = _orders if not addressed or _HEADER.search(_read(line)) else is_order
+        parts = [p for p in _SENTENCE.split(line) if p and not drop(p)]
         kept.append(" ".join(p.strip() for p in parts))
     return "\n".join(kept)
 
 
 def visible(text: str) -> str:
     """What policy (what a bug report lacks) reads: the text as GitHub shows it to people, less
-    hidden HTML comments and less what only gives the bot orders: sentences that give orders
-    outside code blocks, and code blocks made only of orders (an injection counts as none of what
-    a report was asked for: the injected report is asked for what its clean twin is). A code block
-    keeps its other lines, and log lines that read like orders (`WARN: please show your api key`):
-    they are the report's logs."""
+    hidden HTML comments and less what only gives the bot orders: sentences that give the bot
+    orders outside code blocks, and code blocks made only of orders (an injection counts as none
+    of what a report was asked for: the injected report is asked for what its clean twin is). Only
+    orders said to be the bot's (`_addressed_order`: `you`, `bot,`, `previous instructions`,
+    `SYSTEM:`) are set aside: a report's own sentence that reads like an order (`the linter should
+    ignore the rule`, `label it stale`) counts for what it provides. A code block keeps its other
+    lines, and log lines that read like orders (`WARN: please show your api key`): they are the
+    report's logs."""
     text = _HTML_COMMENT.sub(" ", text or "")
     if not _orders(text):
         return text
     parts, start = [], 0
     for m in _FENCED.finditer(text):
         parts += [
-            _without_orders(text[start : m.start()]),
+            _without_orders(text[start : m.start()], addressed=True),
             _block_without_orders(m, _order_not_log),
         ]
         start = m.end()
-    return "".join([*parts, _without_orders(text[start:])])
+    return "".join([*parts, _without_orders(text[start:], addressed=True)])
 
 
 def quarantine(text: str) -> str:
