@@ -20,7 +20,7 @@ from bot.core.labels import NO_KIND_LABEL, kind_for_labels, not_learned_reason
 from bot.core.lifecycle import epoch_or_none
 from bot.jobs.context import JobContext
 from bot.jobs.repo_config import cached_config, load_repo_config
-from bot.llm.records import Learned, text_hash
+from bot.llm.records import Learned, Records
 from bot.ports import (
     AppCredentialsError,
     GitHubError,
@@ -102,7 +102,8 @@ class BackfillResult:
     not_learned: Counter[str] = field(default_factory=Counter)
     their_labels: Counter[str] = field(default_factory=Counter)
     from_file: bool = False  # `--from FILE`: a label map comes with --config, not the repository
-    # texts (hashes) this run taught: an unlabeled twin of a labeled issue does not forget them
+    # examples (Records.example_key) this run taught: an unlabeled twin of a labeled issue (the
+    # same text as the model reads it) does not forget them
     taught: set[str] = field(default_factory=set)
 
     def summary(self) -> dict[str, Any]:
@@ -671,10 +672,10 @@ def _learn(
         if why == NO_KIND_LABEL:
             result.their_labels.update(labels)
         # what an earlier backfill taught from it (under another label map) goes, not what a
-        # labeled twin (the same title and body) taught in this run
+        # labeled twin (the same title and body as the model reads them) taught in this run
         if (
             ctx.models is not None
-            and text_hash(text) not in result.taught
+            and Records.example_key(text) not in result.taught
             and ctx.models.forget_backfilled(result.repo, text)
         ):
             result.forgotten += 1
@@ -687,7 +688,7 @@ def _learn(
         return False
     else:
         result.learned += 1
-    result.taught.add(text_hash(text))
+    result.taught.add(Records.example_key(text))
     return True
 
 

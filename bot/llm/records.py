@@ -332,10 +332,16 @@ class Records:
         return gone
 
     @staticmethod
+    def example_key(text: str) -> str:
+        """The text_hash an example of `text` is stored and found under (its example_text's):
+        two texts that differ only in what the model does not read are one example."""
+        return text_hash(example_text(text))
+
+    @staticmethod
     def _hashes(text: str) -> tuple[str, list[str]]:
         """The text_hash an example of `text` is stored under, and the one it may have been
         stored under before example_text (the raw text's) when that differs."""
-        h, raw = text_hash(example_text(text)), text_hash(text)
+        h, raw = Records.example_key(text), text_hash(text)
         return h, [raw] if raw != h else []
 
     def _example(self, scope: str, hashes: list[str], h: str) -> dict[str, Any] | None:

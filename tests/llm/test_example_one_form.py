@@ -86,3 +86,23 @@ def test_a_backfilled_example_is_forgotten_by_its_raw_text(tmp_path, llm_store: 
     layer.learn("o/r", RAW, "bug", "backfill")
     assert layer.forget_backfilled("o/r", RAW) is True
     assert _rows(llm_store) == []
+
+
+def test_a_backfills_unlabeled_twin_keeps_what_the_labeled_issue_taught(tmp_path, llm_store: Store):
+    """Issue A (labeled bug) and issue B (the same report with the template's HTML comment left
+    in, no kind label) in one backfill run: one example, so B's pass does not forget A's."""
+    from types import SimpleNamespace
+
+    from bot.core.config import default_config
+    from bot.jobs.backfill import BackfillResult, _learn
+    from bot.llm import ModelLayer
+    from tests.llm.conftest import make_settings
+
+    ctx = SimpleNamespace(models=ModelLayer(make_settings(tmp_path), llm_store))
+    result, cfg = BackfillResult(repo="o/r"), default_config()
+    body_a = "The tooltip flickers when hovering over the legend."
+    body_b = "<!-- Please describe the problem -->\n" + body_a
+    assert _learn(ctx, result, TITLE, body_a, ["bug"], cfg) is True  # type: ignore[arg-type]
+    assert _learn(ctx, result, TITLE, body_b, ["wontfix"], cfg) is False  # type: ignore[arg-type]
+    assert [(r["source"], r["label"]) for r in _rows(llm_store)] == [("backfill", "bug")]
+    assert result.forgotten == 0
