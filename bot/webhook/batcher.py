@@ -124,6 +124,7 @@ class IntakeBatcher:
         self._busy_since: float | None = None  # when the thread's current store call began
         self._replay_at = 0.0  # monotonic time of the next look at the spool
         self._replay_failed = False
+        self._outage_err: Exception | None = None  # the outage that failed the last try, if any
         # the spool may hold entries (a run before this one's, or this process put some since
         # the last replay found it empty): a live batch waits for them to be replayed first
         self._spool_waits = True
@@ -222,16 +223,25 @@ class IntakeBatcher:
             waiting = [p for p in waiting if not p.spooled]  # gave up waiting: in the spool
             for i in range(0, len(waiting), MAX_BATCH):
                 batch = waiting[i : i + MAX_BATCH]
-                # the store just failed for an outage: spool them behind the others at once
-                _wake(batch, self._record(batch) if outage is None else self._keep(batch, outage))
+                if outage is None:
+                    outcome = self._record(batch)
+                else:  # the store just failed for an outage (or its back-off runs): spool them
+                    # behind the others at once; no store call of theirs, so no later replay
+                    outcome = self._keep(batch, outage, tried=False)
+                _wake(batch, outcome)
             self._replay_due()
 
     def _replay_first(self) -> Exception | None:
         """Replay what the spool holds before a live batch: the outage that stopped it, if any
         (the live batch then goes into the spool behind it). Bounded by a quarter of WAIT_S: what
-        is left then is replayed after the batch, still with the time it came (received_at)."""
+        is left then is replayed after the batch, still with the time it came (received_at).
+        While the back-off after a failed replay runs, nothing is tried: its outage, if any."""
         if self.spool is None:
             return None
+        if self._spool_waits and self._replay_failed and time.monotonic() < self._replay_at:
+            # the last try failed and its back-off runs: no spool read nor store call now (an
+            # outage: the live batch goes into the spool behind the older ones)
+            return self._outage_err
         deadline = time.monotonic() + self.wait_s / 4
         while self._spool_waits and time.monotonic() < deadline:
             err = self._replay_pass()
@@ -255,10 +265,16 @@ class IntakeBatcher:
         finally:
             self._busy_since = None
         if self._replay_failed:  # the store answers again: replay what waits at once
-            self._replay_failed, self._replay_at = False, 0.0
+            self._replay_failed, self._replay_at, self._outage_err = False, 0.0, None
         return answers
 
-    def _keep(self, batch: Sequence[Pending], err: Exception) -> list[Answer] | Exception:
+    def _keep(
+        self, batch: Sequence[Pending], err: Exception, *, tried: bool = True
+    ) -> list[Answer] | Exception:
+        """Keep a batch the store failed for an outage in the spool; `tried`: this batch's own
+        store call failed, so the next replay waits REPLAY_EVERY_S from now (a batch spooled
+        behind a failed replay, with no call of its own, must not put the replay off: a
+        delivery every REPLAY_EVERY_S would keep the spool from draining)."""
         if self.spool is None:
             return err
         # /healthz: a store that answers its ping but refuses every write fills the spool (with
@@ -277,8 +293,9 @@ class IntakeBatcher:
                 f"store unavailable ({public_error(err)}), and the spool refused it: {spool_err}"
             )
         # no use replaying before the store takes something again, or REPLAY_EVERY_S passed
-        self._replay_failed = True
-        self._replay_at = max(self._replay_at, time.monotonic() + REPLAY_EVERY_S)
+        self._replay_failed, self._outage_err = True, err
+        if tried:
+            self._replay_at = max(self._replay_at, time.monotonic() + REPLAY_EVERY_S)
         return [_spooled(p) for p in batch]
 
     def say_replaced(self, err: StoreFileReplaced) -> None:
@@ -316,12 +333,13 @@ class IntakeBatcher:
             elif not self._replay_failed:
                 log.warning("spooled deliveries not recorded yet, the store refused: %s", err)
             self._replay_failed, done = True, 0
+            self._outage_err = err if _outage(err) else None
             since = self.replay_failing[0] if self.replay_failing else time.time()
             self.replay_failing = (since, f"{type(err).__name__}: {err}")
         finally:
             self._busy_since = None
         if failed is None:  # recorded what waited, or found nothing (another web took it)
-            self._replay_failed, self.replay_failing = False, None
+            self._replay_failed, self.replay_failing, self._outage_err = False, None, None
         if done or failed is not None:
             self._spool_waits = True
         # more may wait: go on at once, between live batches, until a pass finds nothing
