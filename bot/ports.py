@@ -120,8 +120,8 @@ class Gone(NotFound):
 
 
 class Moved(NotFound):
-    """GitHub answered 301 to a write: the issue was transferred to another repository. Not
-    written, nor followed there: to this repository it is gone, as a deleted one is."""
+    """GitHub answered 301 to another repository's id: the issue was transferred there. Not
+    read or written there, nor followed: to this repository it is gone, as a deleted one is."""
 
 
 class ReadOnly(GitHubError):

@@ -12,7 +12,7 @@ import pytest
 
 import bot.sandbox.fake_github.server as fake_server
 from bot.github import GitHubApp
-from bot.ports import GitHubError
+from bot.ports import GitHubError, Moved
 from bot.sandbox.fake_github.web import Resp
 from tests.fake_github import FakeGitHubServer
 from tests.fake_github.plugin import make_settings
@@ -86,6 +86,52 @@ def test_issue_pages_of_a_renamed_repo_read_every_page(
     repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
     assert [len(p) for p in repo.issue_pages("all")] == [100, 51]
     assert [len(p) for p in repo.issue_pages("all", first=2)] == [51]
+
+
+def test_a_renamed_repo_s_issue_comments_and_timeline_are_still_read(
+    gh: FakeGitHubServer, tmp_path: Path
+) -> None:
+    gh.state.add_comment(REPO, 1, "Same here.")
+    gh.state.rename_repo(REPO, "octo/renamed")
+    repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
+    assert repo.issue(1).title == "Crash on start"
+    assert repo.issue(1).repo == REPO  # the name it was asked by, as before
+    assert [c.body for c in repo.comments(1)] == ["Same here."]
+    assert repo.issue_events(1) == GitHubApp(make_settings(gh, tmp_path)).repo(
+        INST, "octo/renamed"
+    ).issue_events(1)
+
+
+# -- a transferred issue is not read as this repository's -----------------------------------
+def test_reading_a_transferred_issue_is_not_another_repos_issue(
+    gh: FakeGitHubServer, tmp_path: Path
+) -> None:
+    _transferred(gh)
+    repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
+    with pytest.raises(Moved):
+        repo.edit_issue(1, body="x")
+    with pytest.raises(Moved, match="moved"):
+        repo.issue(1)
+    with pytest.raises(Moved):
+        repo.comments(1)
+    with pytest.raises(Moved):
+        repo.issue_events(1)
+    assert gh.state.issue("octo/other", 5).body == "It crashes."  # nothing written there
+
+
+def test_a_transferred_issue_of_a_renamed_repo_is_moved(
+    gh: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """Two hops: the old name to the repository's id (followed), then the issue's 301 to
+    another repository's (not followed)."""
+    gh.state.rename_repo(REPO, "octo/renamed")
+    _transferred(gh, "octo/renamed")
+    repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)  # by its old name
+    with pytest.raises(Moved):
+        repo.issue(1)
+    with pytest.raises(Moved):
+        repo.add_labels(1, ["ui"])
+    assert "ui" not in gh.state.issue("octo/other", 5).labels
 
 
 def test_a_301_to_another_host_is_not_followed(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -11,8 +12,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from github import Github, GithubException
-from github.Issue import Issue
+from github import Consts, Github, GithubException
 from github.Repository import Repository
 from github.Requester import (
     HTTPRequestsConnectionClass,
@@ -38,6 +38,7 @@ T = TypeVar("T")
 ROLES = ("admin", "maintain", "write", "triage", "read")
 MAX_REDIRECTS = 3  # a request to a moved repository: followed this many times at most
 PER_PAGE = 100  # the client's page size (GitHub's largest): the fewest requests for a listing
+TIMELINE = Consts.issueTimelineEventsPreview  # the Accept header PyGithub's get_timeline sends
 MOVED_TO = "x-smolbot-moved-to"  # a 301's location, under a name PyGithub does not follow
 
 
@@ -72,6 +73,12 @@ def _unfollowed(requester: Requester) -> _HttpWrites | _HttpsWrites:
         retry=kw["retry"],
         verify=kw["verify"],
     )
+
+
+def _repository_id(location: str) -> int | None:
+    """The repository id a redirect goes to (/repositories/<id>/...), if it says one."""
+    found = re.search(r"/repositories/(\d+)(?:/|\Z)", urllib.parse.urlsplit(location).path)
+    return int(found.group(1)) if found else None
 
 
 def _json(status: int, text: str | None) -> Any:
@@ -136,6 +143,7 @@ class GitHubRepo:
     ) -> None:
         self._client, self.installation_id, self.full_name = client, installation_id, full_name
         self._pacer, self._files, self._on_bad_token = pacer, files, on_bad_token
+        self._id: int | None = None  # the repository's id, asked once a redirect needs it
 
     # -- plumbing -------------------------------------------------------------------------------
     def _calls(self) -> AbstractContextManager[None]:
@@ -144,14 +152,30 @@ class GitHubRepo:
     def _repo(self) -> Repository:
         return self._client().get_repo(self.full_name)  # lazy: no request
 
-    def _issue(self, number: int) -> Issue:
-        return self._repo().get_issue(number)  # lazy: no request
-
     def _requester(self) -> Requester:
         return self._client().requester
 
     def _url(self, path: str) -> str:
         return f"/repos/{self.full_name}{path}"
+
+    def _repository(self) -> int:
+        """This repository's id (GET /repos/{full_name}, which follows its renames), asked once."""
+        if self._id is None:
+            _, data = self._requester().requestJsonAndCheck("GET", self._url(""))
+            self._id = int(data["id"])
+        return self._id
+
+    def _moved(self, verb: str, url: str, location: str) -> Moved | None:
+        """A 301 to another repository (a transferred issue: GitHub answers its old address so,
+        to every method) as Moved; None when it goes to this one (its old name, after a rename
+        or a transfer of the repository), to be followed."""
+        if _repository_id(location) == self._repository():
+            return None
+        done = "read" if verb == "GET" else "written"
+        return Moved(
+            f"GitHub: {verb} {url} answered 301 to another repository ({location!r}): the issue"
+            f" moved (transferred); not {done} there"
+        )
 
     def _get(self, path: str) -> Any:
         _, data = self._requester().requestJsonAndCheck("GET", self._url(path))
@@ -162,14 +186,28 @@ class GitHubRepo:
         with self._calls():
             return self._pacer.run(self.installation_id, fn, creates)
 
+    def _every(self, path: str, accept: str | None = None) -> list[Any]:
+        """Every item of a listing, page after page (as _read follows a redirect)."""
+        items: list[Any] = []
+        url: str | None = self._url(path)
+        query: dict[str, Any] | None = {"per_page": self.page_size}
+        while url:
+            headers, data = self._read(url, query, accept)
+            items.extend(data)
+            url, query = _next_link(headers.get("link")), None
+        return items
+
     # -- reads ----------------------------------------------------------------------------------
     def issue(self, number: int) -> IssueData:
         with self._calls():
-            return issue_data(self.full_name, self._get(f"/issues/{number}"))
+            _, data = self._read(self._url(f"/issues/{number}"))
+        if int(data["number"]) != number:  # never this repository's issue under another number
+            raise Moved(f"GitHub: {self.full_name}#{number} answered as #{data['number']}")
+        return issue_data(self.full_name, data)
 
     def comments(self, number: int) -> list[CommentData]:
         with self._calls():
-            return [comment_data(raw(c)) for c in self._issue(number).get_comments()]
+            return [comment_data(c) for c in self._every(f"/issues/{number}/comments")]
 
     def labels(self) -> list[str]:
         with self._calls():
@@ -191,18 +229,23 @@ class GitHubRepo:
             role = data.get("permission") or "none"
         return role if role in ROLES else "none"
 
-    def _read(self, url: str, parameters: dict[str, Any] | None = None) -> tuple[Any, Any]:
-        """One GET, its headers and JSON. A 301 (GitHub's answer at a renamed repository's old
-        name, to /repositories/<id>/...) is followed to its whole address: PyGithub followed it
+    def _read(
+        self, url: str, parameters: dict[str, Any] | None = None, accept: str | None = None
+    ) -> tuple[Any, Any]:
+        """One GET, its headers and JSON. A 301 to this repository's id (GitHub's answer at a
+        renamed repository's old name) is followed to its whole address: PyGithub followed it
         to the path alone, so a listing lost its query (closed issues came back open, `since`
-        and the labels were dropped, pages were 30 long and the paging stopped after one)."""
+        and the labels were dropped, pages were 30 long and the paging stopped after one). A 301
+        to another repository's (a transferred issue) is Moved: PyGithub read the issue there,
+        and it came back as this repository's under the other number."""
         requester = self._requester()
         base = urllib.parse.urlsplit(requester.base_url).netloc
         cnx = _unfollowed(requester)
         try:
             for _ in range(MAX_REDIRECTS + 1):
+                asked = {"Accept": accept} if accept else None
                 status, headers, text = requester.requestJson(
-                    "GET", url, parameters=parameters, cnx=cnx
+                    "GET", url, parameters=parameters, headers=asked, cnx=cnx
                 )
                 location = headers.get(MOVED_TO) or headers.get("location") or ""
                 if status in (301, 307, 308) and location:
@@ -210,6 +253,9 @@ class GitHubRepo:
                         raise GitHubError(
                             f"GitHub redirected GET {url} to another host: {location}"
                         )
+                    moved = self._moved("GET", url, location) if status == 301 else None
+                    if moved is not None:
+                        raise moved
                     url, parameters = location, None  # the location holds the query
                     continue
                 data = _json(status, text)
@@ -291,7 +337,7 @@ class GitHubRepo:
     def issue_events(self, number: int) -> list[EventData]:
         """The issue's timeline, oldest first, every page (labels, closes, cross-references)."""
         with self._calls():
-            return [event_data(raw(e)) for e in self._issue(number).get_timeline()]
+            return [event_data(e) for e in self._every(f"/issues/{number}/timeline", TIMELINE)]
 
     def file(self, path: str) -> str | None:
         """A file's text on the default branch, or None; unchanged files cost no quota."""

@@ -68,17 +68,16 @@ def dispatch(state: FakeGitHub, req: Req) -> Resp:
 
 
 def _moved(state: FakeGitHub, req: Req) -> Resp | None:
-    """A transferred issue: its old address answers 301 to its new one, whatever the method.
-    A renamed or transferred repository: its old name redirects (301 for GET and HEAD, 307
-    for writes, as GitHub does) to /repositories/<id>/..., and that path serves it (rewritten
-    in place to today's name)."""
+    """A transferred issue: its old address answers 301 to its new one, whatever the method
+    (by the repository's name or its id). A renamed or transferred repository: its old name
+    redirects (301 for GET and HEAD, 307 for writes, as GitHub does) to /repositories/<id>/...,
+    and that path serves it (rewritten in place to today's name)."""
     by_id = re.match(r"/repositories/(\d+)(/.*)?\Z", req.path)
     if by_id is not None:
-        repo = state.repo_by_id(int(by_id.group(1)))
-        if repo is None:
+        found = state.repo_by_id(int(by_id.group(1)))
+        if found is None:
             return not_found()
-        req.path = f"/repos/{repo.full_name}{by_id.group(2) or ''}"
-        return None
+        req.path = f"/repos/{found.full_name}{by_id.group(2) or ''}"
     old = re.match(r"/repos/([^/]+/[^/]+)(/.*)?\Z", req.path)
     if old is None:
         return None
@@ -88,7 +87,7 @@ def _moved(state: FakeGitHub, req: Req) -> Resp | None:
         where = f"{req.base}/repositories/{gone[0]}/issues/{gone[1]}{issue.group(2) or ''}"
         body = {"message": "Moved Permanently", "url": where, "documentation_url": DOCS}
         return Resp(301, body, {"location": where})
-    if old.group(1) not in state.moved:
+    if by_id is not None or old.group(1) not in state.moved:
         return None
     repo = state.repos[state.moved[old.group(1)]]
     query = urllib.parse.urlencode(req.query)
