@@ -61,6 +61,18 @@ def example_text(text: str) -> str:
     return f"{_read(title)}\n\n{_read(body)}"
 
 
+def _stays(have: dict[str, Any], label: str, source: str) -> bool:
+    """Whether the stored example `have` stays when `source` teaches `label` for its text: it is
+    that label from that source, or a surer source's (PRIORITY). A backfill's label, the one the
+    repository ended with, replaces the large model's other guess (relabeled while the webhook
+    was down, or by automation triage does not hear of)."""
+    if have["label"] == label and have["source"] == source:
+        return True
+    if source == "backfill" and have["source"] == "large" and have["label"] != label:
+        return False
+    return PRIORITY.get(have["source"], 0) > PRIORITY.get(source, 0)
+
+
 def today() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d")
 
@@ -274,7 +286,8 @@ class Records:
     def learn(
         self, scope: str, text: str, label: str, source: str, created: float | None = None
     ) -> Learned:
-        """Store one labeled example, unless a higher-priority label is already there.
+        """Store one labeled example, unless a higher-priority label is already there (a
+        backfill's replaces the large model's other label: _stays).
 
         The example is stored as example_text(text), whoever teaches it. One stored before under
         the raw text's hash counts as the same example, and is replaced by a new label.
@@ -283,10 +296,7 @@ class Records:
         h, older = self._hashes(text)
         text = example_text(text)
         have = self._example(scope, [h, *older], h)
-        if have is not None and (
-            PRIORITY.get(have["source"], 0) > PRIORITY.get(source, 0)
-            or (have["label"] == label and have["source"] == source)
-        ):
+        if have is not None and _stays(have, label, source):
             if have["label"] != label:
                 return Learned.OUTRANKED
             if created is not None and have.get("created") != created:  # a date, learned late

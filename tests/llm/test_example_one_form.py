@@ -106,3 +106,28 @@ def test_a_backfills_unlabeled_twin_keeps_what_the_labeled_issue_taught(tmp_path
     assert _learn(ctx, result, TITLE, body_b, ["wontfix"], cfg) is False  # type: ignore[arg-type]
     assert [(r["source"], r["label"]) for r in _rows(llm_store)] == [("backfill", "bug")]
     assert result.forgotten == 0
+
+
+def test_a_backfill_of_a_relabeled_issue_replaces_the_large_models_guess(llm_store: Store):
+    """The large model said bug; someone changed it to feature while the webhook was down. The
+    backfill reads the repository's final label: that replaces the model's guess."""
+    rec = Records(llm_store)
+    assert rec.learn("o/r", READ, "bug", "large") is Learned.NEW
+    assert rec.learn("o/r", RAW, "feature", "backfill", created=5.0) is Learned.NEW
+    (row,) = _rows(llm_store)
+    assert (row["source"], row["label"], row["text"]) == ("backfill", "feature", READ)
+    assert rec.learn("o/r", RAW, "feature", "backfill") is Learned.KNOWN  # run again
+
+
+def test_a_backfill_agreeing_with_the_large_model_keeps_its_example(llm_store: Store):
+    rec = Records(llm_store)
+    rec.learn("o/r", READ, "bug", "large")
+    assert rec.learn("o/r", RAW, "bug", "backfill") is Learned.KNOWN
+    assert [(r["source"], r["label"]) for r in _rows(llm_store)] == [("large", "bug")]
+
+
+def test_a_backfill_is_still_outranked_by_a_maintainers_label(llm_store: Store):
+    rec = Records(llm_store)
+    rec.learn("o/r", RAW, "feature", "human")
+    assert rec.learn("o/r", RAW, "bug", "backfill") is Learned.OUTRANKED
+    assert [(r["source"], r["label"]) for r in _rows(llm_store)] == [("human", "feature")]
