@@ -263,21 +263,31 @@ _SECRET_VERB = r"(reveal|print|show|output|leak|send|post)"
 _NOT_AFTER = r"(?<!\bto\s)(?<!\bnot\s)(?<!cannot\s)(?<!n't\s)(?<!\bnever\s)\b"
 _DETERMINER = r"\b(your|the|all|any|its|this|these|those|every|our|my)\b"
 _SECRET = r"(?<![/.])(\b|(?<=_))(token|secret|api[\s_-]?key|password|credential|env\b)"
-_WHOSE = r"(your|the|all|any|every|previous|prior|above|earlier|preceding|these|those|its|system)"
+_WHOSE = (
+    r"(your|the|all|any|every|previous|prior|above|earlier|preceding|these|those|its|system|that"
+    r"|everything|anything|what\s+you|safety|content)"
+)
 _INJECTION = re.compile(
     r"|".join(
         (
-            # with whose or which rules named (`ignore your/all previous/the above instructions`);
-            # not a report's `override rule severity`, `ignore rules in .gitignore`
-            r"\b(ignore|disregard|forget|override|bypass)\W+" + _WHOSE + r"\b.{0,40}"
-            r"\b(instruction|prompt|rule|guideline|polic)",
-            # a header (`SYSTEM PROMPT:`) or the bot's own; not `system prompt is not sent`
+            # with whose or which rules named, up to three words on (`ignore your/all previous/
+            # the above instructions`, `disregard everything in your instructions`, `override
+            # safety rules`); not a report's `override rule severity`, `ignore rules in .gitignore`
+            r"\b(ignore|disregard|forget|override|bypass)\W+(?:\w+\W+){0,3}?"
+            + _WHOSE
+            + r"\b.{0,40}\b(instruction|prompt|rule|guideline|polic)",
+            # a header (`SYSTEM PROMPT:`), the bot's own, or asked for (`reveal the system
+            # prompt`); not `system prompt is not sent`
             r"\b(system|developer)\s+(prompt|message|instructions?)\s*:"
-            r"|\byour\s+(system|developer)\s+(prompt|message|instruction)",
-            # `act as` told to the bot (`you will act as`, an imperative opening a sentence); not
-            # `the proxy should act as a passthrough`
+            r"|\byour\s+(system|developer)\s+(prompt|message|instruction)"
+            r"|\b(reveal|print|show|repeat|output)\W+(the|your)\s+(system|developer)\s+"
+            r"(prompt|message)",
+            # `act as` told to the bot (`you will act as`, `smolbot, act as`, an imperative
+            # opening a sentence or after `from now on,`); not `the proxy should act as a
+            # passthrough`
             r"\byou\s+(?:(?:will|must|should|shall|now|are\s+to|to|need\s+to)\s+){0,2}act\s+as\b"
-            r"|(?:^|[.!?:;>\n])\s*(?:now\s+|please\s+)?act\s+as\b",
+            r"|\b(bot|smolbot|assistant|ai|model)\W{1,3}(please\s+)?act\s+as\b"
+            r"|(?:^|[.!?:;>\n]|\bfrom\s+now\s+on\b\W*|,)\s*(?:now\s+|please\s+)?act\s+as\b",
             r"\byou\s+are\s+(now|no\s+longer)\b|\bnew\s+instructions?\b",
             r"\b(ai|bot|assistant|model|llm|smolbot|triage)\b.{0,30}\b(must|should|shall|will)\b.{0,15}\b(label|close|delete|mention|reveal|print|say|post)",
             r"\b(close|delete|lock)\s+(all|every|the\s+other)\b.{0,20}\b(issue|pr|pull)",
