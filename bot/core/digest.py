@@ -68,6 +68,7 @@ class Digest:
     waiting: list[TopIssue]  # the longest waits, at most `top` of them
     bot: dict[str, int] = field(default_factory=dict)
     waiting_total: int = 0  # issues waiting on a maintainer, listed or not
+    not_read: int = 0  # open issues with comments not read: who they wait on is not known
 
     @property
     def waiting_more(self) -> int:
@@ -231,6 +232,12 @@ def assemble(
     top = [_top(r, lines or {}, until) for r in ranked[: cfg.top]]
     waiting = [_top(r, lines or {}, until) for r in ranked if _on_maintainer(r)]
     waiting.sort(key=lambda i: (-i.waiting_days, i.number))
+    known = waits or {}
+    not_read = [
+        t
+        for t in all_threads
+        if t.state == "open" and not t.is_pr and t.comments is None and t.number not in known
+    ]
     return Digest(
         repo=repo,
         week=week or week_id(until, cfg.timezone),
@@ -241,6 +248,7 @@ def assemble(
         waiting=waiting[: cfg.top],
         bot=bot_activity(rows, log_since, log_until),
         waiting_total=len(waiting),
+        not_read=len(not_read),
     )
 
 
@@ -295,6 +303,8 @@ def render_markdown(d: Digest) -> str:
     waits = [f"- #{i.number} {plain(i.title)} — {i.waiting_days} days" for i in d.waiting]
     if d.waiting_more:  # listed: the longest waits, `top` of them
         waits += [f"- and {d.waiting_more} more" if waits else f"- {d.waiting_more} issues"]
+    if d.not_read:  # a busy repository: the digest read only so many threads
+        waits += [f"- {_not_read(d)}"]
     out += waits or ["- nobody"]
     out += ["", "## What the bot did", ""]
     out += [f"- {k}: {v}" for k, v in d.bot.items()] or ["- nothing this week"]
@@ -337,6 +347,8 @@ def render_html(d: Digest) -> str:
     if d.waiting_more:
         more = f"and {d.waiting_more} more" if waits else f"{d.waiting_more} issues"
         waits += f"<li>{more}</li>"
+    if d.not_read:
+        waits += f"<li>{e(_not_read(d))}</li>"
     did = "".join(f"<li>{e(k)}: {v}</li>" for k, v in d.bot.items())
     return (
         f"<article class='digest'><h1>{e(d.title)}</h1><ul>{stats}</ul>"
@@ -349,6 +361,11 @@ def render_html(d: Digest) -> str:
 def render_json(d: Digest) -> str:
     data: dict[str, Any] = asdict(d) | {"title": d.title, "marker": d.marker_name}
     return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def _not_read(d: Digest) -> str:
+    issues = "open issue" if d.not_read == 1 else "open issues"
+    return f"{d.not_read} {issues} not read: their waits are not counted"
 
 
 def _num(v: float | int | None) -> str:

@@ -56,6 +56,7 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 DETAIL_LIMIT = 300  # issues whose comments/events are fetched, most recently updated first
+WAIT_READS = 100  # and at most so many more: those with comments not updated for longest
 HORIZON_DAYS = 30  # closed issues updated this far back still count (duplicates of open ones)
 LINE_BODY_CHARS = 1200
 REFUSED_RETRY_S = 86400.0  # a repository GitHub refuses the issues of: asked again daily
@@ -141,8 +142,9 @@ def fetch_threads(
     known: Callable[[IssueData], bool] | None = None,
 ) -> tuple[list[Thread], dict[int, IssueData]]:
     """Open issues plus everything updated in the horizon; details for the most recent ones,
-    and for as many open issues with comments not updated for longest (the longest waits, which
-    a busy repository's recent ones would crowd out) unless `known` (the lifecycle decided on
+    and for up to WAIT_READS open issues with comments not updated for longest (the longest
+    waits, which a busy repository's recent ones would crowd out; no more, so a busy repository
+    costs at most DETAIL_LIMIT + WAIT_READS reads: the digest says how many it left) unless `known` (the lifecycle decided on
     them as they are now). Issues bots opened (this bot's digests, a dependency
     bot's dashboard) are not the week's issues: no thread for them (they stay in the second
     answer, to find the digest issue by). Pull requests get no details: the ranking leaves them
@@ -164,7 +166,8 @@ def fetch_threads(
         and not (known and known(i))
         and not is_bot(i.author, "", bot_login)
     ]
-    detailed |= {i.number for i in sorted(waiting, key=lambda i: i.updated_at)[:detail_limit]}
+    longest = sorted(waiting, key=lambda i: i.updated_at)[: min(detail_limit, WAIT_READS)]
+    detailed |= {i.number for i in longest}
     threads = []
     for issue in found.values():
         if is_bot(issue.author, "", bot_login):

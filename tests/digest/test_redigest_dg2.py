@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.core.config import parse_config
+from bot.core.digest import render_html, render_markdown
 from bot.core.lifecycle import decide
 from bot.core.ranking import Thread
+from bot.jobs import digest as digest_job
 from bot.jobs.digest import build_digest, line_problems
 from bot.jobs.lifecycle import load_thread, save_state, unchanged_until
 from bot.ports import CommentData
@@ -103,3 +105,53 @@ def test_a_decision_on_the_thread_as_it_is_is_trusted_whatever_the_clocks_say(
     dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT, detail_limit=1)
     assert host.read == [2]
     assert [i.number for i in dg.waiting] == [1, 2]
+
+
+# --- a busy repository: the waits the digest did not read are said, and the reads capped -----
+def _answered_questions(count: int) -> SampleHost:
+    """`count` issues whose authors answered a maintainer's question (they wait on a
+    maintainer); the lifecycle is off."""
+    issues, comments = [], {}
+    for n in range(1, count + 1):
+        answered = NOW - timedelta(days=10 * n)
+        issues.append(issue(n, f"Bug {n}", f"u{n}", NOW - timedelta(days=50 + 10 * n), comments=2,
+                            updated=answered))  # fmt: skip
+        comments[str(n)] = [
+            comment(10 * n, "mona", "Which version?", NOW - timedelta(days=45 + 10 * n), "OWNER"),
+            comment(10 * n + 1, f"u{n}", "2.3.1", answered),
+        ]
+    return _Counting(data(issues, comments, config="lifecycle:\n  enabled: false\n"))
+
+
+def test_the_waits_a_busy_repository_s_digest_did_not_read_are_said_not_counted(
+    store: Store,
+) -> None:
+    """Four issues wait on a maintainer; the sweep stored 'exempt' for each (lifecycle off).
+    Detail limit 1: the digest reads two, counts two, and says two were not read."""
+    cfg = parse_config("lifecycle:\n  enabled: false\n")
+    host = _answered_questions(4)
+    for n in range(1, 5):
+        save_state(store, host.issue(n), cfg, None, acted=False)  # what the sweep stores
+    dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT, detail_limit=1)
+    assert (dg.waiting_total, dg.not_read) == (2, 2)
+    md = render_markdown(dg)
+    waiting = md.split("## Waiting on a maintainer", 1)[1].split("##", 1)[0]
+    assert "- 2 open issues not read: their waits are not counted" in waiting, md
+    assert "not read" in render_html(dg)
+
+
+def test_all_read_says_nothing_of_waits_not_read(store: Store) -> None:
+    cfg = parse_config("lifecycle:\n  enabled: false\n")
+    dg = build_digest(_answered_questions(4), store, REPO, cfg, NOW, bot_login=BOT)
+    assert (dg.waiting_total, dg.not_read) == (4, 0)
+    assert "not read" not in render_markdown(dg)
+
+
+def test_the_reads_for_the_longest_waits_are_capped(store: Store, monkeypatch) -> None:
+    """Beyond the most recently updated (detail limit), at most WAIT_READS issues are read."""
+    monkeypatch.setattr(digest_job, "WAIT_READS", 2)
+    host = _answered_questions(10)
+    cfg = parse_config("lifecycle:\n  enabled: false\n")
+    dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT, detail_limit=3)
+    assert sorted(host.read) == [1, 2, 3, 9, 10]  # the 3 most recent, the 2 longest waits
+    assert (dg.waiting_total, dg.not_read) == (5, 5)
