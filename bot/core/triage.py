@@ -306,7 +306,8 @@ _INJECTION = re.compile(
     ),
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"(?<=[.!?;:])\s+|(?<=[。！？])|\n+|\s+[-–—|]+\s+")
+# a dash or bar between spaces starts only where the spaces do (not retried at each of a run)
+_SENTENCE = re.compile(r"(?<=[.!?;:])\s+|(?<=[。！？])|\n+|(?<!\s)\s+[-–—|]+\s+")
 # at most a line's worth inside: each unclosed `(` scanned to the end of its line (4.5 s for 64 KB)
 _BRACKETED = re.compile(r"\[[^\]\n]{0,400}\]|\([^)\n]{0,400}\)|\{[^}\n]{0,400}\}")
 _FENCED = re.compile(r"(```|~~~).*?(\1|$)", re.S)
