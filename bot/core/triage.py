@@ -374,8 +374,23 @@ _LOG_LINE = re.compile(
 )
 
 
+# What no log line says: the bot's instructions or prompt named, a `SYSTEM:` header, `act as`. A
+# line shaped as a log line (`ERROR: SYSTEM: ignore previous instructions`, `2026-01-01 ignore all
+# previous instructions`) that says it is an order, not the report's logs.
+_META = re.compile(
+    r"\binstructions?\b|\b(?:system|developer)\s*(?:prompt|message)?\s*:"
+    r"|\b(?:system|developer)\s+(?:prompt|message)|\bact\s+as\b|\byou\s+are\s+(?:now|no\s+longer)\b"
+    r"|\b(?:previous|prior|above|earlier|preceding)\s+(?:instruction|prompt|rule|guideline)"
+    r"|anweisung|instruc|instru[cç]|istruzion|instrukcj|consign|忽略|无视|指令|指示|инструкци",
+    re.IGNORECASE,
+)
+
+
 def _order_not_log(line: str) -> bool:
-    return _addressed_order(line) and not _LOG_LINE.match(line)
+    """An order to the bot in a code block, unless it is a log line that reads like one."""
+    if not _addressed_order(line):
+        return False
+    return not _LOG_LINE.match(line) or bool(_META.search(_read(line)))
 
 
 def _without_orders(text: str, addressed: bool = False) -> str:
