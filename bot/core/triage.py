@@ -300,7 +300,9 @@ _INJECTION = re.compile(
             r"\byou\b.{0,20}\b" + _SECRET_VERB + r"\b.{0,40}" + _SECRET,
             r"@(everyone|here|channel|all)\b",
             r"\b(ignoriere|vergiss)\b.{0,40}\b(anweisung|regel)",
-            r"\b(ignor(e|ez|a|ar)|olvida|oublie)\b.{0,40}\b(instruc|consign|regla|règle)",
+            # Spanish, French, Italian, Portuguese, Dutch, Polish
+            r"\b(ignor(e|ez|a|ar|ate)|olvida|oubli(e|ez|ons)|negeer|zignoruj)\b.{0,40}"
+            r"\b(instruc|instru[cç]|istruzion|instrukcj|consign|regla|règle)",
             r"忽略|无视|指令|システム|指示を無視|игнорируй|инструкци",
         )
     ),
