@@ -506,9 +506,10 @@ def post_weekly_digest(
     slot: the weekly slot the job found due (core's due_slot): the digest is stored and marked
     as that slot's week's, even when the run comes late, in the next week (or now() turned to the
     next week since the job looked), and covers the week before the slot, [the slot seven local
-    days before, slot) (`previous_slot`: a week of 167 or 169 hours at a change of summer time):
-    however late it comes, each week is in one digest, and the next slot's starts where it
-    ends. Without it, the week of now(), and the seven days before now(), as `smolbot digest`
+    days before, slot) (`previous_slot`: a week of 167 or 169 hours at a change of summer time),
+    or from where the last digest stored ended (`window_start`: the digest's hour, weekday or
+    time zone changed): however late it comes, each week is in one digest, and the next slot's
+    starts where it ends. Without it, the week of now(), and the seven days before now(), as `smolbot digest`
     previews it."""
     week = week_id(slot, cfg.digest.timezone) if slot is not None else None
     digest = build_digest(
@@ -521,7 +522,7 @@ def post_weekly_digest(
         bot_login=bot_login,
         audit_until=audit_until,
         week=week,
-        since=None if slot is None else previous_slot(slot, cfg.digest),
+        since=None if slot is None else window_start(store, repo, slot, cfg),
     )
     body = render_body(digest)
     number = find_digest_issue(host, store, digest, cfg, bot_login)
@@ -540,6 +541,29 @@ def post_weekly_digest(
     reason = "weekly digest posted" if created else "weekly digest updated in place"
     store.audit("digest", "done", reason, number=number, **audit)
     return DigestRun(digest, number, created, _model_lines(digest))
+
+
+TILE_DAYS = 14  # a digest stored this far back is the one the slot's window goes on from
+
+
+def window_start(store: Store, repo: str, slot: datetime, cfg: RepoConfig) -> datetime:
+    """Where the slot's week starts: where the newest digest of an earlier week ended (posted;
+    in dry-run, previewed too), when that is in the two weeks before the slot, so the windows
+    tile even after the digest's hour, weekday or time zone changed; else `previous_slot`."""
+    this_week = week_id(slot, cfg.digest.timezone)
+    posted = "" if cfg.dry_run else " and number is not null"
+    sql = f"select json from digests where repo = ? and week < ?{posted} order by week desc limit 1"
+    row = next(store.rows(sql, [repo, this_week]), None)
+    start = previous_slot(slot, cfg.digest)
+    if row is None:
+        return start
+    try:
+        until = datetime.fromisoformat(str(json.loads(row["json"] or "{}")["until"]))
+    except (KeyError, TypeError, ValueError):  # not a digest this code wrote: the slot's week
+        return start
+    if until.tzinfo is None or not slot - timedelta(days=TILE_DAYS) <= until < slot:
+        return start
+    return until.astimezone(UTC)
 
 
 def previous_slot(slot: datetime, cfg: DigestConfig) -> datetime:

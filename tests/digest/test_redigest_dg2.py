@@ -3,14 +3,14 @@ windows after a change of the slot, old dry-run previews."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.core.config import parse_config
-from bot.core.digest import render_html, render_markdown
+from bot.core.digest import render_html, render_markdown, week_slot
 from bot.core.lifecycle import decide
 from bot.core.ranking import Thread
 from bot.jobs import digest as digest_job
-from bot.jobs.digest import build_digest, line_problems
+from bot.jobs.digest import build_digest, line_problems, post_weekly_digest
 from bot.jobs.lifecycle import load_thread, save_state, unchanged_until
 from bot.ports import CommentData
 from bot.samples.host import SampleHost
@@ -155,3 +155,33 @@ def test_the_reads_for_the_longest_waits_are_capped(store: Store, monkeypatch) -
     dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT, detail_limit=3)
     assert sorted(host.read) == [1, 2, 3, 9, 10]  # the 3 most recent, the 2 longest waits
     assert (dg.waiting_total, dg.not_read) == (5, 5)
+
+
+# --- the weekly windows tile across a change of the digest's hour ---------------------------
+def test_the_week_after_a_change_of_the_digest_hour_starts_where_the_last_one_ended(
+    store: Store,
+) -> None:
+    first_cfg = parse_config("digest:\n  hour: 8\n")
+    then_cfg = parse_config("digest:\n  hour: 20\n")
+    s1 = week_slot(datetime(2026, 11, 24, tzinfo=UTC), first_cfg.digest)  # Mon Nov 23 08:00
+    s2 = week_slot(datetime(2026, 12, 1, tzinfo=UTC), then_cfg.digest)  # Mon Nov 30 20:00
+    gap = datetime(2026, 11, 23, 12, tzinfo=UTC)  # after s1, before s2 - 7 days
+    host = SampleHost(data([issue(1, "Opened between", "ann", gap)], now=s2))
+    clock = lambda: s2 + timedelta(minutes=5)  # noqa: E731
+    first = post_weekly_digest(host, store, REPO, first_cfg, clock, bot_login=BOT, slot=s1)
+    second = post_weekly_digest(host, store, REPO, then_cfg, clock, bot_login=BOT, slot=s2)
+    assert second.digest.since == first.digest.until
+    assert second.digest.counts["opened"] == 1
+    again = post_weekly_digest(host, store, REPO, then_cfg, clock, bot_login=BOT, slot=s2)
+    assert again.digest.since == first.digest.until  # a rerun: the same window
+
+
+def test_a_digest_older_than_two_weeks_does_not_stretch_the_window(store: Store) -> None:
+    cfg = parse_config("")
+    s1 = week_slot(datetime(2026, 11, 10, tzinfo=UTC), cfg.digest)
+    s2 = week_slot(datetime(2026, 12, 1, tzinfo=UTC), cfg.digest)
+    host = SampleHost(data([issue(1, "Bug", "ann", s2 - timedelta(days=1))], now=s2))
+    clock = lambda: s2 + timedelta(minutes=5)  # noqa: E731
+    post_weekly_digest(host, store, REPO, cfg, clock, bot_login=BOT, slot=s1)
+    later = post_weekly_digest(host, store, REPO, cfg, clock, bot_login=BOT, slot=s2)
+    assert later.digest.since == (s2 - timedelta(days=7)).astimezone(UTC).isoformat()
