@@ -134,6 +134,35 @@ def test_a_transferred_issue_of_a_renamed_repo_is_moved(
     assert "ui" not in gh.state.issue("octo/other", 5).labels
 
 
+# -- a write answered 301 by a renamed repository is written --------------------------------
+def test_a_renamed_repo_answering_301_to_a_write_is_still_written(
+    gh: FakeGitHubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gh.state.rename_repo(REPO, "octo/renamed")
+    _renames_answer_301_to_writes(monkeypatch)
+    repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
+    assert repo.issue(1).title == "Crash on start"
+    repo.add_labels(1, ["ui"])
+    repo.edit_issue(1, title="Crash at start")
+    number = repo.create_issue("Digest", "x", labels=["digest"])
+    issue = gh.state.issue("octo/renamed", 1)
+    assert ("ui" in issue.labels, issue.title) == (True, "Crash at start")
+    assert gh.state.issue("octo/renamed", number).labels == ["digest"]
+    # the repository's id is asked once for this GitHubRepo, not once per write
+    asked = [e for e in gh.state.requests() if e.method == "GET" and e.path == f"/repos/{REPO}"]
+    assert len(asked) == 1
+
+
+def test_a_renamed_repo_answering_301_to_create_label_is_not_a_moved_issue(
+    gh: FakeGitHubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gh.state.rename_repo(REPO, "octo/renamed")
+    _renames_answer_301_to_writes(monkeypatch)
+    repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
+    repo.create_label("needs-info")
+    assert "needs-info" in gh.state.repos["octo/renamed"].labels
+
+
 def test_a_301_to_another_host_is_not_followed(
     gh: FakeGitHubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

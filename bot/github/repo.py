@@ -232,12 +232,26 @@ class GitHubRepo:
     def _read(
         self, url: str, parameters: dict[str, Any] | None = None, accept: str | None = None
     ) -> tuple[Any, Any]:
-        """One GET, its headers and JSON. A 301 to this repository's id (GitHub's answer at a
-        renamed repository's old name) is followed to its whole address: PyGithub followed it
-        to the path alone, so a listing lost its query (closed issues came back open, `since`
-        and the labels were dropped, pages were 30 long and the paging stopped after one). A 301
-        to another repository's (a transferred issue) is Moved: PyGithub read the issue there,
-        and it came back as this repository's under the other number."""
+        """One GET, its headers and JSON (see _request)."""
+        return self._request("GET", url, parameters, accept=accept)
+
+    def _request(
+        self,
+        verb: str,
+        url: str,
+        parameters: dict[str, Any] | None = None,
+        body: Any = None,
+        accept: str | None = None,
+    ) -> tuple[Any, Any]:
+        """One request, its headers and JSON, on a connection that follows no redirect itself.
+        A 307 or 308 (GitHub's answer to a write at a renamed repository's old name) and a 301
+        to this repository's id (its answer to a read there, at times to a write too) are
+        followed to the whole address with the same method, on GitHub's host only: PyGithub
+        took a 307 for success (the write was lost), and followed a 301 to the path alone (a
+        listing lost its query: closed issues came back open, `since` and the labels were
+        dropped, the paging stopped after one page of 30). A 301 to another repository's id (a
+        transferred issue, to every method) is Moved: PyGithub wrote to, or read, the issue in
+        its new repository, as this repository's under the other number."""
         requester = self._requester()
         base = urllib.parse.urlsplit(requester.base_url).netloc
         cnx = _unfollowed(requester)
@@ -245,15 +259,15 @@ class GitHubRepo:
             for _ in range(MAX_REDIRECTS + 1):
                 asked = {"Accept": accept} if accept else None
                 status, headers, text = requester.requestJson(
-                    "GET", url, parameters=parameters, headers=asked, cnx=cnx
+                    verb, url, parameters=parameters, headers=asked, input=body, cnx=cnx
                 )
                 location = headers.get(MOVED_TO) or headers.get("location") or ""
                 if status in (301, 307, 308) and location:
                     if urllib.parse.urlsplit(location).netloc not in ("", base):
                         raise GitHubError(
-                            f"GitHub redirected GET {url} to another host: {location}"
+                            f"GitHub redirected {verb} {url} to another host: {location}"
                         )
-                    moved = self._moved("GET", url, location) if status == 301 else None
+                    moved = self._moved(verb, url, location) if status == 301 else None
                     if moved is not None:
                         raise moved
                     url, parameters = location, None  # the location holds the query
@@ -262,11 +276,11 @@ class GitHubRepo:
                 if status >= 400:
                     raise Requester.createException(status, headers, data or {})
                 if status >= 300:
-                    raise GitHubError(f"GitHub answered {status} to GET {url} (to {location!r})")
+                    raise GitHubError(f"GitHub answered {status} to {verb} {url} (to {location!r})")
                 return headers, data
         finally:
             cnx.close()
-        raise GitHubError(f"GitHub redirected GET {url} over {MAX_REDIRECTS} times")
+        raise GitHubError(f"GitHub redirected {verb} {url} over {MAX_REDIRECTS} times")
 
     def list_issues(
         self, state: str = "all", since: str | None = None, labels: list[str] | None = None
@@ -395,35 +409,10 @@ class GitHubRepo:
 
     # -- writes (paced per installation) ------------------------------------------------------
     def _send(self, verb: str, path: str, body: Any = None) -> Any:
-        """One write, its JSON answer. A 307 or 308 (GitHub's answer to a write to a renamed or
-        transferred repository's old name) is followed with the same method, as HTTP asks:
-        PyGithub took the 307 for success, so the write was lost. A 301 (GitHub's answer to a
-        write to a transferred issue) is Moved: PyGithub followed it to the issue's new
-        repository and wrote there."""
-        requester, url = self._requester(), self._url(path)
-        base = urllib.parse.urlsplit(requester.base_url).netloc
-        cnx = _unfollowed(requester)
-        try:
-            for _ in range(MAX_REDIRECTS + 1):
-                status, headers, text = requester.requestJson(verb, url, input=body, cnx=cnx)
-                location = headers.get("location", "")
-                if status in (307, 308) and urllib.parse.urlsplit(location).netloc in ("", base):
-                    url = location
-                    continue
-                if status == 301:  # "Update an issue": 301 when it was transferred
-                    raise Moved(
-                        f"GitHub: {verb} {url} answered 301: the issue moved (transferred to"
-                        f" {headers.get(MOVED_TO, 'another repository')!r}); not written there"
-                    )
-                data = _json(status, text)
-                if status >= 400:
-                    raise Requester.createException(status, headers, data or {})
-                if status >= 300:
-                    raise GitHubError(f"GitHub answered {status} to {verb} {url} (to {location!r})")
-                return data
-        finally:
-            cnx.close()
-        raise GitHubError(f"GitHub redirected {verb} {self._url(path)} over {MAX_REDIRECTS} times")
+        """One write, its JSON answer; a redirect as _request says: followed when it goes to
+        this repository (a 301 of a renamed one's old name too, not only a 307 or 308), Moved
+        when it goes to another (an issue transferred there)."""
+        return self._request(verb, self._url(path), body=body)[1]
 
     def add_labels(self, number: int, labels: list[str]) -> None:
         if labels:
