@@ -290,22 +290,23 @@ class Records:
         backfill's replaces the large model's other label: _stays).
 
         The example is stored as example_text(text), whoever teaches it. One stored before under
-        the raw text's hash counts as the same example, and is replaced by a new label.
+        the raw text's hash counts as the same example, and is replaced by a new label; when it
+        stays, it is moved to the new form and the other labels of that text (a store from before
+        could hold two) go (_settle).
 
         `created`, the issue's creation time, orders examples in time for `smolbot models eval`."""
         h, older = self._hashes(text)
         text = example_text(text)
-        have = self._example(scope, [h, *older], h)
+        rows = self._examples(scope, [h, *older])
+        have = max(
+            rows,
+            key=lambda r: (PRIORITY.get(r["source"], 0), r["text_hash"] == h),
+            default=None,
+        )
         if have is not None and _stays(have, label, source):
-            if have["label"] != label:
-                return Learned.OUTRANKED
-            if created is not None and have.get("created") != created:  # a date, learned late
-                self.db.execute(
-                    "update llm_examples set created = ? where scope = ? and text_hash = ?",
-                    [created, scope, have["text_hash"]],
-                )
-                self.db.conn.commit()
-            return Learned.KNOWN
+            known = have["label"] == label
+            self._settle(scope, have, rows, h, text, created if known else None)
+            return Learned.KNOWN if known else Learned.OUTRANKED
         row: dict[str, Any] = {
             "scope": scope,
             "text_hash": h,
@@ -354,18 +355,46 @@ class Records:
         h, raw = Records.example_key(text), text_hash(text)
         return h, [raw] if raw != h else []
 
-    def _example(self, scope: str, hashes: list[str], h: str) -> dict[str, Any] | None:
-        """The stored example of one text: of those found under `hashes`, the surest source's
-        (the one under `h` among equals)."""
+    def _examples(self, scope: str, hashes: list[str]) -> list[dict[str, Any]]:
+        """The stored examples of one text: those found under any of `hashes`."""
         marks = ", ".join("?" for _ in hashes)
-        rows = self.db.table("llm_examples").rows_where(
-            f"scope = ? and text_hash in ({marks})", [scope, *hashes]
+        return list(
+            self.db.table("llm_examples").rows_where(
+                f"scope = ? and text_hash in ({marks})", [scope, *hashes]
+            )
         )
-        return max(
-            rows,
-            key=lambda r: (PRIORITY.get(r["source"], 0), r["text_hash"] == h),
-            default=None,
-        )
+
+    def _settle(
+        self,
+        scope: str,
+        have: dict[str, Any],
+        rows: list[dict[str, Any]],
+        h: str,
+        text: str,
+        created: float | None,
+    ) -> None:
+        """Leave `have`, the example of a text that stays, as the only one of `rows` (the others
+        found for that text: a store from before one form could hold the large model's label
+        beside a person's), under `h` with the text in its example form, and with `created` when
+        given (a date, learned late). A new seq when an example changed, so the classifier
+        retrains; nothing written when all is as it should be."""
+        others = [r["text_hash"] for r in rows if r["text_hash"] != have["text_hash"]]
+        moved = have["text_hash"] != h or have["text"] != text
+        dated = created is not None and have.get("created") != created
+        if not (others or moved or dated):
+            return
+        table = self.db.table("llm_examples")
+        with self.db.atomic():
+            for key in others:
+                table.delete_where("scope = ? and text_hash = ?", [scope, key])
+            sets, args = ["created = ?"], [have.get("created") if created is None else created]
+            if others or moved:
+                sets += ["text_hash = ?", "text = ?", "seq = ?"]
+                args += [h, text, self.example_seq() + 1]
+            self.db.execute(
+                f"update llm_examples set {', '.join(sets)} where scope = ? and text_hash = ?",
+                [*args, scope, have["text_hash"]],
+            )
 
     def example_seq(self) -> int:
         row = self.db.execute("select coalesce(max(seq), 0) from llm_examples").fetchone()

@@ -131,3 +131,72 @@ def test_a_backfill_is_still_outranked_by_a_maintainers_label(llm_store: Store):
     rec.learn("o/r", RAW, "feature", "human")
     assert rec.learn("o/r", RAW, "bug", "backfill") is Learned.OUTRANKED
     assert [(r["source"], r["label"]) for r in _rows(llm_store)] == [("human", "feature")]
+
+
+def _old_row(store: Store, text: str, label: str, source: str, seq: int) -> None:
+    """A row as the code before one form stored it: under text_hash(text), the text as given."""
+    store.db.table("llm_examples").insert(
+        {
+            "scope": "o/r",
+            "text_hash": text_hash(text),
+            "text": text,
+            "label": label,
+            "source": source,
+            "at": float(seq),
+            "seq": seq,
+        }
+    )
+
+
+def test_an_old_raw_row_learned_again_is_moved_to_the_read_form(llm_store: Store):
+    """A store from before: a backfill's example under the raw text. A backfill run again knows
+    it, and moves it to the form the classifier is asked with (a retrain is due: seq)."""
+    _old_row(llm_store, RAW, "bug", "backfill", 1)
+    rec = Records(llm_store)
+    assert rec.learn("o/r", RAW, "bug", "backfill") is Learned.KNOWN
+    (row,) = _rows(llm_store)
+    assert (row["text"], row["text_hash"]) == (READ, text_hash(READ))
+    assert rec.example_seq() == 2
+    assert rec.learn("o/r", RAW, "bug", "backfill") is Learned.KNOWN  # nothing more to do
+    assert rec.example_seq() == 2
+
+
+def test_an_old_human_and_large_pair_collapses_to_the_maintainers(llm_store: Store):
+    """From before: the large model's (wrong) label under the read text's hash, the
+    maintainer's under the raw text's. Learning it again from anyone leaves the maintainer's."""
+    _old_row(llm_store, READ, "bug", "large", 1)
+    _old_row(llm_store, RAW, "feature", "human", 2)
+    rec = Records(llm_store)
+    assert rec.learn("o/r", RAW, "bug", "backfill") is Learned.OUTRANKED
+    (row,) = _rows(llm_store)
+    assert (row["source"], row["label"], row["text"]) == ("human", "feature", READ)
+    assert row["text_hash"] == text_hash(READ)
+    assert rec.example_seq() == 3
+
+
+def test_an_old_pair_collapses_when_the_maintainer_labels_again(llm_store: Store):
+    _old_row(llm_store, READ, "bug", "large", 1)
+    _old_row(llm_store, RAW, "feature", "human", 2)
+    rec = Records(llm_store)
+    assert rec.learn("o/r", RAW, "feature", "human", created=7.0) is Learned.KNOWN
+    (row,) = _rows(llm_store)
+    assert (row["source"], row["label"], row["text"]) == ("human", "feature", READ)
+    assert [e.created for e in rec.examples()] == [7.0]
+
+
+def test_an_example_known_in_its_form_is_left_as_it_is(llm_store: Store):
+    rec = Records(llm_store)
+    rec.learn("o/r", RAW, "feature", "human")
+    seq = rec.example_seq()
+    assert rec.learn("o/r", READ, "bug", "large") is Learned.OUTRANKED
+    assert rec.learn("o/r", RAW, "feature", "human") is Learned.KNOWN
+    assert rec.example_seq() == seq
+
+
+def test_a_date_learned_late_is_kept_without_a_retrain(llm_store: Store):
+    rec = Records(llm_store)
+    rec.learn("o/r", RAW, "feature", "human")
+    seq = rec.example_seq()
+    assert rec.learn("o/r", RAW, "feature", "human", created=3.0) is Learned.KNOWN
+    assert [e.created for e in rec.examples()] == [3.0]
+    assert rec.example_seq() == seq
