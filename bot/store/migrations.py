@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlite_utils import Database, Migrations
 
 migrations = Migrations("smolbot")
@@ -406,3 +408,27 @@ def m180_model_call_totals(db: Database) -> None:
         },
         pk="id",
     )
+
+
+@migrations()
+def m190_digest_old_previews(db: Database) -> None:
+    """Digest: a dry-run preview stored before 698818f kept the issue it would have edited (the
+    pinned one), so its week counted as posted and was never posted once dry-run was off, and
+    the dashboard showed it as posted. Such a row (its week audited `digest dry-run` and never
+    `digest done`) gets no issue, as previews are stored now. The audit's detail is JSON text
+    on both stores: read here, not in SQL."""
+    sql = (
+        "select repo, outcome, detail from audit"
+        " where task = 'digest' and action = 'digest' and outcome in ('dry-run', 'done')"
+    )
+    outcomes: dict[tuple[str, str], set[str]] = {}
+    for row in db.query(sql):
+        try:
+            week = json.loads(row["detail"] or "{}").get("week")
+        except (AttributeError, TypeError, ValueError):
+            continue
+        if isinstance(week, str) and row["repo"]:
+            outcomes.setdefault((row["repo"], week), set()).add(row["outcome"])
+    for (repo, week), seen in sorted(outcomes.items()):
+        if "done" not in seen:
+            db.execute("update digests set number = null where repo = ? and week = ?", [repo, week])
