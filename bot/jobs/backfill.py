@@ -684,7 +684,7 @@ def _learn(
     if how == Learned.KNOWN:
         result.known += 1
     elif how == Learned.OUTRANKED:  # a surer source labeled that text otherwise: that label stays
-        result.not_learned["labeled otherwise before (by a person or the large model)"] += 1
+        result.not_learned["labeled otherwise before by a person"] += 1
         return False
     else:
         result.learned += 1

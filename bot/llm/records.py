@@ -65,11 +65,12 @@ def _stays(have: dict[str, Any], label: str, source: str) -> bool:
     """Whether the stored example `have` stays when `source` teaches `label` for its text: it is
     that label from that source, or a surer source's (PRIORITY). A backfill's label, the one the
     repository ended with, replaces the large model's other guess (relabeled while the webhook
-    was down, or by automation triage does not hear of)."""
+    was down, or by automation triage does not hear of), and a model's later guess does not
+    replace it: it is the repository's own, as a maintainer's is."""
     if have["label"] == label and have["source"] == source:
         return True
-    if source == "backfill" and have["source"] == "large" and have["label"] != label:
-        return False
+    if {source, have["source"]} == {"backfill", "large"}:
+        return have["source"] == "backfill" or have["label"] == label
     return PRIORITY.get(have["source"], 0) > PRIORITY.get(source, 0)
 
 

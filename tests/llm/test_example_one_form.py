@@ -126,6 +126,15 @@ def test_a_backfill_agreeing_with_the_large_model_keeps_its_example(llm_store: S
     assert [(r["source"], r["label"]) for r in _rows(llm_store)] == [("large", "bug")]
 
 
+def test_the_large_model_does_not_replace_the_label_a_backfill_read(llm_store: Store):
+    """The repository's own label (read by a backfill) stays over a model's later guess for the
+    same text, as a maintainer's does: it would flip back at the next backfill otherwise."""
+    rec = Records(llm_store)
+    rec.learn("o/r", RAW, "feature", "backfill")
+    assert rec.learn("o/r", READ, "bug", "large") is Learned.OUTRANKED
+    assert [(r["source"], r["label"]) for r in _rows(llm_store)] == [("backfill", "feature")]
+
+
 def test_a_backfill_is_still_outranked_by_a_maintainers_label(llm_store: Store):
     rec = Records(llm_store)
     rec.learn("o/r", RAW, "feature", "human")

@@ -463,7 +463,7 @@ def test_a_maintainer_s_label_outranks_the_backfill(ctx, host):
     ctx.models.learn(REPO, f"{n.title}\n\n{n.body}", "question", "human")
     result = backfill_repo(ctx, host, REPO, sleep=lambda s: None)
     assert (result.learned, result.known) == (0, 0)
-    assert result.not_learned == {"labeled otherwise before (by a person or the large model)": 1}
+    assert result.not_learned == {"labeled otherwise before by a person": 1}
 
 
 def test_backfill_from_csv_and_jsonl(ctx, tmp_path: Path):
