@@ -178,3 +178,28 @@ def test_a_301_to_another_host_is_not_followed(
     repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
     with pytest.raises(GitHubError, match=r"evil\.example"):
         list(repo.list_issues())
+
+
+# -- installation tokens and this machine's clock -----------------------------------------------
+def test_a_fast_clock_does_not_mint_a_token_per_call(gh: FakeGitHubServer, tmp_path: Path) -> None:
+    skew = 3400.0  # this machine 57 min ahead of GitHub (the Date header says so)
+    app = GitHubApp(
+        make_settings(gh, tmp_path, token_refresh_margin_s=300), clock=lambda: time.time() + skew
+    )
+    repo = app.repo(INST, REPO)
+    for _ in range(3):
+        repo.issue(1)
+    assert gh.state.minted == 1
+
+
+def test_a_stale_date_still_refreshes_by_expires_at(
+    gh: FakeGitHubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Date half an hour old (a proxy's cached answer) makes the lifetime half an hour too
+    long: while expires_at is still outside the margin on this clock, the earlier one is kept."""
+    import bot.github.app as app_module
+
+    monkeypatch.setattr(app_module, "their_now", lambda headers: time.time() - 1800)
+    app = GitHubApp(make_settings(gh, tmp_path, token_refresh_margin_s=300))
+    app.repo(INST, REPO).issue(1)
+    assert app.tokens.get(INST).expires_at <= time.time() + 3600 + 5

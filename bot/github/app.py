@@ -132,17 +132,23 @@ class GitHubApp:
             got = integration.get_access_token(installation_id)
         except (GithubException, RequestException) as exc:
             raise credentials_error(exc) from exc
-        # expires_at is on GitHub's clock: also kept as the lifetime it leaves from the answer's
-        # Date, on this machine's clock (the one the cache compares with); the earlier of the
-        # two, so the token is refreshed in time with this clock behind GitHub's, or ahead
+        # expires_at is on GitHub's clock: kept as the lifetime it leaves from the answer's Date,
+        # on this machine's clock (the one the cache compares with), so the token is refreshed
+        # in time with this clock behind GitHub's or ahead (read as it is, expires_at looked
+        # inside the margin from a clock most of an hour fast: a token minted on every call).
+        # expires_at itself is kept when it is earlier and still outside the margin: a Date
+        # that is stale (a proxy's cached answer) makes the lifetime too long
         expires = got.expires_at
         if expires.tzinfo is None:  # GitHub's times are UTC
             expires = expires.replace(tzinfo=UTC)
         theirs = their_now({k.lower(): v for k, v in (got.raw_headers or {}).items()})
         if theirs is None:
             return got.token, expires
-        lifetime = expires.timestamp() - theirs
-        return got.token, min(expires, datetime.fromtimestamp(self._clock() + lifetime, UTC))
+        now = self._clock()
+        local = datetime.fromtimestamp(now + expires.timestamp() - theirs, UTC)
+        if expires.timestamp() - self.settings.token_refresh_margin_s > now:
+            return got.token, min(expires, local)
+        return got.token, local
 
     def client(self, installation_id: int) -> Github:
         """A Github client on the installation's current token (re-made when the token changes)."""

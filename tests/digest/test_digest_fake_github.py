@@ -54,7 +54,7 @@ def test_a_simulated_week_posts_once_edits_on_rerun_and_posts_again_next_week(
     def clock() -> datetime:
         return datetime.fromtimestamp(st.now(), UTC)
 
-    ctx = JobContext(settings, store, github=GitHubApp(settings), now=clock)
+    ctx = JobContext(settings, store, github=GitHubApp(settings, clock=st.now), now=clock)
     assert run_due_digests(ctx) == []  # 08:30 Berlin: not yet
     st.advance(3600)
     (run,) = run_due_digests(ctx)  # 09:30: due
@@ -108,7 +108,7 @@ def test_the_digest_is_about_people_s_issues_and_one_repository_cannot_stop_the_
     def clock() -> datetime:
         return datetime.fromtimestamp(st.now(), UTC)
 
-    ctx = JobContext(settings, store, github=GitHubApp(settings), now=clock)
+    ctx = JobContext(settings, store, github=GitHubApp(settings, clock=st.now), now=clock)
     st.advance(3600)
     (run,) = run_due_digests(ctx)
     (gone,) = store.audit_rows("gone/aaa", None)  # skipped, and said once
@@ -138,7 +138,7 @@ def test_a_dry_run_digest_is_built_once_a_week_and_posts_nothing(
     ctx = JobContext(
         settings,
         store,
-        github=GitHubApp(settings),
+        github=GitHubApp(settings, clock=st.now),
         now=lambda: datetime.fromtimestamp(st.now(), UTC),
     )
     st.advance(3600)

@@ -40,7 +40,7 @@ def world(
             gh.add_issue(name, "Export is slow", "Takes minutes.", created_at=gh.now() - 86400)
         store.add_repositories(inst, [{"full_name": r, "id": hash(r) % 10**6} for r in names])
     now = lambda: datetime.fromtimestamp(gh.now(), UTC)  # noqa: E731
-    return gh, store, JobContext(settings, store, github=GitHubApp(settings), now=now)
+    return gh, store, JobContext(settings, store, github=GitHubApp(settings, clock=gh.now), now=now)
 
 
 def run_with_retries(ctx: JobContext, tries: int = 3) -> list[DigestRun]:

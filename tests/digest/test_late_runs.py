@@ -131,7 +131,7 @@ def test_the_job_run_late_posts_last_week_s_digest_as_last_week_s(
         ticks.append(datetime.fromtimestamp(gh.now(), UTC))
         return ticks[-1]
 
-    ctx = JobContext(settings, store, github=GitHubApp(settings), now=clock)
+    ctx = JobContext(settings, store, github=GitHubApp(settings, clock=gh.now), now=clock)
     (first,) = run_due_digests(ctx)
     assert first.digest.week == "2026-w47"
     gh.advance(LATE.timestamp() - gh.now())  # the Sunday 23:05 run of w48 never came
@@ -151,7 +151,7 @@ def test_the_job_run_late_posts_last_week_s_digest_as_last_week_s(
             gh.advance(2)
         return at
 
-    ctx = JobContext(settings, store, github=GitHubApp(settings), now=racing)
+    ctx = JobContext(settings, store, github=GitHubApp(settings, clock=gh.now), now=racing)
     (sunday,) = run_due_digests(ctx)
     assert ticks[-1].isocalendar()[1] == 50  # the job's later clock reads were on Monday
     assert sunday.digest.week == "2026-w49" and last_week_posted(store, REPO) == "2026-w49"
