@@ -70,7 +70,7 @@ def _stays(have: dict[str, Any], label: str, source: str) -> bool:
     if have["label"] == label and have["source"] == source:
         return True
     if {source, have["source"]} == {"backfill", "large"}:
-        return have["source"] == "backfill" or have["label"] == label
+        return bool(have["source"] == "backfill" or have["label"] == label)
     return PRIORITY.get(have["source"], 0) > PRIORITY.get(source, 0)
 
 
