@@ -203,3 +203,32 @@ def test_a_stale_date_still_refreshes_by_expires_at(
     app = GitHubApp(make_settings(gh, tmp_path, token_refresh_margin_s=300))
     app.repo(INST, REPO).issue(1)
     assert app.tokens.get(INST).expires_at <= time.time() + 3600 + 5
+
+
+def test_a_task_s_reads_and_writes_share_one_connection(
+    gh: FakeGitHubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The requests that follow no redirect reuse one connection per thread, as PyGithub's own do:
+    a new one per request cost a TCP and TLS handshake each."""
+    import threading
+
+    import bot.github.repo as repo_mod
+
+    made: list[object] = []
+    real = repo_mod._HttpWrites.__init__
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
+        made.append(self)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(repo_mod._HttpWrites, "__init__", counting)
+    monkeypatch.setattr(repo_mod, "_HELD", threading.local())
+    host = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
+    host.issue(1)
+    host.comments(1)
+    host.issue(1)
+    assert len(made) == 1
+    other = threading.Thread(target=lambda: host.issue(1))  # another thread: its own
+    other.start()
+    other.join(timeout=30)
+    assert len(made) == 2

@@ -61,18 +61,27 @@ class _HttpsWrites(HTTPSRequestsConnectionClass):
         return _kept(super().getresponse())
 
 
+_HELD = threading.local()  # each thread's connections, by GitHub's address and client options
+
+
 def _unfollowed(requester: Requester) -> _HttpWrites | _HttpsWrites:
-    """A connection for one request that hands a 301 back as it is (not followed)."""
+    """A connection that hands a 301 back as it is (not followed): one per thread and address,
+    kept, so the reads and writes of a task reuse its TCP and TLS session as PyGithub's own
+    connection does (a new one per request cost a handshake each)."""
     kw = requester.kwargs
     base = urllib.parse.urlsplit(requester.base_url)
-    cls = _HttpsWrites if base.scheme == "https" else _HttpWrites
-    return cls(
-        base.hostname or "",
-        base.port,
-        timeout=kw["timeout"],
-        retry=kw["retry"],
-        verify=kw["verify"],
-    )
+    key = (base.scheme, base.hostname, base.port, kw["timeout"], id(kw["retry"]), kw["verify"])
+    held: dict[tuple[Any, ...], _HttpWrites | _HttpsWrites] = _HELD.__dict__.setdefault("cnx", {})
+    if key not in held:
+        cls = _HttpsWrites if base.scheme == "https" else _HttpWrites
+        held[key] = cls(
+            base.hostname or "",
+            base.port,
+            timeout=kw["timeout"],
+            retry=kw["retry"],
+            verify=kw["verify"],
+        )
+    return held[key]
 
 
 def _repository_id(location: str) -> int | None:
@@ -255,31 +264,26 @@ class GitHubRepo:
         requester = self._requester()
         base = urllib.parse.urlsplit(requester.base_url).netloc
         cnx = _unfollowed(requester)
-        try:
-            for _ in range(MAX_REDIRECTS + 1):
-                asked = {"Accept": accept} if accept else None
-                status, headers, text = requester.requestJson(
-                    verb, url, parameters=parameters, headers=asked, input=body, cnx=cnx
-                )
-                location = headers.get(MOVED_TO) or headers.get("location") or ""
-                if status in (301, 307, 308) and location:
-                    if urllib.parse.urlsplit(location).netloc not in ("", base):
-                        raise GitHubError(
-                            f"GitHub redirected {verb} {url} to another host: {location}"
-                        )
-                    moved = self._moved(verb, url, location) if status == 301 else None
-                    if moved is not None:
-                        raise moved
-                    url, parameters = location, None  # the location holds the query
-                    continue
-                data = _json(status, text)
-                if status >= 400:
-                    raise Requester.createException(status, headers, data or {})
-                if status >= 300:
-                    raise GitHubError(f"GitHub answered {status} to {verb} {url} (to {location!r})")
-                return headers, data
-        finally:
-            cnx.close()
+        for _ in range(MAX_REDIRECTS + 1):
+            asked = {"Accept": accept} if accept else None
+            status, headers, text = requester.requestJson(
+                verb, url, parameters=parameters, headers=asked, input=body, cnx=cnx
+            )
+            location = headers.get(MOVED_TO) or headers.get("location") or ""
+            if status in (301, 307, 308) and location:
+                if urllib.parse.urlsplit(location).netloc not in ("", base):
+                    raise GitHubError(f"GitHub redirected {verb} {url} to another host: {location}")
+                moved = self._moved(verb, url, location) if status == 301 else None
+                if moved is not None:
+                    raise moved
+                url, parameters = location, None  # the location holds the query
+                continue
+            data = _json(status, text)
+            if status >= 400:
+                raise Requester.createException(status, headers, data or {})
+            if status >= 300:
+                raise GitHubError(f"GitHub answered {status} to {verb} {url} (to {location!r})")
+            return headers, data
         raise GitHubError(f"GitHub redirected {verb} {url} over {MAX_REDIRECTS} times")
 
     def list_issues(
