@@ -96,3 +96,19 @@ def test_sentences_split_as_before(line: str, parts: list[str]) -> None:
     from bot.core.triage import _SENTENCE
 
     assert [p for p in _SENTENCE.split(line) if p] == parts
+
+
+@pytest.mark.parametrize("fn", ["visible", "quarantine"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        f"'\\n' * {LIMIT}",
+        f"'\\r\\n' * {LIMIT // 2}",
+        f"'Steps:\\r\\n' + '\\r\\n \\r\\n' * {LIMIT // 5} + '1. run it'",
+    ],
+    ids=["lf", "crlf", "crlf-space"],
+)
+def test_a_body_of_blank_lines_is_read_promptly(fn: str, body: str) -> None:
+    """The `act as` pattern restarted at every newline and ran `\\s*` to the end of the body (83 s
+    in visible for 64 K newlines, with no order in it): the whitespace before it is now bounded."""
+    assert _finishes(f"from bot.core.triage import {fn}; {fn}({body})", within_s=10)
