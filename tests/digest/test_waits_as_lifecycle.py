@@ -151,7 +151,7 @@ def test_the_longest_wait_on_a_maintainer_is_listed_in_a_busy_repository(store: 
     longest are read too, so the longest waits stay listed and counted."""
     dg = build_digest(SampleHost(_busy()), store, REPO, parse_config(""), NOW, bot_login=BOT,
                       detail_limit=2)  # fmt: skip
-    assert [(i.number, i.waiting_days) for i in dg.waiting][0] == (1, 60)
+    assert (dg.waiting[0].number, dg.waiting[0].waiting_days) == (1, 60)
     assert dg.waiting_total == 3
 
 
