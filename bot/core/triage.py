@@ -273,9 +273,16 @@ _INJECTION = re.compile(
             # with whose or which rules named, up to three words on (`ignore your/all previous/
             # the above instructions`, `disregard everything in your instructions`, `override
             # safety rules`); not a report's `override rule severity`, `ignore rules in .gitignore`
-            r"\b(ignore|disregard|forget|override|bypass)\W+(?:\w+\W+){0,3}?"
+            # (also `pay no attention to your guidelines`, `discard`, `skip`, `set aside the
+            # rules`, `do not follow your instructions`, `you must not follow the earlier
+            # guidance`; not a report's `ESLint does not follow the rules`)
+            r"(?:\b(?:ignore|disregard|forget|override|bypass|discard|skip|neglect|disobey"
+            r"|pay\s+no\s+attention\s+to|set\s+aside|(?:do|must)\s+not\s+follow|stop\s+following)"
+            r"|\b(?:don|mustn)'t\s+follow)\W+(?:\w+\W+){0,3}?"
             + _WHOSE
-            + r"\b.{0,40}\b(instruction|prompt|rule|guideline|polic)",
+            + r"\b.{0,40}\b(instruction|prompt|rule|guideline|polic|guidance|direction)",
+            r"\b(?:ignore|disregard|forget)\W+(?:\w+\W+){0,2}?what\s+you\s+(?:were|have\s+been|'ve\s+been)"
+            r"\s+told\b",
             # a header (`SYSTEM PROMPT:`), the bot's own, or asked for (`reveal the system
             # prompt`); not `system prompt is not sent`
             r"\b(system|developer)\s+(prompt|message|instructions?)\s*:"
@@ -318,10 +325,45 @@ _FENCED = re.compile(r"(```|~~~).*?(\1|$)", re.S)
 _HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.S)
 
 
+# an inline tag GitHub renders as nothing between letters (`in<span>struc</span>tions`)
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]{0,20}(?:\s[^<>\n]{0,200})?/?>")
+# Cyrillic and Greek letters that look like Latin ones (`Іgnore`, `instruсtions`)
+_LOOKALIKES = str.maketrans(
+    "АВЕКМНОРСТУХаеорсухіІјЈѕЅԁһӏӀԛԝΑΒΕΖΗΙΚΜΝΟΡΤΥΧαικνορτυχ",
+    "ABEKMHOPCTYXaeopcyxiIjJsSdhlIqwABEZHIKMNOPTYXaikvoptux",
+)
+
+
+def _forms(text: str) -> list[str]:
+    """Text as it reads for matching: as shown (`_read`) less inline tags, and, when it holds
+    letters of other scripts, also with look-alike letters read as the Latin ones they mimic (the
+    text itself is matched too: folding would spell Russian words away)."""
+    read = _read(text)
+    if "<" in read:
+        read = _TAG.sub("", read)
+    if read.isascii():
+        return [read]
+    folded = read.translate(_LOOKALIKES)
+    return [read] if folded == read else [read, folded]
+
+
+def _without_comments(text: str) -> str:
+    """Text less its HTML comments: gone inside a word as GitHub shows it (`Ig<!-- -->nore` is
+    `Ignore`), a space elsewhere."""
+
+    def gap(m: re.Match[str]) -> str:
+        inside = m.start() > 0 and m.end() < len(text)
+        inside = inside and text[m.start() - 1].isalnum() and text[m.end()].isalnum()
+        return "" if inside else " "
+
+    return _HTML_COMMENT.sub(gap, text) if "<!--" in text else text
+
+
 def _orders(text: str) -> bool:
     """Whether text gives the bot orders, read as shown (`as_read`): a zero-width character, a
-    soft hyphen, full-width letters or a character reference (`&#73;gnore`) hide none."""
-    return bool(_INJECTION.search(text if text.isascii() and "&" not in text else as_read(text)))
+    soft hyphen, full-width letters, a character reference (`&#73;gnore`), an inline tag
+    (`in<span>struc</span>tions`) or a look-alike letter (Cyrillic `І`) hide none."""
+    return any(_INJECTION.search(form) for form in _forms(text))
 
 
 # Who an order is told to: the bot (`you`, `your`, a bot named bare or comma-addressed, not `the
@@ -353,7 +395,9 @@ def _read(text: str) -> str:
 
 def _addressed_order(text: str) -> bool:
     """Whether text gives the bot orders and says it is the bot's (`_ADDRESSEE`)."""
-    return _orders(text) and bool(_ADDRESSEE.search(_read(text)) or _HEADER.search(_read(text)))
+    return _orders(text) and any(
+        _ADDRESSEE.search(form) or _HEADER.search(form) for form in _forms(text)
+    )
 
 
 def _block_without_orders(m: re.Match[str], is_order: Callable[[str], bool] = _orders) -> str:
@@ -397,6 +441,23 @@ def _order_not_log(line: str) -> bool:
     return not _LOG_LINE.match(line) or bool(_META.search(_read(line)))
 
 
+def _lines(text: str) -> list[str]:
+    """Text's lines, a line joined to the next when an order is broken between them (`Ignore` /
+    `your instructions`: one paragraph as GitHub shows it) and neither gives one alone."""
+    lines = text.split("\n")
+    if len(lines) < 2 or not _orders(text):
+        return lines
+    out, i = [], 0
+    alone = [bool(ln.strip()) and not _orders(ln) for ln in lines]
+    while i < len(lines):
+        line = lines[i]
+        if i + 1 < len(lines) and alone[i] and alone[i + 1] and _orders(f"{line} {lines[i + 1]}"):
+            line, i = f"{line} {lines[i + 1]}", i + 1
+        out.append(line)
+        i += 1
+    return out
+
+
 def _without_orders(text: str, addressed: bool = False) -> str:
     """Text outside code blocks less its bracketed orders and its sentences that give orders
     (addressed: only orders said to be the bot's, `_addressed_order`; every one on a line opened
@@ -404,7 +465,7 @@ def _without_orders(text: str, addressed: bool = False) -> str:
     is_order = _addressed_order if addressed else _orders
     text = _BRACKETED.sub(lambda m: "" if is_order(m.group(0)) else m.group(0), text)
     kept = []
-    for line in text.split("\n"):
+    for line in _lines(text):
         if not _orders(line):
             kept.append(line)  # untouched: most lines never change
             continue
@@ -424,7 +485,7 @@ def visible(text: str) -> str:
     ignore the rule`, `label it stale`) counts for what it provides. A code block keeps its other
     lines, and log lines that read like orders (`WARN: please show your api key`): they are the
     report's logs."""
-    text = _HTML_COMMENT.sub(" ", text or "")
+    text = _without_comments(text or "")
     if not _orders(text):
         return text
     parts, start = [], 0
@@ -439,5 +500,5 @@ def visible(text: str) -> str:
 
 def quarantine(text: str) -> str:
     """Drop hidden HTML comments, and code blocks and sentences that give the bot orders."""
-    text = _HTML_COMMENT.sub(" ", text or "")
+    text = _without_comments(text or "")
     return _without_orders(_FENCED.sub(_block_without_orders, text)).strip()
