@@ -445,11 +445,23 @@ _META = re.compile(
 )
 
 
+_LOG_ORDER = re.compile(
+    r"\b(?:ignore|disregard|forget|override|bypass|discard|skip|neglect|disobey|reveal"
+    r"|act\s+as|you\s+are\s+(?:now|no\s+longer))\b|ignoriere|vergiss|ignor(?:ez|a|ar)\b"
+    r"|olvida|oubli|negeer|zignoruj|忽略|无视|無視|игнорируй",
+    re.IGNORECASE,
+)
+
+
 def _order_not_log(line: str) -> bool:
     """An order to the bot in a code block, unless it is a log line that reads like one."""
     if not _addressed_order(line):
         return False
-    return not _LOG_LINE.match(line) or bool(_META.search(_read(line)))
+    if not _LOG_LINE.match(line):
+        return True
+    # a log line naming a prompt is an LLM app's log (`DEBUG system prompt: You are a SQL
+    # assistant.`, `the model ignored your system prompt`) unless it also tells one to go
+    return bool(_META.search(_read(line)) and _LOG_ORDER.search(_read(line)))
 
 
 def _lines(text: str) -> list[str]:
