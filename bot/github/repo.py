@@ -195,16 +195,23 @@ class GitHubRepo:
         with self._calls():
             return self._pacer.run(self.installation_id, fn, creates)
 
-    def _every(self, path: str, accept: str | None = None) -> list[Any]:
-        """Every item of a listing, page after page (as _read follows a redirect)."""
-        items: list[Any] = []
+    def _pages(
+        self, path: str, query: dict[str, Any], accept: str | None = None
+    ) -> Iterator[list[Any]]:
+        """A listing's pages, following GitHub's Link header (whose next address holds the
+        query), each asked on the token current then (a slow reader outlives the first one)."""
         url: str | None = self._url(path)
-        query: dict[str, Any] | None = {"per_page": self.page_size}
+        asked: dict[str, Any] | None = query
         while url:
-            headers, data = self._read(url, query, accept)
-            items.extend(data)
-            url, query = _next_link(headers.get("link")), None
-        return items
+            with self._calls():
+                headers, data = self._read(url, asked, accept)
+            yield data
+            url, asked = _next_link(headers.get("link")), None
+
+    def _every(self, path: str, accept: str | None = None) -> list[Any]:
+        """Every item of a listing, page after page."""
+        return [item for page in self._pages(path, {"per_page": self.page_size}, accept)
+                for item in page]  # fmt: skip
 
     # -- reads ----------------------------------------------------------------------------------
     def issue(self, number: int) -> IssueData:
@@ -215,8 +222,7 @@ class GitHubRepo:
         return issue_data(self.full_name, data)
 
     def comments(self, number: int) -> list[CommentData]:
-        with self._calls():
-            return [comment_data(c) for c in self._every(f"/issues/{number}/comments")]
+        return [comment_data(c) for c in self._every(f"/issues/{number}/comments")]
 
     def labels(self) -> list[str]:
         with self._calls():
@@ -291,14 +297,9 @@ class GitHubRepo:
     ) -> Iterator[IssueData]:
         """Issues and pull requests (flagged), newest first, every page; `labels` must all match.
         Each page is asked on the token current then (a slow reader outlives the first one)."""
-        query: dict[str, Any] | None = self._issue_query(state, since, labels)
-        url: str | None = self._url("/issues")
-        while url:
-            with self._calls():
-                headers, data = self._read(url, query)
-            for item in data:
+        for page in self._pages("/issues", self._issue_query(state, since, labels)):
+            for item in page:
                 yield issue_data(self.full_name, item)
-            url, query = _next_link(headers.get("link")), None  # the next link has the query
 
     @property
     def page_size(self) -> int:
@@ -354,8 +355,7 @@ class GitHubRepo:
 
     def issue_events(self, number: int) -> list[EventData]:
         """The issue's timeline, oldest first, every page (labels, closes, cross-references)."""
-        with self._calls():
-            return [event_data(e) for e in self._every(f"/issues/{number}/timeline", TIMELINE)]
+        return [event_data(e) for e in self._every(f"/issues/{number}/timeline", TIMELINE)]
 
     def file(self, path: str) -> str | None:
         """A file's text on the default branch, or None; unchanged files cost no quota."""
