@@ -144,11 +144,11 @@ def fetch_threads(
     """Open issues plus everything updated in the horizon; details for the most recent ones,
     and for up to WAIT_READS open issues with comments not updated for longest (the longest
     waits, which a busy repository's recent ones would crowd out; no more, so a busy repository
-    costs at most DETAIL_LIMIT + WAIT_READS reads: the digest says how many it left) unless `known` (the lifecycle decided on
-    them as they are now). Issues bots opened (this bot's digests, a dependency
-    bot's dashboard) are not the week's issues: no thread for them (they stay in the second
-    answer, to find the digest issue by). Pull requests get no details: the ranking leaves them
-    out, and they would use up the budget.
+    costs at most DETAIL_LIMIT + WAIT_READS reads: the digest says how many it left) unless
+    `known` (the lifecycle decided on them as they are now). Issues bots opened (this bot's
+    digests, a dependency bot's dashboard) are not the week's issues: no thread for them (they
+    stay in the second answer, to find the digest issue by). Pull requests get no details: the
+    ranking leaves them out, and they would use up the budget.
     details: filled with the issues read in full, as the lifecycle reads them (`digest_waits`)."""
     found: dict[int, IssueData] = {i.number: i for i in host.list_issues("open")}
     horizon = since - timedelta(days=HORIZON_DAYS)
@@ -197,12 +197,13 @@ def digest_waits(
 ) -> dict[int, Waiting | None]:
     """Who each open issue waits on, as the lifecycle decides it (None: nobody), so the digest
     says what the sweep does. The lifecycle's stored decision when it was taken on the issue as
-    it is (the thread it read has the issue's updated_at); else the lifecycle's rule over the whole thread read (the real description and
-    the bot's pings: a wait on the author moves to the team when the description was edited
-    after the ping, `edited_since_ping`). A wait on an author nobody can ping (a deleted
-    account, `ghost`) is the team's: the lifecycle leaves it for the digest. Issues neither read nor
-    decided are left to the ranking's own reading; one not read, decided on an earlier
-    state of it, keeps that decision (stored: `lifecycle_decisions`, read here when not given). The team: maintainers by association, and
+    it is (the thread it read has the issue's updated_at); else the lifecycle's rule over the
+    whole thread read (the real description and the bot's pings: a wait on the author moves to
+    the team when the description was edited after the ping, `edited_since_ping`). A wait on an
+    author nobody can ping (a deleted account, `ghost`) is the team's: the lifecycle leaves it
+    for the digest. Issues neither read nor decided are left to the ranking's own reading; one
+    not read, decided on an earlier state of it, keeps that decision (stored:
+    `lifecycle_decisions`, read here when not given). The team: maintainers by association, and
     those the store's roles say can write (a private org member's association says only
     CONTRIBUTOR), as the sweep found them."""
     team = frozenset(login.lower() for login, can in load_roles(store, repo).items() if can)
@@ -509,8 +510,8 @@ def post_weekly_digest(
     days before, slot) (`previous_slot`: a week of 167 or 169 hours at a change of summer time),
     or from where the last digest stored ended (`window_start`: the digest's hour, weekday or
     time zone changed): however late it comes, each week is in one digest, and the next slot's
-    starts where it ends. Without it, the week of now(), and the seven days before now(), as `smolbot digest`
-    previews it."""
+    starts where it ends. Without it, the week of now(), and the seven days before now(), as
+    `smolbot digest` previews it."""
     week = week_id(slot, cfg.digest.timezone) if slot is not None else None
     digest = build_digest(
         host,
