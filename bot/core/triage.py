@@ -281,7 +281,8 @@ _INJECTION = re.compile(
             r"|\b(?:don|mustn)'t\s+follow)\W+(?:\w+\W+){0,3}?"
             + _WHOSE
             + r"\b.{0,40}\b(instruction|prompt|rule|guideline|polic|guidance|direction)",
-            r"\b(?:ignore|disregard|forget)\W+(?:\w+\W+){0,2}?what\s+you\s+(?:were|have\s+been|'ve\s+been)"
+            r"\b(?:ignore|disregard|forget)\W+(?:\w+\W+){0,2}?what\s+you\s+"
+            r"(?:were|have\s+been|'ve\s+been)"
             r"\s+told\b",
             # a header (`SYSTEM PROMPT:`), the bot's own, or asked for (`reveal the system
             # prompt`); not `system prompt is not sent`
