@@ -367,14 +367,48 @@ def _orders(text: str) -> bool:
     return any(_INJECTION.search(form) for form in _forms(text))
 
 
-# Who an order is told to: the bot (`you`, `your`, a bot named bare or comma-addressed, not `the
-# bot`), or its instructions and prompt (`previous instructions`, `system prompt`, in any of the
-# languages read). Policy sets aside only orders that say so: a report's own third-person or
-# imperative sentence (`the linter should ignore the rule`, `the bot should post a comment`,
-# `label it stale and wait a day`) is what it says it is and counts for what it provides.
+# A `you` of a subordinate clause (`ignore the rule when you add a comment`, `if you run it`) is
+# anyone's, not the one ordered
+_SUBORDINATORS = (
+    "if when whenever unless once after before until till because since while whilst where"
+    " wherever as than though although"
+)
+_NOT_SUBORDINATE = "".join(rf"(?<!\b{w}\s)" for w in _SUBORDINATORS.split())
+# `you` the one ordered: the subject of a must or a will (`you must ignore`, `you are now`), told
+# or asked (`what you were told`, `I want you to`, `can you print`), addressed (`You, ignore`,
+# `You ignore` opening a sentence), or owning the bot's instructions or secrets (`ignore your
+# instructions`, `reveal your token`); not a report's `you` said of anyone (`the CLI should print
+# the token when you pass --show-token`, `you can see the rule ignored`) nor `your` config
+_YOU_ORDERED = (
+    _NOT_SUBORDINATE + r"\byou(?:['’](?:ll|d\s+better)"
+    r"|['’]re\s+(?:to|going\s+to|now|no\s+longer|required|instructed)"
+    r"|\s+(?:(?:now|then|also|just|really|first|always|still)\s+){0,2}(?:must|should|shall|will"
+    r"|need\s+to|have\s+to|ought\s+to|had\s+better|now|are\s+(?:to|going\s+to|now|no\s+longer"
+    r"|required|instructed|ordered)))\b"
+    r"|" + _NOT_SUBORDINATE + r"\byou\s+(?:were|have\s+been|['’]ve\s+been|are\s+being|got)\s+"
+    r"(?:told|given|instructed|ordered|programmed|trained|asked|prompted)\b"
+    r"|\b(?:want|need|ask|order|tell|command|instruct|require|urge|beg)(?:s|ed|ing)?\s+you\s+to\b"
+    r"|\b(?:can|could|would|will|shall|should|must|please|do|did)(?:n['’]t)?\s+you\b"
+    r"|(?:^|[^\w\s'’-])\s{0,3}you\s{0,3}[,!:]"
+    r"|\b(?:hey|hi|hello|ok|okay|yo|listen|now)\s+you\b"
+    r"|(?:^|[.!?;:>(]|\bfrom\s+now\s+on\b,?)\s{0,3}you\s+"
+    r"(?:ignore|disregard|forget|override|bypass|discard|skip|neglect|disobey|reveal|print|show"
+    r"|output|leak|send|post|close|delete|lock|label|tag|classify|mention|act|stop|obey|follow)\b"
+    r"|\byour\s+(?:(?:previous|prior|original|initial|current|own|earlier|old|existing|internal"
+    r"|hidden|core|base|built-in|system|developer|safety|content|api|github|installation|access)"
+    r"[\s_-]+){0,2}(?:instruction|prompt|rule|guideline|guidance|polic|direction|order|programming"
+    r"|training|token|secret|api[\s_-]?key|key|password|credential|env|restriction|filter"
+    r"|safeguard|system|developer|creator|owner|role|task|job|context|memory)"
+)
+# Who an order is told to: the bot (`you` the one ordered, `_YOU_ORDERED`; a bot named bare or
+# comma-addressed, not `the bot`), or its instructions and prompt (`previous instructions`,
+# `system prompt`, in any of the languages read). Policy sets aside only orders that say so: a
+# report's own third-person or imperative sentence (`the linter should ignore the rule`, `the bot
+# should post a comment`, `label it stale and wait a day`, `ignore the rule when you add a
+# comment`) is what it says it is and counts for what it provides.
 _ADDRESSEE = re.compile(
-    r"\byou(?:r|rs|rself|'re|'ll)?\b"
-    r"|(?<!\bthe\s)(?<!\ba\s)(?<!\ban\s)(?<!\bthis\s)(?<!\bthat\s)(?<!\bour\s)(?<!\bmy\s)"
+    _YOU_ORDERED
+    + r"|(?<!\bthe\s)(?<!\ba\s)(?<!\ban\s)(?<!\bthis\s)(?<!\bthat\s)(?<!\bour\s)(?<!\bmy\s)"
     r"(?<!\bany\s)(?<!\btheir\s)\b(?:bot|smolbot|assistant|ai|llm|chatbot)\b"
     r"|\b(?:previous|prior|above|earlier|preceding|original|initial)\s+"
     r"(?:instruction|prompt|rule|guideline|direction|message)"
