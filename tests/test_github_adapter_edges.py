@@ -14,19 +14,15 @@ from bot.github import GitHubApp
 from bot.ports import Unavailable
 from bot.sandbox.fake_github.web import Resp
 from tests.fake_github import FakeGitHubServer
+from tests.fake_github.demo import INST, REPO, demo_repo
 from tests.fake_github.plugin import make_settings
 
-INST = 7
-REPO = "octo/demo"
 UNICORN = b"<!DOCTYPE html><html><body>Unicorn! This page is taking too long to load.</body></html>"
 
 
 @pytest.fixture
 def gh(fake_github: FakeGitHubServer) -> FakeGitHubServer:
-    st = fake_github.state
-    st.add_repo(REPO, INST)
-    st.add_issue(REPO, "Crash on start", "It crashes.", labels=["bug"])
-    return fake_github
+    return demo_repo(fake_github)
 
 
 def _html(monkeypatch: pytest.MonkeyPatch, method: str, match: str, status: int) -> None:
@@ -36,7 +32,7 @@ def _html(monkeypatch: pytest.MonkeyPatch, method: str, match: str, status: int)
     def dispatch(state: Any, req: Any) -> Resp:
         if req.method == method and match in req.path:
             return Resp(status, UNICORN, {"content-type": "text/html; charset=utf-8"})
-        return real(state, req)  # type: ignore[no-any-return]
+        return real(state, req)
 
     monkeypatch.setattr(fake_server, "dispatch", dispatch)
 

@@ -15,18 +15,13 @@ from bot.github import GitHubApp
 from bot.ports import GitHubError, Moved
 from bot.sandbox.fake_github.web import Resp
 from tests.fake_github import FakeGitHubServer
+from tests.fake_github.demo import INST, REPO, demo_repo
 from tests.fake_github.plugin import make_settings
-
-INST = 7
-REPO = "octo/demo"
 
 
 @pytest.fixture
 def gh(fake_github: FakeGitHubServer) -> FakeGitHubServer:
-    st = fake_github.state
-    st.add_repo(REPO, INST)
-    st.add_issue(REPO, "Crash on start", "It crashes.", labels=["bug"])
-    return fake_github
+    return demo_repo(fake_github)
 
 
 def _renames_answer_301_to_writes(monkeypatch: pytest.MonkeyPatch) -> None:
