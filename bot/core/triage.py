@@ -400,17 +400,26 @@ _YOU_ORDERED = (
     r"|training|token|secret|api[\s_-]?key|key|password|credential|env|restriction|filter"
     r"|safeguard|system|developer|creator|owner|role|task|job|context|memory)"
 )
-# Who an order is told to: the bot (`you` the one ordered, `_YOU_ORDERED`; a bot named bare or
-# comma-addressed, not `the bot`), or its instructions and prompt (`previous instructions`,
-# `system prompt`, in any of the languages read). Policy sets aside only orders that say so: a
-# report's own third-person or imperative sentence (`the linter should ignore the rule`, `the bot
-# should post a comment`, `label it stale and wait a day`, `ignore the rule when you add a
-# comment`) is what it says it is and counts for what it provides.
+# A bot called by a bare word (`Bot,`, `Hey bot`, `AI assistant:`, `P.S. bot will`), not one
+# another name or a determiner comes before (`Renovate bot should label the PR`, `the dependabot
+# bot`, `the bot should post`): another bot, or the bot a report is about
+_BOT_ADDRESSED = (
+    r"(?:^|[^\w\s-]|\b(?:hey|hi|hello|dear|ok|okay|yo|oh|now|so|please|listen|attention|to|you"
+    r"|ai|llm|smol|triage)\b)\s{0,3}(?:bot|assistant|ai|llm|chatbot)\b"
+)
+# Who an order is told to: the bot (`you` the one ordered, `_YOU_ORDERED`; `smolbot`, or a bot
+# called by a bare word, `_BOT_ADDRESSED`, not `the bot` nor `Renovate bot`), or its instructions
+# and prompt (`previous instructions`, `system prompt`, in any of the languages read). Policy sets
+# aside only orders that say so: a report's own third-person or imperative sentence (`the linter
+# should ignore the rule`, `the bot should post a comment`, `label it stale and wait a day`,
+# `ignore the rule when you add a comment`, `Renovate bot should label the PR`) is what it says it
+# is and counts for what it provides.
 _ADDRESSEE = re.compile(
     _YOU_ORDERED
     + r"|(?<!\bthe\s)(?<!\ba\s)(?<!\ban\s)(?<!\bthis\s)(?<!\bthat\s)(?<!\bour\s)(?<!\bmy\s)"
-    r"(?<!\bany\s)(?<!\btheir\s)\b(?:bot|smolbot|assistant|ai|llm|chatbot)\b"
-    r"|\b(?:previous|prior|above|earlier|preceding|original|initial)\s+"
+    r"(?<!\bany\s)(?<!\btheir\s)\bsmolbot\b|"
+    + _BOT_ADDRESSED
+    + r"|\b(?:previous|prior|above|earlier|preceding|original|initial)\s+"
     r"(?:instruction|prompt|rule|guideline|direction|message)"
     r"|\b(?:instruction|rule|guideline)s?\s+(?:above|before)\b"
     r"|\binstructions?\b|\b(?:system|developer)\s+(?:prompt|message)|\bact\s+as\b"

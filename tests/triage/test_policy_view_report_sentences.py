@@ -26,9 +26,15 @@ GENERIC_YOU = [
     "Once you enable strict mode the linter must not follow the rules in the old config.",
     "The CLI should print the token when you pass --show-token.",
 ]
+# a bot named by another name is not this one
+OTHER_BOTS = [
+    "Renovate bot should label the PR as a dependency update.",
+    "The dependabot bot should skip the ignore rules and close the PR on a major update.",
+    "Mergify bot should close duplicates when the title matches.",
+]
 
 
-@pytest.mark.parametrize("text", GENERIC_YOU)
+@pytest.mark.parametrize("text", GENERIC_YOU + OTHER_BOTS)
 def test_a_reports_own_sentence_stays_in_the_policy_view(text: str) -> None:
     assert visible(text) == text
 
@@ -97,6 +103,10 @@ PAIRS = {
     "when-you-add": (
         "ESLint should ignore the rule when you add a disable comment",
         "ESLint should ignore the rule when you add an eslint-disable comment.",
+    ),
+    "renovate-bot": (
+        "Renovate bot should label the PR as a dependency update",
+        "Renovate bot should label the PR as a dependency update.",
     ),
 }
 
