@@ -531,7 +531,14 @@ def _backfill(
                     result.stored += 1
                 if issue.state == "closed":
                     _learn(
-                        ctx, result, issue.title, issue.body, issue.labels, cfg, issue.created_at
+                        ctx,
+                        result,
+                        issue.title,
+                        issue.body,
+                        issue.labels,
+                        cfg,
+                        issue.created_at,
+                        issue.number,
                     )
                 else:
                     result.still_open += 1
@@ -663,8 +670,10 @@ def _learn(
     labels: Sequence[str],
     cfg: RepoConfig,
     created: object = None,
+    number: int | None = None,
 ) -> bool:
-    """Teach one labeled issue, or count why it teaches nothing (and which labels it had)."""
+    """Teach one labeled issue (`number`: its number, when it came from the API), or count why it
+    teaches nothing (and which labels it had)."""
     kind, text = kind_for_labels(labels, cfg), f"{title}\n\n{body or ''}"
     if kind is None or ctx.models is None:
         why = not_learned_reason(labels, cfg) or "no model layer"
@@ -680,7 +689,9 @@ def _learn(
         ):
             result.forgotten += 1
         return False
-    how = ctx.models.learn(result.repo, text, kind.value, "backfill", epoch_or_none(created))
+    how = ctx.models.learn(
+        result.repo, text, kind.value, "backfill", epoch_or_none(created), number
+    )
     if how == Learned.KNOWN:
         result.known += 1
     elif how == Learned.OUTRANKED:  # a surer source labeled that text otherwise: that label stays

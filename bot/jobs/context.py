@@ -21,7 +21,13 @@ class ModelLayer(Protocol):
     ) -> Answer[Any]: ...  # value: Classification(label, probabilities)
 
     def learn(
-        self, scope: str, text: str, label: str, source: str, created: float | None = None
+        self,
+        scope: str,
+        text: str,
+        label: str,
+        source: str,
+        created: float | None = None,
+        issue: int | None = None,
     ) -> str: ...  # new, known or outranked (bot.llm.records.Learned)
 
     def forget_backfilled(self, scope: str, text: str) -> bool: ...  # a backfill's example of it

@@ -45,6 +45,7 @@ from bot.jobs.lifecycle import WRITE_ROLES, load_roles, save_roles
 from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import cached_config, load_repo_config, load_templates
 from bot.llm.api import Answer, ModelUnavailable
+from bot.llm.zeroshot import about_issue
 from bot.ports import IssueData, RepoHost
 
 log = logging.getLogger(__name__)
@@ -109,9 +110,14 @@ def classify(
     if ctx.models is None or not kinds:
         return Classified(Verdict(None, 0.0, "no_answer"), {"note": "no model layer configured"})
     try:
-        answer: Answer[Any] = ctx.models.classify(
-            task=TASK, scope=issue.repo, text=issue_text(issue), labels=kinds, threshold=threshold
-        )
+        with about_issue(issue.number):
+            answer: Answer[Any] = ctx.models.classify(
+                task=TASK,
+                scope=issue.repo,
+                text=issue_text(issue),
+                labels=kinds,
+                threshold=threshold,
+            )
     except ModelUnavailable as err:
         return Classified(Verdict(None, 0.0, "no_answer"), {"note": str(err)})
     label = getattr(answer.value, "label", None)
@@ -383,7 +389,8 @@ def learn_from_label(
         ctx.store.audit("learn", "skipped", f"{why} (label {label!r})", **audit)
         return
     text = f"{raw.get('title', '')}\n\n{raw.get('body') or ''}"
-    ctx.models.learn(repo, text, kind.value, "human", epoch_or_none(raw.get("created_at")))
+    number = raw.get("number") if isinstance(raw.get("number"), int) else None
+    ctx.models.learn(repo, text, kind.value, "human", epoch_or_none(raw.get("created_at")), number)
     ctx.store.audit("learn", "done", f"{sender} labeled it {label!r} ({kind.value})", **audit)
 
 

@@ -433,12 +433,14 @@ class ModelLayer:
         label: str,
         source: str = "human",
         created: float | None = None,
+        issue: int | None = None,
     ) -> Learned:
-        """Store one labeled example (`created`: when the issue was opened, if known); the
-        classifier retrains from them in batches. Says whether it was new, known or outranked."""
+        """Store one labeled example (`created`: when the issue was opened, if known; `issue`:
+        its number, so an edited issue stays one example); the classifier retrains from them in
+        batches. Says whether it was new, known or outranked."""
         if source not in ("large", "backfill", "human"):
             raise ValueError(f"source must be large, backfill or human, not {source!r}")
-        return self.records.learn(scope, text, label, source, created)
+        return self.records.learn(scope, text, label, source, created, issue)
 
     def forget_backfilled(self, scope: str, text: str) -> bool:
         """Drop the example a backfill taught from `text`, if any: its issue teaches nothing now

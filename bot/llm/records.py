@@ -287,7 +287,13 @@ class Records:
 
     # --- labeled examples -----------------------------------------------------------------
     def learn(
-        self, scope: str, text: str, label: str, source: str, created: float | None = None
+        self,
+        scope: str,
+        text: str,
+        label: str,
+        source: str,
+        created: float | None = None,
+        issue: int | None = None,
     ) -> Learned:
         """Store one labeled example, unless a higher-priority label is already there (a
         backfill's replaces the large model's other label: _stays).
@@ -297,10 +303,15 @@ class Records:
         stays, it is moved to the new form and the other labels of that text (a store from before
         could hold two) go (_settle).
 
+        `issue`, the issue's number when known: an example stored for the same issue under an
+        earlier text (its body edited between the large model's label and a maintainer's) is the
+        same example too, so an issue is one example, in its newest text. An example keeps the
+        first issue number it was stored with (a verbatim twin of another issue shares it).
+
         `created`, the issue's creation time, orders examples in time for `smolbot models eval`."""
         h, older = self._hashes(text)
         text = example_text(text)
-        rows = self._examples(scope, [h, *older])
+        rows = self._examples(scope, [h, *older], issue)
         have = max(
             rows,
             key=lambda r: (PRIORITY.get(r["source"], 0), r["text_hash"] == h),
@@ -308,7 +319,7 @@ class Records:
         )
         if have is not None and _stays(have, label, source):
             known = have["label"] == label
-            self._settle(scope, have, rows, h, text, created if known else None)
+            self._settle(scope, have, rows, h, text, created if known else None, issue)
             return Learned.KNOWN if known else Learned.OUTRANKED
         row: dict[str, Any] = {
             "scope": scope,
@@ -317,13 +328,18 @@ class Records:
             "label": label,
             "source": source,
         }
+        # the first issue the text was stored for keeps it (a verbatim twin shares the example)
+        mine = [r["issue"] for r in rows if r["text_hash"] in (h, *older) and r.get("issue")]
+        if mine or issue is not None:
+            row["issue"] = mine[0] if mine else issue
         if created is None and have is not None and have.get("created") is not None:
             created = have["created"]  # a relabel that does not know the date keeps the one stored
         if created is not None:
             row["created"] = created
         with self._writing():
             seq = self.example_seq() + 1
-            for old in older:
+            # the text's example under an older hash, and its issue's under an earlier text
+            for old in sorted(({r["text_hash"] for r in rows} | set(older)) - {h}):
                 self.db.table("llm_examples").delete_where(
                     "scope = ? and text_hash = ?", [scope, old]
                 )
@@ -358,14 +374,16 @@ class Records:
         h, raw = Records.example_key(text), text_hash(text)
         return h, [raw] if raw != h else []
 
-    def _examples(self, scope: str, hashes: list[str]) -> list[dict[str, Any]]:
-        """The stored examples of one text: those found under any of `hashes`."""
-        marks = ", ".join("?" for _ in hashes)
-        return list(
-            self.db.table("llm_examples").rows_where(
-                f"scope = ? and text_hash in ({marks})", [scope, *hashes]
-            )
-        )
+    def _examples(
+        self, scope: str, hashes: list[str], issue: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The stored examples of one text: those found under any of `hashes`, and with `issue`
+        those stored for that issue (under an earlier text of it)."""
+        where = f"text_hash in ({', '.join('?' for _ in hashes)})"
+        args: list[Any] = [scope, *hashes]
+        if issue is not None:
+            where, args = f"({where} or issue = ?)", [*args, issue]
+        return list(self.db.table("llm_examples").rows_where(f"scope = ? and {where}", args))
 
     def _settle(
         self,
@@ -375,22 +393,27 @@ class Records:
         h: str,
         text: str,
         created: float | None,
+        issue: int | None = None,
     ) -> None:
         """Leave `have`, the example of a text that stays, as the only one of `rows` (the others
         found for that text: a store from before one form could hold the large model's label
         beside a person's), under `h` with the text in its example form, and with `created` when
-        given (a date, learned late). A new seq when an example changed, so the classifier
-        retrains; nothing written when all is as it should be."""
+        given (a date, learned late), and with `issue` when it has none. A new seq when an
+        example changed, so the classifier retrains; nothing written when all is as it should
+        be."""
         others = [r["text_hash"] for r in rows if r["text_hash"] != have["text_hash"]]
         moved = have["text_hash"] != h or have["text"] != text
         dated = created is not None and have.get("created") != created
-        if not (others or moved or dated):
+        claimed = issue is not None and have.get("issue") is None
+        if not (others or moved or dated or claimed):
             return
         table = self.db.table("llm_examples")
         with self._writing():
             for key in others:
                 table.delete_where("scope = ? and text_hash = ?", [scope, key])
             sets, args = ["created = ?"], [have.get("created") if created is None else created]
+            if claimed:
+                sets, args = [*sets, "issue = ?"], [*args, issue]
             if others or moved:
                 sets += ["text_hash = ?", "text = ?", "seq = ?"]
                 args += [h, text, self.example_seq() + 1]

@@ -39,6 +39,8 @@ LOGIT_SHRINK = 0.6
 # in an offline `smolbot triage`, whose input may be a held-out set (context-local: a worker's
 # other threads learn as ever).
 _LEARNING: ContextVar[bool] = ContextVar("zeroshot_learning", default=True)
+# The issue a label is asked for (its number), when the caller says: learned with its example.
+_ISSUE: ContextVar[int | None] = ContextVar("zeroshot_issue", default=None)
 
 
 @contextmanager
@@ -49,6 +51,17 @@ def not_learning() -> Iterator[None]:
         yield
     finally:
         _LEARNING.reset(token)
+
+
+@contextmanager
+def about_issue(number: int | None) -> Iterator[None]:
+    """Inside: a label the large model is sure of is learned as issue `number`'s example (one
+    example per issue, whatever its text was then: Records.learn)."""
+    token = _ISSUE.set(number)
+    try:
+        yield
+    finally:
+        _ISSUE.reset(token)
 
 
 def logit_confidence(probability: float, n_labels: int) -> float:
@@ -183,7 +196,7 @@ def classify_with(
         value = _as_classification(out.value, labels, out.confidence)
         if value is not None and out.confidence >= threshold:
             if _LEARNING.get():
-                layer.learn(scope, text, value.label, source="large")
+                layer.learn(scope, text, value.label, source="large", issue=_ISSUE.get())
             else:
                 out.record.note = f"{out.record.note}; not learned".lstrip("; ")
             ans = Answer(value, out.confidence, out.record, "escalated", attempts)

@@ -432,3 +432,12 @@ def m190_digest_old_previews(db: Database) -> None:
     for (repo, week), seen in sorted(outcomes.items()):
         if "done" not in seen:
             db.execute("update digests set number = null where repo = ? and week = ?", [repo, week])
+
+
+@migrations()
+def m200_example_issues(db: Database) -> None:
+    """Triage (issue 4): the issue an example was learned from, so a maintainer's label after the
+    body was edited replaces the large model's example of the earlier text (one example per
+    issue). Rows from before have none: they are found by their text, as before."""
+    db.table("llm_examples").add_column("issue", int)
+    db.table("llm_examples").create_index(["scope", "issue"])
