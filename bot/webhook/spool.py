@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 log = logging.getLogger(__name__)
 SUFFIX = ".jsonl"
@@ -278,49 +278,58 @@ class Spool:
         skipped this pass (_unreadable_now).
         """
         self._left.discard(entry.name)
-        try:
-            f = entry.open("rb")
-        except FileNotFoundError:
-            self._unreadable.pop(entry.name, None)
-            yield None
-            return
-        except OSError as err:
-            self._unreadable_now(entry, err)
-            yield None
-            return
-        with f:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                # replayed and deleted between our open and our lock: it is another file now
-                gone = os.stat(entry).st_ino != os.fstat(f.fileno()).st_ino
-            except (BlockingIOError, FileNotFoundError):
-                gone = True
-            if gone:
-                yield None
-                return
-            try:
-                rows = [json.loads(line) for line in f if line.strip()]
-            except ValueError as err:  # JSONDecodeError, UnicodeDecodeError: damaged
-                self.set_aside(entry, f"not JSON lines: {err}")
-                yield None
-                return
-            except OSError as err:  # a bad sector, or an NFS server away for a moment
-                self._unreadable_now(entry, err)
-                yield None
-                return
-            self._unreadable.pop(entry.name, None)
-            wrong = _not_deliveries(rows, _parts(entry.name)[1])
-            if wrong is not None:  # the store would take a NULL id, again at every pass
-                self.set_aside(entry, wrong)
-                yield None
-                return
+        with contextlib.ExitStack() as held:
+            rows = self._read(entry, held)
             yield rows
+            if rows is None:
+                return
             # not fsynced: a delete a crash undoes is a replay the store ignores; gone already
             # when the replay rejected it, kept when it could not be moved aside either
             if entry.name in self._left:
                 self._left.discard(entry.name)
             else:
                 entry.unlink(missing_ok=True)
+
+    def _read(self, entry: Path, held: contextlib.ExitStack) -> list[dict[str, Any]] | None:
+        """take()'s rows of entry, read under its flock (the file stays open in `held`), or None:
+        gone, another process's, or moved aside or skipped. An open() and a read() error take
+        one path (_unreadable_now); an flock error other than another holder's lock propagates."""
+        f: BinaryIO | None = None
+        locking = False
+        try:
+            f = held.enter_context(entry.open("rb"))
+            locking = True
+            if _held_elsewhere(f, entry):
+                return None
+            locking = False
+            rows = [json.loads(line) for line in f if line.strip()]
+        except ValueError as err:  # JSONDecodeError, UnicodeDecodeError: damaged
+            self.set_aside(entry, f"not JSON lines: {err}")
+            return None
+        except OSError as err:
+            if locking:
+                raise
+            if f is None and isinstance(err, FileNotFoundError):  # replayed meanwhile
+                self._unreadable.pop(entry.name, None)
+            else:  # short of fds, a bad sector, or an NFS server away for a moment
+                self._unreadable_now(entry, err)
+            return None
+        self._unreadable.pop(entry.name, None)
+        wrong = _not_deliveries(rows, _parts(entry.name)[1])
+        if wrong is not None:  # the store would take a NULL id, again at every pass
+            self.set_aside(entry, wrong)
+            return None
+        return rows
+
+
+def _held_elsewhere(f: BinaryIO, entry: Path) -> bool:
+    """Whether another process holds entry's flock, or replayed and deleted it between our open
+    and our lock (it is another file now)."""
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return os.stat(entry).st_ino != os.fstat(f.fileno()).st_ino
+    except (BlockingIOError, FileNotFoundError):
+        return True
 
 
 def _not_deliveries(rows: list[Any], count: int) -> str | None:
