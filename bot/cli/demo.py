@@ -22,12 +22,14 @@ from bot.settings import get_settings
 def demo(keep: Path | None, timeout: float) -> None:
     """Triage, summarize, re-ping and digest a sample repository: no GitHub account, no server."""
     from bot.demo import run_demo
+    from bot.llm.api import ModelUnavailable
+    from bot.llm.modelfile import check_model_file
 
     settings = get_settings()
-    if not settings.effective_model_path.is_file():
-        raise click.ClickException(
-            f"no local model at {settings.effective_model_path}: run `smolbot models install` first"
-        )
+    try:  # the model layer's check: a file cut short exists, yet every model call fails
+        check_model_file(settings.effective_model_path)
+    except ModelUnavailable as err:
+        raise click.ClickException(str(err)) from None
     raise SystemExit(run_demo(settings, click.echo, keep=keep, timeout=timeout))
 
 

@@ -114,13 +114,16 @@ def _safe(url: str) -> str:
 
 
 def _model(s: Settings) -> tuple[bool, str]:
+    """The model layer's own check of the file (size and sha256 of a known model, not only its
+    first bytes): a copy cut short kept the GGUF magic and got a ✓ that no model call bore out."""
+    from bot.llm.api import ModelUnavailable
+    from bot.llm.modelfile import check_model_file
+
     path = s.effective_model_path
-    if not path.is_file():
-        return False, f"{path} missing — run `smolbot models install` or set SMOLBOT_MODEL_PATH"
-    with path.open("rb") as f:
-        magic = f.read(4)
-    if magic != b"GGUF":
-        return False, f"{path} is not a GGUF file — run `smolbot models install`"
+    try:
+        check_model_file(path)
+    except ModelUnavailable as err:
+        return False, str(err)
     return True, f"{path} ({path.stat().st_size:,} bytes)"
 
 

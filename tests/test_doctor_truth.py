@@ -1,0 +1,61 @@
+"""`smolbot doctor` gives ✓ only to what works: a model file the model layer would load (not
+one whose first bytes merely say GGUF) and a large model escalations can reach (a hosted API
+needs its key)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli.doctor import _model
+from bot.llm.api import ModelUnavailable
+from bot.llm.modelfile import check_model_file
+from bot.settings import load_settings
+
+
+def test_doctor_gives_no_tick_to_a_cut_short_model_file(tmp_path: Path) -> None:
+    """A download or copy that stopped early keeps the GGUF magic; the model layer refuses it, so
+    every model call would fail while doctor said ✓."""
+    settings = load_settings(env="test", data_dir=tmp_path)
+    path = settings.effective_model_path
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"GGUF" + b"\0" * 4096)
+    with pytest.raises(ModelUnavailable, match="incomplete or damaged"):
+        check_model_file(path)
+    ok, detail = _model(settings)
+    assert not ok, f"doctor said ✓ model: {detail}"
+    assert "incomplete or damaged (4,100 of" in detail
+    assert "smolbot models install" in detail
+
+
+def test_doctor_names_a_missing_model_file_and_the_fix(tmp_path: Path) -> None:
+    settings = load_settings(env="test", data_dir=tmp_path)
+    ok, detail = _model(settings)
+    assert not ok
+    assert str(settings.effective_model_path) in detail and "smolbot models install" in detail
+
+
+def test_doctor_ticks_the_installed_model(tmp_path: Path) -> None:
+    path = load_settings().effective_model_path  # this user's, as in tests/llm
+    if not path.is_file():
+        pytest.skip(f"the default model is not installed at {path}")
+    settings = load_settings(env="test", data_dir=tmp_path, model_path=path)
+    assert _model(settings) == (True, f"{path} ({path.stat().st_size:,} bytes)")
+
+
+def test_demo_does_not_start_on_a_cut_short_model_file(tmp_path: Path) -> None:
+    """The demo checked only that the file exists: it started workers on a file the model layer
+    refuses. Now it stops first, with the model layer's reason and its fix."""
+    from bot.llm.modelfile import DEFAULT_SOURCE
+    from tests.test_deploy_cli_store import smolbot
+
+    data = tmp_path / "d"
+    (data / "models").mkdir(parents=True)
+    (data / "models" / DEFAULT_SOURCE.filename).write_bytes(b"GGUF" + b"\0" * 4096)
+    keep = tmp_path / "demo"
+    env = {"SMOLBOT_DATA_DIR": str(data)}
+    out = smolbot(tmp_path, tmp_path, "demo", "--keep", str(keep), "--timeout", "5", env=env)
+    assert out.returncode == 1, out.stdout + out.stderr[-500:]
+    assert "incomplete or damaged" in out.stderr and "smolbot models install" in out.stderr
+    assert not keep.exists() and out.stdout == ""
