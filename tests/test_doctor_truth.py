@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.doctor import _model
+from bot.cli.doctor import _large, _model
 from bot.llm.api import ModelUnavailable
 from bot.llm.modelfile import check_model_file
 from bot.settings import load_settings
@@ -42,6 +42,52 @@ def test_doctor_ticks_the_installed_model(tmp_path: Path) -> None:
         pytest.skip(f"the default model is not installed at {path}")
     settings = load_settings(env="test", data_dir=tmp_path, model_path=path)
     assert _model(settings) == (True, f"{path} ({path.stat().st_size:,} bytes)")
+
+
+@pytest.mark.parametrize(
+    ("provider", "base_url"),
+    [
+        ("openai", None),
+        ("openai", "https://api.openai.com/v1"),
+        ("anthropic", None),
+        ("anthropic", "http://127.0.0.1:8001"),
+    ],
+)
+def test_doctor_gives_no_tick_to_a_hosted_large_model_without_a_key(
+    tmp_path: Path, provider: str, base_url: str | None
+) -> None:
+    """OpenAI's own API gets the key "not-needed" from build_chat and Anthropic none: every
+    escalation would be refused, so doctor says which setting is missing."""
+    s = load_settings(
+        env="test",
+        data_dir=tmp_path,
+        large_provider=provider,
+        large_model="some-model",
+        large_base_url=base_url,
+    )
+    ok, detail = _large(s)
+    assert not ok, f"doctor said ✓ large model: {detail}"
+    assert detail.startswith("SMOLBOT_LARGE_API_KEY is not set:"), detail
+
+
+def test_a_local_compatible_server_needs_no_key_and_a_key_is_enough(tmp_path: Path) -> None:
+    local = load_settings(
+        env="test",
+        data_dir=tmp_path,
+        large_provider="openai",
+        large_model="local",
+        large_base_url="http://127.0.0.1:8001/v1",
+    )
+    assert _large(local)[0]
+    hosted = load_settings(
+        env="test",
+        data_dir=tmp_path,
+        large_provider="openai",
+        large_model="gpt-4o-mini",
+        large_api_key="sk-S3CRET",
+    )
+    ok, detail = _large(hosted)
+    assert ok and "API key set" in detail and "S3CRET" not in detail
 
 
 def test_demo_does_not_start_on_a_cut_short_model_file(tmp_path: Path) -> None:

@@ -223,13 +223,20 @@ def _reader(s: Settings) -> tuple[bool, str]:
 
 
 def _large(s: Settings) -> tuple[bool, str]:
-    """Which large model escalations go to, if any; never its key."""
+    """Which large model escalations go to, if any; never its key. A hosted API without a key
+    is ✗: only a local OpenAI-compatible server answers without one."""
     from bot.llm import large
 
     if not large.configured(s):
         return True, (
             "off: nothing escalates (SMOLBOT_LARGE_PROVIDER and SMOLBOT_LARGE_MODEL send what"
             " the local models are unsure of to a larger one)"
+        )
+    hosted = s.large_provider == "anthropic" or not large.compatible_server(s.large_base_url)
+    if hosted and not s.large_api_key:  # build_chat would send none, or "not-needed": refused
+        return False, (
+            "SMOLBOT_LARGE_API_KEY is not set: openai without SMOLBOT_LARGE_BASE_URL (or with"
+            " OpenAI's own URL) and anthropic need one, or every escalation is refused"
         )
     where = f" at {_safe(s.large_base_url)}" if s.large_base_url else ""
     key = "API key set" if s.large_api_key else "no API key"
