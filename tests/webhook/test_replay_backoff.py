@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.store import Store
 from bot.webhook.batcher import IntakeBatcher, _row
 from bot.webhook.spool import Spool
+from tests.webhook.outage import store_down
 from tests.webhook.test_app import Recorder
 from tests.webhook.test_batcher import pending
 from tests.webhook.test_spool import _until
@@ -82,15 +83,7 @@ def test_steady_traffic_in_the_back_off_does_not_put_off_the_replay_for_ever(
 
     monkeypatch.setattr(batcher_mod, "REPLAY_EVERY_S", 0.5)
     spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
-    real = store.record_deliveries
-    down = {"now": True}
-
-    def flaky(rows: Any) -> list[bool]:
-        if down["now"]:
-            raise sqlite3.OperationalError("database is locked")
-        return real(rows)
-
-    monkeypatch.setattr(store, "record_deliveries", flaky)
+    down = store_down(store)
     spool.put([_row(pending("old"))], "outage")
     batcher = IntakeBatcher(store, Recorder(), threading.Lock(), spool)
     batcher.start()
@@ -99,7 +92,7 @@ def test_steady_traffic_in_the_back_off_does_not_put_off_the_replay_for_ever(
             batcher._inbox.put([pending(f"live-{i}")])
             time.sleep(0.1)
             if i == 5:
-                down["now"] = False
+                down["on"] = False
         assert store.delivery("old") is not None  # replayed while the traffic went on
     finally:
         batcher.close()

@@ -21,6 +21,7 @@ from bot.store import Store, open_store
 from bot.webhook.app import create_app
 from bot.webhook.batcher import IntakeBatcher
 from bot.webhook.spool import Spool
+from tests.webhook.outage import store_down
 from tests.webhook.test_app import OPENED, Recorder, post
 
 
@@ -80,15 +81,7 @@ def test_a_delivery_answered_during_an_outage_is_recorded_once_the_store_is_back
     """The reviewer's repro (review store 4): the store raises "database is locked"."""
     queue = Recorder()
     client = TestClient(create_app(settings, store, queue))
-    real = store.record_deliveries
-    down = {"on": True}
-
-    def flaky(rows: Any) -> list[bool]:
-        if down["on"]:
-            raise sqlite3.OperationalError("database is locked")
-        return real(rows)
-
-    store.record_deliveries = flaky  # type: ignore[method-assign]
+    down = store_down(store)
     with client:
         assert post(client, "issues", OPENED, delivery="during-outage").status_code == 202
         down["on"] = False  # the store is back; GitHub does not redeliver by itself

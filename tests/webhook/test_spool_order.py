@@ -5,9 +5,7 @@ The recovery sweep orders by received_at, and dispatch._lost_since compares it w
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
-from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -15,23 +13,9 @@ from bot.jobs.dispatch import _lost_since
 from bot.settings import Settings
 from bot.store import Store
 from bot.webhook.app import create_app
+from tests.webhook.outage import store_down
 from tests.webhook.test_app import OPENED, Recorder, post
 from tests.webhook.test_spool import _recorded, _until
-
-
-def _flaky(store: Store) -> dict[str, bool]:
-    """record_deliveries fails for an outage while down["on"]."""
-    real = store.record_deliveries
-    down = {"on": True}
-
-    def flaky(rows: Any) -> list[bool]:
-        if down["on"]:
-            raise sqlite3.OperationalError("database is locked")
-        return real(rows)
-
-    store.record_deliveries = flaky  # type: ignore[method-assign]
-    return down
-
 
 REMOVED = json.dumps(
     {
@@ -48,7 +32,7 @@ def test_spooled_delivery_keeps_its_place_before_a_later_one(
     settings: Settings, store: Store
 ) -> None:
     queue = Recorder()
-    down = _flaky(store)
+    down = store_down(store)
     with TestClient(create_app(settings, store, queue)) as client:
         assert post(client, "issues", OPENED, delivery="first").json()["spooled"] is True
         time.sleep(0.05)
@@ -67,7 +51,7 @@ def test_a_removal_after_a_spooled_issue_event_is_seen_by_lost_since(
     """issues.opened spooled during an outage, then the repository removed from the App (recorded
     live): handling the issue event must not register o/r again."""
     queue = Recorder()
-    down = _flaky(store)
+    down = store_down(store)
     with TestClient(create_app(settings, store, queue)) as client:
         assert post(client, "issues", OPENED, delivery="opened").json()["spooled"] is True
         time.sleep(0.05)
@@ -85,7 +69,7 @@ def test_a_spooled_removal_before_a_live_issue_event_does_not_hide_the_repositor
     """The reverse: the removal came first (spooled), the repository was added back, and then an
     issue event came live: the removal is older, so the issue event registers o/r again."""
     queue = Recorder()
-    down = _flaky(store)
+    down = store_down(store)
     with TestClient(create_app(settings, store, queue)) as client:
         r = post(client, "installation_repositories", REMOVED, delivery="removed")
         assert r.json()["spooled"] is True
