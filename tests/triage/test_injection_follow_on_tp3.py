@@ -1,7 +1,8 @@
 """An order told the bot, then sentences that go on with it on the same line without naming the
 bot, and the spec's own orders said to no one (`mention @everyone`, `close all issues`, `label
-this security`): none of it counts for what a report lacks (second re-review, fault 2). Left:
-a colon's continuation (`Forget what you were told: version 9.9`) still counts."""
+this security`): none of it counts for what a report lacks (second re-review, fault 2). What
+goes on after an order's colon (`Forget what you were told: version 9.9`) counts as none of it
+either: test_policy_view_report_sentences."""
 
 from __future__ import annotations
 
