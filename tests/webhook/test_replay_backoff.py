@@ -33,11 +33,17 @@ def _failing_store(store: Store, monkeypatch: pytest.MonkeyPatch) -> dict[str, i
     return calls
 
 
+def _old_entry(settings: Settings) -> Spool:
+    """A spool holding one entry from an earlier outage (delivery `old`)."""
+    spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
+    spool.put([_row(pending("old"))], "outage")
+    return spool
+
+
 def test_a_live_batch_in_the_back_off_goes_to_the_spool_without_a_store_call(
     settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
-    spool.put([_row(pending("old"))], "outage")
+    spool = _old_entry(settings)
     calls = _failing_store(store, monkeypatch)
     read = {"n": 0}
     real_entries = spool.entries
@@ -64,8 +70,7 @@ def test_a_live_batch_in_the_back_off_goes_to_the_spool_without_a_store_call(
 def test_once_the_back_off_ends_the_live_batch_waits_for_the_replay_again(
     settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
-    spool.put([_row(pending("old"))], "outage")
+    spool = _old_entry(settings)
     calls = _failing_store(store, monkeypatch)
     batcher = IntakeBatcher(store, Recorder(), threading.Lock(), spool)
     assert batcher._replay_pass() is not None
@@ -82,9 +87,8 @@ def test_steady_traffic_in_the_back_off_does_not_put_off_the_replay_for_ever(
     from bot.webhook import batcher as batcher_mod
 
     monkeypatch.setattr(batcher_mod, "REPLAY_EVERY_S", 0.5)
-    spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
+    spool = _old_entry(settings)
     down = store_down(store)
-    spool.put([_row(pending("old"))], "outage")
     batcher = IntakeBatcher(store, Recorder(), threading.Lock(), spool)
     batcher.start()
     try:

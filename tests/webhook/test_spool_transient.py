@@ -21,8 +21,13 @@ from tests.webhook.test_app import Recorder
 from tests.webhook.test_batcher import pending
 
 
-def _spool(settings: Settings) -> Spool:
-    return Spool(settings.data_dir / "spool", settings.spool_max_bytes)
+def _one_entry(settings: Settings, store: Store) -> tuple[Spool, Recorder, IntakeBatcher, Path]:
+    """A spool holding one entry (delivery `a`), and a batcher that replays it into store and a
+    Recorder queue."""
+    spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
+    queue = Recorder()
+    batcher = IntakeBatcher(store, queue, threading.Lock(), spool)
+    return spool, queue, batcher, spool.put([_row(pending("a"))], "test")
 
 
 def _failing_open(
@@ -45,10 +50,7 @@ def _failing_open(
 def test_a_process_short_of_fds_or_memory_parks_no_entry(
     settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch, code: int
 ) -> None:
-    spool = _spool(settings)
-    queue = Recorder()
-    batcher = IntakeBatcher(store, queue, threading.Lock(), spool)
-    entry = spool.put([_row(pending("a"))], "test")
+    spool, queue, batcher, entry = _one_entry(settings, store)
     _failing_open(monkeypatch, entry, code, times=1)
     with contextlib.suppress(OSError):
         batcher.replay()  # fds exhausted for a moment: this pass ends, nothing is moved
@@ -62,10 +64,7 @@ def test_a_process_short_of_fds_or_memory_parks_no_entry(
 def test_an_entry_unreadable_for_a_moment_is_skipped_not_parked(
     settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch, code: int
 ) -> None:
-    spool = _spool(settings)
-    queue = Recorder()
-    batcher = IntakeBatcher(store, queue, threading.Lock(), spool)
-    entry = spool.put([_row(pending("a"))], "test")
+    spool, queue, batcher, entry = _one_entry(settings, store)
     spool.put([_row(pending("b"))], "test")
     _failing_open(monkeypatch, entry, code, times=2)
     assert batcher.replay() == 1  # the one behind it goes on
@@ -82,9 +81,7 @@ def test_an_entry_unreadable_for_long_is_moved_aside(
     """A bad sector stays bad: after UNREADABLE_FOR_S of failing passes the entry is moved
     aside (a person is told), not retried for ever."""
     monkeypatch.setattr(spool_mod, "UNREADABLE_FOR_S", 0.0)
-    spool = _spool(settings)
-    batcher = IntakeBatcher(store, Recorder(), threading.Lock(), spool)
-    entry = spool.put([_row(pending("a"))], "test")
+    spool, _, batcher, entry = _one_entry(settings, store)
     _failing_open(monkeypatch, entry, errno.EIO, times=99)
     batcher.replay()
     assert spool.entries() == [entry]  # the first failure: maybe a moment's
