@@ -1,0 +1,35 @@
+"""CLI options that take a number refuse what is no number, or out of range, as a usage error
+(exit 2, naming the option) instead of a traceback from int(), SQLite or timedelta."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.test_deploy_cli_store import service, smolbot  # noqa: F401  (fixture and helper)
+
+
+@pytest.mark.parametrize("issue", ["o/r#²", "o/r#٣", "o/r#99999999999999999999", "o/r#", "o/r#-1"])
+def test_audit_issue_that_is_no_number_is_a_usage_error(
+    tmp_path: Path,
+    service: Path,  # noqa: F811
+    issue: str,
+) -> None:
+    """ "²".isdigit() is True and int() refused it; 20 digits passed int() and overflowed SQLite:
+    a traceback each. The dashboard's filter takes ASCII digits, at most 18; so does the CLI."""
+    out = smolbot(service, tmp_path / "home", "audit", "--issue", issue)
+    assert "Traceback" not in out.stderr, out.stderr[-300:]
+    assert out.returncode == 2, out.stderr
+    assert "--issue" in out.stderr and "expected owner/repo#N, N a number" in out.stderr
+
+
+def test_audit_issue_with_a_number_tells_its_story(
+    tmp_path: Path,
+    service: Path,  # noqa: F811
+) -> None:
+    out = smolbot(service, tmp_path / "home", "audit", "--issue", "o/r#7")
+    assert out.returncode == 0, out.stderr
+    assert "o/r#7" in out.stdout and "triage: looks like a bug" in out.stdout
+    out = smolbot(service, tmp_path / "home", "audit", "--issue", "o/r#" + "9" * 18)
+    assert (out.returncode, out.stdout.strip()) == (0, "audit log is empty for o/r#" + "9" * 18)
