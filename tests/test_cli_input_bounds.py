@@ -33,3 +33,25 @@ def test_audit_issue_with_a_number_tells_its_story(
     assert "o/r#7" in out.stdout and "triage: looks like a bug" in out.stdout
     out = smolbot(service, tmp_path / "home", "audit", "--issue", "o/r#" + "9" * 18)
     assert (out.returncode, out.stdout.strip()) == (0, "audit log is empty for o/r#" + "9" * 18)
+
+
+@pytest.mark.parametrize("limit", ["-1", "0"])
+def test_audit_limit_below_one_is_a_usage_error(
+    tmp_path: Path,
+    service: Path,  # noqa: F811
+    limit: str,
+) -> None:
+    """SQLite read LIMIT -1 as no limit and PostgreSQL refused it with a traceback; --limit 0
+    said "audit log is empty" for a store with rows."""
+    out = smolbot(service, tmp_path / "home", "audit", "--limit", limit)
+    assert out.returncode == 2 and "--limit" in out.stderr, (out.stdout, out.stderr)
+    assert out.stdout == ""
+
+
+def test_audit_limit_of_one_shows_one_row(
+    tmp_path: Path,
+    service: Path,  # noqa: F811
+) -> None:
+    out = smolbot(service, tmp_path / "home", "audit", "--limit", "1")
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.splitlines()) == 1 and "o/r#7" in out.stdout
