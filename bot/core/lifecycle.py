@@ -62,6 +62,8 @@ class Waiting:
     said_at: datetime | None = None  # on the team: when the answer or question it waits on came
     edited_after: datetime | None = None  # on the team: the issue was edited after this ping
     replied_by: str | None = None  # on the team: someone outside it replied to the question
+    linked_by: str | None = None  # on the team: who linked a pull request after the question
+    linked: str = ""  # which: "pull request #12" (or "a pull request", GitHub did not say)
 
 
 @dataclass(frozen=True)
@@ -234,8 +236,9 @@ def waiting_on(
             parse_time(last_team.created_at) if last_team else created
         )
         if last_author is None or last_author <= asked:
-            if (other := _replied_after(people, by_team, author, asked)) is not None:
-                return _outsider_replied(issue, last_team, other, clock)
+            moved = _answered_otherwise(thread, people, by_team, last_team, asked, clock, bot_login)
+            if moved is not None:
+                return moved
             return Waiting("author", (author,), heard, f"label {needs_info} is set", last_team)
         why = "the author answered the needs-info request"
         return _on_team(issue, last_team, clock, why, True, said_at=last_author)
@@ -258,8 +261,11 @@ def waiting_on(
             named = mentions(said)
             if not named or author.lower() in {m.lower() for m in named}:
                 asked = parse_time(last_team.created_at)
-                if (other := _replied_after(people, by_team, author, asked)) is not None:
-                    return _outsider_replied(issue, last_team, other, clock)
+                moved = _answered_otherwise(
+                    thread, people, by_team, last_team, asked, clock, bot_login
+                )
+                if moved is not None:
+                    return moved
                 return Waiting(
                     "author", (author,), heard, f"{last_team.author} asked something", last_team
                 )
@@ -291,6 +297,60 @@ def _replied_after(
         and not PLUS_ONE.fullmatch(_said(without_commands(c.body)))
     ]
     return others[-1] if others else None
+
+
+def _answered_otherwise(
+    thread: Thread,
+    people: list[CommentData],
+    by_team: list[CommentData],
+    last_team: CommentData | None,
+    asked: datetime,
+    clock: datetime,
+    bot_login: str,
+) -> Waiting | None:
+    """The wait on the author moved to the team by what came after the question other than her
+    comment, the later of: someone else's reply (_replied_after) and a pull request linked to
+    the issue (_pr_linked_after). None: nothing did, the author still owes the answer."""
+    issue = thread.issue
+    other = _replied_after(people, by_team, issue.author, asked)
+    link = _pr_linked_after(thread, bot_login, asked)
+    if other is None:
+        return None if link is None else _linked(issue, last_team, link, clock)
+    if link is not None and parse_time(link.created_at) >= parse_time(other.created_at):
+        return _linked(issue, last_team, link, clock)
+    return _outsider_replied(issue, last_team, other, clock)
+
+
+# a pull request linked to the issue: one that mentions it ("Fixes #1") or one connected to it
+# in the sidebar (GitHub's `connected` event names no pull request)
+LINK_EVENTS = frozenset({"cross-referenced", "connected"})
+
+
+def _pr_linked_after(thread: Thread, bot_login: str, asked: datetime) -> EventData | None:
+    """The last pull request a person (not a bot: a dependency bump names issues too) linked to
+    the issue after the question, or None. Another issue's mention ("same as #1") answers
+    nothing."""
+    links = [
+        e
+        for e in thread.events
+        if e.kind in LINK_EVENTS
+        and (e.kind == "connected" or e.source_is_pull_request)
+        and not is_bot(e.actor, e.actor_type, bot_login)
+        and parse_time(e.created_at) > asked
+    ]
+    return max(links, key=lambda e: parse_time(e.created_at), default=None)
+
+
+def _linked(
+    issue: IssueData, last_team: CommentData | None, link: EventData, clock: datetime
+) -> Waiting:
+    """A pull request was linked after the question: the fix or the answer may be there, so a
+    maintainer looks (the author is not pinged, nor the issue closed "nobody answered")."""
+    at = parse_time(link.created_at)
+    pr = f"pull request #{link.source_number}" if link.source_number else "a pull request"
+    why = f"{link.actor} linked {pr} after the question to the author"
+    waits = _on_team(issue, last_team, max(clock, at), why, said_at=at)
+    return replace(waits, linked_by=link.actor, linked=pr)
 
 
 def _outsider_replied(
@@ -671,6 +731,8 @@ def ping_text(thread: Thread, cfg: RepoConfig, w: Waiting, need: str = "") -> st
     said, did = (w.asked_by, "asked something") if w.asked_by else (thread.issue.author, "answered")
     if w.replied_by is not None:
         said, did = w.replied_by, "replied"
+    if w.linked_by is not None:
+        said, did = w.linked_by, f"linked {w.linked}"
     if w.edited_after is not None:
         did, when = "edited the issue", f"after the reminder of {w.edited_after.date()}"
     return PING_TEAM.format(whos=whos, author=quiet(said), did=did, when=when, what=what, days=days)

@@ -1,0 +1,81 @@
+"""A pull request linked to the issue after the question (a `cross-referenced` event from a PR,
+"Fixes #1", or a `connected` one from the sidebar) by anyone but a bot is an answer of sorts:
+the wait leaves the author, so the issue is never closed as "nobody answered"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.sandbox.fake_github.server import FakeGitHubServer
+from tests.lifecycle.http_world import DAY, REPO, asked, bot_bodies, reasons, sweep, world
+
+
+def test_a_pull_request_the_author_linked_after_the_ping_stops_the_close(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    st, ctx = world(fake_github, tmp_path)
+    number = asked(st, st.now() - 8 * DAY)
+    sweep(ctx)  # the ping to alice, close announced 7 days on
+    assert any("@alice" in b for b in bot_bodies(st, number))
+    st.advance(2 * DAY)
+    pr = st.add_issue(REPO, "Fix crash on 2.3", f"Fixes #{number}", user="alice", is_pr=True)
+    st.add_event(REPO, number, "cross-referenced", "alice", source_number=pr.number)
+    st.advance(6 * DAY)
+    sweep(ctx)
+    assert st.issue(REPO, number).state == "open", reasons(ctx, number)[-3:]
+    assert any("linked pull request" in r for r in reasons(ctx, number)), reasons(ctx, number)
+    for _ in range(3):
+        st.advance(7 * DAY)
+        sweep(ctx)
+    assert st.issue(REPO, number).state == "open", reasons(ctx, number)[-3:]
+    pings = bot_bodies(st, number)
+    assert "@mia" in pings[-1] and "linked pull request" in pings[-1], pings
+
+
+def test_a_pull_request_someone_connected_in_the_sidebar_stops_the_close(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    st, ctx = world(fake_github, tmp_path)
+    number = asked(st, st.now() - 8 * DAY)
+    sweep(ctx)
+    st.advance(2 * DAY)
+    st.add_event(REPO, number, "connected", "bob")
+    st.advance(6 * DAY)
+    sweep(ctx)
+    assert st.issue(REPO, number).state == "open", reasons(ctx, number)[-3:]
+
+
+def test_a_link_from_a_bot_or_from_a_plain_issue_does_not_hold_the_close(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """A bot's PR (a dependency bump naming the issue) and another issue's mention ("same as
+    #1") answer nothing: the close announced by the ping goes ahead."""
+    st, ctx = world(fake_github, tmp_path)
+    number = asked(st, st.now() - 8 * DAY)
+    sweep(ctx)
+    st.advance(2 * DAY)
+    bump = st.add_issue(REPO, "Bump lib", f"Refs #{number}", user="dependabot[bot]", is_pr=True)
+    st.add_event(REPO, number, "cross-referenced", "dependabot[bot]", source_number=bump.number)
+    other = st.add_issue(REPO, "Also crashes", f"Same as #{number}?", user="bob")
+    st.add_event(REPO, number, "cross-referenced", "bob", source_number=other.number)
+    st.advance(6 * DAY)
+    sweep(ctx)
+    assert st.issue(REPO, number).state == "closed", reasons(ctx, number)[-3:]
+
+
+def test_a_question_asked_after_the_pull_request_waits_on_the_author_again(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """mia reviews alice's PR and asks on the issue for the log: the link came before the
+    question, so it is alice's turn (pinged, then closed if she stays silent)."""
+    st, ctx = world(fake_github, tmp_path)
+    t0 = st.now() - 20 * DAY
+    issue = st.add_issue(REPO, "Crash", "It crashes.", user="alice", created_at=t0)
+    pr = st.add_issue(REPO, "Fix crash", f"Fixes #{issue.number}", user="alice", is_pr=True)
+    st.add_event(REPO, issue.number, "cross-referenced", "alice", source_number=pr.number)
+    st.repos[REPO].timeline[issue.number][-1]["created_at"] = t0 + DAY
+    st.add_comment(
+        REPO, issue.number, "Can you attach the log?", user="mia", created_at=t0 + 2 * DAY
+    )
+    sweep(ctx)
+    assert any("@alice" in b for b in bot_bodies(st, issue.number)), reasons(ctx, issue.number)
