@@ -55,3 +55,20 @@ def test_audit_limit_of_one_shows_one_row(
     out = smolbot(service, tmp_path / "home", "audit", "--limit", "1")
     assert out.returncode == 0, out.stderr
     assert len(out.stdout.splitlines()) == 1 and "o/r#7" in out.stdout
+
+
+@pytest.mark.parametrize("since", ["99999999999w", "999999d", "87601h"])
+def test_digest_since_too_far_back_is_a_usage_error(tmp_path: Path, since: str) -> None:
+    """They matched the pattern, then timedelta() or the date before year 1 overflowed."""
+    env = {"SMOLBOT_DATA_DIR": str(tmp_path / "d")}
+    args = ("digest", "--sample", "--no-model", "--since", since)
+    out = smolbot(tmp_path, tmp_path, *args, env=env)
+    assert "Traceback" not in out.stderr, out.stderr[-300:]
+    assert out.returncode == 2 and "--since" in out.stderr and "at most 3650 days" in out.stderr
+
+
+def test_digest_since_ten_years_is_taken() -> None:
+    from bot.cli.digest import parse_since
+
+    assert parse_since("3650d") == 3650.0
+    assert parse_since("87600h") == pytest.approx(3650.0)

@@ -20,17 +20,23 @@ from bot.store import Store, open_store
 
 RENDERERS = {"md": render_markdown, "html": render_html, "json": render_json}
 SINCE = re.compile(r"^(\d+(?:\.\d+)?)([dhw])$")
+MAX_SINCE_DAYS = 3650  # ten years: a digest window, and far from what timedelta can hold
 
 
 def parse_since(text: str) -> float:
-    """ "7d", "36h", "2w" -> days."""
+    """ "7d", "36h", "2w" -> days; more than MAX_SINCE_DAYS is a usage error."""
     match = SINCE.match(text.strip())
     if not match:
         raise click.BadParameter(
             "use a number and a unit, like 7d, 36h or 2w", param_hint="--since"
         )
-    value, unit = float(match.group(1)), match.group(2)
-    return value * {"d": 1.0, "h": 1 / 24, "w": 7.0}[unit]
+    days = float(match.group(1)) * {"d": 24, "h": 1, "w": 168}[match.group(2)] / 24  # 87600h: 3650
+    if days > MAX_SINCE_DAYS:  # timedelta, or the date that far back, overflowed: a traceback
+        raise click.BadParameter(
+            f"at most {MAX_SINCE_DAYS} days back (10 years), like 7d, 36h or 2w",
+            param_hint="--since",
+        )
+    return days
 
 
 def _sample_host(repo: str | None) -> tuple[RepoHost, str, datetime]:
