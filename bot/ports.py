@@ -24,6 +24,7 @@ class CommentData:
     author_association: str = (
         ""  # OWNER | MEMBER | COLLABORATOR | CONTRIBUTOR | NONE ... (lifecycle)
     )
+    updated_at: str = ""  # when it was last edited ("" : the host does not say); lifecycle
 
 
 @dataclass

@@ -61,6 +61,7 @@ class Waiting:
     asked_by: str | None = None  # on the team: someone else's question (not the author's) waits
     said_at: datetime | None = None  # on the team: when the answer or question it waits on came
     edited_after: datetime | None = None  # on the team: the issue was edited after this ping
+    edited_by: str | None = None  # on the team: whose comment was edited after that ping
     replied_by: str | None = None  # on the team: someone outside it replied to the question
     linked_by: str | None = None  # on the team: who linked a pull request after the question
     linked: str = ""  # which: "pull request #12" (or "a pull request", GitHub did not say)
@@ -591,24 +592,47 @@ def edited_since_ping(
     thread: Thread, bot_login: str, w: Waiting, recorded: tuple[Ping, ...] | list[Ping] = ()
 ) -> Waiting:
     """A wait on the author moves to the team when the issue's title or description is not what
-    the wait's last ping saw (its marker's hash): the author may have edited the answer in, as
-    the ping invites, so it is never closed on that; a maintainer is asked to look. A ping
-    without the hash (older ones) says nothing here."""
+    the wait's last ping saw (its marker's hash), or a person's comment was edited after that
+    ping (its updated_at): the author may have edited the answer in, as the ping invites, so it
+    is never closed on that; a maintainer is asked to look. A ping without the hash (older ones)
+    says nothing of the description; the bot's own edits (a summary) say nothing at all."""
     if w.on != "author":
         return w
     pings = with_recorded(pings_in(thread, bot_login), recorded)
     mine = [p for p in pings if p.at >= w.since and p.party in (None, "author")]
-    if not mine or mine[-1].described in (
-        None,
-        described_as(thread.issue.title, thread.issue.body),
-    ):
+    if not mine:
         return w
     at = mine[-1].at
+    edited = _comment_edited_after(thread, bot_login, at)
+    if edited is not None:
+        why = (
+            f"{edited.author}'s comment was edited after the ping on {at.date()} (the answer"
+            " may have been edited in); not closed, left for a maintainer"
+        )
+        since = parse_time(edited.updated_at)
+        waits = _on_team(thread.issue, w.question, since, why, said_at=since)
+        return replace(waits, edited_after=at, edited_by=edited.author)
+    if mine[-1].described in (None, described_as(thread.issue.title, thread.issue.body)):
+        return w
     why = (
         f"the issue's title or description was edited after the ping on {at.date()} (the answer"
         " may have been edited in); not closed, left for a maintainer"
     )
     return replace(_on_team(thread.issue, w.question, at, why), edited_after=at)
+
+
+def _comment_edited_after(thread: Thread, bot_login: str, at: datetime) -> CommentData | None:
+    """The last comment by a person (not a bot, nor only `/smolbot` commands) edited after `at`
+    (its updated_at later than both its created_at and `at`), or None. A host that does not say
+    when a comment was edited (updated_at "") edits nothing."""
+    edited = [
+        c
+        for c in thread.comments
+        if c.updated_at
+        and is_reply(c.author, c.author_type, c.body, bot_login)
+        and parse_time(c.updated_at) > max(at, parse_time(c.created_at))
+    ]
+    return max(edited, key=lambda c: parse_time(c.updated_at), default=None)
 
 
 def _ping_or_close(
@@ -735,6 +759,8 @@ def ping_text(thread: Thread, cfg: RepoConfig, w: Waiting, need: str = "") -> st
         said, did = w.linked_by, f"linked {w.linked}"
     if w.edited_after is not None:
         did, when = "edited the issue", f"after the reminder of {w.edited_after.date()}"
+        if w.edited_by is not None:
+            said, did = w.edited_by, "edited a comment"
     return PING_TEAM.format(whos=whos, author=quiet(said), did=did, when=when, what=what, days=days)
 
 

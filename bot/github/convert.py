@@ -61,6 +61,7 @@ def comment_data(d: dict[str, Any]) -> CommentData:
         author_type=_type(d.get("user")),
         html_url=d.get("html_url") or "",
         author_association=d.get("author_association") or "",
+        updated_at=d.get("updated_at") or "",
     )
 
 
