@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.jobs.triage import handle_issue_event
-from tests.triage.conftest import issue_payload
-from tests.triage.test_jobs import audits
+from tests.triage.test_quarantine_ordinary_text import pointed_at_as_duplicate
 
 PAIRS = {
     "should-ignore-the-rule": (
@@ -29,10 +27,4 @@ PAIRS = {
 
 @pytest.mark.parametrize("case", list(PAIRS))
 def test_a_verbatim_duplicate_is_pointed_at(ctx, host, case):
-    title, body = PAIRS[case]
-    first = host.add(title, body).number
-    handle_issue_event(ctx, "d1", issue_payload(host, first))
-    again = host.add(title, body).number
-    handle_issue_event(ctx, "d2", issue_payload(host, again))
-    comments = [w for w in host.writes if w[0] == "comment" and w[1][0] == again]
-    assert any(f"#{first}" in str(c) for c in comments), [r["reason"] for r in audits(ctx, again)]
+    pointed_at_as_duplicate(ctx, host, *PAIRS[case])

@@ -6,13 +6,16 @@ words from it."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from bot.core.config import RepoConfig
 from bot.core.triage import _orders, quarantine, visible
+from bot.jobs.context import JobContext
 from bot.jobs.triage import guarded, handle_issue_event, plan_triage, snapshot
 from tests.triage.conftest import issue_payload
+from tests.triage.fakes import FakeRepoHost
 from tests.triage.test_jobs import audits
 
 PAIRS = {
@@ -38,15 +41,20 @@ PAIRS = {
 }
 
 
-@pytest.mark.parametrize("case", list(PAIRS))
-def test_a_verbatim_duplicate_is_pointed_at(ctx, host, case):
-    title, body = PAIRS[case]
+def pointed_at_as_duplicate(ctx: JobContext, host: FakeRepoHost, title: str, body: str) -> None:
+    """An issue filed twice, word for word: the second one's comment points at the first."""
     first = host.add(title, body).number
     handle_issue_event(ctx, "d1", issue_payload(host, first))
     again = host.add(title, body).number
     handle_issue_event(ctx, "d2", issue_payload(host, again))
-    comments = [w for w in host.writes if w[0] == "comment" and w[1][0] == again]
+    writes: list[tuple[str, Any]] = host.writes  # (kind, args); a comment's: (number, body)
+    comments = [w for w in writes if w[0] == "comment" and w[1][0] == again]
     assert any(f"#{first}" in str(c) for c in comments), [r["reason"] for r in audits(ctx, again)]
+
+
+@pytest.mark.parametrize("case", list(PAIRS))
+def test_a_verbatim_duplicate_is_pointed_at(ctx, host, case):
+    pointed_at_as_duplicate(ctx, host, *PAIRS[case])
 
 
 @pytest.mark.parametrize(
