@@ -1,4 +1,4 @@
-"""A store outage as the spool tests make one: the store refuses deliveries until told it is back."""
+"""A store outage as the spool tests make one: deliveries refused until the store is back."""
 
 from __future__ import annotations
 
