@@ -488,30 +488,57 @@ class Store:
         `issue` is not newer and was dropped. A copy older than the stored one (updated_at) is
         stale: a backfill page listed before an edit, a late or retried delivery. Once the issue
         is stored as deleted or transferred only a strictly newer copy replaces it: a deleted
-        issue's last copy (a retried `opened` delivery) would bring it back into duplicate search."""
-        stored = self.issue(repo, issue["number"])
-        if stored is not None and not _replaces(issue, stored):
-            return False
-        labels = [lb["name"] if isinstance(lb, dict) else lb for lb in issue.get("labels", [])]
-        user = issue.get("user") or {}
-        self.db.table("issues").upsert(
-            {
-                "repo": repo,
-                "number": issue["number"],
-                "title": issue.get("title", ""),
-                "body": issue.get("body") or "",
-                "state": issue.get("state", "open"),
-                "author": user.get("login", "") if isinstance(user, dict) else str(user),
-                "labels": json.dumps(labels),
-                "created_at": issue.get("created_at"),
-                "updated_at": issue.get("updated_at"),
-                "closed_at": issue.get("closed_at"),
-                "seen_at": time.time(),
-            },
-            pk=("repo", "number"),
-            alter=True,
+        issue's last copy (a retried `opened` delivery) would bring it back into duplicate search.
+
+        The comparison and the write are one transaction that holds the row (SQLite: the write
+        lock from its start; PostgreSQL: the row locked for update), so a newer copy another
+        process stores between them is never overwritten by this older one."""
+        row = _issue_row(repo, issue)
+        cols = ", ".join(row)
+        insert = (
+            f"insert into issues ({cols}) values ({', '.join('?' for _ in row)})"
+            " on conflict (repo, number) do nothing"
         )
+        sets = ", ".join(f"{c} = ?" for c in row if c not in ("repo", "number"))
+        update = f"update issues set {sets} where repo = ? and number = ?"
+        with self._writing():
+            stored = self._issue_held(repo, issue["number"])
+            if stored is None:
+                if self.db.execute(insert, list(row.values())).rowcount == 1:
+                    return True
+                stored = self._issue_held(repo, issue["number"])  # another's insert came first
+            if stored is not None and not _replaces(issue, stored):
+                return False
+            rest = [v for c, v in row.items() if c not in ("repo", "number")]
+            self.db.execute(update, [*rest, repo, issue["number"]])
         return True
+
+    def _issue_held(self, repo: str, number: int) -> dict[str, Any] | None:
+        """The stored issue, inside _writing(): on PostgreSQL locked until the transaction ends
+        (SQLite's BEGIN IMMEDIATE holds the whole file already)."""
+        lock = "" if isinstance(self.db.conn, sqlite3.Connection) else " for update"
+        sql = f"select * from issues where repo = ? and number = ?{lock}"
+        rows = list(self.db.query(sql, [repo, number]))
+        return rows[0] if rows else None
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A transaction that holds the write lock from its start (as Records._writing). On
+        SQLite (WAL) a transaction that reads, then writes, either fails when another connection
+        wrote in between or, as separate statements, writes over what it did not read; BEGIN
+        IMMEDIATE waits its busy timeout for the lock instead. PostgreSQL: atomic()."""
+        conn = self.db.conn
+        if not isinstance(conn, sqlite3.Connection) or conn.in_transaction:
+            with self.db.atomic():
+                yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
 
     def set_issue_kind(self, repo: str, number: int, kind: str) -> None:
         self.db.table("issues").update((repo, number), {"kind": kind})
@@ -641,6 +668,25 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
         if migrate:
             _migrate_beside_writers(store)
     return store
+
+
+def _issue_row(repo: str, issue: dict[str, Any]) -> dict[str, Any]:
+    """The issues row of a copy from a webhook payload or the REST API."""
+    labels = [lb["name"] if isinstance(lb, dict) else lb for lb in issue.get("labels", [])]
+    user = issue.get("user") or {}
+    return {
+        "repo": repo,
+        "number": issue["number"],
+        "title": issue.get("title", ""),
+        "body": issue.get("body") or "",
+        "state": issue.get("state", "open"),
+        "author": user.get("login", "") if isinstance(user, dict) else str(user),
+        "labels": json.dumps(labels),
+        "created_at": issue.get("created_at"),
+        "updated_at": issue.get("updated_at"),
+        "closed_at": issue.get("closed_at"),
+        "seen_at": time.time(),
+    }
 
 
 def _replaces(issue: dict[str, Any], stored: dict[str, Any]) -> bool:
