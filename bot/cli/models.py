@@ -158,7 +158,7 @@ def tune_cmd(force: bool, epochs: int | None, threads: int, background: bool) ->
 
     settings = get_settings()
     url = settings.effective_database_url
-    store = open_service_store(url)
+    store = open_stored(url)  # the service's examples: away from its settings, none created
     examples = Records(store).examples()
     shared = encoder_share.shared(url)
     published = encoder_share.newest(store) if shared else None
@@ -225,7 +225,7 @@ def reader_cmd(force: bool, background: bool) -> None:
     from bot.llm import get_model_layer, reader
 
     settings = get_settings()
-    store = open_service_store(settings.effective_database_url)
+    store = open_stored(settings.effective_database_url)
     layer = get_model_layer(settings, store)
     ok, why = layer.start_reader(force) if background else layer.reader_due(force)
     outcome = "started" if ok else "skipped"
@@ -340,7 +340,7 @@ def _evaluate(
     from bot.llm.records import Records
     from bot.llm.tune import EPOCHS
 
-    store = open_service_store(settings.effective_database_url)
+    store = open_stored(settings.effective_database_url)
     repos = tuple(known_as(store, r) for r in repos)
     examples = Records(store).examples()
     with tempfile.TemporaryDirectory(prefix="smolbot-eval-") as tmp:
