@@ -241,6 +241,15 @@ def waiting_on(
             if moved is not None:
                 return moved
             return Waiting("author", (author,), heard, f"label {needs_info} is set", last_team)
+        on_team = _team(author, issue.author_association, team)
+        up = _follow_up(last_team, last_author, author, on_team)
+        if up is not None:  # still hers to answer: the label stays on
+            asked = parse_time(up.created_at)
+            moved = _answered_otherwise(thread, people, by_team, up, asked, clock, bot_login)
+            if moved is not None:
+                return moved
+            why = f"{up.author} asked a follow-up after the author's answer"
+            return Waiting("author", (author,), heard, why, up)
         why = "the author answered the needs-info request"
         return _on_team(issue, last_team, clock, why, True, said_at=last_author)
     author_is_team = _team(author, issue.author_association, team)
@@ -260,7 +269,7 @@ def waiting_on(
             return _unless_asked(issue, people, by_team, clock, why)
         if asks_something(said) and not author_is_team:
             named = mentions(said)
-            if not named or author.lower() in {m.lower() for m in named}:
+            if _asks_the_author(last_team, author):
                 asked = parse_time(last_team.created_at)
                 moved = _answered_otherwise(
                     thread, people, by_team, last_team, asked, clock, bot_login
@@ -279,6 +288,23 @@ def waiting_on(
         return _unless_asked(issue, people, by_team, clock, "the author is on the team")
     why = "the author answered; nobody from the team replied"
     return _on_team(issue, last_team, clock, why, said_at=last_author)
+
+
+def _follow_up(
+    last_team: CommentData | None, last_author: datetime, author: str, author_is_team: bool
+) -> CommentData | None:
+    """The team's last comment when it came after the author's answer and asks her something (a
+    follow-up question, so needs-info is not done), else None."""
+    if last_team is None or author_is_team or parse_time(last_team.created_at) <= last_author:
+        return None
+    return last_team if _asks_the_author(last_team, author) else None
+
+
+def _asks_the_author(comment: CommentData, author: str) -> bool:
+    """The comment asks something and names no one, or names the author among others."""
+    said = without_commands(comment.body)
+    named = {m.lower() for m in mentions(said)}
+    return asks_something(said) and (not named or author.lower() in named)
 
 
 PLUS_ONE = re.compile(r"\s*(?:\+1|:\+1:|\N{THUMBS UP SIGN})[\s!.]*")
