@@ -3,15 +3,41 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlite_utils import Database, Migrations
 
 migrations = Migrations("smolbot")
 
 
+def _create(db: Database, table: str, columns: dict[str, Any], **options: Any) -> None:
+    """Create a table, or, when an earlier version's upsert (sqlite-utils creates the table it
+    writes to) made it before this migration existed, add the columns it lacks and keep its
+    rows: a migration that failed on it would stop every process at startup."""
+    if not db.table(table).exists():
+        db.table(table).create(columns, **options)
+        return
+    for name, col_type in columns.items():
+        _add_column(db, table, name, col_type)
+
+
+def _index(db: Database, table: str, columns: list[str]) -> None:
+    db.table(table).create_index(columns, if_not_exists=True)
+
+
+def _add_column(db: Database, table: str, name: str, col_type: Any) -> None:
+    """Add a column unless an earlier version's upsert(alter=True) added it already (SQLite;
+    PostgreSQL's add_column is `if not exists`)."""
+    if isinstance(db, Database) and name in db.table(table).columns_dict:
+        return
+    db.table(table).add_column(name, col_type)
+
+
 @migrations()
 def m001_core(db: Database) -> None:
-    db.table("deliveries").create(
+    _create(
+        db,
+        "deliveries",
         {
             "id": str,
             "event": str,
@@ -30,17 +56,23 @@ def m001_core(db: Database) -> None:
         not_null={"event", "status", "received_at"},
         defaults={"status": "received", "attempts": 0},
     )
-    db.table("deliveries").create_index(["status", "updated_at"])
-    db.table("installations").create(
+    _index(db, "deliveries", ["status", "updated_at"])
+    _create(
+        db,
+        "installations",
         {"id": int, "account": str, "account_type": str, "suspended": int, "updated_at": float},
         pk="id",
     )
-    db.table("repositories").create(
+    _create(
+        db,
+        "repositories",
         {"full_name": str, "id": int, "installation_id": int, "private": int, "added_at": float},
         pk="full_name",
     )
-    db.table("repositories").create_index(["installation_id"])
-    db.table("issues").create(
+    _index(db, "repositories", ["installation_id"])
+    _create(
+        db,
+        "issues",
         {
             "repo": str,
             "number": int,
@@ -57,7 +89,9 @@ def m001_core(db: Database) -> None:
         },
         pk=("repo", "number"),
     )
-    db.table("audit").create(
+    _create(
+        db,
+        "audit",
         {
             "id": int,
             "at": float,
@@ -72,9 +106,11 @@ def m001_core(db: Database) -> None:
         },
         pk="id",
     )
-    db.table("audit").create_index(["repo", "number"])
-    db.table("audit").create_index(["at"])
-    db.table("dead_letters").create(
+    _index(db, "audit", ["repo", "number"])
+    _index(db, "audit", ["at"])
+    _create(
+        db,
+        "dead_letters",
         {
             "id": int,
             "at": float,
@@ -90,7 +126,9 @@ def m001_core(db: Database) -> None:
 @migrations()
 def m010_llm(db: Database) -> None:
     """The model layer: every model call, the answer cache, labeled examples, large-model budget."""
-    db.table("model_calls").create(
+    _create(
+        db,
+        "model_calls",
         {
             "id": int,
             "at": float,
@@ -112,9 +150,11 @@ def m010_llm(db: Database) -> None:
         },
         pk="id",
     )
-    db.table("model_calls").create_index(["task", "at"])
-    db.table("model_calls").create_index(["at"])
-    db.table("llm_cache").create(
+    _index(db, "model_calls", ["task", "at"])
+    _index(db, "model_calls", ["at"])
+    _create(
+        db,
+        "llm_cache",
         {
             "key": str,
             "task": str,
@@ -128,7 +168,9 @@ def m010_llm(db: Database) -> None:
         pk="key",
         defaults={"hits": 0},
     )
-    db.table("llm_examples").create(
+    _create(
+        db,
+        "llm_examples",
         {
             "scope": str,
             "text_hash": str,
@@ -140,20 +182,22 @@ def m010_llm(db: Database) -> None:
         },
         pk=("scope", "text_hash"),
     )
-    db.table("llm_examples").create_index(["seq"])
-    db.table("llm_budget").create(
-        {"day": str, "provider": str, "calls": int}, pk=("day", "provider")
-    )
+    _index(db, "llm_examples", ["seq"])
+    _create(db, "llm_budget", {"day": str, "provider": str, "calls": int}, pk=("day", "provider"))
 
 
 @migrations()
 def m020_triage(db: Database) -> None:
     """Triage (issue 4): cached repo files by ETag, config state, ignored issues."""
-    db.table("repo_files").create(
+    _create(
+        db,
+        "repo_files",
         {"repo": str, "path": str, "etag": str, "sha": str, "text": str, "fetched_at": float},
         pk=("repo", "path"),
     )
-    db.table("repo_configs").create(
+    _create(
+        db,
+        "repo_configs",
         {
             "repo": str,
             "good_text": str,  # the last valid .github/smolbot.yml (None: none seen)
@@ -163,15 +207,20 @@ def m020_triage(db: Database) -> None:
         },
         pk="repo",
     )
-    db.table("triage_ignored").create(
-        {"repo": str, "number": int, "by": str, "at": float}, pk=("repo", "number")
+    _create(
+        db,
+        "triage_ignored",
+        {"repo": str, "number": int, "by": str, "at": float},
+        pk=("repo", "number"),
     )
 
 
 @migrations()
 def m030_lifecycle(db: Database) -> None:
     """Lifecycle (issue 5): resumable sweeps, each issue's waiting-on state, summary cache."""
-    db.table("sweeps").create(
+    _create(
+        db,
+        "sweeps",
         {
             "installation_id": int,
             "run_id": str,  # one per scheduled run (default: the UTC date)
@@ -189,7 +238,9 @@ def m030_lifecycle(db: Database) -> None:
         pk=("installation_id", "run_id"),
         defaults={"operations": 0, "repo_operations": 0, "issue": 0},
     )
-    db.table("lifecycle_state").create(
+    _create(
+        db,
+        "lifecycle_state",
         {
             "repo": str,
             "number": int,
@@ -204,8 +255,10 @@ def m030_lifecycle(db: Database) -> None:
         },
         pk=("repo", "number"),
     )
-    db.table("lifecycle_state").create_index(["waiting_on"])
-    db.table("summaries").create(
+    _index(db, "lifecycle_state", ["waiting_on"])
+    _create(
+        db,
+        "summaries",
         {"repo": str, "number": int, "content_hash": str, "how": str, "updated_at": float},
         pk=("repo", "number"),
     )
@@ -214,7 +267,9 @@ def m030_lifecycle(db: Database) -> None:
 @migrations()
 def m040_digest(db: Database) -> None:
     """Weekly digests: one row per repository and ISO week, so a rerun edits the same issue."""
-    db.table("digests").create(
+    _create(
+        db,
+        "digests",
         {
             "repo": str,
             "week": str,  # "2026-w48"
@@ -226,19 +281,21 @@ def m040_digest(db: Database) -> None:
         },
         pk=("repo", "week"),
     )
-    db.table("digests").create_index(["posted_at"])
+    _index(db, "digests", ["posted_at"])
 
 
 @migrations()
 def m030_lifecycle_summary_seen(db: Database) -> None:
     """Lifecycle (issue 5): remember the issue's updated_at a summary was checked against."""
-    db.table("summaries").add_column("seen_updated_at", str)
+    _add_column(db, "summaries", "seen_updated_at", str)
 
 
 @migrations()
 def m030_lifecycle_roles(db: Database) -> None:
     """Lifecycle (issue 5): who can write to a repository, cached so sweeps ask GitHub rarely."""
-    db.table("lifecycle_roles").create(
+    _create(
+        db,
+        "lifecycle_roles",
         {"repo": str, "login": str, "can_write": int, "checked_at": float},
         pk=("repo", "login"),
     )
@@ -247,15 +304,23 @@ def m030_lifecycle_roles(db: Database) -> None:
 @migrations()
 def m050_coord(db: Database) -> None:
     """Scale-out (issue 8): lock rows, shared write pacing per installation, model-queue job runs."""
-    db.table("coord_locks").create(
-        {"key": str, "owner": str, "expires_at": float}, pk="key", not_null={"expires_at"}
+    _create(
+        db,
+        "coord_locks",
+        {"key": str, "owner": str, "expires_at": float},
+        pk="key",
+        not_null={"expires_at"},
     )
-    db.table("coord_pacing").create(
+    _create(
+        db,
+        "coord_pacing",
         {"key": str, "next_at": float, "paused_until": float},
         pk="key",
         defaults={"next_at": 0.0, "paused_until": 0.0},
     )
-    db.table("jobs").create(
+    _create(
+        db,
+        "jobs",
         {
             "id": str,
             "name": str,
@@ -270,18 +335,22 @@ def m050_coord(db: Database) -> None:
         not_null={"name", "status", "received_at"},
         defaults={"status": "received", "attempts": 0},
     )
-    db.table("jobs").create_index(["status", "updated_at"])
+    _index(db, "jobs", ["status", "updated_at"])
 
 
 @migrations()
 def m060_encoders(db: Database) -> None:
     """Triage (issue 4): tuned encoder weights shared through the store (bot/llm/encoder_share.py)."""
-    db.table("encoder_tunes").create(
+    _create(
+        db,
+        "encoder_tunes",
         {"fingerprint": str, "manifest": str, "files": str, "published_at": float},  # JSON
         pk="fingerprint",
         not_null={"manifest", "files", "published_at"},
     )
-    db.table("encoder_files").create(
+    _create(
+        db,
+        "encoder_files",
         {"fingerprint": str, "path": str, "seq": int, "data": bytes},
         pk=("fingerprint", "path", "seq"),
     )
@@ -290,13 +359,15 @@ def m060_encoders(db: Database) -> None:
 @migrations()
 def m070_example_dates(db: Database) -> None:
     """Triage (issue 4): when a labeled example's issue was opened, for `smolbot models eval`."""
-    db.table("llm_examples").add_column("created", float)
+    _add_column(db, "llm_examples", "created", float)
 
 
 @migrations()
 def m080_backfill_cursors(db: Database) -> None:
     """Triage (issue 4): where each repository's API backfill stopped, so a retry resumes there."""
-    db.table("backfill_cursors").create(
+    _create(
+        db,
+        "backfill_cursors",
         {
             "repo": str,
             "delivery_id": str,  # the installation event that started it (None: the CLI)
@@ -314,9 +385,9 @@ def m080_backfill_cursors(db: Database) -> None:
 def m090_backfill_resumes(db: Database) -> None:
     """Triage (issue 4): stopped backfills resume by themselves, hourly, a bounded number of times."""
     # automatic resumes in a row since a person's or an installation event's run
-    db.table("backfill_cursors").add_column("resumes", int)
+    _add_column(db, "backfill_cursors", "resumes", int)
     # a rate limit's reset: not resumed before
-    db.table("backfill_cursors").add_column("retry_at", float)
+    _add_column(db, "backfill_cursors", "retry_at", float)
 
 
 @migrations()
@@ -324,29 +395,31 @@ def m100_backfill_overlap(db: Database) -> None:
     """Triage (issue 4): the issues of the page a queued backfill's part ended on, as a JSON list,
     for the next part: it skips those that opened issues push down onto its first page, and lists
     that page again when a deletion in between may have pulled an issue up onto it."""
-    db.table("backfill_cursors").add_column("listed", str)
+    _add_column(db, "backfill_cursors", "listed", str)
 
 
 @migrations()
 def m110_write_window(db: Database) -> None:
     """Scale-out: the content-creating writes of the last hour per installation, for GitHub's
     500-an-hour secondary limit (bot/coord/pacing.py)."""
-    db.table("coord_writes").create({"key": str, "at": float}, not_null={"key", "at"})
-    db.table("coord_writes").create_index(["key", "at"])
+    _create(db, "coord_writes", {"key": str, "at": float}, not_null={"key", "at"})
+    _index(db, "coord_writes", ["key", "at"])
 
 
 @migrations()
 def m120_archived_repositories(db: Database) -> None:
     """Repository events: an archived repository is read-only on GitHub, so digests and sweeps
     leave it alone until it is unarchived."""
-    db.table("repositories").add_column("archived", int)  # 1: archived; null or 0: not
+    _add_column(db, "repositories", "archived", int)  # 1: archived; null or 0: not
 
 
 @migrations()
 def m130_repo_renames(db: Database) -> None:
     """Repository events: each rename or transfer, old name -> new, so a job queued under the old
     name (a summary, a backfill part) runs under today's name when it comes up."""
-    db.table("repo_renames").create(
+    _create(
+        db,
+        "repo_renames",
         {"old": str, "new": str, "repo_id": int, "at": float},  # repo_id: GitHub's, when known
         pk="old",
     )
@@ -357,21 +430,23 @@ def m140_backfill_part_totals(db: Database) -> None:
     """Triage (issue 4): a queued backfill's part and its counts so far, as JSON (its number and
     the earlier parts' totals, its first page, its counts, the issues of its last page handled),
     so the task queue's retry of a part that stopped, or an hourly resume, goes on from them."""
-    db.table("backfill_cursors").add_column("totals", str)
+    _add_column(db, "backfill_cursors", "totals", str)
 
 
 @migrations()
 def m150_sweep_failing(db: Database) -> None:
     """Lifecycle: the issue a sweep run met a GitHub 5xx on, and how many times in a row, as JSON;
     after a few the issue is audited as failed and the run goes on past it."""
-    db.table("sweeps").add_column("failing", str)
+    _add_column(db, "sweeps", "failing", str)
 
 
 @migrations()
 def m160_lifecycle_pings(db: Database) -> None:
     """Lifecycle: every re-ping the bot posted (its marker, when, since when the issue waited),
     so a ping a maintainer deleted still counts and is not sent again in that waiting period."""
-    db.table("lifecycle_pings").create(
+    _create(
+        db,
+        "lifecycle_pings",
         {"repo": str, "number": int, "marker": str, "at": str, "since": str},
         pk=("repo", "number", "marker"),
     )
@@ -382,7 +457,7 @@ def m170_digest_refused(db: Database) -> None:
     """Digest: when GitHub last refused a repository's issues for good (404, or 410 with Issues
     switched off; its installation gone), so the hourly job audits that once and asks again
     daily, not every hour; cleared when it answers or the repository is added again."""
-    db.table("repositories").add_column("digest_refused", float)  # null: not refused
+    _add_column(db, "repositories", "digest_refused", float)  # null: not refused
 
 
 @migrations()
@@ -391,7 +466,9 @@ def m180_model_call_totals(db: Database) -> None:
     cache hit, final, status) by the daily prune before it deletes those rows, so /metrics'
     counters never go back while it reads a bounded log. `under` is JSON: {seconds bound: calls
     of at most that latency}; `first_id`, the group's first call, keeps the series' order."""
-    db.table("model_call_totals").create(
+    _create(
+        db,
+        "model_call_totals",
         {
             "id": int,
             "task": str,
@@ -439,5 +516,5 @@ def m200_example_issues(db: Database) -> None:
     """Triage (issue 4): the issue an example was learned from, so a maintainer's label after the
     body was edited replaces the large model's example of the earlier text (one example per
     issue). Rows from before have none: they are found by their text, as before."""
-    db.table("llm_examples").add_column("issue", int)
-    db.table("llm_examples").create_index(["scope", "issue"])
+    _add_column(db, "llm_examples", "issue", int)
+    _index(db, "llm_examples", ["scope", "issue"])
