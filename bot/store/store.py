@@ -64,6 +64,19 @@ class Store:
 
     # --- lifecycle -----------------------------------------------------------------------
     def migrate(self) -> None:
+        """Apply this version's pending migrations; refuse a store a newer version migrated (a
+        rollback, a process not upgraded yet): this code would run on a schema it does not know,
+        and its writes would fail one by one instead of the process at startup."""
+        known = {m.name for m in migrations._migrations}
+        unknown = [m.name for m in migrations.applied(self.db) if m.name not in known]
+        if unknown:
+            from bot.settings import SettingsError
+
+            raise SettingsError(
+                f"the store was migrated by a newer smolbot ({', '.join(unknown)}, unknown to"
+                " this version): upgrade this process to that version, or restore the backup"
+                " made before the upgrade"
+            )
         migrations.apply(self.db)
 
     def ping(self) -> bool:
