@@ -219,7 +219,9 @@ def _instead_of_copy(
     too_large = _too_large(writer, again_vars, opts)
     if too_large:
         result.notes.append(too_large)
-    again = None if too_large else _ask(writer, again_vars, allow_large, result, opts.comment)
+    again = (
+        None if too_large else _ask(writer, again_vars, changes, allow_large, result, opts.comment)
+    )
     if again is not None:
         message, repairs = finish(again)
         if subject_key(message) not in used:
@@ -254,7 +256,7 @@ def _model_draft(
     if too_large:
         result.notes.append(too_large)
         return None
-    return _ask(writer, variables, allow_large, result, opts.comment)
+    return _ask(writer, variables, changes, allow_large, result, opts.comment)
 
 
 def _too_large(writer: Writer | None, variables: dict[str, str], opts: DraftOptions) -> str | None:
@@ -276,6 +278,7 @@ def _too_large(writer: Writer | None, variables: dict[str, str], opts: DraftOpti
 def _ask(
     writer: Writer | None,
     variables: dict[str, str],
+    changes: list[diffs.FileChange],
     allow_large: bool,
     result: DraftResult,
     comment: str = "#",
@@ -298,17 +301,28 @@ def _ask(
         result.notes.append(f"model gave no valid answer ({answer.status}); deterministic draft")
         return None
     # secrets first: the other checks' notes quote the subject
-    draft = _without_secrets(answer.value.model_copy(), variables, result)
+    draft = _without_secrets(answer.value.model_copy(), _shown_secrets(variables, changes), result)
     return None if draft is None else _without_notes(draft, result, comment)
 
 
+def _shown_secrets(
+    variables: dict[str, str], changes: list[diffs.FileChange]
+) -> dict[str, str]:
+    """The likely secrets any model call may have seen: the message prompt's, and the whole
+    staged diff's. The map step is shown a file's raw diff (diffs.clip), the message step only
+    the summary, which can repeat a password without the `password = ` that made it one."""
+    shown = secret_values("\n".join(variables.values()))
+    for c in changes:  # file by file: no second copy of a large diff
+        shown.update(secret_values(c.patch))
+    return shown
+
+
 def _without_secrets(
-    draft: CommitDraft, variables: dict[str, str], result: DraftResult
+    draft: CommitDraft, shown: dict[str, str], result: DraftResult
 ) -> CommitDraft | None:
     """The draft, unless its subject line holds a likely secret (None: the rule-made draft,
     confidence 0); body lines with one are dropped. The notes name the kind, never the secret:
     a small model repeats a key it is shown, and the message would commit it."""
-    shown = secret_values("\n".join(variables.values()))
     kinds = secrets_in(f"{draft.type} {draft.scope or ''} {draft.subject}", shown)
     if kinds:
         result.notes.append(
@@ -364,7 +378,9 @@ def _summarize_files(
     allow_large: bool,
     result: DraftResult,
 ) -> None:
-    """Map step for large diffs: the model sums up the biggest cut files, one line each."""
+    """Map step for large diffs: the model sums up the biggest cut files, one line each. A
+    summary with a secret from the file's diff keeps the rule-made line: the message step would
+    read it without what made it look like one."""
     cut = [c for c in changes if c.summarized and c.kind == "code" and c.patch]
     if writer is None or not cut:
         return
@@ -383,8 +399,17 @@ def _summarize_files(
         except Exception as err:  # the rule-made summary line stays
             result.notes.append(f"file summary failed for {c.path}: {type(err).__name__}")
             continue
-        if answer.value is not None:
-            c.shown = f"{diffs.headline(c)} ({counts}; summarized by the model): {answer.value.summary.strip()}"
+        if answer.value is None:
+            continue
+        summary = answer.value.summary.strip()
+        kinds = secrets_in(summary, secret_values(c.patch))
+        if kinds:
+            result.notes.append(
+                f"the file summary of {c.path} held a possible secret ({', '.join(kinds)}): "
+                "not used"
+            )
+            continue
+        c.shown = f"{diffs.headline(c)} ({counts}; summarized by the model): {summary}"
 
 
 def _secret_note(changes: list[diffs.FileChange]) -> str | None:
