@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import shutil
 import stat
@@ -50,19 +51,42 @@ alive() {
 }
 """
 
-# The kept hook runs first. A sh script is sourced in a subshell so it sees the very $0 git ran
-# (husky's looks for its helper next to itself); any other is run from its directory.
+# The kept hook runs first, and as it ran before install: with the very $0 git gave ours (a hook
+# that finds its helpers next to itself, `. "$(dirname "$0")/lib.sh"`, or dispatches on
+# `basename "$0"`, as husky's does). A plain sh script is sourced in a subshell; a sh, dash or
+# bash one (any flags) is sourced by its interpreter with $0 set; a Python one is compiled with
+# __file__ and sys.argv[0] set and its directory first on sys.path (KEPT_PY). Any other runs
+# from smolbot-chained/, and install says so (runs_as_before).
+KEPT_SHELLS = ("sh", "dash", "bash")
+KEPT_PY = """import os, sys
+k, sys.argv = sys.argv[1], sys.argv[2:]
+sys.path[0] = os.path.dirname(os.path.realpath(k if os.path.islink(k) else sys.argv[0]))
+__file__ = sys.argv[0]
+with open(k, "rb") as f:
+    smolbot_kept = compile(f.read(), __file__, "exec")
+del k, f, os, sys
+exec(smolbot_kept)
+"""
 _CHAIN = """chained() {
   case "$0" in */*) c=${0%/*} ;; *) c=. ;; esac
   c="$c/CHAINED_DIR/$1"; shift
   [ -x "$c" ] || return 0
   l=; IFS= read -r l 2>/dev/null <"$c"
   case "$l" in
-    '#!/bin/sh'|'#!/usr/bin/env sh') (. "$c") ;;
+    '#!/bin/sh'|'#!/usr/bin/env sh') (. "$c"); return ;;
+    '#!'*) ;;
+    *) "$c" "$@"; return ;;
+  esac
+  l=${l#??}; l=${l#"${l%%[! 	]*}"}; i=${l%%[ 	]*}; a=${l#"$i"}; a=${a#"${a%%[! 	]*}"}
+  case "$i" in */env) i=$a; a=; case "$i" in *[' 	']*) i=- ;; esac ;; esac
+  case "${i##*/}" in
+    SHELLS) "$i" ${a:+"$a"} -c 'smolbot_kept=$1; shift; . "$smolbot_kept"' "$0" "$c" "$@" ;;
+    python|python[23]|python[23].*) "$i" ${a:+"$a"} -c 'KEPT_PY' "$c" "$0" "$@" ;;
     *) "$c" "$@" ;;
   esac
 }
-""".replace("CHAINED_DIR", CHAINED_DIR)
+""".replace("CHAINED_DIR", CHAINED_DIR).replace("SHELLS", "|".join(KEPT_SHELLS))
+_CHAIN = _CHAIN.replace("KEPT_PY", KEPT_PY.rstrip("\n"))
 
 PREPARE = """#!/bin/sh
 {mark}: prepare-commit-msg ({version}). Installed by `smolbot hook install`; `smolbot hook uninstall` restores any earlier hook.
@@ -263,6 +287,25 @@ def kept_path(path: Path) -> Path:
     return path.parent / CHAINED_DIR / path.name
 
 
+ELSEWHERE = (
+    f" (from {CHAINED_DIR}/: it is not a sh, bash or Python script, so if it looks for files "
+    "next to itself, move them there too)"
+)
+
+
+def runs_as_before(kept: Path) -> bool:
+    """Whether the chain runs this kept hook with the path it had (_CHAIN: a sh, dash or bash
+    script, or a Python one); any other sees itself in smolbot-chained/."""
+    first = _read(kept).partition("\n")[0]
+    if not first.startswith("#!"):
+        return not first.isprintable()  # a program, not a script: it finds nothing by its path
+    words = first[2:].split()
+    if words and os.path.basename(words[0]) == "env":
+        words = words[1:] if len(words) == 2 else []
+    name = os.path.basename(words[0]) if words else ""
+    return name in KEPT_SHELLS or re.fullmatch(r"python([23](\..*)?)?", name) is not None
+
+
 def state(repo: Repo, name: str) -> HookState:
     path = hooks_dir(repo) / name
     # lexists: a kept symlink whose target is gone is still someone's hook, not a free name
@@ -323,6 +366,7 @@ def install(repo: Repo, force: bool = False, everywhere: bool = False) -> list[s
                 os.replace(st.path, kept_path(st.path))
             done.append(
                 f"kept your {name} hook as {CHAINED_DIR}/{name}; it still runs first, as {name}"
+                + ("" if runs_as_before(kept_path(st.path)) else ELSEWHERE)
             )
         _write_ours(st)
         done.append(f"installed {st.path}")
