@@ -18,6 +18,10 @@ TEAM_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 CLOCK_EVENTS = frozenset({"labeled", "unlabeled", "assigned", "unassigned", "reopened"})
 PING_MARK, CLOSE_MARK = "lifecycle:ping:", "lifecycle:close:"
 FOREVER = datetime.max.replace(tzinfo=UTC)
+# a ping is posted some way into a daily sweep (or that day's run started late), so "7 days after
+# the ping" falls just after the 7th day's run: a close, and the ping that announces one, may
+# come this much before the exact time (never sooner), so they come on the announced day's run
+SWEEP_GRACE = timedelta(hours=12)
 PULL_REQUEST = "not swept: a pull request (the lifecycle pings and closes issues only)"
 PINNED = "exempt: pinned"
 GHOST = "ghost"  # GitHub's login for a deleted account: never pinged
@@ -670,6 +674,9 @@ def _ping_or_close(
     need: str,
     recorded: tuple[Ping, ...] | list[Ping] = (),
 ) -> tuple[list[Action], datetime]:
+    """The re-ping or close this wait calls for now, or why not, and when that may change. A
+    close and the ping that announces one are due SWEEP_GRACE (12 hours) before their exact
+    time, never sooner: the daily run of the announced day acts, not the next day's."""
     lc = cfg.lifecycle
     ping_after, close_after = (
         timedelta(days=lc.days_until_ping),
@@ -704,9 +711,9 @@ def _ping_or_close(
         return [NoOp(why, what="close")], FOREVER
     if not closing_enabled(cfg):
         close_at = last.at + close_after
-        if now < close_at:
+        if not _due(close_at, now):
             return [NoOp(f"{state}: pinged on {on}; close due {close_at.date()}", what="close")], (
-                close_at
+                close_at - SWEEP_GRACE
             )
         why = (
             f"would close: no answer since the ping on {on}"
@@ -716,16 +723,18 @@ def _ping_or_close(
     if last.close_days is None:  # the author was never told: first a ping that says so
         due = last.at + ping_after
         said = f"{state}: the ping on {on} did not say the issue would close"
-        if now < due:
-            return [NoOp(f"{said}; a ping that does is due {due.date()}", what="ping")], due
+        if not _due(due, now):
+            why = f"{said}; a ping that does is due {due.date()}"
+            return [NoOp(why, what="ping")], due - SWEEP_GRACE
         return _ping(thread, cfg, now, w, need, f"{said}; pinging again with the close announced")
     days = max(last.close_days, lc.days_until_close)  # never sooner than the ping announced
     close_at = last.at + timedelta(days=days)
-    if now < close_at:
+    if not _due(close_at, now):
         return [NoOp(f"{state}: pinged on {on}; close due {close_at.date()}", what="close")], (
-            close_at
+            close_at - SWEEP_GRACE
         )
-    reason = f"no answer from the author for {(now - last.at).days} days after the ping on {on}"
+    quiet_for = max(days, (now - last.at).days)  # the grace may leave a day's hours short
+    reason = f"no answer from the author for {quiet_for} days after the ping on {on}"
     noted = close_notes_since(thread, bot, last.at)
     if noted:  # a close that failed after its note (a retry, the next day's sweep): no second note
         why = f"{reason}; the closing note was posted on {noted[-1].date()}"
@@ -733,6 +742,11 @@ def _ping_or_close(
     text = CLOSE_BODY.format(days=days, who=thread.issue.author)
     mark = f"{CLOSE_MARK}{now.date().isoformat()}"
     return [Comment(text, mark, reason), Close(reason, "not_planned")], FOREVER
+
+
+def _due(at: datetime, now: datetime) -> bool:
+    """A close (or the ping announcing one) due at `at` is due now: SWEEP_GRACE early at most."""
+    return now + SWEEP_GRACE >= at
 
 
 def close_notes_since(thread: Thread, bot_login: str, since: datetime) -> list[datetime]:
@@ -759,7 +773,8 @@ def _ping(
     close = cfg.lifecycle.days_until_close if announces_close(cfg, w) else None
     described = described_as(thread.issue.title, thread.issue.body) if w.on == "author" else None
     mark = ping_marker(now, party_of(w), close, described)
-    next_due = now + timedelta(days=cfg.lifecycle.days_until_close) if w.on == "author" else FOREVER
+    close_at = now + timedelta(days=cfg.lifecycle.days_until_close)
+    next_due = close_at - SWEEP_GRACE if w.on == "author" else FOREVER  # see _due
     return [Comment(ping_text(thread, cfg, w, need), mark, reason)], next_due
 
 
