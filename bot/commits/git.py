@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+# The empty tree of a SHA-1 repository; a SHA-256 one has another (Repo.empty_tree).
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 LOG_SEP = "\x1e"
 # Internal commands that may write an index (write-tree refreshes its cache tree) run no hooks:
@@ -69,8 +71,14 @@ class Repo:
         return self.git_path("index")
 
     def head_tree(self) -> str:
+        """HEAD's tree; before the first commit, the empty tree (so the first is drafted too)."""
         out = self.git("rev-parse", "--verify", "-q", "HEAD^{tree}", check=False).strip()
-        return out or EMPTY_TREE
+        return out or self.empty_tree()
+
+    def empty_tree(self) -> str:
+        """The empty tree in this repository's hash: SHA-1's (EMPTY_TREE) is unknown to a
+        SHA-256 repository, whose git diff-tree then fails. Asked once per repository."""
+        return _empty_tree(self.root)
 
     def staged_tree(self, index_file: Path | None = None) -> str:
         """The tree the index would commit, computed on a private copy so the user's index is never locked."""
@@ -124,6 +132,12 @@ class Repo:
         lines = out.splitlines()
         value = lines[-1].partition(" ")[2] if lines else ""
         return "#" if value in ("", "auto") else value
+
+
+@functools.cache
+def _empty_tree(root: Path) -> str:
+    out = Repo(root).git("hash-object", "-t", "tree", os.devnull, check=False).strip()
+    return out or EMPTY_TREE
 
 
 def find_repo(start: Path | None = None) -> Repo:

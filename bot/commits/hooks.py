@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.commits.drafts import write_atomic
-from bot.commits.git import EMPTY_TREE, Repo
+from bot.commits.git import Repo
 
 MARK = "# smolbot-hook"
 # A hook we replace is kept in this directory beside ours, under its own name: hook managers
@@ -95,7 +95,8 @@ PY={python}
 {chain}{no_message}chained prepare-commit-msg "$@" || exit $?
 [ -n "$sb_draft" ] && [ -x "$PY" ] && [ -f "$1" ] || exit 0
 tree=$(git -c core.hooksPath=/dev/null write-tree 2>/dev/null) || exit 0
-head=$(git rev-parse -q --verify 'HEAD^{{tree}}' 2>/dev/null) || head={empty_tree}
+head=$(git rev-parse -q --verify 'HEAD^{{tree}}' 2>/dev/null) ||
+  head=$(git hash-object -t tree /dev/null 2>/dev/null) || exit 0
 [ "$tree" = "$head" ] && exit 0
 {gitdir}key="$head-$tree"; draft="$dir/drafts/$key.txt"; none="$dir/drafts/$key.none"
 {start}if [ ! -f "$draft" ] && [ ! -f "$none" ]; then
@@ -193,7 +194,6 @@ def script(name: str, version: str = "1") -> str:
         start=_START,
         gitdir=_GITDIR,
         grace_ms=START_GRACE_MS,
-        empty_tree=EMPTY_TREE,
         no_message=_NO_MESSAGE,
         with_draft=_WITH_DRAFT.replace("PREFIX_MAX", str(PREFIX_MAX)),
     )
