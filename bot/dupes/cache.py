@@ -59,6 +59,14 @@ class IndexCache:
                 per_store[repo] = entry
         return entry.index.similar(title, body, k=k, exclude=exclude, extra=extra)
 
+    def forget(self, *names: str) -> None:
+        """Drop the cached indexes of these repository names (in every store): renamed, or
+        deleted, the rows under a name are no longer the ones fitted."""
+        with self._lock:
+            for per_store in self._entries.values():
+                for name in names:
+                    per_store.pop(name, None)
+
     @staticmethod
     def _extra(store: Store, repo: str, now: datetime, entry: _Entry) -> list[Doc]:
         since = entry.fitted_at - SEEN_MARGIN_S

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from bot.dupes import INDEXES
 from bot.jobs.backfill import handle_installation_event
 from bot.jobs.commands import handle_comment_event
 from bot.jobs.triage import handle_issue_event
@@ -71,7 +72,8 @@ def on_repository(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> 
     Renamed or transferred: what the store keeps under the old name (issues, the classifier's
     examples, config, lifecycle state, digests) moves to the new one, so the repository keeps
     its history and its trained scope. Archived: left alone (GitHub takes no writes) until
-    unarchived. Deleted: no longer one of the installation's repositories."""
+    unarchived. Deleted: no longer one of the installation's repositories, and its issues are
+    forgotten (a new repository given the name must not be offered them as duplicates)."""
     repo = payload.get("repository") or {}
     new, action = repo.get("full_name"), payload.get("action")
     changes = payload.get("changes") or {}
@@ -88,7 +90,7 @@ def on_repository(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> 
         detail = {"known": known}
     elif isinstance(new, str) and action == "deleted":
         rt.store.remove_repositories([new])
-        why, detail = "no longer swept or digested", {}
+        why, detail = "no longer swept or digested", {"issues": _forget_issues(rt.store, new)}
     else:
         ignore(rt, row, payload)
         return
@@ -101,6 +103,18 @@ def on_repository(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> 
         repo=new,
         detail=detail,
     )
+
+
+def _forget_issues(store: Store, name: str) -> int:
+    """A deleted repository's stored issues, dropped; how many. They are kept by name only, so a
+    new repository given the name (another repository id) would be offered them as duplicate
+    candidates: numbers it does not have, or other issues. This process's cached duplicate
+    index for the name goes too; other processes' refit when they see the rows gone
+    (bot.dupes.cache). Not for a repository removed from the installation: it still exists."""
+    with store.db.atomic():
+        forgotten = int(store.db.execute("delete from issues where repo = ?", [name]).rowcount)
+    INDEXES.forget(name)
+    return forgotten
 
 
 def _old_name(action: Any, repo: dict[str, Any], changes: dict[str, Any]) -> str | None:
