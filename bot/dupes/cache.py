@@ -31,6 +31,7 @@ class _Entry:
     fitted_at: float  # store seen_at watermark: rows stored later are scored as extras
     built: float  # monotonic time of the fit
     seen: frozenset[Doc]  # the docs the fit saw, as they were: a re-read copy alike is no change
+    numbers: frozenset[int]  # every row under the name at the fit (any state, any age)
 
 
 class IndexCache:
@@ -53,8 +54,9 @@ class IndexCache:
         with self._lock:
             per_store = self._entries.setdefault(store, {})
             entry = per_store.get(repo)
-            extra = self._extra(store, repo, now, entry) if entry else []
-            if entry is None or self._stale(entry, len(extra)):
+            changed = self._changed(store, repo, now, entry) if entry else []
+            extra = [d for d in changed if entry and d not in entry.seen]
+            if entry is None or self._stale(entry, len(extra)) or _moved(store, repo, entry, changed):
                 entry, extra = self._fit(store, repo, now), []
                 per_store[repo] = entry
         return entry.index.similar(title, body, k=k, exclude=exclude, extra=extra)
@@ -68,11 +70,9 @@ class IndexCache:
                     per_store.pop(name, None)
 
     @staticmethod
-    def _extra(store: Store, repo: str, now: datetime, entry: _Entry) -> list[Doc]:
-        since = entry.fitted_at - SEEN_MARGIN_S
-        return [
-            d for d in docs_from_store(store, repo, now, seen_after=since) if d not in entry.seen
-        ]
+    def _changed(store: Store, repo: str, now: datetime, entry: _Entry) -> list[Doc]:
+        """The rows stored since the fit (and SEEN_MARGIN_S before it), as they are now."""
+        return docs_from_store(store, repo, now, seen_after=entry.fitted_at - SEEN_MARGIN_S)
 
     def _stale(self, entry: _Entry, changed: int) -> bool:
         size = len(entry.index.docs)
@@ -84,11 +84,24 @@ class IndexCache:
     def _fit(self, store: Store, repo: str, now: datetime) -> _Entry:
         row = next(iter(store.rows("select max(seen_at) as m from issues where repo = ?", [repo])))
         watermark = float(row["m"] or 0.0)
+        sql = "select number from issues where repo = ?"
+        numbers = frozenset(int(r["number"]) for r in store.rows(sql, [repo]))
         # the recent rows as extras would read them (those that left too), read before the fit:
         # one committed in between is fitted and also read as an extra, which replaces it alike
         recent = docs_from_store(store, repo, now, seen_after=watermark - SEEN_MARGIN_S)
         docs = docs_from_store(store, repo, now, seen_after=None)
-        return _Entry(DuplicateIndex(docs), watermark, self._clock(), frozenset(docs + recent))
+        seen = frozenset(docs + recent)
+        return _Entry(DuplicateIndex(docs), watermark, self._clock(), seen, numbers)
+
+
+def _moved(store: Store, repo: str, entry: _Entry, changed: list[Doc]) -> bool:
+    """Whether rows came to or left the name other than by being stored since the fit: the
+    repository renamed away (its rows moved to the new name, and a new repository may take
+    this one), renamed onto it (moved rows keep when they were stored, so they are no change
+    since the fit), or deleted. Then the fitted index is another repository's, in any process.
+    The rows under the name are those fitted plus the new numbers stored since."""
+    (row,) = store.rows("select count(*) as n from issues where repo = ?", [repo])
+    return int(row["n"]) != len(entry.numbers | {d.number for d in changed})
 
 
 INDEXES = IndexCache()

@@ -80,6 +80,7 @@ def on_repository(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> 
     old = _old_name(action, repo, changes)
     if isinstance(new, str) and old is not None:
         moved = rt.store.rename_repository(old, new, new_owner=action == "transferred")
+        INDEXES.forget(old, new)  # other processes: bot.dupes.cache sees the rows moved
         if row.get("installation_id"):
             rt.store.add_repositories(row["installation_id"], [repo])
         why = f"{old} is now {new}: its stored state follows"
