@@ -17,6 +17,10 @@ from bot.store import Store
 # States the store gives an issue that left the repository (its webhook's action): never a
 # duplicate to point at; kept as rows so an index fitted before they left drops them too.
 GONE = ("deleted", "transferred")
+# The state docs_from_store gives a changed row closed before its window: a newer copy that
+# replaces the fitted one (stored open, its close learned later), never a candidate itself.
+AGED_OUT = "closed-long-ago"
+DROPPED = (*GONE, AGED_OUT)
 
 BODY_CHARS = 1500  # longer bodies add noise (measured: 5,000 chars drops recall@5 0.77 -> 0.73)
 # Dotted words stay whole (org.apache.hadoop.fs.FileSystem, 3.3.1): recall@5 0.76 -> 0.79.
@@ -73,7 +77,9 @@ class DuplicateIndex:
         if newer:
             matrix = self._vec.transform([issue_text(d.title, d.body) for d in newer])
             found += self._score(newer, matrix, query)
-        keep = [c for c in found if c.number != exclude and c.score > 0 and c.state not in GONE]
+        keep = [
+            c for c in found if c.number != exclude and c.score > 0 and c.state not in DROPPED
+        ]
         return sorted(keep, key=lambda c: (-c.score, c.number))[:k]
 
     @staticmethod
@@ -98,19 +104,21 @@ def _recent(closed_at: str | None, cutoff: datetime) -> bool:
 def docs_from_store(
     store: Store, repo: str, now: datetime, recent_days: int = 365, seen_after: float | None = None
 ) -> list[Doc]:
-    """Open issues and those closed within recent_days, as the store last saw them (only rows
-    stored after seen_after, when given: then also those that left, to replace their older
-    copies in a fitted index)."""
+    """Open issues and those closed within recent_days, as the store last saw them. With
+    seen_after: every row stored after it, those that left (GONE) or closed before the window
+    (AGED_OUT) too, so that they replace their older copies in a fitted index."""
     cutoff = now - timedelta(days=recent_days)
     sql = "select number, title, body, state, closed_at from issues where repo = ?"
     args: list[Any] = [repo]
     if seen_after is not None:
         sql += " and seen_at > ?"
         args.append(seen_after)
-    return [
-        Doc(r["number"], r["title"] or "", r["body"] or "", r["state"] or "open")
-        for r in store.rows(sql + " order by number", args)
-        if r["state"] == "open"
-        or (r["state"] in GONE and seen_after is not None)
-        or (r["state"] not in GONE and _recent(r.get("closed_at"), cutoff))
-    ]
+    docs = []
+    for r in store.rows(sql + " order by number", args):
+        state = r["state"] or "open"
+        if state != "open" and state not in GONE and not _recent(r.get("closed_at"), cutoff):
+            state = AGED_OUT
+        if state in DROPPED and seen_after is None:
+            continue
+        docs.append(Doc(r["number"], r["title"] or "", r["body"] or "", state))
+    return docs
