@@ -534,18 +534,21 @@ def _colon_joined(parts: list[str]) -> list[str]:
     a title the order was put before); a report's own colon (`Version: 9.9.9`, `the linter should
     ignore the rule: ...`) still ends a part, and a new line is no continuation (a line comes here
     alone)."""
-    out: list[str] = []
+    groups: list[list[str]] = []
+    ordered = False  # whether the last group is joined (gives the bot an order): not read again
     for part in parts:
-        before = out[-1] if out else ""
+        before = groups[-1][-1] if groups else ""
         goes_on = not part[:1].isupper() or part.startswith(("I ", "I'", "I’"))
         if before.endswith(":") and (
-            (goes_on and _addressed_order(before))
+            (goes_on and (ordered or _addressed_order(before)))
             or (_orders(part) and any(_ADDRESSEE.search(f) for f in _forms(before)))
         ):
-            out[-1] = f"{before} {part}"
+            groups[-1].append(part)
+            ordered = True
         else:
-            out.append(part)
-    return out
+            groups.append([part])
+            ordered = False
+    return [" ".join(g) for g in groups]
 
 
 def _without_orders(text: str, addressed: bool = False) -> str:
