@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.core.actions import Action, AddLabels, Close, Comment, NoOp
+from bot.core.ranking import DUPLICATE_OF, MAINTAINER_ASSOCIATIONS
+from bot.ports import CommentData
 
 DUPLICATES_MARKER = "triage:duplicates"
 MAX_SHOWN = 3
@@ -66,3 +68,15 @@ def close_as_duplicate_actions(
         ),
         Close(reason, state_reason="duplicate"),
     ]
+
+
+def marked_duplicate_of(comments: Iterable[CommentData], bot_login: str) -> int | None:
+    """The issue the latest maintainer's or the bot's duplicate line in a thread names (GitHub's
+    "Duplicate of #N", or the bot's "Closing as a duplicate of #N"); None when there is none.
+    Not anyone else's ("Duplicate of #N" from a passer-by), as in ranking.duplicate_links."""
+    named = None
+    for c in comments:
+        if c.author_association in MAINTAINER_ASSOCIATIONS or c.author == bot_login:
+            found = DUPLICATE_OF.findall(c.body)
+            named = int(found[-1]) if found else named
+    return named

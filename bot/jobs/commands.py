@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from bot.core.actions import Comment, NoOp
 from bot.core.commands import Command, conflicting_duplicates, denial_reason, parse_commands
-from bot.core.duplicates import close_as_duplicate_actions
+from bot.core.duplicates import close_as_duplicate_actions, marked_duplicate_of
 from bot.core.labels import spelled
 from bot.jobs.context import JobContext, host_for
 from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import load_repo_config
 from bot.jobs.summarize import summarize_issue
 from bot.jobs.triage import triage_issue
-from bot.ports import NotFound, RepoHost
+from bot.ports import IssueData, NotFound, RepoHost
 
 log = logging.getLogger(__name__)
 TASK = "commands"
@@ -127,26 +128,51 @@ def mark_duplicate(
     maintainer decided, not a model. A refused target gets one short reply per command comment
     (fixed text, no model), so the maintainer knows nothing was closed."""
     perf = _performer(ctx, host, repo, number, delivery_id)
-    why = None
+    why, hint = None, ""
     if original == number:
         why = "is this issue itself"
     else:
         try:
-            if host.issue(original).is_pull_request:
-                why = "is a pull request, not an issue"
+            target = host.issue(original)
         except (NotFound, LookupError):  # rate limits and outages propagate: the task retries
             why = "was not found (no such issue in this repository)"
+        else:
+            if target.is_pull_request:
+                why = "is a pull request, not an issue"
+            elif _closed_as_duplicate_of(ctx, host, repo, target, number):
+                why = "is closed as a duplicate of this issue"
+                hint = f" To close this one in its place, reopen #{original} first."
     if why is not None:
         _refuse(
             perf,
             f"/smolbot duplicate #{original}: {why}",
-            f"#{original} {why}, so this issue was not closed as its duplicate.",
+            f"#{original} {why}, so this issue was not closed as its duplicate.{hint}",
             f"{author}: #{original} {why}",
             comment_id if comment_id is not None else original,
         )
         return
     label = spelled("duplicate", host.labels())
     perf.perform(close_as_duplicate_actions(number, original, author, label))
+
+
+def _closed_as_duplicate_of(
+    ctx: JobContext, host: RepoHost, repo: str, target: IssueData, number: int
+) -> bool:
+    """Whether the closed issue `target` was closed as a duplicate of #number: closing #number
+    as its duplicate would leave both closed, each "a duplicate of" the other, and no open
+    issue for the problem. The bot's own close (its audit, no call to GitHub), else the
+    latest duplicate line of a maintainer or the bot in its comments (GitHub's "Duplicate of
+    #N"; the comment also outlives a rename, which the audit's repository name does not)."""
+    if target.state != "closed":
+        return False
+    sql = (
+        "select reason from audit where repo = ? and number = ? and action = 'close'"
+        " and outcome = 'done' order by id desc limit 1"
+    )
+    closes = list(ctx.store.rows(sql, [repo, target.number]))
+    if closes and re.search(rf"duplicate of #{number}\b", closes[0]["reason"] or ""):
+        return True
+    return marked_duplicate_of(host.comments(target.number), ctx.settings.bot_login) == number
 
 
 def refuse_duplicates(

@@ -1,0 +1,64 @@
+"""`/smolbot duplicate #N` where #N was closed as a duplicate of this issue: closing this one too
+would leave no open issue for the problem, each a closed "duplicate of" the other. Refused with
+one reply; #N closed for another reason, or as another issue's duplicate, is no obstacle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.jobs.commands import handle_comment_event
+from tests.commands.conftest import REPO, comment_payload
+
+
+def _replies(state: Any, number: int) -> list[str]:
+    return [c.body for c in state.comments(REPO, number)]
+
+
+def test_closing_an_issue_as_a_duplicate_of_its_own_duplicate_is_refused(world: Any) -> None:
+    """#b was closed by the bot as a duplicate of #a; `/smolbot duplicate #b` on #a is refused."""
+    state, ctx = world
+    a = state.add_issue(REPO, "Crash on start").number
+    b = state.add_issue(REPO, "Crash on start again").number
+    handle_comment_event(ctx, "c1", comment_payload(b, f"/smolbot duplicate #{a}", "maint", 6))
+    assert state.issue(REPO, b).state == "closed"
+    handle_comment_event(ctx, "c2", comment_payload(a, f"/smolbot duplicate #{b}", "maint", 7))
+    assert state.issue(REPO, a).state == "open", _replies(state, a)
+    (reply,) = _replies(state, a)
+    assert f"#{b} is closed as a duplicate of this issue" in reply
+    audited = ctx.store.audit_rows(REPO, a)
+    assert any("closed as a duplicate of this issue" in r["reason"] for r in audited), audited
+    handle_comment_event(ctx, "c2", comment_payload(a, f"/smolbot duplicate #{b}", "maint", 7))
+    assert len(_replies(state, a)) == 1  # a redelivery: still one reply
+
+
+def test_an_issue_a_maintainer_closed_as_its_duplicate_on_github_is_refused(world: Any) -> None:
+    """GitHub's own way: a maintainer comments "Duplicate of #a" on #b and closes it as a
+    duplicate (the bot did not close it, so only the comments tell)."""
+    state, ctx = world
+    a = state.add_issue(REPO, "Crash on start").number
+    b = state.add_issue(REPO, "Crash on start again", state="closed", state_reason="duplicate")
+    state.add_comment(REPO, b.number, f"Duplicate of #{a}", user="maint")
+    handle_comment_event(ctx, "c2", comment_payload(a, f"/smolbot duplicate #{b.number}", "maint"))
+    assert state.issue(REPO, a).state == "open", _replies(state, a)
+
+
+def test_someone_else_s_duplicate_claim_does_not_stop_the_close(world: Any) -> None:
+    """Only a maintainer's or the bot's word counts (as in the digest's duplicate links): an
+    outsider's "Duplicate of #a" on a closed #b does not keep #a open."""
+    state, ctx = world
+    a = state.add_issue(REPO, "Crash on start").number
+    b = state.add_issue(REPO, "Crash on start again", state="closed", state_reason="completed")
+    state.add_comment(REPO, b.number, f"Duplicate of #{a}", user="stranger")
+    handle_comment_event(ctx, "c2", comment_payload(a, f"/smolbot duplicate #{b.number}", "maint"))
+    assert state.issue(REPO, a).state == "closed"
+
+
+def test_an_issue_closed_as_a_duplicate_of_another_is_no_obstacle(world: Any) -> None:
+    """#b was closed as a duplicate of #c, not of #a: #a may be closed as a duplicate of #b."""
+    state, ctx = world
+    a = state.add_issue(REPO, "Crash on start").number
+    b = state.add_issue(REPO, "Crash on start again").number
+    c = state.add_issue(REPO, "Crash when starting").number
+    handle_comment_event(ctx, "c1", comment_payload(b, f"/smolbot duplicate #{c}", "maint", 6))
+    handle_comment_event(ctx, "c2", comment_payload(a, f"/smolbot duplicate #{b}", "maint", 7))
+    assert state.issue(REPO, a).state == "closed"
