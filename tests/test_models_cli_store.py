@@ -40,4 +40,5 @@ def test_at_the_service_models_eval_reads_its_store(
     """Where the service's .env is, eval finds its store (here with no labeled examples yet)."""
     out = smolbot(service, tmp_path / "home", "models", "eval")
     assert "no store at" not in out.stderr, out.stderr
-    assert "nothing to evaluate" in out.stdout + out.stderr
+    assert out.returncode == 1 and "nothing to evaluate" in out.stdout + out.stderr
+    assert "smolbot backfill" in out.stdout + out.stderr
