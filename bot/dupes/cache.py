@@ -56,7 +56,8 @@ class IndexCache:
             entry = per_store.get(repo)
             changed = self._changed(store, repo, now, entry) if entry else []
             extra = [d for d in changed if entry and d not in entry.seen]
-            if entry is None or self._stale(entry, len(extra)) or _moved(store, repo, entry, changed):
+            moved = entry is not None and _moved(store, repo, entry, changed)
+            if entry is None or moved or self._stale(entry, len(extra)):
                 entry, extra = self._fit(store, repo, now), []
                 per_store[repo] = entry
         return entry.index.similar(title, body, k=k, exclude=exclude, extra=extra)
