@@ -209,9 +209,16 @@ def test_the_cli_defaults_are_the_module_s() -> None:
 
 
 def test_eval_of_an_empty_store_fails_with_advice(data_dir: Path) -> None:
+    open_store(data_dir / "smolbot.db").close()  # the service's store, with nothing learned yet
     out = CliRunner().invoke(cli, ["models", "eval"])
     assert out.exit_code == 1
     assert "smolbot backfill" in out.output
+
+
+def test_eval_without_a_store_says_where_it_looked(data_dir: Path) -> None:
+    out = CliRunner().invoke(cli, ["models", "eval"])
+    assert out.exit_code == 1
+    assert "no store at" in out.output and not (data_dir / "smolbot.db").exists()
 
 
 def test_a_date_learned_late_is_kept_and_a_relabel_keeps_it(any_store: Store) -> None:
