@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import sys
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
@@ -84,8 +86,29 @@ def digest_command(repo: str | None, since: str, fmt: str, sample: bool, no_mode
     """Print the weekly digest of REPO (owner/name): top issues, waiting issues, what the bot did."""
     days = parse_since(since)
     settings = get_settings()
-    url = settings.effective_database_url
-    store = open_store(url) if sample else open_stored(url)  # the sample needs no service
+    if not sample:
+        _print_digest(
+            settings, open_stored(settings.effective_database_url), repo, days, fmt, False, no_model
+        )
+        return
+    # the sample needs no service, and writes nothing into its store: a throwaway one
+    with tempfile.TemporaryDirectory(prefix="smolbot-sample-") as tmp:
+        store = open_store(Path(tmp) / "sample.db")
+        try:
+            _print_digest(settings, store, repo, days, fmt, True, no_model)
+        finally:
+            store.close()
+
+
+def _print_digest(
+    settings: Settings,
+    store: Store,
+    repo: str | None,
+    days: float,
+    fmt: str,
+    sample: bool,
+    no_model: bool,
+) -> None:
     if sample:
         host, repo, until = _sample_host(repo)
     elif repo is None:
