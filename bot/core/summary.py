@@ -342,7 +342,7 @@ def render(
 def _linked(claim: str, urls: dict[int, str]) -> str:
     text = quiet(CITE.sub("", claim).strip())
     links = [
-        f"[{'issue' if n == 0 else f'comment {n}'}]({urls[n]})" if urls.get(n) else f"(entry {n})"
+        f"[{'issue' if n == 0 else f'comment {n}'}]({urls[n]})" if urls.get(n) else f"entry {n}"
         for n in dict.fromkeys(_sources(claim))
     ]
     return f"{text} ({', '.join(links)})"
