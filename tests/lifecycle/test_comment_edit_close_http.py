@@ -1,7 +1,8 @@
-"""A comment edit after the ping does not hold the close: GitHub bumps the issue's updated_at on
-a comment edit (no comment or timeline event says why), the bot's own summary edit included. The
-close is withheld only when the issue's title or description is not what the ping saw (its
-marker holds their hash); a ping without the hash (older pings) withholds nothing."""
+"""The bot's own comment edit after the ping (its summary) does not hold the close, though GitHub
+bumps the issue's updated_at for it. The close is withheld when the issue's title or description
+is not what the ping saw (its marker holds their hash; a ping without the hash, an older one,
+withholds nothing), or when a person edited a comment after the ping (its updated_at:
+test_comment_edit_after_ping_http.py)."""
 
 from __future__ import annotations
 
