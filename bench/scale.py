@@ -3,7 +3,7 @@
 Runs the embedded broker (SQLAlchemy on SQLite) with 1 worker, then Redis with 1, 2 and 4 worker
 processes; the store is SQLite (one machine) or PostgreSQL (--pg). Each delivery opens a distinct
 issue, so per-issue locks never wait; write pacing is off (GitHub's 1 s per installation would cap
-every row at 1 write/s per installation — see the README's capacity section).
+every row at 1 write/s per installation — see deploy/README.md's capacity section).
 
     .venv/bin/python bench/scale.py [--deliveries 200] [--workers 1,2,4] [--pg]
 """

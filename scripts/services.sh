@@ -18,7 +18,15 @@ if ! up 5432 && command -v pg_ctlcluster >/dev/null; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
   wait_for 5432 postgresql
 fi
+# a service still down fails here, not as a broker or database test half an hour later
+down=0
 for p in 6379:redis 5672:rabbitmq 5432:postgresql; do
-  up "${p%%:*}" && echo "services: ${p##*:} up" || echo "services: ${p##*:} DOWN"
+  if up "${p%%:*}"; then
+    echo "services: ${p##*:} up"
+  else
+    echo "services: ${p##*:} DOWN on 127.0.0.1:${p%%:*}: install it (Debian: apt-get install" \
+      "redis-server rabbitmq-server postgresql) or start it, then run this again" >&2
+    down=1
+  fi
 done
-exit 0
+exit "$down"
