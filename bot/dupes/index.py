@@ -77,9 +77,7 @@ class DuplicateIndex:
         if newer:
             matrix = self._vec.transform([issue_text(d.title, d.body) for d in newer])
             found += self._score(newer, matrix, query)
-        keep = [
-            c for c in found if c.number != exclude and c.score > 0 and c.state not in DROPPED
-        ]
+        keep = [c for c in found if c.number != exclude and c.score > 0 and c.state not in DROPPED]
         return sorted(keep, key=lambda c: (-c.score, c.number))[:k]
 
     @staticmethod
