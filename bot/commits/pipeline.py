@@ -305,9 +305,7 @@ def _ask(
     return None if draft is None else _without_notes(draft, result, comment)
 
 
-def _shown_secrets(
-    variables: dict[str, str], changes: list[diffs.FileChange]
-) -> dict[str, str]:
+def _shown_secrets(variables: dict[str, str], changes: list[diffs.FileChange]) -> dict[str, str]:
     """The likely secrets any model call may have seen: the message prompt's, and the whole
     staged diff's. The map step is shown a file's raw diff (diffs.clip), the message step only
     the summary, which can repeat a password without the `password = ` that made it one."""
