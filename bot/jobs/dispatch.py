@@ -73,11 +73,13 @@ def on_repository(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> 
     examples, config, lifecycle state, digests) moves to the new one, so the repository keeps
     its history and its trained scope. Archived: left alone (GitHub takes no writes) until
     unarchived. Deleted: no longer one of the installation's repositories, and its issues are
-    forgotten (a new repository given the name must not be offered them as duplicates)."""
+    forgotten (a new repository given the name must not be offered them as duplicates), unless
+    the store knows the name by another repository id: a late delete of the old repository."""
     repo = payload.get("repository") or {}
     new, action = repo.get("full_name"), payload.get("action")
     changes = payload.get("changes") or {}
     old = _old_name(action, repo, changes)
+    outcome = "done"
     if isinstance(new, str) and old is not None:
         moved = rt.store.rename_repository(old, new, new_owner=action == "transferred")
         INDEXES.forget(old, new)  # other processes: bot.dupes.cache sees the rows moved
@@ -90,20 +92,37 @@ def on_repository(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> 
         why = "read-only: left alone until unarchived" if action == "archived" else "writable again"
         detail = {"known": known}
     elif isinstance(new, str) and action == "deleted":
-        rt.store.remove_repositories([new])
-        why, detail = "no longer swept or digested", {"issues": _forget_issues(rt.store, new)}
+        now = _id_taken_by_another(rt.store, new, repo.get("id"))
+        if now is not None:
+            outcome = "skipped"
+            why = f"a late delete of another repository: {new} is now repository id {now}; kept"
+            detail = {"deleted_id": repo.get("id"), "id": now}
+        else:
+            rt.store.remove_repositories([new])
+            why, detail = "no longer swept or digested", {"issues": _forget_issues(rt.store, new)}
     else:
         ignore(rt, row, payload)
         return
     rt.store.audit(
         f"repository.{action}",
-        "done",
+        outcome,
         why,
         task="repository",
         delivery_id=row["id"],
         repo=new,
         detail=detail,
     )
+
+
+def _id_taken_by_another(store: Store, name: str, deleted_id: Any) -> int | None:
+    """The repository id the store knows `name` by when it is not `deleted_id`: a new repository
+    took the name and the deletion of the old one (a retry, the recovery sweep, a spooled
+    delivery) is handled after it, so the name's rows are the new repository's. None when the
+    store has no id for the name (kept from before ids were stored) or has the deleted one."""
+    row = store.db.execute("select id from repositories where full_name = ?", [name]).fetchone()
+    if row is None or row[0] is None or row[0] == deleted_id:
+        return None
+    return int(row[0])
 
 
 def _forget_issues(store: Store, name: str) -> int:

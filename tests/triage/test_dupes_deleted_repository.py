@@ -62,3 +62,29 @@ def test_a_repository_removed_from_the_installation_keeps_its_issues(store: Stor
     row = {"id": "d-removed", "event": "installation_repositories", "repo": None}
     dispatch(_Rt(store), row, payload)  # type: ignore[arg-type]
     assert [i["number"] for i in store.issues(REPO)] == [42]
+
+
+def test_a_late_delete_of_the_old_repository_keeps_the_new_one_s_issues(store: Store) -> None:
+    """octo/app (id 77) is deleted and a new octo/app (id 78) made; the id-77 deletion handled
+    after the new one's issues were stored (a retry, the recovery sweep, a spooled delivery)
+    must leave the new repository's issues and its place among the installation's repositories
+    alone."""
+    store.add_repositories(1, [{"full_name": REPO, "id": 78}])
+    store.upsert_issue(REPO, {"number": 1, "title": CRASH[0], "body": CRASH[1]})
+    _repository_event(store, "deleted")  # the old octo/app's, id 77
+    assert [i["number"] for i in store.issues(REPO)] == [1]
+    assert [r["id"] for r in store.repositories(1)] == [78]
+    done = store.db.execute(
+        "select outcome, detail from audit where delivery_id = 'd-deleted'"
+    ).fetchall()
+    assert [o for o, _ in done] == ["skipped"] and "78" in done[0][1], done
+
+
+def test_a_deleted_repository_the_store_knew_without_an_id_loses_its_issues(store: Store) -> None:
+    """A repository recorded before the store kept GitHub's ids (no id): taken to be the one
+    deleted, as before."""
+    store.add_repositories(1, [{"full_name": REPO}])
+    store.upsert_issue(REPO, {"number": 42, "title": CRASH[0], "body": CRASH[1]})
+    _repository_event(store, "deleted")
+    assert store.issues(REPO) == []
+    assert store.repositories(1) == []
