@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 TASK = "commands"
 NOT_NEW = "not run: commands run only from new comments"
 REFUSED_MARKER = "commands:duplicate-refused"  # and the command comment's id: one reply each
+DUPLICATE_HOPS = 10  # closed duplicates followed to see whether a chain comes back to the issue
 
 
 def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any]) -> None:
@@ -139,9 +140,12 @@ def mark_duplicate(
         else:
             if target.is_pull_request:
                 why = "is a pull request, not an issue"
-            elif _closed_as_duplicate_of(ctx, host, repo, target, number):
-                why = "is closed as a duplicate of this issue"
-                hint = f" To close this one in its place, reopen #{original} first."
+            else:
+                between = _duplicates_leading_to(ctx, host, repo, target, number)
+                if between is not None:
+                    via = "".join(f"#{n}, a duplicate of " for n in between)
+                    why = f"is closed as a duplicate of {via}this issue"
+                    hint = f" To close this one in its place, reopen #{original} first."
     if why is not None:
         _refuse(
             perf,
@@ -155,24 +159,51 @@ def mark_duplicate(
     perf.perform(close_as_duplicate_actions(number, original, author, label))
 
 
-def _closed_as_duplicate_of(
+def _duplicates_leading_to(
     ctx: JobContext, host: RepoHost, repo: str, target: IssueData, number: int
-) -> bool:
-    """Whether the closed issue `target` was closed as a duplicate of #number: closing #number
-    as its duplicate would leave both closed, each "a duplicate of" the other, and no open
-    issue for the problem. The bot's own close (its audit, no call to GitHub), else the
-    latest duplicate line of a maintainer or the bot in its comments (GitHub's "Duplicate of
-    #N"; the comment also outlives a rename, which the audit's repository name does not)."""
-    if target.state != "closed":
-        return False
+) -> list[int] | None:
+    """When the closed issue `target` was closed as a duplicate of #number, or of a closed issue
+    that was (a chain of closed duplicates, followed up to DUPLICATE_HOPS): the issues between
+    them, [] when it names #number itself. Closing #number as its duplicate would close the
+    last open issue of the cycle, and none would be left open for the problem. None when the
+    chain reaches an open issue, an issue not marked a duplicate, comes round without #number
+    or goes on too long (each step reads an issue and its comments from GitHub)."""
+    between: list[int] = []
+    seen = {target.number}
+    for _ in range(DUPLICATE_HOPS):
+        if target.state != "closed":
+            return None
+        original = _closed_as_duplicate_of(ctx, host, repo, target.number, number)
+        if original == number:
+            return between
+        if original is None or original in seen:
+            return None
+        seen.add(original)
+        between.append(original)
+        try:
+            target = host.issue(original)
+        except (NotFound, LookupError):  # rate limits and outages propagate: the task retries
+            return None
+    return None
+
+
+def _closed_as_duplicate_of(
+    ctx: JobContext, host: RepoHost, repo: str, closed: int, number: int
+) -> int | None:
+    """The issue the closed issue #closed was closed as a duplicate of, #number first: the bot's
+    own close (its audit, no call to GitHub) when it names #number, else the latest duplicate
+    line of a maintainer or the bot in its comments (GitHub's "Duplicate of #N"; the comment
+    also outlives a rename, which the audit's repository name does not), else the audit's."""
     sql = (
         "select reason from audit where repo = ? and number = ? and action = 'close'"
         " and outcome = 'done' order by id desc limit 1"
     )
-    closes = list(ctx.store.rows(sql, [repo, target.number]))
-    if closes and re.search(rf"duplicate of #{number}\b", closes[0]["reason"] or ""):
-        return True
-    return marked_duplicate_of(host.comments(target.number), ctx.settings.bot_login) == number
+    closes = list(ctx.store.rows(sql, [repo, closed]))
+    audited = re.search(r"duplicate of #(\d+)\b", closes[0]["reason"] or "") if closes else None
+    if audited and int(audited[1]) == number:
+        return number
+    marked = marked_duplicate_of(host.comments(closed), ctx.settings.bot_login)
+    return marked if marked is not None or not audited else int(audited[1])
 
 
 def refuse_duplicates(

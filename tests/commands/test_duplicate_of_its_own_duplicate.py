@@ -62,3 +62,33 @@ def test_an_issue_closed_as_a_duplicate_of_another_is_no_obstacle(world: Any) ->
     handle_comment_event(ctx, "c1", comment_payload(b, f"/smolbot duplicate #{c}", "maint", 6))
     handle_comment_event(ctx, "c2", comment_payload(a, f"/smolbot duplicate #{b}", "maint", 7))
     assert state.issue(REPO, a).state == "closed"
+
+
+def test_closing_into_a_three_issue_cycle_is_refused(world: Any) -> None:
+    """#c closed as a duplicate of #a, #b as a duplicate of #c; `/smolbot duplicate #b` on #a
+    would close the last open one: a -> b -> c -> a, every issue closed. Refused, with one reply
+    naming the chain."""
+    state, ctx = world
+    a = state.add_issue(REPO, "Crash on start").number
+    b = state.add_issue(REPO, "Crash on start again").number
+    c = state.add_issue(REPO, "Crash when starting").number
+    handle_comment_event(ctx, "c1", comment_payload(c, f"/smolbot duplicate #{a}", "maint", 6))
+    handle_comment_event(ctx, "c2", comment_payload(b, f"/smolbot duplicate #{c}", "maint", 7))
+    handle_comment_event(ctx, "c3", comment_payload(a, f"/smolbot duplicate #{b}", "maint", 8))
+    assert state.issue(REPO, a).state == "open", _replies(state, a)
+    (reply,) = _replies(state, a)
+    assert f"#{b} is closed as a duplicate of #{c}, a duplicate of this issue" in reply, reply
+    assert f"reopen #{b} first" in reply, reply
+
+
+def test_a_cycle_of_other_issues_is_no_obstacle(world: Any) -> None:
+    """#b and #c closed on GitHub each as a duplicate of the other (a cycle not through #a):
+    following the chain stops where it comes round, and #a may be closed as #b's duplicate."""
+    state, ctx = world
+    a = state.add_issue(REPO, "Crash on start").number
+    b = state.add_issue(REPO, "Crash on start again", state="closed", state_reason="duplicate")
+    c = state.add_issue(REPO, "Crash when starting", state="closed", state_reason="duplicate")
+    state.add_comment(REPO, b.number, f"Duplicate of #{c.number}", user="maint")
+    state.add_comment(REPO, c.number, f"Duplicate of #{b.number}", user="maint")
+    handle_comment_event(ctx, "c2", comment_payload(a, f"/smolbot duplicate #{b.number}", "maint"))
+    assert state.issue(REPO, a).state == "closed"
