@@ -834,7 +834,9 @@ def backfill_from_file(
             title, body = str(row.get("title") or ""), str(row.get("body") or "")
             if not (title or body):
                 result.not_learned["no title or body"] += 1
-            elif _learn(ctx, result, title, body, _labels(row), cfg, row.get("created_at")):
+            elif _learn(
+                ctx, result, title, body, _labels(row), cfg, row.get("created_at"), _number(row)
+            ):
                 continue
             result.skipped += 1
     except ValueError as err:  # what was learned stays learned; a second run adds nothing twice
@@ -858,6 +860,18 @@ def backfill_from_file(
         detail=result.summary(),
     )
     return result
+
+
+def _number(row: dict[str, Any]) -> int | None:
+    """A row's issue number, when it has one (`gh issue list --json number,…` gives it): a whole
+    number, in JSON or as CSV digits. Anything else is no number: the row still teaches."""
+    raw = row.get("number")
+    if isinstance(raw, str):
+        text = raw.strip()
+        raw = int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        return None
+    return raw if 0 < raw < 10**18 else None
 
 
 def _labels(row: dict[str, Any]) -> list[str]:

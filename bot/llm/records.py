@@ -305,8 +305,10 @@ class Records:
 
         `issue`, the issue's number when known: an example stored for the same issue under an
         earlier text (its body edited between the large model's label and a maintainer's) is the
-        same example too, so an issue is one example, in its newest text. An example keeps the
-        first issue number it was stored with (a verbatim twin of another issue shares it).
+        same example too, so an issue is one example, in its newest text. A verbatim twin of
+        another issue shares that issue's example: the example is the issue's whose label it
+        holds (the twin's when its label replaced the other's), so an edit of the other issue
+        never carries the twin's label onto a text its teacher never saw.
 
         `created`, the issue's creation time, orders examples in time for `smolbot models eval`."""
         h, older = self._hashes(text)
@@ -328,10 +330,8 @@ class Records:
             "label": label,
             "source": source,
         }
-        # the first issue the text was stored for keeps it (a verbatim twin shares the example)
-        mine = [r["issue"] for r in rows if r["text_hash"] in (h, *older) and r.get("issue")]
-        if mine or issue is not None:
-            row["issue"] = mine[0] if mine else issue
+        if issue is not None:  # the teacher's issue: its label now (not a verbatim twin's)
+            row["issue"] = issue
         if created is None and have is not None and have.get("created") is not None:
             created = have["created"]  # a relabel that does not know the date keeps the one stored
         if created is not None:

@@ -4,18 +4,22 @@ the older text, instead of both staying as two examples with two labels of one i
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
+from bot.jobs.backfill import backfill_from_file
 from bot.jobs.context import JobContext
 from bot.jobs.triage import handle_issue_event
 from bot.llm.records import Learned, Records
 from tests.llm.conftest import behaviour, escalating_layer, large_url  # noqa: F401 (fixtures)
 from tests.triage.conftest import REPO, OneRepoGitHub, issue_payload
 
+OTHER = "other/repo"  # a repository the trained fixtures taught nothing
 
-def _examples(store):  # type: ignore[no-untyped-def]
+
+def _examples(store, scope=REPO):  # type: ignore[no-untyped-def]
     sql = "select source, label, text, issue from llm_examples where scope = ? order by seq"
-    return list(store.rows(sql, [REPO]))
+    return list(store.rows(sql, [scope]))
 
 
 def test_label_after_an_edit_replaces_the_large_models_example(
@@ -49,32 +53,66 @@ def test_label_after_an_edit_replaces_the_large_models_example(
     assert "faded in" in rows[0]["text"]
 
 
-def test_an_issue_is_one_example_whichever_source_teaches_it(store):  # type: ignore[no-untyped-def]
-    records = Records(store)
+def test_an_issue_is_one_example_whichever_source_teaches_it(any_store):  # type: ignore[no-untyped-def]
+    records = Records(any_store)
     assert records.learn(REPO, "Crash\n\nold words", "bug", "backfill", issue=7) == Learned.NEW
     # a later backfill of the edited issue: the repository's label on its newest text
     assert records.learn(REPO, "Crash\n\nnew words", "bug", "backfill", issue=7) == Learned.KNOWN
-    rows = _examples(store)
+    rows = _examples(any_store)
     assert [(r["text"], r["issue"]) for r in rows] == [("Crash\n\nnew words", 7)], rows
-    # a person's label of another issue with the same text: that example, its first issue kept
-    assert records.learn(REPO, "Crash\n\nnew words", "feature", "human", issue=9) == Learned.NEW
-    assert [(r["source"], r["label"], r["issue"]) for r in _examples(store)] == [
-        ("human", "feature", 7)
-    ]
-    # the large model's later guess on issue 7's next edit does not replace the person's label
-    got = records.learn(REPO, "Crash\n\nnewest words", "bug", "large", issue=7)
+    # the large model's later guess on the next edit does not replace the repository's label
+    got = records.learn(REPO, "Crash\n\nnewest words", "feature", "large", issue=7)
     assert got == Learned.OUTRANKED
-    rows = _examples(store)
-    assert [(r["label"], r["text"]) for r in rows] == [("feature", "Crash\n\nnewest words")], rows
+    rows = _examples(any_store)
+    assert [(r["label"], r["text"]) for r in rows] == [("bug", "Crash\n\nnewest words")], rows
 
 
-def test_examples_without_an_issue_are_found_by_text_only(store):  # type: ignore[no-untyped-def]
-    records = Records(store)
+def test_a_verbatim_twins_label_stays_with_its_text(any_store):  # type: ignore[no-untyped-def]
+    """Issue 9 is a verbatim copy of issue 7 and a maintainer labels 9: the example is 9's now.
+    Issue 7 is then rewritten: its new text is its own example, and 9's label stays on the text
+    the maintainer saw."""
+    records = Records(any_store)
+    records.learn(REPO, "Crash\n\nit crashes", "bug", "large", issue=7)
+    assert records.learn(REPO, "Crash\n\nit crashes", "feature", "human", issue=9) == Learned.NEW
+    got = records.learn(REPO, "Export\n\nplease add CSV export", "feature", "large", issue=7)
+    assert got == Learned.NEW
+    rows = {r["text"]: (r["source"], r["label"], r["issue"]) for r in _examples(any_store)}
+    assert rows == {
+        "Crash\n\nit crashes": ("human", "feature", 9),
+        "Export\n\nplease add CSV export": ("large", "feature", 7),
+    }, rows
+
+
+def test_a_file_import_with_numbers_is_the_same_issue(ctx, tmp_path):  # type: ignore[no-untyped-def]
+    """`gh issue list --json number,title,body,labels` as JSON lines, and a CSV with a number
+    column: the numbers are the issues', so a later label of an edited issue replaces them."""
+    assert ctx.models is not None
+    jsonl, csv = tmp_path / "issues.jsonl", tmp_path / "issues.csv"
+    row = {"number": 5, "title": "Crash", "body": "it crashes on save", "label": "bug"}
+    jsonl.write_text(json.dumps(row) + "\n" + json.dumps({**row, "number": True, "title": "B"}))
+    csv.write_text("number,title,body,label\n6,Slow,it is slow,bug\nsix,Odd,no number,bug\n")
+    assert backfill_from_file(ctx, OTHER, jsonl).learned == 2
+    assert backfill_from_file(ctx, OTHER, csv).learned == 2
+    numbers = sorted((r["issue"] or 0) for r in _examples(ctx.store, OTHER))
+    assert numbers == [0, 0, 5, 6], numbers  # `true` and `six` are no numbers
+    ctx.models.learn(OTHER, "Crash\n\nit crashes on save in 2.1", "question", "human", None, 5)
+    ctx.models.learn(OTHER, "Slow\n\nit is slow, edited", "question", "human", None, 6)
+    rows = _examples(ctx.store, OTHER)
+    assert sorted((r["label"], r["issue"] or 0) for r in rows) == [
+        ("bug", 0),
+        ("bug", 0),
+        ("question", 5),
+        ("question", 6),
+    ], rows
+
+
+def test_examples_without_an_issue_are_found_by_text_only(any_store):  # type: ignore[no-untyped-def]
+    records = Records(any_store)
     records.learn(REPO, "A\n\none", "bug", "backfill")  # a CSV import: no numbers
     records.learn(REPO, "B\n\ntwo", "feature", "backfill")
     records.learn(REPO, "A\n\none, edited", "question", "human", issue=3)
-    assert sorted((r["label"], r["issue"]) for r in _examples(store)) == [
-        ("bug", None),
-        ("feature", None),
+    assert sorted((r["label"], r["issue"] or 0) for r in _examples(any_store)) == [
+        ("bug", 0),
+        ("feature", 0),
         ("question", 3),
     ]
