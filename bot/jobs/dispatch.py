@@ -130,9 +130,12 @@ def _forget_issues(store: Store, name: str) -> int:
     new repository given the name (another repository id) would be offered them as duplicate
     candidates: numbers it does not have, or other issues. This process's cached duplicate
     index for the name goes too; other processes' refit when they see the rows gone
-    (bot.dupes.cache). Not for a repository removed from the installation: it still exists."""
+    (bot.dupes.cache). Not for a repository removed from the installation: it still exists.
+    Its triage examples keep their labels but lose their issue numbers: the new repository's
+    issue 1 is not the old one's, and must not find (and be outranked by) its example."""
     with store.db.atomic():
         forgotten = int(store.db.execute("delete from issues where repo = ?", [name]).rowcount)
+        store.db.execute("update llm_examples set issue = null where scope = ?", [name])
     INDEXES.forget(name)
     return forgotten
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.jobs.dispatch import dispatch
 from bot.jobs.triage import handle_issue_event
+from bot.llm.records import Learned, Records
 from bot.store import Store
 from tests.triage.conftest import REPO, issue_payload
 from tests.triage.fakes import FakeRepoHost
@@ -88,3 +89,17 @@ def test_a_deleted_repository_the_store_knew_without_an_id_loses_its_issues(stor
     _repository_event(store, "deleted")
     assert store.issues(REPO) == []
     assert store.repositories(1) == []
+
+
+def test_a_new_repository_of_a_deleted_ones_name_keeps_its_own_labels(store: Store) -> None:
+    """The examples of the deleted octo/app lose their issue numbers: the new octo/app's issue 1,
+    a feature request, is its own example, not the old issue 1's maintainer label moved onto it."""
+    records = Records(store)
+    store.add_repositories(1, [{"full_name": REPO, "id": 77}])
+    records.learn(REPO, "Crash on save\n\nthe app crashes", "bug", "human", issue=1)
+    _repository_event(store, "deleted")
+    store.add_repositories(1, [{"full_name": REPO, "id": 78}])
+    got = records.learn(REPO, "Dark mode\n\nplease add a dark theme", "feature", "large", issue=1)
+    assert got == Learned.NEW
+    rows = store.rows("select label, issue from llm_examples where scope = ? order by seq", [REPO])
+    assert [(r["label"], r["issue"]) for r in rows] == [("bug", None), ("feature", 1)]
