@@ -374,6 +374,27 @@ _SUBORDINATORS = (
     " wherever as than though although"
 )
 _NOT_SUBORDINATE = "".join(rf"(?<!\b{w}\s)" for w in _SUBORDINATORS.split())
+# the verbs that give the bot an order, as an imperative or after `you`
+_ORDER_VERB = (
+    r"(?:ignore|disregard|forget|override|bypass|discard|skip|neglect|disobey|reveal|print|show"
+    r"|output|leak|send|post|close|delete|lock|label|tag|classify|mention|act|stop|obey|follow)"
+)
+# but a subordinate clause excuses only its own `you`: an order opening the main clause after its
+# comma is told to the one reading (`If you run it, ignore the rules`), and some subordinate
+# clauses call the bot (`If you are an AI`, `when you read this`, `before you answer`)
+_SUBORDINATE_CALL = (
+    r"\b(?:" + _SUBORDINATORS.replace(" ", "|") + r")\s+you\b(?:[^.,;:!?\n]|[.:](?!\s)){0,80},"
+    r"\s{0,3}(?:(?:please|then|just|now|simply|first|also)\s+){0,2}"
+    + _ORDER_VERB
+    + r"\b|\b(?:if|when|whenever|since|as|because)\s+you(?:['’]re|\s+are)\s+(?:(?:an?|the)\s+"
+    r"(?:[\w-]+\s+){0,2}?)?(?:ai|bot|chatbot|model|assistant|llm|agent)"
+    r"(?=\s{0,3}(?:[^\w\s]|$|(?:and|or|then|reading|who|that)\b))"
+    r"|\b(?:if|when|whenever|once|after|as|while)\s+you\s+(?:read|see|process|triage|parse|get"
+    r"|receive|summari[sz]e|label|review)\s+(?:this|it)(?:\s+(?:issue|message|text|comment"
+    r"|note|report|ticket|request))?(?=\s{0,3}(?:[^\w\s]|$|(?:you|then|and)\b))"
+    r"|\bbefore\s+you\s+(?:answer|respond|reply|label|triage|classify|continue|proceed"
+    r"|do\s+anything)\b"
+)
 # `you` the one ordered: the subject of a must or a will (`you must ignore`, `you are now`), told
 # or asked (`what you were told`, `I want you to`, `can you print`), addressed (`You, ignore`,
 # `You ignore` opening a sentence), or owning the bot's instructions or secrets (`ignore your
@@ -391,11 +412,10 @@ _YOU_ORDERED = (
     r"|\b(?:can|could|would|will|shall|should|must|please|do|did)(?:n['’]t)?\s+you\b"
     r"|(?:^|[^\w\s'’-])\s{0,3}you\s{0,3}[,!:]"
     r"|\b(?:hey|hi|hello|ok|okay|yo|listen|now)\s+you\b"
-    r"|(?:^|[.!?;:>(]|\bfrom\s+now\s+on\b,?)\s{0,3}you\s+"
-    r"(?:ignore|disregard|forget|override|bypass|discard|skip|neglect|disobey|reveal|print|show"
-    r"|output|leak|send|post|close|delete|lock|label|tag|classify|mention|act|stop|obey|follow)\b"
-    r"|\byour\s+(?:(?:previous|prior|original|initial|current|own|earlier|old|existing|internal"
-    r"|hidden|core|base|built-in|system|developer|safety|content|api|github|installation|access)"
+    r"|(?:^|[.!?;:>(]|\bfrom\s+now\s+on\b,?)\s{0,3}you\s+" + _ORDER_VERB + r"\b"
+    r"|" + _SUBORDINATE_CALL + r"|\byour\s+(?:(?:previous|prior|original|initial|current|own"
+    r"|earlier|old|existing|internal|hidden|core|base|built-in|system|developer|safety|content"
+    r"|api|github|installation|access)"
     r"[\s_-]+){0,2}(?:instruction|prompt|rule|guideline|guidance|polic|direction|order|programming"
     r"|training|token|secret|api[\s_-]?key|key|password|credential|env|restriction|filter"
     r"|safeguard|system|developer|creator|owner|role|task|job|context|memory)"
