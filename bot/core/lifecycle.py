@@ -20,7 +20,8 @@ PING_MARK, CLOSE_MARK = "lifecycle:ping:", "lifecycle:close:"
 FOREVER = datetime.max.replace(tzinfo=UTC)
 # a ping is posted some way into a daily sweep (or that day's run started late), so "7 days after
 # the ping" falls just after the 7th day's run: a close, and the ping that announces one, may
-# come this much before the exact time (never sooner), so they come on the announced day's run
+# come this much before the exact time, never sooner and never before its day (UTC), so they
+# come on the announced day's run and not on the day before (a hand-run or late sweep)
 SWEEP_GRACE = timedelta(hours=12)
 PULL_REQUEST = "not swept: a pull request (the lifecycle pings and closes issues only)"
 PINNED = "exempt: pinned"
@@ -676,7 +677,8 @@ def _ping_or_close(
 ) -> tuple[list[Action], datetime]:
     """The re-ping or close this wait calls for now, or why not, and when that may change. A
     close and the ping that announces one are due SWEEP_GRACE (12 hours) before their exact
-    time, never sooner: the daily run of the announced day acts, not the next day's."""
+    time, never sooner nor before their day: the daily run of the announced day acts, not the
+    next day's, nor a run of the day before."""
     lc = cfg.lifecycle
     ping_after, close_after = (
         timedelta(days=lc.days_until_ping),
@@ -713,7 +715,7 @@ def _ping_or_close(
         close_at = last.at + close_after
         if not _due(close_at, now):
             return [NoOp(f"{state}: pinged on {on}; close due {close_at.date()}", what="close")], (
-                close_at - SWEEP_GRACE
+                earliest(close_at)
             )
         why = (
             f"would close: no answer since the ping on {on}"
@@ -725,15 +727,15 @@ def _ping_or_close(
         said = f"{state}: the ping on {on} did not say the issue would close"
         if not _due(due, now):
             why = f"{said}; a ping that does is due {due.date()}"
-            return [NoOp(why, what="ping")], due - SWEEP_GRACE
+            return [NoOp(why, what="ping")], earliest(due)
         return _ping(thread, cfg, now, w, need, f"{said}; pinging again with the close announced")
     days = max(last.close_days, lc.days_until_close)  # never sooner than the ping announced
     close_at = last.at + timedelta(days=days)
     if not _due(close_at, now):
         return [NoOp(f"{state}: pinged on {on}; close due {close_at.date()}", what="close")], (
-            close_at - SWEEP_GRACE
+            earliest(close_at)
         )
-    quiet_for = max(days, (now - last.at).days)  # the grace may leave a day's hours short
+    quiet_for = (now.date() - on).days  # calendar days: the grace may leave some hours short
     reason = f"no answer from the author for {quiet_for} days after the ping on {on}"
     noted = close_notes_since(thread, bot, last.at)
     if noted:  # a close that failed after its note (a retry, the next day's sweep): no second note
@@ -744,9 +746,16 @@ def _ping_or_close(
     return [Comment(text, mark, reason), Close(reason, "not_planned")], FOREVER
 
 
+def earliest(at: datetime) -> datetime:
+    """When a close (or the ping announcing one) due at `at` may come: SWEEP_GRACE early at
+    most, and never before `at`'s own day (UTC), the day the audit gave as "close due"."""
+    at = at.astimezone(UTC)
+    return max(at - SWEEP_GRACE, at.replace(hour=0, minute=0, second=0, microsecond=0))
+
+
 def _due(at: datetime, now: datetime) -> bool:
-    """A close (or the ping announcing one) due at `at` is due now: SWEEP_GRACE early at most."""
-    return now + SWEEP_GRACE >= at
+    """A close (or the ping announcing one) due at `at` is due now (see earliest)."""
+    return now >= earliest(at)
 
 
 def close_notes_since(thread: Thread, bot_login: str, since: datetime) -> list[datetime]:
@@ -774,7 +783,7 @@ def _ping(
     described = described_as(thread.issue.title, thread.issue.body) if w.on == "author" else None
     mark = ping_marker(now, party_of(w), close, described)
     close_at = now + timedelta(days=cfg.lifecycle.days_until_close)
-    next_due = close_at - SWEEP_GRACE if w.on == "author" else FOREVER  # see _due
+    next_due = earliest(close_at) if w.on == "author" else FOREVER  # see _due
     return [Comment(ping_text(thread, cfg, w, need), mark, reason)], next_due
 
 
