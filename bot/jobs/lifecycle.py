@@ -18,6 +18,7 @@ from bot.core.config import RepoConfig
 from bot.core.lifecycle import (
     PING_MARK,
     PULL_REQUEST,
+    SWEEP_GRACE,
     TEAM_ASSOCIATIONS,
     Decision,
     Ping,
@@ -285,7 +286,9 @@ def review_issue(
         save_state(ctx.store, issue, cfg, None, acted=ignored_by is not None)
         return Reviewed("exempt", left_alone=left_alone(issue, cfg, ignored_by))
     holds = unchanged_until(ctx.store, issue, cfg)
-    if holds is not None and now < holds:
+    # decided again SWEEP_GRACE before the hold ends: a decision stored before the grace holds
+    # till the exact close time, past the announced day's run (an early look costs only reads)
+    if holds is not None and now + SWEEP_GRACE < holds:
         reason = f"unchanged since the last look; next decision due {holds.date()}"
         Performer(host, ctx.store, target).perform([NoOp(reason, what="lifecycle")])
         return Reviewed("unchanged")
