@@ -15,6 +15,17 @@ KEY_BLOCK = re.compile(
 )
 KEY_LINE = re.compile(r"^[+\- ]?\s*([A-Za-z0-9+/=]{16,})\s*$", re.MULTILINE)
 KEY_PIECE = 20  # a copied run of 2 * KEY_PIECE characters holds at least one whole piece
+# What follows `token = ` can be a name, not a value: a setting or attribute path
+# (`settings.webhook_token`, `Settings.webhook_secret`), a snake_case or UPPER_CASE name, a file
+# path. A model is meant to name those in a message. A name's words are one case, digits only at
+# their end (a class may come first): a random token's, and a JWT's base64 parts, mix them.
+_WORDS = r"_*(?:[a-z]+[0-9]*(?:_+[a-z]+[0-9]*)*|[A-Z]+[0-9]*(?:_+[A-Z]+[0-9]*)*)"
+NAME_VALUE = re.compile(
+    rf"[A-Za-z_]\w*(?:\.{_WORDS})+"  # an attribute path
+    r"|_*(?:[a-z]+[0-9]*(?:_+[a-z]+[0-9]*)+|[A-Z]+[0-9]*(?:_+[A-Z]+[0-9]*)+)"  # snake, UPPER
+    # a file path: a `/` and no base64 `+` or `=`, and a `.ext` or all lowercase
+    r"|(?=[^/]*/)(?:[\w./-]*\.[a-z][a-z0-9]{0,4}|[a-z0-9_./-]*)"
+)
 
 
 def find_secrets(diff: str, *, added_only: bool = False) -> list[str]:
@@ -43,7 +54,7 @@ def secret_values(text: str) -> dict[str, str]:
     }
     for m in GENERIC.finditer(text):
         value = m.group(3)
-        if entropy(value) >= 3.5 and not value.isalpha():
+        if entropy(value) >= 3.5 and not value.isalpha() and not NAME_VALUE.fullmatch(value):
             found[value] = f"high-entropy {m.group(1).lower()} assignment"
     for block in KEY_BLOCK.finditer(text):
         for line in KEY_LINE.finditer(block.group(1)):

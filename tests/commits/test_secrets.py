@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from bot.commits.git import Repo
 from bot.commits.message import CommitDraft
 from bot.commits.pipeline import DraftOptions, draft_tree
@@ -81,3 +83,41 @@ def test_a_drafted_line_that_repeats_a_private_key_s_body_is_caught() -> None:
     assert secrets_in(f"use {fragment} here", shown) == ["private key block"]
     assert secrets_in("add the deploy key", shown) == []
     assert secrets_in("unrelated = 1", shown) == []  # a line after the block is not the key
+
+
+# A name after `token = ` is what the model is meant to mention, not a secret it was shown: a
+# setting, an attribute path, a constant, a file path (taken for values, every draft naming one
+# lost its subject to the rule-made draft).
+NAMES = [
+    "WEBHOOK_TOKEN = settings.webhook_token",
+    "self.token = self.dashboard_token",
+    "api_key = base.large_api_key",
+    "secret = Settings.webhook_secret",
+    "token_name = github_app_installation_token",
+    "TOKEN_ENV = SMOLBOT_DASHBOARD_TOKEN",
+    'token_file = "models/qwen2-0_5b-instruct-q4_0.gguf"',
+    "secret_path = /etc/smolbot/webhook-secret.txt",
+]
+# Real values keep being caught, whatever letters they start with or hold.
+SECRETS = [
+    'password = "9fQx7Lr2Vt8mZk4Wp1"',
+    'api_key = "aB3xY9kQ2mN7pL4wZ"',
+    "token = eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dBjftJeZ4CVPmB92K27uhbUJU1p1r",
+    "secret = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "token = k3j9x_2mq8z_77ab4",
+]
+
+
+@pytest.mark.parametrize("line", NAMES)
+def test_a_name_after_a_secret_keyword_is_not_a_secret_value(line: str) -> None:
+    from bot.commits.secrets import secret_values
+
+    assert secret_values(f"+{line}\n") == {}
+
+
+@pytest.mark.parametrize("line", SECRETS)
+def test_a_secret_value_is_still_found(line: str) -> None:
+    from bot.commits.secrets import secret_values
+
+    value = line.split("= ")[1].strip('"')
+    assert value in secret_values(f"+{line}\n"), line

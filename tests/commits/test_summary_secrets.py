@@ -7,8 +7,11 @@ It uses scripted writers like test_draft_secrets.py, not the real model."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 from bot.commits.git import Repo
 from bot.commits.message import CommitDraft
@@ -82,3 +85,29 @@ def test_a_message_repeating_a_secret_only_the_map_step_saw_loses_that_line(
     assert result.message.strip() == "feat: add database settings\n\nAdd the database settings."
     note = "1 body line(s) with a possible secret dropped (high-entropy password assignment)"
     assert note in result.notes, result.notes
+
+
+def test_a_setting_name_in_a_large_diff_is_not_taken_for_a_secret(
+    make_repo: Callable[..., Git], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`WEBHOOK_TOKEN = settings.webhook_token` (a name, not a value) in a summarized file: a
+    subject naming the setting is no secret and keeps the model's draft (the whole staged diff
+    is checked: the name was taken for a token, and the rule-made draft replaced the model's)."""
+    name = "settings.webhook_token"
+    monkeypatch.setattr(sys.modules[__name__], "PASSWORD", name)  # what the map step is shown
+    subject = f"read the webhook token from {name}"
+    writer = MapThenMessage(
+        "adds the webhook settings and many tuning knobs",
+        CommitDraft(type="feat", subject=subject, body=f"- use {name} for the hook"),
+    )
+    g = make_repo(history=False)
+    g.write("README.md", "settings\n")
+    g("add", "README.md")
+    g("commit", "-q", "--no-verify", "-m", "docs: add readme")
+    filler = "".join(f"OPTION_{i} = {i}  # tuning knob number {i}\n" for i in range(400))
+    g.write("conf.py", f"WEBHOOK_TOKEN = {name}\n{filler}")  # too large to paste: summarized
+    g("add", "conf.py")
+    result = draft_tree(Repo(g.root), g.tree(), writer, DraftOptions())
+    assert result is not None
+    assert writer.message_prompts, result.notes
+    assert result.message.strip() == f"feat: {subject}\n\n- use {name} for the hook", result.notes
