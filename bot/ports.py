@@ -66,6 +66,7 @@ class EventData:
     # added by the GitHub adapter: cross-referenced events name the referencing issue or PR
     source_number: int | None = None
     source_is_pull_request: bool = False
+    source_repo: str = ""  # its repository ("owner/name"); "" when GitHub did not say
 
 
 @dataclass(frozen=True)

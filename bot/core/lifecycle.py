@@ -361,12 +361,14 @@ LINK_EVENTS = frozenset({"cross-referenced", "connected"})
 def _pr_linked_after(thread: Thread, bot_login: str, asked: datetime) -> EventData | None:
     """The last pull request a person (not a bot: a dependency bump names issues too) linked to
     the issue after the question, or None. Another issue's mention ("same as #1") answers
-    nothing."""
+    nothing, nor does another repository's pull request (a downstream workaround or a fork's
+    change mentions the issue; it fixes nothing here)."""
     links = [
         e
         for e in thread.events
         if e.kind in LINK_EVENTS
         and (e.kind == "connected" or e.source_is_pull_request)
+        and e.source_repo.lower() in ("", thread.issue.repo.lower())
         and not is_bot(e.actor, e.actor_type, bot_login)
         and parse_time(e.created_at) > asked
     ]
@@ -379,10 +381,17 @@ def _linked(
     """A pull request was linked after the question: the fix or the answer may be there, so a
     maintainer looks (the author is not pinged, nor the issue closed "nobody answered")."""
     at = parse_time(link.created_at)
-    pr = f"pull request #{link.source_number}" if link.source_number else "a pull request"
+    pr = f"pull request {_ref(issue, link)}" if link.source_number else "a pull request"
     why = f"{link.actor} linked {pr} after the question to the author"
     waits = _on_team(issue, last_team, max(clock, at), why, said_at=at)
     return replace(waits, linked_by=link.actor, linked=pr)
+
+
+def _ref(issue: IssueData, link: EventData) -> str:
+    """How the ping names the linked pull request: #N in this repository, owner/name#N in
+    another (GitHub links a bare #N to this repository's)."""
+    same = link.source_repo.lower() in ("", issue.repo.lower())
+    return f"{'' if same else link.source_repo}#{link.source_number}"
 
 
 def _outsider_replied(

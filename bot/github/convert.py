@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.ports import CommentData, EventData, IssueData
@@ -77,4 +78,21 @@ def event_data(d: dict[str, Any]) -> EventData:
         assignee=_login(d["assignee"]) if d.get("assignee") else None,
         source_number=int(source["number"]) if "number" in source else None,
         source_is_pull_request="pull_request" in source,
+        source_repo=_source_repo(source),
     )
+
+
+# a timeline source's repository when it names no full_name: from its API or web address
+_REPO_IN_URL = re.compile(r"/repos/([^/]+/[^/]+)/?$|^https?://[^/]+/([^/]+/[^/]+)/(?:pull|issues)/")
+
+
+def _source_repo(source: dict[str, Any]) -> str:
+    """The repository ("owner/name") of a cross-referencing issue or PR, "" when unsaid."""
+    full = ((source.get("repository") or {}).get("full_name")) or ""
+    if full:
+        return str(full)
+    for url in (source.get("repository_url"), source.get("html_url")):
+        got = _REPO_IN_URL.search(str(url or ""))
+        if got:
+            return got.group(1) or got.group(2)
+    return ""

@@ -4,6 +4,7 @@ the wait leaves the author, so the issue is never closed as "nobody answered".""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.sandbox.fake_github.server import FakeGitHubServer
@@ -79,3 +80,63 @@ def test_a_question_asked_after_the_pull_request_waits_on_the_author_again(
     )
     sweep(ctx)
     assert any("@alice" in b for b in bot_bodies(st, issue.number)), reasons(ctx, issue.number)
+
+
+def test_a_pull_request_of_another_repository_neither_holds_the_close_nor_is_named_as_ours(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """bob's PR downstream/app#57 mentions octo/api#1 (a downstream workaround): it fixes nothing
+    here, so alice's close still comes; and no comment names "#57", which GitHub would link to
+    octo/api#57, some other issue."""
+    st, ctx = world(fake_github, tmp_path)
+    number = asked(st, st.now() - 8 * DAY)
+    sweep(ctx)  # the ping to alice, close announced
+    st.advance(2 * DAY)
+    source = {
+        "number": 57,
+        "title": "Work around octo/api#1",
+        "html_url": "https://github.com/downstream/app/pull/57",
+        "pull_request": {"url": "https://api.github.com/repos/downstream/app/pulls/57"},
+        "repository": {"full_name": "downstream/app"},
+    }
+    at = datetime.fromtimestamp(st.now(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event = {
+        "event": "cross-referenced",
+        "actor": {"login": "bob", "type": "User"},
+        "created_at": at,
+        "source": {"type": "issue", "issue": source},
+    }
+    st.add_raw_event(REPO, number, event)
+    st.advance(6 * DAY)
+    sweep(ctx)
+    assert st.issue(REPO, number).state == "closed", reasons(ctx, number)[-3:]
+    assert not any("#57" in b for b in bot_bodies(st, number)), bot_bodies(st, number)
+
+
+def test_a_pull_request_of_this_repository_named_by_its_repository_still_holds_the_close(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """GitHub's source names the repository (octo/api itself): the PR is this repository's."""
+    st, ctx = world(fake_github, tmp_path)
+    number = asked(st, st.now() - 8 * DAY)
+    sweep(ctx)
+    st.advance(2 * DAY)
+    source = {
+        "number": 58,
+        "html_url": f"https://github.com/{REPO}/pull/58",
+        "pull_request": {"url": f"https://api.github.com/repos/{REPO}/pulls/58"},
+        "repository": {"full_name": REPO},
+    }
+    at = datetime.fromtimestamp(st.now(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event = {
+        "event": "cross-referenced",
+        "actor": {"login": "alice", "type": "User"},
+        "created_at": at,
+        "source": {"type": "issue", "issue": source},
+    }
+    st.add_raw_event(REPO, number, event)
+    for _ in range(3):
+        st.advance(7 * DAY)
+        sweep(ctx)
+    assert st.issue(REPO, number).state == "open", reasons(ctx, number)[-3:]
+    assert "alice linked pull request #58" in bot_bodies(st, number)[-1], bot_bodies(st, number)
