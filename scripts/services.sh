@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Start the loopback services the tests use (Redis, RabbitMQ, PostgreSQL) if they are down.
+# Arguments: the services the caller needs up (default all three: the tests); one of those still
+# down is an error, the others only said.
 set -u
+need=" ${*:-redis rabbitmq postgresql} "
 up() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 wait_for() { for _ in $(seq 1 60); do up "$1" && return 0; sleep 1; done; echo "services: $2 did not come up on 127.0.0.1:$1" >&2; return 1; }
 
@@ -23,10 +26,12 @@ down=0
 for p in 6379:redis 5672:rabbitmq 5432:postgresql; do
   if up "${p%%:*}"; then
     echo "services: ${p##*:} up"
-  else
+  elif [[ "$need" == *" ${p##*:} "* ]]; then
     echo "services: ${p##*:} DOWN on 127.0.0.1:${p%%:*}: install it (Debian: apt-get install" \
       "redis-server rabbitmq-server postgresql) or start it, then run this again" >&2
     down=1
+  else
+    echo "services: ${p##*:} DOWN (not needed here)"
   fi
 done
 exit "$down"

@@ -64,8 +64,8 @@ def sqlite_file(url: str) -> Path | None:
 
 def open_stored(url: str) -> Store:
     """The store the service wrote, for commands that read or replay it (audit, retry, stats,
-    digest, models eval/tune/reader): a SQLite file that does not exist is not created empty, but refused in one line
-    (status 1). Settings are the environment and ./.env, so from another directory these commands
+    digest, models eval/tune/reader): a SQLite file that does not exist is not created empty,
+    but refused in one line (status 1). Settings are the environment and ./.env, so from another directory these commands
     said "audit log is empty" or "replayed 0 dead letter(s)" from a new store."""
     file = sqlite_file(url)
     if file is not None and not file.exists():

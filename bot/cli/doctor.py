@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import time
@@ -117,14 +118,20 @@ def _model(s: Settings) -> tuple[bool, str]:
     """The model layer's own check of the file (size and sha256 of a known model, not only its
     first bytes): a copy cut short kept the GGUF magic and got a ✓ that no model call bore out."""
     from bot.llm.api import ModelUnavailable
-    from bot.llm.modelfile import check_model_file
+    from bot.llm.modelfile import SOURCES, check_model_file
 
     path = s.effective_model_path
     try:
         check_model_file(path)
     except ModelUnavailable as err:
         return False, str(err)
-    return True, f"{path} ({path.stat().st_size:,} bytes)"
+    if s.model_backend == "llama" and importlib.util.find_spec("llama_cpp") is None:
+        from bot.llm.llama_backend import INSTALL_HINT
+
+        return False, f"{path}: {INSTALL_HINT} (SMOLBOT_MODEL_BACKEND=llama)"
+    known = path.name in SOURCES  # a model of our own list: size and sha256 checked
+    checked = "" if known else "; not a model smolbot lists: its size and sha256 not checked"
+    return True, f"{path} ({path.stat().st_size:,} bytes{checked})"
 
 
 def _github(s: Settings) -> tuple[bool, str]:
@@ -233,13 +240,17 @@ def _large(s: Settings) -> tuple[bool, str]:
             " the local models are unsure of to a larger one)"
         )
     hosted = s.large_provider == "anthropic" or not large.compatible_server(s.large_base_url)
-    if hosted and not s.large_api_key:  # build_chat would send none, or "not-needed": refused
+    # build_chat sends openai "not-needed" without a key: refused; anthropic's client reads
+    # ANTHROPIC_API_KEY from the environment when it is given none
+    env_key = s.large_provider == "anthropic" and bool(os.environ.get("ANTHROPIC_API_KEY"))
+    if hosted and not (s.large_api_key or env_key):
         return False, (
             "SMOLBOT_LARGE_API_KEY is not set: openai without SMOLBOT_LARGE_BASE_URL (or with"
             " OpenAI's own URL) and anthropic need one, or every escalation is refused"
         )
     where = f" at {_safe(s.large_base_url)}" if s.large_base_url else ""
     key = "API key set" if s.large_api_key else "no API key"
+    key = "API key from ANTHROPIC_API_KEY" if env_key and not s.large_api_key else key
     return True, (
         f"{s.large_provider}:{s.large_model}{where}, {key},"
         f" at most {s.large_daily_budget:,} calls a day"
