@@ -623,19 +623,24 @@ def decide(
         first.append(RemoveLabel(label, "the author answered"))
     if w.on == "nobody":
         return Decision([*first, NoOp(f"not waiting: {w.reason}", what="lifecycle")], w)
-    w = edited_since_ping(thread, bot_login, w, recorded)
+    w = edited_since_ping(thread, bot_login, w, recorded, team)
     rest, due = _ping_or_close(thread, cfg, now, bot_login, w, what_is_needed, recorded)
     return Decision([*first, *rest], w, due, {"waiting_on": w.on, "who": list(w.who)})
 
 
 def edited_since_ping(
-    thread: Thread, bot_login: str, w: Waiting, recorded: tuple[Ping, ...] | list[Ping] = ()
+    thread: Thread,
+    bot_login: str,
+    w: Waiting,
+    recorded: tuple[Ping, ...] | list[Ping] = (),
+    team: frozenset[str] = frozenset(),
 ) -> Waiting:
     """A wait on the author moves to the team when the issue's title or description is not what
     the wait's last ping saw (its marker's hash), or a person's comment was edited after that
     ping (its updated_at): the author may have edited the answer in, as the ping invites, so it
     is never closed on that; a maintainer is asked to look. A ping without the hash (older ones)
-    says nothing of the description; the bot's own edits (a summary) say nothing at all."""
+    says nothing of the description; the bot's own edits (a summary) say nothing at all, nor
+    do the team's (a maintainer fixing her own question answers nothing the author owes)."""
     if w.on != "author":
         return w
     pings = with_recorded(pings_in(thread, bot_login), recorded)
@@ -643,7 +648,7 @@ def edited_since_ping(
     if not mine:
         return w
     at = mine[-1].at
-    edited = _comment_edited_after(thread, bot_login, at)
+    edited = _comment_edited_after(thread, bot_login, at, team)
     if edited is not None:
         why = (
             f"{edited.author}'s comment was edited after the ping on {at.date()} (the answer"
@@ -661,15 +666,20 @@ def edited_since_ping(
     return replace(_on_team(thread.issue, w.question, at, why), edited_after=at)
 
 
-def _comment_edited_after(thread: Thread, bot_login: str, at: datetime) -> CommentData | None:
-    """The last comment by a person (not a bot, nor only `/smolbot` commands) edited after `at`
-    (its updated_at later than both its created_at and `at`), or None. A host that does not say
-    when a comment was edited (updated_at "") edits nothing."""
+def _comment_edited_after(
+    thread: Thread, bot_login: str, at: datetime, team: frozenset[str] = frozenset()
+) -> CommentData | None:
+    """The last comment by a person outside the team (the author, or someone else as in
+    _replied_after; not a bot, nor only `/smolbot` commands) edited after `at` (its updated_at
+    later than both its created_at and `at`), or None. A host that does not say when a comment
+    was edited (updated_at "") edits nothing."""
+    author = thread.issue.author
     edited = [
         c
         for c in thread.comments
         if c.updated_at
         and is_reply(c.author, c.author_type, c.body, bot_login)
+        and (c.author == author or not _team(c.author, c.author_association, team))
         and parse_time(c.updated_at) > max(at, parse_time(c.created_at))
     ]
     return max(edited, key=lambda c: parse_time(c.updated_at), default=None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.sandbox.fake_github.server import FakeGitHubServer
-from tests.lifecycle.http_world import DAY, INST, REPO, bot_bodies, reasons, sweep, world
+from tests.lifecycle.http_world import DAY, INST, REPO, asked, bot_bodies, reasons, sweep, world
 
 
 def test_the_adapter_reads_a_comment_s_updated_at(
@@ -66,3 +66,23 @@ def test_a_command_comment_edited_after_the_ping_does_not_hold_the_close(
     st.advance(6 * DAY)
     sweep(ctx)
     assert st.issue(REPO, issue.number).state == "closed", reasons(ctx, issue.number)[-3:]
+
+
+def test_a_maintainer_fixing_a_typo_in_her_own_question_is_not_pinged_about_it(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """mia edits her question after the ping to alice: a team member's edit answers nothing
+    alice owes, so the close still comes and mia is not pinged about her own edit."""
+    st, ctx = world(fake_github, tmp_path)
+    number = asked(st, st.now() - 8 * DAY)
+    sweep(ctx)  # the ping to alice, close announced
+    st.advance(2 * DAY)
+    (question,) = [c for c in st.comments(REPO, number) if c.user == "mia"]
+    question.body, question.updated_at = "Which version do you use?", st.now()
+    st.issue(REPO, number).updated_at = st.now()  # as GitHub bumps it on a comment edit
+    for _ in range(4):
+        st.advance(7 * DAY)
+        sweep(ctx)
+    pings = bot_bodies(st, number)
+    assert st.issue(REPO, number).state == "closed", reasons(ctx, number)[-2:]
+    assert not any(p.startswith("Hi @mia, mia edited a comment") for p in pings), pings
