@@ -226,9 +226,9 @@ def waiting_on(
         c for c in people if c.author != author and _team(c.author, c.author_association, team)
     ]
     by_author = [c for c in people if c.author == author]
-    clock = max(
-        [created, *_times(by_team), *_times(by_author), *_human_event_times(thread, bot_login)]
-    )
+    # an answer the author edits into an earlier comment is her answer as of the edit
+    answers = [_answered_at(c) for c in by_author]
+    clock = max([created, *_times(by_team), *answers, *_human_event_times(thread, bot_login)])
     # a wait on the author restarts when the bot took needs-info off (the author had answered,
     # though the answer may be deleted since): a close follows a ping nobody answered; someone
     # else's reply after the question moves the wait to the team (_replied_after)
@@ -236,7 +236,7 @@ def waiting_on(
     if is_bot(author, issue.author_type, bot_login):  # a bot never answers: never waited on
         return _unless_asked(issue, people, by_team, clock, f"opened by a bot ({author})")
     last_team = by_team[-1] if by_team else None
-    last_author = parse_time(by_author[-1].created_at) if by_author else None
+    last_author = max(answers, default=None)
     if find_label(issue.labels, needs_info) is not None:
         asked = _label_time(thread, needs_info) or (
             parse_time(last_team.created_at) if last_team else created
@@ -456,6 +456,12 @@ def _team(login: str, association: str, team: frozenset[str]) -> bool:
 
 def _by_time(comments: tuple[CommentData, ...]) -> list[CommentData]:
     return sorted(comments, key=lambda c: (parse_time(c.created_at), c.id))
+
+
+def _answered_at(c: CommentData) -> datetime:
+    """When the comment last said something: its edit (updated_at) if later than its writing."""
+    at = parse_time(c.created_at)
+    return max(at, parse_time(c.updated_at)) if c.updated_at else at
 
 
 def _times(comments: list[CommentData]) -> list[datetime]:
