@@ -408,6 +408,11 @@ _YOU_ORDERED = (
     r"|required|instructed|ordered)))\b"
     r"|" + _NOT_SUBORDINATE + r"\byou\s+(?:were|have\s+been|['’]ve\s+been|are\s+being|got)\s+"
     r"(?:told|given|instructed|ordered|programmed|trained|asked|prompted)\b"
+    # the rules the bot goes by (`the rules you follow`), not a report's `the rules you set`
+    r"|\b(?:instruction|rule|guideline|polic(?:y|ie)|prompt|directive)s?\s+(?:that\s+)?you\s+"
+    r"(?:(?:must|should|have\s+to|always|usually|normally|now)\s+)?(?:follow|obey|know|abide\s+by"
+    r"|go\s+by|live\s+by|operate\s+(?:by|under)|work\s+(?:by|under)|run\s+under|are\s+bound\s+by"
+    r"|received|got)\b"
     r"|\b(?:want|need|ask|order|tell|command|instruct|require|urge|beg)(?:s|ed|ing)?\s+you\s+to\b"
     r"|\b(?:can|could|would|will|shall|should|must|please|do|did)(?:n['’]t)?\s+you\b"
     r"|(?:^|[^\w\s'’-])\s{0,3}you\s{0,3}[,!:]"
