@@ -425,12 +425,15 @@ _YOU_ORDERED = (
     r"|training|token|secret|api[\s_-]?key|key|password|credential|env|restriction|filter"
     r"|safeguard|system|developer|creator|owner|role|task|job|context|memory)"
 )
-# A bot called by a bare word (`Bot,`, `Hey bot`, `AI assistant:`, `P.S. bot will`), not one
+# A bot called by a bare word (`Bot,`, `Hey bot`, `Hey there bot`, `AI assistant:`), not one
 # another name or a determiner comes before (`Renovate bot should label the PR`, `the dependabot
 # bot`, `the bot should post`): another bot, or the bot a report is about
 _BOT_ADDRESSED = (
     r"(?:^|[^\w\s-]|\b(?:hey|hi|hello|dear|ok|okay|yo|oh|now|so|please|listen|attention|to|you"
     r"|ai|llm|smol|triage)\b)\s{0,3}(?:bot|assistant|ai|llm|chatbot)\b"
+    # a greeting a word or two before it (`Hey there bot`, `Hi friendly bot`), not a determiner
+    r"|\b(?:hey|hi|hello|dear|yo|greetings)\s+(?:(?!(?:the|a|an|this|that|our|my|any|their|your)\b)"
+    r"[\w-]+\s+){1,2}(?:bot|assistant|ai|llm|chatbot)\b"
 )
 # Who an order is told to: the bot (`you` the one ordered, `_YOU_ORDERED`; `smolbot`, or a bot
 # called by a bare word, `_BOT_ADDRESSED`, not `the bot` nor `Renovate bot`), or its instructions
