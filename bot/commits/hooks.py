@@ -16,10 +16,14 @@ from bot.commits.drafts import write_atomic
 from bot.commits.git import Repo
 
 MARK = "# smolbot-hook"
-# A hook we replace is kept in this directory beside ours, under its own name: hook managers
-# dispatch on `basename "$0"` (husky's `_/h`, pre-commit's legacy hook), so a renamed one stopped.
+# A hook we replace is kept beside ours as `.smolbot-kept-<name>`: git runs a hook only by its
+# exact name, and hook managers (husky's git-ignored `_/`) leave other files alone. Run by that
+# path, it finds what lies next to it through $0, BASH_SOURCE, __file__ or __dirname, as before.
+KEPT_PREFIX = ".smolbot-kept-"
+# Earlier releases kept it as `smolbot-chained/<name>` (a hook looking next to itself found
+# nothing) and, before that, as `<name>.smolbot-chained`; either moves to KEPT_PREFIX.
 CHAINED_DIR = "smolbot-chained"
-LEGACY_SUFFIX = ".smolbot-chained"  # earlier releases kept it as `<name>.smolbot-chained`
+LEGACY_SUFFIX = ".smolbot-chained"
 HOOKS = ("prepare-commit-msg", "post-index-change")
 # A commit stops waiting for a draft when no drafter runs: none holds the lock (`alive`), and the
 # one the commit started is gone (one whose interpreter takes over a second to start on a loaded
@@ -51,42 +55,26 @@ alive() {
 }
 """
 
-# The kept hook runs first, and as it ran before install: with the very $0 git gave ours (a hook
-# that finds its helpers next to itself, `. "$(dirname "$0")/lib.sh"`, or dispatches on
-# `basename "$0"`, as husky's does). A plain sh script is sourced in a subshell; a sh, dash or
-# bash one (any flags) is sourced by its interpreter with $0 set; a Python one is compiled with
-# __file__ and sys.argv[0] set and its directory first on sys.path (KEPT_PY). Any other runs
-# from smolbot-chained/, and install says so (runs_as_before).
-KEPT_SHELLS = ("sh", "dash", "bash")
-KEPT_PY = """import os, sys
-k, sys.argv = sys.argv[1], sys.argv[2:]
-sys.path[0] = os.path.dirname(os.path.realpath(k if os.path.islink(k) else sys.argv[0]))
-__file__ = sys.argv[0]
-with open(k, "rb") as f:
-    smolbot_kept = compile(f.read(), __file__, "exec")
-del k, f, os, sys
-exec(smolbot_kept)
-"""
+# The kept hook runs first, by its own path (KEPT_PREFIX). A sh or dash script (its flags as
+# the kernel passes them, one word) is sourced by its interpreter with our $0 instead, in a
+# process of its own (its `set -e` holds), so it also keeps its name: hook managers dispatch on
+# `basename "$0"` (husky's `_/h` runs .husky/<name>). Any other sees its name as
+# `.smolbot-kept-<name>`, and install says so (keeps_its_name).
+KEPT_SHELLS = ("sh", "dash")
 _CHAIN = """chained() {
   case "$0" in */*) c=${0%/*} ;; *) c=. ;; esac
-  c="$c/CHAINED_DIR/$1"; shift
+  c="$c/KEPT_PREFIX$1"; shift
   [ -x "$c" ] || return 0
   l=; IFS= read -r l 2>/dev/null <"$c"
-  case "$l" in
-    '#!/bin/sh'|'#!/usr/bin/env sh') (. "$c"); return ;;
-    '#!'*) ;;
-    *) "$c" "$@"; return ;;
-  esac
+  case "$l" in '#!'*) ;; *) "$c" "$@"; return ;; esac
   l=${l#??}; l=${l#"${l%%[! 	]*}"}; i=${l%%[ 	]*}; a=${l#"$i"}; a=${a#"${a%%[! 	]*}"}
   case "$i" in */env) i=$a; a=; case "$i" in *[' 	']*) i=- ;; esac ;; esac
   case "${i##*/}" in
     SHELLS) "$i" ${a:+"$a"} -c 'smolbot_kept=$1; shift; . "$smolbot_kept"' "$0" "$c" "$@" ;;
-    python|python[23]|python[23].*) "$i" ${a:+"$a"} -c 'KEPT_PY' "$c" "$0" "$@" ;;
     *) "$c" "$@" ;;
   esac
 }
-""".replace("CHAINED_DIR", CHAINED_DIR).replace("SHELLS", "|".join(KEPT_SHELLS))
-_CHAIN = _CHAIN.replace("KEPT_PY", KEPT_PY.rstrip("\n"))
+""".replace("KEPT_PREFIX", KEPT_PREFIX).replace("SHELLS", "|".join(KEPT_SHELLS))
 
 PREPARE = """#!/bin/sh
 {mark}: prepare-commit-msg ({version}). Installed by `smolbot hook install`; `smolbot hook uninstall` restores any earlier hook.
@@ -283,35 +271,41 @@ def tracked_hooks(repo: Repo) -> list[str]:
 
 
 def kept_path(path: Path) -> Path:
-    """Where the hook ours replaced at `path` is kept."""
-    return path.parent / CHAINED_DIR / path.name
+    """Where the hook ours replaced at `path` is kept: beside it, under a name git never runs."""
+    return path.with_name(KEPT_PREFIX + path.name)
 
 
-ELSEWHERE = (
-    f" (from {CHAINED_DIR}/: it is not a sh, bash or Python script, so if it looks for files "
-    "next to itself, move them there too)"
-)
+def legacy_paths(path: Path) -> tuple[Path, Path]:
+    """Where earlier releases kept the hook ours replaced at `path`."""
+    return path.parent / CHAINED_DIR / path.name, path.with_name(path.name + LEGACY_SUFFIX)
 
 
-def runs_as_before(kept: Path) -> bool:
-    """Whether the chain runs this kept hook with the path it had (_CHAIN: a sh, dash or bash
-    script, or a Python one); any other sees itself in smolbot-chained/."""
+RENAMED = " (a hook that reads its own name in $0 sees {kept}: only a sh script keeps {name})"
+
+
+def keeps_its_name(kept: Path) -> bool:
+    """Whether the chain gives this kept hook the $0 it had (_CHAIN: a sh or dash script, its
+    first line read as the shell reads it); any other runs as .smolbot-kept-<name>."""
     first = _read(kept).partition("\n")[0]
     if not first.startswith("#!"):
-        return not first.isprintable()  # a program, not a script: it finds nothing by its path
-    words = first[2:].split()
-    if words and os.path.basename(words[0]) == "env":
-        words = words[1:] if len(words) == 2 else []
-    name = os.path.basename(words[0]) if words else ""
-    return name in KEPT_SHELLS or re.fullmatch(r"python([23](\..*)?)?", name) is not None
+        return False
+    # as the chain: the interpreter up to the first blank or tab, the rest one word
+    m = re.fullmatch(r"[ \t]*([^ \t]*)[ \t]*(.*)", first[2:])
+    interpreter, arg = m.groups() if m else ("", "")
+    if interpreter.endswith("/env"):
+        interpreter = "" if re.search(r"[ \t]", arg) else arg
+    return os.path.basename(interpreter) in KEPT_SHELLS
+
+
+def _kept_name(st: HookState) -> str:
+    """The kept hook as `smolbot hook status` names it, from the hooks directory."""
+    return str(st.chained.relative_to(st.path.parent)) if st.chained else ""
 
 
 def state(repo: Repo, name: str) -> HookState:
     path = hooks_dir(repo) / name
     # lexists: a kept symlink whose target is gone is still someone's hook, not a free name
-    kept = [
-        p for p in (kept_path(path), path.with_name(name + LEGACY_SUFFIX)) if os.path.lexists(p)
-    ]
+    kept = [p for p in (kept_path(path), *legacy_paths(path)) if os.path.lexists(p)]
     text = _read(path) if path.is_file() else ""
     ours = MARK in text[:2000]  # our mark sits in the first lines
     return HookState(
@@ -351,22 +345,19 @@ def install(repo: Repo, force: bool = False, everywhere: bool = False) -> list[s
         if st.taken_back:
             st.path.unlink()
             done.append(
-                f"{name} was the same as the kept {CHAINED_DIR}/{name} again (a hook manager "
-                "wrote its hook back): replaced with ours; the kept one still runs first"
+                f"{name} was the same as the kept {_kept_name(st)} again (a hook manager wrote"
+                " its hook back): replaced with ours; the kept one still runs first"
             )
         elif st.foreign:
             if st.chained is not None:
                 raise HookError(
                     f"{st.path} exists and so does {st.chained}; move one away, then retry"
                 )
-            kept_path(st.path).parent.mkdir(exist_ok=True)
-            if _same_link(st.path, kept_path(st.path)):
-                st.path.unlink()
-            else:
-                os.replace(st.path, kept_path(st.path))
+            kept = kept_path(st.path)
+            os.replace(st.path, kept)  # a link too: it stays in the same directory
             done.append(
-                f"kept your {name} hook as {CHAINED_DIR}/{name}; it still runs first, as {name}"
-                + ("" if runs_as_before(kept_path(st.path)) else ELSEWHERE)
+                f"kept your {name} hook as {kept.name}; it still runs first, from {kept.parent}"
+                + ("" if keeps_its_name(kept) else RENAMED.format(kept=kept.name, name=name))
             )
         _write_ours(st)
         done.append(f"installed {st.path}")
@@ -392,36 +383,33 @@ def refresh(repo: Repo) -> list[str]:
 
 
 def _write_ours(st: HookState) -> None:
-    """Write our script; a hook an earlier release kept as `<name>.smolbot-chained` moves to
-    smolbot-chained/<name>, linked there before the script changes so it never misses a run."""
-    legacy, kept = st.path.with_name(st.name + LEGACY_SUFFIX), kept_path(st.path)
-    move = st.chained == legacy
-    if move:
-        kept.parent.mkdir(exist_ok=True)
-        if not _same_link(legacy, kept):
-            try:
-                os.link(legacy, kept)
-            except OSError:
-                shutil.copy2(legacy, kept)
+    """Write our script; a hook an earlier release kept (legacy_paths) moves to kept_path,
+    linked there before the script changes so it never misses a run."""
+    legacy, kept = st.chained, kept_path(st.path)
+    move = legacy is not None and legacy != kept
+    if legacy is not None and move and not _same_link(legacy, kept):
+        try:
+            os.link(legacy, kept)
+        except OSError:
+            shutil.copy2(legacy, kept)
     _write(st.path, script(st.name))
-    if move:
+    if legacy is not None and move:
         legacy.unlink()
+        with contextlib.suppress(OSError):  # smolbot-chained/, only when empty
+            (st.path.parent / CHAINED_DIR).rmdir()
 
 
 def _same_link(src: Path, dst: Path) -> bool:
     """When `src` is a symlink, make `dst` one to the same file and say so. A relative target
     (`../../githooks/prepare-commit-msg`, to the team's tracked script) is read from the link's
-    own directory: one more `../` into smolbot-chained/, one less back out, so the kept hook
+    own directory: one `../` less out of an earlier release's smolbot-chained/, so the kept hook
     still runs and uninstall puts back the very link that was there."""
     if not src.is_symlink():
         return False
     target = os.readlink(src)
-    if not os.path.isabs(target):
-        if dst.parent == src.parent / CHAINED_DIR:
-            target = os.path.join(os.pardir, target)
-        elif src.parent == dst.parent / CHAINED_DIR:
-            up = os.pardir + os.sep
-            target = target[len(up) :] if target.startswith(up) else f"{CHAINED_DIR}/{target}"
+    if not os.path.isabs(target) and src.parent == dst.parent / CHAINED_DIR:
+        up = os.pardir + os.sep
+        target = target[len(up) :] if target.startswith(up) else f"{CHAINED_DIR}/{target}"
     os.symlink(target, dst)
     return True
 
@@ -448,8 +436,8 @@ def uninstall(repo: Repo, everywhere: bool = False) -> list[str]:
             else:
                 os.replace(st.chained, st.path)
             done.append(f"restored your {name} hook")
-        with contextlib.suppress(OSError):  # only when empty
-            kept_path(st.path).parent.rmdir()
+        with contextlib.suppress(OSError):  # an earlier release's, only when empty
+            (st.path.parent / CHAINED_DIR).rmdir()
     return done + shared if done else done
 
 

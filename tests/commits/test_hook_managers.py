@@ -70,23 +70,38 @@ def test_a_husky_hook_still_runs(repo: Git, tmp_path: Path) -> None:
     assert (repo.root / ".husky" / "_" / "prepare-commit-msg").read_text() == HUSKY_HOOK
 
 
-def test_a_hook_that_dispatches_on_its_name_keeps_it(repo: Git, tmp_path: Path) -> None:
-    """Not a sh script (so run, not sourced): it still sees its own name in $0."""
+@pytest.mark.parametrize(
+    ("first", "name"),
+    [
+        ("#!/bin/sh -e", "prepare-commit-msg"),
+        ("#!/usr/bin/env sh", "prepare-commit-msg"),
+        ("#!/bin/bash", ".smolbot-kept-prepare-commit-msg"),  # and install says so
+    ],
+)
+def test_a_hook_that_dispatches_on_its_name_keeps_it(
+    repo: Git, tmp_path: Path, first: str, name: str
+) -> None:
+    """A sh script (sourced with our $0, in a sh of its own, with its flags) still sees its own
+    name in $0; any other runs by the kept file's path, in the same directory."""
     log = tmp_path / "dispatch.log"
     hook = repo.git_path("hooks") / "prepare-commit-msg"
-    hook.write_text(f'#!/bin/bash\necho "hook $(basename "$0") $1" >> {log}\n')
+    hook.write_text(f'{first}\necho "hook $(basename "$0") in $(dirname "$0") $1" >> {log}\n')
     hook.chmod(0o755)
     assert repo.smolbot("hook", "install", "--no-start").returncode == 0
     stage_and_commit(repo)
-    assert log.read_text().startswith("hook prepare-commit-msg .git/COMMIT_EDITMSG")
+    assert log.read_text().startswith(f"hook {name} in .git/hooks .git/COMMIT_EDITMSG")
     assert repo.last_message().startswith("docs")
 
 
+@pytest.mark.parametrize(
+    "legacy_name", ["prepare-commit-msg.smolbot-chained", "smolbot-chained/prepare-commit-msg"]
+)
 def test_an_earlier_releases_chained_hook_moves_and_keeps_running(
-    repo: Git, tmp_path: Path
+    repo: Git, tmp_path: Path, legacy_name: str
 ) -> None:
-    """Kept as `<name>.smolbot-chained` by an earlier release: the script update that the drafter
-    makes moves it to smolbot-chained/<name>, where the new script looks for it."""
+    """Kept as `<name>.smolbot-chained` or `smolbot-chained/<name>` by an earlier release: the
+    script update that the drafter makes moves it to .smolbot-kept-<name>, where the new script
+    looks for it, with its bytes and mode; uninstall then puts it back."""
     from bot.commits import hooks
     from bot.commits.git import find_repo
 
@@ -95,14 +110,43 @@ def test_an_earlier_releases_chained_hook_moves_and_keeps_running(
     hooks.install(git)
     prepare = repo.git_path("hooks") / "prepare-commit-msg"
     prepare.write_text(prepare.read_text().replace(GRACE, EARLIER))  # the earlier release's
-    legacy = prepare.with_name("prepare-commit-msg.smolbot-chained")
-    legacy.write_text(f'#!/bin/sh\necho "user hook $1" >> {log}\n')
-    legacy.chmod(0o755)
+    legacy = prepare.parent / legacy_name
+    legacy.parent.mkdir(exist_ok=True)
+    mine = f'#!/bin/sh\necho "user hook $1" >> {log}\n'
+    legacy.write_text(mine)
+    legacy.chmod(0o751)
     assert hooks.refresh(git) == [f"updated {prepare} to this version's script"]
-    assert not legacy.exists()
-    assert (prepare.parent / "smolbot-chained" / "prepare-commit-msg").is_file()
+    assert not legacy.exists() and not (prepare.parent / "smolbot-chained").exists()
+    kept = prepare.parent / ".smolbot-kept-prepare-commit-msg"
+    assert kept.read_text() == mine and kept.stat().st_mode & 0o777 == 0o751
     stage_and_commit(repo)
     assert log.read_text().startswith("user hook .git/COMMIT_EDITMSG")
+    hooks.uninstall(git)
+    assert prepare.read_text() == mine and prepare.stat().st_mode & 0o777 == 0o751
+    assert not kept.exists()
+
+
+def test_uninstall_puts_back_a_hook_an_earlier_release_kept_in_smolbot_chained(
+    repo: Git,
+) -> None:
+    """Installed by the release that kept hooks in smolbot-chained/, removed by this one: the
+    user's hook comes back byte for byte, with its mode, and the directory goes."""
+    from bot.commits import hooks
+    from bot.commits.git import find_repo
+
+    git = find_repo(repo.root)
+    hooks.install(git)
+    prepare = repo.git_path("hooks") / "prepare-commit-msg"
+    prepare.write_text(prepare.read_text().replace(GRACE, EARLIER))  # the earlier release's
+    legacy = prepare.parent / "smolbot-chained" / "prepare-commit-msg"
+    legacy.parent.mkdir()
+    mine = b"#!/bin/sh\r\necho mine\n"
+    legacy.write_bytes(mine)
+    legacy.chmod(0o700)
+    assert "chains smolbot-chained/prepare-commit-msg" in repo.smolbot("hook", "status").stdout
+    assert repo.smolbot("hook", "uninstall").returncode == 0
+    assert prepare.read_bytes() == mine and prepare.stat().st_mode & 0o777 == 0o700
+    assert not legacy.parent.exists()
 
 
 def test_a_tracked_hooks_path_is_left_to_the_team(repo: Git) -> None:
@@ -159,15 +203,25 @@ def test_a_symlinked_hook_keeps_running_and_comes_back_as_it_was(
     stage_and_commit(repo)
     assert log.read_text() == "team hook .git/COMMIT_EDITMSG\n"
     assert repo.last_message().startswith("docs")
-    assert "chains smolbot-chained/prepare-commit-msg" in repo.smolbot("hook", "status").stdout
+    status = repo.smolbot("hook", "status").stdout
+    assert "chains .smolbot-kept-prepare-commit-msg" in status
     assert repo.smolbot("hook", "uninstall").returncode == 0
     assert link.is_symlink() and os.readlink(link) == "../../githooks/prepare-commit-msg"
-    assert not (link.parent / "smolbot-chained").exists()
+    assert not os.path.lexists(link.parent / ".smolbot-kept-prepare-commit-msg")
 
 
-def test_an_earlier_releases_chained_symlink_moves_as_the_same_link(repo: Git) -> None:
-    """`<name>.smolbot-chained` sat beside our hook: a relative link moved one directory down
-    points one `../` further (hard-linked, it became a copy of the team's script)."""
+@pytest.mark.parametrize(
+    ("legacy_name", "target"),
+    [
+        ("prepare-commit-msg.smolbot-chained", "../../githooks/prepare-commit-msg"),
+        ("smolbot-chained/prepare-commit-msg", "../../../githooks/prepare-commit-msg"),
+    ],
+)
+def test_an_earlier_releases_chained_symlink_moves_as_the_same_link(
+    repo: Git, legacy_name: str, target: str
+) -> None:
+    """A relative link an earlier release kept moves as a link to the same file: one `../` less
+    out of smolbot-chained/ (hard-linked, it became a copy of the team's script)."""
     from bot.commits import hooks
     from bot.commits.git import find_repo
 
@@ -175,11 +229,12 @@ def test_an_earlier_releases_chained_symlink_moves_as_the_same_link(repo: Git) -
     hooks.install(git)
     prepare = repo.git_path("hooks") / "prepare-commit-msg"
     prepare.write_text(prepare.read_text().replace(GRACE, EARLIER))  # the earlier release's
-    legacy = prepare.with_name("prepare-commit-msg.smolbot-chained")
-    legacy.symlink_to("../../githooks/prepare-commit-msg")
+    legacy = prepare.parent / legacy_name
+    legacy.parent.mkdir(exist_ok=True)
+    legacy.symlink_to(target)
     assert hooks.refresh(git) == [f"updated {prepare} to this version's script"]
-    kept = prepare.parent / "smolbot-chained" / "prepare-commit-msg"
-    assert os.readlink(kept) == "../../../githooks/prepare-commit-msg"
+    kept = prepare.parent / ".smolbot-kept-prepare-commit-msg"
+    assert os.readlink(kept) == "../../githooks/prepare-commit-msg"
     assert not os.path.lexists(legacy)
     hooks.uninstall(git)
     assert os.readlink(prepare) == "../../githooks/prepare-commit-msg"

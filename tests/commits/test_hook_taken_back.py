@@ -1,5 +1,5 @@
 """A hook manager that writes its hook again over ours (husky v9 on every `npm install`): the
-same hook as the one we keep in smolbot-chained/, so `smolbot hook install` puts ours back (it
+same hook as the one we keep (.smolbot-kept-<name>), so `smolbot hook install` puts ours back (it
 refused, until the user deleted a file by hand), and `smolbot hook status` says what happened."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def test_install_again_after_husky_took_the_hook_back(repo: Git, tmp_path: Path)
     assert "took it back" in status and "smolbot hook install" in status, status
     again = repo.smolbot("hook", "install", "--no-start")
     assert again.returncode == 0, again.stderr
-    assert "the same as the kept smolbot-chained/prepare-commit-msg" in again.stdout, again.stdout
+    assert "the same as the kept .smolbot-kept-prepare-commit-msg" in again.stdout, again.stdout
     assert "took it back" not in repo.smolbot("hook", "status").stdout
     repo.write("docs/usage.md", "# Usage\n\nRun `shop serve`.\n")
     repo("add", "docs/usage.md", env=NO_MODEL)
@@ -39,8 +39,7 @@ def test_install_again_after_husky_took_the_hook_back(repo: Git, tmp_path: Path)
 def test_another_hook_over_ours_is_still_refused(repo: Git) -> None:
     assert repo.smolbot("hook", "install", "--no-start").returncode == 0
     hooks = repo.git_path("hooks")
-    kept = hooks / "smolbot-chained" / "prepare-commit-msg"
-    kept.parent.mkdir(exist_ok=True)
+    kept = hooks / ".smolbot-kept-prepare-commit-msg"
     kept.write_text("#!/bin/sh\necho kept\n")
     (hooks / "prepare-commit-msg").write_text("#!/bin/sh\necho another\n")
     again = repo.smolbot("hook", "install", "--no-start")
@@ -61,5 +60,5 @@ def test_a_link_made_again_to_the_same_script(repo: Git) -> None:
     again = repo.smolbot("hook", "install", "--no-start")
     assert again.returncode == 0, again.stderr
     assert not hook.is_symlink() and "# smolbot-hook" in hook.read_text()
-    kept = hook.parent / "smolbot-chained" / "prepare-commit-msg"
+    kept = hook.parent / ".smolbot-kept-prepare-commit-msg"
     assert kept.resolve() == (repo.root / "githooks" / "prepare-commit-msg").resolve()

@@ -146,7 +146,7 @@ def test_existing_hooks_are_chained_and_restored(repo: Git) -> None:
         (hooks / name).chmod(0o755)
     install(repo, "--no-start")
     install(repo, "--no-start")  # twice: still chains the user's hook, never itself
-    assert (hooks / "smolbot-chained" / "prepare-commit-msg").read_text() == mine
+    assert (hooks / ".smolbot-kept-prepare-commit-msg").read_text() == mine
     repo.write("docs/usage.md", "# Usage\n\nRun it.\n")
     repo("add", "docs/usage.md", env=NO_MODEL)
     wait_for(repo.draft_file().is_file, timeout=60)
@@ -155,10 +155,10 @@ def test_existing_hooks_are_chained_and_restored(repo: Git) -> None:
     log = repo.git_path("user-hook.log").read_text()
     assert "post-index-change" in log and "prepare-commit-msg" in log
     status = repo.smolbot("hook", "status").stdout
-    assert "chains smolbot-chained/prepare-commit-msg" in status
+    assert "chains .smolbot-kept-prepare-commit-msg" in status
     assert repo.smolbot("hook", "uninstall").returncode == 0
     assert (hooks / "prepare-commit-msg").read_text() == mine
-    assert not (hooks / "smolbot-chained").exists()
+    assert not (hooks / ".smolbot-kept-prepare-commit-msg").exists()
 
 
 def test_status_names_a_hook_an_older_version_installed(repo: Git) -> None:
@@ -176,7 +176,7 @@ def test_status_names_a_hook_an_older_version_installed(repo: Git) -> None:
 def test_a_drafter_updates_the_hooks_an_older_release_wrote(repo: Git) -> None:
     """Hook fixes (the start grace was 2 s) reach a repository without a reinstall: the
     drafter the post-index-change hook starts rewrites our older scripts, and only ours."""
-    chained = repo.git_path("hooks") / "smolbot-chained" / "prepare-commit-msg"
+    chained = repo.git_path("hooks") / ".smolbot-kept-prepare-commit-msg"
     repo.git_path("hooks").mkdir(parents=True, exist_ok=True)
     (repo.git_path("hooks") / "prepare-commit-msg").write_text("#!/bin/sh\nexit 0\n")
     install(repo, "--no-start")  # keeps that hook as the chained one
@@ -216,7 +216,12 @@ def test_refresh_leaves_other_interpreters_and_other_hooks(repo: Git) -> None:
 
 
 @pytest.mark.parametrize(
-    "kept", ["smolbot-chained/prepare-commit-msg", "prepare-commit-msg.smolbot-chained"]
+    "kept",
+    [
+        ".smolbot-kept-prepare-commit-msg",
+        "smolbot-chained/prepare-commit-msg",
+        "prepare-commit-msg.smolbot-chained",
+    ],
 )
 def test_refuses_to_lose_a_hook(repo: Git, kept: str) -> None:
     hooks = repo.git_path("hooks")
