@@ -224,7 +224,7 @@ def digest_waits(
         w = lc.waiting_on(thread, bot_login, cfg.triage.needs_info_label, team)
         if w.on != "nobody":
             pinged = recorded_pings(store, repo, number, cfg.dry_run)
-            w = lc.edited_since_ping(thread, bot_login, w, pinged)
+            w = lc.edited_since_ping(thread, bot_login, w, pinged, team)
         waits[number] = _as_wait(w.on, w.since, w.who)
     return waits
 

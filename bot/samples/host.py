@@ -52,6 +52,7 @@ def comment_data(raw: dict[str, Any]) -> CommentData:
         author_type=kind,
         html_url=str(raw.get("html_url", "")),
         author_association=str(raw.get("author_association", "")),
+        updated_at=str(raw.get("updated_at") or ""),
     )
 
 

@@ -165,3 +165,29 @@ def test_an_issue_left_unread_keeps_the_lifecycle_s_wait(store: Store) -> None:
     store.db.execute("update lifecycle_state set decided_at = ?", [before])
     dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT, detail_limit=0)
     assert [(i.number, i.waiting_days) for i in dg.waiting] == [(1, 60)]
+
+
+def test_a_maintainer_s_own_edit_after_the_ping_leaves_the_wait_on_the_author(
+    store: Store,
+) -> None:
+    """priv (a team member the store's roles know; association CONTRIBUTOR) fixed a typo in her
+    question after the bot pinged the author: the lifecycle still waits on the author, and the
+    digest, which reads the team from the same roles, says so too."""
+    asked, pinged, fixed = (NOW - timedelta(days=d) for d in (12, 8, 5))
+    title, body = "Upload fails", "It fails."
+    ping = "@ann is waiting for your reply\n\n"
+    ping += marker(ping_marker(pinged, "author", 7, described_as(title, body)))
+    question = {**comment(1, "priv", "Which version do you run?", asked, "CONTRIBUTOR")}
+    question["updated_at"] = z(fixed)
+    d = data(
+        [issue(1, title, "ann", NOW - timedelta(days=20), comments=2, updated=fixed, body=body)],
+        {"1": [question, comment(2, BOT, ping, pinged, "NONE", "Bot")]},
+        collaborators=[{"login": "priv", "permission": "write"}],
+    )
+    host, cfg = SampleHost(d), parse_config("")
+    save_roles(store, REPO, {"priv": True, "ann": False})
+    lc = decide(load_thread(host, 1), cfg, NOW, BOT, team=frozenset({"priv"}))
+    assert lc.waiting is not None and lc.waiting.on == "author", lc
+    dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT)
+    assert [i.number for i in dg.waiting] == []
+    assert [(i.number, i.waiting_on) for i in dg.top] == [(1, "author")]
