@@ -56,10 +56,11 @@ alive() {
 """
 
 # The kept hook runs first, by its own path (KEPT_PREFIX). A sh or dash script (its flags as
-# the kernel passes them, one word) is sourced by its interpreter with our $0 instead, in a
-# process of its own (its `set -e` holds), so it also keeps its name: hook managers dispatch on
-# `basename "$0"` (husky's `_/h` runs .husky/<name>). Any other sees its name as
-# `.smolbot-kept-<name>`, and install says so (keeps_its_name).
+# the kernel passes them: one word, trailing blanks dropped, a `\r` kept) is sourced by its
+# interpreter with our $0 instead, in a process of its own (its `set -e` holds), so it also
+# keeps its name: hook managers dispatch on `basename "$0"` (husky's `_/h` runs
+# .husky/<name>). Any other sees its name as `.smolbot-kept-<name>`, and install says so
+# (keeps_its_name).
 KEPT_SHELLS = ("sh", "dash")
 _CHAIN = """chained() {
   case "$0" in */*) c=${0%/*} ;; *) c=. ;; esac
@@ -67,7 +68,8 @@ _CHAIN = """chained() {
   [ -x "$c" ] || return 0
   l=; IFS= read -r l 2>/dev/null <"$c"
   case "$l" in '#!'*) ;; *) "$c" "$@"; return ;; esac
-  l=${l#??}; l=${l#"${l%%[! 	]*}"}; i=${l%%[ 	]*}; a=${l#"$i"}; a=${a#"${a%%[! 	]*}"}
+  l=${l#??}; l=${l#"${l%%[! 	]*}"}; l=${l%"${l##*[! 	]}"}
+  i=${l%%[ 	]*}; a=${l#"$i"}; a=${a#"${a%%[! 	]*}"}
   case "$i" in */env) i=$a; a=; case "$i" in *[' 	']*) i=- ;; esac ;; esac
   case "${i##*/}" in
     SHELLS) "$i" ${a:+"$a"} -c 'smolbot_kept=$1; shift; . "$smolbot_kept"' "$0" "$c" "$@" ;;
@@ -290,7 +292,7 @@ def keeps_its_name(kept: Path) -> bool:
     if not first.startswith("#!"):
         return False
     # as the chain: the interpreter up to the first blank or tab, the rest one word
-    m = re.fullmatch(r"[ \t]*([^ \t]*)[ \t]*(.*)", first[2:])
+    m = re.fullmatch(r"[ \t]*([^ \t]*)[ \t]*(.*?)[ \t]*", first[2:])
     interpreter, arg = m.groups() if m else ("", "")
     if interpreter.endswith("/env"):
         interpreter = "" if re.search(r"[ \t]", arg) else arg

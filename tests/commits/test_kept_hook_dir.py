@@ -82,6 +82,7 @@ def test_a_python_hook_that_imports_its_neighbour_still_finds_it(repo: Git) -> N
         ("#!/bin/sh", False),
         ("#!/bin/sh -e", False),
         ("#!/usr/bin/env sh", False),
+        ("#!/usr/bin/env sh \t", False),  # the kernel drops trailing blanks
     ],
 )
 def test_install_says_when_a_kept_hook_sees_another_name(
@@ -125,3 +126,13 @@ def test_a_bash_hook_finding_its_helper_by_bash_source_still_commits(repo: Git) 
     after = commit_with_the_hooks(repo, BASH_SOURCE_DIR, {"lib.sh": LIB}, repo.git_path("hooks"))
     assert after.endswith("Refs: ABC-1"), after
 
+
+@pytest.mark.parametrize("first", ["#!/bin/bash -e ", "#!/bin/sh -e ", "#!/usr/bin/env sh \t"])
+def test_a_shebang_with_trailing_blanks_still_commits(repo: Git, first: str) -> None:
+    """The kernel drops a shebang's trailing blanks: the chain passed `-e ` to the shell (an
+    invalid option, so every `git commit` failed) or ran `env sh ` by path, under another name."""
+    sh = "bash" not in first  # sourced: it keeps its name; bash runs by path, from hooks/
+    name = '$(basename "$0")' if sh else '$(basename "$(dirname "$0")")'
+    hook = f'{first}\necho "Refs: ABC-1 {name}" >> "$1"\n'
+    after = commit_with_the_hooks(repo, hook, {}, repo.git_path("hooks"))
+    assert after.endswith(f"Refs: ABC-1 {'prepare-commit-msg' if sh else 'hooks'}"), after
