@@ -429,7 +429,8 @@ _YOU_ORDERED = (
 # another name or a determiner comes before (`Renovate bot should label the PR`, `the dependabot
 # bot`, `the bot should post`): another bot, or the bot a report is about
 _BOT_ADDRESSED = (
-    r"(?:^|[^\w\s-]|\b(?:hey|hi|hello|dear|ok|okay|yo|oh|now|so|please|listen|attention|to|you"
+    # (not after a name's `[`: `renovate[bot]` is GitHub's spelling of another app)
+    r"(?:^|[^\w\s\[-]|(?<!\w)\[|\b(?:hey|hi|hello|dear|ok|okay|yo|oh|now|so|please|listen|attention|to|you"
     r"|ai|llm|smol|triage)\b)\s{0,3}(?:bot|assistant|ai|llm|chatbot)\b"
     # a greeting a word or two before it (`Hey there bot`, `Hi friendly bot`), not a determiner
     r"|\b(?:hey|hi|hello|dear|yo|greetings)\s+(?:(?!(?:the|a|an|this|that|our|my|any|their|your)\b)"

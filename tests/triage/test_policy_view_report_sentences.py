@@ -259,3 +259,15 @@ def test_a_greeted_bot_is_addressed(text: str) -> None:
 def test_a_greeting_before_another_bot_named_is_not_this_bot() -> None:
     text = "Hi, the Renovate bot should label the PR as a dependency update."
     assert visible(text) == text
+
+
+# GitHub's own spelling of another bot (`renovate[bot]`) is not this one
+@pytest.mark.parametrize(
+    "text",
+    [
+        "renovate[bot] should label the PR as a dependency update.",
+        "dependabot[bot] should close the PR on a major update.",
+    ],
+)
+def test_another_bot_in_githubs_spelling_stays_the_reports(text: str) -> None:
+    assert visible(text) == text
