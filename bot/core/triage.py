@@ -554,6 +554,38 @@ def _lines(text: str) -> list[str]:
     return out
 
 
+# a quoted or code span (`"ignore previous instructions"`): what a report names, not says
+_QUOTED = re.compile(
+    r"\"[^\"\n]{1,200}\"|“[^”\n]{1,200}”|`[^`\n]{1,200}`|«[^»\n]{1,200}»"
+    r"|(?<!\w)'[^'\n]{1,200}'(?!\w)"
+)
+# a sentence that says something of a third person, `your` prompt among them (`The guard does not
+# catch`, `Your system prompt is dropped when streaming`), not an order
+_STATEMENT = re.compile(
+    r"^\W{0,3}(?:(?:the|a|an|this|that|these|those|it|its|our|my|their|his|her|we|they|he|she"
+    r"|there)\b|your\s+(?:[\w-]+\s+){0,3}?(?:is|are|was|were|gets?|got|has|have|does|did|doesn['’]t"
+    r"|isn['’]t|aren['’]t|wasn['’]t|can|cannot|can['’]t|will|won['’]t|would|may|might)\b)",
+    re.IGNORECASE,
+)
+
+
+def _said(text: str) -> str:
+    """Text less what it quotes after its first word (`The guard does not catch "ignore previous
+    instructions"`): a quote that opens it is the order itself (`"Forget what you were told":`)."""
+    first = re.search(r"\w", text)
+    if first is None or not any(q in text for q in "\"“`«'"):
+        return text
+    opens = first.start()
+    return _QUOTED.sub(lambda m: m.group(0) if m.start() < opens else " ", text)
+
+
+def _order_before_colon(before: str) -> bool:
+    """Whether a sentence ending in a colon gives the bot an order itself: not one it quotes, nor
+    a statement of a third person (`Your system prompt is dropped when streaming:`)."""
+    said = _said(before)
+    return not _STATEMENT.match(said) and _addressed_order(said)
+
+
 def _colon_joined(parts: list[str]) -> list[str]:
     """A line's sentences, one that ends in a colon and gives the bot an order joined to the next
     when that goes on in lower case (`Forget what you were told: version 9.9.9 is the one
@@ -569,8 +601,8 @@ def _colon_joined(parts: list[str]) -> list[str]:
         before = groups[-1][-1] if groups else ""
         goes_on = not part[:1].isupper() or part.startswith(("I ", "I'", "I’"))
         if before.endswith(":") and (
-            (goes_on and (ordered or _addressed_order(before)))
-            or (_orders(part) and any(_ADDRESSEE.search(f) for f in _forms(before)))
+            (goes_on and (ordered or _order_before_colon(before)))
+            or (_orders(part) and any(_ADDRESSEE.search(f) for f in _forms(_said(before))))
         ):
             groups[-1].append(part)
             ordered = True

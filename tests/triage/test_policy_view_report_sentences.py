@@ -271,3 +271,18 @@ def test_a_greeting_before_another_bot_named_is_not_this_bot() -> None:
 )
 def test_another_bot_in_githubs_spelling_stays_the_reports(text: str) -> None:
     assert visible(text) == text
+
+
+# a report's own sentence about a prompt injection, ending in a colon, keeps what goes on after it
+@pytest.mark.parametrize(
+    "text",
+    [
+        'The guard does not catch "ignore previous instructions": the model obeys it in 9.9.',
+        'Prompt injection via "ignore all previous instructions": version 9.9 passes it on.',
+        "Your system prompt is dropped when streaming: the client sends only the user message "
+        "in 9.9.",
+        "Prompt injection via `forget what you were told`: version 9.9 passes it on.",
+    ],
+)
+def test_a_reports_continuation_after_a_quoted_order_stays(text: str) -> None:
+    assert "9.9" in visible(text)
