@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -336,7 +334,7 @@ class Records:
             created = have["created"]  # a relabel that does not know the date keeps the one stored
         if created is not None:
             row["created"] = created
-        with self._writing():
+        with self.store.writing():  # read max(seq), then write: one lock
             seq = self.example_seq() + 1
             # the text's example under an older hash, and its issue's under an earlier text
             for old in sorted(({r["text_hash"] for r in rows} | set(older)) - {h}):
@@ -408,7 +406,7 @@ class Records:
         if not (others or moved or dated or claimed):
             return
         table = self.db.table("llm_examples")
-        with self._writing():
+        with self.store.writing():  # read max(seq), then write: one lock
             for key in others:
                 table.delete_where("scope = ? and text_hash = ?", [scope, key])
             sets, args = ["created = ?"], [have.get("created") if created is None else created]
@@ -421,25 +419,6 @@ class Records:
                 f"update llm_examples set {', '.join(sets)} where scope = ? and text_hash = ?",
                 [*args, scope, have["text_hash"]],
             )
-
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """A transaction that holds the write lock from its start. On SQLite (WAL) one that reads
-        first (max(seq)) and writes after failed at once with "database is locked" when another
-        connection wrote in between: a read snapshot that went stale is not waited for. BEGIN
-        IMMEDIATE waits its busy timeout for the lock instead. PostgreSQL: atomic()."""
-        conn = self.db.conn
-        if not isinstance(conn, sqlite3.Connection) or conn.in_transaction:
-            with self.db.atomic():
-                yield
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.commit()
 
     def example_seq(self) -> int:
         row = self.db.execute("select coalesce(max(seq), 0) from llm_examples").fetchone()

@@ -514,7 +514,7 @@ class Store:
         )
         sets = ", ".join(f"{c} = ?" for c in row if c not in ("repo", "number"))
         update = f"update issues set {sets} where repo = ? and number = ?"
-        with self._writing():
+        with self.writing():
             stored = self._issue_held(repo, issue["number"])
             if stored is None:
                 if self.db.execute(insert, list(row.values())).rowcount == 1:
@@ -527,7 +527,7 @@ class Store:
         return True
 
     def _issue_held(self, repo: str, number: int) -> dict[str, Any] | None:
-        """The stored issue, inside _writing(): on PostgreSQL locked until the transaction ends
+        """The stored issue, inside writing(): on PostgreSQL locked until the transaction ends
         (SQLite's BEGIN IMMEDIATE holds the whole file already)."""
         lock = "" if isinstance(self.db.conn, sqlite3.Connection) else " for update"
         sql = f"select * from issues where repo = ? and number = ?{lock}"
@@ -535,11 +535,13 @@ class Store:
         return rows[0] if rows else None
 
     @contextlib.contextmanager
-    def _writing(self) -> Iterator[None]:
-        """A transaction that holds the write lock from its start (as Records._writing). On
-        SQLite (WAL) a transaction that reads, then writes, either fails when another connection
-        wrote in between or, as separate statements, writes over what it did not read; BEGIN
-        IMMEDIATE waits its busy timeout for the lock instead. PostgreSQL: atomic()."""
+    def writing(self) -> Iterator[None]:
+        """A transaction that holds the write lock from its start, for one that reads, then
+        writes (upsert_issue, Records.learn). On SQLite (WAL) such a transaction either fails at
+        once with "database is locked" when another connection wrote in between (a stale read
+        snapshot is not waited for) or, as separate statements, writes over what it did not
+        read; BEGIN IMMEDIATE waits its busy timeout for the lock instead. PostgreSQL: atomic()
+        (with select ... for update where a row is read)."""
         conn = self.db.conn
         if not isinstance(conn, sqlite3.Connection) or conn.in_transaction:
             with self.db.atomic():
