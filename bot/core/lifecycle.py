@@ -255,6 +255,14 @@ def waiting_on(
                 return moved
             why = f"{up.author} asked a follow-up after the author's answer"
             return Waiting("author", (author,), heard, why, up)
+        if not any(parse_time(c.created_at) > asked for c in by_author):
+            # only a comment from before the request edited since: the answer edited in, or a
+            # typo fixed (or a maintainer's fence around her log: GitHub says not who edited)
+            why = (
+                "the author edited a comment from before the needs-info request (the answer may"
+                f" be edited in); a maintainer looks, {needs_info} stays"
+            )
+            return _on_team(issue, last_team, clock, why, said_at=last_author)
         why = "the author answered the needs-info request"
         return _on_team(issue, last_team, clock, why, True, said_at=last_author)
     author_is_team = _team(author, issue.author_association, team)
@@ -368,7 +376,7 @@ def _pr_linked_after(thread: Thread, bot_login: str, asked: datetime) -> EventDa
         for e in thread.events
         if e.kind in LINK_EVENTS
         and (e.kind == "connected" or e.source_is_pull_request)
-        and e.source_repo.lower() in ("", thread.issue.repo.lower())
+        and e.source_repo.lower() in _own_names(thread.issue)
         and not is_bot(e.actor, e.actor_type, bot_login)
         and parse_time(e.created_at) > asked
     ]
@@ -390,8 +398,20 @@ def _linked(
 def _ref(issue: IssueData, link: EventData) -> str:
     """How the ping names the linked pull request: #N in this repository, owner/name#N in
     another (GitHub links a bare #N to this repository's)."""
-    same = link.source_repo.lower() in ("", issue.repo.lower())
+    same = link.source_repo.lower() in _own_names(issue)
     return f"{'' if same else link.source_repo}#{link.source_number}"
+
+
+_ISSUE_PAGE = re.compile(r"^https?://[^/]{1,255}/([^/\s]{1,100}/[^/\s]{1,100})/issues/\d{1,18}$")
+
+
+def _own_names(issue: IssueData) -> tuple[str, ...]:
+    """What this repository is called, lower case: the name the job has, and the one in the
+    issue's own address, which GitHub gives as the repository is named now (a job queued before
+    a rename still has the old name; the timeline names a linked pull request's repository by
+    its current one). "": a link that names no repository, as GitHub's `connected` events."""
+    m = _ISSUE_PAGE.match(issue.html_url or "")
+    return ("", issue.repo.lower(), *((m.group(1).lower(),) if m else ()))
 
 
 def _outsider_replied(
