@@ -71,6 +71,7 @@ _CHAIN = """chained() {
   l=${l#??}; l=${l#"${l%%[! 	]*}"}; l=${l%"${l##*[! 	]}"}
   i=${l%%[ 	]*}; a=${l#"$i"}; a=${a#"${a%%[! 	]*}"}
   case "$i" in */env) i=$a; a=; case "$i" in *[' 	']*) i=- ;; esac ;; esac
+  case "$a" in -|--) a= ;; esac
   case "${i##*/}" in
     SHELLS) "$i" ${a:+"$a"} -c 'smolbot_kept=$1; shift; . "$smolbot_kept"' "$0" "$c" "$@" ;;
     *) "$c" "$@" ;;
@@ -285,6 +286,28 @@ def legacy_paths(path: Path) -> tuple[Path, Path]:
 RENAMED = " (a hook that reads its own name in $0 sees {kept}: only a sh script keeps {name})"
 
 
+DISPATCHER = (
+    "{path} reads its own name (basename: a hook manager's dispatcher, as overcommit's) and is"
+    " not a sh script: kept beside ours it would run as .smolbot-kept-{name}, a name it does not"
+    " know, and fail every commit. Nothing was installed; add smolbot's hooks through that hook"
+    " manager, or move {path} away and install again"
+)
+
+
+# basename of the script's own path: `basename "$0"`, File.basename($0), os.path.basename(
+# __file__), path.basename(process.argv[1]) (not of its directory: `basename "$(dirname "$0")"`)
+_OWN_NAME = re.compile(
+    r"basename\s*\(?\s*[\"']?(?:\$0|\$\{0\}|\$PROGRAM_NAME|__FILE__|__file__|__filename"
+    r"|\$\{?BASH_SOURCE|process\.argv\[1\]|sys\.argv\[0\])"
+)
+
+
+def _dispatches_on_its_name(path: Path) -> bool:
+    """A hook that finds what to do by its own name (overcommit's `File.basename($0)`) and that
+    the chain cannot give that name (not a sh or dash script)."""
+    return not keeps_its_name(path) and _OWN_NAME.search(_read(path)) is not None
+
+
 def keeps_its_name(kept: Path) -> bool:
     """Whether the chain gives this kept hook the $0 it had (_CHAIN: a sh or dash script, its
     first line read as the shell reads it); any other runs as .smolbot-kept-<name>."""
@@ -340,6 +363,10 @@ def install(repo: Repo, force: bool = False, everywhere: bool = False) -> list[s
     tracked = tracked_hooks(repo)
     if tracked and not force:
         raise HookError(TRACKED.format(dir=hooks_dir(repo), files=", ".join(tracked[:3])))
+    for name in HOOKS:  # before anything moves
+        st = state(repo, name)
+        if st.foreign and st.chained is None and _dispatches_on_its_name(st.path):
+            raise HookError(DISPATCHER.format(path=st.path, name=name))
     done = []
     for name in HOOKS:
         st = state(repo, name)

@@ -18,14 +18,17 @@ KEY_PIECE = 20  # a copied run of 2 * KEY_PIECE characters holds at least one wh
 # What follows `token = ` can be a name, not a value: a setting or attribute path
 # (`settings.webhook_token`, `Settings.webhook_secret`), a snake_case or UPPER_CASE name, a file
 # path. A model is meant to name those in a message. A name's words are one case, digits only at
-# their end (a class may come first): a random token's, and a JWT's base64 parts, mix them.
+# their end (a class may come first): a random token's, and a JWT's base64 parts, mix them. A
+# value under a password key is never taken for a name (`summer2024_prod_admin` is a password).
 _WORDS = r"_*(?:[a-z]+[0-9]*(?:_+[a-z]+[0-9]*)*|[A-Z]+[0-9]*(?:_+[A-Z]+[0-9]*)*)"
+_PATH_WORD = r"(?:[0-9]*[a-z]+[0-9]*|[0-9]+)"  # one run of letters: `qwen2`, `5b`, `0`
 NAME_VALUE = re.compile(
-    rf"[A-Za-z_]\w*(?:\.{_WORDS})+"  # an attribute path
+    rf"(?:[A-Z][a-z]+[0-9]*|{_WORDS})(?:\.{_WORDS})+"  # an attribute path, a class first
     r"|_*(?:[a-z]+[0-9]*(?:_+[a-z]+[0-9]*)+|[A-Z]+[0-9]*(?:_+[A-Z]+[0-9]*)+)"  # snake, UPPER
-    # a file path: a `/` and no base64 `+` or `=`, and a `.ext` or all lowercase
-    r"|(?=[^/]*/)(?:[\w./-]*\.[a-z][a-z0-9]{0,4}|[a-z0-9_./-]*)"
+    # a file path: a `/`, between its `/ . _ -` lower-case words (one run of letters each)
+    rf"|(?=[^/]*/)[./]*{_PATH_WORD}(?:[._/-]+{_PATH_WORD})*/?"
 )
+_PASSWORD = re.compile(r"pass", re.IGNORECASE)
 
 
 def find_secrets(diff: str, *, added_only: bool = False) -> list[str]:
@@ -54,7 +57,8 @@ def secret_values(text: str) -> dict[str, str]:
     }
     for m in GENERIC.finditer(text):
         value = m.group(3)
-        if entropy(value) >= 3.5 and not value.isalpha() and not NAME_VALUE.fullmatch(value):
+        named = NAME_VALUE.fullmatch(value) and not _PASSWORD.search(m.group(1))
+        if entropy(value) >= 3.5 and not value.isalpha() and not named:
             found[value] = f"high-entropy {m.group(1).lower()} assignment"
     for block in KEY_BLOCK.finditer(text):
         for line in KEY_LINE.finditer(block.group(1)):

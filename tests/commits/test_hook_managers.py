@@ -75,14 +75,15 @@ def test_a_husky_hook_still_runs(repo: Git, tmp_path: Path) -> None:
     [
         ("#!/bin/sh -e", "prepare-commit-msg"),
         ("#!/usr/bin/env sh", "prepare-commit-msg"),
-        ("#!/bin/bash", ".smolbot-kept-prepare-commit-msg"),  # and install says so
+        ("#!/bin/sh -", "prepare-commit-msg"),  # `-` ends the options: passed on, dash refused
+        ("#!/bin/sh --", "prepare-commit-msg"),
     ],
 )
 def test_a_hook_that_dispatches_on_its_name_keeps_it(
     repo: Git, tmp_path: Path, first: str, name: str
 ) -> None:
     """A sh script (sourced with our $0, in a sh of its own, with its flags) still sees its own
-    name in $0; any other runs by the kept file's path, in the same directory."""
+    name in $0 and its directory."""
     log = tmp_path / "dispatch.log"
     hook = repo.git_path("hooks") / "prepare-commit-msg"
     hook.write_text(f'{first}\necho "hook $(basename "$0") in $(dirname "$0") $1" >> {log}\n')
@@ -238,3 +239,30 @@ def test_an_earlier_releases_chained_symlink_moves_as_the_same_link(
     assert not os.path.lexists(legacy)
     hooks.uninstall(git)
     assert os.readlink(prepare) == "../../githooks/prepare-commit-msg"
+
+
+@pytest.mark.parametrize(
+    "hook_text",
+    [
+        '#!/bin/bash\ncase "$(basename "$0")" in prepare-commit-msg) echo ok ;; *) exit 69 ;; esac\n',
+        "#!/usr/bin/env node\nconst t = require('path').basename(process.argv[1]);\n"
+        "if (t !== 'prepare-commit-msg') process.exit(69);\n",  # overcommit's dispatch, in node
+    ],
+)
+def test_a_non_sh_hook_that_dispatches_on_its_name_is_refused_and_kept(
+    repo: Git, hook_text: str
+) -> None:
+    """Kept beside ours, a hook that is not a sh script runs as .smolbot-kept-<name>; one that
+    finds what to do by its own name (overcommit's Ruby hook) would fail every commit. Install
+    refuses, says why and what to do, and moves nothing: commits go on as before."""
+    hook = repo.git_path("hooks") / "prepare-commit-msg"
+    hook.write_text(hook_text)
+    hook.chmod(0o755)
+    out = repo.smolbot("hook", "install", "--no-start")
+    assert out.returncode != 0 and "reads its own name" in out.stderr, (out.stdout, out.stderr)
+    assert "Nothing was installed" in out.stderr
+    assert hook.read_text() == hook_text
+    assert not (repo.git_path("hooks") / ".smolbot-kept-prepare-commit-msg").exists()
+    assert not (repo.git_path("hooks") / "post-index-change").exists() or (
+        "smolbot" not in (repo.git_path("hooks") / "post-index-change").read_text()
+    )

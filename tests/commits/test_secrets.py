@@ -105,6 +105,12 @@ SECRETS = [
     "token = eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dBjftJeZ4CVPmB92K27uhbUJU1p1r",
     "secret = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     "token = k3j9x_2mq8z_77ab4",
+    # under a password key nothing is a name; a path's parts are lower-case words
+    'password = "summer2024_prod_admin"',
+    'password = "Hunter2.prod.backup"',
+    'db_password = "q8z/k3j9x2mq8z77ab4v"',
+    'token = "aws/wJalrXUtnFEMI.K7MDENGbPxRfiCY.key"',
+    'token = "q8z/k3j9x2mq8z77ab4v"',
 ]
 
 
