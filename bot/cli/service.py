@@ -16,11 +16,11 @@ from urllib.parse import unquote_plus
 import click
 
 from bot.cli import open_service_store, open_stored
+from bot.core.numbers import whole_number
 from bot.settings import Settings, SettingsError, get_settings
 
 BROKER_PROBE_TIMEOUT_S = 3.0
 SECRET_PARAM_WORDS = ("pass", "pwd", "secret", "token")  # password, passwd, sslpassword, …
-ISSUE_DIGITS = 18  # any such number fits the store's 64-bit integers (SQLite and PostgreSQL)
 
 
 def _web_app(settings: Settings) -> Any:
@@ -460,13 +460,12 @@ def audit(repo: str | None, issue: str | None, limit: int, as_json: bool) -> Non
         if "#" not in issue:
             raise click.BadParameter("expected owner/repo#N", param_hint="--issue")
         repo, num = issue.rsplit("#", 1)
-        # ASCII digits only, at most 18 (as the dashboard's filter): isdigit() alone took "²",
-        # which int() refused, and 20 digits, which SQLite refused: a traceback each
-        if not (num.isascii() and num.isdigit() and len(num) <= ISSUE_DIGITS):
+        # as the dashboard's filter: "²" and 20 digits ended in a traceback each
+        number = whole_number(num)
+        if number is None:
             raise click.BadParameter(
                 f"expected owner/repo#N, N a number: {issue!r}", param_hint="--issue"
             )
-        number = int(num)
     from bot.cli.triage import known_as
 
     store = open_stored(get_settings().effective_database_url)

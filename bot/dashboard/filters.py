@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from bot.core.numbers import STORE_DIGITS, whole_number
 from bot.dashboard import queries
 from bot.dashboard.auth import User
 from bot.store import Store
 
-ISSUE_DIGITS = 18  # any such number fits the store's 64-bit integers (SQLite and PostgreSQL)
 BAD_ISSUE = (
-    f"The issue filter takes an issue number, such as 224: digits 0-9 only, at most {ISSUE_DIGITS}."
+    f"The issue filter takes an issue number, such as 224: digits 0-9 only, at most {STORE_DIGITS}."
 )
 BAD_BEFORE = (
     "`before` takes the id of an audit row, as the Older link gives it: digits 0-9 only, at most"
-    f" {ISSUE_DIGITS}. Drop it to see the newest rows."
+    f" {STORE_DIGITS}. Drop it to see the newest rows."
 )
 
 
@@ -38,9 +38,10 @@ def _digits(value: str, error: str) -> int | None:
     text = value.strip()
     if not text:
         return None
-    if len(text) > ISSUE_DIGITS or not (text.isascii() and text.isdigit()):
+    number = whole_number(text)
+    if number is None:
         raise BadFilter(error)
-    return int(text)
+    return number
 
 
 def audit_rows(

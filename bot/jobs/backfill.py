@@ -18,6 +18,7 @@ from bot.coord.locks import Locks
 from bot.core.config import RepoConfig
 from bot.core.labels import NO_KIND_LABEL, kind_for_labels, not_learned_reason
 from bot.core.lifecycle import epoch_or_none
+from bot.core.numbers import whole_number
 from bot.jobs.context import JobContext
 from bot.jobs.repo_config import cached_config, load_repo_config
 from bot.llm.records import Learned, Records
@@ -867,8 +868,7 @@ def _number(row: dict[str, Any]) -> int | None:
     number, in JSON or as CSV digits. Anything else is no number: the row still teaches."""
     raw = row.get("number")
     if isinstance(raw, str):
-        text = raw.strip()
-        raw = int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+        raw = whole_number(raw.strip())
     if isinstance(raw, bool) or not isinstance(raw, int):
         return None
     return raw if 0 < raw < 10**18 else None
