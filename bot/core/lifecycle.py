@@ -402,7 +402,10 @@ def _ref(issue: IssueData, link: EventData) -> str:
     return f"{'' if same else link.source_repo}#{link.source_number}"
 
 
-_ISSUE_PAGE = re.compile(r"^https?://[^/]{1,255}/([^/\s]{1,100}/[^/\s]{1,100})/issues/\d{1,18}$")
+def repo_of(html_url: str) -> str | None:
+    """The owner/name an issue's html_url gives (lowercased), None without one."""
+    parts = html_url.split("://", 1)[-1].split("/")
+    return f"{parts[1]}/{parts[2]}".lower() if len(parts) > 4 and parts[3] == "issues" else None
 
 
 def _own_names(issue: IssueData) -> tuple[str, ...]:
@@ -410,8 +413,8 @@ def _own_names(issue: IssueData) -> tuple[str, ...]:
     issue's own address, which GitHub gives as the repository is named now (a job queued before
     a rename still has the old name; the timeline names a linked pull request's repository by
     its current one). "": a link that names no repository, as GitHub's `connected` events."""
-    m = _ISSUE_PAGE.match(issue.html_url or "")
-    return ("", issue.repo.lower(), *((m.group(1).lower(),) if m else ()))
+    now = repo_of(issue.html_url or "")
+    return ("", issue.repo.lower(), *((now,) if now else ()))
 
 
 def _outsider_replied(

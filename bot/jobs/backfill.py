@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from bot.coord.locks import Locks
 from bot.core.config import RepoConfig
 from bot.core.labels import NO_KIND_LABEL, kind_for_labels, not_learned_reason
-from bot.core.lifecycle import epoch_or_none
+from bot.core.lifecycle import epoch_or_none, repo_of
 from bot.core.numbers import whole_number
 from bot.jobs.context import JobContext
 from bot.jobs.repo_config import cached_config, load_repo_config
@@ -521,7 +521,7 @@ def _backfill(
         named: str | None = None  # the repository's name as the listing's issues give it
         for issue in listing(done):
             done.add(issue.number)
-            named = _repo_of(issue.html_url) or named
+            named = repo_of(issue.html_url) or named
             result.seen += 1
             if progress is not None:
                 progress(1)
@@ -618,7 +618,7 @@ def _unlisted(
             log.info("%s: stopped asking about unlisted issues: %s", repo, err)
             result.unchecked += min(len(numbers), MAX_GONE_CHECKS) - at
             return
-        where = _repo_of(now.html_url) if now is not None else None
+        where = repo_of(now.html_url) if now is not None else None
         here = where is None or where in {repo.lower(), named}  # named: the repository renamed
         if now is not None and now.number == number and here:
             ctx.store.upsert_issue(repo, issue_row(now))
@@ -631,12 +631,6 @@ def _unlisted(
         checked = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         ctx.store.upsert_issue(repo, {**_as_issue(row), "state": state, "updated_at": checked})
         result.gone += 1
-
-
-def _repo_of(html_url: str) -> str | None:
-    """The owner/name an issue's html_url gives (lowercased), None without one."""
-    parts = html_url.split("://", 1)[-1].split("/")
-    return f"{parts[1]}/{parts[2]}".lower() if len(parts) > 4 and parts[3] == "issues" else None
 
 
 def _as_issue(row: dict[str, Any]) -> dict[str, Any]:
