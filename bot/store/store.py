@@ -77,7 +77,20 @@ class Store:
                 " this version): upgrade this process to that version, or restore the backup"
                 " made before the upgrade"
             )
-        migrations.apply(self.db)
+        if not isinstance(self.db.conn, sqlite3.Connection):
+            migrations.apply(self.db)
+            return
+        # SQLite: each migration in a transaction that holds the write lock from its start. A
+        # migration reads the schema, then writes; in a deferred transaction, a commit by another
+        # process in between fails it at once with "database is locked" (WAL cannot upgrade the
+        # stale read, whatever the busy timeout), which a busy writer makes likely every time.
+        migrations.ensure_migrations_table(self.db)
+        for migration in migrations.pending(self.db):
+            with self.writing():
+                done = {m.name for m in migrations.applied(self.db)}  # by another process?
+                if migration.name not in done:
+                    migration.fn(self.db)
+                    migrations._record_applied(self.db, migration.name)
 
     def ping(self) -> bool:
         self.check_file()
@@ -681,7 +694,7 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
         opened = Path(target).stat()
         store.file = (Path(target).absolute(), opened.st_dev, opened.st_ino)
         if migrate:
-            _migrate_beside_writers(store)
+            store.migrate()
     return store
 
 
@@ -746,23 +759,6 @@ def _arrived(value: Any, now: float) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= now:
         return float(value)
     return now
-
-
-def _migrate_beside_writers(store: Store, within_s: float = 30.0) -> None:
-    """Migrate a file other processes may be writing (an upgrade restarting one service of
-    several). A migration reads the schema, then writes: when another process committed in
-    between, WAL cannot upgrade the stale read and SQLite answers "database is locked" at once,
-    busy timeout or not. Each migration is atomic, so try again with the next snapshot."""
-    deadline, pause = time.monotonic() + within_s, 0.05
-    while True:
-        try:
-            store.migrate()
-            return
-        except sqlite3.OperationalError as err:
-            if "locked" not in str(err) or time.monotonic() > deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, 1.0)
 
 
 @contextlib.contextmanager

@@ -1,6 +1,8 @@
 """An upgrade restarts one service while the others still write: its migrations of the SQLite
 store must wait for the writers, not fail at once with "database is locked" (WAL cannot upgrade
-a read snapshot another process's commit made stale, and SQLite then skips the busy timeout)."""
+a read snapshot another process's commit made stale, and SQLite then skips the busy timeout).
+Retrying the migration until a deadline was not enough: two busy writers starved it for 30 s in
+a loaded CI run; each migration now takes the write lock before it reads."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from bot.store.migrations import migrations
 from bot.store.store import SQLITE_FILE_PRAGMAS
 
 OLD = "m110_write_window"  # a store from before this migration; it reads, then creates
+WRITERS = 2
 
 
 def _write(path: str, stop, started) -> None:  # type: ignore[no-untyped-def]
@@ -35,16 +38,20 @@ def test_migrations_wait_for_another_process_s_writes(tmp_path: Path) -> None:
             db.execute(pragma)
         migrations.apply(db, stop_before=OLD)
         db.conn.close()
-        stop, started = ctx.Event(), ctx.Event()
-        writer = ctx.Process(target=_write, args=(path, stop, started))
-        writer.start()
+        stop = ctx.Event()
+        started = [ctx.Event() for _ in range(WRITERS)]
+        writers = [ctx.Process(target=_write, args=(path, stop, s)) for s in started]
+        for writer in writers:
+            writer.start()
         try:
-            assert started.wait(30)
+            assert all(s.wait(30) for s in started)
             time.sleep(0.2)
-            store = open_store(path)  # raised OperationalError: database is locked
+            store = open_store(path, migrate=False)
+            store.migrate()  # raised OperationalError: database is locked (open_store retried it)
             names = {m.name for m in migrations.applied(store.db)}
-            assert OLD in names
+            assert names == {m.name for m in migrations._migrations}
         finally:
             stop.set()
-            writer.join(30)
-        assert writer.exitcode == 0
+            for writer in writers:
+                writer.join(30)
+        assert [w.exitcode for w in writers] == [0] * WRITERS
