@@ -9,6 +9,12 @@ the new session if nobody else has, else answers False and the holder must stop.
 SQLite (one machine): a row in `coord_locks` with a lease, taken with one atomic upsert; a dead
 holder's lease runs out.
 A thread lock per key also guards threads of one process, which share one connection.
+
+That failing statement can be missed: work that reads the store best effort (a check it may skip)
+swallows it, or another thread of the process meets it. So every GitHub write asks first
+(`check_held`, called by bot.github): each lock the work holds must still be held as it was taken
+(PostgreSQL: on the same session; SQLite: its lease unexpired), else LockLost and no write. The
+window left is one statement to the store.
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, cast
 
+from bot.ports import Unavailable
 from bot.store import Store
 
 if TYPE_CHECKING:
@@ -33,6 +41,9 @@ _HELD = (
     "select exists (select 1 from pg_locks where locktype = 'advisory' and granted"
     " and pid = pg_backend_pid() and classid::bigint = ? and objid::bigint = ? and objsubid = 1)"
 )
+
+# the locks the running work holds (this thread's, or this task's), which a GitHub write checks
+_holding: ContextVar[tuple[tuple[Locks, str], ...]] = ContextVar("smolbot_locks_held", default=())
 
 _local_guard = threading.Lock()
 # a key's thread lock lives while a holder or a waiter has it: one per issue ever touched, kept
@@ -53,6 +64,23 @@ def _ask(pg: PgDatabase, sql: str, params: list[int]) -> tuple[bool, int]:
     cur, gen = pg.execute_session(sql, params)
     row = cur.fetchone()
     return bool(row and row[0]), gen
+
+
+class LockLost(Unavailable):
+    """A lock the work holds is no longer its own (its PostgreSQL session ended, its SQLite lease
+    ran out): whatever it read from GitHub may be stale, so it writes nothing more. Retried by the
+    queue as an unavailable GitHub is; the retry takes the lock and reads GitHub again."""
+
+
+def check_held() -> None:
+    """Raise LockLost unless every lock the running work holds is still held as it was taken."""
+    for locks, key in _holding.get():
+        if not locks.held_as_taken(key):
+            raise LockLost(
+                f"the lock on {key} was lost before a GitHub write (its database session ended"
+                " or its lease ran out; another worker may hold it): the write was not made and"
+                " the work is retried"
+            )
 
 
 def _thread_lock(key: str) -> threading.Lock:
@@ -89,9 +117,12 @@ class Locks:
             return
         try:
             got = self._acquire(key, wait_s)
+            held = _holding.set((*_holding.get(), (self, key))) if got else None
             try:
                 yield got
             finally:
+                if held is not None:
+                    _holding.reset(held)
                 if got:
                     self._release(key)
         finally:
@@ -143,6 +174,25 @@ class Locks:
         )
         self.store.db.conn.commit()
         return cur.rowcount == 1
+
+    def held_as_taken(self, key: str) -> bool:
+        """Whether this holder still has `key` as it took it. Unlike `renew`, a PostgreSQL key lost
+        with its session is not taken again: what was read under the old one may be stale."""
+        pg = self._pg()
+        if pg is None:
+            row = self.store.db.execute(
+                "select 1 from coord_locks where key = ? and owner = ? and expires_at > ?",
+                [key, self.owner, self._clock()],
+            ).fetchone()
+            return row is not None
+        from bot.store.pg import advisory_key
+
+        taken = self._sessions.get(key)
+        if taken is None or taken == _LOST:
+            return False
+        k = advisory_key(key)
+        held, gen = _ask(pg, _HELD, [(k >> 32) & 0xFFFFFFFF, k & 0xFFFFFFFF])
+        return held and gen == taken
 
     def _still_held(self, pg: PgDatabase, key: str) -> bool:
         from bot.store.pg import advisory_key

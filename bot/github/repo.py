@@ -21,6 +21,7 @@ from github.Requester import (
     RequestsResponse,
 )
 
+from bot.coord.locks import check_held
 from bot.github.convert import comment_data, event_data, issue_data, raw
 from bot.github.errors import as_installation
 from bot.github.pacing import WritePacer
@@ -191,9 +192,15 @@ class GitHubRepo:
         return data
 
     def _write(self, fn: Callable[[], T], creates: bool = False) -> T:
-        """One paced write; `creates`: it makes an issue or a comment (GitHub caps those)."""
+        """One paced write; `creates`: it makes an issue or a comment (GitHub caps those). Made
+        only while the work still holds its locks, checked when its turn comes (LockLost)."""
+
+        def fenced() -> T:
+            check_held()
+            return fn()
+
         with self._calls():
-            return self._pacer.run(self.installation_id, fn, creates)
+            return self._pacer.run(self.installation_id, fenced, creates)
 
     def _pages(
         self, path: str, query: dict[str, Any], accept: str | None = None

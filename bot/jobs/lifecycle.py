@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
-from bot.coord.locks import Locks
+from bot.coord.locks import LockLost, Locks
 from bot.core.actions import Action, Close, Comment, NoOp
 from bot.core.config import RepoConfig
 from bot.core.lifecycle import (
@@ -596,6 +596,11 @@ class _Sweep:
                 continue
             except (RateLimited, ReadOnly):  # the run pauses; the repository is left alone
                 raise
+            except LockLost as err:  # another sweep holds the run now: this one writes no more
+                raise SweepBusy(
+                    f"sweep {run['run_id']} stopped at {repo}#{issue.number}: its lock was lost"
+                    " and another sweep took it"
+                ) from err
             except GitHubError as err:  # refused for good (403, 422), or a 5xx that persists
                 if isinstance(err, Unavailable) and self.retry_later(repo, issue.number, err):
                     raise

@@ -227,9 +227,11 @@ class PgDatabase:
 
     def _reconnect(self) -> psycopg.Connection[Any]:
         """A new session. If the old one held locks, the statement that found it dead fails with
-        SessionLocksLost (the next one runs on the new session)."""
-        lost, self.session_locks = self.session_locks, 0
+        SessionLocksLost (the next one runs on the new session). They are counted lost only once
+        the new session is open: a reconnect refused (the server still down) says nothing of them,
+        and the first statement that gets through must still fail."""
         self.conn = self._connect()
+        lost, self.session_locks = self.session_locks, 0
         self.generation += 1
         if lost:
             raise SessionLocksLost(

@@ -207,7 +207,8 @@ def test_a_sweep_whose_lock_was_taken_over_stops(
     fake_github: FakeGitHubServer, tmp_path: Path
 ) -> None:
     """The lock's lease is renewed after every issue; a sweep that lost it (paused past the lease,
-    and another sweep took the key) stops instead of sweeping beside the new holder."""
+    and another sweep took the key) stops instead of sweeping beside the new holder: here taken
+    while the first issue was read, so not even its ping is written (it is the new holder's)."""
     st, ctx = world(fake_github, tmp_path)
     first, second = asked(st, st.now() - 8 * DAY), asked(st, st.now() - 8 * DAY)
 
@@ -224,5 +225,30 @@ def test_a_sweep_whose_lock_was_taken_over_stops(
 
     patch_host(ctx, taken_over)
     with pytest.raises(SweepBusy, match="another sweep took it"):
+        sweep(ctx)
+    assert bot_bodies(st, first) == [] and bot_bodies(st, second) == []
+
+
+def test_a_sweep_whose_lock_was_taken_after_an_issue_stops_before_the_next(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """Taken over once the first issue's ping was written: the renewal after that issue says so."""
+    st, ctx = world(fake_github, tmp_path)
+    first, second = asked(st, st.now() - 8 * DAY), asked(st, st.now() - 8 * DAY)
+
+    def taken_over(name: str, host: Any) -> None:
+        create = host.create_comment
+
+        def create_comment(number: int, body: str) -> Any:
+            made = create(number, body)
+            other = context(fake_github, tmp_path).store
+            other.db.execute("update coord_locks set owner = 'worker-2' where key like 'sweep:%'")
+            other.db.conn.commit()
+            return made
+
+        host.create_comment = create_comment
+
+    patch_host(ctx, taken_over)
+    with pytest.raises(SweepBusy, match="lease ran out and another sweep took it"):
         sweep(ctx)
     assert len(bot_bodies(st, first)) == 1 and bot_bodies(st, second) == []

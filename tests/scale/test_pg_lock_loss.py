@@ -5,15 +5,20 @@ key meanwhile, and takes the key again when nobody did."""
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 import psycopg
 import pytest
 
-from bot.coord.locks import Locks, issue_key
+from bot.coord.locks import LockLost, Locks, issue_key
+from bot.github.app import GitHubApp
 from bot.jobs.backfill import BackfillBusy, backfill_repo, lock_key
 from bot.jobs.context import JobContext
 from bot.settings import Settings
 from bot.store import Store, open_store
 from bot.store.pg import SessionLocksLost
+from tests.fake_github.plugin import make_settings
 from tests.triage.fakes import FakeRepoHost
 
 KEY = issue_key("o/r", 7)
@@ -121,3 +126,86 @@ def test_a_cut_after_every_lock_was_released_fails_nothing(pg_url: str) -> None:
             assert got
     cut(a, pg_url)
     assert a.ping()  # no lock was held: the store reconnects quietly, as before
+
+
+def _admin(url: str) -> str:
+    return url.rsplit("/", 1)[0] + "/postgres"
+
+
+def _refusing(url: str, refuse: bool) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(_admin(url), autocommit=True) as admin:
+        admin.execute(f"alter database {name} allow_connections {'false' if refuse else 'true'}")
+
+
+def test_locks_lost_while_the_server_refused_reconnecting_fail_the_first_statement_through(
+    pg_url: str,
+) -> None:
+    """The burst test's outage: sessions cut and new ones refused for a while. The lost lock was
+    forgotten at the refused reconnect, and the holder went on, on the session opened after."""
+    a = open_store(pg_url)
+    with Locks(a).hold(KEY, wait_s=0) as got:
+        assert got
+        _refusing(pg_url, True)
+        try:
+            cut(a, _admin(pg_url))
+            with pytest.raises(psycopg.OperationalError) as refused:
+                a.ping()
+            assert not isinstance(refused.value, SessionLocksLost)
+        finally:
+            _refusing(pg_url, False)
+        with pytest.raises(SessionLocksLost, match="lost while holding 1 lock"):
+            a.audit("label", "done", "would have gone on")
+        assert a.ping()
+
+
+def _host(fake_github, tmp_path: Path):  # type: ignore[no-untyped-def]
+    fake_github.state.add_installation(1, ["o/r"])
+    fake_github.state.add_issue("o/r", "It crashes", "on save")
+    return GitHubApp(make_settings(fake_github, tmp_path)).repo(1, "o/r")
+
+
+def test_a_github_write_is_not_made_once_the_issue_lock_was_lost(
+    pg_url: str, fake_github, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A statement that met the lost session was swallowed (a best-effort read, another thread):
+    the work must still not write to GitHub on what it read under the lock, which another
+    worker holds now."""
+    a, b = open_store(pg_url), open_store(pg_url)
+    host = _host(fake_github, tmp_path)
+    with Locks(a).hold(issue_key("o/r", 1), wait_s=0) as got:
+        assert got
+        host.add_labels(1, ["bug"])  # held: written
+        cut(a, pg_url)
+        with contextlib.suppress(SessionLocksLost):
+            a.ping()  # the failure nobody acted on
+        assert Locks(b).try_acquire(issue_key("o/r", 1))  # another worker has the issue now
+        with pytest.raises(LockLost, match="the write was not made"):
+            host.create_comment(1, "Thanks! Could you add the version?")
+        with pytest.raises(LockLost):
+            host.add_labels(1, ["needs-info"])
+    assert [(w.method, w.path) for w in fake_github.state.writes()] == [
+        ("POST", "/repos/o/r/issues/1/labels")
+    ]
+    host.create_comment(1, "no lock held: written")  # outside any lock, as a CLI command
+    assert len(fake_github.state.writes()) == 2
+
+
+def test_a_github_write_is_not_made_once_the_sqlite_lease_was_taken_over(
+    tmp_path: Path, fake_github
+) -> None:  # type: ignore[no-untyped-def]
+    store = open_store(tmp_path / "s.db")
+    now = [1000.0]
+    mine, theirs = Locks(store, lease_s=60, clock=lambda: now[0]), Locks(store, lease_s=60)
+    host = _host(fake_github, tmp_path)
+    with mine.hold(issue_key("o/r", 1), wait_s=0) as got:
+        assert got
+        host.add_labels(1, ["bug"])
+        now[0] += 61  # this holder stalled past its lease
+        with pytest.raises(LockLost):
+            host.add_labels(1, ["needs-info"])
+        assert theirs.try_acquire(issue_key("o/r", 1))
+        now[0] -= 61
+        with pytest.raises(LockLost):  # the row is another owner's now
+            host.add_labels(1, ["needs-info"])
+    assert len(fake_github.state.writes()) == 1
