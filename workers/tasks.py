@@ -12,6 +12,7 @@ from typing import Any
 from celery import Task
 from celery.exceptions import Retry
 from celery.signals import worker_process_init, worker_ready
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from bot.coord import jobs as job_registry
 from bot.coord.locks import issue_key
@@ -631,13 +632,35 @@ def enqueue_deliveries(delivery_ids: Sequence[str]) -> None:
             # one try to connect: kombu's default retries a refusing broker for about 6 s, while
             # the webhook (and every delivery behind it) waits; the store keeps the delivery
             conn.ensure_connection(max_retries=0)
-            if len(ids) == 1:
-                handle_delivery.apply_async(
-                    args=[ids[0]], queue="fast", retry=False, connection=conn
-                )
-            else:
-                handle_deliveries.apply_async(
-                    args=[ids], queue="fast", retry=False, connection=conn
-                )
+            try:
+                _publish_ids(conn, ids)
+            except (KombuOperationalError, *conn.connection_errors) as err:
+                if _timed_out(err):  # a broker that stopped answering: not waited for twice
+                    raise
+                # the pooled connection was dropped while it sat idle (a quiet week: RabbitMQ
+                # ends a connection whose heartbeats stopped; a broker restart): once more on a
+                # new one, which a broker that is down refuses at once. A message that did go
+                # out before the error is run once all the same: the worker claims the delivery
+                log.info("broker connection dropped (%s: %s): publishing on a new one",
+                         type(err).__name__, err)  # fmt: skip
+                conn.close()
+                conn.ensure_connection(max_retries=0)
+                _publish_ids(conn, ids)
     except Exception as err:  # kombu raises many types for a down broker
         raise QueueUnavailable(f"{type(err).__name__}: {err}") from err
+
+
+def _timed_out(err: BaseException | None) -> bool:
+    """Whether `err` is, or was raised from, a socket timeout (kombu wraps what it met)."""
+    while err is not None:
+        if isinstance(err, TimeoutError):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def _publish_ids(conn: Any, ids: list[str]) -> None:
+    if len(ids) == 1:
+        handle_delivery.apply_async(args=[ids[0]], queue="fast", retry=False, connection=conn)
+    else:
+        handle_deliveries.apply_async(args=[ids], queue="fast", retry=False, connection=conn)
