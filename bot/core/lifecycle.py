@@ -741,7 +741,7 @@ def _ping_or_close(
     if not pinged:
         due = max([w.since + ping_after, *(p.at + ping_after for p in pings[-1:])])
         if now < due:
-            return [NoOp(f"{state}: {w.reason}; re-ping on {due.date()}", what="ping")], due
+            return [NoOp(f"{state}: {w.reason}; re-ping on {due.date()} UTC", what="ping")], due
         if not w.who:
             return [
                 NoOp(f"{state}: {w.reason}; no one to ping; left for the digest", what="ping")
@@ -762,7 +762,7 @@ def _ping_or_close(
     if not closing_enabled(cfg):
         close_at = last.at + close_after
         if not _due(close_at, now):
-            return [NoOp(f"{state}: pinged on {on}; close due {close_at.date()}", what="close")], (
+            return [NoOp(f"{state}: pinged on {on}; close due {close_at.date()} UTC", what="close")], (
                 earliest(close_at)
             )
         why = (
@@ -774,13 +774,13 @@ def _ping_or_close(
         due = last.at + ping_after
         said = f"{state}: the ping on {on} did not say the issue would close"
         if not _due(due, now):
-            why = f"{said}; a ping that does is due {due.date()}"
+            why = f"{said}; a ping that does is due {due.date()} UTC"
             return [NoOp(why, what="ping")], earliest(due)
         return _ping(thread, cfg, now, w, need, f"{said}; pinging again with the close announced")
     days = max(last.close_days, lc.days_until_close)  # never sooner than the ping announced
     close_at = last.at + timedelta(days=days)
     if not _due(close_at, now):
-        return [NoOp(f"{state}: pinged on {on}; close due {close_at.date()}", what="close")], (
+        return [NoOp(f"{state}: pinged on {on}; close due {close_at.date()} UTC", what="close")], (
             earliest(close_at)
         )
     quiet_for = (now.date() - on).days  # calendar days: the grace may leave some hours short
