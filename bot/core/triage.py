@@ -298,7 +298,7 @@ _INJECTION = re.compile(
             # (the space before it bounded: `\s*` from each of a run of newlines to the body's
             # end took 83 s for 64 K of them)
             r"|(?:^|[.!?:;>\n,]|\bfrom\s+now\s+on\b\W{0,8})\s{0,8}(?:now\s+|please\s+)?act\s+as\b",
-            r"\byou\s+are\s+(now|no\s+longer)\b|\bnew\s+instructions?\b",
+            r"\byou(?:\s+are|['’]re)\s+(now|no\s+longer)\b|\bnew\s+instructions?\b",
             r"\b(ai|bot|assistant|model|llm|smolbot|triage)\b.{0,30}\b(must|should|shall|will)\b.{0,15}\b(label|close|delete|mention|reveal|print|say|post)",
             r"\b(close|delete|lock)\s+(all|every|the\s+other)\b.{0,20}\b(issue|pr|pull)",
             r"\b(label|tag|classify)\s+(this|it|the\s+issue)\b",
