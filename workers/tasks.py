@@ -641,8 +641,7 @@ def enqueue_deliveries(delivery_ids: Sequence[str]) -> None:
                 # ends a connection whose heartbeats stopped; a broker restart): once more on a
                 # new one, which a broker that is down refuses at once. A message that did go
                 # out before the error is run once all the same: the worker claims the delivery
-                log.info("broker connection dropped (%s: %s): publishing on a new one",
-                         type(err).__name__, err)  # fmt: skip
+                log.info("broker connection dropped (%s): publishing on a new one", err)
                 conn.close()
                 conn.ensure_connection(max_retries=0)
                 _publish_ids(conn, ids)

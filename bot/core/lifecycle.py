@@ -762,9 +762,9 @@ def _ping_or_close(
     if not closing_enabled(cfg):
         close_at = last.at + close_after
         if not _due(close_at, now):
-            return [NoOp(f"{state}: pinged on {on}; close due {close_at.date()} UTC", what="close")], (
-                earliest(close_at)
-            )
+            return [
+                NoOp(f"{state}: pinged on {on}; close due {close_at.date()} UTC", what="close")
+            ], (earliest(close_at))
         why = (
             f"would close: no answer since the ping on {on}"
             " (closing is off: set lifecycle.close: true to opt in)"
