@@ -1,7 +1,7 @@
 """An upgrade restarts one service while the others still write: its migrations of the SQLite
 store must wait for the writers, not fail at once with "database is locked" (WAL cannot upgrade
 a read snapshot another process's commit made stale, and SQLite then skips the busy timeout).
-Retrying the migration until a deadline was not enough: two busy writers starved it for 30 s in
+Retrying the migration until a deadline was not enough: one busy writer starved it for 30 s in
 a loaded CI run; each migration now takes the write lock before it reads."""
 
 from __future__ import annotations
