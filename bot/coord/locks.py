@@ -83,6 +83,15 @@ def check_held() -> None:
             )
 
 
+def _held_here(pg: PgDatabase, key: str) -> tuple[bool, int]:
+    """Whether the store's session holds `key`, and that session's generation (asking also finds
+    out whether the connection died, and reconnects: a new generation)."""
+    from bot.store.pg import advisory_key
+
+    k = advisory_key(key)
+    return _ask(pg, _HELD, [(k >> 32) & 0xFFFFFFFF, k & 0xFFFFFFFF])
+
+
 def _thread_lock(key: str) -> threading.Lock:
     with _local_guard:
         lock = _local.get(key)
@@ -185,28 +194,23 @@ class Locks:
                 [key, self.owner, self._clock()],
             ).fetchone()
             return row is not None
-        from bot.store.pg import advisory_key
-
         taken = self._sessions.get(key)
         if taken is None or taken == _LOST:
             return False
-        k = advisory_key(key)
-        held, gen = _ask(pg, _HELD, [(k >> 32) & 0xFFFFFFFF, k & 0xFFFFFFFF])
+        held, gen = _held_here(pg, key)
         return held and gen == taken
 
     def _still_held(self, pg: PgDatabase, key: str) -> bool:
         from bot.store.pg import advisory_key
 
-        k = advisory_key(key)
         taken = self._sessions.get(key)
         if taken == _LOST:
             return False
-        # also finds out whether the connection died, and reconnects (a new generation)
-        held, gen = _ask(pg, _HELD, [(k >> 32) & 0xFFFFFFFF, k & 0xFFFFFFFF])
+        held, gen = _held_here(pg, key)
         if taken is None:  # not taken through this Locks: only say whether this session holds it
             return held
         if gen != taken:  # a new session: the old one's lock went with it; ours if still free
-            held, gen = _ask(pg, "select pg_try_advisory_lock(?)", [k])
+            held, gen = _ask(pg, "select pg_try_advisory_lock(?)", [advisory_key(key)])
             if held:
                 pg.lock_taken(gen)
         self._sessions[key] = gen if held else _LOST

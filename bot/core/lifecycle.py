@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from bot.core.actions import Action, Close, Comment, NoOp, RemoveLabel
@@ -762,9 +762,7 @@ def _ping_or_close(
     if not closing_enabled(cfg):
         close_at = last.at + close_after
         if not _due(close_at, now):
-            return [
-                NoOp(f"{state}: pinged on {on}; close due {close_at.date()} UTC", what="close")
-            ], (earliest(close_at))
+            return _close_due(state, on, close_at)
         why = (
             f"would close: no answer since the ping on {on}"
             " (closing is off: set lifecycle.close: true to opt in)"
@@ -780,9 +778,7 @@ def _ping_or_close(
     days = max(last.close_days, lc.days_until_close)  # never sooner than the ping announced
     close_at = last.at + timedelta(days=days)
     if not _due(close_at, now):
-        return [NoOp(f"{state}: pinged on {on}; close due {close_at.date()} UTC", what="close")], (
-            earliest(close_at)
-        )
+        return _close_due(state, on, close_at)
     quiet_for = (now.date() - on).days  # calendar days: the grace may leave some hours short
     reason = f"no answer from the author for {quiet_for} days after the ping on {on}"
     noted = close_notes_since(thread, bot, last.at)
@@ -792,6 +788,13 @@ def _ping_or_close(
     text = CLOSE_BODY.format(days=days, who=thread.issue.author)
     mark = f"{CLOSE_MARK}{now.date().isoformat()}"
     return [Comment(text, mark, reason), Close(reason, "not_planned")], FOREVER
+
+
+def _close_due(state: str, on: date, close_at: datetime) -> tuple[list[Action], datetime]:
+    """Nothing yet: the close announced by the ping on `on` is due on close_at's (UTC) day."""
+    return [NoOp(f"{state}: pinged on {on}; close due {close_at.date()} UTC", what="close")], (
+        earliest(close_at)
+    )
 
 
 def earliest(at: datetime) -> datetime:

@@ -18,7 +18,7 @@ from bot.coord.locks import Locks
 from bot.core.config import RepoConfig
 from bot.core.labels import NO_KIND_LABEL, kind_for_labels, not_learned_reason
 from bot.core.lifecycle import epoch_or_none, repo_of
-from bot.core.numbers import whole_number
+from bot.core.numbers import STORE_DIGITS, whole_number
 from bot.jobs.context import JobContext
 from bot.jobs.repo_config import cached_config, load_repo_config
 from bot.llm.records import Learned, Records
@@ -865,7 +865,7 @@ def _number(row: dict[str, Any]) -> int | None:
         raw = whole_number(raw.strip())
     if isinstance(raw, bool) or not isinstance(raw, int):
         return None
-    return raw if 0 < raw < 10**18 else None
+    return raw if 0 < raw < 10**STORE_DIGITS else None
 
 
 def _labels(row: dict[str, Any]) -> list[str]:
