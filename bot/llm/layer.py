@@ -27,6 +27,7 @@ from bot.llm.zeroshot import LabelAnswer, classify_with
 from bot.llm.zeroshot import prompt_version as zeroshot_version
 from bot.settings import Settings
 from bot.store import Store
+from bot.store.outage import LocksLost
 
 T = TypeVar("T", bound=BaseModel)
 Check = Callable[[Any], float]  # evidence in [0, 1] that a validated answer is right
@@ -577,6 +578,8 @@ class ModelLayer:
             return False, f"the embed extra is not installed ({embed.INSTALL_HINT})"
         try:
             pub = encoder_share.latest(self.records.store)
+        except LocksLost:  # the job's lock went with the session: it stops here, not at its write
+            raise
         except Exception as err:  # the store is down or its row is unreadable: classify goes on
             log.warning("shared encoder tunes not checked: %s", err)
             return False, f"shared tunes not checked: {err}"

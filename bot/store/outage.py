@@ -12,6 +12,14 @@ SQLITE_OUTAGE_CODES = frozenset({5, 6, 8, 10, 13, 14, 15})
 SQLITE_OUTAGE_WORDS = ("locked", "busy", "unable to open", "disk is full", "disk i/o", "readonly")
 
 
+class LocksLost(Exception):
+    """The store's session ended while it held locks: the work they guarded must stop.
+
+    A marker for code that reads the store on a best-effort basis (logs an error and goes on):
+    this one it lets through. PostgreSQL's SessionLocksLost is one; SQLite holds no session locks.
+    """
+
+
 def unavailable_errors() -> tuple[type[Exception], ...]:
     """SQLite's locked/unopenable file, and PostgreSQL's lost connection or read-only server when
     psycopg is installed.

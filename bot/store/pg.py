@@ -23,6 +23,8 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg.types.numeric import FloatLoader
 
+from bot.store.outage import LocksLost
+
 TYPES: dict[Any, str] = {
     str: "text",
     int: "bigint",
@@ -130,7 +132,7 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-class SessionLocksLost(psycopg.OperationalError):
+class SessionLocksLost(psycopg.OperationalError, LocksLost):
     """The connection died while this process held session advisory locks on it: the server
     released them, so the work they guarded must stop (the queue retries it), not go on quietly
     on a new connection while another worker may hold the same lock."""

@@ -6,6 +6,7 @@ key meanwhile, and takes the key again when nobody did."""
 from __future__ import annotations
 
 import contextlib
+import math
 from pathlib import Path
 
 import psycopg
@@ -15,10 +16,12 @@ from bot.coord.locks import LockLost, Locks, issue_key
 from bot.github.app import GitHubApp
 from bot.jobs.backfill import BackfillBusy, backfill_repo, lock_key
 from bot.jobs.context import JobContext
+from bot.llm import ModelLayer, embed
 from bot.settings import Settings
 from bot.store import Store, open_store
 from bot.store.pg import SessionLocksLost
 from tests.fake_github.plugin import make_settings
+from tests.llm.conftest import make_settings as llm_settings
 from tests.triage.fakes import FakeRepoHost
 
 KEY = issue_key("o/r", 7)
@@ -209,3 +212,18 @@ def test_a_github_write_is_not_made_once_the_sqlite_lease_was_taken_over(
         with pytest.raises(LockLost):  # the row is another owner's now
             host.add_labels(1, ["needs-info"])
     assert len(fake_github.state.writes()) == 1
+
+
+@pytest.mark.skipif(not embed.available(), reason="the embed extra is not installed")
+def test_triage_s_shared_tune_check_lets_a_lost_lock_through(pg_url: str, tmp_path: Path) -> None:
+    """The classifier's look for the fleet's newest tune is best-effort (a store error is logged
+    and triage goes on), but a lost lock is not an error to go on from: the job stops there,
+    before the model's minutes of work, not at its first GitHub write."""
+    a = open_store(pg_url)
+    layer = ModelLayer(llm_settings(tmp_path, database_url=pg_url), a)
+    with Locks(a).hold(KEY, wait_s=0) as got:
+        assert got
+        cut(a, pg_url)
+        with pytest.raises(SessionLocksLost, match="lost while holding 1 lock"):
+            layer.classifier()
+    assert layer.sync_encoder(now=math.inf) == (False, "no tune published in the store")
