@@ -7,6 +7,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
+from bot.commits import pipeline
 from bot.commits.git import Repo
 from bot.commits.message import CommitDraft
 from bot.commits.pipeline import DraftOptions, draft_tree
@@ -83,3 +86,33 @@ def test_the_answer_asked_for_again_is_checked_too(make_repo: Callable[..., Git]
     assert result.message.splitlines()[0] == "feat: add conf.py"
     assert result.confidence == 0.0
     assert any("possible secret (AWS access key id)" in n for n in result.notes), result.notes
+
+
+def test_the_staged_diff_is_scanned_once_however_often_the_model_is_asked(
+    make_repo: Callable[..., Git], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass over a large diff costs about 0.14 s a megabyte: the message asked twice (the first
+    answer repeated an earlier subject) with the large model allowed reads each file once, and
+    the whole diff at most twice (any secret, then one on added lines)."""
+    g = staged(make_repo, f'AWS = "{KEY}"\n')
+    g.write("notes.txt", "plain words\n")
+    g("add", "notes.txt")
+    scanned: list[str] = []
+
+    def counted(real: Callable[..., Any]) -> Callable[..., Any]:
+        def scan(text: str, **kw: Any) -> Any:
+            scanned.append(text)
+            return real(text, **kw)
+
+        return scan
+
+    monkeypatch.setattr(pipeline, "secret_values", counted(pipeline.secret_values))
+    monkeypatch.setattr(pipeline, "find_secrets", counted(pipeline.find_secrets))
+    copy = CommitDraft(type="feat", subject="add the settings")  # repeats FIRST: asked again
+    writer = ScriptedWriter(copy, CommitDraft(type="feat", subject="read the AWS settings"))
+    result = draft_tree(Repo(g.root), g.tree(), writer, DraftOptions(allow_large=True))
+    assert result is not None and writer.calls == 2
+    assert result.message.splitlines()[0] == "feat: read the AWS settings"
+    files = [t for t in scanned if t.startswith("diff --git")]
+    assert len(files) == 4, files  # each file alone once, and the whole diff twice
+    assert sum(KEY in t and "notes.txt" in t for t in files) == 2
