@@ -59,6 +59,20 @@ def asked(st: FakeState, t0: float, user: str = "alice", **kw: Any) -> int:
     return issue.number
 
 
+def awaiting_info(st: FakeState, t0: float, by: str = "mia", question: str | None = None) -> Any:
+    """An issue alice opened at t0, labeled needs-info by `by` a minute later, just after
+    `question` (mia's comment) when one is given."""
+    issue = st.add_issue(
+        REPO, "Crash", "It crashes.", user="alice", created_at=t0, labels=["needs-info"]
+    )
+    at = t0 + 60
+    if question is not None:
+        st.add_comment(REPO, issue.number, question, user="mia", created_at=at)
+        at += 1
+    st.add_event(REPO, issue.number, "labeled", by, label="needs-info", created_at=at)
+    return issue
+
+
 def bot_bodies(st: FakeState, number: int, repo: str = REPO) -> list[str]:
     return [c.body for c in st.comments(repo, number) if c.user_type == "Bot"]
 

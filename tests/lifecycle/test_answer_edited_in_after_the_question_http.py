@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.sandbox.fake_github.server import FakeGitHubServer
-from tests.lifecycle.http_world import DAY, REPO, reasons, sweep, world
+from tests.lifecycle.http_world import DAY, REPO, awaiting_info, reasons, sweep, world
 
 
 def test_an_answer_edited_in_after_the_question_before_the_ping_is_not_closed_unanswered(
@@ -36,11 +36,7 @@ def test_a_follow_up_answered_by_editing_the_answer_is_not_closed_as_unanswered(
     the follow-up: the label comes off and the team is asked to look."""
     st, ctx = world(fake_github, tmp_path)
     t0 = st.now() - 2 * DAY
-    issue = st.add_issue(
-        REPO, "Crash", "It crashes.", user="alice", created_at=t0, labels=["needs-info"]
-    )
-    st.add_event(REPO, issue.number, "labeled", "smolbot[bot]", label="needs-info")
-    st.repos[REPO].timeline[issue.number][-1]["created_at"] = t0 + 60
+    issue = awaiting_info(st, t0, by="smolbot[bot]")
     answer = st.add_comment(
         REPO, issue.number, "Version 2.3.", user="alice", created_at=t0 + 0.5 * DAY
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.sandbox.fake_github.server import FakeGitHubServer
-from tests.lifecycle.http_world import DAY, REPO, bot_bodies, reasons, sweep, world
+from tests.lifecycle.http_world import DAY, REPO, awaiting_info, bot_bodies, reasons, sweep, world
 
 
 def test_an_answer_edited_into_the_body_keeps_the_issue_open(
@@ -16,10 +16,7 @@ def test_an_answer_edited_into_the_body_keeps_the_issue_open(
 ) -> None:
     st, ctx = world(fake_github, tmp_path)
     t0 = st.now() - 8 * DAY
-    issue = st.add_issue(
-        REPO, "Crash", "It crashes.", user="alice", created_at=t0, labels=["needs-info"]
-    )
-    st.add_event(REPO, issue.number, "labeled", "mia", label="needs-info", created_at=t0 + 60)
+    issue = awaiting_info(st, t0)
     sweep(ctx)
     assert any("@alice" in b for b in bot_bodies(st, issue.number))
     st.advance(2 * DAY)  # alice edits the body with what was asked (GitHub bumps updated_at)
@@ -39,10 +36,7 @@ def test_an_update_the_bot_s_own_comment_explains_does_not_hold_the_close(
 ) -> None:
     st, ctx = world(fake_github, tmp_path)
     t0 = st.now() - 8 * DAY
-    issue = st.add_issue(
-        REPO, "Crash", "It crashes.", user="alice", created_at=t0, labels=["needs-info"]
-    )
-    st.add_event(REPO, issue.number, "labeled", "mia", label="needs-info", created_at=t0 + 60)
+    issue = awaiting_info(st, t0)
     sweep(ctx)  # the ping bumps updated_at: its own comment says why
     st.advance(8 * DAY)
     sweep(ctx)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.sandbox.fake_github.server import FakeGitHubServer
-from tests.lifecycle.http_world import DAY, REPO, bot_bodies, reasons, sweep, world
+from tests.lifecycle.http_world import DAY, REPO, awaiting_info, bot_bodies, reasons, sweep, world
 
 
 def test_a_deleted_answer_gets_a_new_ping_before_any_close(
@@ -16,12 +16,7 @@ def test_a_deleted_answer_gets_a_new_ping_before_any_close(
 ) -> None:
     st, ctx = world(fake_github, tmp_path)
     t0 = st.now() - 8 * DAY
-    issue = st.add_issue(
-        REPO, "Crash", "It crashes.", user="alice", created_at=t0, labels=["needs-info"]
-    )
-    n = issue.number
-    st.add_comment(REPO, n, "Which version do you run?", user="mia", created_at=t0 + 60)
-    st.add_event(REPO, n, "labeled", "mia", label="needs-info", created_at=t0 + 61)
+    n = awaiting_info(st, t0, question="Which version do you run?").number
     sweep(ctx)  # day 8: the ping to alice, close in 7 days
     st.advance(2 * DAY)
     answer = st.add_comment(REPO, n, "2.3.1, log: GH_TOKEN=ghp_xxx ...", user="alice")

@@ -8,15 +8,11 @@ from pathlib import Path
 
 from bot.sandbox.fake_github.server import FakeGitHubServer
 from bot.sandbox.fake_github.state import FakeGitHub as FakeState
-from tests.lifecycle.http_world import DAY, REPO, bot_bodies, reasons, sweep, world
+from tests.lifecycle.http_world import DAY, REPO, awaiting_info, bot_bodies, reasons, sweep, world
 
 
 def _answered_then_asked(st: FakeState, t0: float, follow_up: str) -> int:
-    issue = st.add_issue(
-        REPO, "Crash", "It crashes.", user="alice", created_at=t0, labels=["needs-info"]
-    )
-    st.add_event(REPO, issue.number, "labeled", "smolbot[bot]", label="needs-info")
-    st.repos[REPO].timeline[issue.number][-1]["created_at"] = t0 + 60
+    issue = awaiting_info(st, t0, by="smolbot[bot]")
     st.add_comment(REPO, issue.number, "Version 2.3.", user="alice", created_at=t0 + 0.5 * DAY)
     st.add_comment(REPO, issue.number, follow_up, user="mia", created_at=t0 + 1 * DAY)
     return issue.number

@@ -12,7 +12,7 @@ from bot.core.lifecycle import Thread, waiting_on
 from bot.ports import CommentData, EventData
 from bot.sandbox.fake_github.server import FakeGitHubServer
 from tests.lifecycle.fakes import BOT, comment, day, iso, issue
-from tests.lifecycle.http_world import DAY, REPO, bot_bodies, reasons, sweep, world
+from tests.lifecycle.http_world import DAY, REPO, awaiting_info, bot_bodies, reasons, sweep, world
 
 
 def test_removing_needs_info_ends_the_wait_on_the_author(
@@ -20,12 +20,8 @@ def test_removing_needs_info_ends_the_wait_on_the_author(
 ) -> None:
     st, ctx = world(fake_github, tmp_path)
     t0 = st.now() - 8 * DAY
-    issue = st.add_issue(
-        REPO, "Crash", "It crashes.", user="alice", created_at=t0, labels=["needs-info"]
-    )
+    issue = awaiting_info(st, t0, question="Which version do you run?")
     n = issue.number
-    st.add_comment(REPO, n, "Which version do you run?", user="mia", created_at=t0 + 60)
-    st.add_event(REPO, n, "labeled", "mia", label="needs-info", created_at=t0 + 61)
     sweep(ctx)
     assert len(bot_bodies(st, n)) == 1  # the ping to alice, close announced
     st.advance(DAY)  # mia reproduces it on 2.3 herself and takes needs-info off

@@ -8,7 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.sandbox.fake_github.server import FakeGitHubServer
-from tests.lifecycle.http_world import DAY, REPO, asked, bot_bodies, reasons, sweep, world
+from tests.lifecycle.http_world import (
+    DAY,
+    REPO,
+    asked,
+    awaiting_info,
+    bot_bodies,
+    reasons,
+    sweep,
+    world,
+)
 
 
 def test_an_answer_from_a_co_reporter_moves_the_wait_to_the_team(
@@ -48,10 +57,7 @@ def test_a_co_reporter_s_reply_under_needs_info_moves_the_wait_to_the_team(
 ) -> None:
     st, ctx = world(fake_github, tmp_path)
     t0 = st.now() - 8 * DAY
-    issue = st.add_issue(
-        REPO, "Crash", "It crashes.", user="alice", created_at=t0, labels=["needs-info"]
-    )
-    st.add_event(REPO, issue.number, "labeled", "mia", label="needs-info", created_at=t0 + 60)
+    issue = awaiting_info(st, t0)
     st.add_comment(REPO, issue.number, "Same here on 2.3.1, log attached.", user="bob")
     for _ in range(3):
         sweep(ctx)
