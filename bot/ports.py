@@ -63,10 +63,12 @@ class EventData:
     actor_type: str = "User"  # "Bot" for apps
     label: str | None = None  # labeled / unlabeled
     assignee: str | None = None  # assigned / unassigned
-    # added by the GitHub adapter: cross-referenced events name the referencing issue or PR
+    # added by the GitHub adapter: cross-referenced events name the referencing issue or PR,
+    # referenced events the commit whose message names the issue
     source_number: int | None = None
     source_is_pull_request: bool = False
     source_repo: str = ""  # its repository ("owner/name"); "" when GitHub did not say
+    commit_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -285,6 +285,16 @@ def test_timeline_events(gh: FakeGitHubServer, repo: RepoHost) -> None:
     assert (events[2].source_number, events[2].source_is_pull_request) == (pr, True)
 
 
+def test_referenced_events_name_the_commit_and_where_it_was_pushed(
+    gh: FakeGitHubServer, repo: RepoHost
+) -> None:
+    gh.state.add_event(REPO, 1, "referenced", "dev", commit_id="1a2b3c4d5e6f7081")
+    gh.state.add_event(REPO, 1, "referenced", "dev", commit_id="99ff", commit_repo="dev/fork")
+    here, fork = repo.issue_events(1)[-2:]
+    assert (here.kind, here.commit_id, here.source_repo) == ("referenced", "1a2b3c4d5e6f7081", REPO)
+    assert (fork.commit_id, fork.source_repo, fork.source_number) == ("99ff", "dev/fork", None)
+
+
 def test_installation_repositories(app: GitHubApp) -> None:
     assert app.installation_repos(INST) == ["octo/demo", "octo/second"]
     assert app.installations() == [INST, 8]

@@ -68,8 +68,9 @@ class Waiting:
     edited_after: datetime | None = None  # on the team: the issue was edited after this ping
     edited_by: str | None = None  # on the team: whose comment was edited after that ping
     replied_by: str | None = None  # on the team: someone outside it replied to the question
-    linked_by: str | None = None  # on the team: who linked a pull request after the question
-    linked: str = ""  # which: "pull request #12" (or "a pull request", GitHub did not say)
+    linked_by: str | None = None  # on the team: who linked a pull request or a commit after the
+    # question; which: "pull request #12" ("a pull request": GitHub did not say), "commit 1a2b3c4"
+    linked: str = ""
 
 
 @dataclass(frozen=True)
@@ -349,11 +350,11 @@ def _answered_otherwise(
     bot_login: str,
 ) -> Waiting | None:
     """The wait on the author moved to the team by what came after the question other than her
-    comment, the later of: someone else's reply (_replied_after) and a pull request linked to
-    the issue (_pr_linked_after). None: nothing did, the author still owes the answer."""
+    comment, the later of: someone else's reply (_replied_after) and a pull request or commit
+    linked to the issue (_linked_after). None: nothing did, the author still owes the answer."""
     issue = thread.issue
     other = _replied_after(people, by_team, issue.author, asked)
-    link = _pr_linked_after(thread, bot_login, asked)
+    link = _linked_after(thread, bot_login, asked)
     if other is None:
         return None if link is None else _linked(issue, last_team, link, clock)
     if link is not None and parse_time(link.created_at) >= parse_time(other.created_at):
@@ -361,21 +362,26 @@ def _answered_otherwise(
     return _outsider_replied(issue, last_team, other, clock)
 
 
-# a pull request linked to the issue: one that mentions it ("Fixes #1") or one connected to it
-# in the sidebar (GitHub's `connected` event names no pull request)
-LINK_EVENTS = frozenset({"cross-referenced", "connected"})
+# work linked to the issue: a pull request that mentions it ("Fixes #1"), one connected to it in
+# the sidebar (GitHub's `connected` event names no pull request), or a commit pushed here whose
+# message names it (`referenced`: "Refs #1", work under way on a branch)
+LINK_EVENTS = frozenset({"cross-referenced", "connected", "referenced"})
 
 
-def _pr_linked_after(thread: Thread, bot_login: str, asked: datetime) -> EventData | None:
-    """The last pull request a person (not a bot: a dependency bump names issues too) linked to
-    the issue after the question, or None. Another issue's mention ("same as #1") answers
-    nothing, nor does another repository's pull request (a downstream workaround or a fork's
-    change mentions the issue; it fixes nothing here)."""
+def _linked_after(thread: Thread, bot_login: str, asked: datetime) -> EventData | None:
+    """The last pull request or commit a person (not a bot: a dependency bump names issues too)
+    linked to the issue after the question, or None. Another issue's mention ("same as #1")
+    answers nothing, nor does another repository's pull request or commit (a downstream
+    workaround or a fork's change mentions the issue; it fixes nothing here)."""
     links = [
         e
         for e in thread.events
         if e.kind in LINK_EVENTS
-        and (e.kind == "connected" or e.source_is_pull_request)
+        and (
+            e.kind == "connected"
+            or (e.kind == "cross-referenced" and e.source_is_pull_request)
+            or (e.kind == "referenced" and e.commit_id is not None)
+        )
         and e.source_repo.lower() in _own_names(thread.issue)
         and not is_bot(e.actor, e.actor_type, bot_login)
         and parse_time(e.created_at) > asked
@@ -386,13 +392,19 @@ def _pr_linked_after(thread: Thread, bot_login: str, asked: datetime) -> EventDa
 def _linked(
     issue: IssueData, last_team: CommentData | None, link: EventData, clock: datetime
 ) -> Waiting:
-    """A pull request was linked after the question: the fix or the answer may be there, so a
-    maintainer looks (the author is not pinged, nor the issue closed "nobody answered")."""
+    """A pull request or commit was linked after the question: the fix or the answer may be
+    there, so a maintainer looks (the author is not pinged, nor the issue closed "nobody
+    answered")."""
     at = parse_time(link.created_at)
-    pr = f"pull request {_ref(issue, link)}" if link.source_number else "a pull request"
-    why = f"{link.actor} linked {pr} after the question to the author"
+    if link.commit_id is not None:
+        what = f"commit {link.commit_id[:7]}"  # GitHub links a short hash to this repository's
+    elif link.source_number:
+        what = f"pull request {_ref(issue, link)}"
+    else:
+        what = "a pull request"
+    why = f"{link.actor} linked {what} after the question to the author"
     waits = _on_team(issue, last_team, max(clock, at), why, said_at=at)
-    return replace(waits, linked_by=link.actor, linked=pr)
+    return replace(waits, linked_by=link.actor, linked=what)
 
 
 def _ref(issue: IssueData, link: EventData) -> str:

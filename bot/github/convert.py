@@ -78,12 +78,23 @@ def event_data(d: dict[str, Any]) -> EventData:
         assignee=_login(d["assignee"]) if d.get("assignee") else None,
         source_number=int(source["number"]) if "number" in source else None,
         source_is_pull_request="pull_request" in source,
-        source_repo=_source_repo(source),
+        source_repo=_source_repo(source) or _commit_repo(d.get("commit_url")),
+        commit_id=str(d["commit_id"]) if d.get("commit_id") else None,
     )
 
 
 # a timeline source's repository when it names no full_name: from its API or web address
 _REPO_IN_URL = re.compile(r"/repos/([^/]+/[^/]+)/?$|^https?://[^/]+/([^/]+/[^/]+)/(?:pull|issues)/")
+
+
+_COMMIT_URL = re.compile(r"/repos/([^/]+/[^/]+)/commits/[0-9a-fA-F]+/?$")
+
+
+def _commit_repo(url: object) -> str:
+    """The repository a `referenced` event's commit was pushed to, from its commit_url (a fork's
+    commit names the fork); "" when there is none."""
+    got = _COMMIT_URL.search(str(url or ""))
+    return got.group(1) if got else ""
 
 
 def _source_repo(source: dict[str, Any]) -> str:

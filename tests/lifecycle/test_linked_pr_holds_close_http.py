@@ -1,6 +1,7 @@
 """A pull request linked to the issue after the question (a `cross-referenced` event from a PR,
-"Fixes #1", or a `connected` one from the sidebar) by anyone but a bot is an answer of sorts:
-the wait leaves the author, so the issue is never closed as "nobody answered"."""
+"Fixes #1", or a `connected` one from the sidebar), or a commit pushed to the repository whose
+message names it (`referenced`, "Refs #1"), by anyone but a bot is an answer of sorts: the wait
+leaves the author, so the issue is never closed as "nobody answered"."""
 
 from __future__ import annotations
 
@@ -140,3 +141,39 @@ def test_a_pull_request_of_this_repository_named_by_its_repository_still_holds_t
         sweep(ctx)
     assert st.issue(REPO, number).state == "open", reasons(ctx, number)[-3:]
     assert "alice linked pull request #58" in bot_bodies(st, number)[-1], bot_bodies(st, number)
+
+
+def test_a_commit_referencing_the_issue_after_the_ping_stops_the_close(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """mia pushes "Refs #1: guard the parser" to a branch: the work is under way, so alice is
+    not closed out, and the team's reminder names the commit (GitHub links its short hash)."""
+    st, ctx = world(fake_github, tmp_path)
+    number = asked(st, st.now() - 8 * DAY)
+    sweep(ctx)  # the ping to alice, close announced 7 days on
+    st.advance(2 * DAY)
+    st.add_event(REPO, number, "referenced", "mia", commit_id="1a2b3c4d5e6f70819a0b")
+    for _ in range(3):
+        st.advance(7 * DAY)
+        sweep(ctx)
+    assert st.issue(REPO, number).state == "open", reasons(ctx, number)[-3:]
+    assert any("mia linked commit 1a2b3c4 after the question" in r for r in reasons(ctx, number))
+    pings = bot_bodies(st, number)
+    assert "@mia" in pings[-1] and "linked commit 1a2b3c4" in pings[-1], pings
+
+
+def test_a_commit_in_a_fork_or_by_a_bot_does_not_hold_the_close(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """A commit in someone's fork names the issue (GitHub records it here too) but fixes nothing
+    in this repository; a bot's commit (a release script, a bump) answers nothing."""
+    st, ctx = world(fake_github, tmp_path)
+    number = asked(st, st.now() - 8 * DAY)
+    sweep(ctx)
+    st.advance(2 * DAY)
+    st.add_event(REPO, number, "referenced", "bob", commit_id="ab12cd34", commit_repo="bob/api")
+    st.add_event(REPO, number, "referenced", "release-bot[bot]", commit_id="ef56ab78")
+    st.add_event(REPO, number, "referenced", "carol")  # no commit named: not a link
+    st.advance(6 * DAY)
+    sweep(ctx)
+    assert st.issue(REPO, number).state == "closed", reasons(ctx, number)[-3:]

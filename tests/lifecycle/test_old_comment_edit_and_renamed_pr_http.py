@@ -29,9 +29,9 @@ def test_this_repository_s_pr_after_a_rename_still_holds_the_close() -> None:
     )  # fmt: skip
     thread = lc.Thread(issue, (), (link,))
     asked_at = datetime(2026, 12, 2, tzinfo=UTC)
-    assert lc._pr_linked_after(thread, "smolbot[bot]", asked_at) is link
+    assert lc._linked_after(thread, "smolbot[bot]", asked_at) is link
     other = EventData(**{**link.__dict__, "source_repo": "someone/fork"})
-    assert lc._pr_linked_after(lc.Thread(issue, (), (other,)), "smolbot[bot]", asked_at) is None
+    assert lc._linked_after(lc.Thread(issue, (), (other,)), "smolbot[bot]", asked_at) is None
 
 
 def test_a_typo_fixed_in_a_comment_from_before_the_question_keeps_needs_info(

@@ -93,6 +93,10 @@ def _event_json(req: Req, e: dict[str, Any]) -> dict[str, Any]:
         "commit_id": None,
         "commit_url": None,
     }
+    if "commit_id" in e:  # referenced: a commit pushed to `commit_repo` (default: this one)
+        where = e.get("commit_repo") or req.r.full_name
+        out["commit_id"] = e["commit_id"]
+        out["commit_url"] = f"{req.base}/repos/{where}/commits/{e['commit_id']}"
     if "label" in e:
         label = req.r.labels.get(e["label"], Label(e["label"]))
         out["label"] = {"name": label.name, "color": label.color}
