@@ -52,3 +52,29 @@ def is_outage(err: BaseException) -> bool:
         return any(word in str(err).lower() for word in SQLITE_OUTAGE_WORDS)
     # PostgreSQL: class 54, program limit exceeded (too many columns, a statement too complex)
     return not str(getattr(err, "sqlstate", None) or "").startswith("54")
+
+
+# What the rows themselves hold that a store cannot take: a constraint, a value out of its
+# column's range or type (sqlite3 raises OverflowError for an integer over 64 bits, and
+# ProgrammingError "Error binding parameter" for a type it cannot bind), a row over a limit.
+_DATA_WORDS = ("binding parameter", "not supported", "too large", "too big")
+
+
+def is_data_fault(err: BaseException) -> bool:
+    """Whether a store refused rows for what they hold (another row would go in), rather than
+    for what the store is (a table or column missing, a permission revoked, a schema this
+    version does not match: every row would be refused the same way)."""
+    if isinstance(err, OverflowError | ValueError | TypeError):
+        return True
+    if isinstance(err, sqlite3.IntegrityError | sqlite3.DataError | sqlite3.InterfaceError):
+        return True
+    if isinstance(err, sqlite3.ProgrammingError):
+        return any(word in str(err).lower() for word in _DATA_WORDS)
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    if isinstance(err, psycopg.IntegrityError | psycopg.DataError):
+        return True
+    # class 54, program limit exceeded: a row or index entry too big
+    return isinstance(err, psycopg.Error) and str(err.sqlstate or "").startswith("54")

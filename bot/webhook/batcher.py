@@ -34,7 +34,7 @@ from typing import Any
 
 from bot.ports import Enqueue, QueueUnavailable
 from bot.store import Store
-from bot.store.outage import is_outage, unavailable_errors
+from bot.store.outage import is_data_fault, is_outage, unavailable_errors
 from bot.store.store import StoreFileReplaced
 from bot.webhook import intake
 from bot.webhook.spool import Spool
@@ -66,6 +66,11 @@ def _outage(err: Exception) -> bool:
     if isinstance(err, StoreFileReplaced):
         return True
     return isinstance(err, unavailable_errors()) and is_outage(err)
+
+
+class SpoolRefused(Exception):
+    """The store took none of the spooled entries, and refused some not for what they hold: the
+    fault is the store's (not an outage), so they stay in the spool until it is fixed."""
 
 
 def public_error(err: Exception) -> str:
@@ -328,8 +333,9 @@ class IntakeBatcher:
             done = self.replay()
         except Exception as err:  # still unavailable: the entry stays for the next try
             failed = err
-            if not _outage(err):  # not the store's absence: a disk error, a bug
-                log.exception("spooled deliveries not replayed")
+            said = self.replay_failing[1] if self.replay_failing else None
+            if not _outage(err) and said != f"{type(err).__name__}: {err}":  # once a fault
+                log.exception("spooled deliveries not replayed")  # a disk error, a bug, the store
             elif not self._replay_failed:
                 log.warning("spooled deliveries not recorded yet, the store refused: %s", err)
             self._replay_failed, done = True, 0
@@ -353,7 +359,8 @@ class IntakeBatcher:
 
         When the store refuses them for another reason than an outage, each entry is tried
         alone, and one it refuses alone is moved into spool/rejected/ (it would stop the rest for
-        ever); an outage raises, and the entries stay for the next try."""
+        ever), unless the store refused every one for what it is rather than for what they hold
+        (SpoolRefused); an outage raises, and the entries stay for the next try."""
         assert self.spool is not None
         with contextlib.ExitStack() as taken:
             held: list[tuple[Path, list[dict[str, Any]]]] = []
@@ -386,14 +393,18 @@ class IntakeBatcher:
     def _record_each(
         self, held: list[tuple[Path, list[dict[str, Any]]]]
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
-        """Entries one at a time, after the store refused them together (no outage): one it
-        refuses alone is moved aside, or skipped this pass when it cannot be moved either. An
+        """Entries one at a time, after the store refused them together (no outage). One it
+        refuses for what it holds (is_data_fault) is moved aside, or skipped this pass when it
+        cannot be moved either; so is one refused otherwise once the store took another. When it
+        took none and refused some for what it is (a table missing, a permission revoked: every
+        entry would be refused), they stay in the spool for when it is fixed (SpoolRefused). An
         outage meanwhile publishes what was recorded, then raises (what was recorded is replayed
         again, which the store ignores). The new rows, the rows recorded, the entries moved."""
         assert self.spool is not None
         fresh: list[dict[str, Any]] = []
         recorded: list[dict[str, Any]] = []
         moved = 0
+        store_faults: list[tuple[Path, Exception]] = []
         for entry, got in held:
             try:
                 fresh += self._record_rows(got)
@@ -402,10 +413,26 @@ class IntakeBatcher:
                 if _outage(err):
                     self._publish(_to_queue(fresh))
                     raise
-                log.error("the store refused a spooled entry (no outage)", exc_info=err)
-                why = f"the store refused it: {type(err).__name__}: {err}"
-                moved += self.spool.set_aside(entry, why)
+                if is_data_fault(err):
+                    moved += self._set_aside(entry, err)
+                else:
+                    store_faults.append((entry, err))
+        if store_faults and not recorded:
+            first = store_faults[0][1]
+            raise SpoolRefused(
+                f"the store refused every spooled entry ({len(store_faults)} tried), not for an"
+                f" outage nor for what they hold: {type(first).__name__}: {first}. A schema this"
+                " version does not match, or permissions it lacks: fix the store (or run the"
+                " version that migrated it); the entries stay in the spool and are recorded then"
+            ) from first
+        for entry, fault in store_faults:  # the store took others: these entries' own fault
+            moved += self._set_aside(entry, fault)
         return fresh, recorded, moved
+
+    def _set_aside(self, entry: Path, err: Exception) -> bool:
+        assert self.spool is not None
+        log.error("the store refused a spooled entry (no outage)", exc_info=err)
+        return self.spool.set_aside(entry, f"the store refused it: {type(err).__name__}: {err}")
 
     def process(self, batch: Sequence[Pending]) -> list[Answer]:
         """Record the batch, publish its new deliveries as one message, mark them queued."""

@@ -15,7 +15,7 @@ import pytest
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.outage import is_outage
-from bot.webhook.batcher import IntakeBatcher
+from bot.webhook.batcher import IntakeBatcher, SpoolRefused
 from bot.webhook.spool import REJECTED, Spool
 from tests.webhook.test_app import Recorder
 
@@ -126,8 +126,7 @@ def test_healthz_says_when_the_spool_cannot_drain(settings: Settings, store: Sto
     from bot.webhook.app import create_app
 
     spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
-    spool.put([_row("poison")], "test")
-    _refusing(store, "poison")
+    spool.put([{**_row("poison"), "number": 10**30}], "test")  # over SQLite's 64-bit integers
     with TestClient(create_app(settings, store, Recorder())) as client:
         deadline = time.monotonic() + 10
         while spool.entries() and time.monotonic() < deadline:  # the intake's first replay
@@ -164,3 +163,42 @@ def test_healthz_says_when_replays_keep_failing_while_the_store_answers(
         health = client.get("/healthz")
     assert health.status_code == 503, health.json()
     assert "database is locked" in health.json()["spool"]
+
+
+def test_entries_the_store_refuses_for_what_it_is_stay_until_it_is_fixed(
+    settings: Settings, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A store that lost its deliveries table (a restore of the wrong file, a schema this version
+    does not match; a revoked grant on PostgreSQL) refuses every entry the same way: each was
+    moved into rejected/, to be moved back by hand. Now they stay, the pass fails saying what
+    to fix, and once it is fixed they are recorded."""
+    spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
+    spool.put([_row("a")], "test")
+    spool.put([_row("b"), _row("c")], "test")
+    store.db.execute("alter table deliveries rename to deliveries_away")
+    queue = Recorder()
+    batcher = IntakeBatcher(store, queue, threading.Lock(), spool)
+    with caplog.at_level("ERROR", logger="bot.webhook"):
+        for _ in range(3):
+            failed = batcher._replay_pass()
+            assert isinstance(failed, SpoolRefused), failed
+    assert "no such table: deliveries" in str(failed) and "fix the store" in str(failed)
+    assert batcher.replay_failing is not None and "fix the store" in batcher.replay_failing[1]
+    assert len(spool.entries()) == 2 and spool.status().rejected == 0
+    assert sum(r.exc_info is not None for r in caplog.records) == 1  # said once, not each pass
+    store.db.execute("alter table deliveries_away rename to deliveries")
+    assert batcher._replay_pass() is None
+    assert spool.entries() == [] and sorted(queue.sent) == ["a", "b", "c"]
+    assert batcher.replay_failing is None
+
+
+def test_a_data_fault_is_moved_aside_even_when_nothing_else_waits(
+    settings: Settings, store: Store
+) -> None:
+    """Refused for what it holds (an id the store cannot bind), the lone entry would be refused
+    for ever: it goes into rejected/, and the next entries are recorded."""
+    spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
+    bad = spool.put([{**_row("x"), "installation_id": {"id": 7}}], "test")
+    batcher = IntakeBatcher(store, Recorder(), threading.Lock(), spool)
+    assert batcher._replay_pass() is None
+    assert spool.entries() == [] and (spool.dir / REJECTED / bad.name).exists()
