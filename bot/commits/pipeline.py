@@ -123,6 +123,7 @@ class _Scan:
         return [secret_values(c.patch) for c in self.changes]
 
     def of(self, change: diffs.FileChange) -> dict[str, str]:
+        """The likely secret values of one of the changes (the map step shows it its own diff)."""
         return next(v for c, v in zip(self.changes, self.by_file, strict=True) if c is change)
 
     def shown(self, variables: dict[str, str]) -> dict[str, str]:
