@@ -7,13 +7,15 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import psycopg
 import pytest
 
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, open_store
 from bot.store.outage import is_outage
 from bot.webhook.batcher import IntakeBatcher, SpoolRefused
 from bot.webhook.spool import REJECTED, Spool
@@ -202,3 +204,38 @@ def test_a_data_fault_is_moved_aside_even_when_nothing_else_waits(
     batcher = IntakeBatcher(store, Recorder(), threading.Lock(), spool)
     assert batcher._replay_pass() is None
     assert spool.entries() == [] and (spool.dir / REJECTED / bad.name).exists()
+
+
+def test_a_revoked_grant_on_postgresql_keeps_the_entries_until_it_is_granted_again(
+    settings: Settings, pg_url: str
+) -> None:
+    """The store's role lost INSERT on deliveries (a migration run by hand, a grant script gone
+    wrong): "permission denied" for every entry, none moved aside, all recorded once granted."""
+    open_store(pg_url).close()  # made by its owner; the web runs as a role of its own
+    role = "smolbot_web_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f"create role {role} login")
+        try:
+            admin.execute(f"grant usage on schema public to {role}")
+            admin.execute(
+                f"grant select, insert, update, delete on all tables in schema public to {role}"
+            )
+            admin.execute(f"grant usage, select on all sequences in schema public to {role}")
+            store = open_store(pg_url.replace("postgres@", f"{role}@", 1))
+            spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
+            spool.put([_row("a")], "test")
+            spool.put([_row("b")], "test")
+            admin.execute(f"revoke insert on deliveries from {role}")
+            queue = Recorder()
+            batcher = IntakeBatcher(store, queue, threading.Lock(), spool)
+            failed = batcher._replay_pass()
+            assert isinstance(failed, SpoolRefused), failed
+            assert "permission denied for table deliveries" in str(failed)
+            assert len(spool.entries()) == 2 and spool.status().rejected == 0
+            admin.execute(f"grant insert on deliveries to {role}")
+            assert batcher._replay_pass() is None
+            assert sorted(queue.sent) == ["a", "b"] and spool.entries() == []
+            store.close()
+        finally:
+            admin.execute(f"drop owned by {role}")
+            admin.execute(f"drop role {role}")
