@@ -332,16 +332,16 @@ class IntakeBatcher:
         try:
             done = self.replay()
         except Exception as err:  # still unavailable: the entry stays for the next try
-            failed = err
+            failed, outage, what = err, _outage(err), f"{type(err).__name__}: {err}"
             said = self.replay_failing[1] if self.replay_failing else None
-            if not _outage(err) and said != f"{type(err).__name__}: {err}":  # once a fault
-                log.exception("spooled deliveries not replayed")  # a disk error, a bug, the store
+            if not outage and said != what:  # once a fault: a disk error, a bug, the store's
+                log.exception("spooled deliveries not replayed")
             elif not self._replay_failed:
                 log.warning("spooled deliveries not recorded yet, the store refused: %s", err)
             self._replay_failed, done = True, 0
-            self._outage_err = err if _outage(err) else None
+            self._outage_err = err if outage else None
             since = self.replay_failing[0] if self.replay_failing else time.time()
-            self.replay_failing = (since, f"{type(err).__name__}: {err}")
+            self.replay_failing = (since, what)
         finally:
             self._busy_since = None
         if failed is None:  # recorded what waited, or found nothing (another web took it)
