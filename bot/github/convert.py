@@ -87,16 +87,6 @@ def event_data(d: dict[str, Any]) -> EventData:
 _REPO_IN_URL = re.compile(r"/repos/([^/]+/[^/]+)/?$|^https?://[^/]+/([^/]+/[^/]+)/(?:pull|issues)/")
 
 
-_COMMIT_URL = re.compile(r"/repos/([^/]+/[^/]+)/commits/[0-9a-fA-F]+/?$")
-
-
-def _commit_repo(url: object) -> str:
-    """The repository a `referenced` event's commit was pushed to, from its commit_url (a fork's
-    commit names the fork); "" when there is none."""
-    got = _COMMIT_URL.search(str(url or ""))
-    return got.group(1) if got else ""
-
-
 def _source_repo(source: dict[str, Any]) -> str:
     """The repository ("owner/name") of a cross-referencing issue or PR, "" when unsaid."""
     full = ((source.get("repository") or {}).get("full_name")) or ""
@@ -107,3 +97,13 @@ def _source_repo(source: dict[str, Any]) -> str:
         if got:
             return got.group(1) or got.group(2)
     return ""
+
+
+_COMMIT_URL = re.compile(r"/repos/([^/]+/[^/]+)/commits/[0-9a-fA-F]+/?$")
+
+
+def _commit_repo(url: object) -> str:
+    """The repository a `referenced` event's commit was pushed to, from its commit_url (a fork's
+    commit names the fork); "" when there is none."""
+    got = _COMMIT_URL.search(str(url or ""))
+    return got.group(1) if got else ""
