@@ -77,13 +77,16 @@ class IssueTemplate:
 
 
 def parse_template(path: str, text: str) -> IssueTemplate | None:
-    """Parse a Markdown template (front matter + headings) or a YAML issue form; None if neither."""
+    """Parse a Markdown template (front matter + headings) or a YAML issue form; None if neither,
+    or if the file cannot be read as one: YAML that does not parse or builds a value it cannot
+    hold (`date: 2024-02-30` raises ValueError), as the repository's config is read. One broken
+    template must not stop the triage of every bug report in the repository."""
     try:
         if path.endswith((".yml", ".yaml")):
             return _parse_form(path, yaml.safe_load(text))
         if path.endswith(".md"):
             return _parse_markdown(path, text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError):
         return None
     return None
 
@@ -96,6 +99,12 @@ def _labels(raw: Any) -> tuple[str, ...]:
     return ()
 
 
+def _mapping(raw: Any) -> dict[Any, Any]:
+    """A form item's `attributes` or `validations`, {} when it is not a mapping (`[required]`):
+    GitHub refuses such a form, and the bot reads what it can of it."""
+    return raw if isinstance(raw, dict) else {}
+
+
 def _parse_form(path: str, data: Any) -> IssueTemplate | None:
     if not isinstance(data, dict) or not isinstance(data.get("body"), list):
         return None
@@ -103,10 +112,10 @@ def _parse_form(path: str, data: Any) -> IssueTemplate | None:
     for item in data["body"]:
         if not isinstance(item, dict) or item.get("type") in ("markdown", "checkboxes", None):
             continue
-        attrs = item.get("attributes") or {}
+        attrs = _mapping(item.get("attributes"))
         label = str(attrs.get("label", "")).strip()
         if label:
-            required = bool((item.get("validations") or {}).get("required", False))
+            required = bool(_mapping(item.get("validations")).get("required", False))
             fields.append(TemplateField(label, required, str(attrs.get("value", "") or "")))
     name = str(data.get("name", path))
     return IssueTemplate(path, name, _labels(data.get("labels")), tuple(fields))

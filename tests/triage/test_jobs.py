@@ -148,6 +148,30 @@ def test_issue_template_fields_are_what_is_asked_for(ctx, host):
     assert "- Operating system" in ask and "Steps to reproduce" not in ask
 
 
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "name: Crash\nbody:\n  - type: input\n    attributes: {label: Version}\n"
+        "    validations: [required]\n",  # a list where GitHub wants a mapping
+        "name: Crash\nbody:\n  - type: textarea\n    attributes: Steps\n",
+        "name: Crash\nbody:\n  - type: input\n    attributes: {label: Day, placeholder: 2024-02-30}\n",
+    ],
+)
+def test_a_broken_issue_template_is_skipped_not_the_triage(ctx, host, broken):
+    """A template that parses as YAML but holds what no form can (raised AttributeError or
+    ValueError in the parser) is left out; the repository's other bug template still counts."""
+    host.files[".github/ISSUE_TEMPLATE/bug_report.yml"] = (
+        "name: Bug report\nlabels: [bug]\nbody:\n"
+        "  - type: input\n    attributes: {label: Operating system}\n    validations: {required: true}\n"
+    )
+    host.files[".github/ISSUE_TEMPLATE/crash.yml"] = broken
+    n = host.add(BUG[0], "### Operating system\n\n_No response_\n").number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    (ask,) = [b for (_, b) in writes(host, "comment")]
+    assert "- Operating system" in ask
+    assert any("needs-info" in labels for _, labels in writes(host, "add_labels"))
+
+
 def test_duplicates_are_suggested_with_state_never_closed(ctx, host):
     old = host.add(
         "Crash when clicking the save button in the editor",
