@@ -139,13 +139,16 @@ def _parse_markdown(path: str, text: str) -> IssueTemplate:
     return IssueTemplate(path, name, _labels(meta.get("labels")), fields)
 
 
-def sections(body: str) -> list[tuple[str, str]]:
-    """Headings (#, ###, **Bold:**) and the text under each, in order; HTML comments removed."""
+def sections(body: str, known: frozenset[str] | None = None) -> list[tuple[str, str]]:
+    """Headings (#, ###, **Bold:**) and the text under each, in order; HTML comments removed.
+    With `known` (normalised headings): only those split the text, any other heading line is
+    text of its section, as a report's `**On Windows:**` or `# install it` under "Steps to
+    reproduce" is, not a heading that leaves the steps empty."""
     text = _COMMENT.sub("", body or "")
     found, pos = [], 0  # (start, end, heading) per heading line
     for line in text.splitlines(keepends=True):
         heading = _heading(line)
-        if heading:
+        if heading and (known is None or _norm(heading) in known):
             found.append((pos, pos + len(line), heading))
         pos += len(line)
     return [
@@ -173,9 +176,9 @@ def _heading(line: str) -> str | None:
     return None
 
 
-def split_sections(body: str) -> dict[str, str]:
-    """Sections keyed by their normalised heading."""
-    return {_norm(h): text for h, text in sections(body)}
+def split_sections(body: str, known: frozenset[str] | None = None) -> dict[str, str]:
+    """Sections keyed by their normalised heading (only `known` ones split, when given)."""
+    return {_norm(h): text for h, text in sections(body, known)}
 
 
 def _norm(heading: str) -> str:
@@ -237,8 +240,10 @@ def report_gaps(
     """(missing, unread): the needs a report does not meet (an empty template section, or no
     sign in free text), and those it cannot be judged on: free text in another language than
     English shows no English sign of them (`steps`, `expected`), which is no sign they lack."""
-    found = split_sections(body)
+    needs = tuple(needs)
     defaults = {_norm(f.label): f.default.strip() for f in template.fields} if template else {}
+    # the headings a report is split on: its template's fields and the needs' own wording
+    found = split_sections(body, frozenset(defaults) | {_norm(n.label) for n in needs})
     free = _COMMENT.sub("", f"{title}\n{body or ''}")
     english: bool | None = None  # read once, and only if a need is looked for in free text
     missing: list[Need] = []

@@ -172,6 +172,21 @@ def test_a_broken_issue_template_is_skipped_not_the_triage(ctx, host, broken):
     assert any("needs-info" in labels for _, labels in writes(host, "add_labels"))
 
 
+def test_a_bold_line_inside_a_template_section_is_its_text_not_a_heading(ctx, host):
+    host.files[".github/ISSUE_TEMPLATE/bug_report.yml"] = (
+        "name: Bug report\nlabels: [bug]\nbody:\n"
+        "  - type: textarea\n    attributes: {label: Steps to reproduce}\n    validations: {required: true}\n"
+        "  - type: input\n    attributes: {label: Version}\n    validations: {required: true}\n"
+    )
+    body = (
+        "### Steps to reproduce\n\n**On Windows:**\n1. open the app\n2. click save\n\n"
+        "### Version\n\n**2.4.1**\n"
+    )
+    n = host.add(BUG[0], body).number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert not writes(host, "comment")  # nothing is missing: nothing is asked
+
+
 def test_duplicates_are_suggested_with_state_never_closed(ctx, host):
     old = host.add(
         "Crash when clicking the save button in the editor",
