@@ -39,13 +39,14 @@ class Rejected:
 def _plain_lines(body: str) -> list[str]:
     """Lines outside code blocks, block quotes and HTML comments: quoting a command, showing it
     as an example or hiding it does not run it. A fence closes only with its own kind of fence,
-    at least as long (Markdown's rule: a ``` line inside a ~~~~ block is text)."""
+    at least as long (Markdown's rule: a ``` line inside a ~~~~ block is text); a line that
+    opens with ``` and has another backtick after it is inline code, not a fence."""
     lines: list[str] = []
     fence: str | None = None
     for line in _HTML_COMMENT.sub("", body or "").splitlines():
         m = _FENCE.match(line)
-        if fence is None and m:
-            fence = m.group(1)
+        if fence is None and m and not (m.group(1)[0] == "`" and "`" in line[m.end() :]):
+            fence = m.group(1)  # not "```npm i``` fails": a backtick fence's info has no backtick
         elif fence is not None:
             if (
                 m

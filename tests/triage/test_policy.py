@@ -375,6 +375,9 @@ def test_maintainer_duplicate_closes_with_reason():
             "```\n/smolbot ignore\n``` not a fence end\n```\n/smolbot summarize",
             [Command("summarize")],
         ),
+        # inline code at the line's start, not a fence: the command after it runs
+        ("```npm install``` fails here too\n/smolbot duplicate #12", [Command("duplicate", 12)]),
+        ("~~~a~~~\n/smolbot ignore", []),  # a tilde fence's info may hold tildes: a fence
     ],
 )
 def test_parse_commands(body, expected):
