@@ -74,7 +74,8 @@ class Performer:
             self._comments = self.host.comments(self.t.number)
         return self._comments
 
-    def _current_labels(self) -> set[str]:
+    def current_labels(self) -> set[str]:
+        """The issue's labels as GitHub has them now (read once), updated by this performer."""
         if self._labels is None:
             self._labels = set(self.host.issue(self.t.number).labels)
         return self._labels
@@ -98,21 +99,21 @@ class Performer:
         raise TypeError(f"unknown action {action!r}")
 
     def _add_labels(self, action: AddLabels, model: dict[str, Any] | None) -> str:
-        missing = [lb for lb in action.labels if find_label(self._current_labels(), lb) is None]
+        missing = [lb for lb in action.labels if find_label(self.current_labels(), lb) is None]
         if not missing:
             return self._audit(
                 "add_labels", "skipped", "labels already present", labels=action.labels
             )
         self.host.add_labels(self.t.number, missing)
-        self._current_labels().update(missing)
+        self.current_labels().update(missing)
         return self._audit("add_labels", "done", action.reason, labels=missing, model=model)
 
     def _remove_label(self, action: RemoveLabel) -> str:
-        present = find_label(self._current_labels(), action.label)  # GitHub ignores case
+        present = find_label(self.current_labels(), action.label)  # GitHub ignores case
         if present is None:
             return self._audit("remove_label", "skipped", "label not present", label=action.label)
         self.host.remove_label(self.t.number, present)
-        self._current_labels().discard(present)
+        self.current_labels().discard(present)
         return self._audit("remove_label", "done", action.reason, label=present)
 
     def _comment(self, action: Comment | UpsertComment, model: dict[str, Any] | None) -> str:

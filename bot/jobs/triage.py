@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from bot.core.actions import Action, NoOp
+from bot.core.actions import Action, AddLabels, NoOp
 from bot.core.config import Kind, RepoConfig
 from bot.core.duplicates import Candidate, advice_actions, likely_duplicates
 from bot.core.labels import find_label, is_untriaged, kind_for_labels, spelled
@@ -290,6 +290,14 @@ def triage_issue(
         return None
     issue = guarded(ctx, raw, delivery_id)  # what the model reads (audited only for triage)
     plan = plan_triage(ctx, host, issue, cfg, repo_labels, replace=force, report=shown)
+    if not force and any(isinstance(a, AddLabels) for a in plan.labels):
+        # A kind label a maintainer (or another delivery) put on while the model read the issue
+        # wins as one there before it would: the plan is made again from the labels as they are
+        # now, without the model (no second, contradicting kind; no bug questions on a question).
+        now = tuple(sorted(perf.current_labels()))
+        if labeled_kinds(replace(raw, labels=now), cfg)[0]:
+            issue, shown = replace(issue, labels=now), replace(shown, labels=now)
+            plan = plan_triage(ctx, host, issue, cfg, repo_labels, report=shown)
     perf.perform(plan.labels, model=plan.classified.record)
     if plan.kind is not None:
         ctx.store.set_issue_kind(repo, number, plan.kind.value)

@@ -63,3 +63,24 @@ def test_retriage_still_replaces_the_kind(ctx, host):
     n = host.add(*FEATURE, labels=["bug"]).number
     handle_comment_event(ctx, "c1", comment_payload(host, n, "/smolbot retriage", "maint"))
     assert host.issues[n].labels == ["enhancement"], host.issues[n].labels
+
+
+def test_a_kind_label_put_on_while_the_model_reads_the_issue_wins(ctx, host, monkeypatch):
+    """A maintainer labels the issue `question` in the seconds the classifier takes: the bot's
+    `bug` is not added beside it, nor are a bug report's details asked for."""
+    import bot.jobs.triage as triage
+
+    n = host.add(*BUG).number
+    classify = triage.classify
+
+    def classify_while_a_maintainer_labels(*args, **kwargs):  # type: ignore[no-untyped-def]
+        verdict = classify(*args, **kwargs)  # the real classifier, then the maintainer's label
+        host.issues[n].labels.append("question")
+        return verdict
+
+    monkeypatch.setattr(triage, "classify", classify_while_a_maintainer_labels)
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert host.issues[n].labels == ["question"] and not asks(host, n)
+    assert (ctx.store.issue(REPO, n) or {}).get("kind") == "question"
+    rows = ctx.store.audit_rows(REPO, n, limit=50)
+    assert any("already labeled 'question'" in r["reason"] for r in rows)
