@@ -202,9 +202,13 @@ def pinned_by(events: tuple[EventData, ...] | list[EventData], default: bool = F
 # -- waiting-on -----------------------------------------------------------------------------
 def issue_spelling(thread: Thread, name: str) -> str:
     """A status label as this issue carries it, or carried it (`needs info`, `status: needs-info`
-    for needs-info: triage adds the repository's own spelling), else `name`."""
-    seen = [*thread.issue.labels, *(e.label for e in thread.events if e.label)]
-    return spelled(name, seen)
+    for needs-info: triage adds the repository's own spelling), else `name`. The spelling it
+    carries now first: a label renamed since (`needs-info` to `status: needs-info`) keeps its
+    old name in the past `labeled` events, which must not hide the label that is there."""
+    now = spelled(name, thread.issue.labels)
+    if find_label(thread.issue.labels, now) is not None:
+        return now
+    return spelled(name, [e.label for e in thread.events if e.label])
 
 
 def waiting_on(

@@ -119,6 +119,21 @@ def test_needs_info_as_the_repository_spells_it(spelling: str) -> None:
     assert RemoveLabel(spelling, "the author answered") in decide(t, CFG, day(2.5), BOT).actions
 
 
+def test_a_renamed_needs_info_label_is_read_as_the_issue_carries_it() -> None:
+    """The repository renamed `needs-info` to `status: needs-info`: GitHub keeps the old name in
+    the past `labeled` event. The label the issue carries now is the one read and removed."""
+    renamed = "status: needs-info"
+    old = (EventData("labeled", "bob", iso(day(1)), label="needs-info"),)
+    asked = Thread(issue(labels=[renamed]), (c(1, "bob", "Please attach the log.", 1, MAINT),), old)
+    assert waiting_on(asked, BOT).on == "author"
+    t = Thread(
+        issue(labels=[renamed]),
+        (c(1, "bob", "Please attach the log.", 1, MAINT), c(2, "alice", "here", 2)),
+        old,
+    )
+    assert RemoveLabel(renamed, "the author answered") in decide(t, CFG, day(2.5), BOT).actions
+
+
 def test_clock_is_reset_by_human_label_change_not_by_the_bot() -> None:
     asked = (c(1, "bob", "Version?", 1, MAINT),)
     by_bot = Thread(issue(), asked, (EventData("labeled", BOT, iso(day(5)), "Bot", label="x"),))
