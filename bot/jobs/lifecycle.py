@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from bot.coord.locks import LockLost, Locks
 from bot.core.actions import Action, Close, Comment, NoOp
-from bot.core.config import RepoConfig
+from bot.core.config import RepoConfig, TriageConfig
 from bot.core.lifecycle import (
     PING_MARK,
     PULL_REQUEST,
@@ -96,9 +96,13 @@ def load_thread(host: RepoHost, number: int, issue: IssueData | None = None) -> 
 
 
 def config_hash(cfg: RepoConfig) -> str:
-    raw = json.dumps(
-        [cfg.dry_run, cfg.exempt_labels, cfg.lifecycle.model_dump(mode="json")], default=str
-    )
+    """What a stored decision was taken under: the settings the lifecycle's rules read. The
+    needs-info label's name among them (which label marks a question decides who is waited on),
+    only when it is not the default, so decisions stored before it counted keep their hash."""
+    read = [cfg.dry_run, cfg.exempt_labels, cfg.lifecycle.model_dump(mode="json")]
+    if cfg.triage.needs_info_label != TriageConfig().needs_info_label:
+        read.append(cfg.triage.needs_info_label)
+    raw = json.dumps(read, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 

@@ -120,6 +120,27 @@ def test_needs_info_comes_off_in_a_sweep(tmp_path: Path) -> None:
     assert "needs-info" not in r0.issues[5].labels
 
 
+def test_a_new_needs_info_label_name_is_read_on_issues_decided_before(tmp_path: Path) -> None:
+    """The repository names its own needs-info label in the config after the sweep decided an
+    issue carrying it waits on nobody (a request without "?"): the stored decision does not hold
+    under the new name, so the author is pinged when due, not skipped as unchanged forever."""
+    clock = Clock(day(2))
+    gh = world(clock, repos=1)
+    r0 = gh.repos["o/r0"]
+    r0.add_issue(5, "finn", day(0), labels=["waiting for reporter"])
+    r0.say(5, "bob", "Please attach the full log.", day(1), "MEMBER")
+    ctx = ctx_for(gh, clock, tmp_path)
+    sweep_installation(ctx, 1)
+    assert bot_comments(r0, 5) == []
+    r0.files[".github/smolbot.yml"] = (
+        CLOSE_ON + "triage:\n  needs_info_label: waiting for reporter\n"
+    )
+    clock.t = day(8.5)
+    sweep_installation(ctx, 1)
+    (ping,) = bot_comments(r0, 5)
+    assert "@finn" in ping
+
+
 def test_operation_caps_are_audited(tmp_path: Path) -> None:
     clock = Clock(day(8.5))
     gh = world(clock, repos=3)
