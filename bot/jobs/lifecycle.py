@@ -552,6 +552,8 @@ class _Sweep:
                     self.repo(repo, summarize, sleep)
                 except ReadOnly as err:  # archived since the listing: the others go on
                     self.archived(repo, err)
+                except NotFound as err:  # its issues refused (switched off: 410): the others go on
+                    self.refused(repo, err)
                 except DATA_ERRORS as err:  # this repository's data: the others go on
                     self.repo_failed(repo, err)
         except RateLimited as err:
@@ -690,6 +692,20 @@ class _Sweep:
             "lifecycle", "failed", why, task="lifecycle.sweep", repo=repo, number=number
         )
         log.warning("sweep %s: %s#%s failed: %s", self.run["run_id"], repo, number, err)
+
+    def refused(self, repo: str, err: NotFound) -> None:
+        """GitHub refused this repository's issues (Issues switched off, GitHub's 410; or the
+        repository left the installation since the listing): audited, and the sweep goes on
+        with the next repository; the next run asks again."""
+        self.counts["repos_refused"] += 1
+        said = (str(err).splitlines() or [""])[0][:200]
+        why = (
+            f"GitHub refused this repository's issues ({said}): Issues switched off, or the"
+            " repository left the installation; the sweep went on with the next repository and"
+            " asks again on its next run"
+        )
+        self.ctx.store.audit("lifecycle", "skipped", why, task="lifecycle.sweep", repo=repo)
+        self.save("running", None)
 
     def repo_failed(self, repo: str, err: Exception) -> None:
         """A fault met on this repository's data (a bug the decision hit on it, a value no

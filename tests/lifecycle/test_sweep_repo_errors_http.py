@@ -68,3 +68,21 @@ def test_a_huge_day_count_is_refused_or_harmless(
     other = other_repo(st)
     sweep(ctx)  # must not raise; octo/zzz is swept
     assert len(bot_bodies(st, other, OTHER)) == 1
+
+
+@pytest.mark.parametrize("status", [410, 404])
+def test_a_repository_whose_issues_github_refuses_holds_back_no_other(
+    fake_github: FakeGitHubServer, tmp_path: Path, status: int
+) -> None:
+    """GitHub answers 410 "Issues are disabled for this repo" to the listing of a repository with
+    Issues switched off (404: it left the installation since the repositories were listed): one
+    audit row, and the repositories after it are swept, today and on the next run."""
+    st, ctx = world(fake_github, tmp_path)
+    asked(st, st.now() - 9 * DAY)
+    other = other_repo(st)
+    st.fail_for(30 * DAY, status=status, match=f"/repos/{REPO}/issues")
+    res = sweep(ctx)
+    assert (res.status, res.counts.get("repos_refused")) == ("done", 1)
+    assert len(bot_bodies(st, other, OTHER)) == 1
+    (row,) = [r for r in ctx.store.audit_rows(REPO, None, limit=100) if r["action"] == "lifecycle"]
+    assert row["outcome"] == "skipped" and "Issues switched off" in row["reason"], row
