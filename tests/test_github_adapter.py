@@ -329,6 +329,41 @@ def test_secondary_limit_is_rate_limited_with_retry_after(
     assert len(gh.state.requests("POST", "/comments")) == 1  # PyGithub did not sleep and retry
 
 
+def test_retry_after_as_an_http_date_is_waited_for_on_githubs_clock(
+    gh: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """HTTP lets Retry-After be a date (a proxy in front of GitHub Enterprise may send one): the
+    wait runs to it by GitHub's Date header, and is not taken for 'no time said' (backoff)."""
+    from email.utils import formatdate
+
+    repo = GitHubApp(make_settings(gh, tmp_path), clock=gh.state.now).repo(INST, REPO)
+    repo.issue(1)
+    gh.state.secondary_limit(1, retry_after=formatdate(gh.state.now() + 300, usegmt=True))
+    with pytest.raises(RateLimited) as err:
+        repo.create_comment(1, "hello")
+    assert err.value.retry_after_s == pytest.approx(300, abs=3) and not err.value.backoff
+    headers = {
+        "retry-after": "Thu, 01 Jan 1970 00:20:00 GMT",
+        "date": "Thu, 01 Jan 1970 00:16:40 GMT",
+    }
+    assert retry_after_s(headers, now=lambda: 5000) == 200
+    assert retry_after_s({"retry-after": "soon"}, attempt=2) == 240  # unreadable: back off
+
+
+def test_content_submitted_too_quickly_is_a_rate_limit(
+    gh: FakeGitHubServer, repo: RepoHost
+) -> None:
+    """GitHub's content-creation limit answers 422 "was submitted too quickly": retried after a
+    back-off like a secondary limit, not a failure left to a person."""
+    repo.issue(1)
+    gh.state.too_quick(1, match="/comments")
+    with pytest.raises(RateLimited, match="submitted too quickly") as err:
+        repo.create_comment(1, "hello")
+    assert err.value.backoff and err.value.retry_after_s == 60
+    repo.create_comment(1, "hello")
+    assert [e.status for e in gh.state.requests("POST", "/comments")] == [422, 201]
+
+
 def test_primary_exhaustion_until_reset(gh: FakeGitHubServer, repo: RepoHost) -> None:
     repo.issue(1)
     gh.state.exhaust_primary(reset_in=600)

@@ -57,14 +57,29 @@ def retry_after_s(
 
     The reset is a time on GitHub's clock: it is read against the answer's Date header (GitHub's
     now), not this machine's clock, which may be minutes off (a retry too early is refused again)."""
-    after = _int(headers, "retry-after")
+    after = _retry_after(headers, now)
     if after is not None:
-        return float(max(after, 1))
+        return max(after, 1.0)
     reset = _int(headers, "x-ratelimit-reset")
     if _int(headers, "x-ratelimit-remaining") == 0 and reset is not None:
         theirs = their_now(headers)
         return max(1.0, float(reset) - (now() if theirs is None else theirs))
     return min(BACKOFF_BASE_S * 2.0**attempt, BACKOFF_MAX_S)
+
+
+def _retry_after(headers: Mapping[str, Any], now: Callable[[], float] = time.time) -> float | None:
+    """Seconds `retry-after` asks for: a number, or an HTTP date (which HTTP allows, and a proxy
+    in front of GitHub Enterprise may send) read against the answer's Date; None when absent or
+    unreadable (then the caller backs off as when nothing is said)."""
+    after = _int(headers, "retry-after")
+    if after is not None:
+        return float(after)
+    try:
+        until = parsedate_to_datetime(headers["retry-after"]).timestamp()
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    theirs = their_now(headers)
+    return until - (now() if theirs is None else theirs)
 
 
 def their_now(headers: Mapping[str, Any]) -> float | None:
@@ -89,19 +104,29 @@ def _reasons(errors: Any) -> str:
     return "; ".join(x for x in said if x)
 
 
+def _too_quick(status: int, data: Mapping[str, Any]) -> bool:
+    """GitHub's limit on creating content (comments, issues) too fast: a 422 whose errors say
+    "was submitted too quickly", a secondary rate limit in all but its status."""
+    errors = data.get("errors")
+    return status == 422 and any(
+        "submitted too quickly" in str(item.get("message", "")).lower()
+        for item in (errors if isinstance(errors, list) else [])
+        if isinstance(item, dict)
+    )
+
+
 def translate_exception(exc: BaseException, attempt: int = 0) -> Exception | None:
     """The bot.ports error for a PyGithub/requests failure, or None when it is not ours to map."""
     if isinstance(exc, GithubException):
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
         data = exc.data if isinstance(exc.data, dict) else {}
         message = str(data.get("message") or exc.message or "")
-        if is_rate_limited(exc.status, headers, message):
+        if is_rate_limited(exc.status, headers, message) or _too_quick(exc.status, data):
             wait = retry_after_s(headers, attempt)
-            told = "retry-after" in headers or _int(headers, "x-ratelimit-remaining") == 0
+            told = _retry_after(headers) is not None or _int(headers, "x-ratelimit-remaining") == 0
+            said = message.strip() + (": submitted too quickly" if exc.status == 422 else "")
             return RateLimited(
-                wait,
-                f"GitHub rate limit ({message.strip()}); retry in {wait:.0f} s",
-                backoff=not told,
+                wait, f"GitHub rate limit ({said}); retry in {wait:.0f} s", backoff=not told
             )
         if exc.status == 403 and "archived" in message.lower():
             # "Repository was archived so is read-only."

@@ -52,6 +52,14 @@ def dispatch(state: FakeGitHub, req: Req) -> Resp:
         if fault.secondary:
             after = {} if fault.retry_after is None else {"retry-after": str(fault.retry_after)}
             return _error(403, SECONDARY_MESSAGE, **after)
+        if fault.too_quick:
+            said = {"resource": "IssueComment", "code": "unprocessable", "field": "data"}
+            errors = [{**said, "message": "was submitted too quickly"}]
+            return Resp(
+                422,
+                {"message": "Validation Failed", "errors": errors, "documentation_url": DOCS},
+                {},
+            )
         return _error(fault.status, "Server Error" if fault.status >= 500 else "Fault")
     moved = _moved(state, req)
     if moved is not None:

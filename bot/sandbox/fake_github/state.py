@@ -42,9 +42,10 @@ class Fault:
     status: int
     remaining: int | None = None  # requests left to fail (fail_next / secondary_limit)
     until: float | None = None  # fake-clock time the fault lasts to (fail_for)
-    retry_after: int | None = None
+    retry_after: int | str | None = None  # seconds, or an HTTP date (str)
     match: str | None = None  # only requests whose path (and ?query) contains this
     secondary: bool = False  # answered as GitHub's secondary rate limit (403)
+    too_quick: bool = False  # answered as GitHub's content-creation limit (422)
 
 
 class AuthError(Exception):
@@ -324,11 +325,17 @@ class FakeGitHub:
         with self.lock:
             self.faults.append(Fault(status, until=self.now() + seconds, match=match))
 
+    def too_quick(self, n: int = 1, match: str | None = None) -> None:
+        """GitHub's limit on creating content fast, for the next n requests: 422 "Validation
+        Failed", its error saying the comment or issue "was submitted too quickly"."""
+        with self.lock:
+            self.faults.append(Fault(422, remaining=n, match=match, too_quick=True))
+
     def secondary_limit(
-        self, n: int = 1, retry_after: int | None = 60, match: str | None = None
+        self, n: int = 1, retry_after: int | str | None = 60, match: str | None = None
     ) -> None:
         """GitHub's secondary limit for the next n requests; retry_after None: no such header
-        (GitHub then asks for exponential back-off)."""
+        (GitHub then asks for exponential back-off); a str: sent as is (an HTTP date)."""
         with self.lock:
             fault = Fault(403, remaining=n, retry_after=retry_after, match=match, secondary=True)
             self.faults.append(fault)
