@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.webhook.intake import MAX_DEPTH, _depth_ok
+from tests.triage.test_review_slow_patterns import _finishes
 
 
 def reference_depth(raw: bytes) -> int:
@@ -57,3 +58,24 @@ def test_the_limit_itself() -> None:
     assert not _depth_ok(b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1))
     # brackets inside strings, escaped quotes included, do not count
     assert _depth_ok(json.dumps(["[" * 500, '"{' * 300]).encode())
+
+
+@given(JSON, st.integers(min_value=0, max_value=90), st.integers(min_value=0))
+def test_a_cut_body_agrees_with_the_reference_scan(value: Any, levels: int, cut: int) -> None:
+    """Cut anywhere (inside a string, after a lone backslash): a string left open runs to the
+    end, as the reference scan reads it."""
+    raw = json.dumps(nest(value, levels)).encode()
+    raw = raw[: cut % (len(raw) + 1)]
+    assert _depth_ok(raw) == (reference_depth(raw) <= MAX_DEPTH)
+
+
+def test_an_open_string_of_escaped_quotes_is_read_in_one_pass() -> None:
+    """Deep enough to be scanned, then a string never closed, of escaped quotes (and a last lone
+    backslash): each quote started a scan to the end (6 s for 40 KB, on the event loop); 2 MB
+    must take well under a minute. In a fresh interpreter: a regular expression holds the GIL."""
+    code = (
+        "from bot.webhook.intake import MAX_DEPTH, _depth_ok\n"
+        "raw = b'{' * (MAX_DEPTH + 1) + b'\"' + b'\\\\\"' * 1_000_000\n"
+        "assert not _depth_ok(raw) and not _depth_ok(raw + b'\\\\')\n"
+    )
+    assert _finishes(code)
