@@ -65,7 +65,12 @@ def json_line(text: str) -> Any:
     until a RecursionError ended the whole run. Not JSON: json.JSONDecodeError."""
     if not _depth_ok(text.encode("utf-8", "surrogatepass")):
         raise BadPayload(f"JSON nested deeper than {MAX_DEPTH} levels")
-    return json.loads(text)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as err:  # an integer past Python's 4,300 digits: not JSON it can read
+        raise json.JSONDecodeError(str(err), text, 0) from None
 
 
 def not_text(value: Any) -> str | None:
@@ -121,7 +126,7 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as err:
         raise BadPayload(f"body is not UTF-8 (GitHub sends UTF-8 JSON): {err}") from None
-    except (json.JSONDecodeError, RecursionError) as err:
+    except (ValueError, RecursionError) as err:  # also an integer past 4,300 digits
         raise BadPayload(f"body is not valid JSON: {err}") from None
     if not isinstance(data, dict):
         raise BadPayload("body must be a JSON object")

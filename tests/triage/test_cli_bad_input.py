@@ -44,6 +44,18 @@ def test_backfill_a_deeply_nested_line_is_a_one_line_error(
     )
 
 
+HUGE = '{"title": "Crash", "body": "boom", "id": ' + "9" * 5000 + "}"  # past 4,300 digits
+
+
+def test_triage_a_number_python_will_not_read_costs_only_its_line(runner: CliRunner) -> None:
+    """json.loads raises a plain ValueError for it, not JSONDecodeError: the run ended there."""
+    out = runner.invoke(cli, ["triage", "--repo", "octo/app"], input=f"{GOOD}\n{HUGE}\n{GOOD}\n")
+    assert out.exit_code == 1 and "1 input line(s) could not be read" in out.output, out.output
+    answers = [json.loads(x) for x in out.stdout.splitlines()]
+    assert [a.get("line") for a in answers] == [None, 2, None], out.stdout
+    assert answers[1]["error"] == "expected a JSON object with title and body"
+
+
 CUT = (
     '{"title": "Crash when I type \\ud83d", "body": "it crashes", "label": "bug"}'  # JSON.stringify
 )

@@ -138,7 +138,16 @@ def test_own_events_ignored(client: TestClient, queue: Recorder) -> None:
     assert post(client, "issue_comment", body).json()["ignored"] is True and queue.sent == []
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[1,2]", b"\xff\xfe", b"[" * 5000 + b"]" * 5000])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"[1,2]",
+        b"\xff\xfe",
+        b"[" * 5000 + b"]" * 5000,
+        b'{"a": ' + b"1" * 5000 + b"}",  # past Python's 4,300 digits: ValueError, was a 500
+    ],
+)
 def test_malformed_json_400(client: TestClient, queue: Recorder, body: bytes) -> None:
     assert post(client, "issues", body).status_code == 400 and queue.sent == []
 
