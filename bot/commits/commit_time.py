@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.commits import drafter, hooks
 from bot.commits.drafts import DraftBox, DraftResult
 from bot.commits.git import Repo
-from bot.commits.hooks import NO_EDITOR, PREFIX_MAX, START_GRACE_MS
+from bot.commits.hooks import PREFIX_MAX, START_GRACE_MS, no_editor
 from bot.commits.pipeline import draft_tree
 
 DEFAULT_WAIT_S = 2.0
@@ -102,7 +102,7 @@ def fill_message(repo: Repo, msg_file: Path, source: str, index_file: Path | Non
     an editor of `true`): git aborts an empty message, and would commit ours unseen."""
     if source not in ("", "template") or not msg_file.is_file():
         return False  # -m, -F, merge, squash, amend/-c/-C: the user's message stands
-    if repo.editor() in NO_EDITOR:
+    if no_editor(repo.editor()):
         return False
     current = msg_file.read_text(errors="replace")
     comment = repo.comment_string()

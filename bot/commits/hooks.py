@@ -34,8 +34,14 @@ START_GRACE_MS = 500
 PREFIX_MAX = 40  # a kept hook's first line this long at most can be a prefix for the subject
 # The editor git starts (`git var GIT_EDITOR`: GIT_EDITOR, core.editor, VISUAL, EDITOR) when none
 # will show the message: git sets GIT_EDITOR=: for --no-edit (and -m, -F), scripts set `true` or
-# `:` in any of those. The hook script spells the same test.
+# `:` in any of those, or `/usr/bin/true` (a path to true counts). The hook script spells the same test.
 NO_EDITOR = (":", "true")
+
+
+def no_editor(editor: str) -> bool:
+    """Whether git's editor shows nothing: `:`, `true` or a path to true (`/bin/true`)."""
+    return editor in NO_EDITOR or editor.endswith("/true")
+
 
 # -P: `-m` would put the working directory first on sys.path, and the checkout's own argparse.py
 # or bot/ would run in the drafter (on git clone/checkout/add, before anyone looked at the code).
@@ -115,7 +121,10 @@ case "$GIT_INDEX_FILE" in ''|index|*/index) ;; *) exit 0 ;; esac
 {gitdir}{start}alive || start_drafter
 exit 0
 """
-# Leave a message the user (or a template) wrote: a line neither blank nor a comment, above the
+# No message source (no -m, -F, template, merge, amend): git wrote only what `-s` or `--trailer`
+# adds (a Signed-off-by line a DCO project's every commit has), so the draft goes in, above it,
+# as commit_time.fill_message does. A template:
+# leave a message the user (or a template) wrote: a line neither blank nor a comment, above the
 # scissors line `git commit -v` puts the diff under. Comments start with core.commentString or
 # core.commentChar, whichever git reads last (`auto` gives `#` on an empty message); a line's
 # `\r` (a template saved with CRLF) is not a word, as has_message reads it. Only awk's
@@ -130,15 +139,17 @@ case "$2" in ''|template) if [ -f "$1" ]; then
 "}
   case "$sb_cc" in *' '?*) sb_cc=${sb_cc#* } ;; *) sb_cc= ;; esac
   case "$sb_cc" in ''|auto) sb_cc='#' ;; esac
+  if [ -z "$2" ]; then sb_draft=1; else
   SMOLBOT_CC=$sb_cc awk 'BEGIN { c = ENVIRON["SMOLBOT_CC"]; cut = c " ------------------------ >8 ------------------------" }
     { sub(/\\r$/, "") }
     $0 == cut { exit }
     NF && index($0, c) != 1 { found = 1; exit }
     END { exit !found }' "$1" 2>/dev/null
   [ $? -eq 1 ] && sb_draft=1
+  fi
 fi ;; esac
 if [ -n "$sb_draft" ]; then
-  case "$(git var GIT_EDITOR 2>/dev/null)" in :|true) sb_draft= ;; esac
+  case "$(git var GIT_EDITOR 2>/dev/null)" in :|true|*/true) sb_draft= ;; esac
 fi
 """
 # The draft goes above what the kept hook wrote, and a first line it wrote as a prefix for the

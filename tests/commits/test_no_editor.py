@@ -16,6 +16,8 @@ NO_EDITOR = {  # git's arguments, environment, and config; GIT_EDITOR unset unle
     "--no-edit": (["--no-edit"], {}, {}),
     "GIT_EDITOR=true": ([], {"GIT_EDITOR": "true"}, {}),
     "GIT_EDITOR=:": ([], {"GIT_EDITOR": ":"}, {}),
+    "GIT_EDITOR=/bin/true": ([], {"GIT_EDITOR": "/bin/true"}, {}),
+    "core.editor=/usr/bin/true": ([], {}, {"core.editor": "/usr/bin/true"}),
     "core.editor=true": ([], {}, {"core.editor": "true"}),
     "git -c core.editor=:": (["-c", "core.editor=:"], {}, {}),
     "EDITOR=true": ([], {"EDITOR": "true"}, {}),
@@ -64,3 +66,22 @@ def test_an_editor_still_gets_the_draft(repo: Git, how: str) -> None:
     draft = repo.draft_file().read_text().strip()
     repo("commit", env=WAIT)  # the test's editor leaves a prepared message alone
     assert repo.last_message() == draft
+
+
+@pytest.mark.parametrize("how", ["hook script", "pre-commit framework entry"])
+@pytest.mark.parametrize(
+    "args", [["-s"], ["--trailer", "Reviewed-by: Mia <mia@example.org>"]], ids=["-s", "--trailer"]
+)
+def test_a_sign_off_or_trailer_gets_the_draft_above_it(
+    repo: Git, how: str, args: list[str]
+) -> None:
+    """`git commit -s` (every commit, in a DCO project) writes only its Signed-off-by line into
+    the message: not the user's words. The draft goes in above it, and the line stays."""
+    installed(repo, how)
+    staged_with_draft(repo)
+    draft = repo.draft_file().read_text().strip()
+    repo("commit", *args, env=WAIT)
+    message = repo.last_message()
+    assert message.startswith(draft), message
+    trailer = "Signed-off-by: " if args == ["-s"] else "Reviewed-by: Mia"
+    assert message.splitlines()[-1].startswith(trailer), message
