@@ -21,10 +21,11 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "OpenAI-style key": re.compile(r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{32,}\b"),
 }
 # A keyword anywhere in a name, then at most 40 more name characters: the unbounded runs of name
-# characters before and after it made a long `a.a.a.` line quadratic (40 KB took 36 s).
+# characters before and after it made a long `a.a.a.` line quadratic (40 KB took 36 s). The name
+# may be quoted (JSON `"api_key": "…"`, a dict literal, PHP's `'password' => '…'`).
 GENERIC = re.compile(
     r"(?i)(api[_-]?key|secret|token|passw(or)?d|access[_-]?key)"
-    r"[a-z0-9_.-]{0,40}\b\s*[:=]\s*['\"]?([A-Za-z0-9_\-+/=.]{16,})['\"]?"
+    r"[a-z0-9_.-]{0,40}\b['\"]?\s*(?::|=>?)\s*['\"]?([A-Za-z0-9_\-+/=.]{16,})['\"]?"
 )
 
 

@@ -127,3 +127,21 @@ def test_a_secret_value_is_still_found(line: str) -> None:
 
     value = line.split("= ")[1].strip('"')
     assert value in secret_values(f"+{line}\n"), line
+
+
+# Names quoted as JSON, Python/JS dict literals and PHP arrays write them: the pattern wanted a
+# `:` or `=` right after the name, met the closing quote, and found nothing.
+QUOTED = [
+    '"api_key": "q8Zr2Lx9Vb4Nm7Kp3Wd6",',
+    "{'password': 'q8Zr2Lx9Vb4Nm7Kp3Wd6'}",
+    "'secret_token' => 'q8Zr2Lx9Vb4Nm7Kp3Wd6',",
+    'const cfg = { "accessKey" : "q8Zr2Lx9Vb4Nm7Kp3Wd6" };',
+]
+
+
+@pytest.mark.parametrize("line", QUOTED)
+def test_a_secret_under_a_quoted_name_is_found(line: str) -> None:
+    from bot.commits.secrets import find_secrets, secret_values
+
+    assert find_secrets(f"+{line}\n"), line
+    assert "q8Zr2Lx9Vb4Nm7Kp3Wd6" in secret_values(f"+{line}\n"), line
