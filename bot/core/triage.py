@@ -80,8 +80,15 @@ def label_actions(
     *,
     replace: bool = False,
 ) -> list[Action]:
-    """The kind's label, or needs-triage when unsure; needs-triage removed once a kind is set."""
+    """The kind's label, or needs-triage when unsure; needs-triage removed once a kind is set.
+    A retriage (`replace`) that is unsure leaves a kind label there as it is: needs-triage beside
+    `bug` would say two things, and stay (an issue with a kind is not triaged again on edits)."""
     unsure = cfg.triage.needs_triage_label
+    if kind is None and replace and (named := labeled_kinds(issue, cfg)[0]):
+        names = ", ".join(repr(lb) for lb in named)
+        return [
+            NoOp(f"retriage unsure ({why}): the labels {names} are left as they are", "add_labels")
+        ]
     if kind is None:
         return [AddLabels((unsure,), f"cautious path: {why}")]
     label = label_for_kind(kind, repo_labels, cfg)

@@ -107,6 +107,16 @@ def test_kind_label_replaces_needs_triage_and_old_kind_on_retriage():
     assert {a.label for a in acts if isinstance(a, RemoveLabel)} == {"needs-triage", "question"}
 
 
+def test_an_unsure_retriage_leaves_the_kind_label_and_adds_no_needs_triage():
+    labeled = IssueSnapshot("o/r", 7, "t", "b", "alice", ("bug",))
+    (act,) = label_actions(None, "below threshold", labeled, ["bug"], CFG, replace=True)
+    assert isinstance(act, NoOp) and "'bug' are left as they are" in act.reason
+    unlabeled = IssueSnapshot("o/r", 7, "t", "b", "alice", ("help wanted",))
+    assert label_actions(None, "below threshold", unlabeled, ["bug"], CFG, replace=True) == [
+        AddLabels(("needs-triage",), "cautious path: below threshold")
+    ]
+
+
 def test_repo_without_kind_label_gets_needs_triage():
     acts = label_actions(Kind.DOCUMENTATION, "sure", ISSUE, ["bug"], CFG)
     assert isinstance(acts[0], NoOp) and acts[1] == AddLabels(("needs-triage",), acts[1].reason)
