@@ -27,6 +27,7 @@ from bot.ports import (
     GitHubError,
     Gone,
     IssueData,
+    Moved,
     NotFound,
     RateLimited,
     RepoHost,
@@ -607,10 +608,13 @@ def _unlisted(
     numbers = [int(r["number"]) for r in rows if r["state"] not in GONE_STATES]
     result.unchecked = max(0, len(numbers) - MAX_GONE_CHECKS)
     for at, number in enumerate(numbers[:MAX_GONE_CHECKS]):
+        moved = False
         try:
             now: IssueData | None = host.issue(number)
         except Gone:
             now = None
+        except Moved:  # the adapter's answer for a 301 to another repository: transferred
+            now, moved = None, True
         except NotFound:
             result.unchecked += 1
             continue
@@ -627,7 +631,7 @@ def _unlisted(
             result.unchecked += 1  # another path, and no name from the listing to tell a rename
             continue
         row = ctx.store.issue(repo, number) or {"number": number}
-        state = "deleted" if now is None else "transferred"
+        state = "deleted" if now is None and not moved else "transferred"
         checked = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         ctx.store.upsert_issue(repo, {**_as_issue(row), "state": state, "updated_at": checked})
         result.gone += 1

@@ -27,3 +27,27 @@ def test_the_adapter_answers_gone_for_a_deleted_issue_and_not_for_a_missing_one(
     with pytest.raises(NotFound) as missing:  # 404
         repo.issue(999)
     assert not isinstance(missing.value, Gone)
+
+
+def test_a_backfill_over_http_marks_an_issue_transferred_elsewhere(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """GitHub answers 301 to another repository for a transferred issue, which the adapter
+    raises as Moved (a NotFound): it was counted as a 404 (unchecked) and stayed open, a likely
+    duplicate forever, taking one of the run's checks every time."""
+    from bot.jobs.backfill import backfill_repo
+    from bot.jobs.context import JobContext
+    from bot.store import open_store
+
+    st = fake_github.state
+    st.add_repo(REPO, 7)
+    st.add_repo("octo/other", 7)
+    settings = make_settings(fake_github, tmp_path)
+    ctx = JobContext(settings, open_store(settings.db_path), github=GitHubApp(settings))
+    moved = st.add_issue(REPO, "Editor crashes on save", "TypeError").number
+    st.add_issue(REPO, "Docs typo", "in the readme")
+    ctx.store.upsert_issue(REPO, {"number": moved, "title": "Editor crashes on save"})
+    st.transfer_issue(REPO, moved, "octo/other")  # while no webhook reached the bot
+    result = backfill_repo(ctx, ctx.github.repo(7, REPO), REPO)  # type: ignore[union-attr]
+    assert (result.gone, result.unchecked) == (1, 0)
+    assert (ctx.store.issue(REPO, moved) or {})["state"] == "transferred"
