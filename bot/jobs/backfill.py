@@ -873,10 +873,12 @@ def _number(row: dict[str, Any]) -> int | None:
 
 
 def _labels(row: dict[str, Any]) -> list[str]:
-    """A row's labels: `label` (or `labels`), comma-separated in CSV, or a JSON list."""
+    """A row's labels: `label` (or `labels`), comma-separated in CSV, or a JSON list of names
+    or of label objects (`gh issue list --json labels` gives {"id", "name", ...}: their name)."""
     raw = row.get("label") or row.get("labels")
     items = raw if isinstance(raw, list) else str(raw or "").split(",")
-    return [str(x).strip() for x in items if str(x).strip()]
+    names = [x.get("name") or "" if isinstance(x, dict) else x for x in items]
+    return [str(x).strip() for x in names if str(x).strip()]
 
 
 def handle_installation_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any]) -> None:

@@ -516,6 +516,29 @@ def test_backfill_from_csv_and_jsonl(ctx, tmp_path: Path):
     assert backfill_from_file(ctx, "other/repo", jl).learned == 1
 
 
+def test_backfill_reads_the_label_objects_gh_issue_list_writes(ctx, tmp_path: Path):
+    """`gh issue list --json number,title,body,labels --jq '.[]'`: each label an object. Their
+    dict text was taken for the label names, so nothing was learned."""
+    src = tmp_path / "gh.jsonl"
+    rows = [
+        {
+            "number": 3,
+            "title": "Crash",
+            "body": "it crashes",
+            "labels": [{"id": "LA_1", "name": "bug", "color": "d73a4a"}],
+        },
+        {
+            "number": 4,
+            "title": "Idea",
+            "body": "add x",
+            "labels": [{"id": "LA_2", "name": "enhancement"}],
+        },
+    ]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = backfill_from_file(ctx, "other/repo", src)
+    assert (result.learned, result.skipped) == (2, 0), result.not_learned
+
+
 @pytest.mark.parametrize(
     ("name", "text"),
     [
