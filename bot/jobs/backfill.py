@@ -684,7 +684,7 @@ def _learn(
         if (
             ctx.models is not None
             and Records.example_key(text) not in result.taught
-            and ctx.models.forget_backfilled(result.repo, text)
+            and ctx.models.forget_backfilled(result.repo, text, number)
         ):
             result.forgotten += 1
         return False

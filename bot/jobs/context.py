@@ -30,7 +30,9 @@ class ModelLayer(Protocol):
         issue: int | None = None,
     ) -> str: ...  # new, known or outranked (bot.llm.records.Learned)
 
-    def forget_backfilled(self, scope: str, text: str) -> bool: ...  # a backfill's example of it
+    def forget_backfilled(
+        self, scope: str, text: str, issue: int | None = None
+    ) -> bool: ...  # a backfill's example of it
 
     def ask(
         self, task: str, prompt: str, variables: dict[str, str], schema: Any

@@ -443,11 +443,12 @@ class ModelLayer:
             raise ValueError(f"source must be large, backfill or human, not {source!r}")
         return self.records.learn(scope, text, label, source, created, issue)
 
-    def forget_backfilled(self, scope: str, text: str) -> bool:
-        """Drop the example a backfill taught from `text`, if any: its issue teaches nothing now
-        (the label map changed). A person's label and the large model's stay. The classifier
-        learns of it at its next retrain (a backfill job forces one)."""
-        return self.records.forget(scope, text, "backfill")  # found as learn() stored it
+    def forget_backfilled(self, scope: str, text: str, issue: int | None = None) -> bool:
+        """Drop the example a backfill taught from `text` (or, with `issue`, from that issue
+        under any text it had), if any: its issue teaches nothing now (the label map changed).
+        A person's label and the large model's stay. The classifier learns of it at its next
+        retrain (a backfill job forces one)."""
+        return self.records.forget(scope, text, "backfill", issue)  # found as learn() stored it
 
     def classifier(self, force: bool = False, *, here: bool = False) -> Classifier:
         """The classifier, retrained when RETRAIN_EVERY examples arrived since (any process), or

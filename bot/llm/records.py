@@ -346,14 +346,24 @@ class Records:
             )
         return Learned.NEW
 
-    def forget(self, scope: str, text: str, source: str) -> bool:
+    def forget(self, scope: str, text: str, source: str, issue: int | None = None) -> bool:
         """Drop the example `source` taught from `text` (as learn() stores it, or under the raw
-        text's hash as stored before), if any."""
+        text's hash as stored before), if any. With `issue` (its number): that issue's example,
+        under whatever text it was learned (its body edited since), and not a verbatim twin's
+        that another issue taught."""
         h, older = self._hashes(text)
         table = self.db.table("llm_examples")
         gone = False
         for key in (h, *older):
-            where, args = "scope = ? and text_hash = ? and source = ?", [scope, key, source]
+            where = "scope = ? and text_hash = ? and source = ?"
+            args: list[Any] = [scope, key, source]
+            if issue is not None:
+                where, args = f"{where} and (issue is null or issue = ?)", [*args, issue]
+            if next(iter(table.rows_where(where, args)), None) is not None:
+                table.delete_where(where, args)
+                gone = True
+        if issue is not None:
+            where, args = "scope = ? and issue = ? and source = ?", [scope, issue, source]
             if next(iter(table.rows_where(where, args)), None) is not None:
                 table.delete_where(where, args)
                 gone = True

@@ -209,3 +209,18 @@ def test_a_date_learned_late_is_kept_without_a_retrain(llm_store: Store):
     assert rec.learn("o/r", RAW, "feature", "human", created=3.0) is Learned.KNOWN
     assert [e.created for e in rec.examples()] == [3.0]
     assert rec.example_seq() == seq
+
+
+def test_forgetting_an_issue_s_example_goes_by_its_number(llm_store: Store):
+    """With the issue's number: its example goes though its body was edited since it was learned
+    (the text alone found nothing), and a verbatim twin's example, taught by another issue, stays
+    (a later backfill part's unlabeled twin deleted it)."""
+    rec = Records(llm_store)
+    rec.learn("o/r", "Crash on save\n\nold body", "bug", "backfill", issue=7)
+    assert rec.forget("o/r", "Crash on save\n\nedited body", "backfill") is False
+    assert rec.forget("o/r", "Crash on save\n\nedited body", "backfill", issue=7) is True
+    assert _rows(llm_store) == []
+    rec.learn("o/r", "Template only", "bug", "backfill", issue=1)
+    assert rec.forget("o/r", "Template only", "backfill", issue=2) is False
+    assert [r["label"] for r in _rows(llm_store)] == ["bug"]
+    assert rec.forget("o/r", "Template only", "backfill") is True  # no number: the text's
