@@ -102,7 +102,7 @@ def parse_answer(text: str, schema: type[T], *, cut_off: bool = False) -> Parsed
     for candidate, extracted in candidates(text) if not cut_off else [(text.strip(), False)]:
         try:
             data, fixed = _loads(candidate)
-        except (json.JSONDecodeError, ValueError) as err:
+        except (ValueError, RecursionError) as err:  # nested past the parser's depth: no answer
             error = f"not JSON: {err}"
             continue
         if not isinstance(data, dict):

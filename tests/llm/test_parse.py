@@ -61,3 +61,12 @@ def test_a_cut_off_generation_is_not_repaired_into_an_answer(text: str) -> None:
 def test_a_whole_answer_that_used_every_token_is_kept() -> None:
     p = parse_answer('{"line": "exactly at the limit"}', Line, cut_off=True)
     assert p.value is not None and not p.repaired
+
+
+@pytest.mark.parametrize("cut_off", [False, True])
+def test_an_answer_nested_past_the_parsers_depth_is_no_answer(cut_off: bool) -> None:
+    """A model stuck repeating `[` (or talked into it): json.loads raised RecursionError, which
+    left ask() and failed the job instead of its cautious path."""
+    text = '{"line": ' + "[" * 5000 + "]" * 5000 + "}"
+    parsed = parse_answer(text, Line, cut_off=cut_off)
+    assert parsed.value is None and parsed.error.startswith("not JSON")
