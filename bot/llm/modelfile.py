@@ -165,7 +165,19 @@ class LocalFileBackend(Generic[OptionsT]):
 def check_model_file(path: Path, runtime: str | None = None) -> None:
     """Raise ModelUnavailable (one line, says the fix) unless path looks like a complete GGUF,
     and, with `runtime` (a load_key), unless that runtime already failed to load this version of
-    it with those options."""
+    it with those options. A file this process cannot read (another user's, mode 0600; an I/O
+    error on a network disk) is unavailable too, not an OSError out of every ask()."""
+    try:
+        _check_model_file(path, runtime)
+    except OSError as err:
+        why = err.strerror or type(err).__name__
+        raise ModelUnavailable(
+            f"cannot read the model file {path} ({why}): let the user the bot runs as read it,"
+            f" or {FIX}"
+        ) from None
+
+
+def _check_model_file(path: Path, runtime: str | None) -> None:
     if not path.is_file():
         raise ModelUnavailable(f"no model file at {path}; {FIX}")
     with path.open("rb") as f:

@@ -53,6 +53,24 @@ def test_not_a_gguf(tmp_path: Path) -> None:
     _expect_one_line(err.value)
 
 
+@pytest.mark.skipif(not Path("/proc/self/mem").is_file(), reason="Linux's /proc")
+def test_a_file_that_cannot_be_read_is_unavailable_not_an_oserror(
+    tmp_path: Path, llm_store: Store
+) -> None:
+    """A file there that this process cannot read (another user's, mode 0600, for a service user;
+    an I/O error): its OSError left every ask(), and the triage job failed before its cautious
+    path. /proc/self/mem is a file whose read fails (EIO) even for root, who reads any mode."""
+    unreadable = Path("/proc/self/mem")
+    with pytest.raises(ModelUnavailable, match="cannot read the model file") as err:
+        check_model_file(unreadable)
+    _expect_one_line(err.value)
+    settings = load_settings(data_dir=tmp_path, model_path=unreadable, env="test")
+    with pytest.raises(ModelUnavailable):
+        get_model_layer(settings, llm_store).ask(
+            "digest", "digest_line", {"title": "t", "body": "b", "recent": "", "why": ""}, Line
+        )
+
+
 def test_ask_with_broken_model_raises_one_line(tmp_path: Path, llm_store: Store) -> None:
     broken = tmp_path / DEFAULT_SOURCE.filename
     broken.write_bytes(b"GGUF" + b"\0" * 64)
