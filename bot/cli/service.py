@@ -67,6 +67,7 @@ def _frozen_app(settings: Settings) -> Any:
 
 def broker_status(settings: Settings) -> tuple[bool, str]:
     """Whether the broker answers: what `smolbot doctor` and /healthz report."""
+    from bot.store.outage import hide_password
     from workers.celery_app import configure
 
     app = configure(settings)
@@ -76,8 +77,8 @@ def broker_status(settings: Settings) -> tuple[bool, str]:
         if settings.effective_broker_url.startswith("sqla+"):
             _within(BROKER_PROBE_TIMEOUT_S, lambda: _select_one(app))
         return True, "ok"
-    except Exception as err:  # any failure is the answer here
-        return False, _one_line(err)
+    except Exception as err:  # any failure is the answer here (its text may quote the URL)
+        return False, hide_password(_one_line(err), settings.effective_broker_url)
 
 
 def _one_line(err: BaseException) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from urllib.parse import unquote
 
 # SQLite's primary result codes for a file that is away for now: SQLITE_BUSY, SQLITE_LOCKED
 # (another writer), SQLITE_READONLY (a remount), SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN (a
@@ -78,3 +80,21 @@ def is_data_fault(err: BaseException) -> bool:
         return True
     # class 54, program limit exceeded: a row or index entry too big
     return isinstance(err, psycopg.Error) and str(err.sqlstate or "").startswith("54")
+
+
+def hide_password(text: str, url: str) -> str:
+    """`text` with the password `url` carries (its user info, up to the last '@', or a
+    ?password= parameter) replaced by ***, as written and %-decoded: errors and logs get pasted.
+    Its pieces between `/`, `?` and `#` too (3 characters or more): a URL parser that took an
+    unencoded `/` in the password for the path quotes the piece before it in its error
+    ("Port could not be cast to integer value as 'Xk9'")."""
+    rest = url.partition("://")[2]
+    userinfo, at, host = rest.rpartition("@")
+    secrets = [userinfo.partition(":")[2]] if at else []
+    for param in (host if at else rest).partition("?")[2].split("&"):
+        name, _, value = param.partition("=")
+        secrets += [value] if "pass" in unquote(name).lower() else []
+    secrets += [p for v in secrets for p in re.split(r"[/?#]", v) if len(p) >= 3]
+    for secret in sorted({s for v in secrets for s in (v, unquote(v)) if s}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text

@@ -15,7 +15,6 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
-from urllib.parse import unquote
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -23,7 +22,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg.types.numeric import FloatLoader
 
-from bot.store.outage import LocksLost
+from bot.store.outage import LocksLost, hide_password
 
 TYPES: dict[Any, str] = {
     str: "text",
@@ -112,20 +111,6 @@ def _value(v: Any) -> Any:
     if isinstance(v, dict | list | tuple):
         return json.dumps(v, default=str)
     return v
-
-
-def hide_password(text: str, url: str) -> str:
-    """`text` with the password `url` carries (its user info, up to the last '@', or a
-    ?password= parameter) replaced by ***, as written and %-decoded: errors and logs get pasted."""
-    rest = url.partition("://")[2]
-    userinfo, at, host = rest.rpartition("@")
-    secrets = [userinfo.partition(":")[2]] if at else []
-    for param in (host if at else rest).partition("?")[2].split("&"):
-        name, _, value = param.partition("=")
-        secrets += [value] if "pass" in unquote(name).lower() else []
-    for secret in sorted({s for v in secrets for s in (v, unquote(v)) if s}, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
 
 
 def _q(name: str) -> str:

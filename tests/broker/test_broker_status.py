@@ -59,3 +59,17 @@ def test_a_probe_error_is_raised_as_it_was() -> None:
 
     with pytest.raises(ConnectionRefusedError):
         _within(1, refuse)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis://:Xk9/Qp2zz@127.0.0.1:6379/0", "amqp://guest:Xk9/Qp2zz@127.0.0.1:5672//"],
+)
+def test_a_password_with_a_slash_is_not_quoted_by_the_broker_s_error(
+    tmp_path: Path, url: str
+) -> None:
+    """An unencoded `/` in the password: kombu took the piece before it for the port and said
+    "Port could not be cast to integer value as 'Xk9'", in doctor and in the open /healthz."""
+    ok, detail = broker_status(load_settings(env="test", data_dir=tmp_path, broker_url=url))
+    assert not ok and "Xk9" not in detail and "Qp2zz" not in detail, detail
+    assert "***" in detail
