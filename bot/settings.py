@@ -287,8 +287,18 @@ class Settings(BaseSettings):
         if self.private_key is None:
             return None
         raw = self.private_key.get_secret_value().strip()
+        if len(raw) > 1 and raw[0] == raw[-1] and raw[0] in "'\"":
+            raw = raw[1:-1].strip()  # quotes kept by `docker --env-file` or a systemd file
+        if raw.startswith("-----BEGIN") and "\n" not in raw and "\\n" in raw:
+            raw = raw.replace("\\n", "\n")  # one line, `\n` for each line break (a CI secret)
         if raw.startswith("-----BEGIN"):
             return raw + "\n"
+        if "\n" in raw or "-----" in raw or len(raw) > 1024:
+            # key text, not a path: never echoed (it may be the key without its first line)
+            raise SettingsError(
+                "SMOLBOT_PRIVATE_KEY: this looks like key text but is not PEM: it must start"
+                " with -----BEGIN (the whole .pem file GitHub generated), or be that file's path"
+            )
         path = Path(raw).expanduser()
         if not path.is_file():
             raise SettingsError(

@@ -235,3 +235,24 @@ def test_a_threshold_for_a_task_nothing_asks_is_refused(monkeypatch: pytest.Monk
     monkeypatch.setenv("SMOLBOT_THRESHOLDS", '{"triag": 0.9}')  # a typo: was ignored
     with pytest.raises(SettingsError, match=r"^SMOLBOT_THRESHOLDS: .*not 'triag'"):
         load_settings(env="test")
+
+
+def test_the_apps_key_is_read_as_the_usual_ways_of_passing_it_give_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In quotes (`docker --env-file` keeps them), or on one line with `\\n` for each line break
+    (a CI secret): the PEM is read. Key text that is not PEM (its first line lost) is refused
+    without being echoed: it was taken for a path and printed whole in the error."""
+    from tests.fake_github.plugin import generate_keypair
+
+    pem = generate_keypair().private_pem.strip()
+    for given in (f'"{pem}"', f"'{pem}'", pem.replace("\n", "\\n")):
+        monkeypatch.setenv("SMOLBOT_PRIVATE_KEY", given)
+        assert load_settings(env="test").private_key_pem() == pem + "\n"
+    body = pem.split("\n", 1)[1]  # the key without its -----BEGIN line
+    for given in (body, body.replace("\n", "")):
+        monkeypatch.setenv("SMOLBOT_PRIVATE_KEY", given)
+        with pytest.raises(SettingsError) as err:
+            load_settings(env="test").private_key_pem()
+        assert "must start with -----BEGIN" in str(err.value)
+        assert body.splitlines()[1] not in str(err.value)
