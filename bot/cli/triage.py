@@ -17,7 +17,7 @@ from bot.core.config import ConfigError, RepoConfig, default_config, parse_confi
 from bot.core.triage import IssueSnapshot, quarantine, visible
 from bot.jobs.context import JobContext
 from bot.settings import Settings, get_settings
-from bot.store import Store, open_store
+from bot.store import Store
 from bot.webhook import intake
 
 if TYPE_CHECKING:
@@ -57,9 +57,10 @@ def utf8_text(data: bytes, what: str) -> str:
 
 
 def _context(settings: Settings, with_models: bool = True) -> JobContext:
+    from bot.cli import open_service_store
     from bot.llm import get_model_layer
 
-    store = open_store(settings.effective_database_url)
+    store = open_service_store(settings.effective_database_url)  # one line if it cannot open
     return JobContext(
         settings, store, None, get_model_layer(settings, store) if with_models else None
     )

@@ -91,6 +91,8 @@ def _app_env() -> dict[str, str]:
         ["sweep", "--installation", "1"],
         ["models", "tune"],
         ["models", "reader"],
+        ["backfill", "octo/app"],
+        ["triage", "--repo", "octo/app", "--title", "Crash"],
     ],
     ids=lambda c: "-".join(c[:2]) if c[0] == "models" else c[0],
 )
