@@ -126,6 +126,13 @@ class Settings(BaseSettings):
             raise ValueError("an http:// or https:// URL")
         return v.rstrip("/")
 
+    @field_validator("data_dir", "model_path")
+    @classmethod
+    def _home(cls, v: Path | None) -> Path | None:
+        # `~/smolbot` in a .env file, a systemd EnvironmentFile or compose: no shell expands it
+        # there, and a directory named `~` was made under the working directory
+        return v.expanduser() if v is not None else v
+
     @field_validator("webhook_secret", "private_key", "dashboard_token")
     @classmethod
     def _blank_is_unset(cls, v: SecretStr | None) -> SecretStr | None:

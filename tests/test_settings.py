@@ -256,3 +256,12 @@ def test_the_apps_key_is_read_as_the_usual_ways_of_passing_it_give_it(
             load_settings(env="test").private_key_pem()
         assert "must start with -----BEGIN" in str(err.value)
         assert body.splitlines()[1] not in str(err.value)
+
+
+def test_a_home_directory_in_a_path_setting_is_expanded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No shell reads a .env file or a systemd EnvironmentFile: `~` reached the code as it is."""
+    monkeypatch.setenv("SMOLBOT_DATA_DIR", "~/sbdata")
+    monkeypatch.setenv("SMOLBOT_MODEL_PATH", "~/models/m.gguf")
+    s = load_settings(env="test")
+    assert s.data_dir == Path.home() / "sbdata"
+    assert s.model_path == Path.home() / "models" / "m.gguf"
