@@ -73,3 +73,15 @@ def test_digest_since_ten_years_is_taken() -> None:
 
     assert parse_since("3650d") == 3650.0
     assert parse_since("87600h") == pytest.approx(3650.0)
+
+
+@pytest.mark.parametrize("command", ["web", "serve"])
+@pytest.mark.parametrize("port", ["0", "70000", "-1"])
+def test_a_port_out_of_range_is_a_usage_error(tmp_path: Path, command: str, port: str) -> None:
+    """70000 was logged as the port while the socket took 70000 mod 65536 (4464); 0 silently
+    became SMOLBOT_PORT."""
+    env = {"SMOLBOT_DATA_DIR": str(tmp_path / "d")}
+    out = smolbot(tmp_path, tmp_path, command, "--port", port, env=env)
+    assert out.returncode == 2 and "--port" in out.stderr and "1<=x<=65535" in out.stderr, (
+        out.stderr[-400:]
+    )

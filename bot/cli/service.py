@@ -178,13 +178,18 @@ def _check_bot_login(settings: Settings) -> None:
 
 @click.command()
 @click.option("--host", default=None, help="Address to listen on (default: SMOLBOT_HOST).")
-@click.option("--port", type=int, default=None, help="Port (default: SMOLBOT_PORT).")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=None, help="Port (default: SMOLBOT_PORT)."
+)
 def web(host: str | None, port: int | None) -> None:
     """Run the web process: webhook intake, health, metrics, dashboard."""
     settings = get_settings()
     _require_secret(settings)
     run_web(
-        settings, host or settings.host, port or settings.port, log_level=settings.log_level.lower()
+        settings,
+        host or settings.host,
+        port if port is not None else settings.port,
+        log_level=settings.log_level.lower(),
     )
 
 
@@ -256,7 +261,7 @@ def beat() -> None:
 
 
 @click.command()
-@click.option("--port", type=int, default=None)
+@click.option("--port", type=click.IntRange(1, 65535), default=None)
 @click.option(
     "-c",
     "--concurrency",
@@ -271,7 +276,7 @@ def serve(port: int | None, concurrency: int | None) -> None:
     _require_secret(settings)
     require_app(settings)
     open_service_store(settings.effective_database_url).close()  # before the worker starts
-    sys.exit(run_serve(settings, port or settings.port, concurrency))
+    sys.exit(run_serve(settings, port if port is not None else settings.port, concurrency))
 
 
 # What stops `smolbot serve`: a service manager's SIGTERM, Ctrl-C, a closed terminal's SIGHUP.
