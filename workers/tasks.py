@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from celery import Task
-from celery.exceptions import Retry
+from celery.exceptions import Reject, Retry
 from celery.signals import worker_process_init, worker_ready
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -265,10 +265,34 @@ def _give_back(store: Any, table: str, row_id: str) -> None:
         log.warning("could not give back %s %s (%s); the recovery sweep will", table, row_id, err)
 
 
+OUTAGES_HEADER = "smolbot_outages"
+
+
 def _db_retry(task: Task, err: Exception) -> Exception:
-    countdown = backoff(min(task.request.retries, 6), 1.0, cap=60.0)
+    """The store is away: the message again later, each time waiting longer (1 s, doubling, to a
+    minute), counted in a header of its own. Not in `retries`: those count GitHub's faults, and
+    an outage of a few minutes spent them all, so the first 5xx after it made a dead letter."""
+    outages = _header_int(task.request, OUTAGES_HEADER, 0)
+    countdown = backoff(min(outages, 6), 1.0, cap=60.0)
     log.warning("database unavailable (%s); retrying in %.0f s", type(err).__name__, countdown)
-    return task.retry(countdown=countdown, exc=err, max_retries=None)  # type: ignore[no-any-return]
+    if getattr(task.request, "called_directly", False):  # no message to publish again: as
+        raise err  # task.retry() does, the error itself
+    if not hasattr(task, "signature_from_request"):  # a batch's delivery (_Solo) goes on alone
+        alone: Exception = task.retry(countdown=countdown, exc=err)
+        return alone
+    headers = dict(getattr(task.request, "headers", None) or {})
+    headers[OUTAGES_HEADER] = outages + 1
+    if waited := _header_int(task.request, WAITED_HEADER, 0):
+        headers[WAITED_HEADER] = waited
+    again = task.signature_from_request(
+        task.request, countdown=countdown, retries=task.request.retries, headers=headers
+    )
+    try:
+        again.apply_async()
+    except Exception as exc:  # the broker away too: the store's record and the sweep bring it back
+        raise Reject(exc, requeue=False) from exc
+    later: Exception = Retry(exc=err, when=countdown, sig=again)
+    return later
 
 
 # --- jobs (model queue) ---------------------------------------------------------------------
@@ -317,15 +341,21 @@ WAITED_HEADER = "smolbot_waited"
 
 
 def _waited(request: Any, kwarg: int) -> int:
-    """The deferral count of the message being run: its header (an attribute of a worker's
-    request; in `headers` when run eagerly), else the `waited` kwarg of older messages."""
-    n = getattr(request, WAITED_HEADER, None)
+    """The deferral count of the message being run: its header, else the `waited` kwarg of older
+    messages."""
+    return _header_int(request, WAITED_HEADER, kwarg)
+
+
+def _header_int(request: Any, name: str, default: int) -> int:
+    """A count the message carries in header `name` (an attribute of a worker's request; in
+    `headers` when run eagerly), else `default`."""
+    n = getattr(request, name, None)
     if n is None:
-        n = (getattr(request, "headers", None) or {}).get(WAITED_HEADER, kwarg)
+        n = (getattr(request, "headers", None) or {}).get(name, default)
     try:
         return max(0, int(n))
     except (TypeError, ValueError):
-        return kwarg
+        return default
 
 
 def _today_s_repo(store: Any, jid: str, kwargs: dict[str, Any]) -> dict[str, Any]:

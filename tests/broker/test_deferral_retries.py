@@ -8,6 +8,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from unittest import mock
 
+import pytest
+
 from bot.coord import jobs
 from bot.settings import load_settings
 
@@ -87,3 +89,37 @@ def test_a_deferred_job_keeps_the_retries_spent(tmp_path: Path) -> None:
         finally:
             run_job.pop_request()
     assert pub.call_args.kwargs.get("retries") == 3
+
+
+def test_a_store_outage_spends_none_of_the_retries_github_s_faults_count(tmp_path: Path) -> None:
+    """The store away for a few minutes: each try is published again with the retries it had,
+    the outage counted in a header of its own (the wait grows with it). task.retry() spent one
+    retry a try, so after the outage the first GitHub 5xx made a dead letter at once."""
+    import sqlite3
+
+    from celery import Signature
+    from celery.exceptions import Retry
+
+    from workers.celery_app import configure
+    from workers.tasks import OUTAGES_HEADER, _wr, handle_delivery
+
+    configure(load_settings(env="test", data_dir=tmp_path, task_max_retries=8))
+    wr = _wr()
+    away = sqlite3.OperationalError("database is locked")
+    sent: list[dict[str, object]] = []
+    with (
+        mock.patch.object(wr.rt.store, "delivery", side_effect=away),
+        mock.patch.object(Signature, "apply_async", lambda sig: sent.append(dict(sig.options))),
+    ):
+        for outages in range(3):
+            handle_delivery.push_request(
+                retries=2, headers={OUTAGES_HEADER: outages}, called_directly=False
+            )
+            try:
+                with pytest.raises(Retry) as again:
+                    handle_delivery.run("d")
+            finally:
+                handle_delivery.pop_request()
+            assert 2**outages * 0.5 <= again.value.when <= 2**outages
+    assert [s["retries"] for s in sent] == [2, 2, 2]
+    assert [s["headers"][OUTAGES_HEADER] for s in sent] == [1, 2, 3]  # type: ignore[index]
