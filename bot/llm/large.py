@@ -80,9 +80,13 @@ class LargeModel:
         refusal = (getattr(raw, "additional_kwargs", None) or {}).get("refusal")
         if refusal:  # OpenAI's refusal comes instead of content: its words, not 'not JSON'
             raise LargeModelError(f"{self.name} refused: {refusal}".splitlines()[0])
+        meta = getattr(raw, "response_metadata", None) or {}
+        stopped = _stopped(meta)
+        if stopped:  # whatever text came is part of an answer: never closed up and used
+            raise LargeModelError(f"{self.name} refused: {stopped}")
         usage = getattr(raw, "usage_metadata", None) or {}
         calls = getattr(raw, "tool_calls", None) or []
-        truncated = _truncated(getattr(raw, "response_metadata", None) or {})
+        truncated = _truncated(meta)
         text = _text(raw.content)
         if calls:
             # A tool call's input arrives parsed, so json.dumps would make a call cut off at
@@ -95,6 +99,18 @@ class LargeModel:
             tokens_out=int(usage.get("output_tokens", 0)),
             truncated=truncated,
         )
+
+
+def _stopped(meta: dict[str, Any]) -> str | None:
+    """Why the provider stopped an answer it would not give, or None: Anthropic's stop_reason
+    "refusal", OpenAI's (and Azure's) finish_reason "content_filter". The text before the stop
+    is half an answer; repaired into JSON, `{"comment": "Thanks for the report. It looks` would
+    pass for a whole one."""
+    if meta.get("stop_reason") == "refusal":
+        return "stop_reason refusal"
+    if meta.get("finish_reason") == "content_filter":
+        return "finish_reason content_filter (the provider's content filter stopped the answer)"
+    return None
 
 
 def _truncated(meta: dict[str, Any]) -> bool:

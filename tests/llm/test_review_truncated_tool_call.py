@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from bot.core.summary import ThreadSummary
 from bot.llm import ModelLayer
-from bot.llm.large import _truncated
+from bot.llm.large import _stopped, _truncated
 from bot.llm.parse import parse_answer
 from bot.settings import load_settings
 from bot.store import open_store
@@ -151,6 +151,8 @@ def test_an_openai_reply_cut_off_by_length_is_refused(tmp_path: Path) -> None:
 
 
 def test_providers_stop_reasons() -> None:
+    assert _stopped({"stop_reason": "refusal"}) and _stopped({"finish_reason": "content_filter"})
+    assert not _stopped({"stop_reason": "end_turn"}) and not _stopped({"finish_reason": "stop"})
     assert _truncated({"stop_reason": "max_tokens"})
     assert _truncated({"finish_reason": "length"})
     assert not _truncated({"stop_reason": "tool_use"})
@@ -164,3 +166,25 @@ def test_an_answer_with_nothing_in_it_does_not_parse() -> None:
         assert parsed.value is None and "empty" in parsed.error, text
     ok = parse_answer('{"state": [{"text": "Fixed in 2.2", "source": 3}]}', ThreadSummary)
     assert ok.value is not None
+
+
+def test_a_refusal_or_a_content_filter_stop_is_refused_not_repaired(tmp_path: Path) -> None:
+    """Anthropic's stop_reason "refusal" stops an answer partway (its tool input, parsed, looks
+    whole) and was used; OpenAI's finish_reason "content_filter" is refused (by the SDK's
+    structured output, and by the layer for a reply that gets past it)."""
+    seen: list[dict[str, Any]] = []
+    half = '{"problem": [{"text": "The app crashes on resize", "source": 0}], "tried": [{"te'
+    with serve_app(openai_app(seen, half, "content_filter")) as root:
+        ans = layer(tmp_path / "o", "openai", f"{root}/v1").ask(
+            "summary", "summary_thread", VARIABLES, ThreadSummary
+        )
+    assert seen and not ans.ok and ans.value is None, (ans.status, ans.value)
+    assert "content filter" in ans.attempts[-1].note.replace("_", " ")
+    seen.clear()
+    whole = {"problem": [{"text": "The app crashes on resize", "source": 0}]}
+    with serve_app(anthropic_app(seen, whole, "refusal")) as url:
+        ans = layer(tmp_path / "a", "anthropic", url).ask(
+            "summary", "summary_thread", VARIABLES, ThreadSummary
+        )
+    assert seen and not ans.ok and ans.value is None, (ans.status, ans.value)
+    assert "refus" in ans.attempts[-1].note, [a.note for a in ans.attempts]
