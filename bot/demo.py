@@ -69,6 +69,11 @@ def sandbox(base: Settings, workdir: Path) -> Iterator[tuple[Settings, Any, dict
         settings = load_settings(
             env="development",
             data_dir=workdir,
+            # the embedded store and broker in workdir, whatever SMOLBOT_DATABASE_URL and
+            # SMOLBOT_BROKER_URL say: the demo's fake installation never reaches a real store,
+            # and its worker never takes a real broker's tasks
+            database_url=None,
+            broker_url=None,
             github_api_url=fake.url,
             app_id=4242,
             private_key=private,
@@ -82,6 +87,14 @@ def sandbox(base: Settings, workdir: Path) -> Iterator[tuple[Settings, Any, dict
             large_api_key=base.large_api_key,
         )
         yield settings, fake, sample
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    """The environment of a process the demo starts (its worker, `smolbot models eval`): these
+    settings only. to_env leaves out what is unset, so the parent's SMOLBOT_DATABASE_URL would
+    come back through os.environ; started in the data dir, it reads no .env file either."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("SMOLBOT_")}
+    return {**inherited, **settings.to_env()}
 
 
 class Stack:
@@ -98,10 +111,13 @@ class Stack:
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
-        env = {**os.environ, **settings.to_env()}
         cmd = [sys.executable, "-m", "bot.cli", "worker", "--pool", "solo", "--beat"]
         self.worker = subprocess.Popen(
-            cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+            cmd,
+            env=child_env(settings),
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            cwd=settings.data_dir,
         )
         self.thread.start()
         while not self.server.started:

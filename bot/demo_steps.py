@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -10,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.demo import Say, Stack, new_issue_numbers, wait_done
+from bot.demo import Say, Stack, child_env, new_issue_numbers, wait_done
 from bot.llm.records import Records
 from bot.sandbox.seed import issue_from
 from bot.store import Store
@@ -84,9 +83,15 @@ def open_issues(
 
 def models_eval(settings: Any) -> str:
     """`smolbot models eval` as a maintainer runs it, on the demo's data dir."""
-    env = {**os.environ, **settings.to_env()}
     cmd = [sys.executable, "-m", "bot.cli", "models", "eval"]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        cmd,
+        env=child_env(settings),
+        cwd=settings.data_dir,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return done.stdout + done.stderr
 
 

@@ -23,6 +23,11 @@ def test_demo_runs_every_step_and_triage_acts_on_no_guess(
         pytest.skip(f"the default model is not installed at {model}: run `smolbot models install`")
     monkeypatch.setenv("SMOLBOT_MODEL_PATH", str(model))
     monkeypatch.setenv("SMOLBOT_LARGE_PROVIDER", "none")
+    # a deployment's store and broker in the environment (nothing listens there): the demo keeps
+    # to its embedded ones; it wrote its fake installation into the store named here, and its
+    # worker took this broker's tasks
+    monkeypatch.setenv("SMOLBOT_DATABASE_URL", "sqlite:////nonexistent/smolbot-demo-must-not.db")
+    monkeypatch.setenv("SMOLBOT_BROKER_URL", "redis://127.0.0.1:1/0")
     get_settings.cache_clear()
     _register()
     keep = tmp_path / "demo"
