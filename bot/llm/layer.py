@@ -36,6 +36,11 @@ RETRAIN_EVERY = 20  # new labeled examples before the classifier retrains (cheap
 # A classifier of more examples than this retrains in a thread beside the triage, which answers with
 # the one it has until the new one is ready; smaller ones retrain in place (at most ~2 s here).
 INLINE_RETRAIN_MAX = 3000
+# The large model's max_tokens at least: a prompt's bound is sized for the local model's plain
+# JSON (16 tokens for a kind); a forced tool call (Anthropic) costs more than its input, and a
+# reasoning model (OpenAI's o-series, gpt-5) spends its thinking from the same budget, so the
+# bound cut every such answer off. The schema bounds the answer; the provider bills what it writes.
+LARGE_MIN_TOKENS = 1024
 RETRAIN_PAUSE_S = 300.0  # after a background retrain failed (logged), before the next one starts
 
 
@@ -186,7 +191,8 @@ class ModelLayer:
         self, req: generate.Request, schema: type[T], check: Check | None = None
     ) -> generate.Outcome[T]:
         assert self.large is not None
-        req = generate.Request(req.task, req.rendered, req.variables, req.max_tokens, 0.0)
+        room = max(req.max_tokens, LARGE_MIN_TOKENS)
+        req = generate.Request(req.task, req.rendered, req.variables, room, 0.0)
         out = generate.run(
             self.records,
             "large",

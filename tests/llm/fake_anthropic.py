@@ -29,6 +29,9 @@ class AnthropicBehaviour:
     fail_with: list[int] = field(default_factory=list)
     delay_s: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # output tokens a forced tool call costs (the tool_use block's own, beyond its input), as a
+    # real model counts them; None: the fixed 5 of every answer
+    tool_call_tokens: int | None = None
 
     def next_reply(self) -> str:
         return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
@@ -49,13 +52,18 @@ def make_app(b: AnthropicBehaviour) -> FastAPI:
             )
         if b.delay_s:
             time.sleep(b.delay_s)  # blocks this worker thread: the client must time out
-        return JSONResponse(_message(body, b.next_reply()))
+        return JSONResponse(_message(body, b.next_reply(), b.tool_call_tokens))
 
     return app
 
 
-def _message(body: dict[str, Any], reply: str) -> dict[str, Any]:
+def _message(body: dict[str, Any], reply: str, tool_tokens: int | None = None) -> dict[str, Any]:
     tools = body.get("tools") or []
+    out = 5
+    if tools and tool_tokens is not None:
+        out = tool_tokens + len(reply) // 4
+        if out > body["max_tokens"]:  # cut at the limit: the call's input comes incomplete
+            out, reply = body["max_tokens"], "{}"
     if tools:  # structured output: answer with a call of the (forced) tool, input = the reply
         content: list[dict[str, Any]] = [
             {
@@ -65,7 +73,7 @@ def _message(body: dict[str, Any], reply: str) -> dict[str, Any]:
                 "input": json.loads(reply),
             }
         ]
-        stop = "tool_use"
+        stop = "tool_use" if out < body.get("max_tokens", out + 1) else "max_tokens"
     else:
         content, stop = [{"type": "text", "text": reply}], "end_turn"
     return {
@@ -76,7 +84,7 @@ def _message(body: dict[str, Any], reply: str) -> dict[str, Any]:
         "content": content,
         "stop_reason": stop,
         "stop_sequence": None,
-        "usage": {"input_tokens": 13, "output_tokens": 5},
+        "usage": {"input_tokens": 13, "output_tokens": out},
     }
 
 

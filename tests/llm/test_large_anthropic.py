@@ -115,3 +115,18 @@ def test_daily_budget_stops_calls(
     assert ans.status == "not_escalated" and not ans.ok
     assert len(anthropic.requests) == 1
     assert layer.budget_left() == 0
+
+
+def test_a_forced_tool_call_has_room_to_answer(
+    tmp_path: Path, llm_store: Store, anthropic: AnthropicBehaviour, anthropic_url: str
+) -> None:
+    """The prompt's answer bound (16 tokens for a kind) went to the large model as max_tokens; a
+    forced tool call costs more than its input (here 40 tokens), so every escalation was cut
+    off and refused. The large model gets room (the schema bounds the answer), and is billed
+    for what it writes."""
+    anthropic.replies = ['{"label": "feature"}']
+    anthropic.tool_call_tokens = 40
+    ans = layer_for(tmp_path, llm_store, anthropic_url).classify("triage", "o/r", ISSUE, LABELS)
+    assert ans.status == "escalated" and ans.value is not None, ans.record.note
+    assert ans.value.label == "feature" and ans.record.tokens_out == 45
+    assert anthropic.requests[0]["body"]["max_tokens"] >= 256
