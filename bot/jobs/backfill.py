@@ -723,8 +723,8 @@ def _read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
     with path.open(newline="", encoding="utf-8-sig") as fh:
         head = _head(fh)
         first, lines = head[-1] if head else "", chain(head, fh)
-        if _is_csv(path, first):
-            yield from _csv_rows(path, lines, _delimiter(first))
+        if _is_csv(path, first):  # from its header: blank lines before it are no header
+            yield from _csv_rows(path, chain(head[-1:], fh), _delimiter(first), len(head) - 1)
             return
         first_row = True
         for n, line in enumerate(lines, 1):
@@ -749,18 +749,31 @@ def _read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
             yield _keys_lowered(row)
 
 
-def _csv_rows(path: Path, lines: Iterator[str], delimiter: str) -> Iterator[dict[str, Any]]:
+def _csv_rows(
+    path: Path, lines: Iterator[str], delimiter: str, skipped: int = 0
+) -> Iterator[dict[str, Any]]:
     """The rows, read strictly: a quote that never closes took the rest of the file as one cell
-    (a 2 GB field limit), and the file was reported read."""
+    (a 2 GB field limit), and the file was reported read. A label column named more than once
+    (Jira exports one `Labels` column per label) gives all its cells, comma-separated; a title
+    or body named twice is refused, as which one is meant is not guessed. `skipped`: blank lines
+    before the header, for the line numbers said."""
     csv.field_size_limit(2**31 - 1)  # issue bodies can exceed the 128 KB default
-    reader = csv.DictReader(lines, delimiter=delimiter, strict=True)
-    start = 1  # the line the row being read starts on
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    start = 1 + skipped  # the line the row being read starts on
     try:
-        _check_columns(path, list(reader.fieldnames or []))
-        start = reader.line_num + 1
-        for row in reader:
-            yield _keys_lowered(row)
-            start = reader.line_num + 1
+        header = next(reader, [])
+        _check_columns(path, header)
+        names = [c.strip().lower() for c in header]
+        twice = sorted({c for c in names if names.count(c) > 1} & {"title", "body"})
+        if twice:
+            raise ValueError(
+                f"{path}: the column {twice[0]} is there {names.count(twice[0])} times; keep one"
+            )
+        start = reader.line_num + 1 + skipped
+        for cells in reader:
+            if any(cells):  # a blank line is no row (as DictReader reads it)
+                yield _cells_row(names, cells)
+            start = reader.line_num + 1 + skipped
     except csv.Error as err:
         raise ValueError(
             f"{path}:{start}: not CSV from this line on ({err}); a quoted field must end with a"
@@ -795,6 +808,18 @@ def _delimiter(header: str) -> str:
         if names & {"title", "body"} and names & {"label", "labels"}:
             return sep
     return ","
+
+
+def _cells_row(names: list[str], cells: list[str]) -> dict[str, Any]:
+    """A CSV row by its (lower-cased) column names; cells of a name given more than once (the
+    label columns) joined with commas, the empty ones left out; cells past the header dropped."""
+    row: dict[str, Any] = {}
+    for name, cell in zip(names, cells, strict=False):
+        if name in row and name in ("label", "labels"):
+            row[name] = ",".join(x for x in (row[name], cell) if x.strip())
+        else:
+            row.setdefault(name, cell)
+    return row
 
 
 def _keys_lowered(row: dict[Any, Any]) -> dict[str, Any]:

@@ -516,6 +516,36 @@ def test_backfill_from_csv_and_jsonl(ctx, tmp_path: Path):
     assert backfill_from_file(ctx, "other/repo", jl).learned == 1
 
 
+def test_backfill_reads_every_label_column_of_a_jira_export(ctx, tmp_path: Path):
+    """Jira writes one `Labels` column per label: DictReader kept the last (mostly empty), and
+    the rows were learned as unlabeled."""
+    src = tmp_path / "jira.csv"
+    src.write_text(
+        "Title,Body,Labels,Labels,Labels\n"
+        'Crash,"it crashes",bug,,\n'
+        'Idea,"add x",,enhancement,\n'
+        'How?,"how do I",,,question\n'
+    )
+    assert backfill_from_file(ctx, "other/repo", src).learned == 3
+
+
+def test_backfill_refuses_a_title_column_given_twice(ctx, tmp_path: Path):
+    src = tmp_path / "twice.csv"
+    src.write_text("title,title,body,label\nCrash,Other,x,bug\n")
+    with pytest.raises(ValueError, match="the column title is there 2 times; keep one"):
+        backfill_from_file(ctx, "other/repo", src)
+
+
+def test_backfill_reads_a_csv_after_blank_lines(ctx, tmp_path: Path):
+    """The blank line was taken for the header: "the columns are none"."""
+    src = tmp_path / "blank.csv"
+    src.write_text('\n\ntitle,body,label\nCrash,"it crashes",bug\nIdea,"add x",enhancement\n')
+    assert backfill_from_file(ctx, "other/repo", src).learned == 2
+    src.write_text('\ntitle,body,label\nCrash,"it crashes,bug\n')
+    with pytest.raises(ValueError, match=r"blank\.csv:3: not CSV from this line on"):
+        backfill_from_file(ctx, "other/repo", src)
+
+
 def test_backfill_reads_the_label_objects_gh_issue_list_writes(ctx, tmp_path: Path):
     """`gh issue list --json number,title,body,labels --jq '.[]'`: each label an object. Their
     dict text was taken for the label names, so nothing was learned."""
