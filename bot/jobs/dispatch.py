@@ -25,6 +25,18 @@ def on_installation(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -
     inst = payload.get("installation") or {}
     account = (inst.get("account") or {}).get("login", "")
     action = payload.get("action")
+    at = {**row, "installation_id": inst.get("id")}
+    later = _undone_since(rt.store, at, action) if action != "deleted" else None
+    if later is not None:  # handled after a later delivery that undid it: that one stands
+        rt.store.audit(
+            f"installation.{action}",
+            "skipped",
+            f"a later delivery ({later}) undid it; the installation table is left as that one set it",
+            task="installation",
+            delivery_id=row["id"],
+            detail={"installation": inst.get("id")},
+        )
+        return
     if action == "deleted":
         rt.store.remove_installation(inst["id"])
     elif action in ("suspend", "unsuspend"):
@@ -34,7 +46,10 @@ def on_installation(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -
         rt.store.upsert_installation(
             inst["id"], account, (inst.get("account") or {}).get("type", "")
         )
-        rt.store.add_repositories(inst["id"], payload.get("repositories") or [])
+        listed = payload.get("repositories") or []
+        taken = _taken_since(rt.store, at, _full_names(listed))
+        payload = {**payload, "repositories": [r for r in listed if _name(r) not in taken]}
+        rt.store.add_repositories(inst["id"], payload["repositories"])
     rt.store.audit(
         f"installation.{action}",
         "done",
@@ -51,9 +66,13 @@ def on_installation_repositories(rt: Runtime, row: dict[str, Any], payload: dict
     inst = payload.get("installation") or {}
     account = (inst.get("account") or {}).get("login", "")
     rt.store.upsert_installation(inst["id"], account)
-    rt.store.add_repositories(inst["id"], payload.get("repositories_added") or [])
+    at = {**row, "installation_id": inst["id"]}
+    added = payload.get("repositories_added") or []
+    taken = _taken_since(rt.store, at, _full_names(added))  # removed again since: not added
+    payload = {**payload, "repositories_added": [r for r in added if _name(r) not in taken]}
+    rt.store.add_repositories(inst["id"], payload["repositories_added"])
     removed = [r["full_name"] for r in payload.get("repositories_removed") or []]
-    back = _added_since(rt.store, {**row, "installation_id": inst["id"]}, removed)
+    back = _added_since(rt.store, at, removed)
     rt.store.remove_repositories(n for n in removed if n not in back)
     rt.store.audit(
         "installation_repositories",
@@ -229,6 +248,60 @@ def _added_since(store: Store, row: dict[str, Any], names: list[str]) -> set[str
             log.info("delivery %s: %s added again since (%s); not removed", row["id"], given, did)
         back |= given
     return back
+
+
+def _name(repo: Any) -> str | None:
+    return repo.get("full_name") if isinstance(repo, dict) else None
+
+
+def _full_names(repos: list[Any]) -> list[str]:
+    return [n for n in map(_name, repos) if n]
+
+
+def _taken_since(store: Store, row: dict[str, Any], names: list[str]) -> set[str]:
+    """Of the repositories an addition (or an install) names, those that a delivery the store
+    recorded at or after it came took from the App again (removed from the installation, the
+    App uninstalled, the repository deleted): handled after it, the older addition must not
+    bring them back (nothing else would take them off the sweeps, digests and dashboard)."""
+    came = _came(store, row) if names else None
+    if came is None:
+        return set()
+    sql = (
+        "select event, repo, payload from deliveries"
+        " where installation_id = ? and received_at >= ? and id <> ?"
+        " and event in ('installation', 'installation_repositories', 'repository')"
+        " and action in ('deleted', 'removed')"
+    )
+    later = store.db.execute(sql, [row["installation_id"], came, row["id"]]).fetchall()
+    taken = {n for n in names for event, repo, raw in later if _took(event, repo, raw, n)}
+    if taken:
+        log.info("delivery %s: %s taken from the App since; not added", row["id"], taken)
+    return taken
+
+
+# what undoes an installation delivery's action, when the store recorded it at or after it came
+_UNDONE_BY = {
+    "created": ("deleted",),
+    "suspend": ("unsuspend", "deleted"),
+    "unsuspend": ("suspend", "deleted"),
+}
+
+
+def _undone_since(store: Store, row: dict[str, Any], action: str | None) -> str | None:
+    """The id of a delivery recorded at or after this installation delivery came that undid its
+    action (the App uninstalled after it was installed, unsuspended after it was suspended),
+    else None: handled out of order, the older one must not set the table back."""
+    undone = _UNDONE_BY.get(action or "", ("deleted",))  # new_permissions_accepted: a delete
+    came = _came(store, row)
+    if came is None or row.get("installation_id") is None:
+        return None
+    marks = ", ".join("?" for _ in undone)
+    sql = (
+        "select id from deliveries where installation_id = ? and received_at >= ? and id <> ?"
+        f" and event = 'installation' and action in ({marks}) order by received_at limit 1"
+    )
+    found = store.db.execute(sql, [row["installation_id"], came, row["id"], *undone]).fetchall()
+    return str(found[0][0]) if found else None
 
 
 def _took(event: str, repo: str | None, raw: str | None, name: str) -> bool:

@@ -84,3 +84,47 @@ def test_a_later_removal_still_removes(settings: Settings, store: Store) -> None
     on_installation_repositories(rt, added, added_p)
     on_installation_repositories(rt, removed, removed_p)
     assert _names(store) == []
+
+
+def test_an_older_add_handled_after_a_later_removal_does_not_bring_it_back(
+    settings: Settings, any_store: Store
+) -> None:
+    """The other order: "added" handled after a later "removed" put the repository back, and
+    nothing took it off the sweeps, digests and dashboard again."""
+    store = any_store
+    rt = Runtime(settings, store)
+    added_p = _changed("added", ["o/r", "o/kept"], [])
+    removed_p = _changed("removed", [], ["o/r"])
+    added = _recorded(store, "added", "installation_repositories", added_p, 1000.0)
+    removed = _recorded(store, "removed", "installation_repositories", removed_p, 2000.0)
+    on_installation_repositories(rt, removed, removed_p)
+    on_installation_repositories(rt, added, added_p)
+    assert _names(store) == ["o/kept"]
+
+
+def test_an_install_handled_after_its_uninstall_is_not_registered(
+    settings: Settings, store: Store
+) -> None:
+    rt = Runtime(settings, store)
+    created_p = {"action": "created", "installation": INST, "repositories": [{"full_name": "o/r"}]}
+    deleted_p = {"action": "deleted", "installation": INST}
+    created = _recorded(store, "created", "installation", created_p, 1000.0)
+    deleted = _recorded(store, "deleted", "installation", deleted_p, 2000.0)
+    on_installation(rt, deleted, deleted_p)
+    on_installation(rt, created, created_p)
+    assert [i["id"] for i in store.installations()] == [] and _names(store) == []
+    (row,) = [r for r in store.audit_rows(limit=50) if r["action"] == "installation.created"]
+    assert row["outcome"] == "skipped" and "(deleted) undid it" in row["reason"], row
+
+
+def test_a_suspend_handled_after_a_later_unsuspend_leaves_it_running(
+    settings: Settings, store: Store
+) -> None:
+    rt = Runtime(settings, store)
+    suspend_p = {"action": "suspend", "installation": INST}
+    unsuspend_p = {"action": "unsuspend", "installation": INST}
+    suspend = _recorded(store, "suspend", "installation", suspend_p, 1000.0)
+    unsuspend = _recorded(store, "unsuspend", "installation", unsuspend_p, 2000.0)
+    on_installation(rt, unsuspend, unsuspend_p)
+    on_installation(rt, suspend, suspend_p)
+    assert store.suspended_installations() == set()
