@@ -95,10 +95,9 @@ def beat_schedule(settings: Settings) -> dict[str, Any]:
             "task": "smolbot.recover_deliveries",
             "schedule": timedelta(seconds=every),
         },
-        "lifecycle-sweeps": {
-            "task": "smolbot.schedule_sweeps",
-            "schedule": crontab(minute=0, hour=settings.sweep_hour_utc),
-        },
+        # hourly, acting from sweep_hour_utc on (the day's run is recorded once): a beat that
+        # could not publish at that hour (the broker away) or a run stopped partway is made up
+        "lifecycle-sweeps": {"task": "smolbot.schedule_sweeps", "schedule": crontab(minute=0)},
         # backfills that stopped (a long rate limit, GitHub down, a worker killed) go on by themselves
         "resume-backfills": {
             "task": "smolbot.schedule_backfill_resumes",

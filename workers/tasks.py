@@ -492,10 +492,17 @@ def _fail_job(wr: WorkerRuntime, name: str, jid: str, kwargs: dict[str, Any], er
 
 # --- recovery (sweep queue) -----------------------------------------------------------------
 @app.task(name="smolbot.schedule_sweeps")
-def schedule_sweeps() -> int:
-    """Daily: one resumable lifecycle sweep per installation, and an encoder-tune check."""
+def schedule_sweeps(now: float | None = None) -> int:
+    """Daily: one resumable lifecycle sweep per installation, and an encoder-tune check. Beat asks
+    hourly; before sweep_hour_utc nothing is done, from it on the day's runs are submitted,
+    each recorded once (a job per run id): an hour the beat's message was lost (the broker
+    away) or a submission stopped partway (the store away) is made up the next hour, and an
+    installation added later in the day is swept that day."""
+    day = time.gmtime(now)
+    if day.tm_hour < settings_of(app).sweep_hour_utc:
+        return 0
     store = _wr().rt.store
-    run_id = time.strftime("%Y-%m-%d", time.gmtime())
+    run_id = time.strftime("%Y-%m-%d", day)
     installations = [i for i in store.installations() if not i.get("suspended")]
     for inst in installations:
         job_registry.submit(

@@ -245,3 +245,32 @@ def test_housekeeping_drops_old_payloads_and_cached_answers_only(tmp_path: Path)
     assert [r[0] for r in store.db.execute("select key from llm_cache")] == ["fresh"]
     assert not store.record_delivery("old-done", "issues", "{}")  # still known: not run twice
     assert housekeeping.run() == {"payloads": 0, "cached_answers": 0, "model_calls": 0}
+
+
+def test_the_daily_sweeps_are_made_up_in_a_later_hour(tmp_path: Path) -> None:
+    """Beat asked once, at sweep_hour_utc: a message it could not publish then (the broker
+    away) meant no lifecycle sweep that day. Asked hourly, the day's runs are submitted from
+    that hour on, once each."""
+    from calendar import timegm
+
+    from workers.celery_app import beat_schedule, configure
+    from workers.tasks import _wr, schedule_sweeps
+
+    settings = load_settings(env="test", data_dir=tmp_path, sweep_hour_utc=6)
+    assert beat_schedule(settings)["lifecycle-sweeps"]["schedule"].hour == set(range(24))
+    configure(settings)
+    store = _wr().rt.store
+    store.upsert_installation(7, "o")
+
+    def runs() -> list[str]:
+        return [r[0] for r in store.db.execute("select name from jobs order by name").fetchall()]
+
+    day = timegm((2026, 12, 7, 0, 0, 0))
+    assert schedule_sweeps.run(now=day + 5 * 3600) == 0 and runs() == []  # before the hour
+    # 06:00's message lost: 07:00 submits the day's runs, 08:00 finds them recorded
+    assert schedule_sweeps.run(now=day + 7 * 3600) == 1
+    assert runs() == ["lifecycle_sweep", "tune_encoder"]
+    schedule_sweeps.run(now=day + 8 * 3600)
+    assert runs() == ["lifecycle_sweep", "tune_encoder"]
+    schedule_sweeps.run(now=day + 86400 + 6 * 3600)  # the next day: its own runs
+    assert runs().count("lifecycle_sweep") == 2
