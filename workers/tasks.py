@@ -475,9 +475,9 @@ def _heartbeat(wr: WorkerRuntime, table: str, row_id: str, key: str) -> Heartbea
 
 
 def _fail_job(wr: WorkerRuntime, name: str, jid: str, kwargs: dict[str, Any], error: str) -> None:
-    job_registry.set_status(wr.rt.store, jid, "dead", error)
     args = {"job_id": jid, "job_name": name, "kwargs": kwargs}
-    wr.rt.store.dead_letter("smolbot.run_job", args, error)
+    wr.rt.store.dead_letter("smolbot.run_job", args, error)  # first, as Runtime.fail: findable
+    job_registry.set_status(wr.rt.store, jid, "dead", error)
     repo, number = kwargs.get("repo"), kwargs.get("number")
     wr.rt.store.audit(
         name,

@@ -57,9 +57,12 @@ class Runtime:
 
     def fail(self, delivery_id: str, error: str) -> None:
         """Park a delivery in the dead-letter table; `smolbot retry` replays it. The audit log
-        says so too: a parked delivery is a decision not to act, on the repository and issue."""
-        self.store.set_delivery_status(delivery_id, "dead", error=error)
+        says so too: a parked delivery is a decision not to act, on the repository and issue.
+        The dead letter first: a store failing between the two writes leaves a delivery still
+        running (its retry parks it again), never one marked dead that `smolbot retry` cannot
+        find."""
         self.store.dead_letter("smolbot.handle_delivery", {"delivery_id": delivery_id}, error)
+        self.store.set_delivery_status(delivery_id, "dead", error=error)
         row = self.store.delivery(delivery_id) or {}
         event = ".".join(filter(None, (row.get("event"), row.get("action"))))
         self.store.audit(

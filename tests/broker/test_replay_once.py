@@ -57,3 +57,30 @@ def test_a_dead_letter_replayed_twice_does_not_run_a_finished_job_again(tmp_path
         assert replay_dead_letter(store, letter)
     assert jobs.run(store, jid)["status"] == "done"  # type: ignore[index]
     assert pub.call_count == 1
+
+
+def test_a_store_failing_between_park_writes_leaves_the_run_to_park_again(tmp_path: Path) -> None:
+    """The delivery was marked dead, then the dead letter's insert failed (the store locked out
+    past its busy timeout): no letter, and the retry found the row final, so `smolbot retry`
+    never saw it. The letter is written first: failing, it leaves the row as it was, and the
+    retry parks it with its letter."""
+    import sqlite3
+
+    import pytest
+
+    from workers.celery_app import configure
+    from workers.tasks import _wr
+
+    configure(load_settings(env="test", data_dir=tmp_path))
+    rt = _wr().rt
+    rt.store.record_delivery("d", "issues", "{}", repo="o/r", number=1)
+    locked = sqlite3.OperationalError("database is locked")
+    with (
+        mock.patch.object(rt.store, "dead_letter", side_effect=locked),
+        pytest.raises(sqlite3.OperationalError),
+    ):
+        rt.fail("d", "GitHubError: boom")
+    assert rt.store.delivery("d")["status"] != "dead"  # type: ignore[index]
+    rt.fail("d", "GitHubError: boom")  # the retry, the store back
+    assert rt.store.delivery("d")["status"] == "dead"  # type: ignore[index]
+    assert [letter["error"] for letter in rt.store.dead_letters()] == ["GitHubError: boom"]
