@@ -317,24 +317,29 @@ def run_job(
         if not is_outage(err):
             raise
         raise _db_retry(self, err) from err
-    key = job.lock(kwargs) or f"job:{jid}"
-    with wr.locks.hold(key, wait_s=LOCK_WAIT_S) as got:
-        if not got:  # a long job holds it (a summary): wait longer each time, up to a minute,
-            # rather than hold a model worker LOCK_WAIT_S in every few seconds
-            countdown = min(BUSY_MAX_S, (1 + 2 * random.random()) * 2 ** min(waited, 6))
-            now = job_registry.defer(wr.rt.store, jid, "lock busy", time.time() + countdown)
-            if now in ("done", "dead", None):  # a duplicate message of a finished run
-                return "already-final"
-            run_job.apply_async(
-                args=[job_name, kwargs],
-                kwargs={"job_id": jid},
-                headers={WAITED_HEADER: waited + 1},
-                queue="model",
-                countdown=countdown,
-                retries=self.request.retries,  # a deferral neither spends nor refills retries
-            )
-            return "deferred"
-        return _run_job(self, wr, job, jid, kwargs, key)
+    try:  # the lock's take, the deferral and the release write to the store too
+        key = job.lock(kwargs) or f"job:{jid}"
+        with wr.locks.hold(key, wait_s=LOCK_WAIT_S) as got:
+            if not got:  # a long job holds it (a summary): wait longer each time, up to a minute,
+                # rather than hold a model worker LOCK_WAIT_S in every few seconds
+                countdown = min(BUSY_MAX_S, (1 + 2 * random.random()) * 2 ** min(waited, 6))
+                now = job_registry.defer(wr.rt.store, jid, "lock busy", time.time() + countdown)
+                if now in ("done", "dead", None):  # a duplicate message of a finished run
+                    return "already-final"
+                run_job.apply_async(
+                    args=[job_name, kwargs],
+                    kwargs={"job_id": jid},
+                    headers={WAITED_HEADER: waited + 1},
+                    queue="model",
+                    countdown=countdown,
+                    retries=self.request.retries,  # a deferral neither spends nor refills retries
+                )
+                return "deferred"
+            return _run_job(self, wr, job, jid, kwargs, key)
+    except DB_ERRORS as err:
+        if not is_outage(err):
+            raise
+        raise _db_retry(self, err) from err
 
 
 WAITED_HEADER = "smolbot_waited"

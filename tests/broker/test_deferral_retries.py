@@ -123,3 +123,34 @@ def test_a_store_outage_spends_none_of_the_retries_github_s_faults_count(tmp_pat
             assert 2**outages * 0.5 <= again.value.when <= 2**outages
     assert [s["retries"] for s in sent] == [2, 2, 2]
     assert [s["headers"][OUTAGES_HEADER] for s in sent] == [1, 2, 3]  # type: ignore[index]
+
+
+def test_a_store_outage_while_a_job_takes_its_lock_is_retried(tmp_path: Path) -> None:
+    """The lock's take (a store write) met "database is locked": the error left the task and the
+    message was acked, so the job waited in the store for the recovery sweep. It is retried as
+    any store outage is."""
+    import sqlite3
+
+    from celery import Signature
+    from celery.exceptions import Retry
+
+    from workers.celery_app import configure
+    from workers.tasks import _wr, run_job
+
+    configure(load_settings(env="test", data_dir=tmp_path))
+    wr = _wr()
+    kwargs = {"repo": "o/r", "number": 8}
+    jid = jobs.record(wr.rt.store, "retries_noop", kwargs)
+    away = sqlite3.OperationalError("database is locked")
+    sent: list[dict[str, object]] = []
+    with (
+        mock.patch.object(type(wr.locks), "hold", side_effect=away),
+        mock.patch.object(Signature, "apply_async", lambda sig: sent.append(dict(sig.options))),
+    ):
+        run_job.push_request(retries=1, called_directly=False)
+        try:
+            with pytest.raises(Retry):
+                run_job.run("retries_noop", kwargs, job_id=jid)
+        finally:
+            run_job.pop_request()
+    assert [s["retries"] for s in sent] == [1]
