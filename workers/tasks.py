@@ -130,7 +130,10 @@ def _handle(task: Task, wr: WorkerRuntime, delivery_id: str, waited: int = 0) ->
     if paused > 0:
         why = "installation paused by a GitHub secondary limit"
         return _defer(task, wr, delivery_id, paused, why)
-    key = issue_key(row["repo"], row["number"]) if row.get("repo") and row.get("number") else None
+    # the issue's lock under the repository's name today: a delivery sent before a rename and a
+    # job for the renamed repository (jobs lock under today's name) are one issue's work
+    repo = wr.rt.store.current_repo_name(row["repo"]) if row.get("repo") else None
+    key = issue_key(repo, row["number"]) if repo and row.get("number") else None
     with wr.locks.hold(key or f"delivery:{delivery_id}", wait_s=LOCK_WAIT_S) as got:
         if not got:  # a long job holds it (a summary): wait longer each time, up to a minute,
             # rather than hold a fast worker LOCK_WAIT_S in every few seconds

@@ -154,3 +154,30 @@ def test_a_store_outage_while_a_job_takes_its_lock_is_retried(tmp_path: Path) ->
         finally:
             run_job.pop_request()
     assert [s["retries"] for s in sent] == [1]
+
+
+def test_a_delivery_sent_before_a_rename_waits_for_the_renamed_issue_s_lock(
+    tmp_path: Path,
+) -> None:
+    """It locked the issue under the old name while a job (locking under today's name) worked on
+    the same issue: two runs at once on one issue, two comments or racing labels."""
+    from bot.coord.locks import Locks, issue_key
+    from workers.celery_app import configure
+    from workers.tasks import _handle, _wr, handle_delivery
+
+    configure(load_settings(env="test", data_dir=tmp_path))
+    wr = _wr()
+    store = wr.rt.store
+    store.add_repositories(7, [{"full_name": "o/old", "id": 41}])
+    store.rename_repository("o/old", "o/new")
+    store.record_delivery("d", "issues", "{}", repo="o/old", number=5, installation_id=7)
+    holder = Locks(_other(store), lease_s=600)
+    with (
+        holder.hold(issue_key("o/new", 5), wait_s=1) as got,
+        mock.patch("workers.tasks.LOCK_WAIT_S", 0.05),
+        mock.patch.object(handle_delivery, "apply_async"),
+        mock.patch.object(wr.rt, "dispatch") as ran,
+    ):
+        assert got
+        assert _handle(_msg(retries=0), wr, "d") == "deferred"
+    assert not ran.called
