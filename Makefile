@@ -41,7 +41,7 @@ test: install-all model services browser  ## everything, with real parts
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q -p no:cacheprovider --cov=bot --cov=workers --cov-report=term:skip-covered
 
-bench: install-all model  ## make bench's scripts need Redis only (bench/webhook.py)
+bench: install-all model  ## services: Redis only (bench/webhook.py); data: ../shared/data
 	bash scripts/services.sh redis
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/broker.py

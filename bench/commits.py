@@ -8,7 +8,7 @@
 Latency: `git commit` wall time with no hook, with smolbot's hook when the draft was speculated
 (the drafter already wrote it), and with the draft made synchronously in the hook (a fresh
 drafter process, model load and generation: what a commit-time tool costs). Quality: on
-/work/shared/data/commit-pairs-dev.jsonl, format validity, type agreement and B-Norm BLEU against
+../shared/data/commit-pairs-dev.jsonl (beside the clone), format validity, type agreement and B-Norm BLEU against
 the human message, for the local model, the rules alone and a nearest-neighbour retrieval baseline.
 Confidence: the local model's drafts bucketed by their confidence (type agreement, B-Norm per bucket).
 """
@@ -42,7 +42,7 @@ from bot.commits.retrieval import similar  # noqa: E402
 from bot.commits.style import CC_SUBJECT, CC_TYPES, TRAILING_REF, learn  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 
-DATA = Path("/work/shared/data/commit-pairs-dev.jsonl")
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "commit-pairs-dev.jsonl"
 EDITOR = '#!/bin/sh\ngrep -v "^#" "$1" | grep -q "[^[:space:]]" || echo "manual message" >> "$1"\n'
 
 

@@ -40,7 +40,7 @@ from bot.llm.records import Example
 from bot.settings import load_settings
 from bot.store import open_store
 
-DATA = Path("/work/shared/data/issues-labeled-dev.csv")
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "issues-labeled-dev.csv"
 LABELS = ["bug", "feature", "question"]
 Row = dict[str, str]
 

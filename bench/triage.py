@@ -10,7 +10,7 @@ triage reader (bot/llm/reader.py) as the layer does: the chat model reads the tr
 answers the test issues the first stage is unsure of; its states are cached in --reader-cache, so a
 second run reads nothing (the first read all 1,500 issues in 49 minutes, partly under other load).
 
-Run: .venv/bin/python bench/triage.py [--data /work/shared/data] [--train-share 0.7] [--full-path 60]
+Run: .venv/bin/python bench/triage.py [--data ../shared/data] [--train-share 0.7] [--full-path 60]
      [--no-tune] [--reader [--reader-cache DIR]]
      .venv/bin/python bench/triage.py --read-speed 15   # the reader's read against Llama.eval
 """
@@ -482,7 +482,9 @@ def read_speed(rows: list[dict[str, str]], n: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", type=Path, default=Path("/work/shared/data"))
+    ap.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
     ap.add_argument("--train-share", type=float, default=0.7)
     ap.add_argument(
         "--full-path", type=int, default=60, help="issues timed through the full triage plan"

@@ -1076,7 +1076,11 @@ def run_calibration(args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", type=Path, default=Path("/work/shared/data/issues-labeled-dev.csv"))
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=Path(__file__).resolve().parents[2] / "shared" / "data" / "issues-labeled-dev.csv",
+    )
     ap.add_argument("--cache", type=Path, default=Path("/tmp/smolbot-embed-cache"))
     ap.add_argument("--split", choices=["label", "plain", "random"], default="label")
     ap.add_argument("--split-seed", type=int, default=0, help="--split random: its seed")
