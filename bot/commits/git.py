@@ -16,6 +16,7 @@ LOG_SEP = "\x1e"
 # Internal commands that may write an index (write-tree refreshes its cache tree) run no hooks:
 # the user's post-index-change hook is not theirs to see, and ours would start a drafter.
 NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
+BIG_FILE = "1m"  # a changed file past this is summarised (its name, binary), never pasted
 NO_GIT = "git was not found on PATH; install git or add it to PATH, then retry"
 # Paths git takes from the environment, relative to where they were given (GIT_DIR=r/.git
 # GIT_WORK_TREE=r smolbot draft): Repo runs git from the worktree's top, where they name another place.
@@ -100,14 +101,20 @@ class Repo:
         return self.git("diff-tree", "-r", "--no-color", "--no-ext-diff", *extra, base, tree)
 
     def patch(self, base: str, tree: str) -> str:
-        return self.diff(base, tree, "-p", "--find-renames")
+        # a file over 1 MB is shown as binary ("Binary files ... differ"), as git shows one over
+        # core.bigFileThreshold (512 MiB): a 300 MB SQL dump was read, split and scanned whole
+        return self.git(
+            "-c", f"core.bigFileThreshold={BIG_FILE}", "diff-tree", "-r", "--no-color",
+            "--no-ext-diff", "-p", "--find-renames", base, tree,
+        )  # fmt: skip
 
     def history(self, limit: int = 300) -> list[tuple[str, list[str]]]:
         """Recent (full message, changed files) pairs, newest first, merges skipped."""
         fmt = f"{LOG_SEP}%B{LOG_SEP}"
-        out = self.git(
-            "log", "--no-merges", f"-n{limit}", f"--format={fmt}", "--name-only", check=False
-        )
+        out = self.git(  # no signatures: log.showSignature's lines are no file names
+            "log", "--no-merges", "--no-show-signature", f"-n{limit}", f"--format={fmt}",
+            "--name-only", check=False,
+        )  # fmt: skip
         chunks = out.split(LOG_SEP)
         commits = []
         # chunks: ['', msg1, files1, msg2, files2, ...]

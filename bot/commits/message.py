@@ -53,7 +53,9 @@ def uncommented(text: str, comment: str = "#") -> str:
 def _clean_desc(text: str, style: Style, comment: str = "#") -> str:
     desc = " ".join(uncommented(text, comment).split())
     m = CC_SUBJECT.match(desc)
-    if m:  # the model put a prefix into the description
+    if m and (style.conventional or m.group("type") in CC_TYPES):
+        # the model put a type into the description; a plain repository's `runtime: ` or
+        # `doc: ` area prefix (Go, git.git, the kernel) is its own style and stays
         desc = uncommented(m.group("desc"), comment)
     desc = desc.rstrip(".").strip()
     if style.conventional:

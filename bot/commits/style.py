@@ -100,7 +100,8 @@ def path_type(files: list[str], statuses: dict[str, str]) -> str | None:
         only = kinds.pop()
         if only != "code":
             return only
-    if all(statuses.get(f) == "A" for f in files if _kind(f) == "code"):
+    code = [f for f in files if _kind(f) == "code"]
+    if code and all(statuses.get(f) == "A" for f in code):  # new code, with its docs or tests
         return "feat"
     return None
 

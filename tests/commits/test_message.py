@@ -140,3 +140,27 @@ def test_drafts_keep_the_repositorys_comment_character_off_the_subject(
     assert bare is not None and bare.confidence == 0.0
     assert committed(bare.message, comment).startswith("Add README.md")
     assert any("only a comment" in note for note in bare.notes)
+
+
+def test_a_plain_repository_s_area_prefix_stays_on_the_subject() -> None:
+    """Go's `runtime: fix deadlock`, git.git's `doc: ...`: learned as not Conventional Commits,
+    the model copies the house style, and the prefix was cut as if it were a type."""
+    plain = learn([(f"runtime: fix race {i}", ["src/runtime/proc.go"]) for i in range(5)])
+    assert not plain.conventional
+    draft = CommitDraft(subject="runtime: avoid deadlock in the scheduler")
+    message, _ = compose(draft, plain, "fix", None)
+    assert message.splitlines()[0].lower() == "runtime: avoid deadlock in the scheduler"
+    typed = CommitDraft(subject="fix: avoid deadlock in the scheduler")  # a type: taken off
+    assert compose(typed, plain, "fix", None)[0].splitlines()[0].lower() == (
+        "avoid deadlock in the scheduler"
+    )
+
+
+def test_changes_without_code_are_no_feature() -> None:
+    from bot.commits.style import path_type
+
+    added = {"README.md": "A", "tests/test_x.py": "A"}
+    assert path_type(list(added), added) is None  # docs and tests: the history decides
+    assert path_type(["CHANGELOG.md", "pyproject.toml"], {}) is None
+    new = {"src/x.py": "A", "tests/test_x.py": "A"}
+    assert path_type(list(new), new) == "feat"  # new code with its tests

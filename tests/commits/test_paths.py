@@ -94,3 +94,25 @@ def test_a_symlink_turned_into_a_file_is_one_change(make_repo: Callable[..., Git
     assert [(c.path, c.status, c.added, c.deleted) for c in changes] == [("link.py", "T", 1, 1)]
     assert "-target.py" in changes[0].patch and "+y = 2" in changes[0].patch
     assert draft(g).splitlines()[0].endswith(": turn link.py from a symlink into a file")
+
+
+def test_a_large_text_file_is_summarised_not_pasted(make_repo: Callable[..., Git]) -> None:
+    """A staged 300 MB SQL dump was read whole, split and scanned several times (git calls a
+    file binary only past core.bigFileThreshold, 512 MiB): past 1 MB it is named, not pasted."""
+    g = started(make_repo)
+    g.write("dump.sql", "insert into t values (1, 'a row of data');\n" * 40_000)  # 1.8 MB
+    g.write("src/app.py", "print('hi')\n")
+    g("add", ".")
+    repo = Repo(g.root)
+    patch = repo.patch(g("rev-parse", "HEAD^{tree}").stdout.strip(), repo.staged_tree())
+    assert "Binary files /dev/null and b/dump.sql differ" in patch
+    assert "+print('hi')" in patch and len(patch) < 5_000
+    assert "dump.sql" in draft(g)
+
+
+def test_signatures_shown_by_log_are_no_file_names(make_repo: Callable[..., Git]) -> None:
+    """log.showSignature=true put gpg's "No signature" lines into each commit's file list."""
+    g = started(make_repo)
+    g("config", "log.showSignature", "true")
+    ((message, files),) = Repo(g.root).history()
+    assert message.strip() == "chore: start" and files == ["base.txt"]
