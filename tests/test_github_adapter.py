@@ -498,3 +498,25 @@ def test_is_self(app: GitHubApp) -> None:
     assert app.is_self("smolbot[bot]", "Bot")
     assert not app.is_self("smolbot[bot]", "User")
     assert not app.is_self("alice", "User")
+
+
+def test_issue_pages_past_githubs_page_number_limit_follow_its_cursor(
+    gh: FakeGitHubServer, repo: RepoHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GitHub refuses ?page= past about 10,000 issues and pull requests (422, "use cursor based
+    pagination"): a backfill of a large repository stopped there for good, every resume too.
+    Scaled down: the fake refuses ?page= past 200 items, the adapter asks by number up to page
+    2, then follows the Link header's next address (an `after=` cursor)."""
+    import bot.github.repo as adapter
+
+    monkeypatch.setattr(adapter, "PAGE_PARAM_LAST", 2)
+    gh.state.page_param_cap = 200
+    for n in range(449):  # 450 with the fixture's issue: pages 1-4 full, page 5 half
+        gh.state.add_issue(REPO, f"Issue {n}")
+    every = [issue.number for page in repo.issue_pages("all") for issue in page]
+    assert len(every) == 450 and len(set(every)) == 450
+    resumed = list(repo.issue_pages("all", first=4))  # past the cap: walked to from page 2
+    assert [len(p) for p in resumed] == [100, 50]
+    assert [i.number for p in resumed for i in p] == every[300:]
+    refused = [r for r in gh.state.requests("GET", "/issues") if r.status == 422]
+    assert refused == []  # never asked by a page number GitHub refuses

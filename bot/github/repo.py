@@ -105,6 +105,11 @@ def _json(status: int, text: str | None) -> Any:
         raise Unavailable(f"GitHub sent a non-JSON answer ({status}); retry later") from None
 
 
+# the last page a listing is asked for by number (100 a page): GitHub answers ?page=100 of a
+# repository's issues and pull requests with 422 for a large one (google/go-github#3565)
+PAGE_PARAM_LAST = 99
+
+
 def _next_link(link: str | None) -> str | None:
     """The rel="next" address of GitHub's Link header, if there is one."""
     for part in (link or "").split(","):
@@ -314,17 +319,23 @@ class GitHubRepo:
 
     def issue_pages(self, state: str = "all", first: int = 1) -> Iterator[list[IssueData]]:
         """list_issues one page at a time from page `first` (1-based), to resume a long listing
-        where it stopped; ends after the first page shorter than page_size (the client's)."""
+        where it stopped; ends after the first page shorter than page_size (the client's), or
+        the last. Asked by number up to PAGE_PARAM_LAST, then by the Link header's next address:
+        GitHub refuses ?page= past about 10,000 items (422, "use cursor based pagination") and
+        its next address carries an `after=` cursor there; a resume past that page walks to it
+        from PAGE_PARAM_LAST, reading the pages between without giving them."""
         page = max(1, first)
-        while True:  # each page on the token current then: the caller reads a page for long
+        at = min(page, PAGE_PARAM_LAST)
+        url: str | None = self._url("/issues")
+        asked: dict[str, Any] | None = {**self._issue_query(state), "page": at}
+        while url:  # each page on the token current then: the caller reads a page for long
             with self._calls():
-                _, items = self._read(
-                    self._url("/issues"), {**self._issue_query(state), "page": page}
-                )
-            yield [issue_data(self.full_name, item) for item in items]
+                headers, items = self._read(url, asked)
+            if at >= page:
+                yield [issue_data(self.full_name, item) for item in items]
             if len(items) < self.page_size:
                 return
-            page += 1
+            url, asked, at = _next_link(headers.get("link")), None, at + 1
 
     def _issue_query(
         self, state: str, since: str | None = None, labels: list[str] | None = None

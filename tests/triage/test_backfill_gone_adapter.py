@@ -51,3 +51,34 @@ def test_a_backfill_over_http_marks_an_issue_transferred_elsewhere(
     result = backfill_repo(ctx, ctx.github.repo(7, REPO), REPO)  # type: ignore[union-attr]
     assert (result.gone, result.unchecked) == (1, 0)
     assert (ctx.store.issue(REPO, moved) or {})["state"] == "transferred"
+
+
+def test_a_backfill_over_http_lists_past_githubs_page_number_limit(
+    fake_github: FakeGitHubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scaled down (the fake refuses ?page= past 200 items, the adapter asks by number up to
+    page 2): the listing goes on by GitHub's cursor and the backfill stores every issue, in
+    parts of two pages, each resuming past the limit."""
+    import bot.github.repo as adapter
+    from bot.jobs.backfill import backfill_repo
+    from bot.jobs.context import JobContext
+    from bot.store import open_store
+
+    monkeypatch.setattr(adapter, "PAGE_PARAM_LAST", 2)
+    st = fake_github.state
+    st.page_param_cap = 200
+    st.add_repo(REPO, 7)
+    for n in range(430):
+        st.add_issue(REPO, f"Issue {n}", "body", state="closed" if n % 2 else "open")
+    settings = make_settings(fake_github, tmp_path)
+    ctx = JobContext(settings, open_store(settings.db_path), github=GitHubApp(settings))
+    host = ctx.github.repo(7, REPO)  # type: ignore[union-attr]
+    from bot.jobs.backfill import Part
+
+    result = backfill_repo(ctx, host, REPO, max_pages=2)
+    at = Part().after(result)
+    while result.next_page is not None:
+        result = backfill_repo(ctx, host, REPO, max_pages=2, part=at)
+        at = at.after(result)
+    assert len(ctx.store.issues(REPO)) == 430
+    assert not [r for r in st.requests("GET", "/issues") if r.status == 422]

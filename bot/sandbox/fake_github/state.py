@@ -75,6 +75,9 @@ class FakeGitHub:
     delays: list[tuple[str, float]] = field(default_factory=list)  # (path match, seconds)
     log: list[Logged] = field(default_factory=list)
     minted: int = 0
+    # items a listing serves by ?page= at most, as GitHub does for large ones (about 10,000):
+    # past it, 422 "use cursor based pagination", and the Link header's next carries `after=`
+    page_param_cap: int | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))
 
     # -- clock ------------------------------------------------------------------------------
