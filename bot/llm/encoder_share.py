@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from bot.llm.tune import KEEP, Tuned, encoders_dir, fingerprint
+from bot.llm.tune import KEEP, Tuned, encoders_dir, fingerprint, tuned_from
 from bot.store import Store
 
 CHUNK = 4 << 20  # bytes per row: MiniLM's 90 MB of weights are 22 rows
@@ -108,7 +108,7 @@ def latest(store: Store) -> Published | None:
         return None
     try:
         files = {str(k): (str(v[0]), int(v[1])) for k, v in json.loads(row[1]).items()}
-        return Published(Tuned(**json.loads(row[0])), files, float(row[2]))
+        return Published(tuned_from(json.loads(row[0])), files, float(row[2]))
     except (ValueError, TypeError, KeyError, IndexError) as err:
         raise FetchError(
             f"the newest row of encoder_tunes is unreadable ({err}); run `smolbot models tune"

@@ -34,8 +34,10 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -88,6 +90,31 @@ class Tuned:
         return encoders_dir(data_dir) / self.fingerprint[:16]
 
 
+def tuned_from(data: object) -> Tuned:
+    """A manifest (current.json, a published tune's row) as a Tuned, its values of the types
+    the code compares and slices: ValueError or TypeError otherwise. A row with `"fingerprint":
+    null` or `"created_at": "soon"` parsed, then failed every machine's classify (None[:12],
+    float >= str) until it was deleted by hand."""
+    if not isinstance(data, dict):
+        raise TypeError("a manifest is a JSON object")
+    tuned = Tuned(**data)
+    if not isinstance(tuned.fingerprint, str) or not re.fullmatch(
+        r"[0-9a-f]{64}", tuned.fingerprint
+    ):
+        raise ValueError("fingerprint is not a sha256 (64 hex digits)")
+    numbers = (tuned.seconds, tuned.loss_first_epoch, tuned.loss_last_epoch, tuned.created_at)
+    counts = (tuned.examples, tuned.epochs, tuned.seed, tuned.prepared)
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in numbers):
+        raise TypeError("seconds, losses and created_at are numbers")
+    if not all(math.isfinite(x) for x in numbers):
+        raise ValueError("seconds, losses and created_at are finite")
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in counts):
+        raise TypeError("examples, epochs, seed and prepared are whole numbers")
+    if not isinstance(tuned.labels, list) or not all(isinstance(x, str) for x in tuned.labels):
+        raise TypeError("labels is a list of names")
+    return tuned
+
+
 def encoders_dir(data_dir: Path) -> Path:
     return data_dir / "encoders"
 
@@ -111,7 +138,7 @@ def current(data_dir: Path) -> Tuned | None:
         return seen[1]
     tuned: Tuned | None = None
     try:
-        tuned = Tuned(**json.loads(path.read_text(encoding="utf-8")))
+        tuned = tuned_from(json.loads(path.read_text(encoding="utf-8")))
         if not (tuned.weights(data_dir) / "modules.json").is_file():
             log.warning("%s names weights that are gone; using the stock encoder", path)
             tuned = None

@@ -106,6 +106,38 @@ def test_damaged_missing_or_hostile_rows_are_refused_and_leave_nothing(
         encoder_share.latest(any_store)
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"fingerprint": None},
+        {"fingerprint": "abc"},
+        {"created_at": "soon"},
+        {"created_at": float("nan")},
+        {"examples": "500"},
+        {"labels": "bug"},
+    ],
+    ids=["no-fingerprint", "short-fingerprint", "date-text", "date-nan", "count-text", "labels"],
+)
+def test_a_manifest_of_the_wrong_types_is_refused_not_a_crash_of_every_classify(
+    any_store: Store, tmp_path: Path, change: dict[str, object]
+) -> None:
+    """It parsed (the keys were right), then wanted() sliced None or compared a float with a
+    text in every machine's classify; fetched, it sat in current.json for good."""
+    import dataclasses
+    import json
+
+    tuned, weights = fake_weights(tmp_path / "a", b"x" * 5000)
+    encoder_share.publish(any_store, tuned, weights)
+    manifest = {**dataclasses.asdict(tuned), **change}
+    any_store.db.execute("update encoder_tunes set manifest = ?", [json.dumps(manifest)])
+    with pytest.raises(FetchError, match="unreadable"):
+        encoder_share.latest(any_store)
+    local = tune.encoders_dir(tmp_path / "b")
+    local.mkdir(parents=True)
+    (local / "current.json").write_text(json.dumps(manifest))
+    assert tune.current(tmp_path / "b") is None  # the stock encoder, said in the log
+
+
 # --- the policy -------------------------------------------------------------------------------------
 def test_what_a_machine_fetches(tmp_path: Path) -> None:
     pub = encoder_share.Published(made(500), {}, 100.0)
