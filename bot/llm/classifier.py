@@ -187,7 +187,7 @@ class Classifier:
         total = sum(p.values())
         if total <= 0:
             return None
-        n = self.evidence(len(labels))
+        n = self.evidence(labels)
         w = n / (n + SHRINK_K)
         # the prior covers every asked label, seen or not: a classifier that never saw `bug` must
         # not be sure that an issue is a `feature` (it would never escalate, so never learn `bug`)
@@ -198,11 +198,14 @@ class Classifier:
         """How many examples it was trained on."""
         return sum(self.counts.values())
 
-    def evidence(self, asked: int) -> int:
+    def evidence(self, labels: Sequence[str]) -> int:
         """How many examples the shrink towards uniform counts (SHRINK_K): all of them, but no
-        more than `asked` times as many as the second most common kind has."""
-        second = sorted(self.kinds.values(), reverse=True)[1:2]
-        return min(self.size, asked * (second[0] if second else 0))
+        more than as many times as there are asked `labels` as the second most common of those
+        labels has. Of the asked ones only: 300 `feature` and 250 `question` examples, asked
+        [bug, feature], know nothing of bug, and were sure (0.95) of a crash being a feature."""
+        asked = set(labels)
+        second = sorted((self.kinds.get(k, 0) for k in asked), reverse=True)[1:2]
+        return min(self.size, len(asked) * (second[0] if second else 0))
 
 
 def _blend(n: int, general: dict[str, float], local: dict[str, float] | None) -> dict[str, float]:

@@ -55,10 +55,16 @@ def test_a_bug_only_history_does_not_make_every_question_a_bug(tmp_path):  # typ
     assert "bug" not in labels, (labels, why[:2])
 
 
+KINDS = ["bug", "feature", "question", "documentation"]
+
+
 def test_the_shrink_counts_a_history_by_its_second_kind() -> None:
     lopsided = Classifier(counts={"octo/app": 212}, kinds={"bug": 210, "feature": 2})
-    assert lopsided.evidence(4) == 8  # sure of nothing: 8 / (8 + SHRINK_K)
+    assert lopsided.evidence(KINDS) == 8  # sure of nothing: 8 / (8 + SHRINK_K)
     mixed = Classifier(counts={"a/b": 1050}, kinds={"bug": 350, "feature": 350, "question": 350})
-    assert mixed.evidence(4) == 1050  # kinds in comparable numbers: shrunk as before
+    assert mixed.evidence(KINDS) == 1050  # kinds in comparable numbers: shrunk as before
     usual = Classifier(counts={"a/b": 1000}, kinds={"bug": 600, "feature": 250, "question": 150})
-    assert usual.evidence(4) == 1000
+    assert usual.evidence(KINDS) == 1000
+    asked_two = Classifier(counts={"a/b": 550}, kinds={"feature": 300, "question": 250})
+    assert asked_two.evidence(["bug", "feature"]) == 0  # never saw bug: sure of neither
+    assert asked_two.evidence(["feature", "question"]) == 500
