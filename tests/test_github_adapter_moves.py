@@ -227,3 +227,31 @@ def test_a_task_s_reads_and_writes_share_one_connection(
     other.start()
     other.join(timeout=30)
     assert len(made) == 2
+
+
+def test_a_redirect_to_a_path_or_to_the_host_spelled_otherwise_is_followed(
+    gh: FakeGitHubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reverse proxy in front of GitHub Enterprise may answer with a path alone (PyGithub put
+    the /api/v3 prefix before it a second time), or name the host in another case or with its
+    default port (refused as another host: every read of a renamed repository failed)."""
+    from bot.github.repo import _origin
+
+    real = fake_server._moved
+
+    def as_a_path(state: Any, req: Any) -> Resp | None:
+        resp = real(state, req)
+        if resp is not None and "location" in resp.headers and req.path.endswith("/issues"):
+            where = resp.headers["location"]
+            resp.headers["location"] = where[where.index("/", len("http://")) :]
+        return resp
+
+    monkeypatch.setattr(fake_server, "_moved", as_a_path)
+    gh.state.add_issue(REPO, "Old and done", "x", state="closed", labels=["bug"])
+    gh.state.rename_repo(REPO, "octo/renamed")
+    repo = GitHubApp(make_settings(gh, tmp_path)).repo(INST, REPO)
+    assert [(i.number, i.state) for i in repo.closed_issues(labels=["bug"])] == [(2, "closed")]
+    same = _origin("https://ghe.corp.com/api/v3")
+    assert _origin("https://GHE.corp.com:443/api/v3/repositories/1") == same
+    assert _origin("http://ghe.corp.com/api/v3") != same
+    assert _origin("https://ghe.corp.com:8443/api/v3") != same

@@ -105,6 +105,18 @@ def _json(status: int, text: str | None) -> Any:
         raise Unavailable(f"GitHub sent a non-JSON answer ({status}); retry later") from None
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """A URL's scheme, host and port as a browser compares them: the host in any case, the
+    default port written or not (`https://GHE.corp.com:443/api/v3` is `https://ghe.corp.com`)."""
+    parts = urllib.parse.urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme.lower())
+    try:
+        port = parts.port or default
+    except ValueError:  # a port that is no number: compared as none
+        port = None
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
 # the last page a listing is asked for by number (100 a page): GitHub answers ?page=100 of a
 # repository's issues and pull requests with 422 for a large one (google/go-github#3565)
 PAGE_PARAM_LAST = 99
@@ -280,7 +292,7 @@ class GitHubRepo:
         transferred issue, to every method) is Moved: PyGithub wrote to, or read, the issue in
         its new repository, as this repository's under the other number."""
         requester = self._requester()
-        base = urllib.parse.urlsplit(requester.base_url).netloc
+        base = _origin(requester.base_url)
         cnx = _unfollowed(requester)
         for _ in range(MAX_REDIRECTS + 1):
             asked = {"Accept": accept} if accept else None
@@ -289,7 +301,10 @@ class GitHubRepo:
             )
             location = headers.get(MOVED_TO) or headers.get("location") or ""
             if status in (301, 307, 308) and location:
-                if urllib.parse.urlsplit(location).netloc not in ("", base):
+                if not urllib.parse.urlsplit(location).netloc:  # a path: on the API's host,
+                    # whole (PyGithub would put a GitHub Enterprise /api/v3 before it again)
+                    location = urllib.parse.urljoin(requester.base_url + "/", location)
+                if _origin(location) != base:
                     raise GitHubError(f"GitHub redirected {verb} {url} to another host: {location}")
                 moved = self._moved(verb, url, location) if status == 301 else None
                 if moved is not None:
