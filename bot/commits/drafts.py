@@ -123,7 +123,7 @@ class DraftBox:
         # a blank line after the message: the hook pastes git's own comment lines right below
         write_atomic(self.text_path(head, tree), result.message.rstrip("\n") + "\n\n")
         self.none_path(head, tree).unlink(missing_ok=True)
-        self.prune()
+        self.prune(saved=self.text_path(head, tree).stem)
 
     def mark_none(self, head: str, tree: str, why: str) -> None:
         self.drafts.mkdir(parents=True, exist_ok=True)
@@ -175,13 +175,20 @@ class DraftBox:
         self.want_path.unlink(missing_ok=True)
         return parse_key(text)
 
-    def prune(self, keep: int = 50, max_age_s: float = 7 * 86400) -> None:
-        """Drop old drafts and no-draft marks so the directory never grows without bound."""
-        files = [f for f in self.drafts.glob("*") if f.suffix in (".txt", ".none")]
-        files.sort(key=_mtime, reverse=True)
+    def prune(self, keep: int = 50, max_age_s: float = 7 * 86400, saved: str = "") -> None:
+        """Drop old drafts and no-draft marks so the directory never grows without bound; never
+        the pair just `saved` (its key). A file dated over a minute after now (written while the
+        clock ran ahead, set back since) is stale: ranked above everything new, such files made
+        each new draft the one deleted as soon as it was saved, for as long as the clock was
+        behind, and every commit waited its whole budget."""
         now = time.time()
+        files = [
+            f for f in self.drafts.glob("*") if f.suffix in (".txt", ".none") and f.stem != saved
+        ]
+        files.sort(key=_mtime, reverse=True)
         for i, f in enumerate(files):
-            if i >= keep or now - _mtime(f) > max_age_s:
+            age = now - _mtime(f)
+            if i >= keep - bool(saved) or age > max_age_s or age < -60:
                 for suffix in (".txt", ".json", ".none"):
                     f.with_suffix(suffix).unlink(missing_ok=True)
 

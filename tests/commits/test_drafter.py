@@ -205,3 +205,25 @@ def test_a_model_call_running_when_the_staged_changes_move_on_is_given_up() -> N
     watched = _Watched(Generating(), lambda: not staged["moved on"])  # type: ignore[arg-type]
     with pytest.raises(Outdated, match="moved on"):
         watched.ask(MESSAGE_PROMPT, {}, CommitDraft, allow_large=False)
+
+
+def test_drafts_dated_ahead_of_the_clock_do_not_crowd_out_a_new_one(tmp_path: Path) -> None:
+    """The clock ran ahead while 50 drafts were made, then was set back: those ranked above any
+    new draft, which prune deleted as soon as it was saved (every commit then waited its whole
+    budget for a draft that was gone)."""
+    import os
+    import time
+
+    from bot.commits.drafts import DraftResult
+
+    box = DraftBox(tmp_path / "smolbot")
+    box.drafts.mkdir(parents=True)
+    ahead = time.time() + 30 * 86400
+    for i in range(60):
+        old = box.text_path("h" * 40, f"{i:040d}")
+        old.write_text("chore: old\n")
+        os.utime(old, (ahead, ahead))
+    box.save(DraftResult(tree="t" * 40, head="h" * 40, message="feat: new draft"))
+    assert box.text_path("h" * 40, "t" * 40).read_text().startswith("feat: new draft")
+    assert box.ready("h" * 40, "t" * 40)
+    assert len(list(box.drafts.glob("*.txt"))) == 1  # the ones dated ahead were stale
