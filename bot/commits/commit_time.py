@@ -67,7 +67,10 @@ def await_draft(repo: Repo, box: DraftBox, head: str, tree: str, budget_s: float
         return None
     if path.is_file():
         return path.read_text()
-    return path.read_text() if ask_and_wait(repo, box, head, tree, budget_s) == READY else None
+    if ask_and_wait(repo, box, head, tree, budget_s) == READY:
+        return path.read_text()
+    box.withdraw(head, tree)  # the commit goes on without it: nobody waits for the pair now
+    return None
 
 
 READY, NO_DRAFT, GONE, BUSY = "ready", "none", "gone", "busy"

@@ -159,6 +159,14 @@ class DraftBox:
         self.root.mkdir(parents=True, exist_ok=True)
         write_atomic(self.want_path, key(head, tree))
 
+    def withdraw(self, head: str, tree: str) -> None:
+        """A commit stops waiting for (head, tree): its request goes, if the drafter has not
+        taken it and no other commit asked since. Left behind (a commit whose editor was
+        closed empty), it kept the drafter on that pair past the next `git add`."""
+        with contextlib.suppress(OSError):
+            if self.want_path.read_text() == key(head, tree):
+                self.want_path.unlink()
+
     def requested(self) -> tuple[str, str] | None:
         """The pair a commit waits for, left for take_request()."""
         try:

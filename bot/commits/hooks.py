@@ -108,7 +108,11 @@ head=$(git rev-parse -q --verify 'HEAD^{{tree}}' 2>/dev/null) ||
     [ "$i" -ge {grace_ms} ] && ! alive && ! {{ [ -n "$child" ] && kill -0 "$child" 2>/dev/null; }} && break
   done
 fi
-[ -f "$draft" ] || exit 0
+if [ ! -f "$draft" ]; then  # no longer waited for: the request goes, if still this commit's
+  w=; {{ IFS= read -r w; }} 2>/dev/null <"$dir/want"
+  [ "$w" = "$key" ] && rm -f "$dir/want"
+  exit 0
+fi
 {with_draft}exit 0
 """
 

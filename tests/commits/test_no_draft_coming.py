@@ -54,3 +54,17 @@ def test_a_draft_that_failed_is_not_waited_for(repo: Git) -> None:
     assert repo.last_message() == "manual message"
     assert "drafting failed" in draft.with_suffix(".none").read_text()
     assert "drafting" in repo.git_path("smolbot/drafter.log").read_text()
+
+
+@pytest.mark.parametrize("entry", ["hook script", "pre-commit framework entry"])
+def test_a_commit_that_goes_on_without_a_draft_withdraws_its_request(repo: Git, entry: str) -> None:
+    """Its request (`want`) stayed: the drafter took it for a pair someone waited for, and kept
+    drafting that tree past the next `git add` (minutes of model time) before the new one."""
+    from tests.commits.test_no_editor import installed
+
+    installed(repo, entry)
+    repo.write("notes.txt", "hello\n")
+    repo("-c", "core.hooksPath=/nonexistent", "add", "notes.txt")  # no drafter started
+    done = repo("commit", env={"SMOLBOT_COMMIT_WAIT_MS": "0", **NO_MODEL}, timeout=HANG_S)
+    assert done.returncode == 0 and repo.last_message() == "manual message"
+    assert not repo.git_path("smolbot/want").exists()
