@@ -85,3 +85,12 @@ def test_a_port_out_of_range_is_a_usage_error(tmp_path: Path, command: str, port
     assert out.returncode == 2 and "--port" in out.stderr and "1<=x<=65535" in out.stderr, (
         out.stderr[-400:]
     )
+
+
+@pytest.mark.parametrize("epochs", ["0", "-1"])
+def test_tune_epochs_below_one_is_a_usage_error(tmp_path: Path, epochs: str) -> None:
+    """-1 ended in an IndexError traceback (losses[0]); 0 silently ran the default 4 epochs."""
+    env = {"SMOLBOT_DATA_DIR": str(tmp_path / "d")}
+    for args in (("models", "tune", "--force"), ("models", "eval", "--tune")):
+        out = smolbot(tmp_path, tmp_path, *args, "--epochs", epochs, env=env)
+        assert out.returncode == 2 and "--epochs" in out.stderr, (args, out.stderr[-400:])

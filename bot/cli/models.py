@@ -143,8 +143,15 @@ def list_cmd(verify: bool) -> None:
 
 @models.command("tune")
 @click.option("--force", is_flag=True, help="Tune even when not due (needs two labels).")
-@click.option("--epochs", type=int, default=None, help="Passes over the examples (default 4).")
-@click.option("--threads", type=int, default=1, show_default=True, help="Torch threads.")
+@click.option(
+    "--epochs",
+    type=click.IntRange(1, 100),
+    default=None,
+    help="Passes over the examples (default 4).",
+)
+@click.option(
+    "--threads", type=click.IntRange(1, 256), default=1, show_default=True, help="Torch threads."
+)
 @click.option(
     "--background", is_flag=True, help="Start it as a low-priority child process and return."
 )
@@ -273,7 +280,9 @@ def reader_cmd(force: bool, background: bool) -> None:
     help="First tune MiniLM on the older issues, as the worker does (~0.5 s per example), and"
     " score with it: the numbers of the tuned path in service.",
 )
-@click.option("--epochs", type=int, default=None, help="With --tune: passes (default 4).")
+@click.option(
+    "--epochs", type=click.IntRange(1, 100), default=None, help="With --tune: passes (default 4)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
 def eval_cmd(
     repos: tuple[str, ...],
