@@ -5,7 +5,7 @@ PostgreSQL), the real classifier and the GitHub adapter over HTTP against the fa
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -293,8 +293,18 @@ def test_a_write_refused_as_archived_marks_the_repository(world: Any) -> None:
     assert state.issue(OLD, n).labels == []
 
 
+def past_the_week_s_slot(state: Any) -> None:
+    """The fake's clock moved past this week's digest slot (Monday 08:00 UTC by default) when it
+    is not yet: on a Monday morning no digest was due, and a test that needed one failed."""
+    now = datetime.fromtimestamp(state.now(), UTC)
+    slot = (now - timedelta(days=now.weekday())).replace(hour=8, minute=30, second=0)
+    if now < slot:
+        state.advance((slot - now).total_seconds())
+
+
 def test_digest_refused_as_archived_is_not_tried_again(world: Any) -> None:
     state, rt = world
+    past_the_week_s_slot(state)
     ctx = context(state, rt)
     state.archive_repo(OLD)  # and no event said so
     run_due_digests(ctx)
