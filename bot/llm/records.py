@@ -350,24 +350,38 @@ class Records:
         """Drop the example `source` taught from `text` (as learn() stores it, or under the raw
         text's hash as stored before), if any. With `issue` (its number): that issue's example,
         under whatever text it was learned (its body edited since), and not a verbatim twin's
-        that another issue taught."""
+        that another issue taught.
+
+        The examples' sequence moves on by as many as went (the scope's newest example is
+        sequenced after every other), as learning that many would: every process's classifier
+        retrains with them gone in its turn (RETRAIN_EVERY), as with new labels. A deletion
+        alone left max(seq) as it was, or lowered it, and the triage workers kept them."""
         h, older = self._hashes(text)
         table = self.db.table("llm_examples")
-        gone = False
+        wheres: list[tuple[str, list[Any]]] = []
         for key in (h, *older):
             where = "scope = ? and text_hash = ? and source = ?"
             args: list[Any] = [scope, key, source]
             if issue is not None:
                 where, args = f"{where} and (issue is null or issue = ?)", [*args, issue]
-            if next(iter(table.rows_where(where, args)), None) is not None:
-                table.delete_where(where, args)
-                gone = True
+            wheres.append((where, args))
         if issue is not None:
-            where, args = "scope = ? and issue = ? and source = ?", [scope, issue, source]
-            if next(iter(table.rows_where(where, args)), None) is not None:
-                table.delete_where(where, args)
-                gone = True
-        return gone
+            wheres.append(("scope = ? and issue = ? and source = ?", [scope, issue, source]))
+        gone = 0
+        with self.store.writing():  # read max(seq), then write: one lock (as learn)
+            top = self.example_seq()
+            for where, args in wheres:
+                found = len(list(table.rows_where(where, args)))
+                if found:
+                    table.delete_where(where, args)
+                    gone += found
+            if gone:
+                self.db.execute(
+                    "update llm_examples set seq = ? where scope = ? and text_hash ="
+                    " (select text_hash from llm_examples where scope = ? order by seq desc limit 1)",
+                    [top + gone, scope, scope],
+                )
+        return bool(gone)
 
     @staticmethod
     def example_key(text: str) -> str:

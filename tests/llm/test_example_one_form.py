@@ -224,3 +224,18 @@ def test_forgetting_an_issue_s_example_goes_by_its_number(llm_store: Store):
     assert rec.forget("o/r", "Template only", "backfill", issue=2) is False
     assert [r["label"] for r in _rows(llm_store)] == ["bug"]
     assert rec.forget("o/r", "Template only", "backfill") is True  # no number: the text's
+
+
+def test_forgetting_moves_the_examples_sequence_on(llm_store: Store):
+    """Deleting left max(seq) as it was, or lowered it (the newest example forgotten), so no
+    process but the one that forced a retrain ever dropped the forgotten examples."""
+    rec = Records(llm_store)
+    for i in range(3):
+        rec.learn("o/r", f"Crash {i}", "bug", "backfill", issue=i + 1)
+    before = rec.example_seq()
+    assert rec.forget("o/r", "Crash 2", "backfill", issue=3)  # the newest one
+    assert rec.forget("o/r", "Crash 0", "backfill", issue=1)
+    assert rec.example_seq() == before + 2  # two changes: as two new labels would count
+    assert [r["text"] for r in _rows(llm_store)] == ["Crash 1"]
+    assert rec.forget("o/r", "Crash 9", "backfill", issue=9) is False
+    assert rec.example_seq() == before + 2
