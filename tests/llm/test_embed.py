@@ -210,3 +210,34 @@ def test_a_scope_mostly_older_than_the_window_is_blended_by_what_its_model_learn
     p = clf.probabilities("a/b", text, LABELS)
     clf.embedded.counts["a/b"] = clf.counts["a/b"]  # as if weighed by a/b's 72 in all
     assert clf.probabilities("a/b", text, LABELS) != pytest.approx(p, abs=1e-6)
+
+
+def test_a_long_encode_lets_a_single_issue_through_between_its_chunks() -> None:
+    """A background retrain encoding thousands of new texts held the process's one encoding lock
+    for minutes, and every classify (one issue) waited it out. The model here is a stand-in that
+    takes its time: what is tested is who gets the lock, not the vectors."""
+    import threading
+    import time
+
+    started = threading.Event()
+    done: list[str] = []
+
+    class Slow:
+        def encode(self, texts: list[str], **_: Any) -> Any:
+            started.set()
+            time.sleep(0.02)
+            return np.ones((len(texts), 384), np.float32)
+
+    enc = Encoder(Slow())
+
+    def retraining() -> None:
+        enc.encode([f"old issue {i}" for i in range(20 * embed.CHUNK)])
+        done.append("retrain")
+
+    retrain = threading.Thread(target=retraining)
+    retrain.start()
+    assert started.wait(10)
+    enc.encode(["a new issue to triage"])
+    done.append("classify")
+    retrain.join(30)
+    assert done == ["classify", "retrain"]
