@@ -59,6 +59,8 @@ def _clean_desc(text: str, style: Style, comment: str = "#") -> str:
         desc = uncommented(m.group("desc"), comment)
     desc = desc.rstrip(".").strip()
     if style.conventional:
+        if style.capitalized:  # as this repository writes its descriptions: `feat: Add X`
+            return desc[:1].upper() + desc[1:]
         return desc[:1].lower() + desc[1:] if desc[1:2].islower() or len(desc) == 1 else desc
     desc = desc[:1].upper() + desc[1:] if style.capitalized else desc
     return desc + "." if style.period else desc

@@ -43,8 +43,9 @@ class Style:
     def describe(self) -> str:
         if self.conventional:
             known = ", ".join(s for s, _ in self.scopes.most_common(12)) or "none yet"
+            case = "Capitalized" if self.capitalized else "lowercase"
             return (
-                "Conventional Commits: `type(scope): description`, lowercase description, "
+                f"Conventional Commits: `type(scope): description`, {case} description, "
                 f"imperative, no final period. Scopes used in this repository: {known}."
             )
         case = "Capitalized" if self.capitalized else "lowercase"
@@ -74,7 +75,10 @@ def learn(history: list[tuple[str, list[str]]]) -> Style:
             for part in _parts(files):
                 style.scope_paths.setdefault(part, Counter())[scope] += 1
     descs = [TRAILING_REF.sub("", s) for s in subjects]
-    style.capitalized = sum(d[:1].isupper() for d in descs) > len(descs) / 2
+    # the description's first letter: a Conventional Commits subject starts with its type,
+    # always lowercase (`feat: Add X` is capitalized, as Angular's and many others' are)
+    firsts = [m.group("desc") for m, _ in hits] if style.conventional else descs
+    style.capitalized = sum(d[:1].isupper() for d in firsts) > len(firsts) / 2
     style.period = sum(d.endswith(".") for d in descs) > len(descs) / 2
     style.median_len = sorted(len(d) for d in descs)[len(descs) // 2]
     style.examples = subjects[:5]

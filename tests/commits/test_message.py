@@ -164,3 +164,21 @@ def test_changes_without_code_are_no_feature() -> None:
     assert path_type(["CHANGELOG.md", "pyproject.toml"], {}) is None
     new = {"src/x.py": "A", "tests/test_x.py": "A"}
     assert path_type(list(new), new) == "feat"  # new code with its tests
+
+
+def test_a_conventional_repository_s_capitalized_descriptions_are_learned() -> None:
+    """`feat: Add X`: the subject starts with its lowercase type, so capitalization was never
+    learned there, and every draft came out `feat: add x`."""
+    capital = learn([(f"feat(cart): Add totals {i}", ["src/shop/cart.py"]) for i in range(5)])
+    assert capital.conventional and capital.capitalized
+    assert "Capitalized description" in capital.describe()
+    message, _ = compose(
+        CommitDraft(type="fix", subject="handle an empty cart"), capital, "fix", "cart"
+    )
+    assert message.splitlines()[0] == "fix(cart): Handle an empty cart"
+    lower = learn([(f"feat(cart): add totals {i}", ["src/shop/cart.py"]) for i in range(5)])
+    assert not lower.capitalized and "lowercase description" in lower.describe()
+    message, _ = compose(
+        CommitDraft(type="fix", subject="Handle an empty cart"), lower, "fix", "cart"
+    )
+    assert message.splitlines()[0] == "fix(cart): handle an empty cart"
