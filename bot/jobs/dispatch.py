@@ -193,20 +193,27 @@ def _lost_since(store: Store, row: dict[str, Any]) -> bool:
     """Whether the store recorded, at or after this delivery came, a delivery that took its
     repository from the App: the App uninstalled, the repository removed from the installation
     or deleted."""
+    lost = any(_took(event, repo, raw, row["repo"]) for event, repo, raw in _removals(store, row))
+    if lost:
+        log.info("delivery %s: %s left the App since; not registered again", row["id"], row["repo"])
+    return lost
+
+
+def _removals(store: Store, row: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
+    """(event, repo, payload) of the deliveries the store recorded at or after this one came
+    that took repositories from the App (removed, uninstalled, deleted); none when this one is
+    not a recorded delivery (nothing to compare with)."""
     came = _came(store, row)
-    if came is None:  # not a recorded delivery: nothing to compare with
-        return False
+    if came is None:
+        return []
     sql = (
-        "select event, action, repo, payload from deliveries"
+        "select event, repo, payload from deliveries"
         " where installation_id = ? and received_at >= ? and id <> ?"
         " and event in ('installation', 'installation_repositories', 'repository')"
         " and action in ('deleted', 'removed')"
     )
-    later = store.db.execute(sql, [row["installation_id"], came, row["id"]]).fetchall()
-    lost = any(_took(event, repo, raw, row["repo"]) for event, _, repo, raw in later)
-    if lost:
-        log.info("delivery %s: %s left the App since; not registered again", row["id"], row["repo"])
-    return lost
+    rows = store.db.execute(sql, [row["installation_id"], came, row["id"]]).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
 
 
 def _came(store: Store, row: dict[str, Any]) -> float | None:
@@ -263,16 +270,7 @@ def _taken_since(store: Store, row: dict[str, Any], names: list[str]) -> set[str
     recorded at or after it came took from the App again (removed from the installation, the
     App uninstalled, the repository deleted): handled after it, the older addition must not
     bring them back (nothing else would take them off the sweeps, digests and dashboard)."""
-    came = _came(store, row) if names else None
-    if came is None:
-        return set()
-    sql = (
-        "select event, repo, payload from deliveries"
-        " where installation_id = ? and received_at >= ? and id <> ?"
-        " and event in ('installation', 'installation_repositories', 'repository')"
-        " and action in ('deleted', 'removed')"
-    )
-    later = store.db.execute(sql, [row["installation_id"], came, row["id"]]).fetchall()
+    later = _removals(store, row) if names else []
     taken = {n for n in names for event, repo, raw in later if _took(event, repo, raw, n)}
     if taken:
         log.info("delivery %s: %s taken from the App since; not added", row["id"], taken)
