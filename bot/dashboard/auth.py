@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import threading
 import time
 from collections import OrderedDict, deque
@@ -85,6 +86,19 @@ def from_this_site(headers: Mapping[str, str], host: str) -> bool:
     return origin is None or urlsplit(origin).netloc == host
 
 
+def client_key(client: str) -> str:
+    """The address a throttle counts a client by: an IPv6 one by its /64, the block one home or
+    one cloud machine gets (a new address of it every 5 guesses was a new client every time,
+    and the guesses unlimited); IPv4 and anything else as it is."""
+    try:
+        ip = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(getattr(ip, "ipv4_mapped", None) or ip)
+
+
 class LoginThrottle:
     """Wrong sign-in tokens per client address, in memory: once `limit` of them fall within
     `window_s`, that address waits until the oldest is `window_s` old (wait_s), whatever it sends;
@@ -111,6 +125,7 @@ class LoginThrottle:
 
     def wait_s(self, client: str) -> float:
         """Seconds before `client` may try a token again (0.0: now)."""
+        client = client_key(client)
         with self._lock:
             times = self._recent(client)
             if times is None or len(times) < self.limit:
@@ -118,6 +133,7 @@ class LoginThrottle:
             return max(times[0] + self.window_s - self.clock(), 0.0)
 
     def failed(self, client: str) -> None:
+        client = client_key(client)
         with self._lock:
             times = self._recent(client)
             if times is None:
@@ -128,6 +144,7 @@ class LoginThrottle:
                 self._failures.popitem(last=False)
 
     def succeeded(self, client: str) -> None:
+        client = client_key(client)
         with self._lock:
             self._failures.pop(client, None)
 

@@ -148,3 +148,19 @@ def test_the_throttle_remembers_a_bounded_number_of_addresses() -> None:
     assert throttle.wait_s("d") == 60.0
     clock.now += 60
     assert [throttle.wait_s(a) for a in "bcd"] == [0.0] * 3 and len(throttle) == 0
+
+
+def test_an_ipv6_client_is_counted_by_its_slash_64(
+    dash_settings: Settings, dash_store: Store
+) -> None:
+    """One home or cloud machine has a whole /64: a new address of it every five guesses was a
+    new client each time, and the guesses unlimited."""
+    clock = Clock()
+    client = _throttled(dash_settings, dash_store, clock)
+    codes = []
+    for i in range(6):
+        one = TestClient(client.app, follow_redirects=False, client=(f"2001:db8:1:2::{i + 1}", 1))
+        codes.append(one.post("/login", data={"token": f"guess-{i}"}).status_code)
+    assert codes == [401] * 5 + [429]
+    elsewhere = TestClient(client.app, follow_redirects=False, client=("2001:db8:1:3::1", 1))
+    assert elsewhere.post("/login", data={"token": TOKEN}).status_code == 303  # another /64
