@@ -284,15 +284,17 @@ def extractive(items: list[Entry]) -> ThreadSummary:
     """Sentences copied from the thread, each cited: a summary the bot can always stand behind."""
     head = items[0] if items and items[0].n == 0 else None  # a later chunk has no issue entry
     replies = items[1:] if head is not None else items
-    problem = [f"{_clip(_sentences(head.text)[0])} [0]"] if head is not None and head.text else []
+    opening = _sentences(head.text) if head is not None else []
+    problem = [f"{_clip(opening[0])} [0]"] if opening else []
     tried = [
         f"{_clip(s)} [{e.n}]"
         for e in replies
         for s in _sentences(e.text)[:3]
         if re.search(r"\b(tried|try|workaround|reinstall|downgrad|upgrad|still|same)\b", s, re.I)
     ][:3]
-    last = replies[-1] if replies else None
-    state = [f"{_clip(' '.join(_sentences(last.text)[:2]))} [{last.n}]"] if last else []
+    # the newest reply with words to quote (one that is only a pasted log or a picture has none)
+    last = next(((e, said) for e in reversed(replies) if (said := _sentences(e.text))), None)
+    state = [f"{_clip(' '.join(last[1][:2]))} [{last[0].n}]"] if last else []
     questions = [
         f"{_clip(s)} [{e.n}]"
         for i, e in enumerate(replies)
@@ -305,11 +307,14 @@ def extractive(items: list[Entry]) -> ThreadSummary:
 
 def _sentences(text: str) -> list[str]:
     """The text's sentences, to quote: a `[k]` of the text (a footnote, a numbered step) is
-    written `(k)`, as a quote's own `[n]` is its citation, the one comment it links to."""
-    plain = re.sub(r"```.*?```", " ", text, flags=re.S)
+    written `(k)`, as a quote's own `[n]` is its citation, the one comment it links to. Code
+    blocks are no sentences, an unclosed one to the end: a comment that is only a pasted
+    traceback has none (its raw start, quoted, opened a code block in the summary that hid the
+    rest of the line, its link too)."""
+    plain = re.sub(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)", " ", text or "", flags=re.S)
     lines = [ln for ln in plain.splitlines() if not ln.lstrip().startswith(">")]
     found = [s.strip() for s in SENTENCE.split(" ".join(lines)) if len(s.strip()) > 3]
-    return [QUOTED_CITE.sub(r"(\1)", s) for s in found or [text.strip()[:200]]]
+    return [QUOTED_CITE.sub(r"(\1)", s) for s in found]
 
 
 def _clip(text: str, limit: int = 200) -> str:

@@ -58,6 +58,21 @@ def test_extractive_summary_links_every_claim_to_a_real_comment(tmp_path: Path) 
     assert "**Waiting on:** the author (`alice`)" in w.body
 
 
+def test_a_comment_that_is_only_a_pasted_log_is_not_quoted(tmp_path: Path) -> None:
+    """The newest reply only a traceback in a code block: its raw start was quoted as the
+    current state, and its unclosed fence opened a code block that hid the rest of the line,
+    the link too. The newest reply with words to quote is the state; every bullet is linked."""
+    repo = repo_with_thread()
+    log = "```\nTraceback (most recent call last):\n" + '  File "/usr/lib/app.py", line 12\n' * 12
+    repo.say(7, "alice", log + "ValueError: boom\n```", day(2), "NONE")
+    w = write_summary(None, thread_of(repo), settings(tmp_path))
+    assert w.body is not None and "extractive" in w.how
+    bullets = [ln for ln in w.body.splitlines() if ln.startswith("- ")]
+    assert bullets and all(LINK.search(b) for b in bullets), w.body
+    assert "```" not in w.body and "Traceback" not in w.body
+    assert "Could you attach the full traceback?" in w.body  # the newest reply with prose
+
+
 def test_model_claims_are_cited_and_uncited_ones_dropped(tmp_path: Path) -> None:
     repo = repo_with_thread()
     answer = {
