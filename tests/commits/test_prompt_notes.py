@@ -1,8 +1,8 @@
 """The prompt's own notes (what it could not paste, and why) never become the commit's subject.
 
-A 90,000-line big.py and a binary logo.png: the file summary line the prompt showed was
-`add big.py (+90000 -0 lines; summarized by the model): …`, and the model copied it, giving
-`feat: add big.py (+90000 -0 lines; summarized by the model): One file's` (cut at 72) at 0.60,
+A 50,000-line big.py (0.85 MB: a file over 1 MB is shown as binary) and a binary logo.png: the
+file summary line the prompt showed was `add big.py (+50000 -0 lines; summarized by the model): …`, and the model copied it, giving
+`feat: add big.py (+50000 -0 lines; summarized by the model): One file's` (cut at 72) at 0.60,
 status ok. The model's answers come from a scripted port; the pipeline, its check and the
 repository are real."""
 
@@ -22,7 +22,7 @@ from bot.commits.pipeline import SCAFFOLDING, DraftOptions, draft_changes, draft
 from bot.llm.api import Answer, ModelRecord
 from tests.commits.conftest import Git, needs_model
 
-LEAKED = "add big.py (+90000 -0 lines; summarized by the model): One file's constants table"
+LEAKED = "add big.py (+50000 -0 lines; summarized by the model): One file's constants table"
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + bytes(40)
 
 
@@ -53,7 +53,7 @@ def big(make_repo: Callable[..., Git]) -> Git:
     g.write("README.md", "# big\n")
     g("add", "README.md")
     g("commit", "-q", "--no-verify", "-m", "docs: add readme")
-    g.write("big.py", "".join(f"VALUE_{i} = {i}\n" for i in range(90_000)))
+    g.write("big.py", "".join(f"VALUE_{i} = {i}\n" for i in range(50_000)))
     (g.root / "logo.png").write_bytes(PNG)
     g("add", "big.py", "logo.png")
     return g
@@ -63,7 +63,7 @@ def test_a_subject_copying_the_prompts_note_gives_the_rule_made_subject(big: Git
     writer = NoteCopier()
     result = draft_tree(Repo(big.root), big.tree(), writer, DraftOptions())
     assert result is not None
-    assert "(+90000 -0 lines; summarized by the model)" in writer.diff  # what the model saw
+    assert "(+50000 -0 lines; summarized by the model)" in writer.diff  # what the model saw
     subject = result.message.splitlines()[0]
     assert subject == "feat: add big.py and 1 other file", result.message
     assert not SCAFFOLDING.search(result.message)
@@ -75,7 +75,7 @@ def test_a_subject_copying_the_prompts_note_gives_the_rule_made_subject(big: Git
     "subject",
     [
         LEAKED,
-        "add big.py (+90000 -0 lines, too large to show; touches: VALUE_1)",
+        "add big.py (+50000 -0 lines, too large to show; touches: VALUE_1)",
         "add logo.png (binary file)",
         "add 2 files (... and 1 more file (./ 1; +0 -0 lines, 1 binary))",
         "add big.py [... 89000 more lines of big.py not shown]",
@@ -112,7 +112,7 @@ def test_subjects_that_only_share_words_with_the_notes_stand(subject: str) -> No
 
 
 def test_body_lines_copying_a_note_are_dropped(big: Git) -> None:
-    body = "Add the constants table.\n- add big.py (+90000 -0 lines; summarized by the model)"
+    body = "Add the constants table.\n- add big.py (+50000 -0 lines; summarized by the model)"
     writer = NoteCopier("add the constants table and a logo", body)
     result = draft_tree(Repo(big.root), big.tree(), writer, DraftOptions())
     assert result is not None
