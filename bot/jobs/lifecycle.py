@@ -95,12 +95,15 @@ def load_thread(host: RepoHost, number: int, issue: IssueData | None = None) -> 
     return Thread(replace(got, pinned=pinned_by(events, got.pinned)), comments, events)
 
 
+DEFAULT_NEEDS_INFO = TriageConfig().needs_info_label  # read once, not per issue's hash
+
+
 def config_hash(cfg: RepoConfig) -> str:
     """What a stored decision was taken under: the settings the lifecycle's rules read. The
     needs-info label's name among them (which label marks a question decides who is waited on),
     only when it is not the default, so decisions stored before it counted keep their hash."""
     read = [cfg.dry_run, cfg.exempt_labels, cfg.lifecycle.model_dump(mode="json")]
-    if cfg.triage.needs_info_label != TriageConfig().needs_info_label:
+    if cfg.triage.needs_info_label != DEFAULT_NEEDS_INFO:
         read.append(cfg.triage.needs_info_label)
     raw = json.dumps(read, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()[:12]
@@ -698,7 +701,7 @@ class _Sweep:
         repository left the installation since the listing): audited, and the sweep goes on
         with the next repository; the next run asks again."""
         self.counts["repos_refused"] += 1
-        said = (str(err).splitlines() or [""])[0][:200]
+        said = _first_line(err)
         why = (
             f"GitHub refused this repository's issues ({said}): Issues switched off, or the"
             " repository left the installation; the sweep went on with the next repository and"
@@ -712,7 +715,7 @@ class _Sweep:
         check refused): audited in one line, logged with its traceback, and the sweep goes on
         with the next repository; the next run sweeps this one afresh."""
         self.counts["repos_failed"] += 1
-        said = (str(err).splitlines() or [""])[0][:200]
+        said = _first_line(err)
         done = self.run["issue"]
         where = f"after issue #{done}" if done else "before any of its issues was done"
         why = (
@@ -769,3 +772,8 @@ def _start(store: Store, installation_id: int, run_id: str) -> dict[str, Any]:
     }
     table.insert(row)
     return row
+
+
+def _first_line(err: Exception) -> str:
+    """An error's first line, at most 200 characters: what a sweep's audit row quotes."""
+    return (str(err).splitlines() or [""])[0][:200]
