@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+import secrets
 import threading
 import time
 from collections import OrderedDict, deque
@@ -30,11 +31,15 @@ CROSS_SITE = (
 
 @dataclass(frozen=True)
 class User:
-    """Who is signed in. all_repos: the token user sees every installation."""
+    """Who is signed in. all_repos: the token user sees every installation. session: the
+    cookie's own random id, which sign-out records (see Store.sign_out); expires: when the
+    cookie stops being good anyway (seconds since the epoch)."""
 
     login: str
     all_repos: bool = False
     installations: frozenset[int] = frozenset()
+    session: str = ""
+    expires: int = 0
 
 
 def _key(token: str) -> bytes:
@@ -49,8 +54,11 @@ def token_ok(given: str, expected: str | None) -> bool:
 
 
 def sign_session(login: str, token: str, now: float | None = None) -> str:
+    """A cookie for `login`, good for SESSION_S, with a random id of its own: signing out
+    records that id, so a copy of the cookie kept elsewhere is refused from then on too."""
     expires = int((now or time.time()) + SESSION_S)
-    payload = base64.urlsafe_b64encode(f"{login}|{expires}".encode()).decode()
+    session = secrets.token_urlsafe(16)
+    payload = base64.urlsafe_b64encode(f"{login}|{expires}|{session}".encode()).decode()
     sig = hmac.new(_key(token), payload.encode(), hashlib.sha256).hexdigest()
     return f"{payload}.{sig}"
 
@@ -66,12 +74,13 @@ def read_session(cookie: str | None, token: str | None, now: float | None = None
     if not hmac.compare_digest(sig.encode(), good.encode()):
         return None
     try:
-        login, expires = base64.urlsafe_b64decode(payload.encode()).decode().rsplit("|", 1)
-    except (ValueError, UnicodeDecodeError):
+        login, expires, session = base64.urlsafe_b64decode(payload.encode()).decode().split("|")
+        until = int(expires)
+    except (ValueError, UnicodeDecodeError):  # a cookie from before session ids: sign in again
         return None
-    if int(expires) < (now or time.time()):
+    if until < (now or time.time()) or not session:
         return None
-    return User(login, all_repos=login == TOKEN_USER)
+    return User(login, all_repos=login == TOKEN_USER, session=session, expires=until)
 
 
 def from_this_site(headers: Mapping[str, str], host: str) -> bool:

@@ -3,7 +3,7 @@
 # no `from __future__ import annotations`: FastAPI must see the local Annotated aliases below
 import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from bot.dashboard import queries
@@ -46,6 +47,35 @@ NEEDS_HTTPS = (
 )
 
 
+# Every dashboard answer: no other site may show a page in a frame (a page of its own laid over
+# the Sign out button or a filter form, clicked through); no sniffing a JSON answer into HTML.
+PAGE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class _FramedNowhere(APIRoute):
+    """A dashboard route whose answers carry PAGE_HEADERS (errors included: the login page is
+    shown for a refused sign-in). The webhook's route is not one: GitHub needs none of them."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def with_headers(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except HTTPException as err:
+                err.headers = {**PAGE_HEADERS, **(err.headers or {})}
+                raise
+            response.headers.update(PAGE_HEADERS)
+            return response
+
+        return with_headers
+
+
 class SignInRequired(Exception):
     """Raised by the HTML dependency; the app's handler turns it into a redirect to /login."""
 
@@ -69,7 +99,7 @@ def make_dashboard_router(
     `throttle` counts wrong sign-in tokens per client address (a fresh one by default);
     `now` is the clock the first digests' slots are read against (tests set it).
     """
-    router = APIRouter()
+    router = APIRouter(route_class=_FramedNowhere)
     guard = lock or threading.Lock()
     failures = throttle if throttle is not None else LoginThrottle()  # it has a len()
     clock = now or (lambda: datetime.now(UTC))
@@ -79,14 +109,21 @@ def make_dashboard_router(
         with guard:  # sqlite-utils' query() opens a savepoint: one thread at a time
             yield store
 
-    def page_user(request: Request) -> User:
+    def signed_in(request: Request) -> User | None:
         user = read_session(request.cookies.get(COOKIE), _token(settings))
+        if user is None:
+            return None
+        with reading() as db:
+            return None if db.signed_out(user.session) else user
+
+    def page_user(request: Request) -> User:
+        user = signed_in(request)
         if user is None:
             raise SignInRequired()
         return user
 
     def api_user(request: Request) -> User:
-        user = read_session(request.cookies.get(COOKIE), _token(settings))
+        user = signed_in(request)
         if user is None:
             raise HTTPException(status_code=401, detail="sign in at /login first")
         return user
@@ -164,6 +201,10 @@ def make_dashboard_router(
     def logout(request: Request) -> RedirectResponse:
         if not from_this_site(request.headers, request.headers.get("host", "")):
             raise HTTPException(status_code=403, detail=CROSS_SITE)
+        user = read_session(request.cookies.get(COOKIE), _token(settings))
+        if user is not None:  # a copy of the cookie kept elsewhere is refused from now on too
+            with reading() as db:
+                db.sign_out(user.session, user.expires)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, httponly=True, samesite="lax", secure=secure(request))
         return response

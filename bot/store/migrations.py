@@ -518,3 +518,12 @@ def m200_example_issues(db: Database) -> None:
     issue). Rows from before have none: they are found by their text, as before."""
     _add_column(db, "llm_examples", "issue", int)
     _index(db, "llm_examples", ["scope", "issue"])
+
+
+@migrations()
+def m210_dashboard_signouts(db: Database) -> None:
+    """Dashboard: the session ids signed out before their cookie expired. Sign-out only deleted
+    the cookie in that browser; a copy of it (another browser profile, a proxy's log) stayed
+    good for the rest of its 12 hours."""
+    _create(db, "dashboard_signouts", {"sid": str, "expires": float}, pk="sid")
+

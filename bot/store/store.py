@@ -595,6 +595,18 @@ class Store:
         rows = list(self.db.table("triage_ignored").rows_where(where, [repo, number]))
         return str(rows[0]["by"] or "a maintainer") if rows else None
 
+    # --- dashboard sessions --------------------------------------------------------------
+    def sign_out(self, session: str, expires: float, now: float | None = None) -> None:
+        """Refuse the dashboard session `session` from now until its cookie expires anyway; the
+        ids whose cookies have expired are forgotten here."""
+        table = self.db.table("dashboard_signouts")
+        table.delete_where("expires < ?", [now if now is not None else time.time()])
+        table.upsert({"sid": session, "expires": expires}, pk="sid")
+
+    def signed_out(self, session: str) -> bool:
+        rows = self.db.table("dashboard_signouts").rows_where("sid = ?", [session], limit=1)
+        return any(True for _ in rows)
+
     # --- audit log -----------------------------------------------------------------------
     def audit(
         self,
