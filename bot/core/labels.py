@@ -57,6 +57,10 @@ NO_LABEL = "no label"
 NO_KIND_LABEL = "no label names a kind"
 
 
+# an emoji shortcode (`:bug:`, `:+1:`), or a character shown as an emoji (followed by U+FE0F)
+_EMOJI = re.compile(r":[a-z0-9_+-]+:|.\ufe0f", re.IGNORECASE)
+
+
 def same_label(a: str | None, b: str) -> bool:
     """Whether two label names are one label as GitHub matches them (case aside)."""
     return (a or "").casefold() == b.casefold()
@@ -69,12 +73,14 @@ def find_label(labels: Iterable[str], name: str) -> str | None:
 
 
 def canon(label: str) -> str:
-    """Compare labels loosely: case, separators and emoji-free spacing do not matter. Letters
-    and digits of any script count (`バグ` is not `質問`; full-width `ＢＵＧ` is `bug`); a
-    label with none (emoji only: `🐛`) compares by its casefolded self."""
-    folded = unicodedata.normalize("NFKC", label).casefold()
+    """Compare labels loosely: case, separators and emoji-free spacing do not matter, nor emoji
+    written as shortcodes (`:bug: bug`, what label kits create) or with the emoji variation
+    selector (`ℹ️ question`: NFKC would read that ℹ as the letter i). Letters and digits of any
+    script count (`バグ` is not `質問`; full-width `ＢＵＧ` is `bug`); a label with none (emoji
+    only: `🐛`, `:bug:`) compares by its casefolded self."""
+    folded = unicodedata.normalize("NFKC", _EMOJI.sub(" ", label)).casefold()
     words = " ".join(re.sub(r"[\W_]+", " ", folded).split())
-    return words or " ".join(folded.split())
+    return words or " ".join(unicodedata.normalize("NFKC", label).casefold().split())
 
 
 def spelled(name: str, repo_labels: Iterable[str]) -> str:
@@ -108,16 +114,10 @@ def label_for_kind(kind: Kind, repo_labels: Iterable[str], cfg: RepoConfig) -> s
     return next((by_canon[canon(n)] for n in names if canon(n) in by_canon), None)
 
 
-def kind_labels(repo_labels: Iterable[str], cfg: RepoConfig) -> set[str]:
-    labels = list(repo_labels)
-    found = (label_for_kind(k, labels, cfg) for k in Kind)
-    return {lb for lb in found if lb}
-
-
-def is_untriaged(issue_labels: Iterable[str], repo_labels: Iterable[str], cfg: RepoConfig) -> bool:
-    """No kind label yet (needs-triage does not count as triaged)."""
-    kinds = {canon(lb) for lb in kind_labels(repo_labels, cfg)}
-    return not any(canon(lb) in kinds for lb in issue_labels)
+def is_untriaged(issue_labels: Iterable[str], cfg: RepoConfig) -> bool:
+    """No label naming a kind yet (needs-triage does not count as triaged): any of a kind's
+    names, not only the one the bot applies (`type: bug` beside `bug`)."""
+    return not kinds_named(issue_labels, cfg)
 
 
 def kind_for_labels(labels: Iterable[str], cfg: RepoConfig) -> Kind | None:

@@ -15,6 +15,7 @@ from bot.core.labels import (
     kind_for_labels,
     kinds_named,
     label_for_kind,
+    same_label,
 )
 from bot.core.markers import inert
 from bot.core.templates import Need
@@ -100,10 +101,11 @@ def label_actions(
     actions: list[Action] = [AddLabels((label,), f"kind {kind.value}: {why}")]
     if replace:  # a maintainer asked to retriage: the new kind replaces the old one, every label
         # naming another kind goes (a repository may have both `bug` and `type: bug`)
+        # (not the label applied: one label_map can give two kinds, `documentation: enhancement`)
         actions += [
             RemoveLabel(lb, f"retriaged as {kind.value}")
             for lb in issue.labels
-            if any(k is not kind for k in kinds_named([lb], cfg))
+            if any(k is not kind for k in kinds_named([lb], cfg)) and not same_label(lb, label)
         ]
     if (present := find_label(issue.labels, unsure)) is not None:
         actions.append(RemoveLabel(present, f"triaged as {kind.value}"))
@@ -118,10 +120,17 @@ def labeled_kinds(issue: IssueSnapshot, cfg: RepoConfig) -> tuple[list[str], lis
 
 
 def kept_kind_actions(
-    labels: list[str], kinds: list[Kind], issue: IssueSnapshot, cfg: RepoConfig
+    labels: list[str],
+    kinds: list[Kind],
+    issue: IssueSnapshot,
+    cfg: RepoConfig,
+    *,
+    opened: bool = False,
 ) -> list[Action]:
     """A kind label already on the issue is kept: no second kind is added (only a maintainer's
-    `/smolbot retriage` replaces it); needs-triage goes once the labels name one kind."""
+    `/smolbot retriage` replaces it); needs-triage goes once the labels name one kind. Not when
+    the issue came with both (`opened`): its form put needs-triage there beside `bug`, the
+    repository's queue for a person's first look, which the bot did not open and does not empty."""
     names = ", ".join(repr(lb) for lb in labels)
     if len(kinds) != 1:
         why = ", ".join(k.value for k in kinds)
@@ -132,7 +141,11 @@ def kept_kind_actions(
     actions: list[Action] = [
         NoOp(f"already labeled {names} (kind {kind.value}): no other kind added", "add_labels")
     ]
-    if (present := find_label(issue.labels, cfg.triage.needs_triage_label)) is not None:
+    present = find_label(issue.labels, cfg.triage.needs_triage_label)
+    if present is not None and opened:
+        why = f"{present!r} came with the issue (its form's labels): left for a maintainer"
+        actions.append(NoOp(why, "remove_label"))
+    elif present is not None:
         actions.append(RemoveLabel(present, f"labeled {names}: kind {kind.value}"))
     return actions
 
@@ -197,9 +210,12 @@ def info_actions(
     if asked and present is None:
         why = f"already asked for {keys}; needs-info was removed since: not put back"
         return [NoOp(why, "add_labels")]
+    # the label first: a failure between the two leaves needs-info without the ask, which a
+    # retry posts; the other way round, the ask without needs-info reads as a maintainer's
+    # removal (`asked`), and the retry would never put it on
     return [
-        Comment(ask_body(missing), ASK_MARKER, f"bug report lacks: {keys}"),
         AddLabels((label,), f"waiting for: {keys}"),
+        Comment(ask_body(missing), ASK_MARKER, f"bug report lacks: {keys}"),
     ]
 
 

@@ -169,6 +169,7 @@ def plan_triage(
     *,
     replace: bool = False,
     report: IssueSnapshot | None = None,
+    opened: bool = False,
 ) -> Plan:
     """The model reads `issue` (quarantined: no orders to the bot); what a bug report lacks, and
     the duplicate search (TF-IDF, no model), read `report`, the issue as policy reads it
@@ -186,7 +187,7 @@ def plan_triage(
         classified = Classified(
             Verdict(kind.value if kind else None, 1.0, "labeled"), {"note": note}
         )
-        labels = kept_kind_actions(present, named, issue, cfg)
+        labels = kept_kind_actions(present, named, issue, cfg, opened=opened)
     else:
         # Every kind, also those the repository has no label for: asked to choose among only the
         # labelled ones, the classifier would be sure of a question being a bug in a repository
@@ -282,14 +283,17 @@ def triage_issue(
     shown = replace(raw, title=visible(raw.title), body=visible(raw.body))  # what policy reads
     target = Target(repo, number, TASK, delivery_id, cfg.dry_run, ctx.settings.bot_login)
     perf = Performer(host, ctx.store, target)
-    skip = _skip_reason(ctx, host, raw, cfg, trigger, force)
+    skip = _skip_reason(ctx, raw, cfg, trigger, force, delivery_id)
     if skip is not None:
         perf.perform([NoOp(skip, "triage")])
         if skip == EDITED_TRIAGED and find_label(raw.labels, cfg.triage.needs_info_label):
             recheck_info(ctx, host, shown, cfg, perf)
         return None
     issue = guarded(ctx, raw, delivery_id)  # what the model reads (audited only for triage)
-    plan = plan_triage(ctx, host, issue, cfg, repo_labels, replace=force, report=shown)
+    opened = trigger == "opened"  # the labels there came with the issue (its form's)
+    plan = plan_triage(
+        ctx, host, issue, cfg, repo_labels, replace=force, report=shown, opened=opened
+    )
     if not force and any(isinstance(a, AddLabels) for a in plan.labels):
         # A kind label a maintainer (or another delivery) put on while the model read the issue
         # wins as one there before it would: the plan is made again from the labels as they are
@@ -297,7 +301,7 @@ def triage_issue(
         now = tuple(sorted(perf.current_labels()))
         if labeled_kinds(replace(raw, labels=now), cfg)[0]:
             issue, shown = replace(issue, labels=now), replace(shown, labels=now)
-            plan = plan_triage(ctx, host, issue, cfg, repo_labels, report=shown)
+            plan = plan_triage(ctx, host, issue, cfg, repo_labels, report=shown, opened=opened)
     perf.perform(plan.labels, model=plan.classified.record)
     if plan.kind is not None:
         ctx.store.set_issue_kind(repo, number, plan.kind.value)
@@ -330,25 +334,28 @@ def recheck_info(
         return
     needs, template = needs_for(ctx, host, issue.repo, issue.body)
     missing, unread = report_gaps(issue.title, issue.body, needs, template)
-    actions = info_actions(Kind.BUG, missing, issue, cfg, unread=unread)
-    perf.perform([a for a in actions if not isinstance(a, NoOp)])
+    perf.perform(info_actions(Kind.BUG, missing, issue, cfg, unread=unread))
 
 
 def _skip_reason(
     ctx: JobContext,
-    host: RepoHost,
     issue: IssueSnapshot,
     cfg: RepoConfig,
     trigger: str,
     force: bool,
+    delivery_id: str | None,
 ) -> str | None:
     if ctx.store.ignored_by(issue.repo, issue.number) is not None:
         return "a maintainer said /smolbot ignore on this issue"
     exempt = exempt_reason(issue, cfg)
     if exempt is not None:
         return exempt
-    if trigger == "edited" and not force and not is_untriaged(issue.labels, host.labels(), cfg):
-        return EDITED_TRIAGED
+    if trigger == "edited" and not force and not is_untriaged(issue.labels, cfg):
+        # unless the kind label is this delivery's own, from an attempt that failed after it:
+        # the retry finishes that triage (needs-triage off, the ask for details)
+        own = delivery_id is not None and ctx.store.delivery_wrote(delivery_id, issue.number)
+        if not own:
+            return EDITED_TRIAGED
     return None
 
 

@@ -527,3 +527,9 @@ def m210_dashboard_signouts(db: Database) -> None:
     good for the rest of its 12 hours."""
     _create(db, "dashboard_signouts", {"sid": str, "expires": float}, pk="sid")
 
+
+@migrations()
+def m220_audit_by_delivery(db: Database) -> None:
+    """Triage: a retried `edited` delivery asks whether its failed attempt labeled the issue
+    already (Store.delivery_wrote), by delivery id, in an audit log that only grows."""
+    _index(db, "audit", ["delivery_id"])

@@ -635,6 +635,14 @@ class Store:
             }
         )
 
+    def delivery_wrote(self, delivery_id: str, number: int) -> bool:
+        """Whether handling `delivery_id` already changed issue `number` on GitHub (an earlier
+        attempt of it, which failed after that write)."""
+        sql = (
+            "select 1 from audit where delivery_id = ? and number = ? and outcome = 'done' limit 1"
+        )
+        return any(True for _ in self.db.query(sql, [delivery_id, number]))
+
     def audit_rows(
         self, repo: str | None = None, number: int | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:

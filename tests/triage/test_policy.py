@@ -123,8 +123,10 @@ def test_repo_without_kind_label_gets_needs_triage():
 
 
 def test_untriaged_and_kind_for_labels():
-    assert is_untriaged(["needs-triage"], ["bug", "question"], CFG)
-    assert not is_untriaged(["Bug"], ["bug"], CFG)
+    assert is_untriaged(["needs-triage"], CFG)
+    assert not is_untriaged(["Bug"], CFG)
+    # any of a kind's names counts, not only the one the bot would apply in this repository
+    assert not is_untriaged(["type: bug"], CFG)
     assert kind_for_labels(["type: bug", "p1"], CFG) is Kind.BUG
     assert kind_for_labels(["bug", "question"], CFG) is None
 

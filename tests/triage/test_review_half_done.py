@@ -1,0 +1,169 @@
+"""Triage that fails half-way and is retried, and labels a repository spells its own way: found by
+a review of the first responder's label and ask paths (each test fails with its fix undone)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.core.config import Kind, default_config, parse_config
+from bot.core.labels import canon, is_untriaged, kinds_named
+from bot.jobs.commands import handle_comment_event
+from bot.jobs.context import JobContext
+from bot.jobs.triage import handle_issue_event
+from bot.ports import RateLimited
+from tests.triage.conftest import REPO, comment_payload, issue_payload
+from tests.triage.fakes import FakeRepoHost
+from tests.triage.test_jobs import BUG, FULL_BUG_BODY, audits, writes
+
+CFG = default_config()
+ASK = "smolbot:triage:needs-info"
+
+
+def _fail_once(host: FakeRepoHost, method: str, when: str) -> None:
+    """GitHub refuses the first call of `method` whose arguments mention `when` (a rate limit),
+    as a worker would meet it half-way through a triage; later calls go through."""
+    real = getattr(host, method)
+    state = {"failed": False}
+
+    def flaky(*args: object) -> object:
+        if not state["failed"] and when in repr(args):
+            state["failed"] = True
+            raise RateLimited(60.0)
+        return real(*args)
+
+    setattr(host, method, flaky)
+
+
+def _asks(host: FakeRepoHost) -> list[object]:
+    return [b for (_, b) in writes(host, "comment") if ASK in str(b)]
+
+
+def test_a_retry_after_the_needs_info_label_failed_still_puts_it_on(ctx, host):
+    n = host.add(*BUG).number
+    _fail_once(host, "add_labels", "needs-info")
+    with pytest.raises(RateLimited):
+        handle_issue_event(ctx, "d1", issue_payload(host, n))
+    handle_issue_event(ctx, "d1", issue_payload(host, n))  # the queue's retry
+    assert sorted(host.issues[n].labels) == ["bug", "needs-info"]
+    assert len(_asks(host)) == 1
+    assert not any("not put back" in r["reason"] for r in audits(ctx, n))
+
+
+def test_a_retry_after_the_ask_failed_posts_it_once(ctx, host):
+    n = host.add(*BUG).number
+    _fail_once(host, "create_comment", ASK)
+    with pytest.raises(RateLimited):
+        handle_issue_event(ctx, "d1", issue_payload(host, n))
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert sorted(host.issues[n].labels) == ["bug", "needs-info"] and len(_asks(host)) == 1
+
+
+@pytest.mark.parametrize("fails", ["remove_label", "create_comment"])
+def test_a_retried_edit_finishes_the_triage_its_failed_attempt_began(ctx, host, fails):
+    n = host.add("hmm", "see title").number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert host.issues[n].labels == ["needs-triage"]
+    host.issues[n].title = BUG[0]
+    host.issues[n].body = BUG[1]  # now a bug report, without the details
+    _fail_once(host, fails, "needs-triage" if fails == "remove_label" else ASK)
+    with pytest.raises(RateLimited):
+        handle_issue_event(ctx, "d2", issue_payload(host, n, "edited"))
+    assert "bug" in host.issues[n].labels  # the failed attempt's own label
+    handle_issue_event(ctx, "d2", issue_payload(host, n, "edited"))  # the retry
+    assert sorted(host.issues[n].labels) == ["bug", "needs-info"]
+    assert len(_asks(host)) == 1
+    # another delivery's edit of the now triaged issue is still left alone
+    handle_issue_event(ctx, "d3", issue_payload(host, n, "edited"))
+    assert any(r["reason"] == "edited, but already triaged" for r in audits(ctx, n))
+
+
+def test_leaving_needs_info_on_after_an_edit_is_audited_with_its_reason(ctx, host):
+    n = host.add(*BUG).number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert "needs-info" in host.issues[n].labels
+    host.issues[n].title = "Absturz beim Speichern"
+    host.issues[n].body = (
+        "Es stürzt jedes Mal ab, wenn ich auf Speichern klicke. Ich benutze die Version 2.3.1"
+        " unter Windows, und vorher ging es noch."
+    )
+    handle_issue_event(ctx, "d2", issue_payload(host, n, "edited"))
+    assert "needs-info" in host.issues[n].labels
+    d2 = [r for r in audits(ctx, n) if r["delivery_id"] == "d2"]
+    kept = [r for r in d2 if "left as it is" in r["reason"]]
+    assert kept and kept[0]["outcome"] == "skipped", [(r["action"], r["reason"]) for r in d2]
+
+
+def test_a_form_s_needs_triage_beside_its_kind_label_stays_for_a_maintainer(ctx, host):
+    host.repo_labels = ["bug", "enhancement", "status: needs triage"]
+    n = host.add(BUG[0], FULL_BUG_BODY, labels=["bug", "status: needs triage"]).number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert sorted(host.issues[n].labels) == ["bug", "status: needs triage"]
+    assert not writes(host, "remove_label")
+    assert any("left for a maintainer" in r["reason"] for r in audits(ctx, n))
+
+
+def test_the_bot_s_own_needs_triage_goes_once_a_retriage_knows_the_kind(ctx, host):
+    # the counterpart: the bot's needs-triage is still taken off when it labels the kind
+    n = host.add("hmm", "see title").number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    host.issues[n].title, host.issues[n].body = BUG[0], FULL_BUG_BODY
+    handle_issue_event(ctx, "d2", issue_payload(host, n, "edited"))
+    assert host.issues[n].labels == ["bug"]
+
+
+def test_a_retriage_keeps_the_label_a_label_map_shares_between_two_kinds(
+    ctx: JobContext, host: FakeRepoHost
+) -> None:
+    host.files[".github/smolbot.yml"] = "triage:\n  label_map:\n    documentation: enhancement\n"
+    n = host.add("Add dark mode please", "It would be great to have a dark theme option.").number
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert host.issues[n].labels == ["enhancement"]
+    handle_comment_event(ctx, "d2", comment_payload(host, n, "/smolbot retriage", "maint"))
+    assert "enhancement" in host.issues[n].labels
+    assert ("remove_label", (n, "enhancement")) not in host.writes
+
+
+@pytest.mark.parametrize(
+    ("label", "kind"),
+    [
+        (":bug: bug", Kind.BUG),
+        ("Type: Bug :bug:", Kind.BUG),
+        (":sparkles: enhancement", Kind.FEATURE),
+        ("ℹ️ question", Kind.QUESTION),
+        (":question: Question", Kind.QUESTION),
+        (":memo: documentation", Kind.DOCUMENTATION),
+    ],
+)
+def test_labels_with_emoji_shortcodes_name_their_kind(label: str, kind: Kind) -> None:
+    assert kinds_named([label], CFG) == [kind]
+    assert not is_untriaged([label], CFG)
+
+
+def test_an_emoji_only_label_is_still_itself() -> None:
+    assert canon(":bug:") == ":bug:" and canon("🐛") == "🐛" and canon("🐛") != canon("✨")
+    assert canon(":bug:") != canon(":sparkles:")
+
+
+def test_a_label_map_to_an_emoji_label_reads_it_back() -> None:
+    cfg = parse_config("triage:\n  label_map:\n    bug: ':beetle: defect'\n")
+    assert kinds_named([":beetle: defect"], cfg) == [Kind.BUG]
+    assert kinds_named(["defect"], cfg) == [Kind.BUG]  # the shortcode is decoration
+
+
+@given(st.text(max_size=12), st.sampled_from([":bug:", ":rocket:", "ℹ️", "✨\ufe0f"]))
+def test_an_emoji_beside_a_label_s_words_does_not_change_them(words: str, emoji: str) -> None:
+    has_words = any(c.isalnum() for c in unicodedata.normalize("NFKC", words))
+    if has_words and ":" not in words and "\ufe0f" not in words:
+        assert canon(f"{emoji} {words}") == canon(words) == canon(f"{words} {emoji}")
+
+
+def test_a_delivery_s_own_writes_are_found_on_both_stores(any_store) -> None:
+    any_store.audit("add_labels", "done", "kind bug", delivery_id="d1", repo=REPO, number=3)
+    any_store.audit("comment", "skipped", "already commented", delivery_id="d2", number=3)
+    assert any_store.delivery_wrote("d1", 3)
+    assert not any_store.delivery_wrote("d1", 4)  # another issue
+    assert not any_store.delivery_wrote("d2", 3)  # nothing done, only decided
