@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 CONFIG_PATH = ".github/smolbot.yml"
@@ -30,6 +31,19 @@ class Kind(StrEnum):
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_default(cls, data: Any) -> Any:
+        """A setting left empty (`key:` with nothing after it, or only comments under it: YAML's
+        null) is the setting's default, not an error that drops the whole file: a section its
+        defaults, a list or a mapping its default (`[]` or `{}` empties one), a number its
+        default. A value of the wrong type is still refused, with the setting named, and so is
+        an unknown key left empty (`treshold:`): it is a typo all the same."""
+        if not isinstance(data, dict):
+            return data
+        known = cls.model_fields
+        return {k: v for k, v in data.items() if v is not None or k not in known}
 
 
 def _label_name(value: str) -> str:

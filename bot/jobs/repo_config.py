@@ -47,6 +47,9 @@ CONFIG_REMOVED_NOTE = (
     "`.github/smolbot.yml` was removed: smolbot uses its defaults from now on, so this issue is"
     " closed. (I am a bot.)"
 )
+# recorded in place of the error when the file was fixed (or removed) in dry-run: the issue about
+# it is closed by the first read with dry-run off (the close in dry-run was only audited)
+CLOSE_PENDING = "fixed in dry-run: the issue about the file is closed once dry-run is off"
 MAX_ERROR_CHARS = 20_000  # of the error, in the issue (inert() may make it longer)
 CONFIG_ERROR_BODY = (
     "smolbot could not use `.github/smolbot.yml`:\n\n```\n{error}\n```\n\n"
@@ -189,12 +192,18 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
     state = _state(store, repo)
     if file.text is None:
         _resolve_report(store, host, repo, state, default_config(), CONFIG_REMOVED_NOTE, bot_login)
-        _save_state(store, {**state, "good_text": None, "error": None})
+        _save_state(store, {**_without_error(state), "good_text": None})
         return default_config()
-    unchanged = (
-        not file.changed and state.get("error") is None and state.get("good_text") == file.text
-    )
     read = _read_config(file.text)
+    unchanged = (
+        not file.changed
+        and state.get("good_text") == file.text
+        and read.cfg is not None
+        and (
+            state.get("error") is None
+            or (state.get("error") == CLOSE_PENDING and read.cfg.dry_run)  # audited already
+        )
+    )
     if read.cfg is None:
         err = str(read.error)
         last = _last_good(state)
@@ -230,8 +239,15 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
     if unchanged:
         return read.cfg
     _resolve_report(store, host, repo, state, read.cfg, CONFIG_FIXED_NOTE, bot_login)
-    _save_state(store, {**state, "good_text": file.text, "error": None})
+    _save_state(store, {**_without_error(state), "good_text": file.text})
     return read.cfg
+
+
+def _without_error(state: dict[str, object]) -> dict[str, object]:
+    """The state to save once the file is valid (or gone), but the recorded error: that one is
+    _resolve_report's to settle (cleared, or CLOSE_PENDING), and a worker that lost its swap to
+    another must not overwrite what the other recorded."""
+    return {k: v for k, v in state.items() if k != "error"}
 
 
 def preview_repo_config(store: Store, host: RepoHost, repo: str) -> tuple[RepoConfig, str | None]:
@@ -300,22 +316,33 @@ def _resolve_report(
 ) -> None:
     """The file fixed (or removed) while the bot's issue about it is open: the issue is closed
     with a note, once (of the workers that read the fixed file at once, the one that clears the
-    recorded error); in dry-run only audited. GitHub away: the next delivery closes it."""
+    recorded error). In dry-run the close is only audited, once, and stays pending
+    (CLOSE_PENDING recorded in place of the error): the first read with dry-run off closes it,
+    else the issue would stay open for good saying the file is invalid. GitHub away: the next
+    delivery closes it."""
     error = state.get("error")
-    if not isinstance(error, str) or not _swap_error(store, repo, error, None):
+    if not isinstance(error, str) or (error == CLOSE_PENDING and cfg.dry_run):
         return
+    after = CLOSE_PENDING if cfg.dry_run else None
+    if not _swap_error(store, repo, error, after):
+        return
+    number: int | None = None
     try:
         number = _find_error_issue(host, state.get("error_issue"), bot_login)
         if number is None:  # none was opened (dry-run), or a maintainer closed or deleted it
+            if after is not None:
+                _swap_error(store, repo, after, None)  # nothing left to close
             return
         target = Target(repo, number, "repo_config", None, cfg.dry_run, bot_login)
         why = f"{CONFIG_PATH} no longer invalid"
         actions: list[Action] = [Comment(note, CONFIG_FIXED_MARKER, why), Close(why, "completed")]
         Performer(host, store, target).perform(actions)
     except (Unavailable, RateLimited, ReadOnly):
-        _swap_error(store, repo, None, error)
+        _swap_error(store, repo, after, error)
         raise
     except GitHubError as exc:  # refused for good: the issue stays open for a maintainer
+        if after is not None:
+            _swap_error(store, repo, after, None)
         why = f"GitHub refused to close the issue about the file, now valid ({exc})"
         store.audit("close", "failed", why, task="repo_config", repo=repo, number=number)
 
