@@ -13,8 +13,12 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 # as Markdown shows it: four spaces or a tab make a line code, so it is an example, not a command
 _LINE = re.compile(r"^ {0,3}/smolbot\s+([a-z-]+)\b(.*)$", re.I)
-# the issue `/smolbot duplicate` names: #N (or N first on the line), owner/repo#N, or its URL
-_LEADING_NUMBER = re.compile(r"^\s*(\d{1,9})\b")
+# the issue `/smolbot duplicate` names: #N, a bare N, owner/repo#N, or its URL. A bare number is
+# one standing alone, anywhere on the line (`12 or 13?` names two): not the digits of a word, a
+# version, a time or a date (`v2`, `12.0`, `1.2.3`, `10:30`, `2024-01-01`), of `+1` or of a link
+# (links are taken out before bare numbers are looked for)
+_BARE_NUMBER = re.compile(r"(?<![\w/#.:=+-])(\d{1,9})(?![\w/]|[.:-]\d)")
+_LINK = re.compile(r"\b[a-z][a-z0-9+.-]*://\S*|\bwww\.\S*", re.I)
 _TARGET = re.compile(
     r"https?://github\.com/([\w.-]+/[\w.-]+)/(?:issues|pull)/(\d{1,9})\b"
     r"|\b([\w.-]+/[\w.-]+)#(\d{1,9})\b"
@@ -81,21 +85,27 @@ def parse_commands(body: str, repo: str = "") -> tuple[list[Command], list[Rejec
     return found, rejected
 
 
+def _blank(m: re.Match[str]) -> str:
+    return " " * len(m.group(0))
+
+
 def _build(verb: str, rest: str, repo: str) -> list[Command] | Rejected:
     """The line's command; for `duplicate`, one per issue the line names (two are a conflict)."""
     if verb != "duplicate":
         return [Command(verb)]  # type: ignore[arg-type]
     line = f"/smolbot duplicate{rest}".strip()
-    targets: list[int] = []
-    lead = _LEADING_NUMBER.match(rest)
-    if lead:
-        targets.append(int(lead.group(1)))
+    found: list[tuple[int, int]] = []  # (where on the line, the issue): in the line's order
     for m in _TARGET.finditer(rest):
         named = m.group(1) or m.group(3)
         if named and named.lower() != repo.lower():
             why = f"{named} is another repository: duplicate needs an issue of this one, #N"
             return Rejected(line, why)
-        targets.append(int(m.group(2) or m.group(4) or m.group(5)))
+        found.append((m.start(), int(m.group(2) or m.group(4) or m.group(5))))
+    # every bare number too, so `12 or 13?` names two issues (a conflict) as `#12 or #13?` does,
+    # not the first only; links and the targets above blanked out (the same length: in place)
+    bare = _TARGET.sub(_blank, _LINK.sub(_blank, rest))
+    found.extend((m.start(), int(m.group(1))) for m in _BARE_NUMBER.finditer(bare))
+    targets = [number for _, number in sorted(found)]
     if not targets:
         return Rejected(line, "duplicate needs an issue: #N")
     return [Command("duplicate", t) for t in dict.fromkeys(targets)]
