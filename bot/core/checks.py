@@ -11,17 +11,20 @@ from dataclasses import dataclass
 from bot.core.secrets import credentials
 from bot.core.text import invisible
 
-# Every link GitHub renders from a comment: bare http(s):// and www. (both autolinked, any case),
-# markdown link and image targets `](…)` and reference definitions `[x]: …` (also in a block
-# quote or a list item, the target maybe on the next line; protocol-relative `//host` and relative
-# paths included), autolinks `<scheme:…>`, HTML href=/src= values, and e-mail addresses (GitHub
-# makes them mailto: links; `mailto:` and `xmpp:` ones too).
-URL = re.compile(r"(?i)(?:https?://|www\.)[^\s<>\"'`)\]]+")
+# Every link GitHub renders from a comment: bare http(s)://, ftp:// and www. (all autolinked, any
+# case), markdown link and image targets `](…)` (the target maybe on the next line, also a block
+# quote's) and reference definitions `[x]: …` (also in a block quote or a list item, the label
+# maybe over lines or holding escaped brackets, the target maybe on the next line; protocol-relative
+# `//host` and relative paths included, a `<…>` target maybe starting with a space), autolinks
+# `<scheme:…>`, HTML href=/src= values, and e-mail addresses (GitHub makes them mailto: links;
+# `mailto:` and `xmpp:` ones too).
+URL = re.compile(r"(?i)(?:(?:https?|ftp)://|www\.)[^\s<>\"'`)\]]+")
 EMAIL = re.compile(r"(?i)(?:(?:mailto|xmpp):)?[a-z0-9._+-]+@[a-z0-9_-]+(?:\.[a-z0-9_-]+)+")
 _LINK_TARGETS = (
-    re.compile(r"\]\(\s*<?([^\s<>)]+)"),
+    re.compile(r"\]\((?:\s|>)*<?[ \t]*([^\s<>)]+)"),
     re.compile(
-        r"(?m)^[ \t]*(?:(?:>|[-+*]|\d{1,9}[.)])[ \t]*)*\[[^\]\n]+\]:[ \t]*\n?[ \t>]*<?([^\s<>]+)"
+        r"(?m)^[ \t]*(?:(?:>|[-+*]|\d{1,9}[.)])[ \t]*)*\[(?:[^\[\]\\]|\\[\s\S]){1,999}\]:"
+        r"[ \t]*\n?[ \t>]*<?[ \t]*([^\s<>]+)"
     ),
     re.compile(r"<((?i:[a-z][a-z0-9+.-]{1,31}:|//)[^\s<>]*)>"),
     re.compile(
@@ -31,20 +34,31 @@ _LINK_TARGETS = (
 )
 _TRAILING = ".,;:!?*_~'\""
 # What GitHub links in a comment: #N and GH-N in this repository, owner/repo#N in another (and
-# a reference there notifies that issue), @login also inside emphasis (_@login_).
-ISSUE_REF = re.compile(r"(?:(?<![\w/&])#|\b(?i:gh)-)(\d+)\b")
-CROSS_REF = re.compile(r"(?<![\w/.-])([A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*#\d+)\b")
+# a reference there notifies that issue), each also inside emphasis (`_#12_`, `__GH-12__`,
+# `_o/r#5_`: an underscore is no letter there), and @login too (_@login_).
+ISSUE_REF = re.compile(r"(?:(?<![A-Za-z0-9/&])#|(?<![A-Za-z0-9])(?i:gh)-)(\d+)(?![A-Za-z0-9])")
+CROSS_REF = re.compile(
+    r"(?<![A-Za-z0-9/.-])([A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*#\d+)(?![A-Za-z0-9])"
+)
 MENTION = re.compile(r"(?<![A-Za-z0-9])@([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))")
 # What a bot's text may only repeat from the thread, never claim itself: that the work is done
 # or shipped, that an issue was or will be closed or locked or is a duplicate, and when (dates).
 CLAIMS = re.compile(
-    r"\b(fixed|resolved|merged|released|shipped|clos(?:e|es|ed|ing)|lock(?:s|ed|ing)?"
+    r"\b(fixed|resolved|merged|released|shipped|patched|solved|landed|deployed"
+    r"|clos(?:e|es|ed|ing)|lock(?:s|ed|ing)?"
     r"|duplicates?|duplicated|today|tonight|tomorrow|next\s+(?:week|month|release|version)"
     r"|(?:mon|tues|wednes|thurs|fri|satur|sun)day|\d{4}-\d{2}-\d{2})\b",
     re.IGNORECASE,
 )
-# A code span (not one opened by an escaped backtick): no @login inside it pings anyone.
-CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`).+?(?<!`)\1(?!`)", re.S)
+# A code span (not one opened by an escaped backtick): no @login inside it pings anyone. Only one
+# within a line and a table cell (`|`) is taken: where a paragraph ends (a blank line, a heading, a
+# list item, a quote) and where a table splits its cells decides which backticks pair, so a run
+# left unpaired there makes every pairing unsure (see _spoken)
+CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)[^\r\n|]+?(?<!`)\1(?!`)")
+# what takes backticks before a code span can: an HTML tag, comment or block (`<span title="`">`,
+# `<div>` …), an autolink, a link target or title (`](`), a reference definition (`]:`), and an
+# escaped backtick (no escape inside a span)
+_NOT_CODE = re.compile(r"<[A-Za-z/!?]|\][(:]|\\`")
 
 
 def as_read(text: str) -> str:
@@ -75,6 +89,15 @@ def links(text: str) -> list[str]:
         if link:
             out.setdefault(link, None)
     return list(out)
+
+
+def _spoken(text: str) -> str:
+    """Text less its code spans where which backticks pair is sure, else all of it (a ping is
+    worse than a refused text): mentions in what is left ping someone."""
+    if "`" not in text or _NOT_CODE.search(text):
+        return text
+    rest = CODE_SPAN.sub(" ", text)
+    return text if "`" in rest else rest
 
 
 def unsupported_claims(text: str, said: str = "") -> list[str]:
@@ -116,7 +139,7 @@ def check_text(
         problems.append(f"too long: {len(text)} > {max_chars} characters")
     # mentions as GitHub finds them: code spans out first (an entity in one is not decoded),
     # then `&#64;` is an @; a zero-width character is kept, as it ends a login or separates
-    spoken = html.unescape(CODE_SPAN.sub(" ", text))
+    spoken = html.unescape(_spoken(text))
     text = as_read(text)
     urls = {_same_link(u) for u in allowed_urls}
     for url in links(text):
