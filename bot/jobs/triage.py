@@ -290,7 +290,11 @@ def triage_issue(
             recheck_info(ctx, host, shown, cfg, perf)
         return None
     issue = guarded(ctx, raw, delivery_id)  # what the model reads (audited only for triage)
-    opened = trigger == "opened"  # the labels there came with the issue (its form's)
+    # the labels there came with the issue (its form's), unless this delivery's failed attempt
+    # put them on: its retry finishes that triage (needs-triage off)
+    opened = trigger == "opened" and not (
+        delivery_id is not None and ctx.store.delivery_wrote(delivery_id, number)
+    )
     plan = plan_triage(
         ctx, host, issue, cfg, repo_labels, replace=force, report=shown, opened=opened
     )

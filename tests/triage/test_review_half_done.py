@@ -106,6 +106,18 @@ def test_a_form_s_needs_triage_beside_its_kind_label_stays_for_a_maintainer(ctx,
     assert any("left for a maintainer" in r["reason"] for r in audits(ctx, n))
 
 
+def test_a_retried_opened_triage_takes_off_the_form_s_needs_triage_it_meant_to(ctx, host):
+    # the form adds only needs-triage; the bot's kind label goes on, then taking needs-triage
+    # off fails: the retry must not read the bot's own `bug` as the form's
+    n = host.add(BUG[0], FULL_BUG_BODY, labels=["needs-triage"]).number
+    _fail_once(host, "remove_label", "needs-triage")
+    with pytest.raises(RateLimited):
+        handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert sorted(host.issues[n].labels) == ["bug", "needs-triage"]
+    handle_issue_event(ctx, "d1", issue_payload(host, n))
+    assert host.issues[n].labels == ["bug"]
+
+
 def test_the_bot_s_own_needs_triage_goes_once_a_retriage_knows_the_kind(ctx, host):
     # the counterpart: the bot's needs-triage is still taken off when it labels the kind
     n = host.add("hmm", "see title").number
