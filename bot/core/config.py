@@ -46,10 +46,19 @@ class Strict(BaseModel):
         return {k: v for k, v in data.items() if v is not None or k not in known}
 
 
+MAX_LABEL_CHARS = 50  # GitHub's: "name is too long (maximum is 50 characters)"
+
+
 def _label_name(value: str) -> str:
-    """An empty label name would be sent to GitHub (a 422 on every triage) or match nothing."""
+    """An empty label name, or one longer than GitHub allows, would be sent to GitHub (a 422 on
+    every triage, the delivery parked) or match nothing."""
     if not value.strip():
         raise ValueError("a label name cannot be empty: write the label's name, or leave it out")
+    if len(value) > MAX_LABEL_CHARS:
+        raise ValueError(
+            f"a label name is at most {MAX_LABEL_CHARS} characters on GitHub ({len(value)} here):"
+            " shorten it"
+        )
     return value
 
 

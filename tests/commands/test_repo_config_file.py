@@ -259,6 +259,9 @@ def test_a_huge_days_until_ping_does_not_break_the_sweep(
         ("digest:\n  weights: {reactions: .nan}\n", "weights.reactions: Input should be a finite"),
         ("digest:\n  weights: {security: .inf}\n", "weights.security: Input should be a finite"),
         ("digest:\n  weights: {new: 1e308}\n", "weights.new: Input should be less than"),
+        # GitHub refuses a label over 50 characters (422): every triage would be parked
+        ("triage:\n  needs_info_label: " + "w" * 51 + "\n", "needs_info_label: .* at most 50"),
+        ("triage:\n  label_map: {bug: '" + "b" * 60 + "'}\n", "label_map.bug: .* at most 50"),
     ],
     ids=[
         "needs-triage",
@@ -270,6 +273,8 @@ def test_a_huge_days_until_ping_does_not_break_the_sweep(
         "nan",
         "inf",
         "1e308",
+        "needs-info-51-chars",
+        "label-map-60-chars",
     ],
 )
 def test_an_empty_label_name_or_a_weight_that_is_no_number_is_a_config_error(
@@ -283,6 +288,8 @@ def test_labels_and_weights_as_given_are_kept() -> None:
     text = "triage:\n  label_map: {bug: 'T: defect'}\ndigest:\n  weights: {reactions: -2.5}\n"
     cfg = parse_config(text)
     assert cfg.triage.label_map["bug"] == "T: defect" and cfg.digest.weights == {"reactions": -2.5}
+    fifty = "n" * 50  # GitHub's longest
+    assert parse_config(f"triage:\n  needs_info_label: {fifty}\n").triage.needs_info_label == fifty
 
 
 # -- an error issue GitHub refuses ---------------------------------------------------------------
