@@ -60,7 +60,7 @@ KINDS = ["bug", "feature", "question", "documentation"]
 
 def test_the_shrink_counts_a_history_by_its_second_kind() -> None:
     lopsided = Classifier(counts={"octo/app": 212}, kinds={"bug": 210, "feature": 2})
-    assert lopsided.evidence(KINDS) == 8  # sure of nothing: 8 / (8 + SHRINK_K)
+    assert lopsided.evidence(KINDS) == 0  # two kinds of four: sure of nothing
     mixed = Classifier(counts={"a/b": 1050}, kinds={"bug": 350, "feature": 350, "question": 350})
     assert mixed.evidence(KINDS) == 1050  # kinds in comparable numbers: shrunk as before
     usual = Classifier(counts={"a/b": 1000}, kinds={"bug": 600, "feature": 250, "question": 150})
@@ -68,3 +68,9 @@ def test_the_shrink_counts_a_history_by_its_second_kind() -> None:
     asked_two = Classifier(counts={"a/b": 550}, kinds={"feature": 300, "question": 250})
     assert asked_two.evidence(["bug", "feature"]) == 0  # never saw bug: sure of neither
     assert asked_two.evidence(["feature", "question"]) == 500
+    # bugs and features only, asked the four kinds: it cannot tell a question from either
+    two_kinds = Classifier(counts={"a/b": 800}, kinds={"bug": 400, "feature": 400})
+    assert two_kinds.evidence(KINDS) == 0
+    assert two_kinds.evidence(["bug", "feature"]) == 800
+    assert two_kinds.evidence(["bug", "feature", "question"]) == 800  # two of three: as before
+    assert Classifier(counts={"a/b": 5}, kinds={"bug": 5}).evidence(["bug"]) == 0
