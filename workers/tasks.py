@@ -16,6 +16,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from bot.coord import jobs as job_registry
 from bot.coord.locks import issue_key
+from bot.github.errors import InstallationSuspended
 from bot.llm.api import ModelUnavailable
 from bot.ports import AppCredentialsError, NotFound, RateLimited, ReadOnly, Unavailable
 from bot.settings import SettingsError
@@ -147,7 +148,7 @@ def _run_delivery(
     task: Task, wr: WorkerRuntime, delivery_id: str, inst: int | None, key: str
 ) -> str:
     rt = wr.rt
-    claimed = False
+    claimed, started = False, time.time()
     try:
         if not rt.store.claim_delivery(delivery_id, lease_s=rt.settings.recovery_after_s):
             return "already-final-or-running"
@@ -172,8 +173,25 @@ def _run_delivery(
     except CONFIG_ERRORS as err:
         rt.fail(delivery_id, _misconfigured(f"delivery {delivery_id}", err))
         return "dead"
+    except InstallationSuspended as err:
+        return _hold(wr, delivery_id, err, started)
     except Exception as err:
         return _failed(f"delivery {delivery_id}", err, lambda e: rt.fail(delivery_id, e))
+
+
+def _hold(wr: WorkerRuntime, delivery_id: str, err: InstallationSuspended, started: float) -> str:
+    """A delivery of a suspended installation waits, held, for installation.unsuspend (which
+    queues it again): no retry, dead letter or traceback (bot/jobs/dispatch.py hold_suspended)."""
+    from bot.jobs.dispatch import hold_suspended
+
+    rt = wr.rt
+    row = rt.store.delivery(delivery_id) or {"id": delivery_id}
+    if not hold_suspended(rt.store, row, err, started):  # no installation to wait for
+        log.error("delivery %s parked: %s", delivery_id, err)
+        rt.fail(delivery_id, f"{err}; run `smolbot retry` once it is unsuspended")
+        return "dead"
+    log.info("delivery %s held: %s", delivery_id, err)
+    return "held"
 
 
 def _failed(what: str, err: Exception, fail: Callable[[str], None]) -> str:
@@ -421,6 +439,11 @@ def _run_job(
         return _retry_or_dead(task, f"job {jid}", err, countdown, ops)
     except CONFIG_ERRORS as err:
         ops.fail(_misconfigured(f"job {jid} ({job.name})", err))
+        return "dead"
+    except InstallationSuspended as err:  # parked without a traceback: nothing is broken
+        error = f"{err}; run `smolbot retry` once it is unsuspended"
+        log.error("job %s (%s) parked: %s", jid, job.name, error)
+        ops.fail(error)
         return "dead"
     except Exception as err:
         return _failed(f"job {jid}", err, ops.fail)

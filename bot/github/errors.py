@@ -29,6 +29,24 @@ KEY_HINT = (
 )
 
 
+class InstallationSuspended(GitHubError):
+    """The App's installation on the account is suspended (an owner suspended it): GitHub refuses
+    its tokens, 403 "This installation has been suspended", until it is unsuspended. Nothing is
+    wrong to retry or to park with a traceback: a delivery waits (held) until the
+    installation.unsuspend event. `recorded`: the store's record said so, no GitHub call made."""
+
+    def __init__(self, message: str, *, recorded: bool = False) -> None:
+        super().__init__(message)
+        self.recorded = recorded
+
+
+def is_suspended(status: int, message: str) -> bool:
+    """GitHub's answer for an installation that is suspended (not a rate limit, not a missing
+    permission): 403 "This installation has been suspended"."""
+    text = message.lower()
+    return status == 403 and "installation" in text and "suspended" in text
+
+
 def _int(headers: Mapping[str, Any], name: str) -> int | None:
     try:
         return int(headers[name])
@@ -121,6 +139,11 @@ def translate_exception(exc: BaseException, attempt: int = 0) -> Exception | Non
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
         data = exc.data if isinstance(exc.data, dict) else {}
         message = str(data.get("message") or exc.message or "")
+        if is_suspended(exc.status, message):
+            return InstallationSuspended(
+                f"GitHub: the installation is suspended ({message.strip()}); nothing is done for"
+                " it until it is unsuspended"
+            )
         if is_rate_limited(exc.status, headers, message) or _too_quick(exc.status, data):
             wait = retry_after_s(headers, attempt)
             told = _retry_after(headers) is not None or _int(headers, "x-ratelimit-remaining") == 0

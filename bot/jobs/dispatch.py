@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.dupes import INDEXES
+from bot.github.errors import InstallationSuspended
 from bot.jobs.backfill import handle_installation_event
 from bot.jobs.commands import handle_comment_event
 from bot.jobs.triage import handle_issue_event
@@ -58,6 +59,8 @@ def on_installation(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -
         delivery_id=row["id"],
         detail={"installation": inst.get("id")},
     )
+    if action in ("unsuspend", "deleted"):  # what waited for it runs (and meets the uninstall)
+        _release_held(rt.store, row["id"], inst["id"], f"installation.{action}")
     if action == "created":
         handle_installation_event(rt.context(), row["id"], payload)
 
@@ -65,8 +68,20 @@ def on_installation(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -
 def on_installation_repositories(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> None:
     inst = payload.get("installation") or {}
     account = (inst.get("account") or {}).get("login", "")
-    rt.store.upsert_installation(inst["id"], account)
     at = {**row, "installation_id": inst["id"]}
+    later = _undone_since(rt.store, at, "created")
+    if later is not None:  # handled after the App was uninstalled: the row is not made again
+        rt.store.audit(
+            "installation_repositories",
+            "skipped",
+            f"a later delivery ({later}) uninstalled the App: the installation is not recorded"
+            " again, nor its repositories",
+            task="installation",
+            delivery_id=row["id"],
+            detail={"installation": inst["id"]},
+        )
+        return
+    rt.store.upsert_installation(inst["id"], account)
     added = payload.get("repositories_added") or []
     taken = _taken_since(rt.store, at, _full_names(added))  # removed again since: not added
     payload = {**payload, "repositories_added": [r for r in added if _name(r) not in taken]}
@@ -85,6 +100,71 @@ def on_installation_repositories(rt: Runtime, row: dict[str, Any], payload: dict
         handle_installation_event(rt.context(), row["id"], payload)
 
 
+def on_installation_target(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> None:
+    """The account the App is installed on renamed (a user's or organisation's login): GitHub
+    sends this, and no repository.renamed for each of its repositories. Every repository of the
+    installation the store keeps under the old login moves to the new one (the same account:
+    who may write is kept), and the installation's account follows. Handled after a later
+    rename of the account (out of order), they move to that one's login; after the App was
+    uninstalled, nothing is recorded again."""
+    inst = (payload.get("installation") or {}).get("id")
+    login = (payload.get("account") or {}).get("login")
+    before = (((payload.get("changes") or {}).get("login")) or {}).get("from")
+    if payload.get("action") != "renamed" or not isinstance(inst, int):
+        ignore(rt, row, payload)
+        return
+    if not isinstance(login, str) or not isinstance(before, str) or not login or not before:
+        ignore(rt, row, payload)
+        return
+    at = {**row, "installation_id": inst}
+    if (later := _undone_since(rt.store, at, "created")) is not None:
+        rt.store.audit(
+            "installation_target.renamed",
+            "skipped",
+            f"a later delivery ({later}) uninstalled the App: nothing is recorded again",
+            task="installation",
+            delivery_id=row["id"],
+            detail={"installation": inst},
+        )
+        return
+    login = _latest_login(rt.store, at) or login
+    renamed: dict[str, str] = {}
+    for stored in rt.store.repositories(inst):
+        old = str(stored["full_name"])
+        owner, _, name = old.partition("/")
+        if owner.lower() == before.lower() and f"{login}/{name}" != old:
+            rt.store.rename_repository(old, f"{login}/{name}")
+            INDEXES.forget(old, f"{login}/{name}")
+            renamed[old] = f"{login}/{name}"
+    rt.store.upsert_installation(inst, login)
+    rt.store.audit(
+        "installation_target.renamed",
+        "done",
+        f"the account {before} is now {login}: its repositories' stored state follows",
+        task="installation",
+        delivery_id=row["id"],
+        detail={"installation": inst, "from": before, "to": login, "repositories": renamed},
+    )
+
+
+def _latest_login(store: Store, row: dict[str, Any]) -> str | None:
+    """The account's login as the latest installation_target.renamed delivery the store recorded
+    at or after this one came names it; None when there is none (or its payload was pruned)."""
+    came = _came(store, row)
+    if came is None:
+        return None
+    sql = (
+        "select payload from deliveries where installation_id = ? and received_at >= ?"
+        " and id <> ? and event = 'installation_target' and action = 'renamed'"
+        " order by received_at desc limit 1"
+    )
+    found = store.db.execute(sql, [row["installation_id"], came, row["id"]]).fetchone()
+    if not found or not found[0]:
+        return None
+    login = (json.loads(found[0]).get("account") or {}).get("login")
+    return login if isinstance(login, str) and login else None
+
+
 def on_repository(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> None:
     """A repository renamed, transferred, archived, unarchived or deleted on GitHub.
 
@@ -93,19 +173,34 @@ def on_repository(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> 
     its history and its trained scope. Archived: left alone (GitHub takes no writes) until
     unarchived. Deleted: no longer one of the installation's repositories, and its issues are
     forgotten (a new repository given the name must not be offered them as duplicates), unless
-    the store knows the name by another repository id: a late delete of the old repository."""
+    the store knows the name by another repository id: a late delete of the old repository.
+
+    A rename or transfer handled after a delivery that came later named the repository (by its
+    id) otherwise is older than the store's name, and is not made: it would take the state back
+    (a spooled or retried delivery; the name learned from a later one, _today_s_name). The
+    repository is not made one of the installation's again when the App lost it since
+    (uninstalled, removed, deleted)."""
     repo = payload.get("repository") or {}
     new, action = repo.get("full_name"), payload.get("action")
     changes = payload.get("changes") or {}
     old = _old_name(action, repo, changes)
     outcome = "done"
-    if isinstance(new, str) and old is not None:
+    detail: dict[str, Any]
+    stored_as = _known_as(rt.store, repo)
+    if isinstance(new, str) and old is not None and _newer_name(rt.store, row, stored_as, old, new):
+        outcome = "skipped"
+        why = (
+            f"a delivery that came after this one names repository id {repo.get('id')}"
+            f" {stored_as}: this {action} from {old} is older; its stored state stays there"
+        )
+        detail = {"from": old, "to": new, "known": stored_as}
+    elif isinstance(new, str) and old is not None:
         moved = rt.store.rename_repository(old, new, new_owner=action == "transferred")
         INDEXES.forget(old, new)  # other processes: bot.dupes.cache sees the rows moved
-        if row.get("installation_id"):
+        if row.get("installation_id") and not _taken_since(rt.store, row, [new]):
             rt.store.add_repositories(row["installation_id"], [repo])
         why = f"{old} is now {new}: its stored state follows"
-        detail: dict[str, Any] = {"from": old, "to": new, "rows": moved}
+        detail = {"from": old, "to": new, "rows": moved}
     elif isinstance(new, str) and action in ("archived", "unarchived"):
         known = rt.store.set_archived(new, action == "archived")
         why = "read-only: left alone until unarchived" if action == "archived" else "writable again"
@@ -131,6 +226,37 @@ def on_repository(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> 
         repo=new,
         detail=detail,
     )
+
+
+def _known_as(store: Store, repo: dict[str, Any]) -> str | None:
+    """The name the store knows a payload's repository by, by GitHub's repository id."""
+    rid = repo.get("id")
+    if not isinstance(rid, int) or isinstance(rid, bool):
+        return None
+    return store.repo_name_by_id(rid)
+
+
+def _newer_name(store: Store, row: dict[str, Any], known: str | None, *names: str) -> bool:
+    """Whether the store's name for the repository (`known`), other than `names` (the
+    delivery's), is newer than the delivery: a delivery recorded at or after this one came named
+    the repository so. False for a delivery the store did not record (nothing to compare)."""
+    if known is None or known in names or _came(store, row) is None:
+        return False
+    return _named_since(store, row, known)
+
+
+def _named_since(store: Store, row: dict[str, Any], name: str) -> bool:
+    """Whether a delivery the store recorded at or after this one came names repository `name`
+    (the rename's own delivery, or one the store learned the name from): then this delivery was
+    sent before the repository took that name, and its own name for it is older. A delivery the
+    store did not record (nothing to compare with): whether the store recorded a rename to
+    `name`, as before deliveries were compared."""
+    came = _came(store, row)
+    if came is None:
+        sql = "select 1 from repo_renames where new = ? limit 1"
+        return store.db.execute(sql, [name]).fetchone() is not None
+    sql = "select 1 from deliveries where repo = ? and received_at >= ? and id <> ? limit 1"
+    return store.db.execute(sql, [name, came, row["id"]]).fetchone() is not None
 
 
 def _id_taken_by_another(store: Store, name: str, deleted_id: Any) -> int | None:
@@ -337,25 +463,111 @@ HANDLERS: dict[str, Handler] = {
     "issues": on_issues,
     "issue_comment": on_issue_comment,
     "repository": on_repository,
+    # bot.webhook.intake.HANDLED_EVENTS must list it for its deliveries to reach this handler
+    "installation_target": on_installation_target,
 }
 
 
 def _today_s_name(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
-    """A delivery sent before its repository was renamed, handled after the rename was: the
-    repository's name as the store knows it now (by GitHub's repository id, so a new repository
-    given the old name is not taken for it), so its state is not split over two names."""
+    """The repository's name when the payload's and the store's differ (the store's found by
+    GitHub's repository id, so a new repository given an old name is not taken for it): the
+    newer one, so the repository's state is not split over two names.
+
+    A delivery sent before a rename the store knows (a delivery recorded at or after it came
+    names the store's name: the rename's own, or one the name was learned from; a spooled or
+    retried one) is handled under the store's name. Otherwise the payload's name is the newer:
+    the store missed the rename (its event lost; an account renamed, for which GitHub sends no
+    repository event) or has not handled it yet, and the stored state moves to the payload's
+    name, as a repository.renamed event would have moved it."""
     repo = payload.get("repository")
     if row["event"] == "repository" or not isinstance(repo, dict):
         return row
-    rid, name = repo.get("id"), repo.get("full_name")
-    if not isinstance(rid, int) or isinstance(rid, bool) or not isinstance(name, str):
+    name = repo.get("full_name")
+    now = _known_as(rt.store, repo)
+    if now is None or not isinstance(name, str) or now == name:
         return row
-    now = rt.store.repo_name_by_id(rid)
-    if now is None or now == name:
-        return row
-    payload["repository"] = {**repo, "full_name": now}
-    log.info("delivery %s names %s, renamed since to %s", row["id"], name, now)
-    return {**row, "repo": now}
+    # the payload's name the store knows as another repository's (by its id): too tangled to
+    # merge them; handled under the store's name, as before names were compared
+    other = _id_taken_by_another(rt.store, name, repo.get("id"))
+    if other is not None or _named_since(rt.store, row, now):
+        payload["repository"] = {**repo, "full_name": now}
+        log.info("delivery %s names %s, renamed since to %s", row["id"], name, now)
+        return {**row, "repo": now}
+    _learn_name(rt, row, now, name)
+    return row
+
+
+def _learn_name(rt: Runtime, row: dict[str, Any], old: str, new: str) -> None:
+    """The store's name `old` for a delivery's repository is older than the payload's `new`:
+    what the store keeps moves to `new` (Store.rename_repository). Another owner in the same
+    installation is its account renamed, not a transfer: who may write is kept."""
+    same = row.get("installation_id") == rt.store.installation_for_repo(old)
+    transferred = old.split("/")[0].lower() != new.split("/")[0].lower() and not same
+    moved = rt.store.rename_repository(old, new, new_owner=transferred)
+    INDEXES.forget(old, new)  # other processes: bot.dupes.cache sees the rows moved
+    log.info("delivery %s names %s, which the store knew as %s: renamed", row["id"], new, old)
+    rt.store.audit(
+        "repository.renamed",
+        "done",
+        f"{old} is now {new}, as this delivery names it (the rename's own event was missed, or"
+        " is not handled yet): its stored state follows",
+        task="repository",
+        delivery_id=row["id"],
+        repo=new,
+        detail={"from": old, "to": new, "rows": moved, "learned_from": row["event"]},
+    )
+
+
+def _release_held(store: Store, delivery_id: str, inst: int, event: str) -> None:
+    """The deliveries held while the installation was suspended (hold_suspended) run again."""
+    released = store.release_held(inst, f"{event}: run again")
+    if released:
+        store.audit(
+            "deliver",
+            "queued",
+            f"{len(released)} deliveries held while the installation was suspended run again"
+            " (the recovery sweep queues them)",
+            task="installation",
+            delivery_id=delivery_id,
+            detail={"installation": inst, "deliveries": released},
+        )
+
+
+# An installation's own events run while it is suspended (its unsuspend among them); the others
+# wait for it to be unsuspended (GitHub refuses its tokens until then)
+RUN_WHILE_SUSPENDED = ("installation", "installation_target")
+
+
+def hold_suspended(
+    store: Store, row: dict[str, Any], err: InstallationSuspended, since: float
+) -> bool:
+    """A delivery whose installation is suspended, claimed by a run that started at `since`:
+    held (status `held`, audited as skipped, no dead letter) until installation.unsuspend
+    releases it. GitHub's refusal (not the store's record) marks the installation suspended, as
+    its suspend event (missed, or not handled yet) would have. Unsuspended meanwhile (its
+    release may have come before this hold): released at once. False when there is no
+    installation to wait for."""
+    inst = row.get("installation_id")
+    if not isinstance(inst, int):
+        return False
+    if not err.recorded:
+        store.suspend_unless_undone(inst, since)
+    if not store.hold_delivery(row["id"], f"held: {err}"):  # another worker has it now
+        return True
+    event = ".".join(filter(None, (row.get("event"), row.get("action"))))
+    store.audit(
+        "deliver",
+        "skipped",
+        f"installation suspended: held until it is unsuspended ({err})",
+        task="smolbot.handle_delivery",
+        delivery_id=row["id"],
+        repo=row.get("repo"),
+        number=row.get("number"),
+        detail={"installation": inst, "event": event},
+    )
+    if not store.installation_suspended(inst):
+        _release_held(store, row["id"], inst, "installation unsuspended meanwhile")
+    return True
 
 
 # A 404 on a run's first try may be GitHub not showing a new issue yet; the run after it (the
@@ -405,6 +617,16 @@ def out_of_reach(
 
 
 def dispatch(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> None:
+    """Route a delivery to its handler. One of an installation the store marks suspended raises
+    InstallationSuspended (the worker holds it until the installation is unsuspended), unless
+    it is one of the installation's own events."""
+    inst = row.get("installation_id")
+    if inst and row["event"] not in RUN_WHILE_SUSPENDED and rt.store.installation_suspended(inst):
+        raise InstallationSuspended(
+            f"installation {inst} is suspended on GitHub (it refuses the App's tokens until"
+            " unsuspended)",
+            recorded=True,
+        )
     row = _today_s_name(rt, row, payload)
     try:
         HANDLERS.get(row["event"], ignore)(rt, row, payload)

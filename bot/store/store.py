@@ -458,6 +458,66 @@ class Store:
         """Ids of installations suspended on GitHub: it refuses their tokens until unsuspended."""
         return {int(i["id"]) for i in self.installations() if i.get("suspended")}
 
+    def installation_suspended(self, inst_id: int) -> bool:
+        """Whether the store marks installation `inst_id` suspended (one it does not know: no)."""
+        row = self.db.execute(
+            "select suspended from installations where id = ?", [inst_id]
+        ).fetchone()
+        return bool(row and row[0])
+
+    def suspend_unless_undone(self, inst_id: int, since: float) -> None:
+        """Mark an installation suspended as GitHub just said it is (a token refused: the store
+        missed the suspend event, or has not handled it yet), recorded if the store does not know
+        it; unless a delivery recorded at or after `since` (when the refused run started)
+        unsuspended or uninstalled it: that one may have come after GitHub's answer, and stands.
+        One statement, so an unsuspend handled in between is never written over."""
+        undone = (
+            "select 1 from deliveries where installation_id = ? and received_at >= ?"
+            " and event = 'installation' and action in ('unsuspend', 'deleted')"
+        )
+        self.db.execute(
+            "insert into installations (id, account, account_type, suspended, updated_at)"
+            f" select ?, '', '', 1, ? where not exists ({undone})"
+            " on conflict (id) do update set suspended = 1, updated_at = excluded.updated_at",
+            [inst_id, time.time(), inst_id, since],
+        )
+        self.db.conn.commit()
+
+    def hold_delivery(self, delivery_id: str, why: str) -> bool:
+        """Hold a claimed delivery of an installation suspended on GitHub (status `held`) until
+        release_held: meanwhile not run, retried, parked, nor re-queued by the recovery sweep.
+        The claim is not counted as an attempt (the lapse limit counts runs that died). False
+        when the delivery is not running (another worker finished or took it)."""
+        cur = self.db.execute(
+            "update deliveries set status = 'held', error = ?, updated_at = ?,"
+            " attempts = case when attempts > 0 then attempts - 1 else 0 end"
+            " where id = ? and status = 'running'",
+            [why, time.time(), delivery_id],
+        )
+        self.db.conn.commit()
+        return bool(cur.rowcount == 1)
+
+    def release_held(self, inst_id: int, why: str) -> list[str]:
+        """The deliveries held for installation `inst_id` (hold_delivery) made `received` again,
+        oldest first: the recovery sweep publishes them as it does a delivery the broker never
+        took (within a minute or two). Their ids."""
+        with self.db.atomic():
+            ids = [
+                str(r[0])
+                for r in self.db.execute(
+                    "select id from deliveries where installation_id = ? and status = 'held'"
+                    " order by received_at",
+                    [inst_id],
+                ).fetchall()
+            ]
+            if ids:
+                self.db.execute(
+                    "update deliveries set status = 'received', error = ?, updated_at = ?"
+                    " where installation_id = ? and status = 'held'",
+                    [why, time.time(), inst_id],
+                )
+        return ids
+
     def repositories(self, inst_id: int | None = None) -> list[dict[str, Any]]:
         if inst_id is None:
             return list(self.db.table("repositories").rows_where(order_by="full_name"))

@@ -10,7 +10,15 @@ from itertools import accumulate
 from typing import Any
 
 HANDLED_EVENTS = frozenset(
-    {"issues", "issue_comment", "installation", "installation_repositories", "label", "repository"}
+    {
+        "issues",
+        "issue_comment",
+        "installation",
+        "installation_repositories",
+        "installation_target",  # the account's login changed: its repositories' names with it
+        "label",
+        "repository",
+    }
 )
 MAX_DEPTH = 64
 
@@ -174,6 +182,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "repository": ("installation.id", "repository.full_name"),
     "installation": ("installation.id",),
     "installation_repositories": ("installation.id",),
+    "installation_target": ("installation.id",),
 }
 
 
