@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 
 from bot.core.actions import AddLabels, Comment
-from bot.core.config import ConfigError, RepoConfig, default_config, parse_config
+from bot.core.config import CONFIG_PATH, ConfigError, RepoConfig, default_config, parse_config
 from bot.core.triage import IssueSnapshot, quarantine, visible
 from bot.jobs.context import JobContext
 from bot.settings import Settings, get_settings
@@ -26,6 +28,10 @@ if TYPE_CHECKING:
 DEFAULT_LABELS = "bug,enhancement,question,documentation"
 Row = tuple[int, dict[str, Any] | str]
 REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$")
+# what PowerShell 5's `>` writes: UTF-16 with its byte-order mark
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+UTF16_HINT = "convert it first, e.g. `iconv -f utf-16 -t utf-8`"
+NO_TEXT = "an issue needs a title or a body"
 
 
 def repo_name(ctx: click.Context | None, param: click.Parameter | None, value: str) -> str:
@@ -45,8 +51,16 @@ def known_as(store: Store, repo: str) -> str:
 
 
 def utf8_text(data: bytes, what: str) -> str:
-    """A file's or a line's bytes as UTF-8 text (a byte-order mark allowed), or a ValueError
-    that says where it is not and what to do (triage's input and summarize's thread file)."""
+    """A file's or a line's bytes as UTF-8 text (a byte-order mark allowed), or UTF-16 after its
+    byte-order mark, or a ValueError that says where it is not and what to do (triage's input,
+    --config files and summarize's thread file)."""
+    if data.startswith(UTF16_BOMS):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as err:
+            raise ValueError(
+                f"{what} starts as UTF-16 but is not UTF-16 throughout ({err.reason}); {UTF16_HINT}"
+            ) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -66,24 +80,66 @@ def _context(settings: Settings, with_models: bool = True) -> JobContext:
     )
 
 
-def _issues(stdin: BinaryIO, title: str | None, body_file: Path | None) -> Iterator[Row]:
-    """(line number, the issue or why it cannot be read), one per non-blank input line; each
-    line is decoded on its own, so one that is not UTF-8 costs only itself."""
-    if title is not None or body_file is not None:
-        try:
-            body = utf8_text(body_file.read_bytes(), str(body_file)) if body_file else ""
-        except ValueError as err:
-            raise click.BadParameter(str(err), param_hint="--body-file") from None
-        yield 1, {"title": title or "", "body": body}
+def _one_issue(stdin: BinaryIO, title: str | None, body_file: Path | None) -> dict[str, Any]:
+    """The issue --title and --body-file give (`-`: the body on stdin), refused as a stdin line
+    is when it has neither a title nor a body."""
+    try:
+        if body_file is None:
+            body = ""
+        elif str(body_file) == "-":
+            body = utf8_text(stdin.read(), "stdin")
+        else:
+            body = utf8_text(body_file.read_bytes(), str(body_file))
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--body-file") from None
+    if not (title or "").strip() and not body.strip():
+        given = "--title is empty" if title is not None else "no --title"
+        raise click.UsageError(
+            f"{NO_TEXT} ({given}, {'--body-file is empty' if body_file else 'no --body-file'})"
+        )
+    return {"title": title or "", "body": body}
+
+
+def _issues(stdin: BinaryIO, one: dict[str, Any] | None) -> Iterator[Row]:
+    """(line number, the issue or why it cannot be read), one per non-blank input line (or
+    `one`, the issue --title and --body-file give)."""
+    if one is not None:
+        yield 1, one
         return
-    for n, raw in enumerate(stdin, 1):
-        try:
-            line = utf8_text(raw, "the line")
-        except ValueError as err:
-            yield n, str(err)
-            continue
-        if line.strip():
+    for n, line in enumerate(_text_lines(stdin), 1):
+        if isinstance(line, ValueError):
+            yield n, str(line)
+        elif line.strip():
             yield n, _issue(line)
+
+
+def _text_lines(stdin: BinaryIO) -> Iterator[str | ValueError]:
+    """stdin's lines as text, or why one cannot be read. UTF-8 (a byte-order mark allowed, at
+    the start of any line: files joined with cat) is decoded line by line, so a line that is not
+    costs only itself; UTF-16 with its byte-order mark (PowerShell 5's `>`) as it streams, until
+    a byte that is not UTF-16: the rest is that one error."""
+    raws = iter(stdin)
+    first = next(raws, None)
+    if first is None:
+        return
+    if not first.startswith(UTF16_BOMS):
+        for raw in chain([first], raws):
+            try:
+                yield utf8_text(raw, "the line")
+            except ValueError as err:
+                yield err
+        return
+    decoder, pending = codecs.getincrementaldecoder("utf-16")(), ""
+    try:
+        for raw in chain([first], raws):  # split at byte 0x0a, which is half a UTF-16 newline
+            *lines, pending = (pending + decoder.decode(raw)).split("\n")
+            yield from lines
+        pending += decoder.decode(b"", final=True)
+    except UnicodeDecodeError as err:
+        yield ValueError(f"the input is not UTF-16 from here on ({err.reason}); {UTF16_HINT}")
+        return
+    if pending:
+        yield pending
 
 
 def _issue(line: str) -> dict[str, Any] | str:
@@ -94,6 +150,11 @@ def _issue(line: str) -> dict[str, Any] | str:
         return f"expected a JSON object with title and body, not {err}"
     except json.JSONDecodeError:
         return "expected a JSON object with title and body"
+    if isinstance(row, list):  # gh's --json output, one array: one decision per line is kept
+        return (
+            "expected a JSON object with title and body, not a JSON array: one issue a line,"
+            " e.g. gh issue list --json number,title,body --jq '.[]'"
+        )
     if not isinstance(row, dict):
         return "expected a JSON object with title and body, not " + type(row).__name__
     broken = intake.not_text(row)
@@ -105,7 +166,7 @@ def _issue(line: str) -> dict[str, Any] | str:
             return f"{key} must be a string"
     if not (row.get("title") or "").strip() and not (row.get("body") or "").strip():
         keys = ", ".join(sorted(row)) or "none"
-        return f"an issue needs a title or a body (keys found: {keys})"
+        return f"{NO_TEXT} (keys found: {keys})"
     number = row.get("number")
     if number is not None and (isinstance(number, bool) or not isinstance(number, int)):
         return "number must be an integer"
@@ -190,11 +251,18 @@ def untrainable_note(examples: list[Any]) -> str | None:
 
 
 def _config(path: Path | None) -> RepoConfig:
+    """The --config file's settings, or a one-line usage error naming the file (the parser's
+    messages name the repository's file, which a --config file need not be)."""
     if path is None:
         return default_config()
     try:
-        return parse_config(path.read_text(encoding="utf-8"))
+        return parse_config(utf8_text(path.read_bytes(), str(path)))
     except ConfigError as err:
+        said = str(err)
+        raise click.UsageError(
+            str(path) + said.removeprefix(CONFIG_PATH) if said.startswith(CONFIG_PATH) else said
+        ) from None
+    except ValueError as err:  # not UTF-8 (utf8_text says what to run)
         raise click.UsageError(str(err)) from None
 
 
@@ -207,7 +275,10 @@ def _config(path: Path | None) -> RepoConfig:
 )
 @click.option("--title", default=None, help="One issue's title (else JSON lines on stdin).")
 @click.option(
-    "--body-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None
+    "--body-file",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
+    default=None,
+    help="That issue's body (-: read it from stdin).",
 )
 @click.option(
     "--config",
@@ -232,9 +303,12 @@ def triage(
 
     A line that is not an issue gets {"line": N, "error": ...} in its place; the others are
     still triaged, and the exit status is 1."""
+    single = title is not None or body_file is not None
+    one = _one_issue(sys.stdin.buffer, title, body_file) if single else None
+    cfg = _config(config_file)  # a usage error before the store is opened, as _one_issue's
     ctx = _context(get_settings())
     repo = known_as(ctx.store, repo)
-    cfg, names = _config(config_file), [s.strip() for s in labels.split(",") if s.strip()]
+    names = [s.strip() for s in labels.split(",") if s.strip()]
     hint = cold_start_hint(ctx, repo)
     if hint:
         click.echo(f"smolbot triage: {hint}", err=True)
@@ -246,7 +320,7 @@ def triage(
             err=True,
         )
     unread = read = 0
-    for n, row in _issues(sys.stdin.buffer, title, body_file):
+    for n, row in _issues(sys.stdin.buffer, one):
         read += 1
         if isinstance(row, str):  # one line per input line, so outputs stay in step with inputs
             unread += 1
@@ -316,10 +390,10 @@ def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> Non
 
     if config_file is not None and from_file is None:
         raise click.UsageError("--config goes with --from (the API path reads the repository's)")
+    cfg = _config(config_file) if config_file is not None else None  # before the store opens
     settings = get_settings()
     ctx = _context(settings)
     repo = known_as(ctx.store, repo)
-    cfg = _config(config_file) if config_file is not None else None
     # on stderr, as it goes: issues read, no total (the listing does not say how many there are:
     # an iterable of unknown length makes click count without one); stdout keeps the results only
     unknown_length = (n for n in range(0))
@@ -329,7 +403,9 @@ def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> Non
     with counter as bar:
         if from_file is not None:
             try:
-                result = backfill_from_file(ctx, repo, from_file, progress=bar.update, cfg=cfg)
+                result = backfill_from_file(
+                    ctx, repo, from_file, progress=bar.update, cfg=cfg, note=_note
+                )
             # columns or a line it cannot read; rows learned before it are not learned twice
             except ValueError as err:
                 raise click.ClickException(str(err)) from None
@@ -366,6 +442,12 @@ def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> Non
         if note:
             click.echo(note)
         _suggest_tune(settings, examples)
+
+
+def _note(text: str) -> None:
+    """A note of the backfill's on stderr, as it goes (on a terminal, below the progress line)."""
+    below = "\n" if sys.stderr.isatty() else ""
+    click.echo(f"{below}smolbot backfill: {text}", err=True)
 
 
 def _waiting(seconds: float, why: str) -> None:

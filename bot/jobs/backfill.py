@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
 import logging
+import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from bot.coord.locks import Locks
 from bot.core.config import RepoConfig
@@ -62,6 +66,11 @@ QUEUED_MAX_RATE_WAIT_S = 60
 # A backfill that listed a repository to its end asks GitHub about at most this many stored issues
 # it did not list (one request each); the next complete backfill asks about the rest.
 MAX_GONE_CHECKS = 100
+# an issue whose text an earlier issue of the same backfill taught under another kind: one example
+SAME_TEXT_RELABELED = "an earlier issue's text, labeled otherwise (one example: the later label)"
+# what PowerShell 5's `>` writes: UTF-16 with its byte-order mark
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+LABEL_SEPARATORS = re.compile(r"[,;]")  # in a --from file's label cell: `bug; needs-review`
 
 
 class BackfillBusy(RuntimeError):
@@ -671,23 +680,30 @@ def _learn(
     created: object = None,
     number: int | None = None,
 ) -> bool:
-    """Teach one labeled issue (`number`: its number, when it came from the API), or count why it
-    teaches nothing (and which labels it had)."""
+    """Teach one labeled issue (`number`: its number, when it came from the API or is one a
+    --from file can be keyed by), or count why it teaches nothing (and which labels it had).
+    `learned` counts new examples only: an issue whose text (as the model reads it) an earlier
+    issue of this run taught under another label replaces that example, and is counted apart."""
     kind, text = kind_for_labels(labels, cfg), f"{title}\n\n{body or ''}"
+    key = Records.example_key(text)
     if kind is None or ctx.models is None:
         why = not_learned_reason(labels, cfg) or "no model layer"
         result.not_learned[why] += 1
         if why == NO_KIND_LABEL:
             result.their_labels.update(labels)
         # what an earlier backfill taught from it (under another label map) goes, not what a
-        # labeled twin (the same title and body as the model reads them) taught in this run
+        # labeled twin (the same title and body as the model reads them) taught in this run. Only
+        # from the API: a closed issue there that names no kind now lost its kind label (or the
+        # map changed), while a --from row's empty label cell only says its label is not known
         if (
-            ctx.models is not None
-            and Records.example_key(text) not in result.taught
+            not result.from_file
+            and ctx.models is not None
+            and key not in result.taught
             and ctx.models.forget_backfilled(result.repo, text, number)
         ):
             result.forgotten += 1
         return False
+    again = key in result.taught  # an earlier issue of this run taught this text
     how = ctx.models.learn(
         result.repo, text, kind.value, "backfill", epoch_or_none(created), number
     )
@@ -696,35 +712,62 @@ def _learn(
     elif how == Learned.OUTRANKED:  # a surer source labeled that text otherwise: that label stays
         result.not_learned["labeled otherwise before by a person"] += 1
         return False
+    elif again:  # its label replaced the earlier issue's on their one example: none added
+        result.not_learned[SAME_TEXT_RELABELED] += 1
+        return False
     else:
         result.learned += 1
-    result.taught.add(Records.example_key(text))
+    result.taught.add(key)
     return True
 
 
-def read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
-    """Rows with title, body, label from a CSV file or JSON lines (by extension and content).
+class _ItemError(ValueError):
+    """An item of a file's JSON array that backfill cannot read (errors elsewhere name a line)."""
+
+
+def read_labeled_file(path: Path) -> Generator[dict[str, Any]]:
+    """Rows with title, body, label from a CSV file, JSON lines, or one JSON array of objects
+    (`gh issue list --json number,title,body,labels > FILE`), by extension and content.
 
     Raises ValueError, naming what was found, for a CSV header or a first JSON object without
     those columns (an export from another tracker often names them otherwise), a line that is not
     a JSON object or text that is not UTF-8. A byte-order mark (Excel's "CSV UTF-8") is not part
-    of the first column's name.
+    of the first column's name, nor of a later line (files joined with cat); a file that starts
+    with UTF-16's (PowerShell 5's `>`) is read as UTF-16.
     """
     try:
         yield from _read_labeled_file(path)
     except UnicodeDecodeError as err:
+        if err.encoding.lower().replace("_", "-").startswith("utf-16"):
+            raise ValueError(
+                f"{path}: starts as UTF-16 text but is not UTF-16 throughout ({err.reason});"
+                " save it as UTF-8, e.g. `iconv -f utf-16 -t utf-8`, and run it again"
+            ) from None
         raise ValueError(
             f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start});"
             " save it as UTF-8, e.g. `iconv -f latin1 -t utf-8`, and run it again"
         ) from None
 
 
+def _open_text(path: Path) -> io.TextIOWrapper:
+    """`path` as text: UTF-8 (a byte-order mark skipped), or UTF-16 when it starts with UTF-16's
+    byte-order mark. Peeked at, not sought back to: a pipe cannot seek."""
+    raw = path.open("rb")
+    utf16 = raw.peek(2)[:2] in UTF16_BOMS
+    return io.TextIOWrapper(raw, encoding="utf-16" if utf16 else "utf-8-sig", newline="")
+
+
 def _read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        head = _head(fh)
-        first, lines = head[-1] if head else "", chain(head, fh)
+    with _open_text(path) as fh:
+        # a byte-order mark at the start of any line: files joined with cat keep each one's
+        fh_lines = (line.removeprefix("\ufeff") for line in fh)
+        head = _head(fh_lines)
+        first, lines = head[-1] if head else "", chain(head, fh_lines)
+        if first.lstrip().startswith("["):  # gh's --json output: one array of objects
+            yield from _array_rows(path, "".join(lines))
+            return
         if _is_csv(path, first):  # from its header: blank lines before it are no header
-            yield from _csv_rows(path, chain(head[-1:], fh), _delimiter(first), len(head) - 1)
+            yield from _csv_rows(path, chain(head[-1:], fh_lines), _delimiter(first), len(head) - 1)
             return
         first_row = True
         for n, line in enumerate(lines, 1):
@@ -771,7 +814,9 @@ def _csv_rows(
             )
         start = reader.line_num + 1 + skipped
         for cells in reader:
-            if any(cells):  # a blank line is no row (as DictReader reads it)
+            # a blank line is no row (as DictReader reads it), nor the header again (files
+            # joined with cat)
+            if any(cells) and [c.strip().lower() for c in cells] != names:
                 yield _cells_row(names, cells)
             start = reader.line_num + 1 + skipped
     except csv.Error as err:
@@ -781,7 +826,30 @@ def _csv_rows(
         ) from None
 
 
-def _head(fh: TextIO) -> list[str]:
+def _array_rows(path: Path, text: str) -> Iterator[dict[str, Any]]:
+    """The objects of a file that is one JSON array, as `gh issue list --json ... > FILE` writes
+    it (whole: gh writes it on one line), refused as JSON lines are past MAX_DEPTH."""
+    try:
+        items = json_line(text)
+    except BadPayload as err:
+        raise ValueError(f"{path}: not a JSON array it can read ({err})") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(
+            f"{path}:{err.lineno}: not JSON ({err.msg}); a file that starts with [ is read as one"
+            " JSON array of issues (gh issue list --json number,title,body,labels > FILE)"
+        ) from None
+    for at, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            raise _ItemError(f"{path}: item {at} of its JSON array is not a JSON object")
+        broken = not_text(item)
+        if broken:
+            raise _ItemError(f"{path}: item {at} of its JSON array: {broken}")
+        if at == 1:  # as a CSV header: another tracker's export is refused, not read through
+            _check_columns(path, list(item), "keys")
+        yield _keys_lowered(item)
+
+
+def _head(fh: Iterator[str]) -> list[str]:
     """The lines up to the first that is not blank, read rather than peeked at and sought back
     to: a pipe (`--from <(zcat export.csv.gz)`, /dev/stdin) cannot seek."""
     head = []
@@ -794,7 +862,8 @@ def _head(fh: TextIO) -> list[str]:
 
 def _is_csv(path: Path, first: str) -> bool:
     """.json/.jsonl/.ndjson are JSON lines; another name, .csv too, by its first line: `{` starts
-    JSON lines (saved as .csv, they were read as CSV and told to rename their columns)."""
+    JSON lines (saved as .csv, they were read as CSV and told to rename their columns). A file
+    that starts with `[` is one JSON array, whatever its name (_read_labeled_file)."""
     if path.suffix.lower() in (".json", ".jsonl", ".ndjson"):
         return False
     return not first.lstrip().startswith("{")
@@ -844,36 +913,53 @@ def backfill_from_file(
     *,
     progress: Callable[[int], None] | None = None,
     cfg: RepoConfig | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> BackfillResult:
     """Teach the per-repo classifier from a file instead of the API (no GitHub needed).
 
     Labels are read with `cfg`'s label map: by default the repository's last good
-    .github/smolbot.yml the store holds (defaults for a repository it has never seen)."""
+    .github/smolbot.yml the store holds (defaults for a repository it has never seen).
+
+    A row's `number` keys its example (an edited row replaces its earlier text's), unless two rows
+    share one: then the file's numbers are not an issue's, and its rows are learned by their text
+    (found before the learning when the file can be read twice; a pipe's from the repeat on).
+    `note(text)` is told that, once."""
     cfg, result = cfg or cached_config(ctx.store, repo), BackfillResult(repo, from_file=True)
+    repeat = _repeated_number(path)
+    keyed, row_of = repeat is None, dict[int, int]()  # number -> the row that had it
+    said = _unkeyed(path, *repeat, whole=True) if repeat is not None else ""
+    if said and note is not None:
+        note(said)
     try:
         for row in read_labeled_file(path):
             result.seen += 1
             if progress is not None:
                 progress(1)
+            number = _number(row) if keyed else None
+            if number is not None and number in row_of:  # a pipe, read once: found here
+                said = _unkeyed(path, number, row_of[number], result.seen, whole=False)
+                keyed, number = False, None
+                if note is not None:
+                    note(said)
+            elif number is not None:
+                row_of[number] = result.seen
             title, body = str(row.get("title") or ""), str(row.get("body") or "")
             if not (title or body):
                 result.not_learned["no title or body"] += 1
-            elif _learn(
-                ctx, result, title, body, _labels(row), cfg, row.get("created_at"), _number(row)
-            ):
+            elif _learn(ctx, result, title, body, _labels(row), cfg, row.get("created_at"), number):
                 continue
             result.skipped += 1
     except ValueError as err:  # what was learned stays learned; a second run adds nothing twice
         if result.seen:
             n, seen = result.learned + result.known, result.seen  # known: learned before
             which = f"{n} of the {seen} issues" if n != seen else f"{n} issue{'s' * (n != 1)}"
+            unit = "item" if isinstance(err, _ItemError) else "line"
             err = ValueError(
-                f"{err}. {which} before that line {'was' if n == 1 else 'were'} learned; fix it"
+                f"{err}. {which} before that {unit} {'was' if n == 1 else 'were'} learned; fix it"
                 " and run the file again: nothing is learned twice"
             )
-        ctx.store.audit(
-            "backfill", "failed", str(err), task=TASK, repo=repo, detail=result.summary()
-        )
+        detail = {**result.summary(), **({"numbers": said} if said else {})}
+        ctx.store.audit("backfill", "failed", str(err), task=TASK, repo=repo, detail=detail)
         raise err from None
     ctx.store.audit(
         "backfill",
@@ -881,9 +967,39 @@ def backfill_from_file(
         f"{result.learned} labeled issues learned from {path.name}{result.known_note}",
         task=TASK,
         repo=repo,
-        detail=result.summary(),
+        detail={**result.summary(), **({"numbers": said} if said else {})},
     )
     return result
+
+
+def _repeated_number(path: Path) -> tuple[int, int, int] | None:
+    """The first number two rows of `path` share, and those rows, read through once before the
+    learning when `path` can be read twice (a pipe cannot: backfill_from_file finds the repeat as
+    it reads). Rows after one it cannot read are not looked at: the learning stops there too."""
+    if not path.is_file():
+        return None
+    row_of: dict[int, int] = {}
+    try:
+        with closing(read_labeled_file(path)) as rows:
+            for at, row in enumerate(rows, 1):
+                number = _number(row)
+                if number is not None and number in row_of:
+                    return number, row_of[number], at
+                if number is not None:
+                    row_of[number] = at
+    except ValueError:
+        pass
+    return None
+
+
+def _unkeyed(path: Path, number: int, first: int, again: int, *, whole: bool) -> str:
+    """What backfill_from_file says when two rows share a number (rows counted from 1): `whole`,
+    found before the learning; else as it read `again`, the rows before it keyed by number."""
+    which = "its rows are" if whole else f"from row {again} on, its rows are"
+    return (
+        f"{path}: rows {first} and {again} both have number {number}, so its numbers are not"
+        f" taken as issue numbers: {which} learned by their title and body"
+    )
 
 
 def _number(row: dict[str, Any]) -> int | None:
@@ -898,10 +1014,11 @@ def _number(row: dict[str, Any]) -> int | None:
 
 
 def _labels(row: dict[str, Any]) -> list[str]:
-    """A row's labels: `label` (or `labels`), comma-separated in CSV, or a JSON list of names
-    or of label objects (`gh issue list --json labels` gives {"id", "name", ...}: their name)."""
+    """A row's labels: `label` (or `labels`), separated by commas or semicolons in a CSV cell or
+    a JSON string, or a JSON list of names or of label objects (`gh issue list --json labels`
+    gives {"id", "name", ...}: their name)."""
     raw = row.get("label") or row.get("labels")
-    items = raw if isinstance(raw, list) else str(raw or "").split(",")
+    items = raw if isinstance(raw, list) else LABEL_SEPARATORS.split(str(raw or ""))
     names = [x.get("name") or "" if isinstance(x, dict) else x for x in items]
     return [str(x).strip() for x in names if str(x).strip()]
 
