@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.coord.locks import Locks
-from bot.core.config import RepoConfig
-from bot.core.labels import NO_KIND_LABEL, kind_for_labels, not_learned_reason
+from bot.core.config import Kind, RepoConfig
+from bot.core.labels import NO_KIND_LABEL, kind_for_labels, kinds_named, not_learned_reason
 from bot.core.lifecycle import epoch_or_none, repo_of
 from bot.core.numbers import STORE_DIGITS, whole_number
 from bot.jobs.context import JobContext
@@ -68,6 +68,7 @@ QUEUED_MAX_RATE_WAIT_S = 60
 MAX_GONE_CHECKS = 100
 # an issue whose text an earlier issue of the same backfill taught under another kind: one example
 SAME_TEXT_RELABELED = "an earlier issue's text, labeled otherwise (one example: the later label)"
+BOT_S_OWN = "its kind label is smolbot's own guess, which no one changed"
 # what PowerShell 5's `>` writes: UTF-16 with its byte-order mark
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 LABEL_SEPARATORS = re.compile(r"[,;]")  # in a --from file's label cell: `bug; needs-review`
@@ -703,6 +704,13 @@ def _learn(
         ):
             result.forgotten += 1
         return False
+    if (
+        not result.from_file
+        and number is not None
+        and _bot_s_own(ctx, result.repo, number, kind, labels, cfg)
+    ):
+        result.not_learned[BOT_S_OWN] += 1
+        return False
     again = key in result.taught  # an earlier issue of this run taught this text
     how = ctx.models.learn(
         result.repo, text, kind.value, "backfill", epoch_or_none(created), number
@@ -719,6 +727,19 @@ def _learn(
         result.learned += 1
     result.taught.add(key)
     return True
+
+
+def _bot_s_own(
+    ctx: JobContext, repo: str, number: int, kind: Kind, labels: Sequence[str], cfg: RepoConfig
+) -> bool:
+    """Whether every label of the issue that names `kind` is one the bot put there itself (its
+    own guess, which no maintainer changed): the classifier would learn from its own answers,
+    wrong ones included, as a backfill (which outranks the large model's examples)."""
+    naming = [lb for lb in labels if kind in kinds_named([lb], cfg)]
+    if not naming:
+        return False
+    added = ctx.store.labels_added(repo, number)
+    return all(lb.casefold() in added for lb in naming)
 
 
 class _ItemError(ValueError):

@@ -703,6 +703,21 @@ class Store:
         )
         return any(True for _ in self.db.query(sql, [delivery_id, number]))
 
+    def labels_added(self, repo: str, number: int) -> set[str]:
+        """The labels the bot itself put on an issue (its `add_labels` done), casefolded."""
+        sql = (
+            "select detail from audit where repo = ? and number = ? and action = 'add_labels'"
+            " and outcome = 'done'"
+        )
+        out: set[str] = set()
+        for row in self.db.query(sql, [repo, number]):
+            try:
+                labels = json.loads(row["detail"] or "{}").get("labels") or []
+            except (AttributeError, TypeError, ValueError):
+                continue
+            out.update(str(lb).casefold() for lb in labels if isinstance(lb, str))
+        return out
+
     def audit_rows(
         self, repo: str | None = None, number: int | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from bot.core.config import Kind, default_config, parse_config
 from bot.core.labels import canon, is_untriaged, kinds_named
+from bot.jobs.backfill import BOT_S_OWN, backfill_repo
 from bot.jobs.commands import handle_comment_event
 from bot.jobs.context import JobContext
 from bot.jobs.triage import handle_issue_event
@@ -179,3 +180,18 @@ def test_a_delivery_s_own_writes_are_found_on_both_stores(any_store) -> None:
     assert any_store.delivery_wrote("d1", 3)
     assert not any_store.delivery_wrote("d1", 4)  # another issue
     assert not any_store.delivery_wrote("d2", 3)  # nothing done, only decided
+
+
+def test_a_backfill_does_not_learn_the_bot_s_own_unchanged_guess(ctx, host):
+    guessed = host.add(BUG[0], FULL_BUG_BODY).number
+    handle_issue_event(ctx, "d1", issue_payload(host, guessed))
+    assert host.issues[guessed].labels == ["bug"]  # the bot's label
+    changed = host.add("Crash when I click save twice", FULL_BUG_BODY).number
+    handle_issue_event(ctx, "d2", issue_payload(host, changed))
+    host.issues[changed].labels = ["question"]  # a maintainer corrected it
+    person = host.add("Crash on start", "It crashes.", labels=["bug"]).number  # a person's label
+    for n in (guessed, changed, person):
+        host.issues[n].state = "closed"
+    result = backfill_repo(ctx, host, host.repo)
+    assert result.not_learned.get(BOT_S_OWN) == 1
+    assert result.learned == 2  # the corrected one and the person's
