@@ -169,7 +169,13 @@ def tune_cmd(force: bool, epochs: int | None, threads: int, background: bool) ->
     examples = Records(store).examples()
     shared = encoder_share.shared(url)
     published = encoder_share.newest(store) if shared else None
-    ok, why = tune.decide(examples, settings.data_dir, force, published=published)
+    ok, why = tune.decide(
+        examples,
+        settings.data_dir,
+        force,
+        published=published,
+        learned_since=Records(store).learned_since,
+    )
     if not ok:
         store.audit("tune_encoder", "skipped", why, task="triage", detail={"asked_by": "cli"})
         click.echo(f"not tuning: {why}" + ("" if force else " (--force skips the count rules)"))

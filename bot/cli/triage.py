@@ -6,7 +6,7 @@ import codecs
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 from pathlib import Path
@@ -441,7 +441,7 @@ def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> Non
         note = untrainable_note(examples)
         if note:
             click.echo(note)
-        _suggest_tune(settings, examples)
+        _suggest_tune(settings, examples, ctx.models.records.learned_since)  # type: ignore[attr-defined]
 
 
 def _note(text: str) -> None:
@@ -458,11 +458,13 @@ def _waiting(seconds: float, why: str) -> None:
     click.echo(f"{below}{why}: waiting {seconds:.0f} s (until {until:%H:%M} UTC)", err=True)
 
 
-def _suggest_tune(settings: Settings, examples: list[Any]) -> None:
+def _suggest_tune(
+    settings: Settings, examples: list[Any], learned_since: Callable[[float], int]
+) -> None:
     """A worker tunes on its own (the daily check); a CLI user is told the command."""
     from bot.llm import tune
 
-    ok, why = tune.decide(examples, settings.data_dir)
+    ok, why = tune.decide(examples, settings.data_dir, learned_since=learned_since)
     if ok:
         click.echo(f"the triage encoder can now be tuned ({why}): `smolbot models tune`")
 

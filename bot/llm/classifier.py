@@ -15,7 +15,7 @@ encoder's input (embed.prepare): stock mix 0.723, tuned 0.736 (bench/triage.py).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,14 +184,11 @@ class Classifier:
                 n = self.embedded.counts.get(scope, 0)
                 e = _blend(n, _only(g, labels), q and _only(q, labels))
                 p = {k: TFIDF_SHARE * p[k] + (1 - TFIDF_SHARE) * e[k] for k in labels}
-        total = sum(p.values())
-        if total <= 0:
+        if sum(p.values()) <= 0:
             return None
-        n = self.evidence(labels)
-        w = n / (n + SHRINK_K)
         # the prior covers every asked label, seen or not: a classifier that never saw `bug` must
         # not be sure that an issue is a `feature` (it would never escalate, so never learn `bug`)
-        return {k: w * v / total + (1 - w) / len(labels) for k, v in p.items()}
+        return shrunk(p, self.evidence(labels), labels)
 
     @property
     def size(self) -> int:
@@ -199,19 +196,36 @@ class Classifier:
         return sum(self.counts.values())
 
     def evidence(self, labels: Sequence[str]) -> int:
-        """How many examples the shrink towards uniform counts (SHRINK_K): all of them, but no
-        more than as many times as there are asked `labels` as the second most common of those
-        labels has. Of the asked ones only: 300 `feature` and 250 `question` examples, asked
-        [bug, feature], know nothing of bug, and were sure (0.95) of a crash being a feature.
-        None at all when at most half the asked labels have examples: a history of bugs and
-        features only, asked the four kinds, called 72 of 106 questions a bug or a feature at
-        0.6 or more (it cannot tell a question from either); with one kind unseen (few
-        repositories label documentation) it is shrunk as before."""
-        asked = set(labels)
-        counts = sorted((self.kinds.get(k, 0) for k in asked), reverse=True)
-        if len(counts) < 2 or sum(1 for c in counts if c > 0) * 2 <= len(counts):
-            return 0
-        return min(self.size, len(asked) * counts[1])
+        """How many examples the shrink towards uniform counts (SHRINK_K): see `evidence`."""
+        return evidence(self.kinds, labels, self.size)
+
+
+def evidence(kinds: Mapping[str, int], labels: Sequence[str], size: int | None = None) -> int:
+    """How many of the examples a model learned from (`kinds`: how many of each label; `size`:
+    how many in all, their sum by default) the shrink towards uniform counts (SHRINK_K): all of
+    them, but no more than as many times as there are asked `labels` as the second most common of
+    those labels has. Of the asked ones only: 300 `feature` and 250 `question` examples, asked
+    [bug, feature], know nothing of bug, and were sure (0.95) of a crash being a feature.
+    None at all when at most half the asked labels have examples: a history of bugs and
+    features only, asked the four kinds, called 72 of 106 questions a bug or a feature at
+    0.6 or more (it cannot tell a question from either); with one kind unseen (few
+    repositories label documentation) it is shrunk as before. The triage reader's head
+    (bot/llm/reader.py) is shrunk by the same rule, over what it learned from."""
+    asked = set(labels)
+    counts = sorted((kinds.get(k, 0) for k in asked), reverse=True)
+    if len(counts) < 2 or sum(1 for c in counts if c > 0) * 2 <= len(counts):
+        return 0
+    total = sum(kinds.values()) if size is None else size
+    return min(total, len(asked) * counts[1])
+
+
+def shrunk(p: Mapping[str, float], n: int, labels: Sequence[str]) -> dict[str, float]:
+    """`p` over `labels` (renormalised; a label it lacks has 0) shrunk towards uniform over the
+    asked labels by n / (n + SHRINK_K), n = evidence(): every asked label keeps some chance, and
+    no label is surer than n examples allow. `p` must have some mass on `labels`."""
+    total = sum(float(p.get(k, 0.0)) for k in dict.fromkeys(labels))
+    w = n / (n + SHRINK_K)
+    return {k: w * float(p.get(k, 0.0)) / total + (1 - w) / len(labels) for k in labels}
 
 
 def _blend(n: int, general: dict[str, float], local: dict[str, float] | None) -> dict[str, float]:

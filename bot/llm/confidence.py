@@ -72,6 +72,13 @@ def similarity(a: BaseModel, b: BaseModel) -> float:
     return difflib.SequenceMatcher(None, wa, wb, autojunk=False).ratio()
 
 
+def reach(source: str) -> float:
+    """The most confidence an answer from `source` can get (a clean, grounded, stable one): its
+    prior. A bar above it is one no answer of that source clears, so asking it is paid for nothing
+    (a large-model call whose answer is then set aside as unsure)."""
+    return round(min(max(PRIOR[source] * VALIDITY_CLEAN, 0.0), 1.0), 4)
+
+
 def score(
     source: str,
     *,

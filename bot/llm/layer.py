@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from bot.core.escalation import Route, Situation, route
 from bot.llm import classifier as first_stage
-from bot.llm import embed, encoder_share, generate, large, reader, tune
+from bot.llm import confidence, embed, encoder_share, generate, large, reader, tune
 from bot.llm.api import Answer, Classification, ModelRecord, ModelUnavailable
 from bot.llm.backends import Generation, LocalBackend, get_backend
 from bot.llm.classifier import Classifier
@@ -165,7 +165,9 @@ class ModelLayer:
                 log.warning("local model not used: %s", err)
                 why = str(err)
         skipped = self._skipped_local(task, req.rendered.version, why) if why else None
-        if why is not None and not self._large_ready(allow_escalation):
+        if why is not None and not self._large_ready(
+            allow_escalation, self.settings.threshold(task)
+        ):
             if skipped is not None:  # what was not used and why, as for any call
                 self._done(Answer(None, 0.0, skipped, "no_answer", [skipped]), call_id, scope)
             raise ModelUnavailable(why)  # as for a missing model: the caller's cautious path
@@ -206,8 +208,25 @@ class ModelLayer:
         )
         return _checked(out, check)
 
-    def _large_ready(self, allow: bool) -> bool:
+    def _large_ready(self, allow: bool, bar: float | None = None) -> bool:
+        """Whether the large model may be asked: allowed, configured, budget left, and, with a
+        `bar`, one its answer can clear (_beyond_reach)."""
+        if bar is not None and bar > confidence.reach("large"):
+            return False
         return allow and self.large is not None and self.budget_left() > 0
+
+    def _beyond_reach(self, rec: ModelRecord, bar: float, allow: bool) -> None:
+        """Say on the final record (the audit shows it) when the large model was not asked only
+        because no answer of it can reach `bar`: confidence caps it at its prior (0.95), and
+        config allows thresholds up to 1. With `threshold: 0.97` every unsure issue paid for a
+        large-model call whose answer was then set aside as unsure."""
+        top = confidence.reach("large")
+        if bar > top and self._large_ready(allow):
+            why = (
+                f"not escalated: the threshold {bar:.2f} is above the most a large model's"
+                f" answer can get ({top:.2f})"
+            )
+            rec.note = f"{rec.note}; {why}".lstrip("; ")
 
     def _finish(
         self,
@@ -249,6 +268,8 @@ class ModelLayer:
         if rec is None:  # nothing was asked (the budget ran out since ask() looked): say so
             rec = ModelRecord(req.task, "none", "", req.rendered.version, 0.0, False, 0.0)
             rec.note = "no model could be asked"
+        if where is Route.CAUTIOUS:
+            self._beyond_reach(rec, bar, allow)
         status: Literal["not_escalated", "no_answer"] = (
             "not_escalated" if value is not None else "no_answer"
         )
@@ -258,7 +279,8 @@ class ModelLayer:
         return Situation(
             confidence=conf,
             threshold=threshold,
-            large_configured=self.large is not None,
+            # a bar no answer of the large model can reach: as if there were none (_beyond_reach)
+            large_configured=self.large is not None and threshold <= confidence.reach("large"),
             budget_left=self.budget_left(),
             allow_escalation=allow,
             local_available=conf is None and self.local_available(),
@@ -428,9 +450,15 @@ class ModelLayer:
         examples = self.records.examples()
         busy = reader.running(s.data_dir)
         last = None if force else reader.current(s.data_dir)
-        name = self.reader_encoder().name
+        enc = self.reader_encoder()
         labels = len({e.label for e in examples})
-        return (*reader.due(len(examples), labels, name, last, busy=busy), examples)
+        unread = None
+        if last is not None and last.name == enc.name and not busy:
+            # what a read would take and has no state yet (the cache is looked in, nothing read)
+            texts = [e.text for e in examples[-reader.MAX_EXAMPLES :]]
+            unread = sum(v is None for v in enc.lookup(texts))
+        ok, why = reader.due(len(examples), labels, enc.name, last, busy=busy, unread=unread)
+        return ok, why, examples
 
     # --- learning -------------------------------------------------------------------------
     def learn(
@@ -470,7 +498,9 @@ class ModelLayer:
         tuned = tune.current(self.settings.data_dir)
         with self._clf_lock:
             clf = self._clf
-            stale = seq - clf.seq >= self.retrain_every or (seq and not clf.ready)
+            # a sequence gone back (a store restored from a backup, or examples deleted by hand:
+            # forget() moves it on) is a history this classifier never learned: retrain
+            stale = seq - clf.seq >= self.retrain_every or seq < clf.seq or (seq and not clf.ready)
             retune = bool(seq) and self._weights(tuned) != clf.weights
             if not (force or retune or (stale and seq != clf.seq)):
                 return clf
@@ -560,7 +590,13 @@ class ModelLayer:
         data_dir, url = self.settings.data_dir, self._shared_url()
         examples = self.records.examples()
         published = encoder_share.newest(self.records.store) if url else None
-        ok, why = tune.decide(examples, data_dir, force, published=published)
+        ok, why = tune.decide(
+            examples,
+            data_dir,
+            force,
+            published=published,
+            learned_since=self.records.learned_since,
+        )
         if not ok:
             return False, why
         proc = tune.start_background(examples, data_dir, epochs=tune.EPOCHS, publish_to=url)

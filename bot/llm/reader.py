@@ -39,6 +39,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -48,7 +49,9 @@ import numpy as np
 
 from bot.llm import child
 from bot.llm.backends import CHATML_SYSTEM, CHATML_USER
-from bot.llm.classifier import BLEND_K, MIN_SCOPE_EXAMPLES  # a scope's head as the first stage's
+
+# a scope's head as the first stage's, and shrunk towards uniform by the same rule
+from bot.llm.classifier import BLEND_K, MIN_SCOPE_EXAMPLES, evidence, shrunk
 from bot.llm.embed import PREPARE_VERSION, Encoder, Vectors
 from bot.llm.embed_stage import EmbedModel
 from bot.llm.modelfile import fingerprint
@@ -230,6 +233,7 @@ class Head:
     general: EmbedModel
     scoped: dict[str, EmbedModel] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    kinds: dict[str, int] = field(default_factory=dict)  # examples by label, all scopes
 
     @property
     def examples(self) -> int:
@@ -243,7 +247,7 @@ class Head:
             return None
         mean = x.mean(axis=0)
         xc = centred(x, mean)
-        head = cls(mean, EmbedModel.fit(xc, labels))
+        head = cls(mean, EmbedModel.fit(xc, labels), kinds=dict(Counter(labels)))
         by_scope: dict[str, list[int]] = {}
         for i, e in enumerate(examples):
             by_scope.setdefault(e.scope, []).append(i)
@@ -254,8 +258,16 @@ class Head:
                 head.scoped[scope] = EmbedModel.fit(xc[idx], seen)
         return head
 
+    def evidence(self, labels: Sequence[str]) -> int:
+        """How many of its examples the shrink towards uniform counts (classifier.evidence)."""
+        return evidence(self.kinds, labels, self.examples)
+
     def probabilities(self, scope: str, x: Vectors, labels: Sequence[str]) -> dict[str, float]:
-        """P(label) over `labels` (renormalised; a label no example had gets none)."""
+        """P(label) over `labels`, shrunk towards uniform as the first stage's are (SHRINK_K, by
+        the examples it learned from: `evidence`). Unshrunk, the regressions gave a label no
+        example had nothing and were sure of what a lopsided history taught: 210 bugs and 2
+        features made every question a bug at 0.9, and averaged with the first stage's 0.25
+        (combine), every non-bug was labeled a bug at 0.6 or more without escalating."""
         xc = centred(x.reshape(1, -1), self.mean)
         p = self.general.proba(xc)
         local = self.scoped.get(scope)
@@ -264,14 +276,14 @@ class Head:
             q = local.proba(xc)
             p = {k: (1 - w) * p.get(k, 0.0) + w * q.get(k, 0.0) for k in set(p) | set(q)}
         asked = {k: float(p.get(k, 0.0)) for k in labels}
-        total = sum(asked.values())
-        if total <= 0:
+        if sum(asked.values()) <= 0:
             return {k: 1.0 / len(labels) for k in labels}
-        return {k: v / total for k, v in asked.items()}
+        return shrunk(asked, self.evidence(labels), labels)
 
 
 def combine(first: dict[str, float], read: dict[str, float]) -> dict[str, float]:
-    """The answer for an issue the first stage is unsure of: the mean of both stages' probabilities."""
+    """The answer for an issue the first stage is unsure of: the mean of both stages' probabilities
+    (each shrunk towards uniform by its own evidence, so the mean is no surer than they allow)."""
     return {k: FIRST_SHARE * first.get(k, 0.0) + (1 - FIRST_SHARE) * v for k, v in read.items()}
 
 
@@ -327,22 +339,42 @@ def stamp(data_dir: Path) -> tuple[int, int] | None:
 
 
 def due(
-    examples: int, labels: int, name: str, last: Manifest | None, *, busy: bool = False
+    examples: int,
+    labels: int,
+    name: str,
+    last: Manifest | None,
+    *,
+    busy: bool = False,
+    unread: int | None = None,
 ) -> tuple[bool, str]:
-    """Whether a read should start now, and why (or why not). Pure: counts, last read, busy."""
+    """Whether a read should start now, and why (or why not). Pure: counts, last read, busy.
+
+    `unread`: how many of the examples a read takes (the newest MAX_EXAMPLES) have no state
+    read yet (the model layer counts them in the cache). Without it the examples' count past
+    the last read's stands for it, which is exact below MAX_EXAMPLES only: the count capped at
+    MAX_EXAMPLES, as it was, never made a read due again once ~2,980 examples were read, and new
+    repositories and labels never reached the reader."""
     if busy:
         return False, "the reader is reading the examples"
     if labels < 2:
         return False, f"{labels} label(s) among the examples: need two"
     if examples < MIN_EXAMPLES:
         return False, f"{examples} labeled examples: the reader starts at {MIN_EXAMPLES}"
-    used = min(examples, MAX_EXAMPLES)
     if last is None:
-        return True, f"{used} labeled examples not read yet"
+        return True, f"{min(examples, MAX_EXAMPLES)} labeled examples not read yet"
     if last.name != name:
         return True, f"the model or prompt changed since the last read ({last.name})"
-    if used >= last.examples + GROWTH:
-        return True, f"{used - last.examples} labeled examples arrived since the last read"
+    if unread is not None:
+        if unread >= GROWTH:
+            used = min(examples, MAX_EXAMPLES)
+            return True, f"{unread} of the newest {used} labeled examples not read yet"
+    elif examples > MAX_EXAMPLES and examples >= last.examples + GROWTH:
+        return True, (
+            f"{examples} labeled examples, {last.examples} read at the last read (it reads the"
+            f" newest {MAX_EXAMPLES}): the ones not read yet are read"
+        )
+    elif examples >= last.examples + GROWTH:
+        return True, f"{examples - last.examples} labeled examples arrived since the last read"
     return False, f"{last.examples} labeled examples read; the next read after {GROWTH} more"
 
 

@@ -17,6 +17,10 @@ from bot.llm.api import ModelRecord
 from bot.store import Store
 
 PRIORITY = {"backfill": 0, "large": 1, "human": 2}  # a human label is never overwritten by a model
+# The row that keeps the examples' sequence number while no example is left (the last ones were
+# forgotten): max(seq) is what every process compares its classifier's with, so it must never go
+# back. Not an example: examples() and example_counts() leave it out; the next learn() drops it.
+MARK_SCOPE, MARK_HASH, MARK_SOURCE = "", "", "forgotten"
 M = TypeVar("M")  # a stage's model type (fits_of)
 
 
@@ -341,6 +345,10 @@ class Records:
                 self.db.table("llm_examples").delete_where(
                     "scope = ? and text_hash = ?", [scope, old]
                 )
+            # the mark of forgotten examples, if any: this example carries the sequence on now
+            self.db.table("llm_examples").delete_where(
+                "scope = ? and text_hash = ?", [MARK_SCOPE, MARK_HASH]
+            )
             self.db.table("llm_examples").upsert(
                 {**row, "at": time.time(), "seq": seq}, pk=("scope", "text_hash")
             )
@@ -355,7 +363,10 @@ class Records:
         The examples' sequence moves on by as many as went (the scope's newest example is
         sequenced after every other), as learning that many would: every process's classifier
         retrains with them gone in its turn (RETRAIN_EVERY), as with new labels. A deletion
-        alone left max(seq) as it was, or lowered it, and the triage workers kept them."""
+        alone left max(seq) as it was, or lowered it, and the triage workers kept them. With
+        none of the scope's examples left the newest example of all carries it, and with none
+        at all a mark row (MARK_SOURCE): forgetting a repository's last examples lowered
+        max(seq), and the other processes kept the classifier that had learned them."""
         h, older = self._hashes(text)
         table = self.db.table("llm_examples")
         wheres: list[tuple[str, list[Any]]] = []
@@ -376,12 +387,32 @@ class Records:
                     table.delete_where(where, args)
                     gone += found
             if gone:
-                self.db.execute(
-                    "update llm_examples set seq = ? where scope = ? and text_hash ="
-                    " (select text_hash from llm_examples where scope = ? order by seq desc limit 1)",
-                    [top + gone, scope, scope],
-                )
+                self._move_on(top + gone, scope)
         return bool(gone)
+
+    def _move_on(self, seq: int, scope: str) -> None:
+        """Make `seq` the examples' sequence number (inside forget's lock): the scope's newest
+        example takes it, else the newest of all (already sequenced after every other: no order
+        changes), else, with no example left, the mark row."""
+        newest = "select text_hash from llm_examples where scope = ? order by seq desc limit 1"
+        cur = self.db.execute(
+            f"update llm_examples set seq = ? where scope = ? and text_hash = ({newest})",
+            [seq, scope, scope],
+        )
+        if cur.rowcount:
+            return
+        row = self.db.execute("select scope from llm_examples order by seq desc limit 1").fetchone()
+        if row is not None and row[0] != MARK_SCOPE:
+            self.db.execute(
+                f"update llm_examples set seq = ? where scope = ? and text_hash = ({newest})",
+                [seq, row[0], row[0]],
+            )
+            return
+        mark = {"scope": MARK_SCOPE, "text_hash": MARK_HASH, "text": "", "label": ""}
+        self.db.table("llm_examples").upsert(
+            {**mark, "source": MARK_SOURCE, "at": time.time(), "seq": seq},
+            pk=("scope", "text_hash"),
+        )
 
     @staticmethod
     def example_key(text: str) -> str:
@@ -448,10 +479,21 @@ class Records:
         row = self.db.execute("select coalesce(max(seq), 0) from llm_examples").fetchone()
         return int(row[0])
 
+    def learned_since(self, since: float) -> int:
+        """How many examples were stored or relabeled at or after `since` (epoch seconds): what
+        a model trained on the examples before then has not seen."""
+        row = self.db.execute(
+            "select count(*) from llm_examples where at >= ? and coalesce(source, '') <> ?",
+            [since, MARK_SOURCE],
+        ).fetchone()
+        return int(row[0])
+
     def example_counts(self) -> dict[str, dict[str, int]]:
         """How many labeled examples each scope has, by source (backfill, human, large)."""
         rows = self.db.execute(
-            "select scope, source, count(*) from llm_examples group by scope, source"
+            "select scope, source, count(*) from llm_examples where coalesce(source, '') <> ?"
+            " group by scope, source",
+            [MARK_SOURCE],
         )
         out: dict[str, dict[str, int]] = {}
         for scope, source, n in rows.fetchall():
@@ -463,15 +505,18 @@ class Records:
         that many (these include the newest that many of all scopes)."""
         cols = "scope, text, label, source, created"
         if newest_per_scope is None:
-            rows = self.db.execute(f"select {cols} from llm_examples order by seq")
+            rows = self.db.execute(
+                f"select {cols} from llm_examples where coalesce(source, '') <> ? order by seq",
+                [MARK_SOURCE],
+            )
         else:
             ranked = (
                 f"select {cols}, seq, row_number() over (partition by scope order by seq desc)"
-                " as newest from llm_examples"
+                " as newest from llm_examples where coalesce(source, '') <> ?"
             )
             rows = self.db.execute(
                 f"select {cols} from ({ranked}) as r where newest <= ? order by seq",
-                [newest_per_scope],
+                [MARK_SOURCE, newest_per_scope],
             )
         return [Example(*r) for r in rows.fetchall()]
 

@@ -148,8 +148,22 @@ def current(data_dir: Path) -> Tuned | None:
     return tuned
 
 
-def due(examples: int, labels: int, last: Tuned | None, *, busy: bool = False) -> tuple[bool, str]:
-    """Whether a tune should start now, and why (or why not). Pure: counts, last tune, busy."""
+def due(
+    examples: int,
+    labels: int,
+    last: Tuned | None,
+    *,
+    busy: bool = False,
+    since: int | None = None,
+) -> tuple[bool, str]:
+    """Whether a tune should start now, and why (or why not). Pure: counts, last tune, busy.
+
+    `since`: how many examples were learned (stored or relabeled) since the last tune started
+    (the model layer counts them in the store); a tune is due when they are GROWTH of what it
+    learned from. Without it the count decides, capped at MAX_EXAMPLES (what a tune takes) so
+    that a long history does not tune on every check: past the cap it cannot tell new examples
+    from old, and a history over MAX_EXAMPLES never tuned again, whatever repositories and
+    labels came after."""
     if busy:
         return False, "a tune is running"
     if labels < 2:
@@ -161,6 +175,16 @@ def due(examples: int, labels: int, last: Tuned | None, *, busy: bool = False) -
         return True, f"{used} labeled examples and no tuned encoder yet"
     if last.prepared != PREPARE_VERSION:
         return True, "the tuned encoder learned from text prepared the old way; tuning again"
+    if since is not None:
+        more = math.ceil(last.examples * GROWTH)
+        if since >= more:
+            return True, (
+                f"{since} labeled examples learned since the last tune ({last.examples} then)"
+            )
+        return False, (
+            f"{since} labeled examples learned since the last tune; the next tune after"
+            f" {more} ({last.examples} last time)"
+        )
     if used >= last.examples * (1 + GROWTH):
         return True, f"{used} labeled examples, {last.examples} at the last tune"
     grow = int(last.examples * (1 + GROWTH))
@@ -173,11 +197,14 @@ def decide(
     force: bool = False,
     *,
     published: Tuned | None = None,
+    learned_since: Callable[[float], int] | None = None,
 ) -> tuple[bool, str]:
     """`due` for these examples and this data dir; `force` skips the count rules, not the rest.
 
     `published` is the newest tune in a shared store (bot/llm/encoder_share.py): when another
-    machine tuned more recently, its tune is the last one counted.
+    machine tuned more recently, its tune is the last one counted. `learned_since(t)`: how many
+    examples were learned at or after time t (Records.learned_since); with it, the examples new
+    since the last tune started decide, not their count (which past MAX_EXAMPLES says nothing).
     """
     from bot.llm import embed
 
@@ -189,7 +216,10 @@ def decide(
     last = current(data_dir)
     if published is not None and (last is None or published.created_at > last.created_at):
         last = published
-    return due(len(examples), labels, last, busy=busy)
+    since = None
+    if learned_since is not None and last is not None:
+        since = learned_since(last.created_at - last.seconds)  # when it started training
+    return due(len(examples), labels, last, busy=busy, since=since)
 
 
 # --- the lock ---------------------------------------------------------------------------------

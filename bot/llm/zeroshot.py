@@ -187,7 +187,7 @@ def classify_with(
         attempts.append(rec)
         if value is not None:
             best = Answer(value, conf, rec, "ok", attempts)
-        where = Route.LARGE if layer._large_ready(allow_escalation) else Route.CAUTIOUS
+        where = Route.LARGE if layer._large_ready(allow_escalation, threshold) else Route.CAUTIOUS
         if best.confidence >= threshold:
             return layer._done(best, call_id, scope)
     if where is Route.LARGE:
@@ -206,6 +206,8 @@ def classify_with(
             generate.unsure(out.record, before, out.confidence, threshold)
             ans = Answer(value, out.confidence, out.record, "not_escalated", attempts)
             return layer._done(ans, call_id, scope)
+    if where is Route.CAUTIOUS:  # the large model not asked: say so when only the bar kept it out
+        layer._beyond_reach(best.record, threshold, allow_escalation)
     status: Literal["not_escalated", "no_answer"] = (
         "not_escalated" if best.value is not None else "no_answer"
     )

@@ -33,7 +33,8 @@ def test_a_large_answer_under_the_bar_is_not_escalated_on_the_dashboard_either(
 ) -> None:
     store: Store = open_store(tmp_path / "s.db")
     large = {"large_provider": "openai", "large_model": "big-test", "large_base_url": large_url}
-    # a bar the large model's clean answer (0.95) does not clear: it is asked, and not used
+    # a bar above the most a large model's answer can get (0.95): it is not asked (no paid call
+    # whose answer could not be used), and the first stage's answer is not acted on either
     settings = make_settings(
         tmp_path, thresholds={"triage": 0.99}, large_max_retries=0, dashboard_token=TOKEN, **large
     )

@@ -127,7 +127,8 @@ def test_head_separates_the_labels_and_answers_only_asked_ones() -> None:
     right = 0
     for row, e in zip(tx, tex, strict=True):
         p = head.probabilities("o/a", row, ["bug", "feature", "question", "documentation"])
-        assert p["documentation"] == 0.0 and abs(sum(p.values()) - 1) < 1e-9
+        # no example had it: the least of the asked labels, but some (shrunk towards uniform)
+        assert 0 < p["documentation"] == min(p.values()) and abs(sum(p.values()) - 1) < 1e-9
         right += max(p, key=lambda k: p[k]) == e.label
     assert right >= 28
     only = head.probabilities("o/new", tx[0], ["feature", "question"])  # no scope head: general
