@@ -5,7 +5,7 @@ classifier triage never runs (a history of bugs and features looked sure of ever
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -13,14 +13,7 @@ from bot.core.config import Kind
 from bot.llm.classifier import Classifier
 from bot.llm.evaluate import TRIAGE_KINDS, evaluate, split_examples
 from bot.llm.records import Example
-
-START = datetime(2024, 1, 1, tzinfo=UTC)
-WORDS = {
-    "bug": ["crash", "error", "broken", "exception", "fails", "traceback", "segfault", "wrong"],
-    "feature": ["add", "support", "option", "proposal", "would", "nice", "allow", "new"],
-    "question": ["how", "where", "can", "what", "why", "possible", "help", "understand"],
-}
-FILLER = ["the", "editor", "panel", "build", "file", "server", "window", "settings", "module"]
+from tests.llm.test_evaluate import FILLER, START, WORDS
 
 
 def dataset(labels: list[str], per_label: int, seed: int = 0) -> list[Example]:
