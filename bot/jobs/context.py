@@ -34,6 +34,10 @@ class ModelLayer(Protocol):
         self, scope: str, text: str, issue: int | None = None
     ) -> bool: ...  # a backfill's example of it
 
+    def forget_label(
+        self, scope: str, text: str, issue: int | None, label: str
+    ) -> bool: ...  # a person's (or the large model's) example of `label` from it
+
     def ask(
         self, task: str, prompt: str, variables: dict[str, str], schema: Any
     ) -> Answer[Any]: ...

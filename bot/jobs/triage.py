@@ -377,6 +377,8 @@ def handle_issue_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any
         ctx.store.audit("triage", "skipped", "event caused by a bot", **audit)
     elif action == "labeled":
         learn_from_label(ctx, payload, str((payload.get("label") or {}).get("name", "")), audit)
+    elif action == "unlabeled":
+        unlearn_label(ctx, payload, str((payload.get("label") or {}).get("name", "")), audit)
     elif action in GONE:
         why = f"issues.{action}: no triage, and no longer offered as a likely duplicate"
         ctx.store.audit("triage", "skipped", why, **audit)
@@ -411,6 +413,32 @@ def learn_from_label(
     number = raw.get("number") if isinstance(raw.get("number"), int) else None
     ctx.models.learn(repo, text, kind.value, "human", epoch_or_none(raw.get("created_at")), number)
     ctx.store.audit("learn", "done", f"{sender} labeled it {label!r} ({kind.value})", **audit)
+
+
+def unlearn_label(
+    ctx: JobContext, payload: dict[str, Any], label: str, audit: dict[str, Any]
+) -> None:
+    """A person who can triage took a kind label off an issue: what it taught goes (their own
+    earlier label, or the large model's answer), so a label taken back is not learned for good.
+    A label the issue was given since (the kind it is now) stays."""
+    repo, raw = payload["repository"]["full_name"], payload.get("issue") or {}
+    kind = kind_of_label(label, ctx, repo)
+    if kind is None or ctx.models is None:
+        ctx.store.audit("unlearn", "skipped", f"label {label!r} is not a kind label", **audit)
+        return
+    sender = str((payload.get("sender") or {}).get("login", ""))
+    if not sender or not can_triage(ctx, payload, sender):
+        why = f"not unlearned: {sender or 'an unknown sender'} cannot triage {repo}"
+        ctx.store.audit("unlearn", "skipped", f"{why} (label {label!r})", **audit)
+        return
+    text = f"{raw.get('title', '')}\n\n{raw.get('body') or ''}"
+    number = raw.get("number") if isinstance(raw.get("number"), int) else None
+    if ctx.models.forget_label(repo, text, number, kind.value):
+        why = f"{sender} took {label!r} off: its example ({kind.value}) is forgotten"
+        ctx.store.audit("unlearn", "done", why, **audit)
+    else:
+        why = f"{sender} took {label!r} off; no example of it was learned from this issue"
+        ctx.store.audit("unlearn", "skipped", why, **audit)
 
 
 def can_triage(ctx: JobContext, payload: dict[str, Any], login: str) -> bool:

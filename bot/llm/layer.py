@@ -484,6 +484,15 @@ class ModelLayer:
         retrain (a backfill job forces one)."""
         return self.records.forget(scope, text, "backfill", issue)  # found as learn() stored it
 
+    def forget_label(self, scope: str, text: str, issue: int | None, label: str) -> bool:
+        """A person took a kind label off an issue: the example of that label it taught (theirs,
+        or the large model's answer the bot labeled it by) goes; one of another label (relabeled
+        since) stays."""
+        gone = [
+            self.records.forget(scope, text, src, issue, label=label) for src in ("human", "large")
+        ]
+        return any(gone)
+
     def classifier(self, force: bool = False, *, here: bool = False) -> Classifier:
         """The classifier, retrained when RETRAIN_EVERY examples arrived since (any process), or
         when a newly tuned encoder was published (bot/llm/tune.py; its embeddings are cached), or

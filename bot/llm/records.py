@@ -354,7 +354,15 @@ class Records:
             )
         return Learned.NEW
 
-    def forget(self, scope: str, text: str, source: str, issue: int | None = None) -> bool:
+    def forget(
+        self,
+        scope: str,
+        text: str,
+        source: str,
+        issue: int | None = None,
+        *,
+        label: str | None = None,
+    ) -> bool:
         """Drop the example `source` taught from `text` (as learn() stores it, or under the raw
         text's hash as stored before), if any. With `issue` (its number): that issue's example,
         under whatever text it was learned (its body edited since), and not a verbatim twin's
@@ -366,7 +374,9 @@ class Records:
         alone left max(seq) as it was, or lowered it, and the triage workers kept them. With
         none of the scope's examples left the newest example of all carries it, and with none
         at all a mark row (MARK_SOURCE): forgetting a repository's last examples lowered
-        max(seq), and the other processes kept the classifier that had learned them."""
+        max(seq), and the other processes kept the classifier that had learned them. With
+        `label`, only an example of that label (a kind label taken off: what the issue was
+        relabeled since stays)."""
         h, older = self._hashes(text)
         table = self.db.table("llm_examples")
         wheres: list[tuple[str, list[Any]]] = []
@@ -378,6 +388,8 @@ class Records:
             wheres.append((where, args))
         if issue is not None:
             wheres.append(("scope = ? and issue = ? and source = ?", [scope, issue, source]))
+        if label is not None:
+            wheres = [(f"{where} and label = ?", [*args, label]) for where, args in wheres]
         gone = 0
         with self.store.writing():  # read max(seq), then write: one lock (as learn)
             top = self.example_seq()

@@ -195,3 +195,42 @@ def test_a_backfill_does_not_learn_the_bot_s_own_unchanged_guess(ctx, host):
     result = backfill_repo(ctx, host, host.repo)
     assert result.not_learned.get(BOT_S_OWN) == 1
     assert result.learned == 2  # the corrected one and the person's
+
+
+def _label_event(host: FakeRepoHost, n: int, action: str, label: str, sender: str) -> dict:  # type: ignore[type-arg]
+    payload = issue_payload(host, n, action, sender=sender)
+    payload["label"] = {"name": label}
+    return payload
+
+
+def _examples_of(ctx: JobContext, n: int) -> list[tuple[str, str]]:
+    rows = ctx.store.db.query(
+        "select label, source from llm_examples where scope = ? and issue = ?", [REPO, n]
+    )
+    return sorted((r["label"], r["source"]) for r in rows)
+
+
+def test_a_kind_label_a_maintainer_takes_off_is_unlearned(ctx, host):
+    n = host.add(*BUG).number
+    handle_issue_event(ctx, "d1", _label_event(host, n, "labeled", "bug", "maint"))
+    assert _examples_of(ctx, n) == [("bug", "human")]
+    handle_issue_event(ctx, "d2", _label_event(host, n, "unlabeled", "bug", "maint"))
+    assert _examples_of(ctx, n) == []
+    assert any(r["action"] == "unlearn" and r["outcome"] == "done" for r in audits(ctx, n))
+
+
+def test_a_label_taken_off_after_another_was_put_on_leaves_the_new_one(ctx, host):
+    n = host.add(*BUG).number
+    handle_issue_event(ctx, "d1", _label_event(host, n, "labeled", "bug", "maint"))
+    handle_issue_event(ctx, "d2", _label_event(host, n, "labeled", "question", "maint"))
+    handle_issue_event(ctx, "d3", _label_event(host, n, "unlabeled", "bug", "maint"))
+    assert _examples_of(ctx, n) == [("question", "human")]
+
+
+def test_only_someone_who_can_triage_unteaches(ctx, host):
+    n = host.add(*BUG).number
+    handle_issue_event(ctx, "d1", _label_event(host, n, "labeled", "bug", "maint"))
+    handle_issue_event(ctx, "d2", _label_event(host, n, "unlabeled", "bug", "alice"))
+    assert _examples_of(ctx, n) == [("bug", "human")]
+    handle_issue_event(ctx, "d3", _label_event(host, n, "unlabeled", "help wanted", "maint"))
+    assert _examples_of(ctx, n) == [("bug", "human")]
