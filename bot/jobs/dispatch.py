@@ -489,12 +489,20 @@ def _today_s_name(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> 
     # the payload's name the store knows as another repository's (by its id): too tangled to
     # merge them; handled under the store's name, as before names were compared
     other = _id_taken_by_another(rt.store, name, repo.get("id"))
-    if other is not None or _named_since(rt.store, row, now):
+    if other is not None or _named_since(rt.store, row, now) or _renamed_from(rt.store, name):
         payload["repository"] = {**repo, "full_name": now}
         log.info("delivery %s names %s, renamed since to %s", row["id"], name, now)
         return {**row, "repo": now}
     _learn_name(rt, row, now, name)
     return row
+
+
+def _renamed_from(store: Store, name: str) -> bool:
+    """Whether the store moved a repository away from `name` (a rename or an account's, handled
+    or learned): a payload naming it was sent before that, whenever it is handled (a retry, the
+    spool, a held delivery, one redelivered from GitHub's page, recorded anew)."""
+    sql = "select 1 from repo_renames where old = ? limit 1"
+    return store.db.execute(sql, [name]).fetchone() is not None
 
 
 def _learn_name(rt: Runtime, row: dict[str, Any], old: str, new: str) -> None:
@@ -617,16 +625,10 @@ def out_of_reach(
 
 
 def dispatch(rt: Runtime, row: dict[str, Any], payload: dict[str, Any]) -> None:
-    """Route a delivery to its handler. One of an installation the store marks suspended raises
-    InstallationSuspended (the worker holds it until the installation is unsuspended), unless
-    it is one of the installation's own events."""
-    inst = row.get("installation_id")
-    if inst and row["event"] not in RUN_WHILE_SUSPENDED and rt.store.installation_suspended(inst):
-        raise InstallationSuspended(
-            f"installation {inst} is suspended on GitHub (it refuses the App's tokens until"
-            " unsuspended)",
-            recorded=True,
-        )
+    """Route a delivery to its handler. GitHub's refusal of a suspended installation's token
+    raises InstallationSuspended (the worker holds the delivery until it is unsuspended); the
+    store's flag alone does not hold it: an unsuspend event lost would hold every delivery after
+    it for good, and GitHub sends none for an installation while it is suspended."""
     row = _today_s_name(rt, row, payload)
     try:
         HANDLERS.get(row["event"], ignore)(rt, row, payload)

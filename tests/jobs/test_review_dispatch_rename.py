@@ -158,6 +158,30 @@ def test_a_delivery_sent_before_a_handled_rename_event_follows_it(
     assert _repos(store) == [("oldorg/app2", 42)]
 
 
+def test_an_old_payload_handled_after_an_account_rename_does_not_rename_back(
+    settings: Settings, store: Store, seen: list[str]
+) -> None:
+    """The account rename (no repository name on its delivery) moved oldorg/app to neworg/app;
+    an issue delivery sent before it (a retry, the spool, a held one), recorded later still,
+    names oldorg/app: it runs under neworg/app, and the store stays there."""
+    rt = _Rt(settings, store)
+    _world(store)
+    _handle(rt, "d-acct", "installation_target", _account_renamed("oldorg", "neworg"), 1000.0)
+    _handle(rt, "d-old", "issues", _opened("oldorg/app", 42), 2000.0)
+    assert seen == ["neworg/app"] and _repos(store) == [("neworg/app", 42)]
+
+
+def test_a_delivery_redelivered_from_github_after_a_handled_rename_follows_it(
+    settings: Settings, store: Store, seen: list[str]
+) -> None:
+    # redelivered from the App's "Recent Deliveries" page: recorded anew, after the rename
+    rt = _Rt(settings, store)
+    _world(store)
+    _handle(rt, "d-rename", "repository", _renamed("oldorg/app", "oldorg/app2", 42), 1000.0)
+    _handle(rt, "d-redelivered", "issues", _opened("oldorg/app", 42), 2000.0)
+    assert seen == ["oldorg/app2"] and _repos(store) == [("oldorg/app2", 42)]
+
+
 def test_a_rename_event_older_than_a_name_learned_since_is_not_made(
     settings: Settings, store: Store, seen: list[str]
 ) -> None:
