@@ -165,9 +165,7 @@ class ModelLayer:
                 log.warning("local model not used: %s", err)
                 why = str(err)
         skipped = self._skipped_local(task, req.rendered.version, why) if why else None
-        if why is not None and not self._large_ready(
-            allow_escalation, self.settings.threshold(task)
-        ):
+        if why is not None and not self._large_ready(allow_escalation):
             if skipped is not None:  # what was not used and why, as for any call
                 self._done(Answer(None, 0.0, skipped, "no_answer", [skipped]), call_id, scope)
             raise ModelUnavailable(why)  # as for a missing model: the caller's cautious path
@@ -268,19 +266,22 @@ class ModelLayer:
         if rec is None:  # nothing was asked (the budget ran out since ask() looked): say so
             rec = ModelRecord(req.task, "none", "", req.rendered.version, 0.0, False, 0.0)
             rec.note = "no model could be asked"
-        if where is Route.CAUTIOUS:
-            self._beyond_reach(rec, bar, allow)
         status: Literal["not_escalated", "no_answer"] = (
             "not_escalated" if value is not None else "no_answer"
         )
         return self._done(Answer(value, conf or 0.0, rec, status, attempts), call_id, scope)
 
-    def _situation(self, conf: float | None, threshold: float, allow: bool) -> Situation:
+    def _situation(
+        self, conf: float | None, threshold: float, allow: bool, *, reach: bool = False
+    ) -> Situation:
+        """`reach` (a classification, whose answer under the bar is never used): a bar no answer
+        of the large model can reach is as if there were none (_beyond_reach). Not for ask():
+        a generation under the bar is still the caller's to use (a commit draft is)."""
         return Situation(
             confidence=conf,
             threshold=threshold,
-            # a bar no answer of the large model can reach: as if there were none (_beyond_reach)
-            large_configured=self.large is not None and threshold <= confidence.reach("large"),
+            large_configured=self.large is not None
+            and (not reach or threshold <= confidence.reach("large")),
             budget_left=self.budget_left(),
             allow_escalation=allow,
             local_available=conf is None and self.local_available(),
@@ -325,7 +326,9 @@ class ModelLayer:
         call_id = uuid.uuid4().hex
         first = self._classifier_answer(task, clf, probs)
         first.record.latency_ms = round((time.perf_counter() - started) * 1000, 2)
-        where = route(self._situation(first.confidence if probs else None, bar, allow_escalation))
+        where = route(
+            self._situation(first.confidence if probs else None, bar, allow_escalation, reach=True)
+        )
         if where is Route.ACCEPT:
             return self._done(first, call_id, scope)
         why = None if probs or where is Route.LOCAL else self.local_problem()
