@@ -203,20 +203,21 @@ class Classifier:
 def evidence(kinds: Mapping[str, int], labels: Sequence[str], size: int | None = None) -> int:
     """How many of the examples a model learned from (`kinds`: how many of each label; `size`:
     how many in all, their sum by default) the shrink towards uniform counts (SHRINK_K): all of
-    them, but no more than as many times as there are asked `labels` as the second most common of
-    those labels has. Of the asked ones only: 300 `feature` and 250 `question` examples, asked
-    [bug, feature], know nothing of bug, and were sure (0.95) of a crash being a feature.
-    None at all when at most half the asked labels have examples: a history of bugs and
-    features only, asked the four kinds, called 72 of 106 questions a bug or a feature at
-    0.6 or more (it cannot tell a question from either); with one kind unseen (few
-    repositories label documentation) it is shrunk as before. The triage reader's head
+    them, but no more than as many times as there are asked `labels` as the asked label ranked
+    just past the middle has (of two or three asked, the second most common; of four, the
+    third). Of the asked ones only: 300 `feature` and 250 `question` examples, asked [bug,
+    feature], know nothing of bug, and were sure (0.95) of a crash being a feature; a history of
+    bugs and features only, asked the four kinds, called 72 of 106 questions a bug or a feature
+    at 0.6 or more (it cannot tell a question from either), and is sure of none now, until the
+    third kind has examples in number (one does not undo it). With one kind of four unseen (few
+    repositories label documentation) it counts the third. The triage reader's head
     (bot/llm/reader.py) is shrunk by the same rule, over what it learned from."""
     asked = set(labels)
     counts = sorted((kinds.get(k, 0) for k in asked), reverse=True)
-    if len(counts) < 2 or sum(1 for c in counts if c > 0) * 2 <= len(counts):
+    if len(counts) < 2:
         return 0
     total = sum(kinds.values()) if size is None else size
-    return min(total, len(asked) * counts[1])
+    return min(total, len(asked) * counts[len(counts) // 2])
 
 
 def shrunk(p: Mapping[str, float], n: int, labels: Sequence[str]) -> dict[str, float]:

@@ -64,7 +64,7 @@ def test_the_shrink_counts_a_history_by_its_second_kind() -> None:
     mixed = Classifier(counts={"a/b": 1050}, kinds={"bug": 350, "feature": 350, "question": 350})
     assert mixed.evidence(KINDS) == 1050  # kinds in comparable numbers: shrunk as before
     usual = Classifier(counts={"a/b": 1000}, kinds={"bug": 600, "feature": 250, "question": 150})
-    assert usual.evidence(KINDS) == 1000
+    assert usual.evidence(KINDS) == 600  # by its third kind: 600 / 660 of the way to its answer
     asked_two = Classifier(counts={"a/b": 550}, kinds={"feature": 300, "question": 250})
     assert asked_two.evidence(["bug", "feature"]) == 0  # never saw bug: sure of neither
     assert asked_two.evidence(["feature", "question"]) == 500
@@ -73,4 +73,13 @@ def test_the_shrink_counts_a_history_by_its_second_kind() -> None:
     assert two_kinds.evidence(KINDS) == 0
     assert two_kinds.evidence(["bug", "feature"]) == 800
     assert two_kinds.evidence(["bug", "feature", "question"]) == 800  # two of three: as before
+    # one example of a third kind does not undo it; the third in number does, by degrees
+    assert (
+        Classifier(counts={"a/b": 801}, kinds={"bug": 400, "feature": 400, "question": 1}).evidence(
+            KINDS
+        )
+        == 4
+    )
+    more = Classifier(counts={"a/b": 900}, kinds={"bug": 400, "feature": 400, "question": 100})
+    assert more.evidence(KINDS) == 400
     assert Classifier(counts={"a/b": 5}, kinds={"bug": 5}).evidence(["bug"]) == 0
