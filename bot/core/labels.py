@@ -58,7 +58,8 @@ NO_KIND_LABEL = "no label names a kind"
 
 
 # an emoji shortcode (`:bug:`, `:+1:`), or a character shown as an emoji (followed by U+FE0F)
-_EMOJI = re.compile(r":[a-z0-9_+-]+:|.\ufe0f", re.IGNORECASE)
+# (a shortcode stands apart: `area:ui:web` holds none; a keycap's digit, `1️⃣`, is kept)
+_EMOJI = re.compile(r"(?<!\S):[a-z0-9_+-]+:(?!\S)|[^\x00-\x7f]\ufe0f", re.IGNORECASE)
 
 
 def same_label(a: str | None, b: str) -> bool:

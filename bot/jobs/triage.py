@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from bot.core.actions import Action, AddLabels, NoOp
 from bot.core.config import Kind, RepoConfig
 from bot.core.duplicates import Candidate, advice_actions, likely_duplicates
-from bot.core.labels import find_label, is_untriaged, kind_for_labels, spelled
+from bot.core.labels import find_label, is_untriaged, kind_for_labels, kinds_named, spelled
 from bot.core.lifecycle import epoch_or_none
 from bot.core.markers import markers_in
 from bot.core.templates import (
@@ -292,9 +292,7 @@ def triage_issue(
     issue = guarded(ctx, raw, delivery_id)  # what the model reads (audited only for triage)
     # the labels there came with the issue (its form's), unless this delivery's failed attempt
     # put them on: its retry finishes that triage (needs-triage off)
-    opened = trigger == "opened" and not (
-        delivery_id is not None and ctx.store.delivery_wrote(delivery_id, number)
-    )
+    opened = trigger == "opened" and not _kind_put_on_by(ctx, cfg, delivery_id, repo, number)
     plan = plan_triage(
         ctx, host, issue, cfg, repo_labels, replace=force, report=shown, opened=opened
     )
@@ -341,6 +339,16 @@ def recheck_info(
     perf.perform(info_actions(Kind.BUG, missing, issue, cfg, unread=unread))
 
 
+def _kind_put_on_by(
+    ctx: JobContext, cfg: RepoConfig, delivery_id: str | None, repo: str, number: int
+) -> bool:
+    """Whether handling `delivery_id` put a kind label on the issue already: an earlier attempt
+    of it, which failed after that (its retry finishes the triage it began)."""
+    if delivery_id is None:
+        return False
+    return bool(kinds_named(ctx.store.labels_added(repo, number, delivery_id), cfg))
+
+
 def _skip_reason(
     ctx: JobContext,
     issue: IssueSnapshot,
@@ -354,12 +362,11 @@ def _skip_reason(
     exempt = exempt_reason(issue, cfg)
     if exempt is not None:
         return exempt
-    if trigger == "edited" and not force and not is_untriaged(issue.labels, cfg):
-        # unless the kind label is this delivery's own, from an attempt that failed after it:
-        # the retry finishes that triage (needs-triage off, the ask for details)
-        own = delivery_id is not None and ctx.store.delivery_wrote(delivery_id, issue.number)
-        if not own:
-            return EDITED_TRIAGED
+    # a kind label this delivery's own failed attempt put on is no reason: its retry finishes
+    # that triage (needs-triage off, the ask for details)
+    triaged = trigger == "edited" and not force and not is_untriaged(issue.labels, cfg)
+    if triaged and not _kind_put_on_by(ctx, cfg, delivery_id, issue.repo, issue.number):
+        return EDITED_TRIAGED
     return None
 
 
@@ -431,8 +438,15 @@ def unlearn_label(
         why = f"not unlearned: {sender or 'an unknown sender'} cannot triage {repo}"
         ctx.store.audit("unlearn", "skipped", f"{why} (label {label!r})", **audit)
         return
-    text = f"{raw.get('title', '')}\n\n{raw.get('body') or ''}"
     number = raw.get("number") if isinstance(raw.get("number"), int) else None
+    # the issue's labels now, not the event's: another label for the kind put on since (or
+    # before: `type: bug` beside `bug`), or the same one again, handled before this event
+    now = host_for(ctx, payload).issue(number).labels if number is not None else []
+    if kind in kinds_named(now, cached_config(ctx.store, repo)):
+        why = f"{sender} took {label!r} off, but the issue is still labeled {kind.value}"
+        ctx.store.audit("unlearn", "skipped", why, **audit)
+        return
+    text = f"{raw.get('title', '')}\n\n{raw.get('body') or ''}"
     if ctx.models.forget_label(repo, text, number, kind.value):
         why = f"{sender} took {label!r} off: its example ({kind.value}) is forgotten"
         ctx.store.audit("unlearn", "done", why, **audit)

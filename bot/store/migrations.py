@@ -531,5 +531,5 @@ def m210_dashboard_signouts(db: Database) -> None:
 @migrations()
 def m220_audit_by_delivery(db: Database) -> None:
     """Triage: a retried `edited` delivery asks whether its failed attempt labeled the issue
-    already (Store.delivery_wrote), by delivery id, in an audit log that only grows."""
+    already (Store.labels_added), by delivery id, in an audit log that only grows."""
     _index(db, "audit", ["delivery_id"])

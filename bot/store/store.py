@@ -695,28 +695,38 @@ class Store:
             }
         )
 
-    def delivery_wrote(self, delivery_id: str, number: int) -> bool:
-        """Whether handling `delivery_id` already changed issue `number` on GitHub (an earlier
-        attempt of it, which failed after that write)."""
+    def labels_added(self, repo: str, number: int, delivery_id: str | None = None) -> set[str]:
+        """The labels the bot itself put on an issue (its `add_labels` done), casefolded: under
+        the repository's names before renames too (the audit keeps the name it had then); with
+        `delivery_id`, only those handling that delivery put on (an earlier, failed attempt)."""
+        names = self._names_before(repo)
+        marks = ", ".join("?" for _ in names)
         sql = (
-            "select 1 from audit where delivery_id = ? and number = ? and outcome = 'done' limit 1"
+            f"select detail from audit where repo in ({marks}) and number = ?"
+            " and action = 'add_labels' and outcome = 'done'"
         )
-        return any(True for _ in self.db.query(sql, [delivery_id, number]))
-
-    def labels_added(self, repo: str, number: int) -> set[str]:
-        """The labels the bot itself put on an issue (its `add_labels` done), casefolded."""
-        sql = (
-            "select detail from audit where repo = ? and number = ? and action = 'add_labels'"
-            " and outcome = 'done'"
-        )
+        args: list[Any] = [*names, number]
+        if delivery_id is not None:
+            sql, args = f"{sql} and delivery_id = ?", [*args, delivery_id]
         out: set[str] = set()
-        for row in self.db.query(sql, [repo, number]):
+        for row in self.db.query(sql, args):
             try:
                 labels = json.loads(row["detail"] or "{}").get("labels") or []
             except (AttributeError, TypeError, ValueError):
                 continue
             out.update(str(lb).casefold() for lb in labels if isinstance(lb, str))
         return out
+
+    def _names_before(self, repo: str) -> list[str]:
+        """`repo` and the names the store renamed to it, and to those (repo_renames)."""
+        names, todo = [repo], [repo]
+        while todo and len(names) < 50:  # a chain of renames, never a loop
+            rows = self.db.execute("select old from repo_renames where new = ?", [todo.pop()])
+            for (old,) in rows.fetchall():
+                if old not in names:
+                    names.append(old)
+                    todo.append(old)
+        return names
 
     def audit_rows(
         self, repo: str | None = None, number: int | None = None, limit: int = 100
