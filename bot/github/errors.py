@@ -33,11 +33,7 @@ class InstallationSuspended(GitHubError):
     """The App's installation on the account is suspended (an owner suspended it): GitHub refuses
     its tokens, 403 "This installation has been suspended", until it is unsuspended. Nothing is
     wrong to retry or to park with a traceback: a delivery waits (held) until the
-    installation.unsuspend event. `recorded`: the store's record said so, no GitHub call made."""
-
-    def __init__(self, message: str, *, recorded: bool = False) -> None:
-        super().__init__(message)
-        self.recorded = recorded
+    installation.unsuspend event."""
 
 
 def is_suspended(status: int, message: str) -> bool:

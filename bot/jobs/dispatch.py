@@ -541,11 +541,6 @@ def _release_held(store: Store, delivery_id: str, inst: int, event: str) -> None
         )
 
 
-# An installation's own events run while it is suspended (its unsuspend among them); the others
-# wait for it to be unsuspended (GitHub refuses its tokens until then)
-RUN_WHILE_SUSPENDED = ("installation", "installation_target")
-
-
 def hold_suspended(
     store: Store, row: dict[str, Any], err: InstallationSuspended, since: float
 ) -> bool:
@@ -558,8 +553,7 @@ def hold_suspended(
     inst = row.get("installation_id")
     if not isinstance(inst, int):
         return False
-    if not err.recorded:
-        store.suspend_unless_undone(inst, since)
+    store.suspend_unless_undone(inst, since)
     if not store.hold_delivery(row["id"], f"held: {err}"):  # another worker has it now
         return True
     event = ".".join(filter(None, (row.get("event"), row.get("action"))))

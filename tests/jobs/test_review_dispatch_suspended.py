@@ -43,7 +43,7 @@ def _refused() -> Exception:
 
 def test_github_s_suspended_answer_is_an_error_of_its_own() -> None:
     err = _refused()
-    assert isinstance(err, InstallationSuspended) and not err.recorded
+    assert isinstance(err, InstallationSuspended)
     assert SUSPENDED in str(err)
     other = credentials_error(GithubException(403, {"message": "Resource not accessible"}, {}))
     assert isinstance(other, GitHubError) and not isinstance(other, InstallationSuspended)
