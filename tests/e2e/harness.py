@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -120,10 +121,12 @@ def issue_payload(
     action: str = "opened",
     login: str = "alice",
 ) -> dict[str, Any]:
+    # each repository its own id, as on GitHub: one id under two names is a rename, which the
+    # worker learns from the payload (bot.jobs.dispatch._today_s_name)
     return {
         "action": action,
         "installation": {"id": inst},
-        "repository": {"full_name": repo, "id": 1},
+        "repository": {"full_name": repo, "id": zlib.crc32(repo.encode()) + 1},
         "issue": {
             "number": number,
             "title": title,
