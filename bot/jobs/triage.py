@@ -407,15 +407,10 @@ def learn_from_label(
     never reach here (handle_issue_event skips their events). One permission lookup at most,
     cached per repository with the lifecycle's roles."""
     repo, raw = payload["repository"]["full_name"], payload.get("issue") or {}
-    kind = kind_of_label(label, ctx, repo)
-    if kind is None or ctx.models is None:
-        ctx.store.audit("learn", "skipped", f"label {label!r} is not a kind label", **audit)
+    taught = _kind_label_by_triager(ctx, payload, label, audit, "learn")
+    if taught is None or ctx.models is None:
         return
-    sender = str((payload.get("sender") or {}).get("login", ""))
-    if not sender or not can_triage(ctx, payload, sender):
-        why = f"not learned: {sender or 'an unknown sender'} cannot triage {repo}"
-        ctx.store.audit("learn", "skipped", f"{why} (label {label!r})", **audit)
-        return
+    kind, sender = taught
     text = f"{raw.get('title', '')}\n\n{raw.get('body') or ''}"
     number = raw.get("number") if isinstance(raw.get("number"), int) else None
     ctx.models.learn(repo, text, kind.value, "human", epoch_or_none(raw.get("created_at")), number)
@@ -429,15 +424,10 @@ def unlearn_label(
     earlier label, or the large model's answer), so a label taken back is not learned for good.
     A label the issue was given since (the kind it is now) stays."""
     repo, raw = payload["repository"]["full_name"], payload.get("issue") or {}
-    kind = kind_of_label(label, ctx, repo)
-    if kind is None or ctx.models is None:
-        ctx.store.audit("unlearn", "skipped", f"label {label!r} is not a kind label", **audit)
+    taught = _kind_label_by_triager(ctx, payload, label, audit, "unlearn")
+    if taught is None or ctx.models is None:
         return
-    sender = str((payload.get("sender") or {}).get("login", ""))
-    if not sender or not can_triage(ctx, payload, sender):
-        why = f"not unlearned: {sender or 'an unknown sender'} cannot triage {repo}"
-        ctx.store.audit("unlearn", "skipped", f"{why} (label {label!r})", **audit)
-        return
+    kind, sender = taught
     number = raw.get("number") if isinstance(raw.get("number"), int) else None
     # the issue's labels now, not the event's: another label for the kind put on since (or
     # before: `type: bug` beside `bug`), or the same one again, handled before this event
@@ -453,6 +443,25 @@ def unlearn_label(
     else:
         why = f"{sender} took {label!r} off; no example of it was learned from this issue"
         ctx.store.audit("unlearn", "skipped", why, **audit)
+
+
+def _kind_label_by_triager(
+    ctx: JobContext, payload: dict[str, Any], label: str, audit: dict[str, Any], what: str
+) -> tuple[Kind, str] | None:
+    """The kind `label` names and who put it on or took it off, when that teaches (`what`:
+    learn or unlearn) at all: a kind label, a model layer, a sender who can triage the
+    repository. Else None, audited as skipped with why."""
+    repo = payload["repository"]["full_name"]
+    kind = kind_of_label(label, ctx, repo)
+    if kind is None or ctx.models is None:
+        ctx.store.audit(what, "skipped", f"label {label!r} is not a kind label", **audit)
+        return None
+    sender = str((payload.get("sender") or {}).get("login", ""))
+    if not sender or not can_triage(ctx, payload, sender):
+        why = f"not {what}ed: {sender or 'an unknown sender'} cannot triage {repo}"
+        ctx.store.audit(what, "skipped", f"{why} (label {label!r})", **audit)
+        return None
+    return kind, sender
 
 
 def can_triage(ctx: JobContext, payload: dict[str, Any], login: str) -> bool:
