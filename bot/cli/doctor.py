@@ -32,6 +32,14 @@ def _store(s: Settings) -> tuple[bool, str]:
     msg += f", {len(dead)} dead letters: run `smolbot retry`)" if dead else ")"
     for d in dead[-5:]:
         msg += f"\n    dead letter {d['id']}: {d['task']} {d['args'][:80]} — {d['error'][:120]}"
+    for h in store.held_deliveries():
+        held_for = _ago(time.time() - float(h["since"]))
+        who = f"{h['installation_id']}" + (f" ({h['account']})" if h["account"] else "")
+        msg += (
+            f"\n    {h['held']} deliveries of installation {who} held for {held_for}: GitHub"
+            " said it is suspended; they run when it is unsuspended — if GitHub shows it"
+            " active, run `smolbot retry --held`"
+        )
     for b in unfinished(store):
         msg += f"\n    backfill of {b['repo']} {b['status']} at page {b['page']}"
         if b["status"] == CONTINUING:
@@ -50,6 +58,17 @@ def _store(s: Settings) -> tuple[bool, str]:
         )
         msg += " a model-queue worker runs it (`smolbot worker -Q model`, or `smolbot serve`)"
     return not dead, msg
+
+
+def _ago(seconds: float) -> str:
+    """A span as a person reads it: 40 s, 12 min, 5 h, 3 days."""
+    if seconds < 120:
+        return f"{max(0, round(seconds))} s"
+    if seconds < 7200:
+        return f"{round(seconds / 60)} min"
+    if seconds < 172800:
+        return f"{round(seconds / 3600)} h"
+    return f"{round(seconds / 86400)} days"
 
 
 def _spool(s: Settings) -> tuple[bool, str]:

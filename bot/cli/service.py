@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 import click
@@ -18,6 +18,9 @@ import click
 from bot.cli import open_service_store, open_stored
 from bot.core.numbers import whole_number
 from bot.settings import Settings, SettingsError, get_settings
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 BROKER_PROBE_TIMEOUT_S = 3.0
 SECRET_PARAM_WORDS = ("pass", "pwd", "secret", "token")  # password, passwd, sslpassword, …
@@ -490,7 +493,13 @@ def audit(repo: str | None, issue: str | None, limit: int, as_json: bool) -> Non
 
 
 @click.command()
-def retry() -> None:
+@click.option(
+    "--held",
+    is_flag=True,
+    help="Also run the deliveries held for installations GitHub said were suspended (for one"
+    " unsuspended whose event never came; one still suspended is held again).",
+)
+def retry(held: bool) -> None:
     """Replay deliveries and jobs parked in the dead-letter table."""
     from bot.ports import QueueUnavailable
     from workers.celery_app import configure
@@ -499,6 +508,8 @@ def retry() -> None:
     settings = get_settings()
     configure(settings)
     store = open_stored(settings.effective_database_url)
+    if held:
+        _release_held(store)
     dead = store.dead_letters()
     replayed, unknown = 0, 0
     for d in dead:
@@ -519,6 +530,40 @@ def retry() -> None:
                 f"dead letter {d['id']} ({d['task']}) names nothing to replay; kept", err=True
             )
     click.echo(f"replayed {replayed} dead letter(s)")
+
+
+def _release_held(store: Store) -> None:
+    """`smolbot retry --held`: the held deliveries made `received` and published; a broker that
+    does not take them leaves them to the recovery sweep (nothing is lost). A run GitHub still
+    refuses as suspended holds its delivery again."""
+    from bot.ports import QueueUnavailable
+    from workers.tasks import enqueue_deliveries
+
+    for h in store.held_deliveries():
+        inst = int(h["installation_id"])
+        ids = store.release_held(inst, "released by `smolbot retry --held`: run again")
+        if not ids:
+            continue
+        store.audit(
+            "deliver",
+            "queued",
+            f"{len(ids)} deliveries held while the installation was suspended run again"
+            " (`smolbot retry --held`)",
+            task="installation",
+            detail={"installation": inst, "deliveries": ids},
+        )
+        try:
+            enqueue_deliveries(ids)
+        except QueueUnavailable as err:
+            click.echo(
+                f"installation {inst}: {len(ids)} held deliveries released, but the broker did"
+                f" not take them ({err}): a worker's recovery sweep queues them once the broker"
+                " is up (`smolbot doctor` checks it)",
+                err=True,
+            )
+            continue
+        store.mark_queued(ids)
+        click.echo(f"installation {inst}: {len(ids)} held deliveries queued again")
 
 
 commands: list[click.Command] = [serve, web, worker, beat, audit, retry]

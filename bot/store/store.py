@@ -518,6 +518,18 @@ class Store:
                 )
         return ids
 
+    def held_deliveries(self) -> list[dict[str, Any]]:
+        """Deliveries held for suspended installations (hold_delivery), by installation: its id,
+        account (blank for one the store never recorded), how many, and when the oldest came."""
+        sql = (
+            "select d.installation_id as installation_id, coalesce(i.account, '') as account,"
+            " count(*) as held, min(d.received_at) as since from deliveries d"
+            " left join installations i on i.id = d.installation_id"
+            " where d.status = 'held' group by d.installation_id, i.account"
+            " order by d.installation_id"
+        )
+        return list(self.db.query(sql))
+
     def repositories(self, inst_id: int | None = None) -> list[dict[str, Any]]:
         if inst_id is None:
             return list(self.db.table("repositories").rows_where(order_by="full_name"))
