@@ -109,7 +109,10 @@ def on_installation_target(rt: Runtime, row: dict[str, Any], payload: dict[str, 
     uninstalled, nothing is recorded again."""
     inst = (payload.get("installation") or {}).get("id")
     login = (payload.get("account") or {}).get("login")
-    before = (((payload.get("changes") or {}).get("login")) or {}).get("from")
+    changes = payload.get("changes") or {}
+    # GitHub names the old login in changes.login, or for some renames only the old slug (an
+    # organisation's slug is its login)
+    before = (changes.get("login") or {}).get("from") or (changes.get("slug") or {}).get("from")
     if payload.get("action") != "renamed" or not isinstance(inst, int):
         ignore(rt, row, payload)
         return

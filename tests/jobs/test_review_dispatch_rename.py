@@ -226,6 +226,21 @@ def test_account_renames_handled_out_of_order_end_at_the_latest_login(
     assert [i["account"] for i in store.installations()] == ["newest"]
 
 
+def test_an_account_rename_naming_only_the_old_slug_moves_the_repositories(
+    settings: Settings, store: Store, seen: list[str]
+) -> None:
+    """GitHub's installation_target.renamed may carry changes.slug and no changes.login; it was
+    ignored, and the store kept the old login until an issue delivery taught it one repository
+    at a time."""
+    rt = _Rt(settings, store)
+    _world(store)
+    payload = _account_renamed("oldorg", "neworg")
+    payload["changes"] = {"slug": {"from": "oldorg"}}
+    _handle(rt, "d-acct", "installation_target", payload, 1000.0)
+    assert _repos(store) == [("neworg/app", 42)]
+    assert [i["account"] for i in store.installations()] == ["neworg"]
+
+
 def test_every_event_with_a_handler_gets_past_the_intake() -> None:
     # an event the intake does not list is recorded as ignored and never reaches its handler
     assert set(routing.HANDLERS) <= HANDLED_EVENTS
