@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import click
 
 from bot.core.actions import AddLabels, Comment
-from bot.core.config import CONFIG_PATH, ConfigError, RepoConfig, default_config, parse_config
+from bot.core.config import (
+    CONFIG_PATH,
+    UTF16_BOMS,
+    UTF16_HINT,
+    ConfigError,
+    RepoConfig,
+    default_config,
+    parse_config,
+)
+from bot.core.config import utf8_text as utf8_text  # bot.cli.lifecycle's too
 from bot.core.triage import IssueSnapshot, quarantine, visible
 from bot.jobs.context import JobContext
 from bot.settings import Settings, get_settings
@@ -28,9 +37,6 @@ if TYPE_CHECKING:
 DEFAULT_LABELS = "bug,enhancement,question,documentation"
 Row = tuple[int, dict[str, Any] | str]
 REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$")
-# what PowerShell 5's `>` writes: UTF-16 with its byte-order mark
-UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-UTF16_HINT = "convert it first, e.g. `iconv -f utf-16 -t utf-8`"
 NO_TEXT = "an issue needs a title or a body"
 
 
@@ -48,26 +54,6 @@ def known_as(store: Store, repo: str) -> str:
     if known != repo:
         click.echo(f"smolbot: the store knows {repo} as {known}; using that", err=True)
     return known
-
-
-def utf8_text(data: bytes, what: str) -> str:
-    """A file's or a line's bytes as UTF-8 text (a byte-order mark allowed), or UTF-16 after its
-    byte-order mark, or a ValueError that says where it is not and what to do (triage's input,
-    --config files and summarize's thread file)."""
-    if data.startswith(UTF16_BOMS):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as err:
-            raise ValueError(
-                f"{what} starts as UTF-16 but is not UTF-16 throughout ({err.reason}); {UTF16_HINT}"
-            ) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise ValueError(
-            f"{what} is not UTF-8 (byte 0x{data[err.start]:02x} at position {err.start});"
-            " convert it first, e.g. `iconv -f latin1 -t utf-8`"
-        ) from None
 
 
 def _context(settings: Settings, with_models: bool = True) -> JobContext:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Hashable
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -29,8 +33,91 @@ class Kind(StrEnum):
     DOCUMENTATION = "documentation"
 
 
+# what PowerShell 5's `>` writes: UTF-16 with its byte-order mark
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+UTF16_HINT = "convert it first, e.g. `iconv -f utf-16 -t utf-8`"
+LATIN1_HINT = "convert it first, e.g. `iconv -f latin1 -t utf-8`"
+SAVE_AS_UTF8 = "save the file as UTF-8"
+
+
+def utf8_text(data: bytes, what: str, fix: str | None = None) -> str:
+    """A file's or a line's bytes as UTF-8 text (a byte-order mark allowed), or UTF-16 after its
+    byte-order mark, or a ValueError that says where it is not and what to do (`fix`, else the
+    iconv line to run): the CLI's input files and the repository's config file alike."""
+    if data.startswith(UTF16_BOMS):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as err:
+            raise ValueError(
+                f"{what} starts as UTF-16 but is not UTF-16 throughout ({err.reason});"
+                f" {fix or UTF16_HINT}"
+            ) from None
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return data[bom:].decode("utf-8")  # utf-8-sig puts an error past its BOM at the wrong byte
+    except UnicodeDecodeError as err:
+        at = bom + err.start
+        raise ValueError(
+            f"{what} is not UTF-8 (byte 0x{data[at]:02x} at position {at}); {fix or LATIN1_HINT}"
+        ) from None
+
+
+def file_text(data: bytes) -> str:
+    """A repository file's text as utf8_text reads it. Bytes it cannot read are kept as lone
+    surrogates (PEP 383: undone losslessly) for read_yaml to refuse, saying where: decoded with
+    replacement characters, a Latin-1 `exempt_labels: [sécurité]` was read as a valid file
+    whose label matches nothing."""
+    try:
+        return utf8_text(data, "the file")
+    except ValueError:
+        return data.decode("utf-8", errors="surrogateescape")
+
+
+def undecoded(text: str) -> str | None:
+    """Why `text` (from file_text) holds bytes that are not text, or None when it is text."""
+    try:
+        text.encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        pass
+    try:
+        utf8_text(text.encode("utf-8", errors="surrogateescape"), CONFIG_PATH, SAVE_AS_UTF8)
+    except UnicodeEncodeError:  # a surrogate file_text did not make
+        pass
+    except ValueError as err:
+        return str(err)
+    return f"{CONFIG_PATH} is not UTF-8 text: {SAVE_AS_UTF8}"
+
+
+def _not_a_bool(value: Any) -> Any:
+    """YAML reads yes, no, on and off as booleans, and pydantic takes a boolean as a number (1
+    or 0): `digest: pinned_issue: yes` rewrote issue #1 with the digest."""
+    if isinstance(value, bool):
+        raise ValueError(
+            f"expected a number, not {str(value).lower()} (YAML reads yes, no, on and off as"
+            " true or false)"
+        )
+    return value
+
+
+def _is_number(annotation: Any) -> bool:
+    """An int or a float setting, or one that may also be None."""
+    if annotation in (int, float):
+        return True
+    return get_origin(annotation) in (Union, UnionType) and any(
+        _is_number(a) for a in get_args(annotation)
+    )
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """Every number setting of every section, those added later too, refuses a boolean."""
+        field = cls.model_fields.get(info.field_name or "")
+        return _not_a_bool(value) if field is not None and _is_number(field.annotation) else value
 
     @model_validator(mode="before")
     @classmethod
@@ -64,7 +151,7 @@ def _label_name(value: str) -> str:
 
 Label = Annotated[str, AfterValidator(_label_name)]
 MAX_WEIGHT = 1_000_000.0  # far past any ranking; a larger one would only overflow its sums
-Weight = Annotated[float, Field(ge=-MAX_WEIGHT, le=MAX_WEIGHT)]
+Weight = Annotated[float, BeforeValidator(_not_a_bool), Field(ge=-MAX_WEIGHT, le=MAX_WEIGHT)]
 
 
 class TriageConfig(Strict):
@@ -213,6 +300,14 @@ def _shows_line(tag: str, what: str) -> None:
     _Loader.add_constructor(tag, construct)
 
 
+def _refuse_set(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    """A `!!set` has no order of its own (Python's is per process): the same file would give
+    each worker its own error positions and config hash."""
+    problem = "found a set (!!set), whose order is not kept: write a list instead"
+    raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:set", _refuse_set)
 _shows_line("tag:yaml.org,2002:timestamp", "a date")
 _shows_line("tag:yaml.org,2002:int", "a number smolbot can read")
 
@@ -222,14 +317,18 @@ MAX_FILE_BYTES = 256 * 1024  # PyYAML takes seconds a file past this; smolbot's 
 
 def read_yaml(text: str) -> Any:
     """The file's YAML, or ConfigError saying why it cannot be read: any value PyYAML cannot
-    build (a date typo, a number too long to convert, nesting past Python's stack) too, and a
-    file too large to read at every job (another tool's data, a generated file)."""
+    build (a date typo, a number too long to convert, nesting past Python's stack) too, a
+    file too large to read at every job (another tool's data, a generated file), and one that is
+    not UTF-8 (file_text)."""
     size = len(text.encode("utf-8", errors="replace"))
     if size > MAX_FILE_BYTES:
         raise ConfigError(
             f"{CONFIG_PATH} is {size:,} bytes; smolbot reads at most {MAX_FILE_BYTES // 1024} KB:"
             " keep only smolbot's settings in it"
         )
+    not_text = undecoded(text)
+    if not_text is not None:
+        raise ConfigError(not_text)
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as err:
@@ -251,8 +350,11 @@ def parse_config(text: str) -> RepoConfig:
 
 
 def config_from(raw: Any) -> RepoConfig:
-    """The config from the file's YAML (read_yaml), or ConfigError naming the invalid settings."""
-    raw = raw or {}
+    """The config from the file's YAML (read_yaml), or ConfigError naming the invalid settings.
+    Only an empty file (or one of comments only: YAML's null) means the defaults: `[]`, `false`,
+    `0` or `''` is not a mapping of settings either."""
+    if raw is None:
+        raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{CONFIG_PATH} must be a mapping of settings, not {type(raw).__name__}")
     try:

@@ -22,6 +22,7 @@ from github.Requester import (
 )
 
 from bot.coord.locks import check_held
+from bot.core.config import file_text
 from bot.github.convert import comment_data, event_data, issue_data, raw
 from bot.github.errors import as_installation
 from bot.github.pacing import WritePacer
@@ -401,6 +402,8 @@ class GitHubRepo:
         return got.text
 
     def file_if_changed(self, path: str, etag: str | None) -> FileContent:
+        """The file's text as file_text decodes it: bytes that are not UTF-8 (or UTF-16 after
+        its byte-order mark) come as lone surrogates, for the config's reader to refuse."""
         headers = {"If-None-Match": etag} if etag else {}
         url = self._url(f"/contents/{urllib.parse.quote(path.lstrip('/'))}")
         with self._calls():
@@ -417,7 +420,7 @@ class GitHubRepo:
         if data.get("encoding") == "none":  # over 1 MB: the JSON answer holds no content
             text = self._raw(url)
         else:
-            text = base64.b64decode(data.get("content") or "").decode("utf-8", errors="replace")
+            text = file_text(base64.b64decode(data.get("content") or ""))
         return FileContent(text, etag=resp_headers.get("etag"), sha=data.get("sha"))
 
     def _raw(self, url: str) -> str:
@@ -429,7 +432,7 @@ class GitHubRepo:
             )
             if status >= 400:
                 raise Requester.createException(status, headers, {})
-        return body if isinstance(body, str) else bytes(body).decode("utf-8", errors="replace")
+        return body if isinstance(body, str) else file_text(bytes(body))
 
     def list_dir(self, path: str) -> list[str]:
         """Paths of the files directly in a folder; [] when there is no such folder."""

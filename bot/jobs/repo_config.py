@@ -20,6 +20,7 @@ from bot.core.config import (
     config_from,
     default_config,
     read_yaml,
+    undecoded,
 )
 from bot.core.markers import inert, marker, with_marker
 from bot.core.templates import LEGACY_TEMPLATES, TEMPLATE_DIR, IssueTemplate, parse_template
@@ -66,19 +67,22 @@ class CachedFile:
 
 
 def read_file(store: Store, host: RepoHost, repo: str, path: str) -> CachedFile:
-    """Read a file conditionally; a 304 (ETag unchanged) answers from the store at no quota."""
+    """Read a file conditionally; a 304 (ETag unchanged) answers from the store at no quota.
+    A file that is not UTF-8 (its bytes kept as surrogates, which the store cannot hold) is kept
+    without its ETag: read in full each time, until it is fixed."""
     rows = list(store.db.table("repo_files").rows_where("repo = ? and path = ?", [repo, path]))
     cached = rows[0] if rows else None
     got = host.file_if_changed(path, cached["etag"] if cached else None)
     if got.not_modified and cached is not None:
         return CachedFile(cached["text"], changed=False)
+    kept = got.text if got.text is None or undecoded(got.text) is None else None
     store.db.table("repo_files").upsert(
         {
             "repo": repo,
             "path": path,
-            "etag": got.etag,
+            "etag": got.etag if kept is not None else None,
             "sha": got.sha,
-            "text": got.text,
+            "text": kept,
             "fetched_at": time.time(),
         },
         pk=("repo", "path"),
@@ -403,7 +407,7 @@ def load_templates(store: Store, host: RepoHost, repo: str) -> list[IssueTemplat
         return out
     for path in LEGACY_TEMPLATES:
         text = read_file(store, host, repo, path).text
-        parsed = parse_template(path, text) if text else None
+        parsed = parse_template(path, _lenient(text)) if text else None
         if parsed is not None:
             return [parsed]
     return []
@@ -417,10 +421,18 @@ def _template_dir(store: Store, host: RepoHost, repo: str) -> list[IssueTemplate
         if not path.endswith((".md", ".yml", ".yaml")):
             continue
         text = read_file(store, host, repo, path).text
-        parsed = parse_template(path, text) if text else None
+        parsed = parse_template(path, _lenient(text)) if text else None
         if parsed is not None:
             out.append(parsed)
     return out
+
+
+def _lenient(text: str) -> str:
+    """A template's text with bytes that are not UTF-8 as replacement characters: unlike the
+    config, a template read in part still helps, and only its own words are garbled."""
+    if undecoded(text) is None:
+        return text
+    return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
 
 
 def cached_config(store: Store, repo: str) -> RepoConfig:

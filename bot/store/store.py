@@ -390,6 +390,31 @@ class Store:
         with self.db.atomic():
             if new_owner:
                 self.db.execute("delete from lifecycle_roles where repo = ?", [old])
+            # the new name's config row, saved by an event under it handled first, knew nothing
+            # of the old one: it takes the last good file it lacks, and the error recorded
+            # under the old name with its issue when it has none (the next read closes that)
+            rows = {
+                r["repo"]: r
+                for r in self.db.query(
+                    "select repo, good_text, error, error_issue from repo_configs"
+                    " where repo in (?, ?)",
+                    [old, new],
+                )
+            }
+            if old in rows and new in rows:
+                was, now = rows[old], rows[new]
+                error = (now["error"], now["error_issue"] or was["error_issue"])
+                if now["error"] is None and was["error"] is not None:
+                    error = (was["error"], was["error_issue"])
+                self.db.execute(
+                    "update repo_configs set good_text = ?, error = ?, error_issue = ?"
+                    " where repo = ?",
+                    [
+                        was["good_text"] if now["good_text"] is None else now["good_text"],
+                        *error,
+                        new,
+                    ],
+                )
             for table, col, key in RENAMED_WITH:
                 same = (
                     f"{key} in (select {key} from {table} where {col} = ?)"
