@@ -16,8 +16,8 @@ from bot.core.text import invisible
 # quote's) and reference definitions `[x]: …` (also in a block quote or a list item, the label
 # maybe over lines or holding escaped brackets, the target maybe on the next line; protocol-relative
 # `//host` and relative paths included, a `<…>` target maybe starting with a space), autolinks
-# `<scheme:…>`, HTML href=/src= values, and e-mail addresses (GitHub makes them mailto: links;
-# `mailto:` and `xmpp:` ones too).
+# `<scheme:…>`, HTML href=/src= values (a quoted one maybe starting with white space: a browser
+# trims it), and e-mail addresses (GitHub makes them mailto: links; `mailto:` and `xmpp:` ones too).
 URL = re.compile(r"(?i)(?:(?:https?|ftp)://|www\.)[^\s<>\"'`)\]]+")
 EMAIL = re.compile(r"(?i)(?:(?:mailto|xmpp):)?[a-z0-9._+-]+@[a-z0-9_-]+(?:\.[a-z0-9_-]+)+")
 _LINK_TARGETS = (
@@ -29,7 +29,7 @@ _LINK_TARGETS = (
     re.compile(r"<((?i:[a-z][a-z0-9+.-]{1,31}:|//)[^\s<>]*)>"),
     re.compile(
         r"(?i)(?<=[\s\"'/])(?:href|src|srcset|action|formaction|poster|background)\s*=\s*"
-        r"[\"']?([^\"'\s>]+)"
+        r"(?:[\"']\s*)?([^\"'\s>]+)"
     ),
 )
 _TRAILING = ".,;:!?*_~'\""
@@ -50,10 +50,11 @@ CLAIMS = re.compile(
     r"|(?:mon|tues|wednes|thurs|fri|satur|sun)day|\d{4}-\d{2}-\d{2})\b",
     re.IGNORECASE,
 )
-# A code span (not one opened by an escaped backtick): no @login inside it pings anyone. Only one
-# within a line and a table cell (`|`) is taken: where a paragraph ends (a blank line, a heading, a
-# list item, a quote) and where a table splits its cells decides which backticks pair, so a run
-# left unpaired there makes every pairing unsure (see _spoken)
+# A code span (not one opened by an escaped backtick): no @login inside it pings anyone, no link,
+# e-mail address or #N inside it is linked. Only one within a line and a table cell (`|`) is
+# taken: where a paragraph ends (a blank line, a heading, a list item, a quote) and where a table
+# splits its cells decides which backticks pair, so a run left unpaired there makes every pairing
+# unsure (see _spoken)
 CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)[^\r\n|]+?(?<!`)\1(?!`)")
 # what takes backticks before a code span can: an HTML tag, comment or block (`<span title="`">`,
 # `<div>` …), an autolink, a link target or title (`](`), a reference definition (`]:`), and an
@@ -68,6 +69,18 @@ def as_read(text: str) -> str:
     selectors, the grapheme joiner) dropped."""
     text = unicodedata.normalize("NFKC", html.unescape(text))
     return "".join(c for c in text if not invisible(c))
+
+
+def _spaced(text: str) -> str:
+    """Text as GitHub's reference finder sees it: character references decoded, an invisible
+    character a separator (no word character, so `a\u200b#99` links #99, which `as_read`'s
+    `a#99` hides) and nothing folded (`²#99` links too)."""
+    return "".join(" " if invisible(c) else c for c in html.unescape(text))
+
+
+def _refs(pattern: re.Pattern[str], *readings: str) -> list[str]:
+    """What pattern finds in any of the readings, once each, in order."""
+    return list(dict.fromkeys(m for reading in readings for m in pattern.findall(reading)))
 
 
 @dataclass(frozen=True)
@@ -92,8 +105,8 @@ def links(text: str) -> list[str]:
 
 
 def _spoken(text: str) -> str:
-    """Text less its code spans where which backticks pair is sure, else all of it (a ping is
-    worse than a refused text): mentions in what is left ping someone."""
+    """Text less its code spans where which backticks pair is sure, else all of it (a ping or a
+    link is worse than a refused text): mentions, links and references in what is left count."""
     if "`" not in text or _NOT_CODE.search(text):
         return text
     rest = CODE_SPAN.sub(" ", text)
@@ -137,20 +150,24 @@ def check_text(
         problems.append("empty text")
     if len(text) > max_chars:
         problems.append(f"too long: {len(text)} > {max_chars} characters")
-    # mentions as GitHub finds them: code spans out first (an entity in one is not decoded),
-    # then `&#64;` is an @; a zero-width character is kept, as it ends a login or separates
-    spoken = html.unescape(_spoken(text))
-    text = as_read(text)
+    # GitHub links and pings nothing in a code span: those out first where their pairing is sure
+    # (an entity in one is not decoded); mentions then as GitHub finds them: `&#64;` is an @, a
+    # zero-width character is kept, as it ends a login or separates
+    bare = _spoken(text)
+    spoken = html.unescape(bare)
+    shown = as_read(bare)
     urls = {_same_link(u) for u in allowed_urls}
-    for url in links(text):
+    for url in links(shown):
         if _same_link(url) not in urls:
             problems.append(f"invented link: {url}")
+    # references read both ways: folded (`＃99`), and with invisible characters as separators
+    spaced = _spaced(bare)
     numbers = set(allowed_numbers)
-    for n in ISSUE_REF.findall(text):
+    for n in _refs(ISSUE_REF, shown, spaced):
         if int(n) not in numbers:
             problems.append(f"invented issue number: #{n}")
     refs = {r.lower() for r in allowed_refs}
-    for ref in CROSS_REF.findall(text):
+    for ref in _refs(CROSS_REF, shown, spaced):
         if ref.lower() not in refs:
             problems.append(f"invented reference to another repository's issue: {ref}")
     people = {p.lower() for p in allowed_people}
@@ -158,5 +175,5 @@ def check_text(
         if login.lower() not in people:
             problems.append(f"mentions someone not in the thread: @{login}")
     # a token pasted in an issue and repeated: the bot's copy would outlive the reporter's edit
-    problems += [f"looks like a credential: {kind}" for kind in credentials(text)]
+    problems += [f"looks like a credential: {kind}" for kind in credentials(as_read(text))]
     return CheckResult(ok=not problems, problems=tuple(problems))

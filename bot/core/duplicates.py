@@ -27,11 +27,20 @@ class Candidate:
     url: str = ""
 
 
+def reported_before(candidates: Iterable[Candidate], number: int) -> list[Candidate]:
+    """The candidates opened before issue `number` (GitHub numbers a repository's issues in
+    order), never the issue itself: the advice says "reported before", also on a reopened or
+    retriaged issue, whose newer copies (one closed as its duplicate) are not. A number below 1
+    is an issue not opened yet (a dry run's): every stored one came before it."""
+    return [c for c in candidates if c.number < number or (number < 1 and c.number != number)]
+
+
 def likely_duplicates(
     candidates: Iterable[Candidate], threshold: float, *, exclude: int, limit: int = MAX_SHOWN
 ) -> list[Candidate]:
-    """Candidates at or above threshold, best first, never the issue itself."""
-    keep = [c for c in candidates if c.number != exclude and c.score >= threshold]
+    """Candidates at or above threshold, best first, reported before issue `exclude` (never
+    the issue itself, nor one opened after it)."""
+    keep = [c for c in reported_before(candidates, exclude) if c.score >= threshold]
     return sorted(keep, key=lambda c: (-c.score, c.number))[:limit]
 
 

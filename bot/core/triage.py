@@ -222,14 +222,32 @@ def info_actions(
 FIRST_RESPONSE_MARKER = "triage:first-response"
 FIRST_RESPONSE_FOOTER = "(I am a bot; a maintainer will follow up.)"
 # The first-response prompts' own words (prompts/first_response*.yaml: the output description
-# "the acknowledgement", the template's field names, the fences): a small model misled by the
-# issue answers with them ("The acknowledgement"), which acknowledges nothing.
+# "the acknowledgement", the template's field names and variables, the fences): a small model
+# misled by the issue answers with them ("The acknowledgement"), which acknowledges nothing.
+# `Related issues: #12` is how a good acknowledgement names them (the prompt asks it to): only
+# the template's value when there are none (`none`) or its variable (`$related`) is a copy.
+_TEMPLATE_VARIABLE = r"(?:repo|kind|next_steps|related|title|body)"
 FIRST_RESPONSE_SCAFFOLDING = re.compile(
     r"^\W*acknowledge?ment\b|\b(?:write\s+)?the\s+acknowledge?ment\b"
-    r"|^\W*(?:repository|kind|what\s+happens\s+next|related\s+issues|issue\s+(?:title|body))\s*:"
+    r"|^\W*(?:repository|kind|what\s+happens\s+next|issue\s+(?:title|body))\s*:"
+    r"|\brelated\s+issues\s*:\W*none\b"
+    rf"|\$\{{?{_TEMPLATE_VARIABLE}\b|[{{<]\s*{_TEMPLATE_VARIABLE}\s*[}}>]"
     r"|<\s*/?\s*data\b|\bone\s+JSON\s+object\b|[\"']comment[\"']\s*:",
     re.IGNORECASE | re.MULTILINE,
 )
+# the template's field names, anywhere: two of them together are its scaffold copied
+_TEMPLATE_LABEL = re.compile(
+    r"\b(repository|kind|what\s+happens\s+next|related\s+issues|issue\s+(?:title|body))\s*:",
+    re.IGNORECASE,
+)
+
+
+def _copies_prompt(text: str) -> bool:
+    """Whether text (read as shown) repeats the first-response prompt's own words: its output
+    description, a field name heading a line, a variable, or several field names together."""
+    shown = as_read(text)
+    labels = {" ".join(m.lower().split()) for m in _TEMPLATE_LABEL.findall(shown)}
+    return bool(FIRST_RESPONSE_SCAFFOLDING.search(shown)) or len(labels) > 1
 
 
 def _first_response_problems(
@@ -247,7 +265,7 @@ def _first_response_problems(
     )
     problems = list(result.problems)
     problems += [f"claims {c!r}, which policy did not decide" for c in unsupported_claims(text)]
-    if FIRST_RESPONSE_SCAFFOLDING.search(as_read(text)):
+    if _copies_prompt(text):
         problems.append("copies the prompt's own words")
     return problems
 

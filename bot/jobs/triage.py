@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from bot.core.actions import Action, AddLabels, NoOp
 from bot.core.config import Kind, RepoConfig
-from bot.core.duplicates import Candidate, advice_actions, likely_duplicates
+from bot.core.duplicates import Candidate, advice_actions, likely_duplicates, reported_before
 from bot.core.labels import find_label, is_untriaged, kind_for_labels, kinds_named, spelled
 from bot.core.lifecycle import epoch_or_none
 from bot.core.markers import markers_in
@@ -140,9 +141,18 @@ def needs_for(
 
 
 def find_duplicates(ctx: JobContext, issue: IssueSnapshot, k: int = 5) -> list[Candidate]:
-    return INDEXES.similar(
-        ctx.store, issue.repo, ctx.now(), issue.title, issue.body, k=k, exclude=issue.number
+    """The k issues reported before this one most like it: asked of all, as newer ones (a
+    reopened issue's copies) would otherwise take the k places."""
+    found = INDEXES.similar(
+        ctx.store,
+        issue.repo,
+        ctx.now(),
+        issue.title,
+        issue.body,
+        k=sys.maxsize,
+        exclude=issue.number,
     )
+    return reported_before(found, issue.number)[:k]
 
 
 @dataclass
