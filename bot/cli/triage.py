@@ -327,29 +327,61 @@ def triage(
 
 def _installation(ctx: JobContext, app: GitHubApp, repo: str) -> tuple[int, str]:
     """The installation to backfill `repo` as, and the repository's name as GitHub spells it.
-    A repository the store does not know is asked about as the App: its installation webhook may
-    never have reached the bot (GitHub does not redeliver one by itself); found, it is recorded."""
+    A repository the store does not know, or knows under an installation that no longer has it
+    (removed, or the repository taken off it), is asked about as the App: the webhook that told
+    of it may never have reached the bot (GitHub does not redeliver one by itself); found, it is
+    recorded."""
     from bot.ports import AppCredentialsError, GitHubError
 
-    inst = ctx.store.installation_for_repo(repo)
-    if inst is not None:
-        return inst, repo
-    unknown = f"{repo} is not a known installation repository; use --from FILE or install the App"
+    stored = ctx.store.installation_for_repo(repo)
+    if stored is not None and _still_has(app, stored, repo):
+        return stored, repo
+    if stored is None:
+        fail: type[click.ClickException] = click.UsageError
+        why = f"{repo} is not a known installation repository; use --from FILE or install the App"
+    else:
+        fail = click.ClickException
+        why = (
+            f"{repo}: the App has no access to it any more; install the App on it, or use"
+            " --from FILE"
+        )
     try:
         found = app.repo_installation(repo)
     except (AppCredentialsError, GitHubError) as err:
-        raise click.UsageError(f"{unknown} (GitHub could not be asked: {err})") from None
+        raise fail(f"{why} (GitHub could not be asked: {err})") from None
     if found is None:
-        raise click.UsageError(unknown)
+        raise fail(why)
     inst, listed = int(found["id"]), found["repository"]
+    name = str(listed["full_name"])
+    if stored is not None and name.lower() == repo.lower():
+        name = repo  # as the store spells it: its rows are under that name
     ctx.store.upsert_installation(inst, found["account"], found["account_type"])
-    ctx.store.add_repositories(inst, [listed])
-    click.echo(
-        f"smolbot: the App is installed on {listed['full_name']} (installation {inst}), which the"
-        " store did not know (its installation webhook never arrived); recorded it",
-        err=True,
+    ctx.store.add_repositories(inst, [{**listed, "full_name": name}])
+    was = (
+        f"(installation {inst}), which the store did not know (its installation webhook never"
+        " arrived)"
+        if stored is None
+        else f"as installation {inst}, not {stored} as the store had it (no webhook told it)"
     )
-    return inst, str(listed["full_name"])
+    click.echo(f"smolbot: the App is installed on {name} {was}; recorded it", err=True)
+    return inst, name
+
+
+def _still_has(app: GitHubApp, inst: int, repo: str) -> bool:
+    """Whether installation `inst` can still read `repo` (GET /repos/{repo} as it): False on
+    GitHub's 404, the installation removed or the repository taken off it. Another error is
+    left to the backfill, which waits out or says what it meets."""
+    from bot.github.errors import translated
+    from bot.ports import GitHubError, NotFound
+
+    try:
+        with translated():
+            app.client(inst).requester.requestJsonAndCheck("GET", f"/repos/{repo}")
+    except NotFound:
+        return False
+    except GitHubError:
+        pass
+    return True
 
 
 @click.command()

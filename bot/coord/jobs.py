@@ -132,7 +132,17 @@ def submitted(
 
 def waiting(store: Store, name: str | None = None) -> list[dict[str, Any]]:
     """Runs not yet started (received or queued), oldest first; kwargs decoded."""
-    where, args = "status in ('received', 'queued')", []
+    return _runs(store, "status in ('received', 'queued')", name)
+
+
+def unfinished(store: Store, name: str | None = None) -> list[dict[str, Any]]:
+    """Runs waiting or running (one whose worker died too: the recovery sweep queues it again),
+    oldest first; kwargs decoded."""
+    return _runs(store, "status in ('received', 'queued', 'running')", name)
+
+
+def _runs(store: Store, where: str, name: str | None) -> list[dict[str, Any]]:
+    args: list[Any] = []
     if name is not None:
         where, args = where + " and name = ?", [name]
     out = list(store.db.table("jobs").rows_where(where, args, order_by="received_at"))

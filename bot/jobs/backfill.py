@@ -18,6 +18,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from bot.coord.jobs import unfinished as unfinished_runs
 from bot.coord.locks import Locks
 from bot.core.config import Kind, RepoConfig
 from bot.core.labels import NO_KIND_LABEL, kind_for_labels, kinds_named, not_learned_reason
@@ -231,45 +232,52 @@ def _pages(
     resumes at the last page it fetched, not the first: a long backfill pays one page again, not all
     of them. The last page fetched, not the next one: issues deleted or transferred meanwhile pull
     the newest-first listing up, and a page of overlap keeps that from skipping any; issues opened
-    meanwhile push it down, and `done` drops the repeats. `fetched(page)` is told each page as it
-    arrives. With `until`, raises _PartDone instead of fetching a page after it, unless the
-    listing ended there (a page shorter than host.page_size is the last). `before`: the issues of
-    the page before `first`, as an earlier run (a part) listed and handled them (_moved_up).
-    `waiting(seconds, why)` is told each wait before it starts (the CLI says it)."""
+    meanwhile push it down, and `done` drops the repeats. `retries` counts failures in a row: a
+    page the listing had not reached before starts the count (and the waits) again, so one-off
+    errors far apart in a long listing do not add up to a stop. The same pull-up between two pages
+    of one run moves the next page's first issue onto the page just read: each page is checked
+    against the one before it (_moved_up). `fetched(page)` is told each page as it arrives. With
+    `until`, raises _PartDone instead of fetching a page after it, unless the listing ended there
+    (a page shorter than host.page_size is the last). `before`: the issues of the page before
+    `first`, as an earlier run (a part) listed and handled them. `waiting(seconds, why)` is told
+    each wait before it starts (the CLI says it)."""
     last = first  # the last page fetched: where a retry starts
-    for attempt in range(retries + 1):
+    # the page fetched before the next one and its issues (and pull requests), in listing order
+    previous, listed = first - 1, list(before)
+    reached, failures = first - 1, 0  # the furthest page fetched; errors since it was reached
+    while True:
         try:
+            page = last
             listing = iter(host.issue_pages("all", first=last))
-            page, listed = last, list[int]()
             while True:
                 if until is not None and page > until:
                     raise _PartDone(page, listed)
                 issues = next(listing, None)
                 if issues is None:
                     return
-                last, listed = page, [issue.number for issue in issues]
+                # a page a retry fetches again (previous == page) was checked the first time
+                moved = _moved_up(host, page - 1, listed, issues) if previous == page - 1 else []
+                last, previous, listed = page, page, [issue.number for issue in issues]
+                if page > reached:
+                    reached, failures = page, 0
                 fetched(page)
-                if before and page == first:
-                    for issue in _moved_up(host, first - 1, before, issues):
-                        if issue.number not in done:
-                            yield issue
-                    before = ()
-                for issue in issues:
+                for issue in chain(moved, issues):
                     if issue.number not in done:
                         yield issue
                 if len(issues) < host.page_size:
                     return  # the listing's last page: no part after it
                 page += 1
         except RateLimited as err:
-            wait, why = err.wait_s(attempt), "GitHub rate limit"
-            if attempt == retries or wait > max_wait_s:
+            wait, why = err.wait_s(failures), "GitHub rate limit"
+            if failures == retries or wait > max_wait_s:
                 raise
         except Unavailable as err:
-            if attempt == retries:
+            if failures == retries:
                 raise
-            wait = UNAVAILABLE_WAITS_S[min(attempt, len(UNAVAILABLE_WAITS_S) - 1)]
+            wait = UNAVAILABLE_WAITS_S[min(failures, len(UNAVAILABLE_WAITS_S) - 1)]
             why = f"GitHub unavailable ({err})"
             log.info("%s", err)
+        failures += 1
         log.info("waiting %.0f s, then listing again from page %d", wait, last)
         waiting(wait, why)
         sleep(wait)
@@ -278,14 +286,17 @@ def _pages(
 def _moved_up(
     host: RepoHost, page: int, before: Sequence[int], after: list[IssueData]
 ) -> list[IssueData]:
-    """Issues that moved up onto `page` after an earlier run listed it as `before` (numbers, in
-    listing order), judged by `after`, the page after it as listed now. An issue deleted or
-    transferred on or above `page` moves the newest-first listing up, and the first issue that
-    was on the next page onto this one, where a run starting at the next page would miss it.
-    Numbers count down the listing (issues and pull requests share them), so when `after` starts
-    right after `before`'s last issue, or with issues `before` had (opened ones pushed it down),
-    nothing moved up: lists `page` again only otherwise (and when `after` is empty)."""
-    if after and after[0].number >= before[-1] - 1:
+    """Issues that moved up onto `page` after it was listed as `before` (numbers, in listing
+    order: issues and pull requests, as the listing gives both), judged by `after`, the page after
+    it as listed now. An issue deleted or transferred on or above `page` moves the newest-first
+    listing up, and the first issue that was on the next page onto this one, where the listing
+    would miss it. Numbers count down the listing, so when `after` starts right after `before`'s
+    last issue, or with issues `before` had (opened ones pushed it down), nothing moved up: lists
+    `page` again only otherwise (and when `after` is empty), and gives its issues `before` had
+    not. That costs one request at a page boundary the numbers skip across even when nothing
+    moved (an issue deleted long ago, a Discussion: they share the numbers and are not listed):
+    at most one more request a page, and none where the numbers run on."""
+    if not before or (after and after[0].number >= before[-1] - 1):
         return []
     again = next(iter(host.issue_pages("all", first=page)), [])
     listed = set(before)
@@ -1152,8 +1163,9 @@ def resume_unfinished(
 
     A resume keeps the cursor's delivery id: the task queue's own retry of that installation event
     then finds its repository done and lists nothing again. Not tried: before a rate limit's reset,
-    while another backfill holds the repository, when the App is no longer installed on it or the
-    installation is suspended, and after MAX_AUTO_RESUMES resumes in a row (doctor lists it)."""
+    while another backfill holds the repository or a queued part's job has yet to run or finish
+    (however long the model queue keeps it waiting), when the App is no longer installed on it or
+    the installation is suspended, and after MAX_AUTO_RESUMES resumes in a row (doctor lists it)."""
     out, now = Resumed(), time.time() if now is None else now
     if ctx.github is None:
         return out
@@ -1164,7 +1176,7 @@ def resume_unfinished(
     for row in unfinished(ctx.store):
         repo = row["repo"]
         inst = ctx.store.installation_for_repo(repo)
-        why = _not_resumed_because(row, inst, suspended, limited, now)
+        why = _not_resumed_because(row, inst, suspended, limited, now, _part_job(ctx.store, row))
         if why:
             out.left[repo] = why
             continue
@@ -1201,15 +1213,37 @@ def resume_unfinished(
     return out
 
 
+def _part_job(store: Store, row: dict[str, Any]) -> str | None:
+    """For a CONTINUING cursor row: the status of a `backfill` job of its repository that has
+    not finished (received, queued or running), None when there is none (it died, or was never
+    recorded). Any of the repository's, not only the next part's: each goes on from the row."""
+    if row["status"] != CONTINUING:
+        return None
+    repo = str(row["repo"]).lower()
+    for job in unfinished_runs(store, "backfill"):
+        named = str(job["kwargs"].get("repo") or "")
+        if repo in (named.lower(), store.current_repo_name(named).lower()):
+            return str(job["status"])
+    return None
+
+
 def _not_resumed_because(
-    row: dict[str, Any], inst: int | None, suspended: set[int], limited: set[int], now: float
+    row: dict[str, Any],
+    inst: int | None,
+    suspended: set[int],
+    limited: set[int],
+    now: float,
+    part_job: str | None = None,
 ) -> str:
-    """Why `row`'s backfill is not to be resumed now ('' when it is)."""
+    """Why `row`'s backfill is not to be resumed now ('' when it is). `part_job`: the status of
+    the unfinished `backfill` job that goes on from a CONTINUING row (_part_job): while there is
+    one, the row waits for it however long the model queue takes; resumed here as well, the
+    repository would be listed by two chains of parts."""
     repo, resumes = row["repo"], int(row["resumes"] or 0)
     recent = now - float(row["updated_at"] or 0) < LOCK_LEASE_S
     if row["status"] == "running" and recent:
         return f"running (last progress {progress_age_s(row, now)} s ago)"
-    if row["status"] == CONTINUING and recent:
+    if row["status"] == CONTINUING and (recent or part_job is not None):
         return f"its next part, from page {row['page']}, is a queued job"
     if resumes >= MAX_AUTO_RESUMES:
         return f"gave up after {resumes} automatic resumes; `smolbot backfill {repo}` resumes it"
