@@ -9,8 +9,16 @@ from typing import Literal
 Verb = Literal["summarize", "retriage", "duplicate", "ignore"]
 VERBS: tuple[Verb, ...] = ("summarize", "retriage", "duplicate", "ignore")
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+# where a line's text starts: up to three spaces, then the markers of the list items it opens
+# (`- `, `1. `, `2) `); a block opened after a marker is inside the item, as indented as its text
+_PREFIX = re.compile(r" {0,3}(?:(?:[-*+]|\d{1,9}[.)]) {1,4})*")
+_FENCE = re.compile(r"`{3,}|~{3,}")
+_FENCE_END = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*$")
+# Markdown's raw HTML blocks that show their lines as code (<pre>) or not at all; each runs to
+# the line holding any of the four end tags
+_RAW_HTML = re.compile(r"<(?:pre|script|style|textarea)(?=[\s>]|$)", re.I)
+_RAW_HTML_END = re.compile(r"</(?:pre|script|style|textarea)>", re.I)
+_BACKTICKS = re.compile(r"`+")
 # as Markdown shows it: four spaces or a tab make a line code, so it is an example, not a command
 _LINE = re.compile(r"^ {0,3}/smolbot\s+([a-z-]+)\b(.*)$", re.I)
 # the issue `/smolbot duplicate` names: #N, a bare N, owner/repo#N, or its URL. A bare number is
@@ -42,26 +50,125 @@ class Rejected:
 
 def _plain_lines(body: str) -> list[str]:
     """Lines outside code blocks, block quotes and HTML comments: quoting a command, showing it
-    as an example or hiding it does not run it. A fence closes only with its own kind of fence,
-    at least as long (Markdown's rule: a ``` line inside a ~~~~ block is text); a line that
-    opens with ``` and has another backtick after it is inline code, not a fence."""
-    lines: list[str] = []
-    fence: str | None = None
-    for line in _HTML_COMMENT.sub("", body or "").splitlines():
-        m = _FENCE.match(line)
-        if fence is None and m and not (m.group(1)[0] == "`" and "`" in line[m.end() :]):
-            fence = m.group(1)  # not "```npm i``` fails": a backtick fence's info has no backtick
-        elif fence is not None:
-            if (
-                m
-                and m.group(1)[0] == fence[0]
-                and len(m.group(1)) >= len(fence)
-                and (not line.strip().strip(fence[0]))
-            ):
-                fence = None
+    as an example or hiding it does not run it. Read as GitHub shows Markdown: code first, so a
+    `<!--` in a code span or a code block is text, not a comment. A fence closes only with its
+    own kind of fence, at least as long (a ``` line inside a ~~~~ block is text); a line that
+    opens with ``` and has another backtick after it is inline code, not a fence. A fence, <pre>
+    or comment opened in a list item ends with the item too (a line indented less than its
+    text). An unclosed `<!--` starting a line hides the rest (an HTML block, to its `-->`);
+    one further along the line is text unless its paragraph closes it."""
+    lines = (body or "").splitlines()
+    ends = _comment_ends(lines)
+    out: list[str] = []
+    block: tuple[str, int, str] | None = None  # (fence, raw or comment; the item's indent; fence)
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if block is not None:
+            kind, indent, fence = block
+            if indent and line.strip() and len(line) - len(line.lstrip(" ")) < indent:
+                block = None  # the list item ended, and its block with it: read the line anew
+                continue
+            if kind == "fence":
+                m = _FENCE_END.match(line[indent:])
+                if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+                    block = None
+            elif kind == "raw":
+                if _RAW_HTML_END.search(line):
+                    block = None
+            elif (end := line.find("-->")) >= 0:
+                text, i, hidden = _uncommented(lines, ends, i, end + 3)
+                out.append(text)
+                block = ("comment", indent, "") if hidden else None
+            i += 1
+            continue
+        head = _head(line)
+        indent = head if line[:head].strip() else 0  # a list item's text indent, else none
+        if fence := _opener(line, head):
+            block = ("fence", indent, fence)
+        elif _RAW_HTML.match(line, head):
+            block = None if _RAW_HTML_END.search(line, head) else ("raw", indent, "")
         elif not line.lstrip().startswith(">"):
-            lines.append(line)
-    return lines
+            text, i, hidden = _uncommented(lines, ends, i, 0)
+            out.append(text)
+            block = ("comment", indent, "") if hidden else None
+        i += 1
+    return out
+
+
+def _head(line: str, col: int = 0) -> int:
+    """Where the line's text starts (from `col`), past its indent and list markers."""
+    m = _PREFIX.match(line, col)
+    return m.end() if m else col
+
+
+def _opener(line: str, head: int) -> str:
+    """The fence a line opens at `head` ("" when none): not "```npm i``` fails", as a backtick
+    fence's info string has no backtick."""
+    m = _FENCE.match(line, head)
+    if not m or (m.group()[0] == "`" and "`" in line[m.end() :]):
+        return ""
+    return m.group()
+
+
+def _interrupts(line: str) -> bool:
+    """Whether the line ends a paragraph: blank, a quote, or opening a block."""
+    head = _head(line)
+    return (
+        not line.strip()
+        or line.lstrip().startswith(">")
+        or bool(_opener(line, head) or _RAW_HTML.match(line, head))
+        or line.startswith("<!--", head)
+    )
+
+
+def _comment_ends(lines: list[str]) -> list[tuple[int, int] | None]:
+    """Per line, where the first `-->` from its start to its paragraph's end is: (line, column
+    after it), or None. Found once for the body, as a long paragraph may open many comments."""
+    ends: list[tuple[int, int] | None] = [None] * (len(lines) + 1)
+    for j in range(len(lines) - 1, -1, -1):
+        if not _interrupts(lines[j]):
+            end = lines[j].find("-->")
+            ends[j] = (j, end + 3) if end >= 0 else ends[j + 1]
+    return ends
+
+
+def _uncommented(
+    lines: list[str], ends: list[tuple[int, int] | None], i: int, col: int
+) -> tuple[str, int, bool]:
+    """Line i from `col` with its HTML comments taken out, none inside a code span: the text,
+    the line it ends on (a comment may run over lines of its paragraph: what follows its `-->`
+    goes on the same line), and whether an unclosed `<!--` starting the line hides what
+    follows (the caller reads on to its `-->`). `ends`: _comment_ends(lines)."""
+    line = lines[i]
+    head = _head(line, col)
+    kept: list[str] = []
+    start = p = col
+    closes = True  # a `-->` may follow on this line (each search goes on to the line's end)
+    while p < len(line):
+        if line[p] == "\\":
+            p += 2
+        elif line[p] == "`":
+            m = _BACKTICKS.match(line, p)
+            run = m.end() - p if m else 1
+            closing = (m.end() for m in _BACKTICKS.finditer(line, p + run) if len(m[0]) == run)
+            p = next(closing, p + run)
+        elif not line.startswith("<!--", p):
+            p += 1
+        elif closes and (end := line.find("-->", p + 4)) >= 0:
+            kept.append(line[start:p])
+            start = p = end + 3
+        elif p == head:
+            kept.append(line[start:p])
+            return "".join(kept), i, True
+        elif (closed := ends[i + 1]) is not None:
+            kept.append(line[start:p])
+            i, start = closed
+            line, p, head, closes = lines[i], start, -1, True
+        else:
+            p, closes = p + 4, False  # never closed in its paragraph: shown as text
+    kept.append(line[start:])
+    return "".join(kept), i, False
 
 
 def parse_commands(body: str, repo: str = "") -> tuple[list[Command], list[Rejected]]:

@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+from bot.coord.locks import Locks
 from bot.core.actions import Comment, NoOp
 from bot.core.commands import Command, conflicting_duplicates, denial_reason, parse_commands
 from bot.core.duplicates import close_as_duplicate_actions, marked_duplicate_of
@@ -15,13 +16,14 @@ from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import load_repo_config
 from bot.jobs.summarize import summarize_issue
 from bot.jobs.triage import triage_issue
-from bot.ports import IssueData, NotFound, RepoHost
+from bot.ports import IssueData, NotFound, RepoHost, Unavailable
 
 log = logging.getLogger(__name__)
 TASK = "commands"
 NOT_NEW = "not run: commands run only from new comments"
 REFUSED_MARKER = "commands:duplicate-refused"  # and the command comment's id: one reply each
 DUPLICATE_HOPS = 10  # closed duplicates followed to see whether a chain comes back to the issue
+DUPLICATE_LOCK_WAIT_S = 30.0  # for another duplicate command of the repository, then retried
 
 
 def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any]) -> None:
@@ -48,12 +50,13 @@ def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, A
         for cmd in commands:
             ctx.store.audit(f"command.{cmd.verb}", "skipped", NOT_NEW, **audit)
         return
+    if commands:  # asked before any row is written: a retry after a 5xx here writes them once
+        host = host_for(ctx, payload)
+        permission = host.permission(author)
     for bad in rejected:
         ctx.store.audit("command", "skipped", f"{bad.why}: {bad.text[:100]}", **audit)
     if not commands:
         return
-    host = host_for(ctx, payload)
-    permission = host.permission(author)
     why = denial_reason(author, permission, is_bot, ctx.settings.bot_login)
     on_pr = bool((payload.get("issue") or {}).get("pull_request"))
     commands, targets = conflicting_duplicates(commands, rejected)
@@ -129,34 +132,51 @@ def mark_duplicate(
     maintainer decided, not a model. A refused target gets one short reply per command comment
     (fixed text, no model), so the maintainer knows nothing was closed."""
     perf = _performer(ctx, host, repo, number, delivery_id)
-    why, hint = None, ""
+    # one duplicate command of the repository at a time, from its check to its close: crossed
+    # commands (#A on #B, #B on #A) hold different issues' locks, and each would pass its cycle
+    # check before the other closed, closing both
+    key = duplicates_lock_key(ctx.store.current_repo_name(repo))
+    locks = Locks(ctx.store, lease_s=ctx.settings.recovery_after_s)
+    with locks.hold(key, wait_s=DUPLICATE_LOCK_WAIT_S) as got:
+        if not got:
+            raise Unavailable(f"another /smolbot duplicate in {repo} is running: retried later")
+        why, hint = _refusal(ctx, host, repo, number, original)
+        if why is None:
+            label = spelled("duplicate", host.labels())
+            perf.perform(close_as_duplicate_actions(number, original, author, label))
+            return
+    _refuse(
+        perf,
+        f"/smolbot duplicate #{original}: {why}",
+        f"#{original} {why}, so this issue was not closed as its duplicate.{hint}",
+        f"{author}: #{original} {why}",
+        comment_id if comment_id is not None else original,
+    )
+
+
+def duplicates_lock_key(repo: str) -> str:
+    return f"duplicates:{repo.lower()}"
+
+
+def _refusal(
+    ctx: JobContext, host: RepoHost, repo: str, number: int, original: int
+) -> tuple[str | None, str]:
+    """Why #number must not be closed as a duplicate of #original (None: it may), and a hint.
+    Read under the repository's duplicates lock, so a close made just before is seen."""
     if original == number:
-        why = "is this issue itself"
-    else:
-        try:
-            target = host.issue(original)
-        except (NotFound, LookupError):  # rate limits and outages propagate: the task retries
-            why = "was not found (no such issue in this repository)"
-        else:
-            if target.is_pull_request:
-                why = "is a pull request, not an issue"
-            else:
-                between = _duplicates_leading_to(ctx, host, repo, target, number)
-                if between is not None:
-                    via = "".join(f"#{n}, a duplicate of " for n in between)
-                    why = f"is closed as a duplicate of {via}this issue"
-                    hint = f" To close this one in its place, reopen #{original} first."
-    if why is not None:
-        _refuse(
-            perf,
-            f"/smolbot duplicate #{original}: {why}",
-            f"#{original} {why}, so this issue was not closed as its duplicate.{hint}",
-            f"{author}: #{original} {why}",
-            comment_id if comment_id is not None else original,
-        )
-        return
-    label = spelled("duplicate", host.labels())
-    perf.perform(close_as_duplicate_actions(number, original, author, label))
+        return "is this issue itself", ""
+    try:
+        target = host.issue(original)
+    except (NotFound, LookupError):  # rate limits and outages propagate: the task retries
+        return "was not found (no such issue in this repository)", ""
+    if target.is_pull_request:
+        return "is a pull request, not an issue", ""
+    between = _duplicates_leading_to(ctx, host, repo, target, number)
+    if between is None:
+        return None, ""
+    via = "".join(f"#{n}, a duplicate of " for n in between)
+    hint = f" To close this one in its place, reopen #{original} first."
+    return f"is closed as a duplicate of {via}this issue", hint
 
 
 def _duplicates_leading_to(
