@@ -48,6 +48,11 @@ class Rejected:
     why: str
 
 
+# Markdown's line endings, and only those: str.splitlines() also breaks at U+2028, U+0085 and
+# form feeds, which GitHub shows inside the line ("log\u2028/smolbot ignore" is no command)
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 def _plain_lines(body: str) -> list[str]:
     """Lines outside code blocks, block quotes and HTML comments: quoting a command, showing it
     as an example or hiding it does not run it. Read as GitHub shows Markdown: code first, so a
@@ -57,7 +62,7 @@ def _plain_lines(body: str) -> list[str]:
     or comment opened in a list item ends with the item too (a line indented less than its
     text). An unclosed `<!--` starting a line hides the rest (an HTML block, to its `-->`);
     one further along the line is text unless its paragraph closes it."""
-    lines = (body or "").splitlines()
+    lines = _LINE_END.split(body or "")
     ends = _comment_ends(lines)
     out: list[str] = []
     block: tuple[str, int, str] | None = None  # (fence, raw or comment; the item's indent; fence)
