@@ -62,7 +62,7 @@ def decide_kind(verdict: Verdict, threshold: float) -> tuple[Kind | None, str]:
     if verdict.status != "ok":
         return None, (
             f"unsure (best guess {verdict.label} at {verdict.confidence:.2f}, not acted on)"
-            " and no large model answered with enough confidence"
+            " and no large-model answer was used"
         )
     if verdict.confidence < threshold:
         return None, (

@@ -90,31 +90,33 @@ class Performer:
         if isinstance(action, AddLabels):
             return self._add_labels(action, model)
         if isinstance(action, RemoveLabel):
-            return self._remove_label(action)
+            return self._remove_label(action, model)
         if isinstance(action, Comment | UpsertComment):
             return self._comment(action, model)
         if isinstance(action, Close):
             self.host.close(self.t.number, action.state_reason)
-            return self._audit("close", "done", action.reason, state_reason=action.state_reason)
+            return self._audit(
+                "close", "done", action.reason, state_reason=action.state_reason, model=model
+            )
         raise TypeError(f"unknown action {action!r}")
 
     def _add_labels(self, action: AddLabels, model: dict[str, Any] | None) -> str:
         missing = [lb for lb in action.labels if find_label(self.current_labels(), lb) is None]
         if not missing:
-            return self._audit(
-                "add_labels", "skipped", "labels already present", labels=action.labels
-            )
+            why = _skipped("labels already present", action)
+            return self._audit("add_labels", "skipped", why, labels=action.labels, model=model)
         self.host.add_labels(self.t.number, missing)
         self.current_labels().update(missing)
         return self._audit("add_labels", "done", action.reason, labels=missing, model=model)
 
-    def _remove_label(self, action: RemoveLabel) -> str:
+    def _remove_label(self, action: RemoveLabel, model: dict[str, Any] | None) -> str:
         present = find_label(self.current_labels(), action.label)  # GitHub ignores case
         if present is None:
-            return self._audit("remove_label", "skipped", "label not present", label=action.label)
+            why = _skipped("label not present", action)
+            return self._audit("remove_label", "skipped", why, label=action.label, model=model)
         self.host.remove_label(self.t.number, present)
         self.current_labels().discard(present)
-        return self._audit("remove_label", "done", action.reason, label=present)
+        return self._audit("remove_label", "done", action.reason, label=present, model=model)
 
     def _comment(self, action: Comment | UpsertComment, model: dict[str, Any] | None) -> str:
         body = with_marker(action.body, action.marker)
@@ -123,15 +125,21 @@ class Performer:
             cid = self.host.create_comment(self.t.number, body)
             return self._audit(action.kind, "done", action.reason, comment_id=cid, model=model)
         if isinstance(action, Comment):
-            return self._audit("comment", "skipped", "already commented", comment_id=found.id)
+            why = _skipped("already commented", action)
+            return self._audit("comment", "skipped", why, comment_id=found.id, model=model)
         if found.body.strip() == body.strip():
-            return self._audit(
-                "upsert_comment", "skipped", "comment unchanged", comment_id=found.id
-            )
+            why = _skipped("comment unchanged", action)
+            return self._audit("upsert_comment", "skipped", why, comment_id=found.id, model=model)
         self.host.edit_comment(found.id, body)
         return self._audit(
             "upsert_comment", "done", action.reason, comment_id=found.id, model=model
         )
+
+
+def _skipped(cause: str, action: Action) -> str:
+    """A skip's cause with the decision it skipped (`labels already present (cautious path: …)`):
+    the audit row says why the action was wanted as well as why it was not needed."""
+    return f"{cause} ({action.reason})" if action.reason else cause
 
 
 def _describe(action: Action) -> dict[str, Any]:

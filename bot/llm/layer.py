@@ -23,7 +23,7 @@ from bot.llm.modelfile import check_model_file
 from bot.llm.prompts import PROMPTS_DIR, load_prompt
 from bot.llm.records import Example, Learned, Records
 from bot.llm.stats import summarize
-from bot.llm.zeroshot import LabelAnswer, classify_with
+from bot.llm.zeroshot import LabelAnswer, classify_with, large_not_used
 from bot.llm.zeroshot import prompt_version as zeroshot_version
 from bot.settings import Settings
 from bot.store import Store
@@ -42,6 +42,11 @@ INLINE_RETRAIN_MAX = 3000
 # bound cut every such answer off. The schema bounds the answer; the provider bills what it writes.
 LARGE_MIN_TOKENS = 1024
 RETRAIN_PAUSE_S = 300.0  # after a background retrain failed (logged), before the next one starts
+# The tasks whose callers never use an answer under the bar, so ask() does not pay the large model
+# for one that cannot clear it: the first response (bot/jobs/triage.py) is posted only when sure;
+# with a `comment` bar of 0.97 every opened issue paid for a call whose answer was then dropped.
+# A commit draft under the bar is still the caller's to use: its task escalates as ever.
+UNSURE_SET_ASIDE = frozenset({"comment"})
 
 
 class ModelLayer:
@@ -140,12 +145,16 @@ class ModelLayer:
         allow_escalation: bool = True,
         max_tokens: int | None = None,
         check: Check | None = None,
+        use_unsure: bool | None = None,
     ) -> Answer[T]:
         """A validated answer from the local model, escalated to the large one when unsure.
 
         `check` is the caller's own evidence about an answer (e.g. agreement with what retrieval
         found in the repository's history), 0..1; it multiplies the answer's confidence before the
-        escalation decision. Cached answers are checked again (the cache keeps the model's part)."""
+        escalation decision. Cached answers are checked again (the cache keeps the model's part).
+        `use_unsure=False`: the caller sets an answer under the bar aside, so the large model is
+        not asked when no answer of it can clear the bar (_beyond_reach); None: as the task's
+        callers do (UNSURE_SET_ASIDE)."""
         p = load_prompt(prompt, self.prompts_dir)
         req = generate.Request(
             task,
@@ -165,11 +174,18 @@ class ModelLayer:
                 log.warning("local model not used: %s", err)
                 why = str(err)
         skipped = self._skipped_local(task, req.rendered.version, why) if why else None
-        if why is not None and not self._large_ready(allow_escalation):
+        if use_unsure is None:
+            use_unsure = task not in UNSURE_SET_ASIDE
+        bar = None if use_unsure else self.settings.threshold(task)
+        if why is not None and not self._large_ready(allow_escalation, bar):
             if skipped is not None:  # what was not used and why, as for any call
+                if bar is not None:
+                    self._beyond_reach(skipped, bar, allow_escalation)
                 self._done(Answer(None, 0.0, skipped, "no_answer", [skipped]), call_id, scope)
             raise ModelUnavailable(why)  # as for a missing model: the caller's cautious path
-        return self._finish(req, schema, first, call_id, scope, allow_escalation, check, skipped)
+        return self._finish(
+            req, schema, first, call_id, scope, allow_escalation, check, skipped, not use_unsure
+        )
 
     def _try_local(
         self, req: generate.Request, schema: type[T], check: Check | None = None
@@ -236,12 +252,14 @@ class ModelLayer:
         allow: bool,
         check: Check | None = None,
         skipped: ModelRecord | None = None,
+        reach: bool = False,
     ) -> Answer[T]:
         # None: no answer at all, which no bar accepts (not even 0); the local model was tried
         # already or cannot be, so only the large one is left to ask
         conf = first.confidence if first is not None and first.value is not None else None
         bar = self.settings.threshold(req.task)
-        where = route(replace(self._situation(conf, bar, allow), local_available=False))
+        situation = self._situation(conf, bar, allow, reach=reach)
+        where = route(replace(situation, local_available=False))
         attempts = [first.record] if first is not None else []
         if skipped is not None:  # the local model was left out: why comes first
             attempts.insert(0, skipped)
@@ -263,6 +281,10 @@ class ModelLayer:
                 return self._done(ans, call_id, scope)
         value = first.value if first is not None else None
         rec = first.record if first is not None else attempts[-1] if attempts else None
+        if where is Route.LARGE and first is not None:  # asked, and it failed: say so
+            large_not_used(first.record, attempts[-1])
+        if where is Route.CAUTIOUS and reach and first is not None:  # only the bar kept it out?
+            self._beyond_reach(first.record, bar, allow)
         if rec is None:  # nothing was asked (the budget ran out since ask() looked): say so
             rec = ModelRecord(req.task, "none", "", req.rendered.version, 0.0, False, 0.0)
             rec.note = "no model could be asked"
@@ -274,9 +296,10 @@ class ModelLayer:
     def _situation(
         self, conf: float | None, threshold: float, allow: bool, *, reach: bool = False
     ) -> Situation:
-        """`reach` (a classification, whose answer under the bar is never used): a bar no answer
-        of the large model can reach is as if there were none (_beyond_reach). Not for ask():
-        a generation under the bar is still the caller's to use (a commit draft is)."""
+        """`reach` (a classification, or an ask() whose caller never uses an answer under the
+        bar): a bar no answer of the large model can reach is as if there were none
+        (_beyond_reach). Not for other asks: a generation under the bar is still the caller's to
+        use (a commit draft is)."""
         return Situation(
             confidence=conf,
             threshold=threshold,

@@ -34,17 +34,23 @@ DATA_RULE = (
 # <|endoftext|> …), which the llama runtime parses as the model's own tokens wherever they appear
 # in the prompt
 FENCE_TAG = re.compile(r"<\s*(?:\\*/)?\s*data\b|<\|", re.IGNORECASE)
-# What a model reads as a tag's characters though NFKC keeps them apart: angle brackets
-# (‹ 〈 〈 ⟨ ˂ ᐸ ❬ ❮ ❰ ⧼), slashes (⁄ ∕ ⧸ ╱ ⟋) and the Cyrillic, Greek, Latin-alpha, Cherokee and Lisu
-# letters that look like d, a and t (ԁ а α ɑ т τ …); one character for one, so a match still
-# points at the character written
+# What a model reads as a tag's characters though NFKD keeps them apart: angle brackets
+# (‹ 〈 〈 ⟨ ˂ ᐸ ❬ ❮ ❰ ⧼), slashes (⁄ ∕ ⧸ ╱ ⟋), the Cyrillic, Greek, Latin-alpha, Cherokee and Lisu
+# letters that look like d, a and t (ԁ а α ɑ т τ …), the small capitals ᴅ ᴀ ᴛ and the struck-through
+# đ Đ ŧ Ŧ (t̶ written with a combining stroke reads as t: see _MARKS); one character for one, so a
+# match still points at the character written
 _LOOKALIKES = str.maketrans(
     "\u2039\u3008\u2329\u27e8\u02c2\u1438\u276c\u276e\u2770\u29fc"
     "\u2044\u2215\u29f8\u2571\u27cb"
     "\u0501\u13a0\ua4d3\u0430\u0410\u03b1\u0391\u0251\u13aa\ua4ee\u0442\u0422\u03c4\u03a4"
-    "\u13a2\ua4d4",
-    "<" * 10 + "/" * 5 + "dDD" + "aAaAaAA" + "tTtTTT",
+    "\u13a2\ua4d4"
+    "\u1d05\u1d00\u1d1b\u0111\u0110\u0167\u0166",
+    "<" * 10 + "/" * 5 + "dDD" + "aAaAaAA" + "tTtTTT" + "datdDtT",
 )
+# Combining marks (nonspacing and enclosing) a model reads past to the letter under them: an
+# underline on each letter (d̲a̲t̲a̲), a dot or a stroke (ḋ, t̶ once decomposed), a slash through `<`
+# (≮ is `<` and U+0338)
+_MARKS = ("Mn", "Me")
 
 
 class PromptFile(BaseModel):
@@ -111,18 +117,21 @@ class Prompt:
 
 def neutralise(text: str) -> str:
     """Make fence tags and control tokens inside untrusted text inert (`<` becomes `&lt;`), in
-    every spelling a model reads as the same: found in the text as read (each character NFKC,
-    so `＜/ｄａｔａ＞` is `</data>`, then look-alikes folded, so `‹⁄dаta›` is `</data>` too;
-    invisible characters dropped: format ones such as a zero-width space or a soft hyphen, and
-    the other default-ignorable ones such as a variation selector or a Hangul filler), the tag's
-    first character is replaced in the text itself, left as written."""
+    every spelling a model reads as the same: found in the text as read (each character NFKD,
+    so `＜/ｄａｔａ＞` is `</data>`, less its combining marks, so `</d̲a̲t̲a̲>` and `≮/data>` are
+    too, then look-alikes folded, so `‹⁄dаta›` is `</data>` too; invisible characters dropped:
+    format ones such as a zero-width space or a soft hyphen, and the other default-ignorable ones
+    such as a variation selector or a Hangul filler), the tag's first character is replaced in
+    the text itself, left as written (accents and all: the read form only finds the tags)."""
     if text.isascii():  # read as written: no look-alikes (a large diff costs no more)
         return FENCE_TAG.sub(lambda m: "&lt;" + m.group(0)[1:], text)
     read: list[str] = []
     origin: list[int] = []  # for each character read, the index of the one it was read from
     for i, c in enumerate(text):
-        seen = "" if invisible(c) else unicodedata.normalize("NFKC", c)
-        seen = "".join(x for x in seen if not invisible(x)).translate(_LOOKALIKES)
+        seen = "" if invisible(c) else unicodedata.normalize("NFKD", c)
+        seen = "".join(
+            x for x in seen if not invisible(x) and unicodedata.category(x) not in _MARKS
+        ).translate(_LOOKALIKES)
         read.append(seen)
         origin += [i] * len(seen)
     starts = {origin[m.start()] for m in FENCE_TAG.finditer("".join(read))}

@@ -162,6 +162,13 @@ def _no_label(layer: ModelLayer, req: generate.Request, err: Exception) -> Model
     return rec
 
 
+def large_not_used(final: ModelRecord, large: ModelRecord) -> None:
+    """Say on the final record (the one the audit shows) that the large model was asked and why
+    its answer was not used: without it an HTTP 500 read as if it had never been asked."""
+    final.escalated = True
+    final.note = f"{final.note}; large model asked: {large.note or 'no answer'}".lstrip("; ")
+
+
 def classify_with(
     layer: ModelLayer,
     where: Route,
@@ -194,6 +201,10 @@ def classify_with(
         out = layer._try_large(_request(task, text, labels, layer), LabelAnswer)
         attempts.append(out.record)
         value = _as_classification(out.value, labels, out.confidence)
+        if out.value is not None and value is None:  # validated, but no label it may use
+            why = f"label {out.value.label!r} is not in the allowed list"
+            out.record.confidence = 0.0
+            out.record.note = f"{out.record.note}; {why}".lstrip("; ")
         if value is not None and out.confidence >= threshold:
             if _LEARNING.get():
                 layer.learn(scope, text, value.label, source="large", issue=_ISSUE.get())
@@ -208,6 +219,8 @@ def classify_with(
             return layer._done(ans, call_id, scope)
     if where is Route.CAUTIOUS:  # the large model not asked: say so when only the bar kept it out
         layer._beyond_reach(best.record, threshold, allow_escalation)
+    elif where is Route.LARGE:  # asked, and it failed or answered outside the list: say so
+        large_not_used(best.record, attempts[-1])
     status: Literal["not_escalated", "no_answer"] = (
         "not_escalated" if best.value is not None else "no_answer"
     )

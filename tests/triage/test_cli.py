@@ -222,7 +222,7 @@ def test_a_decision_not_acted_on_still_says_the_guess_and_why(runner, tmp_path):
     assert unsure["confidence"] == sure["confidence"]
     assert unsure["why"] == (
         f"cautious path: unsure (best guess bug at {sure['confidence']:.2f}, not acted on)"
-        " and no large model answered with enough confidence"
+        " and no large-model answer was used"
     )
 
 

@@ -307,7 +307,7 @@ def test_the_repository_threshold_is_the_layer_s_bar(ctx, host):
     handle_issue_event(ctx, "d1", issue_payload(host, n))
     assert asked == [0.99]
     assert host.issues[n].labels == ["needs-triage"]  # the same bug passes the default bar
-    assert any("no large model answered" in r["reason"] for r in audits(ctx, n))
+    assert any("no large-model answer was used" in r["reason"] for r in audits(ctx, n))
 
 
 def test_invalid_config_keeps_last_good_and_opens_one_issue(ctx, host):
