@@ -8,6 +8,7 @@ import pytest
 
 from bot.core.actions import Comment
 from bot.core.checks import check_text, links
+from bot.core.config import Kind
 from bot.core.triage import IssueSnapshot, first_response_actions
 from bot.llm.confidence import grounded
 
@@ -28,7 +29,9 @@ INVENTED = (
 @pytest.mark.parametrize("text", INVENTED)
 def test_a_first_response_with_any_invented_link_is_not_posted(text: str) -> None:
     issue = IssueSnapshot("o/r", 7, "Crash", "It crashes", "alice")
-    actions = first_response_actions(text, issue=issue, related=(), people=(), enabled=True)
+    actions = first_response_actions(
+        text, issue=issue, related=(), people=(), enabled=True, kind=Kind.BUG
+    )
     assert not any(isinstance(a, Comment) for a in actions), text
 
 

@@ -250,12 +250,49 @@ def _copies_prompt(text: str) -> bool:
     return bool(FIRST_RESPONSE_SCAFFOLDING.search(shown)) or len(labels) > 1
 
 
+# How an acknowledgement names a kind. "feature" alone is not one ("the save feature crashes"),
+# nor is "issue" or "report"; a mention that is no verdict ("any questions?") errs towards not
+# posting, which costs one acknowledgement.
+_KIND_NAMED: dict[Kind, re.Pattern[str]] = {
+    Kind.BUG: re.compile(r"\bbugs?\b", re.IGNORECASE),
+    Kind.FEATURE: re.compile(
+        r"\bfeature[\s-]+(?:requests?|proposals?|suggestions?|ideas?)\b|\benhancements?\b",
+        re.IGNORECASE,
+    ),
+    Kind.QUESTION: re.compile(r"\bquestions?\b", re.IGNORECASE),
+    Kind.DOCUMENTATION: re.compile(r"\bdocumentation\b|\bdocs\b", re.IGNORECASE),
+}
+
+
+def kinds_in_text(text: str) -> set[Kind]:
+    """The kinds a text names, read as shown."""
+    shown = as_read(text)
+    return {k for k, named in _KIND_NAMED.items() if named.search(shown)}
+
+
+def _kind_problems(text: str, kind: Kind | None) -> list[str]:
+    """The acknowledgement names no kind but the one policy decided: with none decided (the
+    issue labeled needs-triage, no guess) it names none, whatever the model thinks it is."""
+    named = sorted(kinds_in_text(text) - {kind})
+    if not named:
+        return []
+    said = ", ".join(k.value for k in named)
+    if kind is None:
+        return [f"names a kind ({said}) though triage decided none"]
+    return [f"names a kind ({said}) other than the {kind.value} triage decided"]
+
+
 def _first_response_problems(
-    text: str, issue: IssueSnapshot, related: Iterable[int], people: Iterable[str], max_chars: int
+    text: str,
+    issue: IssueSnapshot,
+    related: Iterable[int],
+    people: Iterable[str],
+    max_chars: int,
+    kind: Kind | None,
 ) -> list[str]:
     """check_text's, and what the acknowledgement must never say: a claim (fixed, closed, locked,
-    a duplicate, a date: policy made none, whatever the issue tells the model to say) or the
-    prompt's own words."""
+    a duplicate, a date: policy made none, whatever the issue tells the model to say), a kind
+    policy did not decide, or the prompt's own words."""
     result = check_text(
         text,
         allowed_urls=(),
@@ -265,6 +302,7 @@ def _first_response_problems(
     )
     problems = list(result.problems)
     problems += [f"claims {c!r}, which policy did not decide" for c in unsupported_claims(text)]
+    problems += _kind_problems(text, kind)
     if _copies_prompt(text):
         problems.append("copies the prompt's own words")
     return problems
@@ -277,14 +315,16 @@ def first_response_actions(
     related: Iterable[int],
     people: Iterable[str],
     enabled: bool,
+    kind: Kind | None,
     max_chars: int = 1200,
 ) -> list[Action]:
-    """Post the model's acknowledgement only if it passes the checks; otherwise say why not."""
+    """Post the model's acknowledgement only if it passes the checks; otherwise say why not.
+    `kind`: the kind policy decided (None: none, the cautious path)."""
     if not enabled:
         return [NoOp("first-response comments are off for this repository", "comment")]
     if not text:
         return [NoOp("the model gave no first response", "comment")]
-    problems = _first_response_problems(text, issue, related, people, max_chars)
+    problems = _first_response_problems(text, issue, related, people, max_chars, kind)
     if problems:
         return [
             NoOp(

@@ -244,7 +244,10 @@ def first_response(
 ) -> tuple[list[Action], dict[str, Any] | None]:
     """The model's short acknowledgement, only for opened issues, checked before posting."""
     if not cfg.triage.first_response:
-        return first_response_actions(None, issue=issue, related=(), people=(), enabled=False), None
+        off = first_response_actions(
+            None, issue=issue, related=(), people=(), enabled=False, kind=plan.kind
+        )
+        return off, None
     if ctx.models is None:
         return [NoOp("no model layer for a first response", "comment")], None
     related = [c.number for c in plan.likely[:3]]  # only what the duplicate advice offers
@@ -261,7 +264,9 @@ def first_response(
     except ModelUnavailable as err:
         return [NoOp(f"local model unavailable: {err}", "comment")], None
     text = answer.value.comment if answer.ok and answer.value is not None else None
-    actions = first_response_actions(text, issue=issue, related=related, people=(), enabled=True)
+    actions = first_response_actions(
+        text, issue=issue, related=related, people=(), enabled=True, kind=plan.kind
+    )
     return actions, answer.record.as_dict()
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.core.actions import Comment, NoOp
 from bot.core.checks import check_text
+from bot.core.config import Kind
 from bot.core.triage import IssueSnapshot, first_response_actions
 from tests.digest.test_digest import ScriptedModels, sample_digest
 
@@ -17,7 +18,9 @@ ISSUE = IssueSnapshot("o/r", 7, "Auth fails", f"Log:\nAuthorization: token {TOKE
 
 def test_first_response_echoing_a_token_is_not_posted() -> None:
     text = f"Thanks! The request with token {TOKEN} gets a 401; a maintainer will look."
-    actions = first_response_actions(text, issue=ISSUE, related=(), people=(), enabled=True)
+    actions = first_response_actions(
+        text, issue=ISSUE, related=(), people=(), enabled=True, kind=Kind.BUG
+    )
     assert not [a for a in actions if isinstance(a, Comment)], actions
     (why,) = [a.reason for a in actions if isinstance(a, NoOp)]
     assert "looks like a credential: GitHub token" in why and TOKEN not in why

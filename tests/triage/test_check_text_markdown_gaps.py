@@ -11,6 +11,7 @@ import pytest
 
 from bot.core.actions import Comment
 from bot.core.checks import CROSS_REF, ISSUE_REF, check_text, links, unsupported_claims
+from bot.core.config import Kind
 from bot.core.triage import IssueSnapshot, first_response_actions
 
 ISSUE = IssueSnapshot("o/r", 7, "Crash on save", "It crashes when I save.", "alice")
@@ -39,7 +40,9 @@ def test_a_mention_between_backticks_that_form_no_code_span_is_refused(text: str
 
 @pytest.mark.parametrize("text", list(PINGS.values()), ids=list(PINGS))
 def test_a_first_response_pinging_past_backticks_is_not_posted(text: str) -> None:
-    actions = first_response_actions(text, issue=ISSUE, related=(), people=(), enabled=True)
+    actions = first_response_actions(
+        text, issue=ISSUE, related=(), people=(), enabled=True, kind=Kind.BUG
+    )
     assert not [a for a in actions if isinstance(a, Comment)]
 
 
@@ -107,5 +110,7 @@ def test_claims_in_other_words_are_claims() -> None:
     # the thread said so: the bot may repeat it; a word only containing one is none
     assert not unsupported_claims(text, said="Patched upstream, solved for me.")
     assert not unsupported_claims("Still unsolved; the patcher is deployable.")
-    actions = first_response_actions(text, issue=ISSUE, related=(), people=(), enabled=True)
+    actions = first_response_actions(
+        text, issue=ISSUE, related=(), people=(), enabled=True, kind=Kind.BUG
+    )
     assert not [a for a in actions if isinstance(a, Comment)]

@@ -11,6 +11,7 @@ import pytest
 
 from bot.core.actions import Comment
 from bot.core.checks import check_text
+from bot.core.config import Kind
 from bot.core.digest import render_body
 from bot.core.markers import quiet
 from bot.core.triage import IssueSnapshot, first_response_actions
@@ -44,7 +45,9 @@ PINGS_OR_LINKS = [
 
 @pytest.mark.parametrize("text", PINGS_OR_LINKS)
 def test_first_response_that_pings_or_links_in_another_spelling_is_not_posted(text: str) -> None:
-    actions = first_response_actions(text, issue=ISSUE, related=(), people=(), enabled=True)
+    actions = first_response_actions(
+        text, issue=ISSUE, related=(), people=(), enabled=True, kind=Kind.BUG
+    )
     posted = [a for a in actions if isinstance(a, Comment)]
     assert not posted, f"posted: {posted[0].body!r}"
 

@@ -13,6 +13,7 @@ import pytest
 
 from bot.core.actions import Comment, NoOp
 from bot.core.checks import unsupported_claims
+from bot.core.config import Kind
 from bot.core.triage import IssueSnapshot, first_response_actions
 from bot.jobs.context import JobContext
 from bot.llm import get_model_layer
@@ -29,7 +30,9 @@ ISSUE = IssueSnapshot(REPO, 7, "Editor crashes on save", "The editor crashes on 
 
 
 def _posted(text: str) -> list[str]:
-    actions = first_response_actions(text, issue=ISSUE, related=(3,), people=(), enabled=True)
+    actions = first_response_actions(
+        text, issue=ISSUE, related=(3,), people=(), enabled=True, kind=Kind.BUG
+    )
     return [a.body for a in actions if isinstance(a, Comment)]
 
 
@@ -48,7 +51,9 @@ def _posted(text: str) -> list[str]:
     ],
 )
 def test_a_first_response_claiming_what_policy_did_not_do_is_not_posted(text: str) -> None:
-    actions = first_response_actions(text, issue=ISSUE, related=(), people=(), enabled=True)
+    actions = first_response_actions(
+        text, issue=ISSUE, related=(), people=(), enabled=True, kind=Kind.BUG
+    )
     assert not any(isinstance(a, Comment) for a in actions), actions
     (noop,) = actions
     assert isinstance(noop, NoOp) and "first response failed the check" in noop.reason

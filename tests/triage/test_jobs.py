@@ -280,7 +280,7 @@ def test_the_first_response_asks_its_own_prompt_under_the_comment_threshold(
     (asked,) = [c["user"] for c in script.calls if "Write the acknowledgement" in c["user"]]
     assert "What happens next:" in asked and "Related issues:" in asked
     (row,) = [r for r in layer.records.calls() if r["final"] and r["task"] == "comment"]
-    assert row["prompt_version"] == "first_response_triage@1"
+    assert row["prompt_version"] == "first_response_triage@2"
     assert row["status"] == ("ok" if posted else "not_escalated")
     acks = [num for (num, b) in writes(host, "comment") if "first-response" in b]
     assert acks == ([n] if posted else [])

@@ -431,7 +431,9 @@ def test_only_write_access_runs_commands(permission, is_bot):
     ],
 )
 def test_first_response_is_checked(text, ok):
-    acts = first_response_actions(text, issue=ISSUE, related=[3], people=(), enabled=True)
+    acts = first_response_actions(
+        text, issue=ISSUE, related=[3], people=(), enabled=True, kind=Kind.BUG
+    )
     assert isinstance(acts[0], Comment) is ok
 
 

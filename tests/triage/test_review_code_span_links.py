@@ -9,6 +9,7 @@ import pytest
 
 from bot.core.actions import Comment
 from bot.core.checks import check_text
+from bot.core.config import Kind
 from bot.core.triage import IssueSnapshot, first_response_actions
 
 ISSUE = IssueSnapshot(
@@ -32,7 +33,9 @@ ISSUE = IssueSnapshot(
 )
 def test_a_link_or_reference_in_a_code_span_is_not_invented(text: str) -> None:
     assert check_text(text, allowed_numbers=(7,), allowed_people=("alice",)).ok
-    actions = first_response_actions(text, issue=ISSUE, related=(), people=(), enabled=True)
+    actions = first_response_actions(
+        text, issue=ISSUE, related=(), people=(), enabled=True, kind=Kind.BUG
+    )
     assert [a for a in actions if isinstance(a, Comment)], actions
 
 

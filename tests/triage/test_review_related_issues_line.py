@@ -8,13 +8,16 @@ from __future__ import annotations
 import pytest
 
 from bot.core.actions import Comment, NoOp
+from bot.core.config import Kind
 from bot.core.triage import IssueSnapshot, first_response_actions
 
 ISSUE = IssueSnapshot("o/r", 7, "Editor crashes on save", "The editor crashes on save.", "alice")
 
 
 def _posted(text: str, related: tuple[int, ...] = (12,)) -> bool:
-    actions = first_response_actions(text, issue=ISSUE, related=related, people=(), enabled=True)
+    actions = first_response_actions(
+        text, issue=ISSUE, related=related, people=(), enabled=True, kind=Kind.BUG
+    )
     return any(isinstance(a, Comment) for a in actions)
 
 
@@ -45,6 +48,8 @@ def test_a_first_response_listing_related_issues_is_posted(text: str) -> None:
     ],
 )
 def test_the_template_s_filling_is_refused(text: str) -> None:
-    actions = first_response_actions(text, issue=ISSUE, related=(12,), people=(), enabled=True)
+    actions = first_response_actions(
+        text, issue=ISSUE, related=(12,), people=(), enabled=True, kind=Kind.BUG
+    )
     (noop,) = actions
     assert isinstance(noop, NoOp) and "copies the prompt's own words" in noop.reason, actions
