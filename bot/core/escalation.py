@@ -38,3 +38,9 @@ def route(s: Situation) -> Route:
     if large_usable(s):
         return Route.LARGE
     return Route.CAUTIOUS
+
+
+# How the model layer's note begins when it asked the large model and did not use the answer
+# (bot.llm.zeroshot.large_not_used): an error, or a label outside the list. Policy tells that
+# failure from an unsure answer by it.
+LARGE_ASKED = "large model asked: "

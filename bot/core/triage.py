@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bot.core.actions import Action, AddLabels, Comment, NoOp, RemoveLabel
 from bot.core.checks import as_read, check_text, unsupported_claims
 from bot.core.config import Kind, RepoConfig
+from bot.core.escalation import LARGE_ASKED
 from bot.core.labels import (
     canon,
     find_label,
@@ -36,6 +37,7 @@ class Verdict:
     label: str | None
     confidence: float
     status: str  # ok | escalated | not_escalated | no_answer | labeled (a kind label was there)
+    note: str = ""  # the model layer's note on its answer ("large model asked: <why unused>")
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,11 @@ def decide_kind(verdict: Verdict, threshold: float) -> tuple[Kind | None, str]:
     if verdict.status == "escalated":
         return Kind(verdict.label), "large model answered"
     if verdict.status != "ok":
-        return None, (
-            f"unsure (best guess {verdict.label} at {verdict.confidence:.2f}, not acted on)"
-            " and no large-model answer was used"
-        )
+        unsure = f"unsure (best guess {verdict.label} at {verdict.confidence:.2f}, not acted on)"
+        _, asked, why = verdict.note.partition(LARGE_ASKED)
+        if asked:  # a failure, not an unsure answer: the maintainer may have a key to fix
+            return None, f"{unsure} and the large model's answer was not used: {why[:200]}"
+        return None, f"{unsure} and no large-model answer was used"
     if verdict.confidence < threshold:
         return None, (
             f"best guess {verdict.label} at {verdict.confidence:.2f},"

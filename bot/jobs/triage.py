@@ -122,7 +122,8 @@ def classify(
     except ModelUnavailable as err:
         return Classified(Verdict(None, 0.0, "no_answer"), {"note": str(err)})
     label = getattr(answer.value, "label", None)
-    return Classified(Verdict(label, answer.confidence, answer.status), answer.record.as_dict())
+    verdict = Verdict(label, answer.confidence, answer.status, answer.record.note or "")
+    return Classified(verdict, answer.record.as_dict())
 
 
 def needs_for(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, field_validator
 
-from bot.core.escalation import Route
+from bot.core.escalation import LARGE_ASKED, Route
 from bot.llm import generate
 from bot.llm.api import Answer, Classification, GenerationFailed, ModelRecord, ModelUnavailable
 from bot.llm.backends import LabelScorer
@@ -166,7 +166,7 @@ def large_not_used(final: ModelRecord, large: ModelRecord) -> None:
     """Say on the final record (the one the audit shows) that the large model was asked and why
     its answer was not used: without it an HTTP 500 read as if it had never been asked."""
     final.escalated = True
-    final.note = f"{final.note}; large model asked: {large.note or 'no answer'}".lstrip("; ")
+    final.note = f"{final.note}; {LARGE_ASKED}{large.note or 'no answer'}".lstrip("; ")
 
 
 def classify_with(
