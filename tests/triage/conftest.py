@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -45,7 +46,11 @@ def host() -> FakeRepoHost:
 
 @pytest.fixture
 def trained(settings: Settings, store: Store):  # type: ignore[no-untyped-def]
-    layer = get_model_layer(settings, store)
+    return trained_layer(get_model_layer(settings, store))
+
+
+def trained_layer(layer: Any) -> Any:
+    """A model layer taught REPO's labeled examples, its classifier fitted."""
     for text, label in labeled():
         layer.learn(REPO, text, label, "backfill")
     layer.classifier(force=True)

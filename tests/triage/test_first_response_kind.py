@@ -21,8 +21,7 @@ from bot.llm.prompts import load_prompt
 from bot.settings import load_settings
 from bot.store import Store
 from tests.llm import fake_local
-from tests.triage.conftest import NOW, REPO, THRESHOLDS, OneRepoGitHub, issue_payload
-from tests.triage.examples import labeled
+from tests.triage.conftest import NOW, REPO, THRESHOLDS, OneRepoGitHub, issue_payload, trained_layer
 from tests.triage.fakes import FakeRepoHost
 
 ISSUE = IssueSnapshot(REPO, 7, "Editor crashes on save", "The editor crashes on save.", "alice")
@@ -91,10 +90,7 @@ def test_the_cautious_path_posts_no_guessed_kind(
         model_path=model,
         thresholds={**THRESHOLDS, "comment": 0.5},
     )
-    layer = ModelLayer(settings, store)
-    for text, label in labeled():
-        layer.learn(REPO, text, label, "backfill")
-    layer.classifier(force=True)
+    layer = trained_layer(ModelLayer(settings, store))
     ctx = JobContext(settings, store, OneRepoGitHub(host), layer, lambda: NOW)
     host.files[".github/smolbot.yml"] = "triage:\n  first_response: true\n  threshold: 0.95\n"
     n = host.add("App crashes with an exception when I click save", "It crashes every time.")

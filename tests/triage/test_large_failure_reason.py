@@ -16,8 +16,7 @@ from bot.settings import load_settings
 from bot.store import Store
 from tests.llm.conftest import behaviour, large_url  # noqa: F401 (fixtures)
 from tests.llm.fake_openai import Behaviour
-from tests.triage.conftest import NOW, REPO, THRESHOLDS, OneRepoGitHub, issue_payload
-from tests.triage.examples import labeled
+from tests.triage.conftest import NOW, REPO, THRESHOLDS, OneRepoGitHub, issue_payload, trained_layer
 from tests.triage.fakes import FakeRepoHost
 
 
@@ -48,10 +47,7 @@ def test_a_large_model_answering_500_is_named_in_the_audit(
         large_max_retries=0,
         large_timeout_s=5,
     )
-    layer = ModelLayer(settings, store)
-    for text, label in labeled():
-        layer.learn(REPO, text, label, "backfill")
-    layer.classifier(force=True)
+    layer = trained_layer(ModelLayer(settings, store))
     ctx = JobContext(settings, store, OneRepoGitHub(host), layer, lambda: NOW)
     host.files[".github/smolbot.yml"] = "triage:\n  threshold: 0.9\n"
     n = host.add("App crashes with an exception when I click save", "It crashes every time.")

@@ -7,11 +7,12 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.duplicates import ADVICE_INTRO, Candidate, likely_duplicates, reported_before
+from bot.core.duplicates import ADVICE_INTRO, likely_duplicates, reported_before
 from bot.core.triage import IssueSnapshot
 from bot.jobs.commands import handle_comment_event
 from bot.jobs.triage import find_duplicates, handle_issue_event
 from tests.triage.conftest import REPO, comment_payload, issue_payload
+from tests.triage.test_policy import cands_st
 
 CRASH = "Editor crashes when clicking save button"
 
@@ -62,19 +63,7 @@ def test_newer_look_alikes_do_not_crowd_out_an_older_one(ctx):  # type: ignore[n
     assert [c.number for c in find_duplicates(ctx, later, k=9)] == [*range(11, 19), 3]
 
 
-cands = st.lists(
-    st.builds(
-        Candidate,
-        st.integers(1, 50),
-        st.just("t"),
-        st.sampled_from(["open", "closed"]),
-        st.floats(0, 1),
-    ),
-    max_size=20,
-)
-
-
-@given(cands, st.floats(0, 1), st.integers(1, 50))
+@given(cands_st, st.floats(0, 1), st.integers(1, 50))
 def test_likely_duplicates_were_all_reported_before(cands, threshold, me):  # type: ignore[no-untyped-def]
     got = likely_duplicates(cands, threshold, exclude=me)
     assert all(c.number < me for c in got)
@@ -82,6 +71,6 @@ def test_likely_duplicates_were_all_reported_before(cands, threshold, me):  # ty
     assert len(got) == min(3, len(older))  # none of the older ones lost to a newer one
 
 
-@given(cands)
+@given(cands_st)
 def test_an_issue_not_opened_yet_has_every_stored_one_before_it(cands):  # type: ignore[no-untyped-def]
     assert reported_before(cands, 0) == cands
