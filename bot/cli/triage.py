@@ -371,12 +371,10 @@ def _still_has(app: GitHubApp, inst: int, repo: str) -> bool:
     """Whether installation `inst` can still read `repo` (GET /repos/{repo} as it): False on
     GitHub's 404, the installation removed or the repository taken off it. Another error is
     left to the backfill, which waits out or says what it meets."""
-    from bot.github.errors import translated
     from bot.ports import GitHubError, NotFound
 
     try:
-        with translated():
-            app.client(inst).requester.requestJsonAndCheck("GET", f"/repos/{repo}")
+        app.repository_as(inst, repo)
     except NotFound:
         return False
     except GitHubError:

@@ -216,16 +216,22 @@ class GitHubApp:
         except RequestException as exc:
             raise credentials_error(exc) from exc
         inst, account = int(found["id"]), found.get("account") or {}
-        with as_installation(lambda: self.tokens.forget(inst)):
-            _, repo = self.client(inst).requester.requestJsonAndCheck(
-                "GET", f"/repos/{quote(owner)}/{quote(name)}"
-            )
         return {
             "id": inst,
             "account": str(account.get("login") or ""),
             "account_type": str(account.get("type") or ""),
-            "repository": repo,
+            "repository": self.repository_as(inst, full_name),
         }
+
+    def repository_as(self, inst: int, full_name: str) -> dict[str, Any]:
+        """The repository's JSON as installation `inst` reads it (GET /repos/{owner}/{name}, which
+        follows renames); NotFound when the installation is gone or no longer has it."""
+        owner, _, name = full_name.partition("/")
+        with as_installation(lambda: self.tokens.forget(inst)):
+            _, repo = self.client(inst).requester.requestJsonAndCheck(
+                "GET", f"/repos/{quote(owner)}/{quote(name)}"
+            )
+        return dict(repo)
 
     def app_login(self) -> str:
         """The login the App's comments and events carry on GitHub (`{slug}[bot]`), asked as the
