@@ -39,7 +39,13 @@ class ModelLayer(Protocol):
     ) -> bool: ...  # a person's (or the large model's) example of `label` from it
 
     def ask(
-        self, task: str, prompt: str, variables: dict[str, str], schema: Any
+        self,
+        task: str,
+        prompt: str,
+        variables: dict[str, str],
+        schema: Any,
+        *,
+        use_unsure: bool = True,
     ) -> Answer[Any]: ...
 
     # retrained first when examples arrived (`here`: in this call, not beside it)

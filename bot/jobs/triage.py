@@ -261,7 +261,9 @@ def first_response(
         "related": ", ".join(f"#{n}" for n in related) or "none",
     }
     try:
-        answer: Answer[Any] = ctx.models.ask(COMMENT_TASK, PROMPT, variables, FirstResponse)
+        answer: Answer[Any] = ctx.models.ask(
+            COMMENT_TASK, PROMPT, variables, FirstResponse, use_unsure=False
+        )
     except ModelUnavailable as err:
         return [NoOp(f"local model unavailable: {err}", "comment")], None
     text = answer.value.comment if answer.ok and answer.value is not None else None

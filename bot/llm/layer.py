@@ -42,11 +42,6 @@ INLINE_RETRAIN_MAX = 3000
 # bound cut every such answer off. The schema bounds the answer; the provider bills what it writes.
 LARGE_MIN_TOKENS = 1024
 RETRAIN_PAUSE_S = 300.0  # after a background retrain failed (logged), before the next one starts
-# The tasks whose callers never use an answer under the bar, so ask() does not pay the large model
-# for one that cannot clear it: the first response (bot/jobs/triage.py) is posted only when sure;
-# with a `comment` bar of 0.97 every opened issue paid for a call whose answer was then dropped.
-# A commit draft under the bar is still the caller's to use: its task escalates as ever.
-UNSURE_SET_ASIDE = frozenset({"comment"})
 
 
 class ModelLayer:
@@ -145,16 +140,17 @@ class ModelLayer:
         allow_escalation: bool = True,
         max_tokens: int | None = None,
         check: Check | None = None,
-        use_unsure: bool | None = None,
+        use_unsure: bool = True,
     ) -> Answer[T]:
         """A validated answer from the local model, escalated to the large one when unsure.
 
         `check` is the caller's own evidence about an answer (e.g. agreement with what retrieval
         found in the repository's history), 0..1; it multiplies the answer's confidence before the
         escalation decision. Cached answers are checked again (the cache keeps the model's part).
-        `use_unsure=False`: the caller sets an answer under the bar aside, so the large model is
-        not asked when no answer of it can clear the bar (_beyond_reach); None: as the task's
-        callers do (UNSURE_SET_ASIDE)."""
+        `use_unsure=False`: the caller sets an answer under the bar aside (the first response is
+        posted only when sure), so the large model is not asked when no answer of it can clear
+        the bar (_beyond_reach): with a `comment` bar of 0.97 every opened issue paid for a call
+        whose answer was then dropped. A commit draft under the bar is still its caller's to use."""
         p = load_prompt(prompt, self.prompts_dir)
         req = generate.Request(
             task,
@@ -174,8 +170,6 @@ class ModelLayer:
                 log.warning("local model not used: %s", err)
                 why = str(err)
         skipped = self._skipped_local(task, req.rendered.version, why) if why else None
-        if use_unsure is None:
-            use_unsure = task not in UNSURE_SET_ASIDE
         bar = None if use_unsure else self.settings.threshold(task)
         if why is not None and not self._large_ready(allow_escalation, bar):
             if skipped is not None:  # what was not used and why, as for any call

@@ -59,7 +59,7 @@ def test_a_first_response_past_the_large_model_s_reach_is_not_paid_for(
 ) -> None:
     model = fake_local.model_file(tmp_path / "m.gguf", b"qwen")
     layer = ModelLayer(settings_for(tmp_path, large_url, model), llm_store)
-    ans = layer.ask(COMMENT_TASK, PROMPT, VARIABLES, FirstResponse)
+    ans = layer.ask(COMMENT_TASK, PROMPT, VARIABLES, FirstResponse, use_unsure=False)
     assert behaviour.requests == [] and layer.budget_left() == layer.settings.large_daily_budget
     assert ans.status == "not_escalated" and not ans.ok and ans.record.backend == "gpt4all"
     assert WHY in ans.record.note  # the audit's model record says why
@@ -84,7 +84,7 @@ def test_no_local_model_and_a_bar_past_reach_is_the_cautious_path(
     model = fake_local.model_file(tmp_path / "m.gguf", b"BAD")  # GGUFBAD: will not load
     layer = ModelLayer(settings_for(tmp_path, large_url, model), llm_store)
     with pytest.raises(ModelUnavailable):
-        layer.ask(COMMENT_TASK, PROMPT, VARIABLES, FirstResponse)
+        layer.ask(COMMENT_TASK, PROMPT, VARIABLES, FirstResponse, use_unsure=False)
     assert behaviour.requests == []
     (row,) = layer.records.calls()
     assert WHY in row["note"]

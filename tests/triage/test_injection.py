@@ -216,7 +216,7 @@ class Misled:
     def learn(self, *a, **k):  # type: ignore[no-untyped-def]
         return self.inner.learn(*a, **k)
 
-    def ask(self, task, prompt, variables, schema):  # type: ignore[no-untyped-def]
+    def ask(self, task, prompt, variables, schema, use_unsure=True):  # type: ignore[no-untyped-def]
         seen = (variables["title"], variables["body"])
         self.clean = self.clean or seen
         left = " ".join(s.replace(c, " ") for s, c in zip(seen, self.clean, strict=True)).strip()

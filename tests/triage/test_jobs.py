@@ -237,7 +237,7 @@ def test_first_response_failing_the_check_posts_nothing(ctx, host):
         def learn(self, *a, **k):  # type: ignore[no-untyped-def]
             return self.inner.learn(*a, **k)
 
-        def ask(self, task, prompt, variables, schema):  # type: ignore[no-untyped-def]
+        def ask(self, task, prompt, variables, schema, use_unsure=True):  # type: ignore[no-untyped-def]
             from bot.llm.api import Answer, ModelRecord
 
             rec = ModelRecord(task, "scripted", "scripted", prompt, 0.9, False, 1.0)

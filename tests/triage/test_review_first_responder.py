@@ -72,7 +72,7 @@ class Scripted:
     def learn(self, *a: Any, **k: Any) -> None:
         return None
 
-    def ask(self, task, prompt, variables, schema):  # type: ignore[no-untyped-def]
+    def ask(self, task, prompt, variables, schema, use_unsure=True):  # type: ignore[no-untyped-def]
         self.asked.append(dict(variables))
         rec = ModelRecord(task, "scripted", "scripted", prompt, 0.9, False, 1.0)
         return Answer(schema(comment=self.comment), 0.9, rec, "ok", [rec])
