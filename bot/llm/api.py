@@ -29,6 +29,10 @@ class ModelRecord:
     cache_hit: bool = False
     note: str = ""
 
+    def add_note(self, more: str) -> None:
+        """One more thing the audit should know about this call, after what the note says."""
+        self.note = f"{self.note}; {more}".lstrip("; ")
+
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 

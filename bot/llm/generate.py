@@ -117,7 +117,7 @@ def unsure(rec: ModelRecord, first: float | None, large: float, bar: float) -> N
     """Note on the large model's record that its answer was under the bar too (not acted on)."""
     before = f" and the first answer's {first:.2f} are" if first is not None else " is"
     why = f"unsure: the large model's {large:.2f}{before} under {bar:.2f}"
-    rec.note = f"{rec.note}; {why}".lstrip("; ")
+    rec.add_note(why)
 
 
 def _generate_valid(

@@ -234,7 +234,7 @@ class ModelLayer:
                 f"not escalated: the threshold {bar:.2f} is above the most a large model's"
                 f" answer can get ({top:.2f})"
             )
-            rec.note = f"{rec.note}; {why}".lstrip("; ")
+            rec.add_note(why)
 
     def _finish(
         self,
@@ -679,7 +679,7 @@ def _checked(out: generate.Outcome[T], check: Check | None) -> generate.Outcome[
     evidence = min(max(float(check(out.value)), 0.0), 1.0)
     out.confidence = round(out.confidence * evidence, 4)
     out.record.confidence = out.confidence
-    out.record.note = f"{out.record.note}; evidence {evidence:.2f}".lstrip("; ")
+    out.record.add_note(f"evidence {evidence:.2f}")
     return out
 
 

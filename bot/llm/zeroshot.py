@@ -166,7 +166,7 @@ def large_not_used(final: ModelRecord, large: ModelRecord) -> None:
     """Say on the final record (the one the audit shows) that the large model was asked and why
     its answer was not used: without it an HTTP 500 read as if it had never been asked."""
     final.escalated = True
-    final.note = f"{final.note}; {LARGE_ASKED}{large.note or 'no answer'}".lstrip("; ")
+    final.add_note(f"{LARGE_ASKED}{large.note or 'no answer'}")
 
 
 def classify_with(
@@ -204,12 +204,12 @@ def classify_with(
         if out.value is not None and value is None:  # validated, but no label it may use
             why = f"label {out.value.label!r} is not in the allowed list"
             out.record.confidence = 0.0
-            out.record.note = f"{out.record.note}; {why}".lstrip("; ")
+            out.record.add_note(why)
         if value is not None and out.confidence >= threshold:
             if _LEARNING.get():
                 layer.learn(scope, text, value.label, source="large", issue=_ISSUE.get())
             else:
-                out.record.note = f"{out.record.note}; not learned".lstrip("; ")
+                out.record.add_note("not learned")
             ans = Answer(value, out.confidence, out.record, "escalated", attempts)
             return layer._done(ans, call_id, scope)
         if value is not None:  # unsure too: not acted on, and not learned from
