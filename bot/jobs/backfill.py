@@ -1173,10 +1173,12 @@ def resume_unfinished(
     limited: set[int] = set()  # rate limited in this pass: its other repositories wait too
     # with a task queue, each resume lists one part and queues the rest as `backfill` jobs
     max_pages = ctx.settings.backfill_pages_per_part if ctx.defer is not None else None
+    parts = _part_jobs(ctx.store)
     for row in unfinished(ctx.store):
         repo = row["repo"]
         inst = ctx.store.installation_for_repo(repo)
-        why = _not_resumed_because(row, inst, suspended, limited, now, _part_job(ctx.store, row))
+        part_job = parts.get(str(repo).lower()) if row["status"] == CONTINUING else None
+        why = _not_resumed_because(row, inst, suspended, limited, now, part_job)
         if why:
             out.left[repo] = why
             continue
@@ -1213,18 +1215,17 @@ def resume_unfinished(
     return out
 
 
-def _part_job(store: Store, row: dict[str, Any]) -> str | None:
-    """For a CONTINUING cursor row: the status of a `backfill` job of its repository that has
-    not finished (received, queued or running), None when there is none (it died, or was never
-    recorded). Any of the repository's, not only the next part's: each goes on from the row."""
-    if row["status"] != CONTINUING:
-        return None
-    repo = str(row["repo"]).lower()
+def _part_jobs(store: Store) -> dict[str, str]:
+    """The status of the oldest `backfill` job not finished (received, queued or running) of each
+    repository, by its name lowercased, as the job names it and as it is named now: a CONTINUING
+    cursor row with none waits for no part (it died, or was never recorded). Any of the
+    repository's jobs, not only the next part's: each goes on from the row."""
+    out: dict[str, str] = {}
     for job in unfinished_runs(store, "backfill"):
         named = str(job["kwargs"].get("repo") or "")
-        if repo in (named.lower(), store.current_repo_name(named).lower()):
-            return str(job["status"])
-    return None
+        for name in (named, store.current_repo_name(named)):
+            out.setdefault(name.lower(), str(job["status"]))
+    return out
 
 
 def _not_resumed_because(
@@ -1236,7 +1237,7 @@ def _not_resumed_because(
     part_job: str | None = None,
 ) -> str:
     """Why `row`'s backfill is not to be resumed now ('' when it is). `part_job`: the status of
-    the unfinished `backfill` job that goes on from a CONTINUING row (_part_job): while there is
+    the unfinished `backfill` job that goes on from a CONTINUING row (_part_jobs): while there is
     one, the row waits for it however long the model queue takes; resumed here as well, the
     repository would be listed by two chains of parts."""
     repo, resumes = row["repo"], int(row["resumes"] or 0)
