@@ -75,7 +75,10 @@ class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
         its LLModel, with every prompt token counted: gpt4all checks each part alone against the
         context, and when the whole does not fit it erases the oldest tokens (the system prompt,
         the data rule, a fence's opening) and answers from the rest. Here a prompt that does not
-        fit is PromptTooLong, and an answer stops (truncated) before it would fill the context."""
+        fit is PromptTooLong, and an answer stops (truncated) before it would fill the context.
+        A prompt holding a NUL character is refused (GenerationFailed) before the model is
+        loaded or asked: see _refuse_nul."""
+        _refuse_nul(system=system, user=user)
         n_ctx = self.options.n_ctx
         with self._lock:  # one generation at a time per loaded model
             llm = self._load().model  # gpt4all's LLModel
@@ -167,6 +170,22 @@ class Gpt4allBackend(LocalFileBackend[Gpt4allOptions]):
             # gpt4all's max_tokens (n_predict) counts every token, as count does
             truncated = cut or count >= max_tokens
             return Generation("".join(pieces), prompt_tokens, count, truncated=truncated)
+
+
+def _refuse_nul(**parts: str) -> None:
+    """GenerationFailed for a prompt part holding a NUL character: gpt4all hands the runtime each
+    part as ctypes.c_char_p(prompt.encode()), a C string that ends at the first NUL, so the rest
+    (the closing fence, the instructions after it) would never be read and the model would
+    follow whatever the text before the NUL says. bot.llm.prompts.neutralise takes control
+    characters out of every variable; this is the net under it (a prompt file, a caller that
+    does not render one). The layer records the failure as it does any other of this source."""
+    for part, text in parts.items():
+        at = text.find("\x00")
+        if at >= 0:
+            raise GenerationFailed(
+                f"gpt4all: the {part} prompt holds a NUL character (at {at} of {len(text)}),"
+                " where the runtime would cut it: not sent"
+            )
 
 
 def _refused(message: str, n_ctx: int) -> GenerationFailed:
