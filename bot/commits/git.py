@@ -123,6 +123,10 @@ class Repo:
             commits.append((chunks[i].strip(), files))
         return commits
 
+    def branch(self) -> str:
+        """The branch HEAD is on, short (`fix/123-crash`); "" on a detached HEAD."""
+        return self.git("symbolic-ref", "--quiet", "--short", "HEAD", check=False).strip()
+
     def config(self, key: str) -> str | None:
         out = self.git("config", "--get", key, check=False).strip()
         return out or None

@@ -23,6 +23,7 @@ from bot.commits.model import (
     Writer,
     prompt_tokens,
 )
+from bot.commits.references import DROPPED, Cleaner, branch_issues
 from bot.commits.retrieval import SUPPORT_VARIABLE, similar, support_json, type_shares, type_vote
 from bot.commits.secrets import find_secrets, secret_values, secrets_in
 from bot.commits.style import TRAILING_REF, Style, infer_scope, infer_type, learn, path_type
@@ -92,6 +93,7 @@ class DraftOptions:
     body_over_lines: int = 30  # changes larger than this get a body
     file_summaries: int = 3  # files too large to paste that the model summarizes first (map step)
     comment: str = "#"  # core.commentChar / commentString: git drops a line that starts with it
+    branch: str = ""  # the branch HEAD is on: a closing keyword may name only an issue it names
 
 
 class _Scan:
@@ -154,7 +156,7 @@ def draft_tree(
     changes = diffs.changes_from_patch(repo.patch(base, tree))
     if not changes:
         return None
-    opts = dataclasses.replace(opts, comment=repo.comment_string())
+    opts = dataclasses.replace(opts, comment=repo.comment_string(), branch=repo.branch())
     return draft_changes(tree, changes, repo.history(opts.history), writer, opts)
 
 
@@ -187,7 +189,7 @@ def draft_changes(
     draft = _model_draft(scan, writer, variables, opts, result)
 
     def finish(d: CommitDraft) -> tuple[str, list[str]]:
-        return _finish(d, changes, style, ctype, scope, forced, large, opts.comment)
+        return _finish(d, changes, style, ctype, scope, forced, large, opts.comment, opts.branch)
 
     message, repairs = finish(draft or fallback(changes, ctype))
     used = past_subjects(history)
@@ -200,6 +202,8 @@ def draft_changes(
             f"the model's subject ran past the limit and was cut: {message.splitlines()[0]!r}"
         )
         result.confidence = round(result.confidence * REPAIRED, 4)
+    if result.confidence and any(r.startswith(DROPPED) for r in repairs):
+        result.confidence = round(result.confidence * REPAIRED, 4)  # words the model may not say
     result.message = message
     result.repairs += repairs
     result.seconds = time.monotonic() - started
@@ -215,17 +219,41 @@ def _finish(
     forced: str | None,
     large: bool,
     comment: str = "#",
+    branch: str = "",
 ) -> tuple[str, list[str]]:
-    """The message for a draft (the paths' type, a listed body, the format rules); its repairs."""
+    """The message for a draft (the paths' type, a listed body, the format rules, nothing it may
+    not say: _without_references); its repairs."""
     draft, repairs = draft.model_copy(), []
     if style.conventional and forced in DECISIVE_TYPES and draft.type != forced:
         repairs.append(f"type {draft.type!r} replaced by {forced!r} (paths)")
         draft.type = forced
+    draft, cleaner = _without_references(draft, changes, ctype, branch, repairs)
     if large and not draft.body.strip():
-        draft.body = _listed_body(changes)
+        draft.body = cleaner.body(_listed_body(changes))
         repairs.append("body listed from the changed files")
     message, more = compose(draft, style, ctype, scope, comment)
-    return message, repairs + more
+    return message, repairs + cleaner.found.repairs() + more
+
+
+def _without_references(
+    draft: CommitDraft,
+    changes: list[diffs.FileChange],
+    ctype: str,
+    branch: str,
+    repairs: list[str],
+) -> tuple[CommitDraft, Cleaner]:
+    """The draft without what it may not say on the model's word (bot.commits.references), which
+    the staged diff can tell a model to write: a closing keyword (`closes #1` closes the issue once
+    pushed) unless for an issue the branch's name gives, an image, a link the diff does not hold;
+    its @-mentions made inert. A subject with nothing else left gets the rule-made one. The
+    cleaner says what it took out (its repairs)."""
+    cleaner = Cleaner(branch_issues(branch), "".join(c.patch for c in changes))
+    subject = cleaner.subject(draft.subject)
+    if not re.search(r"\w", subject):
+        subject = cleaner.subject(fallback(changes, ctype).subject)
+        repairs.append("the subject said nothing else: the rule-made subject instead")
+    draft.subject, draft.body = subject, cleaner.body(draft.body)
+    return draft, cleaner
 
 
 def subject_key(message: str) -> str:
