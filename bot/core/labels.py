@@ -90,13 +90,11 @@ def spelled(name: str, repo_labels: Iterable[str]) -> str:
     `needs triage`, `Needs Info`), else one with a status prefix (`status: duplicate`,
     `state/needs-info`), else `name` itself."""
     labels = list(repo_labels)
-    exact = find_label(labels, name)
-    if exact is not None:
-        return exact
-    want = canon(name)
-    loose = next((lb for lb in labels if canon(lb) == want), None)
-    prefixed = (f"{p} {want}" for p in STATUS_PREFIXES)
-    return loose or next((lb for p in prefixed for lb in labels if canon(lb) == p), name)
+    found = existing_spelling(name, labels)
+    if found is not None:
+        return found
+    prefixed = (f"{p} {canon(name)}" for p in STATUS_PREFIXES)
+    return next((lb for p in prefixed for lb in labels if canon(lb) == p), name)
 
 
 def names_for(kind: Kind, cfg: RepoConfig) -> tuple[str, ...]:
@@ -107,12 +105,24 @@ def names_for(kind: Kind, cfg: RepoConfig) -> tuple[str, ...]:
 
 
 def label_for_kind(kind: Kind, repo_labels: Iterable[str], cfg: RepoConfig) -> str | None:
-    """The repository's label for a kind: the config's label_map first, then common names."""
+    """The repository's label for a kind: the config's label_map first, then common names.
+    A mapped name is applied as the repository spells it (`type: bug` is its `Type: Bug 🐛`,
+    as the bot reads labels: GitHub would create the name as written beside it, a twin), and
+    as configured when the repository has no such label yet."""
+    labels = list(repo_labels)
     names = names_for(kind, cfg)
     if kind in cfg.triage.label_map:
-        return names[0]  # applied as configured, even before the repository has it
-    by_canon = {canon(lb): lb for lb in repo_labels}
+        return existing_spelling(names[0], labels) or names[0]
+    by_canon = {canon(lb): lb for lb in labels}
     return next((by_canon[canon(n)] for n in names if canon(n) in by_canon), None)
+
+
+def existing_spelling(name: str, repo_labels: Iterable[str]) -> str | None:
+    """The repository's label that is `name` as the bot reads labels: the one GitHub matches
+    (case aside), else the first that compares the same loosely (canon); None when none is."""
+    labels = list(repo_labels)
+    want = canon(name)
+    return find_label(labels, name) or next((lb for lb in labels if canon(lb) == want), None)
 
 
 def is_untriaged(issue_labels: Iterable[str], cfg: RepoConfig) -> bool:

@@ -10,9 +10,17 @@ from typing import Any
 
 import yaml
 
+from bot.core.config import Kind, RepoConfig, default_config
+from bot.core.labels import kinds_named
+
 TEMPLATE_DIR = ".github/ISSUE_TEMPLATE"
-# The single template GitHub still offers a repository without the folder, in the order it looks
-LEGACY_TEMPLATES = (".github/ISSUE_TEMPLATE.md", "ISSUE_TEMPLATE.md", "docs/ISSUE_TEMPLATE.md")
+# The single template GitHub still offers a repository without the folder: in these folders, in
+# the order it looks ("" is the root), named ISSUE_TEMPLATE, case aside, with or without an
+# extension such as .md or .txt (GitHub's own example is `.github/issue_template.md`)
+LEGACY_TEMPLATE_DIRS = (".github", "", "docs")
+_LEGACY_NAME = re.compile(r"issue_template(?:\.(?:md|txt))?", re.I)
+# a template that asks for a bug report says so in a word of its own: `bug`, not `debugging`
+_BUG_WORDS = re.compile(r"\b(?:bugs?|defects?|crash(?:es)?)\b")
 NO_RESPONSE = "_no response_"
 # an unclosed comment hides the rest, as GitHub shows it (and a scan per `<!--` to the end of a
 # 64 KB body for a `-->` that is not there took seconds)
@@ -61,19 +69,54 @@ class TemplateField:
     default: str = ""
 
 
+def is_legacy_template(path: str) -> bool:
+    """Whether `path` is the single legacy issue template (`.github/issue_template.md`,
+    `ISSUE_TEMPLATE`, `docs/Issue_Template.txt`): GitHub matches its name case aside."""
+    folder, _, name = path.rpartition("/")
+    return folder in LEGACY_TEMPLATE_DIRS and _LEGACY_NAME.fullmatch(name) is not None
+
+
+def legacy_template(paths: Iterable[str], folder: str) -> str | None:
+    """The legacy template among a folder's file paths, one chosen the same way each time when
+    a case-sensitive tree holds several (`ISSUE_TEMPLATE.md` and `issue_template.txt`):
+    Markdown first, then no extension, then .txt; then by path."""
+    found = [p for p in paths if p.rpartition("/")[0] == folder and is_legacy_template(p)]
+    order = {".md": 0, "": 1, ".txt": 2}
+    return min(found, key=lambda p: (order[_extension(p)], p), default=None)
+
+
+def _extension(path: str) -> str:
+    name = path.rpartition("/")[2].lower()
+    return name[name.rfind(".") :] if "." in name else ""
+
+
 @dataclass(frozen=True)
 class IssueTemplate:
     path: str
     name: str
     labels: tuple[str, ...]
     fields: tuple[TemplateField, ...]
+    title: str = ""  # the title the template starts an issue with (`[Bug]: `)
+    about: str = ""  # a Markdown template's `about`, an issue form's `description`
 
     @property
     def is_bug(self) -> bool:
-        if self.path in LEGACY_TEMPLATES:  # the one template every reporter fills in
+        return self.asks_for_bugs(default_config())
+
+    def asks_for_bugs(self, cfg: RepoConfig) -> bool:
+        """Whether reporters write bug reports from this template: the legacy single template
+        (the one every reporter fills in); else its labels, when they name a kind (as `cfg`
+        reads labels); else a word of its own in its name, title, about or file name (`Bug
+        report`, `bug_report.md`), never part of one (`Debugging help` is not a bug report)."""
+        if is_legacy_template(self.path):
             return True
-        words = " ".join((self.path, self.name, *self.labels)).lower()
-        return "bug" in words or "defect" in words or "crash" in words
+        kinds = kinds_named(self.labels, cfg)
+        if kinds:
+            return Kind.BUG in kinds
+        stem = self.path.rpartition("/")[2].rpartition(".")[0] or self.path
+        text = " ".join((self.name, self.title, self.about, stem))
+        words = " ".join(re.sub(r"[\W_]+", " ", unicodedata.normalize("NFKC", text)).split())
+        return _BUG_WORDS.search(words.casefold()) is not None
 
 
 def parse_template(path: str, text: str) -> IssueTemplate | None:
@@ -82,9 +125,9 @@ def parse_template(path: str, text: str) -> IssueTemplate | None:
     hold (`date: 2024-02-30` raises ValueError), as the repository's config is read. One broken
     template must not stop the triage of every bug report in the repository."""
     try:
-        if path.endswith((".yml", ".yaml")):
+        if path.lower().endswith((".yml", ".yaml")):
             return _parse_form(path, yaml.safe_load(text))
-        if path.endswith(".md"):
+        if path.lower().endswith(".md") or is_legacy_template(path):  # .txt: Markdown too
             return _parse_markdown(path, text)
     except (yaml.YAMLError, ValueError, TypeError, RecursionError):
         return None
@@ -118,7 +161,9 @@ def _parse_form(path: str, data: Any) -> IssueTemplate | None:
             required = bool(_mapping(item.get("validations")).get("required", False))
             fields.append(TemplateField(label, required, str(attrs.get("value", "") or "")))
     name = str(data.get("name", path))
-    return IssueTemplate(path, name, _labels(data.get("labels")), tuple(fields))
+    return IssueTemplate(
+        path, name, _labels(data.get("labels")), tuple(fields), *_words(data, "description")
+    )
 
 
 def _parse_markdown(path: str, text: str) -> IssueTemplate:
@@ -136,7 +181,12 @@ def _parse_markdown(path: str, text: str) -> IssueTemplate:
         for h, body in sections(text)
     )
     name = str(meta.get("name", path))
-    return IssueTemplate(path, name, _labels(meta.get("labels")), fields)
+    return IssueTemplate(path, name, _labels(meta.get("labels")), fields, *_words(meta, "about"))
+
+
+def _words(meta: dict[Any, Any], about: str) -> tuple[str, str]:
+    """A template's title and its description (`about`, or an issue form's `description`)."""
+    return str(meta.get("title") or ""), str(meta.get(about) or "")
 
 
 def sections(body: str, known: frozenset[str] | None = None) -> list[tuple[str, str]]:
@@ -188,16 +238,23 @@ def _norm(heading: str) -> str:
     return " ".join(re.sub(r"[^\w ]+|_", "", folded).split())
 
 
-def bug_templates(templates: Iterable[IssueTemplate]) -> list[IssueTemplate]:
-    return [t for t in templates if t.is_bug and t.fields]
+def bug_templates(
+    templates: Iterable[IssueTemplate], cfg: RepoConfig | None = None
+) -> list[IssueTemplate]:
+    """The templates bug reports are written from (`cfg`: the repository's, for its label_map;
+    the defaults when not given)."""
+    read_as = default_config() if cfg is None else cfg
+    return [t for t in templates if t.asks_for_bugs(read_as) and t.fields]
 
 
-def pick_bug_template(templates: Iterable[IssueTemplate], body: str = "") -> IssueTemplate | None:
+def pick_bug_template(
+    templates: Iterable[IssueTemplate], body: str = "", cfg: RepoConfig | None = None
+) -> IssueTemplate | None:
     """The bug template a report was written from: the only one, else the one whose field labels
     match most of the body's headings (an issue form renders each field as `### <label>`).
     Several and none (or more than one) matches best: None, so no template's fields are asked
     for from a report written from another."""
-    bugs = bug_templates(templates)
+    bugs = bug_templates(templates, cfg)
     if len(bugs) <= 1:
         return bugs[0] if bugs else None
     headings = set(split_sections(body))

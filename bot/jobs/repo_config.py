@@ -23,7 +23,13 @@ from bot.core.config import (
     undecoded,
 )
 from bot.core.markers import inert, marker, with_marker
-from bot.core.templates import LEGACY_TEMPLATES, TEMPLATE_DIR, IssueTemplate, parse_template
+from bot.core.templates import (
+    LEGACY_TEMPLATE_DIRS,
+    TEMPLATE_DIR,
+    IssueTemplate,
+    legacy_template,
+    parse_template,
+)
 from bot.jobs.perform import Performer, Target
 from bot.ports import (
     GitHubError,
@@ -401,11 +407,18 @@ def report_config_error(
 
 def load_templates(store: Store, host: RepoHost, repo: str) -> list[IssueTemplate]:
     """The repository's issue templates (Markdown and issue forms), config.yml excluded; with
-    none in .github/ISSUE_TEMPLATE, the legacy single ISSUE_TEMPLATE.md GitHub shows instead."""
+    none in .github/ISSUE_TEMPLATE, the legacy single template GitHub shows instead: in the
+    first of .github, the root and docs that holds one, named ISSUE_TEMPLATE case aside, .md,
+    .txt or no extension (`.github/issue_template.md`). Its name is not known in advance, so
+    each folder is listed (one request, as each exact-path read it replaces was: a missing file
+    has no ETag to save it) until one holds it, and the file is then read by ETag as before."""
     out = _template_dir(store, host, repo)
     if out:
         return out
-    for path in LEGACY_TEMPLATES:
+    for folder in LEGACY_TEMPLATE_DIRS:
+        path = legacy_template(host.list_dir(folder), folder)
+        if path is None:
+            continue
         text = read_file(store, host, repo, path).text
         parsed = parse_template(path, _lenient(text)) if text else None
         if parsed is not None:

@@ -130,7 +130,8 @@ class FakeRepoHost:
         return FileContent(text, tag, tag)
 
     def list_dir(self, path: str) -> list[str]:
-        return sorted(p for p in self.files if p.startswith(path.rstrip("/") + "/"))
+        prefix = path.strip("/") + "/" if path.strip("/") else ""  # "": the root, as GitHub's
+        return sorted(p for p in self.files if p.startswith(prefix))
 
     def list_issues(self, state: str = "all", since: str | None = None) -> Iterator[IssueData]:
         for n, issue in enumerate(sorted(self.issues.values(), key=lambda i: -i.number)):

@@ -52,9 +52,14 @@ def contents(req: Req) -> Resp:
     return Resp(200, body, {"etag": etag})
 
 
+def contents_root(req: Req) -> Resp:
+    """The repository's root folder (`/contents/`, as GitHub lists it)."""
+    return _listing(req, "")
+
+
 def _listing(req: Req, folder: str) -> Resp:
     """A folder's entries (files and subfolders), or 404 when nothing lives under it."""
-    prefix, entries = folder.strip("/") + "/", {}
+    prefix, entries = (folder.strip("/") + "/" if folder.strip("/") else ""), {}
     for path, data in req.r.files.items():
         if path.startswith(prefix):
             name = path[len(prefix) :].split("/")[0]

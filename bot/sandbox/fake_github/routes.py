@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.sandbox.fake_github.files import contents, permission, timeline
+from bot.sandbox.fake_github.files import contents, contents_root, permission, timeline
 from bot.sandbox.fake_github.installs import (
     access_token,
     get_app,
@@ -61,6 +61,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler, str]] = [
         ("GET", R + r"/labels", repo_labels, "repo"),
         ("POST", R + r"/labels", create_label, "repo"),
         ("GET", R + r"/collaborators/([^/]+)/permission", permission, "repo"),
+        ("GET", R + r"/contents/?", contents_root, "repo"),
         ("GET", R + r"/contents/(.+)", contents, "repo"),
     ]
 ]
