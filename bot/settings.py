@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     app_id: int | None = None
     private_key: SecretStr | None = None  # PEM text, or a path to a PEM file
     webhook_secret: SecretStr | None = None
+    # while the App's webhook secret is rotated: the old one, also accepted until it is unset
+    webhook_secret_previous: SecretStr | None = None
     github_api_url: str = "https://api.github.com"
     bot_login: str = "smolbot[bot]"
     token_refresh_margin_s: int = Field(default=300, ge=0, le=3000)
@@ -133,7 +135,7 @@ class Settings(BaseSettings):
         # there, and a directory named `~` was made under the working directory
         return v.expanduser() if v is not None else v
 
-    @field_validator("webhook_secret", "private_key", "dashboard_token")
+    @field_validator("webhook_secret", "webhook_secret_previous", "private_key", "dashboard_token")
     @classmethod
     def _blank_is_unset(cls, v: SecretStr | None) -> SecretStr | None:
         # `SMOLBOT_WEBHOOK_SECRET=` in an env file: not set (an empty secret passed every check
@@ -228,7 +230,12 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:
         if self.env == "production":
-            for name in ("webhook_secret", "private_key", "dashboard_token"):
+            for name in (
+                "webhook_secret",
+                "webhook_secret_previous",
+                "private_key",
+                "dashboard_token",
+            ):
                 value = getattr(self, name)
                 said = value.get_secret_value().lower() if value is not None else ""
                 if said in PLACEHOLDER_SECRETS or said.startswith("replace-with"):  # deploy/'s
@@ -337,7 +344,8 @@ def _explain(err: ValidationError) -> str:
         shown = (
             ""
             if isinstance(got, dict)
-            or field in {"private_key", "webhook_secret", "database_url", "broker_url"}
+            or field in {"private_key", "database_url", "broker_url"}
+            or field.startswith("webhook_secret")
             else f" (got {got!r})"
         )
         msg = e["msg"].removeprefix("Value error, ")

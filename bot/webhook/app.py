@@ -39,8 +39,13 @@ class Edge:
         self.spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
         self.batcher = IntakeBatcher(store, enqueue, self.lock, self.spool)
         self.reads, self.reads_lock = _read_connection(store, self.lock)
-        secret = settings.webhook_secret
-        self.secret = secret.get_secret_value().encode() if secret else None
+        # the secret, then the one it replaces while a rotation runs: either signs a delivery
+        current, previous = settings.webhook_secret, settings.webhook_secret_previous
+        self.secrets: list[bytes] = (
+            [s.get_secret_value().encode() for s in (current, previous) if s is not None]
+            if current is not None
+            else []
+        )
 
     async def accept(self, d: intake.Delivery, raw: bytes) -> Answer:
         """Record, then enqueue, together with whatever else arrived meanwhile (batcher.py)."""
@@ -103,10 +108,17 @@ WEBHOOK_OPENAPI: dict[str, Any] = {
             "description": "recorded, and queued (or ignored: an event smolbot does not use);"
             " or, the store being unavailable, kept in the local spool until it is back"
         },
-        "400": {"description": "missing headers, or not a JSON object"},
+        "400": {
+            "description": "missing headers, not a JSON object, or text that is not UTF-8 (half"
+            " a character)"
+        },
         "401": {"description": "missing or invalid signature; nothing recorded"},
         "413": {"description": "body over SMOLBOT_MAX_BODY_BYTES"},
         "415": {"description": "a content type other than JSON or form (payload=<JSON>)"},
+        "422": {
+            "description": "the store refused this delivery for what it holds (not an outage);"
+            " not recorded, and a redelivery is refused the same way"
+        },
         "503": {"description": "no webhook secret set, or neither the store nor the spool took it"},
     },
 }
@@ -135,7 +147,7 @@ class WebhookEndpoint:
         if answer is None:  # the client went away before its body arrived
             return
         status, body = answer
-        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        data = _json(body)
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(data))]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": data})
@@ -152,7 +164,7 @@ class WebhookEndpoint:
             elif name == b"content-type":
                 content_type = value
         event, delivery_id, sig = found
-        if edge.secret is None:
+        if not edge.secrets:
             return _error(
                 503, "SMOLBOT_WEBHOOK_SECRET is not set; the webhook refuses unsigned deliveries"
             )
@@ -163,9 +175,12 @@ class WebhookEndpoint:
             return None
         if raw is None:
             return _error(413, f"body larger than {limit} bytes")
-        if not signature.verify(edge.secret, raw, sig):
+        signed_with = signature.matching(edge.secrets, raw, sig)
+        if signed_with is None:
             _log_refused_signature(sig)
             return _error(401, BAD_SIGNATURE)
+        if signed_with:
+            _log_previous_secret()
         if not event or not delivery_id:
             return _error(400, "missing X-GitHub-Event or X-GitHub-Delivery header")
         if len(delivery_id) > 200:
@@ -179,6 +194,9 @@ class WebhookEndpoint:
             return _error(400, str(err))
         if event == "ping":
             return 200, {"ok": True, "zen": payload.get("zen")}
+        broken = intake.not_storable(raw, payload)
+        if broken is not None:  # the store would refuse it, and the whole batch it came in
+            return _error(400, broken)
         d = intake.describe(delivery_id, event, payload)
         lacking = intake.missing_fields(d, payload)
         if lacking and not intake.is_own_event(d, edge.settings.bot_login):
@@ -201,8 +219,17 @@ class _Disconnected(Exception):
     pass
 
 
+def _json(body: dict[str, Any]) -> bytes:
+    """An answer's JSON as UTF-8; escaped as ASCII when it holds text no UTF-8 encoder writes
+    (half a character a ping's zen or an error message echoed): it raised, and answered 500."""
+    try:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        return json.dumps(body, separators=(",", ":")).encode()
+
+
 REDELIVER = (
-    "redeliver this delivery when the store is back (GitHub does not by itself: the App's"
+    "redeliver this delivery once the cause is gone (GitHub does not by itself: the App's"
     " settings, Advanced, Recent Deliveries)"
 )
 BAD_SIGNATURE = (
@@ -211,6 +238,21 @@ BAD_SIGNATURE = (
 )
 _REFUSED_LOG_EVERY_S = 60.0
 _refused = {"at": float("-inf"), "count": 0}
+_previous = {"at": float("-inf"), "count": 0}
+
+
+def _log_previous_secret() -> None:
+    """Once a minute at most: deliveries still signed with SMOLBOT_WEBHOOK_SECRET_PREVIOUS say
+    the rotation is not over (GitHub has the old secret still, or sent them before the change)."""
+    _previous["count"] += 1
+    now = time.monotonic()
+    if now - _previous["at"] >= _REFUSED_LOG_EVERY_S:
+        log.info(
+            "accepted %d delivery(ies) signed with SMOLBOT_WEBHOOK_SECRET_PREVIOUS; once GitHub"
+            " signs with the new secret (the App's settings), unset it",
+            _previous["count"],
+        )
+        _previous["at"], _previous["count"] = now, 0
 
 
 def _log_refused_signature(sig: str | None) -> None:
@@ -255,9 +297,9 @@ def _intake_health(edge: Edge) -> str:
     if stuck <= edge.batcher.wait_s:
         return "ok"
     return (
-        f"error: the intake thread has been on one batch for {stuck:.0f} s (a store or broker"
-        " call that does not return); deliveries are kept in the spool and not recorded until"
-        " it does: restart the web if it lasts"
+        f"error: the intake thread has been on one batch for {stuck:.0f} s (a call to"
+        f" {edge.batcher.waiting_on()} that does not return); deliveries are kept in the spool"
+        " and not recorded until it does: restart the web if it lasts"
     )
 
 
@@ -317,8 +359,11 @@ def create_app(
     )
     app.state.edge = edge
 
-    webhook = Route("/webhook", WebhookEndpoint(edge), methods=["POST"], include_in_schema=False)
-    app.router.routes.append(webhook)
+    endpoint = WebhookEndpoint(edge)
+    # /webhook/ too: Starlette answered it 307 to /webhook with an empty body, which GitHub does
+    # not follow (a failed delivery, with nothing said why)
+    for path in ("/webhook", "/webhook/"):
+        app.router.routes.append(Route(path, endpoint, methods=["POST"], include_in_schema=False))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -12,11 +12,15 @@ Nothing is answered 202 before the store has the delivery, or the local spool do
 a batch the store fails for an outage (bot.store.outage) or because its file was replaced under
 the web (a restarted web replays it), or a delivery whose wait for it passes WAIT_S (GitHub gives
 up at 10 s), is kept there, and the intake thread replays the spool once the store answers.
-Any other store error is no outage (a bug, a schema this version does not match):
-a live batch is answered 503 (GitHub shows it), with the traceback in the log, and a spooled
-entry the store refuses alone is moved into spool/rejected/, so it blocks no other. A process that
-dies after recording and before publishing leaves `received` rows, which the recovery sweep
-queues.
+A batch the store refuses for what one of its rows holds (bot.store.outage.is_data_fault) is
+recorded row by row: only that delivery is answered 422, the others as if alone. Any other store
+error is no outage (a bug, a schema this version does not match): a live batch is answered 503
+(GitHub shows it), with the traceback in the log, and a spooled entry the store refuses alone is
+moved into spool/rejected/, so it blocks no other (an entry of several deliveries is first split
+into one entry each, so only the one refused is moved). A process that dies after recording and
+before publishing leaves `received` rows, which the recovery sweep queues; so does a publish the
+broker refuses or does not answer, after which none is tried for a back-off (a broker that hangs
+would otherwise hold every batch for its whole timeout).
 """
 
 from __future__ import annotations
@@ -44,6 +48,15 @@ MAX_BATCH = 64  # bounds one transaction and one message; GitHub never waits on 
 WAIT_S = 8.0  # a request's wait for the store; GitHub counts a delivery failed after 10 s
 REPLAY_EVERY_S = 5.0  # how often the intake thread looks for spooled deliveries to record
 REPLACED_LOG_EVERY_S = 60.0  # the store file replaced: said in the log at most this often
+# A publish that fails, or takes BROKER_SLOW_S (a broker that takes the connection and does not
+# answer: 3 s for AMQP, 5 s for Redis, 10 s for a locked embedded broker, for each batch), stops
+# publishing for a back-off: BROKER_BACKOFF_S after a quick refusal, BROKER_BACKOFF_SLOW_S after a
+# slow one, twice as long after each further one, at most BROKER_BACKOFF_MAX_S. The deliveries
+# meanwhile are recorded, answered 202 {"queued": false} at once, and the recovery sweep queues them
+BROKER_SLOW_S = 2.0
+BROKER_BACKOFF_S = 5.0
+BROKER_BACKOFF_SLOW_S = 30.0
+BROKER_BACKOFF_MAX_S = 120.0
 Answer = tuple[int, dict[str, Any]]
 SPOOLED = "store unavailable; kept in the local spool, recorded and queued once the store answers"
 # the intake thread hangs on a store or broker call (the store may well have taken the delivery)
@@ -136,6 +149,11 @@ class IntakeBatcher:
         self._replaced_said_at = float("-inf")
         # since when (time.time()) replays fail, and why: /healthz says a spool that cannot drain
         self.replay_failing: tuple[float, str] | None = None
+        self._publishing = False  # the intake thread waits on the broker (not on the store)
+        # the broker's back-off (_publish): no publish before this (monotonic), and why
+        self._broker_off_until = 0.0
+        self._broker_backoff_s = 0.0
+        self._broker_why = ""
 
     async def submit(self, d: intake.Delivery, raw: bytes, *, ignored: bool) -> Answer:
         """Hand one delivery over and wait for its answer (call on the event loop)."""
@@ -143,7 +161,7 @@ class IntakeBatcher:
         p = Pending(d, raw, ignored)
         stuck = self.stuck_s()
         if self.spool is not None and stuck > self.wait_s:  # known to hang: don't queue behind it
-            why = f"the intake has not answered for {stuck:.0f} s (a store or broker call hangs)"
+            why = f"the intake has not answered for {stuck:.0f} s (a call to {self.waiting_on()})"
             return await self._spool_one(p, why)
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[Answer] = loop.create_future()
@@ -160,9 +178,19 @@ class IntakeBatcher:
         try:
             return await answer
         except _WaitedTooLong:
-            return await self._spool_one(p, f"the intake did not answer in {self.wait_s:g} s")
+            why = (
+                f"the intake did not answer in {self.wait_s:g} s (it waits on {self.waiting_on()})"
+            )
+            return await self._spool_one(p, why)
         finally:
             timer.cancel()
+
+    def waiting_on(self) -> str:
+        """What the intake thread waits on: the broker, the store, or (between two batches of a
+        backlog) either."""
+        if self._publishing:
+            return "the broker"
+        return "the store" if self._busy_since is not None else "the store or the broker"
 
     def stuck_s(self) -> float:
         """How long the intake thread has been on its current batch or replay, recording or
@@ -395,16 +423,18 @@ class IntakeBatcher:
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
         """Entries one at a time, after the store refused them together (no outage). One it
         refuses for what it holds (is_data_fault) is moved aside, or skipped this pass when it
-        cannot be moved either; so is one refused otherwise once the store took another. When it
-        took none and refused some for what it is (a table missing, a permission revoked: every
-        entry would be refused), they stay in the spool for when it is fixed (SpoolRefused). An
-        outage meanwhile publishes what was recorded, then raises (what was recorded is replayed
-        again, which the store ignores). The new rows, the rows recorded, the entries moved."""
+        cannot be moved either; so is one refused otherwise once the store took another. An
+        entry of several deliveries is split into one entry each instead (_set_aside), so the
+        next pass moves aside only the one refused. When it took none and refused some for what
+        it is (a table missing, a permission revoked: every entry would be refused), they stay in
+        the spool for when it is fixed (SpoolRefused). An outage meanwhile publishes what was
+        recorded, then raises (what was recorded is replayed again, which the store ignores).
+        The new rows, the rows recorded, the entries moved or split."""
         assert self.spool is not None
         fresh: list[dict[str, Any]] = []
         recorded: list[dict[str, Any]] = []
         moved = 0
-        store_faults: list[tuple[Path, Exception]] = []
+        store_faults: list[tuple[Path, list[dict[str, Any]], Exception]] = []
         for entry, got in held:
             try:
                 fresh += self._record_rows(got)
@@ -414,54 +444,110 @@ class IntakeBatcher:
                     self._publish(_to_queue(fresh))
                     raise
                 if is_data_fault(err):
-                    moved += self._set_aside(entry, err)
+                    moved += self._set_aside(entry, got, err, data=True)
                 else:
-                    store_faults.append((entry, err))
+                    store_faults.append((entry, got, err))
         if store_faults and not recorded:
-            first = store_faults[0][1]
+            first = store_faults[0][2]
             raise SpoolRefused(
                 f"the store refused every spooled entry ({len(store_faults)} tried), not for an"
                 f" outage nor for what they hold: {type(first).__name__}: {first}. A schema this"
                 " version does not match, or permissions it lacks: fix the store (or run the"
                 " version that migrated it); the entries stay in the spool and are recorded then"
             ) from first
-        for entry, fault in store_faults:  # the store took others: these entries' own fault
-            moved += self._set_aside(entry, fault)
+        for entry, got, fault in store_faults:  # the store took others: these entries' own
+            moved += self._set_aside(entry, got, fault, data=False)
         return fresh, recorded, moved
 
-    def _set_aside(self, entry: Path, err: Exception) -> bool:
+    def _set_aside(
+        self, entry: Path, rows: list[dict[str, Any]], err: Exception, *, data: bool
+    ) -> bool:
+        """Move an entry the store refused into rejected/; one of several deliveries is split
+        into one entry each instead (the next pass moves only the one refused): moving it whole
+        parked deliveries answered 202 beside it, never recorded, and moved back they were
+        refused again with it. `data`: refused for what it holds, so it is refused again as it
+        is, which the log says. Whether the entry left the spool."""
         assert self.spool is not None
+        why = f"the store refused it: {type(err).__name__}: {err}"
+        if len(rows) > 1:
+            try:
+                self.spool.split(entry, rows)
+            except OSError as split_err:
+                log.error(
+                    "spool entry %s (%d deliveries) could not be split (%s): moved aside whole",
+                    entry.name,
+                    len(rows),
+                    split_err,
+                )
+            else:
+                log.warning(
+                    "the store refused spool entry %s of %d deliveries (%s, no outage): split"
+                    " into one entry each, so the others are recorded and only the one refused"
+                    " is moved aside",
+                    entry.name,
+                    len(rows),
+                    why,
+                )
+                return True
         log.error("the store refused a spooled entry (no outage)", exc_info=err)
-        return self.spool.set_aside(entry, f"the store refused it: {type(err).__name__}: {err}")
+        ids = ", ".join(str(r.get("id")) for r in rows)
+        advice = None
+        if data:
+            advice = (
+                f"the store refuses what delivery {ids} holds, and will again as it is: delete"
+                f" the file, or correct the row in it and move it back into {self.spool.dir}"
+            )
+        return self.spool.set_aside(entry, why, advice)
 
     def process(self, batch: Sequence[Pending]) -> list[Answer]:
-        """Record the batch, publish its new deliveries as one message, mark them queued."""
+        """Record the batch, publish its new deliveries as one message, mark them queued. A
+        delivery the store refuses for what it holds is answered 422; the rest of its batch is
+        recorded all the same (_record_batch)."""
         rows = [_row(p) for p in batch]
         with self.lock:
-            new = self.store.record_deliveries(rows)
+            new = self._record_batch(rows)
         answers: list[Answer | None] = []
         to_queue = []
         for p, is_new in zip(batch, new, strict=True):
-            if not is_new:
+            if isinstance(is_new, Exception):
+                answers.append(_refused(p, is_new))
+            elif not is_new:
                 answers.append((200, self._duplicate(p.delivery.id)))
             elif p.ignored:
                 answers.append((202, {"delivery": p.delivery.id, "ignored": True}))
             else:
                 answers.append(None)
                 to_queue.append(p.delivery.id)
-        queued = self._publish(to_queue)
+        unqueued = self._publish(to_queue)
         body: dict[str, Any] = (
-            {"queued": True}
-            if queued
-            else {
-                "queued": False,
-                "detail": "broker unavailable; stored, the recovery sweep will queue it",
-            }
+            {"queued": True} if unqueued is None else {"queued": False, "detail": unqueued}
         )
         return [
             a if a is not None else (202, {"delivery": p.delivery.id, **body})
             for p, a in zip(batch, answers, strict=True)
         ]
+
+    def _record_batch(self, rows: list[dict[str, Any]]) -> list[bool | Exception]:
+        """Record rows in one transaction: for each, whether it was new. When the store refuses
+        them for what one holds (half a character, a value it cannot bind), each is recorded
+        alone, and the error is the answer of the ones it refuses: one bad delivery failed
+        every delivery batched with it. Any other error (an outage, a bug) is raised."""
+        try:
+            return list(self.store.record_deliveries(rows))
+        except Exception as err:
+            if not is_data_fault(err):
+                raise
+            if len(rows) == 1:
+                return [err]
+        said: list[bool | Exception] = []
+        for row in rows:
+            try:
+                said += self.store.record_deliveries([row])
+            except Exception as err:
+                if not is_data_fault(err):
+                    raise
+                said.append(err)
+        return said
 
     def _duplicate(self, delivery_id: str) -> dict[str, Any]:
         """A redelivery is not run again; one that failed before says how to run it again."""
@@ -475,22 +561,64 @@ class IntakeBatcher:
             )
         return answer
 
-    def _publish(self, ids: list[str]) -> bool:
+    def _publish(self, ids: list[str]) -> str | None:
+        """Publish ids as one message and mark them queued: None, or why they were not (they
+        stay `received`, and the recovery sweep queues them). While the broker's back-off runs
+        (after a publish that failed or was slow), none is tried: a broker that takes the
+        connection and never answers held every batch for its whole timeout, and the requests
+        behind it were spooled, their replays held again."""
         if not ids:
-            return True
+            return None
+        began = time.monotonic()
+        if began < self._broker_off_until:
+            return (
+                f"broker unavailable or slow ({self._broker_why}); the webhook does not try it for"
+                f" another {self._broker_off_until - began:.0f} s (a back-off): stored, the"
+                " recovery sweep will queue it"
+            )
+        self._publishing = True
         try:
             self.enqueue(ids)
         except QueueUnavailable as err:
+            took = time.monotonic() - began
+            off = self._broker_failed(took, f"a publish failed after {took:.1f} s")
             log.error(
-                "broker unavailable, %d deliveries stored for the recovery sweep: %s", len(ids), err
+                "the broker refused or did not answer a publish (%s, after %.1f s): %d"
+                " deliveries stored for the recovery sweep; none is published for %.0f s",
+                err,
+                took,
+                len(ids),
+                off,
             )
-            return False
+            return "broker unavailable; stored, the recovery sweep will queue it"
+        finally:
+            self._publishing = False
+        took = time.monotonic() - began
+        if took >= BROKER_SLOW_S:
+            off = self._broker_failed(took, f"a publish took {took:.1f} s")
+            log.warning(
+                "the broker took %.1f s to take a message of %d deliveries: none is published"
+                " for %.0f s, the recovery sweep queues what comes meanwhile",
+                took,
+                len(ids),
+                off,
+            )
+        else:
+            self._broker_backoff_s = 0.0
         try:
             with self.lock:
                 self.store.mark_queued(ids)
         except Exception:  # published all the same: a worker claims `received` rows too
             log.exception("deliveries published but not marked queued: %s", ids)
-        return True
+        return None
+
+    def _broker_failed(self, took: float, why: str) -> float:
+        """Start (or lengthen) the broker's back-off; its length."""
+        first = BROKER_BACKOFF_SLOW_S if took >= BROKER_SLOW_S else BROKER_BACKOFF_S
+        off = min(BROKER_BACKOFF_MAX_S, max(first, 2 * self._broker_backoff_s))
+        self._broker_backoff_s, self._broker_why = off, why
+        self._broker_off_until = time.monotonic() + off
+        return off
 
 
 def _wake(batch: Sequence[Pending], outcome: list[Answer] | Exception) -> None:
@@ -512,6 +640,21 @@ def _settle(batch: list[Pending], outcome: list[Answer] | Exception, idx: list[i
             p.answer.set_exception(outcome)
         else:
             p.answer.set_result(outcome[i])
+
+
+def _refused(p: Pending, err: Exception) -> Answer:
+    """The answer of a delivery the store refused for what it holds (its batch went in)."""
+    log.error(
+        "the store refused delivery %s for what it holds (no outage): answered 422",
+        p.delivery.id,
+        exc_info=err,
+    )
+    return 422, {
+        "delivery": p.delivery.id,
+        "detail": f"the store cannot take this delivery ({type(err).__name__}: {err}) for what"
+        " it holds: not recorded, and a redelivery is refused the same way; the web log has"
+        " the traceback",
+    }
 
 
 def _to_queue(rows: list[dict[str, Any]]) -> list[str]:

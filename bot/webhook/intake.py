@@ -87,6 +87,12 @@ def not_text(value: Any) -> str | None:
     "\\ud83d" alone (a title a JavaScript exporter cut inside an emoji) is valid JSON, read as
     half a character (a lone surrogate) that no UTF-8 encoder writes.
     """
+    half = _half_character(value)
+    return None if half is None else f"{half}; remove it or export the text whole"
+
+
+def _half_character(value: Any) -> str | None:
+    """Where `value` holds half a character (a lone surrogate), or None."""
     text = json.dumps(value, ensure_ascii=False)
     try:
         text.encode("utf-8")
@@ -94,9 +100,33 @@ def not_text(value: Any) -> str | None:
         before = text[max(0, err.start - 30) : err.start].encode("utf-8", "backslashreplace")
         return (
             f"\\u{ord(text[err.start]):04x} after {before.decode()!r} is half of an emoji or other"
-            " character (the text was cut inside it); remove it or export the text whole"
+            " character (the text was cut inside it)"
         )
     return None
+
+
+# A \u escape of a surrogate (D800-DFFF): the only way a UTF-8 body can carry half a character
+# (the decoder refuses encoded surrogates). A pair is one whole character; either half alone is not
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def not_storable(raw: bytes, payload: dict[str, Any]) -> str | None:
+    """Why a delivery's payload holds text the store cannot keep, or None.
+
+    `"action": "op\\ud800ened"` is valid JSON, read as a string with half a character in it that
+    no UTF-8 encoder writes: the store refused the whole batch it came in, and the worker would
+    fail on it too. The body is scanned for a surrogate escape (one C pass); only a body with one
+    is checked whole (a pair of them is an emoji, and fine).
+    """
+    if _SURROGATE_ESCAPE.search(raw) is None:
+        return None
+    half = _half_character(payload)
+    if half is None:
+        return None
+    return (
+        f"the body holds text that is not UTF-8: {half}; GitHub's deliveries hold whole"
+        " characters only; not recorded"
+    )
 
 
 _FORM = b"application/x-www-form-urlencoded"

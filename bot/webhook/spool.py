@@ -11,8 +11,10 @@ replays it again, which the store ignores: it keeps one row per delivery id.
 An entry that cannot be replayed (not JSON lines: a damaged file; a file the disk cannot read;
 or rows the store refuses for a reason other than an outage) is moved into rejected/ with an
 error in the log, so the entries behind it are replayed all the same; /healthz and the spool's
-status say so. An error that says nothing about the entry itself is no reason to park it: the
-process short of file descriptors or memory ends the pass (tried again later); an I/O error
+status say so. An entry of several rows the store refuses is first split into one entry each
+(split), so only the delivery it refuses is moved, not the ones spooled beside it. An error that
+says nothing about the entry itself is no reason to park it: the process short of file
+descriptors or memory ends the pass (tried again later); an I/O error
 (EIO, ESTALE: NFS, a disk that may come back) skips the entry, and moves it aside only once it
 has lasted UNREADABLE_FOR_S.
 """
@@ -88,9 +90,11 @@ class SpoolStatus:
 
     def describe_rejected(self) -> str:
         return (
-            f"{self.rejected} spool entry(ies) could not be replayed (damaged, or refused by the"
-            f" store: the web log says why) and wait in {REJECTED}/; fix the cause, then move"
-            " them back into the spool directory to replay them, or delete them"
+            f"{self.rejected} spool entry(ies) could not be replayed and wait in {REJECTED}/ (the"
+            " web log says why, and which): a damaged file or a fault of the store's: fix the"
+            " cause, then move them back into the spool directory to replay them, or delete"
+            " them; a delivery the store refuses for what it holds is refused again as it is:"
+            " correct it before moving it back, or delete it"
         )
 
 
@@ -104,13 +108,23 @@ class Spool:
         self._used, self._counted_at = 0, float("-inf")
         self._unreadable: dict[str, float] = {}  # entry name: since when (monotonic) it fails
         self._left: set[str] = set()  # entries set_aside() could not move: take() keeps them
+        self._advice: dict[str, str] = {}  # what reject() says to do with an entry, when not
+        # "fix the cause, then move it back" (set_aside's)
 
     def put(self, rows: Sequence[Mapping[str, Any]], why: str) -> Path:
         """Keep rows durably; SpoolFull past the cap, OSError when the disk refuses."""
-        data = b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in rows)
+        data = b"".join(_line(r) for r in rows)
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._reserve(len(data))
-        name = f"{time.time_ns()}-{os.getpid()}-{next(_seq)}-{len(rows)}"
+        entry = self._write(time.time_ns(), len(rows), data)
+        self._sync_dir()
+        self._log_kept(len(rows), why)
+        return entry
+
+    def _write(self, written: int, count: int, data: bytes) -> Path:
+        """An entry of `count` rows named for `written` (ns), written whole and fsynced under a
+        partial name, then renamed (the caller syncs the directory)."""
+        name = f"{written}-{os.getpid()}-{next(_seq)}-{count}"
         partial = self.dir / (name + PARTIAL)
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # payloads: private
         try:
@@ -123,10 +137,26 @@ class Spool:
             raise
         finally:
             os.close(fd)
-        entry = partial.rename(self.dir / (name + SUFFIX))
-        self._sync_dir()
-        self._log_kept(len(rows), why)
-        return entry
+        return partial.rename(self.dir / (name + SUFFIX))
+
+    def split(self, entry: Path, rows: Sequence[Mapping[str, Any]]) -> list[Path]:
+        """Write each of entry's rows (as take() read them) as an entry of its own, then delete
+        entry (call it inside take()): the store refused it for what one row holds, and that
+        row alone is then moved aside, not the deliveries beside it. The new entries keep
+        entry's time, so they keep its place in the spool. A crash between leaves both, which
+        the replay records once; an OSError removes what was written and leaves entry whole."""
+        written = _parts(entry.name)[0]
+        parts: list[Path] = []
+        try:
+            for i, row in enumerate(rows):
+                parts.append(self._write(written + i, 1, _line(row)))
+            self._sync_dir()
+        except OSError:
+            for part in parts:
+                part.unlink(missing_ok=True)
+            raise
+        entry.unlink(missing_ok=True)
+        return parts
 
     def _reserve(self, size: int) -> None:
         """Count `size` bytes in, or raise SpoolFull. The directory is listed at most once a
@@ -152,8 +182,8 @@ class Spool:
         now = time.monotonic()
         if now - self._logged_at >= _LOG_EVERY_S:
             log.warning(
-                "kept %d delivery(ies) in the webhook spool %s (%s); they are recorded and"
-                " queued once the store answers",
+                "kept %d delivery(ies) in the webhook spool %s (%s); the web process records"
+                " and queues them once that is over",
                 self._kept,
                 self.dir,
                 why,
@@ -208,25 +238,29 @@ class Spool:
         )
 
     def reject(self, entry: Path, why: str) -> Path:
-        """Move an entry that cannot be replayed into rejected/, saying so in the log: the
-        entries behind it are replayed all the same. A person decides what becomes of it."""
+        """Move an entry that cannot be replayed into rejected/, saying so in the log with what
+        to do (set_aside's advice; by default, fix the cause and move it back): the entries
+        behind it are replayed all the same. A person decides what becomes of it."""
+        advice = self._advice.pop(entry.name, None)
         where = self.dir / REJECTED
         where.mkdir(mode=0o700, exist_ok=True)
         moved = entry.rename(where / entry.name)
         log.error(
-            "spool entry %s cannot be replayed (%s): moved to %s; fix the cause, then move it"
-            " back into %s to replay it",
+            "spool entry %s cannot be replayed (%s): moved to %s; %s",
             entry.name,
             why,
             moved,
-            self.dir,
+            advice or f"fix the cause, then move it back into {self.dir} to replay it",
         )
         return moved
 
-    def set_aside(self, entry: Path, why: str) -> bool:
+    def set_aside(self, entry: Path, why: str, advice: str | None = None) -> bool:
         """reject(), or when the entry cannot be moved either (a read-only file system), an
         error in the log: the entry is skipped this pass, the ones behind it go on (and a take()
-        block of it that ends leaves it where it is). Whether it left the spool."""
+        block of it that ends leaves it where it is). Whether it left the spool. `advice`: what
+        the log says to do with it, when moving it back once the cause is fixed would not do."""
+        if advice is not None:
+            self._advice[entry.name] = advice
         try:
             self.reject(entry, why)
         except FileNotFoundError:  # another process moved or replayed it meanwhile
@@ -241,6 +275,8 @@ class Spool:
             )
             self._left.add(entry.name)
             return False
+        finally:
+            self._advice.pop(entry.name, None)
         return True
 
     def _unreadable_now(self, entry: Path, err: OSError) -> None:
@@ -320,6 +356,11 @@ class Spool:
             self.set_aside(entry, wrong)
             return None
         return rows
+
+
+def _line(row: Mapping[str, Any]) -> bytes:
+    """One row as a line of an entry: ASCII JSON (half a character is kept as its escape)."""
+    return json.dumps(row, separators=(",", ":")).encode() + b"\n"
 
 
 def _held_elsewhere(f: BinaryIO, entry: Path) -> bool:
