@@ -41,6 +41,20 @@ CROSS_REF = re.compile(
     r"(?<![A-Za-z0-9/.-])([A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*#\d+)(?![A-Za-z0-9])"
 )
 MENTION = re.compile(r"(?<![A-Za-z0-9])@([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))")
+# What GitHub links as a commit when the repository has it: 7 to 40 hex digits standing alone
+# (`1a2b3c4`), or after `owner@` or `owner/repo@` (`octo/app@1a2b3c4`, a commit there). A word of
+# the letters a-f only (`defaced`) or a number (`1234567`) counts as none: one needs a digit and a
+# letter (`commit_refs`).
+COMMIT_REF = re.compile(r"(?<![\w])([0-9a-fA-F]{7,40})(?![\w])")
+# Raw HTML as Markdown passes it on: a tag opened or closed (`<h1>`, `</details>`, `<sub`, a
+# `<details` ending a line), a comment, a declaration or a processing instruction. Not `a < b`,
+# `<3`, `<Ctrl+S>`: no tag.
+RAW_HTML = re.compile(r"<(?:/?[A-Za-z][A-Za-z0-9-]*(?=[\s/>]|$)|/[A-Za-z]|!-*|\?)", re.M)
+# A line that opens or closes a fenced code block: up to three spaces, inside block quotes and
+# list items too, then three or more backticks or tildes and what follows them
+_FENCE_LINE = re.compile(
+    r"^[ \t]{0,3}(?:>[ \t]?)*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)*(`{3,}|~{3,})(.*)$", re.M
+)
 # What a bot's text may only repeat from the thread, never claim itself: that the work is done
 # or shipped, that an issue was or will be closed or locked or is a duplicate, and when (dates).
 CLAIMS = re.compile(
@@ -113,6 +127,39 @@ def _spoken(text: str) -> str:
     return text if "`" in rest else rest
 
 
+def commit_refs(*readings: str) -> list[str]:
+    """The commit SHAs GitHub may link in any of the readings (`COMMIT_REF`: a digit and a letter
+    among them), in lower case, once each, in order."""
+    found = _refs(COMMIT_REF, *readings)
+    return list(
+        dict.fromkeys(
+            sha.lower() for sha in found if re.search(r"\d", sha) and re.search(r"[a-fA-F]", sha)
+        )
+    )
+
+
+def raw_html(text: str) -> list[str]:
+    """The raw HTML in text (`RAW_HTML`), once each, in order: what a plain text never needs and
+    what can hide what follows it (`<details>` collapses the rest, `<sub>` shrinks it)."""
+    return list(dict.fromkeys(m.group(0) for m in RAW_HTML.finditer(text)))
+
+
+def unclosed_fence(text: str) -> str | None:
+    """The fence of a code block text opens and never closes (what follows it, a footer added
+    after the text among it, is shown as code), or None. A line of three backticks followed by
+    more backticks is a code span, not a fence; a fence closes with one of its own kind at least
+    as long, with nothing after it."""
+    opened: str | None = None
+    for m in _FENCE_LINE.finditer(text):
+        fence, info = m.group(1), m.group(2)
+        if opened is None:
+            if not (fence[0] == "`" and "`" in info):
+                opened = fence
+        elif fence[0] == opened[0] and len(fence) >= len(opened) and not info.strip():
+            opened = None
+    return opened
+
+
 def unsupported_claims(text: str, said: str = "") -> list[str]:
     """The claims in text (CLAIMS, read as shown) that `said` (the thread) does not make too,
     each once, in lower case; with nothing said, every claim text makes."""
@@ -140,11 +187,15 @@ def check_text(
     allowed_numbers: Iterable[int] = (),
     allowed_people: Iterable[str] = (),
     allowed_refs: Iterable[str] = (),
+    allowed_commits: Iterable[str] | None = None,
     max_chars: int = 4000,
 ) -> CheckResult:
     """Reject text with links (any GitHub renders: see `links`), issue numbers, other
     repositories' issues (`owner/repo#N`) or @-mentions that are not in the allowed sets, in
-    whatever spelling GitHub renders them (`as_read`); and text holding a credential."""
+    whatever spelling GitHub renders them (`as_read`); and text holding a credential.
+    `allowed_commits`: the commit SHAs the thread names; given, a commit reference (`COMMIT_REF`,
+    alone or `owner/repo@sha`) that is none of them nor an abbreviation of one is refused as an
+    invented one (None: commit references are not checked)."""
     problems: list[str] = []
     if not text.strip():
         problems.append("empty text")
@@ -170,6 +221,11 @@ def check_text(
     for ref in _refs(CROSS_REF, shown, spaced):
         if ref.lower() not in refs:
             problems.append(f"invented reference to another repository's issue: {ref}")
+    if allowed_commits is not None:
+        known = [c.lower() for c in allowed_commits]
+        for sha in commit_refs(shown, spaced):
+            if not any(k.startswith(sha) for k in known):
+                problems.append(f"invented commit reference: {sha}")
     people = {p.lower() for p in allowed_people}
     for login in MENTION.findall(spoken):
         if login.lower() not in people:

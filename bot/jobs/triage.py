@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -13,7 +14,7 @@ from bot.core.actions import Action, AddLabels, NoOp
 from bot.core.config import Kind, RepoConfig
 from bot.core.duplicates import Candidate, advice_actions, likely_duplicates, reported_before
 from bot.core.labels import find_label, is_untriaged, kind_for_labels, kinds_named, spelled
-from bot.core.lifecycle import epoch_or_none
+from bot.core.lifecycle import epoch_or_none, is_bot
 from bot.core.markers import markers_in
 from bot.core.templates import (
     DEFAULT_NEEDS,
@@ -47,7 +48,7 @@ from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import cached_config, load_repo_config, load_templates
 from bot.llm.api import Answer, ModelUnavailable
 from bot.llm.zeroshot import about_issue
-from bot.ports import IssueData, RepoHost
+from bot.ports import CommentData, IssueData, RepoHost
 
 log = logging.getLogger(__name__)
 TASK = "triage"
@@ -78,7 +79,53 @@ def snapshot(issue: IssueData) -> IssueSnapshot:
         issue.author,
         tuple(issue.labels),
         issue.state,
+        issue.author_type,
     )
+
+
+def opened_by_bot(ctx: JobContext, login: str, kind: str) -> str | None:
+    """Why an issue by `login` (of user type `kind`) is no triage's business: opened by an app
+    (a Dependency Dashboard, a CI failure report, this bot's own config-error issue), whose
+    author reads no question and needs no kind. None: opened by a person."""
+    if is_bot(login.lower(), kind, ctx.settings.bot_login.lower()):
+        return f"skipped: opened by a bot ({login})"
+    return None
+
+
+# a quoted line (`> the version you are using`): someone else's words, the bot's ask among them
+_QUOTE = re.compile(r"^ {0,3}>.*$", re.MULTILINE)
+
+
+@dataclass
+class Thread:
+    """An issue's comments, read from the host at most once and only when a decision needs them.
+    `count`: how many comments the issue has (None: not known), so an issue without any is
+    never asked for them (the bot's own ask, had it been posted, would be one)."""
+
+    host: RepoHost | None
+    number: int
+    count: int | None = None
+    _read: list[CommentData] | None = None
+
+    def comments(self) -> list[CommentData]:
+        if self.host is None or self.count == 0:
+            return []
+        if self._read is None:
+            self._read = self.host.comments(self.number)
+        return self._read
+
+    def by_author(self, author: str) -> str:
+        """What the issue's author added in comments, as policy reads a report (`visible`:
+        hidden HTML comments and text giving the bot orders aside; quoted lines too, as they
+        repeat others' words): part of the report when judging what it lacks."""
+        if not author:
+            return ""
+        said = [
+            _QUOTE.sub("", visible(c.body))
+            for c in self.comments()
+            if c.author.lower() == author.lower()
+        ]
+        return "\n\n".join(t.strip() for t in said if t.strip())
 
 
 def guarded(ctx: JobContext, issue: IssueSnapshot, delivery_id: str | None) -> IssueSnapshot:
@@ -127,18 +174,44 @@ def classify(
 
 
 def needs_for(
-    ctx: JobContext, host: RepoHost | None, repo: str, body: str
-) -> tuple[tuple[Need, ...], Any]:
-    """The required fields of the bug template `body` was written from (none required: nothing
-    is asked for); several bug templates and the body matches none: nothing; no bug template:
-    the default needs."""
-    templates = bug_templates(load_templates(ctx.store, host, repo)) if host else []
+    ctx: JobContext, host: RepoHost | None, repo: str, body: str, cfg: RepoConfig | None = None
+) -> tuple[tuple[Need, ...], Any, str]:
+    """(needs, template, why): the required fields of the bug template `body` was written from
+    (none required: nothing is asked for); several bug templates and the body matches none:
+    nothing; no bug template: the default needs. `why`: why there are no needs ("" if some)."""
+    templates = bug_templates(load_templates(ctx.store, host, repo), cfg) if host else []
     if not templates:
-        return DEFAULT_NEEDS, None
-    template = pick_bug_template(templates, body)
+        return DEFAULT_NEEDS, None, ""
+    template = pick_bug_template(templates, body, cfg)
     if template is None:
-        return (), None
-    return needs_from_template(template), template
+        why = (
+            f"not asking for information: the repository has {len(templates)} bug templates and"
+            " the report matches none of them, so which fields it needs is not known"
+        )
+        return (), None, why
+    needs = needs_from_template(template)
+    if not needs:
+        why = f"not asking for information: the bug template {template.name!r} requires no field"
+        return (), template, why
+    return needs, template, ""
+
+
+def gaps(
+    report: IssueSnapshot, needs: tuple[Need, ...], template: Any, thread: Thread | None
+) -> tuple[tuple[Need, ...], tuple[Need, ...]]:
+    """(missing, unread) of report_gaps, the issue author's own comments read as part of the
+    report: a need the body lacks but the author gave in the thread is not missing. The
+    comments are read only when the body lacks something (and the issue has comments)."""
+    missing, unread = report_gaps(report.title, report.body, needs, template)
+    if not missing or thread is None:
+        return missing, unread
+    said = thread.by_author(report.author)
+    if not said:
+        return missing, unread
+    # free text (no template: a comment is not written from one); a need it does not clearly
+    # meet, in any language, stays missing
+    still, cannot_tell = report_gaps("", said, missing)
+    return tuple(n for n in missing if n in still or n in cannot_tell), unread
 
 
 def find_duplicates(ctx: JobContext, issue: IssueSnapshot, k: int = 5) -> list[Candidate]:
@@ -181,13 +254,16 @@ def plan_triage(
     replace: bool = False,
     report: IssueSnapshot | None = None,
     opened: bool = False,
+    thread: Thread | None = None,
 ) -> Plan:
     """The model reads `issue` (quarantined: no orders to the bot); what a bug report lacks, and
     the duplicate search (TF-IDF, no model), read `report`, the issue as policy reads it
     (`visible`: hidden HTML comments and what only gives the bot orders aside, a report's log
     lines kept; default `issue`), so an injection counts as nothing a report lacks and hides none
-    of its logs."""
+    of its logs. What a bug report lacks also reads its author's comments (`thread`, as policy
+    reads them), read only when the body lacks something."""
     report = report or issue
+    thread = thread or Thread(host, issue.number)
     # A kind label already there (a person's, or the issue form's `labels: [bug]`) is kept: the
     # classifier is not asked, and the first-responder work below goes by that kind. Only a
     # maintainer's retriage (`replace`) classifies again and replaces it.
@@ -210,17 +286,28 @@ def plan_triage(
         labels = label_actions(kind, why, issue, repo_labels, cfg, replace=replace)
     missing: tuple[Need, ...] = ()
     unread: tuple[Need, ...] = ()
+    no_needs = ""
     if kind is Kind.BUG:
-        needs, template = needs_for(ctx, host, issue.repo, report.body)
-        missing, unread = report_gaps(report.title, report.body, needs, template)
-    asked = bool(missing) and host is not None and _asked_before(ctx, host, issue, cfg)
+        needs, template, no_needs = needs_for(ctx, host, issue.repo, report.body, cfg)
+        ask = cfg.triage.ask_for_missing_info  # off: no comments read for an ask never made
+        missing, unread = gaps(report, needs, template, thread if ask else None)
+    asked = kind is Kind.BUG and _asked_before(ctx, thread, issue, cfg, missing, unread, no_needs)
     candidates = find_duplicates(ctx, report) if cfg.triage.duplicates else []
     likely = likely_duplicates(candidates, cfg.triage.duplicate_threshold, exclude=issue.number)
     return Plan(
         kind,
         classified,
         labels,
-        info_actions(kind, missing, issue, cfg, replace=replace, asked=asked, unread=unread),
+        info_actions(
+            kind,
+            missing,
+            issue,
+            cfg,
+            replace=replace,
+            asked=asked,
+            unread=unread,
+            no_needs=no_needs,
+        ),
         missing,
         candidates,
         advice_actions(likely, cfg.triage.duplicate_threshold, cfg.triage.duplicates),
@@ -229,14 +316,27 @@ def plan_triage(
     )
 
 
-def _asked_before(ctx: JobContext, host: RepoHost, issue: IssueSnapshot, cfg: RepoConfig) -> bool:
-    """Whether the bot's ask for details is on an issue that no longer has needs-info (read only
-    then: one comments call)."""
-    if find_label(issue.labels, cfg.triage.needs_info_label) is not None:
+def _asked_before(
+    ctx: JobContext,
+    thread: Thread,
+    issue: IssueSnapshot,
+    cfg: RepoConfig,
+    missing: tuple[Need, ...],
+    unread: tuple[Need, ...],
+    no_needs: str,
+) -> bool:
+    """Whether the bot's ask for details is on a bug report, read (one comments call, shared
+    with the author's comments) only when it decides something: details missing and needs-info
+    off (a maintainer took it off: not put back), or nothing missing and needs-info on (the
+    bot's own needs-info is taken off; someone else's is left for them)."""
+    labeled = find_label(issue.labels, cfg.triage.needs_info_label) is not None
+    if not cfg.triage.ask_for_missing_info or bool(missing) == labeled:
+        return False
+    if not missing and (unread or no_needs):  # needs-info stays whoever set it
         return False
     return any(
         c.author == ctx.settings.bot_login and ASK_MARKER in markers_in(c.body)
-        for c in host.comments(issue.number)
+        for c in thread.comments()
     )
 
 
@@ -290,14 +390,19 @@ def triage_issue(
     trigger: str,
     delivery_id: str | None = None,
     force: bool = False,
+    comments: int | None = None,
 ) -> Plan | None:
-    """Fetch, decide, act. force (a maintainer's retriage) also redoes triaged issues."""
+    """Fetch, decide, act. force (a maintainer's retriage) also redoes triaged issues.
+    comments: how many comments the event's issue had (None: not known); with none then or now,
+    the thread is not read for the author's own details."""
     cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
     repo_labels = host.labels()
     cfg = with_repo_spelling(cfg, repo_labels)
     fetched = host.issue(number)
     ctx.store.upsert_issue(repo, issue_row(fetched))  # fresh copy for duplicate search
     raw = snapshot(fetched)
+    count = None if comments is None else max(comments, fetched.comments)
+    thread = Thread(host, number, count)  # read at most once, only if a decision needs it
     shown = replace(raw, title=visible(raw.title), body=visible(raw.body))  # what policy reads
     target = Target(repo, number, TASK, delivery_id, cfg.dry_run, ctx.settings.bot_login)
     perf = Performer(host, ctx.store, target)
@@ -305,14 +410,22 @@ def triage_issue(
     if skip is not None:
         perf.perform([NoOp(skip, "triage")])
         if skip == EDITED_TRIAGED and find_label(raw.labels, cfg.triage.needs_info_label):
-            recheck_info(ctx, host, shown, cfg, perf)
+            recheck_info(ctx, host, shown, cfg, perf, thread)
         return None
     issue = guarded(ctx, raw, delivery_id)  # what the model reads (audited only for triage)
     # the labels there came with the issue (its form's), unless this delivery's failed attempt
     # put them on: its retry finishes that triage (needs-triage off)
     opened = trigger == "opened" and not _kind_put_on_by(ctx, cfg, delivery_id, repo, number)
     plan = plan_triage(
-        ctx, host, issue, cfg, repo_labels, replace=force, report=shown, opened=opened
+        ctx,
+        host,
+        issue,
+        cfg,
+        repo_labels,
+        replace=force,
+        report=shown,
+        opened=opened,
+        thread=thread,
     )
     if not force and any(isinstance(a, AddLabels) for a in plan.labels):
         # A kind label a maintainer (or another delivery) put on while the model read the issue
@@ -321,7 +434,9 @@ def triage_issue(
         now = tuple(sorted(perf.current_labels()))
         if labeled_kinds(replace(raw, labels=now), cfg)[0]:
             issue, shown = replace(issue, labels=now), replace(shown, labels=now)
-            plan = plan_triage(ctx, host, issue, cfg, repo_labels, report=shown, opened=opened)
+            plan = plan_triage(
+                ctx, host, issue, cfg, repo_labels, report=shown, opened=opened, thread=thread
+            )
     perf.perform(plan.labels, model=plan.classified.record)
     if plan.kind is not None:
         ctx.store.set_issue_kind(repo, number, plan.kind.value)
@@ -346,15 +461,27 @@ def with_repo_spelling(cfg: RepoConfig, repo_labels: list[str]) -> RepoConfig:
 
 
 def recheck_info(
-    ctx: JobContext, host: RepoHost, issue: IssueSnapshot, cfg: RepoConfig, perf: Performer
+    ctx: JobContext,
+    host: RepoHost,
+    issue: IssueSnapshot,
+    cfg: RepoConfig,
+    perf: Performer,
+    thread: Thread | None = None,
 ) -> None:
-    """An edit to a bug that was asked for details: drop needs-info once they are there (issue:
-    as policy reads it, `visible`, not quarantined: a report's log lines are kept)."""
+    """An edit to a bug with needs-info: drop it once the details are there (the body or its
+    author's comments), when it is the bot's own (its ask is on the issue); someone else's is
+    left for them (issue: as policy reads it, `visible`, not quarantined: log lines are kept)."""
     if kind_for_labels(issue.labels, cfg) is not Kind.BUG:
         return
-    needs, template = needs_for(ctx, host, issue.repo, issue.body)
-    missing, unread = report_gaps(issue.title, issue.body, needs, template)
-    perf.perform(info_actions(Kind.BUG, missing, issue, cfg, unread=unread))
+    thread = thread or Thread(host, issue.number)
+    needs, template, no_needs = needs_for(ctx, host, issue.repo, issue.body, cfg)
+    ask = cfg.triage.ask_for_missing_info
+    missing, unread = gaps(issue, needs, template, thread if ask else None)
+    asked = _asked_before(ctx, thread, issue, cfg, missing, unread, no_needs)
+    actions = info_actions(
+        Kind.BUG, missing, issue, cfg, asked=asked, unread=unread, no_needs=no_needs
+    )
+    perf.perform(actions)
 
 
 def _kind_put_on_by(
@@ -377,6 +504,9 @@ def _skip_reason(
 ) -> str | None:
     if ctx.store.ignored_by(issue.repo, issue.number) is not None:
         return "a maintainer said /smolbot ignore on this issue"
+    by_bot = opened_by_bot(ctx, issue.author, issue.author_type)
+    if by_bot is not None:  # also when a person edits or reopens it: its author is still an app
+        return by_bot
     exempt = exempt_reason(issue, cfg)
     if exempt is not None:
         return exempt
@@ -409,10 +539,26 @@ def handle_issue_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any
         ctx.store.audit("triage", "skipped", why, **audit)
     elif action not in TRIGGERS:
         ctx.store.audit("triage", "skipped", f"issues.{action} needs no triage", **audit)
+    elif (by_bot := _opened_by_bot_payload(ctx, raw)) is not None:
+        ctx.store.audit("triage", "skipped", by_bot, **audit)  # nothing read from GitHub for it
     else:
+        count = raw.get("comments")
         triage_issue(
-            ctx, host_for(ctx, payload), repo, number, trigger=action, delivery_id=delivery_id
+            ctx,
+            host_for(ctx, payload),
+            repo,
+            number,
+            trigger=action,
+            delivery_id=delivery_id,
+            comments=count if isinstance(count, int) else None,
         )
+
+
+def _opened_by_bot_payload(ctx: JobContext, raw: dict[str, Any]) -> str | None:
+    """opened_by_bot for the payload's issue (its `user`): a person's edit or reopening of an
+    app's issue is not triaged either."""
+    user = raw.get("user") or {}
+    return opened_by_bot(ctx, str(user.get("login") or ""), str(user.get("type") or "User"))
 
 
 def learn_from_label(

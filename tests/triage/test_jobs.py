@@ -23,7 +23,7 @@ from bot.jobs.context import JobContext
 from bot.jobs.repo_config import CONFIG_ERROR_TITLE, load_repo_config
 from bot.jobs.triage import handle_issue_event
 from bot.llm import ModelLayer
-from bot.ports import Unavailable
+from bot.ports import CommentData, Unavailable
 from bot.settings import load_settings
 from tests.llm import fake_local
 from tests.triage.conftest import (
@@ -694,9 +694,13 @@ def test_edit_that_adds_the_details_drops_needs_info(ctx, host):
 
 def test_the_bot_s_labels_are_found_whatever_their_case(ctx, host):
     """GitHub matches label names case aside: a repository's `Needs-Info` / `Needs-Triage` are
-    the bot's labels, and the bot removes them when their reason is gone."""
+    the bot's labels, and the bot removes them when their reason is gone (needs-info: the bot's
+    own ask is on the issue, so the label is the bot's, and the report now has the details)."""
     host.repo_labels += ["Needs-Info", "Needs-Triage"]
     n = host.add(BUG[0], FULL_BUG_BODY, labels=["bug", "Needs-Info"]).number
+    host.notes[n] = [
+        CommentData(1, host.bot, "Could you add …\n\n<!-- smolbot:triage:needs-info -->", "", "Bot")
+    ]
     handle_issue_event(ctx, "d1", issue_payload(host, n, "edited"))
     assert host.issues[n].labels == ["bug"]
     assert ("remove_label", (n, "Needs-Info")) in host.writes

@@ -322,7 +322,7 @@ def test_only_bugs_are_asked_for_information(kind, has_missing):
 
 def test_needs_info_removed_once_complete():
     issue = IssueSnapshot("o/r", 7, "t", "b", "alice", ("needs-info",))
-    assert info_actions(Kind.BUG, (), issue, CFG) == [
+    assert info_actions(Kind.BUG, (), issue, CFG, asked=True) == [  # the bot's own ask is there
         RemoveLabel("needs-info", "the report now has what was asked for")
     ]
 
