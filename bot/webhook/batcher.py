@@ -51,7 +51,8 @@ REPLACED_LOG_EVERY_S = 60.0  # the store file replaced: said in the log at most 
 # A publish that fails, or takes BROKER_SLOW_S (a broker that takes the connection and does not
 # answer: 3 s for AMQP, 5 s for Redis, 10 s for a locked embedded broker, for each batch), stops
 # publishing for a back-off: BROKER_BACKOFF_S after a quick refusal, BROKER_BACKOFF_SLOW_S after a
-# slow one, twice as long after each further one, at most BROKER_BACKOFF_MAX_S. The deliveries
+# failure that took that long, twice as long after each further one, at most BROKER_BACKOFF_MAX_S
+# (a slow publish that succeeded: BROKER_BACKOFF_S, as a loaded machine may be slow). The deliveries
 # meanwhile are recorded, answered 202 {"queued": false} at once, and the recovery sweep queues them
 BROKER_SLOW_S = 2.0
 BROKER_BACKOFF_S = 5.0
@@ -581,7 +582,8 @@ class IntakeBatcher:
             self.enqueue(ids)
         except QueueUnavailable as err:
             took = time.monotonic() - began
-            off = self._broker_failed(took, f"a publish failed after {took:.1f} s")
+            first = BROKER_BACKOFF_SLOW_S if took >= BROKER_SLOW_S else BROKER_BACKOFF_S
+            off = self._broker_failed(first, f"a publish failed after {took:.1f} s")
             log.error(
                 "the broker refused or did not answer a publish (%s, after %.1f s): %d"
                 " deliveries stored for the recovery sweep; none is published for %.0f s",
@@ -594,8 +596,8 @@ class IntakeBatcher:
         finally:
             self._publishing = False
         took = time.monotonic() - began
-        if took >= BROKER_SLOW_S:
-            off = self._broker_failed(took, f"a publish took {took:.1f} s")
+        if took >= BROKER_SLOW_S:  # it answered: a short back-off (a loaded machine is slow too)
+            off = self._broker_failed(BROKER_BACKOFF_S, f"a publish took {took:.1f} s")
             log.warning(
                 "the broker took %.1f s to take a message of %d deliveries: none is published"
                 " for %.0f s, the recovery sweep queues what comes meanwhile",
@@ -612,9 +614,8 @@ class IntakeBatcher:
             log.exception("deliveries published but not marked queued: %s", ids)
         return None
 
-    def _broker_failed(self, took: float, why: str) -> float:
-        """Start (or lengthen) the broker's back-off; its length."""
-        first = BROKER_BACKOFF_SLOW_S if took >= BROKER_SLOW_S else BROKER_BACKOFF_S
+    def _broker_failed(self, first: float, why: str) -> float:
+        """Start (or lengthen) the broker's back-off, `first` s the first time; its length."""
         off = min(BROKER_BACKOFF_MAX_S, max(first, 2 * self._broker_backoff_s))
         self._broker_backoff_s, self._broker_why = off, why
         self._broker_off_until = time.monotonic() + off
