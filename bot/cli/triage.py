@@ -25,6 +25,7 @@ from bot.core.config import (
     parse_config,
 )
 from bot.core.config import utf8_text as utf8_text  # bot.cli.lifecycle's too
+from bot.core.duplicates import Candidate
 from bot.core.triage import IssueSnapshot, quarantine, visible
 from bot.jobs.context import JobContext
 from bot.settings import Settings, get_settings
@@ -64,6 +65,30 @@ def _context(settings: Settings, with_models: bool = True) -> JobContext:
     return JobContext(
         settings, store, None, get_model_layer(settings, store) if with_models else None
     )
+
+
+def title_text(
+    ctx: click.Context | None, param: click.Parameter | None, value: str | None
+) -> str | None:
+    """--title as text: bytes that are not UTF-8 (a terminal in Latin-1; Python keeps them as
+    lone surrogates) are refused as a stdin line's are, not met by the output's encoder."""
+    if value is None:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            raw = value.encode("utf-8", "surrogateescape")  # the bytes as given
+        except UnicodeEncodeError:
+            raise click.BadParameter(intake.not_text(value) or "not text") from None
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise click.BadParameter(
+                f"not UTF-8 (byte 0x{raw[err.start]:02x} at position {err.start}); give it as"
+                " UTF-8 (a UTF-8 locale), or the issue as a JSON line on stdin"
+            ) from None
+    return value
 
 
 def _one_issue(stdin: BinaryIO, title: str | None, body_file: Path | None) -> dict[str, Any]:
@@ -160,10 +185,18 @@ def _issue(line: str) -> dict[str, Any] | str:
 
 
 def decision(
-    ctx: JobContext, repo: str, row: dict[str, Any], cfg: RepoConfig, labels: list[str]
+    ctx: JobContext,
+    repo: str,
+    row: dict[str, Any],
+    cfg: RepoConfig,
+    labels: list[str],
+    line: int = 1,
 ) -> dict[str, Any]:
     """What triage would do with one issue, as a JSON-able dict: with the labels the webhook
-    would apply (needs-info and needs-triage as `labels` spell them)."""
+    would apply (needs-info and needs-triage as `labels` spell them), the input `line` it
+    answers and the row's `number` (null when it has none), so a decision is matched to its
+    input. `duplicates` are those the webhook's comment would name (at or over the threshold);
+    `near`, the other similar issues found, below it."""
     from bot.jobs.triage import plan_triage, with_repo_spelling
     from bot.llm.zeroshot import not_learning
 
@@ -176,7 +209,10 @@ def decision(
     with not_learning():  # the input may be a held-out set: nothing is taught from it
         plan = plan_triage(ctx, None, issue, cfg, labels, report=shown)  # as the webhook's
     verdict, record = plan.classified.verdict, plan.classified.record
+    near = [c for c in plan.candidates if c not in plan.likely]
     return {
+        "line": line,
+        "number": row.get("number"),
         "title": title,
         "kind": plan.kind.value if plan.kind else None,
         "labels": sorted(
@@ -193,12 +229,16 @@ def decision(
         "ask_for": [n.label for n in plan.missing],
         # not written in English: these could not be judged, so they are not asked for
         "not_judged": [n.label for n in plan.unread],
-        "duplicates": [
-            {"number": c.number, "title": c.title, "state": c.state, "score": round(c.score, 3)}
-            for c in plan.candidates[:5]
-        ],
+        # what the webhook's comment would name, and the others found, under the threshold
+        "duplicates": [_candidate(c) for c in plan.likely],
+        "near": [_candidate(c) for c in sorted(near, key=lambda c: -c.score)],
+        "duplicate_threshold": cfg.triage.duplicate_threshold,
         "would_comment": [a.marker for a in plan.info + plan.duplicates if isinstance(a, Comment)],
     }
+
+
+def _candidate(c: Candidate) -> dict[str, Any]:
+    return {"number": c.number, "title": c.title, "state": c.state, "score": round(c.score, 3)}
 
 
 def cold_start_hint(ctx: JobContext, repo: str) -> str | None:
@@ -259,7 +299,12 @@ def _config(path: Path | None) -> RepoConfig:
     callback=repo_name,
     help="owner/name: whose learned classifier and issues to use.",
 )
-@click.option("--title", default=None, help="One issue's title (else JSON lines on stdin).")
+@click.option(
+    "--title",
+    default=None,
+    callback=title_text,
+    help="One issue's title (else JSON lines on stdin).",
+)
 @click.option(
     "--body-file",
     type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
@@ -287,11 +332,22 @@ def triage(
     held-out set can be piped through); the store keeps what any model call leaves: its record,
     its cached answer, the large model's daily budget spent.
 
-    A line that is not an issue gets {"line": N, "error": ...} in its place; the others are
-    still triaged, and the exit status is 1."""
+    Each decision names the input line it answers ("line") and the issue's "number" (null when
+    the line has none); a blank line is skipped. A line that is not an issue gets {"line": N,
+    "error": ...} in its place; the others are still triaged, and the exit status is 1. A title
+    or body longer than GitHub takes (256 and 65,536 characters) is cut to that, said on
+    stderr."""
+    from bot.jobs.backfill import cut_note, github_sized
+
     single = title is not None or body_file is not None
     one = _one_issue(sys.stdin.buffer, title, body_file) if single else None
     cfg = _config(config_file)  # a usage error before the store is opened, as _one_issue's
+    if one is None and _on_terminal(sys.stdin):  # said at once: it waits, silent, for input
+        click.echo(
+            'smolbot triage: reading issues from stdin, one JSON object a line ({"title": ...,'
+            ' "body": ...}); end with Ctrl-D (or give --title)',
+            err=True,
+        )
     ctx = _context(get_settings())
     repo = known_as(ctx.store, repo)
     names = [s.strip() for s in labels.split(",") if s.strip()]
@@ -306,13 +362,20 @@ def triage(
             err=True,
         )
     unread = read = 0
+    said_cut = False
     for n, row in _issues(sys.stdin.buffer, one):
         read += 1
         if isinstance(row, str):  # one line per input line, so outputs stay in step with inputs
             unread += 1
             click.echo(json.dumps({"line": n, "error": row}))
             continue
-        click.echo(json.dumps(decision(ctx, repo, row, cfg, names), ensure_ascii=False))
+        cut = github_sized(row)  # as GitHub would keep it; the filters took minutes over 22 MB
+        if cut and not said_cut:
+            said_cut = True
+            where, later = ("the issue", "") if one else (f"line {n}", "any later line's is")
+            click.echo(f"smolbot triage: {cut_note(where, cut, later)}", err=True)
+        answer = decision(ctx, repo, row, cfg, names, line=n)
+        click.echo(json.dumps(answer, ensure_ascii=False))
     if not read:
         click.echo(
             'smolbot triage: no issues on stdin; pipe JSON lines ({"title": ..., "body": ...})'
@@ -323,6 +386,14 @@ def triage(
         raise click.ClickException(
             f"{unread} input line(s) could not be read; their output lines say why"
         )
+
+
+def _on_terminal(stream: Any) -> bool:
+    """Whether `stream` is a terminal (a person who may not know it waits for input)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # closed, or no stream at all
+        return False
 
 
 def _installation(ctx: JobContext, app: GitHubApp, repo: str) -> tuple[int, str]:
@@ -387,9 +458,9 @@ def _still_has(app: GitHubApp, inst: int, repo: str) -> bool:
 @click.option(
     "--from",
     "from_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
     default=None,
-    help="CSV or JSON lines with title, body, label (instead of the API).",
+    help="CSV or JSON lines with title, body, label (instead of the API); -: stdin.",
 )
 @click.option(
     "--config",
@@ -399,13 +470,25 @@ def _still_has(app: GitHubApp, inst: int, repo: str) -> bool:
     help="With --from: a .github/smolbot.yml whose label map reads the labels"
     " (default: the repository's last good one, if the store has it).",
 )
-def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> None:
+@click.option(
+    "--github-numbers",
+    is_flag=True,
+    help="With --from: the file's `number`s are REPO's own issue numbers (an export of REPO, e.g."
+    " gh issue list --json number,title,body,labels): each row is that issue's example, which"
+    " its later edits and labels on GitHub replace. Without it, rows are learned by title and"
+    " body (another tracker's numbers are not REPO's issues).",
+)
+def backfill(
+    repo: str, from_file: Path | None, config_file: Path | None, github_numbers: bool
+) -> None:
     """Teach REPO's classifier from its closed, labeled issues (API) or from a file."""
     from bot.jobs.backfill import BackfillBusy, backfill_from_file, backfill_repo, cursor
     from bot.ports import RateLimited, Unavailable
 
     if config_file is not None and from_file is None:
         raise click.UsageError("--config goes with --from (the API path reads the repository's)")
+    if github_numbers and from_file is None:
+        raise click.UsageError("--github-numbers goes with --from (the API's numbers are GitHub's)")
     cfg = _config(config_file) if config_file is not None else None  # before the store opens
     settings = get_settings()
     ctx = _context(settings)
@@ -420,7 +503,13 @@ def backfill(repo: str, from_file: Path | None, config_file: Path | None) -> Non
         if from_file is not None:
             try:
                 result = backfill_from_file(
-                    ctx, repo, from_file, progress=bar.update, cfg=cfg, note=_note
+                    ctx,
+                    repo,
+                    from_file,
+                    progress=bar.update,
+                    cfg=cfg,
+                    note=_note,
+                    github_numbers=github_numbers,
                 )
             # columns or a line it cannot read; rows learned before it are not learned twice
             except ValueError as err:

@@ -8,19 +8,21 @@ import io
 import json
 import logging
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from bot.coord.jobs import unfinished as unfinished_runs
 from bot.coord.locks import Locks
 from bot.core.config import Kind, RepoConfig
+from bot.core.digest import GITHUB_BODY_MAX
 from bot.core.labels import NO_KIND_LABEL, kind_for_labels, kinds_named, not_learned_reason
 from bot.core.lifecycle import epoch_or_none, repo_of
 from bot.core.numbers import STORE_DIGITS, whole_number
@@ -73,6 +75,7 @@ BOT_S_OWN = "its kind label is smolbot's own guess, which no one changed"
 # what PowerShell 5's `>` writes: UTF-16 with its byte-order mark
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 LABEL_SEPARATORS = re.compile(r"[,;]")  # in a --from file's label cell: `bug; needs-review`
+LABEL_KEYS = frozenset({"label", "labels"})  # a --from row's label, by either name
 
 
 class BackfillBusy(RuntimeError):
@@ -757,76 +760,192 @@ class _ItemError(ValueError):
     """An item of a file's JSON array that backfill cannot read (errors elsewhere name a line)."""
 
 
-def read_labeled_file(path: Path) -> Generator[dict[str, Any]]:
+class _NoLabels(ValueError):
+    """A file none of whose rows has a label: refused once read through, nothing learned."""
+
+
+STDIN = "-"  # `--from -`: the rows come on stdin
+# What GitHub takes in an issue, in characters: a longer title or body (a log pasted whole into an
+# export) is cut to it when read. Nothing on GitHub is longer, and what reads an issue's text (the
+# filters of orders to the bot, an example's form) took minutes and gigabytes over a 22 MB body.
+GITHUB_TITLE_MAX = 256
+SIZES = (("title", GITHUB_TITLE_MAX), ("body", GITHUB_BODY_MAX))
+Cut = Callable[[str, list[str]], None]  # told where a row was cut (FILE:line) and what
+
+
+def github_sized(row: dict[str, Any]) -> list[str]:
+    """Cut `row`'s title and body (text) to what GitHub takes in an issue; which were cut."""
+    cut = []
+    for key, most in SIZES:
+        value = row.get(key)
+        if isinstance(value, str) and len(value) > most:
+            row[key] = value[:most]
+            cut.append(key)
+    return cut
+
+
+def cut_note(where: str, cut: Sequence[str], later: str = "") -> str:
+    """What is said, once, of a title or body cut to GitHub's size (`later`: whose else is, not
+    said again)."""
+    what = " and ".join(cut)
+    return (
+        f"{where}: the {what} {'is' if len(cut) == 1 else 'are'} longer than GitHub takes in an"
+        f" issue (title {GITHUB_TITLE_MAX:,}, body {GITHUB_BODY_MAX:,} characters): cut to that"
+        + (f", as {later} (not said again)" if later else "")
+    )
+
+
+def read_labeled_file(path: Path, cut: Cut | None = None) -> Generator[dict[str, Any]]:
     """Rows with title, body, label from a CSV file, JSON lines, or one JSON array of objects
-    (`gh issue list --json number,title,body,labels > FILE`), by extension and content.
+    (`gh issue list --json number,title,body,labels > FILE`), by extension and content; `-` is
+    stdin. A title or body longer than GitHub takes is cut to it (github_sized), and `cut(where,
+    names)` told of each row cut.
 
     Raises ValueError, naming what was found, for a CSV header or a first JSON object without
-    those columns (an export from another tracker often names them otherwise), a line that is not
-    a JSON object or text that is not UTF-8. A byte-order mark (Excel's "CSV UTF-8") is not part
-    of the first column's name, nor of a later line (files joined with cat); a file that starts
-    with UTF-16's (PowerShell 5's `>`) is read as UTF-16.
+    those columns (an export from another tracker often names them otherwise; a JSON row without a
+    label key is a row with no label, as an exporter leaves out a null key, but a file none of
+    whose rows has one is refused), a line that is not a JSON object, or text that is not UTF-8
+    (its line and byte offset). A byte-order mark (Excel's "CSV UTF-8") is not part of the first
+    column's name, nor of a later line (files joined with cat); a file that starts with UTF-16's
+    (PowerShell 5's `>`) is read as UTF-16.
     """
     try:
-        yield from _read_labeled_file(path)
-    except UnicodeDecodeError as err:
-        if err.encoding.lower().replace("_", "-").startswith("utf-16"):
-            raise ValueError(
-                f"{path}: starts as UTF-16 text but is not UTF-16 throughout ({err.reason});"
-                " save it as UTF-8, e.g. `iconv -f utf-16 -t utf-8`, and run it again"
-            ) from None
+        for where, row in _read_labeled_file(path):
+            names = github_sized(row)
+            if names and cut is not None:
+                cut(where, names)
+            yield row
+    except UnicodeDecodeError as err:  # UTF-16's, as it streams: UTF-8 is read line by line
         raise ValueError(
-            f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start});"
-            " save it as UTF-8, e.g. `iconv -f latin1 -t utf-8`, and run it again"
+            f"{_shown(path)}: starts as UTF-16 text but is not UTF-16 throughout ({err.reason});"
+            " save it as UTF-8, e.g. `iconv -f utf-16 -t utf-8`, and run it again"
         ) from None
 
 
-def _open_text(path: Path) -> io.TextIOWrapper:
-    """`path` as text: UTF-8 (a byte-order mark skipped), or UTF-16 when it starts with UTF-16's
-    byte-order mark. Peeked at, not sought back to: a pipe cannot seek."""
-    raw = path.open("rb")
-    utf16 = raw.peek(2)[:2] in UTF16_BOMS
-    return io.TextIOWrapper(raw, encoding="utf-16" if utf16 else "utf-8-sig", newline="")
+def _is_stdin(path: Path) -> bool:
+    return str(path) == STDIN
 
 
-def _read_labeled_file(path: Path) -> Iterator[dict[str, Any]]:
-    with _open_text(path) as fh:
-        # a byte-order mark at the start of any line: files joined with cat keep each one's
-        fh_lines = (line.removeprefix("\ufeff") for line in fh)
-        head = _head(fh_lines)
-        first, lines = head[-1] if head else "", chain(head, fh_lines)
+def _shown(path: Path) -> str:
+    """`path` as messages name it."""
+    return "stdin" if _is_stdin(path) else str(path)
+
+
+class _Borrowed(io.RawIOBase):
+    """A stream read through and left open (stdin: the process's, not the reader's to close)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        data = getattr(self.stream, "read1", self.stream.read)(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+
+@contextmanager
+def _text_lines(path: Path) -> Iterator[Iterator[str]]:
+    """`path`'s lines as text (`-`: stdin's), a byte-order mark at the start of any line left out
+    (files joined with cat keep each one's), each ending as in the file (\\n, \\r\\n or a lone
+    \\r, which the csv module reads as such). UTF-8 is decoded line by line, so a byte that is not
+    UTF-8 is named by its line and its offset in the file; a file that starts with UTF-16's
+    byte-order mark (PowerShell 5's `>`) is read as UTF-16. Peeked at, not sought back to: a pipe
+    cannot seek."""
+    stdin = _is_stdin(path)
+    raw = io.BufferedReader(_Borrowed(sys.stdin.buffer)) if stdin else path.open("rb")
+    with raw:
+        if raw.peek(2)[:2] in UTF16_BOMS:
+            text = io.TextIOWrapper(raw, encoding="utf-16", newline="")
+            yield (line.removeprefix("\ufeff") for line in text)
+        else:
+            yield _utf8_lines(raw, _shown(path))
+
+
+_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")  # a line break of its own (classic Mac), not of \r\n
+
+
+def _utf8_lines(raw: BinaryIO, shown: str) -> Iterator[str]:
+    """`raw`'s lines as UTF-8 text, or a ValueError naming the line and the file offset of the
+    first byte that is not UTF-8 (decoded as it streams, the error's offset was one inside the
+    decoder's chunk, and no line was named)."""
+    n = offset = 0
+    for chunk in raw:  # split at \n
+        for line in _LONE_CR.split(chunk) if b"\r" in chunk else (chunk,):
+            if not line:
+                continue
+            n += 1
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ValueError(
+                    f"{shown}:{n}: not UTF-8 text (byte 0x{line[err.start]:02x} at offset"
+                    f" {offset + err.start}); save it as UTF-8, e.g. `iconv -f latin1 -t utf-8`,"
+                    " and run it again"
+                ) from None
+            offset += len(line)
+            yield text.removeprefix("\ufeff")
+
+
+def _read_labeled_file(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, row): where is FILE:line, or an item of FILE's JSON array."""
+    with _text_lines(path) as fh:
+        head = _head(fh)
+        first, lines = head[-1] if head else "", chain(head, fh)
         if first.lstrip().startswith("["):  # gh's --json output: one array of objects
             yield from _array_rows(path, "".join(lines))
             return
         if _is_csv(path, first):  # from its header: blank lines before it are no header
-            yield from _csv_rows(path, chain(head[-1:], fh_lines), _delimiter(first), len(head) - 1)
+            yield from _csv_rows(path, chain(head[-1:], fh), _delimiter(first), len(head) - 1)
             return
-        first_row = True
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json_line(line)
-            except BadPayload as err:
-                raise ValueError(
-                    f"{path}:{n}: not a JSON object ({err}); use CSV or JSON lines"
-                ) from None
-            except json.JSONDecodeError:
-                row = None
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{n}: not a JSON object; use CSV or JSON lines")
-            broken = not_text(row)
-            if broken:
-                raise ValueError(f"{path}:{n}: {broken}")
-            if first_row:  # as a CSV header: another tracker's export is refused, not read through
-                _check_columns(path, list(row), "keys")
-                first_row = False
-            yield _keys_lowered(row)
+        yield from _json_rows(path, lines)
+
+
+def _json_rows(path: Path, lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """JSON lines' rows. The first must have a title or a body key (as a CSV header: another
+    tracker's export is refused, not read through). A row without a label key has no label (an
+    exporter leaves a null key out): only a file none of whose rows has one is refused, once read
+    through (a pipe cannot be read twice), having taught nothing."""
+    shown, first, labeled = _shown(path), None, False
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json_line(line)
+        except BadPayload as err:
+            raise ValueError(
+                f"{shown}:{n}: not a JSON object ({err}); use CSV or JSON lines"
+            ) from None
+        except json.JSONDecodeError:
+            row = None
+        if not isinstance(row, dict):
+            raise ValueError(f"{shown}:{n}: not a JSON object; use CSV or JSON lines")
+        broken = not_text(row)
+        if broken:
+            raise ValueError(f"{shown}:{n}: {broken}")
+        if first is None:
+            first = [str(k) for k in row]
+            _check_columns(path, first, "keys", label=False)
+        row = _keys_lowered(row)
+        labeled = labeled or "label" in row or "labels" in row
+        yield f"{shown}:{n}", row
+    if first is not None and not labeled:
+        raise _NoLabels(_no_labels(path, first))
+
+
+def _no_labels(path: Path, first: list[str]) -> str:
+    return (
+        f"{_shown(path)}: none of its rows has a label (the first row's keys are"
+        f" {', '.join(first) or 'none'}); backfill reads title, body and label (rename the keys of"
+        " another tracker's export to these)"
+    )
 
 
 def _csv_rows(
     path: Path, lines: Iterator[str], delimiter: str, skipped: int = 0
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """The rows, read strictly: a quote that never closes took the rest of the file as one cell
     (a 2 GB field limit), and the file was reported read. A label column named more than once
     (Jira exports one `Labels` column per label) gives all its cells, comma-separated; a title
@@ -834,7 +953,7 @@ def _csv_rows(
     before the header, for the line numbers said."""
     csv.field_size_limit(2**31 - 1)  # issue bodies can exceed the 128 KB default
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
-    start = 1 + skipped  # the line the row being read starts on
+    shown, start = _shown(path), 1 + skipped  # the line the row being read starts on
     try:
         header = next(reader, [])
         _check_columns(path, header)
@@ -842,43 +961,47 @@ def _csv_rows(
         twice = sorted({c for c in names if names.count(c) > 1} & {"title", "body"})
         if twice:
             raise ValueError(
-                f"{path}: the column {twice[0]} is there {names.count(twice[0])} times; keep one"
+                f"{shown}: the column {twice[0]} is there {names.count(twice[0])} times; keep one"
             )
         start = reader.line_num + 1 + skipped
         for cells in reader:
             # a blank line is no row (as DictReader reads it), nor the header again (files
             # joined with cat)
             if any(cells) and [c.strip().lower() for c in cells] != names:
-                yield _cells_row(names, cells)
+                yield f"{shown}:{start}", _cells_row(names, cells)
             start = reader.line_num + 1 + skipped
     except csv.Error as err:
         raise ValueError(
-            f"{path}:{start}: not CSV from this line on ({err}); a quoted field must end with a"
+            f"{shown}:{start}: not CSV from this line on ({err}); a quoted field must end with a"
             ' quote, and a quote inside it is written twice ("")'
         ) from None
 
 
-def _array_rows(path: Path, text: str) -> Iterator[dict[str, Any]]:
+def _array_rows(path: Path, text: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """The objects of a file that is one JSON array, as `gh issue list --json ... > FILE` writes
-    it (whole: gh writes it on one line), refused as JSON lines are past MAX_DEPTH."""
+    it (whole: gh writes it on one line), refused as JSON lines are past MAX_DEPTH. As of JSON
+    lines, the first must have a title or a body key, and one at least a label key."""
+    shown = _shown(path)
     try:
         items = json_line(text)
     except BadPayload as err:
-        raise ValueError(f"{path}: not a JSON array it can read ({err})") from None
+        raise ValueError(f"{shown}: not a JSON array it can read ({err})") from None
     except json.JSONDecodeError as err:
         raise ValueError(
-            f"{path}:{err.lineno}: not JSON ({err.msg}); a file that starts with [ is read as one"
+            f"{shown}:{err.lineno}: not JSON ({err.msg}); a file that starts with [ is read as one"
             " JSON array of issues (gh issue list --json number,title,body,labels > FILE)"
         ) from None
     for at, item in enumerate(items, 1):
         if not isinstance(item, dict):
-            raise _ItemError(f"{path}: item {at} of its JSON array is not a JSON object")
+            raise _ItemError(f"{shown}: item {at} of its JSON array is not a JSON object")
         broken = not_text(item)
         if broken:
-            raise _ItemError(f"{path}: item {at} of its JSON array: {broken}")
+            raise _ItemError(f"{shown}: item {at} of its JSON array: {broken}")
         if at == 1:  # as a CSV header: another tracker's export is refused, not read through
-            _check_columns(path, list(item), "keys")
-        yield _keys_lowered(item)
+            _check_columns(path, [str(k) for k in item], "keys", label=False)
+            if not any(isinstance(i, dict) and _keys_lowered(i).keys() & LABEL_KEYS for i in items):
+                raise _NoLabels(_no_labels(path, [str(k) for k in item]))
+        yield f"{shown}: item {at} of its JSON array", _keys_lowered(item)
 
 
 def _head(fh: Iterator[str]) -> list[str]:
@@ -928,13 +1051,16 @@ def _keys_lowered(row: dict[Any, Any]) -> dict[str, Any]:
     return {k.strip().lower(): v for k, v in row.items() if isinstance(k, str)}
 
 
-def _check_columns(path: Path, columns: list[str], what: str = "columns") -> None:
+def _check_columns(
+    path: Path, columns: list[str], what: str = "columns", *, label: bool = True
+) -> None:
+    """Refuse `columns` without title or body, or (`label`: a CSV header) without label."""
     has = {c.strip().lower() for c in columns}
-    if has & {"title", "body"} and has & {"label", "labels"}:
+    if has & {"title", "body"} and (has & LABEL_KEYS or not label):
         return
     raise ValueError(
-        f"{path}: the {what} are {', '.join(columns) or 'none'}; backfill reads title, body and"
-        f" label (rename the {what} of another tracker's export to these)"
+        f"{_shown(path)}: the {what} are {', '.join(columns) or 'none'}; backfill reads title,"
+        f" body and label (rename the {what} of another tracker's export to these)"
     )
 
 
@@ -946,27 +1072,47 @@ def backfill_from_file(
     progress: Callable[[int], None] | None = None,
     cfg: RepoConfig | None = None,
     note: Callable[[str], None] | None = None,
+    github_numbers: bool = False,
 ) -> BackfillResult:
-    """Teach the per-repo classifier from a file instead of the API (no GitHub needed).
+    """Teach the per-repo classifier from a file instead of the API (no GitHub needed); `-` is
+    stdin.
 
     Labels are read with `cfg`'s label map: by default the repository's last good
     .github/smolbot.yml the store holds (defaults for a repository it has never seen).
 
-    A row's `number` keys its example (an edited row replaces its earlier text's), unless two rows
-    share one: then the file's numbers are not an issue's, and its rows are learned by their text
-    (found before the learning when the file can be read twice; a pipe's from the repeat on).
-    `note(text)` is told that, once."""
+    Rows are learned by their title and body: the same file again learns nothing twice. A row's
+    `number` keys its example only with `github_numbers` (the file is REPO's own export, `gh
+    issue list --json number,title,body,labels`): the example is then issue N's, so an edited row
+    replaces its earlier text's, and the issue's later label on GitHub replaces it. Keyed by
+    default, another tracker's numbered export (moving from Jira) was taken for REPO's issues:
+    a second such file, the API backfill or a maintainer's label of issue #N replaced or forgot
+    its rows. Even then, when two rows share one number, the file's numbers are not an issue's,
+    and its rows are learned by their text (found before the learning when the file can be read
+    twice; a pipe's from the repeat on). `note(text)` is told that, once; that numbers were not
+    taken, once; and of a title or body cut to what GitHub takes (read_labeled_file), once."""
     cfg, result = cfg or cached_config(ctx.store, repo), BackfillResult(repo, from_file=True)
-    repeat = _repeated_number(path)
-    keyed, row_of = repeat is None, dict[int, int]()  # number -> the row that had it
+    repeat = _repeated_number(path) if github_numbers else None
+    keyed, row_of = github_numbers and repeat is None, dict[int, int]()  # number -> its row
     said = _unkeyed(path, *repeat, whole=True) if repeat is not None else ""
     if said and note is not None:
         note(said)
+    told: set[str] = set()  # what note() was told of already
+
+    def tell(what: str, text: str) -> None:
+        if what not in told and note is not None:
+            told.add(what)
+            note(text)
+
+    def cut(where: str, names: list[str]) -> None:
+        tell("cut", cut_note(where, names, "any later row's is"))
+
     try:
-        for row in read_labeled_file(path):
+        for row in read_labeled_file(path, cut):
             result.seen += 1
             if progress is not None:
                 progress(1)
+            if not github_numbers and _number(row) is not None:
+                tell("numbers", _numbers_not_taken(path, repo))
             number = _number(row) if keyed else None
             if number is not None and number in row_of:  # a pipe, read once: found here
                 said = _unkeyed(path, number, row_of[number], result.seen, whole=False)
@@ -982,7 +1128,7 @@ def backfill_from_file(
                 continue
             result.skipped += 1
     except ValueError as err:  # what was learned stays learned; a second run adds nothing twice
-        if result.seen:
+        if result.seen and not isinstance(err, _NoLabels):  # that one teaches nothing
             n, seen = result.learned + result.known, result.seen  # known: learned before
             which = f"{n} of the {seen} issues" if n != seen else f"{n} issue{'s' * (n != 1)}"
             unit = "item" if isinstance(err, _ItemError) else "line"
@@ -996,7 +1142,8 @@ def backfill_from_file(
     ctx.store.audit(
         "backfill",
         "done",
-        f"{result.learned} labeled issues learned from {path.name}{result.known_note}",
+        f"{result.learned} labeled issues learned from"
+        f" {_shown(path) if _is_stdin(path) else path.name}{result.known_note}",
         task=TASK,
         repo=repo,
         detail={**result.summary(), **({"numbers": said} if said else {})},
@@ -1004,11 +1151,21 @@ def backfill_from_file(
     return result
 
 
+def _numbers_not_taken(path: Path, repo: str) -> str:
+    """What backfill_from_file says, once, of a file whose rows have numbers it does not key by."""
+    return (
+        f"{_shown(path)}: its numbers are not taken as {repo}'s issue numbers, so its rows are"
+        " learned by their title and body; if it is an export of that repository's own issues"
+        " (gh issue list --json number,title,body,labels), --github-numbers keys them by number"
+    )
+
+
 def _repeated_number(path: Path) -> tuple[int, int, int] | None:
     """The first number two rows of `path` share, and those rows, read through once before the
-    learning when `path` can be read twice (a pipe cannot: backfill_from_file finds the repeat as
-    it reads). Rows after one it cannot read are not looked at: the learning stops there too."""
-    if not path.is_file():
+    learning when `path` can be read twice (a pipe or stdin cannot: backfill_from_file finds the
+    repeat as it reads). Rows after one it cannot read are not looked at: the learning stops
+    there too."""
+    if _is_stdin(path) or not path.is_file():
         return None
     row_of: dict[int, int] = {}
     try:
@@ -1029,8 +1186,8 @@ def _unkeyed(path: Path, number: int, first: int, again: int, *, whole: bool) ->
     found before the learning; else as it read `again`, the rows before it keyed by number."""
     which = "its rows are" if whole else f"from row {again} on, its rows are"
     return (
-        f"{path}: rows {first} and {again} both have number {number}, so its numbers are not"
-        f" taken as issue numbers: {which} learned by their title and body"
+        f"{_shown(path)}: rows {first} and {again} both have number {number}, so its numbers are"
+        f" not taken as issue numbers: {which} learned by their title and body"
     )
 
 

@@ -104,13 +104,13 @@ def test_rows_sharing_a_number_are_learned_by_their_text(runner: CliRunner, tmp_
     4 examples stored."""
     src = tmp_path / "joined.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in _numbered_twice()))
-    out = _backfill(runner, src)
+    out = _backfill(runner, src, "--github-numbers")
     assert "8 read, 0 stored, 8 learned, 0 skipped" in out.stdout, out.output
     assert f"{src}: rows 1 and 5 both have number 1" in out.stderr
     assert "its rows are learned by their title and body" in out.stderr
     examples = _examples()
     assert len(examples) == 8 and all(e["issue"] is None for e in examples), examples
-    out = _backfill(runner, src)  # again: nothing new
+    out = _backfill(runner, src, "--github-numbers")  # again: nothing new
     assert "0 learned (8 known already)" in out.stdout
     assert len(_examples()) == 8
 
@@ -123,7 +123,7 @@ def test_rows_sharing_a_number_in_a_pipe_are_learned_by_text_from_the_repeat_on(
     os.write(w, text)
     os.close(w)
     try:
-        out = _backfill(runner, f"/dev/fd/{r}")
+        out = _backfill(runner, f"/dev/fd/{r}", "--github-numbers")
     finally:
         os.close(r)
     assert "8 read, 0 stored, 8 learned, 0 skipped" in out.stdout, out.output
@@ -159,7 +159,7 @@ def test_gh_json_output_is_read(
     """It was refused: "not a JSON object; use CSV or JSON lines"."""
     src = tmp_path / name
     src.write_text(json.dumps(_gh_rows(), indent=indent))
-    out = _backfill(runner, src)
+    out = _backfill(runner, src, "--github-numbers")
     assert "6 read, 0 stored, 6 learned, 0 skipped" in out.stdout, out.output
     assert sorted(e["issue"] for e in _examples()) == [1, 2, 3, 4, 5, 6]
 

@@ -145,7 +145,7 @@ def test_triage_answers_bad_lines_in_their_place_and_triages_the_rest(runner):
     out = runner.invoke(cli, ["triage", "--repo", "octo/app"], input="\n".join(lines) + "\n")
     assert out.exit_code == 1 and "4 input line(s) could not be read" in out.output
     answers = [json.loads(x) for x in out.output.splitlines() if x.startswith("{")]
-    assert [a.get("line") for a in answers] == [1, None, 3, 4, 5, None]
+    assert [a.get("line") for a in answers] == [1, 2, 3, 4, 5, 7]
     assert answers[0]["error"] == "expected a JSON object with title and body"
     assert "not a JSON array: one issue a line" in answers[2]["error"]
     assert "integer" in answers[3]["error"]
@@ -163,7 +163,7 @@ def test_input_that_is_not_an_issue_is_named_and_costs_only_itself(runner, tmp_p
     out = runner.invoke(cli, ["triage", "--repo", "octo/app"], input=b"\n".join(lines) + b"\n")
     assert out.exit_code == 1 and "2 input line(s) could not be read" in out.output
     answers = [json.loads(x) for x in out.stdout.splitlines()]
-    assert [a.get("line") for a in answers] == [None, 2, 3, None]
+    assert [a.get("line") for a in answers] == [1, 2, 3, 4]
     assert "is not UTF-8 (byte 0xe9 at position 14)" in answers[1]["error"]
     assert "iconv" in answers[1]["error"]
     assert answers[2]["error"] == "an issue needs a title or a body (keys found: none)"

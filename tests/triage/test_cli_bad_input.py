@@ -25,7 +25,7 @@ def test_triage_a_deeply_nested_line_costs_only_its_line(runner: CliRunner) -> N
     out = runner.invoke(cli, ["triage", "--repo", "octo/app"], input=f"{GOOD}\n{DEEP}\n{GOOD}\n")
     assert out.exit_code == 1 and "1 input line(s) could not be read" in out.output
     answers = [json.loads(x) for x in out.stdout.splitlines()]
-    assert [a.get("line") for a in answers] == [None, 2, None], out.stdout
+    assert [a.get("line") for a in answers] == [1, 2, 3], out.stdout
     assert answers[1]["error"] == (
         "expected a JSON object with title and body, not JSON nested deeper than 64 levels"
     )
@@ -52,7 +52,7 @@ def test_triage_a_number_python_will_not_read_costs_only_its_line(runner: CliRun
     out = runner.invoke(cli, ["triage", "--repo", "octo/app"], input=f"{GOOD}\n{HUGE}\n{GOOD}\n")
     assert out.exit_code == 1 and "1 input line(s) could not be read" in out.output, out.output
     answers = [json.loads(x) for x in out.stdout.splitlines()]
-    assert [a.get("line") for a in answers] == [None, 2, None], out.stdout
+    assert [a.get("line") for a in answers] == [1, 2, 3], out.stdout
     assert answers[1]["error"] == "expected a JSON object with title and body"
 
 
@@ -70,7 +70,7 @@ def test_triage_a_title_cut_inside_an_emoji_costs_only_its_line(runner: CliRunne
     out = runner.invoke(cli, ["triage", "--repo", "octo/app"], input=f"{GOOD}\n{CUT}\n{GOOD}\n")
     assert out.exit_code == 1 and "1 input line(s) could not be read" in out.output, out.output
     answers = [json.loads(x) for x in out.stdout.splitlines()]
-    assert [a.get("line") for a in answers] == [None, 2, None], out.stdout
+    assert [a.get("line") for a in answers] == [1, 2, 3], out.stdout
     assert answers[1]["error"] == HALF
 
 

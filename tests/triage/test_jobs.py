@@ -677,7 +677,7 @@ def test_backfill_from_a_file_reads_excel_utf8_and_refuses_other_encodings(ctx, 
     with pytest.raises(ValueError) as err:
         backfill_from_file(ctx, "other/repo", latin1)
     assert str(err.value) == (
-        f"{latin1}: not UTF-8 text (byte 0xe9 at offset 20); save it as UTF-8, e.g."
+        f"{latin1}:2: not UTF-8 text (byte 0xe9 at offset 20); save it as UTF-8, e.g."
         " `iconv -f latin1 -t utf-8`, and run it again"
     )
 

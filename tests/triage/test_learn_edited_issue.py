@@ -91,8 +91,8 @@ def test_a_file_import_with_numbers_is_the_same_issue(ctx, tmp_path):  # type: i
     row = {"number": 5, "title": "Crash", "body": "it crashes on save", "label": "bug"}
     jsonl.write_text(json.dumps(row) + "\n" + json.dumps({**row, "number": True, "title": "B"}))
     csv.write_text("number,title,body,label\n6,Slow,it is slow,bug\nsix,Odd,no number,bug\n")
-    assert backfill_from_file(ctx, OTHER, jsonl).learned == 2
-    assert backfill_from_file(ctx, OTHER, csv).learned == 2
+    assert backfill_from_file(ctx, OTHER, jsonl, github_numbers=True).learned == 2
+    assert backfill_from_file(ctx, OTHER, csv, github_numbers=True).learned == 2
     numbers = sorted((r["issue"] or 0) for r in _examples(ctx.store, OTHER))
     assert numbers == [0, 0, 5, 6], numbers  # `true` and `six` are no numbers
     ctx.models.learn(OTHER, "Crash\n\nit crashes on save in 2.1", "question", "human", None, 5)
