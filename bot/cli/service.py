@@ -484,12 +484,51 @@ def audit(repo: str | None, issue: str | None, limit: int, as_json: bool) -> Non
     if not rows:
         click.echo("audit log is empty" + (f" for {issue or repo}" if (issue or repo) else ""))
     for r in rows:
-        if as_json:
-            click.echo(json.dumps(r))
+        detail = _audit_detail(r.get("detail"))
+        if as_json:  # the detail as the object it is, not a JSON string inside the JSON
+            click.echo(json.dumps({**r, "detail": r.get("detail") if detail is None else detail}))
             continue
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["at"]))
         where = f"{r['repo']}#{r['number']}" if r["number"] else (r["repo"] or "-")
-        click.echo(f"{when}  {where:<28} {r['action']:<16} {r['outcome']:<8} {r['reason']}")
+        task, reason = _flat(r.get("task") or "-"), _flat(r["reason"] or "")
+        model = _model_summary((detail or {}).get("model"))
+        click.echo(
+            f"{when}  {where:<28} {task:<12} {r['action']:<16} {r['outcome']:<8} {reason}{model}"
+        )
+
+
+def _audit_detail(value: Any) -> dict[str, Any] | None:
+    """An audit row's detail as an object; None when it is not a JSON object."""
+    if isinstance(value, dict):
+        return value
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _flat(text: str) -> str:
+    """Every run of whitespace (a YAML error's line breaks and indents) one space."""
+    return " ".join(str(text).split())
+
+
+MODEL_SUMMARY_CHARS = 60  # the model part of an audit line: the rest is in --json
+
+
+def _model_summary(model: Any) -> str:
+    """`  [backend/model conf 0.90]` for the row's model record; empty when it has none."""
+    if not isinstance(model, dict):
+        return ""
+    who = "/".join(_flat(str(model[k])) for k in ("backend", "model") if model.get(k))
+    conf = model.get("confidence")
+    if isinstance(conf, int | float) and not isinstance(conf, bool):
+        who = f"{who} conf {conf:.2f}".strip()
+    if not who:
+        return ""
+    if len(who) > MODEL_SUMMARY_CHARS:
+        who = who[: MODEL_SUMMARY_CHARS - 1] + "…"
+    return f"  [{who}]"
 
 
 @click.command()

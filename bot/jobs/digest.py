@@ -6,7 +6,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -340,8 +340,19 @@ def _written(n: str, known: set[str]) -> bool:
     return n in known or any(k.startswith(n + ".") for k in known)
 
 
-def summary_line(models: ModelLayer, thread: Thread, issue: IssueData) -> str | None:
-    """The model's line for one issue if it validates and passes the checks; None otherwise."""
+@dataclass
+class LineAnswer:
+    """The model's line for one issue (None: not used), the record of the call (None: the model
+    layer failed), and why the line was not used (short, for the audit)."""
+
+    line: str | None
+    record: dict[str, Any] | None = None
+    why: str | None = None
+
+
+def summary_line(models: ModelLayer, thread: Thread, issue: IssueData) -> LineAnswer:
+    """The model's line for one issue if it validates and passes the checks, with the call's
+    record; otherwise no line, and why."""
     variables = {"title": thread.title, "body": issue.body[:LINE_BODY_CHARS] or "(empty)"}
     try:
         answer = models.ask(
@@ -349,15 +360,24 @@ def summary_line(models: ModelLayer, thread: Thread, issue: IssueData) -> str | 
         )
     except Exception as err:  # the model layer failing must never stop the digest
         log.warning("digest line for #%s: model failed: %s", thread.number, err)
-        return None
+        return LineAnswer(None, None, f"model failed: {type(err).__name__}")
+    record = answer.record.as_dict()
     if not answer.ok or answer.value is None:
-        return None
+        return LineAnswer(None, record, f"no valid answer ({answer.status})")
     line = " ".join(str(answer.value.line).split())
     problems = list(line_problems(line, thread, issue.body))
     if problems:
         log.info("digest line for #%s rejected: %s", thread.number, "; ".join(problems))
-        return None
-    return line
+        return LineAnswer(None, record, _short("; ".join(problems)))
+    return LineAnswer(line, record)
+
+
+WHY_CHARS = 120  # a rejection's reason as the audit keeps it
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= WHY_CHARS else text[: WHY_CHARS - 1] + "…"
 
 
 def line_problems(line: str, thread: Thread, body: str) -> Iterable[str]:
@@ -387,6 +407,47 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
+@dataclass
+class SummaryLines:
+    """The model's lines for the top issues, by number, and how they were made: every call's
+    record, the model of each line used, and why each other line was not (by issue number)."""
+
+    lines: dict[int, str] = field(default_factory=dict)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    writers: list[str] = field(default_factory=list)
+    rejected: dict[int, str] = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any] | None:
+        """One record of the digest's model calls for its audit row (summarize._combined's
+        pattern), saying how many lines were the model's, how many were rejected and why (a
+        failed call, no valid answer, a failed check); None when the model was not asked."""
+        if not self.calls and not self.rejected:
+            return None
+        asked = len(self.lines) + len(self.rejected)
+        failed = asked - len(self.calls)  # calls that raised: no record
+        note = (
+            f"{asked} calls"
+            + (f" ({failed} failed)" if failed else "")
+            + f"; {len(self.lines)} lines the model's, {len(self.rejected)} rejected"
+        )
+        calls = self.calls
+        return {
+            "task": "digest",
+            "backend": ", ".join(dict.fromkeys(str(c["backend"]) for c in calls)),
+            "model": ", ".join(dict.fromkeys(self.writers)),
+            "prompt_version": ", ".join(dict.fromkeys(str(c["prompt_version"]) for c in calls)),
+            "confidence": min((c["confidence"] for c in calls), default=0.0),
+            "escalated": any(c["escalated"] for c in calls),
+            "latency_ms": sum(c["latency_ms"] for c in calls),
+            "tokens_in": sum(c["tokens_in"] for c in calls),
+            "tokens_out": sum(c["tokens_out"] for c in calls),
+            "cache_hit": bool(calls) and all(c["cache_hit"] for c in calls),
+            "note": note,
+            "lines": len(self.lines),
+            "rejected": {str(n): w for n, w in self.rejected.items()},
+        }
+
+
 def summary_lines(
     models: ModelLayer | None,
     threads: list[Thread],
@@ -395,9 +456,10 @@ def summary_lines(
     since: datetime,
     until: datetime,
     waits: dict[int, Waiting | None] | None = None,
-) -> dict[int, str]:
+) -> SummaryLines:
+    made = SummaryLines()
     if models is None:
-        return {}
+        return made
     ranked = rank(
         threads,
         since,
@@ -407,12 +469,18 @@ def summary_lines(
         (cfg.digest.label,),
         waits,
     )
-    lines = {}
     for r in ranked[: cfg.digest.top]:
-        line = summary_line(models, r.thread, issues[r.thread.number])
-        if line:
-            lines[r.thread.number] = line
-    return lines
+        number = r.thread.number
+        got = summary_line(models, r.thread, issues[number])
+        if got.record is not None:
+            made.calls.append(got.record)
+        if got.line:
+            made.lines[number] = got.line
+            if got.record is not None:
+                made.writers.append(str(got.record.get("model") or ""))
+        else:
+            made.rejected[number] = got.why or "empty line"
+    return made
 
 
 # --- building and posting --------------------------------------------------------------------
@@ -437,6 +505,38 @@ def build_digest(
     audit_until: end of the window for the audit log and model calls when it differs from the
     issues' clock (the bundled sample's issues live on a fixed date; the bot's rows are real time).
     """
+    return _build(
+        host,
+        store,
+        repo,
+        cfg,
+        until,
+        days=days,
+        models=models,
+        bot_login=bot_login,
+        detail_limit=detail_limit,
+        audit_until=audit_until,
+        week=week,
+        since=since,
+    )[0]
+
+
+def _build(
+    host: RepoHost,
+    store: Store,
+    repo: str,
+    cfg: RepoConfig,
+    until: datetime,
+    *,
+    days: float = 7,
+    models: ModelLayer | None = None,
+    bot_login: str = "smolbot[bot]",
+    detail_limit: int = DETAIL_LIMIT,
+    audit_until: datetime | None = None,
+    week: str | None = None,
+    since: datetime | None = None,
+) -> tuple[Digest, SummaryLines]:
+    """build_digest's digest, and how its model lines were made (for the audit row)."""
     since = until - timedelta(days=days) if since is None else since
     log_until = audit_until or until
     log_since = log_until - (until - since)
@@ -447,8 +547,8 @@ def build_digest(
     ours = digest_issues(store, repo, cfg)  # a maintainer's pinned digest issue is no week's issue
     threads = [t for t in threads if t.number not in ours]
     waits = digest_waits(store, repo, cfg, issues, details, bot_login, stored)
-    lines = summary_lines(models, threads, issues, cfg, since, until, waits)
-    return assemble(
+    made = summary_lines(models, threads, issues, cfg, since, until, waits)
+    digest = assemble(
         repo,
         threads,
         since,
@@ -456,12 +556,13 @@ def build_digest(
         cfg.digest,
         audit_entries(store, repo, log_since, log_until),
         model_calls(store, repo, log_since, log_until),
-        lines,
+        made.lines,
         cfg.triage.needs_info_label,
         (log_since, log_until),
         week=week,
         waits=waits,
     )
+    return digest, made
 
 
 def digest_issues(store: Store, repo: str, cfg: RepoConfig) -> set[int]:
@@ -513,7 +614,7 @@ def post_weekly_digest(
     starts where it ends. Without it, the week of now(), and the seven days before now(), as
     `smolbot digest` previews it."""
     week = week_id(slot, cfg.digest.timezone) if slot is not None else None
-    digest = build_digest(
+    digest, made = _build(
         host,
         store,
         repo,
@@ -527,7 +628,11 @@ def post_weekly_digest(
     )
     body = render_body(digest)
     number = find_digest_issue(host, store, digest, cfg, bot_login)
-    audit: dict[str, Any] = {"task": "digest", "repo": repo, "detail": {"week": digest.week}}
+    detail: dict[str, Any] = {"week": digest.week}
+    record = made.record()
+    if record is not None:  # the model's lines: every call's record, and the lines not used
+        detail["model"] = record
+    audit: dict[str, Any] = {"task": "digest", "repo": repo, "detail": detail}
     if cfg.dry_run:
         store.audit(
             "digest", "dry-run", "weekly digest (dry-run: not posted)", number=number, **audit

@@ -261,10 +261,11 @@ def summarize_issue(
     )
     if unchanged and written.kind == kind:
         why = "the thread has not changed, and the model still gave no summary"
-        return _up_to_date(ctx, host, target, thread, current, why)
+        return _up_to_date(ctx, host, target, thread, current, why, model=written.model)
     if written.body is None:
         why = f"{written.how}: {'; '.join(written.problems)}"
-        return Performer(host, ctx.store, target).perform([NoOp(why, what="summary")])[0]
+        noop = NoOp(why, what="summary")
+        return Performer(host, ctx.store, target).perform([noop], model=written.model)[0]
     who = f" (asked by {requested_by})" if requested_by else ""
     rejected = f"; rejected: {'; '.join(written.problems)}" if written.problems else ""
     reason = f"thread summary{who}: {written.how}{rejected}"
@@ -277,11 +278,19 @@ def summarize_issue(
 
 
 def _up_to_date(
-    ctx: JobContext, host: RepoHost, target: Target, thread: Thread, digest: str | None, why: str
+    ctx: JobContext,
+    host: RepoHost,
+    target: Target,
+    thread: Thread,
+    digest: str | None,
+    why: str,
+    *,
+    model: dict[str, Any] | None = None,
 ) -> str:
+    """A NoOp row for a summary left as it is; `model`: the record of the model asked again."""
     _remember(ctx, thread.issue, digest, "unchanged")
     same = NoOp(f"summary up to date: {why}", what="summary")
-    return Performer(host, ctx.store, target).perform([same])[0]
+    return Performer(host, ctx.store, target).perform([same], model=model)[0]
 
 
 def _current(thread: Thread, bot: str) -> tuple[str | None, str | None]:

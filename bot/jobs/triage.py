@@ -617,8 +617,12 @@ def _kind_label_by_triager(
     repository. Else None, audited as skipped with why."""
     repo = payload["repository"]["full_name"]
     kind = kind_of_label(label, ctx, repo)
-    if kind is None or ctx.models is None:
+    if kind is None:
         ctx.store.audit(what, "skipped", f"label {label!r} is not a kind label", **audit)
+        return None
+    if ctx.models is None:  # a kind label, but nothing to teach: its own reason, not a false one
+        why = f"no model layer: not {what}ed (label {label!r})"
+        ctx.store.audit(what, "skipped", why, **audit)
         return None
     sender = str((payload.get("sender") or {}).get("login", ""))
     if not sender or not can_triage(ctx, payload, sender):
