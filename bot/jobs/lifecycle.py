@@ -313,7 +313,8 @@ def review_issue(
         decision, thread, again = _before_closing(host, issue.number, cfg, now, bot, roles, pinged)
         calls += again
     actions = budget.admit(decision.actions)
-    view = cast(RepoHost, KnownThread(host, thread, fresh_comments=True))  # before posting
+    # comments read fresh before posting; a dry run posts nothing: the sweep's read will do
+    view = cast(RepoHost, KnownThread(host, thread, fresh_comments=not cfg.dry_run))
     results = Performer(view, ctx.store, target).perform(actions)
     record_pings(ctx.store, issue, decision, actions, results, now)  # a ping is the last action
     refused = any(isinstance(a, NoOp) and a.what == "cap" for a in actions)  # look again

@@ -1,4 +1,5 @@
-"""Carry out core's Actions on one issue: idempotently, audited, and not at all in dry-run."""
+"""Carry out core's Actions on one issue: idempotently, audited, and not at all in dry-run (where
+what a live run would skip is skipped as live, by the same reads, and only writes are previewed)."""
 
 from __future__ import annotations
 
@@ -83,10 +84,6 @@ class Performer:
     def _one(self, action: Action, model: dict[str, Any] | None) -> str:
         if isinstance(action, NoOp):
             return self._audit(action.what, "skipped", action.reason, model=model, **action.detail)
-        if self.t.dry_run:
-            return self._audit(
-                action.kind, "dry-run", action.reason, action=_describe(action), model=model
-            )
         if isinstance(action, AddLabels):
             return self._add_labels(action, model)
         if isinstance(action, RemoveLabel):
@@ -94,17 +91,30 @@ class Performer:
         if isinstance(action, Comment | UpsertComment):
             return self._comment(action, model)
         if isinstance(action, Close):
+            if self._dry_run(action, model):
+                return "dry-run"
             self.host.close(self.t.number, action.state_reason)
             return self._audit(
                 "close", "done", action.reason, state_reason=action.state_reason, model=model
             )
         raise TypeError(f"unknown action {action!r}")
 
+    def _dry_run(self, action: Action, model: dict[str, Any] | None) -> bool:
+        """In a dry run, audit the write a live run would make now (its checks, all reads, made
+        first: what is already true is skipped as live) instead of making it; True then."""
+        if not self.t.dry_run:
+            return False
+        self._audit(action.kind, "dry-run", action.reason, action=_describe(action), model=model)
+        return True
+
     def _add_labels(self, action: AddLabels, model: dict[str, Any] | None) -> str:
         missing = [lb for lb in action.labels if find_label(self.current_labels(), lb) is None]
         if not missing:
             why = _skipped("labels already present", action)
             return self._audit("add_labels", "skipped", why, labels=action.labels, model=model)
+        if self._dry_run(action, model):
+            self.current_labels().update(missing)  # later actions see them as in a live run
+            return "dry-run"
         self.host.add_labels(self.t.number, missing)
         self.current_labels().update(missing)
         return self._audit("add_labels", "done", action.reason, labels=missing, model=model)
@@ -114,6 +124,9 @@ class Performer:
         if present is None:
             why = _skipped("label not present", action)
             return self._audit("remove_label", "skipped", why, label=action.label, model=model)
+        if self._dry_run(action, model):
+            self.current_labels().discard(present)
+            return "dry-run"
         self.host.remove_label(self.t.number, present)
         self.current_labels().discard(present)
         return self._audit("remove_label", "done", action.reason, label=present, model=model)
@@ -122,6 +135,8 @@ class Performer:
         body = with_marker(action.body, action.marker)
         found = _bot_comment_with(self._existing_comments(), action.marker, self.t.bot_login)
         if found is None:
+            if self._dry_run(action, model):
+                return "dry-run"
             cid = self.host.create_comment(self.t.number, body)
             return self._audit(action.kind, "done", action.reason, comment_id=cid, model=model)
         if isinstance(action, Comment):
@@ -130,6 +145,8 @@ class Performer:
         if found.body.strip() == body.strip():
             why = _skipped("comment unchanged", action)
             return self._audit("upsert_comment", "skipped", why, comment_id=found.id, model=model)
+        if self._dry_run(action, model):
+            return "dry-run"
         self.host.edit_comment(found.id, body)
         return self._audit(
             "upsert_comment", "done", action.reason, comment_id=found.id, model=model

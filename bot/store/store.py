@@ -717,20 +717,37 @@ class Store:
         number: int | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        """One row per action the bot took, or decided not to take, and why."""
-        self.db.table("audit").insert(
-            {
-                "at": time.time(),
-                "task": task,
-                "delivery_id": delivery_id,
-                "repo": repo,
-                "number": number,
-                "action": action,
-                "outcome": outcome,
-                "reason": reason,
-                "detail": json.dumps(detail or {}, default=str),
-            }
-        )
+        """One row per action the bot took, or decided not to take, and why.
+
+        One row per decision per delivery: a delivery the queue retries (it failed partway, after
+        some rows were written) decides again what its first attempt decided, and a row the same
+        as one already recorded for that delivery (same task, repository, issue, action, outcome
+        and reason) is not written again. The detail is not compared (a model record in it has
+        that attempt's timings): the first row stands. Checked and written in one transaction
+        that holds SQLite's write lock (PostgreSQL: read committed; a retry runs after the
+        attempt before it ended), by the audit index on delivery_id."""
+        row = {
+            "at": time.time(),
+            "task": task,
+            "delivery_id": delivery_id,
+            "repo": repo,
+            "number": number,
+            "action": action,
+            "outcome": outcome,
+            "reason": reason,
+            "detail": json.dumps(detail or {}, default=str),
+        }
+        if delivery_id is None:
+            self.db.table("audit").insert(row)
+            return
+        same = ("delivery_id", "task", "repo", "number", "action", "outcome", "reason")
+        key = {k: row[k] for k in same}
+        where = " and ".join(f"{k} is null" if v is None else f"{k} = ?" for k, v in key.items())
+        args = [v for v in key.values() if v is not None]
+        sql = f"select 1 from audit where {where} limit 1"
+        with self.writing():
+            if not any(True for _ in self.db.query(sql, args)):
+                self.db.table("audit").insert(row)
 
     def labels_added(self, repo: str, number: int, delivery_id: str | None = None) -> set[str]:
         """The labels the bot itself put on an issue (its `add_labels` done), casefolded: under
