@@ -237,37 +237,48 @@ BAD_SIGNATURE = (
     " SMOLBOT_WEBHOOK_SECRET; set it to the webhook secret in the GitHub App's settings"
 )
 _REFUSED_LOG_EVERY_S = 60.0
-_refused = {"at": float("-inf"), "count": 0}
-_previous = {"at": float("-inf"), "count": 0}
+
+
+class _Tally:
+    """Events counted between log lines written at most once every _REFUSED_LOG_EVERY_S."""
+
+    def __init__(self) -> None:
+        self.at, self.count = float("-inf"), 0
+
+    def due(self) -> int:
+        """Count one; how many to log now (since the last line), or 0: not yet."""
+        self.count += 1
+        now = time.monotonic()
+        if now - self.at < _REFUSED_LOG_EVERY_S:
+            return 0
+        count, self.at, self.count = self.count, now, 0
+        return count
+
+
+_refused, _previous = _Tally(), _Tally()
 
 
 def _log_previous_secret() -> None:
     """Once a minute at most: deliveries still signed with SMOLBOT_WEBHOOK_SECRET_PREVIOUS say
     the rotation is not over (GitHub has the old secret still, or sent them before the change)."""
-    _previous["count"] += 1
-    now = time.monotonic()
-    if now - _previous["at"] >= _REFUSED_LOG_EVERY_S:
+    if count := _previous.due():
         log.info(
             "accepted %d delivery(ies) signed with SMOLBOT_WEBHOOK_SECRET_PREVIOUS; once GitHub"
             " signs with the new secret (the App's settings), unset it",
-            _previous["count"],
+            count,
         )
-        _previous["at"], _previous["count"] = now, 0
 
 
 def _log_refused_signature(sig: str | None) -> None:
     """A warning at most once a minute (a flood of bad requests must not flood the log), with
     how many were refused since: a wrong secret refuses every delivery and nothing else says so."""
-    _refused["count"] += 1
-    now = time.monotonic()
-    if now - _refused["at"] >= _REFUSED_LOG_EVERY_S:
+    if count := _refused.due():
         log.warning(
             "refused %d delivery(ies) with %s signature; if GitHub sent them, the App's webhook"
             " secret and SMOLBOT_WEBHOOK_SECRET differ",
-            _refused["count"],
+            count,
             "no" if not sig else "a wrong",
         )
-        _refused["at"], _refused["count"] = now, 0
 
 
 HEALTH_WAIT_S = 2.0

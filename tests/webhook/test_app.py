@@ -95,7 +95,7 @@ def test_a_refused_signature_names_the_setting_and_is_logged_once_a_minute(
 ) -> None:
     from bot.webhook import app as webhook_app
 
-    webhook_app._refused.update(at=float("-inf"), count=0)
+    webhook_app._refused.at, webhook_app._refused.count = float("-inf"), 0
     with caplog.at_level("WARNING", logger="bot.webhook.app"):
         for i in range(3):
             r = post(client, "issues", OPENED, delivery=f"d-{i}", sig="sha256=" + "0" * 64)
