@@ -21,9 +21,10 @@ HINT = b"smolbot triage: reading issues from stdin, one JSON object a line"
 
 def _read_until(fd: int, want: bytes, seconds: float) -> bytes:
     got, end = b"", time.monotonic() + seconds
+    poll = select.poll()  # not select(): deep in the whole suite, fds pass FD_SETSIZE (1024)
+    poll.register(fd, select.POLLIN)
     while want not in got and time.monotonic() < end:
-        ready, _, _ = select.select([fd], [], [], 0.5)
-        if ready:
+        if poll.poll(500):
             chunk = os.read(fd, 4096)
             if not chunk:
                 break
