@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import socket
 import threading
 import time
@@ -520,3 +521,31 @@ def test_issue_pages_past_githubs_page_number_limit_follow_its_cursor(
     assert [i.number for p in resumed for i in p] == every[300:]
     refused = [r for r in gh.state.requests("GET", "/issues") if r.status == 422]
     assert refused == []  # never asked by a page number GitHub refuses
+
+
+def _sockets() -> int:
+    """The sockets this process holds (the fake GitHub's ends and the clients')."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+        except OSError:  # closed while listed (the listing's own descriptor)
+            continue
+    return count
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors in /proc")
+def test_close_releases_the_installation_and_the_app_connections(
+    gh: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """A worker's shutdown (and every test's GitHubApp) leaves no connection open: the
+    installation's pool and the App's own, which minted its token, are both closed."""
+    before = _sockets()
+    app = GitHubApp(make_settings(gh, tmp_path))
+    app.repo(INST, REPO).issue(1)  # mints a token (the App's client), then reads (the install's)
+    assert _sockets() > before
+    app.close()
+    deadline = time.monotonic() + 5  # the fake server's side closes once it reads the EOF
+    while _sockets() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _sockets() == before

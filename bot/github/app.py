@@ -20,7 +20,7 @@ from requests import RequestException
 from bot.github.convert import raw
 from bot.github.errors import as_installation, credentials_error, their_now
 from bot.github.pacing import WritePacer
-from bot.github.repo import PER_PAGE, FileCache, GitHubRepo
+from bot.github.repo import PER_PAGE, FileCache, GitHubRepo, release_unfollowed
 from bot.github.tokens import TokenCache
 from bot.ports import AppCredentialsError
 from bot.settings import Settings
@@ -169,6 +169,10 @@ class GitHubApp:
             for _, gh in self._clients.values():
                 gh.close()
             self._clients.clear()
+            if self._integration is not None:
+                self._integration.close()
+                self._integration = None
+        release_unfollowed(self.settings.github_api_url)  # this thread's, for writes
 
     # -- GitHubHost ---------------------------------------------------------------------------
     def repo(self, installation_id: int, full_name: str) -> GitHubRepo:

@@ -86,6 +86,16 @@ def _unfollowed(requester: Requester) -> _HttpWrites | _HttpsWrites:
     return held[key]
 
 
+def release_unfollowed(base_url: str) -> None:
+    """Close this thread's kept connections (_unfollowed) to `base_url`'s address: at a
+    client's close, so a process that talks to many addresses (tests: a fake GitHub each)
+    does not hold one socket for each."""
+    base = urllib.parse.urlsplit(base_url)
+    held: dict[tuple[Any, ...], _HttpWrites | _HttpsWrites] = _HELD.__dict__.get("cnx", {})
+    for key in [k for k in held if k[:3] == (base.scheme, base.hostname, base.port)]:
+        held.pop(key).close()
+
+
 def _repository_id(location: str) -> int | None:
     """The repository id a redirect goes to (/repositories/<id>/...), if it says one."""
     found = re.search(r"/repositories/(\d+)(?:/|\Z)", urllib.parse.urlsplit(location).path)

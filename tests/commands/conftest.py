@@ -30,8 +30,9 @@ def world(fake_github: FakeGitHubServer, tmp_path: Path) -> Iterator[tuple[FakeG
         state.add_label(REPO, name)
     state.set_permission(REPO, "maint", "maintain")
     settings = make_settings(fake_github, tmp_path, thresholds={})
-    store = open_store(settings.db_path)
-    yield state, JobContext(settings, store, GitHubApp(settings), None)
+    store, github = open_store(settings.db_path), GitHubApp(settings)
+    yield state, JobContext(settings, store, github, None)
+    github.close()  # its connection pools: the fake server's sockets are not held till exit
     store.close()
 
 
