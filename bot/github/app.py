@@ -164,7 +164,8 @@ class GitHubApp:
             return held[1]
 
     def close(self) -> None:
-        """Release connection pools (workers call this at shutdown; optional)."""
+        """Release every connection the App made (its own, the installations' pools, this thread's
+        kept one): for a caller done with it (tests, a one-off command); a worker's end with it."""
         with self._lock:
             for _, gh in self._clients.values():
                 gh.close()
