@@ -456,8 +456,10 @@ def summary_lines(
     since: datetime,
     until: datetime,
     waits: dict[int, Waiting | None] | None = None,
+    made: SummaryLines | None = None,
 ) -> SummaryLines:
-    made = SummaryLines()
+    """The model's lines for the top issues (into `made` when given)."""
+    made = SummaryLines() if made is None else made
     if models is None:
         return made
     ranked = rank(
@@ -498,45 +500,15 @@ def build_digest(
     audit_until: datetime | None = None,
     week: str | None = None,
     since: datetime | None = None,
+    made: SummaryLines | None = None,
 ) -> Digest:
     """The digest for the `days` before `until` (no posting), or from `since` when given; of
     `week` when given, else of the week of `until`.
 
     audit_until: end of the window for the audit log and model calls when it differs from the
     issues' clock (the bundled sample's issues live on a fixed date; the bot's rows are real time).
+    made: when given, filled with how the model's lines were made (for the digest's audit row).
     """
-    return _build(
-        host,
-        store,
-        repo,
-        cfg,
-        until,
-        days=days,
-        models=models,
-        bot_login=bot_login,
-        detail_limit=detail_limit,
-        audit_until=audit_until,
-        week=week,
-        since=since,
-    )[0]
-
-
-def _build(
-    host: RepoHost,
-    store: Store,
-    repo: str,
-    cfg: RepoConfig,
-    until: datetime,
-    *,
-    days: float = 7,
-    models: ModelLayer | None = None,
-    bot_login: str = "smolbot[bot]",
-    detail_limit: int = DETAIL_LIMIT,
-    audit_until: datetime | None = None,
-    week: str | None = None,
-    since: datetime | None = None,
-) -> tuple[Digest, SummaryLines]:
-    """build_digest's digest, and how its model lines were made (for the audit row)."""
     since = until - timedelta(days=days) if since is None else since
     log_until = audit_until or until
     log_since = log_until - (until - since)
@@ -547,8 +519,8 @@ def _build(
     ours = digest_issues(store, repo, cfg)  # a maintainer's pinned digest issue is no week's issue
     threads = [t for t in threads if t.number not in ours]
     waits = digest_waits(store, repo, cfg, issues, details, bot_login, stored)
-    made = summary_lines(models, threads, issues, cfg, since, until, waits)
-    digest = assemble(
+    made = summary_lines(models, threads, issues, cfg, since, until, waits, made)
+    return assemble(
         repo,
         threads,
         since,
@@ -562,7 +534,6 @@ def _build(
         week=week,
         waits=waits,
     )
-    return digest, made
 
 
 def digest_issues(store: Store, repo: str, cfg: RepoConfig) -> set[int]:
@@ -614,7 +585,8 @@ def post_weekly_digest(
     starts where it ends. Without it, the week of now(), and the seven days before now(), as
     `smolbot digest` previews it."""
     week = week_id(slot, cfg.digest.timezone) if slot is not None else None
-    digest, made = _build(
+    made = SummaryLines()
+    digest = build_digest(
         host,
         store,
         repo,
@@ -625,6 +597,7 @@ def post_weekly_digest(
         audit_until=audit_until,
         week=week,
         since=None if slot is None else window_start(store, repo, slot, cfg),
+        made=made,
     )
     body = render_body(digest)
     number = find_digest_issue(host, store, digest, cfg, bot_login)
