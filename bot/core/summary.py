@@ -11,7 +11,16 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from bot.core.checks import CROSS_REF, ISSUE_REF, MENTION, CheckResult, check_text, links
+from bot.core.checks import (
+    CROSS_REF,
+    ISSUE_REF,
+    MENTION,
+    CheckResult,
+    as_read,
+    check_text,
+    commit_refs,
+    links,
+)
 from bot.core.lifecycle import Thread, Waiting, is_reply, without_commands
 from bot.core.markers import marker, markers_in, quiet
 from bot.core.text import invisible
@@ -361,8 +370,8 @@ def waiting_line(w: Waiting) -> str:
 
 
 def check_summary(summary: ThreadSummary, thread: Thread, items: list[Entry]) -> CheckResult:
-    """Reject model text whose links, issue numbers, other repositories' issues (`owner/repo#N`)
-    or @-names the thread itself does not contain."""
+    """Reject model text whose links, issue numbers, other repositories' issues (`owner/repo#N`),
+    commit SHAs (GitHub links one) or @-names the thread itself does not contain."""
     source = "\n".join([thread.issue.html_url, *(e.text for e in items), *(e.url for e in items)])
     people = {e.author for e in items} | set(MENTION.findall(source))
     numbers = {thread.issue.number, *(int(n) for n in ISSUE_REF.findall(source))}
@@ -373,5 +382,6 @@ def check_summary(summary: ThreadSummary, thread: Thread, items: list[Entry]) ->
         allowed_numbers=numbers,
         allowed_people=people,
         allowed_refs=CROSS_REF.findall(source),  # `owner/repo#N` the thread itself names
+        allowed_commits=commit_refs(source, as_read(source)),
         max_chars=6000,
     )

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from bot.core import lifecycle as lc
-from bot.core.checks import check_text, unsupported_claims
+from bot.core.checks import as_read, check_text, commit_refs, unsupported_claims
 from bot.core.config import (
     CONFIG_PATH,
     ConfigError,
@@ -381,14 +381,18 @@ def _short(text: str) -> str:
 
 
 def line_problems(line: str, thread: Thread, body: str) -> Iterable[str]:
-    """Invented numbers (issue references, versions, counts), links or people; a claim of a fix
-    nobody wrote; too long or cut off."""
+    """Invented numbers (issue references, versions, counts), links, commit SHAs or people; a
+    claim of a fix nobody wrote; too long or cut off."""
     people = {thread.author, *(c.author for c in thread.comments or ())}
+    said = " ".join([thread.title, body, *(c.body for c in thread.comments or ())])
     check = check_text(
-        line, allowed_numbers={thread.number}, allowed_urls={thread.url}, allowed_people=people
+        line,
+        allowed_numbers={thread.number},
+        allowed_urls={thread.url},
+        allowed_people=people,
+        allowed_commits=commit_refs(said, as_read(said)),
     )
     yield from check.problems
-    said = " ".join([thread.title, body, *(c.body for c in thread.comments or ())])
     for claim in unsupported_claims(line, said):
         yield f"claims {claim!r}, which nobody in the thread said"
     known = {*numbers(said), *NUMBER.findall(thread.url), str(thread.number)}

@@ -190,3 +190,10 @@ def test_the_dashboard_marks_a_dry_run_preview(tmp_path: Path) -> None:
     assert "dry-run preview, not posted" in client.get("/").text
     page = client.get(f"/digests/{REPO}/{run.digest.week}").text
     assert "Dry-run preview: not posted to GitHub." in page
+
+
+def test_a_model_line_may_name_the_thread_s_commit_but_not_invent_one() -> None:
+    said = "It crashes when I save. Fixed by 3f9a2c1b, please check."
+    assert list(line_problems("Save crash fixed by 3f9a2c1b.", _thread(), said)) == []
+    problems = list(line_problems("Save crash fixed by 7be41d09.", _thread(), said))
+    assert any("7be41d09" in p for p in problems), problems

@@ -59,3 +59,20 @@ def test_the_model_may_repeat_the_thread_s_reference_but_not_invent_one() -> Non
     for invented in ("upstream/lib#13", "other/lib#12", "evil/repo#1"):
         result = check(f"Crashes on resize, as in {invented} [0]")
         assert not result.ok and any(invented in p for p in result.problems), result.problems
+
+
+def test_the_model_may_name_the_thread_s_commit_but_not_invent_one() -> None:
+    """GitHub links a bare SHA to the repository's commit: a summary naming one nobody wrote
+    points readers at a change that may fix nothing, or not exist."""
+    t = thread()
+    fixed = CommentData(9, "carol", "Fixed by 3f9a2c1b.", "2024-01-05T00:00:00Z")
+    t = Thread(t.issue, (*t.comments, fixed))
+    items = S.entries(t, "smolbot[bot]")
+
+    def check(text: str) -> CheckResult:
+        return S.check_summary(S.ThreadSummary.model_validate({"state": [text]}), t, items)
+
+    assert check("Fixed by 3f9a2c1b [4]").ok
+    assert check("Fixed by 3F9A2C1 [4]").ok  # an abbreviation of it, in any case
+    result = check("Fixed by 7be41d09 [4]")
+    assert not result.ok and any("7be41d09" in p for p in result.problems), result.problems
