@@ -24,6 +24,9 @@ from pydantic import (
 )
 
 CONFIG_PATH = ".github/smolbot.yml"
+# read where CONFIG_PATH is missing: the other extension YAML files take, once ignored silently (a
+# maintainer's `dry_run: true` in it had no effect); CONFIG_PATH wins where both exist
+CONFIG_PATH_YAML = ".github/smolbot.yaml"
 
 
 class Kind(StrEnum):
@@ -73,7 +76,7 @@ def file_text(data: bytes) -> str:
         return data.decode("utf-8", errors="surrogateescape")
 
 
-def undecoded(text: str) -> str | None:
+def undecoded(text: str, path: str = CONFIG_PATH) -> str | None:
     """Why `text` (from file_text) holds bytes that are not text, or None when it is text."""
     try:
         text.encode("utf-8")
@@ -81,12 +84,12 @@ def undecoded(text: str) -> str | None:
     except UnicodeEncodeError:
         pass
     try:
-        utf8_text(text.encode("utf-8", errors="surrogateescape"), CONFIG_PATH, SAVE_AS_UTF8)
+        utf8_text(text.encode("utf-8", errors="surrogateescape"), path, SAVE_AS_UTF8)
     except UnicodeEncodeError:  # a surrogate file_text did not make
         pass
     except ValueError as err:
         return str(err)
-    return f"{CONFIG_PATH} is not UTF-8 text: {SAVE_AS_UTF8}"
+    return f"{path} is not UTF-8 text: {SAVE_AS_UTF8}"
 
 
 def _not_a_bool(value: Any) -> Any:
@@ -166,6 +169,30 @@ class TriageConfig(Strict):
     # 13 % false alarms (0.55: 16 % / 8 %). Advice only: closing needs a maintainer.
     duplicate_threshold: float = Field(default=0.45, ge=0, le=1)
     first_response: bool = False  # off by default
+
+    @field_validator("label_map")
+    @classmethod
+    def _one_kind_per_label(cls, value: dict[Kind, str]) -> dict[Kind, str]:
+        """Two kinds mapped to one label (as the bot compares labels: `Support` is `support`)
+        would be accepted and then that label would name no kind: a maintainer's `support`
+        would teach the classifier nothing, and nothing would say why."""
+        from bot.core.labels import canon  # labels.py reads this module's Kind and RepoConfig
+
+        seen: dict[str, Kind] = {}
+        for kind, label in value.items():
+            other = seen.setdefault(canon(label), kind)
+            if other is kind:
+                continue
+            if value[other] == label:
+                said = f"the label {label!r}"
+            else:
+                said = f"{value[other]!r} and {label!r}, one label as smolbot compares labels"
+            raise ValueError(
+                f"{other.value} and {kind.value} are both mapped to {said}: a label stands for"
+                " one kind only (an issue labelled so would teach neither); map one of them to"
+                " another label"
+            )
+        return value
 
 
 # Upper bounds: a number past any use is refused with the field named, not kept until a date
@@ -265,11 +292,69 @@ def default_config() -> RepoConfig:
     return RepoConfig()
 
 
+# Anchors, aliases and merge keys (`<<: *defaults`) are read, within budgets far past any
+# smolbot.yml: PyYAML before 6.0.4 copied the keys of nested merges again at every level (488
+# bytes of `<<: [*a, *a, ...]` seven levels deep took 11 s and 275 MB, nine ran out of memory),
+# and anything that walks what PyYAML built would meet a plain alias bomb the same way.
+MAX_ALIASES = 100  # `*name` uses in one file
+MAX_MERGED_KEYS = 1_000  # keys that merge keys bring in, counted as if each merge were copied
+
+
 class _Loader(yaml.SafeLoader):
     """YAML as the config reads it: a key given twice (PyYAML keeps the last value, so a
     `dry_run: false` further down would silently undo a `dry_run: true`) or a value PyYAML
     cannot build (a date no calendar has, a number too long to convert) is an error that shows
-    its line."""
+    its line, and so is a file past the alias or merge budgets (MAX_ALIASES, MAX_MERGED_KEYS),
+    whatever the installed PyYAML does with it."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._aliases = 0
+        self._merged = 0
+        self._sizes: dict[int, int] = {}  # id of a mapping node: its keys, merges expanded
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                problem = (
+                    f"found more than {MAX_ALIASES} aliases (*name): smolbot.yml needs few if"
+                    " any; write the settings out"
+                )
+                raise yaml.composer.ComposerError(None, None, problem, mark)
+        return super().compose_node(parent, index)
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """Counts the keys each merge brings in, nested merges expanded as PyYAML before 6.0.4
+        copied them (whatever the installed one does), before PyYAML merges anything: the first
+        merge past MAX_MERGED_KEYS in the file is an error, not minutes of work."""
+        if id(node) not in self._sizes:
+            size = 0
+            for key_node, value_node in node.value:
+                if key_node.tag != "tag:yaml.org,2002:merge":
+                    size += 1
+                    continue
+                subs = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
+                for sub in subs:
+                    if not isinstance(sub, yaml.MappingNode):
+                        continue  # PyYAML says what it expected there
+                    self.flatten_mapping(sub)
+                    size += self._sizes[id(sub)]
+                    self._merged += self._sizes[id(sub)]
+                    if self._merged > MAX_MERGED_KEYS:
+                        problem = (
+                            f"found merge keys (<<) that bring in more than {MAX_MERGED_KEYS:,}"
+                            " keys (nested merges count each time they are merged): write the"
+                            " settings out instead"
+                        )
+                        raise yaml.constructor.ConstructorError(
+                            "while merging a mapping", node.start_mark, problem, key_node.start_mark
+                        )
+            self._sizes[id(node)] = size
+        super().flatten_mapping(node)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         first: dict[Any, int] = {}
@@ -315,48 +400,47 @@ _shows_line("tag:yaml.org,2002:int", "a number smolbot can read")
 MAX_FILE_BYTES = 256 * 1024  # PyYAML takes seconds a file past this; smolbot's settings fit in 2 KB
 
 
-def read_yaml(text: str) -> Any:
-    """The file's YAML, or ConfigError saying why it cannot be read: any value PyYAML cannot
-    build (a date typo, a number too long to convert, nesting past Python's stack) too, a
-    file too large to read at every job (another tool's data, a generated file), and one that is
-    not UTF-8 (file_text)."""
+def read_yaml(text: str, path: str = CONFIG_PATH) -> Any:
+    """The file's YAML, or ConfigError saying why it cannot be read (naming the file, `path`):
+    any value PyYAML cannot build (a date typo, a number too long to convert, nesting past
+    Python's stack, aliases or merges past their budgets) too, a file too large to read at
+    every job (another tool's data, a generated file), and one that is not UTF-8 (file_text)."""
     size = len(text.encode("utf-8", errors="replace"))
     if size > MAX_FILE_BYTES:
         raise ConfigError(
-            f"{CONFIG_PATH} is {size:,} bytes; smolbot reads at most {MAX_FILE_BYTES // 1024} KB:"
+            f"{path} is {size:,} bytes; smolbot reads at most {MAX_FILE_BYTES // 1024} KB:"
             " keep only smolbot's settings in it"
         )
-    not_text = undecoded(text)
+    not_text = undecoded(text, path)
     if not_text is not None:
         raise ConfigError(not_text)
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as err:
-        raise ConfigError(f"{CONFIG_PATH} is not valid YAML: {err}") from None
+        raise ConfigError(f"{path} is not valid YAML: {err}") from None
     except RecursionError:
         raise ConfigError(
-            f"{CONFIG_PATH} is nested too deeply to read: use at most a few levels of lists"
-            " and mappings"
+            f"{path} is nested too deeply to read: use at most a few levels of lists and mappings"
         ) from None
     except ValueError as err:
-        raise ConfigError(f"{CONFIG_PATH} could not be read: {err}") from None
+        raise ConfigError(f"{path} could not be read: {err}") from None
 
 
 MAX_LISTED = 20  # invalid settings named in the error; the count of the others follows
 
 
-def parse_config(text: str) -> RepoConfig:
-    return config_from(read_yaml(text))
+def parse_config(text: str, path: str = CONFIG_PATH) -> RepoConfig:
+    return config_from(read_yaml(text, path), path)
 
 
-def config_from(raw: Any) -> RepoConfig:
+def config_from(raw: Any, path: str = CONFIG_PATH) -> RepoConfig:
     """The config from the file's YAML (read_yaml), or ConfigError naming the invalid settings.
     Only an empty file (or one of comments only: YAML's null) means the defaults: `[]`, `false`,
     `0` or `''` is not a mapping of settings either."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{CONFIG_PATH} must be a mapping of settings, not {type(raw).__name__}")
+        raise ConfigError(f"{path} must be a mapping of settings, not {type(raw).__name__}")
     try:
         cfg = RepoConfig.model_validate(raw)
     except ValidationError as err:
@@ -366,5 +450,5 @@ def config_from(raw: Any) -> RepoConfig:
         )
         if len(errors) > MAX_LISTED:  # another tool's file: thousands of unknown keys
             problems += f"; and {len(errors) - MAX_LISTED} more"
-        raise ConfigError(f"{CONFIG_PATH} has invalid settings: {problems}") from None
+        raise ConfigError(f"{path} has invalid settings: {problems}") from None
     return cfg.model_copy(update={"from_file": True})
