@@ -14,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 from bot.core.actions import Action, Close, Comment
 from bot.core.config import (
     CONFIG_PATH,
+    CONFIG_PATH_YAML,
     MAX_FILE_BYTES,
     ConfigError,
     RepoConfig,
@@ -74,14 +75,14 @@ class CachedFile:
 
 def read_file(store: Store, host: RepoHost, repo: str, path: str) -> CachedFile:
     """Read a file conditionally; a 304 (ETag unchanged) answers from the store at no quota.
-    A file that is not UTF-8 (its bytes kept as surrogates, which the store cannot hold) is kept
-    without its ETag: read in full each time, until it is fixed."""
+    A file the store cannot hold as it is (_cacheable) is kept without its ETag: read in full
+    each time, until it is fixed."""
     rows = list(store.db.table("repo_files").rows_where("repo = ? and path = ?", [repo, path]))
     cached = rows[0] if rows else None
     got = host.file_if_changed(path, cached["etag"] if cached else None)
     if got.not_modified and cached is not None:
         return CachedFile(cached["text"], changed=False)
-    kept = got.text if got.text is None or undecoded(got.text) is None else None
+    kept = got.text if got.text is None or _cacheable(got.text) else None
     store.db.table("repo_files").upsert(
         {
             "repo": repo,
@@ -94,6 +95,14 @@ def read_file(store: Store, host: RepoHost, repo: str, path: str) -> CachedFile:
         pk=("repo", "path"),
     )
     return CachedFile(got.text, changed=True)
+
+
+def _cacheable(text: str) -> bool:
+    """Whether the store gives `text` back as it was: not a file that is not UTF-8 (its bytes
+    kept as surrogates, which no store holds), nor one holding U+0000, which PostgreSQL stores
+    as U+FFFD: a config invalid for its NUL was read on the next 304 as a valid file (applied,
+    its config-error issue closed, kept as the last good one), on PostgreSQL only."""
+    return "\x00" not in text and undecoded(text) is None
 
 
 def _state(store: Store, repo: str) -> dict[str, object]:
@@ -127,59 +136,68 @@ def _good_text_unread(state: dict[str, object]) -> str | None:
 @dataclass(frozen=True)
 class _Read:
     """The file read once: its config, or why it cannot be used and whether it asks for
-    dry-run."""
+    dry-run, or says explicitly that it is off (`asks_writes`)."""
 
     cfg: RepoConfig | None
     error: ConfigError | None = None
     asks_dry_run: bool = False
+    asks_writes: bool = False
 
 
-def _read_config(text: str) -> _Read:
+def _read_config(text: str, path: str = CONFIG_PATH) -> _Read:
     """The file read (a file too large to read is refused unread); the same text is not read
     again by this process: an invalid file stays on every job until it is fixed."""
     if len(text) > MAX_FILE_BYTES:
-        return _read_uncached(text)
-    return _read_cached(text)
+        return _read_uncached(text, path)
+    return _read_cached(text, path)
 
 
-def _read_uncached(text: str) -> _Read:
+def _read_uncached(text: str, path: str = CONFIG_PATH) -> _Read:
     try:
-        raw = read_yaml(text)
+        raw = read_yaml(text, path)
     except ConfigError as err:  # not YAML, or too large: its top-level `dry_run:` lines tell
-        return _Read(None, err, _has_dry_run_line(text))
+        said = _dry_run_lines(text)
+        asks_writes = bool(said) and all(v is False for v in said)
+        return _Read(None, err, any(v is True for v in said), asks_writes)
     try:
-        return _Read(config_from(raw))
+        return _Read(config_from(raw, path))
     except ConfigError as err:
-        return _Read(None, err, isinstance(raw, dict) and _reads_true(raw.get("dry_run")))
+        value = _as_bool(raw.get("dry_run")) if isinstance(raw, dict) else None
+        return _Read(None, err, value is True, value is False)
 
 
 _read_cached = functools.lru_cache(maxsize=16)(_read_uncached)
 
 DRY_RUN_KEPT = "it says dry_run: true, so nothing is written until it is fixed"
+DRY_RUN_STANDS = (
+    "it says dry_run: false, but the last valid version's dry_run: true stands until it is"
+    " fixed: only this issue about the file is written"
+)
 
 
-def _in_dry_run_if_asked(cfg: RepoConfig, invalid: str) -> RepoConfig:
+def _in_dry_run_if_asked(cfg: RepoConfig, invalid: str, path: str = CONFIG_PATH) -> RepoConfig:
     """What stands in for an invalid file (the last good config, or the defaults), in dry-run
     when the file asks for it at its top level: its other settings cannot be trusted, that one
     errs on the safe side (the maintainer asked in it that nothing be written)."""
-    return cfg.model_copy(update={"dry_run": True}) if _asks_dry_run(invalid) else cfg
+    return cfg.model_copy(update={"dry_run": True}) if _asks_dry_run(invalid, path) else cfg
 
 
 # a top-level `dry_run:` line (its key quoted or not), found also where the file does not parse
 _DRY_RUN_LINE = re.compile(r"""^(["']?)dry_run\1[ \t]*:(.*)$""", re.M)
 
 
-def _asks_dry_run(text: str) -> bool:
+def _asks_dry_run(text: str, path: str = CONFIG_PATH) -> bool:
     """Whether a file's `dry_run` reads as true (as the config would), or, where the file does
     not parse, erring on the safe side, any top-level `dry_run:` line that does: a YAML slip
     further down, or the key given twice, does not undo what the maintainer asked for."""
-    read = _read_config(text)
+    read = _read_config(text, path)
     return read.cfg.dry_run if read.cfg is not None else read.asks_dry_run
 
 
-def _has_dry_run_line(text: str) -> bool:
+def _dry_run_lines(text: str) -> list[bool | None]:
+    """What each top-level `dry_run:` line says (None: neither true nor false)."""
     lines = _DRY_RUN_LINE.finditer(text.removeprefix("\ufeff"))  # a BOM an editor saved
-    return any(_reads_true(_scalar(m.group(2))) for m in lines)
+    return [_as_bool(_scalar(m.group(2))) for m in lines]
 
 
 def _scalar(text: str) -> object:
@@ -189,22 +207,70 @@ def _scalar(text: str) -> object:
         return None
 
 
-def _reads_true(value: object) -> bool:
+def _as_bool(value: object) -> bool | None:
+    """A setting's value as the config reads a boolean (`yes`, `off`, 0), or None when it is
+    none (left empty, or not a boolean)."""
+    if value is None:
+        return None
     try:
         return TypeAdapter(bool).validate_python(value)
     except ValidationError:
-        return False
+        return None
+
+
+def _named(text: str, path: str) -> str:
+    """An issue's title or note about the file, naming the one read (CONFIG_PATH_YAML too)."""
+    return text.replace(CONFIG_PATH, path)
+
+
+# how long a `.yaml` found missing is not asked for again (a 404 has no ETag to ask with, and
+# counts against the installation's quota, where a 304 does not)
+YAML_RECHECK_S = 600
+
+
+def _config_file(store: Store, host: RepoHost, repo: str) -> tuple[str, CachedFile]:
+    """The config file, and the path it was read at: CONFIG_PATH, else (missing)
+    CONFIG_PATH_YAML. A `.yml` costs one request per read as before (free when its ETag
+    matches). Without one, the `.yaml` found missing is asked for again only after
+    YAML_RECHECK_S: no file at all costs one 404 per read, as before, and one more every ten
+    minutes (a `.yaml` added is read within ten minutes; a `.yml`, at once). Where both exist
+    the `.yaml` is ignored, audited once per change of the `.yml` (one more request then, none
+    on its 304s)."""
+    file = read_file(store, host, repo, CONFIG_PATH)
+    if file.text is None:
+        if _missing_lately(store, repo, CONFIG_PATH_YAML):
+            return CONFIG_PATH, file
+        return CONFIG_PATH_YAML, read_file(store, host, repo, CONFIG_PATH_YAML)
+    # not for a `.yml` read in full at every job (_cacheable): its 304s skip this
+    changed = file.changed and _cacheable(file.text)
+    if changed and read_file(store, host, repo, CONFIG_PATH_YAML).text is not None:
+        why = f"{CONFIG_PATH_YAML} is ignored: {CONFIG_PATH} is read where both exist"
+        log.warning("%s: %s", repo, why)
+        store.audit("config", "ignored", why, task="repo_config", repo=repo)
+    return CONFIG_PATH, file
+
+
+def _missing_lately(store: Store, repo: str, path: str) -> bool:
+    """Whether `path` answered 404 (stored with no text and no sha) in the last YAML_RECHECK_S."""
+    rows = store.db.table("repo_files").rows_where("repo = ? and path = ?", [repo, path])
+    row = next(iter(rows), None)
+    return (
+        row is not None
+        and row["text"] is None
+        and row["sha"] is None
+        and time.time() - float(row["fetched_at"] or 0) < YAML_RECHECK_S
+    )
 
 
 def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str) -> RepoConfig:
     """The repository's config. An invalid file keeps the last good one and opens one issue."""
-    file = read_file(store, host, repo, CONFIG_PATH)
+    path, file = _config_file(store, host, repo)
     state = _state(store, repo)
     if file.text is None:
         _resolve_report(store, host, repo, state, default_config(), CONFIG_REMOVED_NOTE, bot_login)
         _save_state(store, {**_without_error(state), "good_text": None})
         return default_config()
-    read = _read_config(file.text)
+    read = _read_config(file.text, path)
     unchanged = (
         not file.changed
         and state.get("good_text") == file.text
@@ -217,9 +283,15 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
     if read.cfg is None:
         err = str(read.error)
         last = _last_good(state)
-        fallback = _in_dry_run_if_asked(last, file.text)
+        fallback = _in_dry_run_if_asked(last, file.text, path)
+        # The issue is about the bot itself: written when the file says `dry_run: false`, though
+        # the last good config's dry-run stands for everything else (the maintainer, leaving
+        # dry-run with a typo, would otherwise never hear of it: only audited, in dry-run).
+        reporting = fallback.model_copy(update={"dry_run": False}) if read.asks_writes else fallback
+        if read.asks_writes and fallback.dry_run:
+            err = f"{err}\n\n{DRY_RUN_STANDS}"
         # reported in dry-run (no issue opened): reported again once the file no longer asks it
-        error = f"{err} (dry-run)" if fallback.dry_run else str(err)
+        error = f"{err} (dry-run)" if reporting.dry_run else str(err)
         before = state.get("error")
         if before != error and _claim_report(store, repo, error):
             unread = _good_text_unread(state)
@@ -232,7 +304,7 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
             known = state.get("error_issue")
             try:
                 number = report_config_error(
-                    store, host, repo, str(err), known, fallback, bot_login
+                    store, host, repo, str(err), known, reporting, bot_login, path
                 )
             except (Unavailable, RateLimited, ReadOnly):  # for now: the next delivery reports it
                 _swap_error(store, repo, error, before if isinstance(before, str) else None)
@@ -248,7 +320,8 @@ def load_repo_config(store: Store, host: RepoHost, repo: str, *, bot_login: str)
         return fallback
     if unchanged:
         return read.cfg
-    _resolve_report(store, host, repo, state, read.cfg, CONFIG_FIXED_NOTE, bot_login)
+    fixed = _named(CONFIG_FIXED_NOTE, path)
+    _resolve_report(store, host, repo, state, read.cfg, fixed, bot_login)
     _save_state(store, {**_without_error(state), "good_text": file.text})
     return read.cfg
 
@@ -264,10 +337,12 @@ def preview_repo_config(store: Store, host: RepoHost, repo: str) -> tuple[RepoCo
     """The config load_repo_config would use, read without its side effects: no issue about an
     invalid file, nothing written to the store or to GitHub. The note (None when the file, or
     the defaults for no file, is used) says which config stands in for an invalid file and why."""
-    text = host.file(CONFIG_PATH)
+    path, text = CONFIG_PATH, host.file(CONFIG_PATH)
+    if text is None:
+        path, text = CONFIG_PATH_YAML, host.file(CONFIG_PATH_YAML)
     if text is None:
         return default_config(), None
-    read = _read_config(text)
+    read = _read_config(text, path)
     if read.cfg is not None:
         return read.cfg, None
     state = _state(store, repo)
@@ -278,10 +353,12 @@ def preview_repo_config(store: Store, host: RepoHost, repo: str) -> tuple[RepoCo
     else:
         kept = "using the defaults, as the bot does: it never read a valid version"
     last = _last_good(state)
-    cfg = _in_dry_run_if_asked(last, text)
+    cfg = _in_dry_run_if_asked(last, text, path)
     if cfg.dry_run and not last.dry_run:
         kept = f"{kept}; {DRY_RUN_KEPT}"
-    return cfg, f"{CONFIG_PATH} is invalid ({read.error}); {kept}"
+    elif read.asks_writes and cfg.dry_run:
+        kept = f"{kept}; {DRY_RUN_STANDS}"
+    return cfg, f"{path} is invalid ({read.error}); {kept}"
 
 
 def _claim_report(store: Store, repo: str, error: str) -> bool:
@@ -385,12 +462,14 @@ def report_config_error(
     known_issue: object,
     cfg: RepoConfig,
     bot_login: str,
+    path: str = CONFIG_PATH,
 ) -> int | None:
-    """Open one issue about the broken file, or rewrite the open one with the new error."""
+    """Open one issue about the broken file (at `path`), or rewrite the open one with the new
+    error."""
     if len(error) > MAX_ERROR_CHARS:  # GitHub refuses a body past 65,536 characters
         error = f"{error[:MAX_ERROR_CHARS]} ... (cut)"
     safe = inert(error.replace("```", "'''"))  # the file's text, quoted: no marker from it
-    body = with_marker(CONFIG_ERROR_BODY.format(error=safe), CONFIG_ERROR_MARKER)
+    body = with_marker(_named(CONFIG_ERROR_BODY, path).format(error=safe), CONFIG_ERROR_MARKER)
     number = _find_error_issue(host, known_issue, bot_login)
     audit: dict[str, Any] = {"task": "repo_config", "repo": repo, "number": number}
     if cfg.dry_run:
@@ -400,7 +479,7 @@ def report_config_error(
         host.edit_issue(number, body=body)
         store.audit("edit_issue", "done", f"config still invalid: {error}", **audit)
         return number
-    number = host.create_issue(CONFIG_ERROR_TITLE, body)
+    number = host.create_issue(_named(CONFIG_ERROR_TITLE, path), body)
     store.audit("create_issue", "done", error, **{**audit, "number": number})
     return number
 
