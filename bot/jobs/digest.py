@@ -17,6 +17,7 @@ from bot.core import lifecycle as lc
 from bot.core.checks import as_read, check_text, commit_refs, unsupported_claims
 from bot.core.config import (
     CONFIG_PATH,
+    CONFIG_PATH_YAML,
     ConfigError,
     DigestConfig,
     RepoConfig,
@@ -706,7 +707,8 @@ def week_slot(now: datetime, cfg: DigestConfig) -> datetime:
 
 
 def repo_config(host: RepoHost, store: Store | None = None, repo: str | None = None) -> RepoConfig:
-    """The repository's .github/smolbot.yml, or the defaults when missing (no side effects).
+    """The repository's .github/smolbot.yml (else .yaml), or the defaults when missing (no side
+    effects).
     With the store and the repository, an invalid file gives the last valid one the store kept,
     as the weekly job's load_repo_config does; without them, the defaults."""
     if store is not None and repo is not None:
@@ -714,11 +716,13 @@ def repo_config(host: RepoHost, store: Store | None = None, repo: str | None = N
         if note:
             log.warning("digest: %s", note)
         return cfg
-    text = host.file(CONFIG_PATH)
+    path, text = CONFIG_PATH, host.file(CONFIG_PATH)
+    if text is None:
+        path, text = CONFIG_PATH_YAML, host.file(CONFIG_PATH_YAML)
     if text is None:
         return default_config()
     try:
-        return parse_config(text)
+        return parse_config(text, path)
     except ConfigError as err:
         log.warning("digest: %s; using defaults", err)
         return default_config()

@@ -91,3 +91,13 @@ def test_without_a_valid_version_read_before_the_preview_says_it_uses_the_defaul
     assert out.exit_code == 0, out.output
     assert len(json.loads(out.stdout)["top"]) == 6  # the default top 10, of 6 issues
     assert "using the defaults" in out.stderr and "never read a valid version" in out.stderr
+
+
+def test_without_a_store_the_digest_reads_a_yaml_where_there_is_no_yml(
+    world: tuple[Settings, Store], fake_github: FakeGitHubServer
+) -> None:
+    settings, _ = world
+    st = fake_github.state
+    del st.repos[REPO].files[CONFIG_PATH]
+    st.put_file(REPO, ".github/smolbot.yaml", GOOD)
+    assert repo_config(GitHubApp(settings).repo(INST, REPO)).digest.top == 3
