@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -51,6 +51,22 @@ class IssueData:
     author_association: str = ""
     author_type: str = "User"  # "Bot" for apps: such an issue never waits on its author
     closed_at: str | None = None  # when it was last closed (None: open, or the host does not say)
+
+
+class IssuePage(list[IssueData]):
+    """One page of RepoHost.issue_pages: its issues, the address it was asked at (None: asked by
+    its page number) and the next page's (None: this is the last). Past the pages GitHub gives
+    by number, an address is how a listing resumes in one request; a host without addresses
+    gives plain lists."""
+
+    def __init__(
+        self,
+        issues: Iterable[IssueData] = (),
+        address: str | None = None,
+        next_address: str | None = None,
+    ) -> None:
+        super().__init__(issues)
+        self.address, self.next_address = address, next_address
 
 
 @dataclass(frozen=True)
@@ -157,8 +173,9 @@ class RepoHost(Protocol):
         self, state: str = "all", since: str | None = None
     ) -> Iterator[IssueData]: ...  # every page, newest first; pull requests included (flagged)
     def issue_pages(
-        self, state: str = "all", first: int = 1
+        self, state: str = "all", first: int = 1, at: str | None = None
     ) -> Iterator[list[IssueData]]: ...  # list_issues page by page from page `first` (1-based)
+    # (IssuePage: with their addresses; `at`: page `first`'s, to resume there in one request)
     @property
     def page_size(self) -> int: ...  # issue_pages' full page: a shorter one is the last
     def create_issue(self, title: str, body: str, labels: list[str] | None = None) -> int: ...

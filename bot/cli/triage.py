@@ -482,7 +482,13 @@ def backfill(
     repo: str, from_file: Path | None, config_file: Path | None, github_numbers: bool
 ) -> None:
     """Teach REPO's classifier from its closed, labeled issues (API) or from a file."""
-    from bot.jobs.backfill import BackfillBusy, backfill_from_file, backfill_repo, cursor
+    from bot.jobs.backfill import (
+        ISSUES_OFF,
+        BackfillBusy,
+        backfill_from_file,
+        backfill_repo,
+        cursor,
+    )
     from bot.ports import RateLimited, Unavailable
 
     if config_file is not None and from_file is None:
@@ -530,6 +536,12 @@ def backfill(
                     f"{err}. Running the same command again resumes at page"
                     f" {stopped['page']} of the issue listing"
                 ) from None
+            if result.issues_off:  # GitHub's 410 to the listing; audited
+                raise click.ClickException(
+                    f"{repo}: {ISSUES_OFF} (GitHub answered its issue listing 410), so there is"
+                    " nothing to backfill; run this again once they are switched on, or use"
+                    " --from FILE"
+                )
     if ctx.models is not None:
         ctx.models.classifier(force=True)
     click.echo(

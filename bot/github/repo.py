@@ -32,6 +32,7 @@ from bot.ports import (
     FileContent,
     GitHubError,
     IssueData,
+    IssuePage,
     Moved,
     Unavailable,
 )
@@ -140,6 +141,11 @@ def _next_link(link: str | None) -> str | None:
         if rel.strip().replace(" ", "") == 'rel="next"':
             return address.strip().strip("<>")
     return None
+
+
+class _AddressRefused(Exception):
+    """GitHub refused a listing's saved address (GitHubRepo.issue_pages' `at`): a 400 or 422,
+    as for a cursor it no longer takes."""
 
 
 def _already_exists(data: Any) -> bool:
@@ -343,25 +349,76 @@ class GitHubRepo:
     def page_size(self) -> int:
         return PER_PAGE
 
-    def issue_pages(self, state: str = "all", first: int = 1) -> Iterator[list[IssueData]]:
+    def issue_pages(
+        self, state: str = "all", first: int = 1, at: str | None = None
+    ) -> Iterator[IssuePage]:
         """list_issues one page at a time from page `first` (1-based), to resume a long listing
         where it stopped; ends after the first page shorter than page_size (the client's), or
         the last. Asked by number up to PAGE_PARAM_LAST, then by the Link header's next address:
         GitHub refuses ?page= past about 10,000 items (422, "use cursor based pagination") and
-        its next address carries an `after=` cursor there; a resume past that page walks to it
-        from PAGE_PARAM_LAST, reading the pages between without giving them."""
+        its next address carries an `after=` cursor there. Each page comes with the address it
+        was asked at and the next one (IssuePage); `at`, page `first`'s address as it came,
+        resumes a page past PAGE_PARAM_LAST in one request. Without one (or one of another
+        listing, or that GitHub refuses: a 400 or 422, a cursor it no longer takes) a resume
+        past that page walks to it from PAGE_PARAM_LAST, reading the pages between without
+        giving them."""
         page = max(1, first)
-        at = min(page, PAGE_PARAM_LAST)
-        url: str | None = self._url("/issues")
-        asked: dict[str, Any] | None = {**self._issue_query(state), "page": at}
+        address = self._listing_address(at, state) if page > PAGE_PARAM_LAST else None
+        if address is not None:
+            try:
+                yield from self._issue_pages_from(address, None, page, page, resumed=True)
+                return
+            except _AddressRefused:  # walked to, as without one
+                pass
+        start = min(page, PAGE_PARAM_LAST)
+        query = {**self._issue_query(state), "page": start}
+        yield from self._issue_pages_from(self._url("/issues"), query, start, page)
+
+    def _issue_pages_from(
+        self,
+        url: str | None,
+        asked: dict[str, Any] | None,
+        at: int,
+        page: int,
+        *,
+        resumed: bool = False,
+    ) -> Iterator[IssuePage]:
+        """issue_pages from its first request (`url` and `asked`, its query; None: in the url),
+        which gives page `at`; the pages from `page` are given. `resumed`: the url is a saved
+        address, whose refusal (_AddressRefused) issue_pages answers by walking to `page`."""
         while url:  # each page on the token current then: the caller reads a page for long
-            with self._calls():
-                headers, items = self._read(url, asked)
+            try:
+                with self._calls():
+                    headers, items = self._read(url, asked)
+            except GitHubError as err:
+                cause = err.__cause__
+                if (
+                    resumed
+                    and type(err) is GitHubError
+                    and isinstance(cause, GithubException)
+                    and cause.status in (400, 422)
+                ):
+                    raise _AddressRefused(str(err)) from err
+                raise
+            resumed, following = False, _next_link(headers.get("link"))
             if at >= page:
-                yield [issue_data(self.full_name, item) for item in items]
+                issues = (issue_data(self.full_name, item) for item in items)
+                yield IssuePage(issues, None if asked else url, following)
             if len(items) < self.page_size:
                 return
-            url, asked, at = _next_link(headers.get("link")), None, at + 1
+            url, asked, at = following, None, at + 1
+
+    def _listing_address(self, address: str | None, state: str) -> str | None:
+        """`address` when it is one of this host's issue listings of `state` (an IssuePage's),
+        else None: a saved one is asked as it is, and PyGithub takes no other host's."""
+        if not address:
+            return None
+        parts = urllib.parse.urlsplit(address)
+        ours = _origin(address) == _origin(self._requester().base_url)
+        query = urllib.parse.parse_qs(parts.query)
+        if ours and parts.path.endswith("/issues") and query.get("state") == [state]:
+            return address
+        return None
 
     def _issue_query(
         self, state: str, since: str | None = None, labels: list[str] | None = None

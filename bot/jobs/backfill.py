@@ -34,6 +34,7 @@ from bot.ports import (
     GitHubError,
     Gone,
     IssueData,
+    IssuePage,
     Moved,
     NotFound,
     RateLimited,
@@ -53,6 +54,10 @@ UNAVAILABLE_WAITS_S = (5.0, 30.0, 120.0)  # after a 5xx mid-listing; then the ta
 RESUME_WITHIN_S = 24 * 3600
 CURSORS = "backfill_cursors"
 CONTINUING = "continuing"  # a cursor's status between two parts of a queued backfill
+# a cursor's status when GitHub answered the listing 410 (Issues switched off): not resumed; the
+# next backfill (`smolbot backfill`, an installation event) lists from page 1
+SKIPPED = "skipped"
+ISSUES_OFF = "Issues are switched off for this repository"
 # One backfill per repository at a time (the CLI beside a worker would share one cursor row): a lock
 # whose lease is renewed at each page; the longest pause between pages is one rate-limit wait.
 LOCK_LEASE_S = 2 * MAX_RATE_WAIT_S
@@ -83,12 +88,20 @@ class BackfillBusy(RuntimeError):
 
 
 class _PartDone(Exception):
-    """This run listed its pages (`until`); the listing goes on at `page`. `listed`: the issues
-    (and pull requests) of the page before it, the run's last, all of them handled."""
+    """This run listed its pages (`until`); the listing goes on at `page`, asked at `address`
+    (None: by its number). `listed`: the issues (and pull requests) of the page before it, the
+    run's last, all of them handled; `listed_at`, that page's address."""
 
-    def __init__(self, page: int, listed: list[int]) -> None:
+    def __init__(
+        self, page: int, listed: list[int], address: str | None, listed_at: str | None
+    ) -> None:
         super().__init__(page)
         self.page, self.listed = page, listed
+        self.address, self.listed_at = address, listed_at
+
+
+class _IssuesOff(Exception):
+    """GitHub answered the issue listing 410: Issues are switched off for the repository."""
 
 
 def lock_key(repo: str) -> str:
@@ -114,6 +127,7 @@ class BackfillResult:
     unchecked: int = 0
     first_page: int = 1  # > 1: resumed where an earlier backfill stopped
     next_page: int | None = None  # this run listed its share of pages; the next part starts here
+    issues_off: bool = False  # GitHub answered the listing 410 (ISSUES_OFF): skipped, audited
     # labeled issues that taught nothing, by reason, and the labels they carried (for the hint)
     not_learned: Counter[str] = field(default_factory=Counter)
     their_labels: Counter[str] = field(default_factory=Counter)
@@ -127,6 +141,8 @@ class BackfillResult:
         out = {k: v for k, v in self.__dict__.items() if not isinstance(v, Counter | set)}
         if self.next_page is None:
             del out["next_page"]
+        if not self.issues_off:
+            del out["issues_off"]
         out["not_learned"] = dict(self.not_learned)
         out["their_labels"] = dict(self.their_labels.most_common(10))
         return out
@@ -224,8 +240,10 @@ def _pages(
     retries: int = 3,
     *,
     first: int = 1,
+    at: str | None = None,
     before: Sequence[int] = (),
-    fetched: Callable[[int], None] = lambda page: None,
+    before_at: str | None = None,
+    fetched: Callable[[int, str | None], None] = lambda page, address: None,
     until: int | None = None,
     max_wait_s: float = MAX_RATE_WAIT_S,
     waiting: Callable[[float, str], None] = lambda seconds, why: None,
@@ -239,37 +257,53 @@ def _pages(
     page the listing had not reached before starts the count (and the waits) again, so one-off
     errors far apart in a long listing do not add up to a stop. The same pull-up between two pages
     of one run moves the next page's first issue onto the page just read: each page is checked
-    against the one before it (_moved_up). `fetched(page)` is told each page as it arrives. With
-    `until`, raises _PartDone instead of fetching a page after it, unless the listing ended there
-    (a page shorter than host.page_size is the last). `before`: the issues of the page before
-    `first`, as an earlier run (a part) listed and handled them. `waiting(seconds, why)` is told
-    each wait before it starts (the CLI says it)."""
-    last = first  # the last page fetched: where a retry starts
-    # the page fetched before the next one and its issues (and pull requests), in listing order
-    previous, listed = first - 1, list(before)
+    against the one before it (_moved_up). `fetched(page, address)` is told each page as it
+    arrives, with the address it was asked at (IssuePage). With `until`, raises _PartDone instead
+    of fetching a page after it, unless the listing ended there (a page shorter than
+    host.page_size is the last, as is an IssuePage without a next address). `before`: the issues
+    of the page before `first`, as an earlier run (a part) listed and handled them. `at` and
+    `before_at`: the addresses of page `first` and of the page before it, when known: past the
+    pages GitHub gives by number (GitHubRepo.issue_pages), a page asked again (a retry,
+    _moved_up, a part's first) costs one request by its address, and a walk from the last
+    numbered page without one. `waiting(seconds, why)` is told each wait before it starts (the
+    CLI says it). GitHub's 410 to the listing (Issues switched off) is _IssuesOff."""
+    last, last_at = first, at  # the last page fetched and its address: where a retry starts
+    # the page fetched before the next one, its issues (and pull requests) in listing order, and
+    # its address; the next page's address, as the last page fetched gave it
+    previous, listed, previous_at, ahead = first - 1, list(before), before_at, None
     reached, failures = first - 1, 0  # the furthest page fetched; errors since it was reached
     while True:
         try:
             page = last
-            listing = iter(host.issue_pages("all", first=last))
+            listing = _issue_pages(host, last, last_at)
             while True:
                 if until is not None and page > until:
-                    raise _PartDone(page, listed)
+                    raise _PartDone(page, listed, ahead, previous_at)
                 issues = next(listing, None)
                 if issues is None:
                     return
                 # a page a retry fetches again (previous == page) was checked the first time
-                moved = _moved_up(host, page - 1, listed, issues) if previous == page - 1 else []
+                moved = (
+                    _moved_up(host, page - 1, listed, issues, previous_at)
+                    if previous == page - 1
+                    else []
+                )
                 last, previous, listed = page, page, [issue.number for issue in issues]
+                last_at = previous_at = issues.address if isinstance(issues, IssuePage) else None
+                ahead = issues.next_address if isinstance(issues, IssuePage) else None
                 if page > reached:
                     reached, failures = page, 0
-                fetched(page)
+                fetched(page, last_at)
                 for issue in chain(moved, issues):
                     if issue.number not in done:
                         yield issue
-                if len(issues) < host.page_size:
-                    return  # the listing's last page: no part after it
+                if len(issues) < host.page_size or (
+                    isinstance(issues, IssuePage) and issues.next_address is None
+                ):
+                    return  # the listing's last page (a full one has no next address)
                 page += 1
+        except Gone as err:  # to the listing: Issues are switched off (no retry changes that)
+            raise _IssuesOff(str(err)) from err
         except RateLimited as err:
             wait, why = err.wait_s(failures), "GitHub rate limit"
             if failures == retries or wait > max_wait_s:
@@ -286,8 +320,20 @@ def _pages(
         sleep(wait)
 
 
+def _issue_pages(host: RepoHost, first: int, at: str | None) -> Iterator[list[IssueData]]:
+    """host.issue_pages("all") from page `first`, asked at its address `at` when there is one (a
+    host whose pages have none is asked as it always was)."""
+    if at:
+        return iter(host.issue_pages("all", first=first, at=at))
+    return iter(host.issue_pages("all", first=first))
+
+
 def _moved_up(
-    host: RepoHost, page: int, before: Sequence[int], after: list[IssueData]
+    host: RepoHost,
+    page: int,
+    before: Sequence[int],
+    after: list[IssueData],
+    at: str | None = None,
 ) -> list[IssueData]:
     """Issues that moved up onto `page` after it was listed as `before` (numbers, in listing
     order: issues and pull requests, as the listing gives both), judged by `after`, the page after
@@ -298,10 +344,11 @@ def _moved_up(
     `page` again only otherwise (and when `after` is empty), and gives its issues `before` had
     not. That costs one request at a page boundary the numbers skip across even when nothing
     moved (an issue deleted long ago, a Discussion: they share the numbers and are not listed):
-    at most one more request a page, and none where the numbers run on."""
+    at most one more request a page, and none where the numbers run on. `at`: `page`'s address,
+    so that a page past those GitHub gives by number is asked in that one request."""
     if not before or (after and after[0].number >= before[-1] - 1):
         return []
-    again = next(iter(host.issue_pages("all", first=page)), [])
+    again = next(_issue_pages(host, page, at), [])
     listed = set(before)
     return [issue for issue in again if issue.number not in listed]
 
@@ -309,7 +356,11 @@ def _moved_up(
 class _Cursor:
     """A repository's backfill in the store (CURSORS): the last page fetched, saved as each page
     arrives, so a backfill that stopped (the task queue's retry after a long outage, a killed
-    worker, the CLI run again) starts there instead of at page 1.
+    worker, the CLI run again) starts there instead of at page 1. With the page, the address it was
+    asked at (`page_address`), and for the page before it, the issues of which a next part gets
+    (`listed`), that one's (`listed_address`): past the pages GitHub gives by number, a resume asks
+    those pages in one request each, instead of walking to them from the last numbered page
+    (GitHubRepo.issue_pages).
 
     A part of a queued backfill (`part` given) also keeps its counts there (`totals`): as of each
     page fetched, and of the last issue handled when it stops, with the issues handled since the
@@ -329,6 +380,8 @@ class _Cursor:
         # the issues of the page before `page`, all handled (a part's next part gets them from the
         # part before it), in listing order; kept until a page after `page` is fetched
         self.listed: list[int] = json.loads(row["listed"] or "[]") if row is not None else []
+        self.address: str | None = row["page_address"] if row is not None else None
+        self.listed_address: str | None = row["listed_address"] if row is not None else None
         self.result = BackfillResult(repo, first_page=self.page)
         self.handled: list[int] = []  # issues handled since `page` was fetched, `result` counts
         saved = _totals(row)
@@ -348,12 +401,21 @@ class _Cursor:
             retry_at=None,
             listed=json.dumps(self.listed) if self.listed else None,
             totals=self._totals(),
+            page_address=self.address,
+            listed_address=self.listed_address,
         )
 
-    def fetched(self, page: int) -> None:
+    def fetched(self, page: int, address: str | None = None) -> None:
+        """Page `page` arrived, asked at `address` (None: by its number)."""
         if page != self.page:  # the page before it is handled
             self.page, self.listed, self.handled = page, [], []
-            self._save(listed=None, totals=self._totals())
+            self.address, self.listed_address = address, None
+            self._save(
+                listed=None, totals=self._totals(), page_address=address, listed_address=None
+            )
+        elif address != self.address:  # asked again, at another address (walked to)
+            self.address = address
+            self._save(page_address=address)
 
     def handled_one(self, number: int) -> None:
         """Issue `number` (or a pull request) is handled and counted in `result`."""
@@ -370,16 +432,31 @@ class _Cursor:
         )
 
     def done(self) -> None:
-        self._save(status="done", error=None, listed=None, totals=None)
+        self._save(status="done", error=None, listed=None, totals=None, **_NO_ADDRESSES)
 
-    def continuing(self, page: int, listed: list[int], after: Part) -> None:
-        """This run's part is listed; the next part (a queued job, `after`) starts at `page`.
-        `listed`: the issues of the page before it, all handled (the next part checks that none
-        moved up onto it meanwhile, and skips those that opened issues pushed down onto its own)."""
-        self.page, self.listed, self.handled = page, listed, []
-        self.part, self.result = after, BackfillResult(self.repo, first_page=page)
+    def issues_off(self, err: BaseException) -> None:
+        """GitHub answered the listing 410 (Issues switched off): not resumed; the next backfill
+        lists from page 1."""
+        self.page = 1
+        self._save(status=SKIPPED, error=str(err), listed=None, totals=None, **_NO_ADDRESSES)
+
+    def continuing(self, end: _PartDone, after: Part) -> None:
+        """This run's part is listed; the next part (a queued job, `after`) starts at `end.page`.
+        `end.listed`: the issues of the page before it, all handled (the next part checks that none
+        moved up onto it meanwhile, and skips those that opened issues pushed down onto its own);
+        with both pages' addresses."""
+        self.page, self.listed, self.handled = end.page, end.listed, []
+        self.address, self.listed_address = end.address, end.listed_at
+        self.part, self.result = after, BackfillResult(self.repo, first_page=end.page)
         self._kept = self.result.counts()
-        self._save(status=CONTINUING, error=None, listed=json.dumps(listed), totals=self._totals())
+        self._save(
+            status=CONTINUING,
+            error=None,
+            listed=json.dumps(end.listed),
+            totals=self._totals(),
+            page_address=end.address,
+            listed_address=end.listed_at,
+        )
 
     def _totals(self) -> str | None:
         if self.part is None:
@@ -396,6 +473,9 @@ class _Cursor:
     def _save(self, **fields: Any) -> None:
         row = {"repo": self.repo, "page": self.page, "updated_at": time.time(), **fields}
         self.table.upsert(row, pk="repo")
+
+
+_NO_ADDRESSES: dict[str, Any] = {"page_address": None, "listed_address": None}
 
 
 def _totals(row: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -417,15 +497,17 @@ def saved_part(row: dict[str, Any]) -> Part | None:
 
 
 def cursor(store: Store, repo: str) -> dict[str, Any] | None:
-    """Where `repo`'s last API backfill got to: status running, stopped or done, its page."""
+    """Where `repo`'s last API backfill got to: status running, stopped, CONTINUING, done or
+    SKIPPED (Issues switched off), its page."""
     rows = list(store.db.table(CURSORS).rows_where("repo = ?", [repo]))
     return rows[0] if rows else None
 
 
 def unfinished(store: Store, repo: str | None = None) -> list[dict[str, Any]]:
     """Backfills (of `repo`, or all) that stopped or whose worker died, recently enough
-    (RESUME_WITHIN_S) that the next backfill of that repository resumes at their page."""
-    where = "status != 'done' and updated_at > ?"
+    (RESUME_WITHIN_S) that the next backfill of that repository resumes at their page. Not one
+    GitHub refused for good (SKIPPED: Issues switched off): no resume changes that."""
+    where = f"status not in ('done', '{SKIPPED}') and updated_at > ?"
     args: list[Any] = [time.time() - RESUME_WITHIN_S]
     if repo is not None:
         where, args = where + " and repo = ?", [*args, repo]
@@ -472,10 +554,10 @@ def backfill_repo(
                 repo=repo,
             )
 
-        def fetched(page: int) -> None:
+        def fetched(page: int, address: str | None) -> None:
             if not locks.renew(key):  # paused past its lease, and another backfill took over
                 raise BackfillBusy(_busy(ctx.store, repo))
-            at.fetched(page)
+            at.fetched(page, address)
 
         # a part's pages: a retried one goes on to its own last page, not max_pages past its stop
         until = max(at.page, at.result.first_page + max_pages - 1) if max_pages else None
@@ -486,7 +568,9 @@ def backfill_repo(
                 sleep,
                 done,
                 first=at.page,
+                at=at.address,
                 before=at.listed,
+                before_at=at.listed_address,
                 fetched=fetched,
                 until=until,
                 max_wait_s=max_wait_s,
@@ -572,9 +656,18 @@ def _backfill(
         _unlisted(ctx, host, repo, at.started_at, result, named)  # listed to its end, from page 1
     except BackfillBusy:  # the cursor row is the other backfill's now
         raise
+    except _IssuesOff as err:  # what an earlier part stored stays; nothing to resume
+        at.issues_off(err)
+        result.issues_off = True
+        audit(
+            "skipped",
+            f"{ISSUES_OFF} ({err}): nothing to backfill; a backfill once they are switched on"
+            f" (`smolbot backfill {repo}`) lists them",
+        )
+        return result
     except _PartDone as end:  # this part's pages are in; the caller queues the next part
         part = part or Part()
-        at.continuing(end.page, end.listed, part.after(result))
+        at.continuing(end, part.after(result))
         result.next_page = end.page
         audit(
             "continues",
@@ -1253,8 +1346,9 @@ def backfill_installed(
     settings.backfill_pages_per_part pages as `part`, and leaves rate limits over a minute to the
     task queue). The run's result, its `next_page` set when a next part is due; None when the
     event's earlier run had finished it, another backfill holds it, the repository left the
-    installation before its job ran (the last two audited), or a part's repository was finished
-    meanwhile (by an hourly resume or `smolbot backfill`)."""
+    installation before its job ran, GitHub answered its listing 410 (Issues switched off: the
+    last three audited, and the job ends, as no retry changes that), or a part's repository was
+    finished meanwhile (by an hourly resume or `smolbot backfill`)."""
     if ctx.github is None:
         raise RuntimeError(NO_GITHUB)
     if queued and ctx.store.installation_for_repo(name) is None:
@@ -1265,12 +1359,12 @@ def backfill_installed(
     # the task queue's retry of this event, or a part whose backfill was finished by another run
     if (
         row is not None
-        and row["status"] == "done"
+        and row["status"] in ("done", SKIPPED)
         and (row["delivery_id"] == delivery_id or part.number > 1)
     ):
         return None
     try:
-        return backfill_repo(
+        result = backfill_repo(
             ctx,
             ctx.github.repo(inst, name),
             name,
@@ -1284,6 +1378,7 @@ def backfill_installed(
             "backfill", "skipped", str(err), task=TASK, delivery_id=delivery_id, repo=name
         )
         return None
+    return None if result.issues_off else result
 
 
 def queue_next_part(
@@ -1306,7 +1401,8 @@ class Resumed:
 
     finished: list[str] = field(default_factory=list)
     stopped: dict[str, str] = field(default_factory=dict)  # repo -> why it stopped again
-    left: dict[str, str] = field(default_factory=dict)  # repo -> why it was not tried now
+    # repo -> why it was not tried now, or was skipped when tried (ISSUES_OFF: not tried again)
+    left: dict[str, str] = field(default_factory=dict)
     continuing: dict[str, int] = field(default_factory=dict)  # repo -> next part's first page
 
 
@@ -1355,7 +1451,9 @@ def resume_unfinished(
                 max_pages=max_pages,
                 part=part,
             )
-            if done.next_page is None:
+            if done.issues_off:
+                out.left[repo] = f"skipped: {ISSUES_OFF}"
+            elif done.next_page is None:
                 out.finished.append(repo)
             else:
                 queue_next_part(ctx, inst, done, row["delivery_id"], part or Part())

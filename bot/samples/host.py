@@ -119,11 +119,14 @@ class SampleHost:
     def page_size(self) -> int:
         return PAGE
 
-    def issue_pages(self, state: str = "all", first: int = 1) -> Iterator[list[IssueData]]:
+    def issue_pages(
+        self, state: str = "all", first: int = 1, at: str | None = None
+    ) -> Iterator[list[IssueData]]:
+        """By page number only: the sample's pages have no addresses (`at` is never one)."""
         rows = list(self.list_issues(state))
         start = (max(1, first) - 1) * PAGE
-        for at in range(start, max(len(rows), start + 1), PAGE):
-            yield rows[at : at + PAGE]
+        for n in range(start, max(len(rows), start + 1), PAGE):
+            yield rows[n : n + PAGE]
 
     def closed_issues(
         self, labels: list[str] | None = None, progress: Callable[[int], None] | None = None

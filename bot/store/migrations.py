@@ -533,3 +533,13 @@ def m220_audit_by_delivery(db: Database) -> None:
     """Triage: a retried `edited` delivery asks whether its failed attempt labeled the issue
     already (Store.labels_added), by delivery id, in an audit log that only grows."""
     _index(db, "audit", ["delivery_id"])
+
+
+@migrations()
+def m230_backfill_page_addresses(db: Database) -> None:
+    """Triage (issue 4): the address GitHub's Link header gave for a backfill's page, and for the
+    page before it (whose issues `listed` holds): past the pages GitHub gives by number (about
+    10,000 issues), a resume, a retry or a queued backfill's next part asks its page in one
+    request by it, instead of walking there again from the last numbered page."""
+    _add_column(db, "backfill_cursors", "page_address", str)
+    _add_column(db, "backfill_cursors", "listed_address", str)
