@@ -1235,8 +1235,7 @@ def backfill_from_file(
     ctx.store.audit(
         "backfill",
         "done",
-        f"{result.learned} labeled issues learned from"
-        f" {_shown(path) if _is_stdin(path) else path.name}{result.known_note}",
+        f"{result.learned} labeled issues learned from {_shown(path)}{result.known_note}",
         task=TASK,
         repo=repo,
         detail={**result.summary(), **({"numbers": said} if said else {})},

@@ -129,6 +129,13 @@ def test_rows_sharing_a_number_in_a_pipe_are_learned_by_text_from_the_repeat_on(
     assert "8 read, 0 stored, 8 learned, 0 skipped" in out.stdout, out.output
     assert "from row 5 on, its rows are learned by their title and body" in out.stderr
     assert len(_examples()) == 8
+    # the audit names the pipe as given (it said "learned from 63", the descriptor's number)
+    store = open_store(get_settings().effective_database_url)
+    try:
+        (reason,) = [r["reason"] for r in store.audit_rows(limit=10) if r["outcome"] == "done"]
+    finally:
+        store.close()
+    assert reason.startswith(f"8 labeled issues learned from /dev/fd/{r}"), reason
 
 
 def test_the_same_text_labeled_twice_counts_as_one_example(
