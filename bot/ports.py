@@ -149,6 +149,13 @@ class ReadOnly(GitHubError):
     not retried, and the repository is left alone until then."""
 
 
+class Locked(GitHubError):
+    """GitHub refused a comment because the issue's conversation is locked (403 "Unable to
+    create comment because issue is locked."; an App may not comment there, whatever its
+    permissions): only that comment is not posted, audited; the issue may still be labelled and
+    closed, and retrying changes nothing until a maintainer unlocks it."""
+
+
 class AppCredentialsError(Exception):
     """The App's id or private key was refused (not retryable); the message names the setting to fix."""
 
@@ -158,6 +165,7 @@ class RepoHost(Protocol):
 
     def issue(self, number: int) -> IssueData: ...
     def comments(self, number: int) -> list[CommentData]: ...
+    def comment(self, comment_id: int) -> CommentData: ...  # as it is now; NotFound: deleted
     def labels(self) -> list[str]: ...
     def add_labels(self, number: int, labels: list[str]) -> None: ...
     def remove_label(self, number: int, label: str) -> None: ...

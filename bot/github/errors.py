@@ -15,6 +15,7 @@ from bot.ports import (
     AppCredentialsError,
     GitHubError,
     Gone,
+    Locked,
     NotFound,
     RateLimited,
     ReadOnly,
@@ -41,6 +42,13 @@ def is_suspended(status: int, message: str) -> bool:
     permission): 403 "This installation has been suspended"."""
     text = message.lower()
     return status == 403 and "installation" in text and "suspended" in text
+
+
+def is_locked(status: int, message: str) -> bool:
+    """GitHub's refusal of a comment on a locked issue: 403 "Unable to create comment because
+    issue is locked." (not a repository locked for a migration, which refuses every write)."""
+    text = message.lower()
+    return status == 403 and "is locked" in text and "repositor" not in text
 
 
 def _int(headers: Mapping[str, Any], name: str) -> int | None:
@@ -150,6 +158,8 @@ def translate_exception(exc: BaseException, attempt: int = 0) -> Exception | Non
         if exc.status == 403 and "archived" in message.lower():
             # "Repository was archived so is read-only."
             return ReadOnly(f"GitHub: the repository is archived ({message.strip()})")
+        if is_locked(exc.status, message):
+            return Locked(f"GitHub: the issue is locked ({message.strip()})")
         if exc.status == 410:  # an issue an admin deleted
             return Gone(f"GitHub: gone ({message or 'This issue was deleted'})")
         if exc.status == 404:

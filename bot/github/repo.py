@@ -265,6 +265,12 @@ class GitHubRepo:
     def comments(self, number: int) -> list[CommentData]:
         return [comment_data(c) for c in self._every(f"/issues/{number}/comments")]
 
+    def comment(self, comment_id: int) -> CommentData:
+        """One comment as GitHub has it now (edited since, or NotFound: deleted)."""
+        with self._calls():
+            _, data = self._read(self._url(f"/issues/comments/{comment_id}"))
+        return comment_data(data)
+
     def labels(self) -> list[str]:
         with self._calls():
             return [raw(lb)["name"] for lb in self._repo().get_labels()]

@@ -8,7 +8,14 @@ from typing import Any
 
 from bot.coord.locks import Locks
 from bot.core.actions import Comment, NoOp
-from bot.core.commands import Command, conflicting_duplicates, denial_reason, parse_commands
+from bot.core.commands import (
+    Command,
+    Rejected,
+    conflicting_duplicates,
+    denial_reason,
+    parse_commands,
+    web_host,
+)
 from bot.core.duplicates import close_as_duplicate_actions, marked_duplicate_of
 from bot.core.labels import spelled
 from bot.jobs.context import JobContext, host_for
@@ -21,6 +28,8 @@ from bot.ports import IssueData, NotFound, RepoHost, Unavailable
 log = logging.getLogger(__name__)
 TASK = "commands"
 NOT_NEW = "not run: commands run only from new comments"
+DELETED = "command comment deleted before it was handled; not run"
+EDITED_OUT = "not run: the comment was edited before it was handled and no longer holds it"
 REFUSED_MARKER = "commands:duplicate-refused"  # and the command comment's id: one reply each
 DUPLICATE_HOPS = 10  # closed duplicates followed to see whether a chain comes back to the issue
 DUPLICATE_LOCK_WAIT_S = 30.0  # for another duplicate command of the repository, then retried
@@ -39,7 +48,8 @@ def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, A
     }
     if payload.get("action") not in ("created", "edited"):
         return
-    commands, rejected = parse_commands(str(comment.get("body") or ""), repo)
+    web = web_host((payload.get("repository") or {}).get("html_url"))
+    commands, rejected = parse_commands(str(comment.get("body") or ""), repo, web)
     user = comment.get("user") or {}
     author, is_bot = str(user.get("login", "")), user.get("type") == "Bot"
     if (commands or rejected) and (author.lower() == ctx.settings.bot_login.lower() or is_bot):
@@ -50,14 +60,19 @@ def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, A
         for cmd in commands:
             ctx.store.audit(f"command.{cmd.verb}", "skipped", NOT_NEW, **audit)
         return
+    why: str | None = None
     if commands:  # asked before any row is written: a retry after a 5xx here writes them once
         host = host_for(ctx, payload)
-        permission = host.permission(author)
+        why = denial_reason(author, host.permission(author), is_bot, ctx.settings.bot_login)
+        if why is None:
+            now = _as_it_is_now(ctx, host, comment, (commands, rejected), repo, web, audit)
+            if now is None:
+                return
+            commands, rejected = now
     for bad in rejected:
         ctx.store.audit("command", "skipped", f"{bad.why}: {bad.text[:100]}", **audit)
     if not commands:
         return
-    why = denial_reason(author, permission, is_bot, ctx.settings.bot_login)
     on_pr = bool((payload.get("issue") or {}).get("pull_request"))
     commands, targets = conflicting_duplicates(commands, rejected)
     if targets and (why is not None or on_pr):
@@ -81,6 +96,35 @@ def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, A
                 installation_id=(payload.get("installation") or {}).get("id"),
                 comment_id=comment.get("id"),
             )
+
+
+def _as_it_is_now(
+    ctx: JobContext,
+    host: RepoHost,
+    comment: dict[str, Any],
+    parsed: tuple[list[Command], list[Rejected]],
+    repo: str,
+    web: str,
+    audit: dict[str, Any],
+) -> tuple[list[Command], list[Rejected]] | None:
+    """The comment's commands as GitHub has the comment now, not as the delivery's copy has
+    it: a delivery may be handled late (retried after a 5xx or a rate limit, spooled, replayed),
+    after the maintainer deleted the comment (None: nothing runs) or edited the command out or
+    in (the current text runs; it is still a new comment's). The commands not run are audited;
+    a 5xx or rate limit on the read propagates, retried before any row is written."""
+    commands = parsed[0]
+    if comment.get("id") is None:  # nothing to read it by
+        return parsed
+    try:
+        body = host.comment(int(comment["id"])).body
+    except NotFound:
+        for cmd in commands:
+            ctx.store.audit(f"command.{cmd.verb}", "skipped", DELETED, **audit)
+        return None
+    current, rejected = parse_commands(body, repo, web)
+    for cmd in (c for c in commands if c not in current):
+        ctx.store.audit(f"command.{cmd.verb}", "skipped", EDITED_OUT, **audit)
+    return current, rejected
 
 
 def run_command(

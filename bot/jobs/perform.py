@@ -19,10 +19,12 @@ from bot.core.actions import (
 )
 from bot.core.labels import find_label
 from bot.core.markers import markers_in, with_marker
-from bot.ports import CommentData, RepoHost
+from bot.ports import CommentData, IssueData, Locked, RepoHost
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+LOCKED = "issue is locked: no comment posted"
+LOCKED_EDIT = "issue is locked: comment not updated"
 
 
 @dataclass
@@ -51,6 +53,9 @@ class Performer:
         self.host, self.store, self.t = host, store, target
         self._comments: list[CommentData] | None = None
         self._labels: set[str] | None = None
+        self._issue: IssueData | None = None
+        # GitHub refused a comment here because the issue is locked: the others are not tried
+        self.locked = False
 
     def perform(self, actions: Iterable[Action], model: dict[str, Any] | None = None) -> list[str]:
         """Return the outcomes ("done", "skipped", "dry-run") in order."""
@@ -78,8 +83,14 @@ class Performer:
     def current_labels(self) -> set[str]:
         """The issue's labels as GitHub has them now (read once), updated by this performer."""
         if self._labels is None:
-            self._labels = set(self.host.issue(self.t.number).labels)
+            self._issue = self.host.issue(self.t.number)
+            self._labels = set(self._issue.labels)
         return self._labels
+
+    def _known_locked(self) -> bool:
+        """Whether the issue is known to be locked (an App's comment is refused there): from
+        the issue as read for its labels, or a comment refused so; never an extra read."""
+        return self.locked or (self._issue is not None and self._issue.locked)
 
     def _one(self, action: Action, model: dict[str, Any] | None) -> str:
         if isinstance(action, NoOp):
@@ -135,9 +146,14 @@ class Performer:
         body = with_marker(action.body, action.marker)
         found = _bot_comment_with(self._existing_comments(), action.marker, self.t.bot_login)
         if found is None:
+            if self._known_locked():
+                return self._not_posted(action, model)
             if self._dry_run(action, model):
                 return "dry-run"
-            cid = self.host.create_comment(self.t.number, body)
+            try:
+                cid = self.host.create_comment(self.t.number, body)
+            except Locked:  # locked since it was read (or not read): the other actions go on
+                return self._not_posted(action, model)
             return self._audit(action.kind, "done", action.reason, comment_id=cid, model=model)
         if isinstance(action, Comment):
             why = _skipped("already commented", action)
@@ -147,10 +163,26 @@ class Performer:
             return self._audit("upsert_comment", "skipped", why, comment_id=found.id, model=model)
         if self._dry_run(action, model):
             return "dry-run"
-        self.host.edit_comment(found.id, body)
+        try:
+            self.host.edit_comment(found.id, body)
+        except Locked:
+            return self._not_posted(action, model, found.id, LOCKED_EDIT)
         return self._audit(
             "upsert_comment", "done", action.reason, comment_id=found.id, model=model
         )
+
+    def _not_posted(
+        self,
+        action: Comment | UpsertComment,
+        model: dict[str, Any] | None,
+        cid: int | None = None,
+        cause: str = LOCKED,
+    ) -> str:
+        """A comment GitHub refuses (or would) because the issue is locked: a decision, audited,
+        not a failure to retry (that changes nothing until a maintainer unlocks the issue)."""
+        self.locked = True
+        why = _skipped(cause, action)
+        return self._audit(action.kind, "skipped", why, comment_id=cid, model=model)
 
 
 def _skipped(cause: str, action: Action) -> str:

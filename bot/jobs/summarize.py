@@ -15,7 +15,7 @@ from bot.core.lifecycle import Thread, waiting_on
 from bot.core.markers import markers_in
 from bot.jobs.context import JobContext, ModelLayer
 from bot.jobs.lifecycle import KnownThread, load_roles, load_thread, resolve_team, save_roles
-from bot.jobs.perform import Performer, Target
+from bot.jobs.perform import LOCKED, Performer, Target
 from bot.jobs.repo_config import load_repo_config
 from bot.llm.api import ModelUnavailable
 from bot.ports import IssueData, RepoHost
@@ -245,6 +245,8 @@ def summarize_issue(
             [NoOp("summaries disabled", what="summary")]
         )[0]
     thread = thread or load_thread(host, number)
+    if thread.issue.locked:  # GitHub refuses the App's comment there: no model call for it
+        return _locked(ctx, host, target, requested_by)
     items = S.entries(thread, ctx.settings.bot_login)
     current, kind = _current(thread, ctx.settings.bot_login)
     unchanged = current == S.content_hash(items) and not force
@@ -271,10 +273,20 @@ def summarize_issue(
     reason = f"thread summary{who}: {written.how}{rejected}"
     action = UpsertComment(written.body, S.SUMMARY_MARK, reason)
     view: Any = KnownThread(host, thread, fresh_comments=True)  # another run may have posted
-    outcome = Performer(view, ctx.store, target).perform([action], model=written.model)[0]
+    perf = Performer(view, ctx.store, target)
+    outcome = perf.perform([action], model=written.model)[0]
+    if perf.locked:  # locked since the thread was read: nothing posted, nothing to remember
+        return outcome
     how = DRY_RUN + written.how if outcome == "dry-run" else written.how
     _remember(ctx, thread.issue, written.digest, how)
     return outcome
+
+
+def _locked(ctx: JobContext, host: RepoHost, target: Target, requested_by: str | None) -> str:
+    """A summary not written for a locked issue: GitHub would refuse its comment."""
+    who = f" (asked by {requested_by})" if requested_by else ""
+    noop = NoOp(f"{LOCKED}{who}", what="summary")
+    return Performer(host, ctx.store, target).perform([noop])[0]
 
 
 def _up_to_date(

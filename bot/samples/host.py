@@ -102,6 +102,13 @@ class SampleHost:
         self._raw(number)
         return [comment_data(c) for c in self.data["comments"].get(str(number), [])]
 
+    def comment(self, comment_id: int) -> CommentData:
+        for cs in self.data["comments"].values():
+            for c in cs:
+                if c["id"] == comment_id:
+                    return comment_data(c)
+        raise NotFound(f"comment {comment_id} is not in the sample data")
+
     def issue_events(self, number: int) -> list[EventData]:
         self._raw(number)
         return [event_data(e) for e in self.data["events"].get(str(number), [])]

@@ -49,16 +49,35 @@ def issue_payload(state: FakeGitHub, number: int, action: str = "opened") -> dic
 
 
 def comment_payload(
-    number: int, body: str, author: str, cid: int = 5, action: str = "created"
+    number: int,
+    body: str,
+    author: str,
+    cid: int | None = None,
+    action: str = "created",
+    *,
+    on: FakeGitHub | None = None,
 ) -> dict[str, Any]:
+    """An issue_comment delivery. `on`: the comment is posted there first, the delivery's id
+    its id, as GitHub has every comment it delivers (a command is read again from GitHub before
+    it runs: one deleted since does not run). Without it, comment `cid` (5) is the delivery's
+    alone, as one deleted before its delivery was handled."""
+    if on is not None and cid is None:
+        cid = on.add_comment(REPO, number, body, user=author).id
+    user = {"login": author, "type": "User"}
+    comment = {"id": 5 if cid is None else cid, "body": body, "user": user}
     return {
         "action": action,
         "issue": {"number": number},
-        "comment": {"id": cid, "body": body, "user": {"login": author, "type": "User"}},
+        "comment": comment,
         "repository": {"full_name": REPO},
         "installation": {"id": 1},
         "sender": {"login": author, "type": "User"},
     }
+
+
+def bot_comments(state: FakeGitHub, number: int) -> list[str]:
+    """The bodies of the comments the bot posted on the issue, oldest first."""
+    return [c.body for c in state.comments(REPO, number) if c.user_type == "Bot"]
 
 
 def error_issues(state: FakeGitHub) -> list[Any]:

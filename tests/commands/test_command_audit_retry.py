@@ -16,7 +16,7 @@ def test_a_retry_after_a_failed_permission_lookup_audits_a_rejected_line_once(
     state, ctx = world
     n = state.add_issue(REPO, "Crash").number
     state.fail_next(1, status=502, match="permission")
-    payload = comment_payload(n, "/smolbot frobnicate\n/smolbot ignore", "maint")
+    payload = comment_payload(n, "/smolbot frobnicate\n/smolbot ignore", "maint", on=state)
     tries = 0
     while True:  # as the queue retries the delivery
         tries += 1

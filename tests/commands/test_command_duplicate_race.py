@@ -17,16 +17,15 @@ from bot.github import GitHubApp
 from bot.jobs.context import JobContext
 from bot.settings import Settings
 from bot.store import open_store
-from tests.commands.conftest import REPO, comment_payload
+from tests.commands.conftest import REPO, bot_comments, comment_payload
 
 
-def _worker(settings: Settings, number: int, original: int, done: threading.Event) -> None:
+def _worker(settings: Settings, payload: dict[str, Any], done: threading.Event) -> None:
     """Another worker: its own store connection and GitHub client, as a second process has."""
     store = open_store(settings.db_path)
     try:
         ctx = JobContext(settings, store, GitHubApp(settings), None)
-        body = f"/smolbot duplicate #{original}"
-        jc.handle_comment_event(ctx, "d2", comment_payload(number, body, "maint", cid=12))
+        jc.handle_comment_event(ctx, "d2", payload)
     finally:
         store.close()
         done.set()
@@ -41,7 +40,8 @@ def test_crossed_duplicate_commands_close_only_one_issue(
     a = state.add_issue(REPO, "Crash").number
     b = state.add_issue(REPO, "Crash too").number
     ready = threading.Event()  # the second finished, or is waiting for a lock
-    second = threading.Thread(target=_worker, args=(ctx.settings, b, a, ready))
+    on_b = comment_payload(b, f"/smolbot duplicate #{a}", "maint", on=state)
+    second = threading.Thread(target=_worker, args=(ctx.settings, on_b, ready))
     real_spelled, real_hold = jc.spelled, Locks.hold
 
     def between_check_and_close(*args: Any) -> str:
@@ -60,10 +60,10 @@ def test_crossed_duplicate_commands_close_only_one_issue(
     monkeypatch.setattr(jc, "spelled", between_check_and_close)
     monkeypatch.setattr(Locks, "hold", hold)
     body = f"/smolbot duplicate #{b}"
-    jc.handle_comment_event(ctx, "d1", comment_payload(a, body, "maint", cid=11))
+    jc.handle_comment_event(ctx, "d1", comment_payload(a, body, "maint", on=state))
     second.join(60)
     assert not second.is_alive()
     states = {n: state.issue(REPO, n).state for n in (a, b)}
     assert states == {a: "closed", b: "open"}
-    (reply,) = [c.body for c in state.comments(REPO, b)]
+    (reply,) = bot_comments(state, b)
     assert f"#{a} is closed as a duplicate of this issue" in reply

@@ -86,5 +86,5 @@ def test_a_maintainers_comment_runs_what_github_shows_as_a_command(
 ) -> None:
     state, ctx = world
     n = state.add_issue(REPO, "Crash").number
-    handle_comment_event(ctx, "c1", comment_payload(n, body, "maint"))
+    handle_comment_event(ctx, "c1", comment_payload(n, body, "maint", on=state))
     assert ctx.store.ignored_by(REPO, n) == ("maint" if ignored else None)

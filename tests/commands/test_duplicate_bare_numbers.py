@@ -11,7 +11,7 @@ import pytest
 
 from bot.core.commands import Command, conflicting_duplicates, parse_commands
 from bot.jobs.commands import handle_comment_event
-from tests.commands.conftest import REPO, comment_payload
+from tests.commands.conftest import REPO, bot_comments, comment_payload
 
 
 @pytest.mark.parametrize(
@@ -71,7 +71,9 @@ def test_two_bare_numbers_on_one_line_close_nothing(world: Any) -> None:
     a = state.add_issue(REPO, "Crash").number
     b = state.add_issue(REPO, "Crash too").number
     n = state.add_issue(REPO, "Crash again").number
-    handle_comment_event(ctx, "c1", comment_payload(n, f"/smolbot duplicate {a} or {b}?", "maint"))
+    handle_comment_event(
+        ctx, "c1", comment_payload(n, f"/smolbot duplicate {a} or {b}?", "maint", on=state)
+    )
     assert state.issue(REPO, n).state == "open"
-    (reply,) = [c.body for c in state.comments(REPO, n)]
+    (reply,) = bot_comments(state, n)
     assert f"#{a}, #{b}" in reply

@@ -7,11 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.jobs.commands import handle_comment_event
-from tests.commands.conftest import REPO, comment_payload
-
-
-def _replies(state: Any, number: int) -> list[str]:
-    return [c.body for c in state.comments(REPO, number)]
+from tests.commands.conftest import REPO, bot_comments, comment_payload
 
 
 def test_closing_an_issue_as_a_duplicate_of_its_own_duplicate_is_refused(world: Any) -> None:
@@ -19,16 +15,19 @@ def test_closing_an_issue_as_a_duplicate_of_its_own_duplicate_is_refused(world: 
     state, ctx = world
     a = state.add_issue(REPO, "Crash on start").number
     b = state.add_issue(REPO, "Crash on start again").number
-    handle_comment_event(ctx, "c1", comment_payload(b, f"/smolbot duplicate #{a}", "maint", 6))
+    handle_comment_event(
+        ctx, "c1", comment_payload(b, f"/smolbot duplicate #{a}", "maint", on=state)
+    )
     assert state.issue(REPO, b).state == "closed"
-    handle_comment_event(ctx, "c2", comment_payload(a, f"/smolbot duplicate #{b}", "maint", 7))
-    assert state.issue(REPO, a).state == "open", _replies(state, a)
-    (reply,) = _replies(state, a)
+    payload = comment_payload(a, f"/smolbot duplicate #{b}", "maint", on=state)
+    handle_comment_event(ctx, "c2", payload)
+    assert state.issue(REPO, a).state == "open", bot_comments(state, a)
+    (reply,) = bot_comments(state, a)
     assert f"#{b} is closed as a duplicate of this issue" in reply
     audited = ctx.store.audit_rows(REPO, a)
     assert any("closed as a duplicate of this issue" in r["reason"] for r in audited), audited
-    handle_comment_event(ctx, "c2", comment_payload(a, f"/smolbot duplicate #{b}", "maint", 7))
-    assert len(_replies(state, a)) == 1  # a redelivery: still one reply
+    handle_comment_event(ctx, "c2", payload)
+    assert len(bot_comments(state, a)) == 1  # a redelivery: still one reply
 
 
 def test_an_issue_a_maintainer_closed_as_its_duplicate_on_github_is_refused(world: Any) -> None:
@@ -38,8 +37,10 @@ def test_an_issue_a_maintainer_closed_as_its_duplicate_on_github_is_refused(worl
     a = state.add_issue(REPO, "Crash on start").number
     b = state.add_issue(REPO, "Crash on start again", state="closed", state_reason="duplicate")
     state.add_comment(REPO, b.number, f"Duplicate of #{a}", user="maint")
-    handle_comment_event(ctx, "c2", comment_payload(a, f"/smolbot duplicate #{b.number}", "maint"))
-    assert state.issue(REPO, a).state == "open", _replies(state, a)
+    handle_comment_event(
+        ctx, "c2", comment_payload(a, f"/smolbot duplicate #{b.number}", "maint", on=state)
+    )
+    assert state.issue(REPO, a).state == "open", bot_comments(state, a)
 
 
 def test_someone_else_s_duplicate_claim_does_not_stop_the_close(world: Any) -> None:
@@ -49,7 +50,9 @@ def test_someone_else_s_duplicate_claim_does_not_stop_the_close(world: Any) -> N
     a = state.add_issue(REPO, "Crash on start").number
     b = state.add_issue(REPO, "Crash on start again", state="closed", state_reason="completed")
     state.add_comment(REPO, b.number, f"Duplicate of #{a}", user="stranger")
-    handle_comment_event(ctx, "c2", comment_payload(a, f"/smolbot duplicate #{b.number}", "maint"))
+    handle_comment_event(
+        ctx, "c2", comment_payload(a, f"/smolbot duplicate #{b.number}", "maint", on=state)
+    )
     assert state.issue(REPO, a).state == "closed"
 
 
@@ -59,8 +62,12 @@ def test_an_issue_closed_as_a_duplicate_of_another_is_no_obstacle(world: Any) ->
     a = state.add_issue(REPO, "Crash on start").number
     b = state.add_issue(REPO, "Crash on start again").number
     c = state.add_issue(REPO, "Crash when starting").number
-    handle_comment_event(ctx, "c1", comment_payload(b, f"/smolbot duplicate #{c}", "maint", 6))
-    handle_comment_event(ctx, "c2", comment_payload(a, f"/smolbot duplicate #{b}", "maint", 7))
+    handle_comment_event(
+        ctx, "c1", comment_payload(b, f"/smolbot duplicate #{c}", "maint", on=state)
+    )
+    handle_comment_event(
+        ctx, "c2", comment_payload(a, f"/smolbot duplicate #{b}", "maint", on=state)
+    )
     assert state.issue(REPO, a).state == "closed"
 
 
@@ -72,11 +79,17 @@ def test_closing_into_a_three_issue_cycle_is_refused(world: Any) -> None:
     a = state.add_issue(REPO, "Crash on start").number
     b = state.add_issue(REPO, "Crash on start again").number
     c = state.add_issue(REPO, "Crash when starting").number
-    handle_comment_event(ctx, "c1", comment_payload(c, f"/smolbot duplicate #{a}", "maint", 6))
-    handle_comment_event(ctx, "c2", comment_payload(b, f"/smolbot duplicate #{c}", "maint", 7))
-    handle_comment_event(ctx, "c3", comment_payload(a, f"/smolbot duplicate #{b}", "maint", 8))
-    assert state.issue(REPO, a).state == "open", _replies(state, a)
-    (reply,) = _replies(state, a)
+    handle_comment_event(
+        ctx, "c1", comment_payload(c, f"/smolbot duplicate #{a}", "maint", on=state)
+    )
+    handle_comment_event(
+        ctx, "c2", comment_payload(b, f"/smolbot duplicate #{c}", "maint", on=state)
+    )
+    handle_comment_event(
+        ctx, "c3", comment_payload(a, f"/smolbot duplicate #{b}", "maint", on=state)
+    )
+    assert state.issue(REPO, a).state == "open", bot_comments(state, a)
+    (reply,) = bot_comments(state, a)
     assert f"#{b} is closed as a duplicate of #{c}, a duplicate of this issue" in reply, reply
     assert f"reopen #{b} first" in reply, reply
 
@@ -90,5 +103,7 @@ def test_a_cycle_of_other_issues_is_no_obstacle(world: Any) -> None:
     c = state.add_issue(REPO, "Crash when starting", state="closed", state_reason="duplicate")
     state.add_comment(REPO, b.number, f"Duplicate of #{c.number}", user="maint")
     state.add_comment(REPO, c.number, f"Duplicate of #{b.number}", user="maint")
-    handle_comment_event(ctx, "c2", comment_payload(a, f"/smolbot duplicate #{b.number}", "maint"))
+    handle_comment_event(
+        ctx, "c2", comment_payload(a, f"/smolbot duplicate #{b.number}", "maint", on=state)
+    )
     assert state.issue(REPO, a).state == "closed"

@@ -10,7 +10,7 @@ import pytest
 
 from bot.core.commands import Command, conflicting_duplicates, parse_commands
 from bot.jobs.commands import handle_comment_event
-from tests.commands.conftest import REPO, comment_payload
+from tests.commands.conftest import REPO, bot_comments, comment_payload
 
 
 @pytest.mark.parametrize(
@@ -67,10 +67,11 @@ def test_a_url_beside_a_number_closes_nothing_and_gets_one_reply(world: Any) -> 
     b = state.add_issue(REPO, "Crash too").number
     n = state.add_issue(REPO, "Crash again").number
     body = f"/smolbot duplicate #{a}\n/smolbot duplicate https://github.com/{REPO}/issues/{b}\n"
-    for d in ("c1", "c2"):
-        handle_comment_event(ctx, d, comment_payload(n, body, "maint"))
+    payload = comment_payload(n, body, "maint", on=state)
+    for d in ("c1", "c2"):  # the same comment handled twice (a retried job)
+        handle_comment_event(ctx, d, payload)
     assert state.issue(REPO, n).state == "open"
-    (reply,) = [c.body for c in state.comments(REPO, n)]
+    (reply,) = bot_comments(state, n)
     assert f"#{a}" in reply and f"#{b}" in reply and "not closed" in reply
 
 
@@ -80,10 +81,10 @@ def test_two_issues_on_one_line_close_nothing(world: Any) -> None:
     b = state.add_issue(REPO, "Crash too").number
     n = state.add_issue(REPO, "Crash again").number
     handle_comment_event(
-        ctx, "c1", comment_payload(n, f"/smolbot duplicate #{a} or #{b}?", "maint")
+        ctx, "c1", comment_payload(n, f"/smolbot duplicate #{a} or #{b}?", "maint", on=state)
     )
     assert state.issue(REPO, n).state == "open"
-    (reply,) = [c.body for c in state.comments(REPO, n)]
+    (reply,) = bot_comments(state, n)
     assert f"#{a}, #{b}" in reply
 
 
@@ -92,9 +93,9 @@ def test_another_repository_s_issue_beside_a_number_closes_nothing(world: Any) -
     a = state.add_issue(REPO, "Crash").number
     n = state.add_issue(REPO, "Crash again").number
     body = f"/smolbot duplicate #{a}\n/smolbot duplicate other/repo#3\n"
-    handle_comment_event(ctx, "c1", comment_payload(n, body, "maint"))
+    handle_comment_event(ctx, "c1", comment_payload(n, body, "maint", on=state))
     assert state.issue(REPO, n).state == "open"
-    (reply,) = [c.body for c in state.comments(REPO, n)]
+    (reply,) = bot_comments(state, n)
     assert f"#{a}" in reply and "could not read" in reply
 
 
@@ -103,5 +104,17 @@ def test_this_repository_s_issue_by_url_closes_as_its_duplicate(world: Any) -> N
     a = state.add_issue(REPO, "Crash").number
     n = state.add_issue(REPO, "Crash again").number
     body = f"/smolbot duplicate https://github.com/{REPO}/issues/{a}"
-    handle_comment_event(ctx, "c1", comment_payload(n, body, "maint"))
+    handle_comment_event(ctx, "c1", comment_payload(n, body, "maint", on=state))
+    assert state.issue(REPO, n).state_reason == "duplicate"
+
+
+def test_on_github_enterprise_the_issue_url_on_the_server_s_host_closes(world: Any) -> None:
+    """The host comes from the delivery's `repository.html_url` (a GitHub Enterprise Server's)."""
+    state, ctx = world
+    a = state.add_issue(REPO, "Crash").number
+    n = state.add_issue(REPO, "Crash again").number
+    body = f"/smolbot duplicate https://ghe.corp.example/{REPO}/issues/{a}"
+    payload = comment_payload(n, body, "maint", on=state)
+    payload["repository"]["html_url"] = f"https://ghe.corp.example/{REPO}"
+    handle_comment_event(ctx, "c1", payload)
     assert state.issue(REPO, n).state_reason == "duplicate"

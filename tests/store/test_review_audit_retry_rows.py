@@ -133,7 +133,7 @@ def test_commands_failing_after_rows_were_written_are_audited_once(
     n = state.add_issue(REPO, "Crash B").number
     state.fail_next(1, status=502, match=f"/issues/{original}")  # after the rejected line, ignore
     body = f"/smolbot frobnicate\n/smolbot ignore\n/smolbot duplicate #{original}"
-    payload = comment_payload(n, body, "maint")
+    payload = comment_payload(n, body, "maint", on=state)
     assert _as_the_queue_retries(lambda: handle_comment_event(ctx, "c1", payload)) == 2
     rows = _no_row_twice(ctx.store, n)
     assert ("command", "skipped", "unknown command 'frobnicate': /smolbot frobnicate") in rows
@@ -153,7 +153,7 @@ def test_a_retriage_failing_after_rows_were_written_is_audited_once(
     state, ctx = world_on
     n = state.add_issue(REPO, "Crash B").number
     state.fail_next(1, status=502, match=f"/issues/{n}")
-    payload = comment_payload(n, "/smolbot frobnicate\n/smolbot retriage", "maint")
+    payload = comment_payload(n, "/smolbot frobnicate\n/smolbot retriage", "maint", on=state)
     assert _as_the_queue_retries(lambda: handle_comment_event(ctx, "c1", payload)) == 2
     rows = _no_row_twice(ctx.store, n)
     assert ("command.retriage", "done", "maint asked to retriage") in rows

@@ -91,10 +91,13 @@ def issue_payload(
 def comment_payload(
     host: FakeRepoHost, number: int, body: str, author: str, author_type: str = "User"
 ) -> dict:  # type: ignore[type-arg]
+    """An issue_comment delivery of a comment posted on the host first, as GitHub has every
+    comment it delivers (a command is read again from the host before it runs)."""
+    cid = host.add_comment(number, body, author, author_type).id
     return {
         "action": "created",
         "issue": {"number": number},
-        "comment": {"id": 1, "body": body, "user": {"login": author, "type": author_type}},
+        "comment": {"id": cid, "body": body, "user": {"login": author, "type": author_type}},
         "repository": {"full_name": host.repo},
         "installation": {"id": 1},
         "sender": {"login": author, "type": author_type},

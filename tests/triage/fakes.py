@@ -61,6 +61,14 @@ class FakeRepoHost:
         self.issues[number] = issue
         return issue
 
+    def add_comment(
+        self, number: int, body: str, author: str, author_type: str = "User"
+    ) -> CommentData:
+        """Someone comments on issue `number` (no write of the bot's: not recorded in writes)."""
+        note = CommentData(next(self._ids), author, body, "2026-01-03T00:00:00Z", author_type)
+        self.notes.setdefault(number, []).append(note)
+        return note
+
     def delete(self, number: int) -> IssueData:
         """An admin deletes the issue: it leaves the listing, and GitHub answers 410 for it."""
         self.deleted.add(number)
@@ -79,6 +87,14 @@ class FakeRepoHost:
 
     def comments(self, number: int) -> list[CommentData]:
         return list(self.notes.get(number, []))
+
+    def comment(self, comment_id: int) -> CommentData:
+        """The comment as it is now (edits included); NotFound once deleted, as GitHub's 404."""
+        for notes in self.notes.values():
+            for c in notes:
+                if c.id == comment_id:
+                    return c
+        raise NotFound(f"no comment {comment_id}")
 
     def labels(self) -> list[str]:
         return list(self.repo_labels)
@@ -141,7 +157,9 @@ class FakeRepoHost:
             if state in ("all", issue.state):
                 yield issue
 
-    def issue_pages(self, state: str = "all", first: int = 1) -> Iterator[list[IssueData]]:
+    def issue_pages(
+        self, state: str = "all", first: int = 1, at: str | None = None
+    ) -> Iterator[list[IssueData]]:  # by page number only: no page has an address (`at`)
         rows = sorted(self.issues.values(), key=lambda i: -i.number)
         rows = [i for i in rows if state in ("all", i.state)]
         start = (first - 1) * self.page_size

@@ -84,11 +84,14 @@ def payload(state, number: int, action: str = "opened") -> dict:  # type: ignore
     }
 
 
-def comment(number: int, body: str, author: str) -> dict:  # type: ignore[type-arg]
+def comment(state, number: int, body: str, author: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """The delivery of a comment posted on the fake first, as GitHub has every comment it
+    delivers: a command is read again from GitHub before it runs."""
+    cid = state.add_comment(REPO, number, body, user=author).id
     return {
         "action": "created",
         "issue": {"number": number},
-        "comment": {"id": 5, "body": body, "user": {"login": author, "type": "User"}},
+        "comment": {"id": cid, "body": body, "user": {"login": author, "type": "User"}},
         "repository": {"full_name": REPO},
         "installation": {"id": 1},
     }
@@ -126,9 +129,9 @@ def test_commands_over_http_check_permission(world):
     state, ctx = world
     first = state.add_issue(REPO, "Crash on save").number
     n = state.add_issue(REPO, "Crash on save again").number
-    handle_comment_event(ctx, "c1", comment(n, "/smolbot duplicate #1", "mallory"))
+    handle_comment_event(ctx, "c1", comment(state, n, "/smolbot duplicate #1", "mallory"))
     assert state.issue(REPO, n).state == "open"
-    handle_comment_event(ctx, "c2", comment(n, f"/smolbot duplicate #{first}", "maint"))
+    handle_comment_event(ctx, "c2", comment(state, n, f"/smolbot duplicate #{first}", "maint"))
     issue = state.issue(REPO, n)
     assert (
         issue.state == "closed"

@@ -127,8 +127,9 @@ def test_a_dry_run_duplicate_command_on_an_issue_labeled_already_skips_the_label
     state.put_file(REPO, CONFIG, "dry_run: true\n")
     original = state.add_issue(REPO, "Crash A").number
     n = state.add_issue(REPO, "Crash B", labels=["duplicate"]).number
+    payload = comment_payload(n, f"/smolbot duplicate #{original}", "maint", on=state)
     before = len(repo_writes(state))
-    handle_comment_event(ctx, "c1", comment_payload(n, f"/smolbot duplicate #{original}", "maint"))
+    handle_comment_event(ctx, "c1", payload)
     assert repo_writes(state)[before:] == []
     outcomes = {
         r["action"]: r["outcome"]

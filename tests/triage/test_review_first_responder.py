@@ -97,7 +97,10 @@ def payload(state, number: int, action: str = "opened") -> dict[str, Any]:  # ty
     return out
 
 
-def comment(number: int, body: str, author: str = "maint", cid: int = 5) -> dict[str, Any]:
+def comment(state, number: int, body: str, author: str = "maint") -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The delivery of a comment posted on the fake first (a new id each call), as GitHub has
+    every comment it delivers: a command is read again from GitHub before it runs."""
+    cid = state.add_comment(REPO, number, body, user=author).id
     return {
         "action": "created",
         "issue": {"number": number},
@@ -255,7 +258,7 @@ def test_retriage_removes_every_label_naming_the_old_kind(world):  # type: ignor
     labels(state, "bug", "type: bug", "enhancement", "duplicate")
     issue = state.add_issue(REPO, "Add dark mode", "A dark theme.", labels=["type: bug", "bug"])
     models.kind = "feature"
-    handle_comment_event(ctx, "c1", comment(issue.number, "/smolbot retriage"))
+    handle_comment_event(ctx, "c1", comment(state, issue.number, "/smolbot retriage"))
     assert sorted(state.issue(REPO, issue.number).labels) == ["enhancement"]
 
 
@@ -285,7 +288,7 @@ def test_duplicate_command_uses_the_repository_s_duplicate_label(world):  # type
     labels(state, "bug", "status: duplicate")
     original = state.add_issue(REPO, "Crash on save", "It crashes.").number
     n = state.add_issue(REPO, "Crashes when saving", "Also crashes.").number
-    handle_comment_event(ctx, "c1", comment(n, f"/smolbot duplicate #{original}"))
+    handle_comment_event(ctx, "c1", comment(state, n, f"/smolbot duplicate #{original}"))
     assert state.issue(REPO, n).state == "closed"
     assert state.issue(REPO, n).labels == ["status: duplicate"]
     assert sorted(state.repos[REPO].labels) == ["bug", "status: duplicate"]
@@ -327,14 +330,14 @@ def test_duplicate_command_refuses_a_pull_request_and_says_so_once(world):  # ty
     labels(state, "bug", "duplicate")
     pr = state.add_issue(REPO, "Fix crash", "Fixes the crash", is_pr=True).number
     n = state.add_issue(REPO, "Crash on save").number
-    command = comment(n, f"/smolbot duplicate #{pr}", cid=7)
+    command = comment(state, n, f"/smolbot duplicate #{pr}")
     handle_comment_event(ctx, "c1", command)
     handle_comment_event(ctx, "c1-redelivered", command)
     issue = state.issue(REPO, n)
     assert issue.state == "open" and "duplicate" not in issue.labels
     (reply,) = _replies(state, n)
     assert f"#{pr} is a pull request" in reply
-    handle_comment_event(ctx, "c2", comment(n, f"/smolbot duplicate #{pr}", cid=8))
+    handle_comment_event(ctx, "c2", comment(state, n, f"/smolbot duplicate #{pr}"))
     assert len(_replies(state, n)) == 2  # a second command comment gets its own reply
 
 
@@ -344,7 +347,7 @@ def test_duplicate_command_says_why_it_refused_a_target(world, which: str):  # t
     labels(state, "bug", "duplicate")
     n = state.add_issue(REPO, "Crash on save").number
     original = 999 if which == "missing" else n
-    handle_comment_event(ctx, "c1", comment(n, f"/smolbot duplicate #{original}"))
+    handle_comment_event(ctx, "c1", comment(state, n, f"/smolbot duplicate #{original}"))
     assert state.issue(REPO, n).state == "open"
     (reply,) = _replies(state, n)
     assert reply.startswith(f"#{original} ") and "not closed" in reply, reply

@@ -13,6 +13,8 @@ from bot.sandbox.fake_github.model import Issue, Label
 from bot.sandbox.fake_github.web import Req, Resp, invalid, not_found, paginated
 
 BODY_MAX = 65_536  # characters GitHub takes in an issue or comment body
+LOCKED = "Unable to create comment because issue is locked."
+LOCKING_DOCS = "https://docs.github.com/articles/locking-conversations"
 
 
 def _touch(req: Req, issue: Issue) -> None:
@@ -193,6 +195,8 @@ def create_comment(req: Req) -> Resp:
     issue, body = _issue(req), (req.body or {}).get("body")
     if issue is None:
         return not_found()
+    if issue.locked:  # as GitHub answers an App (it has no write access of a person's)
+        return Resp(403, {"message": LOCKED, "documentation_url": LOCKING_DOCS})
     if not body:
         return invalid("body is required")
     if (long := too_long(body)) is not None:
