@@ -24,6 +24,7 @@ _RAW_HTML_END = re.compile(r"</(?:pre|script|style|textarea)>", re.I)
 _BACKTICKS = re.compile(r"`+")
 _SETEXT = re.compile(r" {0,3}(?:=+|-+)[ \t]*$")  # a setext heading's underline
 _ATX = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")  # a `#` heading: one line, no paragraph
+_BREAK = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")  # a thematic break: `---`, `* * *`
 # as Markdown shows it: four spaces or a tab make a line code, so it is an example, not a command
 _LINE = re.compile(r"^ {0,3}/smolbot\s+([a-z-]+)\b(.*)$", re.I)
 # the issue `/smolbot duplicate` names: #N, a bare N, owner/repo#N, or its URL. A bare number is
@@ -49,10 +50,12 @@ def _target(web: str) -> re.Pattern[str]:
 
 
 def web_host(repo_url: str | None) -> str:
-    """The host of a repository's web address (the payload's `repository.html_url`): where its
-    issues' URLs point; github.com when not known."""
-    host = urlsplit(repo_url or "").hostname
-    return host or GITHUB_WEB
+    """The host (and port, if any) of a repository's web address (the payload's
+    `repository.html_url`): where its issues' URLs point; github.com when not known."""
+    parts = urlsplit(repo_url or "")
+    if not parts.hostname:
+        return GITHUB_WEB
+    return parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
 
 
 UNREAD = "a /smolbot duplicate line it could not read"
@@ -117,6 +120,12 @@ def _plain_lines(body: str) -> list[str]:
         if para is not None and _underlines(line, items):
             del out[para:]  # the paragraph is a heading's text
             para = None
+            i += 1
+            continue
+        if _BREAK.match(line):  # a line of its own (not a list item): ends the paragraph, and
+            _close(out, para)  # the list items it is not indented into
+            para = None
+            _close_items(items, _lead(line))
             i += 1
             continue
         marker = bool(line[:head].strip())  # the line opens a list item (or more)

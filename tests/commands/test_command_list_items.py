@@ -32,6 +32,11 @@ STEPS = (
         ("1. a\n\n   ~~~\n   code\n\n/smolbot ignore", [Command("ignore")]),
         ("- a\n  <pre>\n  code\n/smolbot ignore", [Command("ignore")]),
         ("- a\n  <!-- hint\n  more\n/smolbot ignore", [Command("ignore")]),
+        # a thematic break ends the list (the fence after it is no item's), and is no paragraph
+        ("- x\n---\n  ```\n```\n/smolbot summarize", [Command("summarize")]),
+        ("- x\n* * *\n  ```\n```\n/smolbot summarize", [Command("summarize")]),
+        ("- x\n---\n/smolbot summarize\n===", []),
+        ("---\n/smolbot ignore", [Command("ignore")]),
         # nested: the inner item ends, the outer goes on, and its own fence with it
         ("- a\n  - b\n    ```\n    code\n  c\n/smolbot ignore", [Command("ignore")]),
         ("- a\n  - b\n  ```\n  /smolbot ignore\n  ```\n/smolbot summarize", [Command("summarize")]),

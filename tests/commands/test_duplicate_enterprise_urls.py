@@ -14,7 +14,8 @@ GHE = "ghe.corp.example"
 
 def test_the_web_host_is_the_repository_s() -> None:
     assert web_host(f"https://{GHE}/{REPO}") == GHE
-    assert web_host(f"https://{GHE.upper()}:8443/{REPO}") == GHE
+    assert web_host(f"https://{GHE.upper()}/{REPO}") == GHE
+    assert web_host(f"https://{GHE}:8443/{REPO}") == f"{GHE}:8443"
     assert web_host(f"https://github.com/{REPO}") == "github.com"
     assert web_host(None) == web_host("") == "github.com"
 
@@ -24,6 +25,7 @@ def test_the_web_host_is_the_repository_s() -> None:
     [
         (f"https://{GHE}/{REPO}/issues/12", GHE),
         (f"https://{GHE}/{REPO}/issues/12#issuecomment-5", GHE),
+        (f"https://{GHE}:8443/{REPO}/issues/12", web_host(f"https://{GHE}:8443/{REPO}")),
         (f"https://www.github.com/{REPO}/issues/12", "github.com"),
         (f"https://github.com/{REPO}/issues/12", "github.com"),
     ],
