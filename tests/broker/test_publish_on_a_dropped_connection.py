@@ -65,7 +65,8 @@ def test_a_delivery_published_after_the_broker_dropped_the_pooled_connection_is_
 
     url = AMQP_URL if kind == "amqp" else redis_test_url()
     configure(load_settings(env="test", data_dir=tmp_path, broker_url=url))
-    app.control.purge()
+    with app.connection_for_write() as conn:  # not the pool's: an earlier test's may be stale
+        app.control.purge(connection=conn)
     enqueue_deliveries(["d-1"])
     if kind == "amqp":
         _drop_amqp(app)
@@ -73,4 +74,5 @@ def test_a_delivery_published_after_the_broker_dropped_the_pooled_connection_is_
         _drop_redis(app, url)
     enqueue_deliveries(["d-2"])  # raised QueueUnavailable: ConnectionResetError
     assert _queued(app) == 2
-    app.control.purge()
+    with app.connection_for_write() as conn:
+        app.control.purge(connection=conn)
