@@ -16,8 +16,6 @@ from pydantic import BaseModel, Field
 from bot.core import lifecycle as lc
 from bot.core.checks import as_read, check_text, commit_refs, unsupported_claims
 from bot.core.config import (
-    CONFIG_PATH,
-    CONFIG_PATH_YAML,
     ConfigError,
     DigestConfig,
     RepoConfig,
@@ -42,7 +40,7 @@ from bot.core.markers import markers_in
 from bot.core.ranking import MAINTAINER_ASSOCIATIONS, Change, Note, Thread, Waiting, rank
 from bot.jobs.context import JobContext, ModelLayer
 from bot.jobs.lifecycle import load_roles, recorded_pings
-from bot.jobs.repo_config import load_repo_config, preview_repo_config
+from bot.jobs.repo_config import config_text, load_repo_config, preview_repo_config
 from bot.ports import (
     CommentData,
     EventData,
@@ -716,9 +714,7 @@ def repo_config(host: RepoHost, store: Store | None = None, repo: str | None = N
         if note:
             log.warning("digest: %s", note)
         return cfg
-    path, text = CONFIG_PATH, host.file(CONFIG_PATH)
-    if text is None:
-        path, text = CONFIG_PATH_YAML, host.file(CONFIG_PATH_YAML)
+    path, text = config_text(host)
     if text is None:
         return default_config()
     try:

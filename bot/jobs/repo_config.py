@@ -333,13 +333,20 @@ def _without_error(state: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in state.items() if k != "error"}
 
 
+def config_text(host: RepoHost) -> tuple[str, str | None]:
+    """The config file's path and text as GitHub has it now (no cache, no side effects):
+    CONFIG_PATH, else CONFIG_PATH_YAML; None when there is neither."""
+    text = host.file(CONFIG_PATH)
+    if text is not None:
+        return CONFIG_PATH, text
+    return CONFIG_PATH_YAML, host.file(CONFIG_PATH_YAML)
+
+
 def preview_repo_config(store: Store, host: RepoHost, repo: str) -> tuple[RepoConfig, str | None]:
     """The config load_repo_config would use, read without its side effects: no issue about an
     invalid file, nothing written to the store or to GitHub. The note (None when the file, or
     the defaults for no file, is used) says which config stands in for an invalid file and why."""
-    path, text = CONFIG_PATH, host.file(CONFIG_PATH)
-    if text is None:
-        path, text = CONFIG_PATH_YAML, host.file(CONFIG_PATH_YAML)
+    path, text = config_text(host)
     if text is None:
         return default_config(), None
     read = _read_config(text, path)
