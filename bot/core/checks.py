@@ -138,6 +138,12 @@ def commit_refs(*readings: str) -> list[str]:
     )
 
 
+def commits_named(text: str) -> list[str]:
+    """The commit SHAs a thread's text names, as written and as GitHub shows it (`as_read`):
+    what check_text's `allowed_commits` lets model text repeat."""
+    return commit_refs(text, as_read(text))
+
+
 def raw_html(text: str) -> list[str]:
     """The raw HTML in text (`RAW_HTML`), once each, in order: what a plain text never needs and
     what can hide what follows it (`<details>` collapses the rest, `<sub>` shrinks it)."""

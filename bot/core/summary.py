@@ -16,9 +16,8 @@ from bot.core.checks import (
     ISSUE_REF,
     MENTION,
     CheckResult,
-    as_read,
     check_text,
-    commit_refs,
+    commits_named,
     links,
 )
 from bot.core.lifecycle import Thread, Waiting, is_reply, without_commands
@@ -382,6 +381,6 @@ def check_summary(summary: ThreadSummary, thread: Thread, items: list[Entry]) ->
         allowed_numbers=numbers,
         allowed_people=people,
         allowed_refs=CROSS_REF.findall(source),  # `owner/repo#N` the thread itself names
-        allowed_commits=commit_refs(source, as_read(source)),
+        allowed_commits=commits_named(source),
         max_chars=6000,
     )

@@ -11,7 +11,7 @@ from bot.core.actions import Action, AddLabels, Comment, NoOp, RemoveLabel
 from bot.core.checks import (
     as_read,
     check_text,
-    commit_refs,
+    commits_named,
     raw_html,
     unclosed_fence,
     unsupported_claims,
@@ -323,7 +323,7 @@ def _first_response_problems(
         allowed_urls=(),
         allowed_numbers=(issue.number, *related),
         allowed_people=(issue.author, *people),
-        allowed_commits=commit_refs(said, as_read(said)),
+        allowed_commits=commits_named(said),
         max_chars=max_chars,
     )
     problems = list(result.problems)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from bot.core import lifecycle as lc
-from bot.core.checks import as_read, check_text, commit_refs, unsupported_claims
+from bot.core.checks import check_text, commits_named, unsupported_claims
 from bot.core.config import (
     ConfigError,
     DigestConfig,
@@ -389,7 +389,7 @@ def line_problems(line: str, thread: Thread, body: str) -> Iterable[str]:
         allowed_numbers={thread.number},
         allowed_urls={thread.url},
         allowed_people=people,
-        allowed_commits=commit_refs(said, as_read(said)),
+        allowed_commits=commits_named(said),
     )
     yield from check.problems
     for claim in unsupported_claims(line, said):
