@@ -51,6 +51,9 @@ class IssueData:
     author_association: str = ""
     author_type: str = "User"  # "Bot" for apps: such an issue never waits on its author
     closed_at: str | None = None  # when it was last closed (None: open, or the host does not say)
+    # reactions by GitHub's kind ("+1", "-1", "laugh", "hooray", "confused", "heart", "rocket",
+    # "eyes"), all time; empty: the host gave only the total (`reactions`)
+    reaction_counts: dict[str, int] = field(default_factory=dict)
 
 
 class IssuePage(list[IssueData]):

@@ -7,6 +7,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from statistics import median
@@ -14,10 +15,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.core.config import DigestConfig
-from bot.core.markers import marker, quiet
+from bot.core.markers import marker, markers_in, quiet
 from bot.core.ranking import Ranked, Thread, Waiting, rank, waiting_state
+from bot.ports import IssueData
 
 TITLE = "Weekly digest for {repo}, {week}"
+SUPERSEDED = (
+    "Superseded by #{number}, this week's digest: smolbot closes each week's digest when it posts"
+    " the next (`digest.pinned_issue` in `.github/smolbot.yml` keeps one issue instead)."
+)
 STALE_WORDS = ("stale", "no answer", "no response", "inactive")
 
 
@@ -69,6 +75,7 @@ class Digest:
     bot: dict[str, int] = field(default_factory=dict)
     waiting_total: int = 0  # issues waiting on a maintainer, listed or not
     not_read: int = 0  # open issues with comments not read: who they wait on is not known
+    timezone: str = "UTC"  # the repository's (digest.timezone): the dates it says are its own
 
     @property
     def waiting_more(self) -> int:
@@ -119,6 +126,18 @@ def due_slot(now: datetime, cfg: DigestConfig, last_week: str | None = None) -> 
     if last_week is not None and last_week >= week_id(slot, cfg.timezone):  # "2026-w48" sorts
         return None
     return slot
+
+
+def superseded(issue: IssueData, week: str, bot_login: str, keep: AbstractSet[int]) -> bool:
+    """Whether an earlier week's digest issue is one to close now that a newer one is posted: open,
+    opened by the bot and carrying the hidden marker of that week, so never someone else's issue
+    (nor one the bot opened for anything else); never one of `keep` (this week's, the pinned)."""
+    return (
+        issue.state == "open"
+        and issue.author == bot_login
+        and digest_marker(week) in markers_in(issue.body)
+        and issue.number not in keep
+    )
 
 
 def due(now: datetime, cfg: DigestConfig, last_week: str | None = None) -> bool:
@@ -249,6 +268,7 @@ def assemble(
         bot=bot_activity(rows, log_since, log_until),
         waiting_total=len(waiting),
         not_read=len(not_read),
+        timezone=cfg.timezone,
     )
 
 
@@ -294,8 +314,16 @@ def _waits(i: TopIssue) -> str:
     return f"waiting on {'a maintainer' if i.waiting_on == 'maintainer' else 'the author'}"
 
 
+def local_day(stamp: str, tz: str = "UTC") -> str:
+    """The date of an ISO time stamp in the repository's time zone: Tokyo's week from Monday
+    08:00 is Monday's, not the Sunday its UTC stamp says. A stamp with no offset: its own date."""
+    at = datetime.fromisoformat(stamp)
+    return f"{at.astimezone(ZoneInfo(tz)) if at.tzinfo else at:%Y-%m-%d}"
+
+
 def render_markdown(d: Digest) -> str:
-    out = [f"# {d.title}", "", f"From {d.since[:10]} to {d.until[:10]}.", "", "## This week", ""]
+    since, until = local_day(d.since, d.timezone), local_day(d.until, d.timezone)
+    out = [f"# {d.title}", "", f"From {since} to {until}.", "", "## This week", ""]
     out += [f"- {label}: {_num(d.counts.get(k))}" for k, label in COUNT_NAMES.items()]
     out += ["", "## Top issues", ""]
     out += [f"{n}. {_top_line(i)}" for n, i in _enum(d.top)] or ["- no open issues"]

@@ -18,6 +18,12 @@ MAINTAINER_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 DUPLICATE_OF = re.compile(r"^[ \t]*(?:closing as a )?duplicate of\s+#(\d+)\b", re.I | re.M)
 LABEL_SCOPES = ("type", "kind", "t", "c", "area", "category", "topic", "bug", "status")
 MAX_WAIT_DAYS = 90  # beyond this, waiting longer adds nothing to the score
+# GitHub's reaction kinds as people see them; 👎 and 😕 say "against" or "lost", not "wanted"
+REACTION_EMOJI = {
+    "+1": "👍", "heart": "❤️", "hooray": "🎉", "rocket": "🚀", "eyes": "👀", "laugh": "😄",
+    "-1": "👎", "confused": "😕",
+}  # fmt: skip
+NOT_INTEREST = frozenset({"-1", "confused"})
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,8 @@ class Thread:
     url: str = ""
     closed_at: datetime | None = None
     state_reason: str | None = None
-    reactions: int = 0
+    reactions: int = 0  # all of them, all time
+    reaction_counts: tuple[tuple[str, int], ...] = ()  # by kind ("+1": 12); (): only the total
     comment_count: int = 0
     author_maintainer: bool = False
     is_pr: bool = False
@@ -166,6 +173,23 @@ def _unanswered(t: Thread) -> Waiting | None:
     return None if t.author_maintainer else Waiting("maintainer", t.created_at)
 
 
+def interest(t: Thread) -> tuple[int, str]:
+    """The reactions that rank an issue, and how the explanation says them: every kind but 👎 and
+    😕 (a proposal 40 people voted down is not one 40 people want), all time, as GitHub counts
+    them. Without the breakdown (a host that gives the total only) the total, as "N reactions"."""
+    if not t.reaction_counts:
+        return t.reactions, _plural(t.reactions, "reaction")
+    kinds = sorted(((n, k) for k, n in t.reaction_counts if n > 0), key=lambda nk: (-nk[0], nk[1]))
+    counted = [(n, REACTION_EMOJI.get(k, k)) for n, k in kinds if k not in NOT_INTEREST]
+    left = sum(n for n, k in kinds if k in NOT_INTEREST)
+    total = sum(n for n, _ in counted)
+    said = f"{total} {counted[0][1]}" if len(counted) == 1 else _plural(total, "reaction")
+    notes = [" ".join(f"{n} {e}" for n, e in counted)] if len(counted) > 1 else []
+    if left:
+        notes.append(f"{left} 👎/😕 not counted")
+    return total, said + (f" ({'; '.join(notes)})" if notes else "")
+
+
 def people(t: Thread, dupes: Iterable[Thread] = ()) -> set[str]:
     """Distinct humans in the thread: author, commenters, and authors of its duplicates."""
     found = {t.author} | {c.author for c in t.comments or () if not c.bot}
@@ -221,10 +245,11 @@ def _score(
     crowd = len(people(t, dupes))
     waiting = waits[t.number] if t.number in waits else waiting_state(t, needs_info_label)
     wait_days = waiting.days(until) if waiting and waiting.on == "maintainer" else 0
+    liked, liked_why = interest(t)
     parts: list[tuple[float, str]] = [
         (w["security"] * t.has_label("security"), "security"),
         (w["regression"] * t.has_label("regression"), "regression"),
-        (w["reactions"] * t.reactions, _plural(t.reactions, "reaction")),
+        (w["reactions"] * liked, liked_why),
         (w["duplicates"] * len(dupes), _plural(len(dupes), "duplicate")),
         (w["comments"] * fresh, f"{_plural(fresh, 'new comment')} this week"),
         (w["participants"] * crowd, f"{crowd} people" if crowd > 1 else ""),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.core.config import ConfigError
+from bot.core.digest import local_day
 from bot.dashboard.auth import User
 from bot.jobs.digest import week_slot
 from bot.jobs.repo_config import cached_config
@@ -18,7 +20,8 @@ from bot.store import Store
 AUDIT_LIMIT = 200
 OUTCOME_ROWS = 10_000  # the audit filter offers the outcomes of the newest this many rows
 MODEL_DAYS = 30  # the models page: the last 30 days (UTC), today's included
-TOP_ROWS = 100  # the overview's top issues: each repository's best, at least one
+TOP_ROWS = 100  # the overview's top issues in all: each repository's best, of the best ones
+REPOS_PAGE = 200  # the overview's repositories table: rows a page
 FIRST_DIGESTS_LIMIT = 20  # repositories without a digest listed with their first one's slot
 
 
@@ -44,23 +47,51 @@ def latest_digests(store: Store, user: User, limit: int = 20) -> list[dict[str, 
     return _parsed(store.rows(sql, [*args, limit]))
 
 
-def newest_digests(store: Store, user: User) -> list[dict[str, Any]]:
-    """Each repository's newest digest (of those the user may see), newest first: the overview's
-    top issues come from these (the 20 latest digests of all left out the repositories whose
-    digest was older). The newest is of the latest week, as the weekly job finds it
-    (bot.jobs.digest.last_week_posted): the primary key's index has it, and only those rows are
-    read in full (a window over every digest's row, markdown and JSON, took seconds at
-    100,000; the latest posted_at, which needs every row, 0.2 s)."""
-    mine, args = _mine(user, "d")
+def newest_digests(store: Store, user: User, limit: int | None = None) -> list[dict[str, Any]]:
+    """Each repository's newest digest (of those the user may see), best first: by its best top
+    issue's score (`best_score`; one without any last), newest first among equals; with `limit`,
+    that many (the overview's top issues come from these: the 20 latest digests of all left out
+    the repositories whose digest was older). The newest is of the latest week, as the weekly job
+    finds it (bot.jobs.digest.last_week_posted): the primary key's index has it, an index has its
+    best score and posted_at, and only the rows returned are read in full (a window over every
+    digest's row, markdown and JSON, took seconds at 100,000; parsing each repository's JSON, 2 s
+    at 10,000)."""
+    mine, args = _mine(user, "n")
     if mine is None:
         return []
-    sql = (
-        "select d.repo, d.week, d.number, d.posted_at, d.title, d.json from digests as d join"
+    # `>=` is `=` (newest.week is the greatest), but SQLite would take `=` to the primary key's
+    # index and read each newest row, past its markdown and JSON, for the two columns at its end
+    best = (
+        "select n.repo, n.week from digests as n join"
         " (select repo, max(week) as week from digests group by repo) as newest"
-        f" on d.repo = newest.repo and d.week = newest.week where {mine}"
-        " order by d.posted_at desc"
+        f" on n.repo = newest.repo and n.week >= newest.week where {mine}"
+        " order by n.best_score is null, n.best_score desc, n.posted_at desc"
     )
-    return _parsed(store.rows(sql, args))
+    if limit is not None:
+        best, args = f"{best} limit ?", [*args, limit]
+    sql = (
+        "select d.repo, d.week, d.number, d.posted_at, d.title, d.best_score, d.json"
+        f" from digests as d join ({best}) as best on d.repo = best.repo and d.week = best.week"
+    )
+    return sorted(_parsed(store.rows(sql, args)), key=_best_first)
+
+
+def _best_first(d: dict[str, Any]) -> tuple[bool, float, float]:
+    score = d.get("best_score")
+    return score is None, -float(score or 0), -float(d["posted_at"] or 0)
+
+
+def newest_weeks(store: Store, user: User) -> dict[str, str]:
+    """Each repository's newest digest week, by repository, of those the user may see: from the
+    primary key's index, no row read."""
+    mine, args = _mine(user, "newest")
+    if mine is None:
+        return {}
+    sql = (
+        "select newest.repo, newest.week from"
+        f" (select repo, max(week) as week from digests group by repo) as newest where {mine}"
+    )
+    return {str(r["repo"]): str(r["week"]) for r in store.rows(sql, args)}
 
 
 def _mine(user: User, digests: str) -> tuple[str | None, list[Any]]:
@@ -89,11 +120,14 @@ def first_digests(
     suspended: AbstractSet[int],
     now: datetime,
     limit: int = FIRST_DIGESTS_LIMIT,
+    have: AbstractSet[str] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """The repositories with no digest stored yet (at most `limit`, and how many more), each
     with when the weekly job posts its first one: from the digest config the store last read
-    (its weekday, hour and time zone), the defaults before any. No GitHub call."""
-    have = {str(r["repo"]) for r in store.rows("select distinct repo from digests")}
+    (its weekday, hour and time zone), the defaults before any. No GitHub call. `have`: the
+    repositories with a digest, when the caller read them already (newest_weeks)."""
+    if have is None:
+        have = {str(r["repo"]) for r in store.rows("select distinct repo from digests")}
     waiting = [r for r in repos if r["full_name"] not in have]
     out = []
     for row in waiting[:limit]:
@@ -135,24 +169,53 @@ def digest(store: Store, repo: str, week: str) -> dict[str, Any] | None:
     return row
 
 
-def current_top(digests: list[dict[str, Any]], rows: int = TOP_ROWS) -> list[dict[str, Any]]:
-    """Top issues of each repository's newest digest (newest_digests), with their summary and
-    waiting state: each repository's best by score, as many as fit `rows` in all, at least one.
-    The last one shown of a repository says how many more its digest lists (`more`). `as_of`:
-    the day the waiting days were counted to, the end of the digest's week."""
+def current_top(
+    digests: list[dict[str, Any]], rows: int = TOP_ROWS, repositories: int | None = None
+) -> list[dict[str, Any]]:
+    """Top issues of each repository's newest digest (newest_digests, best first), with their
+    summary and waiting state, `rows` in all: each repository's best by score, an equal share of
+    `rows` each (at least one) among the `repositories` with a digest (default: those given), so
+    past `rows` repositories those whose best issue scores highest. The last one shown of a
+    repository says how many more its digest lists (`more`). `as_of`: the day the waiting days
+    were counted to, the end of the digest's week, in the repository's time zone. An issue's
+    `url` is kept only when it is a web address (http or https): the page links it."""
     newest: dict[str, dict[str, Any]] = {}
     for d in digests:
         newest.setdefault(d["repo"], d)  # two of the same posted_at: the first
-    each = max(1, rows // len(newest)) if newest else 0
+    each = max(1, rows // max(len(newest), repositories or 0)) if newest else 0
     out: list[dict[str, Any]] = []
     for repo, d in newest.items():
+        if len(out) + each > rows:
+            break
         top = d["data"].get("top", [])
         best = sorted(top, key=lambda i: -float(i.get("score") or 0))[:each]
-        as_of = str(d["data"].get("until") or "")[:10] or f"{_utc(d['posted_at']):%Y-%m-%d}"
-        out += [dict(item, repo=repo, week=d["week"], as_of=as_of) for item in best]
+        as_of = _as_of(d)
+        out += [
+            dict(item, url=web_url(item.get("url")), repo=repo, week=d["week"], as_of=as_of)
+            for item in best
+        ]
         if len(top) > len(best):
             out[-1]["more"] = len(top) - len(best)
     return out
+
+
+_WEB = re.compile(r"https?://\S", re.I)
+
+
+def web_url(url: object) -> str:
+    """The address when it is a web one (http:// or https://, from its first character), else "":
+    a `javascript:` or `data:` address stored in a digest is never a live link on the page."""
+    return url if isinstance(url, str) and _WEB.match(url) else ""
+
+
+def _as_of(d: dict[str, Any]) -> str:
+    """The date the digest's week ended, in the repository's time zone (a digest stored before it
+    kept its zone: UTC), else the day it was posted (UTC)."""
+    until, tz = d["data"].get("until"), d["data"].get("timezone") or "UTC"
+    try:
+        return local_day(str(until), str(tz)) if until else f"{_utc(d['posted_at']):%Y-%m-%d}"
+    except (ValueError, KeyError):  # not a stamp, or no such zone (ZoneInfoNotFoundError)
+        return str(until)[:10]
 
 
 def _utc(ts: float) -> datetime:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -37,6 +37,7 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters["utc"] = lambda ts: datetime.fromtimestamp(float(ts), UTC).strftime(
     "%Y-%m-%d %H:%M"
 )
+Page = Annotated[int, Query(ge=1, le=10**9)]  # the overview's repositories table: a page, from 1
 NO_TOKEN = "Sign-in is off: set SMOLBOT_DASHBOARD_TOKEN and restart smolbot."
 BAD_TOKEN = "That token is not right; it is the value of SMOLBOT_DASHBOARD_TOKEN."
 TOO_MANY = "Too many wrong tokens from this address: try again in {seconds} s."
@@ -210,16 +211,17 @@ def make_dashboard_router(
         return response
 
     @router.get("/", response_class=HTMLResponse)
-    def overview(request: Request, user: PageUser) -> HTMLResponse:
+    def overview(request: Request, user: PageUser, page: Page = 1) -> HTMLResponse:
         with reading() as db:
-            data = _overview(db, user, clock())
+            data = _overview(db, user, clock(), page)
         accounts = {i["id"]: i for i in data["installations"]}  # one look-up per repository
         return render(request, "overview.html", user, **data, accounts=accounts)
 
     @router.get("/api/overview")
-    def overview_json(user: ApiUser) -> dict[str, Any]:
+    def overview_json(user: ApiUser, page: Page = 1) -> dict[str, Any]:
+        """`repositories`: one page of them (`repositories_page` of `repositories_pages`)."""
         with reading() as db:
-            return _overview(db, user, clock())
+            return _overview(db, user, clock(), page)
 
     @router.get("/digests/{owner}/{name}/{week}", response_class=HTMLResponse)
     def digest_page(
@@ -311,16 +313,36 @@ def _can_see(store: Store, user: User, repo: str) -> bool:
     return repo in {r["full_name"] for r in queries.visible_repos(store, user)}
 
 
-def _overview(store: Store, user: User, now: datetime) -> dict[str, Any]:
+def _overview(store: Store, user: User, now: datetime, page: int = 1) -> dict[str, Any]:
+    """The overview: TOP_ROWS top issues in all (the repositories whose newest digest scores
+    highest, `top_more_repositories` more have a digest) and one page of the repositories, each
+    with its newest digest's week; the JSON of no other digest is read (10,000 repositories' took
+    seconds, and the page with a row each was 6 MB)."""
     repos = queries.visible_repos(store, user)
+    weeks = queries.newest_weeks(store, user)
     digests = queries.latest_digests(store, user)
     installations = queries.installations(store, user)
     suspended = {int(i["id"]) for i in installations if i.get("suspended")}
-    first, more = queries.first_digests(store, repos, suspended, now)
+    first, more = queries.first_digests(store, repos, suspended, now, have=set(weeks))
+    top = queries.current_top(
+        queries.newest_digests(store, user, queries.TOP_ROWS), repositories=len(weeks)
+    )
+    pages = max(1, math.ceil(len(repos) / queries.REPOS_PAGE))
+    page = min(page, pages)
+    start = (page - 1) * queries.REPOS_PAGE
+    shown = [
+        dict(r, newest_week=weeks.get(r["full_name"]))
+        for r in repos[start : start + queries.REPOS_PAGE]
+    ]
     return {
         "installations": installations,
-        "repositories": repos,
-        "top": queries.current_top(queries.newest_digests(store, user)),
+        "repositories": shown,
+        "repositories_total": len(repos),
+        "repositories_first": start + 1 if shown else 0,
+        "repositories_page": page,
+        "repositories_pages": pages,
+        "top": top,
+        "top_more_repositories": len(weeks) - len({t["repo"] for t in top}),
         "digests": [{k: v for k, v in d.items() if k != "data"} for d in digests],
         "first_digests": first,  # repositories with no digest yet: when the first one is due
         "first_digests_more": more,

@@ -26,6 +26,14 @@ def _type(user: dict[str, Any] | None) -> str:
     return str((user or {}).get("type") or "User")
 
 
+REACTION_KINDS = ("+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes")  # GitHub's
+
+
+def reaction_counts(reactions: dict[str, Any]) -> dict[str, int]:
+    """The reaction rollup by kind (the ranking counts 👎 and 😕 apart); {} when it has none."""
+    return {k: int(v) for k, v in reactions.items() if k in REACTION_KINDS and isinstance(v, int)}
+
+
 def issue_data(repo: str, d: dict[str, Any]) -> IssueData:
     pr = d.get("pull_request")
     reactions = d.get("reactions") or {}
@@ -50,6 +58,7 @@ def issue_data(repo: str, d: dict[str, Any]) -> IssueData:
         author_association=d.get("author_association") or "",
         author_type=_type(d.get("user")),
         closed_at=d.get("closed_at") or None,
+        reaction_counts=reaction_counts(reactions),
     )
 
 

@@ -6,6 +6,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from bot.core.config import (
     parse_config,
 )
 from bot.core.digest import (
+    SUPERSEDED,
     AuditEntry,
     Digest,
     ModelCall,
@@ -31,6 +33,7 @@ from bot.core.digest import (
     render_body,
     render_json,
     render_markdown,
+    superseded,
     week_id,
 )
 from bot.core.digest import week_slot as _week_slot
@@ -45,6 +48,7 @@ from bot.ports import (
     CommentData,
     EventData,
     IssueData,
+    Locked,
     NotFound,
     RateLimited,
     ReadOnly,
@@ -73,6 +77,7 @@ class DigestRun:
     number: int | None  # the digest issue on GitHub (None: dry-run or not posted)
     created: bool
     model_lines: int  # lines the model wrote that passed the checks
+    closed: int | None = None  # the previous week's digest issue, closed as superseded
 
 
 def parse_ts(stamp: str) -> datetime:
@@ -98,10 +103,7 @@ def to_thread(
         for e in events
         if e.created_at  # a pull request's `committed` or `line-commented` item has no time
     )
-    closes = [c.at for c in changes if c.kind == "closed"]
-    closed_at = closes[-1] if closes else parse_ts(issue.closed_at) if issue.closed_at else None
-    if issue.state == "closed" and closed_at is None:
-        closed_at = parse_ts(issue.updated_at)  # the host did not say: the last update is
+    closed_at = _closed_at(issue, changes)
     notes = None if comments is None else tuple(_note(c, bot_login) for c in comments)
     return Thread(
         number=issue.number,
@@ -113,6 +115,7 @@ def to_thread(
         url=issue.html_url,
         closed_at=closed_at,
         reactions=issue.reactions,
+        reaction_counts=tuple(sorted(issue.reaction_counts.items())),
         comment_count=issue.comments,
         author_maintainer=issue.author_association in MAINTAINER_ASSOCIATIONS,
         is_pr=issue.is_pull_request,
@@ -120,6 +123,18 @@ def to_thread(
         comments=notes,
         events=changes,
     )
+
+
+def _closed_at(issue: IssueData, changes: Iterable[Change]) -> datetime | None:
+    """When a closed issue was last closed (its last `closed` event, else the host's closed_at,
+    else its last update); None while it is open: one closed and reopened in the week is not
+    one the week closed (GitHub's own closed_at is null then)."""
+    if issue.state != "closed":
+        return None
+    closes = [c.at for c in changes if c.kind == "closed"]
+    if closes:
+        return closes[-1]
+    return parse_ts(issue.closed_at or issue.updated_at)  # the host did not say: the last update
 
 
 def _is_bot(login: str, kind: str, bot_login: str) -> bool:
@@ -622,7 +637,44 @@ def post_weekly_digest(
     save_digest(store, digest, number, now())
     reason = "weekly digest posted" if created else "weekly digest updated in place"
     store.audit("digest", "done", reason, number=number, **audit)
-    return DigestRun(digest, number, created, _model_lines(digest))
+    closed = close_previous_digest(host, store, digest, number, cfg, bot_login)
+    return DigestRun(digest, number, created, _model_lines(digest), closed)
+
+
+def close_previous_digest(
+    host: RepoHost, store: Store, d: Digest, number: int, cfg: RepoConfig, bot_login: str
+) -> int | None:
+    """Close the previous week's digest issue now that this week's (`number`) is posted, so a
+    repository does not gather one open digest a week: the newest earlier week's issue the store
+    has, when GitHub shows it open, the bot's and with that week's marker (`superseded`), with a
+    note naming the new one; audited. None with `digest.pinned_issue` (every week rewrites that
+    issue: there is nothing to close). A failure here costs the digest nothing (it is posted):
+    audited, and the issue left open."""
+    if cfg.digest.pinned_issue is not None:
+        return None
+    sql = (
+        "select week, number from digests where repo = ? and week < ? and number is not null"
+        " order by week desc limit 1"
+    )
+    row = next(store.rows(sql, [d.repo, d.week]), None)
+    if row is None:
+        return None
+    old, week = int(row["number"]), str(row["week"])
+    audit: dict[str, Any] = {"task": "digest", "repo": d.repo, "number": old}
+    audit["detail"] = {"week": week, "superseded_by": number}
+    try:
+        if not superseded(host.issue(old), week, bot_login, {number}):
+            return None
+        with suppress(Locked):  # a locked conversation takes no comment: closed without the note
+            host.create_comment(old, SUPERSEDED.format(number=number))
+        host.close(old, "completed")
+    except NotFound:  # deleted or transferred: nothing left to close
+        return None
+    except (RateLimited, Unavailable, ReadOnly) as err:
+        store.audit("close", "failed", f"previous digest left open: {err}", **audit)
+        return None
+    store.audit("close", "done", f"digest of {week} superseded by #{number}", **audit)
+    return old
 
 
 TILE_DAYS = 14  # a digest stored this far back is the one the slot's window goes on from
@@ -682,6 +734,7 @@ def save_digest(store: Store, d: Digest, number: int | None, at: datetime) -> No
             "title": d.title,
             "markdown": render_markdown(d),
             "json": render_json(d),
+            "best_score": max((i.score for i in d.top), default=None),  # the dashboard's pick
         },
         pk=("repo", "week"),
     )

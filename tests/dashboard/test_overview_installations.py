@@ -41,7 +41,7 @@ def test_each_repository_s_account_is_found_without_a_search(
 
     page = client.get("/")
     assert page.status_code == 200
-    cells = re.findall(r"<tr><td>(\d+)</td>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td></tr>", page.text)
+    cells = re.findall(r"<tr><td>(\d+)</td>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>", page.text)
     accounts = {repo: account for _, account, repo in cells}
     assert accounts["acct39/r2"] == "acct39" and accounts["acct7/r0"] == "acct7 (suspended)"
     assert accounts["octo-org/sample-app"] == "octo-org"

@@ -84,7 +84,8 @@ class Issue:
     labels: list[str] = field(default_factory=list)
     assignees: list[str] = field(default_factory=list)
     milestone: str | None = None
-    reactions: int = 0
+    reactions: int = 0  # all 👍, unless reaction_kinds says by kind
+    reaction_kinds: dict[str, int] = field(default_factory=dict)  # {"-1": 40, "confused": 3}
     is_pr: bool = False
     draft: bool = False  # a draft pull request
     locked: bool = False
@@ -120,7 +121,7 @@ class Issue:
             "closed_at": iso(self.closed_at) if self.closed_at else None,
             "author_association": r.association(self.user),
             "body": self.body,
-            "reactions": {"url": url + "/reactions", "total_count": self.reactions},
+            "reactions": self._reactions(url),
         }
         if self.is_pr:
             data["pull_request"] = {
@@ -129,6 +130,15 @@ class Issue:
             }
             data["draft"] = self.draft
         return data
+
+    def _reactions(self, url: str) -> dict[str, Any]:
+        """GitHub's rollup: the total and every kind's count."""
+        kinds = self.reaction_kinds or {"+1": self.reactions}
+        counts = {k: int(kinds.get(k, 0)) for k in REACTION_KINDS}
+        return {"url": url + "/reactions", "total_count": sum(counts.values()), **counts}
+
+
+REACTION_KINDS = ("+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes")
 
 
 def _milestone(base: str, repo: str, title: str | None) -> dict[str, Any] | None:
