@@ -270,6 +270,10 @@ def _large(s: Settings) -> tuple[bool, str]:
     where = f" at {_safe(s.large_base_url)}" if s.large_base_url else ""
     key = "API key set" if s.large_api_key else "no API key"
     key = "API key from ANTHROPIC_API_KEY" if env_key and not s.large_api_key else key
+    if s.large_provider == "openai" and not s.large_api_key and os.environ.get("OPENAI_API_KEY"):
+        # build_chat never sends OpenAI's key to another server: a gateway that needs one
+        # (OpenRouter, Azure, a LiteLLM proxy) refused every escalation with a 401
+        key += " (OPENAI_API_KEY is not sent to it: SMOLBOT_LARGE_API_KEY is, if it needs one)"
     return True, (
         f"{s.large_provider}:{s.large_model}{where}, {key},"
         f" at most {s.large_daily_budget:,} calls a day"

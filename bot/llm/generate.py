@@ -127,7 +127,14 @@ def _generate_valid(
     parsed: Parsed[T] = Parsed(None, error="not tried")
     for attempt in range(1 + min(req.retries, 2)):
         temperature = req.temperature if attempt == 0 else max(req.temperature, 0.5)
-        gen = fn(req.rendered.system, user, req.max_tokens, temperature)
+        try:
+            gen = fn(req.rendered.system, user, req.max_tokens, temperature)
+        except GenerationFailed as err:
+            if attempt == 0:
+                raise
+            # the retry's failure (the day's budget spent, a timeout) is not why there is no
+            # answer: the answer before it did not validate, and the record says so first
+            raise GenerationFailed(f"no valid answer: {parsed.error} (retry: {err})") from None
         rec.tokens_in += gen.tokens_in
         rec.tokens_out += gen.tokens_out
         parsed = _parse(gen, req, schema)

@@ -104,11 +104,12 @@ class ModelLayer:
         assert self.large is not None
         model = self.large
 
+        def spend() -> bool:  # one of the day's budget for every request, retries included
+            return self.records.spend(model.name, self.settings.large_daily_budget)
+
         def fn(system: str, user: str, max_tokens: int, _temperature: float) -> Generation:
-            if not self.records.spend(model.name, self.settings.large_daily_budget):
-                raise generate.GenerationFailed("large-model daily budget spent")
             try:
-                reply = model.complete(system, user, schema, max_tokens)
+                reply = model.complete(system, user, schema, max_tokens, spend)
             except large.LargeModelError as err:
                 raise generate.GenerationFailed(str(err)) from None
             return Generation(

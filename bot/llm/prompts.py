@@ -45,6 +45,10 @@ _CONTROLS = {
     for n in (*range(0x20), *range(0x7F, 0xA0))
     if chr(n) not in "\t\n\r"
 }
+# A lone surrogate (half of an emoji's UTF-16 pair, from a JSON "\ud83d" escape) is no character:
+# UTF-8 cannot encode it, so the runtime's encoding of the prompt (or the HTTP client's) raised
+# UnicodeEncodeError out of ask(). It becomes U+FFFD, as a decoder shows a broken byte.
+_CONTROLS.update({n: "\ufffd" for n in range(0xD800, 0xE000)})
 # What a model reads as a tag's characters though NFKD keeps them apart: angle brackets
 # (‹ 〈 〈 ⟨ ˂ ᐸ ❬ ❮ ❰ ⧼), slashes (⁄ ∕ ⧸ ╱ ⟋), and the Cyrillic, Greek, Latin-alpha, Cherokee, Lisu
 # and Armenian letters that look like d, a and t (ԁ ժ а α ɑ т τ …); one character for one, so a
@@ -140,7 +144,7 @@ def neutralise(text: str) -> str:
     instructions after it unread) and none splits a tag (`<\\x00/data>` is `</data>`): those that
     are whitespace (vertical tab, form feed, \\x1c-\\x1f, NEL) become a space, the others (NUL,
     DEL, escape …) are dropped (a placeholder would be one more character a tag could hide
-    behind, and a model reads past it).
+    behind, and a model reads past it). Lone surrogates become U+FFFD (_CONTROLS).
 
     Tags are found in every spelling a model reads as the same: any run of slashes, backslashes
     and whitespace after the `<` (`<//data>`, `</ /data>`, `<\\/data>`), in the text as read
