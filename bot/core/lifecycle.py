@@ -16,12 +16,23 @@ from bot.ports import CommentData, EventData, IssueData
 
 TEAM_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 CLOCK_EVENTS = frozenset({"labeled", "unlabeled", "assigned", "unassigned", "reopened"})
+# the exemptions' own events: one after a ping means the issue was exempt for part of the time
+# the ping gave (locked: its author could not even answer), so no close comes on that ping
+EXEMPT_EVENTS = {
+    "locked": "locked",
+    "unlocked": "locked",
+    "milestoned": "in a milestone",
+    "demilestoned": "in a milestone",
+    "pinned": "pinned",
+    "unpinned": "pinned",
+}
 PING_MARK, CLOSE_MARK = "lifecycle:ping:", "lifecycle:close:"
 FOREVER = datetime.max.replace(tzinfo=UTC)
 # a ping is posted some way into a daily sweep (or that day's run started late), so "7 days after
-# the ping" falls just after the 7th day's run: a close, and the ping that announces one, may
-# come this much before the exact time, never sooner and never before its day (UTC), so they
-# come on the announced day's run and not on the day before (a hand-run or late sweep)
+# the last ping" falls just after the 7th day's run: the ping that announces a close may come
+# this much before the exact time, never sooner and never before its day (UTC), so it comes on
+# that day's run and not the next. A close has no grace: the ping promised "within N days", so
+# it comes at the first run after ping + N days (often the next day's), never sooner
 SWEEP_GRACE = timedelta(hours=12)
 PULL_REQUEST = "not swept: a pull request (the lifecycle pings and closes issues only)"
 PINNED = "exempt: pinned"
@@ -36,12 +47,13 @@ PING_TEAM = (
     "Hi {whos}, {author} {did} {when} and this issue is waiting for a maintainer's reply{what}."
     "\n\n_I'm smolbot, a bot: I re-ping once when a thread has been quiet for {days} days._"
 )
+EDITED = {"comment": "edited a comment", "title": "retitled the issue"}  # PING_TEAM's {did}
 CLOSE_NOTE = (
     " If there is no answer within {days} days, I will close it; it can be reopened any time."
 )
 CLOSE_BODY = (
     "Closing as not planned: nobody answered the question for {days} days after the reminder. "
-    "@{who}, if this still matters, reopen the issue (or comment and ask a maintainer to) and add "
+    "{ask} this still matters, reopen the issue (or comment and ask a maintainer to) and add "
     "the missing details.\n\n_I'm smolbot, a bot; a reopen resets my clock._"
 )
 
@@ -66,7 +78,9 @@ class Waiting:
     asked_by: str | None = None  # on the team: someone else's question (not the author's) waits
     said_at: datetime | None = None  # on the team: when the answer or question it waits on came
     edited_after: datetime | None = None  # on the team: the issue was edited after this ping
-    edited_by: str | None = None  # on the team: whose comment was edited after that ping
+    edited_by: str | None = None  # on the team: who edited it after that ping (None: unsaid)
+    # what was edited: "comment" (edited_by's), "title", "description", "title or description"
+    edited: str = ""
     replied_by: str | None = None  # on the team: someone outside it replied to the question
     linked_by: str | None = None  # on the team: who linked a pull request or a commit after the
     # question; which: "pull request #12" ("a pull request": GitHub did not say), "commit 1a2b3c4"
@@ -537,12 +551,12 @@ def _unlabeled(thread: Thread, label: str, bot_login: str, by_bot: bool) -> list
 
 
 Party = Literal["author", "maintainer"]
-# lifecycle:ping:<date>:<party>[:close<days>][:text<hash>] (who was pinged; the close it
-# announced, if any; the issue's title and description as they were, hashed); before them,
-# lifecycle:ping:<date>
+# lifecycle:ping:<date>:<party>[:close<days>][:text<hash>[:body<hash>]] (who was pinged; the
+# close it announced, if any; the issue's title and description as they were, hashed, and the
+# description alone: a retitle is told apart by who made it); before them, lifecycle:ping:<date>
 PING_MARKER = re.compile(
     r"lifecycle:ping:(\d{4}-\d{2}-\d{2})(?::(author|maintainer))?(?::close(\d+))?"
-    r"(?::text([0-9a-f]{8}))?"
+    r"(?::text([0-9a-f]{8}))?(?::body([0-9a-f]{8}))?"
 )
 # the close as an older ping's words announced it (CLOSE_NOTE)
 ANNOUNCED = re.compile(r"If there is no answer within (\d+) days, I will close it")
@@ -559,6 +573,7 @@ class Ping:
     shown: bool = True  # False: the store recorded it, but its comment is gone (deleted)
     simulated: bool = False  # a dry-run's ping, never posted: it counts in dry-run decisions only
     described: str | None = None  # the issue's title and description then (described_as)
+    description: str | None = None  # its description alone then (description_hash); None: older
 
 
 def party_of(w: Waiting) -> Party:
@@ -567,11 +582,16 @@ def party_of(w: Waiting) -> Party:
 
 
 def ping_marker(
-    day: datetime, party: Party, close_days: int | None = None, described: str | None = None
+    day: datetime,
+    party: Party,
+    close_days: int | None = None,
+    described: str | None = None,
+    description: str | None = None,
 ) -> str:
     close = f":close{close_days}" if close_days is not None else ""
     text = f":text{described}" if described is not None else ""
-    return f"{PING_MARK}{day.date().isoformat()}:{party}{close}{text}"
+    body = f":body{description}" if described is not None and description is not None else ""
+    return f"{PING_MARK}{day.date().isoformat()}:{party}{close}{text}{body}"
 
 
 def described_as(title: str, body: str) -> str:
@@ -581,10 +601,22 @@ def described_as(title: str, body: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
+def description_hash(body: str) -> str:
+    """A short hash of an issue's description alone: with described_as, a ping's marker tells a
+    retitle (GitHub's `renamed` event says who made it) from a description edit (no event)."""
+    return hashlib.sha256(body.replace(chr(13), "").strip().encode()).hexdigest()[:8]
+
+
 def described_in(marker: str) -> str | None:
     """The title-and-description hash a ping marker holds (None: a ping of before they did)."""
     got = PING_MARKER.fullmatch(marker)
     return got.group(4) if got else None
+
+
+def description_in(marker: str) -> str | None:
+    """The description's own hash a ping marker holds (None: a ping of before it did)."""
+    got = PING_MARKER.fullmatch(marker)
+    return got.group(5) if got else None
 
 
 def pings_in(thread: Thread, bot_login: str) -> list[Ping]:
@@ -605,9 +637,9 @@ def pings_in(thread: Thread, bot_login: str) -> list[Ping]:
                 party = "maintainer"
             said = ANNOUNCED.search(c.body)
             close = int(said.group(1)) if said else None
-        found.append(
-            Ping(parse_time(c.created_at), party, marks[0], close, described=described_in(marks[0]))
-        )
+        at, mark = parse_time(c.created_at), marks[0]
+        texts = described_in(mark), description_in(mark)
+        found.append(Ping(at, party, mark, close, described=texts[0], description=texts[1]))
     return sorted(found, key=lambda p: p.at)
 
 
@@ -701,14 +733,60 @@ def edited_since_ping(
         )
         since = parse_time(edited.updated_at)
         waits = _on_team(thread.issue, w.question, since, why, said_at=since)
-        return replace(waits, edited_after=at, edited_by=edited.author)
-    if mine[-1].described in (None, described_as(thread.issue.title, thread.issue.body)):
+        return replace(waits, edited_after=at, edited_by=edited.author, edited="comment")
+    ping, issue = mine[-1], thread.issue
+    if ping.described in (None, described_as(issue.title, issue.body)):
         return w
+    if ping.description == description_hash(issue.body):  # the title alone changed
+        return _retitled(thread, bot_login, w, at, team)
+    # GitHub makes no event for a description edit: who made it is not said (the author, or a
+    # maintainer tidying it up); an older ping's hash does not tell the title from it
+    what = "title or description" if ping.description is None else "description"
     why = (
-        f"the issue's title or description was edited after the ping on {at.date()} (the answer"
+        f"the issue's {what} was edited after the ping on {at.date()} (the answer"
         " may have been edited in); not closed, left for a maintainer"
     )
-    return replace(_on_team(thread.issue, w.question, at, why), edited_after=at)
+    return replace(_on_team(issue, w.question, at, why), edited_after=at, edited=what)
+
+
+def _retitled(
+    thread: Thread, bot_login: str, w: Waiting, at: datetime, team: frozenset[str]
+) -> Waiting:
+    """The title alone changed since the ping at `at`. The last `renamed` event after it says
+    who did: the team or a bot (a clearer title) leaves the wait on the author as it was; the
+    author, or someone else outside the team, may have put the answer there, so a maintainer is
+    asked to look, told who retitled it (no event: nobody is named)."""
+    renames = [e for e in thread.events if e.kind == "renamed" and parse_time(e.created_at) > at]
+    last = max(renames, key=lambda e: parse_time(e.created_at), default=None)
+    if last is not None and _team_or_bot(thread, last, bot_login, team):
+        return w
+    since = parse_time(last.created_at) if last is not None else at
+    by = last.actor if last is not None else None
+    why = (
+        f"{by or 'someone'} retitled the issue after the ping on {at.date()} (the answer may be"
+        " in the title); not closed, left for a maintainer"
+    )
+    waits = _on_team(thread.issue, w.question, since, why, said_at=since)
+    return replace(waits, edited_after=at, edited_by=by, edited="title")
+
+
+def _team_or_bot(thread: Thread, e: EventData, bot_login: str, team: frozenset[str]) -> bool:
+    """The event is the team's or a bot's, not the author's (nor anyone's outside the team)."""
+    if e.actor == thread.issue.author:
+        return False
+    return is_bot(e.actor, e.actor_type, bot_login) or _known_team(thread, e.actor, team)
+
+
+def _known_team(thread: Thread, login: str, team: frozenset[str]) -> bool:
+    """Whether `login` is on the team as far as the decision knows: looked up (team), or the
+    issue or one of their comments says so (author_association). Someone seen only in the
+    timeline is not, unless looked up (the sweep looks up who retitled an issue)."""
+    if login.lower() in team:
+        return True
+    said = [c.author_association for c in thread.comments if c.author == login]
+    if login == thread.issue.author:
+        said.append(thread.issue.author_association)
+    return any(_team(login, association, team) for association in said)
 
 
 def _comment_edited_after(
@@ -739,10 +817,11 @@ def _ping_or_close(
     need: str,
     recorded: tuple[Ping, ...] | list[Ping] = (),
 ) -> tuple[list[Action], datetime]:
-    """The re-ping or close this wait calls for now, or why not, and when that may change. A
-    close and the ping that announces one are due SWEEP_GRACE (12 hours) before their exact
-    time, never sooner nor before their day: the daily run of the announced day acts, not the
-    next day's, nor a run of the day before."""
+    """The re-ping or close this wait calls for now, or why not, and when that may change. The
+    ping that announces a close is due SWEEP_GRACE (12 hours) before its exact time, never
+    before its day: the daily run of that day pings, not the next day's. A close is due no
+    sooner than the ping said, N days after it: the first run after that closes (the ping was
+    posted some way into its run, so usually the next day's)."""
     lc = cfg.lifecycle
     ping_after, close_after = (
         timedelta(days=lc.days_until_ping),
@@ -777,51 +856,71 @@ def _ping_or_close(
         return [NoOp(why, what="close")], FOREVER
     if not closing_enabled(cfg):
         close_at = last.at + close_after
-        if not _due(close_at, now):
+        if now < close_at:
             return _close_due(state, on, close_at)
         why = (
             f"would close: no answer since the ping on {on}"
             " (closing is off: set lifecycle.close: true to opt in)"
         )
         return [NoOp(why, what="close")], FOREVER
-    if last.close_days is None:  # the author was never told: first a ping that says so
+    exempt = _exempt_after(thread, bot, last.at)
+    if last.close_days is None or exempt:  # the author was never told, or told of a close the
+        # exemption interrupted: first a ping that says so (again)
         due = last.at + ping_after
         said = f"{state}: the ping on {on} did not say the issue would close"
+        if exempt:
+            said = f"{state}: the issue was {exempt} after the ping on {on}, which closes nothing"
         if not _due(due, now):
             why = f"{said}; a ping that does is due {due.date()} UTC"
             return [NoOp(why, what="ping")], earliest(due)
         return _ping(thread, cfg, now, w, need, f"{said}; pinging again with the close announced")
     days = max(last.close_days, lc.days_until_close)  # never sooner than the ping announced
     close_at = last.at + timedelta(days=days)
-    if not _due(close_at, now):
+    if now < close_at:  # no grace: "within N days" is N whole days
         return _close_due(state, on, close_at)
-    quiet_for = (now.date() - on).days  # calendar days: the grace may leave some hours short
+    quiet_for = (now - last.at).days
     reason = f"no answer from the author for {quiet_for} days after the ping on {on}"
     noted = close_notes_since(thread, bot, last.at)
     if noted:  # a close that failed after its note (a retry, the next day's sweep): no second note
         why = f"{reason}; the closing note was posted on {noted[-1].date()}"
         return [Close(why, "not_planned")], FOREVER
-    text = CLOSE_BODY.format(days=days, who=thread.issue.author)
+    author = thread.issue.author
+    # a deleted account (GitHub's `ghost`) is never mentioned: the reopen is anyone's to ask
+    ask = "If" if author.lower() == GHOST else f"@{author}, if"
+    text = CLOSE_BODY.format(days=days, ask=ask)
     mark = f"{CLOSE_MARK}{now.date().isoformat()}"
     return [Comment(text, mark, reason), Close(reason, "not_planned")], FOREVER
 
 
+def _exempt_after(thread: Thread, bot_login: str, at: datetime) -> str:
+    """What exempted the issue after the ping at `at` ("locked", "in a milestone", "pinned": the
+    last such event's, by anyone but the bot itself), or "". README: those issues are never
+    touched; a close announced before must not come the moment the exemption ends."""
+    events = [
+        e
+        for e in thread.events
+        if e.kind in EXEMPT_EVENTS and e.actor != bot_login and parse_time(e.created_at) > at
+    ]
+    last = max(events, key=lambda e: parse_time(e.created_at), default=None)
+    return EXEMPT_EVENTS[last.kind] if last is not None else ""
+
+
 def _close_due(state: str, on: date, close_at: datetime) -> tuple[list[Action], datetime]:
-    """Nothing yet: the close announced by the ping on `on` is due on close_at's (UTC) day."""
-    return [NoOp(f"{state}: pinged on {on}; close due {close_at.date()} UTC", what="close")], (
-        earliest(close_at)
-    )
+    """Nothing yet: the close announced by the ping on `on` comes at the first run after
+    close_at (the audit gives the minute: a run earlier that day does not close)."""
+    when = close_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    return [NoOp(f"{state}: pinged on {on}; close due {when} UTC", what="close")], close_at
 
 
 def earliest(at: datetime) -> datetime:
-    """When a close (or the ping announcing one) due at `at` may come: SWEEP_GRACE early at
-    most, and never before `at`'s own day (UTC), the day the audit gave as "close due"."""
+    """When the ping announcing a close, due at `at`, may come: SWEEP_GRACE early at most, and
+    never before `at`'s own day (UTC), the day the audit gave as "due"."""
     at = at.astimezone(UTC)
     return max(at - SWEEP_GRACE, at.replace(hour=0, minute=0, second=0, microsecond=0))
 
 
 def _due(at: datetime, now: datetime) -> bool:
-    """A close (or the ping announcing one) due at `at` is due now (see earliest)."""
+    """The ping announcing a close, due at `at`, is due now (see earliest)."""
     return now >= earliest(at)
 
 
@@ -847,10 +946,12 @@ def _ping(
         return [NoOp(why, what="ping")], FOREVER
     w = replace(w, who=living)
     close = cfg.lifecycle.days_until_close if announces_close(cfg, w) else None
-    described = described_as(thread.issue.title, thread.issue.body) if w.on == "author" else None
-    mark = ping_marker(now, party_of(w), close, described)
+    issue, on_author = thread.issue, w.on == "author"
+    described = described_as(issue.title, issue.body) if on_author else None
+    description = description_hash(issue.body) if on_author else None
+    mark = ping_marker(now, party_of(w), close, described, description)
     close_at = now + timedelta(days=cfg.lifecycle.days_until_close)
-    next_due = earliest(close_at) if w.on == "author" else FOREVER  # see _due
+    next_due = close_at if w.on == "author" else FOREVER  # see _ping_or_close
     return [Comment(ping_text(thread, cfg, w, need), mark, reason)], next_due
 
 
@@ -875,9 +976,11 @@ def ping_text(thread: Thread, cfg: RepoConfig, w: Waiting, need: str = "") -> st
     if w.linked_by is not None:
         said, did = w.linked_by, f"linked {w.linked}"
     if w.edited_after is not None:
-        did, when = "edited the issue", f"after the reminder of {w.edited_after.date()}"
-        if w.edited_by is not None:
-            said, did = w.edited_by, "edited a comment"
+        when = f"after the reminder of {w.edited_after.date()}"
+        if w.edited_by is not None:  # GitHub said who: a comment's author, a renamed event's actor
+            said, did = w.edited_by, EDITED.get(w.edited, "edited the issue")
+        else:  # a description edit has no event: nobody is named (nor blamed)
+            said, did = f"the issue's {w.edited or 'title or description'}", "was edited"
     return PING_TEAM.format(whos=whos, author=quiet(said), did=did, when=when, what=what, days=days)
 
 

@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from bot.coord.locks import LockLost, Locks
@@ -25,6 +25,7 @@ from bot.core.lifecycle import (
     Thread,
     decide,
     described_in,
+    description_in,
     exemption,
     is_bot,
     left_alone,
@@ -157,9 +158,17 @@ def recorded_pings(store: Store, repo: str, number: int, dry_run: bool = False) 
             continue
         marker = marker.removeprefix(SIMULATED)
         party, close = read_ping_marker(marker)
-        described = described_in(marker)
+        said = described_in(marker), description_in(marker)
         out.append(
-            Ping(parse_time(at), party, marker, close, simulated=simulated, described=described)
+            Ping(
+                parse_time(at),
+                party,
+                marker,
+                close,
+                simulated=simulated,
+                described=said[0],
+                description=said[1],
+            )
         )
     return out
 
@@ -293,10 +302,13 @@ def review_issue(
         save_state(ctx.store, issue, cfg, None, acted=ignored_by is not None)
         return Reviewed("exempt", left_alone=left_alone(issue, cfg, ignored_by))
     holds = unchanged_until(ctx.store, issue, cfg)
-    # decided again SWEEP_GRACE before the hold ends: a decision stored before the grace holds
-    # till the exact close time, past the announced day's run (an early look costs only reads)
+    # decided again SWEEP_GRACE before the hold ends: the ping announcing a close may come that
+    # early (a decision stored before that rule holds till its exact time); a close comes no
+    # sooner than its time all the same (an early look costs only reads)
     if holds is not None and now + SWEEP_GRACE < holds:
-        reason = f"unchanged since the last look; next decision due {holds.date()}"
+        forever = holds.date() == date.max  # waits on nobody, or left for the digest
+        due = "nothing due until it changes" if forever else f"next decision due {holds.date()}"
+        reason = f"unchanged since the last look; {due}"
         Performer(host, ctx.store, target).perform([NoOp(reason, what="lifecycle")])
         return Reviewed("unchanged")
     capped = budget.spent()
@@ -315,13 +327,29 @@ def review_issue(
     actions = budget.admit(decision.actions)
     # comments read fresh before posting; a dry run posts nothing: the sweep's read will do
     view = cast(RepoHost, KnownThread(host, thread, fresh_comments=not cfg.dry_run))
-    results = Performer(view, ctx.store, target).perform(actions)
+    actions, results = _perform(Performer(view, ctx.store, target), actions)
     record_pings(ctx.store, issue, decision, actions, results, now)  # a ping is the last action
     refused = any(isinstance(a, NoOp) and a.what == "cap" for a in actions)  # look again
     # a dry-run wrote nothing: its would-be outcome holds until the issue changes
     wrote = not cfg.dry_run and any(not isinstance(a, NoOp) for a in decision.actions)
     save_state(ctx.store, thread.issue, cfg, decision, acted=refused or wrote)
     return Reviewed("decided", decision, results, calls, thread, actions)
+
+
+def _perform(performer: Performer, actions: list[Action]) -> tuple[list[Action], list[str]]:
+    """The actions performed in order, and their outcomes; but no Close after a comment GitHub
+    refused because the issue is locked (locked between the re-read and the post): the issue
+    would close with no note saying why. The close is audited as called off instead; the
+    locked issue is exempt from then on."""
+    done: list[Action] = []
+    results: list[str] = []
+    for a in actions:
+        if isinstance(a, Close) and performer.locked:
+            why = "close called off: the closing note was not posted, the issue is locked"
+            a = NoOp(f"{why} ({a.reason})", what="close")
+        done.append(a)
+        results.extend(performer.perform([a]))
+    return done, results
 
 
 def closes(decision: Decision) -> bool:
@@ -389,6 +417,9 @@ def resolve_team(
     for c in thread.comments:
         if not is_bot(c.author, c.author_type, bot):
             people[c.author] = c.author_association
+    for e in thread.events:  # who retitled it: the team's retitle holds no close (_retitled)
+        if e.kind == "renamed" and not is_bot(e.actor, e.actor_type, bot):
+            people.setdefault(e.actor, "")
     lookups = 0
     for login, association in people.items():
         if login != skip and login not in roles and not _is_team_association(association):
@@ -570,13 +601,18 @@ class _Sweep:
                 err,
             )
             raise
+        except GitHubError as err:  # a 5xx the run is retried for (retry_later), or the listing
+            # of the installation's repositories failed: the row says so, not "running"
+            self.save("paused", str(err))
+            raise
         self.save("done", None)
 
     def repo(self, repo: str, summarize: Summarizer | None, sleep: Callable[[float], None]) -> None:
         ctx, run, counts = self.ctx, self.run, self.counts
-        assert ctx.github is not None
-        host = ctx.github.repo(self.inst, repo)
-        cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
+        read = self.repo_reads(repo)
+        if read is None:  # GitHub failed them: audited, the sweep goes on with the next
+            return
+        host, cfg, issues = read
         left = self.limits.max_operations - run["operations"]
         budget = Budget(
             left,
@@ -584,7 +620,6 @@ class _Sweep:
             installation_untouched=run["operations"] == 0,
             repo_untouched=run["repo_operations"] == 0,
         )
-        issues = sorted(host.list_issues(state="open"), key=lambda i: i.number)
         counts["list_pages"] += max(1, -(-len(issues) // 100))
         roles = load_roles(ctx.store, repo)  # login -> can write; GitHub is asked once a week
         for issue in (i for i in issues if i.number > run["issue"]):
@@ -625,6 +660,26 @@ class _Sweep:
             self.save("running", None)
             if self.limits.pace_s:
                 sleep(self.limits.pace_s)
+
+    def repo_reads(self, repo: str) -> tuple[RepoHost, RepoConfig, list[IssueData]] | None:
+        """The repository's host, config and open issues (pull requests too), or None when GitHub
+        failed them for this run: refused (403, 422), or a 5xx the UNAVAILABLE_TRIES-th time
+        in a row (before that the run pauses for a retry, as on an issue). Audited, and the
+        sweep goes on with the next repository; the next run sweeps this one afresh."""
+        ctx = self.ctx
+        assert ctx.github is not None
+        try:
+            host = ctx.github.repo(self.inst, repo)
+            cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
+            issues = sorted(host.list_issues(state="open"), key=lambda i: i.number)
+        except (NotFound, RateLimited, ReadOnly):  # refused, paused, archived: go() says which
+            raise
+        except GitHubError as err:
+            if isinstance(err, Unavailable) and self.retry_later(repo, None, err):
+                raise
+            self.repo_unreadable(repo, err)
+            return None
+        return host, cfg, issues
 
     def pull_request(self, host: RepoHost, pr: IssueData, cfg: RepoConfig) -> None:
         """Not swept (no ping, close nor automatic summary): audited when first seen and again
@@ -674,9 +729,10 @@ class _Sweep:
         self.ctx.store.audit("noop", "skipped", why, task="lifecycle.sweep", repo=repo)
         self.save("running", None)
 
-    def retry_later(self, repo: str, number: int, err: Unavailable) -> bool:
-        """Whether a 5xx on this issue pauses the run for a retry (the cursor stays before it):
-        yes, unless it is this run's UNAVAILABLE_TRIES-th in a row on the same issue."""
+    def retry_later(self, repo: str, number: int | None, err: Unavailable) -> bool:
+        """Whether a 5xx on this issue (None: on the repository's config or listing) pauses the
+        run for a retry (the cursor stays before it): yes, unless it is this run's
+        UNAVAILABLE_TRIES-th in a row on the same issue."""
         was = json.loads(self.run.get("failing") or "{}")
         same = was.get("repo") == repo and was.get("issue") == number
         tries = int(was.get("tries", 0)) + 1 if same else 1
@@ -725,6 +781,21 @@ class _Sweep:
         )
         self.ctx.store.audit("lifecycle", "failed", why, task="lifecycle.sweep", repo=repo)
         log.exception("sweep %s: %s failed", self.run["run_id"], repo)
+        self.save("running", None)
+
+    def repo_unreadable(self, repo: str, err: GitHubError) -> None:
+        """GitHub failed this repository's config or issue listing for this run (repo_reads):
+        audited in one line, and the sweep goes on with the next repository."""
+        self.counts["repos_failed"] += 1
+        after = f" {UNAVAILABLE_TRIES} times this run" if isinstance(err, Unavailable) else ""
+        why = (
+            f"GitHub failed this repository's config or issue listing{after}"
+            f" ({_first_line(err)}); the sweep went on with the next repository and sweeps this"
+            " one afresh on its next run"
+        )
+        self.ctx.store.audit("lifecycle", "failed", why, task="lifecycle.sweep", repo=repo)
+        log.warning("sweep %s: %s failed: %s", self.run["run_id"], repo, err)
+        self.run["failing"] = None
         self.save("running", None)
 
     def gone(self, repo: str, number: int, err: NotFound) -> None:

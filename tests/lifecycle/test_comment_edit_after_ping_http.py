@@ -87,3 +87,26 @@ def test_a_maintainer_fixing_a_typo_in_her_own_question_is_not_pinged_about_it(
     pings = bot_bodies(st, number)
     assert st.issue(REPO, number).state == "closed", reasons(ctx, number)[-2:]
     assert not any(p.startswith("Hi @mia, mia edited a comment") for p in pings), pings
+
+
+def test_someone_else_s_comment_edited_after_the_ping_holds_the_close_too(
+    fake_github: FakeGitHubServer, tmp_path: Path
+) -> None:
+    """README: a comment by someone outside the team edited after the ping holds the close (bob,
+    a co-reporter, may have edited the details in); the ping to the team names him."""
+    st, ctx = world(fake_github, tmp_path)
+    t0 = st.now() - 8 * DAY
+    issue = st.add_issue(REPO, "Crash", "It crashes.", user="alice", created_at=t0)
+    bob = st.add_comment(REPO, issue.number, "Seeing it too.", user="bob", created_at=t0 + 60)
+    st.add_comment(REPO, issue.number, "Which version?", user="mia", created_at=t0 + 0.1 * DAY)
+    sweep(ctx)  # the ping to alice, close announced
+    st.advance(DAY)
+    bob.body, bob.updated_at = "Seeing it too, on 2.3.1.", st.now()
+    issue.updated_at = st.now()
+    st.advance(7 * DAY)
+    sweep(ctx)
+    assert st.issue(REPO, issue.number).state == "open", reasons(ctx, issue.number)[-2:]
+    pings = bot_bodies(st, issue.number)
+    assert len(pings) == 2 and pings[-1].startswith("Hi @mia, bob edited a comment after the"), (
+        pings
+    )

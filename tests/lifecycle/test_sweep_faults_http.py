@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.coord.jobs import get_job
-from bot.core.lifecycle import described_as
+from bot.core.lifecycle import described_as, description_hash
 from bot.core.markers import with_marker
 from bot.jobs.lifecycle import UNAVAILABLE_TRIES, SweepBusy, sweep_installation, sweep_lock_key
 from bot.ports import GitHubError, Unavailable
@@ -189,8 +189,10 @@ def test_the_ping_is_not_posted_when_another_sweep_posted_it_since_the_thread_wa
 
         def issue_events(number: int) -> Any:  # the thread's last read: then the other posts
             got = events(number)
-            text = described_as("Crash", "It crashes.")  # the issue as the other sweep saw it
-            body = with_marker("Hi @alice, ...", f"lifecycle:ping:{day}:author:close7:text{text}")
+            # the issue as the other sweep saw it
+            text, alone = described_as("Crash", "It crashes."), description_hash("It crashes.")
+            mark = f"lifecycle:ping:{day}:author:close7:text{text}:body{alone}"
+            body = with_marker("Hi @alice, ...", mark)
             st.add_comment(REPO, number, body, user="smolbot[bot]", user_type="Bot")
             return got
 
