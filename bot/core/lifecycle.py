@@ -144,8 +144,11 @@ def _said(body: str) -> str:
 
 def asks_something(body: str) -> bool:
     """A question mark outside quotes, code, links and HTML comments: the comment asks the
-    reader something (`search.html?q=fork` does not)."""
-    return "?" in _said(body)
+    reader something (`search.html?q=fork` does not). Any script's question mark: the full-width
+    `？` of Chinese and Japanese, the Arabic `؟`, the Greek `;` (U+037E), the Armenian `՞`, the
+    Ethiopic `፧` (an issue asked in them never waited on its author, so was never pinged)."""
+    said = _said(body)
+    return any(mark in said for mark in "?？﹖؟\u037e՞፧⸮‽⁇⁈⁉")
 
 
 # @login or @org/team, not an e-mail address (a@b.org) nor inside a word

@@ -12,15 +12,18 @@ from typing import Annotated, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from bot.core.checks import (
+    CODE_SPAN,
     CROSS_REF,
     ISSUE_REF,
     MENTION,
     CheckResult,
+    _spoken,
     check_text,
     commits_named,
     links,
+    unsupported_claims,
 )
-from bot.core.lifecycle import Thread, Waiting, is_reply, without_commands
+from bot.core.lifecycle import PLUS_ONE, Thread, Waiting, _said, is_reply, without_commands
 from bot.core.markers import marker, markers_in, quiet
 from bot.core.text import invisible
 
@@ -38,8 +41,17 @@ SECTIONS = (
 )
 CITE = re.compile(r"\s*\[(\d{1,4})\]")
 QUOTED_CITE = re.compile(r"\[(\d{1,4})\]")  # a `[n]` in text copied from a comment
-SENTENCE = re.compile(r"(?<=[.!?])\s+")
-HEADER_LIKE = re.compile(r"(?m)^(\s*)[\[［]\s*(\d+)\s*[\]］]")  # `[n]` opening a line
+# a sentence ends at `.`, `!` or a question mark and a space; in Chinese and Japanese, which put
+# no space after it, at the full-width `。`, `！` or `？` alone
+SENTENCE = re.compile(r"(?<=[.!?؟\u037e।])\s+|(?<=[。！？｡])\s*")
+QUESTION_MARKS = ("?", "？", "﹖", "؟", "\u037e", "፧", "⸮", "‽", "⁇", "⁈", "⁉")
+# an `[n]` anywhere in an entry's text, in the look-alike brackets a model may read as `[ ]` too
+ENTRY_NUMBER = re.compile(r"[\[［【〔〖⟦]\s*(\d+)\s*[\]］】〕〗⟧]")
+# scripts written without spaces between words (Thai, Lao, Myanmar, Khmer, kana, Han): their
+# words are found as character pairs, and a quote may be cut between any two of their letters
+UNSPACED = re.compile(
+    r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]+"
+)
 BLOCK_START = re.compile(r"^(?:#{1,6}\s+|>\s*|[-*+]\s+|\d{1,3}[.)]\s+)+")
 BOLD_LINE = re.compile(r"^(\*\*|__)(.*?)\1\s*:?$")  # a line like the summary's `**Current state**`
 RULE_LINE = re.compile(r"^[-=*_\s]{3,}$")  # a thematic break or a setext heading's underline
@@ -146,20 +158,21 @@ def _marked(body: str, prefix: str) -> str | None:
 
 
 def as_prompt_text(items: list[Entry]) -> str:
-    """The entries under `[n] login (role):` headers. A line of an entry's text that starts like a
-    header (as a model reads it: behind a zero-width space, after a lone carriage return) has its
-    `[n]` written `(n)`: a comment cannot forge another entry, a maintainer's."""
+    """The entries under `[n] login (role):` headers. Every `[n]` of an entry's text is written
+    `(n)`: a comment cannot forge another entry, a maintainer's, neither on a line of its own nor
+    behind Markdown (`**[3] carol (maintainer):**`, `> [3] …`, `- [3] …`), and the model takes no
+    footnote number of a comment for an entry to cite."""
     return "\n\n".join(f"[{e.n}] {e.author} ({e.role}):\n{_inert(e.text)}" for e in items)
 
 
 def _inert(text: str) -> str:
-    """The text as a model reads it, so nothing hides a header's `[n]` from HEADER_LIKE: every
-    line break (a lone carriage return, U+2028...) a newline, invisible characters (a zero-width
-    space, a variation selector) dropped; then a line's opening `[n]` written `(n)`."""
+    """The text as a model reads it, so nothing hides an `[n]` from ENTRY_NUMBER: every line
+    break (a lone carriage return, U+2028...) a newline, invisible characters (a zero-width
+    space, a variation selector) dropped; then each `[n]` written `(n)`."""
     read = LINE_BREAK.sub("\n", text)
     if not read.isascii():
         read = "".join(c for c in read if not invisible(c))
-    return HEADER_LIKE.sub(r"\1(\2)", read)
+    return ENTRY_NUMBER.sub(r"(\1)", read)
 
 
 # every line break str.splitlines knows (a model's tokenizer reads each as one)
@@ -192,27 +205,40 @@ def cited(
     A claim's words must overlap its source's words (min_overlap of the claim's words); claims
     with no such source are dropped. Returns the kept summary and how many were dropped.
     """
-    words = {e.n: _words(e.text) for e in items}
+    texts = {e.n: e.text for e in items}
+    words = {n: _words(t) for n, t in texts.items()}
     kept: dict[str, list[str]] = {}
     dropped = 0
     for key, _ in SECTIONS:
-        good = [g for g in (_ground(c, words, min_overlap) for c in getattr(summary, key)) if g]
-        dropped += len(getattr(summary, key)) - len(good)
+        claims = getattr(summary, key)
+        good = [g for g in (_ground(c, words, texts, min_overlap) for c in claims) if g]
+        dropped += len(claims) - len(good)
         kept[key] = good
     return ThreadSummary(**kept), dropped
 
 
-def _ground(claim: str, words: dict[int, set[str]], min_overlap: float) -> str | None:
-    said = _words(CITE.sub("", claim))
-    if not said:
+def _ground(
+    claim: str, words: dict[int, set[str]], texts: dict[int, str], min_overlap: float
+) -> str | None:
+    """The claim cited by the entries it is grounded in, or None to drop it: it has no words of
+    an entry; it cites only entries the thread does not have (the number of a header a comment
+    forged: it was put on that comment's words); or it claims what its source does not say (the
+    work fixed or released, the issue closed, a date: `unsupported_claims`, as the digest
+    checks), read in the cited entry alone, so "fixed" is not borrowed from another comment."""
+    text = CITE.sub("", claim).strip()
+    said = _words(text)
+    named = _sources(claim)
+    if not said or (named and not any(n in words for n in named)):
         return None
     score = {n: len(said & w) / len(said) for n, w in words.items()}
-    named = [n for n in _sources(claim) if score.get(n, 0.0) >= min_overlap]
+    grounded = [n for n in named if score.get(n, 0.0) >= min_overlap]
     best = max(score, key=lambda n: (score[n], -n), default=-1)
-    if not named and score.get(best, 0.0) < min_overlap:
+    if not grounded and score.get(best, 0.0) < min_overlap:
         return None
-    sources = named or [best]
-    return f"{CITE.sub('', claim).strip()} " + " ".join(f"[{n}]" for n in sources)
+    sources = grounded or [best]
+    if unsupported_claims(text, "\n".join(texts[n] for n in sources)):
+        return None
+    return f"{text} " + " ".join(f"[{n}]" for n in sources)
 
 
 STOP_TEXT = """the and for with that this from have has was were are but not you your they them
@@ -221,8 +247,14 @@ STOP = frozenset(STOP_TEXT.split())
 
 
 def _words(text: str) -> set[str]:
-    found = re.findall(r"[a-z0-9][a-z0-9._-]{2,}", text.lower())
-    return {w.rstrip("._-") for w in found if w not in STOP}
+    """The text's words of three letters or more, in any script (a faithful Russian or Greek claim
+    had none, and was dropped), and the pairs of letters of a script written without spaces (a
+    Chinese sentence is one "word" otherwise, which no paraphrase repeats)."""
+    folded = text.casefold()
+    found = re.findall(r"[^\W_][\w.-]{2,}", UNSPACED.sub(" ", folded))
+    runs = UNSPACED.findall(folded)
+    pairs = {run[i : i + 2] for run in runs for i in range(max(1, len(run) - 1))}
+    return {w.rstrip("._-") for w in found if w not in STOP} | pairs
 
 
 def merge_locally(parts: list[ThreadSummary]) -> ThreadSummary:
@@ -241,15 +273,21 @@ def still_open(summary: ThreadSummary, items: list[Entry]) -> ThreadSummary:
     """Only the open questions nobody else has written after, anywhere in the thread: a chunk's
     summary judges its own chunk, and the answer may open the next one."""
     answered: set[int] = set()
-    later: set[str] = set()  # who wrote after the entry
+    later: set[str] = set()  # who wrote after the entry (a bare +1 answers nothing)
     for e in reversed(items):
         if later - {e.author}:
             answered.add(e.n)
-        later.add(e.author)
+        if not _plus_one(e):
+            later.add(e.author)
     questions = [
         q for q in summary.open_questions if not _sources(q) or max(_sources(q)) not in answered
     ]
     return summary.model_copy(update={"open_questions": questions})
+
+
+def _plus_one(e: Entry) -> bool:
+    """A bare `+1` (or 👍): it answers no question, as the lifecycle's waiting-on reads it."""
+    return bool(PLUS_ONE.fullmatch(_said(e.text)))
 
 
 def is_empty(summary: ThreadSummary) -> bool:
@@ -289,28 +327,39 @@ def _sources(claim: str) -> list[int]:
 
 # -- extractive fallback --------------------------------------------------------------------
 def extractive(items: list[Entry]) -> ThreadSummary:
-    """Sentences copied from the thread, each cited: a summary the bot can always stand behind."""
+    """Sentences copied from the thread, each cited: a summary the bot can always stand behind.
+    A bare +1 is no reply here: it neither answers a question nor is the current state."""
     head = items[0] if items and items[0].n == 0 else None  # a later chunk has no issue entry
     replies = items[1:] if head is not None else items
     opening = _sentences(head.text) if head is not None else []
-    problem = [f"{_clip(opening[0])} [0]"] if opening else []
+    problem = _quoted(opening[:1], 0)
     tried = [
-        f"{_clip(s)} [{e.n}]"
+        q
         for e in replies
         for s in _sentences(e.text)[:3]
         if re.search(r"\b(tried|try|workaround|reinstall|downgrad|upgrad|still|same)\b", s, re.I)
+        for q in _quoted([s], e.n)
     ][:3]
     # the newest reply with words to quote (one that is only a pasted log or a picture has none)
-    last = next(((e, said) for e in reversed(replies) if (said := _sentences(e.text))), None)
-    state = [f"{_clip(' '.join(last[1][:2]))} [{last[0].n}]"] if last else []
+    said = ((e, _sentences(e.text)) for e in reversed(replies) if not _plus_one(e))
+    last = next(((e, s) for e, s in said if s), None)
+    state = _quoted([" ".join(last[1][:2])], last[0].n) if last else []
     questions = [
-        f"{_clip(s)} [{e.n}]"
+        q
         for i, e in enumerate(replies)
-        if not any(later.author != e.author for later in replies[i + 1 :])  # nobody answered yet
+        if not any(r.author != e.author and not _plus_one(r) for r in replies[i + 1 :])
         for s in _sentences(e.text)
-        if s.endswith("?")
+        if s.endswith(QUESTION_MARKS)  # nobody answered yet (above), in any script (？, ؟)
+        for q in _quoted([s], e.n)
     ]
     return ThreadSummary(problem=problem, tried=tried, state=state, open_questions=questions[-3:])
+
+
+def _quoted(sentences: list[str], n: int) -> list[str]:
+    """The sentence cited `[n]`, clipped; none when clipping leaves nothing (it opens with a link
+    longer than a claim)."""
+    clipped = [_clip(s) for s in sentences]
+    return [f"{c} [{n}]" for c in clipped if c]
 
 
 def _sentences(text: str) -> list[str]:
@@ -326,10 +375,33 @@ def _sentences(text: str) -> list[str]:
 
 
 def _clip(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """The text cut to limit characters with `…`, between words: never inside a link, an `#N`,
+    an `@login` or a commit SHA, whose cut start would point at another page, issue or person
+    (`#1234` cut to `#12`, which the check refuses as invented, or, named in the thread too,
+    links the wrong issue). Text in a script without spaces is cut between two of its letters.
+    What the cut leaves open at its end (a `(`, a `[`, a `<`) goes too; "" if nothing is left."""
+    if len(text) <= limit:
+        return text
+    cut = limit - 1
+    while cut > 0 and _in_word(text, cut):
+        cut -= 1
+    head = text[:cut].rstrip().rstrip("([<{:=\"'").rstrip()
+    return f"{head}…" if head else ""
+
+
+def _in_word(text: str, i: int) -> bool:
+    """Position i is between two characters of one word (no space, no unspaced-script letter)."""
+    return all(not c.isspace() and not UNSPACED.match(c) for c in (text[i - 1], text[i]))
 
 
 # -- rendering and checking -----------------------------------------------------------------
+WAITING = "**Waiting on:** "
+NOT_JUDGED = (
+    "not judged for a pull request (its reviews, review comments and pushes, which answer"
+    " questions too, are not read)"
+)
+
+
 def render(
     summary: ThreadSummary,
     items: list[Entry],
@@ -339,26 +411,42 @@ def render(
     kind: str,
 ) -> str:
     """Markdown with every claim linked to its source comment, and the markers of the thread's
-    hash (for caching) and of the kind of summary (an extractive one is redone when asked)."""
+    hash (for caching) and of the kind of summary (an extractive one is redone when asked).
+    `waiting` None: a pull request, whose wait is not judged (waiting_text)."""
     urls = {e.n: e.url for e in items}
     lines = ["### Thread summary", ""]
     for key, title in SECTIONS:
         claims = getattr(summary, key)
         if claims:
             lines += [f"**{title}**", *[f"- {_linked(c, urls)}" for c in claims], ""]
-    if waiting is not None:
-        lines += [f"**Waiting on:** {waiting_line(waiting)}", ""]
-    lines.append(f"<sub>Summary by smolbot (a bot) from {len(items) - 1} comments; {how}.</sub>")
+    lines += [waiting_text(waiting), ""]
+    source = f"{len(items) - 1} comments" + (" (not its reviews)" if waiting is None else "")
+    lines.append(f"<sub>Summary by smolbot (a bot) from {source}; {how}.</sub>")
     return "\n".join(lines) + f"\n{marker(HASH_MARK + digest)}\n{marker(KIND_MARK + kind)}"
 
 
-def _linked(claim: str, urls: dict[int, str]) -> str:
-    text = quiet(CITE.sub("", claim).strip())
-    links = [
-        f"[{'issue' if n == 0 else f'comment {n}'}]({urls[n]})" if urls.get(n) else f"entry {n}"
-        for n in dict.fromkeys(_sources(claim))
-    ]
-    return f"{text} ({', '.join(links)})"
+def waiting_text(waiting: Waiting | None) -> str:
+    """The summary's Waiting-on line. None: a pull request, which the lifecycle does not judge
+    (pushes and reviews answer there, and the bot reads neither), so no verdict is stated."""
+    return WAITING + (waiting_line(waiting) if waiting is not None else NOT_JUDGED)
+
+
+def waiting_in(body: str) -> str | None:
+    """The Waiting-on line of a posted summary (the bot's own text: no claim line starts so)."""
+    return next((ln for ln in body.splitlines() if ln.startswith(WAITING)), None)
+
+
+def with_waiting(body: str, line: str) -> str:
+    """The posted summary with its Waiting-on line replaced by line (or put before its footer):
+    the wait changed, its claims did not, so no model call is needed to bring it up to date."""
+    lines = body.split("\n")
+    at = next((i for i, ln in enumerate(lines) if ln.startswith(WAITING)), None)
+    if at is not None:
+        lines[at] = line
+    else:
+        foot = next((i for i, ln in enumerate(lines) if ln.startswith("<sub>")), len(lines))
+        lines[foot:foot] = [line, ""]
+    return "\n".join(lines)
 
 
 def waiting_line(w: Waiting) -> str:
@@ -368,9 +456,68 @@ def waiting_line(w: Waiting) -> str:
     return f"the {w.on} ({who}) since {w.since.date()} — {w.reason}"
 
 
+def _linked(claim: str, urls: dict[int, str]) -> str:
+    text = quiet(_shown(CITE.sub("", claim).strip()))
+    links = [
+        f"[{'issue' if n == 0 else f'comment {n}'}]({urls[n]})" if urls.get(n) else f"entry {n}"
+        for n in dict.fromkeys(_sources(claim))
+    ]
+    return f"{text} ({', '.join(links)})"
+
+
+# a bare link or e-mail address as GitHub autolinks it, to be shown as code
+BARE_LINK = re.compile(
+    r"(?i)(?:(?:https?|ftp)://|www\.)[^\s<>\"'`)\]]+|(?:(?:mailto|xmpp):)?[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+)
+# what opens a block at the start of a bullet's text: a heading, a quote, a list item, a fence
+LEAD = re.compile(r"^(?:#{1,6}(?=\s|$)|>|[-+*](?=\s|$)|~{3}|\d{1,9}(?=[.)](?:\s|$)))")
+
+
+def _shown(text: str) -> str:
+    """Someone's words as the bot repeats them: shown, never acted on. A link copied from a
+    thread is no link of the bot's (a stranger's `[comment 2](https://evil…)` read as one of
+    its citations, in its voice): brackets are escaped (no Markdown link, image or reference),
+    a bare URL or e-mail address is code (GitHub links none there), `<` is text (no raw HTML: no
+    `<a href>`, no `<details>` that folds the rest of the bullet, its citation too), and a start
+    that opens a block (a heading, a quote, a `~~~` fence) is escaped. The text's own code spans
+    stay where which backticks pair is sure (as check_text reads them); else every backtick is
+    escaped, so none pairs with the code around a link."""
+    spans = list(CODE_SPAN.finditer(text)) if "`" in text and _spoken(text) != text else []
+    parts, at = [], 0
+    for m in spans:
+        parts += [_escaped(text[at : m.start()]), m.group(0)]
+        at = m.end()
+    parts.append(_escaped(text[at:]))
+    shown = ""
+    for part in parts:  # code next to code: a space, so no two backtick runs become one
+        shown += " " + part if shown.endswith("`") and part.startswith("`") else part
+    lead = LEAD.match(shown)
+    if lead is None:
+        return shown
+    end = lead.end() if lead.group(0)[0].isdigit() else 0  # `1.` → `1\.`, `#` → `\#`
+    return f"{shown[:end]}\\{shown[end:]}"
+
+
+def _escaped(prose: str) -> str:
+    """Prose (no code span in it) with its links as code and Markdown's link syntax escaped."""
+    out, at = [], 0
+    for m in BARE_LINK.finditer(prose):
+        link = m.group(0).rstrip(".,;:!?*_~'\"")
+        out += [_literal(prose[at : m.start()]), f"`{link}`"]
+        at = m.start() + len(link)
+    out.append(_literal(prose[at:]))
+    return "".join(out)
+
+
+def _literal(prose: str) -> str:
+    return re.sub(r"([\\\[\]`])", r"\\\1", prose).replace("<", "&lt;")
+
+
 def check_summary(summary: ThreadSummary, thread: Thread, items: list[Entry]) -> CheckResult:
     """Reject model text whose links, issue numbers, other repositories' issues (`owner/repo#N`),
-    commit SHAs (GitHub links one) or @-names the thread itself does not contain."""
+    commit SHAs (GitHub links one) or @-names the thread itself does not contain. Raw HTML and
+    open code blocks need no check here, as they do in a first response: a claim is shown as
+    text (`_shown`), where neither does anything."""
     source = "\n".join([thread.issue.html_url, *(e.text for e in items), *(e.url for e in items)])
     people = {e.author for e in items} | set(MENTION.findall(source))
     numbers = {thread.issue.number, *(int(n) for n in ISSUE_REF.findall(source))}

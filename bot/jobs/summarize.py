@@ -11,8 +11,8 @@ from typing import Any
 from bot.core import summary as S
 from bot.core.actions import NoOp, UpsertComment
 from bot.core.config import RepoConfig
-from bot.core.lifecycle import Thread, waiting_on
-from bot.core.markers import markers_in
+from bot.core.lifecycle import Thread, Waiting, waiting_on
+from bot.core.markers import marker, markers_in
 from bot.jobs.context import JobContext, ModelLayer
 from bot.jobs.lifecycle import KnownThread, load_roles, load_thread, resolve_team, save_roles
 from bot.jobs.perform import LOCKED, Performer, Target
@@ -57,7 +57,7 @@ def write_summary(
     the waiting-on line; without `team`, only the comments' author_association marks the team."""
     items = S.entries(thread, settings.bot_login)
     digest = S.content_hash(items)
-    waiting = waiting_on(thread, settings.bot_login, needs_info, team)
+    waiting = _waiting(thread, settings.bot_login, needs_info, team)
     made: Made = (None, "extractive (no model)", None, ())
     if models is not None and use_model:
         try:
@@ -90,12 +90,22 @@ def write_summary(
 Made = tuple[S.ThreadSummary | None, str, dict[str, Any] | None, tuple[str, ...]]
 
 
+def _waiting(thread: Thread, bot: str, needs_info: str, team: frozenset[str]) -> Waiting | None:
+    """Who the issue waits on, as the lifecycle judges it; None on a pull request, which it does
+    not judge: pushes and reviews answer there, and the bot reads neither (the summary says so)."""
+    if thread.issue.is_pull_request:
+        return None
+    return waiting_on(thread, bot, needs_info, team)
+
+
 def _with_model(models: ModelLayer, thread: Thread, items: list[S.Entry], budget: int) -> Made:
     title = thread.issue.title
     parts = S.chunks(items, budget)
     if len(parts) == 1:
         answer = models.ask(TASK, "summary_thread", _vars(title, items), S.ThreadSummary)
         value = answer.value if answer.ok else None
+        if value is not None:  # a question answered since is no open one (as the chunks' are)
+            value = S.still_open(value, items)
         return _kept(value, thread, items, answer.record.as_dict(), "")
     pieces: list[S.ThreadSummary] = []
     calls: list[dict[str, Any]] = []  # every call's record: the audit's, whether used or not
@@ -247,23 +257,28 @@ def summarize_issue(
     thread = thread or load_thread(host, number)
     if thread.issue.locked:  # GitHub refuses the App's comment there: no model call for it
         return _locked(ctx, host, target, requested_by)
-    items = S.entries(thread, ctx.settings.bot_login)
-    current, kind = _current(thread, ctx.settings.bot_login)
+    bot, needs_info = ctx.settings.bot_login, cfg.triage.needs_info_label
+    items = S.entries(thread, bot)
+    current, kind, posted = _current(thread, bot)
+    roles = load_roles(ctx.store, repo)  # as the lifecycle: private org members are team too
+    team, lookups = resolve_team(host, thread, bot, roles)
+    if lookups:
+        save_roles(ctx.store, repo, roles)
+    # the wait changes with no comment (a label, an assignment, a close): the posted line is
+    # compared with today's, so an unchanged thread still gets a current Waiting-on line
+    wait = S.waiting_text(_waiting(thread, bot, needs_info, team))
     unchanged = current == S.content_hash(items) and not force
     # asked for, an extractive summary is redone: the model it fell back from may be back
     redo = requested_by is not None and kind != "model" and ctx.models is not None
     if unchanged and not redo:
-        return _up_to_date(ctx, host, target, thread, current, "the thread has not changed")
-    roles = load_roles(ctx.store, repo)  # as the lifecycle: private org members are team too
-    team, lookups = resolve_team(host, thread, ctx.settings.bot_login, roles)
-    if lookups:
-        save_roles(ctx.store, repo, roles)
-    written = write_summary(
-        ctx.models, thread, ctx.settings, needs_info=cfg.triage.needs_info_label, team=team
-    )
+        why = "the thread has not changed"
+        return _unchanged(ctx, host, target, thread, current, (posted, wait), why)
+    written = write_summary(ctx.models, thread, ctx.settings, needs_info=needs_info, team=team)
     if unchanged and written.kind == kind:
         why = "the thread has not changed, and the model still gave no summary"
-        return _up_to_date(ctx, host, target, thread, current, why, model=written.model)
+        return _unchanged(
+            ctx, host, target, thread, current, (posted, wait), why, model=written.model
+        )
     if written.body is None:
         why = f"{written.how}: {'; '.join(written.problems)}"
         noop = NoOp(why, what="summary")
@@ -289,6 +304,35 @@ def _locked(ctx: JobContext, host: RepoHost, target: Target, requested_by: str |
     return Performer(host, ctx.store, target).perform([noop])[0]
 
 
+def _unchanged(
+    ctx: JobContext,
+    host: RepoHost,
+    target: Target,
+    thread: Thread,
+    digest: str | None,
+    waits: tuple[str | None, str],
+    why: str,
+    *,
+    model: dict[str, Any] | None = None,
+) -> str:
+    """A summary whose claims still stand: left as it is, or, when the wait changed since it was
+    posted (`waits`: the posted summary and today's Waiting-on line), its Waiting-on line alone
+    rewritten, with no model call."""
+    posted, wait = waits
+    if posted is None or S.waiting_in(posted) == wait:
+        return _up_to_date(ctx, host, target, thread, digest, why, model=model)
+    reason = f"thread summary: the Waiting-on line brought up to date ({why})"
+    own = posted.rstrip().removesuffix(marker(S.SUMMARY_MARK))  # the Performer adds it again
+    action = UpsertComment(S.with_waiting(own.rstrip(), wait), S.SUMMARY_MARK, reason)
+    view: Any = KnownThread(host, thread, fresh_comments=True)  # another run may have posted
+    perf = Performer(view, ctx.store, target)
+    outcome = perf.perform([action], model=model)[0]
+    if not perf.locked:
+        how = "waiting-on line updated"
+        _remember(ctx, thread.issue, digest, DRY_RUN + how if outcome == "dry-run" else how)
+    return outcome
+
+
 def _up_to_date(
     ctx: JobContext,
     host: RepoHost,
@@ -305,12 +349,12 @@ def _up_to_date(
     return Performer(host, ctx.store, target).perform([same], model=model)[0]
 
 
-def _current(thread: Thread, bot: str) -> tuple[str | None, str | None]:
-    """The thread's hash and the kind of summary its summary comment marks."""
+def _current(thread: Thread, bot: str) -> tuple[str | None, str | None, str | None]:
+    """The thread's hash and the kind of summary its summary comment marks, and its body."""
     for c in thread.comments:
         if c.author == bot and S.SUMMARY_MARK in markers_in(c.body):
-            return S.summary_hash_in(c.body), S.summary_kind_in(c.body)
-    return None, None
+            return S.summary_hash_in(c.body), S.summary_kind_in(c.body), c.body
+    return None, None, None
 
 
 def _remember(ctx: JobContext, issue: IssueData, digest: str | None, how: str) -> None:
