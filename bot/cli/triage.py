@@ -292,6 +292,17 @@ def _config(path: Path | None) -> RepoConfig:
         raise click.UsageError(str(err)) from None
 
 
+def _label_names(labels: str | None, cfg: RepoConfig) -> list[str]:
+    """The repository's labels: as --labels gives them, else the usual ones and those the
+    config's label_map names (a mapped label the repository lacks gets needs-triage, as on
+    GitHub: without --labels, the file's map is taken to name labels the repository has)."""
+    given = labels if labels is not None else DEFAULT_LABELS
+    names = [s.strip() for s in given.split(",") if s.strip()]
+    if labels is None:
+        names += [lb for lb in cfg.triage.label_map.values() if lb not in names]
+    return names
+
+
 @click.command()
 @click.option(
     "--repo",
@@ -320,12 +331,16 @@ def _config(path: Path | None) -> RepoConfig:
 )
 @click.option(
     "--labels",
-    default=DEFAULT_LABELS,
-    show_default=True,
-    help="The repository's labels, comma-separated.",
+    default=None,
+    help=f"The repository's labels, comma-separated [default: {DEFAULT_LABELS}, and the"
+    " labels the --config's label_map names].",
 )
 def triage(
-    repo: str, title: str | None, body_file: Path | None, config_file: Path | None, labels: str
+    repo: str,
+    title: str | None,
+    body_file: Path | None,
+    config_file: Path | None,
+    labels: str | None,
 ) -> None:
     """Triage issues without GitHub: one JSON decision per line. Nothing is written to GitHub
     and nothing is learned (a label the large model gives is not taught to the classifier, so a
@@ -350,7 +365,7 @@ def triage(
         )
     ctx = _context(get_settings())
     repo = known_as(ctx.store, repo)
-    names = [s.strip() for s in labels.split(",") if s.strip()]
+    names = _label_names(labels, cfg)
     hint = cold_start_hint(ctx, repo)
     if hint:
         click.echo(f"smolbot triage: {hint}", err=True)

@@ -99,20 +99,26 @@ def spelled(name: str, repo_labels: Iterable[str]) -> str:
 
 def names_for(kind: Kind, cfg: RepoConfig) -> tuple[str, ...]:
     """The label names that stand for a kind: the config's label_map entry alone, else the
-    common names in order of preference."""
+    common names in order of preference less those the map gives another kind (`documentation:
+    enhancement`: `enhancement` then stands for documentation only, as a label stands for one
+    kind only; also naming features, it would name two kinds, so no kind at all)."""
     mapped = cfg.triage.label_map.get(kind)
-    return (mapped,) if mapped is not None else COMMON_LABELS[kind]
+    if mapped is not None:
+        return (mapped,)
+    taken = {canon(name) for name in cfg.triage.label_map.values()}
+    return tuple(n for n in COMMON_LABELS[kind] if canon(n) not in taken)
 
 
 def label_for_kind(kind: Kind, repo_labels: Iterable[str], cfg: RepoConfig) -> str | None:
     """The repository's label for a kind: the config's label_map first, then common names.
     A mapped name is applied as the repository spells it (`type: bug` is its `Type: Bug 🐛`,
-    as the bot reads labels: GitHub would create the name as written beside it, a twin), and
-    as configured when the repository has no such label yet."""
+    as the bot reads labels: GitHub would create the name as written beside it, a twin); None
+    when the repository has no such label (deleted or renamed since the map was written:
+    adding it would create it again, with GitHub's default colour; needs-triage instead)."""
     labels = list(repo_labels)
     names = names_for(kind, cfg)
     if kind in cfg.triage.label_map:
-        return existing_spelling(names[0], labels) or names[0]
+        return existing_spelling(names[0], labels)
     by_canon = {canon(lb): lb for lb in labels}
     return next((by_canon[canon(n)] for n in names if canon(n) in by_canon), None)
 

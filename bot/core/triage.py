@@ -26,8 +26,10 @@ from bot.core.labels import (
     label_for_kind,
     same_label,
 )
+from bot.core.lifecycle import is_bot
 from bot.core.markers import inert
 from bot.core.templates import Need
+from bot.ports import EventData
 
 ASK_MARKER = "triage:needs-info"
 KIND_VALUES = tuple(k.value for k in Kind)
@@ -106,14 +108,17 @@ def label_actions(
         return [AddLabels((unsure,), f"cautious path: {why}")]
     label = label_for_kind(kind, repo_labels, cfg)
     if label is None:
+        mapped = cfg.triage.label_map.get(kind)
+        # a mapped label missing (deleted or renamed since): adding it would create it again
+        lacks = f"label {mapped!r} (its label_map entry)" if mapped else "label for it"
         return [
-            NoOp(f"kind {kind.value} ({why}) but the repository has no label for it", "add_labels"),
+            NoOp(f"kind {kind.value} ({why}) but the repository has no {lacks}", "add_labels"),
             AddLabels((unsure,), f"no repository label for kind {kind.value}"),
         ]
     actions: list[Action] = [AddLabels((label,), f"kind {kind.value}: {why}")]
     if replace:  # a maintainer asked to retriage: the new kind replaces the old one, every label
-        # naming another kind goes (a repository may have both `bug` and `type: bug`)
-        # (not the label applied: one label_map can give two kinds, `documentation: enhancement`)
+        # naming another kind goes (a repository may have both `bug` and `type: bug`), never
+        # the label applied
         actions += [
             RemoveLabel(lb, f"retriaged as {kind.value}")
             for lb in issue.labels
@@ -122,6 +127,54 @@ def label_actions(
     if (present := find_label(issue.labels, unsure)) is not None:
         actions.append(RemoveLabel(present, f"triaged as {kind.value}"))
     return actions
+
+
+def removed_by_people(events: Iterable[EventData], bot_login: str) -> dict[str, str]:
+    """The labels a person took off the issue, casefolded (as GitHub matches label names), each
+    with who: those whose latest labeled/unlabeled event (`events`, oldest first) is a person's
+    `unlabeled`. An app's removal (the bot's own on a retriage, another bot's) is none."""
+    last: dict[str, EventData] = {}
+    for e in events:
+        if e.kind in ("labeled", "unlabeled") and e.label:
+            last[e.label.casefold()] = e
+    return {
+        name: e.actor
+        for name, e in last.items()
+        if e.kind == "unlabeled" and not is_bot(e.actor.lower(), e.actor_type, bot_login.lower())
+    }
+
+
+def not_put_back(
+    actions: list[Action], removed: dict[str, str], needs_triage: str
+) -> tuple[list[Action], bool]:
+    """The label actions less each label a person took off (`removed`, removed_by_people): the
+    bot does not undo a maintainer's decision on its own (a kind they found wrong, needs-triage
+    after their look); only their `/smolbot retriage` re-adds it. Audited with who took it off.
+    With the kind's label held back the issue got no kind, so needs-triage stays where it is.
+    Also whether the kind's label was held back."""
+    out: list[Action] = []
+    held_kind = False
+    for action in actions:
+        if not isinstance(action, AddLabels):
+            out.append(action)
+            continue
+        kept = tuple(lb for lb in action.labels if lb.casefold() not in removed)
+        for lb in action.labels:
+            if lb.casefold() in removed:
+                who = removed[lb.casefold()]
+                why = f"{lb!r} was removed by {who}: not put back (/smolbot retriage re-adds it)"
+                out.append(NoOp(why, "add_labels"))
+                held_kind = held_kind or not same_label(lb, needs_triage)
+        if kept:
+            out.append(AddLabels(kept, action.reason))
+    if held_kind:
+        out = [
+            NoOp(f"{a.label!r} left on: the kind's label is not put back", "remove_label")
+            if isinstance(a, RemoveLabel)
+            else a
+            for a in out
+        ]
+    return out, held_kind
 
 
 def labeled_kinds(issue: IssueSnapshot, cfg: RepoConfig) -> tuple[list[str], list[Kind]]:
@@ -137,12 +190,13 @@ def kept_kind_actions(
     issue: IssueSnapshot,
     cfg: RepoConfig,
     *,
-    opened: bool = False,
+    theirs: bool = False,
 ) -> list[Action]:
     """A kind label already on the issue is kept: no second kind is added (only a maintainer's
     `/smolbot retriage` replaces it); needs-triage goes once the labels name one kind. Not when
-    the issue came with both (`opened`): its form put needs-triage there beside `bug`, the
-    repository's queue for a person's first look, which the bot did not open and does not empty."""
+    someone else put both there (`theirs`: the issue form's `[bug, needs-triage]`, or a person's
+    needs-triage): the repository's queue for a person's first look, which the bot did not open
+    and does not empty, on a reopen as on the issue's opening."""
     names = ", ".join(repr(lb) for lb in labels)
     if len(kinds) != 1:
         why = ", ".join(k.value for k in kinds)
@@ -154,8 +208,11 @@ def kept_kind_actions(
         NoOp(f"already labeled {names} (kind {kind.value}): no other kind added", "add_labels")
     ]
     present = find_label(issue.labels, cfg.triage.needs_triage_label)
-    if present is not None and opened:
-        why = f"{present!r} came with the issue (its form's labels): left for a maintainer"
+    if present is not None and theirs:
+        why = (
+            f"{present!r} was not put on by the bot (the issue form's or a person's):"
+            " left for a maintainer"
+        )
         actions.append(NoOp(why, "remove_label"))
     elif present is not None:
         actions.append(RemoveLabel(present, f"labeled {names}: kind {kind.value}"))
@@ -205,6 +262,9 @@ def info_actions(
             )
         ]
     if not cfg.triage.ask_for_missing_info:
+        if kind is Kind.BUG and asked and present and not (missing or unread or no_needs):
+            # the bot's own needs-info, asked before asking was switched off: still its to end
+            return [RemoveLabel(present, "the report now has what was asked for")]
         return [NoOp("asking for missing information is switched off", "comment")]
     if kind is None:  # an unsure guess must not ask a reporter for a bug report's details
         why = "not asking for information: the kind is unsure (only bug reports are asked)"

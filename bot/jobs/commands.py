@@ -22,7 +22,7 @@ from bot.jobs.context import JobContext, host_for
 from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import load_repo_config
 from bot.jobs.summarize import summarize_issue
-from bot.jobs.triage import triage_issue
+from bot.jobs.triage import recheck_after_comment, triage_issue
 from bot.ports import IssueData, NotFound, RepoHost, Unavailable
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,8 @@ DUPLICATE_LOCK_WAIT_S = 30.0  # for another duplicate command of the repository,
 
 
 def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any]) -> None:
-    """Entry point for `issue_comment` deliveries: created runs; edited is audited as not run."""
+    """Entry point for `issue_comment` deliveries: created runs; edited is audited as not run.
+    A reporter's new comment also rechecks the bot's needs-info (recheck_after_comment)."""
     comment = payload.get("comment") or {}
     repo = payload["repository"]["full_name"]
     number = int((payload.get("issue") or {}).get("number", 0))
@@ -60,6 +61,9 @@ def handle_comment_event(ctx: JobContext, delivery_id: str, payload: dict[str, A
         for cmd in commands:
             ctx.store.audit(f"command.{cmd.verb}", "skipped", NOT_NEW, **audit)
         return
+    # the reporter answering the bot's needs-info question in a comment; before the commands,
+    # so a retry after a failed read runs none twice
+    recheck_after_comment(ctx, delivery_id, payload)
     why: str | None = None
     if commands:  # asked before any row is written: a retry after a 5xx here writes them once
         host = host_for(ctx, payload)

@@ -35,7 +35,9 @@ from bot.core.triage import (
     kept_kind_actions,
     label_actions,
     labeled_kinds,
+    not_put_back,
     quarantine,
+    removed_by_people,
     threshold_for,
     visible,
 )
@@ -253,7 +255,7 @@ def plan_triage(
     *,
     replace: bool = False,
     report: IssueSnapshot | None = None,
-    opened: bool = False,
+    theirs: bool = False,
     thread: Thread | None = None,
 ) -> Plan:
     """The model reads `issue` (quarantined: no orders to the bot); what a bug report lacks, and
@@ -261,7 +263,8 @@ def plan_triage(
     (`visible`: hidden HTML comments and what only gives the bot orders aside, a report's log
     lines kept; default `issue`), so an injection counts as nothing a report lacks and hides none
     of its logs. What a bug report lacks also reads its author's comments (`thread`, as policy
-    reads them), read only when the body lacks something."""
+    reads them), read only when the body lacks something. `theirs`: a needs-triage beside a kind
+    label is someone else's, left for a maintainer (kept_kind_actions)."""
     report = report or issue
     thread = thread or Thread(host, issue.number)
     # A kind label already there (a person's, or the issue form's `labels: [bug]`) is kept: the
@@ -274,7 +277,7 @@ def plan_triage(
         classified = Classified(
             Verdict(kind.value if kind else None, 1.0, "labeled"), {"note": note}
         )
-        labels = kept_kind_actions(present, named, issue, cfg, opened=opened)
+        labels = kept_kind_actions(present, named, issue, cfg, theirs=theirs)
     else:
         # Every kind, also those the repository has no label for: asked to choose among only the
         # labelled ones, the classifier would be sure of a question being a bug in a repository
@@ -289,8 +292,7 @@ def plan_triage(
     no_needs = ""
     if kind is Kind.BUG:
         needs, template, no_needs = needs_for(ctx, host, issue.repo, report.body, cfg)
-        ask = cfg.triage.ask_for_missing_info  # off: no comments read for an ask never made
-        missing, unread = gaps(report, needs, template, thread if ask else None)
+        missing, unread = gaps(report, needs, template, thread if _reads(issue, cfg) else None)
     asked = kind is Kind.BUG and _asked_before(ctx, thread, issue, cfg, missing, unread, no_needs)
     candidates = find_duplicates(ctx, report) if cfg.triage.duplicates else []
     likely = likely_duplicates(candidates, cfg.triage.duplicate_threshold, exclude=issue.number)
@@ -327,10 +329,11 @@ def _asked_before(
 ) -> bool:
     """Whether the bot's ask for details is on a bug report, read (one comments call, shared
     with the author's comments) only when it decides something: details missing and needs-info
-    off (a maintainer took it off: not put back), or nothing missing and needs-info on (the
-    bot's own needs-info is taken off; someone else's is left for them)."""
+    off (a maintainer took it off: not put back; asking switched off: nothing is asked), or
+    nothing missing and needs-info on (the bot's own needs-info is taken off, also when asking
+    was switched off since; someone else's is left for them)."""
     labeled = find_label(issue.labels, cfg.triage.needs_info_label) is not None
-    if not cfg.triage.ask_for_missing_info or bool(missing) == labeled:
+    if bool(missing) == labeled or (missing and not cfg.triage.ask_for_missing_info):
         return False
     if not missing and (unread or no_needs):  # needs-info stays whoever set it
         return False
@@ -338,6 +341,13 @@ def _asked_before(
         c.author == ctx.settings.bot_login and ASK_MARKER in markers_in(c.body)
         for c in thread.comments()
     )
+
+
+def _reads(issue: IssueSnapshot, cfg: RepoConfig) -> bool:
+    """Whether what a bug report lacks reads its author's comments: when the bot may ask, or
+    may take its needs-info off (asking switched off: no comments read for an ask never made)."""
+    labeled = find_label(issue.labels, cfg.triage.needs_info_label) is not None
+    return cfg.triage.ask_for_missing_info or labeled
 
 
 def first_response(
@@ -413,9 +423,7 @@ def triage_issue(
             recheck_info(ctx, host, shown, cfg, perf, thread)
         return None
     issue = guarded(ctx, raw, delivery_id)  # what the model reads (audited only for triage)
-    # the labels there came with the issue (its form's), unless this delivery's failed attempt
-    # put them on: its retry finishes that triage (needs-triage off)
-    opened = trigger == "opened" and not _kind_put_on_by(ctx, cfg, delivery_id, repo, number)
+    theirs = _needs_triage_theirs(ctx, cfg, delivery_id, repo, number)
     plan = plan_triage(
         ctx,
         host,
@@ -424,7 +432,7 @@ def triage_issue(
         repo_labels,
         replace=force,
         report=shown,
-        opened=opened,
+        theirs=theirs,
         thread=thread,
     )
     if not force and any(isinstance(a, AddLabels) for a in plan.labels):
@@ -435,8 +443,10 @@ def triage_issue(
         if labeled_kinds(replace(raw, labels=now), cfg)[0]:
             issue, shown = replace(issue, labels=now), replace(shown, labels=now)
             plan = plan_triage(
-                ctx, host, issue, cfg, repo_labels, report=shown, opened=opened, thread=thread
+                ctx, host, issue, cfg, repo_labels, report=shown, theirs=theirs, thread=thread
             )
+    if trigger != "opened" and not force:  # an edit or a reopen: a person may have been at it
+        plan = _without_removed(ctx, host, plan, cfg, perf.current_labels(), number)
     perf.perform(plan.labels, model=plan.classified.record)
     if plan.kind is not None:
         ctx.store.set_issue_kind(repo, number, plan.kind.value)
@@ -468,20 +478,98 @@ def recheck_info(
     perf: Performer,
     thread: Thread | None = None,
 ) -> None:
-    """An edit to a bug with needs-info: drop it once the details are there (the body or its
-    author's comments), when it is the bot's own (its ask is on the issue); someone else's is
-    left for them (issue: as policy reads it, `visible`, not quarantined: log lines are kept)."""
+    """An edit to a bug with needs-info, or its author's new comment: drop it once the details
+    are there (the body or its author's comments), when it is the bot's own (its ask is on the
+    issue); someone else's is left for them (issue: as policy reads it, `visible`, not
+    quarantined: log lines are kept)."""
     if kind_for_labels(issue.labels, cfg) is not Kind.BUG:
         return
     thread = thread or Thread(host, issue.number)
     needs, template, no_needs = needs_for(ctx, host, issue.repo, issue.body, cfg)
-    ask = cfg.triage.ask_for_missing_info
-    missing, unread = gaps(issue, needs, template, thread if ask else None)
+    missing, unread = gaps(issue, needs, template, thread if _reads(issue, cfg) else None)
     asked = _asked_before(ctx, thread, issue, cfg, missing, unread, no_needs)
     actions = info_actions(
         Kind.BUG, missing, issue, cfg, asked=asked, unread=unread, no_needs=no_needs
     )
     perf.perform(actions)
+
+
+def recheck_after_comment(ctx: JobContext, delivery_id: str, payload: dict[str, Any]) -> None:
+    """An issue_comment delivery: the reporter's own new comment on their bug report carrying
+    needs-info is an answer as an edit is (the usual one), so needs-info is checked again then
+    (recheck_info), not only at the next edit. Nothing is read from GitHub for any other
+    comment: who wrote it, whose issue it is and its labels are in the payload."""
+    raw, comment = payload.get("issue") or {}, payload.get("comment") or {}
+    user = comment.get("user") or {}
+    author, kind = str(user.get("login") or ""), str(user.get("type") or "User")
+    reporter = str((raw.get("user") or {}).get("login") or "")
+    if payload.get("action") != "created" or raw.get("pull_request") or not author:
+        return
+    if author.lower() != reporter.lower() or opened_by_bot(ctx, author, kind) is not None:
+        return
+    repo, number = payload["repository"]["full_name"], int(raw.get("number", 0))
+    labels = [str(lb.get("name") or "") for lb in raw.get("labels") or [] if isinstance(lb, dict)]
+    wanted = spelled(cached_config(ctx.store, repo).triage.needs_info_label, labels)
+    if find_label(labels, wanted) is None:
+        return
+    host = host_for(ctx, payload)
+    cfg = load_repo_config(ctx.store, host, repo, bot_login=ctx.settings.bot_login)
+    cfg = with_repo_spelling(cfg, host.labels())
+    fetched = host.issue(number)
+    issue = snapshot(fetched)
+    target = Target(repo, number, TASK, delivery_id, cfg.dry_run, ctx.settings.bot_login)
+    perf = Performer(host, ctx.store, target)
+    skip = _skip_reason(ctx, issue, cfg, "comment", False, delivery_id)
+    if skip is not None:
+        perf.perform([NoOp(skip, "triage")])
+        return
+    shown = replace(issue, title=visible(issue.title), body=visible(issue.body))
+    # its comments read when a decision needs them (it has one at least: this)
+    recheck_info(ctx, host, shown, cfg, perf, Thread(host, number))
+
+
+def _without_removed(
+    ctx: JobContext,
+    host: RepoHost,
+    plan: Plan,
+    cfg: RepoConfig,
+    current: set[str],
+    number: int,
+) -> Plan:
+    """The plan less each label it would add that a person took off the issue (its timeline
+    says who; read only when the plan adds a label the issue lacks): not put back, audited
+    with who (not_put_back). With the kind's label held back the issue got no kind: no bug
+    report's details are asked for on it."""
+    adds = [
+        lb
+        for a in plan.labels
+        if isinstance(a, AddLabels)
+        for lb in a.labels
+        if find_label(current, lb) is None
+    ]
+    if not adds:
+        return plan
+    people = removed_by_people(host.issue_events(number), ctx.settings.bot_login)
+    removed = {lb.casefold(): people[lb.casefold()] for lb in adds if lb.casefold() in people}
+    if not removed:
+        return plan
+    labels, held_kind = not_put_back(plan.labels, removed, cfg.triage.needs_triage_label)
+    if not held_kind:
+        return replace(plan, labels=labels)
+    why = "not asking for information: the kind's label was taken off by a person"
+    return replace(plan, kind=None, labels=labels, info=[NoOp(why, "comment")])
+
+
+def _needs_triage_theirs(
+    ctx: JobContext, cfg: RepoConfig, delivery_id: str | None, repo: str, number: int
+) -> bool:
+    """Whether a needs-triage beside a kind label is someone else's (the issue form's, or a
+    person's), left for a maintainer on the opening as on a reopen: the bot never put one on
+    the issue, and this delivery's failed attempt put no kind label on (its retry finishes the
+    triage it began: needs-triage off)."""
+    if _kind_put_on_by(ctx, cfg, delivery_id, repo, number):
+        return False
+    return cfg.triage.needs_triage_label.casefold() not in ctx.store.labels_added(repo, number)
 
 
 def _kind_put_on_by(

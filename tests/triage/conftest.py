@@ -92,11 +92,17 @@ def comment_payload(
     host: FakeRepoHost, number: int, body: str, author: str, author_type: str = "User"
 ) -> dict:  # type: ignore[type-arg]
     """An issue_comment delivery of a comment posted on the host first, as GitHub has every
-    comment it delivers (a command is read again from the host before it runs)."""
+    comment it delivers (a command is read again from the host before it runs); its issue with
+    the author and labels GitHub sends with it."""
     cid = host.add_comment(number, body, author, author_type).id
+    issue: dict[str, Any] = {"number": number}
+    if number in host.issues:
+        i = host.issues[number]
+        issue["user"] = {"login": i.author, "type": i.author_type}
+        issue["labels"] = [{"name": lb} for lb in i.labels]
     return {
         "action": "created",
-        "issue": {"number": number},
+        "issue": issue,
         "comment": {"id": cid, "body": body, "user": {"login": author, "type": author_type}},
         "repository": {"full_name": host.repo},
         "installation": {"id": 1},

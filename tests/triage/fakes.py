@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from bot.ports import (
     CommentData,
+    EventData,
     FileContent,
     Gone,
     IssueData,
@@ -39,6 +40,8 @@ class FakeRepoHost:
     moved: dict[int, IssueData] = field(default_factory=dict)
     deleted: set[int] = field(default_factory=set)  # issues deleted: GitHub answers 410 Gone
     issue_reads: list[int] = field(default_factory=list)  # numbers asked for with issue()
+    # each issue's labeled/unlabeled events, oldest first, as GitHub's timeline has them
+    events: dict[int, list[EventData]] = field(default_factory=dict)
     bot: str = "smolbot[bot]"
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(9000))
 
@@ -68,6 +71,16 @@ class FakeRepoHost:
         note = CommentData(next(self._ids), author, body, "2026-01-03T00:00:00Z", author_type)
         self.notes.setdefault(number, []).append(note)
         return note
+
+    def unlabel(self, number: int, label: str, actor: str, actor_type: str = "User") -> None:
+        """A person (or an app) takes `label` off issue `number` (no write of the bot's)."""
+        self.issues[number].labels.remove(label)
+        self._event(number, "unlabeled", label, actor, actor_type)
+
+    def _event(self, number: int, kind: str, label: str, actor: str, actor_type: str) -> None:
+        at = "2026-01-03T00:00:00Z"
+        event = EventData(kind, actor, at, actor_type, label=label)
+        self.events.setdefault(number, []).append(event)
 
     def delete(self, number: int) -> IssueData:
         """An admin deletes the issue: it leaves the listing, and GitHub answers 410 for it."""
@@ -106,10 +119,12 @@ class FakeRepoHost:
             lb = next((r for r in self.repo_labels if r.lower() == lb.lower()), lb)
             if lb.lower() not in {h.lower() for h in have}:
                 have.append(lb)
+                self._event(number, "labeled", lb, self.bot, "Bot")
 
     def remove_label(self, number: int, label: str) -> None:
         self.writes.append(("remove_label", (number, label)))
         self.issues[number].labels.remove(label)
+        self._event(number, "unlabeled", label, self.bot, "Bot")
 
     def create_comment(self, number: int, body: str) -> int:
         cid = next(self._ids)
@@ -180,8 +195,8 @@ class FakeRepoHost:
         self.writes.append(("create_issue", (issue.number, title)))
         return issue.number
 
-    def issue_events(self, number: int) -> list[object]:
-        return []
+    def issue_events(self, number: int) -> list[EventData]:
+        return list(self.events.get(number, []))
 
     def closed_issues(
         self, labels: list[str] | None = None, progress: object = None

@@ -273,3 +273,25 @@ def test_a_repository_named_in_another_case_is_the_one_the_store_knows(runner, t
     assert "0 learned (45 known already)" in out.stdout
     out = runner.invoke(cli, ["audit", "--repo", "OCTO/APP"])
     assert "backfill" in out.stdout
+
+
+def test_triage_takes_a_config_s_label_map_labels_as_the_repository_s_without_labels(
+    runner, tmp_path
+):
+    """Without --labels, a label the --config maps a kind to is one the repository has (it is
+    not refused as missing, giving needs-triage); with --labels, only those given are."""
+    _backfill(runner, tmp_path)
+    cfg = tmp_path / "smolbot.yml"
+    cfg.write_text("triage:\n  label_map:\n    bug: Problem\n")
+    line = json.dumps({"title": "App crashes when I click save", "body": "Traceback below."})
+    out = runner.invoke(cli, ["triage", "--repo", "octo/app", "--config", str(cfg)], input=line)
+    assert out.exit_code == 0, out.output
+    decision = json.loads(out.stdout)
+    assert decision["kind"] == "bug" and "Problem" in decision["labels"], decision
+    given = ["--labels", "bug,question"]
+    out = runner.invoke(
+        cli, ["triage", "--repo", "octo/app", "--config", str(cfg), *given], input=line
+    )
+    assert out.exit_code == 0, out.output
+    decision = json.loads(out.stdout)
+    assert "Problem" not in decision["labels"] and "needs-triage" in decision["labels"], decision

@@ -51,7 +51,12 @@ def test_a_non_bug_kind_label_is_not_asked_for_a_bug_reports_details(ctx, host):
 
 
 def test_a_kind_label_clears_needs_triage_and_labels_naming_two_kinds_are_left_alone(ctx, host):
-    n = host.add(*FEATURE, labels=["enhancement", "needs-triage"]).number
+    # the bot's own needs-triage (unsure at the opening), beside a maintainer's kind since;
+    # someone else's is left for them (test_review_triage_people)
+    n = host.add("hmm", "not sure what to make of this thing").number
+    handle_issue_event(ctx, "d0", issue_payload(host, n))
+    assert host.issues[n].labels == ["needs-triage"]
+    host.issues[n].labels.insert(0, "enhancement")
     handle_issue_event(ctx, "d1", issue_payload(host, n, "reopened"))
     assert host.issues[n].labels == ["enhancement"]
     m = host.add(*FEATURE, labels=["bug", "enhancement"]).number
