@@ -14,6 +14,7 @@ from bot.commits import commit_time, hooks
 from bot.commits import drafter as drafter_mod
 from bot.commits.drafts import DraftBox
 from bot.commits.git import GitError, Repo, UnmergedError, find_repo
+from bot.commits.message import without_controls
 
 UNMERGED = (
     "the index has unmerged paths (a merge, rebase or cherry-pick stopped on a conflict): "
@@ -156,9 +157,11 @@ def draft(explain: bool, wait: float) -> None:
         result = commit_time.draft_now(repo, wait)
     if result is None:
         raise click.ClickException("nothing staged; `git add` some changes first")
-    click.echo(result.message.rstrip("\n"))
+    # without control characters, as drafts are made: a draft file an earlier release wrote
+    # (or anyone) must not drive the terminal (a file name's ESC ]0; retitled it)
+    click.echo(without_controls(result.message.rstrip("\n")))
     if explain:
-        click.echo("\n" + result.explain(), err=False)
+        click.echo("\n" + without_controls(result.explain()), err=False)
 
 
 @click.command("drafter", hidden=True)

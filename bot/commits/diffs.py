@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -69,7 +70,7 @@ NAME_LINES = {
 
 def section_paths(chunk: str) -> tuple[str, str]:
     """(old, new) path of one section, "" for /dev/null; the `diff --git` line only when no other says."""
-    lines = chunk.splitlines()
+    lines = chunk.split("\n")  # git ends a line there only: not splitlines() (U+2028 in a name)
     names = list(_header_paths(lines[0]))
     for line in lines[1:]:
         if line.startswith(("@@", "Binary files ", "GIT binary patch")):
@@ -111,6 +112,34 @@ def unquote(text: str) -> tuple[str, str]:
     return out.decode("utf-8", errors="replace"), text[i + 1 :]
 
 
+_ESCAPED = {7: "a", 8: "b", 9: "t", 10: "n", 11: "v", 12: "f", 13: "r", 92: "\\"}
+
+
+def quoted(path: str) -> str:
+    r"""A path to show: as is, or with each control character escaped as git quotes it
+    (`zz\n\nCo-authored-by: M <m@evil.example>`, `t\033]0;x\a.txt`; a backslash doubled
+    then). A file name is untrusted: written raw into a draft, that one added a line and a
+    trailer, and an ESC sequence reached the terminal. A line or paragraph separator (U+2028:
+    Python's splitlines() breaks a line there) and a C1 control (U+009B opens an escape sequence
+    on some terminals) are escaped as their UTF-8 bytes, as git does without core.quotepath=off.
+    No quotes around it: compose takes them off a subject's ends."""
+    if not any(_control(ch) for ch in path):
+        return path
+    out = []
+    for ch in path:
+        if ord(ch) in _ESCAPED:
+            out.append("\\" + _ESCAPED[ord(ch)])
+        elif _control(ch):
+            out.append("".join(f"\\{b:03o}" for b in ch.encode()))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _control(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cc", "Zl", "Zp")
+
+
 def _header_paths(line: str) -> tuple[str, str]:
     """Both names of `diff --git a/X b/Y`; unquoted names with spaces are split where a/P b/P meet."""
     rest = line.removeprefix("diff --git ")
@@ -144,10 +173,10 @@ def verb(change: FileChange) -> str:
 def headline(change: FileChange) -> str:
     """What happened to one file, in a few words ("add x.py", "turn x from a symlink into a file")."""
     if change.status != "T":
-        return f"{verb(change)} {change.path}"
+        return f"{verb(change)} {quoted(change.path)}"
     modes = [re.search(rf"(?m)^{w} file mode (\d+)$", change.patch) for w in ("deleted", "new")]
     was, now = (MODE_KINDS.get(m.group(1), "file") if m else "file" for m in modes)
-    return f"turn {change.path} from a {was} into a {now}"
+    return f"turn {quoted(change.path)} from a {was} into a {now}"
 
 
 def summary_line(change: FileChange) -> str:
@@ -164,7 +193,7 @@ def summary_line(change: FileChange) -> str:
 
 def hunk_context(patch: str) -> list[str]:
     found = []
-    for line in patch.splitlines():
+    for line in patch.split("\n"):
         m = HUNK.match(line)
         if m and m.group(1).strip():
             found.append(m.group(1).strip()[:60])
@@ -195,7 +224,7 @@ def _change(path: str, section: str) -> FileChange:
     added = deleted = None
     if not binary:
         body = section.split("\n@@", 1)[1] if "\n@@" in section else ""
-        lines = body.splitlines()
+        lines = body.split("\n")
         added = sum(1 for x in lines if x.startswith("+"))
         deleted = sum(1 for x in lines if x.startswith("-"))
     return FileChange(path, status, added, deleted, section, classify(path, binary))
@@ -228,9 +257,8 @@ def fit(changes: list[FileChange], budget_chars: int) -> list[FileChange]:
         elif left > 400:
             cut = _head(c.patch, left - 200)
             omitted = c.patch.count("\n") - cut.count("\n")
-            c.shown = (
-                f"{cut}\n[... {omitted} more lines of {c.path} not shown; {summary_line(c)}]\n"
-            )
+            name = quoted(c.path)
+            c.shown = f"{cut}\n[... {omitted} more lines of {name} not shown; {summary_line(c)}]\n"
             left -= len(c.shown)
     _drop_lines(changes, budget_chars)
     return changes
@@ -288,7 +316,7 @@ def more_line(changes: list[FileChange]) -> str:
     depth = next(
         (i for i, (x, y) in enumerate(zip(lo, hi, strict=False)) if x != y), min(len(lo), len(hi))
     )
-    dirs = Counter("/".join(p[: depth + 1]) + "/" if p else "./" for p in parents)
+    dirs = Counter(quoted("/".join(p[: depth + 1]) + "/") if p else "./" for p in parents)
     where = [f"{d} {n}" for d, n in dirs.most_common(MORE_DIRS)]
     if len(dirs) > MORE_DIRS:
         where.append(f"{len(dirs) - MORE_DIRS} more directories")
@@ -318,7 +346,7 @@ def stat_block(changes: list[FileChange], limit: int | None = None) -> str:
     used = 0
     for i, c in enumerate(changes):
         counts = "binary" if c.binary else f"+{c.added} -{c.deleted}"
-        line = f"{c.status} {c.path} ({counts})"
+        line = f"{c.status} {quoted(c.path)} ({counts})"
         if limit is not None and used + len(line) + 1 > limit - MORE_CHARS and i < len(changes) - 1:
             lines.append(more_line(changes[i:]))
             break

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +18,44 @@ LOG_SEP = "\x1e"
 # the user's post-index-change hook is not theirs to see, and ours would start a drafter.
 NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
 BIG_FILE = "1m"  # a changed file past this is summarised (its name, binary), never pasted
+# The staged diff read for one draft, in all: past it the files are listed from their line counts
+# (Repo.stat) and only the smallest are read. The model is shown a few thousand characters of it.
+PATCH_CAP = 8 * 2**20
 NO_GIT = "git was not found on PATH; install git or add it to PATH, then retry"
 # Paths git takes from the environment, relative to where they were given (GIT_DIR=r/.git
 # GIT_WORK_TREE=r smolbot draft): Repo runs git from the worktree's top, where they name another place.
 PATH_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")
+
+
+@dataclass(frozen=True)
+class Stat:
+    """One changed file as `git diff-tree --raw --numstat` gives it."""
+
+    status: str  # A, M, D, R, C, T
+    path: str  # the new name (a deleted file's own)
+    old_path: str  # the old name of a rename or copy, else the path
+    added: int | None  # None: binary (or over BIG_FILE)
+    deleted: int | None
+
+
+def _stats(out: str) -> list[Stat]:
+    """Parse `diff-tree -z --raw --numstat`: every raw entry, then every numstat one, in order."""
+    tokens = out.split("\0")
+    raw: list[tuple[str, str, str]] = []
+    counts: list[tuple[int | None, int | None]] = []
+    i = 0
+    while i < len(tokens) and tokens[i]:
+        if tokens[i].startswith(":"):
+            status = tokens[i].split()[-1][:1]
+            two = status in "RC"
+            old, new = tokens[i + 1], tokens[i + 2] if two else tokens[i + 1]
+            raw.append((status, old, new))
+            i += 3 if two else 2
+        else:
+            added, deleted, path = tokens[i].split("\t", 2)
+            counts.append((None, None) if added == "-" else (int(added), int(deleted)))
+            i += 1 if path else 3  # a rename's names follow in tokens of their own
+    return [Stat(s, new, old, *c) for (s, old, new), c in zip(raw, counts, strict=False)]
 
 
 class GitError(Exception):
@@ -100,13 +135,57 @@ class Repo:
     def diff(self, base: str, tree: str, *extra: str) -> str:
         return self.git("diff-tree", "-r", "--no-color", "--no-ext-diff", *extra, base, tree)
 
-    def patch(self, base: str, tree: str) -> str:
-        # a file over 1 MB is shown as binary ("Binary files ... differ"), as git shows one over
-        # core.bigFileThreshold (512 MiB): a 300 MB SQL dump was read, split and scanned whole
-        return self.git(
-            "-c", f"core.bigFileThreshold={BIG_FILE}", "diff-tree", "-r", "--no-color",
-            "--no-ext-diff", "-p", "--find-renames", base, tree,
+    def patch(
+        self, base: str, tree: str, paths: Sequence[str] = (), limit: int = PATCH_CAP
+    ) -> tuple[str, bool]:
+        """The staged diff (of `paths` alone, when given), read up to `limit` bytes; whether it
+        was read whole. A file over 1 MB is shown as binary ("Binary files ... differ"), as git
+        shows one over core.bigFileThreshold (512 MiB): a 300 MB SQL dump was read, split and
+        scanned whole. Past `limit` in all, git is stopped: a hundred 900 KB data files took
+        330 MB and 10 s for a draft that shows the model 6,000 characters (stat() lists them)."""
+        return self._read_capped(
+            "--literal-pathspecs", "-c", f"core.bigFileThreshold={BIG_FILE}", "diff-tree", "-r",
+            "--no-color", "--no-ext-diff", "-p", "--find-renames", base, tree, "--", *paths,
+            limit=limit,
         )  # fmt: skip
+
+    def stat(self, base: str, tree: str) -> list[Stat]:
+        """Each changed file's status, path and line counts (None: binary, or over BIG_FILE), as
+        the patch would give them, without reading it."""
+        out = self.git(
+            "-c", f"core.bigFileThreshold={BIG_FILE}", "diff-tree", "-r", "-z", "--no-color",
+            "--no-ext-diff", "--raw", "--numstat", "--find-renames", base, tree,
+        )  # fmt: skip
+        return _stats(out)
+
+    def _read_capped(self, *args: str, limit: int) -> tuple[str, bool]:
+        """git's output up to `limit` bytes, and whether that was all of it (git is stopped
+        there: what it would write past it is never held)."""
+        env = {k: v for k, v in os.environ.items() if k != "GIT_INDEX_FILE"}
+        with tempfile.TemporaryFile() as err:
+            try:
+                proc = subprocess.Popen(
+                    ["git", "-c", "core.quotepath=off", *args], cwd=self.root, env=env,
+                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+                )  # fmt: skip
+            except FileNotFoundError as e:
+                raise _no_git(e) from None
+            assert proc.stdout is not None
+            with proc:
+                chunks, size = [], 0
+                while size <= limit and (chunk := proc.stdout.read(1 << 16)):
+                    chunks.append(chunk)
+                    size += len(chunk)
+                whole = size <= limit
+                if not whole:
+                    proc.kill()
+                data = b"".join(chunks)[:limit]
+                code = proc.wait()
+            if whole and code != 0:
+                err.seek(0)
+                words = err.read().decode(errors="replace").strip() or code
+                raise GitError(f"git diff-tree: {words}")
+        return data.decode("utf-8", errors="replace"), whole
 
     def history(self, limit: int = 300) -> list[tuple[str, list[str]]]:
         """Recent (full message, changed files) pairs, newest first, merges skipped."""
@@ -149,6 +228,30 @@ class Repo:
 def _empty_tree(root: Path) -> str:
     out = Repo(root).git("hash-object", "-t", "tree", os.devnull, check=False).strip()
     return out or EMPTY_TREE
+
+
+def tracked_at(directory: Path) -> list[str]:
+    """The files that the repository around `directory` tracks in it, named from that
+    repository's top; [] when none does (no such directory, or none around it, as for .git/hooks).
+    Git's path variables (a hook's GIT_DIR) are left out: they name this repository, not that one."""
+    if not directory.is_dir():
+        return []
+    env = {k: v for k, v in os.environ.items() if k not in PATH_VARS}
+
+    def git(*args: str) -> str:
+        try:
+            proc = subprocess.run(
+                ["git", "-c", "core.quotepath=off", *args], cwd=directory, env=env,
+                capture_output=True, text=True, errors="replace", check=False,
+            )  # fmt: skip
+        except FileNotFoundError as err:
+            raise _no_git(err) from None
+        return proc.stdout if proc.returncode == 0 else ""
+
+    # inside a git dir (.git/hooks) ls-files lists the whole worktree's files
+    if git("rev-parse", "--is-inside-work-tree").strip() != "true":
+        return []
+    return git("ls-files", "--full-name", "--", ".").splitlines()
 
 
 def find_repo(start: Path | None = None) -> Repo:

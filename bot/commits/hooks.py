@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.commits.drafts import write_atomic
-from bot.commits.git import Repo
+from bot.commits.git import Repo, tracked_at
 
 MARK = "# smolbot-hook"
 # A hook we replace is kept beside ours as `.smolbot-kept-<name>`: git runs a hook only by its
@@ -270,7 +270,7 @@ def shared_hooks(repo: Repo, everywhere: bool, cmd: str) -> list[str]:
 
 
 TRACKED = (
-    "{dir} (core.hooksPath) holds files this repository tracks ({files}): they are the team's "
+    "{dir} (core.hooksPath) holds files a repository tracks ({files}): they are the team's "
     "hooks, and installing would change them for everyone with scripts naming this machine's "
     "interpreter. To install for yourself only, copy them to a directory git does not track, "
     "point your own config at it (git config core.hooksPath <dir>) and run `smolbot hook "
@@ -280,12 +280,16 @@ TRACKED = (
 
 
 def tracked_hooks(repo: Repo) -> list[str]:
-    """The tracked files in the hooks directory, when it lies inside the worktree."""
+    """The tracked files in the hooks directory: this repository's, when it lies inside the
+    worktree, else those of the repository around it. A team's hooks clone (or a submodule) that
+    a repo-local core.hooksPath names is as much the team's: every repository pointing at it
+    would run scripts naming this machine's interpreter, and its `git pull` would conflict."""
+    where = hooks_dir(repo).resolve()
     try:
-        rel = hooks_dir(repo).resolve().relative_to(repo.root.resolve())
+        rel = where.relative_to(repo.root.resolve())
     except ValueError:
-        return []
-    return repo.git("ls-files", "--", str(rel), check=False).splitlines()
+        return tracked_at(where)
+    return repo.git("ls-files", "--", str(rel), check=False).splitlines() or tracked_at(where)
 
 
 def kept_path(path: Path) -> Path:

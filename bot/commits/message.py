@@ -22,6 +22,20 @@ class CommitDraft(BaseModel):
     body: str = Field(default="", max_length=4000)
 
 
+# C0 and C1 control characters but \n and \t: an ESC or BEL in a message drives the terminal of
+# everyone who runs `git log` on it (a file name or a model can carry one); a \r, \v or \x1c, and
+# U+2028, split a line for Python (str.splitlines) where git sees one.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+CONTROLS_OUT = "control character(s) taken out"  # the repair
+
+
+def without_controls(text: str) -> str:
+    """`text` with line breaks as git reads them (\n; \r\n, U+2028 and U+2029 become one) and
+    no other control character."""
+    text = text.replace("\r\n", "\n").replace("\u2028", "\n").replace("\u2029", "\n\n")
+    return _CONTROLS.sub("", text)
+
+
 def problems(message: str, style: Style) -> list[str]:
     """Format rules the message breaks (empty when it is fine)."""
     lines = message.splitlines()
@@ -139,8 +153,12 @@ def compose(
     comment: str = "#",
 ) -> tuple[str, list[str]]:
     """Build the final message from a draft, repairing what breaks the rules; returns (message,
-    repairs). `comment` starts a comment line for git (core.commentChar): no line may start with it."""
+    repairs). `comment` starts a comment line for git (core.commentChar): no line may start with
+    it. No control character but newlines and tabs is left (without_controls)."""
     repairs = []
+    draft = draft.model_copy(
+        update={"subject": without_controls(draft.subject), "body": without_controls(draft.body)}
+    )
     desc = _clean_desc(draft.subject, style, comment)
     if comment and draft.subject.strip().strip("\"'`").startswith(comment):
         repairs.append(f"{comment!r} taken off the subject's start (git drops it as a comment)")

@@ -13,8 +13,15 @@ from typing import TYPE_CHECKING
 
 from bot.commits import diffs
 from bot.commits.drafts import DraftResult
-from bot.commits.git import Repo
-from bot.commits.message import TRIMMED, CommitDraft, compose, uncommented
+from bot.commits.git import PATCH_CAP, Repo
+from bot.commits.message import (
+    CONTROLS_OUT,
+    TRIMMED,
+    CommitDraft,
+    compose,
+    uncommented,
+    without_controls,
+)
 from bot.commits.model import (
     FILE_PROMPT,
     MESSAGE_PROMPT,
@@ -153,11 +160,58 @@ def draft_tree(
     base = repo.head_tree()
     if tree == base:
         return None
-    changes = diffs.changes_from_patch(repo.patch(base, tree))
+    changes, note = staged_changes(repo, base, tree)
     if not changes:
         return None
     opts = dataclasses.replace(opts, comment=repo.comment_string(), branch=repo.branch())
-    return draft_changes(tree, changes, repo.history(opts.history), writer, opts)
+    result = draft_changes(tree, changes, repo.history(opts.history), writer, opts)
+    result.notes += [note] if note else []
+    return result
+
+
+# Past PATCH_CAP of staged diff, what is read: the smallest code files' diffs, up to this many
+# changed lines and bytes in all (the model is shown a few thousand characters).
+SAMPLE_LINES = 20_000
+SAMPLE_BYTES = 2**20
+SAMPLE_FILES = 500  # paths on one git command line
+
+
+def staged_changes(repo: Repo, base: str, tree: str) -> tuple[list[diffs.FileChange], str | None]:
+    """The changed files with their diffs, and a note when not all were read: past PATCH_CAP in
+    all, every file is listed from its line counts (Repo.stat) and only the smallest code files'
+    diffs are read, so a huge staged tree (a data import) costs what a small one does."""
+    text, whole = repo.patch(base, tree)
+    if whole:
+        return diffs.changes_from_patch(text), None
+    del text  # the next read holds SAMPLE_BYTES at most
+    stats = repo.stat(base, tree)
+    changes = [
+        diffs.FileChange(st.path, st.status, st.added, st.deleted,
+                         kind=diffs.classify(st.path, st.added is None))
+        for st in stats
+    ]  # fmt: skip
+    picked: list[str] = []
+    lines = 0
+    for st, c in sorted(zip(stats, changes, strict=True), key=lambda p: diffs.size([p[1]])):
+        if c.kind != "code":
+            continue
+        if picked and lines + diffs.size([c]) > SAMPLE_LINES:
+            break  # smallest first: none after fits either
+        picked += [st.old_path, st.path] if st.old_path != st.path else [st.path]
+        lines += diffs.size([c])
+        if len(picked) >= SAMPLE_FILES:
+            break
+    read: dict[str, str] = {}
+    if picked:
+        sample, _ = repo.patch(base, tree, picked, limit=SAMPLE_BYTES)
+        read = {c.path: c.patch for c in diffs.changes_from_patch(sample)}
+    for c in changes:  # the counts stay git's: a diff cut at SAMPLE_BYTES has fewer lines
+        c.patch = read.get(c.path, "")
+    mb = PATCH_CAP // 2**20
+    return changes, (
+        f"staged diff over {mb} MB: {len(changes)} files listed from their line counts, "
+        f"the diffs of {len(read)} of them read"
+    )
 
 
 def draft_changes(
@@ -224,6 +278,10 @@ def _finish(
     """The message for a draft (the paths' type, a listed body, the format rules, nothing it may
     not say: _without_references); its repairs."""
     draft, repairs = draft.model_copy(), []
+    plain = without_controls(draft.subject), without_controls(draft.body)
+    if plain != (draft.subject, draft.body):  # before the cleaner: `\x01Signed-off-by:` is one
+        draft.subject, draft.body = plain
+        repairs.append(CONTROLS_OUT)
     if style.conventional and forced in DECISIVE_TYPES and draft.type != forced:
         repairs.append(f"type {draft.type!r} replaced by {forced!r} (paths)")
         draft.type = forced
@@ -446,18 +504,18 @@ def _summarize_files(
         return
     for c in sorted(cut, key=lambda c: -len(c.patch))[: opts.file_summaries]:
         head = diffs.clip(c.patch, max(opts.budget_chars // 2, 800))
-        counts = f"+{c.added} -{c.deleted} lines"
+        counts, path = f"+{c.added} -{c.deleted} lines", diffs.quoted(c.path)
         try:
             answer = writer.ask(
                 FILE_PROMPT,
-                {"path": c.path, "counts": counts, "diff": head},
+                {"path": path, "counts": counts, "diff": head},
                 FileSummary,
                 allow_large=allow_large,
             )
         except Outdated:
             raise
         except Exception as err:  # the rule-made summary line stays
-            result.notes.append(f"file summary failed for {c.path}: {type(err).__name__}")
+            result.notes.append(f"file summary failed for {path}: {type(err).__name__}")
             continue
         if answer.value is None:
             continue
@@ -465,15 +523,14 @@ def _summarize_files(
         kinds = secrets_in(summary, scan.of(c))
         if kinds:
             result.notes.append(
-                f"the file summary of {c.path} held a possible secret ({', '.join(kinds)}): "
-                "not used"
+                f"the file summary of {path} held a possible secret ({', '.join(kinds)}): not used"
             )
             continue
         c.shown = f"{diffs.headline(c)} ({counts}; summarized by the model): {summary}"
 
 
 def _summary_notes(changes: list[diffs.FileChange]) -> list[str]:
-    summarized = [c.path for c in changes if c.summarized]
+    summarized = [diffs.quoted(c.path) for c in changes if c.summarized]
     if not summarized:
         return []
     shown = ", ".join(summarized[:5]) + (

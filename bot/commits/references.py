@@ -1,6 +1,6 @@
 """What a drafted message may not say on the model's word: a closing keyword (`closes #1` closes
 issue #1 once the commit reaches the default branch), a link nobody gave it, an image (a tracking
-pixel), a live @-mention. The staged diff is untrusted input: a line in it can tell the model to
+pixel), a live @-mention, a trailer (`Co-authored-by`, `Signed-off-by`), a CI skip directive. The staged diff is untrusted input: a line in it can tell the model to
 write any of them. Links and mentions are found as bot.core.checks finds them in what the bot
 posts; these functions take them out of a draft instead of refusing it."""
 
@@ -39,6 +39,24 @@ _IMAGE = re.compile(
 _MD_LINK = re.compile(r"\[([^\[\]\n]*)\]\(\s*<?([^\s)>]*)>?(?:\s+\"[^\"\n]*\")?\s*\)")
 _REF_DEF = re.compile(r"^\s*\[[^\]\n]+\]:\s*<?(\S+?)>?(?:\s.*)?$")
 _HTML_LINK = re.compile(r"<a\b[^>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL)
+# A trailer: git reads a last paragraph of `Token: value` lines as trailers, and each says
+# something for someone: Co-authored-by credits a GitHub user, Signed-off-by certifies the DCO
+# for the person it names (Reviewed-by, Acked-by, Tested-by likewise), Change-Id ties the commit
+# to a Gerrit change, Release-As sets release-please's next version, BREAKING CHANGE a
+# semantic-release major one (the drafted subject never says `!` either), skip-checks: true
+# skips GitHub's checks. One starting a line or sentence goes (filled into a paragraph, it can
+# start a line), and a `-by:` naming someone's address anywhere.
+_TRAILER = re.compile(
+    r"(?i)^\s*(?:[a-z][a-z0-9-]*-by|change-id|release-as|skip-checks|breaking[ -]change)\s*:"
+)
+_PERSON_TRAILER = re.compile(r"(?i)\b[a-z][a-z0-9-]*-by\s*:[^\n<>]*<[^<>\s]+@[^<>\s]+>")
+# A CI skip directive: [skip ci], [ci skip], [no ci], [skip actions], [actions skip] (GitHub,
+# GitLab, CircleCI, Bitbucket), [skip azurepipelines], [skip travis] ... and Azure's ***NO_CI***:
+# a pushed commit with one runs no checks.
+_CI_SKIP = re.compile(
+    r"(?i)\[\s*(?:skip|no)[ _-]+[a-z][\w-]{0,29}\s*\]|\[\s*[a-z][\w-]{0,29}[ _-]+skip\s*\]"
+    r"|\*\*\*NO_CI\*\*\*"
+)
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # words left hanging where a removed link or reference was (`details at`, `see`, `, and`)
@@ -58,7 +76,7 @@ def branch_issues(branch: str) -> set[int]:
 
 
 # how the repairs that drop something start (a draft with one is less sure: bot.llm.confidence)
-DROPPED = ("closing keyword", "image", "link")
+DROPPED = ("closing keyword", "image", "link", "trailer", "CI skip directive")
 
 
 @dataclass
@@ -69,6 +87,8 @@ class Cleaned:
     images: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     mentions: list[str] = field(default_factory=list)  # made inert, not dropped
+    trailers: list[str] = field(default_factory=list)  # each sentence with one
+    directives: list[str] = field(default_factory=list)  # CI skip directives
 
     def repairs(self) -> list[str]:
         out = []
@@ -81,6 +101,16 @@ class Cleaned:
             out.append(f"image(s) dropped: {', '.join(dict.fromkeys(self.images))}")
         if self.links:
             out.append(f"link(s) not in the diff dropped: {', '.join(dict.fromkeys(self.links))}")
+        if self.trailers:
+            out.append(
+                "trailer(s) dropped (a co-author, sign-off or other trailer is yours to add): "
+                f"{', '.join(map(repr, dict.fromkeys(self.trailers)))}"
+            )
+        if self.directives:
+            out.append(
+                "CI skip directive(s) dropped (the push would run no checks): "
+                f"{', '.join(map(repr, dict.fromkeys(self.directives)))}"
+            )
         if self.mentions:
             mentions = ", ".join(f"@{m}" for m in dict.fromkeys(self.mentions))
             out.append(f"@-mention(s) made inert, so they ping nobody: {mentions}")
@@ -125,14 +155,20 @@ class Cleaner:
         bullet = _BULLET.match(line)
         lead = bullet.group(0) if bullet else ""
         pieces = _SENTENCE_END.split(line[len(lead) :])
-        parts = [self._sentence(s) for s in pieces]
+        parts = [self._sentence(s, trailers=not lead) for s in pieces]
         if parts == pieces:
             return line  # untouched: as written, spacing too
         kept = [s for s in parts if s is not None]
         return f"{lead}{' '.join(kept)}" if kept else None
 
-    def _sentence(self, text: str) -> str | None:
-        new = CLOSING.sub(self._closing, text)  # before links go: an issue's URL is a reference
+    def _sentence(self, text: str, trailers: bool = True) -> str | None:
+        """One sentence cleaned, None when nothing is left; `trailers`: one with a trailer goes
+        (a list item's never starts a line: compose indents what it wraps; `- add "a\\nB-by: x"`)."""
+        if trailers and (_TRAILER.match(text) or _PERSON_TRAILER.search(text)):
+            self.found.trailers.append(text.strip())
+            return None
+        new = _CI_SKIP.sub(self._directive, text)
+        new = CLOSING.sub(self._closing, new)  # before links go: an issue's URL is a reference
         new = _IMAGE.sub(self._image, new)
         new = _MD_LINK.sub(self._md_link, new)
         new = _HTML_LINK.sub(self._html_link, new)
@@ -142,6 +178,10 @@ class Cleaner:
                 new = re.sub(r"<?" + re.escape(link) + r">?", _CUT, new)
         new = CLOSING.sub(self._closing, new)  # and after: `closes <link> #1` is `closes #1` now
         return text if new == text else _tidy(new, text)
+
+    def _directive(self, m: re.Match[str]) -> str:
+        self.found.directives.append(m.group(0))
+        return _CUT
 
     def _image(self, m: re.Match[str]) -> str:
         self.found.images.append(m.group(0))
