@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 import threading
 from datetime import timedelta
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -14,7 +16,7 @@ from celery.schedules import crontab
 from celery.signals import worker_process_init
 from kombu import Exchange, Queue  # type: ignore[attr-defined]
 
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from workers.embedded_broker import use_for_sqla_urls
 from workers.redis_transport import use_for_redis_urls
 
@@ -25,9 +27,36 @@ SWEEP_MAX_EVERY_S = 60
 REDIS_SOCKET_TIMEOUT_S = 5.0  # a Redis command that takes longer: the broker is taken for down
 
 
+def unwritable_data_dir(data_dir: Path, err: OSError) -> SettingsError:
+    """A data dir this user cannot make or write, said in one line as a store it cannot open is
+    (bot.cli.cannot_open): what every command that keeps files there says, not a traceback."""
+    why = " ".join(str(err).split()) or type(err).__name__
+    return SettingsError(
+        f"cannot write the data dir {data_dir} ({why}): set SMOLBOT_DATA_DIR to a directory this"
+        " user can write, or run this as the user the service runs as"
+    )
+
+
+def ensure_data_dir(settings: Settings) -> None:
+    """The data dir made if missing, and a file written there and removed: SettingsError if it
+    cannot be. What `web`, `worker`, `beat` and `serve` check first: each keeps files there (the
+    spool, the embedded broker, the beat schedule), and `beat` on a directory it could not write
+    logged a traceback every few seconds, forever under a service manager's restarts. Written,
+    not os.access: a read-only mount stops root, whom no mode bits stop."""
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=settings.data_dir):
+            pass
+    except OSError as err:
+        raise unwritable_data_dir(settings.data_dir, err) from None
+
+
 def configure(settings: Settings) -> Celery:
     """Point the app at the broker in settings, with the delivery guarantees we rely on."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise unwritable_data_dir(settings.data_dir, err) from None
     if settings.effective_broker_url.startswith("sqla+"):
         use_for_sqla_urls()  # the embedded broker's transport (workers/embedded_broker.py)
     elif settings.effective_broker_url.startswith(("redis://", "rediss://")):
@@ -37,6 +66,10 @@ def configure(settings: Settings) -> Celery:
     app.conf.update(
         broker_url=settings.effective_broker_url,
         broker_connection_retry_on_startup=True,
+        # a worker (and the beat) waits out a broker outage of any length: Celery's default of
+        # 100 tries ended it after about 45 minutes, and `smolbot serve` with it, its web then
+        # refusing the deliveries it would have stored (publishing is never retried: max_retries=0)
+        broker_connection_max_retries=None,
         broker_connection_timeout=3,
         broker_transport_options=_transport_options(settings.effective_broker_url),
         task_acks_late=True,

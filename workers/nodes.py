@@ -29,21 +29,32 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def child_of_this(cmd: list[str]) -> subprocess.Popen[bytes]:
-    """Start a worker process that is sent SIGTERM (its warm shutdown) if this one dies without
-    stopping it: killed by SIGKILL or the OOM killer, it would run on, re-parented, still
-    consuming the broker (and a second beat after a restart). Linux's parent-death signal."""
-    if not sys.platform.startswith("linux"):
-        return subprocess.Popen(cmd)
-    parent = os.getpid()
+    """Start a worker process in a process group of its own, sent SIGTERM (its warm shutdown) if
+    this one dies without stopping it.
 
-    def _die_with_parent() -> None:  # in the child, between fork and exec
+    Its own group: a terminal's signals (Ctrl-C's SIGINT, a hang-up's SIGHUP) go to the foreground
+    group, and they are this process's to act on, which ends its children by SIGTERM. In the same
+    group each Celery worker took the hang-up itself and re-exec'd (Celery's restart on SIGHUP
+    when its output is no terminal) while this process died of it: the workers ran on, orphaned,
+    still consuming the broker, one with a beat. No stdin (a read by a background group stops it),
+    SIGTTOU ignored (so does a write to a terminal set `tostop`).
+
+    The parent-death signal (Linux): killed by SIGKILL or the OOM killer, this process cannot stop
+    its children, which would run on, re-parented (and a second beat after a restart)."""
+    parent = os.getpid()
+    linux = sys.platform.startswith("linux")
+
+    def _prepare() -> None:  # in the child, between fork and exec
+        signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+        if not linux:
+            return
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() != parent:  # the parent died before the signal was asked for
             os._exit(1)
 
-    return subprocess.Popen(cmd, preexec_fn=_die_with_parent)
+    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, process_group=0, preexec_fn=_prepare)
 
 
 def _stat(pid: int) -> tuple[int, int] | None:
@@ -120,27 +131,40 @@ def concurrency_for(settings: Settings, queues: Iterable[str]) -> int:
     return max(1, sum(settings.worker_concurrency.get(q.strip(), 1) for q in queues))
 
 
+# What stops `worker --split`: a service manager's SIGTERM, Ctrl-C, a closed terminal's SIGHUP;
+# SIGQUIT, Celery's cold shutdown, is passed on.
+SPLIT_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+
+
 def run_split(
     settings: Settings, queues: list[str], pool: str, beat: bool, *, grace_s: float = GRACE_S
 ) -> int:
     """Start one `smolbot worker -Q q` per queue and supervise them; the first to exit ends all.
 
     The others get SIGTERM (Celery's warm shutdown: running tasks finish) and `grace_s` seconds to
-    end; one still running then is killed. Returns the highest exit status of the children, a
-    child ended by a signal counting as 128 + its number (as a shell reports it), so a crash by a
-    signal, or a kill at the end of the grace period, is not reported as success.
+    end; one still running then is killed. SIGTERM, SIGINT and SIGHUP (a closed terminal) to this
+    process stop them all so; the children, each in a process group of its own, get no terminal
+    signal themselves. A second SIGINT (Ctrl-C twice), or a SIGQUIT (`smolbot serve`'s second
+    Ctrl-C), is passed on as SIGQUIT: Celery's cold shutdown, the running tasks given up (acks
+    late: they run again). Returns the highest exit status of the children, a child ended by a
+    signal counting as 128 + its number (as a shell reports it), so a crash by a signal, or a
+    kill at the end of the grace period, is not reported as success.
     """
     stop = {"now": False}
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def _stop(*_: object) -> None:
+    def _stop(signum: int, _frame: object) -> None:
+        if signum == signal.SIGQUIT or (stop["now"] and signum == signal.SIGINT):
+            for _, c in children:
+                if c.poll() is None:
+                    c.send_signal(signal.SIGQUIT)
         stop["now"] = True
 
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {sig: signal.signal(sig, _stop) for sig in SPLIT_STOP_SIGNALS}
     # the beat runs in one child: the sweep queue's, or the first when sweep is not among the
     # queues (it was given to none then: no recovery sweep, no daily sweep, and nothing said so)
     beat_at = queues.index("sweep") if "sweep" in queues else 0
     try:
-        children: list[tuple[str, subprocess.Popen[bytes]]] = []
         for i, q in enumerate(queues):
             cmd = [sys.executable, "-m", "bot.cli", "worker", "-Q", q, "--pool", pool]
             cmd += [

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import os
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -87,12 +90,44 @@ def _spool(s: Settings) -> tuple[bool, str]:
     )
 
 
+def _data_dir(s: Settings) -> tuple[bool, str]:
+    """Whether this user can write the data dir (or, not made yet, the directory it would be made
+    in): serve, web, worker and beat keep their files there and refuse to start without it."""
+    from workers.celery_app import unwritable_data_dir
+
+    err = _unwritable(s.data_dir)
+    if err is not None:
+        return False, str(unwritable_data_dir(s.data_dir, err))
+    if not s.data_dir.is_dir():
+        return True, f"{s.data_dir} not made yet: `smolbot serve`, `web` or `worker` makes it"
+    return True, f"{s.data_dir} is writable"
+
+
+def _unwritable(directory: Path) -> OSError | None:
+    """What stops this user from writing in `directory`, or in its nearest existing parent when
+    it is not made yet (doctor makes nothing), None if nothing does: a file is written there and
+    removed at once. Not os.access alone: root passes any mode bits, but not a read-only mount."""
+    where = directory
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    try:
+        if not where.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(where))
+        with tempfile.TemporaryFile(dir=where):
+            pass
+    except OSError as err:
+        return err
+    return None
+
+
 def _no_store_yet(s: Settings) -> str | None:
     """What to say when the SQLite store these settings name does not exist: doctor checks the
     store, it never creates one (a mistyped SMOLBOT_DATA_DIR got an empty store and a ✓)."""
     file = sqlite_file(s.effective_database_url)
     if file is None or file.exists():
         return None
+    if (err := _unwritable(file.parent)) is not None:  # `serve` would not start it there
+        return f"no store at {file}, and this user cannot write {file.parent} to make one ({err})"
     return (
         f"no store at {file} yet (`smolbot serve`, `web` or `worker` starts it there); if the"
         " service runs already, these are not its settings: they come from the environment and"
@@ -114,16 +149,22 @@ def _broker(s: Settings) -> tuple[bool, str]:
     from bot.cli.service import broker_status
 
     url = s.effective_broker_url
-    if url.startswith("sqla+sqlite:///"):  # the embedded broker: checked, never created here
-        file = sqlite_file(url.removeprefix("sqla+"))
-        if file is not None and not os.path.lexists(file.parent):  # no directory made for it
-            return False, (
-                f"no broker file at {file} yet (`smolbot serve`, `web` or `worker` starts it"
-                " there); if the service runs already, these are not its settings: set"
-                " SMOLBOT_DATA_DIR (or SMOLBOT_BROKER_URL) to the service's"
-            )
+    file = sqlite_file(url.removeprefix("sqla+")) if url.startswith("sqla+sqlite:///") else None
+    unwritable = _unwritable(file.parent) if file is not None else None
+    # the embedded broker: checked, never created here
+    if file is not None and not os.path.lexists(file.parent):  # no directory made for it
+        if unwritable is not None:
+            return False, f"no broker file at {file}, and this user cannot make it ({unwritable})"
+        return False, (
+            f"no broker file at {file} yet (`smolbot serve`, `web` or `worker` starts it"
+            " there); if the service runs already, these are not its settings: set"
+            " SMOLBOT_DATA_DIR (or SMOLBOT_BROKER_URL) to the service's"
+        )
     ok, detail = broker_status(s)
     hint = "" if ok else " — start the broker or fix SMOLBOT_BROKER_URL"
+    if not ok and file is not None and unwritable is not None:
+        hint = f" — this user cannot write {file.parent}, its directory: fix SMOLBOT_BROKER_URL"
+        hint += " (SMOLBOT_DATA_DIR for the default one)"
     return ok, f"{_safe(s.effective_broker_url)}: {detail}{hint}"
 
 
@@ -281,6 +322,7 @@ def _large(s: Settings) -> tuple[bool, str]:
 
 
 CHECKS: list[Check] = [
+    ("data dir", _data_dir),
     ("store", _store),
     ("webhook spool", _spool),
     ("broker", _broker),

@@ -158,16 +158,22 @@ def require_app(settings: Settings) -> None:
 
 def _check_bot_login(settings: Settings) -> None:
     """SMOLBOT_BOT_LOGIN against the login GitHub shows for the App: a wrong one is refused (the
-    bot would answer its own comments and post again on every retry). GitHub out of reach, or
-    refusing the key, is said in one line and the worker starts: deliveries wait or are parked,
-    each saying why."""
+    bot would answer its own comments and post again on every retry). So is an API URL that
+    answers 404 for the App itself: every installation's token would be a 404 too, each delivery
+    skipped as if its issue were deleted, none left to replay once the URL is fixed; refused, the
+    worker takes none, and they wait (queued, or the web's store) for one started right. GitHub
+    out of reach, or refusing the key, is said in one line and the worker starts: deliveries wait
+    or are parked, each saying why."""
     from bot.github import GitHubApp
     from bot.github.app import bot_login_problem
+    from bot.github.errors import NotAnApiRoot
     from bot.ports import AppCredentialsError, GitHubError
 
     quick = settings.model_copy(update={"github_timeout_s": min(settings.github_timeout_s, 10)})
     try:
         found = GitHubApp(quick).app_login()
+    except NotAnApiRoot as err:
+        raise SettingsError(f"{err} (it is {settings.github_api_url})") from None
     except (AppCredentialsError, GitHubError) as err:
         click.echo(
             f"warning: SMOLBOT_BOT_LOGIN not checked: GitHub did not say the App's login ({err})",
@@ -186,7 +192,10 @@ def _check_bot_login(settings: Settings) -> None:
 )
 def web(host: str | None, port: int | None) -> None:
     """Run the web process: webhook intake, health, metrics, dashboard."""
+    from workers.celery_app import ensure_data_dir
+
     settings = get_settings()
+    ensure_data_dir(settings)
     _require_secret(settings)
     run_web(
         settings,
@@ -224,10 +233,11 @@ def worker(
     queues: str, concurrency: int | None, pool: str, beat: bool, name: str | None, split: bool
 ) -> None:
     """Run a Celery worker on the configured broker."""
-    from workers.celery_app import configure
+    from workers.celery_app import configure, ensure_data_dir
     from workers.nodes import concurrency_for, run_split
 
     settings = get_settings()
+    ensure_data_dir(settings)
     require_app(settings)
     open_service_store(settings.effective_database_url).close()  # one line if it cannot open
     if split:
@@ -256,9 +266,10 @@ def worker(
 @click.command()
 def beat() -> None:
     """Run the periodic scheduler (recovery sweep, lifecycle sweeps, weekly digests)."""
-    from workers.celery_app import configure
+    from workers.celery_app import configure, ensure_data_dir
 
     settings = get_settings()
+    ensure_data_dir(settings)  # its schedule file: unwritable, a traceback every few seconds
     app = configure(settings)
     app.Beat(schedule=str(settings.data_dir / "beat-schedule"), loglevel=settings.log_level).run()
 
@@ -275,7 +286,10 @@ def beat() -> None:
 )
 def serve(port: int | None, concurrency: int | None) -> None:
     """Web + workers + beat in one command, for one machine."""
+    from workers.celery_app import ensure_data_dir
+
     settings = get_settings()
+    ensure_data_dir(settings)
     _require_secret(settings)
     require_app(settings)
     open_service_store(settings.effective_database_url).close()  # before the worker starts
@@ -292,15 +306,18 @@ def run_serve(
 ) -> int:
     """Run the web in this process and `smolbot worker --beat` as a child; the exit status.
 
-    SIGTERM, SIGINT or SIGHUP to this process alone (a service manager, `kill PID`) stops both:
-    the worker gets SIGTERM at once (Celery's warm shutdown: a running task finishes; SIGHUP
-    would make Celery restart itself, and a second SIGINT is Celery's cold shutdown), the web
-    stops taking requests, and the worker has `grace_s` seconds (default: `smolbot worker
+    The port is tried first: taken, it is said in one line (status 3) before a worker+beat starts
+    beside the one already serving. SIGTERM, SIGINT or SIGHUP to this process (a service manager,
+    `kill PID`) or to its process group (Ctrl-C, a closed terminal) stops both: the worker, in a
+    process group of its own so that no terminal signal reaches it, gets SIGTERM at once
+    (Celery's warm shutdown: a running task finishes; SIGHUP would make Celery restart itself),
+    the web stops taking requests, and the worker has `grace_s` seconds (default: `smolbot worker
     --split`'s, and room for it to kill a worker still running then) to end before it is killed,
-    with the processes under it. uvicorn's own handlers are not used: after its
-    shutdown it re-raises SIGTERM with the default action, which ended this process before it
-    stopped the worker, left running (orphaned, still consuming the broker, a second beat
-    after a restart).
+    with the processes under it. A second SIGINT (Ctrl-C twice) sends it SIGQUIT: Celery's cold
+    shutdown, the running tasks given up (acks late: they run again). uvicorn's own handlers are
+    not used: after its shutdown it re-raises SIGTERM with the default action, which ended this
+    process before it stopped the worker, left running (orphaned, still consuming the broker, a
+    second beat after a restart).
 
     A worker that dies on its own stops the web too, said in one line: a web taking deliveries
     that no worker handles would look healthy while nothing happens. Status 0 after a stop by
@@ -323,8 +340,11 @@ def run_serve(
         again = bool(stopped_by)
         stopped_by.append(signum)
         stopping.set()
-        if child is not None and child.poll() is None and not again:
-            child.terminate()
+        if child is not None and child.poll() is None:
+            if not again:
+                child.terminate()
+            elif signum == signal.SIGINT:  # Ctrl-C twice: Celery's cold shutdown
+                child.send_signal(signal.SIGQUIT)
         if server is not None:
             server.should_exit = True
             if again and signum == signal.SIGINT:  # Ctrl-C twice: don't wait for open requests
@@ -344,6 +364,10 @@ def run_serve(
         if server is not None:
             server.should_exit = True
 
+    problem = cannot_listen(settings.host, port)
+    if problem:
+        click.echo(f"smolbot: {problem}", err=True)
+        return STARTUP_FAILURE
     previous = {sig: signal.signal(sig, _on_signal) for sig in SERVE_STOP_SIGNALS}
     try:
         cmd = [sys.executable, "-m", "bot.cli", "worker", "--beat"]
@@ -385,6 +409,35 @@ def run_serve(
     if not (stopped_by or (server is not None and server.started)):
         return STARTUP_FAILURE
     return status
+
+
+def cannot_listen(host: str, port: int) -> str | None:
+    """Why the web could not listen on host:port (the port taken, an address not this machine's),
+    None if it can: each address uvicorn would bind, bound and let go at once."""
+    import errno
+    import socket
+
+    try:
+        found = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        for family, kind, proto, _, address in found:
+            with socket.socket(family, kind, proto) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:  # as asyncio binds it: IPv6 only
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind(address)
+    except OSError as err:
+        why = " ".join(str(err).split()) or type(err).__name__
+        fix = (
+            "another process listens there (another `smolbot serve`?): stop it, or set"
+            " SMOLBOT_PORT (or --port) to a free port"
+            if err.errno == errno.EADDRINUSE
+            else "set SMOLBOT_HOST to an address of this machine (127.0.0.1, 0.0.0.0) and"
+            " SMOLBOT_PORT (or --port) to a port this user may open"
+        )
+        return f"cannot listen on {host}:{port} ({why}): {fix}"
+    return None
 
 
 def _serve_server(config: Any) -> Any:

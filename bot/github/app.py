@@ -18,7 +18,7 @@ from github.Repository import Repository
 from requests import RequestException
 
 from bot.github.convert import raw
-from bot.github.errors import as_installation, credentials_error, their_now
+from bot.github.errors import app_error, as_installation, credentials_error, their_now
 from bot.github.pacing import WritePacer
 from bot.github.repo import PER_PAGE, FileCache, GitHubRepo, release_unfollowed
 from bot.github.tokens import TokenCache
@@ -202,7 +202,7 @@ class GitHubApp:
         try:
             return sorted(raw(i)["id"] for i in integration.get_installations())
         except (GithubException, RequestException) as exc:
-            raise credentials_error(exc) from exc
+            raise app_error(exc) from exc
 
     def repo_installation(self, full_name: str) -> dict[str, Any] | None:
         """The App's installation on a repository, asked as the App (GET
@@ -245,7 +245,7 @@ class GitHubApp:
         try:
             return f"{integration.get_app().slug}[bot]"
         except (GithubException, RequestException) as exc:
-            raise credentials_error(exc) from exc
+            raise app_error(exc) from exc
 
     def is_self(self, login: str, user_type: str = "Bot") -> bool:
         """True for the bot's own account, so its own actions never reset its clocks."""

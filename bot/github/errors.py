@@ -212,8 +212,43 @@ def credentials_error(exc: BaseException, now: Callable[[], float] | None = None
             return AppCredentialsError(f"GitHub refused the App's token: {said}; {_skew(exc, now)}")
         return AppCredentialsError(f"{KEY_HINT} (GitHub said: {said})" if said else KEY_HINT)
     if isinstance(exc, GithubException) and exc.status == 404:
+        if _no_such_app(exc):
+            return AppCredentialsError(NO_SUCH_APP)
         return NotFound("GitHub: this installation does not exist or was removed (check the id)")
     return translate_exception(exc) or GitHubError(str(exc))
+
+
+class NotAnApiRoot(AppCredentialsError):
+    """A call on the App itself (GET /app, /app/installations) answered 404 with no word from
+    GitHub: those paths exist on every API root, so SMOLBOT_GITHUB_API_URL is no API root (a
+    GitHub Enterprise Server host without /api/v3, a typo). A setting to fix, not an installation
+    gone: said as the installation's 404, every delivery was skipped as "deleted"."""
+
+
+NOT_AN_API_ROOT = (
+    "GitHub answered 404 Not Found for the App itself (/app): SMOLBOT_GITHUB_API_URL is not"
+    " a GitHub API root; set it to https://api.github.com, or https://HOST/api/v3 for GitHub"
+    " Enterprise Server"
+)
+# GitHub's 404 for a token whose App id (the JWT's issuer) is no App there
+NO_SUCH_APP = (
+    "GitHub knows no App with this SMOLBOT_APP_ID (Integration not found): set the App ID shown"
+    " on the App's settings page, and SMOLBOT_GITHUB_API_URL to the GitHub the App was"
+    " registered on (https://HOST/api/v3 for GitHub Enterprise Server)"
+)
+
+
+def _no_such_app(exc: GithubException) -> bool:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    return str(data.get("message") or "").strip().lower() == "integration not found"
+
+
+def app_error(exc: BaseException, now: Callable[[], float] | None = None) -> Exception:
+    """credentials_error, for a call on the App itself: a 404 there is never an installation
+    gone, but an App id GitHub does not know, or (GitHub said nothing of it) NotAnApiRoot."""
+    if isinstance(exc, GithubException) and exc.status == 404 and not _no_such_app(exc):
+        return NotAnApiRoot(NOT_AN_API_ROOT)
+    return credentials_error(exc, now)
 
 
 def _skew(exc: GithubException, now: Callable[[], float] | None) -> str:

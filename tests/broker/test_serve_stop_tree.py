@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.llm.fake_openai import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # a Celery worker in its warm shutdown, its model task still running: SIGTERM changes nothing
@@ -99,7 +101,7 @@ def serve_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     settings = load_settings(env="test", data_dir=tmp_path)
 
     def run(**kw: Any) -> float:
-        assert service.run_serve(settings, 8000, None, **kw) == 0
+        assert service.run_serve(settings, free_port(), None, **kw) == 0
         (grace,) = waited
         return grace
 
@@ -118,3 +120,56 @@ def test_serve_waits_longer_for_its_supervisor_than_the_supervisor_for_its_worke
 
 def test_an_explicit_grace_is_kept(serve_stops: Any) -> None:
     assert serve_stops(grace_s=3.0) == 3.0
+
+
+# serve's worker+beat child, standing in for Celery: records each signal it gets; SIGTERM starts
+# its warm shutdown (a task that outlasts the test), SIGQUIT is its cold shutdown (it ends)
+CELERY_LIKE = """
+import signal, sys, time
+seen = open(sys.argv[1], "a", buffering=1)
+def on(signum, _frame):
+    seen.write(signal.Signals(signum).name + "\\n")
+    if signum == signal.SIGQUIT:
+        sys.exit(0)
+for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+    signal.signal(sig, on)
+seen.write("ready\\n")
+time.sleep(600)
+"""
+
+
+def test_ctrl_c_twice_gives_serve_s_worker_celerys_cold_shutdown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker has a process group of its own (no terminal signal reaches it), so Ctrl-C
+    twice reaches serve alone: the first is the worker's SIGTERM (warm shutdown), the second its
+    SIGQUIT (Celery's cold shutdown: the running tasks given up), not a wait for the grace."""
+    import bot.cli.service as service
+    import workers.nodes as nodes
+    from bot.settings import load_settings
+
+    seen = tmp_path / "signals"
+    real = nodes.child_of_this
+    monkeypatch.setattr(
+        nodes, "child_of_this", lambda cmd: real([sys.executable, "-c", CELERY_LIKE, str(seen)])
+    )
+    monkeypatch.setattr(service, "_frozen_app", lambda settings: None)
+
+    class Server:
+        started = True
+        should_exit = force_exit = False
+
+        def run(self) -> None:  # the web, up: Ctrl-C twice (serve's own handlers take it)
+            deadline = time.monotonic() + 120
+            while "ready" not in (seen.read_text() if seen.exists() else ""):
+                assert time.monotonic() < deadline, "the stand-in worker never started"
+                time.sleep(0.05)
+            for _ in range(2):
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.2)  # the handler runs in this thread, between two bytecodes
+
+    monkeypatch.setattr(service, "_serve_server", lambda config: Server())
+    settings = load_settings(env="test", data_dir=tmp_path)
+    status = service.run_serve(settings, free_port(), None, grace_s=150.0)
+    assert seen.read_text().split() == ["ready", "SIGTERM", "SIGQUIT"]
+    assert status == 0

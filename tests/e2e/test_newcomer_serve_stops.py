@@ -139,3 +139,29 @@ def test_serve_killed_outright_takes_its_worker_and_beat_along(fake_github, tmp_
         assert not left, f"still running after serve was killed: {left}\n{log.read_text()[-3000:]}"
     finally:
         _kill_group(serve, tree)
+
+
+def test_a_hang_up_to_serve_s_whole_group_stops_its_worker_and_beat_too(
+    fake_github, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A closed terminal (or SSH session) sends SIGHUP to the foreground process group. The
+    workers were in serve's group: each took the SIGHUP itself and re-exec'd (Celery's restart
+    when its output is no terminal, as here: a log file) while the `--split` supervisor died of
+    it, and they ran on, orphaned, consuming the broker, one with a beat; serve exited 0. Now the
+    worker tree has a process group of its own: serve alone gets the hang-up and stops it."""
+    serve, _base, log = _serve_labelling(fake_github, tmp_path)
+    tree = _tree(serve.proc.pid)
+    try:
+        assert len(tree) >= 4, "serve's supervisor and its three workers"
+        os.killpg(serve.proc.pid, signal.SIGHUP)  # Proc starts serve as its group's leader
+        status = serve.proc.wait(timeout=180)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and any(map(_alive, tree)):
+            time.sleep(0.2)
+        left = sorted(p for p in tree if _alive(p))
+        assert not left, f"still running after serve stopped: {left}\n{log.read_text()[-3000:]}"
+        assert status == 0, log.read_text()[-3000:]
+        # the hang-up was serve's alone: no worker took it (and restarted, as Celery does)
+        assert "Restarting celery worker" not in log.read_text(), log.read_text()[-3000:]
+    finally:
+        _kill_group(serve, tree)
