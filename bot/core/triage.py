@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from bot.core.actions import Action, AddLabels, Comment, NoOp, RemoveLabel
+from bot.core.actions import Action, AddLabels, Comment, NoOp, RemoveLabel, UpsertComment
 from bot.core.checks import (
     as_read,
     check_text,
@@ -38,6 +38,13 @@ ASK_INTRO = (
     "to the description?"
 )
 ASK_OUTRO = "You can edit the issue above. (I am a bot; a maintainer will follow up.)"
+ASK_PROGRESS_INTRO = (
+    "Thanks for the update! To help the maintainers look into it, could you still add the "
+    "following to the description?"
+)
+ASK_DONE_INTRO = "Thanks for the update! The report now has everything asked for:"
+ASK_DONE_OUTRO = "(I am a bot; a maintainer will follow up.)"
+ASK_GIVEN = "(there now, thanks)"
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,33 @@ def removed_by_people(events: Iterable[EventData], bot_login: str) -> dict[str, 
     }
 
 
+UNCHANGED_EDIT = "edited, but neither its title nor its body changed: nothing new to classify"
+
+
+def text_edited(changes: object) -> bool:
+    """Whether an `issues.edited` delivery's `changes` (the old value of each field the edit
+    changed) name the title or the body: only they are what the classifier reads. Not a
+    mapping (a delivery without it): not known, so taken as changed."""
+    if not isinstance(changes, dict):
+        return True
+    return "title" in changes or "body" in changes
+
+
+def triaged_by_person(removed: dict[str, str], cfg: RepoConfig) -> str | None:
+    """Why an edit of an issue with no kind label asks no classifier: a person took a kind
+    label off it (`removed`, removed_by_people), a decision on its kind the bot does not undo
+    (not_put_back holds the same kind back, and another kind would contradict them); only their
+    `/smolbot retriage` asks again. None: no person did."""
+    taken = sorted((lb, who) for lb, who in removed.items() if kinds_named([lb], cfg))
+    if not taken:
+        return None
+    said = ", ".join(f"{lb!r} was taken off by {who}" for lb, who in taken)
+    return (
+        f"edited, but {said}: a person's triage, not classified again"
+        " (/smolbot retriage asks the classifier again)"
+    )
+
+
 def not_put_back(
     actions: list[Action], removed: dict[str, str], needs_triage: str
 ) -> tuple[list[Action], bool]:
@@ -228,9 +262,33 @@ def exempt_reason(issue: IssueSnapshot, cfg: RepoConfig) -> str | None:
     return f"issue has exempt label(s) {sorted(hit)}" if hit else None
 
 
-def ask_body(missing: Iterable[Need]) -> str:
-    items = "\n".join(f"- {n.label}" for n in missing)
-    return f"{ASK_INTRO}\n\n{items}\n\n{ASK_OUTRO}"
+def ask_body(missing: Iterable[Need], asked: tuple[str, ...] = ()) -> str:
+    """The ask for what a bug report lacks. `asked`: what the bot's ask on the issue lists
+    (asked_items), in its order: each one the report has now is shown struck through, the rest
+    as asked, so the one comment says what is there and what is still missing (nothing is asked
+    twice). With nothing of it given since, the ask is word for word the one first posted."""
+    missing = tuple(missing)
+    wanted = {n.label for n in missing}
+    given = [a for a in asked if a not in wanted]
+    if not given:
+        items = "\n".join(f"- {n.label}" for n in missing)
+        return f"{ASK_INTRO}\n\n{items}\n\n{ASK_OUTRO}"
+    lines = [f"- ~~{a}~~ {ASK_GIVEN}" if a in given else f"- {a}" for a in asked]
+    lines += [f"- {n.label}" for n in missing if n.label not in asked]
+    items = "\n".join(lines)
+    if not missing:
+        return f"{ASK_DONE_INTRO}\n\n{items}\n\n{ASK_DONE_OUTRO}"
+    return f"{ASK_PROGRESS_INTRO}\n\n{items}\n\n{ASK_OUTRO}"
+
+
+# an item of the ask's list: `- Version`, or `- ~~Version~~ (there now, thanks)` once given
+_ASK_ITEM = re.compile(r"^- (?:~~(.+?)~~(?: .*)?|(.+?))[ \t]*$", re.MULTILINE)
+
+
+def asked_items(body: str) -> tuple[str, ...]:
+    """What the bot's ask comment (ask_body) lists, given or not, in its order: what it asked
+    for, so a later edit of it is measured against the first ask."""
+    return tuple(m.group(1) or m.group(2) for m in _ASK_ITEM.finditer(body or ""))
 
 
 def info_actions(
@@ -243,6 +301,7 @@ def info_actions(
     asked: bool = False,
     unread: tuple[Need, ...] = (),
     no_needs: str = "",
+    asked_for: tuple[str, ...] = (),
 ) -> list[Action]:
     """Ask once for what a bug report lacks; drop needs-info once nothing is missing, or once
     a maintainer's retriage (`replace`) makes a bug something else. `asked`: the bot's ask
@@ -251,7 +310,9 @@ def info_actions(
     someone else's: left for them). `unread`: needs the report could not be judged on (not
     written in English): never asked for, and needs-info is not taken off on their account.
     `no_needs`: why there is nothing to ask for at all (no bug template could be chosen, or it
-    requires nothing): said in the audit, and needs-info is not taken off on its account."""
+    requires nothing): said in the audit, and needs-info is not taken off on its account.
+    `asked_for`: what the bot's ask lists (asked_items): once part of it is there, the ask is
+    edited to say so (progress_actions), never posted again."""
     label = cfg.triage.needs_info_label
     present = find_label(issue.labels, label)
     was_bug = kind_for_labels(issue.labels, cfg) is Kind.BUG
@@ -286,7 +347,8 @@ def info_actions(
         if not asked:  # a maintainer's needs-info (a config file, a screenshot they asked for)
             why = f"{present} was set by someone else; left for them"
             return [NoOp(why, "remove_label")]
-        return [RemoveLabel(present, "the report now has what was asked for")]
+        done = RemoveLabel(present, "the report now has what was asked for")
+        return [done, *progress_actions(missing, asked_for)]
     keys = ", ".join(n.key for n in missing)
     if asked and present is None:
         why = f"already asked for {keys}; needs-info was removed since: not put back"
@@ -294,10 +356,23 @@ def info_actions(
     # the label first: a failure between the two leaves needs-info without the ask, which a
     # retry posts; the other way round, the ask without needs-info reads as a maintainer's
     # removal (`asked`), and the retry would never put it on
-    return [
-        AddLabels((label,), f"waiting for: {keys}"),
-        Comment(ask_body(missing), ASK_MARKER, f"bug report lacks: {keys}"),
-    ]
+    waiting = AddLabels((label,), f"waiting for: {keys}")
+    if asked and (progress := progress_actions(missing, asked_for)):
+        return [waiting, *progress]
+    return [waiting, Comment(ask_body(missing), ASK_MARKER, f"bug report lacks: {keys}")]
+
+
+def progress_actions(missing: tuple[Need, ...], asked_for: tuple[str, ...]) -> list[Action]:
+    """The bot's ask edited in place once the report has some of what it lists (`asked_for`):
+    what is there struck through, what is still `missing` as asked, its marker kept so later
+    runs find it. Nothing of it given: none (the ask stays as it is, no write)."""
+    wanted = {n.label for n in missing}
+    given = [a for a in asked_for if a not in wanted]
+    if not given:
+        return []
+    keys = ", ".join(n.key for n in missing) or "nothing"
+    why = f"the report now has {', '.join(given)}; still missing: {keys}"
+    return [UpsertComment(ask_body(missing, asked_for), ASK_MARKER, why)]
 
 
 FIRST_RESPONSE_MARKER = "triage:first-response"
@@ -817,7 +892,7 @@ _STATEMENT = re.compile(
 )
 
 
-def _said(text: str) -> str:
+def _less_quotes(text: str) -> str:
     """Text less what it quotes after its first word (`The guard does not catch "ignore previous
     instructions"`): a quote that opens it is the order itself (`"Forget what you were told":`)."""
     first = re.search(r"\w", text)
@@ -830,7 +905,7 @@ def _said(text: str) -> str:
 def _order_before_colon(before: str) -> bool:
     """Whether a sentence ending in a colon gives the bot an order itself: not one it quotes, nor
     a statement of a third person (`Your system prompt is dropped when streaming:`)."""
-    said = _said(before)
+    said = _less_quotes(before)
     return not _STATEMENT.match(said) and _addressed_order(said)
 
 
@@ -855,7 +930,10 @@ def _colon_joined(parts: list[str]) -> list[str]:
             before.endswith(":")
             and (
                 (goes_on and (ordered or _order_before_colon(before)))
-                or (_orders(part) and any(_ADDRESSEE.search(f) for f in _forms(_said(before))))
+                or (
+                    _orders(part)
+                    and any(_ADDRESSEE.search(f) for f in _forms(_less_quotes(before)))
+                )
                 or _calls(before)
             )
         ) or (ordered and goes_on and before.endswith(";")):

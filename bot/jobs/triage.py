@@ -26,8 +26,10 @@ from bot.core.templates import (
 )
 from bot.core.triage import (
     ASK_MARKER,
+    UNCHANGED_EDIT,
     IssueSnapshot,
     Verdict,
+    asked_items,
     decide_kind,
     exempt_reason,
     first_response_actions,
@@ -38,7 +40,9 @@ from bot.core.triage import (
     not_put_back,
     quarantine,
     removed_by_people,
+    text_edited,
     threshold_for,
+    triaged_by_person,
     visible,
 )
 from bot.dupes import INDEXES
@@ -293,7 +297,7 @@ def plan_triage(
     if kind is Kind.BUG:
         needs, template, no_needs = needs_for(ctx, host, issue.repo, report.body, cfg)
         missing, unread = gaps(report, needs, template, thread if _reads(issue, cfg) else None)
-    asked = kind is Kind.BUG and _asked_before(ctx, thread, issue, cfg, missing, unread, no_needs)
+    ask = _ask_on(ctx, thread, issue, cfg, missing, unread, no_needs) if kind is Kind.BUG else None
     candidates = find_duplicates(ctx, report) if cfg.triage.duplicates else []
     likely = likely_duplicates(candidates, cfg.triage.duplicate_threshold, exclude=issue.number)
     return Plan(
@@ -306,9 +310,10 @@ def plan_triage(
             issue,
             cfg,
             replace=replace,
-            asked=asked,
+            asked=ask is not None,
             unread=unread,
             no_needs=no_needs,
+            asked_for=asked_items(ask.body) if ask else (),
         ),
         missing,
         candidates,
@@ -318,7 +323,7 @@ def plan_triage(
     )
 
 
-def _asked_before(
+def _ask_on(
     ctx: JobContext,
     thread: Thread,
     issue: IssueSnapshot,
@@ -326,21 +331,22 @@ def _asked_before(
     missing: tuple[Need, ...],
     unread: tuple[Need, ...],
     no_needs: str,
-) -> bool:
-    """Whether the bot's ask for details is on a bug report, read (one comments call, shared
-    with the author's comments) only when it decides something: details missing and needs-info
-    off (a maintainer took it off: not put back; asking switched off: nothing is asked), or
-    nothing missing and needs-info on (the bot's own needs-info is taken off, also when asking
-    was switched off since; someone else's is left for them)."""
+) -> CommentData | None:
+    """The bot's ask for details on a bug report, read (one comments call, shared with the
+    author's comments) only when it decides something: details missing and needs-info off (a
+    maintainer took it off: not put back; asking switched off: nothing is asked), details
+    missing and needs-info on (what the ask listed and the report has now is shown as given
+    there), or nothing missing and needs-info on (the bot's own needs-info is taken off, also
+    when asking was switched off since; someone else's is left for them)."""
     labeled = find_label(issue.labels, cfg.triage.needs_info_label) is not None
-    if bool(missing) == labeled or (missing and not cfg.triage.ask_for_missing_info):
-        return False
+    if not (missing or labeled) or (missing and not cfg.triage.ask_for_missing_info):
+        return None
     if not missing and (unread or no_needs):  # needs-info stays whoever set it
-        return False
-    return any(
-        c.author == ctx.settings.bot_login and ASK_MARKER in markers_in(c.body)
-        for c in thread.comments()
-    )
+        return None
+    for c in thread.comments():
+        if c.author == ctx.settings.bot_login and ASK_MARKER in markers_in(c.body):
+            return c
+    return None
 
 
 def _reads(issue: IssueSnapshot, cfg: RepoConfig) -> bool:
@@ -422,6 +428,11 @@ def triage_issue(
         if skip == EDITED_TRIAGED and find_label(raw.labels, cfg.triage.needs_info_label):
             recheck_info(ctx, host, shown, cfg, perf, thread)
         return None
+    if trigger == "edited" and not force and is_untriaged(raw.labels, cfg):
+        people = removed_by_people(host.issue_events(number), ctx.settings.bot_login)
+        if (why := triaged_by_person(people, cfg)) is not None:
+            perf.perform([NoOp(why, "triage")])
+            return None
     issue = guarded(ctx, raw, delivery_id)  # what the model reads (audited only for triage)
     theirs = _needs_triage_theirs(ctx, cfg, delivery_id, repo, number)
     plan = plan_triage(
@@ -487,9 +498,16 @@ def recheck_info(
     thread = thread or Thread(host, issue.number)
     needs, template, no_needs = needs_for(ctx, host, issue.repo, issue.body, cfg)
     missing, unread = gaps(issue, needs, template, thread if _reads(issue, cfg) else None)
-    asked = _asked_before(ctx, thread, issue, cfg, missing, unread, no_needs)
+    ask = _ask_on(ctx, thread, issue, cfg, missing, unread, no_needs)
     actions = info_actions(
-        Kind.BUG, missing, issue, cfg, asked=asked, unread=unread, no_needs=no_needs
+        Kind.BUG,
+        missing,
+        issue,
+        cfg,
+        asked=ask is not None,
+        unread=unread,
+        no_needs=no_needs,
+        asked_for=asked_items(ask.body) if ask else (),
     )
     perf.perform(actions)
 
@@ -629,6 +647,8 @@ def handle_issue_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any
         ctx.store.audit("triage", "skipped", f"issues.{action} needs no triage", **audit)
     elif (by_bot := _opened_by_bot_payload(ctx, raw)) is not None:
         ctx.store.audit("triage", "skipped", by_bot, **audit)  # nothing read from GitHub for it
+    elif action == "edited" and not text_edited(payload.get("changes")):
+        ctx.store.audit("triage", "skipped", UNCHANGED_EDIT, **audit)
     else:
         count = raw.get("comments")
         triage_issue(
