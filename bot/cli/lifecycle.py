@@ -12,10 +12,10 @@ import click
 
 from bot.cli import open_service_store, open_stored
 from bot.cli.triage import utf8_text
-from bot.core.lifecycle import Thread, parse_time, waiting_on
-from bot.core.summary import waiting_line
+from bot.core.lifecycle import Thread, parse_time
+from bot.core.summary import NOT_JUDGED, waiting_line, whole
 from bot.jobs.context import JobContext, ModelLayer
-from bot.jobs.summarize import write_summary
+from bot.jobs.summarize import waiting_for, write_summary
 from bot.ports import RateLimited, Unavailable
 from bot.samples.host import comment_data, event_data, issue_data
 from bot.settings import Settings, get_settings
@@ -66,6 +66,27 @@ def thread_from_json(data: Any) -> Thread:
     return thread
 
 
+def whole_strings(data: Any) -> tuple[Any, int]:
+    """The thread file's JSON with every lone surrogate in its strings (`"\\ud83d"` alone: a
+    text an exporter cut inside an emoji; valid JSON, but half a character no UTF-8 encoder
+    writes) as U+FFFD, and how many strings held one: the thread's hash and the output failed on
+    it with a traceback."""
+    if isinstance(data, str):
+        fixed = whole(data)
+        return fixed, int(fixed != data)
+    if isinstance(data, list):
+        pairs = [whole_strings(v) for v in data]
+        return [v for v, _ in pairs], sum(n for _, n in pairs)
+    if isinstance(data, dict):
+        out, count = {}, 0
+        for key, value in data.items():
+            (k, nk), (v, nv) = whole_strings(key), whole_strings(value)
+            out[k] = v
+            count += nk + nv
+        return out, count
+    return data, 0
+
+
 def _models(settings: Settings, store: Store, no_model: bool) -> ModelLayer | None:
     if no_model:
         return None
@@ -92,20 +113,27 @@ def summarize_cmd(thread_file: Path, no_model: bool, as_json: bool) -> None:
         raise click.UsageError(f"{thread_file} is not valid JSON: {err}") from None
     except ValueError as err:
         raise click.UsageError(str(err)) from None
+    data, halves = whole_strings(data)
+    if halves:
+        click.echo(
+            f"{thread_file}: {halves} texts hold half of an emoji or other character (a lone"
+            " surrogate: the text was cut inside it); read as U+FFFD (\ufffd)",
+            err=True,
+        )
     thread = thread_from_json(data)
     settings = get_settings()
     store = open_service_store(settings.effective_database_url)
     written = write_summary(_models(settings, store, no_model), thread, settings)
-    waiting = waiting_on(thread, settings.bot_login)
+    waiting = waiting_for(thread, settings.bot_login)  # None: a pull request, not judged
     if as_json:
         out = {
             "summary": written.body,
             "how": written.how,
             "rejected": list(written.problems),
-            "waiting_on": waiting.on,
-            "who": list(waiting.who),
-            "since": waiting.since.isoformat(),
-            "reason": waiting.reason,
+            "waiting_on": waiting.on if waiting else None,
+            "who": list(waiting.who) if waiting else [],
+            "since": waiting.since.isoformat() if waiting else None,
+            "reason": waiting.reason if waiting else NOT_JUDGED,
         }
         click.echo(json.dumps(out, indent=2))
         return
@@ -113,7 +141,7 @@ def summarize_cmd(thread_file: Path, no_model: bool, as_json: bool) -> None:
         click.echo(written.body)
         return
     click.echo(f"No summary: {written.how} ({'; '.join(written.problems)})")
-    click.echo(f"\nWaiting on: {waiting_line(waiting)}")
+    click.echo(f"\nWaiting on: {waiting_line(waiting) if waiting else NOT_JUDGED}")
 
 
 @click.command("sweep")

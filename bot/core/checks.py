@@ -68,7 +68,7 @@ CLAIMS = re.compile(
 # e-mail address or #N inside it is linked. Only one within a line and a table cell (`|`) is
 # taken: where a paragraph ends (a blank line, a heading, a list item, a quote) and where a table
 # splits its cells decides which backticks pair, so a run left unpaired there makes every pairing
-# unsure (see _spoken)
+# unsure (see outside_code)
 CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)[^\r\n|]+?(?<!`)\1(?!`)")
 # what takes backticks before a code span can: an HTML tag, comment or block (`<span title="`">`,
 # `<div>` …), an autolink, a link target or title (`](`), a reference definition (`]:`), and an
@@ -118,7 +118,7 @@ def links(text: str) -> list[str]:
     return list(out)
 
 
-def _spoken(text: str) -> str:
+def outside_code(text: str) -> str:
     """Text less its code spans where which backticks pair is sure, else all of it (a ping or a
     link is worse than a refused text): mentions, links and references in what is left count."""
     if "`" not in text or _NOT_CODE.search(text):
@@ -210,7 +210,7 @@ def check_text(
     # GitHub links and pings nothing in a code span: those out first where their pairing is sure
     # (an entity in one is not decoded); mentions then as GitHub finds them: `&#64;` is an @, a
     # zero-width character is kept, as it ends a login or separates
-    bare = _spoken(text)
+    bare = outside_code(text)
     spoken = html.unescape(bare)
     shown = as_read(bare)
     urls = {_same_link(u) for u in allowed_urls}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
@@ -14,7 +15,12 @@ from bot.core.labels import canon, find_label, same_label, spelled
 from bot.core.markers import markers_in, quiet
 from bot.ports import CommentData, EventData, IssueData
 
+# what an association alone takes for the team (a thread file, the ranking: nothing looked up)
 TEAM_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+# the one association that proves write access. GitHub gives MEMBER to any member of the owning
+# organisation and COLLABORATOR to any outside collaborator, whatever their permission on the
+# repository (read too): where a lookup can be made, it confirms those two
+WRITE_ASSOCIATIONS = frozenset({"OWNER"})
 CLOCK_EVENTS = frozenset({"labeled", "unlabeled", "assigned", "unassigned", "reopened"})
 # the exemptions' own events: one after a ping means the issue was exempt for part of the time
 # the ping gave (locked: its author could not even answer), so no close comes on that ping
@@ -56,6 +62,29 @@ CLOSE_BODY = (
     "{ask} this still matters, reopen the issue (or comment and ask a maintainer to) and add "
     "the missing details.\n\n_I'm smolbot, a bot; a reopen resets my clock._"
 )
+
+
+class Team(frozenset[str]):
+    """Who can write to the repository (logins, lower case), as looked up; `outsiders`: those
+    looked up and found without write, whom a MEMBER or COLLABORATOR association does not make
+    team. A plain frozenset (nothing looked up) leaves the association to say who else is."""
+
+    outsiders: frozenset[str]
+
+    def __new__(cls, writers: Iterable[str] = (), outsiders: Iterable[str] = ()) -> Team:
+        team = super().__new__(cls, (login.lower() for login in writers))
+        team.outsiders = frozenset(login.lower() for login in outsiders) - team
+        return team
+
+
+def on_team(login: str, association: str, team: frozenset[str] = frozenset()) -> bool:
+    """Whether `login` is on the team: looked up and can write (in `team`), or not looked up and
+    its association says so (an owner's always does)."""
+    who, said = login.lower(), association.upper()
+    if said in WRITE_ASSOCIATIONS or who in team:
+        return True
+    outsiders = team.outsiders if isinstance(team, Team) else frozenset()
+    return said in TEAM_ASSOCIATIONS and who not in outsiders
 
 
 @dataclass(frozen=True)
@@ -136,7 +165,7 @@ def is_reply(author: str, kind: str, body: str, bot_login: str) -> bool:
     return not is_bot(author, kind, bot_login) and not only_commands(body)
 
 
-def _said(body: str) -> str:
+def own_words(body: str) -> str:
     """What the comment itself says: without quotes, code, links and HTML comments."""
     text = re.sub(r"```.*?```|`[^`]*`|<!--.*?(?:-->|$)|https?://\S+", "", body, flags=re.S)
     return "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith(">"))
@@ -147,7 +176,7 @@ def asks_something(body: str) -> bool:
     reader something (`search.html?q=fork` does not). Any script's question mark: the full-width
     `？` of Chinese and Japanese, the Arabic `؟`, the Greek `;` (U+037E), the Armenian `՞`, the
     Ethiopic `፧` (an issue asked in them never waited on its author, so was never pinged)."""
-    said = _said(body)
+    said = own_words(body)
     return any(mark in said for mark in "?？﹖؟\u037e՞፧⸮‽⁇⁈⁉")
 
 
@@ -158,7 +187,7 @@ MENTION = re.compile(r"(?<![\w@`])@([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:/
 def mentions(body: str) -> list[str]:
     """Who the comment @-mentions outside quotes, code, links and HTML comments (logins and
     org/team names, as written, in order, once each)."""
-    return list(dict.fromkeys(MENTION.findall(_said(body))))
+    return list(dict.fromkeys(MENTION.findall(own_words(body))))
 
 
 # -- policy ---------------------------------------------------------------------------------
@@ -245,7 +274,7 @@ def waiting_on(
         c for c in _by_time(thread.comments) if is_reply(c.author, c.author_type, c.body, bot_login)
     ]
     by_team = [
-        c for c in people if c.author != author and _team(c.author, c.author_association, team)
+        c for c in people if c.author != author and on_team(c.author, c.author_association, team)
     ]
     by_author = [c for c in people if c.author == author]
     # an answer the author edits into an earlier comment is her answer as of the edit
@@ -268,8 +297,8 @@ def waiting_on(
             if moved is not None:
                 return moved
             return Waiting("author", (author,), heard, f"label {needs_info} is set", last_team)
-        on_team = _team(author, issue.author_association, team)
-        up = _follow_up(last_team, last_author, author, on_team)
+        author_on_team = on_team(author, issue.author_association, team)
+        up = _follow_up(last_team, last_author, author, author_on_team)
         if up is not None:  # still hers to answer: the label stays on
             asked = parse_time(up.created_at)
             moved = _answered_otherwise(thread, people, by_team, up, asked, clock, bot_login)
@@ -287,7 +316,7 @@ def waiting_on(
             return _on_team(issue, last_team, clock, why, said_at=last_author)
         why = "the author answered the needs-info request"
         return _on_team(issue, last_team, clock, why, True, said_at=last_author)
-    author_is_team = _team(author, issue.author_association, team)
+    author_is_team = on_team(author, issue.author_association, team)
     if last_team is None and last_author is None:
         if author_is_team:
             return _unless_asked(
@@ -356,7 +385,7 @@ def _replied_after(
         if c.author != author
         and c not in by_team
         and parse_time(c.created_at) > asked
-        and not PLUS_ONE.fullmatch(_said(without_commands(c.body)))
+        and not PLUS_ONE.fullmatch(own_words(without_commands(c.body)))
     ]
     return others[-1] if others else None
 
@@ -504,10 +533,6 @@ def _on_team(
         return Waiting("assignee", assignees, clock, why, None, answered, asked_by, said_at)
     who = (last_team.author,) if last_team else ()
     return Waiting("maintainer", who, clock, why, None, answered, asked_by, said_at)
-
-
-def _team(login: str, association: str, team: frozenset[str]) -> bool:
-    return association.upper() in TEAM_ASSOCIATIONS or login.lower() in team
 
 
 def _by_time(comments: tuple[CommentData, ...]) -> list[CommentData]:
@@ -789,7 +814,7 @@ def _known_team(thread: Thread, login: str, team: frozenset[str]) -> bool:
     said = [c.author_association for c in thread.comments if c.author == login]
     if login == thread.issue.author:
         said.append(thread.issue.author_association)
-    return any(_team(login, association, team) for association in said)
+    return any(on_team(login, association, team) for association in said)
 
 
 def _comment_edited_after(
@@ -805,7 +830,7 @@ def _comment_edited_after(
         for c in thread.comments
         if c.updated_at
         and is_reply(c.author, c.author_type, c.body, bot_login)
-        and (c.author == author or not _team(c.author, c.author_association, team))
+        and (c.author == author or not on_team(c.author, c.author_association, team))
         and parse_time(c.updated_at) > max(at, parse_time(c.created_at))
     ]
     return max(edited, key=lambda c: parse_time(c.updated_at), default=None)

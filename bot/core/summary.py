@@ -17,13 +17,21 @@ from bot.core.checks import (
     ISSUE_REF,
     MENTION,
     CheckResult,
-    _spoken,
     check_text,
     commits_named,
     links,
+    outside_code,
     unsupported_claims,
 )
-from bot.core.lifecycle import PLUS_ONE, Thread, Waiting, _said, is_reply, without_commands
+from bot.core.lifecycle import (
+    PLUS_ONE,
+    Thread,
+    Waiting,
+    is_reply,
+    on_team,
+    own_words,
+    without_commands,
+)
 from bot.core.markers import marker, markers_in, quiet
 from bot.core.text import invisible
 
@@ -107,35 +115,48 @@ class Entry:
 
     n: int
     author: str
-    role: str  # author | maintainer | contributor
+    role: str  # AUTHOR | MAINTAINER | OTHER
     text: str
     url: str
 
 
-def entries(thread: Thread, bot_login: str, per_entry_chars: int = 1500) -> list[Entry]:
+AUTHOR, MAINTAINER, OTHER = "author", "maintainer", "other"
+# half of a UTF-16 pair (a JSON "\ud83d" escape, a title cut inside an emoji) as U+FFFD
+_HALVES = dict.fromkeys(range(0xD800, 0xE000), "\ufffd")
+
+
+def whole(text: str) -> str:
+    """The text with every lone surrogate (half a character, which no UTF-8 encoder writes: the
+    thread's hash, the posted comment and stdout all failed on one) shown as U+FFFD, as a decoder
+    shows a broken byte; a text without one is returned as it is."""
+    return text if text.isascii() else text.translate(_HALVES)
+
+
+def entries(
+    thread: Thread, bot_login: str, per_entry_chars: int = 1500, team: frozenset[str] = frozenset()
+) -> list[Entry]:
     """The issue (title and body) and the human comments, each cut at per_entry_chars: a chunk
     never splits an entry, so one longer than the model's context could not be summarized.
     Comments that only talk to the bot (`/smolbot summarize`) are no entries, as the lifecycle
-    counts no reply in them; a comment's own command lines are left out of its text."""
+    counts no reply in them; a comment's own command lines are left out of its text. Each is
+    labeled as the lifecycle reads its writer: the author, a maintainer (the comment's
+    author_association, or a login in `team`, lower case: a private org member's association
+    says nothing), or other (anyone else: a drive-by "me too" is no word of the project's)."""
     issue = thread.issue
-    opening = f"{issue.title}\n\n{issue.body}".strip()[:per_entry_chars]
-    first = Entry(0, issue.author, "author", opening, issue.html_url)
+    opening = whole(f"{issue.title}\n\n{issue.body}".strip()[:per_entry_chars])
+    first = Entry(0, issue.author, AUTHOR, opening, issue.html_url)
     out = [first]
     for c in thread.comments:
         if not is_reply(c.author, c.author_type, c.body, bot_login):
             continue
-        role = "author" if c.author == issue.author else _role(c.author_association)
-        text = without_commands(c.body)[:per_entry_chars]
+        role = AUTHOR if c.author == issue.author else _role(c.author, c.author_association, team)
+        text = whole(without_commands(c.body)[:per_entry_chars])
         out.append(Entry(len(out), c.author, role, text, c.html_url))
     return out
 
 
-def _role(association: str) -> str:
-    return (
-        "maintainer"
-        if association.upper() in ("OWNER", "MEMBER", "COLLABORATOR")
-        else "contributor"
-    )
+def _role(login: str, association: str, team: frozenset[str]) -> str:
+    return MAINTAINER if on_team(login, association, team) else OTHER
 
 
 def content_hash(items: list[Entry]) -> str:
@@ -182,6 +203,18 @@ LINE_BREAK = re.compile(r"\r\n|[\r\v\f\x1c-\x1e\x85\u2028\u2029]")
 def chunks(items: list[Entry], budget_chars: int) -> list[list[Entry]]:
     """Split the thread into pieces that fit the model's context; never splits one entry."""
     return packed(items, lambda e: len(e.text) + len(e.author) + 20, budget_chars)
+
+
+def read_plan(parts: list[list[T]], most: int) -> tuple[list[list[T]], int]:
+    """The chunks of a long thread the model reads, at most `most` (at least one): the first
+    (the issue and the comments right after it) and the newest, and how many items of the
+    chunks between are left unread (the summary says how many). Each chunk is one call, and a
+    merge of their summaries at most one more: a 400-comment thread made 41 calls, most of an
+    hour of the local model, for a summary whose Current state only the newest chunks decide."""
+    if len(parts) <= max(1, most):
+        return parts, 0
+    newest = len(parts) - (max(1, most) - 1)
+    return [parts[0], *parts[newest:]], sum(len(p) for p in parts[1:newest])
 
 
 def packed(items: Iterable[T], cost: Callable[[T], int], budget: int) -> list[list[T]]:
@@ -287,7 +320,7 @@ def still_open(summary: ThreadSummary, items: list[Entry]) -> ThreadSummary:
 
 def _plus_one(e: Entry) -> bool:
     """A bare `+1` (or 👍): it answers no question, as the lifecycle's waiting-on reads it."""
-    return bool(PLUS_ONE.fullmatch(_said(e.text)))
+    return bool(PLUS_ONE.fullmatch(own_words(e.text)))
 
 
 def is_empty(summary: ThreadSummary) -> bool:
@@ -340,9 +373,7 @@ def extractive(items: list[Entry]) -> ThreadSummary:
         if re.search(r"\b(tried|try|workaround|reinstall|downgrad|upgrad|still|same)\b", s, re.I)
         for q in _quoted([s], e.n)
     ][:3]
-    # the newest reply with words to quote (one that is only a pasted log or a picture has none)
-    said = ((e, _sentences(e.text)) for e in reversed(replies) if not _plus_one(e))
-    last = next(((e, s) for e, s in said if s), None)
+    last = _state_entry(replies)
     state = _quoted([" ".join(last[1][:2])], last[0].n) if last else []
     questions = [
         q
@@ -353,6 +384,31 @@ def extractive(items: list[Entry]) -> ThreadSummary:
         for q in _quoted([s], e.n)
     ]
     return ThreadSummary(problem=problem, tried=tried, state=state, open_questions=questions[-3:])
+
+
+def _state_entry(replies: list[Entry]) -> tuple[Entry, list[str]] | None:
+    """The reply that says where things stand, and its sentences: the newest with words to quote
+    (one that is only a pasted log or a picture has none; a bare +1 is none) by the author or a
+    maintainer; only where neither has replied, anyone's newest. A stranger's drive-by "me too,
+    any update?" was the Current state of a thread the team had answered."""
+    said = [
+        (e, s) for e in reversed(replies) if not _plus_one(e) for s in [_sentences(e.text)] if s
+    ]
+    return next((found for found in said if found[0].role != OTHER), said[0] if said else None)
+
+
+def owned_state(summary: ThreadSummary, items: list[Entry]) -> ThreadSummary:
+    """The model's Current state as the extractive one picks it (_state_entry): where the author
+    or a maintainer has replied, a state claim citing only other people's comments is dropped,
+    and when none is left, the author's or maintainer's newest words are quoted instead."""
+    found = _state_entry([e for e in items if e.n != 0])
+    if found is None or found[0].role == OTHER:
+        return summary
+    roles = {e.n: e.role for e in items}
+    state = [c for c in summary.state if any(roles.get(n) != OTHER for n in _sources(c))]
+    if not state:
+        state = _quoted([" ".join(found[1][:2])], found[0].n)
+    return summary.model_copy(update={"state": state})
 
 
 def _quoted(sentences: list[str], n: int) -> list[str]:
@@ -482,7 +538,7 @@ def _shown(text: str) -> str:
     that opens a block (a heading, a quote, a `~~~` fence) is escaped. The text's own code spans
     stay where which backticks pair is sure (as check_text reads them); else every backtick is
     escaped, so none pairs with the code around a link."""
-    spans = list(CODE_SPAN.finditer(text)) if "`" in text and _spoken(text) != text else []
+    spans = list(CODE_SPAN.finditer(text)) if "`" in text and outside_code(text) != text else []
     parts, at = [], 0
     for m in spans:
         parts += [_escaped(text[at : m.start()]), m.group(0)]

@@ -219,8 +219,12 @@ def digest_waits(
     not read, decided on an earlier state of it, keeps that decision (stored:
     `lifecycle_decisions`, read here when not given). The team: maintainers by association, and
     those the store's roles say can write (a private org member's association says only
-    CONTRIBUTOR), as the sweep found them."""
-    team = frozenset(login.lower() for login, can in load_roles(store, repo).items() if can)
+    CONTRIBUTOR), as the sweep found them; those it found without write are not team, whatever
+    their association (a read-only outside collaborator is a COLLABORATOR)."""
+    roles = load_roles(store, repo)
+    team = lc.Team(
+        (p for p, can in roles.items() if can), (p for p, can in roles.items() if not can)
+    )
     stored = lifecycle_decisions(store, repo) if stored is None else stored
     waits: dict[int, Waiting | None] = {}
     for number, issue in issues.items():

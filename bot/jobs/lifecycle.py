@@ -20,8 +20,10 @@ from bot.core.lifecycle import (
     PULL_REQUEST,
     SWEEP_GRACE,
     TEAM_ASSOCIATIONS,
+    WRITE_ASSOCIATIONS,
     Decision,
     Ping,
+    Team,
     Thread,
     decide,
     described_in,
@@ -261,6 +263,13 @@ class Budget:
         self.repo_untouched = self.installation_untouched = False
         return actions
 
+    def refund(self, actions: list[Action]) -> None:
+        """Give back what admit took for actions not written (GitHub failed them): a retry
+        admits them again, and they count once."""
+        ops = sum(1 for a in actions if not isinstance(a, NoOp))
+        self.repo_left += ops
+        self.installation_left += ops
+
 
 def _fits(ops: int, left: int, untouched: bool) -> bool:
     return ops <= left or (untouched and left > 0)
@@ -327,7 +336,7 @@ def review_issue(
     actions = budget.admit(decision.actions)
     # comments read fresh before posting; a dry run posts nothing: the sweep's read will do
     view = cast(RepoHost, KnownThread(host, thread, fresh_comments=not cfg.dry_run))
-    actions, results = _perform(Performer(view, ctx.store, target), actions)
+    actions, results = _perform(Performer(view, ctx.store, target), actions, budget)
     record_pings(ctx.store, issue, decision, actions, results, now)  # a ping is the last action
     refused = any(isinstance(a, NoOp) and a.what == "cap" for a in actions)  # look again
     # a dry-run wrote nothing: its would-be outcome holds until the issue changes
@@ -336,19 +345,26 @@ def review_issue(
     return Reviewed("decided", decision, results, calls, thread, actions)
 
 
-def _perform(performer: Performer, actions: list[Action]) -> tuple[list[Action], list[str]]:
+def _perform(
+    performer: Performer, actions: list[Action], budget: Budget
+) -> tuple[list[Action], list[str]]:
     """The actions performed in order, and their outcomes; but no Close after a comment GitHub
     refused because the issue is locked (locked between the re-read and the post): the issue
     would close with no note saying why. The close is audited as called off instead; the
-    locked issue is exempt from then on."""
+    locked issue is exempt from then on. An action GitHub failed, and those after it, go back
+    to the budget (refund) before the error goes on."""
     done: list[Action] = []
     results: list[str] = []
-    for a in actions:
+    for i, a in enumerate(actions):
         if isinstance(a, Close) and performer.locked:
             why = "close called off: the closing note was not posted, the issue is locked"
             a = NoOp(f"{why} ({a.reason})", what="close")
+        try:
+            results.extend(performer.perform([a]))
+        except BaseException:
+            budget.refund(actions[i:])
+            raise
         done.append(a)
-        results.extend(performer.perform([a]))
     return done, results
 
 
@@ -395,23 +411,27 @@ def _decide_with_roles(
     if (
         not acts
         or author in roles
-        or _is_team_association(thread.issue.author_association)
+        or _proves_write(thread.issue.author_association)
         or is_bot(author, thread.issue.author_type, bot)  # never waited on: its role is moot
     ):
         return decision, lookups
     roles[author] = host.permission(author) in WRITE_ROLES
     if roles[author]:
-        decision = decide(thread, cfg, now, bot, team=team | {author.lower()}, recorded=pinged)
+        team = Team([*team, author], team.outsiders)
+        decision = decide(thread, cfg, now, bot, team=team, recorded=pinged)
     return decision, lookups + 1
 
 
 def resolve_team(
     host: RepoHost, thread: Thread, bot: str, roles: dict[str, bool], skip: str = ""
-) -> tuple[frozenset[str], int]:
+) -> tuple[Team, int]:
     """Who in the thread can write to the repo, asked once per person (roles caches per repo).
 
-    author_association alone misses maintainers whose org membership is private, so people
-    it does not already mark as team are looked up; returns (team logins, lookups made).
+    Only an owner's author_association proves it: GitHub says MEMBER for any member of the
+    owning organisation and COLLABORATOR for any outside collaborator, whatever their
+    permission (read too), and nothing of a maintainer whose org membership is private. So
+    everyone else is looked up, `skip` (the author, looked up only when the decision would act)
+    too when the association takes them for the team. Returns (the team, lookups made).
     """
     people = {thread.issue.author: thread.issue.author_association}
     for c in thread.comments:
@@ -422,13 +442,22 @@ def resolve_team(
             people.setdefault(e.actor, "")
     lookups = 0
     for login, association in people.items():
-        if login != skip and login not in roles and not _is_team_association(association):
-            roles[login] = host.permission(login) in WRITE_ROLES
-            lookups += 1
-    return frozenset(p.lower() for p in people if roles.get(p)), lookups
+        if login in roles or _proves_write(association):
+            continue
+        if login == skip and not _claims_team(association):
+            continue
+        roles[login] = host.permission(login) in WRITE_ROLES
+        lookups += 1
+    known = [p for p in people if p in roles]
+    return Team([p for p in known if roles[p]], [p for p in known if not roles[p]]), lookups
 
 
-def _is_team_association(association: str) -> bool:
+def _proves_write(association: str) -> bool:
+    return association.upper() in WRITE_ASSOCIATIONS
+
+
+def _claims_team(association: str) -> bool:
+    """The association alone would take them for the team: they are looked up before deciding."""
     return association.upper() in TEAM_ASSOCIATIONS
 
 
@@ -650,16 +679,20 @@ class _Sweep:
                 if isinstance(err, Unavailable) and self.retry_later(repo, issue.number, err):
                     raise
                 self.failed(repo, issue.number, err)
-            spent = before - budget.installation_left
-            run.update(
-                issue=issue.number,
-                operations=run["operations"] + spent,
-                repo_operations=run["repo_operations"] + spent,
-                failing=None,
-            )
+            finally:  # what the review wrote counts, whatever failed after it (the summary)
+                self.spent(before - budget.installation_left)
+            run.update(issue=issue.number, failing=None)
             self.save("running", None)
             if self.limits.pace_s:
                 sleep(self.limits.pace_s)
+
+    def spent(self, ops: int) -> None:
+        """Count an issue's writes in the run's tallies, a resumed run's budgets start from them:
+        also when the summary after them failed (go() saves the run paused with them then)."""
+        self.run.update(
+            operations=self.run["operations"] + ops,
+            repo_operations=self.run["repo_operations"] + ops,
+        )
 
     def repo_reads(self, repo: str) -> tuple[RepoHost, RepoConfig, list[IssueData]] | None:
         """The repository's host, config and open issues (pull requests too), or None when GitHub

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from bot.core.config import parse_config
 from bot.core.digest import render_markdown
-from bot.core.lifecycle import decide, described_as, ping_marker
+from bot.core.lifecycle import Team, decide, described_as, ping_marker
 from bot.core.markers import marker
 from bot.jobs.digest import build_digest
 from bot.jobs.lifecycle import load_thread, save_roles, save_state
@@ -128,6 +128,26 @@ def test_a_private_org_maintainer_s_question_is_a_wait_on_the_author_in_the_dige
     dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT)
     assert [i.number for i in dg.waiting] == []
     assert [(i.number, i.waiting_on, i.waiting_days) for i in dg.top] == [(1, "author", 12)]
+
+
+def test_a_read_only_collaborator_s_question_is_no_wait_on_the_author_in_the_digest(
+    store: Store,
+) -> None:
+    """rob is an outside collaborator with read access: GitHub says COLLABORATOR, the sweep
+    found him without write (the store's roles). His question is a stranger's, so the issue
+    waits on the team, in the lifecycle and in the digest alike."""
+    asked = NOW - timedelta(days=12)
+    d = data(
+        [issue(1, "Upload fails", "ann", NOW - timedelta(days=20), comments=1, updated=asked)],
+        {"1": [comment(1, "rob", "Which version do you run?", asked, "COLLABORATOR")]},
+        collaborators=[{"login": "rob", "permission": "read"}],
+    )
+    host, cfg = SampleHost(d), parse_config("")
+    save_roles(store, REPO, {"rob": False, "ann": False})  # what the lifecycle sweep stored
+    lc = decide(load_thread(host, 1), cfg, NOW, BOT, team=Team((), {"rob", "ann"}))
+    assert lc.waiting is not None and lc.waiting.on != "author"
+    dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT)
+    assert [(i.number, i.waiting_on) for i in dg.top] == [(1, lc.waiting.on)]
 
 
 def _busy() -> dict:

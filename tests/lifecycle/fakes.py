@@ -89,6 +89,7 @@ class FakeRepo:
         )
         self.issues[number] = issue
         self.comment_list[number], self.events[number] = [], []
+        self._maintains(author, issue.author_association)
         return issue
 
     def say(
@@ -112,7 +113,14 @@ class FakeRepo:
         )
         self.comment_list[number].append(c)
         self._touch(number, at)
+        self._maintains(author, assoc)
         return c
+
+    def _maintains(self, login: str, assoc: str) -> None:
+        """Someone a test marks MEMBER or COLLABORATOR can write, unless perms says otherwise:
+        GitHub says so of read-only people too, so the bot looks them up."""
+        if assoc in ("MEMBER", "COLLABORATOR"):
+            self.perms.setdefault(login, "write")
 
     def event(self, number: int, kind: str, actor: str, at: datetime, **kw: Any) -> None:
         self.events[number].append(EventData(kind, actor, iso(at), **kw))

@@ -154,7 +154,7 @@ def test_a_question_answered_in_the_next_chunk_is_not_open(tmp_path: Path, by_mo
         merge = {"problem": [f"{items[0].text[:60]} [0]"], "tried": tried, "open_questions": asked}
         answers += [merge] * len(parts)
     models: Any = ScriptedModels(*answers)  # else no answer to any merge
-    w = write_summary(models, thread, s)
+    w = write_summary(models, thread, s, max_chunks=len(parts))  # every chunk read
     assert w.body is not None and "chunks" in w.how, w.how
     assert ("merged without the model" in w.how) is (by_model == "chunks"), w.how
     assert ("written by" in w.how) is (by_model != "nothing"), w.how
@@ -214,7 +214,7 @@ def test_the_merge_prompts_of_a_long_thread_fit_the_budget_of_one_call(tmp_path:
 
     merged = {**piece(parts[-1]), "problem": ["The app crashes on start. It worked in 1.2. [0]"]}
     models: Any = ScriptedModels(*[piece(p) for p in parts], *[merged] * len(parts))
-    w = write_summary(models, thread_of(repo), s)
+    w = write_summary(models, thread_of(repo), s, max_chunks=len(parts))  # every chunk read
     merges = [v["parts"] for p, v in models.prompts if p == "summary_merge"]
     assert len(merges) >= 2 and all(len(m) <= budget_chars(s) for m in merges), [
         len(m) for m in merges

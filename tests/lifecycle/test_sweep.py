@@ -158,7 +158,8 @@ def test_operation_caps_are_audited(tmp_path: Path) -> None:
 
 def test_rate_limit_pauses_and_resumes_where_it_stopped(tmp_path: Path) -> None:
     clock = Clock(day(8.5))
-    limiter = Limiter(fail_at=10)  # in o/r0, after its config (.yml, .yaml) and some issues' reads
+    # in o/r0, after its config (.yml, .yaml), bob's role and some issues' reads
+    limiter = Limiter(fail_at=11)
     gh = world(clock, limiter)
     ctx = ctx_for(gh, clock, tmp_path)
     with pytest.raises(RateLimited) as err:

@@ -159,6 +159,7 @@ class Repo:
     labels: dict[str, Label] = field(default_factory=dict)
     permissions: dict[str, str] = field(default_factory=dict)
     custom_roles: dict[str, str] = field(default_factory=dict)  # login -> an org's custom role
+    members: set[str] = field(default_factory=set)  # the owning organisation's members
     files: dict[str, bytes] = field(default_factory=dict)
     timeline: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     deleted: set[int] = field(default_factory=set)  # issues an admin deleted: 410 Gone
@@ -169,10 +170,14 @@ class Repo:
         return f"{self.owner}/{self.name}"
 
     def association(self, login: str) -> str:
-        """GitHub's author_association, from ownership and the permissions set on the fake."""
+        """GitHub's author_association, from ownership, membership and the permissions set on
+        the fake. As GitHub: MEMBER for any member of the owning organisation and COLLABORATOR
+        for anyone given a role on the repository, whatever their permission (read too)."""
         if login == self.owner:
             return "OWNER"
-        if self.permissions.get(login, "none") in ("admin", "maintain", "write", "triage"):
+        if login in self.members:
+            return "MEMBER"
+        if self.permissions.get(login, "none") != "none":
             return "COLLABORATOR"
         return "NONE"
 
