@@ -116,7 +116,7 @@ def _status(repo: Repo) -> None:
     box = DraftBox(repo.smolbot_dir())
     pid = drafter_mod.alive(box)
     click.echo(f"drafter: {'running, pid ' + str(pid) if pid else 'not running'}")
-    count = len(list(box.drafts.glob("*-*.txt"))) if box.drafts.is_dir() else 0
+    count = len(list(box.drafts.glob("*-*-*.txt"))) if box.drafts.is_dir() else 0
     click.echo(f"drafts: {count} in {box.drafts}")
     click.echo(f"hook interpreter: {hooks.python()}")
 

@@ -59,29 +59,32 @@ def with_draft(draft: str, text: str, comment: str = "#") -> str:
     return f"{draft}\n\n{text}"
 
 
-def await_draft(repo: Repo, box: DraftBox, head: str, tree: str, budget_s: float) -> str | None:
-    """The draft for tree on HEAD's tree head: at once when ready, else ask the drafter and wait
-    up to budget_s, and no longer than a draft can still come (as the prepare-commit-msg hook)."""
-    path, none = box.text_path(head, tree), box.none_path(head, tree)
+def await_draft(
+    repo: Repo, box: DraftBox, head: str, tree: str, on: str, budget_s: float
+) -> str | None:
+    """The draft for tree on HEAD's tree head, on the branch `on` (drafts.on_branch): at once
+    when ready, else ask the drafter and wait up to budget_s, and no longer than a draft can
+    still come (as the prepare-commit-msg hook)."""
+    path, none = box.text_path(head, tree, on), box.none_path(head, tree, on)
     if tree == head or none.exists():
         return None
     if path.is_file():
         return path.read_text()
-    if ask_and_wait(repo, box, head, tree, budget_s) == READY:
+    if ask_and_wait(repo, box, head, tree, on, budget_s) == READY:
         return path.read_text()
-    box.withdraw(head, tree)  # the commit goes on without it: nobody waits for the pair now
+    box.withdraw(head, tree, on)  # the commit goes on without it: nobody waits for the key now
     return None
 
 
 READY, NO_DRAFT, GONE, BUSY = "ready", "none", "gone", "busy"
 
 
-def ask_and_wait(repo: Repo, box: DraftBox, head: str, tree: str, budget_s: float) -> str:
-    """Ask the drafter for (head, tree), starting one when none runs (the lock keeps it to one),
-    and wait up to budget_s: READY, NO_DRAFT (it marked the pair), GONE (no drafter runs, nor is
-    starting) or BUSY (the budget is spent and a drafter is still at work)."""
-    path, none = box.text_path(head, tree), box.none_path(head, tree)
-    box.request(head, tree)
+def ask_and_wait(repo: Repo, box: DraftBox, head: str, tree: str, on: str, budget_s: float) -> str:
+    """Ask the drafter for (head, tree, on), starting one when none runs (the lock keeps it to
+    one), and wait up to budget_s: READY, NO_DRAFT (it marked the key), GONE (no drafter runs,
+    nor is starting) or BUSY (the budget is spent and a drafter is still at work)."""
+    path, none = box.text_path(head, tree, on), box.none_path(head, tree, on)
+    box.request(head, tree, on)
     child = drafter.spawn(repo.root) if drafter.alive(box) is None else None
     started = time.monotonic()
     while time.monotonic() < started + budget_s:
@@ -113,7 +116,8 @@ def fill_message(repo: Repo, msg_file: Path, source: str, index_file: Path | Non
         return False  # a template with words in it
     tree = repo.staged_tree(index_file)
     box = DraftBox(repo.smolbot_dir())
-    draft = await_draft(repo, box, repo.head_tree(), tree, wait_budget(repo))
+    head, on, _ = drafter.at(repo)
+    draft = await_draft(repo, box, head, tree, on, wait_budget(repo))
     if not draft:
         return False
     msg_file.write_text(with_draft(draft, current, comment))
@@ -145,13 +149,13 @@ def draft_now(repo: Repo, wait_s: float) -> DraftResult | None:
     pair, and waited for up to wait_s), else made here at once. Never both: past wait_s with the
     drafter still at work this raises DraftInProgress (an OSError: the CLI's one-line error)."""
     box = DraftBox(repo.smolbot_dir())
-    head, tree = repo.head_tree(), repo.staged_tree()
+    (head, on, branch), tree = drafter.at(repo), repo.staged_tree()
     if tree == head:
         box.unpublish()
         return None
-    waits = wait_s > 0 and not box.none_path(head, tree).exists()
-    if not box.ready(head, tree) and waits and drafter_coming(repo, box):
-        outcome = ask_and_wait(repo, box, head, tree, wait_s)
+    waits = wait_s > 0 and not box.none_path(head, tree, on).exists()
+    if not box.ready(head, tree, on) and waits and drafter_coming(repo, box):
+        outcome = ask_and_wait(repo, box, head, tree, on, wait_s)
         pid = drafter.alive(box)
         if outcome == BUSY and pid is not None:
             raise DraftInProgress(
@@ -159,12 +163,12 @@ def draft_now(repo: Repo, wait_s: float) -> DraftResult | None:
                 "run `smolbot draft` again to wait more (--wait sets how long), or read "
                 f"{box.latest_path} once it is there"
             )
-    result = box.load(head, tree) if box.ready(head, tree) else None
+    result = box.load(head, tree, on) if box.ready(head, tree, on) else None
     if result is None:
         writer, opts = drafter.writer_for_settings()
-        result = draft_tree(repo, tree, writer, opts)
+        result = draft_tree(repo, tree, writer, opts, branch=branch)
         if result is not None:
             result.head = head
-            box.save(result)
-    box.publish(head, tree)
+            box.save(result, on)
+    box.publish(head, tree, on)
     return result

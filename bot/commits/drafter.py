@@ -18,7 +18,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from bot.commits import hooks
-from bot.commits.drafts import DraftBox, write_atomic
+from bot.commits.drafts import DraftBox, on_branch, write_atomic
 from bot.commits.git import GitError, Repo, find_repo
 
 if TYPE_CHECKING:  # the model and pipeline (settings, pydantic: 0.4 s) load after the pid file is
@@ -77,34 +77,45 @@ def signature(path: Path) -> Signature:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
+def at(repo: Repo) -> tuple[str, str, str]:
+    """Where HEAD is, as a draft's key names it: its tree, its branch (drafts.on_branch), and
+    that branch's name for the draft to read its issues from ("" detached)."""
+    head, ref = repo.head_tree(), repo.head_ref()
+    return head, on_branch(ref, head), ref.removeprefix("refs/heads/")
+
+
 class Drafter:
-    """The watch loop. Drafts the pair asked for in `want` first, then whatever the index holds."""
+    """The watch loop. Drafts the key asked for in `want` first, then whatever the index holds."""
 
     def __init__(
         self, repo: Repo, box: DraftBox, writer: Writer | None, opts: DraftOptions
     ) -> None:
         self.repo, self.box, self.writer, self.opts = repo, box, writer, opts
 
-    def draft(self, head: str, tree: str, staged: Staged = None) -> None:
-        """Draft `tree` against HEAD, whose tree is `head` (a request for another HEAD is stale).
-        A draft of what is staged (`staged`: the index's signature when `tree` was read from it)
-        is given up before its next model call once the index holds another tree or a commit
-        asks for another pair; any draft once HEAD moves (wanted())."""
-        if self.box.ready(head, tree) or self.repo.head_tree() != head:
+    def draft(self, head: str, tree: str, on: str, staged: Staged = None) -> None:
+        """Draft `tree` against HEAD, whose tree is `head`, on the branch `on` (a request for
+        another HEAD or branch is stale). A draft of what is staged (`staged`: the index's
+        signature when `tree` was read from it) is given up before its next model call once the
+        index holds another tree or a commit asks for another key; any draft once HEAD moves
+        (wanted())."""
+        if self.box.ready(head, tree, on):
+            return
+        now, now_on, branch = at(self.repo)
+        if (now, now_on) != (head, on):
             return
         from bot.commits.pipeline import Outdated, draft_tree
 
-        self.box.mark_pending(head, tree)
+        self.box.mark_pending(head, tree, on)
         try:
-            wanted = self.wanted(head, tree, staged)
-            result = draft_tree(self.repo, tree, self.writer, self.opts, wanted)
-            if self.repo.head_tree() != head:  # HEAD moved meanwhile: drafted against another
+            wanted = self.wanted(head, tree, on, staged)
+            result = draft_tree(self.repo, tree, self.writer, self.opts, wanted, branch)
+            if at(self.repo)[:2] != (head, on):  # HEAD moved meanwhile: drafted for another
                 return
             if result is None:
-                self.box.mark_none(head, tree, "nothing to draft")
+                self.box.mark_none(head, tree, on, "nothing to draft")
                 return
             result.head = head
-            self.box.save(result)
+            self.box.save(result, on)
             log.info(
                 "drafted %s in %.1fs: %s", tree[:12], result.seconds, result.message.splitlines()[0]
             )
@@ -113,28 +124,29 @@ class Drafter:
         except Exception:  # a bad draft must not kill the watcher, nor keep a commit waiting
             log.exception("drafting %s failed", tree[:12])
             with contextlib.suppress(OSError):
-                self.box.mark_none(head, tree, "drafting failed: see drafter.log")
+                self.box.mark_none(head, tree, on, "drafting failed: see drafter.log")
         finally:
-            self.box.clear_pending(head, tree)
+            self.box.clear_pending(head, tree, on)
 
-    def wanted(self, head: str, tree: str, staged: Staged = None) -> Callable[[], bool]:
-        """Whether the draft of `tree` on `head` is still wanted, asked between the pipeline's
-        steps (a model call takes 20-30 s on 2 cores). A draft of the index (`staged` holds its
-        signature then) is not once the index holds another tree (not merely rewritten: `git
-        status` refreshes it) or a commit asks for another pair; none is once HEAD moved."""
+    def wanted(self, head: str, tree: str, on: str, staged: Staged = None) -> Callable[[], bool]:
+        """Whether the draft of `tree` on `head` and the branch `on` is still wanted, asked
+        between the pipeline's steps (a model call takes 20-30 s on 2 cores). A draft of the
+        index (`staged` holds its signature then) is not once the index holds another tree (not
+        merely rewritten: `git status` refreshes it) or a commit asks for another key; none is
+        once HEAD moved to another tree or branch."""
         path = self.repo.index_path()
 
         def moved_on(index: Signature) -> bool:
             asked = self.box.requested()
-            if asked is not None:  # a commit waits: for this pair, or for another
-                return asked != (head, tree)
+            if asked is not None:  # a commit waits: for this key, or for another
+                return asked != (head, tree, on)
             return signature(path) != index and self.repo.staged_tree() != tree
 
         def wanted() -> bool:
             try:
                 if staged is not None and moved_on(staged[0]):
                     return False
-                return self.repo.head_tree() == head
+                return at(self.repo)[:2] == (head, on)
             except (GitError, OSError):  # in doubt (an unmerged index): the draft goes on
                 return True
 
@@ -145,13 +157,13 @@ class Drafter:
         removed meanwhile, and when nothing is staged or the index has unmerged paths."""
         try:
             index = signature(self.repo.index_path())  # before the tree is read from it
-            head, tree = self.repo.head_tree(), self.repo.staged_tree()
+            (head, on, _), tree = at(self.repo), self.repo.staged_tree()
         except (GitError, OSError):
             self.box.unpublish()
             return
-        self.box.publish(head, tree)
-        self.draft(head, tree, (index,))
-        self.box.publish(head, tree)
+        self.box.publish(head, tree, on)
+        self.draft(head, tree, on, (index,))
+        self.box.publish(head, tree, on)
 
     def run(self, idle_s: float = IDLE_S, once: bool = False) -> None:
         # the index, and HEAD: a commit, reset --soft or checkout changes what is staged against

@@ -1,8 +1,9 @@
-"""Draft files in the git dir, keyed by (HEAD's tree, staged tree): ready drafts, in-progress markers, requests."""
+"""Draft files in the git dir, keyed by (HEAD's tree, staged tree, branch): ready drafts, in-progress markers, requests."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import time
@@ -43,37 +44,57 @@ class DraftResult:
         return "\n".join(lines)
 
 
-def key(head: str, tree: str) -> str:
+DETACHED = "detached"
+
+
+def on_branch(ref: str, head: str) -> str:
+    """The branch a draft is for, as its key spells it: DETACHED, or HEAD's ref
+    (`refs/heads/fix-123`, Repo.head_ref) as `git hash-object --stdin` hashes it, in the
+    repository's hash (a SHA-256 one's trees, `head`, are 64 digits). Hashed: a branch name
+    holds `/` and may be longer than a file name can be. The hook spells it the same."""
+    if not ref:
+        return DETACHED
+    data = ref.encode()
+    digest = hashlib.sha256 if len(head) == 64 else hashlib.sha1
+    return digest(b"blob %d\0%s" % (len(data), data)).hexdigest()
+
+
+def key(head: str, tree: str, on: str) -> str:
     """A draft's name: the same staged tree is another change on another HEAD (after a
-    `git reset --soft`, or a commit that left nothing staged). The hooks spell it the same."""
-    return f"{head}-{tree}"
+    `git reset --soft`, or a commit that left nothing staged), and another message on another
+    branch (`on`, on_branch): the branch's name decides which `closes #N` a draft keeps
+    (bot.commits.references). The hooks spell it the same."""
+    return f"{head}-{tree}-{on}"
 
 
-def parse_key(text: str) -> tuple[str, str] | None:
-    head, sep, tree = text.strip().partition("-")
-    return (head, tree) if sep and head and tree else None
+def parse_key(text: str) -> tuple[str, str, str] | None:
+    """(HEAD tree, staged tree, branch) from a key; None for an older release's `<head>-<tree>`
+    (made for whatever branch was out then: it matches no draft) or a bare tree."""
+    parts = text.strip().split("-")
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 and all(parts) else None
 
 
 class DraftBox:
-    """The `smolbot/` directory inside one worktree's git dir. Files named by the staged tree
-    alone (an older release's) are never read, and pruned like any old draft."""
+    """The `smolbot/` directory inside one worktree's git dir. Files an older release named
+    without the branch (`<head>-<tree>`, or the staged tree alone) are never read, and pruned
+    like any old draft."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.drafts = root / "drafts"
 
-    def text_path(self, head: str, tree: str) -> Path:
-        return self.drafts / f"{key(head, tree)}.txt"
+    def text_path(self, head: str, tree: str, on: str) -> Path:
+        return self.drafts / f"{key(head, tree, on)}.txt"
 
-    def meta_path(self, head: str, tree: str) -> Path:
-        return self.drafts / f"{key(head, tree)}.json"
+    def meta_path(self, head: str, tree: str, on: str) -> Path:
+        return self.drafts / f"{key(head, tree, on)}.json"
 
-    def pending_path(self, head: str, tree: str) -> Path:
-        return self.drafts / f"{key(head, tree)}.pending"
+    def pending_path(self, head: str, tree: str, on: str) -> Path:
+        return self.drafts / f"{key(head, tree, on)}.pending"
 
-    def none_path(self, head: str, tree: str) -> Path:
-        """No draft will come for this pair (nothing to draft, or drafting failed): hooks stop waiting."""
-        return self.drafts / f"{key(head, tree)}.none"
+    def none_path(self, head: str, tree: str, on: str) -> Path:
+        """No draft will come for this key (nothing to draft, or drafting failed): hooks stop waiting."""
+        return self.drafts / f"{key(head, tree, on)}.none"
 
     @property
     def pid_path(self) -> Path:
@@ -100,82 +121,85 @@ class DraftBox:
 
     @property
     def latest_key_path(self) -> Path:
-        """Which (HEAD tree, staged tree) COMMIT_DRAFT.txt belongs to, as `<head>-<tree>`: a
-        HEAD that moved while no drafter ran (a `git reset --soft`) is seen by comparing."""
+        """Which (HEAD tree, staged tree, branch) COMMIT_DRAFT.txt belongs to, as its key: a
+        HEAD that moved while no drafter ran (a `git reset --soft`, a `git switch -c`) is seen
+        by comparing."""
         return self.root / "COMMIT_DRAFT.for"
 
-    def ready(self, head: str, tree: str) -> bool:
-        return self.text_path(head, tree).is_file()
+    def ready(self, head: str, tree: str, on: str) -> bool:
+        return self.text_path(head, tree, on).is_file()
 
-    def load(self, head: str, tree: str) -> DraftResult | None:
+    def load(self, head: str, tree: str, on: str) -> DraftResult | None:
         try:
-            meta: dict[str, Any] = json.loads(self.meta_path(head, tree).read_text())
+            meta: dict[str, Any] = json.loads(self.meta_path(head, tree, on).read_text())
             return DraftResult(**{**meta, "head": head})
         except (OSError, ValueError, TypeError):
-            text = self.text_path(head, tree)
+            text = self.text_path(head, tree, on)
             return DraftResult(tree, text.read_text(), head=head) if text.is_file() else None
 
-    def save(self, result: DraftResult) -> None:
-        """Write meta first, then the text (the text's appearance is what hooks wait for)."""
+    def save(self, result: DraftResult, on: str) -> None:
+        """Write meta first, then the text (the text's appearance is what hooks wait for);
+        `on`: the branch it was drafted on (on_branch)."""
         self.drafts.mkdir(parents=True, exist_ok=True)
         head, tree = result.head, result.tree
-        write_atomic(self.meta_path(head, tree), json.dumps(asdict(result), indent=1))
+        write_atomic(self.meta_path(head, tree, on), json.dumps(asdict(result), indent=1))
         # a blank line after the message: the hook pastes git's own comment lines right below
-        write_atomic(self.text_path(head, tree), result.message.rstrip("\n") + "\n\n")
-        self.none_path(head, tree).unlink(missing_ok=True)
-        self.prune(saved=self.text_path(head, tree).stem)
+        write_atomic(self.text_path(head, tree, on), result.message.rstrip("\n") + "\n\n")
+        self.none_path(head, tree, on).unlink(missing_ok=True)
+        self.prune(saved=key(head, tree, on))
 
-    def mark_none(self, head: str, tree: str, why: str) -> None:
+    def mark_none(self, head: str, tree: str, on: str, why: str) -> None:
         self.drafts.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.none_path(head, tree), why + "\n")
+        write_atomic(self.none_path(head, tree, on), why + "\n")
 
-    def publish(self, head: str, tree: str) -> None:
-        """COMMIT_DRAFT.txt becomes the draft for (head, tree), or goes when it has none (yet)."""
-        result = self.load(head, tree) if self.ready(head, tree) else None
+    def publish(self, head: str, tree: str, on: str) -> None:
+        """COMMIT_DRAFT.txt becomes the draft for the key, or goes when it has none (yet)."""
+        result = self.load(head, tree, on) if self.ready(head, tree, on) else None
         if result is None:
             self.unpublish()
             return
+        name = key(head, tree, on)
         with contextlib.suppress(OSError):
-            published = self.latest_key_path.read_text().strip()
-            if published == key(head, tree) and self.latest_path.is_file():
+            if self.latest_key_path.read_text().strip() == name and self.latest_path.is_file():
                 return
-        self.latest_key_path.unlink(missing_ok=True)  # never a key naming another pair's text
+        self.latest_key_path.unlink(missing_ok=True)  # never a key naming another draft's text
         write_atomic(self.latest_path, result.message)
-        write_atomic(self.latest_key_path, key(head, tree) + "\n")
+        write_atomic(self.latest_key_path, name + "\n")
 
     def unpublish(self) -> None:
         """Nothing staged, or not drafted yet: no COMMIT_DRAFT.txt rather than a stale one."""
         self.latest_key_path.unlink(missing_ok=True)
         self.latest_path.unlink(missing_ok=True)
 
-    def mark_pending(self, head: str, tree: str) -> None:
+    def mark_pending(self, head: str, tree: str, on: str) -> None:
         self.drafts.mkdir(parents=True, exist_ok=True)
-        self.pending_path(head, tree).write_text(str(os.getpid()))
+        self.pending_path(head, tree, on).write_text(str(os.getpid()))
 
-    def clear_pending(self, head: str, tree: str) -> None:
-        self.pending_path(head, tree).unlink(missing_ok=True)
+    def clear_pending(self, head: str, tree: str, on: str) -> None:
+        self.pending_path(head, tree, on).unlink(missing_ok=True)
 
-    def request(self, head: str, tree: str) -> None:
+    def request(self, head: str, tree: str, on: str) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.want_path, key(head, tree))
+        write_atomic(self.want_path, key(head, tree, on))
 
-    def withdraw(self, head: str, tree: str) -> None:
-        """A commit stops waiting for (head, tree): its request goes, if the drafter has not
+    def withdraw(self, head: str, tree: str, on: str) -> None:
+        """A commit stops waiting for the key: its request goes, if the drafter has not
         taken it and no other commit asked since. Left behind (a commit whose editor was
-        closed empty), it kept the drafter on that pair past the next `git add`."""
+        closed empty), it kept the drafter on that key past the next `git add`."""
         with contextlib.suppress(OSError):
-            if self.want_path.read_text() == key(head, tree):
+            if self.want_path.read_text() == key(head, tree, on):
                 self.want_path.unlink()
 
-    def requested(self) -> tuple[str, str] | None:
-        """The pair a commit waits for, left for take_request()."""
+    def requested(self) -> tuple[str, str, str] | None:
+        """The key a commit waits for, left for take_request()."""
         try:
             return parse_key(self.want_path.read_text())
         except OSError:
             return None
 
-    def take_request(self) -> tuple[str, str] | None:
-        """The (HEAD tree, staged tree) a commit waits for; an older hook's bare tree is dropped."""
+    def take_request(self) -> tuple[str, str, str] | None:
+        """The (HEAD tree, staged tree, branch) a commit waits for; an older hook's key without
+        the branch, or bare tree, is dropped."""
         try:
             text = self.want_path.read_text()
         except OSError:
@@ -185,7 +209,7 @@ class DraftBox:
 
     def prune(self, keep: int = 50, max_age_s: float = 7 * 86400, saved: str = "") -> None:
         """Drop old drafts and no-draft marks so the directory never grows without bound; never
-        the pair just `saved` (its key). A file dated over a minute after now (written while the
+        the draft just `saved` (its key). A file dated over a minute after now (written while the
         clock ran ahead, set back since) is stale: ranked above everything new, such files made
         each new draft the one deleted as soon as it was saved, for as long as the clock was
         behind, and every commit waited its whole budget."""

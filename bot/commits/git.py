@@ -206,6 +206,10 @@ class Repo:
         """The branch HEAD is on, short (`fix/123-crash`); "" on a detached HEAD."""
         return self.git("symbolic-ref", "--quiet", "--short", "HEAD", check=False).strip()
 
+    def head_ref(self) -> str:
+        """The ref HEAD is on, in full (`refs/heads/fix/123-crash`); "" on a detached HEAD."""
+        return self.git("symbolic-ref", "--quiet", "HEAD", check=False).strip()
+
     def config(self, key: str) -> str | None:
         out = self.git("config", "--get", key, check=False).strip()
         return out or None

@@ -85,9 +85,11 @@ _CHAIN = """chained() {
 }
 """.replace("KEPT_PREFIX", KEPT_PREFIX).replace("SHELLS", "|".join(KEPT_SHELLS))
 
+# A draft's key (drafts.key) names the branch too, as drafts.on_branch spells it: `detached`,
+# or the blob hash of HEAD's ref (its name decides which `closes #N` the draft keeps).
 PREPARE = """#!/bin/sh
 {mark}: prepare-commit-msg ({version}). Installed by `smolbot hook install`; `smolbot hook uninstall` restores any earlier hook.
-# Fills the editor with the draft for (HEAD's tree, staged tree); never blocks or fails a commit. Few processes: it runs on every commit.
+# Fills the editor with the draft for (HEAD's tree, staged tree, branch); never blocks or fails a commit. Few processes: it runs on every commit.
 PY={python}
 {chain}{no_message}chained prepare-commit-msg "$@" || exit $?
 [ -n "$sb_draft" ] && [ -x "$PY" ] && [ -f "$1" ] || exit 0
@@ -95,7 +97,11 @@ tree=$(git -c core.hooksPath=/dev/null write-tree 2>/dev/null) || exit 0
 head=$(git rev-parse -q --verify 'HEAD^{{tree}}' 2>/dev/null) ||
   head=$(git hash-object -t tree /dev/null 2>/dev/null) || exit 0
 [ "$tree" = "$head" ] && exit 0
-{gitdir}key="$head-$tree"; draft="$dir/drafts/$key.txt"; none="$dir/drafts/$key.none"
+if on=$(git symbolic-ref -q HEAD 2>/dev/null); then
+  on=$(printf '%s' "$on" | git hash-object --stdin 2>/dev/null) && [ -n "$on" ] || exit 0
+else on=detached
+fi
+{gitdir}key="$head-$tree-$on"; draft="$dir/drafts/$key.txt"; none="$dir/drafts/$key.none"
 {start}if [ ! -f "$draft" ] && [ ! -f "$none" ]; then
   mkdir -p "$dir" 2>/dev/null && printf '%s' "$key" >"$dir/want" 2>/dev/null
   child=

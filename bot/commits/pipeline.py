@@ -152,9 +152,12 @@ def draft_tree(
     writer: Writer | None,
     opts: DraftOptions,
     wanted: Callable[[], bool] | None = None,
+    branch: str | None = None,
 ) -> DraftResult | None:
     """Draft a message for `tree` against HEAD; None when nothing is staged. With `wanted`, a
-    draft it says is no longer wanted raises Outdated before its next model call."""
+    draft it says is no longer wanted raises Outdated before its next model call. `branch`: the
+    one the draft is for (its name gives the issues it may close; "" detached), by default the
+    one HEAD is on now."""
     if writer is not None and wanted is not None:
         writer = _Watched(writer, wanted)
     base = repo.head_tree()
@@ -163,7 +166,8 @@ def draft_tree(
     changes, note = staged_changes(repo, base, tree)
     if not changes:
         return None
-    opts = dataclasses.replace(opts, comment=repo.comment_string(), branch=repo.branch())
+    branch = repo.branch() if branch is None else branch
+    opts = dataclasses.replace(opts, comment=repo.comment_string(), branch=branch)
     result = draft_changes(tree, changes, repo.history(opts.history), writer, opts)
     result.notes += [note] if note else []
     return result

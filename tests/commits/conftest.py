@@ -82,9 +82,22 @@ class Git:
         out = self("rev-parse", "-q", "--verify", "HEAD^{tree}", check=False).stdout.strip()
         return out or EMPTY_TREE
 
+    def on(self) -> str:
+        """The branch HEAD is on as a draft's key names it: `detached`, or its ref's blob hash."""
+        ref = self("symbolic-ref", "-q", "HEAD", check=False).stdout.strip()
+        if not ref:
+            return "detached"
+        proc = subprocess.run(
+            ["git", "hash-object", "--stdin"], input=ref, cwd=self.root, env=self.env,
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return proc.stdout.strip()
+
     def draft_file(self, tree: str | None = None, head: str | None = None) -> Path:
-        """Where the draft for (HEAD's tree, staged tree) goes; both default to the current ones."""
-        return self.git_path(f"smolbot/drafts/{head or self.head_tree()}-{tree or self.tree()}.txt")
+        """Where the draft for (HEAD's tree, staged tree, branch) goes; all default to the
+        current ones."""
+        name = f"{head or self.head_tree()}-{tree or self.tree()}-{self.on()}"
+        return self.git_path(f"smolbot/drafts/{name}.txt")
 
     def last_message(self) -> str:
         return self("log", "-1", "--format=%B").stdout.strip()

@@ -67,7 +67,7 @@ def test_draft_with_no_drafter_coming_drafts_at_once(repo: Git, tmp_path: Path) 
 BUSY_DRAFTER = """
 import sys, time
 from pathlib import Path
-from bot.commits.drafter import drafter_lock
+from bot.commits.drafter import at, drafter_lock
 from bot.commits.drafts import DraftBox
 from bot.commits.git import find_repo
 
@@ -75,7 +75,8 @@ repo = find_repo(Path(sys.argv[1]))
 box = DraftBox(repo.smolbot_dir())
 with drafter_lock(box) as mine:
     assert mine
-    box.mark_pending(repo.head_tree(), repo.staged_tree())
+    head, on, _ = at(repo)
+    box.mark_pending(head, repo.staged_tree(), on)
     print("drafting", flush=True)
     time.sleep(300)
 """

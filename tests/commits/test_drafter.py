@@ -151,7 +151,7 @@ def test_a_draft_of_what_is_no_longer_staged_is_given_up_between_model_calls(
     repo.write("src/shop/helpers.py", BIG)
     repo.write("src/shop/more.py", BIG.replace("helper_", "more_"))
     repo("add", "src/shop")
-    head, first = repo.head_tree(), repo.tree()
+    head, first, on = repo.head_tree(), repo.tree(), repo.on()
     repo.write("docs/usage.md", "# Usage\n\nRun `shop serve`.\n")
     git = find_repo(repo.root)
     box = DraftBox(git.smolbot_dir())
@@ -169,19 +169,19 @@ def test_a_draft_of_what_is_no_longer_staged_is_given_up_between_model_calls(
             repo("read-tree", "HEAD", env=index)
             repo("add", "src/shop", "docs/usage.md", env=index)
             second.append(repo("write-tree", env=index).stdout.strip())
-            box.request(head, second[0])
+            box.request(head, second[0], on)
 
     model = SlowModel(meanwhile)
     Drafter(git, box, model, DraftOptions(budget_chars=1500)).run(idle_s=0.3)
     messages = [files for prompt, files in model.asked if prompt == MESSAGE_PROMPT]
     assert "docs/usage.md" in messages[0], model.asked  # the second tree's message came first
-    assert box.ready(head, second[0])
+    assert box.ready(head, second[0], on)
     if change == "git add":  # the first tree is staged no more: never drafted
-        assert len(messages) == 1 and not box.ready(head, first)
-        assert not box.none_path(head, first).exists()
+        assert len(messages) == 1 and not box.ready(head, first, on)
+        assert not box.none_path(head, first, on).exists()
         assert len(model.asked) == 1 + 3  # its one summary, then the second tree's three calls
     else:  # still staged: drafted after the commit's
-        assert len(messages) == 2 and box.ready(head, first)
+        assert len(messages) == 2 and box.ready(head, first, on)
 
 
 def test_a_model_call_running_when_the_staged_changes_move_on_is_given_up() -> None:
@@ -220,10 +220,10 @@ def test_drafts_dated_ahead_of_the_clock_do_not_crowd_out_a_new_one(tmp_path: Pa
     box.drafts.mkdir(parents=True)
     ahead = time.time() + 30 * 86400
     for i in range(60):
-        old = box.text_path("h" * 40, f"{i:040d}")
+        old = box.text_path("h" * 40, f"{i:040d}", "detached")
         old.write_text("chore: old\n")
         os.utime(old, (ahead, ahead))
-    box.save(DraftResult(tree="t" * 40, head="h" * 40, message="feat: new draft"))
-    assert box.text_path("h" * 40, "t" * 40).read_text().startswith("feat: new draft")
-    assert box.ready("h" * 40, "t" * 40)
+    box.save(DraftResult(tree="t" * 40, head="h" * 40, message="feat: new draft"), "detached")
+    assert box.text_path("h" * 40, "t" * 40, "detached").read_text().startswith("feat: new draft")
+    assert box.ready("h" * 40, "t" * 40, "detached")
     assert len(list(box.drafts.glob("*.txt"))) == 1  # the ones dated ahead were stale
