@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -298,6 +299,7 @@ def serve(port: int | None, concurrency: int | None) -> None:
 
 # What stops `smolbot serve`: a service manager's SIGTERM, Ctrl-C, a closed terminal's SIGHUP.
 SERVE_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+GROUP_PASSES = 3  # rounds of SIGTSTP to the worker tree's groups, each finding groups made since
 STARTUP_FAILURE = 3  # uvicorn's status when the web never started (the port taken, say)
 
 
@@ -318,6 +320,9 @@ def run_serve(
     not used: after its shutdown it re-raises SIGTERM with the default action, which ended this
     process before it stopped the worker, left running (orphaned, still consuming the broker, a
     second beat after a restart).
+
+    Ctrl-Z (SIGTSTP) suspends the worker tree with this process (suspend_with_workers): in
+    groups of their own, the workers got no terminal signal, and ran on while serve was stopped.
 
     A worker that dies on its own stops the web too, said in one line: a web taking deliveries
     that no worker handles would look healthy while nothing happens. Status 0 after a stop by
@@ -350,6 +355,11 @@ def run_serve(
             if again and signum == signal.SIGINT:  # Ctrl-C twice: don't wait for open requests
                 server.force_exit = True
 
+    def _on_suspend(_signum: int, _frame: object) -> None:
+        # a worker reaped (it died): its pid may be another process's by now
+        running = child is not None and child.returncode is None
+        suspend_with_workers(child.pid if child is not None and running else None)
+
     def _watch(proc: subprocess.Popen[bytes]) -> None:
         status = proc.wait()
         if stopping.is_set():
@@ -369,6 +379,7 @@ def run_serve(
         click.echo(f"smolbot: {problem}", err=True)
         return STARTUP_FAILURE
     previous = {sig: signal.signal(sig, _on_signal) for sig in SERVE_STOP_SIGNALS}
+    previous[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, _on_suspend)
     try:
         cmd = [sys.executable, "-m", "bot.cli", "worker", "--beat"]
         # one worker per queue (`worker --split`): a summary or a backfill on the model queue
@@ -409,6 +420,56 @@ def run_serve(
     if not (stopped_by or (server is not None and server.started)):
         return STARTUP_FAILURE
     return status
+
+
+def suspend_with_workers(worker: int | None) -> None:
+    """Ctrl-Z for `smolbot serve`: SIGTSTP to the worker's process group and to each group under
+    it (`--split`'s workers have one each), then this process stops as SIGTSTP's own action
+    would stop it, and once continued (`fg`, `bg`: SIGCONT) it continues them.
+
+    The terminal's SIGTSTP reaches the foreground group, serve's alone: the workers, in groups of
+    their own so that no terminal signal reaches them, ran on while serve was stopped, the web
+    down and deliveries still taken from the broker. Where the kernel discards the stop (a
+    process group no shell controls: none could continue it), this process runs on, and so do
+    the workers, continued at once."""
+    suspended = [] if worker is None else _signal_tree(worker, signal.SIGTSTP)
+    handler = signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+    try:
+        signal.raise_signal(signal.SIGTSTP)  # returns once continued (or the stop discarded)
+    finally:
+        signal.signal(signal.SIGTSTP, handler)
+        if worker is not None:
+            for group in dict.fromkeys(suspended + tree_groups(worker)):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(group, signal.SIGCONT)
+
+
+def tree_groups(pid: int) -> list[int]:
+    """The process groups of `pid` and of the processes under it, first seen first, without this
+    process's own."""
+    from workers.nodes import descendants
+
+    groups: dict[int, None] = {}
+    for each in [pid, *descendants(pid)]:
+        with contextlib.suppress(ProcessLookupError):
+            groups[os.getpgid(each)] = None
+    groups.pop(os.getpgrp(), None)
+    return list(groups)
+
+
+def _signal_tree(pid: int, sig: int) -> list[int]:
+    """`sig` to each process group of the tree under `pid`; the groups signalled. Groups made
+    meanwhile (a worker started as its parent was signalled) are found by the next pass."""
+    done: list[int] = []
+    for _ in range(GROUP_PASSES):
+        found = [group for group in tree_groups(pid) if group not in done]
+        if not found:
+            break
+        for group in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, sig)
+        done += found
+    return done
 
 
 def cannot_listen(host: str, port: int) -> str | None:

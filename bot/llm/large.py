@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -59,10 +61,17 @@ class LargeModel:
         """The name and the endpoint: the same model name on another server is another model."""
         return f"{self.name}@{self.settings.large_base_url or 'default'}"
 
-    def _client(self) -> Any:
+    def _client(self, http_client: Any = None) -> Any:
+        if http_client is not None:
+            return build_chat(self.settings, http_client)
         if self._chat is None:
             self._chat = build_chat(self.settings)
         return self._chat
+
+    def _connection(self) -> Connection | None:
+        """An HTTP client for one request, cut when the request is late; None for Anthropic,
+        whose client langchain makes without one given (a late request runs on, see within())."""
+        return Connection() if self.provider == "openai" else None
 
     def complete(
         self,
@@ -99,7 +108,11 @@ class LargeModel:
             # a retry gets what is left of the call's time, if that is less
             left = deadline - time.monotonic() if attempt else s.large_timeout_s
             try:
-                out = within(lambda: chat.invoke(messages), min(s.large_timeout_s, left))
+                out = self._request(
+                    chat, schema, max_tokens, messages, min(s.large_timeout_s, left)
+                )
+            except LargeModelError:
+                raise
             except Exception as err:
                 failed = self._failure(err, cut=left < s.large_timeout_s)
                 continue
@@ -107,9 +120,32 @@ class LargeModel:
         assert failed is not None
         raise LargeModelError(failed.why)
 
-    def _structured(self, schema: type[BaseModel], max_tokens: int) -> Any:
+    def _request(
+        self,
+        chat: Any,
+        schema: type[BaseModel],
+        max_tokens: int,
+        messages: list[Any],
+        seconds: float,
+    ) -> Any:
+        """One request, on an OpenAI connection of its own (Anthropic's: `chat`'s); ended by
+        within() after `seconds`, its connection is cut so that its thread ends too. Left running,
+        a trickling server kept each late request's thread and connection until it stopped, one
+        more for every call."""
+        connection = self._connection()
+        if connection is None:
+            return within(lambda: chat.invoke(messages), seconds)
         try:
-            client = self._client()
+            own = self._structured(schema, max_tokens, connection)
+            return within(lambda: own.invoke(messages), seconds)
+        finally:
+            connection.cut()
+
+    def _structured(
+        self, schema: type[BaseModel], max_tokens: int, connection: Connection | None = None
+    ) -> Any:
+        try:
+            client = self._client(connection.http if connection is not None else None)
         except LargeModelError:
             raise
         except Exception as err:  # a client that cannot be made (no key): one line, as any failure
@@ -204,6 +240,54 @@ class _Failed:
     wait: float | None = None
 
 
+class Connection:
+    """One request's own HTTP client, which another thread can cut: the sockets it opened are
+    shut down, which wakes a read waiting on them (closing the client alone left a read on a
+    silent server waiting out its whole timeout), then the client is closed. A socket opened
+    after the cut is shut down as it opens."""
+
+    def __init__(self) -> None:
+        from openai import DefaultHttpxClient  # the SDK's own HTTP library, with its defaults
+
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._cut = False
+        self.http = DefaultHttpxClient(event_hooks={"request": [self._traced]})
+
+    def _traced(self, request: Any) -> None:
+        request.extensions["trace"] = self._trace
+
+    def _trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace of a request: the socket of each connection made (or put in TLS)."""
+        stream: Any = info.get("return_value")
+        if not event.endswith(".complete") or not hasattr(stream, "get_extra_info"):
+            return
+        sock = stream.get_extra_info("socket")
+        if not isinstance(sock, socket.socket):
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            cut = self._cut
+        if cut:
+            _shut(sock)
+
+    def cut(self) -> None:
+        """End the request, if it is still running, and free the connection either way."""
+        with self._lock:
+            self._cut = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+        self.http.close()
+
+
+def _shut(sock: socket.socket) -> None:
+    """Shut the socket down for both directions; its TLS state is left to the thread reading it
+    (a socket put in TLS is no longer open itself: nothing to do)."""
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
 class Late(Exception):
     """The request was still running when its time was up (within())."""
 
@@ -211,10 +295,11 @@ class Late(Exception):
 def within(fn: Callable[[], R], seconds: float) -> R:
     """fn() in a daemon thread, waited for at most `seconds`; raises Late after that.
 
-    Nothing can stop the SDK's request from outside (its timeout is per read, and the providers'
-    clients are made by langchain): a late request runs on in its thread until its server stops
-    or a read waits large_timeout_s, and its answer is thrown away. A daemon thread, not an
-    executor's: those are joined when the worker exits."""
+    The thread is not stopped here (the SDK's timeout is per read): a late OpenAI request is
+    ended by cutting its Connection (LargeModel._request); Anthropic's client is made by
+    langchain, so a late request there runs on until its server stops or a read waits
+    large_timeout_s, and its answer is thrown away. A daemon thread, not an executor's: those
+    are joined when the worker exits."""
     box: dict[str, Any] = {}
 
     def run() -> None:
@@ -319,7 +404,8 @@ def compatible_server(base_url: str | None) -> bool:
     return bool(base_url) and urlsplit(base_url or "").hostname != "api.openai.com"
 
 
-def build_chat(settings: Settings) -> Any:
+def build_chat(settings: Settings, http_client: Any = None) -> Any:
+    """The configured chat model; `http_client` (OpenAI only) is the one its requests go by."""
     key = settings.large_api_key
     common: dict[str, Any] = {
         "model": settings.large_model,
@@ -335,6 +421,8 @@ def build_chat(settings: Settings) -> Any:
         # would send it to whatever SMOLBOT_LARGE_BASE_URL names; doctor says it is not sent)
         common["api_key"] = key or SecretStr("not-needed")
         common["base_url"] = settings.large_base_url
+        if http_client is not None:
+            common["http_client"] = http_client
         return ChatOpenAI(**common)
     if settings.large_provider == "anthropic":
         from langchain_anthropic import ChatAnthropic
