@@ -40,7 +40,7 @@ from bot.core.digest import week_slot as _week_slot
 from bot.core.labels import find_label
 from bot.core.lifecycle import is_bot
 from bot.core.markers import markers_in
-from bot.core.ranking import MAINTAINER_ASSOCIATIONS, Change, Note, Thread, Waiting, rank
+from bot.core.ranking import Change, Note, Thread, Waiting, rank
 from bot.jobs.context import JobContext, ModelLayer
 from bot.jobs.lifecycle import load_roles, recorded_pings
 from bot.jobs.repo_config import config_text, load_repo_config, preview_repo_config
@@ -90,8 +90,10 @@ def to_thread(
     comments: list[CommentData] | None,
     events: Iterable[EventData],
     bot_login: str,
+    team: frozenset[str] = frozenset(),
 ) -> Thread:
-    """The port's issue, comments and events as core's Thread."""
+    """The port's issue, comments and events as core's Thread; who is a maintainer as the
+    lifecycle reads it (`team`: digest_team)."""
     changes = tuple(
         Change(
             e.kind,
@@ -104,7 +106,7 @@ def to_thread(
         if e.created_at  # a pull request's `committed` or `line-commented` item has no time
     )
     closed_at = _closed_at(issue, changes)
-    notes = None if comments is None else tuple(_note(c, bot_login) for c in comments)
+    notes = None if comments is None else tuple(_note(c, bot_login, team) for c in comments)
     return Thread(
         number=issue.number,
         title=issue.title,
@@ -117,7 +119,7 @@ def to_thread(
         reactions=issue.reactions,
         reaction_counts=tuple(sorted(issue.reaction_counts.items())),
         comment_count=issue.comments,
-        author_maintainer=issue.author_association in MAINTAINER_ASSOCIATIONS,
+        author_maintainer=lc.on_team(issue.author, issue.author_association, team),
         is_pr=issue.is_pull_request,
         assignees=tuple(issue.assignees),
         comments=notes,
@@ -141,8 +143,8 @@ def _is_bot(login: str, kind: str, bot_login: str) -> bool:
     return kind == "Bot" or login == bot_login
 
 
-def _note(c: CommentData, bot_login: str) -> Note:
-    maintainer = c.author_association in MAINTAINER_ASSOCIATIONS
+def _note(c: CommentData, bot_login: str, team: frozenset[str] = frozenset()) -> Note:
+    maintainer = lc.on_team(c.author, c.author_association, team)
     bot = _is_bot(c.author, c.author_type, bot_login)
     return Note(c.author, parse_ts(c.created_at), maintainer, bot, c.body)
 
@@ -154,6 +156,7 @@ def fetch_threads(
     detail_limit: int = DETAIL_LIMIT,
     details: dict[int, lc.Thread] | None = None,
     known: Callable[[IssueData], bool] | None = None,
+    team: frozenset[str] = frozenset(),
 ) -> tuple[list[Thread], dict[int, IssueData]]:
     """Open issues plus everything updated in the horizon; details for the most recent ones,
     and for up to WAIT_READS open issues with comments not updated for longest (the longest
@@ -163,7 +166,8 @@ def fetch_threads(
     digests, a dependency bot's dashboard) are not the week's issues: no thread for them (they
     stay in the second answer, to find the digest issue by). Pull requests get no details: the
     ranking leaves them out, and they would use up the budget.
-    details: filled with the issues read in full, as the lifecycle reads them (`digest_waits`)."""
+    details: filled with the issues read in full, as the lifecycle reads them (`digest_waits`).
+    team: who can write, as the sweep found them (digest_team)."""
     found: dict[int, IssueData] = {i.number: i for i in host.list_issues("open")}
     horizon = since - timedelta(days=HORIZON_DAYS)
     stamp = horizon.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -191,13 +195,22 @@ def fetch_threads(
                 comments, events = host.comments(issue.number), host.issue_events(issue.number)
             except NotFound:  # deleted or transferred since the listing: not one of the week's
                 continue
-            thread = to_thread(issue, comments, events, bot_login)
+            thread = to_thread(issue, comments, events, bot_login, team)
             if details is not None:
                 details[issue.number] = lc.Thread(issue, tuple(comments), tuple(events))
         else:
-            thread = to_thread(issue, [] if issue.comments == 0 else None, (), bot_login)
+            thread = to_thread(issue, [] if issue.comments == 0 else None, (), bot_login, team)
         threads.append(thread)
     return sorted(threads, key=lambda t: t.number), found
+
+
+def digest_team(store: Store, repo: str) -> lc.Team:
+    """Who can write, as the lifecycle sweep found them (the store's roles): those found
+    without write are no maintainers, whatever their association says."""
+    roles = load_roles(store, repo)
+    return lc.Team(
+        (p for p, can in roles.items() if can), (p for p, can in roles.items() if not can)
+    )
 
 
 def digest_waits(
@@ -220,11 +233,8 @@ def digest_waits(
     `lifecycle_decisions`, read here when not given). The team: maintainers by association, and
     those the store's roles say can write (a private org member's association says only
     CONTRIBUTOR), as the sweep found them; those it found without write are not team, whatever
-    their association (a read-only outside collaborator is a COLLABORATOR)."""
-    roles = load_roles(store, repo)
-    team = lc.Team(
-        (p for p, can in roles.items() if can), (p for p, can in roles.items() if not can)
-    )
+    their association (a read-only outside collaborator is a COLLABORATOR): digest_team."""
+    team = digest_team(store, repo)
     stored = lifecycle_decisions(store, repo) if stored is None else stored
     waits: dict[int, Waiting | None] = {}
     for number, issue in issues.items():
@@ -537,7 +547,8 @@ def build_digest(
     details: dict[int, lc.Thread] = {}
     stored = lifecycle_decisions(store, repo)
     known = decided_since_update(stored)
-    threads, issues = fetch_threads(host, since, bot_login, detail_limit, details, known)
+    team = digest_team(store, repo)
+    threads, issues = fetch_threads(host, since, bot_login, detail_limit, details, known, team)
     ours = digest_issues(store, repo, cfg)  # a maintainer's pinned digest issue is no week's issue
     threads = [t for t in threads if t.number not in ours]
     waits = digest_waits(store, repo, cfg, issues, details, bot_login, stored)

@@ -211,3 +211,23 @@ def test_a_maintainer_s_own_edit_after_the_ping_leaves_the_wait_on_the_author(
     dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT)
     assert [i.number for i in dg.waiting] == []
     assert [(i.number, i.waiting_on) for i in dg.top] == [(1, "author")]
+
+
+def test_a_read_only_collaborator_s_reply_is_no_first_response(store: Store) -> None:
+    """The week's median first response counts a maintainer's reply: rob's (COLLABORATOR, read
+    only, as the sweep found him) after 2 hours is not one; mona's (OWNER) after 10 hours is."""
+    opened = NOW - timedelta(days=2)
+    d = data(
+        [issue(1, "Upload fails", "ann", opened, comments=2, updated=opened + timedelta(hours=10))],
+        {"1": [comment(1, "rob", "Same here.", opened + timedelta(hours=2), "COLLABORATOR"),
+               comment(2, "mona", "Which version?", opened + timedelta(hours=10), "OWNER")]},
+        collaborators=[{"login": "rob", "permission": "read"}],
+    )  # fmt: skip
+    host, cfg = SampleHost(d), parse_config("")
+    assert (
+        build_digest(host, store, REPO, cfg, NOW, bot_login=BOT).counts["first_response_median_h"]
+        == 2.0
+    )  # not looked up yet: the association is all there is
+    save_roles(store, REPO, {"rob": False})  # what the lifecycle sweep stored
+    dg = build_digest(host, store, REPO, cfg, NOW, bot_login=BOT)
+    assert dg.counts["first_response_median_h"] == 10.0
