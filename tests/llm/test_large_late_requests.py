@@ -12,18 +12,17 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from bot.llm import ModelLayer
 from bot.llm.large import Connection, build_chat
 from bot.settings import load_settings
 from bot.store import Store
 from tests.llm.fake_openai import serve_app
+from tests.llm.test_large_requests import large_only
 
 VARS = {"title": "Crash when saving", "body": "Saving crashes the app"}
 GONE_WITHIN_S = 30.0  # generous: the servers below hold a request for 90 s or more
@@ -118,19 +117,6 @@ def silent() -> Iterator[Silent]:
         listener.close()
 
 
-def large_only(tmp_path: Path, store: Store, url: str, **over: Any) -> ModelLayer:
-    settings: dict[str, Any] = {
-        "data_dir": tmp_path / "d",
-        "env": "test",
-        "model_path": tmp_path / "missing.gguf",
-        "large_provider": "openai",
-        "large_model": "big",
-        "large_base_url": url,
-        "large_timeout_s": 1.0,
-        "large_max_retries": 0,
-        **over,
-    }
-    return ModelLayer(load_settings(**settings), store)
 
 
 def started_since(before: set[threading.Thread]) -> list[str]:
