@@ -285,10 +285,24 @@ def ask_body(missing: Iterable[Need], asked: tuple[str, ...] = ()) -> str:
 _ASK_ITEM = re.compile(r"^- (?:~~(.+?)~~(?: .*)?|(.+?))[ \t]*$", re.MULTILINE)
 
 
-def asked_items(body: str) -> tuple[str, ...]:
+def asked_items(body: str, needs: Iterable[Need] | None = None) -> tuple[str, ...]:
     """What the bot's ask comment (ask_body) lists, given or not, in its order: what it asked
-    for, so a later edit of it is measured against the first ask."""
-    return tuple(m.group(1) or m.group(2) for m in _ASK_ITEM.finditer(body or ""))
+    for, so a later edit of it is measured against the first ask. None (empty) when the comment
+    is no longer as the bot wrote it (a maintainer edited it: their lines are not the report's
+    to strike through, nor is their text the bot's to overwrite), or when it lists something
+    that is none of today's `needs` (the repository's template changed since: what the ask
+    named can no longer be told given or not)."""
+    found = list(_ASK_ITEM.finditer(body or ""))
+    listed = tuple(m.group(1) or m.group(2) for m in found)
+    still = tuple(Need(m.group(2), m.group(2)) for m in found if m.group(2))
+    if _MARKERS.sub("", body or "").strip() != ask_body(still, listed).strip():
+        return ()
+    if needs is not None and not set(listed) <= {n.label for n in needs}:
+        return ()
+    return listed
+
+
+_MARKERS = re.compile(r"<!-- smolbot:[^>]*-->")
 
 
 def info_actions(

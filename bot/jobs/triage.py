@@ -313,7 +313,7 @@ def plan_triage(
             asked=ask is not None,
             unread=unread,
             no_needs=no_needs,
-            asked_for=asked_items(ask.body) if ask else (),
+            asked_for=asked_items(ask.body, needs) if ask else (),
         ),
         missing,
         candidates,
@@ -507,7 +507,7 @@ def recheck_info(
         asked=ask is not None,
         unread=unread,
         no_needs=no_needs,
-        asked_for=asked_items(ask.body) if ask else (),
+        asked_for=asked_items(ask.body, needs) if ask else (),
     )
     perf.perform(actions)
 

@@ -99,3 +99,33 @@ def test_policy_edits_its_ask_only_on_progress():
     assert acts[1].marker == ASK_MARKER  # type: ignore[union-attr]
     acts = info_actions(Kind.BUG, (), ISSUE, cfg, asked=True, asked_for=asked)
     assert [type(a) for a in acts] == [RemoveLabel, UpsertComment]
+
+
+def test_a_maintainer_s_edit_of_the_ask_is_not_overwritten(world):  # noqa: F811
+    """A maintainer added a line to the bot's ask: it is no longer the bot's text, so the
+    reporter's partial answer neither strikes that line through as given nor rewrites it."""
+    state, ctx = world
+    n = opened(state, ctx)
+    (ask,) = asks(state, n)
+    added = "- Steps to reproduce\n- The full log of `app --debug`"
+    ask.body = ask.body.replace("- Steps to reproduce", added)
+    before = len(state.writes())
+    edit(state, ctx, n, "d2", form(version="2.3.1"))
+    (ask,) = asks(state, n)
+    assert added in ask.body and "~~" not in ask.body
+    assert len(state.writes()) == before
+    assert "needs-info" in state.issue(REPO, n).labels
+
+
+def test_an_ask_naming_what_today_s_template_does_not_is_left_as_it_is() -> None:
+    """The ask listed "Version"; the template now asks for "App version": whether the old item
+    was given cannot be told, so it is not struck through as given."""
+    first = ask_body((Need("version", "Version", ()),))
+    today = (Need("version", "App version", ()),)
+    assert asked_items(first, today) == ()
+    assert asked_items(first, (Need("version", "Version", ()), *today)) == ("Version",)
+    snapshot = IssueSnapshot("o/r", 7, "t", "b", "alice", ("bug", "needs-info"))
+    acts = info_actions(
+        Kind.BUG, today, snapshot, RepoConfig(), asked=True, asked_for=asked_items(first, today)
+    )
+    assert not any(isinstance(a, UpsertComment) for a in acts)
