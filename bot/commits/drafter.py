@@ -81,7 +81,8 @@ def at(repo: Repo) -> tuple[str, str, str]:
     """Where HEAD is, as a draft's key names it: its tree, its branch (drafts.on_branch), and
     that branch's name for the draft to read its issues from ("" detached)."""
     head, ref = repo.head_tree(), repo.head_ref()
-    return head, on_branch(ref, head), ref.removeprefix("refs/heads/")
+    shown = ref.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return head, on_branch(ref, head), shown.removeprefix("refs/heads/")
 
 
 class Drafter:

@@ -54,7 +54,7 @@ def on_branch(ref: str, head: str) -> str:
     holds `/` and may be longer than a file name can be. The hook spells it the same."""
     if not ref:
         return DETACHED
-    data = ref.encode()
+    data = ref.encode("utf-8", "surrogateescape")  # a name git holds as bytes (Repo.head_ref)
     digest = hashlib.sha256 if len(head) == 64 else hashlib.sha1
     return digest(b"blob %d\0%s" % (len(data), data)).hexdigest()
 

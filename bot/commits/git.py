@@ -72,7 +72,13 @@ class Repo:
 
     root: Path
 
-    def git(self, *args: str, env: dict[str, str] | None = None, check: bool = True) -> str:
+    def git(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        check: bool = True,
+        errors: str = "replace",
+    ) -> str:
         # An inherited GIT_INDEX_FILE (hooks run with one) must not leak into our reads.
         full_env = {k: v for k, v in os.environ.items() if k != "GIT_INDEX_FILE"}
         full_env.update(env or {})
@@ -84,7 +90,7 @@ class Repo:
                 capture_output=True,
                 text=True,
                 encoding="utf-8",
-                errors="replace",
+                errors=errors,
                 check=False,
             )
         except FileNotFoundError as err:
@@ -207,8 +213,12 @@ class Repo:
         return self.git("symbolic-ref", "--quiet", "--short", "HEAD", check=False).strip()
 
     def head_ref(self) -> str:
-        """The ref HEAD is on, in full (`refs/heads/fix/123-crash`); "" on a detached HEAD."""
-        return self.git("symbolic-ref", "--quiet", "HEAD", check=False).strip()
+        """The ref HEAD is on, in full (`refs/heads/fix/123-crash`); "" on a detached HEAD. A
+        name that is not UTF-8 keeps its bytes as surrogates (os.fsdecode's way), so on_branch
+        hashes the bytes the hook hashes (drafter.at shows it with U+FFFD)."""
+        return self.git(
+            "symbolic-ref", "--quiet", "HEAD", check=False, errors="surrogateescape"
+        ).strip()
 
     def config(self, key: str) -> str | None:
         out = self.git("config", "--get", key, check=False).strip()

@@ -172,3 +172,22 @@ def test_keys_name_the_branch_as_git_hashes_it(repo: Git) -> None:
     assert on_branch("refs/heads/a", head) != on_branch("refs/heads/b", head)
     assert parse_key(key(head, "t" * 40, blob)) == (head, "t" * 40, blob)
     assert parse_key(f"{head}-{'t' * 40}") is None and parse_key("t" * 40) is None
+
+
+def test_a_branch_name_that_is_not_utf8_keys_as_the_hook_keys_it(repo: Git) -> None:
+    """git keeps a ref name as bytes: `caf\\xe9` (Latin-1) is no UTF-8. The hook hashes the
+    bytes; the drafter read them as U+FFFD and hashed that, so no draft ever matched there."""
+    from bot.commits.drafter import at
+    from bot.commits.git import Repo
+
+    name = b"refs/heads/caf\xe9"
+    subprocess.run(
+        [b"git", b"symbolic-ref", b"HEAD", name], cwd=repo.root, env=repo.env, check=True
+    )
+    hook_side = subprocess.run(
+        ["git", "hash-object", "--stdin"], input=name, cwd=repo.root, env=repo.env,
+        capture_output=True, check=True,
+    ).stdout.decode().strip()  # fmt: skip
+    _, on, branch = at(Repo(repo.root))
+    assert on == hook_side
+    assert branch == "caf\ufffd"  # shown (and read for issue numbers) with a replacement
