@@ -117,8 +117,6 @@ def silent() -> Iterator[Silent]:
         listener.close()
 
 
-
-
 def started_since(before: set[threading.Thread]) -> list[str]:
     """The threads running now that were not before: the requests' own, and langchain's (the
     request itself runs in a pool thread of its, which the interpreter waits for at exit)."""
