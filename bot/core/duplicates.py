@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.core.actions import Action, AddLabels, Close, Comment, NoOp
-from bot.core.ranking import DUPLICATE_OF, MAINTAINER_ASSOCIATIONS
+from bot.core.lifecycle import on_team
+from bot.core.ranking import DUPLICATE_OF
 from bot.ports import CommentData
 
 DUPLICATES_MARKER = "triage:duplicates"
@@ -79,13 +80,16 @@ def close_as_duplicate_actions(
     ]
 
 
-def marked_duplicate_of(comments: Iterable[CommentData], bot_login: str) -> int | None:
+def marked_duplicate_of(
+    comments: Iterable[CommentData], bot_login: str, team: frozenset[str] = frozenset()
+) -> int | None:
     """The issue the latest maintainer's or the bot's duplicate line in a thread names (GitHub's
     "Duplicate of #N", or the bot's "Closing as a duplicate of #N"); None when there is none.
-    Not anyone else's ("Duplicate of #N" from a passer-by), as in ranking.duplicate_links."""
+    Not anyone else's ("Duplicate of #N" from a passer-by), as in ranking.duplicate_links; who
+    is a maintainer as the lifecycle reads it (`team`: a read-only COLLABORATOR is none)."""
     named = None
     for c in comments:
-        if c.author_association in MAINTAINER_ASSOCIATIONS or c.author == bot_login:
+        if c.author == bot_login or on_team(c.author, c.author_association, team):
             found = DUPLICATE_OF.findall(c.body)
             named = int(found[-1]) if found else named
     return named

@@ -19,6 +19,7 @@ from bot.core.commands import (
 from bot.core.duplicates import close_as_duplicate_actions, marked_duplicate_of
 from bot.core.labels import spelled
 from bot.jobs.context import JobContext, host_for
+from bot.jobs.lifecycle import known_team
 from bot.jobs.perform import Performer, Target
 from bot.jobs.repo_config import load_repo_config
 from bot.jobs.summarize import summarize_issue
@@ -270,7 +271,8 @@ def _closed_as_duplicate_of(
     audited = re.search(r"duplicate of #(\d+)\b", closes[0]["reason"] or "") if closes else None
     if audited and int(audited[1]) == number:
         return number
-    marked = marked_duplicate_of(host.comments(closed), ctx.settings.bot_login)
+    team = known_team(ctx.store, repo)
+    marked = marked_duplicate_of(host.comments(closed), ctx.settings.bot_login, team)
     return marked if marked is not None or not audited else int(audited[1])
 
 

@@ -42,7 +42,7 @@ from bot.core.lifecycle import is_bot
 from bot.core.markers import markers_in
 from bot.core.ranking import Change, Note, Thread, Waiting, rank
 from bot.jobs.context import JobContext, ModelLayer
-from bot.jobs.lifecycle import load_roles, recorded_pings
+from bot.jobs.lifecycle import known_team, recorded_pings
 from bot.jobs.repo_config import config_text, load_repo_config, preview_repo_config
 from bot.ports import (
     CommentData,
@@ -93,7 +93,7 @@ def to_thread(
     team: frozenset[str] = frozenset(),
 ) -> Thread:
     """The port's issue, comments and events as core's Thread; who is a maintainer as the
-    lifecycle reads it (`team`: digest_team)."""
+    lifecycle reads it (`team`: known_team)."""
     changes = tuple(
         Change(
             e.kind,
@@ -167,7 +167,7 @@ def fetch_threads(
     stay in the second answer, to find the digest issue by). Pull requests get no details: the
     ranking leaves them out, and they would use up the budget.
     details: filled with the issues read in full, as the lifecycle reads them (`digest_waits`).
-    team: who can write, as the sweep found them (digest_team)."""
+    team: who can write, as the sweep found them (known_team)."""
     found: dict[int, IssueData] = {i.number: i for i in host.list_issues("open")}
     horizon = since - timedelta(days=HORIZON_DAYS)
     stamp = horizon.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -204,15 +204,6 @@ def fetch_threads(
     return sorted(threads, key=lambda t: t.number), found
 
 
-def digest_team(store: Store, repo: str) -> lc.Team:
-    """Who can write, as the lifecycle sweep found them (the store's roles): those found
-    without write are no maintainers, whatever their association says."""
-    roles = load_roles(store, repo)
-    return lc.Team(
-        (p for p, can in roles.items() if can), (p for p, can in roles.items() if not can)
-    )
-
-
 def digest_waits(
     store: Store,
     repo: str,
@@ -233,8 +224,8 @@ def digest_waits(
     `lifecycle_decisions`, read here when not given). The team: maintainers by association, and
     those the store's roles say can write (a private org member's association says only
     CONTRIBUTOR), as the sweep found them; those it found without write are not team, whatever
-    their association (a read-only outside collaborator is a COLLABORATOR): digest_team."""
-    team = digest_team(store, repo)
+    their association (a read-only outside collaborator is a COLLABORATOR): known_team."""
+    team = known_team(store, repo)
     stored = lifecycle_decisions(store, repo) if stored is None else stored
     waits: dict[int, Waiting | None] = {}
     for number, issue in issues.items():
@@ -547,7 +538,7 @@ def build_digest(
     details: dict[int, lc.Thread] = {}
     stored = lifecycle_decisions(store, repo)
     known = decided_since_update(stored)
-    team = digest_team(store, repo)
+    team = known_team(store, repo)
     threads, issues = fetch_threads(host, since, bot_login, detail_limit, details, known, team)
     ours = digest_issues(store, repo, cfg)  # a maintainer's pinned digest issue is no week's issue
     threads = [t for t in threads if t.number not in ours]

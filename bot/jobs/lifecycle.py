@@ -207,6 +207,13 @@ def load_roles(store: Store, repo: str, max_age_s: float = ROLES_TTL_S) -> dict[
     return {login: bool(can) for login, can in rows}
 
 
+def known_team(store: Store, repo: str) -> Team:
+    """Who can write, as the sweep found them (the store's roles): those found without write are
+    no maintainers, whatever their association says (the digest's figures, duplicate lines)."""
+    roles = load_roles(store, repo)
+    return Team((p for p, can in roles.items() if can), (p for p, can in roles.items() if not can))
+
+
 def save_roles(store: Store, repo: str, roles: dict[str, bool]) -> None:
     known = load_roles(store, repo)
     new = [
@@ -352,7 +359,8 @@ def _perform(
     refused because the issue is locked (locked between the re-read and the post): the issue
     would close with no note saying why. The close is audited as called off instead; the
     locked issue is exempt from then on. An action GitHub failed, and those after it, go back
-    to the budget (refund) before the error goes on."""
+    to the budget (refund) before the error goes on; one whose audit failed after GitHub took it
+    does not (it was written)."""
     done: list[Action] = []
     results: list[str] = []
     for i, a in enumerate(actions):
@@ -361,7 +369,7 @@ def _perform(
             a = NoOp(f"{why} ({a.reason})", what="close")
         try:
             results.extend(performer.perform([a]))
-        except BaseException:
+        except GitHubError:  # GitHub refused or failed the write; a store's error came after it
             budget.refund(actions[i:])
             raise
         done.append(a)
