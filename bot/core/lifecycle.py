@@ -76,6 +76,13 @@ class Team(frozenset[str]):
         team.outsiders = frozenset(login.lower() for login in outsiders) - team
         return team
 
+    @classmethod
+    def of(cls, roles: dict[str, bool]) -> Team:
+        """The team of looked-up roles (login -> can write)."""
+        return cls(
+            (p for p, can in roles.items() if can), (p for p, can in roles.items() if not can)
+        )
+
 
 def on_team(login: str, association: str, team: frozenset[str] = frozenset()) -> bool:
     """Whether `login` is on the team: looked up and can write (in `team`), or not looked up and

@@ -36,3 +36,8 @@ def quiet(text: str) -> str:
 
 def markers_in(body: str | None) -> set[str]:
     return set(_MARKER.findall(body or ""))
+
+
+def without_markers(body: str | None) -> str:
+    """The comment's text less its markers (what with_marker added)."""
+    return _MARKER.sub("", body or "")

@@ -13,7 +13,6 @@ from bot.core.config import DEFAULT_WEIGHTS
 from bot.core.labels import canon, find_label, spelled
 from bot.ports import CommentData, EventData, IssueData
 
-MAINTAINER_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 # GitHub's "Duplicate of #N" at the start of a line, or the bot's `/smolbot duplicate` comment
 DUPLICATE_OF = re.compile(r"^[ \t]*(?:closing as a )?duplicate of\s+#(\d+)\b", re.I | re.M)
 LABEL_SCOPES = ("type", "kind", "t", "c", "area", "category", "topic", "bug", "status")

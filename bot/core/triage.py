@@ -27,7 +27,7 @@ from bot.core.labels import (
     same_label,
 )
 from bot.core.lifecycle import is_bot
-from bot.core.markers import inert
+from bot.core.markers import inert, without_markers
 from bot.core.templates import Need
 from bot.ports import EventData
 
@@ -295,14 +295,11 @@ def asked_items(body: str, needs: Iterable[Need] | None = None) -> tuple[str, ..
     found = list(_ASK_ITEM.finditer(body or ""))
     listed = tuple(m.group(1) or m.group(2) for m in found)
     still = tuple(Need(m.group(2), m.group(2)) for m in found if m.group(2))
-    if _MARKERS.sub("", body or "").strip() != ask_body(still, listed).strip():
+    if without_markers(body).strip() != ask_body(still, listed).strip():
         return ()
     if needs is not None and not set(listed) <= {n.label for n in needs}:
         return ()
     return listed
-
-
-_MARKERS = re.compile(r"<!-- smolbot:[^>]*-->")
 
 
 def info_actions(

@@ -212,6 +212,7 @@ def digest_waits(
     details: dict[int, lc.Thread],
     bot_login: str,
     stored: dict[int, dict[str, Any]] | None = None,
+    team: lc.Team | None = None,
 ) -> dict[int, Waiting | None]:
     """Who each open issue waits on, as the lifecycle decides it (None: nobody), so the digest
     says what the sweep does. The lifecycle's stored decision when it was taken on the issue as
@@ -224,8 +225,9 @@ def digest_waits(
     `lifecycle_decisions`, read here when not given). The team: maintainers by association, and
     those the store's roles say can write (a private org member's association says only
     CONTRIBUTOR), as the sweep found them; those it found without write are not team, whatever
-    their association (a read-only outside collaborator is a COLLABORATOR): known_team."""
-    team = known_team(store, repo)
+    their association (a read-only outside collaborator is a COLLABORATOR): known_team, read
+    here when not given."""
+    team = known_team(store, repo) if team is None else team
     stored = lifecycle_decisions(store, repo) if stored is None else stored
     waits: dict[int, Waiting | None] = {}
     for number, issue in issues.items():
@@ -542,7 +544,7 @@ def build_digest(
     threads, issues = fetch_threads(host, since, bot_login, detail_limit, details, known, team)
     ours = digest_issues(store, repo, cfg)  # a maintainer's pinned digest issue is no week's issue
     threads = [t for t in threads if t.number not in ours]
-    waits = digest_waits(store, repo, cfg, issues, details, bot_login, stored)
+    waits = digest_waits(store, repo, cfg, issues, details, bot_login, stored, team)
     made = summary_lines(models, threads, issues, cfg, since, until, waits, made)
     return assemble(
         repo,

@@ -210,8 +210,7 @@ def load_roles(store: Store, repo: str, max_age_s: float = ROLES_TTL_S) -> dict[
 def known_team(store: Store, repo: str) -> Team:
     """Who can write, as the sweep found them (the store's roles): those found without write are
     no maintainers, whatever their association says (the digest's figures, duplicate lines)."""
-    roles = load_roles(store, repo)
-    return Team((p for p, can in roles.items() if can), (p for p, can in roles.items() if not can))
+    return Team.of(load_roles(store, repo))
 
 
 def save_roles(store: Store, repo: str, roles: dict[str, bool]) -> None:
@@ -456,8 +455,7 @@ def resolve_team(
             continue
         roles[login] = host.permission(login) in WRITE_ROLES
         lookups += 1
-    known = [p for p in people if p in roles]
-    return Team([p for p in known if roles[p]], [p for p in known if not roles[p]]), lookups
+    return Team.of({p: roles[p] for p in people if p in roles}), lookups
 
 
 def _proves_write(association: str) -> bool:
