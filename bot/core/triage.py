@@ -152,15 +152,34 @@ def removed_by_people(events: Iterable[EventData], bot_login: str) -> dict[str, 
 
 
 UNCHANGED_EDIT = "edited, but neither its title nor its body changed: nothing new to classify"
+UNSEEN_EDIT = (
+    "edited, but only in what triage does not read (hidden HTML comments, text giving the bot"
+    " orders): nothing new to classify"
+)
 
 
-def text_edited(changes: object) -> bool:
-    """Whether an `issues.edited` delivery's `changes` (the old value of each field the edit
-    changed) name the title or the body: only they are what the classifier reads. Not a
-    mapping (a delivery without it): not known, so taken as changed."""
+def unchanged_edit(changes: object, body: str | None) -> str | None:
+    """Why an `issues.edited` delivery has nothing new to classify, None when it may have.
+    `changes` holds the old value of each field the edit changed, `body` is the body now. Only
+    the title and the body are read, and of the body only what the classifier reads
+    (`quarantine`) and what policy reads (`visible`): an edit of a hidden HTML comment alone (a
+    template's instructions, a note to self) changes neither. Not a mapping (a delivery
+    without it), or a body change without its old value: not known, so taken as changed."""
     if not isinstance(changes, dict):
-        return True
-    return "title" in changes or "body" in changes
+        return None
+    if "title" in changes:
+        return None
+    if "body" not in changes:
+        return UNCHANGED_EDIT
+    old = changes["body"]
+    if not isinstance(old, dict) or "from" not in old or not isinstance(old["from"], str | None):
+        return None
+    was, now = old["from"] or "", body or ""
+    if _without_comments(was) == _without_comments(now):  # both readers' first step: quick
+        return UNSEEN_EDIT
+    if quarantine(was) == quarantine(now) and visible(was) == visible(now):
+        return UNSEEN_EDIT
+    return None
 
 
 def triaged_by_person(removed: dict[str, str], cfg: RepoConfig) -> str | None:
@@ -302,6 +321,11 @@ def asked_items(body: str, needs: Iterable[Need] | None = None) -> tuple[str, ..
     return listed
 
 
+def given_items(body: str) -> tuple[str, ...]:
+    """What the bot's ask comment (ask_body) shows struck through as given, in its order."""
+    return tuple(m.group(1) for m in _ASK_ITEM.finditer(body or "") if m.group(1))
+
+
 def info_actions(
     kind: Kind | None,
     missing: tuple[Need, ...],
@@ -313,6 +337,7 @@ def info_actions(
     unread: tuple[Need, ...] = (),
     no_needs: str = "",
     asked_for: tuple[str, ...] = (),
+    struck: tuple[str, ...] = (),
 ) -> list[Action]:
     """Ask once for what a bug report lacks; drop needs-info once nothing is missing, or once
     a maintainer's retriage (`replace`) makes a bug something else. `asked`: the bot's ask
@@ -323,7 +348,8 @@ def info_actions(
     `no_needs`: why there is nothing to ask for at all (no bug template could be chosen, or it
     requires nothing): said in the audit, and needs-info is not taken off on its account.
     `asked_for`: what the bot's ask lists (asked_items): once part of it is there, the ask is
-    edited to say so (progress_actions), never posted again."""
+    edited to say so (progress_actions), never posted again; `struck`: what it shows as given
+    (given_items), asked again in it when taken out of the report since."""
     label = cfg.triage.needs_info_label
     present = find_label(issue.labels, label)
     was_bug = kind_for_labels(issue.labels, cfg) is Kind.BUG
@@ -359,7 +385,7 @@ def info_actions(
             why = f"{present} was set by someone else; left for them"
             return [NoOp(why, "remove_label")]
         done = RemoveLabel(present, "the report now has what was asked for")
-        return [done, *progress_actions(missing, asked_for)]
+        return [done, *progress_actions(missing, asked_for, struck)]
     keys = ", ".join(n.key for n in missing)
     if asked and present is None:
         why = f"already asked for {keys}; needs-info was removed since: not put back"
@@ -368,21 +394,28 @@ def info_actions(
     # retry posts; the other way round, the ask without needs-info reads as a maintainer's
     # removal (`asked`), and the retry would never put it on
     waiting = AddLabels((label,), f"waiting for: {keys}")
-    if asked and (progress := progress_actions(missing, asked_for)):
+    if asked and (progress := progress_actions(missing, asked_for, struck)):
         return [waiting, *progress]
     return [waiting, Comment(ask_body(missing), ASK_MARKER, f"bug report lacks: {keys}")]
 
 
-def progress_actions(missing: tuple[Need, ...], asked_for: tuple[str, ...]) -> list[Action]:
+def progress_actions(
+    missing: tuple[Need, ...], asked_for: tuple[str, ...], struck: tuple[str, ...] = ()
+) -> list[Action]:
     """The bot's ask edited in place once the report has some of what it lists (`asked_for`):
-    what is there struck through, what is still `missing` as asked, its marker kept so later
-    runs find it. Nothing of it given: none (the ask stays as it is, no write)."""
+    what is there struck through, what is still `missing` as asked (also what the ask shows
+    struck through, `struck`, and the report lost again since: the ask must not say it is
+    there), its marker kept so later runs find it. Nothing of it given and nothing struck
+    through lost: none (the ask stays as it is, no write)."""
     wanted = {n.label for n in missing}
     given = [a for a in asked_for if a not in wanted]
-    if not given:
+    lost = [a for a in asked_for if a in wanted and a in struck]
+    if not (given or lost):
         return []
     keys = ", ".join(n.key for n in missing) or "nothing"
-    why = f"the report now has {', '.join(given)}; still missing: {keys}"
+    said = [f"the report now has {', '.join(given)}"] if given else []
+    said += [f"the report no longer has {', '.join(lost)}: asked again"] if lost else []
+    why = f"{'; '.join(said)}; still missing: {keys}"
     return [UpsertComment(ask_body(missing, asked_for), ASK_MARKER, why)]
 
 

@@ -26,13 +26,13 @@ from bot.core.templates import (
 )
 from bot.core.triage import (
     ASK_MARKER,
-    UNCHANGED_EDIT,
     IssueSnapshot,
     Verdict,
     asked_items,
     decide_kind,
     exempt_reason,
     first_response_actions,
+    given_items,
     info_actions,
     kept_kind_actions,
     label_actions,
@@ -40,9 +40,9 @@ from bot.core.triage import (
     not_put_back,
     quarantine,
     removed_by_people,
-    text_edited,
     threshold_for,
     triaged_by_person,
+    unchanged_edit,
     visible,
 )
 from bot.dupes import INDEXES
@@ -314,6 +314,7 @@ def plan_triage(
             unread=unread,
             no_needs=no_needs,
             asked_for=asked_items(ask.body, needs) if ask else (),
+            struck=given_items(ask.body) if ask else (),
         ),
         missing,
         candidates,
@@ -508,6 +509,7 @@ def recheck_info(
         unread=unread,
         no_needs=no_needs,
         asked_for=asked_items(ask.body, needs) if ask else (),
+        struck=given_items(ask.body) if ask else (),
     )
     perf.perform(actions)
 
@@ -647,8 +649,8 @@ def handle_issue_event(ctx: JobContext, delivery_id: str, payload: dict[str, Any
         ctx.store.audit("triage", "skipped", f"issues.{action} needs no triage", **audit)
     elif (by_bot := _opened_by_bot_payload(ctx, raw)) is not None:
         ctx.store.audit("triage", "skipped", by_bot, **audit)  # nothing read from GitHub for it
-    elif action == "edited" and not text_edited(payload.get("changes")):
-        ctx.store.audit("triage", "skipped", UNCHANGED_EDIT, **audit)
+    elif action == "edited" and (same := unchanged_edit(payload.get("changes"), raw.get("body"))):
+        ctx.store.audit("triage", "skipped", same, **audit)
     else:
         count = raw.get("comments")
         triage_issue(
