@@ -227,15 +227,18 @@ def save_roles(store: Store, repo: str, roles: dict[str, bool]) -> None:
 # -- budgets ---------------------------------------------------------------------------------
 @dataclass
 class Budget:
-    """Operations left this run: per repository (config) and per installation (caller). A cap
-    nothing was spent under yet this run takes one whole decision over it: a close is two writes
-    (its note and the close), which a cap of 1 would otherwise refuse every day. A cap of 0 takes
-    nothing."""
+    """Writes left this run: per repository (config) and per installation (caller). Only what
+    GitHub took counts, and what a dry-run would have written (its preview predicts the run):
+    admit takes a decision's actions before they are performed, and what the Performer then
+    skipped (already true) or GitHub failed is given back. A cap nothing was spent under yet
+    this run takes one whole decision over it: a close is two writes (its note and the close),
+    which a cap of 1 would otherwise refuse every day. A cap of 0 takes nothing."""
 
     installation_left: int
     repo_left: int
-    installation_untouched: bool = True
+    installation_untouched: bool = True  # nothing was spent under it before this budget
     repo_untouched: bool = True
+    taken: int = field(default=0, init=False)  # admitted, not refunded: 0 keeps them untouched
 
     def spent(self) -> str | None:
         """Which cap is used up (then no decision could act, so nothing is worth reading)."""
@@ -247,12 +250,12 @@ class Budget:
 
     def refuses(self, actions: list[Action]) -> NoOp | None:
         """The NoOp saying which cap the actions would not fit under, or None (nothing spent)."""
-        ops = sum(1 for a in actions if not isinstance(a, NoOp))
+        ops = _writes(actions)
         if ops == 0:
             return None
-        if not _fits(ops, self.repo_left, self.repo_untouched):
+        if not _fits(ops, self.repo_left, self.repo_untouched and not self.taken):
             return NoOp("operation cap reached: lifecycle.max_operations_per_run", what="cap")
-        if not _fits(ops, self.installation_left, self.installation_untouched):
+        if not _fits(ops, self.installation_left, self.installation_untouched and not self.taken):
             return NoOp("operation cap reached: max operations per installation run", what="cap")
         return None
 
@@ -261,20 +264,23 @@ class Budget:
         refused = self.refuses(actions)
         if refused is not None:
             return [refused]
-        ops = sum(1 for a in actions if not isinstance(a, NoOp))
-        if ops == 0:
-            return actions
+        ops = _writes(actions)
         self.repo_left -= ops
         self.installation_left -= ops
-        self.repo_untouched = self.installation_untouched = False
+        self.taken += ops
         return actions
 
     def refund(self, actions: list[Action]) -> None:
-        """Give back what admit took for actions not written (GitHub failed them): a retry
-        admits them again, and they count once."""
-        ops = sum(1 for a in actions if not isinstance(a, NoOp))
+        """Give back what admit took for actions not written (the Performer skipped them, or
+        GitHub failed them): they did not touch the caps, and a retry admits them again."""
+        ops = _writes(actions)
         self.repo_left += ops
         self.installation_left += ops
+        self.taken -= ops
+
+
+def _writes(actions: list[Action]) -> int:
+    return sum(1 for a in actions if not isinstance(a, NoOp))
 
 
 def _fits(ops: int, left: int, untouched: bool) -> bool:
@@ -357,21 +363,26 @@ def _perform(
     """The actions performed in order, and their outcomes; but no Close after a comment GitHub
     refused because the issue is locked (locked between the re-read and the post): the issue
     would close with no note saying why. The close is audited as called off instead; the
-    locked issue is exempt from then on. An action GitHub failed, and those after it, go back
-    to the budget (refund) before the error goes on; one whose audit failed after GitHub took it
-    does not (it was written)."""
+    locked issue is exempt from then on. What was not written goes back to the budget (refund):
+    an action the Performer skipped (already true, or called off), and one GitHub failed with
+    those after it, before the error goes on; one whose audit failed after GitHub took it
+    does not (it was written). A dry-run's would-be write stays spent, as the run's would."""
     done: list[Action] = []
     results: list[str] = []
-    for i, a in enumerate(actions):
+    for i, admitted in enumerate(actions):
+        a = admitted
         if isinstance(a, Close) and performer.locked:
             why = "close called off: the closing note was not posted, the issue is locked"
             a = NoOp(f"{why} ({a.reason})", what="close")
         try:
-            results.extend(performer.perform([a]))
+            (result,) = performer.perform([a])
         except GitHubError:  # GitHub refused or failed the write; a store's error came after it
             budget.refund(actions[i:])
             raise
+        if result == "skipped":
+            budget.refund([admitted])
         done.append(a)
+        results.append(result)
     return done, results
 
 
