@@ -68,10 +68,12 @@ class LargeModel:
             self._chat = build_chat(self.settings)
         return self._chat
 
-    def _connection(self) -> Connection | None:
-        """An HTTP client for one request, cut when the request is late; None for Anthropic,
-        whose client langchain makes without one given (a late request runs on, see within())."""
-        return Connection() if self.provider == "openai" else None
+    def _connection(self) -> Connection:
+        """An HTTP client for one request, cut when the request is late. Anthropic's goes by the
+        proxy ChatAnthropic would give its own (ANTHROPIC_PROXY), if any."""
+        if self.provider == "anthropic":
+            return Connection("anthropic", self._client().anthropic_proxy)
+        return Connection()
 
     def complete(
         self,
@@ -94,7 +96,7 @@ class LargeModel:
         and each request within large_timeout_s: the SDK's timeout is per read, so a server that
         sent its answer a byte a second held a worker for as long as it liked (within())."""
         s = self.settings
-        chat = self._structured(schema, max_tokens)
+        self._client_or_error()  # a client that cannot be made is no request: none is counted
         messages = [("system", system), ("human", user)]
         tries = 1 + s.large_max_retries
         deadline = time.monotonic() + s.large_timeout_s * tries
@@ -108,9 +110,7 @@ class LargeModel:
             # a retry gets what is left of the call's time, if that is less
             left = deadline - time.monotonic() if attempt else s.large_timeout_s
             try:
-                out = self._request(
-                    chat, schema, max_tokens, messages, min(s.large_timeout_s, left)
-                )
+                out = self._request(schema, max_tokens, messages, min(s.large_timeout_s, left))
             except LargeModelError:
                 raise
             except Exception as err:
@@ -121,35 +121,29 @@ class LargeModel:
         raise LargeModelError(failed.why)
 
     def _request(
-        self,
-        chat: Any,
-        schema: type[BaseModel],
-        max_tokens: int,
-        messages: list[Any],
-        seconds: float,
+        self, schema: type[BaseModel], max_tokens: int, messages: list[Any], seconds: float
     ) -> Any:
-        """One request, on an OpenAI connection of its own (Anthropic's: `chat`'s); ended by
-        within() after `seconds`, its connection is cut so that its thread ends too. Left running,
-        a trickling server kept each late request's thread and connection until it stopped, one
-        more for every call."""
+        """One request, on a connection of its own; ended by within() after `seconds`, its
+        connection is cut so that its thread ends too. Left running, a trickling server kept each
+        late request's thread and connection until it stopped, one more for every call."""
         connection = self._connection()
-        if connection is None:
-            return within(lambda: chat.invoke(messages), seconds)
         try:
             own = self._structured(schema, max_tokens, connection)
             return within(lambda: own.invoke(messages), seconds)
         finally:
             connection.cut()
 
-    def _structured(
-        self, schema: type[BaseModel], max_tokens: int, connection: Connection | None = None
-    ) -> Any:
+    def _client_or_error(self, http_client: Any = None) -> Any:
+        """The chat model (on `http_client`, if given), or LargeModelError saying why not."""
         try:
-            client = self._client(connection.http if connection is not None else None)
+            return self._client(http_client)
         except LargeModelError:
             raise
         except Exception as err:  # a client that cannot be made (no key): one line, as any failure
             raise LargeModelError(_one_line(f"{self.name}: {type(err).__name__}: {err}")) from err
+
+    def _structured(self, schema: type[BaseModel], max_tokens: int, connection: Connection) -> Any:
+        client = self._client_or_error(connection.http)
         update: dict[str, Any] = {"max_tokens": max_tokens}
         if self.provider == "openai" and compatible_server(self.settings.large_base_url):
             # langchain sends max_tokens as max_completion_tokens, which llama-cpp-python's server
@@ -244,15 +238,24 @@ class Connection:
     """One request's own HTTP client, which another thread can cut: the sockets it opened are
     shut down, which wakes a read waiting on them (closing the client alone left a read on a
     silent server waiting out its whole timeout), then the client is closed. A socket opened
-    after the cut is shut down as it opens."""
+    after the cut is shut down as it opens.
 
-    def __init__(self) -> None:
-        from openai import DefaultHttpxClient  # the SDK's own HTTP library, with its defaults
+    The client is the provider's SDK's own (its HTTP library, with its defaults); `proxy`
+    (Anthropic's only) is the one langchain would have given it."""
 
+    def __init__(self, provider: str = "openai", proxy: str | None = None) -> None:
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         self._cut = False
-        self.http = DefaultHttpxClient(event_hooks={"request": [self._traced]})
+        hooks = {"request": [self._traced]}
+        if provider == "anthropic":
+            from anthropic import DefaultHttpxClient
+
+            self.http: Any = DefaultHttpxClient(proxy=proxy, event_hooks=hooks)
+        else:
+            from openai import DefaultHttpxClient as OpenAIHttpxClient
+
+            self.http = OpenAIHttpxClient(event_hooks=hooks)
 
     def _traced(self, request: Any) -> None:
         request.extensions["trace"] = self._trace
@@ -295,11 +298,9 @@ class Late(Exception):
 def within(fn: Callable[[], R], seconds: float) -> R:
     """fn() in a daemon thread, waited for at most `seconds`; raises Late after that.
 
-    The thread is not stopped here (the SDK's timeout is per read): a late OpenAI request is
-    ended by cutting its Connection (LargeModel._request); Anthropic's client is made by
-    langchain, so a late request there runs on until its server stops or a read waits
-    large_timeout_s, and its answer is thrown away. A daemon thread, not an executor's: those
-    are joined when the worker exits."""
+    The thread is not stopped here (the SDK's timeout is per read): a late request is ended by
+    cutting its Connection (LargeModel._request). A daemon thread, not an executor's: those are
+    joined when the worker exits."""
     box: dict[str, Any] = {}
 
     def run() -> None:
@@ -405,7 +406,7 @@ def compatible_server(base_url: str | None) -> bool:
 
 
 def build_chat(settings: Settings, http_client: Any = None) -> Any:
-    """The configured chat model; `http_client` (OpenAI only) is the one its requests go by."""
+    """The configured chat model; `http_client`, if given, is the one its requests go by."""
     key = settings.large_api_key
     common: dict[str, Any] = {
         "model": settings.large_model,
@@ -430,7 +431,13 @@ def build_chat(settings: Settings, http_client: Any = None) -> Any:
         common["api_key"] = key
         if settings.large_base_url:
             common["base_url"] = settings.large_base_url
-        return ChatAnthropic(**common)
+        chat = ChatAnthropic(**common)
+        if http_client is not None:
+            # ChatAnthropic has no http_client field (an unknown one goes into the request body):
+            # its SDK client, made on first use and cached as `_client`, is replaced by a copy
+            # on ours (the SDK's public with_options), with the same key, URL and timeout
+            chat.__dict__["_client"] = chat._client.with_options(http_client=http_client)
+        return chat
     raise LargeModelError("no large model configured (SMOLBOT_LARGE_PROVIDER=none)")
 
 
