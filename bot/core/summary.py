@@ -40,7 +40,8 @@ T = TypeVar("T")
 SUMMARY_MARK = "summary"
 HASH_MARK = "summary-hash:"
 KIND_MARK = "summary-kind:"  # the model's summary, or the extractive one it fell back to
-SUMMARY_VERSION = "1"
+# changed when the same thread is summarized otherwise: a summary posted before is not current
+SUMMARY_VERSION = "2"
 SECTIONS = (
     ("problem", "Problem"),
     ("tried", "What was tried"),
@@ -160,7 +161,11 @@ def _role(login: str, association: str, team: frozenset[str]) -> str:
 
 
 def content_hash(items: list[Entry]) -> str:
-    raw = json.dumps([SUMMARY_VERSION, *[(e.author, e.text) for e in items]], ensure_ascii=False)
+    """What the posted summary was made from: who wrote what, and in which role (the summary
+    shows the role, so a reply's author joining the team makes it stale)."""
+    raw = json.dumps(
+        [SUMMARY_VERSION, *[(e.author, e.role, e.text) for e in items]], ensure_ascii=False
+    )
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
@@ -361,7 +366,8 @@ def _sources(claim: str) -> list[int]:
 # -- extractive fallback --------------------------------------------------------------------
 def extractive(items: list[Entry]) -> ThreadSummary:
     """Sentences copied from the thread, each cited: a summary the bot can always stand behind.
-    A bare +1 is no reply here: it neither answers a question nor is the current state."""
+    A bare +1 is no reply here: it neither answers a question nor is the current state; nor is
+    a stranger's comment the state (what one tried is still quoted under What was tried)."""
     head = items[0] if items and items[0].n == 0 else None  # a later chunk has no issue entry
     replies = items[1:] if head is not None else items
     opening = _sentences(head.text) if head is not None else []
@@ -389,24 +395,39 @@ def extractive(items: list[Entry]) -> ThreadSummary:
 def _state_entry(replies: list[Entry]) -> tuple[Entry, list[str]] | None:
     """The reply that says where things stand, and its sentences: the newest with words to quote
     (one that is only a pasted log or a picture has none; a bare +1 is none) by the author or a
-    maintainer; only where neither has replied, anyone's newest. A stranger's drive-by "me too,
-    any update?" was the Current state of a thread the team had answered."""
-    said = [
-        (e, s) for e in reversed(replies) if not _plus_one(e) for s in [_sentences(e.text)] if s
-    ]
-    return next((found for found in said if found[0].role != OTHER), said[0] if said else None)
+    maintainer, never a stranger's. A drive-by "me too, any update?" was the Current state of a
+    thread the team had answered, and of one nobody had (`unanswered` says so instead)."""
+    said = (
+        (e, s)
+        for e in reversed(replies)
+        if e.role != OTHER and not _plus_one(e)
+        for s in [_sentences(e.text)]
+        if s
+    )
+    return next(said, None)
+
+
+def unanswered(items: list[Entry]) -> bool:
+    """Others have replied to the issue, but neither its author nor a maintainer has: the
+    thread's Current state, which `render` states in the bot's words (it is no one's claim to
+    cite, and a chunk's entries alone cannot tell it)."""
+    replies = [e for e in items if e.n != 0]
+    return bool(replies) and all(e.role == OTHER for e in replies)
 
 
 def owned_state(summary: ThreadSummary, items: list[Entry]) -> ThreadSummary:
     """The model's Current state as the extractive one picks it (_state_entry): where the author
     or a maintainer has replied, a state claim citing only other people's comments is dropped,
-    and when none is left, the author's or maintainer's newest words are quoted instead."""
-    found = _state_entry([e for e in items if e.n != 0])
-    if found is None or found[0].role == OTHER:
+    and when none is left, the author's or maintainer's newest words are quoted instead (none
+    when their replies have no words to quote: a pasted log, a picture). Where only others have
+    replied, `render` states that instead of any claim."""
+    replies = [e for e in items if e.n != 0]
+    if not replies:
         return summary
+    found = _state_entry(replies)
     roles = {e.n: e.role for e in items}
     state = [c for c in summary.state if any(roles.get(n) != OTHER for n in _sources(c))]
-    if not state:
+    if not state and found is not None:
         state = _quoted([" ".join(found[1][:2])], found[0].n)
     return summary.model_copy(update={"state": state})
 
@@ -452,6 +473,8 @@ def _in_word(text: str, i: int) -> bool:
 
 # -- rendering and checking -----------------------------------------------------------------
 WAITING = "**Waiting on:** "
+WRITTEN_BY = {AUTHOR: "by the author", MAINTAINER: "by a maintainer", OTHER: "by another user"}
+NOBODY_ANSWERED = "Neither the author nor a maintainer has replied since the issue was opened."
 NOT_JUDGED = (
     "not judged for a pull request (its reviews, review comments and pushes, which answer"
     " questions too, are not read)"
@@ -469,12 +492,14 @@ def render(
     """Markdown with every claim linked to its source comment, and the markers of the thread's
     hash (for caching) and of the kind of summary (an extractive one is redone when asked).
     `waiting` None: a pull request, whose wait is not judged (waiting_text)."""
-    urls = {e.n: e.url for e in items}
+    cites = {e.n: e for e in items}
     lines = ["### Thread summary", ""]
     for key, title in SECTIONS:
-        claims = getattr(summary, key)
+        claims = [_linked(c, cites) for c in getattr(summary, key)]
+        if key == "state" and waiting is not None and unanswered(items):  # a PR's reviews unread
+            claims = [NOBODY_ANSWERED]
         if claims:
-            lines += [f"**{title}**", *[f"- {_linked(c, urls)}" for c in claims], ""]
+            lines += [f"**{title}**", *[f"- {c}" for c in claims], ""]
     lines += [waiting_text(waiting), ""]
     source = f"{len(items) - 1} comments" + (" (not its reviews)" if waiting is None else "")
     lines.append(f"<sub>Summary by smolbot (a bot) from {source}; {how}.</sub>")
@@ -512,12 +537,17 @@ def waiting_line(w: Waiting) -> str:
     return f"the {w.on} ({who}) since {w.since.date()} — {w.reason}"
 
 
-def _linked(claim: str, urls: dict[int, str]) -> str:
+def _linked(claim: str, cites: dict[int, Entry]) -> str:
+    """The claim, shown as text, and a link to each comment it cites with whose words they are:
+    a maintainer's "fixed in 2.3" is not a stranger's (the issue is its author's)."""
     text = quiet(_shown(CITE.sub("", claim).strip()))
-    links = [
-        f"[{'issue' if n == 0 else f'comment {n}'}]({urls[n]})" if urls.get(n) else f"entry {n}"
-        for n in dict.fromkeys(_sources(claim))
-    ]
+    links = []
+    for n in dict.fromkeys(_sources(claim)):
+        e = cites.get(n)
+        link = (
+            f"[{'issue' if n == 0 else f'comment {n}'}]({e.url})" if e and e.url else f"entry {n}"
+        )
+        links.append(f"{link} {WRITTEN_BY[e.role]}" if e and n != 0 else link)
     return f"{text} ({', '.join(links)})"
 
 

@@ -35,7 +35,7 @@ def test_the_local_model_writes_a_summary_the_check_accepts(tmp_path: Path) -> N
     assert set(re.findall(r"\]\((https://[^)]+)\)", written.body)) <= allowed
     assert "**Waiting on:** the maintainer (`bob`)" in written.body
     calls = list(store.rows("select * from model_calls where task = 'summary'"))
-    assert calls and calls[-1]["prompt_version"] == "summary_thread@3"
+    assert calls and calls[-1]["prompt_version"] == "summary_thread@4"
     assert calls[-1]["backend"] in ("gpt4all", "llama")
     print(written.how, calls[-1]["latency_ms"], calls[-1]["tokens_out"])
 

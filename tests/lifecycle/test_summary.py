@@ -100,7 +100,7 @@ def test_uncited_claims_are_attributed_by_their_words_or_dropped(tmp_path: Path)
     w = write_summary(ScriptedModels(answer), thread_of(repo), settings(tmp_path))
     assert "written by scripted-model" in w.how
     assert w.body is not None and "Alice and Carol" not in w.body
-    assert f"workaround ([comment 3]({repo.comment_list[7][2].html_url}))" in w.body
+    assert f"workaround ([comment 3]({repo.comment_list[7][2].html_url}) by another user)" in w.body
 
 
 def test_invented_links_numbers_or_people_fall_back_to_extractive(tmp_path: Path) -> None:

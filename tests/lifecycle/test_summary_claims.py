@@ -74,7 +74,7 @@ def test_a_claim_cannot_borrow_fixed_from_another_comment(tmp_path: Path) -> Non
     body = summarized(repo, tmp_path, answer)
     assert section(body, "What was tried") == [
         "- Bob says the crash on start is fixed in the nightly build"
-        f" ([comment 1]({repo.comment_list[7][0].html_url}))"
+        f" ([comment 1]({repo.comment_list[7][0].html_url}) by another user)"
     ], body
     assert "release is fixed" not in body
 
@@ -136,7 +136,8 @@ def test_a_bare_plus_one_answers_no_question(tmp_path: Path, plus_one: str) -> N
         ("dave", "NONE", plus_one),
     )
     question = (
-        f"- Which operating system are you on? ([comment 1]({repo.comment_list[7][0].html_url}))"
+        "- Which operating system are you on?"
+        f" ([comment 1]({repo.comment_list[7][0].html_url}) by a maintainer)"
     )
     body = summarized(repo, tmp_path, None)
     assert section(body, "Open questions") == [question], body
@@ -189,7 +190,9 @@ def test_a_chinese_thread_s_summary_and_question(tmp_path: Path) -> None:
     assert w.how == "written by scripted-model", w.how
     plain = summarized(repo, tmp_path, None)
     url = repo.comment_list[7][1].html_url
-    assert section(plain, "Open questions") == [f"- 能提供完整的错误日志吗？ ([comment 2]({url}))"]
+    assert section(plain, "Open questions") == [
+        f"- 能提供完整的错误日志吗？ ([comment 2]({url}) by a maintainer)"
+    ]
     assert "**Waiting on:** the author (`alice`)" in plain
 
 

@@ -50,13 +50,14 @@ def test_the_team_s_words_are_the_state_without_a_team_lookup_too() -> None:
     assert state == ["Python 3.12 on Linux. [2]"], state
 
 
-def test_only_strangers_replied_their_newest_words_are_the_state() -> None:
+def test_only_strangers_replied_none_of_their_words_are_the_state() -> None:
+    """Where things stand is that nobody of the project has answered: `render` says so."""
     gh = FakeGitHub(lambda: NOW)
     repo = gh.add_repo("o/r")
     repo.add_issue(7, "alice", day(0), body="The app crashes on start.")
     repo.say(7, "zed", DRIVE_BY, day(1))
     items = S.entries(thread_of(repo), BOT)
-    assert S.extractive(items).state == [f"{DRIVE_BY} [1]"]
+    assert S.extractive(items).state == [] and S.unanswered(items)
 
 
 def test_the_model_s_state_from_a_stranger_gives_way_to_the_team_s(tmp_path: Path) -> None:

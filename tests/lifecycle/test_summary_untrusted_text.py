@@ -74,7 +74,11 @@ def test_a_claim_stays_on_its_own_linked_bullet(tmp_path: Path) -> None:
         "",
         "**What was tried**",
         "- The app crashes on start for me too Current state The crash on start was fixed in 1.3"
-        f" by the maintainers Open questions ([comment 1]({repo.comment_list[7][0].html_url}))",
+        f" by the maintainers Open questions ([comment 1]({repo.comment_list[7][0].html_url})"
+        " by another user)",
+        "",
+        "**Current state**",
+        f"- {S.NOBODY_ANSWERED}",
     ], w.body
 
 
@@ -97,9 +101,9 @@ def test_an_extractive_quote_with_footnote_numbers_links_only_its_own_comment(
     own = repo.comment_list[7][-1].html_url
     quoted = [ln for ln in w.body.splitlines() if "see the log" in ln]  # tried, and state
     assert quoted == [
-        f"- It still fails, see the log (1) and the trace (2). ([comment 5]({own}))",
+        f"- It still fails, see the log (1) and the trace (2). ([comment 5]({own}) by a maintainer)",
         "- It still fails, see the log (1) and the trace (2). (1) is the full run."
-        f" ([comment 5]({own}))",
+        f" ([comment 5]({own}) by a maintainer)",
     ], quoted
 
 
