@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import difflib
 import json
 import re
 import sys
@@ -159,8 +160,8 @@ def _issue(line: str) -> dict[str, Any] | str:
         row = intake.json_line(line)
     except intake.BadPayload as err:
         return f"expected a JSON object with title and body, not {err}"
-    except json.JSONDecodeError:
-        return "expected a JSON object with title and body"
+    except json.JSONDecodeError as err:
+        return _not_json(err)
     if isinstance(row, list):  # gh's --json output, one array: one decision per line is kept
         return (
             "expected a JSON object with title and body, not a JSON array: one issue a line,"
@@ -181,7 +182,21 @@ def _issue(line: str) -> dict[str, Any] | str:
     number = row.get("number")
     if number is not None and (isinstance(number, bool) or not isinstance(number, int)):
         return "number must be an integer"
+    if number is not None and number < 1:
+        return f"number must be an issue number (GitHub's start at 1), not {number}; fix or drop it"
     return row
+
+
+def _not_json(err: json.JSONDecodeError) -> str:
+    """What a line that is not JSON gets: the parser's words and where it stopped (`not json`, or
+    an object with text after it). A number past Python's 4,300 digits is JSON the parser cannot
+    read (intake.json_line): no position of the parser's is said for it."""
+    if err.msg.startswith("Exceeds the limit"):
+        return "expected a JSON object with title and body"
+    return (
+        f"not valid JSON ({err.msg} at column {err.colno}); expected one JSON object a line,"
+        ' {"title": ..., "body": ...}'
+    )
 
 
 def decision(
@@ -260,6 +275,31 @@ def cold_start_hint(ctx: JobContext, repo: str) -> str | None:
         f"{state}, and no local model at {layer.settings.effective_model_path}"
         " (`smolbot models install`): without a large model every issue gets needs-triage;"
         f" {teach}"
+    )
+
+
+def borrowed_hint(ctx: JobContext, repo: str) -> str | None:
+    """Why the decisions are about to come from other repositories' examples: `repo` has no
+    labeled issues of its own (a new repository, or a mistyped --repo) while the classifier,
+    trained on theirs, answers. The closest known name is offered when it is near (a typo)."""
+    from bot.llm import ModelLayer
+
+    layer = ctx.models
+    if not isinstance(layer, ModelLayer) or not layer.classifier().ready:
+        return None
+    counts = {scope: sum(n.values()) for scope, n in layer.records.example_counts().items()}
+    if counts.get(repo):
+        return None
+    others = sorted(counts, key=lambda scope: (-counts[scope], scope))
+    named = ", ".join(f"{scope} ({counts[scope]})" for scope in others[:3])
+    if len(others) > 3:
+        named += f" and {len(others) - 3} more"
+    near = difflib.get_close_matches(repo, others, n=1, cutoff=0.88)
+    typo = f" (did you mean {near[0]}?)" if near else ""
+    return (
+        f"{repo} has no labeled issues of its own{typo}: its kinds come from other repositories'"
+        f" examples, {named}; `smolbot backfill {repo} --from FILE`, or the App installed on it"
+        f" and `smolbot backfill {repo}`, teaches it its own"
     )
 
 
@@ -366,14 +406,15 @@ def triage(
     ctx = _context(get_settings())
     repo = known_as(ctx.store, repo)
     names = _label_names(labels, cfg)
-    hint = cold_start_hint(ctx, repo)
+    hint = cold_start_hint(ctx, repo) or borrowed_hint(ctx, repo)
     if hint:
         click.echo(f"smolbot triage: {hint}", err=True)
     if cfg.triage.duplicates and not ctx.store.issues(repo):
         click.echo(
             f"smolbot triage: no issues of {repo} are stored, so no duplicates can be found;"
-            " they come from the App's webhooks and `smolbot backfill` through the API"
-            " (a --from file teaches kinds only: its numbers need not be GitHub's)",
+            f" they are stored from the App's webhooks and `smolbot backfill {repo}` through the"
+            " API (a --from file teaches kinds only: its rows, --github-numbers ones too, are"
+            " not stored as issues)",
             err=True,
         )
     unread = read = 0
@@ -475,7 +516,8 @@ def _still_has(app: GitHubApp, inst: int, repo: str) -> bool:
     "from_file",
     type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
     default=None,
-    help="CSV or JSON lines with title, body, label (instead of the API); -: stdin.",
+    help="Labeled issues instead of the API: CSV, JSON lines, or the JSON array gh issue list"
+    " --json number,title,body,labels writes; with title, body, label (or labels); -: stdin.",
 )
 @click.option(
     "--config",
@@ -565,6 +607,7 @@ def backfill(
         f" {result.skipped} skipped"
         + (f" (resumed at page {result.first_page})" if result.first_page > 1 else "")
         + (f"; {result.gone} no longer on GitHub (deleted or transferred)" if result.gone else "")
+        + result.none_stored_note
     )
     for line in result.explain():
         click.echo(line)

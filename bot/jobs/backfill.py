@@ -173,6 +173,24 @@ class BackfillResult:
             )
         return note
 
+    @property
+    def none_stored_note(self) -> str:
+        """Why no issue was stored though some were read: `stored` counts issues copied into the
+        store, what duplicate search reads, and a --from file's rows never are (it teaches kinds
+        only; a gh export's numbers and states included)."""
+        if self.stored or not self.seen:
+            return ""
+        if self.from_file:
+            return (
+                "; stored counts issues copied for duplicate search, which a --from file's rows"
+                " never are (it teaches kinds only): the App's webhooks and"
+                f" `smolbot backfill {self.repo}` through the API copy them"
+            )
+        return (
+            "; stored counts issues copied for duplicate search: those listed were pull"
+            " requests, or the store's copies were newer"
+        )
+
     def explain(self, shown: int = 5) -> list[str]:
         """Why issues taught nothing, and what to do when a label of theirs names a kind."""
         if not self.not_learned:
@@ -888,7 +906,9 @@ def cut_note(where: str, cut: Sequence[str], later: str = "") -> str:
     )
 
 
-def read_labeled_file(path: Path, cut: Cut | None = None) -> Generator[dict[str, Any]]:
+def read_labeled_file(
+    path: Path, cut: Cut | None = None, numbered: bool = False
+) -> Generator[dict[str, Any]]:
     """Rows with title, body, label from a CSV file, JSON lines, or one JSON array of objects
     (`gh issue list --json number,title,body,labels > FILE`), by extension and content; `-` is
     stdin. A title or body longer than GitHub takes is cut to it (github_sized), and `cut(where,
@@ -897,13 +917,18 @@ def read_labeled_file(path: Path, cut: Cut | None = None) -> Generator[dict[str,
     Raises ValueError, naming what was found, for a CSV header or a first JSON object without
     those columns (an export from another tracker often names them otherwise; a JSON row without a
     label key is a row with no label, as an exporter leaves out a null key, but a file none of
-    whose rows has one is refused), a line that is not a JSON object, or text that is not UTF-8
-    (its line and byte offset). A byte-order mark (Excel's "CSV UTF-8") is not part of the first
+    whose rows has one is refused), a line that is not a JSON object, text that is not UTF-8
+    (its line and byte offset), a file that is empty, holds no rows (a CSV header alone, an empty
+    JSON array) or is not text at all (a NUL byte in its start: a spreadsheet, a .gz), and, when
+    `numbered` (--github-numbers: the numbers key the examples), a row whose `number` is not an
+    issue number. A byte-order mark (Excel's "CSV UTF-8") is not part of the first
     column's name, nor of a later line (files joined with cat); a file that starts with UTF-16's
     (PowerShell 5's `>`) is read as UTF-16.
     """
     try:
         for where, row in _read_labeled_file(path):
+            if numbered:
+                _check_number(where, row)
             names = github_sized(row)
             if names and cut is not None:
                 cut(where, names)
@@ -913,6 +938,20 @@ def read_labeled_file(path: Path, cut: Cut | None = None) -> Generator[dict[str,
             f"{_shown(path)}: starts as UTF-16 text but is not UTF-16 throughout ({err.reason});"
             " save it as UTF-8, e.g. `iconv -f utf-16 -t utf-8`, and run it again"
         ) from None
+
+
+def _check_number(where: str, row: dict[str, Any]) -> None:
+    """Refuse a row whose `number` is given but is not an issue number (a whole number from 1):
+    with --github-numbers it keys the row's example, and -5 was learned by the row's text."""
+    raw = row.get("number")
+    if raw is None or raw == "" or _number(row) is not None:
+        return
+    said = f"{where}: number {json.dumps(raw, ensure_ascii=False)} is not an issue number"
+    error = _ItemError if where.endswith(" of its JSON array") else ValueError
+    raise error(
+        f"{said} (GitHub's are whole numbers from 1); fix it, or import without --github-numbers"
+        " to learn the rows by their title and body"
+    )
 
 
 def _is_stdin(path: Path) -> bool:
@@ -939,22 +978,33 @@ class _Borrowed(io.RawIOBase):
         return len(data)
 
 
+BINARY_PEEK = 8192  # how much of a --from file's start is looked at for a NUL byte
+
+
 @contextmanager
 def _text_lines(path: Path) -> Iterator[Iterator[str]]:
     """`path`'s lines as text (`-`: stdin's), a byte-order mark at the start of any line left out
     (files joined with cat keep each one's), each ending as in the file (\\n, \\r\\n or a lone
     \\r, which the csv module reads as such). UTF-8 is decoded line by line, so a byte that is not
     UTF-8 is named by its line and its offset in the file; a file that starts with UTF-16's
-    byte-order mark (PowerShell 5's `>`) is read as UTF-16. Peeked at, not sought back to: a pipe
-    cannot seek."""
+    byte-order mark (PowerShell 5's `>`) is read as UTF-16; one with a NUL byte in its start is no
+    text (a spreadsheet, a .gz: its first byte past ASCII was taken for Latin-1, `iconv` advised).
+    Peeked at, not sought back to: a pipe cannot seek."""
     stdin = _is_stdin(path)
     raw = io.BufferedReader(_Borrowed(sys.stdin.buffer)) if stdin else path.open("rb")
     with raw:
-        if raw.peek(2)[:2] in UTF16_BOMS:
+        start = raw.peek(BINARY_PEEK)[:BINARY_PEEK]
+        if start[:2] in UTF16_BOMS:
             text = io.TextIOWrapper(raw, encoding="utf-16", newline="")
             yield (line.removeprefix("\ufeff") for line in text)
-        else:
-            yield _utf8_lines(raw, _shown(path))
+            return
+        if b"\0" in start:  # text has none; a spreadsheet, an archive or a .gz has (as grep tells)
+            raise ValueError(
+                f"{_shown(path)}: not a text file (a NUL byte at offset {start.index(0)}); backfill"
+                " reads CSV, JSON lines or a JSON array as UTF-8 text: save a spreadsheet as CSV,"
+                " and give a .gz as `--from <(zcat FILE)`"
+            )
+        yield _utf8_lines(raw, _shown(path))
 
 
 _LONE_CR = re.compile(rb"(?<=\r)(?!\n)")  # a line break of its own (classic Mac), not of \r\n
@@ -987,6 +1037,12 @@ def _read_labeled_file(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     with _text_lines(path) as fh:
         head = _head(fh)
         first, lines = head[-1] if head else "", chain(head, fh)
+        if not first.strip():  # it was read as a CSV with no columns ("the columns are none")
+            empty = "stdin is empty" if _is_stdin(path) else f"{path}: the file is empty"
+            raise ValueError(
+                f"{empty}; backfill reads labeled issues as CSV (a title, body,"
+                " label header, then a row each), JSON lines or a JSON array"
+            )
         if first.lstrip().startswith("["):  # gh's --json output: one array of objects
             yield from _array_rows(path, "".join(lines))
             return
@@ -1056,13 +1112,19 @@ def _csv_rows(
             raise ValueError(
                 f"{shown}: the column {twice[0]} is there {names.count(twice[0])} times; keep one"
             )
-        start = reader.line_num + 1 + skipped
+        start, rows = reader.line_num + 1 + skipped, 0
         for cells in reader:
             # a blank line is no row (as DictReader reads it), nor the header again (files
             # joined with cat)
             if any(cells) and [c.strip().lower() for c in cells] != names:
+                rows += 1
                 yield f"{shown}:{start}", _cells_row(names, cells)
             start = reader.line_num + 1 + skipped
+        if not rows:  # it said "0 read" and exited 0: an import that taught nothing
+            raise ValueError(
+                f"{shown}: a header ({', '.join(header)}) and no rows under it: nothing to learn;"
+                " export the labeled issues with it"
+            )
     except csv.Error as err:
         raise ValueError(
             f"{shown}:{start}: not CSV from this line on ({err}); a quoted field must end with a"
@@ -1084,6 +1146,11 @@ def _array_rows(path: Path, text: str) -> Iterator[tuple[str, dict[str, Any]]]:
             f"{shown}:{err.lineno}: not JSON ({err.msg}); a file that starts with [ is read as one"
             " JSON array of issues (gh issue list --json number,title,body,labels > FILE)"
         ) from None
+    if not items:  # it said "0 read" and exited 0: an import that taught nothing
+        raise ValueError(
+            f"{shown}: an empty JSON array, no issues: nothing to learn (gh issue list lists only"
+            " open issues and at most 30 unless given --state all and --limit)"
+        )
     for at, item in enumerate(items, 1):
         if not isinstance(item, dict):
             raise _ItemError(f"{shown}: item {at} of its JSON array is not a JSON object")
@@ -1200,7 +1267,7 @@ def backfill_from_file(
         tell("cut", cut_note(where, names, "any later row's is"))
 
     try:
-        for row in read_labeled_file(path, cut):
+        for row in read_labeled_file(path, cut, numbered=github_numbers):
             result.seen += 1
             if progress is not None:
                 progress(1)
