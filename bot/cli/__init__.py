@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 # Modules that define `commands: list[click.Command]`; each feature owns one.
 COMMAND_MODULES = [
+    "bot.cli.config",
     "bot.cli.digest",
     "bot.cli.models",
     "bot.cli.service",

@@ -58,10 +58,38 @@ def _github_host(settings: Settings, store: Store, repo: str) -> RepoHost:
 
     installation = store.installation_for_repo(repo)
     if installation is None:
-        raise click.ClickException(
-            f"{repo} is not in smolbot's store: install the App on it and run `smolbot serve`, or try --sample"
-        )
+        raise click.ClickException(not_installed(store, repo))
     return GitHubApp(settings).repo(installation, repo)
+
+
+def not_installed(store: Store, repo: str) -> str:
+    """Why there is no digest of `repo`, which no installation in the store has: the digest reads
+    the repository's issues from GitHub as the App installed on it, not from the store. What the
+    store does hold of it is said: "not in smolbot's store" was said of a repository whose 160
+    labeled examples `smolbot doctor` listed (learned by `backfill --from FILE`, which needs no
+    App)."""
+    from bot.llm.records import Records
+
+    examples = sum(Records(store).example_counts().get(repo, {}).values())
+    issues = next(store.rows("select count(*) as n from issues where repo = ?", [repo]))["n"]
+    if not (examples or issues):
+        has = f"{repo} is not in smolbot's store"
+    else:
+        held = [
+            f"{n:,} {what}{'s' * (n != 1)}"
+            for n, what in [(examples, "labeled example"), (issues, "issue")]
+            if n
+        ]
+        has = f"smolbot's store has {' and '.join(held)} of {repo}"
+        if not issues:  # what a file backfill leaves
+            has += " (what triage learns from; `backfill --from FILE` stores only these)"
+        has += ", but no App installation on it"
+    return (
+        f"{has}: the digest reads the repository's issues from GitHub, as the App installed on"
+        f" it; install the App on {repo} and run `smolbot serve` (installed already, but its"
+        f" webhook never arrived: `smolbot backfill {repo}` finds and records the"
+        " installation), or try --sample"
+    )
 
 
 def _models(settings: Settings, store: Store, no_model: bool) -> ModelLayer | None:

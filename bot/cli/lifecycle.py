@@ -106,7 +106,21 @@ def _models(settings: Settings, store: Store, no_model: bool) -> ModelLayer | No
 @click.option("--no-model", is_flag=True, help="Extractive summary only; no model is loaded.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of Markdown.")
 def summarize_cmd(thread_file: Path, no_model: bool, as_json: bool) -> None:
-    """Summarize a thread file and say who it waits on, without GitHub."""
+    """Summarize a thread file and say who it waits on, without GitHub.
+
+    The file is {"issue": {...}, "comments": [...], "events": [...]} (events optional: labels,
+    assignments, closes), as GitHub's REST API gives them; from an issue on GitHub, with gh and
+    jq (--paginate: every page of a long thread; jq's `add` joins them):
+
+    \b
+      gh api repos/OWNER/REPO/issues/N > issue.json
+      gh api --paginate repos/OWNER/REPO/issues/N/comments > comments.json
+      gh api --paginate repos/OWNER/REPO/issues/N/events > events.json
+      jq -n --slurpfile i issue.json --slurpfile c comments.json \\
+        --slurpfile e events.json \\
+        '{issue: $i[0], comments: ($c | add), events: ($e | add)}' > thread.json
+      smolbot summarize --thread thread.json
+    """
     try:
         data = json.loads(utf8_text(thread_file.read_bytes(), str(thread_file)))
     except json.JSONDecodeError as err:  # a ValueError too: it goes first
@@ -156,7 +170,15 @@ def summarize_cmd(thread_file: Path, no_model: bool, as_json: bool) -> None:
 @click.option(
     "--max-operations", default=100, show_default=True, help="Cap on writes for this run."
 )
-@click.option("--summaries", default=0, show_default=True, help="Auto-summaries to write this run.")
+@click.option(
+    "--summaries",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Summaries of long threads to write this run, each a local model call; 0 loads no"
+    " model and writes none, so a sweep run by hand is quick. The daily job writes up to 3 a run"
+    " (a fixed number, no setting).",
+)
 def sweep_cmd(
     installation_id: int, run_id: str | None, max_operations: int, summaries: int
 ) -> None:

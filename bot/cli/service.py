@@ -574,7 +574,13 @@ def _masked(param: str) -> str:
 @click.command()
 @click.option("--repo", default=None, help="Only this repository (owner/name).")
 @click.option("--issue", "issue", default=None, help="One issue's story: owner/repo#N.")
-@click.option("--limit", type=click.IntRange(min=1, max=1_000_000), default=50, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1, max=1_000_000),
+    default=50,
+    show_default=True,
+    help="Print the newest this many rows (oldest first).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def audit(repo: str | None, issue: str | None, limit: int, as_json: bool) -> None:
     """Print the audit log: what the bot did or decided not to do, and why."""
