@@ -5,6 +5,8 @@ the older text, instead of both staying as two examples with two labels of one i
 from __future__ import annotations
 
 import json
+
+import pytest
 from datetime import UTC, datetime
 
 from bot.jobs.backfill import backfill_from_file
@@ -85,22 +87,24 @@ def test_a_verbatim_twins_label_stays_with_its_text(any_store):  # type: ignore[
 
 def test_a_file_import_with_numbers_is_the_same_issue(ctx, tmp_path):  # type: ignore[no-untyped-def]
     """`gh issue list --json number,title,body,labels` as JSON lines, and a CSV with a number
-    column: the numbers are the issues', so a later label of an edited issue replaces them."""
+    column: the numbers are the issues', so a later label of an edited issue replaces them. A
+    row whose number is no issue number (`true`, `six`) stops the import at its line: the file
+    said its numbers are GitHub's (a row before it stays learned)."""
     assert ctx.models is not None
     jsonl, csv = tmp_path / "issues.jsonl", tmp_path / "issues.csv"
     row = {"number": 5, "title": "Crash", "body": "it crashes on save", "label": "bug"}
     jsonl.write_text(json.dumps(row) + "\n" + json.dumps({**row, "number": True, "title": "B"}))
     csv.write_text("number,title,body,label\n6,Slow,it is slow,bug\nsix,Odd,no number,bug\n")
-    assert backfill_from_file(ctx, OTHER, jsonl, github_numbers=True).learned == 2
-    assert backfill_from_file(ctx, OTHER, csv, github_numbers=True).learned == 2
+    with pytest.raises(ValueError, match=r"issues.jsonl:2: number true is not an issue number"):
+        backfill_from_file(ctx, OTHER, jsonl, github_numbers=True)
+    with pytest.raises(ValueError, match=r'issues.csv:3: number "six" is not an issue number'):
+        backfill_from_file(ctx, OTHER, csv, github_numbers=True)
     numbers = sorted((r["issue"] or 0) for r in _examples(ctx.store, OTHER))
-    assert numbers == [0, 0, 5, 6], numbers  # `true` and `six` are no numbers
+    assert numbers == [5, 6], numbers
     ctx.models.learn(OTHER, "Crash\n\nit crashes on save in 2.1", "question", "human", None, 5)
     ctx.models.learn(OTHER, "Slow\n\nit is slow, edited", "question", "human", None, 6)
     rows = _examples(ctx.store, OTHER)
     assert sorted((r["label"], r["issue"] or 0) for r in rows) == [
-        ("bug", 0),
-        ("bug", 0),
         ("question", 5),
         ("question", 6),
     ], rows
