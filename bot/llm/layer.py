@@ -220,9 +220,20 @@ class ModelLayer:
     def _large_ready(self, allow: bool, bar: float | None = None) -> bool:
         """Whether the large model may be asked: allowed, configured, budget left, and, with a
         `bar`, one its answer can clear (_beyond_reach)."""
+        return self._why_not_large(allow, bar) is None
+
+    def _why_not_large(self, allow: bool, bar: float | None = None) -> str | None:
+        """Why the large model may not be asked (_large_ready), as the end of a sentence for the
+        audit, or None when it may. Past its reach it says only that: _beyond_reach says why."""
+        if self.large is None:
+            return "no large model is configured"
+        if not allow:
+            return "escalation to the large model is not allowed here"
+        if self.budget_left() <= 0:
+            return "the large model's daily budget is spent"
         if bar is not None and bar > confidence.reach("large"):
-            return False
-        return allow and self.large is not None and self.budget_left() > 0
+            return "the large model is not asked either"
+        return None
 
     def _beyond_reach(self, rec: ModelRecord, bar: float, allow: bool) -> None:
         """Say on the final record (the audit shows it) when the large model was not asked only

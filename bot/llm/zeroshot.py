@@ -154,6 +154,31 @@ def _local_label(
     return _as_classification(out.value, labels, conf), conf, out.record
 
 
+def local_reach(layer: ModelLayer, labels: Sequence[str]) -> float:
+    """The most confidence the local model's label can get: LOCAL_ZERO_SHOT_CAP when generated;
+    read from the logits, that of a label given probability 1."""
+    if isinstance(layer.local, LabelScorer):
+        return logit_confidence(1.0, len(labels))
+    return LOCAL_ZERO_SHOT_CAP
+
+
+def _not_worth_asking(
+    layer: ModelLayer, labels: Sequence[str], allow_escalation: bool, threshold: float
+) -> str | None:
+    """Why the local model is not asked for a label, or None when it is: its answer cannot clear
+    `threshold`, and no large model will be asked after it, so it could not change the decision.
+    Before any backfill and without a large model, every issue waited 15-35 s (88 s for a 1 MB
+    body) for a label that was then set aside as unsure."""
+    top = local_reach(layer, labels)
+    no_large = layer._why_not_large(allow_escalation, threshold) if threshold > top else None
+    if no_large is None:
+        return None
+    return (
+        f"local zero-shot not asked: its answer is capped at {top:.2f}, under the threshold"
+        f" {threshold:.2f}, and {no_large}"
+    )
+
+
 def _no_label(layer: ModelLayer, req: generate.Request, err: Exception) -> ModelRecord:
     local = layer.local
     rec = ModelRecord(req.task, local.name, local.model_name, req.rendered.version, 0.0, False, 0.0)
@@ -181,9 +206,15 @@ def classify_with(
     allow_escalation: bool,
     threshold: float,
 ) -> Answer[Classification]:
-    """Follow the escalation route for a label: local zero-shot at cold start, then the large model."""
+    """Follow the escalation route for a label: local zero-shot at cold start (unless its answer
+    could not change the decision: _not_worth_asking), then the large model."""
     attempts = list(first.attempts)
     best = first
+    if where is Route.LOCAL and (
+        why := _not_worth_asking(layer, labels, allow_escalation, threshold)
+    ):
+        best.record.add_note(why)  # the final record: the audit and `smolbot triage`'s note say it
+        where = Route.CAUTIOUS
     if where is Route.LOCAL:
         req = _request(task, text, labels, layer)
         try:

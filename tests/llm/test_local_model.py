@@ -20,23 +20,22 @@ pytestmark = [pytest.mark.model, pytest.mark.slow]
 BUG = "App crashes when I click save\n\nTraceback (most recent call last): KeyError 'path'"
 
 
-class MissingInfo(BaseModel):
-    missing: list[str]
-    question: str = ""
+class Line(BaseModel):
+    line: str
 
 
 def test_ask_real_model_then_cache_hit(tmp_path: Path, llm_store: Store, model_path: Path) -> None:
     layer = get_model_layer(make_settings(tmp_path), llm_store)
     variables = {"title": "Crash on save", "body": "It crashes. Traceback: KeyError 'path'"}
-    first = layer.ask("missing", "missing_info", variables, MissingInfo, max_tokens=64)
+    first = layer.ask("digest", "digest_line", variables, Line, max_tokens=64)
     assert first.value is not None, first.record.note
     assert first.status in ("ok", "not_escalated")
     rec = first.record
     assert (rec.backend, rec.model) == ("gpt4all", model_path.name)
-    assert rec.prompt_version == "missing_info@1"
+    assert rec.prompt_version == "digest_line@2"
     assert rec.tokens_in > 50 and 0 < rec.tokens_out <= 64
     assert 0 < first.confidence <= 0.8
-    second = layer.ask("missing", "missing_info", variables, MissingInfo, max_tokens=64)
+    second = layer.ask("digest", "digest_line", variables, Line, max_tokens=64)
     assert second.value == first.value
     assert second.record.cache_hit and second.record.backend == "cache"
     assert second.record.tokens_out == 0
@@ -53,12 +52,13 @@ def test_weights_load_once_per_process(tmp_path: Path, model_path: Path) -> None
 def test_cold_start_label_from_local_model(
     tmp_path: Path, llm_store: Store, model_path: Path
 ) -> None:
+    """Asked only under a bar it can clear (tests/llm/test_zeroshot_not_asked.py): the default 0.60 is not."""
     layer = get_model_layer(make_settings(tmp_path), llm_store)
-    ans = layer.classify("triage", "o/r", BUG, LABELS)
+    ans = layer.classify("triage", "o/r", BUG, LABELS, threshold=0.45)
     assert ans.record.backend == "gpt4all"
     assert ans.value is not None and ans.value.label in LABELS
     assert ans.confidence <= 0.47  # zero-shot is right about half the time: never trusted alone
-    assert ans.status == "not_escalated" and not ans.ok
+    assert ans.status == "ok"
 
 
 GARBAGE_PROMPT = """\
@@ -118,10 +118,10 @@ def test_caller_evidence_scales_confidence_and_decides_escalation(
 ) -> None:
     variables = {"title": "Crash on save", "body": "It crashes. Traceback: KeyError 'path'"}
     plain = ModelLayer(make_settings(tmp_path), llm_store)
-    base = plain.ask("comment", "missing_info", variables, MissingInfo, max_tokens=64)
+    base = plain.ask("comment", "digest_line", variables, Line, max_tokens=64)
     assert base.value is not None and base.confidence > 0, base.record.note
-    asked = "Which version of the app were you running when it crashed?"  # the large model's
-    behaviour.replies = [f'{{"missing": ["version"], "question": "{asked}"}}']
+    asked = "Saving a file stops the whole application with a KeyError"  # the large model's
+    behaviour.replies = [f'{{"line": "{asked}"}}']
     settings = make_settings(
         tmp_path,
         thresholds={"comment": base.confidence * 0.75},  # between half and all of it
@@ -131,27 +131,27 @@ def test_caller_evidence_scales_confidence_and_decides_escalation(
     )
     layer = ModelLayer(settings, llm_store)  # same store: the local answer comes from the cache
     backed = layer.ask(
-        "comment", "missing_info", variables, MissingInfo, max_tokens=64, check=lambda a: 1.0
+        "comment", "digest_line", variables, Line, max_tokens=64, check=lambda a: 1.0
     )
     assert backed.status == "ok" and backed.confidence == base.confidence
-    assert base.value.question != asked
+    assert base.value.line != asked
 
-    def backs_the_large(a: MissingInfo) -> float:  # evidence for the large answer, not the local
-        return 1.0 if a.question == asked else 0.5
+    def backs_the_large(a: Line) -> float:  # evidence for the large answer, not the local
+        return 1.0 if a.line == asked else 0.5
 
     doubted = layer.ask(
-        "comment", "missing_info", variables, MissingInfo, max_tokens=64, check=backs_the_large
+        "comment", "digest_line", variables, Line, max_tokens=64, check=backs_the_large
     )
     assert doubted.attempts[0].cache_hit
     assert doubted.attempts[0].confidence == pytest.approx(base.confidence * 0.5, abs=1e-4)
     assert "evidence 0.50" in doubted.attempts[0].note
     assert doubted.status == "escalated" and doubted.value is not None
-    assert doubted.value.missing == ["version"]
+    assert doubted.value.line == asked
     assert doubted.confidence == pytest.approx(0.95)  # the large answer is checked too
     assert len(behaviour.requests) == 1
     # the large answer doubted as much: under the threshold too, so the cautious path
     both_doubted = layer.ask(
-        "comment", "missing_info", variables, MissingInfo, max_tokens=64, check=lambda a: 0.25
+        "comment", "digest_line", variables, Line, max_tokens=64, check=lambda a: 0.25
     )
     assert both_doubted.status == "not_escalated" and both_doubted.attempts[-1].cache_hit
     assert len(behaviour.requests) == 1  # the large answer came from the cache
@@ -175,8 +175,8 @@ def test_a_generation_its_caller_no_longer_wants_stops_early(
         return True
 
     with pytest.raises(Stopped), stop_when(unwanted):
-        layer.ask("missing", "missing_info", variables, MissingInfo, max_tokens=400)
+        layer.ask("digest", "digest_line", variables, Line, max_tokens=400)
     assert len(asked) == 1  # asked once, after a second of tokens, and stopped then
     assert list(llm_store.rows("select id from model_calls")) == []
-    wanted = layer.ask("missing", "missing_info", variables, MissingInfo, max_tokens=64)
+    wanted = layer.ask("digest", "digest_line", variables, Line, max_tokens=64)
     assert wanted.record.backend == "gpt4all" and not wanted.record.cache_hit

@@ -61,16 +61,16 @@ def test_no_large_model_says_nothing_of_its_reach(tmp_path: Path, llm_store: Sto
     assert ans.status == "not_escalated" and "not escalated" not in ans.record.note
 
 
-def test_a_cold_start_asks_the_local_model_then_not_the_large_one(
+def test_a_cold_start_past_both_models_reach_asks_neither(
     tmp_path: Path,
     llm_store: Store,
     behaviour: Behaviour,
     large_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The zero-shot path (no classifier yet): the local model's label is under the bar, and the
-    large model is not asked for an answer that could not clear it either."""
-    fake_local.install(monkeypatch)
+    """The zero-shot path (no classifier yet): the local model's label (0.73 at most, from the
+    logits) cannot clear the bar, nor can the large model's: neither is asked."""
+    script = fake_local.install(monkeypatch)
     path = fake_local.model_file(tmp_path / "custom.gguf", b"fine")
     settings = load_settings(
         data_dir=tmp_path / "d",
@@ -81,9 +81,10 @@ def test_a_cold_start_asks_the_local_model_then_not_the_large_one(
     )
     layer = ModelLayer(settings, llm_store)
     ans = layer.classify("triage", "o/r", ISSUE, LABELS, threshold=0.97)
-    assert behaviour.requests == []
-    assert [a.backend for a in ans.attempts] == ["classifier", "llama"]
-    assert ans.status == "not_escalated" and ans.record.backend == "llama"
+    assert behaviour.requests == [] and script.calls == []
+    assert [a.backend for a in ans.attempts] == ["classifier"]
+    assert ans.status == "no_answer" and ans.record.backend == "classifier"
+    assert "local zero-shot not asked: its answer is capped at 0.73" in ans.record.note
     assert WHY in ans.record.note
 
 

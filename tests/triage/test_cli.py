@@ -242,7 +242,10 @@ def test_before_anything_is_learned_it_says_so_and_what_to_run(runner, monkeypat
     assert decision["why"] == "cautious path: no usable answer (status no_answer)"
 
 
-def test_at_cold_start_the_local_model_guesses_and_is_not_trusted(runner, monkeypatch):
+def test_at_cold_start_the_local_model_is_not_asked_for_a_guess_it_cannot_act_on(
+    runner, monkeypatch
+):
+    """Its zero-shot label is capped at 0.47, under the threshold, and no large model follows."""
     if not MODEL.is_file():
         pytest.skip(f"the default model is not installed at {MODEL}: `smolbot models install`")
     monkeypatch.setenv("SMOLBOT_MODEL_PATH", str(MODEL))
@@ -252,8 +255,9 @@ def test_at_cold_start_the_local_model_guesses_and_is_not_trusted(runner, monkey
     assert out.exit_code == 0, out.output
     assert "kinds come from the local model's zero-shot guess" in out.stderr
     decision = json.loads(out.stdout)
-    assert decision["model"] == MODEL.name and decision["labels"] == ["needs-triage"]
-    assert decision["kind"] is None and decision["confidence"] < 0.6
+    assert decision["labels"] == ["needs-triage"] and decision["kind"] is None
+    assert decision["guess"] is None and decision["status"] == "no_answer"
+    assert "local zero-shot not asked: its answer is capped at 0.47" in decision["note"]
     assert decision["why"].startswith("cautious path: ")
 
 
