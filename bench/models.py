@@ -1,7 +1,7 @@
 """Benchmark of the model layer; prints tables. Run: .venv/bin/python bench/models.py [--skip-local]
 
 1. the local model (gpt4all): load time, prompt and generation tokens/s, peak RSS;
-2. per-task latency through ModelLayer.ask (and the cache hit on a repeat);
+2. per-task latency of the prompts the bot asks the local model (and the cache hit on a repeat);
 3. the classifier on a per-repository time split of the labeled dev set: macro-F1 per repository,
    reliability of its confidence, accuracy at 100/80/60/40 % coverage;
 3b. with --zeroshot N (needs the [llama] extra): the zero-shot label probability read from the
@@ -125,49 +125,88 @@ def bench_local(model_path: Path, threads: int = 2) -> None:
     )
 
 
-class Line(BaseModel):
-    line: str
-
-
-class Comment(BaseModel):
-    comment: str
-
-
-class Missing(BaseModel):
-    missing: list[str]
-    question: str = ""
-
-
 def bench_tasks(model_path: Path, threads: int) -> None:
+    """The prompts the bot asks the local model, with the variables and schemas its callers use
+    (bot/jobs/triage.py, digest.py, summarize.py); the commit prompts are bench/commits.py's."""
+    from bot.core import summary as S
+    from bot.core.config import Kind
+    from bot.jobs.digest import LINE_BODY_CHARS, DigestLine
+    from bot.jobs.summarize import TASK as SUMMARY
+    from bot.jobs.summarize import _json, _vars
+    from bot.jobs.triage import COMMENT_TASK, PROMPT, FirstResponse
+    from bot.jobs.triage import TASK as TRIAGE
+
     tmp = Path(tempfile.mkdtemp())
     settings = load_settings(data_dir=tmp, model_path=model_path, env="test", model_threads=threads)
     layer = ModelLayer(settings, open_store(":memory:"))
+    title = "Crash on start"
     body = "After upgrading to 2.3 the app crashes on start. Traceback: KeyError 'theme'. Linux, Python 3.11."
-    cases: list[tuple[str, str, dict[str, str], type[BaseModel]]] = [
-        (
-            "comment",
-            "first_response",
-            {"repo": "o/r", "kind": "bug", "title": "Crash on start", "body": body},
-            Comment,
+    thread = [
+        S.Entry(0, "alice", S.AUTHOR, body, "u0"),
+        S.Entry(1, "bob", S.OTHER, "Same here on macOS 14.", "u1"),
+        S.Entry(2, "carol", S.MAINTAINER, "Does deleting the config file help?", "u2"),
+        S.Entry(3, "alice", S.AUTHOR, "Yes: after deleting the config file it starts again.", "u3"),
+    ]
+    pieces = [
+        S.ThreadSummary(problem=["The app crashes on start after upgrading to 2.3 [0]"]),
+        S.ThreadSummary(
+            tried=["Deleting the config file was suggested [2]"],
+            state=["After deleting the config file the app starts again [3]"],
         ),
-        ("missing", "missing_info", {"title": "Crash on start", "body": body}, Missing),
+    ]
+    first_response = {
+        "repo": "o/r",
+        "title": title,
+        "body": body[:3000],
+        "kind": Kind.BUG.value,
+        "next_steps": "a maintainer will look at it",
+        "related": "#12",
+    }
+    kinds = [k.value for k in Kind]
+    issue = f"{title}\n\n{body}"
+    # no classifier trained and no large model: the bot asks the zero-shot label only when the
+    # repository's bar is one its answer can clear (it is capped under the default 0.6)
+    bar = 0.4
+    cases: list[tuple[str, str, Callable[[], Any]]] = [
+        (TRIAGE, "triage_kind", lambda: layer.classify(TRIAGE, "o/r", issue, kinds, threshold=bar)),
         (
-            "summary",
-            "summarize_chunk",
-            {
-                "title": "Crash on start",
-                "part": "1",
-                "chunk": f"[c1] {body}\n[c2] Same here on macOS.\n[c3] Fixed by deleting the config file.",
-            },
-            BaseModel,
+            COMMENT_TASK,
+            PROMPT,
+            lambda: layer.ask(
+                COMMENT_TASK, PROMPT, first_response, FirstResponse, use_unsure=False
+            ),
+        ),
+        (
+            "digest",
+            "digest_line",
+            lambda: layer.ask(
+                "digest",
+                "digest_line",
+                {"title": title, "body": body[:LINE_BODY_CHARS]},
+                DigestLine,
+            ),
+        ),
+        (
+            SUMMARY,
+            "summary_thread",
+            lambda: layer.ask(SUMMARY, "summary_thread", _vars(title, thread), S.ThreadSummary),
+        ),
+        (
+            SUMMARY,
+            "summary_chunk",
+            lambda: layer.ask(SUMMARY, "summary_chunk", _vars(title, thread[:2]), S.ThreadSummary),
+        ),
+        (
+            SUMMARY,
+            "summary_merge",
+            lambda: layer.ask(
+                SUMMARY, "summary_merge", {"title": title, "parts": _json(pieces)}, S.ThreadSummary
+            ),
         ),
     ]
     rows = []
-    for task, prompt, variables, schema in cases:
-        if schema is BaseModel:
-            schema = _Notes
-        ans = layer.ask(task, prompt, variables, schema)
-        again = layer.ask(task, prompt, variables, schema)
+    for task, prompt, ask in cases:
+        ans, again = ask(), ask()
         r = ans.record
         rows.append(
             [
@@ -197,10 +236,6 @@ def bench_tasks(model_path: Path, threads: int) -> None:
         ],
         rows,
     )
-
-
-class _Notes(BaseModel):
-    notes: list[str]
 
 
 # --- 3: classifier ------------------------------------------------------------------------
@@ -368,28 +403,33 @@ class Oracle:
     """STANDS IN FOR THE LARGE MODEL: answers the true label of the issue being classified."""
 
     provider, model, name = "oracle", "true-label", "oracle:true-label"
+    identity = name  # what the cache keys a large answer on (LargeModel.identity)
 
     def __init__(self) -> None:
         self.label = ""
         self.calls = 0
 
     def complete(
-        self, system: str, user: str, schema: type[BaseModel], max_tokens: int
+        self,
+        system: str,
+        user: str,
+        schema: type[BaseModel],
+        max_tokens: int,
+        spend: Callable[[], bool] = lambda: True,
     ) -> LargeReply:
+        """As LargeModel.complete: one request, counted against the day's budget (far above the
+        stream's escalations)."""
+        spend()
         self.calls += 1
         return LargeReply(f'{{"label": "{self.label}"}}', 0, 0)
 
 
-def bench_learning(rows: list[Row], order: str, window: int = 150, retrain_every: int = 50) -> None:
-    if order == "time":
-        stream = sorted(rows, key=lambda r: r["created_at"])
-    else:
-        stream = random.Random(0).sample(rows, len(rows))
-    tmp = Path(tempfile.mkdtemp())
+def oracle_layer(tmp: Path) -> tuple[ModelLayer, Oracle]:
+    """A model layer with no local LLM, whose large model is the oracle: classifier + oracle."""
     settings = load_settings(
         data_dir=tmp,
         env="test",
-        model_path=tmp / "absent.gguf",  # no local LLM: classifier + oracle
+        model_path=tmp / "absent.gguf",
         large_provider="openai",
         large_model="oracle",
         large_api_key=SecretStr("x"),
@@ -399,6 +439,15 @@ def bench_learning(rows: list[Row], order: str, window: int = 150, retrain_every
     layer = ModelLayer(settings, open_store(":memory:"))
     oracle = Oracle()
     layer.large = oracle  # type: ignore[assignment]
+    return layer, oracle
+
+
+def bench_learning(rows: list[Row], order: str, window: int = 150, retrain_every: int = 50) -> None:
+    if order == "time":
+        stream = sorted(rows, key=lambda r: r["created_at"])
+    else:
+        stream = random.Random(0).sample(rows, len(rows))
+    layer, oracle = oracle_layer(Path(tempfile.mkdtemp()))
     layer.retrain_every = retrain_every
     out, stats = [], {"esc": 0, "acc_ok": 0, "n_acc": 0, "right": 0}
     seen: dict[str, int] = defaultdict(int)

@@ -135,7 +135,7 @@ KEPT = [
     "bot/dashboard/templates/login.html",
     "bot/samples/__init__.py",
     "workers/celery_app.py",
-    "prompts/first_response.yaml",
+    "prompts/first_response_triage.yaml",
     "deploy/Dockerfile",
     "deploy/smolbot.env.example",
     "bot/data/labels.py",  # `data` is left out at the root only

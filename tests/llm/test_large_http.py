@@ -179,8 +179,15 @@ def test_an_unsure_large_answer_is_not_used_either(
         large_base_url=large_url,
     )
     layer = ModelLayer(settings, llm_store)
-    variables = {"repo": "o/r", "kind": "bug", "title": "t", "body": "b"}
-    ans = layer.ask("comment", "first_response", variables, Comment)
+    variables = {
+        "repo": "o/r",
+        "kind": "bug",
+        "next_steps": "n",
+        "related": "none",
+        "title": "t",
+        "body": "b",
+    }
+    ans = layer.ask("comment", "first_response_triage", variables, Comment)
     assert settings.threshold("comment") == 0.5
     assert ans.status == "not_escalated" and not ans.ok
     assert ans.confidence == 0.285 and ans.record.escalated

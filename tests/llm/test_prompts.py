@@ -1,4 +1,5 @@
-"""Prompt files: every one loads, missing variables raise, untrusted text stays inside its fence."""
+"""Prompt files: every one loads and is loaded by the bot, missing variables raise, untrusted text
+stays inside its fence."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ import pytest
 from bot.llm.api import PromptError
 from bot.llm.prompts import DATA_RULE, PROMPTS_DIR, all_prompts, load_prompt, parse_prompt
 
+# the prompts bot/ loads, each by its quoted name (a constant or the argument of ModelLayer.ask)
 NEEDED = [
-    "summarize_thread",
-    "summarize_chunk",
-    "merge_summaries",
-    "first_response",
-    "triage_kind",
+    "commit_message",
+    "commit_message_file",
     "digest_line",
-    "missing_info",
+    "first_response_triage",
+    "summary_chunk",
+    "summary_merge",
+    "summary_thread",
+    "triage_kind",
+    "triage_reader",
 ]
+BOT = Path(__file__).resolve().parents[2] / "bot"
 
 
 def test_every_prompt_file_loads() -> None:
@@ -32,6 +37,16 @@ def test_every_prompt_file_loads() -> None:
 @pytest.mark.parametrize("name", NEEDED)
 def test_needed_prompts_exist(name: str) -> None:
     assert load_prompt(name).spec.name == name
+
+
+def test_every_prompt_file_is_named_by_the_bot() -> None:
+    """A prompt file no code loads is dead text that still reads as what the bot asks (and a
+    bench or test of it measures nothing the product does). bot/ names every prompt it loads as
+    a quoted string, none by a computed name, so a file whose quoted name is nowhere in bot/ is
+    loaded by nothing."""
+    code = "\n".join(f.read_text(encoding="utf-8") for f in BOT.rglob("*.py"))
+    unnamed = [p.stem for p in sorted(PROMPTS_DIR.glob("*.yaml")) if f'"{p.stem}"' not in code]
+    assert unnamed == []
 
 
 def test_missing_variable_raises() -> None:

@@ -22,7 +22,14 @@ class Comment(BaseModel):
     comment: str
 
 
-VARS = {"repo": "o/r", "kind": "bug", "title": "Dark mode", "body": "Unreadable settings page"}
+VARS = {
+    "repo": "o/r",
+    "kind": "bug",
+    "next_steps": "a maintainer will look at it",
+    "related": "none",
+    "title": "Dark mode",
+    "body": "Unreadable settings page",
+}
 
 
 def layer_for(
@@ -39,7 +46,7 @@ def test_an_answer_cut_at_max_tokens_is_not_accepted(
 ) -> None:
     layer, script = layer_for(tmp_path, llm_store, monkeypatch)
     script.replies, script.tokens_out = [CUT], 96
-    ans = layer.ask("comment", "first_response", VARS, Comment, max_tokens=96)
+    ans = layer.ask("comment", "first_response_triage", VARS, Comment, max_tokens=96)
     assert not ans.ok and ans.value is None and ans.status == "no_answer"
     assert "cut off at 96 tokens" in ans.record.note
     assert len(script.calls) == 2  # tried again once, asked for a shorter answer
@@ -57,7 +64,7 @@ def test_a_shorter_answer_on_the_retry_is_used(
         return whole if "shorter" in user else CUT
 
     script.replies = [short_on_retry]
-    ans = layer.ask("comment", "first_response", VARS, Comment, max_tokens=96)
+    ans = layer.ask("comment", "first_response_triage", VARS, Comment, max_tokens=96)
     assert ans.value is not None and ans.value.comment.endswith("look at it.")
 
 

@@ -71,11 +71,10 @@ def test_an_acknowledgement_that_claims_nothing_is_posted(text: str) -> None:
     assert _posted(text), text
 
 
-@pytest.mark.parametrize("name", ["first_response", "first_response_triage"])
-def test_the_prompt_s_own_words_are_refused(name: str) -> None:
+def test_the_prompt_s_own_words_are_refused() -> None:
     """Every line of the prompt's template (its variables filled in) and its output description:
     the scaffolding check follows the prompt file."""
-    spec = load_prompt(name).spec
+    spec = load_prompt("first_response_triage").spec
     filled = {"repo": REPO, "kind": "bug", "title": ISSUE.title, "next_steps": "a maintainer"}
     lines = [string.Template(ln).safe_substitute(filled) for ln in spec.template.splitlines()]
     copies = [ln for ln in lines if ln.strip() and "$" not in ln]
