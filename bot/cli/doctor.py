@@ -250,9 +250,9 @@ def _classifier(s: Settings) -> tuple[bool, str]:
     if not counts:
         return True, (
             "nothing learned yet: installing the App backfills each repository's closed, labeled"
-            " issues (or `smolbot backfill owner/name [--from FILE]`); until then triage has"
-            " only the local model's zero-shot guess, trusted little: most issues get"
-            " needs-triage, or go to the large model when one is configured"
+            " issues (or `smolbot backfill owner/name [--from FILE]`); until then issues go to"
+            " the large model when one is configured (after the local model's zero-shot guess,"
+            " trusted little), and otherwise get needs-triage"
         )
     sources: Counter[str] = Counter()
     for by in counts.values():

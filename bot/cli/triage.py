@@ -260,16 +260,23 @@ def cold_start_hint(ctx: JobContext, repo: str) -> str | None:
     """Why the decisions are about to be (mostly) needs-triage, when the classifier is not
     trained: nothing learned yet, or too little."""
     from bot.llm import ModelLayer
+    from bot.llm.zeroshot import LOCAL_ZERO_SHOT_CAP
 
     layer = ctx.models
     if not isinstance(layer, ModelLayer) or layer.classifier().ready:
         return None
     teach = f"`smolbot backfill {repo} --from FILE` teaches the classifier from labeled issues"
     state = untrainable_note(layer.records.examples()) or "no labeled issues learned yet"
-    if layer.local_available():
+    if layer.local_available() and layer.large is not None:
         return (
             f"{state}: kinds come from the local model's zero-shot guess, which is trusted"
-            f" little (without a large model most issues get needs-triage); {teach}"
+            f" little, and the large model where it is unsure; {teach}"
+        )
+    if layer.local_available():
+        return (
+            f"{state}, and no large model: every issue gets needs-triage (the local model's"
+            f" zero-shot label, trusted at most {LOCAL_ZERO_SHOT_CAP:.2f}, is asked for only"
+            f" under a threshold that low); {teach}"
         )
     return (
         f"{state}, and no local model at {layer.settings.effective_model_path}"
