@@ -238,45 +238,198 @@ def packed(items: Iterable[T], cost: Callable[[T], int], budget: int) -> list[li
 def cited(
     summary: ThreadSummary, items: list[Entry], min_overlap: float = 0.3
 ) -> tuple[ThreadSummary, int]:
-    """Keep claims grounded in the entry they cite, or, uncited, in the entry they overlap most.
+    """Keep claims grounded in the entry they cite, or, uncited, in the entry they overlap most,
+    each once.
 
-    A claim's words must overlap its source's words (min_overlap of the claim's words); claims
-    with no such source are dropped. Returns the kept summary and how many were dropped.
+    A claim's words must overlap its source's words (min_overlap of the claim's words), and its
+    sources must say what it adds (`_unfounded`); claims with no such source are dropped. A claim
+    that repeats one before it is said once (`_once`). Returns the kept summary and how many
+    were dropped as ungrounded (a repeat is not: it is grounded, only said already).
     """
-    texts = {e.n: e.text for e in items}
-    words = {n: _words(t) for n, t in texts.items()}
+    said = {e.n: _said(e) for e in items}
+    anywhere = _index(w for s in said.values() for w in s.words | s.names)
     kept: dict[str, list[str]] = {}
+    before: list[tuple[set[str], list[int]]] = []
     dropped = 0
     for key, _ in SECTIONS:
         claims = getattr(summary, key)
-        good = [g for g in (_ground(c, words, texts, min_overlap) for c in claims) if g]
+        good = [g for g in (_ground(c, said, anywhere, min_overlap) for c in claims) if g]
         dropped += len(claims) - len(good)
-        kept[key] = good
+        kept[key] = _once(good, before)
     return ThreadSummary(**kept), dropped
 
 
+@dataclass(frozen=True)
+class _Said:
+    """One entry as a claim is checked against it."""
+
+    text: str
+    words: frozenset[str]  # `_words` of its text
+    names: frozenset[str]  # its writer's login and role: a claim may say who said it
+    squashed: str  # its writer and text, case-folded, without whitespace: where anchors are found
+
+
+def _said(e: Entry) -> _Said:
+    return _Said(
+        e.text,
+        frozenset(_words(e.text)),
+        frozenset(_words(f"{e.author} {e.role}")),
+        "".join(f"{e.author} {e.text}".casefold().split()),
+    )
+
+
 def _ground(
-    claim: str, words: dict[int, set[str]], texts: dict[int, str], min_overlap: float
+    claim: str, said: dict[int, _Said], anywhere: dict[str, set[str]], min_overlap: float
 ) -> str | None:
     """The claim cited by the entries it is grounded in, or None to drop it: it has no words of
-    an entry; it cites only entries the thread does not have (the number of a header a comment
-    forged: it was put on that comment's words); or it claims what its source does not say (the
-    work fixed or released, the issue closed, a date: `unsupported_claims`, as the digest
-    checks), read in the cited entry alone, so "fixed" is not borrowed from another comment."""
+    an entry but names; it cites only entries the thread does not have (the number of a header a
+    comment forged: it was put on that comment's words); or it claims what its sources do not
+    say (the work fixed or released, the issue closed, a date: `unsupported_claims`, as the
+    digest checks; a number, a name, a judgement, another comment's word: `_unfounded`), read
+    in the entries it is put on alone, so "fixed" is not borrowed from another comment. The
+    entries it cites are its sources when they share words with it, together at least
+    min_overlap of them (a claim may sum up two comments); else the entry it overlaps most."""
     text = CITE.sub("", claim).strip()
-    said = _words(text)
+    names = {w for s in said.values() for w in s.names}
+    words = _words(text) - names  # "bob (maintainer)" is no claim
     named = _sources(claim)
-    if not said or (named and not any(n in words for n in named)):
+    if not words or (named and not any(n in said for n in named)):
         return None
-    score = {n: len(said & w) / len(said) for n, w in words.items()}
-    grounded = [n for n in named if score.get(n, 0.0) >= min_overlap]
+    score = {n: len(words & s.words) / len(words) for n, s in said.items()}
+    sharing = [n for n in dict.fromkeys(named) if score.get(n, 0.0) > 0]
+    together = words & {w for n in sharing for w in said[n].words}  # a claim of two comments
+    grounded = sharing if len(together) >= min_overlap * len(words) else []
     best = max(score, key=lambda n: (score[n], -n), default=-1)
     if not grounded and score.get(best, 0.0) < min_overlap:
         return None
-    sources = grounded or [best]
-    if unsupported_claims(text, "\n".join(texts[n] for n in sources)):
-        return None
-    return f"{text} " + " ".join(f"[{n}]" for n in sources)
+    # uncited, it may say two comments' words ("1m; too low, raise it to 20m"): the entry it
+    # overlaps most, else that one and the next with words of the claim it lacks (a name is none)
+    rest = words - said[best].words if best in said else set()
+    others = sorted((n for n in said if rest & said[n].words), key=lambda n: -score[n])
+    tries = [grounded] if grounded else [[best], *([best, n] for n in others if not named)]
+    for cites in tries:
+        sources = [said[n] for n in cites]
+        if unsupported_claims(text, "\n".join(s.text for s in sources)):
+            continue
+        if not _unfounded(text, sources, anywhere):
+            return f"{text} " + " ".join(f"[{n}]" for n in sorted(cites))
+    return None
+
+
+# what a claim must find in its sources as written: a number, version or size (413, 2.3.1, 20m),
+# a name joined by `_`, `.` or `/` (client_max_body_size, nginx.conf), an option (--db)
+ANCHOR = re.compile(r"[^\W_]*\d[\w.-]*|\w+(?:[_./]\w+)+|(?<![\w-])--?[^\W\d_][\w-]*")
+# a judgement, in English, and a negation of it: what turns a claim into its opposite ("set
+# correctly" of a comment that shows a wrong setting, "does not work" of one that never said so)
+ASSESSED = re.compile(
+    r"\b(?:(?:in)?correct(?:ly)?|wrong(?:ly)?|properly|fine|works?|worked|working|broken?|breaks"
+    r"|fail(?:s|ed|ing|ure)?|fix(?:es|ed)?|solved|resolved|success(?:ful(?:ly)?)?|still)\b"
+)
+NEGATION = re.compile(r"\b(?:not|no|never|none|nothing|nobody|neither|nor|cannot|\w+n['’]t)\b")
+
+
+def _unfounded(text: str, sources: list[_Said], anywhere: dict[str, set[str]]) -> list[str]:
+    """What the claim says that its sources do not: a number, version, size or technical name
+    (ANCHOR), not found as written; a judgement (`_judgements`: "works", "not fixed") they do
+    not make; or a word they lack that another entry of the thread has (a login too): a claim
+    mixing two comments, cited to one ("the nginx config" of an issue that never names nginx).
+    A word no entry has is the model's own paraphrase, which the overlap bounds; so is a bare
+    "not" ("a reinstall did not help" of "still the same crash")."""
+    folded = text.casefold()
+    squashed = "\n".join(s.squashed for s in sources)
+    own = _index(w for s in sources for w in s.words | s.names)
+    out = [a for a in _anchors(folded) if not _written(a, squashed)]
+    made = [j for s in sources for j in _judgements(s.text.casefold())]
+    out += [
+        f"{'not ' * negated}{word}"
+        for word, negated in _judgements(folded)
+        if not any(no == negated and _akin(word, w) for w, no in made)
+    ]
+    spaced = _words(UNSPACED.sub(" ", text))  # a pair of letters is no word to borrow
+    borrowed = [w for w in spaced if not _known(w, own) and _known(w, anywhere)]
+    return out + [w for w in borrowed if not _known(w, SPEECH)]
+
+
+def _written(anchor: str, squashed: str) -> bool:
+    """The anchor is in the squashed text, its number whole: 20m is not in 120m, nor 2.3 in
+    2.3.1."""
+    before = r"(?<![\d.])" if anchor[0].isdigit() else ""
+    after = r"(?!\.?\d)" if anchor[-1].isdigit() else ""
+    return re.search(before + re.escape(anchor) + after, squashed) is not None
+
+
+def _judgements(folded: str) -> list[tuple[str, bool]]:
+    """Each judgement (ASSESSED) of a case-folded text, and whether it is negated: a negation
+    before it in its clause ("does not work"; not "no, it works")."""
+    out = []
+    for m in ASSESSED.finditer(folded):
+        clause = re.split(r"[,.;:!?]", folded[: m.start()])[-1]
+        out.append((m.group(0), bool(NEGATION.search(clause))))
+    return out
+
+
+def _anchors(folded: str) -> list[str]:
+    """The ANCHOR tokens of a case-folded text, outside the scripts written without spaces."""
+    return [a.rstrip("._-") for a in ANCHOR.findall(UNSPACED.sub(" ", folded)) if a.strip("._-")]
+
+
+def _index(words: Iterable[str]) -> dict[str, set[str]]:
+    """Words by their first three letters, for `_known`."""
+    out: dict[str, set[str]] = {}
+    for w in words:
+        out.setdefault(w[:3], set()).add(w)
+    return out
+
+
+def _known(word: str, index: dict[str, set[str]]) -> bool:
+    """The word, or a form of it (`_akin`), is in the index."""
+    return any(_akin(word, other) for other in index.get(word[:3], ()))
+
+
+def _akin(a: str, b: str) -> bool:
+    """Two forms of one word, roughly, in any script: a common start of at least four letters
+    (all of a shorter word) that leaves at most three of the longer (work, works, worked;
+    correct, correctly; but not set, settings)."""
+    shorter = min(len(a), len(b))
+    common = next((i for i in range(shorter) if a[i] != b[i]), shorter)
+    return common >= min(4, shorter) and common >= max(len(a), len(b)) - 3
+
+
+# how a claim says who said what, in English (and their forms: `_known`), no word of what was
+# said: "she says", "he asks", whichever comment has the word too
+SPEECH_TEXT = """say said ask tell told suggest propose report mention reply confirm try tries tried
+want think agree note share thank explain"""
+SPEECH = _index(SPEECH_TEXT.split())
+
+
+def _once(claims: list[str], before: list[tuple[set[str], list[int]]]) -> list[str]:
+    """A section's claims, each said once: a claim the same as one before it in the section
+    (`_same`) adds its citations to that one's; one the same as a claim of an earlier section
+    (`before`, which the section's claims join) from no other entries is left out. Under another
+    section and another entry (a later comment saying it still holds) it is kept."""
+    texts: list[str] = []
+    keys: list[set[str]] = []
+    cites: list[list[int]] = []
+    for claim in claims:
+        folded = CITE.sub("", claim).casefold()
+        key, sources = _words(folded) | set(_anchors(folded)), _sources(claim)
+        if any(_same(key, k) and set(sources) <= set(c) for k, c in before):
+            continue
+        at = next((i for i, k in enumerate(keys) if _same(key, k)), None)
+        if at is None:
+            texts.append(CITE.sub("", claim).strip())
+            keys.append(key)
+            cites.append(sources)
+        else:
+            cites[at] += [n for n in sources if n not in cites[at]]
+    before += zip(keys, cites, strict=True)
+    return [f"{t} " + " ".join(f"[{n}]" for n in c) for t, c in zip(texts, cites, strict=True)]
+
+
+def _same(key: set[str], other: set[str]) -> bool:
+    """Two claims' words and anchors (case, punctuation and citations aside) are at least 80 %
+    the same: a repeat, or one with a word more or less."""
+    return len(key & other) >= 0.8 * len(key | other)
 
 
 STOP_TEXT = """the and for with that this from have has was were are but not you your they them
