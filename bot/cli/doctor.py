@@ -252,7 +252,7 @@ def _classifier(s: Settings) -> tuple[bool, str]:
             "nothing learned yet: installing the App backfills each repository's closed, labeled"
             " issues (or `smolbot backfill owner/name [--from FILE]`); until then issues go to"
             " the large model when one is configured (after the local model's zero-shot guess,"
-            " trusted little), and otherwise get needs-triage"
+            " trusted little), and otherwise mostly get needs-triage"
         )
     sources: Counter[str] = Counter()
     for by in counts.values():

@@ -27,7 +27,7 @@ from bot.core.config import (
 )
 from bot.core.config import utf8_text as utf8_text  # bot.cli.lifecycle's too
 from bot.core.duplicates import Candidate
-from bot.core.triage import IssueSnapshot, quarantine, visible
+from bot.core.triage import IssueSnapshot, quarantine, threshold_for, visible
 from bot.jobs.context import JobContext
 from bot.settings import Settings, get_settings
 from bot.store import Store
@@ -256,31 +256,39 @@ def _candidate(c: Candidate) -> dict[str, Any]:
     return {"number": c.number, "title": c.title, "state": c.state, "score": round(c.score, 3)}
 
 
-def cold_start_hint(ctx: JobContext, repo: str) -> str | None:
+def cold_start_hint(ctx: JobContext, repo: str, bar: float) -> str | None:
     """Why the decisions are about to be (mostly) needs-triage, when the classifier is not
-    trained: nothing learned yet, or too little."""
+    trained: nothing learned yet, or too little. `bar`: the threshold a label must clear."""
+    from bot.core.triage import KIND_VALUES
     from bot.llm import ModelLayer
-    from bot.llm.zeroshot import LOCAL_ZERO_SHOT_CAP
+    from bot.llm.zeroshot import local_reach
 
     layer = ctx.models
     if not isinstance(layer, ModelLayer) or layer.classifier().ready:
         return None
     teach = f"`smolbot backfill {repo} --from FILE` teaches the classifier from labeled issues"
     state = untrainable_note(layer.records.examples()) or "no labeled issues learned yet"
-    if layer.local_available() and layer.large is not None:
+    if not layer.local_available():
+        return (
+            f"{state}, and no local model at {layer.settings.effective_model_path}"
+            " (`smolbot models install`): without a large model every issue gets needs-triage;"
+            f" {teach}"
+        )
+    if layer.large is not None:
         return (
             f"{state}: kinds come from the local model's zero-shot guess, which is trusted"
             f" little, and the large model where it is unsure; {teach}"
         )
-    if layer.local_available():
+    reach = local_reach(layer, KIND_VALUES)
+    if reach < bar:
         return (
             f"{state}, and no large model: every issue gets needs-triage (the local model's"
-            f" zero-shot label, trusted at most {LOCAL_ZERO_SHOT_CAP:.2f}, is asked for only"
-            f" under a threshold that low); {teach}"
+            f" zero-shot label, trusted at most {reach:.2f}, cannot clear the threshold"
+            f" {bar:.2f}, so it is not asked); {teach}"
         )
     return (
-        f"{state}, and no local model at {layer.settings.effective_model_path}"
-        " (`smolbot models install`): without a large model every issue gets needs-triage;"
+        f"{state}: kinds come from the local model's zero-shot label where it clears the"
+        f" threshold {bar:.2f} (it is trusted at most {reach:.2f}); the rest get needs-triage;"
         f" {teach}"
     )
 
@@ -413,7 +421,8 @@ def triage(
     ctx = _context(get_settings())
     repo = known_as(ctx.store, repo)
     names = _label_names(labels, cfg)
-    hint = cold_start_hint(ctx, repo) or borrowed_hint(ctx, repo)
+    bar = threshold_for(cfg, ctx.settings.threshold("triage"))
+    hint = cold_start_hint(ctx, repo, bar) or borrowed_hint(ctx, repo)
     if hint:
         click.echo(f"smolbot triage: {hint}", err=True)
     if cfg.triage.duplicates and not ctx.store.issues(repo):

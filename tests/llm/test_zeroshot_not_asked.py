@@ -129,3 +129,29 @@ def test_labels_read_from_the_logits_are_capped_at_their_own_reach(
     else:
         assert ans.status == "no_answer"
         assert "capped at 0.73, under the threshold 0.80, and no large model" in ans.record.note
+
+
+@pytest.mark.parametrize(
+    ("bar", "said"),
+    [
+        (
+            0.6,
+            "kinds come from the local model's zero-shot label where it clears the threshold 0.60",
+        ),
+        (0.8, "every issue gets needs-triage (the local model's zero-shot label, trusted at most"),
+    ],
+)
+def test_the_cli_cold_start_hint_says_what_the_backend_can_reach(
+    tmp_path: Path, llm_store: Store, monkeypatch: pytest.MonkeyPatch, bar: float, said: str
+) -> None:
+    """With llama's labels read from the logits (at most 0.70 of the four kinds) the default bar
+    is within reach: the hint said every issue gets needs-triage, which was untrue there."""
+    from bot.cli.triage import cold_start_hint
+    from bot.jobs.context import JobContext
+
+    fake_local.install(monkeypatch)
+    path = fake_local.model_file(tmp_path / "m.gguf", b"fine")
+    settings = make_settings(tmp_path, model_path=path, model_backend="llama")
+    ctx = JobContext(settings=settings, store=llm_store, models=ModelLayer(settings, llm_store))
+    hint = cold_start_hint(ctx, "o/r", bar)
+    assert hint is not None and said in hint, hint

@@ -253,7 +253,7 @@ def test_at_cold_start_the_local_model_is_not_asked_for_a_guess_it_cannot_act_on
     get_settings.cache_clear()
     out = runner.invoke(cli, ["triage", "--repo", "octo/app", *CRASH])
     assert out.exit_code == 0, out.output
-    assert "and no large model: every issue gets needs-triage" in out.stderr, out.stderr
+    assert "trusted at most 0.47, cannot clear the threshold 0.60" in out.stderr, out.stderr
     decision = json.loads(out.stdout)
     assert decision["labels"] == ["needs-triage"] and decision["kind"] is None
     assert decision["guess"] is None and decision["status"] == "no_answer"
