@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,16 +73,37 @@ def install(no_start: bool, force: bool, everywhere: bool) -> None:
 @hook.command("uninstall")
 @click.option("--global", "everywhere", is_flag=True, help=EVERYWHERE.format(verb="Remove from"))
 def uninstall(everywhere: bool) -> None:
-    """Remove smolbot's hooks and restore the hooks they chained."""
+    """Remove smolbot's hooks, restore the hooks they chained, and remove the drafts."""
     repo = _repo()
     with _one_line():
-        hooks.shared_hooks(repo, everywhere, "uninstall")  # refused before the drafter is stopped
-        box = DraftBox(repo.smolbot_dir())
-        pid = drafter_mod.alive(box)
-        if pid:
-            os.kill(pid, 15)
-        for line in hooks.uninstall(repo, everywhere) or ["no smolbot hooks installed here"]:
+        # the hooks go first: no `git add` starts a drafter once this one is stopped
+        done = hooks.uninstall(repo, everywhere)
+        for box in hooks.draft_boxes(repo):
+            done += _remove_drafts(box)
+        for line in done or ["no smolbot hooks installed here"]:
             click.echo(line)
+
+
+STOP_WAIT_S = 5.0
+
+
+def _remove_drafts(box: DraftBox) -> list[str]:
+    """Stop the worktree's drafter and remove what it and the hooks wrote in its smolbot/
+    directory (drafts, its log, COMMIT_DRAFT.txt). A file smolbot did not write stays, with
+    the directory, and the line says so."""
+    pid = drafter_mod.alive(box)
+    if pid:
+        os.kill(pid, 15)
+        deadline = time.monotonic() + STOP_WAIT_S
+        while drafter_mod.locked(box) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if drafter_mod.locked(box):  # it would write its draft into the directory again
+            return [f"kept {box.root}: its drafter (pid {pid}) did not stop; retry"]
+    left = box.remove()
+    if left:
+        names = ", ".join(str(p.relative_to(box.root)) for p in left[:3])
+        return [f"kept {box.root}: it holds files smolbot did not write ({names})"]
+    return [f"removed {box.root} (drafts, the drafter's log, COMMIT_DRAFT.txt)"]
 
 
 @hook.command("status")

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -72,6 +73,12 @@ def parse_key(text: str) -> tuple[str, str, str] | None:
     (made for whatever branch was out then: it matches no draft) or a bare tree."""
     parts = text.strip().split("-")
     return (parts[0], parts[1], parts[2]) if len(parts) == 3 and all(parts) else None
+
+
+# A draft's files (text, meta, no-draft mark, in-progress mark); write_atomic's temporary file
+# (TEMP) stays behind when a process is killed mid-write.
+DRAFT_SUFFIXES = (".txt", ".json", ".none", ".pending")
+TEMP = re.compile(r"\..+\.[0-9]+\.tmp")
 
 
 class DraftBox:
@@ -206,6 +213,22 @@ class DraftBox:
             return None
         self.want_path.unlink(missing_ok=True)
         return parse_key(text)
+
+    def remove(self) -> list[Path]:
+        """Remove what smolbot wrote here (`smolbot hook uninstall`), and the directories once
+        empty. A file it did not write (someone's notes) stays, and so does the directory
+        holding it: returned, so the caller can say what was kept."""
+        own = (self.pid_path, self.lock_path, self.log_path, self.want_path, self.latest_path)
+        names = {p.name for p in own} | {self.latest_key_path.name}
+        for where, ours in ((self.drafts, None), (self.root, names)):
+            files = list(where.iterdir()) if where.is_dir() else []
+            for f in files:
+                mine = f.suffix in DRAFT_SUFFIXES if ours is None else f.name in ours
+                if (mine or TEMP.fullmatch(f.name)) and not f.is_dir():
+                    f.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # only when empty
+                where.rmdir()
+        return sorted(f for f in self.root.rglob("*") if not f.is_dir())
 
     def prune(self, keep: int = 50, max_age_s: float = 7 * 86400, saved: str = "") -> None:
         """Drop old drafts and no-draft marks so the directory never grows without bound; never

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.commits.drafts import write_atomic
+from bot.commits.drafts import DraftBox, write_atomic
 from bot.commits.git import Repo, tracked_at
 
 MARK = "# smolbot-hook"
@@ -117,6 +117,8 @@ fi
 if [ ! -f "$draft" ]; then  # no longer waited for: the request goes, if still this commit's
   w=; {{ IFS= read -r w; }} 2>/dev/null <"$dir/want"
   [ "$w" = "$key" ] && rm -f "$dir/want"
+  if [ ! -f "$none" ]; then
+{not_ready}  fi
   exit 0
 fi
 {with_draft}exit 0
@@ -161,6 +163,26 @@ fi ;; esac
 if [ -n "$sb_draft" ]; then
   case "$(git var GIT_EDITOR 2>/dev/null)" in :|true|*/true) sb_draft= ;; esac
 fi
+"""
+# A draft still being written (or none coming from a drafter that died) when the wait ends: the
+# editor would open empty and nothing say why. Comment lines (git drops them) say how long the
+# commit waited and how to get the draft, above git's own comments; below them when git put its
+# scissors line first (commit.cleanup=scissors: only what is below it is dropped).
+_NOT_READY = """    i=${i:-0}
+    SMOLBOT_NOTE="$sb_cc smolbot: no draft yet: not ready after $((i / 1000)).$((i % 1000 / 100)) s. To use it, quit
+$sb_cc smolbot: with an empty message, run \\`smolbot draft\\` (it waits), commit again.
+$sb_cc smolbot: Commits wait longer with: git config smolbot.commitWaitMs 60000
+" SMOLBOT_CC=$sb_cc awk '
+      BEGIN { c = ENVIRON["SMOLBOT_CC"]; cut = c " ------------------------ >8 ------------------------" }
+      { m[++nm] = $0; l = $0; sub(/\\r$/, "", l) }
+      !at && index(l, c) == 1 { at = l == cut ? -1 : nm }
+      END {
+        if (at < 1) at = nm + 1
+        for (i = 1; i <= nm + 1; i++) {
+          if (i == at) printf "%s", ENVIRON["SMOLBOT_NOTE"]
+          if (i <= nm) print m[i]
+        }
+      }' "$1" >"$1.smolbot" 2>/dev/null && mv -f "$1.smolbot" "$1" || rm -f "$1.smolbot"
 """
 # The draft goes above what the kept hook wrote, and a first line it wrote as a prefix for the
 # subject (PREFIX: `ABC-123: `, `[ABC-123]`, `ABC-123 `) gets the draft's subject after it.
@@ -208,6 +230,7 @@ def script(name: str, version: str = "1") -> str:
         grace_ms=START_GRACE_MS,
         no_message=_NO_MESSAGE,
         with_draft=_WITH_DRAFT.replace("PREFIX_MAX", str(PREFIX_MAX)),
+        not_ready=_NOT_READY,
     )
 
 
@@ -493,6 +516,15 @@ def uninstall(repo: Repo, everywhere: bool = False) -> list[str]:
         with contextlib.suppress(OSError):  # an earlier release's, only when empty
             (st.path.parent / CHAINED_DIR).rmdir()
     return done + shared if done else done
+
+
+def draft_boxes(repo: Repo) -> list[DraftBox]:
+    """Where this repository's worktrees keep their drafts: each its own git dir's smolbot/ (the
+    main one's in the common dir, a linked one's under worktrees/), while the hooks are shared."""
+    common = Path(repo.git("rev-parse", "--git-common-dir").strip())
+    common = common if common.is_absolute() else (repo.root / common).resolve()
+    found = {repo.smolbot_dir(), common / "smolbot", *common.glob("worktrees/*/smolbot")}
+    return [DraftBox(path) for path in sorted(found) if path.is_dir()]
 
 
 def _read(path: Path) -> str:
