@@ -117,11 +117,33 @@ def fill_message(repo: Repo, msg_file: Path, source: str, index_file: Path | Non
     tree = repo.staged_tree(index_file)
     box = DraftBox(repo.smolbot_dir())
     head, on, _ = drafter.at(repo)
-    draft = await_draft(repo, box, head, tree, on, wait_budget(repo))
-    if not draft:
-        return False
-    msg_file.write_text(with_draft(draft, current, comment))
-    return True
+    budget = wait_budget(repo)
+    draft = await_draft(repo, box, head, tree, on, budget)
+    if draft:
+        msg_file.write_text(with_draft(draft, current, comment))
+        return True
+    if tree != head and not box.none_path(head, tree, on).exists():  # one is still coming
+        msg_file.write_text(with_not_ready_note(current, comment, budget))
+    return False
+
+
+def with_not_ready_note(text: str, comment: str, waited_s: float) -> str:
+    """The message file with comment lines (git drops them) saying the draft was not ready in
+    time and how to get it: the editor opened empty and nothing said why. Above git's own
+    comments; at the end when git put its scissors line first (commit.cleanup=scissors drops
+    only what is below it). As the prepare-commit-msg hook's awk."""
+    note = (
+        f"{comment} smolbot: no draft yet: not ready after {waited_s:.1f} s. To use it, quit\n"
+        f"{comment} smolbot: with an empty message, run `smolbot draft` (it waits), commit again.\n"
+        f"{comment} smolbot: Commits wait longer with: git config smolbot.commitWaitMs 60000\n"
+    )
+    lines = text.splitlines(keepends=True)
+    at = next((i for i, ln in enumerate(lines) if ln.startswith(comment)), len(lines))
+    if at < len(lines) and lines[at].rstrip("\r\n") == f"{comment} {SCISSORS}":
+        at = len(lines)
+    if at == len(lines) and lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    return "".join([*lines[:at], note, *lines[at:]])
 
 
 def trigger(repo: Repo) -> None:

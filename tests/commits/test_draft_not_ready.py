@@ -94,3 +94,31 @@ def test_a_draft_still_being_written_is_there_after_smolbot_draft(repo: Git, edi
     wait_for(repo.draft_file().is_file, timeout=10)
     repo("commit", env={**env, "SMOLBOT_COMMIT_WAIT_MS": "0"})
     assert repo.last_message() == drafted.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("text", "before"),
+    [
+        ("\n# Please enter the commit message.\n", "# Please enter"),
+        (f"\n# {'-' * 24} >8 {'-' * 24}\ndiff --git a/x b/x\n", None),  # scissors first: at the end
+    ],
+)
+def test_the_pre_commit_framework_entry_says_so_too(
+    repo: Git, tmp_path: Path, text: str, before: str | None
+) -> None:
+    """`smolbot hook run prepare-commit-msg` (the pre-commit framework's hook) writes the note
+    the shell hook writes: the same lines, in the same place."""
+    staged_without_drafter(repo)
+    msg = tmp_path / "COMMIT_EDITMSG"
+    msg.write_text(text)
+    env = {"SMOLBOT_COMMIT_WAIT_MS": "0", "GIT_EDITOR": "vi", **NO_MODEL}
+    out = repo.smolbot("hook", "run", "prepare-commit-msg", str(msg), "", env=env)
+    assert out.returncode == 0, out.stderr
+    shown = msg.read_text()
+    note = NOTE.search(shown)
+    assert note and note.groups() == ("#", "0.0"), shown
+    assert shown.replace(shown[note.start() : shown.index("60000\n") + 6], "") == text
+    if before:
+        assert shown.index(before) > note.start()
+    else:
+        assert shown.endswith("60000\n")
