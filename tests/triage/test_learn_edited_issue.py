@@ -5,9 +5,9 @@ the older text, instead of both staying as two examples with two labels of one i
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
-from datetime import UTC, datetime
 
 from bot.jobs.backfill import backfill_from_file
 from bot.jobs.context import JobContext
