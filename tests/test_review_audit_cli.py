@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.settings import load_settings
+from bot.settings import get_settings, load_settings
 from bot.store import open_store
 
 YAML_ERROR = (
@@ -24,6 +24,7 @@ MODEL = {"backend": "classifier", "model": "enc", "confidence": 0.9, "note": "x"
 def audit_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("SMOLBOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SMOLBOT_ENV", "test")
+    get_settings.cache_clear()  # an earlier test's settings name another data dir
     s = load_settings(data_dir=tmp_path / "data", env="test")
     store = open_store(s.effective_database_url)
     store.audit("config_error_issue", "dry-run", YAML_ERROR, task="repo_config", repo="octo/app")
@@ -48,7 +49,8 @@ def audit_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[
         assert out.exit_code == 0, out.output
         return out.output.splitlines()
 
-    return run
+    yield run
+    get_settings.cache_clear()
 
 
 def test_each_row_is_one_line_with_its_task_and_model(audit_cli) -> None:  # type: ignore[no-untyped-def]
