@@ -247,13 +247,17 @@ def cited(
     were dropped as ungrounded (a repeat is not: it is grounded, only said already).
     """
     said = {e.n: _said(e) for e in items}
-    anywhere = _index(w for s in said.values() for w in s.words | s.names)
+    holders: dict[str, dict[str, set[int]]] = {}  # by a word's first three letters, who has it
+    for n, s in said.items():
+        for w in s.words:
+            holders.setdefault(w[:3], {}).setdefault(w, set()).add(n)
     kept: dict[str, list[str]] = {}
-    before: list[tuple[set[str], list[int]]] = []
+    before: list[tuple[_Key, list[int]]] = []
     dropped = 0
     for key, _ in SECTIONS:
         claims = getattr(summary, key)
-        good = [g for g in (_ground(c, said, anywhere, min_overlap) for c in claims) if g]
+        asks = key == "open_questions"
+        good = [g for c in claims if (g := _ground(c, said, holders, min_overlap, asks))]
         dropped += len(claims) - len(good)
         kept[key] = _once(good, before)
     return ThreadSummary(**kept), dropped
@@ -264,6 +268,7 @@ class _Said:
     """One entry as a claim is checked against it."""
 
     text: str
+    author: str  # its writer's login, case-folded
     words: frozenset[str]  # `_words` of its text
     names: frozenset[str]  # its writer's login and role: a claim may say who said it
     squashed: str  # its writer and text, case-folded, without whitespace: where anchors are found
@@ -272,6 +277,7 @@ class _Said:
 def _said(e: Entry) -> _Said:
     return _Said(
         e.text,
+        e.author.casefold(),
         frozenset(_words(e.text)),
         frozenset(_words(f"{e.author} {e.role}")),
         "".join(f"{e.author} {e.text}".casefold().split()),
@@ -279,7 +285,11 @@ def _said(e: Entry) -> _Said:
 
 
 def _ground(
-    claim: str, said: dict[int, _Said], anywhere: dict[str, set[str]], min_overlap: float
+    claim: str,
+    said: dict[int, _Said],
+    holders: dict[str, dict[str, set[int]]],
+    min_overlap: float,
+    asks: bool = False,
 ) -> str | None:
     """The claim cited by the entries it is grounded in, or None to drop it: it has no words of
     an entry but names; it cites only entries the thread does not have (the number of a header a
@@ -287,8 +297,10 @@ def _ground(
     say (the work fixed or released, the issue closed, a date: `unsupported_claims`, as the
     digest checks; a number, a name, a judgement, another comment's word: `_unfounded`), read
     in the entries it is put on alone, so "fixed" is not borrowed from another comment. The
-    entries it cites are its sources when they share words with it, together at least
-    min_overlap of them (a claim may sum up two comments); else the entry it overlaps most."""
+    entries it cites are its sources when they share words with it (or one of its numbers or
+    names as written: "1m" is no word), together at least min_overlap of them (a claim may sum
+    up two comments); else the entry it overlaps most. A question judges nothing ("did it fix
+    it?" is no claim that it did); `asks`: the claim is one of the open questions."""
     text = CITE.sub("", claim).strip()
     names = {w for s in said.values() for w in s.names}
     words = _words(text) - names  # "bob (maintainer)" is no claim
@@ -296,7 +308,12 @@ def _ground(
     if not words or (named and not any(n in said for n in named)):
         return None
     score = {n: len(words & s.words) / len(words) for n, s in said.items()}
-    sharing = [n for n in dict.fromkeys(named) if score.get(n, 0.0) > 0]
+    anchors = _anchors(text.casefold())
+    sharing = [
+        n
+        for n in dict.fromkeys(named)
+        if n in said and (score[n] > 0 or any(_written(a, said[n].squashed) for a in anchors))
+    ]
     together = words & {w for n in sharing for w in said[n].words}  # a claim of two comments
     grounded = sharing if len(together) >= min_overlap * len(words) else []
     best = max(score, key=lambda n: (score[n], -n), default=-1)
@@ -311,7 +328,7 @@ def _ground(
         sources = [said[n] for n in cites]
         if unsupported_claims(text, "\n".join(s.text for s in sources)):
             continue
-        if not _unfounded(text, sources, anywhere):
+        if not _unfounded(text, cites, said, holders, asks):
             return f"{text} " + " ".join(f"[{n}]" for n in sorted(cites))
     return None
 
@@ -319,35 +336,117 @@ def _ground(
 # what a claim must find in its sources as written: a number, version or size (413, 2.3.1, 20m),
 # a name joined by `_`, `.` or `/` (client_max_body_size, nginx.conf), an option (--db)
 ANCHOR = re.compile(r"[^\W_]*\d[\w.-]*|\w+(?:[_./]\w+)+|(?<![\w-])--?[^\W\d_][\w-]*")
-# a judgement, in English, and a negation of it: what turns a claim into its opposite ("set
-# correctly" of a comment that shows a wrong setting, "does not work" of one that never said so)
-ASSESSED = re.compile(
-    r"\b(?:(?:in)?correct(?:ly)?|wrong(?:ly)?|properly|fine|works?|worked|working|broken?|breaks"
-    r"|fail(?:s|ed|ing|ure)?|fix(?:es|ed)?|solved|resolved|success(?:ful(?:ly)?)?|still)\b"
-)
+# a judgement, in English, said for or against: what turns a claim into its opposite ("set
+# correctly" of a comment that shows a wrong setting, "does not work" of one that never said so).
+# The words of one are one judgement ("upload fine" says "uploads work"; "fails", "does not work")
+VERDICT_TEXT = {
+    ("works", True): "correct correctly properly fine work works worked working success successful"
+    " successfully",
+    ("works", False): "incorrect incorrectly wrong wrongly broke broken breaks fail fails failed"
+    " failing failure",
+    ("fixed", True): "fix fixes fixed solved resolved",
+    ("still", True): "still",
+}
+VERDICT = {w: said for said, text in VERDICT_TEXT.items() for w in text.split()}
+ASSESSED = re.compile(r"\b(?:" + "|".join(sorted(VERDICT, key=len, reverse=True)) + r")\b")
 NEGATION = re.compile(r"\b(?:not|no|never|none|nothing|nobody|neither|nor|cannot|\w+n['’]t)\b")
+# how a question opens, in English (`_asked`)
+ASKING = re.compile(
+    r"(?:whether|if|how|why|what|which|when|where|who|is|are|was|were|do|does|did|can|could"
+    r"|will|would|should|has|have)\b"
+)
+# a claim opening as the prompt's header of an entry (`as_prompt_text`): whose words follow
+HEADER = re.compile(rf"\s*([^\s()]+) \((?:{AUTHOR}|{MAINTAINER}|{OTHER})\):")
 
 
-def _unfounded(text: str, sources: list[_Said], anywhere: dict[str, set[str]]) -> list[str]:
-    """What the claim says that its sources do not: a number, version, size or technical name
-    (ANCHOR), not found as written; a judgement (`_judgements`: "works", "not fixed") they do
-    not make; or a word they lack that another entry of the thread has (a login too): a claim
-    mixing two comments, cited to one ("the nginx config" of an issue that never names nginx).
-    A word no entry has is the model's own paraphrase, which the overlap bounds; so is a bare
-    "not" ("a reinstall did not help" of "still the same crash")."""
+def _unfounded(
+    text: str,
+    cites: list[int],
+    said: dict[int, _Said],
+    holders: dict[str, dict[str, set[int]]],
+    asks: bool = False,
+) -> list[str]:
+    """What the claim says that its sources (the entries cites) do not: a number, version, size
+    or technical name (ANCHOR), not found as written; a judgement they do not make (`_misjudged`)
+    outside a question (`_asked`: "did raising the limit fix it?" says no fix); words another
+    comment lent it (`_lent`); or, opening as the prompt's header ("bob (maintainer): …"), a
+    writer of none of them. A bare "not" is the model's paraphrase ("a reinstall did not help"
+    of "still the same crash")."""
     folded = text.casefold()
+    sources = [said[n] for n in cites]
     squashed = "\n".join(s.squashed for s in sources)
-    own = _index(w for s in sources for w in s.words | s.names)
     out = [a for a in _anchors(folded) if not _written(a, squashed)]
-    made = [j for s in sources for j in _judgements(s.text.casefold())]
-    out += [
-        f"{'not ' * negated}{word}"
-        for word, negated in _judgements(folded)
-        if not any(no == negated and _akin(word, w) for w, no in made)
+    stated = [s for s in SENTENCE.split(folded) if not _asked(s, asks)]
+    out += _misjudged(stated, sources)
+    header = HEADER.match(folded)
+    if header and header[1] not in {s.author for s in sources}:
+        out.append(header[1])
+    return out + _lent(text, cites, said, holders)
+
+
+def _asked(sentence: str, asks: bool) -> bool:
+    """A question: a sentence ending in a question mark, in any script, or, among the open
+    questions (`asks`), one that opens as a question in English ("whether the limit fixed it").
+    A statement there is judged: the model put "uploads over 10MB work now" under them."""
+    opens = asks and ASKING.match(sentence.lstrip()) is not None
+    return opens or sentence.rstrip().endswith(QUESTION_MARKS)
+
+
+def _misjudged(stated: list[str], sources: list[_Said]) -> list[str]:
+    """The judgements (`_judgements`: "works", "not fixed") of the claim's sentences its sources
+    do not make: in a form of the same word anywhere ("set correctly", "works"), or in another
+    word of the same judgement ("upload fine" of "uploads work") in their judging sentence most
+    like the claim's. An issue where uploads over 10MB fail and smaller files upload fine makes
+    "smaller uploads work", not "uploads over 10MB work"."""
+    theirs = [
+        (found, _index(_words(sentence)))
+        for s in sources
+        for line in s.text.casefold().splitlines()  # a title is a sentence of its own
+        for sentence in SENTENCE.split(line)
+        if (found := _judgements(sentence))
     ]
-    spaced = _words(UNSPACED.sub(" ", text))  # a pair of letters is no word to borrow
-    borrowed = [w for w in spaced if not _known(w, own) and _known(w, anywhere)]
-    return out + [w for w in borrowed if not _known(w, SPEECH)]
+    anywhere = [j for found, _ in theirs for j in found]
+    out = []
+    for sentence in stated:
+        about = {w for w in _words(sentence) if w not in VERDICT}
+        like = [sum(_known(w, words) for w in about) for _, words in theirs]
+        most = max(like, default=0)
+        nearest = {
+            (j, holds)
+            for (found, _), n in zip(theirs, like, strict=True)
+            if n == most
+            for _, j, holds in found
+        }
+        out += [
+            f"{'not ' * (not holds)}{word}"
+            for word, judged, holds in _judgements(sentence)
+            if (judged, holds) not in nearest
+            and not any(h == holds and _akin(word, w) for w, _, h in anywhere)
+        ]
+    return out
+
+
+def _lent(
+    text: str, cites: list[int], said: dict[int, _Said], holders: dict[str, dict[str, set[int]]]
+) -> list[str]:
+    """Words of the claim another entry lent it: a claim mixing two comments, cited to one ("the
+    nginx config" of an issue that never names nginx). A word counts when its sources lack it
+    and at most two other entries have it (`holders`: a word many comments use is the thread's
+    common talk, as one no entry has is the model's own paraphrase, which the overlap bounds),
+    and only with another word of the same entry: one word may be the model's paraphrase by
+    chance ("fail with a 413 error" of an issue, and a drive-by "same error here"); two are that
+    comment. Who said what (a login, a role, "says") is no such word: "the maintainer asked the
+    author for the config" of the maintainer's comment says whom they asked."""
+    names = _index([AUTHOR, MAINTAINER, OTHER, *(w for s in said.values() for w in s.names)])
+    by: dict[int, set[str]] = {}
+    for w in _words(UNSPACED.sub(" ", text)):  # a pair of letters is no word to lend
+        if _known(w, names) or _spoken(w):
+            continue
+        has = {n for o, ns in holders.get(w[:3], {}).items() if _akin(w, o) for n in ns}
+        if len(has) <= 2 and not has & set(cites):
+            for n in has:
+                by.setdefault(n, set()).add(w)
+    return sorted({w for words in by.values() if len(words) > 1 for w in words})
 
 
 def _written(anchor: str, squashed: str) -> bool:
@@ -358,13 +457,15 @@ def _written(anchor: str, squashed: str) -> bool:
     return re.search(before + re.escape(anchor) + after, squashed) is not None
 
 
-def _judgements(folded: str) -> list[tuple[str, bool]]:
-    """Each judgement (ASSESSED) of a case-folded text, and whether it is negated: a negation
-    before it in its clause ("does not work"; not "no, it works")."""
+def _judgements(folded: str) -> list[tuple[str, str, bool]]:
+    """Each word of a judgement (VERDICT) in a case-folded text, the judgement, and whether the
+    text says it holds: "fails" and "does not work" both say "works" does not. A negation counts
+    before the word in its clause ("does not work"; not "no, it works")."""
     out = []
     for m in ASSESSED.finditer(folded):
         clause = re.split(r"[,.;:!?]", folded[: m.start()])[-1]
-        out.append((m.group(0), bool(NEGATION.search(clause))))
+        judged, holds = VERDICT[m.group(0)]
+        out.append((m.group(0), judged, holds != bool(NEGATION.search(clause))))
     return out
 
 
@@ -395,24 +496,39 @@ def _akin(a: str, b: str) -> bool:
     return common >= min(4, shorter) and common >= max(len(a), len(b)) - 3
 
 
-# how a claim says who said what, in English (and their forms: `_known`), no word of what was
-# said: "she says", "he asks", whichever comment has the word too
-SPEECH_TEXT = """say said ask tell told suggest propose report mention reply confirm try tries tried
-want think agree note share thank explain"""
-SPEECH = _index(SPEECH_TEXT.split())
+# how a claim says who said what, in English (and the words they start, with at most three
+# letters more: asked, suggests; not `_akin`, whose config is a form of confirm), no word of what
+# was said: "she says", "he asks", whichever comment has the word too
+SPEECH_TEXT = """say said ask tell told suggest propose report mention reply replied confirm try
+tries tried want think agree note share thank explain"""
+SPEECH = tuple(SPEECH_TEXT.split())
 
 
-def _once(claims: list[str], before: list[tuple[set[str], list[int]]]) -> list[str]:
+def _spoken(word: str) -> bool:
+    return any(word.startswith(w) and len(word) - len(w) <= 3 for w in SPEECH)
+
+
+# what makes two claims one (`_same`): their words and anchors, what they judge and whether it
+# holds (`_judgements`), and whether they deny anything (NEGATION)
+_Key = tuple[set[str], set[tuple[str, bool]], bool]
+
+
+def _once(claims: list[str], before: list[tuple[_Key, list[int]]]) -> list[str]:
     """A section's claims, each said once: a claim the same as one before it in the section
     (`_same`) adds its citations to that one's; one the same as a claim of an earlier section
     (`before`, which the section's claims join) from no other entries is left out. Under another
     section and another entry (a later comment saying it still holds) it is kept."""
     texts: list[str] = []
-    keys: list[set[str]] = []
+    keys: list[_Key] = []
     cites: list[list[int]] = []
     for claim in claims:
         folded = CITE.sub("", claim).casefold()
-        key, sources = _words(folded) | set(_anchors(folded)), _sources(claim)
+        key: _Key = (
+            _words(folded) | set(_anchors(folded)),
+            {(judged, holds) for _, judged, holds in _judgements(folded)},
+            bool(NEGATION.search(folded)),
+        )
+        sources = _sources(claim)
         if any(_same(key, k) and set(sources) <= set(c) for k, c in before):
             continue
         at = next((i for i, k in enumerate(keys) if _same(key, k)), None)
@@ -426,10 +542,14 @@ def _once(claims: list[str], before: list[tuple[set[str], list[int]]]) -> list[s
     return [f"{t} " + " ".join(f"[{n}]" for n in c) for t, c in zip(texts, cites, strict=True)]
 
 
-def _same(key: set[str], other: set[str]) -> bool:
+def _same(key: _Key, other: _Key) -> bool:
     """Two claims' words and anchors (case, punctuation and citations aside) are at least 80 %
-    the same: a repeat, or one with a word more or less."""
-    return len(key & other) >= 0.8 * len(key | other)
+    the same, a repeat or one with a word more or less, and they say the same of it: "the upload
+    is failing", "is not failing" and "is still failing" differ in a stop word or one more word,
+    and are three states of a thread."""
+    (words, judged, denies), (others, judged_there, denies_there) = key, other
+    alike = judged == judged_there and denies == denies_there
+    return alike and len(words & others) >= 0.8 * len(words | others)
 
 
 STOP_TEXT = """the and for with that this from have has was were are but not you your they them

@@ -99,3 +99,64 @@ def test_a_number_is_checked_in_a_script_without_spaces() -> None:
     items = [S.Entry(0, "alice", S.AUTHOR, "上传超过10MB的文件时失败，返回413错误。", URL)]
     assert kept(items, problem=["上传超过10MB的文件失败 [0]"])["problem"] != []
     assert kept(items, problem=["上传超过12MB的文件失败 [0]"])["problem"] == []
+
+
+# a second review: four claims the check before these rules kept, rightly, and they dropped or
+# merged
+UPLOAD_CRASH = [
+    S.Entry(0, "alice", S.AUTHOR, "Upload crash on 2.0\n\nThe upload is failing on the 2.0 build"
+            " with a crash.", URL),
+    S.Entry(1, "bob", S.MAINTAINER, "I pushed a patch for the upload crash.", URL),
+    S.Entry(2, "alice", S.AUTHOR, "With the patch the upload is not failing on the 2.0 build"
+            " anymore.", URL),
+    S.Entry(3, "carol", S.OTHER, "For me the upload is still failing on the 2.0 build.", URL),
+]  # fmt: skip
+
+
+def test_opposite_claims_are_never_one_bullet() -> None:
+    """ "not" is a stop word: the words of a claim and of its denial were the same, and the
+    thread's two states one bullet citing both comments."""
+    failing = "The upload is failing on the 2.0 build [0]"
+    fixed = "The upload is not failing on the 2.0 build [2]"
+    still = "The upload is still failing on the 2.0 build [3]"
+    assert kept(UPLOAD_CRASH, state=[failing, fixed])["state"] == [failing, fixed]
+    assert kept(UPLOAD_CRASH, state=[fixed, still])["state"] == [fixed, still]
+
+
+def test_who_asked_whom_and_a_common_word_are_borrowed_from_no_comment() -> None:
+    """A login or role another entry has, or one word a drive-by comment has too, is no claim
+    mixing two comments; a claim opening as another writer's header is."""
+    assert kept(tried=["The maintainer asked the author for the nginx config [1]"])["tried"]
+    assert kept(tried=["Bob asked alice to share her nginx config [1]"])["tried"]
+    ping = [
+        *UPLOADS,
+        S.Entry(4, "carol", S.OTHER, "@alice same here, has a maintainer replied?", URL),
+    ]
+    assert kept(ping, tried=["The maintainer asked alice for her nginx config [1]"])["tried"]
+    drive_by = [*UPLOADS, S.Entry(4, "carol", S.OTHER, "Same error here with large images.", URL)]
+    assert kept(drive_by, problem=["Uploads over 10MB fail with a 413 error [0]"])["problem"]
+    assert kept(tried=["alice (author): Can you share your nginx config? [1]"])["tried"] == []
+
+
+def test_words_many_comments_use_are_the_threads_own_talk() -> None:
+    """In a long thread most words of a paraphrase are in some comment: only one at most two
+    entries have is lent."""
+    me_too = [S.Entry(n, f"user{n}", S.OTHER, "Same error message here.", URL) for n in (4, 5, 6)]
+    claim = "Uploads over 10MB fail with an error message [0]"
+    assert kept([*UPLOADS, *me_too], problem=[claim])["problem"] == [claim]
+
+
+def test_a_judgement_in_other_words_is_kept_and_a_question_judges_nothing() -> None:
+    """The issue says smaller files "upload fine": smaller uploads work, uploads over 10MB do
+    not. Asking whether raising the limit fixed it says no fix."""
+    assert kept(problem=["Smaller uploads work [0]"])["problem"]
+    assert kept(problem=["Uploads over 10MB work now [0]"])["problem"] == []
+    assert kept(state=["Did raising the limit to 20m fix it? [3]"])["state"]
+    asked = ["Whether raising the limit to 20m works [3]", "Uploads over 10MB work now [3]"]
+    assert kept(open_questions=asked)["open_questions"] == asked[:1]  # the second is no question
+
+
+def test_a_cited_comment_that_only_gives_the_number_stays_a_source() -> None:
+    """Comment 2 shares no word of three letters with the claim, only its 1m."""
+    claim = "Bob says the 1m limit is too low [2] [3]"
+    assert kept(state=[claim])["state"] == [claim]
