@@ -5,47 +5,28 @@ ran on until its server stopped, one more thread and open connection for every c
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI, Request
-from fastapi.responses import StreamingResponse
 from pydantic import SecretStr
 
 from bot.llm import ModelLayer
 from bot.store import Store
 from tests.llm.fake_anthropic import AnthropicBehaviour, _message, serve
 from tests.llm.fake_openai import serve_app
-from tests.llm.test_large_late_requests import VARS, Line, Streams, settle, started_since
+from tests.llm.test_large_late_requests import (
+    VARS,
+    Line,
+    Streams,
+    settle,
+    started_since,
+    trickling_app,
+)
 from tests.llm.test_large_requests import large_only
-
-
-def trickling_messages_app(streams: Streams) -> FastAPI:
-    """A Messages API that sends its headers, then a space every 0.2 s for 90 s: every read is
-    well within the SDK's read timeout, so nothing but the client ends the request."""
-    app = FastAPI()
-
-    @app.post("/v1/messages")
-    async def messages(request: Request) -> StreamingResponse:
-        await request.json()
-        return StreamingResponse(_trickle(streams), media_type="application/json")
-
-    return app
-
-
-async def _trickle(streams: Streams) -> AsyncIterator[bytes]:
-    streams.open += 1
-    try:
-        for _ in range(450):
-            yield b" "
-            await asyncio.sleep(0.2)
-    finally:
-        streams.open -= 1
 
 
 @pytest.fixture
@@ -55,7 +36,7 @@ def streams() -> Streams:
 
 @pytest.fixture
 def trickling(streams: Streams) -> Iterator[str]:
-    with serve_app(trickling_messages_app(streams)) as root:
+    with serve_app(trickling_app(streams, "/v1/messages")) as root:
         yield root
 
 

@@ -39,12 +39,13 @@ class Streams:
     open: int = 0
 
 
-def trickling_app(streams: Streams) -> FastAPI:
-    """An OpenAI-compatible server sending a space every 0.2 s for 90 s: every read is
-    well within the SDK's read timeout, so nothing but the client ends the request."""
+def trickling_app(streams: Streams, path: str = "/v1/chat/completions") -> FastAPI:
+    """A server (OpenAI-compatible; Anthropic's Messages API with its `path`) sending a space
+    every 0.2 s for 90 s: every read is well within the SDK's read timeout, so nothing but the
+    client ends the request."""
     app = FastAPI()
 
-    @app.post("/v1/chat/completions")
+    @app.post(path)
     async def chat(request: Request) -> StreamingResponse:
         await request.json()
         return StreamingResponse(_trickle(streams), media_type="application/json")

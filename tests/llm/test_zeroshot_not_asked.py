@@ -33,6 +33,15 @@ def backends(store: Store) -> list[str]:
     return [r["backend"] for r in store.rows("select backend from model_calls order by id")]
 
 
+def fake_local_layer(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch, **settings: object
+) -> tuple[fake_local.Script, ModelLayer]:
+    """A layer whose local model is the scripted one (its calls counted), with `settings`."""
+    script = fake_local.install(monkeypatch)
+    path = fake_local.model_file(tmp_path / "m.gguf", b"fine")
+    return script, ModelLayer(make_settings(tmp_path, model_path=path, **settings), store)
+
+
 @pytest.mark.model
 def test_no_large_model_and_the_default_bar_do_not_ask_the_local_model(
     tmp_path: Path, llm_store: Store, model_path: Path
@@ -68,10 +77,9 @@ def test_a_spent_budget_does_not_ask_the_local_model_either(
     large_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    script = fake_local.install(monkeypatch)
-    path = fake_local.model_file(tmp_path / "m.gguf", b"fine")
-    settings = make_settings(tmp_path, model_path=path, large_daily_budget=0, **large(large_url))
-    layer = ModelLayer(settings, llm_store)
+    script, layer = fake_local_layer(
+        tmp_path, llm_store, monkeypatch, large_daily_budget=0, **large(large_url)
+    )
     ans = layer.classify("triage", "o/r", BUG, LABELS)
     assert script.calls == [] and behaviour.requests == []
     assert ans.status == "no_answer" and [a.backend for a in ans.attempts] == ["classifier"]
@@ -85,9 +93,7 @@ def test_escalation_not_allowed_does_not_ask_the_local_model(
     large_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    script = fake_local.install(monkeypatch)
-    path = fake_local.model_file(tmp_path / "m.gguf", b"fine")
-    layer = ModelLayer(make_settings(tmp_path, model_path=path, **large(large_url)), llm_store)
+    script, layer = fake_local_layer(tmp_path, llm_store, monkeypatch, **large(large_url))
     ans = layer.classify("triage", "o/r", BUG, LABELS, allow_escalation=False)
     assert script.calls == [] and behaviour.requests == []
     assert ans.record.note.endswith("and escalation to the large model is not allowed here")
@@ -102,11 +108,9 @@ def test_a_large_model_to_ask_keeps_the_local_label_before_it(
 ) -> None:
     """With a large model the local label is still asked first: it is the answer kept when the
     large model fails (large_not_used), and the one its unsure answer is compared with."""
-    script = fake_local.install(monkeypatch)
+    script, layer = fake_local_layer(tmp_path, llm_store, monkeypatch, **large(large_url))
     script.replies = ['{"label": "bug"}']
     behaviour.replies = ['{"label": "question"}']
-    path = fake_local.model_file(tmp_path / "m.gguf", b"fine")
-    layer = ModelLayer(make_settings(tmp_path, model_path=path, **large(large_url)), llm_store)
     ans = layer.classify("triage", "o/r", BUG, LABELS)
     assert len(script.calls) == 1 and len(behaviour.requests) == 1
     assert [a.backend for a in ans.attempts] == ["classifier", "gpt4all", "openai"]
@@ -119,9 +123,7 @@ def test_labels_read_from_the_logits_are_capped_at_their_own_reach(
 ) -> None:
     """llama's label from the logits gets at most 1/3 + 0.6 x 2/3 = 0.73 of three labels: the
     default bar is within it (asked), 0.80 is not."""
-    script = fake_local.install(monkeypatch)
-    path = fake_local.model_file(tmp_path / "m.gguf", b"fine")
-    layer = ModelLayer(make_settings(tmp_path, model_path=path, model_backend="llama"), llm_store)
+    script, layer = fake_local_layer(tmp_path, llm_store, monkeypatch, model_backend="llama")
     ans = layer.classify("triage", "o/r", BUG, LABELS, threshold=bar)
     assert bool(script.calls) is asked
     if asked:
@@ -149,9 +151,7 @@ def test_the_cli_cold_start_hint_says_what_the_backend_can_reach(
     from bot.cli.triage import cold_start_hint
     from bot.jobs.context import JobContext
 
-    fake_local.install(monkeypatch)
-    path = fake_local.model_file(tmp_path / "m.gguf", b"fine")
-    settings = make_settings(tmp_path, model_path=path, model_backend="llama")
-    ctx = JobContext(settings=settings, store=llm_store, models=ModelLayer(settings, llm_store))
+    _, layer = fake_local_layer(tmp_path, llm_store, monkeypatch, model_backend="llama")
+    ctx = JobContext(settings=layer.settings, store=llm_store, models=layer)
     hint = cold_start_hint(ctx, "o/r", bar)
     assert hint is not None and said in hint, hint
