@@ -93,11 +93,18 @@ def not_installed(store: Store, repo: str) -> str:
 
 
 def _models(settings: Settings, store: Store, no_model: bool) -> ModelLayer | None:
+    """The model layer, which says on stderr when the local model starts on the lines (a minute
+    or more on two cores, silent before); None with `no_model`."""
     if no_model:
         return None
-    from bot.llm import get_model_layer
+    from bot.cli.lifecycle import saying_models
 
-    return get_model_layer(settings, store)
+    says = (
+        "smolbot digest: writing the top issues' one-line summaries with the local model"
+        f" ({settings.effective_model_path.name}; a minute or more on a small CPU; --no-model"
+        " for their titles at once)"
+    )
+    return saying_models(settings, store, says)
 
 
 @click.command("digest")

@@ -176,6 +176,13 @@ def draft(explain: bool, wait: float) -> None:
     """Print the commit message drafted for the staged changes (also in .git/smolbot/COMMIT_DRAFT.txt)."""
     repo = _repo()
     with _one_line():
+        model = _drafting_here(repo, wait)
+        if model is not None:
+            click.echo(
+                f"smolbot draft: drafting the message with the local model ({model.name}; 20 s"
+                " to a few minutes on a small CPU)",
+                err=True,
+            )
         result = commit_time.draft_now(repo, wait)
     if result is None:
         raise click.ClickException("nothing staged; `git add` some changes first")
@@ -184,6 +191,24 @@ def draft(explain: bool, wait: float) -> None:
     click.echo(without_controls(result.message.rstrip("\n")))
     if explain:
         click.echo("\n" + without_controls(result.explain()), err=False)
+
+
+def _drafting_here(repo: Repo, wait: float) -> Path | None:
+    """The model file `smolbot draft` is about to draft with here, or None: nothing is staged, a
+    draft is ready, the background drafter's is coming (commit_time.draft_now's choice, made
+    before it: the draft itself says nothing for up to minutes), or there is no model file and
+    rules draft at once (drafter.writer_for_settings)."""
+    from bot.settings import load_settings
+
+    box = DraftBox(repo.smolbot_dir())
+    (head, on, _), tree = drafter_mod.at(repo), repo.staged_tree()
+    if tree == head or box.ready(head, tree, on):
+        return None
+    coming = wait > 0 and not box.none_path(head, tree, on).exists()
+    if coming and commit_time.drafter_coming(repo, box):
+        return None
+    model = load_settings().effective_model_path
+    return model if model.is_file() else None
 
 
 @click.command("drafter", hidden=True)

@@ -87,12 +87,37 @@ def whole_strings(data: Any) -> tuple[Any, int]:
     return data, 0
 
 
-def _models(settings: Settings, store: Store, no_model: bool) -> ModelLayer | None:
+def _models(
+    settings: Settings, store: Store, no_model: bool, says: str | None = None
+) -> ModelLayer | None:
+    """The model layer, or None with `no_model`; with `says`, one that says it on stderr before
+    the local model's first generation (saying_models)."""
     if no_model:
         return None
+    if says is not None:
+        return saying_models(settings, store, says)
     from bot.llm import get_model_layer
 
     return get_model_layer(settings, store)
+
+
+def saying_models(settings: Settings, store: Store, line: str) -> ModelLayer:
+    """A model layer that writes `line` on stderr once, right before the local model first
+    generates: on two CPU cores that takes a minute or more, and a command silent that long reads
+    as hung. Only then: an answer from the cache, or a model file that is missing, comes at once
+    and says nothing (a file the runtime cannot load fails right after the line, and says so)."""
+    from bot.llm.layer import ModelLayer as Layer
+
+    layer = Layer(settings, store)
+    said: list[bool] = []
+
+    def say() -> None:
+        if not said:
+            said.append(True)
+            click.echo(line, err=True)
+
+    layer.before_generation = say
+    return layer
 
 
 @click.command("summarize")
@@ -137,7 +162,12 @@ def summarize_cmd(thread_file: Path, no_model: bool, as_json: bool) -> None:
     thread = thread_from_json(data)
     settings = get_settings()
     store = open_service_store(settings.effective_database_url)
-    written = write_summary(_models(settings, store, no_model), thread, settings)
+    says = (
+        "smolbot summarize: writing the summary with the local model"
+        f" ({settings.effective_model_path.name}; a minute or more on a small CPU; --no-model"
+        " for the extractive one at once)"
+    )
+    written = write_summary(_models(settings, store, no_model, says), thread, settings)
     waiting = waiting_for(thread, settings.bot_login)  # None: a pull request, not judged
     if as_json:
         out = {

@@ -62,6 +62,9 @@ class ModelLayer:
         self._retrain: threading.Thread | None = None  # the background retrain, while it runs
         self._retrain_after = 0.0  # monotonic time before which no background retrain starts
         self._next_sync = 0.0  # monotonic time of the next look at the store's shared tunes
+        # called right before each local generation (a cache miss): a CLI says the slow part
+        # has started, where a minute of silence reads as a hang
+        self.before_generation: Callable[[], None] | None = None
         self._reader: tuple[tuple[int, int] | None, reader.Head | None] = (None, None)
         self._reader_lock = threading.Lock()
 
@@ -123,6 +126,8 @@ class ModelLayer:
         json_schema = schema.model_json_schema()
 
         def fn(system: str, user: str, max_tokens: int, temperature: float) -> Generation:
+            if self.before_generation is not None:
+                self.before_generation()
             return backend.generate(
                 system, user, max_tokens=max_tokens, temperature=temperature, schema=json_schema
             )
