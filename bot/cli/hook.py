@@ -176,14 +176,7 @@ def draft(explain: bool, wait: float) -> None:
     """Print the commit message drafted for the staged changes (also in .git/smolbot/COMMIT_DRAFT.txt)."""
     repo = _repo()
     with _one_line():
-        model = _drafting_here(repo, wait)
-        if model is not None:
-            click.echo(
-                f"smolbot draft: drafting the message with the local model ({model.name}; 20 s"
-                " to a few minutes on a small CPU)",
-                err=True,
-            )
-        result = commit_time.draft_now(repo, wait)
+        result = commit_time.draft_now(repo, wait, _say_drafting)
     if result is None:
         raise click.ClickException("nothing staged; `git add` some changes first")
     # without control characters, as drafts are made: a draft file an earlier release wrote
@@ -193,22 +186,18 @@ def draft(explain: bool, wait: float) -> None:
         click.echo("\n" + without_controls(result.explain()), err=False)
 
 
-def _drafting_here(repo: Repo, wait: float) -> Path | None:
-    """The model file `smolbot draft` is about to draft with here, or None: nothing is staged, a
-    draft is ready, the background drafter's is coming (commit_time.draft_now's choice, made
-    before it: the draft itself says nothing for up to minutes), or there is no model file and
-    rules draft at once (drafter.writer_for_settings)."""
+def _say_drafting() -> None:
+    """Said as `smolbot draft` starts drafting here with the local model (rules, with no model
+    file, draft at once): the draft itself says nothing for up to minutes."""
     from bot.settings import load_settings
 
-    box = DraftBox(repo.smolbot_dir())
-    (head, on, _), tree = drafter_mod.at(repo), repo.staged_tree()
-    if tree == head or box.ready(head, tree, on):
-        return None
-    coming = wait > 0 and not box.none_path(head, tree, on).exists()
-    if coming and commit_time.drafter_coming(repo, box):
-        return None
     model = load_settings().effective_model_path
-    return model if model.is_file() else None
+    if model.is_file():
+        click.echo(
+            f"smolbot draft: drafting the message with the local model ({model.name}; 20 s"
+            " to a few minutes on a small CPU)",
+            err=True,
+        )
 
 
 @click.command("drafter", hidden=True)

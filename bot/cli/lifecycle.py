@@ -102,19 +102,17 @@ def _models(
 
 
 def saying_models(settings: Settings, store: Store, line: str) -> ModelLayer:
-    """A model layer that writes `line` on stderr once, right before the local model first
+    """The model layer, which writes `line` on stderr once, right before the local model first
     generates: on two CPU cores that takes a minute or more, and a command silent that long reads
     as hung. Only then: an answer from the cache, or a model file that is missing, comes at once
     and says nothing (a file the runtime cannot load fails right after the line, and says so)."""
     from bot.llm.layer import ModelLayer as Layer
 
-    layer = Layer(settings, store)
-    said: list[bool] = []
+    layer = Layer(settings, store)  # its own: the process-wide one is left as it is
 
     def say() -> None:
-        if not said:
-            said.append(True)
-            click.echo(line, err=True)
+        layer.before_generation = None  # once
+        click.echo(line, err=True)
 
     layer.before_generation = say
     return layer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.commits import drafter, hooks
@@ -166,10 +167,13 @@ def drafter_coming(repo: Repo, box: DraftBox) -> bool:
     return drafter.alive(box) is not None or hooks.state(repo, "post-index-change").ours
 
 
-def draft_now(repo: Repo, wait_s: float) -> DraftResult | None:
+def draft_now(
+    repo: Repo, wait_s: float, drafting: Callable[[], None] | None = None
+) -> DraftResult | None:
     """The draft for the staged changes: the drafter's when one is coming (it is asked for the
-    pair, and waited for up to wait_s), else made here at once. Never both: past wait_s with the
-    drafter still at work this raises DraftInProgress (an OSError: the CLI's one-line error)."""
+    pair, and waited for up to wait_s), else made here at once (`drafting()` is called first:
+    the CLI says the slow part has started). Never both: past wait_s with the drafter still at
+    work this raises DraftInProgress (an OSError: the CLI's one-line error)."""
     box = DraftBox(repo.smolbot_dir())
     (head, on, branch), tree = drafter.at(repo), repo.staged_tree()
     if tree == head:
@@ -188,6 +192,8 @@ def draft_now(repo: Repo, wait_s: float) -> DraftResult | None:
     result = box.load(head, tree, on) if box.ready(head, tree, on) else None
     if result is None:
         writer, opts = drafter.writer_for_settings()
+        if drafting is not None:
+            drafting()
         result = draft_tree(repo, tree, writer, opts, branch=branch)
         if result is not None:
             result.head = head
